@@ -1,0 +1,147 @@
+"""The command line: parses flags, calls one `commands.<name>.run`, turns errors into exit codes.
+
+Each command returns an exit code (0 ok, 1 error, 2 changes with --detailed-exitcode).
+A ReconcilerError becomes one paragraph on stderr; a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from reconciler.console import Output
+from reconciler.errors import ReconcilerError
+
+app = typer.Typer(
+    name="reconciler",
+    help="Plan and apply mParticle Calculated Attributes from YAML manifests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class State:
+    """Global flags shared by every command."""
+
+    def __init__(self) -> None:
+        self.debug = False
+        self.no_color = False
+
+    def output(self) -> Output:
+        return Output(no_color=self.no_color, debug=self.debug)
+
+
+def _state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Tracebacks and HTTP traces (secrets redacted).")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output, no colour.")] = False,
+) -> None:
+    state = _state(ctx)
+    state.debug = debug
+    state.no_color = no_color
+
+
+def run_command(state: State, body: Callable[[Output], int]) -> NoReturn:
+    """Run one command body and exit with its code, translating our errors to messages."""
+    output = state.output()
+    if state.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    try:
+        code = body(output)
+    except ReconcilerError as exc:
+        if state.debug:
+            output.err.print_exception()
+        output.error(exc.message)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        code = 130
+    raise typer.Exit(code)
+
+
+DirArg = Annotated[
+    Path,
+    typer.Argument(help="Manifest directory (holds reconciler.yaml).", show_default=True),
+]
+
+
+@app.command()
+def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
+    """Check manifests offline: every error at once, each with file:line:column."""
+    from reconciler.commands import validate as command
+
+    run_command(_state(ctx), lambda out: command.run(directory, out))
+
+
+@app.command()
+def emulator(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
+    db: Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")] = None,
+    workspace_id: Annotated[
+        int | None, typer.Option(help="The only workspace served (any id without it).")
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="OAuth client id.")] = "emulator",
+    client_secret: Annotated[str, typer.Option(help="OAuth client secret.")] = "emulator",
+    api_key: Annotated[str, typer.Option(help="Seeding API key.")] = "emulator",
+    api_secret: Annotated[str, typer.Option(help="Seeding API secret.")] = "emulator",
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second before 429.")
+    ] = None,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests that fail.")] = 0.0,
+    fault_seed: Annotated[int | None, typer.Option(help="Seed for reproducible faults.")] = None,
+    max_active: Annotated[int, typer.Option(help="Active-CA limit of the account.")] = 100,
+    retention_days: Annotated[
+        int | None, typer.Option(help="Retention period in days (none without it).")
+    ] = None,
+    calculation_seconds: Annotated[
+        float, typer.Option(help="How long a (re)calculation takes.")
+    ] = 30.0,
+    token_ttl: Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")] = 28800,
+) -> None:
+    """Run the local mParticle CA API emulator as an HTTP server."""
+    from reconciler.commands import emulator as command
+
+    options = command.EmulatorOptions(
+        host=host,
+        port=port,
+        db=db,
+        workspace_id=workspace_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        api_key=api_key,
+        api_secret=api_secret,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        max_active=max_active,
+        retention_days=retention_days,
+        calculation_seconds=calculation_seconds,
+        token_ttl=token_ttl,
+    )
+    run_command(_state(ctx), lambda out: command.run(options, out))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,174 @@
+"""The one exception tree of the reconciler, translated to messages at the CLI edge.
+
+    ReconcilerError                  every error a user can meet; exit code 1
+    ├── ManifestError                manifests or settings are invalid (a list of Issues)
+    ├── SettingsError                a required setting or credential is missing
+    ├── PlanError                    the plan breaks a rule (rename after activation, protect)
+    ├── StalePlanError               a saved plan no longer matches the live workspace
+    ├── SafetyError                  prune / threshold guard refused the plan
+    ├── SeedFileError                the seed file is invalid (a list of Issues)
+    ├── ApplyError                   an apply stopped part-way (carries the report)
+    └── ApiError                     the mParticle API answered with an error status
+        ├── AuthError                401 / 403
+        ├── NotFoundError            404
+        ├── ValidationFailed         400
+        ├── BusinessRuleError        422
+        ├── RateLimited              429 (retry_after in seconds)
+        ├── ServerError              5xx
+        └── TransportError           no usable answer: connection refused, dropped, timed out
+
+The client raises ApiError subclasses; everything else is raised by the step that found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One located problem in an input file: `file:line:column: path: message`."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ReconcilerError(Exception):
+    """Base of every error shown to a user as one paragraph with exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ManifestError(ReconcilerError):
+    """Manifests or settings failed to load; `issues` lists every problem found."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        noun = "error" if count == 1 else "errors"
+        lines = [f"{count} {noun} in manifests:"] + [f"  {issue}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+class SettingsError(ReconcilerError):
+    """A setting or credential needed for this command is missing or invalid."""
+
+
+class PlanError(ReconcilerError):
+    """The desired state cannot be reached by a plan (e.g. renaming an activated CA)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        body = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Cannot plan:\n{body}")
+
+
+class StalePlanError(ReconcilerError):
+    """The live workspace changed since the saved plan was made."""
+
+
+class SafetyError(ReconcilerError):
+    """A safety rule refused the plan; `--force` overrides it."""
+
+
+class SeedFileError(ReconcilerError):
+    """The seed file holds invalid users; nothing was sent."""
+
+    def __init__(self, issues: Sequence[Issue], total: int | None = None) -> None:
+        self.issues = tuple(issues)
+        shown = self.issues[:50]
+        count = total if total is not None else len(self.issues)
+        lines = [f"{count} invalid user(s) in the seed file; nothing was sent:"]
+        lines += [f"  {issue}" for issue in shown]
+        if count > len(shown):
+            lines.append(f"  ... and {count - len(shown)} more (use --skip-invalid --rejects FILE)")
+        super().__init__("\n".join(lines))
+
+
+class ApplyError(ReconcilerError):
+    """An apply stopped before finishing; the message carries the per-action report."""
+
+
+class ApiError(ReconcilerError):
+    """The API answered with an error; carries the HTTP status and the server's messages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        messages: Sequence[str] = (),
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.messages = tuple(messages)
+        self.method = method
+        self.path = path
+        detail = "; ".join(self.messages)
+        request = f"{method} {path}".strip()
+        parts = [message]
+        if request:
+            parts.append(f"({request}{f' -> {status}' if status else ''})")
+        if detail:
+            parts.append(f": {detail}")
+        super().__init__(" ".join(parts[:2]) + (parts[2] if len(parts) > 2 else ""))
+
+
+class AuthError(ApiError):
+    """401 or 403: the credentials are missing, wrong, or lack access to the workspace."""
+
+
+class NotFoundError(ApiError):
+    """404: the CA (or the workspace) does not exist."""
+
+
+class ValidationFailed(ApiError):
+    """400: the API rejected the request body."""
+
+
+class BusinessRuleError(ApiError):
+    """422: the request breaks a product rule (limits, activation, read-only name)."""
+
+
+class RateLimited(ApiError):
+    """429: too many requests; `retry_after` says how long the server asked us to wait."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = 429,
+        messages: Sequence[str] = (),
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message, status=status, messages=messages, method=method, path=path)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx: the server failed; whether the request took effect is unknown."""
+
+
+class TransportError(ApiError):
+    """No usable answer (refused, dropped, timed out); whether a write took effect is unknown."""
