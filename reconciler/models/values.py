@@ -1,0 +1,148 @@
+"""Scalar values of definitions: parsing and their one canonical spelling.
+
+Dates compare as instants (`2019-10-01` == `2019-10-01T00:00:00`), numbers by value
+(`22` == `"22"` == `22.0`), booleans as `true`/`false`. Used by desired and live models alike.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+_DATETIME = TypeAdapter(datetime)
+_ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])")
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def parse_instant(value: object) -> datetime:
+    """A date, datetime or ISO 8601 string as a naive UTC datetime; ValueError otherwise."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _ISO_PREFIX.match(text):
+            raise ValueError(f"{value!r} is not an ISO 8601 date (e.g. 2024-01-31)")
+        try:
+            moment = _DATETIME.validate_python(text)
+        except ValidationError:
+            raise ValueError(f"{value!r} is not a valid ISO 8601 date or datetime") from None
+    else:
+        raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__} {value!r}")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def format_instant(moment: datetime) -> str:
+    """The canonical spelling the API uses in definitions: `YYYY-MM-DDTHH:MM:SS[.ffffff]`."""
+    return moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "microseconds")
+
+
+def canonical_instant(value: object) -> str:
+    return format_instant(parse_instant(value))
+
+
+def parse_number(value: object) -> Decimal:
+    """A finite number from an int, float or numeric string; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got boolean {value!r}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str) and _NUMBER.match(value.strip()):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise ValueError(f"{value!r} is not a number")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def format_number(number: Decimal) -> str:
+    """`22`, `22.0` and `2.2e1` all spell `22`; `0.50` spells `0.5`."""
+    if number == number.to_integral_value():
+        return str(int(number))
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "+0") else text
+
+
+def canonical_number(value: object) -> str:
+    return format_number(parse_number(value))
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def canonical_bool(value: object) -> str:
+    return "true" if parse_bool(value) else "false"
+
+
+def canonical_text(value: object) -> str:
+    """A string condition operand: YAML may have typed it as a number, boolean or date."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_instant(parse_instant(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+_CANONICAL_BY_TYPE = {
+    "string": canonical_text,
+    "number": canonical_number,
+    "boolean": canonical_bool,
+    "date": canonical_instant,
+}
+
+
+def check_operand(condition_type: str, value: object) -> str | None:
+    """Why `value` is not a valid operand for a condition of this type (None if it is)."""
+    convert = _CANONICAL_BY_TYPE.get(condition_type)
+    if convert is None:
+        return None
+    try:
+        convert(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def canonical_operand(condition_type: str, value: Any) -> str:
+    """The canonical string of an operand; values that do not parse keep their text.
+
+    Live data is tolerated as it is: an operand the API holds but we cannot read compares
+    by its text rather than failing the whole plan.
+    """
+    convert = _CANONICAL_BY_TYPE.get(condition_type, canonical_text)
+    try:
+        return convert(value)
+    except ValueError:
+        return canonical_text(value)
+
+
+def operand_sort_key(condition_type: str, text: str) -> tuple[int, Decimal, str]:
+    """Order in_list values numerically for numbers, by text otherwise (stable for both)."""
+    if condition_type == "number":
+        try:
+            return (0, parse_number(text), text)
+        except ValueError:
+            pass
+    return (1, Decimal(0), text)

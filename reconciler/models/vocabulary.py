@@ -1,0 +1,226 @@
+"""The API's vocabulary, copied from the Platform API page and NOTES.md: enums and rule tables.
+
+Models, the planner and the seeding validator read these tables; nothing else restates them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+CalculationType = Literal[
+    "count",
+    "first_occurrence_timestamp",
+    "last_occurrence_timestamp",
+    "first_occurrence",
+    "last_occurrence",
+    "sum",
+    "min",
+    "max",
+    "average",
+    "unique_list",
+    "unique_values_count",
+    "most_frequent",
+]
+CALCULATION_TYPES: tuple[str, ...] = get_args(CalculationType)
+
+#: Spellings of the seeding page's table, read as the definition's names.
+CALCULATION_TYPE_SYNONYMS = {"minimum": "min", "maximum": "max"}
+
+#: Aggregations over an attribute's value: they need `datapoint.attribute_name` (SPEC §2).
+NEEDS_ATTRIBUTE: frozenset[str] = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "average",
+        "first_occurrence",
+        "last_occurrence",
+        "unique_list",
+        "unique_values_count",
+        "most_frequent",
+    }
+)
+
+ConditionType = Literal["string", "number", "boolean", "date"]
+CONDITION_TYPES: tuple[str, ...] = get_args(ConditionType)
+
+Operator = Literal[
+    "exists",
+    "not_exists",
+    "empty",
+    "in_list",
+    "contains",
+    "not_contains",
+    "pattern",
+    "equals",
+    "not_equals",
+    "greater_than",
+    "greater_or_equal",
+    "less_than",
+    "less_than_or_equal",
+    "before",
+    "after",
+    "between",
+    "between_dates",
+]
+OPERATORS: tuple[str, ...] = get_args(Operator)
+
+#: The "Operator - Type Support Map" table.
+OPERATOR_SUPPORT: dict[str, frozenset[str]] = {
+    "string": frozenset(
+        {
+            "exists",
+            "not_exists",
+            "empty",
+            "in_list",
+            "contains",
+            "not_contains",
+            "pattern",
+            "equals",
+            "not_equals",
+        }
+    ),
+    "number": frozenset(
+        {
+            "exists",
+            "not_exists",
+            "empty",
+            "in_list",
+            "equals",
+            "not_equals",
+            "greater_than",
+            "greater_or_equal",
+            "less_than",
+            "less_than_or_equal",
+            "between",
+        }
+    ),
+    "boolean": frozenset({"exists", "not_exists", "empty", "equals"}),
+    "date": frozenset(
+        {"exists", "not_exists", "empty", "equals", "before", "after", "between_dates"}
+    ),
+}
+
+OperandShape = Literal["none", "single", "list", "range"]
+
+#: Which of value / values / min_value+max_value an operator takes.
+OPERAND_SHAPE: dict[str, OperandShape] = {
+    "exists": "none",
+    "not_exists": "none",
+    "empty": "none",
+    "in_list": "list",
+    "between": "range",
+    "between_dates": "range",
+    **dict.fromkeys(
+        (
+            "contains",
+            "not_contains",
+            "pattern",
+            "equals",
+            "not_equals",
+            "greater_than",
+            "greater_or_equal",
+            "less_than",
+            "less_than_or_equal",
+            "before",
+            "after",
+        ),
+        "single",
+    ),
+}
+
+EventType = Literal[
+    "custom_event",
+    "commerce_event",
+    "session_start",
+    "session_end",
+    "screen_view",
+    "uninstall",
+    "crash_report",
+    "opt_out",
+    "first_run",
+    "pre_attribution",
+    "push_registration",
+    "application_state_transition",
+    "push_message",
+    "network_performance",
+    "breadcrumb",
+    "profile",
+    "push_reaction",
+    "user_attribute_change",
+    "user_identity_change",
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+
+CUSTOM_EVENT_TYPES: tuple[str, ...] = (
+    "navigation",
+    "location",
+    "search",
+    "transaction",
+    "user_content",
+    "user_preference",
+    "social",
+    "other",
+    "media",
+    "attribution",
+)
+COMMERCE_EVENT_TYPES: tuple[str, ...] = (
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout",
+    "checkout_option",
+    "click",
+    "view_detail",
+    "purchase",
+    "refund",
+    "promotion_view",
+    "promotion_click",
+    "add_to_wishlist",
+    "remove_from_wishlist",
+    "impression",
+)
+#: custom_event_type values allowed per event_type (only these two event types take one).
+CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
+    "custom_event": CUSTOM_EVENT_TYPES,
+    "commerce_event": COMMERCE_EVENT_TYPES,
+}
+
+DatapointType = Literal["event", "event_attribute", "user_attribute"]
+AttributeCategory = Literal["event_attribute", "product_attribute", "promotion_attribute"]
+DEFAULT_ATTRIBUTE_CATEGORY = "event_attribute"
+#: use_product_quantity only applies to these categories (Platform API page).
+QUANTITY_CATEGORIES: frozenset[str] = frozenset({"product_attribute", "promotion_attribute"})
+
+TimePeriodType = Literal["since", "within", "all"]
+WithinUnit = Literal["days", "weeks"]
+
+USER_IDENTITY_TYPES: tuple[str, ...] = (
+    "customer_id",
+    "email",
+    "facebook",
+    "twitter",
+    "google",
+    "microsoft",
+    "yahoo",
+    "other",
+    *(f"other_id_{n}" for n in range(2, 11)),
+    "mobile_number",
+    "phone_number_2",
+    "phone_number_3",
+    "alias",
+    "facebook_custom_audience_id",
+)
+DEVICE_IDENTITY_TYPES: tuple[str, ...] = (
+    "android_id",
+    "google_advertising_id",
+    "ios_advertising_id",
+    "ios_vendor_id",
+    "roku_advertising_id",
+    "roku_publisher_id",
+    "fire_advertising_id",
+    "microsoft_advertising_id",
+    "microsoft_publisher_id",
+)
+IDENTITY_TYPES: frozenset[str] = frozenset(USER_IDENTITY_TYPES + DEVICE_IDENTITY_TYPES)
+
+Environment = Literal["development", "production"]
