@@ -1,0 +1,181 @@
+"""Turning pydantic validation errors into messages a person can act on.
+
+Each error becomes (data path, message): unknown keys get "did you mean", enum mistakes list
+the choices, type mistakes say what was expected. Callers add the file position.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+DataPath = tuple[str | int, ...]
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "bool_type": "true or false",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes an annotation may hold (through Optional, list, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, tuple, Sequence):
+        found: list[Any] = []
+        for arg in typing.get_args(annotation):
+            found += _unwrap(arg)
+        return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _field_names(model: type[BaseModel]) -> dict[str, str]:
+    """Accepted input keys of a model -> its field name (aliases included)."""
+    names: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        names[name] = name
+        alias = info.validation_alias
+        choices = getattr(alias, "choices", None)
+        if isinstance(alias, str):
+            names[alias] = name
+        elif choices:
+            for choice in choices:
+                if isinstance(choice, str):
+                    names[choice] = name
+    return names
+
+
+def model_at(root: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model class validating the mapping found at `path` below `root`."""
+    model: type[BaseModel] | None = root
+    for part in path:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = _field_names(model).get(part)
+        if field is None:
+            return None
+        candidates = _unwrap(model.model_fields[field].annotation)
+        model = candidates[0] if candidates else None
+    return model
+
+
+def suggest(word: str, choices: Sequence[str]) -> str | None:
+    """The closest choice to a misspelt word, if one is close enough."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    lowered = {choice.lower(): choice for choice in choices}
+    return lowered.get(word.lower().replace("-", "_").replace(" ", "_"))
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
+    """The part of a pydantic loc that exists in the input (drops union member tags)."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        in_mapping = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_mapping or in_list:
+            current = current[part]
+        elif isinstance(current, dict) and isinstance(part, str):
+            path.append(part)  # a missing key: keep it, it names the field to add
+            break
+        else:
+            break
+        path.append(part)
+    return tuple(path)
+
+
+def _message(error: ErrorDetails, root: type[BaseModel], path: DataPath) -> tuple[str, bool]:
+    """The message for one error, and whether it is about a key (vs a value)."""
+    kind = error["type"]
+    value = error.get("input")
+    field = str(path[-1]) if path else ""
+    if kind == "extra_forbidden":
+        parent = model_at(root, path[:-1])
+        names = _field_names(parent) if parent else {}
+        allowed = sorted(names)
+        if field in names:
+            others = [k for k, v in names.items() if v == names[field] and k != field]
+            return f"`{field}` and `{'`/`'.join(others)}` are the same field; keep one", True
+        hint = suggest(field, allowed)
+        if hint:
+            return f"unknown field `{field}`; did you mean `{hint}`?", True
+        return f"unknown field `{field}`; allowed: {', '.join(allowed)}", True
+    if kind == "missing":
+        return f"required field `{field}` is missing", False
+    if kind in ("literal_error", "enum"):
+        expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        shown = _describe(value)
+        hint = suggest(str(value), expected) if isinstance(value, str) else None
+        if hint:
+            return f"{shown} is not valid; did you mean `{hint}`?", False
+        return f"{shown} is not valid; use one of: {', '.join(expected)}", False
+    if kind in _TYPE_WORDS:
+        message = f"expected {_TYPE_WORDS[kind]}, got {_describe(value)}"
+        if kind == "string_type" and isinstance(value, (int, float, bool)):
+            message += " (YAML read it as a number or boolean: put it in quotes)"
+        return message, False
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, "), False
+    if kind in ("greater_than", "greater_than_equal"):
+        return f"must be a positive number, got {_describe(value)}", False
+    return f"{error['msg']} (got {_describe(value)})", False
+
+
+def explain(
+    exc: ValidationError, root: type[BaseModel], data: Any
+) -> list[tuple[DataPath, str, bool]]:
+    """(data path, message, is_key) per error: the first error at each path, in input order.
+
+    A union (e.g. `list | None`) reports one error per member at the same path; the first
+    one says what was expected.
+    """
+    seen: dict[DataPath, tuple[str, bool]] = {}
+    explained_missing: set[DataPath] = set()
+    for error in exc.errors(include_url=False):
+        path = _data_path(tuple(error["loc"]), data)
+        if path not in seen:
+            seen[path] = _message(error, root, path)
+        hint = re.search(r"did you mean `([^`]+)`", seen[path][0])
+        if error["type"] == "extra_forbidden" and hint:
+            explained_missing.add((*path[:-1], hint.group(1)))
+    # "unknown field `calcualtion_type`; did you mean `calculation_type`?" already says
+    # that `calculation_type` is missing.
+    return [
+        (path, message, is_key)
+        for path, (message, is_key) in seen.items()
+        if not (path in explained_missing and message.startswith("required field"))
+    ]

@@ -1,0 +1,350 @@
+"""Loading a manifest directory: YAML files -> settings and desired CAs, every problem located.
+
+The first step of the flow. `reconciler.yaml` holds settings; every other `*.yaml`/`*.yml`
+below the directory (hidden folders excepted, sorted by path) holds CAs under
+`calculated_attributes:`; top-level `x-...` keys are ignored (a place for YAML anchors).
+All problems of all files are collected and raised together as one ManifestError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler.diagnostics import explain, suggest
+from reconciler.errors import Issue, ManifestError
+from reconciler.models import CalculatedAttribute, Datapoint, Problem, TimePeriod
+from reconciler.models.definition import Condition
+from reconciler.settings import SECRET_KEYS, SettingsFile
+from reconciler.source import Document, SourceError, read_yaml
+
+SETTINGS_FILE = "reconciler.yaml"
+CAS_KEY = "calculated_attributes"
+_DEFER_RULES = {"defer_rules": True}
+
+
+@dataclass(frozen=True)
+class DesiredCA:
+    """A CA from a manifest, with where it is written."""
+
+    ca: CalculatedAttribute
+    file: str
+    line: int | None
+    column: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.ca.name
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """A loaded manifest directory."""
+
+    directory: Path
+    settings: SettingsFile
+    cas: tuple[DesiredCA, ...]
+    files: tuple[str, ...]
+    warnings: tuple[Issue, ...] = ()
+
+    def by_name(self) -> dict[str, DesiredCA]:
+        return {desired.name: desired for desired in self.cas}
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A CA name as written, even when the CA itself is invalid (for duplicate checks)."""
+
+    name: str
+    file: str
+    line: int | None
+    column: int | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class _FileResult:
+    cas: list[DesiredCA]
+    issues: list[Issue]
+    declared: list[_Declared] = field(default_factory=list)
+
+
+def discover(directory: Path) -> Iterator[Path]:
+    """CA manifest files below `directory`, sorted by path; hidden folders are skipped."""
+    found = [
+        path
+        for pattern in ("*.yaml", "*.yml")
+        for path in directory.rglob(pattern)
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and path.relative_to(directory).as_posix() != SETTINGS_FILE
+    ]
+    yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
+
+
+def _validation_issues(
+    exc: ValidationError,
+    model: type[BaseModel],
+    data: Any,
+    document: Document,
+    base: tuple[Any, ...],
+) -> list[Issue]:
+    return [
+        document.issue((*base, *path), message, key=is_key)
+        for path, message, is_key in explain(exc, model, data)
+    ]
+
+
+def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
+    """Show paths relative to the CA and name the CA, which reads better in a long file."""
+    prefix = f"{base[0]}[{base[1]}]" if len(base) == 2 else ""
+    path = issue.path.removeprefix(prefix).lstrip(".")
+    message = f'{issue.message} (CA "{name}")' if name else issue.message
+    return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
+
+
+def _partial_problems(item: Any) -> list[Problem]:
+    """Rule problems of the parts of an invalid CA that are valid on their own.
+
+    A typo in one field should not hide a rule broken elsewhere in the same CA.
+    """
+    definition = item.get("definition") if isinstance(item, dict) else None
+    if not isinstance(definition, dict):
+        return []
+    parts: list[tuple[tuple[str | int, ...], type[Datapoint | TimePeriod | Condition], Any]] = []
+    for key in ("datapoint", "data_point"):
+        if key in definition:
+            parts.append((("definition", key), Datapoint, definition[key]))
+    if "time_period" in definition:
+        parts.append((("definition", "time_period"), TimePeriod, definition["time_period"]))
+    conditions = definition.get("conditions")
+    if isinstance(conditions, list):
+        for index, condition in enumerate(conditions):
+            parts.append((("definition", "conditions", index), Condition, condition))
+    found: list[Problem] = []
+    for path, model, data in parts:
+        try:
+            part = model.model_validate(data, context=_DEFER_RULES)
+        except ValidationError:
+            continue
+        found += [Problem(path + p.path, p.message, p.severity) for p in part.problems()]
+    return found
+
+
+def _problem_issues(
+    document: Document, base: tuple[Any, ...], problems: list[Problem], name: str | None
+) -> list[Issue]:
+    issues = []
+    for problem in problems:
+        located = document.issue((*base, *problem.path), problem.message)
+        issue = Issue(
+            located.file,
+            located.line,
+            located.column,
+            located.path,
+            located.message,
+            problem.severity,
+        )
+        issues.append(_relative(issue, base, name))
+    return issues
+
+
+def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | None, list[Issue]]:
+    base = (CAS_KEY, index)
+    name = item.get("name") if isinstance(item, dict) else None
+    name = name if isinstance(name, str) else None
+    try:
+        ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
+    except ValidationError as exc:
+        issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
+        issues = [_relative(issue, base, name) for issue in issues]
+        return None, issues + _problem_issues(document, base, _partial_problems(item), name)
+    issues = _problem_issues(document, base, ca.problems(), name)
+    where = document.position(base)
+    return (
+        DesiredCA(
+            ca, document.file, where.line if where else None, where.column if where else None
+        ),
+        issues,
+    )
+
+
+def load_file(path: Path, display: str) -> _FileResult:
+    """The CAs of one manifest file and the problems found in it."""
+    try:
+        document = read_yaml(path, display)
+    except SourceError as exc:
+        return _FileResult([], exc.issues)
+    data = document.data
+    if data is None:
+        return _FileResult([], [])
+    if not isinstance(data, dict):
+        return _FileResult(
+            [], [document.issue((), f"expected a mapping with `{CAS_KEY}:` at the top, got a list")]
+        )
+    issues: list[Issue] = []
+    for key in data:
+        # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
+        if key != CAS_KEY and not key.startswith("x-"):
+            hint = suggest(key, [CAS_KEY])
+            advice = f"did you mean `{hint}`?" if hint else f"a manifest file holds `{CAS_KEY}:`"
+            issues.append(
+                document.issue((key,), f"unknown top-level key `{key}`; {advice}", key=True)
+            )
+    items = data.get(CAS_KEY)
+    if items is None:
+        return _FileResult([], issues)
+    if not isinstance(items, list):
+        issues.append(
+            document.issue((CAS_KEY,), f"`{CAS_KEY}` must be a list of CAs (`- name: ...`)")
+        )
+        return _FileResult([], issues)
+    cas: list[DesiredCA] = []
+    declared: list[_Declared] = []
+    for index, item in enumerate(items):
+        desired, found = _load_ca(document, index, item)
+        issues += found
+        if desired is not None:
+            cas.append(desired)
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            where = document.position((CAS_KEY, index))
+            line, column = (where.line, where.column) if where else (None, None)
+            declared.append(_Declared(name, document.file, line, column))
+    issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
+    return _FileResult(cas, issues, declared)
+
+
+def load_settings(directory: Path) -> SettingsFile:
+    """`reconciler.yaml` of a manifest directory (raises ManifestError)."""
+    path = directory / SETTINGS_FILE
+    display = str(path)
+    if not directory.is_dir():
+        raise ManifestError([Issue(str(directory), None, None, "", "no such directory")])
+    if not path.is_file():
+        raise ManifestError(
+            [
+                Issue(
+                    display,
+                    None,
+                    None,
+                    "",
+                    f"not found: is {directory} a manifest directory? It needs a {SETTINGS_FILE} "
+                    "(at least `workspace_id: <id>`)",
+                )
+            ]
+        )
+    try:
+        document = read_yaml(path, display)
+    except SourceError as exc:
+        raise ManifestError(exc.issues) from None
+    data = {} if document.data is None else document.data
+    if not isinstance(data, dict):
+        raise ManifestError([document.issue((), "expected a mapping of settings")])
+    secret_issues = [
+        document.issue(
+            (key,),
+            f"secrets are never read from files: remove `{key}` and set {SECRET_KEYS[key]} "
+            "in the environment",
+            key=True,
+        )
+        for key in data
+        if key in SECRET_KEYS
+    ]
+    try:
+        settings = SettingsFile.model_validate(
+            {k: v for k, v in data.items() if k not in SECRET_KEYS}
+        )
+    except ValidationError as exc:
+        raise ManifestError(
+            secret_issues + _validation_issues(exc, SettingsFile, data, document, ())
+        ) from None
+    if secret_issues:
+        raise ManifestError(secret_issues)
+    return settings
+
+
+def _cross_file_issues(declared: list[_Declared], cas: list[DesiredCA]) -> list[Issue]:
+    issues: list[Issue] = []
+    first: dict[str, _Declared] = {}
+    for written in declared:
+        earlier = first.setdefault(written.name, written)
+        if earlier is not written:
+            issues.append(
+                Issue(
+                    written.file,
+                    written.line,
+                    written.column,
+                    "name",
+                    f'duplicate CA name "{written.name}": also defined at {earlier.where}; '
+                    "names are unique per workspace",
+                )
+            )
+    renamed: dict[str, DesiredCA] = {}
+    for desired in cas:
+        old = desired.ca.renamed_from
+        if old is None or old == desired.name:
+            continue
+        if old in first:
+            issues.append(
+                Issue(
+                    desired.file,
+                    desired.line,
+                    desired.column,
+                    "renamed_from",
+                    f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
+                    "and kept: remove one",
+                )
+            )
+        other = renamed.setdefault(old, desired)
+        if other is not desired:
+            issues.append(
+                Issue(
+                    desired.file,
+                    desired.line,
+                    desired.column,
+                    "renamed_from",
+                    f'"{old}" is also the renamed_from of "{other.name}" at {other.where}',
+                )
+            )
+    return issues
+
+
+def load(directory: Path) -> Manifests:
+    """Load and check a manifest directory; raises ManifestError listing every problem."""
+    settings_issues: list[Issue] = []
+    settings = SettingsFile()
+    try:
+        settings = load_settings(directory)
+    except ManifestError as exc:
+        if not directory.is_dir():
+            raise
+        settings_issues = list(exc.issues)
+    cas: list[DesiredCA] = []
+    declared: list[_Declared] = []
+    issues: list[Issue] = []
+    files: list[str] = []
+    for path in discover(directory):
+        display = str(directory / path.relative_to(directory))
+        files.append(display)
+        result = load_file(path, display)
+        cas += result.cas
+        declared += result.declared
+        issues += result.issues
+    issues += _cross_file_issues(declared, cas)
+    errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
+    if errors:
+        raise ManifestError(errors)
+    warnings = tuple(issue for issue in issues if issue.severity == "warning")
+    return Manifests(directory, settings, tuple(cas), tuple(files), warnings)

@@ -1,0 +1,315 @@
+"""Reading one YAML file into plain data plus the position of every key and value.
+
+The first step of manifest loading. Positions let every later error say `file:line:column`.
+We compose nodes (C parser when available) and build the data ourselves, so that every
+duplicate key is reported, alias expansion is bounded and recursion is caught.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import Issue
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
+MAX_EXPANDED_NODES = 5_000_000
+MAX_DEPTH = 64
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+DataPath = tuple[str | int, ...]
+#: Spellings that name the same field; a position under one is found under the other.
+SAME_FIELD = {"datapoint": "data_point", "data_point": "datapoint"}
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass
+class Document:
+    """A parsed file: `data` as plain Python values, positions by data path (1-based)."""
+
+    file: str
+    data: Any
+    keys: dict[DataPath, Position] = field(default_factory=dict)
+    values: dict[DataPath, Position] = field(default_factory=dict)
+    #: A path reached through an alias or merge -> the path where that data was written.
+    aliases: dict[DataPath, DataPath] = field(default_factory=dict)
+
+    def position(self, path: Sequence[str | int], *, key: bool = False) -> Position | None:
+        """Where `path` is written; the nearest written ancestor when it is not (a missing key)."""
+        current: DataPath = self._written(tuple(path))
+        while True:
+            for candidate in _spellings(current):
+                found = (self.keys.get(candidate) if key else None) or self.values.get(candidate)
+                if found is not None:
+                    return found
+            if not current:
+                return None
+            current = current[:-1]
+
+    def _written(self, path: DataPath) -> DataPath:
+        """Follow aliases: data reached through `*anchor` is written where the anchor is."""
+        for _ in range(MAX_DEPTH):
+            for length in range(len(path), 0, -1):
+                origin = self.aliases.get(path[:length])
+                if origin is not None:
+                    path = origin + path[length:]
+                    break
+            else:
+                return path
+        return path
+
+    def issue(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Issue:
+        where = self.position(path, key=key)
+        return Issue(
+            self.file,
+            where.line if where else None,
+            where.column if where else None,
+            format_path(path),
+            message,
+        )
+
+
+def _spellings(path: DataPath) -> list[DataPath]:
+    variants = [path]
+    for index, part in enumerate(path):
+        if isinstance(part, str) and part in SAME_FIELD:
+            variants.append((*path[:index], SAME_FIELD[part], *path[index + 1 :]))
+    return variants
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """`definition.conditions[0].value` style."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+class SourceError(Exception):
+    """The file cannot be read as YAML; `issues` says where and why."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__("; ".join(map(str, issues)))
+        self.issues = issues
+
+
+class _Abort(Exception):
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
+def _position(node: Node) -> Position:
+    mark = node.start_mark
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording positions and duplicate keys.
+
+    A node reached again through an alias yields the value already built (shared, not
+    copied), so building is linear; the expanded size is summed per node and bounded.
+    """
+
+    def __init__(self, file: str, yaml: YAML) -> None:
+        self.file = file
+        self.constructor = yaml.constructor
+        self.document = Document(file, None)
+        self.issues: list[Issue] = []
+        self.built: dict[int, tuple[Any, DataPath, int, int]] = {}  # value, path, size, height
+        self.active: set[int] = set()
+
+    def located(self, node: Node, message: str, path: DataPath) -> Issue:
+        where = _position(node)
+        return Issue(self.file, where.line, where.column, format_path(path), message)
+
+    def build(self, node: Node, path: DataPath, depth: int = 0) -> tuple[Any, int, int]:
+        """The value of `node`, its expanded size in nodes, and its height."""
+        self.document.values.setdefault(path, _position(node))
+        ident = id(node)
+        if ident in self.built:
+            value, origin, size, height = self.built[ident]
+            if origin != path:
+                self.document.aliases[path] = origin
+            self.check_depth(node, path, depth + height)
+            return value, size, height
+        if ident in self.active:
+            raise _Abort(
+                self.located(node, "recursive YAML alias (an anchor contains itself)", path)
+            )
+        self.check_depth(node, path, depth)
+        self.active.add(ident)
+        try:
+            value, size, height = self.construct(node, path, depth)
+        finally:
+            self.active.discard(ident)
+        if size > MAX_EXPANDED_NODES:
+            raise _Abort(
+                self.located(
+                    node,
+                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                    "(an alias bomb?); refusing to load",
+                    path,
+                )
+            )
+        self.built[ident] = (value, path, size, height)
+        return value, size, height
+
+    def check_depth(self, node: Node, path: DataPath, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise _Abort(self.located(node, f"nesting deeper than {MAX_DEPTH} levels", path))
+
+    def construct(self, node: Node, path: DataPath, depth: int) -> tuple[Any, int, int]:
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path), 1, 0
+        if isinstance(node, SequenceNode):
+            items: list[Any] = []
+            size, height = 1, 0
+            for index, child in enumerate(node.value):
+                value, child_size, child_height = self.build(child, (*path, index), depth + 1)
+                items.append(value)
+                size += child_size
+                height = max(height, child_height + 1)
+            return items, size, height
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path, depth)
+        raise _Abort(self.located(node, f"unsupported YAML node {type(node).__name__}", path))
+
+    def mapping(self, node: MappingNode, path: DataPath, depth: int) -> tuple[Any, int, int]:
+        merged: dict[str, Any] = {}
+        explicit: dict[str, Any] = {}
+        first_seen: dict[str, Position] = {}
+        size, height = 1, 0
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    value, source_size, source_height = self.build(source, path, depth)
+                    self.document.aliases.pop(path, None)  # only the merged keys are aliases
+                    if not isinstance(value, dict):
+                        self.issues.append(self.located(source, "`<<` merges mappings only", path))
+                        continue
+                    origin = self.built[id(source)][1]
+                    for name, item in value.items():
+                        if name not in merged:
+                            merged[name] = item
+                            self.document.aliases.setdefault((*path, name), (*origin, name))
+                    size += source_size
+                    height = max(height, source_height)
+                continue
+            key = self.scalar(key_node, path) if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str):
+                self.issues.append(
+                    self.located(key_node, f"keys must be text; quote {key_node.value!r}", path)
+                )
+                continue
+            where = _position(key_node)
+            if key in first_seen:
+                earlier = first_seen[key]
+                self.issues.append(
+                    self.located(
+                        key_node,
+                        f"duplicate key `{key}` (first at line {earlier.line}); keep one",
+                        (*path, key),
+                    )
+                )
+                continue
+            first_seen[key] = where
+            child: DataPath = (*path, key)
+            self.document.keys[child] = where
+            self.document.aliases.pop(child, None)
+            value, child_size, child_height = self.build(value_node, child, depth + 1)
+            explicit[key] = value
+            size += child_size
+            height = max(height, child_height + 1)
+        return {**merged, **explicit}, size, height
+
+    def scalar(self, node: ScalarNode, path: DataPath) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError):
+            # Looks like a timestamp but is not a real date (2024-13-45): keep the text so
+            # the field's own rule reports it.
+            return str(node.value)
+        except YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise _Abort(self.located(node, f"cannot read value: {problem}", path)) from None
+
+
+def _yaml_issue(file: str, exc: YAMLError) -> Issue:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = re.sub(r"\s+", " ", f"{context}: {problem}" if context else str(problem)).strip()
+    if "expected a single document" in text:
+        text = "holds several YAML documents (`---`); keep one document per file"
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    return Issue(file, line, column, "", f"invalid YAML: {text}")
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse YAML text; raises SourceError with every problem found."""
+    yaml = YAML(typ="safe", pure=False)
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        raise SourceError([_yaml_issue(file, exc)]) from None
+    except YAMLError as exc:
+        raise SourceError([Issue(file, None, None, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise SourceError([Issue(file, None, None, "", "YAML nested too deeply")]) from None
+    builder = _Builder(file, yaml)
+    if node is not None:
+        try:
+            builder.document.data = builder.build(node, ())[0]
+        except _Abort as exc:
+            builder.issues.append(exc.issue)
+        except RecursionError:
+            builder.issues.append(Issue(file, None, None, "", "YAML nested too deeply"))
+    if builder.issues:
+        raise SourceError(builder.issues)
+    return builder.document
+
+
+def read_yaml(path: Path, display: str) -> Document:
+    """Read and parse one file, refusing oversized or non-UTF-8 files before parsing."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SourceError(
+                [
+                    Issue(
+                        display,
+                        None,
+                        None,
+                        "",
+                        f"file is {size / 1024 / 1024:.1f} MiB; the limit is "
+                        f"{MAX_FILE_BYTES // 1024 // 1024} MiB per manifest file; split it",
+                    )
+                ]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            [Issue(display, None, None, "", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError([Issue(display, line, None, "", "not valid UTF-8 text")]) from None
+    return parse_yaml(text, display)

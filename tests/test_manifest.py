@@ -1,0 +1,151 @@
+"""Loading a manifest directory: discovery, cross-file rules, warnings, settings file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import manifest
+from reconciler.errors import ManifestError
+
+CA = """calculated_attributes:
+  - name: {name}
+    definition:
+      calculation_type: count
+      datapoint: {{event_type: session_start}}
+      time_period: {{type: within, within: 7, within_unit: days}}
+"""
+
+
+def workspace(tmp_path: Path, files: dict[str, str], settings: str = "workspace_id: 1\n") -> Path:
+    (tmp_path / "reconciler.yaml").write_text(settings)
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def errors_of(directory: Path) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        manifest.load(directory)
+    return [str(issue).replace(f"{directory}/", "") for issue in caught.value.issues]
+
+
+def test_files_are_read_in_path_order_including_subfolders(tmp_path: Path) -> None:
+    root = workspace(
+        tmp_path,
+        {
+            "b.yml": CA.format(name="B"),
+            "a/z.yaml": CA.format(name="AZ"),
+            "a.yaml": CA.format(name="A"),
+            ".hidden/x.yaml": CA.format(name="Hidden"),
+            ".reconciler/cache.yaml": "not: [a manifest",
+            "notes.txt": "ignored",
+        },
+    )
+    loaded = manifest.load(root)
+    assert [c.name for c in loaded.cas] == ["A", "AZ", "B"]
+    assert loaded.settings.workspace_id == 1
+
+
+def test_duplicate_names_across_files_name_both_places(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"one.yaml": CA.format(name="X"), "two.yaml": CA.format(name="X")})
+    assert errors_of(root) == [
+        'two.yaml:2:5: name: duplicate CA name "X": also defined at one.yaml:2; '
+        "names are unique per workspace"
+    ]
+
+
+def test_duplicate_names_are_found_even_in_invalid_cas(tmp_path: Path) -> None:
+    invalid = CA.format(name="X").replace("count", "counts")
+    root = workspace(tmp_path, {"one.yaml": CA.format(name="X"), "two.yaml": invalid})
+    found = errors_of(root)
+    assert any("duplicate CA name" in line for line in found)
+    assert any("'counts' is not valid; did you mean `count`?" in line for line in found)
+
+
+def test_renamed_from_must_not_name_a_declared_ca(tmp_path: Path) -> None:
+    renamed = CA.format(name="New").replace(
+        "  - name: New\n", "  - name: New\n    renamed_from: Old\n"
+    )
+    root = workspace(tmp_path, {"a.yaml": renamed, "b.yaml": CA.format(name="Old")})
+    assert errors_of(root) == [
+        'a.yaml:2:5: renamed_from: "Old" is still declared at b.yaml:2; a CA cannot be renamed '
+        "and kept: remove one"
+    ]
+
+
+def test_two_cas_cannot_claim_one_old_name(tmp_path: Path) -> None:
+    first = CA.format(name="A").replace("  - name: A\n", "  - name: A\n    renamed_from: Old\n")
+    second = CA.format(name="B").replace("  - name: B\n", "  - name: B\n    renamed_from: Old\n")
+    root = workspace(tmp_path, {"a.yaml": first, "b.yaml": second})
+    assert errors_of(root) == [
+        'b.yaml:2:5: renamed_from: "Old" is also the renamed_from of "A" at a.yaml:2'
+    ]
+
+
+def test_empty_files_and_empty_lists_are_fine(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"empty.yaml": "", "none.yaml": "calculated_attributes: []\n"})
+    assert manifest.load(root).cas == ()
+
+
+def test_a_list_at_the_top_is_explained(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"a.yaml": "- name: x\n"})
+    assert errors_of(root) == [
+        "a.yaml:1:1: expected a mapping with `calculated_attributes:` at the top, got a list"
+    ]
+
+
+def test_yaml_anchors_share_definitions(tmp_path: Path) -> None:
+    text = """x-base: &base
+  calculation_type: count
+  datapoint: {event_type: session_start}
+  time_period: {type: within, within: 7, within_unit: days}
+calculated_attributes:
+  - name: A
+    definition: *base
+  - name: B
+    definition:
+      <<: *base
+      time_period: {type: within, within: 14, within_unit: days}
+"""
+    loaded = manifest.load(workspace(tmp_path, {"a.yaml": text}))
+    by_name = {c.name: c.ca.definition.canonical for c in loaded.cas}
+    assert by_name["A"]["time_period"] == {
+        "type": "within",
+        "date": None,
+        "within": 7,
+        "within_unit": "days",
+    }
+    assert by_name["B"]["time_period"] is not None
+    assert by_name["B"]["time_period"]["within"] == 14
+    assert by_name["A"]["datapoint"] == by_name["B"]["datapoint"]
+
+
+def test_errors_in_shared_anchors_point_at_the_anchor(tmp_path: Path) -> None:
+    text = """x-base: &base
+  calculation_type: count
+  datapoint: {event_type: sesion_start}
+  time_period: {type: within, within: 7, within_unit: days}
+calculated_attributes:
+  - name: A
+    definition: *base
+"""
+    assert errors_of(workspace(tmp_path, {"a.yaml": text})) == [
+        "a.yaml:3:27: definition.datapoint.event_type: 'sesion_start' is not valid; "
+        'did you mean `session_start`? (CA "A")'
+    ]
+
+
+def test_settings_file_is_required(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(CA.format(name="A"))
+    found = errors_of(tmp_path)
+    assert found[0].startswith("reconciler.yaml: not found")
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        manifest.load(tmp_path / "nope")
+    assert "no such directory" in str(caught.value)

@@ -1,0 +1,79 @@
+"""Settings precedence (SPEC §3): flag > environment > reconciler.yaml > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import SettingsError
+from reconciler.settings import DEFAULT_API_URL, Flags, SettingsFile, resolve
+
+HERE = Path("ws")
+
+
+def test_defaults() -> None:
+    settings = resolve(HERE, SettingsFile(workspace_id=5), environ={})
+    assert settings.target == "embedded"
+    assert settings.workspace_id == 5
+    assert settings.prune is False
+    assert settings.client_secret == "emulator"
+    assert settings.emulator_db == HERE / ".reconciler" / "emulator.db"
+
+
+def test_flag_beats_env_beats_file() -> None:
+    file = SettingsFile(workspace_id=1, prune=True)
+    env = {"MPARTICLE_WORKSPACE_ID": "2"}
+    assert resolve(HERE, file, environ={}).workspace_id == 1
+    assert resolve(HERE, file, environ=env).workspace_id == 2
+    assert resolve(HERE, file, Flags(workspace_id=3), environ=env).workspace_id == 3
+    assert resolve(HERE, file, Flags(prune=False), environ=env).prune is False
+
+
+def test_api_url_in_the_environment_implies_mparticle() -> None:
+    env = {
+        "MPARTICLE_API_URL": "http://127.0.0.1:9/",
+        "MPARTICLE_CLIENT_ID": "id",
+        "MPARTICLE_CLIENT_SECRET": "secret",
+    }
+    settings = resolve(HERE, SettingsFile(workspace_id=1, target="embedded"), environ=env)
+    assert settings.target == "mparticle"
+    assert settings.api_url == "http://127.0.0.1:9"
+    assert settings.client_secret == "secret"
+    assert resolve(
+        HERE, SettingsFile(workspace_id=1), Flags(target="embedded"), environ=env
+    ).target == ("embedded")
+
+
+def test_mparticle_target_uses_documented_defaults_and_needs_credentials() -> None:
+    settings = resolve(HERE, SettingsFile(workspace_id=1, target="mparticle"), environ={})
+    assert settings.api_url == DEFAULT_API_URL
+    with pytest.raises(SettingsError, match="MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET"):
+        settings.require_platform_credentials()
+    with pytest.raises(SettingsError, match="MPARTICLE_API_KEY and MPARTICLE_API_SECRET"):
+        settings.require_seeding_credentials()
+
+
+def test_seeding_pod_names_resolve_to_hosts() -> None:
+    env = {"MPARTICLE_S2S_URL": "eu1"}
+    settings = resolve(HERE, SettingsFile(workspace_id=1, target="mparticle"), environ=env)
+    assert settings.s2s_url == "https://s2s.eu1.mparticle.com"
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    env = {"MPARTICLE_CLIENT_SECRET": "marker-secret", "MPARTICLE_CLIENT_ID": "x"}
+    settings = resolve(HERE, SettingsFile(workspace_id=1, target="mparticle"), environ=env)
+    assert "marker-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no workspace id"),
+        ({"MPARTICLE_WORKSPACE_ID": "abc"}, "is not a workspace id"),
+        ({"RECONCILER_TARGET": "prod"}, "use embedded or mparticle"),
+    ],
+)
+def test_bad_settings_are_explained(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        resolve(HERE, SettingsFile(), environ=env)

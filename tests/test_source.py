@@ -1,0 +1,101 @@
+"""Reading YAML with positions: every duplicate key, alias limits, recursion, size, encoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import source
+from reconciler.source import SourceError, parse_yaml, read_yaml
+
+
+def issues_of(text: str) -> list[str]:
+    with pytest.raises(SourceError) as caught:
+        parse_yaml(text, "f.yaml")
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_positions_of_keys_and_values() -> None:
+    document = parse_yaml("a:\n  b: [1, {c: x}]\n", "f.yaml")
+    assert document.data == {"a": {"b": [1, {"c": "x"}]}}
+    assert document.position(("a", "b", 1, "c")) == source.Position(2, 14)
+    assert document.position(("a", "b"), key=True) == source.Position(2, 3)
+    assert document.position(("a", "missing")) == source.Position(2, 3)
+
+
+def test_every_duplicate_key_is_reported() -> None:
+    found = issues_of("a: 1\na: 2\nb: {c: 1, c: 2}\n")
+    assert found == [
+        "f.yaml:2:1: a: duplicate key `a` (first at line 1); keep one",
+        "f.yaml:3:11: b.c: duplicate key `c` (first at line 3); keep one",
+    ]
+
+
+def test_merge_keys_and_their_positions() -> None:
+    text = "base: &b {event_type: custom_event, x: 1}\nca:\n  <<: *b\n  x: 2\n"
+    document = parse_yaml(text, "f.yaml")
+    assert document.data["ca"] == {"event_type": "custom_event", "x": 2}
+    assert document.position(("ca", "event_type")) == source.Position(1, 23)
+    assert document.position(("ca", "x")) == source.Position(4, 6)
+
+
+def test_alias_bomb_fails_fast() -> None:
+    lines = ["a: &a [" + ", ".join(["lol"] * 10) + "]"]
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    # 10**9 nodes once expanded: refused from sizes summed per node, without expanding.
+    found = issues_of("\n".join(lines) + "\n")
+    assert "aliases expand to more than 5,000,000 nodes" in found[0]
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert "recursive YAML alias" in issues_of("a: &a [1, *a]\n")[0]
+
+
+def test_deep_nesting_is_refused() -> None:
+    assert "nesting deeper than 64 levels" in issues_of("x: " + "[" * 200 + "]" * 200 + "\n")[0]
+
+
+def test_unsafe_tags_are_refused() -> None:
+    assert "could not determine a constructor" in issues_of("a: !!python/object:os.system x\n")[0]
+
+
+def test_several_documents_are_refused() -> None:
+    assert "several YAML documents" in issues_of("a: 1\n---\nb: 2\n")[0]
+
+
+def test_impossible_dates_stay_text_for_the_field_rule() -> None:
+    assert parse_yaml("d: 2024-13-45\n", "f.yaml").data == {"d": "2024-13-45"}
+
+
+def test_non_text_keys_are_refused() -> None:
+    assert "keys must be text" in issues_of("1: a\n")[0]
+
+
+def test_oversized_file_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(source, "MAX_FILE_BYTES", 1024)
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * 2048 + "\n")
+    with pytest.raises(SourceError) as caught:
+        read_yaml(big, "big.yaml")
+    assert "the limit is 0 MiB per manifest file; split it" in str(caught.value)
+
+
+def test_fifty_megabytes_fail_with_a_clear_message(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(SourceError) as caught:
+        read_yaml(big, "big.yaml")
+    assert "file is 50.0 MiB; the limit is 32 MiB" in str(caught.value)
+
+
+def test_non_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"a: 1\nb: \xff\n")
+    with pytest.raises(SourceError) as caught:
+        read_yaml(bad, "bad.yaml")
+    assert str(caught.value) == "bad.yaml:2: not valid UTF-8 text"
