@@ -1,0 +1,55 @@
+"""JSON Schemas of the manifest files, generated from the models (editor completion + checks).
+
+Regenerate with `python -m reconciler.schema`; a test fails when `schemas/` is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.models import ManifestFile
+from reconciler.settings import SettingsFile
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+BASE_URL = "https://github.com/reconciler/reconciler/schemas"
+
+
+def _schema(model: Any, name: str, title: str) -> str:
+    schema = model.model_json_schema(mode="validation")
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{BASE_URL}/{name}",
+        **schema,
+        "title": title,
+    }
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+def generate() -> dict[str, str]:
+    """File name -> JSON Schema text."""
+    return {
+        "manifest.schema.json": _schema(
+            ManifestFile, "manifest.schema.json", "reconciler manifest (calculated attributes)"
+        ),
+        "settings.schema.json": _schema(
+            SettingsFile, "settings.schema.json", "reconciler.yaml (workspace settings)"
+        ),
+    }
+
+
+def write(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in generate().items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
+        print(f"wrote {path}")

@@ -1,0 +1,98 @@
+"""`reconciler validate`: the example workspace is valid; every bad manifest fails with a
+located message (one fixture per documented rule in tests/manifests/)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = sorted((ROOT / "tests" / "manifests").glob("bad-*.yaml"))
+
+
+def expectation(fixture: Path) -> str:
+    match = re.search(r"^# expect: (.+)$", fixture.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, f"{fixture.name} has no `# expect:` line"
+    return match.group(1)
+
+
+def test_there_is_a_fixture_per_rule() -> None:
+    assert len(FIXTURES) >= 30
+
+
+def test_example_workspace_is_valid() -> None:
+    result = run_cli("validate", ROOT / "manifests")
+    assert result.exit_code == 0, result.output
+    assert "13 calculated attributes in 2 files: valid." in result.stdout
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
+def test_bad_manifest_is_refused_with_its_location(fixture: Path, tmp_path: Path) -> None:
+    if fixture.name.startswith("bad-settings-"):
+        shutil.copy(fixture, tmp_path / "reconciler.yaml")
+        shown = "reconciler.yaml"
+    else:
+        (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+        shutil.copy(fixture, tmp_path / fixture.name)
+        shown = fixture.name
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 1
+    assert "1 error in manifests:" in stderr
+    assert f"{shown}{expectation(fixture)}" in stderr
+    assert re.search(rf"{re.escape(shown)}:\d+", stderr), "message names file:line"
+    assert "Traceback" not in result.output
+
+
+def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    for fixture in FIXTURES[:12]:
+        if not fixture.name.startswith("bad-settings-"):
+            shutil.copy(fixture, tmp_path / fixture.name)
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 1
+    for fixture in FIXTURES[:12]:
+        if not fixture.name.startswith("bad-settings-"):
+            assert f"{fixture.name}{expectation(fixture)}" in stderr
+
+
+def test_warnings_do_not_fail_validation(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "ca.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Rolling\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+        "      seeding: {cutoff_date: 2024-01-01}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "ca.yaml:7:16: definition.seeding: rolling (`within`) time periods cannot be seeded" in (
+        result.stderr
+    )
+
+
+def test_a_directory_without_settings_is_refused(tmp_path: Path) -> None:
+    result = run_cli("validate", tmp_path)
+    assert result.exit_code == 1
+    assert "reconciler.yaml: not found" in result.stderr
+
+
+def test_validate_makes_no_network_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validate must not make HTTP requests")
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", refuse)
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+    result = run_cli("validate", ROOT / "manifests")
+    assert result.exit_code == 0

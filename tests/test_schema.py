@@ -1,0 +1,48 @@
+"""The committed JSON Schemas match the models, and the example manifests satisfy them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from reconciler import schema
+from reconciler.source import read_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_schemas_are_current() -> None:
+    for name, text in schema.generate().items():
+        committed = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        assert committed == text, f"schemas/{name} is stale: run `python -m reconciler.schema`"
+
+
+def _plain(value: object) -> object:
+    """YAML dates as the editor sees them: strings."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def test_example_manifests_satisfy_the_schema_they_name() -> None:
+    manifest_schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    settings_schema = json.loads((ROOT / "schemas" / "settings.schema.json").read_text())
+    for path in sorted((ROOT / "manifests").glob("*.yaml")):
+        first_line = path.read_text().splitlines()[0]
+        assert first_line.startswith("# yaml-language-server: $schema=../schemas/"), path
+        data = _plain(read_yaml(path, path.name).data)
+        chosen = settings_schema if path.name == "reconciler.yaml" else manifest_schema
+        jsonschema.validate(data, chosen)
+
+
+def test_schema_rejects_an_unknown_key() -> None:
+    manifest_schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    bad = {"calculated_attributes": [{"name": "x", "definiton": {}}]}
+    validator = jsonschema.Draft202012Validator(manifest_schema)
+    assert any("definiton" in error.message for error in validator.iter_errors(bad))
