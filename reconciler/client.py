@@ -1,0 +1,219 @@
+"""The Platform API client: every Calculated Attributes call, over any httpx transport.
+
+Fetch step of the flow (`list` -> live models) and the hands of the applier. OAuth
+client-credentials token cached and refreshed before expiry; one refresh on a 401.
+Paths: `{api_url}/platform/v2/workspaces/{workspace_id}/calculatedattributes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from reconciler.errors import ApiError, AuthError
+from reconciler.http import Http
+from reconciler.models import LiveCA
+
+AUDIENCE = "https://api.mparticle.com"
+#: Refresh this long before the token expires (tokens last hours; issuing takes seconds).
+REFRESH_MARGIN = 300.0
+
+_LIVE_LIST = TypeAdapter(list[LiveCA])
+
+
+class ActivationStatus(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    calculated_attribute_id: int | None = None
+    is_active: bool = False
+    activated_on: str | None = None
+    activated_by: str | None = None
+
+
+class CalculationStatus(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int | None = None
+    name: str | None = None
+    revision_id: int | None = None
+    is_calculated: bool = False
+    calculation_percent_complete: float = 0
+    estimated_completion_time: str | None = None
+
+
+class TokenSource:
+    """An OAuth client-credentials token, fetched once and shared by concurrent calls."""
+
+    def __init__(self, http: Http, auth_url: str, client_id: str, client_secret: str) -> None:
+        self._http = http
+        self._auth_url = auth_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.fetched = 0
+
+    async def get(self, *, force: bool = False) -> str:
+        async with self._lock:
+            if force or self._token is None or time.monotonic() >= self._expires_at:
+                await self._fetch()
+            assert self._token is not None
+            return self._token
+
+    async def _fetch(self) -> None:
+        response = await self._http.request(
+            "POST",
+            self._auth_url,
+            path="oauth token",
+            json={
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "audience": AUDIENCE,
+                "grant_type": "client_credentials",
+            },
+            idempotent=True,
+        )
+        self.fetched += 1
+        try:
+            body = orjson.loads(response.content)
+            token = str(body["access_token"])
+            lifetime = float(body.get("expires_in") or 3600)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise AuthError("the token endpoint answered without an access_token") from None
+        self._token = token
+        self._expires_at = time.monotonic() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
+
+
+def _created_id(content: bytes) -> int:
+    """The create call answers with the new id: a bare integer (or, leniently, {"id": n})."""
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        body = content.decode("utf-8", "replace").strip()
+    if isinstance(body, dict):
+        body = body.get("id")
+    if isinstance(body, bool):
+        body = None
+    if isinstance(body, int):
+        return body
+    if isinstance(body, str) and body.strip().isdigit():
+        return int(body)
+    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST")
+
+
+class PlatformClient:
+    """The ten Calculated Attributes calls of one workspace."""
+
+    def __init__(
+        self,
+        http: Http,
+        *,
+        api_url: str,
+        workspace_id: int,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+    ) -> None:
+        self.http = http
+        self.workspace_id = workspace_id
+        self.base = (
+            f"{api_url.rstrip('/')}/platform/v2/workspaces/{workspace_id}/calculatedattributes"
+        )
+        self.tokens = TokenSource(http, auth_url, client_id, client_secret)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        suffix: str = "",
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool,
+    ) -> bytes:
+        url = self.base + suffix
+        if params:
+            url += "?" + urlencode(params)
+        path = f"{method} .../calculatedattributes{suffix}"
+        for attempt in range(2):
+            token = await self.tokens.get(force=attempt > 0)
+            try:
+                response = await self.http.request(
+                    method,
+                    url,
+                    path=path,
+                    json=json,
+                    headers={"authorization": f"Bearer {token}", "accept": "application/json"},
+                    idempotent=idempotent,
+                )
+            except AuthError as exc:
+                if exc.status == 401 and attempt == 0:
+                    continue  # the token expired or was revoked: fetch a new one once
+                raise
+            return response.content
+        raise AssertionError("unreachable")
+
+    async def list(self, name: str | None = None) -> list[LiveCA]:
+        """Every CA of the workspace (one request), or those with exactly this name."""
+        content = await self._call("GET", params={"name": name} if name else None, idempotent=True)
+        try:
+            return _LIVE_LIST.validate_json(content)
+        except ValidationError as exc:
+            raise ApiError(
+                f"the CA list could not be read: {exc.error_count()} problem(s)"
+            ) from None
+
+    async def find(self, name: str) -> LiveCA | None:
+        """The CA with this exact name, if any."""
+        return next((ca for ca in await self.list(name) if ca.name == name), None)
+
+    async def exists(self, name: str) -> bool:
+        try:
+            await self._call("HEAD", params={"name": name}, idempotent=True)
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def get(self, ca_id: int) -> LiveCA:
+        content = await self._call("GET", f"/{ca_id}", idempotent=True)
+        try:
+            return LiveCA.model_validate_json(content)
+        except ValidationError:
+            raise ApiError(f"CA {ca_id} could not be read from the API's answer") from None
+
+    async def create(self, body: dict[str, Any]) -> int:
+        """POST a new CA (name, description, draft_definition); its new id."""
+        return _created_id(await self._call("POST", json=body, idempotent=False))
+
+    async def update(self, ca_id: int, body: dict[str, Any]) -> None:
+        """PUT name, description and draft_definition (the draft; never the active one)."""
+        await self._call("PUT", f"/{ca_id}", json=body, idempotent=True)
+
+    async def delete(self, ca_id: int) -> None:
+        await self._call("DELETE", f"/{ca_id}", idempotent=True)
+
+    async def activate(self, ca_id: int) -> None:
+        """Move the draft into the active definition. Not idempotent: a second call finds
+        no draft, so callers verify by re-reading after an ambiguous failure."""
+        await self._call("POST", f"/{ca_id}/activation", idempotent=False)
+
+    async def activation(self, ca_id: int) -> ActivationStatus:
+        content = await self._call("GET", f"/{ca_id}/activation", idempotent=True)
+        return ActivationStatus.model_validate_json(content)
+
+    async def discard_draft(self, ca_id: int) -> None:
+        await self._call("DELETE", f"/{ca_id}/draft", idempotent=True)
+
+    async def calculation(self, ca_id: int) -> CalculationStatus:
+        content = await self._call("GET", f"/{ca_id}/calculation", idempotent=True)
+        return CalculationStatus.model_validate_json(content)

@@ -1,0 +1,54 @@
+"""Reaching a workspace: the embedded emulator in-process (no server), or the real hosts.
+
+The one place that chooses a transport; everything above it takes a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from reconciler.client import PlatformClient
+from reconciler.http import Http
+from reconciler.settings import Settings
+
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
+    """The embedded emulator's ASGI app (state in .reconciler/emulator.db), or the network."""
+    if settings.target == "embedded":
+        from reconciler.emulator import EmulatorConfig, create_app
+
+        app = create_app(EmulatorConfig(), db_path=settings.emulator_db)
+        return httpx.ASGITransport(app=app)
+    return httpx.AsyncHTTPTransport(retries=0, limits=httpx.Limits(max_connections=64))
+
+
+def http_for(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Http:
+    client = httpx.AsyncClient(
+        transport=transport or transport_for(settings), timeout=TIMEOUT, follow_redirects=False
+    )
+    return Http(client, rate_limit=settings.rate_limit)
+
+
+@asynccontextmanager
+async def platform(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[PlatformClient]:
+    """A Platform API client for the workspace of `settings`, closed on exit."""
+    settings.require_platform_credentials()
+    client = PlatformClient(
+        http_for(settings, transport),
+        api_url=settings.api_url,
+        workspace_id=settings.workspace_id,
+        auth_url=settings.auth_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
