@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from reconciler.emulator import messages as m
-from reconciler.emulator.formats import is_numeric_text, parse_iso
+from reconciler.emulator.formats import is_numeric_text, one_of, parse_iso
 
 if TYPE_CHECKING:
     from reconciler.emulator.validation import Errors
@@ -121,7 +121,7 @@ def _check_condition(raw: object, errors: Errors) -> dict[str, Any]:
         "operator": operator,
         "attribute_name": attribute,
         # "Field value is ignored when using the in_list operator."
-        "value": None if _absent(value) or operator in LIST_OPERATORS else value,
+        "value": None if _absent(value) or one_of(operator, LIST_OPERATORS) else value,
         "values": None if _absent(values) else values,
         "min_value": None if _absent(minimum) else minimum,
         "max_value": None if _absent(maximum) else maximum,

@@ -4,6 +4,7 @@ numeric strings, and the timestamp shapes the API's examples show."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 _ISO = re.compile(
@@ -14,6 +15,11 @@ _ISO = re.compile(
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+
+
+def one_of(value: object, choices: Collection[str]) -> bool:
+    """`value` is one of the strings in `choices` (and not some unhashable JSON value)."""
+    return isinstance(value, str) and value in choices
 
 
 def parse_iso(text: object) -> datetime | None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.formats import as_integer, is_number, parse_plain_date
+from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
 from reconciler.emulator.responses import empty_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
@@ -113,7 +113,7 @@ def check_user(raw: object, targets: Targets) -> tuple[SeedUser | None, list[str
         return None, ["Each user must be a JSON object"]
     errors: list[str] = []
     environment = raw.get("environment")
-    if environment not in ENVIRONMENTS:
+    if not one_of(environment, ENVIRONMENTS):
         errors.append("environment must be development or production")
     identities = raw.get("identities")
     mpid: int | None = None

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.emulator import messages as m
 from reconciler.emulator.conditions import check_conditions
-from reconciler.emulator.formats import definition_date, parse_iso
+from reconciler.emulator.formats import definition_date, one_of, parse_iso
 
 CALCULATION_TYPES = frozenset(
     {
@@ -161,7 +161,7 @@ def check_definition(
     calculation_type = raw.get("calculation_type")
     if isinstance(calculation_type, str):
         calculation_type = CALCULATION_SYNONYMS.get(calculation_type, calculation_type)
-    if calculation_type not in CALCULATION_TYPES:
+    if not one_of(calculation_type, CALCULATION_TYPES):
         errors.add(m.CALCULATION_TYPE)
     time_period = _check_time_period(raw.get("time_period"), errors, retention_days, now)
     seeding = _check_seeding(raw.get("seeding"), errors)
@@ -182,10 +182,10 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
         errors.add(m.DATA_POINT)
         return None
     point_type = raw.get("type")
-    if point_type not in DATA_POINT_TYPES:
+    if not one_of(point_type, DATA_POINT_TYPES):
         errors.add(m.DATA_POINT_TYPE)
     event_type = raw.get("event_type")
-    if event_type not in EVENT_TYPES:
+    if not one_of(event_type, EVENT_TYPES):
         errors.add(m.DATA_POINT_EVENT_TYPE)
     event_name = raw.get("event_name")
     if event_type == "custom_event":
@@ -194,9 +194,11 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     elif event_name is not None and not isinstance(event_name, str):
         errors.add(m.DATA_POINT_EVENT_NAME)
     custom_event_type = raw.get("custom_event_type")
-    if custom_event_type is not None and (
-        not isinstance(custom_event_type, str)
-        or custom_event_type not in CUSTOM_EVENT_TYPES.get(str(event_type), frozenset())
+    # Judged only against a valid event type: with an unknown one there is nothing to judge by.
+    if (
+        custom_event_type is not None
+        and one_of(event_type, EVENT_TYPES)
+        and not one_of(custom_event_type, CUSTOM_EVENT_TYPES.get(str(event_type), frozenset()))
     ):
         errors.add(m.CUSTOM_EVENT_TYPE)
     attribute_name = raw.get("attribute_name")
@@ -207,7 +209,7 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     ):
         errors.add(m.DATA_POINT_ATTRIBUTE_NAME)
     category = raw.get("attribute_category")
-    if category is not None and category not in ATTRIBUTE_CATEGORIES:
+    if category is not None and not one_of(category, ATTRIBUTE_CATEGORIES):
         errors.add(m.DATA_POINT_ATTRIBUTE_CATEGORY)
     if category is None and attribute_name is not None:
         # "If nothing is set the default value will be set as event_attribute."
@@ -255,20 +257,28 @@ def _check_time_period(
     elif period_type == "within":
         within = raw.get("within")
         unit = raw.get("within_unit")
-        valid_within = isinstance(within, int) and not isinstance(within, bool) and within > 0
-        if not valid_within:
+        days = _positive_int(within)
+        if days is None:
             errors.add(m.TIME_PERIOD_WITHIN)
-        if unit not in WITHIN_UNITS:
+        if not one_of(unit, WITHIN_UNITS):
             errors.add(m.TIME_PERIOD_WITHIN_UNIT)
-        if valid_within and isinstance(unit, str) and unit in WITHIN_UNITS:
-            assert isinstance(within, int)
-            if retention_days is not None and within * WITHIN_UNITS[unit] > retention_days:
-                errors.add(m.RETENTION_WITHIN.format(days=retention_days))
+        elif (
+            days is not None
+            and retention_days is not None
+            and days * WITHIN_UNITS[str(unit)] > retention_days
+        ):
+            errors.add(m.RETENTION_WITHIN.format(days=retention_days))
         result["within"] = within
         result["within_unit"] = unit
     else:
         errors.add(m.TIME_PERIOD_TYPE)
     return result
+
+
+def _positive_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 def _check_seeding(raw: object, errors: Errors) -> dict[str, Any] | None:
