@@ -3,7 +3,10 @@ progress, workspaces, and what the emulator accepts and normalises on input."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from tests.emulator.api import Api, ca_body, definition
 from tests.support.emulator import EmulatorServer
@@ -34,12 +37,13 @@ def test_activation_moves_the_draft_into_the_active_definition(
 def test_every_write_moves_last_modified(api: Api, emulator: EmulatorServer) -> None:
     ca_id = api.create_ok(ca_body())
     seen = [api.get(ca_id).json()["last_modified_on"]]
-    for write in (
+    writes: list[Callable[[], httpx.Response]] = [
         lambda: api.update(ca_id, ca_body(calculation_type="count")),
         lambda: api.activate(ca_id),
         lambda: api.update(ca_id, ca_body(calculation_type="max")),
         lambda: api.discard_draft(ca_id),
-    ):
+    ]
+    for write in writes:
         emulator.advance_clock(2)
         assert write().status_code == 204
         seen.append(api.get(ca_id).json()["last_modified_on"])
