@@ -62,7 +62,8 @@ _INT64 = 2**63
 #: Epoch milliseconds below this (March 1973) are almost surely seconds sent by mistake.
 _MIN_EPOCH_MS = 10**11
 
-Targets = dict[str, list[tuple[int, str, str]]]
+#: Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id.
+Targets = dict[tuple[str, str, str], int]
 
 
 def check_seed(calculation_type: str, seed: object) -> str | None:
@@ -157,31 +158,29 @@ def _check_seeds(
             continue
         assert isinstance(entry, dict)
         sent_type = entry.get("calculation_type")
-        calculation_type = CALCULATION_SYNONYMS.get(str(sent_type), str(sent_type))
+        calculation_type = ""
+        if isinstance(sent_type, str):
+            calculation_type = CALCULATION_SYNONYMS.get(sent_type, sent_type)
         cutoff = entry.get("cutoff_date", entry.get("cuttoff_date"))
-        problem = None
+        seed = entry.get("seed")
+        # The common case first: a match implies a valid calculation type and cutoff.
+        workspace = (
+            targets.get((name, calculation_type, cutoff)) if isinstance(cutoff, str) else None
+        )
         if calculation_type not in SEED_FIELDS:
-            problem = "Invalid calculation type"
-        elif parse_plain_date(cutoff) is None:
+            problem: str | None = "Invalid calculation type"
+        elif workspace is None and parse_plain_date(cutoff) is None:
             problem = "cutoff_date must be a date in yyyy-MM-dd format"
         else:
-            problem = check_seed(calculation_type, entry.get("seed"))
-        if problem is None:
-            workspace = next(
-                (
-                    ws
-                    for ws, kind, date in targets.get(name, ())
-                    if (kind, date) == (calculation_type, cutoff)
-                ),
-                None,
-            )
-            if workspace is None:
-                problem = NO_MATCH
-            else:
-                seed = orjson.dumps(entry["seed"]).decode()
-                seeds.append((name, workspace, str(sent_type), str(cutoff), seed))
+            problem = check_seed(calculation_type, seed)
+        if problem is None and workspace is None:
+            problem = NO_MATCH
         if problem is not None:
             errors.append(f"{name}: {problem}")
+        elif workspace is not None:
+            seeds.append(
+                (name, workspace, str(sent_type), str(cutoff), orjson.dumps(seed).decode())
+            )
     return seeds
 
 

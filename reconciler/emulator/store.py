@@ -260,19 +260,20 @@ def discard_seeds(conn: sqlite3.Connection, ca: Ca) -> None:
 
 def seed_targets(
     conn: sqlite3.Connection, workspace_id: int | None
-) -> dict[str, list[tuple[int, str, str]]]:
-    """Seedable CAs by name: (workspace id, calculation type, cutoff `yyyy-MM-dd`)."""
+) -> dict[tuple[str, str, str], int]:
+    """Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id (the
+    lowest, when several workspaces have such a CA)."""
     sql = f"SELECT {_CA_COLUMNS} FROM cas"
     params: tuple[Any, ...] = ()
     if workspace_id is not None:
         sql += " WHERE workspace_id = ?"
         params = (workspace_id,)
-    targets: dict[str, list[tuple[int, str, str]]] = {}
+    targets: dict[tuple[str, str, str], int] = {}
     for row in conn.execute(sql + " ORDER BY workspace_id, id", params):
         ca = Ca.from_row(row)
         target = ca.seed_target()
         if target is not None:
-            targets.setdefault(ca.name, []).append((ca.workspace_id, target[1], target[2]))
+            targets.setdefault(target, ca.workspace_id)
     return targets
 
 
