@@ -28,7 +28,9 @@ def _run_sequence(server: EmulatorServer, token: str) -> list[Any]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.url, headers=headers) as http:
         for n in range(CREATES):
-            requests = [("POST", server.platform_path(), ca_body(f"ca-{n}"))]
+            requests: list[tuple[str, str, dict[str, Any] | None]] = [
+                ("POST", server.platform_path(), ca_body(f"ca-{n}"))
+            ]
             if n % 5 == 0:
                 requests.append(("GET", server.platform_path(), None))
             for method, path, body in requests:
