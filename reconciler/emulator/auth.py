@@ -98,7 +98,8 @@ class Credentials:
             return _oauth_error(401, "access_denied", "Unauthorized")
         audience = fields.get("audience")
         if audience != AUDIENCE:
-            return _oauth_error(403, "access_denied", f"Service not found: {audience}")
+            named = audience if isinstance(audience, str) else ""
+            return _oauth_error(403, "access_denied", f"Service not found: {named}")
         return json_response(
             {
                 "access_token": self.issue(),

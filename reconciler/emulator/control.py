@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import messages as m
+from reconciler.emulator.platform import MAX_ID
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import get_ca, seed_page
@@ -63,12 +64,13 @@ class ControlApi:
     async def audience_count(self, request: Request) -> Response:
         body = await self._body(request)
         count = None if body is None else body.get("audience_count")
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_ID:
             return error_response(
                 400, "BAD_REQUEST", 'Body must be {"audience_count": <non-negative integer>}'
             )
+        ca_id = request.path_params["id"]
         with self.state.store.transaction() as conn:
-            ca = get_ca(conn, None, request.path_params["id"])
+            ca = None if ca_id > MAX_ID else get_ca(conn, None, ca_id)
             if ca is None:
                 return error_response(404, "NOT_FOUND", m.NOT_FOUND)
             conn.execute("UPDATE cas SET audience_count = ? WHERE id = ?", (count, ca.id))

@@ -32,6 +32,8 @@ from reconciler.emulator.validation import check_body
 BASE = "/platform/v2/workspaces/{workspace_id:int}/calculatedattributes"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+#: SQLite integers are 64-bit: a larger id in a path cannot name anything.
+MAX_ID = 2**63 - 1
 
 
 def render_definition(definition: dict[str, Any] | None, point_key: str) -> Any:
@@ -98,10 +100,13 @@ class PlatformApi:
             if refusal is not None:
                 return refusal
             served = self.state.config.workspace_id
-            if served is not None and request.path_params["workspace_id"] != served:
+            workspace = request.path_params["workspace_id"]
+            if (served is not None and workspace != served) or workspace > MAX_ID:
                 if request.method == "HEAD":
                     return empty_response(404)
                 return error_response(404, "NOT_FOUND", m.WORKSPACE_NOT_FOUND)
+            if request.path_params.get("id", 0) > MAX_ID:
+                return _not_found(request)
             return await endpoint(request)
 
         guarded.__name__ = endpoint.__name__

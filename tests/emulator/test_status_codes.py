@@ -226,3 +226,18 @@ def test_stats_count_every_request_by_route_template(api: Api, emulator: Emulato
         f"GET {base}": 1,
     }
     assert stats["total"] == 5
+
+
+def test_404_for_ids_beyond_64_bits(api: Api, emulator: EmulatorServer) -> None:
+    huge = 2**64
+    assert api.get(huge).status_code == 404
+    assert api.http.get(emulator.platform_path(huge), headers=api.headers).status_code == 404
+    response = api.http.put(
+        f"/_emulator/calculatedattributes/{huge}/audience_count", json={"audience_count": 1}
+    )
+    assert response.status_code == 404
+    ca_id = api.create_ok(ca_body())
+    too_many = api.http.put(
+        f"/_emulator/calculatedattributes/{ca_id}/audience_count", json={"audience_count": huge}
+    )
+    assert too_many.status_code == 400
