@@ -30,9 +30,10 @@ FAULT_KINDS = (
     DROPPED_CONNECTION,
     COMMIT_THEN_500,
 )
-#: The token endpoint is spared dropped connections: a client that lost a token answer
-#: simply asks again, so the fault would test nothing.
-TOKEN_FAULT_KINDS = tuple(kind for kind in FAULT_KINDS if kind != DROPPED_CONNECTION)
+#: The token endpoint is spared dropped connections (a client that lost a token answer
+#: simply asks again, so the fault would test nothing), and so is HEAD: an answer to HEAD
+#: has no body to cut short, so the client would see a complete 200.
+UNDROPPABLE_FAULT_KINDS = tuple(kind for kind in FAULT_KINDS if kind != DROPPED_CONNECTION)
 TOKEN_PATH = "/oauth/token"
 
 
@@ -51,7 +52,7 @@ class FaultDrawer:
         """The fault for the next request (and, for a drop, whether to commit first)."""
         if rate <= 0 or self._random.random() >= rate:
             return None
-        kinds = FAULT_KINDS if droppable else TOKEN_FAULT_KINDS
+        kinds = FAULT_KINDS if droppable else UNDROPPABLE_FAULT_KINDS
         kind = kinds[self._random.randrange(len(kinds))]
         committed = kind == COMMIT_THEN_500 or (
             kind == DROPPED_CONNECTION and self._random.random() < 0.5
@@ -141,7 +142,8 @@ class Gate:
                 stats.rate_limited += 1
                 await _too_many(send, max(1, math.ceil(wait)))
                 return
-        fault = state.faults.draw(settings.fault_rate, droppable=path != TOKEN_PATH)
+        droppable = path != TOKEN_PATH and scope["method"] != "HEAD"
+        fault = state.faults.draw(settings.fault_rate, droppable=droppable)
         if fault is None:
             await self.app(scope, receive, send)
             return

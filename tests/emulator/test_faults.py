@@ -132,3 +132,10 @@ def test_latency_and_faults_spare_the_test_routes(start_emulator: StartEmulator)
         server.seeds()
     assert server.stats()["total"] == 0
     assert server.settings()["latency_ms"] == 1
+
+
+def test_head_requests_never_drop_the_connection(start_emulator: StartEmulator) -> None:
+    server = start_emulator(fault_rate=1, fault_seed=5)
+    with httpx.Client(base_url=server.url) as http:
+        statuses = {http.head(server.platform_path()).status_code for _ in range(40)}
+    assert statuses == {500, 503, 429}
