@@ -133,6 +133,7 @@ class Gate:
         request = f"{scope['method']} {route_template(self.routes, scope)}"
         stats.requests[request] += 1
         stats.total += 1
+        number = stats.total  # before any await: concurrent requests move the total on
         settings = state.settings
         if settings.latency_ms > 0:
             await asyncio.sleep(settings.latency_ms / 1000)
@@ -150,7 +151,7 @@ class Gate:
         kind, committed = fault
         stats.faults[kind] += 1
         stats.fault_log.append(
-            {"request": stats.total, "route": request, "fault": kind, "committed": committed}
+            {"request": number, "route": request, "fault": kind, "committed": committed}
         )
         if committed:
             await self.app(scope, receive, _swallow)
