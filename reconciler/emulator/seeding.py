@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
-from reconciler.emulator.responses import empty_response, json_response
+from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
 
@@ -206,10 +206,6 @@ def _check_attributes(raw: object, errors: list[str]) -> list[tuple[str, str]]:
     return attributes
 
 
-def _bad_request(errors: list[dict[str, Any]]) -> Response:
-    return json_response({"errors": errors}, 400)
-
-
 class SeedingApi:
     """Route handlers for the two Seeding API paths."""
 
@@ -235,18 +231,14 @@ class SeedingApi:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
-            return json_response(
-                {"errors": [{"code": "PAYLOAD_TOO_LARGE", "message": message}]}, 413
-            )
+            return error_response(413, "PAYLOAD_TOO_LARGE", message)
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _bad_request(
-                [{"code": "BAD_REQUEST", "message": "The request JSON was malformed."}]
-            )
+            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
         if bulk and not isinstance(parsed, list):
             message = "The request body must be a JSON array of users."
-            return _bad_request([{"code": "BAD_REQUEST", "message": message}])
+            return error_response(400, "BAD_REQUEST", message)
         raw_users = parsed if bulk else [parsed]
         with self.state.store.transaction() as conn:
             targets = seed_targets(conn, self.state.config.workspace_id)
@@ -262,7 +254,7 @@ class SeedingApi:
                         error["index"] = index
                     errors.append(error)
             if errors:
-                return _bad_request(errors)
+                return json_response({"errors": errors}, 400)
             store_users(conn, users)
         self.state.stats.seed_users_accepted += len(users)
         return empty_response(202)
