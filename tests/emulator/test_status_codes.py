@@ -193,17 +193,22 @@ def test_429_over_the_rate_limit(start_emulator: StartEmulator) -> None:
 
 
 def test_custom_credentials(start_emulator: StartEmulator) -> None:
-    server = start_emulator(client_id="id1", client_secret="s1", api_key="k1", api_secret="s2")
+    server = start_emulator(
+        client_id="id1", client_secret="s1", api_key="k1", api_secret="s2", workspace_id=9
+    )
+    assert server.platform_path() == "/platform/v2/workspaces/9/calculatedattributes"
     with httpx.Client(base_url=server.url) as http:
         token = server.token("id1", "s1")
         listed = http.get(server.platform_path(), headers={"Authorization": f"Bearer {token}"})
         assert listed.status_code == 200
+        assert (
+            http.get(server.platform_path(), headers=server.platform_headers()).status_code == 200
+        )
         refused = http.post("/oauth/token", json=_token_request())
         assert refused.status_code == 401
+        assert server.seeding_headers() == {"Authorization": basic_auth("k1", "s2")}
         seeding = http.post(
-            "/v2/bulkcalculatedattributes",
-            json=[],
-            headers={"Authorization": basic_auth("k1", "s2")},
+            "/v2/bulkcalculatedattributes", json=[], headers=server.seeding_headers()
         )
         assert seeding.status_code == 202
         default = http.post(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import selectors
 import signal
@@ -29,30 +30,51 @@ class EmulatorError(RuntimeError):
 class EmulatorServer:
     """A running emulator process and its URL, with helpers for the `/_emulator` routes."""
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, stderr_path: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        url: str,
+        stderr_path: Path,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.process = process
         self.url = url
         self.stderr_path = stderr_path
+        self.options = dict(options or {})
         self._http = httpx.Client(base_url=url, timeout=30)
 
     # -- API conveniences ---------------------------------------------------------------
-    def platform_path(self, workspace_id: int = 1234, suffix: str = "") -> str:
-        """`/platform/v2/workspaces/{workspace_id}/calculatedattributes` plus `suffix`."""
+    def platform_path(self, workspace_id: int | None = None, suffix: str = "") -> str:
+        """`/platform/v2/workspaces/{workspace_id}/calculatedattributes` plus `suffix`
+        (the served workspace, else 1234, when `workspace_id` is None)."""
+        if workspace_id is None:
+            workspace_id = self.options.get("workspace_id") or 1234
         return f"/platform/v2/workspaces/{workspace_id}/calculatedattributes{suffix}"
 
-    def token(self, client_id: str = "emulator", client_secret: str = "emulator") -> str:
-        """A fresh OAuth access token (raises if the credentials are refused)."""
+    def token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
+        """A fresh OAuth access token, by default for the server's own client credentials
+        (raises if the credentials are refused)."""
         response = self._http.post(
             "/oauth/token",
             json={
-                "client_id": client_id,
-                "client_secret": client_secret,
+                "client_id": client_id or self.options.get("client_id", "emulator"),
+                "client_secret": client_secret or self.options.get("client_secret", "emulator"),
                 "audience": AUDIENCE,
                 "grant_type": "client_credentials",
             },
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
+
+    def platform_headers(self) -> dict[str, str]:
+        """`Authorization: Bearer <fresh token>` for the Platform API."""
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def seeding_headers(self) -> dict[str, str]:
+        """`Authorization: Basic <api_key:api_secret>` for the Seeding API."""
+        key = self.options.get("api_key", "emulator")
+        secret = self.options.get("api_secret", "emulator")
+        return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
 
     # -- test endpoints -----------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -189,7 +211,7 @@ def start_emulator(
             process.kill()
         process.wait()
         raise
-    return EmulatorServer(process, url, stderr_path)
+    return EmulatorServer(process, url, stderr_path, options)
 
 
 @contextmanager
