@@ -420,3 +420,49 @@ def test_seed_error_body_has_the_documented_shape(api: Api) -> None:
             {"code": "BAD_REQUEST", "message": "LTV: Seed value must be numeric"},
         ]
     }
+
+
+# Seeding API page, the fragments: "Example identities objects", the calculated attributes
+# object, the seed object and the user attributes object.
+IDENTITIES_EXAMPLES: list[dict[str, str]] = [
+    {
+        "email": "",  # the extraction lost the address
+        "other_id_4": "user_example4",
+        "ios_advertising_id": "016a9968-abea-d0b1-b0d8-4d3e4ed0c57a",
+    },
+    {"google_advertising_id": "33ef01aa-401f-0f4e-29ce-bd142e68233a", "customer_id": "1234"},
+]
+CALCULATED_ATTRIBUTES_EXAMPLE: dict[str, Any] = {
+    "workspace": [
+        {
+            "attribute_name": "LTV",
+            "calculation_type": "sum",
+            "cutoff_date": "2019-12-01",
+            "seed": {"value": "100"},
+        }
+    ]
+}
+USER_ATTRIBUTES_EXAMPLE: dict[str, Any] = {
+    "workspace": [{"attribute_name": "User Tier", "attribute_value": "Free"}]
+}
+
+
+def test_seeding_fragments_are_accepted(api: Api, emulator: EmulatorServer) -> None:
+    api.create_ok(
+        {"name": "LTV", "draft_definition": definition(seeding={"cutoff_date": SEED_CUTOFF})}
+    )
+    users: list[dict[str, Any]] = [
+        {
+            "environment": "development",
+            "identities": identities,
+            "calculated_attributes": CALCULATED_ATTRIBUTES_EXAMPLE,
+            "user_attributes": USER_ATTRIBUTES_EXAMPLE,
+        }
+        for identities in IDENTITIES_EXAMPLES
+    ]
+    users.append({**users[0], "mpid": 7346244611012968789, "identities": {}})
+    assert api.seed_bulk(users).status_code == 202
+    stored = emulator.seeds()["users"]
+    assert [user["identities"] for user in stored] == [*IDENTITIES_EXAMPLES, {}]
+    assert stored[2]["mpid"] == 7346244611012968789
+    assert all(user["calculated_attributes"]["LTV"]["seed"] == {"value": "100"} for user in stored)
