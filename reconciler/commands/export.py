@@ -22,7 +22,7 @@ HEADER = "# Exported by `reconciler export` from workspace {workspace}.\n"
 
 
 def _styled(value: Any, depth: int = 0) -> Any:
-    """Small mappings (conditions, periods, short datapoints) in flow style, as people write them."""
+    """Small mappings (conditions, periods, short datapoints) in flow style, as people write."""
     if isinstance(value, dict):
         styled = CommentedMap((k, _styled(v, depth + 1)) for k, v in value.items())
         leafy = all(not isinstance(v, (dict, list)) for v in value.values())
