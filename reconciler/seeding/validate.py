@@ -1,0 +1,560 @@
+"""Seeding, step 2: check one user against the manifests and the seeding page's format table.
+
+Gives the user as it will be sent (calculation type and cutoff date filled from the
+manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its field path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from reconciler.diagnostics import suggest
+from reconciler.models import Problem
+from reconciler.models.values import parse_instant, parse_number
+from reconciler.models.vocabulary import (
+    CALCULATION_TYPE_SYNONYMS,
+    CALCULATION_TYPES,
+    IDENTITY_TYPES,
+)
+from reconciler.seeding.catalogue import Catalogue, SeedTarget
+
+Json = dict[str, Any]
+DataPath = tuple[str | int, ...]
+
+#: The seeding page's format table: the seed field each calculation type takes.
+SEED_FIELD: dict[str, str] = {
+    "count": "value",
+    "sum": "value",
+    "min": "value",
+    "max": "value",
+    "first_occurrence": "value",
+    "last_occurrence": "value",
+    "first_occurrence_timestamp": "value",
+    "last_occurrence_timestamp": "value",
+    "average": "key_value_pairs",
+    "most_frequent": "key_value_pairs",
+    "unique_list": "list",
+    "unique_values_count": "list",
+}
+NUMERIC_VALUES = frozenset({"count", "sum", "min", "max"})
+TIMESTAMPS = frozenset({"first_occurrence_timestamp", "last_occurrence_timestamp"})
+USER_KEYS = ("environment", "mpid", "identities", "calculated_attributes", "user_attributes")
+ENTRY_KEYS = ("attribute_name", "calculation_type", "cutoff_date", "cuttoff_date", "seed")
+SEED_KEYS = ("value", "key_value_pairs", "list")
+ATTRIBUTE_KEYS = ("attribute_name", "attribute_value")
+ENVIRONMENTS = ("development", "production")
+#: The server's own words (seeding page, error body example).
+NOT_NUMERIC = "Seed value must be numeric"
+#: Epoch milliseconds below this (March 1973) are almost surely seconds.
+MIN_EPOCH_MS = 10**11
+#: Epoch milliseconds above this (year 2100) are almost surely microseconds.
+MAX_EPOCH_MS = 4_102_444_800_000
+_INT64 = 2**63
+_INTEGER = re.compile(r"[+-]?\d+")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORKSPACE = ("calculated_attributes", "workspace")
+_ATTRIBUTES = ("user_attributes", "workspace")
+
+
+def render_path(path: DataPath) -> str:
+    """`calculated_attributes.workspace[1].seed.value`; odd keys as `["ice cream"]`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{orjson.dumps(part).decode()}]"
+    return text
+
+
+def show(value: object) -> str:
+    """A value as JSON, cut short: what a message quotes back to the user."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_number(value: object) -> bool:
+    """A JSON number (not a boolean) or a numeric string, finite: the server takes both."""
+    kind = type(value)
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if kind is not str:
+        return False
+    try:
+        parse_number(value)
+    except ValueError:
+        return False
+    return True
+
+
+def as_integer(value: object) -> int | None:
+    """A whole number given as a JSON integer or a string of digits, else None."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
+def _unknown(path: DataPath, key: str, choices: Sequence[str], what: str) -> Problem:
+    hint = suggest(key, choices)
+    advice = f"did you mean `{hint}`?" if hint else f"expected one of {', '.join(choices)}"
+    return Problem(path, f"unknown {what} `{key}`; {advice}")
+
+
+class UserValidator:
+    """Checks users one at a time; remembers which CAs the file seeds (for warnings)."""
+
+    def __init__(self, catalogue: Catalogue, environment: str | None = None) -> None:
+        self.catalogue = catalogue
+        self.environment = environment
+        self.used: set[str] = set()
+
+    def check(self, raw: object, prior: int = 0) -> tuple[Json | None, list[Problem]]:
+        """The user to send, or None and every problem found (`prior`: problems the caller
+        already found in the same user, e.g. unreadable CSV cells)."""
+        if not isinstance(raw, dict):
+            return None, [
+                Problem(
+                    (),
+                    "each line must be a JSON object: one user in the body shape of "
+                    "POST /v2/calculatedattributes",
+                )
+            ]
+        problems = [
+            _unknown((key,), str(key), USER_KEYS, "field") for key in raw if key not in USER_KEYS
+        ]
+        user: Json = {"environment": self._environment(raw.get("environment"), problems)}
+        mpid = self._mpid(raw.get("mpid"), problems)
+        if mpid is not None:
+            user["mpid"] = mpid
+        identities = self._identities(raw.get("identities"), problems)
+        if identities:
+            user["identities"] = identities
+        if mpid is None and not identities and not any(p.path[:1] == ("mpid",) for p in problems):
+            problems.append(
+                Problem(("mpid",), "needs `mpid` or a non-empty `identities` to find the user")
+            )
+        seeds = self._seeds(raw.get("calculated_attributes"), problems)
+        user["calculated_attributes"] = {"workspace": seeds}
+        attributes = _attributes_list(raw.get("user_attributes"), problems)
+        if attributes is not None:
+            user["user_attributes"] = {"workspace": attributes}
+        if not seeds and not attributes and not problems and not prior:
+            problems.append(
+                Problem(_WORKSPACE, "nothing to seed: no CA seeds and no user attributes")
+            )
+        return (None, problems) if problems else (user, [])
+
+    def _environment(self, value: object, problems: list[Problem]) -> str | None:
+        path: DataPath = ("environment",)
+        if value is None:
+            if self.environment is None:
+                problems.append(
+                    Problem(
+                        path,
+                        "required: development or production (per user, or --environment)",
+                    )
+                )
+            return self.environment
+        if not isinstance(value, str) or value not in ENVIRONMENTS:
+            hint = suggest(value, ENVIRONMENTS) if isinstance(value, str) else None
+            advice = f"; did you mean `{hint}`?" if hint else ""
+            problems.append(
+                Problem(path, f"must be development or production, not {show(value)}{advice}")
+            )
+            return None
+        if self.environment is not None and value != self.environment:
+            problems.append(
+                Problem(
+                    path,
+                    f"is {value} but --environment {self.environment} was given: a seed file "
+                    "is never redirected silently; fix the file or the flag",
+                )
+            )
+        return value
+
+    @staticmethod
+    def _mpid(value: object, problems: list[Problem]) -> int | None:
+        if value is None:
+            return None
+        number = as_integer(value)
+        if number is None:
+            problems.append(
+                Problem(("mpid",), f"must be an integer (the user's MPID), not {show(value)}")
+            )
+            return None
+        if not -_INT64 <= number < _INT64:
+            problems.append(Problem(("mpid",), f"{number} is out of range for a 64-bit MPID"))
+            return None
+        return number
+
+    @staticmethod
+    def _identities(value: object, problems: list[Problem]) -> Json | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            problems.append(
+                Problem(("identities",), "must be a mapping of identity type to identity")
+            )
+            return None
+        identities: Json = {}
+        for kind, identity in value.items():
+            path: DataPath = ("identities", kind)
+            if kind not in IDENTITY_TYPES:
+                problems.append(_unknown(path, kind, sorted(IDENTITY_TYPES), "identity type"))
+            elif not isinstance(identity, str):
+                problems.append(Problem(path, f"must be a string, not {show(identity)}"))
+            elif not identity.strip():
+                problems.append(Problem(path, "is empty: remove it or give the identity"))
+            else:
+                identities[kind] = identity
+        return identities
+
+    def _seeds(self, value: object, problems: list[Problem]) -> list[Json]:
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            problems.append(
+                Problem(("calculated_attributes",), "must be a mapping with a `workspace` list")
+            )
+            return []
+        for key in value:
+            if key != "workspace":
+                problems.append(
+                    _unknown(("calculated_attributes", key), str(key), ["workspace"], "field")
+                )
+        entries = value.get("workspace")
+        if not isinstance(entries, list):
+            problems.append(Problem(_WORKSPACE, "must be a list of CA seeds"))
+            return []
+        seeds: list[Json] = []
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            seed = self._entry((*_WORKSPACE, index), entry, seen, problems)
+            if seed is not None:
+                seeds.append(seed)
+        return seeds
+
+    def _entry(
+        self, base: DataPath, entry: object, seen: dict[str, int], problems: list[Problem]
+    ) -> Json | None:
+        if not isinstance(entry, dict):
+            problems.append(Problem(base, "must be a mapping with attribute_name and seed"))
+            return None
+        problems += [
+            _unknown((*base, key), str(key), ENTRY_KEYS, "field")
+            for key in entry
+            if key not in ENTRY_KEYS
+        ]
+        name = entry.get("attribute_name")
+        name_path = (*base, "attribute_name")
+        if not isinstance(name, str) or not name:
+            problems.append(Problem(name_path, "required: the name of the CA to seed"))
+            return None
+        if name in seen:
+            problems.append(
+                Problem(
+                    name_path, f"{name}: seeded twice for this user (also workspace[{seen[name]}])"
+                )
+            )
+            return None
+        seen[name] = int(base[-1])
+        target = self.catalogue.get(name)
+        if target is None:
+            hint = self.catalogue.suggest(name)
+            advice = f"; did you mean `{hint}`?" if hint else ""
+            problems.append(
+                Problem(name_path, f"{name}: no CA of this name in the manifests{advice}")
+            )
+            return None
+        self.used.add(name)
+        before = len(problems)
+        self._calculation_type(base, entry.get("calculation_type"), target, problems)
+        cutoff = self._cutoff(base, entry, target, problems)
+        seed = entry.get("seed")
+        check_seed(name, target.calculation_type, seed, (*base, "seed"), problems)
+        if len(problems) > before:
+            return None
+        return {
+            "attribute_name": name,
+            "calculation_type": target.calculation_type,
+            "cutoff_date": cutoff,
+            "seed": seed,
+        }
+
+    @staticmethod
+    def _calculation_type(
+        base: DataPath, sent: object, target: SeedTarget, problems: list[Problem]
+    ) -> None:
+        if sent is None:
+            return
+        path = (*base, "calculation_type")
+        name = target.name
+        canonical = CALCULATION_TYPE_SYNONYMS.get(sent, sent) if isinstance(sent, str) else None
+        if canonical not in SEED_FIELD:
+            choices = [*CALCULATION_TYPES, *CALCULATION_TYPE_SYNONYMS]
+            hint = suggest(sent, choices) if isinstance(sent, str) else None
+            advice = f"; did you mean `{hint}`?" if hint else ""
+            problems.append(Problem(path, f"{name}: unknown calculation type {show(sent)}{advice}"))
+        elif canonical != target.calculation_type:
+            problems.append(
+                Problem(
+                    path,
+                    f"{name}: calculation_type is {sent} but the manifest ({target.where}) "
+                    f"says {target.calculation_type}",
+                )
+            )
+
+    @staticmethod
+    def _cutoff(
+        base: DataPath, entry: Json, target: SeedTarget, problems: list[Problem]
+    ) -> str | None:
+        name = target.name
+        given: list[tuple[str, str]] = []
+        for key in ("cutoff_date", "cuttoff_date"):
+            value = entry.get(key)
+            if value is None:
+                continue
+            path = (*base, key)
+            try:
+                moment = parse_instant(value) if isinstance(value, str) else None
+            except ValueError:
+                moment = None
+            if moment is None or moment.time() != moment.min.time():
+                problems.append(
+                    Problem(
+                        path, f"{name}: cutoff date must be a date (yyyy-MM-dd), not {show(value)}"
+                    )
+                )
+                return None
+            given.append((key, moment.date().isoformat()))
+        if len(given) == 2 and given[0][1] != given[1][1]:
+            problems.append(
+                Problem(
+                    (*base, "cuttoff_date"),
+                    f"{name}: cutoff_date {given[0][1]} and cuttoff_date {given[1][1]} disagree",
+                )
+            )
+            return None
+        if target.cutoff_text is None:
+            if not given:
+                problems.append(
+                    Problem(
+                        (*base, "cutoff_date"),
+                        f"{name}: required: the manifest ({target.where}) has no "
+                        "seeding.cutoff_date",
+                    )
+                )
+                return None
+            return given[0][1]
+        if given and given[0][1] != target.cutoff_text:
+            key, sent = given[0]
+            problems.append(
+                Problem(
+                    (*base, key),
+                    f"{name}: cutoff date is {sent} but the manifest ({target.where}) says "
+                    f"{target.cutoff_text}; seeds for another cutoff are refused",
+                )
+            )
+            return None
+        return target.cutoff_text
+
+
+def check_seed(
+    name: str, calculation_type: str, seed: object, path: DataPath, problems: list[Problem]
+) -> None:
+    """The format table: the seed shape and value rules of one calculation type."""
+    field = SEED_FIELD[calculation_type]
+    if not isinstance(seed, dict):
+        what = "required" if seed is None else f"must be a mapping, not {show(seed)}"
+        problems.append(
+            Problem(path, f"{name}: seed {what}: {calculation_type} takes seed.{field}")
+        )
+        return
+    for key in seed:
+        if key not in SEED_KEYS:
+            problems.append(_unknown((*path, key), str(key), SEED_KEYS, "seed field"))
+        elif key != field:
+            problems.append(
+                Problem(
+                    (*path, key),
+                    f"{name}: {calculation_type} takes seed.{field}, not seed.{key}",
+                )
+            )
+    value = seed.get(field)
+    at = (*path, field)
+    if value is None:
+        problems.append(Problem(at, f"{name}: {calculation_type} needs seed.{field}"))
+    elif calculation_type in NUMERIC_VALUES:
+        _numeric_value(name, calculation_type, value, at, problems)
+    elif calculation_type in TIMESTAMPS:
+        _timestamp(name, value, at, problems)
+    elif field == "value":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            problems.append(
+                Problem(at, f"{name}: seed value must be text or a number, not {show(value)}")
+            )
+    elif field == "list":
+        _string_list(name, value, at, problems)
+    elif calculation_type == "average":
+        _average(name, value, at, problems)
+    else:
+        _most_frequent(name, value, at, problems)
+
+
+def _numeric_value(
+    name: str, calculation_type: str, value: object, at: DataPath, problems: list[Problem]
+) -> None:
+    if not is_number(value):
+        problems.append(Problem(at, f"{name}: {NOT_NUMERIC}, not {show(value)}"))
+    elif calculation_type == "count":
+        count = as_integer(value)
+        if count is None or count < 0:
+            problems.append(
+                Problem(at, f"{name}: a count must be a whole number >= 0, not {show(value)}")
+            )
+
+
+def _timestamp(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not is_number(value):
+        problems.append(
+            Problem(at, f"{name}: {NOT_NUMERIC}: UNIX epoch milliseconds, not {show(value)}")
+        )
+        return
+    millis = as_integer(value)
+    if millis is None:
+        problems.append(
+            Problem(at, f"{name}: a timestamp must be whole epoch milliseconds, not {show(value)}")
+        )
+    elif millis < MIN_EPOCH_MS:
+        problems.append(
+            Problem(
+                at,
+                f"{name}: {millis} is before 1973 in epoch milliseconds: seconds? "
+                "Timestamps are UNIX epoch milliseconds",
+            )
+        )
+    elif millis > MAX_EPOCH_MS:
+        problems.append(
+            Problem(
+                at,
+                f"{name}: {millis} is after 2100 in epoch milliseconds: microseconds? "
+                "Timestamps are UNIX epoch milliseconds",
+            )
+        )
+
+
+def _string_list(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, list):
+        problems.append(
+            Problem(at, f"{name}: seed list must be an array of strings, not {show(value)}")
+        )
+        return
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            problems.append(
+                Problem((*at, index), f"{name}: list items must be strings, not {show(item)}")
+            )
+            return
+
+
+def _average(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, dict):
+        problems.append(Problem(at, f"{name}: average takes key_value_pairs with sum and count"))
+        return
+    for key in value:
+        if key not in ("sum", "count"):
+            problems.append(_unknown((*at, key), str(key), ["sum", "count"], "average key"))
+    total = value.get("sum")
+    if total is None:
+        problems.append(Problem((*at, "sum"), f"{name}: average needs sum"))
+    elif not is_number(total):
+        problems.append(Problem((*at, "sum"), f"{name}: {NOT_NUMERIC}, not {show(total)}"))
+    count = value.get("count")
+    number = as_integer(count)
+    if count is None:
+        problems.append(Problem((*at, "count"), f"{name}: average needs count"))
+    elif number is None or number <= 0:
+        problems.append(
+            Problem((*at, "count"), f"{name}: count must be a positive integer, not {show(count)}")
+        )
+
+
+def _most_frequent(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, dict):
+        problems.append(Problem(at, f"{name}: most_frequent takes key_value_pairs: value -> count"))
+        return
+    for key, count in value.items():
+        if not is_number(count):
+            problems.append(
+                Problem(
+                    (*at, key),
+                    f"{name}: {NOT_NUMERIC}: the count of {show(key)}, not {show(count)}",
+                )
+            )
+            return
+
+
+def _attributes_entry(
+    base: DataPath, entry: object, seen: set[str], problems: list[Problem]
+) -> Json | None:
+    if not isinstance(entry, dict):
+        problems.append(Problem(base, "must be a mapping with attribute_name and attribute_value"))
+        return None
+    problems += [
+        _unknown((*base, key), str(key), ATTRIBUTE_KEYS, "field")
+        for key in entry
+        if key not in ATTRIBUTE_KEYS
+    ]
+    name = entry.get("attribute_name")
+    value = entry.get("attribute_value")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem((*base, "attribute_name"), "required: the user attribute's name"))
+        return None
+    if name in seen:
+        problems.append(Problem((*base, "attribute_name"), f"{name}: set twice for this user"))
+        return None
+    seen.add(name)
+    if value is None or isinstance(value, (dict, list)):
+        problems.append(
+            Problem(
+                (*base, "attribute_value"),
+                f"{name}: attribute_value must be text (or a number or boolean), not {show(value)}",
+            )
+        )
+        return None
+    return {"attribute_name": name, "attribute_value": value}
+
+
+def _attributes_list(value: object, problems: list[Problem]) -> list[Json] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(Problem(("user_attributes",), "must be a mapping with a `workspace` list"))
+        return None
+    for key in value:
+        if key != "workspace":
+            problems.append(_unknown(("user_attributes", key), str(key), ["workspace"], "field"))
+    entries = value.get("workspace")
+    if not isinstance(entries, list):
+        problems.append(Problem(_ATTRIBUTES, "must be a list of user attributes"))
+        return None
+    seen: set[str] = set()
+    found = [
+        _attributes_entry((*_ATTRIBUTES, index), entry, seen, problems)
+        for index, entry in enumerate(entries)
+    ]
+    return [entry for entry in found if entry is not None]
