@@ -158,6 +158,7 @@ def seed(
 @app.command()
 def emulator(
     ctx: typer.Context,
+    *,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
     db: Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")] = None,

@@ -1,0 +1,61 @@
+"""The emulator's ASGI application: Platform API, Seeding API, OAuth and test routes behind
+the fault/latency/rate-limit gate. Usable in-process (httpx.ASGITransport) or served."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.control import ControlApi
+from reconciler.emulator.faults import TOKEN_PATH, Gate
+from reconciler.emulator.platform import PlatformApi
+from reconciler.emulator.responses import error_response
+from reconciler.emulator.seeding import SeedingApi
+from reconciler.emulator.state import EmulatorState
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer in the API's error shape, not plain text."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "ERROR")
+    return error_response(exc.status_code, code, exc.detail, exc.headers)
+
+
+def create_app(
+    config: EmulatorConfig | None = None, db_path: str | Path | None = None
+) -> Starlette:
+    """An emulator app with its own state: in-memory SQLite without `db_path`, else that
+    file (parent directories created). Needs no lifespan events; a server runs them to
+    close the database on shutdown."""
+    state = EmulatorState(config or EmulatorConfig(), db_path)
+
+    async def token(request: Request) -> Response:
+        return await state.credentials.token_endpoint(request)
+
+    routes: list[BaseRoute] = [Route(TOKEN_PATH, token, methods=["POST"])]
+    routes += PlatformApi(state).routes()
+    routes += SeedingApi(state).routes()
+    routes += ControlApi(state).routes()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.store.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Gate, state=state, routes=routes)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.emulator = state
+    return app

@@ -1,0 +1,260 @@
+"""The Seeding API: `POST /v2/calculatedattributes` (one user) and
+`POST /v2/bulkcalculatedattributes` (many, all-or-nothing). Basic auth, 202 on success,
+errors as `{"errors": [{"code": "BAD_REQUEST", "message": "<CA name>: <message>"}]}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
+from reconciler.emulator.responses import empty_response, error_response, json_response
+from reconciler.emulator.state import EmulatorState
+from reconciler.emulator.store import SeedUser, seed_targets, store_users
+
+#: Events API limit on one request body; seeding requests count against it.
+MAX_BODY_BYTES = 256 * 1024
+
+USER_IDENTITIES = frozenset(
+    {"customer_id", "email", "facebook", "twitter", "google", "microsoft", "yahoo", "other"}
+    | {f"other_id_{n}" for n in range(2, 11)}
+    | {"mobile_number", "phone_number_2", "phone_number_3", "alias", "facebook_custom_audience_id"}
+)
+DEVICE_IDENTITIES = frozenset(
+    {
+        "android_id",
+        "google_advertising_id",
+        "ios_advertising_id",
+        "ios_vendor_id",
+        "roku_advertising_id",
+        "roku_publisher_id",
+        "fire_advertising_id",
+        "microsoft_advertising_id",
+        "microsoft_publisher_id",
+    }
+)
+IDENTITY_TYPES = USER_IDENTITIES | DEVICE_IDENTITIES
+ENVIRONMENTS = frozenset({"development", "production"})
+CALCULATION_SYNONYMS = {"minimum": "min", "maximum": "max"}
+
+NO_MATCH = "No matching calculated attribute definition found"
+NOT_NUMERIC = "Seed value must be numeric"
+#: The seed field each calculation type needs (the seeding page's format table).
+SEED_FIELDS = {
+    "count": "value",
+    "sum": "value",
+    "min": "value",
+    "max": "value",
+    "first_occurrence": "value",
+    "last_occurrence": "value",
+    "first_occurrence_timestamp": "value",
+    "last_occurrence_timestamp": "value",
+    "average": "key_value_pairs",
+    "most_frequent": "key_value_pairs",
+    "unique_list": "list",
+    "unique_values_count": "list",
+}
+_INT64 = 2**63
+#: Epoch milliseconds below this (March 1973) are almost surely seconds sent by mistake.
+_MIN_EPOCH_MS = 10**11
+
+#: Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id.
+Targets = dict[tuple[str, str, str], int]
+
+
+def check_seed(calculation_type: str, seed: object) -> str | None:
+    """Why `seed` does not suit `calculation_type` (canonical min/max), or None."""
+    if not isinstance(seed, dict):
+        return "seed is required"
+    field = SEED_FIELDS[calculation_type]
+    value = seed.get(field)
+    if value is None:
+        return f"Seed {field} is required for {calculation_type}"
+    if field == "value":
+        if calculation_type in ("first_occurrence", "last_occurrence"):
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                return "Seed value must be a string or a number"
+            return None
+        if not is_number(value):
+            return NOT_NUMERIC
+        if calculation_type == "count":
+            count = as_integer(value)
+            if count is None or count < 0:
+                return "Seed value must be a non-negative integer count"
+        elif calculation_type.endswith("_timestamp"):
+            millis = as_integer(value)
+            if millis is None or millis < _MIN_EPOCH_MS:
+                return "Seed value must be a UNIX epoch timestamp in milliseconds"
+        return None
+    if field == "list":
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return "Seed list must be an array of strings"
+        return None
+    if not isinstance(value, dict):
+        return "Seed key_value_pairs must be an object"
+    if calculation_type == "average":
+        if not is_number(value.get("sum")):
+            return NOT_NUMERIC
+        count = as_integer(value.get("count")) if is_number(value.get("count")) else None
+        if count is None or count <= 0:
+            return "Seed count must be a positive integer"
+        return None
+    if not all(is_number(count) for count in value.values()):
+        return NOT_NUMERIC
+    return None
+
+
+def check_user(raw: object, targets: Targets) -> tuple[SeedUser | None, list[str]]:
+    """A user of a seeding request, ready to store, or every error it has."""
+    if not isinstance(raw, dict):
+        return None, ["Each user must be a JSON object"]
+    errors: list[str] = []
+    environment = raw.get("environment")
+    if not one_of(environment, ENVIRONMENTS):
+        errors.append("environment must be development or production")
+    identities = raw.get("identities")
+    mpid: int | None = None
+    if raw.get("mpid") is not None:
+        mpid = as_integer(raw["mpid"])
+        if mpid is None or not -_INT64 <= mpid < _INT64:
+            errors.append("mpid must be a 64-bit integer")
+        key = f"m:{mpid}"
+    elif isinstance(identities, dict) and identities:
+        for name, value in identities.items():
+            if name not in IDENTITY_TYPES:
+                errors.append(f"Unknown identity type: {name}")
+            elif not isinstance(value, str):
+                errors.append(f"Identity {name} must be a string")
+        key = "i:" + orjson.dumps(identities, option=orjson.OPT_SORT_KEYS).decode()
+    else:
+        errors.append("mpid or identities is required")
+        key = ""
+    seeds = _check_seeds(raw.get("calculated_attributes"), targets, errors)
+    attributes = _check_attributes(raw.get("user_attributes"), errors)
+    if errors:
+        return None, errors
+    stored_identities = identities if isinstance(identities, dict) else {}
+    return SeedUser(
+        key, mpid, orjson.dumps(stored_identities).decode(), str(environment), seeds, attributes
+    ), []
+
+
+def _check_seeds(
+    raw: object, targets: Targets, errors: list[str]
+) -> list[tuple[str, int, str, str, str]]:
+    entries = raw.get("workspace") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        errors.append("calculated_attributes must hold a workspace array")
+        return []
+    seeds: list[tuple[str, int, str, str, str]] = []
+    for entry in entries:
+        name = entry.get("attribute_name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            errors.append("attribute_name is required")
+            continue
+        assert isinstance(entry, dict)
+        sent_type = entry.get("calculation_type")
+        calculation_type = ""
+        if isinstance(sent_type, str):
+            calculation_type = CALCULATION_SYNONYMS.get(sent_type, sent_type)
+        cutoff = entry.get("cutoff_date", entry.get("cuttoff_date"))
+        seed = entry.get("seed")
+        # The common case first: a match implies a valid calculation type and cutoff.
+        workspace = (
+            targets.get((name, calculation_type, cutoff)) if isinstance(cutoff, str) else None
+        )
+        if calculation_type not in SEED_FIELDS:
+            problem: str | None = "Invalid calculation type"
+        elif workspace is None and parse_plain_date(cutoff) is None:
+            problem = "cutoff_date must be a date in yyyy-MM-dd format"
+        else:
+            problem = check_seed(calculation_type, seed)
+        if problem is None and workspace is None:
+            problem = NO_MATCH
+        if problem is not None:
+            errors.append(f"{name}: {problem}")
+        elif workspace is not None:
+            seeds.append(
+                (name, workspace, str(sent_type), str(cutoff), orjson.dumps(seed).decode())
+            )
+    return seeds
+
+
+def _check_attributes(raw: object, errors: list[str]) -> list[tuple[str, str]]:
+    if raw is None:
+        return []
+    entries = raw.get("workspace") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        errors.append("user_attributes must hold a workspace array")
+        return []
+    attributes: list[tuple[str, str]] = []
+    for entry in entries:
+        name = entry.get("attribute_name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            errors.append("User attribute attribute_name is required")
+            continue
+        assert isinstance(entry, dict)
+        value = entry.get("attribute_value")
+        if value is None or isinstance(value, dict | list):
+            errors.append(f"{name}: attribute_value must be a string")
+            continue
+        attributes.append((name, orjson.dumps(value).decode()))
+    return attributes
+
+
+class SeedingApi:
+    """Route handlers for the two Seeding API paths."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v2/calculatedattributes", self.single, methods=["POST"]),
+            Route("/v2/bulkcalculatedattributes", self.bulk, methods=["POST"]),
+        ]
+
+    async def single(self, request: Request) -> Response:
+        return await self._seed(request, bulk=False)
+
+    async def bulk(self, request: Request) -> Response:
+        return await self._seed(request, bulk=True)
+
+    async def _seed(self, request: Request, *, bulk: bool) -> Response:
+        refusal = self.state.credentials.check_basic(request)
+        if refusal is not None:
+            return refusal
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
+            return error_response(413, "PAYLOAD_TOO_LARGE", message)
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
+        if bulk and not isinstance(parsed, list):
+            message = "The request body must be a JSON array of users."
+            return error_response(400, "BAD_REQUEST", message)
+        raw_users = parsed if bulk else [parsed]
+        with self.state.store.transaction() as conn:
+            targets = seed_targets(conn, self.state.config.workspace_id)
+            users: list[SeedUser] = []
+            errors: list[dict[str, Any]] = []
+            for index, raw in enumerate(raw_users):
+                user, problems = check_user(raw, targets)
+                if user is not None:
+                    users.append(user)
+                for problem in problems:
+                    error: dict[str, Any] = {"code": "BAD_REQUEST", "message": problem}
+                    if bulk:
+                        error["index"] = index
+                    errors.append(error)
+            if errors:
+                return json_response({"errors": errors}, 400)
+            store_users(conn, users)
+        self.state.stats.seed_users_accepted += len(users)
+        return empty_response(202)

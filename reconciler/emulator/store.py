@@ -1,0 +1,336 @@
+"""The emulator's state in SQLite: calculated attributes per workspace, seeded users, and
+their seeds. Every write request runs in one transaction, so a crash half-writes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cas (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_on REAL NOT NULL,
+    created_by TEXT NOT NULL,
+    last_modified_on REAL NOT NULL,
+    last_modified_by TEXT NOT NULL,
+    active_definition TEXT,
+    draft_definition TEXT,
+    audience_count INTEGER NOT NULL DEFAULT 0,
+    activated_on REAL,
+    activated_by TEXT,
+    revision_id INTEGER NOT NULL DEFAULT 0,
+    calculation_started REAL,
+    UNIQUE (workspace_id, name)
+);
+CREATE TABLE IF NOT EXISTS seed_users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_key TEXT NOT NULL UNIQUE,
+    mpid INTEGER,
+    identities TEXT NOT NULL,
+    environment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seeds (
+    user_key TEXT NOT NULL,
+    ca_name TEXT NOT NULL,
+    workspace_id INTEGER NOT NULL,
+    calculation_type TEXT NOT NULL,
+    cutoff_date TEXT NOT NULL,
+    seed TEXT NOT NULL,
+    PRIMARY KEY (user_key, ca_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seeds_by_ca ON seeds (workspace_id, ca_name);
+CREATE TABLE IF NOT EXISTS user_attributes (
+    user_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_key, name)
+) WITHOUT ROWID;
+"""
+
+_CA_COLUMNS = (
+    "id, workspace_id, name, description, created_on, created_by, last_modified_on, "
+    "last_modified_by, active_definition, draft_definition, audience_count, activated_on, "
+    "activated_by, revision_id, calculation_started"
+)
+
+
+def _load(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else orjson.loads(text)
+
+
+def _dump(value: object) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+@dataclass
+class Ca:
+    """One stored calculated attribute; definitions are canonical dicts (key `datapoint`)."""
+
+    id: int
+    workspace_id: int
+    name: str
+    description: str
+    created_on: float
+    created_by: str
+    last_modified_on: float
+    last_modified_by: str
+    active_definition: dict[str, Any] | None = None
+    draft_definition: dict[str, Any] | None = None
+    audience_count: int = 0
+    activated_on: float | None = None
+    activated_by: str | None = None
+    revision_id: int = 0
+    calculation_started: float | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Ca:
+        values = list(row)
+        values[8] = _load(values[8])
+        values[9] = _load(values[9])
+        return cls(*values)
+
+    def seed_target(self) -> tuple[str, str, str] | None:
+        """What seeds attach to: name, calculation type and cutoff of the definition in use
+        (the active one, else the draft); None when that definition cannot be seeded."""
+        definition = self.active_definition or self.draft_definition
+        if definition is None or definition["seeding"] is None:
+            return None
+        if definition["time_period"]["type"] != "since":
+            return None  # rolling (within) windows cannot be seeded
+        return self.name, definition["calculation_type"], definition["seeding"]["cutoff_date"][:10]
+
+
+@dataclass(frozen=True)
+class SeedUser:
+    """One user of an accepted seeding request, ready to store."""
+
+    key: str
+    mpid: int | None
+    identities: str
+    environment: str
+    seeds: list[tuple[str, int, str, str, str]] = field(default_factory=list)
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Store:
+    """A SQLite database (a file, or memory) behind one connection and one lock."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            target = ":memory:"
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            target = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        if path is not None:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads that need no transaction (each statement is atomic)."""
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def reset(self) -> None:
+        with self.transaction() as conn:
+            for table in ("cas", "seed_users", "seeds", "user_attributes", "sqlite_sequence"):
+                conn.execute(f"DELETE FROM {table}")
+
+
+def list_cas(conn: sqlite3.Connection, workspace_id: int, name: str | None = None) -> list[Ca]:
+    sql = f"SELECT {_CA_COLUMNS} FROM cas WHERE workspace_id = ?"
+    params: tuple[Any, ...] = (workspace_id,)
+    if name is not None:
+        sql += " AND name = ?"
+        params += (name,)
+    return [Ca.from_row(row) for row in conn.execute(sql + " ORDER BY id", params)]
+
+
+def get_ca(conn: sqlite3.Connection, workspace_id: int | None, ca_id: int) -> Ca | None:
+    sql = f"SELECT {_CA_COLUMNS} FROM cas WHERE id = ?"
+    params: tuple[Any, ...] = (ca_id,)
+    if workspace_id is not None:
+        sql += " AND workspace_id = ?"
+        params += (workspace_id,)
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else Ca.from_row(row)
+
+
+def name_taken(conn: sqlite3.Connection, workspace_id: int, name: str, but: int | None) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM cas WHERE workspace_id = ? AND name = ? AND id IS NOT ?",
+        (workspace_id, name, but),
+    ).fetchone()
+    return row is not None
+
+
+def count_active(conn: sqlite3.Connection, workspace_id: int) -> int:
+    row = conn.execute(
+        "SELECT COUNT(*) FROM cas WHERE workspace_id = ? AND active_definition IS NOT NULL",
+        (workspace_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def insert_ca(conn: sqlite3.Connection, ca: Ca) -> int:
+    cursor = conn.execute(
+        "INSERT INTO cas (workspace_id, name, description, created_on, created_by, "
+        "last_modified_on, last_modified_by, draft_definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ca.workspace_id,
+            ca.name,
+            ca.description,
+            ca.created_on,
+            ca.created_by,
+            ca.last_modified_on,
+            ca.last_modified_by,
+            _dump(ca.draft_definition),
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def save_ca(conn: sqlite3.Connection, ca: Ca, before: Ca | None) -> None:
+    """Write every mutable field of `ca`; discard seeds its change invalidates."""
+    conn.execute(
+        "UPDATE cas SET name = ?, description = ?, last_modified_on = ?, last_modified_by = ?, "
+        "active_definition = ?, draft_definition = ?, audience_count = ?, activated_on = ?, "
+        "activated_by = ?, revision_id = ?, calculation_started = ? WHERE id = ?",
+        (
+            ca.name,
+            ca.description,
+            ca.last_modified_on,
+            ca.last_modified_by,
+            _dump(ca.active_definition),
+            _dump(ca.draft_definition),
+            ca.audience_count,
+            ca.activated_on,
+            ca.activated_by,
+            ca.revision_id,
+            ca.calculation_started,
+            ca.id,
+        ),
+    )
+    if before is not None and before.seed_target() != ca.seed_target():
+        discard_seeds(conn, before)
+
+
+def delete_ca(conn: sqlite3.Connection, ca: Ca) -> None:
+    conn.execute("DELETE FROM cas WHERE id = ?", (ca.id,))
+    discard_seeds(conn, ca)
+
+
+def discard_seeds(conn: sqlite3.Connection, ca: Ca) -> None:
+    """Deleting a CA, or changing its name, calculation type or cutoff, drops its seeds."""
+    conn.execute(
+        "DELETE FROM seeds WHERE workspace_id = ? AND ca_name = ?", (ca.workspace_id, ca.name)
+    )
+
+
+def seed_targets(
+    conn: sqlite3.Connection, workspace_id: int | None
+) -> dict[tuple[str, str, str], int]:
+    """Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id (the
+    lowest, when several workspaces have such a CA)."""
+    sql = f"SELECT {_CA_COLUMNS} FROM cas"
+    params: tuple[Any, ...] = ()
+    if workspace_id is not None:
+        sql += " WHERE workspace_id = ?"
+        params = (workspace_id,)
+    targets: dict[tuple[str, str, str], int] = {}
+    for row in conn.execute(sql + " ORDER BY workspace_id, id", params):
+        ca = Ca.from_row(row)
+        target = ca.seed_target()
+        if target is not None:
+            targets.setdefault(target, ca.workspace_id)
+    return targets
+
+
+def store_users(conn: sqlite3.Connection, users: Iterable[SeedUser]) -> None:
+    """Upsert users, their seeds and user attributes: a re-sent seed overwrites the old one."""
+    users = list(users)
+    conn.executemany(
+        "INSERT INTO seed_users (user_key, mpid, identities, environment) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (user_key) DO UPDATE SET mpid = excluded.mpid, "
+        "identities = excluded.identities, environment = excluded.environment",
+        [(u.key, u.mpid, u.identities, u.environment) for u in users],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO seeds "
+        "(user_key, ca_name, workspace_id, calculation_type, cutoff_date, seed) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(u.key, *seed) for u in users for seed in u.seeds],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO user_attributes (user_key, name, value) VALUES (?, ?, ?)",
+        [(u.key, *attribute) for u in users for attribute in u.attributes],
+    )
+
+
+_PAGE = "(SELECT id, user_key FROM seed_users ORDER BY id LIMIT ? OFFSET ?)"
+
+
+def seed_page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[int, list[Any]]:
+    """The count of seeded users and one page of them, in first-seen order."""
+    total = int(conn.execute("SELECT COUNT(*) FROM seed_users").fetchone()[0])
+    users: dict[str, dict[str, Any]] = {}
+    for key, mpid, identities, environment in conn.execute(
+        "SELECT user_key, mpid, identities, environment FROM seed_users ORDER BY id "
+        "LIMIT ? OFFSET ?",
+        (limit, offset),
+    ):
+        users[key] = {
+            "mpid": mpid,
+            "identities": orjson.loads(identities),
+            "environment": environment,
+            "calculated_attributes": {},
+            "user_attributes": {},
+        }
+    for key, name, calculation_type, cutoff, seed in conn.execute(
+        "SELECT s.user_key, s.ca_name, s.calculation_type, s.cutoff_date, s.seed "
+        f"FROM seeds s JOIN {_PAGE} p ON p.user_key = s.user_key ORDER BY p.id, s.ca_name",
+        (limit, offset),
+    ):
+        users[key]["calculated_attributes"][name] = {
+            "calculation_type": calculation_type,
+            "cutoff_date": cutoff,
+            "seed": orjson.loads(seed),
+        }
+    for key, name, value in conn.execute(
+        "SELECT a.user_key, a.name, a.value "
+        f"FROM user_attributes a JOIN {_PAGE} p ON p.user_key = a.user_key ORDER BY p.id, a.name",
+        (limit, offset),
+    ):
+        users[key]["user_attributes"][name] = orjson.loads(value)
+    return total, list(users.values())

@@ -1,0 +1,67 @@
+"""The `/_emulator/` test endpoints themselves: settings, clock, audience counts, seeds
+paging and reset, including the answers to bad input."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.emulator.api import Api, ca_body
+from tests.support.emulator import EmulatorServer
+
+
+def test_settings_change_and_reset(api: Api, emulator: EmulatorServer) -> None:
+    defaults = emulator.settings()
+    assert defaults == {
+        "max_active": 100,
+        "retention_days": None,
+        "calculation_seconds": 30,
+        "fault_rate": 0,
+        "latency_ms": 0,
+        "rate_limit": None,
+    }
+    changed = emulator.settings(max_active=1, retention_days=7, rate_limit=1000)
+    assert changed["max_active"] == 1
+    assert changed["retention_days"] == 7
+    emulator.settings(retention_days=None)
+    assert emulator.settings()["retention_days"] is None
+    emulator.reset()
+    assert emulator.settings() == defaults
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_active": "many"},
+        {"max_active": 1.5},
+        {"fault_rate": 2},
+        {"latency_ms": -1},
+        {"rate_limit": 0},
+        {"max_active": True},
+        {"verbose": True},
+        ["max_active", 1],
+    ],
+)
+def test_bad_settings_are_refused(emulator: EmulatorServer, body: object) -> None:
+    response = httpx.put(emulator.url + "/_emulator/settings", json=body)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "BAD_REQUEST"
+
+
+def test_clock_and_bad_bodies(api: Api, emulator: EmulatorServer) -> None:
+    http = api.http
+    assert http.post("/_emulator/clock", json={"advance_seconds": 90}).json() == {
+        "offset_seconds": 90
+    }
+    assert http.get("/_emulator/clock").json() == {"offset_seconds": 90}
+    assert http.post("/_emulator/clock", json={"advance_seconds": -1}).status_code == 400
+    assert http.post("/_emulator/clock", content=b"nope").status_code == 400
+    ca_id = api.create_ok(ca_body())
+    path = f"/_emulator/calculatedattributes/{ca_id}/audience_count"
+    assert http.put(path, json={"audience_count": -1}).status_code == 400
+    assert http.put(path, json={"audience_count": 3}).status_code == 204
+    assert api.get(ca_id).json()["audience_count"] == 3
+    assert http.get("/_emulator/seeds", params={"limit": "x"}).status_code == 400
+    emulator.reset()
+    assert http.get("/_emulator/clock").json() == {"offset_seconds": 0}
+    assert api.list().json() == []
