@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import orjson
@@ -26,11 +26,12 @@ class SeedTarget:
     cutoff: date | None
     rolling: bool
     where: str
+    #: The cutoff as the Seeding API spells it: `yyyy-MM-dd`.
+    cutoff_text: str | None = field(init=False, compare=False)
 
-    @property
-    def cutoff_text(self) -> str | None:
-        """The cutoff as the Seeding API spells it: `yyyy-MM-dd`."""
-        return self.cutoff.isoformat() if self.cutoff is not None else None
+    def __post_init__(self) -> None:
+        text = self.cutoff.isoformat() if self.cutoff is not None else None
+        object.__setattr__(self, "cutoff_text", text)
 
     def warning(self) -> str | None:
         """Why seeds for this CA will probably not take, if they will not."""

@@ -47,6 +47,8 @@ USER_KEYS = ("environment", "mpid", "identities", "calculated_attributes", "user
 ENTRY_KEYS = ("attribute_name", "calculation_type", "cutoff_date", "cuttoff_date", "seed")
 SEED_KEYS = ("value", "key_value_pairs", "list")
 ATTRIBUTE_KEYS = ("attribute_name", "attribute_value")
+_USER_KEYS = frozenset(USER_KEYS)
+_ENTRY_KEYS = frozenset(ENTRY_KEYS)
 ENVIRONMENTS = ("development", "production")
 #: The server's own words (seeding page, error body example).
 NOT_NUMERIC = "Seed value must be numeric"
@@ -134,7 +136,7 @@ class UserValidator:
                 )
             ]
         problems = [
-            _unknown((key,), str(key), USER_KEYS, "field") for key in raw if key not in USER_KEYS
+            _unknown((key,), str(key), USER_KEYS, "field") for key in raw if key not in _USER_KEYS
         ]
         user: Json = {"environment": self._environment(raw.get("environment"), problems)}
         mpid = self._mpid(raw.get("mpid"), problems)
@@ -254,20 +256,23 @@ class UserValidator:
         if not isinstance(entry, dict):
             problems.append(Problem(base, "must be a mapping with attribute_name and seed"))
             return None
-        problems += [
-            _unknown((*base, key), str(key), ENTRY_KEYS, "field")
-            for key in entry
-            if key not in ENTRY_KEYS
-        ]
+        if not _ENTRY_KEYS.issuperset(entry):
+            problems += [
+                _unknown((*base, key), str(key), ENTRY_KEYS, "field")
+                for key in entry
+                if key not in _ENTRY_KEYS
+            ]
         name = entry.get("attribute_name")
-        name_path = (*base, "attribute_name")
         if not isinstance(name, str) or not name:
-            problems.append(Problem(name_path, "required: the name of the CA to seed"))
+            problems.append(
+                Problem((*base, "attribute_name"), "required: the name of the CA to seed")
+            )
             return None
         if name in seen:
             problems.append(
                 Problem(
-                    name_path, f"{name}: seeded twice for this user (also workspace[{seen[name]}])"
+                    (*base, "attribute_name"),
+                    f"{name}: seeded twice for this user (also workspace[{seen[name]}])",
                 )
             )
             return None
@@ -277,7 +282,10 @@ class UserValidator:
             hint = self.catalogue.suggest(name)
             advice = f"; did you mean `{hint}`?" if hint else ""
             problems.append(
-                Problem(name_path, f"{name}: no CA of this name in the manifests{advice}")
+                Problem(
+                    (*base, "attribute_name"),
+                    f"{name}: no CA of this name in the manifests{advice}",
+                )
             )
             return None
         self.used.add(name)
@@ -322,6 +330,12 @@ class UserValidator:
     def _cutoff(
         base: DataPath, entry: Json, target: SeedTarget, problems: list[Problem]
     ) -> str | None:
+        if "cuttoff_date" not in entry:
+            sent = entry.get("cutoff_date")
+            if sent is None and target.cutoff_text is not None:
+                return target.cutoff_text
+            if sent is not None and sent == target.cutoff_text:
+                return target.cutoff_text  # the common case, already spelled right
         name = target.name
         given: list[tuple[str, str]] = []
         for key in ("cutoff_date", "cuttoff_date"):
