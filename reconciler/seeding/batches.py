@@ -62,30 +62,48 @@ def fits_alone(user: bytes, max_bytes: int = MAX_BODY_BYTES) -> bool:
     return len(user) + 2 <= max_bytes
 
 
+class _Packer:
+    """The one rule for where a batch ends, shared by `cut` and the spool's count."""
+
+    def __init__(self, batch_size: int, max_bytes: int) -> None:
+        self.batch_size = batch_size
+        self.max_bytes = max_bytes
+        self.users = 0
+        self.size = 2
+        self.batches = 0
+
+    def add(self, user_size: int) -> bool:
+        """Count a user in; True when it starts a new batch (the previous one is full)."""
+        grown = self.size + user_size + (1 if self.users else 0)
+        starts = self.users == 0 or self.users >= self.batch_size or grown > self.max_bytes
+        if starts:
+            self.batches += 1
+            self.users, self.size = 0, 2
+            grown = self.size + user_size
+        self.users += 1
+        self.size = grown
+        return starts
+
+
 def cut(
     users: Iterable[tuple[int, bytes]],
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[Batch]:
     """Consecutive users in batches of at most `batch_size` users and `max_bytes` of body."""
+    packer = _Packer(batch_size, max_bytes)
     lines: list[int] = []
     bodies: list[bytes] = []
-    size = 2
-    index = 0
     for line, user in users:
         if not fits_alone(user, max_bytes):
             raise ValueError(f"the user of line {line} is too large for one request")
-        grown = size + len(user) + (1 if bodies else 0)
-        if bodies and (len(bodies) >= batch_size or grown > max_bytes):
-            yield Batch(index, tuple(lines), tuple(bodies))
-            index += 1
-            lines, bodies, size = [], [], 2
-            grown = size + len(user)
+        if packer.add(len(user)) and bodies:
+            yield Batch(packer.batches - 2, tuple(lines), tuple(bodies))
+            lines, bodies = [], []
         lines.append(line)
         bodies.append(user)
-        size = grown
     if bodies:
-        yield Batch(index, tuple(lines), tuple(bodies))
+        yield Batch(packer.batches - 1, tuple(lines), tuple(bodies))
 
 
 class Spool:
@@ -95,18 +113,28 @@ class Spool:
     newline, so the split is unambiguous.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_bytes: int = MAX_BODY_BYTES,
+        directory: Path | None = None,
+    ) -> None:
         # Closed by close() / __exit__; unlinked at once, so even a killed run leaves nothing.
         self._file: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115
             dir=directory, prefix="reconciler-seed-"
         )
+        self._packer = _Packer(batch_size, max_bytes)
         self.users = 0
-        self.bytes = 0
+
+    @property
+    def batches(self) -> int:
+        """How many batches `cut` will make of the users spooled so far."""
+        return self._packer.batches
 
     def add(self, line: int, user: bytes) -> None:
         self._file.write(b"%d\t%s\n" % (line, user))
+        self._packer.add(len(user))
         self.users += 1
-        self.bytes += len(user)
 
     def read(self) -> Iterator[tuple[int, bytes]]:
         """Every spooled user, from the start, in the order added."""

@@ -127,7 +127,7 @@ def seed(
         checkpoint=str(options.checkpoint) if options.checkpoint else None,
     )
     rejects = RejectsFile(options.rejects_path)
-    with Spool() as spool:
+    with Spool(options.batch_size, options.max_bytes) as spool:
         try:
             invalid = _validate(seed_file, catalogue, options, spool, rejects, report, watch)
             if invalid.users and not options.skip_invalid:
@@ -236,8 +236,8 @@ def _batches(
     spool: Spool, options: SeedOptions, checkpoint: Checkpoint | None, report: SeedReport
 ) -> Iterator[Batch]:
     """The batches still to send; those an earlier run confirmed are counted and skipped."""
+    report.batches_total = spool.batches
     for batch in cut(spool.read(), options.batch_size, options.max_bytes):
-        report.batches_total += 1
         if checkpoint is not None and checkpoint.skips(batch):
             report.batches_skipped += 1
             continue

@@ -40,8 +40,9 @@ def cli_env(server: EmulatorServer, **extra: str) -> dict[str, str]:
 def workspace_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An emulator database whose workspace holds the test manifests' CAs."""
     db = tmp_path_factory.mktemp("workspace") / "emulator.db"
-    options = {"workspace_id": WORKSPACE_ID, "api_key": API_KEY, "api_secret": API_SECRET}
-    with running_emulator(db=db, **options) as server:
+    with running_emulator(
+        db=db, workspace_id=WORKSPACE_ID, api_key=API_KEY, api_secret=API_SECRET
+    ) as server:
         create_workspace(server.url, server.token(), WORKSPACE_ID)
     return db
 

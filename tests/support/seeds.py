@@ -50,7 +50,7 @@ CSV_COLUMNS = [
 def cutoffs() -> dict[str, tuple[str, str]]:
     """CA name -> (calculation type, cutoff `yyyy-MM-dd`) for the seedable CAs."""
     loaded = manifest.load(MANIFESTS)
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for desired in loaded.cas:
         definition = desired.ca.definition
         if definition.seeding is not None and definition.time_period.type == "since":
