@@ -192,7 +192,7 @@ def _validate(
             body, origin, cells = layout.user(record.data)
             original = layout.record(record.data)
             user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
-            located = cells + [(_column(p.path, origin), p.message) for p in problems]
+            located = cells + [_in_column(p.path, p.message, origin) for p in problems]
         else:
             user, problems = validator.check(record.data)
             located = [(render_path(p.path), p.message) for p in problems]
@@ -228,8 +228,15 @@ def _validate(
     return invalid
 
 
-def _column(path: DataPath, origin: dict[DataPath, str]) -> str:
-    return locate(path, origin) or render_path(path)
+def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
+    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
+    column = locate(path, origin)
+    if column is None:
+        return render_path(path), message
+    name, _, rest = message.partition(": ")
+    if rest and (column == name or column.startswith(name + ".")):
+        return column, rest
+    return column, message
 
 
 def _batches(
