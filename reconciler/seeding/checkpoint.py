@@ -240,6 +240,8 @@ def _compare_batching(path: Path, header: dict[str, Any], batching: Batching) ->
         if old != value:
             shown = name.replace("_", "-")
             advice = _BATCHING_ADVICE[name].format(old=old)
+            if name == "environment" and old is None:
+                advice = "no --environment"
             raise CheckpointError(
                 f"{path} was written with other settings ({shown}: {old!r} then, {value!r} "
                 f"now): re-run with {advice} to resume, or delete the checkpoint to start over"

@@ -103,7 +103,7 @@ class CsvLayout:
                 )
                 setattr(group, column.kind, column)
                 group.columns.append(column)
-        problems += cls._coherence(columns, list(cas.values()))
+        problems += cls._coherence(columns, list(cas.values()), unknown=bool(problems))
         if problems:
             issues = [Issue(file, line, None, where, message) for where, message in problems]
             count = len(issues)
@@ -173,14 +173,17 @@ class CsvLayout:
         return None
 
     @staticmethod
-    def _coherence(columns: list[Column], cas: list[_CaColumns]) -> list[tuple[str, str]]:
+    def _coherence(
+        columns: list[Column], cas: list[_CaColumns], *, unknown: bool
+    ) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         kinds = {column.kind for column in columns}
         if not kinds & {"mpid", "identity"}:
             problems.append(
                 ("", "no identity column: add `mpid` or an identity type (customer_id, email, ...)")
             )
-        if not kinds & {"seed", "sum", "count", "attribute"}:
+        # A misspelt CA column is the likelier story than a file with nothing to seed.
+        if not unknown and not kinds & {"seed", "sum", "count", "attribute"}:
             problems.append(("", "no CA or user attribute column: nothing to seed"))
         for group in cas:
             if group.calculation_type == "average":

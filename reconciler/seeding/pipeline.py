@@ -185,12 +185,12 @@ def _validate(
         if report.users_read % _PROGRESS_EVERY == 0:
             watch.reading(seed_file.bytes_read, seed_file.size)
         located: list[tuple[str, str]]
-        original: Any = record.data
+        user = None
+        original: Any = record.data if layout is None else layout.record(record.data)
         if record.error is not None:
             located = [("", record.error)]
         elif layout is not None:
             body, origin, cells = layout.user(record.data)
-            original = layout.record(record.data)
             user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
             located = cells + [_in_column(p.path, p.message, origin) for p in problems]
         else:

@@ -132,16 +132,20 @@ class SeedFile:
 
     def _csv(self) -> tuple[list[str] | None, Iterator[Record]]:
         csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-        text = io.TextIOWrapper(self._open(), encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 survive as surrogates, so the row holding them can be
+        # reported with its line number rather than failing a whole 1 MiB chunk.
+        text = io.TextIOWrapper(
+            self._open(), encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
         reader = csv.reader(text)
         header: list[str] | None = None
         try:
             for row in reader:
                 if any(cell.strip() for cell in row):
-                    header = row
+                    header = _readable(row) or row
                     self.header_line = reader.line_num
                     break
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             text.close()
             raise self._unreadable(reader.line_num, exc) from None
         if header is None:
@@ -157,15 +161,29 @@ class SeedFile:
                     row = next(reader)
                 except StopIteration:
                     return
-                except (csv.Error, UnicodeDecodeError) as exc:
+                except csv.Error as exc:
                     raise self._unreadable(reader.line_num, exc) from None
                 # Blank lines and rows of empty cells (spreadsheets add them) are not users.
                 if any(cell.strip() for cell in row):
-                    yield Record(start, row)
+                    fixed = _readable(row)
+                    if fixed is None:
+                        yield Record(start, row)
+                    else:
+                        yield Record(start, fixed, "not UTF-8 text: export the file as UTF-8")
 
     def _unreadable(self, line: int, exc: Exception) -> SeedFileError:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
         return SeedFileError(
-            [],
-            heading=f"cannot read {self.path} as CSV near line {line}: {reason}; nothing was sent",
+            [], heading=f"cannot read {self.path} as CSV near line {line}: {exc}; nothing was sent"
         )
+
+
+def _readable(row: list[str]) -> list[str] | None:
+    """None when every cell is UTF-8 text; else the cells with bad bytes shown as U+FFFD."""
+    joined = "".join(row)
+    if joined.isascii():
+        return None
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return [cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for cell in row]
+    return None
