@@ -135,9 +135,13 @@ class UserValidator:
                     "POST /v2/calculatedattributes",
                 )
             ]
-        problems = [
-            _unknown((key,), str(key), USER_KEYS, "field") for key in raw if key not in _USER_KEYS
-        ]
+        problems: list[Problem] = []
+        if not _USER_KEYS.issuperset(raw):
+            problems += [
+                _unknown((key,), str(key), USER_KEYS, "field")
+                for key in raw
+                if key not in _USER_KEYS
+            ]
         user: Json = {"environment": self._environment(raw.get("environment"), problems)}
         mpid = self._mpid(raw.get("mpid"), problems)
         if mpid is not None:
@@ -245,14 +249,15 @@ class UserValidator:
         seeds: list[Json] = []
         seen: dict[str, int] = {}
         for index, entry in enumerate(entries):
-            seed = self._entry((*_WORKSPACE, index), entry, seen, problems)
+            seed = self._entry(index, entry, seen, problems)
             if seed is not None:
                 seeds.append(seed)
         return seeds
 
     def _entry(
-        self, base: DataPath, entry: object, seen: dict[str, int], problems: list[Problem]
+        self, index: int, entry: object, seen: dict[str, int], problems: list[Problem]
     ) -> Json | None:
+        base: DataPath = (*_WORKSPACE, index)
         if not isinstance(entry, dict):
             problems.append(Problem(base, "must be a mapping with attribute_name and seed"))
             return None
@@ -276,7 +281,7 @@ class UserValidator:
                 )
             )
             return None
-        seen[name] = int(base[-1])
+        seen[name] = index
         target = self.catalogue.get(name)
         if target is None:
             hint = self.catalogue.suggest(name)
@@ -290,7 +295,9 @@ class UserValidator:
             return None
         self.used.add(name)
         before = len(problems)
-        self._calculation_type(base, entry.get("calculation_type"), target, problems)
+        sent = entry.get("calculation_type")
+        if sent is not None and sent != target.calculation_type:
+            self._calculation_type(base, sent, target, problems)
         cutoff = self._cutoff(base, entry, target, problems)
         seed = entry.get("seed")
         check_seed(name, target.calculation_type, seed, (*base, "seed"), problems)
@@ -398,7 +405,8 @@ def check_seed(
             Problem(path, f"{name}: seed {what}: {calculation_type} takes seed.{field}")
         )
         return
-    for key in seed:
+    # The common case, exactly the expected key, needs no look at each key.
+    for key in seed if len(seed) != 1 or field not in seed else ():
         if key not in SEED_KEYS:
             problems.append(_unknown((*path, key), str(key), SEED_KEYS, "seed field"))
         elif key != field:
