@@ -185,16 +185,20 @@ def _resume_command(options: SeedOptions, directory: Path) -> str:
 
 def _how_to_resume(report: SeedReport, options: SeedOptions, directory: Path) -> str:
     done = f"{report.batches_sent + report.batches_skipped:,} of {report.batches_total:,}"
-    if report.forced:
-        done += " (the batches in flight were abandoned unconfirmed: they will be sent again)"
+    abandoned = (
+        " The batches in flight were abandoned unconfirmed: they will be sent again."
+        if report.forced
+        else ""
+    )
     if options.checkpoint is None:
         return (
-            f"{done} batches were confirmed. Without --checkpoint a re-run sends everything "
-            "again (seeds overwrite, so that is safe but slow); pass --checkpoint FILE next "
-            "time to resume instead."
+            f"{done} batches were confirmed.{abandoned} Without --checkpoint a re-run sends "
+            "everything again (seeds overwrite, so that is safe but slow); pass "
+            "--checkpoint FILE next time to resume instead."
         )
-    return f"{done} batches are confirmed in {options.checkpoint}. Resume with: " + (
-        _resume_command(options, directory)
+    return (
+        f"{done} batches are confirmed in {options.checkpoint}.{abandoned} Resume with: "
+        + _resume_command(options, directory)
     )
 
 
