@@ -16,6 +16,7 @@ import typer
 
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
+from reconciler.settings import Flags
 
 app = typer.Typer(
     name="reconciler",
@@ -91,6 +92,132 @@ def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
     run_command(_state(ctx), lambda out: command.run(directory, out))
 
 
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", help="embedded (local emulator) or mparticle.", show_default=False),
+]
+WorkspaceOption = Annotated[
+    int | None, typer.Option("--workspace-id", help="Workspace id.", show_default=False)
+]
+PruneOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--prune/--no-prune", help="Delete live CAs no manifest names.", show_default=False
+    ),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Allow deletes of used CAs and large changes.")
+]
+
+
+def _flags(workspace_id: int | None, target: str | None, prune: bool | None) -> Flags:
+    if target not in (None, "embedded", "mparticle"):
+        raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
+    return Flags(workspace_id=workspace_id, target=target, prune=prune)  # type: ignore[arg-type]
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the plan as JSON.", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+    ] = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    prune: PruneOption = None,
+    force: ForceOption = False,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+) -> None:
+    """Show what apply would change in the live workspace (one list request)."""
+    from reconciler.commands import plan as command
+
+    if fmt not in ("text", "markdown", "json"):
+        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
+    flags = _flags(workspace_id, target, prune)
+    run_command(
+        _state(ctx),
+        lambda out_: command.run(
+            directory,
+            out_,
+            flags=flags,
+            out=out,
+            fmt=fmt,  # type: ignore[arg-type]
+            detailed_exitcode=detailed_exitcode,
+            force=force,
+        ),
+    )
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan", help="Apply exactly this saved plan (from plan --out).", show_default=False
+        ),
+    ] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="CAs changed at once.")
+    ] = 8,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Report as text or json.")] = "text",
+    prune: PruneOption = None,
+    force: ForceOption = False,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+) -> None:
+    """Make the live workspace match the manifests (or a saved plan)."""
+    from reconciler.commands import apply as command
+
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    flags = _flags(workspace_id, target, prune)
+    run_command(
+        _state(ctx),
+        lambda out: command.run(
+            directory,
+            out,
+            plan_file=plan_file,
+            auto_approve=auto_approve,
+            concurrency=concurrency,
+            wait=wait,
+            force=force,
+            fmt=fmt,  # type: ignore[arg-type]
+            flags=flags,
+        ),
+    )
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    out: Annotated[Path, typer.Option("--out", help="Directory to write manifests to.")] = Path(
+        "exported"
+    ),
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+) -> None:
+    """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
+    from reconciler.commands import export as command
+
+    flags = _flags(workspace_id, target, None)
+    run_command(_state(ctx), lambda output: command.run(directory, output, out=out, flags=flags))
+
+
 class SeedEnvironment(str, Enum):
     development = "development"
     production = "production"
@@ -134,6 +261,8 @@ def seed(
     output_format: Annotated[
         SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
     ] = SeedFormat.text,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
 ) -> None:
     """Load historical seed values through the Seeding API: validated, batched, resumable."""
     from reconciler.commands import seed as command
@@ -149,9 +278,12 @@ def seed(
         checkpoint=checkpoint,
         dry_run=dry_run,
     )
+    flags = _flags(workspace_id, target, None)
     run_command(
         _state(ctx),
-        lambda out: command.run(file, directory, options, out, output_format=output_format.value),
+        lambda out: command.run(
+            file, directory, options, out, output_format=output_format.value, flags=flags
+        ),
     )
 
 

@@ -1,31 +1,14 @@
-"""Fixtures: one emulator server per session (reset before each test that uses it), a
-factory for servers with their own options, and an API client with valid credentials."""
+"""Fixtures of the emulator suite: an API client with valid credentials (the servers come
+from tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from tests.emulator.api import Api
-from tests.support.emulator import EmulatorServer, running_emulator
-
-StartEmulator = Callable[..., EmulatorServer]
-
-
-@pytest.fixture(scope="session")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with running_emulator() as server:
-        yield server
-
-
-@pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
-    """The session's emulator, cleared of earlier tests' data and settings."""
-    emulator_server.reset()
-    return emulator_server
+from tests.support.emulator import EmulatorServer
 
 
 @pytest.fixture
@@ -33,15 +16,3 @@ def api(emulator: EmulatorServer) -> Iterator[Api]:
     client = Api(emulator)
     yield client
     client.close()
-
-
-@pytest.fixture
-def start_emulator() -> Iterator[StartEmulator]:
-    """Start emulators with their own flags (`start_emulator(fault_rate=0.3)`); all are
-    stopped at the end of the test."""
-    with ExitStack() as stack:
-
-        def start(**options: Any) -> EmulatorServer:
-            return stack.enter_context(running_emulator(**options))
-
-        yield start

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import StartEmulator
 from tests.emulator.api import basic_auth, ca_body
-from tests.emulator.conftest import StartEmulator
 from tests.support.emulator import EmulatorServer
 
 CLIENTS = 20

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import StartEmulator
 from tests.emulator.api import Api, ca_body
-from tests.emulator.conftest import StartEmulator
 from tests.support.emulator import EmulatorServer
 
 KINDS = {

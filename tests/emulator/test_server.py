@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from reconciler.emulator.server import bind
+from tests.conftest import StartEmulator
 from tests.emulator.api import Api, ca_body
-from tests.emulator.conftest import StartEmulator
 from tests.support.emulator import emulator_command, running_emulator
 
 

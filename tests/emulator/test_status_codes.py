@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import StartEmulator
 from tests.emulator.api import Api, basic_auth, ca_body, messages
-from tests.emulator.conftest import StartEmulator
 from tests.support.emulator import AUDIENCE, EmulatorServer
 
 

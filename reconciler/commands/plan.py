@@ -1,0 +1,68 @@
+"""`reconciler plan`: fetch the live workspace (one list request), plan, print, save."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from reconciler import planner, render, safety, target, workspace
+from reconciler.console import Output
+from reconciler.models import LiveCA
+from reconciler.plan import Plan
+from reconciler.settings import Flags
+from reconciler.workspace import Workspace
+
+Format = Literal["text", "markdown", "json"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    live: list[LiveCA]
+
+
+async def make_plan(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> PlanResult:
+    """List the workspace once and plan against it."""
+    async with target.platform(ws.settings, transport) as client:
+        live = await client.list()
+    options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
+    return PlanResult(planner.plan(ws.desired, live, options), live)
+
+
+def show(plan: Plan, output: Output, fmt: Format) -> None:
+    if fmt == "json":
+        output.write_raw(plan.to_json().decode())
+    elif fmt == "markdown":
+        output.write_raw(render.markdown(plan))
+    else:
+        for line in render.text(plan):
+            output.print(line)
+
+
+def audience_counts(live: list[LiveCA]) -> dict[int, int]:
+    return {ca.id: ca.audience_count or 0 for ca in live}
+
+
+def run(
+    directory: Path,
+    output: Output,
+    *,
+    flags: Flags | None = None,
+    out: Path | None = None,
+    fmt: Format = "text",
+    detailed_exitcode: bool = False,
+    force: bool = False,
+) -> int:
+    """0 (2 with --detailed-exitcode when there are changes); errors raise (exit 1)."""
+    ws = workspace.load(directory, flags or Flags(), output)
+    result = asyncio.run(make_plan(ws))
+    show(result.plan, output, fmt)
+    if out is not None:
+        result.plan.save(out)
+        output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
+    safety.check(result.plan, audience_counts(result.live), force=force)
+    return 2 if detailed_exitcode and not result.plan.empty else 0

@@ -1,0 +1,156 @@
+"""Export: live CAs -> manifest documents that plan back to "no changes".
+
+The reverse of the flow: each live CA becomes a manifest (its active definition, or its
+draft with `active: false`), written with safe file names whatever the CA names are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
+from reconciler.models.values import parse_instant
+
+RESERVED = {
+    "reconciler",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{n}" for n in range(1, 10)),
+    *(f"lpt{n}" for n in range(1, 10)),
+}
+MAX_STEM = 80
+
+
+@dataclass
+class Exported:
+    """The manifests to write (file name -> document) and what the user should know."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def file_stem(name: str) -> str:
+    """A portable file name stem for a CA name: ASCII, lowercase, dashes."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:MAX_STEM].strip("-")
+    return stem or "ca"
+
+
+def _date_value(text: str | None) -> Any:
+    """Midnight dates read best as YAML dates; other instants stay ISO strings."""
+    if text is None:
+        return None
+    try:
+        moment = parse_instant(text)
+    except ValueError:
+        return text
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return date(moment.year, moment.month, moment.day)
+    return text
+
+
+def _operand(kind: str | None, text: str) -> Any:
+    """Write an operand so that YAML reads back the same meaning, readably where exact."""
+    if kind == "number" and re.fullmatch(r"-?(0|[1-9]\d{0,15})", text):
+        return int(text)
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    if kind == "date":
+        return _date_value(text)
+    return text
+
+
+def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
+    """A canonical definition as manifest YAML data, defaults left out."""
+    document: dict[str, Any] = {"calculation_type": definition["calculation_type"]}
+    datapoint = definition["datapoint"]
+    if datapoint is not None:
+        point: dict[str, Any] = {
+            key: value
+            for key, value in datapoint.items()
+            if value is not None and value is not False
+        }
+        if point.get("type") == "event":
+            del point["type"]
+        if point.get("attribute_category") == "event_attribute":
+            del point["attribute_category"]
+        document["datapoint"] = point
+    conditions = []
+    for condition in definition["conditions"]:
+        kind = condition["type"]
+        item: dict[str, Any] = {
+            "type": kind,
+            "operator": condition["operator"],
+            "attribute_name": condition["attribute_name"],
+        }
+        for key in ("value", "min_value", "max_value"):
+            if condition[key] is not None:
+                item[key] = _operand(kind, str(condition[key]))
+        if condition["values"] is not None:
+            item["values"] = [_operand(kind, v) for v in condition["values"]]
+        conditions.append(item)
+    if conditions:
+        document["conditions"] = conditions
+    period = definition["time_period"]
+    if period is not None:
+        if period["type"] == "since":
+            document["time_period"] = {"type": "since", "date": _date_value(period["date"])}
+        else:
+            document["time_period"] = {k: v for k, v in period.items() if v is not None}
+    if definition["seeding"] is not None:
+        document["seeding"] = {"cutoff_date": _date_value(definition["seeding"]["cutoff_date"])}
+    return document
+
+
+def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
+    """The manifest entry of one live CA, and notes about it."""
+    notes: list[str] = []
+    definition = live.active if live.active is not None else live.draft
+    if definition is None:
+        return None, [f'"{live.name}" (id {live.id}) has no definition; not exported']
+    entry: dict[str, Any] = {"name": live.name}
+    if live.description_text:
+        entry["description"] = live.description_text
+    if live.active is None:
+        entry["active"] = False
+    elif live.draft is not None:
+        notes.append(
+            f'"{live.name}" has an unactivated draft; its active definition was exported '
+            "(plan will offer to discard the draft)"
+        )
+    entry["definition"] = definition_document(definition)
+    try:
+        CalculatedAttribute.model_validate(entry)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        notes.append(
+            f'"{live.name}" holds a definition the manifest rules refuse '
+            f"({'.'.join(map(str, first['loc']))}: {first['msg']}); "
+            "exported as it is, fix it by hand"
+        )
+    return entry, notes
+
+
+def export(live: list[LiveCA]) -> Exported:
+    """One manifest file per CA, named after the CA (ids settle collisions)."""
+    result = Exported()
+    used: set[str] = set()
+    for ca in sorted(live, key=lambda item: (item.name, item.id)):
+        entry, notes = ca_document(ca)
+        result.notes += notes
+        if entry is None:
+            continue
+        stem = file_stem(ca.name)
+        if stem in used or stem in RESERVED:
+            stem = f"{stem}-{ca.id}"
+        used.add(stem)
+        result.files[f"{stem}.yaml"] = {"calculated_attributes": [entry]}
+    return result

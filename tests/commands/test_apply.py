@@ -1,0 +1,170 @@
+"""`reconciler apply` end to end over loopback HTTP: convergence, saved plans, failures,
+prune and safety, confirmation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.commands.test_plan import LIST, TOKEN, converge, writes
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import SESSIONS, RawApi, ca, env_for, write_manifests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_workspace_converges(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
+    directory = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", directory)
+    env = env_for(emulator.url)
+    first = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert first.exit_code == 2
+    assert "Plan: 13 to create, 0 to update, 0 drafts to discard, 12 to activate, 0 to delete." in (
+        first.stdout
+    )
+    converge(directory, emulator)
+    live = raw.by_name()
+    assert len(live) == 13
+    assert live["Wishlist Adds (beta)"]["active_definition"] is None
+
+
+def test_apply_reports_each_step(tmp_path: Path, emulator: EmulatorServer) -> None:
+    directory = write_manifests(tmp_path, [ca("A"), ca("B", active=False)])
+    result = run_cli(
+        "apply", directory, "--auto-approve", "--format", "json", env=env_for(emulator.url)
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "ok"
+    assert [(a["action"], a["name"], a["status"]) for a in report["actions"]] == [
+        ("create", "A", "done"),
+        ("activate", "A", "done"),
+        ("create", "B", "done"),
+    ]
+    assert all(isinstance(a["id"], int) for a in report["actions"])
+
+
+def test_saved_plan_is_applied_exactly(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("A"), ca("B")])
+    saved = tmp_path / "plan.json"
+    env = env_for(emulator.url)
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    # The manifests change after the plan was made: the saved plan still rules.
+    write_manifests(tmp_path / "m", [ca("A"), ca("B"), ca("C")])
+    result = run_cli("apply", directory, "--plan", saved, env=env)
+    assert result.exit_code == 0, result.output
+    assert sorted(raw.by_name()) == ["A", "B"]
+
+
+def test_stale_plan_is_refused_and_nothing_is_sent(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    ca_id = raw.create("A", SESSIONS)
+    directory = write_manifests(tmp_path / "m", [ca("A", description="new")])
+    saved = tmp_path / "plan.json"
+    env = env_for(emulator.url)
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    raw.update(ca_id, "A", SESSIONS, description="changed in the UI")
+    before = writes(emulator.stats())
+    result = run_cli("apply", directory, "--plan", saved, env=env)
+    assert result.exit_code == 1
+    assert "plan is stale" in result.stderr
+    assert '"A" (id' in result.stderr
+    assert writes(emulator.stats()) == before
+
+
+def test_stale_when_a_name_to_create_now_exists(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    saved = tmp_path / "plan.json"
+    env = env_for(emulator.url)
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    raw.create("A", SESSIONS)
+    before = writes(emulator.stats())
+    result = run_cli("apply", directory, "--plan", saved, env=env)
+    assert result.exit_code == 1
+    assert '"A" now exists' in result.stderr
+    assert writes(emulator.stats()) == before
+
+
+def test_failure_stops_new_work_and_rerun_converges(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    emulator.settings(max_active=2)
+    directory = write_manifests(tmp_path, [ca(f"CA {n}") for n in range(6)])
+    env = env_for(emulator.url)
+    result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1", env=env)
+    assert result.exit_code == 1
+    assert "Apply stopped: 5 done, 1 failed, 6 not started." in result.stdout
+    assert "You have reached the account limit on active calculated attributes" in result.stdout
+    assert 'not started: create "CA 3"' in result.stdout
+    emulator.settings(max_active=100)
+    converge(directory, emulator)
+    assert len(raw.list()) == 6
+
+
+def test_refuses_without_a_terminal_or_auto_approve(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    result = run_cli("apply", directory, env=env_for(emulator.url))
+    assert result.exit_code == 1
+    assert "refusing to apply without confirmation" in result.stderr
+    assert writes(emulator.stats()) == 0
+
+
+def test_prune_deletes_unmanaged_and_guards_used_cas(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    legacy = raw.create("Legacy", SESSIONS)
+    used = raw.create("Used", SESSIONS)
+    emulator.set_audience_count(used, 2)
+    directory = write_manifests(tmp_path, [ca("Keep")], settings={"prune": True})
+    env = env_for(emulator.url)
+    refused = run_cli("apply", directory, "--auto-approve", env=env)
+    assert refused.exit_code == 1
+    assert 'deleting "Used"' in refused.stderr
+    assert "breaks 2 audiences" in refused.stderr
+    assert sorted(raw.by_name()) == ["Legacy", "Used"]
+    forced = run_cli("apply", directory, "--auto-approve", "--force", env=env)
+    assert forced.exit_code == 0, forced.output
+    assert sorted(raw.by_name()) == ["Keep"]
+    assert legacy not in {item["id"] for item in raw.list()}
+
+
+def test_threshold_guards_large_changes(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    for n in range(10):
+        raw.activate(raw.create(f"CA {n}", SESSIONS))
+    weekly = {**SESSIONS, "time_period": {"type": "within", "within": 7, "within_unit": "days"}}
+    cas = [ca(f"CA {n}", weekly if n < 4 else SESSIONS) for n in range(10)]
+    directory = write_manifests(tmp_path, cas)
+    env = env_for(emulator.url)
+    refused = run_cli("apply", directory, "--auto-approve", env=env)
+    assert refused.exit_code == 1
+    assert "changes or deletes 4 of the workspace's 10 CAs (more than 30%)" in refused.stderr
+    assert run_cli("apply", directory, "--auto-approve", "--force", env=env).exit_code == 0
+
+
+def test_wait_follows_calculation(tmp_path: Path, emulator: EmulatorServer) -> None:
+    emulator.settings(calculation_seconds=0.3)
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {**env_for(emulator.url), "RECONCILER_WAIT_INTERVAL": "0.05"}
+    result = run_cli("apply", directory, "--auto-approve", "--wait", env=env)
+    assert result.exit_code == 0, result.output
+    assert "All 1 activated CA(s) are calculated." in result.stderr
+
+
+def test_apply_after_apply_lists_once_more(tmp_path: Path, emulator: EmulatorServer) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = env_for(emulator.url)
+    assert run_cli("apply", directory, "--auto-approve", env=env).exit_code == 0
+    requests = emulator.stats()["requests"]
+    assert requests[LIST] == 2  # the plan, and the check afterwards
+    assert requests[TOKEN] == 1

@@ -1,0 +1,103 @@
+"""`reconciler export`: manifests from the live workspace; export then plan is empty."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from reconciler.export import file_stem
+from tests.commands.test_plan import converge
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import PURCHASES, SESSIONS, RawApi, ca, env_for, write_manifests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def plan_is_empty(directory: Path, env: dict[str, str]) -> None:
+    result = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert result.exit_code == 0, result.output
+
+
+def test_export_of_the_example_workspace_plans_empty(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    source = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", source)
+    converge(source, emulator)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Exported 13 calculated attributes" in result.stdout
+    assert run_cli("validate", out).exit_code == 0
+    plan_is_empty(out, env)
+
+
+def test_file_names_are_safe_whatever_the_names(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    names = [
+        "../../etc/passwd",
+        "a/b\\c",
+        "CON",
+        "reconciler",
+        "A-B",
+        "a b",
+        "Café ☕ 日本",
+        "x" * 300,
+        "...",
+        "[bold]markup[/bold]",
+    ]
+    for name in names:
+        raw.create(name, SESSIONS)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path / "none", "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0, result.output
+    files = sorted(path.name for path in out.iterdir() if path.suffix == ".yaml")
+    assert len(files) == len(names) + 1  # + reconciler.yaml
+    assert all(path.parent == out for path in out.rglob("*.yaml"))
+    assert all(len(name) <= 100 for name in files)
+    assert "con.yaml" not in files
+    assert (out / "reconciler.yaml").read_text().startswith("workspace_id: 1234")
+    plan_is_empty(out, env)
+
+
+def test_file_stems() -> None:
+    assert file_stem("Average Order Value") == "average-order-value"
+    assert file_stem("../../etc/passwd") == "etc-passwd"
+    assert file_stem("☕") == "ca"
+    assert file_stem("Café") == "cafe"
+
+
+def test_stray_drafts_are_reported(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
+    ca_id = raw.create("LTV", PURCHASES)
+    raw.activate(ca_id)
+    raw.update(ca_id, "LTV", {**PURCHASES, "calculation_type": "max"})
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0
+    assert '"LTV" has an unactivated draft' in result.stderr
+    planned = run_cli("plan", out, env=env)
+    assert 'discard draft "LTV"' in planned.stdout
+    assert "Plan: 0 to create, 0 to update, 1 drafts to discard" in planned.stdout
+
+
+def test_refuses_to_mix_with_existing_manifests(tmp_path: Path, emulator: EmulatorServer) -> None:
+    out = write_manifests(tmp_path / "out", [ca("A")])
+    result = run_cli(
+        "export", tmp_path, "--out", out, "--workspace-id", "1234", env=env_for(emulator.url)
+    )
+    assert result.exit_code == 1
+    assert "already holds manifests" in result.stderr
+
+
+def test_embedded_workspace_round_trip(tmp_path: Path) -> None:
+    source = write_manifests(tmp_path / "m", [ca("A"), ca("B", PURCHASES, active=False)])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    assert (out / ".reconciler" / "emulator.db").is_file()
+    plan_is_empty(out, {})

@@ -1,0 +1,47 @@
+"""Shared fixtures: one emulator server for the session (reset before each test that uses
+it), a factory for servers with their own options, and a raw API hand for staging states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from tests.support.emulator import EmulatorServer, running_emulator
+from tests.support.workspace import RawApi
+
+StartEmulator = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    with running_emulator() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
+    """The session's emulator, cleared of earlier tests' data and settings."""
+    emulator_server.reset()
+    return emulator_server
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[StartEmulator]:
+    """Start emulators with their own flags (`start_emulator(fault_rate=0.3)`); all are
+    stopped at the end of the test."""
+    with ExitStack() as stack:
+
+        def start(**options: Any) -> EmulatorServer:
+            return stack.enter_context(running_emulator(**options))
+
+        yield start
+
+
+@pytest.fixture
+def raw(emulator: EmulatorServer) -> Iterator[RawApi]:
+    api = RawApi(emulator.url)
+    yield api
+    api.close()

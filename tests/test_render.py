@@ -1,0 +1,149 @@
+"""Rendering plans: Terraform-like text (colour only when allowed) and Markdown PR comments."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from reconciler import render
+from reconciler.console import Output
+from reconciler.plan import Action, Change, Plan, summarize
+
+
+def plan_of(actions: list[Action], unchanged: int = 5, unmanaged: list[str] | None = None) -> Plan:
+    names = unmanaged or []
+    return Plan(
+        workspace_id=1234,
+        summary=summarize(actions, unchanged, len(names)),
+        actions=actions,
+        unmanaged=names,
+        live={},
+    )
+
+
+SAMPLE = plan_of(
+    [
+        Action(
+            action="create",
+            name="LTV",
+            changes=[Change(path="definition.calculation_type", after="sum")],
+        ),
+        Action(action="activate", name="LTV"),
+        Action(
+            action="update",
+            name="AOV",
+            id=12,
+            changes=[Change(path="description", before="a", after="b")],
+        ),
+        Action(action="activate", name="AOV", id=12, warnings=["recalculates"]),
+        Action(action="discard_draft", name="Stray", id=4),
+        Action(action="delete", name="Old", id=3, warnings=["used by 2 audiences"]),
+    ],
+    unmanaged=["Legacy"],
+)
+
+
+def rendered(plan: Plan, *, no_color: bool = True) -> str:
+    buffer = io.StringIO()
+    output = Output(no_color=no_color, stdout=buffer, stderr=io.StringIO())
+    for line in render.text(plan):
+        output.print(line)
+    return buffer.getvalue()
+
+
+def test_summary_line_matches_the_contract() -> None:
+    assert render.summary_line(SAMPLE) == (
+        "Plan: 1 to create, 1 to update, 1 drafts to discard, 2 to activate, 1 to delete. "
+        "5 unchanged, 1 unmanaged."
+    )
+    assert (
+        render.summary_line(plan_of([], unchanged=13)) == "No changes. 13 unchanged, 0 unmanaged."
+    )
+
+
+def test_text_uses_terraform_like_symbols_and_field_changes() -> None:
+    text = rendered(SAMPLE)
+    for line in (
+        '  + create "LTV"',
+        '      + definition.calculation_type: "sum"',
+        '  ! activate "LTV"',
+        '  ~ update "AOV" (id 12)',
+        '      ~ description: "a" -> "b"',
+        "      ⚠ recalculates",
+        '  - discard draft "Stray" (id 4)',
+        '  x delete "Old" (id 3)',
+        "      ⚠ used by 2 audiences",
+        '  ? "Legacy"',
+    ):
+        assert line in text.splitlines(), line
+    assert "\x1b[" not in text
+
+
+def test_colour_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    buffer = Tty()
+    output = Output(stdout=buffer, stderr=io.StringIO())
+    for line in render.text(SAMPLE):
+        output.print(line)
+    assert "\x1b[" in buffer.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    quiet = Tty()
+    output = Output(stdout=quiet, stderr=io.StringIO())
+    for line in render.text(SAMPLE):
+        output.print(line)
+    assert "\x1b[" not in quiet.getvalue()
+
+
+def test_names_are_printed_as_written_not_as_markup() -> None:
+    plan = plan_of([Action(action="create", name="[bold]x[/bold] <b>")])
+    assert '+ create "[bold]x[/bold] <b>"' in rendered(plan)
+
+
+def test_markdown_has_a_summary_table_and_a_section_per_ca() -> None:
+    text = render.markdown(SAMPLE)
+    assert "| 1 | 1 | 1 | 2 | 1 | 5 | 1 |" in text
+    assert text.count("<details>") == 5  # LTV, AOV, Stray, Old, and the unmanaged list
+    assert "<summary><code>+</code> <b>LTV</b>: create, activate</summary>" in text
+    assert '- description: "a"\n+ description: "b"' in text
+    assert "⚠️ recalculates" in text
+
+
+def test_markdown_escapes_names_and_code_fences() -> None:
+    plan = plan_of(
+        [
+            Action(
+                action="create",
+                name="<script>&",
+                changes=[Change(path="description", after="```\nbreak out")],
+            )
+        ]
+    )
+    text = render.markdown(plan)
+    assert "<b>&lt;script&gt;&amp;</b>" in text
+    assert "<script>" not in text
+
+
+def test_markdown_is_truncated_deterministically_below_the_limit() -> None:
+    many: list[Any] = []
+    for n in range(3000):
+        many.append(
+            Action(
+                action="create",
+                name=f"CA {n:04d}",
+                changes=[Change(path=f"definition.field{k}", after="x" * 40) for k in range(5)],
+            )
+        )
+    plan = plan_of(many)
+    first = render.markdown(plan)
+    assert len(first) < render.MARKDOWN_LIMIT
+    assert first == render.markdown(plan)
+    assert "more sections not shown" in first
+    assert "CA 0000" in first
+    assert "CA 2999" not in first
