@@ -102,7 +102,8 @@ def run(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     """Seed `file` into the workspace of `directory`; the exit code."""
-    loaded = workspace.load(directory, flags or Flags(), output)
+    flags = flags or Flags()
+    loaded = workspace.load(directory, flags, output)
     settings = loaded.settings
     if not options.dry_run:
         settings.require_seeding_credentials()
@@ -114,12 +115,13 @@ def run(
     else:
         for line in summary(report):
             output.print(line)
+    resume = _how_to_resume(report, options, _resume_command(options, directory, flags))
     if report.failure is not None:
-        raise _failure(report, options, directory)
+        raise _failure(report, resume)
     if report.interrupted is not None:
-        output.error(_stopped(report, options, directory))
+        output.error(f"stopped by {report.interrupted}. {resume}")
         return EXIT_SIGNAL.get(report.interrupted, 130)
-    if report.users_rejected_server and not options.skip_invalid:
+    if report.users_rejected_server and not (options.skip_invalid or options.dry_run):
         output.error(
             f"{report.users_rejected_server:,} user(s) were refused by the server and not "
             f"seeded; each is in {report.rejects} with the server's message"
@@ -168,8 +170,12 @@ def summary(report: SeedReport) -> list[str]:
     return lines
 
 
-def _resume_command(options: SeedOptions, directory: Path) -> str:
+def _resume_command(options: SeedOptions, directory: Path, flags: Flags) -> str:
     words = ["reconciler", "seed", str(options.file), str(directory)]
+    if flags.workspace_id is not None:
+        words += ["--workspace-id", str(flags.workspace_id)]
+    if flags.target is not None:
+        words += ["--target", flags.target]
     if options.checkpoint is not None:
         words += ["--checkpoint", str(options.checkpoint)]
     if options.environment:
@@ -183,7 +189,7 @@ def _resume_command(options: SeedOptions, directory: Path) -> str:
     return shlex.join(words)
 
 
-def _how_to_resume(report: SeedReport, options: SeedOptions, directory: Path) -> str:
+def _how_to_resume(report: SeedReport, options: SeedOptions, command: str) -> str:
     done = f"{report.batches_sent + report.batches_skipped:,} of {report.batches_total:,}"
     abandoned = (
         " The batches in flight were abandoned unconfirmed: they will be sent again."
@@ -197,19 +203,13 @@ def _how_to_resume(report: SeedReport, options: SeedOptions, directory: Path) ->
             "--checkpoint FILE next time to resume instead."
         )
     return (
-        f"{done} batches are confirmed in {options.checkpoint}.{abandoned} Resume with: "
-        + _resume_command(options, directory)
+        f"{done} batches are confirmed in {options.checkpoint}.{abandoned} Resume with: " + command
     )
 
 
-def _stopped(report: SeedReport, options: SeedOptions, directory: Path) -> str:
-    return f"stopped by {report.interrupted}. " + _how_to_resume(report, options, directory)
-
-
-def _failure(report: SeedReport, options: SeedOptions, directory: Path) -> ReconcilerError:
+def _failure(report: SeedReport, resume: str) -> ReconcilerError:
     exc = report.failure
     assert exc is not None
-    resume = _how_to_resume(report, options, directory)
     if isinstance(exc, AuthError):
         said = f": {'; '.join(exc.messages)}" if exc.messages else ""
         return ReconcilerError(

@@ -17,7 +17,7 @@ from reconciler.diagnostics import suggest
 from reconciler.errors import Issue, SeedFileError
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.validate import SEED_FIELD, DataPath, Json, as_integer, is_number
+from reconciler.seeding.formats import SEED_FIELD, DataPath, Json, as_integer, is_number
 
 ColumnKind = Literal[
     "mpid", "identity", "environment", "seed", "sum", "count", "cutoff", "attribute"

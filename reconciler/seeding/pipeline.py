@@ -31,11 +31,13 @@ from reconciler.seeding.batches import (
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.columns import CsvLayout, locate
+from reconciler.seeding.formats import DataPath
 from reconciler.seeding.reader import SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.seeding.sender import Outcome, Sender, poster
-from reconciler.seeding.validate import DataPath, UserValidator, render_path
+from reconciler.seeding.validate import UserValidator, render_path
 from reconciler.settings import Settings
+from reconciler.target import http_for
 
 #: The Events API's default limit (NOTES.md): seeding shares it with live event traffic.
 DEFAULT_RATE_LIMIT = 270.0
@@ -123,7 +125,7 @@ def seed(
         file=str(options.file),
         format=seed_file.format,
         dry_run=options.dry_run,
-        target=f"{settings.s2s_url} (workspace {settings.workspace_id})",
+        target=_target(settings),
         checkpoint=str(options.checkpoint) if options.checkpoint else None,
     )
     rejects = RejectsFile(options.rejects_path)
@@ -162,6 +164,11 @@ def seed(
     return report
 
 
+def _target(settings: Settings) -> str:
+    where = "the embedded emulator" if settings.target == "embedded" else settings.s2s_url
+    return f"{where} (workspace {settings.workspace_id})"
+
+
 def _validate(
     seed_file: SeedFile,
     catalogue: Catalogue,
@@ -186,7 +193,6 @@ def _validate(
             watch.reading(seed_file.bytes_read, seed_file.size)
         located: list[tuple[str, str]]
         user = None
-        original: Any = record.data if layout is None else layout.record(record.data)
         if record.error is not None:
             located = [("", record.error)]
         elif layout is not None:
@@ -214,6 +220,7 @@ def _validate(
         shown += [Issue(file, record.line, None, p, m) for p, m in located[:room]]
         if options.skip_invalid and not options.dry_run:
             errors = [f"{path}: {message}" if path else message for path, message in located]
+            original = record.data if layout is None else layout.record(record.data)
             rejects.write(record.line, errors, original, "validation")
     watch.reading(seed_file.bytes_read, seed_file.size)
     report.users_valid = spool.users
@@ -272,8 +279,6 @@ def _send(
     report: SeedReport,
     watch: Observer,
 ) -> None:
-    from reconciler.target import http_for
-
     if checkpoint is not None:
         report.users_already_sent = checkpoint.landed_before
         report.users_rejected_server = checkpoint.rejected_before

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,15 @@ def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     result = run_cli("seed", tmp_path / "nope.jsonl", MANIFESTS, "--dry-run")
     assert result.exit_code == 1
     assert f"cannot read the seed file {tmp_path / 'nope.jsonl'}: No such file" in result.stderr
+
+
+def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: Path) -> None:
+    directory = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, directory)
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(250))
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    result = run_cli("seed", path, directory, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["target"] == "the embedded emulator (workspace 1234)"
+    assert report["users"]["sent"] == 250

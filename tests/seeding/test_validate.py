@@ -12,7 +12,8 @@ import pytest
 from reconciler import manifest
 from reconciler.models.vocabulary import CALCULATION_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.validate import SEED_FIELD, UserValidator, render_path
+from reconciler.seeding.formats import SEED_FIELD
+from reconciler.seeding.validate import UserValidator, render_path
 from tests.support.seeds import MANIFESTS
 
 Json = dict[str, Any]
