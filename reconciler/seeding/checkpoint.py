@@ -60,20 +60,22 @@ _BATCHING_ADVICE = {
 }
 
 
-def _read_lines(path: Path) -> tuple[list[Any], int]:
-    """The parsed complete lines of a checkpoint, and the byte length they cover."""
-    data = path.read_bytes()
-    entries: list[Any] = []
-    good = 0
-    for raw in data.splitlines(keepends=True):
-        if not raw.endswith(b"\n"):
-            break  # cut short by a crash mid-write
-        try:
-            entries.append(orjson.loads(raw))
-        except orjson.JSONDecodeError:
-            break
-        good += len(raw)
-    return entries, good
+def _entries(path: Path) -> Iterator[tuple[Any, int]]:
+    """Each complete line of a checkpoint, parsed, with the offset just after it; streamed,
+    and stopping at a line cut short by a crash."""
+    if not path.exists():
+        return
+    offset = 0
+    with path.open("rb") as file:
+        for raw in file:
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return
+            offset += len(raw)
+            yield entry, offset
 
 
 class Checkpoint:
@@ -106,24 +108,26 @@ class Checkpoint:
         checkpoint = cls(path, path.open("a+b") if write else None)
         try:
             checkpoint._lock()
-            entries, good = _read_lines(path) if path.exists() else ([], 0)
-            if not entries:
+            entries = _entries(path)
+            first = next(entries, None)
+            if first is None:
                 checkpoint._start(seed, batching)
                 return checkpoint
-            header = entries[0]
+            header, good = first
             if not isinstance(header, dict) or "reconciler_checkpoint" not in header:
                 raise CheckpointError(
                     f"{path} is not a reconciler checkpoint: choose another --checkpoint file"
                 )
             _compare_input(path, header, seed, full=True)
             _compare_batching(path, header, batching)
-            if checkpoint._file is not None:
-                checkpoint._file.truncate(good)
-            for entry in entries[1:]:
+            for entry, end in entries:
+                good = end
                 index = int(entry["batch"])
                 checkpoint.confirmed[index] = (int(entry["first_line"]), int(entry["users"]))
                 checkpoint.landed_before += int(entry["landed"])
                 checkpoint.rejected_before += len(entry["rejected"])
+            if checkpoint._file is not None:
+                checkpoint._file.truncate(good)
         except BaseException:
             checkpoint.close()
             raise
@@ -131,8 +135,12 @@ class Checkpoint:
 
     def _start(self, seed: InputId, batching: Batching) -> None:
         """Write the header of a new checkpoint (over at most a header cut short)."""
-        content = self.path.read_bytes() if self.path.exists() else b""
-        if content and not content.startswith(_HEADER_START):
+        head = b""
+        if self.path.exists():
+            with self.path.open("rb") as file:
+                head = file.read(len(_HEADER_START))
+        # Empty, or a header cut short by a crash: anything else is someone else's file.
+        if not _HEADER_START.startswith(head):
             raise CheckpointError(
                 f"{self.path} is not a reconciler checkpoint: choose another --checkpoint file"
             )
@@ -173,8 +181,9 @@ class Checkpoint:
         """Users the server rejected in batches confirmed by earlier runs."""
         if not self.confirmed:
             return
-        entries, _ = _read_lines(self.path)
-        for entry in entries[1:]:
+        entries = _entries(self.path)
+        next(entries, None)  # the header
+        for entry, _ in entries:
             yield from entry["rejected"]
 
     async def record(self, batch: Batch, landed: int, rejected: list[dict[str, Any]]) -> None:

@@ -134,3 +134,12 @@ async def test_a_different_batch_at_a_confirmed_index_is_refused(tmp_path: Path)
     resumed = Checkpoint.open(path, SEED, BATCHING, write=False)
     with pytest.raises(CheckpointError, match="batch 0 was lines from 1 \\(100 users\\)"):
         resumed.skips(batch(0, users=90))
+
+
+async def test_a_header_cut_short_by_a_crash_is_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    path.write_bytes(b'{"reconciler_check')
+    checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
+    await checkpoint.record(batch(0), 100, [])
+    checkpoint.close()
+    assert sorted(Checkpoint.open(path, SEED, BATCHING, write=False).confirmed) == [0]
