@@ -24,7 +24,7 @@ from rich.progress import (
 
 from reconciler import workspace
 from reconciler.console import Output
-from reconciler.errors import AuthError, ReconcilerError
+from reconciler.errors import AuthError, ReconcilerError, SettingsError
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
@@ -102,6 +102,7 @@ def run(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     """Seed `file` into the workspace of `directory`; the exit code."""
+    _distinct_files(options)
     flags = flags or Flags()
     loaded = workspace.load(directory, flags, output)
     settings = loaded.settings
@@ -128,6 +129,18 @@ def run(
         )
         return 1
     return 0
+
+
+def _distinct_files(options: SeedOptions) -> None:
+    """The rejects file or the checkpoint must not overwrite the input, or each other."""
+    named = [("FILE", options.file), ("--rejects", options.rejects_path)]
+    if options.checkpoint is not None:
+        named.append(("--checkpoint", options.checkpoint))
+    seen: dict[Path, str] = {}
+    for flag, path in named:
+        other = seen.setdefault(path.resolve(), flag)
+        if other != flag:
+            raise SettingsError(f"{flag} and {other} name the same file ({path}): use another")
 
 
 def summary(report: SeedReport) -> list[str]:

@@ -301,3 +301,13 @@ def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: 
     report = json.loads(result.stdout)
     assert report["target"] == "the embedded emulator (workspace 1234)"
     assert report["users"]["sent"] == 250
+
+
+def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    before = path.read_bytes()
+    for flag in ("--rejects", "--checkpoint"):
+        result = run_cli("seed", path, MANIFESTS, flag, path, "--skip-invalid")
+        assert result.exit_code == 1
+        assert f"{flag} and FILE name the same file" in result.stderr
+    assert path.read_bytes() == before
