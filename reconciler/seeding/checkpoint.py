@@ -1,8 +1,7 @@
 """Seeding, step 4: the checkpoint — which batches of which input the server confirmed.
 
-JSON lines: a header naming the input (path, size, hashes) and the settings that shape the
-batches, then one line per confirmed batch, flushed and fsynced as it is confirmed. A line
-cut short by a crash is dropped on the next open.
+JSON lines: a header naming the input and the settings that shape the batches, then one
+line per confirmed batch, flushed at once and fsynced in groups; a torn last line is dropped.
 """
 
 from __future__ import annotations

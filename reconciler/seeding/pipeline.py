@@ -1,9 +1,6 @@
-"""Seeding end to end: validate every user (pass 1, spooling the valid ones), then cut the
-spool into batches and send them (pass 2), keeping the checkpoint and rejects file.
-
-Nothing is sent until the whole file has been read, so an invalid user stops the run
-before any request unless `skip_invalid`; Ctrl-C or SIGTERM stop it between batches.
-"""
+"""Seeding end to end: pass 1 validates every user and spools the valid ones (nothing is
+sent while any is invalid, unless skip_invalid); pass 2 cuts the spool into batches and
+sends them, keeping the checkpoint and the rejects file. Signals stop it between batches."""
 
 from __future__ import annotations
 
