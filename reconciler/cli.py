@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -221,6 +222,75 @@ def export(
 
     flags = _flags(workspace_id, target, None)
     run_command(_state(ctx), lambda output: command.run(directory, output, out=out, flags=flags))
+
+
+class SeedEnvironment(str, Enum):
+    development = "development"
+    production = "production"
+
+
+class SeedFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def seed(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
+    ],
+    directory: DirArg = Path("manifests"),
+    environment: Annotated[
+        SeedEnvironment | None,
+        typer.Option(help="Environment of users whose record names none."),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
+    ] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")] = 8,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Send the valid users; write invalid ones to the rejects file."
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Record confirmed batches here; re-run to resume.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; send nothing.")
+    ] = False,
+    output_format: Annotated[
+        SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
+    ] = SeedFormat.text,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+) -> None:
+    """Load historical seed values through the Seeding API: validated, batched, resumable."""
+    from reconciler.commands import seed as command
+    from reconciler.seeding import SeedOptions
+
+    options = SeedOptions(
+        file=file,
+        environment=environment.value if environment else None,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        skip_invalid=skip_invalid,
+        rejects=rejects,
+        checkpoint=checkpoint,
+        dry_run=dry_run,
+    )
+    flags = _flags(workspace_id, target, None)
+    run_command(
+        _state(ctx),
+        lambda out: command.run(
+            file, directory, options, out, output_format=output_format.value, flags=flags
+        ),
+    )
 
 
 @app.command()
