@@ -1,0 +1,75 @@
+"""All benchmarks in one command: plan at scale, apply concurrency, seeding throughput.
+
+Each benchmark runs as its own process (so one's memory does not skew another's) and ends
+its output with one JSON line; this prints them together as a table, then as JSON.
+Run: `python benchmarks/run.py [--quick]` (--quick: smaller sizes, for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(script: str, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    result: dict[str, Any] = json.loads(last)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    args = parser.parse_args()
+    sizes = "100,1000" if args.quick else "100,1000,10000"
+    users = "20000" if args.quick else "200000"
+    plan = run("plan_scale.py", "--sizes", sizes, "--json")["plan_scale"]
+    apply = run("apply_concurrency.py", "--json", *(["--no-sequential"] if args.quick else []))
+    seeding = run("seeding.py", "--users", users)
+
+    rows: list[tuple[str, str, str]] = []
+    for row in plan:
+        rows.append(
+            (
+                f"plan, {row['cas']:,} CAs (1% changed)",
+                f"{row['plan_seconds']} s warm, {row['plan_seconds_first']} s cold; floor "
+                f"{row['floor_seconds']} s; {row['list_requests']} list + "
+                f"{row['token_requests']} token + {row['other_requests']} other requests",
+                f"ratio {row['ratio']} (target <= 2 at 10,000)",
+            )
+        )
+    a = apply["apply_concurrency"]
+    sequential = f"; sequential {a['sequential_seconds']} s" if "sequential_seconds" in a else ""
+    rows.append(
+        (
+            f"apply, {a['cas']} CAs, concurrency {a['concurrency']}, {a['latency_ms']:.0f} ms",
+            f"applier {a['applier_seconds']} s vs ideal {a['ideal_seconds']} s; whole command "
+            f"{a['command_seconds']} s{sequential}",
+            f"ratio {a['ratio']} (target <= 1.5)",
+        )
+    )
+    rows.append(
+        (
+            f"seed, {seeding['users']:,} users",
+            f"{seeding['seed_users_per_second']:,} users/s vs floor "
+            f"{seeding['floor_users_per_second']:,}; peak RSS {seeding['seed_peak_rss_mb']} MB",
+            f"{1 / seeding['ratio_to_floor']:.2f} of the floor (target >= 0.5)",
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(json.dumps({"plan_scale": plan, **apply, "seeding": seeding}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
