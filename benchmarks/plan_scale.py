@@ -23,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reconciler.cli import tune_collector
 from reconciler.commands import plan as plan_command
 from reconciler.console import Output
 from reconciler.settings import Flags
@@ -111,6 +112,8 @@ def floor(server: EmulatorServer) -> float:
 
 
 def timed_plan(directory: Path) -> float:
+    """The plan command as the CLI runs it (collector tuned), output discarded."""
+    tune_collector()
     output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
     started = time.perf_counter()
     plan_command.run(directory, output, flags=Flags())

@@ -61,14 +61,18 @@ def _global(
     state.no_color = no_color
 
 
+def tune_collector() -> None:
+    """Manifests and live lists build millions of small objects, none of them cyclic
+    garbage: the default collector spent more time scanning them than planning took. Freeze
+    what the imports made and collect rarely (cycles are still collected on long runs)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def run_command(state: State, body: Callable[[Output], int]) -> NoReturn:
     """Run one command body and exit with its code, translating our errors to messages."""
     output = state.output()
-    # Manifests and live lists build millions of small objects, none of them cyclic garbage:
-    # the default collector spent more time scanning them than planning took. Freeze what
-    # the imports made and collect rarely (cycles are still collected on long runs).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    tune_collector()
     if state.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:

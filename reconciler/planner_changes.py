@@ -40,26 +40,46 @@ def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    """The changed leaves from `before` to `after`, in path order."""
+def _deep_changes(prefix: str, before: Any, after: Any) -> list[Change]:
+    """deepdiff of one top-level field's structure, with paths under `prefix`."""
     diff = DeepDiff(before, after, verbose_level=2)
+
+    def path(deepdiff_path: str) -> str:
+        rest = _dotted(deepdiff_path)
+        if not rest:
+            return prefix
+        return f"{prefix}{rest}" if rest.startswith("[") else f"{prefix}.{rest}"
+
     found: list[Change] = []
     for kind in ("values_changed", "type_changes"):
-        for path, detail in diff.get(kind, {}).items():
-            found.append(
-                Change(
-                    path=_dotted(path),
-                    before=detail.get("old_value"),
-                    after=detail.get("new_value"),
-                )
-            )
+        for where, detail in diff.get(kind, {}).items():
+            old, new = detail.get("old_value"), detail.get("new_value")
+            found.append(Change(path=path(where), before=old, after=new))
     for kind, side in (
         ("dictionary_item_added", "after"),
         ("iterable_item_added", "after"),
         ("dictionary_item_removed", "before"),
         ("iterable_item_removed", "before"),
     ):
-        for path, value in diff.get(kind, {}).items():
-            found.append(Change(path=_dotted(path), **{side: value}))
+        for where, value in diff.get(kind, {}).items():
+            found.append(Change(path=path(where), **{side: value}))
+    return found
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """The changed leaves from `before` to `after`, in path order.
+
+    Top-level fields are compared directly; deepdiff walks only the structures that differ
+    (a description change never pays for a definition diff).
+    """
+    found: list[Change] = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, (dict, list)) and isinstance(new, (dict, list)):
+            found += _deep_changes(key, old, new)
+        else:
+            found.append(Change(path=key, before=old, after=new))
     found.sort(key=lambda change: change.path)
     return found
