@@ -5,7 +5,9 @@ The cache lives outside the repository (`$RECONCILER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler`): an entry committed to a
 repository could otherwise make a plan differ from the manifests a reviewer read. Entries
 are JSON, never pickle. The key covers the file's path, its bytes and the reconciler's own
-source, so any change is a miss; a broken or unreadable entry is simply a miss.
+source, so any change is a miss; a broken or unreadable entry is simply a miss. Entries are
+re-validated on load, but their canonical forms are trusted: the cache directory is as
+private as the installed code itself.
 Set RECONCILER_CACHE_DIR to an empty string to turn the cache off.
 """
 
@@ -59,30 +61,44 @@ def key(path: Path, display: str, content: bytes) -> str:
     return digest.hexdigest()
 
 
-def _encode(value: Any) -> Any:
-    """YAML data as JSON, keeping dates and datetimes (with their offsets) apart from text."""
+Where = list[str | int]
+
+
+def _encode(value: Any, where: Where, dates: list[list[Any]]) -> Any:
+    """YAML data as JSON: dates and datetimes (offsets kept) become ISO text, and their
+    places are listed so that decoding touches only them."""
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        return {k: _encode(v, [*where, k], dates) for k, v in value.items()}
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [_encode(v, [*where, i], dates) for i, v in enumerate(value)]
     if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
+        dates.append([where, "datetime"])
+        return value.isoformat()
     if isinstance(value, date):
-        return {"$date": value.isoformat()}
+        dates.append([where, "date"])
+        return value.isoformat()
     return value
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1:
-            if "$datetime" in value:
-                return datetime.fromisoformat(value["$datetime"])
-            if "$date" in value:
-                return date.fromisoformat(value["$date"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
+def encode(value: Any) -> dict[str, Any]:
+    dates: list[list[Any]] = []
+    return {"data": _encode(value, [], dates), "dates": dates}
+
+
+def decode(encoded: dict[str, Any]) -> Any:
+    data = encoded["data"]
+    for where, kind in encoded["dates"]:
+        if not where:
+            return _as_date(data, kind)
+        parent = data
+        for step in where[:-1]:
+            parent = parent[step]
+        parent[where[-1]] = _as_date(parent[where[-1]], kind)
+    return data
+
+
+def _as_date(text: str, kind: str) -> date:
+    return datetime.fromisoformat(text) if kind == "datetime" else date.fromisoformat(text)
 
 
 def read(directory: Path, entry: str) -> dict[str, Any] | None:
@@ -93,7 +109,7 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
         return None
     try:
         document = orjson.loads(raw)
-        document["cas"] = [_decode(item) for item in document["cas"]]
+        document["cas"] = decode(document["cas"])
         return dict(document)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         log.debug("ignoring cache entry %s: %s", path, exc)
@@ -105,7 +121,7 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
     path = folder / f"{entry}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        encoded = {**document, "cas": [_encode(item) for item in document["cas"]]}
+        encoded = {**document, "cas": encode(document["cas"])}
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(orjson.dumps(encoded))
         temporary.replace(path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from reconciler import cache
 from reconciler.diagnostics import explain, suggest
@@ -26,6 +26,7 @@ from reconciler.source import Document, SourceError, parse_bytes, read_bytes, re
 SETTINGS_FILE = "reconciler.yaml"
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
+_CA_LIST = TypeAdapter(list[CalculatedAttribute])
 
 
 @dataclass(frozen=True)
@@ -238,8 +239,11 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
 def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
     """A file known to be free of errors: validate its cached data, skip the YAML."""
     cas: list[DesiredCA] = []
-    for item, (line, column) in zip(entry["cas"], entry["positions"], strict=True):
-        ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
+    validated = _CA_LIST.validate_python(entry["cas"], context=_DEFER_RULES)
+    rows = zip(validated, entry["positions"], entry["canonical"], strict=True)
+    for ca, (line, column), canonical in rows:
+        # The canonical form was computed by this same code from this same data: keep it.
+        ca.definition.__dict__["canonical"] = canonical
         cas.append(DesiredCA(ca, display, line, column))
     warnings = [
         Issue(display, line, column, path, message, "warning")
@@ -271,6 +275,7 @@ def load_file(path: Path, display: str, cache_root: Path | None = None) -> _File
             {
                 "cas": items,
                 "positions": [[d.line, d.column] for d in result.cas],
+                "canonical": [d.ca.definition.canonical for d in result.cas],
                 "warnings": [[i.line, i.column, i.path, i.message] for i in result.issues],
             },
         )

@@ -215,10 +215,13 @@ def plan(
         raise PlanError(planner.errors)
     # Renames free their old names and deletes free names and active slots: both go first.
     actions = renames + deletes + rest
+    touched = {action.id for action in actions if action.id is not None}
     return Plan(
         workspace_id=options.workspace_id,
         summary=summarize(actions, unchanged, len(unmanaged)),
         actions=actions,
         unmanaged=[ca.name for ca in unmanaged],
-        live={str(ca.id): ca.fingerprint for ca in live},
+        # Stale detection needs the CAs the plan touches; fingerprinting 10,000 unchanged
+        # ones would only grow the plan file.
+        live={str(ca.id): ca.fingerprint for ca in live if ca.id in touched},
     )

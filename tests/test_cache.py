@@ -85,7 +85,7 @@ def test_a_tampered_entry_is_not_trusted(tmp_path: Path) -> None:
     manifest.load(directory)
     (path,) = entries(directory)
     document = json.loads(path.read_text())
-    document["cas"][0]["name"] = "  bad name with spaces  "
+    document["cas"]["data"][0]["name"] = "  bad name with spaces  "
     path.write_text(json.dumps(document))
     loaded = manifest.load(directory)  # validation refuses it: the file is read instead
     assert loaded.cas[0].name == "Rolling"
@@ -113,7 +113,8 @@ def test_dates_keep_their_type_through_the_cache() -> None:
     from datetime import date, datetime, timedelta, timezone
 
     value = {"a": [date(2024, 1, 1), datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=2)))]}
-    assert cache._decode(json.loads(json.dumps(cache._encode(value)))) == value
+    assert cache.decode(json.loads(json.dumps(cache.encode(value)))) == value
+    assert cache.decode(json.loads(json.dumps(cache.encode(date(2024, 1, 1))))) == date(2024, 1, 1)
 
 
 def test_the_cache_lives_outside_the_repository(tmp_path: Path, cache_dir: Path) -> None:

@@ -232,9 +232,13 @@ def test_protect_allows_changes_that_keep_seeds() -> None:
     assert "invalidates seeds" not in plan.actions[1].warnings
 
 
-def test_plan_records_live_fingerprints() -> None:
-    live = [found(active=DEFINITION), found("Legacy", id=3, active=OTHER)]
-    plan = make([want()], live)
+def test_plan_records_fingerprints_of_the_cas_it_touches() -> None:
+    live = [
+        found(active=DEFINITION),
+        found("Legacy", id=3, active=OTHER),
+        found("Same", id=4, active=DEFINITION),
+    ]
+    plan = make([want(description="new"), want("Same")], live, prune=True)
     assert plan.live == {"7": live[0].fingerprint, "3": live[1].fingerprint}
 
 

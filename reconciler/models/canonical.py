@@ -141,29 +141,37 @@ def _optional_text(value: str | None) -> str | None:
     return value if value else None
 
 
+def _operand(kind: str, value: object) -> str | None:
+    return None if value is None else canonical_operand(kind, value)
+
+
+def _operand_list(kind: str, values: Sequence[object] | None) -> list[str] | None:
+    if not values:
+        return None
+    texts = {canonical_operand(kind, v) for v in values if v is not None}
+    if kind == "number":
+        return sorted(texts, key=lambda text: operand_sort_key(kind, text))
+    return sorted(texts)
+
+
 def canonical_condition(condition: ConditionLike) -> CanonicalCondition:
     kind = condition.type or ""
     shape = OPERAND_SHAPE.get(condition.operator or "")
-
-    def operand(value: object) -> str | None:
-        return None if value is None else canonical_operand(kind, value)
-
-    def operand_list(values: Sequence[object] | None) -> list[str] | None:
-        if not values:
-            return None
-        texts = {canonical_operand(kind, v) for v in values if v is not None}
-        return sorted(texts, key=lambda text: operand_sort_key(kind, text))
-
     # Operands the operator does not take are ignored by the API (or refused on write),
     # so they do not take part in the comparison.
+    any_shape = shape is None
     return {
         "type": condition.type,
         "operator": condition.operator,
         "attribute_name": condition.attribute_name,
-        "value": operand(condition.value) if shape in ("single", None) else None,
-        "values": operand_list(condition.values) if shape in ("list", None) else None,
-        "min_value": operand(condition.min_value) if shape in ("range", None) else None,
-        "max_value": operand(condition.max_value) if shape in ("range", None) else None,
+        "value": _operand(kind, condition.value) if any_shape or shape == "single" else None,
+        "values": (_operand_list(kind, condition.values) if any_shape or shape == "list" else None),
+        "min_value": (
+            _operand(kind, condition.min_value) if any_shape or shape == "range" else None
+        ),
+        "max_value": (
+            _operand(kind, condition.max_value) if any_shape or shape == "range" else None
+        ),
     }
 
 

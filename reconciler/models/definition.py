@@ -74,7 +74,9 @@ def _name(value: str) -> str:
         raise ValueError("must not be empty")
     if value != value.strip():
         raise ValueError(f"{value!r} has leading or trailing spaces; remove them")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+    # Control (Cc) and format (Cf) characters are invisible in a UI: a name with them is a
+    # mistake. isprintable() is a fast pre-check (it is False for those and a few others).
+    if not value.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         raise ValueError(f"{value!r} contains control characters")
     return value
 
