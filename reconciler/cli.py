@@ -328,11 +328,9 @@ def emulator(
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command
+    from reconciler.emulator import EmulatorConfig
 
-    options = command.EmulatorOptions(
-        host=host,
-        port=port,
-        db=db,
+    config = EmulatorConfig(
         workspace_id=workspace_id,
         client_id=client_id,
         client_secret=client_secret,
@@ -347,6 +345,7 @@ def emulator(
         calculation_seconds=calculation_seconds,
         token_ttl=token_ttl,
     )
+    options = command.EmulatorOptions(config=config, host=host, port=port, db=db)
     run_command(_state(ctx), lambda out: command.run(options, out))
 
 
