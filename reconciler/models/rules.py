@@ -1,0 +1,105 @@
+"""The base of the manifest models: strict frozen models whose rules are collected, not
+thrown, as located Problems; and the scalar types manifests use (text, instants, names)."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from reconciler.models.values import parse_instant
+
+Path = tuple[str | int, ...]
+
+
+class Problem(NamedTuple):
+    """A rule violation at a field path relative to the model that found it."""
+
+    path: Path
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+
+def prefixed(prefix: Path, problems: list[Problem]) -> list[Problem]:
+    return [Problem(prefix + p.path, p.message, p.severity) for p in problems]
+
+
+def _scalar(value: object) -> str | bool | int | float | date:
+    if isinstance(value, (str, bool, int, float, date)):
+        return value
+    raise ValueError(f"expected a single value (text, number, boolean or date), got {value!r}")
+
+
+def _instant(value: object) -> datetime:
+    return parse_instant(value)
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if value != value.strip():
+        raise ValueError(f"{value!r} has leading or trailing spaces; remove them")
+    # Control (Cc) and format (Cf) characters are invisible in a UI: a name with them is a
+    # mistake. isprintable() is a fast pre-check (it is False for those and a few others).
+    if not value.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError(f"{value!r} contains control characters")
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Scalar = Annotated[
+    str | bool | int | float | date,
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+    ),
+]
+Name = Annotated[str, AfterValidator(_name)]
+Text = Annotated[str, AfterValidator(_text)]
+
+TYPE_WORD = {"string": "string", "number": "numeric", "boolean": "boolean", "date": "date"}
+
+
+class ManifestModel(BaseModel):
+    """Manifest models: frozen, strict types, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    def local_problems(self) -> list[Problem]:
+        """Rules of this model alone (children report their own)."""
+        return []
+
+    def problems(self) -> list[Problem]:
+        """Every rule violation of this model and its children, with field paths."""
+        return self.local_problems()
+
+    @model_validator(mode="after")
+    def _enforce_rules(self, info: ValidationInfo) -> Any:
+        if isinstance(info.context, dict) and info.context.get("defer_rules"):
+            return self
+        errors = [p for p in self.local_problems() if p.severity == "error"]
+        if errors:
+            raise ValueError(
+                "; ".join(f"{'.'.join(map(str, p.path))}: {p.message}" for p in errors)
+            )
+        return self
