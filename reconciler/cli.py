@@ -63,7 +63,11 @@ def run_command(state: State, body: Callable[[Output], int]) -> NoReturn:
     """Run one command body and exit with its code, translating our errors to messages."""
     output = state.output()
     if state.debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        # HTTP traces quote server answers, which may echo what was sent (a gateway echoing
+        # the token request): they pass through the same secret redaction as all output.
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(name)s: %(message)s", stream=output.err.file
+        )
     try:
         code = body(output)
     except ReconcilerError as exc:
