@@ -142,7 +142,7 @@ class PlatformClient:
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
-        path = f"{method} .../calculatedattributes{suffix}"
+        path = f".../calculatedattributes{suffix}"  # errors show the method beside it
         for attempt in range(2):
             token = await self.tokens.get(force=attempt > 0)
             try:
