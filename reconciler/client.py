@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,8 +50,16 @@ class CalculationStatus(BaseModel):
 class TokenSource:
     """An OAuth client-credentials token, fetched once and shared by concurrent calls."""
 
-    def __init__(self, http: Http, auth_url: str, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self,
+        http: Http,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._http = http
+        self._clock = clock
         self._auth_url = auth_url
         self._client_id = client_id
         self._client_secret = client_secret
@@ -61,7 +70,7 @@ class TokenSource:
 
     async def get(self, *, force: bool = False) -> str:
         async with self._lock:
-            if force or self._token is None or time.monotonic() >= self._expires_at:
+            if force or self._token is None or self._clock() >= self._expires_at:
                 await self._fetch()
             assert self._token is not None
             return self._token
@@ -98,7 +107,7 @@ class TokenSource:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             raise AuthError("the token endpoint answered without an access_token") from None
         self._token = token
-        self._expires_at = time.monotonic() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
+        self._expires_at = self._clock() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
 
 
 def _created_id(content: bytes) -> int:
@@ -153,7 +162,7 @@ class PlatformClient:
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
-        path = f".../calculatedattributes{suffix}"  # errors show the method beside it
+        path = f".../calculatedattributes{suffix}"
         for attempt in range(2):
             token = await self.tokens.get(force=attempt > 0)
             try:
@@ -165,9 +174,9 @@ class PlatformClient:
                     headers={"authorization": f"Bearer {token}", "accept": "application/json"},
                     idempotent=idempotent,
                 )
-            except AuthError as exc:
-                if exc.status == 401 and attempt == 0:
-                    continue  # the token expired or was revoked: fetch a new one once
+            except AuthError:
+                if attempt == 0:
+                    continue  # the token expired or was revoked: fetch a new one, once
                 raise
             return response.content
         raise AssertionError("unreachable")

@@ -12,7 +12,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -132,8 +132,10 @@ class Http:
         *,
         rate_limit: float | None = None,
         policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
+        self._sleep = sleep
         self.policy = policy or RetryPolicy.from_env()
         self.limiter = AsyncLimiter(rate_limit, 1.0) if rate_limit else None
         self._resume_at = 0.0
@@ -179,7 +181,7 @@ class Http:
     async def _pace(self) -> None:
         delay = self._resume_at - time.monotonic()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
         if self.limiter is not None:
             await self.limiter.acquire()
 
@@ -228,6 +230,7 @@ class Http:
         )
         shown = path or url
         retrying = AsyncRetrying(
+            sleep=self._sleep,
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
             retry=self._retryable(idempotent),

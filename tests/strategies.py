@@ -120,8 +120,10 @@ def _instant_text(value: date, rng: random.Random) -> str:
     )
 
 
-def _operand_text(value: Any, kind: str, rng: random.Random) -> Any:
+def _operand_text(value: Any, kind: str, rng: random.Random, sendable: bool) -> Any:
     if isinstance(value, bool):
+        if sendable:
+            return "true" if value else "false"
         return rng.choice(["true", "True", "TRUE"]) if value else rng.choice(["false", "False"])
     if isinstance(value, date):
         return _instant_text(value, rng) if kind == "date" else value.isoformat()
@@ -133,8 +135,11 @@ def _operand_text(value: Any, kind: str, rng: random.Random) -> Any:
     return str(value)
 
 
-def api_shaped(definition: Json, seed: int) -> Json:
-    """The same definition as the API might return it: other spellings, same meaning."""
+def api_shaped(definition: Json, seed: int, *, sendable: bool = False) -> Json:
+    """The same definition as the API might return it: other spellings, same meaning.
+
+    `sendable` keeps to spellings the API accepts on input (booleans exactly true/false).
+    """
     rng = random.Random(seed)
     datapoint = dict(definition["datapoint"])
     datapoint.setdefault("type", "event")
@@ -154,9 +159,9 @@ def api_shaped(definition: Json, seed: int) -> Json:
         shaped: Json = {"value": None, "values": None, "min_value": None, "max_value": None}
         for key in ("value", "min_value", "max_value"):
             if key in condition:
-                shaped[key] = _operand_text(condition[key], kind, rng)
+                shaped[key] = _operand_text(condition[key], kind, rng, sendable)
         if "values" in condition:
-            items = [_operand_text(v, kind, rng) for v in condition["values"]]
+            items = [_operand_text(v, kind, rng, sendable) for v in condition["values"]]
             rng.shuffle(items)
             shaped["values"] = items
         shaped.update(
@@ -174,11 +179,7 @@ def api_shaped(definition: Json, seed: int) -> Json:
             "within_unit": None,
         }
     else:
-        period = {
-            **period,
-            "date": None,
-            "within": rng.choice([period["within"], str(period["within"])]),
-        }
+        period = {**period, "date": None}
     seeding = definition.get("seeding")
     shaped_definition: Json = {
         "recipe_type": "event",

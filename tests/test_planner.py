@@ -249,8 +249,8 @@ def test_safety_refuses_deleting_used_cas_without_force() -> None:
     live = [found("Legacy", id=3, active=OTHER, audiences=2)]
     plan = make([], live, prune=True)
     with pytest.raises(SafetyError, match="breaks 2 audiences"):
-        safety.check(plan, {3: 2}, force=False)
-    safety.check(plan, {3: 2}, force=True)
+        safety.check(plan, live, force=False)
+    safety.check(plan, live, force=True)
 
 
 def test_safety_threshold_counts_touched_share_of_large_workspaces() -> None:
@@ -258,8 +258,15 @@ def test_safety_threshold_counts_touched_share_of_large_workspaces() -> None:
     desired = [want(f"CA {n}", definition=OTHER if n < 4 else DEFINITION) for n in range(10)]
     plan = make(desired, live)
     with pytest.raises(SafetyError, match="changes or deletes 4 of the workspace's 10 CAs"):
-        safety.check(plan, {}, force=False)
+        safety.check(plan, live, force=False)
     three = [want(f"CA {n}", definition=OTHER if n < 3 else DEFINITION) for n in range(10)]
-    safety.check(make(three, live), {}, force=False)
+    safety.check(make(three, live), live, force=False)
     small = make(desired[:4], live[:4])
-    safety.check(small, {}, force=False)  # workspaces under 10 CAs are exempt
+    safety.check(small, live[:4], force=False)  # workspaces under 10 CAs are exempt
+
+
+def test_activating_staged_drafts_is_not_a_large_change() -> None:
+    live = [found(f"CA {n}", id=n, draft=DEFINITION) for n in range(10)]
+    plan = make([want(f"CA {n}") for n in range(10)], live)
+    assert [a.action for a in plan.actions] == ["activate"] * 10
+    safety.check(plan, live, force=False)

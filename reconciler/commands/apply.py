@@ -17,7 +17,7 @@ from rich.text import Text
 from reconciler import applier, manifest, planner, safety, target, workspace
 from reconciler.applier import Outcome, Report
 from reconciler.client import PlatformClient
-from reconciler.commands.plan import audience_counts, show
+from reconciler.commands.plan import show
 from reconciler.commands.progress import follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
@@ -150,7 +150,7 @@ async def _apply_saved(
             raise StalePlanError(
                 "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
             )
-        safety.check(plan, audience_counts(live), force=force)
+        safety.check(plan, live, force=force)
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
@@ -186,7 +186,7 @@ async def _apply_directory(
             if fmt == "json":
                 output.write_raw(json.dumps(Report().to_json(), indent=2) + "\n")
             return 0
-        safety.check(plan, audience_counts(live), force=force)
+        safety.check(plan, live, force=force)
         if not auto_approve:
             if not output.interactive:
                 raise ReconcilerError(

@@ -43,10 +43,6 @@ def show(plan: Plan, output: Output, fmt: Format) -> None:
             output.print(line)
 
 
-def audience_counts(live: list[LiveCA]) -> dict[int, int]:
-    return {ca.id: ca.audience_count or 0 for ca in live}
-
-
 def run(
     directory: Path,
     output: Output,
@@ -64,5 +60,5 @@ def run(
     if out is not None:
         result.plan.save(out)
         output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
-    safety.check(result.plan, audience_counts(result.live), force=force)
+    safety.check(result.plan, result.live, force=force)
     return 2 if detailed_exitcode and not result.plan.empty else 0

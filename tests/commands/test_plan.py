@@ -243,3 +243,29 @@ def test_markdown_format(tmp_path: Path, emulator: EmulatorServer) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("### reconciler plan for workspace 1234")
     assert "<b>Sessions</b>: create, activate" in result.stdout
+
+
+def test_one_list_request_for_two_thousand_cas(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    cas = [
+        ca(
+            f"CA {n:04d}",
+            {
+                **SESSIONS,
+                "time_period": {"type": "within", "within": n % 90 + 1, "within_unit": "days"},
+            },
+        )
+        for n in range(2000)
+    ]
+    for item in cas[:1990]:
+        raw.create(item["name"], item["definition"])
+    before = emulator.stats()["requests"]
+    directory = write_manifests(tmp_path, cas)
+    result = run_cli("plan", directory, env=env_for(emulator.url))
+    assert result.exit_code == 0, result.output
+    assert "Plan: 10 to create, 0 to update, 0 drafts to discard, 2000 to activate" in result.stdout
+    after = emulator.stats()["requests"]
+    assert after[LIST] - before.get(LIST, 0) == 1
+    assert after[TOKEN] - before.get(TOKEN, 0) == 1
+    assert sum(after.values()) - sum(before.values()) == 2

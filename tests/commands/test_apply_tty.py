@@ -1,0 +1,64 @@
+"""On a terminal, apply shows the plan and asks; only `yes` goes ahead (pseudo-terminal)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.commands.test_plan import writes
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import RawApi, ca, env_for, write_manifests
+
+
+def run_on_a_terminal(args: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
+    """Run the CLI with stdin/stdout on a pty, answer its prompt, return (exit code, screen)."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, **env, "NO_COLOR": "1", "COLUMNS": "120"},
+        close_fds=True,
+    )
+    os.close(slave)
+    screen = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not answered and b"Only 'yes' is accepted" in screen:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        elif process.poll() is not None:
+            break
+    code = process.wait(timeout=30)
+    os.close(master)
+    return code, screen.decode(errors="replace")
+
+
+def test_only_yes_applies(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = env_for(emulator.url)
+    code, screen = run_on_a_terminal(["apply", str(directory)], env, "no")
+    assert code == 1
+    assert '+ create "A"' in screen
+    assert "Apply cancelled; nothing was sent." in screen
+    assert writes(emulator.stats()) == 0
+    code, screen = run_on_a_terminal(["apply", str(directory)], env, "yes")
+    assert code == 0, screen
+    assert "Apply complete: 2 done." in screen
+    assert [item["name"] for item in raw.list()] == ["A"]
