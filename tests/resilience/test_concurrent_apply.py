@@ -49,12 +49,14 @@ def _settled(
     check_converged(server, scenario, reference(emulator, scenario.desired))
 
 
-def test_two_auto_approved_applies_at_once(
+def test_two_auto_approved_applies_at_once_under_faults(
     start_emulator: StartEmulator, emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    # Latency stretches each apply well beyond the start-up skew of two interpreters.
-    server = start_emulator(latency_ms=20)
+    # Latency stretches each apply well beyond the start-up skew of two interpreters; the
+    # faults (30%, every kind) make lost answers meet the race.
+    server = start_emulator(latency_ms=20, fault_seed=5)
     scenario, directory = _prepare(server, tmp_path)
+    server.settings(fault_rate=0.3)
     env = _env(server.url)
     processes = [
         subprocess.Popen(
