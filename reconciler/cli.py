@@ -15,7 +15,7 @@ import typer
 
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
-from reconciler.settings import Flags
+from reconciler.settings import MAX_WORKSPACE_ID, Flags
 
 app = typer.Typer(
     name="reconciler",
@@ -100,7 +100,10 @@ TargetOption = Annotated[
     typer.Option("--target", help="embedded (local emulator) or mparticle.", show_default=False),
 ]
 WorkspaceOption = Annotated[
-    int | None, typer.Option("--workspace-id", help="Workspace id.", show_default=False)
+    int | None,
+    typer.Option(
+        "--workspace-id", min=1, max=MAX_WORKSPACE_ID, help="Workspace id.", show_default=False
+    ),
 ]
 PruneOption = Annotated[
     bool | None,
