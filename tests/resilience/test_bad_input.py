@@ -15,89 +15,17 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.resilience.junk import FUZZ, damage, encoded, junk_values, nasty_text, splice_bytes
 from tests.strategies import definitions
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import env_for
-
-FUZZ = settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-#: Text that breaks things: control and format characters, other scripts, emoji, YAML's
-#: own punctuation. (A lone surrogate, which no UTF-8 file can hold, is among the junk
-#: bytes below: b"\xed\xa0\x80".)
-NASTY_CHARACTERS = st.sampled_from(
-    [
-        *"\x00\x07\t\r\u202e\ufeff\u200b\u2028\x85éİ日🙂\U0010ffff'\":#&*!|>{[%@`\\",
-        "\x1b[31m",
-        "- ",
-        "? ",
-    ]
-)
-nasty_text = st.lists(st.one_of(NASTY_CHARACTERS, st.text(max_size=8)), max_size=8).map("".join)
-#: Scalars YAML may read as something else (YAML 1.1 booleans, octal, hex, infinities) or
-#: that look like dates and are not.
-LOOKALIKES = [
-    "2024-13-45",
-    "0000-00-00",
-    "2019-10-01T25:61:61",
-    "yes",
-    "on",
-    "~",
-    "0x1F",
-    "0o17",
-    "1e400",
-    ".nan",
-    "-.inf",
-    "[]",
-    "{}",
-]
-junk_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=10**20, max_value=10**400),
-    st.floats(allow_nan=True, allow_infinity=True),
-    nasty_text,
-    st.integers(min_value=1, max_value=200_000).map(lambda n: "x" * n),
-    st.dates(min_value=date(1, 1, 1)).map(str),
-    st.sampled_from(LOOKALIKES),
-)
-
-
-def _deep(depth: int, leaf: Any) -> Any:
-    value = leaf
-    for level in range(depth):
-        value = [value] if level % 2 else {"k": value}
-    return value
-
-
-junk_values = st.one_of(
-    junk_scalars,
-    st.lists(junk_scalars, max_size=3),
-    st.dictionaries(nasty_text, junk_scalars, max_size=3),
-    st.builds(_deep, st.integers(min_value=1, max_value=200), junk_scalars),
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
 
 
 @st.composite
@@ -107,32 +35,7 @@ def damaged_documents(draw: st.DrawFn) -> Any:
         {"name": f"CA {n}", "description": "d", "definition": draw(definitions())}
         for n in range(draw(st.integers(1, 3)))
     ]
-    document: Any = {"calculated_attributes": json.loads(json.dumps(cas, default=str))}
-    for _ in range(draw(st.integers(1, 4))):
-        paths = _paths(document)
-        path = draw(st.sampled_from(paths))
-        if not path:
-            document = draw(junk_values)
-            continue
-        parent = document
-        for step in path[:-1]:
-            parent = parent[step]
-        how = draw(st.sampled_from(["replace", "drop", "add", "rename"]))
-        if how == "replace":
-            parent[path[-1]] = draw(junk_values)
-        elif how == "drop":
-            del parent[path[-1]]
-        elif how == "add" and isinstance(parent, dict):
-            parent[draw(nasty_text)] = draw(junk_values)
-        elif how == "rename" and isinstance(parent, dict):
-            parent[draw(nasty_text)] = parent.pop(path[-1])
-    return document
-
-
-def _to_yaml(document: Any) -> bytes:
-    """JSON is YAML; a lone surrogate cannot be UTF-8, so it is written as the bytes a
-    careless editor would produce."""
-    return json.dumps(document, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+    return damage(draw, {"calculated_attributes": json.loads(json.dumps(cas, default=str))})
 
 
 VALID_TEXT = """\
@@ -191,9 +94,6 @@ ODDITIES = [
     "{a: " * 300 + "\n",
     "- " * 300 + "x\n",
 ]
-JUNK_BYTES = st.sampled_from(
-    [b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\x80", b"\xc3", b"\xed\xa0\x80", b"\r", b"\x1a"]
-)
 
 
 @st.composite
@@ -217,10 +117,7 @@ def damaged_texts(draw: st.DrawFn) -> bytes:
         elif how == "truncate":
             lines = lines[:at]
     raw = "".join(lines).encode("utf-8", "surrogatepass")
-    if draw(st.integers(0, 3)) == 0:
-        cut = draw(st.integers(0, len(raw)))
-        raw = raw[:cut] + draw(JUNK_BYTES) + raw[cut:]
-    return raw
+    return splice_bytes(draw, raw) if draw(st.integers(0, 3)) == 0 else raw
 
 
 @st.composite
@@ -240,10 +137,10 @@ def named_documents(draw: st.DrawFn) -> Any:
 
 # Weighted by repetition: bytes that are not UTF-8 stop at the decoder, so they are few.
 manifest_bytes = st.one_of(
-    damaged_documents().map(_to_yaml),
-    damaged_documents().map(_to_yaml),
-    named_documents().map(_to_yaml),
-    named_documents().map(_to_yaml),
+    damaged_documents().map(encoded),
+    damaged_documents().map(encoded),
+    named_documents().map(encoded),
+    named_documents().map(encoded),
     damaged_texts(),
     damaged_texts(),
     damaged_texts(),
@@ -255,7 +152,7 @@ settings_bytes = st.one_of(
         st.sampled_from(["workspace_id", "target", "prune", "api_url", "rate_limit", "wat"]),
         junk_values,
         max_size=4,
-    ).map(_to_yaml),
+    ).map(encoded),
     st.binary(max_size=50),
 )
 
