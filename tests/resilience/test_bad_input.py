@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -159,19 +160,27 @@ settings_bytes = st.one_of(
 LOCATED = re.compile(r"^  (?P<file>[^\n]*?\.ya?ml):(?P<line>\d+)(:\d+)?: ", re.MULTILINE)
 
 
+def _raw_controls(text: str) -> list[str]:
+    """Characters that would act on a terminal rather than show: controls (escape
+    sequences), format characters (bidi overrides), line and paragraph separators."""
+    return [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+
+
 def _check(result: Result, directory: Path) -> None:
-    """Exit 0, or exit 1 with one `Error:` paragraph whose every problem is at file:line."""
+    """Exit 0, or exit 1 with one `Error:` paragraph in which every line after the first is
+    one problem at file:line, with the input's control characters shown escaped."""
     assert "Traceback" not in result.output, result.output
     assert result.exit_code in (0, 1), result.output
     if result.exit_code == 0:
         return
-    assert result.stderr.startswith("Error: "), result.output
-    issues = [line for line in result.stderr.splitlines()[1:] if line.startswith("  ")]
+    head, *issues = result.stderr.rstrip("\n").split("\n")
+    assert re.fullmatch(r"Error: \d+ errors? in manifests:", head), result.stderr
     assert issues, result.stderr
     for issue in issues:
         match = LOCATED.match(issue)
         assert match, f"not located at file:line: {issue!r}"
         assert Path(match["file"]).is_relative_to(directory), issue
+        assert not _raw_controls(issue), issue
 
 
 def _requests(emulator: EmulatorServer) -> int:
