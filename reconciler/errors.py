@@ -7,6 +7,7 @@
     ├── StalePlanError               a saved plan no longer matches the live workspace
     ├── SafetyError                  prune / threshold guard refused the plan
     ├── SeedFileError                the seed file is invalid (a list of Issues)
+    ├── CheckpointError              a seeding checkpoint belongs to another input or settings
     ├── ApplyError                   an apply stopped part-way (carries the report)
     └── ApiError                     the mParticle API answered with an error status
         ├── AuthError                401 / 403
@@ -110,15 +111,29 @@ class SafetyError(ReconcilerError):
 class SeedFileError(ReconcilerError):
     """The seed file holds invalid users; nothing was sent."""
 
-    def __init__(self, issues: Sequence[Issue], total: int | None = None) -> None:
+    def __init__(
+        self,
+        issues: Sequence[Issue],
+        total: int | None = None,
+        *,
+        problems: int | None = None,
+        heading: str | None = None,
+    ) -> None:
+        # `issues` may be the first few of many: `total` counts invalid users, `problems`
+        # every issue found (a user can have several), so a huge file is never held.
         self.issues = tuple(issues)
         shown = self.issues[:50]
         count = total if total is not None else len(self.issues)
-        lines = [f"{count} invalid user(s) in the seed file; nothing was sent:"]
+        found = problems if problems is not None else count
+        lines = [heading or f"{count} invalid user(s) in the seed file; nothing was sent:"]
         lines += [f"  {issue}" for issue in shown]
-        if count > len(shown):
-            lines.append(f"  ... and {count - len(shown)} more (use --skip-invalid --rejects FILE)")
+        if found > len(shown):
+            lines.append(f"  ... and {found - len(shown)} more (use --skip-invalid --rejects FILE)")
         super().__init__("\n".join(lines))
+
+
+class CheckpointError(ReconcilerError):
+    """A seeding checkpoint cannot be used: it belongs to another file or other settings."""
 
 
 class ApplyError(ReconcilerError):

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reconciler import cache
 from reconciler.diagnostics import explain, suggest
 from reconciler.errors import Issue, ManifestError
 from reconciler.models import CalculatedAttribute, Datapoint, Problem, TimePeriod
 from reconciler.models.definition import Condition
 from reconciler.settings import SECRET_KEYS, SettingsFile
-from reconciler.source import Document, SourceError, read_yaml
+from reconciler.source import Document, SourceError, parse_bytes, read_bytes, read_yaml
 
 SETTINGS_FILE = "reconciler.yaml"
 CAS_KEY = "calculated_attributes"
@@ -180,18 +181,26 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
     )
 
 
-def load_file(path: Path, display: str) -> _FileResult:
-    """The CAs of one manifest file and the problems found in it."""
+def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
+    """The CAs of one manifest file and its problems; also the raw CA items (for the cache)."""
     try:
-        document = read_yaml(path, display)
+        document = parse_bytes(raw, display)
     except SourceError as exc:
-        return _FileResult([], exc.issues)
+        return _FileResult([], exc.issues), []
     data = document.data
     if data is None:
-        return _FileResult([], [])
+        return _FileResult([], []), []
     if not isinstance(data, dict):
-        return _FileResult(
-            [], [document.issue((), f"expected a mapping with `{CAS_KEY}:` at the top, got a list")]
+        return (
+            _FileResult(
+                [],
+                [
+                    document.issue(
+                        (), f"expected a mapping with `{CAS_KEY}:` at the top, got a list"
+                    )
+                ],
+            ),
+            [],
         )
     issues: list[Issue] = []
     for key in data:
@@ -204,12 +213,12 @@ def load_file(path: Path, display: str) -> _FileResult:
             )
     items = data.get(CAS_KEY)
     if items is None:
-        return _FileResult([], issues)
+        return _FileResult([], issues), []
     if not isinstance(items, list):
         issues.append(
             document.issue((CAS_KEY,), f"`{CAS_KEY}` must be a list of CAs (`- name: ...`)")
         )
-        return _FileResult([], issues)
+        return _FileResult([], issues), []
     cas: list[DesiredCA] = []
     declared: list[_Declared] = []
     for index, item in enumerate(items):
@@ -223,7 +232,49 @@ def load_file(path: Path, display: str) -> _FileResult:
             line, column = (where.line, where.column) if where else (None, None)
             declared.append(_Declared(name, document.file, line, column))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
-    return _FileResult(cas, issues, declared)
+    return _FileResult(cas, issues, declared), items
+
+
+def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
+    """A file known to be free of errors: validate its cached data, skip the YAML."""
+    cas: list[DesiredCA] = []
+    for item, (line, column) in zip(entry["cas"], entry["positions"], strict=True):
+        ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
+        cas.append(DesiredCA(ca, display, line, column))
+    warnings = [
+        Issue(display, line, column, path, message, "warning")
+        for line, column, path, message in entry["warnings"]
+    ]
+    declared = [_Declared(d.name, d.file, d.line, d.column) for d in cas]
+    return _FileResult(cas, warnings, declared)
+
+
+def load_file(path: Path, display: str, cache_root: Path | None = None) -> _FileResult:
+    """The CAs of one manifest file and the problems found in it (cached by content)."""
+    try:
+        raw = read_bytes(path, display)
+    except SourceError as exc:
+        return _FileResult([], exc.issues)
+    entry_key = cache.key(path, display, raw) if cache_root is not None else ""
+    if cache_root is not None:
+        entry = cache.read(cache_root, entry_key)
+        if entry is not None:
+            try:
+                return _from_cache(entry, display)
+            except (ValidationError, ValueError, TypeError, KeyError):
+                pass  # not what this code would have written: load the file itself
+    result, items = _parse_file(raw, display)
+    if cache_root is not None and not any(i.severity == "error" for i in result.issues):
+        cache.write(
+            cache_root,
+            entry_key,
+            {
+                "cas": items,
+                "positions": [[d.line, d.column] for d in result.cas],
+                "warnings": [[i.line, i.column, i.path, i.message] for i in result.issues],
+            },
+        )
+    return result
 
 
 def load_settings(directory: Path) -> SettingsFile:
@@ -335,10 +386,11 @@ def load(directory: Path) -> Manifests:
     declared: list[_Declared] = []
     issues: list[Issue] = []
     files: list[str] = []
+    cache_root = cache.root()
     for path in discover(directory):
         display = str(directory / path.relative_to(directory))
         files.append(display)
-        result = load_file(path, display)
+        result = load_file(path, display, cache_root=cache_root)
         cas += result.cas
         declared += result.declared
         issues += result.issues

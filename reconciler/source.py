@@ -25,6 +25,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_EXPANDED_NODES = 5_000_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
+STR_TAG = "tag:yaml.org,2002:str"
 
 DataPath = tuple[str | int, ...]
 #: Spellings that name the same field; a position under one is found under the other.
@@ -239,6 +240,8 @@ class _Builder:
         return {**merged, **explicit}, size, height
 
     def scalar(self, node: ScalarNode, path: DataPath) -> Any:
+        if node.tag == STR_TAG:
+            return node.value  # most scalars: skip the constructor's bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)
         except (ValueError, OverflowError):
@@ -301,8 +304,8 @@ def parse_yaml(text: str, file: str) -> Document:
     return builder.document
 
 
-def read_yaml(path: Path, display: str) -> Document:
-    """Read and parse one file, refusing oversized or non-UTF-8 files before parsing."""
+def read_bytes(path: Path, display: str) -> bytes:
+    """A file's bytes, refusing oversized files before reading them."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -318,14 +321,23 @@ def read_yaml(path: Path, display: str) -> Document:
                     )
                 ]
             )
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise SourceError(
             [Issue(display, None, None, "", f"cannot read: {exc.strerror}")]
         ) from None
+
+
+def parse_bytes(raw: bytes, display: str) -> Document:
+    """Decode UTF-8 (refusing other encodings with the line) and parse."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SourceError([Issue(display, line, None, "", "not valid UTF-8 text")]) from None
     return parse_yaml(text, display)
+
+
+def read_yaml(path: Path, display: str) -> Document:
+    """Read and parse one file, refusing oversized or non-UTF-8 files before parsing."""
+    return parse_bytes(read_bytes(path, display), display)

@@ -3,6 +3,7 @@ it), a factory for servers with their own options, and a raw API hand for stagin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -13,6 +14,18 @@ from tests.support.emulator import EmulatorServer, running_emulator
 from tests.support.workspace import RawApi
 
 StartEmulator = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_manifest_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests (and the CLI processes they start) use a cache of their own, not ~/.cache."""
+    previous = os.environ.get("RECONCILER_CACHE_DIR")
+    os.environ["RECONCILER_CACHE_DIR"] = str(tmp_path_factory.mktemp("manifest-cache"))
+    yield
+    if previous is None:
+        del os.environ["RECONCILER_CACHE_DIR"]
+    else:
+        os.environ["RECONCILER_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -19,10 +19,19 @@ from reconciler.workspace import Workspace
 Format = Literal["text", "markdown", "json"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PlanResult:
+    """The plan and the live CAs it was made from.
+
+    No generated repr: asyncio formats a finished task's result, and printing 10,000 live
+    CAs took longer than planning them.
+    """
+
     plan: Plan
     live: list[LiveCA]
+
+    def __repr__(self) -> str:
+        return f"PlanResult({len(self.plan.actions)} actions, {len(self.live)} live CAs)"
 
 
 async def make_plan(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> PlanResult:

@@ -92,5 +92,8 @@ def serve(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep idle connections, so a busy test run does not race the
+        # server closing a connection the client is about to reuse (a spurious ReadError).
+        timeout_keep_alive=75,
     )
     _Server(server_config, on_ready).run(sockets=[sock])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -45,6 +46,14 @@ def format_instant(moment: datetime) -> str:
 
 
 def canonical_instant(value: object) -> str:
+    if isinstance(value, str):
+        return _canonical_instant_text(value)
+    return format_instant(parse_instant(value))
+
+
+@lru_cache(maxsize=4096)
+def _canonical_instant_text(value: str) -> str:
+    """Dates repeat across CAs (periods, cutoffs): parse each spelling once."""
     return format_instant(parse_instant(value))
 
 
@@ -131,6 +140,18 @@ def canonical_operand(condition_type: str, value: Any) -> str:
     Live data is tolerated as it is: an operand the API holds but we cannot read compares
     by its text rather than failing the whole plan.
     """
+    if isinstance(value, str) and condition_type in _CANONICAL_BY_TYPE:
+        return _canonical_operand_text(condition_type, value)
+    return _canonical_operand(condition_type, value)
+
+
+@lru_cache(maxsize=16384)
+def _canonical_operand_text(condition_type: str, value: str) -> str:
+    """Operands as the API returns them (text) repeat across CAs: convert each once."""
+    return _canonical_operand(condition_type, value)
+
+
+def _canonical_operand(condition_type: str, value: Any) -> str:
     convert = _CANONICAL_BY_TYPE.get(condition_type, canonical_text)
     try:
         return convert(value)

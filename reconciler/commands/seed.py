@@ -1,0 +1,234 @@
+"""`reconciler seed FILE [DIR]`: historical seed values through the Seeding API.
+
+Loads the manifests, runs the seeding pipeline (a progress bar on a TTY) and renders its
+report as text or JSON. Exit 0: every valid user landed; 1: invalid input, an API error,
+or users refused by the server; 130 / 143: stopped by Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import orjson
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from reconciler import workspace
+from reconciler.console import Output
+from reconciler.errors import AuthError, ReconcilerError, SettingsError
+from reconciler.seeding import SeedOptions, SeedReport, seed
+from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.settings import Flags
+
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+class _Progress:
+    """Progress bars on stderr when it is a terminal; otherwise warnings only."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+        self._bar: Progress | None = None
+        self._reading: TaskID | None = None
+        self._sending: TaskID | None = None
+        if output.err.is_terminal:
+            self._bar = Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=output.err,
+            )
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def warn(self, message: str) -> None:
+        self._output.warn(message)
+
+    def reading(self, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        detail = f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB"
+        if self._reading is None:
+            self._reading = self._bar.add_task("validating", total=total, detail=detail)
+        self._bar.update(self._reading, completed=done, detail=detail)
+
+    def sending(self, users: int, already: int) -> None:
+        if self._bar is not None:
+            self._sending = self._bar.add_task(
+                "sending", total=users, completed=already, detail=f"{already:,} of {users:,} users"
+            )
+
+    def confirmed(self, users: int) -> None:
+        if self._bar is None or self._sending is None:
+            return
+        self._bar.advance(self._sending, users)
+        task = self._bar.tasks[self._sending]
+        detail = f"{int(task.completed):,} of {int(task.total or 0):,} users"
+        self._bar.update(self._sending, detail=detail)
+
+
+def run(
+    file: Path,
+    directory: Path,
+    options: SeedOptions,
+    output: Output,
+    *,
+    output_format: str = "text",
+    flags: Flags | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """Seed `file` into the workspace of `directory`; the exit code."""
+    _distinct_files(options)
+    flags = flags or Flags()
+    loaded = workspace.load(directory, flags, output)
+    settings = loaded.settings
+    if not options.dry_run:
+        settings.require_seeding_credentials()
+    catalogue = Catalogue.from_manifests(loaded.manifests)
+    with _Progress(output) as progress:
+        report = seed(options, catalogue, settings, progress, transport)
+    if output_format == "json":
+        output.write_raw(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for line in summary(report):
+            output.print(line)
+    resume = _how_to_resume(report, options, _resume_command(options, directory, flags))
+    if report.failure is not None:
+        raise _failure(report, resume)
+    if report.interrupted is not None:
+        output.error(f"stopped by {report.interrupted}. {resume}")
+        return EXIT_SIGNAL.get(report.interrupted, 130)
+    if report.users_rejected_server and not (options.skip_invalid or options.dry_run):
+        output.error(
+            f"{report.users_rejected_server:,} user(s) were refused by the server and not "
+            f"seeded; each is in {report.rejects} with the server's message"
+        )
+        return 1
+    return 0
+
+
+def _distinct_files(options: SeedOptions) -> None:
+    """The rejects file or the checkpoint must not overwrite the input, or each other."""
+    named = [("FILE", options.file), ("--rejects", options.rejects_path)]
+    if options.checkpoint is not None:
+        named.append(("--checkpoint", options.checkpoint))
+    seen: dict[Path, str] = {}
+    for flag, path in named:
+        other = seen.setdefault(path.resolve(), flag)
+        if other != flag:
+            raise SettingsError(f"{flag} and {other} name the same file ({path}): use another")
+
+
+def summary(report: SeedReport) -> list[str]:
+    """The text summary of a run."""
+    rejected = (
+        f"{report.users_rejected:,} rejected ({report.users_invalid:,} invalid, "
+        f"{report.users_rejected_server:,} by the server)"
+    )
+    users = [f"{report.users_read:,} read", f"{report.users_valid:,} valid"]
+    if not report.dry_run:
+        users.append(f"{report.users_sent:,} sent")
+    if report.users_already_sent:
+        users.append(f"{report.users_already_sent:,} sent by an earlier run")
+    users.append(rejected)
+    batches = f"{report.batches_total:,} total"
+    if not report.dry_run:
+        batches += f", {report.batches_sent:,} sent"
+    batches += f", {report.batches_skipped:,} skipped (confirmed in the checkpoint)"
+    lines = [
+        f"Seed {report.file} ({report.format}) -> {report.target}",
+        f"  users:    {', '.join(users)}",
+        f"  batches:  {batches}",
+    ]
+    if not report.dry_run:
+        lines.append(
+            f"  requests: {report.requests:,} ({report.retries:,} retried), "
+            f"{report.bytes / 1e6:,.1f} MB in {report.elapsed:,.1f}s"
+        )
+    if report.rejects:
+        lines.append(f"  rejects:  {report.rejects}")
+    if report.dry_run:
+        pending = report.batches_total - report.batches_skipped
+        lines.append(
+            f"Dry run: would send {report.users_valid:,} user(s) in {pending:,} request(s) "
+            f"({report.bytes / 1e6:,.1f} MB); nothing was sent."
+        )
+    elif report.complete and report.failure is None and report.interrupted is None:
+        landed = report.users_sent + report.users_already_sent
+        lines.append(f"Done: {landed:,} user(s) seeded.")
+    return lines
+
+
+def _resume_command(options: SeedOptions, directory: Path, flags: Flags) -> str:
+    words = ["reconciler", "seed", str(options.file), str(directory)]
+    if flags.workspace_id is not None:
+        words += ["--workspace-id", str(flags.workspace_id)]
+    if flags.target is not None:
+        words += ["--target", flags.target]
+    if options.checkpoint is not None:
+        words += ["--checkpoint", str(options.checkpoint)]
+    if options.environment:
+        words += ["--environment", options.environment]
+    if options.batch_size != DEFAULT_BATCH_SIZE:
+        words += ["--batch-size", str(options.batch_size)]
+    if options.skip_invalid:
+        words.append("--skip-invalid")
+    if options.rejects is not None:
+        words += ["--rejects", str(options.rejects)]
+    return shlex.join(words)
+
+
+def _how_to_resume(report: SeedReport, options: SeedOptions, command: str) -> str:
+    done = f"{report.batches_sent + report.batches_skipped:,} of {report.batches_total:,}"
+    abandoned = (
+        " The batches in flight were abandoned unconfirmed: they will be sent again."
+        if report.forced
+        else ""
+    )
+    if options.checkpoint is None:
+        return (
+            f"{done} batches were confirmed.{abandoned} Without --checkpoint a re-run sends "
+            "everything again (seeds overwrite, so that is safe but slow); pass "
+            "--checkpoint FILE next time to resume instead."
+        )
+    return (
+        f"{done} batches are confirmed in {options.checkpoint}.{abandoned} Resume with: " + command
+    )
+
+
+def _failure(report: SeedReport, resume: str) -> ReconcilerError:
+    exc = report.failure
+    assert exc is not None
+    if isinstance(exc, AuthError):
+        said = f": {'; '.join(exc.messages)}" if exc.messages else ""
+        return ReconcilerError(
+            f"the Seeding API refused the credentials (HTTP {exc.status}{said}): set "
+            "MPARTICLE_API_KEY and MPARTICLE_API_SECRET to the key and secret of the workspace "
+            "(Workspace Settings; not the Platform API's client id and secret) and "
+            f"MPARTICLE_S2S_URL to its pod (us1, us2, eu1, au1). {resume}"
+        )
+    return ReconcilerError(f"seeding stopped: {exc.message}. {resume}")

@@ -1,0 +1,93 @@
+"""Seeding, step 0: what the manifests say each CA accepts as seeds.
+
+Maps CA names to their calculation type, cutoff date and time period; says which CAs
+cannot be seeded as declared (rolling windows, no cutoff) so the command can warn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import orjson
+
+from reconciler.diagnostics import suggest
+from reconciler.manifest import Manifests
+
+
+@dataclass(frozen=True)
+class SeedTarget:
+    """One CA of the manifests, as far as seeding is concerned."""
+
+    name: str
+    calculation_type: str
+    cutoff: date | None
+    rolling: bool
+    where: str
+    #: The cutoff as the Seeding API spells it: `yyyy-MM-dd`.
+    cutoff_text: str | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        text = self.cutoff.isoformat() if self.cutoff is not None else None
+        object.__setattr__(self, "cutoff_text", text)
+
+    def warning(self) -> str | None:
+        """Why seeds for this CA will probably not take, if they will not."""
+        if self.rolling:
+            return (
+                f'CA "{self.name}" ({self.where}) has a rolling `within` time period: mParticle '
+                "cannot seed rolling windows, so the server will likely reject its seeds"
+            )
+        if self.cutoff is None:
+            return (
+                f'CA "{self.name}" ({self.where}) has no seeding.cutoff_date in its manifest: '
+                "each record must give cutoff_date, and the server only accepts seeds for a "
+                "CA declared with seeding"
+            )
+        return None
+
+
+class Catalogue:
+    """The seed targets of a workspace by name."""
+
+    def __init__(self, targets: Iterable[SeedTarget]) -> None:
+        self._by_name = {target.name: target for target in targets}
+        self._names = sorted(self._by_name)
+
+    @classmethod
+    def from_manifests(cls, manifests: Manifests) -> Catalogue:
+        targets = []
+        for desired in manifests.cas:
+            definition = desired.ca.definition
+            seeding = definition.seeding
+            targets.append(
+                SeedTarget(
+                    name=desired.name,
+                    calculation_type=definition.calculation_type,
+                    cutoff=seeding.cutoff_date.date() if seeding is not None else None,
+                    rolling=definition.time_period.type == "within",
+                    where=desired.where,
+                )
+            )
+        return cls(targets)
+
+    def get(self, name: str) -> SeedTarget | None:
+        return self._by_name.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return self._names
+
+    def suggest(self, name: str) -> str | None:
+        """The CA name closest to a misspelt one."""
+        return suggest(name, self._names)
+
+    def fingerprint(self) -> str:
+        """Changes when anything that shapes the sent users changes (type or cutoff)."""
+        rows = [
+            [t.name, t.calculation_type, t.cutoff_text]
+            for t in sorted(self._by_name.values(), key=lambda t: t.name)
+        ]
+        return hashlib.sha256(orjson.dumps(rows)).hexdigest()

@@ -1,0 +1,318 @@
+"""Seeding, step 1 for CSV: the column convention, from a header row to users in API shape.
+
+`mpid`, identity types and `environment` find the user; a column named exactly as a CA holds
+its seed (JSON for lists, most_frequent and average), `<CA>.sum`/`<CA>.count` split an
+average, `<CA>.cutoff_date` gives a cutoff, `user_attributes.<name>` sets a user attribute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from reconciler.diagnostics import suggest
+from reconciler.errors import Issue, SeedFileError
+from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.formats import SEED_FIELD, DataPath, Json, as_integer, is_number
+
+ColumnKind = Literal[
+    "mpid", "identity", "environment", "seed", "sum", "count", "cutoff", "attribute"
+]
+
+ATTRIBUTE_PREFIX = "user_attributes."
+#: Suffixes of the columns that belong to a CA without being its seed.
+CA_SUFFIXES: dict[str, ColumnKind] = {".sum": "sum", ".count": "count", ".cutoff_date": "cutoff"}
+_WORKSPACE = ("calculated_attributes", "workspace")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One header cell understood: what it holds, and for which CA, identity or attribute."""
+
+    index: int
+    header: str
+    kind: ColumnKind
+    name: str
+
+
+@dataclass
+class _CaColumns:
+    """The columns that carry one CA's seed."""
+
+    name: str
+    calculation_type: str
+    seed: Column | None = None
+    sum: Column | None = None
+    count: Column | None = None
+    cutoff: Column | None = None
+    columns: list[Column] = field(default_factory=list)
+
+
+def _number(text: str) -> Any:
+    """A numeric cell as a JSON number; anything else stays text for the validator to name."""
+    stripped = text.strip()
+    integer = as_integer(stripped)
+    if integer is not None:
+        return integer
+    if is_number(stripped):
+        number = float(stripped)
+        if math.isfinite(number):
+            return number
+    return text
+
+
+class CsvLayout:
+    """What each column of a seed CSV means, checked against the manifests."""
+
+    def __init__(self, header: list[str], columns: list[Column], cas: list[_CaColumns]) -> None:
+        self.header = header
+        self._columns = columns
+        self._cas = cas
+
+    @classmethod
+    def from_header(
+        cls, header: list[str], catalogue: Catalogue, file: str, line: int = 1
+    ) -> CsvLayout:
+        """Read the header row; every unknown or inconsistent column is one located issue."""
+        problems: list[tuple[str, str]] = []
+        columns: list[Column] = []
+        cas: dict[str, _CaColumns] = {}
+        seen: set[str] = set()
+        for index, raw in enumerate(header):
+            name = raw.strip()
+            if not name:
+                problems.append((f"column {index + 1}", "has no name"))
+                continue
+            if name in seen:
+                problems.append((name, "appears twice"))
+                continue
+            seen.add(name)
+            column = cls._column(index, name, catalogue, problems)
+            if column is None:
+                continue
+            columns.append(column)
+            if column.kind in ("seed", "sum", "count", "cutoff"):
+                target = catalogue.get(column.name)
+                assert target is not None
+                group = cas.setdefault(
+                    column.name, _CaColumns(column.name, target.calculation_type)
+                )
+                setattr(group, column.kind, column)
+                group.columns.append(column)
+        problems += cls._coherence(columns, list(cas.values()), unknown=bool(problems))
+        if problems:
+            issues = [Issue(file, line, None, where, message) for where, message in problems]
+            count = len(issues)
+            raise SeedFileError(
+                issues,
+                heading=(
+                    f"{count} problem{'s' if count != 1 else ''} in the CSV header of {file}; "
+                    "nothing was sent (the convention is in docs/seeding.md):"
+                ),
+            )
+        return cls(header, columns, list(cas.values()))
+
+    @staticmethod
+    def _column(
+        index: int, name: str, catalogue: Catalogue, problems: list[tuple[str, str]]
+    ) -> Column | None:
+        if name == "mpid":
+            return Column(index, name, "mpid", name)
+        if name == "environment":
+            return Column(index, name, "environment", name)
+        if name in IDENTITY_TYPES:
+            return Column(index, name, "identity", name)
+        if catalogue.get(name) is not None:
+            return Column(index, name, "seed", name)
+        if name.startswith(ATTRIBUTE_PREFIX):
+            attribute = name[len(ATTRIBUTE_PREFIX) :].strip()
+            if not attribute:
+                problems.append((name, "names no user attribute: use user_attributes.<name>"))
+                return None
+            return Column(index, name, "attribute", attribute)
+        for suffix, kind in CA_SUFFIXES.items():
+            base = name.removesuffix(suffix)
+            target = catalogue.get(base) if base != name else None
+            if target is None:
+                continue
+            if kind in ("sum", "count") and target.calculation_type != "average":
+                problems.append(
+                    (
+                        name,
+                        f"`{suffix}` columns are for average CAs; {base} is "
+                        f"{target.calculation_type}: name the column `{base}`",
+                    )
+                )
+                return None
+            return Column(index, name, kind, base)
+        choices = [
+            "mpid",
+            "environment",
+            *USER_IDENTITY_TYPES,
+            *sorted(IDENTITY_TYPES - set(USER_IDENTITY_TYPES)),
+            *catalogue.names,
+            *(
+                f"{ca}{suffix}"
+                for ca in catalogue.names
+                for suffix in CA_SUFFIXES
+                if suffix == ".cutoff_date" or _is_average(catalogue, ca)
+            ),
+        ]
+        hint = suggest(name, choices)
+        advice = (
+            f"did you mean `{hint}`?"
+            if hint
+            else "expected mpid, an identity type, environment, a CA name of the manifests, "
+            "<CA>.sum/.count/.cutoff_date or user_attributes.<name>"
+        )
+        problems.append((name, f"unknown column; {advice}"))
+        return None
+
+    @staticmethod
+    def _coherence(
+        columns: list[Column], cas: list[_CaColumns], *, unknown: bool
+    ) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        kinds = {column.kind for column in columns}
+        if not kinds & {"mpid", "identity"}:
+            problems.append(
+                ("", "no identity column: add `mpid` or an identity type (customer_id, email, ...)")
+            )
+        # A misspelt CA column is the likelier story than a file with nothing to seed.
+        if not unknown and not kinds & {"seed", "sum", "count", "attribute"}:
+            problems.append(("", "no CA or user attribute column: nothing to seed"))
+        for group in cas:
+            if group.calculation_type == "average":
+                if group.seed is not None and (group.sum or group.count):
+                    problems.append(
+                        (
+                            group.name,
+                            f"give {group.name} either as one JSON column or as "
+                            f"{group.name}.sum and {group.name}.count, not both",
+                        )
+                    )
+                elif (group.sum is None) != (group.count is None):
+                    problems.append(
+                        (group.name, f"needs both {group.name}.sum and {group.name}.count")
+                    )
+            if group.seed is None and group.sum is None and group.cutoff is not None:
+                problems.append((group.cutoff.header, f"there is no seed column for {group.name}"))
+        return problems
+
+    def record(self, cells: list[str]) -> dict[str, str]:
+        """A row as a mapping of column to cell (for the rejects file)."""
+        names = [
+            self.header[i] if i < len(self.header) else f"column {i + 1}" for i in range(len(cells))
+        ]
+        return dict(zip(names, cells, strict=True))
+
+    def user(self, cells: list[str]) -> tuple[Json, dict[DataPath, str], list[tuple[str, str]]]:
+        """A row as a user in the API's body shape (to validate), where each part came from,
+        and the cells that cannot be read at all (column, message)."""
+        problems: list[tuple[str, str]] = []
+        if len(cells) != len(self.header):
+            problems.append(("", f"has {len(cells)} cells but the header has {len(self.header)}"))
+            return {}, {}, problems
+        user: Json = {}
+        origin: dict[DataPath, str] = {}
+        identities: Json = {}
+        attributes: list[Json] = []
+        for column in self._columns:
+            cell = cells[column.index]
+            if not cell.strip():
+                continue
+            if column.kind == "mpid":
+                user["mpid"] = _number(cell)
+                origin[("mpid",)] = column.header
+            elif column.kind == "environment":
+                user["environment"] = cell.strip()
+                origin[("environment",)] = column.header
+            elif column.kind == "identity":
+                identities[column.name] = cell
+                origin[("identities", column.name)] = column.header
+            elif column.kind == "attribute":
+                origin[("user_attributes", "workspace", len(attributes))] = column.header
+                attributes.append({"attribute_name": column.name, "attribute_value": cell})
+        if identities:
+            user["identities"] = identities
+        seeds: list[Json] = []
+        for group in self._cas:
+            entry = self._seed_entry(group, cells, problems)
+            if entry is None:
+                continue
+            base = (*_WORKSPACE, len(seeds))
+            first = group.seed or group.sum or group.count
+            assert first is not None
+            origin[base] = first.header
+            for part, half in (("count", group.count), ("sum", group.sum)):
+                if half is not None:
+                    key: DataPath = (*base, "seed", "key_value_pairs", part)
+                    origin[key] = half.header
+            if group.cutoff is not None:
+                cutoff: DataPath = (*base, "cutoff_date")
+                origin[cutoff] = group.cutoff.header
+            seeds.append(entry)
+        user["calculated_attributes"] = {"workspace": seeds}
+        if attributes:
+            user["user_attributes"] = {"workspace": attributes}
+        return user, origin, problems
+
+    @staticmethod
+    def _seed_entry(
+        group: _CaColumns, cells: list[str], problems: list[tuple[str, str]]
+    ) -> Json | None:
+        def cell(column: Column | None) -> str:
+            return cells[column.index] if column is not None else ""
+
+        cutoff = cell(group.cutoff).strip()
+        if group.sum is not None and group.count is not None:
+            total, count = cell(group.sum), cell(group.count)
+            if not total.strip() and not count.strip():
+                return None
+            if not total.strip() or not count.strip():
+                empty = group.sum if not total.strip() else group.count
+                problems.append(
+                    (empty.header, f"is empty but the other half of {group.name} is not")
+                )
+                return None
+            seed: Json = {"key_value_pairs": {"sum": _number(total), "count": _number(count)}}
+        else:
+            text = cell(group.seed)
+            if not text.strip():
+                return None
+            assert group.seed is not None
+            field = SEED_FIELD[group.calculation_type]
+            if field == "value":
+                value: Any = (
+                    text if group.calculation_type.endswith("_occurrence") else _number(text)
+                )
+            else:
+                try:
+                    value = orjson.loads(text)
+                except orjson.JSONDecodeError as exc:
+                    shape = "array" if field == "list" else "object"
+                    problems.append((group.seed.header, f"not a JSON {shape}: {exc}"))
+                    return None
+            seed = {field: value}
+        entry: Json = {"attribute_name": group.name, "seed": seed}
+        if cutoff:
+            entry["cutoff_date"] = cutoff
+        return entry
+
+
+def _is_average(catalogue: Catalogue, name: str) -> bool:
+    target = catalogue.get(name)
+    return target is not None and target.calculation_type == "average"
+
+
+def locate(path: DataPath, origin: dict[DataPath, str]) -> str | None:
+    """The column a problem at `path` came from (the longest known prefix), if any."""
+    for end in range(len(path), 0, -1):
+        column = origin.get(path[:end])
+        if column is not None:
+            return column
+    return None

@@ -1,0 +1,221 @@
+"""Seeding, step 2b: the seeding page's format table — the seed shape and the value rules
+of each calculation type, and the number tests the server applies (numbers or numeric text).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from reconciler.diagnostics import suggest
+from reconciler.models import Problem
+from reconciler.models.values import parse_number
+
+Json = dict[str, Any]
+DataPath = tuple[str | int, ...]
+
+#: The seeding page's format table: the seed field each calculation type takes.
+SEED_FIELD: dict[str, str] = {
+    "count": "value",
+    "sum": "value",
+    "min": "value",
+    "max": "value",
+    "first_occurrence": "value",
+    "last_occurrence": "value",
+    "first_occurrence_timestamp": "value",
+    "last_occurrence_timestamp": "value",
+    "average": "key_value_pairs",
+    "most_frequent": "key_value_pairs",
+    "unique_list": "list",
+    "unique_values_count": "list",
+}
+NUMERIC_VALUES = frozenset({"count", "sum", "min", "max"})
+TIMESTAMPS = frozenset({"first_occurrence_timestamp", "last_occurrence_timestamp"})
+SEED_KEYS = ("value", "key_value_pairs", "list")
+#: The server's own words (seeding page, error body example).
+NOT_NUMERIC = "Seed value must be numeric"
+#: Epoch milliseconds below this (March 1973) are almost surely seconds.
+MIN_EPOCH_MS = 10**11
+#: Epoch milliseconds above this (year 2100) are almost surely microseconds.
+MAX_EPOCH_MS = 4_102_444_800_000
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def show(value: object) -> str:
+    """A value as JSON, cut short: what a message quotes back to the user."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_number(value: object) -> bool:
+    """A JSON number (not a boolean) or a numeric string, finite: the server takes both."""
+    kind = type(value)
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if kind is not str:
+        return False
+    try:
+        parse_number(value)
+    except ValueError:
+        return False
+    return True
+
+
+def as_integer(value: object) -> int | None:
+    """A whole number given as a JSON integer or a string of digits, else None."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
+def unknown(path: DataPath, key: str, choices: Sequence[str], what: str) -> Problem:
+    hint = suggest(key, choices)
+    advice = f"did you mean `{hint}`?" if hint else f"expected one of {', '.join(choices)}"
+    return Problem(path, f"unknown {what} `{key}`; {advice}")
+
+
+def check_seed(
+    name: str, calculation_type: str, seed: object, path: DataPath, problems: list[Problem]
+) -> None:
+    """The format table: the seed shape and value rules of one calculation type."""
+    field = SEED_FIELD[calculation_type]
+    if not isinstance(seed, dict):
+        what = "required" if seed is None else f"must be a mapping, not {show(seed)}"
+        problems.append(
+            Problem(path, f"{name}: seed {what}: {calculation_type} takes seed.{field}")
+        )
+        return
+    # The common case, exactly the expected key, needs no look at each key.
+    for key in seed if len(seed) != 1 or field not in seed else ():
+        if key not in SEED_KEYS:
+            problems.append(unknown((*path, key), str(key), SEED_KEYS, "seed field"))
+        elif key != field:
+            problems.append(
+                Problem(
+                    (*path, key),
+                    f"{name}: {calculation_type} takes seed.{field}, not seed.{key}",
+                )
+            )
+    value = seed.get(field)
+    at = (*path, field)
+    if value is None:
+        problems.append(Problem(at, f"{name}: {calculation_type} needs seed.{field}"))
+    elif calculation_type in NUMERIC_VALUES:
+        _numeric_value(name, calculation_type, value, at, problems)
+    elif calculation_type in TIMESTAMPS:
+        _timestamp(name, value, at, problems)
+    elif field == "value":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            problems.append(
+                Problem(at, f"{name}: seed value must be text or a number, not {show(value)}")
+            )
+    elif field == "list":
+        _string_list(name, value, at, problems)
+    elif calculation_type == "average":
+        _average(name, value, at, problems)
+    else:
+        _most_frequent(name, value, at, problems)
+
+
+def _numeric_value(
+    name: str, calculation_type: str, value: object, at: DataPath, problems: list[Problem]
+) -> None:
+    if not is_number(value):
+        problems.append(Problem(at, f"{name}: {NOT_NUMERIC}, not {show(value)}"))
+    elif calculation_type == "count":
+        count = as_integer(value)
+        if count is None or count < 0:
+            problems.append(
+                Problem(at, f"{name}: a count must be a whole number >= 0, not {show(value)}")
+            )
+
+
+def _timestamp(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not is_number(value):
+        problems.append(
+            Problem(at, f"{name}: {NOT_NUMERIC}: UNIX epoch milliseconds, not {show(value)}")
+        )
+        return
+    millis = as_integer(value)
+    if millis is None:
+        problems.append(
+            Problem(at, f"{name}: a timestamp must be whole epoch milliseconds, not {show(value)}")
+        )
+    elif millis < MIN_EPOCH_MS:
+        problems.append(
+            Problem(
+                at,
+                f"{name}: {millis} is before 1973 in epoch milliseconds: seconds? "
+                "Timestamps are UNIX epoch milliseconds",
+            )
+        )
+    elif millis > MAX_EPOCH_MS:
+        problems.append(
+            Problem(
+                at,
+                f"{name}: {millis} is after 2100 in epoch milliseconds: microseconds? "
+                "Timestamps are UNIX epoch milliseconds",
+            )
+        )
+
+
+def _string_list(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, list):
+        problems.append(
+            Problem(at, f"{name}: seed list must be an array of strings, not {show(value)}")
+        )
+        return
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            problems.append(
+                Problem((*at, index), f"{name}: list items must be strings, not {show(item)}")
+            )
+            return
+
+
+def _average(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, dict):
+        problems.append(Problem(at, f"{name}: average takes key_value_pairs with sum and count"))
+        return
+    for key in value:
+        if key not in ("sum", "count"):
+            problems.append(unknown((*at, key), str(key), ["sum", "count"], "average key"))
+    total = value.get("sum")
+    if total is None:
+        problems.append(Problem((*at, "sum"), f"{name}: average needs sum"))
+    elif not is_number(total):
+        problems.append(Problem((*at, "sum"), f"{name}: {NOT_NUMERIC}, not {show(total)}"))
+    count = value.get("count")
+    number = as_integer(count)
+    if count is None:
+        problems.append(Problem((*at, "count"), f"{name}: average needs count"))
+    elif number is None or number <= 0:
+        problems.append(
+            Problem((*at, "count"), f"{name}: count must be a positive integer, not {show(count)}")
+        )
+
+
+def _most_frequent(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+    if not isinstance(value, dict):
+        problems.append(Problem(at, f"{name}: most_frequent takes key_value_pairs: value -> count"))
+        return
+    for key, count in value.items():
+        if not is_number(count):
+            problems.append(
+                Problem(
+                    (*at, key),
+                    f"{name}: {NOT_NUMERIC}: the count of {show(key)}, not {show(count)}",
+                )
+            )
+            return

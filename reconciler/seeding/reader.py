@@ -1,0 +1,189 @@
+"""Seeding, step 1: stream a seed file (JSONL or CSV) as records with their line numbers.
+
+Holds one record at a time and hashes every byte it reads, so a checkpoint can tell files
+apart; a line that is not JSON becomes a record with an error, never a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+
+from reconciler.errors import SeedFileError
+
+Format = Literal["jsonl", "csv"]
+
+#: The bytes hashed to recognise a file cheaply, before reading all of it.
+HEAD_BYTES = 64 * 1024
+#: A CSV cell may hold a whole JSON list; the csv module's default limit is 128 KiB.
+CSV_FIELD_LIMIT = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 20
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+
+
+@dataclass(frozen=True)
+class Record:
+    """One user as read: JSON (JSONL) or a row's cells (CSV), or why the line is unreadable."""
+
+    line: int
+    data: Any
+    error: str | None = None
+
+
+class _Hashing(io.RawIOBase):
+    """A raw reader that hashes and counts every byte passing through it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        read = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if read:
+            self.digest.update(memoryview(buffer)[:read])
+            self.count += read
+        return int(read or 0)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def detect(path: Path) -> Format:
+    """By extension (`.csv`; `.jsonl`, `.ndjson`, `.json`), else by the first character."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    with path.open("rb") as file:
+        start = file.read(4096).removeprefix(_BOM).lstrip()
+    return "jsonl" if start.startswith(b"{") else "csv"
+
+
+class SeedFile:
+    """A seed file on disk: its format, size and content hashes, read as a stream."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise SeedFileError(
+                [], heading=f"cannot read the seed file {path}: {exc.strerror}"
+            ) from None
+        if not path.is_file():
+            raise SeedFileError([], heading=f"the seed file {path} is not a file")
+        self.size = stat.st_size
+        self.format: Format = detect(path)
+        self._hashing: _Hashing | None = None
+        #: Where the CSV header row is (the first row that is not blank).
+        self.header_line = 1
+
+    @property
+    def bytes_read(self) -> int:
+        """How far the current read has come (for progress)."""
+        return self._hashing.count if self._hashing is not None else 0
+
+    @property
+    def sha256(self) -> str:
+        """The hash of every byte read so far: the whole file once `records()` is done."""
+        return self._hashing.digest.hexdigest() if self._hashing is not None else ""
+
+    def head_sha256(self) -> str:
+        """The hash of the first 64 KiB: recognises the file without reading all of it."""
+        with self.path.open("rb") as file:
+            return hashlib.sha256(file.read(HEAD_BYTES)).hexdigest()
+
+    def _open(self) -> io.BufferedReader:
+        self._hashing = _Hashing(self.path.open("rb"))
+        return io.BufferedReader(self._hashing, _CHUNK)
+
+    def read(self) -> tuple[list[str] | None, Iterator[Record]]:
+        """The CSV header (None for JSONL) and the records, streamed."""
+        if self.format == "jsonl":
+            return None, self._jsonl()
+        return self._csv()
+
+    def _jsonl(self) -> Iterator[Record]:
+        with self._open() as file:
+            for number, raw in enumerate(file, start=1):
+                text = raw.removeprefix(_BOM) if number == 1 else raw
+                text = text.strip()
+                if not text:
+                    continue
+                try:
+                    yield Record(number, orjson.loads(text))
+                except orjson.JSONDecodeError as exc:
+                    shown = text.decode("utf-8", "replace")
+                    yield Record(number, shown, f"not valid JSON: {exc}")
+
+    def _csv(self) -> tuple[list[str] | None, Iterator[Record]]:
+        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+        # Bytes that are not UTF-8 survive as surrogates, so the row holding them can be
+        # reported with its line number rather than failing a whole 1 MiB chunk.
+        text = io.TextIOWrapper(
+            self._open(), encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        reader = csv.reader(text)
+        header: list[str] | None = None
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    header = _readable(row) or row
+                    self.header_line = reader.line_num
+                    break
+        except csv.Error as exc:
+            text.close()
+            raise self._unreadable(reader.line_num, exc) from None
+        if header is None:
+            text.close()
+            return None, iter(())
+        return header, self._rows(text, reader)
+
+    def _rows(self, text: io.TextIOWrapper, reader: Any) -> Iterator[Record]:
+        with text:
+            while True:
+                start = reader.line_num + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise self._unreadable(reader.line_num, exc) from None
+                # Blank lines and rows of empty cells (spreadsheets add them) are not users.
+                if any(cell.strip() for cell in row):
+                    fixed = _readable(row)
+                    if fixed is None:
+                        yield Record(start, row)
+                    else:
+                        yield Record(start, fixed, "not UTF-8 text: export the file as UTF-8")
+
+    def _unreadable(self, line: int, exc: Exception) -> SeedFileError:
+        return SeedFileError(
+            [], heading=f"cannot read {self.path} as CSV near line {line}: {exc}; nothing was sent"
+        )
+
+
+def _readable(row: list[str]) -> list[str] | None:
+    """None when every cell is UTF-8 text; else the cells with bad bytes shown as U+FFFD."""
+    joined = "".join(row)
+    if joined.isascii():
+        return None
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return [cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for cell in row]
+    return None

@@ -1,0 +1,123 @@
+"""Seeding, the record of a run: counts for the summary, and the rejects file.
+
+`SeedReport` is a value the command renders (text or JSON); `RejectsFile` writes refused
+users as JSON lines `{"line", "errors", "record", "stage"}` and is only created when needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from reconciler.errors import ApiError
+
+JSON_FORMAT_VERSION = 1
+
+
+@dataclass
+class SeedReport:
+    """What a seed run read, sent and refused."""
+
+    file: str
+    format: str
+    dry_run: bool
+    target: str = ""
+    users_read: int = 0
+    users_valid: int = 0
+    users_invalid: int = 0
+    users_sent: int = 0
+    users_rejected_server: int = 0
+    users_already_sent: int = 0
+    batches_total: int = 0
+    batches_sent: int = 0
+    batches_skipped: int = 0
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+    elapsed: float = 0.0
+    interrupted: str | None = None
+    forced: bool = False
+    rejects: str | None = None
+    checkpoint: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: The API error that stopped sending, if one did.
+    failure: ApiError | None = None
+
+    @property
+    def users_rejected(self) -> int:
+        return self.users_invalid + self.users_rejected_server
+
+    @property
+    def complete(self) -> bool:
+        """Every batch was confirmed, in this run or an earlier one."""
+        return self.batches_sent + self.batches_skipped == self.batches_total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format_version": JSON_FORMAT_VERSION,
+            "file": self.file,
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "target": self.target,
+            "users": {
+                "read": self.users_read,
+                "valid": self.users_valid,
+                "sent": self.users_sent,
+                "already_sent": self.users_already_sent,
+                "rejected": {
+                    "invalid": self.users_invalid,
+                    "server": self.users_rejected_server,
+                },
+            },
+            "batches": {
+                "total": self.batches_total,
+                "sent": self.batches_sent,
+                "skipped": self.batches_skipped,
+            },
+            "requests": {"sent": self.requests, "retried": self.retries},
+            "bytes": self.bytes,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "complete": self.complete,
+            "interrupted": self.interrupted,
+            "error": self.failure.message if self.failure is not None else None,
+            "rejects": self.rejects,
+            "checkpoint": self.checkpoint,
+            "warnings": self.warnings,
+        }
+
+
+class RejectsFile:
+    """Refused users, one JSON object a line; the file is created on the first one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: IO[bytes] | None = None
+
+    def write(self, line: int, errors: list[str], record: Any, stage: str) -> None:
+        self.write_entry({"line": line, "errors": errors, "record": record, "stage": stage})
+
+    def write_entry(self, entry: dict[str, Any]) -> None:
+        if self._file is None:
+            self._file = self.path.open("wb")
+        self._file.write(orjson.dumps(entry) + b"\n")
+        self.count += 1
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def finish(self, *, sent: bool) -> str | None:
+        """Close; a run that sent and refused no one removes a stale file of an earlier run.
+        The path, if this run wrote to it."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.count:
+            return str(self.path)
+        if sent:
+            self.path.unlink(missing_ok=True)
+        return None

@@ -1,0 +1,119 @@
+"""Seeding, step 5: send batches concurrently and bisect the ones the server refuses.
+
+Workers pull batches one at a time from a shared stream, so memory holds at most
+`concurrency` batches whatever the file size. A 400 splits a batch in halves until each
+refused user stands alone with the server's message; the others land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+from reconciler.errors import ApiError, ValidationFailed
+from reconciler.http import Http
+from reconciler.seeding.batches import Batch
+
+BULK_PATH = "/v2/bulkcalculatedattributes"
+
+#: Sends one request body; raises the typed ApiError of a refusal (after retries).
+Post = Callable[[bytes], Awaitable[None]]
+#: Called once per batch when every one of its users landed or was refused.
+Done = Callable[[Batch, "Outcome"], Awaitable[None]]
+
+
+@dataclass
+class Outcome:
+    """What became of one batch: users landed, users refused (line, JSON, messages)."""
+
+    landed: int = 0
+    rejected: list[tuple[int, bytes, list[str]]] = field(default_factory=list)
+    requests: int = 0
+
+
+def poster(http: Http, s2s_url: str, api_key: str, api_secret: str) -> Post:
+    """POST bodies to the bulk seeding path with Basic auth, through the shared Http."""
+    token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
+    headers = {"authorization": f"Basic {token}", "content-type": "application/json"}
+    url = s2s_url.rstrip("/") + BULK_PATH
+
+    async def post(body: bytes) -> None:
+        # Re-sent seeds overwrite: a POST whose answer was lost is safe to repeat.
+        await http.request(
+            "POST", url, path=BULK_PATH, content=body, headers=headers, idempotent=True
+        )
+
+    return post
+
+
+def _refused(exc: ApiError) -> bool:
+    """The server judged the content (400), or the size (413): splitting can help."""
+    return isinstance(exc, ValidationFailed) or exc.status == 413
+
+
+async def deliver(batch: Batch, post: Post) -> Outcome:
+    """Send one batch; when the server refuses it, halve until the refused users are alone.
+
+    Other errors (auth, exhausted retries) propagate: they are not about the users.
+    """
+    outcome = Outcome()
+    pending = [batch]
+    while pending:
+        part = pending.pop()
+        outcome.requests += 1
+        try:
+            await post(part.body)
+        except ApiError as exc:
+            if not _refused(exc):
+                raise
+            if len(part.users) == 1:
+                messages = list(exc.messages) or [exc.message]
+                outcome.rejected.append((part.lines[0], part.users[0], messages))
+            else:
+                first, second = part.halves()
+                pending += [second, first]
+            continue
+        outcome.landed += len(part.users)
+    return outcome
+
+
+class Sender:
+    """Runs `concurrency` workers over a stream of batches until it ends, fails or is stopped."""
+
+    def __init__(self, post: Post, concurrency: int) -> None:
+        self._post = post
+        self._concurrency = concurrency
+        self.stopping = asyncio.Event()
+        self.in_flight = 0
+        self._failures: list[BaseException] = []
+
+    def stop(self) -> None:
+        """Start no new batch; the ones in flight finish and are reported."""
+        self.stopping.set()
+
+    async def run(self, batches: Iterator[Batch], done: Done) -> None:
+        """Send every batch (each reported to `done`); raises the first failure, after the
+        batches already in flight have finished."""
+        workers = [self._work(batches, done) for _ in range(self._concurrency)]
+        await asyncio.gather(*workers)
+        if self._failures:
+            raise self._failures[0]
+
+    async def _work(self, batches: Iterator[Batch], done: Done) -> None:
+        while not self.stopping.is_set():
+            # Pulling is synchronous: in one event loop no two workers can take the same batch.
+            batch = next(batches, None)
+            if batch is None:
+                return
+            self.in_flight += 1
+            try:
+                outcome = await deliver(batch, self._post)
+                await done(batch, outcome)
+            except Exception as exc:
+                self._failures.append(exc)
+                self.stop()
+                return
+            finally:
+                self.in_flight -= 1

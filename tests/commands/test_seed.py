@@ -1,0 +1,313 @@
+"""`reconciler seed` as a user meets it, against the emulator server over loopback: invalid
+users stop the run before any request (or go to the rejects file with --skip-invalid),
+users the server refuses are isolated by bisection, and every failure is one paragraph."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
+from tests.support.cli import Result, run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.seeds import MANIFESTS, NOT_IN_WORKSPACE, user, users, write_csv, write_jsonl
+
+BULK = "POST /v2/bulkcalculatedattributes"
+BAD_LINES = (1234, 5000, 9999)
+
+
+def ten_thousand_with_three_bad(path: Path) -> Path:
+    """10,000 users; lines 1234 (not JSON), 5000 (a sum that is not a number) and 9999
+    (no mpid, no identities) are invalid."""
+    lines: list[Any] = list(users(10_000))
+    lines[1233] = b'{"environment": "development", "mpid": 1,'
+    lines[4999]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    del lines[9998]["mpid"]
+    lines[9998].pop("identities", None)
+    return write_jsonl(path, lines)
+
+
+def seed(path: Path, server: EmulatorServer, *args: str | Path, **env: str) -> Result:
+    return run_cli("seed", path, MANIFESTS, *args, env=cli_env(server, **env))
+
+
+def sent(server: EmulatorServer) -> int:
+    return int(server.stats()["requests"].get(BULK, 0))
+
+
+def rejects(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_three_bad_users_among_10000_stop_the_run_before_any_request(
+    serve: Serve, tmp_path: Path
+) -> None:
+    path = ten_thousand_with_three_bad(tmp_path / "seeds.jsonl")
+    with serve() as server:
+        result = seed(path, server)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1
+    assert "3 invalid user(s) in the seed file; nothing was sent:" in result.stderr
+    assert "seeds.jsonl:1234: not valid JSON" in result.stderr
+    assert (
+        "seeds.jsonl:5000: calculated_attributes.workspace[0].seed.value: "
+        'LTV: Seed value must be numeric, not "lots"'
+    ) in result.stderr
+    assert "seeds.jsonl:9999: mpid: needs `mpid` or a non-empty `identities`" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "seeds.jsonl.rejects.jsonl").exists()
+
+
+def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_path: Path) -> None:
+    path = ten_thousand_with_three_bad(tmp_path / "seeds.jsonl")
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--format", "json")
+        assert server.seeds(limit=0)["count"] == 9997
+        assert server.stats()["seed_users_accepted"] == 9997
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["users"]["sent"] == 9997
+    assert report["users"]["rejected"] == {"invalid": 3, "server": 0}
+    written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert report["rejects"] == str(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert [entry["line"] for entry in written] == list(BAD_LINES)
+    assert {entry["stage"] for entry in written} == {"validation"}
+    assert written[0]["record"] == '{"environment": "development", "mpid": 1,'
+    assert written[1]["record"]["calculated_attributes"]["workspace"][0]["seed"] == {
+        "value": "lots"
+    }
+    assert written[1]["errors"] == [
+        'calculated_attributes.workspace[0].seed.value: LTV: Seed value must be numeric, not "lots"'
+    ]
+
+
+def test_a_user_the_server_refuses_is_isolated_by_bisection(serve: Serve, tmp_path: Path) -> None:
+    # The manifests declare Loyalty Points with seeding; the server's workspace lacks it.
+    bodies = list(users(1000))
+    bodies[436]["calculated_attributes"]["workspace"].append(
+        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 12}}
+    )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    out = tmp_path / "refused.jsonl"
+    with serve() as server:
+        result = seed(path, server, "--rejects", out)
+        assert server.seeds(limit=0)["count"] == 999
+        stats = server.stats()
+    assert result.exit_code == 1
+    assert "1 user(s) were refused by the server and not seeded" in result.stderr
+    (refused,) = rejects(out)
+    assert refused["line"] == 437
+    assert refused["stage"] == "server"
+    assert refused["errors"] == [
+        f"{NOT_IN_WORKSPACE}: No matching calculated attribute definition found"
+    ]
+    assert refused["record"]["mpid"] == bodies[436]["mpid"]
+    # 10 batches, and halving the refused one of 100 down to 1 user: 2 requests a level.
+    assert stats["requests"][BULK] == 10 + 2 * 7
+    assert stats["seed_users_accepted"] == 999
+
+
+def test_with_skip_invalid_a_server_refusal_is_reported_but_not_an_error(
+    serve: Serve, tmp_path: Path
+) -> None:
+    bodies = list(users(300))
+    bodies[0]["calculated_attributes"]["workspace"] = [
+        {
+            "attribute_name": "Sessions Last 30 Days",
+            "cutoff_date": "2024-01-01",
+            "seed": {"value": 3},
+        }
+    ]
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid")
+        assert server.seeds(limit=0)["count"] == 299
+    assert result.exit_code == 0, result.output
+    assert "rolling `within` time period" in result.stderr
+    assert "299 sent" in result.stdout
+    assert "1 rejected (0 invalid, 1 by the server)" in result.stdout
+
+
+def test_dry_run_validates_and_counts_but_sends_nothing(serve: Serve, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(1050))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    with serve() as server:
+        result = seed(path, server, "--dry-run", "--checkpoint", checkpoint)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 0, result.output
+    assert "1,050 read, 1,050 valid" in result.stdout
+    assert "Dry run: would send 1,050 user(s) in 11 request(s)" in result.stdout
+    assert not checkpoint.exists()
+
+
+def test_a_finished_checkpoint_makes_a_rerun_send_nothing(serve: Serve, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "seeds.csv", users(500))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    with serve() as server:
+        first = seed(path, server, "--checkpoint", checkpoint)
+        second = seed(path, server, "--checkpoint", checkpoint, "--format", "json")
+        assert sent(server) == 5
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    report = json.loads(second.stdout)
+    assert report["batches"] == {"total": 5, "sent": 0, "skipped": 5}
+    assert report["users"]["already_sent"] == 500
+
+
+def test_a_checkpoint_of_another_file_is_refused_before_sending(
+    serve: Serve, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "seeds.checkpoint"
+    first = write_jsonl(tmp_path / "first.jsonl", users(200))
+    other = write_jsonl(tmp_path / "other.jsonl", users(200, start=200))
+    with serve() as server:
+        assert seed(first, server, "--checkpoint", checkpoint).exit_code == 0
+        result = seed(other, server, "--checkpoint", checkpoint)
+        assert sent(server) == 2
+    assert result.exit_code == 1
+    assert f"{checkpoint} belongs to another input: it was written for {first}" in result.stderr
+    assert "Use a new --checkpoint file" in result.stderr
+
+
+def test_wrong_credentials_are_one_paragraph_naming_the_settings(
+    serve: Serve, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(3000))
+    wrong_secret = "not-the-secret"
+    with serve() as server:
+        result = seed(path, server, "--concurrency", "2", MPARTICLE_API_SECRET=wrong_secret)
+        # A 403 is not about the users: no new batch starts after it.
+        assert 1 <= sent(server) <= 2
+    assert result.exit_code == 1
+    assert "the Seeding API refused the credentials (HTTP 403" in result.stderr
+    assert "MPARTICLE_API_KEY and MPARTICLE_API_SECRET" in result.stderr
+    assert "Traceback" not in result.output
+    assert wrong_secret not in result.output
+
+
+def test_seeding_the_real_target_needs_the_workspace_credentials(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", [user(1)])
+    result = run_cli("seed", path, MANIFESTS, env={"RECONCILER_TARGET": "mparticle"})
+    assert result.exit_code == 1
+    assert "set MPARTICLE_API_KEY and MPARTICLE_API_SECRET" in result.stderr
+
+
+def test_an_unreachable_server_stops_with_how_to_resume(serve: Serve, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(300))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    with serve() as server:
+        server.kill()
+        result = seed(path, server, "--checkpoint", checkpoint, RECONCILER_RETRY_ATTEMPTS="2")
+    assert result.exit_code == 1
+    assert "seeding stopped: connection failed" in result.stderr
+    assert "0 of 3 batches are confirmed" in result.stderr
+    assert f"Resume with: reconciler seed {path} {MANIFESTS} --checkpoint {checkpoint}" in (
+        result.stderr.replace("\n", " ")
+    )
+
+
+def test_the_api_secret_is_in_no_output_log_rejects_or_checkpoint(
+    serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="reconciler")
+    bodies: list[Any] = list(users(250))
+    bodies[3]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    bodies[7]["calculated_attributes"]["workspace"].append(
+        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
+    )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    checkpoint = tmp_path / "seeds.checkpoint"
+    with serve() as server:
+        result = run_cli(
+            "--debug", "seed", path, MANIFESTS, "--skip-invalid", "--checkpoint", checkpoint,
+            env=cli_env(server),
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "POST" in caplog.text, "--debug traced the requests"
+    token = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+    written = [
+        result.output,
+        caplog.text,
+        checkpoint.read_text(),
+        (tmp_path / "seeds.jsonl.rejects.jsonl").read_text(),
+    ]
+    assert len(written[3].splitlines()) == 2
+    for text in written:
+        assert API_SECRET not in text
+        assert token not in text
+
+
+def test_csv_problems_name_the_column(serve: Serve, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "seeds.csv", users(20))
+    text = path.read_text().splitlines()
+    cells = text[5].split(",")
+    cells[4] = "lots"  # LTV
+    text[5] = ",".join(cells)
+    path.write_text("\n".join(text) + "\n")
+    with serve() as server:
+        result = seed(path, server)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1
+    assert 'seeds.csv:6: LTV: Seed value must be numeric, not "lots"' in result.stderr
+
+
+def test_an_unknown_csv_column_is_one_header_error_with_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.csv"
+    path.write_text("mpid,LVT,Average Order Value.sum\n1,2,3\n")
+    result = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert result.exit_code == 1
+    assert "2 problems in the CSV header of" in result.stderr
+    assert "seeds.csv:1: LVT: unknown column; did you mean `LTV`?" in result.stderr
+    assert "needs both Average Order Value.sum and Average Order Value.count" in result.stderr
+
+
+def test_environment_comes_from_the_flag_when_records_have_none(
+    serve: Serve, tmp_path: Path
+) -> None:
+    bodies = list(users(10))
+    for body in bodies:
+        del body["environment"]
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        missing = seed(path, server)
+        given = seed(path, server, "--environment", "production")
+        stored = server.seeds()["users"]
+    assert missing.exit_code == 1
+    assert "environment: required: development or production" in missing.stderr
+    assert given.exit_code == 0, given.output
+    assert {user["environment"] for user in stored} == {"production"}
+
+
+def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
+    result = run_cli("seed", tmp_path / "nope.jsonl", MANIFESTS, "--dry-run")
+    assert result.exit_code == 1
+    assert f"cannot read the seed file {tmp_path / 'nope.jsonl'}: No such file" in result.stderr
+
+
+def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: Path) -> None:
+    directory = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, directory)
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(250))
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    result = run_cli("seed", path, directory, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["target"] == "the embedded emulator (workspace 1234)"
+    assert report["users"]["sent"] == 250
+
+
+def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    before = path.read_bytes()
+    for flag in ("--rejects", "--checkpoint"):
+        result = run_cli("seed", path, MANIFESTS, flag, path, "--skip-invalid")
+        assert result.exit_code == 1
+        assert f"{flag} and FILE name the same file" in result.stderr
+    assert path.read_bytes() == before

@@ -1,0 +1,145 @@
+"""The checkpoint: what a resumed run skips, and the checkpoints it refuses (another file,
+other settings, not a checkpoint, in use), with a crash's half-written line dropped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import CheckpointError
+from reconciler.seeding.batches import Batch
+from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
+
+SEED = InputId(path="/data/seeds.jsonl", size=1000, head_sha256="h" * 64, sha256="f" * 64)
+BATCHING = Batching(
+    batch_size=100,
+    max_bytes=256_000,
+    skip_invalid=False,
+    environment=None,
+    catalogue="c" * 64,
+    target="https://s2s.mparticle.com (workspace 1234)",
+)
+
+
+def batch(index: int, users: int = 100) -> Batch:
+    first = index * 100 + 1
+    return Batch(index, tuple(range(first, first + users)), tuple(b"{}" for _ in range(users)))
+
+
+async def test_a_resumed_run_skips_what_the_first_confirmed(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    first = Checkpoint.open(path, SEED, BATCHING, write=True)
+    refused = [{"line": 150, "errors": ["LTV: nope"], "record": {"mpid": 1}, "stage": "server"}]
+    await first.record(batch(0), 100, [])
+    await first.record(batch(1), 99, refused)
+    first.close()
+    second = Checkpoint.open(path, SEED, BATCHING, write=True)
+    assert second.skips(batch(0))
+    assert second.skips(batch(1))
+    assert not second.skips(batch(2))
+    assert (second.landed_before, second.rejected_before) == (199, 1)
+    assert list(second.previous_rejects()) == refused
+    await second.record(batch(2), 100, [])
+    second.close()
+    third = Checkpoint.open(path, SEED, BATCHING, write=False)
+    assert sorted(third.confirmed) == [0, 1, 2]
+
+
+async def test_a_line_cut_short_by_a_crash_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
+    await checkpoint.record(batch(0), 100, [])
+    checkpoint.close()
+    with path.open("ab") as file:
+        file.write(b'{"batch": 1, "first_li')
+    resumed = Checkpoint.open(path, SEED, BATCHING, write=True)
+    assert sorted(resumed.confirmed) == [0]
+    await resumed.record(batch(1), 100, [])
+    resumed.close()
+    assert sorted(Checkpoint.open(path, SEED, BATCHING, write=False).confirmed) == [0, 1]
+
+
+def test_a_checkpoint_of_another_file_is_refused_early(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    Checkpoint.open(path, SEED, BATCHING, write=True).close()
+    Checkpoint.check_input(path, replace(SEED, path="/moved/seeds.jsonl", sha256=""))
+    for other in (replace(SEED, size=1001), replace(SEED, head_sha256="0" * 64)):
+        with pytest.raises(CheckpointError, match="belongs to another input: it was written"):
+            Checkpoint.check_input(path, other)
+
+
+def test_the_whole_file_hash_catches_a_change_in_the_middle(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    Checkpoint.open(path, SEED, BATCHING, write=True).close()
+    with pytest.raises(CheckpointError, match=r"/data/seeds\.jsonl \(1000 bytes\)"):
+        Checkpoint.open(path, replace(SEED, sha256="0" * 64), BATCHING, write=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "advice"),
+    [
+        ({"batch_size": 50}, "re-run with --batch-size 100 to resume"),
+        ({"skip_invalid": True}, "--skip-invalid as before (False)"),
+        ({"environment": "production"}, "re-run with no --environment to resume"),
+        ({"catalogue": "d" * 64}, "a CA's calculation type or cutoff date changed"),
+        ({"target": "https://s2s.eu1.mparticle.com (workspace 1234)"}, "the same workspace"),
+    ],
+)
+def test_other_settings_are_refused_with_what_to_do(
+    tmp_path: Path, change: dict[str, object], advice: str
+) -> None:
+    path = tmp_path / "run.checkpoint"
+    Checkpoint.open(path, SEED, BATCHING, write=True).close()
+    with pytest.raises(CheckpointError, match="was written with other settings") as raised:
+        Checkpoint.open(path, SEED, replace(BATCHING, **change), write=True)  # type: ignore[arg-type]
+    assert advice in raised.value.message
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.csv"
+    path.write_text("mpid,LTV\n1,2\n")
+    with pytest.raises(CheckpointError, match="is not a reconciler checkpoint"):
+        Checkpoint.open(path, SEED, BATCHING, write=True)
+    assert path.read_text() == "mpid,LTV\n1,2\n"
+    other = tmp_path / "other.json"
+    other.write_text('{"some": "json"}\n')
+    with pytest.raises(CheckpointError, match="is not a reconciler checkpoint"):
+        Checkpoint.open(other, SEED, BATCHING, write=True)
+    assert other.read_text() == '{"some": "json"}\n'
+
+
+def test_a_checkpoint_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    running = Checkpoint.open(path, SEED, BATCHING, write=True)
+    try:
+        with pytest.raises(CheckpointError, match="in use by another seeding run"):
+            Checkpoint.open(path, SEED, BATCHING, write=True)
+    finally:
+        running.close()
+
+
+def test_a_dry_run_creates_no_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    Checkpoint.open(path, SEED, BATCHING, write=False).close()
+    assert not path.exists()
+
+
+async def test_a_different_batch_at_a_confirmed_index_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
+    await checkpoint.record(batch(0), 100, [])
+    checkpoint.close()
+    resumed = Checkpoint.open(path, SEED, BATCHING, write=False)
+    with pytest.raises(CheckpointError, match="batch 0 was lines from 1 \\(100 users\\)"):
+        resumed.skips(batch(0, users=90))
+
+
+async def test_a_header_cut_short_by_a_crash_is_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "run.checkpoint"
+    path.write_bytes(b'{"reconciler_check')
+    checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
+    await checkpoint.record(batch(0), 100, [])
+    checkpoint.close()
+    assert sorted(Checkpoint.open(path, SEED, BATCHING, write=False).confirmed) == [0]

@@ -1,0 +1,118 @@
+"""A seed run killed mid-way resumes from its checkpoint: SIGINT and SIGTERM let the batches
+in flight finish and be recorded; SIGKILL loses at most those. The re-run completes and
+never re-sends a batch the checkpoint confirmed (requests counted by the emulator)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.seeding.conftest import Serve, cli_env
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.seeds import MANIFESTS, users, write_jsonl
+
+USERS = 20_000
+BATCHES = USERS // 100
+BULK = "POST /v2/bulkcalculatedattributes"
+
+
+def start_seed(
+    path: Path, checkpoint: Path, server: EmulatorServer, log: Path
+) -> subprocess.Popen[bytes]:
+    """`reconciler seed` as its own process, as a user's terminal would run it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
+    command = [sys.executable, "-m", "reconciler", "seed", str(path), str(MANIFESTS)]
+    command += ["--checkpoint", str(checkpoint), "--concurrency", "4"]
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env={**env, **cli_env(server)}
+        )
+
+
+def confirmed(checkpoint: Path) -> int:
+    """Batches the checkpoint records as confirmed (complete lines after the header)."""
+    if not checkpoint.exists():
+        return 0
+    return max(checkpoint.read_bytes().count(b"\n") - 1, 0)
+
+
+def wait_until_confirmed(process: subprocess.Popen[bytes], checkpoint: Path, count: int) -> None:
+    """Poll the checkpoint until `count` batches are confirmed, while the run goes on."""
+    deadline = time.monotonic() + 60
+    while confirmed(checkpoint) < count:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no progress in the checkpoint"
+        time.sleep(0.01)
+
+
+def resume(path: Path, checkpoint: Path, server: EmulatorServer) -> dict[str, object]:
+    server.settings(latency_ms=0)
+    result = run_cli(
+        "seed", path, MANIFESTS, "--checkpoint", checkpoint, "--format", "json",
+        env=cli_env(server),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_finishes_batches_in_flight_and_the_rerun_sends_only_the_rest(
+    serve: Serve, tmp_path: Path, sent: signal.Signals, code: int
+) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(USERS))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    log = tmp_path / "run.log"
+    with serve(latency_ms=50) as server:
+        process = start_seed(path, checkpoint, server, log)
+        wait_until_confirmed(process, checkpoint, 10)
+        process.send_signal(sent)
+        assert process.wait(60) == code
+        output = log.read_text()
+        first = confirmed(checkpoint)
+        # The batches in flight finished and were recorded: the server saw nothing else.
+        assert server.stats()["requests"][BULK] == first
+        assert 10 <= first < BATCHES
+        assert f"stopped by {sent.name}" in output
+        assert f"Resume with: reconciler seed {path} {MANIFESTS} --checkpoint {checkpoint}" in (
+            output.replace("\n", " ")
+        )
+        report = resume(path, checkpoint, server)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == USERS
+    assert report["batches"] == {"total": BATCHES, "sent": BATCHES - first, "skipped": first}
+    assert stats["requests"][BULK] == BATCHES
+    assert stats["seed_users_accepted"] == USERS
+    assert confirmed(checkpoint) == BATCHES
+
+
+def test_sigkill_loses_at_most_the_batches_in_flight_and_confirmed_ones_are_not_resent(
+    serve: Serve, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(USERS))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    with serve(latency_ms=50) as server:
+        process = start_seed(path, checkpoint, server, tmp_path / "run.log")
+        wait_until_confirmed(process, checkpoint, 10)
+        process.kill()
+        assert process.wait(60) == -signal.SIGKILL
+        first = confirmed(checkpoint)
+        before = server.stats()["requests"][BULK]
+        # Requests in flight when the process died reached the server unrecorded.
+        assert first <= before <= first + 4
+        report = resume(path, checkpoint, server)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == USERS
+    assert report["batches"] == {"total": BATCHES, "sent": BATCHES - first, "skipped": first}
+    # The re-run sent exactly the batches the checkpoint did not confirm.
+    assert stats["requests"][BULK] - before == BATCHES - first
+    assert stats["seed_users_accepted"] == USERS + 100 * (before - first)
+    assert confirmed(checkpoint) == BATCHES

@@ -1,0 +1,160 @@
+"""Sending: bisection isolates exactly the users the server refuses, workers keep at most
+`concurrency` batches in flight, and a failure or a stop starts no new batch.
+
+`post` is the seam: here a coroutine that judges bodies like the all-or-nothing bulk API
+(the real HTTP path is covered against the emulator server in tests/commands/test_seed.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.errors import ApiError, AuthError, ValidationFailed
+from reconciler.seeding.batches import Batch, cut
+from reconciler.seeding.sender import Outcome, Sender, deliver
+
+
+class FakeBulkApi:
+    """Refuses a whole body (400, the server's message) when any of its users is bad."""
+
+    def __init__(self, bad: set[int], status: int = 400) -> None:
+        self.bad = bad
+        self.status = status
+        self.requests = 0
+        self.landed: list[int] = []
+
+    async def post(self, body: bytes) -> None:
+        self.requests += 1
+        users = [user["mpid"] for user in orjson.loads(body)]
+        refused = [mpid for mpid in users if mpid in self.bad]
+        if refused:
+            messages = [f"LTV: user {mpid} refused" for mpid in refused]
+            if self.status == 400:
+                raise ValidationFailed(
+                    "the API rejected the request", status=400, messages=messages
+                )
+            raise ApiError("unexpected HTTP 413", status=self.status)
+        self.landed += users
+
+
+def batch_of(count: int, index: int = 0) -> Batch:
+    lines = tuple(range(1, count + 1))
+    return Batch(index, lines, tuple(orjson.dumps({"mpid": line}) for line in lines))
+
+
+@given(
+    size=st.integers(min_value=1, max_value=200),
+    bad=st.sets(st.integers(min_value=1, max_value=200), max_size=8),
+)
+@settings(max_examples=60)
+def test_bisection_isolates_exactly_the_refused_users(size: int, bad: set[int]) -> None:
+    api = FakeBulkApi(bad)
+    outcome = asyncio.run(deliver(batch_of(size), api.post))
+    refused = sorted(line for line in bad if line <= size)
+    assert sorted(line for line, _, _ in outcome.rejected) == refused
+    assert sorted(api.landed) == [line for line in range(1, size + 1) if line not in bad]
+    assert outcome.landed == size - len(refused)
+    assert outcome.requests == api.requests
+    for line, user, messages in outcome.rejected:
+        assert orjson.loads(user) == {"mpid": line}
+        assert messages == [f"LTV: user {line} refused"]
+
+
+async def test_one_refused_user_in_100_costs_two_requests_a_halving() -> None:
+    api = FakeBulkApi({37})
+    outcome = await deliver(batch_of(100), api.post)
+    # 100 -> 50 -> 25 -> 13 -> 7 -> 4 -> 2 -> 1: seven halvings after the first request.
+    assert api.requests == 1 + 2 * 7
+    assert [line for line, _, _ in outcome.rejected] == [37]
+
+
+async def test_a_body_too_large_is_halved_too() -> None:
+    api = FakeBulkApi({3}, status=413)
+    outcome = await deliver(batch_of(4), api.post)
+    assert [line for line, _, _ in outcome.rejected] == [3]
+    assert outcome.rejected[0][2] == ["unexpected HTTP 413"]
+
+
+async def test_errors_that_are_not_about_the_users_propagate() -> None:
+    async def refuse(body: bytes) -> None:
+        raise AuthError("authentication failed (credentials refused)", status=403)
+
+    with pytest.raises(AuthError):
+        await deliver(batch_of(10), refuse)
+
+
+def batches(count: int) -> Iterator[Batch]:
+    users = ((line, orjson.dumps({"mpid": line})) for line in range(1, count * 10 + 1))
+    return cut(users, batch_size=10)
+
+
+async def test_workers_keep_at_most_concurrency_batches_in_flight() -> None:
+    in_flight = 0
+    peak = 0
+    done: list[int] = []
+
+    async def post(body: bytes) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+
+    async def confirm(batch: Batch, outcome: Outcome) -> None:
+        done.append(batch.index)
+
+    await Sender(post, concurrency=4).run(batches(50), confirm)
+    assert peak == 4
+    assert sorted(done) == list(range(50))
+
+
+async def test_a_failure_stops_new_batches_and_is_raised_after_those_in_flight() -> None:
+    started: list[int] = []
+    finished: list[int] = []
+    release = asyncio.Event()
+
+    async def post(body: bytes) -> None:
+        first = orjson.loads(body)[0]["mpid"]
+        started.append(first)
+        if first == 21:
+            raise AuthError("authentication failed (credentials refused)", status=403)
+        await release.wait()
+
+    async def confirm(batch: Batch, outcome: Outcome) -> None:
+        finished.append(batch.index)
+
+    sender = Sender(post, concurrency=3)
+    running = asyncio.create_task(sender.run(batches(50), confirm))
+    while not sender.stopping.is_set():
+        await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(AuthError):
+        await running
+    assert started == [1, 11, 21]
+    assert sorted(finished) == [0, 1]
+
+
+async def test_stop_lets_the_batches_in_flight_finish_and_report() -> None:
+    release = asyncio.Event()
+    finished: list[int] = []
+
+    async def post(body: bytes) -> None:
+        await release.wait()
+
+    async def confirm(batch: Batch, outcome: Outcome) -> None:
+        finished.append(batch.index)
+
+    sender = Sender(post, concurrency=2)
+    running = asyncio.create_task(sender.run(batches(50), confirm))
+    while sender.in_flight < 2:
+        await asyncio.sleep(0)
+    sender.stop()
+    release.set()
+    await running
+    assert sorted(finished) == [0, 1]

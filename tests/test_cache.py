@@ -1,0 +1,133 @@
+"""The parsed-manifest cache: same results, skipped YAML, never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler import cache, manifest
+from reconciler.errors import ManifestError
+
+TEXT = """calculated_attributes:
+  - name: Rolling
+    definition:
+      calculation_type: count
+      datapoint: {event_type: session_start}
+      conditions:
+        - {type: date, operator: after, attribute_name: Joined, value: 2024-01-01}
+        - type: string
+          operator: equals
+          attribute_name: Day
+          value: 2024-01-01T10:00:00+02:00
+      time_period: {type: within, within: 7, within_unit: days}
+      seeding: {cutoff_date: 2024-01-01}
+"""
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(folder))
+    return folder
+
+
+def workspace(tmp_path: Path, text: str = TEXT) -> Path:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(text)
+    return tmp_path
+
+
+def entries(directory: Path) -> list[Path]:
+    del directory
+    folder = cache.root()
+    assert folder is not None
+    return sorted((folder / cache.CACHE_DIR).glob("*.json"))
+
+
+def test_a_second_load_skips_yaml_and_gives_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = workspace(tmp_path)
+    first = manifest.load(directory)
+    assert len(entries(directory)) == 1
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the YAML was parsed again")
+
+    monkeypatch.setattr(manifest, "parse_bytes", refuse)
+    second = manifest.load(directory)
+    assert second.cas == first.cas
+    assert second.warnings == first.warnings
+    assert [w.line for w in second.warnings] == [13]
+    assert second.cas[0].ca.definition.canonical == first.cas[0].ca.definition.canonical
+
+
+def test_an_edited_file_is_a_miss(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (directory / "cas.yaml").write_text(TEXT.replace("within: 7", "within: 8"))
+    loaded = manifest.load(directory)
+    assert loaded.cas[0].ca.definition.time_period.within == 8
+    assert len(entries(directory)) == 2
+
+
+def test_files_with_errors_are_not_cached(tmp_path: Path) -> None:
+    directory = workspace(tmp_path, TEXT.replace("count", "counts"))
+    with pytest.raises(ManifestError):
+        manifest.load(directory)
+    assert entries(directory) == []
+
+
+def test_a_tampered_entry_is_not_trusted(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    document = json.loads(path.read_text())
+    document["cas"][0]["name"] = "  bad name with spaces  "
+    path.write_text(json.dumps(document))
+    loaded = manifest.load(directory)  # validation refuses it: the file is read instead
+    assert loaded.cas[0].name == "Rolling"
+
+
+def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    path.write_text("{not json")
+    assert manifest.load(directory).cas[0].name == "Rolling"
+
+
+def test_a_read_only_checkout_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = workspace(tmp_path)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert manifest.load(directory).cas[0].name == "Rolling"
+
+
+def test_dates_keep_their_type_through_the_cache() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    value = {"a": [date(2024, 1, 1), datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=2)))]}
+    assert cache._decode(json.loads(json.dumps(cache._encode(value)))) == value
+
+
+def test_the_cache_lives_outside_the_repository(tmp_path: Path, cache_dir: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    assert not (directory / ".reconciler").exists()
+    assert len(list((cache_dir / cache.CACHE_DIR).glob("*.json"))) == 1
+
+
+def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", "")
+    assert cache.root() is None
+    assert manifest.load(workspace(tmp_path)).cas[0].name == "Rolling"
+
+
+def test_default_location_follows_xdg() -> None:
+    assert cache.root({"XDG_CACHE_HOME": "/x"}) == Path("/x/reconciler")
