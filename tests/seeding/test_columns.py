@@ -3,12 +3,15 @@ a user in the API's body shape; problems named by column."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler import manifest
 from reconciler.errors import SeedFileError
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.columns import CsvLayout, locate
+from tests.support.cli import run_cli
 from tests.support.seeds import MANIFESTS
 
 CATALOGUE = Catalogue.from_manifests(manifest.load(MANIFESTS))
@@ -190,3 +193,13 @@ def test_a_row_as_a_record_for_the_rejects_file() -> None:
     columns = layout("mpid", "LTV")
     assert columns.record(["1", "x"]) == {"mpid": "1", "LTV": "x"}
     assert columns.record(["1", "x", "extra"]) == {"mpid": "1", "LTV": "x", "column 3": "extra"}
+
+
+def test_integers_beyond_64_bits_are_read_as_a_jsonl_line_would_be(tmp_path: Path) -> None:
+    user, _, problems = layout("mpid", "LTV").user(["1", "-9223372036854775809"])
+    assert problems == []
+    assert user["calculated_attributes"]["workspace"][0]["seed"] == {"value": -(2.0**63)}
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("mpid,environment,LTV\n5,development,99999999999999999999\n")
+    result = run_cli("seed", seeds, MANIFESTS, "--dry-run")
+    assert result.exit_code == 0, result.output  # it crashed encoding the user for sending
