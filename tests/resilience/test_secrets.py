@@ -1,9 +1,10 @@
 """Secrets never leave the process: with the client and API secrets set to marker strings,
 no output of any command (stdout, stderr, `--debug` tracebacks and HTTP traces included),
-plan file or exported file contains them, whether the command succeeds or fails.
+plan file, exported file, seeding rejects file or checkpoint contains them, whether the
+command succeeds or fails.
 
-Commands run as real subprocesses, so `--debug` logging reaches a real stderr as it does
-for a user (in-process, pytest's own log handlers would swallow it).
+With `--debug` commands run as real subprocesses, so that logging reaches a real stderr as
+it does for a user (in-process, pytest's own log handlers would swallow it).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import StartEmulator
 from tests.support.cli import run_cli
+from tests.support.seeds import MANIFESTS as SEEDING_MANIFESTS
+from tests.support.seeds import NOT_IN_WORKSPACE, create_workspace, users, write_jsonl
 from tests.support.workspace import ca, env_for, write_manifests
 
 CLIENT_SECRET = "cs-Q7x2-MARKER-client-secret"
@@ -66,9 +70,15 @@ def reconciler(*args: str | Path, env: dict[str, str]) -> Run:
     return Run(process.returncode, process.stdout, process.stderr)
 
 
+#: The seeding manifests' CAs live in a workspace of their own on the emulator (seeds match
+#: a CA of any workspace), away from the one the CA commands change.
+SEEDING_WORKSPACE = 4321
+
+
 def secret_env(url: str) -> dict[str, str]:
     return {
         **env_for(url),
+        "MPARTICLE_S2S_URL": url,
         "MPARTICLE_CLIENT_SECRET": CLIENT_SECRET,
         "MPARTICLE_API_KEY": "emulator",
         "MPARTICLE_API_SECRET": API_SECRET,
@@ -224,8 +234,37 @@ def test_no_command_reveals_a_secret(
     closed = secret_env(f"http://127.0.0.1:{unused_port()}")
     session.run(1, "plan", work, env={**closed, "RECONCILER_RETRY_ATTEMPTS": "3"})
 
+    # Seeding: the API secret travels in a Basic header; invalid users, a user the server
+    # refuses (its CA is not in the workspace), rejects file, checkpoint, resume, 403.
+    create_workspace(server.url, server.token(), SEEDING_WORKSPACE)
+    bodies: list[Any] = list(users(120))
+    bodies[3]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    bodies[7]["calculated_attributes"]["workspace"].append(
+        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
+    )
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    seeding = (
+        "seed", seeds, SEEDING_MANIFESTS, "--batch-size", "25", "--skip-invalid",
+        "--rejects", out / "rejects.jsonl", "--checkpoint", out / "seeds.checkpoint",
+    )  # fmt: skip
+    session.run(1, "seed", seeds, SEEDING_MANIFESTS)  # an invalid user: nothing is sent
+    session.run(0, "seed", seeds, SEEDING_MANIFESTS, "--dry-run", "--skip-invalid")
+    server.settings(fault_rate=0.3)
+    session.run(0, *seeding)
+    session.run(0, *seeding)  # resumed from the checkpoint: nothing left to send
+    server.settings(fault_rate=0)
+    assert len((out / "rejects.jsonl").read_text().splitlines()) == 2
+    unauthorised = (*seeding[:3], "--skip-invalid", "--rejects", out / "rejects-403.jsonl")
+    session.run(1, *unauthorised, env={"MPARTICLE_API_SECRET": WRONG_SECRET})
+
     texts = "\n".join(output for _, output in session.outputs)
-    for expected in ("-> 401", "-> 403", "connection failed", "plan is stale"):
+    for expected in (
+        "-> 401",
+        "-> 403",
+        "connection failed",
+        "plan is stale",
+        "the Seeding API refused the credentials (HTTP 403",
+    ):
         assert expected in texts
     if debug:
         assert "reconciler.http: retry" in texts  # HTTP traces were on, with retries
