@@ -52,17 +52,12 @@ class _CaColumns:
     columns: list[Column] = field(default_factory=list)
 
 
-#: JSON integers travel as 64-bit numbers; a larger one is read as a float, as a JSONL line's
-#: would be (and as the encoder requires).
-_INTEGERS = range(-(2**63), 2**64)
-
-
 def _number(text: str) -> Any:
     """A numeric cell as a JSON number; anything else stays text for the validator to name."""
     stripped = text.strip()
     integer = as_integer(stripped)
     if integer is not None:
-        return integer if integer in _INTEGERS else float(integer)
+        return integer
     if is_number(stripped):
         number = float(stripped)
         if math.isfinite(number):

@@ -195,11 +195,16 @@ def test_a_row_as_a_record_for_the_rejects_file() -> None:
     assert columns.record(["1", "x", "extra"]) == {"mpid": "1", "LTV": "x", "column 3": "extra"}
 
 
-def test_integers_beyond_64_bits_are_read_as_a_jsonl_line_would_be(tmp_path: Path) -> None:
-    user, _, problems = layout("mpid", "LTV").user(["1", "-9223372036854775809"])
-    assert problems == []
-    assert user["calculated_attributes"]["workspace"][0]["seed"] == {"value": -(2.0**63)}
+def test_an_integer_beyond_64_bits_is_an_invalid_user_named_by_its_column(
+    tmp_path: Path,
+) -> None:
     seeds = tmp_path / "seeds.csv"
-    seeds.write_text("mpid,environment,LTV\n5,development,99999999999999999999\n")
+    big = "9" * 400  # beyond a float, too
+    seeds.write_text(
+        f"mpid,environment,LTV\n5,development,-9223372036854775809\n6,development,{big}\n"
+    )
     result = run_cli("seed", seeds, MANIFESTS, "--dry-run")
-    assert result.exit_code == 0, result.output  # it crashed encoding the user for sending
+    # It crashed (TypeError) encoding the user for sending: orjson takes 64-bit integers.
+    assert result.exit_code == 1, result.output
+    for line in (2, 3):
+        assert f"seeds.csv:{line}: LTV: an integer beyond the 64-bit range" in result.stderr
