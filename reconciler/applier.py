@@ -152,9 +152,13 @@ class _Runner:
         raise last
 
     async def match_draft(self, existing: LiveCA, body: dict[str, Any]) -> None:
-        """An adopted CA must hold exactly the draft we meant to create."""
+        """An adopted CA must hold exactly the draft we meant to create.
+
+        Another run may have activated it already: its definition in use then counts, so
+        that it is not re-sent and activated again (which restarts the calculation).
+        """
         wanted = LiveDefinition.model_validate(body["draft_definition"]).canonical
-        held = existing.draft_definition.canonical if existing.draft_definition else None
+        held = existing.draft or existing.active
         if held != wanted or existing.description_text != body.get("description", ""):
             await self.client.update(existing.id, body)
 

@@ -17,7 +17,7 @@ import typer
 
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
-from reconciler.settings import Flags
+from reconciler.settings import MAX_WORKSPACE_ID, Flags
 
 app = typer.Typer(
     name="reconciler",
@@ -74,7 +74,11 @@ def run_command(state: State, body: Callable[[Output], int]) -> NoReturn:
     output = state.output()
     tune_collector()
     if state.debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        # HTTP traces quote server answers, which may echo what was sent (a gateway echoing
+        # the token request): they pass through the same secret redaction as all output.
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(name)s: %(message)s", stream=output.err.file
+        )
     try:
         code = body(output)
     except ReconcilerError as exc:
@@ -107,7 +111,10 @@ TargetOption = Annotated[
     typer.Option("--target", help="embedded (local emulator) or mparticle.", show_default=False),
 ]
 WorkspaceOption = Annotated[
-    int | None, typer.Option("--workspace-id", help="Workspace id.", show_default=False)
+    int | None,
+    typer.Option(
+        "--workspace-id", min=1, max=MAX_WORKSPACE_ID, help="Workspace id.", show_default=False
+    ),
 ]
 PruneOption = Annotated[
     bool | None,

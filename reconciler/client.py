@@ -76,18 +76,29 @@ class TokenSource:
             return self._token
 
     async def _fetch(self) -> None:
-        response = await self._http.request(
-            "POST",
-            self._auth_url,
-            path="oauth token",
-            json={
-                "client_id": self._client_id,
-                "client_secret": self._client_secret,
-                "audience": AUDIENCE,
-                "grant_type": "client_credentials",
-            },
-            idempotent=True,
-        )
+        try:
+            response = await self._http.request(
+                "POST",
+                self._auth_url,
+                path="oauth token",
+                json={
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                    "audience": AUDIENCE,
+                    "grant_type": "client_credentials",
+                },
+                idempotent=True,
+            )
+        except AuthError as exc:
+            # A 401 here means the id and secret were sent and refused, not that none were.
+            raise AuthError(
+                "authentication failed: the token endpoint refused the client id or secret "
+                "(check MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET)",
+                status=exc.status,
+                messages=exc.messages,
+                method=exc.method,
+                path=exc.path,
+            ) from None
         self.fetched += 1
         try:
             body = orjson.loads(response.content)

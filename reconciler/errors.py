@@ -23,8 +23,26 @@ The client raises ApiError subclasses; everything else is raised by the step tha
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+#: Unicode categories that must not reach a terminal raw: control characters (escape
+#: sequences), format characters (bidi overrides) and line/paragraph separators.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """`text` with control and format characters written as escapes (`\\x1b`, `\\u202e`):
+    input quoted in a message must not recolour, retitle or rearrange the reader's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _UNPRINTABLE
+        else ch
+        for ch in text
+    )
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,7 @@ class Issue:
             if self.column is not None:
                 where += f":{self.column}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        return printable(f"{where}:{field} {self.message}")
 
 
 class ReconcilerError(Exception):

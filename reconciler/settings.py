@@ -10,9 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictBool
 
 from reconciler.errors import SettingsError
 
@@ -29,6 +29,9 @@ S2S_PODS = {
     "au1": "https://s2s.au1.mparticle.com",
 }
 EMULATOR_CREDENTIAL = "emulator"
+#: Workspace ids are 64-bit integers in the API; a larger one can only be a typo.
+MAX_WORKSPACE_ID = 2**63 - 1
+WorkspaceId = Annotated[int, Field(gt=0, le=MAX_WORKSPACE_ID)]
 EMBEDDED_URL = "http://emulator.invalid"
 
 #: Keys that must never be written in a file; the environment variable to use instead.
@@ -47,7 +50,7 @@ class SettingsFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    workspace_id: PositiveInt | None = None
+    workspace_id: WorkspaceId | None = None
     target: Target | None = None
     prune: StrictBool | None = None
     api_url: str | None = None
@@ -113,8 +116,8 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a workspace id (a positive integer)") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} is not a workspace id (a positive integer)")
+    if not 0 < value <= MAX_WORKSPACE_ID:
+        raise SettingsError(f"{name}={raw!r} is not a workspace id (a positive 64-bit integer)")
     return value
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from reconciler.errors import Issue
 
@@ -264,6 +265,19 @@ def _yaml_issue(file: str, exc: YAMLError) -> Issue:
     return Issue(file, line, column, "", f"invalid YAML: {text}")
 
 
+def _reader_issue(file: str, text: str, exc: ReaderError) -> Issue:
+    """A character YAML does not allow (NUL, other control characters): the reader gives
+    only its offset in the text, from which the line and column follow."""
+    position = min(max(int(exc.position), 0), len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = exc.character
+    shown = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+    return Issue(
+        file, line, column, "", f"invalid YAML: character {shown} is not allowed ({exc.reason})"
+    )
+
+
 def parse_yaml(text: str, file: str) -> Document:
     """Parse YAML text; raises SourceError with every problem found."""
     yaml = YAML(typ="safe", pure=False)
@@ -271,6 +285,8 @@ def parse_yaml(text: str, file: str) -> Document:
         node = yaml.compose(text)
     except MarkedYAMLError as exc:
         raise SourceError([_yaml_issue(file, exc)]) from None
+    except ReaderError as exc:
+        raise SourceError([_reader_issue(file, text, exc)]) from None
     except YAMLError as exc:
         raise SourceError([Issue(file, None, None, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:

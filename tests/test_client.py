@@ -134,6 +134,24 @@ async def test_wrong_credentials_are_an_auth_error(emulator: EmulatorServer) -> 
     assert caught.value.status in (401, 403)
 
 
+async def test_refused_client_secret_is_not_called_missing(emulator: EmulatorServer) -> None:
+    async with client_for(emulator.url, secret="wrong") as client:
+        with pytest.raises(AuthError) as caught:
+            await client.list()
+    message = caught.value.message
+    assert "refused the client id or secret" in message
+    assert "MPARTICLE_CLIENT_SECRET" in message
+    assert "missing" not in message
+    assert "(POST oauth token -> 401)" in message
+
+
+async def test_error_names_the_request_once(emulator: EmulatorServer) -> None:
+    async with client_for(emulator.url) as client:
+        with pytest.raises(NotFoundError) as caught:
+            await client.get(987654)
+    assert "(GET .../calculatedattributes/987654 -> 404)" in caught.value.message
+
+
 async def test_errors_are_typed_and_carry_the_servers_messages(emulator: EmulatorServer) -> None:
     async with client_for(emulator.url) as client:
         with pytest.raises(NotFoundError):

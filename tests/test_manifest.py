@@ -149,3 +149,12 @@ def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         manifest.load(tmp_path / "nope")
     assert "no such directory" in str(caught.value)
+
+
+def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    # An escape sequence (recolour, retitle), a bidi override and a line separator in a key.
+    key = "\x1b[31mred\x1b]0;title\x07\u202e\u2028x"
+    text = CA.format(name="A") + f'    "{key.encode("unicode_escape").decode()}": 1\n'
+    (issue,) = errors_of(workspace(tmp_path, {"cas.yaml": text}))
+    assert issue.isprintable()
+    assert "\\x1b[31mred\\x1b]0;title\\x07\\u202e\\u2028x" in issue

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import SettingsError
+from reconciler import manifest
+from reconciler.errors import ManifestError, SettingsError
 from reconciler.settings import DEFAULT_API_URL, Flags, SettingsFile, resolve
 
 HERE = Path("ws")
@@ -77,3 +78,15 @@ def test_secrets_stay_out_of_repr() -> None:
 def test_bad_settings_are_explained(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         resolve(HERE, SettingsFile(), environ=env)
+
+
+def test_workspace_ids_beyond_64_bits_are_refused_where_written(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 9223372036854775808\n")
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (1, "workspace_id")
+    assert "9223372036854775807" in issue.message
+    with pytest.raises(SettingsError, match="positive 64-bit integer"):
+        resolve(HERE, SettingsFile(), environ={"MPARTICLE_WORKSPACE_ID": str(2**63)})
+    assert resolve(HERE, SettingsFile(workspace_id=2**63 - 1), environ={}).workspace_id == 2**63 - 1

@@ -99,3 +99,11 @@ def test_non_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         read_yaml(bad, "bad.yaml")
     assert str(caught.value) == "bad.yaml:2: not valid UTF-8 text"
+
+
+def test_forbidden_characters_are_located() -> None:
+    assert issues_of("a: 1\nb: x\x00y\n") == [
+        "f.yaml:2:5: invalid YAML: character #x0000 is not allowed "
+        "(control characters are not allowed)"
+    ]
+    assert issues_of("\x07")[0].startswith("f.yaml:1:1: invalid YAML: character #x0007")

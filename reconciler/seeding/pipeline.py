@@ -199,7 +199,15 @@ def _validate(
         else:
             user, problems = validator.check(record.data)
             located = [(render_path(p.path), p.message) for p in problems]
-        if not located and user is not None:
+        oversized = _oversized_integer(user) if not located and user is not None else None
+        if oversized is not None:
+            message = "an integer beyond the 64-bit range the API carries"
+            located = [
+                _in_column(oversized, message, origin)
+                if layout is not None
+                else (render_path(oversized), message)
+            ]
+        elif not located and user is not None:
             encoded = orjson.dumps(user)
             if fits_alone(encoded, options.max_bytes):
                 spool.add(record.line, encoded)
@@ -230,6 +238,28 @@ def _validate(
             report.warnings.append(warning)
             watch.warn(warning)
     return invalid
+
+
+#: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
+_INTEGERS = range(-(2**63), 2**64)
+
+
+def _oversized_integer(value: Any, path: DataPath = ()) -> DataPath | None:
+    """Where `value` holds an integer too large to send (a CSV cell can; a JSONL line reads
+    one as a float), or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INTEGERS else path
+    if isinstance(value, dict):
+        items: Iterator[tuple[str | int, Any]] = iter(value.items())
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _oversized_integer(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:

@@ -3,12 +3,15 @@ a user in the API's body shape; problems named by column."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler import manifest
 from reconciler.errors import SeedFileError
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.columns import CsvLayout, locate
+from tests.support.cli import run_cli
 from tests.support.seeds import MANIFESTS
 
 CATALOGUE = Catalogue.from_manifests(manifest.load(MANIFESTS))
@@ -190,3 +193,18 @@ def test_a_row_as_a_record_for_the_rejects_file() -> None:
     columns = layout("mpid", "LTV")
     assert columns.record(["1", "x"]) == {"mpid": "1", "LTV": "x"}
     assert columns.record(["1", "x", "extra"]) == {"mpid": "1", "LTV": "x", "column 3": "extra"}
+
+
+def test_an_integer_beyond_64_bits_is_an_invalid_user_named_by_its_column(
+    tmp_path: Path,
+) -> None:
+    seeds = tmp_path / "seeds.csv"
+    big = "9" * 400  # beyond a float, too
+    seeds.write_text(
+        f"mpid,environment,LTV\n5,development,-9223372036854775809\n6,development,{big}\n"
+    )
+    result = run_cli("seed", seeds, MANIFESTS, "--dry-run")
+    # It crashed (TypeError) encoding the user for sending: orjson takes 64-bit integers.
+    assert result.exit_code == 1, result.output
+    for line in (2, 3):
+        assert f"seeds.csv:{line}: LTV: an integer beyond the 64-bit range" in result.stderr

@@ -1,0 +1,1 @@
+"""The resilience suite: faults, bad input, secrets and concurrent applies (issue 7)."""

@@ -1,0 +1,272 @@
+"""Secrets never leave the process: with the client and API secrets set to marker strings,
+no output of any command (stdout, stderr, `--debug` tracebacks and HTTP traces included),
+plan file, exported file, seeding rejects file or checkpoint contains them, whether the
+command succeeds or fails.
+
+With `--debug` commands run as real subprocesses, so that logging reaches a real stderr as
+it does for a user (in-process, pytest's own log handlers would swallow it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import StartEmulator
+from tests.support.cli import run_cli
+from tests.support.seeds import MANIFESTS as SEEDING_MANIFESTS
+from tests.support.seeds import NOT_IN_WORKSPACE, create_workspace, users, write_jsonl
+from tests.support.workspace import ca, env_for, write_manifests
+
+CLIENT_SECRET = "cs-Q7x2-MARKER-client-secret"
+API_SECRET = "as-Z9k4-MARKER-api-secret"
+#: A client secret the token endpoint refuses, and one another auth server accepts.
+WRONG_SECRET = "ws-P3v8-MARKER-wrong-secret"
+OTHER_SECRET = "os-L5n1-MARKER-other-secret"
+MARKERS = (
+    CLIENT_SECRET,
+    API_SECRET,
+    WRONG_SECRET,
+    OTHER_SECRET,
+    # The API secret as it travels: inside a Basic authorization header.
+    base64.b64encode(f"emulator:{API_SECRET}".encode()).decode(),
+)
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def reconciler(*args: str | Path, env: dict[str, str]) -> Run:
+    """`python -m reconciler ARGS` in a subprocess with `env` over a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
+    process = subprocess.run(
+        [sys.executable, "-m", "reconciler", *map(str, args)],
+        env={**clean, "NO_COLOR": "1", "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return Run(process.returncode, process.stdout, process.stderr)
+
+
+#: The seeding manifests' CAs live in a workspace of their own on the emulator (seeds match
+#: a CA of any workspace), away from the one the CA commands change.
+SEEDING_WORKSPACE = 4321
+
+
+def secret_env(url: str) -> dict[str, str]:
+    return {
+        **env_for(url),
+        "MPARTICLE_S2S_URL": url,
+        "MPARTICLE_CLIENT_SECRET": CLIENT_SECRET,
+        "MPARTICLE_API_KEY": "emulator",
+        "MPARTICLE_API_SECRET": API_SECRET,
+    }
+
+
+def leaks(text: str) -> list[str]:
+    return [marker for marker in MARKERS if marker in text]
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class _EchoingGateway(BaseHTTPRequestHandler):
+    """A misconfigured auth URL: a gateway that fails with 502 and quotes the request body
+    in its error (which holds the client secret)."""
+
+    def do_POST(self) -> None:
+        sent = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+        body = json.dumps({"errors": [{"message": f"upstream refused: {sent}"}]}).encode()
+        self.send_response(502)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the reconciler's output, not the gateway's."""
+
+
+@pytest.fixture
+def echoing_gateway() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_debug_http_traces_redact_what_a_server_echoes(
+    echoing_gateway: str, tmp_path: Path
+) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {**secret_env(echoing_gateway), "RECONCILER_RETRY_ATTEMPTS": "2"}
+    run = reconciler("--debug", "plan", directory, env=env)
+    assert run.code == 1
+    assert "retry 1 in" in run.stderr  # the trace that quotes the failed answer
+    assert '"client_secret":"***"' in run.stderr
+    assert leaks(run.output) == []
+
+
+@dataclass
+class Session:
+    """Runs commands one after another, checking each exit code, and keeps every output.
+
+    With `debug`, each runs as `python -m reconciler --debug ...` so that its HTTP traces
+    reach a real stderr; without, in-process.
+    """
+
+    debug: bool
+    env: dict[str, str]
+    outputs: list[tuple[str, str]]
+
+    def run(self, expect: int, *args: str | Path, env: dict[str, str] | None = None) -> Run:
+        merged = {**self.env, **(env or {})}
+        if self.debug:
+            run = reconciler("--debug", *args, env=merged)
+        else:  # in-process is faster, and without --debug nothing depends on the process
+            result = run_cli(*args, env=merged)
+            run = Run(result.exit_code, result.stdout, result.stderr)
+        shown = " ".join(map(str, args))
+        assert run.code == expect, f"reconciler {shown}: {run.output}"
+        assert "Traceback" not in run.output or self.debug, run.output
+        self.outputs.append((shown, run.output))
+        return run
+
+
+def files_leaking(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            found += [f"{path}: {marker}" for marker in MARKERS if marker in text]
+    return found
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_no_command_reveals_a_secret(
+    debug: bool, start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    server = start_emulator(client_secret=CLIENT_SECRET, api_secret=API_SECRET, fault_seed=11)
+    auth_elsewhere = start_emulator(client_secret=OTHER_SECRET)
+    work = write_manifests(tmp_path / "work", [ca("A"), ca("B", description="b")])
+    out = tmp_path / "out"
+    out.mkdir()
+    session = Session(debug, secret_env(server.url), [])
+
+    session.run(0, "validate", work)
+    bad = tmp_path / "bad"
+    write_manifests(bad, [{"name": "X", "definition": {"calculation_type": "sum"}}])
+    (bad / "reconciler.yaml").write_text(
+        f"workspace_id: 1234\nclient_secret: {CLIENT_SECRET}\napi_secret: {API_SECRET}\n"
+    )
+    # Without the secrets in the environment nothing could redact them: the messages
+    # themselves must not quote the values found in the file.
+    unset = {"MPARTICLE_CLIENT_SECRET": "", "MPARTICLE_API_SECRET": ""}
+    session.run(1, "validate", bad, env=unset)
+    session.run(1, "plan", bad, env=unset)
+
+    for fmt in ("text", "markdown", "json"):
+        session.run(0, "plan", work, "--format", fmt, "--out", out / f"plan-{fmt}.json")
+    session.run(2, "plan", work, "--detailed-exitcode")
+    session.run(1, "apply", work)  # no terminal, no --auto-approve
+    session.run(0, "apply", "--plan", out / "plan-json.json", work)
+    session.run(0, "apply", work, "--auto-approve")
+    session.run(0, "export", work, "--out", out / "export")
+
+    # Failures: a stale plan, a business rule (422) mid-apply, under faults too.
+    write_manifests(work, [ca("A"), ca("B", description="changed"), ca("C"), ca("D")])
+    session.run(0, "plan", work, "--out", out / "stale.json")
+    session.run(0, "apply", work, "--auto-approve", "--concurrency", "1")
+    session.run(1, "apply", "--plan", out / "stale.json", work)
+    write_manifests(work, [ca(f"CA {n}") for n in range(6)])
+    server.settings(max_active=3, fault_rate=0.3)
+    refused = session.run(1, "apply", work, "--auto-approve", "--force", "--format", "json")
+    assert json.loads(refused.stdout)["status"] == "failed"
+    assert "account limit" in session.run(1, "apply", work, "--auto-approve", "--force").stdout
+    server.settings(max_active=100)
+    session.run(0, "apply", work, "--auto-approve", "--force")
+    server.settings(fault_rate=0)
+
+    # Credential errors: refused secret (401 at the token endpoint), a token the API
+    # refuses (403), nothing listening.
+    session.run(1, "plan", work, env={"MPARTICLE_CLIENT_SECRET": WRONG_SECRET})
+    session.run(
+        1,
+        "plan",
+        work,
+        env={
+            "MPARTICLE_CLIENT_SECRET": OTHER_SECRET,
+            "MPARTICLE_AUTH_URL": f"{auth_elsewhere.url}/oauth/token",
+        },
+    )
+    closed = secret_env(f"http://127.0.0.1:{unused_port()}")
+    session.run(1, "plan", work, env={**closed, "RECONCILER_RETRY_ATTEMPTS": "3"})
+
+    # Seeding: the API secret travels in a Basic header; invalid users, a user the server
+    # refuses (its CA is not in the workspace), rejects file, checkpoint, resume, 403.
+    create_workspace(server.url, server.token(), SEEDING_WORKSPACE)
+    bodies: list[Any] = list(users(120))
+    bodies[3]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    bodies[7]["calculated_attributes"]["workspace"].append(
+        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
+    )
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    seeding = (
+        "seed", seeds, SEEDING_MANIFESTS, "--batch-size", "25", "--skip-invalid",
+        "--rejects", out / "rejects.jsonl", "--checkpoint", out / "seeds.checkpoint",
+    )  # fmt: skip
+    session.run(1, "seed", seeds, SEEDING_MANIFESTS)  # an invalid user: nothing is sent
+    session.run(0, "seed", seeds, SEEDING_MANIFESTS, "--dry-run", "--skip-invalid")
+    server.settings(fault_rate=0.3)
+    session.run(0, *seeding)
+    session.run(0, *seeding)  # resumed from the checkpoint: nothing left to send
+    server.settings(fault_rate=0)
+    assert len((out / "rejects.jsonl").read_text().splitlines()) == 2
+    unauthorised = (*seeding[:3], "--skip-invalid", "--rejects", out / "rejects-403.jsonl")
+    session.run(1, *unauthorised, env={"MPARTICLE_API_SECRET": WRONG_SECRET})
+
+    texts = "\n".join(output for _, output in session.outputs)
+    for expected in (
+        "-> 401",
+        "-> 403",
+        "connection failed",
+        "plan is stale",
+        "the Seeding API refused the credentials (HTTP 403",
+    ):
+        assert expected in texts
+    if debug:
+        assert "reconciler.http: retry" in texts  # HTTP traces were on, with retries
+    assert [(command, leaks(output)) for command, output in session.outputs if leaks(output)] == []
+    assert files_leaking(work) + files_leaking(out) == []
