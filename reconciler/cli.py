@@ -89,6 +89,14 @@ def run_command(state: State, body: Callable[[Output], int]) -> NoReturn:
     except KeyboardInterrupt:
         output.error("interrupted")
         code = 130
+    except Exception as exc:  # a bug: say so in one paragraph; --debug shows the traceback
+        if state.debug:
+            raise
+        output.error(
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug in reconciler, not in "
+            "your input; run the command again with --debug for the traceback, and report it."
+        )
+        code = 1
     raise typer.Exit(code)
 
 

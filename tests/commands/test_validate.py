@@ -96,3 +96,18 @@ def test_validate_makes_no_network_request(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(httpx.Client, "send", refuse)
     result = run_cli("validate", ROOT / "manifests")
     assert result.exit_code == 0
+
+
+def test_a_bug_is_one_paragraph_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler import manifest
+
+    def broken(directory: Path) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(manifest, "load", broken)
+    result = run_cli("validate", ROOT / "manifests")
+    assert result.exit_code == 1
+    assert "unexpected ZeroDivisionError: boom. This is a bug in reconciler" in result.stderr
+    assert "Traceback" not in result.output
+    with pytest.raises(ZeroDivisionError):
+        run_cli("--debug", "validate", ROOT / "manifests")
