@@ -16,7 +16,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from reconciler.errors import SeedFileError
+from reconciler.errors import Issue, SeedFileError
 
 Format = Literal["jsonl", "csv"]
 
@@ -172,9 +172,9 @@ class SeedFile:
                         yield Record(start, fixed, "not UTF-8 text: export the file as UTF-8")
 
     def _unreadable(self, line: int, exc: Exception) -> SeedFileError:
-        return SeedFileError(
-            [], heading=f"cannot read {self.path} as CSV near line {line}: {exc}; nothing was sent"
-        )
+        # Located like every other input error (`file:line: ...`), so editors and CI jump to it.
+        issue = Issue(str(self.path), max(line, 1), None, "", f"cannot read as CSV: {exc}")
+        return SeedFileError([issue], heading="the seed file cannot be read; nothing was sent:")
 
 
 def _readable(row: list[str]) -> list[str] | None:
