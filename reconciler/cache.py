@@ -5,9 +5,11 @@ The cache lives outside the repository (`$RECONCILER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler`): an entry committed to a
 repository could otherwise make a plan differ from the manifests a reviewer read. Entries
 are JSON, never pickle. The key covers the file's path, its bytes and the reconciler's own
-source, so any change is a miss; a broken or unreadable entry is simply a miss. Entries are
-re-validated on load, but their canonical forms are trusted: the cache directory is as
-private as the installed code itself.
+source, so any change is a miss; a broken or unreadable entry is simply a miss. What an
+entry says was computed by this same code from these same bytes, so it is trusted as the
+installed code itself is: planning reads the stored facts of each CA and its canonical
+form, and the file's data (`items`, kept as JSON text so that reading an entry does not
+build it) is decoded and validated only when a full model is asked for.
 Set RECONCILER_CACHE_DIR to an empty string to turn the cache off.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pydantic
+import ruamel.yaml
 
 import reconciler
 
@@ -43,8 +48,10 @@ def root(environ: Mapping[str, str] | None = None) -> Path | None:
 
 @cache
 def code_fingerprint() -> str:
-    """A digest of the package source: new code never reads an old entry."""
-    digest = hashlib.sha256(reconciler.__version__.encode())
+    """A digest of the package source and of the libraries that parse and validate
+    manifests: new code never reads an old entry."""
+    versions = (reconciler.__version__, sys.version, pydantic.VERSION, ruamel.yaml.__version__)
+    digest = hashlib.sha256("\0".join(versions).encode())
     root = Path(reconciler.__file__).parent
     for path in sorted(root.rglob("*.py")):
         if "emulator" not in path.parts:
@@ -85,6 +92,11 @@ def encode(value: Any) -> dict[str, Any]:
     return {"data": _encode(value, [], dates), "dates": dates}
 
 
+def items(text: str) -> Any:
+    """The file data of an entry (its `items`), dates restored."""
+    return decode(orjson.loads(text))
+
+
 def decode(encoded: dict[str, Any]) -> Any:
     data = encoded["data"]
     for where, kind in encoded["dates"]:
@@ -109,9 +121,10 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
         return None
     try:
         document = orjson.loads(raw)
-        document["cas"] = decode(document["cas"])
-        return dict(document)
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        if not isinstance(document, dict) or not isinstance(document.get("items"), str):
+            raise ValueError("not an entry of this version")
+        return document
+    except (orjson.JSONDecodeError, ValueError) as exc:
         log.debug("ignoring cache entry %s: %s", path, exc)
         return None
 
@@ -121,9 +134,9 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
     path = folder / f"{entry}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        encoded = {**document, "cas": encode(document["cas"])}
+        encoded = {**document, "items": orjson.dumps(encode(document["items"])).decode()}
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(orjson.dumps(encoded))
         temporary.replace(path)
-    except OSError as exc:  # a read-only checkout still works, just slower
+    except (OSError, orjson.JSONEncodeError) as exc:  # a read-only checkout works, slower
         log.debug("cannot write cache entry %s: %s", path, exc)

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reconciler import cache
 from reconciler.diagnostics import explain, suggest
 from reconciler.errors import Issue, ManifestError
-from reconciler.models import CalculatedAttribute, Datapoint, Problem, TimePeriod
+from reconciler.models import (
+    CalculatedAttribute,
+    CanonicalDefinition,
+    Datapoint,
+    Definition,
+    Problem,
+    TimePeriod,
+)
 from reconciler.models.definition import Condition
 from reconciler.settings import SECRET_KEYS, SettingsFile
 from reconciler.source import Document, SourceError, parse_bytes, read_bytes, read_yaml
@@ -26,14 +34,72 @@ from reconciler.source import Document, SourceError, parse_bytes, read_bytes, re
 SETTINGS_FILE = "reconciler.yaml"
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
-_CA_LIST = TypeAdapter(list[CalculatedAttribute])
+
+
+class _CachedItems:
+    """The data of a cached file, decoded when a CA of it is first asked for its model."""
+
+    def __init__(self, text: str, display: str) -> None:
+        self.text = text
+        self.display = display
+
+    @cached_property
+    def items(self) -> list[Any]:
+        items = cache.items(self.text)
+        if not isinstance(items, list):
+            raise self.damaged()
+        return items
+
+    def damaged(self) -> ManifestError:
+        return ManifestError(
+            [
+                Issue(
+                    self.display,
+                    None,
+                    None,
+                    "",
+                    "the cached copy of this file is damaged; delete the folder "
+                    f"{cache.root()} (or set RECONCILER_CACHE_DIR to an empty string) and "
+                    "run again",
+                )
+            ]
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class CachedCA:
+    """A CA of a file known to be free of errors, as the manifest cache kept it: the facts
+    planning reads, stored when the file was validated. The full model (seeding reads the
+    definition) is validated from the cached data only when asked for."""
+
+    name: str
+    description: str | None
+    active: bool
+    renamed_from: str | None
+    protect: bool
+    canonical: CanonicalDefinition
+    source: _CachedItems = field(repr=False)
+    index: int = field(repr=False)
+
+    @cached_property
+    def model(self) -> CalculatedAttribute:
+        try:
+            return CalculatedAttribute.model_validate(
+                self.source.items[self.index], context=_DEFER_RULES
+            )
+        except (ValidationError, IndexError):
+            raise self.source.damaged() from None
+
+    @property
+    def definition(self) -> Definition:
+        return self.model.definition
 
 
 @dataclass(frozen=True)
 class DesiredCA:
     """A CA from a manifest, with where it is written."""
 
-    ca: CalculatedAttribute
+    ca: CalculatedAttribute | CachedCA
     file: str
     line: int | None
     column: int | None = None
@@ -237,13 +303,16 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
 
 
 def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
-    """A file known to be free of errors: validate its cached data, skip the YAML."""
+    """A file known to be free of errors: what this code found in it, without the YAML."""
+    source = _CachedItems(entry["items"], display)
     cas: list[DesiredCA] = []
-    validated = _CA_LIST.validate_python(entry["cas"], context=_DEFER_RULES)
-    rows = zip(validated, entry["positions"], entry["canonical"], strict=True)
-    for ca, (line, column), canonical in rows:
-        # The canonical form was computed by this same code from this same data: keep it.
-        ca.definition.__dict__["canonical"] = canonical
+    rows = zip(entry["facts"], entry["positions"], entry["canonical"], strict=True)
+    for index, (
+        (name, description, active, renamed_from, protect),
+        (line, column),
+        canonical,
+    ) in enumerate(rows):
+        ca = CachedCA(name, description, active, renamed_from, protect, canonical, source, index)
         cas.append(DesiredCA(ca, display, line, column))
     warnings = [
         Issue(display, line, column, path, message, "warning")
@@ -273,9 +342,13 @@ def load_file(path: Path, display: str, cache_root: Path | None = None) -> _File
             cache_root,
             entry_key,
             {
-                "cas": items,
+                "items": items,
+                "facts": [
+                    [d.ca.name, d.ca.description, d.ca.active, d.ca.renamed_from, d.ca.protect]
+                    for d in result.cas
+                ],
                 "positions": [[d.line, d.column] for d in result.cas],
-                "canonical": [d.ca.definition.canonical for d in result.cas],
+                "canonical": [d.ca.canonical for d in result.cas],
                 "warnings": [[i.line, i.column, i.path, i.message] for i in result.issues],
             },
         )

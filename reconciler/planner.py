@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import PlanError
-from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
+from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import Action, Change, Plan, summarize
 from reconciler.planner_changes import changes_between, leaves
 
@@ -31,12 +31,12 @@ def _audiences(live: LiveCA) -> list[str]:
     return [f"used by {count} audience{'s' if count != 1 else ''}"] if count > 0 else []
 
 
-def _body(ca: CalculatedAttribute, name: str | None = None) -> dict[str, Any]:
+def _body(ca: DeclaredCA, name: str | None = None) -> dict[str, Any]:
     """The create/update body: always the full draft (the API requires it on PUT too)."""
     return {
         "name": name or ca.name,
         "description": ca.description or "",
-        "draft_definition": dict(ca.definition.canonical),
+        "draft_definition": dict(ca.canonical),
     }
 
 
@@ -66,11 +66,11 @@ class _Planner:
         self.options = options
         self.errors: list[str] = []
 
-    def create(self, ca: CalculatedAttribute) -> list[Action]:
+    def create(self, ca: DeclaredCA) -> list[Action]:
         body = _body(ca)
         changes = [
             Change(path=p, before=None, after=v)
-            for p, v in leaves(_document(ca.name, ca.description or "", ca.definition.canonical))
+            for p, v in leaves(_document(ca.name, ca.description or "", ca.canonical))
             if v not in (None, "", [], False)
         ]
         actions = [Action(action="create", name=ca.name, changes=changes, body=body)]
@@ -78,9 +78,9 @@ class _Planner:
             actions.append(Action(action="activate", name=ca.name))
         return actions
 
-    def existing(self, ca: CalculatedAttribute, live: LiveCA) -> list[Action]:
+    def existing(self, ca: DeclaredCA, live: LiveCA) -> list[Action]:
         """Actions that bring one live CA to its manifest (empty when it already matches)."""
-        desired = ca.definition.canonical
+        desired = ca.canonical
         renamed = ca.name != live.name
         if renamed and live.was_activated:
             self.errors.append(
@@ -168,11 +168,11 @@ class _Planner:
 
 
 def match(
-    desired: Sequence[CalculatedAttribute], live: Sequence[LiveCA]
-) -> tuple[list[tuple[CalculatedAttribute, LiveCA | None]], list[LiveCA], list[str]]:
+    desired: Sequence[DeclaredCA], live: Sequence[LiveCA]
+) -> tuple[list[tuple[DeclaredCA, LiveCA | None]], list[LiveCA], list[str]]:
     """Pair each desired CA with its live CA (by name, else by renamed_from)."""
     by_name = {ca.name: ca for ca in live}
-    pairs: list[tuple[CalculatedAttribute, LiveCA | None]] = []
+    pairs: list[tuple[DeclaredCA, LiveCA | None]] = []
     errors: list[str] = []
     claimed: set[int] = set()
     for ca in desired:
@@ -191,9 +191,7 @@ def match(
     return pairs, unmanaged, errors
 
 
-def plan(
-    desired: Sequence[CalculatedAttribute], live: Sequence[LiveCA], options: PlanOptions
-) -> Plan:
+def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOptions) -> Plan:
     """The actions that make the workspace match `desired`; raises PlanError on blocked rules."""
     planner = _Planner(options)
     pairs, unmanaged, match_errors = match(desired, live)

@@ -8,7 +8,7 @@ from pathlib import Path
 from reconciler import manifest
 from reconciler.console import Output
 from reconciler.manifest import Manifests
-from reconciler.models import CalculatedAttribute
+from reconciler.models import DeclaredCA
 from reconciler.settings import Flags, Settings, resolve
 
 
@@ -18,7 +18,7 @@ class Workspace:
     settings: Settings
 
     @property
-    def desired(self) -> list[CalculatedAttribute]:
+    def desired(self) -> list[DeclaredCA]:
         return [desired.ca for desired in self.manifests.cas]
 
 

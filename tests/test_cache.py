@@ -1,4 +1,4 @@
-"""The parsed-manifest cache: same results, skipped YAML, never trusted blindly."""
+"""The parsed-manifest cache: same results, skipped YAML, a damaged entry never half-used."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from reconciler import cache, manifest
 from reconciler.errors import ManifestError
+from reconciler.models import CalculatedAttribute
 
 TEXT = """calculated_attributes:
   - name: Rolling
@@ -58,10 +59,20 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
 
     monkeypatch.setattr(manifest, "parse_bytes", refuse)
     second = manifest.load(directory)
-    assert second.cas == first.cas
+    assert isinstance(second.cas[0].ca, manifest.CachedCA)
+    assert [facts(d) for d in second.cas] == [facts(d) for d in first.cas]
     assert second.warnings == first.warnings
     assert [w.line for w in second.warnings] == [13]
-    assert second.cas[0].ca.definition.canonical == first.cas[0].ca.definition.canonical
+    # The full model, validated from the cached data only when asked for, is the same too.
+    assert second.cas[0].ca.definition == first.cas[0].ca.definition
+
+
+def facts(desired: manifest.DesiredCA) -> tuple[object, ...]:
+    ca = desired.ca
+    return (
+        *(desired.file, desired.line, desired.column),
+        *(ca.name, ca.description, ca.active, ca.renamed_from, ca.protect, ca.canonical),
+    )
 
 
 def test_an_edited_file_is_a_miss(tmp_path: Path) -> None:
@@ -80,15 +91,35 @@ def test_files_with_errors_are_not_cached(tmp_path: Path) -> None:
     assert entries(directory) == []
 
 
-def test_a_tampered_entry_is_not_trusted(tmp_path: Path) -> None:
+def test_an_entry_of_another_shape_is_a_miss(tmp_path: Path) -> None:
     directory = workspace(tmp_path)
     manifest.load(directory)
     (path,) = entries(directory)
     document = json.loads(path.read_text())
-    document["cas"]["data"][0]["name"] = "  bad name with spaces  "
+    document["facts"] = [["Rolling", None, True]]  # a row short of its five facts
     path.write_text(json.dumps(document))
-    loaded = manifest.load(directory)  # validation refuses it: the file is read instead
+    loaded = manifest.load(directory)  # the file is read instead
+    assert isinstance(loaded.cas[0].ca, CalculatedAttribute)
     assert loaded.cas[0].name == "Rolling"
+
+
+def test_damaged_cached_data_is_reported_not_used(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    document = json.loads(path.read_text())
+    items = json.loads(document["items"])
+    items["data"][0]["definition"]["calculation_type"] = "counts"
+    document["items"] = json.dumps(items)
+    path.write_text(json.dumps(document))
+    loaded = manifest.load(directory)
+    assert loaded.cas[0].name == "Rolling"  # planning reads the stored facts
+    with pytest.raises(ManifestError) as caught:
+        _ = loaded.cas[0].ca.definition  # seeding reads the model: refused, with the way out
+    (issue,) = caught.value.issues
+    assert issue.file == str(directory / "cas.yaml")
+    assert "cached copy of this file is damaged" in issue.message
+    assert str(cache.root()) in issue.message
 
 
 def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ Conditions live in `models.condition`, the shared base in `models.rules`.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import AliasChoices, Field, StrictBool, StrictInt
 
@@ -214,6 +214,28 @@ class CalculatedAttribute(ManifestModel):
 
     def problems(self) -> list[Problem]:
         return self.local_problems() + prefixed(("definition",), self.definition.problems())
+
+    @property
+    def canonical(self) -> CanonicalDefinition:
+        return self.definition.canonical
+
+
+class DeclaredCA(Protocol):
+    """What planning reads of a manifest CA: a CalculatedAttribute, or the same facts kept
+    in the manifest cache (manifest.CachedCA)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def renamed_from(self) -> str | None: ...
+    @property
+    def protect(self) -> bool: ...
+    @property
+    def canonical(self) -> CanonicalDefinition: ...
 
 
 class ManifestFile(ManifestModel):
