@@ -81,6 +81,7 @@ class _Planner:
     def existing(self, ca: DeclaredCA, live: LiveCA) -> list[Action]:
         """Actions that bring one live CA to its manifest (empty when it already matches)."""
         desired = ca.canonical
+        live.recognise(desired)
         renamed = ca.name != live.name
         if renamed and live.was_activated:
             self.errors.append(

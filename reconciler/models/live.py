@@ -1,7 +1,10 @@
 """Live state: a CA as the Platform API returns it. Tolerant: unknown fields are ignored,
 missing ones are None, and both spellings of the data point key are read.
 
-`LiveCA.canonical` reduces it to the same form as a manifest definition (models.canonical).
+`LiveCA.active` and `LiveCA.draft` reduce its definitions to the same form as a manifest
+definition (models.canonical). The definitions are kept as the API sent them and read only
+when asked for: in a large workspace most CAs equal their manifests, and
+`LiveCA.recognise` shows that with one comparison instead of a reading.
 """
 
 from __future__ import annotations
@@ -9,9 +12,45 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+import orjson
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.models.canonical import CanonicalDefinition, canonical_definition, fingerprint
+from reconciler.errors import ApiError
+from reconciler.models.canonical import (
+    CanonicalDefinition,
+    canonical_definition,
+    condition_order,
+    fingerprint,
+)
+from reconciler.models.values import operand_sort_key
+
+
+def _number_order(value: Any) -> Any:
+    return operand_sort_key("number", value)
+
+
+def _in_canonical_order(definition: dict[str, Any]) -> dict[str, Any] | None:
+    """`definition` with its conditions and in_list values in the order a canonical form
+    keeps them, or None where that order cannot be had as it stands (mixed types).
+    Order never changes what a definition means: the canonical form sorts both."""
+    conditions = definition.get("conditions")
+    if not isinstance(conditions, list) or not conditions:
+        return definition
+    ordered: list[dict[str, Any]] = []
+    try:
+        for condition in conditions:
+            if not isinstance(condition, dict):
+                return None
+            values = condition.get("values")
+            if isinstance(values, list) and len(values) > 1:
+                order = _number_order if condition.get("type") == "number" else None
+                ordered.append({**condition, "values": sorted(values, key=order)})
+            else:
+                ordered.append(condition)
+        ordered.sort(key=condition_order)
+    except (TypeError, ValueError):  # incomparable values; orjson's refusals are TypeErrors
+        return None
+    return {**definition, "conditions": ordered}
 
 
 class _Live(BaseModel):
@@ -70,8 +109,9 @@ class LiveCA(_Live):
     id: int
     name: str
     description: str | None = None
-    active_definition: LiveDefinition | None = None
-    draft_definition: LiveDefinition | None = None
+    # As the API sent them (JSON objects); `active` and `draft` read them.
+    active_definition: dict[str, Any] | None = None
+    draft_definition: dict[str, Any] | None = None
     audience_count: int | None = None
     activated_on: str | None = None
     activated_by: str | None = None
@@ -84,17 +124,59 @@ class LiveCA(_Live):
         """Names are read-only once a CA has been activated (even if later edited)."""
         return self.active_definition is not None or bool(self.activated_on)
 
+    def _read(self, which: str, raw: dict[str, Any] | None) -> CanonicalDefinition | None:
+        if raw is None:
+            return None
+        try:
+            return LiveDefinition.model_validate(raw).canonical
+        except ValidationError as exc:
+            raise ApiError(
+                f'"{self.name}" (id {self.id}): its {which} definition could not be read '
+                f"from the API's answer ({exc.error_count()} problem(s))"
+            ) from None
+
     @cached_property
     def active(self) -> CanonicalDefinition | None:
-        return self.active_definition.canonical if self.active_definition else None
+        return self._read("active", self.active_definition)
+
+    @cached_property
+    def held_draft(self) -> CanonicalDefinition | None:
+        """The draft definition as stored, even when it equals the active one."""
+        return self._read("draft", self.draft_definition)
 
     @cached_property
     def draft(self) -> CanonicalDefinition | None:
         """The pending draft; a draft equal to the active definition counts as no draft."""
-        if self.draft_definition is None:
-            return None
-        draft = self.draft_definition.canonical
-        return None if draft == self.active else draft
+        draft = self.held_draft
+        return None if draft is None or draft == self.active else draft
+
+    def recognise(self, desired: CanonicalDefinition) -> None:
+        """Take a definition the API returned as `desired`, up to the order of its lists,
+        to be `desired` without reading it.
+
+        A canonical form is its own canonical form, and order does not change a meaning
+        (property tests hold both), so reading such a definition would only rebuild
+        `desired`. The comparison is exact: a Python comparison alone would take 30.0 or
+        true for 30 and 1, and the JSON text alone would take NaN for null; both must hold.
+        """
+        expected: bytes | None = None
+        for which, raw in (
+            ("active", self.active_definition),
+            ("held_draft", self.draft_definition),
+        ):
+            if raw is None or which in self.__dict__:
+                continue
+            ordered = _in_canonical_order(raw)
+            if ordered is None or ordered != desired:
+                continue
+            try:
+                text = orjson.dumps(ordered, option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONEncodeError:  # an integer beyond 64 bits: read it instead
+                continue
+            if expected is None:
+                expected = orjson.dumps(desired, option=orjson.OPT_SORT_KEYS)
+            if text == expected:
+                self.__dict__[which] = desired
 
     @property
     def description_text(self) -> str:

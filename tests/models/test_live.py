@@ -1,0 +1,162 @@
+"""Live CAs: definitions are read when asked for, and `recognise` is a shortcut that never
+changes what a definition reads as."""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.errors import ApiError
+from reconciler.models import CanonicalDefinition, Definition, LiveCA
+from tests.strategies import api_shaped, definitions, meaning_changes
+
+Json = dict[str, Any]
+
+
+def live_ca(active: Json | None, draft: Json | None = None) -> LiveCA:
+    return LiveCA.model_validate(
+        {"id": 7, "name": "CA", "active_definition": active, "draft_definition": draft}
+    )
+
+
+def as_sent(data: Json) -> Json:
+    """The canonical form of a manifest definition as the API would echo it (JSON)."""
+    parsed: Json = orjson.loads(orjson.dumps(Definition.model_validate(data).canonical))
+    return parsed
+
+
+def shuffled(definition: Json, seed: int) -> Json:
+    """The same definition with its conditions and in_list values in another order."""
+    rng = random.Random(seed)
+    result = copy.deepcopy(definition)
+    for condition in result["conditions"]:
+        if condition.get("values"):
+            rng.shuffle(condition["values"])
+    rng.shuffle(result["conditions"])
+    return result
+
+
+def taken_unread(ca: LiveCA) -> bool:
+    return "active" in ca.__dict__
+
+
+@settings(max_examples=200)
+@given(definitions(), st.integers(0, 2**32))
+def test_a_canonical_form_in_any_order_is_taken_unread(data: Json, seed: int) -> None:
+    target = Definition.model_validate(data).canonical
+    raw = shuffled(as_sent(data), seed)
+    ca = live_ca(raw, draft=raw)
+    ca.recognise(target)
+    assert taken_unread(ca)
+    assert ca.active is target
+    assert ca.draft is None  # a draft equal to the active definition is no draft
+    assert live_ca(raw).active == target  # reading it says the same
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_recognising_never_changes_what_a_definition_reads_as(draw: st.DataObject) -> None:
+    data = draw.draw(definitions())
+    other = draw.draw(st.one_of(st.just(data), meaning_changes(data)))
+    seed = draw.draw(st.integers(0, 2**32))
+    raw = draw.draw(
+        st.sampled_from([api_shaped(other, seed), shuffled(as_sent(other), seed), as_sent(other)])
+    )
+    draft = draw.draw(st.sampled_from([None, raw, as_sent(data)]))
+    target = Definition.model_validate(data).canonical
+    ca = live_ca(raw, draft)
+    ca.recognise(target)
+    fresh = live_ca(raw, draft)
+    assert (ca.active, ca.draft) == (fresh.active, fresh.draft)
+
+
+ROLLING: Json = {
+    "calculation_type": "count",
+    "datapoint": {"event_type": "session_start"},
+    "conditions": [
+        {
+            "type": "number",
+            "operator": "in_list",
+            "attribute_name": "Step",
+            "values": [10, 9, 100],
+        },
+        {"type": "string", "operator": "equals", "attribute_name": "Plan", "value": "gold"},
+    ],
+    "time_period": {"type": "within", "within": 1, "within_unit": "days"},
+}
+
+
+def _set(raw: Json, path: tuple[Any, ...], value: Any) -> Json:
+    changed = copy.deepcopy(raw)
+    place = changed
+    for step in path[:-1]:
+        place = place[step]
+    place[path[-1]] = value
+    return changed
+
+
+def _where(raw: Json, kind: str) -> int:
+    return next(i for i, c in enumerate(raw["conditions"]) if c["type"] == kind)
+
+
+def _respelled(raw: Json) -> Json:
+    changed = copy.deepcopy(raw)
+    changed["data_point"] = changed.pop("datapoint")
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "taken", "means_the_target"),
+    [
+        (lambda raw: raw, True, True),
+        (lambda raw: shuffled(raw, 3), True, True),
+        # Equal in Python, not in JSON: each reads as something else.
+        (lambda raw: _set(raw, ("time_period", "within"), 1.0), False, False),
+        (lambda raw: _set(raw, ("time_period", "within"), True), False, False),
+        # Equal in JSON text (NaN is written null), not in Python: read (and here a
+        # `within` period ignores its date).
+        (lambda raw: _set(raw, ("time_period", "date"), float("nan")), False, True),
+        # Beyond 64 bits: orjson cannot write it, so it is read.
+        (lambda raw: _set(raw, ("time_period", "within"), 2**70), False, False),
+        (
+            lambda raw: _set(raw, ("conditions", _where(raw, "string"), "value"), "gold "),
+            False,
+            False,
+        ),
+        # Same meaning, other spelling: read, and found equal.
+        (_respelled, False, True),
+        (lambda raw: _set(raw, ("recipe_type",), None), False, True),
+        (
+            lambda raw: _set(
+                raw, ("conditions", _where(raw, "number"), "values"), ["100", "9", "10", "9"]
+            ),
+            False,
+            True,
+        ),
+    ],
+)
+def test_only_the_canonical_form_is_taken_unread(
+    change: Any, taken: bool, means_the_target: bool
+) -> None:
+    target: CanonicalDefinition = Definition.model_validate(ROLLING).canonical
+    raw = change(as_sent(ROLLING))
+    ca = live_ca(raw)
+    ca.recognise(target)
+    assert taken_unread(ca) == taken
+    fresh = live_ca(raw).active
+    assert ca.active == fresh
+    assert (fresh == target) == means_the_target
+
+
+def test_an_unreadable_definition_names_its_ca_when_asked_for() -> None:
+    ca = live_ca({"conditions": "not a list"})  # the list itself still reads
+    assert ca.name == "CA"
+    with pytest.raises(ApiError) as caught:
+        _ = ca.active
+    assert str(caught.value).startswith('"CA" (id 7): its active definition could not be read')
