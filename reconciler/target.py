@@ -5,6 +5,7 @@ The one place that chooses a transport; everything above it takes a client.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,7 +25,13 @@ def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
 
         app = create_app(EmulatorConfig(), db_path=settings.emulator_db)
         return httpx.ASGITransport(app=app)
-    return httpx.AsyncHTTPTransport(retries=0, limits=httpx.Limits(max_connections=64))
+    limits = httpx.Limits(max_connections=64)
+    if not any(url.startswith("https:") for url in (settings.api_url, settings.auth_url)):
+        # Plain HTTP (an emulator server) never negotiates TLS: skip loading the CA bundle
+        # (50 ms), with a context that verifies and trusts nothing should TLS ever be tried.
+        closed = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return httpx.AsyncHTTPTransport(retries=0, limits=limits, verify=closed)
+    return httpx.AsyncHTTPTransport(retries=0, limits=limits)
 
 
 def http_for(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Http:

@@ -1,0 +1,47 @@
+"""Choosing a transport: TLS is verified against the CA bundle wherever a URL is https."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.settings import Settings
+from reconciler.target import transport_for
+
+PLAIN = Settings(
+    directory=Path("."),
+    workspace_id=1,
+    target="mparticle",
+    prune=False,
+    api_url="http://127.0.0.1:8080/platform/v2",
+    auth_url="http://127.0.0.1:8080/oauth/token",
+    s2s_url="http://127.0.0.1:8080/s2s",
+    rate_limit=None,
+)
+
+
+def tls_context(transport: httpx.AsyncBaseTransport) -> ssl.SSLContext:
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    context = transport._pool._ssl_context  # httpcore's pool keeps the context it was given
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+@pytest.mark.parametrize("https", ["api_url", "auth_url"])
+def test_any_https_url_verifies_against_the_ca_bundle(https: str) -> None:
+    settings = replace(PLAIN, **{https: getattr(PLAIN, https).replace("http:", "https:", 1)})
+    context = tls_context(transport_for(settings))
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0
+
+
+def test_plain_http_skips_the_bundle_and_trusts_nothing() -> None:
+    context = tls_context(transport_for(PLAIN))
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
