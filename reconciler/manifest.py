@@ -66,7 +66,7 @@ class _CachedItems:
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class CachedCA:
     """A CA of a file known to be free of errors, as the manifest cache kept it: the facts
     planning reads, stored when the file was validated. The full model (seeding reads the
@@ -80,22 +80,25 @@ class CachedCA:
     canonical: CanonicalDefinition
     source: _CachedItems = field(repr=False)
     index: int = field(repr=False)
+    _model: CalculatedAttribute | None = field(default=None, init=False, repr=False)
 
-    @cached_property
+    @property
     def model(self) -> CalculatedAttribute:
-        try:
-            return CalculatedAttribute.model_validate(
-                self.source.items[self.index], context=_DEFER_RULES
-            )
-        except (ValidationError, IndexError):
-            raise self.source.damaged() from None
+        if self._model is None:
+            try:
+                self._model = CalculatedAttribute.model_validate(
+                    self.source.items[self.index], context=_DEFER_RULES
+                )
+            except (ValidationError, IndexError):
+                raise self.source.damaged() from None
+        return self._model
 
     @property
     def definition(self) -> Definition:
         return self.model.definition
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DesiredCA:
     """A CA from a manifest, with where it is written."""
 
@@ -145,7 +148,8 @@ class _Declared:
 class _FileResult:
     cas: list[DesiredCA]
     issues: list[Issue]
-    declared: list[_Declared] = field(default_factory=list)
+    # Every CA name as written; a file free of errors declares exactly its CAs.
+    declared: list[_Declared | DesiredCA] = field(default_factory=list)
 
 
 def discover(directory: Path) -> Iterator[Path]:
@@ -287,7 +291,7 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
         )
         return _FileResult([], issues), []
     cas: list[DesiredCA] = []
-    declared: list[_Declared] = []
+    declared: list[_Declared | DesiredCA] = []
     for index, item in enumerate(items):
         desired, found = _load_ca(document, index, item)
         issues += found
@@ -318,8 +322,7 @@ def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
         Issue(display, line, column, path, message, "warning")
         for line, column, path, message in entry["warnings"]
     ]
-    declared = [_Declared(d.name, d.file, d.line, d.column) for d in cas]
-    return _FileResult(cas, warnings, declared)
+    return _FileResult(cas, warnings, list(cas))
 
 
 def load_file(path: Path, display: str, cache_root: Path | None = None) -> _FileResult:
@@ -404,9 +407,9 @@ def load_settings(directory: Path) -> SettingsFile:
     return settings
 
 
-def _cross_file_issues(declared: list[_Declared], cas: list[DesiredCA]) -> list[Issue]:
+def _cross_file_issues(declared: list[_Declared | DesiredCA], cas: list[DesiredCA]) -> list[Issue]:
     issues: list[Issue] = []
-    first: dict[str, _Declared] = {}
+    first: dict[str, _Declared | DesiredCA] = {}
     for written in declared:
         earlier = first.setdefault(written.name, written)
         if earlier is not written:
@@ -461,7 +464,7 @@ def load(directory: Path) -> Manifests:
             raise
         settings_issues = list(exc.issues)
     cas: list[DesiredCA] = []
-    declared: list[_Declared] = []
+    declared: list[_Declared | DesiredCA] = []
     issues: list[Issue] = []
     files: list[str] = []
     cache_root = cache.root()
