@@ -7,7 +7,7 @@ dicts and never spellings. The form is also the API body we send (key `datapoint
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Protocol, TypedDict
 
 import orjson
@@ -225,15 +225,19 @@ def canonical_time_period(period: TimePeriodLike) -> CanonicalTimePeriod:
     }
 
 
-def condition_order(condition: Mapping[str, object]) -> bytes:
-    """Conditions are kept sorted by their JSON text."""
+# The leaves of a canonical form that are not text or null (a test derives them from the
+# types above): comparing raw API data with a canonical form checks their types as well.
+NON_TEXT_LEAVES = (("datapoint", "use_product_quantity"), ("time_period", "within"))
+
+
+def _condition_order(condition: CanonicalCondition) -> bytes:
     return orjson.dumps(condition, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_definition(definition: DefinitionLike) -> CanonicalDefinition:
     """The meaning of a definition: equal for every spelling the API or a manifest may use."""
     conditions = [canonical_condition(c) for c in definition.conditions or ()]
-    conditions.sort(key=condition_order)
+    conditions.sort(key=_condition_order)
     calculation = definition.calculation_type
     if calculation is not None:
         calculation = CALCULATION_TYPE_SYNONYMS.get(calculation, calculation)

@@ -12,45 +12,66 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import ApiError
 from reconciler.models.canonical import (
+    NON_TEXT_LEAVES,
+    CanonicalCondition,
     CanonicalDefinition,
     canonical_definition,
-    condition_order,
     fingerprint,
 )
-from reconciler.models.values import operand_sort_key
 
 
-def _number_order(value: Any) -> Any:
-    return operand_sort_key("number", value)
+def _same_condition(raw: object, want: CanonicalCondition) -> bool:
+    """Whether a raw condition is `want`, up to the order of its in_list values. A canonical
+    condition holds only text and null, which Python compares exactly."""
+    if not isinstance(raw, dict) or raw.keys() != want.keys():
+        return False
+    for key, value in want.items():
+        have = raw[key]
+        if have == value:
+            continue
+        if key != "values" or not isinstance(value, list) or not isinstance(have, list):
+            return False
+        # `want` holds no value twice: the same length and the same set is a permutation.
+        try:
+            if len(have) != len(value) or set(have) != set(value):
+                return False
+        except TypeError:  # an unhashable value
+            return False
+    return True
 
 
-def _in_canonical_order(definition: dict[str, Any]) -> dict[str, Any] | None:
-    """`definition` with its conditions and in_list values in the order a canonical form
-    keeps them, or None where that order cannot be had as it stands (mixed types).
-    Order never changes what a definition means: the canonical form sorts both."""
-    conditions = definition.get("conditions")
-    if not isinstance(conditions, list) or not conditions:
-        return definition
-    ordered: list[dict[str, Any]] = []
-    try:
-        for condition in conditions:
-            if not isinstance(condition, dict):
-                return None
-            values = condition.get("values")
-            if isinstance(values, list) and len(values) > 1:
-                order = _number_order if condition.get("type") == "number" else None
-                ordered.append({**condition, "values": sorted(values, key=order)})
-            else:
-                ordered.append(condition)
-        ordered.sort(key=condition_order)
-    except (TypeError, ValueError):  # incomparable values; orjson's refusals are TypeErrors
-        return None
-    return {**definition, "conditions": ordered}
+def _means_exactly(raw: dict[str, Any], want: CanonicalDefinition) -> bool:
+    """Whether a raw definition is the canonical form `want`, up to the order of its
+    conditions and in_list values (which the canonical form sorts)."""
+    wanted = want["conditions"]
+    if {**raw, "conditions": wanted} != want:
+        return False
+    # Python takes 1.0 and true for 1: the leaves that are not text must have its type.
+    for outer, inner in NON_TEXT_LEAVES:
+        part: Any = want[outer]  # type: ignore[literal-required]
+        if part is not None and type(raw[outer][inner]) is not type(part[inner]):
+            return False
+    conditions = raw["conditions"]
+    if conditions == wanted:
+        return True
+    if not isinstance(conditions, list) or len(conditions) != len(wanted):
+        return False
+    unmatched: list[CanonicalCondition] = list(wanted)
+    for condition in conditions:
+        if condition in unmatched:
+            unmatched.remove(condition)
+            continue
+        for index, candidate in enumerate(unmatched):
+            if _same_condition(condition, candidate):
+                del unmatched[index]
+                break
+        else:
+            return False
+    return True
 
 
 class _Live(BaseModel):
@@ -156,26 +177,13 @@ class LiveCA(_Live):
 
         A canonical form is its own canonical form, and order does not change a meaning
         (property tests hold both), so reading such a definition would only rebuild
-        `desired`. The comparison is exact: a Python comparison alone would take 30.0 or
-        true for 30 and 1, and the JSON text alone would take NaN for null; both must hold.
+        `desired`. The comparison is exact: same keys, same values of the same types.
         """
-        expected: bytes | None = None
         for which, raw in (
             ("active", self.active_definition),
             ("held_draft", self.draft_definition),
         ):
-            if raw is None or which in self.__dict__:
-                continue
-            ordered = _in_canonical_order(raw)
-            if ordered is None or ordered != desired:
-                continue
-            try:
-                text = orjson.dumps(ordered, option=orjson.OPT_SORT_KEYS)
-            except orjson.JSONEncodeError:  # an integer beyond 64 bits: read it instead
-                continue
-            if expected is None:
-                expected = orjson.dumps(desired, option=orjson.OPT_SORT_KEYS)
-            if text == expected:
+            if raw is not None and which not in self.__dict__ and _means_exactly(raw, desired):
                 self.__dict__[which] = desired
 
     @property

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ApiError
 from reconciler.models import CanonicalDefinition, Definition, LiveCA
+from reconciler.models.canonical import NON_TEXT_LEAVES
 from tests.strategies import api_shaped, definitions, meaning_changes
 
 Json = dict[str, Any]
@@ -116,13 +118,12 @@ def _respelled(raw: Json) -> Json:
     [
         (lambda raw: raw, True, True),
         (lambda raw: shuffled(raw, 3), True, True),
-        # Equal in Python, not in JSON: each reads as something else.
+        # Equal in Python, but of another type: each reads as something else.
         (lambda raw: _set(raw, ("time_period", "within"), 1.0), False, False),
         (lambda raw: _set(raw, ("time_period", "within"), True), False, False),
-        # Equal in JSON text (NaN is written null), not in Python: read (and here a
-        # `within` period ignores its date).
+        # NaN equals nothing: read (and here a `within` period ignores its date).
         (lambda raw: _set(raw, ("time_period", "date"), float("nan")), False, True),
-        # Beyond 64 bits: orjson cannot write it, so it is read.
+        # Beyond 64 bits: compared exactly, and read.
         (lambda raw: _set(raw, ("time_period", "within"), 2**70), False, False),
         (
             lambda raw: _set(raw, ("conditions", _where(raw, "string"), "value"), "gold "),
@@ -160,3 +161,27 @@ def test_an_unreadable_definition_names_its_ca_when_asked_for() -> None:
     with pytest.raises(ApiError) as caught:
         _ = ca.active
     assert str(caught.value).startswith('"CA" (id 7): its active definition could not be read')
+
+
+def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Paths of a canonical TypedDict whose values are neither text nor null."""
+    text_types = {str, type(None)}
+    found: set[tuple[str, ...]] = set()
+    for key, hint in get_type_hints(hints).items():
+        options = set(get_args(hint)) if get_origin(hint) in (Union, UnionType) else {hint}
+        for option in options - text_types:
+            if is_typeddict(option):
+                found |= _non_text_leaves(option, (*path, key))
+            elif get_origin(option) is list:
+                (item,) = get_args(option)
+                if is_typeddict(item):
+                    found |= _non_text_leaves(item, (*path, key, "[]"))
+                elif item is not str:
+                    found.add((*path, key))
+            else:
+                found.add((*path, key))
+    return found
+
+
+def test_the_non_text_leaves_are_the_ones_recognise_checks() -> None:
+    assert _non_text_leaves(CanonicalDefinition) == set(NON_TEXT_LEAVES)
