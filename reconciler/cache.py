@@ -121,7 +121,7 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
         return None
     try:
         document = orjson.loads(raw)
-        if not isinstance(document, dict) or not isinstance(document.get("items"), str):
+        if not isinstance(document, dict):
             raise ValueError("not an entry of this version")
         return document
     except (orjson.JSONDecodeError, ValueError) as exc:
@@ -134,7 +134,9 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
     path = folder / f"{entry}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        encoded = {**document, "items": orjson.dumps(encode(document["items"])).decode()}
+        encoded = dict(document)
+        if "items" in encoded:
+            encoded["items"] = orjson.dumps(encode(encoded["items"])).decode()
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(orjson.dumps(encoded))
         temporary.replace(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from reconciler.client import PlatformClient
 from reconciler.errors import (
+    ApiError,
     AuthError,
     BusinessRuleError,
     NotFoundError,
@@ -105,6 +107,48 @@ async def test_every_call_of_the_api(emulator: EmulatorServer) -> None:
         assert (await client.get(ca_id)).draft_definition is None
         await client.delete(ca_id)
         assert await client.list() == []
+
+
+LIST = "GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"
+
+
+async def test_list_runs_its_on_sent_work_once_the_request_is_on_the_wire(
+    emulator: EmulatorServer,
+) -> None:
+    seen: list[int] = []
+
+    def on_sent() -> None:
+        # The event loop is blocked here: the server can only count the list request if
+        # it was already sent.
+        deadline = time.monotonic() + 5
+        while emulator.stats()["requests"].get(LIST, 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(emulator.stats()["requests"].get(LIST, 0))
+
+    async with client_for(emulator.url) as client:
+        await client.create(body("A"))
+        assert [ca.name for ca in await client.list(on_sent=on_sent)] == ["A"]
+    assert seen == [1]
+
+
+async def test_a_list_that_is_not_json_is_an_api_error() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, content=b"[{]")
+
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    client = PlatformClient(
+        http,
+        api_url="https://api.example",
+        workspace_id=1,
+        auth_url="https://sso.example/oauth/token",
+        client_id="c",
+        client_secret="s",
+    )
+    with pytest.raises(ApiError, match="the CA list could not be read: not JSON"):
+        await client.list()
+    await client.aclose()
 
 
 async def test_one_token_for_many_calls_and_a_new_one_after_expiry(

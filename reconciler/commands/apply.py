@@ -178,7 +178,7 @@ async def _apply_directory(
 ) -> int:
     options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
     async with target.platform(ws.settings) as client:
-        live = await client.list()
+        live = await client.list(on_sent=ws.manifests.prepare)
         plan = planner.plan(ws.desired, live, options)
         if fmt == "text":
             show(plan, output, "text")
