@@ -10,15 +10,18 @@ entry says was computed by this same code from these same bytes, so it is truste
 installed code itself is: planning reads the stored facts of each CA and its canonical
 form, and the file's data (`items`, kept as JSON text so that reading an entry does not
 build it) is decoded and validated only when a full model is asked for.
-Set RECONCILER_CACHE_DIR to an empty string to turn the cache off.
+Entries unused for 30 days are removed whenever one is written. Set RECONCILER_CACHE_DIR
+to an empty string to turn the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -34,6 +37,7 @@ import reconciler
 log = logging.getLogger("reconciler.cache")
 
 CACHE_DIR = Path("manifests")
+MAX_AGE = 30 * 24 * 3600.0  # seconds unused after which an entry is removed
 
 
 def root(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -119,6 +123,8 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
         raw = path.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):  # in use: `prune` keeps it
+        os.utime(path)
     try:
         document = orjson.loads(raw)
         if not isinstance(document, dict):
@@ -127,6 +133,16 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
     except (orjson.JSONDecodeError, ValueError) as exc:
         log.debug("ignoring cache entry %s: %s", path, exc)
         return None
+
+
+def prune(folder: Path, now: float | None = None) -> None:
+    """Remove entries unused for MAX_AGE: every edit of a manifest, and every upgrade,
+    leaves entries nothing will read again."""
+    cutoff = (time.time() if now is None else now) - MAX_AGE
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if path.suffix in (".json", ".tmp") and path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
@@ -140,5 +156,6 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(orjson.dumps(encoded))
         temporary.replace(path)
+        prune(folder)
     except (OSError, orjson.JSONEncodeError) as exc:  # a read-only checkout works, slower
         log.debug("cannot write cache entry %s: %s", path, exc)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -228,3 +230,20 @@ def test_prepare_leaves_a_failure_to_the_first_use(
     loaded.prepare()  # inside an HTTP exchange: must not raise
     with pytest.raises(ManifestError):
         _ = loaded.cas
+
+
+def test_entries_unused_for_a_month_are_removed_when_one_is_written(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    folder = _documents()[0].parent
+    forgotten = folder / ("0" * 64 + ".json")
+    forgotten.write_text("{}")
+    long_ago = time.time() - cache.MAX_AGE - 3600
+    for path in [*_documents(), forgotten]:
+        os.utime(path, (long_ago, long_ago))
+    assert manifest.load(directory).cas  # reading the verdict and the entry marks them used
+    (directory / "more.yaml").write_text(TEXT.replace("name: Rolling", "name: Other"))
+    manifest.load(directory)  # a new entry and verdict are written: the unused one goes
+    assert not forgotten.exists()
+    assert len(entries(directory)) == 2
+    assert len(verdicts()) == 2
