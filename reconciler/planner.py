@@ -93,6 +93,9 @@ class _Planner:
             return []
         description = ca.description or ""
         needs_update = renamed or description != live.description_text
+        unchanged = ca.active and not needs_update and live.draft_definition is None
+        if unchanged and live.active == desired:
+            return []  # the common case, decided without looking at drafts
         effective_draft = live.draft if live.draft is not None else live.active
         if ca.active:
             current = live.active
