@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from reconciler.emulator import EmulatorConfig, create_app
 from tests.emulator.api import ca_body
 from tests.emulator.test_docs_examples import SINGLE_SEED_EXAMPLE
+from tests.support.data import replaced
 
 PLATFORM = "/platform/v2/workspaces/1/calculatedattributes"
 VOCABULARY = [
@@ -76,24 +76,13 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return paths
 
 
-def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    result = copy.deepcopy(value)
-    target = result
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = new
-    return result
-
-
 @st.composite
 def mutated(draw: st.DrawFn, base: Any) -> Any:
     """`base` with one to three of its nodes replaced by arbitrary JSON."""
     value = base
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(_paths(value)))
-        value = _replace(value, path, draw(JSON))
+        value = replaced(value, path, draw(JSON))
     return value
 
 

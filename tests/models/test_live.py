@@ -17,6 +17,7 @@ from reconciler.errors import ApiError
 from reconciler.models import CanonicalDefinition, Definition, LiveCA
 from reconciler.models.canonical import NON_TEXT_LEAVES
 from tests.strategies import api_shaped, definitions, meaning_changes
+from tests.support.data import replaced
 
 Json = dict[str, Any]
 
@@ -94,15 +95,6 @@ ROLLING: Json = {
 }
 
 
-def _set(raw: Json, path: tuple[Any, ...], value: Any) -> Json:
-    changed = copy.deepcopy(raw)
-    place = changed
-    for step in path[:-1]:
-        place = place[step]
-    place[path[-1]] = value
-    return changed
-
-
 def _where(raw: Json, kind: str) -> int:
     return next(i for i, c in enumerate(raw["conditions"]) if c["type"] == kind)
 
@@ -119,22 +111,22 @@ def _respelled(raw: Json) -> Json:
         (lambda raw: raw, True, True),
         (lambda raw: shuffled(raw, 3), True, True),
         # Equal in Python, but of another type: each reads as something else.
-        (lambda raw: _set(raw, ("time_period", "within"), 1.0), False, False),
-        (lambda raw: _set(raw, ("time_period", "within"), True), False, False),
+        (lambda raw: replaced(raw, ("time_period", "within"), 1.0), False, False),
+        (lambda raw: replaced(raw, ("time_period", "within"), True), False, False),
         # NaN equals nothing: read (and here a `within` period ignores its date).
-        (lambda raw: _set(raw, ("time_period", "date"), float("nan")), False, True),
+        (lambda raw: replaced(raw, ("time_period", "date"), float("nan")), False, True),
         # Beyond 64 bits: compared exactly, and read.
-        (lambda raw: _set(raw, ("time_period", "within"), 2**70), False, False),
+        (lambda raw: replaced(raw, ("time_period", "within"), 2**70), False, False),
         (
-            lambda raw: _set(raw, ("conditions", _where(raw, "string"), "value"), "gold "),
+            lambda raw: replaced(raw, ("conditions", _where(raw, "string"), "value"), "gold "),
             False,
             False,
         ),
         # Same meaning, other spelling: read, and found equal.
         (_respelled, False, True),
-        (lambda raw: _set(raw, ("recipe_type",), None), False, True),
+        (lambda raw: replaced(raw, ("recipe_type",), None), False, True),
         (
-            lambda raw: _set(
+            lambda raw: replaced(
                 raw, ("conditions", _where(raw, "number"), "values"), ["100", "9", "10", "9"]
             ),
             False,
