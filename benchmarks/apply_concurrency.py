@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from reconciler import applier, planner  # noqa: E402
-from reconciler.client import PlatformClient  # noqa: E402
-from reconciler.http import Http  # noqa: E402
+from reconciler import applier  # noqa: E402
+from reconciler.api.client import PlatformClient  # noqa: E402
+from reconciler.api.http import Http  # noqa: E402
 from reconciler.models import CalculatedAttribute  # noqa: E402
+from reconciler.plan import planner  # noqa: E402
 from tests.support.emulator import running_emulator  # noqa: E402
 from tests.support.workspace import SESSIONS, env_for, write_manifests  # noqa: E402
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Literal
 
-from reconciler.client import PlatformClient
+from reconciler.api.client import PlatformClient
 from reconciler.errors import ApiError, NotFoundError, ServerError, TransportError, ValidationFailed
 from reconciler.models import LiveCA, LiveDefinition
-from reconciler.plan import Action, Plan
+from reconciler.plan.value import Action, Plan
 
 Status = Literal["done", "failed", "not_started"]
 #: Rounds of "create, lost answer, not found by name, create again" before giving up.

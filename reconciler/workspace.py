@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.manifest import Manifests
+from reconciler.manifest.loader import Manifests
 from reconciler.models import DeclaredCA
 from reconciler.settings import Flags, Settings, resolve
 

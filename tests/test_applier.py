@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler import applier, planner, target
+from reconciler import applier
+from reconciler.api import transports as target
 from reconciler.models import CalculatedAttribute
+from reconciler.plan import planner
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, WORKSPACE, RawApi, ca, env_for

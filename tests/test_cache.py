@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cache, manifest
 from reconciler.errors import ManifestError
+from reconciler.manifest import cache
+from reconciler.manifest import loader as manifest
 from reconciler.models import CalculatedAttribute
 
 TEXT = """calculated_attributes:

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client import PlatformClient
+from reconciler.api.client import PlatformClient
+from reconciler.api.http import Http, RetryPolicy
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -24,7 +25,6 @@ from reconciler.errors import (
     TransportError,
     ValidationFailed,
 )
-from reconciler.http import Http, RetryPolicy
 from tests.conftest import StartEmulator
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, api_definition

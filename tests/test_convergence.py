@@ -13,11 +13,12 @@ import httpx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from reconciler import applier, planner
-from reconciler.client import PlatformClient
+from reconciler import applier
+from reconciler.api.client import PlatformClient
+from reconciler.api.http import Http, RetryPolicy
 from reconciler.emulator import EmulatorConfig, create_app
-from reconciler.http import Http, RetryPolicy
 from reconciler.models import CalculatedAttribute, LiveCA
+from reconciler.plan import planner
 from tests.strategies import api_shaped, definitions, meaning_changes
 
 T = TypeVar("T")

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import planner, safety
 from reconciler.errors import PlanError, SafetyError
 from reconciler.models import CalculatedAttribute, LiveCA
-from reconciler.plan import Plan
+from reconciler.plan import planner, safety
+from reconciler.plan.value import Plan
 
 DEFINITION: dict[str, Any] = {
     "calculation_type": "sum",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import planner_changes
-from reconciler.planner_changes import changes_between
+from reconciler.plan import changes as planner_changes
+from reconciler.plan.changes import changes_between
 
 
 def test_paths_and_values() -> None:

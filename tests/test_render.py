@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import render
 from reconciler.console import Output
-from reconciler.plan import Action, Change, Plan, summarize
+from reconciler.plan import render
+from reconciler.plan.value import Action, Change, Plan, summarize
 
 
 def plan_of(actions: list[Action], unchanged: int = 5, unmanaged: list[str] | None = None) -> Plan:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler import schema
-from reconciler.source import read_yaml
+from reconciler.manifest import schema
+from reconciler.manifest.document import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_committed_schemas_are_current() -> None:
     for name, text in schema.generate().items():
         committed = (ROOT / "schemas" / name).read_text(encoding="utf-8")
-        assert committed == text, f"schemas/{name} is stale: run `python -m reconciler.schema`"
+        assert committed == text, (
+            f"schemas/{name} is stale: run `python -m reconciler.manifest.schema`"
+        )
 
 
 def _plain(value: object) -> object:

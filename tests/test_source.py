@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import source
-from reconciler.source import SourceError, parse_yaml, read_yaml
+from reconciler.manifest import document as source
+from reconciler.manifest.document import SourceError, parse_yaml, read_yaml
 
 
 def issues_of(text: str) -> list[str]:

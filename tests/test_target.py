@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.api.transports import transport_for
 from reconciler.settings import Settings
-from reconciler.target import transport_for
 
 PLAIN = Settings(
     directory=Path("."),

@@ -14,15 +14,17 @@ from typing import Literal
 
 from rich.text import Text
 
-from reconciler import applier, manifest, planner, safety, target, workspace
+from reconciler import applier, manifest, workspace
+from reconciler.api import transports as target
+from reconciler.api.client import PlatformClient
 from reconciler.applier import Outcome, Report
-from reconciler.client import PlatformClient
 from reconciler.commands.plan import show
 from reconciler.commands.progress import follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
-from reconciler.plan import Plan
-from reconciler.render import VERB, summary_line
+from reconciler.plan import planner, safety
+from reconciler.plan.render import VERB, summary_line
+from reconciler.plan.value import Plan
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 
 Format = Literal["text", "json"]

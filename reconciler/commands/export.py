@@ -12,7 +12,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler import manifest, target
+from reconciler import manifest
+from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
 from reconciler.export import export

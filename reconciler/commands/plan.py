@@ -10,10 +10,12 @@ from typing import Literal
 import httpx
 from rich.text import Text
 
-from reconciler import planner, render, safety, target, workspace
+from reconciler import workspace
+from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.models import LiveCA
-from reconciler.plan import Plan
+from reconciler.plan import planner, render, safety
+from reconciler.plan.value import Plan
 from reconciler.settings import Flags
 from reconciler.workspace import Workspace
 

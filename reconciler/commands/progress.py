@@ -7,8 +7,8 @@ import os
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from reconciler.api.client import PlatformClient
 from reconciler.applier import Report
-from reconciler.client import PlatformClient
 from reconciler.console import Output
 
 #: Seconds between polls of GET .../calculation (RECONCILER_WAIT_INTERVAL may change it).

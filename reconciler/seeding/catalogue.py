@@ -13,8 +13,8 @@ from datetime import date
 
 import orjson
 
-from reconciler.diagnostics import suggest
-from reconciler.manifest import Manifests
+from reconciler.manifest.diagnostics import suggest
+from reconciler.manifest.loader import Manifests
 
 
 @dataclass(frozen=True)

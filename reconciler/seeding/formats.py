@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from reconciler.diagnostics import suggest
+from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_number
 

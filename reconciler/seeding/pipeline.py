@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
+from reconciler.api.transports import http_for
 from reconciler.errors import ApiError, Issue, SeedFileError
 from reconciler.seeding.batches import (
     DEFAULT_BATCH_SIZE,
@@ -34,7 +35,6 @@ from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.seeding.sender import Outcome, Sender, poster
 from reconciler.seeding.validate import UserValidator, render_path
 from reconciler.settings import Settings
-from reconciler.target import http_for
 
 #: The Events API's default limit (NOTES.md): seeding shares it with live event traffic.
 DEFAULT_RATE_LIMIT = 270.0

@@ -12,8 +12,8 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+from reconciler.api.http import Http
 from reconciler.errors import ApiError, ValidationFailed
-from reconciler.http import Http
 from reconciler.seeding.batches import Batch
 
 BULK_PATH = "/v2/bulkcalculatedattributes"

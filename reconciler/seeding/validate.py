@@ -10,7 +10,7 @@ import re
 
 import orjson
 
-from reconciler.diagnostics import suggest
+from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_instant
 from reconciler.models.vocabulary import (

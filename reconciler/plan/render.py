@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan.value import Action, Change, Plan
 
 MARKDOWN_LIMIT = 60_000
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
-from reconciler.plan import Action, Change, Plan, summarize
-from reconciler.planner_changes import changes_between, leaves
+from reconciler.plan.changes import changes_between, leaves
+from reconciler.plan.value import Action, Change, Plan, summarize
 
 RECALCULATES = "recalculates"
 INVALIDATES_SEEDS = "invalidates seeds"

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from reconciler.client import PlatformClient
-from reconciler.http import Http
+from reconciler.api.client import PlatformClient
+from reconciler.api.http import Http
 from reconciler.settings import Settings
 
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)

@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconciler import cache
-from reconciler.diagnostics import explain, suggest
 from reconciler.errors import Issue, ManifestError
+from reconciler.manifest import cache
+from reconciler.manifest.diagnostics import explain, suggest
+from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes, read_yaml
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
@@ -31,7 +32,6 @@ from reconciler.models import (
 )
 from reconciler.models.definition import Condition
 from reconciler.settings import SECRET_KEYS, SettingsFile
-from reconciler.source import Document, SourceError, parse_bytes, read_bytes, read_yaml
 
 log = logging.getLogger("reconciler.manifest")
 

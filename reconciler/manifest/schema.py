@@ -1,6 +1,6 @@
 """JSON Schemas of the manifest files, generated from the models (editor completion + checks).
 
-Regenerate with `python -m reconciler.schema`; a test fails when `schemas/` is stale.
+Regenerate with `python -m reconciler.manifest.schema`; a test fails when `schemas/` is stale.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.models import ManifestFile
 from reconciler.settings import SettingsFile
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URL = "https://github.com/reconciler/reconciler/schemas"
 
 

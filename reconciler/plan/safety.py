@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from reconciler.errors import SafetyError
 from reconciler.models import LiveCA
-from reconciler.plan import Plan
+from reconciler.plan.value import Plan
 
 THRESHOLD = 0.30
 MIN_WORKSPACE = 10

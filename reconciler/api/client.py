@@ -17,8 +17,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from reconciler.api.http import Http
 from reconciler.errors import ApiError, AuthError
-from reconciler.http import Http
 from reconciler.models import LiveCA
 
 AUDIENCE = "https://api.mparticle.com"

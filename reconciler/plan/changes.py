@@ -11,7 +11,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import Change
+from reconciler.plan.value import Change
 
 _PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]")
 

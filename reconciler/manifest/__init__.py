@@ -1,0 +1,18 @@
+"""Manifests: YAML files -> settings and desired CAs, every problem located.
+
+The first step of the flow. `document` reads one YAML file with the position of every key
+and value; `loader` turns a directory into checked `Manifests`; `diagnostics` words
+pydantic's errors for people; `cache` keeps what an error-free file held; `schema`
+generates the JSON Schemas editors use.
+"""
+
+from reconciler.manifest.loader import (
+    SETTINGS_FILE,
+    DesiredCA,
+    Manifests,
+    discover,
+    load,
+    load_settings,
+)
+
+__all__ = ["SETTINGS_FILE", "DesiredCA", "Manifests", "discover", "load", "load_settings"]
