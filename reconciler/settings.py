@@ -6,13 +6,14 @@ Secrets only ever come from the environment and are kept out of every repr.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reconciler.errors import SettingsError
 
@@ -44,6 +45,13 @@ SECRET_KEYS = {
     "api_key": "MPARTICLE_API_KEY",
 }
 
+#: Platform API requests per second: the range a rate limit may take, wherever it is set.
+MIN_RATE_LIMIT = 0.01
+MAX_RATE_LIMIT = 10_000.0
+RateLimit = Annotated[float, Field(ge=MIN_RATE_LIMIT, le=MAX_RATE_LIMIT)]
+#: A command's overall deadline when RECONCILER_DEADLINE is not set (seed has none).
+DEFAULT_DEADLINE = 1800.0
+
 
 class SettingsFile(BaseModel):
     """`reconciler.yaml`: the non-secret settings of one workspace."""
@@ -57,7 +65,7 @@ class SettingsFile(BaseModel):
     auth_url: str | None = None
     s2s_url: str | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
-    rate_limit: PositiveFloat | None = None
+    rate_limit: RateLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,104 @@ class Flags:
 
 
 @dataclass(frozen=True)
+class _Knob:
+    """One environment variable of Tuning: how to read it and what it may be."""
+
+    env: str
+    field: str
+    parse: Callable[[str], float]
+    low: float
+    high: float
+    meaning: str
+
+
+def _integer(raw: str) -> float:
+    return int(raw)
+
+
+_KNOBS = (
+    _Knob("RECONCILER_RETRY_ATTEMPTS", "retry_attempts", _integer, 1, 100, "a number of attempts"),
+    _Knob("RECONCILER_RETRY_INITIAL_WAIT", "retry_initial_wait", float, 0, 600, "seconds"),
+    _Knob("RECONCILER_RETRY_MAX_WAIT", "retry_max_wait", float, 0, 3600, "seconds"),
+    _Knob("RECONCILER_REQUEST_TIMEOUT", "request_timeout", float, 0.01, 3600, "seconds"),
+    _Knob("RECONCILER_DEADLINE", "deadline", float, 0.01, 7 * 24 * 3600, "seconds"),
+    _Knob("RECONCILER_WAIT_INTERVAL", "wait_interval", float, 0.01, 3600, "seconds"),
+    _Knob(
+        "RECONCILER_RATE_LIMIT",
+        "rate_limit",
+        float,
+        MIN_RATE_LIMIT,
+        MAX_RATE_LIMIT,
+        "a number of requests per second",
+    ),
+)
+
+
+def _knob_value(knob: _Knob, raw: str) -> float:
+    """The value of one knob, or a SettingsError naming the variable and its range."""
+    try:
+        value = knob.parse(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and knob.low <= value <= knob.high):
+        low, high = (f"{bound:g}" for bound in (knob.low, knob.high))
+        raise SettingsError(f"{knob.env}={raw!r}: must be {knob.meaning} between {low} and {high}")
+    return value
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path | None:
+    """RECONCILER_CACHE_DIR (empty: no cache), else the XDG cache directory."""
+    configured = env.get("RECONCILER_CACHE_DIR")
+    if configured is not None:
+        return Path(configured).expanduser() if configured.strip() else None
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reconciler"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How hard and how long to try, and where to keep the cache: every RECONCILER_*
+    knob of the environment, read and validated here and passed down from here."""
+
+    retry_attempts: int = 12
+    retry_initial_wait: float = 0.25
+    retry_max_wait: float = 20.0
+    #: Longest one HTTP request may take, answer included (a trickling server too).
+    request_timeout: float = 60.0
+    #: The command's overall deadline in seconds; None: the command's own default.
+    deadline: float | None = None
+    #: Seconds between polls of `apply --wait`.
+    wait_interval: float = 5.0
+    rate_limit: float | None = None
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Tuning:
+        """The knobs set in the environment (empty = not set); SettingsError names a bad one."""
+        env = os.environ if environ is None else environ
+        values: dict[str, float] = {}
+        for knob in _KNOBS:
+            raw = env.get(knob.env, "").strip()
+            if raw:
+                values[knob.field] = _knob_value(knob, raw)
+        default = cls()
+        return cls(
+            retry_attempts=int(values.get("retry_attempts", default.retry_attempts)),
+            retry_initial_wait=values.get("retry_initial_wait", default.retry_initial_wait),
+            retry_max_wait=values.get("retry_max_wait", default.retry_max_wait),
+            request_timeout=values.get("request_timeout", default.request_timeout),
+            deadline=values.get("deadline"),
+            wait_interval=values.get("wait_interval", default.wait_interval),
+            rate_limit=values.get("rate_limit"),
+            cache_dir=_cache_dir(env),
+        )
+
+    def command_deadline(self, default: float | None = DEFAULT_DEADLINE) -> float | None:
+        """Seconds the command may take: RECONCILER_DEADLINE, else the command's default."""
+        return self.deadline if self.deadline is not None else default
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs to reach the workspace."""
 
@@ -83,6 +189,7 @@ class Settings:
     auth_url: str
     s2s_url: str
     rate_limit: float | None
+    tuning: Tuning = field(default_factory=Tuning)
     client_id: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
@@ -121,17 +228,6 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
-def _env_float(env: Mapping[str, str], name: str) -> float | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    return value if value > 0 else None
-
-
 def _first(*candidates: str | None) -> str | None:
     return next((c for c in candidates if c), None)
 
@@ -166,7 +262,8 @@ def resolve(
     s2s = _first(env.get("MPARTICLE_S2S_URL"), file.s2s_url) or DEFAULT_S2S_URL
     s2s = S2S_PODS.get(s2s, s2s)
     embedded = target == "embedded"
-    rate_limit = flags.rate_limit or _env_float(env, "RECONCILER_RATE_LIMIT") or file.rate_limit
+    tuning = Tuning.from_env(env)
+    rate_limit = flags.rate_limit or tuning.rate_limit or file.rate_limit
     return Settings(
         directory=directory,
         workspace_id=workspace_id,
@@ -184,6 +281,7 @@ def resolve(
         ),
         s2s_url=EMBEDDED_URL if embedded else s2s.rstrip("/"),
         rate_limit=rate_limit,
+        tuning=tuning,
         client_id=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_ID", ""),
         client_secret=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_SECRET", ""),
         api_key=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_API_KEY", ""),

@@ -33,6 +33,7 @@ import pydantic
 import ruamel.yaml
 
 import reconciler
+from reconciler.settings import Tuning
 
 log = logging.getLogger("reconciler.cache")
 
@@ -41,13 +42,9 @@ MAX_AGE = 30 * 24 * 3600.0  # seconds unused after which an entry is removed
 
 
 def root(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where entries live, or None when the cache is turned off."""
-    env = os.environ if environ is None else environ
-    configured = env.get("RECONCILER_CACHE_DIR")
-    if configured is not None:
-        return Path(configured).expanduser() if configured.strip() else None
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reconciler"
+    """Where entries live, or None when the cache is turned off (settings.Tuning reads
+    RECONCILER_CACHE_DIR and XDG_CACHE_HOME)."""
+    return Tuning.from_env(environ).cache_dir
 
 
 @cache
