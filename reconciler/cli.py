@@ -7,7 +7,6 @@ A ReconcilerError becomes one paragraph on stderr; a traceback only with --debug
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -15,8 +14,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from reconciler.console import Output
-from reconciler.errors import ReconcilerError
+from reconciler.api.secrets import Redactor
+from reconciler.console import Output, log_handling
+from reconciler.errors import ReconcilerError, printable
 from reconciler.settings import MAX_WORKSPACE_ID, Flags
 
 app = typer.Typer(
@@ -82,17 +82,14 @@ def run_command(
     """
     output = state.output()
     tune_collector(rarely=collect_rarely)
-    if state.debug:
-        # HTTP traces quote server answers, which may echo what was sent (a gateway echoing
-        # the token request): they pass through the same secret redaction as all output.
-        logging.basicConfig(
-            level=logging.DEBUG, format="%(name)s: %(message)s", stream=output.err.file
-        )
     try:
-        code = body(output)
+        # Announcements of waits reach stderr; with --debug every HTTP trace does, its
+        # secrets hidden (a gateway may echo what was sent).
+        with log_handling(output):
+            code = body(output)
     except ReconcilerError as exc:
         if state.debug:
-            output.err.print_exception()
+            output.traceback()
         output.error(exc.message)
         code = exc.exit_code
     except KeyboardInterrupt:
@@ -101,8 +98,9 @@ def run_command(
     except Exception as exc:  # a bug: say so in one paragraph; --debug shows the traceback
         if state.debug:
             raise
+        said = printable(Redactor.from_env()(str(exc)))
         output.error(
-            f"unexpected {type(exc).__name__}: {exc}. This is a bug in reconciler, not in "
+            f"unexpected {type(exc).__name__}: {said}. This is a bug in reconciler, not in "
             "your input; run the command again with --debug for the traceback, and report it."
         )
         code = 1

@@ -16,9 +16,12 @@
         ├── BusinessRuleError        422
         ├── RateLimited              429 (retry_after in seconds)
         ├── ServerError              5xx
-        └── TransportError           no usable answer: connection refused, dropped, timed out
+        ├── TransportError           no usable answer: connection refused, dropped, timed out
+        └── DeadlineExceeded         the command's deadline passed, or a wait would outlast it
 
 The client raises ApiError subclasses; everything else is raised by the step that found it.
+Text from outside (a server's messages, input quoted in an Issue) is made `printable` where
+the error is built, so no message can drive the reader's terminal.
 """
 
 from __future__ import annotations
@@ -153,10 +156,12 @@ class ApiError(ReconcilerError):
         path: str = "",
     ) -> None:
         self.status = status
+        #: As the server sent them (secrets already hidden by the client); `detail` is
+        #: their printable form.
         self.messages = tuple(messages)
         self.method = method
         self.path = path
-        detail = "; ".join(self.messages)
+        detail = self.detail
         request = f"{method} {path}".strip()
         parts = [message]
         if request:
@@ -164,6 +169,11 @@ class ApiError(ReconcilerError):
         if detail:
             parts.append(f": {detail}")
         super().__init__(" ".join(parts[:2]) + (parts[2] if len(parts) > 2 else ""))
+
+    @property
+    def detail(self) -> str:
+        """The server's messages, joined and escaped for a terminal."""
+        return printable("; ".join(self.messages))
 
 
 class AuthError(ApiError):
@@ -205,3 +215,8 @@ class ServerError(ApiError):
 
 class TransportError(ApiError):
     """No usable answer (refused, dropped, timed out); whether a write took effect is unknown."""
+
+
+class DeadlineExceeded(ApiError):
+    """The command's deadline passed, or a wait it asks for would outlast it: nothing more
+    is sent. Whether the request in flight took effect is unknown."""

@@ -28,6 +28,4 @@ def load(directory: Path, flags: Flags, output: Output) -> Workspace:
     for warning in manifests.warnings:
         output.warn(str(warning))
     settings = resolve(directory, manifests.settings, flags)
-    output.redact.add(settings.client_secret if settings.target == "mparticle" else None)
-    output.redact.add(settings.api_secret if settings.target == "mparticle" else None)
     return Workspace(manifests, settings)

@@ -81,7 +81,6 @@ class TokenSource:
             response = await self._http.request(
                 "POST",
                 self._auth_url,
-                path="oauth token",
                 json={
                     "client_id": self._client_id,
                     "client_secret": self._client_secret,
@@ -164,7 +163,7 @@ class PlatformClient:
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
-        path = f".../calculatedattributes{suffix}"
+        path = f"/platform/.../calculatedattributes{suffix}"
         for attempt in range(2):
             token = await self.tokens.get(force=attempt > 0)
             try:
