@@ -30,6 +30,7 @@ from reconciler.api.retrying import (
     backoff,
     duration,
     kind_of,
+    spread,
     until,
 )
 from reconciler.api.secrets import Redactor
@@ -152,10 +153,13 @@ class Http:
         self.deadline = Deadline(self.policy.deadline)
         self.redact = redact or Redactor()
         self.limiter = AsyncLimiter(rate_limit, 1.0) if rate_limit else None
-        #: A 429 pauses every request until then, plus a jitter of up to `_pause_window`.
+        #: A 429 pauses every request until then, each for a jitter more (see `spread`).
         self._resume_at = 0.0
-        self._pause_window = 0.0
+        self._pause = 0.0
         self._paused_by: RateLimited | None = None
+        #: Requests waiting to try again after a 429 of their own: one is a blip, several
+        #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
+        self._refused = 0
         self.retries = 0
         self.requests = 0
 
@@ -184,7 +188,7 @@ class Http:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
         delay = self._resume_at - time.monotonic()
         if delay > 0:
-            delay += random.uniform(0, self._pause_window)
+            delay += random.uniform(0, spread(self.policy, self._pause, self._refused + 1))
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise self._beyond_deadline(delay, shown, self._paused_by)
             await self._sleep(delay)
@@ -277,7 +281,7 @@ class Http:
             pause = error.retry_after if error.retry_after is not None else self.policy.initial_wait
             if time.monotonic() + pause > self._resume_at:
                 self._resume_at = time.monotonic() + pause
-                self._pause_window = pause
+                self._pause = pause
                 self._paused_by = error
         raise error
 
@@ -340,7 +344,8 @@ class Http:
                 error.message += f" (gave up after {attempt} attempts)"
                 error.args = (error.message,)
             raise error
-        wait = backoff(self.policy, attempt, error)
+        refused = isinstance(error, RateLimited)
+        wait = backoff(self.policy, attempt, error, self._refused + refused)
         if not self.deadline.allows(wait):
             raise self._beyond_deadline(wait, shown, error) from error
         self.retries += 1
@@ -356,7 +361,11 @@ class Http:
             until(wait),
             _reason(error),
         )
-        await self._sleep(wait)
+        self._refused += refused
+        try:
+            await self._sleep(wait)
+        finally:
+            self._refused -= refused
 
 
 def _reason(error: ApiError) -> str:

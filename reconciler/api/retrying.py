@@ -137,19 +137,33 @@ def attempts_for(kind: str, idempotent: bool, policy: RetryPolicy) -> int:
 
 
 def backoff(
-    policy: RetryPolicy, attempt: int, error: ApiError, rng: random.Random | None = None
+    policy: RetryPolicy,
+    attempt: int,
+    error: ApiError,
+    contenders: int = 1,
+    rng: random.Random | None = None,
 ) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): full jitter,
     uniform between nothing and a cap that doubles with each attempt. A `Retry-After` is
-    the least wait, with a jitter window that widens likewise: callers refused together
-    (concurrent workers at a rate limit) come back spread out, not together."""
+    the least wait, plus a jitter window of one Retry-After per request refused with this
+    one (its `contenders`) that widens with each refusal of this request: requests
+    refused together come back one by one, at about the pace the server takes them."""
     draw = (rng or random).uniform
     growth = 2 ** min(attempt - 1, 30)
     if isinstance(error, RateLimited) and error.retry_after is not None:
-        after = error.retry_after
-        window = min(max(policy.max_wait, after), max(after, policy.initial_wait) * growth)
-        return after + draw(0, window)
+        return error.retry_after + draw(0, spread(policy, error.retry_after, contenders, growth))
     return draw(0, min(policy.max_wait, policy.initial_wait * growth))
+
+
+def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) -> float:
+    """The jitter window after a pause the server asked for. `contenders` requests waiting
+    to try again, spread uniformly over 2 * (contenders - 1) pauses, come back at about one
+    per pause: the pace the server said it takes, so few are refused again (a lone request
+    still gets one pause of jitter). The window widens with `growth` (each refusal of the
+    same request doubles it), capped by the larger of max_wait and the crowd's window."""
+    pause = max(pause, policy.initial_wait)
+    crowd = pause * max(2 * (contenders - 1), 1)
+    return min(max(policy.max_wait, crowd), max(crowd, pause * growth))
 
 
 @dataclass
