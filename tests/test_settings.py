@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+import reconciler
 from reconciler import manifest
 from reconciler.errors import ManifestError, SettingsError
 from reconciler.settings import (
@@ -193,3 +195,18 @@ def test_a_junk_knob_is_a_named_user_error_for_every_command(name: str, tmp_path
         assert result.exit_code == 1, result.output
         assert result.stderr.startswith(f"Error: {name}='abc': must be "), result.stderr
         assert "bug" not in result.output
+
+
+def test_the_environment_is_read_only_where_settings_and_secrets_are() -> None:
+    """Every knob is read in settings (the terminal reads NO_COLOR, the edge its secrets):
+    a knob read anywhere else escapes validation."""
+    allowed = {"settings.py", "console.py", "api/secrets.py"}
+    package = Path(reconciler.__file__).parent
+    readers = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "emulator" not in path.parts
+        and re.search(r"os\.environ|getenv\(", path.read_text())
+        and path.relative_to(package).as_posix() not in allowed
+    )
+    assert readers == []

@@ -195,7 +195,9 @@ def until(seconds: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """`0.4 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable."""
+    """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable."""
+    if seconds < 1:
+        return f"{seconds:.2g} s"
     if seconds < 10:
         return f"{seconds:.1f} s".replace(".0 s", " s")
     if seconds < 120:

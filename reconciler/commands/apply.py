@@ -165,7 +165,7 @@ async def _apply_saved(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
         if wait:
-            await follow_calculations(client, report, output)
+            await follow_calculations(client, report, output, settings.tuning.wait_interval)
     return 0
 
 
@@ -206,5 +206,5 @@ async def _apply_directory(
             show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
         if wait:
-            await follow_calculations(client, report, output)
+            await follow_calculations(client, report, output, ws.settings.tuning.wait_interval)
     return 0

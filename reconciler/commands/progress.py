@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from reconciler.api.client import PlatformClient
+from reconciler.api.retrying import duration, until
 from reconciler.applier import Report
 from reconciler.console import Output
-
-#: Seconds between polls of GET .../calculation (RECONCILER_WAIT_INTERVAL may change it).
-POLL_SECONDS = 5.0
+from reconciler.errors import DeadlineExceeded
 
 
 async def follow_calculations(
-    client: PlatformClient, report: Report, output: Output, poll: float | None = None
+    client: PlatformClient, report: Report, output: Output, interval: float
 ) -> None:
-    """Poll each activated CA until it is calculated; one bar per CA on stderr."""
-    interval = (
-        float(os.environ.get("RECONCILER_WAIT_INTERVAL", POLL_SECONDS)) if poll is None else poll
-    )
+    """Poll each activated CA every `interval` seconds (RECONCILER_WAIT_INTERVAL) until it
+    is calculated; one bar per CA on stderr."""
     activated = {
         o.id: o.action.name
         for o in report.outcomes
@@ -29,6 +25,13 @@ async def follow_calculations(
     }
     if not activated:
         return
+    deadline = client.http.deadline
+    remaining = deadline.remaining()
+    latest = f", until {until(remaining)} at the latest" if remaining is not None else ""
+    output.info(
+        f"Waiting for {len(activated)} activated CA(s) to be calculated: polling every "
+        f"{duration(interval)}{latest} (RECONCILER_DEADLINE)."
+    )
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -47,6 +50,12 @@ async def follow_calculations(
                 progress.update(tasks[ca_id], completed=percent)
                 if status.is_calculated:
                     pending.discard(ca_id)
+            if pending and not deadline.allows(interval):
+                raise DeadlineExceeded(
+                    f"gave up waiting for {len(pending)} CA(s) to be calculated: this "
+                    "command's deadline has come (RECONCILER_DEADLINE). They are applied; "
+                    "mParticle goes on calculating them."
+                )
             if pending:
                 await asyncio.sleep(interval)
     output.info(f"All {len(activated)} activated CA(s) are calculated.")

@@ -317,7 +317,9 @@ def _send(
         for entry in checkpoint.previous_rejects():
             rejects.write_entry(entry)
     rate = settings.rate_limit or DEFAULT_RATE_LIMIT
-    http = http_for(replace(settings, rate_limit=rate), transport)
+    # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
+    # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
+    http = http_for(replace(settings, rate_limit=rate), transport, deadline=None)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, options.concurrency)
 

@@ -159,6 +159,22 @@ def test_wait_follows_calculation(tmp_path: Path, emulator: EmulatorServer) -> N
     result = run_cli("apply", directory, "--auto-approve", "--wait", env=env)
     assert result.exit_code == 0, result.output
     assert "All 1 activated CA(s) are calculated." in result.stderr
+    assert "Waiting for 1 activated CA(s) to be calculated: polling every 0.05 s" in result.stderr
+
+
+def test_wait_stops_at_the_command_deadline(tmp_path: Path, emulator: EmulatorServer) -> None:
+    emulator.settings(calculation_seconds=3600)
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {
+        **env_for(emulator.url),
+        "RECONCILER_WAIT_INTERVAL": "0.2",
+        "RECONCILER_DEADLINE": "1.5",
+    }
+    result = run_cli("apply", directory, "--auto-approve", "--wait", env=env)
+    assert result.exit_code == 1, result.output
+    assert "Apply complete: 2 done." in result.stdout
+    assert "gave up waiting for 1 CA(s) to be calculated" in result.stderr
+    assert "RECONCILER_DEADLINE" in result.stderr
 
 
 def test_apply_after_apply_lists_once_more(tmp_path: Path, emulator: EmulatorServer) -> None:

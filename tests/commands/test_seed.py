@@ -206,7 +206,7 @@ def test_an_unreachable_server_stops_with_how_to_resume(serve: Serve, tmp_path: 
         server.kill()
         result = seed(path, server, "--checkpoint", checkpoint, RECONCILER_RETRY_ATTEMPTS="2")
     assert result.exit_code == 1
-    assert "seeding stopped: connection failed" in result.stderr
+    assert "seeding stopped: the connection was refused" in result.stderr
     assert "0 of 3 batches are confirmed" in result.stderr
     assert f"Resume with: reconciler seed {path} {MANIFESTS} --checkpoint {checkpoint}" in (
         result.stderr.replace("\n", " ")
