@@ -69,12 +69,24 @@ class Issue:
         return printable(f"{where}:{field} {self.message}")
 
 
+def printable_lines(text: str) -> str:
+    """`printable` line by line: the line breaks a message is made of stay."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 class ReconcilerError(Exception):
-    """Base of every error shown to a user as one paragraph with exit code 1."""
+    """Base of every error shown to a user as one paragraph with exit code 1.
+
+    The message is escaped line by line where it is built: names and text from the
+    workspace or a server (a live CA named with escape sequences) cannot drive a terminal.
+    """
 
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        message = printable_lines(message)
         super().__init__(message)
         self.message = message
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.errors import printable
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 
@@ -111,11 +112,13 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
 
 
 def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
-    """The manifest entry of one live CA, and notes about it."""
+    """The manifest entry of one live CA, and notes about it (the name escaped for a
+    terminal: it comes from the workspace)."""
     notes: list[str] = []
+    shown = printable(live.name)
     definition = live.active if live.active is not None else live.draft
     if definition is None:
-        return None, [f'"{live.name}" (id {live.id}) has no definition; not exported']
+        return None, [f'"{shown}" (id {live.id}) has no definition; not exported']
     entry: dict[str, Any] = {"name": live.name}
     if live.description_text:
         entry["description"] = live.description_text
@@ -123,7 +126,7 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
         entry["active"] = False
     elif live.draft is not None:
         notes.append(
-            f'"{live.name}" has an unactivated draft; its active definition was exported '
+            f'"{shown}" has an unactivated draft; its active definition was exported '
             "(plan will offer to discard the draft)"
         )
     entry["definition"] = definition_document(definition)
@@ -132,7 +135,7 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         notes.append(
-            f'"{live.name}" holds a definition the manifest rules refuse '
+            f'"{shown}" holds a definition the manifest rules refuse '
             f"({'.'.join(map(str, first['loc']))}: {first['msg']}); "
             "exported as it is, fix it by hand"
         )

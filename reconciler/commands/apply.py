@@ -21,7 +21,7 @@ from reconciler.applier import Outcome, Report
 from reconciler.commands.plan import show
 from reconciler.commands.progress import follow_calculations
 from reconciler.console import Output
-from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
+from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
 from reconciler.plan import planner, safety
 from reconciler.plan.render import VERB, summary_line
 from reconciler.plan.value import Plan
@@ -36,7 +36,7 @@ def _describe(outcome: Outcome) -> str:
     ca_id = outcome.id if outcome.id is not None else action.id
     where = f" (id {ca_id})" if ca_id is not None else ""
     adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
-    return f'{VERB[action.action]} "{action.name}"{where}{adopted}'
+    return f'{VERB[action.action]} "{printable(action.name)}"{where}{adopted}'
 
 
 def _step_printer(output: Output) -> Callable[[Outcome], None]:

@@ -1,7 +1,10 @@
 """Rendering a Plan for people: Terraform-like text for terminals, Markdown for PR comments.
 
 Renderers only read the plan. Text uses colour only where the Output allows it; Markdown
-is truncated deterministically below GitHub's comment limit.
+is truncated deterministically below GitHub's comment limit. Names and values come from
+the workspace as much as from the manifests: every one is escaped (`errors.printable`;
+Markdown HTML-escapes as well), so an escape sequence or a bidi override in a live CA's
+name cannot hide or disguise a line from a reviewer. The JSON form is data and is exact.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from rich.text import Text
 
+from reconciler.errors import printable
 from reconciler.plan.value import Action, Change, Plan
 
 MARKDOWN_LIMIT = 60_000
@@ -36,17 +40,19 @@ STYLE = {
 
 
 def value_text(value: Any, limit: int = 200) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+    """A value as JSON for a reader: bidi and other format characters escaped too."""
+    text = printable(json.dumps(value, ensure_ascii=False, sort_keys=False, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def change_line(change: Change) -> tuple[str, str]:
     """(symbol, text) of one field change."""
+    path = printable(change.path)
     if change.before is None:
-        return "+", f"{change.path}: {value_text(change.after)}"
+        return "+", f"{path}: {value_text(change.after)}"
     if change.after is None:
-        return "-", f"{change.path}: {value_text(change.before)}"
-    return "~", f"{change.path}: {value_text(change.before)} -> {value_text(change.after)}"
+        return "-", f"{path}: {value_text(change.before)}"
+    return "~", f"{path}: {value_text(change.before)} -> {value_text(change.after)}"
 
 
 def summary_line(plan: Plan) -> str:
@@ -62,7 +68,7 @@ def summary_line(plan: Plan) -> str:
 
 def _title(action: Action) -> str:
     where = f" (id {action.id})" if action.id is not None else ""
-    return f'{VERB[action.action]} "{action.name}"{where}'
+    return f'{VERB[action.action]} "{printable(action.name)}"{where}'
 
 
 def text(plan: Plan) -> Iterator[Text]:
@@ -80,14 +86,19 @@ def text(plan: Plan) -> Iterator[Text]:
                     symbol, line = change_line(change)
                     yield Text(f"      {symbol} {line}", style=style if symbol != "~" else "")
                 for warning in action.warnings:
-                    yield Text(f"      ⚠ {warning}", style="yellow")
+                    yield Text(f"      ⚠ {printable(warning)}", style="yellow")
             yield Text("")
     if plan.unmanaged:
         yield Text("Unmanaged (live, in no manifest; `prune: true` deletes them):")
         for name in plan.unmanaged:
-            yield Text(f'  ? "{name}"', style="dim")
+            yield Text(f'  ? "{printable(name)}"', style="dim")
         yield Text("")
     yield Text(summary_line(plan), style="bold")
+
+
+def _html(text: str) -> str:
+    """Outside text in Markdown: escaped for a terminal, then for HTML."""
+    return html.escape(printable(text))
 
 
 def _fence(body: str) -> str:
@@ -98,7 +109,7 @@ def _fence(body: str) -> str:
 def _section(name: str, actions: list[Action]) -> str:
     verbs = ", ".join(VERB[a.action] for a in actions)
     symbol = SYMBOL[actions[0].action]
-    warnings = sorted({w for a in actions for w in a.warnings})
+    warnings = sorted({printable(w) for a in actions for w in a.warnings})
     flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
     lines: list[str] = []
     for action in actions:
@@ -107,15 +118,15 @@ def _section(name: str, actions: list[Action]) -> str:
         for change in action.changes:
             before, after = change.before, change.after
             if before is not None and after is not None:
-                lines.append(f"- {change.path}: {value_text(before)}")
-                lines.append(f"+ {change.path}: {value_text(after)}")
+                lines.append(f"- {printable(change.path)}: {value_text(before)}")
+                lines.append(f"+ {printable(change.path)}: {value_text(after)}")
             else:
                 lines.append(" ".join(change_line(change)))
-        lines += [f"! warning: {w}" for w in action.warnings]
+        lines += [f"! warning: {printable(w)}" for w in action.warnings]
     body = "\n".join(lines)
     fence = _fence(body)
     return (
-        f"<details><summary><code>{symbol}</code> <b>{html.escape(name)}</b>: {verbs}{flag}"
+        f"<details><summary><code>{symbol}</code> <b>{_html(name)}</b>: {verbs}{flag}"
         f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
     )
 
@@ -138,7 +149,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         _section(name, list(group)) for name, group in groupby(plan.actions, key=lambda a: a.name)
     ]
     if plan.unmanaged:
-        names = "\n".join(f"- {html.escape(name)}" for name in plan.unmanaged)
+        names = "\n".join(f"- {_html(name)}" for name in plan.unmanaged)
         sections.append(
             f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"
