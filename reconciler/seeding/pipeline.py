@@ -146,6 +146,7 @@ def seed(
                     replace(input_id, sha256=seed_file.sha256),
                     batching,
                     write=not options.dry_run,
+                    batches=spool.batches,
                 )
             try:
                 if options.dry_run:
