@@ -114,6 +114,7 @@ def seed(
     """
     watch = observer or Quiet()
     started = time.monotonic()
+    rejects = RejectsFile(options.rejects_path)  # a path it may not write is refused first
     seed_file = SeedFile(options.file)
     input_id = InputId(str(options.file.resolve()), seed_file.size, seed_file.head_sha256())
     if options.checkpoint is not None:
@@ -125,7 +126,6 @@ def seed(
         target=_target(settings),
         checkpoint=str(options.checkpoint) if options.checkpoint else None,
     )
-    rejects = RejectsFile(options.rejects_path)
     with Spool(options.batch_size, options.max_bytes) as spool:
         try:
             invalid = _validate(seed_file, catalogue, options, spool, rejects, report, watch)
@@ -157,7 +157,10 @@ def seed(
                 if checkpoint is not None:
                     checkpoint.close()
         finally:
-            report.rejects = rejects.finish(sent=not options.dry_run and report.batches_total > 0)
+            report.rejects = rejects.finish()
+    if rejects.stale and not options.dry_run:
+        report.warnings.append(rejects.stale)
+        watch.warn(rejects.stale)
     report.elapsed = time.monotonic() - started
     return report
 

@@ -333,3 +333,31 @@ def test_a_forged_checkpoint_stops_the_run_before_any_request(serve: Serve, tmp_
     ) in result.stderr
     assert "350" not in result.output
     assert "bug" not in result.output
+
+
+def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: Path) -> None:
+    """`--rejects` naming a manifest deleted it after a clean run; `--rejects DIR` crashed."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(50))
+    directory = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, directory)
+    with serve() as server:
+        env = cli_env(server)
+        for other in sorted(directory.glob("*.yaml")):
+            before = other.read_bytes()
+            result = run_cli("seed", path, directory, "--rejects", other, env=env)
+            assert result.exit_code == 1, result.output
+            assert f"--rejects {other} exists and is not a rejects file" in result.stderr
+            assert other.read_bytes() == before
+        result = run_cli("seed", path, directory, "--rejects", tmp_path, env=env)
+        assert result.exit_code == 1, result.output
+        assert f"--rejects {tmp_path} is a directory" in result.stderr
+        assert "bug" not in result.output
+        assert sent(server) == 0
+        earlier = tmp_path / "old.rejects.jsonl"
+        kept = b'{"line":3,"errors":["x"],"record":{},"stage":"validation"}\n'
+        earlier.write_bytes(kept)
+        result = run_cli("seed", path, directory, "--rejects", earlier, env=env)
+        assert result.exit_code == 0, result.output
+        assert sent(server) > 0
+    assert earlier.read_bytes() == kept
+    assert f"{earlier} holds the rejects of an earlier run" in result.stderr
