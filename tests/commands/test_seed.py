@@ -361,3 +361,18 @@ def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: 
         assert sent(server) > 0
     assert earlier.read_bytes() == kept
     assert f"{earlier} holds the rejects of an earlier run" in result.stderr
+
+
+def test_a_stray_quote_in_a_csv_stops_the_run_where_it_is(serve: Serve, tmp_path: Path) -> None:
+    """One unbalanced quote made every following row one cell: 10 of 13 users were lost
+    and the run exited 0."""
+    rows = [f"{1000 + n},development,{n}.5\n" for n in range(13)]
+    rows[2] = rows[2].replace(",2.5", ',"2.5')
+    path = tmp_path / "seeds.csv"
+    path.write_text("mpid,environment,LTV\n" + "".join(rows))
+    with serve() as server:
+        result = seed(path, server)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1
+    assert "the seed file cannot be read; nothing was sent:" in result.stderr
+    assert "seeds.csv:4: LTV: a quote opened here is never closed" in result.stderr
