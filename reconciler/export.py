@@ -142,18 +142,44 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
     return entry, notes
 
 
+def file_stems(live: list[LiveCA]) -> dict[int, str]:
+    """A distinct file stem for every CA (by id), whatever their names.
+
+    Stems are lowercase ASCII, so names that differ only in case or accents (`Sessions`,
+    `sessions`, `Séssions`) share one, as they would on a case-insensitive file system.
+    The first CA of such a group (by name, then id) keeps it; the others get their id as
+    a suffix, and a suffix that meets another CA's stem (`Sessions 2` is `sessions-2`) or
+    a reserved name takes a counter as well: no two CAs ever share a file.
+    """
+    ordered = sorted(live, key=lambda item: (item.name, item.id))
+    natural = {ca.id: file_stem(ca.name) for ca in ordered}
+    taken: set[str] = set(RESERVED)
+    stems: dict[int, str] = {}
+    for ca in ordered:
+        if natural[ca.id] not in taken:
+            stems[ca.id] = natural[ca.id]
+            taken.add(natural[ca.id])
+    # Suffixes avoid every natural stem, so a later CA never loses its own to a suffix.
+    taken |= set(natural.values())
+    for ca in ordered:
+        if ca.id in stems:
+            continue
+        candidate, count = f"{natural[ca.id]}-{ca.id}", 1
+        while candidate in taken:
+            count += 1
+            candidate = f"{natural[ca.id]}-{ca.id}-{count}"
+        stems[ca.id] = candidate
+        taken.add(candidate)
+    return stems
+
+
 def export(live: list[LiveCA]) -> Exported:
     """One manifest file per CA, named after the CA (ids settle collisions)."""
     result = Exported()
-    used: set[str] = set()
+    stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
         entry, notes = ca_document(ca)
         result.notes += notes
-        if entry is None:
-            continue
-        stem = file_stem(ca.name)
-        if stem in used or stem in RESERVED:
-            stem = f"{stem}-{ca.id}"
-        used.add(stem)
-        result.files[f"{stem}.yaml"] = {"calculated_attributes": [entry]}
+        if entry is not None:
+            result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}
     return result
