@@ -41,33 +41,27 @@ _DEFER_RULES = {"defer_rules": True}
 
 
 class _CachedItems:
-    """The data of a cached file, decoded when a CA of it is first asked for its model."""
+    """The data of a cached file, decoded when a CA of it is first asked for its model;
+    the file's own bytes, read instead should the entry not decode (a miss, not an error)."""
 
-    def __init__(self, text: str, display: str) -> None:
+    def __init__(self, text: str, display: str, raw: bytes) -> None:
         self.text = text
         self.display = display
+        self.raw = raw
 
     @cached_property
     def items(self) -> list[Any]:
-        items = cache.items(self.text)
-        if not isinstance(items, list):
-            raise self.damaged()
-        return items
+        try:
+            items = cache.items(self.text)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            items = None
+        return items if isinstance(items, list) else self.parsed
 
-    def damaged(self) -> ManifestError:
-        return ManifestError(
-            [
-                Issue(
-                    self.display,
-                    None,
-                    None,
-                    "",
-                    "the cached copy of this file is damaged; delete the folder "
-                    f"{cache.root()} (or set RECONCILER_CACHE_DIR to an empty string) and "
-                    "run again",
-                )
-            ]
-        )
+    @cached_property
+    def parsed(self) -> list[Any]:
+        """The CA items of the file itself, parsed again."""
+        log.debug("the cached data of %s is unusable: reading the file", self.display)
+        return _parse_file(self.raw, self.display)[1]
 
 
 @dataclass(eq=False, slots=True)
@@ -94,7 +88,10 @@ class CachedCA:
                     self.source.items[self.index], context=_DEFER_RULES
                 )
             except (ValidationError, IndexError):
-                raise self.source.damaged() from None
+                # Not what this code would have cached: the file itself is the truth.
+                self._model = CalculatedAttribute.model_validate(
+                    self.source.parsed[self.index], context=_DEFER_RULES
+                )
         return self._model
 
     @property
@@ -324,24 +321,38 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
     return _FileResult(cas, issues, declared), items
 
 
-def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
-    """A file known to be free of errors: what this code found in it, without the YAML."""
+def _typed(values: tuple[Any, ...], kinds: tuple[Any, ...]) -> None:
+    """Raise TypeError unless each value has its kind (a type or a tuple of types)."""
+    for value, kind in zip(values, kinds, strict=True):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError("not an entry of this version")
+
+
+_NAME = str
+_OPTIONAL_TEXT = (str, type(None))
+_POSITION = (int, type(None))
+
+
+def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
+    """A file known to be free of errors: what this code found in it, without the YAML.
+    Raises TypeError, ValueError or KeyError for an entry of another shape (a miss)."""
     if not isinstance(entry["items"], str):
         raise TypeError("not an entry of this version")
-    source = _CachedItems(entry["items"], display)
+    source = _CachedItems(entry["items"], display, raw)
     cas: list[DesiredCA] = []
     rows = zip(entry["facts"], entry["positions"], entry["canonical"], strict=True)
-    for index, (
-        (name, description, active, renamed_from, protect),
-        (line, column),
-        canonical,
-    ) in enumerate(rows):
+    for index, (facts, (line, column), canonical) in enumerate(rows):
+        name, description, active, renamed_from, protect = facts
+        _typed(
+            (name, description, active, renamed_from, protect, line, column, canonical),
+            (_NAME, _OPTIONAL_TEXT, bool, _OPTIONAL_TEXT, bool, _POSITION, _POSITION, dict),
+        )
         ca = CachedCA(name, description, active, renamed_from, protect, canonical, source, index)
         cas.append(DesiredCA(ca, display, line, column))
-    warnings = [
-        Issue(display, line, column, path, message, "warning")
-        for line, column, path, message in entry["warnings"]
-    ]
+    warnings = []
+    for line, column, path, message in entry["warnings"]:
+        _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
+        warnings.append(Issue(display, line, column, path, message, "warning"))
     return _FileResult(cas, warnings, list(cas))
 
 
@@ -362,7 +373,7 @@ def load_file(source: _Source, cache_root: Path | None = None) -> _FileResult:
         entry = cache.read(cache_root, entry_key)
         if entry is not None:
             try:
-                return _from_cache(entry, display)
+                return _from_cache(entry, display, raw)
             except (ValidationError, ValueError, TypeError, KeyError):
                 pass  # not what this code would have written: load the file itself
     result, items = _parse_file(raw, display)
@@ -546,10 +557,11 @@ def _known_clean(cache_root: Path, verdict: str) -> tuple[Issue, ...] | None:
     try:
         if entry is None or entry["clean"] is not True:
             return None
-        return tuple(
-            Issue(file, line, column, path, message, "warning")
-            for file, line, column, path, message in entry["warnings"]
-        )
+        warnings = []
+        for file, line, column, path, message in entry["warnings"]:
+            _typed((file, line, column, path, message), (str, _POSITION, _POSITION, str, str))
+            warnings.append(Issue(file, line, column, path, message, "warning"))
+        return tuple(warnings)
     except (KeyError, TypeError, ValueError):
         return None
 

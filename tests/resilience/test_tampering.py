@@ -1,0 +1,52 @@
+"""Files reconciler keeps between runs are input like any other: an entry of the manifest
+cache edited, cut short or of the wrong types is a miss (the plan is the one the
+manifests make), never a crash; a 50,000-deep YAML file is refused where it starts, not a
+segfault. Each runs the real command line on the embedded target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli
+from tests.support.workspace import SESSIONS, ca, write_manifests
+
+WEEKLY = {**SESSIONS, "time_period": {"type": "within", "within": 7, "within_unit": "days"}}
+
+
+def _flip_canonical(raw: bytes) -> bytes:
+    at = raw.index(b'"canonical"')
+    return raw[:at] + raw[at:].replace(b'"within":7', b'"within":9', 1)
+
+
+def _name_as_number(raw: bytes) -> bytes:
+    return raw.replace(b'"facts":[["Weekly"', b'"facts":[[7', 1)
+
+
+def _cut_short(raw: bytes) -> bytes:
+    return raw[: len(raw) // 2]
+
+
+@pytest.mark.parametrize(
+    "tamper", [_flip_canonical, _name_as_number, _cut_short], ids=["flip", "types", "cut"]
+)
+def test_a_tampered_cache_entry_does_not_change_the_plan(
+    tmp_path: Path, tamper: Callable[[bytes], bytes]
+) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("Weekly", WEEKLY)])
+    cached = {"RECONCILER_CACHE_DIR": str(tmp_path / "cache")}
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    assert run_cli("plan", directory, "--detailed-exitcode", env=cached).exit_code == 0
+    entries = [
+        path for path in (tmp_path / "cache").rglob("*.json") if b'"canonical"' in path.read_bytes()
+    ]
+    assert entries, "the plan wrote a cache entry"
+    for path in entries:
+        changed = tamper(path.read_bytes())
+        assert changed != path.read_bytes()
+        path.write_bytes(changed)
+    result = run_cli("plan", directory, "--detailed-exitcode", env=cached)
+    assert result.exit_code == 0, result.output
+    assert "No changes." in result.stdout
