@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_process
 from tests.support.workspace import SESSIONS, ca, write_manifests
 
 WEEKLY = {**SESSIONS, "time_period": {"type": "within", "within": 7, "within_unit": "days"}}
@@ -50,3 +50,13 @@ def test_a_tampered_cache_entry_does_not_change_the_plan(
     result = run_cli("plan", directory, "--detailed-exitcode", env=cached)
     assert result.exit_code == 0, result.output
     assert "No changes." in result.stdout
+
+
+def test_a_50000_deep_manifest_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    """In a process of its own: this was a segfault of the C composer (exit 139)."""
+    deep = 50_000
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "deep.yaml").write_text("calculated_attributes: " + "[" * deep + "]" * deep)
+    result = run_process("validate", tmp_path, timeout=60)
+    assert result.exit_code == 1, result.output
+    assert f"{tmp_path / 'deep.yaml'}:1:1024: nesting deeper than 1,000 levels" in result.stderr
