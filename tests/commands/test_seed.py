@@ -313,28 +313,6 @@ def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-def test_a_forged_checkpoint_stops_the_run_before_any_request(serve: Serve, tmp_path: Path) -> None:
-    """A line claiming 50 more users landed (batch -1) made the summary count 350 users of
-    300; now the checkpoint is refused, naming the line, and nothing is sent."""
-    path = write_jsonl(tmp_path / "seeds.jsonl", users(300))
-    checkpoint = tmp_path / "seeds.checkpoint"
-    forged = b'{"batch": -1, "first_line": 1, "users": 50, "landed": 50, "rejected": []}\n'
-    with serve() as server:
-        assert seed(path, server, "--checkpoint", checkpoint).exit_code == 0
-        with checkpoint.open("ab") as file:
-            file.write(forged)
-        before = sent(server)
-        result = seed(path, server, "--checkpoint", checkpoint)
-        assert sent(server) == before
-    assert result.exit_code == 1
-    assert (
-        "seeds.checkpoint:5: the checkpoint is damaged (batch: Input should be greater than "
-        "or equal to 0)"
-    ) in result.stderr
-    assert "350" not in result.output
-    assert "bug" not in result.output
-
-
 def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: Path) -> None:
     """`--rejects` naming a manifest deleted it after a clean run; `--rejects DIR` crashed."""
     path = write_jsonl(tmp_path / "seeds.jsonl", users(50))
