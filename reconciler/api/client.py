@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from reconciler.api.http import Http
+from reconciler.api.http import Http, shown_url
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
 
@@ -105,12 +105,16 @@ class TokenSource:
             token = str(body["access_token"])
             lifetime = float(body.get("expires_in") or 3600)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise AuthError("the token endpoint answered without an access_token") from None
+            raise AuthError(
+                "the token endpoint answered without an access_token",
+                method="POST",
+                path=shown_url(self._auth_url),
+            ) from None
         self._token = token
         self._expires_at = self._clock() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
 
 
-def _created_id(content: bytes) -> int:
+def _created_id(content: bytes, shown: str) -> int:
     """The create call answers with the new id: a bare integer (or, leniently, {"id": n})."""
     try:
         body = orjson.loads(content)
@@ -124,7 +128,7 @@ def _created_id(content: bytes) -> int:
         return body
     if isinstance(body, str) and body.strip().isdigit():
         return int(body)
-    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST")
+    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST", path=shown)
 
 
 class PlatformClient:
@@ -150,6 +154,10 @@ class PlatformClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    def shown(self, suffix: str = "") -> str:
+        """How messages name a call: the host, and the path with the workspace elided."""
+        return shown_url(self.base, f"/platform/.../calculatedattributes{suffix}")
+
     async def _call(
         self,
         method: str,
@@ -163,7 +171,7 @@ class PlatformClient:
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
-        path = f"/platform/.../calculatedattributes{suffix}"
+        path = f"/platform/.../calculatedattributes{suffix}"  # as `shown` names it
         for attempt in range(2):
             token = await self.tokens.get(force=attempt > 0)
             try:
@@ -196,12 +204,16 @@ class PlatformClient:
             # validate_json on a list of 10,000 CAs.
             data = from_json(content)
         except ValueError as exc:
-            raise ApiError(f"the CA list could not be read: not JSON ({exc})") from None
+            raise ApiError(
+                f"the CA list could not be read: not JSON ({exc})", method="GET", path=self.shown()
+            ) from None
         try:
             return _LIVE_LIST.validate_python(data)
         except ValidationError as exc:
             raise ApiError(
-                f"the CA list could not be read: {exc.error_count()} problem(s)"
+                f"the CA list could not be read: {exc.error_count()} problem(s)",
+                method="GET",
+                path=self.shown(),
             ) from None
 
     async def find(self, name: str) -> LiveCA | None:
@@ -222,11 +234,15 @@ class PlatformClient:
         try:
             return LiveCA.model_validate_json(content)
         except ValidationError:
-            raise ApiError(f"CA {ca_id} could not be read from the API's answer") from None
+            raise ApiError(
+                f"CA {ca_id} could not be read from the API's answer",
+                method="GET",
+                path=self.shown(f"/{ca_id}"),
+            ) from None
 
     async def create(self, body: dict[str, Any]) -> int:
         """POST a new CA (name, description, draft_definition); its new id."""
-        return _created_id(await self._call("POST", json=body, idempotent=False))
+        return _created_id(await self._call("POST", json=body, idempotent=False), self.shown())
 
     async def update(self, ca_id: int, body: dict[str, Any]) -> None:
         """PUT name, description and draft_definition (the draft; never the active one)."""

@@ -24,12 +24,15 @@ import orjson
 from aiolimiter import AsyncLimiter
 
 from reconciler.api.retrying import (
+    UNREACHABLE,
     Deadline,
     RetryPolicy,
     attempts_for,
     backoff,
+    beyond_deadline,
     duration,
     kind_of,
+    reason,
     spread,
     until,
 )
@@ -126,15 +129,6 @@ def shown_url(url: str, path: str = "") -> str:
     return f"{parts.scheme}://{parts.netloc}{path or parts.path}"
 
 
-_UNREACHABLE = {
-    "unresolved": "cannot resolve the host name (DNS); check the URL",
-    "tls": "the TLS connection failed; check the URL and the server's certificate",
-    "refused": "the connection was refused",
-    "refused here": "the connection was refused (is the server running?)",
-    "connect timeout": "no connection within the connect timeout",
-}
-
-
 class Http:
     """Sends requests with the shared limiter and retry policy; 2xx or a typed error."""
 
@@ -152,7 +146,7 @@ class Http:
         self.policy = policy or RetryPolicy()
         self.deadline = Deadline(self.policy.deadline)
         self.redact = redact or Redactor()
-        self.limiter = AsyncLimiter(rate_limit, 1.0) if rate_limit else None
+        self.limiter = _limiter(rate_limit) if rate_limit else None
         #: A 429 pauses every request until then, each for a jitter more (see `spread`).
         self._resume_at = 0.0
         self._pause = 0.0
@@ -160,29 +154,12 @@ class Http:
         #: Requests waiting to try again after a 429 of their own: one is a blip, several
         #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
         self._refused = 0
+        self._paced = False
         self.retries = 0
         self.requests = 0
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-    def _beyond_deadline(self, wait: float, shown: str, error: ApiError) -> DeadlineExceeded:
-        remaining = self.deadline.remaining()
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            asked = f"the server asked to wait {duration(error.retry_after)} (Retry-After)"
-        else:
-            asked = f"the next attempt is due in {duration(wait)}"
-        if remaining is None:
-            limit = "longer than reconciler waits for a server; try again later"
-        else:
-            limit = (
-                f"beyond this command's deadline ({duration(max(remaining, 0))} left of "
-                f"{duration(self.policy.deadline or 0)}, RECONCILER_DEADLINE)"
-            )
-        return DeadlineExceeded(
-            f"gave up on {shown}: {asked}, {limit}. The last answer: {error.message}",
-            status=error.status,
-        )
 
     async def _pace(self, shown: str) -> None:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
@@ -190,17 +167,33 @@ class Http:
         if delay > 0:
             delay += random.uniform(0, spread(self.policy, self._pause, self._refused + 1))
             if not self.deadline.allows(delay) and self._paused_by is not None:
-                raise self._beyond_deadline(delay, shown, self._paused_by)
+                raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
             await self._sleep(delay)
         if self.limiter is not None:
-            remaining = self.deadline.remaining()
-            try:
-                await asyncio.wait_for(self.limiter.acquire(), remaining)
-            except asyncio.TimeoutError:
-                raise DeadlineExceeded(
-                    f"gave up on {shown}: the command's deadline passed while waiting for the "
-                    "rate limit (RECONCILER_DEADLINE, RECONCILER_RATE_LIMIT)"
-                ) from None
+            await self._slot(shown)
+
+    async def _slot(self, shown: str) -> None:
+        """A slot of the local rate limit, within the deadline; the first wait of a second
+        or more says that requests are being paced, and at what rate."""
+        assert self.limiter is not None
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(self.limiter.acquire(), self.deadline.remaining())
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded(
+                f"gave up on {shown}: the command's deadline passed while waiting for the "
+                "rate limit (RECONCILER_DEADLINE, RECONCILER_RATE_LIMIT)"
+            ) from None
+        waited = time.monotonic() - started
+        if waited >= NOTICE_AFTER and not self._paced:
+            self._paced = True
+            log.info(
+                "pacing requests at %g a second (RECONCILER_RATE_LIMIT or rate_limit): "
+                "%s waited %s for its turn",
+                self.limiter.max_rate / self.limiter.time_period,
+                shown,
+                duration(waited),
+            )
 
     def _attempt_timeout(self, shown: str) -> tuple[float, bool]:
         """Seconds this attempt may take, and whether the command's deadline is what
@@ -289,7 +282,7 @@ class Http:
         self, exc: httpx.TransportError, method: str, shown: str
     ) -> TransportError:
         kind = kind_of(exc, urlsplit(shown).hostname or "")
-        what = _UNREACHABLE.get(kind)
+        what = UNREACHABLE.get(kind)
         if what is None:
             what = (
                 f"timed out ({type(exc).__name__})"
@@ -347,7 +340,7 @@ class Http:
         refused = isinstance(error, RateLimited)
         wait = backoff(self.policy, attempt, error, self._refused + refused)
         if not self.deadline.allows(wait):
-            raise self._beyond_deadline(wait, shown, error) from error
+            raise beyond_deadline(self.deadline, wait, shown, error) from error
         self.retries += 1
         level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
         log.log(
@@ -359,7 +352,7 @@ class Http:
             shown,
             duration(wait),
             until(wait),
-            _reason(error),
+            reason(error),
         )
         self._refused += refused
         try:
@@ -368,11 +361,10 @@ class Http:
             self._refused -= refused
 
 
-def _reason(error: ApiError) -> str:
-    """The failure in a few words for a retry notice: `503`, `connection refused`."""
-    detail = error.detail
-    head = str(error.status) if error.status is not None else error.message.split(" (")[0]
-    return f"{head} {detail}".strip() if len(detail) <= 200 else f"{head} {detail[:199]}…"
+def _limiter(rate: float) -> AsyncLimiter:
+    """`rate` requests a second, in bursts of up to a second's worth; below one a second,
+    one request per 1/rate seconds (a bucket must hold at least one request)."""
+    return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
 
 
 def _when_sent(callback: Callable[[], None]) -> Callable[[str, dict[str, Any]], Awaitable[None]]:

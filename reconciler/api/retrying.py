@@ -18,7 +18,7 @@ from typing import Literal
 
 import httpx
 
-from reconciler.errors import ApiError, RateLimited
+from reconciler.errors import ApiError, DeadlineExceeded, RateLimited
 from reconciler.settings import Tuning
 
 #: Statuses retried for every call (the request was not processed, or a proxy failed).
@@ -187,6 +187,46 @@ class Deadline:
         remaining = self.remaining()
         limit = MAX_RETRY_AFTER if remaining is None else remaining
         return wait < limit
+
+
+def beyond_deadline(
+    deadline: Deadline, wait: float, shown: str, error: ApiError
+) -> DeadlineExceeded:
+    """The error for a wait of `wait` seconds before retrying `shown` that the deadline
+    does not allow: what was asked, what is left, and the last answer."""
+    remaining = deadline.remaining()
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        asked = f"the server asked to wait {duration(error.retry_after)} (Retry-After)"
+    else:
+        asked = f"the next attempt is due in {duration(wait)}"
+    if remaining is None:
+        limit = "longer than reconciler waits for a server; try again later"
+    else:
+        limit = (
+            f"beyond this command's deadline ({duration(max(remaining, 0))} left of "
+            f"{duration(deadline.seconds or 0)}, RECONCILER_DEADLINE)"
+        )
+    return DeadlineExceeded(
+        f"gave up on {shown}: {asked}, {limit}. The last answer: {error.message}",
+        status=error.status,
+    )
+
+
+#: What a failure to reach a server is called in messages, by kind.
+UNREACHABLE = {
+    "unresolved": "cannot resolve the host name (DNS); check the URL",
+    "tls": "the TLS connection failed; check the URL and the server's certificate",
+    "refused": "the connection was refused",
+    "refused here": "the connection was refused (is the server running?)",
+    "connect timeout": "no connection within the connect timeout",
+}
+
+
+def reason(error: ApiError) -> str:
+    """The failure in a few words for a retry notice: `503 Service unavailable.`."""
+    detail = error.detail
+    head = str(error.status) if error.status is not None else error.message.split(" (")[0]
+    return f"{head} {detail}".strip() if len(detail) <= 200 else f"{head} {detail[:199]}…"
 
 
 def until(seconds: float) -> str:

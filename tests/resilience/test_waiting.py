@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.conftest import StartEmulator
 from tests.support.cli import run_cli, run_process
+from tests.support.emulator import EmulatorServer
 from tests.support.servers import answering, hanging, response, running, trickling
 from tests.support.workspace import ca, env_for, write_manifests
 
@@ -111,3 +112,17 @@ def test_a_wait_for_the_rate_limit_is_announced_with_host_and_time(
     assert "(at " in notice
     assert notice.endswith("You have exceeded your provisioned limit.")
     assert "Plan: 1 to create" in result.stdout
+
+
+def test_a_slow_local_rate_limit_works_and_is_announced(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """Below one request a second the limiter refused every request as a bug."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {**env_for(emulator.url), "RECONCILER_RATE_LIMIT": "0.8"}
+    result = run_cli("plan", directory, env=env)
+    assert result.exit_code == 0, result.output
+    assert "pacing requests at 0.8 a second (RECONCILER_RATE_LIMIT or rate_limit): " in (
+        result.stderr
+    )
+    assert f"{emulator.url}/platform/.../calculatedattributes waited 1." in result.stderr
