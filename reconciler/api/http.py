@@ -165,7 +165,7 @@ class Http:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
         delay = self._resume_at - time.monotonic()
         if delay > 0:
-            delay += random.uniform(0, spread(self.policy, self._pause, self._refused + 1))
+            delay += random.uniform(0, spread(self.policy, self._pause, self._refused))
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
             await self._sleep(delay)

@@ -159,11 +159,12 @@ def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) 
     """The jitter window after a pause the server asked for. `contenders` requests waiting
     to try again, spread uniformly over 2 * (contenders - 1) pauses, come back at about one
     per pause: the pace the server said it takes, so few are refused again (a lone request
-    still gets one pause of jitter). The window widens with `growth` (each refusal of the
-    same request doubles it), capped by the larger of max_wait and the crowd's window."""
+    gets half a pause of jitter: a blip should cost little). The window widens with
+    `growth` (each refusal of the same request doubles it), capped by the larger of
+    max_wait and the crowd's window."""
     pause = max(pause, policy.initial_wait)
-    crowd = pause * max(2 * (contenders - 1), 1)
-    return min(max(policy.max_wait, crowd), max(crowd, pause * growth))
+    crowd = pause * max(2 * (contenders - 1), 0.5)
+    return min(max(policy.max_wait, crowd), max(crowd, pause * growth / 2))
 
 
 @dataclass

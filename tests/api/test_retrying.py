@@ -105,14 +105,14 @@ def test_retry_after_is_the_least_wait_and_its_window_widens() -> None:
         assert min(waits) >= 1.0
         spreads.append(max(waits) - min(waits))
     assert spreads == sorted(spreads)
-    assert spreads[3] > 6  # four refusals in: spread over eight seconds
+    assert spreads[4] > 6  # five refusals in: spread over eight seconds
     assert spreads[-1] <= POLICY.max_wait
 
 
 def test_requests_refused_together_are_spread_one_pause_apart() -> None:
     """Eight requests refused by a server that takes one a second: each comes back in the
     next fifteen seconds (about one a second on average), however small max_wait is; a
-    lone refusal waits one Retry-After and a jitter of one more at most."""
+    lone refusal waits one Retry-After and a jitter of half of one more at most."""
     rng = random.Random(7)
     tight = RetryPolicy(initial_wait=0.01, max_wait=0.2)
     error = RateLimited("slow", retry_after=1.0)
@@ -122,7 +122,7 @@ def test_requests_refused_together_are_spread_one_pause_apart() -> None:
     assert 7 < sum(waits) / len(waits) < 9
     alone = [backoff(tight, 1, error, contenders=1, rng=rng) for _ in range(400)]
     assert min(alone) >= 1.0
-    assert max(alone) <= 2.0
+    assert max(alone) <= 1.5
 
 
 def test_the_deadline_refuses_waits_that_would_outlast_it() -> None:
