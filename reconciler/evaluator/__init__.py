@@ -13,7 +13,7 @@ sources are in docs/semantics.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from reconciler.evaluator.calculation import Calculation
@@ -33,8 +33,9 @@ __all__ = [
 ]
 
 
-def as_of_millis(as_of: datetime | int | str) -> int:
-    """An evaluation time (an aware or UTC datetime, ISO text or epoch ms) in epoch ms."""
+def as_of_millis(as_of: datetime | date | int | str) -> int:
+    """An evaluation time (an aware or UTC datetime, a date, ISO text or epoch ms) in
+    epoch ms."""
     millis = instant_millis(as_of)
     if millis is None:
         raise ValueError(f"as_of {as_of!r} is not an instant")
@@ -45,7 +46,7 @@ def evaluate(
     definition: Mapping[str, Any],
     events: Iterable[Mapping[str, Any]],
     seed: Mapping[str, Any] | None,
-    as_of: datetime | int | str,
+    as_of: datetime | date | int | str,
 ) -> str:
     """The value of the CA `definition` for a user with `events` and `seed`, as of `as_of`."""
     return Calculation(definition).evaluate(Timeline(events), seed, as_of_millis(as_of))
