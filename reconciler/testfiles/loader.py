@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from reconciler.errors import CaTestFileError, Issue
 from reconciler.evaluator import as_of_millis
+from reconciler.evaluator.values import iso_millis
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, read_yaml
 from reconciler.manifest.loader import TEST_SUFFIXES
@@ -80,12 +81,14 @@ class Suite:
 
 
 def _as_json(value: Any, key: str = "") -> Any:
-    """Event data as JSON would carry it: YAML dates become ISO text, and a YAML
-    timestamp in `timestamp_unixtime_ms` becomes epoch milliseconds."""
+    """Event data as JSON would carry it: YAML dates become ISO text, and a timestamp
+    (YAML's, or ISO 8601 text) in `timestamp_unixtime_ms` becomes epoch milliseconds."""
     if isinstance(value, dict):
         return {k: _as_json(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_as_json(v) for v in value]
+    if key == "timestamp_unixtime_ms" and isinstance(value, str) and iso_millis(value):
+        return iso_millis(value)
     if isinstance(value, datetime | date):
         if key == "timestamp_unixtime_ms":
             return as_of_millis(value)
@@ -216,9 +219,11 @@ class _FileLoader:
         definition = self.definitions[ca]
         period = definition.get("time_period") or {}
         if not definition.get("seeding"):
-            self.issue(base, f"{ca} has no seeding.cutoff_date: mParticle takes no seeds for it")
+            message = f"{ca} has no seeding.cutoff_date: mParticle takes no seeds for it"
+            self.issue(base, message, key=True)
         elif period.get("type") == "within":
-            self.issue(base, f"{ca} has a rolling `within` window, which cannot be seeded")
+            message = f"{ca} has a rolling `within` window, which cannot be seeded"
+            self.issue(base, message, key=True)
         problems: list[Problem] = []
         check_seed(ca, str(definition.get("calculation_type")), seed, (), problems)
         for problem in problems:
