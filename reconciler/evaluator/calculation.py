@@ -134,6 +134,8 @@ class Calculation:
             self.since = _millis(period.get("date"), "time_period.date")
         elif kind == "within":
             amount = period.get("within")
+            if isinstance(amount, str) and amount.isdigit():
+                amount = int(amount)  # as some API answers write it
             days = _UNIT_DAYS.get(period.get("within_unit") or "")
             if not isinstance(amount, int) or isinstance(amount, bool) or days is None:
                 raise DefinitionError("a within time period needs within and within_unit")

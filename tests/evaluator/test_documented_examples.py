@@ -338,3 +338,10 @@ def test_data_point_may_be_spelt_data_point() -> None:
     spelt = definition("count")
     spelt["data_point"] = spelt.pop("datapoint")
     assert evaluate(spelt, [custom()], None, AS_OF) == "1"
+
+
+def test_within_written_as_text_is_read_as_a_number() -> None:
+    """R3: some API answers write `within` as text."""
+    ca = definition("count", within=(7, "days"))
+    ca["time_period"]["within"] = "7"
+    assert evaluate(ca, [custom(when=at(52)), custom(when=at(54))], None, AS_OF) == "1"

@@ -248,3 +248,18 @@ def test_manifest_discovery_skips_test_files(workspace: Path, write_test: WriteT
     assert [p.name for p in discover(workspace)] == ["cas.yaml", "more.yaml"]
     assert [p.name for p in testfiles.discover(workspace)] == ["a.test.yaml", "b.test.yml"]
     assert len(manifest.load(workspace).cas) == 3
+
+
+def test_a_user_may_be_declared_without_anything(workspace: Path, write_test: WriteTest) -> None:
+    write_test("u.test.yaml", "as_of: 2024-03-01\nusers:\n  bob:\nexpect: {bob: {LTV: null}}\n")
+    [suite] = _load(workspace)
+    assert suite.users["bob"].events == ()
+
+
+def test_users_that_are_not_a_mapping_give_one_error(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    write_test("u.test.yaml", "as_of: 2024-03-01\nusers: []\nexpect: {bob: {LTV: 1}}\n")
+    assert _errors(workspace) == [
+        f"{workspace / 'u.test.yaml'}:2:8: users: expected a mapping, got a list"
+    ]
