@@ -4,13 +4,18 @@ writes JUnit XML the CI reporters' schema accepts; bad input is one located para
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
 import xmlschema
+from rich.console import Console
 
 from reconciler import manifest, testfiles
+from reconciler.commands import test as command
+from reconciler.console import Output
 from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +112,16 @@ def test_manifest_errors_come_first(tmp_path: Path) -> None:
     result = run_cli("test", directory)
     assert result.exit_code == 1
     assert "error in manifests" in result.stderr
+
+
+def test_a_terminal_gets_the_same_lines_in_colour() -> None:
+    plain, coloured = io.StringIO(), io.StringIO()
+    assert (
+        command.run(EXAMPLE, Output(stdout=plain, stderr=io.StringIO()), env=None, junit_file=None)
+        == 0
+    )
+    terminal = Output(stdout=coloured, stderr=io.StringIO())
+    terminal.out = Console(file=coloured, force_terminal=True, color_system="standard")
+    assert command.run(EXAMPLE, terminal, env=None, junit_file=None) == 0
+    assert "\x1b[" in coloured.getvalue()
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.getvalue()) == plain.getvalue()
