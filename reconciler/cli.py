@@ -123,6 +123,33 @@ def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
     run_command(_state(ctx), lambda out: command.run(directory, out), collect_rarely=True)
 
 
+@app.command(name="test")
+def ca_tests(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Test the CAs as this environment has them.", show_default=False
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", help="Also write JUnit XML for CI test reporters.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
+    from reconciler.commands import test as command
+
+    run_command(
+        _state(ctx),
+        lambda out: command.run(directory, out, env=env, junit_file=junit),
+        collect_rarely=True,
+    )
+
+
 TargetOption = Annotated[
     str | None,
     typer.Option("--target", help="embedded (local emulator) or mparticle.", show_default=False),

@@ -162,9 +162,11 @@ class Store:
             self._conn.execute("COMMIT")
 
     def reset(self) -> None:
+        """Empty every table, also those other modules add (the Events API's)."""
         with self.transaction() as conn:
-            for table in ("cas", "seed_users", "seeds", "user_attributes", "sqlite_sequence"):
-                conn.execute(f"DELETE FROM {table}")
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            for (table,) in tables.fetchall():
+                conn.execute(f'DELETE FROM "{table}"')
 
 
 def list_cas(conn: sqlite3.Connection, workspace_id: int, name: str | None = None) -> list[Ca]:

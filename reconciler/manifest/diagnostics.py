@@ -54,6 +54,8 @@ def _unwrap(annotation: Any) -> list[Any]:
         for arg in typing.get_args(annotation):
             found += _unwrap(arg)
         return found
+    if origin is dict:
+        return _unwrap(typing.get_args(annotation)[1])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return []
@@ -78,17 +80,31 @@ def _field_names(model: type[BaseModel]) -> dict[str, str]:
 def model_at(root: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class validating the mapping found at `path` below `root`."""
     model: type[BaseModel] | None = root
+    keyed = False  # the next part is a key of a mapping of models (`users: {alice: ...}`)
     for part in path:
         if model is None:
             return None
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = _field_names(model).get(part)
         if field is None:
             return None
-        candidates = _unwrap(model.model_fields[field].annotation)
+        annotation = model.model_fields[field].annotation
+        candidates = _unwrap(annotation)
+        keyed = _is_mapping(annotation)
         model = candidates[0] if candidates else None
     return model
+
+
+def _is_mapping(annotation: Any) -> bool:
+    """A dict annotation, possibly optional: its keys are data, not field names."""
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_mapping(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def suggest(word: str, choices: Sequence[str]) -> str | None:

@@ -36,6 +36,8 @@ from reconciler.settings import SECRET_KEYS, SettingsFile
 log = logging.getLogger("reconciler.manifest")
 
 SETTINGS_FILE = "reconciler.yaml"
+#: Test files live beside manifests but are not manifests (SPEC §10).
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
 
@@ -171,7 +173,8 @@ class _FileResult:
 
 
 def discover(directory: Path) -> Iterator[Path]:
-    """CA manifest files below `directory`, sorted by path; hidden folders are skipped."""
+    """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
+    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`)."""
     found = [
         path
         for pattern in ("*.yaml", "*.yml")
@@ -179,6 +182,7 @@ def discover(directory: Path) -> Iterator[Path]:
         if path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and path.relative_to(directory).as_posix() != SETTINGS_FILE
+        and not path.name.endswith(TEST_SUFFIXES)
     ]
     yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
 
