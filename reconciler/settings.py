@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -236,161 +236,6 @@ def _first(*candidates: str | None) -> str | None:
     return next((c for c in candidates if c), None)
 
 
-# -- environments ---------------------------------------------------------------------------
-
-
-def environment_names(file: SettingsFile) -> list[str]:
-    """The environments of `reconciler.yaml`, in the order written (none: one unnamed)."""
-    return list(file.environments or {})
-
-
-def _did_you_mean(word: str, names: list[str]) -> str:
-    from reconciler.manifest.diagnostics import suggest  # the manifest package imports us
-
-    hint = suggest(word, names)
-    return f"did you mean `{hint}`? " if hint else ""
-
-
-def unknown_environment(word: str, names: list[str]) -> str:
-    """The message for an environment name that is not defined (with did-you-mean)."""
-    if not names:
-        return f"unknown environment `{word}`: reconciler.yaml defines no environments"
-    return (
-        f"unknown environment `{word}`; {_did_you_mean(word, names)}"
-        f"reconciler.yaml defines {', '.join(names)}"
-    )
-
-
-def requested_environment(requested: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """What `--env` (else RECONCILER_ENV) asks for; empty when neither is given."""
-    env = os.environ if environ is None else environ
-    return requested or env.get("RECONCILER_ENV", "").strip()
-
-
-def chosen_environments(
-    file: SettingsFile,
-    requested: str | None,
-    environ: Mapping[str, str] | None = None,
-    *,
-    allow_all: bool = False,
-) -> list[str | None]:
-    """The environments a command works on: `--env`, else RECONCILER_ENV, else
-    default_environment; `[None]` for a file without environments (raises SettingsError)."""
-    names = environment_names(file)
-    wanted = requested_environment(requested, environ) or None
-    source = "--env" if requested else "RECONCILER_ENV"
-    if not names:
-        if wanted is not None and wanted != ALL_ENVIRONMENTS:
-            raise SettingsError(
-                f"{source} {wanted}: reconciler.yaml defines no environments (add "
-                "`environments:` to it, or leave out the environment)"
-            )
-        return [None]
-    wanted = wanted or file.default_environment
-    if wanted is None:
-        raise SettingsError(
-            f"--env is required: reconciler.yaml defines the environments {', '.join(names)} "
-            "and no default_environment (or set RECONCILER_ENV)"
-        )
-    if wanted == ALL_ENVIRONMENTS:
-        if not allow_all:
-            raise SettingsError(
-                f"{source} all: this command works on one environment; name one of "
-                f"{', '.join(names)}"
-            )
-        return list(names)
-    if wanted not in names:
-        raise SettingsError(f"{source} {wanted}: {unknown_environment(wanted, names)}")
-    return [wanted]
-
-
-def layered(file: SettingsFile, environment: str | None) -> EnvironmentSettings:
-    """An environment's settings: the top level's, with its own on top (the `safety`
-    block merged key by key, everything else replaced)."""
-    base: dict[str, Any] = file.model_dump(
-        exclude_unset=True, exclude={"environments", "default_environment"}
-    )
-    own = (file.environments or {}).get(environment) if environment else None
-    if own is not None:
-        mine = own.model_dump(exclude_unset=True)
-        if isinstance(base.get("safety"), dict) and isinstance(mine.get("safety"), dict):
-            mine["safety"] = {**base["safety"], **mine["safety"]}
-        base.update(mine)
-    return EnvironmentSettings.model_validate(base)
-
-
-def settings_problems(file: SettingsFile) -> list[tuple[tuple[str, ...], str]]:
-    """Rules across the environments of a settings file, as (path, message): a default
-    or promotion source that names no environment, a promotion cycle, two environments
-    whose credential variables would be the same."""
-    names = environment_names(file)
-    found: list[tuple[tuple[str, ...], str]] = []
-    if file.default_environment is not None and file.default_environment not in names:
-        found.append(
-            (("default_environment",), unknown_environment(file.default_environment, names))
-        )
-    prefixes: dict[str, str] = {}
-    for name, own in (file.environments or {}).items():
-        other = prefixes.setdefault(environment_prefix(name), name)
-        if other != name:
-            found.append(
-                (
-                    ("environments", name),
-                    f"`{name}` and `{other}` would both read credentials from "
-                    f"{environment_prefix(name)}*; rename one",
-                )
-            )
-        source = own.promote_from if own is not None else None
-        if source is None:
-            continue
-        where = ("environments", name, "promote_from")
-        if source == name:
-            found.append((where, "an environment cannot promote from itself"))
-        elif source not in names:
-            found.append((where, unknown_environment(source, names)))
-        elif _promotes_from(file, source, name):
-            found.append(
-                (where, f"promotion cycle: `{source}` promotes (indirectly) from `{name}`")
-            )
-    return found
-
-
-def _promotes_from(file: SettingsFile, start: str, target: str) -> bool:
-    """Whether following promote_from from `start` reaches `target`."""
-    seen: set[str] = set()
-    current: str | None = start
-    environments = file.environments or {}
-    while current is not None and current not in seen:
-        if current == target:
-            return True
-        seen.add(current)
-        own = environments.get(current)
-        current = own.promote_from if own is not None else None
-    return False
-
-
-def promotion_order(file: SettingsFile) -> list[str]:
-    """Environments with every promotion source before the environments it gates
-    (otherwise in the order written): the order in which to apply them."""
-    environments = file.environments or {}
-    ordered: list[str] = []
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if name in ordered or name in path or name not in environments:
-            return
-        own = environments[name]
-        if own is not None and own.promote_from is not None:
-            visit(own.promote_from, (*path, name))
-        ordered.append(name)
-
-    for name in environments:
-        visit(name, ())
-    return ordered
-
-
-# -- resolution ------------------------------------------------------------------------------
-
-
 def _workspace_id(
     directory: Path,
     file: SettingsFile,
@@ -454,6 +299,26 @@ def _secret(env: Mapping[str, str], environment: str | None, key: str) -> str:
     return env.get(f"MPARTICLE_{key}", "")
 
 
+def _urls(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> dict[str, str]:
+    """api_url, auth_url and s2s_url of a target that is not embedded."""
+    env_api_url = env.get("MPARTICLE_API_URL", "").strip() or None
+    s2s = _first(env.get("MPARTICLE_S2S_URL"), layer.s2s_url) or DEFAULT_S2S_URL
+    return {
+        "api_url": (_first(flags.api_url, env_api_url, layer.api_url) or DEFAULT_API_URL).rstrip(
+            "/"
+        ),
+        "auth_url": _first(env.get("MPARTICLE_AUTH_URL"), layer.auth_url) or DEFAULT_AUTH_URL,
+        "s2s_url": S2S_PODS.get(s2s, s2s).rstrip("/"),
+    }
+
+
+EMBEDDED_URLS = {
+    "api_url": EMBEDDED_URL,
+    "auth_url": f"{EMBEDDED_URL}/oauth/token",
+    "s2s_url": EMBEDDED_URL,
+}
+
+
 def resolve(
     directory: Path,
     file: SettingsFile,
@@ -466,6 +331,8 @@ def resolve(
     (`flags.environment`, RECONCILER_ENV or default_environment); raises SettingsError.
     `fallback_workspace_id` is used only when nothing else names a workspace (a saved
     plan applied without a reconciler.yaml)."""
+    from reconciler.environments import chosen_environments, layered
+
     env = os.environ if environ is None else environ
     (environment,) = chosen_environments(file, flags.environment, env)
     layer = layered(file, environment)
@@ -473,9 +340,6 @@ def resolve(
     workspace_id = _workspace_id(
         directory, file, layer, flags, env, environment, fallback_workspace_id
     )
-    env_api_url = env.get("MPARTICLE_API_URL", "").strip() or None
-    s2s = _first(env.get("MPARTICLE_S2S_URL"), layer.s2s_url) or DEFAULT_S2S_URL
-    s2s = S2S_PODS.get(s2s, s2s)
     embedded = target == "embedded"
     rate_limit = flags.rate_limit or _env_float(env, "RECONCILER_RATE_LIMIT") or layer.rate_limit
 
@@ -487,17 +351,7 @@ def resolve(
         workspace_id=workspace_id,
         target=target,
         prune=flags.prune if flags.prune is not None else bool(layer.prune),
-        api_url=(
-            EMBEDDED_URL
-            if embedded
-            else (_first(flags.api_url, env_api_url, layer.api_url) or DEFAULT_API_URL).rstrip("/")
-        ),
-        auth_url=(
-            f"{EMBEDDED_URL}/oauth/token"
-            if embedded
-            else _first(env.get("MPARTICLE_AUTH_URL"), layer.auth_url) or DEFAULT_AUTH_URL
-        ),
-        s2s_url=EMBEDDED_URL if embedded else s2s.rstrip("/"),
+        **(EMBEDDED_URLS if embedded else _urls(layer, flags, env)),
         rate_limit=rate_limit,
         client_id=secret("CLIENT_ID"),
         client_secret=secret("CLIENT_SECRET"),

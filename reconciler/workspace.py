@@ -8,17 +8,11 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
+from reconciler.environments import chosen_environments, requested_environment
 from reconciler.errors import SettingsError
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.models import DeclaredCA
-from reconciler.settings import (
-    ALL_ENVIRONMENTS,
-    Flags,
-    Settings,
-    chosen_environments,
-    requested_environment,
-    resolve,
-)
+from reconciler.settings import ALL_ENVIRONMENTS, Flags, Settings, resolve
 
 
 @dataclass(frozen=True)

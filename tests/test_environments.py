@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 from reconciler import manifest
+from reconciler.environments import chosen_environments, promotion_order
 from reconciler.errors import ManifestError, SettingsError
 from reconciler.settings import (
     EnvironmentSettings,
     Flags,
     SafetyPolicy,
     SettingsFile,
-    chosen_environments,
     environment_prefix,
-    promotion_order,
     resolve,
 )
 

@@ -170,18 +170,25 @@ def test_a_failed_gate_is_the_promotion_rule() -> None:
     with pytest.raises(SafetyError) as caught:
         safety.check(plan, [])
     assert caught.value.message == (
-        'refusing this plan: [promotion] "LTV" is not declared in staging; apply --env staging '
+        'refusing this plan: [promotion] "LTV" is not declared in staging: apply --env staging '
         "first. If that is intended, pass --allow promotion (or --force to allow every rule)."
     )
     safety.check(plan, [], allowed=["promotion"])
 
 
-def test_a_saved_gate_notices_a_source_that_moved() -> None:
-    plan = plan_of([want("LTV")], [])
-    gate = promotion.gate(plan, "staging", {"LTV": want("LTV")}, [found(active=DEFINITION)])
-    assert promotion.still_promoted(gate, [found(active=DEFINITION)]) == []
-    assert promotion.still_promoted(gate, [found(active=OTHER)]) == ["LTV"]
-    assert promotion.still_promoted(gate, []) == ["LTV"]
+def test_a_saved_gate_is_checked_again_against_the_source_as_it_is_now() -> None:
+    plan = plan_of([want("LTV"), want("New")], [])
+    gate = promotion.gate(
+        plan, "staging", {"LTV": want("LTV"), "New": want("New")}, [found(active=DEFINITION)]
+    )
+    assert [(c.name, c.promoted) for c in gate.checks] == [("LTV", True), ("New", False)]
+    now = [found(active=DEFINITION), found("New", id=8, active=DEFINITION)]
+    assert promotion.unpromoted(gate, now) == []  # New was promoted since
+    moved = [found(active=OTHER), found("New", id=8, active=DEFINITION)]
+    assert [c.name for c in promotion.unpromoted(gate, moved)] == ["LTV"]
+    assert [c.name for c in promotion.unpromoted(gate, [])] == ["LTV", "New"]
+    undeclared = promotion.gate(plan, "staging", {}, now)
+    assert [c.name for c in promotion.unpromoted(undeclared, now)] == ["LTV", "New"]
 
 
 # -- safety rules ------------------------------------------------------------------------

@@ -152,8 +152,8 @@ async def _apply_saved(plan: Plan, settings: Settings, file: SettingsFile, run: 
             raise StalePlanError(
                 "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
             )
-        moved = await saved_plans.promotion_moved(plan, settings, file, output)
-        refused = saved_plans.refused(plan, settings, live, moved, list(run.options.allowed))
+        gate = await saved_plans.promotion_now(plan, settings, file, output)
+        refused = saved_plans.refused(plan, settings, live, gate, list(run.options.allowed))
         if refused:
             raise safety.refusal(refused, settings.environment)
         if plan.empty:

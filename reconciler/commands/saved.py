@@ -14,17 +14,12 @@ from pathlib import Path
 from reconciler import manifest
 from reconciler.commands import planning
 from reconciler.console import Output
+from reconciler.environments import requested_environment
 from reconciler.errors import ReconcilerError
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
 from reconciler.plan.value import Plan, Violation
-from reconciler.settings import (
-    Flags,
-    Settings,
-    SettingsFile,
-    requested_environment,
-    resolve,
-)
+from reconciler.settings import Flags, Settings, SettingsFile, resolve
 
 DEFAULT_DIRECTORY = Path("manifests")
 
@@ -122,13 +117,14 @@ def require_workspace(settings: Settings) -> None:
         )
 
 
-async def promotion_moved(
+async def promotion_now(
     plan: Plan, settings: Settings, file: SettingsFile, output: Output
 ) -> list[Violation]:
-    """The gate again, for a plan that passed it: its source must still run the
-    definitions the plan was checked against (one list request there)."""
+    """The promotion gate again, as the change is made: every gated CA's source must run
+    the checked definition now (one list request there). A CA that passed when planned
+    may have moved since; one that waited may have been promoted since."""
     gate = plan.promotion
-    if gate is None or not any(check.promoted for check in gate.checks):
+    if gate is None or not gate.checks:
         return []
     source = resolve(settings.directory, file, Flags(environment=gate.source))
     require_workspace(source)
@@ -137,9 +133,13 @@ async def promotion_moved(
     return [
         Violation(
             rule="promotion",
-            message=f'"{name}" no longer runs the checked definition in {gate.source}',
+            message=(
+                f'"{check.name}" no longer runs the checked definition in {gate.source}'
+                if check.promoted
+                else f'"{check.name}" is still {check.reason}; apply --env {gate.source} first'
+            ),
         )
-        for name in promotion.still_promoted(gate, live)
+        for check in promotion.unpromoted(gate, live)
     ]
 
 
@@ -147,12 +147,18 @@ def refused(
     plan: Plan,
     settings: Settings,
     live: list[LiveCA],
-    moved: list[Violation],
+    gate: list[Violation],
     allowed: list[str],
 ) -> list[Violation]:
-    """The safety rules the saved plan breaks now, other than those allowed (by the
-    plan, or by this command)."""
+    """The safety rules the saved plan breaks now, other than those allowed. The plan's
+    own `allowed` covers the rules about its content; the promotion gate is about the
+    source environment when the change is made, so only this command's --allow lets an
+    unpromoted change through."""
     scoped = selection.in_scope(live, settings.scope)
-    found = safety.violations(plan, scoped, settings.safety) + moved
+    content = safety.violations(
+        plan.model_copy(update={"promotion": None}), scoped, settings.safety
+    )
     permitted = set(plan.allowed) | set(allowed)
-    return [violation for violation in found if violation.rule not in permitted]
+    return [v for v in content if v.rule not in permitted] + [
+        v for v in gate if v.rule not in set(allowed)
+    ]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.settings import ALL_ENVIRONMENTS, chosen_environments, requested_environment
+from reconciler.environments import chosen_environments, requested_environment
+from reconciler.settings import ALL_ENVIRONMENTS
 
 
 def _count(count: int, noun: str) -> str:

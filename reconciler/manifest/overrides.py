@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.environments import environment_names, layered
 from reconciler.errors import Issue
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, format_path
 from reconciler.models import CalculatedAttribute, Problem
-from reconciler.settings import SettingsFile, environment_names, layered
+from reconciler.settings import SettingsFile
 
 OVERRIDES = "overrides"
 ENVIRONMENTS = "environments"

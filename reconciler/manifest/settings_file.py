@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.environments import settings_problems
 from reconciler.errors import Issue, ManifestError
 from reconciler.manifest.diagnostics import explain
 from reconciler.manifest.document import Document, SourceError, read_yaml
-from reconciler.settings import SECRET_KEYS, SettingsFile, settings_problems
+from reconciler.settings import SECRET_KEYS, SettingsFile
 
 SETTINGS_FILE = "reconciler.yaml"
 

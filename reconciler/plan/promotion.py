@@ -75,16 +75,14 @@ def gate(
     )
 
 
-def still_promoted(promotion: Promotion, source_live: Sequence[LiveCA]) -> list[str]:
-    """For a saved plan: the CAs the gate passed whose source no longer holds that
-    definition active (empty when the gate still holds)."""
+def unpromoted(promotion: Promotion, source_live: Sequence[LiveCA]) -> list[GateCheck]:
+    """For a saved plan, at apply time: the gated CAs whose source does not (or no longer)
+    run, active, the definition the gate checked (empty when the gate holds now)."""
     by_name = {ca.name: ca for ca in source_live}
-    moved: list[str] = []
+    waiting: list[GateCheck] = []
     for check in promotion.checks:
-        if not check.promoted:
-            continue
         live = by_name.get(check.name)
         active = live.active if live is not None else None
-        if active is None or fingerprint(active) != check.definition:
-            moved.append(check.name)
-    return moved
+        if check.definition is None or active is None or fingerprint(active) != check.definition:
+            waiting.append(check)
+    return waiting

@@ -120,13 +120,11 @@ def _drafts(facts: Facts) -> list[str]:
 @rule("promotion")
 def _promotion(facts: Facts) -> list[str]:
     promotion = facts.plan.promotion
-    if promotion is None:
+    waiting = [c for c in promotion.checks if not c.promoted] if promotion else []
+    if promotion is None or not waiting:
         return []
-    return [
-        f'"{check.name}" is {check.reason}; apply --env {promotion.source} first'
-        for check in promotion.checks
-        if not check.promoted
-    ]
+    found = ", ".join(f'"{check.name}" is {check.reason}' for check in waiting)
+    return [f"{found}: apply --env {promotion.source} first"]
 
 
 def violations(

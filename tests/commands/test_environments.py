@@ -320,7 +320,13 @@ def test_each_safety_rule_is_refused_then_allowed(
     )
     saved = tmp_path / "allowed.json"
     assert cli("plan", directory, "--env", name, "--allow", rule, "--out", saved).exit_code == 0
-    applied = cli("apply", "--plan", saved)
+    if rule == "promotion":
+        # The gate is about the source when the change is made: the plan's allowance does
+        # not carry over, apply must allow it itself.
+        waiting = cli("apply", "--plan", saved)
+        assert waiting.exit_code == 1
+        assert '[promotion] "Growth LTV" is still not yet created in staging' in waiting.stderr
+    applied = cli("apply", "--plan", saved, "--allow", rule)
     assert applied.exit_code == 0, applied.output
     again = cli("plan", directory, "--env", name, "--allow", rule, "--detailed-exitcode")
     assert again.exit_code == 0, again.output

@@ -112,8 +112,8 @@ def test_apply_plan_refuses_another_environment(tmp_path: Path) -> None:
         assert refused.exit_code == 1
         assert message in refused.stderr
     # Nothing was sent (the plan is not stale), and the plan's own environment needs no
-    # --env (the default would be dev).
-    applied = cli("apply", "--plan", saved)
+    # --env (the default would be dev). Staging is still empty: the gate needs allowing.
+    applied = cli("apply", "--plan", saved, "--allow", "promotion")
     assert applied.exit_code == 0, applied.output
     again = cli("plan", directory, "--env", "prod", "--detailed-exitcode", "--allow", "promotion")
     assert again.exit_code == 0, again.output
