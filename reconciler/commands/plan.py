@@ -70,7 +70,8 @@ async def plan_workspaces(
     for ws in workspaces:
         origin = sources[ws.environment]
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
-        planned.append(planning.build(ws, live[ws.environment] or [], options, source))
+        with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
+            planned.append(planning.build(ws, live[ws.environment] or [], options, source))
     return planned
 
 

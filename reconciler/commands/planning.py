@@ -9,12 +9,14 @@ promotion gate and the safety rules read its output.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
 
 from reconciler.api import transports as target
+from reconciler.errors import ReconcilerError
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.selection import Chooser
@@ -122,10 +124,24 @@ async def fetch(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None
     return await fetch_live(ws.settings, ws.manifests.prepare, transport)
 
 
+@contextmanager
+def in_environment(name: str | None) -> Iterator[None]:
+    """Errors of one of several environments say which one they come from."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        if name is None:
+            raise
+        raise ReconcilerError(f"environment {name}: {exc.message}") from exc
+
+
 async def fetch_all(workspaces: Sequence[Workspace | None]) -> list[list[LiveCA] | None]:
     """The live CAs of each workspace (one list request each, concurrently)."""
 
     async def one(ws: Workspace | None) -> list[LiveCA] | None:
-        return None if ws is None else await fetch(ws)
+        if ws is None:
+            return None
+        with in_environment(ws.environment):
+            return await fetch(ws)
 
     return list(await asyncio.gather(*(one(ws) for ws in workspaces)))
