@@ -23,6 +23,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     StrictBool,
+    WithJsonSchema,
 )
 
 from reconciler.errors import SettingsError
@@ -72,7 +73,18 @@ def _environment_name(value: str) -> str:
     return value
 
 
-EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(_environment_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_ENVIRONMENT_NAME.pattern}$",
+            "not": {"pattern": "^[Aa][Ll][Ll]$"},
+            "description": "An environment of reconciler.yaml (`all` is reserved).",
+        }
+    ),
+]
 Drafts = Literal["discard", "preserve"]
 
 

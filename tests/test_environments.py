@@ -3,13 +3,16 @@ top level's, credentials and workspace ids by environment, and the rules across 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from reconciler import manifest
 from reconciler.environments import chosen_environments, promotion_order
 from reconciler.errors import ManifestError, SettingsError
+from reconciler.manifest.document import read_yaml
 from reconciler.settings import (
     EnvironmentSettings,
     Flags,
@@ -200,3 +203,25 @@ def test_environment_settings_are_the_workspace_settings_plus_promote_from() -> 
         "default_environment",
         "environments",
     }
+
+
+def test_the_schemas_know_environments_and_the_example_satisfies_them() -> None:
+    root = Path(__file__).resolve().parents[1]
+    settings_schema = json.loads((root / "schemas" / "settings.schema.json").read_text())
+    manifest_schema = json.loads((root / "schemas" / "manifest.schema.json").read_text())
+    example = root / "examples" / "environments"
+    for path, schema in (
+        (example / "reconciler.yaml", settings_schema),
+        (example / "growth.yaml", manifest_schema),
+    ):
+        assert path.read_text().startswith("# yaml-language-server: $schema=../../schemas/")
+        data = json.loads(json.dumps(read_yaml(path, path.name).data, default=str))
+        jsonschema.validate(data, schema)
+    settings = jsonschema.Draft202012Validator(settings_schema)
+    assert list(settings.iter_errors({"environments": {"all": {}}}))
+    assert list(settings.iter_errors({"environments": {"prod": {"promote_fro": "x"}}}))
+    assert list(settings.iter_errors({"safety": {"max_change_percent": 101}}))
+    assert not list(settings.iter_errors({"environments": {"prod": {"drafts": "preserve"}}}))
+    manifests = jsonschema.Draft202012Validator(manifest_schema)
+    ca = {"name": "X", "definition": {}, "overrides": {"prod": {"activ": False}}}
+    assert any("activ" in e.message for e in manifests.iter_errors({"calculated_attributes": [ca]}))

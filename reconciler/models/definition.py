@@ -208,7 +208,11 @@ class Override(ManifestModel):
     description: str | None = None
     protect: StrictBool | None = None
     #: Any part of a definition; checked once merged (`manifest.overrides`).
-    definition: dict[str, Any] | None = None
+    definition: dict[str, Any] | None = Field(
+        default=None,
+        description="Any part of `definition`, deep-merged onto the CA's (null removes a key); "
+        "the result is checked as a whole definition.",
+    )
 
 
 class CalculatedAttribute(ManifestModel):
