@@ -115,12 +115,66 @@ DirArg = Annotated[
 ]
 
 
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        help="Environment of reconciler.yaml to work on (default: RECONCILER_ENV, else "
+        "default_environment).",
+        show_default=False,
+    ),
+]
+AllEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME|all",
+        help="Environment of reconciler.yaml, or all of them (default: RECONCILER_ENV, else "
+        "default_environment).",
+        show_default=False,
+    ),
+]
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        metavar="RULE",
+        help="Let one safety rule through: threshold, delete, delete-in-use, activations, "
+        "drafts, promotion (repeatable).",
+        show_default=False,
+    ),
+]
+OnlyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only",
+        metavar="GLOB",
+        help="Plan only the CAs whose names match (repeatable).",
+        show_default=False,
+    ),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="Leave out the CAs whose names match (repeatable).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
-def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
+def validate(
+    ctx: typer.Context, directory: DirArg = Path("manifests"), env: AllEnvOption = None
+) -> None:
     """Check manifests offline: every error at once, each with file:line:column."""
     from reconciler.commands import validate as command
 
-    run_command(_state(ctx), lambda out: command.run(directory, out), collect_rarely=True)
+    run_command(
+        _state(ctx), lambda out: command.run(directory, out, environment=env), collect_rarely=True
+    )
 
 
 @app.command(name="test")
@@ -167,14 +221,21 @@ PruneOption = Annotated[
     ),
 ]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Allow deletes of used CAs and large changes.")
+    bool, typer.Option("--force", help="Allow every safety rule (as --allow for each).")
 ]
 
 
-def _flags(workspace_id: int | None, target: str | None, prune: bool | None) -> Flags:
+def _flags(
+    workspace_id: int | None, target: str | None, prune: bool | None, env: str | None = None
+) -> Flags:
     if target not in (None, "embedded", "mparticle"):
         raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
-    return Flags(workspace_id=workspace_id, target=target, prune=prune)  # type: ignore[arg-type]
+    return Flags(
+        workspace_id=workspace_id,
+        target=target,  # type: ignore[arg-type]
+        prune=prune,
+        environment=env,
+    )
 
 
 @app.command()
@@ -194,13 +255,17 @@ def plan(
     force: ForceOption = False,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: AllEnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Show what apply would change in the live workspace (one list request)."""
     from reconciler.commands import plan as command
 
     if fmt not in ("text", "markdown", "json"):
         raise typer.BadParameter("use text, markdown or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
+    flags = _flags(workspace_id, target, prune, env)
     run_command(
         _state(ctx),
         lambda out_: command.run(
@@ -211,6 +276,9 @@ def plan(
             fmt=fmt,  # type: ignore[arg-type]
             detailed_exitcode=detailed_exitcode,
             force=force,
+            allow=allow or (),
+            only=only or (),
+            exclude=exclude or (),
         ),
         collect_rarely=True,
     )
@@ -219,7 +287,14 @@ def plan(
 @app.command()
 def apply(
     ctx: typer.Context,
-    directory: DirArg = Path("manifests"),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
+            "--plan, the directory the plan was made from].",
+            show_default=False,
+        ),
+    ] = None,
     plan_file: Annotated[
         Path | None,
         typer.Option(
@@ -240,13 +315,17 @@ def apply(
     force: ForceOption = False,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
+    flags = _flags(workspace_id, target, prune, env)
     run_command(
         _state(ctx),
         lambda out: command.run(
@@ -259,6 +338,9 @@ def apply(
             force=force,
             fmt=fmt,  # type: ignore[arg-type]
             flags=flags,
+            allow=allow or (),
+            only=only or (),
+            exclude=exclude or (),
         ),
         collect_rarely=True,
     )
@@ -273,11 +355,12 @@ def export(
     ),
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
     from reconciler.commands import export as command
 
-    flags = _flags(workspace_id, target, None)
+    flags = _flags(workspace_id, target, None, env)
     run_command(
         _state(ctx),
         lambda output: command.run(directory, output, out=out, flags=flags),
@@ -304,7 +387,9 @@ def seed(
     directory: DirArg = Path("manifests"),
     environment: Annotated[
         SeedEnvironment | None,
-        typer.Option(help="Environment of users whose record names none."),
+        typer.Option(
+            help="Data environment of users whose record names none (the Seeding API's; not --env)."
+        ),
     ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
@@ -330,6 +415,7 @@ def seed(
     ] = SeedFormat.text,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Load historical seed values through the Seeding API: validated, batched, resumable."""
     from reconciler.commands import seed as command
@@ -345,7 +431,7 @@ def seed(
         checkpoint=checkpoint,
         dry_run=dry_run,
     )
-    flags = _flags(workspace_id, target, None)
+    flags = _flags(workspace_id, target, None, env)
     run_command(
         _state(ctx),
         lambda out: command.run(

@@ -7,6 +7,7 @@ names like `[bold]` print as written; every write passes through secret redactio
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -20,10 +21,15 @@ REDACTED = "***"
 SECRET_ENV_VARS = ("MPARTICLE_CLIENT_SECRET", "MPARTICLE_API_SECRET")
 
 
+#: Per-environment secrets (SPEC §7): MPARTICLE_<ENV>_CLIENT_SECRET, ..._API_SECRET.
+_ENVIRONMENT_SECRET = re.compile(r"MPARTICLE_[A-Z0-9_]+_(CLIENT|API)_SECRET")
+
+
 def secrets_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> list[str]:
     """The secret values currently set in the environment (empty ones ignored)."""
     env = os.environ if environ is None else environ
-    return [value for name in SECRET_ENV_VARS if (value := env.get(name, "")) and len(value) >= 3]
+    names = [*SECRET_ENV_VARS, *(n for n in env if _ENVIRONMENT_SECRET.fullmatch(n))]
+    return [value for name in names if (value := env.get(name, "")) and len(value) >= 3]
 
 
 class Redactor:

@@ -108,7 +108,7 @@ def run(
     settings = loaded.settings
     if not options.dry_run:
         settings.require_seeding_credentials()
-    catalogue = Catalogue.from_manifests(loaded.manifests)
+    catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
         report = seed(options, catalogue, settings, progress, transport)
     if output_format == "json":
@@ -189,6 +189,8 @@ def _resume_command(options: SeedOptions, directory: Path, flags: Flags) -> str:
         words += ["--workspace-id", str(flags.workspace_id)]
     if flags.target is not None:
         words += ["--target", flags.target]
+    if flags.environment is not None:
+        words += ["--env", flags.environment]
     if options.checkpoint is not None:
         words += ["--checkpoint", str(options.checkpoint)]
     if options.environment:

@@ -6,39 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 
 from reconciler import manifest, testfiles
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError, SettingsError, printable
+from reconciler.environments import chosen_environments
+from reconciler.errors import ReconcilerError, printable
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.testfiles import junit
 from reconciler.testfiles.runner import Outcome, SuiteResult
 
 
 def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
-    """The CAs as the environment has them. `--env` needs `environments:` in
-    reconciler.yaml (SPEC §7); their per-environment overrides apply when the manifests
-    know environments (`Manifests.for_environment`)."""
-    if env is None:
-        return list(manifests.cas)
-    environments: Any = getattr(manifests.settings, "environments", None)
-    if not environments:
-        raise SettingsError(
-            f"--env {env}: reconciler.yaml defines no environments; leave out --env to test "
-            "the manifests as written"
-        )
-    if env not in environments:
-        raise SettingsError(
-            f"--env {env}: unknown environment; reconciler.yaml defines "
-            + ", ".join(sorted(environments))
-        )
-    for_environment: Any = getattr(manifests, "for_environment", None)
-    if for_environment is None:
-        raise SettingsError(f"--env {env}: this version cannot apply environment overrides")
-    return list(for_environment(env))
+    """The CAs as the chosen environment has them (`--env`, RECONCILER_ENV, else
+    default_environment; SPEC §7), its overrides applied; as written without environments."""
+    (chosen,) = chosen_environments(manifests.settings, env)
+    return manifests.for_environment(chosen)
 
 
 def _line(outcome: Outcome) -> Text:

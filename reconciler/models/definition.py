@@ -9,7 +9,7 @@ Conditions live in `models.condition`, the shared base in `models.rules`.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, Field, StrictBool, StrictInt
 
@@ -27,6 +27,7 @@ from reconciler.models.vocabulary import (
     TimePeriodType,
     WithinUnit,
 )
+from reconciler.settings import EnvironmentName
 
 __all__ = [
     "CalculatedAttribute",
@@ -34,6 +35,7 @@ __all__ = [
     "Datapoint",
     "Definition",
     "ManifestFile",
+    "Override",
     "Problem",
     "Seeding",
     "TimePeriod",
@@ -197,6 +199,22 @@ class Definition(ManifestModel):
         return canonical_definition(self)
 
 
+class Override(ManifestModel):
+    """What one CA changes in one environment (SPEC §7), deep-merged onto the CA there:
+    mappings merge key by key, anything else (lists too) replaces, null removes. The CA
+    that results is validated as a whole."""
+
+    active: StrictBool | None = None
+    description: str | None = None
+    protect: StrictBool | None = None
+    #: Any part of a definition; checked once merged (`manifest.overrides`).
+    definition: dict[str, Any] | None = Field(
+        default=None,
+        description="Any part of `definition`, deep-merged onto the CA's (null removes a key); "
+        "the result is checked as a whole definition.",
+    )
+
+
 class CalculatedAttribute(ManifestModel):
     """One CA as a manifest declares it."""
 
@@ -206,11 +224,23 @@ class CalculatedAttribute(ManifestModel):
     renamed_from: Name | None = None
     protect: StrictBool = False
     definition: Definition
+    #: The environments where this CA exists (all without it).
+    environments: list[EnvironmentName] | None = None
+    #: Per environment: what changes there.
+    overrides: dict[EnvironmentName, Override] | None = None
 
     def local_problems(self) -> list[Problem]:
+        found: list[Problem] = []
         if self.renamed_from == self.name:
-            return [Problem(("renamed_from",), "equals `name`; remove renamed_from")]
-        return []
+            found.append(Problem(("renamed_from",), "equals `name`; remove renamed_from"))
+        if self.environments is not None and not self.environments:
+            found.append(
+                Problem(
+                    ("environments",),
+                    "an empty list puts this CA in no environment; name some, or remove the key",
+                )
+            )
+        return found
 
     def problems(self) -> list[Problem]:
         return self.local_problems() + prefixed(("definition",), self.definition.problems())

@@ -57,9 +57,10 @@ class Catalogue:
         self._names = sorted(self._by_name)
 
     @classmethod
-    def from_manifests(cls, manifests: Manifests) -> Catalogue:
+    def from_manifests(cls, manifests: Manifests, environment: str | None = None) -> Catalogue:
+        """The CAs of one environment (as its overrides make them); all without one."""
         targets = []
-        for desired in manifests.cas:
+        for desired in manifests.for_environment(environment):
             definition = desired.ca.definition
             seeding = definition.seeding
             targets.append(

@@ -163,7 +163,7 @@ def seed(
 
 def _target(settings: Settings) -> str:
     where = "the embedded emulator" if settings.target == "embedded" else settings.s2s_url
-    return f"{where} (workspace {settings.workspace_id})"
+    return f"{where} ({settings.where})"
 
 
 def _validate(

@@ -125,3 +125,43 @@ def test_a_terminal_gets_the_same_lines_in_colour() -> None:
     assert command.run(EXAMPLE, terminal, env=None, junit_file=None) == 0
     assert "\x1b[" in coloured.getvalue()
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.getvalue()) == plain.getvalue()
+
+
+def test_env_applies_that_environments_overrides(tmp_path: Path) -> None:
+    """`--env prod` tests the CA as prod's override makes it; `--env dev` as written; the
+    default_environment is used without --env."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "default_environment: dev\n"
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "searches.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Searches\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: custom_event, event_name: Search}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+        "    overrides:\n"
+        "      prod:\n"
+        "        definition:\n"
+        "          time_period: {type: within, within: 1, within_unit: days}\n"
+    )
+    search = (
+        "{event_type: custom_event, data: {event_name: Search, custom_event_type: search, "
+        'timestamp_unixtime_ms: "%s"}}'
+    )
+    (tmp_path / "searches.test.yaml").write_text(
+        "as_of: 2024-03-10T00:00:00Z\n"
+        "users:\n  alice:\n    events:\n"
+        f"      - {search % '2024-03-09T12:00:00Z'}\n"
+        f"      - {search % '2024-03-05T12:00:00Z'}\n"
+        "expect:\n  alice: {Searches: 2}\n"
+    )
+    assert run_cli("test", tmp_path).exit_code == 0
+    assert run_cli("test", tmp_path, "--env", "dev").exit_code == 0
+    prod = run_cli("--no-color", "test", tmp_path, "--env", "prod")
+    assert prod.exit_code == 1
+    assert "FAIL alice: Searches: expected 2, got 1" in prod.stdout
+    wrong = run_cli("test", tmp_path, "--env", "prd")
+    assert wrong.exit_code == 1
+    assert "did you mean `prod`" in wrong.stderr
