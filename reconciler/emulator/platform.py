@@ -63,6 +63,14 @@ def render_ca(ca: Ca, *, single: bool) -> dict[str, Any]:
     }
 
 
+class MalformedJson(ValueError):
+    """A request body that is not JSON; `message` says where the parser stopped."""
+
+    def __init__(self, error: orjson.JSONDecodeError) -> None:
+        super().__init__(str(error))
+        self.message = m.MALFORMED_JSON.format(error=error)
+
+
 def _not_found(request: Request) -> Response:
     if request.method == "HEAD":
         return empty_response(404)
@@ -117,15 +125,20 @@ class PlatformApi:
         return self.state.config.client_id
 
     async def _json(self, request: Request) -> object:
+        """The parsed body; a body that is not JSON raises MalformedJson."""
         try:
             return orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None
+        except orjson.JSONDecodeError as exc:
+            raise MalformedJson(exc) from None
 
     async def collection(self, request: Request) -> Response:
         workspace = request.path_params["workspace_id"]
         if request.method == "POST":
-            return self._create(workspace, await self._json(request))
+            try:
+                body = await self._json(request)
+            except MalformedJson as exc:
+                return _invalid([exc.message])
+            return self._create(workspace, body)
         name = request.query_params.get("name") or None
         with self.state.store.read() as conn:
             cas = list_cas(conn, workspace, name)
@@ -161,7 +174,11 @@ class PlatformApi:
     async def item(self, request: Request) -> Response:
         workspace, ca_id = request.path_params["workspace_id"], request.path_params["id"]
         if request.method == "PUT":
-            return self._update(workspace, ca_id, await self._json(request))
+            try:
+                body = await self._json(request)
+            except MalformedJson as exc:
+                return _invalid([exc.message])
+            return self._update(workspace, ca_id, body)
         if request.method == "DELETE":
             with self.state.store.transaction() as conn:
                 ca = get_ca(conn, workspace, ca_id)

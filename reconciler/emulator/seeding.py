@@ -42,6 +42,8 @@ ENVIRONMENTS = frozenset({"development", "production"})
 CALCULATION_SYNONYMS = {"minimum": "min", "maximum": "max"}
 
 NO_MATCH = "No matching calculated attribute definition found"
+#: The seeding page's 400: "The request JSON was malformed JSON or had missing fields".
+MALFORMED_JSON = "The request JSON was malformed: {error}"
 NOT_NUMERIC = "Seed value must be numeric"
 #: The seed field each calculation type needs (the seeding page's format table).
 SEED_FIELDS = {
@@ -234,8 +236,8 @@ class SeedingApi:
             return error_response(413, "PAYLOAD_TOO_LARGE", message)
         try:
             parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, "BAD_REQUEST", MALFORMED_JSON.format(error=exc))
         if bulk and not isinstance(parsed, list):
             message = "The request body must be a JSON array of users."
             return error_response(400, "BAD_REQUEST", message)
