@@ -355,6 +355,22 @@ def emulator(
         float, typer.Option(help="How long a (re)calculation takes.")
     ] = 30.0,
     token_ttl: Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")] = 28800,
+    seed_limit: Annotated[
+        float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+    ] = 270.0,
+    acceleration_limit: Annotated[
+        float,
+        typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+    ] = 0.0,
+    live_traffic: Annotated[
+        float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+    ] = 0.0,
+    limit_window: Annotated[
+        float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+    ] = 10.0,
+    propagation_delay: Annotated[
+        float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+    ] = 0.0,
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command
@@ -374,6 +390,11 @@ def emulator(
         retention_days=retention_days,
         calculation_seconds=calculation_seconds,
         token_ttl=token_ttl,
+        seed_limit=seed_limit,
+        acceleration_limit=acceleration_limit,
+        live_traffic=live_traffic,
+        limit_window=limit_window,
+        propagation_delay=propagation_delay,
     )
     options = command.EmulatorOptions(config=config, host=host, port=port, db=db)
     run_command(_state(ctx), lambda out: command.run(options, out))

@@ -45,7 +45,7 @@ class ControlApi:
         return body if isinstance(body, dict) else None
 
     async def stats(self, request: Request) -> Response:
-        return json_response(self.state.stats.as_dict())
+        return json_response(self.state.stats_dict())
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()

@@ -81,6 +81,10 @@ def _invalid(errors: list[str], status: int = 400) -> Response:
     return error_response(status, "VALIDATION_ERROR", errors)
 
 
+#: The business rules and the status each gets unless `business_rule_status` says otherwise.
+BUSINESS_RULES = {m.NAME_UNIQUE: 400, m.NAME_READ_ONLY: 422, m.ACTIVE_LIMIT: 422, m.NO_DRAFT: 422}
+
+
 class PlatformApi:
     """Route handlers for the Platform API; every write is one store transaction."""
 
@@ -120,6 +124,15 @@ class PlatformApi:
         guarded.__name__ = endpoint.__name__
         return guarded
 
+    def _refuse(self, errors: list[str]) -> Response:
+        """The validation errors of a request: 400, or for a business rule alone the status
+        the settings choose."""
+        status = 400
+        if len(errors) == 1 and errors[0] in BUSINESS_RULES:
+            chosen = self.state.settings.business_rule_status
+            status = BUSINESS_RULES[errors[0]] if chosen is None else chosen
+        return _invalid(errors, status)
+
     @property
     def _by(self) -> str:
         return self.state.config.client_id
@@ -156,7 +169,7 @@ class PlatformApi:
             if isinstance(name, str) and name_taken(conn, workspace, name, None):
                 errors.append(m.NAME_UNIQUE)
             if errors or parsed is None:
-                return _invalid(errors)
+                return self._refuse(errors)
             ca = Ca(
                 id=0,
                 workspace_id=workspace,
@@ -205,9 +218,9 @@ class PlatformApi:
             if isinstance(name, str) and name_taken(conn, workspace, name, ca_id):
                 errors.append(m.NAME_UNIQUE)
             if errors or parsed is None:
-                return _invalid(errors)
+                return self._refuse(errors)
             if parsed.name != ca.name and ca.activated_on is not None:
-                return _invalid([m.NAME_READ_ONLY], 422)
+                return self._refuse([m.NAME_READ_ONLY])
             before = replace(ca)
             ca.name = parsed.name
             if parsed.description is not None:
@@ -241,10 +254,10 @@ class PlatformApi:
             if ca is None:
                 return error_response(404, "NOT_FOUND", m.NOT_FOUND)
             if ca.draft_definition is None:
-                return _invalid([m.NO_DRAFT], 422)
+                return self._refuse([m.NO_DRAFT])
             limit = self.state.settings.max_active
             if ca.active_definition is None and count_active(conn, workspace) >= limit:
-                return _invalid([m.ACTIVE_LIMIT], 422)
+                return self._refuse([m.ACTIVE_LIMIT])
             before = replace(ca)
             ca.active_definition, ca.draft_definition = ca.draft_definition, None
             ca.activated_on, ca.activated_by = now, self._by

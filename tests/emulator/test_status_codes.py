@@ -185,7 +185,7 @@ def test_429_over_the_rate_limit(start_emulator: StartEmulator) -> None:
         limited = http.get(server.platform_path())
         assert limited.status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
-        assert limited.headers["x-mp-rate-limit-exceeded"] == "true"
+        assert limited.headers["x-mp-rate-limit-exceeded"] == "workspace"
         assert limited.json()["errors"][0]["code"] == "TOO_MANY_REQUESTS"
         assert http.get("/_emulator/stats").status_code == 200  # test routes are exempt
     stats = server.stats()

@@ -274,3 +274,28 @@ def test_every_supported_operator_is_accepted(
 ) -> None:
     response = api.create(with_condition(kind, operator, **values))
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+def test_business_rules_answer_the_status_the_settings_choose(
+    api: Api, emulator: EmulatorServer, status: int
+) -> None:
+    """The docs give no status for the business rules: every reading can be chosen."""
+    emulator.settings(business_rule_status=status, max_active=1)
+    first = api.create_ok(ca_body("A"))
+    taken = api.create(ca_body("A"))
+    assert (taken.status_code, messages(taken)) == (status, ["Field 'name' must be unique."])
+    assert api.activate(first).status_code == 204
+    no_draft = api.activate(first)
+    assert (no_draft.status_code, messages(no_draft)) == (
+        status,
+        ["No draft definition was found to activate."],
+    )
+    renamed = api.update(first, ca_body("B"))
+    assert renamed.status_code == status
+    second = api.create_ok(ca_body("B"))
+    over = api.activate(second)
+    assert (over.status_code, messages(over)) == (
+        status,
+        ["You have reached the account limit on active calculated attributes."],
+    )
