@@ -283,7 +283,9 @@ class SeedingApi:
             errors: list[dict[str, Any]] = []
             for index, raw in enumerate(raw_users):
                 user, problems = check_user(raw, targets)
-                if user is not None:
+                if user is not None and user.mpid in self.state.refused_mpids:
+                    problems = [_refusal(user)]
+                elif user is not None:
                     users.append(user)
                 for problem in problems:
                     error: dict[str, Any] = {"code": "BAD_REQUEST", "message": problem}
@@ -306,6 +308,12 @@ class SeedingApi:
                 error["code"] = "NOT_FOUND"
             return json_response({"errors": errors}, status)
         return json_response({"errors": errors}, 400)
+
+
+def _refusal(user: SeedUser) -> str:
+    """The message for a user a test asked the emulator to refuse (`seed_refusals`)."""
+    named = f"{user.seeds[0][0]}: " if user.seeds else ""
+    return f"{named}Seed refused (the emulator's seed_refusals test setting)"
 
 
 def _throttled(verdict: Verdict) -> Response:

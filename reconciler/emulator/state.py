@@ -58,6 +58,9 @@ class EmulatorState:
         self.faults = FaultDrawer(config.fault_seed)
         self.limiter = TokenBucket()
         self.limits = self._seeding_limits()
+        #: Users (by mpid) the Seeding API refuses: a test's way to stage a refusal that
+        #: only the server makes.
+        self.refused_mpids: frozenset[int] = frozenset()
 
     def _seeding_limits(self) -> SeedingLimits:
         config = self.config
@@ -83,3 +86,4 @@ class EmulatorState:
         self.faults = FaultDrawer(self.config.fault_seed)
         self.limiter = TokenBucket()
         self.limits = self._seeding_limits()
+        self.refused_mpids = frozenset()

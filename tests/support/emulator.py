@@ -119,6 +119,11 @@ class EmulatorServer:
             result = self._call("GET", "settings").json()
         return result
 
+    def refuse_seeds(self, *mpids: int) -> None:
+        """Make the Seeding API refuse (400) any request holding a user with these mpids:
+        a refusal only the server makes, for bisection."""
+        self._call("PUT", "seed_refusals", json={"mpids": list(mpids)})
+
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's clock forward (token expiry, calculation progress)."""
         self._call("POST", "clock", json={"advance_seconds": seconds})
