@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -301,6 +302,33 @@ def seed(
     output_format: Annotated[
         SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
     ] = SeedFormat.text,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.001,
+            help="Most users per second (each user is one Events API batch); default 100.",
+            show_default=False,
+        ),
+    ] = None,
+    rate_ceiling: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-ceiling",
+            min=1,
+            max=100,
+            help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+            show_default=False,
+        ),
+    ] = None,
+    seed_wait: Annotated[
+        float,
+        typer.Option(
+            "--seed-wait",
+            min=0,
+            help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+        ),
+    ] = 600.0,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
 ) -> None:
@@ -317,8 +345,11 @@ def seed(
         rejects=rejects,
         checkpoint=checkpoint,
         dry_run=dry_run,
+        seed_wait=seed_wait,
     )
-    flags = _flags(workspace_id, target, None)
+    flags = replace(
+        _flags(workspace_id, target, None), seed_rate=rate, seed_rate_ceiling=rate_ceiling
+    )
     run_command(
         _state(ctx),
         lambda out: command.run(

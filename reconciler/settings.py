@@ -58,6 +58,10 @@ class SettingsFile(BaseModel):
     s2s_url: str | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
     rate_limit: PositiveFloat | None = None
+    #: Seeding: the most users (Events API batches) per second; none = the seed default.
+    seed_rate: PositiveFloat | None = None
+    #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
+    seed_rate_ceiling: Annotated[float, Field(gt=0, le=100)] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class Flags:
     prune: bool | None = None
     api_url: str | None = None
     rate_limit: float | None = None
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ class Settings:
     auth_url: str
     s2s_url: str
     rate_limit: float | None
+    #: Seeding's rate and ceiling (None: the seeding defaults, 100 users/s and 80%).
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
     client_id: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
@@ -130,6 +139,13 @@ def _env_float(env: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
     return value if value > 0 else None
+
+
+def _env_ceiling(env: Mapping[str, str], name: str) -> float | None:
+    value = _env_float(env, name)
+    if value is not None and value > 100:
+        raise SettingsError(f"{name}={value:g} is not a percentage (above 0, at most 100)")
+    return value
 
 
 def _first(*candidates: str | None) -> str | None:
@@ -184,6 +200,12 @@ def resolve(
         ),
         s2s_url=EMBEDDED_URL if embedded else s2s.rstrip("/"),
         rate_limit=rate_limit,
+        seed_rate=flags.seed_rate or _env_float(env, "RECONCILER_SEED_RATE") or file.seed_rate,
+        seed_rate_ceiling=(
+            flags.seed_rate_ceiling
+            or _env_ceiling(env, "RECONCILER_SEED_RATE_CEILING")
+            or file.seed_rate_ceiling
+        ),
         client_id=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_ID", ""),
         client_secret=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_SECRET", ""),
         api_key=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_API_KEY", ""),

@@ -220,7 +220,9 @@ class Definition(ManifestModel):
             found.append(
                 Problem(
                     ("seeding",),
-                    "rolling (`within`) time periods cannot be seeded; seeds will be refused",
+                    "rolling (`within`) time periods cannot be seeded usefully: mParticle "
+                    'takes the seeds but calls it "not supported" (seeded values never leave '
+                    "the window)",
                     "warning",
                 )
             )

@@ -45,10 +45,28 @@ class SeedReport:
     warnings: list[str] = field(default_factory=list)
     #: The API error that stopped sending, if one did.
     failure: ApiError | None = None
+    #: Users not sent because a CA they seed does not exist (with --skip-invalid).
+    users_missing_ca: int = 0
+    #: The rate governor: configured rate and ceiling, the highest rate reached, the 429s.
+    rate_configured: float = 0.0
+    rate_ceiling: float = 0.0
+    rate_peak: float = 0.0
+    rate_limited: int = 0
+    acceleration_limited: int = 0
+    #: Tries sent again because the Seeding API did not know a CA yet, and those CAs.
+    propagation_retries: int = 0
+    propagation_waited: list[str] = field(default_factory=list)
+    #: Seconds spent sending (pass 2).
+    send_seconds: float = 0.0
 
     @property
     def users_rejected(self) -> int:
-        return self.users_invalid + self.users_rejected_server
+        return self.users_invalid + self.users_rejected_server + self.users_missing_ca
+
+    @property
+    def users_per_second(self) -> float:
+        """Users sent per second while sending."""
+        return self.users_sent / self.send_seconds if self.send_seconds > 0 else 0.0
 
     @property
     def complete(self) -> bool:
@@ -70,7 +88,20 @@ class SeedReport:
                 "rejected": {
                     "invalid": self.users_invalid,
                     "server": self.users_rejected_server,
+                    "missing_ca": self.users_missing_ca,
                 },
+            },
+            "rate": {
+                "configured": self.rate_configured,
+                "ceiling": self.rate_ceiling,
+                "peak": round(self.rate_peak, 1),
+                "users_per_second": round(self.users_per_second, 1),
+                "rate_limited": self.rate_limited,
+                "acceleration_limited": self.acceleration_limited,
+            },
+            "propagation": {
+                "retries": self.propagation_retries,
+                "waited_for": self.propagation_waited,
             },
             "batches": {
                 "total": self.batches_total,
