@@ -209,6 +209,15 @@ def apply(
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
     ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout",
+            min=0,
+            help="With --wait: the most seconds to follow calculations (default 3600).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Report as text or json.")] = "text",
     prune: PruneOption = None,
     force: ForceOption = False,
@@ -220,6 +229,8 @@ def apply(
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
+    if wait_timeout is not None and not wait:
+        raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
     flags = _flags(workspace_id, target, prune)
     run_command(
         _state(ctx),
@@ -233,6 +244,7 @@ def apply(
             force=force,
             fmt=fmt,  # type: ignore[arg-type]
             flags=flags,
+            **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
         ),
         collect_rarely=True,
     )

@@ -19,7 +19,7 @@ from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.applier import Outcome, Report
 from reconciler.commands.plan import show
-from reconciler.commands.progress import follow_calculations
+from reconciler.commands.progress import WAIT_TIMEOUT, follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
 from reconciler.plan import planner, safety
@@ -125,15 +125,18 @@ def run(
     force: bool = False,
     fmt: Format = "text",
     flags: Flags | None = None,
+    wait_timeout: float = WAIT_TIMEOUT,
 ) -> int:
-    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
+    """0 when the workspace matches the plan afterwards, else an error (exit 1). With
+    `wait`, then follows the calculations for at most `wait_timeout` seconds."""
     flags = flags or Flags()
+    waiting = wait_timeout if wait else None
     if plan_file is not None:
         saved = Plan.load(plan_file)
         settings = _settings_for_saved_plan(directory, saved, flags)
-        return asyncio.run(_apply_saved(saved, settings, output, concurrency, wait, force, fmt))
+        return asyncio.run(_apply_saved(saved, settings, output, concurrency, waiting, force, fmt))
     ws = workspace.load(directory, flags, output)
-    return asyncio.run(_apply_directory(ws, output, auto_approve, concurrency, wait, force, fmt))
+    return asyncio.run(_apply_directory(ws, output, auto_approve, concurrency, waiting, force, fmt))
 
 
 async def _apply_saved(
@@ -141,7 +144,7 @@ async def _apply_saved(
     settings: Settings,
     output: Output,
     concurrency: int,
-    wait: bool,
+    wait: float | None,
     force: bool,
     fmt: Format,
 ) -> int:
@@ -164,8 +167,8 @@ async def _apply_saved(
             raise ApplyError(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
-        if wait:
-            await follow_calculations(client, report, output)
+        if wait is not None:
+            await follow_calculations(client, report, output, timeout=wait)
     return 0
 
 
@@ -174,7 +177,7 @@ async def _apply_directory(
     output: Output,
     auto_approve: bool,
     concurrency: int,
-    wait: bool,
+    wait: float | None,
     force: bool,
     fmt: Format,
 ) -> int:
@@ -205,6 +208,6 @@ async def _apply_directory(
         if not again.empty:
             show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
-        if wait:
-            await follow_calculations(client, report, output)
+        if wait is not None:
+            await follow_calculations(client, report, output, timeout=wait)
     return 0
