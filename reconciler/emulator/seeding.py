@@ -85,21 +85,7 @@ def check_seed(calculation_type: str, seed: object) -> str | None:
     if value is None:
         return f"Seed {field} is required for {calculation_type}"
     if field == "value":
-        if calculation_type in ("first_occurrence", "last_occurrence"):
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                return "Seed value must be a string or a number"
-            return None
-        if not is_number(value):
-            return NOT_NUMERIC
-        if calculation_type == "count":
-            count = as_integer(value)
-            if count is None or count < 0:
-                return "Seed value must be a non-negative integer count"
-        elif calculation_type.endswith("_timestamp"):
-            millis = as_integer(value)
-            if millis is None or millis < _MIN_EPOCH_MS:
-                return "Seed value must be a UNIX epoch timestamp in milliseconds"
-        return None
+        return _check_value(calculation_type, value)
     if field == "list":
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             return "Seed list must be an array of strings"
@@ -115,6 +101,25 @@ def check_seed(calculation_type: str, seed: object) -> str | None:
         return None
     if not all(is_number(count) for count in value.values()):
         return NOT_NUMERIC
+    return None
+
+
+def _check_value(calculation_type: str, value: object) -> str | None:
+    """The rules of a single `value` seed (the format table's value rows)."""
+    if calculation_type in ("first_occurrence", "last_occurrence"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return "Seed value must be a string or a number"
+        return None
+    if not is_number(value):
+        return NOT_NUMERIC
+    if calculation_type == "count":
+        count = as_integer(value)
+        if count is None or count < 0:
+            return "Seed value must be a non-negative integer count"
+    elif calculation_type.endswith("_timestamp"):
+        millis = as_integer(value)
+        if millis is None or millis < _MIN_EPOCH_MS:
+            return "Seed value must be a UNIX epoch timestamp in milliseconds"
     return None
 
 

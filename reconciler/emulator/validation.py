@@ -194,24 +194,9 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     if not one_of(point_type, DATA_POINT_TYPES):
         errors.add(m.DATA_POINT_TYPE)
     event_type = raw.get("event_type")
-    known_event = one_of(event_type, EVENT_TYPES | LEGACY_EVENT_TYPES)
-    if not known_event:
-        errors.add(m.DATA_POINT_EVENT_TYPE)
     event_name = raw.get("event_name")
-    if event_type == "custom_event":
-        if not isinstance(event_name, str) or not event_name.strip():
-            errors.add(m.CUSTOM_EVENT_NAME)
-    elif event_name is not None and not isinstance(event_name, str):
-        errors.add(m.DATA_POINT_EVENT_NAME)
     custom_event_type = raw.get("custom_event_type")
-    # Judged only against a valid event type: with an unknown one there is nothing to judge by.
-    if (
-        custom_event_type is not None
-        and custom_event_type != ANY_EVENT_CUSTOM_TYPE
-        and known_event
-        and not one_of(custom_event_type, _custom_event_types(str(event_type)))
-    ):
-        errors.add(m.CUSTOM_EVENT_TYPE)
+    _check_event(event_type, event_name, custom_event_type, errors)
     attribute_name = raw.get("attribute_name")
     if attribute_name == "":
         attribute_name = None
@@ -237,6 +222,26 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
         "attribute_category": category,
         "use_product_quantity": bool(quantity),
     }
+
+
+def _check_event(event_type: object, event_name: object, custom: object, errors: Errors) -> None:
+    """The event a data point names: its type, its name, its custom event type."""
+    known_event = one_of(event_type, EVENT_TYPES | LEGACY_EVENT_TYPES)
+    if not known_event:
+        errors.add(m.DATA_POINT_EVENT_TYPE)
+    if event_type == "custom_event":
+        if not isinstance(event_name, str) or not event_name.strip():
+            errors.add(m.CUSTOM_EVENT_NAME)
+    elif event_name is not None and not isinstance(event_name, str):
+        errors.add(m.DATA_POINT_EVENT_NAME)
+    # Judged only against a valid event type: with an unknown one there is nothing to judge by.
+    if (
+        custom is not None
+        and custom != ANY_EVENT_CUSTOM_TYPE
+        and known_event
+        and not one_of(custom, _custom_event_types(str(event_type)))
+    ):
+        errors.add(m.CUSTOM_EVENT_TYPE)
 
 
 def _custom_event_types(event_type: str) -> frozenset[str]:
