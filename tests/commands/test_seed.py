@@ -392,3 +392,18 @@ def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert f"{flag} and FILE name the same file" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_seeds_over_100_values_warn_that_mparticle_keeps_the_first_100(tmp_path: Path) -> None:
+    bodies = list(users(3))
+    for index in (0, 2):
+        bodies[index]["calculated_attributes"]["workspace"].append(
+            {"attribute_name": "Screens Visited", "seed": {"list": [f"s{n}" for n in range(120)]}}
+        )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    result = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert (
+        'CA "Screens Visited" (unique_list): 2 user(s) seed more than 100 distinct values; '
+        "mParticle keeps only the first 100 it receives and drops the rest"
+    ) in result.stderr.replace("\n", " ")

@@ -5,13 +5,18 @@ the headroom it takes and the live traffic it spares."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 
 from reconciler.emulator.limits import SeedingLimits
 from reconciler.seeding.governor import Governor, RatePolicy
+from tests.seeding.conftest import Serve, cli_env
+from tests.support.cli import run_cli
+from tests.support.seeds import MANIFESTS, users, write_jsonl
 
 
 @dataclass
@@ -168,3 +173,24 @@ def test_a_workspace_busier_than_the_ceiling_slows_seeding_down() -> None:
     outcome = simulate(RatePolicy(ceiling=80), 20_000, 100, **busy)
     assert outcome.users_per_second < 20
     assert outcome.live_429s == 0
+
+
+def test_the_command_adapts_to_a_busy_workspace_served_over_loopback(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """A workspace whose live traffic uses 70% of its 400 batches/s: asked for up to 400
+    users/s, `seed` keeps to what stays under the 80% ceiling, about 40/s."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(120))
+    with serve(seed_limit=400, live_traffic=0.7, limit_window=2) as server:
+        env = cli_env(server, RECONCILER_SEED_RATE="400")
+        result = run_cli("seed", path, MANIFESTS, "--format", "json", "--batch-size", "10", env=env)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == 120
+    assert result.exit_code == 0, result.output
+    rate = json.loads(result.stdout)["rate"]
+    assert (rate["configured"], rate["ceiling"]) == (400, 80)
+    assert rate["peak"] < 80  # far below the 400 asked for: the usage said no
+    assert rate["rate_limited"] == rate["acceleration_limited"] == 0
+    assert stats["seed_limit"]["rate_limited"] == 0
+    assert stats["seed_limit"]["peak_percentage_used"] <= 90
+    assert stats["live_traffic"]["rate_limited"] == 0
