@@ -118,6 +118,7 @@ class Delivery:
         ]
         for entry in refused:
             self.rejects.write_entry(entry)
+            self.report.count_refused(entry["record"])
         self.rejects.flush()
         if self.checkpoint is not None:
             await self.checkpoint.record(batch, outcome.landed, refused)

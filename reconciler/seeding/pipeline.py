@@ -108,7 +108,9 @@ def seed(
             if not options.dry_run:
                 known = _preflight(settings, validator.used, catalogue, options, watch, transport)
             if known.refused:
-                spool = stack.enter_context(preflight.exclude(spool, known.refused, rejects))
+                spool = stack.enter_context(
+                    preflight.exclude(spool, known.refused, rejects, report)
+                )
                 report.users_missing_ca = report.users_valid - spool.users
             _second_pass(spool, seed_file, input_id, catalogue, options, settings, known, report,
                          rejects, watch, transport)  # fmt: skip
@@ -256,6 +258,7 @@ def _validate(
             else:
                 if fits_alone(encoded, options.max_bytes):
                     spool.add(record.line, encoded)
+                    report.count_cas(user)
                     continue
                 located = [
                     (

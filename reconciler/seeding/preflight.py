@@ -26,7 +26,7 @@ from reconciler.models.values import parse_instant
 from reconciler.models.vocabulary import CALCULATION_TYPE_SYNONYMS
 from reconciler.seeding.batches import Spool
 from reconciler.seeding.catalogue import Catalogue, SeedTarget
-from reconciler.seeding.report import RejectsFile
+from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.settings import Settings
 
 
@@ -121,7 +121,9 @@ def _epoch(text: object) -> float | None:
     return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
-def exclude(spool: Spool, refused: Mapping[str, str], rejects: RejectsFile) -> Spool:
+def exclude(
+    spool: Spool, refused: Mapping[str, str], rejects: RejectsFile, report: SeedReport
+) -> Spool:
     """A new spool without the users who seed a refused CA; those go to the rejects file
     (stage `preflight`): the bulk API takes a user whole or not at all."""
     kept = Spool(spool.batch_size, spool.max_bytes)
@@ -131,6 +133,7 @@ def exclude(spool: Spool, refused: Mapping[str, str], rejects: RejectsFile) -> S
         hit = sorted(named & refused.keys())
         if hit:
             rejects.write(line, [f"{name}: {refused[name]}" for name in hit], body, "preflight")
+            report.count_refused(body)
         else:
             kept.add(line, user)
     return kept

@@ -58,6 +58,25 @@ class SeedReport:
     propagation_waited: list[str] = field(default_factory=list)
     #: Seconds spent sending (pass 2).
     send_seconds: float = 0.0
+    #: CA name -> valid users seeding it, and users seeding it that were refused (by the
+    #: preflight or the server): on a complete run, the difference landed.
+    users_by_ca: dict[str, int] = field(default_factory=dict)
+    refused_by_ca: dict[str, int] = field(default_factory=dict)
+
+    def count_cas(self, user: Any) -> None:
+        """Count a valid user under each CA it seeds."""
+        _count(self.users_by_ca, user)
+
+    def count_refused(self, user: Any) -> None:
+        """Count a refused user (as sent) under each CA it seeds."""
+        _count(self.refused_by_ca, user)
+
+    def landed_by_ca(self) -> dict[str, int]:
+        """CA name -> users whose seeds for it landed, once the run is complete."""
+        return {
+            name: users - self.refused_by_ca.get(name, 0)
+            for name, users in sorted(self.users_by_ca.items())
+        }
 
     @property
     def users_rejected(self) -> int:
@@ -103,6 +122,10 @@ class SeedReport:
                 "retries": self.propagation_retries,
                 "waited_for": self.propagation_waited,
             },
+            "cas": {
+                name: {"users": users, "refused": self.refused_by_ca.get(name, 0)}
+                for name, users in sorted(self.users_by_ca.items())
+            },
             "batches": {
                 "total": self.batches_total,
                 "sent": self.batches_sent,
@@ -118,6 +141,14 @@ class SeedReport:
             "checkpoint": self.checkpoint,
             "warnings": self.warnings,
         }
+
+
+def _count(counts: dict[str, int], user: Any) -> None:
+    seeds = user.get("calculated_attributes", {}).get("workspace", ()) if user else ()
+    for entry in seeds:
+        name = entry.get("attribute_name") if isinstance(entry, dict) else None
+        if isinstance(name, str):
+            counts[name] = counts.get(name, 0) + 1
 
 
 class RejectsFile:

@@ -209,6 +209,9 @@ def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["users"]["rejected"] == {"invalid": 0, "server": 0, "missing_ca": 2}
+    # Per CA: the users seeding it, and those refused (here, before sending).
+    assert report["cas"][NOT_IN_WORKSPACE] == {"users": 2, "refused": 2}
+    assert report["cas"]["LTV"] == {"users": 240, "refused": 2}
     written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
     assert [entry["line"] for entry in written] == [6, 8]
     assert {entry["stage"] for entry in written} == {"preflight"}
