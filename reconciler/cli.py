@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -310,6 +311,15 @@ def apply(
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
     ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout",
+            min=0,
+            help="With --wait: the most seconds to follow calculations (default 3600).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Report as text or json.")] = "text",
     prune: PruneOption = None,
     force: ForceOption = False,
@@ -325,6 +335,8 @@ def apply(
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
+    if wait_timeout is not None and not wait:
+        raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
     flags = _flags(workspace_id, target, prune, env)
     run_command(
         _state(ctx),
@@ -341,6 +353,7 @@ def apply(
             allow=allow or (),
             only=only or (),
             exclude=exclude or (),
+            **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
         ),
         collect_rarely=True,
     )
@@ -413,6 +426,33 @@ def seed(
     output_format: Annotated[
         SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
     ] = SeedFormat.text,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.001,
+            help="Most users per second (each user is one Events API batch); default 100.",
+            show_default=False,
+        ),
+    ] = None,
+    rate_ceiling: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-ceiling",
+            min=1,
+            max=100,
+            help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+            show_default=False,
+        ),
+    ] = None,
+    seed_wait: Annotated[
+        float,
+        typer.Option(
+            "--seed-wait",
+            min=0,
+            help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+        ),
+    ] = 600.0,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
     env: EnvOption = None,
@@ -430,8 +470,11 @@ def seed(
         rejects=rejects,
         checkpoint=checkpoint,
         dry_run=dry_run,
+        seed_wait=seed_wait,
     )
-    flags = _flags(workspace_id, target, None, env)
+    flags = replace(
+        _flags(workspace_id, target, None, env), seed_rate=rate, seed_rate_ceiling=rate_ceiling
+    )
     run_command(
         _state(ctx),
         lambda out: command.run(
@@ -468,6 +511,22 @@ def emulator(
         float, typer.Option(help="How long a (re)calculation takes.")
     ] = 30.0,
     token_ttl: Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")] = 28800,
+    seed_limit: Annotated[
+        float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+    ] = 270.0,
+    acceleration_limit: Annotated[
+        float,
+        typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+    ] = 0.0,
+    live_traffic: Annotated[
+        float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+    ] = 0.0,
+    limit_window: Annotated[
+        float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+    ] = 10.0,
+    propagation_delay: Annotated[
+        float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+    ] = 0.0,
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command
@@ -487,6 +546,11 @@ def emulator(
         retention_days=retention_days,
         calculation_seconds=calculation_seconds,
         token_ttl=token_ttl,
+        seed_limit=seed_limit,
+        acceleration_limit=acceleration_limit,
+        live_traffic=live_traffic,
+        limit_window=limit_window,
+        propagation_delay=propagation_delay,
     )
     options = command.EmulatorOptions(config=config, host=host, port=port, db=db)
     run_command(_state(ctx), lambda out: command.run(options, out))

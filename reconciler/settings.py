@@ -118,6 +118,10 @@ class WorkspaceSettings(BaseModel):
     s2s_url: str | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
     rate_limit: PositiveFloat | None = None
+    #: Seeding: the most users (Events API batches) per second; none = the seed default.
+    seed_rate: PositiveFloat | None = None
+    #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
+    seed_rate_ceiling: Annotated[float, Field(gt=0, le=100)] | None = None
     #: Name globs (fnmatch, case-sensitive) of the CAs this repository owns (SPEC §8).
     scope: list[str] | None = None
     safety: SafetyPolicy | None = None
@@ -149,6 +153,8 @@ class Flags:
     prune: bool | None = None
     api_url: str | None = None
     rate_limit: float | None = None
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
     #: `--env NAME` or `all` (None = RECONCILER_ENV, else default_environment).
     environment: str | None = None
 
@@ -165,6 +171,9 @@ class Settings:
     auth_url: str
     s2s_url: str
     rate_limit: float | None
+    #: Seeding's rate and ceiling (None: the seeding defaults, 100 users/s and 80%).
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
     client_id: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
@@ -242,6 +251,13 @@ def _env_float(env: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
     return value if value > 0 else None
+
+
+def _env_ceiling(env: Mapping[str, str], name: str) -> float | None:
+    value = _env_float(env, name)
+    if value is not None and value > 100:
+        raise SettingsError(f"{name}={value:g} is not a percentage (above 0, at most 100)")
+    return value
 
 
 def _first(*candidates: str | None) -> str | None:
@@ -365,6 +381,12 @@ def resolve(
         prune=flags.prune if flags.prune is not None else bool(layer.prune),
         **(EMBEDDED_URLS if embedded else _urls(layer, flags, env)),
         rate_limit=rate_limit,
+        seed_rate=flags.seed_rate or _env_float(env, "RECONCILER_SEED_RATE") or layer.seed_rate,
+        seed_rate_ceiling=(
+            flags.seed_rate_ceiling
+            or _env_ceiling(env, "RECONCILER_SEED_RATE_CEILING")
+            or layer.seed_rate_ceiling
+        ),
         client_id=secret("CLIENT_ID"),
         client_secret=secret("CLIENT_SECRET"),
         api_key=secret("API_KEY"),

@@ -90,3 +90,38 @@ def test_workspace_ids_beyond_64_bits_are_refused_where_written(tmp_path: Path) 
     with pytest.raises(SettingsError, match="positive 64-bit integer"):
         resolve(HERE, SettingsFile(), environ={"MPARTICLE_WORKSPACE_ID": str(2**63)})
     assert resolve(HERE, SettingsFile(workspace_id=2**63 - 1), environ={}).workspace_id == 2**63 - 1
+
+
+def test_the_seed_rate_and_its_ceiling_follow_the_precedence() -> None:
+    file = SettingsFile(workspace_id=1, seed_rate=50, seed_rate_ceiling=70)
+    env = {"RECONCILER_SEED_RATE": "120", "RECONCILER_SEED_RATE_CEILING": "90"}
+    assert resolve(HERE, SettingsFile(workspace_id=1), environ={}).seed_rate is None
+    from_file = resolve(HERE, file, environ={})
+    assert (from_file.seed_rate, from_file.seed_rate_ceiling) == (50, 70)
+    from_env = resolve(HERE, file, environ=env)
+    assert (from_env.seed_rate, from_env.seed_rate_ceiling) == (120, 90)
+    flagged = resolve(HERE, file, Flags(seed_rate=7, seed_rate_ceiling=60), environ=env)
+    assert (flagged.seed_rate, flagged.seed_rate_ceiling) == (7, 60)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RECONCILER_SEED_RATE", "fast", "RECONCILER_SEED_RATE='fast' is not a number"),
+        ("RECONCILER_SEED_RATE_CEILING", "120", "is not a percentage"),
+    ],
+)
+def test_bad_seed_rate_settings_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        resolve(HERE, SettingsFile(workspace_id=1), environ={name: value})
+
+
+def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nseed_rate: 0\nseed_rate_ceiling: 150\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    text = str(caught.value)
+    assert "reconciler.yaml:2:12: seed_rate:" in text
+    assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text

@@ -22,7 +22,7 @@ from reconciler.applier import Outcome, Report
 from reconciler.commands import planning
 from reconciler.commands import saved as saved_plans
 from reconciler.commands.plan import show
-from reconciler.commands.progress import follow_calculations
+from reconciler.commands.progress import WAIT_TIMEOUT, follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
 from reconciler.plan import safety
@@ -106,13 +106,15 @@ def run(
     allow: Sequence[str] = (),
     only: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    wait_timeout: float = WAIT_TIMEOUT,
 ) -> int:
-    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
+    """0 when the workspace matches the plan afterwards, else an error (exit 1). With
+    `wait`, then follows the calculations for at most `wait_timeout` seconds."""
     flags = flags or Flags()
     options = planning.Options(
         Chooser(tuple(only), tuple(exclude)), tuple(safety.allowed_rules(allow, force=force))
     )
-    job = _Run(output, concurrency, wait, fmt, options)
+    job = _Run(output, concurrency, wait_timeout if wait else None, fmt, options)
     if plan_file is not None:
         if options.chooser.active:
             raise ReconcilerError(
@@ -136,7 +138,8 @@ class _Run:
 
     output: Output
     concurrency: int
-    wait: bool
+    #: How long to follow the calculations afterwards (None: not at all).
+    wait: float | None
     fmt: Format
     options: planning.Options
 
@@ -167,8 +170,8 @@ async def _apply_saved(plan: Plan, settings: Settings, file: SettingsFile, run: 
             raise ApplyError(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
-        if run.wait:
-            await follow_calculations(client, report, output)
+        if run.wait is not None:
+            await follow_calculations(client, report, output, timeout=run.wait)
     return 0
 
 
@@ -213,8 +216,8 @@ async def _apply_directory(
         if not again.empty:
             show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
-        if run.wait:
-            await follow_calculations(client, report, output)
+        if run.wait is not None:
+            await follow_calculations(client, report, output, timeout=run.wait)
     return 0
 
 

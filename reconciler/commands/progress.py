@@ -1,24 +1,44 @@
-"""`apply --wait`: follow the calculation of every activated CA with a progress bar."""
+"""`apply --wait`: follow the calculation of every activated CA with a progress bar, for
+at most `--wait-timeout` seconds (announced, with the time it ends)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from reconciler.api.client import PlatformClient
 from reconciler.applier import Report
 from reconciler.console import Output
+from reconciler.errors import ReconcilerError
 
 #: Seconds between polls of GET .../calculation (RECONCILER_WAIT_INTERVAL may change it).
 POLL_SECONDS = 5.0
+#: How long `--wait` follows calculations unless `--wait-timeout` says otherwise. A
+#: calculation takes minutes to hours (more with a long `since` and a busy workspace).
+WAIT_TIMEOUT = 3600.0
+
+
+class WaitTimeout(ReconcilerError):
+    """The calculations did not finish within --wait-timeout (the apply itself is done)."""
 
 
 async def follow_calculations(
-    client: PlatformClient, report: Report, output: Output, poll: float | None = None
+    client: PlatformClient,
+    report: Report,
+    output: Output,
+    poll: float | None = None,
+    *,
+    timeout: float = WAIT_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Poll each activated CA until it is calculated; one bar per CA on stderr."""
+    """Poll each activated CA until it is calculated, for at most `timeout` seconds; one
+    bar per CA on stderr. Raises WaitTimeout when time runs out."""
     interval = (
         float(os.environ.get("RECONCILER_WAIT_INTERVAL", POLL_SECONDS)) if poll is None else poll
     )
@@ -29,6 +49,12 @@ async def follow_calculations(
     }
     if not activated:
         return
+    deadline = clock() + timeout
+    until = datetime.fromtimestamp(time.time() + timeout).strftime("%H:%M:%S")
+    output.info(
+        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until} "
+        f"(--wait-timeout {timeout:g}s); the apply itself is done."
+    )
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -47,6 +73,18 @@ async def follow_calculations(
                 progress.update(tasks[ca_id], completed=percent)
                 if status.is_calculated:
                     pending.discard(ca_id)
+            left = deadline - clock()
+            if pending and left <= 0:
+                raise _timed_out(activated, pending, timeout)
             if pending:
-                await asyncio.sleep(interval)
+                await sleep(min(interval, left))
     output.info(f"All {len(activated)} activated CA(s) are calculated.")
+
+
+def _timed_out(activated: dict[int, str], pending: set[int], timeout: float) -> WaitTimeout:
+    names = ", ".join(f'"{activated[ca_id]}"' for ca_id in sorted(pending))
+    return WaitTimeout(
+        f"{len(pending)} of {len(activated)} activated CA(s) were still calculating after "
+        f"{timeout:g}s (--wait-timeout): {names}. The apply is complete; mParticle goes on "
+        "calculating (its UI shows the progress). Wait longer with a larger --wait-timeout."
+    )
