@@ -1,4 +1,6 @@
-"""All benchmarks in one command: plan at scale, apply concurrency, seeding throughput.
+"""All benchmarks in one command: plan at scale, apply concurrency, seeding throughput,
+seeding a workspace with live traffic (governed, against today's fixed rate), and the
+evaluator of `reconciler test`.
 
 Each benchmark runs as its own process (so one's memory does not skew another's) and ends
 its output with one JSON line; this prints them together as a table, then as JSON.
@@ -35,6 +37,8 @@ def main() -> None:
     plan = run("plan_scale.py", "--sizes", sizes, "--json")["plan_scale"]
     apply = run("apply_concurrency.py", "--json", *(["--no-sequential"] if args.quick else []))
     seeding = run("seeding.py", "--users", users)
+    live = run("seed_live_workspace.py", "--users", users)
+    evaluator = run("evaluator.py", *(["--users", "200"] if args.quick else []))["evaluator"]
 
     rows: list[tuple[str, str, str]] = []
     for row in plan:
@@ -65,10 +69,37 @@ def main() -> None:
             f"{1 / seeding['ratio_to_floor']:.2f} of the floor (target >= 0.5)",
         )
     )
+    for name in ("governed", "fixed rate"):
+        row = live[name]
+        rows.append(
+            (
+                f"seed {live['users']:,} users into a live workspace, {name}",
+                f"{row['users_per_second']:,} users/s; 429s: {row['seed_429s']} rate, "
+                f"{row['seed_acceleration_429s']} acceleration; live traffic 429s: "
+                f"{row['live_429s']} rate, {row['live_acceleration_429s']} acceleration",
+                f"{row['of_headroom']:.2f} of the headroom {live['headroom']:.0f}/s "
+                "(target >= 0.9, 0 live 429s)",
+            )
+        )
+    rows.append(
+        (
+            f"test, {evaluator['cas']} CAs x {evaluator['users']:,} users x "
+            f"{evaluator['events_per_user']} events",
+            f"{evaluator['pairs_per_second']:,} (event, CA) evaluations/s; loading "
+            f"{evaluator['load_seconds']} s, whole command {evaluator['command_seconds']} s",
+            f"{evaluator['pairs_per_second'] / evaluator['target_pairs_per_second']:.1f}x the "
+            "target (target >= 1)",
+        )
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print(json.dumps({"plan_scale": plan, **apply, "seeding": seeding}, indent=2))
+    print(
+        json.dumps(
+            {"plan_scale": plan, **apply, "seeding": seeding, "live": live, "evaluator": evaluator},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def run_seed(
     }
     command = [sys.executable, "-m", "reconciler", "seed", str(path), str(MANIFESTS)]
     command += ["--format", "json", "--batch-size", str(batch_size)]
-    command += ["--concurrency", str(concurrency)]
+    # The emulator here has no seeding limits (a throughput measure, not a live workspace):
+    # the rate is set far above what the machine can send, so the governor never paces.
+    command += ["--concurrency", str(concurrency), "--rate", "10000000"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)

@@ -16,7 +16,13 @@ from itertools import groupby
 from typing import Any, Literal
 
 from reconciler.api.client import PlatformClient
-from reconciler.errors import ApiError, NotFoundError, ServerError, TransportError, ValidationFailed
+from reconciler.errors import (
+    ApiError,
+    BusinessRuleError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+)
 from reconciler.models import LiveCA, LiveDefinition
 from reconciler.plan.value import Action, Plan
 
@@ -69,8 +75,34 @@ def _ambiguous(exc: ApiError) -> bool:
     return isinstance(exc, (ServerError, TransportError))
 
 
+#: Statuses a business rule may come with: the docs give its messages but no status (the v1
+#: table says 422 for business rules, "must be unique" sits in the validation table (400),
+#: and a conflict is often 409), so a rule is recognised by its text under any of them.
+RULE_STATUSES = frozenset({400, 409, 422})
+NAME_TAKEN = "must be unique"
+NO_DRAFT = "no draft definition was found"
+ACTIVE_LIMIT = "limit on active calculated attributes"
+
+
+def _says(exc: ApiError, text: str) -> bool:
+    """The API refused by a business rule whose message holds `text` (any case)."""
+    return exc.status in RULE_STATUSES and any(text in m.lower() for m in exc.messages)
+
+
 def _name_taken(exc: ApiError) -> bool:
-    return isinstance(exc, ValidationFailed) and any("unique" in m for m in exc.messages)
+    return _says(exc, NAME_TAKEN)
+
+
+def _active_limit(exc: ApiError) -> BusinessRuleError:
+    """The active-CA limit as one error that says what to do, the API's words kept."""
+    return BusinessRuleError(
+        "the account's limit on active calculated attributes is reached: delete or keep "
+        "inactive CAs you do not need, or ask mParticle to raise the limit",
+        status=exc.status,
+        messages=exc.messages,
+        method=exc.method,
+        path=exc.path,
+    )
 
 
 class _Runner:
@@ -168,7 +200,9 @@ class _Runner:
                 await self.client.activate(ca_id)
                 return
             except ApiError as exc:
-                no_draft = exc.status == 422 and any("draft" in m.lower() for m in exc.messages)
+                if _says(exc, ACTIVE_LIMIT):
+                    raise _active_limit(exc) from None
+                no_draft = _says(exc, NO_DRAFT)
                 if not (_ambiguous(exc) or no_draft):
                     raise
                 current = await self.client.get(ca_id)

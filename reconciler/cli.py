@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -113,12 +114,93 @@ DirArg = Annotated[
 ]
 
 
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        help="Environment of reconciler.yaml to work on (default: RECONCILER_ENV, else "
+        "default_environment).",
+        show_default=False,
+    ),
+]
+AllEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME|all",
+        help="Environment of reconciler.yaml, or all of them (default: RECONCILER_ENV, else "
+        "default_environment).",
+        show_default=False,
+    ),
+]
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        metavar="RULE",
+        help="Let one safety rule through: threshold, delete, delete-in-use, activations, "
+        "drafts, promotion (repeatable).",
+        show_default=False,
+    ),
+]
+OnlyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only",
+        metavar="GLOB",
+        help="Plan only the CAs whose names match (repeatable).",
+        show_default=False,
+    ),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="Leave out the CAs whose names match (repeatable).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
-def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
+def validate(
+    ctx: typer.Context, directory: DirArg = Path("manifests"), env: AllEnvOption = None
+) -> None:
     """Check manifests offline: every error at once, each with file:line:column."""
     from reconciler.commands import validate as command
 
-    run_command(_state(ctx), lambda out: command.run(directory, out), collect_rarely=True)
+    run_command(
+        _state(ctx), lambda out: command.run(directory, out, environment=env), collect_rarely=True
+    )
+
+
+@app.command(name="test")
+def ca_tests(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Test the CAs as this environment has them.", show_default=False
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", help="Also write JUnit XML for CI test reporters.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
+    from reconciler.commands import test as command
+
+    run_command(
+        _state(ctx),
+        lambda out: command.run(directory, out, env=env, junit_file=junit),
+        collect_rarely=True,
+    )
 
 
 TargetOption = Annotated[
@@ -138,14 +220,21 @@ PruneOption = Annotated[
     ),
 ]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Allow deletes of used CAs and large changes.")
+    bool, typer.Option("--force", help="Allow every safety rule (as --allow for each).")
 ]
 
 
-def _flags(workspace_id: int | None, target: str | None, prune: bool | None) -> Flags:
+def _flags(
+    workspace_id: int | None, target: str | None, prune: bool | None, env: str | None = None
+) -> Flags:
     if target not in (None, "embedded", "mparticle"):
         raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
-    return Flags(workspace_id=workspace_id, target=target, prune=prune)  # type: ignore[arg-type]
+    return Flags(
+        workspace_id=workspace_id,
+        target=target,  # type: ignore[arg-type]
+        prune=prune,
+        environment=env,
+    )
 
 
 @app.command()
@@ -165,13 +254,17 @@ def plan(
     force: ForceOption = False,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: AllEnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Show what apply would change in the live workspace (one list request)."""
     from reconciler.commands import plan as command
 
     if fmt not in ("text", "markdown", "json"):
         raise typer.BadParameter("use text, markdown or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
+    flags = _flags(workspace_id, target, prune, env)
     run_command(
         _state(ctx),
         lambda out_: command.run(
@@ -182,6 +275,9 @@ def plan(
             fmt=fmt,  # type: ignore[arg-type]
             detailed_exitcode=detailed_exitcode,
             force=force,
+            allow=allow or (),
+            only=only or (),
+            exclude=exclude or (),
         ),
         collect_rarely=True,
     )
@@ -190,7 +286,14 @@ def plan(
 @app.command()
 def apply(
     ctx: typer.Context,
-    directory: DirArg = Path("manifests"),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
+            "--plan, the directory the plan was made from].",
+            show_default=False,
+        ),
+    ] = None,
     plan_file: Annotated[
         Path | None,
         typer.Option(
@@ -206,18 +309,33 @@ def apply(
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
     ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout",
+            min=0,
+            help="With --wait: the most seconds to follow calculations (default 3600).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Report as text or json.")] = "text",
     prune: PruneOption = None,
     force: ForceOption = False,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
+    if wait_timeout is not None and not wait:
+        raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
+    flags = _flags(workspace_id, target, prune, env)
     run_command(
         _state(ctx),
         lambda out: command.run(
@@ -230,6 +348,10 @@ def apply(
             force=force,
             fmt=fmt,  # type: ignore[arg-type]
             flags=flags,
+            allow=allow or (),
+            only=only or (),
+            exclude=exclude or (),
+            **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
         ),
         collect_rarely=True,
     )
@@ -244,11 +366,12 @@ def export(
     ),
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
     from reconciler.commands import export as command
 
-    flags = _flags(workspace_id, target, None)
+    flags = _flags(workspace_id, target, None, env)
     run_command(
         _state(ctx),
         lambda output: command.run(directory, output, out=out, flags=flags),
@@ -275,7 +398,9 @@ def seed(
     directory: DirArg = Path("manifests"),
     environment: Annotated[
         SeedEnvironment | None,
-        typer.Option(help="Environment of users whose record names none."),
+        typer.Option(
+            help="Data environment of users whose record names none (the Seeding API's; not --env)."
+        ),
     ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
@@ -299,8 +424,36 @@ def seed(
     output_format: Annotated[
         SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
     ] = SeedFormat.text,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.001,
+            help="Most users per second (each user is one Events API batch); default 100.",
+            show_default=False,
+        ),
+    ] = None,
+    rate_ceiling: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-ceiling",
+            min=1,
+            max=100,
+            help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+            show_default=False,
+        ),
+    ] = None,
+    seed_wait: Annotated[
+        float,
+        typer.Option(
+            "--seed-wait",
+            min=0,
+            help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+        ),
+    ] = 600.0,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Load historical seed values through the Seeding API: validated, batched, resumable."""
     from reconciler.commands import seed as command
@@ -315,8 +468,11 @@ def seed(
         rejects=rejects,
         checkpoint=checkpoint,
         dry_run=dry_run,
+        seed_wait=seed_wait,
     )
-    flags = _flags(workspace_id, target, None)
+    flags = replace(
+        _flags(workspace_id, target, None, env), seed_rate=rate, seed_rate_ceiling=rate_ceiling
+    )
     run_command(
         _state(ctx),
         lambda out: command.run(
@@ -353,6 +509,22 @@ def emulator(
         float, typer.Option(help="How long a (re)calculation takes.")
     ] = 30.0,
     token_ttl: Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")] = 28800,
+    seed_limit: Annotated[
+        float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+    ] = 270.0,
+    acceleration_limit: Annotated[
+        float,
+        typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+    ] = 0.0,
+    live_traffic: Annotated[
+        float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+    ] = 0.0,
+    limit_window: Annotated[
+        float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+    ] = 10.0,
+    propagation_delay: Annotated[
+        float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+    ] = 0.0,
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command
@@ -372,6 +544,11 @@ def emulator(
         retention_days=retention_days,
         calculation_seconds=calculation_seconds,
         token_ttl=token_ttl,
+        seed_limit=seed_limit,
+        acceleration_limit=acceleration_limit,
+        live_traffic=live_traffic,
+        limit_window=limit_window,
+        propagation_delay=propagation_delay,
     )
     options = command.EmulatorOptions(config=config, host=host, port=port, db=db)
     run_command(_state(ctx), lambda out: command.run(options, out))

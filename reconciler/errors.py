@@ -2,6 +2,7 @@
 
     ReconcilerError                  every error a user can meet; exit code 1
     ├── ManifestError                manifests or settings are invalid (a list of Issues)
+    ├── CaTestFileError              test files (`*.test.yaml`) are invalid (a list of Issues)
     ├── SettingsError                a required setting or credential is missing
     ├── PlanError                    the plan breaks a rule (rename after activation, protect)
     ├── StalePlanError               a saved plan no longer matches the live workspace
@@ -99,6 +100,18 @@ class ManifestError(ReconcilerError):
         count = len(self.issues)
         noun = "error" if count == 1 else "errors"
         lines = [f"{count} {noun} in manifests:"] + [f"  {issue}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+class CaTestFileError(ReconcilerError):
+    """Test files (`*.test.yaml`) or their events files are invalid; `issues` lists every
+    problem found. (Not named `Test...`: pytest would take it for a test class.)"""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        noun = "error" if count == 1 else "errors"
+        lines = [f"{count} {noun} in test files:"] + [f"  {issue}" for issue in self.issues]
         super().__init__("\n".join(lines))
 
 

@@ -2,18 +2,30 @@
 
 Precedence: command-line flag > environment variable > reconciler.yaml > default.
 Secrets only ever come from the environment and are kept out of every repr.
+With `environments:` (SPEC §7) one file describes several workspaces: an environment's
+settings are the top level's with its own on top, and each command picks one (`--env`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    StrictBool,
+    WithJsonSchema,
+)
 
 from reconciler.errors import SettingsError
 
@@ -53,8 +65,56 @@ RateLimit = Annotated[float, Field(ge=MIN_RATE_LIMIT, le=MAX_RATE_LIMIT)]
 DEFAULT_DEADLINE = 1800.0
 
 
-class SettingsFile(BaseModel):
-    """`reconciler.yaml`: the non-secret settings of one workspace."""
+#: `--env all` plans every environment, so no environment may be called that.
+ALL_ENVIRONMENTS = "all"
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _environment_name(value: str) -> str:
+    if not _ENVIRONMENT_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an environment name: use letters, digits, `-` and `_`, "
+            "starting with a letter or digit"
+        )
+    if value.lower() == ALL_ENVIRONMENTS:
+        raise ValueError("`all` is reserved (`--env all` plans every environment)")
+    return value
+
+
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(_environment_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_ENVIRONMENT_NAME.pattern}$",
+            "not": {"pattern": "^[Aa][Ll][Ll]$"},
+            "description": "An environment of reconciler.yaml (`all` is reserved).",
+        }
+    ),
+]
+Drafts = Literal["discard", "preserve"]
+
+
+class SafetyPolicy(BaseModel):
+    """The `safety:` block (SPEC §8): limits a plan must keep unless a rule is allowed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    #: Updates and deletes of active CAs, as a share of the in-scope workspace (rule
+    #: `threshold`).
+    max_change_percent: Annotated[float, Field(ge=0, le=100)] = 30
+    #: Workspaces with fewer CAs (in scope) are exempt from `threshold`.
+    min_workspace_size: NonNegativeInt = 10
+    #: false: every delete is refused (rule `delete`).
+    allow_delete: StrictBool = True
+    #: More activations in one plan are refused (rule `activations`); none = no limit.
+    max_activations: NonNegativeInt | None = None
+
+
+class WorkspaceSettings(BaseModel):
+    """The settings of one workspace: the top level of `reconciler.yaml`, and each
+    environment's block (every field here may be set per environment)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -66,6 +126,30 @@ class SettingsFile(BaseModel):
     s2s_url: str | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
     rate_limit: RateLimit | None = None
+    #: Seeding: the most users (Events API batches) per second; none = the seed default.
+    seed_rate: PositiveFloat | None = None
+    #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
+    seed_rate_ceiling: Annotated[float, Field(gt=0, le=100)] | None = None
+    #: Name globs (fnmatch, case-sensitive) of the CAs this repository owns (SPEC §8).
+    scope: list[str] | None = None
+    safety: SafetyPolicy | None = None
+    #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
+    drafts: Drafts | None = None
+
+
+class EnvironmentSettings(WorkspaceSettings):
+    """One entry of `environments:`: its own settings over the top level's."""
+
+    #: The promotion gate: a change planned here must already be active there.
+    promote_from: EnvironmentName | None = None
+
+
+class SettingsFile(WorkspaceSettings):
+    """`reconciler.yaml`: the non-secret settings of one workspace, or of several
+    (`environments:`); without environments it is one unnamed environment, as before."""
+
+    default_environment: EnvironmentName | None = None
+    environments: dict[EnvironmentName, EnvironmentSettings | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +161,10 @@ class Flags:
     prune: bool | None = None
     api_url: str | None = None
     rate_limit: float | None = None
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
+    #: `--env NAME` or `all` (None = RECONCILER_ENV, else default_environment).
+    environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +198,8 @@ _KNOBS = (
         MAX_RATE_LIMIT,
         "a number of requests per second",
     ),
+    _Knob("RECONCILER_SEED_RATE", "seed_rate", float, 0.01, 1e7, "a number of users per second"),
+    _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
 )
 
 
@@ -149,6 +239,9 @@ class Tuning:
     #: Seconds between polls of `apply --wait`.
     wait_interval: float = 5.0
     rate_limit: float | None = None
+    #: Seeding's users per second and rate-limit ceiling (percent); None: not set here.
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
     cache_dir: Path | None = None
 
     @classmethod
@@ -169,6 +262,8 @@ class Tuning:
             deadline=values.get("deadline"),
             wait_interval=values.get("wait_interval", default.wait_interval),
             rate_limit=values.get("rate_limit"),
+            seed_rate=values.get("seed_rate"),
+            seed_rate_ceiling=values.get("seed_rate_ceiling"),
             cache_dir=_cache_dir(env),
         )
 
@@ -179,7 +274,7 @@ class Tuning:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to reach the workspace."""
+    """Everything a command needs to reach the workspace (of one environment)."""
 
     directory: Path
     workspace_id: int
@@ -189,30 +284,63 @@ class Settings:
     auth_url: str
     s2s_url: str
     rate_limit: float | None
+    #: Seeding's rate and ceiling (None: the seeding defaults, 100 users/s and 80%).
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
     tuning: Tuning = field(default_factory=Tuning)
     client_id: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
+    #: The environment's name; None for the unnamed one (no `environments:`).
+    environment: str | None = None
+    scope: tuple[str, ...] | None = None
+    safety: SafetyPolicy = field(default_factory=SafetyPolicy)
+    drafts: Drafts = "discard"
+    promote_from: str | None = None
 
     @property
     def emulator_db(self) -> Path:
-        """The embedded target's state, beside reconciler.yaml."""
-        return self.directory / ".reconciler" / "emulator.db"
+        """The embedded target's state, beside reconciler.yaml: one database per
+        environment (`.reconciler/<env>/emulator.db`), the unnamed one as before."""
+        if self.environment is None:
+            return self.directory / ".reconciler" / "emulator.db"
+        return self.directory / ".reconciler" / self.environment / "emulator.db"
+
+    @property
+    def where(self) -> str:
+        """The workspace for messages: `workspace 333 (environment prod)`."""
+        named = f" (environment {self.environment})" if self.environment else ""
+        return f"workspace {self.workspace_id}{named}"
 
     def require_platform_credentials(self) -> None:
         if self.target == "mparticle" and not (self.client_id and self.client_secret):
             raise SettingsError(
-                "target mparticle needs Platform API credentials: set MPARTICLE_CLIENT_ID and "
-                "MPARTICLE_CLIENT_SECRET in the environment"
+                "target mparticle needs Platform API credentials: set "
+                f"{_credential_names(self.environment, 'CLIENT_ID', 'CLIENT_SECRET')} "
+                "in the environment"
             )
 
     def require_seeding_credentials(self) -> None:
         if self.target == "mparticle" and not (self.api_key and self.api_secret):
             raise SettingsError(
-                "seeding needs workspace credentials: set MPARTICLE_API_KEY and "
-                "MPARTICLE_API_SECRET in the environment"
+                "seeding needs workspace credentials: set "
+                f"{_credential_names(self.environment, 'API_KEY', 'API_SECRET')} "
+                "in the environment"
             )
+
+
+def environment_prefix(name: str) -> str:
+    """`MPARTICLE_<ENV>_`: the name upper-cased, anything not a letter or digit as `_`."""
+    return "MPARTICLE_" + re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_"
+
+
+def _credential_names(environment: str | None, *keys: str) -> str:
+    plain = " and ".join(f"MPARTICLE_{key}" for key in keys)
+    if environment is None:
+        return plain
+    prefix = environment_prefix(environment)
+    return f"{' and '.join(prefix + key for key in keys)} (or {plain})"
 
 
 def _env_int(env: Mapping[str, str], name: str) -> int | None:
@@ -232,14 +360,46 @@ def _first(*candidates: str | None) -> str | None:
     return next((c for c in candidates if c), None)
 
 
-def resolve(
+def _workspace_id(
     directory: Path,
     file: SettingsFile,
-    flags: Flags = Flags(),
-    environ: Mapping[str, str] | None = None,
-) -> Settings:
-    """Combine flag > environment > file > default into Settings (raises SettingsError)."""
-    env = os.environ if environ is None else environ
+    layer: EnvironmentSettings,
+    flags: Flags,
+    env: Mapping[str, str],
+    environment: str | None,
+    fallback: int | None = None,
+) -> int:
+    """Flag > MPARTICLE_<ENV>_WORKSPACE_ID > the environment's own workspace_id >
+    MPARTICLE_WORKSPACE_ID > the top level's. A more specific source beats a general one;
+    a plain MPARTICLE_WORKSPACE_ID that disagrees with an environment's own id is refused
+    rather than silently ignored."""
+    plain = _env_int(env, "MPARTICLE_WORKSPACE_ID")
+    if environment is None:
+        chosen = flags.workspace_id or plain or file.workspace_id
+    else:
+        own = (file.environments or {}).get(environment)
+        written = own.workspace_id if own is not None else None
+        prefixed = _env_int(env, environment_prefix(environment) + "WORKSPACE_ID")
+        overridden = flags.workspace_id is not None or prefixed is not None
+        if not overridden and written and plain and plain != written:
+            raise SettingsError(
+                f"MPARTICLE_WORKSPACE_ID={plain} disagrees with environment {environment}'s "
+                f"workspace_id {written} in reconciler.yaml: override one environment's "
+                f"workspace with {environment_prefix(environment)}WORKSPACE_ID, or unset "
+                "MPARTICLE_WORKSPACE_ID"
+            )
+        chosen = flags.workspace_id or prefixed or written or plain or layer.workspace_id
+    chosen = chosen or fallback
+    if chosen is None:
+        where = f" (environment {environment})" if environment else ""
+        raise SettingsError(
+            f"no workspace id{where}: set workspace_id in {directory / 'reconciler.yaml'}, "
+            "MPARTICLE_WORKSPACE_ID, or --workspace-id"
+        )
+    return chosen
+
+
+def _target(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> Target:
     env_target = env.get("RECONCILER_TARGET", "").strip() or None
     if env_target is not None and env_target not in ("embedded", "mparticle"):
         raise SettingsError(f"RECONCILER_TARGET={env_target!r}: use embedded or mparticle")
@@ -248,42 +408,88 @@ def resolve(
         flags.target
         or env_target  # type: ignore[assignment]
         or ("mparticle" if (flags.api_url or env_api_url) else None)
-        or file.target
-        or ("mparticle" if file.api_url else "embedded")
+        or layer.target
+        or ("mparticle" if layer.api_url else "embedded")
     )
-    workspace_id = (
-        flags.workspace_id or _env_int(env, "MPARTICLE_WORKSPACE_ID") or file.workspace_id
+    return target
+
+
+def _secret(env: Mapping[str, str], environment: str | None, key: str) -> str:
+    """`MPARTICLE_<ENV>_<KEY>`, falling back to `MPARTICLE_<KEY>`."""
+    if environment is not None:
+        value = env.get(environment_prefix(environment) + key, "")
+        if value:
+            return value
+    return env.get(f"MPARTICLE_{key}", "")
+
+
+def _urls(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> dict[str, str]:
+    """api_url, auth_url and s2s_url of a target that is not embedded."""
+    env_api_url = env.get("MPARTICLE_API_URL", "").strip() or None
+    s2s = _first(env.get("MPARTICLE_S2S_URL"), layer.s2s_url) or DEFAULT_S2S_URL
+    return {
+        "api_url": (_first(flags.api_url, env_api_url, layer.api_url) or DEFAULT_API_URL).rstrip(
+            "/"
+        ),
+        "auth_url": _first(env.get("MPARTICLE_AUTH_URL"), layer.auth_url) or DEFAULT_AUTH_URL,
+        "s2s_url": S2S_PODS.get(s2s, s2s).rstrip("/"),
+    }
+
+
+EMBEDDED_URLS = {
+    "api_url": EMBEDDED_URL,
+    "auth_url": f"{EMBEDDED_URL}/oauth/token",
+    "s2s_url": EMBEDDED_URL,
+}
+
+
+def resolve(
+    directory: Path,
+    file: SettingsFile,
+    flags: Flags = Flags(),
+    environ: Mapping[str, str] | None = None,
+    *,
+    fallback_workspace_id: int | None = None,
+) -> Settings:
+    """Combine flag > environment > file > default into the Settings of one environment
+    (`flags.environment`, RECONCILER_ENV or default_environment); raises SettingsError.
+    `fallback_workspace_id` is used only when nothing else names a workspace (a saved
+    plan applied without a reconciler.yaml)."""
+    from reconciler.environments import chosen_environments, layered
+
+    env = os.environ if environ is None else environ
+    (environment,) = chosen_environments(file, flags.environment, env)
+    layer = layered(file, environment)
+    target = _target(layer, flags, env)
+    workspace_id = _workspace_id(
+        directory, file, layer, flags, env, environment, fallback_workspace_id
     )
-    if workspace_id is None:
-        raise SettingsError(
-            f"no workspace id: set workspace_id in {directory / 'reconciler.yaml'}, "
-            "MPARTICLE_WORKSPACE_ID, or --workspace-id"
-        )
-    s2s = _first(env.get("MPARTICLE_S2S_URL"), file.s2s_url) or DEFAULT_S2S_URL
-    s2s = S2S_PODS.get(s2s, s2s)
     embedded = target == "embedded"
     tuning = Tuning.from_env(env)
-    rate_limit = flags.rate_limit or tuning.rate_limit or file.rate_limit
+    rate_limit = flags.rate_limit or tuning.rate_limit or layer.rate_limit
+
+    def secret(key: str) -> str:
+        return EMULATOR_CREDENTIAL if embedded else _secret(env, environment, key)
+
     return Settings(
         directory=directory,
         workspace_id=workspace_id,
         target=target,
-        prune=flags.prune if flags.prune is not None else bool(file.prune),
-        api_url=(
-            EMBEDDED_URL
-            if embedded
-            else (_first(flags.api_url, env_api_url, file.api_url) or DEFAULT_API_URL).rstrip("/")
-        ),
-        auth_url=(
-            f"{EMBEDDED_URL}/oauth/token"
-            if embedded
-            else _first(env.get("MPARTICLE_AUTH_URL"), file.auth_url) or DEFAULT_AUTH_URL
-        ),
-        s2s_url=EMBEDDED_URL if embedded else s2s.rstrip("/"),
+        prune=flags.prune if flags.prune is not None else bool(layer.prune),
+        **(EMBEDDED_URLS if embedded else _urls(layer, flags, env)),
         rate_limit=rate_limit,
+        seed_rate=flags.seed_rate or tuning.seed_rate or layer.seed_rate,
+        seed_rate_ceiling=(
+            flags.seed_rate_ceiling or tuning.seed_rate_ceiling or layer.seed_rate_ceiling
+        ),
         tuning=tuning,
-        client_id=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_ID", ""),
-        client_secret=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_CLIENT_SECRET", ""),
-        api_key=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_API_KEY", ""),
-        api_secret=EMULATOR_CREDENTIAL if embedded else env.get("MPARTICLE_API_SECRET", ""),
+        client_id=secret("CLIENT_ID"),
+        client_secret=secret("CLIENT_SECRET"),
+        api_key=secret("API_KEY"),
+        api_secret=secret("API_SECRET"),
+        environment=environment,
+        scope=tuple(layer.scope) if layer.scope is not None else None,
+        safety=layer.safety or SafetyPolicy(),
+        drafts=layer.drafts or "discard",
+        promote_from=layer.promote_from,
     )

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler import applier
 from reconciler.api import transports as target
-from reconciler.models import CalculatedAttribute
+from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
+from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, WORKSPACE, RawApi, ca, env_for
+
+
+class RawLive:
+    """The live CAs as the planner reads them, fetched by the raw hand."""
+
+    def __init__(self, raw: RawApi) -> None:
+        self.raw = raw
+
+    def all(self) -> list[LiveCA]:
+        return [LiveCA.model_validate(item) for item in self.raw.list()]
+
 
 PUT = "PUT /platform/v2/workspaces/{workspace_id}/calculatedattributes/{id}"
 ACTIVATION = "POST /platform/v2/workspaces/{workspace_id}/calculatedattributes/{id}/activation"
@@ -41,3 +55,71 @@ async def test_adopted_ca_already_active_as_wanted_is_not_activated_again(
     assert after[ACTIVATION] - before[ACTIVATION] <= 1  # tried once, found it active
     calculation = raw.http.get(f"{raw.base}/{ca_id}/calculation").json()
     assert calculation["revision_id"] == 1
+
+
+async def _apply(tmp_path: Path, emulator: EmulatorServer, plan: Plan) -> applier.Report:
+    file = SettingsFile(workspace_id=WORKSPACE)
+    settings = resolve(tmp_path, file, environ=env_for(emulator.url))
+    async with target.platform(settings) as client:
+        return await applier.apply(plan, client)
+
+
+# The docs name the business rules by their messages only: every status they may come with
+# is tried, the usual one (400 for a taken name, 422 for the others) and the other two.
+RULE_STATUSES = [400, 409, 422]
+
+
+@pytest.mark.parametrize("status", RULE_STATUSES)
+async def test_a_name_taken_meanwhile_is_adopted_whatever_the_status(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi, status: int
+) -> None:
+    """Another run created the CA between our plan and our create: "must be unique"."""
+    emulator.settings(business_rule_status=status)
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, [], planner.PlanOptions(workspace_id=WORKSPACE))
+    ca_id = raw.create("A", SESSIONS)
+    report = await _apply(tmp_path, emulator, plan)
+    assert report.ok, report.to_json()
+    assert report.outcomes[0].adopted
+    assert report.outcomes[0].id == ca_id
+    assert raw.get(ca_id)["active_definition"] is not None
+
+
+@pytest.mark.parametrize("status", RULE_STATUSES)
+async def test_an_activation_done_meanwhile_is_seen_whatever_the_status(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi, status: int
+) -> None:
+    """The draft was activated between our plan and our activation: "No draft definition
+    was found to activate" means done, once the CA is re-read."""
+    emulator.settings(business_rule_status=status)
+    ca_id = raw.create("A", SESSIONS)
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    live = RawLive(raw).all()
+    plan = planner.plan(desired, live, planner.PlanOptions(workspace_id=WORKSPACE))
+    assert [a.action for a in plan.actions] == ["activate"]
+    raw.activate(ca_id)
+    before = emulator.stats()["requests"][ACTIVATION]
+    report = await _apply(tmp_path, emulator, plan)
+    assert report.ok, report.to_json()
+    assert emulator.stats()["requests"][ACTIVATION] - before == 1
+
+
+@pytest.mark.parametrize("status", RULE_STATUSES)
+async def test_the_active_limit_fails_clearly_whatever_the_status(
+    tmp_path: Path, emulator: EmulatorServer, status: int
+) -> None:
+    emulator.settings(business_rule_status=status, max_active=0)
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, [], planner.PlanOptions(workspace_id=WORKSPACE))
+    report = await _apply(tmp_path, emulator, plan)
+    assert not report.ok
+    create, activate = report.outcomes
+    assert (create.status, activate.status) == ("done", "failed")
+    assert activate.message.startswith(
+        "the account's limit on active calculated attributes is reached"
+    )
+    assert "You have reached the account limit on active calculated attributes." in (
+        activate.message
+    )
+    assert f"-> {status}" in activate.message
+    assert emulator.stats()["requests"][ACTIVATION] == 1  # refused once, never retried

@@ -205,7 +205,7 @@ async def test_errors_are_typed_and_carry_the_servers_messages(emulator: Emulato
         with pytest.raises(ValidationFailed) as invalid:
             await client.create(body("A"))
         assert invalid.value.status == 400
-        assert "Field ‘name’ must be unique." in invalid.value.messages[0] or any(
+        assert "Field 'name' must be unique." in invalid.value.messages[0] or any(
             "unique" in m for m in invalid.value.messages
         )
         await client.activate(ca_id)

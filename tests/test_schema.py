@@ -33,14 +33,16 @@ def _plain(value: object) -> object:
 
 
 def test_example_manifests_satisfy_the_schema_they_name() -> None:
-    manifest_schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
-    settings_schema = json.loads((ROOT / "schemas" / "settings.schema.json").read_text())
+    expected = {"reconciler.yaml": "settings.schema.json"}
     for path in sorted((ROOT / "manifests").glob("*.yaml")):
         first_line = path.read_text().splitlines()[0]
-        assert first_line.startswith("# yaml-language-server: $schema=../schemas/"), path
+        prefix = "# yaml-language-server: $schema=../schemas/"
+        assert first_line.startswith(prefix), path
+        named = first_line.removeprefix(prefix).strip()
+        kind = "test.schema.json" if path.name.endswith(".test.yaml") else "manifest.schema.json"
+        assert named == expected.get(path.name, kind), path
         data = _plain(read_yaml(path, path.name).data)
-        chosen = settings_schema if path.name == "reconciler.yaml" else manifest_schema
-        jsonschema.validate(data, chosen)
+        jsonschema.validate(data, json.loads((ROOT / "schemas" / named).read_text()))
 
 
 def test_schema_rejects_an_unknown_key() -> None:

@@ -184,6 +184,8 @@ KNOBS = (
     "RECONCILER_DEADLINE",
     "RECONCILER_WAIT_INTERVAL",
     "RECONCILER_RATE_LIMIT",
+    "RECONCILER_SEED_RATE",
+    "RECONCILER_SEED_RATE_CEILING",
 )
 
 
@@ -198,9 +200,10 @@ def test_a_junk_knob_is_a_named_user_error_for_every_command(name: str, tmp_path
 
 
 def test_the_environment_is_read_only_where_settings_and_secrets_are() -> None:
-    """Every knob is read in settings (the terminal reads NO_COLOR, the edge its secrets):
-    a knob read anywhere else escapes validation."""
-    allowed = {"settings.py", "console.py", "api/secrets.py"}
+    """Every knob is read in settings (the terminal reads NO_COLOR, the edge its secrets,
+    and environments which environment RECONCILER_ENV names): a knob read anywhere else
+    escapes validation."""
+    allowed = {"settings.py", "environments.py", "console.py", "api/secrets.py"}
     package = Path(reconciler.__file__).parent
     readers = sorted(
         path.relative_to(package).as_posix()
@@ -210,3 +213,46 @@ def test_the_environment_is_read_only_where_settings_and_secrets_are() -> None:
         and path.relative_to(package).as_posix() not in allowed
     )
     assert readers == []
+
+
+def test_the_seed_rate_and_its_ceiling_follow_the_precedence() -> None:
+    file = SettingsFile(workspace_id=1, seed_rate=50, seed_rate_ceiling=70)
+    env = {"RECONCILER_SEED_RATE": "120", "RECONCILER_SEED_RATE_CEILING": "90"}
+    assert resolve(HERE, SettingsFile(workspace_id=1), environ={}).seed_rate is None
+    from_file = resolve(HERE, file, environ={})
+    assert (from_file.seed_rate, from_file.seed_rate_ceiling) == (50, 70)
+    from_env = resolve(HERE, file, environ=env)
+    assert (from_env.seed_rate, from_env.seed_rate_ceiling) == (120, 90)
+    flagged = resolve(HERE, file, Flags(seed_rate=7, seed_rate_ceiling=60), environ=env)
+    assert (flagged.seed_rate, flagged.seed_rate_ceiling) == (7, 60)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "RECONCILER_SEED_RATE",
+            "fast",
+            "RECONCILER_SEED_RATE='fast': must be a number of users per second between 0.01",
+        ),
+        (
+            "RECONCILER_SEED_RATE_CEILING",
+            "120",
+            "RECONCILER_SEED_RATE_CEILING='120': must be a percentage between 0.01 and 100",
+        ),
+    ],
+)
+def test_bad_seed_rate_settings_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        resolve(HERE, SettingsFile(workspace_id=1), environ={name: value})
+
+
+def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nseed_rate: 0\nseed_rate_ceiling: 150\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    text = str(caught.value)
+    assert "reconciler.yaml:2:12: seed_rate:" in text
+    assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text

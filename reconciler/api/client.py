@@ -196,9 +196,7 @@ class PlatformClient:
     ) -> list[LiveCA]:
         """Every CA of the workspace (one request), or those with exactly this name.
         `on_sent`: work to do while the API prepares its answer (see Http.request)."""
-        content = await self._call(
-            "GET", params={"name": name} if name else None, idempotent=True, on_sent=on_sent
-        )
+        content = await self.list_json(name, on_sent=on_sent)
         try:
             # Parsing, then validating the Python data, measured 15-20% faster than
             # validate_json on a list of 10,000 CAs.
@@ -215,6 +213,14 @@ class PlatformClient:
                 method="GET",
                 path=self.shown(),
             ) from None
+
+    async def list_json(
+        self, name: str | None = None, *, on_sent: Callable[[], None] | None = None
+    ) -> bytes:
+        """The list call's answer as sent, for readers of fields the models leave out."""
+        return await self._call(
+            "GET", params={"name": name} if name else None, idempotent=True, on_sent=on_sent
+        )
 
     async def find(self, name: str) -> LiveCA | None:
         """The CA with this exact name, if any."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
@@ -25,8 +26,12 @@ SECRET_HEADERS = frozenset(
 #: Shorter secrets are not searched for in free text: hiding every `emu` of a message would
 #: garble it (`u***er***.c***v`) and protect little. Headers are hidden whole regardless.
 MIN_SECRET_LENGTH = 8
-#: Environment variables whose values are secrets (SPEC §3: secrets come only from here).
+#: Environment variables whose values are secrets (SPEC §3: secrets come only from here),
+#: and each environment's own (SPEC §7: MPARTICLE_<ENV>_CLIENT_SECRET, ..._API_SECRET).
 SECRET_ENV_VARS = ("MPARTICLE_CLIENT_SECRET", "MPARTICLE_API_SECRET")
+_ENVIRONMENT_SECRET = re.compile(r"MPARTICLE_[A-Z0-9_]+_(CLIENT|API)_SECRET")
+#: The seeding keys (the Basic token is key:secret).
+_API_KEY = re.compile(r"MPARTICLE_(?:[A-Z0-9_]+_)?API_KEY")
 
 
 def basic_token(key: str, secret: str) -> str:
@@ -52,12 +57,15 @@ class Redactor:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Redactor:
-        """The secrets of the environment, with the Basic token the seeding key makes."""
+        """The secrets of the environment, each environment's (`MPARTICLE_<ENV>_...`)
+        included, with the Basic tokens the seeding keys make with them."""
         env = os.environ if environ is None else environ
-        secrets = [env.get(name, "") for name in SECRET_ENV_VARS]
-        api_secret = env.get("MPARTICLE_API_SECRET", "")
-        if api_secret:
-            secrets.append(basic_token(env.get("MPARTICLE_API_KEY", ""), api_secret))
+        names = [*SECRET_ENV_VARS, *(n for n in env if _ENVIRONMENT_SECRET.fullmatch(n))]
+        secrets = [env.get(name, "") for name in names]
+        keys = [value for name, value in env.items() if _API_KEY.fullmatch(name) and value]
+        for name in names:
+            if name.endswith("_API_SECRET") and env.get(name):
+                secrets += [basic_token(key, env[name]) for key in keys or [""]]
         return cls(secrets)
 
     def add(self, secret: str | None) -> None:

@@ -70,12 +70,16 @@ def http_for(
 
 @asynccontextmanager
 async def platform(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> AsyncIterator[PlatformClient]:
-    """A Platform API client for the workspace of `settings`, closed on exit."""
+    """A Platform API client for the workspace of `settings`, closed on exit; `deadline`
+    is the command's default (see http_for)."""
     settings.require_platform_credentials()
     client = PlatformClient(
-        http_for(settings, transport),
+        http_for(settings, transport, deadline=deadline),
         api_url=settings.api_url,
         workspace_id=settings.workspace_id,
         auth_url=settings.auth_url,

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rich.text import Text
 
-from reconciler import applier, manifest, workspace
+from reconciler import applier, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.applier import Outcome, Report
+from reconciler.commands import planning
+from reconciler.commands import saved as saved_plans
 from reconciler.commands.plan import show
-from reconciler.commands.progress import follow_calculations
+from reconciler.commands.progress import WAIT_TIMEOUT, follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
-from reconciler.plan import planner, safety
+from reconciler.plan import safety
 from reconciler.plan.render import VERB, summary_line
+from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
-from reconciler.settings import Flags, Settings, SettingsFile, resolve
+from reconciler.settings import DEFAULT_DEADLINE, Flags, Settings, SettingsFile
 
 Format = Literal["text", "json"]
 MARK = {"done": "✓", "failed": "✗", "not_started": "·"}
@@ -76,16 +80,10 @@ def _confirm(output: Output) -> bool:
         return False
 
 
-async def _finish(
-    plan: Plan,
-    client: PlatformClient,
-    output: Output,
-    *,
-    concurrency: int,
-    fmt: Format,
-) -> Report:
+async def _finish(plan: Plan, client: PlatformClient, run: _Run) -> Report:
+    output, fmt = run.output, run.fmt
     on_step = _step_printer(output) if fmt == "text" else None
-    report = await applier.apply(plan, client, concurrency=concurrency, on_step=on_step)
+    report = await applier.apply(plan, client, concurrency=run.concurrency, on_step=on_step)
     if fmt == "json":
         output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
     else:
@@ -94,28 +92,8 @@ async def _finish(
     return report
 
 
-def _settings_for_saved_plan(directory: Path, plan: Plan, flags: Flags) -> Settings:
-    """Settings for `--plan`: reconciler.yaml when the directory has one, plus env and flags."""
-    file = SettingsFile()
-    if (directory / manifest.SETTINGS_FILE).is_file():
-        file = manifest.load_settings(directory)
-    with_plan = Flags(
-        workspace_id=flags.workspace_id or plan.workspace_id,
-        target=flags.target,
-        prune=flags.prune,
-        api_url=flags.api_url,
-    )
-    settings = resolve(directory, file, with_plan)
-    if settings.workspace_id != plan.workspace_id:
-        raise ReconcilerError(
-            f"the plan is for workspace {plan.workspace_id}, but the settings name workspace "
-            f"{settings.workspace_id}"
-        )
-    return settings
-
-
 def run(
-    directory: Path,
+    directory: Path | None,
     output: Output,
     *,
     plan_file: Path | None = None,
@@ -125,38 +103,70 @@ def run(
     force: bool = False,
     fmt: Format = "text",
     flags: Flags | None = None,
+    allow: Sequence[str] = (),
+    only: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    wait_timeout: float = WAIT_TIMEOUT,
 ) -> int:
-    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
+    """0 when the workspace matches the plan afterwards, else an error (exit 1). With
+    `wait`, then follows the calculations for at most `wait_timeout` seconds."""
     flags = flags or Flags()
+    options = planning.Options(
+        Chooser(tuple(only), tuple(exclude)), tuple(safety.allowed_rules(allow, force=force))
+    )
+    job = _Run(output, concurrency, wait_timeout if wait else None, fmt, options)
     if plan_file is not None:
+        if options.chooser.active:
+            raise ReconcilerError(
+                "--only and --exclude choose what a new plan covers; a saved plan applies "
+                "exactly its own selection. Make a new plan with them (plan --out FILE)."
+            )
         saved = Plan.load(plan_file)
-        settings = _settings_for_saved_plan(directory, saved, flags)
-        return asyncio.run(_apply_saved(saved, settings, output, concurrency, wait, force, fmt))
-    ws = workspace.load(directory, flags, output)
-    return asyncio.run(_apply_directory(ws, output, auto_approve, concurrency, wait, force, fmt))
+        where = saved_plans.directory_for(saved, directory)
+        settings, file = saved_plans.settings_for(saved, where, flags)
+        saved_plans.require_workspace(settings)
+        return asyncio.run(_apply_saved(saved, settings, file, job))
+    ws = workspace.load(directory or saved_plans.DEFAULT_DIRECTORY, flags, output)
+    source = workspace.source(ws, output)
+    return asyncio.run(_apply_directory(ws, source, auto_approve, job))
 
 
-async def _apply_saved(
-    plan: Plan,
-    settings: Settings,
-    output: Output,
-    concurrency: int,
-    wait: bool,
-    force: bool,
-    fmt: Format,
-) -> int:
-    async with target.platform(settings) as client:
+@dataclass(frozen=True)
+class _Run:
+    """How this apply runs: where it reports, how many CAs at once, what it allows."""
+
+    output: Output
+    concurrency: int
+    #: How long to follow the calculations afterwards (None: not at all).
+    wait: float | None
+    fmt: Format
+    options: planning.Options
+
+    @property
+    def deadline(self) -> float:
+        """The command's default deadline: `--wait` adds its own timeout to it."""
+        return DEFAULT_DEADLINE + (self.wait or 0)
+
+
+async def _apply_saved(plan: Plan, settings: Settings, file: SettingsFile, run: _Run) -> int:
+    output = run.output
+    if plan.selection.active:
+        output.info(_selection_note(plan))
+    async with target.platform(settings, deadline=run.deadline) as client:
         live = await client.list()
         reasons = applier.stale(plan, live)
         if reasons:
             raise StalePlanError(
                 "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
             )
-        safety.check(plan, live, force=force)
+        gate = await saved_plans.promotion_now(plan, settings, file, output)
+        refused = saved_plans.refused(plan, settings, live, gate, list(run.options.allowed))
+        if refused:
+            raise safety.refusal(refused, settings.environment)
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
-        report = await _finish(plan, client, output, concurrency=concurrency, fmt=fmt)
+        report = await _finish(plan, client, run)
         if not report.ok:
             raise ApplyError("apply stopped on a failure; see the report above")
         problems = applier.verify(plan, await client.list())
@@ -164,31 +174,37 @@ async def _apply_saved(
             raise ApplyError(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
-        if wait:
-            await follow_calculations(client, report, output, settings.tuning.wait_interval)
+        if run.wait is not None:
+            interval = settings.tuning.wait_interval
+            await follow_calculations(client, report, output, interval, timeout=run.wait)
     return 0
 
 
+def _selection_note(plan: Plan) -> str:
+    parts = [f"--only {p}" for p in plan.selection.only]
+    parts += [f"--exclude {p}" for p in plan.selection.exclude]
+    return f"The saved plan covers only its selection ({' '.join(parts)})."
+
+
 async def _apply_directory(
-    ws: workspace.Workspace,
-    output: Output,
-    auto_approve: bool,
-    concurrency: int,
-    wait: bool,
-    force: bool,
-    fmt: Format,
+    ws: workspace.Workspace, source: workspace.Workspace | None, auto_approve: bool, run: _Run
 ) -> int:
-    options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
-    async with target.platform(ws.settings) as client:
-        live = await client.list(on_sent=ws.manifests.prepare)
-        plan = planner.plan(ws.desired, live, options)
-        if fmt == "text":
+    output = run.output
+    async with target.platform(ws.settings, deadline=run.deadline) as client:
+        live, source_live = await asyncio.gather(
+            client.list(on_sent=ws.manifests.prepare),
+            planning.fetch(source) if source is not None else _nothing(),
+        )
+        planned = planning.build(ws, live, run.options, planning.source_of(source, source_live))
+        plan = planned.plan
+        if run.fmt == "text":
             show(plan, output, "text")
         if plan.empty:
-            if fmt == "json":
+            if run.fmt == "json":
                 output.write_raw(json.dumps(Report().to_json(), indent=2) + "\n")
             return 0
-        safety.check(plan, live, force=force)
+        if planned.refused:
+            raise safety.refusal(planned.refused, ws.environment)
         if not auto_approve:
             if not output.interactive:
                 raise ReconcilerError(
@@ -198,13 +214,18 @@ async def _apply_directory(
             if not await asyncio.to_thread(_confirm, output):
                 output.print(Text("Apply cancelled; nothing was sent."))
                 return 1
-        report = await _finish(plan, client, output, concurrency=concurrency, fmt=fmt)
+        report = await _finish(plan, client, run)
         if not report.ok:
             raise ApplyError("apply stopped on a failure; see the report above")
-        again = planner.plan(ws.desired, await client.list(), options)
+        again = planning.build(ws, await client.list(), run.options).plan
         if not again.empty:
             show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
-        if wait:
-            await follow_calculations(client, report, output, ws.settings.tuning.wait_interval)
+        if run.wait is not None:
+            interval = ws.settings.tuning.wait_interval
+            await follow_calculations(client, report, output, interval, timeout=run.wait)
     return 0
+
+
+async def _nothing() -> None:
+    return None

@@ -27,7 +27,14 @@ def _check(options: EmulatorOptions) -> str | None:
         return "--fault-rate must be between 0 and 1"
     if config.rate_limit is not None and config.rate_limit <= 0:
         return "--rate-limit must be positive"
+    if not 0 <= config.live_traffic < 1:
+        return "--live-traffic must be a share of the seed limit, at least 0 and below 1"
+    if config.limit_window <= 0:
+        return "--limit-window must be positive"
     for flag, value in (
+        ("--seed-limit", config.seed_limit),
+        ("--acceleration-limit", config.acceleration_limit),
+        ("--propagation-delay", config.propagation_delay),
         ("--latency-ms", config.latency_ms),
         ("--max-active", config.max_active),
         ("--calculation-seconds", config.calculation_seconds),

@@ -1,4 +1,9 @@
-"""`reconciler export`: write manifests for the live workspace (then `plan` is empty)."""
+"""`reconciler export`: write manifests for the live workspace (then `plan` is empty).
+
+With environments, `--env` picks the workspace; the export is a single-workspace
+directory. Only CAs inside the environment's `scope` are exported, and the scope is
+written along so that `plan` on the export sees the same CAs.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
 from reconciler.export import export
+from reconciler.plan.selection import in_scope
 from reconciler.settings import Flags, SettingsFile, resolve
 
 HEADER = "# Exported by `reconciler export` from workspace {workspace}.\n"
@@ -59,7 +65,8 @@ def run(directory: Path, output: Output, *, out: Path, flags: Flags | None = Non
         async with target.platform(settings) as client:
             return await client.list()
 
-    live = asyncio.run(fetch())
+    # Out of scope is out of sight: CAs other teams own in a shared workspace stay theirs.
+    live = in_scope(asyncio.run(fetch()), settings.scope)
     result = export(live)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {
@@ -69,6 +76,8 @@ def run(directory: Path, output: Output, *, out: Path, flags: Flags | None = Non
     }
     if settings.target == "mparticle" and settings.api_url:
         written["api_url"] = settings.api_url
+    if settings.scope is not None:
+        written["scope"] = list(settings.scope)
     (out / manifest.SETTINGS_FILE).write_text(dump(written), encoding="utf-8")
     header = HEADER.format(workspace=settings.workspace_id)
     for name, document in result.files.items():

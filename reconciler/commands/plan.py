@@ -1,49 +1,32 @@
-"""`reconciler plan`: fetch the live workspace (one list request), plan, print, save."""
+"""`reconciler plan`: fetch the live workspace (one list request), plan, print, save.
+
+With `--env all`, every environment: one list request each (a promotion source outside
+the run adds one), one section each in text and Markdown, and `{"environments": {...}}`
+in JSON. A plan a safety rule refuses is shown but never saved.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-import httpx
+import orjson
 from rich.text import Text
 
 from reconciler import workspace
-from reconciler.api import transports as target
+from reconciler.commands import planning
+from reconciler.commands.planning import Planned
 from reconciler.console import Output
-from reconciler.models import LiveCA
-from reconciler.plan import planner, render, safety
+from reconciler.errors import ReconcilerError, SafetyError
+from reconciler.plan import render, safety
+from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
 from reconciler.settings import Flags
 from reconciler.workspace import Workspace
 
 Format = Literal["text", "markdown", "json"]
-
-
-@dataclass(frozen=True, repr=False)
-class PlanResult:
-    """The plan and the live CAs it was made from.
-
-    No generated repr: asyncio formats a finished task's result, and printing 10,000 live
-    CAs took longer than planning them.
-    """
-
-    plan: Plan
-    live: list[LiveCA]
-
-    def __repr__(self) -> str:
-        return f"PlanResult({len(self.plan.actions)} actions, {len(self.live)} live CAs)"
-
-
-async def make_plan(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> PlanResult:
-    """List the workspace once and plan against it. The manifests are known to be sound by
-    now; their CAs are read (if not yet) while the API prepares the list."""
-    async with target.platform(ws.settings, transport) as client:
-        live = await client.list(on_sent=ws.manifests.prepare)
-    options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
-    return PlanResult(planner.plan(ws.desired, live, options), live)
 
 
 def show(plan: Plan, output: Output, fmt: Format) -> None:
@@ -56,6 +39,74 @@ def show(plan: Plan, output: Output, fmt: Format) -> None:
         output.print(Text("\n").join(render.text(plan)))
 
 
+def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
+    """Several environments' plans: one section (or JSON member) each."""
+    if fmt == "json":
+        document = {
+            "environments": {name: plan.model_dump(mode="json") for name, plan in plans.items()}
+        }
+        output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "markdown":
+        output.write_raw(render.markdown_all(plans))
+    else:
+        output.print(Text("\n").join(render.text_all(plans)))
+
+
+async def plan_workspaces(
+    workspaces: Sequence[Workspace], options: planning.Options, output: Output
+) -> list[Planned]:
+    """Plan each workspace: every list request at once, a promotion source's list shared
+    with its own plan when it is part of the run."""
+    sources = {ws.environment: workspace.source(ws, output) for ws in workspaces}
+    running = {ws.environment for ws in workspaces}
+    extra: dict[str | None, Workspace] = {}
+    for found in sources.values():
+        if found is not None and found.environment not in running:
+            extra.setdefault(found.environment, found)
+    listed = [*workspaces, *extra.values()]
+    lists = await planning.fetch_all(listed)
+    live = {ws.environment: found for ws, found in zip(listed, lists, strict=True)}
+    planned = []
+    for ws in workspaces:
+        origin = sources[ws.environment]
+        source = planning.source_of(origin, live.get(origin.environment) if origin else None)
+        with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
+            planned.append(planning.build(ws, live[ws.environment] or [], options, source))
+    return planned
+
+
+def _save(results: list[Planned], out: Path, every: bool, output: Output) -> None:
+    if not every:
+        results[0].plan.save(out)
+        output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
+        return
+    if out.exists() and not out.is_dir():
+        raise ReconcilerError(
+            f"--out {out}: with --env all, --out names a directory (one plan file per "
+            "environment), and this is a file"
+        )
+    for result in results:
+        result.plan.save(out / f"{result.workspace.environment}.json")
+    names = ", ".join(f"{r.workspace.environment}.json" for r in results)
+    output.info(
+        f"Saved the plans to {out} ({names}); apply each with "
+        f"`reconciler apply --plan {out}/<environment>.json`."
+    )
+
+
+def refusal(results: list[Planned], saving: bool) -> SafetyError | None:
+    """One error for every environment whose plan a rule refuses."""
+    errors = [
+        safety.refusal(result.refused, result.workspace.environment)
+        for result in results
+        if result.refused
+    ]
+    if not errors:
+        return None
+    note = " The plan was not saved." if saving else ""
+    return SafetyError("\n".join(error.message for error in errors) + note)
+
+
 def run(
     directory: Path,
     output: Output,
@@ -65,13 +116,24 @@ def run(
     fmt: Format = "text",
     detailed_exitcode: bool = False,
     force: bool = False,
+    allow: Sequence[str] = (),
+    only: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> int:
     """0 (2 with --detailed-exitcode when there are changes); errors raise (exit 1)."""
-    ws = workspace.load(directory, flags or Flags(), output)
-    result = asyncio.run(make_plan(ws))
-    show(result.plan, output, fmt)
+    options = planning.Options(
+        Chooser(tuple(only), tuple(exclude)), tuple(safety.allowed_rules(allow, force=force))
+    )
+    chosen = workspace.load_all(directory, flags or Flags(), output)
+    results = asyncio.run(plan_workspaces(chosen.workspaces, options, output))
+    if chosen.every:
+        show_all({str(r.workspace.environment): r.plan for r in results}, output, fmt)
+    else:
+        show(results[0].plan, output, fmt)
+    refused = refusal(results, saving=out is not None)
+    if refused is not None:
+        raise refused
     if out is not None:
-        result.plan.save(out)
-        output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
-    safety.check(result.plan, result.live, force=force)
-    return 2 if detailed_exitcode and not result.plan.empty else 0
+        _save(results, out, chosen.every, output)
+    changed = any(not result.plan.empty for result in results)
+    return 2 if detailed_exitcode and changed else 0

@@ -1,8 +1,9 @@
 """`reconciler seed FILE [DIR]`: historical seed values through the Seeding API.
 
-Loads the manifests, runs the seeding pipeline (a progress bar on a TTY) and renders its
-report as text or JSON. Exit 0: every valid user landed; 1: invalid input, an API error,
-or users refused by the server; 130 / 143: stopped by Ctrl-C / SIGTERM.
+Loads the manifests, runs the seeding pipeline (a progress bar on a TTY, waits announced
+on stderr) and renders its report as text or JSON. Exit 0: every valid user landed; 1:
+invalid input, an API error, or users refused by the server; 130 / 143: stopped by Ctrl-C
+/ SIGTERM.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from reconciler.errors import AuthError, ReconcilerError, SettingsError
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
 from reconciler.settings import Flags
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
@@ -67,6 +69,12 @@ class _Progress:
 
     def warn(self, message: str) -> None:
         self._output.warn(message)
+
+    def announce(self, message: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(message)  # above the bars, which keep drawing
+        else:
+            self._output.info(message)
 
     def reading(self, done: int, total: int) -> None:
         if self._bar is None:
@@ -108,7 +116,7 @@ def run(
     settings = loaded.settings
     if not options.dry_run:
         settings.require_seeding_credentials()
-    catalogue = Catalogue.from_manifests(loaded.manifests)
+    catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
         report = seed(options, catalogue, settings, progress, transport)
     if output_format == "json":
@@ -145,9 +153,14 @@ def _distinct_files(options: SeedOptions) -> None:
 
 def summary(report: SeedReport) -> list[str]:
     """The text summary of a run."""
+    missing = (
+        f", {report.users_missing_ca:,} seeding a CA the workspace lacks"
+        if report.users_missing_ca
+        else ""
+    )
     rejected = (
         f"{report.users_rejected:,} rejected ({report.users_invalid:,} invalid, "
-        f"{report.users_rejected_server:,} by the server)"
+        f"{report.users_rejected_server:,} by the server{missing})"
     )
     users = [f"{report.users_read:,} read", f"{report.users_valid:,} valid"]
     if not report.dry_run:
@@ -169,6 +182,14 @@ def summary(report: SeedReport) -> list[str]:
             f"  requests: {report.requests:,} ({report.retries:,} retried), "
             f"{report.bytes / 1e6:,.1f} MB in {report.elapsed:,.1f}s"
         )
+        if report.rate_configured:
+            lines.append(_rate_line(report))
+        if report.propagation_retries:
+            waited = ", ".join(f'"{name}"' for name in report.propagation_waited)
+            lines.append(
+                f"  waited:   {report.propagation_retries:,} tries sent again until the "
+                f"Seeding API knew {waited}"
+            )
     if report.rejects:
         lines.append(f"  rejects:  {report.rejects}")
     if report.dry_run:
@@ -183,12 +204,29 @@ def summary(report: SeedReport) -> list[str]:
     return lines
 
 
+def _rate_line(report: SeedReport) -> str:
+    throttled = report.rate_limited + report.acceleration_limited
+    answered = (
+        f"{throttled:,} throttled answer(s) (429: {report.rate_limited:,} rate, "
+        f"{report.acceleration_limited:,} acceleration)"
+        if throttled
+        else "no throttled answer (429)"
+    )
+    return (
+        f"  rate:     {report.users_per_second:,.1f} users/s on average, at most "
+        f"{report.rate_peak:,.1f} (--rate {report.rate_configured:g}, under "
+        f"{report.rate_ceiling:g}% used); {answered}"
+    )
+
+
 def _resume_command(options: SeedOptions, directory: Path, flags: Flags) -> str:
     words = ["reconciler", "seed", str(options.file), str(directory)]
     if flags.workspace_id is not None:
         words += ["--workspace-id", str(flags.workspace_id)]
     if flags.target is not None:
         words += ["--target", flags.target]
+    if flags.environment is not None:
+        words += ["--env", flags.environment]
     if options.checkpoint is not None:
         words += ["--checkpoint", str(options.checkpoint)]
     if options.environment:
@@ -199,6 +237,12 @@ def _resume_command(options: SeedOptions, directory: Path, flags: Flags) -> str:
         words.append("--skip-invalid")
     if options.rejects is not None:
         words += ["--rejects", str(options.rejects)]
+    if flags.seed_rate is not None:
+        words += ["--rate", f"{flags.seed_rate:g}"]
+    if flags.seed_rate_ceiling is not None:
+        words += ["--rate-ceiling", f"{flags.seed_rate_ceiling:g}"]
+    if options.seed_wait != DEFAULT_SEED_WAIT:
+        words += ["--seed-wait", f"{options.seed_wait:g}"]
     return shlex.join(words)
 
 

@@ -1,4 +1,8 @@
-"""`reconciler validate [DIR]`: load and check manifests offline; no HTTP request is made."""
+"""`reconciler validate [DIR]`: load and check manifests offline; no HTTP request is made.
+
+Every environment is checked on every run (names, overrides, scopes); `--env` (or
+RECONCILER_ENV) only picks which environments the summary counts (all by default).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,28 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
+from reconciler.environments import chosen_environments, requested_environment
+from reconciler.settings import ALL_ENVIRONMENTS
 
 
-def run(directory: Path, output: Output) -> int:
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def run(directory: Path, output: Output, *, environment: str | None = None) -> int:
     """Exit 0 when every manifest is valid (warnings printed), else ManifestError (exit 1)."""
     loaded = manifest.load(directory)
     for warning in loaded.warnings:
         output.warn(str(warning))
-    count = len(loaded.cas)
-    files = len(loaded.files)
+    requested = requested_environment(environment) or ALL_ENVIRONMENTS
+    names = chosen_environments(loaded.settings, requested, allow_all=True)
+    files = _count(len(loaded.files), "file")
+    if names == [None]:
+        output.print(f"{_count(len(loaded.cas), 'calculated attribute')} in {files}: valid.")
+        return 0
+    counts = ", ".join(f"{name} {len(loaded.for_environment(name))}" for name in names)
     output.print(
-        f"{count} calculated attribute{'s' if count != 1 else ''} in {files} "
-        f"file{'s' if files != 1 else ''}: valid."
+        f"{_count(len(loaded.cas), 'calculated attribute')} in {files}: valid "
+        f"(CAs per environment: {counts})."
     )
     return 0

@@ -1,5 +1,6 @@
-"""The emulator's ASGI application: Platform API, Seeding API, OAuth and test routes behind
-the fault/latency/rate-limit gate. Usable in-process (httpx.ASGITransport) or served."""
+"""The emulator's ASGI application: Platform API, Seeding API, Events API, OAuth and test
+routes behind the fault/latency/rate-limit gate. Usable in-process (httpx.ASGITransport) or
+served."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from starlette.routing import BaseRoute, Route
 
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.control import ControlApi
+from reconciler.emulator.events import EventsApi
 from reconciler.emulator.faults import TOKEN_PATH, Gate
 from reconciler.emulator.platform import PlatformApi
+from reconciler.emulator.profiles import ProfilesApi
 from reconciler.emulator.responses import error_response
 from reconciler.emulator.seeding import SeedingApi
 from reconciler.emulator.state import EmulatorState
@@ -44,7 +47,9 @@ def create_app(
     routes: list[BaseRoute] = [Route(TOKEN_PATH, token, methods=["POST"])]
     routes += PlatformApi(state).routes()
     routes += SeedingApi(state).routes()
+    routes += EventsApi(state).routes()
     routes += ControlApi(state).routes()
+    routes += ProfilesApi(state).routes()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

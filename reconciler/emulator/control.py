@@ -18,7 +18,7 @@ from reconciler.emulator.store import get_ca, seed_page
 
 class ControlApi:
     """`stats`, `reset`, `seeds`, `calculatedattributes/{id}/audience_count`, `settings`,
-    `clock`."""
+    `clock`, `seed_refusals`."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -35,6 +35,7 @@ class ControlApi:
             ),
             Route("/_emulator/settings", self.settings, methods=["GET", "PUT"]),
             Route("/_emulator/clock", self.clock, methods=["GET", "POST"]),
+            Route("/_emulator/seed_refusals", self.seed_refusals, methods=["PUT"]),
         ]
 
     async def _body(self, request: Request) -> dict[str, object] | None:
@@ -45,7 +46,7 @@ class ControlApi:
         return body if isinstance(body, dict) else None
 
     async def stats(self, request: Request) -> Response:
-        return json_response(self.state.stats.as_dict())
+        return json_response(self.state.stats_dict())
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()
@@ -97,3 +98,13 @@ class ControlApi:
                 )
             self.state.clock.advance(seconds)
         return json_response({"offset_seconds": self.state.clock.offset})
+
+    async def seed_refusals(self, request: Request) -> Response:
+        body = await self._body(request)
+        mpids = None if body is None else body.get("mpids")
+        if not isinstance(mpids, list) or not all(
+            isinstance(m, int) and not isinstance(m, bool) for m in mpids
+        ):
+            return error_response(400, "BAD_REQUEST", 'Body must be {"mpids": [<integer>, ...]}')
+        self.state.refused_mpids = frozenset(mpids)
+        return empty_response()

@@ -106,7 +106,9 @@ async def _respond(
 
 
 async def _too_many(send: Send, retry_after: int) -> None:
-    headers = [("retry-after", str(retry_after)), ("x-mp-rate-limit-exceeded", "true")]
+    # The limit's id, as the default service limits page lists them (org, account, app,
+    # feed, workspace, acceleration): a request-rate limit of one workspace.
+    headers = [("retry-after", str(retry_after)), ("x-mp-rate-limit-exceeded", "workspace")]
     body = _error_body("TOO_MANY_REQUESTS", "You have exceeded your provisioned limit.")
     await _respond(send, 429, body, headers)
 

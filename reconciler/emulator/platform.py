@@ -63,6 +63,14 @@ def render_ca(ca: Ca, *, single: bool) -> dict[str, Any]:
     }
 
 
+class MalformedJson(ValueError):
+    """A request body that is not JSON; `message` says where the parser stopped."""
+
+    def __init__(self, error: orjson.JSONDecodeError) -> None:
+        super().__init__(str(error))
+        self.message = m.MALFORMED_JSON.format(error=error)
+
+
 def _not_found(request: Request) -> Response:
     if request.method == "HEAD":
         return empty_response(404)
@@ -71,6 +79,10 @@ def _not_found(request: Request) -> Response:
 
 def _invalid(errors: list[str], status: int = 400) -> Response:
     return error_response(status, "VALIDATION_ERROR", errors)
+
+
+#: The business rules and the status each gets unless `business_rule_status` says otherwise.
+BUSINESS_RULES = {m.NAME_UNIQUE: 400, m.NAME_READ_ONLY: 422, m.ACTIVE_LIMIT: 422, m.NO_DRAFT: 422}
 
 
 class PlatformApi:
@@ -112,20 +124,34 @@ class PlatformApi:
         guarded.__name__ = endpoint.__name__
         return guarded
 
+    def _refuse(self, errors: list[str]) -> Response:
+        """The validation errors of a request: 400, or for a business rule alone the status
+        the settings choose."""
+        status = 400
+        if len(errors) == 1 and errors[0] in BUSINESS_RULES:
+            chosen = self.state.settings.business_rule_status
+            status = BUSINESS_RULES[errors[0]] if chosen is None else chosen
+        return _invalid(errors, status)
+
     @property
     def _by(self) -> str:
         return self.state.config.client_id
 
     async def _json(self, request: Request) -> object:
+        """The parsed body; a body that is not JSON raises MalformedJson."""
         try:
             return orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None
+        except orjson.JSONDecodeError as exc:
+            raise MalformedJson(exc) from None
 
     async def collection(self, request: Request) -> Response:
         workspace = request.path_params["workspace_id"]
         if request.method == "POST":
-            return self._create(workspace, await self._json(request))
+            try:
+                body = await self._json(request)
+            except MalformedJson as exc:
+                return _invalid([exc.message])
+            return self._create(workspace, body)
         name = request.query_params.get("name") or None
         with self.state.store.read() as conn:
             cas = list_cas(conn, workspace, name)
@@ -143,7 +169,7 @@ class PlatformApi:
             if isinstance(name, str) and name_taken(conn, workspace, name, None):
                 errors.append(m.NAME_UNIQUE)
             if errors or parsed is None:
-                return _invalid(errors)
+                return self._refuse(errors)
             ca = Ca(
                 id=0,
                 workspace_id=workspace,
@@ -161,7 +187,11 @@ class PlatformApi:
     async def item(self, request: Request) -> Response:
         workspace, ca_id = request.path_params["workspace_id"], request.path_params["id"]
         if request.method == "PUT":
-            return self._update(workspace, ca_id, await self._json(request))
+            try:
+                body = await self._json(request)
+            except MalformedJson as exc:
+                return _invalid([exc.message])
+            return self._update(workspace, ca_id, body)
         if request.method == "DELETE":
             with self.state.store.transaction() as conn:
                 ca = get_ca(conn, workspace, ca_id)
@@ -188,9 +218,9 @@ class PlatformApi:
             if isinstance(name, str) and name_taken(conn, workspace, name, ca_id):
                 errors.append(m.NAME_UNIQUE)
             if errors or parsed is None:
-                return _invalid(errors)
+                return self._refuse(errors)
             if parsed.name != ca.name and ca.activated_on is not None:
-                return _invalid([m.NAME_READ_ONLY], 422)
+                return self._refuse([m.NAME_READ_ONLY])
             before = replace(ca)
             ca.name = parsed.name
             if parsed.description is not None:
@@ -224,10 +254,10 @@ class PlatformApi:
             if ca is None:
                 return error_response(404, "NOT_FOUND", m.NOT_FOUND)
             if ca.draft_definition is None:
-                return _invalid([m.NO_DRAFT], 422)
+                return self._refuse([m.NO_DRAFT])
             limit = self.state.settings.max_active
             if ca.active_definition is None and count_active(conn, workspace) >= limit:
-                return _invalid([m.ACTIVE_LIMIT], 422)
+                return self._refuse([m.ACTIVE_LIMIT])
             before = replace(ca)
             ca.active_definition, ca.draft_definition = ca.draft_definition, None
             ca.activated_on, ca.activated_by = now, self._by

@@ -1,6 +1,8 @@
 """The Seeding API: `POST /v2/calculatedattributes` (one user) and
 `POST /v2/bulkcalculatedattributes` (many, all-or-nothing). Basic auth, 202 on success,
-errors as `{"errors": [{"code": "BAD_REQUEST", "message": "<CA name>: <message>"}]}`."""
+errors as `{"errors": [{"code": "BAD_REQUEST", "message": "<CA name>: <message>"}]}`.
+Throttled in batches (users) per second by the seeding limits (`limits`); a CA written
+less than `propagation_delay` seconds ago is not yet known to it."""
 
 from __future__ import annotations
 
@@ -12,12 +14,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
+from reconciler.emulator.limits import ACCELERATION, Verdict
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
 
 #: Events API limit on one request body; seeding requests count against it.
 MAX_BODY_BYTES = 256 * 1024
+PERCENTAGE_USED = "X-mp-rate-limit-percentage-used"
+RATE_LIMIT_EXCEEDED = "X-mp-rate-limit-exceeded"
+#: The seeding page's words for a 429; the acceleration one is the emulator's (undocumented).
+OVER_LIMIT = "You have exceeded your provisioned limit."
+TOO_FAST = "You have exceeded your provisioned limit: the request rate grows too fast."
 
 USER_IDENTITIES = frozenset(
     {"customer_id", "email", "facebook", "twitter", "google", "microsoft", "yahoo", "other"}
@@ -42,6 +50,8 @@ ENVIRONMENTS = frozenset({"development", "production"})
 CALCULATION_SYNONYMS = {"minimum": "min", "maximum": "max"}
 
 NO_MATCH = "No matching calculated attribute definition found"
+#: The seeding page's 400: "The request JSON was malformed JSON or had missing fields".
+MALFORMED_JSON = "The request JSON was malformed: {error}"
 NOT_NUMERIC = "Seed value must be numeric"
 #: The seed field each calculation type needs (the seeding page's format table).
 SEED_FIELDS = {
@@ -75,21 +85,7 @@ def check_seed(calculation_type: str, seed: object) -> str | None:
     if value is None:
         return f"Seed {field} is required for {calculation_type}"
     if field == "value":
-        if calculation_type in ("first_occurrence", "last_occurrence"):
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                return "Seed value must be a string or a number"
-            return None
-        if not is_number(value):
-            return NOT_NUMERIC
-        if calculation_type == "count":
-            count = as_integer(value)
-            if count is None or count < 0:
-                return "Seed value must be a non-negative integer count"
-        elif calculation_type.endswith("_timestamp"):
-            millis = as_integer(value)
-            if millis is None or millis < _MIN_EPOCH_MS:
-                return "Seed value must be a UNIX epoch timestamp in milliseconds"
-        return None
+        return _check_value(calculation_type, value)
     if field == "list":
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             return "Seed list must be an array of strings"
@@ -105,6 +101,25 @@ def check_seed(calculation_type: str, seed: object) -> str | None:
         return None
     if not all(is_number(count) for count in value.values()):
         return NOT_NUMERIC
+    return None
+
+
+def _check_value(calculation_type: str, value: object) -> str | None:
+    """The rules of a single `value` seed (the format table's value rows)."""
+    if calculation_type in ("first_occurrence", "last_occurrence"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return "Seed value must be a string or a number"
+        return None
+    if not is_number(value):
+        return NOT_NUMERIC
+    if calculation_type == "count":
+        count = as_integer(value)
+        if count is None or count < 0:
+            return "Seed value must be a non-negative integer count"
+    elif calculation_type.endswith("_timestamp"):
+        millis = as_integer(value)
+        if millis is None or millis < _MIN_EPOCH_MS:
+            return "Seed value must be a UNIX epoch timestamp in milliseconds"
     return None
 
 
@@ -234,19 +249,48 @@ class SeedingApi:
             return error_response(413, "PAYLOAD_TOO_LARGE", message)
         try:
             parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, "BAD_REQUEST", MALFORMED_JSON.format(error=exc))
         if bulk and not isinstance(parsed, list):
             message = "The request body must be a JSON array of users."
             return error_response(400, "BAD_REQUEST", message)
         raw_users = parsed if bulk else [parsed]
+        verdict = self._throttle(len(raw_users))
+        if not verdict.admitted:
+            return _throttled(verdict)
+        response = self._store(raw_users, bulk=bulk)
+        if verdict.percentage is not None and response.status_code < 300:
+            response.headers[PERCENTAGE_USED] = str(verdict.percentage)
+        return response
+
+    def _throttle(self, batches: int) -> Verdict:
+        """The seeding limits' verdict on a request of `batches` users (each a batch)."""
+        limits = self.state.limits
+        if not limits.active:
+            return Verdict()
+        verdict = limits.admit(self.state.clock.now(), batches)
+        stats = self.state.stats
+        if verdict.limit is not None:
+            stats.seed_limited[verdict.limit] += 1
+        elif verdict.percentage is not None:
+            stats.peak_percentage_used = max(stats.peak_percentage_used, verdict.percentage)
+        return verdict
+
+    def _store(self, raw_users: list[Any], *, bulk: bool) -> Response:
+        """Check every user and store them all, or none with every error."""
+        now = self.state.clock.now()
+        delay = self.state.settings.propagation_delay
         with self.state.store.transaction() as conn:
-            targets = seed_targets(conn, self.state.config.workspace_id)
+            targets, propagating = seed_targets(
+                conn, self.state.config.workspace_id, now - delay if delay > 0 else None
+            )
             users: list[SeedUser] = []
             errors: list[dict[str, Any]] = []
             for index, raw in enumerate(raw_users):
                 user, problems = check_user(raw, targets)
-                if user is not None:
+                if user is not None and user.mpid in self.state.refused_mpids:
+                    problems = [_refusal(user)]
+                elif user is not None:
                     users.append(user)
                 for problem in problems:
                     error: dict[str, Any] = {"code": "BAD_REQUEST", "message": problem}
@@ -254,7 +298,32 @@ class SeedingApi:
                         error["index"] = index
                     errors.append(error)
             if errors:
-                return json_response({"errors": errors}, 400)
+                return self._refused(errors, propagating)
             store_users(conn, users)
         self.state.stats.seed_users_accepted += len(users)
         return empty_response(202)
+
+    def _refused(self, errors: list[dict[str, Any]], propagating: frozenset[str]) -> Response:
+        """400 with every error; while CAs propagate, `propagation_status` for a request
+        refused only because of them."""
+        status = self.state.settings.propagation_status
+        waiting = {f"{name}: {NO_MATCH}" for name in propagating}
+        if status != 400 and all(error["message"] in waiting for error in errors):
+            for error in errors:
+                error["code"] = "NOT_FOUND"
+            return json_response({"errors": errors}, status)
+        return json_response({"errors": errors}, 400)
+
+
+def _refusal(user: SeedUser) -> str:
+    """The message for a user a test asked the emulator to refuse (`seed_refusals`)."""
+    named = f"{user.seeds[0][0]}: " if user.seeds else ""
+    return f"{named}Seed refused (the emulator's seed_refusals test setting)"
+
+
+def _throttled(verdict: Verdict) -> Response:
+    """429 as the default service limits page describes it."""
+    assert verdict.limit is not None
+    message = TOO_FAST if verdict.limit == ACCELERATION else OVER_LIMIT
+    headers = {"Retry-After": str(verdict.retry_after), RATE_LIMIT_EXCEEDED: verdict.limit}
+    return error_response(429, "TOO_MANY_REQUESTS", message, headers)

@@ -1,5 +1,6 @@
 """The runtime state of one emulator: its store, settings, clock, credentials, request
-statistics, fault generator and rate limiter — shared by the routes and the middleware."""
+statistics, fault generator, rate limiter and seeding limits — shared by the routes and
+the middleware."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from reconciler.emulator.auth import Credentials
 from reconciler.emulator.config import Clock, EmulatorConfig, Settings
 from reconciler.emulator.faults import FaultDrawer, TokenBucket
+from reconciler.emulator.limits import ACCELERATION, SPEED, SeedingLimits
 from reconciler.emulator.store import Store
 
 
@@ -23,6 +25,9 @@ class Stats:
         self.fault_log: list[dict[str, Any]] = []
         self.rate_limited = 0
         self.seed_users_accepted = 0
+        #: Seeding requests refused by the seeding limits, by `X-mp-rate-limit-exceeded`.
+        self.seed_limited: Counter[str] = Counter()
+        self.peak_percentage_used = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -32,6 +37,11 @@ class Stats:
             "fault_log": self.fault_log,
             "rate_limited": self.rate_limited,
             "seed_users_accepted": self.seed_users_accepted,
+            "seed_limit": {
+                "rate_limited": self.seed_limited[SPEED],
+                "acceleration_limited": self.seed_limited[ACCELERATION],
+                "peak_percentage_used": self.peak_percentage_used,
+            },
         }
 
 
@@ -47,6 +57,25 @@ class EmulatorState:
         self.stats = Stats()
         self.faults = FaultDrawer(config.fault_seed)
         self.limiter = TokenBucket()
+        self.limits = self._seeding_limits()
+        #: Users (by mpid) the Seeding API refuses: a test's way to stage a refusal that
+        #: only the server makes.
+        self.refused_mpids: frozenset[int] = frozenset()
+
+    def _seeding_limits(self) -> SeedingLimits:
+        config = self.config
+        return SeedingLimits(
+            limit=config.seed_limit,
+            acceleration=config.acceleration_limit,
+            live_share=config.live_traffic,
+            window=config.limit_window,
+            start=self.clock.now(),
+        )
+
+    def stats_dict(self) -> dict[str, Any]:
+        """The statistics, the live traffic run up to the emulator's now."""
+        self.limits.catch_up(self.clock.now())
+        return {**self.stats.as_dict(), "live_traffic": self.limits.live.as_dict()}
 
     def reset(self) -> None:
         """Clear all data, counters and run-time settings; restart the fault sequence."""
@@ -56,3 +85,5 @@ class EmulatorState:
         self.stats = Stats()
         self.faults = FaultDrawer(self.config.fault_seed)
         self.limiter = TokenBucket()
+        self.limits = self._seeding_limits()
+        self.refused_mpids = frozenset()

@@ -105,8 +105,8 @@ class Ca:
         definition = self.active_definition or self.draft_definition
         if definition is None or definition["seeding"] is None:
             return None
-        if definition["time_period"]["type"] != "since":
-            return None  # rolling (within) windows cannot be seeded
+        # A rolling (`within`) window is accepted too: the docs call seeding it "not
+        # supported" (the seeded values would never decrement), not refused.
         return self.name, definition["calculation_type"], definition["seeding"]["cutoff_date"][:10]
 
 
@@ -162,9 +162,11 @@ class Store:
             self._conn.execute("COMMIT")
 
     def reset(self) -> None:
+        """Empty every table, also those other modules add (the Events API's)."""
         with self.transaction() as conn:
-            for table in ("cas", "seed_users", "seeds", "user_attributes", "sqlite_sequence"):
-                conn.execute(f"DELETE FROM {table}")
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            for (table,) in tables.fetchall():
+                conn.execute(f'DELETE FROM "{table}"')
 
 
 def list_cas(conn: sqlite3.Connection, workspace_id: int, name: str | None = None) -> list[Ca]:
@@ -259,22 +261,27 @@ def discard_seeds(conn: sqlite3.Connection, ca: Ca) -> None:
 
 
 def seed_targets(
-    conn: sqlite3.Connection, workspace_id: int | None
-) -> dict[tuple[str, str, str], int]:
+    conn: sqlite3.Connection, workspace_id: int | None, written_after: float | None = None
+) -> tuple[dict[tuple[str, str, str], int], frozenset[str]]:
     """Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id (the
-    lowest, when several workspaces have such a CA)."""
+    lowest, when several workspaces have such a CA); and the names of CAs written after
+    `written_after` (still on their way to the seeding path), which are left out."""
     sql = f"SELECT {_CA_COLUMNS} FROM cas"
     params: tuple[Any, ...] = ()
     if workspace_id is not None:
         sql += " WHERE workspace_id = ?"
         params = (workspace_id,)
     targets: dict[tuple[str, str, str], int] = {}
+    propagating: set[str] = set()
     for row in conn.execute(sql + " ORDER BY workspace_id, id", params):
         ca = Ca.from_row(row)
+        if written_after is not None and ca.last_modified_on > written_after:
+            propagating.add(ca.name)
+            continue
         target = ca.seed_target()
         if target is not None:
             targets.setdefault(target, ca.workspace_id)
-    return targets
+    return targets, frozenset(propagating)
 
 
 def store_users(conn: sqlite3.Connection, users: Iterable[SeedUser]) -> None:

@@ -87,6 +87,15 @@ CUSTOM_EVENT_TYPES: dict[str, frozenset[str]] = {
         }
     ),
 }
+#: Values the request schema the CA page carried in 2020 also lists (and the GET example
+#: shows: `event_type: unknown`, `custom_event_type: unknown`): the UI can hold them, so the
+#: emulator accepts them beside the Events API's enums. `unknown` is the "no custom type"
+#: of that schema and goes with any event type.
+LEGACY_EVENT_TYPES = frozenset({"unknown", "validation_result"})
+LEGACY_CUSTOM_EVENT_TYPES: dict[str, frozenset[str]] = {
+    "custom_event": frozenset({"consent_granted", "consent_denied"}),
+}
+ANY_EVENT_CUSTOM_TYPE = "unknown"
 ATTRIBUTE_CATEGORIES = frozenset({"event_attribute", "product_attribute", "promotion_attribute"})
 WITHIN_UNITS = {"days": 1, "weeks": 7}
 
@@ -185,22 +194,9 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     if not one_of(point_type, DATA_POINT_TYPES):
         errors.add(m.DATA_POINT_TYPE)
     event_type = raw.get("event_type")
-    if not one_of(event_type, EVENT_TYPES):
-        errors.add(m.DATA_POINT_EVENT_TYPE)
     event_name = raw.get("event_name")
-    if event_type == "custom_event":
-        if not isinstance(event_name, str) or not event_name.strip():
-            errors.add(m.CUSTOM_EVENT_NAME)
-    elif event_name is not None and not isinstance(event_name, str):
-        errors.add(m.DATA_POINT_EVENT_NAME)
     custom_event_type = raw.get("custom_event_type")
-    # Judged only against a valid event type: with an unknown one there is nothing to judge by.
-    if (
-        custom_event_type is not None
-        and one_of(event_type, EVENT_TYPES)
-        and not one_of(custom_event_type, CUSTOM_EVENT_TYPES.get(str(event_type), frozenset()))
-    ):
-        errors.add(m.CUSTOM_EVENT_TYPE)
+    _check_event(event_type, event_name, custom_event_type, errors)
     attribute_name = raw.get("attribute_name")
     if attribute_name == "":
         attribute_name = None
@@ -228,6 +224,32 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     }
 
 
+def _check_event(event_type: object, event_name: object, custom: object, errors: Errors) -> None:
+    """The event a data point names: its type, its name, its custom event type."""
+    known_event = one_of(event_type, EVENT_TYPES | LEGACY_EVENT_TYPES)
+    if not known_event:
+        errors.add(m.DATA_POINT_EVENT_TYPE)
+    if event_type == "custom_event":
+        if not isinstance(event_name, str) or not event_name.strip():
+            errors.add(m.CUSTOM_EVENT_NAME)
+    elif event_name is not None and not isinstance(event_name, str):
+        errors.add(m.DATA_POINT_EVENT_NAME)
+    # Judged only against a valid event type: with an unknown one there is nothing to judge by.
+    if (
+        custom is not None
+        and custom != ANY_EVENT_CUSTOM_TYPE
+        and known_event
+        and not one_of(custom, _custom_event_types(str(event_type)))
+    ):
+        errors.add(m.CUSTOM_EVENT_TYPE)
+
+
+def _custom_event_types(event_type: str) -> frozenset[str]:
+    """The custom_event_type values an event type takes: its family, old values included."""
+    family = CUSTOM_EVENT_TYPES.get(event_type, frozenset())
+    return family | LEGACY_CUSTOM_EVENT_TYPES.get(event_type, frozenset())
+
+
 def _check_time_period(
     raw: object, errors: Errors, retention_days: int | None, now: datetime
 ) -> dict[str, Any] | None:
@@ -251,8 +273,7 @@ def _check_time_period(
         if retention_days is not None:
             earliest = datetime(now.year, now.month, now.day) - timedelta(days=retention_days)
             if date < earliest:
-                value = str(raw.get("date"))
-                errors.add(m.RETENTION_DATE.format(value=value, date=earliest.date().isoformat()))
+                errors.add(m.RETENTION_DATE.format(date=earliest.date().isoformat()))
         result["date"] = definition_date(date)
     elif period_type == "within":
         within = raw.get("within")
@@ -267,7 +288,7 @@ def _check_time_period(
             and retention_days is not None
             and days * WITHIN_UNITS[str(unit)] > retention_days
         ):
-            errors.add(m.RETENTION_WITHIN.format(days=retention_days))
+            errors.add(m.RETENTION_WITHIN.format(N=retention_days))
         result["within"] = within
         result["within_unit"] = unit
     else:

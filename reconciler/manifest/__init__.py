@@ -3,16 +3,11 @@
 The first step of the flow. `document` reads one YAML file with the position of every key
 and value; `loader` turns a directory into checked `Manifests`; `diagnostics` words
 pydantic's errors for people; `cache` keeps what an error-free file held; `schema`
-generates the JSON Schemas editors use.
+generates the JSON Schemas editors use; `settings_file` reads `reconciler.yaml`;
+`overrides` makes each environment's CAs.
 """
 
-from reconciler.manifest.loader import (
-    SETTINGS_FILE,
-    DesiredCA,
-    Manifests,
-    discover,
-    load,
-    load_settings,
-)
+from reconciler.manifest.loader import DesiredCA, Manifests, discover, load
+from reconciler.manifest.settings_file import SETTINGS_FILE, load_settings
 
 __all__ = ["SETTINGS_FILE", "DesiredCA", "Manifests", "discover", "load", "load_settings"]

@@ -54,6 +54,8 @@ def _unwrap(annotation: Any) -> list[Any]:
         for arg in typing.get_args(annotation):
             found += _unwrap(arg)
         return found
+    if origin is dict:
+        return _unwrap(typing.get_args(annotation)[1])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return []
@@ -75,19 +77,34 @@ def _field_names(model: type[BaseModel]) -> dict[str, str]:
     return names
 
 
+def _keyed(annotation: Any) -> bool:
+    """Whether an annotation is a mapping (`dict[str, Model]`): its keys are data, not
+    fields (environment names, for instance)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _keyed(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_keyed(arg) for arg in typing.get_args(annotation))
+    return origin is dict
+
+
 def model_at(root: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class validating the mapping found at `path` below `root`."""
     model: type[BaseModel] | None = root
+    key_next = False
     for part in path:
         if model is None:
             return None
-        if isinstance(part, int):
+        if isinstance(part, int) or key_next:
+            key_next = False
             continue
         field = _field_names(model).get(part)
         if field is None:
             return None
-        candidates = _unwrap(model.model_fields[field].annotation)
+        annotation = model.model_fields[field].annotation
+        candidates = _unwrap(annotation)
         model = candidates[0] if candidates else None
+        key_next = _keyed(annotation)
     return model
 
 
@@ -105,6 +122,8 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
     path: list[str | int] = []
     current = data
     for part in loc:
+        if part == "[key]":  # pydantic's mark for a mapping's key: the key itself is wrong
+            break
         in_mapping = isinstance(current, dict) and part in current
         in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
         if in_mapping or in_list:

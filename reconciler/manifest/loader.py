@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import Issue, ManifestError
-from reconciler.manifest import cache
+from reconciler.manifest import cache, overrides
 from reconciler.manifest.diagnostics import explain, suggest
-from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes, read_yaml
+from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
+from reconciler.manifest.overrides import Declared, Mention
+from reconciler.manifest.settings_file import SETTINGS_FILE, load_settings
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
@@ -31,11 +33,12 @@ from reconciler.models import (
     TimePeriod,
 )
 from reconciler.models.definition import Condition
-from reconciler.settings import SECRET_KEYS, SettingsFile
+from reconciler.settings import SettingsFile
 
 log = logging.getLogger("reconciler.manifest")
 
-SETTINGS_FILE = "reconciler.yaml"
+#: Test files live beside manifests but are not manifests (SPEC §10).
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
 
@@ -78,21 +81,25 @@ class CachedCA:
     canonical: CanonicalDefinition
     source: _CachedItems = field(repr=False)
     index: int = field(repr=False)
+    #: For the CA as an environment's override changes it: that environment.
+    environment: str | None = field(default=None, repr=False)
     _model: CalculatedAttribute | None = field(default=None, init=False, repr=False)
 
     @property
     def model(self) -> CalculatedAttribute:
         if self._model is None:
             try:
-                self._model = CalculatedAttribute.model_validate(
-                    self.source.items[self.index], context=_DEFER_RULES
-                )
-            except (ValidationError, IndexError):
+                self._model = self._validated(self.source.items)
+            except (ValidationError, IndexError, TypeError, AttributeError):
                 # Not what this code would have cached: the file itself is the truth.
-                self._model = CalculatedAttribute.model_validate(
-                    self.source.parsed[self.index], context=_DEFER_RULES
-                )
+                self._model = self._validated(self.source.parsed)
         return self._model
+
+    def _validated(self, items: list[Any]) -> CalculatedAttribute:
+        data = items[self.index]
+        if self.environment is not None:
+            data = overrides.variant_data(data, self.environment)
+        return CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
 
     @property
     def definition(self) -> Definition:
@@ -101,12 +108,16 @@ class CachedCA:
 
 @dataclass(slots=True)
 class DesiredCA:
-    """A CA from a manifest, with where it is written."""
+    """A CA from a manifest, with where it is written; with environments, also where it
+    exists and what it is in each environment that overrides it."""
 
     ca: CalculatedAttribute | CachedCA
     file: str
     line: int | None
     column: int | None = None
+    environments: tuple[str, ...] | None = None
+    variants: dict[str, CalculatedAttribute | CachedCA] = field(default_factory=dict)
+    mentions: tuple[Mention, ...] = ()
 
     @property
     def name(self) -> str:
@@ -115,6 +126,23 @@ class DesiredCA:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    def declared(self) -> Declared:
+        return Declared(
+            self.name, self.file, self.line, self.column, self.environments, self.mentions
+        )
+
+    def in_environment(self, environment: str | None) -> DesiredCA | None:
+        """This CA as `environment` has it (its override applied), or None where it does
+        not exist. The unnamed environment (no `environments:`) has every CA as written."""
+        if environment is None:
+            return self
+        if self.environments is not None and environment not in self.environments:
+            return None
+        variant = self.variants.get(environment)
+        if variant is None:
+            return self
+        return DesiredCA(variant, self.file, self.line, self.column, self.environments)
 
 
 @dataclass(frozen=True)
@@ -144,6 +172,11 @@ class Manifests:
     def by_name(self) -> dict[str, DesiredCA]:
         return {desired.name: desired for desired in self.cas}
 
+    def for_environment(self, environment: str | None) -> list[DesiredCA]:
+        """The CAs of one environment, each as that environment's override makes it."""
+        found = (desired.in_environment(environment) for desired in self.cas)
+        return [desired for desired in found if desired is not None]
+
 
 @dataclass(frozen=True)
 class _Declared:
@@ -168,7 +201,8 @@ class _FileResult:
 
 
 def discover(directory: Path) -> Iterator[Path]:
-    """CA manifest files below `directory`, sorted by path; hidden folders are skipped."""
+    """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
+    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`)."""
     found = [
         path
         for pattern in ("*.yaml", "*.yml")
@@ -176,6 +210,7 @@ def discover(directory: Path) -> Iterator[Path]:
         if path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and path.relative_to(directory).as_posix() != SETTINGS_FILE
+        and not path.name.endswith(TEST_SUFFIXES)
     ]
     yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
 
@@ -259,11 +294,18 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
         return None, issues + _problem_issues(document, base, _partial_problems(item), name)
     issues = _problem_issues(document, base, ca.problems(), name)
     where = document.position(base)
+    variants, variant_issues = overrides.variants(document, base, item, ca, _partial_problems)
     return (
         DesiredCA(
-            ca, document.file, where.line if where else None, where.column if where else None
+            ca,
+            document.file,
+            where.line if where else None,
+            where.column if where else None,
+            tuple(ca.environments) if ca.environments is not None else None,
+            dict(variants),
+            tuple(overrides.mentions(document, base, ca)),
         ),
-        issues,
+        issues + variant_issues,
     )
 
 
@@ -328,9 +370,57 @@ def _typed(values: tuple[Any, ...], kinds: tuple[Any, ...]) -> None:
             raise TypeError("not an entry of this version")
 
 
-_NAME = str
 _OPTIONAL_TEXT = (str, type(None))
 _POSITION = (int, type(None))
+
+
+def _facts(ca: CalculatedAttribute | CachedCA) -> list[Any]:
+    return [ca.name, ca.description, ca.active, ca.renamed_from, ca.protect]
+
+
+def _environment_row(desired: DesiredCA) -> list[Any]:
+    """What a cache entry keeps of a CA's environments: where it exists, where it names
+    environments, and the facts of each of its variants."""
+    return [
+        list(desired.environments) if desired.environments is not None else None,
+        [[m.environment, m.path, m.line, m.column] for m in desired.mentions],
+        {name: [_facts(ca), ca.canonical] for name, ca in desired.variants.items()},
+    ]
+
+
+def _cached_desired(
+    row: tuple[Any, ...], source: _CachedItems, index: int, display: str
+) -> DesiredCA:
+    """One CA of a cache entry; TypeError (a miss) for anything not of the shape written."""
+    (facts, (line, column), canonical, (environments, mentions, variants)) = row
+    _typed((line, column, environments, variants), (_POSITION, _POSITION, (list, type(None)), dict))
+    for mention in mentions:
+        _typed(tuple(mention), (str, str, _POSITION, _POSITION))
+
+    def record(facts: list[Any], canonical: CanonicalDefinition, where: str | None) -> CachedCA:
+        name, description, active, renamed_from, protect = facts
+        _typed(
+            (name, description, active, renamed_from, protect, canonical),
+            (str, _OPTIONAL_TEXT, bool, _OPTIONAL_TEXT, bool, dict),
+        )
+        return CachedCA(
+            name, description, active, renamed_from, protect, canonical, source, index, where
+        )
+
+    ca = record(facts, canonical, None)
+    cached_variants: dict[str, CalculatedAttribute | CachedCA] = {
+        environment: record(variant_facts, variant_canonical, environment)
+        for environment, (variant_facts, variant_canonical) in variants.items()
+    }
+    return DesiredCA(
+        ca,
+        display,
+        line,
+        column,
+        tuple(environments) if environments is not None else None,
+        cached_variants,
+        tuple(Mention(*mention) for mention in mentions),
+    )
 
 
 def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
@@ -339,16 +429,14 @@ def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
     if not isinstance(entry["items"], str):
         raise TypeError("not an entry of this version")
     source = _CachedItems(entry["items"], display, raw)
-    cas: list[DesiredCA] = []
-    rows = zip(entry["facts"], entry["positions"], entry["canonical"], strict=True)
-    for index, (facts, (line, column), canonical) in enumerate(rows):
-        name, description, active, renamed_from, protect = facts
-        _typed(
-            (name, description, active, renamed_from, protect, line, column, canonical),
-            (_NAME, _OPTIONAL_TEXT, bool, _OPTIONAL_TEXT, bool, _POSITION, _POSITION, dict),
-        )
-        ca = CachedCA(name, description, active, renamed_from, protect, canonical, source, index)
-        cas.append(DesiredCA(ca, display, line, column))
+    rows = zip(
+        entry["facts"],
+        entry["positions"],
+        entry["canonical"],
+        entry["environments"],
+        strict=True,
+    )
+    cas = [_cached_desired(row, source, index, display) for index, row in enumerate(rows)]
     warnings = []
     for line, column, path, message in entry["warnings"]:
         _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
@@ -383,65 +471,14 @@ def load_file(source: _Source, cache_root: Path | None = None) -> _FileResult:
             entry_key,
             {
                 "items": items,
-                "facts": [
-                    [d.ca.name, d.ca.description, d.ca.active, d.ca.renamed_from, d.ca.protect]
-                    for d in result.cas
-                ],
+                "facts": [_facts(d.ca) for d in result.cas],
                 "positions": [[d.line, d.column] for d in result.cas],
                 "canonical": [d.ca.canonical for d in result.cas],
+                "environments": [_environment_row(d) for d in result.cas],
                 "warnings": [[i.line, i.column, i.path, i.message] for i in result.issues],
             },
         )
     return result
-
-
-def load_settings(directory: Path) -> SettingsFile:
-    """`reconciler.yaml` of a manifest directory (raises ManifestError)."""
-    path = directory / SETTINGS_FILE
-    display = str(path)
-    if not directory.is_dir():
-        raise ManifestError([Issue(str(directory), None, None, "", "no such directory")])
-    if not path.is_file():
-        raise ManifestError(
-            [
-                Issue(
-                    display,
-                    None,
-                    None,
-                    "",
-                    f"not found: is {directory} a manifest directory? It needs a {SETTINGS_FILE} "
-                    "(at least `workspace_id: <id>`)",
-                )
-            ]
-        )
-    try:
-        document = read_yaml(path, display)
-    except SourceError as exc:
-        raise ManifestError(exc.issues) from None
-    data = {} if document.data is None else document.data
-    if not isinstance(data, dict):
-        raise ManifestError([document.issue((), "expected a mapping of settings")])
-    secret_issues = [
-        document.issue(
-            (key,),
-            f"secrets are never read from files: remove `{key}` and set {SECRET_KEYS[key]} "
-            "in the environment",
-            key=True,
-        )
-        for key in data
-        if key in SECRET_KEYS
-    ]
-    try:
-        settings = SettingsFile.model_validate(
-            {k: v for k, v in data.items() if k not in SECRET_KEYS}
-        )
-    except ValidationError as exc:
-        raise ManifestError(
-            secret_issues + _validation_issues(exc, SettingsFile, data, document, ())
-        ) from None
-    if secret_issues:
-        raise ManifestError(secret_issues)
-    return settings
 
 
 def _cross_file_issues(declared: list[_Declared | DesiredCA], cas: list[DesiredCA]) -> list[Issue]:
@@ -513,7 +550,7 @@ def load(directory: Path) -> Manifests:
         key = cache.key(path, display, raw) if cache_root is not None else ""
         sources.append(_Source(path, display, raw, key))
     files = tuple(source.display for source in sources)
-    verdict = _verdict_key(sources)
+    verdict = _verdict_key(sources, settings)
     if cache_root is not None and not settings_issues and not issues:
         warnings = _known_clean(cache_root, verdict)
         if warnings is not None:
@@ -528,6 +565,10 @@ def load(directory: Path) -> Manifests:
         declared += result.declared
         issues += result.issues
     issues += _cross_file_issues(declared, cas)
+    if not settings_issues:
+        facts = [desired.declared() for desired in cas]
+        issues += overrides.environment_issues(facts, settings)
+        issues += overrides.scope_issues(facts, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise ManifestError(errors)
@@ -538,10 +579,12 @@ def load(directory: Path) -> Manifests:
 
 
 # A directory's verdict: every file free of errors and the rules across files kept. Its
-# key covers every file's key (path, bytes, code), so any edit, new or removed file is a
-# miss. With a verdict, a command knows the directory is sound before reading its CAs.
-def _verdict_key(sources: list[_Source]) -> str:
-    digest = hashlib.sha256(b"verdict")
+# key covers the settings and every file's key (path, bytes, code), so any edit, new or
+# removed file is a miss. With a verdict, a command knows the directory is sound before
+# reading its CAs.
+def _verdict_key(sources: list[_Source], settings: SettingsFile) -> str:
+    # The settings take part: environment names and scopes decide what is valid.
+    digest = hashlib.sha256(b"verdict\0" + settings.model_dump_json().encode())
     for source in sources:
         digest.update(b"\0" + source.key.encode())
     return digest.hexdigest()

@@ -9,7 +9,7 @@ Conditions live in `models.condition`, the shared base in `models.rules`.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, Field, StrictBool, StrictInt
 
@@ -18,15 +18,19 @@ from reconciler.models.condition import Condition
 from reconciler.models.rules import Instant, ManifestModel, Name, Problem, Text, prefixed
 from reconciler.models.vocabulary import (
     CUSTOM_EVENT_TYPES_BY_EVENT,
+    LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT,
+    LEGACY_EVENT_TYPES,
     NEEDS_ATTRIBUTE,
     QUANTITY_CATEGORIES,
+    UNKNOWN_CUSTOM_EVENT_TYPE,
+    AnyEventType,
     AttributeCategory,
     CalculationType,
     DatapointType,
-    EventType,
     TimePeriodType,
     WithinUnit,
 )
+from reconciler.settings import EnvironmentName
 
 __all__ = [
     "CalculatedAttribute",
@@ -34,6 +38,7 @@ __all__ = [
     "Datapoint",
     "Definition",
     "ManifestFile",
+    "Override",
     "Problem",
     "Seeding",
     "TimePeriod",
@@ -45,7 +50,7 @@ class Datapoint(ManifestModel):
 
     type: DatapointType = "event"
     event_name: Text | None = None
-    event_type: EventType
+    event_type: AnyEventType
     custom_event_type: str | None = None
     attribute_name: Text | None = None
     attribute_category: AttributeCategory | None = None
@@ -61,8 +66,11 @@ class Datapoint(ManifestModel):
                     "event_type is custom_event",
                 )
             )
+        found += self._legacy_values()
         allowed = CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type)
-        if self.custom_event_type is not None:
+        legacy = LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type, ())
+        custom = self.custom_event_type
+        if custom is not None and custom != UNKNOWN_CUSTOM_EVENT_TYPE and custom not in legacy:
             if allowed is None:
                 found.append(
                     Problem(
@@ -79,13 +87,22 @@ class Datapoint(ManifestModel):
                         f"a {self.event_type} type; use one of {', '.join(allowed)}",
                     )
                 )
-        if self.type != "event" and not self.attribute_name:
+        if self.type != "event":
             found.append(
                 Problem(
-                    ("attribute_name",),
-                    f"datapoint type `{self.type}` targets an attribute: set `attribute_name`",
+                    ("type",),
+                    f"datapoint type `{self.type}` is documented, but the API currently "
+                    "supports only event: mParticle may refuse it or ignore the attribute",
+                    "warning",
                 )
             )
+            if not self.attribute_name:
+                found.append(
+                    Problem(
+                        ("attribute_name",),
+                        f"datapoint type `{self.type}` targets an attribute: set `attribute_name`",
+                    )
+                )
         if (
             self.attribute_name
             and self.use_product_quantity
@@ -96,6 +113,33 @@ class Datapoint(ManifestModel):
                     ("use_product_quantity",),
                     "has no effect unless attribute_category is product_attribute or "
                     "promotion_attribute",
+                    "warning",
+                )
+            )
+        return found
+
+    def _legacy_values(self) -> list[Problem]:
+        """Warnings for the values the UI can hold that the documented enums lack."""
+        found: list[Problem] = []
+        if self.event_type in LEGACY_EVENT_TYPES:
+            found.append(
+                Problem(
+                    ("event_type",),
+                    f"`{self.event_type}` is not one of the Events API's event types: the "
+                    "2020 API schema listed it and the UI can hold it, but the API may refuse "
+                    "it on create or update",
+                    "warning",
+                )
+            )
+        custom = self.custom_event_type
+        legacy = LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type, ())
+        if custom == UNKNOWN_CUSTOM_EVENT_TYPE or custom in legacy:
+            found.append(
+                Problem(
+                    ("custom_event_type",),
+                    f"`{custom}` is not one of the documented custom event types: the 2020 "
+                    "API schema listed it and the UI can hold it, but the API may refuse it "
+                    "on create or update",
                     "warning",
                 )
             )
@@ -178,7 +222,9 @@ class Definition(ManifestModel):
             found.append(
                 Problem(
                     ("seeding",),
-                    "rolling (`within`) time periods cannot be seeded; seeds will be refused",
+                    "rolling (`within`) time periods cannot be seeded usefully: mParticle "
+                    'takes the seeds but calls it "not supported" (seeded values never leave '
+                    "the window)",
                     "warning",
                 )
             )
@@ -197,6 +243,22 @@ class Definition(ManifestModel):
         return canonical_definition(self)
 
 
+class Override(ManifestModel):
+    """What one CA changes in one environment (SPEC §7), deep-merged onto the CA there:
+    mappings merge key by key, anything else (lists too) replaces, null removes. The CA
+    that results is validated as a whole."""
+
+    active: StrictBool | None = None
+    description: str | None = None
+    protect: StrictBool | None = None
+    #: Any part of a definition; checked once merged (`manifest.overrides`).
+    definition: dict[str, Any] | None = Field(
+        default=None,
+        description="Any part of `definition`, deep-merged onto the CA's (null removes a key); "
+        "the result is checked as a whole definition.",
+    )
+
+
 class CalculatedAttribute(ManifestModel):
     """One CA as a manifest declares it."""
 
@@ -206,11 +268,23 @@ class CalculatedAttribute(ManifestModel):
     renamed_from: Name | None = None
     protect: StrictBool = False
     definition: Definition
+    #: The environments where this CA exists (all without it).
+    environments: list[EnvironmentName] | None = None
+    #: Per environment: what changes there.
+    overrides: dict[EnvironmentName, Override] | None = None
 
     def local_problems(self) -> list[Problem]:
+        found: list[Problem] = []
         if self.renamed_from == self.name:
-            return [Problem(("renamed_from",), "equals `name`; remove renamed_from")]
-        return []
+            found.append(Problem(("renamed_from",), "equals `name`; remove renamed_from"))
+        if self.environments is not None and not self.environments:
+            found.append(
+                Problem(
+                    ("environments",),
+                    "an empty list puts this CA in no environment; name some, or remove the key",
+                )
+            )
+        return found
 
     def problems(self) -> list[Problem]:
         return self.local_problems() + prefixed(("definition",), self.definition.problems())

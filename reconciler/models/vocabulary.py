@@ -185,6 +185,18 @@ CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
     "commerce_event": COMMERCE_EVENT_TYPES,
 }
 
+#: Values outside the documented enums that the UI can hold: the request schema the CA page
+#: carried in 2020 listed them, and its GET example shows `event_type: unknown` and
+#: `custom_event_type: unknown`. A manifest may use them (export writes them) with a warning.
+LegacyEventType = Literal["unknown", "validation_result"]
+LEGACY_EVENT_TYPES: tuple[str, ...] = get_args(LegacyEventType)
+AnyEventType = Literal[EventType, LegacyEventType]
+#: The "no custom type" of the 2020 schema: it goes with any event type.
+UNKNOWN_CUSTOM_EVENT_TYPE = "unknown"
+LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
+    "custom_event": ("consent_granted", "consent_denied"),
+}
+
 DatapointType = Literal["event", "event_attribute", "user_attribute"]
 AttributeCategory = Literal["event_attribute", "product_attribute", "promotion_attribute"]
 DEFAULT_ATTRIBUTE_CATEGORY = "event_attribute"

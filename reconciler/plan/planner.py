@@ -13,8 +13,9 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
+from reconciler.plan import drafts
 from reconciler.plan.changes import changes_between, leaves
-from reconciler.plan.value import Action, Change, Plan, summarize
+from reconciler.plan.value import Action, Change, DraftNote, Plan, summarize
 
 RECALCULATES = "recalculates"
 INVALIDATES_SEEDS = "invalidates seeds"
@@ -24,6 +25,8 @@ INVALIDATES_SEEDS = "invalidates seeds"
 class PlanOptions:
     workspace_id: int
     prune: bool = False
+    #: `preserve`: drafts made outside Git are kept (plan.drafts consults them).
+    drafts: str = "discard"
 
 
 def _audiences(live: LiveCA) -> list[str]:
@@ -202,9 +205,13 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
     planner.errors += match_errors
     renames: list[Action] = []
     rest: list[Action] = []
+    notes: list[DraftNote] = []
     unchanged = 0
     for ca, found in sorted(pairs, key=lambda pair: pair[0].name):
         actions = planner.create(ca) if found is None else planner.existing(ca, found)
+        if found is not None and options.drafts == "preserve":
+            actions, note = drafts.preserve(ca, found, actions)
+            notes += [note] if note is not None else []
         if not actions:
             unchanged += 1
         elif any(action.renames for action in actions):
@@ -223,6 +230,7 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
         summary=summarize(actions, unchanged, len(unmanaged)),
         actions=actions,
         unmanaged=[ca.name for ca in unmanaged],
+        drafts=notes,
         # Stale detection needs the CAs the plan touches; fingerprinting 10,000 unchanged
         # ones would only grow the plan file.
         live={str(ca.id): ca.fingerprint for ca in live if ca.id in touched},

@@ -1,54 +1,188 @@
-"""Safety rules (SPEC §4.5): what a plan may not do without `--force`.
+"""Safety rules (SPEC §4.5, §8): what a plan may not do unless the rule is allowed.
 
-Deleting a CA that audiences use, or deleting or changing the active definition (or the
-description) of more than 30% of a workspace of 10 or more CAs, is refused. Checked by
-`plan` (to warn early) and by `apply` (to refuse).
+A table of named rules, each a function of the facts a plan was made from (the plan, the
+in-scope live CAs, the environment's `safety:` policy) returning the reasons it refuses.
+`--allow RULE` lets one rule through, `--force` all of them; what an allowed rule let
+through is kept in the plan (`overridden`) so that a reviewer sees it. Checked by `plan`
+(a refused plan is shown, but not saved) and by `apply` (nothing is sent). A new rule
+joins with `@rule("name")`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
-from reconciler.errors import SafetyError
+from reconciler.errors import SafetyError, SettingsError
 from reconciler.models import LiveCA
-from reconciler.plan.value import Plan
-
-THRESHOLD = 0.30
-MIN_WORKSPACE = 10
+from reconciler.plan.value import Plan, Violation
+from reconciler.settings import SafetyPolicy
 
 
-def violations(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
-    """Reasons to refuse `plan` against the live CAs it was made from."""
-    by_id = {ca.id: ca for ca in live}
+@dataclass(frozen=True)
+class Facts:
+    """What the rules read: the plan and the live CAs (in scope) it was made from."""
+
+    plan: Plan
+    live: Sequence[LiveCA]
+    policy: SafetyPolicy = field(default_factory=SafetyPolicy)
+
+
+Rule = Callable[[Facts], list[str]]
+#: Every rule by name, in the order they are reported.
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    """Register a rule under `name` (the word `--allow` takes)."""
+
+    def register(function: Rule) -> Rule:
+        RULES[name] = function
+        return function
+
+    return register
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+@rule("threshold")
+def _threshold(facts: Facts) -> list[str]:
+    # What is live: deletes, and changes to CAs that are active. Staging or activating a
+    # CA that was never active changes nothing anyone uses yet.
+    by_id = {ca.id: ca for ca in facts.live}
+    size = len(facts.live)
+    touched = {
+        a.id
+        for a in facts.plan.actions
+        if a.id in by_id
+        and (a.action == "delete" or (a.action in ("update", "activate") and by_id[a.id].active))
+    }
+    limit = facts.policy.max_change_percent / 100
+    if size < facts.policy.min_workspace_size or len(touched) <= limit * size:
+        return []
+    return [
+        f"the plan changes or deletes {len(touched)} of the workspace's {size} CAs "
+        f"(more than {limit:.0%})"
+    ]
+
+
+@rule("delete")
+def _delete(facts: Facts) -> list[str]:
+    if facts.policy.allow_delete:
+        return []
+    return [
+        f'deleting "{action.name}" (id {action.id}): this environment does not allow deletes '
+        "(safety.allow_delete: false)"
+        for action in facts.plan.actions
+        if action.action == "delete"
+    ]
+
+
+@rule("delete-in-use")
+def _delete_in_use(facts: Facts) -> list[str]:
+    by_id = {ca.id: ca for ca in facts.live}
     found: list[str] = []
-    for action in plan.actions:
+    for action in facts.plan.actions:
         if action.action == "delete" and action.id is not None and action.id in by_id:
             count = by_id[action.id].audience_count or 0
             if count > 0:
                 found.append(
-                    f'deleting "{action.name}" (id {action.id}) breaks {count} audience'
-                    f"{'s' if count != 1 else ''} that use it"
+                    f'deleting "{action.name}" (id {action.id}) breaks '
+                    f"{_plural(count, 'audience')} that use it"
                 )
-    # What is live: deletes, and changes to CAs that are active. Staging or activating a
-    # CA that was never active changes nothing anyone uses yet.
-    size = len(live)
-    touched = {
-        a.id
-        for a in plan.actions
-        if a.id in by_id
-        and (a.action == "delete" or (a.action in ("update", "activate") and by_id[a.id].active))
-    }
-    if size >= MIN_WORKSPACE and len(touched) > THRESHOLD * size:
-        found.append(
-            f"the plan changes or deletes {len(touched)} of the workspace's {size} CAs "
-            f"(more than {THRESHOLD:.0%})"
-        )
     return found
 
 
-def check(plan: Plan, live: Sequence[LiveCA], *, force: bool) -> None:
-    """Raise SafetyError listing every violation, unless forced."""
-    found = violations(plan, live)
-    if found and not force:
-        reasons = "; ".join(found)
-        raise SafetyError(f"refusing this plan without --force: {reasons}.")
+@rule("activations")
+def _activations(facts: Facts) -> list[str]:
+    limit = facts.policy.max_activations
+    count = sum(1 for action in facts.plan.actions if action.action == "activate")
+    if limit is None or count <= limit:
+        return []
+    return [
+        f"the plan activates {count} CAs (more than safety.max_activations: {limit}); each "
+        "activation starts a recalculation"
+    ]
+
+
+@rule("drafts")
+def _drafts(facts: Facts) -> list[str]:
+    return [
+        f'"{note.name}" (id {note.id}) holds a draft made outside Git that this plan would '
+        "replace (drafts: preserve)"
+        for note in facts.plan.drafts
+        if not note.kept
+    ]
+
+
+@rule("promotion")
+def _promotion(facts: Facts) -> list[str]:
+    promotion = facts.plan.promotion
+    waiting = [c for c in promotion.checks if not c.promoted] if promotion else []
+    if promotion is None or not waiting:
+        return []
+    found = ", ".join(f'"{check.name}" is {check.reason}' for check in waiting)
+    return [f"{found}: apply --env {promotion.source} first"]
+
+
+def violations(
+    plan: Plan, live: Sequence[LiveCA], policy: SafetyPolicy | None = None
+) -> list[Violation]:
+    """Every rule `plan` breaks against the live CAs it was made from."""
+    facts = Facts(plan, live, policy or SafetyPolicy())
+    return [
+        Violation(rule=name, message=message)
+        for name, check in RULES.items()
+        for message in check(facts)
+    ]
+
+
+def allowed_rules(words: Iterable[str], *, force: bool = False) -> list[str]:
+    """The rules `--allow` names (every rule with `--force`); an unknown name is an error
+    with did-you-mean."""
+    from reconciler.manifest.diagnostics import suggest
+
+    if force:
+        return list(RULES)
+    chosen: list[str] = []
+    for word in words:
+        if word not in RULES:
+            hint = suggest(word, list(RULES))
+            advice = f"did you mean `{hint}`? " if hint else ""
+            raise SettingsError(
+                f"--allow {word}: no such safety rule; {advice}the rules are {', '.join(RULES)}"
+            )
+        if word not in chosen:
+            chosen.append(word)
+    return chosen
+
+
+def refusal(refused: Sequence[Violation], environment: str | None = None) -> SafetyError:
+    """One paragraph: each refused rule with its reasons, and how to allow it."""
+    parts: list[str] = []
+    for name in dict.fromkeys(v.rule for v in refused):
+        reasons = "; ".join(v.message for v in refused if v.rule == name)
+        parts.append(f"[{name}] {reasons}")
+    rules = " ".join(f"--allow {name}" for name in dict.fromkeys(v.rule for v in refused))
+    which = f"the plan for environment {environment}" if environment else "this plan"
+    return SafetyError(
+        f"refusing {which}: {'. '.join(parts)}. If that is intended, pass {rules} "
+        "(or --force to allow every rule)."
+    )
+
+
+def check(
+    plan: Plan,
+    live: Sequence[LiveCA],
+    *,
+    force: bool = False,
+    allowed: Iterable[str] = (),
+    policy: SafetyPolicy | None = None,
+) -> None:
+    """Raise SafetyError naming every violation of a rule that is not allowed."""
+    permitted = set(allowed_rules(allowed, force=force))
+    refused = [v for v in violations(plan, live, policy) if v.rule not in permitted]
+    if refused:
+        raise refusal(refused)

@@ -1,18 +1,47 @@
-"""The Plan: a value describing what apply will do, and its JSON form (`format_version` 1).
+"""The Plan: a value describing what apply will do, and its JSON form (`format_version` 2).
 
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
-loaded by `apply --plan`. Loading is strict: a file of another format is refused.
+loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
+workspace again (environment, target), its selection, the safety rules allowed and what
+they allowed, preserved drafts and the promotion gate. Loading is strict; a format 1
+file (which has none of those) is still read. Every id read from a file must be a
+positive 64-bit integer.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from reconciler.errors import ReconcilerError
+
+#: Ids are 64-bit integers in the API; anything else in a plan file is damage or forgery.
+MAX_ID = 2**63 - 1
+#: The validation context of a plan read from a file: its ids are range-checked.
+FROM_FILE = {"from_file": True}
+
+
+def _from_file(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get("from_file"))
+
+
+def _id(value: int, info: ValidationInfo) -> int:
+    if _from_file(info) and not 0 < value <= MAX_ID:
+        raise ValueError(f"{value} is not an id (a positive 64-bit integer)")
+    return value
+
+
+def _live_key(value: str, info: ValidationInfo) -> str:
+    if _from_file(info) and not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+        raise ValueError(f"{value!r} is not an id (a positive 64-bit integer)")
+    return value
+
+
+Id = Annotated[int, AfterValidator(_id)]
+LiveKey = Annotated[str, AfterValidator(_live_key)]
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
 ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "discard_draft", "activate", "delete")
@@ -35,7 +64,7 @@ class Action(_Value):
 
     action: ActionKind
     name: str
-    id: int | None = None
+    id: Id | None = None
     changes: list[Change] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     body: dict[str, Any] = Field(default_factory=dict)
@@ -58,15 +87,81 @@ class Summary(_Value):
     unmanaged: int = 0
 
 
+class Target(_Value):
+    """Where the plan's workspace lives: the real API (`api_url`), or the embedded
+    emulator's database beside the manifests (`database`). `directory` is the manifest
+    directory the plan was made from, so that `apply --plan` needs no DIR."""
+
+    kind: Literal["embedded", "mparticle"]
+    api_url: str | None = None
+    database: str | None = None
+    directory: str | None = None
+
+
+class Selection(_Value):
+    """`--only` / `--exclude` globs, and how many CAs they left out of the plan."""
+
+    only: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    not_selected: int = Field(default=0, ge=0)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.only or self.exclude)
+
+
+class Violation(_Value):
+    """A safety rule the plan breaks, by name (`threshold`, `promotion`, ...)."""
+
+    rule: str
+    message: str
+
+
+class DraftNote(_Value):
+    """A draft made outside Git (`drafts: preserve`): kept, or replaced by this plan (which
+    rule `drafts` refuses unless allowed)."""
+
+    name: str
+    id: Id
+    kept: bool
+
+
+class GateCheck(_Value):
+    """One CA the promotion gate looked at: is its definition active in the source?"""
+
+    name: str
+    promoted: bool
+    reason: str
+    #: Fingerprint of the definition the source must hold active (None when it has none).
+    definition: str | None = None
+
+
+class Promotion(_Value):
+    """The promotion gate (`promote_from`): what was checked in which environment."""
+
+    source: str
+    checks: list[GateCheck] = Field(default_factory=list)
+
+
 class Plan(_Value):
     """What apply will do, in order, plus what it saw (fingerprints) to detect staleness."""
 
-    format_version: Literal[1] = 1
-    workspace_id: int
+    format_version: Literal[2] = 2
+    #: The environment's name; None for the unnamed one (a file without environments).
+    environment: str | None = None
+    workspace_id: Id
+    target: Target | None = None
+    selection: Selection = Field(default_factory=Selection)
+    #: Safety rules allowed for this plan (`--allow`, or all of them with `--force`).
+    allowed: list[str] = Field(default_factory=list)
+    #: What the allowed rules let through: a reviewer must see each of these.
+    overridden: list[Violation] = Field(default_factory=list)
     summary: Summary
     actions: list[Action]
     unmanaged: list[str] = Field(default_factory=list)
-    live: dict[str, str] = Field(default_factory=dict)
+    drafts: list[DraftNote] = Field(default_factory=list)
+    promotion: Promotion | None = None
+    live: dict[LiveKey, str] = Field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -83,18 +178,49 @@ class Plan(_Value):
 
     @classmethod
     def load(cls, path: Path) -> Plan:
+        """A saved plan of format 2, or of format 1 (read as format 2 without the fields
+        format 1 lacks)."""
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise ReconcilerError(f"cannot read plan {path}: {exc.strerror}") from None
         try:
-            return cls.model_validate_json(raw)
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ReconcilerError(f"{path} is not a reconciler plan (not JSON: {exc})") from None
+        version = document.get("format_version") if isinstance(document, dict) else None
+        model: type[Plan | PlanV1] = PlanV1 if version == 1 else cls
+        try:
+            loaded = model.model_validate(document, context=FROM_FILE)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "(top)"
+            known = version if version in (1, 2) else "1 or 2"
+            message = str(first["msg"]).removeprefix("Value error, ")
             raise ReconcilerError(
-                f"{path} is not a reconciler plan (format_version 1): {where}: {first['msg']}"
+                f"{path} is not a reconciler plan (format_version {known}): {where}: {message}"
             ) from None
+        return loaded.upgraded() if isinstance(loaded, PlanV1) else loaded
+
+
+class PlanV1(_Value):
+    """A saved plan of format 1 (before environments): read, never written."""
+
+    format_version: Literal[1]
+    workspace_id: Id
+    summary: Summary
+    actions: list[Action]
+    unmanaged: list[str] = Field(default_factory=list)
+    live: dict[LiveKey, str] = Field(default_factory=dict)
+
+    def upgraded(self) -> Plan:
+        return Plan(
+            workspace_id=self.workspace_id,
+            summary=self.summary,
+            actions=self.actions,
+            unmanaged=self.unmanaged,
+            live=self.live,
+        )
 
 
 def summarize(actions: list[Action], unchanged: int, unmanaged: int) -> Summary:

@@ -3,8 +3,16 @@
 The flow, one module a step: `reader` streams the file (JSONL, or CSV through `columns`),
 `validate` checks each user against the `catalogue` of the manifests and the `formats`
 table of the seeding page, `batches` spools the valid users and cuts them into requests,
-`sender` sends and bisects, `checkpoint` remembers what landed; `pipeline` runs the two
-passes and fills the `report`.
+`preflight` checks (one list request) that the workspace will take seeds for every CA the
+file seeds, `delivery` sends the batches through `sender` (bisecting refusals) at the rate
+the `governor` sets (users per second, under the ceiling on the server's percentage used),
+waiting out CAs the Seeding API does not know yet (`propagation`), while `checkpoint`
+remembers what landed; `pipeline` runs it all and fills the `report`.
+
+Programmatic use: `seed(SeedOptions(file=...), Catalogue.from_manifests(...), settings,
+observer)` returns a `SeedReport` (per-CA counts in `users_by_ca` / `refused_by_ca`). The
+parts stand alone too: `Governor` paces any sender, `PropagationWait` waits for any CA,
+`preflight.check` reads the workspace once.
 """
 
 from reconciler.seeding.pipeline import SeedOptions, seed

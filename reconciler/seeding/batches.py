@@ -124,6 +124,8 @@ class Spool:
             dir=directory, prefix="reconciler-seed-"
         )
         self._packer = _Packer(batch_size, max_bytes)
+        self.batch_size = batch_size
+        self.max_bytes = max_bytes
         self.users = 0
 
     @property

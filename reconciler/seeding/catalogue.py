@@ -1,7 +1,7 @@
 """Seeding, step 0: what the manifests say each CA accepts as seeds.
 
 Maps CA names to their calculation type, cutoff date and time period; says which CAs
-cannot be seeded as declared (rolling windows, no cutoff) so the command can warn.
+should not be seeded as declared (rolling windows, no cutoff) so the command can warn.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class SeedTarget:
         if self.rolling:
             return (
                 f'CA "{self.name}" ({self.where}) has a rolling `within` time period: mParticle '
-                "cannot seed rolling windows, so the server will likely reject its seeds"
+                'calls seeding it "not supported": it takes the seeds, but seeded values never '
+                "leave the window, so this CA will overstate for as long as it exists"
             )
         if self.cutoff is None:
             return (
@@ -57,9 +58,10 @@ class Catalogue:
         self._names = sorted(self._by_name)
 
     @classmethod
-    def from_manifests(cls, manifests: Manifests) -> Catalogue:
+    def from_manifests(cls, manifests: Manifests, environment: str | None = None) -> Catalogue:
+        """The CAs of one environment (as its overrides make them); all without one."""
         targets = []
-        for desired in manifests.cas:
+        for desired in manifests.for_environment(environment):
             definition = desired.ca.definition
             seeding = definition.seeding
             targets.append(

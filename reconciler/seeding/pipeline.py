@@ -1,52 +1,48 @@
 """Seeding end to end: pass 1 validates every user and spools the valid ones (nothing is
-sent while any is invalid, unless skip_invalid); pass 2 cuts the spool into batches and
-sends them, keeping the checkpoint and the rejects file. Signals stop it between batches."""
+sent while any is invalid, unless skip_invalid); a preflight checks that the CAs exist;
+pass 2 (`delivery`) cuts the spool into batches and sends them at the governed rate,
+keeping the checkpoint and the rejects file. Signals stop it between batches."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import orjson
 
-from reconciler.api.transports import http_for
-from reconciler.errors import ApiError, Issue, SeedFileError
-from reconciler.seeding.batches import (
-    DEFAULT_BATCH_SIZE,
-    MAX_BODY_BYTES,
-    Batch,
-    Spool,
-    body_size,
-    cut,
-    fits_alone,
-)
+from reconciler.api.retrying import RetryPolicy
+from reconciler.errors import Issue, ReconcilerError, SeedFileError
+from reconciler.seeding import delivery, preflight
+from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.columns import CsvLayout, locate
 from reconciler.seeding.formats import DataPath
+from reconciler.seeding.observer import Observer, Quiet
 from reconciler.seeding.reader import SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.sender import Outcome, Sender, poster
 from reconciler.seeding.validate import UserValidator, render_path
 from reconciler.settings import Settings
 
-#: The Events API's default limit (NOTES.md): seeding shares it with live event traffic.
-DEFAULT_RATE_LIMIT = 270.0
 DEFAULT_CONCURRENCY = 8
+#: How long seeds refused only because the Seeding API does not know a CA yet are retried.
+DEFAULT_SEED_WAIT = 600.0
 #: Issues kept for the error message; the rest are only counted (memory stays flat).
 SHOWN_ISSUES = 50
 _PROGRESS_EVERY = 2000
 
+__all__ = ["Observer", "Quiet", "SeedOptions", "seed"]
+
 
 @dataclass(frozen=True)
 class SeedOptions:
-    """The command's flags."""
+    """The command's flags (the rate and its ceiling are settings: `Settings.seed_rate`)."""
 
     file: Path
     environment: str | None = None
@@ -57,38 +53,11 @@ class SeedOptions:
     checkpoint: Path | None = None
     dry_run: bool = False
     max_bytes: int = MAX_BODY_BYTES
+    seed_wait: float = DEFAULT_SEED_WAIT
 
     @property
     def rejects_path(self) -> Path:
         return self.rejects or self.file.with_name(self.file.name + ".rejects.jsonl")
-
-
-class Observer(Protocol):
-    """What the terminal shows while a run goes (progress, warnings)."""
-
-    def warn(self, message: str) -> None: ...
-
-    def reading(self, done: int, total: int) -> None: ...
-
-    def sending(self, users: int, already: int) -> None: ...
-
-    def confirmed(self, users: int) -> None: ...
-
-
-class Quiet:
-    """An observer that shows nothing."""
-
-    def warn(self, message: str) -> None:
-        pass
-
-    def reading(self, done: int, total: int) -> None:
-        pass
-
-    def sending(self, users: int, already: int) -> None:
-        pass
-
-    def confirmed(self, users: int) -> None:
-        pass
 
 
 @dataclass
@@ -107,10 +76,12 @@ def seed(
     observer: Observer | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SeedReport:
-    """Validate the file, then (unless a dry run) send it; the report of what happened.
+    """Validate the file, then (unless a dry run) check the CAs exist and send it; the
+    report of what happened.
 
-    Raises SeedFileError (invalid users, nothing sent) or CheckpointError; an API error
-    that stops sending is `report.failure`, after the batches in flight were recorded.
+    Raises SeedFileError (invalid users, nothing sent), ReconcilerError (CAs missing from
+    the workspace, nothing sent) or CheckpointError; an API error that stops sending is
+    `report.failure`, after the batches in flight were recorded.
     """
     watch = observer or Quiet()
     started = time.monotonic()
@@ -126,36 +97,24 @@ def seed(
         target=_target(settings),
         checkpoint=str(options.checkpoint) if options.checkpoint else None,
     )
-    with Spool(options.batch_size, options.max_bytes) as spool:
+    with ExitStack() as stack:
+        spool = stack.enter_context(Spool(options.batch_size, options.max_bytes))
         try:
-            invalid = _validate(seed_file, catalogue, options, spool, rejects, report, watch)
+            validator = UserValidator(catalogue, options.environment)
+            invalid = _validate(seed_file, validator, options, spool, rejects, report, watch)
             if invalid.users and not options.skip_invalid:
                 raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
-            batching = Batching(
-                batch_size=options.batch_size,
-                max_bytes=options.max_bytes,
-                skip_invalid=options.skip_invalid,
-                environment=options.environment,
-                catalogue=catalogue.fingerprint(),
-                target=report.target,
-            )
-            checkpoint = None
-            if options.checkpoint is not None:
-                checkpoint = Checkpoint.open(
-                    options.checkpoint,
-                    replace(input_id, sha256=seed_file.sha256),
-                    batching,
-                    write=not options.dry_run,
-                    batches=spool.batches,
+            _warn(catalogue, validator, report, watch)
+            known = preflight.Workspace()
+            if not options.dry_run:
+                known = _preflight(settings, validator.used, catalogue, options, watch, transport)
+            if known.refused:
+                spool = stack.enter_context(
+                    preflight.exclude(spool, known.refused, rejects, report)
                 )
-            try:
-                if options.dry_run:
-                    _count(spool, options, checkpoint, report)
-                else:
-                    _send(spool, options, checkpoint, rejects, settings, transport, report, watch)
-            finally:
-                if checkpoint is not None:
-                    checkpoint.close()
+                report.users_missing_ca = report.users_valid - spool.users
+            _second_pass(spool, seed_file, input_id, catalogue, options, settings, known, report,
+                         rejects, watch, transport)  # fmt: skip
         finally:
             report.rejects = rejects.finish()
     if rejects.stale and not options.dry_run:
@@ -165,14 +124,99 @@ def seed(
     return report
 
 
+def _second_pass(
+    spool: Spool,
+    seed_file: SeedFile,
+    input_id: InputId,
+    catalogue: Catalogue,
+    options: SeedOptions,
+    settings: Settings,
+    known: preflight.Workspace,
+    report: SeedReport,
+    rejects: RejectsFile,
+    watch: Observer,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    """Count (dry run) or send the spool, with the checkpoint of this input and batching."""
+    shape = catalogue.fingerprint()
+    if known.missing:
+        # Other users are in the batches once the missing CAs exist: another batching.
+        shape += " without " + ",".join(known.missing)
+    batching = Batching(
+        batch_size=options.batch_size,
+        max_bytes=options.max_bytes,
+        skip_invalid=options.skip_invalid,
+        environment=options.environment,
+        catalogue=shape,
+        target=report.target,
+    )
+    checkpoint = None
+    if options.checkpoint is not None:
+        checkpoint = Checkpoint.open(
+            options.checkpoint,
+            replace(input_id, sha256=seed_file.sha256),
+            batching,
+            write=not options.dry_run,
+            batches=spool.batches,
+        )
+    plan = delivery.Plan(
+        batch_size=options.batch_size,
+        max_bytes=options.max_bytes,
+        concurrency=options.concurrency,
+        seed_wait=options.seed_wait,
+        policy=delivery.policy_for(settings),
+        retry=RetryPolicy.from_tuning(settings.tuning, None),
+    )
+    try:
+        if options.dry_run:
+            delivery.count(spool, plan, checkpoint, report)
+        else:
+            run = delivery.Delivery(plan, checkpoint, rejects, report, watch, known.written)
+            delivery.send(spool, run, settings, transport)
+    finally:
+        if checkpoint is not None:
+            checkpoint.close()
+
+
+def _preflight(
+    settings: Settings,
+    used: set[str],
+    catalogue: Catalogue,
+    options: SeedOptions,
+    watch: Observer,
+    transport: httpx.AsyncBaseTransport | None,
+) -> preflight.Workspace:
+    """Which CAs the file seeds that the workspace lacks; refuses to send unless
+    --skip-invalid (then their users go to the rejects file)."""
+    if not used:
+        return preflight.Workspace()
+    if not preflight.can_check(settings):
+        watch.announce(
+            "no Platform API credentials (MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET): "
+            "the CAs the file seeds are not checked before sending; seeds for a CA the "
+            f"workspace lacks are retried for --seed-wait ({options.seed_wait:g}s)"
+        )
+        return preflight.Workspace()
+    known = asyncio.run(preflight.check(settings, used, catalogue, transport))
+    if known.refused and not options.skip_invalid:
+        reasons = "; ".join(f'"{name}": {why}' for name, why in sorted(known.refused.items()))
+        raise ReconcilerError(
+            f"workspace {settings.workspace_id} will not take the seeds of every CA the file "
+            f"seeds, and nothing was sent: {reasons}. Apply the manifests first "
+            "(`reconciler apply`), then seed; or pass --skip-invalid to send the other users "
+            "and write these to the rejects file"
+        )
+    return known
+
+
 def _target(settings: Settings) -> str:
     where = "the embedded emulator" if settings.target == "embedded" else settings.s2s_url
-    return f"{where} (workspace {settings.workspace_id})"
+    return f"{where} ({settings.where})"
 
 
 def _validate(
     seed_file: SeedFile,
-    catalogue: Catalogue,
+    validator: UserValidator,
     options: SeedOptions,
     spool: Spool,
     rejects: RejectsFile,
@@ -181,7 +225,7 @@ def _validate(
 ) -> _Invalid:
     """Pass 1: every user checked; valid ones spooled as they will be sent."""
     file = str(seed_file.path)
-    validator = UserValidator(catalogue, options.environment)
+    catalogue = validator.catalogue
     header, records = seed_file.read()
     layout = None
     if header is not None:
@@ -220,6 +264,7 @@ def _validate(
             else:
                 if fits_alone(encoded, options.max_bytes):
                     spool.add(record.line, encoded)
+                    report.count_cas(user)
                     continue
                 located = [
                     (
@@ -240,13 +285,29 @@ def _validate(
     report.users_valid = spool.users
     report.users_invalid = invalid.users
     invalid.shown = tuple(shown)
+    return invalid
+
+
+def _warn(
+    catalogue: Catalogue, validator: UserValidator, report: SeedReport, watch: Observer
+) -> None:
+    """Warnings about the CAs the file seeds: seeds mParticle takes but will not use well."""
+    warnings: list[str] = []
     for name in sorted(validator.used):
         target = catalogue.get(name)
         warning = target.warning() if target is not None else None
         if warning is not None:
-            report.warnings.append(warning)
-            watch.warn(warning)
-    return invalid
+            warnings.append(warning)
+    for name, users in sorted(validator.overfull.items()):
+        target = catalogue.get(name)
+        kind = target.calculation_type if target is not None else ""
+        warnings.append(
+            f'CA "{name}" ({kind}): {users:,} user(s) seed more than 100 distinct values; '
+            "mParticle keeps only the first 100 it receives and drops the rest"
+        )
+    for warning in warnings:
+        report.warnings.append(warning)
+        watch.warn(warning)
 
 
 #: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
@@ -280,118 +341,3 @@ def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tup
     if rest and (column == name or column.startswith(name + ".")):
         return column, rest
     return column, message
-
-
-def _batches(
-    spool: Spool, options: SeedOptions, checkpoint: Checkpoint | None, report: SeedReport
-) -> Iterator[Batch]:
-    """The batches still to send; those an earlier run confirmed are counted and skipped."""
-    report.batches_total = spool.batches
-    for batch in cut(spool.read(), options.batch_size, options.max_bytes):
-        if checkpoint is not None and checkpoint.skips(batch):
-            report.batches_skipped += 1
-            continue
-        yield batch
-
-
-def _count(
-    spool: Spool, options: SeedOptions, checkpoint: Checkpoint | None, report: SeedReport
-) -> None:
-    """A dry run: what would be sent, and how much of it a checkpoint already covers."""
-    for batch in _batches(spool, options, checkpoint, report):
-        report.bytes += body_size(batch.users)
-    if checkpoint is not None:
-        report.users_already_sent = checkpoint.landed_before
-        report.users_rejected_server = checkpoint.rejected_before
-
-
-def _send(
-    spool: Spool,
-    options: SeedOptions,
-    checkpoint: Checkpoint | None,
-    rejects: RejectsFile,
-    settings: Settings,
-    transport: httpx.AsyncBaseTransport | None,
-    report: SeedReport,
-    watch: Observer,
-) -> None:
-    if checkpoint is not None:
-        report.users_already_sent = checkpoint.landed_before
-        report.users_rejected_server = checkpoint.rejected_before
-        for entry in checkpoint.previous_rejects():
-            rejects.write_entry(entry)
-    rate = settings.rate_limit or DEFAULT_RATE_LIMIT
-    # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
-    # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
-    http = http_for(replace(settings, rate_limit=rate), transport, deadline=None)
-    post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
-    sender = Sender(post, options.concurrency)
-
-    async def done(batch: Batch, outcome: Outcome) -> None:
-        refused = [
-            {"line": line, "errors": messages, "record": orjson.loads(user), "stage": "server"}
-            for line, user, messages in outcome.rejected
-        ]
-        for entry in refused:
-            rejects.write_entry(entry)
-        rejects.flush()
-        if checkpoint is not None:
-            await checkpoint.record(batch, outcome.landed, refused)
-        report.batches_sent += 1
-        report.users_sent += outcome.landed
-        report.users_rejected_server += len(refused)
-        report.bytes += body_size(batch.users)
-        watch.confirmed(len(batch.users))
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        watched = _on_signals(loop, sender, report, watch, task)
-        already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
-        watch.sending(spool.users, already)
-        try:
-            await sender.run(_batches(spool, options, checkpoint, report), done)
-        except asyncio.CancelledError:
-            report.forced = True
-        except ApiError as exc:
-            # Not about any one user (credentials, retries exhausted): the run stops, and
-            # the report still says what landed before.
-            report.failure = exc
-        finally:
-            for signum in watched:
-                loop.remove_signal_handler(signum)
-            report.requests = http.requests
-            report.retries = http.retries
-            await http.aclose()
-
-    asyncio.run(main())
-
-
-def _on_signals(
-    loop: asyncio.AbstractEventLoop,
-    sender: Sender,
-    report: SeedReport,
-    watch: Observer,
-    task: asyncio.Task[Any] | None,
-) -> list[int]:
-    """First Ctrl-C / SIGTERM: finish the batches in flight, then stop. Second: stop now."""
-
-    def interrupt(signum: int) -> None:
-        if report.interrupted is not None and task is not None:
-            task.cancel()
-            return
-        report.interrupted = signal.Signals(signum).name
-        sender.stop()
-        watch.warn(
-            f"{report.interrupted}: finishing the {sender.in_flight} batch(es) in flight, "
-            "then stopping (again to stop at once)"
-        )
-
-    watched: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, interrupt, signum)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue  # not the main thread, or no signals here: Ctrl-C stays a KeyboardInterrupt
-        watched.append(signum)
-    return watched

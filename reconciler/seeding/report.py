@@ -47,10 +47,47 @@ class SeedReport:
     warnings: list[str] = field(default_factory=list)
     #: The API error that stopped sending, if one did.
     failure: ApiError | None = None
+    #: Users not sent because a CA they seed does not exist (with --skip-invalid).
+    users_missing_ca: int = 0
+    #: The rate governor: configured rate and ceiling, the highest rate reached, the 429s.
+    rate_configured: float = 0.0
+    rate_ceiling: float = 0.0
+    rate_peak: float = 0.0
+    rate_limited: int = 0
+    acceleration_limited: int = 0
+    #: Tries sent again because the Seeding API did not know a CA yet, and those CAs.
+    propagation_retries: int = 0
+    propagation_waited: list[str] = field(default_factory=list)
+    #: Seconds spent sending (pass 2).
+    send_seconds: float = 0.0
+    #: CA name -> valid users seeding it, and users seeding it that were refused (by the
+    #: preflight or the server): on a complete run, the difference landed.
+    users_by_ca: dict[str, int] = field(default_factory=dict)
+    refused_by_ca: dict[str, int] = field(default_factory=dict)
+
+    def count_cas(self, user: Any) -> None:
+        """Count a valid user under each CA it seeds."""
+        _count(self.users_by_ca, user)
+
+    def count_refused(self, user: Any) -> None:
+        """Count a refused user (as sent) under each CA it seeds."""
+        _count(self.refused_by_ca, user)
+
+    def landed_by_ca(self) -> dict[str, int]:
+        """CA name -> users whose seeds for it landed, once the run is complete."""
+        return {
+            name: users - self.refused_by_ca.get(name, 0)
+            for name, users in sorted(self.users_by_ca.items())
+        }
 
     @property
     def users_rejected(self) -> int:
-        return self.users_invalid + self.users_rejected_server
+        return self.users_invalid + self.users_rejected_server + self.users_missing_ca
+
+    @property
+    def users_per_second(self) -> float:
+        """Users sent per second while sending."""
+        return self.users_sent / self.send_seconds if self.send_seconds > 0 else 0.0
 
     @property
     def complete(self) -> bool:
@@ -72,7 +109,24 @@ class SeedReport:
                 "rejected": {
                     "invalid": self.users_invalid,
                     "server": self.users_rejected_server,
+                    "missing_ca": self.users_missing_ca,
                 },
+            },
+            "rate": {
+                "configured": self.rate_configured,
+                "ceiling": self.rate_ceiling,
+                "peak": round(self.rate_peak, 1),
+                "users_per_second": round(self.users_per_second, 1),
+                "rate_limited": self.rate_limited,
+                "acceleration_limited": self.acceleration_limited,
+            },
+            "propagation": {
+                "retries": self.propagation_retries,
+                "waited_for": self.propagation_waited,
+            },
+            "cas": {
+                name: {"users": users, "refused": self.refused_by_ca.get(name, 0)}
+                for name, users in sorted(self.users_by_ca.items())
             },
             "batches": {
                 "total": self.batches_total,
@@ -112,6 +166,14 @@ def check_rejects_path(path: Path) -> None:
             f"--rejects {path} exists and is not a rejects file: refused users would replace "
             "it. Name a new file (or remove that one yourself)"
         )
+
+
+def _count(counts: dict[str, int], user: Any) -> None:
+    seeds = user.get("calculated_attributes", {}).get("workspace", ()) if user else ()
+    for entry in seeds:
+        name = entry.get("attribute_name") if isinstance(entry, dict) else None
+        if isinstance(name, str):
+            counts[name] = counts.get(name, 0) + 1
 
 
 class RejectsFile:

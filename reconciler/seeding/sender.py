@@ -1,8 +1,11 @@
 """Seeding, step 5: send batches concurrently and bisect the ones the server refuses.
 
 Workers pull batches one at a time from a shared stream, so memory holds at most
-`concurrency` batches whatever the file size. A 400 splits a batch in halves until each
-refused user stands alone with the server's message; the others land.
+`concurrency` batches whatever the file size. Each request waits for its slot at the
+governed rate (`pace`, users per second). A 400 splits a batch in halves until each refused
+user stands alone with the server's message; the others land. A refusal only for CAs the
+seeding path does not know yet is not about the users: that part is sent again once the
+propagation wait allows, never split.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from reconciler.api.http import Http
 from reconciler.errors import ApiError, ValidationFailed
 from reconciler.seeding.batches import Batch
+from reconciler.seeding.propagation import PropagationWait, unknown_cas
 
 BULK_PATH = "/v2/bulkcalculatedattributes"
 
@@ -22,6 +26,12 @@ BULK_PATH = "/v2/bulkcalculatedattributes"
 Post = Callable[[bytes], Awaitable[None]]
 #: Called once per batch when every one of its users landed or was refused.
 Done = Callable[[Batch, "Outcome"], Awaitable[None]]
+#: Waits for the slot of a request of that many users (the rate governor's pacing).
+Pace = Callable[[int], Awaitable[None]]
+
+
+async def unpaced(users: int) -> None:
+    """No pacing: every request goes at once."""
 
 
 @dataclass
@@ -53,7 +63,12 @@ def _refused(exc: ApiError) -> bool:
     return isinstance(exc, ValidationFailed) or exc.status == 413
 
 
-async def deliver(batch: Batch, post: Post) -> Outcome:
+async def deliver(
+    batch: Batch,
+    post: Post,
+    pace: Pace = unpaced,
+    propagation: PropagationWait | None = None,
+) -> Outcome:
     """Send one batch; when the server refuses it, halve until the refused users are alone.
 
     Other errors (auth, exhausted retries) propagate: they are not about the users.
@@ -63,9 +78,15 @@ async def deliver(batch: Batch, post: Post) -> Outcome:
     while pending:
         part = pending.pop()
         outcome.requests += 1
+        await pace(len(part.users))
         try:
             await post(part.body)
         except ApiError as exc:
+            unknown = unknown_cas(exc) if propagation is not None else None
+            if unknown is not None and propagation is not None:
+                await propagation.until_learned(unknown, exc)
+                pending.append(part)
+                continue
             if not _refused(exc):
                 raise
             if len(part.users) == 1:
@@ -75,6 +96,8 @@ async def deliver(batch: Batch, post: Post) -> Outcome:
                 first, second = part.halves()
                 pending += [second, first]
             continue
+        if propagation is not None:
+            propagation.learned()
         outcome.landed += len(part.users)
     return outcome
 
@@ -82,9 +105,17 @@ async def deliver(batch: Batch, post: Post) -> Outcome:
 class Sender:
     """Runs `concurrency` workers over a stream of batches until it ends, fails or is stopped."""
 
-    def __init__(self, post: Post, concurrency: int) -> None:
+    def __init__(
+        self,
+        post: Post,
+        concurrency: int,
+        pace: Pace = unpaced,
+        propagation: PropagationWait | None = None,
+    ) -> None:
         self._post = post
         self._concurrency = concurrency
+        self._pace = pace
+        self._propagation = propagation
         self.stopping = asyncio.Event()
         self.in_flight = 0
         self._failures: list[BaseException] = []
@@ -109,7 +140,7 @@ class Sender:
                 return
             self.in_flight += 1
             try:
-                outcome = await deliver(batch, self._post)
+                outcome = await deliver(batch, self._post, self._pace, self._propagation)
                 await done(batch, outcome)
             except Exception as exc:
                 self._failures.append(exc)

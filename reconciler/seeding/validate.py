@@ -41,6 +41,19 @@ _WORKSPACE = ("calculated_attributes", "workspace")
 _ATTRIBUTES = ("user_attributes", "workspace")
 
 
+#: Calculations that collect the first 100 distinct values only (the reference page).
+COLLECTS_FIRST_100 = frozenset({"unique_list", "most_frequent"})
+
+
+def _distinct(seed: object) -> int:
+    """How many distinct values a valid list or most-frequent seed holds."""
+    assert isinstance(seed, dict)
+    values = seed.get("list", seed.get("key_value_pairs"))
+    if isinstance(values, dict):
+        return len(values)
+    return len(set(values)) if isinstance(values, list) else 0
+
+
 def render_path(path: DataPath) -> str:
     """`calculated_attributes.workspace[1].seed.value`; odd keys as `["ice cream"]`."""
     text = ""
@@ -61,6 +74,8 @@ class UserValidator:
         self.catalogue = catalogue
         self.environment = environment
         self.used: set[str] = set()
+        #: CA name -> users seeding it more values than mParticle keeps (the first 100).
+        self.overfull: dict[str, int] = {}
 
     def check(self, raw: object, prior: int = 0) -> tuple[Json | None, list[Problem]]:
         """The user to send, or None and every problem found (`prior`: problems the caller
@@ -241,6 +256,8 @@ class UserValidator:
         check_seed(name, target.calculation_type, seed, (*base, "seed"), problems)
         if len(problems) > before:
             return None
+        if target.calculation_type in COLLECTS_FIRST_100 and _distinct(seed) > 100:
+            self.overfull[name] = self.overfull.get(name, 0) + 1
         return {
             "attribute_name": name,
             "calculation_type": target.calculation_type,

@@ -54,3 +54,16 @@ def test_credential_headers_are_hidden_whole_whatever_their_length() -> None:
 def test_a_longer_secret_containing_a_shorter_one_is_hidden_whole() -> None:
     redact = Redactor(["MARKER-secret", "MARKER-secret-longer"])
     assert redact("x MARKER-secret-longer y") == f"x {REDACTED} y"
+
+
+def test_each_environments_secrets_and_basic_tokens_are_known() -> None:
+    env = {
+        "MPARTICLE_PROD_CLIENT_SECRET": "prod-client-MARKER",
+        "MPARTICLE_STAGING_API_KEY": "staging-key",
+        "MPARTICLE_STAGING_API_SECRET": "staging-secret-MARKER",
+        "MPARTICLE_PROD_ID": "not a secret",
+    }
+    redact = Redactor.from_env(env)
+    token = basic_token("staging-key", "staging-secret-MARKER")
+    text = f"prod-client-MARKER staging-secret-MARKER Basic {token} not a secret"
+    assert redact(text) == f"{REDACTED} {REDACTED} Basic {REDACTED} not a secret"

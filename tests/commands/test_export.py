@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -118,6 +119,40 @@ def test_embedded_workspace_round_trip(tmp_path: Path) -> None:
     assert run_cli("export", source, "--out", out).exit_code == 0
     assert (out / ".reconciler" / "emulator.db").is_file()
     plan_is_empty(out, {})
+
+
+def test_values_only_the_ui_holds_export_to_manifests_that_validate_and_plan_empty(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The originals' GET example holds `event_type: unknown` (and `custom_event_type:
+    unknown`); a data point may also be an event attribute, which the API does not support
+    yet. Both export, validate with a located warning, and plan back to no changes."""
+    get_example = ROOT / "tests" / "emulator" / "originals" / "get_response_repaired.json"
+    point = json.loads(get_example.read_text())["active_definition"]["data_point"]
+    assert (point["event_type"], point["custom_event_type"]) == ("unknown", "unknown")
+    attribute_point = {**PURCHASES["datapoint"], "type": "event_attribute"}
+    for name, datapoint in (("Unknown events", point), ("Attribute", attribute_point)):
+        definition = {**api_definition(SESSIONS), "datapoint": datapoint}
+        body = {"name": name, "draft_definition": definition}
+        assert raw.http.post(raw.base, json=body).status_code == 201
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0, result.output
+    assert "refuse" not in result.stderr  # nothing exported "as it is, fix it by hand"
+    checked = run_cli("validate", out)
+    assert checked.exit_code == 0, checked.output
+    assert re.search(
+        r"unknown-events\.yaml:\d+:\d+: definition\.datapoint\.event_type: `unknown` is not "
+        r"one of the Events API's event types",
+        checked.stderr,
+    ), checked.stderr
+    assert re.search(
+        r"attribute\.yaml:\d+:\d+: definition\.datapoint\.type: datapoint type "
+        r"`event_attribute` is documented, but the API currently supports only event",
+        checked.stderr,
+    ), checked.stderr
+    plan_is_empty(out, env)
 
 
 def test_sessions_sessions_and_sessions_2_are_four_files(

@@ -225,14 +225,28 @@ def test_detailed_exitcode_and_saved_plan(tmp_path: Path, emulator: EmulatorServ
     )
     assert result.exit_code == 2
     document = json.loads(saved.read_text())
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
     assert document["workspace_id"] == 1234
+    assert document["environment"] is None
+    assert document["target"] == {
+        "kind": "mparticle",
+        "api_url": emulator.url,
+        "database": None,
+        "directory": str(directory.resolve()),
+    }
     assert set(document) == {
         "format_version",
+        "environment",
         "workspace_id",
+        "target",
+        "selection",
+        "allowed",
+        "overridden",
         "summary",
         "actions",
         "unmanaged",
+        "drafts",
+        "promotion",
         "live",
     }
 

@@ -74,7 +74,7 @@ def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["users"]["sent"] == 9997
-    assert report["users"]["rejected"] == {"invalid": 3, "server": 0}
+    assert report["users"]["rejected"] == {"invalid": 3, "server": 0, "missing_ca": 0}
     written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
     assert report["rejects"] == str(tmp_path / "seeds.jsonl.rejects.jsonl")
     assert [entry["line"] for entry in written] == list(BAD_LINES)
@@ -89,14 +89,11 @@ def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_
 
 
 def test_a_user_the_server_refuses_is_isolated_by_bisection(serve: Serve, tmp_path: Path) -> None:
-    # The manifests declare Loyalty Points with seeding; the server's workspace lacks it.
     bodies = list(users(1000))
-    bodies[436]["calculated_attributes"]["workspace"].append(
-        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 12}}
-    )
     path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
     out = tmp_path / "refused.jsonl"
     with serve() as server:
+        server.refuse_seeds(bodies[436]["mpid"])  # a refusal only the server makes
         result = seed(path, server, "--rejects", out)
         assert server.seeds(limit=0)["count"] == 999
         stats = server.stats()
@@ -105,9 +102,7 @@ def test_a_user_the_server_refuses_is_isolated_by_bisection(serve: Serve, tmp_pa
     (refused,) = rejects(out)
     assert refused["line"] == 437
     assert refused["stage"] == "server"
-    assert refused["errors"] == [
-        f"{NOT_IN_WORKSPACE}: No matching calculated attribute definition found"
-    ]
+    assert refused["errors"] == ["LTV: Seed refused (the emulator's seed_refusals test setting)"]
     assert refused["record"]["mpid"] == bodies[436]["mpid"]
     # 10 batches, and halving the refused one of 100 down to 1 user: 2 requests a level.
     assert stats["requests"][BULK] == 10 + 2 * 7
@@ -118,6 +113,7 @@ def test_with_skip_invalid_a_server_refusal_is_reported_but_not_an_error(
     serve: Serve, tmp_path: Path
 ) -> None:
     bodies = list(users(300))
+    # A rolling-window CA: the server takes its seeds, the command warns.
     bodies[0]["calculated_attributes"]["workspace"] = [
         {
             "attribute_name": "Sessions Last 30 Days",
@@ -127,12 +123,102 @@ def test_with_skip_invalid_a_server_refusal_is_reported_but_not_an_error(
     ]
     path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
     with serve() as server:
+        server.refuse_seeds(bodies[1]["mpid"])
         result = seed(path, server, "--skip-invalid")
         assert server.seeds(limit=0)["count"] == 299
     assert result.exit_code == 0, result.output
     assert "rolling `within` time period" in result.stderr
+    assert "seeded values never leave the window" in result.stderr
     assert "299 sent" in result.stdout
     assert "1 rejected (0 invalid, 1 by the server)" in result.stdout
+
+
+def test_a_ca_the_seeding_api_never_learns_stops_the_run_unbisected(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Without Platform API credentials nothing checks the CAs first: seeds for one the
+    workspace lacks are retried for --seed-wait, never bisected, then the run stops."""
+    bodies = list(users(300))
+    bodies[150]["calculated_attributes"]["workspace"].append(
+        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 12}}
+    )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        result = seed(path, server, "--seed-wait", "0.3", "--concurrency", "1")
+        requests = server.stats()["requests"][BULK]
+        assert server.seeds(limit=0)["count"] == 100  # the batch before landed
+    assert result.exit_code == 1
+    assert "no Platform API credentials" in result.stderr
+    assert f'waiting for the Seeding API to learn CA "{NOT_IN_WORKSPACE}"' in result.stderr
+    assert "retrying until" in result.stderr
+    assert (
+        "the Seeding API still answers 'No matching calculated attribute definition found' "
+        f'for "{NOT_IN_WORKSPACE}" after 0.3s (--seed-wait)'
+    ) in result.stderr
+    assert "Traceback" not in result.output
+    # The refused batch of 100 was sent again whole, never halved to single users.
+    assert requests < 2 + 20
+
+
+def platform_env(server: EmulatorServer) -> dict[str, str]:
+    """`cli_env` plus Platform API credentials: the CAs are checked before sending."""
+    return cli_env(
+        server,
+        MPARTICLE_API_URL=server.url,
+        MPARTICLE_AUTH_URL=f"{server.url}/oauth/token",
+        MPARTICLE_CLIENT_ID="emulator",
+        MPARTICLE_CLIENT_SECRET="emulator",
+    )
+
+
+def test_cas_missing_from_the_workspace_are_named_before_anything_is_sent(
+    serve: Serve, tmp_path: Path
+) -> None:
+    bodies = list(users(240))
+    for index in (5, 7):
+        bodies[index]["calculated_attributes"]["workspace"].append(
+            {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
+        )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        result = run_cli("seed", path, MANIFESTS, env=platform_env(server))
+        stats = server.stats()["requests"]
+    assert result.exit_code == 1
+    assert (
+        "workspace 1234 will not take the seeds of every CA the file seeds, and nothing was "
+        f'sent: "{NOT_IN_WORKSPACE}": workspace 1234 holds no CA of this name (neither active '
+        "nor as a draft)"
+    ) in result.stderr.replace("\n", " ")
+    assert BULK not in stats
+    assert stats["GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"] == 1
+
+
+def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
+    serve: Serve, tmp_path: Path
+) -> None:
+    bodies = list(users(240))
+    for index in (5, 7):
+        bodies[index]["calculated_attributes"]["workspace"].append(
+            {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
+        )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        env = platform_env(server)
+        result = run_cli("seed", path, MANIFESTS, "--skip-invalid", "--format", "json", env=env)
+        assert server.seeds(limit=0)["count"] == 238
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["users"]["rejected"] == {"invalid": 0, "server": 0, "missing_ca": 2}
+    # Per CA: the users seeding it, and those refused (here, before sending).
+    assert report["cas"][NOT_IN_WORKSPACE] == {"users": 2, "refused": 2}
+    assert report["cas"]["LTV"] == {"users": 240, "refused": 2}
+    written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert [entry["line"] for entry in written] == [6, 8]
+    assert {entry["stage"] for entry in written} == {"preflight"}
+    assert written[0]["errors"] == [
+        f"{NOT_IN_WORKSPACE}: workspace 1234 holds no CA of this name (neither active nor as "
+        "a draft)"
+    ]
 
 
 def test_dry_run_validates_and_counts_but_sends_nothing(serve: Serve, tmp_path: Path) -> None:
@@ -219,12 +305,10 @@ def test_the_api_secret_is_in_no_output_log_rejects_or_checkpoint(
     caplog.set_level(logging.DEBUG, logger="reconciler")
     bodies: list[Any] = list(users(250))
     bodies[3]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
-    bodies[7]["calculated_attributes"]["workspace"].append(
-        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
-    )
     path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
     checkpoint = tmp_path / "seeds.checkpoint"
     with serve() as server:
+        server.refuse_seeds(bodies[7]["mpid"])
         result = run_cli(
             "--debug", "seed", path, MANIFESTS, "--skip-invalid", "--checkpoint", checkpoint,
             env=cli_env(server),
@@ -296,10 +380,13 @@ def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: 
     shutil.copytree(MANIFESTS, directory)
     path = write_jsonl(tmp_path / "seeds.jsonl", users(250))
     assert run_cli("apply", directory, "--auto-approve").exit_code == 0
-    result = run_cli("seed", path, directory, "--format", "json")
+    # The embedded emulator has mParticle's default limit (270 users/s over 10 s): 250
+    # users fit in one window, so a rate above the default wastes no one's budget.
+    result = run_cli("seed", path, directory, "--format", "json", "--rate", "2700")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["target"] == "the embedded emulator (workspace 1234)"
+    assert report["rate"]["rate_limited"] == 0
     assert report["users"]["sent"] == 250
 
 
@@ -354,3 +441,18 @@ def test_a_stray_quote_in_a_csv_stops_the_run_where_it_is(serve: Serve, tmp_path
     assert result.exit_code == 1
     assert "the seed file cannot be read; nothing was sent:" in result.stderr
     assert "seeds.csv:4: LTV: a quote opened here is never closed" in result.stderr
+
+
+def test_seeds_over_100_values_warn_that_mparticle_keeps_the_first_100(tmp_path: Path) -> None:
+    bodies = list(users(3))
+    for index in (0, 2):
+        bodies[index]["calculated_attributes"]["workspace"].append(
+            {"attribute_name": "Screens Visited", "seed": {"list": [f"s{n}" for n in range(120)]}}
+        )
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    result = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert (
+        'CA "Screens Visited" (unique_list): 2 user(s) seed more than 100 distinct values; '
+        "mParticle keeps only the first 100 it receives and drops the rest"
+    ) in result.stderr.replace("\n", " ")

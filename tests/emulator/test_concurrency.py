@@ -68,7 +68,7 @@ async def _client(number: int, server: EmulatorServer, token: str, deadline: flo
                 log.created.add(response.json())
             else:
                 assert response.status_code == 400, response.text
-                assert response.json()["errors"][0]["message"] == "Field ‘name’ must be unique."
+                assert response.json()["errors"][0]["message"] == "Field 'name' must be unique."
                 log.duplicate_refusals += 1
             mine = sorted(log.created - log.deleted)
             if mine and round_ % 2 == 0:

@@ -19,10 +19,16 @@ def test_settings_change_and_reset(api: Api, emulator: EmulatorServer) -> None:
         "fault_rate": 0,
         "latency_ms": 0,
         "rate_limit": None,
+        "propagation_delay": 0,
+        "business_rule_status": None,
+        "propagation_status": 400,
     }
-    changed = emulator.settings(max_active=1, retention_days=7, rate_limit=1000)
+    changed = emulator.settings(
+        max_active=1, retention_days=7, rate_limit=1000, business_rule_status=409
+    )
     assert changed["max_active"] == 1
     assert changed["retention_days"] == 7
+    assert changed["business_rule_status"] == 409
     emulator.settings(retention_days=None)
     assert emulator.settings()["retention_days"] is None
     emulator.reset()
@@ -38,6 +44,10 @@ def test_settings_change_and_reset(api: Api, emulator: EmulatorServer) -> None:
         {"latency_ms": -1},
         {"rate_limit": 0},
         {"max_active": True},
+        {"business_rule_status": 500},
+        {"business_rule_status": True},
+        {"propagation_status": 422},
+        {"propagation_delay": -1},
         {"verbose": True},
         ["max_active", 1],
     ],

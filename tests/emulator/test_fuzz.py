@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import EmulatorConfig, create_app
 from tests.emulator.api import ca_body
-from tests.emulator.test_docs_examples import SINGLE_SEED_EXAMPLE
+from tests.emulator.test_docs_examples import example
 from tests.support.data import replaced
 
 PLATFORM = "/platform/v2/workspaces/1/calculatedattributes"
+SINGLE_SEED_EXAMPLE: dict[str, Any] = example("seed_single_request_repaired.json")
 VOCABULARY = [
     "event",
     "since",

@@ -235,7 +235,7 @@ def test_undocumented_required_fields_are_refused(api: Api) -> None:
         ),
         (ca_body(datapoint={**point, "event_name": 5}), "Invalid data point event name"),
         (ca_body(seeding={"cutoff": "2020-01-01"}), "Invalid seeding specification"),
-        ({**ca_body(), "description": 5}, "Field ‘description’ must be a string."),
+        ({**ca_body(), "description": 5}, "Field 'description' must be a string."),
         (["not", "an", "object"], "The request body must be a JSON object."),
     ]
     for body, message in cases:

@@ -147,23 +147,94 @@ def test_minimum_maximum_and_the_cuttoff_typo_are_accepted(
 
 def test_no_matching_definition(api: Api) -> None:
     seedable(api, "LTV", "sum")
-    seedable(
-        api, "Rolling", "sum", time_period={"type": "within", "within": 7, "within_unit": "days"}
-    )
     seedable(api, "Unseeded", "sum", seeding=None)
     cases = [
         entry("Nope", "sum", {"value": 1}),
         entry("LTV", "count", {"value": 1}),
         {**entry("LTV", "sum", {"value": 1}), "cutoff_date": "2019-12-02"},
-        entry("Rolling", "sum", {"value": 1}),  # rolling windows cannot be seeded
         entry("Unseeded", "sum", {"value": 1}),  # no seeding cutoff in the definition
     ]
     response = api.seed(user(*cases))
     assert response.status_code == 400
     assert messages(response) == [
         f"{name}: No matching calculated attribute definition found"
-        for name in ("Nope", "LTV", "LTV", "Rolling", "Unseeded")
+        for name in ("Nope", "LTV", "LTV", "Unseeded")
     ]
+
+
+def test_a_rolling_window_ca_takes_seeds(api: Api, emulator: EmulatorServer) -> None:
+    """The docs call seeding a `within` window "not supported" (its seeded values would
+    never decrement), not refused: the API takes them."""
+    rolling = {"type": "within", "within": 7, "within_unit": "days"}
+    seedable(api, "Rolling", "sum", time_period=rolling)
+    assert api.seed(user(entry("Rolling", "sum", {"value": 1}))).status_code == 202
+    assert emulator.seeds()["users"][0]["calculated_attributes"]["Rolling"]["seed"] == {"value": 1}
+
+
+def _propagating(api: Api, emulator: EmulatorServer) -> int:
+    emulator.settings(propagation_delay=300)
+    return seedable(api, "LTV", "sum")
+
+
+def test_a_new_ca_is_unknown_to_seeding_for_the_propagation_delay(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    _propagating(api, emulator)
+    seeds = user(entry("LTV", "sum", {"value": 1}))
+    response = api.seed(seeds)
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "code": "BAD_REQUEST",
+                "message": "LTV: No matching calculated attribute definition found",
+            }
+        ]
+    }
+    emulator.advance_clock(299)
+    assert api.seed(seeds).status_code == 400
+    emulator.advance_clock(2)
+    assert api.seed(seeds).status_code == 202
+
+
+@pytest.mark.parametrize("write", ["update", "activate", "discard_draft"])
+def test_a_changed_ca_is_unknown_to_seeding_again(
+    api: Api, emulator: EmulatorServer, write: str
+) -> None:
+    ca_id = _propagating(api, emulator)
+    if write == "discard_draft":
+        api.activate(ca_id)
+        api.update(ca_id, ca_body("LTV", seeding={"cutoff_date": CUTOFF}))
+    emulator.advance_clock(301)
+    seeds = user(entry("LTV", "sum", {"value": 1}))
+    assert api.seed(seeds).status_code == 202
+    if write == "update":
+        api.update(ca_id, ca_body("LTV", calculation_type="sum", seeding={"cutoff_date": CUTOFF}))
+    else:
+        getattr(api, write)(ca_id)
+    assert messages(api.seed(seeds)) == ["LTV: No matching calculated attribute definition found"]
+    emulator.advance_clock(301)
+    assert api.seed(seeds).status_code == 202
+
+
+def test_propagation_can_answer_404_not_found(api: Api, emulator: EmulatorServer) -> None:
+    """The CA guide calls it a NOT FOUND error: the other reading of the docs."""
+    _propagating(api, emulator)
+    emulator.settings(propagation_status=404)
+    response = api.seed_bulk([user(entry("LTV", "sum", {"value": 1}))])
+    assert response.status_code == 404
+    assert response.json() == {
+        "errors": [
+            {
+                "code": "NOT_FOUND",
+                "message": "LTV: No matching calculated attribute definition found",
+                "index": 0,
+            }
+        ]
+    }
+    # A request with any other error is the plain 400 of the seeding page.
+    mixed = user(entry("LTV", "sum", {"value": 1}), entry("Nope", "sum", {"value": 1}))
+    assert api.seed(mixed).status_code == 400
 
 
 def test_matching_uses_the_active_definition_else_the_draft(api: Api) -> None:

@@ -41,20 +41,20 @@ def time_period(**period: Any) -> Body:
 
 # (documented message, a body that breaks only that rule)
 CASES: list[tuple[str, Callable[[], Body]]] = [
-    ("Field ‘name’ is required.", lambda: without("name")),
-    ("Field ‘draft_definition’ is required.", lambda: without("draft_definition")),
-    ("Field ‘time_period.type’ = ‘all’ is not supported.", lambda: time_period(type="all")),
+    ("Field 'name' is required.", lambda: without("name")),
+    ("Field 'draft_definition' is required.", lambda: without("draft_definition")),
+    ("Field 'time_period.type' = 'all' is not supported.", lambda: time_period(type="all")),
     ("Invalid recipe type", lambda: ca_body(recipe_type="audience")),
     ("Invalid calculation type", lambda: ca_body(calculation_type="median")),
     ("Invalid time period specification", lambda: ca_body(time_period=None)),
     ("Invalid time period specification", lambda: time_period(type="since", date="soon")),
-    ("Invalid ‘type’ time period specification", lambda: time_period(type="rolling")),
+    ("Invalid 'type' time period specification", lambda: time_period(type="rolling")),
     (
-        "Invalid ‘within’ time period specification",
+        "Invalid 'within' time period specification",
         lambda: time_period(type="within", within=0, within_unit="days"),
     ),
     (
-        "Invalid ‘within_unit’ time period specification",
+        "Invalid 'within_unit' time period specification",
         lambda: time_period(type="within", within=3, within_unit="months"),
     ),
     (
@@ -141,7 +141,7 @@ def test_name_must_be_unique(api: Api, method: str) -> None:
     else:
         response = api.update(api.create_ok(ca_body("Other")), ca_body("LTV"))
     assert response.status_code == 400
-    assert messages(response) == ["Field ‘name’ must be unique."]
+    assert messages(response) == ["Field 'name' must be unique."]
 
 
 def test_date_in_list_is_refused_by_the_type_map(api: Api) -> None:
@@ -156,7 +156,7 @@ def test_retention_date_message(api: Api, emulator: EmulatorServer) -> None:
     response = api.create(time_period(type="since", date="2019-10-01"))
     assert response.status_code == 400
     [message] = messages(response)
-    prefix = "‘2019-10-01’ must be on or after the earliest date available of "
+    prefix = "'time_period.date' must be on or after the earliest date available of "
     assert message.startswith(prefix)
     earliest = date.fromisoformat(message[len(prefix) :])
     assert abs((date.today() - earliest).days - 30) <= 1  # the runner's and server's "today"
@@ -231,13 +231,13 @@ def test_all_errors_of_a_request_are_reported(api: Api) -> None:
         ),
     }
     assert messages(api.create(body)) == [
-        "Field ‘name’ is required.",
+        "Field 'name' is required.",
         "Invalid recipe type",
         "Invalid numeric condition value",
         "Invalid boolean condition value",
         "Invalid calculation type",
-        "Invalid ‘within’ time period specification",
-        "Invalid ‘within_unit’ time period specification",
+        "Invalid 'within' time period specification",
+        "Invalid 'within_unit' time period specification",
     ]
 
 
@@ -274,3 +274,28 @@ def test_every_supported_operator_is_accepted(
 ) -> None:
     response = api.create(with_condition(kind, operator, **values))
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+def test_business_rules_answer_the_status_the_settings_choose(
+    api: Api, emulator: EmulatorServer, status: int
+) -> None:
+    """The docs give no status for the business rules: every reading can be chosen."""
+    emulator.settings(business_rule_status=status, max_active=1)
+    first = api.create_ok(ca_body("A"))
+    taken = api.create(ca_body("A"))
+    assert (taken.status_code, messages(taken)) == (status, ["Field 'name' must be unique."])
+    assert api.activate(first).status_code == 204
+    no_draft = api.activate(first)
+    assert (no_draft.status_code, messages(no_draft)) == (
+        status,
+        ["No draft definition was found to activate."],
+    )
+    renamed = api.update(first, ca_body("B"))
+    assert renamed.status_code == status
+    second = api.create_ok(ca_body("B"))
+    over = api.activate(second)
+    assert (over.status_code, messages(over)) == (
+        status,
+        ["You have reached the account limit on active calculated attributes."],
+    )

@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartEmulator
+from tests.seeding.conftest import FAST_RATE
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.seeds import MANIFESTS as SEEDING_MANIFESTS
-from tests.support.seeds import NOT_IN_WORKSPACE, create_workspace, users, write_jsonl
+from tests.support.seeds import create_workspace, users, write_jsonl
 from tests.support.servers import Request, json_error, running
 from tests.support.workspace import RawApi, ca, env_for, write_manifests
 
@@ -85,6 +86,7 @@ def secret_env(url: str) -> dict[str, str]:
         "MPARTICLE_CLIENT_SECRET": CLIENT_SECRET,
         "MPARTICLE_API_KEY": "emulator",
         "MPARTICLE_API_SECRET": API_SECRET,
+        "RECONCILER_SEED_RATE": FAST_RATE,
     }
 
 
@@ -238,27 +240,27 @@ def test_no_command_reveals_a_secret(
     session.run(1, "plan", work, env={**closed, "RECONCILER_RETRY_ATTEMPTS": "3"})
 
     # Seeding: the API secret travels in a Basic header; invalid users, a user the server
-    # refuses (its CA is not in the workspace), rejects file, checkpoint, resume, 403.
+    # refuses, the CAs checked first (Platform API), rejects file, checkpoint, resume, 403.
     create_workspace(server.url, server.token(), SEEDING_WORKSPACE)
+    in_workspace = {"MPARTICLE_WORKSPACE_ID": str(SEEDING_WORKSPACE)}
     bodies: list[Any] = list(users(120))
     bodies[3]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
-    bodies[7]["calculated_attributes"]["workspace"].append(
-        {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
-    )
+    server.refuse_seeds(bodies[7]["mpid"])  # a user only the server refuses
     seeds = write_jsonl(tmp_path / "seeds.jsonl", bodies)
     seeding = (
         "seed", seeds, SEEDING_MANIFESTS, "--batch-size", "25", "--skip-invalid",
         "--rejects", out / "rejects.jsonl", "--checkpoint", out / "seeds.checkpoint",
     )  # fmt: skip
-    session.run(1, "seed", seeds, SEEDING_MANIFESTS)  # an invalid user: nothing is sent
+    # An invalid user: nothing is sent.
+    session.run(1, "seed", seeds, SEEDING_MANIFESTS, env=in_workspace)
     session.run(0, "seed", seeds, SEEDING_MANIFESTS, "--dry-run", "--skip-invalid")
     server.settings(fault_rate=0.3)
-    session.run(0, *seeding)
-    session.run(0, *seeding)  # resumed from the checkpoint: nothing left to send
+    session.run(0, *seeding, env=in_workspace)
+    session.run(0, *seeding, env=in_workspace)  # resumed from the checkpoint: nothing to send
     server.settings(fault_rate=0)
     assert len((out / "rejects.jsonl").read_text().splitlines()) == 2
     unauthorised = (*seeding[:3], "--skip-invalid", "--rejects", out / "rejects-403.jsonl")
-    session.run(1, *unauthorised, env={"MPARTICLE_API_SECRET": WRONG_SECRET})
+    session.run(1, *unauthorised, env={**in_workspace, "MPARTICLE_API_SECRET": WRONG_SECRET})
 
     texts = "\n".join(output for _, output in session.outputs)
     for expected in (
@@ -339,9 +341,12 @@ def test_a_gateway_echoing_the_seeding_authorization_leaks_nowhere(tmp_path: Pat
     seeds = write_jsonl(tmp_path / "seeds.jsonl", users(3))
     rejects, checkpoint = tmp_path / "rejects.jsonl", tmp_path / "seeds.checkpoint"
     with running(echo) as gateway:
+        # Without Platform API credentials the CAs are not checked first: the seeds go
+        # straight to the gateway.
+        env = {**secret_env(gateway.url), "MPARTICLE_CLIENT_ID": "", "MPARTICLE_CLIENT_SECRET": ""}
         result = run_cli(
             "seed", seeds, SEEDING_MANIFESTS, "--skip-invalid", "--rejects", rejects,
-            "--checkpoint", checkpoint, env=secret_env(gateway.url),
+            "--checkpoint", checkpoint, env=env,
         )  # fmt: skip
         assert gateway.requests, "the gateway was reached"
     assert "refused by the server" in result.output or result.exit_code == 0, result.output

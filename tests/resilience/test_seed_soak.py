@@ -19,7 +19,6 @@ from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.seeds import (
     MANIFESTS,
-    NOT_IN_WORKSPACE,
     create_workspace,
     cutoffs,
     expected,
@@ -39,16 +38,10 @@ INVALID = (16, 700)
 REFUSED = (2, 998)
 
 
-def _bodies(server_refusals: bool) -> list[dict[str, Any]]:
+def _bodies() -> list[dict[str, Any]]:
     bodies = list(users(USERS))
     for index in INVALID:
         bodies[index]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
-    if server_refusals:
-        # Declared with seeding in the manifests, absent from the server's workspace.
-        for index in REFUSED:
-            bodies[index]["calculated_attributes"]["workspace"].append(
-                {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
-            )
     return bodies
 
 
@@ -75,7 +68,10 @@ def test_seeds_land_completely_under_faults(
     seeding_server: EmulatorServer, kind: str, tmp_path: Path
 ) -> None:
     server = seeding_server
-    bodies = _bodies(server_refusals=kind == "jsonl")
+    bodies = _bodies()
+    if kind == "jsonl":
+        # Users only the server refuses (the file check finds nothing wrong with them).
+        server.refuse_seeds(*(bodies[index]["mpid"] for index in REFUSED))
     write = write_jsonl if kind == "jsonl" else write_csv
     path = write(tmp_path / f"seeds.{kind}", bodies)
     checkpoint = tmp_path / "seeds.checkpoint"

@@ -361,3 +361,18 @@ def test_the_validator_remembers_which_cas_the_file_seeds() -> None:
     assert warnings[0] is None
     assert warnings[1] is not None
     assert "rolling `within` time period" in warnings[1]
+
+
+def test_more_than_100_distinct_values_are_counted_for_a_warning() -> None:
+    """mParticle keeps the first 100 values of a unique list or most frequent CA."""
+    validator = UserValidator(CATALOGUE)
+    many = [f"v{n}" for n in range(101)]
+    _, problems = validator.check(body(attribute_name="Screens Visited", seed={"list": many}))
+    assert problems == []
+    # 100 distinct values (a repeat does not count twice): no more than mParticle keeps.
+    validator.check(body(attribute_name="Screens Visited", seed={"list": [*many[:100], "v0"]}))
+    counts = {f"c{n}": 1 for n in range(150)}
+    validator.check(body(attribute_name="Favorite Category", seed={"key_value_pairs": counts}))
+    # unique_values_count takes its list to count it: no cap documented.
+    validator.check(body(attribute_name="Products Viewed", seed={"list": many}))
+    assert validator.overfull == {"Screens Visited": 1, "Favorite Category": 1}

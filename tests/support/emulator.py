@@ -111,12 +111,18 @@ class EmulatorServer:
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Change run-time settings (max_active, retention_days, calculation_seconds,
-        fault_rate, latency_ms, rate_limit); returns them all."""
+        fault_rate, latency_ms, rate_limit, propagation_delay, business_rule_status,
+        propagation_status); returns them all."""
         if changes:
             result: dict[str, Any] = self._call("PUT", "settings", json=changes).json()
         else:
             result = self._call("GET", "settings").json()
         return result
+
+    def refuse_seeds(self, *mpids: int) -> None:
+        """Make the Seeding API refuse (400) any request holding a user with these mpids:
+        a refusal only the server makes, for bisection."""
+        self._call("PUT", "seed_refusals", json={"mpids": list(mpids)})
 
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's clock forward (token expiry, calculation progress)."""
@@ -188,10 +194,16 @@ def _wait_for_url(process: subprocess.Popen[bytes], timeout: float, stderr: Path
     return line[len(READY_PREFIX) :]
 
 
+#: Tests seed unthrottled unless they ask for the Seeding API's limit (`seed_limit=270`;
+#: `seed_limit=None` leaves the command's own default).
+TEST_DEFAULTS: dict[str, Any] = {"seed_limit": 0}
+
+
 def start_emulator(
     *, db: str | Path | None = None, startup_timeout: float = 30, **options: Any
 ) -> EmulatorServer:
     """Start an emulator subprocess on a free loopback port; the caller must stop it."""
+    options = {**TEST_DEFAULTS, **options}
     stderr_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
         prefix="emulator-", suffix=".stderr", delete=False
     )
@@ -222,7 +234,8 @@ def running_emulator(
 
     `options` are the command's flags: workspace_id, client_id, client_secret, api_key,
     api_secret, latency_ms, rate_limit, fault_rate, fault_seed, max_active,
-    retention_days, calculation_seconds, token_ttl, host.
+    retention_days, calculation_seconds, token_ttl, host, seed_limit, acceleration_limit,
+    live_traffic, limit_window, propagation_delay.
     """
     server = start_emulator(db=db, startup_timeout=startup_timeout, **options)
     try:

@@ -76,13 +76,15 @@ def api_definition(definition: dict[str, Any]) -> dict[str, Any]:
 class RawApi:
     """Direct Platform API calls, as the mParticle UI or another tool would make them."""
 
-    def __init__(self, url: str, workspace_id: int = WORKSPACE) -> None:
+    def __init__(
+        self, url: str, workspace_id: int = WORKSPACE, client_secret: str = "emulator"
+    ) -> None:
         self.http = httpx.Client(base_url=url, timeout=30)
         token = self.http.post(
             "/oauth/token",
             json={
                 "client_id": "emulator",
-                "client_secret": "emulator",
+                "client_secret": client_secret,
                 "audience": "https://api.mparticle.com",
                 "grant_type": "client_credentials",
             },

@@ -1,0 +1,147 @@
+"""Planning one environment, as `plan` and `apply` share it: list its workspace (and the
+workspace it promotes from, concurrently), then scope, select, plan, gate and check.
+
+The I/O is the list requests; everything after them is the pure planning steps of
+`reconciler.plan`, run in order: scope and selection filter the planner's inputs, the
+promotion gate and the safety rules read its output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from reconciler.api import transports as target
+from reconciler.errors import ReconcilerError
+from reconciler.models import DeclaredCA, LiveCA
+from reconciler.plan import planner, promotion, safety, selection
+from reconciler.plan.selection import Chooser
+from reconciler.plan.value import Plan, Selection, Target, Violation
+from reconciler.settings import Settings
+from reconciler.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked of a plan: a selection, and safety rules to allow."""
+
+    chooser: Chooser = field(default_factory=Chooser)
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """The environment a plan promotes from: its CAs as its manifests want them, and live."""
+
+    name: str
+    desired: dict[str, DeclaredCA]
+    live: Sequence[LiveCA]
+
+
+@dataclass(frozen=True, repr=False)
+class Planned:
+    """A checked plan, the in-scope live CAs it was made from, and the rules it breaks
+    that were not allowed (it must not be saved or applied while there are any).
+
+    No generated repr: asyncio formats a finished task's result, and printing 10,000 live
+    CAs took longer than planning them."""
+
+    workspace: Workspace
+    plan: Plan
+    live: list[LiveCA]
+    refused: list[Violation]
+
+    def __repr__(self) -> str:
+        return f"Planned({len(self.plan.actions)} actions, {len(self.live)} live CAs)"
+
+
+def target_of(settings: Settings) -> Target:
+    """Where a saved plan's workspace is, so `apply --plan` reaches the same one."""
+    directory = str(settings.directory.resolve())
+    if settings.target == "embedded":
+        return Target(
+            kind="embedded", database=str(settings.emulator_db.resolve()), directory=directory
+        )
+    return Target(kind="mparticle", api_url=settings.api_url, directory=directory)
+
+
+def source_of(ws: Workspace | None, live: Sequence[LiveCA] | None) -> Source | None:
+    if ws is None or ws.environment is None or live is None:
+        return None
+    return Source(ws.environment, {ca.name: ca for ca in ws.desired}, live)
+
+
+def build(
+    ws: Workspace, live: Sequence[LiveCA], options: Options, source: Source | None = None
+) -> Planned:
+    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule)."""
+    settings = ws.settings
+    scoped = selection.in_scope(live, settings.scope)
+    chosen = selection.select(ws.desired, scoped, options.chooser)
+    plan = planner.plan(
+        chosen.desired,
+        chosen.live,
+        planner.PlanOptions(
+            workspace_id=settings.workspace_id, prune=settings.prune, drafts=settings.drafts
+        ),
+    )
+    update: dict[str, object] = {
+        "environment": settings.environment,
+        "target": target_of(settings),
+        "selection": Selection(
+            only=list(options.chooser.only),
+            exclude=list(options.chooser.exclude),
+            not_selected=chosen.not_selected,
+        ),
+        "allowed": list(options.allowed),
+    }
+    if source is not None:
+        update["promotion"] = promotion.gate(plan, source.name, source.desired, source.live)
+    plan = plan.model_copy(update=update)
+    found = safety.violations(plan, scoped, settings.safety)
+    allowed = set(options.allowed)
+    plan = plan.model_copy(update={"overridden": [v for v in found if v.rule in allowed]})
+    return Planned(ws, plan, scoped, [v for v in found if v.rule not in allowed])
+
+
+async def fetch_live(
+    settings: Settings,
+    on_sent: Callable[[], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[LiveCA]:
+    """One list request to the workspace of `settings`."""
+    async with target.platform(settings, transport) as client:
+        return await client.list(on_sent=on_sent)
+
+
+async def fetch(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> list[LiveCA]:
+    """One list request. The manifests are known to be sound by now; their CAs are read
+    (if not yet) while the API prepares the list."""
+    return await fetch_live(ws.settings, ws.manifests.prepare, transport)
+
+
+@contextmanager
+def in_environment(name: str | None) -> Iterator[None]:
+    """Errors of one of several environments say which one they come from."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        if name is None:
+            raise
+        raise ReconcilerError(f"environment {name}: {exc.message}") from exc
+
+
+async def fetch_all(workspaces: Sequence[Workspace | None]) -> list[list[LiveCA] | None]:
+    """The live CAs of each workspace (one list request each, concurrently)."""
+
+    async def one(ws: Workspace | None) -> list[LiveCA] | None:
+        if ws is None:
+            return None
+        with in_environment(ws.environment):
+            return await fetch(ws)
+
+    return list(await asyncio.gather(*(one(ws) for ws in workspaces)))

@@ -1,0 +1,163 @@
+"""`apply --plan`: reaching a saved plan's workspace again, and refusing any doubt.
+
+The settings come from the manifest directory (DIR, else the one the plan records, else
+`manifests/`), the environment and flags, as for any command; the plan names its
+environment, workspace and target, and any difference is refused before a request is
+made. A saved plan never creates a workspace: an embedded database that does not exist
+is an error. A plan that passed the promotion gate is checked again against its source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler import manifest
+from reconciler.commands import planning
+from reconciler.console import Output
+from reconciler.environments import requested_environment
+from reconciler.errors import ReconcilerError
+from reconciler.models import LiveCA
+from reconciler.plan import promotion, safety, selection
+from reconciler.plan.value import Plan, Violation
+from reconciler.settings import Flags, Settings, SettingsFile, resolve
+
+DEFAULT_DIRECTORY = Path("manifests")
+
+
+class PlanMismatch(ReconcilerError):
+    """The saved plan is for another environment, workspace or target than the settings."""
+
+
+def directory_for(plan: Plan, directory: Path | None) -> Path:
+    """DIR when given; else the manifest directory the plan was made from."""
+    if directory is not None:
+        return directory
+    if plan.target is not None and plan.target.directory is not None:
+        return Path(plan.target.directory)
+    return DEFAULT_DIRECTORY
+
+
+def _settings_file(directory: Path) -> SettingsFile:
+    if (directory / manifest.SETTINGS_FILE).is_file():
+        return manifest.load_settings(directory)
+    return SettingsFile()
+
+
+def settings_for(plan: Plan, directory: Path, flags: Flags) -> tuple[Settings, SettingsFile]:
+    """The settings `apply --plan` works with; raises PlanMismatch when they name another
+    environment, workspace or target than the plan."""
+    file = _settings_file(directory)
+    asked = requested_environment(flags.environment) or None
+    if asked is not None and asked != plan.environment:
+        raise PlanMismatch(
+            f"the plan is for {_environment(plan.environment)}, but --env / RECONCILER_ENV "
+            f"ask for {_environment(asked)}; nothing was sent"
+        )
+    chosen = Flags(
+        workspace_id=flags.workspace_id,
+        target=flags.target,
+        prune=flags.prune,
+        api_url=flags.api_url,
+        environment=plan.environment or asked,
+    )
+    settings = resolve(directory, file, chosen, fallback_workspace_id=plan.workspace_id)
+    problems = mismatches(plan, settings)
+    if problems:
+        raise PlanMismatch(
+            "the saved plan does not match the settings: "
+            + "; ".join(problems)
+            + ". Nothing was sent. Apply it with the settings it was made with, or make a new "
+            "plan."
+        )
+    return settings, file
+
+
+def _environment(name: str | None) -> str:
+    return f"environment {name}" if name else "the unnamed environment (no environments)"
+
+
+def mismatches(plan: Plan, settings: Settings) -> list[str]:
+    """How the plan and the resolved settings disagree (empty when they agree)."""
+    found: list[str] = []
+    if plan.environment != settings.environment:
+        found.append(
+            f"the plan is for {_environment(plan.environment)}, the settings resolve to "
+            f"{_environment(settings.environment)}"
+        )
+    if plan.workspace_id != settings.workspace_id:
+        found.append(
+            f"the plan is for workspace {plan.workspace_id}, the settings name workspace "
+            f"{settings.workspace_id}"
+        )
+    target = plan.target
+    if target is None:  # format 1 records no target
+        return found
+    here = planning.target_of(settings)
+    if target.kind != here.kind:
+        found.append(f"the plan is for target {target.kind}, the settings name {here.kind}")
+    elif target.kind == "mparticle" and target.api_url != here.api_url:
+        found.append(
+            f"the plan is for the API at {target.api_url}, the settings name {here.api_url}"
+        )
+    elif target.kind == "embedded" and target.database != here.database:
+        found.append(
+            f"the plan is for the embedded workspace in {target.database}, the settings name "
+            f"the one in {here.database}"
+        )
+    return found
+
+
+def require_workspace(settings: Settings) -> None:
+    """A saved plan is applied to a workspace that exists: never a fresh embedded one."""
+    if settings.target == "embedded" and not settings.emulator_db.is_file():
+        raise ReconcilerError(
+            f"the embedded workspace {settings.emulator_db} does not exist, so this plan "
+            "cannot be for it; nothing was sent. Make a new plan (reconciler plan DIR --out "
+            "FILE) where the workspace is"
+        )
+
+
+async def promotion_now(
+    plan: Plan, settings: Settings, file: SettingsFile, output: Output
+) -> list[Violation]:
+    """The promotion gate again, as the change is made: every gated CA's source must run
+    the checked definition now (one list request there). A CA that passed when planned
+    may have moved since; one that waited may have been promoted since."""
+    gate = plan.promotion
+    if gate is None or not gate.checks:
+        return []
+    source = resolve(settings.directory, file, Flags(environment=gate.source))
+    require_workspace(source)
+    live = await planning.fetch_live(source)
+    return [
+        Violation(
+            rule="promotion",
+            message=(
+                f'"{check.name}" no longer runs the checked definition in {gate.source}'
+                if check.promoted
+                else f'"{check.name}" is still {check.reason}; apply --env {gate.source} first'
+            ),
+        )
+        for check in promotion.unpromoted(gate, live)
+    ]
+
+
+def refused(
+    plan: Plan,
+    settings: Settings,
+    live: list[LiveCA],
+    gate: list[Violation],
+    allowed: list[str],
+) -> list[Violation]:
+    """The safety rules the saved plan breaks now, other than those allowed. The plan's
+    own `allowed` covers the rules about its content; the promotion gate is about the
+    source environment when the change is made, so only this command's --allow lets an
+    unpromoted change through."""
+    scoped = selection.in_scope(live, settings.scope)
+    content = safety.violations(
+        plan.model_copy(update={"promotion": None}), scoped, settings.safety
+    )
+    permitted = set(plan.allowed) | set(allowed)
+    return [v for v in content if v.rule not in permitted] + [
+        v for v in gate if v.rule not in set(allowed)
+    ]

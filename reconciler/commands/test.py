@@ -1,0 +1,79 @@
+"""`reconciler test [DIR] [--env NAME] [--junit FILE]`: evaluate the CA definitions of the
+manifests on the users of the test files (`*.test.yaml`) and compare with the expected
+values. Offline: no HTTP request. Exit 0 when every expectation holds, else 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+
+from reconciler import manifest, testfiles
+from reconciler.console import Output
+from reconciler.environments import chosen_environments
+from reconciler.errors import ReconcilerError, printable
+from reconciler.manifest.loader import DesiredCA, Manifests
+from reconciler.testfiles import junit
+from reconciler.testfiles.runner import Outcome, SuiteResult
+
+
+def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
+    """The CAs as the chosen environment has them (`--env`, RECONCILER_ENV, else
+    default_environment; SPEC §7), its overrides applied; as written without environments."""
+    (chosen,) = chosen_environments(manifests.settings, env)
+    return manifests.for_environment(chosen)
+
+
+def _line(outcome: Outcome) -> Text:
+    who = printable(f"{outcome.user}: {outcome.ca}")
+    if outcome.passed:
+        return Text("  PASS ", style="green") + Text(f"{who} = {printable(outcome.actual)}")
+    detail = printable(f"expected {outcome.expected}, got {outcome.actual}")
+    return (
+        Text("  FAIL ", style="bold red")
+        + Text(f"{who}: {detail}")
+        + Text(f"  ({printable(outcome.where)})", style="dim")
+    )
+
+
+def _report(results: Sequence[SuiteResult], output: Output) -> tuple[int, int]:
+    """Print every outcome, in one write: rich renders 100,000 lines in seconds, so
+    without colour (a pipe, a CI log) the plain text is written as is."""
+    passed = failed = 0
+    lines: list[Text] = []
+    for result in results:
+        lines.append(Text(printable(result.file), style="bold"))
+        for outcome in result.outcomes:
+            lines.append(_line(outcome))
+            passed += outcome.passed
+            failed += not outcome.passed
+    if lines and output.out.color_system is None:
+        output.write_raw("".join(line.plain + "\n" for line in lines))
+    elif lines:
+        output.print(Text("\n").join(lines))
+    return passed, failed
+
+
+def run(directory: Path, output: Output, *, env: str | None, junit_file: Path | None) -> int:
+    """Exit 0 when every expectation of every test file holds; 1 otherwise."""
+    manifests = manifest.load(directory)
+    definitions = {desired.name: desired.ca.canonical for desired in _desired(manifests, env)}
+    suites = testfiles.load(directory, definitions)
+    results = testfiles.run(suites, definitions)
+    passed, failed = _report(results, output)
+    total = passed + failed
+    files = len(results)
+    summary = (
+        f"Tests: {passed} passed, {failed} failed, {total} total "
+        f"({files} file{'s' if files != 1 else ''})."
+    )
+    output.print(Text(summary, style="bold red" if failed else "bold green"))
+    if not suites:
+        output.warn(f"no test files (*.test.yaml) below {directory}")
+    if junit_file is not None:
+        try:
+            junit.write(junit_file, results)
+        except OSError as exc:
+            raise ReconcilerError(f"--junit {junit_file}: cannot write: {exc.strerror}") from None
+    return 1 if failed else 0

@@ -1,0 +1,216 @@
+"""The Events API: `POST /v2/events` (one batch) and `POST /v2/bulkevents` (an array of
+batches), Basic auth with the workspace key and secret, requests up to 256 KB. Accepted
+events are stored per user (mpid), for the profile read to compute CA values from.
+
+Written from the Events API JSON reference and the default service limits page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator.formats import as_integer
+from reconciler.emulator.responses import empty_response, error_response
+from reconciler.emulator.seeding import IDENTITY_TYPES, MAX_BODY_BYTES
+from reconciler.emulator.state import EmulatorState
+
+#: The `event_type` values of the JSON reference.
+EVENT_TYPES = frozenset(
+    {
+        "custom_event",
+        "commerce_event",
+        "session_start",
+        "session_end",
+        "screen_view",
+        "uninstall",
+        "crash_report",
+        "opt_out",
+        "push_registration",
+        "application_state_transition",
+        "push_message",
+        "network_performance",
+        "breadcrumb",
+    }
+)
+ENVIRONMENTS = frozenset({"production", "development"})
+_INT64 = 2**63
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mpid INTEGER NOT NULL,
+    environment TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_mpid ON events (mpid);
+CREATE TABLE IF NOT EXISTS event_identities (
+    identity TEXT PRIMARY KEY,
+    mpid INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def derived_mpid(identities: dict[str, str]) -> int:
+    """A stable mpid for identities never seen before (the emulator's stand-in for IDSync):
+    a positive 63-bit number from their hash."""
+    text = orjson.dumps(identities, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
+
+
+def _identity_keys(identities: dict[str, str]) -> list[str]:
+    return [f"{kind}:{value}" for kind, value in sorted(identities.items())]
+
+
+def _check_event(event: object, at: str) -> list[str]:
+    if not isinstance(event, dict):
+        return [f"{at}: an event must be a JSON object"]
+    errors = []
+    if event.get("event_type") not in EVENT_TYPES:
+        errors.append(f"{at}.event_type: must be one of {', '.join(sorted(EVENT_TYPES))}")
+    data = event.get("data")
+    if not isinstance(data, dict):
+        errors.append(f"{at}.data: must be a JSON object")
+    elif event.get("event_type") == "custom_event":
+        if not isinstance(data.get("event_name"), str):
+            errors.append(f"{at}.data.event_name: required for a custom_event")
+        if not isinstance(data.get("custom_event_type"), str):
+            errors.append(f"{at}.data.custom_event_type: required for a custom_event")
+    return errors
+
+
+def check_batch(batch: object) -> list[str]:
+    """Every problem of one batch (empty when it can be stored)."""
+    if not isinstance(batch, dict):
+        return ["A batch must be a JSON object"]
+    errors: list[str] = []
+    events = batch.get("events", [])
+    if not isinstance(events, list):
+        errors.append("events: must be an array")
+        events = []
+    for index, event in enumerate(events):
+        errors += _check_event(event, f"events[{index}]")
+    if batch.get("environment", "production") not in ENVIRONMENTS:
+        errors.append("environment: must be production or development")
+    identities = batch.get("user_identities")
+    if identities is not None and not (
+        isinstance(identities, dict)
+        and all(k in IDENTITY_TYPES and isinstance(v, str) for k, v in identities.items())
+    ):
+        errors.append("user_identities: must map identity types to strings")
+    if batch.get("mpid") is not None:
+        mpid = as_integer(batch["mpid"])
+        if mpid is None or not -_INT64 <= mpid < _INT64:
+            errors.append("mpid: must be a 64-bit integer")
+    elif not identities:
+        errors.append("mpid or user_identities is required to know whose events these are")
+    return errors
+
+
+def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
+    """The batch's mpid: as given, else the user already known by one of its identities,
+    else one derived from the identities. The identities are remembered for that mpid."""
+    identities: dict[str, str] = batch.get("user_identities") or {}
+    keys = _identity_keys(identities)
+    mpid = as_integer(batch.get("mpid"))
+    if mpid is None:
+        for key in keys:
+            row = conn.execute("SELECT mpid FROM event_identities WHERE identity = ?", (key,))
+            found = row.fetchone()
+            if found is not None:
+                mpid = int(found[0])
+                break
+    if mpid is None:
+        mpid = derived_mpid(identities)
+    conn.executemany(
+        "INSERT OR IGNORE INTO event_identities (identity, mpid) VALUES (?, ?)",
+        [(key, mpid) for key in keys],
+    )
+    return mpid
+
+
+def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: int) -> int:
+    """Store a checked batch's events; an event without a timestamp gets the receive time
+    (the JSON reference: "The current server time will be used if not specified")."""
+    mpid = resolve(conn, batch)
+    environment = batch.get("environment", "production")
+    rows = []
+    for event in batch.get("events", []):
+        stored = event
+        if event["data"].get("timestamp_unixtime_ms") is None:
+            stored = {**event, "data": {**event["data"], "timestamp_unixtime_ms": received_ms}}
+        rows.append((mpid, environment, orjson.dumps(stored).decode()))
+    conn.executemany("INSERT INTO events (mpid, environment, event) VALUES (?, ?, ?)", rows)
+    return len(rows)
+
+
+def user_events(conn: sqlite3.Connection, mpid: int) -> list[dict[str, Any]]:
+    """Every stored event of a user, in arrival order."""
+    rows = conn.execute("SELECT event FROM events WHERE mpid = ? ORDER BY id", (mpid,))
+    return [orjson.loads(text) for (text,) in rows]
+
+
+def user_identities(conn: sqlite3.Connection, mpid: int) -> dict[str, str]:
+    """The identities batches named for a user."""
+    found: dict[str, str] = {}
+    for (key,) in conn.execute("SELECT identity FROM event_identities WHERE mpid = ?", (mpid,)):
+        kind, _, value = str(key).partition(":")
+        found[kind] = value
+    return found
+
+
+class EventsApi:
+    """Route handlers for the two Events API paths."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        with state.store.transaction() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v2/events", self.single, methods=["POST"]),
+            Route("/v2/bulkevents", self.bulk, methods=["POST"]),
+        ]
+
+    async def single(self, request: Request) -> Response:
+        return await self._accept(request, bulk=False)
+
+    async def bulk(self, request: Request) -> Response:
+        return await self._accept(request, bulk=True)
+
+    async def _accept(self, request: Request, *, bulk: bool) -> Response:
+        refusal = self.state.credentials.check_basic(request)
+        if refusal is not None:
+            return refusal
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
+            return error_response(413, "PAYLOAD_TOO_LARGE", message)
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
+        if bulk and not isinstance(parsed, list):
+            return error_response(400, "BAD_REQUEST", "The request body must be an array.")
+        batches = parsed if bulk else [parsed]
+        errors = [
+            (f"[{index}] " if bulk else "") + problem
+            for index, batch in enumerate(batches)
+            for problem in check_batch(batch)
+        ]
+        if errors:
+            return error_response(400, "BAD_REQUEST", errors)
+        received = int(self.state.clock.now() * 1000)
+        with self.state.store.transaction() as conn:
+            for batch in batches:
+                store_batch(conn, batch, received)
+        return empty_response(202)

@@ -1,0 +1,168 @@
+"""Conditions compiled once into tests on one attribute value: the operator x type map of
+the Platform API, with the semantics of docs/semantics.md (rules R11-R17).
+
+A compiled test takes the raw attribute value, or MISSING when the event does not carry
+it. A missing attribute meets only `not_exists` (R11): "if the event does not contain the
+attribute, it is implied that the condition is not met".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from reconciler.evaluator.values import (
+    MISSING,
+    day_millis,
+    instant_millis,
+    iso_millis,
+    text_of,
+    to_boolean,
+    to_number,
+)
+
+Test = Callable[[object], bool]
+
+
+class DefinitionError(ValueError):
+    """A definition the evaluator cannot read (an unknown calculation type or operator)."""
+
+
+def _never(raw: object) -> bool:
+    return False
+
+
+def _presence(operator: str) -> Test | None:
+    """exists, not_exists and empty mean the same for every condition type (R12)."""
+    if operator == "exists":
+        return lambda raw: raw is not MISSING
+    if operator == "not_exists":
+        return lambda raw: raw is MISSING
+    if operator == "empty":
+        return lambda raw: raw == ""
+    return None
+
+
+def _text_test(operator: str, value: str | None, values: Sequence[str]) -> Test:
+    """String conditions (R13): exact, case-sensitive comparisons of the value's text."""
+    if operator == "in_list":
+        allowed = frozenset(values)
+        return lambda raw: text_of(raw) in allowed
+    if value is None:
+        return _never
+    operand = value
+    if operator == "equals":
+        return lambda raw: text_of(raw) == operand
+    if operator == "not_equals":
+        return lambda raw: (text := text_of(raw)) is not None and text != operand
+    if operator == "contains":
+        return lambda raw: (text := text_of(raw)) is not None and operand in text
+    if operator == "not_contains":
+        return lambda raw: (text := text_of(raw)) is not None and operand not in text
+    if operator == "pattern":
+        try:
+            search = re.compile(operand).search
+        except re.error:
+            return _never  # a pattern that does not compile matches nothing (R14)
+        return lambda raw: (text := text_of(raw)) is not None and search(text) is not None
+    raise DefinitionError(f"operator {operator!r} does not apply to string conditions")
+
+
+_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "equals": lambda a, b: a == b,
+    "not_equals": lambda a, b: a != b,
+    "greater_than": lambda a, b: a > b,
+    "greater_or_equal": lambda a, b: a >= b,
+    "less_than": lambda a, b: a < b,
+    "less_than_or_equal": lambda a, b: a <= b,
+}
+
+
+def _number_test(operator: str, operand: Mapping[str, Any]) -> Test:
+    """Number conditions (R15): the value converted like a numeric calculation's (numeric
+    strings count); a value that is not a number meets no comparison."""
+    if operator == "in_list":
+        allowed = {n for n in map(to_number, operand.get("values") or ()) if n is not None}
+        return lambda raw: to_number(raw) in allowed
+    if operator == "between":
+        low, high = to_number(operand.get("min_value")), to_number(operand.get("max_value"))
+        if low is None or high is None:
+            return _never
+        return lambda raw: (n := to_number(raw)) is not None and low <= n <= high
+    compare = _COMPARE.get(operator)
+    if compare is None:
+        raise DefinitionError(f"operator {operator!r} does not apply to number conditions")
+    target = to_number(operand.get("value"))
+    if target is None:
+        return _never
+    return lambda raw: (n := to_number(raw)) is not None and compare(n, target)
+
+
+def _boolean_test(operator: str, operand: Mapping[str, Any]) -> Test:
+    """Boolean conditions (R17): `true`/`false` as JSON booleans or text, any case."""
+    if operator != "equals":
+        raise DefinitionError(f"operator {operator!r} does not apply to boolean conditions")
+    target = to_boolean(operand.get("value"))
+    if target is None:
+        return _never
+    return lambda raw: to_boolean(raw) is target
+
+
+def _day(raw: object) -> int | None:
+    """The UTC calendar day (days since 1970-01-01) of an ISO 8601 text or an instant in
+    epoch milliseconds; None for anything else."""
+    millis = iso_millis(raw) if isinstance(raw, str) else instant_millis(raw)
+    return None if millis is None else millis // day_millis()
+
+
+_DAY_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "equals": lambda a, b: a == b,
+    "before": lambda a, b: a < b,
+    "after": lambda a, b: a > b,
+}
+
+
+def _date_test(operator: str, operand: Mapping[str, Any]) -> Test:
+    """Date conditions (R16) compare UTC calendar days: an operand's time of day is
+    ignored, so `after 2024-01-01` means from 2024-01-02 on."""
+    if operator == "between_dates":
+        low, high = _day(operand.get("min_value")), _day(operand.get("max_value"))
+        if low is None or high is None:
+            return _never
+        return lambda raw: (d := _day(raw)) is not None and low <= d <= high
+    compare = _DAY_COMPARE.get(operator)
+    if compare is None:
+        raise DefinitionError(f"operator {operator!r} does not apply to date conditions")
+    target = _day(operand.get("value"))
+    if target is None:
+        return _never
+    return lambda raw: (d := _day(raw)) is not None and compare(d, target)
+
+
+def _strings(values: object) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    return [text for text in map(text_of, values) if text is not None]
+
+
+def compile_test(condition: Mapping[str, Any]) -> Test:
+    """The test a condition applies to one attribute value."""
+    kind = condition.get("type")
+    operator = condition.get("operator")
+    if not isinstance(operator, str):
+        raise DefinitionError("a condition has no operator")
+    presence = _presence(operator)
+    if presence is not None:
+        return presence
+    if kind == "string":
+        value = condition.get("value")
+        return _text_test(operator, text_of(value), _strings(condition.get("values")))
+    if kind == "number":
+        return _number_test(operator, condition)
+    if kind == "boolean":
+        return _boolean_test(operator, condition)
+    if kind == "date":
+        return _date_test(operator, condition)
+    raise DefinitionError(f"condition type {kind!r} is unknown")

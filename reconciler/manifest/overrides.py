@@ -1,0 +1,253 @@
+"""Per-environment CAs (SPEC §7): `environments:` limits where a CA exists, `overrides:`
+changes it in one environment. Part of manifest loading.
+
+A CA's variant for an environment is the CA as written with that environment's override
+deep-merged onto it (mappings merge key by key; lists and scalars replace; null removes a
+key), validated as a whole CA; its problems are located at the override's lines when the
+override wrote the field, else at the CA's own. Which environment names exist is known
+only from `reconciler.yaml`, so the names a CA mentions are checked across files
+(`environment_issues`), as is the ownership scope (`scope_issues`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.environments import environment_names, layered
+from reconciler.errors import Issue
+from reconciler.manifest.diagnostics import explain, suggest
+from reconciler.manifest.document import Document, format_path
+from reconciler.models import CalculatedAttribute, Problem
+from reconciler.settings import SettingsFile
+
+OVERRIDES = "overrides"
+ENVIRONMENTS = "environments"
+_DEFER_RULES = {"defer_rules": True}
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """`patch` deep-merged onto `base`: mappings key by key, null removes, else replace."""
+    if not isinstance(base, dict) or not isinstance(patch, dict):
+        return patch
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge(base.get(key), value)
+    return merged
+
+
+def variant_data(item: dict[str, Any], environment: str) -> dict[str, Any]:
+    """The data of a CA in `environment`: its override merged onto it (no `overrides`)."""
+    base = {key: value for key, value in item.items() if key != OVERRIDES}
+    patch = (item.get(OVERRIDES) or {}).get(environment) or {}
+    merged: dict[str, Any] = merge(base, patch)
+    return merged
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An environment name as a CA writes it (in `environments:` or as an override key)."""
+
+    environment: str
+    path: str
+    line: int | None
+    column: int | None
+
+
+def mentions(document: Document, base: tuple[Any, ...], ca: CalculatedAttribute) -> list[Mention]:
+    """Where a CA names environments, for the checks against `reconciler.yaml`."""
+    found: list[Mention] = []
+    for index, name in enumerate(ca.environments or ()):
+        where = document.position((*base, ENVIRONMENTS, index))
+        found.append(
+            Mention(
+                name,
+                format_path((ENVIRONMENTS, index)),
+                where.line if where else None,
+                where.column if where else None,
+            )
+        )
+    for name in ca.overrides or {}:
+        where = document.position((*base, OVERRIDES, name), key=True)
+        found.append(
+            Mention(
+                name,
+                format_path((OVERRIDES, name)),
+                where.line if where else None,
+                where.column if where else None,
+            )
+        )
+    return found
+
+
+def _written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
+    """Whether the override wrote the field at `path` (or a mapping or value above it)."""
+    current = patch
+    for part in path:
+        if not isinstance(current, dict):
+            return True  # the override replaced this whole value
+        if part not in current:
+            return False
+        current = current[part]
+    return True
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Locates a variant's problems: in the override when it wrote the field."""
+
+    document: Document
+    base: tuple[Any, ...]
+    item: dict[str, Any]
+    environment: str
+
+    def issue(
+        self, path: Sequence[str | int], message: str, severity: str, *, key: bool = False
+    ) -> Issue:
+        patch = (self.item.get(OVERRIDES) or {}).get(self.environment) or {}
+        origin = (OVERRIDES, self.environment) if _written_in_override(patch, path) else ()
+        located = self.document.issue((*self.base, *origin, *path), message, key=key)
+        return Issue(
+            located.file,
+            located.line,
+            located.column,
+            format_path((*origin, *path)),
+            f'{message} (CA "{self.item.get("name")}" in environment {self.environment})',
+            severity,
+        )
+
+
+def variants(
+    document: Document,
+    base: tuple[Any, ...],
+    item: dict[str, Any],
+    ca: CalculatedAttribute,
+    partial: Callable[[Any], list[Problem]],
+) -> tuple[dict[str, CalculatedAttribute], list[Issue]]:
+    """The CA in each environment it overrides, and the problems of those variants (a
+    warning the CA as written has already is not repeated). `partial` finds the rules
+    broken by the valid parts of an invalid CA, so that all its problems show at once."""
+    found: dict[str, CalculatedAttribute] = {}
+    issues: list[Issue] = []
+    known = {(problem.path, problem.message) for problem in ca.problems()}
+    for environment in ca.overrides or {}:
+        data = variant_data(item, environment)
+        patch = (item.get(OVERRIDES) or {}).get(environment) or {}
+        located = _Where(document, base, item, environment)
+        try:
+            variant = CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
+        except ValidationError as exc:
+            for path, message, is_key in explain(exc, CalculatedAttribute, data):
+                issues.append(located.issue(path, message, "error", key=is_key))
+            issues += [
+                located.issue(p.path, p.message, p.severity)
+                for p in partial(data)
+                if (p.path, p.message) not in known or _written_in_override(patch, p.path)
+            ]
+            continue
+        problems = [
+            problem
+            for problem in variant.problems()
+            if (problem.path, problem.message) not in known
+            or _written_in_override(patch, problem.path)
+        ]
+        issues += [located.issue(p.path, p.message, p.severity) for p in problems]
+        if not any(problem.severity == "error" for problem in problems):
+            found[environment] = variant
+    return found, issues
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the checks against `reconciler.yaml` read of one CA."""
+
+    name: str
+    file: str
+    line: int | None
+    column: int | None
+    environments: tuple[str, ...] | None
+    mentions: tuple[Mention, ...]
+
+
+def _mention_problem(ca: Declared, mention: Mention, names: list[str]) -> str | None:
+    if not names:
+        return (
+            f"environment `{mention.environment}`: reconciler.yaml defines no environments "
+            "(add `environments:` to it)"
+        )
+    if mention.environment not in names:
+        hint = suggest(mention.environment, names)
+        advice = f"did you mean `{hint}`? " if hint else ""
+        return (
+            f"unknown environment `{mention.environment}`; {advice}reconciler.yaml defines "
+            f"{', '.join(names)}"
+        )
+    outside = ca.environments is not None and mention.environment not in ca.environments
+    if outside and mention.path.startswith(OVERRIDES):
+        return (
+            f"override for `{mention.environment}`, but the CA exists only in "
+            f"{', '.join(ca.environments or ())}; add it to `environments` or remove the override"
+        )
+    return None
+
+
+def environment_issues(cas: Iterable[Declared], settings: SettingsFile) -> list[Issue]:
+    """Every environment name a CA mentions must be defined (with did-you-mean), and an
+    override must be for an environment where the CA exists."""
+    names = environment_names(settings)
+    issues: list[Issue] = []
+    for ca in cas:
+        for mention in ca.mentions:
+            message = _mention_problem(ca, mention, names)
+            if message is not None:
+                issues.append(
+                    Issue(
+                        ca.file,
+                        mention.line,
+                        mention.column,
+                        mention.path,
+                        f'{message} (CA "{ca.name}")',
+                    )
+                )
+    return issues
+
+
+def in_scope(name: str, scope: Sequence[str] | None) -> bool:
+    """Whether a CA name is owned by a scope (fnmatch globs, case-sensitive; none = all)."""
+    return scope is None or any(fnmatchcase(name, pattern) for pattern in scope)
+
+
+def scope_issues(cas: Iterable[Declared], settings: SettingsFile) -> list[Issue]:
+    """A CA outside the ownership scope of an environment where it exists is an error."""
+    environments: list[str | None] = list(environment_names(settings)) or [None]
+    scopes = {name: layered(settings, name).scope for name in environments}
+    issues: list[Issue] = []
+    for ca in cas:
+        outside = [
+            name
+            for name in environments
+            if (ca.environments is None or name in ca.environments)
+            and not in_scope(ca.name, scopes[name])
+        ]
+        if not outside:
+            continue
+        where = "the scope" if outside == [None] else f"the scope of {', '.join(map(str, outside))}"
+        patterns = sorted({p for name in outside for p in scopes[name] or ()})
+        issues.append(
+            Issue(
+                ca.file,
+                ca.line,
+                ca.column,
+                "name",
+                f'CA "{ca.name}" is outside {where} ({", ".join(patterns)}): add a pattern '
+                "that matches it to `scope`, or limit the CA with `environments:`",
+            )
+        )
+    return issues

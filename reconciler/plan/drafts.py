@@ -1,0 +1,49 @@
+"""`drafts: preserve` (SPEC §8): drafts made outside Git are kept. Consulted by the planner
+after it decided a CA's steps; pure, over the facts of one (desired, live) pair.
+
+A draft counts as made outside Git when the CA has an active definition and its draft
+differs from both that and the manifest's definition (someone edited it in the UI). A CA
+never activated is left out on purpose: its draft is its only definition, which the
+manifest owns, so staging a changed definition there is ordinary work. A kept draft is
+reported (`draft kept`); a plan whose steps would overwrite or discard it records that, and
+the safety rule `drafts` refuses it unless allowed.
+"""
+
+from __future__ import annotations
+
+from reconciler.models import DeclaredCA, LiveCA
+from reconciler.plan.value import Action, DraftNote
+
+#: The warning on actions that replace a draft made outside Git.
+REPLACES_DRAFT = "replaces a draft made outside Git"
+
+
+def made_outside_git(ca: DeclaredCA, live: LiveCA) -> bool:
+    """Whether `live` holds a draft that is neither its active definition nor the manifest's."""
+    # `live.draft` is None when the draft equals the active definition.
+    return live.active is not None and live.draft is not None and live.draft != ca.canonical
+
+
+def preserve(
+    ca: DeclaredCA, live: LiveCA, actions: list[Action]
+) -> tuple[list[Action], DraftNote | None]:
+    """The actions for `ca` with its UI draft preserved, and the note to report.
+
+    Discarding the draft and nothing else becomes no action (`draft kept`); any other
+    plan that writes the draft (update, or discard along with other steps) keeps its
+    actions, marked, for the `drafts` rule to refuse.
+    """
+    if not made_outside_git(ca, live):
+        return actions, None
+    kinds = {action.action for action in actions}
+    if kinds <= {"discard_draft"}:
+        return [], DraftNote(name=ca.name, id=live.id, kept=True)
+    if not kinds & {"update", "discard_draft"}:
+        return actions, DraftNote(name=ca.name, id=live.id, kept=True)
+    marked = [
+        action.model_copy(update={"warnings": [*action.warnings, REPLACES_DRAFT]})
+        if action.action in ("update", "discard_draft")
+        else action
+        for action in actions
+    ]
+    return marked, DraftNote(name=ca.name, id=live.id, kept=False)

@@ -1,0 +1,69 @@
+"""What a plan looks at: filters on the planner's inputs, applied before it runs.
+
+Ownership scope (SPEC §8): live CAs outside the environment's `scope` globs are invisible
+(never unmanaged, pruned, exported or counted by the safety threshold). Selection
+(`--only` / `--exclude`): the plan covers only the CAs the globs select; the others are
+counted as not selected. Globs are fnmatch patterns, matched case-sensitively against CA
+names. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from reconciler.models import DeclaredCA, LiveCA
+from reconciler.plan.planner import match
+
+
+def matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def in_scope(live: Sequence[LiveCA], scope: Sequence[str] | None) -> list[LiveCA]:
+    """The live CAs a scope owns (all of them without a scope)."""
+    if scope is None:
+        return list(live)
+    return [ca for ca in live if matches(ca.name, scope)]
+
+
+@dataclass(frozen=True)
+class Chooser:
+    """`--only` / `--exclude`: with no `only`, everything not excluded is selected."""
+
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.only or self.exclude)
+
+    def selects(self, name: str) -> bool:
+        if self.only and not matches(name, self.only):
+            return False
+        return not matches(name, self.exclude)
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The planner's inputs once a selection is applied."""
+
+    desired: list[DeclaredCA]
+    live: list[LiveCA]
+    not_selected: int
+
+
+def select(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], chooser: Chooser) -> Selected:
+    """The selected manifest CAs with the live CAs they claim (by name or renamed_from),
+    plus the live CAs no manifest claims whose names are selected (unmanaged, or deleted
+    with prune). A CA is selected by its manifest name; a live CA no manifest names, by
+    its own."""
+    if not chooser.active:
+        return Selected(list(desired), list(live), 0)
+    pairs, unclaimed, _ = match(desired, live)
+    chosen = [(ca, found) for ca, found in pairs if chooser.selects(ca.name)]
+    loose = [ca for ca in unclaimed if chooser.selects(ca.name)]
+    claimed = [found for _, found in chosen if found is not None]
+    left_out = (len(pairs) - len(chosen)) + (len(unclaimed) - len(loose))
+    return Selected([ca for ca, _ in chosen], claimed + loose, left_out)

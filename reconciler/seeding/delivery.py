@@ -1,0 +1,233 @@
+"""Seeding, step 5: pass 2 — cut the spool into batches and send them at the governed rate,
+keeping the checkpoint and the rejects file; announce the waits; stop between batches on a
+signal. (`pipeline` runs pass 1 and calls `send` or `count`.)"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from reconciler.api.http import RetryPolicy
+from reconciler.api.transports import http_for
+from reconciler.errors import ApiError
+from reconciler.seeding.batches import Batch, Spool, body_size, cut
+from reconciler.seeding.checkpoint import Checkpoint
+from reconciler.seeding.governor import DEFAULT_CEILING, DEFAULT_RATE, Governor, RatePolicy
+from reconciler.seeding.observer import Observer
+from reconciler.seeding.propagation import PropagationWait
+from reconciler.seeding.report import RejectsFile, SeedReport
+from reconciler.seeding.sender import Outcome, Sender, poster
+from reconciler.settings import Settings
+
+#: A wait for a request's slot longer than this is announced (a low rate, large batches).
+ANNOUNCE_PACING = 10.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What pass 2 sends and how: the batch shape, the run's limits and the rate."""
+
+    batch_size: int
+    max_bytes: int
+    concurrency: int
+    seed_wait: float
+    policy: RatePolicy
+    #: The retry waits (settings.Tuning), which the propagation wait polls on too.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def policy_for(settings: Settings) -> RatePolicy:
+    """The rate and ceiling of the settings (flag > environment > reconciler.yaml), or the
+    defaults: 100 users/s, 80% used."""
+    return RatePolicy(
+        rate=settings.seed_rate or DEFAULT_RATE,
+        ceiling=settings.seed_rate_ceiling or DEFAULT_CEILING,
+    )
+
+
+def batches(
+    spool: Spool, plan: Plan, checkpoint: Checkpoint | None, report: SeedReport
+) -> Iterator[Batch]:
+    """The batches still to send; those an earlier run confirmed are counted and skipped."""
+    report.batches_total = spool.batches
+    for batch in cut(spool.read(), plan.batch_size, plan.max_bytes):
+        if checkpoint is not None and checkpoint.skips(batch):
+            report.batches_skipped += 1
+            continue
+        yield batch
+
+
+def count(spool: Spool, plan: Plan, checkpoint: Checkpoint | None, report: SeedReport) -> None:
+    """A dry run: what would be sent, and how much of it a checkpoint already covers."""
+    for batch in batches(spool, plan, checkpoint, report):
+        report.bytes += body_size(batch.users)
+    if checkpoint is not None:
+        report.users_already_sent = checkpoint.landed_before
+        report.users_rejected_server = checkpoint.rejected_before
+
+
+class Delivery:
+    """One run of pass 2: the sender, the rate governor and the propagation wait."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        checkpoint: Checkpoint | None,
+        rejects: RejectsFile,
+        report: SeedReport,
+        watch: Observer,
+        written: dict[str, float],
+    ) -> None:
+        self.plan = plan
+        self.checkpoint = checkpoint
+        self.rejects = rejects
+        self.report = report
+        self.watch = watch
+        self.governor = Governor(plan.policy)
+        # Polled on the retry policy's back-off (RECONCILER_RETRY_INITIAL_WAIT / _MAX_WAIT).
+        retry = plan.retry
+        self.propagation = PropagationWait(
+            plan.seed_wait,
+            watch.announce,
+            written=written,
+            first_delay=retry.initial_wait,
+            max_delay=retry.max_wait,
+        )
+        self._told = 0
+
+    async def pace(self, users: int) -> None:
+        """Wait for the slot of a request of `users` users at the governed rate."""
+        delay = self.governor.reserve(users)
+        if delay > ANNOUNCE_PACING:
+            self.watch.announce(
+                f"pacing: the next request of {users} users waits {delay:.0f}s "
+                f"(seeding at {self.governor.rate:.1f} users/s)"
+            )
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def done(self, batch: Batch, outcome: Outcome) -> None:
+        refused = [
+            {"line": line, "errors": messages, "record": orjson.loads(user), "stage": "server"}
+            for line, user, messages in outcome.rejected
+        ]
+        for entry in refused:
+            self.rejects.write_entry(entry)
+            self.report.count_refused(entry["record"])
+        self.rejects.flush()
+        if self.checkpoint is not None:
+            await self.checkpoint.record(batch, outcome.landed, refused)
+        report = self.report
+        report.batches_sent += 1
+        report.users_sent += outcome.landed
+        report.users_rejected_server += len(refused)
+        report.bytes += body_size(batch.users)
+        self.watch.confirmed(len(batch.users))
+        self._tell_changes()
+
+    def _tell_changes(self) -> None:
+        """Announce the 429s the governor answered since the last batch."""
+        for change in self.governor.changes[self._told :]:
+            self.watch.announce(
+                f"the Seeding API answered 429 ({change.reason}): seeding at "
+                f"{change.rate:.1f} users/s now"
+            )
+        self._told = len(self.governor.changes)
+
+    def finish(self, elapsed: float) -> None:
+        """Record what the governor and the propagation wait did."""
+        report = self.report
+        governor = self.governor
+        report.rate_configured = self.plan.policy.rate
+        report.rate_ceiling = self.plan.policy.ceiling
+        report.rate_peak = governor.peak_rate
+        report.rate_limited = governor.speed_limited
+        report.acceleration_limited = governor.acceleration_limited
+        report.propagation_retries = self.propagation.retries
+        report.propagation_waited = sorted(self.propagation.waited)
+        report.send_seconds = elapsed
+
+
+def send(
+    spool: Spool,
+    delivery: Delivery,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    """Send every batch still to send; an API error that stops the run is in the report."""
+    report = delivery.report
+    checkpoint = delivery.checkpoint
+    if checkpoint is not None:
+        report.users_already_sent = checkpoint.landed_before
+        report.users_rejected_server = checkpoint.rejected_before
+        for entry in checkpoint.previous_rejects():
+            delivery.rejects.write_entry(entry)
+    # Paced in users per second by the governor; a request rate of the settings (if any)
+    # still caps the requests.
+    # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
+    # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
+    http = http_for(settings, transport, deadline=None)
+    delivery.governor.attach(http.client)
+    post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
+    sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        watched = _on_signals(loop, sender, report, delivery.watch, asyncio.current_task())
+        already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
+        delivery.watch.sending(spool.users, already)
+        started = time.monotonic()
+        try:
+            await sender.run(batches(spool, delivery.plan, checkpoint, report), delivery.done)
+        except asyncio.CancelledError:
+            report.forced = True
+        except ApiError as exc:
+            # Not about any one user (credentials, retries exhausted, a CA the seeding path
+            # never learnt): the run stops, and the report still says what landed before.
+            report.failure = exc
+        finally:
+            for signum in watched:
+                loop.remove_signal_handler(signum)
+            report.requests = http.requests
+            report.retries = http.retries
+            delivery.finish(time.monotonic() - started)
+            await http.aclose()
+
+    asyncio.run(main())
+
+
+def _on_signals(
+    loop: asyncio.AbstractEventLoop,
+    sender: Sender,
+    report: SeedReport,
+    watch: Observer,
+    task: asyncio.Task[Any] | None,
+) -> list[int]:
+    """First Ctrl-C / SIGTERM: finish the batches in flight, then stop. Second: stop now."""
+
+    def interrupt(signum: int) -> None:
+        if report.interrupted is not None and task is not None:
+            task.cancel()
+            return
+        report.interrupted = signal.Signals(signum).name
+        sender.stop()
+        watch.warn(
+            f"{report.interrupted}: finishing the {sender.in_flight} batch(es) in flight, "
+            "then stopping (again to stop at once)"
+        )
+
+    watched: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, interrupt, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue  # not the main thread, or no signals here: Ctrl-C stays a KeyboardInterrupt
+        watched.append(signum)
+    return watched

@@ -1,0 +1,218 @@
+"""Seeding, step 5a: the send rate, in users per second (mParticle counts each user of a bulk
+request as one Events API batch), governed so that seeding never crowds out the workspace's
+live traffic, which shares the same budget (default 270 batches/s).
+
+`Governor` is a pure controller on an injected clock: it schedules sends (`reserve`) and
+adapts the rate to what the Seeding API says. No library fitted (aiolimiter cannot change
+its rate or run on another clock; the AIMD packages on PyPI are young and adapt concurrency,
+not a rate, to latency): the control law is small and tested on a fake clock.
+
+- Slow start: the rate begins at a tenth of the configured one (`--rate`, `seed_rate`) and
+  climbs by 2% of it a second.
+- `X-mp-rate-limit-percentage-used` (the highest consumption of the speed and acceleration
+  limits, live traffic included) is smoothed, and corrected for its lag: the server
+  measures over a window (assumed at most 10 s), so right after a climb it still shows the
+  lower rate. Within `band` points under the ceiling the climb slows, to nothing at the
+  ceiling; over it the rate falls, up to twice as fast. Never above the configured rate.
+- A speed 429 (`X-mp-rate-limit-exceeded` other than `acceleration`) halves the rate, pauses
+  sending for its Retry-After, and holds the rate there for an interval more
+  (multiplicative decrease). An acceleration 429 keeps the rate but halves every later
+  climb for the rest of the run: the ramp slows, as the docs recommend.
+- Without the header (a server that sends none) the rate climbs to the configured one.
+
+For a caller that seeds programmatically (`apply --seeds` builds on it): make one
+`Governor(RatePolicy(rate=..., ceiling=...))` per run, `await asyncio.sleep(governor
+.reserve(users))` before each request, and feed every answer to `observe_response`
+(`attach` does it for an httpx client). `rate`, `peak_rate` and `changes` (the 429s it
+answered) say what it did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+#: Far below mParticle's default 270 batches/s, which the workspace's live traffic shares.
+DEFAULT_RATE = 100.0
+DEFAULT_CEILING = 80.0
+PERCENTAGE_USED = "x-mp-rate-limit-percentage-used"
+LIMIT_EXCEEDED = "x-mp-rate-limit-exceeded"
+ACCELERATION = "acceleration"
+#: Each answer moves the smoothed usage this share of the way to what it says.
+SMOOTHING = 0.3
+
+
+@dataclass(frozen=True)
+class RatePolicy:
+    """How fast seeding may go: at most `rate` users/s, keeping the workspace's usage under
+    `ceiling` percent."""
+
+    rate: float = DEFAULT_RATE
+    ceiling: float = DEFAULT_CEILING
+    #: The rate at the start, as a share of `rate`.
+    start: float = 0.1
+    #: The climb: a share of `rate` added each second while the usage is well under the
+    #: ceiling (the acceleration limit caps how fast the rate may grow).
+    ramp: float = 0.02
+    #: Within this many points under the ceiling the climb slows down, to nothing at it.
+    band: float = 15.0
+    #: Over the ceiling the rate falls up to this many times faster than it climbs.
+    cut: float = 2.0
+    #: Seconds between two adjustments of the rate.
+    interval: float = 1.0
+    #: The longest window the server may measure its usage over, in seconds.
+    window: float = 10.0
+
+    @property
+    def floor(self) -> float:
+        """The rate never falls below this: a hundredth of the configured one."""
+        return max(self.rate / 100, 0.1)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A 429 the governor answered: when (its clock), the rate after it, and what it did."""
+
+    at: float
+    rate: float
+    reason: str
+
+
+@dataclass
+class Governor:
+    """Paces seeding requests at a rate in users/s and adapts it to the server's answers."""
+
+    policy: RatePolicy = field(default_factory=RatePolicy)
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self.rate = max(self.policy.floor, self.policy.rate * self.policy.start)
+        self.peak_rate = self.rate
+        self.changes: list[Change] = []
+        self.speed_limited = 0
+        self.acceleration_limited = 0
+        self._ramp = 1.0
+        self._next_free = self.clock()
+        self._adjusted = self._next_free
+        self._hold_until = self._next_free
+        #: The usage the server reports, smoothed over the last few answers.
+        self._used: float | None = None
+        #: Sends of the last `policy.window` seconds, and how many users they carried.
+        self._sent: deque[tuple[float, int]] = deque()
+        self._sent_total = 0
+        #: A lower bound of the server's limit in users/s, learnt from the answers.
+        self._limit = 0.0
+
+    def reserve(self, users: int) -> float:
+        """Take the next slot for a request of `users` users: the seconds to wait before
+        sending it (0 when it may go now)."""
+        now = self.clock()
+        self._adjust(now)
+        start = max(now, self._next_free)
+        self._next_free = start + users / self.rate
+        self._forget(now)
+        self._sent.append((start, users))
+        self._sent_total += users
+        return start - now
+
+    def observe(self, used: float | None) -> None:
+        """A 2xx answer and its `X-mp-rate-limit-percentage-used` (None: not sent)."""
+        if used is not None:
+            before = self._used
+            self._used = used if before is None else before + SMOOTHING * (used - before)
+
+    def throttled(self, limit: str | None, retry_after: float | None) -> None:
+        """A 429, with its `X-mp-rate-limit-exceeded` and `Retry-After`."""
+        now = self.clock()
+        pause = retry_after if retry_after is not None else self.policy.interval
+        if limit == ACCELERATION:
+            self.acceleration_limited += 1
+            self._ramp /= 2
+            self._hold_until = max(self._hold_until, now + self.policy.interval)
+            self.changes.append(Change(now, self.rate, "acceleration limit: a slower climb"))
+            return
+        self.speed_limited += 1
+        if now >= self._hold_until:
+            # Once per hold: the other requests in flight met the same full window.
+            self._set(now, self.rate / 2)
+            named = f"the {limit} limit" if limit else "a rate limit"
+            self.changes.append(Change(now, self.rate, f"{named}: rate halved"))
+        self._hold_until = max(self._hold_until, now + pause + self.policy.interval)
+        self._next_free = max(self._next_free, now + pause)
+
+    def observe_response(self, response: httpx.Response) -> None:
+        """Feed one answer of the Seeding API to the governor."""
+        if response.status_code == 429:
+            self.throttled(response.headers.get(LIMIT_EXCEEDED), _seconds(response))
+        elif response.is_success:
+            self.observe(_number(response.headers.get(PERCENTAGE_USED)))
+
+    def attach(self, client: httpx.AsyncClient) -> None:
+        """Observe every answer `client` receives (an httpx response hook)."""
+
+        async def hook(response: httpx.Response) -> None:
+            self.observe_response(response)
+
+        client.event_hooks["response"].append(hook)
+
+    def _adjust(self, now: float) -> None:
+        policy = self.policy
+        elapsed = now - self._adjusted
+        if elapsed < policy.interval:
+            return
+        self._adjusted = now
+        used = self._predicted(now)
+        if used is None:
+            room = 1.0
+        else:
+            room = max(-policy.cut, min(1.0, (policy.ceiling - used) / policy.band))
+        if room > 0 and now < self._hold_until:
+            return
+        step = policy.rate * policy.ramp * min(elapsed, 5 * policy.interval)
+        if room > 0:
+            step *= self._ramp
+        self._set(now, self.rate + step * room)
+
+    def _predicted(self, now: float) -> float | None:
+        """The usage the server will report once its window holds the current rate.
+
+        The server measures over a window (assumed at most `policy.window` seconds), so its
+        figure lags a rate that just grew. Our part of it is at most all of it, which bounds
+        the limit from below (`_limit`) and the usage still to come from above.
+        """
+        used = self._used
+        if used is None:
+            return None
+        self._forget(now)
+        recent = self._sent_total / self.policy.window
+        if used > 0 and recent > 0:
+            self._limit = max(self._limit, 100 * recent / used)
+        if self._limit <= 0:
+            return used
+        return used + max(0.0, self.rate - recent) * 100 / self._limit
+
+    def _forget(self, now: float) -> None:
+        """Drop the sends older than the window the server may measure over."""
+        while self._sent and self._sent[0][0] <= now - self.policy.window:
+            self._sent_total -= self._sent.popleft()[1]
+
+    def _set(self, now: float, rate: float) -> None:
+        self.rate = min(self.policy.rate, max(self.policy.floor, rate))
+        self.peak_rate = max(self.peak_rate, self.rate)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` in whole seconds (the docs' form); None when absent or not a number."""
+    value = _number(response.headers.get("retry-after"))
+    return None if value is None or value < 0 else value

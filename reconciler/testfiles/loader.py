@@ -1,0 +1,252 @@
+"""Loading test files: `*.test.yaml` below a manifest directory -> Suites, every problem of
+every file located (`file:line:column: path: message`) and reported at once.
+
+The test-file twin of `manifest.loader`: the same YAML reader (positions), the same
+messages (did-you-mean), then the cross-checks only the manifests can answer: the CAs an
+expectation or a seed names exist, and each seed suits its CA's calculation type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.errors import CaTestFileError, Issue
+from reconciler.evaluator import as_of_millis
+from reconciler.evaluator.values import iso_millis
+from reconciler.manifest.diagnostics import explain, suggest
+from reconciler.manifest.document import Document, SourceError, read_yaml
+from reconciler.manifest.loader import TEST_SUFFIXES
+from reconciler.models import Problem
+from reconciler.seeding.formats import check_seed
+from reconciler.testfiles import batches, model
+from reconciler.testfiles.model import SuiteFile
+
+SUFFIXES = TEST_SUFFIXES
+Json = dict[str, Any]
+Definitions = Mapping[str, Mapping[str, Any]]
+
+
+def is_test_file(path: Path) -> bool:
+    """`*.test.yaml` / `*.test.yml`: a test file, not a manifest."""
+    return path.name.endswith(SUFFIXES)
+
+
+def discover(directory: Path) -> list[Path]:
+    """Test files below `directory`, sorted by path; hidden folders are skipped."""
+    found = {
+        path
+        for suffix in SUFFIXES
+        for path in directory.rglob(f"*{suffix}")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+    }
+    return sorted(found, key=lambda path: path.relative_to(directory).as_posix())
+
+
+@dataclass(frozen=True)
+class User:
+    """A test user: its events (Events API JSON, inline and from events files) and seeds."""
+
+    name: str
+    mpid: int | None
+    events: tuple[Json, ...]
+    seeds: Mapping[str, Json]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One (user, CA) pair to check, and where it is written."""
+
+    user: str
+    ca: str
+    expected: object
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded test file."""
+
+    file: str
+    as_of: int
+    users: Mapping[str, User]
+    expectations: tuple[Expectation, ...]
+
+
+def _as_json(value: Any, key: str = "") -> Any:
+    """Event data as JSON would carry it: YAML dates become ISO text, and a timestamp
+    (YAML's, or ISO 8601 text) in `timestamp_unixtime_ms` becomes epoch milliseconds."""
+    if isinstance(value, dict):
+        return {k: _as_json(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if key == "timestamp_unixtime_ms" and isinstance(value, str) and iso_millis(value):
+        return iso_millis(value)
+    if isinstance(value, datetime | date):
+        if key == "timestamp_unixtime_ms":
+            return as_of_millis(value)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            return value.isoformat() + "Z"
+        return value.isoformat()
+    return value
+
+
+class _FileLoader:
+    """Checks one test file; collects its issues."""
+
+    def __init__(self, path: Path, display: str, definitions: Definitions) -> None:
+        self.path = path
+        self.display = display
+        self.definitions = definitions
+        self.issues: list[Issue] = []
+        self.document: Document | None = None
+
+    def issue(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        assert self.document is not None
+        self.issues.append(self.document.issue(path, message, key=key))
+
+    def load(self, events_files: dict[Path, batches.EventsFile]) -> Suite | None:
+        try:
+            self.document = read_yaml(self.path, self.display)
+        except SourceError as exc:
+            self.issues += exc.issues
+            return None
+        data = self.document.data
+        if not isinstance(data, dict):
+            self.issue((), "expected a mapping with `as_of`, `users` and `expect`")
+            return None
+        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        users = data.get("users")
+        if isinstance(users, dict):
+            for name, user in users.items():
+                if user is None:  # `bob:` alone: a user without events or seeds
+                    users[name] = {}
+                elif isinstance(user, dict) and "events" in user:
+                    user["events"] = _as_json(user["events"])
+        try:
+            parsed = SuiteFile.model_validate(data)
+        except ValidationError as exc:
+            for path, message, is_key in explain(exc, SuiteFile, data):
+                self.issue(path, message, key=is_key)
+            parsed = None
+        self._check_references(data)
+        if parsed is None:
+            return None
+        loaded = {
+            name: self._user(name, user, data["users"][name], events_files)
+            for name, user in parsed.users.items()
+        }
+        return Suite(self.display, parsed.as_of, loaded, tuple(self._expectations(parsed)))
+
+    def _expectations(self, parsed: SuiteFile) -> Iterator[Expectation]:
+        assert self.document is not None
+        for user, values in parsed.expect.items():
+            for ca, expected in values.items():
+                where = self.document.position(("expect", user, ca), key=True)
+                line, column = (where.line, where.column) if where else (None, None)
+                yield Expectation(user, ca, expected, line, column)
+
+    def _user(
+        self, name: str, user: model.User, raw: Json, events_files: dict[Path, batches.EventsFile]
+    ) -> User:
+        for index, event in enumerate(user.events):
+            for path, message in event.problems():
+                self.issue(("users", name, "events", index, *path), message)
+        events: list[Json] = list(raw.get("events") or [])
+        if user.events_file is not None:
+            events += self._file_events(name, user, user.events_file, events_files)
+        return User(name, user.mpid, tuple(events), dict(user.seeds))
+
+    def _file_events(
+        self,
+        name: str,
+        user: model.User,
+        events_file: str,
+        events_files: dict[Path, batches.EventsFile],
+    ) -> list[Json]:
+        path = (self.path.parent / events_file).resolve()
+        at = ("users", name, "events_file")
+        if not path.is_file():
+            return []  # reported with the references
+        if path not in events_files:
+            display = str(Path(self.display).parent / events_file)
+            events_files[path] = batches.read(path, display)
+        chosen = events_files[path].of(user.mpid, user.identities)
+        if not chosen and (user.mpid is not None or user.identities):
+            self.issue(at, f"no batch of {events_file} names this user's mpid or identities")
+        return [event for batch in chosen for event in batch.events]
+
+    def _check_references(self, data: Json) -> None:
+        """Expectations name declared users and known CAs; seeds suit their CA."""
+        users = data.get("users")
+        if not isinstance(users, dict):
+            return  # reported by the schema check; naming every user unknown would be noise
+        expect = data.get("expect")
+        for user, values in expect.items() if isinstance(expect, dict) else ():
+            if user not in users:
+                hint = suggest(str(user), list(users))
+                advice = f"did you mean `{hint}`?" if hint else "declare it under `users:`"
+                self.issue(("expect", user), f"unknown user `{user}`; {advice}", key=True)
+            for ca in values if isinstance(values, dict) else ():
+                self._known_ca(("expect", user, ca), ca)
+        for name, user in users.items():
+            events_file = user.get("events_file") if isinstance(user, dict) else None
+            if isinstance(events_file, str) and not (self.path.parent / events_file).is_file():
+                self.issue(
+                    ("users", name, "events_file"),
+                    f"no such file: {events_file} (relative to this test file)",
+                )
+            seeds = user.get("seeds") if isinstance(user, dict) else None
+            for ca, seed in seeds.items() if isinstance(seeds, dict) else ():
+                base = ("users", name, "seeds", ca)
+                if self._known_ca(base, ca):
+                    self._check_seed(base, ca, seed)
+
+    def _known_ca(self, path: tuple[str | int, ...], ca: object) -> bool:
+        if isinstance(ca, str) and ca in self.definitions:
+            return True
+        hint = suggest(str(ca), list(self.definitions)) if isinstance(ca, str) else None
+        advice = f"; did you mean `{hint}`?" if hint else ""
+        self.issue(path, f'no CA named "{ca}" in the manifests{advice}', key=True)
+        return False
+
+    def _check_seed(self, base: tuple[str | int, ...], ca: str, seed: object) -> None:
+        definition = self.definitions[ca]
+        period = definition.get("time_period") or {}
+        if not definition.get("seeding"):
+            message = f"{ca} has no seeding.cutoff_date: mParticle takes no seeds for it"
+            self.issue(base, message, key=True)
+        elif period.get("type") == "within":
+            message = f"{ca} has a rolling `within` window, which cannot be seeded"
+            self.issue(base, message, key=True)
+        problems: list[Problem] = []
+        check_seed(ca, str(definition.get("calculation_type")), seed, (), problems)
+        for problem in problems:
+            self.issue((*base, *problem.path), problem.message)
+
+
+def load(directory: Path, definitions: Definitions) -> list[Suite]:
+    """Every test file below `directory`, checked against the CAs `definitions` (name ->
+    API-shaped definition); raises CaTestFileError listing every problem of every file."""
+    suites: list[Suite] = []
+    issues: list[Issue] = []
+    events_files: dict[Path, batches.EventsFile] = {}
+    for path in discover(directory):
+        loader = _FileLoader(path, str(directory / path.relative_to(directory)), definitions)
+        suite = loader.load(events_files)
+        issues += sorted(loader.issues, key=lambda i: (i.line or 0, i.column or 0))
+        if suite is not None:
+            suites.append(suite)
+    for events_file in events_files.values():
+        issues += events_file.issues
+    if issues:
+        raise CaTestFileError(issues)
+    return suites

@@ -1,0 +1,113 @@
+"""The shape of a test file (`*.test.yaml`, SPEC §10) as strict models: the JSON Schema for
+editors is generated from them, and loading reports every mismatch located.
+
+    as_of: 2024-03-01T00:00:00Z
+    users:
+      alice:
+        mpid: 1001                      # optional; picks alice's batches of a shared file
+        events: [{event_type: custom_event, data: {...}}]
+        events_file: events.jsonl       # optional: Events API batches, one a line
+        seeds: {LTV: {value: 100}}      # optional: the Seeding API's seed objects
+    expect:
+      alice: {LTV: 130}
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from reconciler.evaluator import as_of_millis
+from reconciler.testfiles.events import Event, Identities, Mpid, Scalar
+
+
+def _instant(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | datetime | date):
+        raise ValueError("expected an ISO 8601 date-time such as 2024-03-01T00:00:00Z")
+    try:
+        return as_of_millis(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 date-time; write e.g. 2024-03-01T00:00:00Z"
+        ) from None
+
+
+#: An instant, in epoch ms once loaded.
+Instant = Annotated[
+    int,
+    PlainValidator(_instant),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+#: A seed object of the Seeding API; its rules per calculation type are checked against the
+#: CA's definition when loading.
+Seed = Annotated[
+    dict[StrictStr, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                "value": {"type": ["string", "number"]},
+                "key_value_pairs": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number"]},
+                },
+                "list": {"type": "array", "items": {"type": "string"}},
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+        }
+    ),
+]
+#: An expected value: text, a number, a boolean, a timestamp, a list (unique list, any
+#: order), or null (`-`, no value).
+Expected = StrictStr | StrictInt | float | StrictBool | datetime | date | list[Scalar] | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class User(_Strict):
+    """One test user: events inline and/or from an events file, and seeds by CA name."""
+
+    mpid: Mpid | None = Field(
+        default=None,
+        description="The user's mpid: picks this user's batches of a shared events file, "
+        "and names the user in the emulator.",
+    )
+    identities: Identities | None = Field(
+        default=None,
+        description="User identities: pick this user's batches of a shared events file.",
+    )
+    events: list[Event] = Field(
+        default_factory=list, description="Events API event objects, as in a batch's events."
+    )
+    events_file: StrictStr | None = Field(
+        default=None,
+        description="A JSONL file (relative to this file) of Events API batches, one a line.",
+    )
+    seeds: dict[StrictStr, Seed] = Field(
+        default_factory=dict, description="Seeds by CA name, in the Seeding API's seed shapes."
+    )
+
+
+class SuiteFile(_Strict):
+    """A test file: users, and the values each user's CAs should hold as of `as_of`."""
+
+    as_of: Instant = Field(description="The moment the values are computed for (UTC).")
+    users: dict[StrictStr, User]
+    expect: dict[StrictStr, dict[StrictStr, Expected]] = Field(
+        description="By user, then by CA name: the expected value."
+    )

@@ -1,0 +1,134 @@
+"""Running loaded test files: each expected (user, CA) evaluated as of the file's `as_of`
+and compared with what the file expects. Pure: results are values, rendered elsewhere.
+
+Comparison (README, "Testing CAs"): an expected number matches a numeric value equal to it
+(`130` matches `130.0`), a timestamp the same instant, a list the same values in any order,
+null the `-` of no value; text matches the same text, or the same number or instant.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from reconciler.evaluator import NO_VALUE, Calculation, Timeline, parse_list
+from reconciler.evaluator.values import instant_millis, iso_millis, text_of, to_number
+from reconciler.testfiles.loader import Expectation, Suite
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One (user, CA) of a test file: what was expected, what the evaluator computed."""
+
+    file: str
+    user: str
+    ca: str
+    expected: str
+    actual: str
+    passed: bool
+    line: int | None
+    column: int | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    file: str
+    outcomes: tuple[Outcome, ...]
+    #: How long evaluating the file took (for test reporters).
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> int:
+        return sum(not outcome.passed for outcome in self.outcomes)
+
+
+def show(expected: object) -> str:
+    """An expected value written as the actual values are."""
+    if expected is None:
+        return NO_VALUE
+    if isinstance(expected, datetime | date):
+        return expected.isoformat()
+    if isinstance(expected, list):
+        texts = [text_of(item) or "" for item in expected]
+        return ",".join(f'"{text}"' for text in sorted(texts))
+    return text_of(expected) or str(expected)
+
+
+def _same_text(expected: str, actual: str) -> bool:
+    if expected == actual:
+        return True
+    left, right = to_number(expected), to_number(actual)
+    if left is not None and right is not None:
+        return left == right
+    moment = iso_millis(expected)
+    return moment is not None and moment == iso_millis(actual)
+
+
+def matches(expected: object, actual: str) -> bool:
+    """Whether the evaluator's `actual` value is the `expected` one of a test file."""
+    if expected is None:
+        return actual == NO_VALUE
+    if isinstance(expected, bool):
+        return actual == ("true" if expected else "false")
+    if isinstance(expected, int | float):
+        number = to_number(expected)
+        return number is not None and number == to_number(actual)
+    if isinstance(expected, datetime | date):
+        return instant_millis(expected) == iso_millis(actual)
+    if isinstance(expected, list):
+        values = parse_list(actual)
+        return values is not None and sorted(values) == sorted(
+            text_of(item) or "" for item in expected
+        )
+    return isinstance(expected, str) and _same_text(expected, actual)
+
+
+class Runner:
+    """Evaluates test files; each CA is compiled once for all files."""
+
+    def __init__(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        self.definitions = definitions
+        self._compiled: dict[str, Calculation] = {}
+
+    def calculation(self, ca: str) -> Calculation:
+        if ca not in self._compiled:
+            self._compiled[ca] = Calculation(self.definitions[ca])
+        return self._compiled[ca]
+
+    def run(self, suite: Suite) -> SuiteResult:
+        started = time.perf_counter()
+        timelines = {name: Timeline(user.events) for name, user in suite.users.items()}
+        outcomes = [self._outcome(suite, timelines, e) for e in suite.expectations]
+        return SuiteResult(suite.file, tuple(outcomes), time.perf_counter() - started)
+
+    def _outcome(
+        self, suite: Suite, timelines: Mapping[str, Timeline], expectation: Expectation
+    ) -> Outcome:
+        user = suite.users[expectation.user]
+        seed = user.seeds.get(expectation.ca)
+        actual = self.calculation(expectation.ca).evaluate(
+            timelines[expectation.user], seed, suite.as_of
+        )
+        return Outcome(
+            suite.file,
+            expectation.user,
+            expectation.ca,
+            show(expectation.expected),
+            actual,
+            matches(expectation.expected, actual),
+            expectation.line,
+            expectation.column,
+        )
+
+
+def run(suites: Sequence[Suite], definitions: Mapping[str, Mapping[str, Any]]) -> list[SuiteResult]:
+    """Every expectation of every suite, evaluated."""
+    runner = Runner(definitions)
+    return [runner.run(suite) for suite in suites]

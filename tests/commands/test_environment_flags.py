@@ -1,0 +1,115 @@
+"""`--env`, `--allow` and the ownership scope on the commands that are not covered by the
+server scenarios: seed, export, apply with `all`, an unknown rule, and the threshold
+counted over the in-scope workspace only. Embedded targets, so nothing needs a server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.commands import planning
+from reconciler.manifest import loader
+from reconciler.settings import Flags, resolve
+from reconciler.workspace import Workspace
+from tests.support.cli import run_cli
+from tests.support.workspace import PURCHASES, ca, write_manifests
+from tests.test_planner import DEFINITION, OTHER, found
+
+THREE: dict[str, Any] = {
+    "default_environment": "dev",
+    "environments": {
+        "dev": {"workspace_id": 111},
+        "staging": {"workspace_id": 222},
+        "prod": {"workspace_id": 333},
+    },
+}
+
+
+def test_seed_checks_users_against_the_environments_cas(tmp_path: Path) -> None:
+    directory = write_manifests(
+        tmp_path / "m", [ca("LTV", PURCHASES, environments=["dev"])], settings=THREE
+    )
+    seeds = tmp_path / "seeds.jsonl"
+    user = {
+        "environment": "development",
+        "mpid": 1,
+        "calculated_attributes": {"workspace": [{"attribute_name": "LTV", "seed": {"value": 5}}]},
+    }
+    seeds.write_text(json.dumps(user) + "\n")
+    assert run_cli("seed", seeds, directory, "--dry-run").exit_code == 0  # dev by default
+    elsewhere = run_cli("seed", seeds, directory, "--env", "prod", "--dry-run")
+    assert elsewhere.exit_code == 1
+    assert "LTV" in elsewhere.stderr
+    assert "nothing was sent" in elsewhere.stderr
+
+
+def test_one_environment_commands_refuse_all_and_unknown_names(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings=THREE)
+    for command in (["apply", "--auto-approve"], ["export", "--out", str(tmp_path / "x")]):
+        every = run_cli(*command[:1], directory, *command[1:], "--env", "all")
+        assert every.exit_code == 1
+        assert (
+            "--env all: this command works on one environment; name one of dev, staging, prod"
+            in (every.stderr)
+        )
+    typo = run_cli("plan", directory, "--env", "stagin")
+    assert typo.exit_code == 1
+    assert "unknown environment `stagin`; did you mean `staging`?" in typo.stderr
+    required = write_manifests(
+        tmp_path / "n", [ca("A")], settings={**THREE, "default_environment": None}
+    )
+    missing = run_cli("plan", required)
+    assert missing.exit_code == 1
+    assert "--env is required" in missing.stderr
+    assert "dev, staging, prod" in missing.stderr
+    assert run_cli("plan", required, env={"RECONCILER_ENV": "prod"}).exit_code == 0
+
+
+def test_an_unknown_rule_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    result = run_cli("plan", directory, "--allow", "delete-in-used")
+    assert result.exit_code == 1
+    assert "--allow delete-in-used: no such safety rule; did you mean `delete-in-use`?" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.output
+
+
+def test_the_threshold_counts_the_in_scope_workspace_only(tmp_path: Path) -> None:
+    ours = [f"Growth {n}" for n in range(10)]
+    directory = write_manifests(
+        tmp_path / "m",
+        [ca(name, DEFINITION) for name in ours],
+        settings={"scope": ["Growth *"]},
+    )
+    loaded = loader.load(directory)
+    ws = Workspace(loaded, resolve(directory, loaded.settings, Flags(), {}))
+    # Four of our ten change; twenty CAs of another team share the workspace.
+    live = [
+        found(name, id=n + 1, active=OTHER if n < 4 else DEFINITION) for n, name in enumerate(ours)
+    ]
+    theirs = [found(f"Ops {n}", id=100 + n, active=DEFINITION) for n in range(20)]
+    planned = planning.build(ws, live + theirs, planning.Options())
+    assert [v.rule for v in planned.refused] == ["threshold"]
+    assert "4 of the workspace's 10 CAs" in planned.refused[0].message
+    assert planned.plan.unmanaged == []
+    unscoped = Workspace(
+        loaded, resolve(directory, loaded.settings.model_copy(update={"scope": None}), Flags(), {})
+    )
+    everything = planning.build(unscoped, live + theirs, planning.Options())
+    assert everything.refused == []  # 4 of 30: under the threshold
+    assert len(everything.plan.unmanaged) == 20
+
+
+def test_an_error_in_one_of_several_environments_names_it(tmp_path: Path) -> None:
+    settings = json.loads(json.dumps(THREE))
+    settings["environments"]["prod"]["target"] = "mparticle"
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings=settings)
+    result = run_cli("plan", directory, "--env", "all")
+    assert result.exit_code == 1
+    assert (
+        "Error: environment prod: target mparticle needs Platform API credentials: set "
+        "MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET (or MPARTICLE_CLIENT_ID and "
+        "MPARTICLE_CLIENT_SECRET)"
+    ) in result.stderr

@@ -1,0 +1,167 @@
+"""`reconciler test [DIR] [--env NAME] [--junit FILE]`: the example workspace's test files
+pass; a broken condition fails naming the user, the CA, expected and actual; --junit
+writes JUnit XML the CI reporters' schema accepts; bad input is one located paragraph."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree
+
+import xmlschema
+from rich.console import Console
+
+from reconciler import manifest, testfiles
+from reconciler.commands import test as command
+from reconciler.console import Output
+from tests.support.cli import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "manifests"
+XSD = ROOT / "tests" / "support" / "junit" / "junit-10.xsd"
+
+
+def _copy(tmp_path: Path) -> Path:
+    directory = tmp_path / "manifests"
+    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".reconciler"))
+    return directory
+
+
+def test_the_example_workspace_passes(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = run_cli("test", EXAMPLE, "--junit", junit)
+    assert result.exit_code == 0, result.output
+    assert "PASS alice: LTV = 129.99" in result.stdout
+    assert "Tests: 24 passed, 0 failed, 24 total (3 files)." in result.stdout
+    xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
+
+
+def test_the_example_test_files_cover_every_ca() -> None:
+    definitions = {d.name: d.ca.canonical for d in manifest.load(EXAMPLE).cas}
+    suites = testfiles.load(EXAMPLE, definitions)
+    tested = {e.ca for suite in suites for e in suite.expectations}
+    assert tested == set(definitions)
+
+
+def test_a_broken_condition_fails_naming_user_ca_expected_and_actual(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    commerce = directory / "commerce.yaml"
+    text = commerce.read_text()
+    broken = text.replace(
+        'attribute_name: Checkout Step, value: "22"', 'attribute_name: Checkout Step, value: "21"'
+    )
+    assert broken != text
+    commerce.write_text(broken)
+    junit = tmp_path / "report.xml"
+    result = run_cli("--no-color", "test", directory, "--junit", junit)
+    assert result.exit_code == 1
+    where = f"{directory / 'commerce.test.yaml'}:"
+    assert f"FAIL alice: LTV: expected 129.99, got 120  ({where}" in result.stdout
+    assert "FAIL bob: LTV: expected 30, got -" in result.stdout
+    assert "Tests: 22 passed, 2 failed, 24 total (3 files)." in result.stdout
+    xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
+    failures = ElementTree.parse(junit).getroot().iter("failure")
+    assert sorted(f.get("message") or "" for f in failures) == [
+        "expected 129.99, got 120",
+        "expected 30, got -",
+    ]
+
+
+def test_a_test_file_error_is_located_and_nothing_runs(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    path = directory / "engagement.test.yaml"
+    path.write_text(path.read_text().replace("Sessions Last 30 Days: 2", "Sessions Last 30: 2"))
+    result = run_cli("test", directory)
+    assert result.exit_code == 1
+    assert "PASS" not in result.stdout
+    assert "Traceback" not in result.output
+    assert (
+        f'{path}:44:5: expect.alice.Sessions Last 30: no CA named "Sessions Last 30" in the '
+        "manifests; did you mean `Sessions Last 30 Days`?" in result.stderr
+    )
+
+
+def test_env_needs_environments_in_settings() -> None:
+    result = run_cli("test", EXAMPLE, "--env", "prod")
+    assert result.exit_code == 1
+    assert "--env prod: reconciler.yaml defines no environments" in result.stderr
+
+
+def test_no_test_files_is_said(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    for path in directory.glob("*.test.yaml"):
+        path.unlink()
+    result = run_cli("test", directory)
+    assert result.exit_code == 0
+    assert "Tests: 0 passed, 0 failed, 0 total (0 files)." in result.stdout
+    assert "no test files (*.test.yaml)" in result.stderr
+
+
+def test_an_unwritable_junit_file_is_an_error(tmp_path: Path) -> None:
+    result = run_cli("test", EXAMPLE, "--junit", tmp_path / "missing" / "report.xml")
+    assert result.exit_code == 1
+    assert "--junit" in result.stderr
+    assert "cannot write" in result.stderr
+
+
+def test_manifest_errors_come_first(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    (directory / "broken.yaml").write_text("calculated_attributes: [{name: X}]\n")
+    result = run_cli("test", directory)
+    assert result.exit_code == 1
+    assert "error in manifests" in result.stderr
+
+
+def test_a_terminal_gets_the_same_lines_in_colour() -> None:
+    plain, coloured = io.StringIO(), io.StringIO()
+    assert (
+        command.run(EXAMPLE, Output(stdout=plain, stderr=io.StringIO()), env=None, junit_file=None)
+        == 0
+    )
+    terminal = Output(stdout=coloured, stderr=io.StringIO())
+    terminal.out = Console(file=coloured, force_terminal=True, color_system="standard")
+    assert command.run(EXAMPLE, terminal, env=None, junit_file=None) == 0
+    assert "\x1b[" in coloured.getvalue()
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.getvalue()) == plain.getvalue()
+
+
+def test_env_applies_that_environments_overrides(tmp_path: Path) -> None:
+    """`--env prod` tests the CA as prod's override makes it; `--env dev` as written; the
+    default_environment is used without --env."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "default_environment: dev\n"
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "searches.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Searches\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: custom_event, event_name: Search}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+        "    overrides:\n"
+        "      prod:\n"
+        "        definition:\n"
+        "          time_period: {type: within, within: 1, within_unit: days}\n"
+    )
+    search = (
+        "{event_type: custom_event, data: {event_name: Search, custom_event_type: search, "
+        'timestamp_unixtime_ms: "%s"}}'
+    )
+    (tmp_path / "searches.test.yaml").write_text(
+        "as_of: 2024-03-10T00:00:00Z\n"
+        "users:\n  alice:\n    events:\n"
+        f"      - {search % '2024-03-09T12:00:00Z'}\n"
+        f"      - {search % '2024-03-05T12:00:00Z'}\n"
+        "expect:\n  alice: {Searches: 2}\n"
+    )
+    assert run_cli("test", tmp_path).exit_code == 0
+    assert run_cli("test", tmp_path, "--env", "dev").exit_code == 0
+    prod = run_cli("--no-color", "test", tmp_path, "--env", "prod")
+    assert prod.exit_code == 1
+    assert "FAIL alice: Searches: expected 2, got 1" in prod.stdout
+    wrong = run_cli("test", tmp_path, "--env", "prd")
+    assert wrong.exit_code == 1
+    assert "did you mean `prod`" in wrong.stderr

@@ -1,0 +1,228 @@
+"""The emulator's Events API (`POST /v2/events`, `/v2/bulkevents`) and its profile read
+(`GET /_emulator/profiles/{mpid}`), in-process: Basic auth, the documented shapes and the
+256 KB limit, events stored per user, CA values computed from seeds + events."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator.events import derived_mpid
+from tests.support.emulator import AUDIENCE
+
+PATH = "/platform/v2/workspaces/1234/calculatedattributes"
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"emulator:emulator").decode()}
+JAN = 1704067200000  # 2024-01-01T00:00:00Z
+DAY = 86_400_000
+
+
+def _search(when: int | None, term: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event_name": "Search",
+        "custom_event_type": "search",
+        "custom_attributes": {"Term": term},
+    }
+    if when is not None:
+        data["timestamp_unixtime_ms"] = when
+    return {"event_type": "custom_event", "data": data}
+
+
+def _definition(calculation: str, attribute: str | None = "Term") -> dict[str, Any]:
+    return {
+        "recipe_type": "event",
+        "datapoint": {
+            "type": "event",
+            "event_name": "Search",
+            "event_type": "custom_event",
+            "custom_event_type": "search",
+            "attribute_name": attribute,
+        },
+        "conditions": [],
+        "calculation_type": calculation,
+        "time_period": {"type": "since", "date": "2023-01-01T00:00:00"},
+        "seeding": {"cutoff_date": "2023-06-01T00:00:00"},
+    }
+
+
+class Emulator:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def create(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        *,
+        activate: bool = True,
+        workspace_id: int = 1234,
+    ) -> None:
+        path = PATH.replace("1234", str(workspace_id))
+        token = await self.http.post(
+            "/oauth/token",
+            json={
+                "client_id": "emulator",
+                "client_secret": "emulator",
+                "audience": AUDIENCE,
+                "grant_type": "client_credentials",
+            },
+        )
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        body = {"name": name, "draft_definition": definition}
+        created = await self.http.post(path, json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        if activate:
+            done = await self.http.post(f"{path}/{created.json()}/activation", headers=headers)
+            assert done.status_code == 204
+
+    async def post(self, path: str, body: object, **headers: str) -> httpx.Response:
+        return await self.http.post(path, json=body, headers=headers or BASIC)
+
+    async def profile(self, mpid: int, **params: str) -> dict[str, Any]:
+        response = await self.http.get(f"/_emulator/profiles/{mpid}", params=params)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    app = create_app(EmulatorConfig(workspace_id=1234))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        yield Emulator(http)
+
+
+AS_OF = {"as_of": "2024-03-01T00:00:00Z"}
+
+
+async def test_events_become_profile_values_of_active_cas(emulator: Emulator) -> None:
+    await emulator.create("Last Term", _definition("last_occurrence"))
+    await emulator.create("Searches", _definition("count", None))
+    await emulator.create("Draft", _definition("count", None), activate=False)
+    batch = {"mpid": 42, "environment": "development", "events": [_search(JAN, "hats")]}
+    assert (await emulator.post("/v2/events", batch)).status_code == 202
+    later = {"mpid": 42, "events": [_search(JAN + DAY, "shoes")]}
+    assert (await emulator.post("/v2/bulkevents", [later, later])).status_code == 202
+    profile = await emulator.profile(42, **AS_OF)
+    assert profile["calculated_attributes"] == {"Last Term": "shoes", "Searches": "3"}
+    assert profile["events"] == 3
+    assert profile["as_of"] == "2024-03-01T00:00:00.000Z"
+    before = await emulator.profile(42, as_of=str(JAN + 1))
+    assert before["calculated_attributes"] == {"Last Term": "hats", "Searches": "1"}
+
+
+async def test_seeds_combine_with_events(emulator: Emulator) -> None:
+    await emulator.create("Searches", _definition("count", None))
+    seed = {
+        "environment": "development",
+        "mpid": 42,
+        "calculated_attributes": {
+            "workspace": [
+                {
+                    "attribute_name": "Searches",
+                    "calculation_type": "count",
+                    "cutoff_date": "2023-06-01",
+                    "seed": {"value": 10},
+                }
+            ]
+        },
+    }
+    assert (await emulator.post("/v2/calculatedattributes", seed)).status_code == 202
+    await emulator.post("/v2/events", {"mpid": 42, "events": [_search(JAN, "x")]})
+    assert (await emulator.profile(42, **AS_OF))["calculated_attributes"] == {"Searches": "11"}
+    assert (await emulator.profile(7, **AS_OF))["calculated_attributes"] == {"Searches": "0"}
+
+
+async def test_users_known_by_identities(emulator: Emulator) -> None:
+    await emulator.create("Searches", _definition("count", None))
+    email = {"email": "a@example.com"}
+    await emulator.post("/v2/events", {"user_identities": email, "events": [_search(JAN, "x")]})
+    mpid = derived_mpid(email)
+    assert (await emulator.profile(mpid, **AS_OF))["calculated_attributes"] == {"Searches": "1"}
+    # A batch naming the mpid and a new identity links them; later batches follow.
+    both = {"mpid": 5, "user_identities": {"customer_id": "c5"}, "events": []}
+    await emulator.post("/v2/events", both)
+    by_id = {"user_identities": {"customer_id": "c5"}, "events": [_search(JAN, "y")]}
+    await emulator.post("/v2/events", by_id)
+    assert (await emulator.profile(5, **AS_OF))["calculated_attributes"] == {"Searches": "1"}
+
+
+async def test_an_event_without_timestamp_gets_the_receive_time(emulator: Emulator) -> None:
+    await emulator.create("Last", _definition("last_occurrence_timestamp", None))
+    await emulator.post("/v2/events", {"mpid": 1, "events": [_search(None, "x")]})
+    profile = await emulator.profile(1)
+    assert profile["calculated_attributes"]["Last"] != "-"
+    assert profile["calculated_attributes"]["Last"][:4] == profile["as_of"][:4]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/v2/events", [], "A batch must be a JSON object"),
+        ("/v2/bulkevents", {"events": []}, "The request body must be an array."),
+        ("/v2/events", {"events": []}, "mpid or user_identities is required"),
+        (
+            "/v2/events",
+            {"mpid": 1, "events": [{"event_type": "click", "data": {}}]},
+            "events[0].event_type: must be one of",
+        ),
+        (
+            "/v2/events",
+            {"mpid": 1, "events": [{"event_type": "custom_event", "data": {}}]},
+            "events[0].data.event_name: required for a custom_event",
+        ),
+        ("/v2/events", {"mpid": "x"}, "mpid: must be a 64-bit integer"),
+        ("/v2/events", {"mpid": 1, "environment": "staging"}, "environment: must be"),
+        ("/v2/events", {"user_identities": {"mail": "a"}}, "user_identities: must map"),
+        ("/v2/bulkevents", [{"mpid": 1}, {"events": []}], "[1] mpid or user_identities"),
+    ],
+)
+async def test_invalid_batches_are_refused_whole(
+    emulator: Emulator, path: str, body: object, message: str
+) -> None:
+    await emulator.create("Searches", _definition("count", None))
+    response = await emulator.post(path, body)
+    assert response.status_code == 400
+    messages = [error["message"] for error in response.json()["errors"]]
+    assert any(text.startswith(message) for text in messages), messages
+    assert (await emulator.profile(1, **AS_OF))["events"] == 0
+
+
+async def test_auth_and_size_limits(emulator: Emulator) -> None:
+    batch = {"mpid": 1, "events": [_search(JAN, "x")]}
+    assert (await emulator.http.post("/v2/events", json=batch)).status_code == 401
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"emulator:nope").decode()}
+    assert (await emulator.post("/v2/events", batch, **wrong)).status_code == 403
+    big = {"mpid": 1, "events": [_search(JAN, "x" * 1000)] * 300}
+    response = await emulator.post("/v2/events", big)
+    assert response.status_code == 413
+
+
+async def test_reset_forgets_events(emulator: Emulator) -> None:
+    await emulator.post("/v2/events", {"mpid": 1, "events": [_search(JAN, "x")]})
+    assert (await emulator.profile(1, **AS_OF))["events"] == 1
+    assert (await emulator.http.post("/_emulator/reset")).status_code == 204
+    assert (await emulator.profile(1, **AS_OF))["events"] == 0
+
+
+async def test_profile_needs_a_workspace_when_several_have_active_cas() -> None:
+    transport = httpx.ASGITransport(app=create_app(EmulatorConfig()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        emulator = Emulator(http)
+        await emulator.create("A", _definition("count", None))
+        await emulator.create("B", _definition("count", None), workspace_id=99)
+        response = await http.get("/_emulator/profiles/1")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["message"].startswith("Several workspaces")
+        chosen = await emulator.profile(1, workspace_id="99", **AS_OF)
+        assert chosen["calculated_attributes"] == {"B": "0"}
+
+
+async def test_profile_refuses_an_unreadable_as_of(emulator: Emulator) -> None:
+    response = await emulator.http.get("/_emulator/profiles/1", params={"as_of": "soon"})
+    assert response.status_code == 400

@@ -1,0 +1,196 @@
+"""The seed rate governor on a fake clock (no sleeping): slow start, pacing in users per
+second, the ceiling on the percentage used, multiplicative decrease on a 429 and a slower
+climb on an acceleration 429 — and, against the emulator's own model of mParticle's limits,
+the headroom it takes and the live traffic it spares."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.emulator.limits import SeedingLimits
+from reconciler.seeding.governor import Governor, RatePolicy
+from tests.seeding.conftest import Serve, cli_env
+from tests.support.cli import run_cli
+from tests.support.seeds import MANIFESTS, users, write_jsonl
+
+
+@dataclass
+class Clock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def governor(**policy: float) -> tuple[Governor, Clock]:
+    clock = Clock()
+    return Governor(RatePolicy(**policy), clock), clock
+
+
+def run(gov: Governor, clock: Clock, seconds: float, users: int = 10) -> None:
+    """Send `users`-user requests back to back for `seconds`, answered without a header."""
+    end = clock.now + seconds
+    while clock.now < end:
+        clock.now += gov.reserve(users)
+
+
+def test_the_rate_is_users_per_second_and_starts_slow() -> None:
+    gov, _ = governor(rate=100)
+    assert gov.rate == 10  # a tenth of the configured rate
+    assert gov.reserve(10) == 0
+    assert gov.reserve(10) == pytest.approx(1.0)  # 10 users at 10 users/s
+    assert gov.reserve(5) == pytest.approx(2.0)
+
+
+def test_without_a_header_it_climbs_to_the_configured_rate_and_no_higher() -> None:
+    gov, clock = governor(rate=100)
+    run(gov, clock, 10)
+    assert 20 < gov.rate < 40  # 2 users/s more each second
+    run(gov, clock, 120)
+    assert gov.rate == gov.peak_rate == 100
+
+
+def test_it_climbs_slower_near_the_ceiling_and_falls_over_it() -> None:
+    gov, clock = governor(rate=1000, ceiling=80)
+    gov.observe(40)
+    run(gov, clock, 5)
+    free = gov.rate
+    gov2, clock2 = governor(rate=1000, ceiling=80)
+    gov2.observe(75)  # 5 points under the ceiling: a third of the band
+    run(gov2, clock2, 5)
+    assert gov2.rate - 100 < (free - 100) / 2
+    before = gov2.rate
+    for _ in range(10):
+        gov2.observe(95)
+    run(gov2, clock2, 3)
+    assert gov2.rate < before
+
+
+def test_a_speed_429_halves_the_rate_once_and_pauses_for_retry_after() -> None:
+    gov, clock = governor(rate=100, start=0.5)
+    assert gov.rate == 50
+    gov.throttled("workspace", 3)
+    gov.throttled("workspace", 3)  # the other requests in flight met the same window
+    assert gov.rate == 25
+    assert gov.reserve(10) == pytest.approx(3.0)  # nothing goes before Retry-After
+    assert [change.reason for change in gov.changes] == ["the workspace limit: rate halved"]
+    assert gov.speed_limited == 2
+    clock.now += 3.5
+    run(gov, clock, 0.5)
+    assert gov.rate == 25  # held an interval past Retry-After
+    run(gov, clock, 5)
+    assert gov.rate > 25
+
+
+def test_an_acceleration_429_slows_the_climb_without_cutting_the_rate() -> None:
+    steady, clock = governor(rate=100)
+    slowed, slow_clock = governor(rate=100)
+    slowed.throttled("acceleration", 1)
+    assert slowed.rate == steady.rate  # no multiplicative decrease
+    assert slowed.acceleration_limited == 1
+    run(steady, clock, 10)
+    run(slowed, slow_clock, 10)
+    assert slowed.rate - 10 < (steady.rate - 10) * 0.6
+
+
+def test_answers_are_read_from_their_headers() -> None:
+    gov, clock = governor(rate=100, start=0.5)
+    request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
+    ok = httpx.Response(202, headers={"X-mp-rate-limit-percentage-used": "97"}, request=request)
+    gov.observe_response(ok)
+    clock.now += 1
+    gov.reserve(1)
+    assert gov.rate < 50  # 97% used: over the 80% ceiling
+    limited = httpx.Response(
+        429,
+        headers={"Retry-After": "2", "X-mp-rate-limit-exceeded": "acceleration"},
+        request=request,
+    )
+    gov.observe_response(limited)
+    assert gov.acceleration_limited == 1
+    odd = httpx.Response(202, headers={"X-mp-rate-limit-percentage-used": "lots"}, request=request)
+    gov.observe_response(odd)  # not a number: ignored
+
+
+@dataclass
+class Outcome:
+    users_per_second: float
+    seed_429s: dict[str, int] = field(default_factory=dict)
+    live_429s: int = 0
+    peak_used: int = 0
+
+
+def simulate(policy: RatePolicy, users: int, batch: int, **limits: float) -> Outcome:
+    """`users` sent in requests of `batch`, one after another with no latency, to the
+    emulator's model of the limits; a refused request is sent again."""
+    clock = Clock()
+    gov = Governor(policy, clock)
+    model = SeedingLimits(start=0.0, **limits)
+    sent = 0
+    outcome = Outcome(0.0, {"workspace": 0, "acceleration": 0})
+    while sent < users:
+        clock.now += gov.reserve(batch)
+        verdict = model.admit(clock.now, batch)
+        if verdict.limit is not None:
+            outcome.seed_429s[verdict.limit] += 1
+            gov.throttled(verdict.limit, verdict.retry_after)
+            continue
+        gov.observe(verdict.percentage)
+        outcome.peak_used = max(outcome.peak_used, verdict.percentage or 0)
+        sent += batch
+    model.catch_up(clock.now)
+    outcome.users_per_second = users / clock.now
+    outcome.live_429s = model.live.rate_limited + model.live.acceleration_limited
+    return outcome
+
+
+MPARTICLE = {"limit": 270, "acceleration": 100, "live_share": 0.3, "window": 10}
+HEADROOM = 270 * (1 - 0.3)
+
+
+def test_near_the_limit_it_takes_the_headroom_and_spares_live_traffic() -> None:
+    outcome = simulate(RatePolicy(rate=270, ceiling=95), 200_000, 50, **MPARTICLE)
+    assert outcome.users_per_second >= 0.88 * HEADROOM
+    assert outcome.seed_429s == {"workspace": 0, "acceleration": 0}
+    assert outcome.live_429s == 0
+
+
+def test_the_defaults_stay_far_below_the_limit() -> None:
+    outcome = simulate(RatePolicy(), 50_000, 100, **MPARTICLE)
+    assert outcome.users_per_second <= 100
+    assert outcome.peak_used <= 80
+    assert outcome.seed_429s == {"workspace": 0, "acceleration": 0}
+    assert outcome.live_429s == 0
+
+
+def test_a_workspace_busier_than_the_ceiling_slows_seeding_down() -> None:
+    busy = {**MPARTICLE, "live_share": 0.75}
+    outcome = simulate(RatePolicy(ceiling=80), 20_000, 100, **busy)
+    assert outcome.users_per_second < 20
+    assert outcome.live_429s == 0
+
+
+def test_the_command_adapts_to_a_busy_workspace_served_over_loopback(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """A workspace whose live traffic uses 70% of its 400 batches/s: asked for up to 400
+    users/s, `seed` keeps to what stays under the 80% ceiling, about 40/s."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(120))
+    with serve(seed_limit=400, live_traffic=0.7, limit_window=2) as server:
+        env = cli_env(server, RECONCILER_SEED_RATE="400")
+        result = run_cli("seed", path, MANIFESTS, "--format", "json", "--batch-size", "10", env=env)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == 120
+    assert result.exit_code == 0, result.output
+    rate = json.loads(result.stdout)["rate"]
+    assert (rate["configured"], rate["ceiling"]) == (400, 80)
+    assert rate["peak"] < 80  # far below the 400 asked for: the usage said no
+    assert rate["rate_limited"] == rate["acceleration_limited"] == 0
+    assert stats["seed_limit"]["rate_limited"] == 0
+    assert stats["seed_limit"]["peak_percentage_used"] <= 90
+    assert stats["live_traffic"]["rate_limited"] == 0

@@ -1,0 +1,246 @@
+"""The composite action (`action.yml` at the repository root) and the GitHub Actions examples
+for a repository with environments: their shape, and their flow, run for real. The
+action's own shell script runs with the inputs each workflow step gives it (matrix values
+filled in) against an emulator server: plan every environment, post one comment, then
+apply the saved plans in promotion order, after which every environment plans empty.
+Only `gh` (the GitHub API) is replaced, by a script that records what it was asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from reconciler import manifest
+from reconciler.environments import promotion_order
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import env_for
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "github-actions"
+REPOSITORY = ROOT / "examples" / "environments"
+PLAN = EXAMPLES / "reconciler-environments-plan.yml"
+APPLY = EXAMPLES / "reconciler-environments-apply.yml"
+ACTION_USES = "your-org/reconciler@v1"
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
+
+#: A stand-in for the GitHub CLI: records each call; lists the comments it was told of.
+GH = """#!/usr/bin/env bash
+printf '%s\\n' "$*" >> "$GH_LOG"
+for arg in "$@"; do
+  case "$arg" in
+    body=@*) cp "${arg#body=@}" "$GH_LOG.body" ;;
+  esac
+done
+if [ "$1" = api ] && [ "$2" = --paginate ]; then cat "$GH_COMMENTS" 2>/dev/null; fi
+"""
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def action() -> dict[str, Any]:
+    loaded: dict[str, Any] = load(ROOT / "action.yml")
+    return loaded
+
+
+def script_step() -> dict[str, Any]:
+    (step,) = [s for s in action()["runs"]["steps"] if s.get("id") == "run"]
+    found: dict[str, Any] = step
+    return found
+
+
+def steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = workflow["jobs"][job]["steps"]
+    return found
+
+
+def test_the_action_is_a_composite_that_installs_then_runs() -> None:
+    spec = action()
+    assert spec["runs"]["using"] == "composite"
+    assert {"command", "directory", "env", "plan-file", "args", "spec"} <= set(spec["inputs"])
+    names = [step.get("name") or step.get("uses") for step in spec["runs"]["steps"]]
+    assert names == ["actions/setup-python@v5", "Install the reconciler", "Run reconciler"]
+    for step in spec["runs"]["steps"]:
+        if "run" in step:
+            assert step["shell"] == "bash"
+            # Inputs reach scripts only through env: never as text pasted into the script.
+            assert "${{" not in step["run"], step["run"]
+    assert set(spec["outputs"]) == {"exitcode", "markdown", "plan"}
+
+
+def test_environment_workflows_cover_every_environment_in_promotion_order() -> None:
+    settings = manifest.load_settings(REPOSITORY)
+    order = promotion_order(settings)
+    assert order == ["dev", "staging", "prod"]
+    plan = load(PLAN)
+    matrix = plan["jobs"]["plan"]["strategy"]["matrix"]["include"]
+    assert [entry["env"] for entry in matrix] == order
+    assert plan["jobs"]["comment"]["needs"] == "plan"
+    apply = load(APPLY)
+    applied = [s["with"]["env"] for s in steps(apply, "apply") if s.get("uses") == ACTION_USES]
+    assert applied == order
+    for workflow in (plan, apply):
+        assert workflow["permissions"]["contents"] == "read"
+        assert workflow["env"]["RECONCILER_TARGET"] == "mparticle"
+        for key, value in workflow["env"].items():
+            if "SECRET" in key:
+                assert value == f"${{{{ secrets.{key} }}}}"
+        for job in workflow["jobs"].values():
+            assert job["timeout-minutes"] > 0
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+
+
+def _fill(value: str, context: dict[str, str]) -> str:
+    """Evaluate the `${{ name }}` expressions of a workflow or action value."""
+    return EXPRESSION.sub(lambda m: context[m.group(1)], value)
+
+
+class Runner:
+    """Runs the action's script as GitHub would: its `env:` filled from the step's inputs."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.gh_log = workdir / "gh.log"
+        bin_dir = workdir / "bin"
+        bin_dir.mkdir()
+        gh = bin_dir / "gh"
+        gh.write_text(GH)
+        gh.chmod(0o755)
+        self.path = os.pathsep.join(
+            [str(bin_dir), str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+        )
+
+    def run(self, with_: dict[str, Any], context: dict[str, str]) -> tuple[int, dict[str, str]]:
+        spec = action()
+        inputs = {name: str(item.get("default", "")) for name, item in spec["inputs"].items()}
+        inputs["github-token"] = "token"
+        inputs.update({key: _fill(str(value), context) for key, value in with_.items()})
+        step = script_step()
+        names = {f"inputs.{name}": value for name, value in inputs.items()}
+        step_env = {key: _fill(str(value), names) for key, value in step["env"].items()}
+        outputs = self.workdir / "github-output"
+        outputs.write_text("")
+        completed = subprocess.run(
+            ["bash", "-c", step["run"]],
+            cwd=self.workdir,
+            env={
+                **self.env,
+                **step_env,
+                "PATH": self.path,
+                "GITHUB_OUTPUT": str(outputs),
+                "GITHUB_REPOSITORY": "acme/cas",
+                "GITHUB_SHA": "0123456789abcdef",
+                "GITHUB_EVENT_PATH": str(self.workdir / "event.json"),
+                "RUNNER_TEMP": str(self.workdir),
+                "GH_LOG": str(self.gh_log),
+                "GH_COMMENTS": str(self.workdir / "comments.txt"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert "Traceback" not in completed.stderr, completed.stderr
+        found = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+        return completed.returncode, found
+
+
+@pytest.fixture
+def runner(tmp_path: Path, emulator: EmulatorServer) -> Runner:
+    shutil.copytree(REPOSITORY, tmp_path / "manifests")
+    (tmp_path / "event.json").write_text(json.dumps({"pull_request": {"number": 7}}))
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
+    server = env_for(emulator.url)
+    env = {
+        **keep,
+        **server,
+        "RECONCILER_TARGET": "mparticle",
+        **{f"MPARTICLE_{n.upper()}_CLIENT_SECRET": "emulator" for n in ("dev", "staging", "prod")},
+        "RECONCILER_CACHE_DIR": os.environ.get("RECONCILER_CACHE_DIR", ""),
+    }
+    return Runner(tmp_path, env)
+
+
+def test_plan_comment_and_apply_in_promotion_order(runner: Runner, tmp_path: Path) -> None:
+    plan_workflow = load(PLAN)
+    (plan_step,) = [s for s in steps(plan_workflow, "plan") if s.get("uses") == ACTION_USES]
+    for entry in plan_workflow["jobs"]["plan"]["strategy"]["matrix"]["include"]:
+        context = {f"matrix.{key}": str(value) for key, value in entry.items()}
+        code, outputs = runner.run(plan_step["with"], context)
+        assert code == 0, entry
+        assert outputs["exitcode"] == "0"
+        env = entry["env"]
+        # What the artifacts carry to the comment job and to the merge.
+        (tmp_path / "comment").mkdir(exist_ok=True)
+        shutil.move(tmp_path / outputs["markdown"], tmp_path / "comment" / f"{env}.md")
+        (tmp_path / "saved" / env).mkdir(parents=True)
+        shutil.move(tmp_path / outputs["plan"], tmp_path / "saved" / env / "plan.json")
+    prod = (tmp_path / "comment" / "prod.md").read_text()
+    assert "not yet created in staging ✗" in prod
+    assert "`--allow promotion`" in prod  # the reviewer sees the allowance
+
+    (comment_step,) = [s for s in steps(plan_workflow, "comment") if s.get("uses") == ACTION_USES]
+    assert runner.run(comment_step["with"], {})[0] == 0
+    calls = runner.gh_log.read_text().splitlines()
+    assert calls[-1].startswith("api -X POST repos/acme/cas/issues/7/comments -F body=@")
+    body = (tmp_path / "gh.log.body").read_text()
+    assert body.startswith("<!-- reconciler-plan-environments -->\n")
+    sections = [body.index(f"(environment {env})") for env in ("dev", "staging", "prod")]
+    assert sections == sorted(sections)
+    # The next push updates the same comment instead of adding one.
+    (tmp_path / "comments.txt").write_text("4242\n")
+    assert runner.run(comment_step["with"], {})[0] == 0
+    last = runner.gh_log.read_text().splitlines()[-1]
+    assert last.startswith("api -X PATCH repos/acme/cas/issues/comments/4242 -F body=@")
+
+    apply_steps = [s for s in steps(load(APPLY), "apply") if s.get("uses") == ACTION_USES]
+    for step in apply_steps:
+        code, outputs = runner.run(step["with"], {})
+        assert (code, outputs["exitcode"]) == (0, "0"), step["with"]
+    converged = run_cli(
+        "plan", tmp_path / "manifests", "--env", "all", "--detailed-exitcode", env=runner.env
+    )
+    assert converged.exit_code == 0, converged.output
+
+
+def test_apply_stops_prod_when_staging_was_not_applied(runner: Runner, tmp_path: Path) -> None:
+    plan_workflow = load(PLAN)
+    (plan_step,) = [s for s in steps(plan_workflow, "plan") if s.get("uses") == ACTION_USES]
+    context = {"matrix.env": "prod", "matrix.args": "--allow promotion"}
+    code, outputs = runner.run(plan_step["with"], context)
+    assert code == 0
+    (tmp_path / "saved" / "prod").mkdir(parents=True)
+    shutil.move(tmp_path / outputs["plan"], tmp_path / "saved" / "prod" / "plan.json")
+    (prod_step,) = [
+        s for s in steps(load(APPLY), "apply") if s.get("with", {}).get("env") == "prod"
+    ]
+    code, outputs = runner.run(prod_step["with"], {})
+    assert (code, outputs["exitcode"]) == (1, "1")
+
+
+def test_a_failed_plan_still_gives_the_comment_a_section(runner: Runner, tmp_path: Path) -> None:
+    code, outputs = runner.run(
+        {"command": "plan", "directory": "manifests", "env": "prod", "markdown-file": "prod.md"},
+        {},
+    )
+    assert (code, outputs["exitcode"]) == (1, "1")
+    text = (tmp_path / "prod.md").read_text()
+    assert "### reconciler plan failed (environment prod)" in text
+    assert "[promotion]" in text
+    assert not (tmp_path / "reconciler-plan.json").exists()
+    bad = runner.run({"command": "destroy"}, {})
+    assert bad[0] == 1

@@ -1,0 +1,205 @@
+"""Per-CA `environments:` and `overrides:` (SPEC §7) and the ownership scope (§8) in the
+manifests: each environment's CAs, errors located where they are written, did-you-mean on
+environment names, and a manifest cache that gives the same CAs per environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import loader as manifest
+from reconciler.manifest.overrides import merge
+
+SETTINGS = """\
+environments:
+  dev: {workspace_id: 1}
+  staging: {workspace_id: 2}
+  prod:
+    workspace_id: 3
+    scope: ["Growth *", "LTV"]
+"""
+CAS = """\
+calculated_attributes:
+  - name: Growth Sessions
+    description: all sessions
+    overrides:
+      prod:
+        active: false
+        description: null
+        protect: true
+        definition:
+          time_period: {within: 90}
+          conditions:
+            - {type: string, operator: equals, attribute_name: Plan, value: paid}
+      dev:
+        definition:
+          seeding: {cutoff_date: 2024-01-01}
+          time_period: {type: since, date: 2023-06-01, within: null, within_unit: null}
+    definition:
+      calculation_type: count
+      datapoint: {event_type: session_start}
+      time_period: {type: within, within: 30, within_unit: days}
+  - name: Debug Counter
+    environments: [dev, staging]
+    definition:
+      calculation_type: count
+      datapoint: {event_type: screen_view}
+      time_period: {type: within, within: 1, within_unit: days}
+"""
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(folder))
+    return folder
+
+
+def directory(tmp_path: Path, cas: str = CAS, settings: str = SETTINGS) -> Path:
+    folder = tmp_path / "m"
+    folder.mkdir(exist_ok=True)
+    (folder / "reconciler.yaml").write_text(settings)
+    (folder / "cas.yaml").write_text(cas)
+    return folder
+
+
+def facts(loaded: manifest.Manifests, environment: str | None) -> list[tuple[Any, ...]]:
+    return [
+        (d.name, d.ca.description, d.ca.active, d.ca.protect, d.ca.canonical)
+        for d in loaded.for_environment(environment)
+    ]
+
+
+def errors(folder: Path) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        manifest.load(folder)
+    return [str(issue).removeprefix(str(folder) + "/") for issue in caught.value.issues]
+
+
+def test_merge_merges_mappings_replaces_the_rest_and_null_removes() -> None:
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": 1}
+    patch = {"a": {"c": [3], "f": 2}, "d": None, "g": {"h": 1}}
+    assert merge(base, patch) == {"a": {"b": 1, "c": [3], "f": 2}, "e": 1, "g": {"h": 1}}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": 1}  # untouched
+
+
+def test_each_environment_gets_its_overrides(tmp_path: Path) -> None:
+    loaded = manifest.load(directory(tmp_path))
+    by_env = {env: {d.name: d.ca for d in loaded.for_environment(env)} for env in ("dev", "prod")}
+    assert sorted(by_env["dev"]) == ["Debug Counter", "Growth Sessions"]
+    assert sorted(by_env["prod"]) == ["Growth Sessions"]  # Debug Counter: dev and staging
+    prod = by_env["prod"]["Growth Sessions"]
+    assert (prod.active, prod.description, prod.protect) == (False, None, True)
+    assert prod.canonical["time_period"] == {
+        "type": "within",
+        "date": None,
+        "within": 90,
+        "within_unit": "days",
+    }
+    assert [c["attribute_name"] for c in prod.canonical["conditions"]] == ["Plan"]
+    dev = by_env["dev"]["Growth Sessions"]
+    period = dev.canonical["time_period"]
+    assert period is not None
+    assert period["type"] == "since"
+    assert dev.canonical["seeding"] is not None
+    assert dev.description == "all sessions"
+    # staging has no override: the CA as written.
+    (staging,) = [d.ca for d in loaded.for_environment("staging") if d.name == "Growth Sessions"]
+    period = staging.canonical["time_period"]
+    assert period is not None
+    assert period["within"] == 30
+    assert staging.active is True
+
+
+def test_the_cache_gives_the_same_environments(tmp_path: Path) -> None:
+    folder = directory(tmp_path)
+    first = manifest.load(folder)
+    second = manifest.load(folder)
+    assert isinstance(second.cas[0].ca, manifest.CachedCA)
+    for environment in ("dev", "staging", "prod"):
+        assert facts(second, environment) == facts(first, environment)
+        # Full models (which seeding reads) come from the cached data with the override.
+        assert [d.ca.definition for d in second.for_environment(environment)] == [
+            d.ca.definition for d in first.for_environment(environment)
+        ]
+
+
+def test_override_errors_are_located_at_the_override(tmp_path: Path) -> None:
+    cas = CAS.replace(
+        "time_period: {within: 90}", "time_period: {within: -1}\n          recipe: event"
+    )
+    cas = cas.replace("active: false", "active: nope")
+    cas = cas.replace("seeding: {cutoff_date: 2024-01-01}", "calculation_type: sum")
+    assert errors(directory(tmp_path, cas)) == [
+        "cas.yaml:6:17: overrides.prod.active: expected true or false, got 'nope' (CA \"Growth "
+        'Sessions")',
+    ]
+    cas = cas.replace("active: nope", "active: false")
+    assert errors(directory(tmp_path, cas)) == [
+        # Every problem of the variant at once: its rules and its unknown fields.
+        "cas.yaml:10:33: overrides.prod.definition.time_period.within: Invalid 'within' time "
+        'period specification: must be a positive integer (CA "Growth Sessions" in environment '
+        "prod)",
+        "cas.yaml:11:11: overrides.prod.definition.recipe: unknown field `recipe`; did you "
+        'mean `recipe_type`? (CA "Growth Sessions" in environment prod)',
+        # The override made it a sum: the datapoint written in the CA lacks the attribute.
+        "cas.yaml:20:18: definition.datapoint.attribute_name: calculation_type `sum` "
+        'aggregates an attribute\'s value: set datapoint.attribute_name (CA "Growth Sessions" '
+        "in environment dev)",
+    ]
+
+
+def test_unknown_environment_names_are_located_with_did_you_mean(tmp_path: Path) -> None:
+    cas = CAS.replace("environments: [dev, staging]", "environments: [dev, stagng]")
+    cas = cas.replace("      prod:\n", "      prd:\n")
+    assert errors(directory(tmp_path, cas)) == [
+        "cas.yaml:5:7: overrides.prd: unknown environment `prd`; did you mean `prod`? "
+        'reconciler.yaml defines dev, staging, prod (CA "Growth Sessions")',
+        "cas.yaml:22:25: environments[1]: unknown environment `stagng`; did you mean "
+        '`staging`? reconciler.yaml defines dev, staging, prod (CA "Debug Counter")',
+    ]
+
+
+def test_an_override_where_the_ca_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    cas = CAS.replace(
+        "    environments: [dev, staging]\n",
+        "    environments: [dev, staging]\n    overrides: {prod: {active: false}}\n",
+    )
+    assert errors(directory(tmp_path, cas)) == [
+        "cas.yaml:23:17: overrides.prod: override for `prod`, but the CA exists only in dev, "
+        'staging; add it to `environments` or remove the override (CA "Debug Counter")'
+    ]
+
+
+def test_environment_names_need_environments_in_the_settings(tmp_path: Path) -> None:
+    found = errors(directory(tmp_path, settings="workspace_id: 1\n"))
+    assert found[0] == (
+        "cas.yaml:5:7: overrides.prod: environment `prod`: reconciler.yaml defines no "
+        'environments (add `environments:` to it) (CA "Growth Sessions")'
+    )
+    assert len(found) == 4  # prod, dev, and the two names of Debug Counter
+
+
+def test_a_ca_outside_the_scope_is_a_located_error(tmp_path: Path) -> None:
+    cas = CAS.replace("    environments: [dev, staging]\n", "")
+    assert errors(directory(tmp_path, cas)) == [
+        'cas.yaml:21:5: name: CA "Debug Counter" is outside the scope of prod (Growth *, LTV): '
+        "add a pattern that matches it to `scope`, or limit the CA with `environments:`"
+    ]
+    # Scopes are matched case-sensitively.
+    lower = CAS.replace("Growth Sessions", "growth sessions")
+    assert "outside the scope of prod" in errors(directory(tmp_path, lower))[0]
+
+
+def test_a_settings_change_is_seen_by_a_cached_directory(tmp_path: Path) -> None:
+    folder = directory(tmp_path)
+    manifest.load(folder)
+    manifest.load(folder)  # the directory's verdict is cached now
+    (folder / "reconciler.yaml").write_text(SETTINGS.replace('"Growth *", ', ""))
+    assert errors(folder) == [
+        'cas.yaml:2:5: name: CA "Growth Sessions" is outside the scope of prod (LTV): add a '
+        "pattern that matches it to `scope`, or limit the CA with `environments:`"
+    ]

@@ -1,0 +1,172 @@
+"""The JSON plan's format 2 (and reading format 1), ids range-checked on load, and how the
+fields of §7–§8 render in text and Markdown."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.console import Output
+from reconciler.errors import ReconcilerError
+from reconciler.plan import render
+from reconciler.plan.value import (
+    Action,
+    DraftNote,
+    GateCheck,
+    Plan,
+    Promotion,
+    Selection,
+    Target,
+    Violation,
+    summarize,
+)
+
+ACTIONS = [
+    Action(action="create", name="LTV", body={"name": "LTV"}),
+    Action(action="activate", name="LTV"),
+    Action(action="update", name="AOV", id=12),
+]
+V1: dict[str, Any] = {
+    "format_version": 1,
+    "workspace_id": 1234,
+    "summary": {"create": 1, "activate": 1, "update": 1, "unchanged": 2},
+    "actions": [a.model_dump(mode="json") for a in ACTIONS],
+    "unmanaged": ["Legacy"],
+    "live": {"12": "abc"},
+}
+FULL = Plan(
+    environment="prod",
+    workspace_id=333,
+    target=Target(kind="mparticle", api_url="https://api.mparticle.com", directory="/repo/m"),
+    selection=Selection(only=["L*"], exclude=["Legacy"], not_selected=4),
+    allowed=["promotion"],
+    overridden=[Violation(rule="promotion", message='"AOV" is not yet active in staging')],
+    summary=summarize(ACTIONS, 2, 0),
+    actions=ACTIONS,
+    drafts=[DraftNote(name="Kept", id=9, kept=True)],
+    promotion=Promotion(
+        source="staging",
+        checks=[
+            GateCheck(name="LTV", promoted=True, reason="promoted from staging", definition="f"),
+            GateCheck(name="AOV", promoted=False, reason="not yet active in staging"),
+        ],
+    ),
+    live={"12": "abc"},
+)
+
+
+def write(tmp_path: Path, document: Any) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_format_1_is_read_as_format_2_without_its_fields(tmp_path: Path) -> None:
+    plan = Plan.load(write(tmp_path, V1))
+    assert (plan.format_version, plan.environment, plan.target) == (2, None, None)
+    assert plan.actions == ACTIONS
+    assert plan.unmanaged == ["Legacy"]
+    assert (plan.selection.active, plan.allowed, plan.promotion) == (False, [], None)
+
+
+def test_format_2_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "saved.json"
+    FULL.save(path)
+    assert Plan.load(path) == FULL
+    assert json.loads(path.read_text())["format_version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        (("workspace_id",), 0, "workspace_id: 0 is not an id"),
+        (("workspace_id",), 2**63, "workspace_id: 9223372036854775808 is not an id"),
+        (("actions", 2, "id"), -5, "actions.2.id: -5 is not an id"),
+        (("live",), {"0x1f": "abc"}, "live.0x1f.[key]: '0x1f' is not an id"),
+        (("live",), {str(2**64): "abc"}, "is not an id (a positive 64-bit integer)"),
+        (("format_version",), 3, "(format_version 1 or 2): format_version"),
+    ],
+)
+def test_ids_read_from_a_plan_file_are_range_checked(
+    tmp_path: Path, where: tuple[Any, ...], value: Any, message: str
+) -> None:
+    document = json.loads(json.dumps(V1))
+    target = document
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = value
+    with pytest.raises(ReconcilerError, match="is not a reconciler plan") as caught:
+        Plan.load(write(tmp_path, document))
+    assert message in caught.value.message
+    v2 = {**document, "format_version": 2} if where != ("format_version",) else document
+    with pytest.raises(ReconcilerError, match="is not a reconciler plan"):
+        Plan.load(write(tmp_path, v2))
+
+
+def test_not_json_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text("{")
+    with pytest.raises(ReconcilerError, match="not JSON"):
+        Plan.load(tmp_path / "plan.json")
+
+
+def text_of(plan: Plan) -> str:
+    buffer = io.StringIO()
+    output = Output(no_color=True, stdout=buffer, stderr=io.StringIO())
+    for line in render.text(plan):
+        output.print(line)
+    return buffer.getvalue()
+
+
+def test_text_names_the_environment_the_gate_the_overrides_and_the_selection() -> None:
+    text = text_of(FULL)
+    assert text.startswith(
+        "Safety rules overridden (--allow promotion):\n"
+        '  ⚠ [promotion] "AOV" is not yet active in staging\n'
+    )
+    assert "perform these actions in workspace 333 (environment prod):" in text
+    assert "      promoted from staging ✓\n" in text
+    assert "      not yet active in staging ✗\n" in text
+    assert '  = draft kept "Kept" (id 9)' in text
+    assert text.rstrip().endswith("2 unchanged, 0 unmanaged. 4 not selected.")
+
+
+def test_markdown_shows_every_override_before_anything_else() -> None:
+    comment = render.markdown(FULL)
+    head = comment.split("| create |")[0]
+    assert head == (
+        "### reconciler plan for workspace 333 (environment prod)\n\n"
+        "> [!CAUTION]\n"
+        "> **Safety rules overridden for this plan:** `--allow promotion`\n"
+        "> - **promotion**: &quot;AOV&quot; is not yet active in staging\n\n"
+    )
+    assert "| not selected |" in comment
+    assert "promoted from staging ✓" in comment
+    assert "! gate: not yet active in staging ✗" in comment
+    assert "1 draft kept (made outside Git; drafts: preserve)" in comment
+    quiet = FULL.model_copy(update={"overridden": []})
+    assert "> [!NOTE]\n> Safety rules allowed (none was needed): `promotion`" in render.markdown(
+        quiet
+    )
+
+
+def test_several_environments_render_as_sections() -> None:
+    dev = FULL.model_copy(update={"environment": "dev", "workspace_id": 111, "overridden": []})
+    plans = {"dev": dev, "prod": FULL}
+    comment = render.markdown_all(plans)
+    assert comment.startswith("## reconciler plan for 2 environments\n")
+    assert "| dev | 111 | 1 | 1 | 0 | 1 | 0 | 2 | 0 |  |" in comment
+    assert "| prod | 333 | 1 | 1 | 0 | 1 | 0 | 2 | 0 | 1 |" in comment
+    assert comment.index("### reconciler plan for workspace 111 (environment dev)") < (
+        comment.index("### reconciler plan for workspace 333 (environment prod)")
+    )
+    buffer = io.StringIO()
+    output = Output(no_color=True, stdout=buffer, stderr=io.StringIO())
+    for line in render.text_all(plans):
+        output.print(line)
+    text = buffer.getvalue()
+    assert text.startswith("== Environment dev: workspace 111 ==\n")
+    assert "\n== Environment prod: workspace 333 ==\n" in text

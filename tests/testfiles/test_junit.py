@@ -1,0 +1,64 @@
+"""`reconciler test --junit` output is valid against the JUnit schema CI reporters read
+(the Jenkins xUnit plugin's junit-10.xsd, vendored in tests/support/junit/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import xmlschema
+
+from reconciler.testfiles import junit
+from reconciler.testfiles.runner import Outcome, SuiteResult
+
+XSD = Path(__file__).resolve().parents[1] / "support" / "junit" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(XSD)
+
+
+def _outcome(user: str, ca: str, expected: str, actual: str) -> Outcome:
+    return Outcome("manifests/a.test.yaml", user, ca, expected, actual, expected == actual, 7, 5)
+
+
+RESULTS = [
+    SuiteResult(
+        "manifests/a.test.yaml",
+        (
+            _outcome("alice", "LTV", "130", "130"),
+            _outcome("bob", 'Odd <"&> name', "1", "-"),
+        ),
+        0.0123,
+    ),
+    SuiteResult("manifests/empty.test.yaml", (), 0.0),
+]
+
+
+def test_document_validates_against_the_junit_schema(schema: xmlschema.XMLSchema) -> None:
+    schema.validate(junit.document(RESULTS))
+
+
+def test_one_suite_per_file_one_case_per_user_and_ca_and_the_failure_says_why() -> None:
+    root = ElementTree.fromstring(junit.document(RESULTS))
+    assert (root.get("tests"), root.get("failures")) == ("2", "1")
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["manifests/a.test.yaml", "manifests/empty.test.yaml"]
+    cases = suites[0].findall("testcase")
+    assert [c.get("name") for c in cases] == ["alice: LTV", 'bob: Odd <"&> name']
+    assert cases[0].find("failure") is None
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "expected 1, got -"
+    assert failure.text is not None
+    assert "manifests/a.test.yaml:7" in failure.text
+    assert "user bob" in failure.text
+
+
+def test_the_schema_check_catches_a_broken_document(schema: xmlschema.XMLSchema) -> None:
+    """The vendored schema really constrains the document (a testcase needs a name)."""
+    broken = junit.document(RESULTS).replace(b'name="alice: LTV" ', b"")
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        schema.validate(broken)

@@ -1,0 +1,265 @@
+"""Loading test files: every problem of every file located and reported at once, events
+from events files grouped by mpid/identity, timestamps as epoch ms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler import manifest, testfiles
+from reconciler.errors import CaTestFileError
+from reconciler.manifest.loader import discover
+from tests.testfiles.conftest import WriteTest
+
+
+def _load(workspace: Path) -> list[testfiles.Suite]:
+    definitions = {d.name: d.ca.canonical for d in manifest.load(workspace).cas}
+    return testfiles.load(workspace, definitions)
+
+
+def _errors(workspace: Path) -> list[str]:
+    with pytest.raises(CaTestFileError) as caught:
+        _load(workspace)
+    return [str(issue) for issue in caught.value.issues]
+
+
+GOOD = """\
+as_of: 2024-03-01T00:00:00Z
+users:
+  alice:
+    events:
+      - event_type: custom_event
+        data: {event_name: Search, custom_event_type: search,
+               timestamp_unixtime_ms: 1706745600000, custom_attributes: {Term: shoes}}
+expect:
+  alice: {Last Term: shoes}
+"""
+
+
+def test_a_valid_file_loads(workspace: Path, write_test: WriteTest) -> None:
+    write_test("a.test.yaml", GOOD)
+    [suite] = _load(workspace)
+    assert suite.file == str(workspace / "a.test.yaml")
+    assert suite.as_of == 1709251200000
+    [expectation] = suite.expectations
+    assert (expectation.user, expectation.ca, expectation.expected) == (
+        "alice",
+        "Last Term",
+        "shoes",
+    )
+    assert (expectation.line, expectation.column) == (9, 11)
+    assert suite.users["alice"].events[0]["data"]["custom_attributes"] == {"Term": "shoes"}
+
+
+BAD = """\
+as_of: 2024-03-01T00:00:00Z
+users:
+  alice:
+    events:
+      - {event_type: custom_evnt, data: {timestamp_unixtime_ms: 1}}
+      - event_type: custom_event
+        data: {event_name: Search, timestamp_unixtime_ms: 1, custom_atributes: {}}
+      - event_type: commerce_event
+        data: {timestamp_unixtime_ms: 1}
+    seeds:
+      LTV: {value: lots}
+      Sessions: {value: 3}
+      LTW: {value: 1}
+    events_file: missing.jsonl
+  bob:
+    evnts: []
+expect:
+  alice: {Last Trm: shoes}
+  carol: {LTV: 1}
+"""
+
+
+def test_every_problem_is_located_at_once(workspace: Path, write_test: WriteTest) -> None:
+    write_test("bad.test.yaml", BAD)
+    where = str(workspace / "bad.test.yaml")
+    assert _errors(workspace) == [
+        f"{where}:5:22: users.alice.events[0].event_type: 'custom_evnt' is not valid; "
+        "did you mean `custom_event`?",
+        f"{where}:7:62: users.alice.events[1].data.custom_atributes: unknown field "
+        "`custom_atributes`; did you mean `custom_attributes`?",
+        f'{where}:11:20: users.alice.seeds.LTV.value: LTV: Seed value must be numeric, not "lots"',
+        f"{where}:12:7: users.alice.seeds.Sessions: Sessions has no seeding.cutoff_date: "
+        "mParticle takes no seeds for it",
+        f'{where}:13:7: users.alice.seeds.LTW: no CA named "LTW" in the manifests; '
+        "did you mean `LTV`?",
+        f"{where}:14:18: users.alice.events_file: no such file: missing.jsonl (relative to "
+        "this test file)",
+        f"{where}:16:5: users.bob.evnts: unknown field `evnts`; did you mean `events`?",
+        f'{where}:18:11: expect.alice.Last Trm: no CA named "Last Trm" in the manifests; '
+        "did you mean `Last Term`?",
+        f"{where}:19:3: expect.carol: unknown user `carol`; declare it under `users:`",
+    ]
+
+
+def test_event_rules_of_the_json_reference(workspace: Path, write_test: WriteTest) -> None:
+    write_test(
+        "rules.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  alice:\n    events:\n"
+        "      - {event_type: custom_event, data: {timestamp_unixtime_ms: 1}}\n"
+        "      - event_type: commerce_event\n"
+        "        data: {timestamp_unixtime_ms: 1}\n"
+        "expect: {}\n",
+    )
+    where = str(workspace / "rules.test.yaml")
+    assert _errors(workspace) == [
+        f"{where}:5:42: users.alice.events[0].data.event_name: a custom_event needs an event_name",
+        f"{where}:5:42: users.alice.events[0].data.custom_event_type: a custom_event needs a "
+        "custom_event_type, one of: navigation, location, search, transaction, user_content, "
+        "user_preference, social, other, media, attribution",
+        f"{where}:7:15: users.alice.events[1].data: a commerce_event has exactly one of "
+        "product_action, promotion_action and product_impressions",
+    ]
+
+
+def test_seeds_for_a_rolling_window_are_refused(workspace: Path, write_test: WriteTest) -> None:
+    data = json.loads((workspace / "cas.yaml").read_text())
+    data["calculated_attributes"][1]["definition"]["seeding"] = {"cutoff_date": "2024-01-01"}
+    (workspace / "cas.yaml").write_text(json.dumps(data))
+    write_test(
+        "s.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  a:\n    seeds: {Sessions: {value: 1}}\nexpect: {}\n",
+    )
+    assert _errors(workspace) == [
+        f"{workspace / 's.test.yaml'}:4:13: users.a.seeds.Sessions: Sessions has a rolling "
+        "`within` window, which cannot be seeded"
+    ]
+
+
+def test_yaml_and_top_level_mistakes(workspace: Path, write_test: WriteTest) -> None:
+    write_test("syntax.test.yaml", "as_of: [unclosed\n")
+    write_test("list.test.yaml", "- a\n")
+    write_test("keys.test.yaml", "as_of: 2024-03-01\nuser: {}\nexpect: {}\nx-shared: 1\n")
+    errors = _errors(workspace)
+    # The suggestion says what is missing: no second error for `users`.
+    keys = workspace / "keys.test.yaml"
+    assert errors[0] == f"{keys}:2:1: user: unknown field `user`; did you mean `users`?"
+    assert errors[1] == (
+        f"{workspace / 'list.test.yaml'}:1:1: expected a mapping with `as_of`, `users` and `expect`"
+    )
+    assert errors[2].startswith(f"{workspace / 'syntax.test.yaml'}:2:1: invalid YAML")
+    assert len(errors) == 3
+
+
+def test_as_of_must_be_an_instant(workspace: Path, write_test: WriteTest) -> None:
+    write_test("a.test.yaml", GOOD.replace("2024-03-01T00:00:00Z", "soon"))
+    assert _errors(workspace) == [
+        f"{workspace / 'a.test.yaml'}:1:8: as_of: 'soon' is not an ISO 8601 date-time; "
+        "write e.g. 2024-03-01T00:00:00Z"
+    ]
+
+
+def test_event_times_may_be_written_as_timestamps(workspace: Path, write_test: WriteTest) -> None:
+    write_test(
+        "t.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  a:\n    events:\n"
+        + "".join(
+            "      - event_type: session_start\n        data:\n"
+            f"          timestamp_unixtime_ms: {t}\n"
+            for t in ("2024-02-01T00:00:00Z", '"2024-02-01T00:00:00Z"', "1706745600000")
+        )
+        + "expect: {a: {Sessions: 3}}\n",
+    )
+    [suite] = _load(workspace)
+    times = {e["data"]["timestamp_unixtime_ms"] for e in suite.users["a"].events}
+    assert times == {1706745600000}
+
+
+def _batch(mpid: int | None, term: str, **identities: str) -> str:
+    event = {
+        "event_type": "custom_event",
+        "data": {
+            "event_name": "Search",
+            "custom_event_type": "search",
+            "timestamp_unixtime_ms": 1706745600000,
+            "custom_attributes": {"Term": term},
+        },
+    }
+    body: dict[str, object] = {"events": [event]}
+    if mpid is not None:
+        body["mpid"] = mpid
+    if identities:
+        body["user_identities"] = identities
+    return json.dumps(body)
+
+
+def test_events_files_are_grouped_by_mpid_or_identity(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    lines = [_batch(1, "one"), _batch(2, "two"), _batch(None, "three", email="c@example.com")]
+    write_test("data/events.jsonl", "\n".join(lines) + "\n\n")
+    write_test(
+        "data/g.test.yaml",
+        "as_of: 2024-03-01\nusers:\n"
+        "  a: {mpid: 1, events_file: events.jsonl}\n"
+        "  b: {mpid: 2, events_file: events.jsonl}\n"
+        "  c: {identities: {email: c@example.com}, events_file: events.jsonl}\n"
+        "  everyone: {events_file: events.jsonl}\n"
+        "expect: {a: {Last Term: one}, b: {Last Term: two}, c: {Last Term: three}}\n",
+    )
+    [suite] = _load(workspace)
+    terms = {
+        name: [e["data"]["custom_attributes"]["Term"] for e in user.events]
+        for name, user in suite.users.items()
+    }
+    assert terms == {
+        "a": ["one"],
+        "b": ["two"],
+        "c": ["three"],
+        "everyone": ["one", "two", "three"],
+    }
+
+
+def test_events_file_problems_are_located_by_line(workspace: Path, write_test: WriteTest) -> None:
+    write_test(
+        "events.jsonl",
+        _batch(1, "ok")
+        + "\n{not json\n[1]\n"
+        + json.dumps({"mpid": 1, "events": [{"event_type": "custom_event", "data": {}}]})
+        + "\n",
+    )
+    write_test(
+        "e.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  a: {mpid: 1, events_file: events.jsonl}\n"
+        "  b: {mpid: 7, events_file: events.jsonl}\nexpect: {}\n",
+    )
+    where = workspace / "events.jsonl"
+    assert _errors(workspace) == [
+        f"{workspace / 'e.test.yaml'}:4:29: users.b.events_file: no batch of events.jsonl "
+        "names this user's mpid or identities",
+        f"{where}:2:2: invalid JSON: unexpected character, expected a string key",
+        f"{where}:3: each line is one Events API batch: a JSON object with `events`",
+        f"{where}:4: events[0].data.timestamp_unixtime_ms: required field "
+        "`timestamp_unixtime_ms` is missing",
+    ]
+
+
+def test_manifest_discovery_skips_test_files(workspace: Path, write_test: WriteTest) -> None:
+    write_test("a.test.yaml", GOOD)
+    write_test("sub/b.test.yml", GOOD)
+    write_test(".hidden/c.test.yaml", GOOD)
+    write_test("sub/more.yaml", '{"calculated_attributes": []}')
+    assert [p.name for p in discover(workspace)] == ["cas.yaml", "more.yaml"]
+    assert [p.name for p in testfiles.discover(workspace)] == ["a.test.yaml", "b.test.yml"]
+    assert len(manifest.load(workspace).cas) == 3
+
+
+def test_a_user_may_be_declared_without_anything(workspace: Path, write_test: WriteTest) -> None:
+    write_test("u.test.yaml", "as_of: 2024-03-01\nusers:\n  bob:\nexpect: {bob: {LTV: null}}\n")
+    [suite] = _load(workspace)
+    assert suite.users["bob"].events == ()
+
+
+def test_users_that_are_not_a_mapping_give_one_error(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    write_test("u.test.yaml", "as_of: 2024-03-01\nusers: []\nexpect: {bob: {LTV: 1}}\n")
+    assert _errors(workspace) == [
+        f"{workspace / 'u.test.yaml'}:2:8: users: expected a mapping, got a list"
+    ]

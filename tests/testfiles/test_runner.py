@@ -1,0 +1,49 @@
+"""How a test file's expected values compare with the evaluator's (README, "Testing CAs")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from reconciler.testfiles.runner import matches, show
+
+# fmt: off
+ROWS: list[tuple[object, str, bool]] = [
+    (130, "130", True),
+    (130, "130.0", True),
+    (130.5, "130.5", True),
+    (130, "131", False),
+    (130, "-", False),
+    ("130", "130.00", True),            # numeric text compares as a number
+    ("shoes", "shoes", True),
+    ("shoes", "Shoes", False),
+    ("-", "-", True),
+    (None, "-", True),
+    (None, "0", False),
+    (True, "true", True),
+    (False, "true", False),
+    (datetime(2024, 1, 1, tzinfo=timezone.utc), "2024-01-01T00:00:00.000Z", True),
+    (datetime(2024, 1, 1, 1), "2024-01-01T00:00:00.000Z", False),
+    (date(2024, 1, 1), "2024-01-01T00:00:00.000Z", True),
+    ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", True),   # the same instant
+    (["b", "a"], '"a","b"', True),      # lists in any order
+    (["a"], '"a","b"', False),
+    ([], "-", True),
+    ([1, "x"], '"1","x"', True),
+    (["a"], "a", False),                # not a unique list
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("expected", "actual", "same"), ROWS)
+def test_matches(expected: object, actual: str, same: bool) -> None:
+    assert matches(expected, actual) is same
+
+
+def test_show_writes_expected_values_as_values_are_written() -> None:
+    assert show(None) == "-"
+    assert show(True) == "true"
+    assert show(130) == "130"
+    assert show(["b", "a"]) == '"a","b"'
+    assert show(date(2024, 1, 1)) == "2024-01-01"
