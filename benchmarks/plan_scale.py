@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from reconciler.cli import tune_collector
 from reconciler.commands import plan as plan_command
 from reconciler.console import Output
-from reconciler.settings import Flags
 from tests.support.emulator import EmulatorServer, running_emulator
 from tests.support.workspace import api_definition, env_for
 
@@ -116,7 +115,7 @@ def timed_plan(directory: Path) -> float:
     tune_collector()
     output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
     started = time.perf_counter()
-    plan_command.run(directory, output, flags=Flags())
+    plan_command.run(plan_command.PlanCommandOptions(directory=directory), output)
     return time.perf_counter() - started
 
 

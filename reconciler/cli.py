@@ -120,7 +120,8 @@ def validate(ctx: typer.Context, directory: DirArg = Path("manifests")) -> None:
     """Check manifests offline: every error at once, each with file:line:column."""
     from reconciler.commands import validate as command
 
-    run_command(_state(ctx), lambda out: command.run(directory, out), collect_rarely=True)
+    options = command.ValidateOptions(directory=directory)
+    run_command(_state(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
 TargetOption = Annotated[
@@ -173,20 +174,15 @@ def plan(
 
     if fmt not in ("text", "markdown", "json"):
         raise typer.BadParameter("use text, markdown or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
-    run_command(
-        _state(ctx),
-        lambda out_: command.run(
-            directory,
-            out_,
-            flags=flags,
-            out=out,
-            fmt=fmt,  # type: ignore[arg-type]
-            detailed_exitcode=detailed_exitcode,
-            force=force,
-        ),
-        collect_rarely=True,
+    options = command.PlanCommandOptions(
+        directory=directory,
+        out=out,
+        fmt=fmt,  # type: ignore[arg-type]
+        detailed_exitcode=detailed_exitcode,
+        force=force,
+        flags=_flags(workspace_id, target, prune),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 @app.command()
@@ -219,22 +215,17 @@ def apply(
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune)
-    run_command(
-        _state(ctx),
-        lambda out: command.run(
-            directory,
-            out,
-            plan_file=plan_file,
-            auto_approve=auto_approve,
-            concurrency=concurrency,
-            wait=wait,
-            force=force,
-            fmt=fmt,  # type: ignore[arg-type]
-            flags=flags,
-        ),
-        collect_rarely=True,
+    options = command.ApplyOptions(
+        directory=directory,
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        concurrency=concurrency,
+        wait=wait,
+        force=force,
+        fmt=fmt,  # type: ignore[arg-type]
+        flags=_flags(workspace_id, target, prune),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 @app.command()
@@ -250,12 +241,10 @@ def export(
     """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
     from reconciler.commands import export as command
 
-    flags = _flags(workspace_id, target, None)
-    run_command(
-        _state(ctx),
-        lambda output: command.run(directory, output, out=out, flags=flags),
-        collect_rarely=True,
+    options = command.ExportOptions(
+        directory=directory, out=out, flags=_flags(workspace_id, target, None)
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 class SeedEnvironment(str, Enum):
@@ -308,23 +297,22 @@ def seed(
     from reconciler.commands import seed as command
     from reconciler.seeding import SeedOptions
 
-    options = SeedOptions(
-        file=file,
-        environment=environment.value if environment else None,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        skip_invalid=skip_invalid,
-        rejects=rejects,
-        checkpoint=checkpoint,
-        dry_run=dry_run,
-    )
-    flags = _flags(workspace_id, target, None)
-    run_command(
-        _state(ctx),
-        lambda out: command.run(
-            file, directory, options, out, output_format=output_format.value, flags=flags
+    options = command.SeedCommandOptions(
+        seed=SeedOptions(
+            file=file,
+            environment=environment.value if environment else None,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            skip_invalid=skip_invalid,
+            rejects=rejects,
+            checkpoint=checkpoint,
+            dry_run=dry_run,
         ),
+        directory=directory,
+        output_format=output_format.value,
+        flags=_flags(workspace_id, target, None),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output))
 
 
 @app.command()

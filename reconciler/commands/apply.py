@@ -1,14 +1,17 @@
 """`reconciler apply`: plan (or load a saved plan), confirm, apply, then check the result.
 
 With `--plan FILE` the saved plan is applied exactly, after checking that nothing it
-touches changed since it was made. Afterwards one list request verifies the outcome.
+touches changed since it was made. Afterwards one list request verifies the outcome;
+`--wait` then follows the calculation of every activated CA.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -17,81 +20,40 @@ from rich.text import Text
 from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
-from reconciler.applier import Outcome, Report
-from reconciler.commands.plan import show
-from reconciler.commands.progress import follow_calculations
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
-from reconciler.plan import planner, safety
-from reconciler.plan.render import VERB, summary_line
+from reconciler.plan import planner, render, safety
+from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Plan
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 
 Format = Literal["text", "json"]
-MARK = {"done": "✓", "failed": "✗", "not_started": "·"}
+#: Seconds between polls of GET .../calculation (RECONCILER_WAIT_INTERVAL may change it).
+POLL_SECONDS = 5.0
 
 
-def _describe(outcome: Outcome) -> str:
-    action = outcome.action
-    ca_id = outcome.id if outcome.id is not None else action.id
-    where = f" (id {ca_id})" if ca_id is not None else ""
-    adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
-    return f'{VERB[action.action]} "{action.name}"{where}{adopted}'
+@dataclass(frozen=True)
+class ApplyOptions:
+    """The command's flags."""
+
+    directory: Path = Path("manifests")
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    concurrency: int = 8
+    wait: bool = False
+    force: bool = False
+    fmt: Format = "text"
+    flags: Flags = field(default_factory=Flags)
 
 
-def _step_printer(output: Output) -> Callable[[Outcome], None]:
-    def printed(outcome: Outcome) -> None:
-        style = "green" if outcome.status == "done" else "red"
-        line = Text(f"{MARK[outcome.status]} {_describe(outcome)}", style=style)
-        if outcome.message:
-            line += Text(f": {outcome.message}")
-        output.err.print(line)
-
-    return printed
-
-
-def report_text(report: Report) -> list[Text]:
-    done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
-    if report.ok:
-        return [Text(f"Apply complete: {done} done.", style="bold green")]
-    lines = [
-        Text(
-            f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
-        )
-    ]
-    for outcome in report.outcomes:
-        text = f"  {MARK[outcome.status]} {outcome.status.replace('_', ' ')}: {_describe(outcome)}"
-        lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
-    lines.append(
-        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
-    )
-    return lines
-
-
-def _confirm(output: Output) -> bool:
-    output.out.print(Text("Apply these actions? Only 'yes' is accepted: ", style="bold"), end="")
-    try:
-        return input().strip() == "yes"
-    except EOFError:
-        return False
-
-
-async def _finish(
-    plan: Plan,
-    client: PlatformClient,
-    output: Output,
-    *,
-    concurrency: int,
-    fmt: Format,
-) -> Report:
-    on_step = _step_printer(output) if fmt == "text" else None
-    report = await applier.apply(plan, client, concurrency=concurrency, on_step=on_step)
-    if fmt == "json":
-        output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
-    else:
-        for line in report_text(report):
-            output.print(line)
-    return report
+def run(options: ApplyOptions, output: Output) -> int:
+    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
+    if options.plan_file is not None:
+        saved = Plan.load(options.plan_file)
+        settings = _settings_for_saved_plan(options.directory, saved, options.flags)
+        return asyncio.run(_apply_saved(saved, settings, output, options))
+    ws = workspace.load(options.directory, options.flags, output)
+    return asyncio.run(_apply_directory(ws, output, options))
 
 
 def _settings_for_saved_plan(directory: Path, plan: Plan, flags: Flags) -> Settings:
@@ -114,36 +76,8 @@ def _settings_for_saved_plan(directory: Path, plan: Plan, flags: Flags) -> Setti
     return settings
 
 
-def run(
-    directory: Path,
-    output: Output,
-    *,
-    plan_file: Path | None = None,
-    auto_approve: bool = False,
-    concurrency: int = 8,
-    wait: bool = False,
-    force: bool = False,
-    fmt: Format = "text",
-    flags: Flags | None = None,
-) -> int:
-    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
-    flags = flags or Flags()
-    if plan_file is not None:
-        saved = Plan.load(plan_file)
-        settings = _settings_for_saved_plan(directory, saved, flags)
-        return asyncio.run(_apply_saved(saved, settings, output, concurrency, wait, force, fmt))
-    ws = workspace.load(directory, flags, output)
-    return asyncio.run(_apply_directory(ws, output, auto_approve, concurrency, wait, force, fmt))
-
-
 async def _apply_saved(
-    plan: Plan,
-    settings: Settings,
-    output: Output,
-    concurrency: int,
-    wait: bool,
-    force: bool,
-    fmt: Format,
+    plan: Plan, settings: Settings, output: Output, options: ApplyOptions
 ) -> int:
     async with target.platform(settings) as client:
         live = await client.list()
@@ -152,59 +86,127 @@ async def _apply_saved(
             raise StalePlanError(
                 "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
             )
-        safety.check(plan, live, force=force)
+        safety.check(plan, live, force=options.force)
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
-        report = await _finish(plan, client, output, concurrency=concurrency, fmt=fmt)
-        if not report.ok:
-            raise ApplyError("apply stopped on a failure; see the report above")
+        report = await _run_plan(plan, client, output, options)
         problems = applier.verify(plan, await client.list())
         if problems:
             raise ApplyError(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
-        if wait:
+        if options.wait:
             await follow_calculations(client, report, output)
     return 0
 
 
-async def _apply_directory(
-    ws: workspace.Workspace,
-    output: Output,
-    auto_approve: bool,
-    concurrency: int,
-    wait: bool,
-    force: bool,
-    fmt: Format,
-) -> int:
-    options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
+async def _apply_directory(ws: workspace.Workspace, output: Output, options: ApplyOptions) -> int:
+    planned = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
     async with target.platform(ws.settings) as client:
         live = await client.list(on_sent=ws.manifests.prepare)
-        plan = planner.plan(ws.desired, live, options)
-        if fmt == "text":
-            show(plan, output, "text")
+        plan = planner.plan(ws.desired, live, planned)
+        if options.fmt == "text":
+            render.show(plan, output, "text")
         if plan.empty:
-            if fmt == "json":
-                output.write_raw(json.dumps(Report().to_json(), indent=2) + "\n")
+            if options.fmt == "json":
+                output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
             return 0
-        safety.check(plan, live, force=force)
-        if not auto_approve:
-            if not output.interactive:
-                raise ReconcilerError(
-                    "refusing to apply without confirmation: there is no terminal to ask. "
-                    "Pass --auto-approve (or apply a reviewed plan with --plan FILE)."
-                )
-            if not await asyncio.to_thread(_confirm, output):
-                output.print(Text("Apply cancelled; nothing was sent."))
-                return 1
-        report = await _finish(plan, client, output, concurrency=concurrency, fmt=fmt)
-        if not report.ok:
-            raise ApplyError("apply stopped on a failure; see the report above")
-        again = planner.plan(ws.desired, await client.list(), options)
+        safety.check(plan, live, force=options.force)
+        if not options.auto_approve and not await _approved(output):
+            output.print(Text("Apply cancelled; nothing was sent."))
+            return 1
+        report = await _run_plan(plan, client, output, options)
+        again = planner.plan(ws.desired, await client.list(), planned)
         if not again.empty:
-            show(again, output, "text")
-            raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
-        if wait:
+            render.show(again, output, "text")
+            raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
+        if options.wait:
             await follow_calculations(client, report, output)
     return 0
+
+
+async def _approved(output: Output) -> bool:
+    """Ask on the terminal; without one, refuse (a pipeline must say --auto-approve)."""
+    if not output.interactive:
+        raise ReconcilerError(
+            "refusing to apply without confirmation: there is no terminal to ask. "
+            "Pass --auto-approve (or apply a reviewed plan with --plan FILE)."
+        )
+    return await asyncio.to_thread(_confirm, output)
+
+
+def _confirm(output: Output) -> bool:
+    output.out.print(Text("Apply these actions? Only 'yes' is accepted: ", style="bold"), end="")
+    try:
+        return input().strip() == "yes"
+    except EOFError:
+        return False
+
+
+async def _run_plan(
+    plan: Plan, client: PlatformClient, output: Output, options: ApplyOptions
+) -> ApplyReport:
+    """Apply the plan, print each step (text) and the report; raise if it stopped."""
+    on_step = _step_printer(output) if options.fmt == "text" else None
+    report = await applier.apply(plan, client, concurrency=options.concurrency, on_step=on_step)
+    if options.fmt == "json":
+        output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        for line in render.report_text(report):
+            output.print(line)
+    if not report.ok:
+        raise ApplyError("apply stopped on a failure; see the report above")
+    return report
+
+
+def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:
+    def printed(outcome: ActionOutcome) -> None:
+        output.err.print(render.outcome_line(outcome))
+
+    return printed
+
+
+async def follow_calculations(
+    client: PlatformClient, report: ApplyReport, output: Output, poll: float | None = None
+) -> None:
+    """`--wait`: poll each activated CA until it is calculated; one bar per CA on stderr."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    interval = (
+        float(os.environ.get("RECONCILER_WAIT_INTERVAL", POLL_SECONDS)) if poll is None else poll
+    )
+    activated = {
+        o.id: o.action.name
+        for o in report.outcomes
+        if o.action.action == "activate" and o.status == "done" and o.id is not None
+    }
+    if not activated:
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=output.err,
+        disable=not output.err.is_terminal,
+    )
+    with progress:
+        tasks = {ca_id: progress.add_task(name, total=100) for ca_id, name in activated.items()}
+        pending = set(activated)
+        while pending:
+            for ca_id in sorted(pending):
+                status = await client.calculation(ca_id)
+                percent = 100.0 if status.is_calculated else status.calculation_percent_complete
+                progress.update(tasks[ca_id], completed=percent)
+                if status.is_calculated:
+                    pending.discard(ca_id)
+            if pending:
+                await asyncio.sleep(interval)
+    output.info(f"All {len(activated)} activated CA(s) are calculated.")

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import httpx
-from rich.text import Text
 
 from reconciler import workspace
 from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.models import LiveCA
 from reconciler.plan import planner, render, safety
+from reconciler.plan.render import Format
 from reconciler.plan.value import Plan
 from reconciler.settings import Flags
 from reconciler.workspace import Workspace
 
-Format = Literal["text", "markdown", "json"]
+
+@dataclass(frozen=True)
+class PlanCommandOptions:
+    """The command's flags (`planner.PlanOptions` is what the planner itself is told)."""
+
+    directory: Path = Path("manifests")
+    out: Path | None = None
+    fmt: Format = "text"
+    detailed_exitcode: bool = False
+    force: bool = False
+    flags: Flags = field(default_factory=Flags)
 
 
 @dataclass(frozen=True, repr=False)
@@ -46,32 +55,16 @@ async def make_plan(ws: Workspace, transport: httpx.AsyncBaseTransport | None = 
     return PlanResult(planner.plan(ws.desired, live, options), live)
 
 
-def show(plan: Plan, output: Output, fmt: Format) -> None:
-    if fmt == "json":
-        output.write_raw(plan.to_json().decode())
-    elif fmt == "markdown":
-        output.write_raw(render.markdown(plan))
-    else:
-        # One print of the whole plan: rich spends as long on each call as on a line.
-        output.print(Text("\n").join(render.text(plan)))
-
-
-def run(
-    directory: Path,
-    output: Output,
-    *,
-    flags: Flags | None = None,
-    out: Path | None = None,
-    fmt: Format = "text",
-    detailed_exitcode: bool = False,
-    force: bool = False,
-) -> int:
+def run(options: PlanCommandOptions, output: Output) -> int:
     """0 (2 with --detailed-exitcode when there are changes); errors raise (exit 1)."""
-    ws = workspace.load(directory, flags or Flags(), output)
+    ws = workspace.load(options.directory, options.flags, output)
     result = asyncio.run(make_plan(ws))
-    show(result.plan, output, fmt)
-    if out is not None:
-        result.plan.save(out)
-        output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
-    safety.check(result.plan, result.live, force=force)
-    return 2 if detailed_exitcode and not result.plan.empty else 0
+    render.show(result.plan, output, options.fmt)
+    if options.out is not None:
+        result.plan.save(options.out)
+        output.info(
+            f"Saved the plan to {options.out}; apply it with "
+            f"`reconciler apply --plan {options.out}`."
+        )
+    safety.check(result.plan, result.live, force=options.force)
+    return 2 if options.detailed_exitcode and not result.plan.empty else 0

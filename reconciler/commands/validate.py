@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
 
 
-def run(directory: Path, output: Output) -> int:
+@dataclass(frozen=True)
+class ValidateOptions:
+    """The command's arguments."""
+
+    directory: Path = Path("manifests")
+
+
+def run(options: ValidateOptions, output: Output) -> int:
     """Exit 0 when every manifest is valid (warnings printed), else ManifestError (exit 1)."""
-    loaded = manifest.load(directory)
+    loaded = manifest.load(options.directory)
     for warning in loaded.warnings:
         output.warn(str(warning))
     count = len(loaded.cas)

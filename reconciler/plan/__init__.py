@@ -2,9 +2,30 @@
 
 Pure: nothing here performs I/O beyond saving and loading a plan file. `value` is the Plan
 and its JSON form, `planner` builds it, `changes` computes field-level differences,
-`safety` refuses what must not run unattended, `render` prints it for people.
+`safety` refuses what must not run unattended, `report` is what became of each action
+when it was applied, `render` prints plans and reports for people.
 """
 
-from reconciler.plan.value import ACTION_KINDS, Action, ActionKind, Change, Plan, Summary, summarize
+from reconciler.plan.value import (
+    ACTION_KINDS,
+    KINDS,
+    Action,
+    ActionKind,
+    Change,
+    Kind,
+    Plan,
+    Summary,
+    summarize,
+)
 
-__all__ = ["ACTION_KINDS", "Action", "ActionKind", "Change", "Plan", "Summary", "summarize"]
+__all__ = [
+    "ACTION_KINDS",
+    "KINDS",
+    "Action",
+    "ActionKind",
+    "Change",
+    "Kind",
+    "Plan",
+    "Summary",
+    "summarize",
+]

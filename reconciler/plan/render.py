@@ -1,7 +1,9 @@
-"""Rendering a Plan for people: Terraform-like text for terminals, Markdown for PR comments.
+"""Rendering a Plan for people: Terraform-like text for terminals, Markdown for PR comments,
+and the apply report that says what became of each action.
 
-Renderers only read the plan. Text uses colour only where the Output allows it; Markdown
-is truncated deterministically below GitHub's comment limit.
+Renderers only read the plan (or report); every word of an action kind comes from
+`plan.value.KINDS`. Text uses colour only where the Output allows it; Markdown is truncated
+deterministically below GitHub's comment limit.
 """
 
 from __future__ import annotations
@@ -10,29 +12,18 @@ import html
 import json
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 
-from reconciler.plan.value import Action, Change, Plan
+from reconciler.console import Output
+from reconciler.plan.report import ActionOutcome, ApplyReport, Status
+from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Change, Plan
 
 MARKDOWN_LIMIT = 60_000
-
-SYMBOL = {"create": "+", "update": "~", "discard_draft": "-", "activate": "!", "delete": "x"}
-VERB = {
-    "create": "create",
-    "update": "update",
-    "discard_draft": "discard draft",
-    "activate": "activate",
-    "delete": "delete",
-}
-STYLE = {
-    "create": "green",
-    "update": "yellow",
-    "discard_draft": "magenta",
-    "activate": "cyan",
-    "delete": "red",
-}
+Format = Literal["text", "markdown", "json"]
+#: The mark of an action's outcome in the apply report.
+MARK: dict[Status, str] = {"done": "✓", "failed": "✗", "not_started": "·"}
 
 
 def value_text(value: Any, limit: int = 200) -> str:
@@ -54,15 +45,14 @@ def summary_line(plan: Plan) -> str:
     tail = f"{s.unchanged} unchanged, {s.unmanaged} unmanaged."
     if plan.empty:
         return f"No changes. {tail}"
-    return (
-        f"Plan: {s.create} to create, {s.update} to update, {s.discard_draft} drafts to discard, "
-        f"{s.activate} to activate, {s.delete} to delete. {tail}"
-    )
+    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in ACTION_KINDS)
+    return f"Plan: {counts}. {tail}"
 
 
-def _title(action: Action) -> str:
-    where = f" (id {action.id})" if action.id is not None else ""
-    return f'{VERB[action.action]} "{action.name}"{where}'
+def _title(action: Action, ca_id: int | None = None) -> str:
+    shown = action.id if ca_id is None else ca_id
+    where = f" (id {shown})" if shown is not None else ""
+    return f'{action.kind.verb} "{action.name}"{where}'
 
 
 def text(plan: Plan) -> Iterator[Text]:
@@ -72,9 +62,9 @@ def text(plan: Plan) -> Iterator[Text]:
         yield Text("")
         for _, group in groupby(plan.actions, key=lambda action: action.name):
             for action in group:
-                style = STYLE[action.action]
+                style = action.kind.style
                 yield Text("  ") + Text(
-                    f"{SYMBOL[action.action]} {_title(action)}", style=f"bold {style}"
+                    f"{action.kind.symbol} {_title(action)}", style=f"bold {style}"
                 )
                 for change in action.changes:
                     symbol, line = change_line(change)
@@ -96,14 +86,14 @@ def _fence(body: str) -> str:
 
 
 def _section(name: str, actions: list[Action]) -> str:
-    verbs = ", ".join(VERB[a.action] for a in actions)
-    symbol = SYMBOL[actions[0].action]
+    verbs = ", ".join(a.kind.verb for a in actions)
+    symbol = actions[0].kind.symbol
     warnings = sorted({w for a in actions for w in a.warnings})
     flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
     lines: list[str] = []
     for action in actions:
         where = f" (id {action.id})" if action.id is not None else ""
-        lines.append(f"{SYMBOL[action.action]} {VERB[action.action]}{where}")
+        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}")
         for change in action.changes:
             before, after = change.before, change.after
             if before is not None and after is not None:
@@ -123,13 +113,14 @@ def _section(name: str, actions: list[Action]) -> str:
 def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     """A PR comment: summary table, one collapsible section per CA, under `limit` characters."""
     s = plan.summary
+    columns = [KINDS[kind].verb for kind in ACTION_KINDS] + ["unchanged", "unmanaged"]
+    counts = [s.of(kind) for kind in ACTION_KINDS] + [s.unchanged, s.unmanaged]
     head = [
         f"### reconciler plan for workspace {plan.workspace_id}",
         "",
-        "| create | update | discard draft | activate | delete | unchanged | unmanaged |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {s.create} | {s.update} | {s.discard_draft} | {s.activate} | {s.delete} "
-        f"| {s.unchanged} | {s.unmanaged} |",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---:|" * len(columns),
+        "| " + " | ".join(map(str, counts)) + " |",
         "",
         f"**{html.escape(summary_line(plan))}**",
         "",
@@ -155,3 +146,49 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             break
         out += section
     return out
+
+
+def show(plan: Plan, output: Output, fmt: Format) -> None:
+    """Print the plan on stdout as `plan` does: text, Markdown or the JSON plan."""
+    if fmt == "json":
+        output.write_raw(plan.to_json().decode())
+    elif fmt == "markdown":
+        output.write_raw(markdown(plan))
+    else:
+        # One print of the whole plan: rich spends as long on each call as on a line.
+        output.print(Text("\n").join(text(plan)))
+
+
+def outcome_title(outcome: ActionOutcome) -> str:
+    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted."""
+    adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
+    return _title(outcome.action, outcome.ca_id) + adopted
+
+
+def outcome_line(outcome: ActionOutcome) -> Text:
+    """One step as apply prints it while it runs: `✓ create "LTV"`."""
+    style = "green" if outcome.status == "done" else "red"
+    line = Text(f"{MARK[outcome.status]} {outcome_title(outcome)}", style=style)
+    if outcome.message:
+        line += Text(f": {outcome.message}")
+    return line
+
+
+def report_text(report: ApplyReport) -> list[Text]:
+    """The apply report: one line when all went well, else every action's outcome."""
+    done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
+    if report.ok:
+        return [Text(f"Apply complete: {done} done.", style="bold green")]
+    lines = [
+        Text(
+            f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
+        )
+    ]
+    for outcome in report.outcomes:
+        status = outcome.status.replace("_", " ")
+        text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
+        lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
+    lines.append(
+        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
+    )
+    return lines

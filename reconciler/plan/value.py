@@ -6,6 +6,7 @@ loaded by `apply --plan`. Loading is strict: a file of another format is refused
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +16,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.errors import ReconcilerError
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
-ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "discard_draft", "activate", "delete")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of action reads everywhere: its JSON name, the verb and symbol of the
+    text and Markdown plans, its colour, and its phrase in the summary line."""
+
+    name: ActionKind
+    verb: str
+    symbol: str
+    style: str
+    counted: str
+
+
+#: The action kinds in plan order (per CA: create, update, discard draft, activate).
+KINDS: dict[ActionKind, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("create", "create", "+", "green", "to create"),
+        Kind("update", "update", "~", "yellow", "to update"),
+        Kind("discard_draft", "discard draft", "-", "magenta", "drafts to discard"),
+        Kind("activate", "activate", "!", "cyan", "to activate"),
+        Kind("delete", "delete", "x", "red", "to delete"),
+    )
+}
+ACTION_KINDS: tuple[ActionKind, ...] = tuple(KINDS)
 
 
 class _Value(BaseModel):
@@ -41,6 +67,10 @@ class Action(_Value):
     body: dict[str, Any] = Field(default_factory=dict)
 
     @property
+    def kind(self) -> Kind:
+        return KINDS[self.action]
+
+    @property
     def renames(self) -> bool:
         """An update that changes the name of an existing CA."""
         return self.action == "update" and any(
@@ -49,6 +79,8 @@ class Action(_Value):
 
 
 class Summary(_Value):
+    """Actions by kind, and the CAs left alone."""
+
     create: int = 0
     update: int = 0
     discard_draft: int = 0
@@ -56,6 +88,10 @@ class Summary(_Value):
     delete: int = 0
     unchanged: int = 0
     unmanaged: int = 0
+
+    def of(self, kind: ActionKind) -> int:
+        count: int = getattr(self, kind)
+        return count
 
 
 class Plan(_Value):
