@@ -1,10 +1,7 @@
-"""Field-level changes: paths, and deepdiff only where structures differ."""
+"""Field-level changes: paths, and a walk only where structures differ."""
 
 from __future__ import annotations
 
-import pytest
-
-from reconciler.plan import changes as planner_changes
 from reconciler.plan.changes import changes_between
 
 
@@ -24,14 +21,49 @@ def test_a_definition_appearing_is_one_change() -> None:
     assert change.model_dump() == {"path": "definition", "before": None, "after": {"x": 1}}
 
 
-def test_deepdiff_is_not_called_for_scalar_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("deepdiff ran for a description-only change")
-
-    monkeypatch.setattr(planner_changes, "DeepDiff", refuse)
+def test_a_description_change_is_the_only_change() -> None:
     definition = {"calculation_type": "sum", "conditions": [{"value": "1"}]}
     changes = changes_between(
         {"name": "a", "description": "", "definition": definition},
         {"name": "a", "description": "new", "definition": dict(definition)},
     )
     assert [c.path for c in changes] == ["description"]
+
+
+def definition_with(values: list[str]) -> dict[str, object]:
+    condition = {"type": "string", "operator": "in_list", "values": values}
+    return {"definition": {"conditions": [condition]}}
+
+
+def test_one_value_added_to_a_list_is_one_addition() -> None:
+    changes = changes_between(
+        definition_with(["ios", "web"]), definition_with(["app", "ios", "web"])
+    )
+    assert [c.model_dump() for c in changes] == [
+        {"path": "definition.conditions[0].values[0]", "before": None, "after": "app"}
+    ]
+
+
+def test_values_replaced_in_place_are_changes_at_their_index() -> None:
+    changes = changes_between(definition_with(["1", "2"]), definition_with(["0", "1"]))
+    assert [(c.path, c.before, c.after) for c in changes] == [
+        ("definition.conditions[0].values[0]", "1", "0"),
+        ("definition.conditions[0].values[1]", "2", "1"),
+    ]
+
+
+def test_conditions_are_compared_item_by_item() -> None:
+    first = {"type": "number", "operator": "equals", "value": "1"}
+    second = {"type": "number", "operator": "equals", "value": "2"}
+    changes = changes_between(
+        {"definition": {"conditions": [first, second]}}, {"definition": {"conditions": [second]}}
+    )
+    assert [(c.path, c.before, c.after) for c in changes] == [
+        ("definition.conditions[0].value", "1", "2"),
+        ("definition.conditions[1]", second, None),
+    ]
+
+
+def test_a_key_that_is_not_a_word_is_quoted() -> None:
+    (change,) = changes_between({"a": {"b c": 1}}, {"a": {"b c": 2}})
+    assert change.path == 'a["b c"]'

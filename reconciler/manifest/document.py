@@ -18,7 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from reconciler.errors import Issue
+from reconciler.errors import DataPath, Issue, format_path
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
@@ -27,7 +27,6 @@ MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
 
-DataPath = tuple[str | int, ...]
 #: Spellings that name the same field; a position under one is found under the other.
 SAME_FIELD = {"datapoint": "data_point", "data_point": "datapoint"}
 
@@ -90,14 +89,6 @@ def _spellings(path: DataPath) -> list[DataPath]:
         if isinstance(part, str) and part in SAME_FIELD:
             variants.append((*path[:index], SAME_FIELD[part], *path[index + 1 :]))
     return variants
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """`definition.conditions[0].value` style."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
 
 
 class SourceError(Exception):

@@ -3,7 +3,8 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
-from reconciler.models.rules import TYPE_WORD, ManifestModel, Path, Problem, Scalar, Text
+from reconciler.errors import DataPath
+from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
 from reconciler.models.values import check_operand, parse_instant, parse_number
 from reconciler.models.vocabulary import OPERAND_SHAPE, OPERATOR_SUPPORT, ConditionType, Operator
 
@@ -46,7 +47,7 @@ class Condition(ManifestModel):
         def parse(field: str, value: object, what: str, index: int | None = None) -> None:
             reason = check_operand(self.type, value)
             if reason is not None:
-                path: Path = (field,) if index is None else (field, index)
+                path: DataPath = (field,) if index is None else (field, index)
                 found.append(Problem(path, f"{what}: {reason}"))
 
         if shape == "single":

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, format_path
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan.changes import changes_between, leaves
 from reconciler.plan.value import Action, Change, Plan, summarize
@@ -69,7 +69,7 @@ class _Planner:
     def create(self, ca: DeclaredCA) -> list[Action]:
         body = _body(ca)
         changes = [
-            Change(path=p, before=None, after=v)
+            Change(path=format_path(p), before=None, after=v)
             for p, v in leaves(_document(ca.name, ca.description or "", ca.canonical))
             if v not in (None, "", [], False)
         ]

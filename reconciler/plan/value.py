@@ -13,7 +13,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, format_path
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
 
@@ -127,7 +127,7 @@ class Plan(_Value):
             return cls.model_validate_json(raw)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top)"
+            where = format_path(first["loc"]) or "(top)"
             raise ReconcilerError(
                 f"{path} is not a reconciler plan (format_version 1): {where}: {first['msg']}"
             ) from None

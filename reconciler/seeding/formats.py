@@ -11,12 +11,12 @@ from typing import Any
 
 import orjson
 
+from reconciler.errors import DataPath
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_number
 
 Json = dict[str, Any]
-DataPath = tuple[str | int, ...]
 
 #: The seeding page's format table: the seed field each calculation type takes.
 SEED_FIELD: dict[str, str] = {

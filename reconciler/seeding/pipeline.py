@@ -16,7 +16,7 @@ import httpx
 import orjson
 
 from reconciler.api.transports import http_for
-from reconciler.errors import ApiError, Issue, SeedFileError
+from reconciler.errors import ApiError, DataPath, Issue, SeedFileError, format_path
 from reconciler.seeding.batches import (
     DEFAULT_BATCH_SIZE,
     MAX_BODY_BYTES,
@@ -29,11 +29,10 @@ from reconciler.seeding.batches import (
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.columns import CsvLayout, locate
-from reconciler.seeding.formats import DataPath
 from reconciler.seeding.reader import SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.seeding.sender import Outcome, Sender, poster
-from reconciler.seeding.validate import UserValidator, render_path
+from reconciler.seeding.validate import UserValidator
 from reconciler.settings import Settings
 
 #: The Events API's default limit (NOTES.md): seeding shares it with live event traffic.
@@ -198,7 +197,7 @@ def _validate(
             located = cells + [_in_column(p.path, p.message, origin) for p in problems]
         else:
             user, problems = validator.check(record.data)
-            located = [(render_path(p.path), p.message) for p in problems]
+            located = [(format_path(p.path), p.message) for p in problems]
         if not located and user is not None:
             try:
                 encoded = orjson.dumps(user)
@@ -211,7 +210,7 @@ def _validate(
                 located = [
                     _in_column(oversized, message, origin)
                     if layout is not None
-                    else (render_path(oversized), message)
+                    else (format_path(oversized), message)
                 ]
             else:
                 if fits_alone(encoded, options.max_bytes):
@@ -271,7 +270,7 @@ def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tup
     """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
     column = locate(path, origin)
     if column is None:
-        return render_path(path), message
+        return format_path(path), message
     name, _, rest = message.partition(": ")
     if rest and (column == name or column.startswith(name + ".")):
         return column, rest

@@ -6,10 +6,7 @@ manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its fiel
 
 from __future__ import annotations
 
-import re
-
-import orjson
-
+from reconciler.errors import DataPath
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_instant
@@ -21,7 +18,6 @@ from reconciler.models.vocabulary import (
 from reconciler.seeding.catalogue import Catalogue, SeedTarget
 from reconciler.seeding.formats import (
     SEED_FIELD,
-    DataPath,
     Json,
     as_integer,
     check_seed,
@@ -36,22 +32,8 @@ _USER_KEYS = frozenset(USER_KEYS)
 _ENTRY_KEYS = frozenset(ENTRY_KEYS)
 ENVIRONMENTS = ("development", "production")
 _INT64 = 2**63
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORKSPACE = ("calculated_attributes", "workspace")
 _ATTRIBUTES = ("user_attributes", "workspace")
-
-
-def render_path(path: DataPath) -> str:
-    """`calculated_attributes.workspace[1].seed.value`; odd keys as `["ice cream"]`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{orjson.dumps(part).decode()}]"
-    return text
 
 
 class UserValidator:
