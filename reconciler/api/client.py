@@ -14,18 +14,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import from_json
 
 from reconciler.api.http import Http
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
+from reconciler.models.live import read_live
 
 AUDIENCE = "https://api.mparticle.com"
 #: Refresh this long before the token expires (tokens last hours; issuing takes seconds).
 REFRESH_MARGIN = 300.0
-
-_LIVE_LIST = TypeAdapter(list[LiveCA])
 
 
 class ActivationStatus(BaseModel):
@@ -193,17 +192,12 @@ class PlatformClient:
             "GET", params={"name": name} if name else None, idempotent=True, on_sent=on_sent
         )
         try:
-            # Parsing, then validating the Python data, measured 15-20% faster than
-            # validate_json on a list of 10,000 CAs.
+            # Parsing, then validating the Python data: faster than validate_json here
+            # (docs/performance.md).
             data = from_json(content)
         except ValueError as exc:
             raise ApiError(f"the CA list could not be read: not JSON ({exc})") from None
-        try:
-            return _LIVE_LIST.validate_python(data)
-        except ValidationError as exc:
-            raise ApiError(
-                f"the CA list could not be read: {exc.error_count()} problem(s)"
-            ) from None
+        return read_live(data)
 
     async def find(self, name: str) -> LiveCA | None:
         """The CA with this exact name, if any."""
@@ -221,9 +215,10 @@ class PlatformClient:
     async def get(self, ca_id: int) -> LiveCA:
         content = await self._call("GET", f"/{ca_id}", idempotent=True)
         try:
-            return LiveCA.model_validate_json(content)
-        except ValidationError:
+            data = from_json(content)
+        except ValueError:
             raise ApiError(f"CA {ca_id} could not be read from the API's answer") from None
+        return read_live([data], f"CA {ca_id}")[0]
 
     async def create(self, body: dict[str, Any]) -> int:
         """POST a new CA (name, description, draft_definition); its new id."""

@@ -1,10 +1,11 @@
 """Live state: a CA as the Platform API returns it. Tolerant: unknown fields are ignored,
-missing ones are None, and both spellings of the data point key are read.
+missing ones are None, and both spellings of the data point key are read. Strict where it
+matters: a definition whose fields have the wrong types fails the reading of the list.
 
 `LiveCA.active` and `LiveCA.draft` reduce its definitions to the same form as a manifest
-definition (models.canonical). The definitions are kept as the API sent them and read only
-when asked for: in a large workspace most CAs equal their manifests, and
-`LiveCA.recognise` shows that with one comparison instead of a reading.
+definition (models.canonical). In a large workspace most CAs equal their manifests:
+`LiveCA.definitions_as(desired)` shows that with one comparison of what the API sent
+instead of a reduction, and changes nothing in the model.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from reconciler.errors import ApiError
 from reconciler.models.canonical import (
@@ -110,6 +121,9 @@ class LiveSeeding(_Live):
 
 
 class LiveDefinition(_Live):
+    """A definition as the API returned it: read (types checked) when the CA is read,
+    reduced to its canonical form only when asked for, and kept as it was `sent`."""
+
     recipe_type: str | None = None
     datapoint: LiveDatapoint | None = Field(
         default=None, validation_alias=AliasChoices("datapoint", "data_point")
@@ -118,21 +132,48 @@ class LiveDefinition(_Live):
     calculation_type: str | None = None
     time_period: LiveTimePeriod | None = None
     seeding: LiveSeeding | None = None
+    _sent: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_sent(cls, data: Any, handler: ModelWrapValidatorHandler[LiveDefinition]) -> Any:
+        read = handler(data)
+        read._sent = data
+        return read
+
+    @property
+    def sent(self) -> Any:
+        """The JSON object the API sent (unknown fields and all)."""
+        return self._sent
 
     @cached_property
     def canonical(self) -> CanonicalDefinition:
+        """What the definition means (a memo: a pure function of the fields above)."""
         return canonical_definition(self)
+
+    def means(self, desired: CanonicalDefinition) -> CanonicalDefinition:
+        """`desired` itself when the API sent exactly that canonical form (up to the order of
+        its lists), without reducing this one; otherwise this one's canonical form.
+
+        A canonical form is its own canonical form, and order does not change a meaning
+        (property tests hold both), so reducing such a definition would only rebuild
+        `desired`. The comparison is exact: same keys, same values of the same types.
+        """
+        sent = self._sent
+        if isinstance(sent, dict) and _means_exactly(sent, desired):
+            return desired
+        return self.canonical
 
 
 class LiveCA(_Live):
-    """One CA of the list or single GET."""
+    """One CA of the list or single GET. Its definitions are read with it: a definition
+    the API garbled fails the reading of the list, naming the CA."""
 
     id: int
     name: str
     description: str | None = None
-    # As the API sent them (JSON objects); `active` and `draft` read them.
-    active_definition: dict[str, Any] | None = None
-    draft_definition: dict[str, Any] | None = None
+    active_definition: LiveDefinition | None = None
+    draft_definition: LiveDefinition | None = None
     audience_count: int | None = None
     activated_on: str | None = None
     # Also sent, and not read (each field read costs at 10,000 CAs): activated_by,
@@ -143,46 +184,29 @@ class LiveCA(_Live):
         """Names are read-only once a CA has been activated (even if later edited)."""
         return self.active_definition is not None or bool(self.activated_on)
 
-    def _read(self, which: str, raw: dict[str, Any] | None) -> CanonicalDefinition | None:
-        if raw is None:
-            return None
-        try:
-            return LiveDefinition.model_validate(raw).canonical
-        except ValidationError as exc:
-            raise ApiError(
-                f'"{self.name}" (id {self.id}): its {which} definition could not be read '
-                f"from the API's answer ({exc.error_count()} problem(s))"
-            ) from None
-
-    @cached_property
+    @property
     def active(self) -> CanonicalDefinition | None:
-        return self._read("active", self.active_definition)
+        return None if self.active_definition is None else self.active_definition.canonical
 
-    @cached_property
+    @property
     def held_draft(self) -> CanonicalDefinition | None:
         """The draft definition as stored, even when it equals the active one."""
-        return self._read("draft", self.draft_definition)
+        return None if self.draft_definition is None else self.draft_definition.canonical
 
-    @cached_property
+    @property
     def draft(self) -> CanonicalDefinition | None:
         """The pending draft; a draft equal to the active definition counts as no draft."""
         draft = self.held_draft
         return None if draft is None or draft == self.active else draft
 
-    def recognise(self, desired: CanonicalDefinition) -> None:
-        """Take a definition the API returned as `desired`, up to the order of its lists,
-        to be `desired` without reading it.
-
-        A canonical form is its own canonical form, and order does not change a meaning
-        (property tests hold both), so reading such a definition would only rebuild
-        `desired`. The comparison is exact: same keys, same values of the same types.
-        """
-        for which, raw in (
-            ("active", self.active_definition),
-            ("held_draft", self.draft_definition),
-        ):
-            if raw is not None and which not in self.__dict__ and _means_exactly(raw, desired):
-                self.__dict__[which] = desired
+    def definitions_as(
+        self, desired: CanonicalDefinition
+    ) -> tuple[CanonicalDefinition | None, CanonicalDefinition | None]:
+        """(active, pending draft) as `active` and `draft` give them, where a definition the
+        API sent exactly as `desired` is `desired` itself, found by one comparison."""
+        active = None if self.active_definition is None else self.active_definition.means(desired)
+        held = None if self.draft_definition is None else self.draft_definition.means(desired)
+        return active, None if held is None or held == active else held
 
     @property
     def description_text(self) -> str:
@@ -200,3 +224,41 @@ class LiveCA(_Live):
                 "audience_count": self.audience_count or 0,
             }
         )
+
+
+_LIVE_LIST = TypeAdapter(list[LiveCA])
+_DEFINITIONS = {"active_definition": "active", "draft_definition": "draft"}
+
+
+def read_live(data: Any, what: str = "the CA list") -> list[LiveCA]:
+    """The CAs of a parsed API answer (a list of CA objects), definitions included.
+
+    Raises ApiError naming every CA whose definition cannot be read, or saying that the
+    answer is not a list of CAs at all.
+    """
+    try:
+        return _LIVE_LIST.validate_python(data)
+    except ValidationError as exc:
+        raise ApiError(_unreadable(exc, data, what)) from None
+
+
+def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
+    problems: dict[tuple[int, str], int] = {}
+    other = 0
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        if len(loc) > 1 and isinstance(loc[0], int) and loc[1] in _DEFINITIONS:
+            key = (loc[0], str(loc[1]))
+            problems[key] = problems.get(key, 0) + 1
+        else:
+            other += 1
+    if other:
+        return f"{what} could not be read: {exc.error_count()} problem(s)"
+    named = []
+    for (index, field), count in problems.items():
+        item = data[index]
+        named.append(
+            f'"{item.get("name")}" (id {item.get("id")}): its {_DEFINITIONS[field]} definition '
+            f"could not be read from the API's answer ({count} problem(s))"
+        )
+    return "; ".join(named)
