@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -110,25 +109,6 @@ async def test_every_call_of_the_api(emulator: EmulatorServer) -> None:
 
 
 LIST = "GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"
-
-
-async def test_list_runs_its_on_sent_work_once_the_request_is_on_the_wire(
-    emulator: EmulatorServer,
-) -> None:
-    seen: list[int] = []
-
-    def on_sent() -> None:
-        # The event loop is blocked here: the server can only count the list request if
-        # it was already sent.
-        deadline = time.monotonic() + 5
-        while emulator.stats()["requests"].get(LIST, 0) == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen.append(emulator.stats()["requests"].get(LIST, 0))
-
-    async with client_for(emulator.url) as client:
-        await client.create(body("A"))
-        assert [ca.name for ca in await client.list(on_sent=on_sent)] == ["A"]
-    assert seen == [1]
 
 
 async def test_a_list_that_is_not_json_is_an_api_error() -> None:

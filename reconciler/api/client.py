@@ -158,7 +158,6 @@ class PlatformClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         idempotent: bool,
-        on_sent: Callable[[], None] | None = None,
     ) -> bytes:
         url = self.base + suffix
         if params:
@@ -174,7 +173,6 @@ class PlatformClient:
                     json=json,
                     headers={"authorization": f"Bearer {token}", "accept": "application/json"},
                     idempotent=idempotent,
-                    on_sent=on_sent,
                 )
             except AuthError:
                 if attempt == 0:
@@ -183,14 +181,9 @@ class PlatformClient:
             return response.content
         raise AssertionError("unreachable")
 
-    async def list(
-        self, name: str | None = None, *, on_sent: Callable[[], None] | None = None
-    ) -> list[LiveCA]:
-        """Every CA of the workspace (one request), or those with exactly this name.
-        `on_sent`: work to do while the API prepares its answer (see Http.request)."""
-        content = await self._call(
-            "GET", params={"name": name} if name else None, idempotent=True, on_sent=on_sent
-        )
+    async def list(self, name: str | None = None) -> list[LiveCA]:
+        """Every CA of the workspace (one request), or those with exactly this name."""
+        content = await self._call("GET", params={"name": name} if name else None, idempotent=True)
         try:
             # Parsing, then validating the Python data: faster than validate_json here
             # (docs/performance.md).

@@ -104,7 +104,7 @@ async def _apply_saved(
 async def _apply_directory(ws: workspace.Workspace, output: Output, options: ApplyOptions) -> int:
     planned = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
     async with target.platform(ws.settings) as client:
-        live = await client.list(on_sent=ws.manifests.prepare)
+        live = await client.list()
         plan = planner.plan(ws.desired, live, planned)
         if options.fmt == "text":
             render.show(plan, output, "text")

@@ -47,10 +47,9 @@ class PlanResult:
 
 
 async def make_plan(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> PlanResult:
-    """List the workspace once and plan against it. The manifests are known to be sound by
-    now; their CAs are read (if not yet) while the API prepares the list."""
+    """List the workspace once and plan against it."""
     async with target.platform(ws.settings, transport) as client:
-        live = await client.list(on_sent=ws.manifests.prepare)
+        live = await client.list()
     options = planner.PlanOptions(workspace_id=ws.settings.workspace_id, prune=ws.settings.prune)
     return PlanResult(planner.plan(ws.desired, live, options), live)
 

@@ -8,11 +8,9 @@ All problems of all files are collected and raised together as one ManifestError
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +30,6 @@ from reconciler.models import (
 )
 from reconciler.models.definition import Condition
 from reconciler.settings import SECRET_KEYS, SettingsFile
-
-log = logging.getLogger("reconciler.manifest")
 
 SETTINGS_FILE = "reconciler.yaml"
 CAS_KEY = "calculated_attributes"
@@ -122,27 +118,13 @@ class DesiredCA:
 
 @dataclass(frozen=True)
 class Manifests:
-    """A checked manifest directory. Its CAs are read when first asked for: for a
-    directory this code has found free of errors before, that can wait until a plan's
-    request is on its way (`prepare`)."""
+    """A checked manifest directory: its settings, its CAs, and the warnings found."""
 
     directory: Path
     settings: SettingsFile
-    loaded: tuple[DesiredCA, ...] | Callable[[], tuple[DesiredCA, ...]] = field(repr=False)
+    cas: tuple[DesiredCA, ...] = field(repr=False)
     files: tuple[str, ...]
     warnings: tuple[Issue, ...] = ()
-
-    @cached_property
-    def cas(self) -> tuple[DesiredCA, ...]:
-        return self.loaded() if callable(self.loaded) else self.loaded
-
-    def prepare(self) -> None:
-        """Read the CAs now. A failure is not raised here but on first use of `cas`, so
-        that this can run inside an HTTP exchange (`PlatformClient.list(on_sent=...)`)."""
-        try:
-            _ = self.cas
-        except (ManifestError, OSError) as exc:
-            log.debug("reading the cached CAs failed; they are read again when used: %s", exc)
 
     def by_name(self) -> dict[str, DesiredCA]:
         return {desired.name: desired for desired in self.cas}
@@ -502,13 +484,6 @@ def load(directory: Path) -> Manifests:
         key = cache.key(path, display, raw) if cache_root is not None else ""
         sources.append(_Source(path, display, raw, key))
     files = tuple(source.display for source in sources)
-    verdict = _verdict_key(sources)
-    if cache_root is not None and not settings_issues and not issues:
-        warnings = _known_clean(cache_root, verdict)
-        if warnings is not None:
-            return Manifests(
-                directory, settings, partial(_read, sources, cache_root), files, warnings
-            )
     cas: list[DesiredCA] = []
     declared: list[_Declared | DesiredCA] = []
     for source in sources:
@@ -521,46 +496,4 @@ def load(directory: Path) -> Manifests:
     if errors:
         raise ManifestError(errors)
     warnings = tuple(issue for issue in issues if issue.severity == "warning")
-    if cache_root is not None:
-        cache.write(cache_root, verdict, {"clean": True, "warnings": _issue_rows(warnings)})
     return Manifests(directory, settings, tuple(cas), files, warnings)
-
-
-# A directory's verdict: every file free of errors and the rules across files kept. Its
-# key covers every file's key (path, bytes, code), so any edit, new or removed file is a
-# miss. With a verdict, a command knows the directory is sound before reading its CAs.
-def _verdict_key(sources: list[_Source]) -> str:
-    digest = hashlib.sha256(b"verdict")
-    for source in sources:
-        digest.update(b"\0" + source.key.encode())
-    return digest.hexdigest()
-
-
-def _issue_rows(issues: tuple[Issue, ...]) -> list[list[Any]]:
-    return [[i.file, i.line, i.column, i.path, i.message] for i in issues]
-
-
-def _known_clean(cache_root: Path, verdict: str) -> tuple[Issue, ...] | None:
-    """The warnings of a directory found clean before, or None if it was not."""
-    entry = cache.read(cache_root, verdict)
-    try:
-        if entry is None or entry["clean"] is not True:
-            return None
-        return tuple(
-            Issue(file, line, column, path, message, "warning")
-            for file, line, column, path, message in entry["warnings"]
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _read(sources: list[_Source], cache_root: Path) -> tuple[DesiredCA, ...]:
-    """The CAs of a directory known to be clean (read from the cache, else parsed)."""
-    cas: list[DesiredCA] = []
-    for source in sources:
-        result = load_file(source, cache_root=cache_root)
-        errors = [issue for issue in result.issues if issue.severity == "error"]
-        if errors:  # the same bytes and code were clean: only a damaged cache gets here
-            raise ManifestError(errors)
-        cas += result.cas
-    return tuple(cas)

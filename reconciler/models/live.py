@@ -18,11 +18,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ModelWrapValidatorHandler,
-    PrivateAttr,
     TypeAdapter,
     ValidationError,
-    model_validator,
 )
 
 from reconciler.errors import ApiError
@@ -121,8 +118,8 @@ class LiveSeeding(_Live):
 
 
 class LiveDefinition(_Live):
-    """A definition as the API returned it: read (types checked) when the CA is read,
-    reduced to its canonical form only when asked for, and kept as it was `sent`."""
+    """A definition as the API returned it: read (types checked) when the CA is read, and
+    reduced to its canonical form only when asked for."""
 
     recipe_type: str | None = None
     datapoint: LiveDatapoint | None = Field(
@@ -132,37 +129,28 @@ class LiveDefinition(_Live):
     calculation_type: str | None = None
     time_period: LiveTimePeriod | None = None
     seeding: LiveSeeding | None = None
-    _sent: Any = PrivateAttr(default=None)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_sent(cls, data: Any, handler: ModelWrapValidatorHandler[LiveDefinition]) -> Any:
-        read = handler(data)
-        read._sent = data
-        return read
-
-    @property
-    def sent(self) -> Any:
-        """The JSON object the API sent (unknown fields and all)."""
-        return self._sent
 
     @cached_property
     def canonical(self) -> CanonicalDefinition:
         """What the definition means (a memo: a pure function of the fields above)."""
         return canonical_definition(self)
 
-    def means(self, desired: CanonicalDefinition) -> CanonicalDefinition:
-        """`desired` itself when the API sent exactly that canonical form (up to the order of
-        its lists), without reducing this one; otherwise this one's canonical form.
 
-        A canonical form is its own canonical form, and order does not change a meaning
-        (property tests hold both), so reducing such a definition would only rebuild
-        `desired`. The comparison is exact: same keys, same values of the same types.
-        """
-        sent = self._sent
-        if isinstance(sent, dict) and _means_exactly(sent, desired):
-            return desired
-        return self.canonical
+def _meaning(
+    read: LiveDefinition | None, sent: dict[str, Any] | None, desired: CanonicalDefinition
+) -> CanonicalDefinition | None:
+    """`desired` itself when the API sent exactly that canonical form (up to the order of
+    its lists), without reducing the definition; otherwise its canonical form.
+
+    A canonical form is its own canonical form, and order does not change a meaning
+    (property tests hold both), so reducing such a definition would only rebuild
+    `desired`. The comparison is exact: same keys, same values of the same types.
+    """
+    if read is None:
+        return None
+    if sent is not None and _means_exactly(sent, desired):
+        return desired
+    return read.canonical
 
 
 class LiveCA(_Live):
@@ -174,6 +162,13 @@ class LiveCA(_Live):
     description: str | None = None
     active_definition: LiveDefinition | None = None
     draft_definition: LiveDefinition | None = None
+    # The same two definitions as the API sent them, for `definitions_as` to compare.
+    active_sent: dict[str, Any] | None = Field(
+        default=None, validation_alias="active_definition", exclude=True, repr=False
+    )
+    draft_sent: dict[str, Any] | None = Field(
+        default=None, validation_alias="draft_definition", exclude=True, repr=False
+    )
     audience_count: int | None = None
     activated_on: str | None = None
     # Also sent, and not read (each field read costs at 10,000 CAs): activated_by,
@@ -204,8 +199,8 @@ class LiveCA(_Live):
     ) -> tuple[CanonicalDefinition | None, CanonicalDefinition | None]:
         """(active, pending draft) as `active` and `draft` give them, where a definition the
         API sent exactly as `desired` is `desired` itself, found by one comparison."""
-        active = None if self.active_definition is None else self.active_definition.means(desired)
-        held = None if self.draft_definition is None else self.draft_definition.means(desired)
+        active = _meaning(self.active_definition, self.active_sent, desired)
+        held = _meaning(self.draft_definition, self.draft_sent, desired)
         return active, None if held is None or held == active else held
 
     @property
