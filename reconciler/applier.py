@@ -123,7 +123,7 @@ class _Runner:
         Another run may have activated it already: its definition in use then counts, so
         that it is not re-sent and activated again (which restarts the calculation).
         """
-        wanted = LiveDefinition.model_validate(body["draft_definition"]).canonical
+        wanted = LiveDefinition.read(body["draft_definition"]).canonical
         held = existing.draft or existing.active
         if held != wanted or existing.description_text != body.get("description", ""):
             await self.client.update(existing.id, body)
@@ -227,7 +227,7 @@ def verify(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
             continue
         bodies = [a.body for a in actions if a.action in ("create", "update")]
         if bodies:
-            wanted = LiveDefinition.model_validate(bodies[-1]["draft_definition"]).canonical
+            wanted = LiveDefinition.read(bodies[-1]["draft_definition"]).canonical
             held = current.active if "activate" in kinds else (current.draft or current.active)
             if held != wanted:
                 problems.append(f'"{name}" does not hold the planned definition')

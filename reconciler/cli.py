@@ -2,6 +2,8 @@
 
 Each command returns an exit code (0 ok, 1 error, 2 changes with --detailed-exitcode).
 A ReconcilerError becomes one paragraph on stderr; a traceback only with --debug.
+This module imports only what parsing the command line needs (`--help` stays quick); each
+command's modules, the console and the settings are imported when the command runs.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ import logging
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from reconciler.console import Output
 from reconciler.errors import ReconcilerError
-from reconciler.settings import MAX_WORKSPACE_ID, Flags
+
+if TYPE_CHECKING:
+    from reconciler.console import Output
+    from reconciler.settings import Flags
+
+#: settings.MAX_WORKSPACE_ID, spelled here so that parsing flags needs no settings (and
+#: no pydantic); a test holds the two equal.
+MAX_WORKSPACE_ID = 2**63 - 1
 
 app = typer.Typer(
     name="reconciler",
@@ -37,6 +45,8 @@ class State:
         self.no_color = False
 
     def output(self) -> Output:
+        from reconciler.console import Output
+
         return Output(no_color=self.no_color, debug=self.debug)
 
 
@@ -146,6 +156,8 @@ ForceOption = Annotated[
 
 
 def _flags(workspace_id: int | None, target: str | None, prune: bool | None) -> Flags:
+    from reconciler.settings import Flags
+
     if target not in (None, "embedded", "mparticle"):
         raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
     return Flags(workspace_id=workspace_id, target=target, prune=prune)  # type: ignore[arg-type]

@@ -10,17 +10,12 @@ instead of a reduction, and changes nothing in the model.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from reconciler.errors import ApiError
 from reconciler.models.canonical import (
@@ -52,7 +47,7 @@ def _same_condition(raw: object, want: CanonicalCondition) -> bool:
     return True
 
 
-def _means_exactly(raw: dict[str, Any], want: CanonicalDefinition) -> bool:
+def _means_exactly(raw: Mapping[str, Any], want: CanonicalDefinition) -> bool:
     """Whether a raw definition is the canonical form `want`, up to the order of its
     conditions and in_list values (which the canonical form sorts)."""
     wanted = want["conditions"]
@@ -86,58 +81,124 @@ class _Live(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
-class LiveCondition(_Live):
-    type: str | None = None
-    operator: str | None = None
-    attribute_name: str | None = None
-    value: Any = None
-    values: list[Any] | None = None
-    min_value: Any = None
-    max_value: Any = None
+# A definition is read as plain data of these shapes (pydantic checks the types, drops
+# unknown keys, keeps absent ones absent): checking every definition of a list this way
+# costs a third of building models of them (docs/performance.md).
+_DATA = ConfigDict(extra="ignore")
 
 
-class LiveDatapoint(_Live):
-    type: str | None = None
-    event_name: str | None = None
-    event_type: str | None = None
-    custom_event_type: str | None = None
-    attribute_name: str | None = None
-    attribute_category: str | None = None
-    use_product_quantity: bool | None = None
+@with_config(_DATA)
+class LiveCondition(TypedDict, total=False):
+    type: str | None
+    operator: str | None
+    attribute_name: str | None
+    value: Any
+    values: list[Any] | None
+    min_value: Any
+    max_value: Any
 
 
-class LiveTimePeriod(_Live):
-    type: str | None = None
-    date: Any = None
-    within: Any = None
-    within_unit: str | None = None
+@with_config(_DATA)
+class LiveDatapoint(TypedDict, total=False):
+    type: str | None
+    event_name: str | None
+    event_type: str | None
+    custom_event_type: str | None
+    attribute_name: str | None
+    attribute_category: str | None
+    use_product_quantity: bool | None
 
 
-class LiveSeeding(_Live):
-    cutoff_date: Any = None
+@with_config(_DATA)
+class LiveTimePeriod(TypedDict, total=False):
+    type: str | None
+    date: Any
+    within: Any
+    within_unit: str | None
 
 
-class LiveDefinition(_Live):
-    """A definition as the API returned it: read (types checked) when the CA is read, and
-    reduced to its canonical form only when asked for."""
+@with_config(_DATA)
+class LiveSeeding(TypedDict, total=False):
+    cutoff_date: Any
 
-    recipe_type: str | None = None
-    datapoint: LiveDatapoint | None = Field(
-        default=None, validation_alias=AliasChoices("datapoint", "data_point")
-    )
-    conditions: list[LiveCondition] | None = None
-    calculation_type: str | None = None
-    time_period: LiveTimePeriod | None = None
-    seeding: LiveSeeding | None = None
 
-    @cached_property
-    def canonical(self) -> CanonicalDefinition:
-        """What the definition means (a memo: a pure function of the fields above)."""
-        return canonical_definition(self)
+@with_config(_DATA)
+class LiveDefinitionData(TypedDict, total=False):
+    """A definition as the API returned it (`datapoint` or `data_point`: both spellings)."""
+
+    recipe_type: str | None
+    datapoint: LiveDatapoint | None
+    data_point: LiveDatapoint | None
+    conditions: list[LiveCondition] | None
+    calculation_type: str | None
+    time_period: LiveTimePeriod | None
+    seeding: LiveSeeding | None
+
+
+class _Fields:
+    """A JSON object's fields as attributes, None when absent: how models.canonical reads
+    live data (its protocols are the manifest models' attributes)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return self._data.get(name)
+
+
+def _fields(data: Mapping[str, Any] | None) -> _Fields | None:
+    return None if data is None else _Fields(data)
+
+
+class _DefinitionFields(_Fields):
+    __slots__ = ()
+
+    @property
+    def datapoint(self) -> _Fields | None:
+        data = self._data
+        return _fields(data["datapoint"] if "datapoint" in data else data.get("data_point"))
+
+    @property
+    def conditions(self) -> list[_Fields] | None:
+        conditions = self._data.get("conditions")
+        return None if conditions is None else [_Fields(c) for c in conditions]
+
+    @property
+    def time_period(self) -> _Fields | None:
+        return _fields(self._data.get("time_period"))
+
+    @property
+    def seeding(self) -> _Fields | None:
+        return _fields(self._data.get("seeding"))
+
+
+def canonical_live(data: LiveDefinitionData) -> CanonicalDefinition:
+    """The canonical form of a definition read from the API."""
+    return canonical_definition(_DefinitionFields(data))
+
+
+_DEFINITION = TypeAdapter(LiveDefinitionData)
+
+
+class LiveDefinition:
+    """One definition read on its own (a request body, a test's API example)."""
+
+    __slots__ = ("canonical", "data")
+
+    def __init__(self, data: LiveDefinitionData) -> None:
+        self.data = data
+        self.canonical = canonical_live(data)
+
+    @classmethod
+    def read(cls, raw: object) -> LiveDefinition:
+        """Raises pydantic's ValidationError when `raw` is no definition."""
+        return cls(_DEFINITION.validate_python(raw))
 
 
 def _meaning(
-    read: LiveDefinition | None, sent: dict[str, Any] | None, desired: CanonicalDefinition
+    data: LiveDefinitionData | None, desired: CanonicalDefinition
 ) -> CanonicalDefinition | None:
     """`desired` itself when the API sent exactly that canonical form (up to the order of
     its lists), without reducing the definition; otherwise its canonical form.
@@ -146,11 +207,11 @@ def _meaning(
     (property tests hold both), so reducing such a definition would only rebuild
     `desired`. The comparison is exact: same keys, same values of the same types.
     """
-    if read is None:
+    if data is None:
         return None
-    if sent is not None and _means_exactly(sent, desired):
+    if _means_exactly(data, desired):
         return desired
-    return read.canonical
+    return canonical_live(data)
 
 
 class LiveCA(_Live):
@@ -160,15 +221,8 @@ class LiveCA(_Live):
     id: int
     name: str
     description: str | None = None
-    active_definition: LiveDefinition | None = None
-    draft_definition: LiveDefinition | None = None
-    # The same two definitions as the API sent them, for `definitions_as` to compare.
-    active_sent: dict[str, Any] | None = Field(
-        default=None, validation_alias="active_definition", exclude=True, repr=False
-    )
-    draft_sent: dict[str, Any] | None = Field(
-        default=None, validation_alias="draft_definition", exclude=True, repr=False
-    )
+    active_definition: LiveDefinitionData | None = None
+    draft_definition: LiveDefinitionData | None = None
     audience_count: int | None = None
     activated_on: str | None = None
     # Also sent, and not read (each field read costs at 10,000 CAs): activated_by,
@@ -179,16 +233,19 @@ class LiveCA(_Live):
         """Names are read-only once a CA has been activated (even if later edited)."""
         return self.active_definition is not None or bool(self.activated_on)
 
-    @property
+    @cached_property
     def active(self) -> CanonicalDefinition | None:
-        return None if self.active_definition is None else self.active_definition.canonical
+        """The active definition's canonical form (a memo of the field above)."""
+        data = self.active_definition
+        return None if data is None else canonical_live(data)
 
-    @property
+    @cached_property
     def held_draft(self) -> CanonicalDefinition | None:
         """The draft definition as stored, even when it equals the active one."""
-        return None if self.draft_definition is None else self.draft_definition.canonical
+        data = self.draft_definition
+        return None if data is None else canonical_live(data)
 
-    @property
+    @cached_property
     def draft(self) -> CanonicalDefinition | None:
         """The pending draft; a draft equal to the active definition counts as no draft."""
         draft = self.held_draft
@@ -199,8 +256,8 @@ class LiveCA(_Live):
     ) -> tuple[CanonicalDefinition | None, CanonicalDefinition | None]:
         """(active, pending draft) as `active` and `draft` give them, where a definition the
         API sent exactly as `desired` is `desired` itself, found by one comparison."""
-        active = _meaning(self.active_definition, self.active_sent, desired)
-        held = _meaning(self.draft_definition, self.draft_sent, desired)
+        active = _meaning(self.active_definition, desired)
+        held = _meaning(self.draft_definition, desired)
         return active, None if held is None or held == active else held
 
     @property

@@ -82,7 +82,10 @@ TYPE_WORD = {"string": "string", "number": "numeric", "boolean": "boolean", "dat
 class ManifestModel(BaseModel):
     """Manifest models: frozen, strict types, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    # Built when first used: a plan whose manifests are all cached never validates one.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, defer_build=True
+    )
 
     def local_problems(self) -> list[Problem]:
         """Rules of this model alone (children report their own)."""
