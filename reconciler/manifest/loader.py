@@ -150,6 +150,7 @@ class _FileResult:
     issues: list[Issue]
     # Every CA name as written; a file free of errors declares exactly its CAs.
     declared: list[_Declared | DesiredCA] = field(default_factory=list)
+    from_cache: bool = False
 
 
 def discover(directory: Path) -> Iterator[Path]:
@@ -324,7 +325,7 @@ def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
         Issue(display, line, column, path, message, "warning")
         for line, column, path, message in entry["warnings"]
     ]
-    return _FileResult(cas, warnings, list(cas))
+    return _FileResult(cas, warnings, list(cas), from_cache=True)
 
 
 @dataclass(frozen=True)
@@ -486,11 +487,15 @@ def load(directory: Path) -> Manifests:
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
     declared: list[_Declared | DesiredCA] = []
+    parsed = False
     for source in sources:
         result = load_file(source, cache_root=cache_root)
         cas += result.cas
         declared += result.declared
         issues += result.issues
+        parsed = parsed or not result.from_cache
+    if cache_root is not None and parsed:
+        cache.prune(cache_root)  # what the edit (or upgrade) made unused may go
     issues += _cross_file_issues(declared, cas)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
