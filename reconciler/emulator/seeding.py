@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
+from reconciler.emulator.values import as_integer, is_number, one_of, parse_plain_date
 
 #: Events API limit on one request body; seeding requests count against it.
 MAX_BODY_BYTES = 256 * 1024

@@ -17,7 +17,7 @@ from reconciler.errors import DataPath, Issue, SeedFileError
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.formats import SEED_FIELD, Json, as_integer, is_number
+from reconciler.seeding.shapes import SEED_FIELD, Json, as_integer, is_number
 
 ColumnKind = Literal[
     "mpid", "identity", "environment", "seed", "sum", "count", "cutoff", "attribute"

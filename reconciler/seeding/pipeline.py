@@ -31,7 +31,7 @@ from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.columns import CsvLayout, locate
 from reconciler.seeding.reader import SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.sender import Outcome, Sender, poster
+from reconciler.seeding.sender import BatchOutcome, Sender, poster
 from reconciler.seeding.validate import UserValidator
 from reconciler.settings import Settings
 
@@ -320,7 +320,7 @@ def _send(
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, options.concurrency)
 
-    async def done(batch: Batch, outcome: Outcome) -> None:
+    async def done(batch: Batch, outcome: BatchOutcome) -> None:
         refused = [
             {"line": line, "errors": messages, "record": orjson.loads(user), "stage": "server"}
             for line, user, messages in outcome.rejected

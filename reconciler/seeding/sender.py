@@ -21,11 +21,11 @@ BULK_PATH = "/v2/bulkcalculatedattributes"
 #: Sends one request body; raises the typed ApiError of a refusal (after retries).
 Post = Callable[[bytes], Awaitable[None]]
 #: Called once per batch when every one of its users landed or was refused.
-Done = Callable[[Batch, "Outcome"], Awaitable[None]]
+Done = Callable[[Batch, "BatchOutcome"], Awaitable[None]]
 
 
 @dataclass
-class Outcome:
+class BatchOutcome:
     """What became of one batch: users landed, users refused (line, JSON, messages)."""
 
     landed: int = 0
@@ -53,12 +53,12 @@ def _refused(exc: ApiError) -> bool:
     return isinstance(exc, ValidationFailed) or exc.status == 413
 
 
-async def deliver(batch: Batch, post: Post) -> Outcome:
+async def deliver(batch: Batch, post: Post) -> BatchOutcome:
     """Send one batch; when the server refuses it, halve until the refused users are alone.
 
     Other errors (auth, exhausted retries) propagate: they are not about the users.
     """
-    outcome = Outcome()
+    outcome = BatchOutcome()
     pending = [batch]
     while pending:
         part = pending.pop()

@@ -16,7 +16,7 @@ from reconciler.models.vocabulary import (
     IDENTITY_TYPES,
 )
 from reconciler.seeding.catalogue import Catalogue, SeedTarget
-from reconciler.seeding.formats import (
+from reconciler.seeding.shapes import (
     SEED_FIELD,
     Json,
     as_integer,

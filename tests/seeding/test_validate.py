@@ -13,7 +13,7 @@ from reconciler import manifest
 from reconciler.errors import format_path
 from reconciler.models.vocabulary import CALCULATION_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.formats import SEED_FIELD
+from reconciler.seeding.shapes import SEED_FIELD
 from reconciler.seeding.validate import UserValidator
 from tests.support.seeds import MANIFESTS
 
