@@ -66,34 +66,31 @@ _MIN_EPOCH_MS = 10**11
 Targets = dict[tuple[str, str, str], int]
 
 
-def check_seed(calculation_type: str, seed: object) -> str | None:
-    """Why `seed` does not suit `calculation_type` (canonical min/max), or None."""
-    if not isinstance(seed, dict):
-        return "seed is required"
-    field = SEED_FIELDS[calculation_type]
-    value = seed.get(field)
-    if value is None:
-        return f"Seed {field} is required for {calculation_type}"
-    if field == "value":
-        if calculation_type in ("first_occurrence", "last_occurrence"):
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                return "Seed value must be a string or a number"
-            return None
-        if not is_number(value):
-            return NOT_NUMERIC
-        if calculation_type == "count":
-            count = as_integer(value)
-            if count is None or count < 0:
-                return "Seed value must be a non-negative integer count"
-        elif calculation_type.endswith("_timestamp"):
-            millis = as_integer(value)
-            if millis is None or millis < _MIN_EPOCH_MS:
-                return "Seed value must be a UNIX epoch timestamp in milliseconds"
+def _value_problem(calculation_type: str, value: object) -> str | None:
+    if calculation_type in ("first_occurrence", "last_occurrence"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return "Seed value must be a string or a number"
         return None
-    if field == "list":
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return "Seed list must be an array of strings"
-        return None
+    if not is_number(value):
+        return NOT_NUMERIC
+    if calculation_type == "count":
+        count = as_integer(value)
+        if count is None or count < 0:
+            return "Seed value must be a non-negative integer count"
+    elif calculation_type.endswith("_timestamp"):
+        millis = as_integer(value)
+        if millis is None or millis < _MIN_EPOCH_MS:
+            return "Seed value must be a UNIX epoch timestamp in milliseconds"
+    return None
+
+
+def _list_problem(calculation_type: str, value: object) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return "Seed list must be an array of strings"
+    return None
+
+
+def _pairs_problem(calculation_type: str, value: object) -> str | None:
     if not isinstance(value, dict):
         return "Seed key_value_pairs must be an object"
     if calculation_type == "average":
@@ -106,6 +103,25 @@ def check_seed(calculation_type: str, seed: object) -> str | None:
     if not all(is_number(count) for count in value.values()):
         return NOT_NUMERIC
     return None
+
+
+#: How the value of each seed field is judged.
+_FIELD_PROBLEMS = {
+    "value": _value_problem,
+    "list": _list_problem,
+    "key_value_pairs": _pairs_problem,
+}
+
+
+def check_seed(calculation_type: str, seed: object) -> str | None:
+    """Why `seed` does not suit `calculation_type` (canonical min/max), or None."""
+    if not isinstance(seed, dict):
+        return "seed is required"
+    field = SEED_FIELDS[calculation_type]
+    value = seed.get(field)
+    if value is None:
+        return f"Seed {field} is required for {calculation_type}"
+    return _FIELD_PROBLEMS[field](calculation_type, value)
 
 
 def check_user(raw: object, targets: Targets) -> tuple[SeedUser | None, list[str]]:

@@ -184,6 +184,24 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     point_type = raw.get("type")
     if not one_of(point_type, DATA_POINT_TYPES):
         errors.add(m.DATA_POINT_TYPE)
+    _check_event(raw, errors)
+    attribute_name, category = _check_attribute(raw, point_type, errors)
+    quantity = raw.get("use_product_quantity")
+    if quantity is not None and not isinstance(quantity, bool):
+        errors.add(m.DATA_POINT_PRODUCT_QUANTITY)
+    return {
+        "type": point_type,
+        "event_name": raw.get("event_name"),
+        "attribute_name": attribute_name,
+        "event_type": raw.get("event_type"),
+        "custom_event_type": raw.get("custom_event_type"),
+        "attribute_category": category,
+        "use_product_quantity": bool(quantity),
+    }
+
+
+def _check_event(raw: dict[str, Any], errors: Errors) -> None:
+    """The data point's event: its type, its name, and the custom event type."""
     event_type = raw.get("event_type")
     if not one_of(event_type, EVENT_TYPES):
         errors.add(m.DATA_POINT_EVENT_TYPE)
@@ -201,6 +219,12 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
         and not one_of(custom_event_type, CUSTOM_EVENT_TYPES.get(str(event_type), frozenset()))
     ):
         errors.add(m.CUSTOM_EVENT_TYPE)
+
+
+def _check_attribute(
+    raw: dict[str, Any], point_type: object, errors: Errors
+) -> tuple[object, object]:
+    """The data point's attribute name and category (defaulted), as they are stored."""
     attribute_name = raw.get("attribute_name")
     if attribute_name == "":
         attribute_name = None
@@ -214,18 +238,7 @@ def _check_data_point(raw: object, errors: Errors) -> dict[str, Any] | None:
     if category is None and attribute_name is not None:
         # "If nothing is set the default value will be set as event_attribute."
         category = "event_attribute"
-    quantity = raw.get("use_product_quantity")
-    if quantity is not None and not isinstance(quantity, bool):
-        errors.add(m.DATA_POINT_PRODUCT_QUANTITY)
-    return {
-        "type": point_type,
-        "event_name": event_name,
-        "attribute_name": attribute_name,
-        "event_type": event_type,
-        "custom_event_type": custom_event_type,
-        "attribute_category": category,
-        "use_product_quantity": bool(quantity),
-    }
+    return attribute_name, category
 
 
 def _check_time_period(

@@ -29,7 +29,7 @@ from reconciler.seeding.batches import (
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.columns import CsvLayout, locate
-from reconciler.seeding.reader import SeedFile
+from reconciler.seeding.reader import Record, SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.seeding.sender import BatchOutcome, Sender, poster
 from reconciler.seeding.validate import UserValidator
@@ -187,42 +187,9 @@ def _validate(
         report.users_read += 1
         if report.users_read % _PROGRESS_EVERY == 0:
             watch.reading(seed_file.bytes_read, seed_file.size)
-        located: list[tuple[str, str]]
-        user = None
-        if record.error is not None:
-            located = [("", record.error)]
-        elif layout is not None:
-            body, origin, cells = layout.user(record.data)
-            user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
-            located = cells + [_in_column(p.path, p.message, origin) for p in problems]
-        else:
-            user, problems = validator.check(record.data)
-            located = [(format_path(p.path), p.message) for p in problems]
-        if not located and user is not None:
-            try:
-                encoded = orjson.dumps(user)
-            except TypeError:
-                # orjson carries the API's integer range (64 bits) and refuses the rest; only
-                # then is the user walked to say where (walking every user cost as much as
-                # all the other checks together).
-                oversized = _oversized_integer(user) or ()
-                message = "an integer beyond the 64-bit range the API carries"
-                located = [
-                    _in_column(oversized, message, origin)
-                    if layout is not None
-                    else (format_path(oversized), message)
-                ]
-            else:
-                if fits_alone(encoded, options.max_bytes):
-                    spool.add(record.line, encoded)
-                    continue
-                located = [
-                    (
-                        "",
-                        f"this user is {len(encoded):,} bytes as JSON and a request may carry "
-                        f"{options.max_bytes:,}: split its seeds over several lines",
-                    )
-                ]
+        spooled, located = _spool_user(record, layout, validator, options, spool)
+        if spooled:
+            continue
         invalid.users += 1
         invalid.problems += len(located)
         room = SHOWN_ISSUES - len(shown)
@@ -235,13 +202,67 @@ def _validate(
     report.users_valid = spool.users
     report.users_invalid = invalid.users
     invalid.shown = tuple(shown)
-    for name in sorted(validator.used):
+    _warn_unseedable(validator.used, catalogue, report, watch)
+    return invalid
+
+
+Located = list[tuple[str, str]]
+
+
+def _spool_user(
+    record: Record,
+    layout: CsvLayout | None,
+    validator: UserValidator,
+    options: SeedOptions,
+    spool: Spool,
+) -> tuple[bool, Located]:
+    """Spool one record's user if it is valid; else (False, its problems, located)."""
+    origin: dict[DataPath, str] = {}
+    user = None
+    if record.error is not None:
+        located = [("", record.error)]
+    elif layout is not None:
+        body, origin, cells = layout.user(record.data)
+        user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
+        located = cells + [_in_column(p.path, p.message, origin) for p in problems]
+    else:
+        user, problems = validator.check(record.data)
+        located = [(format_path(p.path), p.message) for p in problems]
+    if located or user is None:
+        return False, located
+    try:
+        encoded = orjson.dumps(user)
+    except TypeError:
+        # orjson carries the API's integer range (64 bits) and refuses the rest; only then
+        # is the user walked to say where (walking every user costs as much as all the
+        # other checks together).
+        oversized = _oversized_integer(user) or ()
+        message = "an integer beyond the 64-bit range the API carries"
+        if layout is not None:
+            return False, [_in_column(oversized, message, origin)]
+        return False, [(format_path(oversized), message)]
+    if fits_alone(encoded, options.max_bytes):
+        spool.add(record.line, encoded)
+        return True, []
+    return False, [
+        (
+            "",
+            f"this user is {len(encoded):,} bytes as JSON and a request may carry "
+            f"{options.max_bytes:,}: split its seeds over several lines",
+        )
+    ]
+
+
+def _warn_unseedable(
+    used: set[str], catalogue: Catalogue, report: SeedReport, watch: Observer
+) -> None:
+    """Warn once about each CA the file seeds that will probably not take seeds."""
+    for name in sorted(used):
         target = catalogue.get(name)
         warning = target.warning() if target is not None else None
         if warning is not None:
             report.warnings.append(warning)
             watch.warn(warning)
-    return invalid
 
 
 #: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
