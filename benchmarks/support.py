@@ -125,7 +125,7 @@ def cli_env(url: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def emulator(**options: Any) -> Iterator[EmulatorProcess]:
     """An emulator process serving workspace 1234 for the block."""
-    with running(**options) as server:
+    with running(EmulatorProcess, **options) as server:
         yield server
 
 

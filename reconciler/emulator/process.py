@@ -1,7 +1,8 @@
 """The emulator as a child process on a free loopback port, for integration tests and
-benchmarks: `running(**options)` starts `python -m reconciler emulator --port 0 ...`, waits
-for its `listening on` line, and stops it on exit. `EmulatorProcess` also speaks the
-emulator's documented test routes (`/_emulator/stats`, tokens)."""
+benchmarks: `running(EmulatorProcess, **options)` starts `python -m reconciler emulator
+--port 0 ...`, waits for its `listening on` line, and stops it on exit. `EmulatorProcess`
+also speaks the emulator's documented test routes (`/_emulator/stats`, tokens); a
+subclass may add more, and `running` then returns that kind."""
 
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ def _wait_for_url(process: subprocess.Popen[bytes], timeout: float, stderr: Path
 
 
 def start(
-    kind: type[Process] = EmulatorProcess,  # type: ignore[assignment]
+    kind: type[Process],
     *,
     db: str | Path | None = None,
     startup_timeout: float = 30,
@@ -180,7 +181,7 @@ def start(
 
 @contextmanager
 def running(
-    kind: type[Process] = EmulatorProcess,  # type: ignore[assignment]
+    kind: type[Process],
     *,
     db: str | Path | None = None,
     startup_timeout: float = 30,
