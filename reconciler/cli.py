@@ -74,8 +74,8 @@ def _global(
 def tune_collector(*, rarely: bool = True) -> None:
     """Freeze what the imports made, so no collection scans it again. With `rarely`, also
     collect rarely: manifests and live lists build millions of small objects, none of them
-    cyclic garbage, and the default collector spent more time scanning them than planning
-    took (cycles are still collected on long runs)."""
+    cyclic garbage, which the default collector scans again and again (cycles are still
+    collected on long runs; figures in docs/performance.md)."""
     gc.freeze()
     if rarely:
         gc.set_threshold(50_000, 20, 20)
@@ -88,7 +88,7 @@ def run_command(
 
     `collect_rarely` for commands that build large object graphs at once (manifests, live
     lists); long-running ones (seed, the emulator) keep the default thresholds, which hold
-    their memory lower (56 MB against 136 MB seeding 200,000 users).
+    their memory lower (docs/performance.md).
     """
     output = state.output()
     tune_collector(rarely=collect_rarely)

@@ -35,8 +35,8 @@ class PlanCommandOptions:
 class PlanResult:
     """The plan and the live CAs it was made from.
 
-    No generated repr: asyncio formats a finished task's result, and printing 10,000 live
-    CAs took longer than planning them.
+    No generated repr: asyncio formats a finished task's result, and printing every live
+    CA of a large workspace takes longer than planning them (docs/performance.md).
     """
 
     plan: Plan

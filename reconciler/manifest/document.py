@@ -125,8 +125,8 @@ def _position(node: Node) -> Position:
 
 class _Resolver(VersionedResolver):
     """ruamel's YAML 1.2 resolution of plain scalars, with the rules of the document's
-    version looked up once per document rather than once per scalar (that lookup was a
-    third of parsing a large manifest) and one Tag object per tag."""
+    version looked up once per document rather than once per scalar (that lookup weighed
+    most in parsing a large manifest: docs/performance.md) and one Tag object per tag."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

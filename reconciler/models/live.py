@@ -83,7 +83,7 @@ class _Live(BaseModel):
 
 # A definition is read as plain data of these shapes (pydantic checks the types, drops
 # unknown keys, keeps absent ones absent): checking every definition of a list this way
-# costs a third of building models of them (docs/performance.md).
+# costs much less than building models of them (docs/performance.md).
 _DATA = ConfigDict(extra="ignore")
 
 

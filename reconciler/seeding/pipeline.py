@@ -234,8 +234,7 @@ def _spool_user(
         encoded = orjson.dumps(user)
     except TypeError:
         # orjson carries the API's integer range (64 bits) and refuses the rest; only then
-        # is the user walked to say where (walking every user costs as much as all the
-        # other checks together).
+        # is the user walked to say where (walking every user is costly: docs/performance.md).
         oversized = _oversized_integer(user) or ()
         message = "an integer beyond the 64-bit range the API carries"
         if layout is not None:
