@@ -4,8 +4,11 @@ typed errors with the server's messages, and lists read with their definitions."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
+import orjson
 import pytest
 
 from reconciler.api.client import PlatformClient
@@ -49,11 +52,14 @@ async def test_every_call_of_the_api(emulator: EmulatorServer) -> None:
 LIST = "GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"
 
 
-async def test_a_list_that_is_not_json_is_an_api_error() -> None:
+@asynccontextmanager
+async def answering_list(listed: bytes) -> AsyncIterator[PlatformClient]:
+    """A client whose server grants any token and answers the list with `listed`."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/oauth/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        return httpx.Response(200, content=b"[{]")
+        return httpx.Response(200, content=listed)
 
     http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
     client = PlatformClient(
@@ -64,9 +70,16 @@ async def test_a_list_that_is_not_json_is_an_api_error() -> None:
         client_id="c",
         client_secret="s",
     )
-    with pytest.raises(ApiError, match="the CA list could not be read: not JSON"):
-        await client.list()
-    await client.aclose()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_a_list_that_is_not_json_is_an_api_error() -> None:
+    async with answering_list(b"[{]") as client:
+        with pytest.raises(ApiError, match="the CA list could not be read: not JSON"):
+            await client.list()
 
 
 async def test_one_token_for_many_calls_and_a_new_one_after_expiry(
@@ -133,21 +146,7 @@ async def test_errors_are_typed_and_carry_the_servers_messages(emulator: Emulato
 
 
 async def test_a_garbled_definition_fails_the_list_naming_its_ca() -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        garbled = {"id": 5, "name": "LTV", "draft_definition": {"conditions": {"a": 1}}}
-        return httpx.Response(200, json=[{"id": 4, "name": "Fine"}, garbled])
-
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.example",
-        workspace_id=1,
-        auth_url="https://sso.example/oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
-    with pytest.raises(ApiError, match=r'"LTV" \(id 5\): its draft definition could not be read'):
-        await client.list()
-    await client.aclose()
+    garbled = {"id": 5, "name": "LTV", "draft_definition": {"conditions": {"a": 1}}}
+    async with answering_list(orjson.dumps([{"id": 4, "name": "Fine"}, garbled])) as client:
+        with pytest.raises(ApiError, match=r'"LTV" \(id 5\): its draft definition could not'):
+            await client.list()
