@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,13 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import Issue, ManifestError
 from reconciler.manifest import cache
+from reconciler.manifest.cached import CachedCA, CachedItems
+from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes, read_yaml
 from reconciler.models import (
     CalculatedAttribute,
-    CanonicalDefinition,
     Datapoint,
-    Definition,
     Problem,
     TimePeriod,
 )
@@ -34,68 +33,6 @@ from reconciler.settings import SECRET_KEYS, SettingsFile
 SETTINGS_FILE = "reconciler.yaml"
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
-
-
-class _CachedItems:
-    """The data of a cached file, decoded when a CA of it is first asked for its model."""
-
-    def __init__(self, text: str, display: str) -> None:
-        self.text = text
-        self.display = display
-
-    @cached_property
-    def items(self) -> list[Any]:
-        items = cache.items(self.text)
-        if not isinstance(items, list):
-            raise self.damaged()
-        return items
-
-    def damaged(self) -> ManifestError:
-        return ManifestError(
-            [
-                Issue(
-                    self.display,
-                    None,
-                    None,
-                    "",
-                    "the cached copy of this file is damaged; delete the folder "
-                    f"{cache.root()} (or set RECONCILER_CACHE_DIR to an empty string) and "
-                    "run again",
-                )
-            ]
-        )
-
-
-@dataclass(eq=False, slots=True)
-class CachedCA:
-    """A CA of a file known to be free of errors, as the manifest cache kept it: the facts
-    planning reads, stored when the file was validated. The full model (seeding reads the
-    definition) is validated from the cached data only when asked for."""
-
-    name: str
-    description: str | None
-    active: bool
-    renamed_from: str | None
-    protect: bool
-    canonical: CanonicalDefinition
-    source: _CachedItems = field(repr=False)
-    index: int = field(repr=False)
-    _model: CalculatedAttribute | None = field(default=None, init=False, repr=False)
-
-    @property
-    def model(self) -> CalculatedAttribute:
-        if self._model is None:
-            try:
-                self._model = CalculatedAttribute.model_validate(
-                    self.source.items[self.index], context=_DEFER_RULES
-                )
-            except (ValidationError, IndexError):
-                raise self.source.damaged() from None
-        return self._model
-
-    @property
-    def definition(self) -> Definition:
-        return self.model.definition
 
 
 @dataclass(slots=True)
@@ -130,26 +67,12 @@ class Manifests:
         return {desired.name: desired for desired in self.cas}
 
 
-@dataclass(frozen=True)
-class _Declared:
-    """A CA name as written, even when the CA itself is invalid (for duplicate checks)."""
-
-    name: str
-    file: str
-    line: int | None
-    column: int | None
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
 @dataclass
 class _FileResult:
     cas: list[DesiredCA]
     issues: list[Issue]
     # Every CA name as written; a file free of errors declares exactly its CAs.
-    declared: list[_Declared | DesiredCA] = field(default_factory=list)
+    declared: list[Declared | DesiredCA] = field(default_factory=list)
     from_cache: bool = False
 
 
@@ -292,7 +215,7 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
         )
         return _FileResult([], issues), []
     cas: list[DesiredCA] = []
-    declared: list[_Declared | DesiredCA] = []
+    declared: list[Declared | DesiredCA] = []
     for index, item in enumerate(items):
         desired, found = _load_ca(document, index, item)
         issues += found
@@ -302,7 +225,7 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
         if isinstance(name, str):
             where = document.position((CAS_KEY, index))
             line, column = (where.line, where.column) if where else (None, None)
-            declared.append(_Declared(name, document.file, line, column))
+            declared.append(Declared(name, document.file, line, column))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return _FileResult(cas, issues, declared), items
 
@@ -311,7 +234,7 @@ def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
     """A file known to be free of errors: what this code found in it, without the YAML."""
     if not isinstance(entry["items"], str):
         raise TypeError("not an entry of this version")
-    source = _CachedItems(entry["items"], display)
+    source = CachedItems(entry["items"], display)
     cas: list[DesiredCA] = []
     rows = zip(entry["facts"], entry["positions"], entry["canonical"], strict=True)
     for index, (
@@ -416,52 +339,6 @@ def load_settings(directory: Path) -> SettingsFile:
     return settings
 
 
-def _cross_file_issues(declared: list[_Declared | DesiredCA], cas: list[DesiredCA]) -> list[Issue]:
-    issues: list[Issue] = []
-    first: dict[str, _Declared | DesiredCA] = {}
-    for written in declared:
-        earlier = first.setdefault(written.name, written)
-        if earlier is not written:
-            issues.append(
-                Issue(
-                    written.file,
-                    written.line,
-                    written.column,
-                    "name",
-                    f'duplicate CA name "{written.name}": also defined at {earlier.where}; '
-                    "names are unique per workspace",
-                )
-            )
-    renamed: dict[str, DesiredCA] = {}
-    for desired in cas:
-        old = desired.ca.renamed_from
-        if old is None or old == desired.name:
-            continue
-        if old in first:
-            issues.append(
-                Issue(
-                    desired.file,
-                    desired.line,
-                    desired.column,
-                    "renamed_from",
-                    f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
-                    "and kept: remove one",
-                )
-            )
-        other = renamed.setdefault(old, desired)
-        if other is not desired:
-            issues.append(
-                Issue(
-                    desired.file,
-                    desired.line,
-                    desired.column,
-                    "renamed_from",
-                    f'"{old}" is also the renamed_from of "{other.name}" at {other.where}',
-                )
-            )
-    return issues
-
-
 def load(directory: Path) -> Manifests:
     """Load and check a manifest directory; raises ManifestError listing every problem."""
     settings_issues: list[Issue] = []
@@ -486,7 +363,7 @@ def load(directory: Path) -> Manifests:
         sources.append(_Source(path, display, raw, key))
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
-    declared: list[_Declared | DesiredCA] = []
+    declared: list[Declared | DesiredCA] = []
     parsed = False
     for source in sources:
         result = load_file(source, cache_root=cache_root)
@@ -496,7 +373,7 @@ def load(directory: Path) -> Manifests:
         parsed = parsed or not result.from_cache
     if cache_root is not None and parsed:
         cache.prune(cache_root)  # what the edit (or upgrade) made unused may go
-    issues += _cross_file_issues(declared, cas)
+    issues += cross_file_issues(declared, cas)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise ManifestError(errors)

@@ -130,22 +130,9 @@ def seed(
             invalid = _validate(seed_file, catalogue, options, spool, rejects, report, watch)
             if invalid.users and not options.skip_invalid:
                 raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
-            batching = Batching(
-                batch_size=options.batch_size,
-                max_bytes=options.max_bytes,
-                skip_invalid=options.skip_invalid,
-                environment=options.environment,
-                catalogue=catalogue.fingerprint(),
-                target=report.target,
+            checkpoint = _checkpoint(
+                options, replace(input_id, sha256=seed_file.sha256), catalogue, report
             )
-            checkpoint = None
-            if options.checkpoint is not None:
-                checkpoint = Checkpoint.open(
-                    options.checkpoint,
-                    replace(input_id, sha256=seed_file.sha256),
-                    batching,
-                    write=not options.dry_run,
-                )
             try:
                 if options.dry_run:
                     _count(spool, options, checkpoint, report)
@@ -158,6 +145,24 @@ def seed(
             report.rejects = rejects.finish(sent=not options.dry_run and report.batches_total > 0)
     report.elapsed = time.monotonic() - started
     return report
+
+
+def _checkpoint(
+    options: SeedOptions, input_id: InputId, catalogue: Catalogue, report: SeedReport
+) -> Checkpoint | None:
+    """The run's checkpoint, if asked for: bound to the input and to everything that shapes
+    the batches, so that a resumed run sends exactly what is missing."""
+    if options.checkpoint is None:
+        return None
+    batching = Batching(
+        batch_size=options.batch_size,
+        max_bytes=options.max_bytes,
+        skip_invalid=options.skip_invalid,
+        environment=options.environment,
+        catalogue=catalogue.fingerprint(),
+        target=report.target,
+    )
+    return Checkpoint.open(options.checkpoint, input_id, batching, write=not options.dry_run)
 
 
 def _target(settings: Settings) -> str:
