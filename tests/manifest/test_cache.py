@@ -12,6 +12,7 @@ import pytest
 from reconciler.errors import ManifestError
 from reconciler.manifest import cache
 from reconciler.manifest import loader as manifest
+from reconciler.manifest.cached import CachedCA
 from reconciler.models import CalculatedAttribute
 
 TEXT = """calculated_attributes:
@@ -67,7 +68,7 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
 
     monkeypatch.setattr(manifest, "parse_bytes", refuse)
     second = manifest.load(directory)
-    assert isinstance(second.cas[0].ca, manifest.CachedCA)
+    assert isinstance(second.cas[0].ca, CachedCA)
     assert [facts(d) for d in second.cas] == [facts(d) for d in first.cas]
     assert second.warnings == first.warnings
     assert [w.line for w in second.warnings] == [13]
