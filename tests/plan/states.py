@@ -8,18 +8,10 @@ from typing import Any
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
 from reconciler.plan.value import Plan
+from tests.support.workspace import PURCHASES
 
-DEFINITION: dict[str, Any] = {
-    "calculation_type": "sum",
-    "datapoint": {
-        "event_name": "Purchase",
-        "event_type": "commerce_event",
-        "custom_event_type": "purchase",
-        "attribute_name": "Total Amount",
-    },
-    "time_period": {"type": "since", "date": "2024-01-01"},
-    "seeding": {"cutoff_date": "2024-02-01"},
-}
+#: The scenarios' purchases CA without its condition: a sum since 2024-01-01, seeded.
+DEFINITION: dict[str, Any] = {key: value for key, value in PURCHASES.items() if key != "conditions"}
 OTHER: dict[str, Any] = {**DEFINITION, "calculation_type": "max"}
 
 
