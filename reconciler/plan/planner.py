@@ -99,24 +99,28 @@ class _Matched:
     def renamed(self) -> bool:
         return self.ca.name != self.live.name
 
-    @property
-    def needs_update(self) -> bool:
-        return self.renamed or (self.ca.description or "") != self.live.description_text
-
-    def facts(self) -> Facts:
-        return Facts(
-            wants_active=self.ca.active,
-            active_is_desired=self.active == self.desired,
-            draft_is_desired=self.draft == self.desired,
-            has_draft=self.draft is not None,
-            needs_update=self.needs_update,
-        )
-
     def shown(self) -> CanonicalDefinition | None:
         """What the CA holds now, to show changes against: the definition in use, or for a
         CA kept as a draft (or never activated), its draft."""
         current = self.active if self.ca.active else (self.draft or self.active)
         return current if current is not None else self.draft
+
+
+def facts_of(
+    ca: DeclaredCA,
+    live: LiveCA,
+    desired: CanonicalDefinition,
+    active: CanonicalDefinition | None,
+    draft: CanonicalDefinition | None,
+) -> Facts:
+    """The facts the decision table reads (a definition recognised as `desired` is it)."""
+    return Facts(
+        wants_active=ca.active,
+        active_is_desired=active is desired or active == desired,
+        draft_is_desired=draft is desired or (draft is not None and draft == desired),
+        has_draft=draft is not None,
+        needs_update=ca.name != live.name or (ca.description or "") != live.description_text,
+    )
 
 
 def warnings_for(step: ActionKind, matched: _Matched, breaks: list[str]) -> list[str]:
@@ -157,10 +161,10 @@ class _Planner:
             return []
         desired = ca.canonical
         active, draft = live.definitions_as(desired)
-        matched = _Matched(ca, live, desired, active, draft)
-        planned = steps(matched.facts())
+        planned = steps(facts_of(ca, live, desired, active, draft))
         if not planned:
-            return []
+            return []  # most CAs of a large workspace: nothing more is built for them
+        matched = _Matched(ca, live, desired, active, draft)
         breaks = _seed_breaks(active or draft, desired, matched.renamed)
         refused = protect_refused(ca, breaks)
         if refused is not None:
