@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from reconciler.errors import DataPath, Issue, SeedFileError
+from reconciler.errors import DataPath, Issue, SeedFileError, format_path
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.catalogue import Catalogue
@@ -333,3 +333,14 @@ def locate(path: DataPath, origin: dict[DataPath, str]) -> str | None:
         if column is not None:
             return column
     return None
+
+
+def in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
+    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
+    column = locate(path, origin)
+    if column is None:
+        return format_path(path), message
+    name, _, rest = message.partition(": ")
+    if rest and (column == name or column.startswith(name + ".")):
+        return column, rest
+    return column, message

@@ -28,10 +28,11 @@ from reconciler.seeding.batches import (
 )
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
-from reconciler.seeding.columns import CsvLayout, locate
+from reconciler.seeding.columns import CsvLayout, in_column
 from reconciler.seeding.reader import Record, SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
 from reconciler.seeding.sender import BatchOutcome, Sender, poster
+from reconciler.seeding.shapes import oversized_integer
 from reconciler.seeding.validate import UserValidator
 from reconciler.settings import Settings
 
@@ -229,7 +230,7 @@ def _spool_user(
     elif layout is not None:
         body, origin, cells = layout.user(record.data)
         user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
-        located = cells + [_in_column(p.path, p.message, origin) for p in problems]
+        located = cells + [in_column(p.path, p.message, origin) for p in problems]
     else:
         user, problems = validator.check(record.data)
         located = [(format_path(p.path), p.message) for p in problems]
@@ -240,10 +241,10 @@ def _spool_user(
     except TypeError:
         # orjson carries the API's integer range (64 bits) and refuses the rest; only then
         # is the user walked to say where (walking every user is costly: docs/performance.md).
-        oversized = _oversized_integer(user) or ()
+        oversized = oversized_integer(user) or ()
         message = "an integer beyond the 64-bit range the API carries"
         if layout is not None:
-            return False, [_in_column(oversized, message, origin)]
+            return False, [in_column(oversized, message, origin)]
         return False, [(format_path(oversized), message)]
     if fits_alone(encoded, options.max_bytes):
         spool.add(record.line, encoded)
@@ -267,39 +268,6 @@ def _warn_unseedable(
         if warning is not None:
             report.warnings.append(warning)
             watch.warn(warning)
-
-
-#: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
-_INTEGERS = range(-(2**63), 2**64)
-
-
-def _oversized_integer(value: Any, path: DataPath = ()) -> DataPath | None:
-    """Where `value` holds an integer too large to send (a CSV cell can; a JSONL line reads
-    one as a float), or None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None if value in _INTEGERS else path
-    if isinstance(value, dict):
-        items: Iterator[tuple[str | int, Any]] = iter(value.items())
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _oversized_integer(item, (*path, key))
-        if found is not None:
-            return found
-    return None
-
-
-def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
-    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
-    column = locate(path, origin)
-    if column is None:
-        return format_path(path), message
-    name, _, rest = message.partition(": ")
-    if rest and (column == name or column.startswith(name + ".")):
-        return column, rest
-    return column, message
 
 
 def _batches(

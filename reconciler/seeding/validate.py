@@ -264,31 +264,8 @@ class UserValidator:
             if sent is not None and sent == target.cutoff_text:
                 return target.cutoff_text  # the common case, already spelled right
         name = target.name
-        given: list[tuple[str, str]] = []
-        for key in ("cutoff_date", "cuttoff_date"):
-            value = entry.get(key)
-            if value is None:
-                continue
-            path = (*base, key)
-            try:
-                moment = parse_instant(value) if isinstance(value, str) else None
-            except ValueError:
-                moment = None
-            if moment is None or moment.time() != moment.min.time():
-                problems.append(
-                    Problem(
-                        path, f"{name}: cutoff date must be a date (yyyy-MM-dd), not {show(value)}"
-                    )
-                )
-                return None
-            given.append((key, moment.date().isoformat()))
-        if len(given) == 2 and given[0][1] != given[1][1]:
-            problems.append(
-                Problem(
-                    (*base, "cuttoff_date"),
-                    f"{name}: cutoff_date {given[0][1]} and cuttoff_date {given[1][1]} disagree",
-                )
-            )
+        given = _given_cutoffs(base, entry, name, problems)
+        if given is None:
             return None
         if target.cutoff_text is None:
             if not given:
@@ -312,6 +289,32 @@ class UserValidator:
             )
             return None
         return target.cutoff_text
+
+
+def _given_cutoffs(
+    base: DataPath, entry: Json, name: str, problems: list[Problem]
+) -> list[tuple[str, str]] | None:
+    """The cutoff dates a seed entry gives, by key (both spellings the API reads), as
+    `yyyy-MM-dd`; None (reported) when one is no date or the two disagree."""
+    given: list[tuple[str, str]] = []
+    for key in ("cutoff_date", "cuttoff_date"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        try:
+            moment = parse_instant(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.time() != moment.min.time():
+            message = f"{name}: cutoff date must be a date (yyyy-MM-dd), not {show(value)}"
+            problems.append(Problem((*base, key), message))
+            return None
+        given.append((key, moment.date().isoformat()))
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        message = f"{name}: cutoff_date {given[0][1]} and cuttoff_date {given[1][1]} disagree"
+        problems.append(Problem((*base, "cuttoff_date"), message))
+        return None
+    return given
 
 
 def _attributes_entry(
