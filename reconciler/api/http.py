@@ -192,7 +192,6 @@ class Http:
         path: str,
         headers: Mapping[str, str],
         body: bytes | None,
-        extensions: dict[str, Any],
     ) -> httpx.Response:
         await self._pace()
         self.requests += 1
@@ -201,9 +200,7 @@ class Http:
             request_headers.setdefault("content-type", "application/json")
         _log_request(method, url, request_headers)
         try:
-            response = await self.client.request(
-                method, url, content=body, headers=request_headers, extensions=extensions
-            )
+            response = await self.client.request(method, url, content=body, headers=request_headers)
         except httpx.TimeoutException as exc:
             raise TransportError(
                 f"timed out ({type(exc).__name__})", method=method, path=path
@@ -231,14 +228,8 @@ class Http:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
-        on_sent: Callable[[], None] | None = None,
     ) -> httpx.Response:
-        """Send with retries; the final failure raises its typed ApiError.
-
-        `on_sent` runs once, as soon as a request is on the wire (before its answer): work
-        that may block for a while, done while the server prepares the answer. Transports
-        that cannot tell (the in-process emulator) never call it.
-        """
+        """Send with retries; the final failure raises its typed ApiError."""
         body = (
             content if content is not None else (orjson.dumps(json) if json is not None else None)
         )
@@ -251,23 +242,10 @@ class Http:
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        extensions = {"trace": _when_sent(on_sent)} if on_sent is not None else {}
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(method, url, shown, headers or {}, body, extensions)
+                return await self._send_once(method, url, shown, headers or {}, body)
         raise AssertionError("unreachable: tenacity re-raises the last error")
-
-
-def _when_sent(callback: Callable[[], None]) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-    """An httpcore `trace` hook calling `callback` once, when a request body has been sent."""
-    pending = [callback]
-
-    async def trace(event: str, info: dict[str, Any]) -> None:
-        del info
-        if pending and event.endswith(".send_request_body.complete"):
-            pending.pop()()
-
-    return trace
 
 
 def _log_request(method: str, url: str, headers: Mapping[str, str]) -> None:

@@ -10,13 +10,14 @@ positive 64-bit integer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, format_path
 
 #: Ids are 64-bit integers in the API; anything else in a plan file is damage or forgery.
 MAX_ID = 2**63 - 1
@@ -44,7 +45,32 @@ Id = Annotated[int, AfterValidator(_id)]
 LiveKey = Annotated[str, AfterValidator(_live_key)]
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
-ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "discard_draft", "activate", "delete")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of action reads everywhere: its JSON name, the verb and symbol of the
+    text and Markdown plans, its colour, and its phrase in the summary line."""
+
+    name: ActionKind
+    verb: str
+    symbol: str
+    style: str
+    counted: str
+
+
+#: The action kinds in plan order (per CA: create, update, discard draft, activate).
+KINDS: dict[ActionKind, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("create", "create", "+", "green", "to create"),
+        Kind("update", "update", "~", "yellow", "to update"),
+        Kind("discard_draft", "discard draft", "-", "magenta", "drafts to discard"),
+        Kind("activate", "activate", "!", "cyan", "to activate"),
+        Kind("delete", "delete", "x", "red", "to delete"),
+    )
+}
+ACTION_KINDS: tuple[ActionKind, ...] = tuple(KINDS)
 
 
 class _Value(BaseModel):
@@ -70,6 +96,10 @@ class Action(_Value):
     body: dict[str, Any] = Field(default_factory=dict)
 
     @property
+    def kind(self) -> Kind:
+        return KINDS[self.action]
+
+    @property
     def renames(self) -> bool:
         """An update that changes the name of an existing CA."""
         return self.action == "update" and any(
@@ -78,6 +108,8 @@ class Action(_Value):
 
 
 class Summary(_Value):
+    """Actions by kind, and the CAs left alone."""
+
     create: int = 0
     update: int = 0
     discard_draft: int = 0
@@ -85,6 +117,10 @@ class Summary(_Value):
     delete: int = 0
     unchanged: int = 0
     unmanaged: int = 0
+
+    def of(self, kind: ActionKind) -> int:
+        count: int = getattr(self, kind)
+        return count
 
 
 class Target(_Value):
@@ -194,7 +230,7 @@ class Plan(_Value):
             loaded = model.model_validate(document, context=FROM_FILE)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top)"
+            where = format_path([p for p in first["loc"] if p != "[key]"]) or "(top)"
             known = version if version in (1, 2) else "1 or 2"
             message = str(first["msg"]).removeprefix("Value error, ")
             raise ReconcilerError(

@@ -9,7 +9,7 @@ promotion gate and the safety rules read its output.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,7 +22,7 @@ from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
-from reconciler.workspace import Workspace
+from reconciler.workspace.loading import Workspace
 
 
 @dataclass(frozen=True)
@@ -109,19 +109,16 @@ def build(
 
 
 async def fetch_live(
-    settings: Settings,
-    on_sent: Callable[[], None] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> list[LiveCA]:
     """One list request to the workspace of `settings`."""
     async with target.platform(settings, transport) as client:
-        return await client.list(on_sent=on_sent)
+        return await client.list()
 
 
 async def fetch(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> list[LiveCA]:
-    """One list request. The manifests are known to be sound by now; their CAs are read
-    (if not yet) while the API prepares the list."""
-    return await fetch_live(ws.settings, ws.manifests.prepare, transport)
+    """One list request to the workspace `ws` (its manifests are loaded and sound)."""
+    return await fetch_live(ws.settings, transport)
 
 
 @contextmanager

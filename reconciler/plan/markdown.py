@@ -1,0 +1,164 @@
+"""Rendering a Plan as a PR comment: a summary table, one collapsible section per CA, every
+safety override shown as an alert; truncated deterministically below GitHub's comment limit.
+Several environments (`plan --env all`) render as one section per environment."""
+
+from __future__ import annotations
+
+import html
+from itertools import groupby
+
+from reconciler.plan.render import (
+    change_line,
+    gate_lines,
+    summary_line,
+    value_text,
+    workspace_words,
+)
+from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Plan, Promotion
+
+MARKDOWN_LIMIT = 60_000
+
+
+def _fence(body: str) -> str:
+    longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _section(name: str, actions: list[Action], promotion: Promotion | None = None) -> str:
+    verbs = ", ".join(a.kind.verb for a in actions)
+    symbol = actions[0].kind.symbol
+    warnings = sorted({w for a in actions for w in a.warnings})
+    flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
+    gate = gate_lines(promotion, name)
+    flag += "".join(f" · {html.escape(line)}" for _, line in gate)
+    lines: list[str] = []
+    for action in actions:
+        where = f" (id {action.id})" if action.id is not None else ""
+        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}")
+        for change in action.changes:
+            before, after = change.before, change.after
+            if before is not None and after is not None:
+                lines.append(f"- {change.path}: {value_text(before)}")
+                lines.append(f"+ {change.path}: {value_text(after)}")
+            else:
+                lines.append(" ".join(change_line(change)))
+        lines += [f"! warning: {w}" for w in action.warnings]
+    lines += [f"{'+' if promoted else '!'} gate: {line}" for promoted, line in gate]
+    body = "\n".join(lines)
+    fence = _fence(body)
+    return (
+        f"<details><summary><code>{symbol}</code> <b>{html.escape(name)}</b>: {verbs}{flag}"
+        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
+    )
+
+
+def _overridden_block(plan: Plan) -> list[str]:
+    """What the allowed safety rules let through, as a GitHub alert a reviewer cannot miss."""
+    if plan.overridden:
+        rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
+        lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
+        lines += [
+            f"> - **{html.escape(v.rule)}**: {html.escape(v.message)}" for v in plan.overridden
+        ]
+        return [*lines, ""]
+    if plan.allowed:
+        allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
+        return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
+    return []
+
+
+def _table(plan: Plan) -> list[str]:
+    s = plan.summary
+    columns = [KINDS[kind].verb for kind in ACTION_KINDS] + ["unchanged", "unmanaged"]
+    counts = [s.of(kind) for kind in ACTION_KINDS] + [s.unchanged, s.unmanaged]
+    if plan.selection.active:
+        columns.append("not selected")
+        counts.append(plan.selection.not_selected)
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---:|" * len(columns),
+        "| " + " | ".join(map(str, counts)) + " |",
+    ]
+
+
+def _extra_sections(plan: Plan) -> list[str]:
+    sections: list[str] = []
+    kept = [note for note in plan.drafts if note.kept]
+    if kept:
+        names = "\n".join(f"- {html.escape(n.name)} (id {n.id})" for n in kept)
+        sections.append(
+            f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
+            f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
+        )
+    if plan.unmanaged:
+        names = "\n".join(f"- {html.escape(name)}" for name in plan.unmanaged)
+        sections.append(
+            f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
+            f"\n\n{names}\n\n</details>\n"
+        )
+    return sections
+
+
+def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary table, one collapsible section per CA, under `limit` characters."""
+    head = [
+        f"### reconciler plan for {html.escape(workspace_words(plan))}",
+        "",
+        *_overridden_block(plan),
+        *_table(plan),
+        "",
+        f"**{html.escape(summary_line(plan))}**",
+        "",
+    ]
+    sections = [
+        _section(name, list(group), plan.promotion)
+        for name, group in groupby(plan.actions, key=lambda a: a.name)
+    ]
+    sections += _extra_sections(plan)
+    out = "\n".join(head) + "\n"
+    reserve = 200
+    for index, section in enumerate(sections):
+        if len(out) + len(section) + reserve > limit:
+            rest = len(sections) - index
+            out += (
+                f"\n_… {rest} more section{'s' if rest != 1 else ''} not shown (comment size "
+                "limit). The saved plan (`plan --out`) has every action._\n"
+            )
+            break
+        out += section
+    return out
+
+
+def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
+    """One PR comment for several environments: a table of them, then each one's plan in
+    its own section (each truncated to its share of `limit`)."""
+    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in ACTION_KINDS)]
+    columns += ["unchanged", "unmanaged", "overridden"]
+    rows = [
+        "| "
+        + " | ".join(
+            [
+                html.escape(name),
+                str(plan.workspace_id),
+                *(str(plan.summary.of(kind)) for kind in ACTION_KINDS),
+                str(plan.summary.unchanged),
+                str(plan.summary.unmanaged),
+                str(len(plan.overridden) or ""),
+            ]
+        )
+        + " |"
+        for name, plan in plans.items()
+    ]
+    head = [
+        f"## reconciler plan for {len(plans)} environment{'s' if len(plans) != 1 else ''}",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * (len(columns) - 1),
+        *rows,
+        "",
+    ]
+    out = "\n".join(head) + "\n"
+    share = max(2_000, (limit - len(out)) // max(1, len(plans)) - 100)
+    for plan in plans.values():
+        out += "\n" + markdown(plan, limit=share)
+    return out
