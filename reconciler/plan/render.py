@@ -149,7 +149,7 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
 
     if fmt == "json":
         document = {
-            "environments": {name: plan.model_dump(mode="json") for name, plan in plans.items()}
+            "environments": {name: plan.document() for name, plan in plans.items()}
         }
         output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "markdown":
