@@ -29,7 +29,7 @@ from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
 from reconciler.settings import Flags, Settings, SettingsFile
-from reconciler.workspace import planning
+from reconciler.workspace import planning, suites
 from reconciler.workspace import saved as saved_plans
 
 Format = Literal["text", "json"]
@@ -129,11 +129,15 @@ async def _apply_directory(
     output: Output,
 ) -> int:
     asked = options.planning()
+    tests = suites.load(ws, output)
     async with target.platform(ws.settings) as client:
         live, source_live = await asyncio.gather(
             client.list(), planning.fetch(source) if source is not None else _nothing()
         )
-        planned = planning.build(ws, live, asked, planning.source_of(source, source_live))
+        origin = planning.source_of(source, source_live)
+        planned = planning.build(ws, live, asked, origin, tests)
+        for note in planned.notes:
+            output.warn(note)
         plan = planned.plan
         if options.fmt == "text":
             render.show(plan, output, "text")

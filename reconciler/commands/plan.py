@@ -19,7 +19,7 @@ from reconciler.plan import render, safety
 from reconciler.plan.render import Format
 from reconciler.plan.selection import Chooser
 from reconciler.settings import Flags
-from reconciler.workspace import Workspace, planning
+from reconciler.workspace import Workspace, planning, suites
 from reconciler.workspace.planning import Planned
 
 
@@ -42,7 +42,7 @@ async def plan_workspaces(
     workspaces: Sequence[Workspace], options: planning.Options, output: Output
 ) -> list[Planned]:
     """Plan each workspace: every list request at once, a promotion source's list shared
-    with its own plan when it is part of the run."""
+    with its own plan when it is part of the run; with test files, the value diffs."""
     sources = {ws.environment: workspace.source(ws, output) for ws in workspaces}
     running = {ws.environment for ws in workspaces}
     extra: dict[str | None, Workspace] = {}
@@ -56,8 +56,12 @@ async def plan_workspaces(
     for ws in workspaces:
         origin = sources[ws.environment]
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
+        tests = suites.load(ws, output)
         with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
-            planned.append(planning.build(ws, live[ws.environment] or [], options, source))
+            result = planning.build(ws, live[ws.environment] or [], options, source, tests)
+        for note in result.notes:
+            output.warn(note)
+        planned.append(result)
     return planned
 
 

@@ -3,7 +3,8 @@
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
 loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
 workspace again (environment, target), its selection, the safety rules allowed and what
-they allowed, preserved drafts and the promotion gate. Loading is strict; a format 1
+they allowed, preserved drafts, the promotion gate and the test users' value diffs
+(`actions[].values`, only where computed). Loading is strict; a format 1
 file (which has none of those) is still read. Every id read from a file must be a
 positive 64-bit integer.
 """
@@ -85,6 +86,21 @@ class Change(_Value):
     after: Any = None
 
 
+class ValueDiff(_Value):
+    """One test user's value of a CA before -> after the change (`plan.values`): strings as
+    mParticle stores them, `-` for no value. `file` is the test file, relative to the
+    manifest directory."""
+
+    user: str
+    file: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
 class Action(_Value):
     """One API call the applier will make for one CA."""
 
@@ -94,6 +110,9 @@ class Action(_Value):
     changes: list[Change] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     body: dict[str, Any] = Field(default_factory=dict)
+    #: The test users' values before -> after, on the action that carries a CA's definition
+    #: change; None (and absent from the JSON) where none were computed.
+    values: list[ValueDiff] | None = None
 
     @property
     def kind(self) -> Kind:
@@ -203,8 +222,19 @@ class Plan(_Value):
     def empty(self) -> bool:
         return not self.actions
 
+    def document(self) -> dict[str, Any]:
+        """The JSON plan as plain data. `values` appears only on the actions that have value
+        diffs, so a plan made without test files reads exactly as before they existed.
+        (A custom serializer made dumping 10,000 actions 1.8x slower; dropping the key
+        here costs nothing measurable.)"""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        for action in data["actions"]:
+            if action["values"] is None:
+                del action["values"]
+        return data
+
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+        return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
