@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,33 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support import WORKSPACE, ca_name, cli_env, definition, emulator, write_manifests
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from reconciler import applier  # noqa: E402
-from reconciler.api.client import PlatformClient  # noqa: E402
-from reconciler.api.http import Http  # noqa: E402
-from reconciler.models import CalculatedAttribute  # noqa: E402
-from reconciler.plan import planner  # noqa: E402
-from tests.support.emulator import running_emulator  # noqa: E402
-from tests.support.workspace import SESSIONS, env_for, write_manifests  # noqa: E402
-
-WORKSPACE = 1234
+from reconciler import applier
+from reconciler.api.client import PlatformClient
+from reconciler.api.http import Http
+from reconciler.models import CalculatedAttribute
+from reconciler.plan import planner
 
 
 def desired(count: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": f"CA {n:04d}",
-            "definition": {
-                **SESSIONS,
-                "time_period": {"type": "within", "within": n % 90 + 1, "within_unit": "days"},
-            },
-        }
-        for n in range(count)
-    ]
+    """The CAs of `support.write_manifests(directory, count)` (descriptions aside)."""
+    return [{"name": ca_name(n), "definition": definition(n)} for n in range(count)]
 
 
 async def applier_seconds(url: str, cas: list[dict[str, Any]], concurrency: int) -> float:
@@ -88,7 +72,7 @@ def command_seconds(url: str, directory: Path, concurrency: int) -> float:
             "--concurrency",
             str(concurrency),
         ],
-        env={**os.environ, **env_for(url), "NO_COLOR": "1"},
+        env=cli_env(url, RECONCILER_CACHE_DIR=""),
         check=True,
         capture_output=True,
     )
@@ -100,17 +84,17 @@ def measure(count: int, concurrency: int, latency_ms: float, sequential: bool) -
     ideal = math.ceil(count / concurrency) * 2 * latency_ms / 1000
     result: dict[str, Any] = {"cas": count, "concurrency": concurrency, "latency_ms": latency_ms}
     options: dict[str, Any] = {"latency_ms": latency_ms, "max_active": count + 1}
-    with running_emulator(**options) as server:
+    with emulator(**options) as server:
         result["applier_seconds"] = round(
             asyncio.run(applier_seconds(server.url, cas, concurrency)), 3
         )
-    with running_emulator(**options) as server, tempfile.TemporaryDirectory() as work:
-        directory = write_manifests(Path(work), cas)
+    with emulator(**options) as server, tempfile.TemporaryDirectory() as work:
+        directory = write_manifests(Path(work), count)
         result["command_seconds"] = round(command_seconds(server.url, directory, concurrency), 3)
     result["ideal_seconds"] = round(ideal, 3)
     result["ratio"] = round(result["applier_seconds"] / ideal, 2)
     if sequential:
-        with running_emulator(**options) as server:
+        with emulator(**options) as server:
             seconds = asyncio.run(applier_seconds(server.url, cas, 1))
         result["sequential_seconds"] = round(seconds, 3)
         result["speedup"] = round(seconds / result["applier_seconds"], 1)

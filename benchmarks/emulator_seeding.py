@@ -15,7 +15,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.emulator import EmulatorServer, running_emulator
+from reconciler.emulator.process import EmulatorProcess, running
 
 CUTOFF = "2019-12-01"
 BATCH = 500  # users per request: ~240 KB here, under the 256 KB limit
@@ -55,7 +55,7 @@ def _user(mpid: int) -> dict[str, Any]:
     }
 
 
-def run(server: EmulatorServer, users: int) -> None:
+def run(server: EmulatorProcess, users: int) -> None:
     token = {"Authorization": f"Bearer {server.token()}"}
     with httpx.Client(base_url=server.url, timeout=60) as http:
         for name, kind in (("LTV", "sum"), ("Average", "average"), ("Interests", "unique_list")):
@@ -84,11 +84,11 @@ def run(server: EmulatorServer, users: int) -> None:
 def main() -> None:
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     print("in-memory database")
-    with running_emulator() as server:
+    with running(EmulatorProcess) as server:
         run(server, users)
     with tempfile.TemporaryDirectory() as directory:
         print("file database")
-        with running_emulator(db=Path(directory) / "emulator.db") as server:
+        with running(EmulatorProcess, db=Path(directory) / "emulator.db") as server:
             run(server, users)
 
 

@@ -1,4 +1,5 @@
-"""Plan at scale: the plan command against an emulator server with N CAs, 1% changed.
+"""Plan at scale: the plan command in this process against an emulator server with N CAs,
+1% changed (processes.py times whole processes, cold and warm).
 
 Reports wall time, requests sent (must be 1 list + at most 1 token at every N), and the
 ratio to the floor: one GET of the same list plus JSON parsing, in the same process.
@@ -8,98 +9,28 @@ Run: `python benchmarks/plan_scale.py [--sizes 100,1000,10000] [--json]`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import json
+import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support import LIST, TOKEN, cli_env, emulator, populate, write_manifests
 
 from reconciler.cli import tune_collector
 from reconciler.commands import plan as plan_command
 from reconciler.console import Output
-from reconciler.settings import Flags
-from tests.support.emulator import EmulatorServer, running_emulator
-from tests.support.workspace import api_definition, env_for
+from reconciler.emulator.process import EmulatorProcess
 
-LIST = "GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"
-TOKEN = "POST /oauth/token"
 REPEATS = 3
 
 
-def definition(n: int) -> dict[str, Any]:
-    return {
-        "calculation_type": ["count", "sum", "max", "most_frequent"][n % 4],
-        "datapoint": {
-            "event_name": f"Event {n % 50}",
-            "event_type": "custom_event",
-            "custom_event_type": "other",
-            "attribute_name": "Amount",
-        },
-        "conditions": [
-            {
-                "type": "number",
-                "operator": "greater_than",
-                "attribute_name": "Step",
-                "value": str(n),
-            },
-            {
-                "type": "string",
-                "operator": "in_list",
-                "attribute_name": "Channel",
-                "values": ["web", "ios"],
-            },
-        ],
-        "time_period": {"type": "within", "within": n % 90 + 1, "within_unit": "days"},
-    }
-
-
-async def populate(server: EmulatorServer, count: int) -> None:
-    """Create and activate `count` CAs through the API, 32 at a time."""
-    token = server.token()
-    headers = {"authorization": f"Bearer {token}"}
-    base = server.url + server.platform_path()
-    transport = httpx.AsyncHTTPTransport(retries=3)
-    async with httpx.AsyncClient(headers=headers, timeout=60, transport=transport) as client:
-        semaphore = asyncio.Semaphore(32)
-
-        async def one(n: int) -> None:
-            async with semaphore:
-                body = {
-                    "name": f"CA {n:05d}",
-                    "description": "",
-                    "draft_definition": api_definition(definition(n)),
-                }
-                response = await client.post(base, json=body)
-                response.raise_for_status()
-                ca_id = response.json()
-                (await client.post(f"{base}/{ca_id}/activation")).raise_for_status()
-
-        await asyncio.gather(*(one(n) for n in range(count)))
-
-
-def write_manifests(directory: Path, count: int) -> None:
-    """Manifests equal to the workspace, except 1% with a new description."""
-    cas = []
-    for n in range(count):
-        item: dict[str, Any] = {"name": f"CA {n:05d}", "definition": definition(n)}
-        if n % 100 == 0:
-            item["description"] = "changed"
-        cas.append(item)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "reconciler.yaml").write_text("workspace_id: 1234\n")
-    (directory / "cas.yaml").write_text(json.dumps({"calculated_attributes": cas}))
-
-
-def floor(server: EmulatorServer) -> float:
+def floor(server: EmulatorProcess) -> float:
     """One GET of the same list plus JSON parsing (token fetched beforehand)."""
     token = server.token()
     with httpx.Client(timeout=60) as client:
@@ -116,18 +47,16 @@ def timed_plan(directory: Path) -> float:
     tune_collector()
     output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
     started = time.perf_counter()
-    plan_command.run(directory, output, flags=Flags())
+    plan_command.run(plan_command.PlanCommandOptions(directory=directory), output)
     return time.perf_counter() - started
 
 
 def measure(count: int, work: Path) -> dict[str, Any]:
     directory = work / f"m{count}"
     write_manifests(directory, count)
-    with running_emulator(max_active=count + 1) as server:
-        asyncio.run(populate(server, count))
-        import os
-
-        os.environ.update(env_for(server.url))
+    with emulator(max_active=count + 1) as server:
+        populate(server, count)
+        os.environ.update(cli_env(server.url))
         floors, plans, requests = [], [], []
         for _ in range(REPEATS):
             floors.append(floor(server))

@@ -1,6 +1,7 @@
-"""All benchmarks in one command: plan at scale, apply concurrency, seeding throughput,
-seeding a workspace with live traffic (governed, against today's fixed rate), and the
-evaluator of `reconciler test`.
+"""All benchmarks in one command: whole processes (--help, validate, plan cold and warm)
+beside their floors, plan at scale, apply concurrency, seeding throughput, seeding a
+workspace with live traffic (governed, against today's fixed rate), the evaluator of
+`reconciler test`, and what test files cost `plan` (its value diffs).
 
 Each benchmark runs as its own process (so one's memory does not skew another's) and ends
 its output with one JSON line; this prints them together as a table, then as JSON.
@@ -34,13 +35,25 @@ def main() -> None:
     args = parser.parse_args()
     sizes = "100,1000" if args.quick else "100,1000,10000"
     users = "20000" if args.quick else "200000"
+    processes = run("processes.py", "--json", *(["--quick"] if args.quick else []))
     plan = run("plan_scale.py", "--sizes", sizes, "--json")["plan_scale"]
     apply = run("apply_concurrency.py", "--json", *(["--no-sequential"] if args.quick else []))
     seeding = run("seeding.py", "--users", users)
     live = run("seed_live_workspace.py", "--users", users)
     evaluator = run("evaluator.py", *(["--users", "200"] if args.quick else []))["evaluator"]
+    diffs = run("value_diffs.py", *(["--runs", "3"] if args.quick else []))["value_diffs"]
 
     rows: list[tuple[str, str, str]] = []
+    for row in processes["processes"]:
+        ratio = row["this"] / row["floor_seconds"]
+        target = f" (target <= {row['target']})" if row.get("target") else ""
+        rows.append(
+            (
+                f"process: {row['figure']}",
+                f"{row['this']} s; floor {row['floor_seconds']} s ({row['floor']})",
+                f"ratio {ratio:.2f}{target}",
+            )
+        )
     for row in plan:
         rows.append(
             (
@@ -91,12 +104,37 @@ def main() -> None:
             "target (target >= 1)",
         )
     )
+    for row in diffs["in_process"]:
+        rows.append(
+            (
+                f"plan value diffs, {row['workspace']} ({row['test_users']} test users)",
+                f"loading test files {row['load_seconds']} s; values of a plan changing every "
+                f"CA {row['values_on_change_seconds']} s",
+                f"without test files: {row['no_test_files_seconds']} s",
+            )
+        )
+    whole = diffs["plan_process_seconds"]
+    rows.append(
+        (
+            "process: plan manifests/ with its test files",
+            f"{whole['with test files']} s",
+            f"without them {whole['without test files']} s",
+        )
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     print(
         json.dumps(
-            {"plan_scale": plan, **apply, "seeding": seeding, "live": live, "evaluator": evaluator},
+            {
+                **processes,
+                "plan_scale": plan,
+                **apply,
+                "seeding": seeding,
+                "live": live,
+                "evaluator": evaluator,
+                "value_diffs": diffs,
+            },
             indent=2,
         )
     )

@@ -34,20 +34,17 @@ from typing import Any
 
 import httpx
 import orjson
+from seed_workload import create_workspace, users, write_jsonl, write_manifests
+from support import emulator as running_emulator
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from reconciler import manifest  # noqa: E402
-from reconciler.api.http import Http  # noqa: E402
-from reconciler.errors import ApiError  # noqa: E402
-from reconciler.seeding.batches import MAX_BODY_BYTES, Batch, cut  # noqa: E402
-from reconciler.seeding.catalogue import Catalogue  # noqa: E402
-from reconciler.seeding.sender import Outcome, Sender, poster  # noqa: E402
-from reconciler.seeding.validate import UserValidator  # noqa: E402
-from tests.support.emulator import EmulatorServer, running_emulator  # noqa: E402
-from tests.support.seeds import MANIFESTS, create_workspace, users, write_jsonl  # noqa: E402
+from reconciler import manifest
+from reconciler.api.http import Http
+from reconciler.emulator.process import EmulatorProcess
+from reconciler.errors import ApiError
+from reconciler.seeding.batches import MAX_BODY_BYTES, Batch, cut
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.sender import BatchOutcome, Sender, poster
+from reconciler.seeding.validate import UserValidator
 
 KEY, SECRET = "bench-key", "bench-secret"
 LIMIT, LIVE, ACCELERATION = 270, 0.3, 100
@@ -66,12 +63,12 @@ def server() -> Any:
     )
 
 
-def figures(emulator: EmulatorServer, sent: int, seconds: float) -> dict[str, Any]:
+def figures(emulator: EmulatorProcess, sent: int, seconds: float) -> dict[str, Any]:
     stats = emulator.stats()
     rate = sent / seconds if seconds > 0 else 0.0
     return {
         "users_sent": sent,
-        "landed": emulator.seeds(limit=0)["count"],
+        "landed": emulator.control("GET", "seeds", params={"limit": 0}).json()["count"],
         "seconds": round(seconds, 1),
         "users_per_second": round(rate, 1),
         "of_headroom": round(rate / HEADROOM, 3),
@@ -84,7 +81,7 @@ def figures(emulator: EmulatorServer, sent: int, seconds: float) -> dict[str, An
     }
 
 
-def governed(path: Path, emulator: EmulatorServer) -> dict[str, Any]:
+def governed(path: Path, manifests: Path, emulator: EmulatorProcess) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
     env |= {
         "RECONCILER_TARGET": "mparticle",
@@ -96,7 +93,7 @@ def governed(path: Path, emulator: EmulatorServer) -> dict[str, Any]:
         "MPARTICLE_CLIENT_ID": "emulator",
         "MPARTICLE_CLIENT_SECRET": "emulator",
     }
-    command = [sys.executable, "-m", "reconciler", "seed", str(path), str(MANIFESTS)]
+    command = [sys.executable, "-m", "reconciler", "seed", str(path), str(manifests)]
     command += ["--format", "json", *GOVERNED_FLAGS]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -108,9 +105,9 @@ def governed(path: Path, emulator: EmulatorServer) -> dict[str, Any]:
     return result
 
 
-def batches(path: Path, size: int) -> Iterator[Batch]:
+def batches(path: Path, manifests: Path, size: int) -> Iterator[Batch]:
     """The file's users as the command would send them, in batches of `size`."""
-    validator = UserValidator(Catalogue.from_manifests(manifest.load(MANIFESTS)))
+    validator = UserValidator(Catalogue.from_manifests(manifest.load(manifests)))
 
     def sent() -> Iterator[tuple[int, bytes]]:
         with path.open("rb") as file:
@@ -121,11 +118,11 @@ def batches(path: Path, size: int) -> Iterator[Batch]:
     return cut(sent(), size, MAX_BODY_BYTES)
 
 
-def fixed_rate(path: Path, emulator: EmulatorServer) -> dict[str, Any]:
+def fixed_rate(path: Path, manifests: Path, emulator: EmulatorProcess) -> dict[str, Any]:
     """Seed as before the governor: 270 requests/s of 100 users, 8 in flight."""
     sent = 0
 
-    async def done(batch: Batch, outcome: Outcome) -> None:
+    async def done(batch: Batch, outcome: BatchOutcome) -> None:
         nonlocal sent
         sent += outcome.landed
 
@@ -134,7 +131,7 @@ def fixed_rate(path: Path, emulator: EmulatorServer) -> dict[str, Any]:
         http = Http(client, rate_limit=LIMIT)
         post = poster(http, emulator.url, KEY, SECRET)
         try:
-            await Sender(post, 8).run(batches(path, 100), done)
+            await Sender(post, 8).run(batches(path, manifests, 100), done)
         except ApiError as exc:
             return exc.message
         finally:
@@ -165,14 +162,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="seed-live-") as directory:
         path = write_jsonl(Path(directory) / "seeds.jsonl", users(args.users))
+        manifests = write_manifests(Path(directory) / "manifests", 1234)
         rows: dict[str, dict[str, Any]] = {}
         with server() as emulator:
             create_workspace(emulator.url, emulator.token(), 1234)
-            rows["governed"] = governed(path, emulator)
+            rows["governed"] = governed(path, manifests, emulator)
         if not args.no_fixed:
             with server() as emulator:
                 create_workspace(emulator.url, emulator.token(), 1234)
-                rows["fixed rate"] = fixed_rate(path, emulator)
+                rows["fixed rate"] = fixed_rate(path, manifests, emulator)
     print(f"{args.users:,} users; limit {LIMIT}/s, live traffic {LIVE:.0%}, headroom "
           f"{HEADROOM:.0f}/s; acceleration {ACCELERATION}/s per 10 s window")  # fmt: skip
     print(table(rows))

@@ -23,31 +23,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
+import orjson
+from seed_workload import create_workspace, users, write_csv, write_jsonl, write_manifests
+from support import emulator
 
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-
-from reconciler import manifest  # noqa: E402
-from reconciler.seeding.batches import MAX_BODY_BYTES, cut  # noqa: E402
-from reconciler.seeding.catalogue import Catalogue  # noqa: E402
-from reconciler.seeding.validate import UserValidator  # noqa: E402
-from tests.support.emulator import EmulatorServer, running_emulator  # noqa: E402
-from tests.support.seeds import (  # noqa: E402
-    MANIFESTS,
-    create_workspace,
-    users,
-    write_csv,
-    write_jsonl,
-)
+from reconciler import manifest
+from reconciler.emulator.process import EmulatorProcess
+from reconciler.seeding.batches import MAX_BODY_BYTES, cut
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.validate import UserValidator
 
 KEY, SECRET = "bench-key", "bench-secret"
+WORKSPACE = 1234
 
 
 def run_seed(
-    path: Path, server: EmulatorServer, batch_size: int, concurrency: int
+    path: Path, manifests: Path, server: EmulatorProcess, batch_size: int, concurrency: int
 ) -> dict[str, Any]:
     """The seed command as a child: its report, wall time and peak RSS."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
@@ -57,7 +49,7 @@ def run_seed(
         "MPARTICLE_API_KEY": KEY,
         "MPARTICLE_API_SECRET": SECRET,
     }
-    command = [sys.executable, "-m", "reconciler", "seed", str(path), str(MANIFESTS)]
+    command = [sys.executable, "-m", "reconciler", "seed", str(path), str(manifests)]
     command += ["--format", "json", "--batch-size", str(batch_size)]
     # The emulator here has no seeding limits (a throughput measure, not a live workspace):
     # the rate is set far above what the machine can send, so the governor never paces.
@@ -77,9 +69,9 @@ def run_seed(
     return {"report": report, "wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def preserialise(path: Path, batch_size: int, spool: Path) -> int:
+def preserialise(path: Path, manifests: Path, batch_size: int, spool: Path) -> int:
     """The bodies the command sends, one batch a line, prepared before the clock starts."""
-    validator = UserValidator(Catalogue.from_manifests(manifest.load(MANIFESTS)))
+    validator = UserValidator(Catalogue.from_manifests(manifest.load(manifests)))
     count = 0
 
     def sent() -> Any:
@@ -117,7 +109,13 @@ async def post_all(spool: Path, url: str, concurrency: int) -> float:
 
 
 def fresh_server() -> Any:
-    return running_emulator(workspace_id=1234, api_key=KEY, api_secret=SECRET)
+    return emulator(workspace_id=WORKSPACE, api_key=KEY, api_secret=SECRET)
+
+
+def landed(server: EmulatorProcess) -> int:
+    """How many users the emulator holds seeds for."""
+    count: int = server.control("GET", "seeds", params={"limit": 0}).json()["count"]
+    return count
 
 
 def main() -> None:
@@ -129,16 +127,19 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="seed-bench-") as directory:
+        manifests = write_manifests(Path(directory) / "manifests", WORKSPACE)
         path = Path(directory) / f"seeds.{args.format}"
-        write = write_jsonl if args.format == "jsonl" else write_csv
-        write(path, users(args.users))
+        if args.format == "jsonl":
+            write_jsonl(path, users(args.users))
+        else:
+            write_csv(path, args.users)
         size_mb = path.stat().st_size / 1e6
 
         with fresh_server() as server:
-            create_workspace(server.url, server.token())
-            seeded = run_seed(path, server, args.batch_size, args.concurrency)
-            landed = server.seeds(limit=0)["count"]
-        assert landed == args.users, f"only {landed} of {args.users} users landed"
+            create_workspace(server.url, server.token(), WORKSPACE)
+            seeded = run_seed(path, manifests, server, args.batch_size, args.concurrency)
+            count = landed(server)
+        assert count == args.users, f"only {count} of {args.users} users landed"
 
         jsonl = (
             path
@@ -146,11 +147,11 @@ def main() -> None:
             else write_jsonl(Path(directory) / "s.jsonl", users(args.users))
         )
         spool = Path(directory) / "batches.bin"
-        batches = preserialise(jsonl, args.batch_size, spool)
+        batches = preserialise(jsonl, manifests, args.batch_size, spool)
         with fresh_server() as server:
-            create_workspace(server.url, server.token())
+            create_workspace(server.url, server.token(), WORKSPACE)
             floor = asyncio.run(post_all(spool, server.url, args.concurrency))
-            assert server.seeds(limit=0)["count"] == args.users
+            assert landed(server) == args.users
 
     report = seeded["report"]
     elapsed = report["elapsed_seconds"]

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.api.client import PlatformClient
 from reconciler.errors import (
@@ -24,50 +23,13 @@ from reconciler.errors import (
     TransportError,
 )
 from reconciler.models import LiveCA, LiveDefinition
+from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action, Plan
 
-Status = Literal["done", "failed", "not_started"]
 #: Rounds of "create, lost answer, not found by name, create again" before giving up.
 CREATE_ROUNDS = 5
 #: Rounds of "activate, lost answer, draft still there, activate again".
 ACTIVATE_ROUNDS = 5
-
-
-@dataclass
-class Outcome:
-    action: Action
-    status: Status = "not_started"
-    message: str = ""
-    id: int | None = None
-    adopted: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action.action,
-            "name": self.action.name,
-            "id": self.id if self.id is not None else self.action.id,
-            "status": self.status,
-            "message": self.message,
-        }
-
-
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def count(self, status: Status) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return all(outcome.status == "done" for outcome in self.outcomes)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": "ok" if self.ok else "failed",
-            "summary": {s: self.count(s) for s in ("done", "failed", "not_started")},
-            "actions": [outcome.to_json() for outcome in self.outcomes],
-        }
 
 
 def _ambiguous(exc: ApiError) -> bool:
@@ -110,14 +72,14 @@ class _Runner:
         self,
         client: PlatformClient,
         concurrency: int,
-        on_step: Callable[[Outcome], None] | None,
+        on_step: Callable[[ActionOutcome], None] | None,
     ) -> None:
         self.client = client
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.stop = asyncio.Event()
         self.on_step = on_step
 
-    async def chain(self, outcomes: Sequence[Outcome]) -> None:
+    async def chain(self, outcomes: Sequence[ActionOutcome]) -> None:
         async with self.semaphore:
             ca_id: int | None = outcomes[0].action.id
             draft: dict[str, Any] | None = None
@@ -140,12 +102,16 @@ class _Runner:
                 outcome.id = ca_id
                 self._report(outcome)
 
-    def _report(self, outcome: Outcome) -> None:
+    def _report(self, outcome: ActionOutcome) -> None:
         if self.on_step is not None:
             self.on_step(outcome)
 
     async def step(
-        self, action: Action, ca_id: int | None, draft: dict[str, Any] | None, outcome: Outcome
+        self,
+        action: Action,
+        ca_id: int | None,
+        draft: dict[str, Any] | None,
+        outcome: ActionOutcome,
     ) -> int | None:
         if action.action == "create":
             return await self.create(action, outcome)
@@ -161,7 +127,7 @@ class _Runner:
             await self.delete(ca_id)
         return ca_id
 
-    async def create(self, action: Action, outcome: Outcome) -> int:
+    async def create(self, action: Action, outcome: ActionOutcome) -> int:
         body = action.body
         last: ApiError | None = None
         for _ in range(CREATE_ROUNDS):
@@ -189,7 +155,7 @@ class _Runner:
         Another run may have activated it already: its definition in use then counts, so
         that it is not re-sent and activated again (which restarts the calculation).
         """
-        wanted = LiveDefinition.model_validate(body["draft_definition"]).canonical
+        wanted = LiveDefinition.read(body["draft_definition"]).canonical
         held = existing.draft or existing.active
         if held != wanted or existing.description_text != body.get("description", ""):
             await self.client.update(existing.id, body)
@@ -229,15 +195,15 @@ class _Runner:
             return  # gone already: an earlier attempt's answer was lost
 
 
-def _chains(plan: Plan) -> list[list[Outcome]]:
+def _chains(plan: Plan) -> list[list[ActionOutcome]]:
     """Actions grouped per CA, in plan order (the plan lists each CA's actions together)."""
     return [
-        [Outcome(action) for action in group]
+        [ActionOutcome(action) for action in group]
         for _, group in groupby(plan.actions, key=lambda action: (action.name, action.id))
     ]
 
 
-def _first_phase(chain: list[Outcome]) -> bool:
+def _first_phase(chain: list[ActionOutcome]) -> bool:
     return any(o.action.renames or o.action.action == "delete" for o in chain)
 
 
@@ -246,8 +212,8 @@ async def apply(
     client: PlatformClient,
     *,
     concurrency: int = 8,
-    on_step: Callable[[Outcome], None] | None = None,
-) -> Report:
+    on_step: Callable[[ActionOutcome], None] | None = None,
+) -> ApplyReport:
     """Run every action of `plan`; never raises for API failures (they are in the report)."""
     chains = _chains(plan)
     runner = _Runner(client, concurrency, on_step)
@@ -256,7 +222,7 @@ async def apply(
         if runner.stop.is_set():
             break
         await asyncio.gather(*(runner.chain(chain) for chain in phase))
-    return Report([outcome for chain in chains for outcome in chain])
+    return ApplyReport([outcome for chain in chains for outcome in chain])
 
 
 def stale(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
@@ -295,7 +261,7 @@ def verify(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
             continue
         bodies = [a.body for a in actions if a.action in ("create", "update")]
         if bodies:
-            wanted = LiveDefinition.model_validate(bodies[-1]["draft_definition"]).canonical
+            wanted = LiveDefinition.read(bodies[-1]["draft_definition"]).canonical
             held = current.active if "activate" in kinds else (current.draft or current.active)
             if held != wanted:
                 problems.append(f'"{name}" does not hold the planned definition')

@@ -2,6 +2,8 @@
 
 Each command returns an exit code (0 ok, 1 error, 2 changes with --detailed-exitcode).
 A ReconcilerError becomes one paragraph on stderr; a traceback only with --debug.
+This module imports only what parsing the command line needs (`--help` stays quick); each
+command's modules, the console and the settings are imported when the command runs.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from reconciler.api.secrets import Redactor
-from reconciler.console import Output, log_handling
-from reconciler.errors import ReconcilerError, printable
-from reconciler.settings import MAX_WORKSPACE_ID, Flags
+from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.console import Output
+    from reconciler.settings import Flags
+
+#: settings.MAX_WORKSPACE_ID, spelled here so that parsing flags needs no settings (and
+#: no pydantic); a test holds the two equal.
+MAX_WORKSPACE_ID = 2**63 - 1
 
 app = typer.Typer(
     name="reconciler",
@@ -38,6 +45,8 @@ class State:
         self.no_color = False
 
     def output(self) -> Output:
+        from reconciler.console import Output
+
         return Output(no_color=self.no_color, debug=self.debug)
 
 
@@ -65,8 +74,8 @@ def _global(
 def tune_collector(*, rarely: bool = True) -> None:
     """Freeze what the imports made, so no collection scans it again. With `rarely`, also
     collect rarely: manifests and live lists build millions of small objects, none of them
-    cyclic garbage, and the default collector spent more time scanning them than planning
-    took (cycles are still collected on long runs)."""
+    cyclic garbage, which the default collector scans again and again (cycles are still
+    collected on long runs; figures in docs/performance.md)."""
     gc.freeze()
     if rarely:
         gc.set_threshold(50_000, 20, 20)
@@ -79,8 +88,12 @@ def run_command(
 
     `collect_rarely` for commands that build large object graphs at once (manifests, live
     lists); long-running ones (seed, the emulator) keep the default thresholds, which hold
-    their memory lower (56 MB against 136 MB seeding 200,000 users).
+    their memory lower (docs/performance.md).
     """
+    from reconciler.api.secrets import Redactor
+    from reconciler.console import log_handling
+    from reconciler.errors import printable
+
     output = state.output()
     tune_collector(rarely=collect_rarely)
     try:
@@ -171,9 +184,8 @@ def validate(
     """Check manifests offline: every error at once, each with file:line:column."""
     from reconciler.commands import validate as command
 
-    run_command(
-        _state(ctx), lambda out: command.run(directory, out, environment=env), collect_rarely=True
-    )
+    options = command.ValidateOptions(directory=directory, environment=env)
+    run_command(_state(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
 @app.command(name="test")
@@ -196,11 +208,8 @@ def ca_tests(
     """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
     from reconciler.commands import test as command
 
-    run_command(
-        _state(ctx),
-        lambda out: command.run(directory, out, env=env, junit_file=junit),
-        collect_rarely=True,
-    )
+    options = command.TestOptions(directory=directory, environment=env, junit=junit)
+    run_command(_state(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
 TargetOption = Annotated[
@@ -227,6 +236,8 @@ ForceOption = Annotated[
 def _flags(
     workspace_id: int | None, target: str | None, prune: bool | None, env: str | None = None
 ) -> Flags:
+    from reconciler.settings import Flags
+
     if target not in (None, "embedded", "mparticle"):
         raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
     return Flags(
@@ -264,23 +275,18 @@ def plan(
 
     if fmt not in ("text", "markdown", "json"):
         raise typer.BadParameter("use text, markdown or json", param_hint="--format")
-    flags = _flags(workspace_id, target, prune, env)
-    run_command(
-        _state(ctx),
-        lambda out_: command.run(
-            directory,
-            out_,
-            flags=flags,
-            out=out,
-            fmt=fmt,  # type: ignore[arg-type]
-            detailed_exitcode=detailed_exitcode,
-            force=force,
-            allow=allow or (),
-            only=only or (),
-            exclude=exclude or (),
-        ),
-        collect_rarely=True,
+    options = command.PlanCommandOptions(
+        directory=directory,
+        out=out,
+        fmt=fmt,  # type: ignore[arg-type]
+        detailed_exitcode=detailed_exitcode,
+        force=force,
+        flags=_flags(workspace_id, target, prune, env),
+        allow=tuple(allow or ()),
+        only=tuple(only or ()),
+        exclude=tuple(exclude or ()),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 @app.command()
@@ -335,26 +341,21 @@ def apply(
         raise typer.BadParameter("use text or json", param_hint="--format")
     if wait_timeout is not None and not wait:
         raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
-    flags = _flags(workspace_id, target, prune, env)
-    run_command(
-        _state(ctx),
-        lambda out: command.run(
-            directory,
-            out,
-            plan_file=plan_file,
-            auto_approve=auto_approve,
-            concurrency=concurrency,
-            wait=wait,
-            force=force,
-            fmt=fmt,  # type: ignore[arg-type]
-            flags=flags,
-            allow=allow or (),
-            only=only or (),
-            exclude=exclude or (),
-            **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
-        ),
-        collect_rarely=True,
+    options = command.ApplyOptions(
+        directory=directory,
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        concurrency=concurrency,
+        wait=wait,
+        force=force,
+        fmt=fmt,  # type: ignore[arg-type]
+        flags=_flags(workspace_id, target, prune, env),
+        allow=tuple(allow or ()),
+        only=tuple(only or ()),
+        exclude=tuple(exclude or ()),
+        **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 @app.command()
@@ -371,12 +372,10 @@ def export(
     """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
     from reconciler.commands import export as command
 
-    flags = _flags(workspace_id, target, None, env)
-    run_command(
-        _state(ctx),
-        lambda output: command.run(directory, output, out=out, flags=flags),
-        collect_rarely=True,
+    options = command.ExportOptions(
+        directory=directory, out=out, flags=_flags(workspace_id, target, None, env)
     )
+    run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
 class SeedEnvironment(str, Enum):
@@ -459,26 +458,25 @@ def seed(
     from reconciler.commands import seed as command
     from reconciler.seeding import SeedOptions
 
-    options = SeedOptions(
-        file=file,
-        environment=environment.value if environment else None,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        skip_invalid=skip_invalid,
-        rejects=rejects,
-        checkpoint=checkpoint,
-        dry_run=dry_run,
-        seed_wait=seed_wait,
-    )
-    flags = replace(
-        _flags(workspace_id, target, None, env), seed_rate=rate, seed_rate_ceiling=rate_ceiling
-    )
-    run_command(
-        _state(ctx),
-        lambda out: command.run(
-            file, directory, options, out, output_format=output_format.value, flags=flags
+    options = command.SeedCommandOptions(
+        seed=SeedOptions(
+            file=file,
+            environment=environment.value if environment else None,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            skip_invalid=skip_invalid,
+            rejects=rejects,
+            checkpoint=checkpoint,
+            dry_run=dry_run,
+            seed_wait=seed_wait,
+        ),
+        directory=directory,
+        output_format=output_format.value,
+        flags=replace(
+            _flags(workspace_id, target, None, env), seed_rate=rate, seed_rate_ceiling=rate_ceiling
         ),
     )
+    run_command(_state(ctx), lambda output: command.run(options, output))
 
 
 @app.command()

@@ -21,7 +21,6 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.api.secrets import Redactor
 from reconciler.errors import printable
 
 
@@ -74,6 +73,9 @@ class Output:
 
     def traceback(self) -> None:
         """The exception being handled, as rich renders it, with secrets hidden (--debug)."""
+        # Imported here: planning renders through this module and knows nothing of api/.
+        from reconciler.api.secrets import Redactor
+
         buffer = io.StringIO()
         Console(file=buffer, width=self.err.width, **self._common).print_exception()
         self.err.file.write(Redactor.from_env()(buffer.getvalue()))
@@ -98,6 +100,8 @@ class _Tracing(logging.Formatter):
     """--debug traces: secrets hidden and control characters escaped in every line."""
 
     def __init__(self) -> None:
+        from reconciler.api.secrets import Redactor
+
         super().__init__("%(name)s: %(message)s")
         self._redact = Redactor.from_env()
 

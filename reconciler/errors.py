@@ -21,15 +21,39 @@
         └── DeadlineExceeded         the command's deadline passed, or a wait would outlast it
 
 The client raises ApiError subclasses; everything else is raised by the step that found it.
-Text from outside (a server's messages, input quoted in an Issue) is made `printable` where
-the error is built, so no message can drive the reader's terminal.
+An error about input carries `Issue`s, each located by file position and data path (the
+one `DataPath` type and its one spelling, `format_path`, that every step uses). Text from
+outside (a server's messages, input quoted in an Issue) is made `printable` where the error
+is built, so no message can drive the reader's terminal.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+#: Where a value sits in nested data: keys and list indexes from the top,
+#: e.g. `("definition", "conditions", 0, "value")`.
+DataPath = tuple[str | int, ...]
+#: Keys that read unambiguously after a dot; others are quoted: `["ice cream"]`.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """`definition.conditions[0].value`; a key that is not a plain word reads `["a b"]`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
+
 
 #: Unicode categories that must not reach a terminal raw: control characters (escape
 #: sequences), format characters (bidi overrides) and line/paragraph separators.

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import printable
+from reconciler.errors import format_path, printable
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 
@@ -136,7 +136,7 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
         first = exc.errors(include_url=False)[0]
         notes.append(
             f'"{shown}" holds a definition the manifest rules refuse '
-            f"({'.'.join(map(str, first['loc']))}: {first['msg']}); "
+            f"({format_path(first['loc'])}: {first['msg']}); "
             "exported as it is, fix it by hand"
         )
     return entry, notes

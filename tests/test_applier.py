@@ -11,6 +11,7 @@ from reconciler import applier
 from reconciler.api import transports as target
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
+from reconciler.plan.report import ApplyReport
 from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
@@ -57,7 +58,7 @@ async def test_adopted_ca_already_active_as_wanted_is_not_activated_again(
     assert calculation["revision_id"] == 1
 
 
-async def _apply(tmp_path: Path, emulator: EmulatorServer, plan: Plan) -> applier.Report:
+async def _apply(tmp_path: Path, emulator: EmulatorServer, plan: Plan) -> ApplyReport:
     file = SettingsFile(workspace_id=WORKSPACE)
     settings = resolve(tmp_path, file, environ=env_for(emulator.url))
     async with target.platform(settings) as client:

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from reconciler import applier, manifest
 from reconciler.api import transports as target
-from reconciler.commands import planning
 from reconciler.settings import Flags, resolve
-from reconciler.workspace import Workspace
+from reconciler.workspace import Workspace, planning
 from tests.strategies import definitions
 from tests.support.cli import run_cli
 

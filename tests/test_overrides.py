@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import loader as manifest
+from reconciler.manifest.cached import CachedCA
 from reconciler.manifest.overrides import merge
 
 SETTINGS = """\
@@ -118,7 +119,7 @@ def test_the_cache_gives_the_same_environments(tmp_path: Path) -> None:
     folder = directory(tmp_path)
     first = manifest.load(folder)
     second = manifest.load(folder)
-    assert isinstance(second.cas[0].ca, manifest.CachedCA)
+    assert isinstance(second.cas[0].ca, CachedCA)
     for environment in ("dev", "staging", "prod"):
         assert facts(second, environment) == facts(first, environment)
         # Full models (which seeding reads) come from the cached data with the override.

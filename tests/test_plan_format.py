@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
-from reconciler.plan import render
+from reconciler.plan import markdown, render
 from reconciler.plan.value import (
     Action,
     DraftNote,
@@ -85,8 +85,8 @@ def test_format_2_round_trips(tmp_path: Path) -> None:
     [
         (("workspace_id",), 0, "workspace_id: 0 is not an id"),
         (("workspace_id",), 2**63, "workspace_id: 9223372036854775808 is not an id"),
-        (("actions", 2, "id"), -5, "actions.2.id: -5 is not an id"),
-        (("live",), {"0x1f": "abc"}, "live.0x1f.[key]: '0x1f' is not an id"),
+        (("actions", 2, "id"), -5, "actions[2].id: -5 is not an id"),
+        (("live",), {"0x1f": "abc"}, "live[\"0x1f\"]: '0x1f' is not an id"),
         (("live",), {str(2**64): "abc"}, "is not an id (a positive 64-bit integer)"),
         (("format_version",), 3, "(format_version 1 or 2): format_version"),
     ],
@@ -135,7 +135,7 @@ def test_text_names_the_environment_the_gate_the_overrides_and_the_selection() -
 
 
 def test_markdown_shows_every_override_before_anything_else() -> None:
-    comment = render.markdown(FULL)
+    comment = markdown.markdown(FULL)
     head = comment.split("| create |")[0]
     assert head == (
         "### reconciler plan for workspace 333 (environment prod)\n\n"
@@ -148,7 +148,7 @@ def test_markdown_shows_every_override_before_anything_else() -> None:
     assert "! gate: not yet active in staging ✗" in comment
     assert "1 draft kept (made outside Git; drafts: preserve)" in comment
     quiet = FULL.model_copy(update={"overridden": []})
-    assert "> [!NOTE]\n> Safety rules allowed (none was needed): `promotion`" in render.markdown(
+    assert "> [!NOTE]\n> Safety rules allowed (none was needed): `promotion`" in markdown.markdown(
         quiet
     )
 
@@ -156,7 +156,7 @@ def test_markdown_shows_every_override_before_anything_else() -> None:
 def test_several_environments_render_as_sections() -> None:
     dev = FULL.model_copy(update={"environment": "dev", "workspace_id": 111, "overridden": []})
     plans = {"dev": dev, "prod": FULL}
-    comment = render.markdown_all(plans)
+    comment = markdown.markdown_all(plans)
     assert comment.startswith("## reconciler plan for 2 environments\n")
     assert "| dev | 111 | 1 | 1 | 0 | 1 | 0 | 2 | 0 |  |" in comment
     assert "| prod | 333 | 1 | 1 | 0 | 1 | 0 | 2 | 0 | 1 |" in comment

@@ -15,7 +15,7 @@ from reconciler.plan.drafts import REPLACES_DRAFT
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
 from reconciler.settings import SafetyPolicy
-from tests.test_planner import DEFINITION, OTHER, found, want
+from tests.plan.states import DEFINITION, OTHER, found, want
 
 THIRD: dict[str, Any] = {**DEFINITION, "calculation_type": "min"}
 

@@ -238,7 +238,6 @@ class Http:
         shown: str,
         headers: Mapping[str, str],
         body: bytes | None,
-        extensions: dict[str, Any],
     ) -> httpx.Response:
         await self._pace(shown)
         timeout, by_deadline = self._attempt_timeout(shown)
@@ -248,9 +247,7 @@ class Http:
             request_headers.setdefault("content-type", "application/json")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("-> %s %s %s", method, self.redact(url), self.redact.headers(request_headers))
-        sending = self.client.request(
-            method, url, content=body, headers=request_headers, extensions=extensions
-        )
+        sending = self.client.request(method, url, content=body, headers=request_headers)
         try:
             response = await self._answer(sending, method, shown, timeout)
         except httpx.TransportError as exc:
@@ -302,25 +299,20 @@ class Http:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
-        on_sent: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send with retries; the final failure raises its typed ApiError.
 
         `path` stands for the URL's path in messages (the host is always named).
-        `on_sent` runs once, as soon as a request is on the wire (before its answer): work
-        that may block for a while, done while the server prepares the answer. Transports
-        that cannot tell (the in-process emulator) never call it.
         """
         body = (
             content if content is not None else (orjson.dumps(json) if json is not None else None)
         )
         shown = shown_url(url, path)
-        extensions = {"trace": _when_sent(on_sent)} if on_sent is not None else {}
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, url, shown, headers or {}, body, extensions)
+                return await self._send_once(method, url, shown, headers or {}, body)
             except DeadlineExceeded:
                 raise
             except ApiError as error:
@@ -365,15 +357,3 @@ def _limiter(rate: float) -> AsyncLimiter:
     """`rate` requests a second, in bursts of up to a second's worth; below one a second,
     one request per 1/rate seconds (a bucket must hold at least one request)."""
     return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
-
-
-def _when_sent(callback: Callable[[], None]) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-    """An httpcore `trace` hook calling `callback` once, when a request body has been sent."""
-    pending = [callback]
-
-    async def trace(event: str, info: dict[str, Any]) -> None:
-        del info
-        if pending and event.endswith(".send_request_body.complete"):
-            pending.pop()()
-
-    return trace

@@ -30,7 +30,8 @@ def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
     limits = httpx.Limits(max_connections=64)
     if not any(url.startswith("https:") for url in (settings.api_url, settings.auth_url)):
         # Plain HTTP (an emulator server) never negotiates TLS: skip loading the CA bundle
-        # (50 ms), with a context that verifies and trusts nothing should TLS ever be tried.
+        # (docs/performance.md), with a context that verifies and trusts nothing should TLS
+        # ever be tried.
         closed = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return httpx.AsyncHTTPTransport(retries=0, limits=limits, verify=closed)
     return httpx.AsyncHTTPTransport(retries=0, limits=limits)

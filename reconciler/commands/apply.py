@@ -1,15 +1,18 @@
 """`reconciler apply`: plan (or load a saved plan), confirm, apply, then check the result.
 
 With `--plan FILE` the saved plan is applied exactly, after checking that nothing it
-touches changed since it was made. Afterwards one list request verifies the outcome.
+touches changed since it was made. Afterwards one list request verifies the outcome;
+`--wait` then follows the calculation of every activated CA, for at most `--wait-timeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -18,141 +21,80 @@ from rich.text import Text
 from reconciler import applier, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
-from reconciler.applier import Outcome, Report
-from reconciler.commands import planning
-from reconciler.commands import saved as saved_plans
-from reconciler.commands.plan import show
-from reconciler.commands.progress import WAIT_TIMEOUT, follow_calculations
 from reconciler.console import Output
-from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
-from reconciler.plan import safety
-from reconciler.plan.render import VERB, summary_line
+from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
+from reconciler.plan import render, safety
+from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
 from reconciler.settings import DEFAULT_DEADLINE, Flags, Settings, SettingsFile
+from reconciler.workspace import planning, suites
+from reconciler.workspace import saved as saved_plans
 
 Format = Literal["text", "json"]
-MARK = {"done": "✓", "failed": "✗", "not_started": "·"}
-
-
-def _describe(outcome: Outcome) -> str:
-    action = outcome.action
-    ca_id = outcome.id if outcome.id is not None else action.id
-    where = f" (id {ca_id})" if ca_id is not None else ""
-    adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
-    return f'{VERB[action.action]} "{printable(action.name)}"{where}{adopted}'
-
-
-def _step_printer(output: Output) -> Callable[[Outcome], None]:
-    def printed(outcome: Outcome) -> None:
-        style = "green" if outcome.status == "done" else "red"
-        line = Text(f"{MARK[outcome.status]} {_describe(outcome)}", style=style)
-        if outcome.message:
-            line += Text(f": {outcome.message}")
-        output.err.print(line)
-
-    return printed
-
-
-def report_text(report: Report) -> list[Text]:
-    done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
-    if report.ok:
-        return [Text(f"Apply complete: {done} done.", style="bold green")]
-    lines = [
-        Text(
-            f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
-        )
-    ]
-    for outcome in report.outcomes:
-        text = f"  {MARK[outcome.status]} {outcome.status.replace('_', ' ')}: {_describe(outcome)}"
-        lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
-    lines.append(
-        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
-    )
-    return lines
-
-
-def _confirm(output: Output) -> bool:
-    output.out.print(Text("Apply these actions? Only 'yes' is accepted: ", style="bold"), end="")
-    try:
-        return input().strip() == "yes"
-    except EOFError:
-        return False
-
-
-async def _finish(plan: Plan, client: PlatformClient, run: _Run) -> Report:
-    output, fmt = run.output, run.fmt
-    on_step = _step_printer(output) if fmt == "text" else None
-    report = await applier.apply(plan, client, concurrency=run.concurrency, on_step=on_step)
-    if fmt == "json":
-        output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
-    else:
-        for line in report_text(report):
-            output.print(line)
-    return report
-
-
-def run(
-    directory: Path | None,
-    output: Output,
-    *,
-    plan_file: Path | None = None,
-    auto_approve: bool = False,
-    concurrency: int = 8,
-    wait: bool = False,
-    force: bool = False,
-    fmt: Format = "text",
-    flags: Flags | None = None,
-    allow: Sequence[str] = (),
-    only: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    wait_timeout: float = WAIT_TIMEOUT,
-) -> int:
-    """0 when the workspace matches the plan afterwards, else an error (exit 1). With
-    `wait`, then follows the calculations for at most `wait_timeout` seconds."""
-    flags = flags or Flags()
-    options = planning.Options(
-        Chooser(tuple(only), tuple(exclude)), tuple(safety.allowed_rules(allow, force=force))
-    )
-    job = _Run(output, concurrency, wait_timeout if wait else None, fmt, options)
-    if plan_file is not None:
-        if options.chooser.active:
-            raise ReconcilerError(
-                "--only and --exclude choose what a new plan covers; a saved plan applies "
-                "exactly its own selection. Make a new plan with them (plan --out FILE)."
-            )
-        saved = Plan.load(plan_file)
-        where = saved_plans.directory_for(saved, directory)
-        settings, file = saved_plans.settings_for(saved, where, flags)
-        saved_plans.require_workspace(settings)
-        return asyncio.run(_apply_saved(saved, settings, file, job))
-    ws = workspace.load(directory or saved_plans.DEFAULT_DIRECTORY, flags, output)
-    source = workspace.source(ws, output)
-    return asyncio.run(_apply_directory(ws, source, auto_approve, job))
+#: Seconds between polls of GET .../calculation (settings.Tuning.wait_interval, from
+#: RECONCILER_WAIT_INTERVAL, is what apply passes).
+POLL_SECONDS = 5.0
+#: How long `--wait` follows calculations unless `--wait-timeout` says otherwise. A
+#: calculation takes minutes to hours (more with a long `since` and a busy workspace).
+WAIT_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
-class _Run:
-    """How this apply runs: where it reports, how many CAs at once, what it allows."""
+class ApplyOptions:
+    """The command's flags. `directory` None: the saved plan's own (with `--plan`), else
+    `manifests/`."""
 
-    output: Output
-    concurrency: int
-    #: How long to follow the calculations afterwards (None: not at all).
-    wait: float | None
-    fmt: Format
-    options: planning.Options
+    directory: Path | None = None
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    concurrency: int = 8
+    wait: bool = False
+    wait_timeout: float = WAIT_TIMEOUT
+    force: bool = False
+    fmt: Format = "text"
+    flags: Flags = field(default_factory=Flags)
+    allow: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     @property
     def deadline(self) -> float:
         """The command's default deadline: `--wait` adds its own timeout to it."""
-        return DEFAULT_DEADLINE + (self.wait or 0)
+        return DEFAULT_DEADLINE + (self.wait_timeout if self.wait else 0)
+
+    def planning(self) -> planning.Options:
+        """What the user asked of the plan: its selection and the rules allowed."""
+        allowed = safety.allowed_rules(self.allow, force=self.force)
+        return planning.Options(Chooser(self.only, self.exclude), tuple(allowed))
 
 
-async def _apply_saved(plan: Plan, settings: Settings, file: SettingsFile, run: _Run) -> int:
-    output = run.output
+def run(options: ApplyOptions, output: Output) -> int:
+    """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
+    asked = options.planning()
+    if options.plan_file is not None:
+        if asked.chooser.active:
+            raise ReconcilerError(
+                "--only and --exclude choose what a new plan covers; a saved plan applies "
+                "exactly its own selection. Make a new plan with them (plan --out FILE)."
+            )
+        saved = Plan.load(options.plan_file)
+        where = saved_plans.directory_for(saved, options.directory)
+        settings, file = saved_plans.settings_for(saved, where, options.flags)
+        saved_plans.require_workspace(settings)
+        return asyncio.run(_apply_saved(saved, settings, file, options, output))
+    directory = options.directory or saved_plans.DEFAULT_DIRECTORY
+    ws = workspace.load(directory, options.flags, output)
+    source = workspace.source(ws, output)
+    return asyncio.run(_apply_directory(ws, source, options, output))
+
+
+async def _apply_saved(
+    plan: Plan, settings: Settings, file: SettingsFile, options: ApplyOptions, output: Output
+) -> int:
     if plan.selection.active:
         output.info(_selection_note(plan))
-    async with target.platform(settings, deadline=run.deadline) as client:
+    async with target.platform(settings, deadline=options.deadline) as client:
         live = await client.list()
         reasons = applier.stale(plan, live)
         if reasons:
@@ -160,23 +102,23 @@ async def _apply_saved(plan: Plan, settings: Settings, file: SettingsFile, run: 
                 "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
             )
         gate = await saved_plans.promotion_now(plan, settings, file, output)
-        refused = saved_plans.refused(plan, settings, live, gate, list(run.options.allowed))
+        allowed = list(options.planning().allowed)
+        refused = saved_plans.refused(plan, settings, live, gate, allowed)
         if refused:
             raise safety.refusal(refused, settings.environment)
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
-        report = await _finish(plan, client, run)
-        if not report.ok:
-            raise ApplyError("apply stopped on a failure; see the report above")
+        report = await _run_plan(plan, client, output, options)
         problems = applier.verify(plan, await client.list())
         if problems:
             raise ApplyError(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
-        if run.wait is not None:
+        if options.wait:
             interval = settings.tuning.wait_interval
-            await follow_calculations(client, report, output, interval, timeout=run.wait)
+            timeout = options.wait_timeout
+            await follow_calculations(client, report, output, interval, timeout=timeout)
     return 0
 
 
@@ -187,45 +129,158 @@ def _selection_note(plan: Plan) -> str:
 
 
 async def _apply_directory(
-    ws: workspace.Workspace, source: workspace.Workspace | None, auto_approve: bool, run: _Run
+    ws: workspace.Workspace,
+    source: workspace.Workspace | None,
+    options: ApplyOptions,
+    output: Output,
 ) -> int:
-    output = run.output
-    async with target.platform(ws.settings, deadline=run.deadline) as client:
+    asked = options.planning()
+    tests = suites.load(ws, output)
+    async with target.platform(ws.settings, deadline=options.deadline) as client:
         live, source_live = await asyncio.gather(
-            client.list(on_sent=ws.manifests.prepare),
-            planning.fetch(source) if source is not None else _nothing(),
+            client.list(), planning.fetch(source) if source is not None else _nothing()
         )
-        planned = planning.build(ws, live, run.options, planning.source_of(source, source_live))
+        origin = planning.source_of(source, source_live)
+        planned = planning.build(ws, live, asked, origin, tests)
+        for note in planned.notes:
+            output.warn(note)
         plan = planned.plan
-        if run.fmt == "text":
-            show(plan, output, "text")
+        if options.fmt == "text":
+            render.show(plan, output, "text")
         if plan.empty:
-            if run.fmt == "json":
-                output.write_raw(json.dumps(Report().to_json(), indent=2) + "\n")
+            if options.fmt == "json":
+                output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
             return 0
         if planned.refused:
             raise safety.refusal(planned.refused, ws.environment)
-        if not auto_approve:
-            if not output.interactive:
-                raise ReconcilerError(
-                    "refusing to apply without confirmation: there is no terminal to ask. "
-                    "Pass --auto-approve (or apply a reviewed plan with --plan FILE)."
-                )
-            if not await asyncio.to_thread(_confirm, output):
-                output.print(Text("Apply cancelled; nothing was sent."))
-                return 1
-        report = await _finish(plan, client, run)
-        if not report.ok:
-            raise ApplyError("apply stopped on a failure; see the report above")
-        again = planning.build(ws, await client.list(), run.options).plan
+        if not options.auto_approve and not await _approved(output):
+            output.print(Text("Apply cancelled; nothing was sent."))
+            return 1
+        report = await _run_plan(plan, client, output, options)
+        again = planning.build(ws, await client.list(), asked).plan
         if not again.empty:
-            show(again, output, "text")
-            raise ApplyError(f"after applying, the plan is not empty: {summary_line(again)}")
-        if run.wait is not None:
+            render.show(again, output, "text")
+            raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
+        if options.wait:
             interval = ws.settings.tuning.wait_interval
-            await follow_calculations(client, report, output, interval, timeout=run.wait)
+            timeout = options.wait_timeout
+            await follow_calculations(client, report, output, interval, timeout=timeout)
     return 0
 
 
 async def _nothing() -> None:
     return None
+
+
+async def _approved(output: Output) -> bool:
+    """Ask on the terminal; without one, refuse (a pipeline must say --auto-approve)."""
+    if not output.interactive:
+        raise ReconcilerError(
+            "refusing to apply without confirmation: there is no terminal to ask. "
+            "Pass --auto-approve (or apply a reviewed plan with --plan FILE)."
+        )
+    return await asyncio.to_thread(_confirm, output)
+
+
+def _confirm(output: Output) -> bool:
+    output.out.print(Text("Apply these actions? Only 'yes' is accepted: ", style="bold"), end="")
+    try:
+        return input().strip() == "yes"
+    except EOFError:
+        return False
+
+
+async def _run_plan(
+    plan: Plan, client: PlatformClient, output: Output, options: ApplyOptions
+) -> ApplyReport:
+    """Apply the plan, print each step (text) and the report; raise if it stopped."""
+    on_step = _step_printer(output) if options.fmt == "text" else None
+    report = await applier.apply(plan, client, concurrency=options.concurrency, on_step=on_step)
+    if options.fmt == "json":
+        output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        for line in render.report_text(report):
+            output.print(line)
+    if not report.ok:
+        raise ApplyError("apply stopped on a failure; see the report above")
+    return report
+
+
+def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:
+    def printed(outcome: ActionOutcome) -> None:
+        output.err.print(render.outcome_line(outcome))
+
+    return printed
+
+
+class WaitTimeout(ReconcilerError):
+    """The calculations did not finish within --wait-timeout (the apply itself is done)."""
+
+
+async def follow_calculations(
+    client: PlatformClient,
+    report: ApplyReport,
+    output: Output,
+    poll: float = POLL_SECONDS,
+    *,
+    timeout: float = WAIT_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """`--wait`: poll each activated CA until it is calculated, for at most `timeout`
+    seconds; one bar per CA on stderr. Raises WaitTimeout when time runs out."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    interval = poll
+    activated = {
+        o.id: o.action.name
+        for o in report.outcomes
+        if o.action.action == "activate" and o.status == "done" and o.id is not None
+    }
+    if not activated:
+        return
+    deadline = clock() + timeout
+    until = datetime.fromtimestamp(time.time() + timeout).strftime("%H:%M:%S")
+    output.info(
+        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until} "
+        f"(--wait-timeout {timeout:g}s); the apply itself is done."
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=output.err,
+        disable=not output.err.is_terminal,
+    )
+    with progress:
+        tasks = {ca_id: progress.add_task(name, total=100) for ca_id, name in activated.items()}
+        pending = set(activated)
+        while pending:
+            for ca_id in sorted(pending):
+                status = await client.calculation(ca_id)
+                percent = 100.0 if status.is_calculated else status.calculation_percent_complete
+                progress.update(tasks[ca_id], completed=percent)
+                if status.is_calculated:
+                    pending.discard(ca_id)
+            left = deadline - clock()
+            if pending and left <= 0:
+                raise _timed_out(activated, pending, timeout)
+            if pending:
+                await sleep(min(interval, left))
+    output.info(f"All {len(activated)} activated CA(s) are calculated.")
+
+
+def _timed_out(activated: dict[int, str], pending: set[int], timeout: float) -> WaitTimeout:
+    names = ", ".join(f'"{activated[ca_id]}"' for ca_id in sorted(pending))
+    return WaitTimeout(
+        f"{len(pending)} of {len(activated)} activated CA(s) were still calculating after "
+        f"{timeout:g}s (--wait-timeout): {names}. The apply is complete; mParticle goes on "
+        "calculating (its UI shows the progress). Wait longer with a larger --wait-timeout."
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,15 @@ from reconciler.plan.selection import in_scope
 from reconciler.settings import Flags, SettingsFile, resolve
 
 HEADER = "# Exported by `reconciler export` from workspace {workspace}.\n"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The command's flags: DIR gives the settings, `out` receives the manifests."""
+
+    directory: Path = Path("manifests")
+    out: Path = Path("exported")
+    flags: Flags = field(default_factory=Flags)
 
 
 def _styled(value: Any, depth: int = 0) -> Any:
@@ -50,12 +60,13 @@ def dump(document: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def run(directory: Path, output: Output, *, out: Path, flags: Flags | None = None) -> int:
+def run(options: ExportOptions, output: Output) -> int:
     """Write OUT/reconciler.yaml and one OUT/<ca>.yaml per live CA."""
+    directory, out = options.directory, options.out
     file = SettingsFile()
     if (directory / manifest.SETTINGS_FILE).is_file():
         file = manifest.load_settings(directory)
-    settings = resolve(directory, file, flags or Flags())
+    settings = resolve(directory, file, options.flags)
     if out.exists() and any(out.glob("*.y*ml")):
         raise ReconcilerError(
             f"{out} already holds manifests; export into a new or empty directory"

@@ -9,54 +9,40 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-
-import orjson
-from rich.text import Text
 
 from reconciler import workspace
-from reconciler.commands import planning
-from reconciler.commands.planning import Planned
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SafetyError
 from reconciler.plan import render, safety
+from reconciler.plan.render import Format
 from reconciler.plan.selection import Chooser
-from reconciler.plan.value import Plan
 from reconciler.settings import Flags
-from reconciler.workspace import Workspace
-
-Format = Literal["text", "markdown", "json"]
-
-
-def show(plan: Plan, output: Output, fmt: Format) -> None:
-    if fmt == "json":
-        output.write_raw(plan.to_json().decode())
-    elif fmt == "markdown":
-        output.write_raw(render.markdown(plan))
-    else:
-        # One print of the whole plan: rich spends as long on each call as on a line.
-        output.print(Text("\n").join(render.text(plan)))
+from reconciler.workspace import Workspace, planning, suites
+from reconciler.workspace.planning import Planned
 
 
-def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
-    """Several environments' plans: one section (or JSON member) each."""
-    if fmt == "json":
-        document = {
-            "environments": {name: plan.model_dump(mode="json") for name, plan in plans.items()}
-        }
-        output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif fmt == "markdown":
-        output.write_raw(render.markdown_all(plans))
-    else:
-        output.print(Text("\n").join(render.text_all(plans)))
+@dataclass(frozen=True)
+class PlanCommandOptions:
+    """The command's flags (`planner.PlanOptions` is what the planner itself is told)."""
+
+    directory: Path = Path("manifests")
+    out: Path | None = None
+    fmt: Format = "text"
+    detailed_exitcode: bool = False
+    force: bool = False
+    flags: Flags = field(default_factory=Flags)
+    allow: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 async def plan_workspaces(
     workspaces: Sequence[Workspace], options: planning.Options, output: Output
 ) -> list[Planned]:
     """Plan each workspace: every list request at once, a promotion source's list shared
-    with its own plan when it is part of the run."""
+    with its own plan when it is part of the run; with test files, the value diffs."""
     sources = {ws.environment: workspace.source(ws, output) for ws in workspaces}
     running = {ws.environment for ws in workspaces}
     extra: dict[str | None, Workspace] = {}
@@ -70,8 +56,12 @@ async def plan_workspaces(
     for ws in workspaces:
         origin = sources[ws.environment]
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
+        tests = suites.load(ws, output)
         with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
-            planned.append(planning.build(ws, live[ws.environment] or [], options, source))
+            result = planning.build(ws, live[ws.environment] or [], options, source, tests)
+        for note in result.notes:
+            output.warn(note)
+        planned.append(result)
     return planned
 
 
@@ -107,33 +97,23 @@ def refusal(results: list[Planned], saving: bool) -> SafetyError | None:
     return SafetyError("\n".join(error.message for error in errors) + note)
 
 
-def run(
-    directory: Path,
-    output: Output,
-    *,
-    flags: Flags | None = None,
-    out: Path | None = None,
-    fmt: Format = "text",
-    detailed_exitcode: bool = False,
-    force: bool = False,
-    allow: Sequence[str] = (),
-    only: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-) -> int:
+def run(options: PlanCommandOptions, output: Output) -> int:
     """0 (2 with --detailed-exitcode when there are changes); errors raise (exit 1)."""
-    options = planning.Options(
-        Chooser(tuple(only), tuple(exclude)), tuple(safety.allowed_rules(allow, force=force))
+    asked = planning.Options(
+        Chooser(options.only, options.exclude),
+        tuple(safety.allowed_rules(options.allow, force=options.force)),
     )
-    chosen = workspace.load_all(directory, flags or Flags(), output)
-    results = asyncio.run(plan_workspaces(chosen.workspaces, options, output))
+    chosen = workspace.load_all(options.directory, options.flags, output)
+    results = asyncio.run(plan_workspaces(chosen.workspaces, asked, output))
     if chosen.every:
-        show_all({str(r.workspace.environment): r.plan for r in results}, output, fmt)
+        plans = {str(r.workspace.environment): r.plan for r in results}
+        render.show_all(plans, output, options.fmt)
     else:
-        show(results[0].plan, output, fmt)
-    refused = refusal(results, saving=out is not None)
+        render.show(results[0].plan, output, options.fmt)
+    refused = refusal(results, saving=options.out is not None)
     if refused is not None:
         raise refused
-    if out is not None:
-        _save(results, out, chosen.every, output)
+    if options.out is not None:
+        _save(results, options.out, chosen.every, output)
     changed = any(not result.plan.empty for result in results)
-    return 2 if detailed_exitcode and changed else 0
+    return 2 if options.detailed_exitcode and changed else 0

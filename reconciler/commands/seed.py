@@ -9,6 +9,7 @@ invalid input, an API error, or users refused by the server; 130 / 143: stopped 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -33,6 +34,17 @@ from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
 from reconciler.settings import Flags
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+@dataclass(frozen=True)
+class SeedCommandOptions:
+    """The command's flags: the pipeline's own (`seeding.SeedOptions`, which names the
+    file), the manifest directory, the summary's format and the settings flags."""
+
+    seed: SeedOptions
+    directory: Path = Path("manifests")
+    output_format: str = "text"
+    flags: Flags = field(default_factory=Flags)
 
 
 class _Progress:
@@ -100,18 +112,14 @@ class _Progress:
 
 
 def run(
-    file: Path,
-    directory: Path,
-    options: SeedOptions,
+    command: SeedCommandOptions,
     output: Output,
     *,
-    output_format: str = "text",
-    flags: Flags | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
-    """Seed `file` into the workspace of `directory`; the exit code."""
+    """Seed the file into the workspace of the directory; the exit code."""
+    options, directory, flags = command.seed, command.directory, command.flags
     _distinct_files(options)
-    flags = flags or Flags()
     loaded = workspace.load(directory, flags, output)
     settings = loaded.settings
     if not options.dry_run:
@@ -119,7 +127,7 @@ def run(
     catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
         report = seed(options, catalogue, settings, progress, transport)
-    if output_format == "json":
+    if command.output_format == "json":
         output.write_raw(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for line in summary(report):

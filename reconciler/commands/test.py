@@ -5,6 +5,7 @@ values. Offline: no HTTP request. Exit 0 when every expectation holds, else 1.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from reconciler.environments import chosen_environments
 from reconciler.errors import ReconcilerError, printable
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.testfiles import junit
-from reconciler.testfiles.runner import Outcome, SuiteResult
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult
 
 
 def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
@@ -25,7 +26,7 @@ def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
     return manifests.for_environment(chosen)
 
 
-def _line(outcome: Outcome) -> Text:
+def _line(outcome: CaseOutcome) -> Text:
     who = printable(f"{outcome.user}: {outcome.ca}")
     if outcome.passed:
         return Text("  PASS ", style="green") + Text(f"{who} = {printable(outcome.actual)}")
@@ -55,10 +56,24 @@ def _report(results: Sequence[SuiteResult], output: Output) -> tuple[int, int]:
     return passed, failed
 
 
-def run(directory: Path, output: Output, *, env: str | None, junit_file: Path | None) -> int:
+@dataclass(frozen=True)
+class TestOptions:
+    """The command's arguments: the manifest directory, `--env` and `--junit`."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    directory: Path = Path("manifests")
+    environment: str | None = None
+    junit: Path | None = None
+
+
+def run(options: TestOptions, output: Output) -> int:
     """Exit 0 when every expectation of every test file holds; 1 otherwise."""
+    directory, junit_file = options.directory, options.junit
     manifests = manifest.load(directory)
-    definitions = {desired.name: desired.ca.canonical for desired in _desired(manifests, env)}
+    definitions = {
+        desired.name: desired.ca.canonical for desired in _desired(manifests, options.environment)
+    }
     suites = testfiles.load(directory, definitions)
     results = testfiles.run(suites, definitions)
     passed, failed = _report(results, output)

@@ -6,6 +6,7 @@ RECONCILER_ENV) only picks which environments the summary counts (all by default
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler import manifest
@@ -14,16 +15,24 @@ from reconciler.environments import chosen_environments, requested_environment
 from reconciler.settings import ALL_ENVIRONMENTS
 
 
+@dataclass(frozen=True)
+class ValidateOptions:
+    """The command's arguments: the manifest directory, and `--env` (default: all)."""
+
+    directory: Path = Path("manifests")
+    environment: str | None = None
+
+
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def run(directory: Path, output: Output, *, environment: str | None = None) -> int:
+def run(options: ValidateOptions, output: Output) -> int:
     """Exit 0 when every manifest is valid (warnings printed), else ManifestError (exit 1)."""
-    loaded = manifest.load(directory)
+    loaded = manifest.load(options.directory)
     for warning in loaded.warnings:
         output.warn(str(warning))
-    requested = requested_environment(environment) or ALL_ENVIRONMENTS
+    requested = requested_environment(options.environment) or ALL_ENVIRONMENTS
     names = chosen_environments(loaded.settings, requested, allow_all=True)
     files = _count(len(loaded.files), "file")
     if names == [None]:

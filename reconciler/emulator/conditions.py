@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from reconciler.emulator import messages as m
-from reconciler.emulator.formats import is_numeric_text, one_of, parse_iso
+from reconciler.emulator.values import is_numeric_text, one_of, parse_iso
 
 if TYPE_CHECKING:
     from reconciler.emulator.validation import Errors

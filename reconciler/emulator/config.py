@@ -45,7 +45,7 @@ STATUS_CHOICES: dict[str, tuple[int | None, ...]] = {
 
 
 @dataclass(frozen=True)
-class Settings:
+class RuntimeKnobs:
     """The knobs `PUT /_emulator/settings` may change while the emulator runs."""
 
     max_active: int
@@ -64,7 +64,7 @@ class Settings:
     propagation_status: int = 400
 
     @classmethod
-    def from_config(cls, config: EmulatorConfig) -> Settings:
+    def from_config(cls, config: EmulatorConfig) -> RuntimeKnobs:
         return cls(
             max_active=config.max_active,
             retention_days=config.retention_days,
@@ -78,7 +78,7 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def updated(self, changes: dict[str, Any]) -> tuple[Settings | None, list[str]]:
+    def updated(self, changes: dict[str, Any]) -> tuple[RuntimeKnobs | None, list[str]]:
         """A copy with `changes` applied, or the reasons the changes are invalid."""
         errors: list[str] = []
         known = {f.name for f in fields(self)}

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.formats import as_integer
 from reconciler.emulator.responses import empty_response, error_response
 from reconciler.emulator.seeding import IDENTITY_TYPES, MAX_BODY_BYTES
 from reconciler.emulator.state import EmulatorState
+from reconciler.emulator.values import as_integer
 
 #: The `event_type` values of the JSON reference.
 EVENT_TYPES = frozenset(

@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import messages as m
-from reconciler.emulator.formats import timestamp, utc_datetime
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import (
@@ -28,6 +27,7 @@ from reconciler.emulator.store import (
     save_ca,
 )
 from reconciler.emulator.validation import check_body
+from reconciler.emulator.values import timestamp, utc_datetime
 
 BASE = "/platform/v2/workspaces/{workspace_id:int}/calculatedattributes"
 

@@ -18,10 +18,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.events import user_events, user_identities
-from reconciler.emulator.formats import as_integer
 from reconciler.emulator.responses import error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import Ca, list_cas
+from reconciler.emulator.values import as_integer
 from reconciler.evaluator import Calculation, DefinitionError, Timeline, as_of_millis
 from reconciler.evaluator.values import render_timestamp
 

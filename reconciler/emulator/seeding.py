@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.formats import as_integer, is_number, one_of, parse_plain_date
 from reconciler.emulator.limits import ACCELERATION, Verdict
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
+from reconciler.emulator.values import as_integer, is_number, one_of, parse_plain_date
 
 #: Events API limit on one request body; seeding requests count against it.
 MAX_BODY_BYTES = 256 * 1024
@@ -76,36 +76,7 @@ _MIN_EPOCH_MS = 10**11
 Targets = dict[tuple[str, str, str], int]
 
 
-def check_seed(calculation_type: str, seed: object) -> str | None:
-    """Why `seed` does not suit `calculation_type` (canonical min/max), or None."""
-    if not isinstance(seed, dict):
-        return "seed is required"
-    field = SEED_FIELDS[calculation_type]
-    value = seed.get(field)
-    if value is None:
-        return f"Seed {field} is required for {calculation_type}"
-    if field == "value":
-        return _check_value(calculation_type, value)
-    if field == "list":
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return "Seed list must be an array of strings"
-        return None
-    if not isinstance(value, dict):
-        return "Seed key_value_pairs must be an object"
-    if calculation_type == "average":
-        if not is_number(value.get("sum")):
-            return NOT_NUMERIC
-        count = as_integer(value.get("count")) if is_number(value.get("count")) else None
-        if count is None or count <= 0:
-            return "Seed count must be a positive integer"
-        return None
-    if not all(is_number(count) for count in value.values()):
-        return NOT_NUMERIC
-    return None
-
-
-def _check_value(calculation_type: str, value: object) -> str | None:
-    """The rules of a single `value` seed (the format table's value rows)."""
+def _value_problem(calculation_type: str, value: object) -> str | None:
     if calculation_type in ("first_occurrence", "last_occurrence"):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return "Seed value must be a string or a number"
@@ -121,6 +92,46 @@ def _check_value(calculation_type: str, value: object) -> str | None:
         if millis is None or millis < _MIN_EPOCH_MS:
             return "Seed value must be a UNIX epoch timestamp in milliseconds"
     return None
+
+
+def _list_problem(calculation_type: str, value: object) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return "Seed list must be an array of strings"
+    return None
+
+
+def _pairs_problem(calculation_type: str, value: object) -> str | None:
+    if not isinstance(value, dict):
+        return "Seed key_value_pairs must be an object"
+    if calculation_type == "average":
+        if not is_number(value.get("sum")):
+            return NOT_NUMERIC
+        count = as_integer(value.get("count")) if is_number(value.get("count")) else None
+        if count is None or count <= 0:
+            return "Seed count must be a positive integer"
+        return None
+    if not all(is_number(count) for count in value.values()):
+        return NOT_NUMERIC
+    return None
+
+
+#: How the value of each seed field is judged.
+_FIELD_PROBLEMS = {
+    "value": _value_problem,
+    "list": _list_problem,
+    "key_value_pairs": _pairs_problem,
+}
+
+
+def check_seed(calculation_type: str, seed: object) -> str | None:
+    """Why `seed` does not suit `calculation_type` (canonical min/max), or None."""
+    if not isinstance(seed, dict):
+        return "seed is required"
+    field = SEED_FIELDS[calculation_type]
+    value = seed.get(field)
+    if value is None:
+        return f"Seed {field} is required for {calculation_type}"
+    return _FIELD_PROBLEMS[field](calculation_type, value)
 
 
 def check_user(raw: object, targets: Targets) -> tuple[SeedUser | None, list[str]]:

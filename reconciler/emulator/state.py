@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.auth import Credentials
-from reconciler.emulator.config import Clock, EmulatorConfig, Settings
+from reconciler.emulator.config import Clock, EmulatorConfig, RuntimeKnobs
 from reconciler.emulator.faults import FaultDrawer, TokenBucket
 from reconciler.emulator.limits import ACCELERATION, SPEED, SeedingLimits
 from reconciler.emulator.store import Store
@@ -50,7 +50,7 @@ class EmulatorState:
 
     def __init__(self, config: EmulatorConfig, db_path: str | Path | None) -> None:
         self.config = config
-        self.settings = Settings.from_config(config)
+        self.settings = RuntimeKnobs.from_config(config)
         self.clock = Clock()
         self.store = Store(db_path)
         self.credentials = Credentials(config, self.clock)
@@ -80,7 +80,7 @@ class EmulatorState:
     def reset(self) -> None:
         """Clear all data, counters and run-time settings; restart the fault sequence."""
         self.store.reset()
-        self.settings = Settings.from_config(self.config)
+        self.settings = RuntimeKnobs.from_config(self.config)
         self.clock.offset = 0.0
         self.stats = Stats()
         self.faults = FaultDrawer(self.config.fault_seed)

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.emulator import messages as m
 from reconciler.emulator.conditions import check_conditions
-from reconciler.emulator.formats import definition_date, one_of, parse_iso
+from reconciler.emulator.values import definition_date, one_of, parse_iso
 
 CALCULATION_TYPES = frozenset(
     {

@@ -79,49 +79,45 @@ def key(path: Path, display: str, content: bytes) -> str:
     return digest.hexdigest()
 
 
-Where = list[str | int]
+#: Tags of dates in cached data (a key no YAML mapping can hold: YAML has no NUL).
+_DATES = {"\0datetime": datetime.fromisoformat, "\0date": date.fromisoformat}
 
 
-def _encode(value: Any, where: Where, dates: list[list[Any]]) -> Any:
-    """YAML data as JSON: dates and datetimes (offsets kept) become ISO text, and their
-    places are listed so that decoding touches only them."""
-    if isinstance(value, dict):
-        return {k: _encode(v, [*where, k], dates) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v, [*where, i], dates) for i, v in enumerate(value)]
+def _tagged(value: Any) -> dict[str, str]:
     if isinstance(value, datetime):
-        dates.append([where, "datetime"])
-        return value.isoformat()
+        return {"\0datetime": value.isoformat()}
     if isinstance(value, date):
-        dates.append([where, "date"])
-        return value.isoformat()
+        return {"\0date": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def encode(value: Any) -> bytes:
+    """YAML data as JSON; dates and datetimes (offsets kept) become tagged ISO text, so
+    that encoding is one pass of orjson and only decoding (rare) walks the data."""
+    return orjson.dumps(value, default=_tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def decode(text: bytes | str) -> Any:
+    """Data written by `encode`, dates restored."""
+    return _untagged(orjson.loads(text))
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            restore = _DATES.get(key)
+            if restore is not None:
+                return restore(inner)
+        return {key: _untagged(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_untagged(item) for item in value]
     return value
-
-
-def encode(value: Any) -> dict[str, Any]:
-    dates: list[list[Any]] = []
-    return {"data": _encode(value, [], dates), "dates": dates}
 
 
 def items(text: str) -> Any:
     """The file data of an entry (its `items`), dates restored."""
-    return decode(orjson.loads(text))
-
-
-def decode(encoded: dict[str, Any]) -> Any:
-    data = encoded["data"]
-    for where, kind in encoded["dates"]:
-        if not where:
-            return _as_date(data, kind)
-        parent = data
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = _as_date(parent[where[-1]], kind)
-    return data
-
-
-def _as_date(text: str, kind: str) -> date:
-    return datetime.fromisoformat(text) if kind == "datetime" else date.fromisoformat(text)
+    return decode(text)
 
 
 def _own_key(path: Path) -> bytes | None:
@@ -192,11 +188,16 @@ def read(directory: Path, entry: str) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def prune(folder: Path, now: float | None = None) -> None:
+def prune(directory: Path, now: float | None = None) -> None:
     """Remove entries unused for MAX_AGE: every edit of a manifest, and every upgrade,
-    leaves entries nothing will read again."""
+    leaves entries nothing will read again. Called once by a load that wrote entries."""
+    folder = directory / CACHE_DIR
     cutoff = (time.time() if now is None else now) - MAX_AGE
-    for path in folder.iterdir():
+    try:
+        paths = list(folder.iterdir())
+    except OSError:
+        return  # no folder yet, or unreadable: nothing to tidy
+    for path in paths:
         with contextlib.suppress(OSError):
             if path.suffix in (".json", ".tmp") and path.stat().st_mtime < cutoff:
                 path.unlink()
@@ -212,11 +213,10 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         encoded = dict(document)
         if "items" in encoded:
-            encoded["items"] = orjson.dumps(encode(encoded["items"])).decode()
+            encoded["items"] = encode(encoded["items"]).decode()
         payload = orjson.dumps(encoded)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(_SEAL + _seal(key, entry, payload) + b"\n" + payload)
         temporary.replace(path)
-        prune(folder)
     except (OSError, orjson.JSONEncodeError) as exc:  # a read-only checkout works, slower
         log.debug("cannot write cache entry %s: %s", path, exc)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-DataPath = tuple[str | int, ...]
+from reconciler.errors import DataPath
 
 _TYPE_WORDS = {
     "string_type": "text",

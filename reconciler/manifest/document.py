@@ -11,14 +11,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
-from reconciler.errors import Issue
+from reconciler.errors import DataPath, Issue, format_path
 from reconciler.manifest.depth import too_deep
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -28,25 +30,35 @@ MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
 
-DataPath = tuple[str | int, ...]
 #: Spellings that name the same field; a position under one is found under the other.
 SAME_FIELD = {"datapoint": "data_point", "data_point": "datapoint"}
 
 
 @dataclass(frozen=True)
 class Position:
+    """A place in a file, 1-based."""
+
     line: int
     column: int
 
 
+class _Mark(Protocol):
+    """The parser's mark of where a node starts (0-based); kept as it is until asked for."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+
+
 @dataclass
 class Document:
-    """A parsed file: `data` as plain Python values, positions by data path (1-based)."""
+    """A parsed file: `data` as plain Python values, and where each key and value is written."""
 
     file: str
     data: Any
-    keys: dict[DataPath, Position] = field(default_factory=dict)
-    values: dict[DataPath, Position] = field(default_factory=dict)
+    keys: dict[DataPath, _Mark] = field(default_factory=dict)
+    values: dict[DataPath, _Mark] = field(default_factory=dict)
     #: A path reached through an alias or merge -> the path where that data was written.
     aliases: dict[DataPath, DataPath] = field(default_factory=dict)
 
@@ -57,7 +69,7 @@ class Document:
             for candidate in _spellings(current):
                 found = (self.keys.get(candidate) if key else None) or self.values.get(candidate)
                 if found is not None:
-                    return found
+                    return Position(found.line + 1, found.column + 1)
             if not current:
                 return None
             current = current[:-1]
@@ -93,14 +105,6 @@ def _spellings(path: DataPath) -> list[DataPath]:
     return variants
 
 
-def format_path(path: Sequence[str | int]) -> str:
-    """`definition.conditions[0].value` style."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
 class SourceError(Exception):
     """The file cannot be read as YAML; `issues` says where and why."""
 
@@ -120,11 +124,45 @@ def _position(node: Node) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+class _Resolver(VersionedResolver):
+    """ruamel's YAML 1.2 resolution of plain scalars, with the rules of the document's
+    version looked up once per document rather than once per scalar (that lookup weighed
+    most in parsing a large manifest: docs/performance.md) and one Tag object per tag."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: First character of a plain scalar -> the (Tag, pattern) rules that may match it.
+        self._by_first: dict[str, tuple[tuple[Tag, Any], ...]] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # No path resolvers are registered on our YAML instances: only the implicit rules.
+        if kind is not ScalarNode or not implicit[0]:
+            return super().resolve(kind, value, implicit)
+        first = value[:1]
+        rules = self._by_first.get(first)
+        if rules is None:
+            rules = self._by_first[first] = self._rules_for(first)
+        for tag, pattern in rules:
+            if pattern.match(value):
+                return tag
+        return self.DEFAULT_SCALAR_TAG
+
+    def _rules_for(self, first: str) -> tuple[tuple[Tag, Any], ...]:
+        table = self.versioned_resolver
+        tags: dict[str, Tag] = {}
+        return tuple(
+            (tags.setdefault(tag, Tag(suffix=tag)), pattern)
+            for tag, pattern in (*table.get(first, ()), *table.get(None, ()))
+        )
+
+
 class _Builder:
     """Turns a composed node tree into plain data, recording positions and duplicate keys.
 
-    A node reached again through an alias yields the value already built (shared, not
-    copied), so building is linear; the expanded size is summed per node and bounded.
+    A container reached again through an alias yields the value already built (shared,
+    not copied), so building is linear; the expanded size is summed per node and bounded.
+    Scalars, most of the nodes, take a short path: no alias bookkeeping (building one
+    twice costs what looking it up would) and no depth check (they have no children).
     """
 
     def __init__(self, file: str, yaml: YAML) -> None:
@@ -141,7 +179,13 @@ class _Builder:
 
     def build(self, node: Node, path: DataPath, depth: int = 0) -> tuple[Any, int, int]:
         """The value of `node`, its expanded size in nodes, and its height."""
-        self.document.values.setdefault(path, _position(node))
+        values = self.document.values
+        if path not in values:
+            values[path] = node.start_mark
+        if type(node) is ScalarNode:
+            if depth > MAX_DEPTH:
+                self.check_depth(node, path, depth)
+            return self.scalar(node, path), 1, 0
         ident = id(node)
         if ident in self.built:
             value, origin, size, height = self.built[ident]
@@ -176,7 +220,7 @@ class _Builder:
             raise _Abort(self.located(node, f"nesting deeper than {MAX_DEPTH} levels", path))
 
     def construct(self, node: Node, path: DataPath, depth: int) -> tuple[Any, int, int]:
-        if isinstance(node, ScalarNode):
+        if isinstance(node, ScalarNode):  # a subclass of one; the plain ones never get here
             return self.scalar(node, path), 1, 0
         if isinstance(node, SequenceNode):
             items: list[Any] = []
@@ -194,54 +238,66 @@ class _Builder:
     def mapping(self, node: MappingNode, path: DataPath, depth: int) -> tuple[Any, int, int]:
         merged: dict[str, Any] = {}
         explicit: dict[str, Any] = {}
-        first_seen: dict[str, Position] = {}
+        first_seen: dict[str, _Mark] = {}
         size, height = 1, 0
+        keys, aliases = self.document.keys, self.document.aliases
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
-                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                for source in sources:
-                    value, source_size, source_height = self.build(source, path, depth)
-                    self.document.aliases.pop(path, None)  # only the merged keys are aliases
-                    if not isinstance(value, dict):
-                        self.issues.append(self.located(source, "`<<` merges mappings only", path))
-                        continue
-                    origin = self.built[id(source)][1]
-                    for name, item in value.items():
-                        if name not in merged:
-                            merged[name] = item
-                            self.document.aliases.setdefault((*path, name), (*origin, name))
-                    size += source_size
-                    height = max(height, source_height)
+            tag = key_node.ctag
+            if tag is not _Resolver.DEFAULT_SCALAR_TAG and tag == MERGE_TAG:
+                merged_size, merged_height = self.merge(value_node, path, depth, merged)
+                size += merged_size
+                height = max(height, merged_height)
                 continue
-            key = self.scalar(key_node, path) if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str):
-                self.issues.append(
-                    self.located(key_node, f"keys must be text; quote {key_node.value!r}", path)
-                )
+            key = self.key(key_node, path, first_seen)
+            if key is None:
                 continue
-            where = _position(key_node)
-            if key in first_seen:
-                earlier = first_seen[key]
-                self.issues.append(
-                    self.located(
-                        key_node,
-                        f"duplicate key `{key}` (first at line {earlier.line}); keep one",
-                        (*path, key),
-                    )
-                )
-                continue
-            first_seen[key] = where
             child: DataPath = (*path, key)
-            self.document.keys[child] = where
-            self.document.aliases.pop(child, None)
+            keys[child] = key_node.start_mark
+            if merged:
+                aliases.pop(child, None)
             value, child_size, child_height = self.build(value_node, child, depth + 1)
             explicit[key] = value
             size += child_size
             height = max(height, child_height + 1)
-        return {**merged, **explicit}, size, height
+        return ({**merged, **explicit} if merged else explicit), size, height
+
+    def key(self, node: Node, path: DataPath, first_seen: dict[str, _Mark]) -> str | None:
+        """A mapping key, or None (reported) when it is not text or is written twice."""
+        key = self.scalar(node, path) if isinstance(node, ScalarNode) else None
+        if not isinstance(key, str):
+            self.issues.append(self.located(node, f"keys must be text; quote {node.value!r}", path))
+            return None
+        earlier = first_seen.get(key)
+        if earlier is not None:
+            message = f"duplicate key `{key}` (first at line {earlier.line + 1}); keep one"
+            self.issues.append(self.located(node, message, (*path, key)))
+            return None
+        first_seen[key] = node.start_mark
+        return key
+
+    def merge(
+        self, node: Node, path: DataPath, depth: int, merged: dict[str, Any]
+    ) -> tuple[int, int]:
+        """`<<: *anchor` (or a list of them): their keys join `merged` unless already there."""
+        size, height = 0, 0
+        for source in node.value if isinstance(node, SequenceNode) else [node]:
+            value, source_size, source_height = self.build(source, path, depth)
+            self.document.aliases.pop(path, None)  # only the merged keys are aliases
+            if not isinstance(value, dict):
+                self.issues.append(self.located(source, "`<<` merges mappings only", path))
+                continue
+            origin = self.built[id(source)][1]
+            for name, item in value.items():
+                if name not in merged:
+                    merged[name] = item
+                    self.document.aliases.setdefault((*path, name), (*origin, name))
+            size += source_size
+            height = max(height, source_height)
+        return size, height
 
     def scalar(self, node: ScalarNode, path: DataPath) -> Any:
-        if node.tag == STR_TAG:
+        tag = node.ctag
+        if tag is _Resolver.DEFAULT_SCALAR_TAG or tag == STR_TAG:
             return node.value  # most scalars: skip the constructor's bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)
@@ -285,6 +341,7 @@ def parse_yaml(text: str, file: str) -> Document:
     if deep is not None:
         raise SourceError([deep])
     yaml = YAML(typ="safe", pure=False)
+    yaml.Resolver = _Resolver
     try:
         node = yaml.compose(text)
     except MarkedYAMLError as exc:

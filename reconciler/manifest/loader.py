@@ -8,11 +8,8 @@ All problems of all files are collected and raised together as one ManifestError
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -20,90 +17,26 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import Issue, ManifestError
 from reconciler.manifest import cache, overrides
+from reconciler.manifest.cached import CachedCA, CachedItems
+from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
-from reconciler.manifest.overrides import Declared, Mention
+from reconciler.manifest.overrides import Mention, Placement
 from reconciler.manifest.settings_file import SETTINGS_FILE, load_settings
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
     Datapoint,
-    Definition,
     Problem,
     TimePeriod,
 )
 from reconciler.models.definition import Condition
 from reconciler.settings import SettingsFile
 
-log = logging.getLogger("reconciler.manifest")
-
 #: Test files live beside manifests but are not manifests (SPEC §10).
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
-
-
-class _CachedItems:
-    """The data of a cached file, decoded when a CA of it is first asked for its model;
-    the file's own bytes, read instead should the entry not decode (a miss, not an error)."""
-
-    def __init__(self, text: str, display: str, raw: bytes) -> None:
-        self.text = text
-        self.display = display
-        self.raw = raw
-
-    @cached_property
-    def items(self) -> list[Any]:
-        try:
-            items = cache.items(self.text)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            items = None
-        return items if isinstance(items, list) else self.parsed
-
-    @cached_property
-    def parsed(self) -> list[Any]:
-        """The CA items of the file itself, parsed again."""
-        log.debug("the cached data of %s is unusable: reading the file", self.display)
-        return _parse_file(self.raw, self.display)[1]
-
-
-@dataclass(eq=False, slots=True)
-class CachedCA:
-    """A CA of a file known to be free of errors, as the manifest cache kept it: the facts
-    planning reads, stored when the file was validated. The full model (seeding reads the
-    definition) is validated from the cached data only when asked for."""
-
-    name: str
-    description: str | None
-    active: bool
-    renamed_from: str | None
-    protect: bool
-    canonical: CanonicalDefinition
-    source: _CachedItems = field(repr=False)
-    index: int = field(repr=False)
-    #: For the CA as an environment's override changes it: that environment.
-    environment: str | None = field(default=None, repr=False)
-    _model: CalculatedAttribute | None = field(default=None, init=False, repr=False)
-
-    @property
-    def model(self) -> CalculatedAttribute:
-        if self._model is None:
-            try:
-                self._model = self._validated(self.source.items)
-            except (ValidationError, IndexError, TypeError, AttributeError):
-                # Not what this code would have cached: the file itself is the truth.
-                self._model = self._validated(self.source.parsed)
-        return self._model
-
-    def _validated(self, items: list[Any]) -> CalculatedAttribute:
-        data = items[self.index]
-        if self.environment is not None:
-            data = overrides.variant_data(data, self.environment)
-        return CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
-
-    @property
-    def definition(self) -> Definition:
-        return self.model.definition
 
 
 @dataclass(slots=True)
@@ -127,8 +60,8 @@ class DesiredCA:
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 
-    def declared(self) -> Declared:
-        return Declared(
+    def placement(self) -> Placement:
+        return Placement(
             self.name, self.file, self.line, self.column, self.environments, self.mentions
         )
 
@@ -147,27 +80,13 @@ class DesiredCA:
 
 @dataclass(frozen=True)
 class Manifests:
-    """A checked manifest directory. Its CAs are read when first asked for: for a
-    directory this code has found free of errors before, that can wait until a plan's
-    request is on its way (`prepare`)."""
+    """A checked manifest directory: its settings, its CAs, and the warnings found."""
 
     directory: Path
     settings: SettingsFile
-    loaded: tuple[DesiredCA, ...] | Callable[[], tuple[DesiredCA, ...]] = field(repr=False)
+    cas: tuple[DesiredCA, ...] = field(repr=False)
     files: tuple[str, ...]
     warnings: tuple[Issue, ...] = ()
-
-    @cached_property
-    def cas(self) -> tuple[DesiredCA, ...]:
-        return self.loaded() if callable(self.loaded) else self.loaded
-
-    def prepare(self) -> None:
-        """Read the CAs now. A failure is not raised here but on first use of `cas`, so
-        that this can run inside an HTTP exchange (`PlatformClient.list(on_sent=...)`)."""
-        try:
-            _ = self.cas
-        except (ManifestError, OSError) as exc:
-            log.debug("reading the cached CAs failed; they are read again when used: %s", exc)
 
     def by_name(self) -> dict[str, DesiredCA]:
         return {desired.name: desired for desired in self.cas}
@@ -178,26 +97,13 @@ class Manifests:
         return [desired for desired in found if desired is not None]
 
 
-@dataclass(frozen=True)
-class _Declared:
-    """A CA name as written, even when the CA itself is invalid (for duplicate checks)."""
-
-    name: str
-    file: str
-    line: int | None
-    column: int | None
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
 @dataclass
 class _FileResult:
     cas: list[DesiredCA]
     issues: list[Issue]
     # Every CA name as written; a file free of errors declares exactly its CAs.
-    declared: list[_Declared | DesiredCA] = field(default_factory=list)
+    declared: list[Declared | DesiredCA] = field(default_factory=list)
+    from_cache: bool = False
 
 
 def discover(directory: Path) -> Iterator[Path]:
@@ -348,7 +254,7 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
         )
         return _FileResult([], issues), []
     cas: list[DesiredCA] = []
-    declared: list[_Declared | DesiredCA] = []
+    declared: list[Declared | DesiredCA] = []
     for index, item in enumerate(items):
         desired, found = _load_ca(document, index, item)
         issues += found
@@ -358,7 +264,7 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
         if isinstance(name, str):
             where = document.position((CAS_KEY, index))
             line, column = (where.line, where.column) if where else (None, None)
-            declared.append(_Declared(name, document.file, line, column))
+            declared.append(Declared(name, document.file, line, column))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return _FileResult(cas, issues, declared), items
 
@@ -389,7 +295,7 @@ def _environment_row(desired: DesiredCA) -> list[Any]:
 
 
 def _cached_desired(
-    row: tuple[Any, ...], source: _CachedItems, index: int, display: str
+    row: tuple[Any, ...], source: CachedItems, index: int, display: str
 ) -> DesiredCA:
     """One CA of a cache entry; TypeError (a miss) for anything not of the shape written."""
     (facts, (line, column), canonical, (environments, mentions, variants)) = row
@@ -428,7 +334,7 @@ def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
     Raises TypeError, ValueError or KeyError for an entry of another shape (a miss)."""
     if not isinstance(entry["items"], str):
         raise TypeError("not an entry of this version")
-    source = _CachedItems(entry["items"], display, raw)
+    source = CachedItems(entry["items"], display, lambda: _parse_file(raw, display)[1])
     rows = zip(
         entry["facts"],
         entry["positions"],
@@ -441,7 +347,7 @@ def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
     for line, column, path, message in entry["warnings"]:
         _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
         warnings.append(Issue(display, line, column, path, message, "warning"))
-    return _FileResult(cas, warnings, list(cas))
+    return _FileResult(cas, warnings, list(cas), from_cache=True)
 
 
 @dataclass(frozen=True)
@@ -481,52 +387,6 @@ def load_file(source: _Source, cache_root: Path | None = None) -> _FileResult:
     return result
 
 
-def _cross_file_issues(declared: list[_Declared | DesiredCA], cas: list[DesiredCA]) -> list[Issue]:
-    issues: list[Issue] = []
-    first: dict[str, _Declared | DesiredCA] = {}
-    for written in declared:
-        earlier = first.setdefault(written.name, written)
-        if earlier is not written:
-            issues.append(
-                Issue(
-                    written.file,
-                    written.line,
-                    written.column,
-                    "name",
-                    f'duplicate CA name "{written.name}": also defined at {earlier.where}; '
-                    "names are unique per workspace",
-                )
-            )
-    renamed: dict[str, DesiredCA] = {}
-    for desired in cas:
-        old = desired.ca.renamed_from
-        if old is None or old == desired.name:
-            continue
-        if old in first:
-            issues.append(
-                Issue(
-                    desired.file,
-                    desired.line,
-                    desired.column,
-                    "renamed_from",
-                    f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
-                    "and kept: remove one",
-                )
-            )
-        other = renamed.setdefault(old, desired)
-        if other is not desired:
-            issues.append(
-                Issue(
-                    desired.file,
-                    desired.line,
-                    desired.column,
-                    "renamed_from",
-                    f'"{old}" is also the renamed_from of "{other.name}" at {other.where}',
-                )
-            )
-    return issues
-
-
 def load(directory: Path) -> Manifests:
     """Load and check a manifest directory; raises ManifestError listing every problem."""
     settings_issues: list[Issue] = []
@@ -550,72 +410,24 @@ def load(directory: Path) -> Manifests:
         key = cache.key(path, display, raw) if cache_root is not None else ""
         sources.append(_Source(path, display, raw, key))
     files = tuple(source.display for source in sources)
-    verdict = _verdict_key(sources, settings)
-    if cache_root is not None and not settings_issues and not issues:
-        warnings = _known_clean(cache_root, verdict)
-        if warnings is not None:
-            return Manifests(
-                directory, settings, partial(_read, sources, cache_root), files, warnings
-            )
     cas: list[DesiredCA] = []
-    declared: list[_Declared | DesiredCA] = []
+    declared: list[Declared | DesiredCA] = []
+    parsed = False
     for source in sources:
         result = load_file(source, cache_root=cache_root)
         cas += result.cas
         declared += result.declared
         issues += result.issues
-    issues += _cross_file_issues(declared, cas)
+        parsed = parsed or not result.from_cache
+    if cache_root is not None and parsed:
+        cache.prune(cache_root)  # what the edit (or upgrade) made unused may go
+    issues += cross_file_issues(declared, cas)
     if not settings_issues:
-        facts = [desired.declared() for desired in cas]
+        facts = [desired.placement() for desired in cas]
         issues += overrides.environment_issues(facts, settings)
         issues += overrides.scope_issues(facts, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise ManifestError(errors)
     warnings = tuple(issue for issue in issues if issue.severity == "warning")
-    if cache_root is not None:
-        cache.write(cache_root, verdict, {"clean": True, "warnings": _issue_rows(warnings)})
     return Manifests(directory, settings, tuple(cas), files, warnings)
-
-
-# A directory's verdict: every file free of errors and the rules across files kept. Its
-# key covers the settings and every file's key (path, bytes, code), so any edit, new or
-# removed file is a miss. With a verdict, a command knows the directory is sound before
-# reading its CAs.
-def _verdict_key(sources: list[_Source], settings: SettingsFile) -> str:
-    # The settings take part: environment names and scopes decide what is valid.
-    digest = hashlib.sha256(b"verdict\0" + settings.model_dump_json().encode())
-    for source in sources:
-        digest.update(b"\0" + source.key.encode())
-    return digest.hexdigest()
-
-
-def _issue_rows(issues: tuple[Issue, ...]) -> list[list[Any]]:
-    return [[i.file, i.line, i.column, i.path, i.message] for i in issues]
-
-
-def _known_clean(cache_root: Path, verdict: str) -> tuple[Issue, ...] | None:
-    """The warnings of a directory found clean before, or None if it was not."""
-    entry = cache.read(cache_root, verdict)
-    try:
-        if entry is None or entry["clean"] is not True:
-            return None
-        warnings = []
-        for file, line, column, path, message in entry["warnings"]:
-            _typed((file, line, column, path, message), (str, _POSITION, _POSITION, str, str))
-            warnings.append(Issue(file, line, column, path, message, "warning"))
-        return tuple(warnings)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _read(sources: list[_Source], cache_root: Path) -> tuple[DesiredCA, ...]:
-    """The CAs of a directory known to be clean (read from the cache, else parsed)."""
-    cas: list[DesiredCA] = []
-    for source in sources:
-        result = load_file(source, cache_root=cache_root)
-        errors = [issue for issue in result.issues if issue.severity == "error"]
-        if errors:  # the same bytes and code were clean: only a damaged cache gets here
-            raise ManifestError(errors)
-        cas += result.cas
-    return tuple(cas)

@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.environments import environment_names, layered
-from reconciler.errors import Issue
+from reconciler.errors import Issue, format_path
 from reconciler.manifest.diagnostics import explain, suggest
-from reconciler.manifest.document import Document, format_path
+from reconciler.manifest.document import Document
 from reconciler.models import CalculatedAttribute, Problem
 from reconciler.settings import SettingsFile
 
@@ -165,7 +165,7 @@ def variants(
 
 
 @dataclass(frozen=True)
-class Declared:
+class Placement:
     """What the checks against `reconciler.yaml` read of one CA."""
 
     name: str
@@ -176,7 +176,7 @@ class Declared:
     mentions: tuple[Mention, ...]
 
 
-def _mention_problem(ca: Declared, mention: Mention, names: list[str]) -> str | None:
+def _mention_problem(ca: Placement, mention: Mention, names: list[str]) -> str | None:
     if not names:
         return (
             f"environment `{mention.environment}`: reconciler.yaml defines no environments "
@@ -198,7 +198,7 @@ def _mention_problem(ca: Declared, mention: Mention, names: list[str]) -> str | 
     return None
 
 
-def environment_issues(cas: Iterable[Declared], settings: SettingsFile) -> list[Issue]:
+def environment_issues(cas: Iterable[Placement], settings: SettingsFile) -> list[Issue]:
     """Every environment name a CA mentions must be defined (with did-you-mean), and an
     override must be for an environment where the CA exists."""
     names = environment_names(settings)
@@ -224,7 +224,7 @@ def in_scope(name: str, scope: Sequence[str] | None) -> bool:
     return scope is None or any(fnmatchcase(name, pattern) for pattern in scope)
 
 
-def scope_issues(cas: Iterable[Declared], settings: SettingsFile) -> list[Issue]:
+def scope_issues(cas: Iterable[Placement], settings: SettingsFile) -> list[Issue]:
     """A CA outside the ownership scope of an environment where it exists is an error."""
     environments: list[str | None] = list(environment_names(settings)) or [None]
     scopes = {name: layered(settings, name).scope for name in environments}

@@ -3,7 +3,8 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
-from reconciler.models.rules import TYPE_WORD, ManifestModel, Path, Problem, Scalar, Text
+from reconciler.errors import DataPath
+from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
 from reconciler.models.values import check_operand, parse_instant, parse_number
 from reconciler.models.vocabulary import OPERAND_SHAPE, OPERATOR_SUPPORT, ConditionType, Operator
 
@@ -36,19 +37,24 @@ class Condition(ManifestModel):
         return found
 
     def _operand_problems(self, shape: str, word: str) -> list[Problem]:
-        found: list[Problem] = []
+        """`value`, then `values`, then the range: each required or forbidden by the shape."""
+        return (
+            self._value_problems(shape, word)
+            + self._values_problems(shape, word)
+            + self._range_problems(shape, word)
+        )
+
+    def _unreadable(
+        self, field: str, value: object, what: str, index: int | None = None
+    ) -> list[Problem]:
+        reason = check_operand(self.type, value)
+        if reason is None:
+            return []
+        path: DataPath = (field,) if index is None else (field, index)
+        return [Problem(path, f"{what}: {reason}")]
+
+    def _value_problems(self, shape: str, word: str) -> list[Problem]:
         op = self.operator
-
-        def forbid(field: str, message: str) -> None:
-            if getattr(self, field) is not None:
-                found.append(Problem((field,), message))
-
-        def parse(field: str, value: object, what: str, index: int | None = None) -> None:
-            reason = check_operand(self.type, value)
-            if reason is not None:
-                path: Path = (field,) if index is None else (field, index)
-                found.append(Problem(path, f"{what}: {reason}"))
-
         if shape == "single":
             if self.value is None or self.value == "":
                 required = {
@@ -57,52 +63,51 @@ class Condition(ManifestModel):
                     "boolean": "Invalid boolean condition value",
                     "date": "Invalid date condition value",
                 }[self.type]
-                found.append(Problem(("value",), f"{required}: operator `{op}` needs `value`"))
-            else:
-                parse("value", self.value, f"Invalid {word} condition value")
-        elif self.value is not None:
-            if shape == "list":
-                found.append(
-                    Problem(
-                        ("value",), "is ignored with in_list; put the items in `values`", "warning"
-                    )
-                )
-            else:
-                why = "a range" if shape == "range" else f"operator `{op}`"
-                found.append(Problem(("value",), f"Condition value must be empty for {why}"))
-
+                return [Problem(("value",), f"{required}: operator `{op}` needs `value`")]
+            return self._unreadable("value", self.value, f"Invalid {word} condition value")
+        if self.value is None:
+            return []
         if shape == "list":
-            if not self.values:
-                required = {
-                    "string": "In-list condition values must be specified",
-                    "number": "Invalid numeric in-list condition values",
-                }.get(self.type, f"Invalid {word} in-list condition values")
-                found.append(
-                    Problem(("values",), f"{required}: in_list needs a non-empty `values`")
-                )
-            else:
-                for index, item in enumerate(self.values):
-                    parse("values", item, f"Invalid {word} in-list condition values", index)
-        else:
-            forbid("values", f"Condition values must be empty: operator `{op}` takes no list")
+            message = "is ignored with in_list; put the items in `values`"
+            return [Problem(("value",), message, "warning")]
+        why = "a range" if shape == "range" else f"operator `{op}`"
+        return [Problem(("value",), f"Condition value must be empty for {why}")]
 
-        if shape == "range":
-            for field, bound in (("min_value", "minimum"), ("max_value", "maximum")):
-                value = getattr(self, field)
-                if value is None or value == "":
-                    found.append(
-                        Problem(
-                            (field,),
-                            f"Invalid {word} condition {bound} value: `{op}` needs `{field}`",
-                        )
-                    )
-                else:
-                    parse(field, value, f"Invalid {word} condition {bound} value")
-            found += self._range_order()
-        else:
-            forbid("min_value", f"Condition minimum value must be empty: `{op}` is not a range")
-            forbid("max_value", f"Condition maximum value must be empty: `{op}` is not a range")
+    def _values_problems(self, shape: str, word: str) -> list[Problem]:
+        if shape != "list":
+            if self.values is None:
+                return []
+            message = f"Condition values must be empty: operator `{self.operator}` takes no list"
+            return [Problem(("values",), message)]
+        if not self.values:
+            required = {
+                "string": "In-list condition values must be specified",
+                "number": "Invalid numeric in-list condition values",
+            }.get(self.type, f"Invalid {word} in-list condition values")
+            return [Problem(("values",), f"{required}: in_list needs a non-empty `values`")]
+        what = f"Invalid {word} in-list condition values"
+        found: list[Problem] = []
+        for index, item in enumerate(self.values):
+            found += self._unreadable("values", item, what, index)
         return found
+
+    def _range_problems(self, shape: str, word: str) -> list[Problem]:
+        op = self.operator
+        found: list[Problem] = []
+        if shape != "range":
+            for field, bound in (("min_value", "minimum"), ("max_value", "maximum")):
+                if getattr(self, field) is not None:
+                    message = f"Condition {bound} value must be empty: `{op}` is not a range"
+                    found.append(Problem((field,), message))
+            return found
+        for field, bound in (("min_value", "minimum"), ("max_value", "maximum")):
+            value = getattr(self, field)
+            what = f"Invalid {word} condition {bound} value"
+            if value is None or value == "":
+                found.append(Problem((field,), f"{what}: `{op}` needs `{field}`"))
+            else:
+                found += self._unreadable(field, value, what)
+        return found + self._range_order()
 
     def _range_order(self) -> list[Problem]:
         low, high = self.min_value, self.max_value

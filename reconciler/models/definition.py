@@ -1,7 +1,7 @@
 """Desired state: the strict models of a CA as written in a manifest, with every documented rule.
 
 Structure (types, enums, unknown keys) is checked by pydantic; the API's cross-field rules
-are `problems()` that return every violation with its field path, so the manifest loader can
+are `problems()` that return every violation with its field path, so that a loader can
 report them all at once. Building a model in code raises on the first model with problems.
 Conditions live in `models.condition`, the shared base in `models.rules`.
 """
@@ -295,8 +295,8 @@ class CalculatedAttribute(ManifestModel):
 
 
 class DeclaredCA(Protocol):
-    """What planning reads of a manifest CA: a CalculatedAttribute, or the same facts kept
-    in the manifest cache (manifest.CachedCA)."""
+    """What planning reads of a desired CA: a CalculatedAttribute, or any record that
+    holds the same facts (a loader may keep them without building the model)."""
 
     @property
     def name(self) -> str: ...

@@ -1,18 +1,21 @@
 """Live state: a CA as the Platform API returns it. Tolerant: unknown fields are ignored,
-missing ones are None, and both spellings of the data point key are read.
+missing ones are None, and both spellings of the data point key are read. Strict where it
+matters: a definition whose fields have the wrong types fails the reading of the list.
 
 `LiveCA.active` and `LiveCA.draft` reduce its definitions to the same form as a manifest
-definition (models.canonical). The definitions are kept as the API sent them and read only
-when asked for: in a large workspace most CAs equal their manifests, and
-`LiveCA.recognise` shows that with one comparison instead of a reading.
+definition (models.canonical). In a large workspace most CAs equal their manifests:
+`LiveCA.definitions_as(desired)` shows that with one comparison of what the API sent
+instead of a reduction, and changes nothing in the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from reconciler.errors import ApiError
 from reconciler.models.canonical import (
@@ -44,7 +47,7 @@ def _same_condition(raw: object, want: CanonicalCondition) -> bool:
     return True
 
 
-def _means_exactly(raw: dict[str, Any], want: CanonicalDefinition) -> bool:
+def _means_exactly(raw: Mapping[str, Any], want: CanonicalDefinition) -> bool:
     """Whether a raw definition is the canonical form `want`, up to the order of its
     conditions and in_list values (which the canonical form sorts)."""
     wanted = want["conditions"]
@@ -78,61 +81,148 @@ class _Live(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
-class LiveCondition(_Live):
-    type: str | None = None
-    operator: str | None = None
-    attribute_name: str | None = None
-    value: Any = None
-    values: list[Any] | None = None
-    min_value: Any = None
-    max_value: Any = None
+# A definition is read as plain data of these shapes (pydantic checks the types, drops
+# unknown keys, keeps absent ones absent): checking every definition of a list this way
+# costs much less than building models of them (docs/performance.md).
+_DATA = ConfigDict(extra="ignore")
 
 
-class LiveDatapoint(_Live):
-    type: str | None = None
-    event_name: str | None = None
-    event_type: str | None = None
-    custom_event_type: str | None = None
-    attribute_name: str | None = None
-    attribute_category: str | None = None
-    use_product_quantity: bool | None = None
+@with_config(_DATA)
+class LiveCondition(TypedDict, total=False):
+    type: str | None
+    operator: str | None
+    attribute_name: str | None
+    value: Any
+    values: list[Any] | None
+    min_value: Any
+    max_value: Any
 
 
-class LiveTimePeriod(_Live):
-    type: str | None = None
-    date: Any = None
-    within: Any = None
-    within_unit: str | None = None
+@with_config(_DATA)
+class LiveDatapoint(TypedDict, total=False):
+    type: str | None
+    event_name: str | None
+    event_type: str | None
+    custom_event_type: str | None
+    attribute_name: str | None
+    attribute_category: str | None
+    use_product_quantity: bool | None
 
 
-class LiveSeeding(_Live):
-    cutoff_date: Any = None
+@with_config(_DATA)
+class LiveTimePeriod(TypedDict, total=False):
+    type: str | None
+    date: Any
+    within: Any
+    within_unit: str | None
 
 
-class LiveDefinition(_Live):
-    recipe_type: str | None = None
-    datapoint: LiveDatapoint | None = Field(
-        default=None, validation_alias=AliasChoices("datapoint", "data_point")
-    )
-    conditions: list[LiveCondition] | None = None
-    calculation_type: str | None = None
-    time_period: LiveTimePeriod | None = None
-    seeding: LiveSeeding | None = None
+@with_config(_DATA)
+class LiveSeeding(TypedDict, total=False):
+    cutoff_date: Any
 
-    @cached_property
-    def canonical(self) -> CanonicalDefinition:
-        return canonical_definition(self)
+
+@with_config(_DATA)
+class LiveDefinitionData(TypedDict, total=False):
+    """A definition as the API returned it (`datapoint` or `data_point`: both spellings)."""
+
+    recipe_type: str | None
+    datapoint: LiveDatapoint | None
+    data_point: LiveDatapoint | None
+    conditions: list[LiveCondition] | None
+    calculation_type: str | None
+    time_period: LiveTimePeriod | None
+    seeding: LiveSeeding | None
+
+
+class _Fields:
+    """A JSON object's fields as attributes, None when absent: how models.canonical reads
+    live data (its protocols are the manifest models' attributes)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return self._data.get(name)
+
+
+def _fields(data: Mapping[str, Any] | None) -> _Fields | None:
+    return None if data is None else _Fields(data)
+
+
+class _DefinitionFields(_Fields):
+    __slots__ = ()
+
+    @property
+    def datapoint(self) -> _Fields | None:
+        data = self._data
+        return _fields(data["datapoint"] if "datapoint" in data else data.get("data_point"))
+
+    @property
+    def conditions(self) -> list[_Fields] | None:
+        conditions = self._data.get("conditions")
+        return None if conditions is None else [_Fields(c) for c in conditions]
+
+    @property
+    def time_period(self) -> _Fields | None:
+        return _fields(self._data.get("time_period"))
+
+    @property
+    def seeding(self) -> _Fields | None:
+        return _fields(self._data.get("seeding"))
+
+
+def canonical_live(data: LiveDefinitionData) -> CanonicalDefinition:
+    """The canonical form of a definition read from the API."""
+    return canonical_definition(_DefinitionFields(data))
+
+
+_DEFINITION = TypeAdapter(LiveDefinitionData)
+
+
+class LiveDefinition:
+    """One definition read on its own (a request body, a test's API example)."""
+
+    __slots__ = ("canonical", "data")
+
+    def __init__(self, data: LiveDefinitionData) -> None:
+        self.data = data
+        self.canonical = canonical_live(data)
+
+    @classmethod
+    def read(cls, raw: object) -> LiveDefinition:
+        """Raises pydantic's ValidationError when `raw` is no definition."""
+        return cls(_DEFINITION.validate_python(raw))
+
+
+def _meaning(
+    data: LiveDefinitionData | None, desired: CanonicalDefinition
+) -> CanonicalDefinition | None:
+    """`desired` itself when the API sent exactly that canonical form (up to the order of
+    its lists), without reducing the definition; otherwise its canonical form.
+
+    A canonical form is its own canonical form, and order does not change a meaning
+    (property tests hold both), so reducing such a definition would only rebuild
+    `desired`. The comparison is exact: same keys, same values of the same types.
+    """
+    if data is None:
+        return None
+    if _means_exactly(data, desired):
+        return desired
+    return canonical_live(data)
 
 
 class LiveCA(_Live):
-    """One CA of the list or single GET."""
+    """One CA of the list or single GET. Its definitions are read with it: a definition
+    the API garbled fails the reading of the list, naming the CA."""
 
     id: int
     name: str
     description: str | None = None
-    # As the API sent them (JSON objects); `active` and `draft` read them.
-    active_definition: dict[str, Any] | None = None
-    draft_definition: dict[str, Any] | None = None
+    active_definition: LiveDefinitionData | None = None
+    draft_definition: LiveDefinitionData | None = None
     audience_count: int | None = None
     activated_on: str | None = None
     # Also sent, and not read (each field read costs at 10,000 CAs): activated_by,
@@ -143,25 +233,17 @@ class LiveCA(_Live):
         """Names are read-only once a CA has been activated (even if later edited)."""
         return self.active_definition is not None or bool(self.activated_on)
 
-    def _read(self, which: str, raw: dict[str, Any] | None) -> CanonicalDefinition | None:
-        if raw is None:
-            return None
-        try:
-            return LiveDefinition.model_validate(raw).canonical
-        except ValidationError as exc:
-            raise ApiError(
-                f'"{self.name}" (id {self.id}): its {which} definition could not be read '
-                f"from the API's answer ({exc.error_count()} problem(s))"
-            ) from None
-
     @cached_property
     def active(self) -> CanonicalDefinition | None:
-        return self._read("active", self.active_definition)
+        """The active definition's canonical form (a memo of the field above)."""
+        data = self.active_definition
+        return None if data is None else canonical_live(data)
 
     @cached_property
     def held_draft(self) -> CanonicalDefinition | None:
         """The draft definition as stored, even when it equals the active one."""
-        return self._read("draft", self.draft_definition)
+        data = self.draft_definition
+        return None if data is None else canonical_live(data)
 
     @cached_property
     def draft(self) -> CanonicalDefinition | None:
@@ -169,20 +251,14 @@ class LiveCA(_Live):
         draft = self.held_draft
         return None if draft is None or draft == self.active else draft
 
-    def recognise(self, desired: CanonicalDefinition) -> None:
-        """Take a definition the API returned as `desired`, up to the order of its lists,
-        to be `desired` without reading it.
-
-        A canonical form is its own canonical form, and order does not change a meaning
-        (property tests hold both), so reading such a definition would only rebuild
-        `desired`. The comparison is exact: same keys, same values of the same types.
-        """
-        for which, raw in (
-            ("active", self.active_definition),
-            ("held_draft", self.draft_definition),
-        ):
-            if raw is not None and which not in self.__dict__ and _means_exactly(raw, desired):
-                self.__dict__[which] = desired
+    def definitions_as(
+        self, desired: CanonicalDefinition
+    ) -> tuple[CanonicalDefinition | None, CanonicalDefinition | None]:
+        """(active, pending draft) as `active` and `draft` give them, where a definition the
+        API sent exactly as `desired` is `desired` itself, found by one comparison."""
+        active = _meaning(self.active_definition, desired)
+        held = _meaning(self.draft_definition, desired)
+        return active, None if held is None or held == active else held
 
     @property
     def description_text(self) -> str:
@@ -200,3 +276,41 @@ class LiveCA(_Live):
                 "audience_count": self.audience_count or 0,
             }
         )
+
+
+_LIVE_LIST = TypeAdapter(list[LiveCA])
+_DEFINITIONS = {"active_definition": "active", "draft_definition": "draft"}
+
+
+def read_live(data: Any, what: str = "the CA list") -> list[LiveCA]:
+    """The CAs of a parsed API answer (a list of CA objects), definitions included.
+
+    Raises ApiError naming every CA whose definition cannot be read, or saying that the
+    answer is not a list of CAs at all.
+    """
+    try:
+        return _LIVE_LIST.validate_python(data)
+    except ValidationError as exc:
+        raise ApiError(_unreadable(exc, data, what)) from None
+
+
+def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
+    problems: dict[tuple[int, str], int] = {}
+    other = 0
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        if len(loc) > 1 and isinstance(loc[0], int) and loc[1] in _DEFINITIONS:
+            key = (loc[0], str(loc[1]))
+            problems[key] = problems.get(key, 0) + 1
+        else:
+            other += 1
+    if other:
+        return f"{what} could not be read: {exc.error_count()} problem(s)"
+    named = []
+    for (index, field), count in problems.items():
+        item = data[index]
+        named.append(
+            f'"{item.get("name")}" (id {item.get("id")}): its {_DEFINITIONS[field]} definition '
+            f"could not be read from the API's answer ({count} problem(s))"
+        )
+    return "; ".join(named)

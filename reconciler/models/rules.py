@@ -17,20 +17,19 @@ from pydantic import (
     model_validator,
 )
 
+from reconciler.errors import DataPath, format_path
 from reconciler.models.values import parse_instant
-
-Path = tuple[str | int, ...]
 
 
 class Problem(NamedTuple):
     """A rule violation at a field path relative to the model that found it."""
 
-    path: Path
+    path: DataPath
     message: str
     severity: Literal["error", "warning"] = "error"
 
 
-def prefixed(prefix: Path, problems: list[Problem]) -> list[Problem]:
+def prefixed(prefix: DataPath, problems: list[Problem]) -> list[Problem]:
     return [Problem(prefix + p.path, p.message, p.severity) for p in problems]
 
 
@@ -83,7 +82,10 @@ TYPE_WORD = {"string": "string", "number": "numeric", "boolean": "boolean", "dat
 class ManifestModel(BaseModel):
     """Manifest models: frozen, strict types, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    # Built when first used: a plan whose manifests are all cached never validates one.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, defer_build=True
+    )
 
     def local_problems(self) -> list[Problem]:
         """Rules of this model alone (children report their own)."""
@@ -99,7 +101,5 @@ class ManifestModel(BaseModel):
             return self
         errors = [p for p in self.local_problems() if p.severity == "error"]
         if errors:
-            raise ValueError(
-                "; ".join(f"{'.'.join(map(str, p.path))}: {p.message}" for p in errors)
-            )
+            raise ValueError("; ".join(f"{format_path(p.path)}: {p.message}" for p in errors))
         return self

@@ -5,7 +5,7 @@ Models, the planner and the seeding validator read these tables; nothing else re
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 CalculationType = Literal[
     "count",
@@ -65,68 +65,49 @@ Operator = Literal[
 ]
 OPERATORS: tuple[str, ...] = get_args(Operator)
 
-#: The "Operator - Type Support Map" table.
-OPERATOR_SUPPORT: dict[str, frozenset[str]] = {
-    "string": frozenset(
-        {
-            "exists",
-            "not_exists",
-            "empty",
-            "in_list",
-            "contains",
-            "not_contains",
-            "pattern",
-            "equals",
-            "not_equals",
-        }
-    ),
-    "number": frozenset(
-        {
-            "exists",
-            "not_exists",
-            "empty",
-            "in_list",
-            "equals",
-            "not_equals",
-            "greater_than",
-            "greater_or_equal",
-            "less_than",
-            "less_than_or_equal",
-            "between",
-        }
-    ),
-    "boolean": frozenset({"exists", "not_exists", "empty", "equals"}),
-    "date": frozenset(
-        {"exists", "not_exists", "empty", "equals", "before", "after", "between_dates"}
-    ),
-}
-
 OperandShape = Literal["none", "single", "list", "range"]
 
-#: Which of value / values / min_value+max_value an operator takes.
-OPERAND_SHAPE: dict[str, OperandShape] = {
-    "exists": "none",
-    "not_exists": "none",
-    "empty": "none",
-    "in_list": "list",
-    "between": "range",
-    "between_dates": "range",
-    **dict.fromkeys(
-        (
-            "contains",
-            "not_contains",
-            "pattern",
-            "equals",
-            "not_equals",
-            "greater_than",
-            "greater_or_equal",
-            "less_than",
-            "less_than_or_equal",
-            "before",
-            "after",
-        ),
-        "single",
-    ),
+
+class OperatorRule(NamedTuple):
+    """What an operator takes (none, `value`, `values`, or `min_value`+`max_value`) and the
+    condition types it applies to."""
+
+    shape: OperandShape
+    types: frozenset[str]
+
+
+_ALL = frozenset(CONDITION_TYPES)
+_STRING = frozenset({"string"})
+_NUMBER = frozenset({"number"})
+_DATE = frozenset({"date"})
+
+#: The one operator table: the Platform API page's "Operator - Type Support Map", with the
+#: operands each operator requires (every other operand field must be empty).
+OPERATOR_RULES: dict[str, OperatorRule] = {
+    "exists": OperatorRule("none", _ALL),
+    "not_exists": OperatorRule("none", _ALL),
+    "empty": OperatorRule("none", _ALL),
+    "in_list": OperatorRule("list", frozenset({"string", "number"})),
+    "contains": OperatorRule("single", _STRING),
+    "not_contains": OperatorRule("single", _STRING),
+    "pattern": OperatorRule("single", _STRING),
+    "equals": OperatorRule("single", _ALL),
+    "not_equals": OperatorRule("single", frozenset({"string", "number"})),
+    "greater_than": OperatorRule("single", _NUMBER),
+    "greater_or_equal": OperatorRule("single", _NUMBER),
+    "less_than": OperatorRule("single", _NUMBER),
+    "less_than_or_equal": OperatorRule("single", _NUMBER),
+    "before": OperatorRule("single", _DATE),
+    "after": OperatorRule("single", _DATE),
+    "between": OperatorRule("range", _NUMBER),
+    "between_dates": OperatorRule("range", _DATE),
+}
+#: Which of value / values / min_value+max_value an operator takes (from OPERATOR_RULES).
+OPERAND_SHAPE: dict[str, OperandShape] = {op: rule.shape for op, rule in OPERATOR_RULES.items()}
+#: The operators of each condition type (from OPERATOR_RULES).
+OPERATOR_SUPPORT: dict[str, frozenset[str]] = {
+    kind: frozenset(op for op, rule in OPERATOR_RULES.items() if kind in rule.types)
+    for kind in CONDITION_TYPES
 }
 
 EventType = Literal[

@@ -1,10 +1,33 @@
 """Planning: desired and live CAs -> a Plan value, its safety rules and its renderings.
 
-Pure: nothing here performs I/O beyond saving and loading a plan file. `value` is the Plan
-and its JSON form, `planner` builds it, `changes` computes field-level differences,
-`safety` refuses what must not run unattended, `render` prints it for people.
+No network (tests/test_layout.py holds it): the only I/O is saving and loading a plan file
+and the renderers writing through the console's Output. `value` is the Plan, its JSON form
+and the action kinds; `planner` builds it, deciding by the table in `steps`; `changes`
+computes field-level differences; `safety` refuses what must not run unattended; `values`
+adds the test users' values before -> after (the reference evaluator, no I/O); `report`
+is what became of each action when it was applied; `render` prints plans and reports.
 """
 
-from reconciler.plan.value import ACTION_KINDS, Action, ActionKind, Change, Plan, Summary, summarize
+from reconciler.plan.value import (
+    ACTION_KINDS,
+    KINDS,
+    Action,
+    ActionKind,
+    Change,
+    Kind,
+    Plan,
+    Summary,
+    summarize,
+)
 
-__all__ = ["ACTION_KINDS", "Action", "ActionKind", "Change", "Plan", "Summary", "summarize"]
+__all__ = [
+    "ACTION_KINDS",
+    "KINDS",
+    "Action",
+    "ActionKind",
+    "Change",
+    "Kind",
+    "Plan",
+    "Summary",
+    "summarize",
+]

@@ -1,85 +1,113 @@
-"""Field-level changes between two canonical documents, for plans (computed with deepdiff).
+"""Field-level changes between two canonical documents, for plans.
 
-Only called for CAs that differ; paths read `definition.conditions[0].value`.
+Only called for CAs that differ. Both sides are walked together, so every change keeps its
+path as data (`("definition", "conditions", 0, "value")`) and is spelled once, by
+`errors.format_path`: `definition.conditions[0].value`. Lists of mappings (conditions) are
+compared item by item; lists of scalars (in_list values) too, unless aligning them like a
+text diff says it in fewer changes (inserting one value is one `+`). These are deepdiff's
+rules for ordered lists, which the plans followed before this module stopped using it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from difflib import SequenceMatcher
 from typing import Any
 
-from deepdiff import DeepDiff
-
+from reconciler.errors import DataPath, format_path
 from reconciler.plan.value import Change
 
-_PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]")
+_SCALARS = (str, int, float, bool, type(None))
+#: Mappings sharing fewer of their keys than this are shown as replaced, not field by field.
+_SHARED_KEYS = 0.33
+_REMOVED = object()
+_ADDED = object()
+#: (path, before, after), with _ADDED before an added item and _REMOVED after a removed one.
+_Found = tuple[DataPath, Any, Any]
 
 
-def _dotted(deepdiff_path: str) -> str:
-    """`root['definition']['conditions'][0]` -> `definition.conditions[0]`."""
-    text = ""
-    for part in _PART.findall(deepdiff_path.removeprefix("root")):
-        if part.isdigit():
-            text += f"[{part}]"
-        else:
-            key = part[1:-1]
-            text += f".{key}" if text else key
-    return text
-
-
-def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf of a JSON-like value with its dotted path."""
+def leaves(value: Any, prefix: DataPath = ()) -> Iterator[tuple[DataPath, Any]]:
+    """Every leaf of a JSON-like value with its path (a list of scalars is one leaf)."""
     if isinstance(value, dict) and value:
         for key, item in value.items():
-            yield from leaves(item, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+            yield from leaves(item, (*prefix, key))
+    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
         for index, item in enumerate(value):
-            yield from leaves(item, f"{prefix}[{index}]")
+            yield from leaves(item, (*prefix, index))
     else:
         yield prefix, value
 
 
-def _deep_changes(prefix: str, before: Any, after: Any) -> list[Change]:
-    """deepdiff of one top-level field's structure, with paths under `prefix`."""
-    diff = DeepDiff(before, after, verbose_level=2)
+def _all_scalars(items: list[Any]) -> bool:
+    return all(isinstance(item, _SCALARS) for item in items)
 
-    def path(deepdiff_path: str) -> str:
-        rest = _dotted(deepdiff_path)
-        if not rest:
-            return prefix
-        return f"{prefix}{rest}" if rest.startswith("[") else f"{prefix}.{rest}"
 
-    found: list[Change] = []
-    for kind in ("values_changed", "type_changes"):
-        for where, detail in diff.get(kind, {}).items():
-            old, new = detail.get("old_value"), detail.get("new_value")
-            found.append(Change(path=path(where), before=old, after=new))
-    for kind, side in (
-        ("dictionary_item_added", "after"),
-        ("iterable_item_added", "after"),
-        ("dictionary_item_removed", "before"),
-        ("iterable_item_removed", "before"),
-    ):
-        for where, value in diff.get(kind, {}).items():
-            found.append(Change(path=path(where), **{side: value}))
-    return found
+def _walk(before: Any, after: Any, path: DataPath) -> Iterator[_Found]:
+    if before is after or (isinstance(before, (dict, list)) and before == after):
+        return  # most of a changed CA is unchanged: one comparison, no walk
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = before.keys() | after.keys()
+        if len(keys) > 1 and len(before.keys() & after.keys()) < _SHARED_KEYS * len(keys):
+            yield path, before, after  # hardly the same mapping: one change, not many
+            return
+        for key in keys:
+            if key not in after:
+                yield (*path, key), before[key], _REMOVED
+            elif key not in before:
+                yield (*path, key), _ADDED, after[key]
+            else:
+                yield from _walk(before[key], after[key], (*path, key))
+    elif isinstance(before, list) and isinstance(after, list):
+        yield from _list(before, after, path)
+    elif before != after or type(before) is not type(after):
+        yield path, before, after
+
+
+def _list(before: list[Any], after: list[Any], path: DataPath) -> list[_Found]:
+    paired = list(_pairs(before, 0, after, 0, path))
+    if not (_all_scalars(before) and _all_scalars(after)):
+        return paired
+    matcher = SequenceMatcher(None, before, after, autojunk=False)
+    aligned = [
+        found
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+        for found in _pairs(before[i1:i2], i1, after[j1:j2], j1, path)
+    ]
+    return aligned if len(aligned) < len(paired) else paired
+
+
+def _pairs(
+    before: list[Any], start: int, after: list[Any], new_start: int, path: DataPath
+) -> Iterator[_Found]:
+    """Items side by side: pairs are compared (at the old index), the rest removed or added."""
+    for offset in range(max(len(before), len(after))):
+        if offset >= len(after):
+            yield (*path, start + offset), before[offset], _REMOVED
+        elif offset >= len(before):
+            yield (*path, new_start + offset), _ADDED, after[offset]
+        else:
+            yield from _walk(before[offset], after[offset], (*path, start + offset))
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    """The changed leaves from `before` to `after`, in path order.
+    """The changed leaves from `before` to `after`, in path order."""
+    found = list(_walk(before, after, ()))
+    # A list item removed and another added at the same index is that item changed.
+    removed = {path: old for path, old, new in found if new is _REMOVED}
+    added = {path: new for path, old, new in found if old is _ADDED}
+    changes = [
+        Change(
+            path=format_path(path),
+            before=None if old is _ADDED else old,
+            after=added[path] if new is _REMOVED and path in added else _absent(new),
+        )
+        for path, old, new in found
+        if not (old is _ADDED and path in removed)
+    ]
+    changes.sort(key=lambda change: change.path)
+    return changes
 
-    Top-level fields are compared directly; deepdiff walks only the structures that differ
-    (a description change never pays for a definition diff).
-    """
-    found: list[Change] = []
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, (dict, list)) and isinstance(new, (dict, list)):
-            found += _deep_changes(key, old, new)
-        else:
-            found.append(Change(path=key, before=old, after=new))
-    found.sort(key=lambda change: change.path)
-    return found
+
+def _absent(value: Any) -> Any:
+    return None if value is _REMOVED else value

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, format_path
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
 from reconciler.plan.changes import changes_between, leaves
-from reconciler.plan.value import Action, Change, DraftNote, Plan, summarize
+from reconciler.plan.steps import Facts, steps
+from reconciler.plan.value import Action, ActionKind, Change, DraftNote, Plan, summarize
 
 RECALCULATES = "recalculates"
 INVALIDATES_SEEDS = "invalidates seeds"
@@ -64,6 +65,80 @@ def _seed_breaks(
     return found
 
 
+def rename_refused(ca: DeclaredCA, live: LiveCA) -> str | None:
+    """Why `ca` may not take over `live` under its new name (SPEC §4.2), if it may not."""
+    if ca.name == live.name or not live.was_activated:
+        return None
+    return (
+        f'"{live.name}" (id {live.id}) cannot be renamed to "{ca.name}": names are '
+        "read-only once a CA has been activated. Keep the old name (remove renamed_from "
+        "and use the old name), or create a new CA under the new name and delete the "
+        "old one (this discards its seeds and breaks audiences that use it)."
+    )
+
+
+def protect_refused(ca: DeclaredCA, breaks: list[str]) -> str | None:
+    """Why a protected CA may not change this way (it would discard its seeds), if so."""
+    if not (breaks and ca.protect):
+        return None
+    return (
+        f'"{ca.name}" is protected (protect: true) and this change would discard its '
+        f"seeds ({', '.join(breaks)} changes). Revert the change, or remove protect "
+        "to allow it and re-send the seeds afterwards."
+    )
+
+
+@dataclass(frozen=True)
+class _Matched:
+    """One desired CA with its live counterpart, read once."""
+
+    ca: DeclaredCA
+    live: LiveCA
+    desired: CanonicalDefinition
+    active: CanonicalDefinition | None
+    draft: CanonicalDefinition | None
+
+    @property
+    def renamed(self) -> bool:
+        return self.ca.name != self.live.name
+
+    def shown(self) -> CanonicalDefinition | None:
+        """What the CA holds now, to show changes against: the definition in use, or for a
+        CA kept as a draft (or never activated), its draft."""
+        current = self.active if self.ca.active else (self.draft or self.active)
+        return current if current is not None else self.draft
+
+
+def facts_of(
+    ca: DeclaredCA,
+    live: LiveCA,
+    desired: CanonicalDefinition,
+    active: CanonicalDefinition | None,
+    draft: CanonicalDefinition | None,
+) -> Facts:
+    """The facts the decision table reads (a definition recognised as `desired` is it)."""
+    return Facts(
+        wants_active=ca.active,
+        active_is_desired=active is desired or active == desired,
+        draft_is_desired=draft is desired or (draft is not None and draft == desired),
+        has_draft=draft is not None,
+        needs_update=ca.name != live.name or (ca.description or "") != live.description_text,
+    )
+
+
+def warnings_for(step: ActionKind, matched: _Matched, breaks: list[str]) -> list[str]:
+    """The warnings of one step: recalculation, seeds discarded, audiences affected."""
+    live, active = matched.live, matched.active
+    if step == "update" and matched.renamed:
+        return ([INVALIDATES_SEEDS] if "name" in breaks else []) + _audiences(live)
+    if step != "activate" or active is None:
+        return []
+    found = [RECALCULATES] if active != matched.desired else []
+    if any(b != "name" for b in breaks):
+        found.append(INVALIDATES_SEEDS)
+    return found + _audiences(live)
+
+
 class _Planner:
     def __init__(self, options: PlanOptions) -> None:
         self.options = options
@@ -72,7 +147,7 @@ class _Planner:
     def create(self, ca: DeclaredCA) -> list[Action]:
         body = _body(ca)
         changes = [
-            Change(path=p, before=None, after=v)
+            Change(path=format_path(p), before=None, after=v)
             for p, v in leaves(_document(ca.name, ca.description or "", ca.canonical))
             if v not in (None, "", [], False)
         ]
@@ -83,92 +158,48 @@ class _Planner:
 
     def existing(self, ca: DeclaredCA, live: LiveCA) -> list[Action]:
         """Actions that bring one live CA to its manifest (empty when it already matches)."""
+        refused = rename_refused(ca, live)
+        if refused is not None:
+            self.errors.append(refused)
+            return []
         desired = ca.canonical
-        live.recognise(desired)
-        renamed = ca.name != live.name
-        if renamed and live.was_activated:
-            self.errors.append(
-                f'"{live.name}" (id {live.id}) cannot be renamed to "{ca.name}": names are '
-                "read-only once a CA has been activated. Keep the old name (remove renamed_from "
-                "and use the old name), or create a new CA under the new name and delete the "
-                "old one (this discards its seeds and breaks audiences that use it)."
-            )
-            return []
-        description = ca.description or ""
-        needs_update = renamed or description != live.description_text
-        unchanged = ca.active and not needs_update and live.draft_definition is None
-        if unchanged and live.active == desired:
-            return []  # the common case, decided without looking at drafts
-        effective_draft = live.draft if live.draft is not None else live.active
-        if ca.active:
-            current = live.active
-            if current == desired:
-                if needs_update:
-                    steps = ["update"]
-                elif live.draft is not None:
-                    steps = ["discard_draft"]
-                else:
-                    steps = []
-            elif live.draft == desired and not needs_update:
-                steps = ["activate"]
-            else:
-                steps = ["update", "activate"]
-        else:
-            current = effective_draft
-            if effective_draft == desired and not needs_update:
-                steps = []
-            elif live.active == desired and not needs_update:
-                steps = ["discard_draft"]
-            else:
-                steps = ["update"]
-        if not steps:
-            return []
-
-        # Show what changes against what the CA holds now: its active definition, or for a
-        # CA never activated, its draft.
-        shown = current if current is not None else live.draft
-        before = _document(live.name, live.description_text, shown)
-        after = _document(ca.name, description, desired)
-        changes = changes_between(before, after)
-        audiences = _audiences(live)
-        breaks = _seed_breaks(live.active or live.draft, desired, renamed)
-        if breaks and ca.protect:
-            self.errors.append(
-                f'"{ca.name}" is protected (protect: true) and this change would discard its '
-                f"seeds ({', '.join(breaks)} changes). Revert the change, or remove protect "
-                "to allow it and re-send the seeds afterwards."
-            )
-        actions: list[Action] = []
-        for step in steps:
-            warnings: list[str] = []
-            if step == "update":
-                action = Action(
-                    action="update", name=ca.name, id=live.id, changes=changes, body=_body(ca)
-                )
-                if renamed and "name" in breaks:
-                    warnings.append(INVALIDATES_SEEDS)
-                if renamed:
-                    warnings += audiences
-            elif step == "activate":
-                if live.active is not None and live.active != desired:
-                    warnings.append(RECALCULATES)
-                if [b for b in breaks if b != "name"] and live.active is not None:
-                    warnings.append(INVALIDATES_SEEDS)
-                warnings += audiences if live.active is not None else []
-                action = Action(
-                    action="activate",
-                    name=ca.name,
-                    id=live.id,
-                    changes=[] if "update" in steps else changes,
-                )
-            else:
-                discarded = changes_between(
-                    _document(live.name, live.description_text, live.draft),
-                    _document(live.name, live.description_text, live.active),
-                )
-                action = Action(action="discard_draft", name=ca.name, id=live.id, changes=discarded)
-            actions.append(action.model_copy(update={"warnings": warnings}))
+        active, draft = live.definitions_as(desired)
+        planned = steps(facts_of(ca, live, desired, active, draft))
+        if not planned:
+            return []  # most CAs of a large workspace: nothing more is built for them
+        matched = _Matched(ca, live, desired, active, draft)
+        breaks = _seed_breaks(active or draft, desired, matched.renamed)
+        refused = protect_refused(ca, breaks)
+        if refused is not None:
+            self.errors.append(refused)
+        changes = changes_between(
+            _document(live.name, live.description_text, matched.shown()),
+            _document(ca.name, ca.description or "", desired),
+        )
+        actions = []
+        for step in planned:
+            # An activation after an update changes nothing more: the update lists it all.
+            shown = [] if step == "activate" and "update" in planned else changes
+            warnings = warnings_for(step, matched, breaks)
+            actions.append(self.action(step, matched, shown, warnings))
         return actions
+
+    def action(
+        self, step: ActionKind, matched: _Matched, changes: list[Change], warnings: list[str]
+    ) -> Action:
+        ca, live = matched.ca, matched.live
+        body: dict[str, Any] = {}
+        if step == "update":
+            body = _body(ca)
+        elif step == "discard_draft":
+            # What the discarded draft held, against what stays in use.
+            changes = changes_between(
+                _document(live.name, live.description_text, matched.draft),
+                _document(live.name, live.description_text, matched.active),
+            )
+        return Action(
+            action=step, name=ca.name, id=live.id, changes=changes, warnings=warnings, body=body
+        )
 
     def delete(self, live: LiveCA) -> Action:
         return Action(action="delete", name=live.name, id=live.id, warnings=_audiences(live))

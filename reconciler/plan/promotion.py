@@ -62,10 +62,6 @@ def gate(
 ) -> Promotion:
     """What the gate found for each gated CA of `plan`."""
     live_by_name = {ca.name: ca for ca in source_live}
-    for name in gated(plan):
-        desired = source_desired.get(name)
-        if desired is not None and name in live_by_name:
-            live_by_name[name].recognise(desired.canonical)
     return Promotion(
         source=source,
         checks=[

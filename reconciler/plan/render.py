@@ -1,43 +1,40 @@
-"""Rendering a Plan for people: Terraform-like text for terminals, Markdown for PR comments.
+"""Rendering a Plan for people: Terraform-like text for terminals (Markdown for PR comments
+is `plan.markdown`), and the apply report that says what became of each action.
 
-Renderers only read the plan. Text uses colour only where the Output allows it; Markdown
-is truncated deterministically below GitHub's comment limit. Several environments
-(`plan --env all`) render as one section per environment. Names and values come from
-the workspace as much as from the manifests: every one is escaped (`errors.printable`;
-Markdown HTML-escapes as well), so an escape sequence or a bidi override in a live CA's
-name cannot hide or disguise a line from a reviewer. The JSON form is data and is exact.
+Renderers only read the plan (or report); every word of an action kind comes from
+`plan.value.KINDS`. Text uses colour only where the Output allows it. Several environments
+(`plan --env all`) render as one section per environment. Names and values come from the
+workspace as much as from the manifests: every one is escaped (`errors.printable`), so an
+escape sequence or a bidi override in a live CA's name cannot hide or disguise a line from
+a reviewer. The JSON form is data and is exact.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any
+from typing import Any, Literal
 
+import orjson
 from rich.text import Text
 
+from reconciler.console import Output
 from reconciler.errors import printable
-from reconciler.plan.value import Action, Change, Plan, Promotion
+from reconciler.plan.report import ActionOutcome, ApplyReport, Status
+from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Change, Plan, Promotion, ValueDiff
 
-MARKDOWN_LIMIT = 60_000
+Format = Literal["text", "markdown", "json"]
+#: The mark of an action's outcome in the apply report.
+MARK: dict[Status, str] = {"done": "✓", "failed": "✗", "not_started": "·"}
+#: How many changed test users the text plan names per CA (the JSON plan has every one).
+SHOWN_USERS = 8
 
-SYMBOL = {"create": "+", "update": "~", "discard_draft": "-", "activate": "!", "delete": "x"}
-VERB = {
-    "create": "create",
-    "update": "update",
-    "discard_draft": "discard draft",
-    "activate": "activate",
-    "delete": "delete",
-}
-STYLE = {
-    "create": "green",
-    "update": "yellow",
-    "discard_draft": "magenta",
-    "activate": "cyan",
-    "delete": "red",
-}
+
+def no_value_changes(count: int) -> str:
+    """What a change that moves no test user's value says: a hint that no test covers it."""
+    users = f"{count} test user{'s' if count != 1 else ''}"
+    return f"no test user's value changes ({users}): the tests may not cover this change"
 
 
 def value_text(value: Any, limit: int = 200) -> str:
@@ -56,6 +53,34 @@ def change_line(change: Change) -> tuple[str, str]:
     return "~", f"{path}: {value_text(change.before)} -> {value_text(change.after)}"
 
 
+def user_label(diff: ValueDiff, values: list[ValueDiff]) -> str:
+    """The test user's name, with its file when another file has a user of that name."""
+    if sum(other.user == diff.user for other in values) > 1:
+        return printable(f"{diff.user} ({diff.file})")
+    return printable(diff.user)
+
+
+def shown_value(value: str, limit: int = 40) -> str:
+    """A value as the plan shows it: mParticle's string, escaped and cut to `limit`."""
+    text = printable(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def values_line(values: list[ValueDiff]) -> str:
+    """`alice 120 -> 130, bob - -> 4; 1 unchanged`, or that no test user's value changes."""
+    changed = [diff for diff in values if diff.changed]
+    if not changed:
+        return no_value_changes(len(values))
+    line = ", ".join(
+        f"{user_label(d, values)} {shown_value(d.before)} -> {shown_value(d.after)}"
+        for d in changed[:SHOWN_USERS]
+    )
+    if len(changed) > SHOWN_USERS:
+        line += f", and {len(changed) - SHOWN_USERS} more"
+    unchanged = len(values) - len(changed)
+    return line + (f"; {unchanged} unchanged" if unchanged else "")
+
+
 def summary_line(plan: Plan) -> str:
     s = plan.summary
     tail = f"{s.unchanged} unchanged, {s.unmanaged} unmanaged."
@@ -63,15 +88,14 @@ def summary_line(plan: Plan) -> str:
         tail += f" {plan.selection.not_selected} not selected."
     if plan.empty:
         return f"No changes. {tail}"
-    return (
-        f"Plan: {s.create} to create, {s.update} to update, {s.discard_draft} drafts to discard, "
-        f"{s.activate} to activate, {s.delete} to delete. {tail}"
-    )
+    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in ACTION_KINDS)
+    return f"Plan: {counts}. {tail}"
 
 
-def _title(action: Action) -> str:
-    where = f" (id {action.id})" if action.id is not None else ""
-    return f'{VERB[action.action]} "{printable(action.name)}"{where}'
+def _title(action: Action, ca_id: int | None = None) -> str:
+    shown = action.id if ca_id is None else ca_id
+    where = f" (id {shown})" if shown is not None else ""
+    return f'{action.kind.verb} "{printable(action.name)}"{where}'
 
 
 def workspace_words(plan: Plan) -> str:
@@ -107,15 +131,17 @@ def _actions(plan: Plan) -> Iterator[Text]:
     yield Text("")
     for name, group in groupby(plan.actions, key=lambda action: action.name):
         for action in group:
-            style = STYLE[action.action]
-            yield Text("  ") + Text(
-                f"{SYMBOL[action.action]} {_title(action)}", style=f"bold {style}"
-            )
+            style = action.kind.style
+            yield Text("  ") + Text(f"{action.kind.symbol} {_title(action)}", style=f"bold {style}")
             for change in action.changes:
                 symbol, line = change_line(change)
                 yield Text(f"      {symbol} {line}", style=style if symbol != "~" else "")
             for warning in action.warnings:
                 yield Text(f"      ⚠ {printable(warning)}", style="yellow")
+            if action.values:
+                moved = any(diff.changed for diff in action.values)
+                line = f"      values (tests): {values_line(action.values)}"
+                yield Text(line, style="cyan" if moved else "yellow")
         for promoted, line in gate_lines(plan.promotion, name):
             yield Text(f"      {printable(line)}", style="green" if promoted else "red")
         yield Text("")
@@ -140,11 +166,6 @@ def text(plan: Plan) -> Iterator[Text]:
     yield Text(summary_line(plan), style="bold")
 
 
-def _html(text: str) -> str:
-    """Outside text in Markdown: escaped for a terminal, then for HTML."""
-    return html.escape(printable(text))
-
-
 def text_all(plans: dict[str, Plan]) -> Iterator[Text]:
     """Several environments' plans (`--env all`): one section each, in the order given."""
     for index, (name, plan) in enumerate(plans.items()):
@@ -155,136 +176,62 @@ def text_all(plans: dict[str, Plan]) -> Iterator[Text]:
         yield from text(plan)
 
 
-def _fence(body: str) -> str:
-    longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
-    return "`" * max(3, longest + 1)
+def show(plan: Plan, output: Output, fmt: Format) -> None:
+    """Print the plan on stdout as `plan` does: text, Markdown or the JSON plan."""
+    from reconciler.plan import markdown
+
+    if fmt == "json":
+        output.write_raw(plan.to_json().decode())
+    elif fmt == "markdown":
+        output.write_raw(markdown.markdown(plan))
+    else:
+        # One print of the whole plan: rich spends as long on each call as on a line.
+        output.print(Text("\n").join(text(plan)))
 
 
-def _section(name: str, actions: list[Action], promotion: Promotion | None = None) -> str:
-    verbs = ", ".join(VERB[a.action] for a in actions)
-    symbol = SYMBOL[actions[0].action]
-    warnings = sorted({printable(w) for a in actions for w in a.warnings})
-    flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
-    gate = gate_lines(promotion, name)
-    flag += "".join(f" · {_html(line)}" for _, line in gate)
-    lines: list[str] = []
-    for action in actions:
-        where = f" (id {action.id})" if action.id is not None else ""
-        lines.append(f"{SYMBOL[action.action]} {VERB[action.action]}{where}")
-        for change in action.changes:
-            before, after = change.before, change.after
-            if before is not None and after is not None:
-                lines.append(f"- {printable(change.path)}: {value_text(before)}")
-                lines.append(f"+ {printable(change.path)}: {value_text(after)}")
-            else:
-                lines.append(" ".join(change_line(change)))
-        lines += [f"! warning: {printable(w)}" for w in action.warnings]
-    lines += [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
-    body = "\n".join(lines)
-    fence = _fence(body)
-    return (
-        f"<details><summary><code>{symbol}</code> <b>{_html(name)}</b>: {verbs}{flag}"
-        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
-    )
+def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
+    """Several environments' plans: one section (or JSON member) each."""
+    from reconciler.plan import markdown
+
+    if fmt == "json":
+        document = {"environments": {name: plan.document() for name, plan in plans.items()}}
+        output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "markdown":
+        output.write_raw(markdown.markdown_all(plans))
+    else:
+        output.print(Text("\n").join(text_all(plans)))
 
 
-def _overridden_block(plan: Plan) -> list[str]:
-    """What the allowed safety rules let through, as a GitHub alert a reviewer cannot miss."""
-    if plan.overridden:
-        rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
-        lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
-        lines += [f"> - **{html.escape(v.rule)}**: {_html(v.message)}" for v in plan.overridden]
-        return [*lines, ""]
-    if plan.allowed:
-        allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
-        return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
-    return []
+def outcome_title(outcome: ActionOutcome) -> str:
+    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted."""
+    adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
+    return _title(outcome.action, outcome.ca_id) + adopted
 
 
-def _table(plan: Plan) -> list[str]:
-    s = plan.summary
-    columns = "| create | update | discard draft | activate | delete | unchanged | unmanaged |"
-    rule_line = "|---:|---:|---:|---:|---:|---:|---:|"
-    row = (
-        f"| {s.create} | {s.update} | {s.discard_draft} | {s.activate} | {s.delete} "
-        f"| {s.unchanged} | {s.unmanaged} |"
-    )
-    if plan.selection.active:
-        columns += " not selected |"
-        rule_line += "---:|"
-        row += f" {plan.selection.not_selected} |"
-    return [columns, rule_line, row]
+def outcome_line(outcome: ActionOutcome) -> Text:
+    """One step as apply prints it while it runs: `✓ create "LTV"`."""
+    style = "green" if outcome.status == "done" else "red"
+    line = Text(f"{MARK[outcome.status]} {outcome_title(outcome)}", style=style)
+    if outcome.message:
+        line += Text(f": {outcome.message}")
+    return line
 
 
-def _extra_sections(plan: Plan) -> list[str]:
-    sections: list[str] = []
-    kept = [note for note in plan.drafts if note.kept]
-    if kept:
-        names = "\n".join(f"- {_html(n.name)} (id {n.id})" for n in kept)
-        sections.append(
-            f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
-            f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
+def report_text(report: ApplyReport) -> list[Text]:
+    """The apply report: one line when all went well, else every action's outcome."""
+    done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
+    if report.ok:
+        return [Text(f"Apply complete: {done} done.", style="bold green")]
+    lines = [
+        Text(
+            f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
         )
-    if plan.unmanaged:
-        names = "\n".join(f"- {_html(name)}" for name in plan.unmanaged)
-        sections.append(
-            f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
-            f"\n\n{names}\n\n</details>\n"
-        )
-    return sections
-
-
-def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    """A PR comment: summary table, one collapsible section per CA, under `limit` characters."""
-    head = [
-        f"### reconciler plan for {html.escape(workspace_words(plan))}",
-        "",
-        *_overridden_block(plan),
-        *_table(plan),
-        "",
-        f"**{html.escape(summary_line(plan))}**",
-        "",
     ]
-    sections = [
-        _section(name, list(group), plan.promotion)
-        for name, group in groupby(plan.actions, key=lambda a: a.name)
-    ]
-    sections += _extra_sections(plan)
-    out = "\n".join(head) + "\n"
-    reserve = 200
-    for index, section in enumerate(sections):
-        if len(out) + len(section) + reserve > limit:
-            rest = len(sections) - index
-            out += (
-                f"\n_… {rest} more section{'s' if rest != 1 else ''} not shown (comment size "
-                "limit). The saved plan (`plan --out`) has every action._\n"
-            )
-            break
-        out += section
-    return out
-
-
-def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
-    """One PR comment for several environments: a table of them, then each one's plan in
-    its own section (each truncated to its share of `limit`)."""
-    rows = [
-        f"| {html.escape(name)} | {plan.workspace_id} | {plan.summary.create} "
-        f"| {plan.summary.update} | {plan.summary.discard_draft} | {plan.summary.activate} "
-        f"| {plan.summary.delete} | {plan.summary.unchanged} | {plan.summary.unmanaged} "
-        f"| {len(plan.overridden) or ''} |"
-        for name, plan in plans.items()
-    ]
-    head = [
-        f"## reconciler plan for {len(plans)} environment{'s' if len(plans) != 1 else ''}",
-        "",
-        "| environment | workspace | create | update | discard draft | activate | delete "
-        "| unchanged | unmanaged | overridden |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *rows,
-        "",
-    ]
-    out = "\n".join(head) + "\n"
-    share = max(2_000, (limit - len(out)) // max(1, len(plans)) - 100)
-    for plan in plans.values():
-        out += "\n" + markdown(plan, limit=share)
-    return out
+    for outcome in report.outcomes:
+        status = outcome.status.replace("_", " ")
+        text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
+        lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
+    lines.append(
+        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
+    )
+    return lines

@@ -3,20 +3,22 @@
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
 loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
 workspace again (environment, target), its selection, the safety rules allowed and what
-they allowed, preserved drafts and the promotion gate. Loading is strict; a format 1
+they allowed, preserved drafts, the promotion gate and the test users' value diffs
+(`actions[].values`, only where computed). Loading is strict; a format 1
 file (which has none of those) is still read. Every id read from a file must be a
 positive 64-bit integer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, format_path
 
 #: Ids are 64-bit integers in the API; anything else in a plan file is damage or forgery.
 MAX_ID = 2**63 - 1
@@ -44,7 +46,32 @@ Id = Annotated[int, AfterValidator(_id)]
 LiveKey = Annotated[str, AfterValidator(_live_key)]
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
-ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "discard_draft", "activate", "delete")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of action reads everywhere: its JSON name, the verb and symbol of the
+    text and Markdown plans, its colour, and its phrase in the summary line."""
+
+    name: ActionKind
+    verb: str
+    symbol: str
+    style: str
+    counted: str
+
+
+#: The action kinds in plan order (per CA: create, update, discard draft, activate).
+KINDS: dict[ActionKind, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("create", "create", "+", "green", "to create"),
+        Kind("update", "update", "~", "yellow", "to update"),
+        Kind("discard_draft", "discard draft", "-", "magenta", "drafts to discard"),
+        Kind("activate", "activate", "!", "cyan", "to activate"),
+        Kind("delete", "delete", "x", "red", "to delete"),
+    )
+}
+ACTION_KINDS: tuple[ActionKind, ...] = tuple(KINDS)
 
 
 class _Value(BaseModel):
@@ -59,6 +86,21 @@ class Change(_Value):
     after: Any = None
 
 
+class ValueDiff(_Value):
+    """One test user's value of a CA before -> after the change (`plan.values`): strings as
+    mParticle stores them, `-` for no value. `file` is the test file, relative to the
+    manifest directory."""
+
+    user: str
+    file: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
 class Action(_Value):
     """One API call the applier will make for one CA."""
 
@@ -68,6 +110,13 @@ class Action(_Value):
     changes: list[Change] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     body: dict[str, Any] = Field(default_factory=dict)
+    #: The test users' values before -> after, on the action that carries a CA's definition
+    #: change; None (and absent from the JSON) where none were computed.
+    values: list[ValueDiff] | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.action]
 
     @property
     def renames(self) -> bool:
@@ -78,6 +127,8 @@ class Action(_Value):
 
 
 class Summary(_Value):
+    """Actions by kind, and the CAs left alone."""
+
     create: int = 0
     update: int = 0
     discard_draft: int = 0
@@ -85,6 +136,10 @@ class Summary(_Value):
     delete: int = 0
     unchanged: int = 0
     unmanaged: int = 0
+
+    def of(self, kind: ActionKind) -> int:
+        count: int = getattr(self, kind)
+        return count
 
 
 class Target(_Value):
@@ -167,8 +222,19 @@ class Plan(_Value):
     def empty(self) -> bool:
         return not self.actions
 
+    def document(self) -> dict[str, Any]:
+        """The JSON plan as plain data. `values` appears only on the actions that have value
+        diffs, so a plan made without test files reads exactly as before they existed.
+        (A custom serializer made dumping 10,000 actions 1.8x slower; dropping the key
+        here costs nothing measurable.)"""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        for action in data["actions"]:
+            if action["values"] is None:
+                del action["values"]
+        return data
+
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+        return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +260,7 @@ class Plan(_Value):
             loaded = model.model_validate(document, context=FROM_FILE)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top)"
+            where = format_path([p for p in first["loc"] if p != "[key]"]) or "(top)"
             known = version if version in (1, 2) else "1 or 2"
             message = str(first["msg"]).removeprefix("Value error, ")
             raise ReconcilerError(

@@ -1,7 +1,7 @@
 """Seeding: historical seed values into mParticle through the Calculated Attributes Seeding API.
 
 The flow, one module a step: `reader` streams the file (JSONL, or CSV through `columns`),
-`validate` checks each user against the `catalogue` of the manifests and the `formats`
+`validate` checks each user against the `catalogue` of the manifests and the `shapes`
 table of the seeding page, `batches` spools the valid users and cuts them into requests,
 `preflight` checks (one list request) that the workspace will take seeds for every CA the
 file seeds, `delivery` sends the batches through `sender` (bisecting refusals) at the rate

@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 import orjson
 
-from reconciler.errors import Issue, SeedFileError
+from reconciler.errors import DataPath, Issue, SeedFileError, format_path
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.formats import SEED_FIELD, DataPath, Json, as_integer, is_number
+from reconciler.seeding.shapes import SEED_FIELD, Json, as_integer, is_number
 
 ColumnKind = Literal[
     "mpid", "identity", "environment", "seed", "sum", "count", "cutoff", "attribute"
@@ -217,10 +217,18 @@ class CsvLayout:
         if len(cells) != len(self.header):
             problems.append(("", f"has {len(cells)} cells but the header has {len(self.header)}"))
             return {}, {}, problems
+        user, origin = self._who(cells)
+        user["calculated_attributes"] = {"workspace": self._seeds(cells, origin, problems)}
+        attributes = self._attributes(cells, origin)
+        if attributes:
+            user["user_attributes"] = {"workspace": attributes}
+        return user, origin, problems
+
+    def _who(self, cells: list[str]) -> tuple[Json, dict[DataPath, str]]:
+        """The cells that find the user: mpid, environment and identities."""
         user: Json = {}
         origin: dict[DataPath, str] = {}
         identities: Json = {}
-        attributes: list[Json] = []
         for column in self._columns:
             cell = cells[column.index]
             if not cell.strip():
@@ -234,11 +242,23 @@ class CsvLayout:
             elif column.kind == "identity":
                 identities[column.name] = cell
                 origin[("identities", column.name)] = column.header
-            elif column.kind == "attribute":
-                origin[("user_attributes", "workspace", len(attributes))] = column.header
-                attributes.append({"attribute_name": column.name, "attribute_value": cell})
         if identities:
             user["identities"] = identities
+        return user, origin
+
+    def _attributes(self, cells: list[str], origin: dict[DataPath, str]) -> list[Json]:
+        attributes: list[Json] = []
+        for column in self._columns:
+            cell = cells[column.index]
+            if column.kind == "attribute" and cell.strip():
+                origin[("user_attributes", "workspace", len(attributes))] = column.header
+                attributes.append({"attribute_name": column.name, "attribute_value": cell})
+        return attributes
+
+    def _seeds(
+        self, cells: list[str], origin: dict[DataPath, str], problems: list[tuple[str, str]]
+    ) -> list[Json]:
+        """One seed entry per CA with cells in this row, each part's column in `origin`."""
         seeds: list[Json] = []
         for group in self._cas:
             entry = self._seed_entry(group, cells, problems)
@@ -250,16 +270,13 @@ class CsvLayout:
             origin[base] = first.header
             for part, half in (("count", group.count), ("sum", group.sum)):
                 if half is not None:
-                    key: DataPath = (*base, "seed", "key_value_pairs", part)
-                    origin[key] = half.header
+                    pair: DataPath = (*base, "seed", "key_value_pairs", part)
+                    origin[pair] = half.header
             if group.cutoff is not None:
                 cutoff: DataPath = (*base, "cutoff_date")
                 origin[cutoff] = group.cutoff.header
             seeds.append(entry)
-        user["calculated_attributes"] = {"workspace": seeds}
-        if attributes:
-            user["user_attributes"] = {"workspace": attributes}
-        return user, origin, problems
+        return seeds
 
     @staticmethod
     def _seed_entry(
@@ -316,3 +333,14 @@ def locate(path: DataPath, origin: dict[DataPath, str]) -> str | None:
         if column is not None:
             return column
     return None
+
+
+def in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
+    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
+    column = locate(path, origin)
+    if column is None:
+        return format_path(path), message
+    name, _, rest = message.partition(": ")
+    if rest and (column == name or column.startswith(name + ".")):
+        return column, rest
+    return column, message

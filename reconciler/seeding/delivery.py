@@ -23,7 +23,7 @@ from reconciler.seeding.governor import DEFAULT_CEILING, DEFAULT_RATE, Governor,
 from reconciler.seeding.observer import Observer
 from reconciler.seeding.propagation import PropagationWait
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.sender import Outcome, Sender, poster
+from reconciler.seeding.sender import BatchOutcome, Sender, poster
 from reconciler.settings import Settings
 
 #: A wait for a request's slot longer than this is announced (a low rate, large batches).
@@ -113,7 +113,7 @@ class Delivery:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def done(self, batch: Batch, outcome: Outcome) -> None:
+    async def done(self, batch: Batch, outcome: BatchOutcome) -> None:
         refused = [
             {"line": line, "errors": messages, "record": orjson.loads(user), "stage": "server"}
             for line, user, messages in outcome.rejected

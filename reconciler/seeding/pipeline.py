@@ -7,27 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 
 from reconciler.api.retrying import RetryPolicy
-from reconciler.errors import Issue, ReconcilerError, SeedFileError
+from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
-from reconciler.seeding.columns import CsvLayout, locate
-from reconciler.seeding.formats import DataPath
+from reconciler.seeding.columns import CsvLayout, in_column
 from reconciler.seeding.observer import Observer, Quiet
-from reconciler.seeding.reader import SeedFile
+from reconciler.seeding.reader import Record, SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.validate import UserValidator, render_path
+from reconciler.seeding.shapes import oversized_integer
+from reconciler.seeding.validate import UserValidator
 from reconciler.settings import Settings
 
 DEFAULT_CONCURRENCY = 8
@@ -236,43 +234,9 @@ def _validate(
         report.users_read += 1
         if report.users_read % _PROGRESS_EVERY == 0:
             watch.reading(seed_file.bytes_read, seed_file.size)
-        located: list[tuple[str, str]]
-        user = None
-        if record.error is not None:
-            located = [("", record.error)]
-        elif layout is not None:
-            body, origin, cells = layout.user(record.data)
-            user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
-            located = cells + [_in_column(p.path, p.message, origin) for p in problems]
-        else:
-            user, problems = validator.check(record.data)
-            located = [(render_path(p.path), p.message) for p in problems]
-        if not located and user is not None:
-            try:
-                encoded = orjson.dumps(user)
-            except TypeError:
-                # orjson carries the API's integer range (64 bits) and refuses the rest; only
-                # then is the user walked to say where (walking every user cost as much as
-                # all the other checks together).
-                oversized = _oversized_integer(user) or ()
-                message = "an integer beyond the 64-bit range the API carries"
-                located = [
-                    _in_column(oversized, message, origin)
-                    if layout is not None
-                    else (render_path(oversized), message)
-                ]
-            else:
-                if fits_alone(encoded, options.max_bytes):
-                    spool.add(record.line, encoded)
-                    report.count_cas(user)
-                    continue
-                located = [
-                    (
-                        "",
-                        f"this user is {len(encoded):,} bytes as JSON and a request may carry "
-                        f"{options.max_bytes:,}: split its seeds over several lines",
-                    )
-                ]
+        spooled, located = _spool_user(record, layout, validator, options, spool, report)
+        if spooled:
+            continue
         invalid.users += 1
         invalid.problems += len(located)
         room = SHOWN_ISSUES - len(shown)
@@ -310,34 +274,50 @@ def _warn(
         watch.warn(warning)
 
 
-#: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
-_INTEGERS = range(-(2**63), 2**64)
+Located = list[tuple[str, str]]
 
 
-def _oversized_integer(value: Any, path: DataPath = ()) -> DataPath | None:
-    """Where `value` holds an integer too large to send (a CSV cell can; a JSONL line reads
-    one as a float), or None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None if value in _INTEGERS else path
-    if isinstance(value, dict):
-        items: Iterator[tuple[str | int, Any]] = iter(value.items())
-    elif isinstance(value, list):
-        items = enumerate(value)
+def _spool_user(
+    record: Record,
+    layout: CsvLayout | None,
+    validator: UserValidator,
+    options: SeedOptions,
+    spool: Spool,
+    report: SeedReport,
+) -> tuple[bool, Located]:
+    """Spool one record's user if it is valid (and count its CAs); else (False, its
+    problems, located)."""
+    origin: dict[DataPath, str] = {}
+    user = None
+    if record.error is not None:
+        located = [("", record.error)]
+    elif layout is not None:
+        body, origin, cells = layout.user(record.data)
+        user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
+        located = cells + [in_column(p.path, p.message, origin) for p in problems]
     else:
-        return None
-    for key, item in items:
-        found = _oversized_integer(item, (*path, key))
-        if found is not None:
-            return found
-    return None
-
-
-def _in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
-    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
-    column = locate(path, origin)
-    if column is None:
-        return render_path(path), message
-    name, _, rest = message.partition(": ")
-    if rest and (column == name or column.startswith(name + ".")):
-        return column, rest
-    return column, message
+        user, problems = validator.check(record.data)
+        located = [(format_path(p.path), p.message) for p in problems]
+    if located or user is None:
+        return False, located
+    try:
+        encoded = orjson.dumps(user)
+    except TypeError:
+        # orjson carries the API's integer range (64 bits) and refuses the rest; only then
+        # is the user walked to say where (walking every user is costly: docs/performance.md).
+        oversized = oversized_integer(user) or ()
+        message = "an integer beyond the 64-bit range the API carries"
+        if layout is not None:
+            return False, [in_column(oversized, message, origin)]
+        return False, [(format_path(oversized), message)]
+    if fits_alone(encoded, options.max_bytes):
+        spool.add(record.line, encoded)
+        report.count_cas(user)
+        return True, []
+    return False, [
+        (
+            "",
+            f"this user is {len(encoded):,} bytes as JSON and a request may carry "
+            f"{options.max_bytes:,}: split its seeds over several lines",
+        )
+    ]

@@ -25,7 +25,7 @@ BULK_PATH = "/v2/bulkcalculatedattributes"
 #: Sends one request body; raises the typed ApiError of a refusal (after retries).
 Post = Callable[[bytes], Awaitable[None]]
 #: Called once per batch when every one of its users landed or was refused.
-Done = Callable[[Batch, "Outcome"], Awaitable[None]]
+Done = Callable[[Batch, "BatchOutcome"], Awaitable[None]]
 #: Waits for the slot of a request of that many users (the rate governor's pacing).
 Pace = Callable[[int], Awaitable[None]]
 
@@ -35,7 +35,7 @@ async def unpaced(users: int) -> None:
 
 
 @dataclass
-class Outcome:
+class BatchOutcome:
     """What became of one batch: users landed, users refused (line, JSON, messages)."""
 
     landed: int = 0
@@ -68,12 +68,12 @@ async def deliver(
     post: Post,
     pace: Pace = unpaced,
     propagation: PropagationWait | None = None,
-) -> Outcome:
+) -> BatchOutcome:
     """Send one batch; when the server refuses it, halve until the refused users are alone.
 
     Other errors (auth, exhausted retries) propagate: they are not about the users.
     """
-    outcome = Outcome()
+    outcome = BatchOutcome()
     pending = [batch]
     while pending:
         part = pending.pop()

@@ -6,10 +6,7 @@ manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its fiel
 
 from __future__ import annotations
 
-import re
-
-import orjson
-
+from reconciler.errors import DataPath
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_instant
@@ -19,9 +16,8 @@ from reconciler.models.vocabulary import (
     IDENTITY_TYPES,
 )
 from reconciler.seeding.catalogue import Catalogue, SeedTarget
-from reconciler.seeding.formats import (
+from reconciler.seeding.shapes import (
     SEED_FIELD,
-    DataPath,
     Json,
     as_integer,
     check_seed,
@@ -36,7 +32,6 @@ _USER_KEYS = frozenset(USER_KEYS)
 _ENTRY_KEYS = frozenset(ENTRY_KEYS)
 ENVIRONMENTS = ("development", "production")
 _INT64 = 2**63
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORKSPACE = ("calculated_attributes", "workspace")
 _ATTRIBUTES = ("user_attributes", "workspace")
 
@@ -52,19 +47,6 @@ def _distinct(seed: object) -> int:
     if isinstance(values, dict):
         return len(values)
     return len(set(values)) if isinstance(values, list) else 0
-
-
-def render_path(path: DataPath) -> str:
-    """`calculated_attributes.workspace[1].seed.value`; odd keys as `["ice cream"]`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{orjson.dumps(part).decode()}]"
-    return text
 
 
 class UserValidator:
@@ -299,31 +281,8 @@ class UserValidator:
             if sent is not None and sent == target.cutoff_text:
                 return target.cutoff_text  # the common case, already spelled right
         name = target.name
-        given: list[tuple[str, str]] = []
-        for key in ("cutoff_date", "cuttoff_date"):
-            value = entry.get(key)
-            if value is None:
-                continue
-            path = (*base, key)
-            try:
-                moment = parse_instant(value) if isinstance(value, str) else None
-            except ValueError:
-                moment = None
-            if moment is None or moment.time() != moment.min.time():
-                problems.append(
-                    Problem(
-                        path, f"{name}: cutoff date must be a date (yyyy-MM-dd), not {show(value)}"
-                    )
-                )
-                return None
-            given.append((key, moment.date().isoformat()))
-        if len(given) == 2 and given[0][1] != given[1][1]:
-            problems.append(
-                Problem(
-                    (*base, "cuttoff_date"),
-                    f"{name}: cutoff_date {given[0][1]} and cuttoff_date {given[1][1]} disagree",
-                )
-            )
+        given = _given_cutoffs(base, entry, name, problems)
+        if given is None:
             return None
         if target.cutoff_text is None:
             if not given:
@@ -347,6 +306,32 @@ class UserValidator:
             )
             return None
         return target.cutoff_text
+
+
+def _given_cutoffs(
+    base: DataPath, entry: Json, name: str, problems: list[Problem]
+) -> list[tuple[str, str]] | None:
+    """The cutoff dates a seed entry gives, by key (both spellings the API reads), as
+    `yyyy-MM-dd`; None (reported) when one is no date or the two disagree."""
+    given: list[tuple[str, str]] = []
+    for key in ("cutoff_date", "cuttoff_date"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        try:
+            moment = parse_instant(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.time() != moment.min.time():
+            message = f"{name}: cutoff date must be a date (yyyy-MM-dd), not {show(value)}"
+            problems.append(Problem((*base, key), message))
+            return None
+        given.append((key, moment.date().isoformat()))
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        message = f"{name}: cutoff_date {given[0][1]} and cuttoff_date {given[1][1]} disagree"
+        problems.append(Problem((*base, "cuttoff_date"), message))
+        return None
+    return given
 
 
 def _attributes_entry(

@@ -7,6 +7,6 @@ for CI.
 """
 
 from reconciler.testfiles.loader import Suite, discover, is_test_file, load
-from reconciler.testfiles.runner import Outcome, SuiteResult, run
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult, run
 
-__all__ = ["Outcome", "Suite", "SuiteResult", "discover", "is_test_file", "load", "run"]
+__all__ = ["CaseOutcome", "Suite", "SuiteResult", "discover", "is_test_file", "load", "run"]

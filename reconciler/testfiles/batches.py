@@ -14,9 +14,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from reconciler.errors import Issue
+from reconciler.errors import Issue, format_path
 from reconciler.manifest.diagnostics import explain
-from reconciler.manifest.document import format_path
 from reconciler.testfiles.events import Batch
 
 Json = dict[str, Any]

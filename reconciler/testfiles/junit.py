@@ -13,14 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
-from reconciler.testfiles.runner import Outcome, SuiteResult
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult
 
 
 def _seconds(value: float) -> str:
     return f"{max(value, 0.0):.3f}"
 
 
-def _case(parent: ElementTree.Element, outcome: Outcome) -> None:
+def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
     case = ElementTree.SubElement(
         parent,
         "testcase",

@@ -23,7 +23,7 @@ from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, read_yaml
 from reconciler.manifest.loader import TEST_SUFFIXES
 from reconciler.models import Problem
-from reconciler.seeding.formats import check_seed
+from reconciler.seeding.shapes import check_seed
 from reconciler.testfiles import batches, model
 from reconciler.testfiles.model import SuiteFile
 

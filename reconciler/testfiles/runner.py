@@ -20,7 +20,7 @@ from reconciler.testfiles.loader import Expectation, Suite
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CaseOutcome:
     """One (user, CA) of a test file: what was expected, what the evaluator computed."""
 
     file: str
@@ -40,7 +40,7 @@ class Outcome:
 @dataclass(frozen=True)
 class SuiteResult:
     file: str
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[CaseOutcome, ...]
     #: How long evaluating the file took (for test reporters).
     seconds: float = 0.0
 
@@ -110,13 +110,13 @@ class Runner:
 
     def _outcome(
         self, suite: Suite, timelines: Mapping[str, Timeline], expectation: Expectation
-    ) -> Outcome:
+    ) -> CaseOutcome:
         user = suite.users[expectation.user]
         seed = user.seeds.get(expectation.ca)
         actual = self.calculation(expectation.ca).evaluate(
             timelines[expectation.user], seed, suite.as_of
         )
-        return Outcome(
+        return CaseOutcome(
             suite.file,
             expectation.user,
             expectation.ca,

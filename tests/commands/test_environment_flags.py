@@ -8,13 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.commands import planning
 from reconciler.manifest import loader
 from reconciler.settings import Flags, resolve
-from reconciler.workspace import Workspace
+from reconciler.workspace import Workspace, planning
+from tests.plan.states import DEFINITION, OTHER, found
 from tests.support.cli import run_cli
 from tests.support.workspace import PURCHASES, ca, write_manifests
-from tests.test_planner import DEFINITION, OTHER, found
 
 THREE: dict[str, Any] = {
     "default_environment": "dev",

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.api.transports import platform
-from reconciler.export import file_stem
 from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
 from tests.support.cli import run_cli
@@ -80,13 +79,6 @@ def test_file_names_are_safe_whatever_the_names(
     assert "con.yaml" not in files
     assert (out / "reconciler.yaml").read_text().startswith("workspace_id: 1234")
     plan_is_empty(out, env)
-
-
-def test_file_stems() -> None:
-    assert file_stem("Average Order Value") == "average-order-value"
-    assert file_stem("../../etc/passwd") == "etc-passwd"
-    assert file_stem("☕") == "ca"
-    assert file_stem("Café") == "cafe"
 
 
 def test_stray_drafts_are_reported(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:

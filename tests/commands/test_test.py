@@ -78,7 +78,7 @@ def test_a_test_file_error_is_located_and_nothing_runs(tmp_path: Path) -> None:
     assert "PASS" not in result.stdout
     assert "Traceback" not in result.output
     assert (
-        f'{path}:44:5: expect.alice.Sessions Last 30: no CA named "Sessions Last 30" in the '
+        f'{path}:44:5: expect.alice["Sessions Last 30"]: no CA named "Sessions Last 30" in the '
         "manifests; did you mean `Sessions Last 30 Days`?" in result.stderr
     )
 
@@ -117,12 +117,11 @@ def test_manifest_errors_come_first(tmp_path: Path) -> None:
 def test_a_terminal_gets_the_same_lines_in_colour() -> None:
     plain, coloured = io.StringIO(), io.StringIO()
     assert (
-        command.run(EXAMPLE, Output(stdout=plain, stderr=io.StringIO()), env=None, junit_file=None)
-        == 0
+        command.run(command.TestOptions(EXAMPLE), Output(stdout=plain, stderr=io.StringIO())) == 0
     )
     terminal = Output(stdout=coloured, stderr=io.StringIO())
     terminal.out = Console(file=coloured, force_terminal=True, color_system="standard")
-    assert command.run(EXAMPLE, terminal, env=None, junit_file=None) == 0
+    assert command.run(command.TestOptions(EXAMPLE), terminal) == 0
     assert "\x1b[" in coloured.getvalue()
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.getvalue()) == plain.getvalue()
 

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import reconciler.evaluator
-from tests.emulator.test_independence import _imports
 from tests.evaluator import test_conditions, test_documented_examples
+from tests.support.imports import imports
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,7 @@ def test_evaluator_imports_nothing_else_of_the_reconciler() -> None:
     offending = [
         f"{path.name}: {name}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        for name in _imports(path, package="reconciler.evaluator")
+        for name in imports(path, package="reconciler.evaluator")
         if name.startswith("reconciler") and not name.startswith("reconciler.evaluator")
     ]
     assert offending == []

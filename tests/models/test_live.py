@@ -1,5 +1,5 @@
-"""Live CAs: definitions are read when asked for, and `recognise` is a shortcut that never
-changes what a definition reads as."""
+"""Live CAs: definitions are read with the list (a garbled one names its CA there), and
+`definitions_as` is a shortcut that never changes what a definition reads as, nor the model."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from reconciler.errors import ApiError
 from reconciler.models import CanonicalDefinition, Definition, LiveCA
 from reconciler.models.canonical import NON_TEXT_LEAVES
+from reconciler.models.live import read_live
 from tests.strategies import api_shaped, definitions, meaning_changes
 from tests.support.data import replaced
 
@@ -45,8 +46,12 @@ def shuffled(definition: Json, seed: int) -> Json:
     return result
 
 
-def taken_unread(ca: LiveCA) -> bool:
-    return "active" in ca.__dict__
+def taken_unread(ca: LiveCA, target: CanonicalDefinition) -> bool:
+    """The active definition was found to be `target` without being reduced (a reduction
+    builds a new canonical form, never `target` itself)."""
+    assert ca.active_definition is not None
+    active, _ = ca.definitions_as(target)
+    return active is target
 
 
 @settings(max_examples=200)
@@ -55,10 +60,10 @@ def test_a_canonical_form_in_any_order_is_taken_unread(data: Json, seed: int) ->
     target = Definition.model_validate(data).canonical
     raw = shuffled(as_sent(data), seed)
     ca = live_ca(raw, draft=raw)
-    ca.recognise(target)
-    assert taken_unread(ca)
-    assert ca.active is target
-    assert ca.draft is None  # a draft equal to the active definition is no draft
+    assert taken_unread(ca, target)
+    active, draft = ca.definitions_as(target)
+    assert active is target
+    assert draft is None  # a draft equal to the active definition is no draft
     assert live_ca(raw).active == target  # reading it says the same
 
 
@@ -74,9 +79,11 @@ def test_recognising_never_changes_what_a_definition_reads_as(draw: st.DataObjec
     draft = draw.draw(st.sampled_from([None, raw, as_sent(data)]))
     target = Definition.model_validate(data).canonical
     ca = live_ca(raw, draft)
-    ca.recognise(target)
+    state = (ca.model_dump(), vars(ca).copy())
+    taken = ca.definitions_as(target)
     fresh = live_ca(raw, draft)
-    assert (ca.active, ca.draft) == (fresh.active, fresh.draft)
+    assert taken == (fresh.active, fresh.draft)
+    assert (ca.model_dump(), vars(ca)) == state  # a question, not a change
 
 
 ROLLING: Json = {
@@ -140,19 +147,29 @@ def test_only_the_canonical_form_is_taken_unread(
     target: CanonicalDefinition = Definition.model_validate(ROLLING).canonical
     raw = change(as_sent(ROLLING))
     ca = live_ca(raw)
-    ca.recognise(target)
-    assert taken_unread(ca) == taken
+    assert taken_unread(ca, target) == taken
     fresh = live_ca(raw).active
+    assert ca.definitions_as(target)[0] == fresh
     assert ca.active == fresh
     assert (fresh == target) == means_the_target
 
 
-def test_an_unreadable_definition_names_its_ca_when_asked_for() -> None:
-    ca = live_ca({"conditions": "not a list"})  # the list itself still reads
-    assert ca.name == "CA"
+def test_an_unreadable_definition_names_its_ca_when_the_list_is_read() -> None:
+    listed = [
+        {"id": 6, "name": "Fine", "active_definition": None},
+        {"id": 7, "name": "CA", "active_definition": {"conditions": "not a list"}},
+        {"id": 8, "name": "Other", "draft_definition": {"time_period": []}},
+    ]
     with pytest.raises(ApiError) as caught:
-        _ = ca.active
+        read_live(listed)
     assert str(caught.value).startswith('"CA" (id 7): its active definition could not be read')
+    assert '"Other" (id 8): its draft definition could not be read' in str(caught.value)
+    assert "Fine" not in str(caught.value)
+
+
+def test_a_list_that_is_no_list_of_cas_says_so() -> None:
+    with pytest.raises(ApiError, match=r"the CA list could not be read: 1 problem"):
+        read_live({"calculated_attributes": []})
 
 
 def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
@@ -175,5 +192,5 @@ def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, 
     return found
 
 
-def test_the_non_text_leaves_are_the_ones_recognise_checks() -> None:
+def test_the_non_text_leaves_are_the_ones_recognition_checks() -> None:
     assert _non_text_leaves(CanonicalDefinition) == set(NON_TEXT_LEAVES)

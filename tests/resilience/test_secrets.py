@@ -179,19 +179,8 @@ def files_leaking(root: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
-def test_no_command_reveals_a_secret(
-    debug: bool, start_emulator: StartEmulator, tmp_path: Path
-) -> None:
-    server = start_emulator(client_secret=CLIENT_SECRET, api_secret=API_SECRET, fault_seed=11)
-    auth_elsewhere = start_emulator(client_secret=OTHER_SECRET)
-    work = write_manifests(tmp_path / "work", [ca("A"), ca("B", description="b")])
-    out = tmp_path / "out"
-    out.mkdir()
-    session = Session(debug, secret_env(server.url), [])
-
+def _manifest_commands(session: Session, work: Path, bad: Path, out: Path) -> None:
     session.run(0, "validate", work)
-    bad = tmp_path / "bad"
     write_manifests(bad, [{"name": "X", "definition": {"calculation_type": "sum"}}])
     (bad / "reconciler.yaml").write_text(
         f"workspace_id: 1234\nclient_secret: {CLIENT_SECRET}\napi_secret: {API_SECRET}\n"
@@ -210,7 +199,9 @@ def test_no_command_reveals_a_secret(
     session.run(0, "apply", work, "--auto-approve")
     session.run(0, "export", work, "--out", out / "export")
 
-    # Failures: a stale plan, a business rule (422) mid-apply, under faults too.
+
+def _failures(session: Session, server: EmulatorServer, work: Path, out: Path) -> None:
+    """A stale plan, a business rule (422) mid-apply, under faults too."""
     write_manifests(work, [ca("A"), ca("B", description="changed"), ca("C"), ca("D")])
     session.run(0, "plan", work, "--out", out / "stale.json")
     session.run(0, "apply", work, "--auto-approve", "--concurrency", "1")
@@ -224,8 +215,10 @@ def test_no_command_reveals_a_secret(
     session.run(0, "apply", work, "--auto-approve", "--force")
     server.settings(fault_rate=0)
 
-    # Credential errors: refused secret (401 at the token endpoint), a token the API
-    # refuses (403), nothing listening.
+
+def _credential_errors(session: Session, work: Path, auth_elsewhere: EmulatorServer) -> None:
+    """A refused secret (401 at the token endpoint), a token the API refuses (403), and
+    nothing listening."""
     session.run(1, "plan", work, env={"MPARTICLE_CLIENT_SECRET": WRONG_SECRET})
     session.run(
         1,
@@ -239,8 +232,10 @@ def test_no_command_reveals_a_secret(
     closed = secret_env(f"http://127.0.0.1:{unused_port()}")
     session.run(1, "plan", work, env={**closed, "RECONCILER_RETRY_ATTEMPTS": "3"})
 
-    # Seeding: the API secret travels in a Basic header; invalid users, a user the server
-    # refuses, the CAs checked first (Platform API), rejects file, checkpoint, resume, 403.
+
+def _seeding(session: Session, server: EmulatorServer, tmp_path: Path, out: Path) -> None:
+    """The API secret travels in a Basic header; invalid users, a user the server refuses,
+    the CAs checked first (Platform API), rejects file, checkpoint, resume, 403."""
     create_workspace(server.url, server.token(), SEEDING_WORKSPACE)
     in_workspace = {"MPARTICLE_WORKSPACE_ID": str(SEEDING_WORKSPACE)}
     bodies: list[Any] = list(users(120))
@@ -261,6 +256,23 @@ def test_no_command_reveals_a_secret(
     assert len((out / "rejects.jsonl").read_text().splitlines()) == 2
     unauthorised = (*seeding[:3], "--skip-invalid", "--rejects", out / "rejects-403.jsonl")
     session.run(1, *unauthorised, env={**in_workspace, "MPARTICLE_API_SECRET": WRONG_SECRET})
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_no_command_reveals_a_secret(
+    debug: bool, start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    server = start_emulator(client_secret=CLIENT_SECRET, api_secret=API_SECRET, fault_seed=11)
+    auth_elsewhere = start_emulator(client_secret=OTHER_SECRET)
+    work = write_manifests(tmp_path / "work", [ca("A"), ca("B", description="b")])
+    out = tmp_path / "out"
+    out.mkdir()
+    session = Session(debug, secret_env(server.url), [])
+
+    _manifest_commands(session, work, tmp_path / "bad", out)
+    _failures(session, server, work, out)
+    _credential_errors(session, work, auth_elsewhere)
+    _seeding(session, server, tmp_path, out)
 
     texts = "\n".join(output for _, output in session.outputs)
     for expected in (

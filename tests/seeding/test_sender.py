@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ApiError, AuthError, ValidationFailed
 from reconciler.seeding.batches import Batch, cut
-from reconciler.seeding.sender import Outcome, Sender, deliver
+from reconciler.seeding.sender import BatchOutcome, Sender, deliver
 
 
 class FakeBulkApi:
@@ -106,7 +106,7 @@ async def test_workers_keep_at_most_concurrency_batches_in_flight() -> None:
         await asyncio.sleep(0)
         in_flight -= 1
 
-    async def confirm(batch: Batch, outcome: Outcome) -> None:
+    async def confirm(batch: Batch, outcome: BatchOutcome) -> None:
         done.append(batch.index)
 
     await Sender(post, concurrency=4).run(batches(50), confirm)
@@ -126,7 +126,7 @@ async def test_a_failure_stops_new_batches_and_is_raised_after_those_in_flight()
             raise AuthError("authentication failed (credentials refused)", status=403)
         await release.wait()
 
-    async def confirm(batch: Batch, outcome: Outcome) -> None:
+    async def confirm(batch: Batch, outcome: BatchOutcome) -> None:
         finished.append(batch.index)
 
     sender = Sender(post, concurrency=3)
@@ -147,7 +147,7 @@ async def test_stop_lets_the_batches_in_flight_finish_and_report() -> None:
     async def post(body: bytes) -> None:
         await release.wait()
 
-    async def confirm(batch: Batch, outcome: Outcome) -> None:
+    async def confirm(batch: Batch, outcome: BatchOutcome) -> None:
         finished.append(batch.index)
 
     sender = Sender(post, concurrency=2)

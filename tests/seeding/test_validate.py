@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from reconciler import manifest
+from reconciler.errors import format_path
 from reconciler.models.vocabulary import CALCULATION_TYPES
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.formats import SEED_FIELD
-from reconciler.seeding.validate import UserValidator, render_path
+from reconciler.seeding.shapes import SEED_FIELD
+from reconciler.seeding.validate import UserValidator
 from tests.support.seeds import MANIFESTS
 
 Json = dict[str, Any]
@@ -49,7 +50,7 @@ def body(**seed_entry: Any) -> Json:
 
 def check(raw: object, environment: str | None = None) -> tuple[Json | None, list[tuple[str, str]]]:
     user, problems = UserValidator(CATALOGUE, environment).check(raw)
-    return user, [(render_path(p.path), p.message) for p in problems]
+    return user, [(format_path(p.path), p.message) for p in problems]
 
 
 def test_the_format_table_covers_every_calculation_type() -> None:

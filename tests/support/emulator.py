@@ -1,70 +1,25 @@
 """A real emulator server for tests: `running_emulator(**options)` starts
-`python -m reconciler emulator --port 0 ...` as a subprocess, waits for its
-`listening on` line, and stops it on exit; `EmulatorServer` wraps its test endpoints."""
+`python -m reconciler emulator --port 0 ...` as a subprocess (reconciler.emulator.process)
+and stops it on exit; `EmulatorServer` adds helpers for the test routes tests use."""
 
 from __future__ import annotations
 
 import base64
-import os
-import selectors
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from reconciler.emulator import process
+from reconciler.emulator.process import AUDIENCE, EmulatorError, command
 
-AUDIENCE = "https://api.mparticle.com"
-READY_PREFIX = "listening on "
+__all__ = ["AUDIENCE", "EmulatorError", "EmulatorServer", "emulator_command", "running_emulator"]
 
-
-class EmulatorError(RuntimeError):
-    """The emulator process did not start, or a test endpoint refused a request."""
+emulator_command = command
 
 
-class EmulatorServer:
-    """A running emulator process and its URL, with helpers for the `/_emulator` routes."""
-
-    def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        url: str,
-        stderr_path: Path,
-        options: dict[str, Any] | None = None,
-    ) -> None:
-        self.process = process
-        self.url = url
-        self.stderr_path = stderr_path
-        self.options = dict(options or {})
-        self._http = httpx.Client(base_url=url, timeout=30)
-
-    # -- API conveniences ---------------------------------------------------------------
-    def platform_path(self, workspace_id: int | None = None, suffix: str = "") -> str:
-        """`/platform/v2/workspaces/{workspace_id}/calculatedattributes` plus `suffix`
-        (the served workspace, else 1234, when `workspace_id` is None)."""
-        if workspace_id is None:
-            workspace_id = self.options.get("workspace_id") or 1234
-        return f"/platform/v2/workspaces/{workspace_id}/calculatedattributes{suffix}"
-
-    def token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
-        """A fresh OAuth access token, by default for the server's own client credentials
-        (raises if the credentials are refused)."""
-        response = self._http.post(
-            "/oauth/token",
-            json={
-                "client_id": client_id or self.options.get("client_id", "emulator"),
-                "client_secret": client_secret or self.options.get("client_secret", "emulator"),
-                "audience": AUDIENCE,
-                "grant_type": "client_credentials",
-            },
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+class EmulatorServer(process.EmulatorProcess):
+    """A running emulator process, with helpers for the `/_emulator` routes."""
 
     def platform_headers(self) -> dict[str, str]:
         """`Authorization: Bearer <fresh token>` for the Platform API."""
@@ -76,34 +31,20 @@ class EmulatorServer:
         secret = self.options.get("api_secret", "emulator")
         return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
 
-    # -- test endpoints -----------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = self._http.request(method, "/_emulator/" + path, **kwargs)
-        if response.is_error:
-            raise EmulatorError(
-                f"{method} /_emulator/{path}: {response.status_code} {response.text}"
-            )
-        return response
-
-    def stats(self) -> dict[str, Any]:
-        """`{"requests": {"<METHOD> <route template>": n}, "total": N, "faults": {...}, ...}`."""
-        result: dict[str, Any] = self._call("GET", "stats").json()
-        return result
-
     def reset(self) -> None:
         """Clear all data, counters and run-time settings."""
-        self._call("POST", "reset")
+        self.control("POST", "reset")
 
     def seeds(self, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
         """`{"count": N, "users": [...]}`: the seeded users in first-seen order."""
         params: dict[str, int] = {"offset": offset}
         if limit is not None:
             params["limit"] = limit
-        result: dict[str, Any] = self._call("GET", "seeds", params=params).json()
+        result: dict[str, Any] = self.control("GET", "seeds", params=params).json()
         return result
 
     def set_audience_count(self, ca_id: int, count: int) -> None:
-        self._call(
+        self.control(
             "PUT",
             f"calculatedattributes/{ca_id}/audience_count",
             json={"audience_count": count},
@@ -114,84 +55,19 @@ class EmulatorServer:
         fault_rate, latency_ms, rate_limit, propagation_delay, business_rule_status,
         propagation_status); returns them all."""
         if changes:
-            result: dict[str, Any] = self._call("PUT", "settings", json=changes).json()
+            result: dict[str, Any] = self.control("PUT", "settings", json=changes).json()
         else:
-            result = self._call("GET", "settings").json()
+            result = self.control("GET", "settings").json()
         return result
 
     def refuse_seeds(self, *mpids: int) -> None:
         """Make the Seeding API refuse (400) any request holding a user with these mpids:
         a refusal only the server makes, for bisection."""
-        self._call("PUT", "seed_refusals", json={"mpids": list(mpids)})
+        self.control("PUT", "seed_refusals", json={"mpids": list(mpids)})
 
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's clock forward (token expiry, calculation progress)."""
-        self._call("POST", "clock", json={"advance_seconds": seconds})
-
-    # -- process ------------------------------------------------------------------------
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        """Send `sig` (SIGTERM by default), wait for the process, return its exit code."""
-        self._http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
-
-    def kill(self) -> None:
-        """SIGKILL: the process dies mid-whatever, as in a crash."""
-        self._http.close()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def emulator_command(port: int = 0, **options: Any) -> list[str]:
-    """The command line of `reconciler emulator` with `options` as flags
-    (`latency_ms=5` → `--latency-ms 5`; None values are left out)."""
-    command = [sys.executable, "-m", "reconciler", "emulator", "--port", str(port)]
-    for name, value in options.items():
-        if value is not None:
-            command += ["--" + name.replace("_", "-"), str(value)]
-    return command
-
-
-def _wait_for_url(process: subprocess.Popen[bytes], timeout: float, stderr: Path) -> str:
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    buffer = b""
-    try:
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise EmulatorError(f"emulator not ready after {timeout}s: {stderr.read_text()}")
-            if not selector.select(remaining):
-                continue
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                process.wait()
-                raise EmulatorError(
-                    f"emulator exited with {process.returncode}: {stderr.read_text()}"
-                )
-            buffer += chunk
-    finally:
-        selector.close()
-    line = buffer.split(b"\n", 1)[0].decode()
-    if not line.startswith(READY_PREFIX):
-        raise EmulatorError(f"unexpected first line from the emulator: {line!r}")
-    return line[len(READY_PREFIX) :]
+        self.control("POST", "clock", json={"advance_seconds": seconds})
 
 
 #: Tests seed unthrottled unless they ask for the Seeding API's limit (`seed_limit=270`;
@@ -199,47 +75,13 @@ def _wait_for_url(process: subprocess.Popen[bytes], timeout: float, stderr: Path
 TEST_DEFAULTS: dict[str, Any] = {"seed_limit": 0}
 
 
-def start_emulator(
-    *, db: str | Path | None = None, startup_timeout: float = 30, **options: Any
-) -> EmulatorServer:
-    """Start an emulator subprocess on a free loopback port; the caller must stop it."""
-    options = {**TEST_DEFAULTS, **options}
-    stderr_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-        prefix="emulator-", suffix=".stderr", delete=False
-    )
-    stderr_path = Path(stderr_file.name)
-    env = {**os.environ, "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        emulator_command(db=db, **options),
-        stdout=subprocess.PIPE,
-        stderr=stderr_file,
-        env=env,
-    )
-    stderr_file.close()
-    try:
-        url = _wait_for_url(process, startup_timeout, stderr_path)
-    except BaseException:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        raise
-    return EmulatorServer(process, url, stderr_path, options)
-
-
 @contextmanager
 def running_emulator(
     *, db: str | Path | None = None, startup_timeout: float = 30, **options: Any
 ) -> Iterator[EmulatorServer]:
-    """A running emulator for the duration of the block, stopped (SIGTERM) at exit.
-
-    `options` are the command's flags: workspace_id, client_id, client_secret, api_key,
-    api_secret, latency_ms, rate_limit, fault_rate, fault_seed, max_active,
-    retention_days, calculation_seconds, token_ttl, host, seed_limit, acceleration_limit,
-    live_traffic, limit_window, propagation_delay.
-    """
-    server = start_emulator(db=db, startup_timeout=startup_timeout, **options)
-    try:
+    """A running emulator for the duration of the block, stopped (SIGTERM) at exit."""
+    options = {**TEST_DEFAULTS, **options}
+    with process.running(
+        EmulatorServer, db=db, startup_timeout=startup_timeout, **options
+    ) as server:
         yield server
-    finally:
-        server.stop()
-        server.stderr_path.unlink(missing_ok=True)

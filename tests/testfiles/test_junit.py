@@ -10,7 +10,7 @@ import pytest
 import xmlschema
 
 from reconciler.testfiles import junit
-from reconciler.testfiles.runner import Outcome, SuiteResult
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult
 
 XSD = Path(__file__).resolve().parents[1] / "support" / "junit" / "junit-10.xsd"
 
@@ -20,8 +20,10 @@ def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(XSD)
 
 
-def _outcome(user: str, ca: str, expected: str, actual: str) -> Outcome:
-    return Outcome("manifests/a.test.yaml", user, ca, expected, actual, expected == actual, 7, 5)
+def _outcome(user: str, ca: str, expected: str, actual: str) -> CaseOutcome:
+    return CaseOutcome(
+        "manifests/a.test.yaml", user, ca, expected, actual, expected == actual, 7, 5
+    )
 
 
 RESULTS = [

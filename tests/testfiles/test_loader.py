@@ -92,7 +92,7 @@ def test_every_problem_is_located_at_once(workspace: Path, write_test: WriteTest
         f"{where}:14:18: users.alice.events_file: no such file: missing.jsonl (relative to "
         "this test file)",
         f"{where}:16:5: users.bob.evnts: unknown field `evnts`; did you mean `events`?",
-        f'{where}:18:11: expect.alice.Last Trm: no CA named "Last Trm" in the manifests; '
+        f'{where}:18:11: expect.alice["Last Trm"]: no CA named "Last Trm" in the manifests; '
         "did you mean `Last Term`?",
         f"{where}:19:3: expect.carol: unknown user `carol`; declare it under `users:`",
     ]

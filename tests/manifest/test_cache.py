@@ -1,5 +1,4 @@
-"""The parsed-manifest cache: same results, skipped YAML; an entry that is not sealed with
-the user's key, or not of the shape this code writes, is a miss: never used, never an error."""
+"""The parsed-manifest cache: same results, skipped YAML, a damaged entry never half-used."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import pytest
 from reconciler.errors import ManifestError
 from reconciler.manifest import cache
 from reconciler.manifest import loader as manifest
+from reconciler.manifest.cached import CachedCA
 from reconciler.models import CalculatedAttribute
 
 TEXT = """calculated_attributes:
@@ -68,13 +68,9 @@ def sealed(path: Path, document: dict[str, Any]) -> None:
 
 
 def entries(directory: Path) -> list[Path]:
-    """The per-file entries (a directory's verdicts aside)."""
+    """The per-file entries."""
     del directory
     return [path for path in _documents() if "items" in document_of(path)]
-
-
-def verdicts() -> list[Path]:
-    return [path for path in _documents() if "clean" in document_of(path)]
 
 
 def test_a_second_load_skips_yaml_and_gives_the_same_result(
@@ -89,7 +85,7 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
 
     monkeypatch.setattr(manifest, "parse_bytes", refuse)
     second = manifest.load(directory)
-    assert isinstance(second.cas[0].ca, manifest.CachedCA)
+    assert isinstance(second.cas[0].ca, CachedCA)
     assert [facts(d) for d in second.cas] == [facts(d) for d in first.cas]
     assert second.warnings == first.warnings
     assert [w.line for w in second.warnings] == [13]
@@ -248,15 +244,16 @@ def test_dates_keep_their_type_through_the_cache() -> None:
     from datetime import date, datetime, timedelta, timezone
 
     value = {"a": [date(2024, 1, 1), datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=2)))]}
-    assert cache.decode(json.loads(json.dumps(cache.encode(value)))) == value
-    assert cache.decode(json.loads(json.dumps(cache.encode(date(2024, 1, 1))))) == date(2024, 1, 1)
+    assert cache.decode(cache.encode(value)) == value
+    assert cache.decode(cache.encode(date(2024, 1, 1))) == date(2024, 1, 1)
+    assert type(cache.decode(cache.encode(date(2024, 1, 1)))) is date
 
 
 def test_the_cache_lives_outside_the_repository(tmp_path: Path, cache_dir: Path) -> None:
     directory = workspace(tmp_path)
     manifest.load(directory)
     assert not (directory / ".reconciler").exists()
-    assert len(list((cache_dir / cache.CACHE_DIR).glob("*.json"))) == 2  # file and verdict
+    assert len(list((cache_dir / cache.CACHE_DIR).glob("*.json"))) == 1  # the file's entry
 
 
 def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -269,27 +266,6 @@ def test_default_location_follows_xdg() -> None:
     assert cache.root({"XDG_CACHE_HOME": "/x"}) == Path("/x/reconciler")
 
 
-def test_a_clean_directory_is_known_before_its_cas_are_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    directory = workspace(tmp_path)
-    first = manifest.load(directory)
-    assert len(verdicts()) == 1
-    read: list[str] = []
-    original = cache.read
-
-    def recording(folder: Path, entry: str) -> dict[str, object] | None:
-        read.append(entry)
-        return original(folder, entry)
-
-    monkeypatch.setattr(cache, "read", recording)
-    second = manifest.load(directory)
-    assert [path.stem for path in verdicts()] == read  # only the verdict so far
-    assert second.warnings == first.warnings
-    assert [facts(d) for d in second.cas] == [facts(d) for d in first.cas]
-    assert len(read) == 2  # and the file's entry once the CAs were asked for
-
-
 def test_rules_across_files_are_checked_again_after_any_edit(tmp_path: Path) -> None:
     directory = workspace(tmp_path)
     other = directory / "more.yaml"
@@ -300,29 +276,12 @@ def test_rules_across_files_are_checked_again_after_any_edit(tmp_path: Path) -> 
     other.write_text(TEXT)
     with pytest.raises(ManifestError, match="duplicate CA name"):
         manifest.load(directory)
-    assert len(verdicts()) == 1  # a directory with errors leaves no verdict
     other.write_text(second_ca)
     assert [d.name for d in manifest.load(directory).cas] == ["Rolling", "Other"]
     other.unlink()
     (directory / "cas.yaml").write_text(TEXT.replace("count", "counts"))
     with pytest.raises(ManifestError, match="calculation_type"):
         manifest.load(directory)
-
-
-def test_prepare_leaves_a_failure_to_the_first_use(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    directory = workspace(tmp_path)
-    manifest.load(directory)
-
-    def failing(*args: object, **kwargs: object) -> None:
-        raise ManifestError([])
-
-    monkeypatch.setattr(manifest, "load_file", failing)
-    loaded = manifest.load(directory)
-    loaded.prepare()  # inside an HTTP exchange: must not raise
-    with pytest.raises(ManifestError):
-        _ = loaded.cas
 
 
 def test_entries_unused_for_a_month_are_removed_when_one_is_written(tmp_path: Path) -> None:
@@ -334,9 +293,8 @@ def test_entries_unused_for_a_month_are_removed_when_one_is_written(tmp_path: Pa
     long_ago = time.time() - cache.MAX_AGE - 3600
     for path in [*_documents(), forgotten]:
         os.utime(path, (long_ago, long_ago))
-    assert manifest.load(directory).cas  # reading the verdict and the entry marks them used
+    assert manifest.load(directory).cas  # reading the entry marks it used
     (directory / "more.yaml").write_text(TEXT.replace("name: Rolling", "name: Other"))
-    manifest.load(directory)  # a new entry and verdict are written: the unused one goes
+    manifest.load(directory)  # a new entry is written: the unused one goes
     assert not forgotten.exists()
     assert len(entries(directory)) == 2
-    assert len(verdicts()) == 2

@@ -1,4 +1,5 @@
-"""The planner as a pure function: every rule of SPEC §4.2 and §4.5 on hand-built states."""
+"""The planner as a pure function: every rule of SPEC §4.2 (and prune, §4.5) on hand-built
+states; the decision table itself is tested row by row in test_steps.py."""
 
 from __future__ import annotations
 
@@ -6,70 +7,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import PlanError, SafetyError
-from reconciler.models import CalculatedAttribute, LiveCA
-from reconciler.plan import planner, safety
+from reconciler.errors import PlanError
+from reconciler.plan import planner
 from reconciler.plan.value import Plan
-
-DEFINITION: dict[str, Any] = {
-    "calculation_type": "sum",
-    "datapoint": {
-        "event_name": "Purchase",
-        "event_type": "commerce_event",
-        "custom_event_type": "purchase",
-        "attribute_name": "Total Amount",
-    },
-    "time_period": {"type": "since", "date": "2024-01-01"},
-    "seeding": {"cutoff_date": "2024-02-01"},
-}
-OTHER: dict[str, Any] = {**DEFINITION, "calculation_type": "max"}
-
-
-def want(
-    name: str = "LTV", definition: dict[str, Any] | None = None, **extra: Any
-) -> CalculatedAttribute:
-    return CalculatedAttribute.model_validate(
-        {"name": name, "definition": definition or DEFINITION, **extra}
-    )
-
-
-def api(definition: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A definition as the API returns it (other spellings, same meaning)."""
-    if definition is None:
-        return None
-    return {
-        **definition,
-        "data_point": definition["datapoint"],
-        "time_period": {**definition["time_period"], "date": "2024-01-01T00:00:00"},
-        "conditions": None,
-    }
-
-
-def found(
-    name: str = "LTV",
-    *,
-    id: int = 7,
-    active: dict[str, Any] | None = None,
-    draft: dict[str, Any] | None = None,
-    description: str | None = None,
-    audiences: int = 0,
-    activated_on: str | None = None,
-) -> LiveCA:
-    return LiveCA.model_validate(
-        {
-            "id": id,
-            "name": name,
-            "description": description,
-            "active_definition": api(active),
-            "draft_definition": api(draft),
-            "audience_count": audiences,
-            "activated_on": activated_on or ("2024-01-01T00:00:00Z" if active else None),
-        }
-    )
-
-
-def make(desired: list[CalculatedAttribute], live: list[LiveCA], prune: bool = False) -> Plan:
-    return planner.plan(desired, live, planner.PlanOptions(workspace_id=1, prune=prune))
+from tests.plan.states import DEFINITION, OTHER, found, make, want
 
 
 def steps(plan: Plan) -> list[tuple[str, str]]:
@@ -249,28 +190,14 @@ def test_plan_is_json_round_trip_stable(tmp_path: Any) -> None:
     assert Plan.load(path) == plan
 
 
-def test_safety_refuses_deleting_used_cas_without_force() -> None:
-    live = [found("Legacy", id=3, active=OTHER, audiences=2)]
-    plan = make([], live, prune=True)
-    with pytest.raises(SafetyError, match="breaks 2 audiences"):
-        safety.check(plan, live, force=False)
-    safety.check(plan, live, force=True)
-
-
-def test_safety_threshold_counts_touched_share_of_large_workspaces() -> None:
-    live = [found(f"CA {n}", id=n, active=DEFINITION) for n in range(10)]
-    desired = [want(f"CA {n}", definition=OTHER if n < 4 else DEFINITION) for n in range(10)]
-    plan = make(desired, live)
-    with pytest.raises(SafetyError, match="changes or deletes 4 of the workspace's 10 CAs"):
-        safety.check(plan, live, force=False)
-    three = [want(f"CA {n}", definition=OTHER if n < 3 else DEFINITION) for n in range(10)]
-    safety.check(make(three, live), live, force=False)
-    small = make(desired[:4], live[:4])
-    safety.check(small, live[:4], force=False)  # workspaces under 10 CAs are exempt
-
-
-def test_activating_staged_drafts_is_not_a_large_change() -> None:
-    live = [found(f"CA {n}", id=n, draft=DEFINITION) for n in range(10)]
-    plan = make([want(f"CA {n}") for n in range(10)], live)
-    assert [a.action for a in plan.actions] == ["activate"] * 10
-    safety.check(plan, live, force=False)
+def test_the_refusals_are_rules_of_their_own() -> None:
+    renamed = want("New", renamed_from="Old")
+    assert planner.rename_refused(renamed, found("Old", draft=DEFINITION)) is None
+    refused = planner.rename_refused(renamed, found("Old", active=DEFINITION))
+    assert refused is not None
+    assert "read-only once a CA has been activated" in refused
+    assert planner.protect_refused(want(protect=True), []) is None
+    assert planner.protect_refused(want(), ["calculation_type"]) is None
+    protected = planner.protect_refused(want(protect=True), ["calculation_type"])
+    assert protected is not None
+    assert "discard its seeds (calculation_type changes)" in protected

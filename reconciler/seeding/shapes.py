@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 
+from reconciler.errors import DataPath
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_number
 
 Json = dict[str, Any]
-DataPath = tuple[str | int, ...]
 
 #: The seeding page's format table: the seed field each calculation type takes.
 SEED_FIELD: dict[str, str] = {
@@ -219,3 +219,25 @@ def _most_frequent(name: str, value: object, at: DataPath, problems: list[Proble
                 )
             )
             return
+
+
+#: JSON numbers the API (and the encoder) carry as integers: signed or unsigned 64-bit.
+_INTEGERS = range(-(2**63), 2**64)
+
+
+def oversized_integer(value: Any, path: DataPath = ()) -> DataPath | None:
+    """Where `value` holds an integer too large to send (a CSV cell can; a JSONL line reads
+    one as a float), or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INTEGERS else path
+    if isinstance(value, dict):
+        items: Iterator[tuple[str | int, Any]] = iter(value.items())
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = oversized_integer(item, (*path, key))
+        if found is not None:
+            return found
+    return None

@@ -10,7 +10,7 @@ import jsonschema
 from reconciler.manifest import schema
 from reconciler.manifest.document import read_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schemas_are_current() -> None:

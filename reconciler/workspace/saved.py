@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler import manifest
-from reconciler.commands import planning
 from reconciler.console import Output
 from reconciler.environments import requested_environment
 from reconciler.errors import ReconcilerError
@@ -20,6 +19,7 @@ from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
 from reconciler.plan.value import Plan, Violation
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
+from reconciler.workspace import planning
 
 DEFAULT_DIRECTORY = Path("manifests")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.console import Output
-from reconciler.plan import render
+from reconciler.plan import markdown, render
 from reconciler.plan.value import Action, Change, Plan, summarize
 
 
@@ -107,7 +107,7 @@ def test_names_are_printed_as_written_not_as_markup() -> None:
 
 
 def test_markdown_has_a_summary_table_and_a_section_per_ca() -> None:
-    text = render.markdown(SAMPLE)
+    text = markdown.markdown(SAMPLE)
     assert "| 1 | 1 | 1 | 2 | 1 | 5 | 1 |" in text
     assert text.count("<details>") == 5  # LTV, AOV, Stray, Old, and the unmanaged list
     assert "<summary><code>+</code> <b>LTV</b>: create, activate</summary>" in text
@@ -125,7 +125,7 @@ def test_markdown_escapes_names_and_code_fences() -> None:
             )
         ]
     )
-    text = render.markdown(plan)
+    text = markdown.markdown(plan)
     assert "<b>&lt;script&gt;&amp;</b>" in text
     assert "<script>" not in text
 
@@ -141,9 +141,9 @@ def test_markdown_is_truncated_deterministically_below_the_limit() -> None:
             )
         )
     plan = plan_of(many)
-    first = render.markdown(plan)
-    assert len(first) < render.MARKDOWN_LIMIT
-    assert first == render.markdown(plan)
+    first = markdown.markdown(plan)
+    assert len(first) < markdown.MARKDOWN_LIMIT
+    assert first == markdown.markdown(plan)
     assert "more sections not shown" in first
     assert "CA 0000" in first
     assert "CA 2999" not in first

@@ -1,17 +1,20 @@
 """Planning one environment, as `plan` and `apply` share it: list its workspace (and the
-workspace it promotes from, concurrently), then scope, select, plan, gate and check.
+workspace it promotes from, concurrently), then scope, select, plan, gate and check, and
+add the test users' value diffs.
 
 The I/O is the list requests; everything after them is the pure planning steps of
 `reconciler.plan`, run in order: scope and selection filter the planner's inputs, the
-promotion gate and the safety rules read its output.
+promotion gate, the safety rules and the value diffs (given loaded test files) read its
+output.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -22,7 +25,10 @@ from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
-from reconciler.workspace import Workspace
+from reconciler.workspace.loading import Workspace
+
+if TYPE_CHECKING:
+    from reconciler.testfiles import Suite
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,9 @@ class Source:
 
 @dataclass(frozen=True, repr=False)
 class Planned:
-    """A checked plan, the in-scope live CAs it was made from, and the rules it breaks
-    that were not allowed (it must not be saved or applied while there are any).
+    """A checked plan, the in-scope live CAs it was made from, the rules it breaks that
+    were not allowed (it must not be saved or applied while there are any), and notes
+    about value diffs left out (to show as warnings).
 
     No generated repr: asyncio formats a finished task's result, and printing 10,000 live
     CAs took longer than planning them."""
@@ -54,6 +61,7 @@ class Planned:
     plan: Plan
     live: list[LiveCA]
     refused: list[Violation]
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Planned({len(self.plan.actions)} actions, {len(self.live)} live CAs)"
@@ -76,9 +84,14 @@ def source_of(ws: Workspace | None, live: Sequence[LiveCA] | None) -> Source | N
 
 
 def build(
-    ws: Workspace, live: Sequence[LiveCA], options: Options, source: Source | None = None
+    ws: Workspace,
+    live: Sequence[LiveCA],
+    options: Options,
+    source: Source | None = None,
+    suites: Sequence[Suite] | None = None,
 ) -> Planned:
-    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule)."""
+    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule). With the
+    workspace's test files (`suites`), each created or changed CA gets its value diffs."""
     settings = ws.settings
     scoped = selection.in_scope(live, settings.scope)
     chosen = selection.select(ws.desired, scoped, options.chooser)
@@ -105,23 +118,26 @@ def build(
     found = safety.violations(plan, scoped, settings.safety)
     allowed = set(options.allowed)
     plan = plan.model_copy(update={"overridden": [v for v in found if v.rule in allowed]})
-    return Planned(ws, plan, scoped, [v for v in found if v.rule not in allowed])
+    notes: list[str] = []
+    if suites:  # the evaluator is loaded only for a workspace with test files
+        from reconciler.plan import values
+
+        plan, notes = values.with_values(plan, scoped, ws.desired, suites)
+    refused = [v for v in found if v.rule not in allowed]
+    return Planned(ws, plan, scoped, refused, tuple(notes))
 
 
 async def fetch_live(
-    settings: Settings,
-    on_sent: Callable[[], None] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> list[LiveCA]:
     """One list request to the workspace of `settings`."""
     async with target.platform(settings, transport) as client:
-        return await client.list(on_sent=on_sent)
+        return await client.list()
 
 
 async def fetch(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> list[LiveCA]:
-    """One list request. The manifests are known to be sound by now; their CAs are read
-    (if not yet) while the API prepares the list."""
-    return await fetch_live(ws.settings, ws.manifests.prepare, transport)
+    """One list request to the workspace `ws` (its manifests are loaded and sound)."""
+    return await fetch_live(ws.settings, transport)
 
 
 @contextmanager

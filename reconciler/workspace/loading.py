@@ -1,4 +1,4 @@
-"""The workspace a command works on: its manifests and its resolved settings, for one
+"""Loading the workspace a command works on: its manifests and its resolved settings, for one
 environment (or each environment, for `--env all`)."""
 
 from __future__ import annotations

@@ -1,0 +1,174 @@
+"""Whole-process figures: what a user waits for, from `exec` to exit, beside its floor.
+
+- `reconciler --help` beside `python -c "import pydantic"` (target: at most 3x);
+- `reconciler validate manifests/` (cache warm) beside `python -c pass`;
+- `reconciler plan` of N CAs (1% changed) against an emulator process, cold (a fresh
+  RECONCILER_CACHE_DIR, as on a new CI runner; target at 10,000: at most 3x the floor) and
+  warm (target: at most 1.3x), beside a process that does one GET of the same list and
+  parses it (the floor).
+
+Each figure is the median of `--runs` runs. `--compare DIR` runs the reconciler of another
+checkout (e.g. `git archive main | tar -x -C DIR`) in the same session, interleaved run by
+run, so that a busy machine weighs on both alike.
+Run: `python benchmarks/processes.py [--quick] [--runs 5] [--compare DIR] [--json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from support import ROOT, cli_env, emulator, median, populate, process, seconds, write_manifests
+
+#: The plan's floor: a process that GETs the same list with the same client and parses it
+#: with the fastest JSON parser at hand (the token fetched beforehand).
+FLOOR_LIST = (
+    "import httpx, orjson, os\n"
+    "answer = httpx.get(os.environ['LIST_URL'], "
+    "headers={'authorization': 'Bearer ' + os.environ['LIST_TOKEN']}, timeout=120)\n"
+    "orjson.loads(answer.content)\n"
+)
+
+
+@dataclass(frozen=True)
+class Code:
+    """A checkout whose reconciler is measured."""
+
+    label: str
+    root: Path
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        return {**base, "PYTHONPATH": str(self.root)}
+
+    def argv(self, *args: str | Path) -> list[str]:
+        return [sys.executable, "-m", "reconciler", *map(str, args)]
+
+
+class Bench:
+    """Runs each measured command `runs` times per checkout, interleaved."""
+
+    def __init__(self, codes: list[Code], runs: int, work: Path) -> None:
+        self.codes = codes
+        self.runs = runs
+        self.work = work  # the working directory: no checkout on sys.path by accident
+
+    def timed(self, argv: list[str], env: dict[str, str]) -> float:
+        return seconds(lambda: process(argv, env, self.work))
+
+    def floor(self, argv: list[str], env: dict[str, str]) -> float:
+        return median([self.timed(argv, env) for _ in range(self.runs)])
+
+    def each(
+        self, args: list[str | Path], env: dict[str, str], fresh_cache: bool
+    ) -> dict[str, float]:
+        """Median seconds per checkout of `reconciler ARGS`; with `fresh_cache` every run
+        starts without a manifest cache, else the cache is primed once first."""
+        times: dict[str, list[float]] = {code.label: [] for code in self.codes}
+        caches = {code.label: self.work / f"cache-{code.label}" for code in self.codes}
+        if not fresh_cache:
+            for code in self.codes:
+                shutil.rmtree(caches[code.label], ignore_errors=True)
+                run_env = code.env(env | {"RECONCILER_CACHE_DIR": str(caches[code.label])})
+                process(code.argv(*args), run_env, self.work)
+        for _ in range(self.runs):
+            for code in self.codes:
+                cache = caches[code.label]
+                if fresh_cache:
+                    shutil.rmtree(cache, ignore_errors=True)
+                argv = code.argv(*args)
+                run_env = code.env(env | {"RECONCILER_CACHE_DIR": str(cache)})
+                times[code.label].append(self.timed(argv, run_env))
+        return {label: median(values) for label, values in times.items()}
+
+
+def startup(bench: Bench) -> list[dict[str, Any]]:
+    env = cli_env("http://unused.invalid")
+    python = sys.executable
+    return [
+        {
+            "figure": "--help",
+            "floor": "import pydantic",
+            "floor_seconds": bench.floor([python, "-c", "import pydantic"], env),
+            **bench.each(["--help"], env, fresh_cache=False),
+        },
+        {
+            "figure": "validate manifests/",
+            "floor": "python -c pass",
+            "floor_seconds": bench.floor([python, "-c", "pass"], env),
+            **bench.each(["validate", ROOT / "manifests"], env, fresh_cache=False),
+        },
+    ]
+
+
+def plans(bench: Bench, count: int) -> list[dict[str, Any]]:
+    directory = write_manifests(bench.work / f"m{count}", count)
+    with emulator(max_active=count + 1) as server:
+        populate(server, count)
+        env = cli_env(server.url)
+        floor_env = env | {
+            "LIST_URL": server.url + server.platform_path(),
+            "LIST_TOKEN": server.token(),
+        }
+        floor = bench.floor([sys.executable, "-c", FLOOR_LIST], floor_env)
+        cold = bench.each(["plan", directory], env, fresh_cache=True)
+        warm = bench.each(["plan", directory], env, fresh_cache=False)
+    common = {"floor": "GET list + parse", "floor_seconds": floor}
+    return [
+        {"figure": f"plan {count:,} CAs, cold", **common, **cold},
+        {"figure": f"plan {count:,} CAs, warm", **common, **warm},
+    ]
+
+
+#: The targets of issue 11, as a multiple of the floor: --help, and plan at 10,000 CAs.
+TARGETS = {"--help": 3.0, "plan 10,000 CAs, cold": 3.0, "plan 10,000 CAs, warm": 1.3}
+
+
+def table(rows: list[dict[str, Any]], labels: list[str]) -> str:
+    lines = []
+    for row in rows:
+        floor = row["floor_seconds"]
+        cells = [f"{row['figure']:<24}", f"floor {floor:7.3f} s ({row['floor']})"[:40].ljust(40)]
+        for label in labels:
+            cells.append(f"{label} {row[label]:7.3f} s = {row[label] / floor:5.2f}x")
+        if row.get("target"):
+            cells.append(f"(target <= {row['target']}x)")
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 1,000 CAs, 3 runs")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5)")
+    parser.add_argument("--sizes", default=None, help="CA counts (default 100,1000,10000)")
+    parser.add_argument("--compare", type=Path, help="another checkout, measured alongside")
+    parser.add_argument("--json", action="store_true", help="print the JSON line only")
+    args = parser.parse_args()
+    runs = args.runs or (3 if args.quick else 5)
+    sizes = args.sizes or ("100,1000" if args.quick else "100,1000,10000")
+    codes = [Code("this", ROOT)]
+    if args.compare is not None:
+        codes.append(Code("compared", args.compare.resolve()))
+    work = Path(tempfile.mkdtemp(prefix="process-bench-"))
+    try:
+        bench = Bench(codes, runs, work)
+        rows = startup(bench)
+        for size in sizes.split(","):
+            rows += plans(bench, int(size))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for row in rows:
+        row["target"] = TARGETS.get(row["figure"])
+    if not args.json:
+        print(table(rows, [code.label for code in codes]))
+    print(json.dumps({"processes": rows}))  # one line: benchmarks/run.py reads the last
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The rules across manifest files: a CA name is declared once in a directory, and a
+`renamed_from` names no CA still declared and is claimed by one CA only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reconciler.errors import Issue
+
+if TYPE_CHECKING:
+    from reconciler.manifest.loader import DesiredCA
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A CA name as written, even when the CA itself is invalid (for duplicate checks)."""
+
+    name: str
+    file: str
+    line: int | None
+    column: int | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+def _at(written: Declared | DesiredCA, path: str, message: str) -> Issue:
+    return Issue(written.file, written.line, written.column, path, message)
+
+
+def cross_file_issues(
+    declared: Sequence[Declared | DesiredCA], cas: Sequence[DesiredCA]
+) -> list[Issue]:
+    """Every name declared twice, and every renamed_from still declared or claimed twice."""
+    issues: list[Issue] = []
+    first: dict[str, Declared | DesiredCA] = {}
+    for written in declared:
+        earlier = first.setdefault(written.name, written)
+        if earlier is not written:
+            message = (
+                f'duplicate CA name "{written.name}": also defined at {earlier.where}; '
+                "names are unique per workspace"
+            )
+            issues.append(_at(written, "name", message))
+    renamed: dict[str, DesiredCA] = {}
+    for desired in cas:
+        old = desired.ca.renamed_from
+        if old is None or old == desired.name:
+            continue
+        if old in first:
+            message = (
+                f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
+                "and kept: remove one"
+            )
+            issues.append(_at(desired, "renamed_from", message))
+        other = renamed.setdefault(old, desired)
+        if other is not desired:
+            message = f'"{old}" is also the renamed_from of "{other.name}" at {other.where}'
+            issues.append(_at(desired, "renamed_from", message))
+    return issues

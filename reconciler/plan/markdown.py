@@ -1,0 +1,219 @@
+"""Rendering a Plan as a PR comment: a summary table, one collapsible section per CA, every
+safety override shown as an alert; truncated deterministically below GitHub's comment limit.
+Several environments (`plan --env all`) render as one section per environment. Text from
+the workspace (live names, messages) is escaped for a terminal (`errors.printable`: a
+reviewer may read the comment's source) and then for HTML."""
+
+from __future__ import annotations
+
+import html
+from itertools import groupby
+
+from reconciler.errors import printable
+from reconciler.plan.render import (
+    change_line,
+    gate_lines,
+    no_value_changes,
+    shown_value,
+    summary_line,
+    user_label,
+    value_text,
+    workspace_words,
+)
+from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Plan, Promotion, ValueDiff
+
+MARKDOWN_LIMIT = 60_000
+#: How many changed test users a CA's table lists (the JSON plan has every one).
+TABLE_ROWS = 20
+
+
+def _fence(body: str) -> str:
+    longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _cell(text: str) -> str:
+    """Table cell text: in code (values read as typed), HTML and pipes escaped."""
+    return f"<code>{html.escape(text)}</code>".replace("|", "&#124;")
+
+
+def _html(text: str) -> str:
+    """Outside text in Markdown: escaped for a terminal, then for HTML."""
+    return html.escape(printable(text))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _values_table(values: list[ValueDiff]) -> str:
+    """A CA's test users whose value changes, as a table; or that none does."""
+    changed = [diff for diff in values if diff.changed]
+    count = len(values)
+    if not changed:
+        return f"_{_sentence(no_value_changes(count))}._\n\n"
+    rows = ["| test user | before | after |", "|---|---|---|"]
+    rows += [
+        f"| {_cell(user_label(d, values))} | {_cell(shown_value(d.before, 80))} "
+        f"| {_cell(shown_value(d.after, 80))} |"
+        for d in changed[:TABLE_ROWS]
+    ]
+    notes = []
+    if len(changed) > TABLE_ROWS:
+        notes.append(f"{len(changed) - TABLE_ROWS} more changed (the JSON plan has every user)")
+    if len(changed) < count:
+        notes.append(f"{count - len(changed)} unchanged")
+    tail = f"\n\n_{_sentence('; '.join(notes))}._" if notes else ""
+    users = f"{count} test user{'s' if count != 1 else ''}"
+    return f"**Values of the test users** ({users}):\n\n" + "\n".join(rows) + tail + "\n\n"
+
+
+def _values_flag(actions: list[Action]) -> str:
+    """The section title's note: how many test users' values change."""
+    values = next((a.values for a in actions if a.values), None)
+    if values is None:
+        return ""
+    changed = sum(diff.changed for diff in values)
+    if not changed:
+        return " · test values: none change"
+    return f" · test values: {changed} of {len(values)} change"
+
+
+def _section(name: str, actions: list[Action], promotion: Promotion | None = None) -> str:
+    verbs = ", ".join(a.kind.verb for a in actions)
+    symbol = actions[0].kind.symbol
+    warnings = sorted({w for a in actions for w in a.warnings})
+    flag = f" ⚠️ {_html(', '.join(warnings))}" if warnings else ""
+    gate = gate_lines(promotion, name)
+    flag += "".join(f" · {_html(line)}" for _, line in gate)
+    flag += _values_flag(actions)
+    lines: list[str] = []
+    for action in actions:
+        where = f" (id {action.id})" if action.id is not None else ""
+        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}")
+        for change in action.changes:
+            before, after = change.before, change.after
+            if before is not None and after is not None:
+                lines.append(f"- {printable(change.path)}: {value_text(before)}")
+                lines.append(f"+ {printable(change.path)}: {value_text(after)}")
+            else:
+                lines.append(" ".join(change_line(change)))
+        lines += [f"! warning: {printable(w)}" for w in action.warnings]
+    lines += [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
+    body = "\n".join(lines)
+    fence = _fence(body)
+    tables = "".join(_values_table(a.values) for a in actions if a.values)
+    return (
+        f"<details><summary><code>{symbol}</code> <b>{_html(name)}</b>: {verbs}{flag}"
+        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
+    )
+
+
+def _overridden_block(plan: Plan) -> list[str]:
+    """What the allowed safety rules let through, as a GitHub alert a reviewer cannot miss."""
+    if plan.overridden:
+        rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
+        lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
+        lines += [f"> - **{html.escape(v.rule)}**: {_html(v.message)}" for v in plan.overridden]
+        return [*lines, ""]
+    if plan.allowed:
+        allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
+        return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
+    return []
+
+
+def _table(plan: Plan) -> list[str]:
+    s = plan.summary
+    columns = [KINDS[kind].verb for kind in ACTION_KINDS] + ["unchanged", "unmanaged"]
+    counts = [s.of(kind) for kind in ACTION_KINDS] + [s.unchanged, s.unmanaged]
+    if plan.selection.active:
+        columns.append("not selected")
+        counts.append(plan.selection.not_selected)
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---:|" * len(columns),
+        "| " + " | ".join(map(str, counts)) + " |",
+    ]
+
+
+def _extra_sections(plan: Plan) -> list[str]:
+    sections: list[str] = []
+    kept = [note for note in plan.drafts if note.kept]
+    if kept:
+        names = "\n".join(f"- {_html(n.name)} (id {n.id})" for n in kept)
+        sections.append(
+            f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
+            f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
+        )
+    if plan.unmanaged:
+        names = "\n".join(f"- {_html(name)}" for name in plan.unmanaged)
+        sections.append(
+            f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
+            f"\n\n{names}\n\n</details>\n"
+        )
+    return sections
+
+
+def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary table, one collapsible section per CA, under `limit` characters."""
+    head = [
+        f"### reconciler plan for {html.escape(workspace_words(plan))}",
+        "",
+        *_overridden_block(plan),
+        *_table(plan),
+        "",
+        f"**{html.escape(summary_line(plan))}**",
+        "",
+    ]
+    sections = [
+        _section(name, list(group), plan.promotion)
+        for name, group in groupby(plan.actions, key=lambda a: a.name)
+    ]
+    sections += _extra_sections(plan)
+    out = "\n".join(head) + "\n"
+    reserve = 200
+    for index, section in enumerate(sections):
+        if len(out) + len(section) + reserve > limit:
+            rest = len(sections) - index
+            out += (
+                f"\n_… {rest} more section{'s' if rest != 1 else ''} not shown (comment size "
+                "limit). The saved plan (`plan --out`) has every action._\n"
+            )
+            break
+        out += section
+    return out
+
+
+def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
+    """One PR comment for several environments: a table of them, then each one's plan in
+    its own section (each truncated to its share of `limit`)."""
+    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in ACTION_KINDS)]
+    columns += ["unchanged", "unmanaged", "overridden"]
+    rows = [
+        "| "
+        + " | ".join(
+            [
+                html.escape(name),
+                str(plan.workspace_id),
+                *(str(plan.summary.of(kind)) for kind in ACTION_KINDS),
+                str(plan.summary.unchanged),
+                str(plan.summary.unmanaged),
+                str(len(plan.overridden) or ""),
+            ]
+        )
+        + " |"
+        for name, plan in plans.items()
+    ]
+    head = [
+        f"## reconciler plan for {len(plans)} environment{'s' if len(plans) != 1 else ''}",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * (len(columns) - 1),
+        *rows,
+        "",
+    ]
+    out = "\n".join(head) + "\n"
+    share = max(2_000, (limit - len(out)) // max(1, len(plans)) - 100)
+    for plan in plans.values():
+        out += "\n" + markdown(plan, limit=share)
+    return out

@@ -1,0 +1,220 @@
+"""The HTTP seam (api/http.py): typed errors from statuses and bodies, Retry-After, the
+retry policy (what repeats and what does not), and redaction of what is logged.
+
+Unit tests answer through httpx.MockTransport; the retry scenarios run against emulator
+servers over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from reconciler.api.http import Http, RetryPolicy, error_for
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    BusinessRuleError,
+    NotFoundError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationFailed,
+)
+from reconciler.settings import Tuning
+from tests.conftest import StartEmulator
+from tests.support.emulator import EmulatorServer
+from tests.support.platform import Sleeps, body, client_for
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, ValidationFailed),
+        (401, AuthError),
+        (403, AuthError),
+        (404, NotFoundError),
+        (422, BusinessRuleError),
+        (429, RateLimited),
+        (500, ServerError),
+        (503, ServerError),
+        (418, ApiError),
+    ],
+)
+def test_each_status_has_its_error(status: int, kind: type[ApiError]) -> None:
+    error = error_for(httpx.Response(status), "GET", ".../calculatedattributes")
+    assert type(error) is kind
+    assert error.status == status
+    assert f"(GET .../calculatedattributes -> {status})" in error.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "messages"),
+    [
+        ({"errors": [{"code": "X", "message": "Invalid recipe type"}]}, ["Invalid recipe type"]),
+        ({"errors": ["plain", {"code": "Y"}]}, ["plain", "{'code': 'Y'}"]),
+        ({"error": "access_denied", "error_description": "wrong"}, ["wrong"]),
+        ({"message": "gone"}, ["gone"]),
+        ("just text", ["just text"]),
+        ({"nothing": "here"}, []),
+    ],
+)
+def test_the_servers_messages_are_read_from_every_shape(
+    answer: object, messages: list[str]
+) -> None:
+    error = error_for(httpx.Response(400, json=answer), "POST", "x")
+    assert list(error.messages) == messages
+
+
+def test_a_body_that_is_not_json_is_quoted_as_text() -> None:
+    error = error_for(httpx.Response(502, text="  Bad gateway  "), "GET", "x")
+    assert error.messages == ("Bad gateway",)
+
+
+def _limited(retry_after: str) -> RateLimited:
+    error = error_for(httpx.Response(429, headers={"retry-after": retry_after}), "GET", "x")
+    assert isinstance(error, RateLimited)
+    return error
+
+
+def test_retry_after_in_seconds_and_as_a_date() -> None:
+    assert _limited("3").retry_after == 3.0
+    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    seconds = _limited(format_datetime(later, usegmt=True)).retry_after
+    assert seconds is not None
+    assert 25 <= seconds <= 30
+
+
+def test_retry_after_is_kept_as_asked_and_garbage_is_ignored() -> None:
+    # Not capped: a wait beyond the command's deadline is refused at once instead
+    # (tests/resilience/test_waiting.py), rather than shortened and repeated in silence.
+    assert _limited("100000").retry_after == 100000.0
+    assert _limited("-5").retry_after == 0.0
+    assert _limited("soon").retry_after is None
+    assert _limited("nan").retry_after is None
+
+
+def test_the_policy_takes_the_knobs_settings_read() -> None:
+    tuning = Tuning.from_env(
+        {"RECONCILER_RETRY_ATTEMPTS": "3", "RECONCILER_RETRY_INITIAL_WAIT": "0.5"}
+    )
+    policy = RetryPolicy.from_tuning(tuning, deadline=90)
+    assert (policy.attempts, policy.initial_wait, policy.max_wait) == (3, 0.5, 20.0)
+    assert (policy.request_timeout, policy.deadline) == (60.0, 90)
+
+
+def _answering(*statuses: int) -> tuple[Http, list[str]]:
+    """An Http whose server answers `statuses` in turn (then 200), recording requests."""
+    seen: list[str] = []
+    answers = list(statuses)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(answers.pop(0) if answers else 200)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    policy = RetryPolicy(attempts=5, initial_wait=0, max_wait=0)
+    return Http(client, policy=policy, sleep=Sleeps()), seen
+
+
+async def test_a_500_is_retried_only_for_idempotent_calls() -> None:
+    http, seen = _answering(500, 500)
+    assert (await http.request("PUT", "https://api.example/x", idempotent=True)).status_code == 200
+    assert seen == ["PUT"] * 3
+    http, seen = _answering(500)
+    with pytest.raises(ServerError):
+        await http.request("POST", "https://api.example/x", idempotent=False)
+    assert seen == ["POST"]
+
+
+async def test_unprocessed_answers_are_retried_for_every_call() -> None:
+    http, seen = _answering(429, 502, 503, 504)
+    answer = await http.request("POST", "https://api.example/x", idempotent=False)
+    assert answer.status_code == 200
+    assert len(seen) == 5
+    assert http.retries == 4
+
+
+async def test_client_errors_are_not_retried() -> None:
+    for status in (400, 401, 404, 422):
+        http, seen = _answering(status)
+        with pytest.raises(ApiError):
+            await http.request("GET", "https://api.example/x", idempotent=True)
+        assert len(seen) == 1
+
+
+async def test_retry_after_is_obeyed_and_shared(start_emulator: StartEmulator) -> None:
+    server = start_emulator(rate_limit=2)
+    sleeps = Sleeps(real=True)
+    policy = RetryPolicy(attempts=8, initial_wait=0.01, max_wait=0.05)
+    async with client_for(server.url, sleep=sleeps, policy=policy) as client:
+        await asyncio.gather(*(client.list() for _ in range(6)))
+    assert server.stats()["requests"]  # the server saw the burst
+    assert any(wait >= 1.0 for wait in sleeps.waits), sleeps.waits
+
+
+async def test_rate_limited_error_after_the_last_attempt(start_emulator: StartEmulator) -> None:
+    server = start_emulator(rate_limit=2)  # the token and the first list pass, then no more
+    async with client_for(
+        server.url, sleep=Sleeps(), policy=RetryPolicy(attempts=1, initial_wait=0, max_wait=0)
+    ) as client:
+        await client.list()
+        with pytest.raises(RateLimited) as caught:
+            await client.list()
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after >= 1
+
+
+async def test_authorization_is_never_logged(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with client_for(emulator.url, secret="emulator") as client:
+        await client.list()
+        token = await client.tokens.get()
+    text = caplog.text
+    assert "Bearer" not in text
+    assert token not in text
+    assert "[redacted]" in text
+
+
+async def test_connection_refused_is_retried_for_writes_too() -> None:
+    # Nothing listens on this port: the request never left, so even a create may repeat.
+    sleeps = Sleeps()
+    async with client_for("http://127.0.0.1:9", sleep=sleeps) as client:
+        with pytest.raises(TransportError):
+            await client.tokens.get()
+    assert len(sleeps.waits) == 3  # attempts=4
+
+
+async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEmulator) -> None:
+    """Within one create call, every POST but the last drew a 503 or 429 (never processed):
+    after a 500, a dropped connection or commit-then-500 the client stops and says so."""
+    server = start_emulator(fault_rate=0.9, fault_seed=7)
+    create_route = "POST /platform/v2/workspaces/{workspace_id}/calculatedattributes"
+    not_processed = {"service_unavailable", "too_many_requests"}
+    async with client_for(
+        server.url, sleep=Sleeps(), policy=RetryPolicy(attempts=6, initial_wait=0, max_wait=0)
+    ) as client:
+        server.settings(fault_rate=0)
+        await client.tokens.get()
+        server.settings(fault_rate=0.9)
+        ambiguous = 0
+        for n in range(30):
+            before = server.stats()
+            try:
+                await client.create(body(f"CA {n}"))
+            except (ServerError, TransportError):
+                ambiguous += 1
+            except RateLimited:
+                pass
+            after = server.stats()
+            posts = after["requests"].get(create_route, 0) - before["requests"].get(create_route, 0)
+            faults = [f["fault"] for f in after["fault_log"][len(before["fault_log"]) :]]
+            assert posts == len(faults) or posts == len(faults) + 1
+            assert all(kind in not_processed for kind in faults[: posts - 1]), faults
+    assert ambiguous > 0

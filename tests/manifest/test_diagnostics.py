@@ -1,0 +1,93 @@
+"""Pydantic's errors worded for people (manifest/diagnostics.py): each becomes a data path
+and a message, with a suggestion where a word is misspelt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from reconciler.manifest.diagnostics import explain, model_at, suggest
+from reconciler.models import CalculatedAttribute, Condition, Datapoint, Definition
+
+CA: dict[str, Any] = {
+    "name": "LTV",
+    "definition": {
+        "calculation_type": "count",
+        "datapoint": {"event_type": "session_start"},
+        "time_period": {"type": "within", "within": 7, "within_unit": "days"},
+    },
+}
+
+
+def explained(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    with pytest.raises(ValidationError) as caught:
+        CalculatedAttribute.model_validate(data, context={"defer_rules": True})
+    return explain(caught.value, CalculatedAttribute, data)
+
+
+def with_definition(**changes: Any) -> dict[str, Any]:
+    return {**CA, "definition": {**CA["definition"], **changes}}
+
+
+def test_suggestions_for_misspelt_words() -> None:
+    assert suggest("calcualtion_type", ["calculation_type", "conditions"]) == "calculation_type"
+    assert suggest("Event-Type", ["event_type"]) == "event_type"
+    assert suggest("zzz", ["calculation_type"]) is None
+
+
+def test_the_model_under_a_path_follows_aliases_and_lists() -> None:
+    assert model_at(CalculatedAttribute, ("definition",)) is Definition
+    assert model_at(CalculatedAttribute, ("definition", "data_point")) is Datapoint
+    assert model_at(CalculatedAttribute, ("definition", "conditions", 2)) is Condition
+    assert model_at(CalculatedAttribute, ("definition", "nothing")) is None
+
+
+def test_an_unknown_key_suggests_the_field_and_hides_its_missing_twin() -> None:
+    definition = dict(CA["definition"])
+    definition["calcualtion_type"] = definition.pop("calculation_type")
+    found = explained({**CA, "definition": definition})
+    assert found == [
+        (
+            ("definition", "calcualtion_type"),
+            "unknown field `calcualtion_type`; did you mean `calculation_type`?",
+            True,
+        )
+    ]
+
+
+def test_both_spellings_of_one_field_are_named() -> None:
+    found = explained(with_definition(data_point={"event_type": "session_start"}))
+    assert [(path, message) for path, message, _ in found] == [
+        (("definition", "data_point"), "`data_point` and `datapoint` are the same field; keep one")
+    ]
+
+
+def test_a_misspelt_choice_gets_a_suggestion_and_others_the_choices() -> None:
+    (found,) = explained(with_definition(calculation_type="cuont"))
+    assert found == (
+        ("definition", "calculation_type"),
+        "'cuont' is not valid; did you mean `count`?",
+        False,
+    )
+    (listed,) = explained(with_definition(time_period={"type": "whenever"}))
+    assert listed[0] == ("definition", "time_period", "type")
+    assert listed[1].startswith("'whenever' is not valid; use one of: since, within, all")
+
+
+def test_a_number_where_text_belongs_says_to_quote_it() -> None:
+    (found,) = explained({**CA, "description": 12})
+    assert found[1] == (
+        "expected text, got 12 (YAML read it as a number or boolean: put it in quotes)"
+    )
+
+
+def test_a_missing_field_is_named() -> None:
+    definition = {k: v for k, v in CA["definition"].items() if k != "time_period"}
+    (found,) = explained({**CA, "definition": definition})
+    assert found == (
+        ("definition", "time_period"),
+        "required field `time_period` is missing",
+        False,
+    )

@@ -1,0 +1,86 @@
+"""The import contract of the package's rooms, and what starting the CLI loads.
+
+Read from the source (AST: every import a module writes) and, where the real question is
+what a process ends up loading, from a fresh interpreter's sys.modules.
+"""
+
+from __future__ import annotations
+
+from reconciler import cli, settings
+from tests.support.imports import PACKAGE, imports, loaded_after, module_name, modules, within
+
+#: What `reconciler --help` must not load: the network, the server, progress bars, the
+#: emulator (none of them is needed to print help).
+NOT_FOR_HELP = ("httpx", "deepdiff", "starlette", "uvicorn", "rich.progress", "reconciler.emulator")
+#: What `reconciler validate` (offline) must not load.
+NOT_FOR_VALIDATE = ("httpx", "starlette", "uvicorn", "deepdiff")
+MAX_TOP_LEVEL_MODULES = 8
+
+
+def written(subpackage: str, *forbidden: str) -> list[str]:
+    """`module: import` for every import of `forbidden` written in `subpackage`."""
+    return [
+        f"{module_name(path)}: {name}"
+        for path in modules(subpackage)
+        for name in within(set(imports(path)), *forbidden)
+    ]
+
+
+def test_few_modules_sit_at_the_top() -> None:
+    top = sorted(
+        p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    )
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_planning_imports_no_network() -> None:
+    assert written("plan", "httpx", "reconciler.api") == []
+    loaded = loaded_after(
+        "import reconciler.plan.planner, reconciler.plan.render, reconciler.plan.safety"
+    )
+    assert within(loaded, "httpx", "reconciler.api") == []
+
+
+def test_models_know_nothing_of_manifest_files() -> None:
+    assert written("models", "reconciler.manifest") == []
+    assert within(loaded_after("import reconciler.models"), "reconciler.manifest") == []
+
+
+def test_no_command_imports_another() -> None:
+    commands = {module_name(path) for path in modules("commands")} - {"reconciler.commands"}
+    assert len(commands) >= 5
+    found = [
+        f"{module_name(path)}: {name}"
+        for path in modules("commands")
+        for name in within(set(imports(path)), *commands)
+        if name != module_name(path)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_from_imports() -> None:
+    names = imports(PACKAGE / "commands" / "apply.py")
+    assert "reconciler.applier" in names
+    assert "reconciler.plan.render" in names
+
+
+def test_help_loads_nothing_it_does_not_need() -> None:
+    loaded = loaded_after(
+        "from reconciler.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass"
+    )
+    assert "reconciler.cli" in loaded
+    assert within(loaded, *NOT_FOR_HELP) == []
+
+
+def test_validate_loads_no_network_and_no_server() -> None:
+    loaded = loaded_after(
+        "from reconciler.cli import app\n"
+        "try:\n    app(['validate', 'manifests'])\n"
+        "except SystemExit as exc:\n    assert exc.code == 0"
+    )
+    assert "reconciler.manifest.loader" in loaded
+    assert within(loaded, *NOT_FOR_VALIDATE) == []
+
+
+def test_the_cli_bounds_workspace_ids_as_the_settings_do() -> None:
+    assert cli.MAX_WORKSPACE_ID == settings.MAX_WORKSPACE_ID
