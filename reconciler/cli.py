@@ -9,7 +9,6 @@ command's modules, the console and the settings are imported when the command ru
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
@@ -91,19 +90,20 @@ def run_command(
     lists); long-running ones (seed, the emulator) keep the default thresholds, which hold
     their memory lower (docs/performance.md).
     """
+    from reconciler.api.secrets import Redactor
+    from reconciler.console import log_handling
+    from reconciler.errors import printable
+
     output = state.output()
     tune_collector(rarely=collect_rarely)
-    if state.debug:
-        # HTTP traces quote server answers, which may echo what was sent (a gateway echoing
-        # the token request): they pass through the same secret redaction as all output.
-        logging.basicConfig(
-            level=logging.DEBUG, format="%(name)s: %(message)s", stream=output.err.file
-        )
     try:
-        code = body(output)
+        # Announcements of waits reach stderr; with --debug every HTTP trace does, its
+        # secrets hidden (a gateway may echo what was sent).
+        with log_handling(output):
+            code = body(output)
     except ReconcilerError as exc:
         if state.debug:
-            output.err.print_exception()
+            output.traceback()
         output.error(exc.message)
         code = exc.exit_code
     except KeyboardInterrupt:
@@ -112,8 +112,9 @@ def run_command(
     except Exception as exc:  # a bug: say so in one paragraph; --debug shows the traceback
         if state.debug:
             raise
+        said = printable(Redactor.from_env()(str(exc)))
         output.error(
-            f"unexpected {type(exc).__name__}: {exc}. This is a bug in reconciler, not in "
+            f"unexpected {type(exc).__name__}: {said}. This is a bug in reconciler, not in "
             "your input; run the command again with --debug for the traceback, and report it."
         )
         code = 1

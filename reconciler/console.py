@@ -1,78 +1,27 @@
 """The terminal edge: the only place that writes to stdout/stderr.
 
 Colour only on a TTY and never with NO_COLOR or --no-color; rich markup is off so that CA
-names like `[bold]` print as written; every write passes through secret redaction.
+names like `[bold]` print as written. What is written is never rewritten here: plans,
+reports and exports are data and reach the terminal exactly; secrets are hidden where text
+about a request is made (`api.secrets`), and outside text is escaped where it enters a
+message or a rendering (`errors.printable`). Log records reach stderr through
+`log_handling`: announcements of waits always, every trace with --debug (secrets hidden).
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import os
-import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from rich.console import Console
 from rich.text import Text
 
-REDACTED = "***"
-
-#: Environment variables whose values must never reach any output.
-SECRET_ENV_VARS = ("MPARTICLE_CLIENT_SECRET", "MPARTICLE_API_SECRET")
-
-
-#: Per-environment secrets (SPEC §7): MPARTICLE_<ENV>_CLIENT_SECRET, ..._API_SECRET.
-_ENVIRONMENT_SECRET = re.compile(r"MPARTICLE_[A-Z0-9_]+_(CLIENT|API)_SECRET")
-
-
-def secrets_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> list[str]:
-    """The secret values currently set in the environment (empty ones ignored)."""
-    env = os.environ if environ is None else environ
-    names = [*SECRET_ENV_VARS, *(n for n in env if _ENVIRONMENT_SECRET.fullmatch(n))]
-    return [value for name in names if (value := env.get(name, "")) and len(value) >= 3]
-
-
-class Redactor:
-    """Replaces every known secret value in a string with `***`."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: list[str] = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def add(self, secret: str | None) -> None:
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
-            self._secrets.sort(key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-
-class _RedactingStream:
-    """A text stream wrapper that redacts secrets on every write."""
-
-    def __init__(self, stream: IO[str], redact: Redactor) -> None:
-        self._stream = stream
-        self._redact = redact
-
-    def write(self, text: str) -> int:
-        self._stream.write(self._redact(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    @property
-    def encoding(self) -> str:
-        return getattr(self._stream, "encoding", "utf-8") or "utf-8"
+from reconciler.errors import printable
 
 
 class Output:
@@ -85,14 +34,10 @@ class Output:
         debug: bool = False,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
-        redactor: Redactor | None = None,
     ) -> None:
         self.debug = debug
-        self.redact = redactor or Redactor(secrets_from_env())
         color = not no_color and "NO_COLOR" not in os.environ
-        out_stream = _RedactingStream(stdout or sys.stdout, self.redact)
-        err_stream = _RedactingStream(stderr or sys.stderr, self.redact)
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "markup": False,
             "highlight": False,
             "emoji": False,
@@ -100,10 +45,9 @@ class Output:
             "no_color": not color,
         }
         if not color:
-            common["color_system"] = None
-        self.out = Console(file=out_stream, **common)  # type: ignore[arg-type]
-        self.err = Console(file=err_stream, stderr=True, **common)  # type: ignore[arg-type]
-        self._raw_out = out_stream
+            self._common["color_system"] = None
+        self.out = Console(file=stdout or sys.stdout, **self._common)
+        self.err = Console(file=stderr or sys.stderr, stderr=True, **self._common)
 
     @property
     def interactive(self) -> bool:
@@ -111,9 +55,9 @@ class Output:
         return self.out.is_terminal and sys.stdin.isatty()
 
     def write_raw(self, text: str) -> None:
-        """Write machine output (JSON, Markdown) to stdout exactly as given (redacted)."""
-        self._raw_out.write(text)
-        self._raw_out.flush()
+        """Write machine output (JSON, Markdown) to stdout exactly as given."""
+        self.out.file.write(text)
+        self.out.file.flush()
 
     def print(self, text: str | Text = "") -> None:
         self.out.print(text)
@@ -126,3 +70,63 @@ class Output:
 
     def info(self, message: str) -> None:
         self.err.print(Text(message))
+
+    def traceback(self) -> None:
+        """The exception being handled, as rich renders it, with secrets hidden (--debug)."""
+        # Imported here: planning renders through this module and knows nothing of api/.
+        from reconciler.api.secrets import Redactor
+
+        buffer = io.StringIO()
+        Console(file=buffer, width=self.err.width, **self._common).print_exception()
+        self.err.file.write(Redactor.from_env()(buffer.getvalue()))
+        self.err.file.flush()
+
+
+class _Notices(logging.Handler):
+    """Announcements of the network edge (waits, retries, slow answers) on stderr."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(logging.INFO)
+        self.output = output
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.output.info(printable(record.getMessage()))
+        except Exception:  # a log line must never break a command
+            self.handleError(record)
+
+
+class _Tracing(logging.Formatter):
+    """--debug traces: secrets hidden and control characters escaped in every line."""
+
+    def __init__(self) -> None:
+        from reconciler.api.secrets import Redactor
+
+        super().__init__("%(name)s: %(message)s")
+        self._redact = Redactor.from_env()
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self._redact(super().format(record))
+        return "\n".join(printable(line) for line in text.split("\n"))
+
+
+@contextmanager
+def log_handling(output: Output) -> Iterator[None]:
+    """Route log records to stderr while one command runs: with --debug every record (HTTP
+    traces included), otherwise the announcements (INFO and up) of reconciler's loggers."""
+    handler: logging.Handler
+    if output.debug:
+        target, level = logging.getLogger(), logging.DEBUG
+        handler = logging.StreamHandler(output.err.file)
+        handler.setFormatter(_Tracing())
+    else:
+        target, level = logging.getLogger("reconciler"), logging.INFO
+        handler = _Notices(output)
+    previous = target.level
+    target.addHandler(handler)
+    target.setLevel(level)
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(previous)

@@ -17,11 +17,14 @@
         ├── BusinessRuleError        422
         ├── RateLimited              429 (retry_after in seconds)
         ├── ServerError              5xx
-        └── TransportError           no usable answer: connection refused, dropped, timed out
+        ├── TransportError           no usable answer: connection refused, dropped, timed out
+        └── DeadlineExceeded         the command's deadline passed, or a wait would outlast it
 
 The client raises ApiError subclasses; everything else is raised by the step that found it.
 An error about input carries `Issue`s, each located by file position and data path (the
-one `DataPath` type and its one spelling, `format_path`, that every step uses).
+one `DataPath` type and its one spelling, `format_path`, that every step uses). Text from
+outside (a server's messages, input quoted in an Issue) is made `printable` where the error
+is built, so no message can drive the reader's terminal.
 """
 
 from __future__ import annotations
@@ -91,12 +94,24 @@ class Issue:
         return printable(f"{where}:{field} {self.message}")
 
 
+def printable_lines(text: str) -> str:
+    """`printable` line by line: the line breaks a message is made of stay."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 class ReconcilerError(Exception):
-    """Base of every error shown to a user as one paragraph with exit code 1."""
+    """Base of every error shown to a user as one paragraph with exit code 1.
+
+    The message is escaped line by line where it is built: names and text from the
+    workspace or a server (a live CA named with escape sequences) cannot drive a terminal.
+    """
 
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        message = printable_lines(message)
         super().__init__(message)
         self.message = message
 
@@ -190,10 +205,12 @@ class ApiError(ReconcilerError):
         path: str = "",
     ) -> None:
         self.status = status
+        #: As the server sent them (secrets already hidden by the client); `detail` is
+        #: their printable form.
         self.messages = tuple(messages)
         self.method = method
         self.path = path
-        detail = "; ".join(self.messages)
+        detail = self.detail
         request = f"{method} {path}".strip()
         parts = [message]
         if request:
@@ -201,6 +218,11 @@ class ApiError(ReconcilerError):
         if detail:
             parts.append(f": {detail}")
         super().__init__(" ".join(parts[:2]) + (parts[2] if len(parts) > 2 else ""))
+
+    @property
+    def detail(self) -> str:
+        """The server's messages, joined and escaped for a terminal."""
+        return printable("; ".join(self.messages))
 
 
 class AuthError(ApiError):
@@ -242,3 +264,8 @@ class ServerError(ApiError):
 
 class TransportError(ApiError):
     """No usable answer (refused, dropped, timed out); whether a write took effect is unknown."""
+
+
+class DeadlineExceeded(ApiError):
+    """The command's deadline passed, or a wait it asks for would outlast it: nothing more
+    is sent. Whether the request in flight took effect is unknown."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import format_path
+from reconciler.errors import format_path, printable
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 
@@ -112,11 +112,13 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
 
 
 def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
-    """The manifest entry of one live CA, and notes about it."""
+    """The manifest entry of one live CA, and notes about it (the name escaped for a
+    terminal: it comes from the workspace)."""
     notes: list[str] = []
+    shown = printable(live.name)
     definition = live.active if live.active is not None else live.draft
     if definition is None:
-        return None, [f'"{live.name}" (id {live.id}) has no definition; not exported']
+        return None, [f'"{shown}" (id {live.id}) has no definition; not exported']
     entry: dict[str, Any] = {"name": live.name}
     if live.description_text:
         entry["description"] = live.description_text
@@ -124,7 +126,7 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
         entry["active"] = False
     elif live.draft is not None:
         notes.append(
-            f'"{live.name}" has an unactivated draft; its active definition was exported '
+            f'"{shown}" has an unactivated draft; its active definition was exported '
             "(plan will offer to discard the draft)"
         )
     entry["definition"] = definition_document(definition)
@@ -133,25 +135,51 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         notes.append(
-            f'"{live.name}" holds a definition the manifest rules refuse '
+            f'"{shown}" holds a definition the manifest rules refuse '
             f"({format_path(first['loc'])}: {first['msg']}); "
             "exported as it is, fix it by hand"
         )
     return entry, notes
 
 
+def file_stems(live: list[LiveCA]) -> dict[int, str]:
+    """A distinct file stem for every CA (by id), whatever their names.
+
+    Stems are lowercase ASCII, so names that differ only in case or accents (`Sessions`,
+    `sessions`, `Séssions`) share one, as they would on a case-insensitive file system.
+    The first CA of such a group (by name, then id) keeps it; the others get their id as
+    a suffix, and a suffix that meets another CA's stem (`Sessions 2` is `sessions-2`) or
+    a reserved name takes a counter as well: no two CAs ever share a file.
+    """
+    ordered = sorted(live, key=lambda item: (item.name, item.id))
+    natural = {ca.id: file_stem(ca.name) for ca in ordered}
+    taken: set[str] = set(RESERVED)
+    stems: dict[int, str] = {}
+    for ca in ordered:
+        if natural[ca.id] not in taken:
+            stems[ca.id] = natural[ca.id]
+            taken.add(natural[ca.id])
+    # Suffixes avoid every natural stem, so a later CA never loses its own to a suffix.
+    taken |= set(natural.values())
+    for ca in ordered:
+        if ca.id in stems:
+            continue
+        candidate, count = f"{natural[ca.id]}-{ca.id}", 1
+        while candidate in taken:
+            count += 1
+            candidate = f"{natural[ca.id]}-{ca.id}-{count}"
+        stems[ca.id] = candidate
+        taken.add(candidate)
+    return stems
+
+
 def export(live: list[LiveCA]) -> Exported:
     """One manifest file per CA, named after the CA (ids settle collisions)."""
     result = Exported()
-    used: set[str] = set()
+    stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
         entry, notes = ca_document(ca)
         result.notes += notes
-        if entry is None:
-            continue
-        stem = file_stem(ca.name)
-        if stem in used or stem in RESERVED:
-            stem = f"{stem}-{ca.id}"
-        used.add(stem)
-        result.files[f"{stem}.yaml"] = {"calculated_attributes": [entry]}
+        if entry is not None:
+            result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}
     return result

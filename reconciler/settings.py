@@ -8,9 +8,10 @@ settings are the top level's with its own on top, and each command picks one (`-
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -55,6 +56,13 @@ SECRET_KEYS = {
     "client_id": "MPARTICLE_CLIENT_ID",
     "api_key": "MPARTICLE_API_KEY",
 }
+
+#: Platform API requests per second: the range a rate limit may take, wherever it is set.
+MIN_RATE_LIMIT = 0.01
+MAX_RATE_LIMIT = 10_000.0
+RateLimit = Annotated[float, Field(ge=MIN_RATE_LIMIT, le=MAX_RATE_LIMIT)]
+#: A command's overall deadline when RECONCILER_DEADLINE is not set (seed has none).
+DEFAULT_DEADLINE = 1800.0
 
 
 #: `--env all` plans every environment, so no environment may be called that.
@@ -117,7 +125,7 @@ class WorkspaceSettings(BaseModel):
     auth_url: str | None = None
     s2s_url: str | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
-    rate_limit: PositiveFloat | None = None
+    rate_limit: RateLimit | None = None
     #: Seeding: the most users (Events API batches) per second; none = the seed default.
     seed_rate: PositiveFloat | None = None
     #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
@@ -160,6 +168,111 @@ class Flags:
 
 
 @dataclass(frozen=True)
+class _Knob:
+    """One environment variable of Tuning: how to read it and what it may be."""
+
+    env: str
+    field: str
+    parse: Callable[[str], float]
+    low: float
+    high: float
+    meaning: str
+
+
+def _integer(raw: str) -> float:
+    return int(raw)
+
+
+_KNOBS = (
+    _Knob("RECONCILER_RETRY_ATTEMPTS", "retry_attempts", _integer, 1, 100, "a number of attempts"),
+    _Knob("RECONCILER_RETRY_INITIAL_WAIT", "retry_initial_wait", float, 0, 600, "seconds"),
+    _Knob("RECONCILER_RETRY_MAX_WAIT", "retry_max_wait", float, 0, 3600, "seconds"),
+    _Knob("RECONCILER_REQUEST_TIMEOUT", "request_timeout", float, 0.01, 3600, "seconds"),
+    _Knob("RECONCILER_DEADLINE", "deadline", float, 0.01, 7 * 24 * 3600, "seconds"),
+    _Knob("RECONCILER_WAIT_INTERVAL", "wait_interval", float, 0.01, 3600, "seconds"),
+    _Knob(
+        "RECONCILER_RATE_LIMIT",
+        "rate_limit",
+        float,
+        MIN_RATE_LIMIT,
+        MAX_RATE_LIMIT,
+        "a number of requests per second",
+    ),
+    _Knob("RECONCILER_SEED_RATE", "seed_rate", float, 0.01, 1e7, "a number of users per second"),
+    _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
+)
+
+
+def _knob_value(knob: _Knob, raw: str) -> float:
+    """The value of one knob, or a SettingsError naming the variable and its range."""
+    try:
+        value = knob.parse(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and knob.low <= value <= knob.high):
+        low, high = (f"{bound:g}" for bound in (knob.low, knob.high))
+        raise SettingsError(f"{knob.env}={raw!r}: must be {knob.meaning} between {low} and {high}")
+    return value
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path | None:
+    """RECONCILER_CACHE_DIR (empty: no cache), else the XDG cache directory."""
+    configured = env.get("RECONCILER_CACHE_DIR")
+    if configured is not None:
+        return Path(configured).expanduser() if configured.strip() else None
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reconciler"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How hard and how long to try, and where to keep the cache: every RECONCILER_*
+    knob of the environment, read and validated here and passed down from here."""
+
+    retry_attempts: int = 12
+    retry_initial_wait: float = 0.25
+    retry_max_wait: float = 20.0
+    #: Longest one HTTP request may take, answer included (a trickling server too).
+    request_timeout: float = 60.0
+    #: The command's overall deadline in seconds; None: the command's own default.
+    deadline: float | None = None
+    #: Seconds between polls of `apply --wait`.
+    wait_interval: float = 5.0
+    rate_limit: float | None = None
+    #: Seeding's users per second and rate-limit ceiling (percent); None: not set here.
+    seed_rate: float | None = None
+    seed_rate_ceiling: float | None = None
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Tuning:
+        """The knobs set in the environment (empty = not set); SettingsError names a bad one."""
+        env = os.environ if environ is None else environ
+        values: dict[str, float] = {}
+        for knob in _KNOBS:
+            raw = env.get(knob.env, "").strip()
+            if raw:
+                values[knob.field] = _knob_value(knob, raw)
+        default = cls()
+        return cls(
+            retry_attempts=int(values.get("retry_attempts", default.retry_attempts)),
+            retry_initial_wait=values.get("retry_initial_wait", default.retry_initial_wait),
+            retry_max_wait=values.get("retry_max_wait", default.retry_max_wait),
+            request_timeout=values.get("request_timeout", default.request_timeout),
+            deadline=values.get("deadline"),
+            wait_interval=values.get("wait_interval", default.wait_interval),
+            rate_limit=values.get("rate_limit"),
+            seed_rate=values.get("seed_rate"),
+            seed_rate_ceiling=values.get("seed_rate_ceiling"),
+            cache_dir=_cache_dir(env),
+        )
+
+    def command_deadline(self, default: float | None = DEFAULT_DEADLINE) -> float | None:
+        """Seconds the command may take: RECONCILER_DEADLINE, else the command's default."""
+        return self.deadline if self.deadline is not None else default
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs to reach the workspace (of one environment)."""
 
@@ -174,6 +287,7 @@ class Settings:
     #: Seeding's rate and ceiling (None: the seeding defaults, 100 users/s and 80%).
     seed_rate: float | None = None
     seed_rate_ceiling: float | None = None
+    tuning: Tuning = field(default_factory=Tuning)
     client_id: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
@@ -239,24 +353,6 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         raise SettingsError(f"{name}={raw!r} is not a workspace id (a positive integer)") from None
     if not 0 < value <= MAX_WORKSPACE_ID:
         raise SettingsError(f"{name}={raw!r} is not a workspace id (a positive 64-bit integer)")
-    return value
-
-
-def _env_float(env: Mapping[str, str], name: str) -> float | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    return value if value > 0 else None
-
-
-def _env_ceiling(env: Mapping[str, str], name: str) -> float | None:
-    value = _env_float(env, name)
-    if value is not None and value > 100:
-        raise SettingsError(f"{name}={value:g} is not a percentage (above 0, at most 100)")
     return value
 
 
@@ -369,7 +465,8 @@ def resolve(
         directory, file, layer, flags, env, environment, fallback_workspace_id
     )
     embedded = target == "embedded"
-    rate_limit = flags.rate_limit or _env_float(env, "RECONCILER_RATE_LIMIT") or layer.rate_limit
+    tuning = Tuning.from_env(env)
+    rate_limit = flags.rate_limit or tuning.rate_limit or layer.rate_limit
 
     def secret(key: str) -> str:
         return EMULATOR_CREDENTIAL if embedded else _secret(env, environment, key)
@@ -381,12 +478,11 @@ def resolve(
         prune=flags.prune if flags.prune is not None else bool(layer.prune),
         **(EMBEDDED_URLS if embedded else _urls(layer, flags, env)),
         rate_limit=rate_limit,
-        seed_rate=flags.seed_rate or _env_float(env, "RECONCILER_SEED_RATE") or layer.seed_rate,
+        seed_rate=flags.seed_rate or tuning.seed_rate or layer.seed_rate,
         seed_rate_ceiling=(
-            flags.seed_rate_ceiling
-            or _env_ceiling(env, "RECONCILER_SEED_RATE_CEILING")
-            or layer.seed_rate_ceiling
+            flags.seed_rate_ceiling or tuning.seed_rate_ceiling or layer.seed_rate_ceiling
         ),
+        tuning=tuning,
         client_id=secret("CLIENT_ID"),
         client_secret=secret("CLIENT_SECRET"),
         api_key=secret("API_KEY"),

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+import reconciler
 from reconciler import manifest
 from reconciler.errors import ManifestError, SettingsError
-from reconciler.settings import DEFAULT_API_URL, Flags, SettingsFile, resolve
+from reconciler.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_DEADLINE,
+    Flags,
+    SettingsFile,
+    Tuning,
+    resolve,
+)
+from tests.support.cli import run_cli
+from tests.support.workspace import ca, write_manifests
 
 HERE = Path("ws")
 
@@ -92,6 +103,118 @@ def test_workspace_ids_beyond_64_bits_are_refused_where_written(tmp_path: Path) 
     assert resolve(HERE, SettingsFile(workspace_id=2**63 - 1), environ={}).workspace_id == 2**63 - 1
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RECONCILER_RETRY_ATTEMPTS", "abc", "must be a number of attempts between 1 and 100"),
+        ("RECONCILER_RETRY_ATTEMPTS", "0", "must be a number of attempts between 1 and 100"),
+        ("RECONCILER_RETRY_ATTEMPTS", "2.5", "must be a number of attempts between 1 and 100"),
+        ("RECONCILER_RETRY_INITIAL_WAIT", "-1", "must be seconds between 0 and 600"),
+        ("RECONCILER_RETRY_MAX_WAIT", "nan", "must be seconds between 0 and 3600"),
+        ("RECONCILER_REQUEST_TIMEOUT", "0", "must be seconds between 0.01 and 3600"),
+        ("RECONCILER_DEADLINE", "inf", "must be seconds between 0.01 and 604800"),
+        ("RECONCILER_WAIT_INTERVAL", "abc", "must be seconds between 0.01 and 3600"),
+        (
+            "RECONCILER_RATE_LIMIT",
+            "1e-300",
+            "must be a number of requests per second between 0.01 and 10000",
+        ),
+        (
+            "RECONCILER_RATE_LIMIT",
+            "0",
+            "must be a number of requests per second between 0.01 and 10000",
+        ),
+    ],
+)
+def test_every_knob_is_validated_and_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        resolve(HERE, SettingsFile(workspace_id=1), environ={name: value})
+    assert caught.value.message == f"{name}={value!r}: {message}"
+
+
+def test_knobs_are_read_once_into_tuning_and_passed_down() -> None:
+    env = {
+        "RECONCILER_RETRY_ATTEMPTS": " 3 ",
+        "RECONCILER_RETRY_INITIAL_WAIT": "0.5",
+        "RECONCILER_RETRY_MAX_WAIT": "4",
+        "RECONCILER_REQUEST_TIMEOUT": "7",
+        "RECONCILER_DEADLINE": "90",
+        "RECONCILER_WAIT_INTERVAL": "0.05",
+        "RECONCILER_RATE_LIMIT": "2.5",
+        "RECONCILER_CACHE_DIR": "/tmp/c",
+    }
+    settings = resolve(HERE, SettingsFile(workspace_id=1, rate_limit=9), environ=env)
+    assert settings.tuning == Tuning(
+        retry_attempts=3,
+        retry_initial_wait=0.5,
+        retry_max_wait=4,
+        request_timeout=7,
+        deadline=90,
+        wait_interval=0.05,
+        rate_limit=2.5,
+        cache_dir=Path("/tmp/c"),
+    )
+    assert settings.rate_limit == 2.5  # the environment beats reconciler.yaml
+    assert settings.tuning.command_deadline() == 90
+    assert settings.tuning.command_deadline(None) == 90
+
+
+def test_unset_and_empty_knobs_take_their_defaults() -> None:
+    for env in ({}, dict.fromkeys(KNOBS, "")):
+        tuning = Tuning.from_env({**env, "XDG_CACHE_HOME": "/x"})
+        assert tuning == Tuning(cache_dir=Path("/x/reconciler"))
+        assert tuning.command_deadline() == DEFAULT_DEADLINE
+        assert tuning.command_deadline(None) is None  # seed: no deadline unless one is set
+    assert Tuning.from_env({"RECONCILER_CACHE_DIR": ""}).cache_dir is None  # cache off
+
+
+def test_a_rate_limit_in_reconciler_yaml_is_range_checked(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\nrate_limit: 1.0e-300\n")
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (2, "rate_limit")
+
+
+KNOBS = (
+    "RECONCILER_RETRY_ATTEMPTS",
+    "RECONCILER_RETRY_INITIAL_WAIT",
+    "RECONCILER_RETRY_MAX_WAIT",
+    "RECONCILER_REQUEST_TIMEOUT",
+    "RECONCILER_DEADLINE",
+    "RECONCILER_WAIT_INTERVAL",
+    "RECONCILER_RATE_LIMIT",
+    "RECONCILER_SEED_RATE",
+    "RECONCILER_SEED_RATE_CEILING",
+)
+
+
+@pytest.mark.parametrize("name", KNOBS)
+def test_a_junk_knob_is_a_named_user_error_for_every_command(name: str, tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    for command in (["validate"], ["plan"], ["export", "--out", str(tmp_path / "out")]):
+        result = run_cli(*command, directory, env={name: "abc"})
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"Error: {name}='abc': must be "), result.stderr
+        assert "bug" not in result.output
+
+
+def test_the_environment_is_read_only_where_settings_and_secrets_are() -> None:
+    """Every knob is read in settings (the terminal reads NO_COLOR, the edge its secrets,
+    and environments which environment RECONCILER_ENV names): a knob read anywhere else
+    escapes validation."""
+    allowed = {"settings.py", "environments.py", "console.py", "api/secrets.py"}
+    package = Path(reconciler.__file__).parent
+    readers = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "emulator" not in path.parts
+        and re.search(r"os\.environ|getenv\(", path.read_text())
+        and path.relative_to(package).as_posix() not in allowed
+    )
+    assert readers == []
+
+
 def test_the_seed_rate_and_its_ceiling_follow_the_precedence() -> None:
     file = SettingsFile(workspace_id=1, seed_rate=50, seed_rate_ceiling=70)
     env = {"RECONCILER_SEED_RATE": "120", "RECONCILER_SEED_RATE_CEILING": "90"}
@@ -107,8 +230,16 @@ def test_the_seed_rate_and_its_ceiling_follow_the_precedence() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("RECONCILER_SEED_RATE", "fast", "RECONCILER_SEED_RATE='fast' is not a number"),
-        ("RECONCILER_SEED_RATE_CEILING", "120", "is not a percentage"),
+        (
+            "RECONCILER_SEED_RATE",
+            "fast",
+            "RECONCILER_SEED_RATE='fast': must be a number of users per second between 0.01",
+        ),
+        (
+            "RECONCILER_SEED_RATE_CEILING",
+            "120",
+            "RECONCILER_SEED_RATE_CEILING='120': must be a percentage between 0.01 and 100",
+        ),
     ],
 )
 def test_bad_seed_rate_settings_are_named(name: str, value: str, message: str) -> None:

@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import from_json
 
-from reconciler.api.http import Http
+from reconciler.api.http import Http, shown_url
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
 from reconciler.models.live import read_live
@@ -80,7 +80,6 @@ class TokenSource:
             response = await self._http.request(
                 "POST",
                 self._auth_url,
-                path="oauth token",
                 json={
                     "client_id": self._client_id,
                     "client_secret": self._client_secret,
@@ -105,12 +104,16 @@ class TokenSource:
             token = str(body["access_token"])
             lifetime = float(body.get("expires_in") or 3600)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise AuthError("the token endpoint answered without an access_token") from None
+            raise AuthError(
+                "the token endpoint answered without an access_token",
+                method="POST",
+                path=shown_url(self._auth_url),
+            ) from None
         self._token = token
         self._expires_at = self._clock() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
 
 
-def _created_id(content: bytes) -> int:
+def _created_id(content: bytes, shown: str) -> int:
     """The create call answers with the new id: a bare integer (or, leniently, {"id": n})."""
     try:
         body = orjson.loads(content)
@@ -124,7 +127,7 @@ def _created_id(content: bytes) -> int:
         return body
     if isinstance(body, str) and body.strip().isdigit():
         return int(body)
-    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST")
+    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST", path=shown)
 
 
 class PlatformClient:
@@ -150,6 +153,10 @@ class PlatformClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    def shown(self, suffix: str = "") -> str:
+        """How messages name a call: the host, and the path with the workspace elided."""
+        return shown_url(self.base, f"/platform/.../calculatedattributes{suffix}")
+
     async def _call(
         self,
         method: str,
@@ -162,7 +169,7 @@ class PlatformClient:
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
-        path = f".../calculatedattributes{suffix}"
+        path = f"/platform/.../calculatedattributes{suffix}"  # as `shown` names it
         for attempt in range(2):
             token = await self.tokens.get(force=attempt > 0)
             try:
@@ -189,8 +196,10 @@ class PlatformClient:
             # (docs/performance.md).
             data = from_json(content)
         except ValueError as exc:
-            raise ApiError(f"the CA list could not be read: not JSON ({exc})") from None
-        return read_live(data)
+            raise ApiError(
+                f"the CA list could not be read: not JSON ({exc})", method="GET", path=self.shown()
+            ) from None
+        return read_live(data, f"the CA list ({self.shown()})")
 
     async def list_json(self, name: str | None = None) -> bytes:
         """The list call's answer as sent, for readers of fields the models leave out."""
@@ -214,12 +223,16 @@ class PlatformClient:
         try:
             data = from_json(content)
         except ValueError:
-            raise ApiError(f"CA {ca_id} could not be read from the API's answer") from None
-        return read_live([data], f"CA {ca_id}")[0]
+            raise ApiError(
+                f"CA {ca_id} could not be read from the API's answer",
+                method="GET",
+                path=self.shown(f"/{ca_id}"),
+            ) from None
+        return read_live([data], f"CA {ca_id} ({self.shown(f'/{ca_id}')})")[0]
 
     async def create(self, body: dict[str, Any]) -> int:
         """POST a new CA (name, description, draft_definition); its new id."""
-        return _created_id(await self._call("POST", json=body, idempotent=False))
+        return _created_id(await self._call("POST", json=body, idempotent=False), self.shown())
 
     async def update(self, ca_id: int, body: dict[str, Any]) -> None:
         """PUT name, description and draft_definition (the draft; never the active one)."""

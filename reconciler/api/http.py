@@ -1,32 +1,47 @@
 """The network seam shared by the Platform API client and the seeding sender.
 
 One httpx.AsyncClient (any transport: the network, or the emulator's ASGI app), a shared
-rate limiter, retries per SPEC §4.3 (tenacity: capped exponential backoff with jitter,
-`Retry-After` honoured and shared by every request), and HTTP failures as typed errors.
+rate limiter, retries per SPEC §4.3 (the rules in `retrying`), a deadline for each request
+and for the command, and HTTP failures as typed errors that name the host. Text made here
+about a request (errors, traces) has its secrets redacted and its control characters
+escaped; waits of more than a few seconds are announced on the `reconciler.http` log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_random_exponential
 
+from reconciler.api.retrying import (
+    UNREACHABLE,
+    Deadline,
+    RetryPolicy,
+    attempts_for,
+    backoff,
+    beyond_deadline,
+    duration,
+    kind_of,
+    reason,
+    spread,
+    until,
+)
+from reconciler.api.secrets import Redactor
 from reconciler.errors import (
     ApiError,
     AuthError,
     BusinessRuleError,
+    DeadlineExceeded,
     NotFoundError,
     RateLimited,
     ServerError,
@@ -34,47 +49,29 @@ from reconciler.errors import (
     ValidationFailed,
 )
 
+__all__ = ["Http", "RetryPolicy", "error_for"]
+
 log = logging.getLogger("reconciler.http")
 
-#: Statuses retried for every call (the request was not processed, or a proxy failed).
-RETRY_ALWAYS = frozenset({429, 502, 503, 504})
-#: Longest `Retry-After` we obey; longer ones are capped (the caller can re-run).
-MAX_RETRY_AFTER = 120.0
-REDACTED_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Environment overrides exist for tests and impatient users."""
-
-    attempts: int = 12
-    initial_wait: float = 0.25
-    max_wait: float = 20.0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
-        env = os.environ if environ is None else environ
-        default = cls()
-        return cls(
-            attempts=int(env.get("RECONCILER_RETRY_ATTEMPTS", default.attempts)),
-            initial_wait=float(env.get("RECONCILER_RETRY_INITIAL_WAIT", default.initial_wait)),
-            max_wait=float(env.get("RECONCILER_RETRY_MAX_WAIT", default.max_wait)),
-        )
+#: Waits at least this long are announced (INFO); shorter ones are traced (DEBUG).
+NOTICE_AFTER = 1.0
+#: An answer slower than this is announced while it is awaited.
+SLOW_ANSWER = 10.0
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """The server's `Retry-After` in seconds (a number or an HTTP date), or None."""
     raw = response.headers.get("retry-after")
     if not raw:
         return None
     try:
-        return min(max(float(raw), 0.0), MAX_RETRY_AFTER)
+        seconds = float(raw)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return min(max(when - time.time(), 0.0), MAX_RETRY_AFTER)
+        try:
+            seconds = parsedate_to_datetime(raw).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return None if math.isnan(seconds) else max(seconds, 0.0)
 
 
 def _messages(response: httpx.Response) -> list[str]:
@@ -97,13 +94,15 @@ def _messages(response: httpx.Response) -> list[str]:
     return []
 
 
-def error_for(response: httpx.Response, method: str, path: str) -> ApiError:
-    """The typed error for a non-2xx response."""
+def error_for(
+    response: httpx.Response, method: str, path: str, redact: Redactor | None = None
+) -> ApiError:
+    """The typed error for a non-2xx response; the server's text with secrets hidden."""
     status = response.status_code
     messages = _messages(response)
     common: dict[str, Any] = {
         "status": status,
-        "messages": messages,
+        "messages": [redact(m) for m in messages] if redact else messages,
         "method": method,
         "path": path,
     }
@@ -123,6 +122,13 @@ def error_for(response: httpx.Response, method: str, path: str) -> ApiError:
     return ApiError(f"unexpected HTTP {status}", **common)
 
 
+def shown_url(url: str, path: str = "") -> str:
+    """What messages call a request: scheme and host always (which server failed matters
+    most), then `path` (a readable stand-in for a long one) or the URL's own path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{path or parts.path}"
+
+
 class Http:
     """Sends requests with the shared limiter and retry policy; 2xx or a typed error."""
 
@@ -133,90 +139,155 @@ class Http:
         rate_limit: float | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        redact: Redactor | None = None,
     ) -> None:
         self.client = client
         self._sleep = sleep
-        self.policy = policy or RetryPolicy.from_env()
-        self.limiter = AsyncLimiter(rate_limit, 1.0) if rate_limit else None
+        self.policy = policy or RetryPolicy()
+        self.deadline = Deadline(self.policy.deadline)
+        self.redact = redact or Redactor()
+        self.limiter = _limiter(rate_limit) if rate_limit else None
+        #: A 429 pauses every request until then, each for a jitter more (see `spread`).
         self._resume_at = 0.0
+        self._pause = 0.0
+        self._paused_by: RateLimited | None = None
+        #: Requests waiting to try again after a 429 of their own: one is a blip, several
+        #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
+        self._refused = 0
+        self._paced = False
         self.retries = 0
         self.requests = 0
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def _retryable(self, idempotent: bool) -> Any:
-        def decide(exc: BaseException) -> bool:
-            if isinstance(exc, TransportError):
-                # A request that never reached the server is safe to repeat; any other
-                # transport failure may have taken effect, so only idempotent calls repeat.
-                return idempotent or isinstance(
-                    exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout)
-                )
-            if isinstance(exc, ApiError) and exc.status is not None:
-                return exc.status in RETRY_ALWAYS or (idempotent and exc.status == 500)
-            return False
-
-        return retry_if_exception(decide)
-
-    def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_random_exponential(
-            multiplier=self.policy.initial_wait, max=self.policy.max_wait
-        )
-        delay = float(backoff(state))
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            # The server said when; a little jitter keeps concurrent callers from a stampede.
-            return exc.retry_after + random.uniform(0, min(1.0, 0.1 * exc.retry_after))
-        return delay
-
-    async def _before_sleep(self, state: RetryCallState) -> None:
-        self.retries += 1
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.debug("retry %d in %.2fs after %s", state.attempt_number, wait, exc)
-
-    async def _pace(self) -> None:
+    async def _pace(self, shown: str) -> None:
+        """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
         delay = self._resume_at - time.monotonic()
         if delay > 0:
+            delay += random.uniform(0, spread(self.policy, self._pause, self._refused))
+            if not self.deadline.allows(delay) and self._paused_by is not None:
+                raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
             await self._sleep(delay)
         if self.limiter is not None:
-            await self.limiter.acquire()
+            await self._slot(shown)
+
+    async def _slot(self, shown: str) -> None:
+        """A slot of the local rate limit, within the deadline; the first wait of a second
+        or more says that requests are being paced, and at what rate."""
+        assert self.limiter is not None
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(self.limiter.acquire(), self.deadline.remaining())
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded(
+                f"gave up on {shown}: the command's deadline passed while waiting for the "
+                "rate limit (RECONCILER_DEADLINE, RECONCILER_RATE_LIMIT)"
+            ) from None
+        waited = time.monotonic() - started
+        if waited >= NOTICE_AFTER and not self._paced:
+            self._paced = True
+            log.info(
+                "pacing requests at %g a second (RECONCILER_RATE_LIMIT or rate_limit): "
+                "%s waited %s for its turn",
+                self.limiter.max_rate / self.limiter.time_period,
+                shown,
+                duration(waited),
+            )
+
+    def _attempt_timeout(self, shown: str) -> tuple[float, bool]:
+        """Seconds this attempt may take, and whether the command's deadline is what
+        limits it (raises DeadlineExceeded when it has passed already)."""
+        remaining = self.deadline.remaining()
+        limit = self.policy.request_timeout
+        if remaining is None or remaining > limit:
+            return limit, False
+        if remaining <= 0:
+            raise DeadlineExceeded(
+                f"gave up on {shown}: this command's deadline of "
+                f"{duration(self.policy.deadline or 0)} has passed (RECONCILER_DEADLINE)"
+            )
+        return remaining, True
+
+    async def _answer(
+        self, sending: Awaitable[httpx.Response], method: str, shown: str, timeout: float
+    ) -> httpx.Response | None:
+        """The response, or None when none came complete within `timeout` seconds (a
+        hung or trickling server): the whole answer counts, not each read."""
+        task = asyncio.ensure_future(sending)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=min(SLOW_ANSWER, timeout))
+            if not done:
+                log.info(
+                    "waiting for the answer to %s %s, until %s at the latest",
+                    method,
+                    shown,
+                    until(timeout - SLOW_ANSWER),
+                )
+                done, _ = await asyncio.wait({task}, timeout=timeout - SLOW_ANSWER)
+            return task.result() if done else None
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _send_once(
         self,
         method: str,
         url: str,
-        path: str,
+        shown: str,
         headers: Mapping[str, str],
         body: bytes | None,
     ) -> httpx.Response:
-        await self._pace()
+        await self._pace(shown)
+        timeout, by_deadline = self._attempt_timeout(shown)
         self.requests += 1
         request_headers = dict(headers)
         if body is not None:
             request_headers.setdefault("content-type", "application/json")
-        _log_request(method, url, request_headers)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("-> %s %s %s", method, self.redact(url), self.redact.headers(request_headers))
+        sending = self.client.request(method, url, content=body, headers=request_headers)
         try:
-            response = await self.client.request(method, url, content=body, headers=request_headers)
-        except httpx.TimeoutException as exc:
-            raise TransportError(
-                f"timed out ({type(exc).__name__})", method=method, path=path
-            ) from exc
+            response = await self._answer(sending, method, shown, timeout)
         except httpx.TransportError as exc:
+            raise self._transport_error(exc, method, shown) from exc
+        if response is None:
+            if by_deadline:
+                raise DeadlineExceeded(
+                    f"gave up on {shown}: no answer before this command's deadline "
+                    f"({duration(self.policy.deadline or 0)}, RECONCILER_DEADLINE)"
+                )
             raise TransportError(
-                f"connection failed ({type(exc).__name__}: {exc})", method=method, path=path
-            ) from exc
-        log.debug("<- %s %s %s", response.status_code, method, path)
+                f"no complete answer within {duration(timeout)} (RECONCILER_REQUEST_TIMEOUT)",
+                method=method,
+                path=shown,
+            ) from TimeoutError()
+        log.debug("<- %s %s %s", response.status_code, method, shown)
         if response.is_success:
             return response
-        error = error_for(response, method, path)
+        error = error_for(response, method, shown, self.redact)
         if isinstance(error, RateLimited):
             pause = error.retry_after if error.retry_after is not None else self.policy.initial_wait
-            self._resume_at = max(self._resume_at, time.monotonic() + pause)
+            if time.monotonic() + pause > self._resume_at:
+                self._resume_at = time.monotonic() + pause
+                self._pause = pause
+                self._paused_by = error
         raise error
+
+    def _transport_error(
+        self, exc: httpx.TransportError, method: str, shown: str
+    ) -> TransportError:
+        kind = kind_of(exc, urlsplit(shown).hostname or "")
+        what = UNREACHABLE.get(kind)
+        if what is None:
+            what = (
+                f"timed out ({type(exc).__name__})"
+                if isinstance(exc, httpx.TimeoutException)
+                else f"connection failed ({type(exc).__name__})"
+            )
+        detail = self.redact(str(exc)) if str(exc) else ""
+        return TransportError(what, method=method, path=shown, messages=[detail] if detail else [])
 
     async def request(
         self,
@@ -229,28 +300,60 @@ class Http:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
     ) -> httpx.Response:
-        """Send with retries; the final failure raises its typed ApiError."""
+        """Send with retries; the final failure raises its typed ApiError.
+
+        `path` stands for the URL's path in messages (the host is always named).
+        """
         body = (
             content if content is not None else (orjson.dumps(json) if json is not None else None)
         )
-        shown = path or url
-        retrying = AsyncRetrying(
-            sleep=self._sleep,
-            stop=stop_after_attempt(self.policy.attempts),
-            wait=self._wait,
-            retry=self._retryable(idempotent),
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
+        shown = shown_url(url, path)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
                 return await self._send_once(method, url, shown, headers or {}, body)
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+            except DeadlineExceeded:
+                raise
+            except ApiError as error:
+                await self._before_retry(error, attempt, idempotent, method, shown)
+
+    async def _before_retry(
+        self, error: ApiError, attempt: int, idempotent: bool, method: str, shown: str
+    ) -> None:
+        """Wait before the next attempt, announced; or re-raise `error` when there is none."""
+        kind = kind_of(error, urlsplit(shown).hostname or "")
+        allowed = attempts_for(kind, idempotent, self.policy)
+        if attempt >= allowed:
+            if attempt > 1:
+                error.message += f" (gave up after {attempt} attempts)"
+                error.args = (error.message,)
+            raise error
+        refused = isinstance(error, RateLimited)
+        wait = backoff(self.policy, attempt, error, self._refused + refused)
+        if not self.deadline.allows(wait):
+            raise beyond_deadline(self.deadline, wait, shown, error) from error
+        self.retries += 1
+        level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
+        log.log(
+            level,
+            "retrying %d/%d %s %s in %s (at %s): %s",
+            attempt + 1,
+            allowed,
+            method,
+            shown,
+            duration(wait),
+            until(wait),
+            reason(error),
+        )
+        self._refused += refused
+        try:
+            await self._sleep(wait)
+        finally:
+            self._refused -= refused
 
 
-def _log_request(method: str, url: str, headers: Mapping[str, str]) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        shown = {
-            k: ("[redacted]" if k.lower() in REDACTED_HEADERS else v) for k, v in headers.items()
-        }
-        log.debug("-> %s %s %s", method, url, shown)
+def _limiter(rate: float) -> AsyncLimiter:
+    """`rate` requests a second, in bursts of up to a second's worth; below one a second,
+    one request per 1/rate seconds (a bucket must hold at least one request)."""
+    return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)

@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 import httpx
 
 from reconciler.api.client import PlatformClient
-from reconciler.api.http import Http
-from reconciler.settings import Settings
+from reconciler.api.http import Http, RetryPolicy
+from reconciler.api.secrets import Redactor, basic_token
+from reconciler.settings import DEFAULT_DEADLINE, Settings
 
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+#: Seconds to wait for a connection (the whole request has RECONCILER_REQUEST_TIMEOUT).
+CONNECT_TIMEOUT = 10.0
 
 
 def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
@@ -35,21 +37,50 @@ def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport(retries=0, limits=limits)
 
 
-def http_for(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Http:
-    client = httpx.AsyncClient(
-        transport=transport or transport_for(settings), timeout=TIMEOUT, follow_redirects=False
+def redactor_for(settings: Settings) -> Redactor:
+    """The secrets this command may send, in every form they travel in (none for the
+    embedded emulator, whose credentials are public)."""
+    if settings.target == "embedded":
+        return Redactor()
+    redact = Redactor([settings.client_secret, settings.api_secret])
+    if settings.api_secret:
+        redact.add(basic_token(settings.api_key, settings.api_secret))
+    return redact
+
+
+def http_for(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    deadline: float | None = DEFAULT_DEADLINE,
+) -> Http:
+    """The HTTP seam of one command; `deadline` is the command's default (seconds, or None
+    for none), which RECONCILER_DEADLINE overrides."""
+    tuning = settings.tuning
+    timeout = httpx.Timeout(
+        tuning.request_timeout, connect=min(CONNECT_TIMEOUT, tuning.request_timeout)
     )
-    return Http(client, rate_limit=settings.rate_limit)
+    client = httpx.AsyncClient(
+        transport=transport or transport_for(settings), timeout=timeout, follow_redirects=False
+    )
+    policy = RetryPolicy.from_tuning(tuning, tuning.command_deadline(deadline))
+    return Http(
+        client, rate_limit=settings.rate_limit, policy=policy, redact=redactor_for(settings)
+    )
 
 
 @asynccontextmanager
 async def platform(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> AsyncIterator[PlatformClient]:
-    """A Platform API client for the workspace of `settings`, closed on exit."""
+    """A Platform API client for the workspace of `settings`, closed on exit; `deadline`
+    is the command's default (see http_for)."""
     settings.require_platform_credentials()
     client = PlatformClient(
-        http_for(settings, transport),
+        http_for(settings, transport, deadline=deadline),
         api_url=settings.api_url,
         workspace_id=settings.workspace_id,
         auth_url=settings.auth_url,

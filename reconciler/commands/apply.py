@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,12 +27,13 @@ from reconciler.plan import render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
-from reconciler.settings import Flags, Settings, SettingsFile
+from reconciler.settings import DEFAULT_DEADLINE, Flags, Settings, SettingsFile
 from reconciler.workspace import planning, suites
 from reconciler.workspace import saved as saved_plans
 
 Format = Literal["text", "json"]
-#: Seconds between polls of GET .../calculation (RECONCILER_WAIT_INTERVAL may change it).
+#: Seconds between polls of GET .../calculation (settings.Tuning.wait_interval, from
+#: RECONCILER_WAIT_INTERVAL, is what apply passes).
 POLL_SECONDS = 5.0
 #: How long `--wait` follows calculations unless `--wait-timeout` says otherwise. A
 #: calculation takes minutes to hours (more with a long `since` and a busy workspace).
@@ -58,6 +58,11 @@ class ApplyOptions:
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
+    @property
+    def deadline(self) -> float:
+        """The command's default deadline: `--wait` adds its own timeout to it."""
+        return DEFAULT_DEADLINE + (self.wait_timeout if self.wait else 0)
+
     def planning(self) -> planning.Options:
         """What the user asked of the plan: its selection and the rules allowed."""
         allowed = safety.allowed_rules(self.allow, force=self.force)
@@ -76,7 +81,6 @@ def run(options: ApplyOptions, output: Output) -> int:
         saved = Plan.load(options.plan_file)
         where = saved_plans.directory_for(saved, options.directory)
         settings, file = saved_plans.settings_for(saved, where, options.flags)
-        output.redact.add(settings.client_secret if settings.target == "mparticle" else None)
         saved_plans.require_workspace(settings)
         return asyncio.run(_apply_saved(saved, settings, file, options, output))
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
@@ -90,7 +94,7 @@ async def _apply_saved(
 ) -> int:
     if plan.selection.active:
         output.info(_selection_note(plan))
-    async with target.platform(settings) as client:
+    async with target.platform(settings, deadline=options.deadline) as client:
         live = await client.list()
         reasons = applier.stale(plan, live)
         if reasons:
@@ -112,7 +116,9 @@ async def _apply_saved(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
         if options.wait:
-            await follow_calculations(client, report, output, timeout=options.wait_timeout)
+            interval = settings.tuning.wait_interval
+            timeout = options.wait_timeout
+            await follow_calculations(client, report, output, interval, timeout=timeout)
     return 0
 
 
@@ -130,7 +136,7 @@ async def _apply_directory(
 ) -> int:
     asked = options.planning()
     tests = suites.load(ws, output)
-    async with target.platform(ws.settings) as client:
+    async with target.platform(ws.settings, deadline=options.deadline) as client:
         live, source_live = await asyncio.gather(
             client.list(), planning.fetch(source) if source is not None else _nothing()
         )
@@ -156,7 +162,9 @@ async def _apply_directory(
             render.show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
         if options.wait:
-            await follow_calculations(client, report, output, timeout=options.wait_timeout)
+            interval = ws.settings.tuning.wait_interval
+            timeout = options.wait_timeout
+            await follow_calculations(client, report, output, interval, timeout=timeout)
     return 0
 
 
@@ -213,7 +221,7 @@ async def follow_calculations(
     client: PlatformClient,
     report: ApplyReport,
     output: Output,
-    poll: float | None = None,
+    poll: float = POLL_SECONDS,
     *,
     timeout: float = WAIT_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
@@ -229,9 +237,7 @@ async def follow_calculations(
         TimeRemainingColumn,
     )
 
-    interval = (
-        float(os.environ.get("RECONCILER_WAIT_INTERVAL", POLL_SECONDS)) if poll is None else poll
-    )
+    interval = poll
     activated = {
         o.id: o.action.name
         for o in report.outcomes

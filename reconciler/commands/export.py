@@ -67,7 +67,6 @@ def run(options: ExportOptions, output: Output) -> int:
     if (directory / manifest.SETTINGS_FILE).is_file():
         file = manifest.load_settings(directory)
     settings = resolve(directory, file, options.flags)
-    output.redact.add(settings.client_secret if settings.target == "mparticle" else None)
     if out.exists() and any(out.glob("*.y*ml")):
         raise ReconcilerError(
             f"{out} already holds manifests; export into a new or empty directory"

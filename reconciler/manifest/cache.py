@@ -5,11 +5,16 @@ The cache lives outside the repository (`$RECONCILER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler`): an entry committed to a
 repository could otherwise make a plan differ from the manifests a reviewer read. Entries
 are JSON, never pickle. The key covers the file's path, its bytes and the reconciler's own
-source, so any change is a miss; a broken or unreadable entry is simply a miss. What an
-entry says was computed by this same code from these same bytes, so it is trusted as the
+source, so any change is a miss.
+
+Each entry is sealed with a keyed digest (HMAC-SHA256 over its name and content) under a
+per-user key kept beside it (`key`, 0600, made on first use): an entry altered, cut short
+or written by anyone without the key is a miss, never an error and never used. A sealed
+entry was computed by this same code from these same bytes, so it is trusted as the
 installed code itself is: planning reads the stored facts of each CA and its canonical
 form, and the file's data (`items`, kept as JSON text so that reading an entry does not
-build it) is decoded and validated only when a full model is asked for.
+build it) is decoded and validated only when a full model is asked for. A key that others
+could read or replace (group or world permissions, another owner) turns the cache off.
 Entries unused for 30 days are removed whenever one is written. Set RECONCILER_CACHE_DIR
 to an empty string to turn the cache off.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import logging
 import os
 import sys
@@ -33,21 +39,22 @@ import pydantic
 import ruamel.yaml
 
 import reconciler
+from reconciler.settings import Tuning
 
 log = logging.getLogger("reconciler.cache")
 
 CACHE_DIR = Path("manifests")
+KEY_FILE = "key"
+KEY_BYTES = 32
+#: An entry's first line: the seal of the rest.
+_SEAL = b"hmac-sha256:"
 MAX_AGE = 30 * 24 * 3600.0  # seconds unused after which an entry is removed
 
 
 def root(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where entries live, or None when the cache is turned off."""
-    env = os.environ if environ is None else environ
-    configured = env.get("RECONCILER_CACHE_DIR")
-    if configured is not None:
-        return Path(configured).expanduser() if configured.strip() else None
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reconciler"
+    """Where entries live, or None when the cache is turned off (settings.Tuning reads
+    RECONCILER_CACHE_DIR and XDG_CACHE_HOME)."""
+    return Tuning.from_env(environ).cache_dir
 
 
 @cache
@@ -113,22 +120,72 @@ def items(text: str) -> Any:
     return decode(text)
 
 
-def read(directory: Path, entry: str) -> dict[str, Any] | None:
-    path = directory / CACHE_DIR / f"{entry}.json"
+def _own_key(path: Path) -> bytes | None:
+    """The key in `path` if only this user can read and replace it, else None."""
     try:
-        raw = path.read_bytes()
+        status = path.stat()
+        folder = path.parent.stat()
+        key = path.read_bytes()
+    except OSError:
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else status.st_uid
+    private = status.st_mode & 0o077 == 0 and not folder.st_mode & 0o022
+    if status.st_uid != uid or folder.st_uid != uid or not private or len(key) != KEY_BYTES:
+        log.debug("not using the cache: %s is not private to this user", path)
+        return None
+    return key
+
+
+#: Keys already checked, by path, with the state of the file they were read from.
+_KEYS: dict[Path, tuple[tuple[int, ...], bytes | None]] = {}
+
+
+def key_of(directory: Path) -> bytes | None:
+    """The per-user key of the cache in `directory`, made on first use; None when it
+    cannot be made or trusted (the cache is then off). Checked once per process unless
+    the file changes: a directory of many manifest files reads it once."""
+    path = directory / KEY_FILE
+    try:
+        status = path.stat()
+    except OSError:
+        with contextlib.suppress(OSError):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(os.urandom(KEY_BYTES))
+        return _own_key(path)
+    state = (status.st_ino, status.st_mtime_ns, status.st_mode, status.st_uid, status.st_size)
+    known = _KEYS.get(path)
+    if known is None or known[0] != state:
+        known = (state, _own_key(path))
+        _KEYS[path] = known
+    return known[1]
+
+
+def _seal(key: bytes, entry: str, payload: bytes) -> bytes:
+    return hmac.new(key, entry.encode() + b"\0" + payload, hashlib.sha256).hexdigest().encode()
+
+
+def read(directory: Path, entry: str) -> dict[str, Any] | None:
+    """The entry, if its seal is this user's; None (a miss) for anything else."""
+    path = directory / CACHE_DIR / f"{entry}.json"
+    key = key_of(directory)
+    try:
+        raw = path.read_bytes() if key is not None else b""
     except OSError:
         return None
     with contextlib.suppress(OSError):  # in use: `prune` keeps it
         os.utime(path)
+    seal, _, payload = raw.partition(b"\n")
+    if key is None or not hmac.compare_digest(seal, _SEAL + _seal(key, entry, payload)):
+        log.debug("ignoring cache entry %s: not sealed with this user's key", path)
+        return None
     try:
-        document = orjson.loads(raw)
-        if not isinstance(document, dict):
-            raise ValueError("not an entry of this version")
-        return document
-    except (orjson.JSONDecodeError, ValueError) as exc:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
         log.debug("ignoring cache entry %s: %s", path, exc)
         return None
+    return document if isinstance(document, dict) else None
 
 
 def prune(directory: Path, now: float | None = None) -> None:
@@ -150,12 +207,16 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
     folder = directory / CACHE_DIR
     path = folder / f"{entry}.json"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        key = key_of(directory)
+        if key is None:
+            return
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         encoded = dict(document)
         if "items" in encoded:
             encoded["items"] = encode(encoded["items"]).decode()
+        payload = orjson.dumps(encoded)
         temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps(encoded))
+        temporary.write_bytes(_SEAL + _seal(key, entry, payload) + b"\n" + payload)
         temporary.replace(path)
     except (OSError, orjson.JSONEncodeError) as exc:  # a read-only checkout works, slower
         log.debug("cannot write cache entry %s: %s", path, exc)

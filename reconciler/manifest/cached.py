@@ -4,47 +4,44 @@ asked for (seeding reads the definition)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import Issue, ManifestError
 from reconciler.manifest import cache, overrides
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, Definition
 
 _DEFER_RULES = {"defer_rules": True}
+log = logging.getLogger("reconciler.cache")
 
 
 class CachedItems:
-    """The data of a cached file, decoded when a CA of it is first asked for its model."""
+    """The data of a cached file, decoded when a CA of it is first asked for its model;
+    the file itself, parsed again (`reparse`), should the entry not decode: an entry that
+    is not what this code writes is a miss, never an error."""
 
-    def __init__(self, text: str, display: str) -> None:
+    def __init__(self, text: str, display: str, reparse: Callable[[], list[Any]]) -> None:
         self.text = text
         self.display = display
+        self._reparse = reparse
 
     @cached_property
     def items(self) -> list[Any]:
-        items = cache.items(self.text)
-        if not isinstance(items, list):
-            raise self.damaged()
-        return items
+        try:
+            items = cache.items(self.text)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            items = None
+        return items if isinstance(items, list) else self.parsed
 
-    def damaged(self) -> ManifestError:
-        return ManifestError(
-            [
-                Issue(
-                    self.display,
-                    None,
-                    None,
-                    "",
-                    "the cached copy of this file is damaged; delete the folder "
-                    f"{cache.root()} (or set RECONCILER_CACHE_DIR to an empty string) and "
-                    "run again",
-                )
-            ]
-        )
+    @cached_property
+    def parsed(self) -> list[Any]:
+        """The CA items of the file itself."""
+        log.debug("the cached data of %s is unusable: reading the file", self.display)
+        return self._reparse()
 
 
 @dataclass(eq=False, slots=True)
@@ -69,13 +66,17 @@ class CachedCA:
     def model(self) -> CalculatedAttribute:
         if self._model is None:
             try:
-                data = self.source.items[self.index]
-                if self.environment is not None:
-                    data = overrides.variant_data(data, self.environment)
-                self._model = CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
+                self._model = self._validated(self.source.items)
             except (ValidationError, IndexError, TypeError, AttributeError):
-                raise self.source.damaged() from None
+                # Not what this code would have cached: the file itself is the truth.
+                self._model = self._validated(self.source.parsed)
         return self._model
+
+    def _validated(self, items: list[Any]) -> CalculatedAttribute:
+        data = items[self.index]
+        if self.environment is not None:
+            data = overrides.variant_data(data, self.environment)
+        return CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
 
     @property
     def definition(self) -> Definition:

@@ -21,6 +21,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from reconciler.errors import DataPath, Issue, format_path
+from reconciler.manifest.depth import too_deep
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
@@ -336,6 +337,9 @@ def _reader_issue(file: str, text: str, exc: ReaderError) -> Issue:
 
 def parse_yaml(text: str, file: str) -> Document:
     """Parse YAML text; raises SourceError with every problem found."""
+    deep = too_deep(text, file)  # before the composer, which would crash on it
+    if deep is not None:
+        raise SourceError([deep])
     yaml = YAML(typ="safe", pure=False)
     yaml.Resolver = _Resolver
     try:

@@ -269,6 +269,17 @@ def _parse_file(raw: bytes, display: str) -> tuple[_FileResult, list[Any]]:
     return _FileResult(cas, issues, declared), items
 
 
+def _typed(values: tuple[Any, ...], kinds: tuple[Any, ...]) -> None:
+    """Raise TypeError unless each value has its kind (a type or a tuple of types)."""
+    for value, kind in zip(values, kinds, strict=True):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError("not an entry of this version")
+
+
+_OPTIONAL_TEXT = (str, type(None))
+_POSITION = (int, type(None))
+
+
 def _facts(ca: CalculatedAttribute | CachedCA) -> list[Any]:
     return [ca.name, ca.description, ca.active, ca.renamed_from, ca.protect]
 
@@ -286,10 +297,18 @@ def _environment_row(desired: DesiredCA) -> list[Any]:
 def _cached_desired(
     row: tuple[Any, ...], source: CachedItems, index: int, display: str
 ) -> DesiredCA:
+    """One CA of a cache entry; TypeError (a miss) for anything not of the shape written."""
     (facts, (line, column), canonical, (environments, mentions, variants)) = row
+    _typed((line, column, environments, variants), (_POSITION, _POSITION, (list, type(None)), dict))
+    for mention in mentions:
+        _typed(tuple(mention), (str, str, _POSITION, _POSITION))
 
     def record(facts: list[Any], canonical: CanonicalDefinition, where: str | None) -> CachedCA:
         name, description, active, renamed_from, protect = facts
+        _typed(
+            (name, description, active, renamed_from, protect, canonical),
+            (str, _OPTIONAL_TEXT, bool, _OPTIONAL_TEXT, bool, dict),
+        )
         return CachedCA(
             name, description, active, renamed_from, protect, canonical, source, index, where
         )
@@ -310,11 +329,12 @@ def _cached_desired(
     )
 
 
-def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
-    """A file known to be free of errors: what this code found in it, without the YAML."""
+def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> _FileResult:
+    """A file known to be free of errors: what this code found in it, without the YAML.
+    Raises TypeError, ValueError or KeyError for an entry of another shape (a miss)."""
     if not isinstance(entry["items"], str):
         raise TypeError("not an entry of this version")
-    source = CachedItems(entry["items"], display)
+    source = CachedItems(entry["items"], display, lambda: _parse_file(raw, display)[1])
     rows = zip(
         entry["facts"],
         entry["positions"],
@@ -323,10 +343,10 @@ def _from_cache(entry: dict[str, Any], display: str) -> _FileResult:
         strict=True,
     )
     cas = [_cached_desired(row, source, index, display) for index, row in enumerate(rows)]
-    warnings = [
-        Issue(display, line, column, path, message, "warning")
-        for line, column, path, message in entry["warnings"]
-    ]
+    warnings = []
+    for line, column, path, message in entry["warnings"]:
+        _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
+        warnings.append(Issue(display, line, column, path, message, "warning"))
     return _FileResult(cas, warnings, list(cas), from_cache=True)
 
 
@@ -347,7 +367,7 @@ def load_file(source: _Source, cache_root: Path | None = None) -> _FileResult:
         entry = cache.read(cache_root, entry_key)
         if entry is not None:
             try:
-                return _from_cache(entry, display)
+                return _from_cache(entry, display, raw)
             except (ValidationError, ValueError, TypeError, KeyError):
                 pass  # not what this code would have written: load the file itself
     result, items = _parse_file(raw, display)

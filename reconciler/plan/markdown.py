@@ -1,12 +1,15 @@
 """Rendering a Plan as a PR comment: a summary table, one collapsible section per CA, every
 safety override shown as an alert; truncated deterministically below GitHub's comment limit.
-Several environments (`plan --env all`) render as one section per environment."""
+Several environments (`plan --env all`) render as one section per environment. Text from
+the workspace (live names, messages) is escaped for a terminal (`errors.printable`: a
+reviewer may read the comment's source) and then for HTML."""
 
 from __future__ import annotations
 
 import html
 from itertools import groupby
 
+from reconciler.errors import printable
 from reconciler.plan.render import (
     change_line,
     gate_lines,
@@ -32,6 +35,11 @@ def _fence(body: str) -> str:
 def _cell(text: str) -> str:
     """Table cell text: in code (values read as typed), HTML and pipes escaped."""
     return f"<code>{html.escape(text)}</code>".replace("|", "&#124;")
+
+
+def _html(text: str) -> str:
+    """Outside text in Markdown: escaped for a terminal, then for HTML."""
+    return html.escape(printable(text))
 
 
 def _sentence(text: str) -> str:
@@ -75,9 +83,9 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     verbs = ", ".join(a.kind.verb for a in actions)
     symbol = actions[0].kind.symbol
     warnings = sorted({w for a in actions for w in a.warnings})
-    flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
+    flag = f" ⚠️ {_html(', '.join(warnings))}" if warnings else ""
     gate = gate_lines(promotion, name)
-    flag += "".join(f" · {html.escape(line)}" for _, line in gate)
+    flag += "".join(f" · {_html(line)}" for _, line in gate)
     flag += _values_flag(actions)
     lines: list[str] = []
     for action in actions:
@@ -86,17 +94,17 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
         for change in action.changes:
             before, after = change.before, change.after
             if before is not None and after is not None:
-                lines.append(f"- {change.path}: {value_text(before)}")
-                lines.append(f"+ {change.path}: {value_text(after)}")
+                lines.append(f"- {printable(change.path)}: {value_text(before)}")
+                lines.append(f"+ {printable(change.path)}: {value_text(after)}")
             else:
                 lines.append(" ".join(change_line(change)))
-        lines += [f"! warning: {w}" for w in action.warnings]
-    lines += [f"{'+' if promoted else '!'} gate: {line}" for promoted, line in gate]
+        lines += [f"! warning: {printable(w)}" for w in action.warnings]
+    lines += [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
     body = "\n".join(lines)
     fence = _fence(body)
     tables = "".join(_values_table(a.values) for a in actions if a.values)
     return (
-        f"<details><summary><code>{symbol}</code> <b>{html.escape(name)}</b>: {verbs}{flag}"
+        f"<details><summary><code>{symbol}</code> <b>{_html(name)}</b>: {verbs}{flag}"
         f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
     )
 
@@ -106,9 +114,7 @@ def _overridden_block(plan: Plan) -> list[str]:
     if plan.overridden:
         rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
-        lines += [
-            f"> - **{html.escape(v.rule)}**: {html.escape(v.message)}" for v in plan.overridden
-        ]
+        lines += [f"> - **{html.escape(v.rule)}**: {_html(v.message)}" for v in plan.overridden]
         return [*lines, ""]
     if plan.allowed:
         allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
@@ -134,13 +140,13 @@ def _extra_sections(plan: Plan) -> list[str]:
     sections: list[str] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = "\n".join(f"- {html.escape(n.name)} (id {n.id})" for n in kept)
+        names = "\n".join(f"- {_html(n.name)} (id {n.id})" for n in kept)
         sections.append(
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
     if plan.unmanaged:
-        names = "\n".join(f"- {html.escape(name)}" for name in plan.unmanaged)
+        names = "\n".join(f"- {_html(name)}" for name in plan.unmanaged)
         sections.append(
             f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"

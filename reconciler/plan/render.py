@@ -3,7 +3,10 @@ is `plan.markdown`), and the apply report that says what became of each action.
 
 Renderers only read the plan (or report); every word of an action kind comes from
 `plan.value.KINDS`. Text uses colour only where the Output allows it. Several environments
-(`plan --env all`) render as one section per environment.
+(`plan --env all`) render as one section per environment. Names and values come from the
+workspace as much as from the manifests: every one is escaped (`errors.printable`), so an
+escape sequence or a bidi override in a live CA's name cannot hide or disguise a line from
+a reviewer. The JSON form is data and is exact.
 """
 
 from __future__ import annotations
@@ -35,17 +38,19 @@ def no_value_changes(count: int) -> str:
 
 
 def value_text(value: Any, limit: int = 200) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+    """A value as JSON for a reader: bidi and other format characters escaped too."""
+    text = printable(json.dumps(value, ensure_ascii=False, sort_keys=False, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def change_line(change: Change) -> tuple[str, str]:
     """(symbol, text) of one field change."""
+    path = printable(change.path)
     if change.before is None:
-        return "+", f"{change.path}: {value_text(change.after)}"
+        return "+", f"{path}: {value_text(change.after)}"
     if change.after is None:
-        return "-", f"{change.path}: {value_text(change.before)}"
-    return "~", f"{change.path}: {value_text(change.before)} -> {value_text(change.after)}"
+        return "-", f"{path}: {value_text(change.before)}"
+    return "~", f"{path}: {value_text(change.before)} -> {value_text(change.after)}"
 
 
 def user_label(diff: ValueDiff, values: list[ValueDiff]) -> str:
@@ -90,7 +95,7 @@ def summary_line(plan: Plan) -> str:
 def _title(action: Action, ca_id: int | None = None) -> str:
     shown = action.id if ca_id is None else ca_id
     where = f" (id {shown})" if shown is not None else ""
-    return f'{action.kind.verb} "{action.name}"{where}'
+    return f'{action.kind.verb} "{printable(action.name)}"{where}'
 
 
 def workspace_words(plan: Plan) -> str:
@@ -117,7 +122,7 @@ def _overrides(plan: Plan) -> Iterator[Text]:
     rules = ", ".join(sorted({v.rule for v in plan.overridden}))
     yield Text(f"Safety rules overridden (--allow {rules}):", style="bold red")
     for violation in plan.overridden:
-        yield Text(f"  ⚠ [{violation.rule}] {violation.message}", style="red")
+        yield Text(f"  ⚠ [{violation.rule}] {printable(violation.message)}", style="red")
     yield Text("")
 
 
@@ -132,13 +137,13 @@ def _actions(plan: Plan) -> Iterator[Text]:
                 symbol, line = change_line(change)
                 yield Text(f"      {symbol} {line}", style=style if symbol != "~" else "")
             for warning in action.warnings:
-                yield Text(f"      ⚠ {warning}", style="yellow")
+                yield Text(f"      ⚠ {printable(warning)}", style="yellow")
             if action.values:
                 moved = any(diff.changed for diff in action.values)
                 line = f"      values (tests): {values_line(action.values)}"
                 yield Text(line, style="cyan" if moved else "yellow")
         for promoted, line in gate_lines(plan.promotion, name):
-            yield Text(f"      {line}", style="green" if promoted else "red")
+            yield Text(f"      {printable(line)}", style="green" if promoted else "red")
         yield Text("")
 
 
@@ -151,12 +156,12 @@ def text(plan: Plan) -> Iterator[Text]:
     if kept:
         yield Text("Drafts kept (made outside Git; `drafts: preserve` never discards them):")
         for note in kept:
-            yield Text(f'  = draft kept "{note.name}" (id {note.id})', style="magenta")
+            yield Text(f'  = draft kept "{printable(note.name)}" (id {note.id})', style="magenta")
         yield Text("")
     if plan.unmanaged:
         yield Text("Unmanaged (live, in no manifest; `prune: true` deletes them):")
         for name in plan.unmanaged:
-            yield Text(f'  ? "{name}"', style="dim")
+            yield Text(f'  ? "{printable(name)}"', style="dim")
         yield Text("")
     yield Text(summary_line(plan), style="bold")
 

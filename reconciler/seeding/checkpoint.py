@@ -2,6 +2,9 @@
 
 JSON lines: a header naming the input and the settings that shape the batches, then one
 line per confirmed batch, flushed at once and fsynced in groups; a torn last line is dropped.
+A checkpoint is input like any other: every line is validated (types, ranges, a batch's
+users all landed or refused, each batch once, within the batches of this input) before
+anything is skipped or counted, and one that fails is refused, naming the line.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from reconciler.errors import CheckpointError
+from reconciler.errors import CheckpointError, printable
 from reconciler.seeding.batches import Batch
 
 try:
@@ -59,22 +63,120 @@ _BATCHING_ADVICE = {
 }
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _Input(_Strict):
+    path: StrictStr
+    size: StrictInt = Field(ge=0)
+    head_sha256: StrictStr
+    sha256: StrictStr = ""
+
+
+class _Batching(_Strict):
+    batch_size: StrictInt
+    max_bytes: StrictInt
+    skip_invalid: bool
+    environment: StrictStr | None
+    catalogue: StrictStr
+    target: StrictStr
+
+
+class _Header(_Strict):
+    reconciler_checkpoint: StrictInt
+    input: _Input
+    batching: _Batching
+
+
+class _Rejected(_Strict):
+    line: StrictInt = Field(ge=1)
+    errors: list[StrictStr]
+    record: Any
+    stage: StrictStr
+
+
+class _Entry(_Strict):
+    """One confirmed batch: its users all landed or were refused, each exactly once."""
+
+    batch: StrictInt = Field(ge=0)
+    first_line: StrictInt = Field(ge=1)
+    users: StrictInt = Field(ge=1)
+    landed: StrictInt = Field(ge=0)
+    rejected: list[_Rejected]
+
+
+def _damaged(path: Path, line: int, why: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}:{line}: the checkpoint is damaged ({why}): nothing was sent. Delete it to "
+        "start over (seeds overwrite, so sending again is safe)"
+    )
+
+
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(map(str, first["loc"])) or "the line"
+    return f"{where}: {first['msg']}"
+
+
 def _entries(path: Path) -> Iterator[tuple[Any, int]]:
-    """Each complete line of a checkpoint, parsed, with the offset just after it; streamed,
-    and stopping at a line cut short by a crash."""
+    """Each complete line of a checkpoint, parsed, with the offset just after it; streamed.
+    A last line cut short by a crash (no newline, or not JSON) ends it; a line that is not
+    JSON before other lines is damage, refused."""
     if not path.exists():
         return
     offset = 0
     with path.open("rb") as file:
-        for raw in file:
+        for number, raw in enumerate(file, start=1):
             if not raw.endswith(b"\n"):
                 return
             try:
                 entry = orjson.loads(raw)
             except orjson.JSONDecodeError:
+                # The first line is the header: `_start` tells a torn one from another file.
+                if number > 1 and file.read(1):
+                    raise _damaged(path, number, "a line that is not JSON") from None
                 return
             offset += len(raw)
             yield entry, offset
+
+
+def _header_of(path: Path, entry: Any) -> _Header:
+    """The header line, validated; a checkpoint of another format version is refused."""
+    if not isinstance(entry, dict) or "reconciler_checkpoint" not in entry:
+        raise CheckpointError(
+            f"{path} is not a reconciler checkpoint: choose another --checkpoint file"
+        )
+    version = entry["reconciler_checkpoint"]
+    if version != FORMAT:
+        raise CheckpointError(
+            f"{path} was written in checkpoint format {printable(repr(version))}, and this "
+            f"reconciler reads format {FORMAT}: finish that run with the reconciler that "
+            "started it, or delete the checkpoint to start over"
+        )
+    try:
+        return _Header.model_validate(entry)
+    except ValidationError as exc:
+        raise _damaged(path, 1, _problem(exc)) from None
+
+
+def _entry_of(path: Path, line: int, data: Any, seen: dict[int, tuple[int, int]]) -> _Entry:
+    """One batch line, validated: types and ranges, users == landed + refused, each batch
+    once."""
+    try:
+        entry = _Entry.model_validate(data)
+    except ValidationError as exc:
+        raise _damaged(path, line, _problem(exc)) from None
+    if entry.landed + len(entry.rejected) != entry.users:
+        raise _damaged(
+            path,
+            line,
+            f"batch {entry.batch} holds {entry.users} users, but {entry.landed} landed and "
+            f"{len(entry.rejected)} were refused",
+        )
+    if entry.batch in seen:
+        raise _damaged(path, line, f"batch {entry.batch} is confirmed twice")
+    return entry
 
 
 class Checkpoint:
@@ -97,13 +199,22 @@ class Checkpoint:
         if not path.exists():
             return
         header = _header(path)
-        if header is not None:
-            _compare_input(path, header, seed, full=False)
+        if header is not None and "reconciler_checkpoint" in header:
+            _compare_input(path, _header_of(path, header), seed, full=False)
 
     @classmethod
-    def open(cls, path: Path, seed: InputId, batching: Batching, *, write: bool) -> Checkpoint:
+    def open(
+        cls,
+        path: Path,
+        seed: InputId,
+        batching: Batching,
+        *,
+        write: bool,
+        batches: int | None = None,
+    ) -> Checkpoint:
         """Load an existing checkpoint for this input and batching (or refuse it), or start
-        one; `write=False` (dry run) never creates or changes the file."""
+        one; `write=False` (dry run) never creates or changes the file. `batches`: how many
+        batches the input makes (a confirmed one beyond them is refused)."""
         checkpoint = cls(path, path.open("a+b") if write else None)
         try:
             checkpoint._lock()
@@ -112,25 +223,29 @@ class Checkpoint:
             if first is None:
                 checkpoint._start(seed, batching)
                 return checkpoint
-            header, good = first
-            if not isinstance(header, dict) or "reconciler_checkpoint" not in header:
-                raise CheckpointError(
-                    f"{path} is not a reconciler checkpoint: choose another --checkpoint file"
-                )
+            header, good = _header_of(path, first[0]), first[1]
             _compare_input(path, header, seed, full=True)
             _compare_batching(path, header, batching)
-            for entry, end in entries:
+            for line, (data, end) in enumerate(entries, start=2):
                 good = end
-                index = int(entry["batch"])
-                checkpoint.confirmed[index] = (int(entry["first_line"]), int(entry["users"]))
-                checkpoint.landed_before += int(entry["landed"])
-                checkpoint.rejected_before += len(entry["rejected"])
+                checkpoint._confirm(_entry_of(path, line, data, checkpoint.confirmed), batches)
             if checkpoint._file is not None:
                 checkpoint._file.truncate(good)
         except BaseException:
             checkpoint.close()
             raise
         return checkpoint
+
+    def _confirm(self, entry: _Entry, batches: int | None) -> None:
+        if batches is not None and entry.batch >= batches:
+            raise CheckpointError(
+                f"{self.path}: batch {entry.batch} is confirmed, but this input makes "
+                f"{batches} batch(es): the checkpoint does not belong to it. Delete it to "
+                "start over"
+            )
+        self.confirmed[entry.batch] = (entry.first_line, entry.users)
+        self.landed_before += entry.landed
+        self.rejected_before += len(entry.rejected)
 
     def _start(self, seed: InputId, batching: Batching) -> None:
         """Write the header of a new checkpoint (over at most a header cut short)."""
@@ -183,7 +298,7 @@ class Checkpoint:
         entries = _entries(self.path)
         next(entries, None)  # the header
         for entry, _ in entries:
-            yield from entry["rejected"]
+            yield from entry["rejected"]  # validated by `open`
 
     async def record(self, batch: Batch, landed: int, rejected: list[dict[str, Any]]) -> None:
         """Note a batch as confirmed: written and flushed at once, fsynced in groups."""
@@ -228,21 +343,21 @@ def _header(path: Path) -> dict[str, Any] | None:
     return header if isinstance(header, dict) else None
 
 
-def _compare_input(path: Path, header: dict[str, Any], seed: InputId, *, full: bool) -> None:
-    recorded = header.get("input") or {}
-    same = recorded.get("size") == seed.size and recorded.get("head_sha256") == seed.head_sha256
+def _compare_input(path: Path, header: _Header, seed: InputId, *, full: bool) -> None:
+    recorded = header.input
+    same = recorded.size == seed.size and recorded.head_sha256 == seed.head_sha256
     if same and full:
-        same = recorded.get("sha256") == seed.sha256
+        same = recorded.sha256 == seed.sha256
     if not same:
         raise CheckpointError(
-            f"{path} belongs to another input: it was written for {recorded.get('path')} "
-            f"({recorded.get('size')} bytes), and {seed.path} ({seed.size} bytes) differs. "
+            f"{path} belongs to another input: it was written for {recorded.path} "
+            f"({recorded.size} bytes), and {seed.path} ({seed.size} bytes) differs. "
             "Use a new --checkpoint file for this input, or delete the old one to start over"
         )
 
 
-def _compare_batching(path: Path, header: dict[str, Any], batching: Batching) -> None:
-    recorded = header.get("batching") or {}
+def _compare_batching(path: Path, header: _Header, batching: Batching) -> None:
+    recorded = header.batching.model_dump()
     for name, value in asdict(batching).items():
         old = recorded.get(name)
         if old != value:

@@ -8,7 +8,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -39,6 +39,8 @@ class Plan:
     concurrency: int
     seed_wait: float
     policy: RatePolicy
+    #: The retry waits (settings.Tuning), which the propagation wait polls on too.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def policy_for(settings: Settings) -> RatePolicy:
@@ -90,7 +92,7 @@ class Delivery:
         self.watch = watch
         self.governor = Governor(plan.policy)
         # Polled on the retry policy's back-off (RECONCILER_RETRY_INITIAL_WAIT / _MAX_WAIT).
-        retry = RetryPolicy.from_env()
+        retry = plan.retry
         self.propagation = PropagationWait(
             plan.seed_wait,
             watch.announce,
@@ -169,7 +171,9 @@ def send(
             delivery.rejects.write_entry(entry)
     # Paced in users per second by the governor; a request rate of the settings (if any)
     # still caps the requests.
-    http = http_for(settings, transport)
+    # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
+    # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
+    http = http_for(settings, transport, deadline=None)
     delivery.governor.attach(http.client)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)

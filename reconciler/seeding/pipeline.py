@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from reconciler.api.retrying import RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
@@ -82,6 +83,7 @@ def seed(
     """
     watch = observer or Quiet()
     started = time.monotonic()
+    rejects = RejectsFile(options.rejects_path)  # a path it may not write is refused first
     seed_file = SeedFile(options.file)
     input_id = InputId(str(options.file.resolve()), seed_file.size, seed_file.head_sha256())
     if options.checkpoint is not None:
@@ -93,7 +95,6 @@ def seed(
         target=_target(settings),
         checkpoint=str(options.checkpoint) if options.checkpoint else None,
     )
-    rejects = RejectsFile(options.rejects_path)
     with ExitStack() as stack:
         spool = stack.enter_context(Spool(options.batch_size, options.max_bytes))
         try:
@@ -113,7 +114,10 @@ def seed(
             _second_pass(spool, seed_file, input_id, catalogue, options, settings, known, report,
                          rejects, watch, transport)  # fmt: skip
         finally:
-            report.rejects = rejects.finish(sent=not options.dry_run and report.batches_total > 0)
+            report.rejects = rejects.finish()
+    if rejects.stale and not options.dry_run:
+        report.warnings.append(rejects.stale)
+        watch.warn(rejects.stale)
     report.elapsed = time.monotonic() - started
     return report
 
@@ -151,6 +155,7 @@ def _second_pass(
             replace(input_id, sha256=seed_file.sha256),
             batching,
             write=not options.dry_run,
+            batches=spool.batches,
         )
     plan = delivery.Plan(
         batch_size=options.batch_size,
@@ -158,6 +163,7 @@ def _second_pass(
         concurrency=options.concurrency,
         seed_wait=options.seed_wait,
         policy=delivery.policy_for(settings),
+        retry=RetryPolicy.from_tuning(settings.tuning, None),
     )
     try:
         if options.dry_run:

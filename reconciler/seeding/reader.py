@@ -89,8 +89,9 @@ class SeedFile:
         self.size = stat.st_size
         self.format: Format = detect(path)
         self._hashing: _Hashing | None = None
-        #: Where the CSV header row is (the first row that is not blank).
+        #: Where the CSV header row is (the first row that is not blank), and its cells.
         self.header_line = 1
+        self._header: list[str] = []
 
     @property
     def bytes_read(self) -> int:
@@ -137,20 +138,24 @@ class SeedFile:
         text = io.TextIOWrapper(
             self._open(), encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
-        reader = csv.reader(text)
+        # Strict: a quote that is never closed is an error, not every following row read
+        # into one cell; so is text after a closing quote (`"5"0`).
+        reader = csv.reader(text, strict=True)
         header: list[str] | None = None
-        try:
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    header = _readable(row) or row
-                    self.header_line = reader.line_num
-                    break
-        except csv.Error as exc:
-            text.close()
-            raise self._unreadable(reader.line_num, exc) from None
-        if header is None:
-            text.close()
-            return None, iter(())
+        while header is None:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                text.close()
+                return None, iter(())
+            except csv.Error as exc:
+                text.close()
+                raise self._unreadable(start, reader.line_num, exc) from None
+            if any(cell.strip() for cell in row):
+                header = _readable(row) or row
+                self.header_line = reader.line_num
+        self._header = header
         return header, self._rows(text, reader)
 
     def _rows(self, text: io.TextIOWrapper, reader: Any) -> Iterator[Record]:
@@ -162,7 +167,7 @@ class SeedFile:
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise self._unreadable(reader.line_num, exc) from None
+                    raise self._unreadable(start, reader.line_num, exc) from None
                 # Blank lines and rows of empty cells (spreadsheets add them) are not users.
                 if any(cell.strip() for cell in row):
                     fixed = _readable(row)
@@ -171,10 +176,38 @@ class SeedFile:
                     else:
                         yield Record(start, fixed, "not UTF-8 text: export the file as UTF-8")
 
-    def _unreadable(self, line: int, exc: Exception) -> SeedFileError:
-        # Located like every other input error (`file:line: ...`), so editors and CI jump to it.
-        issue = Issue(str(self.path), max(line, 1), None, "", f"cannot read as CSV: {exc}")
-        return SeedFileError([issue], heading="the seed file cannot be read; nothing was sent:")
+    def _unreadable(self, start: int, line: int, exc: csv.Error) -> SeedFileError:
+        """The error for a row that cannot be read, located like every other input error
+        (`file:line: ...`, so editors and CI jump to it): a quote that is never closed at
+        the line that opens it, anything else where reading stopped."""
+        heading = "the seed file cannot be read; nothing was sent:"
+        if "unexpected end of data" not in str(exc):
+            issue = Issue(str(self.path), max(line, 1), None, "", f"cannot read as CSV: {exc}")
+            return SeedFileError([issue], heading=heading)
+        opened, index = self._unclosed_quote(start)
+        columns = self._header
+        column = columns[index] if index < len(columns) else f"column {index + 1}"
+        message = (
+            "a quote opened here is never closed, so every line after it would be read as "
+            'this one cell: close the quote (or double it, "", to write one)'
+        )
+        return SeedFileError(
+            [Issue(str(self.path), opened, None, column, message)], heading=heading
+        )
+
+    def _unclosed_quote(self, start: int) -> tuple[int, int]:
+        """The line and the cell index of the quote that is never closed, in the row that
+        starts at line `start`: read leniently, that row runs to the end of the file and
+        its last cell is the one the quote opens; the line breaks in the cells before it
+        say on which line the quote is."""
+        with self.path.open(
+            "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
+        ) as text:
+            for _ in range(start - 1):
+                text.readline()
+            row = next(csv.reader(text), [""])
+        breaks = sum(len(cell.splitlines()) - 1 + cell.endswith(("\n", "\r")) for cell in row[:-1])
+        return start + breaks, len(row) - 1
 
 
 def _readable(row: list[str]) -> list[str] | None:

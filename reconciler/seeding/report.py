@@ -2,6 +2,8 @@
 
 `SeedReport` is a value the command renders (text or JSON); `RejectsFile` writes refused
 users as JSON lines `{"line", "errors", "record", "stage"}` and is only created when needed.
+A rejects file never replaces or removes anything else: a directory, or an existing file
+that is not a rejects file, is refused before the run starts, and nothing is ever deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import IO, Any
 
 import orjson
 
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, SettingsError
 
 JSON_FORMAT_VERSION = 1
 
@@ -143,6 +145,29 @@ class SeedReport:
         }
 
 
+#: How every line of a rejects file starts (orjson keeps the keys in the order written).
+_REJECTS_START = b'{"line":'
+
+
+def check_rejects_path(path: Path) -> None:
+    """Refuse, before anything is read or sent, a rejects path this run may not write:
+    a directory, or a file that is not a rejects file (it would be overwritten)."""
+    if path.is_dir():
+        raise SettingsError(f"--rejects {path} is a directory: name a file for refused users")
+    if not path.exists():
+        return
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(_REJECTS_START))
+    except OSError as exc:
+        raise SettingsError(f"--rejects {path} cannot be read: {exc.strerror}") from None
+    if start and start != _REJECTS_START:
+        raise SettingsError(
+            f"--rejects {path} exists and is not a rejects file: refused users would replace "
+            "it. Name a new file (or remove that one yourself)"
+        )
+
+
 def _count(counts: dict[str, int], user: Any) -> None:
     seeds = user.get("calculated_attributes", {}).get("workspace", ()) if user else ()
     for entry in seeds:
@@ -155,9 +180,12 @@ class RejectsFile:
     """Refused users, one JSON object a line; the file is created on the first one."""
 
     def __init__(self, path: Path) -> None:
+        check_rejects_path(path)
         self.path = path
         self.count = 0
         self._file: IO[bytes] | None = None
+        #: A rejects file of an earlier run: replaced if this run refuses anyone, else kept.
+        self.earlier = path.is_file()
 
     def write(self, line: int, errors: list[str], record: Any, stage: str) -> None:
         self.write_entry({"line": line, "errors": errors, "record": record, "stage": stage})
@@ -172,14 +200,20 @@ class RejectsFile:
         if self._file is not None:
             self._file.flush()
 
-    def finish(self, *, sent: bool) -> str | None:
-        """Close; a run that sent and refused no one removes a stale file of an earlier run.
-        The path, if this run wrote to it."""
+    def finish(self) -> str | None:
+        """Close; the path, if this run wrote to it. Nothing is ever deleted: a file this
+        run did not write is not this run's to remove (see `stale`)."""
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self.count:
-            return str(self.path)
-        if sent:
-            self.path.unlink(missing_ok=True)
-        return None
+        return str(self.path) if self.count else None
+
+    @property
+    def stale(self) -> str | None:
+        """What to tell the user when a rejects file of an earlier run stays in place."""
+        if self.count or not self.earlier:
+            return None
+        return (
+            f"{self.path} holds the rejects of an earlier run; this run refused no one and "
+            "left it as it was"
+        )

@@ -42,11 +42,6 @@ class Chosen:
     every: bool
 
 
-def _redact(settings: Settings, output: Output) -> None:
-    output.redact.add(settings.client_secret if settings.target == "mparticle" else None)
-    output.redact.add(settings.api_secret if settings.target == "mparticle" else None)
-
-
 def _loaded(directory: Path, output: Output) -> Manifests:
     manifests = manifest.load(directory)
     for warning in manifests.warnings:
@@ -59,7 +54,6 @@ def load(directory: Path, flags: Flags, output: Output) -> Workspace:
     show manifest warnings."""
     manifests = _loaded(directory, output)
     settings = resolve(directory, manifests.settings, flags)
-    _redact(settings, output)
     return Workspace(manifests, settings)
 
 
@@ -74,7 +68,6 @@ def load_all(directory: Path, flags: Flags, output: Output) -> Chosen:
     workspaces = []
     for name in names:
         settings = resolve(directory, manifests.settings, replace(flags, environment=name))
-        _redact(settings, output)
         workspaces.append(Workspace(manifests, settings))
     return Chosen(workspaces, every)
 
@@ -86,5 +79,4 @@ def source(ws: Workspace, output: Output) -> Workspace | None:
     if name is None:
         return None
     settings = resolve(ws.settings.directory, ws.manifests.settings, Flags(environment=name))
-    _redact(settings, output)
     return Workspace(ws.manifests, settings)

@@ -128,7 +128,6 @@ async def promotion_now(
         return []
     source = resolve(settings.directory, file, Flags(environment=gate.source))
     require_workspace(source)
-    output.redact.add(source.client_secret if source.target == "mparticle" else None)
     live = await planning.fetch_live(source)
     return [
         Violation(

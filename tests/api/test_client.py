@@ -117,14 +117,15 @@ async def test_refused_client_secret_is_not_called_missing(emulator: EmulatorSer
     assert "refused the client id or secret" in message
     assert "MPARTICLE_CLIENT_SECRET" in message
     assert "missing" not in message
-    assert "(POST oauth token -> 401)" in message
+    assert f"(POST {emulator.url}/oauth/token -> 401)" in message
 
 
 async def test_error_names_the_request_once(emulator: EmulatorServer) -> None:
     async with client_for(emulator.url) as client:
         with pytest.raises(NotFoundError) as caught:
             await client.get(987654)
-    assert "(GET .../calculatedattributes/987654 -> 404)" in caught.value.message
+    shown = f"(GET {emulator.url}/platform/.../calculatedattributes/987654 -> 404)"
+    assert shown in caught.value.message
 
 
 async def test_errors_are_typed_and_carry_the_servers_messages(emulator: EmulatorServer) -> None:

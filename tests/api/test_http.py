@@ -14,7 +14,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from reconciler.api.http import MAX_RETRY_AFTER, Http, RetryPolicy, error_for
+from reconciler.api.http import Http, RetryPolicy, error_for
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -25,6 +25,7 @@ from reconciler.errors import (
     TransportError,
     ValidationFailed,
 )
+from reconciler.settings import Tuning
 from tests.conftest import StartEmulator
 from tests.support.emulator import EmulatorServer
 from tests.support.platform import Sleeps, body, client_for
@@ -88,17 +89,22 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
     assert 25 <= seconds <= 30
 
 
-def test_retry_after_is_capped_and_garbage_is_ignored() -> None:
-    assert _limited("100000").retry_after == MAX_RETRY_AFTER
+def test_retry_after_is_kept_as_asked_and_garbage_is_ignored() -> None:
+    # Not capped: a wait beyond the command's deadline is refused at once instead
+    # (tests/resilience/test_waiting.py), rather than shortened and repeated in silence.
+    assert _limited("100000").retry_after == 100000.0
     assert _limited("-5").retry_after == 0.0
     assert _limited("soon").retry_after is None
+    assert _limited("nan").retry_after is None
 
 
-def test_the_policy_reads_the_environment() -> None:
-    policy = RetryPolicy.from_env(
+def test_the_policy_takes_the_knobs_settings_read() -> None:
+    tuning = Tuning.from_env(
         {"RECONCILER_RETRY_ATTEMPTS": "3", "RECONCILER_RETRY_INITIAL_WAIT": "0.5"}
     )
+    policy = RetryPolicy.from_tuning(tuning, deadline=90)
     assert (policy.attempts, policy.initial_wait, policy.max_wait) == (3, 0.5, 20.0)
+    assert (policy.request_timeout, policy.deadline) == (60.0, 90)
 
 
 def _answering(*statuses: int) -> tuple[Http, list[str]]:

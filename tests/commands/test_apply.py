@@ -161,6 +161,21 @@ def test_wait_follows_calculation(tmp_path: Path, emulator: EmulatorServer) -> N
     assert "All 1 activated CA(s) are calculated." in result.stderr
 
 
+def test_wait_stops_at_the_command_deadline(tmp_path: Path, emulator: EmulatorServer) -> None:
+    emulator.settings(calculation_seconds=3600)
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {
+        **env_for(emulator.url),
+        "RECONCILER_WAIT_INTERVAL": "0.2",
+        "RECONCILER_DEADLINE": "1.5",
+    }
+    result = run_cli("apply", directory, "--auto-approve", "--wait", env=env)
+    assert result.exit_code == 1, result.output
+    assert "Apply complete: 2 done." in result.stdout
+    # The deadline is RECONCILER_DEADLINE's, not --wait-timeout's (an hour by default).
+    assert "this command's deadline of 1.5 s has passed (RECONCILER_DEADLINE)" in result.stderr
+
+
 def test_wait_timeout_bounds_the_wait_and_says_so(tmp_path: Path, emulator: EmulatorServer) -> None:
     emulator.settings(calculation_seconds=3600)
     directory = write_manifests(tmp_path, [ca("A"), ca("B")])

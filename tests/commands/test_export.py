@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.api.transports import platform
+from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
@@ -137,3 +145,82 @@ def test_values_only_the_ui_holds_export_to_manifests_that_validate_and_plan_emp
         checked.stderr,
     ), checked.stderr
     plan_is_empty(out, env)
+
+
+def test_sessions_sessions_and_sessions_2_are_four_files(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """With SESSIONS too: `sessions` took `sessions-<id>`, which is `Sessions 2`'s file when
+    the id is 2; two CAs were written to one file."""
+    for name in ("Sessions", "sessions", "Sessions 2", "SESSIONS"):
+        raw.create(name, SESSIONS)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0, result.output
+    assert "Exported 4 calculated attributes" in result.stdout
+    assert len([p for p in out.glob("*.yaml") if p.name != "reconciler.yaml"]) == 4
+    plan_is_empty(out, env)
+
+
+def _name_of_a_manifest(name: str) -> bool:
+    """What both the API and the manifest rules take: no outer spaces, nothing invisible."""
+    return name == name.strip() != "" and not any(
+        unicodedata.category(ch) in ("Cc", "Cf") for ch in name
+    )
+
+
+#: Names that collide once made file names: case, accents, punctuation, reserved names,
+#: the id suffix meeting another CA's name, long shared prefixes, nothing ASCII at all.
+TRICKY = [
+    "Sessions", "sessions", "SESSIONS", "Séssions", "Sessions 2", "sessions-2", "sessions 3",
+    "con", "CON", "Con.txt", "nul", "LPT1", "Reconciler", "reconciler", "ca", "CA 1",
+    "日本語", "☕", "...", "a-b", "a b", "A_B", "a.b", "x" * 120, "x" * 120 + "y",
+]  # fmt: skip
+NAMES = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), min_size=1, max_size=12
+    ),
+    st.builds(lambda a, b: f"{a} {b}", st.sampled_from(TRICKY), st.integers(1, 12)),
+).filter(_name_of_a_manifest)
+
+
+async def _create(directory: Path, names: list[str]) -> None:
+    settings = resolve(directory, SettingsFile(workspace_id=1234), environ={})
+    async with platform(settings) as client:
+        for index, name in enumerate(names):
+            body = {"name": name, "description": "", "draft_definition": api_definition(SESSIONS)}
+            ca_id = await client.create(body)
+            if index % 2:
+                await client.activate(ca_id)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+@given(names=st.lists(NAMES, min_size=1, max_size=8, unique=True))
+def test_every_ca_is_exported_whatever_the_names(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str]
+) -> None:
+    """Against the in-process emulator: each live CA gets a file of its own, and `plan`
+    on the export is empty, with nothing unmanaged."""
+    base = tmp_path_factory.mktemp("export")
+    source = base / "workspace"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text("workspace_id: 1234\n")
+    asyncio.run(_create(source, names))
+    out = base / "exported"
+    result = run_cli("export", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    files = [p.name for p in out.glob("*.yaml") if p.name != "reconciler.yaml"]
+    assert len(files) == len(names)
+    assert len({name.casefold() for name in files}) == len(files)  # case-insensitive too
+    planned = run_cli("plan", out, "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert plan["actions"] == []
+    assert plan["summary"]["unmanaged"] == 0
+    assert plan["summary"]["unchanged"] == len(names)

@@ -292,7 +292,7 @@ def test_an_unreachable_server_stops_with_how_to_resume(serve: Serve, tmp_path: 
         server.kill()
         result = seed(path, server, "--checkpoint", checkpoint, RECONCILER_RETRY_ATTEMPTS="2")
     assert result.exit_code == 1
-    assert "seeding stopped: connection failed" in result.stderr
+    assert "seeding stopped: the connection was refused" in result.stderr
     assert "0 of 3 batches are confirmed" in result.stderr
     assert f"Resume with: reconciler seed {path} {MANIFESTS} --checkpoint {checkpoint}" in (
         result.stderr.replace("\n", " ")
@@ -398,6 +398,49 @@ def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert f"{flag} and FILE name the same file" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: Path) -> None:
+    """`--rejects` naming a manifest deleted it after a clean run; `--rejects DIR` crashed."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(50))
+    directory = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, directory)
+    with serve() as server:
+        env = cli_env(server)
+        for other in sorted(directory.glob("*.yaml")):
+            before = other.read_bytes()
+            result = run_cli("seed", path, directory, "--rejects", other, env=env)
+            assert result.exit_code == 1, result.output
+            assert f"--rejects {other} exists and is not a rejects file" in result.stderr
+            assert other.read_bytes() == before
+        result = run_cli("seed", path, directory, "--rejects", tmp_path, env=env)
+        assert result.exit_code == 1, result.output
+        assert f"--rejects {tmp_path} is a directory" in result.stderr
+        assert "bug" not in result.output
+        assert sent(server) == 0
+        earlier = tmp_path / "old.rejects.jsonl"
+        kept = b'{"line":3,"errors":["x"],"record":{},"stage":"validation"}\n'
+        earlier.write_bytes(kept)
+        result = run_cli("seed", path, directory, "--rejects", earlier, env=env)
+        assert result.exit_code == 0, result.output
+        assert sent(server) > 0
+    assert earlier.read_bytes() == kept
+    assert f"{earlier} holds the rejects of an earlier run" in result.stderr
+
+
+def test_a_stray_quote_in_a_csv_stops_the_run_where_it_is(serve: Serve, tmp_path: Path) -> None:
+    """One unbalanced quote made every following row one cell: 10 of 13 users were lost
+    and the run exited 0."""
+    rows = [f"{1000 + n},development,{n}.5\n" for n in range(13)]
+    rows[2] = rows[2].replace(",2.5", ',"2.5')
+    path = tmp_path / "seeds.csv"
+    path.write_text("mpid,environment,LTV\n" + "".join(rows))
+    with serve() as server:
+        result = seed(path, server)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1
+    assert "the seed file cannot be read; nothing was sent:" in result.stderr
+    assert "seeds.csv:4: LTV: a quote opened here is never closed" in result.stderr
 
 
 def test_seeds_over_100_values_warn_that_mparticle_keeps_the_first_100(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,10 +51,26 @@ def _documents() -> list[Path]:
     return sorted((folder / cache.CACHE_DIR).glob("*.json"))
 
 
+def document_of(path: Path) -> dict[str, Any]:
+    """An entry's content, its seal (the first line) aside."""
+    document: dict[str, Any] = json.loads(path.read_bytes().partition(b"\n")[2])
+    return document
+
+
+def sealed(path: Path, document: dict[str, Any]) -> None:
+    """Write `document` as the entry at `path`, sealed with the user's key: what only this
+    code (or a bug in it) could have written."""
+    root = cache.root()
+    assert root is not None
+    if isinstance(document.get("items"), str):
+        document = {**document, "items": cache.items(document["items"])}
+    cache.write(root, path.stem, document)
+
+
 def entries(directory: Path) -> list[Path]:
     """The per-file entries."""
     del directory
-    return [path for path in _documents() if "items" in json.loads(path.read_text())]
+    return [path for path in _documents() if "items" in document_of(path)]
 
 
 def test_a_second_load_skips_yaml_and_gives_the_same_result(
@@ -104,31 +121,105 @@ def test_an_entry_of_another_shape_is_a_miss(tmp_path: Path) -> None:
     directory = workspace(tmp_path)
     manifest.load(directory)
     (path,) = entries(directory)
-    document = json.loads(path.read_text())
+    document = document_of(path)
     document["facts"] = [["Rolling", None, True]]  # a row short of its five facts
-    path.write_text(json.dumps(document))
+    sealed(path, document)
     loaded = manifest.load(directory)  # the file is read instead
     assert isinstance(loaded.cas[0].ca, CalculatedAttribute)
     assert loaded.cas[0].name == "Rolling"
 
 
-def test_damaged_cached_data_is_reported_not_used(tmp_path: Path) -> None:
+def uncached(directory: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    with monkeypatch.context() as patched:
+        patched.setenv("RECONCILER_CACHE_DIR", "")
+        return [facts(d) for d in manifest.load(directory).cas]
+
+
+def test_a_byte_flipped_in_a_canonical_form_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning reads the stored canonical form: an edited one would change the plan."""
     directory = workspace(tmp_path)
     manifest.load(directory)
     (path,) = entries(directory)
-    document = json.loads(path.read_text())
-    items = json.loads(document["items"])
+    raw = path.read_bytes()
+    at = raw.index(b'"canonical"')
+    path.write_bytes(raw[:at] + raw[at:].replace(b'"within":7', b'"within":9', 1))
+    assert b'"within":9' in path.read_bytes()
+    loaded = manifest.load(directory)
+    assert [facts(d) for d in loaded.cas] == uncached(directory, monkeypatch)
+    assert loaded.cas[0].ca.canonical["time_period"]["within"] == 7  # type: ignore[index]
+
+
+def test_an_entry_cut_short_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    for path in _documents():
+        raw = path.read_bytes()
+        path.write_bytes(raw[: len(raw) // 2])
+    assert [facts(d) for d in manifest.load(directory).cas] == uncached(directory, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("facts", [[5, None, True, None, False]]),  # a name that is not text
+        ("facts", [["Rolling", None, "yes", None, False]]),
+        ("positions", [["1", 3]]),
+        ("canonical", [["not", "a", "mapping"]]),
+        ("warnings", [[13, 5, ["path"], "message"]]),
+        ("items", {"not": "a list"}),
+    ],
+)
+def test_a_sealed_entry_of_wrong_types_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: object
+) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    sealed(path, {**document_of(path), field: value})
+    loaded = manifest.load(directory)
+    assert [facts(d) for d in loaded.cas] == uncached(directory, monkeypatch)
+    assert loaded.cas[0].ca.definition.time_period.within == 7
+
+
+def test_sealed_data_that_does_not_validate_is_read_from_the_file(tmp_path: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    document = document_of(path)
+    items = cache.items(document["items"])
     items[0]["definition"]["calculation_type"] = "counts"
-    document["items"] = json.dumps(items)
-    path.write_text(json.dumps(document))
+    sealed(path, {**document, "items": items})
     loaded = manifest.load(directory)
     assert loaded.cas[0].name == "Rolling"  # planning reads the stored facts
-    with pytest.raises(ManifestError) as caught:
-        _ = loaded.cas[0].ca.definition  # seeding reads the model: refused, with the way out
-    (issue,) = caught.value.issues
-    assert issue.file == str(directory / "cas.yaml")
-    assert "cached copy of this file is damaged" in issue.message
-    assert str(cache.root()) in issue.message
+    # Seeding reads the model: the cached data fails to validate, the file is read.
+    assert loaded.cas[0].ca.definition.calculation_type == "count"
+
+
+def test_an_entry_written_without_the_key_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = entries(directory)
+    document = document_of(path)
+    document["canonical"][0]["time_period"]["within"] = 9
+    path.write_bytes(b"hmac-sha256:" + b"0" * 64 + b"\n" + json.dumps(document).encode())
+    assert [facts(d) for d in manifest.load(directory).cas] == uncached(directory, monkeypatch)
+    path.write_text(json.dumps(document))  # the format of old: plain JSON
+    assert [facts(d) for d in manifest.load(directory).cas] == uncached(directory, monkeypatch)
+
+
+def test_a_key_others_could_read_turns_the_cache_off(tmp_path: Path, cache_dir: Path) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    key = cache_dir / cache.KEY_FILE
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    assert cache.key_of(cache_dir) is None
+    assert manifest.load(directory).cas[0].name == "Rolling"
+    assert isinstance(manifest.load(directory).cas[0].ca, CalculatedAttribute)  # not cached
 
 
 def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ it does for a user (in-process, pytest's own log handlers would swallow it).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -30,7 +31,8 @@ from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.seeds import MANIFESTS as SEEDING_MANIFESTS
 from tests.support.seeds import create_workspace, users, write_jsonl
-from tests.support.workspace import ca, env_for, write_manifests
+from tests.support.servers import Request, json_error, running
+from tests.support.workspace import RawApi, ca, env_for, write_manifests
 
 CLIENT_SECRET = "cs-Q7x2-MARKER-client-secret"
 API_SECRET = "as-Z9k4-MARKER-api-secret"
@@ -137,7 +139,7 @@ def test_debug_http_traces_redact_what_a_server_echoes(
     env = {**secret_env(echoing_gateway), "RECONCILER_RETRY_ATTEMPTS": "2"}
     run = reconciler("--debug", "plan", directory, env=env)
     assert run.code == 1
-    assert "retry 1 in" in run.stderr  # the trace that quotes the failed answer
+    assert "retrying 2/2 POST" in run.stderr  # the trace that quotes the failed answer
     assert '"client_secret":"***"' in run.stderr
     assert leaks(run.output) == []
 
@@ -276,12 +278,91 @@ def test_no_command_reveals_a_secret(
     for expected in (
         "-> 401",
         "-> 403",
-        "connection failed",
+        "the connection was refused",
         "plan is stale",
         "the Seeding API refused the credentials (HTTP 403",
     ):
         assert expected in texts
     if debug:
-        assert "reconciler.http: retry" in texts  # HTTP traces were on, with retries
+        assert "reconciler.http: retrying" in texts  # HTTP traces were on, with retries
     assert [(command, leaks(output)) for command, output in session.outputs if leaks(output)] == []
     assert files_leaking(work) + files_leaking(out) == []
+
+
+def test_text_that_happens_to_be_the_secret_is_data_and_stays_exact(
+    emulator: EmulatorServer, raw: RawApi, tmp_path: Path
+) -> None:
+    """The README's own secret is `emulator`: a description naming the emulator must go
+    through a saved JSON plan into the workspace as written, and stay converged."""
+    described = "Tested on the emulator twice"
+    directory = write_manifests(tmp_path / "m", [ca("A", description=described)])
+    env = env_for(emulator.url)
+    assert env["MPARTICLE_CLIENT_SECRET"] == "emulator"
+    planned = run_cli("plan", directory, "--format", "json", env=env)
+    assert planned.exit_code == 0, planned.output
+    assert described in planned.stdout
+    saved = tmp_path / "p.json"
+    saved.write_text(planned.stdout)
+    applied = run_cli("apply", "--plan", saved, directory, env=env)
+    assert applied.exit_code == 0, applied.output
+    assert raw.by_name()["A"]["description"] == described
+    again = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert again.exit_code == 0, again.output
+
+
+def test_a_short_secret_does_not_garble_the_output(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    server = start_emulator(client_secret="ion")
+    directory = write_manifests(tmp_path, [ca("Promotion clicks")])
+    env = {**env_for(server.url), "MPARTICLE_CLIENT_SECRET": "ion"}
+    result = run_cli("plan", directory, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Reconciler will perform these actions" in result.stdout
+    assert '+ create "Promotion clicks"' in result.stdout
+
+
+ESCAPED_SECRET = 'cs"Q7\\x2-MARKER-escaped'
+
+
+def test_a_secret_echoed_json_escaped_is_hidden(echoing_gateway: str, tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    env = {
+        **secret_env(echoing_gateway),
+        "MPARTICLE_CLIENT_SECRET": ESCAPED_SECRET,
+        "RECONCILER_RETRY_ATTEMPTS": "2",
+    }
+    result = run_cli("plan", directory, env=env)
+    assert result.exit_code == 1
+    assert "upstream refused" in result.stderr  # the echo is shown, its secret is not
+    escaped = json.dumps(ESCAPED_SECRET)[1:-1]
+    assert ESCAPED_SECRET not in result.output
+    assert escaped not in result.output
+    assert "MARKER" not in result.output
+
+
+def test_a_gateway_echoing_the_seeding_authorization_leaks_nowhere(tmp_path: Path) -> None:
+    """A proxy that refuses every bulk request quoting its headers: the Basic token (the
+    API key and secret) must reach neither stderr, nor the rejects file, nor the checkpoint."""
+
+    async def echo(request: Request, writer: asyncio.StreamWriter) -> None:
+        quoted = f"bad request; you sent Authorization: {request.headers['authorization']}"
+        writer.write(json_error(400, quoted))
+
+    token = base64.b64encode(f"emulator:{API_SECRET}".encode()).decode()
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    rejects, checkpoint = tmp_path / "rejects.jsonl", tmp_path / "seeds.checkpoint"
+    with running(echo) as gateway:
+        # Without Platform API credentials the CAs are not checked first: the seeds go
+        # straight to the gateway.
+        env = {**secret_env(gateway.url), "MPARTICLE_CLIENT_ID": "", "MPARTICLE_CLIENT_SECRET": ""}
+        result = run_cli(
+            "seed", seeds, SEEDING_MANIFESTS, "--skip-invalid", "--rejects", rejects,
+            "--checkpoint", checkpoint, env=env,
+        )  # fmt: skip
+        assert gateway.requests, "the gateway was reached"
+    assert "refused by the server" in result.output or result.exit_code == 0, result.output
+    assert "you sent Authorization: Basic ***" in rejects.read_text()
+    for text in (result.output, rejects.read_text(), checkpoint.read_text()):
+        assert token not in text
+        assert API_SECRET not in text

@@ -3,6 +3,7 @@ other settings, not a checkpoint, in use), with a crash's half-written line drop
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,3 +144,81 @@ async def test_a_header_cut_short_by_a_crash_is_written_again(tmp_path: Path) ->
     await checkpoint.record(batch(0), 100, [])
     checkpoint.close()
     assert sorted(Checkpoint.open(path, SEED, BATCHING, write=False).confirmed) == [0]
+
+
+async def written(path: Path, *extra: dict[str, object]) -> Path:
+    """A checkpoint of two confirmed batches, then `extra` lines as given."""
+    checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
+    await checkpoint.record(batch(0), 100, [])
+    await checkpoint.record(batch(1), 100, [])
+    checkpoint.close()
+    with path.open("ab") as file:
+        for entry in extra:
+            file.write(json.dumps(entry).encode() + b"\n")
+    return path
+
+
+GOOD = {"batch": 2, "first_line": 201, "users": 100, "landed": 100, "rejected": []}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({**GOOD, "batch": -1}, "batch: Input should be greater than or equal to 0"),
+        ({**GOOD, "batch": "2"}, "batch: Input should be a valid integer"),
+        ({**GOOD, "landed": 250}, "batch 2 holds 100 users, but 250 landed and 0 were refused"),
+        ({**GOOD, "users": 0, "landed": 0}, "users: Input should be greater than or equal to 1"),
+        ({**GOOD, "rejected": "none"}, "rejected: Input should be a valid list"),
+        ({**GOOD, "rejected": [{"line": 0}]}, "rejected.0.line: Input should be greater"),
+        ({**GOOD, "extra": 1}, "extra: Extra inputs are not permitted"),
+        ({**GOOD, "batch": 1}, "batch 1 is confirmed twice"),
+        ([1, 2], "the line: Input should be a valid dictionary"),
+    ],
+)
+async def test_a_forged_or_damaged_line_is_refused_naming_it(
+    tmp_path: Path, line: dict[str, object], message: str
+) -> None:
+    path = await written(tmp_path / "run.checkpoint", line)
+    with pytest.raises(CheckpointError) as raised:
+        Checkpoint.open(path, SEED, BATCHING, write=True)
+    assert f"run.checkpoint:4: the checkpoint is damaged ({message}" in raised.value.message
+
+
+async def test_a_batch_beyond_those_of_the_input_is_refused(tmp_path: Path) -> None:
+    path = await written(tmp_path / "run.checkpoint", {**GOOD, "batch": 7})
+    assert sorted(Checkpoint.open(path, SEED, BATCHING, write=False).confirmed) == [0, 1, 7]
+    with pytest.raises(CheckpointError, match="batch 7 is confirmed, but this input makes 3"):
+        Checkpoint.open(path, SEED, BATCHING, write=False, batches=3)
+
+
+async def test_a_line_that_is_not_json_before_others_is_damage(tmp_path: Path) -> None:
+    path = await written(tmp_path / "run.checkpoint")
+    text = path.read_text().splitlines()
+    path.write_text("\n".join([text[0], "{not json", *text[1:]]) + "\n")
+    with pytest.raises(CheckpointError, match=r"run\.checkpoint:2: .*a line that is not JSON"):
+        Checkpoint.open(path, SEED, BATCHING, write=False)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"reconciler_checkpoint": 2}, "written in checkpoint format 2, and this reconciler "
+                                       "reads format 1"),
+        ({"reconciler_checkpoint": "1"}, "written in checkpoint format '1'"),
+        ({"reconciler_checkpoint": 1, "input": "x", "batching": {}},
+         "run.checkpoint:1: the checkpoint is damaged (input: Input should be"),
+    ],
+)  # fmt: skip
+def test_a_header_of_another_version_or_shape_is_refused(
+    tmp_path: Path, header: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "run.checkpoint"
+    path.write_text(json.dumps(header) + "\n")
+    for check in (
+        lambda: Checkpoint.check_input(path, SEED),
+        lambda: Checkpoint.open(path, SEED, BATCHING, write=True),
+    ):
+        with pytest.raises(CheckpointError) as raised:
+            check()
+        assert message in raised.value.message
+    assert path.read_text() == json.dumps(header) + "\n"  # left as it was

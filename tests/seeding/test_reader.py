@@ -120,3 +120,36 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
         SeedFile(tmp_path / "missing.jsonl")
     with pytest.raises(SeedFileError, match="is not a file"):
         SeedFile(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        # One stray quote among 13 users: every row after it would be one LTV cell.
+        ("mpid,LTV\n1,10\n2,20\n3,\"30\n" + "".join(f"{n},{n}0\n" for n in range(4, 14)),
+         4, "LTV"),
+        # A legitimate multi-line cell first: the stray quote is two lines below the row.
+        ('mpid,Note,LTV\n1,"two\nlines",x\n2,ok,"5\n3,ok,6\n', 4, "LTV"),
+        ('mpid,"LTV\n1,2\n', 1, "column 2"),  # in the header itself
+    ],
+)  # fmt: skip
+def test_a_quote_that_is_never_closed_is_refused_where_it_opens(
+    tmp_path: Path, text: str, line: int, column: str
+) -> None:
+    path = tmp_path / "seeds.csv"
+    path.write_text(text, newline="")
+    with pytest.raises(SeedFileError) as raised:
+        read(path)
+    (issue,) = raised.value.issues
+    assert (issue.line, issue.path) == (line, column)
+    assert "a quote opened here is never closed" in issue.message
+
+
+def test_text_after_a_closing_quote_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.csv"
+    path.write_text('mpid,LTV\n1,2\n2,"5"0\n3,4\n')
+    with pytest.raises(SeedFileError) as raised:
+        read(path)
+    (issue,) = raised.value.issues
+    assert issue.line == 3
+    assert "cannot read as CSV: ',' expected after '\"'" in issue.message

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,3 +32,21 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(
+    *args: str | Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> Result:
+    """`python -m reconciler ARGS...` as a real process with a clean environment (plus
+    `env`): for what must be seen from outside (logging to a real stderr, a hang that only
+    a time limit ends). Raises subprocess.TimeoutExpired after `timeout` seconds."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
+    process = subprocess.run(
+        [sys.executable, "-m", "reconciler", *map(str, args)],
+        env={**clean, "NO_COLOR": "1", "COLUMNS": "200", "RECONCILER_CACHE_DIR": "", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(process.returncode, process.stdout, process.stderr)

@@ -1,0 +1,249 @@
+"""When a failed request is tried again, how long to wait first, and when to stop.
+
+Part of the network edge (used by `http`). The retry rules of SPEC §4.3 as a table keyed by
+the kind of failure; full jitter on every wait; the command's deadline, past which nothing
+waits: a wait that would outlast it fails at once with a message saying so.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+
+from reconciler.errors import ApiError, DeadlineExceeded, RateLimited
+from reconciler.settings import Tuning
+
+#: Statuses retried for every call (the request was not processed, or a proxy failed).
+RETRY_ALWAYS = frozenset({429, 502, 503, 504})
+#: Longest `Retry-After` obeyed when the command has no deadline; longer fails at once.
+MAX_RETRY_AFTER = 3600.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard and how long to try (settings.Tuning holds the environment's values)."""
+
+    attempts: int = 12
+    initial_wait: float = 0.25
+    max_wait: float = 20.0
+    #: Longest one attempt may take, the whole answer included.
+    request_timeout: float = 60.0
+    #: Seconds for everything sent through one Http (one command); None: no deadline.
+    deadline: float | None = None
+
+    @classmethod
+    def from_tuning(cls, tuning: Tuning, deadline: float | None) -> RetryPolicy:
+        return cls(
+            attempts=tuning.retry_attempts,
+            initial_wait=tuning.retry_initial_wait,
+            max_wait=tuning.retry_max_wait,
+            request_timeout=tuning.request_timeout,
+            deadline=deadline,
+        )
+
+
+Retried = Literal["always", "idempotent", "never"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind of failure is retried: for which calls, and for how many attempts
+    at most (None: the policy's)."""
+
+    retried: Retried
+    attempts: int | None = None
+
+
+#: Kinds of failure and their rules. A request that never reached the server is safe to
+#: repeat even when it is a write; one that may have taken effect repeats only when it is
+#: idempotent; one that retrying cannot fix (a name that does not resolve, a certificate
+#: that does not verify, a refusal of the content) fails at once; one that costs a whole
+#: request timeout to notice (a hung or trickling server) gets one second chance.
+RULES: dict[str, Rule] = {
+    "throttled": Rule("always"),  # 429, 502, 503, 504: not processed
+    "server error": Rule("idempotent"),  # 500: may have taken effect
+    "refused here": Rule("always"),  # connection refused by this machine (a local server)
+    "refused": Rule("always", attempts=3),  # connection refused by another host
+    "connect timeout": Rule("always", attempts=3),
+    "unresolved": Rule("never"),  # DNS
+    "tls": Rule("never"),  # certificate or protocol
+    "timeout": Rule("idempotent", attempts=2),
+    "dropped": Rule("idempotent"),  # connection lost mid-answer
+    "refusal": Rule("never"),  # any other status: the request itself is wrong
+}
+
+
+_SSL_WAITING = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from (httpx wraps httpcore, which wraps the OS error)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def kind_of(error: BaseException, host: str) -> str:
+    """The kind of failure `error` is (a key of RULES): by its HTTP status, else by the
+    errors it was raised from. `host` is the server the request went to."""
+    status = error.status if isinstance(error, ApiError) else None
+    if status is not None:
+        if status in RETRY_ALWAYS:
+            return "throttled"
+        return "server error" if status == 500 else "refusal"
+    causes = _causes(error)
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "unresolved"
+    if any(isinstance(c, httpx.ConnectTimeout) for c in causes):
+        return "connect timeout"
+    # A handshake that merely waited for more data (SSLWant...) is no TLS failure.
+    if any(isinstance(c, ssl.SSLError) and not isinstance(c, _SSL_WAITING) for c in causes):
+        return "tls"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "refused here" if is_loopback(host) else "refused"
+    if any(isinstance(c, httpx.ConnectError) for c in causes):
+        return "refused here" if is_loopback(host) else "refused"
+    if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
+        return "timeout"
+    return "dropped"
+
+
+def attempts_for(kind: str, idempotent: bool, policy: RetryPolicy) -> int:
+    """How many attempts a request may make in all when it fails this way."""
+    rule = RULES[kind]
+    if rule.retried == "never" or (rule.retried == "idempotent" and not idempotent):
+        return 1
+    return min(policy.attempts, rule.attempts or policy.attempts)
+
+
+def backoff(
+    policy: RetryPolicy,
+    attempt: int,
+    error: ApiError,
+    contenders: int = 1,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): full jitter,
+    uniform between nothing and a cap that doubles with each attempt. A `Retry-After` is
+    the least wait, plus a jitter window of one Retry-After per request refused with this
+    one (its `contenders`) that widens with each refusal of this request: requests
+    refused together come back one by one, at about the pace the server takes them."""
+    draw = (rng or random).uniform
+    growth = 2 ** min(attempt - 1, 30)
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return error.retry_after + draw(0, spread(policy, error.retry_after, contenders, growth))
+    return draw(0, min(policy.max_wait, policy.initial_wait * growth))
+
+
+def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) -> float:
+    """The jitter window after a pause the server asked for. `contenders` requests waiting
+    to try again, spread uniformly over 2 * (contenders - 1) pauses, come back at about one
+    per pause: the pace the server said it takes, so few are refused again (a lone request
+    gets half a pause of jitter: a blip should cost little). The window widens with
+    `growth` (each refusal of the same request doubles it), capped by the larger of
+    max_wait and the crowd's window."""
+    pause = max(pause, policy.initial_wait)
+    crowd = pause * max(2 * (contenders - 1), 0.5)
+    return min(max(policy.max_wait, crowd), max(crowd, pause * growth / 2))
+
+
+@dataclass
+class Deadline:
+    """The moment everything of one command must be done by (None: no deadline)."""
+
+    seconds: float | None
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def remaining(self) -> float | None:
+        if self.seconds is None:
+            return None
+        return self.started + self.seconds - self.clock()
+
+    def allows(self, wait: float) -> bool:
+        """Whether waiting `wait` seconds still leaves the deadline ahead."""
+        remaining = self.remaining()
+        limit = MAX_RETRY_AFTER if remaining is None else remaining
+        return wait < limit
+
+
+def beyond_deadline(
+    deadline: Deadline, wait: float, shown: str, error: ApiError
+) -> DeadlineExceeded:
+    """The error for a wait of `wait` seconds before retrying `shown` that the deadline
+    does not allow: what was asked, what is left, and the last answer."""
+    remaining = deadline.remaining()
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        asked = f"the server asked to wait {duration(error.retry_after)} (Retry-After)"
+    else:
+        asked = f"the next attempt is due in {duration(wait)}"
+    if remaining is None:
+        limit = "longer than reconciler waits for a server; try again later"
+    else:
+        limit = (
+            f"beyond this command's deadline ({duration(max(remaining, 0))} left of "
+            f"{duration(deadline.seconds or 0)}, RECONCILER_DEADLINE)"
+        )
+    return DeadlineExceeded(
+        f"gave up on {shown}: {asked}, {limit}. The last answer: {error.message}",
+        status=error.status,
+    )
+
+
+#: What a failure to reach a server is called in messages, by kind.
+UNREACHABLE = {
+    "unresolved": "cannot resolve the host name (DNS); check the URL",
+    "tls": "the TLS connection failed; check the URL and the server's certificate",
+    "refused": "the connection was refused",
+    "refused here": "the connection was refused (is the server running?)",
+    "connect timeout": "no connection within the connect timeout",
+}
+
+
+def reason(error: ApiError) -> str:
+    """The failure in a few words for a retry notice: `503 Service unavailable.`."""
+    detail = error.detail
+    head = str(error.status) if error.status is not None else error.message.split(" (")[0]
+    return f"{head} {detail}".strip() if len(detail) <= 200 else f"{head} {detail[:199]}…"
+
+
+def until(seconds: float) -> str:
+    """The local wall-clock time `seconds` from now, as people read it in a log."""
+    return time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+
+
+def duration(seconds: float) -> str:
+    """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable."""
+    if seconds < 1:
+        return f"{seconds:.2g} s"
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    return f"{seconds / 3600:,.0f} h"

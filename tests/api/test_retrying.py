@@ -1,0 +1,148 @@
+"""The retry rules as a table: each kind of failure, met for real where it can be (a
+refused connection, a name that does not resolve), is retried as its row says; waits are
+fully jittered; the deadline stops waits that would outlast it."""
+
+from __future__ import annotations
+
+import random
+import socket
+
+import httpx
+import pytest
+
+from reconciler.api.retrying import (
+    MAX_RETRY_AFTER,
+    Deadline,
+    RetryPolicy,
+    attempts_for,
+    backoff,
+    duration,
+    kind_of,
+)
+from reconciler.errors import RateLimited, ServerError, TransportError
+
+POLICY = RetryPolicy(attempts=12, initial_wait=0.25, max_wait=20)
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def failure(url: str) -> TransportError:
+    """The error Http makes of really trying `url`."""
+    try:
+        httpx.get(url, timeout=5)
+    except httpx.TransportError as exc:
+        error = TransportError("failed")
+        error.__cause__ = exc
+        return error
+    raise AssertionError(f"{url} answered")
+
+
+def test_a_refused_connection_is_retried_in_full_only_on_this_machine() -> None:
+    refused = failure(f"http://127.0.0.1:{unused_port()}/")
+    assert kind_of(refused, "127.0.0.1") == "refused here"
+    assert kind_of(refused, "localhost") == "refused here"
+    assert kind_of(refused, "::1") == "refused here"
+    assert attempts_for("refused here", False, POLICY) == 12
+    # The same refusal from another host: a couple of tries, then the message.
+    assert kind_of(refused, "10.1.2.3") == "refused"
+    assert kind_of(refused, "api.mparticle.com") == "refused"
+    assert attempts_for("refused", False, POLICY) == 3
+
+
+def test_a_name_that_does_not_resolve_is_not_retried() -> None:
+    unresolved = failure("http://api.reconciler.invalid/")
+    assert kind_of(unresolved, "api.reconciler.invalid") == "unresolved"
+    assert attempts_for("unresolved", True, POLICY) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "idempotent", "attempts"),
+    [
+        (429, False, 12),
+        (503, False, 12),
+        (502, True, 12),
+        (500, True, 12),
+        (500, False, 1),  # may have taken effect: a write is not repeated blindly
+        (400, True, 1),
+        (404, True, 1),
+        (422, True, 1),
+    ],
+)
+def test_statuses_follow_spec_4_3(status: int, idempotent: bool, attempts: int) -> None:
+    error = ServerError("x", status=status)
+    assert attempts_for(kind_of(error, "api.mparticle.com"), idempotent, POLICY) == attempts
+
+
+def test_a_timeout_gets_one_second_chance_and_only_when_idempotent() -> None:
+    timeout = TransportError("no complete answer")
+    timeout.__cause__ = TimeoutError()
+    assert kind_of(timeout, "api.mparticle.com") == "timeout"
+    assert attempts_for("timeout", True, POLICY) == 2
+    assert attempts_for("timeout", False, POLICY) == 1
+    assert attempts_for("timeout", True, RetryPolicy(attempts=1)) == 1
+
+
+def test_waits_are_full_jitter_under_a_doubling_cap() -> None:
+    rng = random.Random(5)
+    error = ServerError("x", status=503)
+    for attempt, cap in ((1, 0.25), (2, 0.5), (3, 1.0), (8, 20.0), (40, 20.0)):
+        waits = [backoff(POLICY, attempt, error, rng=rng) for _ in range(400)]
+        assert 0 <= min(waits) < cap * 0.1  # from nothing...
+        assert cap * 0.9 < max(waits) <= cap  # ...to the cap
+
+
+def test_retry_after_is_the_least_wait_and_its_window_widens() -> None:
+    rng = random.Random(6)
+    error = RateLimited("slow", retry_after=1.0)
+    spreads = []
+    for attempt in (1, 2, 3, 4, 5, 6):
+        waits = [backoff(POLICY, attempt, error, rng=rng) for _ in range(400)]
+        assert min(waits) >= 1.0
+        spreads.append(max(waits) - min(waits))
+    assert spreads == sorted(spreads)
+    assert spreads[4] > 6  # five refusals in: spread over eight seconds
+    assert spreads[-1] <= POLICY.max_wait
+
+
+def test_requests_refused_together_are_spread_one_pause_apart() -> None:
+    """Eight requests refused by a server that takes one a second: each comes back in the
+    next fifteen seconds (about one a second on average), however small max_wait is; a
+    lone refusal waits one Retry-After and a jitter of half of one more at most."""
+    rng = random.Random(7)
+    tight = RetryPolicy(initial_wait=0.01, max_wait=0.2)
+    error = RateLimited("slow", retry_after=1.0)
+    waits = [backoff(tight, 1, error, contenders=8, rng=rng) for _ in range(400)]
+    assert 1.0 <= min(waits) < 1.2
+    assert 14.5 < max(waits) <= 15.0
+    assert 7 < sum(waits) / len(waits) < 9
+    alone = [backoff(tight, 1, error, contenders=1, rng=rng) for _ in range(400)]
+    assert min(alone) >= 1.0
+    assert max(alone) <= 1.5
+
+
+def test_the_deadline_refuses_waits_that_would_outlast_it() -> None:
+    now = [100.0]
+    deadline = Deadline(10.0, clock=lambda: now[0])
+    assert deadline.allows(9.9)
+    assert not deadline.allows(10.0)
+    now[0] = 108.0
+    assert deadline.remaining() == pytest.approx(2.0)
+    assert not deadline.allows(2.5)
+    unbounded = Deadline(None)
+    assert unbounded.remaining() is None
+    assert unbounded.allows(MAX_RETRY_AFTER - 1)
+    assert not unbounded.allows(999999999)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.05, "0.05 s"), (0.4, "0.4 s"), (2.5, "2.5 s"), (4, "4 s"), (12.3, "12 s"),
+     (200, "3 min 20 s"), (1800, "30 min"), (999999999, "277,778 h")],
+)  # fmt: skip
+def test_durations_read_well(seconds: float, text: str) -> None:
+    assert duration(seconds) == text

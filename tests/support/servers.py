@@ -1,0 +1,137 @@
+"""Misbehaving HTTP servers on loopback, for what the emulator cannot do: answer one byte
+at a time, never answer, answer with an absurd `Retry-After`, or echo what it was sent.
+
+Each runs a raw asyncio server in a thread of its own; `running(behaviour)` yields its URL
+and counts the requests it read. A behaviour is a coroutine given the request and the
+stream writer; it writes whatever it likes (or nothing) and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Behaviour = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class Server:
+    url: str
+    requests: list[Request] = field(default_factory=list)
+
+
+def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", f"content-length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> bytes:
+    body = json.dumps({"errors": [{"message": message}]}).encode()
+    return response(status, body, {"content-type": "application/json", **(headers or {})})
+
+
+async def _read(reader: asyncio.StreamReader) -> Request | None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    first, *lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = first.split(" ", 2)
+    headers = {}
+    for line in lines:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", 0)))
+    return Request(method, path, headers, body)
+
+
+@contextmanager
+def running(behaviour: Behaviour, greeting: bytes = b"") -> Iterator[Server]:
+    """A server on a free loopback port for the duration of the block; `greeting` is
+    written as soon as a connection opens, before anything is read."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    server = Server("")
+    holder: list[asyncio.Server] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if greeting:
+                writer.write(greeting)
+                await writer.drain()
+            while (request := await _read(reader)) is not None:
+                server.requests.append(request)
+                await behaviour(request, writer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start() -> None:
+        listening = await asyncio.start_server(handle, "127.0.0.1", 0)
+        holder.append(listening)
+        port = listening.sockets[0].getsockname()[1]
+        server.url = f"http://127.0.0.1:{port}"
+        started.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+        # Stop whatever handlers still wait (a hung answer) before the loop closes.
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield server
+    finally:
+        if holder:
+            loop.call_soon_threadsafe(holder[0].close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def trickling(interval: float) -> Behaviour:
+    """Headers at once, then the promised body one byte per `interval` seconds, forever:
+    every read succeeds, so only a deadline on the whole answer ends it."""
+
+    async def behaviour(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n")
+        while True:
+            await writer.drain()
+            writer.write(b" ")
+            await asyncio.sleep(interval)
+
+    return behaviour
+
+
+async def hanging(request: Request, writer: asyncio.StreamWriter) -> None:
+    """Reads the request and never answers."""
+    await asyncio.Event().wait()
+
+
+def answering(status: int, message: str, headers: dict[str, str] | None = None) -> Behaviour:
+    """The same error answer to every request."""
+
+    async def behaviour(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(json_error(status, message, headers))
+
+    return behaviour
