@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveFloat,
+    PositiveInt,
     StrictBool,
     WithJsonSchema,
 )
@@ -127,6 +128,12 @@ class WorkspaceSettings(BaseModel):
     safety: SafetyPolicy | None = None
     #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
     drafts: Drafts | None = None
+    #: The account's limit on active CAs (SPEC §9, rule `active-limit`); none = unknown
+    #: (the embedded target: its emulator enforces this, else its own default).
+    active_limit: PositiveInt | None = None
+    #: The account's retention period in days: `since` dates and `within` windows beyond
+    #: it are validation errors (offline); none = not checked.
+    retention_days: PositiveInt | None = None
 
 
 class EnvironmentSettings(WorkspaceSettings):
@@ -184,6 +191,9 @@ class Settings:
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     drafts: Drafts = "discard"
     promote_from: str | None = None
+    #: The account's active-CA limit (RECONCILER_ACTIVE_LIMIT > active_limit); None = unknown.
+    active_limit: int | None = None
+    retention_days: int | None = None
 
     @property
     def emulator_db(self) -> Path:
@@ -251,6 +261,19 @@ def _env_float(env: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
     return value if value > 0 else None
+
+
+def _env_count(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} is not a number of CAs (a positive integer)")
+    return value
 
 
 def _env_ceiling(env: Mapping[str, str], name: str) -> float | None:
@@ -396,4 +419,6 @@ def resolve(
         safety=layer.safety or SafetyPolicy(),
         drafts=layer.drafts or "discard",
         promote_from=layer.promote_from,
+        active_limit=_env_count(env, "RECONCILER_ACTIVE_LIMIT") or layer.active_limit,
+        retention_days=layer.retention_days,
     )
