@@ -59,7 +59,8 @@ def _active_limit(exc: ApiError) -> BusinessRuleError:
     """The active-CA limit as one error that says what to do, the API's words kept."""
     return BusinessRuleError(
         "the account's limit on active calculated attributes is reached: delete or keep "
-        "inactive CAs you do not need, or ask mParticle to raise the limit",
+        "inactive CAs you do not need, or ask mParticle to raise the limit (with "
+        "active_limit or RECONCILER_ACTIVE_LIMIT set, the plan refuses this before any write)",
         status=exc.status,
         messages=exc.messages,
         method=exc.method,

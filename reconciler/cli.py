@@ -152,7 +152,7 @@ AllowOption = Annotated[
         "--allow",
         metavar="RULE",
         help="Let one safety rule through: threshold, delete, delete-in-use, activations, "
-        "drafts, promotion (repeatable).",
+        "drafts, promotion, active-limit (repeatable).",
         show_default=False,
     ),
 ]

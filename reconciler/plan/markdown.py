@@ -9,12 +9,15 @@ from itertools import groupby
 
 from reconciler.plan.render import (
     change_line,
+    counted_kinds,
     gate_lines,
+    seeds_line,
     summary_line,
+    users_text,
     value_text,
     workspace_words,
 )
-from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Plan, Promotion
+from reconciler.plan.value import KINDS, Action, Plan, Promotion
 
 MARKDOWN_LIMIT = 60_000
 
@@ -34,7 +37,8 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     lines: list[str] = []
     for action in actions:
         where = f" (id {action.id})" if action.id is not None else ""
-        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}")
+        seeding = f" with {users_text(action.users)}" if action.users is not None else ""
+        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}{seeding}")
         for change in action.changes:
             before, after = change.before, change.after
             if before is not None and after is not None:
@@ -69,8 +73,9 @@ def _overridden_block(plan: Plan) -> list[str]:
 
 def _table(plan: Plan) -> list[str]:
     s = plan.summary
-    columns = [KINDS[kind].verb for kind in ACTION_KINDS] + ["unchanged", "unmanaged"]
-    counts = [s.of(kind) for kind in ACTION_KINDS] + [s.unchanged, s.unmanaged]
+    kinds = counted_kinds(s)
+    columns = [KINDS[kind].verb for kind in kinds] + ["unchanged", "unmanaged"]
+    counts = [s.of(kind) for kind in kinds] + [s.unchanged, s.unmanaged]
     if plan.selection.active:
         columns.append("not selected")
         counts.append(plan.selection.not_selected)
@@ -110,6 +115,9 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         f"**{html.escape(summary_line(plan))}**",
         "",
     ]
+    seeds = seeds_line(plan)
+    if seeds is not None:
+        head += [html.escape(seeds), ""]
     sections = [
         _section(name, list(group), plan.promotion)
         for name, group in groupby(plan.actions, key=lambda a: a.name)
@@ -132,7 +140,8 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
 def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
     """One PR comment for several environments: a table of them, then each one's plan in
     its own section (each truncated to its share of `limit`)."""
-    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in ACTION_KINDS)]
+    kinds = counted_kinds(*(plan.summary for plan in plans.values()))
+    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in kinds)]
     columns += ["unchanged", "unmanaged", "overridden"]
     rows = [
         "| "
@@ -140,7 +149,7 @@ def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
             [
                 html.escape(name),
                 str(plan.workspace_id),
-                *(str(plan.summary.of(kind)) for kind in ACTION_KINDS),
+                *(str(plan.summary.of(kind)) for kind in kinds),
                 str(plan.summary.unchanged),
                 str(plan.summary.unmanaged),
                 str(len(plan.overridden) or ""),

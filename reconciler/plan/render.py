@@ -18,7 +18,16 @@ from rich.text import Text
 
 from reconciler.console import Output
 from reconciler.plan.report import ActionOutcome, ApplyReport, Status
-from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Change, Plan, Promotion
+from reconciler.plan.value import (
+    ACTION_KINDS,
+    KINDS,
+    Action,
+    ActionKind,
+    Change,
+    Plan,
+    Promotion,
+    Summary,
+)
 
 Format = Literal["text", "markdown", "json"]
 #: The mark of an action's outcome in the apply report.
@@ -39,21 +48,59 @@ def change_line(change: Change) -> tuple[str, str]:
     return "~", f"{change.path}: {value_text(change.before)} -> {value_text(change.after)}"
 
 
+def counted_kinds(*summaries: Summary) -> list[ActionKind]:
+    """The kinds a summary counts: every kind always counted, the others where any of
+    `summaries` has some (a plan without `--seeds` says nothing of seeding)."""
+    return [
+        kind
+        for kind in ACTION_KINDS
+        if KINDS[kind].always or any(summary.of(kind) for summary in summaries)
+    ]
+
+
+def budget_sentence(summary: Summary) -> str:
+    """`Active after apply: 12 of 100.` (without a known limit: `Active after apply: 12.`);
+    empty when the plan does not know (a plan of format 1)."""
+    if summary.active_after is None:
+        return ""
+    limit = f" of {summary.active_limit}" if summary.active_limit is not None else ""
+    return f"Active after apply: {summary.active_after}{limit}."
+
+
 def summary_line(plan: Plan) -> str:
     s = plan.summary
     tail = f"{s.unchanged} unchanged, {s.unmanaged} unmanaged."
     if plan.selection.active:
         tail += f" {plan.selection.not_selected} not selected."
+    budget = budget_sentence(s)
+    if budget:
+        tail += f" {budget}"
     if plan.empty:
         return f"No changes. {tail}"
-    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in ACTION_KINDS)
+    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in counted_kinds(s))
     return f"Plan: {counts}. {tail}"
+
+
+def users_text(count: int) -> str:
+    return f"{count:,} user{'s' if count != 1 else ''}"
 
 
 def _title(action: Action, ca_id: int | None = None) -> str:
     shown = action.id if ca_id is None else ca_id
     where = f" (id {shown})" if shown is not None else ""
-    return f'{action.kind.verb} "{action.name}"{where}'
+    seeding = f" with {users_text(action.users)}" if action.users is not None else ""
+    return f'{action.kind.verb} "{action.name}"{where}{seeding}'
+
+
+def seeds_line(plan: Plan) -> str | None:
+    """Where a plan made with `--seeds` takes its seeds from, or None."""
+    source = plan.seeds
+    if source is None:
+        return None
+    return (
+        f"Seeds from {source.path} ({source.format}, {users_text(source.users)}, sha256 "
+        f"{source.sha256[:12]}…), each CA's sent before it is activated."
+    )
 
 
 def workspace_words(plan: Plan) -> str:
@@ -87,6 +134,10 @@ def _overrides(plan: Plan) -> Iterator[Text]:
 def _actions(plan: Plan) -> Iterator[Text]:
     yield Text(f"Reconciler will perform these actions in {workspace_words(plan)}:")
     yield Text("")
+    seeds = seeds_line(plan)
+    if seeds is not None:
+        yield Text(seeds)
+        yield Text("")
     for name, group in groupby(plan.actions, key=lambda action: action.name):
         for action in group:
             style = action.kind.style

@@ -19,6 +19,7 @@ from reconciler.api import transports as target
 from reconciler.errors import ReconcilerError
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
+from reconciler.plan.budget import Budget, count_active
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
@@ -102,10 +103,26 @@ def build(
     if source is not None:
         update["promotion"] = promotion.gate(plan, source.name, source.desired, source.live)
     plan = plan.model_copy(update=update)
-    found = safety.violations(plan, scoped, settings.safety)
+    budget = budget_of(settings, live)
+    plan = with_budget(plan, budget, live)
+    found = safety.violations(plan, scoped, settings.safety, budget)
     allowed = set(options.allowed)
     plan = plan.model_copy(update={"overridden": [v for v in found if v.rule in allowed]})
     return Planned(ws, plan, scoped, [v for v in found if v.rule not in allowed])
+
+
+def budget_of(settings: Settings, live: Sequence[LiveCA]) -> Budget:
+    """The account's active-CA budget as the whole live list shows it (scope
+    notwithstanding: the limit is the account's)."""
+    return Budget(count_active(live), target.active_limit(settings))
+
+
+def with_budget(plan: Plan, budget: Budget, live: Sequence[LiveCA]) -> Plan:
+    """The plan with its summary's `active_after` and `active_limit`."""
+    summary = plan.summary.model_copy(
+        update={"active_after": budget.after(plan, live), "active_limit": budget.limit}
+    )
+    return plan.model_copy(update={"summary": summary})
 
 
 async def fetch_live(
