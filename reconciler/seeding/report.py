@@ -152,11 +152,13 @@ def _count(counts: dict[str, int], user: Any) -> None:
 
 
 class RejectsFile:
-    """Refused users, one JSON object a line; the file is created on the first one."""
+    """Refused users, one JSON object a line; the file is created on the first one (or, to
+    `append`, added to)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, append: bool = False) -> None:
         self.path = path
         self.count = 0
+        self.append = append
         self._file: IO[bytes] | None = None
 
     def write(self, line: int, errors: list[str], record: Any, stage: str) -> None:
@@ -164,7 +166,7 @@ class RejectsFile:
 
     def write_entry(self, entry: dict[str, Any]) -> None:
         if self._file is None:
-            self._file = self.path.open("wb")
+            self._file = self.path.open("ab" if self.append else "wb")
         self._file.write(orjson.dumps(entry) + b"\n")
         self.count += 1
 
@@ -173,13 +175,13 @@ class RejectsFile:
             self._file.flush()
 
     def finish(self, *, sent: bool) -> str | None:
-        """Close; a run that sent and refused no one removes a stale file of an earlier run.
-        The path, if this run wrote to it."""
+        """Close; a run that sent and refused no one removes a stale file of an earlier run
+        (unless it appends). The path, if this run wrote to it."""
         if self._file is not None:
             self._file.close()
             self._file = None
         if self.count:
             return str(self.path)
-        if sent:
+        if sent and not self.append:
             self.path.unlink(missing_ok=True)
         return None
