@@ -17,7 +17,7 @@ import orjson
 from rich.text import Text
 
 from reconciler.console import Output
-from reconciler.plan.report import ActionOutcome, ApplyReport, Status
+from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
 from reconciler.plan.value import (
     ACTION_KINDS,
     KINDS,
@@ -210,9 +210,38 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
 
 
 def outcome_title(outcome: ActionOutcome) -> str:
-    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted."""
+    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted; a seed
+    says how many users' seeds landed."""
     adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
-    return _title(outcome.action, outcome.ca_id) + adopted
+    action = outcome.action
+    if action.action == "seed":
+        where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""
+        landed = f": {users_text(outcome.users)} seeded" if outcome.users is not None else ""
+        return f'{action.kind.verb} "{action.name}"{where}{landed}'
+    return _title(action, outcome.ca_id) + adopted
+
+
+def progress_line(progress: CaProgress) -> str:
+    """One CA as the report sums it up: `"LTV" (id 7): drafted, seeded (1,200 users),
+    activated`, or how far it got and what did not start."""
+    where = f" (id {progress.id})" if progress.id is not None else ""
+    words = [
+        f"seeded ({users_text(progress.users or 0)})" if word == "seeded" else word
+        for word in progress.reached
+    ]
+    parts = [", ".join(words)] if words else []
+    if progress.failed is not None:
+        parts.append(f"{progress.failed.kind.verb} failed: {progress.message}")
+    if progress.not_started:
+        verbs = ", ".join(KINDS[kind].verb for kind in progress.not_started)
+        parts.append("not started" if not parts else f"{verbs} not started")
+    return f'"{progress.name}"{where}: ' + "; ".join(parts)
+
+
+def _per_ca(report: ApplyReport) -> list[Text]:
+    lines = [Text("Per CA:")]
+    lines += [Text(f"  {progress_line(progress)}") for progress in report.cas()]
+    return lines
 
 
 def outcome_line(outcome: ActionOutcome) -> Text:
@@ -228,7 +257,8 @@ def report_text(report: ApplyReport) -> list[Text]:
     """The apply report: one line when all went well, else every action's outcome."""
     done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
     if report.ok:
-        return [Text(f"Apply complete: {done} done.", style="bold green")]
+        complete = [Text(f"Apply complete: {done} done.", style="bold green")]
+        return complete + (_per_ca(report) if report.seeded else [])
     lines = [
         Text(
             f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
@@ -238,7 +268,12 @@ def report_text(report: ApplyReport) -> list[Text]:
         status = outcome.status.replace("_", " ")
         text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
         lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
+    lines += _per_ca(report)
+    never = " No CA was activated before all its seeds were confirmed." if report.seeded else ""
     lines.append(
-        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
+        Text(
+            "Nothing was rolled back. Re-run `reconciler apply` to continue from the live "
+            f"state.{never}"
+        )
     )
     return lines
