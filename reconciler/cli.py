@@ -174,6 +174,16 @@ ExcludeOption = Annotated[
         show_default=False,
     ),
 ]
+SeedsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--seeds",
+        metavar="FILE",
+        help="Seed file (JSONL or CSV, as for seed): each CA it seeds gets its seeds before "
+        "it is activated.",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -268,6 +278,7 @@ def plan(
     allow: AllowOption = None,
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
 ) -> None:
     """Show what apply would change in the live workspace (one list request)."""
     from reconciler.commands import plan as command
@@ -284,6 +295,7 @@ def plan(
         allow=tuple(allow or ()),
         only=tuple(only or ()),
         exclude=tuple(exclude or ()),
+        seeds=seeds,
     )
     run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
@@ -332,6 +344,16 @@ def apply(
     allow: AllowOption = None,
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
+    seed_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--seed-wait",
+            min=0,
+            help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command
@@ -340,6 +362,8 @@ def apply(
         raise typer.BadParameter("use text or json", param_hint="--format")
     if wait_timeout is not None and not wait:
         raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
+    if seed_wait is not None and seeds is None and plan_file is None:
+        raise typer.BadParameter("only means something with --seeds", param_hint="--seed-wait")
     options = command.ApplyOptions(
         directory=directory,
         plan_file=plan_file,
@@ -352,7 +376,9 @@ def apply(
         allow=tuple(allow or ()),
         only=tuple(only or ()),
         exclude=tuple(exclude or ()),
-        **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
+        seeds=seeds,
+        wait_timeout=command.WAIT_TIMEOUT if wait_timeout is None else wait_timeout,
+        seed_wait=command.SEED_WAIT if seed_wait is None else seed_wait,
     )
     run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 

@@ -99,7 +99,7 @@ def seeds_line(plan: Plan) -> str | None:
         return None
     return (
         f"Seeds from {source.path} ({source.format}, {users_text(source.users)}, sha256 "
-        f"{source.sha256[:12]}…), each CA's sent before it is activated."
+        f"{source.sha256[:12]}…): a CA this plan activates gets its seeds first."
     )
 
 

@@ -179,6 +179,7 @@ class _Run:
         invalid = _validate(
             self.seed_file, validator, options, self.spool, self.rejects, self.report, self.watch
         )
+        self.report.input_sha256 = self.seed_file.sha256
         if invalid.users and not options.skip_invalid:
             raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
         _warn(self.catalogue, validator, self.report, self.watch)

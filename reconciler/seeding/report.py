@@ -25,6 +25,8 @@ class SeedReport:
     format: str
     dry_run: bool
     target: str = ""
+    #: The hash of the whole file, once pass 1 has read it.
+    input_sha256: str = ""
     users_read: int = 0
     users_valid: int = 0
     users_invalid: int = 0

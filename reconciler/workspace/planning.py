@@ -20,6 +20,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
+from reconciler.plan.seeds import SeedFacts, with_seeds
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
@@ -77,9 +78,14 @@ def source_of(ws: Workspace | None, live: Sequence[LiveCA] | None) -> Source | N
 
 
 def build(
-    ws: Workspace, live: Sequence[LiveCA], options: Options, source: Source | None = None
+    ws: Workspace,
+    live: Sequence[LiveCA],
+    options: Options,
+    source: Source | None = None,
+    seeds: SeedFacts | None = None,
 ) -> Planned:
-    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule)."""
+    """Plan `ws` against its live CAs (and `seeds`, the seed file of `--seeds`): pure
+    (raises PlanError on a blocked rule)."""
     settings = ws.settings
     scoped = selection.in_scope(live, settings.scope)
     chosen = selection.select(ws.desired, scoped, options.chooser)
@@ -90,6 +96,8 @@ def build(
             workspace_id=settings.workspace_id, prune=settings.prune, drafts=settings.drafts
         ),
     )
+    if seeds is not None:
+        plan = with_seeds(plan, chosen.live, seeds, [ca.name for ca in chosen.desired])
     update: dict[str, object] = {
         "environment": settings.environment,
         "target": target_of(settings),
