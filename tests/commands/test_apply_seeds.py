@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -184,6 +185,18 @@ def start_apply(directory: Path, seeds: Path, server: EmulatorServer, log: Path)
         )
 
 
+def wait_for_batches(process: Any, state: Path, count: int, log: Path) -> list[Path]:
+    """Poll the groups' checkpoints until `count` batches are confirmed, while it runs."""
+    deadline = time.monotonic() + 60
+    while True:
+        checkpoints = sorted(state.glob("*/group-*.jsonl"))
+        if sum(p.read_bytes().count(b"\n") - 1 for p in checkpoints) >= count:
+            return checkpoints
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no batch confirmed"
+        time.sleep(0.01)
+
+
 def test_a_run_killed_while_seeding_converges_without_resending(
     tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
@@ -193,15 +206,7 @@ def test_a_run_killed_while_seeding_converges_without_resending(
     server.settings(latency_ms=300)  # seeding takes a while: long enough to be killed in
     process = start_apply(directory, seeds, server, tmp_path / "apply.log")
     state = directory / ".reconciler" / "seeding"
-    deadline = time.monotonic() + 60
-    while True:
-        checkpoints = sorted(state.glob("*/group-*.jsonl"))
-        batches = sum(p.read_bytes().count(b"\n") - 1 for p in checkpoints)
-        if batches >= 3:
-            break
-        assert process.poll() is None, (tmp_path / "apply.log").read_text()
-        assert time.monotonic() < deadline, "no batch confirmed"
-        time.sleep(0.01)
+    checkpoints = wait_for_batches(process, state, 3, tmp_path / "apply.log")
     process.kill()
     process.wait()
     killed_at = server.log()[-1]["n"]
@@ -223,6 +228,28 @@ def test_a_run_killed_while_seeding_converges_without_resending(
     assert sent_again | confirmed >= set(wanted(4000))
     assert stored(server) == wanted(4000)
     assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
+
+
+def test_ctrl_c_while_seeding_finishes_the_batches_in_flight_and_says_where_each_ca_is(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 4000, NAMES[:2])
+    server.settings(latency_ms=300)
+    output = tmp_path / "apply.log"
+    process = start_apply(directory, seeds, server, output)
+    wait_for_batches(process, directory / ".reconciler" / "seeding", 2, output)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(60) == 130, output.read_text()
+    shown = output.read_text()
+    assert "seed failed: interrupted by SIGINT" in shown
+    assert "activate not started" in shown
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+    server.settings(latency_ms=0)
+    resumed = apply(directory, seeds, server)
+    assert resumed.exit_code == 0, resumed.output
+    assert order_problems(server.log(), NAMES[:2]) == []
 
 
 def writes(server: EmulatorServer) -> int:
