@@ -142,7 +142,8 @@ class _Runner:
             results = {o.action.name: SeedResult(error=exc.message) for o, _ in group}
         for outcome, ca_id in group:
             result = results.get(outcome.action.name, SeedResult(error="not sent"))
-            outcome.id, outcome.users = ca_id, result.landed
+            outcome.id = ca_id
+            outcome.users = result.landed if result.error is None else None
             if result.error is None and not result.refused:
                 outcome.status = "done"
             else:
@@ -261,6 +262,11 @@ async def apply(
         if runner.stop.is_set():
             break
         await _run(phase, runner, outcomes, numbered)
+    for positions in numbered:  # the steps not started of a created CA: its id too
+        known = [outcomes[i].ca_id for i in positions if outcomes[i].ca_id is not None]
+        for i in positions:
+            if known and outcomes[i].id is None:
+                outcomes[i].id = known[0]
     return ApplyReport(outcomes, interrupted=runner.interrupted)
 
 
