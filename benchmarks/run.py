@@ -1,7 +1,8 @@
 """All benchmarks in one command: whole processes (--help, validate, plan cold and warm)
 beside their floors, plan at scale, apply concurrency, seeding throughput, seeding a
 workspace with live traffic (governed, against today's fixed rate), `apply --seeds`
-against apply-then-seed, and the evaluator of `reconciler test`.
+against apply-then-seed, the evaluator of `reconciler test`, and what test files cost
+`plan` (its value diffs).
 
 Each benchmark runs as its own process (so one's memory does not skew another's) and ends
 its output with one JSON line; this prints them together as a table, then as JSON.
@@ -42,6 +43,7 @@ def main() -> None:
     live = run("seed_live_workspace.py", "--users", users)
     seeded = run("apply_seeds.py", "--users", "10000" if args.quick else "50000")["apply_seeds"]
     evaluator = run("evaluator.py", *(["--users", "200"] if args.quick else []))["evaluator"]
+    diffs = run("value_diffs.py", *(["--runs", "3"] if args.quick else []))["value_diffs"]
 
     rows: list[tuple[str, str, str]] = []
     for row in processes["processes"]:
@@ -112,6 +114,23 @@ def main() -> None:
             "target (target >= 1)",
         )
     )
+    for row in diffs["in_process"]:
+        rows.append(
+            (
+                f"plan value diffs, {row['workspace']} ({row['test_users']} test users)",
+                f"loading test files {row['load_seconds']} s; values of a plan changing every "
+                f"CA {row['values_on_change_seconds']} s",
+                f"without test files: {row['no_test_files_seconds']} s",
+            )
+        )
+    whole = diffs["plan_process_seconds"]
+    rows.append(
+        (
+            "process: plan manifests/ with its test files",
+            f"{whole['with test files']} s",
+            f"without them {whole['without test files']} s",
+        )
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -125,6 +144,7 @@ def main() -> None:
                 "live": live,
                 "apply_seeds": seeded,
                 "evaluator": evaluator,
+                "value_diffs": diffs,
             },
             indent=2,
         )

@@ -13,10 +13,12 @@ from typing import get_args
 import pytest
 
 from reconciler.emulator import conditions as emulator_conditions
+from reconciler.emulator import events as emulator_events
 from reconciler.emulator import seeding as emulator_seeding
 from reconciler.emulator import validation as emulator_rules
 from reconciler.models import vocabulary
 from reconciler.seeding import shapes
+from reconciler.testfiles import events as test_events
 
 Vocabulary = tuple[set[object], set[object]]
 
@@ -90,6 +92,14 @@ VOCABULARIES: dict[str, Callable[[], Vocabulary]] = {
     "environments": lambda: (
         set(get_args(vocabulary.Environment)),
         set(emulator_seeding.ENVIRONMENTS),
+    ),
+    "Events API event types (test files)": lambda: (
+        set(get_args(test_events.EventType)),
+        set(emulator_events.EVENT_TYPES),
+    ),
+    "Events API identity types (test files)": lambda: (
+        set(test_events.IDENTITY_TYPES),
+        set(emulator_seeding.IDENTITY_TYPES),
     ),
     "seed field per calculation type": lambda: (
         set(shapes.SEED_FIELD.items()),

@@ -34,7 +34,7 @@ from reconciler.plan.value import Plan
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
 from reconciler.settings import Flags, Settings, SettingsFile
-from reconciler.workspace import planning
+from reconciler.workspace import planning, suites
 from reconciler.workspace import saved as saved_plans
 from reconciler.workspace import seeds as seed_files
 
@@ -166,12 +166,15 @@ async def _apply_directory(
     seeds: SeedFacts | None = None,
 ) -> int:
     asked = options.planning()
+    tests = suites.load(ws, output)
     async with target.platform(ws.settings) as client:
         live, source_live = await asyncio.gather(
             client.list(), planning.fetch(source) if source is not None else _nothing()
         )
         origin = planning.source_of(source, source_live)
-        planned = planning.build(ws, live, asked, origin, seeds)
+        planned = planning.build(ws, live, asked, origin, tests, seeds)
+        for note in planned.notes:
+            output.warn(note)
         plan = planned.plan
         if options.fmt == "text":
             render.show(plan, output, "text")

@@ -21,7 +21,7 @@ from reconciler.plan.render import Format
 from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
 from reconciler.settings import Flags
-from reconciler.workspace import Workspace, planning
+from reconciler.workspace import Workspace, planning, suites
 from reconciler.workspace import seeds as seed_files
 from reconciler.workspace.planning import Planned
 
@@ -50,7 +50,7 @@ async def plan_workspaces(
     seeds: SeedFacts | None = None,
 ) -> list[Planned]:
     """Plan each workspace: every list request at once, a promotion source's list shared
-    with its own plan when it is part of the run."""
+    with its own plan when it is part of the run; with test files, the value diffs."""
     sources = {ws.environment: workspace.source(ws, output) for ws in workspaces}
     running = {ws.environment for ws in workspaces}
     extra: dict[str | None, Workspace] = {}
@@ -64,9 +64,13 @@ async def plan_workspaces(
     for ws in workspaces:
         origin = sources[ws.environment]
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
+        tests = suites.load(ws, output)
         with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
             fetched = live[ws.environment] or []
-            planned.append(planning.build(ws, fetched, options, source, seeds))
+            result = planning.build(ws, fetched, options, source, tests, seeds)
+        for note in result.notes:
+            output.warn(note)
+        planned.append(result)
     return planned
 
 

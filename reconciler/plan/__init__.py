@@ -3,7 +3,8 @@
 No network (tests/test_layout.py holds it): the only I/O is saving and loading a plan file
 and the renderers writing through the console's Output. `value` is the Plan, its JSON form
 and the action kinds; `planner` builds it, deciding by the table in `steps`; `changes`
-computes field-level differences; `safety` refuses what must not run unattended; `report`
+computes field-level differences; `safety` refuses what must not run unattended; `values`
+adds the test users' values before -> after (the reference evaluator, no I/O); `report`
 is what became of each action when it was applied; `render` prints plans and reports.
 """
 

@@ -11,20 +11,67 @@ from reconciler.plan.render import (
     change_line,
     counted_kinds,
     gate_lines,
+    no_value_changes,
     seeds_line,
+    shown_value,
     summary_line,
+    user_label,
     users_text,
     value_text,
     workspace_words,
 )
-from reconciler.plan.value import KINDS, Action, Plan, Promotion
+from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff
 
 MARKDOWN_LIMIT = 60_000
+#: How many changed test users a CA's table lists (the JSON plan has every one).
+TABLE_ROWS = 20
 
 
 def _fence(body: str) -> str:
     longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
     return "`" * max(3, longest + 1)
+
+
+def _cell(text: str) -> str:
+    """Table cell text: in code (values read as typed), HTML and pipes escaped."""
+    return f"<code>{html.escape(text)}</code>".replace("|", "&#124;")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _values_table(values: list[ValueDiff]) -> str:
+    """A CA's test users whose value changes, as a table; or that none does."""
+    changed = [diff for diff in values if diff.changed]
+    count = len(values)
+    if not changed:
+        return f"_{_sentence(no_value_changes(count))}._\n\n"
+    rows = ["| test user | before | after |", "|---|---|---|"]
+    rows += [
+        f"| {_cell(user_label(d, values))} | {_cell(shown_value(d.before, 80))} "
+        f"| {_cell(shown_value(d.after, 80))} |"
+        for d in changed[:TABLE_ROWS]
+    ]
+    notes = []
+    if len(changed) > TABLE_ROWS:
+        notes.append(f"{len(changed) - TABLE_ROWS} more changed (the JSON plan has every user)")
+    if len(changed) < count:
+        notes.append(f"{count - len(changed)} unchanged")
+    tail = f"\n\n_{_sentence('; '.join(notes))}._" if notes else ""
+    users = f"{count} test user{'s' if count != 1 else ''}"
+    return f"**Values of the test users** ({users}):\n\n" + "\n".join(rows) + tail + "\n\n"
+
+
+def _values_flag(actions: list[Action]) -> str:
+    """The section title's note: how many test users' values change."""
+    values = next((a.values for a in actions if a.values), None)
+    if values is None:
+        return ""
+    changed = sum(diff.changed for diff in values)
+    if not changed:
+        return " · test values: none change"
+    return f" · test values: {changed} of {len(values)} change"
 
 
 def _section(name: str, actions: list[Action], promotion: Promotion | None = None) -> str:
@@ -34,6 +81,7 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     flag = f" ⚠️ {html.escape(', '.join(warnings))}" if warnings else ""
     gate = gate_lines(promotion, name)
     flag += "".join(f" · {html.escape(line)}" for _, line in gate)
+    flag += _values_flag(actions)
     lines: list[str] = []
     for action in actions:
         where = f" (id {action.id})" if action.id is not None else ""
@@ -50,9 +98,10 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     lines += [f"{'+' if promoted else '!'} gate: {line}" for promoted, line in gate]
     body = "\n".join(lines)
     fence = _fence(body)
+    tables = "".join(_values_table(a.values) for a in actions if a.values)
     return (
         f"<details><summary><code>{symbol}</code> <b>{html.escape(name)}</b>: {verbs}{flag}"
-        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
+        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
     )
 
 

