@@ -1,7 +1,8 @@
 """All benchmarks in one command: whole processes (--help, validate, plan cold and warm)
 beside their floors, plan at scale, apply concurrency, seeding throughput, seeding a
-workspace with live traffic (governed, against today's fixed rate), the evaluator of
-`reconciler test`, and what test files cost `plan` (its value diffs).
+workspace with live traffic (governed, against today's fixed rate), `apply --seeds`
+against apply-then-seed, the evaluator of `reconciler test`, and what test files cost
+`plan` (its value diffs).
 
 Each benchmark runs as its own process (so one's memory does not skew another's) and ends
 its output with one JSON line; this prints them together as a table, then as JSON.
@@ -40,6 +41,7 @@ def main() -> None:
     apply = run("apply_concurrency.py", "--json", *(["--no-sequential"] if args.quick else []))
     seeding = run("seeding.py", "--users", users)
     live = run("seed_live_workspace.py", "--users", users)
+    seeded = run("apply_seeds.py", "--users", "10000" if args.quick else "50000")["apply_seeds"]
     evaluator = run("evaluator.py", *(["--users", "200"] if args.quick else []))["evaluator"]
     diffs = run("value_diffs.py", *(["--runs", "3"] if args.quick else []))["value_diffs"]
 
@@ -96,6 +98,14 @@ def main() -> None:
         )
     rows.append(
         (
+            f"apply --seeds, {seeded['cas']} CAs x {seeded['users']:,} users",
+            f"{seeded['apply_seeds_seconds']} s (plan --seeds {seeded['plan_seconds']} s) vs "
+            f"apply then seed {seeded['floor_seconds']} s",
+            f"ratio {seeded['ratio']} (target <= 1.5)",
+        )
+    )
+    rows.append(
+        (
             f"test, {evaluator['cas']} CAs x {evaluator['users']:,} users x "
             f"{evaluator['events_per_user']} events",
             f"{evaluator['pairs_per_second']:,} (event, CA) evaluations/s; loading "
@@ -132,6 +142,7 @@ def main() -> None:
                 **apply,
                 "seeding": seeding,
                 "live": live,
+                "apply_seeds": seeded,
                 "evaluator": evaluator,
                 "value_diffs": diffs,
             },

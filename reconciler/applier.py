@@ -1,16 +1,18 @@
 """The applier: runs a Plan against the Platform API. Never plans; only reads the plan.
 
-Each CA's actions run in order; independent CAs run concurrently (renames and deletes first,
-as a phase of their own). A failure stops new work, lets running steps finish, and the
-report says per action: done, failed (with the API's message), or not started.
-Lost responses never duplicate anything: a create is verified by name, an activation by
-re-reading the CA, before anything is sent again.
+Each CA's actions run in order; independent CAs run concurrently, phase by phase
+(`plan.phases`: renames and deletes first; with seeds, each group of `seed` actions is one
+call of the seeder, between the writes and the activations). A failure stops new work, lets
+running steps finish, and the report says per action: done, failed (with the API's
+message), or not started. Lost responses never duplicate anything: a create is verified by
+name, an activation by re-reading the CA, before anything is sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -19,10 +21,12 @@ from reconciler.errors import (
     ApiError,
     BusinessRuleError,
     NotFoundError,
+    ReconcilerError,
     ServerError,
     TransportError,
 )
 from reconciler.models import LiveCA, LiveDefinition
+from reconciler.plan.phases import Phase, chains, phases
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action, Plan
 
@@ -59,12 +63,29 @@ def _active_limit(exc: ApiError) -> BusinessRuleError:
     """The active-CA limit as one error that says what to do, the API's words kept."""
     return BusinessRuleError(
         "the account's limit on active calculated attributes is reached: delete or keep "
-        "inactive CAs you do not need, or ask mParticle to raise the limit",
+        "inactive CAs you do not need, or ask mParticle to raise the limit (with "
+        "active_limit or RECONCILER_ACTIVE_LIMIT set, the plan refuses this before any write)",
         status=exc.status,
         messages=exc.messages,
         method=exc.method,
         path=exc.path,
     )
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What became of one CA's seeds in a group: users landed, users the server refused,
+    or the error that stopped the group (`interrupted`: by a signal)."""
+
+    landed: int = 0
+    refused: int = 0
+    error: str | None = None
+    interrupted: bool = False
+
+
+#: Sends one group's seeds: CA name -> its id; `first`: no group was sent before in this
+#: apply. Raises a ReconcilerError when the group could not start.
+Seeder = Callable[[Mapping[str, int], bool], Awaitable[Mapping[str, SeedResult]]]
 
 
 class _Runner:
@@ -73,15 +94,19 @@ class _Runner:
         client: PlatformClient,
         concurrency: int,
         on_step: Callable[[ActionOutcome], None] | None,
+        seeder: Seeder | None = None,
     ) -> None:
         self.client = client
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.stop = asyncio.Event()
         self.on_step = on_step
+        self.seeder = seeder
+        self.groups = 0
+        self.interrupted = False
 
-    async def chain(self, outcomes: Sequence[ActionOutcome]) -> None:
+    async def chain(self, outcomes: Sequence[ActionOutcome], ca_id: int | None = None) -> None:
         async with self.semaphore:
-            ca_id: int | None = outcomes[0].action.id
+            ca_id = ca_id if ca_id is not None else outcomes[0].action.id
             draft: dict[str, Any] | None = None
             for outcome in outcomes:
                 if self.stop.is_set():
@@ -105,6 +130,31 @@ class _Runner:
     def _report(self, outcome: ActionOutcome) -> None:
         if self.on_step is not None:
             self.on_step(outcome)
+
+    async def seeds(self, group: list[tuple[ActionOutcome, int]]) -> None:
+        """One group of seed actions, each with its CA's id: one call of the seeder."""
+        assert self.seeder is not None
+        first = self.groups == 0
+        self.groups += 1
+        try:
+            results = await self.seeder({o.action.name: ca_id for o, ca_id in group}, first)
+        except ReconcilerError as exc:
+            results = {o.action.name: SeedResult(error=exc.message) for o, _ in group}
+        for outcome, ca_id in group:
+            result = results.get(outcome.action.name, SeedResult(error="not sent"))
+            outcome.id = ca_id
+            outcome.users = result.landed if result.error is None else None
+            if result.error is None and not result.refused:
+                outcome.status = "done"
+            else:
+                outcome.status = "failed"
+                outcome.message = result.error or (
+                    f"{result.refused:,} of its users were refused by the server (see the "
+                    "rejects file)"
+                )
+                self.interrupted = self.interrupted or result.interrupted
+                self.stop.set()
+            self._report(outcome)
 
     async def step(
         self,
@@ -195,34 +245,55 @@ class _Runner:
             return  # gone already: an earlier attempt's answer was lost
 
 
-def _chains(plan: Plan) -> list[list[ActionOutcome]]:
-    """Actions grouped per CA, in plan order (the plan lists each CA's actions together)."""
-    return [
-        [ActionOutcome(action) for action in group]
-        for _, group in groupby(plan.actions, key=lambda action: (action.name, action.id))
-    ]
-
-
-def _first_phase(chain: list[ActionOutcome]) -> bool:
-    return any(o.action.renames or o.action.action == "delete" for o in chain)
-
-
 async def apply(
     plan: Plan,
     client: PlatformClient,
     *,
     concurrency: int = 8,
     on_step: Callable[[ActionOutcome], None] | None = None,
+    seeder: Seeder | None = None,
 ) -> ApplyReport:
-    """Run every action of `plan`; never raises for API failures (they are in the report)."""
-    chains = _chains(plan)
-    runner = _Runner(client, concurrency, on_step)
-    phases = [[c for c in chains if _first_phase(c)], [c for c in chains if not _first_phase(c)]]
-    for phase in phases:
+    """Run every action of `plan`; never raises for API failures (they are in the report).
+    A plan with `seed` actions needs a `seeder`."""
+    outcomes = [ActionOutcome(action) for action in plan.actions]
+    numbered = chains(plan)
+    runner = _Runner(client, concurrency, on_step, seeder)
+    for phase in phases(plan):
         if runner.stop.is_set():
             break
-        await asyncio.gather(*(runner.chain(chain) for chain in phase))
-    return ApplyReport([outcome for chain in chains for outcome in chain])
+        await _run(phase, runner, outcomes, numbered)
+    for positions in numbered:  # the steps not started of a created CA: its id too
+        known = [outcomes[i].ca_id for i in positions if outcomes[i].ca_id is not None]
+        for i in positions:
+            if known and outcomes[i].id is None:
+                outcomes[i].id = known[0]
+    return ApplyReport(outcomes, interrupted=runner.interrupted)
+
+
+async def _run(
+    phase: Phase, runner: _Runner, outcomes: list[ActionOutcome], numbered: list[list[int]]
+) -> None:
+    def known_id(chain: int) -> int | None:
+        """The CA's id as far as the chain got (a create's outcome has it)."""
+        found = [outcomes[i].ca_id for i in numbered[chain] if outcomes[i].ca_id is not None]
+        return found[0] if found else None
+
+    if phase.kind == "steps":
+        await asyncio.gather(
+            *(
+                runner.chain([outcomes[i] for i in positions], known_id(chain))
+                for chain, positions in phase.segments.items()
+            )
+        )
+        return
+    group = []
+    for chain, (position,) in phase.segments.items():
+        ca_id = known_id(chain)
+        if ca_id is None:  # its create never ran: the stop came first
+            continue
+        group.append((outcomes[position], ca_id))
+    if group:
+        await runner.seeds(group)
 
 
 def stale(plan: Plan, live: Sequence[LiveCA]) -> list[str]:

@@ -153,7 +153,7 @@ AllowOption = Annotated[
         "--allow",
         metavar="RULE",
         help="Let one safety rule through: threshold, delete, delete-in-use, activations, "
-        "drafts, promotion (repeatable).",
+        "drafts, promotion, active-limit (repeatable).",
         show_default=False,
     ),
 ]
@@ -172,6 +172,16 @@ ExcludeOption = Annotated[
         "--exclude",
         metavar="GLOB",
         help="Leave out the CAs whose names match (repeatable).",
+        show_default=False,
+    ),
+]
+SeedsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--seeds",
+        metavar="FILE",
+        help="Seed file (JSONL or CSV, as for seed): each CA it seeds gets its seeds before "
+        "it is activated.",
         show_default=False,
     ),
 ]
@@ -269,6 +279,7 @@ def plan(
     allow: AllowOption = None,
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
 ) -> None:
     """Show what apply would change in the live workspace (one list request)."""
     from reconciler.commands import plan as command
@@ -285,6 +296,7 @@ def plan(
         allow=tuple(allow or ()),
         only=tuple(only or ()),
         exclude=tuple(exclude or ()),
+        seeds=seeds,
     )
     run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
@@ -333,6 +345,16 @@ def apply(
     allow: AllowOption = None,
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
+    seed_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--seed-wait",
+            min=0,
+            help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command
@@ -341,6 +363,8 @@ def apply(
         raise typer.BadParameter("use text or json", param_hint="--format")
     if wait_timeout is not None and not wait:
         raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
+    if seed_wait is not None and seeds is None and plan_file is None:
+        raise typer.BadParameter("only means something with --seeds", param_hint="--seed-wait")
     options = command.ApplyOptions(
         directory=directory,
         plan_file=plan_file,
@@ -353,7 +377,9 @@ def apply(
         allow=tuple(allow or ()),
         only=tuple(only or ()),
         exclude=tuple(exclude or ()),
-        **({} if wait_timeout is None else {"wait_timeout": wait_timeout}),
+        seeds=seeds,
+        wait_timeout=command.WAIT_TIMEOUT if wait_timeout is None else wait_timeout,
+        seed_wait=command.SEED_WAIT if seed_wait is None else seed_wait,
     )
     run_command(_state(ctx), lambda output: command.run(options, output), collect_rarely=True)
 

@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveFloat,
+    PositiveInt,
     StrictBool,
     WithJsonSchema,
 )
@@ -135,6 +136,12 @@ class WorkspaceSettings(BaseModel):
     safety: SafetyPolicy | None = None
     #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
     drafts: Drafts | None = None
+    #: The account's limit on active CAs (SPEC §9, rule `active-limit`); none = unknown
+    #: (the embedded target: its emulator enforces this, else its own default).
+    active_limit: PositiveInt | None = None
+    #: The account's retention period in days: `since` dates and `within` windows beyond
+    #: it are validation errors (offline); none = not checked.
+    retention_days: PositiveInt | None = None
 
 
 class EnvironmentSettings(WorkspaceSettings):
@@ -200,6 +207,7 @@ _KNOBS = (
     ),
     _Knob("RECONCILER_SEED_RATE", "seed_rate", float, 0.01, 1e7, "a number of users per second"),
     _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
+    _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, 10**9, "a number of CAs"),
 )
 
 
@@ -242,6 +250,8 @@ class Tuning:
     #: Seeding's users per second and rate-limit ceiling (percent); None: not set here.
     seed_rate: float | None = None
     seed_rate_ceiling: float | None = None
+    #: The account's active-CA limit; None: not set here.
+    active_limit: int | None = None
     cache_dir: Path | None = None
 
     @classmethod
@@ -264,6 +274,7 @@ class Tuning:
             rate_limit=values.get("rate_limit"),
             seed_rate=values.get("seed_rate"),
             seed_rate_ceiling=values.get("seed_rate_ceiling"),
+            active_limit=int(values["active_limit"]) if "active_limit" in values else None,
             cache_dir=_cache_dir(env),
         )
 
@@ -298,6 +309,9 @@ class Settings:
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     drafts: Drafts = "discard"
     promote_from: str | None = None
+    #: The account's active-CA limit (RECONCILER_ACTIVE_LIMIT > active_limit); None = unknown.
+    active_limit: int | None = None
+    retention_days: int | None = None
 
     @property
     def emulator_db(self) -> Path:
@@ -492,4 +506,6 @@ def resolve(
         safety=layer.safety or SafetyPolicy(),
         drafts=layer.drafts or "discard",
         promote_from=layer.promote_from,
+        active_limit=tuning.active_limit or layer.active_limit,
+        retention_days=layer.retention_days,
     )

@@ -256,3 +256,61 @@ def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
     text = str(caught.value)
     assert "reconciler.yaml:2:12: seed_rate:" in text
     assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text
+
+
+def test_the_budget_settings_follow_the_precedence_and_the_environments() -> None:
+    file = SettingsFile.model_validate(
+        {
+            "workspace_id": 1,
+            "active_limit": 50,
+            "retention_days": 90,
+            "environments": {"dev": {"retention_days": 30}, "prod": {"active_limit": 400}},
+        }
+    )
+    dev = resolve(HERE, file, Flags(environment="dev"), environ={})
+    assert (dev.active_limit, dev.retention_days) == (50, 30)
+    prod = resolve(HERE, file, Flags(environment="prod"), environ={})
+    assert (prod.active_limit, prod.retention_days) == (400, 90)
+    overridden = resolve(
+        HERE, file, Flags(environment="prod"), environ={"RECONCILER_ACTIVE_LIMIT": "7"}
+    )
+    assert overridden.active_limit == 7
+    bare = resolve(HERE, SettingsFile(workspace_id=1), environ={})
+    assert (bare.active_limit, bare.retention_days) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-3", "2.5"])
+def test_a_bad_active_limit_in_the_environment_is_named(value: str) -> None:
+    with pytest.raises(
+        SettingsError, match=f"RECONCILER_ACTIVE_LIMIT='{value}': must be a number of CAs"
+    ):
+        resolve(HERE, SettingsFile(workspace_id=1), environ={"RECONCILER_ACTIVE_LIMIT": value})
+
+
+def test_the_budget_settings_are_checked_in_the_file(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nactive_limit: 0\nenvironments:\n  dev:\n    retention_days: soon\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    text = str(caught.value)
+    assert "reconciler.yaml:2:15: active_limit:" in text
+    assert "reconciler.yaml:5:21: environments.dev.retention_days:" in text
+
+
+def test_the_embedded_target_counts_against_the_limit_its_emulator_enforces() -> None:
+    from reconciler.api import transports
+    from reconciler.emulator import EmulatorConfig
+
+    embedded = resolve(HERE, SettingsFile(workspace_id=1), environ={})
+    assert transports.active_limit(embedded) == EmulatorConfig().max_active
+    chosen = resolve(
+        HERE, SettingsFile(workspace_id=1, active_limit=20, retention_days=30), environ={}
+    )
+    config = transports.embedded_config(chosen)
+    assert (config.max_active, config.retention_days) == (20, 30)
+    assert transports.active_limit(chosen) == 20
+    server = resolve(
+        HERE, SettingsFile(workspace_id=1), environ={"MPARTICLE_API_URL": "http://127.0.0.1:9"}
+    )
+    assert transports.active_limit(server) is None

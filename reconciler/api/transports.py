@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,16 +17,39 @@ from reconciler.api.http import Http, RetryPolicy
 from reconciler.api.secrets import Redactor, basic_token
 from reconciler.settings import DEFAULT_DEADLINE, Settings
 
+if TYPE_CHECKING:
+    from reconciler.emulator import EmulatorConfig
+
 #: Seconds to wait for a connection (the whole request has RECONCILER_REQUEST_TIMEOUT).
 CONNECT_TIMEOUT = 10.0
+
+
+def embedded_config(settings: Settings) -> EmulatorConfig:
+    """How the embedded emulator runs: the account's budget of the settings, when given
+    (`active_limit`, `retention_days`), so that it rehearses the real account's limits."""
+    from reconciler.emulator import EmulatorConfig
+
+    default = EmulatorConfig()
+    return EmulatorConfig(
+        max_active=settings.active_limit or default.max_active,
+        retention_days=settings.retention_days or default.retention_days,
+    )
+
+
+def active_limit(settings: Settings) -> int | None:
+    """The active-CA limit a plan counts against: the embedded emulator's own (no API says
+    it, so it is read from the configuration the emulator runs with), else the setting."""
+    if settings.target == "embedded":
+        return embedded_config(settings).max_active
+    return settings.active_limit
 
 
 def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
     """The embedded emulator's ASGI app (state in .reconciler/emulator.db), or the network."""
     if settings.target == "embedded":
-        from reconciler.emulator import EmulatorConfig, create_app
+        from reconciler.emulator import create_app
 
-        app = create_app(EmulatorConfig(), db_path=settings.emulator_db)
+        app = create_app(embedded_config(settings), db_path=settings.emulator_db)
         return httpx.ASGITransport(app=app)
     limits = httpx.Limits(max_connections=64)
     if not any(url.startswith("https:") for url in (settings.api_url, settings.auth_url)):

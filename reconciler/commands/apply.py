@@ -1,8 +1,10 @@
 """`reconciler apply`: plan (or load a saved plan), confirm, apply, then check the result.
 
 With `--plan FILE` the saved plan is applied exactly, after checking that nothing it
-touches changed since it was made. Afterwards one list request verifies the outcome;
-`--wait` then follows the calculation of every activated CA, for at most `--wait-timeout`.
+touches changed since it was made (nor its seed file). With `--seeds FILE` (or a saved
+plan made with it) each seeded CA gets its seeds before it is activated
+(`workspace.seeds`). Afterwards one list request verifies the outcome; `--wait` then
+follows the calculation of every activated CA, for at most `--wait-timeout`.
 """
 
 from __future__ import annotations
@@ -18,18 +20,22 @@ from typing import Literal
 
 from rich.text import Text
 
-from reconciler import applier, workspace
+from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
 from reconciler.plan import render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
+from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
 from reconciler.settings import DEFAULT_DEADLINE, Flags, Settings, SettingsFile
 from reconciler.workspace import planning, suites
 from reconciler.workspace import saved as saved_plans
+from reconciler.workspace import seeds as seed_files
 
 Format = Literal["text", "json"]
 #: Seconds between polls of GET .../calculation (settings.Tuning.wait_interval, from
@@ -38,6 +44,8 @@ POLL_SECONDS = 5.0
 #: How long `--wait` follows calculations unless `--wait-timeout` says otherwise. A
 #: calculation takes minutes to hours (more with a long `since` and a busy workspace).
 WAIT_TIMEOUT = 3600.0
+#: How long `--seeds` retries seeds for a CA the Seeding API does not know yet (as `seed`).
+SEED_WAIT = DEFAULT_SEED_WAIT
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,17 @@ class ApplyOptions:
     allow: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: `--seeds FILE` and `--seed-wait`: seed each CA before activating it.
+    seeds: Path | None = None
+    seed_wait: float = SEED_WAIT
 
     @property
-    def deadline(self) -> float:
-        """The command's default deadline: `--wait` adds its own timeout to it."""
+    def deadline(self) -> float | None:
+        """The command's default deadline: `--wait` adds its own timeout to it; with
+        `--seeds` there is none (as for `seed`: a large file takes as long as its rate
+        says), unless RECONCILER_DEADLINE sets one."""
+        if self.seeds is not None:
+            return None
         return DEFAULT_DEADLINE + (self.wait_timeout if self.wait else 0)
 
     def planning(self) -> planning.Options:
@@ -73,10 +88,11 @@ def run(options: ApplyOptions, output: Output) -> int:
     """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
     asked = options.planning()
     if options.plan_file is not None:
-        if asked.chooser.active:
+        if asked.chooser.active or options.seeds is not None:
             raise ReconcilerError(
-                "--only and --exclude choose what a new plan covers; a saved plan applies "
-                "exactly its own selection. Make a new plan with them (plan --out FILE)."
+                "--only, --exclude and --seeds choose what a new plan covers; a saved plan "
+                "applies exactly its own selection and seed file. Make a new plan with them "
+                "(plan --out FILE)."
             )
         saved = Plan.load(options.plan_file)
         where = saved_plans.directory_for(saved, options.directory)
@@ -86,7 +102,8 @@ def run(options: ApplyOptions, output: Output) -> int:
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
     ws = workspace.load(directory, options.flags, output)
     source = workspace.source(ws, output)
-    return asyncio.run(_apply_directory(ws, source, options, output))
+    facts = seed_files.survey(ws, options.seeds) if options.seeds is not None else None
+    return asyncio.run(_apply_directory(ws, source, options, output, facts))
 
 
 async def _apply_saved(
@@ -109,7 +126,8 @@ async def _apply_saved(
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
-        report = await _run_plan(plan, client, output, options)
+        seeder = _saved_seeder(plan, settings, output, options)
+        report = await _run_plan(plan, client, output, options, seeder)
         problems = applier.verify(plan, await client.list())
         if problems:
             raise ApplyError(
@@ -120,6 +138,28 @@ async def _apply_saved(
             timeout = options.wait_timeout
             await follow_calculations(client, report, output, interval, timeout=timeout)
     return 0
+
+
+def _saved_seeder(
+    plan: Plan, settings: Settings, output: Output, options: ApplyOptions
+) -> seed_files.SeedGroups | None:
+    """The seeder of a saved plan made with `--seeds`, once its file and the manifests'
+    seed shapes are checked unchanged (else nothing is sent)."""
+    if plan.seeds is None:
+        return None
+    manifests = manifest.load(settings.directory)
+    catalogue = Catalogue.from_manifests(manifests, settings.environment)
+    seed_files.unchanged_source(plan, catalogue)
+    return _seeder(plan, settings, catalogue, output, options)
+
+
+def _seeder(
+    plan: Plan, settings: Settings, catalogue: Catalogue, output: Output, options: ApplyOptions
+) -> seed_files.SeedGroups | None:
+    if plan.seeds is None or not any(a.action == "seed" for a in plan.actions):
+        return None
+    settings.require_seeding_credentials()
+    return seed_files.SeedGroups(settings, catalogue, plan.seeds, output, options.seed_wait)
 
 
 def _selection_note(plan: Plan) -> str:
@@ -133,6 +173,7 @@ async def _apply_directory(
     source: workspace.Workspace | None,
     options: ApplyOptions,
     output: Output,
+    seeds: SeedFacts | None = None,
 ) -> int:
     asked = options.planning()
     tests = suites.load(ws, output)
@@ -141,7 +182,7 @@ async def _apply_directory(
             client.list(), planning.fetch(source) if source is not None else _nothing()
         )
         origin = planning.source_of(source, source_live)
-        planned = planning.build(ws, live, asked, origin, tests)
+        planned = planning.build(ws, live, asked, origin, tests, seeds)
         for note in planned.notes:
             output.warn(note)
         plan = planned.plan
@@ -153,10 +194,11 @@ async def _apply_directory(
             return 0
         if planned.refused:
             raise safety.refusal(planned.refused, ws.environment)
+        seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options)
         if not options.auto_approve and not await _approved(output):
             output.print(Text("Apply cancelled; nothing was sent."))
             return 1
-        report = await _run_plan(plan, client, output, options)
+        report = await _run_plan(plan, client, output, options, seeder)
         again = planning.build(ws, await client.list(), asked).plan
         if not again.empty:
             render.show(again, output, "text")
@@ -190,17 +232,31 @@ def _confirm(output: Output) -> bool:
         return False
 
 
+class Interrupted(ReconcilerError):
+    """Seeding stopped on Ctrl-C or SIGTERM (the batches in flight were recorded)."""
+
+    exit_code = 130
+
+
 async def _run_plan(
-    plan: Plan, client: PlatformClient, output: Output, options: ApplyOptions
+    plan: Plan,
+    client: PlatformClient,
+    output: Output,
+    options: ApplyOptions,
+    seeder: applier.Seeder | None = None,
 ) -> ApplyReport:
     """Apply the plan, print each step (text) and the report; raise if it stopped."""
     on_step = _step_printer(output) if options.fmt == "text" else None
-    report = await applier.apply(plan, client, concurrency=options.concurrency, on_step=on_step)
+    report = await applier.apply(
+        plan, client, concurrency=options.concurrency, on_step=on_step, seeder=seeder
+    )
     if options.fmt == "json":
         output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
     else:
         for line in render.report_text(report):
             output.print(line)
+    if report.interrupted:
+        raise Interrupted("interrupted while seeding; re-run the same command to resume")
     if not report.ok:
         raise ApplyError("apply stopped on a failure; see the report above")
     return report

@@ -2,7 +2,8 @@
 
 With `--env all`, every environment: one list request each (a promotion source outside
 the run adds one), one section each in text and Markdown, and `{"environments": {...}}`
-in JSON. A plan a safety rule refuses is shown but never saved.
+in JSON. A plan a safety rule refuses is shown but never saved. With `--seeds FILE` the
+file is read, validated and counted first (no request), and the plan seeds each CA.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SafetyError
 from reconciler.plan import render, safety
 from reconciler.plan.render import Format
+from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
 from reconciler.settings import Flags
 from reconciler.workspace import Workspace, planning, suites
+from reconciler.workspace import seeds as seed_files
 from reconciler.workspace.planning import Planned
 
 
@@ -36,10 +39,15 @@ class PlanCommandOptions:
     allow: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: `--seeds FILE`: the seed file the plan sends (one environment only).
+    seeds: Path | None = None
 
 
 async def plan_workspaces(
-    workspaces: Sequence[Workspace], options: planning.Options, output: Output
+    workspaces: Sequence[Workspace],
+    options: planning.Options,
+    output: Output,
+    seeds: SeedFacts | None = None,
 ) -> list[Planned]:
     """Plan each workspace: every list request at once, a promotion source's list shared
     with its own plan when it is part of the run; with test files, the value diffs."""
@@ -58,7 +66,8 @@ async def plan_workspaces(
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
         tests = suites.load(ws, output)
         with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
-            result = planning.build(ws, live[ws.environment] or [], options, source, tests)
+            fetched = live[ws.environment] or []
+            result = planning.build(ws, fetched, options, source, tests, seeds)
         for note in result.notes:
             output.warn(note)
         planned.append(result)
@@ -104,7 +113,14 @@ def run(options: PlanCommandOptions, output: Output) -> int:
         tuple(safety.allowed_rules(options.allow, force=options.force)),
     )
     chosen = workspace.load_all(options.directory, options.flags, output)
-    results = asyncio.run(plan_workspaces(chosen.workspaces, asked, output))
+    facts = None
+    if options.seeds is not None:
+        if chosen.every:
+            raise ReconcilerError(
+                "--seeds sends a seed file to one workspace: use it with --env NAME, not all"
+            )
+        facts = seed_files.survey(chosen.workspaces[0], options.seeds)
+    results = asyncio.run(plan_workspaces(chosen.workspaces, asked, output, facts))
     if chosen.every:
         plans = {str(r.workspace.environment): r.plan for r in results}
         render.show_all(plans, output, options.fmt)

@@ -17,8 +17,8 @@ from reconciler.emulator.store import get_ca, seed_page
 
 
 class ControlApi:
-    """`stats`, `reset`, `seeds`, `calculatedattributes/{id}/audience_count`, `settings`,
-    `clock`, `seed_refusals`."""
+    """`stats`, `log`, `reset`, `seeds`, `calculatedattributes/{id}/audience_count`,
+    `settings`, `clock`, `seed_refusals`."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -26,6 +26,7 @@ class ControlApi:
     def routes(self) -> list[Route]:
         return [
             Route("/_emulator/stats", self.stats),
+            Route("/_emulator/log", self.log),
             Route("/_emulator/reset", self.reset, methods=["POST"]),
             Route("/_emulator/seeds", self.seeds),
             Route(
@@ -47,6 +48,13 @@ class ControlApi:
 
     async def stats(self, request: Request) -> Response:
         return json_response(self.state.stats_dict())
+
+    async def log(self, request: Request) -> Response:
+        try:
+            since = int(request.query_params.get("since", "1"))
+        except ValueError:
+            return error_response(400, "BAD_REQUEST", "since must be an integer")
+        return json_response(self.state.log.since(since))
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()

@@ -1,6 +1,7 @@
-"""The misbehaviour knobs, as ASGI middleware in front of every API route: request counting,
-added latency, a global rate limit (429), and seeded random faults (500, 503, 429, dropped
-connection, commit-then-500). Routes under `/_emulator/` are exempt from all of it."""
+"""The misbehaviour knobs, as ASGI middleware in front of every API route: request counting
+and the request log, added latency, a global rate limit (429), and seeded random faults
+(500, 503, 429, dropped connection, commit-then-500). Routes under `/_emulator/` are exempt
+from all of it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.routing import BaseRoute, Match, Route
@@ -131,8 +132,21 @@ class Gate:
             await self.app(scope, receive, send)
             return
         state = self.state
+        template = route_template(self.routes, scope)
+        with state.log.request(scope["method"], template, state.clock.now()) as entry:
+
+            async def logged(message: Message) -> None:
+                if message["type"] == "http.response.start" and entry["status"] is None:
+                    entry["status"] = message["status"]
+                await send(message)
+
+            await self._gated(scope, receive, logged, f"{scope['method']} {template}", entry)
+
+    async def _gated(
+        self, scope: Scope, receive: Receive, send: Send, request: str, entry: dict[str, Any]
+    ) -> None:
+        state = self.state
         stats = state.stats
-        request = f"{scope['method']} {route_template(self.routes, scope)}"
         stats.requests[request] += 1
         stats.total += 1
         number = stats.total  # before any await: concurrent requests move the total on
@@ -145,7 +159,7 @@ class Gate:
                 stats.rate_limited += 1
                 await _too_many(send, max(1, math.ceil(wait)))
                 return
-        droppable = path != TOKEN_PATH and scope["method"] != "HEAD"
+        droppable = scope.get("path", "") != TOKEN_PATH and scope["method"] != "HEAD"
         fault = state.faults.draw(settings.fault_rate, droppable=droppable)
         if fault is None:
             await self.app(scope, receive, send)
@@ -155,6 +169,7 @@ class Gate:
         stats.fault_log.append(
             {"request": number, "route": request, "fault": kind, "committed": committed}
         )
+        entry.update(fault=kind, committed=committed)
         if committed:
             await self.app(scope, receive, _swallow)
         if kind == TOO_MANY_REQUESTS:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import messages as m
+from reconciler.emulator.log import note
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import (
@@ -119,10 +120,18 @@ class PlatformApi:
                 return error_response(404, "NOT_FOUND", m.WORKSPACE_NOT_FOUND)
             if request.path_params.get("id", 0) > MAX_ID:
                 return _not_found(request)
+            if "id" in request.path_params:
+                self._note(workspace, request.path_params["id"])
             return await endpoint(request)
 
         guarded.__name__ = endpoint.__name__
         return guarded
+
+    def _note(self, workspace: int, ca_id: int) -> None:
+        """The request log names the CA a call concerns (as it was before the call)."""
+        with self.state.store.read() as conn:
+            ca = get_ca(conn, workspace, ca_id)
+        note(ca={"id": ca_id, "name": ca.name if ca is not None else None})
 
     def _refuse(self, errors: list[str]) -> Response:
         """The validation errors of a request: 400, or for a business rule alone the status
@@ -166,6 +175,7 @@ class PlatformApi:
                 body, retention_days=self.state.settings.retention_days, now=utc_datetime(now)
             )
             name = body.get("name") if isinstance(body, dict) else None
+            note(ca={"id": None, "name": name if isinstance(name, str) else None})
             if isinstance(name, str) and name_taken(conn, workspace, name, None):
                 errors.append(m.NAME_UNIQUE)
             if errors or parsed is None:
@@ -182,6 +192,7 @@ class PlatformApi:
                 draft_definition=parsed.definition,
             )
             ca_id = insert_ca(conn, ca)
+        note(ca={"id": ca_id, "name": parsed.name})
         return json_response(ca_id, 201)
 
     async def item(self, request: Request) -> Response:

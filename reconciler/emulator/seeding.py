@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.limits import ACCELERATION, Verdict
+from reconciler.emulator.log import note
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
@@ -266,6 +267,7 @@ class SeedingApi:
             message = "The request body must be a JSON array of users."
             return error_response(400, "BAD_REQUEST", message)
         raw_users = parsed if bulk else [parsed]
+        note(seeds=_carried(raw_users))
         verdict = self._throttle(len(raw_users))
         if not verdict.admitted:
             return _throttled(verdict)
@@ -324,6 +326,26 @@ class SeedingApi:
                 error["code"] = "NOT_FOUND"
             return json_response({"errors": errors}, status)
         return json_response({"errors": errors}, 400)
+
+
+def _carried(raw_users: list[Any]) -> dict[str, Any]:
+    """What the request log keeps of a seeding request: its users (their mpids, where they
+    give one) and the CAs their seeds name."""
+    names: set[str] = set()
+    mpids: list[int] = []
+    for raw in raw_users:
+        if not isinstance(raw, dict):
+            continue
+        mpid = as_integer(raw.get("mpid")) if raw.get("mpid") is not None else None
+        if mpid is not None:
+            mpids.append(mpid)
+        seeds = raw.get("calculated_attributes")
+        entries = seeds.get("workspace") if isinstance(seeds, dict) else None
+        for entry in entries if isinstance(entries, list) else ():
+            name = entry.get("attribute_name") if isinstance(entry, dict) else None
+            if isinstance(name, str):
+                names.add(name)
+    return {"users": len(raw_users), "cas": sorted(names), "mpids": mpids}
 
 
 def _refusal(user: SeedUser) -> str:

@@ -1,5 +1,5 @@
 """The runtime state of one emulator: its store, settings, clock, credentials, request
-statistics, fault generator, rate limiter and seeding limits — shared by the routes and
+statistics and log, fault generator, rate limiter and seeding limits — shared by the routes and
 the middleware."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from reconciler.emulator.auth import Credentials
 from reconciler.emulator.config import Clock, EmulatorConfig, RuntimeKnobs
 from reconciler.emulator.faults import FaultDrawer, TokenBucket
 from reconciler.emulator.limits import ACCELERATION, SPEED, SeedingLimits
+from reconciler.emulator.log import RequestLog
 from reconciler.emulator.store import Store
 
 
@@ -55,6 +56,7 @@ class EmulatorState:
         self.store = Store(db_path)
         self.credentials = Credentials(config, self.clock)
         self.stats = Stats()
+        self.log = RequestLog()
         self.faults = FaultDrawer(config.fault_seed)
         self.limiter = TokenBucket()
         self.limits = self._seeding_limits()
@@ -83,6 +85,7 @@ class EmulatorState:
         self.settings = RuntimeKnobs.from_config(self.config)
         self.clock.offset = 0.0
         self.stats = Stats()
+        self.log = RequestLog()
         self.faults = FaultDrawer(self.config.fault_seed)
         self.limiter = TokenBucket()
         self.limits = self._seeding_limits()

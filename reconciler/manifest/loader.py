@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import Issue, ManifestError
-from reconciler.manifest import cache, overrides
+from reconciler.manifest import cache, overrides, retention
 from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.diagnostics import explain, suggest
@@ -426,6 +426,7 @@ def load(directory: Path) -> Manifests:
         facts = [desired.placement() for desired in cas]
         issues += overrides.environment_issues(facts, settings)
         issues += overrides.scope_issues(facts, settings)
+        issues += retention.retention_issues(cas, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise ManifestError(errors)

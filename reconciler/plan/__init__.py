@@ -3,9 +3,11 @@
 No network (tests/test_layout.py holds it): the only I/O is saving and loading a plan file
 and the renderers writing through the console's Output. `value` is the Plan, its JSON form
 and the action kinds; `planner` builds it, deciding by the table in `steps`; `changes`
-computes field-level differences; `safety` refuses what must not run unattended; `values`
-adds the test users' values before -> after (the reference evaluator, no I/O); `report`
-is what became of each action when it was applied; `render` prints plans and reports.
+computes field-level differences; `safety` refuses what must not run unattended, with
+`budget` counting the active CAs against the account's limit; `values` adds the test
+users' values before -> after (the reference evaluator, no I/O); `seeds` places the seed
+actions of `--seeds`; `phases` is the order apply runs a plan in; `report` is what became
+of each action (and CA) when it was applied; `render` prints plans and reports.
 """
 
 from reconciler.plan.value import (

@@ -12,15 +12,18 @@ from itertools import groupby
 from reconciler.errors import printable
 from reconciler.plan.render import (
     change_line,
+    counted_kinds,
     gate_lines,
     no_value_changes,
+    seeds_line,
     shown_value,
     summary_line,
     user_label,
+    users_text,
     value_text,
     workspace_words,
 )
-from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Plan, Promotion, ValueDiff
+from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff
 
 MARKDOWN_LIMIT = 60_000
 #: How many changed test users a CA's table lists (the JSON plan has every one).
@@ -90,7 +93,8 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     lines: list[str] = []
     for action in actions:
         where = f" (id {action.id})" if action.id is not None else ""
-        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}")
+        seeding = f" with {users_text(action.users)}" if action.users is not None else ""
+        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}{seeding}")
         for change in action.changes:
             before, after = change.before, change.after
             if before is not None and after is not None:
@@ -124,8 +128,9 @@ def _overridden_block(plan: Plan) -> list[str]:
 
 def _table(plan: Plan) -> list[str]:
     s = plan.summary
-    columns = [KINDS[kind].verb for kind in ACTION_KINDS] + ["unchanged", "unmanaged"]
-    counts = [s.of(kind) for kind in ACTION_KINDS] + [s.unchanged, s.unmanaged]
+    kinds = counted_kinds(s)
+    columns = [KINDS[kind].verb for kind in kinds] + ["unchanged", "unmanaged"]
+    counts = [s.of(kind) for kind in kinds] + [s.unchanged, s.unmanaged]
     if plan.selection.active:
         columns.append("not selected")
         counts.append(plan.selection.not_selected)
@@ -165,6 +170,9 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         f"**{html.escape(summary_line(plan))}**",
         "",
     ]
+    seeds = seeds_line(plan)
+    if seeds is not None:
+        head += [html.escape(seeds), ""]
     sections = [
         _section(name, list(group), plan.promotion)
         for name, group in groupby(plan.actions, key=lambda a: a.name)
@@ -187,7 +195,8 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
 def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
     """One PR comment for several environments: a table of them, then each one's plan in
     its own section (each truncated to its share of `limit`)."""
-    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in ACTION_KINDS)]
+    kinds = counted_kinds(*(plan.summary for plan in plans.values()))
+    columns = ["environment", "workspace", *(KINDS[kind].verb for kind in kinds)]
     columns += ["unchanged", "unmanaged", "overridden"]
     rows = [
         "| "
@@ -195,7 +204,7 @@ def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
             [
                 html.escape(name),
                 str(plan.workspace_id),
-                *(str(plan.summary.of(kind)) for kind in ACTION_KINDS),
+                *(str(plan.summary.of(kind)) for kind in kinds),
                 str(plan.summary.unchanged),
                 str(plan.summary.unmanaged),
                 str(len(plan.overridden) or ""),

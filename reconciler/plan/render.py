@@ -21,8 +21,18 @@ from rich.text import Text
 
 from reconciler.console import Output
 from reconciler.errors import printable
-from reconciler.plan.report import ActionOutcome, ApplyReport, Status
-from reconciler.plan.value import ACTION_KINDS, KINDS, Action, Change, Plan, Promotion, ValueDiff
+from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
+from reconciler.plan.value import (
+    ACTION_KINDS,
+    KINDS,
+    Action,
+    ActionKind,
+    Change,
+    Plan,
+    Promotion,
+    Summary,
+    ValueDiff,
+)
 
 Format = Literal["text", "markdown", "json"]
 #: The mark of an action's outcome in the apply report.
@@ -51,6 +61,25 @@ def change_line(change: Change) -> tuple[str, str]:
     if change.after is None:
         return "-", f"{path}: {value_text(change.before)}"
     return "~", f"{path}: {value_text(change.before)} -> {value_text(change.after)}"
+
+
+def counted_kinds(*summaries: Summary) -> list[ActionKind]:
+    """The kinds a summary counts: every kind always counted, the others where any of
+    `summaries` has some (a plan without `--seeds` says nothing of seeding)."""
+    return [
+        kind
+        for kind in ACTION_KINDS
+        if KINDS[kind].always or any(summary.of(kind) for summary in summaries)
+    ]
+
+
+def budget_sentence(summary: Summary) -> str:
+    """`Active after apply: 12 of 100.` (without a known limit: `Active after apply: 12.`);
+    empty when the plan does not know (a plan of format 1)."""
+    if summary.active_after is None:
+        return ""
+    limit = f" of {summary.active_limit}" if summary.active_limit is not None else ""
+    return f"Active after apply: {summary.active_after}{limit}."
 
 
 def user_label(diff: ValueDiff, values: list[ValueDiff]) -> str:
@@ -86,16 +115,35 @@ def summary_line(plan: Plan) -> str:
     tail = f"{s.unchanged} unchanged, {s.unmanaged} unmanaged."
     if plan.selection.active:
         tail += f" {plan.selection.not_selected} not selected."
+    budget = budget_sentence(s)
+    if budget:
+        tail += f" {budget}"
     if plan.empty:
         return f"No changes. {tail}"
-    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in ACTION_KINDS)
+    counts = ", ".join(f"{s.of(kind)} {KINDS[kind].counted}" for kind in counted_kinds(s))
     return f"Plan: {counts}. {tail}"
+
+
+def users_text(count: int) -> str:
+    return f"{count:,} user{'s' if count != 1 else ''}"
 
 
 def _title(action: Action, ca_id: int | None = None) -> str:
     shown = action.id if ca_id is None else ca_id
     where = f" (id {shown})" if shown is not None else ""
-    return f'{action.kind.verb} "{printable(action.name)}"{where}'
+    seeding = f" with {users_text(action.users)}" if action.users is not None else ""
+    return f'{action.kind.verb} "{printable(action.name)}"{where}{seeding}'
+
+
+def seeds_line(plan: Plan) -> str | None:
+    """Where a plan made with `--seeds` takes its seeds from, or None."""
+    source = plan.seeds
+    if source is None:
+        return None
+    return (
+        f"Seeds from {printable(source.path)} ({source.format}, {users_text(source.users)}, "
+        f"sha256 {source.sha256[:12]}…): a CA this plan activates gets its seeds first."
+    )
 
 
 def workspace_words(plan: Plan) -> str:
@@ -129,6 +177,10 @@ def _overrides(plan: Plan) -> Iterator[Text]:
 def _actions(plan: Plan) -> Iterator[Text]:
     yield Text(f"Reconciler will perform these actions in {workspace_words(plan)}:")
     yield Text("")
+    seeds = seeds_line(plan)
+    if seeds is not None:
+        yield Text(seeds)
+        yield Text("")
     for name, group in groupby(plan.actions, key=lambda action: action.name):
         for action in group:
             style = action.kind.style
@@ -203,9 +255,38 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
 
 
 def outcome_title(outcome: ActionOutcome) -> str:
-    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted."""
+    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted; a seed
+    says how many users' seeds landed."""
     adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
-    return _title(outcome.action, outcome.ca_id) + adopted
+    action = outcome.action
+    if action.action == "seed":
+        where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""
+        landed = f": {users_text(outcome.users)} seeded" if outcome.users is not None else ""
+        return f'{action.kind.verb} "{action.name}"{where}{landed}'
+    return _title(action, outcome.ca_id) + adopted
+
+
+def progress_line(progress: CaProgress) -> str:
+    """One CA as the report sums it up: `"LTV" (id 7): drafted, seeded (1,200 users),
+    activated`, or how far it got and what did not start."""
+    where = f" (id {progress.id})" if progress.id is not None else ""
+    words = [
+        f"seeded ({users_text(progress.users or 0)})" if word == "seeded" else word
+        for word in progress.reached
+    ]
+    parts = [", ".join(words)] if words else []
+    if progress.failed is not None:
+        parts.append(f"{progress.failed.kind.verb} failed: {progress.message}")
+    if progress.not_started:
+        verbs = ", ".join(KINDS[kind].verb for kind in progress.not_started)
+        parts.append("not started" if not parts else f"{verbs} not started")
+    return f'"{progress.name}"{where}: ' + "; ".join(parts)
+
+
+def _per_ca(report: ApplyReport) -> list[Text]:
+    lines = [Text("Per CA:")]
+    lines += [Text(f"  {progress_line(progress)}") for progress in report.cas()]
+    return lines
 
 
 def outcome_line(outcome: ActionOutcome) -> Text:
@@ -221,7 +302,8 @@ def report_text(report: ApplyReport) -> list[Text]:
     """The apply report: one line when all went well, else every action's outcome."""
     done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
     if report.ok:
-        return [Text(f"Apply complete: {done} done.", style="bold green")]
+        complete = [Text(f"Apply complete: {done} done.", style="bold green")]
+        return complete + (_per_ca(report) if report.seeded else [])
     lines = [
         Text(
             f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
@@ -231,7 +313,12 @@ def report_text(report: ApplyReport) -> list[Text]:
         status = outcome.status.replace("_", " ")
         text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
         lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
+    lines += _per_ca(report)
+    never = " No CA was activated before all its seeds were confirmed." if report.seeded else ""
     lines.append(
-        Text("Nothing was rolled back. Re-run `reconciler apply` to continue from the live state.")
+        Text(
+            "Nothing was rolled back. Re-run `reconciler apply` to continue from the live "
+            f"state.{never}"
+        )
     )
     return lines

@@ -1,4 +1,5 @@
-"""The apply report: what became of each action of a Plan (done, failed, not started).
+"""The apply report: what became of each action of a Plan (done, failed, not started), and
+of each CA (drafted, seeded with how many users, activated, or not started).
 
 A value like the Plan itself: the applier fills it, the renderers and the JSON report read it.
 """
@@ -6,9 +7,10 @@ A value like the Plan itself: the applier fills it, the renderers and the JSON r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any, Literal
 
-from reconciler.plan.value import Action
+from reconciler.plan.value import Action, ActionKind
 
 Status = Literal["done", "failed", "not_started"]
 STATUSES: tuple[Status, ...] = ("done", "failed", "not_started")
@@ -23,19 +25,76 @@ class ActionOutcome:
     message: str = ""
     id: int | None = None
     adopted: bool = False
+    #: A `seed` action: users whose seeds for the CA landed.
+    users: int | None = None
 
     @property
     def ca_id(self) -> int | None:
         return self.id if self.id is not None else self.action.id
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "action": self.action.action,
             "name": self.action.name,
             "id": self.ca_id,
             "status": self.status,
             "message": self.message,
         }
+        if self.action.action == "seed":
+            found["users"] = self.users
+        return found
+
+
+#: What a done action made of its CA, in the words of the per-CA report.
+REACHED: dict[ActionKind, str] = {
+    "create": "drafted",
+    "update": "drafted",
+    "discard_draft": "draft discarded",
+    "seed": "seeded",
+    "activate": "activated",
+    "delete": "deleted",
+}
+
+
+@dataclass(frozen=True)
+class CaProgress:
+    """How far one CA got: what it reached (in order, each once), how many users' seeds
+    landed, the action that failed (with its message) and the actions not started."""
+
+    name: str
+    id: int | None
+    reached: tuple[str, ...]
+    users: int | None
+    failed: Action | None
+    message: str
+    not_started: tuple[ActionKind, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.id,
+            "reached": list(self.reached),
+            "users_seeded": self.users,
+            "failed": self.failed.action if self.failed is not None else None,
+            "message": self.message,
+            "not_started": list(self.not_started),
+        }
+
+
+def _progress(outcomes: list[ActionOutcome]) -> CaProgress:
+    done = [o for o in outcomes if o.status == "done"]
+    failed = next((o for o in outcomes if o.status == "failed"), None)
+    seeded = [o.users for o in outcomes if o.action.action == "seed" and o.users is not None]
+    ids = [o.ca_id for o in outcomes if o.ca_id is not None]
+    return CaProgress(
+        name=outcomes[0].action.name,
+        id=ids[0] if ids else None,
+        reached=tuple(dict.fromkeys(REACHED[o.action.action] for o in done)),
+        users=seeded[0] if seeded else None,
+        failed=failed.action if failed is not None else None,
+        message=failed.message if failed is not None else "",
+        not_started=tuple(o.action.action for o in outcomes if o.status == "not_started"),
+    )
 
 
 @dataclass
@@ -43,6 +102,8 @@ class ApplyReport:
     """Every action's outcome, in plan order."""
 
     outcomes: list[ActionOutcome] = field(default_factory=list)
+    #: Seeding stopped on a signal (Ctrl-C, SIGTERM) part-way.
+    interrupted: bool = False
 
     def count(self, status: Status) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -51,9 +112,23 @@ class ApplyReport:
     def ok(self) -> bool:
         return all(outcome.status == "done" for outcome in self.outcomes)
 
+    @property
+    def seeded(self) -> bool:
+        """The plan had seeds to send."""
+        return any(outcome.action.action == "seed" for outcome in self.outcomes)
+
+    def cas(self) -> list[CaProgress]:
+        """Each CA's progress, in plan order."""
+        return [
+            _progress(list(group))
+            for _, group in groupby(self.outcomes, key=lambda o: (o.action.name, o.action.id))
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "status": "ok" if self.ok else "failed",
             "summary": {s: self.count(s) for s in STATUSES},
             "actions": [outcome.to_json() for outcome in self.outcomes],
+            "cas": [progress.to_json() for progress in self.cas()],
+            "interrupted": self.interrupted,
         }

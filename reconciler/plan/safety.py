@@ -1,7 +1,8 @@
 """Safety rules (SPEC §4.5, §8): what a plan may not do unless the rule is allowed.
 
 A table of named rules, each a function of the facts a plan was made from (the plan, the
-in-scope live CAs, the environment's `safety:` policy) returning the reasons it refuses.
+in-scope live CAs, the environment's `safety:` policy, the account's active-CA budget)
+returning the reasons it refuses.
 `--allow RULE` lets one rule through, `--force` all of them; what an allowed rule let
 through is kept in the plan (`overridden`) so that a reviewer sees it. Checked by `plan`
 (a refused plan is shown, but not saved) and by `apply` (nothing is sent). A new rule
@@ -15,17 +16,20 @@ from dataclasses import dataclass, field
 
 from reconciler.errors import SafetyError, SettingsError
 from reconciler.models import LiveCA
+from reconciler.plan.budget import Budget
 from reconciler.plan.value import Plan, Violation
 from reconciler.settings import SafetyPolicy
 
 
 @dataclass(frozen=True)
 class Facts:
-    """What the rules read: the plan and the live CAs (in scope) it was made from."""
+    """What the rules read: the plan and the live CAs (in scope) it was made from; the
+    budget counts every active CA of the workspace (the limit is the account's)."""
 
     plan: Plan
     live: Sequence[LiveCA]
     policy: SafetyPolicy = field(default_factory=SafetyPolicy)
+    budget: Budget | None = None
 
 
 Rule = Callable[[Facts], list[str]]
@@ -127,11 +131,20 @@ def _promotion(facts: Facts) -> list[str]:
     return [f"{found}: apply --env {promotion.source} first"]
 
 
+@rule("active-limit")
+def _active_limit(facts: Facts) -> list[str]:
+    refused = facts.budget.refusal(facts.plan, facts.live) if facts.budget else None
+    return [refused] if refused is not None else []
+
+
 def violations(
-    plan: Plan, live: Sequence[LiveCA], policy: SafetyPolicy | None = None
+    plan: Plan,
+    live: Sequence[LiveCA],
+    policy: SafetyPolicy | None = None,
+    budget: Budget | None = None,
 ) -> list[Violation]:
     """Every rule `plan` breaks against the live CAs it was made from."""
-    facts = Facts(plan, live, policy or SafetyPolicy())
+    facts = Facts(plan, live, policy or SafetyPolicy(), budget)
     return [
         Violation(rule=name, message=message)
         for name, check in RULES.items()
@@ -180,9 +193,10 @@ def check(
     force: bool = False,
     allowed: Iterable[str] = (),
     policy: SafetyPolicy | None = None,
+    budget: Budget | None = None,
 ) -> None:
     """Raise SafetyError naming every violation of a rule that is not allowed."""
     permitted = set(allowed_rules(allowed, force=force))
-    refused = [v for v in violations(plan, live, policy) if v.rule not in permitted]
+    refused = [v for v in violations(plan, live, policy, budget) if v.rule not in permitted]
     if refused:
         raise refusal(refused)

@@ -3,10 +3,11 @@
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
 loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
 workspace again (environment, target), its selection, the safety rules allowed and what
-they allowed, preserved drafts, the promotion gate and the test users' value diffs
-(`actions[].values`, only where computed). Loading is strict; a format 1
-file (which has none of those) is still read. Every id read from a file must be a
-positive 64-bit integer.
+they allowed, preserved drafts, the promotion gate, the test users' value diffs
+(`actions[].values`, only where computed), the active-CA budget (summary `active_after` /
+`active_limit`) and the seed file of `--seeds` with a `seed` action per CA (`users` only on
+those). Loading is strict; a format 1 file (which has none of those) is still read. Every
+id read from a file must be a positive 64-bit integer.
 """
 
 from __future__ import annotations
@@ -45,22 +46,26 @@ def _live_key(value: str, info: ValidationInfo) -> str:
 Id = Annotated[int, AfterValidator(_id)]
 LiveKey = Annotated[str, AfterValidator(_live_key)]
 
-ActionKind = Literal["create", "update", "discard_draft", "activate", "delete"]
+ActionKind = Literal["create", "update", "discard_draft", "activate", "delete", "seed"]
 
 
 @dataclass(frozen=True)
 class Kind:
     """How one kind of action reads everywhere: its JSON name, the verb and symbol of the
-    text and Markdown plans, its colour, and its phrase in the summary line."""
+    text and Markdown plans, its colour, and its phrase in the summary line. A kind that
+    is not `always` counted shows in the summary only when the plan has some."""
 
     name: ActionKind
     verb: str
     symbol: str
     style: str
     counted: str
+    always: bool = True
 
 
-#: The action kinds in plan order (per CA: create, update, discard draft, activate).
+#: The action kinds in the order of the summary line. Per CA the plan orders them create,
+#: update, discard draft, seed, activate (a seed follows the activation only where the
+#: seeds cannot match the draft: see `plan.seeds`).
 KINDS: dict[ActionKind, Kind] = {
     kind.name: kind
     for kind in (
@@ -69,6 +74,7 @@ KINDS: dict[ActionKind, Kind] = {
         Kind("discard_draft", "discard draft", "-", "magenta", "drafts to discard"),
         Kind("activate", "activate", "!", "cyan", "to activate"),
         Kind("delete", "delete", "x", "red", "to delete"),
+        Kind("seed", "seed", "»", "blue", "to seed", always=False),
     )
 }
 ACTION_KINDS: tuple[ActionKind, ...] = tuple(KINDS)
@@ -102,7 +108,9 @@ class ValueDiff(_Value):
 
 
 class Action(_Value):
-    """One API call the applier will make for one CA."""
+    """One API call the applier will make for one CA (a `seed` action: the users of the
+    plan's seed file who seed it, sent through the Seeding API; its body names the
+    calculation type and cutoff date the seeds carry)."""
 
     action: ActionKind
     name: str
@@ -113,6 +121,9 @@ class Action(_Value):
     #: The test users' values before -> after, on the action that carries a CA's definition
     #: change; None (and absent from the JSON) where none were computed.
     values: list[ValueDiff] | None = None
+    #: `seed` actions only: how many users of the seed file seed this CA (absent from the
+    #: JSON on the other actions).
+    users: int | None = Field(default=None, ge=0)
 
     @property
     def kind(self) -> Kind:
@@ -134,8 +145,13 @@ class Summary(_Value):
     discard_draft: int = 0
     activate: int = 0
     delete: int = 0
+    seed: int = 0
     unchanged: int = 0
     unmanaged: int = 0
+    #: Active CAs in the workspace once the plan has run (every live one the list shows,
+    #: scope notwithstanding), and the account's limit; None where unknown.
+    active_after: int | None = Field(default=None, ge=0)
+    active_limit: int | None = Field(default=None, ge=1)
 
     def of(self, kind: ActionKind) -> int:
         count: int = getattr(self, kind)
@@ -198,6 +214,20 @@ class Promotion(_Value):
     checks: list[GateCheck] = Field(default_factory=list)
 
 
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class SeedSource(_Value):
+    """The seed file of a plan made with `--seeds`: `apply` sends exactly this file, and
+    `apply --plan` refuses it once its content differs (sha256)."""
+
+    path: str
+    sha256: Sha256
+    format: Literal["jsonl", "csv"]
+    #: Valid users in the file (each seeds one or more CAs).
+    users: int = Field(ge=0)
+
+
 class Plan(_Value):
     """What apply will do, in order, plus what it saw (fingerprints) to detect staleness."""
 
@@ -216,6 +246,7 @@ class Plan(_Value):
     unmanaged: list[str] = Field(default_factory=list)
     drafts: list[DraftNote] = Field(default_factory=list)
     promotion: Promotion | None = None
+    seeds: SeedSource | None = None
     live: dict[LiveKey, str] = Field(default_factory=dict)
 
     @property
@@ -224,13 +255,15 @@ class Plan(_Value):
 
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
-        diffs, so a plan made without test files reads exactly as before they existed.
-        (A custom serializer made dumping 10,000 actions 1.8x slower; dropping the key
-        here costs nothing measurable.)"""
+        diffs, so a plan made without test files reads exactly as before they existed, and
+        `users` only on seed actions. (A custom serializer made dumping 10,000 actions 1.8x
+        slower; dropping the keys here costs nothing measurable.)"""
         data: dict[str, Any] = self.model_dump(mode="json")
         for action in data["actions"]:
             if action["values"] is None:
                 del action["values"]
+            if action["users"] is None:
+                del action["users"]
         return data
 
     def to_json(self) -> bytes:

@@ -10,12 +10,14 @@ waiting out CAs the Seeding API does not know yet (`propagation`), while `checkp
 remembers what landed; `pipeline` runs it all and fills the `report`.
 
 Programmatic use: `seed(SeedOptions(file=...), Catalogue.from_manifests(...), settings,
-observer)` returns a `SeedReport` (per-CA counts in `users_by_ca` / `refused_by_ca`). The
-parts stand alone too: `Governor` paces any sender, `PropagationWait` waits for any CA,
-`preflight.check` reads the workspace once.
+observer)` returns a `SeedReport` (per-CA counts in `users_by_ca` / `refused_by_ca`);
+`await seed_async(...)` does the same on the caller's event loop. `SeedOptions(only=...)`
+sends only the seeds of some CAs (`apply --seeds` sends each group at its moment, each
+with its own checkpoint). The parts stand alone too: `Governor` paces any sender,
+`PropagationWait` waits for any CA, `preflight.check` reads the workspace once.
 """
 
-from reconciler.seeding.pipeline import SeedOptions, seed
+from reconciler.seeding.pipeline import SeedOptions, seed, seed_async
 from reconciler.seeding.report import SeedReport
 
-__all__ = ["SeedOptions", "SeedReport", "seed"]
+__all__ = ["SeedOptions", "SeedReport", "seed", "seed_async"]

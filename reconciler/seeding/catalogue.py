@@ -86,10 +86,12 @@ class Catalogue:
         """The CA name closest to a misspelt one."""
         return suggest(name, self._names)
 
-    def fingerprint(self) -> str:
-        """Changes when anything that shapes the sent users changes (type or cutoff)."""
+    def fingerprint(self, names: Iterable[str] | None = None) -> str:
+        """Changes when anything that shapes the sent users changes (type or cutoff); of
+        the CAs `names` only, when given (a run that sends only their seeds)."""
+        chosen = self._names if names is None else sorted(set(names) & self._by_name.keys())
         rows = [
             [t.name, t.calculation_type, t.cutoff_text]
-            for t in sorted(self._by_name.values(), key=lambda t: t.name)
+            for t in (self._by_name[name] for name in chosen)
         ]
         return hashlib.sha256(orjson.dumps(rows)).hexdigest()

@@ -162,6 +162,16 @@ def send(
     transport: httpx.AsyncBaseTransport | None,
 ) -> None:
     """Send every batch still to send; an API error that stops the run is in the report."""
+    asyncio.run(send_async(spool, delivery, settings, transport))
+
+
+async def send_async(
+    spool: Spool,
+    delivery: Delivery,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    """`send` on the caller's event loop (its signal handlers are this run's meanwhile)."""
     report = delivery.report
     checkpoint = delivery.checkpoint
     if checkpoint is not None:
@@ -169,6 +179,7 @@ def send(
         report.users_rejected_server = checkpoint.rejected_before
         for entry in checkpoint.previous_rejects():
             delivery.rejects.write_entry(entry)
+            report.count_refused(entry["record"])
     # Paced in users per second by the governor; a request rate of the settings (if any)
     # still caps the requests.
     # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
@@ -177,30 +188,26 @@ def send(
     delivery.governor.attach(http.client)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        watched = _on_signals(loop, sender, report, delivery.watch, asyncio.current_task())
-        already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
-        delivery.watch.sending(spool.users, already)
-        started = time.monotonic()
-        try:
-            await sender.run(batches(spool, delivery.plan, checkpoint, report), delivery.done)
-        except asyncio.CancelledError:
-            report.forced = True
-        except ApiError as exc:
-            # Not about any one user (credentials, retries exhausted, a CA the seeding path
-            # never learnt): the run stops, and the report still says what landed before.
-            report.failure = exc
-        finally:
-            for signum in watched:
-                loop.remove_signal_handler(signum)
-            report.requests = http.requests
-            report.retries = http.retries
-            delivery.finish(time.monotonic() - started)
-            await http.aclose()
-
-    asyncio.run(main())
+    loop = asyncio.get_running_loop()
+    watched = _on_signals(loop, sender, report, delivery.watch, asyncio.current_task())
+    already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
+    delivery.watch.sending(spool.users, already)
+    started = time.monotonic()
+    try:
+        await sender.run(batches(spool, delivery.plan, checkpoint, report), delivery.done)
+    except asyncio.CancelledError:
+        report.forced = True
+    except ApiError as exc:
+        # Not about any one user (credentials, retries exhausted, a CA the seeding path
+        # never learnt): the run stops, and the report still says what landed before.
+        report.failure = exc
+    finally:
+        for signum in watched:
+            loop.remove_signal_handler(signum)
+        report.requests = http.requests
+        report.retries = http.retries
+        delivery.finish(time.monotonic() - started)
+        await http.aclose()
 
 
 def _on_signals(

@@ -1,7 +1,10 @@
 """Seeding end to end: pass 1 validates every user and spools the valid ones (nothing is
 sent while any is invalid, unless skip_invalid); a preflight checks that the CAs exist;
 pass 2 (`delivery`) cuts the spool into batches and sends them at the governed rate,
-keeping the checkpoint and the rejects file. Signals stop it between batches."""
+keeping the checkpoint and the rejects file. Signals stop it between batches.
+
+`seed` runs it with an event loop of its own, `seed_async` on the caller's; `only` seeds a
+subset of the CAs (`apply --seeds` sends each group of CAs at its moment)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from reconciler.seeding.columns import CsvLayout, in_column
 from reconciler.seeding.observer import Observer, Quiet
 from reconciler.seeding.reader import Record, SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.shapes import oversized_integer
+from reconciler.seeding.shapes import Json, oversized_integer
 from reconciler.seeding.validate import UserValidator
 from reconciler.settings import Settings
 
@@ -35,12 +38,19 @@ DEFAULT_SEED_WAIT = 600.0
 SHOWN_ISSUES = 50
 _PROGRESS_EVERY = 2000
 
-__all__ = ["Observer", "Quiet", "SeedOptions", "seed"]
+__all__ = ["Observer", "Quiet", "SeedOptions", "seed", "seed_async"]
 
 
 @dataclass(frozen=True)
 class SeedOptions:
-    """The command's flags (the rate and its ceiling are settings: `Settings.seed_rate`)."""
+    """The command's flags (the rate and its ceiling are settings: `Settings.seed_rate`).
+
+    `only` sends just the seeds for those CAs: each user goes with its seeds for them (and
+    its user attributes); a user seeding none of them is left out, except, with
+    `keep_unseeded`, one that seeds no CA at all (user attributes only). The whole file is
+    still validated. `append_rejects` adds to the rejects file instead of replacing it (a
+    caller running several such passes).
+    """
 
     file: Path
     environment: str | None = None
@@ -52,6 +62,9 @@ class SeedOptions:
     dry_run: bool = False
     max_bytes: int = MAX_BODY_BYTES
     seed_wait: float = DEFAULT_SEED_WAIT
+    only: frozenset[str] | None = None
+    keep_unseeded: bool = False
+    append_rejects: bool = False
 
     @property
     def rejects_path(self) -> Path:
@@ -81,130 +94,179 @@ def seed(
     the workspace, nothing sent) or CheckpointError; an API error that stops sending is
     `report.failure`, after the batches in flight were recorded.
     """
-    watch = observer or Quiet()
-    started = time.monotonic()
-    rejects = RejectsFile(options.rejects_path)  # a path it may not write is refused first
-    seed_file = SeedFile(options.file)
-    input_id = InputId(str(options.file.resolve()), seed_file.size, seed_file.head_sha256())
-    if options.checkpoint is not None:
-        Checkpoint.check_input(options.checkpoint, input_id)
-    report = SeedReport(
-        file=str(options.file),
-        format=seed_file.format,
-        dry_run=options.dry_run,
-        target=_target(settings),
-        checkpoint=str(options.checkpoint) if options.checkpoint else None,
-    )
-    with ExitStack() as stack:
-        spool = stack.enter_context(Spool(options.batch_size, options.max_bytes))
-        try:
-            validator = UserValidator(catalogue, options.environment)
-            invalid = _validate(seed_file, validator, options, spool, rejects, report, watch)
-            if invalid.users and not options.skip_invalid:
-                raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
-            _warn(catalogue, validator, report, watch)
-            known = preflight.Workspace()
-            if not options.dry_run:
-                known = _preflight(settings, validator.used, catalogue, options, watch, transport)
-            if known.refused:
-                spool = stack.enter_context(
-                    preflight.exclude(spool, known.refused, rejects, report)
-                )
-                report.users_missing_ca = report.users_valid - spool.users
-            _second_pass(spool, seed_file, input_id, catalogue, options, settings, known, report,
-                         rejects, watch, transport)  # fmt: skip
-        finally:
-            report.rejects = rejects.finish()
-    if rejects.stale and not options.dry_run:
-        report.warnings.append(rejects.stale)
-        watch.warn(rejects.stale)
-    report.elapsed = time.monotonic() - started
-    return report
+    with _Run(options, catalogue, settings, observer, transport) as run:
+        run.validate()
+        known = asyncio.run(run.check_workspace()) if run.sends else preflight.Workspace()
+        sending = run.second_pass(known)
+        if sending is not None:
+            delivery.send(run.spool, sending, settings, transport)
+    return run.report
 
 
-def _second_pass(
-    spool: Spool,
-    seed_file: SeedFile,
-    input_id: InputId,
-    catalogue: Catalogue,
+async def seed_async(
     options: SeedOptions,
+    catalogue: Catalogue,
     settings: Settings,
-    known: preflight.Workspace,
-    report: SeedReport,
-    rejects: RejectsFile,
-    watch: Observer,
-    transport: httpx.AsyncBaseTransport | None,
-) -> None:
-    """Count (dry run) or send the spool, with the checkpoint of this input and batching."""
-    shape = catalogue.fingerprint()
-    if known.missing:
-        # Other users are in the batches once the missing CAs exist: another batching.
-        shape += " without " + ",".join(known.missing)
-    batching = Batching(
-        batch_size=options.batch_size,
-        max_bytes=options.max_bytes,
-        skip_invalid=options.skip_invalid,
-        environment=options.environment,
-        catalogue=shape,
-        target=report.target,
-    )
-    checkpoint = None
-    if options.checkpoint is not None:
+    observer: Observer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SeedReport:
+    """`seed` for a caller with an event loop of its own (`apply --seeds`): the same run,
+    sending on that loop (pass 1 reads the file on it too, in one go)."""
+    with _Run(options, catalogue, settings, observer, transport) as run:
+        run.validate()
+        known = await run.check_workspace() if run.sends else preflight.Workspace()
+        sending = run.second_pass(known)
+        if sending is not None:
+            await delivery.send_async(run.spool, sending, settings, transport)
+    return run.report
+
+
+class _Run:
+    """One seeding run: the file, its report and rejects, the spool and the checkpoint,
+    closed (and the rejects file finished) when the run ends however it ends."""
+
+    def __init__(
+        self,
+        options: SeedOptions,
+        catalogue: Catalogue,
+        settings: Settings,
+        observer: Observer | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.options = options
+        self.catalogue = catalogue
+        self.settings = settings
+        self.watch = observer or Quiet()
+        self.transport = transport
+        self.started = time.monotonic()
+        # A rejects path this run may not write is refused before anything is read.
+        self.rejects = RejectsFile(options.rejects_path, append=options.append_rejects)
+        self.seed_file = SeedFile(options.file)
+        self.input_id = InputId(
+            str(options.file.resolve()), self.seed_file.size, self.seed_file.head_sha256()
+        )
+        if options.checkpoint is not None:
+            Checkpoint.check_input(options.checkpoint, self.input_id)
+        self.report = SeedReport(
+            file=str(options.file),
+            format=self.seed_file.format,
+            dry_run=options.dry_run,
+            target=_target(settings),
+            checkpoint=str(options.checkpoint) if options.checkpoint else None,
+        )
+        self.stack = ExitStack()
+        self.spool = self.stack.enter_context(Spool(options.batch_size, options.max_bytes))
+        self.used: set[str] = set()
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stack.close()
+        finally:
+            self.report.rejects = self.rejects.finish()
+            stale = self.rejects.stale
+            if stale and not self.options.dry_run and not self.options.append_rejects:
+                self.report.warnings.append(stale)
+                self.watch.warn(stale)
+            self.report.elapsed = time.monotonic() - self.started
+
+    @property
+    def sends(self) -> bool:
+        return not self.options.dry_run
+
+    def validate(self) -> None:
+        """Pass 1: every user checked and the valid ones spooled; raises SeedFileError
+        unless every user is valid (or --skip-invalid)."""
+        options = self.options
+        validator = UserValidator(self.catalogue, options.environment)
+        invalid = _validate(
+            self.seed_file, validator, options, self.spool, self.rejects, self.report, self.watch
+        )
+        self.report.input_sha256 = self.seed_file.sha256
+        if invalid.users and not options.skip_invalid:
+            raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
+        _warn(self.catalogue, validator, self.report, self.watch)
+        only = options.only
+        self.used = set(validator.used) if only is None else validator.used & only
+
+    async def check_workspace(self) -> preflight.Workspace:
+        """Which CAs the file seeds that the workspace lacks; refuses to send unless
+        --skip-invalid (then their users go to the rejects file)."""
+        settings, options = self.settings, self.options
+        if not self.used:
+            return preflight.Workspace()
+        if not preflight.can_check(settings):
+            self.watch.announce(
+                "no Platform API credentials (MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET): "
+                "the CAs the file seeds are not checked before sending; seeds for a CA the "
+                f"workspace lacks are retried for --seed-wait ({options.seed_wait:g}s)"
+            )
+            return preflight.Workspace()
+        known = await preflight.check(settings, self.used, self.catalogue, self.transport)
+        if known.refused and not options.skip_invalid:
+            reasons = "; ".join(f'"{name}": {why}' for name, why in sorted(known.refused.items()))
+            raise ReconcilerError(
+                f"workspace {settings.workspace_id} will not take the seeds of every CA the "
+                f"file seeds, and nothing was sent: {reasons}. Apply the manifests first "
+                "(`reconciler apply`), then seed; or pass --skip-invalid to send the other "
+                "users and write these to the rejects file"
+            )
+        return known
+
+    def second_pass(self, known: preflight.Workspace) -> delivery.Delivery | None:
+        """Set pass 2 up: the spool without users the preflight refused, the checkpoint of
+        this input and batching; a dry run counts at once (None), else the delivery."""
+        options, report = self.options, self.report
+        if known.refused:
+            self.spool = self.stack.enter_context(
+                preflight.exclude(self.spool, known.refused, self.rejects, report)
+            )
+            report.users_missing_ca = report.users_valid - self.spool.users
+        checkpoint = self._checkpoint(known)
+        plan = delivery.Plan(
+            batch_size=options.batch_size,
+            max_bytes=options.max_bytes,
+            concurrency=options.concurrency,
+            seed_wait=options.seed_wait,
+            policy=delivery.policy_for(self.settings),
+            retry=RetryPolicy.from_tuning(self.settings.tuning, None),
+        )
+        if options.dry_run:
+            delivery.count(self.spool, plan, checkpoint, report)
+            return None
+        return delivery.Delivery(plan, checkpoint, self.rejects, report, self.watch, known.written)
+
+    def _checkpoint(self, known: preflight.Workspace) -> Checkpoint | None:
+        options = self.options
+        if options.checkpoint is None:
+            return None
+        shape = self.catalogue.fingerprint(options.only)
+        if options.only is not None:
+            # Another subset is another batching (and so is keeping users without seeds).
+            shape += " only " + ",".join(sorted(options.only))
+            shape += " with unseeded" if options.keep_unseeded else ""
+        if known.missing:
+            # Other users are in the batches once the missing CAs exist: another batching.
+            shape += " without " + ",".join(known.missing)
+        batching = Batching(
+            batch_size=options.batch_size,
+            max_bytes=options.max_bytes,
+            skip_invalid=options.skip_invalid,
+            environment=options.environment,
+            catalogue=shape,
+            target=self.report.target,
+        )
         checkpoint = Checkpoint.open(
             options.checkpoint,
-            replace(input_id, sha256=seed_file.sha256),
+            replace(self.input_id, sha256=self.seed_file.sha256),
             batching,
             write=not options.dry_run,
-            batches=spool.batches,
+            batches=self.spool.batches,
         )
-    plan = delivery.Plan(
-        batch_size=options.batch_size,
-        max_bytes=options.max_bytes,
-        concurrency=options.concurrency,
-        seed_wait=options.seed_wait,
-        policy=delivery.policy_for(settings),
-        retry=RetryPolicy.from_tuning(settings.tuning, None),
-    )
-    try:
-        if options.dry_run:
-            delivery.count(spool, plan, checkpoint, report)
-        else:
-            run = delivery.Delivery(plan, checkpoint, rejects, report, watch, known.written)
-            delivery.send(spool, run, settings, transport)
-    finally:
-        if checkpoint is not None:
-            checkpoint.close()
-
-
-def _preflight(
-    settings: Settings,
-    used: set[str],
-    catalogue: Catalogue,
-    options: SeedOptions,
-    watch: Observer,
-    transport: httpx.AsyncBaseTransport | None,
-) -> preflight.Workspace:
-    """Which CAs the file seeds that the workspace lacks; refuses to send unless
-    --skip-invalid (then their users go to the rejects file)."""
-    if not used:
-        return preflight.Workspace()
-    if not preflight.can_check(settings):
-        watch.announce(
-            "no Platform API credentials (MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET): "
-            "the CAs the file seeds are not checked before sending; seeds for a CA the "
-            f"workspace lacks are retried for --seed-wait ({options.seed_wait:g}s)"
-        )
-        return preflight.Workspace()
-    known = asyncio.run(preflight.check(settings, used, catalogue, transport))
-    if known.refused and not options.skip_invalid:
-        reasons = "; ".join(f'"{name}": {why}' for name, why in sorted(known.refused.items()))
-        raise ReconcilerError(
-            f"workspace {settings.workspace_id} will not take the seeds of every CA the file "
-            f"seeds, and nothing was sent: {reasons}. Apply the manifests first "
-            "(`reconciler apply`), then seed; or pass --skip-invalid to send the other users "
-            "and write these to the rejects file"
-        )
-    return known
+        self.stack.callback(checkpoint.close)
+        return checkpoint
 
 
 def _target(settings: Settings) -> str:
@@ -277,6 +339,20 @@ def _warn(
 Located = list[tuple[str, str]]
 
 
+def subset(user: Json, only: frozenset[str], *, keep_unseeded: bool) -> Json | None:
+    """The user with its seeds for the CAs of `only`; None when it seeds none of them
+    (kept whole when it seeds no CA at all and `keep_unseeded`)."""
+    seeds = user["calculated_attributes"]["workspace"]
+    if not seeds:
+        return user if keep_unseeded else None
+    kept = [entry for entry in seeds if entry["attribute_name"] in only]
+    if not kept:
+        return None
+    if len(kept) == len(seeds):
+        return user
+    return {**user, "calculated_attributes": {"workspace": kept}}
+
+
 def _spool_user(
     record: Record,
     layout: CsvLayout | None,
@@ -300,6 +376,10 @@ def _spool_user(
         located = [(format_path(p.path), p.message) for p in problems]
     if located or user is None:
         return False, located
+    if options.only is not None:
+        user = subset(user, options.only, keep_unseeded=options.keep_unseeded)
+        if user is None:
+            return True, []  # valid, and left out of this run: it seeds only other CAs
     try:
         encoded = orjson.dumps(user)
     except TypeError:

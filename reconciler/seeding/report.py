@@ -27,6 +27,8 @@ class SeedReport:
     format: str
     dry_run: bool
     target: str = ""
+    #: The hash of the whole file, once pass 1 has read it.
+    input_sha256: str = ""
     users_read: int = 0
     users_valid: int = 0
     users_invalid: int = 0
@@ -177,12 +179,14 @@ def _count(counts: dict[str, int], user: Any) -> None:
 
 
 class RejectsFile:
-    """Refused users, one JSON object a line; the file is created on the first one."""
+    """Refused users, one JSON object a line; the file is created on the first one (or, to
+    `append`, added to)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, append: bool = False) -> None:
         check_rejects_path(path)
         self.path = path
         self.count = 0
+        self.append = append
         self._file: IO[bytes] | None = None
         #: A rejects file of an earlier run: replaced if this run refuses anyone, else kept.
         self.earlier = path.is_file()
@@ -192,7 +196,7 @@ class RejectsFile:
 
     def write_entry(self, entry: dict[str, Any]) -> None:
         if self._file is None:
-            self._file = self.path.open("wb")
+            self._file = self.path.open("ab" if self.append else "wb")
         self._file.write(orjson.dumps(entry) + b"\n")
         self.count += 1
 

@@ -22,6 +22,8 @@ from reconciler.api import transports as target
 from reconciler.errors import ReconcilerError
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
+from reconciler.plan.budget import Budget, count_active
+from reconciler.plan.seeds import SeedFacts, with_seeds
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan, Selection, Target, Violation
 from reconciler.settings import Settings
@@ -89,9 +91,11 @@ def build(
     options: Options,
     source: Source | None = None,
     suites: Sequence[Suite] | None = None,
+    seeds: SeedFacts | None = None,
 ) -> Planned:
     """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule). With the
-    workspace's test files (`suites`), each created or changed CA gets its value diffs."""
+    workspace's test files (`suites`), each created or changed CA gets its value diffs;
+    with `seeds` (the seed file of `--seeds`), each CA the file seeds its seed action."""
     settings = ws.settings
     scoped = selection.in_scope(live, settings.scope)
     chosen = selection.select(ws.desired, scoped, options.chooser)
@@ -102,6 +106,8 @@ def build(
             workspace_id=settings.workspace_id, prune=settings.prune, drafts=settings.drafts
         ),
     )
+    if seeds is not None:
+        plan = with_seeds(plan, chosen.live, seeds, [ca.name for ca in chosen.desired])
     update: dict[str, object] = {
         "environment": settings.environment,
         "target": target_of(settings),
@@ -115,7 +121,9 @@ def build(
     if source is not None:
         update["promotion"] = promotion.gate(plan, source.name, source.desired, source.live)
     plan = plan.model_copy(update=update)
-    found = safety.violations(plan, scoped, settings.safety)
+    budget = budget_of(settings, live)
+    plan = with_budget(plan, budget, live)
+    found = safety.violations(plan, scoped, settings.safety, budget)
     allowed = set(options.allowed)
     plan = plan.model_copy(update={"overridden": [v for v in found if v.rule in allowed]})
     notes: list[str] = []
@@ -125,6 +133,20 @@ def build(
         plan, notes = values.with_values(plan, scoped, ws.desired, suites)
     refused = [v for v in found if v.rule not in allowed]
     return Planned(ws, plan, scoped, refused, tuple(notes))
+
+
+def budget_of(settings: Settings, live: Sequence[LiveCA]) -> Budget:
+    """The account's active-CA budget as the whole live list shows it (scope
+    notwithstanding: the limit is the account's)."""
+    return Budget(count_active(live), target.active_limit(settings))
+
+
+def with_budget(plan: Plan, budget: Budget, live: Sequence[LiveCA]) -> Plan:
+    """The plan with its summary's `active_after` and `active_limit`."""
+    summary = plan.summary.model_copy(
+        update={"active_after": budget.after(plan, live), "active_limit": budget.limit}
+    )
+    return plan.model_copy(update={"summary": summary})
 
 
 async def fetch_live(

@@ -155,7 +155,10 @@ def refused(
     unpromoted change through."""
     scoped = selection.in_scope(live, settings.scope)
     content = safety.violations(
-        plan.model_copy(update={"promotion": None}), scoped, settings.safety
+        plan.model_copy(update={"promotion": None}),
+        scoped,
+        settings.safety,
+        planning.budget_of(settings, live),
     )
     permitted = set(plan.allowed) | set(allowed)
     return [v for v in content if v.rule not in permitted] + [

@@ -240,7 +240,9 @@ def test_only_applies_exactly_the_selection(tmp_path: Path, servers: Servers) ->
     }
     assert {a["name"] for a in plan["actions"]} == {"Growth LTV", "Growth Sessions"}
     text = cli("plan", directory, "--only", "Growth LTV")
-    assert text.stdout.rstrip().endswith("0 unchanged, 0 unmanaged. 2 not selected.")
+    assert text.stdout.rstrip().endswith(
+        "0 unchanged, 0 unmanaged. 2 not selected. Active after apply: 1."
+    )
     apply(directory, "dev", "--only", "Growth LTV")
     assert sorted(raw(servers, "dev").by_name()) == ["Growth LTV"]
     # The rest is still to do, and the selection converged.

@@ -61,8 +61,12 @@ def test_create_and_activate(tmp_path: Path, emulator: EmulatorServer) -> None:
         "discard_draft": 0,
         "activate": 1,
         "delete": 0,
+        "seed": 0,
         "unchanged": 0,
         "unmanaged": 0,
+        # A server's limit is unknown without active_limit / RECONCILER_ACTIVE_LIMIT.
+        "active_after": 1,
+        "active_limit": None,
     }
     converge(directory, emulator)
 
@@ -247,8 +251,10 @@ def test_detailed_exitcode_and_saved_plan(tmp_path: Path, emulator: EmulatorServ
         "unmanaged",
         "drafts",
         "promotion",
+        "seeds",
         "live",
     }
+    assert document["seeds"] is None
 
 
 def test_markdown_format(tmp_path: Path, emulator: EmulatorServer) -> None:

@@ -43,6 +43,15 @@ class EmulatorServer(process.EmulatorProcess):
         result: dict[str, Any] = self.control("GET", "seeds", params=params).json()
         return result
 
+    def log(self, since: int = 1) -> list[dict[str, Any]]:
+        """The API requests since number `since`, in arrival order: `{"n", "method",
+        "route", "at", "status", "ca": {"id", "name"}, "seeds": {"users", "cas", "mpids"},
+        "fault", "committed"}` (the last four where they apply)."""
+        entries: list[dict[str, Any]] = self.control("GET", "log", params={"since": since}).json()[
+            "entries"
+        ]
+        return entries
+
     def set_audience_count(self, ca_id: int, count: int) -> None:
         self.control(
             "PUT",

@@ -1,0 +1,290 @@
+"""Seeds for `plan|apply --seeds FILE` (SPEC §9), between the commands and the pure steps.
+
+`survey` reads the file for a plan: every user validated against the manifests as
+`reconciler seed` validates them (an invalid user: nothing is planned, nothing sent),
+counted per CA and hashed; the record of earlier runs says which CAs' seeds from this very
+file already landed. `SeedGroups` sends, for apply, each group of CAs the applier hands it
+(`plan.phases`): one run of the seeding pipeline per group, only those CAs' seeds,
+rate-governed, waiting for CAs the Seeding API does not know yet (`--seed-wait`), with a
+checkpoint of its own and refused users in the rejects file; it records the CAs whose
+seeds all landed.
+
+The state sits beside the embedded emulator's, in `.reconciler/` of the manifest directory
+(`.reconciler/<env>/` for a named environment): `seeding/<workspace>-<first 16 hex of the
+file's sha256>/` holds `seeded.json` (the record) and a checkpoint per group of CAs
+(`group-<hash>.jsonl`). A changed file is another directory: everything is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reconciler.applier import SeedResult
+from reconciler.console import Output
+from reconciler.errors import ReconcilerError
+from reconciler.plan.seeds import Seeded, SeedFacts, Shape
+from reconciler.plan.value import Plan, SeedSource
+from reconciler.seeding import SeedOptions, SeedReport, seed, seed_async
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.settings import Settings
+from reconciler.workspace.loading import Workspace
+
+RECORD_FORMAT = 1
+
+
+def state_dir(settings: Settings, sha256: str) -> Path:
+    """Where the seeding state of one file in one workspace is kept."""
+    base = settings.directory / ".reconciler"
+    if settings.environment is not None:
+        base = base / settings.environment
+    return base / "seeding" / f"{settings.workspace_id}-{sha256[:16]}"
+
+
+def rejects_path(file: Path) -> Path:
+    """As `reconciler seed` has it: FILE.rejects.jsonl beside the file."""
+    return file.with_name(file.name + ".rejects.jsonl")
+
+
+def shapes(catalogue: Catalogue) -> dict[str, Shape]:
+    """The calculation type and cutoff each CA's seeds carry, as the manifests say."""
+    found: dict[str, Shape] = {}
+    for name in catalogue.names:
+        target = catalogue.get(name)
+        if target is not None:
+            found[name] = (target.calculation_type, target.cutoff_text)
+    return found
+
+
+@dataclass
+class Record:
+    """`seeded.json`: the CAs whose seeds from the file all landed (by id, calculation type
+    and cutoff, so a CA since deleted or changed is not taken for seeded), and whether the
+    users that seed no CA (user attributes only) were sent."""
+
+    path: Path
+    cas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unseeded: bool = False
+
+    @classmethod
+    def read(cls, directory: Path) -> Record:
+        path = directory / "seeded.json"
+        if not path.exists():
+            return cls(path)
+        try:
+            data = orjson.loads(path.read_bytes())
+            cas = {str(name): dict(entry) for name, entry in data["cas"].items()}
+            return cls(path, cas, bool(data["unseeded_users"]))
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            raise ReconcilerError(
+                f"{path} is not a record of seeded CAs (damaged?): delete it, and the seeds of "
+                "the file are sent again"
+            ) from None
+
+    def seeded(self) -> dict[str, Seeded]:
+        found: dict[str, Seeded] = {}
+        for name, entry in self.cas.items():
+            found[name] = Seeded(int(entry["id"]), (entry["calculation_type"], entry["cutoff"]))
+        return found
+
+    def add(self, name: str, ca_id: int, shape: Shape, users: int) -> None:
+        self.cas[name] = {
+            "id": ca_id,
+            "calculation_type": shape[0],
+            "cutoff": shape[1],
+            "users": users,
+        }
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        document = {"format": RECORD_FORMAT, "cas": self.cas, "unseeded_users": self.unseeded}
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        temporary.replace(self.path)
+
+
+def catalogue_of(ws: Workspace) -> Catalogue:
+    return Catalogue.from_manifests(ws.manifests, ws.settings.environment)
+
+
+def survey(ws: Workspace, path: Path) -> SeedFacts:
+    """Read, validate and count the seed file for a plan (no request is made)."""
+    catalogue = catalogue_of(ws)
+    report = seed(SeedOptions(file=path, dry_run=True), catalogue, ws.settings)
+    sha256 = report.input_sha256
+    record = Record.read(state_dir(ws.settings, sha256))
+    rolling = {name for name in report.users_by_ca if (t := catalogue.get(name)) and t.rolling}
+    source = {"path": str(path.resolve()), "sha256": sha256, "format": report.format}
+    return SeedFacts(
+        source=SeedSource.model_validate({**source, "users": report.users_valid}),
+        users=dict(report.users_by_ca),
+        shapes=shapes(catalogue),
+        seeded=record.seeded(),
+        rolling=frozenset(rolling),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unchanged_source(plan: Plan, catalogue: Catalogue) -> None:
+    """A saved plan's seed file and seed shapes are still those it was made with: raises
+    ReconcilerError (nothing sent) when the file is gone or differs, or when the manifests
+    now shape a CA's seeds otherwise."""
+    source = plan.seeds
+    if source is None:
+        return
+    path = Path(source.path)
+    try:
+        now = file_sha256(path)
+    except OSError as exc:
+        raise ReconcilerError(
+            f"the plan seeds from {path}, which cannot be read ({exc.strerror}); nothing was "
+            "sent. Make a new plan with the seed file there (plan --seeds FILE --out PLAN)"
+        ) from None
+    if now != source.sha256:
+        raise ReconcilerError(
+            f"the seed file {path} changed since the plan was made (sha256 {now[:12]}…, the "
+            f"plan has {source.sha256[:12]}…); nothing was sent. Make a new plan with it"
+        )
+    known = shapes(catalogue)
+    for action in plan.actions:
+        planned = (action.body.get("calculation_type"), action.body.get("cutoff_date"))
+        if action.action == "seed" and known.get(action.name) != planned:
+            raise ReconcilerError(
+                f'the manifests now give "{action.name}" other seeds ({known.get(action.name)}) '
+                f"than the plan ({planned}); nothing was sent. Make a new plan"
+            )
+
+
+class _Notes:
+    """What a group of seeds shows while it goes: its waits and warnings, on stderr."""
+
+    def __init__(self, output: Output, names: str) -> None:
+        self.output = output
+        self.names = names
+
+    def warn(self, message: str) -> None:
+        self.output.warn(message)
+
+    def announce(self, message: str) -> None:
+        self.output.info(message)
+
+    def reading(self, done: int, total: int) -> None:
+        pass
+
+    def sending(self, users: int, already: int) -> None:
+        earlier = f" ({already:,} confirmed by an earlier run)" if already else ""
+        self.output.info(f"Seeding {self.names}: {users:,} users{earlier}.")
+
+    def confirmed(self, users: int) -> None:
+        pass
+
+
+class SeedGroups:
+    """The applier's seeder (`applier.Seeder`): one seeding run per group of CAs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        source: SeedSource,
+        output: Output,
+        seed_wait: float,
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.source = source
+        self.output = output
+        self.seed_wait = seed_wait
+        self.directory = state_dir(settings, source.sha256)
+        self.file = Path(source.path)
+        self.rejects = rejects_path(self.file)
+        self.shapes = shapes(catalogue)
+        #: Whether a group of this run has written the rejects file yet: the first one
+        #: replaces a rejects file of an earlier run, the others add to it.
+        self._rejects_started = False
+
+    def checkpoint(self, cas: Mapping[str, int], unseeded: bool) -> Path:
+        """The checkpoint of one group: the same CAs (ids, shapes) find it again."""
+        key = [[name, cas[name], *self.shapes.get(name, ("", None))] for name in sorted(cas)]
+        digest = hashlib.sha256(orjson.dumps([key, unseeded])).hexdigest()[:16]
+        return self.directory / f"group-{digest}.jsonl"
+
+    async def __call__(self, cas: Mapping[str, int], first: bool) -> dict[str, SeedResult]:
+        record = Record.read(self.directory)
+        # Users with user attributes only go with the first group an apply sends.
+        unseeded = first and not record.unseeded
+        self.directory.mkdir(parents=True, exist_ok=True)
+        names = ", ".join(f'"{name}"' for name in sorted(cas))
+        options = SeedOptions(
+            file=self.file,
+            checkpoint=self.checkpoint(cas, unseeded),
+            rejects=self.rejects,
+            # One file a run, as `seed` keeps it: the first group to refuse anyone starts it
+            # (a group resumed from its checkpoint writes its earlier refusals again).
+            append_rejects=self._rejects_started,
+            seed_wait=self.seed_wait,
+            only=frozenset(cas),
+            keep_unseeded=unseeded,
+        )
+        report = await seed_async(
+            options, self.catalogue, self.settings, _Notes(self.output, names)
+        )
+        self._rejects_started = self._rejects_started or report.rejects is not None
+        results = self._results(report, cas)
+        self._remember(record, report, cas, results, unseeded)
+        return results
+
+    def _results(self, report: SeedReport, cas: Mapping[str, int]) -> dict[str, SeedResult]:
+        stopped = _stopped(report)
+        results: dict[str, SeedResult] = {}
+        for name in cas:
+            users = report.users_by_ca.get(name, 0)
+            refused = report.refused_by_ca.get(name, 0)
+            if stopped is None:
+                results[name] = SeedResult(landed=users - refused, refused=refused)
+            else:
+                results[name] = SeedResult(error=stopped, interrupted=bool(report.interrupted))
+        return results
+
+    def _remember(
+        self,
+        record: Record,
+        report: SeedReport,
+        cas: Mapping[str, int],
+        results: Mapping[str, SeedResult],
+        unseeded: bool,
+    ) -> None:
+        done = [name for name, r in results.items() if r.error is None and not r.refused]
+        for name in done:
+            record.add(name, cas[name], self.shapes[name], results[name].landed)
+        if unseeded and _stopped(report) is None:
+            record.unseeded = True
+        if done or record.unseeded:
+            record.save()
+
+
+def _stopped(report: SeedReport) -> str | None:
+    """Why a group's run did not confirm every batch, or None."""
+    done = f"{report.batches_sent + report.batches_skipped:,} of {report.batches_total:,}"
+    if report.failure is not None:
+        return f"seeding stopped ({done} batches confirmed): {report.failure.message}"
+    if report.interrupted is not None:
+        return f"interrupted by {report.interrupted} ({done} batches confirmed)"
+    if not report.complete:
+        return f"seeding stopped ({done} batches confirmed)"
+    return None

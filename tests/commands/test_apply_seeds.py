@@ -1,0 +1,416 @@
+"""`apply --seeds FILE` against the emulator server over loopback (SPEC §9): each CA is
+created, then seeded once the Seeding API knows it, then activated — as the emulator's
+request log shows; a run stopped anywhere (SIGKILL while seeding, refused users, the
+account's limit) leaves every CA where a re-run converges from, never activated before its
+seeds, and never re-sending a confirmed batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reconciler.plan import markdown
+from reconciler.plan.value import Plan
+from tests.conftest import StartEmulator
+from tests.support.cli import Result, run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
+
+NAMES = [f"Seeded {n}" for n in range(1, 6)]
+BULK = "/v2/bulkcalculatedattributes"
+ACTIVATION = "/platform/v2/workspaces/{workspace_id}/calculatedattributes/{id}/activation"
+COLLECTION = "/platform/v2/workspaces/{workspace_id}/calculatedattributes"
+
+
+def seed_file(path: Path, count: int, cas: list[str] = NAMES) -> Path:
+    """`count` users (mpid 1000 + line), each seeding the first one to all of `cas`."""
+    with path.open("wb") as file:
+        for index in range(count):
+            names = cas[: index % len(cas) + 1]
+            seeds = [{"attribute_name": name, "seed": {"value": index}} for name in names]
+            user = {
+                "environment": "development",
+                "mpid": 1000 + index + 1,
+                "calculated_attributes": {"workspace": seeds},
+            }
+            file.write(orjson.dumps(user) + b"\n")
+    return path
+
+
+def wanted(count: int, cas: list[str] = NAMES) -> dict[int, set[str]]:
+    return {1001 + index: set(cas[: index % len(cas) + 1]) for index in range(count)}
+
+
+def env(server: EmulatorServer, **extra: str) -> dict[str, str]:
+    return {
+        **env_for(server.url),
+        "MPARTICLE_S2S_URL": server.url,
+        "MPARTICLE_API_KEY": "emulator",
+        "MPARTICLE_API_SECRET": "emulator",
+        "RECONCILER_SEED_RATE": "1000000",
+        "NO_COLOR": "1",
+        **extra,
+    }
+
+
+def apply(directory: Path, seeds: Path, server: EmulatorServer, *args: str, **extra: str) -> Result:
+    return run_cli(
+        "apply", directory, "--seeds", seeds, "--auto-approve", *args, env=env(server, **extra)
+    )
+
+
+def stored(server: EmulatorServer) -> dict[int, set[str]]:
+    return {user["mpid"]: set(user["calculated_attributes"]) for user in server.seeds()["users"]}
+
+
+def numbered(
+    log: list[dict[str, Any]], route: str, status: int
+) -> list[tuple[int, dict[str, Any]]]:
+    return [(e["n"], e) for e in log if e["route"] == route and e["status"] == status]
+
+
+def order_problems(log: list[dict[str, Any]], names: list[str]) -> list[str]:
+    """Per CA: created (201), then seeds accepted (202), then activated (204) — and never an
+    activation before a seed of it was accepted."""
+    problems = []
+    for name in names:
+        created = [n for n, e in numbered(log, COLLECTION, 201) if e["ca"]["name"] == name]
+        seeded = [n for n, e in numbered(log, BULK, 202) if name in e["seeds"]["cas"]]
+        activated = [n for n, e in numbered(log, ACTIVATION, 204) if e["ca"]["name"] == name]
+        if not (created and seeded and activated):
+            problems.append(f"{name}: created {created}, seeded {seeded}, activated {activated}")
+        elif not max(created) < min(seeded) <= max(seeded) < min(activated):
+            problems.append(f"{name}: out of order: {created}, {seeded}, {activated}")
+    return problems
+
+
+@contextmanager
+def clock_on_refusal(server: EmulatorServer, seconds: float) -> Iterator[list[int]]:
+    """Advance the emulator's clock by `seconds` once a seeding request is refused (a CA the
+    Seeding API does not know yet), instead of waiting for the propagation delay."""
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        since = 1
+        while not done.is_set():
+            for entry in server.log(since):
+                since = entry["n"] + 1
+                if entry["route"] == BULK and entry["status"] == 400 and not seen:
+                    seen.append(entry["n"])
+                    server.advance_clock(seconds)
+            done.wait(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_five_seeded_cas_are_created_seeded_then_activated(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator(propagation_delay=15, max_active=20, calculation_seconds=0)
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 500)
+    limited = {"RECONCILER_ACTIVE_LIMIT": "20", "RECONCILER_WAIT_INTERVAL": "0.01"}
+    planned = run_cli("plan", directory, "--seeds", seeds, env=env(server, **limited))
+    assert planned.exit_code == 0, planned.output
+    assert '» seed "Seeded 1" with 500 users' in planned.stdout
+    assert '» seed "Seeded 5" with 100 users' in planned.stdout
+    assert (
+        "5 to activate, 0 to delete, 5 to seed. 0 unchanged, 0 unmanaged. "
+        "Active after apply: 5 of 20." in planned.stdout
+    )
+    with clock_on_refusal(server, 15) as refused:
+        applied = apply(directory, seeds, server, "--wait", **limited)
+    assert applied.exit_code == 0, applied.output
+    assert refused, "the Seeding API never refused a seed: the propagation wait went untested"
+    assert "waiting for the Seeding API to learn CAs" in applied.stderr
+    log = server.log()
+    assert order_problems(log, NAMES) == []
+    assert refused[0] > max(e["n"] for e in log if e["route"] == COLLECTION and e["status"] == 201)
+    assert stored(server) == wanted(500)
+    for name in NAMES:
+        assert f'"{name}" (id ' in applied.stdout
+    assert "drafted, seeded (500 users), activated" in applied.stdout
+    assert "All 5 activated CA(s) are calculated." in applied.stderr  # --wait, as before
+    again = run_cli("plan", directory, "--detailed-exitcode", env=env(server))
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
+    reseeding = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=env(server))
+    assert reseeding.exit_code == 0, reseeding.output  # the record: seeded from this file
+
+
+def confirmed_mpids(checkpoints: list[Path], seeds: Path) -> set[int]:
+    """The users of every batch the checkpoints record as confirmed."""
+    lines = seeds.read_bytes().splitlines()
+    found: set[int] = set()
+    for checkpoint in checkpoints:
+        for raw in checkpoint.read_bytes().splitlines()[1:]:
+            entry = orjson.loads(raw)
+            first = entry["first_line"]
+            for line in lines[first - 1 : first - 1 + entry["users"]]:
+                found.add(orjson.loads(line)["mpid"])
+    return found
+
+
+def start_apply(directory: Path, seeds: Path, server: EmulatorServer, log: Path) -> Any:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MPARTICLE_", "RECONCILER_")) or k == "RECONCILER_CACHE_DIR"
+    }
+    command = [sys.executable, "-m", "reconciler", "apply", str(directory), "--seeds", str(seeds)]
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [*command, "--auto-approve"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**base, **env(server)},
+        )
+
+
+def wait_for_batches(process: Any, state: Path, count: int, log: Path) -> list[Path]:
+    """Poll the groups' checkpoints until `count` batches are confirmed, while it runs."""
+    deadline = time.monotonic() + 60
+    while True:
+        checkpoints = sorted(state.glob("*/group-*.jsonl"))
+        if sum(p.read_bytes().count(b"\n") - 1 for p in checkpoints) >= count:
+            return checkpoints
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no batch confirmed"
+        time.sleep(0.01)
+
+
+def test_a_run_killed_while_seeding_converges_without_resending(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator(max_active=20)
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 4000)
+    server.settings(latency_ms=300)  # seeding takes a while: long enough to be killed in
+    process = start_apply(directory, seeds, server, tmp_path / "apply.log")
+    state = directory / ".reconciler" / "seeding"
+    checkpoints = wait_for_batches(process, state, 3, tmp_path / "apply.log")
+    process.kill()
+    process.wait()
+    killed_at = server.log()[-1]["n"]
+    confirmed = confirmed_mpids(checkpoints, seeds)
+    assert 300 <= len(confirmed) < 4000, "killed before or after seeding"
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+    server.settings(latency_ms=0)
+    resumed = apply(directory, seeds, server)
+    assert resumed.exit_code == 0, resumed.output
+    log = server.log()
+    assert order_problems(log, NAMES) == []
+    sent_again = {
+        mpid
+        for entry in log
+        if entry["n"] > killed_at and entry["route"] == BULK and entry["status"] == 202
+        for mpid in entry["seeds"]["mpids"]
+    }
+    assert sent_again.isdisjoint(confirmed)
+    assert sent_again | confirmed >= set(wanted(4000))
+    assert stored(server) == wanted(4000)
+    assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
+
+
+def test_ctrl_c_while_seeding_finishes_the_batches_in_flight_and_says_where_each_ca_is(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 4000, NAMES[:2])
+    server.settings(latency_ms=300)
+    output = tmp_path / "apply.log"
+    process = start_apply(directory, seeds, server, output)
+    wait_for_batches(process, directory / ".reconciler" / "seeding", 2, output)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(60) == 130, output.read_text()
+    shown = output.read_text()
+    assert "seed failed: interrupted by SIGINT" in shown
+    assert "activate not started" in shown
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+    server.settings(latency_ms=0)
+    resumed = apply(directory, seeds, server)
+    assert resumed.exit_code == 0, resumed.output
+    assert order_problems(server.log(), NAMES[:2]) == []
+
+
+def writes(server: EmulatorServer) -> int:
+    return sum(
+        count
+        for route, count in server.stats()["requests"].items()
+        if not route.startswith(("GET", "HEAD")) and route != "POST /oauth/token"
+    )
+
+
+def test_a_plan_past_the_active_limit_is_refused_before_any_write(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator(max_active=20)
+    raw = RawApi(server.url)
+    for number in range(5):
+        raw.activate(raw.create(f"Legacy {number}", PURCHASES))
+    raw.close()
+    before = writes(server)
+    directory = write_manifests(tmp_path / "m", [ca(f"New {n:02}", PURCHASES) for n in range(20)])
+    limited = env(server, RECONCILER_ACTIVE_LIMIT="20")
+    refused = run_cli("apply", directory, "--auto-approve", env=limited)
+    assert refused.exit_code == 1
+    assert "Active after apply: 25 of 20." in refused.stdout
+    assert (
+        "[active-limit] the plan would leave 25 CAs active, 5 over the account's limit of 20 "
+        "(active_limit): 5 are active now, and it activates 20 more "
+        '("New 00", "New 01"' in refused.stderr
+    )
+    assert "--allow active-limit" in refused.stderr
+    assert writes(server) == before  # nothing was written
+    pruned = run_cli("apply", directory, "--prune", "--auto-approve", env=limited)
+    assert pruned.exit_code == 0, pruned.output
+    assert "Active after apply: 20 of 20." in pruned.stdout
+    again = run_cli("plan", directory, "--prune", "--detailed-exitcode", env=limited)
+    assert again.exit_code == 0, again.output
+    assert "No changes. 20 unchanged, 0 unmanaged. Active after apply: 20 of 20." in again.stdout
+
+
+def test_refused_users_stop_before_any_activation_and_a_fixed_file_converges(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 40, NAMES[:2])
+    server.refuse_seeds(1008)  # line 8 seeds Seeded 1 and Seeded 2
+    failed = apply(directory, seeds, server, "--format", "json")
+    assert failed.exit_code == 1, failed.output
+    report = json.loads(failed.stdout)
+    assert [(c["name"], c["reached"], c["failed"], c["not_started"]) for c in report["cas"]] == [
+        ("Seeded 1", ["drafted"], "seed", ["activate"]),
+        ("Seeded 2", ["drafted"], "seed", ["activate"]),
+    ]
+    assert "1 of its users were refused by the server" in report["cas"][0]["message"]
+    written = (tmp_path / "seeds.jsonl.rejects.jsonl").read_bytes()
+    rejects = [orjson.loads(line) for line in written.splitlines()]
+    assert [(r["line"], r["stage"]) for r in rejects] == [(8, "server")]
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+    server.refuse_seeds()
+    fixed = seed_file(tmp_path / "fixed.jsonl", 7, NAMES[:2])  # the refused user left out
+    converged = apply(directory, fixed, server)
+    assert converged.exit_code == 0, converged.output
+    assert order_problems(server.log(), NAMES[:2]) == []
+    assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
+
+
+def test_the_limit_hit_mid_apply_leaves_seeded_drafts_that_a_re_run_activates(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    server = start_emulator(max_active=2)  # and no active_limit: the plan cannot know
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:3]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 30, NAMES[:3])
+    failed = apply(directory, seeds, server, "--concurrency", "1")
+    assert failed.exit_code == 1
+    assert "the account's limit on active calculated attributes is reached" in failed.stdout
+    assert "drafted, seeded (30 users), activated" in failed.stdout
+    assert '"Seeded 3" (id 3): drafted, seeded (10 users); activate failed:' in failed.stdout
+    sent = len([e for e in server.log() if e["route"] == BULK])
+    server.settings(max_active=3)
+    planned = run_cli("plan", directory, "--seeds", seeds, env=env(server))
+    assert '! activate "Seeded 3"' in planned.stdout
+    assert "» seed" not in planned.stdout  # its seeds landed: the record says so
+    again = apply(directory, seeds, server)
+    assert again.exit_code == 0, again.output
+    assert len([e for e in server.log() if e["route"] == BULK]) == sent
+    assert stored(server) == wanted(30, NAMES[:3])
+
+
+#: The embedded target seeds into its in-process emulator; as fast as it goes.
+EMBEDDED = {"RECONCILER_SEED_RATE": "1000000", "NO_COLOR": "1"}
+
+
+def test_a_saved_plan_records_its_seed_file_and_refuses_it_changed(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 20, NAMES[:2])
+    saved = tmp_path / "plan.json"
+    made = run_cli("plan", directory, "--seeds", seeds, "--out", saved, env=EMBEDDED)
+    assert made.exit_code == 0, made.output
+    document = json.loads(saved.read_text())
+    assert document["seeds"]["path"] == str(seeds.resolve())
+    assert document["seeds"]["users"] == 20
+    assert len(document["seeds"]["sha256"]) == 64
+    assert document["summary"]["seed"] == 2
+    assert [(a["action"], a.get("users")) for a in document["actions"]] == [
+        ("create", None),
+        ("seed", 20),
+        ("activate", None),
+        ("create", None),
+        ("seed", 10),
+        ("activate", None),
+    ]
+    loaded = Plan.load(saved)  # what `apply --plan` reads, rendered as `plan` rendered it
+    comment = markdown.markdown(loaded)
+    assert "» seed with 20 users" in comment
+    assert "| create | update | discard draft | activate | delete | seed |" in comment
+    assert "| 2 | 0 | 0 | 2 | 0 | 2 |" in comment
+    assert f"Seeds from {seeds.resolve()} (jsonl, 20 users" in comment
+    original = seeds.read_bytes()
+    seeds.write_bytes(original + original.splitlines(keepends=True)[0])
+    changed = run_cli("apply", "--plan", saved, env=EMBEDDED)
+    assert changed.exit_code == 1
+    assert "changed since the plan was made" in changed.stderr
+    seeds.unlink()
+    missing = run_cli("apply", "--plan", saved, env=EMBEDDED)
+    assert missing.exit_code == 1
+    assert "cannot be read" in missing.stderr
+    seeds.write_bytes(original)
+    both = run_cli("apply", "--plan", saved, "--seeds", seeds, env=EMBEDDED)
+    assert both.exit_code == 1
+    assert "a saved plan applies exactly its own selection and seed file" in both.stderr
+    applied = run_cli("apply", "--plan", saved, env=EMBEDDED)
+    assert applied.exit_code == 0, applied.output
+    assert '"Seeded 2" (id 2): drafted, seeded (10 users), activated' in applied.stdout
+    assert run_cli("plan", directory, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    csv = tmp_path / "seeds.csv"
+    csv.write_text("mpid,environment,Seeded 1,Seeded 2\n1,production,5,\n2,production,6,7\n")
+    planned = run_cli("plan", directory, "--seeds", csv, env=EMBEDDED)
+    assert planned.exit_code == 0, planned.output
+    assert '» seed "Seeded 1" with 2 users' in planned.stdout
+    assert '» seed "Seeded 2" with 1 user' in planned.stdout
+    assert "(csv, 2 users, sha256" in planned.stdout
+    bad = tmp_path / "bad.jsonl"
+    seeds = [{"attribute_name": "Seeded 1", "seed": {"value": "lots"}}]
+    user = {"environment": "production", "mpid": 1, "calculated_attributes": {"workspace": seeds}}
+    bad.write_bytes(orjson.dumps(user) + b"\n")
+    refused = run_cli("apply", directory, "--seeds", bad, "--auto-approve", env=EMBEDDED)
+    assert refused.exit_code == 1
+    assert f"{bad}:1: calculated_attributes.workspace[0].seed.value" in refused.stderr
+    assert "nothing was sent" in refused.stderr
+    still = run_cli("plan", directory, env=EMBEDDED)
+    assert "Plan: 2 to create" in still.stdout  # nothing was written
+    environments = write_manifests(
+        tmp_path / "e", [ca("Seeded 1", PURCHASES)], {"environments": {"dev": {}, "prod": {}}}
+    )
+    every = run_cli("plan", environments, "--seeds", csv, "--env", "all", env=EMBEDDED)
+    assert every.exit_code == 1
+    assert "--seeds sends a seed file to one workspace: use it with --env NAME" in every.stderr
+    waiting = run_cli("apply", directory, "--seed-wait", "5", env=EMBEDDED)
+    assert waiting.exit_code == 2
+    assert "only means something with --seeds" in waiting.stderr
