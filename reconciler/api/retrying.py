@@ -3,6 +3,11 @@
 Part of the network edge (used by `http`). The retry rules of SPEC §4.3 as a table keyed by
 the kind of failure; full jitter on every wait; the command's deadline, past which nothing
 waits: a wait that would outlast it fails at once with a message saying so.
+
+Written here rather than with tenacity or stamina: every wait must be bounded by the command's
+deadline, honour `Retry-After`, be announced with the request and the reason, and depend on
+the kind of failure and on whether the call may be repeated; with a library those rules
+would all live in callbacks around it, and the loop itself (`Http.request`) is short.
 """
 
 from __future__ import annotations
