@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.responses import empty_response, error_response
-from reconciler.emulator.seeding import IDENTITY_TYPES, MAX_BODY_BYTES
+from reconciler.emulator.responses import empty_response, error_response, s2s_items
+from reconciler.emulator.seeding import IDENTITY_TYPES
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.values import as_integer
 
@@ -191,17 +191,11 @@ class EventsApi:
         refusal = self.state.credentials.check_basic(request)
         if refusal is not None:
             return refusal
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
-            return error_response(413, "PAYLOAD_TOO_LARGE", message)
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return error_response(400, "BAD_REQUEST", "The request JSON was malformed.")
-        if bulk and not isinstance(parsed, list):
-            return error_response(400, "BAD_REQUEST", "The request body must be an array.")
-        batches = parsed if bulk else [parsed]
+        batches = await s2s_items(
+            request, bulk=bulk, not_a_list="The request body must be an array."
+        )
+        if isinstance(batches, Response):
+            return batches
         errors = [
             (f"[{index}] " if bulk else "") + problem
             for index, batch in enumerate(batches)

@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
+
+from reconciler.emulator.messages import MALFORMED_JSON
+
+#: The largest request body the S2S endpoints (Seeding and Events API) accept.
+MAX_BODY_BYTES = 256 * 1024
 
 
 def json_response(
@@ -27,3 +34,21 @@ def error_response(
 
 def empty_response(status: int = 204) -> Response:
     return Response(status_code=status)
+
+
+async def s2s_items(request: Request, *, bulk: bool, not_a_list: str) -> list[Any] | Response:
+    """The items of a single or bulk S2S request (one object, or an array of them), or the
+    400/413 answer refusing the body: too large, not JSON, or not an array when bulk."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
+        return error_response(413, "PAYLOAD_TOO_LARGE", message)
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return error_response(400, "BAD_REQUEST", MALFORMED_JSON.format(error=exc))
+    if not bulk:
+        return [parsed]
+    if not isinstance(parsed, list):
+        return error_response(400, "BAD_REQUEST", not_a_list)
+    return parsed

@@ -15,13 +15,12 @@ from starlette.routing import Route
 
 from reconciler.emulator.limits import ACCELERATION, Verdict
 from reconciler.emulator.log import note
-from reconciler.emulator.responses import empty_response, error_response, json_response
+from reconciler.emulator.responses import empty_response, error_response, json_response, s2s_items
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
 from reconciler.emulator.values import as_integer, is_number, one_of, parse_plain_date
 
 #: Events API limit on one request body; seeding requests count against it.
-MAX_BODY_BYTES = 256 * 1024
 PERCENTAGE_USED = "X-mp-rate-limit-percentage-used"
 RATE_LIMIT_EXCEEDED = "X-mp-rate-limit-exceeded"
 #: The seeding page's words for a 429; the acceleration one is the emulator's (undocumented).
@@ -52,7 +51,6 @@ CALCULATION_SYNONYMS = {"minimum": "min", "maximum": "max"}
 
 NO_MATCH = "No matching calculated attribute definition found"
 #: The seeding page's 400: "The request JSON was malformed JSON or had missing fields".
-MALFORMED_JSON = "The request JSON was malformed: {error}"
 NOT_NUMERIC = "Seed value must be numeric"
 #: The seed field each calculation type needs (the seeding page's format table).
 SEED_FIELDS = {
@@ -255,18 +253,10 @@ class SeedingApi:
         refusal = self.state.credentials.check_basic(request)
         if refusal is not None:
             return refusal
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
-            return error_response(413, "PAYLOAD_TOO_LARGE", message)
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return error_response(400, "BAD_REQUEST", MALFORMED_JSON.format(error=exc))
-        if bulk and not isinstance(parsed, list):
-            message = "The request body must be a JSON array of users."
-            return error_response(400, "BAD_REQUEST", message)
-        raw_users = parsed if bulk else [parsed]
+        not_a_list = "The request body must be a JSON array of users."
+        raw_users = await s2s_items(request, bulk=bulk, not_a_list=not_a_list)
+        if isinstance(raw_users, Response):
+            return raw_users
         note(seeds=_carried(raw_users))
         verdict = self._throttle(len(raw_users))
         if not verdict.admitted:
