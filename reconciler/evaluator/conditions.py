@@ -86,18 +86,31 @@ def _number_test(operator: str, operand: Mapping[str, Any]) -> Test:
     if operator == "in_list":
         allowed = {n for n in map(to_number, operand.get("values") or ()) if n is not None}
         return lambda raw: to_number(raw) in allowed
-    if operator == "between":
-        low, high = to_number(operand.get("min_value")), to_number(operand.get("max_value"))
+    return _ordered_test(operator, operand, to_number, _COMPARE, "between", "number")
+
+
+def _ordered_test(
+    operator: str,
+    operand: Mapping[str, Any],
+    convert: Callable[[object], Any],
+    compare: Mapping[str, Callable[[Any, Any], bool]],
+    between: str,
+    kind: str,
+) -> Test:
+    """A number or date condition: both sides converted by `convert` (a value it cannot
+    convert meets no comparison), then compared, or checked within `between`'s bounds."""
+    if operator == between:
+        low, high = convert(operand.get("min_value")), convert(operand.get("max_value"))
         if low is None or high is None:
             return _never
-        return lambda raw: (n := to_number(raw)) is not None and low <= n <= high
-    compare = _COMPARE.get(operator)
-    if compare is None:
-        raise DefinitionError(f"operator {operator!r} does not apply to number conditions")
-    target = to_number(operand.get("value"))
+        return lambda raw: (v := convert(raw)) is not None and low <= v <= high
+    test = compare.get(operator)
+    if test is None:
+        raise DefinitionError(f"operator {operator!r} does not apply to {kind} conditions")
+    target = convert(operand.get("value"))
     if target is None:
         return _never
-    return lambda raw: (n := to_number(raw)) is not None and compare(n, target)
+    return lambda raw: (v := convert(raw)) is not None and test(v, target)
 
 
 def _boolean_test(operator: str, operand: Mapping[str, Any]) -> Test:
@@ -127,18 +140,7 @@ _DAY_COMPARE: dict[str, Callable[[int, int], bool]] = {
 def _date_test(operator: str, operand: Mapping[str, Any]) -> Test:
     """Date conditions (R16) compare UTC calendar days: an operand's time of day is
     ignored, so `after 2024-01-01` means from 2024-01-02 on."""
-    if operator == "between_dates":
-        low, high = _day(operand.get("min_value")), _day(operand.get("max_value"))
-        if low is None or high is None:
-            return _never
-        return lambda raw: (d := _day(raw)) is not None and low <= d <= high
-    compare = _DAY_COMPARE.get(operator)
-    if compare is None:
-        raise DefinitionError(f"operator {operator!r} does not apply to date conditions")
-    target = _day(operand.get("value"))
-    if target is None:
-        return _never
-    return lambda raw: (d := _day(raw)) is not None and compare(d, target)
+    return _ordered_test(operator, operand, _day, _DAY_COMPARE, "between_dates", "date")
 
 
 def _strings(values: object) -> list[str]:
