@@ -59,16 +59,13 @@ def _name_taken(exc: ApiError) -> bool:
     return _says(exc, NAME_TAKEN)
 
 
-def _active_limit(exc: ApiError) -> BusinessRuleError:
+def _active_limit(exc: ApiError) -> ApiError:
     """The active-CA limit as one error that says what to do, the API's words kept."""
-    return BusinessRuleError(
+    return exc.saying(
         "the account's limit on active calculated attributes is reached: delete or keep "
         "inactive CAs you do not need, or ask mParticle to raise the limit (with "
         "active_limit or RECONCILER_ACTIVE_LIMIT set, the plan refuses this before any write)",
-        status=exc.status,
-        messages=exc.messages,
-        method=exc.method,
-        path=exc.path,
+        BusinessRuleError,
     )
 
 

@@ -224,6 +224,13 @@ class ApiError(ReconcilerError):
         """The server's messages, joined and escaped for a terminal."""
         return printable("; ".join(self.messages))
 
+    def saying(self, message: str, kind: type[ApiError] | None = None) -> ApiError:
+        """The same answer (status, messages, request) under our own words, as `kind`
+        (default: this error's class)."""
+        return (kind or type(self))(
+            message, status=self.status, messages=self.messages, method=self.method, path=self.path
+        )
+
 
 class AuthError(ApiError):
     """401 or 403: the credentials are missing, wrong, or lack access to the workspace."""

@@ -90,13 +90,9 @@ class TokenSource:
             )
         except AuthError as exc:
             # A 401 here means the id and secret were sent and refused, not that none were.
-            raise AuthError(
+            raise exc.saying(
                 "authentication failed: the token endpoint refused the client id or secret "
-                "(check MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET)",
-                status=exc.status,
-                messages=exc.messages,
-                method=exc.method,
-                path=exc.path,
+                "(check MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET)"
             ) from None
         self.fetched += 1
         try:
