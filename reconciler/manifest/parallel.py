@@ -4,9 +4,9 @@ one file at a time, on one core. Part of manifest loading.
 
 Workers are worth their start only for enough YAML (docs/performance.md): forking a process
 that already has every module costs milliseconds, so on Linux, in a process running one
-thread (where fork is safe), a quarter of a megabyte is enough; elsewhere (macOS, Windows,
+thread (where fork is safe), from about 400 KB of YAML (800 CAs); elsewhere (macOS, Windows,
 or a process with threads running) each worker starts afresh and imports the loader, which
-pays from a few megabytes on. `RECONCILER_WORKERS=1` turns workers off. Should the workers
+pays only past several megabytes. `RECONCILER_WORKERS=1` turns workers off. Should the workers
 fail to start or die, what they had not done is done here: the results never depend on them.
 """
 
@@ -16,6 +16,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -29,9 +30,10 @@ log = logging.getLogger("reconciler.manifest")
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
-#: Bytes of YAML from which workers pay for their start (measured: docs/performance.md).
-FORKED_FROM = 256 * 1024
-SPAWNED_FROM = 4 * 1024 * 1024
+#: Bytes of YAML from which workers pay for their start (measured: docs/performance.md;
+#: forked workers broke even at 260 KB, spawned ones at 5 MB).
+FORKED_FROM = 384 * 1024
+SPAWNED_FROM = 8 * 1024 * 1024
 #: Workers at most, however many cores: past a few, the parent reading results is the limit.
 MAX_WORKERS = 8
 
@@ -70,6 +72,9 @@ def worth(size: int, jobs: int, limit: int | None) -> int:
 
 
 def _worker_started() -> None:
+    # Ctrl-C reaches the whole process group: the command's process stops the workers and
+    # says so once, instead of each worker printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Parsing builds many objects and no cyclic garbage: collect rarely (as the CLI does).
     gc.set_threshold(50_000, 20, 20)
 

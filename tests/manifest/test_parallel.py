@@ -5,6 +5,7 @@ located), its cache serves the next load, and nothing depends on the workers sur
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -143,6 +144,16 @@ def test_work_is_done_by_other_processes_and_comes_back_in_order() -> None:
     results = list(parallel.mapped(pid_of, list(range(40)), 2))
     assert [job for job, _ in results] == list(range(40))
     assert os.getpid() not in {pid for _, pid in results}
+
+
+def ctrl_c_handler(job: int) -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_leave_ctrl_c_to_the_command() -> None:
+    """Ctrl-C reaches every process of the group: only the command's own handles it."""
+    assert list(parallel.mapped(ctrl_c_handler, [1, 2], 2)) == [True, True]
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
 
 
 def dies_in_a_worker(job: tuple[int, int]) -> tuple[int, int]:
