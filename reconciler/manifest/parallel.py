@@ -4,10 +4,11 @@ one file at a time, on one core. Part of manifest loading.
 
 Workers are worth their start only for enough YAML (docs/performance.md): forking a process
 that already has every module costs milliseconds, so on Linux, in a process running one
-thread (where fork is safe), from about 400 KB of YAML (800 CAs); elsewhere (macOS, Windows,
-or a process with threads running) each worker starts afresh and imports the loader, which
-pays only past several megabytes. `RECONCILER_WORKERS=1` turns workers off. Should the workers
-fail to start or die, what they had not done is done here: the results never depend on them.
+thread (where fork is safe), from about 768 KB of YAML (1,500 CAs); elsewhere (macOS,
+Windows, or a process with threads running) each worker starts afresh and imports the
+loader, which pays only past several megabytes. `RECONCILER_WORKERS=1` turns workers off.
+Should the workers fail to start or die, what they had not done is done here: the results
+never depend on them.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ Job = TypeVar("Job")
 Result = TypeVar("Result")
 
 #: Bytes of YAML from which workers pay for their start (measured: docs/performance.md;
-#: forked workers broke even at 260 KB, spawned ones at 5 MB).
-FORKED_FROM = 384 * 1024
+#: in a whole plan, forked workers lost at 520 KB and won at 1 MB; spawned ones broke even
+#: at 5 MB (loading alone)).
+FORKED_FROM = 768 * 1024
 SPAWNED_FROM = 8 * 1024 * 1024
 #: Workers at most, however many cores: past a few, the parent reading results is the limit.
 MAX_WORKERS = 8
