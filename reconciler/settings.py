@@ -208,6 +208,7 @@ _KNOBS = (
     _Knob("RECONCILER_SEED_RATE", "seed_rate", float, 0.01, 1e7, "a number of users per second"),
     _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
     _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, 10**9, "a number of CAs"),
+    _Knob("RECONCILER_WORKERS", "workers", _integer, 1, 64, "a number of processes"),
 )
 
 
@@ -253,6 +254,8 @@ class Tuning:
     #: The account's active-CA limit; None: not set here.
     active_limit: int | None = None
     cache_dir: Path | None = None
+    #: Processes that parse manifest files on a first load; None: one per core.
+    workers: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Tuning:
@@ -276,6 +279,7 @@ class Tuning:
             seed_rate_ceiling=values.get("seed_rate_ceiling"),
             active_limit=int(values["active_limit"]) if "active_limit" in values else None,
             cache_dir=_cache_dir(env),
+            workers=int(values["workers"]) if "workers" in values else None,
         )
 
     def command_deadline(self, default: float | None = DEFAULT_DEADLINE) -> float | None:

@@ -124,6 +124,8 @@ def test_workspace_ids_beyond_64_bits_are_refused_where_written(tmp_path: Path) 
             "0",
             "must be a number of requests per second between 0.01 and 10000",
         ),
+        ("RECONCILER_WORKERS", "0", "must be a number of processes between 1 and 64"),
+        ("RECONCILER_WORKERS", "1.5", "must be a number of processes between 1 and 64"),
     ],
 )
 def test_every_knob_is_validated_and_named(name: str, value: str, message: str) -> None:
@@ -142,6 +144,7 @@ def test_knobs_are_read_once_into_tuning_and_passed_down() -> None:
         "RECONCILER_WAIT_INTERVAL": "0.05",
         "RECONCILER_RATE_LIMIT": "2.5",
         "RECONCILER_CACHE_DIR": "/tmp/c",
+        "RECONCILER_WORKERS": "3",
     }
     settings = resolve(HERE, SettingsFile(workspace_id=1, rate_limit=9), environ=env)
     assert settings.tuning == Tuning(
@@ -153,6 +156,7 @@ def test_knobs_are_read_once_into_tuning_and_passed_down() -> None:
         wait_interval=0.05,
         rate_limit=2.5,
         cache_dir=Path("/tmp/c"),
+        workers=3,
     )
     assert settings.rate_limit == 2.5  # the environment beats reconciler.yaml
     assert settings.tuning.command_deadline() == 90
@@ -186,6 +190,7 @@ KNOBS = (
     "RECONCILER_RATE_LIMIT",
     "RECONCILER_SEED_RATE",
     "RECONCILER_SEED_RATE_CEILING",
+    "RECONCILER_WORKERS",
 )
 
 

@@ -203,7 +203,26 @@ def prune(directory: Path, now: float | None = None) -> None:
                 path.unlink()
 
 
+def encoded(document: dict[str, Any]) -> bytes:
+    """An entry's content as written, its `items` (the file's data) as JSON text; raises
+    orjson.JSONEncodeError for data JSON cannot hold."""
+    content = dict(document)
+    if "items" in content:
+        content["items"] = encode(content["items"]).decode()
+    return orjson.dumps(content)
+
+
 def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
+    try:
+        payload = encoded(document)
+    except orjson.JSONEncodeError as exc:
+        log.debug("cannot write cache entry %s: %s", entry, exc)
+        return
+    store(directory, entry, payload)
+
+
+def store(directory: Path, entry: str, payload: bytes) -> None:
+    """Seal and keep an entry's content (`encoded`); a read-only checkout works, slower."""
     folder = directory / CACHE_DIR
     path = folder / f"{entry}.json"
     try:
@@ -211,12 +230,8 @@ def write(directory: Path, entry: str, document: dict[str, Any]) -> None:
         if key is None:
             return
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        encoded = dict(document)
-        if "items" in encoded:
-            encoded["items"] = encode(encoded["items"]).decode()
-        payload = orjson.dumps(encoded)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(_SEAL + _seal(key, entry, payload) + b"\n" + payload)
         temporary.replace(path)
-    except (OSError, orjson.JSONEncodeError) as exc:  # a read-only checkout works, slower
+    except OSError as exc:
         log.debug("cannot write cache entry %s: %s", path, exc)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import Issue
 
 if TYPE_CHECKING:
-    from reconciler.manifest.loader import DesiredCA
+    from reconciler.manifest.desired import DesiredCA
 
 
 @dataclass(frozen=True)

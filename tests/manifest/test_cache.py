@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifest import cache
+from reconciler.manifest import cache, files
 from reconciler.manifest import loader as manifest
 from reconciler.manifest.cached import CachedCA
 from reconciler.models import CalculatedAttribute
@@ -83,7 +83,7 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
     def refuse(*args: object) -> None:
         raise AssertionError("the YAML was parsed again")
 
-    monkeypatch.setattr(manifest, "parse_bytes", refuse)
+    monkeypatch.setattr(files, "parse_bytes", refuse)
     second = manifest.load(directory)
     assert isinstance(second.cas[0].ca, CachedCA)
     assert [facts(d) for d in second.cas] == [facts(d) for d in first.cas]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
@@ -12,11 +13,12 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import from_json
 
 from reconciler.errors import ApiError
 from reconciler.models import CanonicalDefinition, Definition, LiveCA
 from reconciler.models.canonical import NON_TEXT_LEAVES
-from reconciler.models.live import read_live
+from reconciler.models.live import read_live, read_live_json
 from tests.strategies import api_shaped, definitions, meaning_changes
 from tests.support.data import replaced
 
@@ -194,3 +196,55 @@ def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, 
 
 def test_the_non_text_leaves_are_the_ones_recognition_checks() -> None:
     assert _non_text_leaves(CanonicalDefinition) == set(NON_TEXT_LEAVES)
+
+
+#: Places where an API could garble a definition, and what it could put there.
+GARBLED_AT = [
+    ("calculation_type",),
+    ("datapoint",),
+    ("datapoint", "use_product_quantity"),
+    ("conditions",),
+    ("time_period", "within"),
+    ("time_period",),
+]
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=150)
+@given(st.lists(definitions(), max_size=3), st.integers(0, 2**32), st.data())
+def test_the_answer_read_as_sent_reads_as_the_parsed_answer(
+    found: list[Json], seed: int, draw: st.DataObject
+) -> None:
+    """`read_live_json` (the list as sent, in one pass) gives exactly what `read_live` gives
+    for the parsed list, and None where that names a problem."""
+    listed: list[Json] = []
+    for index, data in enumerate(found):
+        active = api_shaped(data, seed)
+        at = draw.draw(st.sampled_from(GARBLED_AT))
+        if draw.draw(st.booleans()) and at[0] in active:
+            active = replaced(active, at, draw.draw(JUNK))
+        description = draw.draw(st.one_of(st.none(), st.text(max_size=5), st.integers()))
+        listed.append({"id": index, "name": f"CA {index}", "description": description})
+        listed[-1][draw.draw(st.sampled_from(["active_definition", "draft_definition"]))] = active
+    content = json.dumps(listed).encode()  # integers beyond 64 bits too
+    try:
+        expected = [json.dumps(ca.model_dump()) for ca in read_live(from_json(content))]
+    except ApiError:
+        assert read_live_json(content) is None
+        return
+    read = read_live_json(content)
+    assert read is not None
+    assert [json.dumps(ca.model_dump()) for ca in read] == expected
+
+
+@pytest.mark.parametrize("content", [b"", b"[{", b"{}", b'[{"id": "x"}]', b"\xff"])
+def test_an_answer_that_is_no_list_of_cas_is_not_read_as_sent(content: bytes) -> None:
+    assert read_live_json(content) is None

@@ -1,0 +1,356 @@
+"""One manifest file on its own: its YAML -> its CAs and problems, every problem located;
+or, for a file found free of errors before, its cache entry -> the same, without the YAML.
+
+Part of manifest loading (`loader` reads a directory's files through here and checks the
+rules across them). What the cache keeps of a file (`entry_of`) is also what a worker
+process hands back when a first load parses many files at once (`cache_entry`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from reconciler.errors import Issue
+from reconciler.manifest import cache, overrides
+from reconciler.manifest.cached import CachedCA, CachedItems
+from reconciler.manifest.crossfile import Declared
+from reconciler.manifest.desired import DesiredCA
+from reconciler.manifest.diagnostics import explain, suggest
+from reconciler.manifest.document import Document, SourceError, parse_bytes
+from reconciler.manifest.overrides import Mention
+from reconciler.models import (
+    CalculatedAttribute,
+    CanonicalDefinition,
+    Datapoint,
+    Problem,
+    TimePeriod,
+)
+from reconciler.models.definition import Condition
+
+CAS_KEY = "calculated_attributes"
+_DEFER_RULES = {"defer_rules": True}
+
+
+@dataclass
+class FileResult:
+    cas: list[DesiredCA]
+    issues: list[Issue]
+    # Every CA name as written; a file free of errors declares exactly its CAs.
+    declared: list[Declared | DesiredCA] = field(default_factory=list)
+
+
+def _validation_issues(
+    exc: ValidationError,
+    model: type[BaseModel],
+    data: Any,
+    document: Document,
+    base: tuple[Any, ...],
+) -> list[Issue]:
+    return [
+        document.issue((*base, *path), message, key=is_key)
+        for path, message, is_key in explain(exc, model, data)
+    ]
+
+
+def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
+    """Show paths relative to the CA and name the CA, which reads better in a long file."""
+    prefix = f"{base[0]}[{base[1]}]" if len(base) == 2 else ""
+    path = issue.path.removeprefix(prefix).lstrip(".")
+    message = f'{issue.message} (CA "{name}")' if name else issue.message
+    return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
+
+
+def _partial_problems(item: Any) -> list[Problem]:
+    """Rule problems of the parts of an invalid CA that are valid on their own.
+
+    A typo in one field should not hide a rule broken elsewhere in the same CA.
+    """
+    definition = item.get("definition") if isinstance(item, dict) else None
+    if not isinstance(definition, dict):
+        return []
+    parts: list[tuple[tuple[str | int, ...], type[Datapoint | TimePeriod | Condition], Any]] = []
+    for key in ("datapoint", "data_point"):
+        if key in definition:
+            parts.append((("definition", key), Datapoint, definition[key]))
+    if "time_period" in definition:
+        parts.append((("definition", "time_period"), TimePeriod, definition["time_period"]))
+    conditions = definition.get("conditions")
+    if isinstance(conditions, list):
+        for index, condition in enumerate(conditions):
+            parts.append((("definition", "conditions", index), Condition, condition))
+    found: list[Problem] = []
+    for path, model, data in parts:
+        try:
+            part = model.model_validate(data, context=_DEFER_RULES)
+        except ValidationError:
+            continue
+        found += [Problem(path + p.path, p.message, p.severity) for p in part.problems()]
+    return found
+
+
+def _problem_issues(
+    document: Document, base: tuple[Any, ...], problems: list[Problem], name: str | None
+) -> list[Issue]:
+    issues = []
+    for problem in problems:
+        located = document.issue((*base, *problem.path), problem.message)
+        issue = Issue(
+            located.file,
+            located.line,
+            located.column,
+            located.path,
+            located.message,
+            problem.severity,
+        )
+        issues.append(_relative(issue, base, name))
+    return issues
+
+
+def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | None, list[Issue]]:
+    base = (CAS_KEY, index)
+    name = item.get("name") if isinstance(item, dict) else None
+    name = name if isinstance(name, str) else None
+    try:
+        ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
+    except ValidationError as exc:
+        issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
+        issues = [_relative(issue, base, name) for issue in issues]
+        return None, issues + _problem_issues(document, base, _partial_problems(item), name)
+    issues = _problem_issues(document, base, ca.problems(), name)
+    where = document.position(base)
+    variants, variant_issues = overrides.variants(document, base, item, ca, _partial_problems)
+    return (
+        DesiredCA(
+            ca,
+            document.file,
+            where.line if where else None,
+            where.column if where else None,
+            tuple(ca.environments) if ca.environments is not None else None,
+            dict(variants),
+            tuple(overrides.mentions(document, base, ca)),
+        ),
+        issues + variant_issues,
+    )
+
+
+def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
+    """The CAs of one manifest file and its problems; also the raw CA items (for the cache)."""
+    try:
+        document = parse_bytes(raw, display)
+    except SourceError as exc:
+        return FileResult([], exc.issues), []
+    data = document.data
+    if data is None:
+        return FileResult([], []), []
+    if not isinstance(data, dict):
+        return (
+            FileResult(
+                [],
+                [
+                    document.issue(
+                        (), f"expected a mapping with `{CAS_KEY}:` at the top, got a list"
+                    )
+                ],
+            ),
+            [],
+        )
+    issues: list[Issue] = []
+    for key in data:
+        # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
+        if key != CAS_KEY and not key.startswith("x-"):
+            hint = suggest(key, [CAS_KEY])
+            advice = f"did you mean `{hint}`?" if hint else f"a manifest file holds `{CAS_KEY}:`"
+            issues.append(
+                document.issue((key,), f"unknown top-level key `{key}`; {advice}", key=True)
+            )
+    items = data.get(CAS_KEY)
+    if items is None:
+        return FileResult([], issues), []
+    if not isinstance(items, list):
+        issues.append(
+            document.issue((CAS_KEY,), f"`{CAS_KEY}` must be a list of CAs (`- name: ...`)")
+        )
+        return FileResult([], issues), []
+    cas: list[DesiredCA] = []
+    declared: list[Declared | DesiredCA] = []
+    for index, item in enumerate(items):
+        desired, found = _load_ca(document, index, item)
+        issues += found
+        if desired is not None:
+            cas.append(desired)
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            where = document.position((CAS_KEY, index))
+            line, column = (where.line, where.column) if where else (None, None)
+            declared.append(Declared(name, document.file, line, column))
+    issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
+    return FileResult(cas, issues, declared), items
+
+
+def _typed(values: tuple[Any, ...], kinds: tuple[Any, ...]) -> None:
+    """Raise TypeError unless each value has its kind (a type or a tuple of types)."""
+    for value, kind in zip(values, kinds, strict=True):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError("not an entry of this version")
+
+
+_OPTIONAL_TEXT = (str, type(None))
+_POSITION = (int, type(None))
+
+
+def _facts(ca: CalculatedAttribute | CachedCA) -> list[Any]:
+    return [ca.name, ca.description, ca.active, ca.renamed_from, ca.protect]
+
+
+def _environment_row(desired: DesiredCA) -> list[Any]:
+    """What a cache entry keeps of a CA's environments: where it exists, where it names
+    environments, and the facts of each of its variants."""
+    return [
+        list(desired.environments) if desired.environments is not None else None,
+        [[m.environment, m.path, m.line, m.column] for m in desired.mentions],
+        {name: [_facts(ca), ca.canonical] for name, ca in desired.variants.items()},
+    ]
+
+
+def _cached_desired(
+    row: tuple[Any, ...], source: CachedItems, index: int, display: str
+) -> DesiredCA:
+    """One CA of a cache entry; TypeError (a miss) for anything not of the shape written."""
+    (facts, (line, column), canonical, (environments, mentions, variants)) = row
+    _typed((line, column, environments, variants), (_POSITION, _POSITION, (list, type(None)), dict))
+    for mention in mentions:
+        _typed(tuple(mention), (str, str, _POSITION, _POSITION))
+
+    def record(facts: list[Any], canonical: CanonicalDefinition, where: str | None) -> CachedCA:
+        name, description, active, renamed_from, protect = facts
+        _typed(
+            (name, description, active, renamed_from, protect, canonical),
+            (str, _OPTIONAL_TEXT, bool, _OPTIONAL_TEXT, bool, dict),
+        )
+        return CachedCA(
+            name, description, active, renamed_from, protect, canonical, source, index, where
+        )
+
+    ca = record(facts, canonical, None)
+    cached_variants: dict[str, CalculatedAttribute | CachedCA] = {
+        environment: record(variant_facts, variant_canonical, environment)
+        for environment, (variant_facts, variant_canonical) in variants.items()
+    }
+    return DesiredCA(
+        ca,
+        display,
+        line,
+        column,
+        tuple(environments) if environments is not None else None,
+        cached_variants,
+        tuple(Mention(*mention) for mention in mentions),
+    )
+
+
+def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> FileResult:
+    """A file known to be free of errors: what this code found in it, without the YAML.
+    Raises TypeError, ValueError or KeyError for an entry of another shape (a miss)."""
+    if not isinstance(entry["items"], str):
+        raise TypeError("not an entry of this version")
+    source = CachedItems(entry["items"], display, lambda: parse_file(raw, display)[1])
+    rows = zip(
+        entry["facts"],
+        entry["positions"],
+        entry["canonical"],
+        entry["environments"],
+        strict=True,
+    )
+    cas = [_cached_desired(row, source, index, display) for index, row in enumerate(rows)]
+    warnings = []
+    for line, column, path, message in entry["warnings"]:
+        _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
+        warnings.append(Issue(display, line, column, path, message, "warning"))
+    return FileResult(cas, warnings, list(cas))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One manifest file's bytes, and its cache key (empty with the cache off)."""
+
+    path: Path
+    display: str
+    raw: bytes
+    key: str
+
+
+def cached(source: Source, cache_root: Path) -> FileResult | None:
+    """What the cache kept of the file, or None (a miss: none, or not what this code
+    would have written)."""
+    entry = cache.read(cache_root, source.key)
+    if entry is None:
+        return None
+    return _entry_result(entry, source)
+
+
+def _entry_result(entry: dict[str, Any], source: Source) -> FileResult | None:
+    try:
+        return _from_cache(entry, source.display, source.raw)
+    except (ValidationError, ValueError, TypeError, KeyError):
+        return None
+
+
+def entry_of(result: FileResult, items: list[Any]) -> dict[str, Any]:
+    """What the cache keeps of an error-free file: its data, and what this code found."""
+    return {
+        "items": items,
+        "facts": [_facts(d.ca) for d in result.cas],
+        "positions": [[d.line, d.column] for d in result.cas],
+        "canonical": [d.ca.canonical for d in result.cas],
+        "environments": [_environment_row(d) for d in result.cas],
+        "warnings": [[i.line, i.column, i.path, i.message] for i in result.issues],
+    }
+
+
+def _has_errors(result: FileResult) -> bool:
+    return any(issue.severity == "error" for issue in result.issues)
+
+
+def parsed(source: Source, cache_root: Path | None = None) -> FileResult:
+    """The CAs of one manifest file and the problems found in it, from its YAML; an
+    error-free file is kept in the cache (when there is one)."""
+    result, items = parse_file(source.raw, source.display)
+    if cache_root is not None and not _has_errors(result):
+        cache.write(cache_root, source.key, entry_of(result, items))
+    return result
+
+
+def load_file(source: Source, cache_root: Path | None = None) -> FileResult:
+    """The CAs of one manifest file and the problems found in it (cached by content)."""
+    found = cached(source, cache_root) if cache_root is not None else None
+    return found if found is not None else parsed(source, cache_root)
+
+
+def cache_entry(job: tuple[bytes, str]) -> bytes | None:
+    """A worker process's part of a first load: one file's cache entry, encoded as the
+    cache writes it; None for a file with errors (or data JSON cannot hold), which the
+    loader then reads itself, to report its problems as a serial load would."""
+    raw, display = job
+    result, items = parse_file(raw, display)
+    if _has_errors(result):
+        return None
+    try:
+        return cache.encoded(entry_of(result, items))
+    except orjson.JSONEncodeError:
+        return None
+
+
+def from_entry(source: Source, payload: bytes | None, cache_root: Path | None) -> FileResult:
+    """The result of one file a worker parsed (`cache_entry`), read as a cached file is,
+    and kept in the cache; a file with errors is read here."""
+    if payload is not None:
+        result = _entry_result(orjson.loads(payload), source)
+        if result is not None:
+            if cache_root is not None:
+                cache.store(cache_root, source.key, payload)
+            return result
+    return parsed(source, cache_root)
