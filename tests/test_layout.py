@@ -84,3 +84,10 @@ def test_validate_loads_no_network_and_no_server() -> None:
 
 def test_the_cli_bounds_workspace_ids_as_the_settings_do() -> None:
     assert cli.MAX_WORKSPACE_ID == settings.MAX_WORKSPACE_ID
+
+
+def test_a_plan_without_seeds_loads_no_seeding_pipeline() -> None:
+    # The example's test files need one step of seeding (`shapes`), not the pipeline.
+    loaded = loaded_after("from reconciler.commands import plan\nimport reconciler.testfiles")
+    assert "reconciler.seeding.shapes" in loaded
+    assert within(loaded, "reconciler.seeding.pipeline", "reconciler.workspace.seeds") == []

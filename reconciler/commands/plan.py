@@ -22,7 +22,6 @@ from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
 from reconciler.settings import Flags
 from reconciler.workspace import Workspace, planning, suites
-from reconciler.workspace import seeds as seed_files
 from reconciler.workspace.planning import Planned
 
 
@@ -119,6 +118,10 @@ def run(options: PlanCommandOptions, output: Output) -> int:
             raise ReconcilerError(
                 "--seeds sends a seed file to one workspace: use it with --env NAME, not all"
             )
+        # Imported here: the seeding pipeline (and its progress bars) costs a plan without
+        # --seeds 0.04 s of start-up (docs/performance.md).
+        from reconciler.workspace import seeds as seed_files
+
         facts = seed_files.survey(chosen.workspaces[0], options.seeds)
     results = asyncio.run(plan_workspaces(chosen.workspaces, asked, output, facts))
     if chosen.every:

@@ -17,7 +17,27 @@ with its own checkpoint). The parts stand alone too: `Governor` paces any sender
 `PropagationWait` waits for any CA, `preflight.check` reads the workspace once.
 """
 
-from reconciler.seeding.pipeline import SeedOptions, seed, seed_async
-from reconciler.seeding.report import SeedReport
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.seeding.pipeline import SeedOptions, seed, seed_async
+    from reconciler.seeding.report import SeedReport
+
+
+def __getattr__(name: str) -> Any:
+    # The pipeline (rich's progress bars, the sender) is imported on first use, so that a
+    # module needing one step (`shapes` for test files) costs a plan no more (0.04 s).
+    if name in ("SeedOptions", "seed", "seed_async"):
+        from reconciler.seeding import pipeline
+
+        return getattr(pipeline, name)
+    if name == "SeedReport":
+        from reconciler.seeding.report import SeedReport
+
+        return SeedReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["SeedOptions", "SeedReport", "seed", "seed_async"]
