@@ -237,10 +237,10 @@ class Plan(_Value):
         return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n"
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(self.to_json())
-        temporary.replace(path)
+        """Write the plan file (`plan --out`) whole, or raise a user error naming it."""
+        from reconciler.files import write_atomically
+
+        write_atomically(path, self.to_json(), "--out")
 
     @classmethod
     def load(cls, path: Path) -> Plan:
