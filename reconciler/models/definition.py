@@ -146,6 +146,11 @@ class Datapoint(ManifestModel):
         return found
 
 
+#: The API's integers are 32-bit: a longer window passes no API, and a number past 64 bits
+#: cannot even be sent.
+MAX_WITHIN = 2**31 - 1
+
+
 class TimePeriod(ManifestModel):
     """The window the calculation covers: since a date, or within a rolling period."""
 
@@ -178,6 +183,14 @@ class TimePeriod(ManifestModel):
                     Problem(
                         ("within",),
                         "Invalid 'within' time period specification: must be a positive integer",
+                    )
+                )
+            elif self.within > MAX_WITHIN:
+                found.append(
+                    Problem(
+                        ("within",),
+                        "Invalid 'within' time period specification: must be a positive integer "
+                        f"of at most {MAX_WITHIN} (the API's integers are 32-bit)",
                     )
                 )
             if self.within_unit is None:
