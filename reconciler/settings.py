@@ -182,6 +182,10 @@ class WorkspaceSettings(BaseModel):
     safety: SafetyPolicy | None = None
     #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
     drafts: Drafts | None = None
+    #: The embedded target's database, relative to this file's folder (default
+    #: `.reconciler/emulator.db`; `.reconciler/<env>/emulator.db` per environment).
+    #: `export` writes it so that its output plans against the same embedded workspace.
+    emulator_db: str | None = None
 
 
 class EnvironmentSettings(WorkspaceSettings):
@@ -345,11 +349,16 @@ class Settings:
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     drafts: Drafts = "discard"
     promote_from: str | None = None
+    #: The `emulator_db` setting, resolved against the manifest directory.
+    database: Path | None = None
 
     @property
     def emulator_db(self) -> Path:
-        """The embedded target's state, beside reconciler.yaml: one database per
-        environment (`.reconciler/<env>/emulator.db`), the unnamed one as before."""
+        """The embedded target's state: the `emulator_db` setting, else beside
+        reconciler.yaml, one database per environment (`.reconciler/<env>/emulator.db`),
+        the unnamed one as before."""
+        if self.database is not None:
+            return self.database
         if self.environment is None:
             return self.directory / ".reconciler" / "emulator.db"
         return self.directory / ".reconciler" / self.environment / "emulator.db"
@@ -551,4 +560,5 @@ def resolve(
         safety=layer.safety or SafetyPolicy(),
         drafts=layer.drafts or "discard",
         promote_from=layer.promote_from,
+        database=directory / layer.emulator_db if layer.emulator_db else None,
     )
