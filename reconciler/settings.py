@@ -254,6 +254,25 @@ _KNOBS = (
 )
 
 
+#: Every environment variable the settings read (besides an environment's own
+#: `MPARTICLE_<ENV>_*` credentials and workspace id): the README's tables list them, and
+#: the resilience suite drives each with junk.
+ENVIRONMENT_VARIABLES = (
+    *(knob.env for knob in _KNOBS),
+    "RECONCILER_TARGET",
+    "RECONCILER_ENV",
+    "RECONCILER_CACHE_DIR",
+    "MPARTICLE_WORKSPACE_ID",
+    "MPARTICLE_API_URL",
+    "MPARTICLE_AUTH_URL",
+    "MPARTICLE_S2S_URL",
+    "MPARTICLE_CLIENT_ID",
+    "MPARTICLE_CLIENT_SECRET",
+    "MPARTICLE_API_KEY",
+    "MPARTICLE_API_SECRET",
+)
+
+
 def _knob_value(knob: _Knob, raw: str) -> float:
     """The value of one knob, or a SettingsError naming the variable and its range."""
     try:

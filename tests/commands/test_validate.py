@@ -106,8 +106,10 @@ def test_a_bug_is_one_paragraph_not_a_traceback(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(manifest, "load", broken)
     result = run_cli("validate", ROOT / "manifests")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # SPEC §4: a bug, and only a bug, exits 3
     assert "unexpected ZeroDivisionError: boom. This is a bug in reconciler" in result.stderr
     assert "Traceback" not in result.output
-    with pytest.raises(ZeroDivisionError):
-        run_cli("--debug", "validate", ROOT / "manifests")
+    debugged = run_cli("validate", ROOT / "manifests", "--debug")
+    assert debugged.exit_code == 3
+    assert "Traceback (most recent call last)" in debugged.stderr
+    assert "ZeroDivisionError" in debugged.stderr
