@@ -481,6 +481,25 @@ def apply(
 
 
 @app.command()
+def show(
+    ctx: typer.Context,
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLANFILE", help="A saved plan (plan --out).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+    ] = "text",
+) -> None:
+    """Render a saved plan as plan rendered it, offline (no request)."""
+    from reconciler.commands import show as command
+
+    if fmt not in ("text", "markdown", "json"):
+        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
+    options = command.ShowOptions(plan_file=plan_file, fmt=fmt)  # type: ignore[arg-type]
+    run_command(_state(ctx), lambda output: command.run(options, output))
+
+
+@app.command()
 def export(
     ctx: typer.Context,
     directory: DirArg = Path("manifests"),
