@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.errors import PlanError, format_path
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
-from reconciler.plan.changes import changes_between, leaves
+from reconciler.plan.changes import as_written, ca_changes, leaves
 from reconciler.plan.steps import Facts, steps
 from reconciler.plan.value import Action, ActionKind, Change, DraftNote, Plan, summarize
 
@@ -42,6 +42,11 @@ def _body(ca: DeclaredCA, name: str | None = None) -> dict[str, Any]:
         "description": ca.description or "",
         "draft_definition": dict(ca.canonical),
     }
+
+
+def _nothing(value: Any) -> bool:
+    """What a create does not list: an empty or default leaf (never 0, which is a value)."""
+    return value is None or value is False or (isinstance(value, (str, list, dict)) and not value)
 
 
 def _document(
@@ -146,10 +151,11 @@ class _Planner:
 
     def create(self, ca: DeclaredCA) -> list[Action]:
         body = _body(ca)
+        _, written = as_written(None, ca.canonical)
         changes = [
             Change(path=format_path(p), before=None, after=v)
-            for p, v in leaves(_document(ca.name, ca.description or "", ca.canonical))
-            if v not in (None, "", [], False)
+            for p, v in leaves(_document(ca.name, ca.description or "", written))
+            if not _nothing(v)
         ]
         actions = [Action(action="create", name=ca.name, changes=changes, body=body)]
         if ca.active:
@@ -172,7 +178,7 @@ class _Planner:
         refused = protect_refused(ca, breaks)
         if refused is not None:
             self.errors.append(refused)
-        changes = changes_between(
+        changes = ca_changes(
             _document(live.name, live.description_text, matched.shown()),
             _document(ca.name, ca.description or "", desired),
         )
@@ -193,7 +199,7 @@ class _Planner:
             body = _body(ca)
         elif step == "discard_draft":
             # What the discarded draft held, against what stays in use.
-            changes = changes_between(
+            changes = ca_changes(
                 _document(live.name, live.description_text, matched.draft),
                 _document(live.name, live.description_text, matched.active),
             )
