@@ -222,6 +222,13 @@ class Plan(_Value):
     def empty(self) -> bool:
         return not self.actions
 
+    @property
+    def left_alone(self) -> list[str]:
+        """The unmanaged CAs this plan leaves in place: with prune, those it deletes are
+        listed once, as deletes, not again as unmanaged."""
+        deleted = {action.name for action in self.actions if action.action == "delete"}
+        return [name for name in self.unmanaged if name not in deleted]
+
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
         diffs, so a plan made without test files reads exactly as before they existed.
