@@ -150,3 +150,25 @@ def test_every_error_of_one_ca_is_reported_at_once(tmp_path: Path) -> None:
         "cas.yaml:13:48: definition.time_period.within_unit: 'fortnights' is not valid",
     ):
         assert expected in stderr, (expected, stderr)
+
+
+def test_names_that_differ_only_in_case_or_unicode_form_warn(tmp_path: Path) -> None:
+    """`LTV`, `ltv` and the full-width `ＬＴＶ` are three CAs to mParticle and one to a
+    reader: validate passes and warns at each later spelling, naming the first."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    body = (
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+    )
+    (tmp_path / "a.yaml").write_text("calculated_attributes:\n  - name: LTV\n" + body)
+    (tmp_path / "b.yaml").write_text(
+        "calculated_attributes:\n  - name: ltv\n" + body + "  - name: ＬＴＶ\n" + body
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    assert 'b.yaml:2:5: name: "ltv" differs from "LTV" at a.yaml:2 only in case' in stderr
+    assert 'b.yaml:7:5: name: "ＬＴＶ" differs from "LTV" at a.yaml:2 only in case' in stderr
+    assert "a.yaml:2:5" not in stderr
