@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import Issue, ManifestError
-from reconciler.manifest import cache, overrides
+from reconciler.manifest import cache, ignore, overrides
 from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.diagnostics import explain, suggest
@@ -102,7 +102,9 @@ class _FileResult:
 
 def discover(directory: Path) -> Iterator[Path]:
     """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
-    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`)."""
+    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`) and the files
+    `.reconcilerignore` names (raises ManifestError if it is invalid)."""
+    ignored = ignore.read(directory)
     found = [
         path
         for pattern in ("*.yaml", "*.yml")
@@ -111,6 +113,7 @@ def discover(directory: Path) -> Iterator[Path]:
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and path.relative_to(directory).as_posix() != SETTINGS_FILE
         and not path.name.endswith(TEST_SUFFIXES)
+        and not ignored(path.relative_to(directory).as_posix())
     ]
     yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
 
