@@ -53,6 +53,7 @@ class EmbeddedTransport(httpx.ASGITransport):
             app = create_app(EmulatorConfig(), db_path=self.database)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise damaged_database(self.database, exc) from None
+        self.store = app.state.emulator.store
         super().__init__(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -60,6 +61,12 @@ class EmbeddedTransport(httpx.ASGITransport):
             return await super().handle_async_request(request)
         except sqlite3.DatabaseError as exc:
             raise damaged_database(self.database, exc) from None
+
+    async def aclose(self) -> None:
+        """Close the database with the client: left to the garbage collector, its
+        connection kept the file open, and locked against the next command of a process
+        that runs several (a test run, a program embedding the reconciler)."""
+        self.store.close()
 
 
 def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
