@@ -162,6 +162,12 @@ def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> 
     assert db.exit_code == 1
     assert f"--db {damaged}: cannot use it as the emulator's database" in db.stderr
     assert "file is not a database" in db.stderr
+    short = tmp_path / "notes.txt"  # shorter than SQLite's header: SQLite wrote over it
+    short.write_bytes(b"keep me\n")
+    refused = run_cli("emulator", "--port", "0", "--db", short)
+    assert refused.exit_code == 1
+    assert "file is not a database" in refused.stderr
+    assert short.read_bytes() == b"keep me\n"
     latency = run_cli("emulator", "--latency-ms", "nan")
     assert (latency.exit_code, latency.stderr) == (
         1,
@@ -226,29 +232,56 @@ def test_a_checkpoint_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     )
 
 
-def _damage_past_the_header(database: Path) -> None:
-    """Overwrite the pages after the first: the file still opens, reading a table fails."""
+def _checkpoint(database: Path) -> None:
+    """Everything into the one file, as after a clean shutdown."""
     import sqlite3
 
     with sqlite3.connect(database) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
+    for path in database.parent.iterdir():
+        if path != database:
+            path.unlink()
+
+
+def _damage_past_the_header(database: Path) -> None:
+    """Overwrite the pages after the first: the file still opens, reading a table fails."""
+    _checkpoint(database)
     with database.open("r+b") as file:
         file.seek(4096)
         file.write(b"\xff" * 8192)
 
 
-@pytest.mark.parametrize("how", ["garbage", "pages"])
+def _damage_bytes(database: Path, find: bytes, replace: bytes) -> None:
+    """Replace the first `find` in the checkpointed file (same length: pages stay whole)."""
+    _checkpoint(database)
+    data = bytearray(database.read_bytes())
+    at = data.index(find)
+    data[at : at + len(find)] = replace
+    database.write_bytes(bytes(data))
+
+
+def _damage(database: Path, how: str) -> None:
+    if how in ("garbage", "short"):
+        for path in database.parent.iterdir():  # with its write-ahead log, as after a crash
+            path.unlink()
+        # "short": cut below SQLite's header, which SQLite took for an empty database and
+        # wrote a new one over, without a word (found by tests/resilience/).
+        database.write_bytes(b"garbage\n" * 100 if how == "garbage" else b"S")
+    elif how == "pages":
+        _damage_past_the_header(database)
+    elif how == "schema":  # the schema's text no longer UTF-8: a UnicodeDecodeError, "a bug"
+        _damage_bytes(database, b"CREATE TABLE", b"CREATE\x80TABLE")
+    else:  # a stored definition that no longer parses: a JSONDecodeError, "a bug"
+        _damage_bytes(database, b'{"recipe_type"', b'#"recipe_type"')
+
+
+@pytest.mark.parametrize("how", ["garbage", "short", "pages", "schema", "json"])
 def test_a_damaged_embedded_database_is_a_named_user_error(workspace: Path, how: str) -> None:
     """It printed "unexpected DatabaseError ... This is a bug"; the file is left as it is."""
     assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
     database = workspace / ".reconciler" / "emulator.db"
-    if how == "garbage":
-        for path in database.parent.iterdir():  # with its write-ahead log, as after a crash
-            path.unlink()
-        database.write_bytes(b"garbage\n" * 100)
-    else:
-        _damage_past_the_header(database)
+    _damage(database, how)
     before = database.read_bytes()
     result = run_cli("plan", workspace)
     assert result.exit_code == 1, result.output
