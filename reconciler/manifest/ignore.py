@@ -26,13 +26,20 @@ def _nothing(relative: str) -> bool:
 
 
 def _lines(path: Path, display: str) -> list[str]:
+    """The file's lines; ManifestError if it cannot be read, naming the first line that is
+    not UTF-8 text."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        problem = "is not UTF-8 text"
+        raw = path.read_bytes()
     except OSError as exc:
-        problem = f"cannot read: {exc.strerror}"
-    raise ManifestError([Issue(display, None, None, "", problem)])
+        raise ManifestError([Issue(display, None, None, "", f"cannot read: {exc.strerror}")])
+    lines = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            issue = Issue(display, number, 1, "", "is not UTF-8 text")
+            raise ManifestError([issue]) from None
+    return lines
 
 
 def read(directory: Path) -> Ignored:

@@ -184,8 +184,8 @@ def test_reconcilerignore_takes_gitignore_patterns(tmp_path: Path) -> None:
 def test_an_invalid_ignore_pattern_is_a_located_error(tmp_path: Path) -> None:
     root = workspace(tmp_path, {".reconcilerignore": "ci/\n!\n", "cas.yaml": CA.format(name="A")})
     assert errors_of(root) == [".reconcilerignore:2:1: invalid gitignore pattern '!'"]
-    (root / ".reconcilerignore").write_bytes(b"\xff\xfe ci/\n")
-    assert errors_of(root) == [".reconcilerignore: is not UTF-8 text"]
+    (root / ".reconcilerignore").write_bytes(b"ci/\n\xff\xfe drafts/\n")
+    assert errors_of(root) == [".reconcilerignore:2:1: is not UTF-8 text"]
 
 
 def test_ignored_test_files_are_not_tests(tmp_path: Path) -> None:
