@@ -48,6 +48,8 @@ def _look_alikes(ca: DeclaredCA, by_folded: dict[str, list[LiveCA]]) -> list[str
 
 
 def _same_definition(ca: DeclaredCA, by_definition: dict[str, list[LiveCA]]) -> list[str]:
+    if not by_definition:
+        return []  # no unmanaged CA: the digest of the new definition is not needed
     return [
         f'same definition as the unmanaged "{live.name}" (id {live.id}): if this is a '
         f'rename, add renamed_from: "{live.name}" to keep its id, seeds and audiences'
