@@ -31,7 +31,8 @@ def _lines(path: Path, display: str) -> list[str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ManifestError([Issue(display, None, None, "", f"cannot read: {exc.strerror}")])
+        issue = Issue(display, None, None, "", f"cannot read: {exc.strerror}")
+        raise ManifestError([issue]) from None
     lines = []
     for number, line in enumerate(raw.splitlines(), start=1):
         try:
