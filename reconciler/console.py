@@ -91,7 +91,11 @@ class _Notices(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.output.info(printable(record.getMessage()))
+            said = printable(record.getMessage())
+            if record.levelno >= logging.WARNING:
+                self.output.warn(said)
+            else:
+                self.output.info(said)
         except Exception:  # a log line must never break a command
             self.handleError(record)
 

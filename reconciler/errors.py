@@ -42,11 +42,20 @@ DataPath = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
+class ItemName(str):
+    """A list item named by what it holds rather than by its index (a plan names a
+    condition by its attribute: `conditions["Checkout Step"]`); written as it is, in
+    brackets, by `format_path`."""
+
+    __slots__ = ()
+
+
 def format_path(path: Sequence[str | int]) -> str:
-    """`definition.conditions[0].value`; a key that is not a plain word reads `["a b"]`."""
+    """`definition.conditions[0].value`; a key that is not a plain word reads `["a b"]`;
+    an `ItemName` reads `conditions["Checkout Step"]`."""
     text = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, (int, ItemName)):
             text += f"[{part}]"
         elif _PLAIN_KEY.fullmatch(part):
             text += f".{part}" if text else part

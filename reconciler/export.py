@@ -36,6 +36,8 @@ class Exported:
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: How many exported CAs kept `protect: true` from the manifests.
+    protected: int = 0
 
 
 def file_stem(name: str) -> str:
@@ -111,9 +113,10 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
     return document
 
 
-def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
+def ca_document(live: LiveCA, protect: bool = False) -> tuple[dict[str, Any] | None, list[str]]:
     """The manifest entry of one live CA, and notes about it (the name escaped for a
-    terminal: it comes from the workspace)."""
+    terminal: it comes from the workspace). mParticle does not store `protect`: `protect`
+    says that the manifests this export replaces (or reads) protect the CA."""
     notes: list[str] = []
     shown = printable(live.name)
     definition = live.active if live.active is not None else live.draft
@@ -124,7 +127,9 @@ def ca_document(live: LiveCA) -> tuple[dict[str, Any] | None, list[str]]:
         entry["description"] = live.description_text
     if live.active is None:
         entry["active"] = False
-    elif live.draft is not None:
+    if protect:
+        entry["protect"] = True
+    if live.active is not None and live.draft is not None:
         notes.append(
             f'"{shown}" has an unactivated draft; its active definition was exported '
             "(plan will offer to discard the draft)"
@@ -173,13 +178,16 @@ def file_stems(live: list[LiveCA]) -> dict[int, str]:
     return stems
 
 
-def export(live: list[LiveCA]) -> Exported:
-    """One manifest file per CA, named after the CA (ids settle collisions)."""
+def export(live: list[LiveCA], protected: set[str] | frozenset[str] = frozenset()) -> Exported:
+    """One manifest file per CA, named after the CA (ids settle collisions). The CAs named
+    in `protected` keep `protect: true`, which the API cannot store (the manifests they
+    come from said so)."""
     result = Exported()
     stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
-        entry, notes = ca_document(ca)
+        entry, notes = ca_document(ca, protect=ca.name in protected)
         result.notes += notes
         if entry is not None:
             result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}
+            result.protected += ca.name in protected
     return result

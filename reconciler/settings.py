@@ -8,6 +8,7 @@ settings are the top level's with its own on top, and each command picks one (`-
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -97,6 +99,51 @@ EnvironmentName = Annotated[
 Drafts = Literal["discard", "preserve"]
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an API address (None when it can): it must be http:// or
+    https://, name a host and, if any, a port in range, and hold no space or control
+    character."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # reading it checks its range
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
+def _api_url(value: str) -> str:
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _s2s_url(value: str) -> str:
+    return value if value in S2S_PODS else _api_url(value)
+
+
+ApiUrl = Annotated[str, AfterValidator(_api_url)]
+#: A Seeding API URL, or the name of a pod (us1, us2, eu1, au1).
+S2sUrl = Annotated[str, AfterValidator(_s2s_url)]
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` stays on this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SafetyPolicy(BaseModel):
     """The `safety:` block (SPEC §8): limits a plan must keep unless a rule is allowed."""
 
@@ -122,9 +169,9 @@ class WorkspaceSettings(BaseModel):
     workspace_id: WorkspaceId | None = None
     target: Target | None = None
     prune: StrictBool | None = None
-    api_url: str | None = None
-    auth_url: str | None = None
-    s2s_url: str | None = None
+    api_url: ApiUrl | None = None
+    auth_url: ApiUrl | None = None
+    s2s_url: S2sUrl | None = None
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
     rate_limit: RateLimit | None = None
     #: Seeding: the most users (Events API batches) per second; none = the seed default.
@@ -142,6 +189,10 @@ class WorkspaceSettings(BaseModel):
     #: The account's retention period in days: `since` dates and `within` windows beyond
     #: it are validation errors (offline); none = not checked.
     retention_days: PositiveInt | None = None
+    #: The embedded target's database, relative to this file's folder (default
+    #: `.reconciler/emulator.db`; `.reconciler/<env>/emulator.db` per environment).
+    #: `export` writes it so that its output plans against the same embedded workspace.
+    emulator_db: str | None = None
 
 
 class EnvironmentSettings(WorkspaceSettings):
@@ -209,6 +260,25 @@ _KNOBS = (
     _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
     _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, 10**9, "a number of CAs"),
     _Knob("RECONCILER_WORKERS", "workers", _integer, 1, 64, "a number of processes"),
+)
+
+
+#: Every environment variable the settings read (besides an environment's own
+#: `MPARTICLE_<ENV>_*` credentials and workspace id): the README's tables list them, and
+#: the resilience suite drives each with junk.
+ENVIRONMENT_VARIABLES = (
+    *(knob.env for knob in _KNOBS),
+    "RECONCILER_TARGET",
+    "RECONCILER_ENV",
+    "RECONCILER_CACHE_DIR",
+    "MPARTICLE_WORKSPACE_ID",
+    "MPARTICLE_API_URL",
+    "MPARTICLE_AUTH_URL",
+    "MPARTICLE_S2S_URL",
+    "MPARTICLE_CLIENT_ID",
+    "MPARTICLE_CLIENT_SECRET",
+    "MPARTICLE_API_KEY",
+    "MPARTICLE_API_SECRET",
 )
 
 
@@ -316,11 +386,16 @@ class Settings:
     #: The account's active-CA limit (RECONCILER_ACTIVE_LIMIT > active_limit); None = unknown.
     active_limit: int | None = None
     retention_days: int | None = None
+    #: The `emulator_db` setting, resolved against the manifest directory.
+    database: Path | None = None
 
     @property
     def emulator_db(self) -> Path:
-        """The embedded target's state, beside reconciler.yaml: one database per
-        environment (`.reconciler/<env>/emulator.db`), the unnamed one as before."""
+        """The embedded target's state: the `emulator_db` setting, else beside
+        reconciler.yaml, one database per environment (`.reconciler/<env>/emulator.db`),
+        the unnamed one as before."""
+        if self.database is not None:
+            return self.database
         if self.environment is None:
             return self.directory / ".reconciler" / "emulator.db"
         return self.directory / ".reconciler" / self.environment / "emulator.db"
@@ -441,15 +516,27 @@ def _secret(env: Mapping[str, str], environment: str | None, key: str) -> str:
     return env.get(f"MPARTICLE_{key}", "")
 
 
+def _env_url(env: Mapping[str, str], name: str, pods: bool = False) -> str | None:
+    """A URL from the environment (empty = not set); a SettingsError names a bad one (the
+    file's URLs are checked where they are read, located)."""
+    raw = env.get(name, "").strip()
+    if not raw or (pods and raw in S2S_PODS):
+        return raw or None
+    problem = url_problem(raw)
+    if problem is not None:
+        raise SettingsError(f"{name}={raw!r} {problem}: give the API's address, https://host")
+    return raw
+
+
 def _urls(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> dict[str, str]:
     """api_url, auth_url and s2s_url of a target that is not embedded."""
-    env_api_url = env.get("MPARTICLE_API_URL", "").strip() or None
-    s2s = _first(env.get("MPARTICLE_S2S_URL"), layer.s2s_url) or DEFAULT_S2S_URL
+    env_api_url = _env_url(env, "MPARTICLE_API_URL")
+    s2s = _first(_env_url(env, "MPARTICLE_S2S_URL", pods=True), layer.s2s_url) or DEFAULT_S2S_URL
     return {
         "api_url": (_first(flags.api_url, env_api_url, layer.api_url) or DEFAULT_API_URL).rstrip(
             "/"
         ),
-        "auth_url": _first(env.get("MPARTICLE_AUTH_URL"), layer.auth_url) or DEFAULT_AUTH_URL,
+        "auth_url": _first(_env_url(env, "MPARTICLE_AUTH_URL"), layer.auth_url) or DEFAULT_AUTH_URL,
         "s2s_url": S2S_PODS.get(s2s, s2s).rstrip("/"),
     }
 
@@ -512,4 +599,5 @@ def resolve(
         promote_from=layer.promote_from,
         active_limit=tuning.active_limit or layer.active_limit,
         retention_days=layer.retention_days,
+        database=directory / layer.emulator_db if layer.emulator_db else None,
     )

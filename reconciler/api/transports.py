@@ -5,9 +5,12 @@ The one place that chooses a transport; everything above it takes a client.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -15,7 +18,10 @@ import httpx
 from reconciler.api.client import PlatformClient
 from reconciler.api.http import Http, RetryPolicy
 from reconciler.api.secrets import Redactor, basic_token
-from reconciler.settings import DEFAULT_DEADLINE, Settings
+from reconciler.errors import ReconcilerError
+from reconciler.settings import DEFAULT_DEADLINE, Settings, is_loopback
+
+log = logging.getLogger("reconciler.http")
 
 if TYPE_CHECKING:
     from reconciler.emulator import EmulatorConfig
@@ -44,13 +50,53 @@ def active_limit(settings: Settings) -> int | None:
     return settings.active_limit
 
 
+def damaged_database(path: Path, exc: Exception) -> ReconcilerError:
+    """An embedded workspace whose database cannot be used: a user error, with what to do."""
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        return ReconcilerError(
+            f"cannot open the embedded workspace's database {path}: {reason}. Check the path "
+            "(setting emulator_db) and its permissions."
+        )
+    return ReconcilerError(
+        f"the embedded workspace's database {path} is damaged or is not an emulator "
+        f"database ({exc}). Move it away to start an empty embedded workspace (`reconciler "
+        "apply` then creates the manifests' CAs again), or put back a copy you trust."
+    )
+
+
+class EmbeddedTransport(httpx.ASGITransport):
+    """The embedded emulator in-process: a database that turns out damaged while a request
+    reads it (a page past the header) is the same user error as one that does not open."""
+
+    def __init__(self, settings: Settings) -> None:
+        from reconciler.emulator import create_app
+
+        self.database = settings.emulator_db
+        try:
+            app = create_app(embedded_config(settings), db_path=self.database)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise damaged_database(self.database, exc) from None
+        self.store = app.state.emulator.store
+        super().__init__(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except sqlite3.DatabaseError as exc:
+            raise damaged_database(self.database, exc) from None
+
+    async def aclose(self) -> None:
+        """Close the database with the client: left to the garbage collector, its
+        connection kept the file open, and locked against the next command of a process
+        that runs several (a test run, a program embedding the reconciler)."""
+        self.store.close()
+
+
 def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
     """The embedded emulator's ASGI app (state in .reconciler/emulator.db), or the network."""
     if settings.target == "embedded":
-        from reconciler.emulator import create_app
-
-        app = create_app(embedded_config(settings), db_path=settings.emulator_db)
-        return httpx.ASGITransport(app=app)
+        return EmbeddedTransport(settings)
     limits = httpx.Limits(max_connections=64)
     if not any(url.startswith("https:") for url in (settings.api_url, settings.auth_url)):
         # Plain HTTP (an emulator server) never negotiates TLS: skip loading the CA bundle
@@ -93,6 +139,20 @@ def http_for(
     )
 
 
+def warn_plaintext(settings: Settings, *names: str) -> None:
+    """Warn (on stderr) for each of these URLs that would carry a secret unencrypted:
+    plain http:// to a host that is not this machine (a local emulator is fine)."""
+    if settings.target == "embedded":
+        return
+    for name in names:
+        url: str = getattr(settings, name)
+        if url.lower().startswith("http://") and not is_loopback(url):
+            log.warning(
+                f"{name} {url} is plain http:// to another machine: the credentials and the "
+                "workspace's data travel unencrypted; use https://"
+            )
+
+
 @asynccontextmanager
 async def platform(
     settings: Settings,
@@ -103,6 +163,7 @@ async def platform(
     """A Platform API client for the workspace of `settings`, closed on exit; `deadline`
     is the command's default (see http_for)."""
     settings.require_platform_credentials()
+    warn_plaintext(settings, "auth_url", "api_url")
     client = PlatformClient(
         http_for(settings, transport, deadline=deadline),
         api_url=settings.api_url,

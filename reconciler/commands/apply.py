@@ -263,8 +263,11 @@ async def _run_plan(
 
 
 def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:
+    """Each step as it ends, on stdout after the plan: the plan, its steps and the report
+    read as one transcript (a CI log, `apply ... > apply.log`)."""
+
     def printed(outcome: ActionOutcome) -> None:
-        output.err.print(render.outcome_line(outcome))
+        output.print(render.outcome_line(outcome))
 
     return printed
 

@@ -3,12 +3,15 @@ prints `listening on http://HOST:PORT` once it accepts connections."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import sqlite3
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from reconciler.console import Output
-from reconciler.emulator import EmulatorConfig
+from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.emulator.server import bind, serve, url_of
+from reconciler.errors import ReconcilerError
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class EmulatorOptions:
 
 def _check(options: EmulatorOptions) -> str | None:
     config = options.config
+    for option in fields(config):
+        value = getattr(config, option.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"--{option.name.replace('_', '-')} must be a finite number, not {value}"
     if not 0 <= config.fault_rate <= 1:
         return "--fault-rate must be between 0 and 1"
     if config.rate_limit is not None and config.rate_limit <= 0:
@@ -47,19 +54,29 @@ def _check(options: EmulatorOptions) -> str | None:
 
 
 def run(options: EmulatorOptions, output: Output) -> int:
-    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 1 if the options or the port are bad."""
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop. Bad options, a port that cannot be
+    bound and a database that does not open are user errors (exit 1), found before serving."""
     problem = _check(options)
     if problem is not None:
-        output.error(problem)
-        return 1
+        raise ReconcilerError(problem)
     try:
         sock = bind(options.host, options.port)
-    except OSError as exc:
-        output.error(f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
-        return 1
+    except (OSError, OverflowError, ValueError, UnicodeError) as exc:
+        said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ReconcilerError(f"cannot listen on {options.host}:{options.port}: {said}") from None
+
+    try:
+        app = create_app(options.config, options.db)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        sock.close()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ReconcilerError(
+            f"--db {options.db}: cannot use it as the emulator's database ({why}); name a "
+            "new file, or an emulator database that is not damaged"
+        ) from None
 
     def ready(port: int) -> None:
         output.write_raw(f"listening on {url_of(options.host, port)}\n")
 
-    serve(options.config, sock, db_path=options.db, on_ready=ready)
+    serve(options.config, sock, on_ready=ready, app=app)
     return 0

@@ -2,14 +2,16 @@
 
 With environments, `--env` picks the workspace; the export is a single-workspace
 directory. Only CAs inside the environment's `scope` are exported, and the scope is
-written along so that `plan` on the export sees the same CAs.
+written along so that `plan` on the export sees the same CAs. The embedded target's
+database is not copied: the exported `reconciler.yaml` points at it (`emulator_db`), so
+the export plans against the very workspace it came from. Every file export writes
+starts with its mark; `--force` replaces such files, and never touches any other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
+import os
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -17,25 +19,31 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
 from reconciler import manifest
 from reconciler.api import transports as target
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError, printable
 from reconciler.export import export
+from reconciler.files import refusal, write_atomically
 from reconciler.plan.selection import in_scope
-from reconciler.settings import Flags, SettingsFile, resolve
+from reconciler.settings import Flags, Settings, SettingsFile, resolve
 
-HEADER = "# Exported by `reconciler export` from workspace {workspace}.\n"
+#: The first line of every file export writes: `--force` replaces only files that have it.
+MARK = "# Exported by `reconciler export`"
+HEADER = MARK + " from workspace {workspace}.\n"
 
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """The command's flags: DIR gives the settings, `out` receives the manifests."""
+    """The command's flags: DIR gives the settings, `out` receives the manifests; `force`
+    replaces the files of an earlier export there."""
 
     directory: Path = Path("manifests")
     out: Path = Path("exported")
     flags: Flags = field(default_factory=Flags)
+    force: bool = False
 
 
 def _styled(value: Any, depth: int = 0) -> Any:
@@ -60,26 +68,75 @@ def dump(document: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def run(options: ExportOptions, output: Output) -> int:
-    """Write OUT/reconciler.yaml and one OUT/<ca>.yaml per live CA."""
-    directory, out = options.directory, options.out
-    file = SettingsFile()
-    if (directory / manifest.SETTINGS_FILE).is_file():
-        file = manifest.load_settings(directory)
-    settings = resolve(directory, file, options.flags)
-    if out.exists() and any(out.glob("*.y*ml")):
+def _written_by_export(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.readline().decode("utf-8", "replace").startswith(MARK)
+    except OSError:
+        return False
+
+
+def previous_export(out: Path, force: bool) -> list[Path]:
+    """The manifests an earlier export left in `out`, which this one replaces; refuses an
+    `out` that is a file, one that holds manifests without `--force`, and any manifest
+    export did not write (whatever `--force` says)."""
+    if out.exists() and not out.is_dir():
+        raise ReconcilerError(f"--out {out}: is a file; name a directory to export into")
+    if not out.is_dir():
+        return []
+    found = list(manifest.discover(out))
+    if (out / manifest.SETTINGS_FILE).is_file():
+        found.append(out / manifest.SETTINGS_FILE)
+    if found and not force:
         raise ReconcilerError(
-            f"{out} already holds manifests; export into a new or empty directory"
+            f"--out {out} already holds manifests ({len(found)} files). Pass --force to "
+            "replace the files an earlier export wrote there (no other file is touched), "
+            "or export into a new directory."
         )
+    foreign = [path for path in found if not _written_by_export(path)]
+    if foreign:
+        names = ", ".join(str(path) for path in foreign[:5])
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise ReconcilerError(
+            f"--out {out}: export replaces only the files it wrote, and these are not its "
+            f"own: {names}{more}. Move them away, or export into another directory."
+        )
+    return found
 
-    async def fetch() -> list[Any]:
-        async with target.platform(settings) as client:
-            return await client.list()
 
-    # Out of scope is out of sight: CAs other teams own in a shared workspace stay theirs.
-    live = in_scope(asyncio.run(fetch()), settings.scope)
-    result = export(live)
-    out.mkdir(parents=True, exist_ok=True)
+def protected_in(paths: list[Path]) -> set[str]:
+    """The CAs an earlier export's files mark `protect: true` (a damaged one marks none)."""
+    names: set[str] = set()
+    for path in paths:
+        try:
+            data = YAML(typ="safe", pure=True).load(path.read_bytes())
+        except (OSError, YAMLError, ValueError):
+            continue
+        entries = data.get("calculated_attributes") if isinstance(data, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("protect") is True:
+                names.add(str(entry.get("name")))
+    return names
+
+
+def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
+    """The settings of DIR's workspace, and the CAs DIR's manifests protect (None when
+    they cannot be read: export does not need them, only their `protect`)."""
+    if not (directory / manifest.SETTINGS_FILE).is_file():
+        return resolve(directory, SettingsFile(), flags), set()
+    try:
+        manifests = manifest.load(directory)
+    except ManifestError:
+        settings = resolve(directory, manifest.load_settings(directory), flags)
+        return settings, None
+    settings = resolve(directory, manifests.settings, flags)
+    chosen = manifests.for_environment(settings.environment)
+    return settings, {desired.name for desired in chosen if desired.ca.protect}
+
+
+def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
+    """The exported reconciler.yaml: the same workspace, target, API and scope; for the
+    embedded target, the path of the very database the CAs were read from."""
     written: dict[str, Any] = {
         "workspace_id": settings.workspace_id,
         "target": settings.target,
@@ -87,23 +144,64 @@ def run(options: ExportOptions, output: Output) -> int:
     }
     if settings.target == "mparticle" and settings.api_url:
         written["api_url"] = settings.api_url
+    if settings.target == "embedded":
+        database = settings.emulator_db.resolve()
+        try:
+            written["emulator_db"] = Path(os.path.relpath(database, out.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): only an absolute path reaches it
+            written["emulator_db"] = str(database)
     if settings.scope is not None:
         written["scope"] = list(settings.scope)
-    (out / manifest.SETTINGS_FILE).write_text(dump(written), encoding="utf-8")
+    return written
+
+
+def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
+    """Write every file whole, then remove what the earlier export wrote and this one
+    did not (CAs deleted since): `out` then holds exactly the workspace."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise refusal("--out", out, exc) from None
+    for name, text in documents.items():
+        write_atomically(out / name, text.encode("utf-8"), "--out")
+    kept = {(out / name).resolve() for name in documents}
+    for path in replaced:
+        if path.resolve() not in kept:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise refusal("--out", path, exc, "remove") from None
+
+
+def run(options: ExportOptions, output: Output) -> int:
+    """Write OUT/reconciler.yaml and one OUT/<ca>.yaml per live CA."""
+    directory, out = options.directory, options.out
+    settings, protected = source(directory, options.flags)
+    replaced = previous_export(out, options.force)
+
+    async def fetch() -> list[Any]:
+        async with target.platform(settings) as client:
+            return await client.list()
+
+    # Out of scope is out of sight: CAs other teams own in a shared workspace stay theirs.
+    live = in_scope(asyncio.run(fetch()), settings.scope)
+    result = export(live, protected=(protected or set()) | protected_in(replaced))
     header = HEADER.format(workspace=settings.workspace_id)
-    for name, document in result.files.items():
-        (out / name).write_text(header + dump(document), encoding="utf-8")
-    if settings.target == "embedded" and settings.emulator_db.is_file():
-        # The embedded workspace lives beside reconciler.yaml: carry a snapshot along so
-        # `plan` on the export sees the same workspace.
-        snapshot = out / ".reconciler" / "emulator.db"
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            closing(sqlite3.connect(settings.emulator_db)) as source,
-            closing(sqlite3.connect(snapshot)) as copy,
-        ):
-            source.backup(copy)
+    documents = {manifest.SETTINGS_FILE: header + dump(settings_document(settings, out))}
+    documents |= {name: header + dump(document) for name, document in result.files.items()}
+    write(out, documents, replaced)
     for note in result.notes:
         output.warn(note)
+    if protected is None:
+        output.warn(
+            f"the manifests in {printable(str(directory))} have errors, so the export could "
+            "not take `protect: true` from them (mParticle does not store it): add it back "
+            "where you want it"
+        )
+    if result.protected:
+        output.info(
+            f"Kept `protect: true` on {result.protected} CA(s) as the manifests say "
+            "(mParticle does not store it)."
+        )
     output.print(f"Exported {len(result.files)} calculated attributes to {out}.")
     return 0

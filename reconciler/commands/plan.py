@@ -16,6 +16,7 @@ from pathlib import Path
 from reconciler import workspace
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SafetyError
+from reconciler.files import check_writable_file
 from reconciler.plan import render, safety
 from reconciler.plan.render import Format
 from reconciler.plan.seeds import SeedFacts
@@ -73,16 +74,23 @@ async def plan_workspaces(
     return planned
 
 
+def check_out(out: Path, every: bool) -> None:
+    """Refuse an --out that can only fail before anything is planned: a directory for one
+    plan, a file for `--env all`'s plans (one file per environment)."""
+    if not every:
+        check_writable_file(out, "--out")
+    elif out.exists() and not out.is_dir():
+        raise ReconcilerError(
+            f"--out {out}: with --env all, --out names a directory (one plan file per "
+            "environment), and this is a file"
+        )
+
+
 def _save(results: list[Planned], out: Path, every: bool, output: Output) -> None:
     if not every:
         results[0].plan.save(out)
         output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
         return
-    if out.exists() and not out.is_dir():
-        raise ReconcilerError(
-            f"--out {out}: with --env all, --out names a directory (one plan file per "
-            "environment), and this is a file"
-        )
     for result in results:
         result.plan.save(out / f"{result.workspace.environment}.json")
     names = ", ".join(f"{r.workspace.environment}.json" for r in results)
@@ -112,6 +120,8 @@ def run(options: PlanCommandOptions, output: Output) -> int:
         tuple(safety.allowed_rules(options.allow, force=options.force)),
     )
     chosen = workspace.load_all(options.directory, options.flags, output)
+    if options.out is not None:
+        check_out(options.out, chosen.every)
     facts = None
     if options.seeds is not None:
         if chosen.every:

@@ -127,10 +127,11 @@ def run(
     catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
         report = seed(options, catalogue, settings, progress, transport)
+    problem = refused(report, options)
     if command.output_format == "json":
         output.write_raw(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        for line in summary(report):
+        for line in summary(report, done=problem is None):
             output.print(line)
     resume = _how_to_resume(report, options, _resume_command(options, directory, flags))
     if report.failure is not None:
@@ -138,11 +139,8 @@ def run(
     if report.interrupted is not None:
         output.error(f"stopped by {report.interrupted}. {resume}")
         return EXIT_SIGNAL.get(report.interrupted, 130)
-    if report.users_rejected_server and not (options.skip_invalid or options.dry_run):
-        output.error(
-            f"{report.users_rejected_server:,} user(s) were refused by the server and not "
-            f"seeded; each is in {report.rejects} with the server's message"
-        )
+    if problem is not None:
+        output.error(problem)
         return 1
     return 0
 
@@ -159,8 +157,9 @@ def _distinct_files(options: SeedOptions) -> None:
             raise SettingsError(f"{flag} and {other} name the same file ({path}): use another")
 
 
-def summary(report: SeedReport) -> list[str]:
-    """The text summary of a run."""
+def summary(report: SeedReport, done: bool = True) -> list[str]:
+    """The text summary of a run; `done`: it ends well (no error follows), so it may
+    say "Done"."""
     missing = (
         f", {report.users_missing_ca:,} seeding a CA the workspace lacks"
         if report.users_missing_ca
@@ -175,6 +174,8 @@ def summary(report: SeedReport) -> list[str]:
         users.append(f"{report.users_sent:,} sent")
     if report.users_already_sent:
         users.append(f"{report.users_already_sent:,} sent by an earlier run")
+    if report.users_empty:
+        users.append(f"{report.users_empty:,} with nothing to send (no value in the row)")
     users.append(rejected)
     batches = f"{report.batches_total:,} total"
     if not report.dry_run:
@@ -206,10 +207,30 @@ def summary(report: SeedReport) -> list[str]:
             f"Dry run: would send {report.users_valid:,} user(s) in {pending:,} request(s) "
             f"({report.bytes / 1e6:,.1f} MB); nothing was sent."
         )
-    elif report.complete and report.failure is None and report.interrupted is None:
+    elif done and report.complete and report.failure is None and report.interrupted is None:
         landed = report.users_sent + report.users_already_sent
         lines.append(f"Done: {landed:,} user(s) seeded.")
     return lines
+
+
+def refused(report: SeedReport, options: SeedOptions) -> str | None:
+    """Why a run that went to its end is still an error (exit 1), if it is: users the
+    server refused, unless --skip-invalid accepts refusals; with it, a run in which users
+    were refused and none landed."""
+    if options.dry_run:
+        return None
+    if report.users_rejected_server and not options.skip_invalid:
+        return (
+            f"{report.users_rejected_server:,} user(s) were refused by the server and not "
+            f"seeded; each is in {report.rejects} with the server's message"
+        )
+    landed = report.users_sent + report.users_already_sent
+    if report.users_rejected and not landed and report.complete:
+        return (
+            f"no user was seeded: {report.users_rejected:,} user(s) were refused and none "
+            f"landed; each is in {report.rejects} with the reason"
+        )
+    return None
 
 
 def _rate_line(report: SeedReport) -> str:

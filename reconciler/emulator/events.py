@@ -19,6 +19,7 @@ from starlette.routing import Route
 from reconciler.emulator.responses import empty_response, error_response, s2s_items
 from reconciler.emulator.seeding import IDENTITY_TYPES
 from reconciler.emulator.state import EmulatorState
+from reconciler.emulator.store import stored_json
 from reconciler.emulator.values import as_integer
 
 #: The `event_type` values of the JSON reference.
@@ -153,7 +154,7 @@ def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: in
 def user_events(conn: sqlite3.Connection, mpid: int) -> list[dict[str, Any]]:
     """Every stored event of a user, in arrival order."""
     rows = conn.execute("SELECT event FROM events WHERE mpid = ? ORDER BY id", (mpid,))
-    return [orjson.loads(text) for (text,) in rows]
+    return [stored_json(text) for (text,) in rows]
 
 
 def user_identities(conn: sqlite3.Connection, mpid: int) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,7 +19,7 @@ from starlette.routing import Route
 from reconciler.emulator.events import user_events, user_identities
 from reconciler.emulator.responses import error_response, json_response
 from reconciler.emulator.state import EmulatorState
-from reconciler.emulator.store import Ca, list_cas
+from reconciler.emulator.store import Ca, list_cas, stored_json
 from reconciler.emulator.values import as_integer
 from reconciler.evaluator import Calculation, DefinitionError, Timeline, as_of_millis
 from reconciler.evaluator.values import render_timestamp
@@ -33,7 +32,7 @@ def _seeds(
     share (the emulator's stand-in for identity resolution)."""
     keys = [f"m:{mpid}"]
     for key, text in conn.execute("SELECT user_key, identities FROM seed_users"):
-        seeded = orjson.loads(text)
+        seeded = stored_json(text)
         if isinstance(seeded, dict) and set(seeded.items()) & set(identities.items()):
             keys.append(str(key))
     seeds: dict[str, dict[str, Any]] = {}
@@ -42,7 +41,7 @@ def _seeds(
             "SELECT ca_name, seed FROM seeds WHERE user_key = ? AND workspace_id = ?",
             (key, workspace_id),
         ):
-            seeds.setdefault(str(name), orjson.loads(seed))
+            seeds.setdefault(str(name), stored_json(seed))
     return seeds
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.config import EmulatorConfig
@@ -83,11 +84,13 @@ def serve(
     *,
     db_path: str | Path | None = None,
     on_ready: Callable[[int], None] = lambda port: None,
+    app: Starlette | None = None,
 ) -> None:
-    """Serve an emulator on a bound socket until SIGINT/SIGTERM (or `should_exit`)."""
+    """Serve an emulator on a bound socket until SIGINT/SIGTERM (or `should_exit`): `app`,
+    else one made from `config` and `db_path`."""
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     server_config = uvicorn.Config(
-        create_app(config, db_path),
+        app if app is not None else create_app(config, db_path),
         log_level="warning",
         access_log=False,
         lifespan="on",

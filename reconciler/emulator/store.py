@@ -64,8 +64,18 @@ _CA_COLUMNS = (
 )
 
 
+def stored_json(text: str) -> Any:
+    """JSON the database holds. Text that does not parse was damaged in the file (a torn
+    write, a bad copy): that is the database's error, raised as such, as SQLite raises
+    one for a page it cannot read."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise sqlite3.DatabaseError(f"damaged JSON in the database: {exc}") from None
+
+
 def _load(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else orjson.loads(text)
+    return None if text is None else stored_json(text)
 
 
 def _dump(value: object) -> str | None:
@@ -122,6 +132,24 @@ class SeedUser:
     attributes: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: The first bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _refuse_a_foreign_file(path: Path) -> None:
+    """SQLite takes a file shorter than its header for an empty database and writes a new
+    one over it: a database cut short by a full disk, or any small file given as --db,
+    would be replaced without a word. An empty file is a new database; any other file
+    must start as a SQLite database does."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    if head and head != SQLITE_MAGIC:
+        raise sqlite3.DatabaseError("file is not a database")
+
+
 class Store:
     """A SQLite database (a file, or memory) behind one connection and one lock."""
 
@@ -130,11 +158,19 @@ class Store:
             target = ":memory:"
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _refuse_a_foreign_file(Path(path))
             target = str(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        try:
+            self._open(path is not None)
+        except UnicodeDecodeError as exc:  # a damaged schema: its text is no longer UTF-8
+            self._conn.close()
+            raise sqlite3.DatabaseError(f"damaged schema text in the database: {exc}") from None
+
+    def _open(self, on_disk: bool) -> None:
         self._conn.execute("PRAGMA busy_timeout = 10000")
-        if path is not None:
+        if on_disk:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
@@ -319,7 +355,7 @@ def seed_page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[int, l
     ):
         users[key] = {
             "mpid": mpid,
-            "identities": orjson.loads(identities),
+            "identities": stored_json(identities),
             "environment": environment,
             "calculated_attributes": {},
             "user_attributes": {},
@@ -332,12 +368,12 @@ def seed_page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[int, l
         users[key]["calculated_attributes"][name] = {
             "calculation_type": calculation_type,
             "cutoff_date": cutoff,
-            "seed": orjson.loads(seed),
+            "seed": stored_json(seed),
         }
     for key, name, value in conn.execute(
         "SELECT a.user_key, a.name, a.value "
         f"FROM user_attributes a JOIN {_PAGE} p ON p.user_key = a.user_key ORDER BY p.id, a.name",
         (limit, offset),
     ):
-        users[key]["user_attributes"][name] = orjson.loads(value)
+        users[key]["user_attributes"][name] = stored_json(value)
     return total, list(users.values())

@@ -1,5 +1,7 @@
 """The rules across manifest files: a CA name is declared once in a directory, and a
-`renamed_from` names no CA still declared and is claimed by one CA only."""
+`renamed_from` names no CA still declared and is claimed by one CA only. Names that differ
+only in case or Unicode form (`LTV`, `ltv`, `ＬＴＶ`) are warned about: mParticle keeps
+them apart, a reader takes them for one."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.errors import Issue
+from reconciler.models.rules import folded
 
 if TYPE_CHECKING:
     from reconciler.manifest.desired import DesiredCA
@@ -27,8 +30,24 @@ class Declared:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-def _at(written: Declared | DesiredCA, path: str, message: str) -> Issue:
-    return Issue(written.file, written.line, written.column, path, message)
+def _at(written: Declared | DesiredCA, path: str, message: str, severity: str = "error") -> Issue:
+    return Issue(written.file, written.line, written.column, path, message, severity)
+
+
+def look_alikes(declared: Sequence[Declared | DesiredCA]) -> list[Issue]:
+    """A warning at each name that differs from an earlier one only in case or Unicode
+    form (NFKC, casefold)."""
+    issues: list[Issue] = []
+    first: dict[str, Declared | DesiredCA] = {}
+    for written in declared:
+        earlier = first.setdefault(folded(written.name), written)
+        if earlier.name != written.name:
+            message = (
+                f'"{written.name}" differs from "{earlier.name}" at {earlier.where} only in '
+                "case or Unicode form: mParticle keeps two CAs, a reader sees one; rename one"
+            )
+            issues.append(_at(written, "name", message, "warning"))
+    return issues
 
 
 def cross_file_issues(
@@ -60,4 +79,4 @@ def cross_file_issues(
         if other is not desired:
             message = f'"{old}" is also the renamed_from of "{other.name}" at {other.where}'
             issues.append(_at(desired, "renamed_from", message))
-    return issues
+    return issues + look_alikes(declared)

@@ -23,14 +23,12 @@ from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, parse_bytes
 from reconciler.manifest.overrides import Mention
+from reconciler.manifest.partial import partial_problems
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
-    Datapoint,
     Problem,
-    TimePeriod,
 )
-from reconciler.models.definition import Condition
 
 CAS_KEY = "calculated_attributes"
 _DEFER_RULES = {"defer_rules": True}
@@ -65,34 +63,6 @@ def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
     return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
 
 
-def _partial_problems(item: Any) -> list[Problem]:
-    """Rule problems of the parts of an invalid CA that are valid on their own.
-
-    A typo in one field should not hide a rule broken elsewhere in the same CA.
-    """
-    definition = item.get("definition") if isinstance(item, dict) else None
-    if not isinstance(definition, dict):
-        return []
-    parts: list[tuple[tuple[str | int, ...], type[Datapoint | TimePeriod | Condition], Any]] = []
-    for key in ("datapoint", "data_point"):
-        if key in definition:
-            parts.append((("definition", key), Datapoint, definition[key]))
-    if "time_period" in definition:
-        parts.append((("definition", "time_period"), TimePeriod, definition["time_period"]))
-    conditions = definition.get("conditions")
-    if isinstance(conditions, list):
-        for index, condition in enumerate(conditions):
-            parts.append((("definition", "conditions", index), Condition, condition))
-    found: list[Problem] = []
-    for path, model, data in parts:
-        try:
-            part = model.model_validate(data, context=_DEFER_RULES)
-        except ValidationError:
-            continue
-        found += [Problem(path + p.path, p.message, p.severity) for p in part.problems()]
-    return found
-
-
 def _problem_issues(
     document: Document, base: tuple[Any, ...], problems: list[Problem], name: str | None
 ) -> list[Issue]:
@@ -120,10 +90,10 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
     except ValidationError as exc:
         issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
         issues = [_relative(issue, base, name) for issue in issues]
-        return None, issues + _problem_issues(document, base, _partial_problems(item), name)
+        return None, issues + _problem_issues(document, base, partial_problems(item), name)
     issues = _problem_issues(document, base, ca.problems(), name)
     where = document.position(base)
-    variants, variant_issues = overrides.variants(document, base, item, ca, _partial_problems)
+    variants, variant_issues = overrides.variants(document, base, item, ca, partial_problems)
     return (
         DesiredCA(
             ca,

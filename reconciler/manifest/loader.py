@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import Issue, ManifestError
-from reconciler.manifest import cache, overrides, parallel, retention
+from reconciler.manifest import cache, ignore, overrides, parallel, retention
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.document import SourceError, read_bytes
@@ -48,7 +48,9 @@ class Manifests:
 
 def discover(directory: Path) -> Iterator[Path]:
     """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
-    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`)."""
+    so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`) and the files
+    `.reconcilerignore` names (raises ManifestError if it is invalid)."""
+    ignored = ignore.read(directory)
     found = [
         path
         for pattern in ("*.yaml", "*.yml")
@@ -57,6 +59,7 @@ def discover(directory: Path) -> Iterator[Path]:
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and path.relative_to(directory).as_posix() != SETTINGS_FILE
         and not path.name.endswith(TEST_SUFFIXES)
+        and not ignored(path.relative_to(directory).as_posix())
     ]
     yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
 

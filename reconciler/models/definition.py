@@ -146,6 +146,11 @@ class Datapoint(ManifestModel):
         return found
 
 
+#: The API's integers are 32-bit: a longer window passes no API, and a number past 64 bits
+#: cannot even be sent.
+MAX_WITHIN = 2**31 - 1
+
+
 class TimePeriod(ManifestModel):
     """The window the calculation covers: since a date, or within a rolling period."""
 
@@ -180,6 +185,14 @@ class TimePeriod(ManifestModel):
                         "Invalid 'within' time period specification: must be a positive integer",
                     )
                 )
+            elif self.within > MAX_WITHIN:
+                found.append(
+                    Problem(
+                        ("within",),
+                        "Invalid 'within' time period specification: must be a positive integer "
+                        f"of at most {MAX_WITHIN} (the API's integers are 32-bit)",
+                    )
+                )
             if self.within_unit is None:
                 found.append(
                     Problem(
@@ -210,7 +223,14 @@ class Definition(ManifestModel):
 
     def local_problems(self) -> list[Problem]:
         found: list[Problem] = []
-        if self.calculation_type in NEEDS_ATTRIBUTE and not self.datapoint.attribute_name:
+        # A field may be None here when the definition is checked partly (manifest.partial):
+        # a rule over a field that is not valid says nothing.
+        point = self.datapoint
+        if (
+            self.calculation_type in NEEDS_ATTRIBUTE
+            and point is not None
+            and not point.attribute_name
+        ):
             found.append(
                 Problem(
                     ("datapoint", "attribute_name"),
@@ -218,7 +238,8 @@ class Definition(ManifestModel):
                     "set datapoint.attribute_name",
                 )
             )
-        if self.seeding is not None and self.time_period.type == "within":
+        period = self.time_period
+        if self.seeding is not None and period is not None and period.type == "within":
             found.append(
                 Problem(
                     ("seeding",),
@@ -275,7 +296,7 @@ class CalculatedAttribute(ManifestModel):
 
     def local_problems(self) -> list[Problem]:
         found: list[Problem] = []
-        if self.renamed_from == self.name:
+        if self.renamed_from is not None and self.renamed_from == self.name:
             found.append(Problem(("renamed_from",), "equals `name`; remove renamed_from"))
         if self.environments is not None and not self.environments:
             found.append(

@@ -55,6 +55,12 @@ def _name(value: str) -> str:
     return value
 
 
+def folded(name: str) -> str:
+    """A CA name with case and Unicode compatibility forms folded (NFKC, casefold): two
+    names folded alike read as one to a person, but are two CAs to mParticle."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")

@@ -150,10 +150,10 @@ def _extra_sections(plan: Plan) -> list[str]:
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
-    if plan.unmanaged:
-        names = "\n".join(f"- {_html(name)}" for name in plan.unmanaged)
+    if plan.left_alone:
+        names = "\n".join(f"- {_html(name)}" for name in plan.left_alone)
         sections.append(
-            f"<details><summary>{len(plan.unmanaged)} unmanaged (live, in no manifest)</summary>"
+            f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"
         )
     return sections

@@ -14,7 +14,8 @@ from typing import Any
 from reconciler.errors import PlanError, format_path
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
-from reconciler.plan.changes import changes_between, leaves
+from reconciler.plan.changes import as_written, ca_changes, leaves
+from reconciler.plan.hints import create_hints
 from reconciler.plan.steps import Facts, steps
 from reconciler.plan.value import Action, ActionKind, Change, DraftNote, Plan, summarize
 
@@ -42,6 +43,11 @@ def _body(ca: DeclaredCA, name: str | None = None) -> dict[str, Any]:
         "description": ca.description or "",
         "draft_definition": dict(ca.canonical),
     }
+
+
+def _nothing(value: Any) -> bool:
+    """What a create does not list: an empty or default leaf (never 0, which is a value)."""
+    return value is None or value is False or (isinstance(value, (str, list, dict)) and not value)
 
 
 def _document(
@@ -144,14 +150,17 @@ class _Planner:
         self.options = options
         self.errors: list[str] = []
 
-    def create(self, ca: DeclaredCA) -> list[Action]:
+    def create(self, ca: DeclaredCA, warnings: list[str]) -> list[Action]:
         body = _body(ca)
+        _, written = as_written(None, ca.canonical)
         changes = [
             Change(path=format_path(p), before=None, after=v)
-            for p, v in leaves(_document(ca.name, ca.description or "", ca.canonical))
-            if v not in (None, "", [], False)
+            for p, v in leaves(_document(ca.name, ca.description or "", written))
+            if not _nothing(v)
         ]
-        actions = [Action(action="create", name=ca.name, changes=changes, body=body)]
+        actions = [
+            Action(action="create", name=ca.name, changes=changes, warnings=warnings, body=body)
+        ]
         if ca.active:
             actions.append(Action(action="activate", name=ca.name))
         return actions
@@ -172,7 +181,7 @@ class _Planner:
         refused = protect_refused(ca, breaks)
         if refused is not None:
             self.errors.append(refused)
-        changes = changes_between(
+        changes = ca_changes(
             _document(live.name, live.description_text, matched.shown()),
             _document(ca.name, ca.description or "", desired),
         )
@@ -193,7 +202,7 @@ class _Planner:
             body = _body(ca)
         elif step == "discard_draft":
             # What the discarded draft held, against what stays in use.
-            changes = changes_between(
+            changes = ca_changes(
                 _document(live.name, live.description_text, matched.draft),
                 _document(live.name, live.description_text, matched.active),
             )
@@ -234,12 +243,16 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
     planner = _Planner(options)
     pairs, unmanaged, match_errors = match(desired, live)
     planner.errors += match_errors
+    hints = create_hints([ca for ca, found in pairs if found is None], live, unmanaged)
     renames: list[Action] = []
     rest: list[Action] = []
     notes: list[DraftNote] = []
     unchanged = 0
     for ca, found in sorted(pairs, key=lambda pair: pair[0].name):
-        actions = planner.create(ca) if found is None else planner.existing(ca, found)
+        if found is None:
+            actions = planner.create(ca, hints.get(ca.name, []))
+        else:
+            actions = planner.existing(ca, found)
         if found is not None and options.drafts == "preserve":
             actions, note = drafts.preserve(ca, found, actions)
             notes += [note] if note is not None else []

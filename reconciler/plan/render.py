@@ -210,9 +210,9 @@ def text(plan: Plan) -> Iterator[Text]:
         for note in kept:
             yield Text(f'  = draft kept "{printable(note.name)}" (id {note.id})', style="magenta")
         yield Text("")
-    if plan.unmanaged:
+    if plan.left_alone:
         yield Text("Unmanaged (live, in no manifest; `prune: true` deletes them):")
-        for name in plan.unmanaged:
+        for name in plan.left_alone:
             yield Text(f'  ? "{printable(name)}"', style="dim")
         yield Text("")
     yield Text(summary_line(plan), style="bold")

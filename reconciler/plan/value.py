@@ -253,6 +253,13 @@ class Plan(_Value):
     def empty(self) -> bool:
         return not self.actions
 
+    @property
+    def left_alone(self) -> list[str]:
+        """The unmanaged CAs this plan leaves in place: with prune, those it deletes are
+        listed once, as deletes, not again as unmanaged."""
+        deleted = {action.name for action in self.actions if action.action == "delete"}
+        return [name for name in self.unmanaged if name not in deleted]
+
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
         diffs, so a plan made without test files reads exactly as before they existed, and
@@ -270,10 +277,10 @@ class Plan(_Value):
         return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n"
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(self.to_json())
-        temporary.replace(path)
+        """Write the plan file (`plan --out`) whole, or raise a user error naming it."""
+        from reconciler.files import write_atomically
+
+        write_atomically(path, self.to_json(), "--out")
 
     @classmethod
     def load(cls, path: Path) -> Plan:

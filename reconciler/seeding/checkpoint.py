@@ -195,7 +195,12 @@ class Checkpoint:
 
     @staticmethod
     def check_input(path: Path, seed: InputId) -> None:
-        """Refuse early (before reading the whole file) a checkpoint of another file."""
+        """Refuse early (before reading the whole file) a checkpoint of another file, or a
+        path that cannot hold one (a directory)."""
+        if path.is_dir():
+            raise CheckpointError(
+                f"--checkpoint {path} is a directory: name a file to record confirmed batches"
+            )
         if not path.exists():
             return
         header = _header(path)
@@ -215,7 +220,12 @@ class Checkpoint:
         """Load an existing checkpoint for this input and batching (or refuse it), or start
         one; `write=False` (dry run) never creates or changes the file. `batches`: how many
         batches the input makes (a confirmed one beyond them is refused)."""
-        checkpoint = cls(path, path.open("a+b") if write else None)
+        try:
+            handle = path.open("a+b") if write else None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CheckpointError(f"--checkpoint {path}: cannot write it: {reason}") from None
+        checkpoint = cls(path, handle)
         try:
             checkpoint._lock()
             entries = _entries(path)

@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from reconciler.api.http import RetryPolicy
-from reconciler.api.transports import http_for
+from reconciler.api.transports import http_for, warn_plaintext
 from reconciler.errors import ApiError
 from reconciler.seeding.batches import Batch, Spool, body_size, cut
 from reconciler.seeding.checkpoint import Checkpoint
@@ -184,6 +184,7 @@ async def send_async(
     # still caps the requests.
     # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
     # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
+    warn_plaintext(settings, "s2s_url")
     http = http_for(settings, transport, deadline=None)
     delivery.governor.attach(http.client)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)

@@ -299,6 +299,9 @@ def _validate(
         spooled, located = _spool_user(record, layout, validator, options, spool, report)
         if spooled:
             continue
+        if not located:  # a valid user with nothing to send: counted, not refused
+            report.users_empty += 1
+            continue
         invalid.users += 1
         invalid.problems += len(located)
         room = SHOWN_ISSUES - len(shown)
@@ -362,14 +365,14 @@ def _spool_user(
     report: SeedReport,
 ) -> tuple[bool, Located]:
     """Spool one record's user if it is valid (and count its CAs); else (False, its
-    problems, located)."""
+    problems, located), no problem meaning a valid user with nothing to send."""
     origin: dict[DataPath, str] = {}
     user = None
     if record.error is not None:
         located = [("", record.error)]
     elif layout is not None:
         body, origin, cells = layout.user(record.data)
-        user, problems = validator.check(body, prior=len(cells)) if body else (None, [])
+        user, problems = validator.check(body) if body else (None, [])
         located = cells + [in_column(p.path, p.message, origin) for p in problems]
     else:
         user, problems = validator.check(record.data)

@@ -51,6 +51,8 @@ class SeedReport:
     failure: ApiError | None = None
     #: Users not sent because a CA they seed does not exist (with --skip-invalid).
     users_missing_ca: int = 0
+    #: Valid users with nothing to send (a CSV row whose cells are all empty).
+    users_empty: int = 0
     #: The rate governor: configured rate and ceiling, the highest rate reached, the 429s.
     rate_configured: float = 0.0
     rate_ceiling: float = 0.0
@@ -108,6 +110,7 @@ class SeedReport:
                 "valid": self.users_valid,
                 "sent": self.users_sent,
                 "already_sent": self.users_already_sent,
+                "nothing_to_send": self.users_empty,
                 "rejected": {
                     "invalid": self.users_invalid,
                     "server": self.users_rejected_server,

@@ -59,9 +59,10 @@ class UserValidator:
         #: CA name -> users seeding it more values than mParticle keeps (the first 100).
         self.overfull: dict[str, int] = {}
 
-    def check(self, raw: object, prior: int = 0) -> tuple[Json | None, list[Problem]]:
-        """The user to send, or None and every problem found (`prior`: problems the caller
-        already found in the same user, e.g. unreadable CSV cells)."""
+    def check(self, raw: object) -> tuple[Json | None, list[Problem]]:
+        """The user to send, or None and every problem found. None and no problem: a valid
+        user with nothing to send (no seed, no user attribute: a CSV row whose cells are
+        all empty), which is not an error."""
         if not isinstance(raw, dict):
             return None, [
                 Problem(
@@ -93,11 +94,9 @@ class UserValidator:
         attributes = _attributes_list(raw.get("user_attributes"), problems)
         if attributes is not None:
             user["user_attributes"] = {"workspace": attributes}
-        if not seeds and not attributes and not problems and not prior:
-            problems.append(
-                Problem(_WORKSPACE, "nothing to seed: no CA seeds and no user attributes")
-            )
-        return (None, problems) if problems else (user, [])
+        if problems or (not seeds and not attributes):
+            return None, problems
+        return user, []
 
     def _environment(self, value: object, problems: list[Problem]) -> str | None:
         path: DataPath = ("environment",)

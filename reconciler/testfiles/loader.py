@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from reconciler.errors import CaTestFileError, Issue
 from reconciler.evaluator import as_of_millis
 from reconciler.evaluator.values import iso_millis
+from reconciler.manifest import ignore
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, read_yaml
 from reconciler.manifest.loader import TEST_SUFFIXES
@@ -38,13 +39,16 @@ def is_test_file(path: Path) -> bool:
 
 
 def discover(directory: Path) -> list[Path]:
-    """Test files below `directory`, sorted by path; hidden folders are skipped."""
+    """Test files below `directory`, sorted by path; hidden folders are skipped, and so are
+    the files `.reconcilerignore` names."""
+    ignored = ignore.read(directory)
     found = {
         path
         for suffix in SUFFIXES
         for path in directory.rglob(f"*{suffix}")
         if path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and not ignored(path.relative_to(directory).as_posix())
     }
     return sorted(found, key=lambda path: path.relative_to(directory).as_posix())
 

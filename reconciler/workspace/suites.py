@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.console import Output
 from reconciler.errors import CaTestFileError, ReconcilerError
+from reconciler.manifest import ignore
 from reconciler.manifest.loader import TEST_SUFFIXES
 from reconciler.workspace.loading import Workspace
 
@@ -27,12 +28,14 @@ SHOWN_ISSUES = 5
 
 
 def present(directory: Path) -> bool:
-    """Whether a test file is below `directory`, hidden folders skipped (the rule of
-    `testfiles.discover`), without importing test-file loading."""
+    """Whether a test file is below `directory`, hidden folders and ignored files skipped
+    (the rule of `testfiles.discover`), without importing test-file loading."""
+    ignored = ignore.read(directory)
     for suffix in TEST_SUFFIXES:
         for path in directory.rglob(f"*{suffix}"):
             parts = path.relative_to(directory).parts
-            if path.is_file() and not any(part.startswith(".") for part in parts):
+            hidden = any(part.startswith(".") for part in parts)
+            if path.is_file() and not hidden and not ignored("/".join(parts)):
                 return True
     return False
 

@@ -45,3 +45,26 @@ def test_plain_http_skips_the_bundle_and_trusts_nothing() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
     assert context.cert_store_stats()["x509_ca"] == 0
+
+
+def test_the_embedded_database_is_closed_with_the_client(tmp_path: Path) -> None:
+    """Its connection was left to the garbage collector: in a process that runs several
+    commands the next one met "database is locked" (after a 10 s wait) on a database the
+    user had replaced. Found by tests/resilience/test_damaged_database.py."""
+    import asyncio
+    import sqlite3
+
+    from reconciler.api import transports
+    from reconciler.settings import SettingsFile, resolve
+
+    settings = resolve(tmp_path, SettingsFile(workspace_id=1), environ={})
+    transport = transport_for(settings)
+    assert isinstance(transport, transports.EmbeddedTransport)
+
+    async def listed() -> int:
+        async with transports.platform(settings, transport) as client:
+            return len(await client.list())
+
+    assert asyncio.run(listed()) == 0
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        transport.store.reset()

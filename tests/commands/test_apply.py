@@ -207,3 +207,16 @@ def test_apply_after_apply_lists_once_more(tmp_path: Path, emulator: EmulatorSer
     requests = emulator.stats()["requests"]
     assert requests[LIST] == 2  # the plan, and the check afterwards
     assert requests[TOKEN] == 1
+
+
+def test_the_steps_and_the_report_follow_the_plan_on_stdout(tmp_path: Path) -> None:
+    """The per-action lines went to stderr while the plan and the report went to stdout:
+    `apply > log` lost the steps between them."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    result = run_cli("apply", directory, "--auto-approve")
+    assert result.exit_code == 0, result.output
+    plan_end = result.stdout.index("Plan: 1 to create")
+    created = result.stdout.index('✓ create "A" (id 1)')
+    activated = result.stdout.index('✓ activate "A" (id 1)')
+    assert plan_end < created < activated < result.stdout.index("Apply complete: 2 done.")
+    assert "✓" not in result.stderr

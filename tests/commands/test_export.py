@@ -77,7 +77,7 @@ def test_file_names_are_safe_whatever_the_names(
     assert all(path.parent == out for path in out.rglob("*.yaml"))
     assert all(len(name) <= 100 for name in files)
     assert "con.yaml" not in files
-    assert (out / "reconciler.yaml").read_text().startswith("workspace_id: 1234")
+    assert "\nworkspace_id: 1234\n" in (out / "reconciler.yaml").read_text()
     plan_is_empty(out, env)
 
 
@@ -109,8 +109,22 @@ def test_embedded_workspace_round_trip(tmp_path: Path) -> None:
     assert run_cli("apply", source, "--auto-approve").exit_code == 0
     out = tmp_path / "exported"
     assert run_cli("export", source, "--out", out).exit_code == 0
-    assert (out / ".reconciler" / "emulator.db").is_file()
     plan_is_empty(out, {})
+
+
+def test_an_embedded_export_plans_against_the_same_workspace_not_a_copy(tmp_path: Path) -> None:
+    """The export points at the source's database (`emulator_db`) instead of copying it: a
+    change applied through the export is the source's workspace changed."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    assert not (out / ".reconciler").exists()
+    assert "emulator_db: ../m/.reconciler/emulator.db" in (out / "reconciler.yaml").read_text()
+    (out / "b.yaml").write_text(json.dumps({"calculated_attributes": [ca("B")]}))
+    assert run_cli("apply", out, "--auto-approve").exit_code == 0
+    seen = run_cli("plan", source)
+    assert 'Unmanaged (live, in no manifest; `prune: true` deletes them):\n  ? "B"' in seen.stdout
 
 
 def test_values_only_the_ui_holds_export_to_manifests_that_validate_and_plan_empty(
@@ -224,3 +238,64 @@ def test_every_ca_is_exported_whatever_the_names(
     assert plan["actions"] == []
     assert plan["summary"]["unmanaged"] == 0
     assert plan["summary"]["unchanged"] == len(names)
+
+
+def test_export_into_a_file_is_refused_by_name(tmp_path: Path) -> None:
+    """It printed "unexpected FileExistsError ... This is a bug"."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    (tmp_path / "taken").write_text("mine\n")
+    result = run_cli("export", source, "--out", tmp_path / "taken")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: --out {tmp_path / 'taken'}: is a file; name a directory to export into\n",
+    )
+    assert (tmp_path / "taken").read_text() == "mine\n"
+
+
+def test_force_replaces_an_earlier_export_and_only_its_files(tmp_path: Path) -> None:
+    """The README's `export --out exported/` twice failed; again with --force it replaces
+    what the first export wrote (a CA deleted since loses its file), and leaves any other
+    file alone."""
+    source = write_manifests(tmp_path / "m", [ca("A"), ca("B")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    (out / "NOTES.md").write_text("kept\n")
+    again = run_cli("export", source, "--out", out)
+    assert again.exit_code == 1
+    assert "already holds manifests (3 files). Pass --force to replace" in again.stderr
+    write_manifests(source, [ca("A")])
+    assert run_cli("apply", source, "--auto-approve", "--prune").exit_code == 0
+    forced = run_cli("export", source, "--out", out, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert sorted(p.name for p in out.iterdir()) == ["NOTES.md", "a.yaml", "reconciler.yaml"]
+    plan_is_empty(out, {})
+
+
+def test_force_never_touches_a_manifest_export_did_not_write(tmp_path: Path) -> None:
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    out = write_manifests(tmp_path / "mine", [ca("Hand written")])
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    result = run_cli("export", source, "--out", out, "--force")
+    assert result.exit_code == 1
+    assert "export replaces only the files it wrote, and these are not its own:" in result.stderr
+    assert str(out / "cas.yaml") in result.stderr
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_export_keeps_protect_which_the_api_does_not_store(tmp_path: Path) -> None:
+    """From the manifests of DIR, and from the files of an earlier export it replaces."""
+    source = write_manifests(tmp_path / "m", [ca("A", protect=True), ca("B")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    first = run_cli("export", source, "--out", out)
+    assert first.exit_code == 0, first.output
+    assert "Kept `protect: true` on 1 CA(s) as the manifests say" in first.stderr
+    assert "protect: true" in (out / "a.yaml").read_text()
+    assert "protect" not in (out / "b.yaml").read_text()
+    (source / "cas.yaml").write_text("calculated_attributes: [{name: A, definition: 7}]\n")
+    again = run_cli("export", source, "--out", out, "--force")
+    assert again.exit_code == 0, again.output
+    assert "protect: true" in (out / "a.yaml").read_text()  # from the export it replaced
+    assert "have errors, so the export could not take `protect: true` from them" in again.stderr
+    plan_is_empty(out, {})

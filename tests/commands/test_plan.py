@@ -289,3 +289,31 @@ def test_one_list_request_for_two_thousand_cas(
     assert after[LIST] - before.get(LIST, 0) == 1
     assert after[TOKEN] - before.get(TOKEN, 0) == 1
     assert sum(after.values()) - sum(before.values()) == 2
+
+
+def test_creates_that_look_like_a_missed_rename_warn(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A typo in renamed_from, a name that differs from a live one only in case, and a
+    rename written without renamed_from all plan a silent "create": each says why."""
+    raw.activate(raw.create("Lifetime Value", PURCHASES))
+    sessions = raw.create("Sessions", SESSIONS)
+    directory = write_manifests(
+        tmp_path,
+        [
+            ca("LTV", PURCHASES, renamed_from="Lifetime Valeu"),
+            ca("sessions"),
+        ],
+    )
+    text = run_cli("plan", directory, env=env_for(emulator.url))
+    assert text.exit_code == 0, text.output
+    assert (
+        '⚠ renamed_from "Lifetime Valeu" names no CA in the workspace, so this creates a new '
+        'CA; did you mean "Lifetime Value"?'
+    ) in text.stdout
+    assert '⚠ same definition as the unmanaged "Lifetime Value" (id' in text.stdout
+    assert (
+        f'⚠ "sessions" differs from the live "Sessions" (id {sessions}) only in case or Unicode '
+        "form"
+    ) in text.stdout
+    converge(directory, emulator)

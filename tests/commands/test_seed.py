@@ -5,6 +5,7 @@ users the server refuses are isolated by bisection, and every failure is one par
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import logging
 import shutil
@@ -99,6 +100,7 @@ def test_a_user_the_server_refuses_is_isolated_by_bisection(serve: Serve, tmp_pa
         stats = server.stats()
     assert result.exit_code == 1
     assert "1 user(s) were refused by the server and not seeded" in result.stderr
+    assert "Done:" not in result.stdout  # the summary does not say "Done" above an error
     (refused,) = rejects(out)
     assert refused["line"] == 437
     assert refused["stage"] == "server"
@@ -131,6 +133,7 @@ def test_with_skip_invalid_a_server_refusal_is_reported_but_not_an_error(
     assert "seeded values never leave the window" in result.stderr
     assert "299 sent" in result.stdout
     assert "1 rejected (0 invalid, 1 by the server)" in result.stdout
+    assert result.stdout.endswith("Done: 299 user(s) seeded.\n")
 
 
 def test_a_ca_the_seeding_api_never_learns_stops_the_run_unbisected(
@@ -456,3 +459,41 @@ def test_seeds_over_100_values_warn_that_mparticle_keeps_the_first_100(tmp_path:
         'CA "Screens Visited" (unique_list): 2 user(s) seed more than 100 distinct values; '
         "mParticle keeps only the first 100 it receives and drops the rest"
     ) in result.stderr.replace("\n", " ")
+
+
+def test_a_csv_row_with_every_cell_empty_has_nothing_to_send(serve: Serve, tmp_path: Path) -> None:
+    """Such a row was refused as "nothing to seed", and with it the whole file: it is a
+    user with no value to send, counted and skipped."""
+    path = write_csv(tmp_path / "seeds.csv", users(5))
+    with path.open(newline="") as file:
+        rows = list(csv.reader(file))
+    identity = 4  # mpid, customer_id, email, environment; then the CAs and attributes
+    rows[3] = rows[3][:identity] + [""] * (len(rows[0]) - identity)
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows(rows)
+    with serve() as server:
+        result = seed(path, server, "--format", "json")
+        assert server.seeds(limit=0)["count"] == 4
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["users"]["nothing_to_send"] == 1
+    assert (report["users"]["valid"], report["users"]["sent"]) == (4, 4)
+    text = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert "5 read, 4 valid, 1 with nothing to send (no value in the row)" in text.stdout
+
+
+def test_skip_invalid_with_every_user_refused_is_an_error_not_done(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """README and docs/seeding.md: with --skip-invalid, refused users do not fail the run,
+    as long as some user was seeded; a run that seeded no one is an error, and its
+    summary never says "Done: 0 user(s) seeded." above it."""
+    bodies = [{**body, "mpid": 1000 + index} for index, body in enumerate(users(3))]
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        server.refuse_seeds(*(body["mpid"] for body in bodies))
+        result = seed(path, server, "--skip-invalid")
+        assert server.seeds(limit=0)["count"] == 0
+    assert result.exit_code == 1
+    assert "Done:" not in result.stdout
+    assert "Error: no user was seeded: 3 user(s) were refused and none landed" in result.stderr

@@ -106,8 +106,69 @@ def test_a_bug_is_one_paragraph_not_a_traceback(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(manifest, "load", broken)
     result = run_cli("validate", ROOT / "manifests")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # SPEC §4: a bug, and only a bug, exits 3
     assert "unexpected ZeroDivisionError: boom. This is a bug in reconciler" in result.stderr
     assert "Traceback" not in result.output
-    with pytest.raises(ZeroDivisionError):
-        run_cli("--debug", "validate", ROOT / "manifests")
+    debugged = run_cli("validate", ROOT / "manifests", "--debug")
+    assert debugged.exit_code == 3
+    assert "Traceback (most recent call last)" in debugged.stderr
+    assert "ZeroDivisionError" in debugged.stderr
+
+
+def test_every_error_of_one_ca_is_reported_at_once(tmp_path: Path) -> None:
+    """A bad cutoff date made the CA invalid as a whole, and the definition's own rule (a
+    `sum` needs `datapoint.attribute_name`) was never checked: the user fixed one error
+    to meet the next."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: LTV\n"
+        "    renamed_from: LTV\n"
+        "    definition:\n"
+        "      calculation_type: sum\n"
+        "      datapoint: {event_name: Purchase, event_type: commerce_event}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+        "      seeding: {cutoff_date: 2019-13-45}\n"
+        "  - name: Sessions\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start, custom_event_type: purchase}\n"
+        "      time_period: {type: within, within_unit: fortnights}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 1
+    assert "Error: 5 errors in manifests:" in stderr
+    for expected in (
+        'cas.yaml:3:19: renamed_from: equals `name`; remove renamed_from (CA "LTV")',
+        "cas.yaml:6:18: definition.datapoint.attribute_name: calculation_type `sum` aggregates "
+        'an attribute\'s value: set datapoint.attribute_name (CA "LTV")',
+        "cas.yaml:8:30: definition.seeding.cutoff_date: '2019-13-45' is not a valid ISO 8601 "
+        'date or datetime (CA "LTV")',
+        "cas.yaml:12:65: definition.datapoint.custom_event_type: Invalid data point custom "
+        "event type",
+        "cas.yaml:13:48: definition.time_period.within_unit: 'fortnights' is not valid",
+    ):
+        assert expected in stderr, (expected, stderr)
+
+
+def test_names_that_differ_only_in_case_or_unicode_form_warn(tmp_path: Path) -> None:
+    """`LTV`, `ltv` and the full-width `ＬＴＶ` are three CAs to mParticle and one to a
+    reader: validate passes and warns at each later spelling, naming the first."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    body = (
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+    )
+    (tmp_path / "a.yaml").write_text("calculated_attributes:\n  - name: LTV\n" + body)
+    (tmp_path / "b.yaml").write_text(
+        "calculated_attributes:\n  - name: ltv\n" + body + "  - name: ＬＴＶ\n" + body
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    assert 'b.yaml:2:5: name: "ltv" differs from "LTV" at a.yaml:2 only in case' in stderr
+    assert 'b.yaml:7:5: name: "ＬＴＶ" differs from "LTV" at a.yaml:2 only in case' in stderr
+    assert "a.yaml:2:5" not in stderr

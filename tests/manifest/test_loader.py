@@ -158,3 +158,45 @@ def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> N
     (issue,) = errors_of(workspace(tmp_path, {"cas.yaml": text}))
     assert issue.isprintable()
     assert "\\x1b[31mred\\x1b]0;title\\x07\\u202e\\u2028x" in issue
+
+
+def test_reconcilerignore_takes_gitignore_patterns(tmp_path: Path) -> None:
+    """YAML that is no manifest (a CI config, Helm values, drafts) is named in
+    `.reconcilerignore` as in `.gitignore`: directories, globs, anchoring, negation."""
+    root = workspace(
+        tmp_path,
+        {
+            ".reconcilerignore": (
+                "# not manifests\nci/\n*.values.yaml\n!kept.values.yaml\n/top.yaml\n"
+            ),
+            "ci/pipeline.yaml": "stages: [build]\n",
+            "helm/app.values.yaml": "replicas: 3\n",
+            "kept.values.yaml": CA.format(name="Kept"),
+            "top.yaml": "not: [a manifest",
+            "nested/top.yaml": CA.format(name="Nested"),
+            "cas.yaml": CA.format(name="Sessions"),
+        },
+    )
+    loaded = manifest.load(root)
+    assert [c.name for c in loaded.cas] == ["Sessions", "Kept", "Nested"]
+
+
+def test_an_invalid_ignore_pattern_is_a_located_error(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {".reconcilerignore": "ci/\n!\n", "cas.yaml": CA.format(name="A")})
+    assert errors_of(root) == [".reconcilerignore:2:1: invalid gitignore pattern '!'"]
+    (root / ".reconcilerignore").write_bytes(b"ci/\n\xff\xfe drafts/\n")
+    assert errors_of(root) == [".reconcilerignore:2:1: is not UTF-8 text"]
+
+
+def test_ignored_test_files_are_not_tests(tmp_path: Path) -> None:
+    from reconciler.testfiles.loader import discover
+    from reconciler.workspace.suites import present
+
+    root = workspace(
+        tmp_path, {".reconcilerignore": "vendor/\n", "vendor/x.test.yaml": "users: {}\n"}
+    )
+    assert discover(root) == []
+    assert not present(root)
+    (root / "own.test.yaml").write_text("users: {}\n")
+    assert discover(root) == [root / "own.test.yaml"]
+    assert present(root)

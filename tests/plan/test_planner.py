@@ -201,3 +201,46 @@ def test_the_refusals_are_rules_of_their_own() -> None:
     protected = planner.protect_refused(want(protect=True), ["calculation_type"])
     assert protected is not None
     assert "discard its seeds (calculation_type changes)" in protected
+
+
+def warnings_of(plan: Plan, name: str) -> list[str]:
+    return [w for a in plan.actions if a.name == name and a.action == "create" for w in a.warnings]
+
+
+def test_renamed_from_naming_no_live_ca_suggests_close_live_names() -> None:
+    plan = make([want("New", renamed_from="Lifetime Valeu")], [found("Lifetime Value", id=4)])
+    assert warnings_of(plan, "New") == [
+        'renamed_from "Lifetime Valeu" names no CA in the workspace, so this creates a new '
+        'CA; did you mean "Lifetime Value"?'
+    ]
+    far = make([want("New", renamed_from="Sessions")], [found("Lifetime Value", id=4)])
+    assert warnings_of(far, "New") == [
+        'renamed_from "Sessions" names no CA in the workspace, so this creates a new CA'
+    ]
+
+
+def test_a_name_that_differs_from_a_live_one_only_in_case_or_unicode_form_warns() -> None:
+    plan = make([want("ｌｔｖ", definition=OTHER)], [found("LTV", id=4, active=DEFINITION)])
+    assert steps(plan) == [("create", "ｌｔｖ"), ("activate", "ｌｔｖ")]
+    assert warnings_of(plan, "ｌｔｖ") == [
+        '"ｌｔｖ" differs from the live "LTV" (id 4) only in case or Unicode form: this '
+        'creates a second CA; to change that one, use its name or renamed_from: "LTV"'
+    ]
+
+
+def test_a_new_ca_equal_to_an_unmanaged_one_hints_at_a_missed_rename() -> None:
+    live = [found("Old", id=4, active=DEFINITION), found("Kept", id=5, draft=OTHER)]
+    plan = make(
+        [want("New"), want("Other", definition=OTHER), want("Kept", definition=OTHER)], live
+    )
+    assert warnings_of(plan, "New") == [
+        'same definition as the unmanaged "Old" (id 4): if this is a rename, add '
+        'renamed_from: "Old" to keep its id, seeds and audiences'
+    ]
+    # "Kept" is managed (matched by name): its twin "Other" is no missed rename of it.
+    assert warnings_of(plan, "Other") == []
+
+
+def test_creates_without_a_look_alike_carry_no_hint() -> None:
+    plan = make([want("Fresh", definition=OTHER)], [found("LTV", id=4, active=DEFINITION)])
+    assert warnings_of(plan, "Fresh") == []

@@ -147,3 +147,20 @@ def test_markdown_is_truncated_deterministically_below_the_limit() -> None:
     assert "more sections not shown" in first
     assert "CA 0000" in first
     assert "CA 2999" not in first
+
+
+def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None:
+    """`plan --prune` listed each delete twice: as `x delete` and under "Unmanaged"."""
+    pruned = plan_of(
+        [Action(action="delete", name="Old", id=3)], unmanaged=["Kept by scope", "Old"]
+    )
+    text = rendered(pruned)
+    assert text.count('"Old"') == 1
+    assert '  x delete "Old" (id 3)' in text.splitlines()
+    assert '  ? "Kept by scope"' in text.splitlines()
+    comment = markdown.markdown(pruned)
+    assert "1 unmanaged (live, in no manifest)" in comment
+    assert "- Old" not in comment
+    only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
+    assert "Unmanaged" not in rendered(only_deletes)
+    assert "unmanaged (live" not in markdown.markdown(only_deletes)

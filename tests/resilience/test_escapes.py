@@ -73,7 +73,7 @@ def test_apply_report_and_stale_plan_escape_live_names(
     applied = run_cli("apply", directory, "--prune", "--auto-approve", env=env)
     assert applied.exit_code == 0, applied.output
     assert raw_characters(applied.output) == []
-    assert r'✓ delete "Title\x1b]0;all good\x07"' in applied.stderr
+    assert r'✓ delete "Title\x1b]0;all good\x07"' in applied.stdout  # with the plan (issue 12)
 
 
 def test_export_notes_escape_live_names(

@@ -102,7 +102,7 @@ def test_the_soak_meets_every_fault_kind(start_emulator: StartEmulator, tmp_path
         and entry["route"] == "POST /platform/v2/workspaces/{workspace_id}/calculatedattributes"
     ]
     assert lost_creates
-    assert "(adopted: it existed after a lost answer)" in applied.stderr
+    assert "(adopted: it existed after a lost answer)" in applied.stdout  # with the plan
     server.settings(fault_rate=0)
     assert run_cli("plan", directory, "--detailed-exitcode", env=env).exit_code == 0
     api = RawApi(server.url)

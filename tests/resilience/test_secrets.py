@@ -361,7 +361,9 @@ def test_a_gateway_echoing_the_seeding_authorization_leaks_nowhere(tmp_path: Pat
             "--checkpoint", checkpoint, env=env,
         )  # fmt: skip
         assert gateway.requests, "the gateway was reached"
-    assert "refused by the server" in result.output or result.exit_code == 0, result.output
+    # --skip-invalid, and every user refused: nobody landed, so the run fails (issue 12).
+    assert result.exit_code == 1, result.output
+    assert "no user was seeded: 3 user(s) were refused" in result.output, result.output
     assert "you sent Authorization: Basic ***" in rejects.read_text()
     for text in (result.output, rejects.read_text(), checkpoint.read_text()):
         assert token not in text

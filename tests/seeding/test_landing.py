@@ -62,6 +62,7 @@ def test_100k_users_from_jsonl_land_exactly_as_sent(serve: Serve, tmp_path: Path
         "valid": USERS,
         "sent": USERS,
         "already_sent": 0,
+        "nothing_to_send": 0,
         "rejected": {"invalid": 0, "server": 0, "missing_ca": 0},
     }
     assert report["batches"] == {"total": USERS // BATCH, "sent": USERS // BATCH, "skipped": 0}

@@ -299,8 +299,6 @@ RULES: list[tuple[str, list[Callable[[Json], None]], str, str]] = [
      [_set("user_attributes", {"workspace": [{"attribute_name": "T", "attribute_value": "a"},
                                              {"attribute_name": "T", "attribute_value": "b"}]})],
      "user_attributes.workspace[1].attribute_name", "set twice"),
-    ("nothing-to-seed", [_set("calculated_attributes.workspace", [])],
-     "calculated_attributes.workspace", "nothing to seed"),
 ]  # fmt: skip
 
 
@@ -319,6 +317,13 @@ def test_each_rule_names_the_field_and_says_what_is_wrong(
     assert words in problems[0][1]
     # A wrong seed field also leaves the right one missing; nothing else is reported.
     assert problems[1:] in ([], [(f"{W0}.seed.value", "LTV: sum needs seed.value")]), problems
+
+
+def test_a_user_with_nothing_to_seed_is_valid_and_has_nothing_to_send() -> None:
+    """It was refused as "nothing to seed", and one such row refused the whole file."""
+    raw = copy.deepcopy(body())
+    _set("calculated_attributes.workspace", [])(raw)
+    assert check(raw) == (None, [])
 
 
 def test_a_record_that_is_not_an_object_is_invalid() -> None:

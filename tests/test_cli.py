@@ -1,0 +1,294 @@
+"""The command line a Terraform user expects (SPEC §4): exit codes mapped in one place
+(usage errors 1, a bug 3, Ctrl-C 130, and 2 only for `plan --detailed-exitcode`),
+`--version` and `-h` everywhere, the global flags after the command too, and bad input
+(paths, ports, URLs, damaged files) a named user error, never "a bug"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from reconciler import __version__
+from reconciler.cli import app
+from tests.support.cli import run_cli
+from tests.support.workspace import SESSIONS, ca, write_manifests
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return write_manifests(tmp_path / "m", [ca("Sessions", SESSIONS)])
+
+
+def test_global_flags_follow_the_command_too(workspace: Path) -> None:
+    """`plan --detailed-exitcode --no-color` exited 2 (a usage error), which a drift job
+    reads as "changes"."""
+    result = run_cli("plan", workspace, "--detailed-exitcode", "--no-color")
+    assert result.exit_code == 2, result.output  # changes: the CA is not created yet
+    assert "Plan: 1 to create" in result.stdout
+    assert run_cli("apply", workspace, "--auto-approve", "--no-color").exit_code == 0
+    assert run_cli("plan", workspace, "--no-color", "--detailed-exitcode").exit_code == 0
+    assert run_cli("--no-color", "plan", workspace, "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--no-such-flag"],
+        ["plan", "--format", "yaml"],
+        ["plan", "--workspace-id", "abc"],
+        ["apply", "--concurrency", "0"],
+        ["seed"],
+        ["no-such-command"],
+        ["emulator", "--port", "99999"],
+        [],
+    ],
+    ids=lambda args: " ".join(args) or "nothing",
+)
+def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
+    """Nothing but `plan --detailed-exitcode` exits 2, so a drift job can trust it."""
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    assert "Usage: reconciler" in result.stderr
+    if args:
+        assert result.stderr.startswith("Error: "), result.stderr
+        assert "--help` for every option" in result.stderr
+        assert "\n\n" not in result.stderr.strip()  # one paragraph
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_version_and_h_work_everywhere(command: str) -> None:
+    words = [command] if command else []
+    version = run_cli(*words, "--version")
+    assert (version.exit_code, version.stdout) == (0, f"reconciler {__version__}\n")
+    for flag in ("-h", "--help"):
+        helped = run_cli(*words, flag)
+        assert helped.exit_code == 0, helped.output
+        assert helped.stdout.startswith(f"Usage: reconciler {command}".rstrip())
+        assert "--no-color" in helped.stdout
+        assert "--debug" in helped.stdout
+
+
+def test_debug_after_the_command_shows_the_traceback_of_a_bug(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    from reconciler import manifest
+
+    def broken(directory: Path) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(manifest, "load", broken)
+    plain = run_cli("plan", workspace)
+    assert plain.exit_code == 3
+    assert "Traceback" not in plain.output
+    assert "This is a bug in reconciler" in plain.stderr
+    debugged = run_cli("plan", workspace, "--debug")
+    assert debugged.exit_code == 3
+    assert "Traceback (most recent call last)" in debugged.stderr
+
+
+def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> None:
+    from reconciler import manifest
+
+    def interrupted(directory: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(manifest, "load", interrupted)
+    result = run_cli("validate", workspace)
+    assert result.exit_code == 130
+    assert result.stderr == "Error: interrupted\n"
+
+
+def test_a_user_error_stays_exit_1_with_debug(workspace: Path) -> None:
+    result = run_cli("plan", workspace, "--debug", env={"RECONCILER_RETRY_ATTEMPTS": "abc"})
+    assert result.exit_code == 1
+    assert "RECONCILER_RETRY_ATTEMPTS='abc'" in result.stderr
+
+
+# Bad paths: each a named user error (exit 1), and nothing half-done.
+
+
+def test_plan_out_naming_a_directory_is_refused_before_planning(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """It printed "unexpected IsADirectoryError ... This is a bug" and left `DIR.tmp`."""
+    out = tmp_path / "plans"
+    out.mkdir()
+    result = run_cli("plan", workspace, "--out", out)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: --out {out}: is a directory; name a file to write\n"
+    assert result.stdout == ""  # refused before anything was planned
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "plans"]
+    assert list(out.iterdir()) == []
+
+
+def test_plan_out_that_cannot_be_written_is_named_and_leaves_nothing(
+    workspace: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("x")
+    under_a_file = run_cli("plan", workspace, "--out", tmp_path / "file" / "plan.json")
+    assert under_a_file.exit_code == 1
+    assert f"{tmp_path / 'file'} is a file, not a directory" in under_a_file.stderr
+    unwritable = run_cli("plan", workspace, "--out", "/proc/x/y")
+    assert unwritable.exit_code == 1
+    assert (
+        unwritable.stderr == "Error: --out /proc/x/y: cannot write it: No such file or directory\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m"]
+
+
+def test_plan_out_is_written_whole(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "plan.json"
+    result = run_cli("plan", workspace, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"{")
+    assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temporary file left
+
+
+def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> None:
+    port = run_cli("emulator", "--port", "99999")
+    assert port.exit_code == 1
+    assert "Invalid value for '--port'" in port.stderr
+    host = run_cli("emulator", "--host", "no such host.invalid", "--port", "0")
+    assert host.exit_code == 1
+    assert host.stderr.startswith("Error: cannot listen on no such host.invalid:0: ")
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"not a database, not even close" * 200)
+    db = run_cli("emulator", "--port", "0", "--db", damaged)
+    assert db.exit_code == 1
+    assert f"--db {damaged}: cannot use it as the emulator's database" in db.stderr
+    assert "file is not a database" in db.stderr
+    short = tmp_path / "notes.txt"  # shorter than SQLite's header: SQLite wrote over it
+    short.write_bytes(b"keep me\n")
+    refused = run_cli("emulator", "--port", "0", "--db", short)
+    assert refused.exit_code == 1
+    assert "file is not a database" in refused.stderr
+    assert short.read_bytes() == b"keep me\n"
+    latency = run_cli("emulator", "--latency-ms", "nan")
+    assert (latency.exit_code, latency.stderr) == (
+        1,
+        "Error: --latency-ms must be a finite number, not nan\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://[::1", "is not a URL (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999", "is not a URL (Port out of range 0-65535)"),
+        ("api.mparticle.com", "is not an http:// or https:// URL"),
+        ("https://", "names no host"),
+        ("https://api.mparticle.com/\x1b[31m", "holds a space or a control character"),
+    ],
+)
+def test_a_junk_url_is_named_not_a_bug(workspace: Path, url: str, problem: str) -> None:
+    env = {"MPARTICLE_CLIENT_ID": "x", "MPARTICLE_CLIENT_SECRET": "y", "MPARTICLE_API_URL": url}
+    result = run_cli("plan", workspace, env=env)
+    assert result.exit_code == 1
+    shown = url.replace("\x1b", "\\x1b")
+    assert result.stderr.startswith(f"Error: MPARTICLE_API_URL='{shown}' {problem}"), result.stderr
+
+
+def test_a_junk_url_in_reconciler_yaml_is_located(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path, [ca("A")], {"auth_url": "sso.auth.mparticle.com"})
+    result = run_cli("validate", directory)
+    assert result.exit_code == 1
+    assert "reconciler.yaml:1:" in result.stderr
+    assert "auth_url: 'sso.auth.mparticle.com' is not an http:// or https:// URL" in result.stderr
+
+
+def test_plain_http_to_another_host_warns_that_secrets_travel_unencrypted(
+    workspace: Path,
+) -> None:
+    env = {
+        "MPARTICLE_CLIENT_ID": "x",
+        "MPARTICLE_CLIENT_SECRET": "y",
+        "MPARTICLE_API_URL": "http://127.0.0.1:1",
+        "MPARTICLE_AUTH_URL": "http://192.0.2.1:1/oauth/token",  # TEST-NET: never routed
+        "RECONCILER_RETRY_ATTEMPTS": "1",
+        "RECONCILER_REQUEST_TIMEOUT": "0.5",
+    }
+    result = run_cli("plan", workspace, env=env)
+    assert result.exit_code == 1
+    assert (
+        "Warning: auth_url http://192.0.2.1:1/oauth/token is plain http:// to another machine: "
+        "the credentials and the workspace's data travel unencrypted; use https://"
+    ) in result.stderr
+    assert "api_url" not in result.stderr  # loopback: a local emulator
+
+
+def test_a_checkpoint_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    from tests.support.seeds import MANIFESTS, users, write_jsonl
+
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    result = run_cli("seed", seeds, MANIFESTS, "--checkpoint", tmp_path, "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: --checkpoint {tmp_path} is a directory: name a file to record confirmed batches\n"
+    )
+
+
+def _checkpoint(database: Path) -> None:
+    """Everything into the one file, as after a clean shutdown."""
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    for path in database.parent.iterdir():
+        if path != database:
+            path.unlink()
+
+
+def _damage_past_the_header(database: Path) -> None:
+    """Overwrite the pages after the first: the file still opens, reading a table fails."""
+    _checkpoint(database)
+    with database.open("r+b") as file:
+        file.seek(4096)
+        file.write(b"\xff" * 8192)
+
+
+def _damage_bytes(database: Path, find: bytes, replace: bytes) -> None:
+    """Replace the first `find` in the checkpointed file (same length: pages stay whole)."""
+    _checkpoint(database)
+    data = bytearray(database.read_bytes())
+    at = data.index(find)
+    data[at : at + len(find)] = replace
+    database.write_bytes(bytes(data))
+
+
+def _damage(database: Path, how: str) -> None:
+    if how in ("garbage", "short"):
+        for path in database.parent.iterdir():  # with its write-ahead log, as after a crash
+            path.unlink()
+        # "short": cut below SQLite's header, which SQLite took for an empty database and
+        # wrote a new one over, without a word (found by tests/resilience/).
+        database.write_bytes(b"garbage\n" * 100 if how == "garbage" else b"S")
+    elif how == "pages":
+        _damage_past_the_header(database)
+    elif how == "schema":  # the schema's text no longer UTF-8: a UnicodeDecodeError, "a bug"
+        _damage_bytes(database, b"CREATE TABLE", b"CREATE\x80TABLE")
+    else:  # a stored definition that no longer parses: a JSONDecodeError, "a bug"
+        _damage_bytes(database, b'{"recipe_type"', b'#"recipe_type"')
+
+
+@pytest.mark.parametrize("how", ["garbage", "short", "pages", "schema", "json"])
+def test_a_damaged_embedded_database_is_a_named_user_error(workspace: Path, how: str) -> None:
+    """It printed "unexpected DatabaseError ... This is a bug"; the file is left as it is."""
+    assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
+    database = workspace / ".reconciler" / "emulator.db"
+    _damage(database, how)
+    before = database.read_bytes()
+    result = run_cli("plan", workspace)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(
+        f"Error: the embedded workspace's database {database} is damaged or is not an "
+        "emulator database ("
+    )
+    assert "Move it away to start an empty embedded workspace" in result.stderr
+    assert "\n\n" not in result.stderr.strip()
+    assert database.read_bytes() == before
