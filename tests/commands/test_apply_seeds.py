@@ -412,5 +412,5 @@ def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: P
     assert every.exit_code == 1
     assert "--seeds sends a seed file to one workspace: use it with --env NAME" in every.stderr
     waiting = run_cli("apply", directory, "--seed-wait", "5", env=EMBEDDED)
-    assert waiting.exit_code == 2
+    assert waiting.exit_code == 1  # a usage error (SPEC §4: only plan --detailed-exitcode exits 2)
     assert "only means something with --seeds" in waiting.stderr
