@@ -9,51 +9,69 @@ import typer
 
 from reconciler.cli.app import app, run_command, state_of
 
+_HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+_PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")]
+_DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
+_WorkspaceIdOption = Annotated[
+    int | None, typer.Option(help="The only workspace served (any id without it).")
+]
+_ClientIdOption = Annotated[str, typer.Option(help="OAuth client id.")]
+_ClientSecretOption = Annotated[str, typer.Option(help="OAuth client secret.")]
+_ApiKeyOption = Annotated[str, typer.Option(help="Seeding API key.")]
+_ApiSecretOption = Annotated[str, typer.Option(help="Seeding API secret.")]
+_LatencyMsOption = Annotated[float, typer.Option(help="Added latency per request.")]
+_RateLimitOption = Annotated[float | None, typer.Option(help="Requests per second before 429.")]
+_FaultRateOption = Annotated[float, typer.Option(help="Share of requests that fail.")]
+_FaultSeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible faults.")]
+_MaxActiveOption = Annotated[int, typer.Option(help="Active-CA limit of the account.")]
+_RetentionDaysOption = Annotated[
+    int | None, typer.Option(help="Retention period in days (none without it).")
+]
+_CalculationSecondsOption = Annotated[float, typer.Option(help="How long a (re)calculation takes.")]
+_TokenTtlOption = Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")]
+_SeedLimitOption = Annotated[
+    float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+]
+_AccelerationLimitOption = Annotated[
+    float,
+    typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+]
+_LiveTrafficOption = Annotated[
+    float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+]
+_LimitWindowOption = Annotated[
+    float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+]
+_PropagationDelayOption = Annotated[
+    float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+]
+
 
 @app.command()
 def emulator(
     ctx: typer.Context,
     *,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 8080,
-    db: Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")] = None,
-    workspace_id: Annotated[
-        int | None, typer.Option(help="The only workspace served (any id without it).")
-    ] = None,
-    client_id: Annotated[str, typer.Option(help="OAuth client id.")] = "emulator",
-    client_secret: Annotated[str, typer.Option(help="OAuth client secret.")] = "emulator",
-    api_key: Annotated[str, typer.Option(help="Seeding API key.")] = "emulator",
-    api_secret: Annotated[str, typer.Option(help="Seeding API secret.")] = "emulator",
-    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
-    rate_limit: Annotated[
-        float | None, typer.Option(help="Requests per second before 429.")
-    ] = None,
-    fault_rate: Annotated[float, typer.Option(help="Share of requests that fail.")] = 0.0,
-    fault_seed: Annotated[int | None, typer.Option(help="Seed for reproducible faults.")] = None,
-    max_active: Annotated[int, typer.Option(help="Active-CA limit of the account.")] = 100,
-    retention_days: Annotated[
-        int | None, typer.Option(help="Retention period in days (none without it).")
-    ] = None,
-    calculation_seconds: Annotated[
-        float, typer.Option(help="How long a (re)calculation takes.")
-    ] = 30.0,
-    token_ttl: Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")] = 28800,
-    seed_limit: Annotated[
-        float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
-    ] = 270.0,
-    acceleration_limit: Annotated[
-        float,
-        typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
-    ] = 0.0,
-    live_traffic: Annotated[
-        float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
-    ] = 0.0,
-    limit_window: Annotated[
-        float, typer.Option(help="Seconds of the windows the seeding limits measure.")
-    ] = 10.0,
-    propagation_delay: Annotated[
-        float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
-    ] = 0.0,
+    host: _HostOption = "127.0.0.1",
+    port: _PortOption = 8080,
+    db: _DbOption = None,
+    workspace_id: _WorkspaceIdOption = None,
+    client_id: _ClientIdOption = "emulator",
+    client_secret: _ClientSecretOption = "emulator",
+    api_key: _ApiKeyOption = "emulator",
+    api_secret: _ApiSecretOption = "emulator",
+    latency_ms: _LatencyMsOption = 0.0,
+    rate_limit: _RateLimitOption = None,
+    fault_rate: _FaultRateOption = 0.0,
+    fault_seed: _FaultSeedOption = None,
+    max_active: _MaxActiveOption = 100,
+    retention_days: _RetentionDaysOption = None,
+    calculation_seconds: _CalculationSecondsOption = 30.0,
+    token_ttl: _TokenTtlOption = 28800,
+    seed_limit: _SeedLimitOption = 270.0,
+    acceleration_limit: _AccelerationLimitOption = 0.0,
+    live_traffic: _LiveTrafficOption = 0.0,
+    limit_window: _LimitWindowOption = 10.0,
+    propagation_delay: _PropagationDelayOption = 0.0,
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command

@@ -103,42 +103,60 @@ def plan(
     run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
+_ApplyDirectoryArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
+        "--plan, the directory the plan was made from].",
+        show_default=False,
+    ),
+]
+_ApplyPlanFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan", help="Apply exactly this saved plan (from plan --out).", show_default=False
+    ),
+]
+_ApplyAutoApproveOption = Annotated[
+    bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+]
+_ApplyConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="CAs changed at once.")
+]
+_ApplyWaitOption = Annotated[
+    bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
+]
+_ApplyWaitTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-timeout",
+        min=0,
+        help="With --wait: the most seconds to follow calculations (default 3600).",
+        show_default=False,
+    ),
+]
+_ApplyFmtOption = Annotated[str, typer.Option("--format", help="Report as text or json.")]
+_ApplySeedWaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--seed-wait",
+        min=0,
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def apply(
     ctx: typer.Context,
-    directory: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
-            "--plan, the directory the plan was made from].",
-            show_default=False,
-        ),
-    ] = None,
-    plan_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--plan", help="Apply exactly this saved plan (from plan --out).", show_default=False
-        ),
-    ] = None,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
-    ] = False,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="CAs changed at once.")
-    ] = 8,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
-    ] = False,
-    wait_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--wait-timeout",
-            min=0,
-            help="With --wait: the most seconds to follow calculations (default 3600).",
-            show_default=False,
-        ),
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Report as text or json.")] = "text",
+    directory: _ApplyDirectoryArg = None,
+    plan_file: _ApplyPlanFileOption = None,
+    auto_approve: _ApplyAutoApproveOption = False,
+    concurrency: _ApplyConcurrencyOption = 8,
+    wait: _ApplyWaitOption = False,
+    wait_timeout: _ApplyWaitTimeoutOption = None,
+    fmt: _ApplyFmtOption = "text",
     prune: PruneOption = None,
     force: ForceOption = False,
     workspace_id: WorkspaceOption = None,
@@ -148,15 +166,7 @@ def apply(
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
     seeds: SeedsOption = None,
-    seed_wait: Annotated[
-        float | None,
-        typer.Option(
-            "--seed-wait",
-            min=0,
-            help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
-            show_default=False,
-        ),
-    ] = None,
+    seed_wait: _ApplySeedWaitOption = None,
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command

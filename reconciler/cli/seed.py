@@ -23,68 +23,80 @@ class SeedFormat(str, Enum):
     json = "json"
 
 
+_FileArg = Annotated[
+    Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
+]
+_EnvironmentOption = Annotated[
+    SeedEnvironment | None,
+    typer.Option(
+        help="Data environment of users whose record names none (the Seeding API's; not --env)."
+    ),
+]
+_BatchSizeOption = Annotated[
+    int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
+]
+_ConcurrencyOption = Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")]
+_SkipInvalidOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid", help="Send the valid users; write invalid ones to the rejects file."
+    ),
+]
+_RejectsOption = Annotated[
+    Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl).")
+]
+_CheckpointOption = Annotated[
+    Path | None, typer.Option(help="Record confirmed batches here; re-run to resume.")
+]
+_DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
+_OutputFormatOption = Annotated[
+    SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
+]
+_RateOption = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        min=0.001,
+        help="Most users per second (each user is one Events API batch); default 100.",
+        show_default=False,
+    ),
+]
+_RateCeilingOption = Annotated[
+    float | None,
+    typer.Option(
+        "--rate-ceiling",
+        min=1,
+        max=100,
+        help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+        show_default=False,
+    ),
+]
+_SeedWaitOption = Annotated[
+    float,
+    typer.Option(
+        "--seed-wait",
+        min=0,
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+    ),
+]
+
+
 @app.command()
 def seed(
     ctx: typer.Context,
-    file: Annotated[
-        Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
-    ],
+    file: _FileArg,
     directory: DirArg = Path("manifests"),
-    environment: Annotated[
-        SeedEnvironment | None,
-        typer.Option(
-            help="Data environment of users whose record names none (the Seeding API's; not --env)."
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
-    ] = 100,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")] = 8,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid", help="Send the valid users; write invalid ones to the rejects file."
-        ),
-    ] = False,
-    rejects: Annotated[
-        Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl).")
-    ] = None,
-    checkpoint: Annotated[
-        Path | None, typer.Option(help="Record confirmed batches here; re-run to resume.")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and count; send nothing.")
-    ] = False,
-    output_format: Annotated[
-        SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
-    ] = SeedFormat.text,
-    rate: Annotated[
-        float | None,
-        typer.Option(
-            "--rate",
-            min=0.001,
-            help="Most users per second (each user is one Events API batch); default 100.",
-            show_default=False,
-        ),
-    ] = None,
-    rate_ceiling: Annotated[
-        float | None,
-        typer.Option(
-            "--rate-ceiling",
-            min=1,
-            max=100,
-            help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
-            show_default=False,
-        ),
-    ] = None,
-    seed_wait: Annotated[
-        float,
-        typer.Option(
-            "--seed-wait",
-            min=0,
-            help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
-        ),
-    ] = 600.0,
+    environment: _EnvironmentOption = None,
+    batch_size: _BatchSizeOption = 100,
+    concurrency: _ConcurrencyOption = 8,
+    skip_invalid: _SkipInvalidOption = False,
+    rejects: _RejectsOption = None,
+    checkpoint: _CheckpointOption = None,
+    dry_run: _DryRunOption = False,
+    output_format: _OutputFormatOption = SeedFormat.text,
+    rate: _RateOption = None,
+    rate_ceiling: _RateCeilingOption = None,
+    seed_wait: _SeedWaitOption = 600.0,
     workspace_id: WorkspaceOption = None,
     target: TargetOption = None,
     env: EnvOption = None,
