@@ -230,6 +230,7 @@ def test_the_fuzzer_drives_every_variable_the_settings_read() -> None:
     """The knobs come from settings.ENVIRONMENT_VARIABLES: every variable name written in
     the settings' source must be there (or be a prefix of an environment's own ones)."""
     package = Path(__file__).resolve().parents[2] / "reconciler"
-    source = "".join((package / name).read_text() for name in ("settings.py", "environments.py"))
+    sources = [*sorted((package / "settings").glob("*.py")), package / "environments.py"]
+    source = "".join(path.read_text() for path in sources)
     named = set(re.findall(r'"((?:RECONCILER|MPARTICLE)_[A-Z_]+)"', source))
     assert named - {"MPARTICLE_"} <= set(ENVIRONMENT_VARIABLES), named - set(ENVIRONMENT_VARIABLES)

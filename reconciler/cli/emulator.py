@@ -1,0 +1,101 @@
+"""The `emulator` command's flags: the local mParticle API stand-in as an HTTP server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.app import app, run_command, state_of
+
+_HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+_PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")]
+_DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
+_WorkspaceIdOption = Annotated[
+    int | None, typer.Option(help="The only workspace served (any id without it).")
+]
+_ClientIdOption = Annotated[str, typer.Option(help="OAuth client id.")]
+_ClientSecretOption = Annotated[str, typer.Option(help="OAuth client secret.")]
+_ApiKeyOption = Annotated[str, typer.Option(help="Seeding API key.")]
+_ApiSecretOption = Annotated[str, typer.Option(help="Seeding API secret.")]
+_LatencyMsOption = Annotated[float, typer.Option(help="Added latency per request.")]
+_RateLimitOption = Annotated[float | None, typer.Option(help="Requests per second before 429.")]
+_FaultRateOption = Annotated[float, typer.Option(help="Share of requests that fail.")]
+_FaultSeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible faults.")]
+_MaxActiveOption = Annotated[int, typer.Option(help="Active-CA limit of the account.")]
+_RetentionDaysOption = Annotated[
+    int | None, typer.Option(help="Retention period in days (none without it).")
+]
+_CalculationSecondsOption = Annotated[float, typer.Option(help="How long a (re)calculation takes.")]
+_TokenTtlOption = Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")]
+_SeedLimitOption = Annotated[
+    float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+]
+_AccelerationLimitOption = Annotated[
+    float,
+    typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+]
+_LiveTrafficOption = Annotated[
+    float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+]
+_LimitWindowOption = Annotated[
+    float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+]
+_PropagationDelayOption = Annotated[
+    float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+]
+
+
+@app.command()
+def emulator(
+    ctx: typer.Context,
+    *,
+    host: _HostOption = "127.0.0.1",
+    port: _PortOption = 8080,
+    db: _DbOption = None,
+    workspace_id: _WorkspaceIdOption = None,
+    client_id: _ClientIdOption = "emulator",
+    client_secret: _ClientSecretOption = "emulator",
+    api_key: _ApiKeyOption = "emulator",
+    api_secret: _ApiSecretOption = "emulator",
+    latency_ms: _LatencyMsOption = 0.0,
+    rate_limit: _RateLimitOption = None,
+    fault_rate: _FaultRateOption = 0.0,
+    fault_seed: _FaultSeedOption = None,
+    max_active: _MaxActiveOption = 100,
+    retention_days: _RetentionDaysOption = None,
+    calculation_seconds: _CalculationSecondsOption = 30.0,
+    token_ttl: _TokenTtlOption = 28800,
+    seed_limit: _SeedLimitOption = 270.0,
+    acceleration_limit: _AccelerationLimitOption = 0.0,
+    live_traffic: _LiveTrafficOption = 0.0,
+    limit_window: _LimitWindowOption = 10.0,
+    propagation_delay: _PropagationDelayOption = 0.0,
+) -> None:
+    """Run the local mParticle CA API emulator as an HTTP server."""
+    from reconciler.commands import emulator as command
+    from reconciler.emulator import EmulatorConfig
+
+    config = EmulatorConfig(
+        workspace_id=workspace_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        api_key=api_key,
+        api_secret=api_secret,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        max_active=max_active,
+        retention_days=retention_days,
+        calculation_seconds=calculation_seconds,
+        token_ttl=token_ttl,
+        seed_limit=seed_limit,
+        acceleration_limit=acceleration_limit,
+        live_traffic=live_traffic,
+        limit_window=limit_window,
+        propagation_delay=propagation_delay,
+    )
+    options = command.EmulatorOptions(config=config, host=host, port=port, db=db)
+    run_command(state_of(ctx), lambda out: command.run(options, out))

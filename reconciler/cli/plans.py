@@ -1,0 +1,241 @@
+"""The commands over manifests and plans: validate, test, plan, apply, show, export. Each
+parses its flags into its command's options and runs `commands.<name>.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.app import app, run_command, state_of
+from reconciler.cli.options import (
+    AllEnvOption,
+    AllowOption,
+    DirArg,
+    EnvOption,
+    ExcludeOption,
+    ForceOption,
+    OnlyOption,
+    PruneOption,
+    SeedsOption,
+    TargetOption,
+    WorkspaceOption,
+    flags_from,
+)
+
+
+@app.command()
+def validate(
+    ctx: typer.Context, directory: DirArg = Path("manifests"), env: AllEnvOption = None
+) -> None:
+    """Check manifests offline: every error at once, each with file:line:column."""
+    from reconciler.commands import validate as command
+
+    options = command.ValidateOptions(directory=directory, environment=env)
+    run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
+
+
+@app.command(name="test")
+def ca_tests(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Test the CAs as this environment has them.", show_default=False
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", help="Also write JUnit XML for CI test reporters.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
+    from reconciler.commands import test as command
+
+    options = command.TestOptions(directory=directory, environment=env, junit=junit)
+    run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the plan as JSON.", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+    ] = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    prune: PruneOption = None,
+    force: ForceOption = False,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+    env: AllEnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
+) -> None:
+    """Show what apply would change in the live workspace (one list request)."""
+    from reconciler.commands import plan as command
+
+    if fmt not in ("text", "markdown", "json"):
+        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
+    options = command.PlanCommandOptions(
+        directory=directory,
+        out=out,
+        fmt=fmt,  # type: ignore[arg-type]
+        detailed_exitcode=detailed_exitcode,
+        force=force,
+        flags=flags_from(workspace_id, target, prune, env),
+        allow=tuple(allow or ()),
+        only=tuple(only or ()),
+        exclude=tuple(exclude or ()),
+        seeds=seeds,
+    )
+    run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)
+
+
+_ApplyDirectoryArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
+        "--plan, the directory the plan was made from].",
+        show_default=False,
+    ),
+]
+_ApplyPlanFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan", help="Apply exactly this saved plan (from plan --out).", show_default=False
+    ),
+]
+_ApplyAutoApproveOption = Annotated[
+    bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+]
+_ApplyConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="CAs changed at once.")
+]
+_ApplyWaitOption = Annotated[
+    bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
+]
+_ApplyWaitTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-timeout",
+        min=0,
+        help="With --wait: the most seconds to follow calculations (default 3600).",
+        show_default=False,
+    ),
+]
+_ApplyFmtOption = Annotated[str, typer.Option("--format", help="Report as text or json.")]
+_ApplySeedWaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--seed-wait",
+        min=0,
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    directory: _ApplyDirectoryArg = None,
+    plan_file: _ApplyPlanFileOption = None,
+    auto_approve: _ApplyAutoApproveOption = False,
+    concurrency: _ApplyConcurrencyOption = 8,
+    wait: _ApplyWaitOption = False,
+    wait_timeout: _ApplyWaitTimeoutOption = None,
+    fmt: _ApplyFmtOption = "text",
+    prune: PruneOption = None,
+    force: ForceOption = False,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+    env: EnvOption = None,
+    allow: AllowOption = None,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
+    seeds: SeedsOption = None,
+    seed_wait: _ApplySeedWaitOption = None,
+) -> None:
+    """Make the live workspace match the manifests (or a saved plan)."""
+    from reconciler.commands import apply as command
+
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    if wait_timeout is not None and not wait:
+        raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
+    if seed_wait is not None and seeds is None and plan_file is None:
+        raise typer.BadParameter("only means something with --seeds", param_hint="--seed-wait")
+    options = command.ApplyOptions(
+        directory=directory,
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        concurrency=concurrency,
+        wait=wait,
+        force=force,
+        fmt=fmt,  # type: ignore[arg-type]
+        flags=flags_from(workspace_id, target, prune, env),
+        allow=tuple(allow or ()),
+        only=tuple(only or ()),
+        exclude=tuple(exclude or ()),
+        seeds=seeds,
+        wait_timeout=command.WAIT_TIMEOUT if wait_timeout is None else wait_timeout,
+        seed_wait=command.SEED_WAIT if seed_wait is None else seed_wait,
+    )
+    run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLANFILE", help="A saved plan (plan --out).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+    ] = "text",
+) -> None:
+    """Render a saved plan as plan rendered it, offline (no request)."""
+    from reconciler.commands import show as command
+
+    if fmt not in ("text", "markdown", "json"):
+        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
+    options = command.ShowOptions(plan_file=plan_file, fmt=fmt)  # type: ignore[arg-type]
+    run_command(state_of(ctx), lambda output: command.run(options, output))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    directory: DirArg = Path("manifests"),
+    out: Annotated[Path, typer.Option("--out", help="Directory to write manifests to.")] = Path(
+        "exported"
+    ),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace the files an earlier export wrote in OUT (only those)."
+        ),
+    ] = False,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
+    from reconciler.commands import export as command
+
+    options = command.ExportOptions(
+        directory=directory, out=out, flags=flags_from(workspace_id, target, None, env), force=force
+    )
+    run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)

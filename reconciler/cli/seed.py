@@ -1,0 +1,128 @@
+"""The `seed` command's flags: a seed file into the workspace's CAs through the Seeding API."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.app import app, run_command, state_of
+from reconciler.cli.options import DirArg, EnvOption, TargetOption, WorkspaceOption, flags_from
+
+
+class SeedEnvironment(str, Enum):
+    development = "development"
+    production = "production"
+
+
+class SeedFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+_FileArg = Annotated[
+    Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
+]
+_EnvironmentOption = Annotated[
+    SeedEnvironment | None,
+    typer.Option(
+        help="Data environment of users whose record names none (the Seeding API's; not --env)."
+    ),
+]
+_BatchSizeOption = Annotated[
+    int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
+]
+_ConcurrencyOption = Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")]
+_SkipInvalidOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid", help="Send the valid users; write invalid ones to the rejects file."
+    ),
+]
+_RejectsOption = Annotated[
+    Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl).")
+]
+_CheckpointOption = Annotated[
+    Path | None, typer.Option(help="Record confirmed batches here; re-run to resume.")
+]
+_DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
+_OutputFormatOption = Annotated[
+    SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
+]
+_RateOption = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        min=0.001,
+        help="Most users per second (each user is one Events API batch); default 100.",
+        show_default=False,
+    ),
+]
+_RateCeilingOption = Annotated[
+    float | None,
+    typer.Option(
+        "--rate-ceiling",
+        min=1,
+        max=100,
+        help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+        show_default=False,
+    ),
+]
+_SeedWaitOption = Annotated[
+    float,
+    typer.Option(
+        "--seed-wait",
+        min=0,
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+    ),
+]
+
+
+@app.command()
+def seed(
+    ctx: typer.Context,
+    file: _FileArg,
+    directory: DirArg = Path("manifests"),
+    environment: _EnvironmentOption = None,
+    batch_size: _BatchSizeOption = 100,
+    concurrency: _ConcurrencyOption = 8,
+    skip_invalid: _SkipInvalidOption = False,
+    rejects: _RejectsOption = None,
+    checkpoint: _CheckpointOption = None,
+    dry_run: _DryRunOption = False,
+    output_format: _OutputFormatOption = SeedFormat.text,
+    rate: _RateOption = None,
+    rate_ceiling: _RateCeilingOption = None,
+    seed_wait: _SeedWaitOption = 600.0,
+    workspace_id: WorkspaceOption = None,
+    target: TargetOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Load historical seed values through the Seeding API: validated, batched, resumable."""
+    from reconciler.commands import seed as command
+    from reconciler.seeding import SeedOptions
+
+    options = command.SeedCommandOptions(
+        seed=SeedOptions(
+            file=file,
+            environment=environment.value if environment else None,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            skip_invalid=skip_invalid,
+            rejects=rejects,
+            checkpoint=checkpoint,
+            dry_run=dry_run,
+            seed_wait=seed_wait,
+        ),
+        directory=directory,
+        output_format=output_format.value,
+        flags=replace(
+            flags_from(workspace_id, target, None, env),
+            seed_rate=rate,
+            seed_rate_ceiling=rate_ceiling,
+        ),
+    )
+    run_command(state_of(ctx), lambda output: command.run(options, output))

@@ -1,0 +1,63 @@
+"""Workspace settings: `reconciler.yaml`, environment and flags, resolved in SPEC §3 order.
+
+Precedence: command-line flag > environment variable > reconciler.yaml > default.
+Secrets only ever come from the environment and are kept out of every repr.
+With `environments:` (SPEC §7) one file describes several workspaces: an environment's
+settings are the top level's with its own on top, and each command picks one (`--env`).
+
+Three parts: `file` (reconciler.yaml as a strict model), `tuning` (the RECONCILER_* knobs)
+and `resolved` (one environment's Settings for a command).
+"""
+
+from reconciler.settings.file import (
+    ALL_ENVIRONMENTS,
+    DEFAULT_API_URL,
+    DEFAULT_AUTH_URL,
+    DEFAULT_S2S_URL,
+    EMBEDDED_URL,
+    MAX_RATE_LIMIT,
+    MAX_WORKSPACE_ID,
+    MIN_RATE_LIMIT,
+    S2S_PODS,
+    SECRET_KEYS,
+    Drafts,
+    EnvironmentName,
+    EnvironmentSettings,
+    SafetyPolicy,
+    SettingsFile,
+    Target,
+    WorkspaceSettings,
+    is_loopback,
+    url_problem,
+)
+from reconciler.settings.resolved import Flags, Settings, environment_prefix, resolve
+from reconciler.settings.tuning import DEFAULT_DEADLINE, ENVIRONMENT_VARIABLES, Tuning
+
+__all__ = [
+    "ALL_ENVIRONMENTS",
+    "DEFAULT_API_URL",
+    "DEFAULT_AUTH_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_S2S_URL",
+    "EMBEDDED_URL",
+    "ENVIRONMENT_VARIABLES",
+    "MAX_RATE_LIMIT",
+    "MAX_WORKSPACE_ID",
+    "MIN_RATE_LIMIT",
+    "S2S_PODS",
+    "SECRET_KEYS",
+    "Drafts",
+    "EnvironmentName",
+    "EnvironmentSettings",
+    "Flags",
+    "SafetyPolicy",
+    "Settings",
+    "SettingsFile",
+    "Target",
+    "Tuning",
+    "WorkspaceSettings",
+    "environment_prefix",
+    "is_loopback",
+    "resolve",
+    "url_problem",
+]

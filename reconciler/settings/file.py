@@ -1,0 +1,197 @@
+"""`reconciler.yaml`: the non-secret settings of one workspace or of several environments,
+as a strict model (its JSON Schema is generated from it), and the checks of the values it
+may hold (URLs, environment names, rate limits)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    StrictBool,
+    WithJsonSchema,
+)
+
+Target = Literal["embedded", "mparticle"]
+
+DEFAULT_API_URL = "https://api.mparticle.com"
+DEFAULT_AUTH_URL = "https://sso.auth.mparticle.com/oauth/token"
+DEFAULT_S2S_URL = "https://s2s.mparticle.com"
+#: Seeding API hosts by pod (NOTES.md); `s2s_url` may name a pod instead of a URL.
+S2S_PODS = {
+    "us1": "https://s2s.us1.mparticle.com",
+    "us2": "https://s2s.us2.mparticle.com",
+    "eu1": "https://s2s.eu1.mparticle.com",
+    "au1": "https://s2s.au1.mparticle.com",
+}
+EMULATOR_CREDENTIAL = "emulator"
+#: Workspace ids are 64-bit integers in the API; a larger one can only be a typo.
+MAX_WORKSPACE_ID = 2**63 - 1
+WorkspaceId = Annotated[int, Field(gt=0, le=MAX_WORKSPACE_ID)]
+EMBEDDED_URL = "http://emulator.invalid"
+
+#: Keys that must never be written in a file; the environment variable to use instead.
+SECRET_KEYS = {
+    "client_secret": "MPARTICLE_CLIENT_SECRET",
+    "api_secret": "MPARTICLE_API_SECRET",
+    "secret": "MPARTICLE_CLIENT_SECRET or MPARTICLE_API_SECRET",
+    "password": "MPARTICLE_API_SECRET",
+    "client_id": "MPARTICLE_CLIENT_ID",
+    "api_key": "MPARTICLE_API_KEY",
+}
+
+#: Platform API requests per second: the range a rate limit may take, wherever it is set.
+MIN_RATE_LIMIT = 0.01
+MAX_RATE_LIMIT = 10_000.0
+RateLimit = Annotated[float, Field(ge=MIN_RATE_LIMIT, le=MAX_RATE_LIMIT)]
+
+
+#: `--env all` plans every environment, so no environment may be called that.
+ALL_ENVIRONMENTS = "all"
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _environment_name(value: str) -> str:
+    if not _ENVIRONMENT_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an environment name: use letters, digits, `-` and `_`, "
+            "starting with a letter or digit"
+        )
+    if value.lower() == ALL_ENVIRONMENTS:
+        raise ValueError("`all` is reserved (`--env all` plans every environment)")
+    return value
+
+
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(_environment_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_ENVIRONMENT_NAME.pattern}$",
+            "not": {"pattern": "^[Aa][Ll][Ll]$"},
+            "description": "An environment of reconciler.yaml (`all` is reserved).",
+        }
+    ),
+]
+Drafts = Literal["discard", "preserve"]
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an API address (None when it can): it must be http:// or
+    https://, name a host and, if any, a port in range, and hold no space or control
+    character."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # reading it checks its range
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
+def _api_url(value: str) -> str:
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _s2s_url(value: str) -> str:
+    return value if value in S2S_PODS else _api_url(value)
+
+
+ApiUrl = Annotated[str, AfterValidator(_api_url)]
+#: A Seeding API URL, or the name of a pod (us1, us2, eu1, au1).
+S2sUrl = Annotated[str, AfterValidator(_s2s_url)]
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` stays on this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SafetyPolicy(BaseModel):
+    """The `safety:` block (SPEC §8): limits a plan must keep unless a rule is allowed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    #: Updates and deletes of active CAs, as a share of the in-scope workspace (rule
+    #: `threshold`).
+    max_change_percent: Annotated[float, Field(ge=0, le=100)] = 30
+    #: Workspaces with fewer CAs (in scope) are exempt from `threshold`.
+    min_workspace_size: NonNegativeInt = 10
+    #: false: every delete is refused (rule `delete`).
+    allow_delete: StrictBool = True
+    #: More activations in one plan are refused (rule `activations`); none = no limit.
+    max_activations: NonNegativeInt | None = None
+
+
+class WorkspaceSettings(BaseModel):
+    """The settings of one workspace: the top level of `reconciler.yaml`, and each
+    environment's block (every field here may be set per environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    workspace_id: WorkspaceId | None = None
+    target: Target | None = None
+    prune: StrictBool | None = None
+    api_url: ApiUrl | None = None
+    auth_url: ApiUrl | None = None
+    s2s_url: S2sUrl | None = None
+    #: Platform API requests per second (the shared rate limiter); none = unlimited.
+    rate_limit: RateLimit | None = None
+    #: Seeding: the most users (Events API batches) per second; none = the seed default.
+    seed_rate: PositiveFloat | None = None
+    #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
+    seed_rate_ceiling: Annotated[float, Field(gt=0, le=100)] | None = None
+    #: Name globs (fnmatch, case-sensitive) of the CAs this repository owns (SPEC §8).
+    scope: list[str] | None = None
+    safety: SafetyPolicy | None = None
+    #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
+    drafts: Drafts | None = None
+    #: The account's limit on active CAs (SPEC §9, rule `active-limit`); none = unknown
+    #: (the embedded target: its emulator enforces this, else its own default).
+    active_limit: PositiveInt | None = None
+    #: The account's retention period in days: `since` dates and `within` windows beyond
+    #: it are validation errors (offline); none = not checked.
+    retention_days: PositiveInt | None = None
+    #: The embedded target's database, relative to this file's folder (default
+    #: `.reconciler/emulator.db`; `.reconciler/<env>/emulator.db` per environment).
+    #: `export` writes it so that its output plans against the same embedded workspace.
+    emulator_db: str | None = None
+
+
+class EnvironmentSettings(WorkspaceSettings):
+    """One entry of `environments:`: its own settings over the top level's."""
+
+    #: The promotion gate: a change planned here must already be active there.
+    promote_from: EnvironmentName | None = None
+
+
+class SettingsFile(WorkspaceSettings):
+    """`reconciler.yaml`: the non-secret settings of one workspace, or of several
+    (`environments:`); without environments it is one unnamed environment, as before."""
+
+    default_environment: EnvironmentName | None = None
+    environments: dict[EnvironmentName, EnvironmentSettings | None] | None = None
