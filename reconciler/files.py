@@ -1,6 +1,9 @@
-"""Files a user names on the command line (`plan --out`, `export --out`, `test --junit`):
-checked before anything is written, written whole or not at all, and every refusal of the
-operating system is a user error that names the flag and the path (exit 1, never "a bug").
+"""Writing files whole. Every file the reconciler writes for later (a saved plan, the
+manifest cache, the seeding record) goes through `replace_whole`: a temporary file renamed
+over the target, never half a file. Files a user names on the command line (`plan --out`,
+`export --out`, `test --junit`) are also checked before anything is written, and every
+refusal of the operating system is a user error that names the flag and the path (exit 1,
+never "a bug").
 """
 
 from __future__ import annotations
@@ -30,19 +33,30 @@ def check_writable_file(path: Path, flag: str) -> None:
             break
 
 
-def write_atomically(path: Path, data: bytes, flag: str) -> None:
+def replace_whole(path: Path, data: bytes, *, durable: bool = False) -> None:
     """Write `data` to `path` whole: through a temporary file beside it, renamed over it,
-    so that a failure leaves the old file (or none) and no temporary file behind."""
-    check_writable_file(path, flag)
+    so that a failure leaves the old file (or none) and no temporary file behind. With
+    `durable`, the bytes reach the disk before the rename (state a re-run relies on).
+    OSError as raised."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        with temporary.open("wb") as file:
+            file.write(data)
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
+        temporary.replace(path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, data: bytes, flag: str) -> None:
+    """`replace_whole` for a file the user named with `flag`: checked first, and a refusal
+    of the operating system is a user error naming the flag and the path."""
+    check_writable_file(path, flag)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with temporary.open("wb") as file:
-                file.write(data)
-            temporary.replace(path)
-        finally:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+        replace_whole(path, data)
     except OSError as exc:
         raise refusal(flag, path, exc) from None

@@ -39,6 +39,7 @@ import pydantic
 import ruamel.yaml
 
 import reconciler
+from reconciler.files import replace_whole
 from reconciler.settings import Tuning
 
 log = logging.getLogger("reconciler.cache")
@@ -230,8 +231,6 @@ def store(directory: Path, entry: str, payload: bytes) -> None:
         if key is None:
             return
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(_SEAL + _seal(key, entry, payload) + b"\n" + payload)
-        temporary.replace(path)
+        replace_whole(path, _SEAL + _seal(key, entry, payload) + b"\n" + payload)
     except OSError as exc:
         log.debug("cannot write cache entry %s: %s", path, exc)

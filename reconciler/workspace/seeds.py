@@ -18,7 +18,6 @@ file's sha256>/` holds `seeded.json` (the record) and a checkpoint per group of 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import orjson
 from reconciler.applier import SeedResult
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
+from reconciler.files import replace_whole
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
 from reconciler.seeding import SeedOptions, SeedReport, seed, seed_async
@@ -104,11 +104,7 @@ class Record:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         document = {"format": RECORD_FORMAT, "cas": self.cas, "unseeded_users": self.unseeded}
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
-        temporary.replace(self.path)
+        replace_whole(self.path, orjson.dumps(document, option=orjson.OPT_INDENT_2), durable=True)
 
 
 def catalogue_of(ws: Workspace) -> Catalogue:
