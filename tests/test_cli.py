@@ -13,7 +13,7 @@ import typer
 from reconciler import __version__
 from reconciler.cli import app
 from tests.support.cli import run_cli
-from tests.support.workspace import SESSIONS, ca, write_manifests
+from tests.support.workspace import SESSIONS, ca, checkpointed, write_manifests
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
@@ -232,21 +232,9 @@ def test_a_checkpoint_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     )
 
 
-def _checkpoint(database: Path) -> None:
-    """Everything into the one file, as after a clean shutdown."""
-    import sqlite3
-
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
-    for path in database.parent.iterdir():
-        if path != database:
-            path.unlink()
-
-
 def _damage_past_the_header(database: Path) -> None:
     """Overwrite the pages after the first: the file still opens, reading a table fails."""
-    _checkpoint(database)
+    checkpointed(database)
     with database.open("r+b") as file:
         file.seek(4096)
         file.write(b"\xff" * 8192)
@@ -254,7 +242,7 @@ def _damage_past_the_header(database: Path) -> None:
 
 def _damage_bytes(database: Path, find: bytes, replace: bytes) -> None:
     """Replace the first `find` in the checkpointed file (same length: pages stay whole)."""
-    _checkpoint(database)
+    checkpointed(database)
     data = bytearray(database.read_bytes())
     at = data.index(find)
     data[at : at + len(find)] = replace

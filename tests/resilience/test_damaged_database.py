@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from hypothesis import strategies as st
 
 from tests.resilience.junk import FUZZ
 from tests.support.cli import Result, run_cli
-from tests.support.workspace import PURCHASES, SESSIONS, ca, write_manifests
+from tests.support.workspace import PURCHASES, SESSIONS, ca, checkpointed, write_manifests
 
 #: The commands that read the embedded database, as run (`{ws}`: the workspace).
 COMMANDS = {
@@ -71,13 +70,7 @@ def applied(root: Path) -> Path:
     """A workspace applied once, its database checkpointed into one file."""
     workspace = write_manifests(root / "m", [ca("LTV", PURCHASES), ca("Sessions", SESSIONS)])
     assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
-    database = workspace / ".reconciler" / "emulator.db"
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
-    for path in database.parent.iterdir():
-        if path != database:
-            path.unlink()
+    checkpointed(workspace / ".reconciler" / "emulator.db")
     return workspace
 
 
