@@ -174,15 +174,20 @@ def platform_env(server: EmulatorServer) -> dict[str, str]:
     )
 
 
-def test_cas_missing_from_the_workspace_are_named_before_anything_is_sent(
-    serve: Serve, tmp_path: Path
-) -> None:
+def seeding_a_missing_ca(tmp_path: Path) -> Path:
+    """240 users; users 5 and 7 also seed a CA the workspace does not have."""
     bodies = list(users(240))
     for index in (5, 7):
         bodies[index]["calculated_attributes"]["workspace"].append(
             {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
         )
-    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    return write_jsonl(tmp_path / "seeds.jsonl", bodies)
+
+
+def test_cas_missing_from_the_workspace_are_named_before_anything_is_sent(
+    serve: Serve, tmp_path: Path
+) -> None:
+    path = seeding_a_missing_ca(tmp_path)
     with serve() as server:
         result = run_cli("seed", path, MANIFESTS, env=platform_env(server))
         stats = server.stats()["requests"]
@@ -199,12 +204,7 @@ def test_cas_missing_from_the_workspace_are_named_before_anything_is_sent(
 def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
     serve: Serve, tmp_path: Path
 ) -> None:
-    bodies = list(users(240))
-    for index in (5, 7):
-        bodies[index]["calculated_attributes"]["workspace"].append(
-            {"attribute_name": NOT_IN_WORKSPACE, "seed": {"value": 1}}
-        )
-    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    path = seeding_a_missing_ca(tmp_path)
     with serve() as server:
         env = platform_env(server)
         result = run_cli("seed", path, MANIFESTS, "--skip-invalid", "--format", "json", env=env)
