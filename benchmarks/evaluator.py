@@ -29,25 +29,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from reconciler import manifest, testfiles  # noqa: E402
+from reconciler.models.vocabulary import CALCULATION_TYPES  # noqa: E402
 
 TARGET = 500_000
 START_MS = 1_704_067_200_000  # 2024-01-01
 DAY_MS = 86_400_000
 NAMES = ["Search", "Play", "Share", "Login", "Rate"]
-CALCULATIONS = [
-    "count",
-    "sum",
-    "min",
-    "max",
-    "average",
-    "most_frequent",
-    "unique_values_count",
-    "first_occurrence",
-    "last_occurrence",
-    "first_occurrence_timestamp",
-    "last_occurrence_timestamp",
-    "unique_list",
-]
+CALCULATIONS = list(CALCULATION_TYPES)
 CONDITIONS = [
     None,
     {"type": "string", "operator": "in_list", "attribute_name": "Genre", "values": ["a", "b"]},
