@@ -127,17 +127,43 @@ def _position(node: Node) -> Position:
 class _Resolver(VersionedResolver):
     """ruamel's YAML 1.2 resolution of plain scalars, with the rules of the document's
     version looked up once per document rather than once per scalar (that lookup weighed
-    most in parsing a large manifest: docs/performance.md) and one Tag object per tag."""
+    most in parsing a large manifest: docs/performance.md) and one Tag object per tag.
+
+    The C composer asks once per node. A manifest repeats its plain scalars (`type`,
+    `event`, `greater_than`...), so each distinct one is matched against the rules once
+    per document; other nodes get the default tag of their kind at once, as ruamel's
+    resolver gives it when no path resolver is registered (none is, on our instances:
+    which is also why descending and ascending the node path can do nothing).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: First character of a plain scalar -> the (Tag, pattern) rules that may match it.
         self._by_first: dict[str, tuple[tuple[Tag, Any], ...]] = {}
+        #: Plain scalar -> its tag, in this document.
+        self._plain: dict[str, Tag] = {}
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        # No path resolvers are registered on our YAML instances: only the implicit rules.
-        if kind is not ScalarNode or not implicit[0]:
-            return super().resolve(kind, value, implicit)
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            tag = self._plain.get(value)
+            if tag is None:
+                tag = self._plain[value] = self._implicit(value)
+            return tag
+        if kind is MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        if kind is SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return super().resolve(kind, value, implicit)
+
+    def _implicit(self, value: str) -> Any:
         first = value[:1]
         rules = self._by_first.get(first)
         if rules is None:
@@ -154,6 +180,10 @@ class _Resolver(VersionedResolver):
             (tags.setdefault(tag, Tag(suffix=tag)), pattern)
             for tag, pattern in (*table.get(first, ()), *table.get(None, ()))
         )
+
+
+#: The tag of text the resolver gives (one object): the builder's short path for scalars.
+_PLAIN_TEXT = _Resolver.DEFAULT_SCALAR_TAG
 
 
 class _Builder:
@@ -225,7 +255,14 @@ class _Builder:
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             size, height = 1, 0
+            values, plain = self.document.values, depth < MAX_DEPTH
             for index, child in enumerate(node.value):
+                if plain and type(child) is ScalarNode and child.ctag is _PLAIN_TEXT:
+                    values.setdefault((*path, index), child.start_mark)  # text: the short path
+                    items.append(child.value)
+                    size += 1
+                    height = height or 1
+                    continue
                 value, child_size, child_height = self.build(child, (*path, index), depth + 1)
                 items.append(value)
                 size += child_size
@@ -241,9 +278,10 @@ class _Builder:
         first_seen: dict[str, _Mark] = {}
         size, height = 1, 0
         keys, aliases = self.document.keys, self.document.aliases
+        values, plain = self.document.values, depth < MAX_DEPTH
         for key_node, value_node in node.value:
             tag = key_node.ctag
-            if tag is not _Resolver.DEFAULT_SCALAR_TAG and tag == MERGE_TAG:
+            if tag is not _PLAIN_TEXT and tag == MERGE_TAG:
                 merged_size, merged_height = self.merge(value_node, path, depth, merged)
                 size += merged_size
                 height = max(height, merged_height)
@@ -255,6 +293,12 @@ class _Builder:
             keys[child] = key_node.start_mark
             if merged:
                 aliases.pop(child, None)
+            if plain and type(value_node) is ScalarNode and value_node.ctag is _PLAIN_TEXT:
+                values.setdefault(child, value_node.start_mark)  # text: the short path
+                explicit[key] = value_node.value
+                size += 1
+                height = height or 1
+                continue
             value, child_size, child_height = self.build(value_node, child, depth + 1)
             explicit[key] = value
             size += child_size
@@ -263,7 +307,10 @@ class _Builder:
 
     def key(self, node: Node, path: DataPath, first_seen: dict[str, _Mark]) -> str | None:
         """A mapping key, or None (reported) when it is not text or is written twice."""
-        key = self.scalar(node, path) if isinstance(node, ScalarNode) else None
+        if type(node) is ScalarNode and node.ctag is _PLAIN_TEXT:
+            key = node.value
+        else:
+            key = self.scalar(node, path) if isinstance(node, ScalarNode) else None
         if not isinstance(key, str):
             self.issues.append(self.located(node, f"keys must be text; quote {node.value!r}", path))
             return None
@@ -297,7 +344,7 @@ class _Builder:
 
     def scalar(self, node: ScalarNode, path: DataPath) -> Any:
         tag = node.ctag
-        if tag is _Resolver.DEFAULT_SCALAR_TAG or tag == STR_TAG:
+        if tag is _PLAIN_TEXT or tag == STR_TAG:
             return node.value  # most scalars: skip the constructor's bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)

@@ -91,9 +91,12 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
         issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
         issues = [_relative(issue, base, name) for issue in issues]
         return None, issues + _problem_issues(document, base, partial_problems(item), name)
-    issues = _problem_issues(document, base, ca.problems(), name)
+    problems = ca.problems()
+    issues = _problem_issues(document, base, problems, name)
     where = document.position(base)
-    variants, variant_issues = overrides.variants(document, base, item, ca, partial_problems)
+    variants, variant_issues = overrides.variants(
+        document, base, item, ca, problems, partial_problems
+    )
     return (
         DesiredCA(
             ca,

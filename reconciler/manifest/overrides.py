@@ -129,15 +129,19 @@ def variants(
     base: tuple[Any, ...],
     item: dict[str, Any],
     ca: CalculatedAttribute,
+    ca_problems: Sequence[Problem],
     partial: Callable[[Any], list[Problem]],
 ) -> tuple[dict[str, CalculatedAttribute], list[Issue]]:
     """The CA in each environment it overrides, and the problems of those variants (a
-    warning the CA as written has already is not repeated). `partial` finds the rules
-    broken by the valid parts of an invalid CA, so that all its problems show at once."""
+    problem the CA as written has already, `ca_problems`, is not repeated). `partial`
+    finds the rules broken by the valid parts of an invalid CA, so that all its problems
+    show at once."""
     found: dict[str, CalculatedAttribute] = {}
     issues: list[Issue] = []
-    known = {(problem.path, problem.message) for problem in ca.problems()}
-    for environment in ca.overrides or {}:
+    if not ca.overrides:
+        return found, issues
+    known = {(problem.path, problem.message) for problem in ca_problems}
+    for environment in ca.overrides:
         data = variant_data(item, environment)
         patch = (item.get(OVERRIDES) or {}).get(environment) or {}
         located = _Where(document, base, item, environment)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +109,74 @@ def test_forbidden_characters_are_located() -> None:
         "(control characters are not allowed)"
     ]
     assert issues_of("\x07")[0].startswith("f.yaml:1:1: invalid YAML: character #x0007")
+
+
+#: Plain scalars of every form the YAML 1.2 rules tell apart, each written twice in one
+#: document (the resolver remembers a document's scalars), quoted and tagged forms too.
+_SCALARS = [
+    "x",
+    "yes",
+    "on",
+    "true",
+    "True",
+    "null",
+    "~",
+    "",
+    "0777",
+    "0o17",
+    "0x1f",
+    "1_000",
+    "1:30",
+    "12",
+    "-3",
+    "+4",
+    "1.5",
+    "1e3",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "2024-05-01",
+    "2024-05-01T10:00:00Z",
+    "'12'",
+    '"true"',
+    "!!str 12",
+    "!!int '7'",
+]
+
+
+def _reference(text: str) -> Any:
+    """What ruamel's own pure-Python loader reads (quietly: it warns of YAML 1.1 forms)."""
+    from ruamel.yaml import YAML
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return YAML(typ="safe", pure=True).load(text)
+
+
+@pytest.mark.parametrize("version", ["", "%YAML 1.1\n---\n", "%YAML 1.2\n---\n"])
+def test_scalars_read_by_yaml_1_2_as_ruamel_reads_them_however_often_written(
+    version: str,
+) -> None:
+    """Manifests are read by the YAML 1.2 rules, a `%YAML 1.1` line notwithstanding."""
+    lines = []
+    for n, scalar in enumerate(_SCALARS):
+        lines += [f"k{n}: {scalar}", f"l{n}:", f"  - {scalar}", f"  - m: {scalar}"]
+    lines += [f"again{n}: {scalar}" for n, scalar in enumerate(_SCALARS)]
+    text = "\n".join(lines) + "\n"
+    expected = _reference(text)
+    document = parse_yaml(version + text, "f.yaml")
+    assert document.data == expected
+    for key, value in expected.items():  # the same values, of the same types
+        assert type(document.data[key]) is type(value), key
+
+
+def test_every_value_of_a_manifest_has_its_position() -> None:
+    text = "cas:\n  - name: a\n    tags: [x, 2, {y: z}]\n    n: 3\n  - plain\n"
+    document = parse_yaml(text, "f.yaml")
+    assert document.position(("cas", 0, "name")) == source.Position(2, 11)
+    assert document.position(("cas", 0, "tags", 0)) == source.Position(3, 12)
+    assert document.position(("cas", 0, "tags", 1)) == source.Position(3, 15)
+    assert document.position(("cas", 0, "tags", 2, "y")) == source.Position(3, 22)
+    assert document.position(("cas", 0, "n")) == source.Position(4, 8)
+    assert document.position(("cas", 1)) == source.Position(5, 5)
+    assert document.position(("cas", 0, "n"), key=True) == source.Position(4, 5)
