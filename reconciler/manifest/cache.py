@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 import pydantic
 import ruamel.yaml
+import yaml
 
 import reconciler
 from reconciler.files import replace_whole
@@ -62,7 +63,14 @@ def root(environ: Mapping[str, str] | None = None) -> Path | None:
 def code_fingerprint() -> str:
     """A digest of the package source and of the libraries that parse and validate
     manifests: new code never reads an old entry."""
-    versions = (reconciler.__version__, sys.version, pydantic.VERSION, ruamel.yaml.__version__)
+    versions = (
+        reconciler.__version__,
+        sys.version,
+        pydantic.VERSION,
+        ruamel.yaml.__version__,
+        yaml.__version__,
+        str(yaml.__with_libyaml__),
+    )
     digest = hashlib.sha256("\0".join(versions).encode())
     root = Path(reconciler.__file__).parent
     for path in sorted(root.rglob("*.py")):

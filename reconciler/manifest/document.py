@@ -1,8 +1,12 @@
 """Reading one YAML file into plain data plus the position of every key and value.
 
 The first step of manifest loading. Positions let every later error say `file:line:column`.
-We compose nodes (C parser when available) and build the data ourselves, so that every
-duplicate key is reported, alias expansion is bounded and recursion is caught.
+libyaml (through PyYAML's binding: its parser and composer run in C) composes the nodes,
+with plain scalars resolved by the YAML 1.2 rules; we build the data ourselves, so that
+every duplicate key is reported, alias expansion is bounded and recursion is caught.
+Scalars other than text (numbers, bools, null, dates) are read by ruamel's YAML 1.2
+constructor, as everywhere else in the reconciler. Composing with ruamel's own binding of
+libyaml cost twice as much per node (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
-from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.tag import Tag
+from ruamel.yaml import nodes as ruamel_nodes
+from ruamel.yaml.error import YAMLError as ConstructorError
+from ruamel.yaml.resolver import implicit_resolvers
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from reconciler.errors import DataPath, Issue, format_path
 from reconciler.manifest.depth import too_deep
@@ -29,6 +35,8 @@ MAX_EXPANDED_NODES = 5_000_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
 
 #: Spellings that name the same field; a position under one is found under the other.
 SAME_FIELD = {"datapoint": "data_point", "data_point": "datapoint"}
@@ -124,24 +132,57 @@ def _position(node: Node) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-class _Resolver(VersionedResolver):
-    """ruamel's YAML 1.2 resolution of plain scalars, with the rules of the document's
-    version looked up once per document rather than once per scalar (that lookup weighed
-    most in parsing a large manifest: docs/performance.md) and one Tag object per tag.
+#: The YAML 1.2 rules for plain scalars (ruamel's table): first character -> (tag, pattern).
+def _rules_of_yaml_1_2() -> dict[str | None, tuple[tuple[str, Any], ...]]:
+    rules: dict[str | None, list[tuple[str, Any]]] = {}  # a pattern has `match`
+    for versions, tag, pattern, firsts in implicit_resolvers:
+        if (1, 2) in versions:
+            starts: list[str | None] = list(firsts) if firsts else [None]
+            for first in starts:
+                rules.setdefault(first, []).append((tag, pattern))
+    return {first: tuple(found) for first, found in rules.items()}
 
-    The C composer asks once per node. A manifest repeats its plain scalars (`type`,
-    `event`, `greater_than`...), so each distinct one is matched against the rules once
-    per document; other nodes get the default tag of their kind at once, as ruamel's
-    resolver gives it when no path resolver is registered (none is, on our instances:
-    which is also why descending and ascending the node path can do nothing).
-    """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: First character of a plain scalar -> the (Tag, pattern) rules that may match it.
-        self._by_first: dict[str, tuple[tuple[Tag, Any], ...]] = {}
-        #: Plain scalar -> its tag, in this document.
-        self._plain: dict[str, Tag] = {}
+_RULES = _rules_of_yaml_1_2()
+#: Plain scalars already resolved (short ones: a manifest repeats `event`, `number`,
+#: `greater_than`... in every CA), each to its tag.
+_RESOLVED: dict[str, str] = {}
+_REMEMBERED_LENGTH = 64
+_REMEMBERED_VALUES = 100_000
+
+
+def resolve_plain(value: str) -> str:
+    """The tag of a plain scalar by the YAML 1.2 rules (ruamel's table, which the rest of
+    our YAML handling follows): text unless it reads as a number, bool, null, date..."""
+    tag = _RESOLVED.get(value)
+    if tag is not None:
+        return tag
+    first = value[:1]
+    tag = STR_TAG
+    for candidate, pattern in (*_RULES.get(first, ()), *_RULES.get(None, ())):
+        if pattern.match(value):
+            tag = candidate
+            break
+    if len(value) <= _REMEMBERED_LENGTH and len(_RESOLVED) < _REMEMBERED_VALUES:
+        _RESOLVED[value] = tag
+    return tag
+
+
+_Base: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
+
+class Yaml12:
+    """A PyYAML loader's resolution: plain scalars by the YAML 1.2 rules, whatever a
+    `%YAML` line says. The composer asks for a tag once per node: text and collections
+    get theirs at once (no path resolvers are registered, so descending and ascending
+    the node path does nothing)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            return resolve_plain(value) if implicit[0] else STR_TAG
+        return MAP_TAG if kind is MappingNode else SEQ_TAG
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         return None
@@ -149,41 +190,19 @@ class _Resolver(VersionedResolver):
     def ascend_resolver(self) -> None:
         return None
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode:
-            if not implicit[0]:
-                return self.DEFAULT_SCALAR_TAG
-            tag = self._plain.get(value)
-            if tag is None:
-                tag = self._plain[value] = self._implicit(value)
-            return tag
-        if kind is MappingNode:
-            return self.DEFAULT_MAPPING_TAG
-        if kind is SequenceNode:
-            return self.DEFAULT_SEQUENCE_TAG
-        return super().resolve(kind, value, implicit)
 
-    def _implicit(self, value: str) -> Any:
-        first = value[:1]
-        rules = self._by_first.get(first)
-        if rules is None:
-            rules = self._by_first[first] = self._rules_for(first)
-        for tag, pattern in rules:
-            if pattern.match(value):
-                return tag
-        return self.DEFAULT_SCALAR_TAG
-
-    def _rules_for(self, first: str) -> tuple[tuple[Tag, Any], ...]:
-        table = self.versioned_resolver
-        tags: dict[str, Tag] = {}
-        return tuple(
-            (tags.setdefault(tag, Tag(suffix=tag)), pattern)
-            for tag, pattern in (*table.get(first, ()), *table.get(None, ()))
-        )
+class _Loader(Yaml12, _Base):  # type: ignore[valid-type,misc]
+    """libyaml's parser and composer (PyYAML's binding; its Python ones where libyaml is
+    not installed)."""
 
 
-#: The tag of text the resolver gives (one object): the builder's short path for scalars.
-_PLAIN_TEXT = _Resolver.DEFAULT_SCALAR_TAG
+#: The tag of text the resolver gives (this one object): the builder's short path.
+_PLAIN_TEXT = STR_TAG
+#: Scalars of these tags read to values nothing can change: each (tag, text) is read once.
+_IMMUTABLE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp")
+)
+_CONSTRUCTED: dict[tuple[str, str], Any] = {}
 
 
 class _Builder:
@@ -195,9 +214,9 @@ class _Builder:
     twice costs what looking it up would) and no depth check (they have no children).
     """
 
-    def __init__(self, file: str, yaml: YAML) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.constructor = yaml.constructor
+        self._constructor: Any = None
         self.document = Document(file, None)
         self.issues: list[Issue] = []
         self.built: dict[int, tuple[Any, DataPath, int, int]] = {}  # value, path, size, height
@@ -257,7 +276,7 @@ class _Builder:
             size, height = 1, 0
             values, plain = self.document.values, depth < MAX_DEPTH
             for index, child in enumerate(node.value):
-                if plain and type(child) is ScalarNode and child.ctag is _PLAIN_TEXT:
+                if plain and type(child) is ScalarNode and child.tag is _PLAIN_TEXT:
                     values.setdefault((*path, index), child.start_mark)  # text: the short path
                     items.append(child.value)
                     size += 1
@@ -280,7 +299,7 @@ class _Builder:
         keys, aliases = self.document.keys, self.document.aliases
         values, plain = self.document.values, depth < MAX_DEPTH
         for key_node, value_node in node.value:
-            tag = key_node.ctag
+            tag = key_node.tag
             if tag is not _PLAIN_TEXT and tag == MERGE_TAG:
                 merged_size, merged_height = self.merge(value_node, path, depth, merged)
                 size += merged_size
@@ -293,7 +312,7 @@ class _Builder:
             keys[child] = key_node.start_mark
             if merged:
                 aliases.pop(child, None)
-            if plain and type(value_node) is ScalarNode and value_node.ctag is _PLAIN_TEXT:
+            if plain and type(value_node) is ScalarNode and value_node.tag is _PLAIN_TEXT:
                 values.setdefault(child, value_node.start_mark)  # text: the short path
                 explicit[key] = value_node.value
                 size += 1
@@ -307,7 +326,7 @@ class _Builder:
 
     def key(self, node: Node, path: DataPath, first_seen: dict[str, _Mark]) -> str | None:
         """A mapping key, or None (reported) when it is not text or is written twice."""
-        if type(node) is ScalarNode and node.ctag is _PLAIN_TEXT:
+        if type(node) is ScalarNode and node.tag is _PLAIN_TEXT:
             key = node.value
         else:
             key = self.scalar(node, path) if isinstance(node, ScalarNode) else None
@@ -343,18 +362,34 @@ class _Builder:
         return size, height
 
     def scalar(self, node: ScalarNode, path: DataPath) -> Any:
-        tag = node.ctag
+        tag = node.tag
         if tag is _PLAIN_TEXT or tag == STR_TAG:
             return node.value  # most scalars: skip the constructor's bookkeeping
+        remembered = (tag, node.value)
+        if remembered in _CONSTRUCTED:
+            return _CONSTRUCTED[remembered]
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.typed_scalar(node)
         except (ValueError, OverflowError):
             # Looks like a timestamp but is not a real date (2024-13-45): keep the text so
             # the field's own rule reports it.
             return str(node.value)
-        except YAMLError as exc:
+        except ConstructorError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise _Abort(self.located(node, f"cannot read value: {problem}", path)) from None
+        if tag in _IMMUTABLE_TAGS and len(_CONSTRUCTED) < _REMEMBERED_VALUES:
+            _CONSTRUCTED[remembered] = value
+        return value
+
+    def typed_scalar(self, node: ScalarNode) -> Any:
+        """A scalar of another type than text, as ruamel's YAML 1.2 constructor reads it
+        (numbers, bools, null, dates; an unknown or unsafe tag raises)."""
+        if self._constructor is None:
+            self._constructor = YAML(typ="safe", pure=True).constructor
+        copy = ruamel_nodes.ScalarNode(
+            node.tag, node.value, node.start_mark, node.end_mark, node.style
+        )
+        return self._constructor.construct_object(copy, deep=True)
 
 
 def _yaml_issue(file: str, exc: YAMLError) -> Issue:
@@ -387,10 +422,9 @@ def parse_yaml(text: str, file: str) -> Document:
     deep = too_deep(text, file)  # before the composer, which would crash on it
     if deep is not None:
         raise SourceError([deep])
-    yaml = YAML(typ="safe", pure=False)
-    yaml.Resolver = _Resolver
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text)
+        node = loader.get_single_node()
     except MarkedYAMLError as exc:
         raise SourceError([_yaml_issue(file, exc)]) from None
     except ReaderError as exc:
@@ -399,7 +433,9 @@ def parse_yaml(text: str, file: str) -> Document:
         raise SourceError([Issue(file, None, None, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:
         raise SourceError([Issue(file, None, None, "", "YAML nested too deeply")]) from None
-    builder = _Builder(file, yaml)
+    finally:
+        loader.dispose()
+    builder = _Builder(file)
     if node is not None:
         try:
             builder.document.data = builder.build(node, ())[0]

@@ -180,3 +180,30 @@ def test_every_value_of_a_manifest_has_its_position() -> None:
     assert document.position(("cas", 0, "n")) == source.Position(4, 8)
     assert document.position(("cas", 1)) == source.Position(5, 5)
     assert document.position(("cas", 0, "n"), key=True) == source.Position(4, 5)
+
+
+def test_without_libyaml_the_python_composer_reads_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where PyYAML has no libyaml, its Python parser composes, with the same rules."""
+    import yaml
+
+    class PythonLoader(source.Yaml12, yaml.SafeLoader):
+        pass
+
+    text = (
+        "cas:\n  - &a {name: x, n: 0o17, on: yes, when: 2024-05-01, none: ~}\n"
+        "  - <<: *a\n    name: y\n  - [1.5, .inf, '12', !!str 7, 0777]\n"
+    )
+    expected = parse_yaml(text, "f.yaml")
+    monkeypatch.setattr(source, "_Loader", PythonLoader)
+    document = parse_yaml(text, "f.yaml")
+    assert document.data == expected.data == _reference(text)
+    paths: list[tuple[str | int, ...]] = [
+        ("cas", 0, "n"),
+        ("cas", 1, "name"),
+        ("cas", 1, "when"),
+        ("cas", 2, 4),
+    ]
+    for path in paths:
+        assert document.position(path) == expected.position(path)
