@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,38 +61,39 @@ class _Mark(Protocol):
 
 @dataclass
 class Document:
-    """A parsed file: `data` as plain Python values, and where each key and value is written."""
+    """A parsed file: `data` as plain Python values, and the composed nodes (`root`), from
+    which the place of any key or value is found when asked for (errors and warnings,
+    and each CA's own line: a handful per file), instead of being recorded for every
+    node while building."""
 
     file: str
     data: Any
-    keys: dict[DataPath, _Mark] = field(default_factory=dict)
-    values: dict[DataPath, _Mark] = field(default_factory=dict)
-    #: A path reached through an alias or merge -> the path where that data was written.
-    aliases: dict[DataPath, DataPath] = field(default_factory=dict)
+    root: Node | None = None
 
     def position(self, path: Sequence[str | int], *, key: bool = False) -> Position | None:
-        """Where `path` is written; the nearest written ancestor when it is not (a missing key)."""
-        current: DataPath = self._written(tuple(path))
+        """Where `path` is written; the nearest written ancestor when it is not (a missing key).
+        Data reached through `*anchor` or `<<: *anchor` is written where the anchor is."""
+        current: DataPath = tuple(path)
         while True:
             for candidate in _spellings(current):
-                found = (self.keys.get(candidate) if key else None) or self.values.get(candidate)
+                found = self._mark(candidate, key)
                 if found is not None:
                     return Position(found.line + 1, found.column + 1)
             if not current:
                 return None
             current = current[:-1]
 
-    def _written(self, path: DataPath) -> DataPath:
-        """Follow aliases: data reached through `*anchor` is written where the anchor is."""
-        for _ in range(MAX_DEPTH):
-            for length in range(len(path), 0, -1):
-                origin = self.aliases.get(path[:length])
-                if origin is not None:
-                    path = origin + path[length:]
-                    break
-            else:
-                return path
-        return path
+    def _mark(self, path: DataPath, key: bool) -> _Mark | None:
+        node = self.root
+        if node is None:
+            return None
+        written: Node | None = None
+        for part in path:
+            found = _child(node, part, MAX_DEPTH)
+            if found is None:
+                return None
+            written, node = found
+        return written.start_mark if key and written is not None else node.start_mark
 
     def issue(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Issue:
         where = self.position(path, key=key)
@@ -103,6 +104,33 @@ class Document:
             format_path(path),
             message,
         )
+
+
+def _is_text(node: Node) -> bool:
+    return type(node) is ScalarNode and (node.tag is _PLAIN_TEXT or node.tag == STR_TAG)
+
+
+def _child(node: Node, part: str | int, merges: int) -> tuple[Node | None, Node] | None:
+    """(key node, value node) of `part` in a mapping (its own keys first, the first written
+    of a duplicate; then what `<<` merges, in order), or (None, item) of a sequence."""
+    if isinstance(node, SequenceNode):
+        if isinstance(part, int) and 0 <= part < len(node.value):
+            return None, node.value[part]
+        return None
+    if not isinstance(node, MappingNode) or not isinstance(part, str):
+        return None
+    sources: list[Node] = []
+    for key_node, value_node in node.value:
+        if _is_text(key_node) and key_node.value == part:
+            return key_node, value_node
+        if key_node.tag == MERGE_TAG and key_node.tag is not _PLAIN_TEXT:
+            sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+    if merges > 0:
+        for source in sources:
+            found = _child(source, part, merges - 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _spellings(path: DataPath) -> list[DataPath]:
@@ -181,7 +209,9 @@ class Yaml12:
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is ScalarNode:
-            return resolve_plain(value) if implicit[0] else STR_TAG
+            if not implicit[0]:
+                return STR_TAG
+            return _RESOLVED.get(value) or resolve_plain(value)  # called for every scalar
         return MAP_TAG if kind is MappingNode else SEQ_TAG
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -219,7 +249,7 @@ class _Builder:
         self._constructor: Any = None
         self.document = Document(file, None)
         self.issues: list[Issue] = []
-        self.built: dict[int, tuple[Any, DataPath, int, int]] = {}  # value, path, size, height
+        self.built: dict[int, tuple[Any, int, int]] = {}  # value, size, height
         self.active: set[int] = set()
 
     def located(self, node: Node, message: str, path: DataPath) -> Issue:
@@ -228,18 +258,13 @@ class _Builder:
 
     def build(self, node: Node, path: DataPath, depth: int = 0) -> tuple[Any, int, int]:
         """The value of `node`, its expanded size in nodes, and its height."""
-        values = self.document.values
-        if path not in values:
-            values[path] = node.start_mark
         if type(node) is ScalarNode:
             if depth > MAX_DEPTH:
                 self.check_depth(node, path, depth)
             return self.scalar(node, path), 1, 0
         ident = id(node)
         if ident in self.built:
-            value, origin, size, height = self.built[ident]
-            if origin != path:
-                self.document.aliases[path] = origin
+            value, size, height = self.built[ident]
             self.check_depth(node, path, depth + height)
             return value, size, height
         if ident in self.active:
@@ -261,7 +286,7 @@ class _Builder:
                     path,
                 )
             )
-        self.built[ident] = (value, path, size, height)
+        self.built[ident] = (value, size, height)
         return value, size, height
 
     def check_depth(self, node: Node, path: DataPath, depth: int) -> None:
@@ -274,11 +299,10 @@ class _Builder:
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             size, height = 1, 0
-            values, plain = self.document.values, depth < MAX_DEPTH
+            plain = depth < MAX_DEPTH
             for index, child in enumerate(node.value):
                 if plain and type(child) is ScalarNode and child.tag is _PLAIN_TEXT:
-                    values.setdefault((*path, index), child.start_mark)  # text: the short path
-                    items.append(child.value)
+                    items.append(child.value)  # text: the short path
                     size += 1
                     height = height or 1
                     continue
@@ -296,8 +320,7 @@ class _Builder:
         explicit: dict[str, Any] = {}
         first_seen: dict[str, _Mark] = {}
         size, height = 1, 0
-        keys, aliases = self.document.keys, self.document.aliases
-        values, plain = self.document.values, depth < MAX_DEPTH
+        plain = depth < MAX_DEPTH
         for key_node, value_node in node.value:
             tag = key_node.tag
             if tag is not _PLAIN_TEXT and tag == MERGE_TAG:
@@ -308,17 +331,12 @@ class _Builder:
             key = self.key(key_node, path, first_seen)
             if key is None:
                 continue
-            child: DataPath = (*path, key)
-            keys[child] = key_node.start_mark
-            if merged:
-                aliases.pop(child, None)
             if plain and type(value_node) is ScalarNode and value_node.tag is _PLAIN_TEXT:
-                values.setdefault(child, value_node.start_mark)  # text: the short path
-                explicit[key] = value_node.value
+                explicit[key] = value_node.value  # text: the short path
                 size += 1
                 height = height or 1
                 continue
-            value, child_size, child_height = self.build(value_node, child, depth + 1)
+            value, child_size, child_height = self.build(value_node, (*path, key), depth + 1)
             explicit[key] = value
             size += child_size
             height = max(height, child_height + 1)
@@ -348,15 +366,12 @@ class _Builder:
         size, height = 0, 0
         for source in node.value if isinstance(node, SequenceNode) else [node]:
             value, source_size, source_height = self.build(source, path, depth)
-            self.document.aliases.pop(path, None)  # only the merged keys are aliases
             if not isinstance(value, dict):
                 self.issues.append(self.located(source, "`<<` merges mappings only", path))
                 continue
-            origin = self.built[id(source)][1]
             for name, item in value.items():
                 if name not in merged:
                     merged[name] = item
-                    self.document.aliases.setdefault((*path, name), (*origin, name))
             size += source_size
             height = max(height, source_height)
         return size, height
@@ -445,6 +460,7 @@ def parse_yaml(text: str, file: str) -> Document:
             builder.issues.append(Issue(file, None, None, "", "YAML nested too deeply"))
     if builder.issues:
         raise SourceError(builder.issues)
+    builder.document.root = node
     return builder.document
 
 
