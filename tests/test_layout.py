@@ -91,3 +91,11 @@ def test_a_plan_without_seeds_loads_no_seeding_pipeline() -> None:
     loaded = loaded_after("from reconciler.commands import plan\nimport reconciler.testfiles")
     assert "reconciler.seeding.shapes" in loaded
     assert within(loaded, "reconciler.seeding.pipeline", "reconciler.workspace.seeds") == []
+
+
+def test_a_plan_does_not_load_the_command_line_of_httpx() -> None:
+    # httpx imports its own CLI (with pygments' lexer table) when its extras are installed,
+    # as they are beside typer; the CLI keeps it out. Only what an API command needs.
+    loaded = loaded_after("import reconciler.cli\nfrom reconciler.commands import plan")
+    assert "httpx" in loaded
+    assert within(loaded, "httpx._main", "pygments", "rich.syntax", "rich.progress") == []

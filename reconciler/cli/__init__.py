@@ -10,12 +10,21 @@ imported when it runs.
 
 from __future__ import annotations
 
+import sys
+
+# httpx imports its own command line (`httpx._main`, with rich's syntax highlighting and
+# pygments' lexer table) whenever click, rich and pygments are installed, as they are
+# beside typer: 40-70 ms of every command that talks to the API, for a program this
+# process never runs. A None entry is the import system's way to say a module is absent;
+# httpx then defines a stub instead (docs/performance.md).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # (None: absent)
+
 # Registering the commands on `app`, in the order `--help` lists them.
 # isort: off
-from reconciler.cli import plans, seed, emulator
+from reconciler.cli import plans, seed, emulator  # noqa: E402 (after the line above)
 
 # isort: on
-from reconciler.cli.app import GLOBAL_OPTIONS, MAX_WORKSPACE_ID, app, main, tune_collector
+from reconciler.cli.app import GLOBAL_OPTIONS, MAX_WORKSPACE_ID, app, main, tune_collector  # noqa: E402
 
 __all__ = [
     "GLOBAL_OPTIONS",

@@ -49,8 +49,12 @@ def modules(subpackage: str) -> list[Path]:
 
 
 def loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter has loaded after running `code`."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    """The modules a fresh interpreter has loaded after running `code` (a name kept out,
+    whose sys.modules entry is None, is not loaded)."""
+    script = (
+        f"{code}\nimport json, sys\n"
+        "print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))\n"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
