@@ -303,27 +303,34 @@ def load_file(source: Source, cache_root: Path | None = None) -> FileResult:
     return found if found is not None else parsed(source, cache_root)
 
 
-def cache_entry(job: tuple[bytes, str]) -> bytes | None:
-    """A worker process's part of a first load: one file's cache entry, encoded as the
-    cache writes it; None for a file with errors (or data JSON cannot hold), which the
-    loader then reads itself, to report its problems as a serial load would."""
-    raw, display = job
+#: A worker's job: a file's bytes, its name as shown, its cache key, the cache (or None).
+Job = tuple[bytes, str, str, "Path | None"]
+
+
+def cache_entry(job: Job) -> bytes | None:
+    """A worker process's part of a first load: one file's cache entry, encoded and kept
+    in the cache as a serial load would keep it (sealing and writing it there, beside
+    the parsing, instead of in the command's process); None for a file with errors (or
+    data JSON cannot hold), which the loader then reads itself, to report its problems
+    as a serial load would."""
+    raw, display, key, cache_root = job
     result, items = parse_file(raw, display)
     if _has_errors(result):
         return None
     try:
-        return cache.encoded(entry_of(result, items))
+        payload = cache.encoded(entry_of(result, items))
     except orjson.JSONEncodeError:
         return None
+    if cache_root is not None:
+        cache.store(cache_root, key, payload)
+    return payload
 
 
 def from_entry(source: Source, payload: bytes | None, cache_root: Path | None) -> FileResult:
-    """The result of one file a worker parsed (`cache_entry`), read as a cached file is,
-    and kept in the cache; a file with errors is read here."""
+    """The result of one file a worker parsed (`cache_entry`, which kept it in the cache),
+    read as a cached file is; a file with errors is read here."""
     if payload is not None:
         result = _entry_result(orjson.loads(payload), source)
         if result is not None:
-            if cache_root is not None:
-                cache.store(cache_root, source.key, payload)
             return result
     return parsed(source, cache_root)

@@ -89,7 +89,10 @@ def _results(sources: list[Source], cache_root: Path | None) -> list[FileResult]
     size = sum(len(sources[index].raw) for index in missed)
     workers = parallel.worth(size, len(missed), Tuning.from_env().workers)
     if workers:
-        jobs = [(sources[index].raw, sources[index].display) for index in missed]
+        jobs = [
+            (sources[index].raw, sources[index].display, sources[index].key, cache_root)
+            for index in missed
+        ]
         entries = parallel.mapped(cache_entry, jobs, workers)
         for index, entry in zip(missed, entries, strict=True):
             found[index] = from_entry(sources[index], entry, cache_root)
