@@ -99,3 +99,10 @@ def test_a_plan_does_not_load_the_command_line_of_httpx() -> None:
     loaded = loaded_after("import reconciler.cli\nfrom reconciler.commands import plan")
     assert "httpx" in loaded
     assert within(loaded, "httpx._main", "pygments", "rich.syntax", "rich.progress") == []
+
+
+def test_the_worker_machinery_is_imported_only_when_workers_start() -> None:
+    # Workers pay only on a first load of much YAML (`parallel.worth`); a plan imports
+    # none of their machinery before deciding to start them.
+    loaded = loaded_after("import reconciler.cli\nfrom reconciler.commands import plan")
+    assert within(loaded, "multiprocessing", "concurrent.futures.process") == []

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.context import BaseContext
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+# multiprocessing and the process pool are imported when workers are worth starting: a
+# load from the cache (every plan after the first) never starts any.
 
 log = logging.getLogger("reconciler.manifest")
 
@@ -58,6 +60,8 @@ def _threads() -> int:
 def _context() -> BaseContext:
     """Fork where it is cheap and safe (Linux, and no other thread that could hold a lock
     the child would inherit held); a fresh interpreter per worker elsewhere."""
+    import multiprocessing
+
     if sys.platform == "linux" and _threads() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
@@ -67,10 +71,10 @@ def worth(size: int, jobs: int, limit: int | None) -> int:
     """How many workers to parse `jobs` files of `size` bytes in all (0: parse here).
     `limit` is RECONCILER_WORKERS (None: one per available core)."""
     count = min(limit if limit is not None else available_cores(), MAX_WORKERS, jobs)
-    forked = _context().get_start_method() == "fork"
-    if count < 2 or size < (FORKED_FROM if forked else SPAWNED_FROM):
+    if count < 2 or size < FORKED_FROM:  # too little for any worker (asks nothing more)
         return 0
-    return count
+    forked = _context().get_start_method() == "fork"
+    return count if forked or size >= SPAWNED_FROM else 0
 
 
 def _worker_started() -> None:
@@ -85,6 +89,9 @@ def mapped(work: Callable[[Job], Result], jobs: Sequence[Job], workers: int) -> 
     """`work` of each job, in the order of `jobs`, computed by `workers` processes (`work`
     must be a module-level function, its jobs and results picklable). Jobs the workers
     could not do (they failed to start, or died) are done in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     done = 0
     chunk = max(1, len(jobs) // (workers * 4))  # small enough to keep every worker busy
     try:
