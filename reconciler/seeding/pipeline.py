@@ -68,7 +68,11 @@ class SeedOptions:
 
     @property
     def rejects_path(self) -> Path:
-        return self.rejects or self.file.with_name(self.file.name + ".rejects.jsonl")
+        if self.rejects is not None:
+            return self.rejects
+        if not self.file.name:  # `''`, `.`, `/`: a directory, and no name to put beside it
+            raise SeedFileError([], heading=f"the seed file {self.file} is not a file")
+        return self.file.with_name(self.file.name + ".rejects.jsonl")
 
 
 @dataclass
