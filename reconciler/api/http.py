@@ -195,17 +195,21 @@ class Http:
                 duration(waited),
             )
 
-    def _attempt_timeout(self, shown: str) -> tuple[float, bool]:
+    def _attempt_timeout(self, shown: str, last: ApiError | None) -> tuple[float, bool]:
         """Seconds this attempt may take, and whether the command's deadline is what
-        limits it (raises DeadlineExceeded when it has passed already)."""
+        limits it (raises DeadlineExceeded when it has passed already, with the answer
+        to the attempt before, if any: a wait can end later than asked)."""
         remaining = self.deadline.remaining()
         limit = self.policy.request_timeout
         if remaining is None or remaining > limit:
             return limit, False
         if remaining <= 0:
+            before = f". The last answer: {last.message}" if last is not None else ""
             raise DeadlineExceeded(
                 f"gave up on {shown}: this command's deadline of "
                 f"{duration(self.policy.deadline or 0)} has passed (RECONCILER_DEADLINE)"
+                f"{before}",
+                status=last.status if last is not None else None,
             )
         return remaining, True
 
@@ -238,9 +242,10 @@ class Http:
         shown: str,
         headers: Mapping[str, str],
         body: bytes | None,
+        last: ApiError | None = None,
     ) -> httpx.Response:
         await self._pace(shown)
-        timeout, by_deadline = self._attempt_timeout(shown)
+        timeout, by_deadline = self._attempt_timeout(shown, last)
         self.requests += 1
         request_headers = dict(headers)
         if body is not None:
@@ -309,14 +314,16 @@ class Http:
         )
         shown = shown_url(url, path)
         attempt = 0
+        last: ApiError | None = None
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, url, shown, headers or {}, body)
+                return await self._send_once(method, url, shown, headers or {}, body, last)
             except DeadlineExceeded:
                 raise
             except ApiError as error:
                 await self._before_retry(error, attempt, idempotent, method, shown)
+                last = error
 
     async def _before_retry(
         self, error: ApiError, attempt: int, idempotent: bool, method: str, shown: str

@@ -19,6 +19,7 @@ from reconciler.errors import (
     ApiError,
     AuthError,
     BusinessRuleError,
+    DeadlineExceeded,
     NotFoundError,
     RateLimited,
     ServerError,
@@ -218,3 +219,23 @@ async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEm
             assert posts == len(faults) or posts == len(faults) + 1
             assert all(kind in not_processed for kind in faults[: posts - 1]), faults
     assert ambiguous > 0
+
+
+async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:
+    # On a loaded machine a backoff can end after the deadline although it was asked to
+    # end before: the message still says what the server last answered.
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text="Service unavailable")
+
+    async def overshooting(seconds: float) -> None:
+        await asyncio.sleep(seconds + 0.3)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    policy = RetryPolicy(attempts=100, initial_wait=0.01, max_wait=0.01, deadline=0.2)
+    http = Http(client, policy=policy, sleep=overshooting)
+    with pytest.raises(DeadlineExceeded) as caught:
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert "deadline of 0.2 s has passed" in caught.value.message
+    assert "The last answer: " in caught.value.message
+    assert "Service unavailable" in caught.value.message
+    assert caught.value.status == 503
