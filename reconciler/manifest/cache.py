@@ -31,12 +31,12 @@ import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pydantic
-import ruamel.yaml
 import yaml
 
 import reconciler
@@ -67,7 +67,7 @@ def code_fingerprint() -> str:
         reconciler.__version__,
         sys.version,
         pydantic.VERSION,
-        ruamel.yaml.__version__,
+        metadata.version("ruamel.yaml"),  # not imported to parse: its version is the dist's
         yaml.__version__,
         str(yaml.__with_libyaml__),
     )

@@ -4,9 +4,10 @@ The first step of manifest loading. Positions let every later error say `file:li
 libyaml (through PyYAML's binding: its parser and composer run in C) composes the nodes,
 with plain scalars resolved by the YAML 1.2 rules; we build the data ourselves, so that
 every duplicate key is reported, alias expansion is bounded and recursion is caught.
-Scalars other than text (numbers, bools, null, dates) are read by ruamel's YAML 1.2
-constructor, as everywhere else in the reconciler. Composing with ruamel's own binding of
-libyaml cost twice as much per node (docs/performance.md).
+Scalars other than text are read as ruamel's YAML 1.2 constructor reads them (decimal
+integers, bools, null and dates directly, the rest by that constructor, imported when
+first needed). Composing with ruamel's own binding of libyaml cost twice as much per node
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml import nodes as ruamel_nodes
-from ruamel.yaml.error import YAMLError as ConstructorError
-from ruamel.yaml.resolver import implicit_resolvers
 from yaml.error import MarkedYAMLError, YAMLError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
@@ -35,6 +33,7 @@ MAX_EXPANDED_NODES = 5_000_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
 MAP_TAG = "tag:yaml.org,2002:map"
 SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -123,7 +122,7 @@ def _child(node: Node, part: str | int, merges: int) -> tuple[Node | None, Node]
     for key_node, value_node in node.value:
         if _is_text(key_node) and key_node.value == part:
             return key_node, value_node
-        if key_node.tag == MERGE_TAG and key_node.tag is not _PLAIN_TEXT:
+        if key_node.tag == MERGE_TAG:
             sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
     if merges > 0:
         for source in sources:
@@ -149,6 +148,10 @@ class SourceError(Exception):
         self.issues = issues
 
 
+class _Unreadable(Exception):
+    """A typed scalar the constructor cannot read (an unknown or unsafe tag): the problem."""
+
+
 class _Abort(Exception):
     def __init__(self, issue: Issue) -> None:
         super().__init__(str(issue))
@@ -160,14 +163,45 @@ def _position(node: Node) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-#: The YAML 1.2 rules for plain scalars (ruamel's table): first character -> (tag, pattern).
-def _rules_of_yaml_1_2() -> dict[str | None, tuple[tuple[str, Any], ...]]:
-    rules: dict[str | None, list[tuple[str, Any]]] = {}  # a pattern has `match`
-    for versions, tag, pattern, firsts in implicit_resolvers:
-        if (1, 2) in versions:
-            starts: list[str | None] = list(firsts) if firsts else [None]
-            for first in starts:
-                rules.setdefault(first, []).append((tag, pattern))
+#: The YAML 1.2 core schema's rules for plain scalars, as ruamel.yaml reads YAML 1.2 (it
+#: also takes `_` in numbers, and dates): (tag suffix, pattern, first characters).
+_YAML_1_2: tuple[tuple[str, str, str], ...] = (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    (
+        "float",
+        r"""[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+          | [-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+          | [-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+          | [-+]?\.(?:inf|Inf|INF)
+          | \.(?:nan|NaN|NAN)""",
+        "-+0123456789.",
+    ),
+    (
+        "int",
+        r"[-+]?0b[0-1_]+ | [-+]?0o?[0-7_]+ | [-+]?[0-9_]+ | [-+]?0x[0-9a-fA-F_]+",
+        "-+0123456789",
+    ),
+    ("merge", r"<<", "<"),
+    ("null", r"~ | null|Null|NULL | ", "~nN"),
+    (
+        "timestamp",
+        r"""[0-9]{4}-[0-9]{2}-[0-9]{2}
+          | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
+            (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?""",
+        "0123456789",
+    ),
+    ("value", r"=", "="),
+    ("yaml", r"!|&|\*", "!&*"),
+)
+
+
+def _rules_of_yaml_1_2() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """First character of a plain scalar -> the (tag, pattern) rules that may match it."""
+    rules: dict[str, list[tuple[str, re.Pattern[str]]]] = {"": [(NULL_TAG, re.compile(""))]}
+    for suffix, pattern, firsts in _YAML_1_2:
+        compiled = re.compile(rf"^(?:{pattern})$", re.X)
+        for first in firsts:
+            rules.setdefault(first, []).append((f"tag:yaml.org,2002:{suffix}", compiled))
     return {first: tuple(found) for first, found in rules.items()}
 
 
@@ -180,14 +214,13 @@ _REMEMBERED_VALUES = 100_000
 
 
 def resolve_plain(value: str) -> str:
-    """The tag of a plain scalar by the YAML 1.2 rules (ruamel's table, which the rest of
-    our YAML handling follows): text unless it reads as a number, bool, null, date..."""
+    """The tag of a plain scalar by the YAML 1.2 rules: text unless it reads as a number,
+    bool, null, date..."""
     tag = _RESOLVED.get(value)
     if tag is not None:
         return tag
-    first = value[:1]
     tag = STR_TAG
-    for candidate, pattern in (*_RULES.get(first, ()), *_RULES.get(None, ())):
+    for candidate, pattern in _RULES.get(value[:1], ()):
         if pattern.match(value):
             tag = candidate
             break
@@ -233,6 +266,18 @@ _IMMUTABLE_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp")
 )
 _CONSTRUCTED: dict[tuple[str, str], Any] = {}
+INT_TAG = "tag:yaml.org,2002:int"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_DECIMAL = re.compile(r"[-+]?[0-9]+\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+#: Bools and null, by tag and text, as YAML 1.2 reads them.
+_SIMPLE: dict[str, dict[str, Any]] = {
+    "tag:yaml.org,2002:bool": {
+        **dict.fromkeys(("true", "True", "TRUE"), True),
+        **dict.fromkeys(("false", "False", "FALSE"), False),
+    },
+    NULL_TAG: dict.fromkeys(("~", "null", "Null", "NULL", ""), None),
+}
 
 
 class _Builder:
@@ -389,22 +434,36 @@ class _Builder:
             # Looks like a timestamp but is not a real date (2024-13-45): keep the text so
             # the field's own rule reports it.
             return str(node.value)
-        except ConstructorError as exc:
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise _Abort(self.located(node, f"cannot read value: {problem}", path)) from None
+        except _Unreadable as exc:
+            raise _Abort(self.located(node, f"cannot read value: {exc}", path)) from None
         if tag in _IMMUTABLE_TAGS and len(_CONSTRUCTED) < _REMEMBERED_VALUES:
             _CONSTRUCTED[remembered] = value
         return value
 
     def typed_scalar(self, node: ScalarNode) -> Any:
-        """A scalar of another type than text, as ruamel's YAML 1.2 constructor reads it
-        (numbers, bools, null, dates; an unknown or unsafe tag raises)."""
+        """A scalar of another type than text, as ruamel's YAML 1.2 constructor reads it:
+        the forms manifests write (decimal integers, bools, null, dates) directly, the
+        others (other numbers, times; an unknown or unsafe tag raises) by that constructor."""
+        tag, text = node.tag, node.value
+        simple = _SIMPLE.get(tag)
+        if simple is not None and text in simple:
+            return simple[text]
+        if tag == INT_TAG and _DECIMAL.match(text):
+            return int(text)
+        if tag == TIMESTAMP_TAG and _DATE.match(text):
+            return date.fromisoformat(text)  # ValueError for a day no calendar has
         if self._constructor is None:
+            from ruamel.yaml import YAML
+
             self._constructor = YAML(typ="safe", pure=True).constructor
-        copy = ruamel_nodes.ScalarNode(
-            node.tag, node.value, node.start_mark, node.end_mark, node.style
-        )
-        return self._constructor.construct_object(copy, deep=True)
+        from ruamel.yaml.error import YAMLError as RuamelError
+        from ruamel.yaml.nodes import ScalarNode as RuamelScalar
+
+        copy = RuamelScalar(tag, text, node.start_mark, node.end_mark, node.style)
+        try:
+            return self._constructor.construct_object(copy, deep=True)
+        except RuamelError as exc:
+            raise _Unreadable(getattr(exc, "problem", None) or str(exc).splitlines()[0]) from None
 
 
 def _yaml_issue(file: str, exc: YAMLError) -> Issue:
