@@ -6,6 +6,8 @@ what a process ends up loading, from a fresh interpreter's sys.modules.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reconciler import cli, settings
 from tests.support.imports import PACKAGE, imports, loaded_after, module_name, modules, within
 
@@ -83,6 +85,16 @@ def test_validate_loads_no_network_and_no_server() -> None:
     # libyaml composes through PyYAML; ruamel's constructor reads only rarer scalars
     # (times, other bases), which the example's manifests do not write.
     assert within(loaded, "ruamel") == []
+
+
+def test_manifests_from_the_cache_load_no_yaml_library(tmp_path: Path) -> None:
+    load = (
+        f"import os\nos.environ['RECONCILER_CACHE_DIR'] = {str(tmp_path)!r}\n"
+        "from pathlib import Path\nfrom reconciler.manifest import loader\n"
+        "assert loader.load(Path('manifests')).cas\n"
+    )
+    assert "yaml" in loaded_after(load)  # the first load parses the files and keeps them
+    assert within(loaded_after(load), "yaml", "ruamel", "reconciler.manifest.composing") == []
 
 
 def test_the_cli_bounds_workspace_ids_as_the_settings_do() -> None:

@@ -4,8 +4,8 @@ error-free file is kept by content in the user's cache directory.
 The cache lives outside the repository (`$RECONCILER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler`): an entry committed to a
 repository could otherwise make a plan differ from the manifests a reviewer read. Entries
-are JSON, never pickle. The key covers the file's path, its bytes and the reconciler's own
-source, so any change is a miss.
+are JSON, never pickle. The key covers the file's path, its bytes and the code that writes
+entries (`code_fingerprint`), so any change is a miss.
 
 Each entry is sealed with a keyed digest (HMAC-SHA256 over its name and content) under a
 per-user key kept beside it (`key`, 0600, made on first use): an entry altered, cut short
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import importlib.util
 import logging
 import os
 import sys
@@ -31,13 +32,11 @@ import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pydantic
-import yaml
 
 import reconciler
 from reconciler.files import replace_whole
@@ -59,23 +58,59 @@ def root(environ: Mapping[str, str] | None = None) -> Path | None:
     return Tuning.from_env(environ).cache_dir
 
 
+#: Packages besides ours whose code decides what an entry holds: PyYAML composes the
+#: manifests (with libyaml where its binding is built), ruamel.yaml reads rarer scalars.
+#: Found without importing them: a plan from the cache parses no YAML.
+_PARSERS = ("yaml", "ruamel.yaml")
+
+
+def _package_dir(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it (nor, for a dotted
+    name, its parents: `find_spec` would)."""
+    top, *inner = name.split(".")
+    spec = importlib.util.find_spec(top)
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        folder = Path(location).joinpath(*inner)
+        if (folder / "__init__.py").is_file():
+            return folder
+    return None
+
+
+def files_identity(folder: Path, skip: str | None = None) -> bytes:
+    """Each file below `folder` by relative path, size and modification time (to the
+    nanosecond), in path order; folders named `skip` (and bytecode) are left out."""
+    found: list[str] = []
+    start = len(str(folder)) + 1
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in (skip, "__pycache__"):
+                        pending.append(entry.path)
+                elif entry.is_file():
+                    status = entry.stat()
+                    found.append(f"{entry.path[start:]}\0{status.st_size}\0{status.st_mtime_ns}\n")
+    return "".join(sorted(found)).encode()
+
+
 @cache
 def code_fingerprint() -> str:
-    """A digest of the package source and of the libraries that parse and validate
-    manifests: new code never reads an old entry."""
-    versions = (
-        reconciler.__version__,
-        sys.version,
-        pydantic.VERSION,
-        metadata.version("ruamel.yaml"),  # not imported to parse: its version is the dist's
-        yaml.__version__,
-        str(yaml.__with_libyaml__),
+    """A digest of the code that writes entries: new code never reads an old entry.
+
+    Our package (the emulator aside) and the YAML parsers are identified by each file's
+    path, size and modification time, the rule Python itself applies before it trusts
+    the bytecode it compiled from a source file: any install, upgrade, checkout or edit
+    changes them, and statting ~200 files costs a plan far less than reading them."""
+    digest = hashlib.sha256(
+        "\0".join((reconciler.__version__, sys.version, pydantic.VERSION)).encode()
     )
-    digest = hashlib.sha256("\0".join(versions).encode())
-    root = Path(reconciler.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        if "emulator" not in path.parts:
-            digest.update(path.read_bytes())
+    digest.update(files_identity(Path(reconciler.__file__).parent, skip="emulator"))
+    for name in _PARSERS:
+        folder = _package_dir(name)
+        digest.update(f"\0{name}:{folder}\n".encode())
+        if folder is not None:
+            digest.update(files_identity(folder))
     return digest.hexdigest()
 
 

@@ -2,7 +2,8 @@
 
 Part of manifest loading. Secret keys are refused wherever they are written (the top
 level or an environment's block); the rules across environments (`settings_problems`)
-are reported with the lines they concern.
+are reported with the lines they concern. A file found free of errors is kept in the
+manifest cache as its data (`cache`), so that a plan from the cache reads no YAML.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from reconciler.environments import settings_problems
 from reconciler.errors import Issue, ManifestError
+from reconciler.manifest import cache
 from reconciler.manifest.diagnostics import explain
-from reconciler.manifest.document import Document, SourceError, read_yaml
+from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
 from reconciler.settings import SECRET_KEYS, SettingsFile
 
 SETTINGS_FILE = "reconciler.yaml"
@@ -41,9 +44,48 @@ def load_settings(directory: Path) -> SettingsFile:
             ]
         )
     try:
-        document = read_yaml(path, display)
+        raw = read_bytes(path, display)
     except SourceError as exc:
         raise ManifestError(exc.issues) from None
+    root = cache.root()
+    key = cache.key(path, display, raw) if root is not None else ""
+    known = _cached(root, key) if root is not None else None
+    if known is not None:
+        return known
+    try:
+        document = parse_bytes(raw, display)
+    except SourceError as exc:
+        raise ManifestError(exc.issues) from None
+    settings, data = _checked(document)
+    if root is not None:
+        _keep(root, key, data)
+    return settings
+
+
+def _cached(root: Path, key: str) -> SettingsFile | None:
+    """The settings of a file found free of errors before, from its data as the cache kept
+    it (no YAML read; trusted as the manifests' entries are); None for a miss, or for
+    data that does not validate (the file itself is then read, to say where)."""
+    entry = cache.read(root, key)
+    if entry is None:
+        return None
+    try:
+        return SettingsFile.model_validate(cache.decode(entry["settings"]))
+    except (KeyError, TypeError, ValueError, ValidationError):
+        return None
+
+
+def _keep(root: Path, key: str, data: Any) -> None:
+    try:
+        text = cache.encode(data).decode()
+    except TypeError:  # data JSON cannot hold (a checked file holds none)
+        return
+    cache.store(root, key, orjson.dumps({"settings": text}))
+
+
+def _checked(document: Document) -> tuple[SettingsFile, dict[str, Any]]:
+    """The settings a parsed file holds, and its data (raises ManifestError listing its
+    problems)."""
     data = {} if document.data is None else document.data
     if not isinstance(data, dict):
         raise ManifestError([document.issue((), "expected a mapping of settings")])
@@ -59,7 +101,7 @@ def load_settings(directory: Path) -> SettingsFile:
     located = [document.issue(path, message) for path, message in settings_problems(settings)]
     if secret_issues or located:
         raise ManifestError(secret_issues + located)
-    return settings
+    return settings, data
 
 
 def _without_secrets(document: Document, data: dict[str, Any]) -> tuple[list[Issue], Any]:

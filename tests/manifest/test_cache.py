@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifest import cache, files
+from reconciler.manifest import cache, composing, files
 from reconciler.manifest import loader as manifest
 from reconciler.manifest.cached import CachedCA
 from reconciler.models import CalculatedAttribute
@@ -91,6 +91,59 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
     assert [w.line for w in second.warnings] == [13]
     # The full model, validated from the cached data only when asked for, is the same too.
     assert second.cas[0].ca.definition == first.cas[0].ca.definition
+
+
+SETTINGS = """workspace_id: 7
+scope: ["Roll*"]
+safety: {max_change_percent: 12.5, allow_delete: false}
+environments:
+  prod: {workspace_id: 8, prune: true}
+  dev:
+"""
+
+
+def settings_entries() -> list[Path]:
+    return [path for path in _documents() if "settings" in document_of(path)]
+
+
+def test_settings_read_once_come_from_the_cache_without_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = workspace(tmp_path)
+    (directory / "reconciler.yaml").write_text(SETTINGS)
+    first = manifest.load(directory)
+    assert len(settings_entries()) == 1
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the YAML was parsed again")
+
+    monkeypatch.setattr(composing, "compose", refuse)
+    assert manifest.load(directory).settings == first.settings
+    assert first.settings.environments is not None
+    assert first.settings.environments["dev"] is None
+    # An edit is a miss: the file is read again (and would be parsed).
+    (directory / "reconciler.yaml").write_text(SETTINGS.replace("7", "9"))
+    with pytest.raises(AssertionError, match="parsed again"):
+        manifest.load(directory)
+
+
+def test_a_settings_entry_that_does_not_validate_is_read_from_the_file(
+    tmp_path: Path,
+) -> None:
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (path,) = settings_entries()
+    root = cache.root()
+    assert root is not None
+    for wrong in ({"settings": '{"workspace_id": "seven"}'}, {"settings": "[1"}, {"other": 1}):
+        cache.store(root, path.stem, json.dumps(wrong).encode())
+        assert manifest.load(directory).settings.workspace_id == 1
+    # A settings file with errors is not kept, and its errors are reported each time.
+    (directory / "reconciler.yaml").write_text("workspace_id: seven\n")
+    for _ in range(2):
+        with pytest.raises(ManifestError, match="workspace_id"):
+            manifest.load(directory)
+    assert len(settings_entries()) == 1
 
 
 def facts(desired: manifest.DesiredCA) -> tuple[object, ...]:
@@ -253,7 +306,8 @@ def test_the_cache_lives_outside_the_repository(tmp_path: Path, cache_dir: Path)
     directory = workspace(tmp_path)
     manifest.load(directory)
     assert not (directory / ".reconciler").exists()
-    assert len(list((cache_dir / cache.CACHE_DIR).glob("*.json"))) == 1  # the file's entry
+    # The manifest file's entry, and reconciler.yaml's.
+    assert len(list((cache_dir / cache.CACHE_DIR).glob("*.json"))) == 2
 
 
 def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,3 +352,34 @@ def test_entries_unused_for_a_month_are_removed_when_one_is_written(tmp_path: Pa
     manifest.load(directory)  # a new entry is written: the unused one goes
     assert not forgotten.exists()
     assert len(entries(directory)) == 2
+
+
+def test_the_code_is_identified_by_each_file_as_python_trusts_its_bytecode(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "package"
+    (package / "inner").mkdir(parents=True)
+    (package / "emulator").mkdir()
+    (package / "__pycache__").mkdir()
+    source = package / "inner" / "module.py"
+    source.write_text("ANSWER = 41\n")
+    os.utime(source, ns=(1_000_000_000, 1_000_000_000))
+    before = cache.files_identity(package, skip="emulator")
+    assert b"inner/module.py\x0012\x001000000000\n" in before
+
+    # Bytecode and the skipped folder are no part of it.
+    (package / "__pycache__" / "module.cpython-311.pyc").write_bytes(b"\0")
+    (package / "emulator" / "server.py").write_text("pass\n")
+    assert cache.files_identity(package, skip="emulator") == before
+    assert b"emulator/server.py" in cache.files_identity(package)
+
+    # An edit that keeps the size changes the time; one that keeps the time, the size.
+    source.write_text("ANSWER = 42\n")
+    edited = cache.files_identity(package, skip="emulator")
+    assert edited != before
+    source.write_text("ANSWER = 420\n")
+    os.utime(source, ns=(1_000_000_000, 1_000_000_000))
+    assert cache.files_identity(package, skip="emulator") not in (before, edited)
+    # A new file counts too.
+    (package / "new.py").write_text("")
+    assert b"new.py\x000\x00" in cache.files_identity(package, skip="emulator")

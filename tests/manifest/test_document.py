@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.manifest import composing
 from reconciler.manifest import document as source
 from reconciler.manifest.document import SourceError, parse_yaml, read_yaml
 
@@ -188,7 +189,7 @@ def test_without_libyaml_the_python_composer_reads_the_same(
     """Where PyYAML has no libyaml, its Python parser composes, with the same rules."""
     import yaml
 
-    class PythonLoader(source.Yaml12, yaml.SafeLoader):
+    class PythonLoader(composing.Yaml12, yaml.SafeLoader):
         pass
 
     text = (
@@ -196,7 +197,7 @@ def test_without_libyaml_the_python_composer_reads_the_same(
         "  - <<: *a\n    name: y\n  - [1.5, .inf, '12', !!str 7, 0777]\n"
     )
     expected = parse_yaml(text, "f.yaml")
-    monkeypatch.setattr(source, "_Loader", PythonLoader)
+    monkeypatch.setattr(composing, "_Loader", PythonLoader)
     document = parse_yaml(text, "f.yaml")
     assert document.data == expected.data == _reference(text)
     paths: list[tuple[str | int, ...]] = [
