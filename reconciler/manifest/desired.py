@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.manifest.cached import CachedCA
-from reconciler.manifest.overrides import Mention, Placement
+from reconciler.manifest.overrides import Mention
 from reconciler.models import CalculatedAttribute
 
 
@@ -30,11 +30,6 @@ class DesiredCA:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
-
-    def placement(self) -> Placement:
-        return Placement(
-            self.name, self.file, self.line, self.column, self.environments, self.mentions
-        )
 
     def in_environment(self, environment: str | None) -> DesiredCA | None:
         """This CA as `environment` has it (its override applied), or None where it does

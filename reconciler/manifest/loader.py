@@ -125,9 +125,8 @@ def load(directory: Path) -> Manifests:
         issues += result.issues
     issues += cross_file_issues(declared, cas)
     if not settings_issues:
-        facts = [desired.placement() for desired in cas]
-        issues += overrides.environment_issues(facts, settings)
-        issues += overrides.scope_issues(facts, settings)
+        issues += overrides.environment_issues(cas, settings)
+        issues += overrides.scope_issues(cas, settings)
         issues += retention.retention_issues(cas, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:

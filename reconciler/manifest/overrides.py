@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -168,16 +168,21 @@ def variants(
     return found, issues
 
 
-@dataclass(frozen=True)
-class Placement:
-    """What the checks against `reconciler.yaml` read of one CA."""
+class Placement(Protocol):
+    """What the checks against `reconciler.yaml` read of one CA (a loaded `DesiredCA`)."""
 
-    name: str
-    file: str
-    line: int | None
-    column: int | None
-    environments: tuple[str, ...] | None
-    mentions: tuple[Mention, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def column(self) -> int | None: ...
+    @property
+    def environments(self) -> tuple[str, ...] | None: ...
+    @property
+    def mentions(self) -> tuple[Mention, ...]: ...
 
 
 def _mention_problem(ca: Placement, mention: Mention, names: list[str]) -> str | None:

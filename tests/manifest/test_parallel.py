@@ -93,7 +93,7 @@ def seen(loaded: loader.Manifests) -> list[Any]:
             ca = desired.ca
             found.append((desired.file, desired.line, desired.column, desired.environments))
             found.append((ca.name, ca.description, ca.active, ca.renamed_from, ca.protect))
-            found.append((ca.canonical, ca.definition, desired.placement()))
+            found.append((ca.canonical, ca.definition, desired.mentions))
     return found
 
 
