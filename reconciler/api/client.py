@@ -27,8 +27,10 @@ AUDIENCE = "https://api.mparticle.com"
 REFRESH_MARGIN = 300.0
 
 
+# The answers of activation and calculation status calls (apply and seed make them):
+# built when first read, not by every command that imports the client.
 class ActivationStatus(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     calculated_attribute_id: int | None = None
     is_active: bool = False
@@ -37,7 +39,7 @@ class ActivationStatus(BaseModel):
 
 
 class CalculationStatus(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     id: int | None = None
     name: str | None = None

@@ -310,7 +310,10 @@ class Plan(_Value):
 
 
 class PlanV1(_Value):
-    """A saved plan of format 1 (before environments): read, never written."""
+    """A saved plan of format 1 (before environments): read, never written (so built only
+    when one is read)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     format_version: Literal[1]
     workspace_id: Id
