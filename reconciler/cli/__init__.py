@@ -14,9 +14,9 @@ import sys
 
 # httpx imports its own command line (`httpx._main`, with rich's syntax highlighting and
 # pygments' lexer table) whenever click, rich and pygments are installed, as they are
-# beside typer: 40-70 ms of every command that talks to the API, for a program this
-# process never runs. A None entry is the import system's way to say a module is absent;
-# httpx then defines a stub instead (docs/performance.md).
+# beside typer: a large share of the start-up of every command that talks to the API,
+# for a program this process never runs. A None entry is the import system's way to say a
+# module is absent; httpx then defines a stub instead (docs/performance.md).
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # (None: absent)
 
 # Registering the commands on `app`, in the order `--help` lists them.

@@ -128,8 +128,8 @@ def run(options: PlanCommandOptions, output: Output) -> int:
             raise ReconcilerError(
                 "--seeds sends a seed file to one workspace: use it with --env NAME, not all"
             )
-        # Imported here: the seeding pipeline (and its progress bars) costs a plan without
-        # --seeds 0.04 s of start-up (docs/performance.md).
+        # Imported here: the seeding pipeline (and its progress bars) would add to the
+        # start-up of every plan without --seeds (docs/performance.md).
         from reconciler.workspace import seeds as seed_files
 
         facts = seed_files.survey(chosen.workspaces[0], options.seeds)

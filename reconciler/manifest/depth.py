@@ -15,9 +15,9 @@ its nesting can only be deeper than this estimate if the estimate is above the l
   a block-context plain scalar (`note: a[b]`) are counted too: the estimate may be high,
   never low.
 
-Cost, measured on the 10,000-CA benchmark file (4.7 MB of JSON): 0.12 s, 3-4% of what
-composing it takes, paid only when a file is parsed (a cache hit skips both), and not at
-all by a file with fewer than MAX_COMPOSE_DEPTH brackets.
+It costs a few percent of what composing the file takes (docs/performance.md), paid only
+when a file is parsed (a cache hit skips both), and not at all by a file with fewer than
+MAX_COMPOSE_DEPTH brackets.
 """
 
 from __future__ import annotations

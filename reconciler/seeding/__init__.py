@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     # The pipeline (rich's progress bars, the sender) is imported on first use, so that a
-    # module needing one step (`shapes` for test files) costs a plan no more (0.04 s).
+    # module needing one step (`shapes` for test files) costs a plan no more
+    # (docs/performance.md).
     if name in ("SeedOptions", "seed", "seed_async"):
         from reconciler.seeding import pipeline
 
