@@ -7,9 +7,12 @@
   warm (target: at most 1.3x), beside a process that does one GET of the same list and
   parses it (the floor).
 
-Each figure is the median of `--runs` runs. `--compare DIR` runs the reconciler of another
-checkout (e.g. `git archive main | tar -x -C DIR`) in the same session, interleaved run by
-run, so that a busy machine weighs on both alike.
+Each figure is the median of `--runs` runs, in wall-clock seconds, with beside it the CPU
+seconds the process itself used (user + system, median): the waits (the emulator preparing
+the list) are not in them, and on a shared machine they move less than wall time does, so
+they show a change of a few percent that wall medians hide. `--compare DIR` runs the
+reconciler of another checkout (e.g. `git archive main | tar -x -C DIR`) in the same
+session, interleaved run by run, so that a busy machine weighs on both alike.
 Run: `python benchmarks/processes.py [--quick] [--runs 5] [--compare DIR] [--json]`.
 """
 
@@ -18,14 +21,16 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import resource
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import ROOT, cli_env, emulator, median, populate, process, seconds, write_manifests
+from support import ROOT, cli_env, emulator, median, populate, process, write_manifests
 
 #: The plan's floor: a process that GETs the same list with the same client and parses it
 #: with the fastest JSON parser at hand (the token fetched beforehand).
@@ -65,18 +70,29 @@ class Bench:
         self.runs = runs
         self.work = work  # the working directory: no checkout on sys.path by accident
 
-    def timed(self, argv: list[str], env: dict[str, str]) -> float:
-        return seconds(lambda: process(argv, env, self.work))
+    def timed(self, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of the process: user + system) of one run."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        process(argv, env, self.work)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return wall, cpu
 
-    def floor(self, argv: list[str], env: dict[str, str]) -> float:
-        return median([self.timed(argv, env) for _ in range(self.runs)])
+    def floor(self, argv: list[str], env: dict[str, str]) -> dict[str, float]:
+        """The floor's median wall seconds (`floor_seconds`) and CPU seconds (`floor_cpu`)."""
+        walls, cpus = zip(*(self.timed(argv, env) for _ in range(self.runs)), strict=True)
+        return {"floor_seconds": median(list(walls)), "floor_cpu": median(list(cpus))}
 
     def each(
         self, args: list[str | Path], env: dict[str, str], fresh_cache: bool
     ) -> dict[str, float]:
-        """Median seconds per checkout of `reconciler ARGS`; with `fresh_cache` every run
-        starts without a manifest cache, else the cache is primed once first."""
+        """Median seconds per checkout of `reconciler ARGS` (by label; its CPU seconds as
+        `<label>_cpu`); with `fresh_cache` every run starts without a manifest cache, else
+        the cache is primed once first."""
         times: dict[str, list[float]] = {code.label: [] for code in self.codes}
+        cpus: dict[str, list[float]] = {code.label: [] for code in self.codes}
         caches = {code.label: self.work / f"cache-{code.label}" for code in self.codes}
         if not fresh_cache:
             for code in self.codes:
@@ -90,8 +106,13 @@ class Bench:
                     shutil.rmtree(cache, ignore_errors=True)
                 argv = code.argv(*args)
                 run_env = code.env(env | {"RECONCILER_CACHE_DIR": str(cache)})
-                times[code.label].append(self.timed(argv, run_env))
-        return {label: median(values) for label, values in times.items()}
+                wall, cpu = self.timed(argv, run_env)
+                times[code.label].append(wall)
+                cpus[code.label].append(cpu)
+        return {
+            **{label: median(values) for label, values in times.items()},
+            **{f"{label}_cpu": median(values) for label, values in cpus.items()},
+        }
 
 
 def startup(bench: Bench) -> list[dict[str, Any]]:
@@ -101,13 +122,13 @@ def startup(bench: Bench) -> list[dict[str, Any]]:
         {
             "figure": "--help",
             "floor": "import pydantic",
-            "floor_seconds": bench.floor([python, "-c", "import pydantic"], env),
+            **bench.floor([python, "-c", "import pydantic"], env),
             **bench.each(["--help"], env, fresh_cache=False),
         },
         {
             "figure": "validate manifests/",
             "floor": "python -c pass",
-            "floor_seconds": bench.floor([python, "-c", "pass"], env),
+            **bench.floor([python, "-c", "pass"], env),
             **bench.each(["validate", ROOT / "manifests"], env, fresh_cache=False),
         },
     ]
@@ -125,7 +146,7 @@ def plans(bench: Bench, count: int) -> list[dict[str, Any]]:
         floor = bench.floor([sys.executable, "-c", FLOOR_LIST], floor_env)
         cold = bench.each(["plan", directory], env, fresh_cache=True)
         warm = bench.each(["plan", directory], env, fresh_cache=False)
-    common = {"floor": "GET list + parse", "floor_seconds": floor}
+    common = {"floor": "GET list + parse", **floor}
     return [
         {"figure": f"plan {count:,} CAs, cold", **common, **cold},
         {"figure": f"plan {count:,} CAs, warm", **common, **warm},
@@ -140,9 +161,13 @@ def table(rows: list[dict[str, Any]], labels: list[str]) -> str:
     lines = []
     for row in rows:
         floor = row["floor_seconds"]
-        cells = [f"{row['figure']:<24}", f"floor {floor:7.3f} s ({row['floor']})"[:40].ljust(40)]
+        shown = f"floor {floor:6.3f} s, cpu {row['floor_cpu']:5.3f} ({row['floor']})"
+        cells = [f"{row['figure']:<24}", shown[:48].ljust(48)]
         for label in labels:
-            cells.append(f"{label} {row[label]:7.3f} s = {row[label] / floor:5.2f}x")
+            cells.append(
+                f"{label} {row[label]:6.3f} s = {row[label] / floor:5.2f}x, "
+                f"cpu {row[label + '_cpu']:5.3f}"
+            )
         if row.get("target"):
             cells.append(f"(target <= {row['target']}x)")
         lines.append("  ".join(cells))

@@ -12,8 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -127,12 +126,6 @@ def emulator(**options: Any) -> Iterator[EmulatorProcess]:
     """An emulator process serving workspace 1234 for the block."""
     with running(EmulatorProcess, **options) as server:
         yield server
-
-
-def seconds(run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
 
 
 def median(values: list[float]) -> float:
