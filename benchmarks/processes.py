@@ -10,7 +10,9 @@
 Each figure is the median of `--runs` runs, in wall-clock seconds, with beside it the CPU
 seconds the process itself used (user + system, median): the waits (the emulator preparing
 the list) are not in them, and on a shared machine they move less than wall time does, so
-they show a change of a few percent that wall medians hide. `--compare DIR` runs the
+they show a change of a few percent that wall medians hide. The floor runs interleaved
+with the measured commands, run by run, and a ratio is the median of each run's time over
+the floor's time in the same run. `--compare DIR` runs the
 reconciler of another checkout (e.g. `git archive main | tar -x -C DIR`) in the same
 session, interleaved run by run, so that a busy machine weighs on both alike.
 Run: `python benchmarks/processes.py [--quick] [--runs 5] [--compare DIR] [--json]`.
@@ -23,6 +25,7 @@ import compileall
 import json
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -62,8 +65,19 @@ class Code:
         compileall.compile_dir(self.root / "reconciler", quiet=1)
 
 
+@dataclass(frozen=True)
+class Floor:
+    """What a figure is measured against: a process that does the least the command must."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+
+
 class Bench:
-    """Runs each measured command `runs` times per checkout, interleaved."""
+    """Runs each measured command `runs` times per checkout, interleaved run by run with
+    its floor: the machine's speed drifts over minutes, and a floor measured in a block
+    before the commands made the same code 1.26x one run and 1.76x the next."""
 
     def __init__(self, codes: list[Code], runs: int, work: Path) -> None:
         self.codes = codes
@@ -80,56 +94,58 @@ class Bench:
         cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
         return wall, cpu
 
-    def floor(self, argv: list[str], env: dict[str, str]) -> dict[str, float]:
-        """The floor's median wall seconds (`floor_seconds`) and CPU seconds (`floor_cpu`)."""
-        walls, cpus = zip(*(self.timed(argv, env) for _ in range(self.runs)), strict=True)
-        return {"floor_seconds": median(list(walls)), "floor_cpu": median(list(cpus))}
-
     def each(
-        self, args: list[str | Path], env: dict[str, str], fresh_cache: bool
-    ) -> dict[str, float]:
-        """Median seconds per checkout of `reconciler ARGS` (by label; its CPU seconds as
-        `<label>_cpu`); with `fresh_cache` every run starts without a manifest cache, else
-        the cache is primed once first."""
-        times: dict[str, list[float]] = {code.label: [] for code in self.codes}
-        cpus: dict[str, list[float]] = {code.label: [] for code in self.codes}
+        self, args: list[str | Path], env: dict[str, str], floor: Floor, fresh_cache: bool
+    ) -> dict[str, Any]:
+        """One row: the floor's and each checkout's median wall seconds (`floor_seconds`,
+        by label) and CPU seconds (`floor_cpu`, `<label>_cpu`), and each checkout's ratio
+        to the floor (`<label>_ratio`: the median over runs of its time over the floor's
+        time in the same run). With `fresh_cache` every run starts without a manifest
+        cache, else the cache is primed once first."""
         caches = {code.label: self.work / f"cache-{code.label}" for code in self.codes}
         if not fresh_cache:
             for code in self.codes:
                 shutil.rmtree(caches[code.label], ignore_errors=True)
                 run_env = code.env(env | {"RECONCILER_CACHE_DIR": str(caches[code.label])})
                 process(code.argv(*args), run_env, self.work)
+        labels = ["floor", *(code.label for code in self.codes)]
+        walls: dict[str, list[float]] = {label: [] for label in labels}
+        cpus: dict[str, list[float]] = {label: [] for label in labels}
         for _ in range(self.runs):
+            wall, cpu = self.timed(floor.argv, floor.env)
+            walls["floor"].append(wall)
+            cpus["floor"].append(cpu)
             for code in self.codes:
                 cache = caches[code.label]
                 if fresh_cache:
                     shutil.rmtree(cache, ignore_errors=True)
-                argv = code.argv(*args)
                 run_env = code.env(env | {"RECONCILER_CACHE_DIR": str(cache)})
-                wall, cpu = self.timed(argv, run_env)
-                times[code.label].append(wall)
+                wall, cpu = self.timed(code.argv(*args), run_env)
+                walls[code.label].append(wall)
                 cpus[code.label].append(cpu)
-        return {
-            **{label: median(values) for label, values in times.items()},
-            **{f"{label}_cpu": median(values) for label, values in cpus.items()},
+        row: dict[str, Any] = {
+            "floor": floor.name,
+            "floor_seconds": median(walls["floor"]),
+            "floor_cpu": median(cpus["floor"]),
         }
+        for code in self.codes:
+            ratios = [w / f for w, f in zip(walls[code.label], walls["floor"], strict=True)]
+            row[code.label] = median(walls[code.label])
+            row[f"{code.label}_cpu"] = median(cpus[code.label])
+            row[f"{code.label}_ratio"] = round(statistics.median(ratios), 2)
+        return row
 
 
 def startup(bench: Bench) -> list[dict[str, Any]]:
     env = cli_env("http://unused.invalid")
     python = sys.executable
+    pydantic = Floor("import pydantic", [python, "-c", "import pydantic"], env)
+    bare = Floor("python -c pass", [python, "-c", "pass"], env)
     return [
-        {
-            "figure": "--help",
-            "floor": "import pydantic",
-            **bench.floor([python, "-c", "import pydantic"], env),
-            **bench.each(["--help"], env, fresh_cache=False),
-        },
+        {"figure": "--help", **bench.each(["--help"], env, pydantic, fresh_cache=False)},
         {
             "figure": "validate manifests/",
-            "floor": "python -c pass",
-            **bench.floor([python, "-c", "pass"], env),
-            **bench.each(["validate", ROOT / "manifests"], env, fresh_cache=False),
+            **bench.each(["validate", ROOT / "manifests"], env, bare, fresh_cache=False),
         },
     ]
 
@@ -143,13 +159,12 @@ def plans(bench: Bench, count: int) -> list[dict[str, Any]]:
             "LIST_URL": server.url + server.platform_path(),
             "LIST_TOKEN": server.token(),
         }
-        floor = bench.floor([sys.executable, "-c", FLOOR_LIST], floor_env)
-        cold = bench.each(["plan", directory], env, fresh_cache=True)
-        warm = bench.each(["plan", directory], env, fresh_cache=False)
-    common = {"floor": "GET list + parse", **floor}
+        floor = Floor("GET list + parse", [sys.executable, "-c", FLOOR_LIST], floor_env)
+        cold = bench.each(["plan", directory], env, floor, fresh_cache=True)
+        warm = bench.each(["plan", directory], env, floor, fresh_cache=False)
     return [
-        {"figure": f"plan {count:,} CAs, cold", **common, **cold},
-        {"figure": f"plan {count:,} CAs, warm", **common, **warm},
+        {"figure": f"plan {count:,} CAs, cold", **cold},
+        {"figure": f"plan {count:,} CAs, warm", **warm},
     ]
 
 
@@ -165,7 +180,7 @@ def table(rows: list[dict[str, Any]], labels: list[str]) -> str:
         cells = [f"{row['figure']:<24}", shown[:48].ljust(48)]
         for label in labels:
             cells.append(
-                f"{label} {row[label]:6.3f} s = {row[label] / floor:5.2f}x, "
+                f"{label} {row[label]:6.3f} s = {row[label + '_ratio']:5.2f}x, "
                 f"cpu {row[label + '_cpu']:5.3f}"
             )
         if row.get("target"):

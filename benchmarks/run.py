@@ -47,12 +47,13 @@ def main() -> None:
 
     rows: list[tuple[str, str, str]] = []
     for row in processes["processes"]:
-        ratio = row["this"] / row["floor_seconds"]
+        ratio = row["this_ratio"]
         target = f" (target <= {row['target']})" if row.get("target") else ""
         rows.append(
             (
                 f"process: {row['figure']}",
-                f"{row['this']} s; floor {row['floor_seconds']} s ({row['floor']})",
+                f"{row['this']} s (cpu {row['this_cpu']} s); floor {row['floor_seconds']} s "
+                f"(cpu {row['floor_cpu']} s, {row['floor']})",
                 f"ratio {ratio:.2f}{target}",
             )
         )
