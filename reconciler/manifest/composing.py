@@ -22,14 +22,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
 from reconciler.errors import DataPath, Issue, format_path
-from reconciler.manifest.document import (
-    MAX_DEPTH,
-    MAX_EXPANDED_NODES,
-    Document,
-    Mark,
-    Position,
-    SourceError,
-)
+from reconciler.manifest.document import MAX_DEPTH, Document, Mark, Position, SourceError
+
+#: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
+MAX_EXPANDED_NODES = 5_000_000
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from yaml.nodes import Node
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
-#: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
-MAX_EXPANDED_NODES = 5_000_000
+#: Nesting deeper than this is an error when building, and where positions stop looking.
 MAX_DEPTH = 64
 
 #: Spellings that name the same field; a position under one is found under the other.
