@@ -264,6 +264,40 @@ def _damage(database: Path, how: str) -> None:
         _damage_bytes(database, b'{"recipe_type"', b'#"recipe_type"')
 
 
+def test_an_embedded_database_another_command_holds_is_in_use_not_damaged(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that waited out SQLite's busy timeout (another apply, or `reconciler
+    emulator --db`, writing) was reported as a damaged database, with the advice to move
+    it away: the embedded workspace's only copy."""
+    import sqlite3
+
+    from reconciler.emulator import store
+
+    assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
+    write_manifests(workspace, [ca("Sessions", SESSIONS, description="edited")])
+    database = workspace / ".reconciler" / "emulator.db"
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a command that is writing holds it
+    try:
+        result = run_cli("apply", workspace, "--auto-approve")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1, result.output
+    assert (
+        f"the embedded workspace's database {database} is in use: another command (or "
+        "`reconciler emulator --db`) kept it locked for over 0.2 s. Run this command again "
+        "once the other has finished." in " ".join(result.stderr.split())
+    )
+    assert "damaged" not in result.stderr
+    assert "Move it away" not in result.stderr
+    # Once the other has finished, the same command goes through.
+    assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
+    assert run_cli("plan", workspace, "--detailed-exitcode").exit_code == 0
+
+
 @pytest.mark.parametrize("how", ["garbage", "short", "pages", "schema", "json"])
 def test_a_damaged_embedded_database_is_a_named_user_error(workspace: Path, how: str) -> None:
     """It printed "unexpected DatabaseError ... This is a bug"; the file is left as it is."""

@@ -50,13 +50,30 @@ def active_limit(settings: Settings) -> int | None:
     return settings.active_limit
 
 
-def damaged_database(path: Path, exc: Exception) -> ReconcilerError:
-    """An embedded workspace whose database cannot be used: a user error, with what to do."""
+def _locked(exc: Exception) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY) or "database table is locked"."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python 3.11+
+    if name is not None:
+        return name in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    return isinstance(exc, sqlite3.OperationalError) and "is locked" in str(exc)
+
+
+def unusable_database(path: Path, exc: Exception) -> ReconcilerError:
+    """An embedded workspace whose database cannot be used: a user error, with what to do
+    (which, for a database another command holds, is not to move it away)."""
     if isinstance(exc, OSError):
         reason = exc.strerror or type(exc).__name__
         return ReconcilerError(
             f"cannot open the embedded workspace's database {path}: {reason}. Check the path "
             "(setting emulator_db) and its permissions."
+        )
+    if _locked(exc):
+        from reconciler.emulator.store import BUSY_TIMEOUT_MS
+
+        return ReconcilerError(
+            f"the embedded workspace's database {path} is in use: another command (or "
+            f"`reconciler emulator --db`) kept it locked for over {BUSY_TIMEOUT_MS / 1000:g} s. "
+            "Run this command again once the other has finished."
         )
     return ReconcilerError(
         f"the embedded workspace's database {path} is damaged or is not an emulator "
@@ -76,7 +93,7 @@ class EmbeddedTransport(httpx.ASGITransport):
         try:
             app = create_app(embedded_config(settings), db_path=self.database)
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise damaged_database(self.database, exc) from None
+            raise unusable_database(self.database, exc) from None
         self.store = app.state.emulator.store
         super().__init__(app=app)
 
@@ -84,7 +101,7 @@ class EmbeddedTransport(httpx.ASGITransport):
         try:
             return await super().handle_async_request(request)
         except sqlite3.DatabaseError as exc:
-            raise damaged_database(self.database, exc) from None
+            raise unusable_database(self.database, exc) from None
 
     async def aclose(self) -> None:
         """Close the database with the client: left to the garbage collector, its

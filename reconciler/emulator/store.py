@@ -134,6 +134,9 @@ class SeedUser:
 
 #: The first bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: How long a write waits for another connection's write to finish (SQLite's busy
+#: timeout) before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 10_000
 
 
 def _refuse_a_foreign_file(path: Path) -> None:
@@ -169,7 +172,7 @@ class Store:
             raise sqlite3.DatabaseError(f"damaged schema text in the database: {exc}") from None
 
     def _open(self, on_disk: bool) -> None:
-        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if on_disk:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
