@@ -277,6 +277,7 @@ def test_an_embedded_database_another_command_holds_is_in_use_not_damaged(
     assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
     write_manifests(workspace, [ca("Sessions", SESSIONS, description="edited")])
     database = workspace / ".reconciler" / "emulator.db"
+    monkeypatch.setattr(store, "FIRST_WAIT_MS", 50)
     monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the write lock, as a command that is writing holds it
@@ -286,15 +287,52 @@ def test_an_embedded_database_another_command_holds_is_in_use_not_damaged(
         holder.execute("ROLLBACK")
         holder.close()
     assert result.exit_code == 1, result.output
+    shown = " ".join(result.stderr.split())
     assert (
         f"the embedded workspace's database {database} is in use: another command (or "
         "`reconciler emulator --db`) kept it locked for over 0.2 s. Run this command again "
-        "once the other has finished." in " ".join(result.stderr.split())
+        "once the other has finished." in shown
     )
+    assert "is in use by another process (a command or a server writing to it)" in shown
+    assert "waiting up to 0.15 s more" in shown  # the wait was announced first
     assert "damaged" not in result.stderr
     assert "Move it away" not in result.stderr
     # Once the other has finished, the same command goes through.
     assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
+    assert run_cli("plan", workspace, "--detailed-exitcode").exit_code == 0
+
+
+def test_waiting_for_another_command_s_write_is_announced_then_goes_on(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's busy timeout kept a command waiting up to 10 s without a word."""
+    import sqlite3
+    import threading
+
+    from reconciler.emulator import store
+
+    assert run_cli("apply", workspace, "--auto-approve").exit_code == 0
+    write_manifests(workspace, [ca("Sessions", SESSIONS, description="edited")])
+    monkeypatch.setattr(store, "FIRST_WAIT_MS", 50)
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 60_000)  # ample: the other ends long before
+    holder = sqlite3.connect(
+        workspace / ".reconciler" / "emulator.db", isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+
+    def finish() -> None:  # the other command ends
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    finished = threading.Timer(0.5, finish)
+    finished.start()
+    try:
+        result = run_cli("apply", workspace, "--auto-approve")
+    finally:
+        finished.join()
+    assert result.exit_code == 0, result.output
+    assert "is in use by another process" in result.stderr
+    assert "waiting up to 59.95 s more" in " ".join(result.stderr.split())
     assert run_cli("plan", workspace, "--detailed-exitcode").exit_code == 0
 
 

@@ -3,6 +3,7 @@ their seeds. Every write request runs in one transaction, so a crash half-writes
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -135,8 +136,12 @@ class SeedUser:
 #: The first bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: How long a write waits for another connection's write to finish (SQLite's busy
-#: timeout) before it fails with "database is locked".
+#: timeout) before it fails with "database is locked"; after the first FIRST_WAIT_MS of
+#: it, the wait is announced (another command, or a server, is writing to the file).
 BUSY_TIMEOUT_MS = 10_000
+FIRST_WAIT_MS = 200
+
+log = logging.getLogger("reconciler.emulator")
 
 
 def _refuse_a_foreign_file(path: Path) -> None:
@@ -163,6 +168,7 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             _refuse_a_foreign_file(Path(path))
             target = str(path)
+        self._where = target
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         try:
@@ -177,6 +183,30 @@ class Store:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._conn.execute(f"PRAGMA busy_timeout = {FIRST_WAIT_MS}")
+
+    def _begin(self) -> None:
+        """Start a write transaction. Another connection writing (WAL lets reads through)
+        makes it wait: silently for FIRST_WAIT_MS, then saying so, up to BUSY_TIMEOUT_MS
+        in all, after which SQLite's "database is locked" is raised."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        rest = max(BUSY_TIMEOUT_MS - FIRST_WAIT_MS, 0)
+        log.warning(
+            "the database %s is in use by another process (a command or a server writing "
+            "to it): waiting up to %g s more",
+            self._where,
+            rest / 1000,
+        )
+        self._conn.execute(f"PRAGMA busy_timeout = {rest}")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {FIRST_WAIT_MS}")
 
     def close(self) -> None:
         with self._lock:
@@ -192,7 +222,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield self._conn
             except BaseException:
