@@ -1,6 +1,7 @@
 """Junk on the command line and in the environment: every flag of every command (read from
 the command line's own definition, so a new flag is fuzzed the day it exists) and every
-environment variable the settings read, each given junk: text that is no number, numbers
+environment variable the settings read (an environment's own `MPARTICLE_<ENV>_` ones too,
+in a workspace that defines environments), each given junk: text that is no number, numbers
 out of every range, NaN and infinities, escape sequences, paths that are a directory, a
 file, missing or unwritable, URLs that lead nowhere.
 
@@ -75,6 +76,14 @@ JUNK = [
 ]
 #: The values these options may take stay small, so a run stays short whatever is drawn.
 BOUNDED = {"--wait-timeout": ["0", "0.01", "-1", "abc", "nan"], "--port": ["0", "-1", "99999"]}
+#: The environments of a workspace that defines them, and what each one's own
+#: `MPARTICLE_<ENV>_<KEY>` variables may set (settings/resolved.py reads these keys so).
+ENVIRONMENTS = {
+    "environments": {"dev": {}, "prod": {"workspace_id": 7}},
+    "default_environment": "dev",
+}
+PREFIXED_KEYS = ("WORKSPACE_ID", "CLIENT_ID", "CLIENT_SECRET", "API_KEY", "API_SECRET")
+PREFIXED = [f"MPARTICLE_{env}_{key}" for env in ("DEV", "PROD") for key in PREFIXED_KEYS]
 #: What every run starts from, unless the junk sets these too: short retries and deadline.
 QUICK = {
     "RECONCILER_RETRY_ATTEMPTS": "2",
@@ -97,8 +106,9 @@ def _arguments(command: str) -> list[str]:
 
 
 @st.composite
-def invocations(draw: st.DrawFn) -> tuple[list[str], dict[str, str]]:
-    """A command with junk for some of its flags and arguments, and junk for some knobs."""
+def invocations(draw: st.DrawFn) -> tuple[list[str], dict[str, str], bool]:
+    """A command with junk for some of its flags and arguments, junk for some knobs, and
+    whether its workspace defines environments (whose own variables get junk too)."""
     command = draw(st.sampled_from(sorted(COMMANDS)))
     args = [command]
     for name in _arguments(command):
@@ -120,7 +130,11 @@ def invocations(draw: st.DrawFn) -> tuple[list[str], dict[str, str]]:
         st.sampled_from(ENVIRONMENT_VARIABLES), st.sampled_from(JUNK), max_size=2
     )
     knobs = draw(st.one_of(st.just({}), some))
-    return args, knobs
+    environments = draw(st.booleans())
+    if environments:
+        own = st.dictionaries(st.sampled_from(PREFIXED), st.sampled_from(JUNK), max_size=2)
+        knobs |= draw(own)
+    return args, knobs, environments
 
 
 @contextmanager
@@ -135,13 +149,14 @@ def _inside(directory: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _workspace() -> Iterator[dict[str, str]]:
+def _workspace(environments: bool = False) -> Iterator[dict[str, str]]:
     """A fresh directory per run, also the working directory (junk names relative paths,
     and defaults such as `exported/` are relative): a small workspace, a seed file and the
     places junk names."""
     with tempfile.TemporaryDirectory() as name, _inside(Path(name)):
         root = Path(name)
-        ws = write_manifests(root / "ws", [ca("LTV", PURCHASES), ca("Sessions", SESSIONS)])
+        cas = [ca("LTV", PURCHASES), ca("Sessions", SESSIONS)]
+        ws = write_manifests(root / "ws", cas, ENVIRONMENTS if environments else None)
         (root / "dir").mkdir()
         (root / "file").write_text("not a plan\n")
         seeds = root / "seeds.jsonl"
@@ -210,10 +225,10 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @settings(FUZZ, max_examples=int(os.environ.get("JUNK_EXAMPLES", "60")))
 @given(invocation=invocations())
 def test_junk_flags_and_knobs_are_user_errors_never_bugs(
-    no_serving: list[int], invocation: tuple[list[str], dict[str, str]]
+    no_serving: list[int], invocation: tuple[list[str], dict[str, str], bool]
 ) -> None:
-    words, knobs = invocation
-    with _workspace() as places:
+    words, knobs, environments = invocation
+    with _workspace(environments) as places:
         args = [_placed(word, places) for word in words]
         env = {**QUICK, **{key: _placed(value, places) for key, value in knobs.items()}}
         result = run_cli(*args, env=env)
@@ -234,3 +249,7 @@ def test_the_fuzzer_drives_every_variable_the_settings_read() -> None:
     source = "".join(path.read_text() for path in sources)
     named = set(re.findall(r'"((?:RECONCILER|MPARTICLE)_[A-Z_]+)"', source))
     assert named - {"MPARTICLE_"} <= set(ENVIRONMENT_VARIABLES), named - set(ENVIRONMENT_VARIABLES)
+    # An environment's own variables: the keys read after its prefix.
+    prefixed = set(re.findall(r'environment_prefix\(environment\) \+ "([A-Z_]+)"', source))
+    prefixed |= set(re.findall(r'secret\("([A-Z_]+)"\)', source))
+    assert prefixed == set(PREFIXED_KEYS)
