@@ -12,9 +12,9 @@ seconds the process itself used (user + system, median): the waits (the emulator
 the list) are not in them, and on a shared machine they move less than wall time does, so
 they show a change of a few percent that wall medians hide. The floor runs interleaved
 with the measured commands, run by run, and a ratio is the median of each run's time over
-the floor's time in the same run. `--compare DIR` runs the
-reconciler of another checkout (e.g. `git archive main | tar -x -C DIR`) in the same
-session, interleaved run by run, so that a busy machine weighs on both alike.
+the floor's time in the same run. `--compare DIR` runs the reconciler of another checkout
+(e.g. `git archive main | tar -x -C DIR`) in the same runs, so that a busy machine weighs
+on both alike.
 Run: `python benchmarks/processes.py [--quick] [--runs 5] [--compare DIR] [--json]`.
 """
 
