@@ -165,14 +165,9 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
     return FileResult(cas, issues, declared), items
 
 
-def _typed(values: tuple[Any, ...], kinds: tuple[Any, ...]) -> None:
-    """Raise TypeError unless each value has its kind (a type or a tuple of types)."""
-    for value, kind in zip(values, kinds, strict=True):
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise TypeError("not an entry of this version")
-
-
-_POSITION = (int, type(None))
+def _placed_text(line: Any, column: Any, *texts: Any) -> bool:
+    """Whether an entry's (line, column, text...) row has those types."""
+    return _position(line) and _position(column) and all(type(t) is str for t in texts)
 
 
 def _text_or_none(value: Any) -> bool:
@@ -234,8 +229,9 @@ def _cached_desired(
         and type(variants) is dict
     ):
         raise TypeError("not an entry of this version")
-    for mention in mentions:
-        _typed(tuple(mention), (str, str, _POSITION, _POSITION))
+    for environment, path, line_of, column_of in mentions:
+        if not _placed_text(line_of, column_of, environment, path):
+            raise TypeError("not an entry of this version")
     return DesiredCA(
         _cached_record(facts, canonical, source, index, None),
         display,
@@ -268,7 +264,8 @@ def _from_cache(entry: dict[str, Any], display: str, raw: bytes) -> FileResult:
     cas = [_cached_desired(row, source, index, display) for index, row in enumerate(rows)]
     warnings = []
     for line, column, path, message in entry["warnings"]:
-        _typed((line, column, path, message), (_POSITION, _POSITION, str, str))
+        if not _placed_text(line, column, path, message):
+            raise TypeError("not an entry of this version")
         warnings.append(Issue(display, line, column, path, message, "warning"))
     return FileResult(cas, warnings, list(cas))
 
