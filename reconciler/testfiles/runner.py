@@ -3,7 +3,9 @@ and compared with what the file expects. Pure: results are values, rendered else
 
 Comparison (README, "Testing CAs"): an expected number matches a numeric value equal to it
 (`130` matches `130.0`), a timestamp the same instant, a list the same values in any order,
-null the `-` of no value; text matches the same text, or the same number or instant.
+null the `-` of no value; text matches the same text only (`"12"` is not the value `0012`),
+except that a date-time written as text (flow mappings need the quotes) matches the same
+instant.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from datetime import date, datetime
 from typing import Any
 
 from reconciler.evaluator import NO_VALUE, Calculation, Timeline, parse_list
-from reconciler.evaluator.values import instant_millis, iso_millis, text_of, to_number
+from reconciler.evaluator.values import (
+    instant_millis,
+    iso_millis,
+    render_list,
+    render_number,
+    render_timestamp,
+    text_of,
+    to_number,
+)
 from reconciler.testfiles.loader import Expectation, Suite
 
 
@@ -50,23 +60,23 @@ class SuiteResult:
 
 
 def show(expected: object) -> str:
-    """An expected value written as the actual values are."""
+    """An expected value written as the actual values are (R22, R24, R25)."""
     if expected is None:
         return NO_VALUE
     if isinstance(expected, datetime | date):
-        return expected.isoformat()
+        millis = instant_millis(expected)
+        return NO_VALUE if millis is None else render_timestamp(millis)
     if isinstance(expected, list):
-        texts = [text_of(item) or "" for item in expected]
-        return ",".join(f'"{text}"' for text in sorted(texts))
+        return render_list([text_of(item) or "" for item in expected])
+    number = None if isinstance(expected, str) else to_number(expected)
+    if number is not None:
+        return render_number(number)
     return text_of(expected) or str(expected)
 
 
 def _same_text(expected: str, actual: str) -> bool:
     if expected == actual:
         return True
-    left, right = to_number(expected), to_number(actual)
-    if left is not None and right is not None:
-        return left == right
     moment = iso_millis(expected)
     return moment is not None and moment == iso_millis(actual)
 
@@ -79,7 +89,10 @@ def matches(expected: object, actual: str) -> bool:
         return actual == ("true" if expected else "false")
     if isinstance(expected, int | float):
         number = to_number(expected)
-        return number is not None and number == to_number(actual)
+        if number is not None and number == to_number(actual):
+            return True
+        # An integer may also be an instant in epoch milliseconds (R6).
+        return isinstance(expected, int) and instant_millis(expected) == iso_millis(actual)
     if isinstance(expected, datetime | date):
         return instant_millis(expected) == iso_millis(actual)
     if isinstance(expected, list):

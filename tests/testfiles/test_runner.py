@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -15,7 +15,10 @@ ROWS: list[tuple[object, str, bool]] = [
     (130.5, "130.5", True),
     (130, "131", False),
     (130, "-", False),
-    ("130", "130.00", True),            # numeric text compares as a number
+    ("130", "130", True),
+    ("130", "130.00", False),           # text compares as text (README)
+    ("12", "0012", False),              # a ZIP code or SKU keeps its zeros
+    ("1.50", "1.5", False),
     ("shoes", "shoes", True),
     ("shoes", "Shoes", False),
     ("-", "-", True),
@@ -27,6 +30,10 @@ ROWS: list[tuple[object, str, bool]] = [
     (datetime(2024, 1, 1, 1), "2024-01-01T00:00:00.000Z", False),
     (date(2024, 1, 1), "2024-01-01T00:00:00.000Z", True),
     ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", True),   # the same instant
+    ("2024-01-01T01:00:00+01:00", "2024-01-01T00:00:00.000Z", True),
+    ("2024-01-01T00:00:01Z", "2024-01-01T00:00:00.000Z", False),
+    (1704067200000, "2024-01-01T00:00:00.000Z", True),             # epoch ms (R6)
+    (1704067200001, "2024-01-01T00:00:00.000Z", False),
     (["b", "a"], '"a","b"', True),      # lists in any order
     (["a"], '"a","b"', False),
     ([], "-", True),
@@ -46,4 +53,11 @@ def test_show_writes_expected_values_as_values_are_written() -> None:
     assert show(True) == "true"
     assert show(130) == "130"
     assert show(["b", "a"]) == '"a","b"'
-    assert show(date(2024, 1, 1)) == "2024-01-01"
+    assert show(130.0) == "130"
+    assert show(61.6650) == "61.665"
+    assert show("0012") == "0012"
+    assert show(["b", 'say "hi"']) == '"b","say \\"hi\\""'
+    assert show(date(2024, 1, 1)) == "2024-01-01T00:00:00.000Z"
+    assert show(datetime(2024, 2, 1, 1, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2024-02-01T00:00:00.000Z"
+    )
