@@ -91,8 +91,9 @@ def _as_json(value: Any, key: str = "") -> Any:
         return {k: _as_json(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_as_json(v) for v in value]
-    if key == "timestamp_unixtime_ms" and isinstance(value, str) and iso_millis(value):
-        return iso_millis(value)
+    if key == "timestamp_unixtime_ms" and isinstance(value, str):
+        millis = iso_millis(value)
+        return value if millis is None else millis
     if isinstance(value, datetime | date):
         if key == "timestamp_unixtime_ms":
             return as_of_millis(value)

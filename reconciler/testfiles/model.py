@@ -33,8 +33,10 @@ from reconciler.testfiles.events import Event, Identities, Mpid, Scalar
 
 
 def _instant(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value  # epoch ms (R6)
     if isinstance(value, bool) or not isinstance(value, str | datetime | date):
-        raise ValueError("expected an ISO 8601 date-time such as 2024-03-01T00:00:00Z")
+        raise ValueError("expected an ISO 8601 date-time such as 2024-03-01T00:00:00Z, or epoch ms")
     try:
         return as_of_millis(value)
     except ValueError:
@@ -47,7 +49,9 @@ def _instant(value: object) -> int:
 Instant = Annotated[
     int,
     PlainValidator(_instant),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}]}
+    ),
 ]
 #: A seed object of the Seeding API; its rules per calculation type are checked against the
 #: CA's definition when loading.

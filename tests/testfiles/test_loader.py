@@ -10,6 +10,7 @@ import pytest
 
 from reconciler import manifest, testfiles
 from reconciler.errors import CaTestFileError
+from reconciler.evaluator.events import event_time
 from reconciler.manifest.loader import discover
 from tests.testfiles.conftest import WriteTest
 
@@ -169,6 +170,26 @@ def test_event_times_may_be_written_as_timestamps(workspace: Path, write_test: W
     [suite] = _load(workspace)
     times = {e["data"]["timestamp_unixtime_ms"] for e in suite.users["a"].events}
     assert times == {1706745600000}
+
+
+def test_instants_may_be_epoch_ms_and_its_digits(workspace: Path, write_test: WriteTest) -> None:
+    # R1 and R6: as_of in epoch ms; an event's time as its digits, in the file or an events
+    # file; the epoch itself written in ISO is time 0, not "no time".
+    write_test("data/events.jsonl", _batch(1, "x").replace("1706745600000", '"1706745600000"'))
+    write_test(
+        "data/t.test.yaml",
+        "as_of: 1709251200000\nusers:\n  a:\n    mpid: 1\n    events_file: events.jsonl\n"
+        "    events:\n"
+        "      - event_type: session_start\n"
+        '        data: {timestamp_unixtime_ms: "1706745600000"}\n'
+        "      - event_type: session_start\n"
+        '        data: {timestamp_unixtime_ms: "1970-01-01T00:00:00Z"}\n'
+        "expect: {a: {Sessions: 1}}\n",
+    )
+    [suite] = _load(workspace)
+    assert suite.as_of == 1709251200000
+    times = [event_time(event) for event in suite.users["a"].events]
+    assert sorted(times, key=str) == [0, 1706745600000, 1706745600000]
 
 
 def _batch(mpid: int | None, term: str, **identities: str) -> str:
