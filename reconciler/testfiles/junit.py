@@ -7,6 +7,7 @@ A renderer of `reconciler test` results (the only writer of this file format).
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -14,6 +15,16 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult
+
+#: What XML 1.0 cannot hold at all, not even as a character reference: control characters
+#: but tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """`text` with what XML cannot hold written as an escape (`\\x01`), as the terminal
+    shows it: a reporter must be able to read the file a user's data went into."""
+    return _NOT_XML.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def _seconds(value: float) -> str:
@@ -24,14 +35,14 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
     case = ElementTree.SubElement(
         parent,
         "testcase",
-        name=f"{outcome.user}: {outcome.ca}",
-        classname=outcome.file,
+        name=_xml(f"{outcome.user}: {outcome.ca}"),
+        classname=_xml(outcome.file),
         time="0.000",
     )
     if not outcome.passed:
-        message = f"expected {outcome.expected}, got {outcome.actual}"
+        message = _xml(f"expected {outcome.expected}, got {outcome.actual}")
         failure = ElementTree.SubElement(case, "failure", message=message, type="ValueMismatch")
-        failure.text = (
+        failure.text = _xml(
             f"{outcome.where}: user {outcome.user}, CA {outcome.ca}: expected "
             f"{outcome.expected}, actual {outcome.actual}"
         )
@@ -52,7 +63,7 @@ def document(results: Sequence[SuiteResult]) -> bytes:
         suite = ElementTree.SubElement(
             root,
             "testsuite",
-            name=result.file,
+            name=_xml(result.file),
             tests=str(len(result.outcomes)),
             failures=str(result.failures),
             errors="0",
@@ -60,7 +71,7 @@ def document(results: Sequence[SuiteResult]) -> bytes:
             time=_seconds(result.seconds),
             timestamp=stamp,
             hostname=socket.gethostname() or "localhost",
-            file=result.file,
+            file=_xml(result.file),
         )
         for outcome in result.outcomes:
             _case(suite, outcome)

@@ -64,3 +64,24 @@ def test_the_schema_check_catches_a_broken_document(schema: xmlschema.XMLSchema)
     broken = junit.document(RESULTS).replace(b'name="alice: LTV" ', b"")
     with pytest.raises(xmlschema.XMLSchemaValidationError):
         schema.validate(broken)
+
+
+def test_characters_xml_cannot_hold_are_written_as_escapes(schema: xmlschema.XMLSchema) -> None:
+    """User data with control characters, U+FFFE or a lone surrogate (JSON can carry one)
+    still gives a document every reporter parses; tabs, line breaks and text stay as they
+    are."""
+    odd = SuiteResult(
+        "manifests/odd\x07.test.yaml",
+        (_outcome("u\x01", "Zip\ufffe", "ab", "a\x02b\ud800"), _outcome("t\tab", "é", "ü", "ü")),
+        0.0,
+    )
+    document = junit.document([odd])
+    schema.validate(document)
+    suite = ElementTree.fromstring(document).find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == "manifests/odd\\x07.test.yaml"
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["u\\x01: Zip\\ufffe", "t\tab: é"]
+    failure = cases[0].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "expected ab, got a\\x02b\\ud800"
