@@ -28,6 +28,9 @@ _UNIT_DAYS = {"days": 1, "weeks": 7}
 #: Calculation types that weigh values by the product quantity when the data point asks
 #: (Platform API: "Average or Most Frequent calculations with e-commerce event types", R10).
 _QUANTITY_TYPES = frozenset({"average", "most_frequent"})
+#: The numeric fields of a product (Events API JSON): most frequent weighs only the others
+#: ("for non-numeric fields such as brand, category, or coupon code", R10).
+_NUMERIC_PRODUCT_FIELDS = frozenset({"price", "quantity", "position", "total_product_amount"})
 _ITEMS: dict[str, tuple[Callable[[Data], list[Data]], str]] = {
     "product_attribute": (products, "product_"),
     "promotion_attribute": (promotions, "promotion_"),
@@ -121,6 +124,10 @@ class Calculation:
             bool(datapoint.get("use_product_quantity"))
             and category == "product_attribute"
             and calculation_type in _QUANTITY_TYPES
+            and not (
+                calculation_type == "most_frequent"
+                and self.field.removeprefix("product_") in _NUMERIC_PRODUCT_FIELDS
+            )
         )
         self.conditions = [_Condition(c) for c in definition.get("conditions") or ()]
         self._window(definition)

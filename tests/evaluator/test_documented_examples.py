@@ -174,6 +174,10 @@ ROWS = [
                    category="product_attribute", quantity=True),
         [_buy(at(1), product(brand="Acme", quantity=5))]
         + [_buy(at(2 + i), product(brand="Bolt", quantity=1)) for i in range(3)], "Acme"),
+    Row("R10", "most frequent counts each product once for a numeric field such as price",
+        definition("most_frequent", **PRODUCT_PRICE, quantity=True),
+        [_buy(at(1), product(price=10, quantity=5), product(price=20), product(price=20))],
+        "20"),
     Row("R10", "first value picks the first product of the first event",
         definition("first_occurrence", **PRICE, attribute="Name",
                    category="product_attribute"),
