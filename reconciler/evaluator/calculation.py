@@ -6,7 +6,7 @@ accumulator. Evaluating it streams one user's prepared events (docs/semantics.md
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from reconciler.evaluator.aggregates import ACCUMULATORS, Accumulator
@@ -21,7 +21,13 @@ from reconciler.evaluator.events import (
     products,
     promotions,
 )
-from reconciler.evaluator.values import MISSING, day_millis, instant_millis, to_number
+from reconciler.evaluator.values import (
+    MISSING,
+    PRECISION,
+    day_millis,
+    instant_millis,
+    to_number,
+)
 
 _ONE = Decimal(1)
 _UNIT_DAYS = {"days": 1, "weeks": 7}
@@ -163,6 +169,11 @@ class Calculation:
 
     def evaluate(self, timeline: Timeline, seed: Mapping[str, Any] | None, as_of: int) -> str:
         """The value as mParticle stores it, for events up to `as_of` (epoch ms)."""
+        with localcontext() as context:
+            context.prec = PRECISION
+            return self._evaluate(timeline, seed, as_of)
+
+    def _evaluate(self, timeline: Timeline, seed: Mapping[str, Any] | None, as_of: int) -> str:
         accumulator = self.accumulator()
         if seed is not None and self.seedable:
             accumulator.seed(seed.get(accumulator.seed_field))

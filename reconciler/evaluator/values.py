@@ -31,6 +31,9 @@ MISSING: Final = _Missing()
 NO_VALUE = "-"
 #: Averages keep this many decimal places, rounded half to even (R23).
 AVERAGE_PLACES = 6
+#: Significant digits of the arithmetic (R5): sums of values of up to 60 digits are exact,
+#: where Python's default context (28) would round them.
+PRECISION = 60
 _AVERAGE_QUANTUM = Decimal(1).scaleb(-AVERAGE_PLACES)
 
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
@@ -144,7 +147,7 @@ def render_number(number: Decimal) -> str:
 def render_average(total: Decimal, count: Decimal) -> str:
     """`total / count` rounded to AVERAGE_PLACES decimals, half to even (R23)."""
     with localcontext() as context:
-        context.prec = 60
+        context.prec = PRECISION
         try:
             mean = (total / count).quantize(_AVERAGE_QUANTUM, rounding=ROUND_HALF_EVEN)
         except InvalidOperation:  # beyond 60 digits: keep the division's own rounding
