@@ -142,7 +142,7 @@ class _FileLoader:
             for path, message, is_key in explain(exc, SuiteFile, data):
                 self.issue(path, message, key=is_key)
             parsed = None
-        self._check_references(data)
+        self._check_references(data, events_files)
         if parsed is None:
             return None
         loaded = {
@@ -177,20 +177,31 @@ class _FileLoader:
         events_file: str,
         events_files: dict[Path, batches.EventsFile],
     ) -> list[Json]:
-        path = (self.path.parent / events_file).resolve()
-        at = ("users", name, "events_file")
-        if not path.is_file():
+        found = self._events_file(events_file, events_files)
+        if found is None:
             return []  # reported with the references
-        if path not in events_files:
-            display = str(Path(self.display).parent / events_file)
-            events_files[path] = batches.read(path, display)
-        chosen = events_files[path].of(user.mpid, user.identities)
+        chosen = found.of(user.mpid, user.identities)
+        at = ("users", name, "events_file")
         if not chosen and (user.mpid is not None or user.identities):
             self.issue(at, f"no batch of {events_file} names this user's mpid or identities")
         return [event for batch in chosen for event in batch.events]
 
-    def _check_references(self, data: Json) -> None:
-        """Expectations name declared users and known CAs; seeds suit their CA."""
+    def _events_file(
+        self, events_file: str, events_files: dict[Path, batches.EventsFile]
+    ) -> batches.EventsFile | None:
+        """An events file this test file names, read once for all test files; None when
+        there is no such file."""
+        path = (self.path.parent / events_file).resolve()
+        if not path.is_file():
+            return None
+        if path not in events_files:
+            display = str(Path(self.display).parent / events_file)
+            events_files[path] = batches.read(path, display)
+        return events_files[path]
+
+    def _check_references(self, data: Json, events_files: dict[Path, batches.EventsFile]) -> None:
+        """Expectations name declared users and known CAs; seeds suit their CA; events files
+        exist and are read (their problems are reported with this file's own)."""
         users = data.get("users")
         if not isinstance(users, dict):
             return  # reported by the schema check; naming every user unknown would be noise
@@ -204,7 +215,10 @@ class _FileLoader:
                 self._known_ca(("expect", user, ca), ca)
         for name, user in users.items():
             events_file = user.get("events_file") if isinstance(user, dict) else None
-            if isinstance(events_file, str) and not (self.path.parent / events_file).is_file():
+            if (
+                isinstance(events_file, str)
+                and self._events_file(events_file, events_files) is None
+            ):
                 self.issue(
                     ("users", name, "events_file"),
                     f"no such file: {events_file} (relative to this test file)",

@@ -192,6 +192,25 @@ def test_instants_may_be_epoch_ms_and_its_digits(workspace: Path, write_test: Wr
     assert sorted(times, key=str) == [0, 1706745600000, 1706745600000]
 
 
+def test_an_events_file_is_checked_even_when_the_test_file_has_errors(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """Every problem at once: an events file's broken line is reported beside the test
+    file's own mistakes, and a value that is none of the expected kinds gives one message,
+    not one per kind it is not."""
+    write_test("ev.jsonl", "not json\n")
+    write_test(
+        "a.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  u1: {events_file: ev.jsonl}\n"
+        "expect:\n  u1: {Last Term: {a: 1}}\n",
+    )
+    assert _errors(workspace) == [
+        f'{workspace / "a.test.yaml"}:5:19: expect.u1["Last Term"]: expected text, a number, '
+        "true/false, a timestamp, a list of values or null, not a mapping",
+        f"{workspace / 'ev.jsonl'}:1:1: invalid JSON: invalid literal, expected 'null'",
+    ]
+
+
 def _batch(mpid: int | None, term: str, **identities: str) -> str:
     event = {
         "event_type": "custom_event",
