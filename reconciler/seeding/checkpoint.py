@@ -189,6 +189,9 @@ class Checkpoint:
         #: Users landed and rejected by the server in batches confirmed by earlier runs.
         self.landed_before = 0
         self.rejected_before = 0
+        #: Batches an earlier run confirmed with refused users, to be sent again
+        #: (`retry_refused`).
+        self.retried = 0
         self._written = 0
         self._synced = 0
         self._sync_lock = asyncio.Lock()
@@ -216,10 +219,13 @@ class Checkpoint:
         *,
         write: bool,
         batches: int | None = None,
+        retry_refused: bool = False,
     ) -> Checkpoint:
         """Load an existing checkpoint for this input and batching (or refuse it), or start
         one; `write=False` (dry run) never creates or changes the file. `batches`: how many
-        batches the input makes (a confirmed one beyond them is refused)."""
+        batches the input makes (a confirmed one beyond them is refused). `retry_refused`:
+        a batch the server refused users of is no longer confirmed (and leaves the file),
+        so that the run sends it again: refused users may land now, and seeds overwrite."""
         try:
             handle = path.open("a+b") if write else None
         except OSError as exc:
@@ -236,11 +242,19 @@ class Checkpoint:
             header, good = _header_of(path, first[0]), first[1]
             _compare_input(path, header, seed, full=True)
             _compare_batching(path, header, batching)
+            kept = [first[0]]
             for line, (data, end) in enumerate(entries, start=2):
                 good = end
-                checkpoint._confirm(_entry_of(path, line, data, checkpoint.confirmed), batches)
+                entry = _entry_of(path, line, data, checkpoint.confirmed)
+                if retry_refused and entry.rejected:
+                    checkpoint.retried += 1
+                    continue
+                checkpoint._confirm(entry, batches)
+                kept.append(data)
             if checkpoint._file is not None:
                 checkpoint._file.truncate(good)
+                if checkpoint.retried:
+                    checkpoint._rewrite(kept)
         except BaseException:
             checkpoint.close()
             raise
@@ -274,6 +288,15 @@ class Checkpoint:
         self._append(
             {"reconciler_checkpoint": FORMAT, "input": asdict(seed), "batching": asdict(batching)}
         )
+        os.fsync(self._file.fileno())
+
+    def _rewrite(self, lines: list[Any]) -> None:
+        """The file as these lines, in place (the lock is on this file): a crash meanwhile
+        loses confirmations, and their batches are sent again, which seeds survive."""
+        assert self._file is not None
+        self._file.truncate(0)
+        for line in lines:
+            self._append(line)
         os.fsync(self._file.fileno())
 
     def _lock(self) -> None:

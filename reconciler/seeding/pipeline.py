@@ -49,7 +49,9 @@ class SeedOptions:
     its user attributes); a user seeding none of them is left out, except, with
     `keep_unseeded`, one that seeds no CA at all (user attributes only). The whole file is
     still validated. `append_rejects` adds to the rejects file instead of replacing it (a
-    caller running several such passes).
+    caller running several such passes). `retry_refused` sends again the batches of the
+    checkpoint in which the server refused users (a caller that stops on any refusal, and
+    whose re-run is the way to continue).
     """
 
     file: Path
@@ -65,6 +67,7 @@ class SeedOptions:
     only: frozenset[str] | None = None
     keep_unseeded: bool = False
     append_rejects: bool = False
+    retry_refused: bool = False
 
     @property
     def rejects_path(self) -> Path:
@@ -268,8 +271,14 @@ class _Run:
             batching,
             write=not options.dry_run,
             batches=self.spool.batches,
+            retry_refused=options.retry_refused,
         )
         self.stack.callback(checkpoint.close)
+        if checkpoint.retried:
+            self.watch.announce(
+                f"sending again the {checkpoint.retried} batch(es) in which the server refused "
+                "users in an earlier run (the others are confirmed; seeds overwrite)"
+            )
         return checkpoint
 
 

@@ -236,6 +236,9 @@ class SeedGroups:
             seed_wait=self.seed_wait,
             only=frozenset(cas),
             keep_unseeded=unseeded,
+            # A refusal stops the apply, and re-running is how it goes on: the refused
+            # users' batches are sent again (the cause may be gone), the others not.
+            retry_refused=True,
         )
         report = await seed_async(
             options, self.catalogue, self.settings, _Notes(self.output, names)
@@ -268,7 +271,9 @@ class SeedGroups:
         done = [name for name, r in results.items() if r.error is None and not r.refused]
         for name in done:
             record.add(name, cas[name], self.shapes[name], results[name].landed)
-        if unseeded and _stopped(report) is None:
+        # The users without seeds ride with this group until it went through whole: a re-run
+        # of it must cut the same batches, or it could not resume from its checkpoint.
+        if unseeded and _stopped(report) is None and not report.users_rejected:
             record.unseeded = True
         if done or record.unseeded:
             record.save()

@@ -316,6 +316,34 @@ def test_refused_users_stop_before_any_activation_and_a_fixed_file_converges(
     assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
 
 
+def test_a_re_run_after_a_refusal_sends_only_the_refused_batch_again(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    """The README: after a refusal, re-running the same command resumes and no confirmed
+    batch is sent again. The batch that held the refused user goes again (the refusal may be
+    gone; seeds overwrite), the other two do not: the first group, which carries the users
+    without seeds, must cut the same batches on both runs to find its checkpoint."""
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 300, NAMES[:2])
+    server.refuse_seeds(1150)  # line 150: the second batch of 100
+    failed = apply(directory, seeds, server)
+    assert failed.exit_code == 1, failed.output
+    assert "1 of its users were refused by the server" in failed.stdout
+    assert stored(server) == {m: c for m, c in wanted(300, NAMES[:2]).items() if m != 1150}
+    server.refuse_seeds()
+    since = len(server.log()) + 1
+    again = apply(directory, seeds, server)
+    assert again.exit_code == 0, again.output
+    assert "sending again the 1 batch(es) in which the server refused users" in again.stderr
+    sent = [e for e in server.log(since) if e["route"] == BULK and e["status"] < 300]
+    assert [e["seeds"]["users"] for e in sent] == [100]
+    assert 1150 in sent[0]["seeds"]["mpids"]
+    assert stored(server) == wanted(300, NAMES[:2])
+    assert order_problems(server.log(), NAMES[:2]) == []
+    assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
+
+
 def test_the_limit_hit_mid_apply_leaves_seeded_drafts_that_a_re_run_activates(
     tmp_path: Path, start_emulator: StartEmulator
 ) -> None:

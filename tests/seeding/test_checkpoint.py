@@ -48,6 +48,32 @@ async def test_a_resumed_run_skips_what_the_first_confirmed(tmp_path: Path) -> N
     assert sorted(third.confirmed) == [0, 1, 2]
 
 
+async def test_retrying_refused_users_sends_their_batches_again_once(tmp_path: Path) -> None:
+    """`retry_refused` (apply --seeds): a batch confirmed with refused users is no longer
+    confirmed, and leaves the file, so that confirming it again is not a batch confirmed
+    twice; a dry run changes nothing."""
+    path = tmp_path / "run.checkpoint"
+    first = Checkpoint.open(path, SEED, BATCHING, write=True)
+    refused = [{"line": 150, "errors": ["LTV: nope"], "record": {"mpid": 1}, "stage": "server"}]
+    await first.record(batch(0), 100, [])
+    await first.record(batch(1), 99, refused)
+    await first.record(batch(2), 100, [])
+    first.close()
+    before = path.read_bytes()
+    dry = Checkpoint.open(path, SEED, BATCHING, write=False, retry_refused=True)
+    assert (sorted(dry.confirmed), dry.retried) == ([0, 2], 1)
+    assert path.read_bytes() == before
+    second = Checkpoint.open(path, SEED, BATCHING, write=True, retry_refused=True)
+    assert (sorted(second.confirmed), second.retried) == ([0, 2], 1)
+    assert (second.landed_before, second.rejected_before) == (200, 0)
+    assert list(second.previous_rejects()) == []
+    await second.record(batch(1), 100, [])
+    second.close()
+    third = Checkpoint.open(path, SEED, BATCHING, write=True, retry_refused=True)
+    assert (sorted(third.confirmed), third.retried) == ([0, 1, 2], 0)
+    third.close()
+
+
 async def test_a_line_cut_short_by_a_crash_is_dropped(tmp_path: Path) -> None:
     path = tmp_path / "run.checkpoint"
     checkpoint = Checkpoint.open(path, SEED, BATCHING, write=True)
