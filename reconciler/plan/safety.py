@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from reconciler.errors import SafetyError, SettingsError
 from reconciler.models import LiveCA
@@ -63,13 +64,21 @@ def _threshold(facts: Facts) -> list[str]:
         if a.id in by_id
         and (a.action == "delete" or (a.action in ("update", "activate") and by_id[a.id].active))
     }
-    limit = facts.policy.max_change_percent / 100
-    if size < facts.policy.min_workspace_size or len(touched) <= limit * size:
+    percent = _as_written(facts.policy.max_change_percent)
+    # Exact decimal arithmetic: in floats 0.58 * 50 is 28.999..., which refused a change of
+    # exactly 58%.
+    if size < facts.policy.min_workspace_size or len(touched) * 100 <= percent * size:
         return []
     return [
         f"the plan changes or deletes {len(touched)} of the workspace's {size} CAs "
-        f"(more than {limit:.0%})"
+        f"(more than {percent:f}%)"
     ]
+
+
+def _as_written(number: float) -> Decimal:
+    """A setting's number as the user wrote it (`58`, `12.5`): the shortest decimal that
+    reads back as the same float, without a trailing `.0`."""
+    return Decimal(repr(number)).normalize()
 
 
 @rule("delete")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import SafetyError
+from reconciler.models import LiveCA
 from reconciler.plan import safety
+from reconciler.plan.value import Plan
+from reconciler.settings import SafetyPolicy
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
 
@@ -67,3 +70,38 @@ def test_description_changes_of_active_cas_count_towards_the_threshold() -> None
     assert [a.action for a in plan.actions] == ["update"] * 4
     with pytest.raises(SafetyError, match="4 of the workspace's 10"):
         safety.check(plan, live, force=False)
+
+
+def touching(changed: int, size: int) -> tuple[list[LiveCA], Plan]:
+    """A workspace of `size` active CAs and a plan that changes the first `changed`."""
+    live = [found(f"CA {n:03}", id=n + 1, active=DEFINITION) for n in range(size)]
+    desired = [want(f"CA {n:03}", OTHER if n < changed else DEFINITION) for n in range(size)]
+    return live, make(desired, live)
+
+
+@pytest.mark.parametrize(
+    ("changed", "size", "percent"), [(29, 50, 58), (29, 100, 29), (57, 100, 57), (2, 16, 12.5)]
+)
+def test_a_change_of_exactly_max_change_percent_is_not_over_it(
+    changed: int, size: int, percent: float
+) -> None:
+    """0.58 * 50 is 28.999... in floating point: 29 of 50 was refused as more than 58%."""
+    live, plan = touching(changed, size)
+    policy = SafetyPolicy(max_change_percent=percent)
+    assert safety.violations(plan, live, policy) == []
+    live, plan = touching(changed + 1, size)
+    (violation,) = safety.violations(plan, live, policy)
+    assert violation.rule == "threshold"
+
+
+def test_the_threshold_names_the_percentage_as_written() -> None:
+    """`{limit:.0%}` said "more than 12%" for max_change_percent: 12.5."""
+    live, plan = touching(3, 16)
+    messages = [
+        v.message for v in safety.violations(plan, live, SafetyPolicy(max_change_percent=12.5))
+    ]
+    assert messages == ["the plan changes or deletes 3 of the workspace's 16 CAs (more than 12.5%)"]
+    messages = [
+        v.message for v in safety.violations(plan, live, SafetyPolicy(max_change_percent=10))
+    ]
+    assert messages == ["the plan changes or deletes 3 of the workspace's 16 CAs (more than 10%)"]
