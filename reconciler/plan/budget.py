@@ -7,6 +7,8 @@ the account's other workspaces are not in the list (set `active_limit` to what i
 for this one). An activation counts when its CA is not active now (a create, or a draft
 never activated or deactivated); re-activating a new definition of an active CA does not.
 A delete of an active CA frees a slot; CAs kept as drafts (`active: false`) take none.
+Only a plan that takes a slot can break the limit (a workspace already over it may still
+be tidied).
 """
 
 from __future__ import annotations
@@ -50,11 +52,18 @@ class Budget:
         return max(0, self.active_now + taken - len(self.freed(plan, live)))
 
     def refusal(self, plan: Plan, live: Sequence[LiveCA]) -> str | None:
-        """Why the plan breaks the limit, naming how many over and which activations."""
+        """Why the plan breaks the limit, naming how many over and which activations.
+
+        Only an activation that takes a slot can be refused by mParticle, so only a plan
+        with one is refused: a plan that takes none (no changes, a description, a prune)
+        never is, even in a workspace already over the limit; the summary still shows the
+        count. One that takes a slot and ends past the limit is, deletes or not: once they
+        are done, its activations still find the account full."""
         after = self.after(plan, live)
-        if self.limit is None or after <= self.limit:
+        taken = self.activations(plan, live)
+        if self.limit is None or after <= self.limit or not taken:
             return None
-        names = [f'"{a.name}"' for a in self.activations(plan, live)]
+        names = [f'"{a.name}"' for a in taken]
         shown = ", ".join(names[:SHOWN])
         if len(names) > SHOWN:
             shown += f" and {len(names) - SHOWN} more"

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.errors import SafetyError
 from reconciler.manifest.loader import DesiredCA, Manifests
+from reconciler.models import LiveCA
 from reconciler.plan import markdown, render, safety
 from reconciler.plan.budget import Budget, count_active
 from reconciler.settings import SettingsFile, resolve
@@ -106,4 +107,45 @@ def test_the_summary_ends_with_the_active_count() -> None:
     assert render.summary_line(plan) == (  # a plan that knows no count (format 1)
         "Plan: 1 to create, 0 to update, 0 drafts to discard, 1 to activate, 0 to delete. "
         "0 unchanged, 1 unmanaged."
+    )
+
+
+def over_the_limit() -> list[LiveCA]:
+    """Ten active CAs: twice what an account with a limit of 5 may have."""
+    return [found(f"CA {n}", id=n + 1, active=DEFINITION) for n in range(10)]
+
+
+def test_a_plan_that_activates_nothing_new_is_never_refused_for_the_limit() -> None:
+    """Ten active CAs and a limit of 5 refused even "No changes" (and a description fix,
+    and the prune that frees slots): only an activation can be refused by mParticle."""
+    live = over_the_limit()
+    budget = Budget(count_active(live), limit=5)
+    cas = [want(ca.name) for ca in live]
+    unchanged = make(cas, live)
+    assert unchanged.empty
+    described = make([want("CA 0", description="new"), *cas[1:]], live)
+    assert [a.action for a in described.actions] == ["update"]
+    redefined = make([want("CA 0", OTHER), *cas[1:]], live)  # active already: no new slot
+    assert [a.action for a in redefined.actions] == ["update", "activate"]
+    pruned = make(cas[:8], live, prune=True)
+    assert [a.action for a in pruned.actions] == ["delete", "delete"]
+    for plan in (unchanged, described, redefined, pruned):
+        assert budget.refusal(plan, live) is None
+        assert safety.violations(plan, live, budget=budget) == []
+    assert budget.after(unchanged, live) == 10  # still over: the summary says so
+    assert budget.after(pruned, live) == 8
+
+
+def test_a_plan_that_takes_a_slot_and_ends_past_the_limit_is_refused() -> None:
+    """Even when its deletes lower the count: once they are done the activation still
+    finds the account full, and mParticle refuses it halfway through the apply."""
+    live = over_the_limit()
+    budget = Budget(count_active(live), limit=5)
+    plan = make([*(want(ca.name) for ca in live[:7]), want("New")], live, prune=True)
+    assert budget.after(plan, live) == 8
+    refusal = budget.refusal(plan, live)
+    assert refusal is not None
+    assert refusal.startswith(
+        "the plan would leave 8 CAs active, 3 over the account's limit of 5 (active_limit): "
+        '10 are active now, deletes 3 active, and it activates 1 more ("New").'
     )
