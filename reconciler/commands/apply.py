@@ -188,12 +188,13 @@ async def _apply_directory(
         plan = planned.plan
         if options.fmt == "text":
             render.show(plan, output, "text")
+        # The rules first, as `plan` checks them: both commands refuse the same plans.
+        if planned.refused:
+            raise safety.refusal(planned.refused, ws.environment)
         if plan.empty:
             if options.fmt == "json":
                 output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
             return 0
-        if planned.refused:
-            raise safety.refusal(planned.refused, ws.environment)
         seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options)
         if not options.auto_approve and not await _approved(output):
             output.print(Text("Apply cancelled; nothing was sent."))

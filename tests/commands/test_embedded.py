@@ -1,5 +1,6 @@
 """The quick start: `reconciler plan manifests/` against the embedded emulator, no account,
-no server; state persists in .reconciler/emulator.db beside reconciler.yaml."""
+no server; state persists in .reconciler/emulator.db beside reconciler.yaml. The embedded
+workspace rehearses the account's active-CA limit (`RECONCILER_ACTIVE_LIMIT`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from tests.support.cli import run_cli
+from tests.support.workspace import ca, write_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +34,42 @@ def test_embedded_state_is_per_manifest_directory(tmp_path: Path) -> None:
         shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
     assert run_cli("apply", one, "--auto-approve").exit_code == 0
     assert run_cli("plan", two, "--detailed-exitcode").exit_code == 2
+
+
+def test_a_workspace_over_the_active_limit_can_still_be_planned_and_tidied(
+    tmp_path: Path,
+) -> None:
+    """Ten active CAs and a limit of 5: "No changes", a description fix and the prune that
+    frees slots were all refused as [active-limit] by `plan` (while `apply` of the empty
+    plan exited 0). Only a plan that takes a slot is refused."""
+    cas = [ca(f"CA {n}") for n in range(10)]
+    directory = write_manifests(tmp_path / "m", cas)
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    limited = {"RECONCILER_ACTIVE_LIMIT": "5"}
+
+    same = run_cli("plan", directory, "--detailed-exitcode", env=limited)
+    assert same.exit_code == 0, same.output
+    assert "No changes. 10 unchanged, 0 unmanaged. Active after apply: 10 of 5." in same.stdout
+    assert run_cli("apply", directory, "--auto-approve", env=limited).exit_code == 0
+
+    write_manifests(tmp_path / "m", [ca("CA 0", description="fixed"), *cas[1:]])
+    described = run_cli("plan", directory, "--detailed-exitcode", env=limited)
+    assert described.exit_code == 2, described.output
+    assert run_cli("apply", directory, "--auto-approve", env=limited).exit_code == 0
+
+    write_manifests(tmp_path / "m", [ca("CA 0", description="fixed"), *cas[1:8]])
+    pruned = run_cli("plan", directory, "--prune", "--detailed-exitcode", env=limited)
+    assert pruned.exit_code == 2, pruned.output
+    assert "2 to delete. 8 unchanged" in pruned.stdout
+    assert "Active after apply: 8 of 5." in pruned.stdout
+    applied = run_cli("apply", directory, "--prune", "--auto-approve", env=limited)
+    assert applied.exit_code == 0, applied.output
+
+    write_manifests(tmp_path / "m", [ca("CA 0", description="fixed"), *cas[1:8], ca("New")])
+    refused = run_cli("plan", directory, "--prune", env=limited)
+    assert refused.exit_code == 1
+    assert "[active-limit] the plan would leave 9 CAs active" in refused.stderr
+    assert run_cli("apply", directory, "--auto-approve", env=limited).exit_code == 1
+    write_manifests(tmp_path / "m", [ca("CA 0", description="fixed"), *cas[1:8]])
+    again = run_cli("plan", directory, "--prune", "--detailed-exitcode", env=limited)
+    assert again.exit_code == 0, again.output
