@@ -204,3 +204,30 @@ def test_a_settings_change_is_seen_by_a_cached_directory(tmp_path: Path) -> None
         'cas.yaml:2:5: name: CA "Growth Sessions" is outside the scope of prod (LTV): add a '
         "pattern that matches it to `scope`, or limit the CA with `environments:`"
     ]
+
+
+def test_a_renamed_from_outside_the_scope_is_a_located_error(tmp_path: Path) -> None:
+    """The plan cannot see a live CA outside the scope: a rename from one planned a silent
+    create and left the old CA behind."""
+    cas = CAS.replace(
+        "    description: all sessions\n",
+        "    description: all sessions\n    renamed_from: Sessions\n",
+    )
+    assert errors(directory(tmp_path, cas)) == [
+        'cas.yaml:2:5: renamed_from: CA "Growth Sessions" is renamed from "Sessions", which is '
+        "outside the scope of prod (Growth *, LTV): the plan cannot see it, so it would create "
+        '"Growth Sessions" and leave "Sessions" behind; add a pattern that matches "Sessions" '
+        "to `scope`, or remove renamed_from"
+    ]
+    inside = CAS.replace(
+        "    description: all sessions\n", "    description: all sessions\n    renamed_from: LTV\n"
+    )
+    assert [d.ca.renamed_from for d in manifest.load(directory(tmp_path, inside)).cas] == [
+        "LTV",
+        None,
+    ]
+    # Only where the CA exists: prod's scope does not apply to a CA of dev and staging.
+    elsewhere = CAS.replace("    renamed_from: Sessions\n", "").replace(
+        "  - name: Debug Counter\n", "  - name: Debug Counter\n    renamed_from: Debug\n"
+    )
+    manifest.load(directory(tmp_path, elsewhere))

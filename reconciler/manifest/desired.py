@@ -28,6 +28,10 @@ class DesiredCA:
         return self.ca.name
 
     @property
+    def renamed_from(self) -> str | None:
+        return self.ca.renamed_from
+
+    @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 

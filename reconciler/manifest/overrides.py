@@ -180,6 +180,8 @@ class Placement(Protocol):
     @property
     def column(self) -> int | None: ...
     @property
+    def renamed_from(self) -> str | None: ...
+    @property
     def environments(self) -> tuple[str, ...] | None: ...
     @property
     def mentions(self) -> tuple[Mention, ...]: ...
@@ -233,30 +235,42 @@ def in_scope(name: str, scope: Sequence[str] | None) -> bool:
     return scope is None or any(fnmatchcase(name, pattern) for pattern in scope)
 
 
+def _outside(
+    name: str, environments: Sequence[str | None], scopes: dict[str | None, list[str] | None]
+) -> str | None:
+    """`the scope of prod (Growth *, LTV)`: the scopes of `environments` that do not own
+    `name`, with their patterns; None when every one owns it."""
+    outside = [env for env in environments if not in_scope(name, scopes[env])]
+    if not outside:
+        return None
+    where = "the scope" if outside == [None] else f"the scope of {', '.join(map(str, outside))}"
+    patterns = sorted({pattern for env in outside for pattern in scopes[env] or ()})
+    return f"{where} ({', '.join(patterns)})"
+
+
 def scope_issues(cas: Iterable[Placement], settings: SettingsFile) -> list[Issue]:
-    """A CA outside the ownership scope of an environment where it exists is an error."""
+    """A CA outside the ownership scope of an environment where it exists is an error, and
+    so is a `renamed_from` outside it: the plan cannot see that live CA, and would create
+    the new name beside it."""
     environments: list[str | None] = list(environment_names(settings)) or [None]
     scopes = {name: layered(settings, name).scope for name in environments}
     issues: list[Issue] = []
     for ca in cas:
-        outside = [
-            name
-            for name in environments
-            if (ca.environments is None or name in ca.environments)
-            and not in_scope(ca.name, scopes[name])
-        ]
-        if not outside:
-            continue
-        where = "the scope" if outside == [None] else f"the scope of {', '.join(map(str, outside))}"
-        patterns = sorted({p for name in outside for p in scopes[name] or ()})
-        issues.append(
-            Issue(
-                ca.file,
-                ca.line,
-                ca.column,
-                "name",
-                f'CA "{ca.name}" is outside {where} ({", ".join(patterns)}): add a pattern '
-                "that matches it to `scope`, or limit the CA with `environments:`",
+        exists = [env for env in environments if ca.environments is None or env in ca.environments]
+        where = _outside(ca.name, exists, scopes)
+        if where is not None:
+            message = (
+                f'CA "{ca.name}" is outside {where}: add a pattern that matches it to `scope`, '
+                "or limit the CA with `environments:`"
             )
-        )
+            issues.append(Issue(ca.file, ca.line, ca.column, "name", message))
+        old = ca.renamed_from
+        where = _outside(old, exists, scopes) if old is not None else None
+        if where is not None:
+            message = (
+                f'CA "{ca.name}" is renamed from "{old}", which is outside {where}: the plan '
+                f'cannot see it, so it would create "{ca.name}" and leave "{old}" behind; add a '
+                f'pattern that matches "{old}" to `scope`, or remove renamed_from'
+            )
+            issues.append(Issue(ca.file, ca.line, ca.column, "renamed_from", message))
     return issues

@@ -112,3 +112,32 @@ def test_an_error_in_one_of_several_environments_names_it(tmp_path: Path) -> Non
         "MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET (or MPARTICLE_CLIENT_ID and "
         "MPARTICLE_CLIENT_SECRET)"
     ) in result.stderr
+
+
+def test_a_rename_from_outside_the_scope_is_refused_before_planning(tmp_path: Path) -> None:
+    """`validate` said valid and `plan` showed `+ create "Growth New"`, leaving "Old" (out
+    of the scope, so invisible) behind without a word."""
+    directory = write_manifests(tmp_path / "m", [ca("Old", active=False)])
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    write_manifests(
+        tmp_path / "m",
+        [ca("Growth New", renamed_from="Old", active=False)],
+        settings={"scope": ["Growth *"]},
+    )
+    message = (
+        'cas.yaml:3:3: renamed_from: CA "Growth New" is renamed from "Old", which is outside '
+        "the scope (Growth *)"
+    )
+    for command in ("validate", "plan"):
+        result = run_cli(command, directory)
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr.replace(f"{directory}/", "")
+    write_manifests(
+        tmp_path / "m",
+        [ca("Growth New", renamed_from="Old", active=False)],
+        settings={"scope": ["Growth *", "Old"]},
+    )
+    renamed = run_cli("plan", directory)
+    assert renamed.exit_code == 0, renamed.output
+    assert '~ update "Growth New"' in renamed.stdout
+    assert "create" not in renamed.stdout.split("Plan:")[0]
