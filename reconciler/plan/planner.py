@@ -264,6 +264,9 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
             rest += actions
     unmanaged.sort(key=lambda ca: (ca.name, ca.id))
     deletes = [planner.delete(ca) for ca in unmanaged] if options.prune else []
+    # A pruned CA is counted and listed once, as a delete: the counts add up to the live
+    # CAs, and the JSON's `unmanaged` is what the text and Markdown list.
+    left_alone = [] if options.prune else unmanaged
     if planner.errors:
         raise PlanError(planner.errors)
     # Renames free their old names and deletes free names and active slots: both go first.
@@ -271,9 +274,9 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
     touched = {action.id for action in actions if action.id is not None}
     return Plan(
         workspace_id=options.workspace_id,
-        summary=summarize(actions, unchanged, len(unmanaged)),
+        summary=summarize(actions, unchanged, len(left_alone)),
         actions=actions,
-        unmanaged=[ca.name for ca in unmanaged],
+        unmanaged=[ca.name for ca in left_alone],
         drafts=notes,
         # Stale detection needs the CAs the plan touches; fingerprinting 10,000 unchanged
         # ones would only grow the plan file.

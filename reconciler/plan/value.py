@@ -256,7 +256,8 @@ class Plan(_Value):
     @property
     def left_alone(self) -> list[str]:
         """The unmanaged CAs this plan leaves in place: with prune, those it deletes are
-        listed once, as deletes, not again as unmanaged."""
+        listed once, as deletes, not again as unmanaged. (The planner lists only those in
+        `unmanaged`; a plan saved by an earlier version may list the deleted ones too.)"""
         deleted = {action.name for action in self.actions if action.action == "delete"}
         return [name for name in self.unmanaged if name not in deleted]
 

@@ -189,6 +189,29 @@ def test_unmanaged_cas_are_listed(tmp_path: Path, emulator: EmulatorServer, raw:
     assert "Legacy" in raw.by_name()
 
 
+def test_with_prune_every_format_counts_a_delete_once(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """Text and Markdown said "1 to delete. 1 unchanged, 1 unmanaged." of two live CAs,
+    and listed no unmanaged CA; every format now counts what it lists."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    raw.create("Legacy", SESSIONS)
+    directory = write_manifests(tmp_path, [ca("Sessions")], settings={"prune": True})
+    plan = plan_json(directory, emulator)
+    assert steps(plan) == [("delete", "Legacy")]
+    assert (plan["summary"]["delete"], plan["summary"]["unchanged"]) == (1, 1)
+    assert (plan["summary"]["unmanaged"], plan["unmanaged"]) == (0, [])
+    text = run_cli("plan", directory, env=env_for(emulator.url))
+    assert "0 to activate, 1 to delete. 1 unchanged, 0 unmanaged." in text.stdout
+    assert "Unmanaged" not in text.stdout
+    comment = run_cli("plan", directory, "--format", "markdown", env=env_for(emulator.url))
+    assert "| delete | unchanged | unmanaged |\n" in comment.stdout
+    assert "| 0 | 0 | 0 | 0 | 1 | 1 | 0 |\n" in comment.stdout
+    assert "unmanaged (live" not in comment.stdout
+    converge(directory, emulator)
+    assert "Legacy" not in raw.by_name()
+
+
 def test_used_by_audiences_warning(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
     ca_id = raw.create("LTV", PURCHASES)
     raw.activate(ca_id)

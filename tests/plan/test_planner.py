@@ -153,6 +153,19 @@ def test_prune_deletes_unmanaged_cas_first() -> None:
     assert plan.actions[0].warnings == ["used by 2 audiences"]
 
 
+def test_a_pruned_ca_is_counted_as_a_delete_not_again_as_unmanaged() -> None:
+    """With prune, "1 to delete. 1 unchanged, 1 unmanaged." counted three of two live CAs."""
+    live = [found(active=DEFINITION), found("Legacy", id=3, active=OTHER)]
+    pruned = make([want()], live, prune=True)
+    assert steps(pruned) == [("delete", "Legacy")]
+    assert pruned.unmanaged == pruned.left_alone == []
+    counts = pruned.summary.model_dump(include={"delete", "unchanged", "unmanaged"})
+    assert counts == {"delete": 1, "unchanged": 1, "unmanaged": 0}
+    kept = make([want()], live)
+    assert kept.unmanaged == kept.left_alone == ["Legacy"]
+    assert (kept.summary.unchanged, kept.summary.unmanaged) == (1, 1)
+
+
 def test_used_by_audiences_warning_on_activation() -> None:
     plan = make([want(definition=OTHER)], [found(active=DEFINITION, audiences=1)])
     assert "used by 1 audience" in plan.actions[1].warnings
