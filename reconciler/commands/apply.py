@@ -69,12 +69,11 @@ class ApplyOptions:
     seeds: Path | None = None
     seed_wait: float = SEED_WAIT
 
-    @property
-    def deadline(self) -> float | None:
-        """The command's default deadline: `--wait` adds its own timeout to it; with
-        `--seeds` there is none (as for `seed`: a large file takes as long as its rate
-        says), unless RECONCILER_DEADLINE sets one."""
-        if self.seeds is not None:
+    def deadline(self, seeding: bool) -> float | None:
+        """The command's default deadline: `--wait` adds its own timeout to it; when it
+        seeds (`--seeds`, or a saved plan made with them) there is none (as for `seed`: a
+        large file takes as long as its rate says), unless RECONCILER_DEADLINE sets one."""
+        if seeding:
             return None
         return DEFAULT_DEADLINE + (self.wait_timeout if self.wait else 0)
 
@@ -111,7 +110,8 @@ async def _apply_saved(
 ) -> int:
     if plan.selection.active:
         output.info(_selection_note(plan))
-    async with target.platform(settings, deadline=options.deadline) as client:
+    deadline = options.deadline(seeding=plan.seeds is not None)
+    async with target.platform(settings, deadline=deadline) as client:
         live = await client.list()
         reasons = applier.stale(plan, live)
         if reasons:
@@ -177,7 +177,8 @@ async def _apply_directory(
 ) -> int:
     asked = options.planning()
     tests = suites.load(ws, output)
-    async with target.platform(ws.settings, deadline=options.deadline) as client:
+    deadline = options.deadline(seeding=options.seeds is not None)
+    async with target.platform(ws.settings, deadline=deadline) as client:
         live, source_live = await asyncio.gather(
             client.list(), planning.fetch(source) if source is not None else _nothing()
         )

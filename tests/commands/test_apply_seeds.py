@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
+from reconciler.commands import apply as apply_command
 from reconciler.plan import markdown
 from reconciler.plan.value import Plan
 from tests.conftest import StartEmulator
@@ -411,6 +413,27 @@ def test_a_saved_plan_records_its_seed_file_and_refuses_it_changed(tmp_path: Pat
     applied = run_cli("apply", "--plan", saved, env=EMBEDDED)
     assert applied.exit_code == 0, applied.output
     assert '"Seeded 2" (id 2): drafted, seeded (10 users), activated' in applied.stdout
+    assert run_cli("plan", directory, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_saved_plan_that_seeds_has_no_command_deadline_as_apply_seeds_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeding takes as long as its rate says (200,000 users: about 35 minutes at the
+    default rate), so `apply --seeds` has no default deadline, and the plan it saved must
+    not bring the 30-minute one back: its activations would fail after a long seed. The
+    default shrunk to 0.2 s stands for the 30 minutes; seeding 250 users (three requests)
+    at 500 a second outlasts it."""
+    monkeypatch.setattr(apply_command, "DEFAULT_DEADLINE", 0.2)
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 250, NAMES[:2])
+    saved = tmp_path / "plan.json"
+    paced = {**EMBEDDED, "RECONCILER_SEED_RATE": "500"}
+    made = run_cli("plan", directory, "--seeds", seeds, "--out", saved, env=paced)
+    assert made.exit_code == 0, made.output
+    applied = run_cli("apply", "--plan", saved, env=paced)
+    assert applied.exit_code == 0, applied.output
+    assert '"Seeded 2" (id 2): drafted, seeded (125 users), activated' in applied.stdout
     assert run_cli("plan", directory, "--detailed-exitcode").exit_code == 0
 
 
