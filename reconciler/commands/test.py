@@ -13,7 +13,7 @@ from rich.text import Text
 from reconciler import manifest, testfiles
 from reconciler.console import Output
 from reconciler.environments import chosen_environments
-from reconciler.errors import ReconcilerError, printable
+from reconciler.errors import CaTestFileError, ManifestError, ReconcilerError, printable
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.testfiles import junit
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult
@@ -70,11 +70,20 @@ class TestOptions:
 def run(options: TestOptions, output: Output) -> int:
     """Exit 0 when every expectation of every test file holds; 1 otherwise."""
     directory, junit_file = options.directory, options.junit
-    manifests = manifest.load(directory)
-    definitions = {
-        desired.name: desired.ca.canonical for desired in _desired(manifests, options.environment)
-    }
-    suites = testfiles.load(directory, definitions)
+    try:
+        manifests = manifest.load(directory)
+        definitions = {
+            desired.name: desired.ca.canonical
+            for desired in _desired(manifests, options.environment)
+        }
+        suites = testfiles.load(directory, definitions)
+    except (ManifestError, CaTestFileError) as exc:
+        if junit_file is not None:  # the report says why there are no results
+            try:
+                junit.write(junit_file, junit.problems_document(exc.issues))
+            except OSError as error:  # the problems themselves are the error to show
+                output.warn(f"--junit {junit_file}: cannot write: {error.strerror}")
+        raise
     results = testfiles.run(suites, definitions)
     passed, failed = _report(results, output)
     total = passed + failed
@@ -88,7 +97,7 @@ def run(options: TestOptions, output: Output) -> int:
         output.warn(f"no test files (*.test.yaml) below {directory}")
     if junit_file is not None:
         try:
-            junit.write(junit_file, results)
+            junit.write(junit_file, junit.document(results))
         except OSError as exc:
             raise ReconcilerError(f"--junit {junit_file}: cannot write: {exc.strerror}") from None
     return 1 if failed else 0

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
+from reconciler.errors import Issue
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult
 
 #: What XML 1.0 cannot hold at all, not even as a character reference: control characters
@@ -48,38 +49,75 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
         )
 
 
-def document(results: Sequence[SuiteResult]) -> bytes:
-    """The JUnit XML of a run."""
-    stamp = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
-    root = ElementTree.Element(
+def _suite(
+    root: ElementTree.Element, file: str, tests: int, failures: int, errors: int, seconds: float
+) -> ElementTree.Element:
+    return ElementTree.SubElement(
+        root,
+        "testsuite",
+        name=_xml(file),
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+        time=_seconds(seconds),
+        timestamp=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+        hostname=socket.gethostname() or "localhost",
+        file=_xml(file),
+    )
+
+
+def _root(tests: int, failures: int, errors: int, seconds: float) -> ElementTree.Element:
+    return ElementTree.Element(
         "testsuites",
         name="reconciler test",
-        tests=str(sum(len(r.outcomes) for r in results)),
-        failures=str(sum(r.failures for r in results)),
-        errors="0",
-        time=_seconds(sum(r.seconds for r in results)),
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+        time=_seconds(seconds),
     )
-    for result in results:
-        suite = ElementTree.SubElement(
-            root,
-            "testsuite",
-            name=_xml(result.file),
-            tests=str(len(result.outcomes)),
-            failures=str(result.failures),
-            errors="0",
-            skipped="0",
-            time=_seconds(result.seconds),
-            timestamp=stamp,
-            hostname=socket.gethostname() or "localhost",
-            file=_xml(result.file),
-        )
-        for outcome in result.outcomes:
-            _case(suite, outcome)
+
+
+def _bytes(root: ElementTree.Element) -> bytes:
     ElementTree.indent(root)
     body: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
 
 
-def write(path: Path, results: Sequence[SuiteResult]) -> None:
-    """Write the JUnit XML of a run to `path` (its folder must exist)."""
-    path.write_bytes(document(results))
+def document(results: Sequence[SuiteResult]) -> bytes:
+    """The JUnit XML of a run."""
+    root = _root(
+        sum(len(r.outcomes) for r in results),
+        sum(r.failures for r in results),
+        0,
+        sum(r.seconds for r in results),
+    )
+    for result in results:
+        suite = _suite(root, result.file, len(result.outcomes), result.failures, 0, result.seconds)
+        for outcome in result.outcomes:
+            _case(suite, outcome)
+    return _bytes(root)
+
+
+def problems_document(issues: Sequence[Issue]) -> bytes:
+    """The JUnit XML of a run that could not start: the files that could not be read (test
+    files, events files, manifests), each a suite whose one case is in error, listing its
+    problems as the terminal does. A CI reporter then shows why, not a missing file."""
+    by_file: dict[str, list[Issue]] = {}
+    for issue in issues:
+        by_file.setdefault(issue.file, []).append(issue)
+    root = _root(len(by_file), 0, len(by_file), 0.0)
+    for file, found in by_file.items():
+        suite = _suite(root, file, 1, 0, 1, 0.0)
+        case = ElementTree.SubElement(suite, "testcase", name="load", classname=_xml(file))
+        count = f"{len(found)} problem{'s' if len(found) != 1 else ''}"
+        error = ElementTree.SubElement(
+            case, "error", message=_xml(f"{file}: {count}"), type="InvalidFile"
+        )
+        error.text = _xml("\n".join(str(issue) for issue in found))
+    return _bytes(root)
+
+
+def write(path: Path, body: bytes) -> None:
+    """Write a JUnit XML document to `path` (its folder must exist)."""
+    path.write_bytes(body)

@@ -83,6 +83,33 @@ def test_a_test_file_error_is_located_and_nothing_runs(tmp_path: Path) -> None:
     )
 
 
+def test_a_run_that_cannot_start_still_writes_a_junit_report_saying_why(tmp_path: Path) -> None:
+    """CI reporters read the --junit file: with invalid test files (or manifests) it holds
+    one suite per broken file, its case in error with the problems, instead of being absent
+    (or left over from an earlier run)."""
+    directory = _copy(tmp_path)
+    path = directory / "engagement.test.yaml"
+    path.write_text(path.read_text().replace("Sessions Last 30 Days: 2", "Sessions Last 30: 2"))
+    junit = tmp_path / "report.xml"
+    junit.write_text("<testsuites/>")  # an earlier run's
+    result = run_cli("test", directory, "--junit", junit)
+    assert result.exit_code == 1
+    assert 'no CA named "Sessions Last 30"' in result.stderr
+    xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
+    root = ElementTree.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "0", "1")
+    [suite] = root.iter("testsuite")
+    assert suite.get("name") == str(path)
+    [error] = suite.iter("error")
+    assert error.get("message") == f"{path}: 1 problem"
+    assert 'no CA named "Sessions Last 30"' in (error.text or "")
+    (directory / "broken.yaml").write_text("calculated_attributes: [{name: X}]\n")
+    manifests = run_cli("test", directory, "--junit", junit)
+    assert manifests.exit_code == 1
+    [suite] = ElementTree.parse(junit).getroot().iter("testsuite")
+    assert suite.get("name") == str(directory / "broken.yaml")
+
+
 def test_env_needs_environments_in_settings() -> None:
     result = run_cli("test", EXAMPLE, "--env", "prod")
     assert result.exit_code == 1
