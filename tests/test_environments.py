@@ -18,6 +18,7 @@ from reconciler.settings import (
     Flags,
     SafetyPolicy,
     SettingsFile,
+    Target,
     environment_prefix,
     resolve,
 )
@@ -63,6 +64,39 @@ def test_an_environment_layers_its_settings_over_the_top_level() -> None:
         ("Growth *",),
     )
     assert dev.safety == SafetyPolicy(max_change_percent=10)
+
+
+URL = "https://api.example.com"
+#: (top level, the environment's block, environment variables, --target) -> its target:
+#: the more specific source decides; within one, an explicit target beats an api_url.
+TARGETS: list[tuple[dict[str, str], dict[str, str | None], dict[str, str], str | None, str]] = [
+    ({"target": "embedded"}, {"api_url": URL}, {}, None, "mparticle"),
+    ({"target": "embedded"}, {}, {}, None, "embedded"),
+    ({"api_url": URL}, {}, {}, None, "mparticle"),
+    ({"api_url": URL}, {"target": "embedded"}, {}, None, "embedded"),
+    ({"target": "embedded", "api_url": URL}, {}, {}, None, "embedded"),
+    ({}, {"target": "embedded", "api_url": URL}, {}, None, "embedded"),
+    ({"target": "mparticle"}, {"target": None, "api_url": URL}, {}, None, "mparticle"),
+    ({"target": "mparticle"}, {"target": None}, {}, None, "embedded"),
+    ({"target": "embedded"}, {}, {"MPARTICLE_API_URL": URL}, None, "mparticle"),
+    ({}, {"api_url": URL}, {"RECONCILER_TARGET": "embedded"}, None, "embedded"),
+    ({}, {"api_url": URL}, {"MPARTICLE_API_URL": URL}, "embedded", "embedded"),
+]
+
+
+@pytest.mark.parametrize(("top", "own", "environ", "flag", "expected"), TARGETS)
+def test_the_more_specific_source_decides_the_target(
+    top: dict[str, str],
+    own: dict[str, str | None],
+    environ: dict[str, str],
+    flag: Target | None,
+    expected: str,
+) -> None:
+    file = SettingsFile.model_validate(
+        {**top, "environments": {"prod": {"workspace_id": 3, **own}}}
+    )
+    settings = resolve(HERE, file, Flags(target=flag, environment="prod"), environ=environ)
+    assert settings.target == expected
 
 
 def test_each_environment_has_its_own_embedded_database() -> None:

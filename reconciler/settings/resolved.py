@@ -179,19 +179,36 @@ def _workspace_id(
     return chosen
 
 
-def _target(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> Target:
+def _target(
+    layer: EnvironmentSettings,
+    own: EnvironmentSettings | None,
+    flags: Flags,
+    env: Mapping[str, str],
+) -> Target:
+    """The more specific source decides: flag > environment variable > the environment's
+    own block > the top level of reconciler.yaml. Within one source an explicit target
+    wins over an api_url, which implies mparticle; `own` is the environment's block."""
     env_target = env.get("RECONCILER_TARGET", "").strip() or None
     if env_target is not None and env_target not in ("embedded", "mparticle"):
         raise SettingsError(f"RECONCILER_TARGET={env_target!r}: use embedded or mparticle")
     env_api_url = env.get("MPARTICLE_API_URL", "").strip() or None
     target: Target = (
         flags.target
+        or ("mparticle" if flags.api_url else None)
         or env_target  # type: ignore[assignment]
-        or ("mparticle" if (flags.api_url or env_api_url) else None)
-        or layer.target
-        or ("mparticle" if layer.api_url else "embedded")
+        or ("mparticle" if env_api_url else None)
+        or _file_target(layer, own)
     )
     return target
+
+
+def _file_target(layer: EnvironmentSettings, own: EnvironmentSettings | None) -> Target:
+    """reconciler.yaml's target: an environment's own api_url beats a target it inherits
+    from the top level (the layered settings no longer say which layer wrote what)."""
+    written = own.model_fields_set if own is not None else set()
+    if layer.api_url and "api_url" in written and "target" not in written:
+        return "mparticle"
+    return layer.target or ("mparticle" if layer.api_url else "embedded")
 
 
 def _secret(env: Mapping[str, str], environment: str | None, key: str) -> str:
@@ -252,7 +269,8 @@ def resolve(
     env = os.environ if environ is None else environ
     (environment,) = chosen_environments(file, flags.environment, env)
     layer = layered(file, environment)
-    target = _target(layer, flags, env)
+    own = (file.environments or {}).get(environment) if environment else None
+    target = _target(layer, own, flags, env)
     workspace_id = _workspace_id(
         directory, file, layer, flags, env, environment, fallback_workspace_id
     )

@@ -372,3 +372,35 @@ def test_a_saved_plan_checks_the_gate_again(tmp_path: Path, servers: Servers) ->
     )
     assert writes(servers["prod"].stats()) == before
     assert cli("apply", "--plan", saved, "--allow", "promotion").exit_code == 0
+
+
+def test_an_environments_own_api_url_beats_an_inherited_target(
+    tmp_path: Path, servers: Servers
+) -> None:
+    """The more specific layer decides the target: prod's own api_url makes it mparticle
+    (at that URL) under a top-level `target: embedded`, which dev still inherits."""
+    url = servers["prod"].url
+    document = {
+        "default_environment": "dev",
+        "target": "embedded",
+        "environments": {
+            "dev": {"workspace_id": WORKSPACES["dev"]},
+            "prod": {
+                "workspace_id": WORKSPACES["prod"],
+                "api_url": url,
+                "auth_url": f"{url}/oauth/token",
+            },
+        },
+    }
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "reconciler.yaml").write_text(json.dumps(document))
+    (directory / "cas.yaml").write_text(json.dumps({"calculated_attributes": [ca("A")]}))
+    target = plan_json(directory, "--env", "prod")["target"]
+    assert (target["kind"], target["api_url"]) == ("mparticle", url)
+    assert plan_json(directory, "--env", "dev")["target"]["kind"] == "embedded"
+    apply(directory, "prod")
+    assert sorted(raw(servers, "prod").by_name()) == ["A"]
+    assert not (directory / ".reconciler" / "prod").exists()  # no local stand-in for prod
+    again = cli("plan", directory, "--env", "prod", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
