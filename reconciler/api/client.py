@@ -25,6 +25,8 @@ from reconciler.models.live import read_live, read_live_json
 AUDIENCE = "https://api.mparticle.com"
 #: Refresh this long before the token expires (tokens last hours; issuing takes seconds).
 REFRESH_MARGIN = 300.0
+#: How a refusal names the credentials when the caller does not say where they came from.
+CREDENTIAL_VARIABLES = "MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET"
 
 
 # The answers of activation and calculation status calls (apply and seed make them):
@@ -50,7 +52,8 @@ class CalculationStatus(BaseModel):
 
 
 class TokenSource:
-    """An OAuth client-credentials token, fetched once and shared by concurrent calls."""
+    """An OAuth client-credentials token, fetched once and shared by concurrent calls;
+    `credentials` names the variables the id and secret were read from, for a refusal."""
 
     def __init__(
         self,
@@ -59,12 +62,14 @@ class TokenSource:
         client_id: str,
         client_secret: str,
         clock: Callable[[], float] = time.monotonic,
+        credentials: str = CREDENTIAL_VARIABLES,
     ) -> None:
         self._http = http
         self._clock = clock
         self._auth_url = auth_url
         self._client_id = client_id
         self._client_secret = client_secret
+        self._credentials = credentials
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -94,7 +99,7 @@ class TokenSource:
             # A 401 here means the id and secret were sent and refused, not that none were.
             raise exc.saying(
                 "authentication failed: the token endpoint refused the client id or secret "
-                "(check MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET)"
+                f"(check {self._credentials})"
             ) from None
         self.fetched += 1
         try:
@@ -140,13 +145,14 @@ class PlatformClient:
         auth_url: str,
         client_id: str,
         client_secret: str,
+        credentials: str = CREDENTIAL_VARIABLES,
     ) -> None:
         self.http = http
         self.workspace_id = workspace_id
         self.base = (
             f"{api_url.rstrip('/')}/platform/v2/workspaces/{workspace_id}/calculatedattributes"
         )
-        self.tokens = TokenSource(http, auth_url, client_id, client_secret)
+        self.tokens = TokenSource(http, auth_url, client_id, client_secret, credentials=credentials)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -188,6 +188,7 @@ async def platform(
         auth_url=settings.auth_url,
         client_id=settings.client_id,
         client_secret=settings.client_secret,
+        credentials=settings.variables_read("CLIENT_ID", "CLIENT_SECRET"),
     )
     try:
         yield client

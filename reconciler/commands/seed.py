@@ -31,7 +31,7 @@ from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
-from reconciler.settings import Flags
+from reconciler.settings import Flags, Settings
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -135,7 +135,7 @@ def run(
             output.print(line)
     resume = _how_to_resume(report, options, _resume_command(options, directory, flags))
     if report.failure is not None:
-        raise _failure(report, resume)
+        raise _failure(report, resume, settings)
     if report.interrupted is not None:
         output.error(f"stopped by {report.interrupted}. {resume}")
         return EXIT_SIGNAL.get(report.interrupted, 130)
@@ -293,15 +293,15 @@ def _how_to_resume(report: SeedReport, options: SeedOptions, command: str) -> st
     )
 
 
-def _failure(report: SeedReport, resume: str) -> ReconcilerError:
+def _failure(report: SeedReport, resume: str, settings: Settings) -> ReconcilerError:
     exc = report.failure
     assert exc is not None
     if isinstance(exc, AuthError):
         said = f": {'; '.join(exc.messages)}" if exc.messages else ""
         return ReconcilerError(
             f"the Seeding API refused the credentials (HTTP {exc.status}{said}): set "
-            "MPARTICLE_API_KEY and MPARTICLE_API_SECRET to the key and secret of the workspace "
-            "(Workspace Settings; not the Platform API's client id and secret) and "
+            f"{settings.variables_read('API_KEY', 'API_SECRET')} to the key and secret of the "
+            "workspace (Workspace Settings; not the Platform API's client id and secret) and "
             f"MPARTICLE_S2S_URL to its pod (us1, us2, eu1, au1). {resume}"
         )
     return ReconcilerError(f"seeding stopped: {exc.message}. {resume}")

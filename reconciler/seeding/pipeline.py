@@ -206,7 +206,8 @@ class _Run:
             return preflight.Workspace()
         if not preflight.can_check(settings):
             self.watch.announce(
-                "no Platform API credentials (MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET): "
+                "no Platform API credentials "
+                f"({settings.variables_to_set('CLIENT_ID', 'CLIENT_SECRET')}): "
                 "the CAs the file seeds are not checked before sending; seeds for a CA the "
                 f"workspace lacks are retried for --seed-wait ({options.seed_wait:g}s)"
             )

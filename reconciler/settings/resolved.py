@@ -64,6 +64,9 @@ class Settings:
     client_secret: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
+    #: The variable each credential was read from, by key (`CLIENT_SECRET`:
+    #: `MPARTICLE_PROD_CLIENT_SECRET`): the names messages give, never the values.
+    read_from: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: The environment's name; None for the unnamed one (no `environments:`).
     environment: str | None = None
     scope: tuple[str, ...] | None = None
@@ -93,11 +96,21 @@ class Settings:
         named = f" (environment {self.environment})" if self.environment else ""
         return f"workspace {self.workspace_id}{named}"
 
+    def variables_read(self, *keys: str) -> str:
+        """The variables these credentials were read from, for a message about their
+        values: `MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET`."""
+        return " and ".join(self.read_from.get(key, f"MPARTICLE_{key}") for key in keys)
+
+    def variables_to_set(self, *keys: str) -> str:
+        """The variables that would give these credentials, for a message about their
+        absence: the environment's own, then the plain names."""
+        return _credential_names(self.environment, *keys)
+
     def require_platform_credentials(self) -> None:
         if self.target == "mparticle" and not (self.client_id and self.client_secret):
             raise SettingsError(
                 "target mparticle needs Platform API credentials: set "
-                f"{_credential_names(self.environment, 'CLIENT_ID', 'CLIENT_SECRET')} "
+                f"{self.variables_to_set('CLIENT_ID', 'CLIENT_SECRET')} "
                 "in the environment"
             )
 
@@ -105,7 +118,7 @@ class Settings:
         if self.target == "mparticle" and not (self.api_key and self.api_secret):
             raise SettingsError(
                 "seeding needs workspace credentials: set "
-                f"{_credential_names(self.environment, 'API_KEY', 'API_SECRET')} "
+                f"{self.variables_to_set('API_KEY', 'API_SECRET')} "
                 "in the environment"
             )
 
@@ -211,13 +224,15 @@ def _file_target(layer: EnvironmentSettings, own: EnvironmentSettings | None) ->
     return layer.target or ("mparticle" if layer.api_url else "embedded")
 
 
-def _secret(env: Mapping[str, str], environment: str | None, key: str) -> str:
-    """`MPARTICLE_<ENV>_<KEY>`, falling back to `MPARTICLE_<KEY>`."""
+def _secret(env: Mapping[str, str], environment: str | None, key: str) -> tuple[str, str]:
+    """`MPARTICLE_<ENV>_<KEY>`, falling back to `MPARTICLE_<KEY>`: the variable read and
+    its value (empty when neither is set)."""
     if environment is not None:
-        value = env.get(environment_prefix(environment) + key, "")
-        if value:
-            return value
-    return env.get(f"MPARTICLE_{key}", "")
+        name = environment_prefix(environment) + key
+        if env.get(name):
+            return name, env[name]
+    name = f"MPARTICLE_{key}"
+    return name, env.get(name, "")
 
 
 def _env_url(env: Mapping[str, str], name: str, pods: bool = False) -> str | None:
@@ -278,8 +293,19 @@ def resolve(
     tuning = Tuning.from_env(env)
     rate_limit = flags.rate_limit or tuning.rate_limit or layer.rate_limit
 
+    read_from: dict[str, str] = {}
+
     def secret(key: str) -> str:
-        return EMULATOR_CREDENTIAL if embedded else _secret(env, environment, key)
+        """A credential (the embedded target's are public), noting the variable it came from."""
+        if embedded:
+            return EMULATOR_CREDENTIAL
+        name, value = _secret(env, environment, key)
+        if value:
+            read_from[key] = name
+        return value
+
+    client_id, client_secret = secret("CLIENT_ID"), secret("CLIENT_SECRET")
+    api_key, api_secret = secret("API_KEY"), secret("API_SECRET")
 
     return Settings(
         directory=directory,
@@ -293,10 +319,11 @@ def resolve(
             flags.seed_rate_ceiling or tuning.seed_rate_ceiling or layer.seed_rate_ceiling
         ),
         tuning=tuning,
-        client_id=secret("CLIENT_ID"),
-        client_secret=secret("CLIENT_SECRET"),
-        api_key=secret("API_KEY"),
-        api_secret=secret("API_SECRET"),
+        client_id=client_id,
+        client_secret=client_secret,
+        api_key=api_key,
+        api_secret=api_secret,
+        read_from=read_from,
         environment=environment,
         scope=tuple(layer.scope) if layer.scope is not None else None,
         safety=layer.safety or SafetyPolicy(),

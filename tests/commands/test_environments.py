@@ -404,3 +404,29 @@ def test_an_environments_own_api_url_beats_an_inherited_target(
     assert not (directory / ".reconciler" / "prod").exists()  # no local stand-in for prod
     again = cli("plan", directory, "--env", "prod", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+def test_a_refused_secret_names_the_variables_it_was_read_from(
+    tmp_path: Path, servers: Servers
+) -> None:
+    directory = repository(tmp_path / "m", servers)
+    cases = [  # (the variables set, the names the message must give)
+        (
+            {"MPARTICLE_PROD_CLIENT_SECRET": "wrong"},
+            "MPARTICLE_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET",
+        ),
+        (
+            {"MPARTICLE_PROD_CLIENT_ID": "emulator", "MPARTICLE_PROD_CLIENT_SECRET": "wrong"},
+            "MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET",
+        ),
+        (
+            {"MPARTICLE_PROD_CLIENT_SECRET": "", "MPARTICLE_CLIENT_SECRET": "wrong"},
+            "MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET",
+        ),
+    ]
+    for variables, names in cases:
+        refused = cli("plan", directory, "--env", "prod", **variables)
+        assert refused.exit_code == 1
+        assert "authentication failed" in refused.stderr
+        assert f"(check {names})" in refused.stderr
+        assert "wrong" not in refused.output

@@ -281,6 +281,34 @@ def test_wrong_credentials_are_one_paragraph_naming_the_settings(
     assert wrong_secret not in result.output
 
 
+def test_wrong_credentials_of_an_environment_name_its_variables(
+    serve: Serve, tmp_path: Path
+) -> None:
+    directory = tmp_path / "m"
+    shutil.copytree(MANIFESTS, directory)
+    (directory / "reconciler.yaml").write_text(
+        "default_environment: prod\nenvironments:\n  prod: {workspace_id: 1234}\n"
+    )
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(10))
+    wrong_secret = "not-the-secret"
+    with serve() as server:
+        env = cli_env(
+            server,
+            MPARTICLE_API_KEY="",
+            MPARTICLE_API_SECRET="",
+            MPARTICLE_PROD_API_KEY=API_KEY,
+            MPARTICLE_PROD_API_SECRET=wrong_secret,
+        )
+        result = run_cli("seed", path, directory, env=env)
+    assert result.exit_code == 1
+    assert "the Seeding API refused the credentials (HTTP 403" in result.stderr
+    assert "set MPARTICLE_PROD_API_KEY and MPARTICLE_PROD_API_SECRET to the key" in result.stderr
+    # Without Platform API credentials the CAs are not checked: the message says which to set.
+    assert "MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET (or " in result.stderr
+    assert "Traceback" not in result.output
+    assert wrong_secret not in result.output
+
+
 def test_seeding_the_real_target_needs_the_workspace_credentials(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "seeds.jsonl", [user(1)])
     result = run_cli("seed", path, MANIFESTS, env={"RECONCILER_TARGET": "mparticle"})
