@@ -19,7 +19,7 @@ from reconciler.errors import Issue, ManifestError
 from reconciler.manifest import cache
 from reconciler.manifest.diagnostics import explain
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
-from reconciler.settings import SECRET_KEYS, SettingsFile
+from reconciler.settings import SECRET_KEYS, SettingsFile, environment_prefix
 
 SETTINGS_FILE = "reconciler.yaml"
 
@@ -105,23 +105,24 @@ def _checked(document: Document) -> tuple[SettingsFile, dict[str, Any]]:
 
 
 def _without_secrets(document: Document, data: dict[str, Any]) -> tuple[list[Issue], Any]:
-    """Secret keys (at the top or in an environment) are errors; the data without them."""
-    blocks: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), data)]
+    """Secret keys (at the top or in an environment) are errors, naming the variable to
+    set instead (an environment's own); the data without them."""
+    blocks: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [((), "MPARTICLE_", data)]
     environments = data.get("environments")
     if isinstance(environments, dict):
         blocks += [
-            (("environments", name), block)
+            (("environments", name), environment_prefix(str(name)), block)
             for name, block in environments.items()
             if isinstance(block, dict)
         ]
     issues = [
         document.issue(
             (*where, key),
-            f"secrets are never read from files: remove `{key}` and set {SECRET_KEYS[key]} "
-            "in the environment",
+            f"secrets are never read from files: remove `{key}` and set "
+            f"{' or '.join(prefix + name for name in SECRET_KEYS[key])} in the environment",
             key=True,
         )
-        for where, block in blocks
+        for where, prefix, block in blocks
         for key in block
         if key in SECRET_KEYS
     ]

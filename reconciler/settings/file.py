@@ -39,14 +39,15 @@ MAX_WORKSPACE_ID = 2**63 - 1
 WorkspaceId = Annotated[int, Field(gt=0, le=MAX_WORKSPACE_ID)]
 EMBEDDED_URL = "http://emulator.invalid"
 
-#: Keys that must never be written in a file; the environment variable to use instead.
-SECRET_KEYS = {
-    "client_secret": "MPARTICLE_CLIENT_SECRET",
-    "api_secret": "MPARTICLE_API_SECRET",
-    "secret": "MPARTICLE_CLIENT_SECRET or MPARTICLE_API_SECRET",
-    "password": "MPARTICLE_API_SECRET",
-    "client_id": "MPARTICLE_CLIENT_ID",
-    "api_key": "MPARTICLE_API_KEY",
+#: Keys that must never be written in a file; the credentials to set instead, as the
+#: variables' suffixes (`MPARTICLE_<KEY>`, or `MPARTICLE_<ENV>_<KEY>` for an environment).
+SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "client_secret": ("CLIENT_SECRET",),
+    "api_secret": ("API_SECRET",),
+    "secret": ("CLIENT_SECRET", "API_SECRET"),
+    "password": ("API_SECRET",),
+    "client_id": ("CLIENT_ID",),
+    "api_key": ("API_KEY",),
 }
 
 #: Platform API requests per second: the range a rate limit may take, wherever it is set.
