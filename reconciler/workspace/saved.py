@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.environments import requested_environment
+from reconciler.environments import environment_names, requested_environment
 from reconciler.errors import ReconcilerError
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
@@ -37,16 +37,41 @@ def directory_for(plan: Plan, directory: Path | None) -> Path:
     return DEFAULT_DIRECTORY
 
 
-def _settings_file(directory: Path) -> SettingsFile:
-    if (directory / manifest.SETTINGS_FILE).is_file():
-        return manifest.load_settings(directory)
-    return SettingsFile()
+def _settings_file(plan: Plan, directory: Path) -> SettingsFile:
+    """The directory's reconciler.yaml. A plan of the unnamed environment does without one
+    (the plan names its workspace); a plan of a named environment needs the file that
+    defines it, and says so rather than letting the name pass for an --env."""
+    path = directory / manifest.SETTINGS_FILE
+    if not path.is_file():
+        if plan.environment is None:
+            return SettingsFile()
+        why = "not found" if directory.is_dir() else "no such directory"
+        raise PlanMismatch(
+            f"the plan is for environment {plan.environment}, but {directory} has no "
+            f"{manifest.SETTINGS_FILE} ({why}); nothing was sent. Apply it with DIR, the "
+            f"manifest directory that defines {plan.environment}, or make a new plan"
+        )
+    file = manifest.load_settings(directory)
+    _require_defined(file, path, plan.environment, "the plan is for environment")
+    return file
+
+
+def _require_defined(file: SettingsFile, path: Path, name: str | None, what: str) -> None:
+    """Refuse a plan that names an environment (`what NAME`) the file does not define."""
+    names = environment_names(file)
+    if name is None or name in names:
+        return
+    raise PlanMismatch(
+        f"{what} {name}, which {path} does not define (it defines "
+        f"{', '.join(names) or 'no environments'}); nothing was sent. Make a new plan from "
+        "the manifests as they are now"
+    )
 
 
 def settings_for(plan: Plan, directory: Path, flags: Flags) -> tuple[Settings, SettingsFile]:
     """The settings `apply --plan` works with; raises PlanMismatch when they name another
     environment, workspace or target than the plan."""
-    file = _settings_file(directory)
+    file = _settings_file(plan, directory)
     asked = requested_environment(flags.environment) or None
     if asked is not None and asked != plan.environment:
         raise PlanMismatch(
@@ -126,6 +151,12 @@ async def promotion_now(
     gate = plan.promotion
     if gate is None or not gate.checks:
         return []
+    _require_defined(
+        file,
+        settings.directory / manifest.SETTINGS_FILE,
+        gate.source,
+        "the plan's promotion gate checks environment",
+    )
     source = resolve(settings.directory, file, Flags(environment=gate.source))
     require_workspace(source)
     live = await planning.fetch_live(source)

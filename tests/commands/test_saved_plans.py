@@ -5,7 +5,9 @@ the settings resolve to (sending nothing), and still applies a format 1 plan."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,72 @@ def test_apply_plan_refuses_another_environment(tmp_path: Path) -> None:
     assert applied.exit_code == 0, applied.output
     again = cli("plan", directory, "--env", "prod", "--detailed-exitcode", "--allow", "promotion")
     assert again.exit_code == 0, again.output
+
+
+def test_a_plans_environment_that_is_gone_is_the_error_not_an_env_flag(tmp_path: Path) -> None:
+    """`apply --plan` of a plan for prod, when reconciler.yaml no longer defines prod, or
+    is gone with its directory: the error says so, not `--env prod` (never given)."""
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings=THREE)
+    saved = tmp_path / "prod.json"
+    planned = cli("plan", directory, "--env", "prod", "--allow", "promotion", "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    settings = directory.resolve() / "reconciler.yaml"
+    without_prod: dict[str, Any] = {
+        "default_environment": "dev",
+        "environments": {"dev": {"workspace_id": 111}},
+    }
+    cases: list[tuple[dict[str, Any] | None, str]] = [
+        (
+            without_prod,
+            f"the plan is for environment prod, which {settings} does not define (it defines "
+            "dev); nothing was sent",
+        ),
+        (
+            {},
+            f"the plan is for environment prod, which {settings} does not define (it defines "
+            "no environments); nothing was sent",
+        ),
+        (
+            None,
+            f"the plan is for environment prod, but {directory.resolve()} has no "
+            "reconciler.yaml (not found); nothing was sent",
+        ),
+    ]
+    for written, message in cases:
+        if written is None:
+            settings.unlink()
+        else:
+            write_manifests(directory, [ca("A")], settings=written)
+        refused = cli("apply", "--plan", saved, "--allow", "promotion")
+        assert refused.exit_code == 1
+        assert message in refused.stderr
+        assert "--env" not in refused.stderr
+    shutil.rmtree(directory)
+    gone = cli("apply", "--plan", saved, "--allow", "promotion")
+    assert gone.exit_code == 1
+    assert f"{directory.resolve()} has no reconciler.yaml (no such directory)" in gone.stderr
+    assert "--env" not in gone.stderr
+
+
+def test_a_plans_promotion_source_that_is_gone_is_named_as_the_plans(tmp_path: Path) -> None:
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings=THREE)
+    saved = tmp_path / "prod.json"
+    planned = cli("plan", directory, "--env", "prod", "--allow", "promotion", "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(saved.read_text())["promotion"]["source"] == "staging"
+    two = {
+        "default_environment": "dev",
+        "environments": {"dev": {"workspace_id": 111}, "prod": {"workspace_id": 333}},
+    }
+    write_manifests(directory, [ca("A")], settings=two)
+    refused = cli("apply", "--plan", saved, "--allow", "promotion")
+    assert refused.exit_code == 1
+    assert (
+        "the plan's promotion gate checks environment staging, which "
+        f"{directory.resolve() / 'reconciler.yaml'} does not define (it defines dev, prod); "
+        "nothing was sent"
+    ) in refused.stderr
+    assert "--env staging" not in refused.stderr
 
 
 def test_env_all_saves_one_plan_per_environment(tmp_path: Path) -> None:
