@@ -60,6 +60,11 @@ def chosen_environments(
     wanted = requested_environment(requested, environ) or None
     source = "--env" if requested else "RECONCILER_ENV"
     if not names:
+        if wanted == ALL_ENVIRONMENTS and not allow_all:
+            raise SettingsError(
+                f"{source} all: this command works on one environment, and reconciler.yaml "
+                "defines none: leave out the environment"
+            )
         if wanted is not None and wanted != ALL_ENVIRONMENTS:
             raise SettingsError(
                 f"{source} {wanted}: reconciler.yaml defines no environments (add "

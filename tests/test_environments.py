@@ -162,6 +162,11 @@ def test_choosing_environments() -> None:
     assert chosen_environments(single, None, {}) == [None]
     with pytest.raises(SettingsError, match="defines no environments"):
         chosen_environments(single, "dev", {})
+    # `all` is the one environment for plan (a CI matrix runs it everywhere); a command
+    # that works on one environment refuses it, as it does with environments (SPEC §7).
+    assert chosen_environments(single, "all", {}, allow_all=True) == [None]
+    with pytest.raises(SettingsError, match="--env all: this command works on one environment"):
+        chosen_environments(single, "all", {})
 
 
 def test_promotion_order_puts_sources_first() -> None:
