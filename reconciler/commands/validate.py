@@ -32,8 +32,10 @@ def run(options: ValidateOptions, output: Output) -> int:
     loaded = manifest.load(options.directory)
     for warning in loaded.warnings:
         output.warn(str(warning))
-    requested = requested_environment(options.environment) or ALL_ENVIRONMENTS
-    names = chosen_environments(loaded.settings, requested, allow_all=True)
+    # Every environment unless --env or RECONCILER_ENV names one (which the choice reads
+    # itself, to say which of the two a bad name came from).
+    asked = options.environment or (None if requested_environment(None) else ALL_ENVIRONMENTS)
+    names = chosen_environments(loaded.settings, asked, allow_all=True)
     files = _count(len(loaded.files), "file")
     if names == [None]:
         output.print(f"{_count(len(loaded.cas), 'calculated attribute')} in {files}: valid.")

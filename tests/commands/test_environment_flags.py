@@ -63,6 +63,12 @@ def test_one_environment_commands_refuse_all_and_unknown_names(tmp_path: Path) -
     assert "--env is required" in missing.stderr
     assert "dev, staging, prod" in missing.stderr
     assert run_cli("plan", required, env={"RECONCILER_ENV": "prod"}).exit_code == 0
+    # A bad name is blamed on where it came from, in validate as in the other commands.
+    for name in ("validate", "plan"):
+        wrong = run_cli(name, directory, env={"RECONCILER_ENV": "stagin"})
+        assert wrong.exit_code == 1
+        assert "RECONCILER_ENV stagin: unknown environment `stagin`" in wrong.stderr
+        assert "--env stagin" not in wrong.stderr
 
 
 def test_an_unknown_rule_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
