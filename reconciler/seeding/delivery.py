@@ -1,5 +1,5 @@
 """Seeding, step 5: pass 2 — cut the spool into batches and send them at the governed rate,
-keeping the checkpoint and the rejects file; announce the waits; stop between batches on a
+keeping the checkpoint and the rejects file; announce the waits; stop sending on a
 signal. (`pipeline` runs pass 1 and calls `send` or `count`.)"""
 
 from __future__ import annotations
@@ -218,7 +218,9 @@ def _on_signals(
     watch: Observer,
     task: asyncio.Task[Any] | None,
 ) -> list[int]:
-    """First Ctrl-C / SIGTERM: finish the batches in flight, then stop. Second: stop now."""
+    """First Ctrl-C / SIGTERM: send no further request, let those on the wire finish, then
+    stop; batches still waiting (for their slot, or for the Seeding API to learn a CA) are
+    left for the resume. Second: stop now."""
 
     def interrupt(signum: int) -> None:
         if report.interrupted is not None and task is not None:
@@ -227,8 +229,9 @@ def _on_signals(
         report.interrupted = signal.Signals(signum).name
         sender.stop()
         watch.warn(
-            f"{report.interrupted}: finishing the {sender.in_flight} batch(es) in flight, "
-            "then stopping (again to stop at once)"
+            f"{report.interrupted}: sending no more; finishing the {sender.in_flight} "
+            "request(s) in flight, then stopping (again to stop at once); batches not sent "
+            "yet are left for the resume"
         )
 
     watched: list[int] = []

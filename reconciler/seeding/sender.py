@@ -6,6 +6,10 @@ governed rate (`pace`, users per second). A 400 splits a batch in halves until e
 user stands alone with the server's message; the others land. A refusal only for CAs the
 seeding path does not know yet is not about the users: that part is sent again once the
 propagation wait allows, never split.
+
+A stop sends no further request: a batch waiting for its slot or for the propagation wait
+is abandoned (`Stopped`), unreported, for the checkpoint's resume to send; only the
+requests already on the wire finish.
 """
 
 from __future__ import annotations
@@ -32,6 +36,28 @@ Pace = Callable[[int], Awaitable[None]]
 
 async def unpaced(users: int) -> None:
     """No pacing: every request goes at once."""
+
+
+class Stopped(Exception):
+    """The run was stopped before this batch's next request: the batch is left unsent."""
+
+
+async def _unless_stopped(wait: Awaitable[None], stopping: asyncio.Event | None) -> None:
+    """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
+    if stopping is None:
+        await wait
+        return
+    waiting = asyncio.ensure_future(wait)
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, stopped):
+            task.cancel()
+        await asyncio.gather(waiting, stopped, return_exceptions=True)
+    if stopping.is_set():
+        raise Stopped
+    waiting.result()
 
 
 @dataclass
@@ -68,23 +94,27 @@ async def deliver(
     post: Post,
     pace: Pace = unpaced,
     propagation: PropagationWait | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> BatchOutcome:
     """Send one batch; when the server refuses it, halve until the refused users are alone.
 
-    Other errors (auth, exhausted retries) propagate: they are not about the users.
+    Other errors (auth, exhausted retries) propagate: they are not about the users. Once
+    `stopping` is set no further request goes: the waits end and Stopped is raised.
     """
     outcome = BatchOutcome()
     pending = [batch]
     while pending:
         part = pending.pop()
+        if stopping is not None and stopping.is_set():
+            raise Stopped
+        await _unless_stopped(pace(len(part.users)), stopping)
         outcome.requests += 1
-        await pace(len(part.users))
         try:
             await post(part.body)
         except ApiError as exc:
             unknown = unknown_cas(exc) if propagation is not None else None
             if unknown is not None and propagation is not None:
-                await propagation.until_learned(unknown, exc)
+                await _unless_stopped(propagation.until_learned(unknown, exc), stopping)
                 pending.append(part)
                 continue
             if not _refused(exc):
@@ -117,12 +147,21 @@ class Sender:
         self._pace = pace
         self._propagation = propagation
         self.stopping = asyncio.Event()
+        #: Requests on the wire now (a batch waiting for its slot is not one of them).
         self.in_flight = 0
         self._failures: list[BaseException] = []
 
     def stop(self) -> None:
-        """Start no new batch; the ones in flight finish and are reported."""
+        """Send no further request; those on the wire finish and their batches are
+        reported, unless a batch still had parts to send (then it is left unsent)."""
         self.stopping.set()
+
+    async def _post_counted(self, body: bytes) -> None:
+        self.in_flight += 1
+        try:
+            await self._post(body)
+        finally:
+            self.in_flight -= 1
 
     async def run(self, batches: Iterator[Batch], done: Done) -> None:
         """Send every batch (each reported to `done`); raises the first failure, after the
@@ -138,13 +177,14 @@ class Sender:
             batch = next(batches, None)
             if batch is None:
                 return
-            self.in_flight += 1
             try:
-                outcome = await deliver(batch, self._post, self._pace, self._propagation)
+                outcome = await deliver(
+                    batch, self._post_counted, self._pace, self._propagation, self.stopping
+                )
                 await done(batch, outcome)
+            except Stopped:
+                return
             except Exception as exc:
                 self._failures.append(exc)
                 self.stop()
                 return
-            finally:
-                self.in_flight -= 1

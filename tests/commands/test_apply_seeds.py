@@ -254,6 +254,47 @@ def test_ctrl_c_while_seeding_finishes_the_batches_in_flight_and_says_where_each
     assert order_problems(server.log(), NAMES[:2]) == []
 
 
+def test_ctrl_c_while_waiting_for_propagation_stops_at_once_and_sends_nothing_more(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    # The Seeding API will not know the new CA for 120 s; --seed-wait allows 600 s. A
+    # signal ends that wait: the batches waiting for propagation are not in flight.
+    server = start_emulator(propagation_delay=120)
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 300, NAMES[:1])
+    output = tmp_path / "apply.log"
+    process = start_apply(directory, seeds, server, output)
+    try:
+        deadline = time.monotonic() + 60
+        while not [e for e in server.log() if e["route"] == BULK and e["status"] == 400]:
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, "no seed was refused for propagation"
+            time.sleep(0.02)
+        before = server.stats()["requests"][f"POST {BULK}"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130, output.read_text()
+    finally:
+        process.kill()
+    shown = output.read_text()
+    # At most the requests on the wire at the signal (concurrency 8) reached the server.
+    assert server.stats()["requests"][f"POST {BULK}"] - before <= 8
+    assert "SIGINT: sending no more" in shown
+    assert "seed failed: interrupted by SIGINT" in shown
+    assert stored(server) == {}
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+    server.settings(propagation_delay=0)
+    resumed = apply(directory, seeds, server)
+    assert resumed.exit_code == 0, resumed.output
+    accepted = [
+        mpid
+        for entry in server.log()
+        if entry["route"] == BULK and entry["status"] == 202
+        for mpid in entry["seeds"]["mpids"]
+    ]
+    assert sorted(accepted) == sorted(wanted(300, NAMES[:1]))  # each user landed once
+    assert order_problems(server.log(), NAMES[:1]) == []
+
+
 def writes(server: EmulatorServer) -> int:
     return sum(
         count

@@ -1,6 +1,7 @@
 """A seed run killed mid-way resumes from its checkpoint: SIGINT and SIGTERM let the batches
-in flight finish and be recorded; SIGKILL loses at most those. The re-run completes and
-never re-sends a batch the checkpoint confirmed (requests counted by the emulator)."""
+in flight finish and be recorded, and send nothing more (batches waiting for their pacing
+slot are left unsent); SIGKILL loses at most those in flight. The re-run completes and never
+re-sends a batch the checkpoint confirmed (requests counted by the emulator)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ BULK = "POST /v2/bulkcalculatedattributes"
 
 
 def start_seed(
-    path: Path, checkpoint: Path, server: EmulatorServer, log: Path
+    path: Path, checkpoint: Path, server: EmulatorServer, log: Path, *options: str
 ) -> subprocess.Popen[bytes]:
     """`reconciler seed` as its own process, as a user's terminal would run it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
     command = [sys.executable, "-m", "reconciler", "seed", str(path), str(MANIFESTS)]
-    command += ["--checkpoint", str(checkpoint), "--concurrency", "4"]
+    command += ["--checkpoint", str(checkpoint), "--concurrency", "4", *options]
     with log.open("wb") as output:
         return subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, env={**env, **cli_env(server)}
@@ -92,6 +93,34 @@ def test_a_signal_finishes_batches_in_flight_and_the_rerun_sends_only_the_rest(
     assert stats["requests"][BULK] == BATCHES
     assert stats["seed_users_accepted"] == USERS
     assert confirmed(checkpoint) == BATCHES
+
+
+def test_a_signal_sends_nothing_more_and_leaves_batches_waiting_for_their_slot_unsent(
+    serve: Serve, tmp_path: Path
+) -> None:
+    # --rate 10 starts at 1 user/s: the first request goes at once, the next three workers
+    # wait 100, 200 and 300 s for their slots. A signal must end those waits, not send them.
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(1000))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    log = tmp_path / "run.log"
+    with serve() as server:
+        process = start_seed(path, checkpoint, server, log, "--rate", "10")
+        try:
+            wait_until_confirmed(process, checkpoint, 1)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(60) == 130, log.read_text()
+        finally:
+            process.kill()
+        output = log.read_text()
+        assert server.stats()["requests"][BULK] == 1 == confirmed(checkpoint)
+        assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
+        assert "pacing: the next request of 100 users waits" in output
+        report = resume(path, checkpoint, server)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == 1000
+    assert report["batches"] == {"total": 10, "sent": 9, "skipped": 1}
+    assert stats["requests"][BULK] == 10  # each batch exactly once over both runs
+    assert confirmed(checkpoint) == 10
 
 
 def test_sigkill_loses_at_most_the_batches_in_flight_and_confirmed_ones_are_not_resent(

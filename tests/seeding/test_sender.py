@@ -158,3 +158,33 @@ async def test_stop_lets_the_batches_in_flight_finish_and_report() -> None:
     release.set()
     await running
     assert sorted(finished) == [0, 1]
+
+
+async def test_stop_abandons_the_batches_waiting_for_their_slot_unsent_and_unreported() -> None:
+    posted: list[int] = []
+    finished: list[int] = []
+    forever = asyncio.Event()
+
+    async def post(body: bytes) -> None:
+        posted.append(orjson.loads(body)[0]["mpid"])
+
+    slots = 0
+
+    async def pace(users: int) -> None:
+        nonlocal slots
+        slots += 1
+        if slots > 1:  # the first request goes at once, the others wait for a slot
+            await forever.wait()
+
+    async def confirm(batch: Batch, outcome: BatchOutcome) -> None:
+        finished.append(batch.index)
+
+    sender = Sender(post, concurrency=3, pace=pace)
+    running = asyncio.create_task(sender.run(batches(50), confirm))
+    while not finished:
+        await asyncio.sleep(0)
+    assert sender.in_flight == 0  # three batches hold a worker, none is on the wire
+    sender.stop()
+    await asyncio.wait_for(running, 10)
+    assert posted == [1]
+    assert finished == [0]
