@@ -170,7 +170,11 @@ class SafetyError(ReconcilerError):
 
 
 class SeedFileError(ReconcilerError):
-    """The seed file holds invalid users; nothing was sent."""
+    """The seed file holds invalid users; nothing was sent.
+
+    `advice` follows the count of problems not shown: what the command that read the file
+    offers to see them all (`advised` gives the same error with the command's advice).
+    """
 
     def __init__(
         self,
@@ -179,18 +183,33 @@ class SeedFileError(ReconcilerError):
         *,
         problems: int | None = None,
         heading: str | None = None,
+        advice: str | None = None,
     ) -> None:
         # `issues` may be the first few of many: `total` counts invalid users, `problems`
         # every issue found (a user can have several), so a huge file is never held.
         self.issues = tuple(issues)
+        self.total = total
+        self.problems = problems
+        self.heading = heading
         shown = self.issues[:50]
         count = total if total is not None else len(self.issues)
         found = problems if problems is not None else count
         lines = [heading or f"{count} invalid user(s) in the seed file; nothing was sent:"]
         lines += [f"  {issue}" for issue in shown]
         if found > len(shown):
-            lines.append(f"  ... and {found - len(shown)} more (use --skip-invalid --rejects FILE)")
+            more = f"  ... and {found - len(shown)} more"
+            lines.append(f"{more} ({advice})" if advice else more)
         super().__init__("\n".join(lines))
+
+    def advised(self, advice: str) -> SeedFileError:
+        """This error, with `advice` after the count of problems not shown."""
+        return SeedFileError(
+            self.issues,
+            self.total,
+            problems=self.problems,
+            heading=self.heading,
+            advice=advice,
+        )
 
 
 class CheckpointError(ReconcilerError):

@@ -26,7 +26,7 @@ from rich.progress import (
 
 from reconciler import workspace
 from reconciler.console import Output
-from reconciler.errors import AuthError, ReconcilerError, SettingsError
+from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
@@ -126,7 +126,10 @@ def run(
         settings.require_seeding_credentials()
     catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
-        report = seed(options, catalogue, settings, progress, transport)
+        try:
+            report = seed(options, catalogue, settings, progress, transport)
+        except SeedFileError as exc:
+            raise exc.advised("use --skip-invalid --rejects FILE") from None
     problem = refused(report, options)
     if command.output_format == "json":
         output.write_raw(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")

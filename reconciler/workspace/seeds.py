@@ -27,7 +27,7 @@ import orjson
 
 from reconciler.applier import SeedResult
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, SeedFileError
 from reconciler.files import replace_whole
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
@@ -37,6 +37,12 @@ from reconciler.settings import Settings
 from reconciler.workspace.loading import Workspace
 
 RECORD_FORMAT = 1
+#: After "... and N more" invalid users: plan and apply have no --skip-invalid of their own.
+INVALID_SEEDS_ADVICE = (
+    "fix them and run again: --seeds takes a file only when every user is valid; "
+    "`reconciler seed FILE DIR --skip-invalid --rejects REJECTS` lists every one in REJECTS, "
+    "but also sends the valid users"
+)
 
 
 def state_dir(settings: Settings, sha256: str) -> Path:
@@ -114,7 +120,10 @@ def catalogue_of(ws: Workspace) -> Catalogue:
 def survey(ws: Workspace, path: Path) -> SeedFacts:
     """Read, validate and count the seed file for a plan (no request is made)."""
     catalogue = catalogue_of(ws)
-    report = seed(SeedOptions(file=path, dry_run=True), catalogue, ws.settings)
+    try:
+        report = seed(SeedOptions(file=path, dry_run=True), catalogue, ws.settings)
+    except SeedFileError as exc:
+        raise exc.advised(INVALID_SEEDS_ADVICE) from None
     sha256 = report.input_sha256
     record = Record.read(state_dir(ws.settings, sha256))
     rolling = {name for name in report.users_by_ca if (t := catalogue.get(name)) and t.rolling}

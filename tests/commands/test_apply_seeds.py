@@ -506,3 +506,23 @@ def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: P
     waiting = run_cli("apply", directory, "--seed-wait", "5", env=EMBEDDED)
     assert waiting.exit_code == 1  # a usage error (SPEC §4: only plan --detailed-exitcode exits 2)
     assert "only means something with --seeds" in waiting.stderr
+
+
+def test_many_invalid_users_get_advice_that_plan_and_apply_can_follow(tmp_path: Path) -> None:
+    # More than the 50 problems shown: the rest are counted, with advice that fits the
+    # command (plan and apply have no --skip-invalid).
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    bad = tmp_path / "bad.jsonl"
+    with bad.open("wb") as file:
+        for mpid in range(1, 61):
+            seeds = [{"attribute_name": NAMES[0], "seed": {"value": "lots"}}]
+            user = {"environment": "production", "mpid": mpid}
+            file.write(orjson.dumps({**user, "calculated_attributes": {"workspace": seeds}}))
+            file.write(b"\n")
+    for command in (("plan",), ("apply", "--auto-approve")):
+        refused = run_cli(command[0], directory, "--seeds", bad, *command[1:], env=EMBEDDED)
+        assert refused.exit_code == 1, refused.output
+        assert "60 invalid user(s) in the seed file; nothing was sent:" in refused.stderr
+        assert "... and 10 more (fix them and run again: --seeds takes a file" in refused.stderr
+        assert "reconciler seed FILE DIR --skip-invalid --rejects REJECTS" in refused.stderr
+        assert "(use --skip-invalid" not in refused.stderr

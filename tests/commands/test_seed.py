@@ -66,6 +66,20 @@ def test_three_bad_users_among_10000_stop_the_run_before_any_request(
     assert not (tmp_path / "seeds.jsonl.rejects.jsonl").exists()
 
 
+def test_more_invalid_users_than_shown_are_counted_with_the_flags_that_list_them(
+    serve: Serve, tmp_path: Path
+) -> None:
+    lines: list[Any] = list(users(60))
+    for line in lines:
+        line["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    path = write_jsonl(tmp_path / "seeds.jsonl", lines)
+    with serve() as server:
+        result = seed(path, server)
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1
+    assert "  ... and 10 more (use --skip-invalid --rejects FILE)" in result.stderr
+
+
 def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_path: Path) -> None:
     path = ten_thousand_with_three_bad(tmp_path / "seeds.jsonl")
     with serve() as server:
