@@ -97,6 +97,8 @@ class Governor:
         self.acceleration_limited = 0
         self._ramp = 1.0
         self._next_free = self.clock()
+        #: When the first slot began (its clock), once a request took one.
+        self.first_slot: float | None = None
         self._adjusted = self._next_free
         self._hold_until = self._next_free
         #: The usage the server reports, smoothed over the last few answers.
@@ -113,11 +115,19 @@ class Governor:
         now = self.clock()
         self._adjust(now)
         start = max(now, self._next_free)
+        if self.first_slot is None:
+            self.first_slot = start
         self._next_free = start + users / self.rate
         self._forget(now)
         self._sent.append((start, users))
         self._sent_total += users
         return start - now
+
+    @property
+    def slots_end(self) -> float:
+        """When the last slot taken ends (its clock): a request of n users at rate r
+        holds n/r seconds of the schedule, even the first one, which goes at once."""
+        return self._next_free
 
     def observe(self, used: float | None) -> None:
         """A 2xx answer and its `X-mp-rate-limit-percentage-used` (None: not sent)."""

@@ -62,7 +62,8 @@ class SeedReport:
     #: Tries sent again because the Seeding API did not know a CA yet, and those CAs.
     propagation_retries: int = 0
     propagation_waited: list[str] = field(default_factory=list)
-    #: Seconds spent sending (pass 2).
+    #: Seconds spent sending (pass 2), at least the span of the rate slots the requests
+    #: held: the average rate never exceeds the peak.
     send_seconds: float = 0.0
     #: CA name -> valid users seeding it, and users seeding it that were refused (by the
     #: preflight or the server): on a complete run, the difference landed.

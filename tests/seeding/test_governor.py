@@ -194,3 +194,21 @@ def test_the_command_adapts_to_a_busy_workspace_served_over_loopback(
     assert stats["seed_limit"]["rate_limited"] == 0
     assert stats["seed_limit"]["peak_percentage_used"] <= 90
     assert stats["live_traffic"]["rate_limited"] == 0
+
+
+def test_a_short_run_reports_an_average_no_higher_than_its_peak(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """3 users go in one request at once (the slow start: 10 users/s of --rate 100); the
+    average is over the slot it held, so it never exceeds the peak the summary states."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    with serve() as server:
+        env = cli_env(server)
+        command = ("seed", path, MANIFESTS, "--rate", "100")
+        result = run_cli(*command, "--format", "json", env=env)
+        text = run_cli(*command, env=env)
+    assert result.exit_code == text.exit_code == 0, result.output + text.output
+    rate = json.loads(result.stdout)["rate"]
+    assert rate["peak"] == 10
+    assert 0 < rate["users_per_second"] <= rate["peak"]
+    assert "rate:     10.0 users/s on average, at most 10.0 (--rate 100," in text.stdout
