@@ -15,6 +15,7 @@ import httpx
 import orjson
 
 from reconciler.api.http import RetryPolicy
+from reconciler.api.retrying import until
 from reconciler.api.transports import http_for, warn_plaintext
 from reconciler.errors import ApiError
 from reconciler.seeding.batches import Batch, Spool, body_size, cut
@@ -110,8 +111,8 @@ class Delivery:
         slot_end = self.governor.slots_end
         if delay > ANNOUNCE_PACING:
             self.watch.announce(
-                f"pacing: the next request of {users} users waits {delay:.0f}s "
-                f"(seeding at {self.governor.rate:.1f} users/s)"
+                f"pacing: the next request of {users} users waits {delay:.0f}s, until "
+                f"{until(delay)} (seeding at {self.governor.rate:.1f} users/s)"
             )
         if delay > 0:
             await asyncio.sleep(delay)
