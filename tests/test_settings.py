@@ -269,6 +269,29 @@ def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
     assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text
 
 
+def test_the_seed_rate_settings_in_the_file_take_the_range_of_the_environment(
+    tmp_path: Path,
+) -> None:
+    """README: seed_rate 0.01-10000000, seed_rate_ceiling 0.01-100, as in the environment."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nseed_rate: 0.005\nseed_rate_ceiling: 0.005\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    text = str(caught.value)
+    assert "reconciler.yaml:2:12: seed_rate:" in text
+    assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nseed_rate: 10000001\nseed_rate_ceiling: 0.01\n"
+    )
+    with pytest.raises(ManifestError, match=r"reconciler\.yaml:2:12: seed_rate:"):
+        manifest.load_settings(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(
+        "workspace_id: 1\nseed_rate: 0.01\nseed_rate_ceiling: 0.01\n"
+    )
+    assert manifest.load_settings(tmp_path) is not None
+
+
 def test_the_budget_settings_follow_the_precedence_and_the_environments() -> None:
     file = SettingsFile.model_validate(
         {

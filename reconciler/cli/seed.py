@@ -11,6 +11,12 @@ import typer
 
 from reconciler.cli.app import app, run_command, state_of
 from reconciler.cli.options import DirArg, EnvOption, TargetOption, WorkspaceOption, flags_from
+from reconciler.settings.file import (
+    MAX_SEED_RATE,
+    MAX_SEED_RATE_CEILING,
+    MIN_SEED_RATE,
+    MIN_SEED_RATE_CEILING,
+)
 
 
 class SeedEnvironment(str, Enum):
@@ -56,7 +62,8 @@ _RateOption = Annotated[
     float | None,
     typer.Option(
         "--rate",
-        min=0.001,
+        min=MIN_SEED_RATE,
+        max=MAX_SEED_RATE,
         help="Most users per second (each user is one Events API batch); default 100.",
         show_default=False,
     ),
@@ -65,8 +72,8 @@ _RateCeilingOption = Annotated[
     float | None,
     typer.Option(
         "--rate-ceiling",
-        min=1,
-        max=100,
+        min=MIN_SEED_RATE_CEILING,
+        max=MAX_SEED_RATE_CEILING,
         help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
         show_default=False,
     ),

@@ -15,7 +15,6 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     StrictBool,
     WithJsonSchema,
@@ -54,6 +53,14 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
 MIN_RATE_LIMIT = 0.01
 MAX_RATE_LIMIT = 10_000.0
 RateLimit = Annotated[float, Field(ge=MIN_RATE_LIMIT, le=MAX_RATE_LIMIT)]
+#: Seeding: users per second, and the percentage used to stay under, wherever they are set
+#: (`seed --rate`/`--rate-ceiling`, RECONCILER_SEED_RATE[_CEILING], reconciler.yaml).
+MIN_SEED_RATE = 0.01
+MAX_SEED_RATE = 10_000_000.0
+SeedRate = Annotated[float, Field(ge=MIN_SEED_RATE, le=MAX_SEED_RATE)]
+MIN_SEED_RATE_CEILING = 0.01
+MAX_SEED_RATE_CEILING = 100.0
+SeedRateCeiling = Annotated[float, Field(ge=MIN_SEED_RATE_CEILING, le=MAX_SEED_RATE_CEILING)]
 
 
 #: `--env all` plans every environment, so no environment may be called that.
@@ -163,9 +170,9 @@ class WorkspaceSettings(BaseModel):
     #: Platform API requests per second (the shared rate limiter); none = unlimited.
     rate_limit: RateLimit | None = None
     #: Seeding: the most users (Events API batches) per second; none = the seed default.
-    seed_rate: PositiveFloat | None = None
+    seed_rate: SeedRate | None = None
     #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
-    seed_rate_ceiling: Annotated[float, Field(gt=0, le=100)] | None = None
+    seed_rate_ceiling: SeedRateCeiling | None = None
     #: Name globs (fnmatch, case-sensitive) of the CAs this repository owns (SPEC §8).
     scope: list[str] | None = None
     safety: SafetyPolicy | None = None

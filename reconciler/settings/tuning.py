@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import SettingsError
-from reconciler.settings.file import MAX_RATE_LIMIT, MIN_RATE_LIMIT
+from reconciler.settings.file import (
+    MAX_RATE_LIMIT,
+    MAX_SEED_RATE,
+    MAX_SEED_RATE_CEILING,
+    MIN_RATE_LIMIT,
+    MIN_SEED_RATE,
+    MIN_SEED_RATE_CEILING,
+)
 
 #: A command's overall deadline when RECONCILER_DEADLINE is not set (seed has none).
 DEFAULT_DEADLINE = 1800.0
@@ -48,8 +55,22 @@ _KNOBS = (
         MAX_RATE_LIMIT,
         "a number of requests per second",
     ),
-    _Knob("RECONCILER_SEED_RATE", "seed_rate", float, 0.01, 1e7, "a number of users per second"),
-    _Knob("RECONCILER_SEED_RATE_CEILING", "seed_rate_ceiling", float, 0.01, 100, "a percentage"),
+    _Knob(
+        "RECONCILER_SEED_RATE",
+        "seed_rate",
+        float,
+        MIN_SEED_RATE,
+        MAX_SEED_RATE,
+        "a number of users per second",
+    ),
+    _Knob(
+        "RECONCILER_SEED_RATE_CEILING",
+        "seed_rate_ceiling",
+        float,
+        MIN_SEED_RATE_CEILING,
+        MAX_SEED_RATE_CEILING,
+        "a percentage",
+    ),
     _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, 10**9, "a number of CAs"),
     _Knob("RECONCILER_WORKERS", "workers", _integer, 1, 64, "a number of processes"),
 )

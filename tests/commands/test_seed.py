@@ -446,6 +446,32 @@ def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: 
     assert report["users"]["sent"] == 250
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "accepted"),
+    [
+        ("--rate", "0.005", False),
+        ("--rate", "20000000", False),
+        ("--rate", "0.01", True),
+        ("--rate-ceiling", "0.005", False),
+        ("--rate-ceiling", "101", False),
+        ("--rate-ceiling", "0.5", True),
+    ],
+)
+def test_the_rate_flags_take_the_range_the_readme_and_the_environment_take(
+    tmp_path: Path, flag: str, value: str, accepted: bool
+) -> None:
+    """README: seed rate 0.01-10000000 users/s, ceiling 0.01-100%, as RECONCILER_SEED_RATE
+    and RECONCILER_SEED_RATE_CEILING enforce them."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(3))
+    result = run_cli("seed", path, MANIFESTS, "--dry-run", flag, value)
+    if accepted:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1, result.output
+        assert f"Invalid value for '{flag}'" in result.stderr
+        assert "Traceback" not in result.output
+
+
 def test_outputs_never_overwrite_the_input(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "seeds.jsonl", users(3))
     before = path.read_bytes()
