@@ -294,7 +294,21 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the server failed; whether the request took effect is unknown."""
+    """5xx: the server failed; whether the request took effect is unknown. `retry_after`:
+    how long the server asked us to wait (a 503 may say), else None."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        messages: Sequence[str] = (),
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message, status=status, messages=messages, method=method, path=path)
+        self.retry_after = retry_after
 
 
 class TransportError(ApiError):

@@ -118,7 +118,7 @@ def error_for(
     if status == 422:
         return BusinessRuleError("the API refused the change", **common)
     if status >= 500:
-        return ServerError("server error", **common)
+        return ServerError("server error", retry_after=_retry_after(response), **common)
     return ApiError(f"unexpected HTTP {status}", **common)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -138,6 +139,29 @@ async def test_unprocessed_answers_are_retried_for_every_call() -> None:
     assert answer.status_code == 200
     assert len(seen) == 5
     assert http.retries == 4
+
+
+def _in_turn(answers: list[httpx.Response]) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda _: answers.pop(0)
+
+
+async def test_a_retry_after_on_a_502_503_or_504_is_the_least_wait_as_on_a_429() -> None:
+    """SPEC §4.3: the statuses retried honour Retry-After, a 503's as a 429's."""
+    for status in (429, 502, 503, 504):
+        sleeps = Sleeps()
+        answers = [httpx.Response(status, headers={"retry-after": "3"}), httpx.Response(204)]
+        client = httpx.AsyncClient(transport=httpx.MockTransport(_in_turn(answers)))
+        http = Http(client, policy=RetryPolicy(attempts=3, initial_wait=0.01), sleep=sleeps)
+        answer = await http.request("POST", "https://api.example/x", idempotent=False)
+        assert answer.status_code == 204
+        assert sleeps.waits, status
+        assert all(wait >= 3 for wait in sleeps.waits), (status, sleeps.waits)
+    server_error = error_for(httpx.Response(503, headers={"retry-after": "7"}), "GET", "x")
+    assert isinstance(server_error, ServerError)
+    assert server_error.retry_after == 7.0
+    plain = error_for(httpx.Response(500), "GET", "x")
+    assert isinstance(plain, ServerError)
+    assert plain.retry_after is None
 
 
 async def test_client_errors_are_not_retried() -> None:
