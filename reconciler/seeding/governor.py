@@ -42,6 +42,15 @@ DEFAULT_CEILING = 80.0
 PERCENTAGE_USED = "x-mp-rate-limit-percentage-used"
 LIMIT_EXCEEDED = "x-mp-rate-limit-exceeded"
 ACCELERATION = "acceleration"
+#: Around the limit's name: the docs print it quoted (`"LIMIT"`, `“acceleration”`).
+_QUOTES = "\"'\u201c\u201d "
+
+
+def _limit_name(raw: str | None) -> str | None:
+    """Which limit a 429 names, read as the docs print it too: quoted, in any case."""
+    return None if raw is None else raw.strip(_QUOTES).lower()
+
+
 #: Each answer moves the smoothed usage this share of the way to what it says.
 SMOOTHING = 0.3
 
@@ -157,7 +166,7 @@ class Governor:
     def observe_response(self, response: httpx.Response) -> None:
         """Feed one answer of the Seeding API to the governor."""
         if response.status_code == 429:
-            self.throttled(response.headers.get(LIMIT_EXCEEDED), _seconds(response))
+            self.throttled(_limit_name(response.headers.get(LIMIT_EXCEEDED)), _seconds(response))
         elif response.is_success:
             self.observe(_number(response.headers.get(PERCENTAGE_USED)))
 

@@ -98,6 +98,19 @@ def test_an_acceleration_429_slows_the_climb_without_cutting_the_rate() -> None:
     assert slowed.rate - 10 < (steady.rate - 10) * 0.6
 
 
+@pytest.mark.parametrize("named", ['"acceleration"', "\u201cacceleration\u201d", "Acceleration"])
+def test_the_limit_is_read_as_the_docs_print_it_quoted(named: str) -> None:
+    """The service-limits page prints the header's value in quotes, straight and curly: an
+    acceleration 429 so written slows the climb and keeps the rate, as the bare word does."""
+    gov, _ = governor(rate=100)
+    before = gov.rate
+    request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
+    # As sent on the wire (UTF-8 bytes: a header is not text to httpx).
+    headers = [(b"Retry-After", b"1"), (b"X-mp-rate-limit-exceeded", named.encode())]
+    gov.observe_response(httpx.Response(429, headers=headers, request=request))
+    assert (gov.acceleration_limited, gov.speed_limited, gov.rate) == (1, 0, before)
+
+
 def test_answers_are_read_from_their_headers() -> None:
     gov, clock = governor(rate=100, start=0.5)
     request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
