@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.control import ControlApi
@@ -31,6 +32,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "ERROR")
     return error_response(exc.status_code, code, exc.detail, exc.headers)
+
+
+class _TrailingSlash:
+    """A path with a trailing slash is the route without it, answered in place: the docs'
+    sample requests write `POST .../v2/bulkcalculatedattributes/`, and a redirect (a
+    router's default) is a failure to a client that does not follow it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes):
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -58,7 +77,7 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Gate, state=state, routes=routes)],
+        middleware=[Middleware(_TrailingSlash), Middleware(Gate, state=state, routes=routes)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

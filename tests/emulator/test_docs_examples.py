@@ -237,6 +237,25 @@ def test_bulk_seed_example_is_accepted(api: Api, emulator: EmulatorServer) -> No
     assert emulator.stats()["seed_users_accepted"] == 2
 
 
+def test_the_seed_samples_urls_with_their_trailing_slash_are_answered_in_place(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    """The seeding page posts to `.../v2/calculatedattributes/` and
+    `.../v2/bulkcalculatedattributes/`: the routes, not a redirect; a Platform path with a
+    slash too."""
+    single = example("seed_single_request_repaired.json")
+    _create_seed_targets(api, single)
+    answer = api.http.post("/v2/calculatedattributes/", json=single, headers=api.seed_headers)
+    assert answer.status_code == 202, answer.text
+    bulk = example("seed_bulk_request_repaired.json")
+    answer = api.http.post("/v2/bulkcalculatedattributes/", json=bulk, headers=api.seed_headers)
+    assert answer.status_code == 202, answer.text
+    assert emulator.stats()["seed_users_accepted"] == 3
+    listed = api.http.get(api.path("/"), headers=api.headers)
+    assert listed.status_code == 200
+    assert isinstance(listed.json(), list)
+
+
 @pytest.mark.parametrize(
     ("name", "path"),
     [
