@@ -307,7 +307,12 @@ class _Builder:
         else:
             key = self.scalar(node, path) if isinstance(node, ScalarNode) else None
         if not isinstance(key, str):
-            self.issues.append(self.located(node, f"keys must be text; quote {node.value!r}", path))
+            if isinstance(node, ScalarNode):
+                message = f"keys must be text; quote {node.value!r}"
+            else:
+                kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+                message = f"keys must be text, not {kind}"
+            self.issues.append(self.located(node, message, path))
             return None
         earlier = first_seen.get(key)
         if earlier is not None:
@@ -421,14 +426,17 @@ def compose(text: str, file: str) -> Document:
     finally:
         loader.dispose()
     builder = _Builder(file)
+    built = True
     if node is not None:
         try:
             builder.document.data = builder.build(node, ())[0]
         except _Abort as exc:
             builder.issues.append(exc.issue)
+            built = False
         except RecursionError:
             builder.issues.append(Issue(file, None, None, "", "YAML nested too deeply"))
-    if builder.issues:
-        raise SourceError(builder.issues)
+            built = False
     builder.document.root = node
+    if builder.issues:
+        raise SourceError(builder.issues, builder.document if built else None)
     return builder.document

@@ -102,11 +102,15 @@ def _spellings(path: DataPath) -> list[DataPath]:
 
 
 class SourceError(Exception):
-    """The file cannot be read as YAML; `issues` says where and why."""
+    """The file cannot be read as YAML; `issues` says where and why. `document`: its data
+    as far as it could be built (a duplicate key drops the later value, a key that is not
+    text its entry), for a reader that reports every other problem of the file too; None
+    when nothing usable was built."""
 
-    def __init__(self, issues: list[Issue]) -> None:
+    def __init__(self, issues: list[Issue], document: Document | None = None) -> None:
         super().__init__("; ".join(map(str, issues)))
         self.issues = issues
+        self.document = document
 
 
 def parse_yaml(text: str, file: str) -> Document:

@@ -8,6 +8,7 @@ process hands back when a first load parses many files at once (`cache_entry`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,8 @@ def _validation_issues(
 def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
     """Show paths relative to the CA and name the CA, which reads better in a long file."""
     prefix = f"{base[0]}[{base[1]}]" if len(base) == 2 else ""
-    path = issue.path.removeprefix(prefix).lstrip(".")
+    # The CA itself (not a mapping, say) keeps its full path: an empty one would say nothing.
+    path = issue.path.removeprefix(prefix).lstrip(".") or issue.path
     message = f'{issue.message} (CA "{name}")' if name else issue.message
     return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
 
@@ -111,28 +113,46 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
     )
 
 
+#: How a top-level value that is not a mapping is named in the error.
+_kinds: dict[type, str] = {list: "a list", int: "a number", float: "a number", bool: "a boolean"}
+_IN_CA = re.compile(rf"{CAS_KEY}\[(\d+)\]")
+
+
+def _in_cas(found: list[Issue], items: Any) -> list[Issue]:
+    """Problems of the YAML itself (a duplicate key), each inside a CA shown relative to it
+    and naming it, as the CA's other problems are."""
+    shown = []
+    for issue in found:
+        match = _IN_CA.match(issue.path)
+        index = int(match[1]) if match else -1
+        if not isinstance(items, list) or not 0 <= index < len(items):
+            shown.append(issue)
+            continue
+        item = items[index]
+        name = item.get("name") if isinstance(item, dict) else None
+        shown.append(_relative(issue, (CAS_KEY, index), name if isinstance(name, str) else None))
+    return shown
+
+
 def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
     """The CAs of one manifest file and its problems; also the raw CA items (for the cache)."""
     try:
         document = parse_bytes(raw, display)
+        unreadable: list[Issue] = []
     except SourceError as exc:
-        return FileResult([], exc.issues), []
+        if exc.document is None:
+            return FileResult([], exc.issues), []
+        # Its data could be built (a duplicate key, say): every other problem is found too.
+        document, unreadable = exc.document, exc.issues
     data = document.data
     if data is None:
-        return FileResult([], []), []
+        return FileResult([], unreadable), []
     if not isinstance(data, dict):
-        return (
-            FileResult(
-                [],
-                [
-                    document.issue(
-                        (), f"expected a mapping with `{CAS_KEY}:` at the top, got a list"
-                    )
-                ],
-            ),
-            [],
-        )
-    issues: list[Issue] = []
+        got = _kinds.get(type(data), "text")
+        issue = document.issue((), f"expected a mapping with `{CAS_KEY}:` at the top, got {got}")
+        return FileResult([], [*unreadable, issue]), []
+    items = data.get(CAS_KEY)
+    issues = _in_cas(unreadable, items)
     for key in data:
         # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
         if key != CAS_KEY and not key.startswith("x-"):
@@ -141,7 +161,6 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
             issues.append(
                 document.issue((key,), f"unknown top-level key `{key}`; {advice}", key=True)
             )
-    items = data.get(CAS_KEY)
     if items is None:
         return FileResult([], issues), []
     if not isinstance(items, list):

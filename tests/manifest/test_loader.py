@@ -98,6 +98,36 @@ def test_a_list_at_the_top_is_explained(tmp_path: Path) -> None:
     ]
 
 
+def test_a_duplicate_key_hides_no_other_error_of_its_file(tmp_path: Path) -> None:
+    """All errors at once (SPEC §2): a duplicate key is reported beside the file's other
+    problems, relative to its CA and naming it as they are; a top level or a CA that is no
+    mapping says what it is, and a key that is no text too."""
+    a = (
+        "calculated_attributes:\n"
+        "  - name: A\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_startt}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: B\n"
+        "    description: one\n"
+        "    description: two\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+    )
+    files = {"a.yaml": a, "b.yaml": '"text"\n', "c.yaml": "calculated_attributes: [1]\n[a]: b\n"}
+    assert errors_of(workspace(tmp_path, files)) == [
+        "a.yaml:5:31: definition.datapoint.event_type: 'session_startt' is not valid; did you "
+        'mean `session_start`? (CA "A")',
+        'a.yaml:9:5: description: duplicate key `description` (first at line 8); keep one (CA "B")',
+        "b.yaml:1:1: expected a mapping with `calculated_attributes:` at the top, got text",
+        "c.yaml:1:25: calculated_attributes[0]: expected a mapping, got 1",
+        "c.yaml:2:1: keys must be text, not a list",
+    ]
+
+
 def test_yaml_anchors_share_definitions(tmp_path: Path) -> None:
     text = """x-base: &base
   calculation_type: count
