@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.responses import empty_response, error_response, s2s_items
-from reconciler.emulator.seeding import IDENTITY_TYPES
+from reconciler.emulator.seeding import IDENTITY_TYPES, throttle, throttled, with_usage
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import stored_json
 from reconciler.emulator.values import as_integer
@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS events_by_mpid ON events (mpid);
 CREATE TABLE IF NOT EXISTS event_identities (
     identity TEXT PRIMARY KEY,
     mpid INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_requests (
+    source_request_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 """
 
@@ -138,7 +141,16 @@ def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
 
 def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: int) -> int:
     """Store a checked batch's events; an event without a timestamp gets the receive time
-    (the JSON reference: "The current server time will be used if not specified")."""
+    (the JSON reference: "The current server time will be used if not specified"). A batch
+    whose `source_request_id` was seen before is a repeat, stored once (the reference:
+    "used to deduplicate inbound requests")."""
+    request_id = batch.get("source_request_id")
+    if isinstance(request_id, str) and request_id:
+        added = conn.execute(
+            "INSERT OR IGNORE INTO event_requests (source_request_id) VALUES (?)", (request_id,)
+        )
+        if added.rowcount == 0:
+            return 0
     mpid = resolve(conn, batch)
     environment = batch.get("environment", "production")
     rows = []
@@ -202,10 +214,14 @@ class EventsApi:
             for index, batch in enumerate(batches)
             for problem in check_batch(batch)
         ]
+        # Each batch counts against the workspace's Events API limits, which seeding shares.
+        verdict = throttle(self.state, len(batches))
+        if not verdict.admitted:
+            return throttled(verdict)
         if errors:
             return error_response(400, "BAD_REQUEST", errors)
         received = int(self.state.clock.now() * 1000)
         with self.state.store.transaction() as conn:
             for batch in batches:
                 store_batch(conn, batch, received)
-        return empty_response(202)
+        return with_usage(empty_response(202), verdict)

@@ -258,26 +258,10 @@ class SeedingApi:
         if isinstance(raw_users, Response):
             return raw_users
         note(seeds=_carried(raw_users))
-        verdict = self._throttle(len(raw_users))
+        verdict = throttle(self.state, len(raw_users))
         if not verdict.admitted:
-            return _throttled(verdict)
-        response = self._store(raw_users, bulk=bulk)
-        if verdict.percentage is not None and response.status_code < 300:
-            response.headers[PERCENTAGE_USED] = str(verdict.percentage)
-        return response
-
-    def _throttle(self, batches: int) -> Verdict:
-        """The seeding limits' verdict on a request of `batches` users (each a batch)."""
-        limits = self.state.limits
-        if not limits.active:
-            return Verdict()
-        verdict = limits.admit(self.state.clock.now(), batches)
-        stats = self.state.stats
-        if verdict.limit is not None:
-            stats.seed_limited[verdict.limit] += 1
-        elif verdict.percentage is not None:
-            stats.peak_percentage_used = max(stats.peak_percentage_used, verdict.percentage)
-        return verdict
+            return throttled(verdict)
+        return with_usage(self._store(raw_users, bulk=bulk), verdict)
 
     def _store(self, raw_users: list[Any], *, bulk: bool) -> Response:
         """Check every user and store them all, or none with every error."""
@@ -344,7 +328,30 @@ def _refusal(user: SeedUser) -> str:
     return f"{named}Seed refused (the emulator's seed_refusals test setting)"
 
 
-def _throttled(verdict: Verdict) -> Response:
+def throttle(state: EmulatorState, batches: int) -> Verdict:
+    """The Events API limits' verdict on a request of `batches` batches: a seeding request
+    (one batch a user) or an Events API one share them (the seeding page: seeds
+    "contribute to the request rate of the Events API")."""
+    limits = state.limits
+    if not limits.active:
+        return Verdict()
+    verdict = limits.admit(state.clock.now(), batches)
+    stats = state.stats
+    if verdict.limit is not None:
+        stats.seed_limited[verdict.limit] += 1
+    elif verdict.percentage is not None:
+        stats.peak_percentage_used = max(stats.peak_percentage_used, verdict.percentage)
+    return verdict
+
+
+def with_usage(response: Response, verdict: Verdict) -> Response:
+    """A 2xx answer of a rate-limited route carries the percentage of the limit used."""
+    if verdict.percentage is not None and response.status_code < 300:
+        response.headers[PERCENTAGE_USED] = str(verdict.percentage)
+    return response
+
+
+def throttled(verdict: Verdict) -> Response:
     """429 as the default service limits page describes it."""
     assert verdict.limit is not None
     message = TOO_FAST if verdict.limit == ACCELERATION else OVER_LIMIT

@@ -160,6 +160,22 @@ async def test_an_event_without_timestamp_gets_the_receive_time(emulator: Emulat
     assert profile["calculated_attributes"]["Last"][:4] == profile["as_of"][:4]
 
 
+async def test_a_batch_sent_again_with_its_source_request_id_is_stored_once(
+    emulator: Emulator,
+) -> None:
+    """The JSON reference: `source_request_id` "is used to deduplicate inbound requests"."""
+    await emulator.create("Searches", _definition("count", attribute=None))
+    batch = {"environment": "production", "mpid": 42, "events": [_search(JAN, "shoes")]}
+    again = {**batch, "source_request_id": "7fa67be4-0b3a-4c1e-9a53-2d4c1f9e8b10"}
+    for body in (again, again, [again, {**again}]):
+        path = "/v2/bulkevents" if isinstance(body, list) else "/v2/events"
+        assert (await emulator.post(path, body)).status_code == 202
+    assert (await emulator.post("/v2/events", batch)).status_code == 202  # no id: kept
+    profile = await emulator.profile(42, **AS_OF)
+    assert profile["events"] == 2
+    assert profile["calculated_attributes"] == {"Searches": "2"}
+
+
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [

@@ -189,6 +189,28 @@ def test_the_server_throttles_batches_with_the_documented_headers(
     assert server.seeds(limit=0)["count"] == 100
 
 
+def test_events_api_batches_share_the_limit_with_seeds(start_emulator: StartEmulator) -> None:
+    """The default service limits: the Events API takes so many batches a second and says
+    how much is used; the seeding page: seeds "contribute to the request rate of the Events
+    API". Batches sent to the Events API count, and are refused, as seeds are."""
+    server = start_emulator(seed_limit=2, limit_window=1)
+    batches = [{"environment": "production", "mpid": n, "events": []} for n in range(2)]
+    with _workspace(server) as http:
+        auth = {"Authorization": basic_auth()}
+        events = http.post("/v2/bulkevents", json=batches, headers=auth)
+        assert events.status_code == 202
+        assert events.headers["x-mp-rate-limit-percentage-used"] == "100"
+        seeds = _bulk(http, 1, 1)
+        assert seeds.status_code == 429  # the events used the second's budget
+        more = http.post("/v2/events", json=batches[0], headers=auth)
+        assert more.status_code == 429
+        assert more.headers["x-mp-rate-limit-exceeded"] == "workspace"
+        assert int(more.headers["retry-after"]) >= 1
+        server.advance_clock(2)
+        assert _bulk(http, 1, 1).status_code == 202
+    assert server.stats()["seed_limit"]["rate_limited"] == 2
+
+
 def test_live_traffic_429s_are_counted_in_stats(start_emulator: StartEmulator) -> None:
     server = start_emulator(seed_limit=100, live_traffic=0.5, limit_window=10)
     with _workspace(server) as http:
