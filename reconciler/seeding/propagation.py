@@ -6,9 +6,13 @@ seeding page's body, status 400; the guide calls it NOT FOUND, so 404 too). Such
 says nothing about the users: the batch is sent again, with back-off, until `--seed-wait`
 runs out — never bisected. The wait is announced with what it waits for and until when.
 
-For a programmatic caller: `unknown_cas(exc)` tells such a refusal apart; one
-`PropagationWait` per run is shared by every sender, `await wait.until_learned(names, exc)`
-sleeps before the next try or raises the ApiError that stops the run.
+The body is optional (the seeding page), so a 400 or 404 without one, while CAs of the run
+were written less than five minutes ago, is taken for the same answer about those CAs.
+
+For a programmatic caller: `unknown_cas(exc)` tells a refusal naming its CAs apart; one
+`PropagationWait` per run is shared by every sender, `wait.unknown(exc)` also reads a bare
+one, `await wait.until_learned(names, exc)` sleeps before the next try or raises the
+ApiError that stops the run.
 """
 
 from __future__ import annotations
@@ -101,6 +105,18 @@ class PropagationWait:
         self.retries += 1
         await self._sleep(max(0.0, retry_at - now))
 
+    def unknown(self, refusal: ApiError) -> tuple[str, ...] | None:
+        """The CAs a refusal is about the seeding path not knowing: those it names
+        (`unknown_cas`); or, for a 400 or 404 with no body (the seeding page: the body "is
+        optionally sent"), the CAs of this run written less than five minutes ago, which is
+        what such an answer means then. None: a refusal about the users, or a failure."""
+        named = unknown_cas(refusal)
+        if named is not None or refusal.status not in (400, 404) or refusal.messages:
+            return named
+        now = self._wall()
+        recent = sorted(name for name, at in self._written.items() if now - at < FIVE_MINUTES)
+        return tuple(recent) or None
+
     def learned(self) -> None:
         """A batch landed: the next refusal starts the back-off from the beginning."""
         self._delay = self._first_delay
@@ -127,9 +143,14 @@ class PropagationWait:
 
     def _timeout(self, names: tuple[str, ...], refusal: ApiError) -> ApiError:
         which = ", ".join(f'"{name}"' for name in names)
+        answer = (
+            "answers 'No matching calculated attribute definition found' for"
+            if refusal.messages
+            else f"refuses, without a reason (HTTP {refusal.status}), the seeds of"
+        )
         return ApiError(
-            f"the Seeding API still answers 'No matching calculated attribute definition "
-            f"found' for {which} after {self.seed_wait:g}s (--seed-wait): check that each "
+            f"the Seeding API still {answer} {which} after {self.seed_wait:g}s "
+            "(--seed-wait): check that each "
             "exists with the calculation type and cutoff date the seeds name, or wait longer",
             status=refusal.status,
             messages=refusal.messages,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from reconciler.api.http import Http
 from reconciler.errors import ApiError, ValidationFailed
 from reconciler.seeding.batches import Batch
-from reconciler.seeding.propagation import PropagationWait, unknown_cas
+from reconciler.seeding.propagation import PropagationWait
 
 BULK_PATH = "/v2/bulkcalculatedattributes"
 
@@ -112,7 +112,7 @@ async def deliver(
         try:
             await post(part.body)
         except ApiError as exc:
-            unknown = unknown_cas(exc) if propagation is not None else None
+            unknown = propagation.unknown(exc) if propagation is not None else None
             if unknown is not None and propagation is not None:
                 await _unless_stopped(propagation.until_learned(unknown, exc), stopping)
                 pending.append(part)

@@ -5,6 +5,7 @@ against an emulator that takes 20 s to propagate, without bisecting anything."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -54,6 +55,35 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+async def _until_it_gives_up(wait: PropagationWait, answer: ApiError) -> None:
+    for _ in range(100):
+        await wait.until_learned(("LTV", "Orders"), answer)
+
+
+def test_a_bare_refusal_soon_after_a_write_is_the_seeding_path_not_knowing_yet() -> None:
+    """The seeding page: the error body "is optionally sent". A 400 or 404 without one,
+    while CAs of the run were written less than five minutes ago, is that answer about
+    those CAs; later, or with a body about the users, it is what it was."""
+    time = FakeTime()
+    wall = time.wall()
+    written = {"LTV": wall - 30, "Orders": wall - 299, "Old": wall - 3600}
+    wait = PropagationWait(
+        600, lambda _: None, written=written, clock=time.clock, wall=time.wall, sleep=time.sleep
+    )
+    assert wait.unknown(refusal()) == ("LTV", "Orders")
+    assert wait.unknown(refusal(status=404)) == ("LTV", "Orders")
+    assert wait.unknown(refusal(f"Old: {NO_MATCH}")) == ("Old",)  # named: as before
+    assert wait.unknown(refusal("LTV: Seed value must be numeric")) is None
+    assert wait.unknown(refusal(status=422)) is None
+    with pytest.raises(ApiError) as caught:  # --seed-wait runs out: says what it got
+        asyncio.run(_until_it_gives_up(wait, refusal(status=404)))
+    assert "refuses, without a reason (HTTP 404), the seeds of" in str(caught.value)
+    assert time.now - 1000.0 >= 600
+    time.now += 300  # five minutes on: nothing is still on its way
+    assert wait.unknown(refusal()) is None
+    assert PropagationWait(600, lambda _: None).unknown(refusal()) is None  # none written
 
 
 async def test_the_wait_backs_off_announces_and_ends_at_seed_wait() -> None:
