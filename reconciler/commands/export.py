@@ -20,6 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from reconciler import manifest
 from reconciler.api import transports as target
@@ -27,6 +28,8 @@ from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, printable
 from reconciler.export import export
 from reconciler.files import refusal, write_atomically
+from reconciler.manifest.composing import STR_TAG, resolve_plain
+from reconciler.manifest.document import SourceError, parse_yaml
 from reconciler.plan.selection import in_scope
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 
@@ -46,26 +49,73 @@ class ExportOptions:
     force: bool = False
 
 
-def _styled(value: Any, depth: int = 0) -> Any:
-    """Small mappings (conditions, periods, short datapoints) in flow style, as people write."""
+#: YAML's indicators: a plain (unquoted) scalar starting with one is read as something
+#: else, except `-`, `?` and `:` before a non-space, and only in block context (libyaml,
+#: the manifest reader, takes `?` and `:` as indicators anywhere in a flow mapping).
+INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+#: Characters that end a plain scalar in a flow mapping (`{a: b, c: d}`).
+FLOW_INDICATORS = frozenset(",[]{}")
+
+
+def reads_plain(text: str, flow: bool) -> bool:
+    """Whether `text` written unquoted reads back as that very text (not a number, a date,
+    an indicator, a comment, or cut short), in a flow mapping or in block context."""
+    if text == "" or text[0] == " " or text[-1] in " :" or ": " in text or " #" in text:
+        return False
+    if text[0] in INDICATORS and (flow or text[0] not in "-?:" or text[1:2] in ("", " ")):
+        return False
+    if flow and not FLOW_INDICATORS.isdisjoint(text):
+        return False
+    return resolve_plain(text) == STR_TAG
+
+
+def scalar(text: str, flow: bool) -> str:
+    """Text in the style that reads back as itself: plain where it can, double-quoted with
+    escapes when it holds a character a reader takes for a line break (NEL, U+2028,
+    U+2029) or nobody sees (controls, format characters), single-quoted otherwise."""
+    styled: str = text
+    if not text.isprintable():
+        styled = DoubleQuotedScalarString(text)
+    elif not reads_plain(text, flow):
+        styled = SingleQuotedScalarString(text)
+    return styled
+
+
+def _styled(value: Any, depth: int = 0, flow: bool = False) -> Any:
+    """Small mappings (conditions, periods, short datapoints) in flow style, as people write;
+    every text in a style that reads back as itself there."""
     if isinstance(value, dict):
-        styled = CommentedMap((k, _styled(v, depth + 1)) for k, v in value.items())
         leafy = all(not isinstance(v, (dict, list)) for v in value.values())
-        if leafy and depth >= 3 and (len(value) <= 4 or depth >= 5):
+        flow = flow or (leafy and depth >= 3 and (len(value) <= 4 or depth >= 5))
+        styled = CommentedMap((k, _styled(v, depth + 1, flow)) for k, v in value.items())
+        if flow:
             styled.fa.set_flow_style()
         return styled
     if isinstance(value, list):
-        return CommentedSeq(_styled(v, depth + 1) for v in value)
+        return CommentedSeq(_styled(v, depth + 1, flow) for v in value)
+    if isinstance(value, str):
+        return scalar(value, flow)
     return value
 
 
-def dump(document: dict[str, Any]) -> str:
+def dump(document: dict[str, Any], file: str = "<export>") -> str:
+    """`document` as YAML text, checked to read back (by the manifest reader) as the very
+    same data: a file export cannot read back is a bug, never written."""
     yaml = YAML()
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = StringIO()
     yaml.dump(_styled(document), buffer)
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    try:
+        read = parse_yaml(text, file).data
+    except SourceError as exc:
+        read, problem = None, str(exc)
+    else:
+        problem = "it reads back as other data"
+    if read != document:
+        raise RuntimeError(f"export wrote YAML for {file} that does not read back: {problem}")
+    return text
 
 
 def _written_by_export(path: Path) -> bool:
@@ -187,8 +237,8 @@ def run(options: ExportOptions, output: Output) -> int:
     live = in_scope(asyncio.run(fetch()), settings.scope)
     result = export(live, protected=(protected or set()) | protected_in(replaced))
     header = HEADER.format(workspace=settings.workspace_id)
-    documents = {manifest.SETTINGS_FILE: header + dump(settings_document(settings, out))}
-    documents |= {name: header + dump(document) for name, document in result.files.items()}
+    files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
+    documents = {name: header + dump(document, name) for name, document in files.items()}
     write(out, documents, replaced)
     for note in result.notes:
         output.warn(note)

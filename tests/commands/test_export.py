@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import re
 import shutil
 import unicodedata
@@ -14,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.api.transports import platform
+from reconciler.commands.export import dump
+from reconciler.manifest.document import parse_yaml
 from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
 from tests.support.cli import run_cli
@@ -299,3 +302,81 @@ def test_export_keeps_protect_which_the_api_does_not_store(tmp_path: Path) -> No
     assert "protect: true" in (out / "a.yaml").read_text()  # from the export it replaced
     assert "have errors, so the export could not take `protect: true` from them" in again.stderr
     plan_is_empty(out, {})
+
+
+def _string_condition(value: str) -> dict[str, object]:
+    condition = {"type": "string", "operator": "contains", "attribute_name": "url", "value": value}
+    return {**SESSIONS, "conditions": [condition]}
+
+
+def test_a_value_yaml_reads_as_an_indicator_is_quoted_and_plans_empty(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`value: ?utm_source=google` in a flow mapping is not YAML libyaml reads (`while
+    parsing a flow node`): plan on the export failed. Every short text starting `?` or `:`
+    did."""
+    for index, value in enumerate(["?utm_source=google", ":x", "-x", "?", "a, b", "x}"]):
+        raw.activate(raw.create(f"CA {index}", _string_condition(value)))
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0, result.output
+    assert "value: '?utm_source=google'}" in (out / "ca-0.yaml").read_text()
+    plan_is_empty(out, env)
+
+
+def test_line_separators_and_invisible_characters_are_escaped_and_plan_empty(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """NEL (U+0085) was written raw in single quotes and read back as a space, so plan on
+    the export offered an update; likewise U+2028, U+2029 and other invisible characters."""
+    descriptions = ["first\x85second", "a\u2028b", "a\u2029b", "tab\there", "bell\x07", "a\nb"]
+    for index, description in enumerate(descriptions):
+        raw.activate(raw.create(f"CA {index}", SESSIONS, description=description))
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 0, result.output
+    assert 'description: "first\\Nsecond"' in (out / "ca-0.yaml").read_text()
+    plan_is_empty(out, env)
+
+
+#: Any text (surrogates aside: UTF-8 cannot hold them), and short text after what YAML may
+#: take for an indicator, a comment or a line break.
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=24)
+AWKWARD = st.builds(
+    operator.add,
+    st.sampled_from([*"-?:,[]{}#&*!|>'\"%@` \t\n\r\x85\u2028\u2029\ufeff", "- ", ": ", " #"]),
+    st.one_of(TEXT, st.sampled_from(["", "x", "1", " ", "true", "2024-01-01", "~", ": x"])),
+)
+TEXTS = st.one_of(TEXT, AWKWARD)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=TEXTS, description=TEXTS, value=TEXTS, other=TEXTS, attribute=TEXTS, event=TEXTS)
+def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
+    name: str, description: str, value: str, other: str, attribute: str, event: str
+) -> None:
+    """Text in block context (name, description, a list of values) and in flow mappings
+    (condition values, datapoint, time period) reads back, by the manifest reader, as
+    written: `?x` and `:x` in a flow mapping broke the file, NEL came back as a space."""
+    condition = {"type": "string", "operator": "contains", "attribute_name": attribute}
+    document = {
+        "calculated_attributes": [
+            {
+                "name": name,
+                "description": description,
+                "definition": {
+                    "calculation_type": "count",
+                    "datapoint": {"event_type": "custom_event", "event_name": event},
+                    "conditions": [
+                        {**condition, "value": value},
+                        {**condition, "operator": "in", "values": [value, other]},
+                    ],
+                    "time_period": {"type": "since", "date": other},
+                },
+            }
+        ]
+    }
+    assert parse_yaml(dump(document), "x.yaml").data == document
+
