@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -102,7 +103,7 @@ def dump(document: dict[str, Any], file: str = "<export>") -> str:
     """`document` as YAML text, checked to read back (by the manifest reader) as the very
     same data: a file export cannot read back is a bug, never written."""
     yaml = YAML()
-    yaml.width = 4096
+    yaml.width = sys.maxsize  # ruamel folds long flow scalars wrongly (spaces lost)
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = StringIO()
     yaml.dump(_styled(document), buffer)

@@ -380,3 +380,11 @@ def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
     }
     assert parse_yaml(dump(document), "x.yaml").data == document
 
+
+
+@pytest.mark.parametrize("text", ["a  b " * 2000, "é\x85 \x85\x85 " * 2000, "x" * 9000])
+def test_long_text_is_not_folded_into_other_text(text: str) -> None:
+    """ruamel folded lines over 4096 characters, and in a flow mapping the fold lost
+    spaces; the export refused to write such a file (it reads back as other data)."""
+    document = {"description": text, "a": {"b": {"c": {"value": text}}}}
+    assert parse_yaml(dump(document), "x.yaml").data == document
