@@ -127,6 +127,30 @@ def _written_by_export(path: Path) -> bool:
         return False
 
 
+def _listed(items: list[str]) -> str:
+    """The first five of `items`, and how many more."""
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return ", ".join(items[:5]) + more
+
+
+def _holds_manifests(out: Path, count: int) -> ReconcilerError:
+    return ReconcilerError(
+        f"--out {out} already holds manifests ({count} files). Pass --force to "
+        "replace the files an earlier export wrote there (no other file is touched), "
+        "or export into a new directory."
+    )
+
+
+def _refuse_foreign(out: Path, paths: list[Path]) -> None:
+    """Refuse, by name, the files among `paths` that export did not write."""
+    foreign = [str(path) for path in paths if not _written_by_export(path)]
+    if foreign:
+        raise ReconcilerError(
+            f"--out {out}: export replaces only the files it wrote, and these are not its "
+            f"own: {_listed(foreign)}. Move them away, or export into another directory."
+        )
+
+
 def previous_export(out: Path, force: bool) -> list[Path]:
     """The manifests an earlier export left in `out`, which this one replaces; refuses an
     `out` that is a file, one that holds manifests without `--force`, and any manifest
@@ -139,20 +163,25 @@ def previous_export(out: Path, force: bool) -> list[Path]:
     if (out / manifest.SETTINGS_FILE).is_file():
         found.append(out / manifest.SETTINGS_FILE)
     if found and not force:
-        raise ReconcilerError(
-            f"--out {out} already holds manifests ({len(found)} files). Pass --force to "
-            "replace the files an earlier export wrote there (no other file is touched), "
-            "or export into a new directory."
-        )
-    foreign = [path for path in found if not _written_by_export(path)]
-    if foreign:
-        names = ", ".join(str(path) for path in foreign[:5])
-        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        raise ReconcilerError(
-            f"--out {out}: export replaces only the files it wrote, and these are not its "
-            f"own: {names}{more}. Move them away, or export into another directory."
-        )
+        raise _holds_manifests(out, len(found))
+    _refuse_foreign(out, found)
     return found
+
+
+def check_targets(out: Path, names: list[str], replaced: list[Path], force: bool) -> None:
+    """Before writing `names` into `out`: a file there that `previous_export` did not see
+    (`.reconcilerignore` hides it) is refused like the others: by name if export did not
+    write it, without `--force` if it did."""
+    seen = {path.resolve() for path in replaced}
+    unseen = [
+        out / name
+        for name in names
+        if ((out / name).exists() or (out / name).is_symlink())
+        and (out / name).resolve() not in seen
+    ]
+    _refuse_foreign(out, unseen)
+    if unseen and not force:
+        raise _holds_manifests(out, len(unseen))
 
 
 def protected_in(paths: list[Path]) -> set[str]:
@@ -240,6 +269,7 @@ def run(options: ExportOptions, output: Output) -> int:
     header = HEADER.format(workspace=settings.workspace_id)
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
     documents = {name: header + dump(document, name) for name, document in files.items()}
+    check_targets(out, list(documents), replaced, options.force)
     write(out, documents, replaced)
     for note in result.notes:
         output.warn(note)

@@ -381,10 +381,33 @@ def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
     assert parse_yaml(dump(document), "x.yaml").data == document
 
 
-
 @pytest.mark.parametrize("text", ["a  b " * 2000, "é\x85 \x85\x85 " * 2000, "x" * 9000])
 def test_long_text_is_not_folded_into_other_text(text: str) -> None:
     """ruamel folded lines over 4096 characters, and in a flow mapping the fold lost
     spaces; the export refused to write such a file (it reads back as other data)."""
     document = {"description": text, "a": {"b": {"c": {"value": text}}}}
     assert parse_yaml(dump(document), "x.yaml").data == document
+
+
+def test_a_file_reconcilerignore_hides_is_refused_not_overwritten(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`ltv.yaml`, ignored by `.reconcilerignore`, was not seen as a manifest, so export
+    replaced it with the live CA `LTV`, with --force or without."""
+    raw.activate(raw.create("LTV", SESSIONS))
+    env = env_for(emulator.url)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".reconcilerignore").write_text("ltv.yaml\n")
+    (out / "ltv.yaml").write_text("replicas: 3\n")
+    for force in ([], ["--force"]):
+        result = run_cli(
+            "export", tmp_path, "--out", out, "--workspace-id", "1234", *force, env=env
+        )
+        assert result.exit_code == 1, result.output
+        assert "export replaces only the files it wrote, and these are not its own:" in (
+            result.stderr
+        )
+        assert str(out / "ltv.yaml") in result.stderr
+        assert (out / "ltv.yaml").read_text() == "replicas: 3\n"
+        assert sorted(path.name for path in out.iterdir()) == [".reconcilerignore", "ltv.yaml"]
