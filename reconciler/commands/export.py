@@ -29,6 +29,7 @@ from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, printable
 from reconciler.export import export
 from reconciler.files import refusal, write_atomically
+from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
 from reconciler.plan.selection import in_scope
@@ -171,7 +172,8 @@ def previous_export(out: Path, force: bool) -> list[Path]:
 def check_targets(out: Path, names: list[str], replaced: list[Path], force: bool) -> None:
     """Before writing `names` into `out`: a file there that `previous_export` did not see
     (`.reconcilerignore` hides it) is refused like the others: by name if export did not
-    write it, without `--force` if it did."""
+    write it, without `--force` if it did. A file `.reconcilerignore` would hide is refused
+    too: plan on the export would call its CA unmanaged (and prune would delete it)."""
     seen = {path.resolve() for path in replaced}
     unseen = [
         out / name
@@ -182,6 +184,18 @@ def check_targets(out: Path, names: list[str], replaced: list[Path], force: bool
     _refuse_foreign(out, unseen)
     if unseen and not force:
         raise _holds_manifests(out, len(unseen))
+    ignored = ignore.read(out) if out.is_dir() else None
+    hidden = [  # reconciler.yaml is read whatever the ignore file says
+        name
+        for name in names
+        if ignored is not None and name != manifest.SETTINGS_FILE and ignored(name)
+    ]
+    if hidden:
+        raise ReconcilerError(
+            f"--out {out}: {out / ignore.IGNORE_FILE} hides files this export would write "
+            f"({_listed(hidden)}): plan there would not see their CAs, and prune would "
+            "delete them. Take those patterns out of it, or export into another directory."
+        )
 
 
 def protected_in(paths: list[Path]) -> set[str]:

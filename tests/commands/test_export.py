@@ -411,3 +411,42 @@ def test_a_file_reconcilerignore_hides_is_refused_not_overwritten(
         assert str(out / "ltv.yaml") in result.stderr
         assert (out / "ltv.yaml").read_text() == "replicas: 3\n"
         assert sorted(path.name for path in out.iterdir()) == [".reconcilerignore", "ltv.yaml"]
+
+
+def test_an_export_reconcilerignore_would_hide_is_refused(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A file written where `.reconcilerignore` hides it is a CA plan calls unmanaged (and
+    prune deletes): export then plan would not be empty."""
+    raw.activate(raw.create("LTV", SESSIONS))
+    raw.activate(raw.create("Sessions", SESSIONS))
+    env = env_for(emulator.url)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".reconcilerignore").write_text("l*.yaml\nreconciler.yaml\n")
+    result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
+    assert result.exit_code == 1, result.output
+    assert f"{out / '.reconcilerignore'} hides files this export would write" in result.stderr
+    assert "ltv.yaml" in result.stderr
+    assert "sessions.yaml" not in result.stderr
+    assert "reconciler.yaml" not in result.stderr  # read whatever the ignore file says
+    assert sorted(path.name for path in out.iterdir()) == [".reconcilerignore"]
+
+
+def test_an_earlier_export_s_file_the_ignore_file_hides_needs_force_and_stays_hidden(
+    tmp_path: Path,
+) -> None:
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    (out / "reconciler.yaml").unlink()
+    (out / ".reconcilerignore").write_text("a.yaml\n")
+    before = (out / "a.yaml").read_bytes()
+    again = run_cli("export", source, "--out", out)
+    assert again.exit_code == 1
+    assert "already holds manifests (1 files). Pass --force to replace" in again.stderr
+    forced = run_cli("export", source, "--out", out, "--force")
+    assert forced.exit_code == 1
+    assert "hides files this export would write (a.yaml)" in forced.stderr
+    assert (out / "a.yaml").read_bytes() == before
