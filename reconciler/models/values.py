@@ -36,7 +36,12 @@ def parse_instant(value: object) -> datetime:
     else:
         raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__} {value!r}")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(
+                f"{value!r} is out of range: in UTC it falls outside the years 1 to 9999"
+            ) from None
     return moment
 
 
