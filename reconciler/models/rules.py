@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from reconciler.errors import DataPath, format_path
-from reconciler.models.values import parse_instant
+from reconciler.models.values import format_instant, parse_instant
 
 
 class Problem(NamedTuple):
@@ -40,7 +40,21 @@ def _scalar(value: object) -> str | bool | int | float | date:
 
 
 def _instant(value: object) -> datetime:
-    return parse_instant(value)
+    """A definition's date (time period, seeding cutoff). The API keeps these to the
+    second (`2019-10-01T00:00:00`) and drops a fraction, which would then differ from the
+    manifest on every plan: a fraction is refused rather than silently cut."""
+    moment = parse_instant(value)
+    if moment.microsecond:
+        whole = format_instant(moment.replace(microsecond=0))
+        raise ValueError(
+            f"{_shown(value)} has a fraction of a second, but the API keeps dates to the "
+            f"second: write {whole}"
+        )
+    return moment
+
+
+def _shown(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def _name(value: str) -> str:
