@@ -17,6 +17,9 @@ from pydantic import TypeAdapter, ValidationError
 _DATETIME = TypeAdapter(datetime)
 _ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])")
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+#: Numbers are spelt with all their digits up to this many (Python's own limit for turning
+#: text into an integer), in scientific notation beyond (`1e+5000`, never 5,001 digits).
+MAX_PLAIN_DIGITS = 4300
 
 
 def parse_instant(value: object) -> datetime:
@@ -85,11 +88,26 @@ def parse_number(value: object) -> Decimal:
 
 
 def format_number(number: Decimal) -> str:
-    """`22`, `22.0` and `2.2e1` all spell `22`; `0.50` spells `0.5`."""
-    if number == number.to_integral_value():
-        return str(int(number))
-    text = format(number.normalize(), "f")
-    return "0" if text in ("-0", "+0") else text
+    """`22`, `22.0` and `2.2e1` all spell `22`; `0.50` spells `0.5`. A number whose plain
+    spelling would pass MAX_PLAIN_DIGITS digits (`1e5000`) spells `1e+5000`: the
+    exponent, not the digits, grows with it, so no spelling costs more than its text."""
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity: parse_number lets neither through
+        return str(number)
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return "0"
+    exponent += len(digits) - len(significant)
+    minus = "-" if sign else ""
+    # The plain spelling's length: the digits, the zeros after them, the zeros before them.
+    plain = len(significant) + max(exponent, 0) + max(-exponent - len(significant), 0)
+    if plain > MAX_PLAIN_DIGITS:
+        point = f"{significant[0]}.{significant[1:]}" if len(significant) > 1 else significant
+        return f"{minus}{point}e{exponent + len(significant) - 1:+d}"
+    if exponent >= 0:
+        return f"{minus}{significant}{'0' * exponent}"
+    whole, fraction = significant[:exponent], significant[exponent:]
+    return f"{minus}{whole or '0'}.{fraction.rjust(-exponent, '0')}"
 
 
 def canonical_number(value: object) -> str:

@@ -50,7 +50,8 @@ def _number(text: str) -> int | float | str:
         number = parse_number(text)
     except ValueError:
         return text
-    if number == number.to_integral_value() and abs(number) < _EXACT_INTEGER:
+    # Compared without arithmetic: abs() of `1e100000000` overflows the decimal context.
+    if number == number.to_integral_value() and -_EXACT_INTEGER < number < _EXACT_INTEGER:
         return int(number)
     shown = float(number)
     if math.isfinite(shown) and format_number(Decimal(repr(shown))) == text:
