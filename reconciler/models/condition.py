@@ -79,16 +79,20 @@ class Condition(ManifestModel):
                 return []
             message = f"Condition values must be empty: operator `{self.operator}` takes no list"
             return [Problem(("values",), message)]
+        required = {
+            "string": "In-list condition values must be specified",
+            "number": "Invalid numeric in-list condition values",
+        }.get(self.type, f"Invalid {word} in-list condition values")
         if not self.values:
-            required = {
-                "string": "In-list condition values must be specified",
-                "number": "Invalid numeric in-list condition values",
-            }.get(self.type, f"Invalid {word} in-list condition values")
             return [Problem(("values",), f"{required}: in_list needs a non-empty `values`")]
         what = f"Invalid {word} in-list condition values"
         found: list[Problem] = []
         for index, item in enumerate(self.values):
-            found += self._unreadable("values", item, what, index)
+            if item == "":  # the API refuses a list with an empty item, as an empty list
+                message = f"{required}: an item is empty; remove it or write the text to match"
+                found.append(Problem(("values", index), message))
+            else:
+                found += self._unreadable("values", item, what, index)
         return found
 
     def _range_problems(self, shape: str, word: str) -> list[Problem]:
