@@ -15,7 +15,15 @@ from pydantic import AliasChoices, Field, StrictBool, StrictInt
 
 from reconciler.models.canonical import CanonicalDefinition, canonical_definition
 from reconciler.models.condition import Condition
-from reconciler.models.rules import Instant, ManifestModel, Name, Problem, Text, prefixed
+from reconciler.models.rules import (
+    Instant,
+    ManifestModel,
+    Name,
+    Problem,
+    Text,
+    padding_problems,
+    prefixed,
+)
 from reconciler.models.vocabulary import (
     CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT,
@@ -295,7 +303,8 @@ class CalculatedAttribute(ManifestModel):
     overrides: dict[EnvironmentName, Override] | None = None
 
     def local_problems(self) -> list[Problem]:
-        found: list[Problem] = []
+        found = padding_problems("name", self.name)
+        found += padding_problems("renamed_from", self.renamed_from)
         if self.renamed_from is not None and self.renamed_from == self.name:
             found.append(Problem(("renamed_from",), "equals `name`; remove renamed_from"))
         if self.environments is not None and not self.environments:

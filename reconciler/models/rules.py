@@ -58,15 +58,27 @@ def _shown(value: object) -> str:
 
 
 def _name(value: str) -> str:
-    if not value.strip():
+    inner = value.strip()
+    if not inner:
         raise ValueError("must not be empty")
-    if value != value.strip():
-        raise ValueError(f"{value!r} has leading or trailing spaces; remove them")
     # Control (Cc) and format (Cf) characters are invisible in a UI: a name with them is a
     # mistake. isprintable() is a fast pre-check (it is False for those and a few others).
-    if not value.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+    # Whitespace around the name is only a warning (`padding_problems`): the API and the UI
+    # keep it, and a live CA named so must stay manageable.
+    if not inner.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in inner):
         raise ValueError(f"{value!r} contains control characters")
     return value
+
+
+def padding_problems(field: str, name: str | None) -> list[Problem]:
+    """A warning for a name with whitespace around it: legal, but almost always a mistake."""
+    if name is None or name == name.strip():
+        return []
+    message = (
+        f"{name!r} has leading or trailing whitespace, which mParticle keeps as part of the "
+        "name; if no live CA is named so, remove it"
+    )
+    return [Problem((field,), message, "warning")]
 
 
 def folded(name: str) -> str:

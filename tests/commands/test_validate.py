@@ -172,3 +172,29 @@ def test_names_that_differ_only_in_case_or_unicode_form_warn(tmp_path: Path) -> 
     assert 'b.yaml:2:5: name: "ltv" differs from "LTV" at a.yaml:2 only in case' in stderr
     assert 'b.yaml:7:5: name: "ＬＴＶ" differs from "LTV" at a.yaml:2 only in case' in stderr
     assert "a.yaml:2:5" not in stderr
+
+
+SESSIONS_SINCE = (
+    "    definition:\n"
+    "      calculation_type: count\n"
+    "      datapoint: {event_type: session_start}\n"
+    "      time_period: {type: since, date: 2024-01-01}\n"
+)
+
+
+def test_a_padded_name_is_a_warning_and_a_blank_one_an_error(tmp_path: Path) -> None:
+    """mParticle keeps whitespace around a name (a CA made in the UI may have it): such a
+    name, quoted, is accepted with a located warning so that the CA can be managed."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        'calculated_attributes:\n  - name: " Padded\\t"\n    renamed_from: "Old "\n'
+        + SESSIONS_SINCE
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    assert (
+        "cas.yaml:2:11: name: ' Padded\\t' has leading or trailing whitespace, which "
+        "mParticle keeps as part of the name; if no live CA is named so, remove it"
+    ) in stderr, stderr
+    assert "cas.yaml:3:19: renamed_from: 'Old ' has leading or trailing whitespace" in stderr
