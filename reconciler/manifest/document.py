@@ -69,6 +69,14 @@ class Document:
             current = current[:-1]
 
     def _mark(self, path: DataPath, key: bool) -> Mark | None:
+        found = self._nodes(path)
+        if found is None:
+            return None
+        written, node = found
+        return written.start_mark if key and written is not None else node.start_mark
+
+    def _nodes(self, path: DataPath) -> tuple[Node | None, Node] | None:
+        """(key node, value node) of `path`; None when it is not written."""
         from reconciler.manifest.composing import child
 
         node = self.root
@@ -80,7 +88,21 @@ class Document:
             if found is None:
                 return None
             written, node = found
-        return written.start_mark if key and written is not None else node.start_mark
+        return written, node
+
+    def plain_text(self, path: Sequence[str | int]) -> str | None:
+        """The text of the plain (unquoted) scalar at `path` as written (`007` where the
+        data holds the number 7); None when it is quoted, not a scalar, or not written."""
+        from yaml.nodes import ScalarNode
+
+        found = self._nodes(tuple(path))
+        if found is None:
+            return None
+        node = found[1]
+        if not isinstance(node, ScalarNode) or node.style:  # libyaml: "" for plain
+            return None
+        text: str = node.value
+        return text
 
     def issue(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Issue:
         where = self.position(path, key=key)

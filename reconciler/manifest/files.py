@@ -25,6 +25,7 @@ from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, parse_bytes
 from reconciler.manifest.overrides import Mention
 from reconciler.manifest.partial import partial_problems
+from reconciler.manifest.quoting import retyped_operands
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
@@ -92,8 +93,9 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
     except ValidationError as exc:
         issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
         issues = [_relative(issue, base, name) for issue in issues]
-        return None, issues + _problem_issues(document, base, partial_problems(item), name)
-    problems = ca.problems()
+        problems = partial_problems(item) + retyped_operands(document, base, item)
+        return None, issues + _problem_issues(document, base, problems, name)
+    problems = ca.problems() + retyped_operands(document, base, item)
     issues = _problem_issues(document, base, problems, name)
     where = document.position(base)
     variants, variant_issues = overrides.variants(

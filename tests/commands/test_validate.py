@@ -182,6 +182,71 @@ SESSIONS_SINCE = (
 )
 
 
+def test_string_operands_that_yaml_reads_as_other_values_must_be_quoted(tmp_path: Path) -> None:
+    """Unquoted, `007` was sent as "7", `1.10` as "1.1", `0x1F` as "31", and the in_list
+    `[1.0, 1.00, 01]` became two values: validate passed and the CA compared other text.
+    Each is refused where it is written; text YAML leaves as written (`5`, `true`,
+    `2024-01-01`, `1.5`) is taken."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    operands = [
+        "1.10", "007", "0o17", "1_000", "1e3", "0x1F", ".inf", "2024-01-01 10:00:00 +02:00",
+        "True", "5", "true", "2024-01-01", "1.5",
+    ]  # fmt: skip
+    conditions = "".join(
+        f"        - {{type: string, operator: equals, attribute_name: A{index}, value: {text}}}\n"
+        for index, text in enumerate(operands)
+    )
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Sessions\n"
+        + SESSIONS_SINCE
+        + "      conditions:\n"
+        + conditions
+        + "        - {type: string, operator: in_list, attribute_name: L,"
+        + " values: [1.0, 1.00, 01]}\n"
+        + "        - {type: number, operator: equals, attribute_name: N, value: 007}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 1, result.output
+    assert "Error: 11 errors in manifests:" in stderr, stderr
+    read_as = {
+        "1.10": "the number 1.1", "007": "the number 7", "0o17": "the number 15",
+        "1_000": "the number 1000", "1e3": "the number 1000.0", "0x1F": "the number 31",
+        ".inf": "the number inf", "True": "the boolean true",
+        "2024-01-01 10:00:00 +02:00": "the date and time 2024-01-01T08:00:00",
+    }  # fmt: skip
+    for index, text in enumerate(operands[:9]):
+        message = f'value {text} is read as {read_as[text]}; quote it ("{text}") to compare'
+        where = rf"cas\.yaml:{8 + index}:\d+: definition\.conditions\[{index}\]\.value: "
+        assert re.search(where + re.escape(message), stderr), (message, stderr)
+    for item, text, number in ((1, "1.00", "1.0"), (2, "01", "1")):
+        message = f'item {text} is read as the number {number}; quote it ("{text}")'
+        where = rf"cas\.yaml:21:\d+: definition\.conditions\[13\]\.values\[{item}\]: "
+        assert re.search(where + re.escape(message), stderr), (message, stderr)
+    assert "values[0]" not in stderr
+    assert "conditions[14]" not in stderr  # a number condition compares numbers
+
+
+def test_a_quoted_operand_that_looks_like_a_number_converges_as_text(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1234\ntarget: embedded\n")
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Sessions\n"
+        + SESSIONS_SINCE
+        + "      conditions:\n"
+        + '        - {type: string, operator: equals, attribute_name: Code, value: "007"}\n'
+        + "        - {type: string, operator: equals, attribute_name: Count, value: 5}\n"
+        + "        - {type: string, operator: in_list, attribute_name: V,"
+        + ' values: ["1.0", "1.00", 2]}\n'
+    )
+    applied = run_cli("apply", tmp_path, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    planned = run_cli("plan", tmp_path, "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    assert '"actions": []' in planned.stdout
+
+
 def test_a_padded_name_is_a_warning_and_a_blank_one_an_error(tmp_path: Path) -> None:
     """mParticle keeps whitespace around a name (a CA made in the UI may have it): such a
     name, quoted, is accepted with a located warning so that the CA can be managed."""
