@@ -23,7 +23,7 @@ TEXT = """calculated_attributes:
       datapoint: {event_type: session_start}
       conditions:
         - {type: date, operator: after, attribute_name: Joined, value: 2024-01-01}
-        - type: string
+        - type: date
           operator: equals
           attribute_name: Day
           value: 2024-01-01T10:00:00+02:00
