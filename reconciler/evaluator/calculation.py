@@ -6,7 +6,7 @@ accumulator. Evaluating it streams one user's prepared events (docs/semantics.md
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from reconciler.evaluator.aggregates import ACCUMULATORS, Accumulator
@@ -23,7 +23,7 @@ from reconciler.evaluator.events import (
 )
 from reconciler.evaluator.values import (
     MISSING,
-    PRECISION,
+    arithmetic,
     day_millis,
     instant_millis,
     to_number,
@@ -169,8 +169,7 @@ class Calculation:
 
     def evaluate(self, timeline: Timeline, seed: Mapping[str, Any] | None, as_of: int) -> str:
         """The value as mParticle stores it, for events up to `as_of` (epoch ms)."""
-        with localcontext() as context:
-            context.prec = PRECISION
+        with arithmetic():
             return self._evaluate(timeline, seed, as_of)
 
     def _evaluate(self, timeline: Timeline, seed: Mapping[str, Any] | None, as_of: int) -> str:

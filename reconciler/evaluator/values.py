@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 from typing import Any, Final
 
 import orjson
@@ -44,6 +53,9 @@ _ISO = re.compile(
 )
 _EPOCH = datetime(1970, 1, 1)
 _DAY_MS = 86_400_000
+#: Digits a number is written with at most; past them, with an exponent (Python's own
+#: limit for turning an integer into text).
+_PLAIN_DIGITS = 4300
 
 
 def to_number(raw: object) -> Decimal | None:
@@ -137,17 +149,29 @@ def text_of(raw: object) -> str | None:
 
 
 def render_number(number: Decimal) -> str:
-    """A number without exponent or trailing zeros: `130`, `35.32`, `-0.5` (R22)."""
+    """A number without exponent or trailing zeros: `130`, `35.32`, `-0.5` (R22); past
+    4,300 digits with one (`1e+5000`), as manifests spell numbers, so that no value takes
+    longer to write than its text."""
+    if abs(number.adjusted()) >= _PLAIN_DIGITS:
+        mantissa, _, exponent = f"{number:e}".partition("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{exponent}"
     if number == number.to_integral_value():
         return str(int(number))
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def arithmetic() -> AbstractContextManager[Context]:
+    """The context of the evaluator's arithmetic (R5): PRECISION significant digits, and
+    every exponent a value can be written with (a sum of `1e100000000` is no overflow)."""
+    return localcontext(Context(prec=PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN))
+
+
 def render_average(total: Decimal, count: Decimal) -> str:
     """`total / count` rounded to AVERAGE_PLACES decimals, half to even (R23)."""
-    with localcontext() as context:
-        context.prec = PRECISION
+    with arithmetic():
         try:
             mean = (total / count).quantize(_AVERAGE_QUANTUM, rounding=ROUND_HALF_EVEN)
         except InvalidOperation:  # beyond 60 digits: keep the division's own rounding

@@ -292,6 +292,8 @@ ROWS = [
         definition("average", attribute="Amount"), _amounts("n/a"), "-"),
     Row("R21", "count and unique values count show 0",
         definition("unique_values_count", **TERM), [], "0"),
+    Row("R22", "a number past 4,300 digits has an exponent, and takes no time to write",
+        SUM, _amounts("1e100000000", "1e-100000000"), "1e+100000000"),
     Row("R22", "a whole number has no decimal point: 100 + 30 = 130",
         SUM, _amounts("100.0", 30), "130"),
     Row("R22", "numbers are their JSON text, booleans true/false",
