@@ -46,7 +46,10 @@ def parse_iso(text: object) -> datetime | None:
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        moment -= sign * offset
+        try:
+            moment -= sign * offset
+        except OverflowError:  # past year 9999 or before year 1 in UTC: no instant
+            return None
     return moment
 
 

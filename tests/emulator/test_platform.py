@@ -207,6 +207,16 @@ def test_within_period_and_default_category(api: Api) -> None:
     assert draft["data_point"]["use_product_quantity"] is False
 
 
+def test_a_date_out_of_range_in_utc_is_an_invalid_time_period_not_a_crash(api: Api) -> None:
+    for date in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
+        body = {
+            "name": "Far",
+            "draft_definition": definition(time_period={"type": "since", "date": date}),
+        }
+        answer = api.create(body)
+        assert answer.status_code == 400, (date, answer.text)
+
+
 def test_update_without_description_keeps_it(api: Api) -> None:
     ca_id = api.create_ok({**ca_body(), "description": "kept"})
     body = ca_body()
