@@ -34,6 +34,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 #: Where a value sits in nested data: keys and list indexes from the top,
 #: e.g. `("definition", "conditions", 0, "value")`.
@@ -221,7 +222,12 @@ class ApplyError(ReconcilerError):
 
 
 class ApiError(ReconcilerError):
-    """The API answered with an error; carries the HTTP status and the server's messages."""
+    """The API answered with an error; carries the HTTP status and the server's messages,
+    and `retry_after`: how long the server asked us to wait (`Retry-After`: a 429, or a
+    502/503/504 that says), else None."""
+
+    #: The status of an error of this kind made without one.
+    default_status: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -231,8 +237,10 @@ class ApiError(ReconcilerError):
         messages: Sequence[str] = (),
         method: str = "",
         path: str = "",
+        retry_after: float | None = None,
     ) -> None:
-        self.status = status
+        self.status = status if status is not None else self.default_status
+        self.retry_after = retry_after
         #: As the server sent them (secrets already hidden by the client); `detail` is
         #: their printable form.
         self.messages = tuple(messages)
@@ -256,7 +264,12 @@ class ApiError(ReconcilerError):
         """The same answer (status, messages, request) under our own words, as `kind`
         (default: this error's class)."""
         return (kind or type(self))(
-            message, status=self.status, messages=self.messages, method=self.method, path=self.path
+            message,
+            status=self.status,
+            messages=self.messages,
+            method=self.method,
+            path=self.path,
+            retry_after=self.retry_after,
         )
 
 
@@ -279,36 +292,12 @@ class BusinessRuleError(ApiError):
 class RateLimited(ApiError):
     """429: too many requests; `retry_after` says how long the server asked us to wait."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = 429,
-        messages: Sequence[str] = (),
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        super().__init__(message, status=status, messages=messages, method=method, path=path)
-        self.retry_after = retry_after
+    default_status = 429
 
 
 class ServerError(ApiError):
-    """5xx: the server failed; whether the request took effect is unknown. `retry_after`:
-    how long the server asked us to wait (a 503 may say), else None."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = None,
-        messages: Sequence[str] = (),
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        super().__init__(message, status=status, messages=messages, method=method, path=path)
-        self.retry_after = retry_after
+    """5xx: the server failed; whether the request took effect is unknown (a 503 may say
+    how long to wait: `retry_after`)."""
 
 
 class TransportError(ApiError):

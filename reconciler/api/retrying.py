@@ -23,7 +23,7 @@ from typing import Literal
 
 import httpx
 
-from reconciler.errors import ApiError, DeadlineExceeded, RateLimited, ServerError
+from reconciler.errors import ApiError, DeadlineExceeded
 from reconciler.settings import Tuning
 
 #: Statuses retried for every call (the request was not processed, or a proxy failed).
@@ -155,18 +155,10 @@ def backoff(
     refused together come back one by one, at about the pace the server takes them."""
     draw = (rng or random).uniform
     growth = 2 ** min(attempt - 1, 30)
-    asked = asked_wait(error)
+    asked = error.retry_after
     if asked is not None:
         return asked + draw(0, spread(policy, asked, contenders, growth))
     return draw(0, min(policy.max_wait, policy.initial_wait * growth))
-
-
-def asked_wait(error: ApiError) -> float | None:
-    """The wait the server asked for with `Retry-After` (a 429, or a 502/503/504 that
-    says), else None."""
-    if isinstance(error, RateLimited | ServerError):
-        return error.retry_after
-    return None
 
 
 def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) -> float:
@@ -210,7 +202,7 @@ def beyond_deadline(
     """The error for a wait of `wait` seconds before retrying `shown` that the deadline
     does not allow: what was asked, what is left, and the last answer."""
     remaining = deadline.remaining()
-    server_asked = asked_wait(error)
+    server_asked = error.retry_after
     if server_asked is not None:
         asked = f"the server asked to wait {duration(server_asked)} (Retry-After)"
     else:
