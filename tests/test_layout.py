@@ -13,7 +13,15 @@ from tests.support.imports import PACKAGE, imports, loaded_after, module_name, m
 
 #: What `reconciler --help` must not load: the network, the server, progress bars, the
 #: emulator (none of them is needed to print help).
-NOT_FOR_HELP = ("httpx", "deepdiff", "starlette", "uvicorn", "rich.progress", "reconciler.emulator")
+NOT_FOR_HELP = (
+    "httpx",
+    "deepdiff",
+    "starlette",
+    "uvicorn",
+    "rich.progress",
+    "reconciler.emulator",
+    "reconciler.settings",  # its models: a flag's range is written in the command line
+)
 #: What `reconciler validate` (offline) must not load.
 NOT_FOR_VALIDATE = ("httpx", "starlette", "uvicorn", "deepdiff")
 MAX_TOP_LEVEL_MODULES = 8
@@ -72,6 +80,21 @@ def test_help_loads_nothing_it_does_not_need() -> None:
     )
     assert "reconciler.cli" in loaded
     assert within(loaded, *NOT_FOR_HELP) == []
+
+
+def test_the_seed_flags_take_the_ranges_the_settings_take() -> None:
+    """cli/seed.py writes the ranges out so that --help loads no settings model."""
+    from reconciler.cli import seed as seed_flags
+    from reconciler.settings import file
+
+    assert (seed_flags.MIN_SEED_RATE, seed_flags.MAX_SEED_RATE) == (
+        file.MIN_SEED_RATE,
+        file.MAX_SEED_RATE,
+    )
+    assert (seed_flags.MIN_SEED_RATE_CEILING, seed_flags.MAX_SEED_RATE_CEILING) == (
+        file.MIN_SEED_RATE_CEILING,
+        file.MAX_SEED_RATE_CEILING,
+    )
 
 
 def test_validate_loads_no_network_and_no_server() -> None:

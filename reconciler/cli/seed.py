@@ -11,12 +11,12 @@ import typer
 
 from reconciler.cli.app import app, run_command, state_of
 from reconciler.cli.options import DirArg, EnvOption, TargetOption, WorkspaceOption, flags_from
-from reconciler.settings.file import (
-    MAX_SEED_RATE,
-    MAX_SEED_RATE_CEILING,
-    MIN_SEED_RATE,
-    MIN_SEED_RATE_CEILING,
-)
+
+#: The ranges of the seed rate and its ceiling, as reconciler.yaml and the RECONCILER_*
+#: knobs take them (settings.file; importing it here would build the settings models for
+#: every --help: tests/test_layout.py holds the two equal).
+MIN_SEED_RATE, MAX_SEED_RATE = 0.01, 10_000_000.0
+MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING = 0.01, 100.0
 
 
 class SeedEnvironment(str, Enum):
