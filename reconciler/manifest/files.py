@@ -94,7 +94,9 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
         issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
         issues = [_relative(issue, base, name) for issue in issues]
         problems = partial_problems(item) + retyped_operands(document, base, item)
-        return None, issues + _problem_issues(document, base, problems, name)
+        reported = {issue.path for issue in issues}  # a field said to be invalid already
+        found = _problem_issues(document, base, problems, name)
+        return None, issues + [issue for issue in found if issue.path not in reported]
     problems = ca.problems() + retyped_operands(document, base, item)
     issues = _problem_issues(document, base, problems, name)
     where = document.position(base)

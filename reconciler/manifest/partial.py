@@ -18,14 +18,16 @@ from pydantic.fields import FieldInfo
 
 from reconciler.errors import DataPath
 from reconciler.models import CalculatedAttribute, Definition, Problem
+from reconciler.models.definition import TimePeriod
 from reconciler.models.rules import ManifestModel, prefixed
 
 _DEFER_RULES = {"defer_rules": True}
 _STRICT = ConfigDict(strict=True)
 #: The models whose own rules are written to read an invalid field (None) as unknown, so
-#: they may run over a model built partly. (A data point, period or condition that is not
-#: valid as a whole stays silent, as before: its rules read every one of its fields.)
-_PARTLY_CHECKED: tuple[type[ManifestModel], ...] = (CalculatedAttribute, Definition)
+#: they may run over a model built partly. (A data point or condition that is not valid as
+#: a whole stays silent, as before: its rules read every one of its fields.) A rule about
+#: a field that is itself invalid is dropped by the loader, which reported the field.
+_PARTLY_CHECKED: tuple[type[ManifestModel], ...] = (CalculatedAttribute, Definition, TimePeriod)
 
 
 def _keys(name: str, field: FieldInfo) -> list[str]:

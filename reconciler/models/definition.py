@@ -169,6 +169,8 @@ class TimePeriod(ManifestModel):
 
     def local_problems(self) -> list[Problem]:
         found: list[Problem] = []
+        if self.type is None:  # built partly (manifest.partial), its type not valid
+            return found
         if self.type == "all":
             found.append(
                 Problem(

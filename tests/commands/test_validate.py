@@ -138,7 +138,7 @@ def test_every_error_of_one_ca_is_reported_at_once(tmp_path: Path) -> None:
     result = run_cli("validate", tmp_path)
     stderr = result.stderr.replace(f"{tmp_path}/", "")
     assert result.exit_code == 1
-    assert "Error: 5 errors in manifests:" in stderr
+    assert "Error: 6 errors in manifests:" in stderr
     for expected in (
         'cas.yaml:3:19: renamed_from: equals `name`; remove renamed_from (CA "LTV")',
         "cas.yaml:6:18: definition.datapoint.attribute_name: calculation_type `sum` aggregates "
@@ -148,8 +148,35 @@ def test_every_error_of_one_ca_is_reported_at_once(tmp_path: Path) -> None:
         "cas.yaml:12:65: definition.datapoint.custom_event_type: Invalid data point custom "
         "event type",
         "cas.yaml:13:48: definition.time_period.within_unit: 'fortnights' is not valid",
+        # A period with an invalid unit still says its `within` is missing.
+        "cas.yaml:13:20: definition.time_period.within: Invalid 'within' time period "
+        'specification: must be a positive integer (CA "Sessions")',
     ):
         assert expected in stderr, (expected, stderr)
+
+
+def test_a_period_with_a_bad_unit_still_checks_its_window(tmp_path: Path) -> None:
+    """A negative `within` beside an unknown `within_unit` is two errors, said at once; the
+    unit is not said twice (its rule would repeat what its type says)."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: A\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: -3, within_unit: months}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    assert result.exit_code == 1
+    lines = result.stderr.replace(f"{tmp_path}/", "").splitlines()
+    assert lines == [
+        "Error: 2 errors in manifests:",
+        "  cas.yaml:6:43: definition.time_period.within: Invalid 'within' time period "
+        'specification: must be a positive integer (CA "A")',
+        "  cas.yaml:6:60: definition.time_period.within_unit: 'months' is not valid; use one "
+        'of: days, weeks (CA "A")',
+    ]
 
 
 def test_names_that_differ_only_in_case_or_unicode_form_warn(tmp_path: Path) -> None:
