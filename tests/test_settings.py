@@ -258,13 +258,18 @@ def test_bad_seed_rate_settings_are_named(name: str, value: str, message: str) -
         resolve(HERE, SettingsFile(workspace_id=1), environ={name: value})
 
 
-def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
-    (tmp_path / "reconciler.yaml").write_text(
-        "workspace_id: 1\nseed_rate: 0\nseed_rate_ceiling: 150\n"
+def _seed_rate_errors(directory: Path, rate: str, ceiling: str) -> str:
+    """The error of a reconciler.yaml with this seed rate and ceiling."""
+    (directory / "reconciler.yaml").write_text(
+        f"workspace_id: 1\nseed_rate: {rate}\nseed_rate_ceiling: {ceiling}\n"
     )
     with pytest.raises(ManifestError) as caught:
-        manifest.load_settings(tmp_path)
-    text = str(caught.value)
+        manifest.load_settings(directory)
+    return str(caught.value)
+
+
+def test_the_seed_rate_settings_are_checked_in_the_file(tmp_path: Path) -> None:
+    text = _seed_rate_errors(tmp_path, "0", "150")
     assert "reconciler.yaml:2:12: seed_rate:" in text
     assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text
 
@@ -273,12 +278,7 @@ def test_the_seed_rate_settings_in_the_file_take_the_range_of_the_environment(
     tmp_path: Path,
 ) -> None:
     """README: seed_rate 0.01-10000000, seed_rate_ceiling 0.01-100, as in the environment."""
-    (tmp_path / "reconciler.yaml").write_text(
-        "workspace_id: 1\nseed_rate: 0.005\nseed_rate_ceiling: 0.005\n"
-    )
-    with pytest.raises(ManifestError) as caught:
-        manifest.load_settings(tmp_path)
-    text = str(caught.value)
+    text = _seed_rate_errors(tmp_path, "0.005", "0.005")
     assert "reconciler.yaml:2:12: seed_rate:" in text
     assert "reconciler.yaml:3:20: seed_rate_ceiling:" in text
     (tmp_path / "reconciler.yaml").write_text(

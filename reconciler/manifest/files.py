@@ -118,7 +118,7 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
 
 
 #: How a top-level value that is not a mapping is named in the error.
-_kinds: dict[type, str] = {list: "a list", int: "a number", float: "a number", bool: "a boolean"}
+_KINDS: dict[type, str] = {list: "a list", int: "a number", float: "a number", bool: "a boolean"}
 _IN_CA = re.compile(rf"{CAS_KEY}\[(\d+)\]")
 
 
@@ -152,7 +152,7 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
     if data is None:
         return FileResult([], unreadable), []
     if not isinstance(data, dict):
-        got = _kinds.get(type(data), "text")
+        got = _KINDS.get(type(data), "text")
         issue = document.issue((), f"expected a mapping with `{CAS_KEY}:` at the top, got {got}")
         return FileResult([], [*unreadable, issue]), []
     items = data.get(CAS_KEY)
