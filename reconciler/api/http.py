@@ -49,7 +49,7 @@ from reconciler.errors import (
     ValidationFailed,
 )
 
-__all__ = ["Http", "RetryPolicy", "error_for"]
+__all__ = ["Http", "RetryPolicy", "Stopped", "error_for"]
 
 log = logging.getLogger("reconciler.http")
 
@@ -122,6 +122,28 @@ def error_for(
     return ApiError(f"unexpected HTTP {status}", **common)
 
 
+class Stopped(Exception):
+    """The run was stopped (`Http.stop`) before this request's next attempt: it is left
+    unsent, for a resume to send."""
+
+
+async def until_stopped(wait: Awaitable[None], stopping: asyncio.Event) -> None:
+    """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
+    if stopping.is_set():
+        raise Stopped
+    waiting = asyncio.ensure_future(wait)
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, stopped):
+            task.cancel()
+        await asyncio.gather(waiting, stopped, return_exceptions=True)
+    if stopping.is_set():
+        raise Stopped
+    waiting.result()
+
+
 def shown_url(url: str, path: str = "") -> str:
     """What messages call a request: scheme and host always (which server failed matters
     most), then `path` (a readable stand-in for a long one) or the URL's own path."""
@@ -157,9 +179,18 @@ class Http:
         self._paced = False
         self.retries = 0
         self.requests = 0
+        #: Requests sent and not answered yet (one waiting to be tried again is not one).
+        self.on_the_wire = 0
+        self._stopping = asyncio.Event()
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def stop(self) -> None:
+        """Send nothing more: the requests on the wire get their answers, but none is
+        tried again, and a request waiting for its turn (a 429's pause, its back-off)
+        raises Stopped at once instead of going out (Ctrl-C while seeding)."""
+        self._stopping.set()
 
     async def _pace(self, shown: str) -> None:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
@@ -168,9 +199,11 @@ class Http:
             delay += random.uniform(0, spread(self.policy, self._pause, self._refused))
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
-            await self._sleep(delay)
+            await until_stopped(self._sleep(delay), self._stopping)
         if self.limiter is not None:
-            await self._slot(shown)
+            await until_stopped(self._slot(shown), self._stopping)
+        if self._stopping.is_set():
+            raise Stopped
 
     async def _slot(self, shown: str) -> None:
         """A slot of the local rate limit, within the deadline; the first wait of a second
@@ -253,10 +286,13 @@ class Http:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("-> %s %s %s", method, self.redact(url), self.redact.headers(request_headers))
         sending = self.client.request(method, url, content=body, headers=request_headers)
+        self.on_the_wire += 1
         try:
             response = await self._answer(sending, method, shown, timeout)
         except httpx.TransportError as exc:
             raise self._transport_error(exc, method, shown) from exc
+        finally:
+            self.on_the_wire -= 1
         if response is None:
             if by_deadline:
                 raise DeadlineExceeded(
@@ -336,6 +372,8 @@ class Http:
                 error.message += f" (gave up after {attempt} attempts)"
                 error.args = (error.message,)
             raise error
+        if self._stopping.is_set():
+            raise Stopped
         refused = isinstance(error, RateLimited)
         wait = backoff(self.policy, attempt, error, self._refused + refused)
         if not self.deadline.allows(wait):
@@ -355,7 +393,7 @@ class Http:
         )
         self._refused += refused
         try:
-            await self._sleep(wait)
+            await until_stopped(self._sleep(wait), self._stopping)
         finally:
             self._refused -= refused
 

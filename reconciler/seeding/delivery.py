@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
-from reconciler.api.http import RetryPolicy
+from reconciler.api.http import Http, RetryPolicy
 from reconciler.api.retrying import until
 from reconciler.api.transports import http_for, warn_plaintext
 from reconciler.errors import ApiError
@@ -202,7 +202,7 @@ async def send_async(
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)
     loop = asyncio.get_running_loop()
-    watched = _on_signals(loop, sender, report, delivery.watch, asyncio.current_task())
+    watched = _on_signals(loop, sender, http, report, delivery.watch, asyncio.current_task())
     already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
     delivery.watch.sending(spool.users, already)
     started = time.monotonic()
@@ -226,13 +226,14 @@ async def send_async(
 def _on_signals(
     loop: asyncio.AbstractEventLoop,
     sender: Sender,
+    http: Http,
     report: SeedReport,
     watch: Observer,
     task: asyncio.Task[Any] | None,
 ) -> list[int]:
-    """First Ctrl-C / SIGTERM: send no further request, let those on the wire finish, then
-    stop; batches still waiting (for their slot, or for the Seeding API to learn a CA) are
-    left for the resume. Second: stop now."""
+    """First Ctrl-C / SIGTERM: send no further request (no retry either), let those on
+    the wire finish, then stop; batches still waiting (for their slot, a retry, or for the
+    Seeding API to learn a CA) are left for the resume. Second: stop now."""
 
     def interrupt(signum: int) -> None:
         if report.interrupted is not None and task is not None:
@@ -240,8 +241,9 @@ def _on_signals(
             return
         report.interrupted = signal.Signals(signum).name
         sender.stop()
+        http.stop()
         watch.warn(
-            f"{report.interrupted}: sending no more; finishing the {sender.in_flight} "
+            f"{report.interrupted}: sending no more; finishing the {http.on_the_wire} "
             "request(s) in flight, then stopping (again to stop at once); batches not sent "
             "yet are left for the resume"
         )

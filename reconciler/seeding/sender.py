@@ -7,9 +7,9 @@ user stands alone with the server's message; the others land. A refusal only for
 seeding path does not know yet is not about the users: that part is sent again once the
 propagation wait allows, never split.
 
-A stop sends no further request: a batch waiting for its slot or for the propagation wait
-is abandoned (`Stopped`), unreported, for the checkpoint's resume to send; only the
-requests already on the wire finish.
+A stop sends no further request: a batch waiting for its slot, for the propagation wait
+or for a retry (`Http.stop`) is abandoned (`Stopped`), unreported, for the checkpoint's
+resume to send; only the requests already on the wire finish.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
-from reconciler.api.http import Http
+from reconciler.api.http import Http, Stopped, until_stopped
 from reconciler.errors import ApiError, ValidationFailed
 from reconciler.seeding.batches import Batch
 from reconciler.seeding.propagation import PropagationWait
@@ -38,26 +38,12 @@ async def unpaced(users: int) -> None:
     """No pacing: every request goes at once."""
 
 
-class Stopped(Exception):
-    """The run was stopped before this batch's next request: the batch is left unsent."""
-
-
 async def _unless_stopped(wait: Awaitable[None], stopping: asyncio.Event | None) -> None:
     """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
     if stopping is None:
         await wait
-        return
-    waiting = asyncio.ensure_future(wait)
-    stopped = asyncio.ensure_future(stopping.wait())
-    try:
-        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (waiting, stopped):
-            task.cancel()
-        await asyncio.gather(waiting, stopped, return_exceptions=True)
-    if stopping.is_set():
-        raise Stopped
-    waiting.result()
+    else:
+        await until_stopped(wait, stopping)
 
 
 @dataclass
@@ -147,21 +133,12 @@ class Sender:
         self._pace = pace
         self._propagation = propagation
         self.stopping = asyncio.Event()
-        #: Requests on the wire now (a batch waiting for its slot is not one of them).
-        self.in_flight = 0
         self._failures: list[BaseException] = []
 
     def stop(self) -> None:
         """Send no further request; those on the wire finish and their batches are
         reported, unless a batch still had parts to send (then it is left unsent)."""
         self.stopping.set()
-
-    async def _post_counted(self, body: bytes) -> None:
-        self.in_flight += 1
-        try:
-            await self._post(body)
-        finally:
-            self.in_flight -= 1
 
     async def run(self, batches: Iterator[Batch], done: Done) -> None:
         """Send every batch (each reported to `done`); raises the first failure, after the
@@ -179,7 +156,7 @@ class Sender:
                 return
             try:
                 outcome = await deliver(
-                    batch, self._post_counted, self._pace, self._propagation, self.stopping
+                    batch, self._post, self._pace, self._propagation, self.stopping
                 )
                 await done(batch, outcome)
             except Stopped:

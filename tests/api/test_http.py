@@ -15,7 +15,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from reconciler.api.http import Http, RetryPolicy, error_for
+from reconciler.api.http import Http, RetryPolicy, Stopped, error_for
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -162,6 +162,34 @@ async def test_a_retry_after_on_a_502_503_or_504_is_the_least_wait_as_on_a_429()
     plain = error_for(httpx.Response(500), "GET", "x")
     assert isinstance(plain, ServerError)
     assert plain.retry_after is None
+
+
+async def test_a_stop_ends_a_retry_wait_and_sends_nothing_more() -> None:
+    """Ctrl-C while seeding (`Http.stop`): a request waiting to be tried again raises
+    Stopped at once instead of going out, and so does any request made afterwards."""
+    seen: list[str] = []
+    started = asyncio.Event()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(503, headers={"retry-after": "60"})
+
+    async def forever(seconds: float) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=5), sleep=forever)
+    waiting = asyncio.ensure_future(http.request("POST", "https://api.example/x", idempotent=True))
+    await asyncio.wait_for(started.wait(), 5)
+    assert not waiting.done()
+    assert http.on_the_wire == 0  # answered, waiting for its retry
+    http.stop()
+    with pytest.raises(Stopped):
+        await asyncio.wait_for(waiting, 5)
+    with pytest.raises(Stopped):
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert seen == ["POST"]
 
 
 async def test_client_errors_are_not_retried() -> None:

@@ -148,3 +148,40 @@ def test_sigkill_loses_at_most_the_batches_in_flight_and_confirmed_ones_are_not_
     assert stats["requests"][BULK] - before == BATCHES - first
     assert stats["seed_users_accepted"] == USERS + 100 * (before - first)
     assert confirmed(checkpoint) == BATCHES
+
+
+def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
+    serve: Serve, tmp_path: Path
+) -> None:
+    # One request per 100 s: the first batch lands, the other workers' requests are refused
+    # with a Retry-After of 100 s and wait to be tried again. A signal must end those
+    # waits and send no retry: the batches go with the resume.
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(1000))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    log = tmp_path / "run.log"
+    with serve() as server:
+        server.settings(rate_limit=0.01)
+        process = start_seed(path, checkpoint, server, log)
+        try:
+            wait_until_confirmed(process, checkpoint, 1)
+            deadline = time.monotonic() + 30
+            while server.stats()["rate_limited"] < 3:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the other workers were never refused"
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(20) == 130, log.read_text()
+        finally:
+            process.kill()
+        output = log.read_text()
+        # The three refused requests and the first one: no retry went out after the signal.
+        assert server.stats()["requests"][BULK] == 4
+        assert confirmed(checkpoint) == 1
+        assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
+        server.settings(rate_limit=None)
+        report = resume(path, checkpoint, server)
+        stats = server.stats()
+        assert server.seeds(limit=0)["count"] == 1000
+    assert report["batches"] == {"total": 10, "sent": 9, "skipped": 1}
+    assert stats["requests"][BULK] == 4 + 9
+    assert confirmed(checkpoint) == 10
