@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import from_json
 
 from reconciler.api.http import Http, shown_url
@@ -31,24 +31,37 @@ CREDENTIAL_VARIABLES = "MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET"
 
 # The answers of activation and calculation status calls (apply and seed make them):
 # built when first read, not by every command that imports the client.
-class ActivationStatus(BaseModel):
+class _Status(BaseModel):
+    """Tolerant as the live models are: unknown fields are ignored, and a field sent as
+    null reads as absent (its default), since the docs show every field filled in."""
+
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class ActivationStatus(_Status):
     calculated_attribute_id: int | None = None
     is_active: bool = False
     activated_on: str | None = None
     activated_by: str | None = None
 
 
-class CalculationStatus(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
-
+class CalculationStatus(_Status):
     id: int | None = None
     name: str | None = None
     revision_id: int | None = None
     is_calculated: bool = False
     calculation_percent_complete: float = 0
     estimated_completion_time: str | None = None
+
+
+StatusT = TypeVar("StatusT", bound=_Status)
 
 
 class TokenSource:
@@ -252,12 +265,31 @@ class PlatformClient:
         await self._call("POST", f"/{ca_id}/activation", idempotent=False)
 
     async def activation(self, ca_id: int) -> ActivationStatus:
-        content = await self._call("GET", f"/{ca_id}/activation", idempotent=True)
-        return ActivationStatus.model_validate_json(content)
+        suffix = f"/{ca_id}/activation"
+        content = await self._call("GET", suffix, idempotent=True)
+        return self._status(
+            ActivationStatus, content, f"the activation status of CA {ca_id}", suffix
+        )
 
     async def discard_draft(self, ca_id: int) -> None:
         await self._call("DELETE", f"/{ca_id}/draft", idempotent=True)
 
     async def calculation(self, ca_id: int) -> CalculationStatus:
-        content = await self._call("GET", f"/{ca_id}/calculation", idempotent=True)
-        return CalculationStatus.model_validate_json(content)
+        suffix = f"/{ca_id}/calculation"
+        content = await self._call("GET", suffix, idempotent=True)
+        return self._status(
+            CalculationStatus, content, f"the calculation status of CA {ca_id}", suffix
+        )
+
+    def _status(self, model: type[StatusT], content: bytes, what: str, suffix: str) -> StatusT:
+        """A status answer read, or an ApiError saying which call's answer was unreadable
+        (not JSON, or a field of another type), not a failure of reconciler."""
+        try:
+            return model.model_validate_json(content)
+        except ValidationError as exc:
+            raise ApiError(
+                f"{what} could not be read from the API's answer ({exc.error_count()} "
+                f"problem(s)): {content[:200]!r}",
+                method="GET",
+                path=self.shown(suffix),
+            ) from None
