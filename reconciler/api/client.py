@@ -115,16 +115,19 @@ class TokenSource:
                 f"(check {self._credentials})"
             ) from None
         self.fetched += 1
+        token: object = None
         try:
             body = orjson.loads(response.content)
-            token = str(body["access_token"])
+            token = body["access_token"]
             lifetime = float(body.get("expires_in") or 3600)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            token = None
+        if not isinstance(token, str) or not token:  # also null or "": nothing to send
             raise AuthError(
                 "the token endpoint answered without an access_token",
                 method="POST",
                 path=shown_url(self._auth_url),
-            ) from None
+            )
         self._token = token
         self._expires_at = self._clock() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
 

@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.api.client import PlatformClient
 from reconciler.api.http import Http
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, AuthError
 
 ORIGINALS = Path(__file__).parents[1] / "emulator" / "originals"
 
@@ -186,3 +186,27 @@ async def test_an_unreadable_status_answer_is_an_api_error_naming_the_call(conte
     assert activation.value.message.startswith(
         "the activation status of CA 5678 could not be read from the API's answer"
     )
+
+
+@pytest.mark.parametrize("token", [None, "", 12345])
+async def test_a_token_answer_without_a_text_token_is_said_so(token: object) -> None:
+    """Not sent on as the header `Bearer None`, to be refused as bad credentials."""
+    sent = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json={"access_token": token, "expires_in": 28800})
+
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    client = PlatformClient(
+        http,
+        api_url="https://api.mparticle.com",
+        workspace_id=1234,
+        auth_url="https://sso.auth.mparticle.com/oauth/token",
+        client_id="your_client_id",
+        client_secret="your_client_secret",
+    )
+    with pytest.raises(AuthError, match="the token endpoint answered without an access_token"):
+        await client.list()
+    await client.aclose()
+    assert sent == ["/oauth/token"]
