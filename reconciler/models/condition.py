@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.errors import DataPath
 from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
-from reconciler.models.values import check_operand, parse_instant, parse_number
+from reconciler.models.values import check_operand, parse_instant, parse_number, shown
 from reconciler.models.vocabulary import OPERAND_SHAPE, OPERATOR_SUPPORT, ConditionType, Operator
 
 
@@ -126,6 +126,9 @@ class Condition(ManifestModel):
             return []
         if inverted:
             return [
-                Problem(("min_value",), f"min_value {low!r} is greater than max_value {high!r}")
+                Problem(
+                    ("min_value",),
+                    f"min_value {shown(low)} is greater than max_value {shown(high)}",
+                )
             ]
         return []

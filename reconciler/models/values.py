@@ -22,6 +22,16 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 MAX_PLAIN_DIGITS = 4300
 
 
+def shown(value: object) -> str:
+    """A value as a message quotes it, the way YAML or JSON writes it: text in quotes, a
+    date in ISO 8601, a boolean as true or false (never Python's spelling of the object)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, Decimal)):  # a datetime is a date too
+        return value.isoformat() if isinstance(value, date) else str(value)
+    return repr(value)
+
+
 def parse_instant(value: object) -> datetime:
     """A date, datetime or ISO 8601 string as a naive UTC datetime; ValueError otherwise."""
     if isinstance(value, datetime):
@@ -37,13 +47,13 @@ def parse_instant(value: object) -> datetime:
         except ValidationError:
             raise ValueError(f"{value!r} is not a valid ISO 8601 date or datetime") from None
     else:
-        raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__} {value!r}")
+        raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__} {shown(value)}")
     if moment.tzinfo is not None:
         try:
             moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
         except OverflowError:
             raise ValueError(
-                f"{value!r} is out of range: in UTC it falls outside the years 1 to 9999"
+                f"{shown(value)} is out of range: in UTC it falls outside the years 1 to 9999"
             ) from None
     return moment
 
@@ -68,7 +78,7 @@ def _canonical_instant_text(value: str) -> str:
 def parse_number(value: object) -> Decimal:
     """A finite number from an int, float or numeric string; ValueError otherwise."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, got boolean {value!r}")
+        raise ValueError(f"expected a number, got boolean {shown(value)}")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -81,9 +91,9 @@ def parse_number(value: object) -> Decimal:
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a number") from None
     else:
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{shown(value)} is not a number")
     if not number.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(f"{shown(value)} is not a finite number")
     return number
 
 
@@ -119,7 +129,7 @@ def parse_bool(value: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise ValueError(f"expected true or false, got {value!r}")
+    raise ValueError(f"expected true or false, got {shown(value)}")
 
 
 def canonical_bool(value: object) -> str:

@@ -4,6 +4,7 @@ error), never a crash."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,7 @@ from reconciler.models.values import (
     canonical_operand,
     format_number,
     parse_instant,
+    shown,
 )
 
 
@@ -79,3 +81,18 @@ def test_a_live_operand_of_any_magnitude_reads_at_once() -> None:
 def test_a_date_that_leaves_the_calendar_in_utc_is_a_value_error(written: str) -> None:
     with pytest.raises(ValueError, match="out of range: in UTC it falls outside the years"):
         parse_instant(written)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (date(2024, 1, 1), "2024-01-01"),
+        (datetime(2024, 2, 1, 10, 0), "2024-02-01T10:00:00"),
+        (True, "true"),
+        (Decimal("NaN"), "NaN"),
+        ("x", "'x'"),
+        (5, "5"),
+    ],
+)
+def test_a_value_is_quoted_as_written_not_as_python_spells_it(value: object, written: str) -> None:
+    assert shown(value) == written
