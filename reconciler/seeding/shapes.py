@@ -79,6 +79,17 @@ def as_integer(value: object) -> int | None:
     return None
 
 
+def whole_number(value: object) -> int | None:
+    """A seed's count or timestamp: `as_integer`, or a JSON number with no fraction (`5.0`,
+    as a spreadsheet or pandas writes a whole number; JSON has one number type, and the
+    emulator takes it). An MPID is read with `as_integer` alone: as a float it would have
+    lost digits."""
+    found = as_integer(value)
+    if found is None and type(value) is float and value.is_integer():
+        return int(value)
+    return found
+
+
 def unknown(path: DataPath, key: str, choices: Sequence[str], what: str) -> Problem:
     hint = suggest(key, choices)
     advice = f"did you mean `{hint}`?" if hint else f"expected one of {', '.join(choices)}"
@@ -134,7 +145,7 @@ def _numeric_value(
     if not is_number(value):
         problems.append(Problem(at, f"{name}: {NOT_NUMERIC}, not {show(value)}"))
     elif calculation_type == "count":
-        count = as_integer(value)
+        count = whole_number(value)
         if count is None or count < 0:
             problems.append(
                 Problem(at, f"{name}: a count must be a whole number >= 0, not {show(value)}")
@@ -147,7 +158,7 @@ def _timestamp(name: str, value: object, at: DataPath, problems: list[Problem]) 
             Problem(at, f"{name}: {NOT_NUMERIC}: UNIX epoch milliseconds, not {show(value)}")
         )
         return
-    millis = as_integer(value)
+    millis = whole_number(value)
     if millis is None:
         problems.append(
             Problem(at, f"{name}: a timestamp must be whole epoch milliseconds, not {show(value)}")
@@ -197,7 +208,7 @@ def _average(name: str, value: object, at: DataPath, problems: list[Problem]) ->
     elif not is_number(total):
         problems.append(Problem((*at, "sum"), f"{name}: {NOT_NUMERIC}, not {show(total)}"))
     count = value.get("count")
-    number = as_integer(count)
+    number = whole_number(count)
     if count is None:
         problems.append(Problem((*at, "count"), f"{name}: average needs count"))
     elif number is None or number <= 0:

@@ -382,3 +382,32 @@ def test_more_than_100_distinct_values_are_counted_for_a_warning() -> None:
     # unique_values_count takes its list to count it: no cap documented.
     validator.check(body(attribute_name="Products Viewed", seed={"list": many}))
     assert validator.overfull == {"Screens Visited": 1, "Favorite Category": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "seed"),
+    [
+        ("Orders", {"value": 5.0}),
+        ("First Seen", {"value": 1582589378000.0}),
+        ("Average Order Value", {"key_value_pairs": {"sum": 10, "count": 20.0}}),
+    ],
+)
+def test_a_whole_number_written_with_a_zero_fraction_is_whole(name: str, seed: Json) -> None:
+    """`5.0` is how a spreadsheet or pandas writes a count: JSON has one number type, and
+    the emulator takes it. It was refused as 'a count must be a whole number >= 0, not 5.0'.
+    It is sent as written."""
+    user, problems = check(body(attribute_name=name, seed=seed))
+    assert problems == []
+    assert user is not None
+    assert user["calculated_attributes"]["workspace"][0]["seed"] == seed
+
+
+def test_an_mpid_with_a_zero_fraction_stays_refused() -> None:
+    """A float MPID has lost digits already (7346244611012968789.0 reads as ...8704)."""
+    raw = body()
+    raw["mpid"] = 7346244611012968789.0
+    user, problems = check(raw)
+    assert user is None
+    [(path, message)] = problems
+    assert path == "mpid"
+    assert message.startswith("must be an integer (the user's MPID), not 7.3462446110129")
