@@ -12,7 +12,8 @@ seeds all landed.
 The state sits beside the embedded emulator's, in `.reconciler/` of the manifest directory
 (`.reconciler/<env>/` for a named environment): `seeding/<workspace>-<first 16 hex of the
 file's sha256>/` holds `seeded.json` (the record) and a checkpoint per group of CAs
-(`group-<hash>.jsonl`). A changed file is another directory: everything is sent again.
+(`group-<hash>.jsonl`) until that group's seeds all landed. A changed file is another
+directory: everything is sent again.
 """
 
 from __future__ import annotations
@@ -235,9 +236,10 @@ class SeedGroups:
         unseeded = first and not record.unseeded
         self.directory.mkdir(parents=True, exist_ok=True)
         names = ", ".join(f'"{name}"' for name in sorted(cas))
+        checkpoint = self.checkpoint(cas, unseeded)
         options = SeedOptions(
             file=self.file,
-            checkpoint=self.checkpoint(cas, unseeded),
+            checkpoint=checkpoint,
             rejects=self.rejects,
             # One file a run, as `seed` keeps it: the first group to refuse anyone starts it
             # (a group resumed from its checkpoint writes its earlier refusals again).
@@ -255,6 +257,12 @@ class SeedGroups:
         self._rejects_started = self._rejects_started or report.rejects is not None
         results = self._results(report, cas)
         self._remember(record, report, cas, results, unseeded)
+        if all(r.error is None and not r.refused for r in results.values()):
+            # Done: the record now says these seeds landed. The checkpoint served the
+            # resume of this run only; kept, it would pass the same group's seeds for
+            # landed in a later apply, after a change in between dropped them (a cutoff
+            # changed and changed back).
+            checkpoint.unlink(missing_ok=True)
         return results
 
     def _results(self, report: SeedReport, cas: Mapping[str, int]) -> dict[str, SeedResult]:

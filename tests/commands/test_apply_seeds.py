@@ -6,6 +6,7 @@ seeds, and never re-sending a confirmed batch."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,10 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from reconciler.commands import apply as apply_command
+from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.plan import markdown
 from reconciler.plan.value import Plan
 from tests.conftest import StartEmulator
@@ -526,3 +529,39 @@ def test_many_invalid_users_get_advice_that_plan_and_apply_can_follow(tmp_path: 
         assert "... and 10 more (fix them and run again: --seeds takes a file" in refused.stderr
         assert "reconciler seed FILE DIR --skip-invalid --rejects REJECTS" in refused.stderr
         assert "(use --skip-invalid" not in refused.stderr
+
+
+def embedded_seeds(directory: Path, name: str) -> dict[int, dict[str, Any]]:
+    """The seeds of CA `name` the embedded workspace of `directory` holds now, by mpid."""
+
+    async def read() -> dict[str, Any]:
+        app = create_app(EmulatorConfig(), db_path=directory / ".reconciler" / "emulator.db")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+            found: dict[str, Any] = (await http.get("/_emulator/seeds")).json()
+            return found
+
+    users = asyncio.run(read())["users"]
+    return {
+        user["mpid"]: user["calculated_attributes"][name]
+        for user in users
+        if name in user["calculated_attributes"]
+    }
+
+
+def test_a_cutoff_changed_back_and_forth_gets_its_seeds_again_each_time(tmp_path: Path) -> None:
+    # Each change of the cutoff drops the CA's seeds (mParticle matches seeds to the
+    # definition in use): every apply must send them again. A group's checkpoint from an
+    # earlier, finished apply of the same cutoff must not pass them for landed.
+    seeds = seed_file(tmp_path / "seeds.jsonl", 20, NAMES[:1])
+    cutoffs = ["2024-02-01", "2024-02-02", "2024-02-01", "2024-02-02", "2024-02-01"]
+    for step, cutoff in enumerate(cutoffs):
+        definition = {**PURCHASES, "seeding": {"cutoff_date": cutoff}}
+        directory = write_manifests(tmp_path / "m", [ca(NAMES[0], definition)])
+        applied = run_cli("apply", directory, "--seeds", seeds, "--auto-approve", env=EMBEDDED)
+        assert applied.exit_code == 0, applied.output
+        held = embedded_seeds(directory, NAMES[0])
+        assert set(held) == set(wanted(20, NAMES[:1])), f"step {step}: {applied.output}"
+        assert {seed["cutoff_date"][:10] for seed in held.values()} == {cutoff}
+        planned = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=EMBEDDED)
+        assert planned.exit_code == 0, planned.output
