@@ -5,7 +5,8 @@ Exit codes (SPEC §4), mapped in one place (`exit_code_for`, after pre-commit's
 `error_handler`): 0 success; 1 a user error (bad input, a usage error such as an unknown
 flag or a bad flag value, an API error, a refused plan); 2 only `plan --detailed-exitcode`
 with changes; 3 a bug in reconciler (one paragraph that says so; the traceback with
---debug); 130 interrupted. Errors are one paragraph on stderr, never a traceback.
+--debug); 130 interrupted (Ctrl-C), 143 stopped by SIGTERM, which stops a command as Ctrl-C
+does (`stop_on_sigterm`). Errors are one paragraph on stderr, never a traceback.
 The global flags (`--debug`, `--no-color`, `--version`, `-h`) work before the command and
 after it.
 """
@@ -13,8 +14,10 @@ after it.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -29,8 +32,9 @@ if TYPE_CHECKING:
 #: settings.MAX_WORKSPACE_ID, spelled here so that parsing flags needs no settings (and
 #: no pydantic); a test holds the two equal.
 MAX_WORKSPACE_ID = 2**63 - 1
-#: Exit codes (SPEC §4): nothing but `plan --detailed-exitcode` ever exits 2.
-USER_ERROR, BUG, INTERRUPTED = 1, 3, 130
+#: Exit codes (SPEC §4): nothing but `plan --detailed-exitcode` ever exits 2. SIGTERM
+#: (how CI runners cancel a job) ends with 128 + 15, as `seed` has it.
+USER_ERROR, BUG, INTERRUPTED, TERMINATED = 1, 3, 130, 143
 #: The root's options that every command accepts as well (`reconciler plan --no-color`).
 GLOBAL_OPTIONS = ("debug", "no_color", "version")
 
@@ -76,6 +80,9 @@ def exit_code_for(exc: BaseException, output: Output, *, debug: bool) -> int:
     from reconciler.errors import printable
 
     if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
+        if Signals.terminated:
+            output.error("interrupted by SIGTERM")
+            return TERMINATED
         output.error("interrupted")
         return INTERRUPTED
     if isinstance(exc, typer.TyperException):  # what the command-line parser refused
@@ -239,6 +246,32 @@ def run_command(
     raise typer.Exit(code)
 
 
+class Signals:
+    """What stopped the command, for its message and exit code."""
+
+    terminated = False
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM does what Ctrl-C does at this moment: the handler SIGINT has now (asyncio's
+    while a command's loop runs: cancel its task, so requests in flight end and files are
+    closed), or a KeyboardInterrupt."""
+    Signals.terminated = True
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+        return
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM, which CI runners send to cancel a job, stop a command as Ctrl-C does
+    (Python's default ends the process at once, silently, mid-request). `seed` watches
+    both signals itself while it sends."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main() -> None:
     """Console-script entry point."""
+    stop_on_sigterm()
     app()

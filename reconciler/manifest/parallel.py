@@ -78,9 +78,11 @@ def worth(size: int, jobs: int, limit: int | None) -> int:
 
 
 def _worker_started() -> None:
-    # Ctrl-C reaches the whole process group: the command's process stops the workers and
-    # says so once, instead of each worker printing a traceback.
+    # Ctrl-C reaches the whole process group (and a CI runner's SIGTERM may): the command's
+    # process stops the workers and says so once, instead of each worker printing a
+    # traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Parsing builds many objects and no cyclic garbage: collect rarely (as the CLI does).
     gc.set_threshold(50_000, 20, 20)
 

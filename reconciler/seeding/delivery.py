@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -215,12 +216,17 @@ async def send_async(
         # never learnt): the run stops, and the report still says what landed before.
         report.failure = exc
     finally:
-        for signum in watched:
+        for signum, previous in watched.items():
             loop.remove_signal_handler(signum)
+            signal.signal(signum, previous)  # what the command had (SIGTERM: as Ctrl-C)
         report.requests = http.requests
         report.retries = http.retries
         delivery.finish(time.monotonic() - started)
         await http.aclose()
+
+
+#: A signal's handler as `signal.getsignal` gives it (SIG_DFL and SIG_IGN are ints).
+Handler = Callable[[int, FrameType | None], Any] | int | None
 
 
 def _on_signals(
@@ -230,7 +236,7 @@ def _on_signals(
     report: SeedReport,
     watch: Observer,
     task: asyncio.Task[Any] | None,
-) -> list[int]:
+) -> dict[int, Handler]:
     """First Ctrl-C / SIGTERM: send no further request (no retry either), let those on
     the wire finish, then stop; batches still waiting (for their slot, a retry, or for the
     Seeding API to learn a CA) are left for the resume. Second: stop now."""
@@ -248,11 +254,12 @@ def _on_signals(
             "yet are left for the resume"
         )
 
-    watched: list[int] = []
+    watched: dict[int, Handler] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
         try:
             loop.add_signal_handler(signum, interrupt, signum)
         except (NotImplementedError, RuntimeError, ValueError):
             continue  # not the main thread, or no signals here: Ctrl-C stays a KeyboardInterrupt
-        watched.append(signum)
+        watched[signum] = previous
     return watched

@@ -147,13 +147,18 @@ def test_work_is_done_by_other_processes_and_comes_back_in_order() -> None:
 
 
 def ctrl_c_handler(job: int) -> bool:
-    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ignored = signal.SIG_IGN
+    return (
+        signal.getsignal(signal.SIGINT) is ignored and signal.getsignal(signal.SIGTERM) is ignored
+    )
 
 
-def test_workers_leave_ctrl_c_to_the_command() -> None:
-    """Ctrl-C reaches every process of the group: only the command's own handles it."""
+def test_workers_leave_ctrl_c_and_sigterm_to_the_command() -> None:
+    """Ctrl-C reaches every process of the group (and a CI runner's SIGTERM may): only the
+    command's own handles it."""
     assert list(parallel.mapped(ctrl_c_handler, [1, 2], 2)) == [True, True]
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN
 
 
 def dies_in_a_worker(job: tuple[int, int]) -> tuple[int, int]:

@@ -185,3 +185,25 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
     assert report["batches"] == {"total": 10, "sent": 9, "skipped": 1}
     assert stats["requests"][BULK] == 4 + 9
     assert confirmed(checkpoint) == 10
+
+
+def test_after_sending_the_command_gets_back_its_own_signal_handlers(
+    serve: Serve, tmp_path: Path
+) -> None:
+    # While it sends, the pipeline watches SIGINT and SIGTERM itself; afterwards the
+    # command's own handlers are back (SIGTERM stopping it as Ctrl-C does, for the rest of an
+    # `apply --seeds`), not Python's defaults, under which SIGTERM ends a process silently.
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(10))
+
+    def own(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    before = signal.signal(signal.SIGTERM, own)
+    try:
+        with serve() as server:
+            result = run_cli("seed", path, MANIFESTS, env=cli_env(server))
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGTERM) is own
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
