@@ -103,6 +103,22 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> N
     assert result.stderr == "Error: interrupted\n"
 
 
+def test_ctrl_c_before_the_command_body_still_says_interrupted(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    """Ctrl-C while a command imports what it needs, before its body runs (a few tenths of
+    a second): Typer ended the run with 130 and nothing on stderr."""
+    from reconciler.cli import plans
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plans, "flags_from", interrupted)
+    result = run_cli("apply", workspace, "--auto-approve")
+    assert result.exit_code == 130
+    assert result.stderr == "Error: interrupted\n"
+
+
 def test_a_user_error_stays_exit_1_with_debug(workspace: Path) -> None:
     result = run_cli("plan", workspace, "--debug", env={"RECONCILER_RETRY_ATTEMPTS": "abc"})
     assert result.exit_code == 1

@@ -117,6 +117,15 @@ class ReconcilerGroup(TyperGroup):
         for command in self.commands.values():
             command.params.extend(shared)
 
+    def invoke(self, ctx: Any) -> Any:  # a click Context (typer names its class privately)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            # Ctrl-C (or SIGTERM) before a command's body runs, while it imports what it
+            # needs: Typer would end the run with 130 and no word.
+            state = state_of(ctx)
+            raise typer.Exit(exit_code_for(exc, state.output(), debug=state.debug)) from None
+
     def main(
         self,
         args: Sequence[str] | None = None,
