@@ -184,6 +184,10 @@ class Deadline:
     def __post_init__(self) -> None:
         self.started = self.clock()
 
+    def restart(self) -> None:
+        """Count from now: the time a person took to answer is not the command's."""
+        self.started = self.clock()
+
     def remaining(self) -> float | None:
         if self.seconds is None:
             return None

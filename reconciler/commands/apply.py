@@ -197,9 +197,13 @@ async def _apply_directory(
                 output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
             return 0
         seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options)
-        if not options.auto_approve and not await _approved(output):
-            output.print(Text("Apply cancelled; nothing was sent."))
-            return 1
+        if not options.auto_approve:
+            if not await _approved(output):
+                output.print(Text("Apply cancelled; nothing was sent."))
+                return 1
+            # The deadline bounds what the command sends and waits for, not how long a
+            # person reads the plan: answered after it, every request would be refused.
+            client.http.deadline.restart()
         report = await _run_plan(plan, client, output, options, seeder)
         again = planning.build(ws, await client.list(), asked).plan
         if not again.empty:

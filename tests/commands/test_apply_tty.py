@@ -10,7 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from reconciler.api import http
+from reconciler.api.retrying import Deadline
+from reconciler.commands import apply as apply_command
+from reconciler.console import Output
 from tests.commands.test_plan import writes
+from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import RawApi, ca, env_for, write_manifests
 
@@ -62,3 +69,33 @@ def test_only_yes_applies(tmp_path: Path, emulator: EmulatorServer, raw: RawApi)
     assert code == 0, screen
     assert "Apply complete: 2 done." in screen
     assert [item["name"] for item in raw.list()] == ["A"]
+
+
+class _Clock:
+    """time.monotonic, moved forward at will."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+def test_time_spent_at_the_prompt_is_not_counted_in_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person who answers `yes` after the command's deadline (30 min) still gets the
+    apply: every request was refused with "this command's deadline ... has passed"."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    clock = _Clock()
+    monkeypatch.setattr(http, "Deadline", lambda seconds: Deadline(seconds, clock))
+    monkeypatch.setattr(Output, "interactive", property(lambda self: True))
+
+    def answered_an_hour_later(output: Output) -> bool:
+        clock.ahead += 3600
+        return True
+
+    monkeypatch.setattr(apply_command, "_confirm", answered_an_hour_later)
+    result = run_cli("apply", directory, env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "Apply complete: 2 done." in result.stdout
