@@ -10,7 +10,9 @@ follows the calculation of every activated CA, for at most `--wait-timeout`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -227,7 +229,35 @@ async def _approved(output: Output) -> bool:
             "refusing to apply without confirmation: there is no terminal to ask. "
             "Pass --auto-approve (or apply a reviewed plan with --plan FILE)."
         )
-    return await asyncio.to_thread(_confirm, output)
+    return await _asked(output)
+
+
+async def _asked(output: Output) -> bool:
+    """`_confirm` in a daemon thread: Ctrl-C (or SIGTERM) at the prompt ends the command at
+    once. A worker of asyncio.to_thread, still blocked reading the terminal, held the exit
+    until the person pressed Enter."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bool] = loop.create_future()
+
+    def settle(outcome: bool | Exception) -> None:
+        if answer.done():  # cancelled: the command is stopping
+            return
+        if isinstance(outcome, Exception):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
+
+    def ask() -> None:
+        try:
+            outcome: bool | Exception = _confirm(output)
+        except Exception as exc:
+            outcome = exc
+        # A closed loop (RuntimeError): nobody waits for the answer any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=ask, name="confirmation", daemon=True).start()
+    return await answer
 
 
 def _confirm(output: Output) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -99,3 +100,41 @@ def test_time_spent_at_the_prompt_is_not_counted_in_the_deadline(
     result = run_cli("apply", directory, env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "Apply complete: 2 done." in result.stdout
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_at_the_prompt_stops_at_once(
+    tmp_path: Path, emulator: EmulatorServer, sent: signal.Signals, code: int
+) -> None:
+    """The answer was read by a worker thread that held the exit until Enter was pressed:
+    Ctrl-C at the prompt seemed to do nothing."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(directory)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, **env_for(emulator.url), "NO_COLOR": "1", "COLUMNS": "120"},
+        close_fds=True,
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        give_up = time.monotonic() + 60
+        while b"Only 'yes' is accepted" not in screen and time.monotonic() < give_up:
+            if select.select([master], [], [], 0.5)[0]:
+                screen += os.read(master, 4096)
+        process.send_signal(sent)
+        assert process.wait(timeout=20) == code, screen.decode(errors="replace")
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                screen += os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+    finally:
+        process.kill()
+        process.wait()
+        os.close(master)
+    assert b"Error: interrupted" in screen
+    assert writes(emulator.stats()) == 0
