@@ -173,6 +173,7 @@ class Http:
         self._resume_at = 0.0
         self._pause = 0.0
         self._paused_by: RateLimited | None = None
+        self._announced = 0.0  # the end of the last pause announced
         #: Requests waiting to try again after a 429 of their own: one is a blip, several
         #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
         self._refused = 0
@@ -194,11 +195,22 @@ class Http:
 
     async def _pace(self, shown: str) -> None:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
-        delay = self._resume_at - time.monotonic()
-        if delay > 0:
-            delay += random.uniform(0, spread(self.policy, self._pause, self._refused))
+        remaining = self._resume_at - time.monotonic()
+        if remaining > 0:
+            jitter = spread(self.policy, self._pause, self._refused)
+            delay = remaining + random.uniform(0, jitter)
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
+            if remaining + jitter >= NOTICE_AFTER and self._announced != self._resume_at:
+                # Once a pause: the refused request announced its own retry, but the others
+                # held by the same 429 (and the jitter that spreads them) wait too.
+                self._announced = self._resume_at
+                log.info(
+                    "holding requests for at most %s (until %s): the API asked to slow down (%s)",
+                    duration(remaining + jitter),
+                    until(remaining + jitter),
+                    reason(self._paused_by) if self._paused_by is not None else "429",
+                )
             await until_stopped(self._sleep(delay), self._stopping)
         if self.limiter is not None:
             await until_stopped(self._slot(shown), self._stopping)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -190,6 +191,33 @@ async def test_a_stop_ends_a_retry_wait_and_sends_nothing_more() -> None:
     with pytest.raises(Stopped):
         await http.request("GET", "https://api.example/x", idempotent=True)
     assert seen == ["POST"]
+
+
+async def test_requests_held_by_another_requests_429_are_announced_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every wait is announced: a 429's pause holds the other requests too, and says so
+    once, with when it ends at the latest."""
+    answers = [httpx.Response(429, headers={"retry-after": "30"})] + [httpx.Response(204)] * 2
+    client = httpx.AsyncClient(transport=httpx.MockTransport(_in_turn(answers)))
+    sleeps = Sleeps()
+    http = Http(client, policy=RetryPolicy(attempts=1), sleep=sleeps)
+    with pytest.raises(RateLimited):  # its last attempt: the pause it asked for remains
+        await http.request("POST", "https://api.example/x", idempotent=False)
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        await asyncio.gather(
+            http.request("GET", "https://api.example/x", idempotent=True),
+            http.request("GET", "https://api.example/x", idempotent=True),
+        )
+    held = [record.getMessage() for record in caplog.records]
+    assert len(held) == 1, held
+    assert re.fullmatch(
+        r"holding requests for at most \d+ s \(until \d\d:\d\d:\d\d\): the API asked to "
+        r"slow down \(429.*\)",
+        held[0],
+    ), held[0]
+    assert len(sleeps.waits) == 2
+    assert all(wait >= 29 for wait in sleeps.waits), sleeps.waits
 
 
 async def test_client_errors_are_not_retried() -> None:
