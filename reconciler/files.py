@@ -53,10 +53,20 @@ def replace_whole(path: Path, data: bytes, *, durable: bool = False) -> None:
 
 def write_atomically(path: Path, data: bytes, flag: str) -> None:
     """`replace_whole` for a file the user named with `flag`: checked first, and a refusal
-    of the operating system is a user error naming the flag and the path."""
+    of the operating system is a user error naming the flag and the path.
+
+    Only a regular file is replaced. A symbolic link is followed and its target replaced
+    (the link stays); a device, a pipe or `/dev/stdout` is written through, as a shell's
+    `>` would: renaming a file over one would put a regular file in place of `/dev/stdout`
+    (run as root) or of the pipe a reader waits on."""
     check_writable_file(path, flag)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_whole(path, data)
+        if path.exists() and not path.is_file():
+            with path.open("wb") as stream:
+                stream.write(data)
+            return
+        target = path.resolve() if path.is_symlink() else path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_whole(target, data)
     except OSError as exc:
         raise refusal(flag, path, exc) from None

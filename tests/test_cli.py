@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -163,6 +165,36 @@ def test_plan_out_is_written_whole(workspace: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"{")
     assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temporary file left
+
+
+def test_plan_out_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The rename put a regular file in place of the link (and, run as root, in place of
+    `/dev/stdout` itself)."""
+    (tmp_path / "real.json").write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to("real.json")
+    result = run_cli("plan", workspace, "--out", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink()
+    assert (tmp_path / "real.json").read_bytes().startswith(b'{\n  "format_version": 2')
+
+
+def test_plan_out_into_a_pipe_writes_through_it(workspace: Path, tmp_path: Path) -> None:
+    """`--out` a named pipe (or a device) is written as a shell's `>` writes it: the rename
+    replaced the pipe with a regular file and its reader got nothing."""
+    pipe = tmp_path / "plan.pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader waits on the pipe
+    try:
+        result = run_cli("plan", workspace, "--out", pipe)
+        assert result.exit_code == 0, result.output
+        assert stat.S_ISFIFO(pipe.stat().st_mode)
+        assert os.read(reader, 64).startswith(b'{\n  "format_version": 2')
+    finally:
+        os.close(reader)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "plan.pipe"]
 
 
 def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> None:
