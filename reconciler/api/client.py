@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import from_json
 
+from reconciler.api import secrets
 from reconciler.api.http import Http, shown_url
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
@@ -128,12 +129,14 @@ class TokenSource:
                 method="POST",
                 path=shown_url(self._auth_url),
             )
+        secrets.learn(token)  # a gateway may quote it back: hidden like the secret
         self._token = token
         self._expires_at = self._clock() + max(lifetime - REFRESH_MARGIN, lifetime / 2)
 
 
-def _created_id(content: bytes, shown: str) -> int:
-    """The create call answers with the new id: a bare integer (or, leniently, {"id": n})."""
+def _created_id(content: bytes, shown: str, redact: secrets.Redactor) -> int:
+    """The create call answers with the new id: a bare integer (or, leniently, {"id": n});
+    anything else is quoted in the error, its secrets hidden."""
     try:
         body = orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -146,7 +149,8 @@ def _created_id(content: bytes, shown: str) -> int:
         return body
     if isinstance(body, str) and body.strip().isdigit():
         return int(body)
-    raise ApiError(f"create answered without an id: {content[:200]!r}", method="POST", path=shown)
+    said = redact(repr(content[:200]))
+    raise ApiError(f"create answered without an id: {said}", method="POST", path=shown)
 
 
 class PlatformClient:
@@ -253,7 +257,8 @@ class PlatformClient:
 
     async def create(self, body: dict[str, Any]) -> int:
         """POST a new CA (name, description, draft_definition); its new id."""
-        return _created_id(await self._call("POST", json=body, idempotent=False), self.shown())
+        content = await self._call("POST", json=body, idempotent=False)
+        return _created_id(content, self.shown(), self.http.redact)
 
     async def update(self, ca_id: int, body: dict[str, Any]) -> None:
         """PUT name, description and draft_definition (the draft; never the active one)."""

@@ -32,6 +32,16 @@ SECRET_ENV_VARS = ("MPARTICLE_CLIENT_SECRET", "MPARTICLE_API_SECRET")
 _ENVIRONMENT_SECRET = re.compile(r"MPARTICLE_[A-Z0-9_]+_(CLIENT|API)_SECRET")
 #: The seeding keys (the Basic token is key:secret).
 _API_KEY = re.compile(r"MPARTICLE_(?:[A-Z0-9_]+_)?API_KEY")
+#: The forms of secrets learned while the process runs: the bearer tokens the token
+#: endpoint issues (as good as the client secret while they last). Every Redactor hides
+#: them, one made before the token was issued too (the --debug trace's, the CLI's).
+_learned: list[str] = []
+
+
+def learn(secret: str) -> None:
+    """Hide `secret` (a bearer token just issued) in every Redactor from now on."""
+    if len(secret) >= MIN_SECRET_LENGTH:
+        _learned.extend(sorted(_forms(secret) - set(_learned)))
 
 
 def basic_token(key: str, secret: str) -> str:
@@ -78,10 +88,13 @@ class Redactor:
         self._forms.sort(key=len, reverse=True)
 
     def __bool__(self) -> bool:
-        return bool(self._forms)
+        return bool(self._forms or _learned)
 
     def __call__(self, text: str) -> str:
-        for form in self._forms:
+        forms = self._forms
+        if _learned:  # longest first again, across both lists
+            forms = sorted({*forms, *_learned}, key=len, reverse=True)
+        for form in forms:
             if form in text:
                 text = text.replace(form, REDACTED)
         return text

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from reconciler.api import secrets
 from reconciler.api.secrets import REDACTED, REDACTED_HEADER, Redactor, basic_token
 
 SECRET = 'q"u\\o-te-MARKER'
@@ -67,3 +68,11 @@ def test_each_environments_secrets_and_basic_tokens_are_known() -> None:
     token = basic_token("staging-key", "staging-secret-MARKER")
     text = f"prod-client-MARKER staging-secret-MARKER Basic {token} not a secret"
     assert redact(text) == f"{REDACTED} {REDACTED} Basic {REDACTED} not a secret"
+
+
+def test_a_learned_token_is_hidden_by_every_redactor_even_one_made_before() -> None:
+    """The --debug trace's Redactor is made before any token is issued."""
+    before = Redactor()
+    secrets.learn("bt-MARKER-learned-token")
+    assert before('echo: "Bearer bt-MARKER-learned-token"') == f'echo: "Bearer {REDACTED}"'
+    assert Redactor()("bt-MARKER-learned-token") == REDACTED

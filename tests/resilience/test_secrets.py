@@ -31,7 +31,7 @@ from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.seeds import MANIFESTS as SEEDING_MANIFESTS
 from tests.support.seeds import create_workspace, users, write_jsonl
-from tests.support.servers import Request, json_error, running
+from tests.support.servers import Request, json_error, response, running
 from tests.support.workspace import RawApi, ca, env_for, write_manifests
 
 CLIENT_SECRET = "cs-Q7x2-MARKER-client-secret"
@@ -368,3 +368,60 @@ def test_a_gateway_echoing_the_seeding_authorization_leaks_nowhere(tmp_path: Pat
     for text in (result.output, rejects.read_text(), checkpoint.read_text()):
         assert token not in text
         assert API_SECRET not in text
+
+
+BEARER_TOKEN = "bt-K8w3-MARKER-bearer-token"
+
+
+async def _issuing_then_echoing(request: Request, writer: asyncio.StreamWriter) -> None:
+    """A token endpoint that issues BEARER_TOKEN, behind a gateway that refuses every API
+    call quoting its Authorization header, in the error and in a header of its own."""
+    if request.path.startswith("/oauth"):
+        token = json.dumps({"access_token": BEARER_TOKEN, "expires_in": 3600}).encode()
+        writer.write(response(200, token, {"content-type": "application/json"}))
+        return
+    quoted = request.headers["authorization"]
+    writer.write(json_error(400, f"bad header: {quoted}", {"x-echo": quoted}))
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_a_bearer_token_echoed_back_is_hidden(debug: bool, tmp_path: Path) -> None:
+    """The token the token endpoint issues opens the API as the secret does: a gateway
+    quoting the Authorization header showed it in the error (and --debug, in the trace)."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    with running(_issuing_then_echoing) as gateway:
+        env = {**secret_env(gateway.url), "RECONCILER_RETRY_ATTEMPTS": "1"}
+        if debug:
+            run = reconciler("--debug", "plan", directory, env=env)
+        else:
+            result = run_cli("plan", directory, env=env)
+            run = Run(result.exit_code, result.stdout, result.stderr)
+    assert run.code == 1
+    assert "bad header: Bearer ***" in run.stderr
+    assert BEARER_TOKEN not in run.output
+
+
+def test_a_create_answer_quoting_the_token_is_hidden(tmp_path: Path) -> None:
+    """A create answered without an id is quoted in the apply report: its secrets too."""
+
+    async def quoting(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.path.startswith("/oauth") or request.method != "POST":
+            await _issuing_then_echoing(request, writer)
+            return
+        said = json.dumps({"you sent": request.headers["authorization"]}).encode()
+        writer.write(response(200, said, {"content-type": "application/json"}))
+
+    async def lists_nothing(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.method == "GET":
+            writer.write(response(200, b"[]", {"content-type": "application/json"}))
+        else:
+            await quoting(request, writer)
+
+    directory = write_manifests(tmp_path, [ca("A")])
+    with running(lists_nothing) as gateway:
+        env = {**secret_env(gateway.url), "RECONCILER_RETRY_ATTEMPTS": "1"}
+        result = run_cli("apply", directory, "--auto-approve", env=env)
+    assert result.exit_code == 1
+    assert "create answered without an id" in result.output
+    assert "Bearer ***" in result.output
+    assert BEARER_TOKEN not in result.output
