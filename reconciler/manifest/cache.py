@@ -117,7 +117,7 @@ def code_fingerprint() -> str:
 def key(path: Path, display: str, content: bytes) -> str:
     digest = hashlib.sha256(code_fingerprint().encode())
     for part in (str(path.resolve()), display):
-        digest.update(part.encode())
+        digest.update(os.fsencode(part))  # a file name need not be UTF-8
         digest.update(b"\0")
     digest.update(content)
     return digest.hexdigest()

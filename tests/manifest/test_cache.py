@@ -93,6 +93,16 @@ def test_a_second_load_skips_yaml_and_gives_the_same_result(
     assert second.cas[0].ca.definition == first.cas[0].ca.definition
 
 
+def test_a_file_name_that_is_not_utf8_is_cached_too(tmp_path: Path) -> None:
+    """Its cache key encoded the name as UTF-8: "unexpected UnicodeEncodeError ... This is
+    a bug" (exit 3) for any manifest file so named (a checkout from another system)."""
+    directory = workspace(tmp_path)
+    (directory / "cas.yaml").rename(directory / os.fsdecode(b"caf\xe9.yaml"))
+    first = manifest.load(directory)
+    assert [d.name for d in first.cas] == ["Rolling"]
+    assert [d.name for d in manifest.load(directory).cas] == ["Rolling"]
+
+
 SETTINGS = """workspace_id: 7
 scope: ["Roll*"]
 safety: {max_change_percent: 12.5, allow_delete: false}
