@@ -29,7 +29,13 @@ def load_settings(directory: Path) -> SettingsFile:
     path = directory / SETTINGS_FILE
     display = str(path)
     if not directory.is_dir():
-        raise ManifestError([Issue(str(directory), None, None, "", "no such directory")])
+        why = (
+            f"a file, not a directory: commands read a whole manifest directory, the "
+            f"folder with the {SETTINGS_FILE} (such as {directory.parent})"
+            if directory.exists()
+            else "no such directory"
+        )
+        raise ManifestError([Issue(str(directory), None, None, "", why)])
     if not path.is_file():
         raise ManifestError(
             [

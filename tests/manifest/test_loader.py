@@ -181,6 +181,19 @@ def test_missing_directory(tmp_path: Path) -> None:
     assert "no such directory" in str(caught.value)
 
 
+def test_a_file_given_for_the_directory_is_called_a_file(tmp_path: Path) -> None:
+    """`reconciler validate manifests/commerce.yaml` said "no such directory" of a file
+    that is plainly there."""
+    (tmp_path / "a.yaml").write_text(CA.format(name="A"))
+    with pytest.raises(ManifestError) as caught:
+        manifest.load(tmp_path / "a.yaml")
+    [issue] = caught.value.issues
+    assert issue.message == (
+        "a file, not a directory: commands read a whole manifest directory, the folder "
+        f"with the reconciler.yaml (such as {tmp_path})"
+    )
+
+
 def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> None:
     # An escape sequence (recolour, retitle), a bidi override and a line separator in a key.
     key = "\x1b[31mred\x1b]0;title\x07\u202e\u2028x"
