@@ -15,6 +15,7 @@ from typing import IO, Any
 import orjson
 
 from reconciler.errors import ApiError, SettingsError
+from reconciler.files import check_writable_file, refusal
 
 JSON_FORMAT_VERSION = 1
 
@@ -161,6 +162,9 @@ def check_rejects_path(path: Path) -> None:
     if path.is_dir():
         raise SettingsError(f"--rejects {path} is a directory: name a file for refused users")
     if not path.exists():
+        check_writable_file(path, "--rejects")  # not below a file
+        if not path.parent.is_dir():
+            raise SettingsError(f"--rejects {path}: no such directory {path.parent}")
         return
     try:
         with path.open("rb") as file:
@@ -199,9 +203,12 @@ class RejectsFile:
         self.write_entry({"line": line, "errors": errors, "record": record, "stage": stage})
 
     def write_entry(self, entry: dict[str, Any]) -> None:
-        if self._file is None:
-            self._file = self.path.open("ab" if self.append else "wb")
-        self._file.write(orjson.dumps(entry) + b"\n")
+        try:
+            if self._file is None:
+                self._file = self.path.open("ab" if self.append else "wb")
+            self._file.write(orjson.dumps(entry) + b"\n")
+        except OSError as exc:  # a full disk, a folder this user may not write to
+            raise refusal("--rejects", self.path, exc) from None
         self.count += 1
 
     def flush(self) -> None:

@@ -510,6 +510,31 @@ def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: 
     assert f"{earlier} holds the rejects of an earlier run" in result.stderr
 
 
+def test_a_rejects_path_that_cannot_be_created_is_refused_before_sending(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """`--rejects` below a file, or in a missing folder, ended in "unexpected
+    NotADirectoryError ... This is a bug" (exit 3) at the first refused user."""
+    bodies: list[Any] = list(users(5))
+    bodies[1]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    (tmp_path / "file").write_text("x")
+    refused = {
+        tmp_path / "file" / "r.jsonl": f"{tmp_path / 'file'} is a file, not a directory",
+        tmp_path / "missing" / "r.jsonl": f"no such directory {tmp_path / 'missing'}",
+    }
+    with serve() as server:
+        for rejects, why in refused.items():
+            result = run_cli(
+                "seed", path, MANIFESTS, "--skip-invalid", "--rejects", rejects,
+                env=cli_env(server),
+            )  # fmt: skip
+            assert result.exit_code == 1, result.output
+            assert f"Error: --rejects {rejects}: {why}\n" in result.stderr
+        assert sent(server) == 0
+    assert not (tmp_path / "missing").exists()
+
+
 def test_a_stray_quote_in_a_csv_stops_the_run_where_it_is(serve: Serve, tmp_path: Path) -> None:
     """One unbalanced quote made every following row one cell: 10 of 13 users were lost
     and the run exited 0."""
