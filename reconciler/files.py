@@ -9,10 +9,18 @@ never "a bug").
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+
+
+def real_path(path: Path) -> Path:
+    """`path` absolute, its symbolic links followed as far as they go. Unlike Python 3.11's
+    `Path.resolve`, a link loop raises nothing here (it is left for the open that follows
+    to report, as an OSError naming the path) instead of a RuntimeError."""
+    return Path(os.path.realpath(path))
 
 
 def refusal(flag: str, path: Path, exc: OSError, doing: str = "write") -> ReconcilerError:
@@ -65,7 +73,9 @@ def write_atomically(path: Path, data: bytes, flag: str) -> None:
             with path.open("wb") as stream:
                 stream.write(data)
             return
-        target = path.resolve() if path.is_symlink() else path
+        target = real_path(path) if path.is_symlink() else path
+        if target.is_symlink():  # realpath stops at a link loop
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_whole(target, data)
     except OSError as exc:

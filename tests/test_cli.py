@@ -197,6 +197,33 @@ def test_plan_out_into_a_pipe_writes_through_it(workspace: Path, tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "plan.pipe"]
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("plan", "{m}", "--out", "{loop}"), "--out {loop}: cannot write it"),
+        (("seed", "{loop}", "{m}"), "cannot read the seed file {loop}"),
+        (("seed", "{seeds}", "{m}", "--checkpoint", "{loop}"), "--checkpoint {loop}: cannot"),
+        (("export", "{m}", "--out", "{loop}"), "--out {loop}: cannot"),
+    ],
+    ids=["plan-out", "seed-file", "seed-checkpoint", "export-out"],
+)
+def test_a_symbolic_link_loop_is_a_named_user_error(
+    workspace: Path, tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    """Python 3.11's Path.resolve raises RuntimeError on a link loop: "unexpected
+    RuntimeError: Symlink loop ... This is a bug" (exit 3)."""
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("")
+    names = {"m": workspace, "loop": loop, "seeds": seeds}
+    result = run_cli(*(arg.format(**names) for arg in args))
+    assert result.exit_code == 1, result.output
+    assert said.format(**names) in result.stderr
+    assert "bug" not in result.stderr
+    assert loop.is_symlink()
+
+
 def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> None:
     port = run_cli("emulator", "--port", "99999")
     assert port.exit_code == 1

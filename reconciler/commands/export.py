@@ -28,7 +28,7 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, printable
 from reconciler.export import export
-from reconciler.files import refusal, write_atomically
+from reconciler.files import real_path, refusal, write_atomically
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
@@ -174,12 +174,12 @@ def check_targets(out: Path, names: list[str], replaced: list[Path], force: bool
     (`.reconcilerignore` hides it) is refused like the others: by name if export did not
     write it, without `--force` if it did. A file `.reconcilerignore` would hide is refused
     too: plan on the export would call its CA unmanaged (and prune would delete it)."""
-    seen = {path.resolve() for path in replaced}
+    seen = {real_path(path) for path in replaced}
     unseen = [
         out / name
         for name in names
         if ((out / name).exists() or (out / name).is_symlink())
-        and (out / name).resolve() not in seen
+        and real_path(out / name) not in seen
     ]
     _refuse_foreign(out, unseen)
     if unseen and not force:
@@ -239,9 +239,9 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     if settings.target == "mparticle" and settings.api_url:
         written["api_url"] = settings.api_url
     if settings.target == "embedded":
-        database = settings.emulator_db.resolve()
+        database = real_path(settings.emulator_db)
         try:
-            written["emulator_db"] = Path(os.path.relpath(database, out.resolve())).as_posix()
+            written["emulator_db"] = Path(os.path.relpath(database, real_path(out))).as_posix()
         except ValueError:  # another drive (Windows): only an absolute path reaches it
             written["emulator_db"] = str(database)
     if settings.scope is not None:
@@ -258,9 +258,9 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
         raise refusal("--out", out, exc) from None
     for name, text in documents.items():
         write_atomically(out / name, text.encode("utf-8"), "--out")
-    kept = {(out / name).resolve() for name in documents}
+    kept = {real_path(out / name) for name in documents}
     for path in replaced:
-        if path.resolve() not in kept:
+        if real_path(path) not in kept:
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:

@@ -27,6 +27,7 @@ from rich.progress import (
 from reconciler import workspace
 from reconciler.console import Output
 from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError
+from reconciler.files import real_path
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
@@ -155,7 +156,7 @@ def _distinct_files(options: SeedOptions) -> None:
         named.append(("--checkpoint", options.checkpoint))
     seen: dict[Path, str] = {}
     for flag, path in named:
-        other = seen.setdefault(path.resolve(), flag)
+        other = seen.setdefault(real_path(path), flag)
         if other != flag:
             raise SettingsError(f"{flag} and {other} name the same file ({path}): use another")
 

@@ -19,6 +19,7 @@ import orjson
 
 from reconciler.api.retrying import RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path
+from reconciler.files import real_path
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
@@ -150,7 +151,7 @@ class _Run:
         self.rejects = RejectsFile(options.rejects_path, append=options.append_rejects)
         self.seed_file = SeedFile(options.file)
         self.input_id = InputId(
-            str(options.file.resolve()), self.seed_file.size, self.seed_file.head_sha256()
+            str(real_path(options.file)), self.seed_file.size, self.seed_file.head_sha256()
         )
         if options.checkpoint is not None:
             Checkpoint.check_input(options.checkpoint, self.input_id)

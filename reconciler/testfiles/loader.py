@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from reconciler.errors import CaTestFileError, Issue
 from reconciler.evaluator import as_of_millis
 from reconciler.evaluator.values import iso_millis
+from reconciler.files import real_path
 from reconciler.manifest import ignore
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, read_yaml
@@ -191,7 +192,7 @@ class _FileLoader:
     ) -> batches.EventsFile | None:
         """An events file this test file names, read once for all test files; None when
         there is no such file."""
-        path = (self.path.parent / events_file).resolve()
+        path = real_path(self.path.parent / events_file)
         if not path.is_file():
             return None
         if path not in events_files:
