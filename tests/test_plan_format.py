@@ -107,6 +107,20 @@ def test_ids_read_from_a_plan_file_are_range_checked(
         Plan.load(write(tmp_path, v2))
 
 
+@pytest.mark.parametrize("field", ["directory", "database"])
+def test_a_path_with_a_nul_in_a_plan_file_is_damage(tmp_path: Path, field: str) -> None:
+    """`apply --plan` of a plan whose directory held a NUL ended in "unexpected ValueError:
+    embedded null byte ... This is a bug" (exit 3)."""
+    document = FULL.document()
+    document["target"][field] = "/repo/m\u0000x"
+    with pytest.raises(ReconcilerError) as caught:
+        Plan.load(write(tmp_path, document))
+    assert caught.value.message == (
+        f"{tmp_path / 'plan.json'} is not a reconciler plan (format_version 2): "
+        f"target.{field}: a path cannot hold a NUL character"
+    )
+
+
 def test_not_json_is_refused(tmp_path: Path) -> None:
     (tmp_path / "plan.json").write_text("{")
     with pytest.raises(ReconcilerError, match="not JSON"):

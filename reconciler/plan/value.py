@@ -43,8 +43,16 @@ def _live_key(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _path(value: str) -> str:
+    if "\0" in value:  # no file system takes one: os calls raise ValueError, not OSError
+        raise ValueError("a path cannot hold a NUL character")
+    return value
+
+
 Id = Annotated[int, AfterValidator(_id)]
 LiveKey = Annotated[str, AfterValidator(_live_key)]
+#: A file or folder the plan names (its workspace's, its seed file).
+PathText = Annotated[str, AfterValidator(_path)]
 
 ActionKind = Literal["create", "update", "discard_draft", "activate", "delete", "seed"]
 
@@ -165,8 +173,8 @@ class Target(_Value):
 
     kind: Literal["embedded", "mparticle"]
     api_url: str | None = None
-    database: str | None = None
-    directory: str | None = None
+    database: PathText | None = None
+    directory: PathText | None = None
 
 
 class Selection(_Value):
@@ -221,7 +229,7 @@ class SeedSource(_Value):
     """The seed file of a plan made with `--seeds`: `apply` sends exactly this file, and
     `apply --plan` refuses it once its content differs (sha256)."""
 
-    path: str
+    path: PathText
     sha256: Sha256
     format: Literal["jsonl", "csv"]
     #: Valid users in the file (each seeds one or more CAs).
