@@ -276,6 +276,30 @@ def test_a_junk_url_in_reconciler_yaml_is_located(tmp_path: Path) -> None:
     assert "auth_url: 'sso.auth.mparticle.com' is not an http:// or https:// URL" in result.stderr
 
 
+def test_a_url_holding_a_password_is_refused_without_showing_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """`https://user:password@host` was taken, and every error naming the host showed the
+    password (`POST http://user:hunter2pass@...`), as would the plan file's api_url."""
+    env = {
+        "MPARTICLE_CLIENT_ID": "x",
+        "MPARTICLE_CLIENT_SECRET": "y",
+        "MPARTICLE_API_URL": "http://user:hunter2pass@127.0.0.1:9/api",
+        "RECONCILER_RETRY_ATTEMPTS": "1",
+    }
+    result = run_cli("plan", workspace, env=env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: MPARTICLE_API_URL='http://***@127.0.0.1:9/api' holds a user name or password"
+    )
+    in_file = write_manifests(tmp_path / "f", [ca("A")], {"api_url": "https://u:pw-x@h.test"})
+    located = run_cli("validate", in_file)
+    assert located.exit_code == 1
+    assert "api_url: 'https://***@h.test' holds a user name or password" in located.stderr
+    assert "hunter2pass" not in result.output + located.output
+    assert "pw-x" not in located.output
+
+
 def test_plain_http_to_another_host_warns_that_secrets_travel_unencrypted(
     workspace: Path,
 ) -> None:

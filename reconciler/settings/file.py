@@ -109,13 +109,28 @@ def url_problem(url: str) -> str | None:
         return "is not an http:// or https:// URL"
     if not parts.hostname:
         return "names no host"
+    if "@" in parts.netloc:
+        return (
+            "holds a user name or password (user:password@host): credentials come from "
+            "the environment (MPARTICLE_CLIENT_ID/SECRET, MPARTICLE_API_KEY/SECRET), never "
+            "from a URL that messages and plan files show"
+        )
     return None
+
+
+def shown_url(url: str) -> str:
+    """`url` fit for a message: a user name or password in it hidden."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return repr(url)
+    return repr(f"{scheme}{sep}***@{netloc.rpartition('@')[2]}{slash}{path}")
 
 
 def _api_url(value: str) -> str:
     problem = url_problem(value)
     if problem is not None:
-        raise ValueError(f"{value!r} {problem}")
+        raise ValueError(f"{shown_url(value)} {problem}")
     return value
 
 

@@ -24,6 +24,7 @@ from reconciler.settings.file import (
     SafetyPolicy,
     SettingsFile,
     Target,
+    shown_url,
     url_problem,
 )
 from reconciler.settings.tuning import Tuning
@@ -243,7 +244,9 @@ def _env_url(env: Mapping[str, str], name: str, pods: bool = False) -> str | Non
         return raw or None
     problem = url_problem(raw)
     if problem is not None:
-        raise SettingsError(f"{name}={raw!r} {problem}: give the API's address, https://host")
+        raise SettingsError(
+            f"{name}={shown_url(raw)} {problem}: give the API's address, https://host"
+        )
     return raw
 
 
