@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, format_path
 from reconciler.models.canonical import (
     NON_TEXT_LEAVES,
     CanonicalCondition,
@@ -316,7 +316,12 @@ def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
         else:
             other += 1
     if other:
-        return f"{what} could not be read: {exc.error_count()} problem(s)"
+        first = exc.errors(include_url=False)[0]
+        where = format_path([part for part in first["loc"] if isinstance(part, (int, str))])
+        return (
+            f"{what} could not be read: {exc.error_count()} problem(s), the first at "
+            f"{where or '(top)'}: {first['msg']}"
+        )
     named = []
     for (index, field), count in problems.items():
         item = data[index]

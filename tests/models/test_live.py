@@ -174,6 +174,16 @@ def test_a_list_that_is_no_list_of_cas_says_so() -> None:
         read_live({"calculated_attributes": []})
 
 
+def test_a_list_with_a_bad_field_says_where() -> None:
+    """It said only "1 problem(s)": which CA and field, and what is wrong, went unsaid."""
+    with pytest.raises(ApiError) as caught:
+        read_live([{"id": 6, "name": "Fine"}, {"id": "x", "name": "CA"}])
+    assert str(caught.value) == (
+        "the CA list could not be read: 1 problem(s), the first at [1].id: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    )
+
+
 def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
     """Paths of a canonical TypedDict whose values are neither text nor null."""
     text_types = {str, type(None)}
