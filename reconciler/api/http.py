@@ -102,7 +102,7 @@ def error_for(
     messages = _messages(response)
     common: dict[str, Any] = {
         "status": status,
-        "messages": [redact(m) for m in messages] if redact else messages,
+        "messages": [redact(m) for m in messages] if redact is not None else messages,
         "method": method,
         "path": path,
     }
@@ -167,7 +167,7 @@ class Http:
         self._sleep = sleep
         self.policy = policy or RetryPolicy()
         self.deadline = Deadline(self.policy.deadline)
-        self.redact = redact or Redactor()
+        self.redact = redact if redact is not None else Redactor()
         self.limiter = _limiter(rate_limit) if rate_limit else None
         #: A 429 pauses every request until then, each for a jitter more (see `spread`).
         self._resume_at = 0.0

@@ -88,7 +88,8 @@ class Redactor:
         self._forms.sort(key=len, reverse=True)
 
     def __bool__(self) -> bool:
-        return bool(self._forms or _learned)
+        """Whether it was given a secret long enough to hide (learned tokens aside)."""
+        return bool(self._forms)
 
     def __call__(self, text: str) -> str:
         forms = self._forms

@@ -7,9 +7,11 @@ import base64
 import json
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from reconciler.api import secrets
+from reconciler.api.http import error_for
 from reconciler.api.secrets import REDACTED, REDACTED_HEADER, Redactor, basic_token
 
 SECRET = 'q"u\\o-te-MARKER'
@@ -76,3 +78,13 @@ def test_a_learned_token_is_hidden_by_every_redactor_even_one_made_before() -> N
     secrets.learn("bt-MARKER-learned-token")
     assert before('echo: "Bearer bt-MARKER-learned-token"') == f'echo: "Bearer {REDACTED}"'
     assert Redactor()("bt-MARKER-learned-token") == REDACTED
+
+
+def test_a_learned_token_is_hidden_in_errors_when_the_secret_is_too_short_to_search() -> None:
+    """A Redactor given only short secrets is falsy; the error still hides the token."""
+    secrets.learn("bt-MARKER-short-secret-token")
+    answer = httpx.Response(
+        400, json={"errors": [{"message": "Bearer bt-MARKER-short-secret-token"}]}
+    )
+    error = error_for(answer, "GET", "https://api.example/x", Redactor(["short"]))
+    assert list(error.messages) == [f"Bearer {REDACTED}"]
