@@ -291,13 +291,15 @@ class PlatformClient:
 
     def _status(self, model: type[StatusT], content: bytes, what: str, suffix: str) -> StatusT:
         """A status answer read, or an ApiError saying which call's answer was unreadable
-        (not JSON, or a field of another type), not a failure of reconciler."""
+        (not JSON, a proxy's HTML page, a field of another type) and where, not a failure
+        of reconciler. The body itself is not quoted: a gateway's page may echo anything."""
         try:
             return model.model_validate_json(content)
         except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top)"
             raise ApiError(
-                f"{what} could not be read from the API's answer ({exc.error_count()} "
-                f"problem(s)): {content[:200]!r}",
+                f"{what} could not be read from the API's answer: {where}: {first['msg']}",
                 method="GET",
                 path=self.shown(suffix),
             ) from None
