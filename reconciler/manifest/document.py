@@ -8,6 +8,7 @@ manifests all come from the cache reads no YAML.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,9 +165,11 @@ def read_bytes(path: Path, display: str) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
-        raise SourceError(
-            [Issue(display, None, None, "", f"cannot read: {exc.strerror}")]
-        ) from None
+        reason = exc.strerror or type(exc).__name__
+        if path.is_symlink():
+            target = os.readlink(path)
+            reason = f"it is a symbolic link to {target}, which cannot be read ({reason})"
+        raise SourceError([Issue(display, None, None, "", f"cannot read: {reason}")]) from None
 
 
 def parse_bytes(raw: bytes, display: str) -> Document:

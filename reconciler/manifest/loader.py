@@ -46,16 +46,23 @@ class Manifests:
         return [desired for desired in found if desired is not None]
 
 
+def _broken_link(path: Path) -> bool:
+    """A symbolic link to nothing (or a loop of them): listed, so that reading it reports
+    it. Skipped, the CAs it should hold would look deleted to the plan (and prune them)."""
+    return path.is_symlink() and not path.exists()
+
+
 def discover(directory: Path) -> Iterator[Path]:
     """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
     so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`) and the files
-    `.reconcilerignore` names (raises ManifestError if it is invalid)."""
+    `.reconcilerignore` names (raises ManifestError if it is invalid). A broken symbolic
+    link is listed: reading it is the error."""
     ignored = ignore.read(directory)
     found = [
         path
         for pattern in ("*.yaml", "*.yml")
         for path in directory.rglob(pattern)
-        if path.is_file()
+        if (path.is_file() or _broken_link(path))
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and path.relative_to(directory).as_posix() != SETTINGS_FILE
         and not path.name.endswith(TEST_SUFFIXES)

@@ -194,6 +194,22 @@ def test_a_file_given_for_the_directory_is_called_a_file(tmp_path: Path) -> None
     )
 
 
+def test_a_manifest_behind_a_broken_link_is_an_error_not_skipped(tmp_path: Path) -> None:
+    """Skipped, a link to nothing (a moved file, a checkout without its submodule) would
+    make its CAs look deleted: plan would call them unmanaged and prune delete them."""
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A")})
+    (root / "shared.yaml").symlink_to(root / "elsewhere" / "shared.yaml")
+    (root / "loop.yaml").symlink_to(root / "loop.yaml")
+    assert errors_of(root) == [
+        "loop.yaml: cannot read: it is a symbolic link to loop.yaml, which cannot be read "
+        "(Too many levels of symbolic links)",
+        "shared.yaml: cannot read: it is a symbolic link to elsewhere/shared.yaml, which "
+        "cannot be read (No such file or directory)",
+    ]
+    (root / ".reconcilerignore").write_text("shared.yaml\nloop.yaml\n")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A"]
+
+
 def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> None:
     # An escape sequence (recolour, retitle), a bidi override and a line separator in a key.
     key = "\x1b[31mred\x1b]0;title\x07\u202e\u2028x"
