@@ -59,7 +59,7 @@ def replace_whole(path: Path, data: bytes, *, durable: bool = False) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def write_atomically(path: Path, data: bytes, flag: str) -> None:
+def write_atomically(path: Path, data: bytes, flag: str, *, make_folders: bool = True) -> None:
     """`replace_whole` for a file the user named with `flag`: checked first, and a refusal
     of the operating system is a user error naming the flag and the path.
 
@@ -76,7 +76,8 @@ def write_atomically(path: Path, data: bytes, flag: str) -> None:
         target = real_path(path) if path.is_symlink() else path
         if target.is_symlink():  # realpath stops at a link loop
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if make_folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
         replace_whole(target, data)
     except OSError as exc:
         raise refusal(flag, path, exc) from None

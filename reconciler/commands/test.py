@@ -81,8 +81,8 @@ def run(options: TestOptions, output: Output) -> int:
         if junit_file is not None:  # the report says why there are no results
             try:
                 junit.write(junit_file, junit.problems_document(exc.issues))
-            except OSError as error:  # the problems themselves are the error to show
-                output.warn(f"--junit {junit_file}: cannot write: {error.strerror}")
+            except ReconcilerError as error:  # the problems themselves are the error to show
+                output.warn(str(error))
         raise
     results = testfiles.run(suites, definitions)
     passed, failed = _report(results, output)
@@ -96,8 +96,5 @@ def run(options: TestOptions, output: Output) -> int:
     if not suites:
         output.warn(f"no test files (*.test.yaml) below {directory}")
     if junit_file is not None:
-        try:
-            junit.write(junit_file, junit.document(results))
-        except OSError as exc:
-            raise ReconcilerError(f"--junit {junit_file}: cannot write: {exc.strerror}") from None
+        junit.write(junit_file, junit.document(results))
     return 1 if failed else 0

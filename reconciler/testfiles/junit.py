@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from reconciler.errors import Issue
+from reconciler.files import write_atomically
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult
 
 #: What XML 1.0 cannot hold at all, not even as a character reference: control characters
@@ -119,5 +120,7 @@ def problems_document(issues: Sequence[Issue]) -> bytes:
 
 
 def write(path: Path, body: bytes) -> None:
-    """Write a JUnit XML document to `path` (its folder must exist)."""
-    path.write_bytes(body)
+    """Write a JUnit XML document to `path` whole or not at all (a full disk leaves the
+    report before it, never half of one for the CI reporter to choke on); its folder must
+    exist. A refusal is a ReconcilerError naming --junit and the path."""
+    write_atomically(path, body, "--junit", make_folders=False)
