@@ -12,8 +12,9 @@ seeds all landed.
 The state sits beside the embedded emulator's, in `.reconciler/` of the manifest directory
 (`.reconciler/<env>/` for a named environment): `seeding/<workspace>-<first 16 hex of the
 file's sha256>/` holds `seeded.json` (the record) and a checkpoint per group of CAs
-(`group-<hash>.jsonl`) until that group's seeds all landed. A changed file is another
-directory: everything is sent again.
+(`group-<hash>.jsonl`, the CAs of each in `groups.json`) until that group's seeds all
+landed, or a group of some of its CAs starts under another cutoff or grouping. A changed
+file is another directory: everything is sent again.
 """
 
 from __future__ import annotations
@@ -200,6 +201,54 @@ class _Notes:
         pass
 
 
+class GroupIndex:
+    """Which CAs each group checkpoint of a seed file holds (`groups.json` beside them).
+    A checkpoint is good for resuming its own group only: once a group of some of its CAs
+    starts under another shape (a cutoff changed) or another grouping, it is removed, or
+    it would pass seeds for landed that the change in between dropped (a cutoff changed
+    and changed back). Removing one only costs a resend: seeds overwrite. An unreadable
+    index is an empty one."""
+
+    FILE = "groups.json"
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / self.FILE
+
+    def _read(self) -> dict[str, list[str]]:
+        try:
+            found = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        return {
+            name: [ca for ca in cas if isinstance(ca, str)]
+            for name, cas in found.items()
+            if isinstance(cas, list)
+        }
+
+    def _remove(self, groups: dict[str, list[str]], names: set[str], folder: Path) -> None:
+        for name in names:
+            (folder / name).unlink(missing_ok=True)
+            groups.pop(name, None)
+        replace_whole(self.path, orjson.dumps(groups, option=orjson.OPT_SORT_KEYS))
+
+    def starting(self, checkpoint: Path, cas: Mapping[str, int]) -> None:
+        """`checkpoint`'s group starts: every other checkpoint holding one of `cas` goes."""
+        groups = self._read()
+        stale = {
+            name
+            for name, held in groups.items()
+            if name != checkpoint.name and not set(held).isdisjoint(cas)
+        }
+        groups[checkpoint.name] = sorted(cas)
+        self._remove(groups, stale, checkpoint.parent)
+
+    def finished(self, checkpoint: Path) -> None:
+        """Every seed of `checkpoint`'s group landed: the record says so from now on."""
+        self._remove(self._read(), {checkpoint.name}, checkpoint.parent)
+
+
 class SeedGroups:
     """The applier's seeder (`applier.Seeder`): one seeding run per group of CAs."""
 
@@ -220,6 +269,7 @@ class SeedGroups:
         self.file = Path(source.path)
         self.rejects = rejects_path(self.file)
         self.shapes = shapes(catalogue)
+        self.groups = GroupIndex(self.directory)
         #: Whether a group of this run has written the rejects file yet: the first one
         #: replaces a rejects file of an earlier run, the others add to it.
         self._rejects_started = False
@@ -237,6 +287,7 @@ class SeedGroups:
         self.directory.mkdir(parents=True, exist_ok=True)
         names = ", ".join(f'"{name}"' for name in sorted(cas))
         checkpoint = self.checkpoint(cas, unseeded)
+        self.groups.starting(checkpoint, cas)
         options = SeedOptions(
             file=self.file,
             checkpoint=checkpoint,
@@ -262,7 +313,7 @@ class SeedGroups:
             # resume of this run only; kept, it would pass the same group's seeds for
             # landed in a later apply, after a change in between dropped them (a cutoff
             # changed and changed back).
-            checkpoint.unlink(missing_ok=True)
+            self.groups.finished(checkpoint)
         return results
 
     def _results(self, report: SeedReport, cas: Mapping[str, int]) -> dict[str, SeedResult]:

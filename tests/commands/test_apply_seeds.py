@@ -565,3 +565,36 @@ def test_a_cutoff_changed_back_and_forth_gets_its_seeds_again_each_time(tmp_path
         assert {seed["cutoff_date"][:10] for seed in held.values()} == {cutoff}
         planned = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=EMBEDDED)
         assert planned.exit_code == 0, planned.output
+
+
+def test_a_stopped_groups_checkpoint_is_not_resumed_after_another_cutoff_landed(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    # An active, seeded CA gets cutoff A: activated (its seeds dropped), then seeded, until
+    # a refusal stops the apply with two batches of three confirmed in the group's
+    # checkpoint. Then cutoff B (dropped, all sent again, landed) and back to A (dropped
+    # again): A's old checkpoint must not pass its two batches for landed.
+    server = start_emulator()
+    seeds = seed_file(tmp_path / "seeds.jsonl", 300, NAMES[:1])
+
+    def manifests(cutoff: str) -> Path:
+        definition = {**PURCHASES, "seeding": {"cutoff_date": cutoff}}
+        return write_manifests(tmp_path / "m", [ca(NAMES[0], definition)])
+
+    first = apply(manifests("2024-01-15"), seeds, server)
+    assert first.exit_code == 0, first.output
+    server.refuse_seeds(1150)
+    stopped = apply(manifests("2024-02-01"), seeds, server)
+    assert stopped.exit_code == 1, stopped.output
+    assert "1 of its users were refused by the server" in stopped.stdout
+    server.refuse_seeds()
+    for cutoff in ("2024-02-02", "2024-02-01"):
+        directory = manifests(cutoff)
+        applied = apply(directory, seeds, server)
+        assert applied.exit_code == 0, applied.output
+        assert stored(server) == wanted(300, NAMES[:1]), f"{cutoff}: {applied.output}"
+        planned = run_cli(
+            "plan", directory, "--seeds", seeds, "--detailed-exitcode", env=env(server)
+        )
+        assert planned.exit_code == 0, planned.output
+    assert list((directory / ".reconciler" / "seeding").glob("*/group-*.jsonl")) == []
