@@ -189,7 +189,8 @@ async def _apply_directory(
         for note in planned.notes:
             output.warn(note)
         plan = planned.plan
-        if options.fmt == "text":
+        # The JSON report replaces the text one, never the plan a person is asked to approve.
+        if options.fmt == "text" or (not options.auto_approve and output.interactive):
             render.show(plan, output, "text")
         # The rules first, as `plan` checks them: both commands refuse the same plans.
         if planned.refused:

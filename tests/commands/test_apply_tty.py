@@ -138,3 +138,16 @@ def test_ctrl_c_at_the_prompt_stops_at_once(
         os.close(master)
     assert b"Error: interrupted" in screen
     assert writes(emulator.stats()) == 0
+
+
+def test_json_report_still_shows_the_plan_it_asks_about(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    directory = write_manifests(tmp_path, [ca("A")])
+    code, screen = run_on_a_terminal(
+        ["apply", str(directory), "--format", "json"], env_for(emulator.url), "no"
+    )
+    assert code == 1
+    assert '+ create "A"' in screen
+    assert "Apply cancelled; nothing was sent." in screen
+    assert writes(emulator.stats()) == 0
