@@ -67,6 +67,13 @@ def test_selection_plans_only_the_chosen_cas_and_counts_the_rest() -> None:
     assert (everything.desired, everything.live, everything.not_selected) == (desired, live, 0)
 
 
+def test_a_glob_that_selects_nothing_is_named() -> None:
+    """`apply --only ltv` (the CA is `LTV`) planned nothing and exited 0, unremarked."""
+    chooser = Chooser(only=("ltv", "L*"), exclude=("Stray", "zz*"))
+    assert selection.unmatched(chooser, ["LTV", "Stray"]) == ["--only ltv", "--exclude zz*"]
+    assert selection.unmatched(Chooser(), []) == []
+
+
 # -- drafts: preserve --------------------------------------------------------------------
 
 

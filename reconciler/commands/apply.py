@@ -186,8 +186,9 @@ async def _apply_directory(
         )
         origin = planning.source_of(source, source_live)
         planned = planning.build(ws, live, asked, origin, tests, seeds)
-        for note in planned.notes:
-            output.warn(note)
+        for note in [*planned.notes, planning.unselected_note([planned], asked.chooser)]:
+            if note is not None:
+                output.warn(note)
         plan = planned.plan
         # The JSON report replaces the text one, never the plan a person is asked to approve.
         if options.fmt == "text" or (not options.auto_approve and output.interactive):

@@ -71,6 +71,9 @@ async def plan_workspaces(
         for note in result.notes:
             output.warn(note)
         planned.append(result)
+    unselected = planning.unselected_note(planned, options.chooser)
+    if unselected is not None:
+        output.warn(unselected)
     return planned
 
 

@@ -9,7 +9,7 @@ names. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -43,6 +43,14 @@ class Chooser:
         if self.only and not matches(name, self.only):
             return False
         return not matches(name, self.exclude)
+
+
+def unmatched(chooser: Chooser, names: Iterable[str]) -> list[str]:
+    """The `--only`/`--exclude` flags (as written) whose glob matches none of `names`: most
+    likely a typo, and an `--only` one silently makes the plan smaller (or empty)."""
+    every = set(names)
+    flags = [("--only", p) for p in chooser.only] + [("--exclude", p) for p in chooser.exclude]
+    return [f"{flag} {p}" for flag, p in flags if not any(matches(n, [p]) for n in every)]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from reconciler.api import transports as target
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, printable
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
@@ -133,6 +133,20 @@ def build(
         plan, notes = values.with_values(plan, scoped, ws.desired, suites)
     refused = [v for v in found if v.rule not in allowed]
     return Planned(ws, plan, scoped, refused, tuple(notes))
+
+
+def unselected_note(results: Sequence[Planned], chooser: Chooser) -> str | None:
+    """A warning for the `--only`/`--exclude` globs that match no CA, in the manifests or
+    the workspace (in scope), of any environment planned."""
+    names = [ca.name for result in results for ca in result.workspace.desired]
+    names += [ca.name for result in results for ca in result.live]
+    unused = selection.unmatched(chooser, names)
+    if not unused:
+        return None
+    return (
+        f"{printable(', '.join(unused))} matches no CA in the manifests or the workspace "
+        "(globs are case-sensitive): check the pattern"
+    )
 
 
 def budget_of(settings: Settings, live: Sequence[LiveCA]) -> Budget:

@@ -28,6 +28,21 @@ def test_quick_start_plans_applies_and_converges(tmp_path: Path) -> None:
     assert "No changes. 13 unchanged, 0 unmanaged." in again.stdout
 
 
+def test_a_selection_that_matches_nothing_says_so(tmp_path: Path) -> None:
+    """Globs are case-sensitive: `--only ltv` left out `LTV` and printed "No changes."
+    without a word, so a CI apply with a mistyped glob passed having done nothing."""
+    directory = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
+    planned = run_cli("plan", directory, "--only", "ltv", "--only", "LTV", "--exclude", "x*")
+    assert planned.exit_code == 0, planned.output
+    assert "Warning: --only ltv, --exclude x* matches no CA" in planned.stderr
+    applied = run_cli("apply", directory, "--auto-approve", "--only", "ltv")
+    assert applied.exit_code == 0, applied.output
+    assert "No changes." in applied.stdout
+    assert "Warning: --only ltv matches no CA" in applied.stderr
+    assert "matches no CA" not in run_cli("plan", directory, "--only", "LTV").stderr
+
+
 def test_embedded_state_is_per_manifest_directory(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     for directory in (one, two):
