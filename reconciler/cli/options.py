@@ -39,6 +39,16 @@ AllEnvOption = Annotated[
         show_default=False,
     ),
 ]
+SummaryEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME|all",
+        help="Environment whose CAs the summary counts, or all (default: RECONCILER_ENV, else "
+        "all); every environment is checked.",
+        show_default=False,
+    ),
+]
 AllowOption = Annotated[
     list[str] | None,
     typer.Option(

@@ -19,6 +19,7 @@ from reconciler.cli.options import (
     OnlyOption,
     PruneOption,
     SeedsOption,
+    SummaryEnvOption,
     TargetOption,
     WorkspaceOption,
     flags_from,
@@ -27,7 +28,7 @@ from reconciler.cli.options import (
 
 @app.command()
 def validate(
-    ctx: typer.Context, directory: DirArg = Path("manifests"), env: AllEnvOption = None
+    ctx: typer.Context, directory: DirArg = Path("manifests"), env: SummaryEnvOption = None
 ) -> None:
     """Check manifests offline: every error at once, each with file:line:column."""
     from reconciler.commands import validate as command

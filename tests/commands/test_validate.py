@@ -290,3 +290,19 @@ def test_a_padded_name_is_a_warning_and_a_blank_one_an_error(tmp_path: Path) -> 
         "mParticle keeps as part of the name; if no live CA is named so, remove it"
     ) in stderr, stderr
     assert "cas.yaml:3:19: renamed_from: 'Old ' has leading or trailing whitespace" in stderr
+
+
+def test_the_summary_counts_every_environment_unless_one_is_asked_for(tmp_path: Path) -> None:
+    """`validate --help` said --env defaults to default_environment; validate counts every
+    environment (RECONCILER_ENV, or --env, picks one), as the README says."""
+    directory = tmp_path / "environments"
+    shutil.copytree(ROOT / "examples" / "environments", directory)
+    assert "default_environment: dev" in (directory / "reconciler.yaml").read_text()
+    every = run_cli("validate", directory)
+    assert every.exit_code == 0, every.output
+    assert "(CAs per environment: dev 4, staging 3, prod 3)" in every.stdout
+    chosen = run_cli("validate", directory, env={"RECONCILER_ENV": "prod"})
+    assert "(CAs per environment: prod 3)" in chosen.stdout
+    helped = " ".join(run_cli("validate", "--help").stdout.split())
+    assert "(default: RECONCILER_ENV, else all)" in helped
+    assert "default_environment" not in helped
