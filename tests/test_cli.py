@@ -75,6 +75,16 @@ def test_version_and_h_work_everywhere(command: str) -> None:
         assert "--debug" in helped.stdout
 
 
+def test_every_env_flag_says_its_default() -> None:
+    """`test --help` showed `--env <str>` with no default, unlike every other command."""
+    having = [c for c in COMMANDS if "--env" in run_cli(c, "--help").stdout]
+    assert set(having) >= {"validate", "test", "plan", "apply", "export", "seed"}
+    for command in having:
+        helped = " ".join(run_cli(command, "--help").stdout.split())
+        assert "--env NAME" in helped, command
+        assert "(default: RECONCILER_ENV, else" in helped, command
+
+
 def test_debug_after_the_command_shows_the_traceback_of_a_bug(
     monkeypatch: pytest.MonkeyPatch, workspace: Path
 ) -> None:

@@ -44,7 +44,11 @@ def ca_tests(
     env: Annotated[
         str | None,
         typer.Option(
-            "--env", help="Test the CAs as this environment has them.", show_default=False
+            "--env",
+            metavar="NAME",
+            help="Test the CAs as this environment has them (default: RECONCILER_ENV, else "
+            "default_environment).",
+            show_default=False,
         ),
     ] = None,
     junit: Annotated[
