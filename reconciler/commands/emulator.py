@@ -38,6 +38,10 @@ def _check(options: EmulatorOptions) -> str | None:
         return "--live-traffic must be a share of the seed limit, at least 0 and below 1"
     if config.limit_window <= 0:
         return "--limit-window must be positive"
+    if config.token_ttl <= 0:
+        return "--token-ttl must be positive (a token would be expired when given)"
+    if config.workspace_id is not None and config.workspace_id <= 0:
+        return "--workspace-id must be positive (a client can name no other workspace)"
     for flag, value in (
         ("--seed-limit", config.seed_limit),
         ("--acceleration-limit", config.acceleration_limit),
@@ -45,7 +49,6 @@ def _check(options: EmulatorOptions) -> str | None:
         ("--latency-ms", config.latency_ms),
         ("--max-active", config.max_active),
         ("--calculation-seconds", config.calculation_seconds),
-        ("--token-ttl", config.token_ttl),
         ("--retention-days", config.retention_days or 0),
     ):
         if value < 0:

@@ -6,6 +6,7 @@ clock instead of sleeping."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpx
@@ -255,4 +256,31 @@ def test_bad_limit_flags_are_named(flag: str, value: str, message: str) -> None:
 
     result = run_cli("emulator", "--port", "0", flag, value)
     assert result.exit_code == 1
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--token-ttl", "0", "--token-ttl must be positive"),
+        ("--workspace-id", "-3", "--workspace-id must be positive"),
+    ],
+)
+def test_flags_that_would_serve_nothing_are_named(
+    monkeypatch: pytest.MonkeyPatch, flag: str, value: str, message: str
+) -> None:
+    """Accepted, they served nothing: every token expired when given (403 on every call),
+    and no client can name a workspace id below 1."""
+    from reconciler.commands import emulator
+    from tests.support.cli import run_cli
+
+    served: list[int] = []
+
+    def serve(config: object, sock: socket.socket, **kwargs: object) -> None:
+        served.append(sock.getsockname()[1])
+        sock.close()
+
+    monkeypatch.setattr(emulator, "serve", serve)
+    result = run_cli("emulator", "--port", "0", flag, value)
+    assert (result.exit_code, served) == (1, []), result.output
     assert message in result.stderr
