@@ -211,7 +211,8 @@ async def _apply_directory(
         report = await _run_plan(plan, client, output, options, seeder)
         again = planning.build(ws, await client.list(), asked).plan
         if not again.empty:
-            render.show(again, output, "text")
+            if options.fmt == "text":  # with --format json, stdout holds the report only
+                render.show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
         if options.wait:
             interval = ws.settings.tuning.wait_interval

@@ -4,8 +4,12 @@ workspace rehearses the account's active-CA limit (`RECONCILER_ACTIVE_LIMIT`).""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.support.cli import run_cli
 from tests.support.workspace import ca, write_manifests
@@ -88,3 +92,31 @@ def test_a_workspace_over_the_active_limit_can_still_be_planned_and_tidied(
     write_manifests(tmp_path / "m", [ca("CA 0", description="fixed"), *cas[1:8]])
     again = run_cli("plan", directory, "--prune", "--detailed-exitcode", env=limited)
     assert again.exit_code == 0, again.output
+
+
+def test_an_apply_that_does_not_converge_fails_and_keeps_its_json_report_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-plan after an apply that does not converge was printed as text into the
+    JSON report's stdout, so `apply --format json` output no longer parsed."""
+    from reconciler.workspace import planning
+
+    real = planning.build
+    calls: list[int] = []
+
+    def build(ws: Any, live: Any, *args: Any, **kwargs: Any) -> planning.Planned:
+        calls.append(len(live))
+        # The re-plan after the apply sees a workspace that lost what was written.
+        return real(ws, [] if len(calls) > 1 else live, *args, **kwargs)
+
+    monkeypatch.setattr(planning, "build", build)
+    for fmt in ("text", "json"):
+        directory = write_manifests(tmp_path / fmt, [ca("A")])
+        result = run_cli("apply", directory, "--auto-approve", "--format", fmt)
+        assert result.exit_code == 1, result.output
+        assert "after applying, the plan is not empty: Plan: 1 to create" in result.stderr
+        if fmt == "json":
+            assert json.loads(result.stdout)["summary"]["done"] == 2
+        else:
+            assert result.stdout.count('+ create "A"') == 2  # the plan, and the re-plan
+        calls.clear()
