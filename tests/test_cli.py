@@ -85,6 +85,14 @@ def test_every_env_flag_says_its_default() -> None:
         assert "(default: RECONCILER_ENV, else" in helped, command
 
 
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "emulator"])
+def test_help_names_the_values_a_flag_takes(command: str) -> None:
+    """`plan --help` showed `--format <str>` and `--target <str>`; the README writes
+    `--format text|markdown|json`. (The emulator's free-text flags are strings.)"""
+    helped = run_cli(command, "--help").stdout
+    assert "<str>" not in helped
+
+
 def test_debug_after_the_command_shows_the_traceback_of_a_bug(
     monkeypatch: pytest.MonkeyPatch, workspace: Path
 ) -> None:

@@ -91,7 +91,12 @@ SeedsOption = Annotated[
 
 TargetOption = Annotated[
     str | None,
-    typer.Option("--target", help="embedded (local emulator) or mparticle.", show_default=False),
+    typer.Option(
+        "--target",
+        metavar="embedded|mparticle",
+        help="embedded (local emulator) or mparticle.",
+        show_default=False,
+    ),
 ]
 WorkspaceOption = Annotated[
     int | None,

@@ -73,7 +73,10 @@ def plan(
         Path | None, typer.Option("--out", help="Also save the plan as JSON.", show_default=False)
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+        str,
+        typer.Option(
+            "--format", metavar="text|markdown|json", help="text, markdown (PR comment) or json."
+        ),
     ] = "text",
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
@@ -140,7 +143,9 @@ _ApplyWaitTimeoutOption = Annotated[
         show_default=False,
     ),
 ]
-_ApplyFmtOption = Annotated[str, typer.Option("--format", help="Report as text or json.")]
+_ApplyFmtOption = Annotated[
+    str, typer.Option("--format", metavar="text|json", help="Report as text or json.")
+]
 _ApplySeedWaitOption = Annotated[
     float | None,
     typer.Option(
@@ -208,7 +213,10 @@ def show(
         Path, typer.Argument(metavar="PLANFILE", help="A saved plan (plan --out).")
     ],
     fmt: Annotated[
-        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+        str,
+        typer.Option(
+            "--format", metavar="text|markdown|json", help="text, markdown (PR comment) or json."
+        ),
     ] = "text",
 ) -> None:
     """Render a saved plan as plan rendered it, offline (no request)."""
