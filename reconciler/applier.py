@@ -120,6 +120,13 @@ class _Runner:
                     self.stop.set()
                     self._report(outcome)
                     return
+                except asyncio.CancelledError:
+                    # Ctrl-C or SIGTERM with this step's request on its way: it may have
+                    # been carried out, or not; the next plan reads which.
+                    outcome.status = "failed"
+                    outcome.message = INTERRUPTED_STEP
+                    outcome.id = ca_id
+                    raise
                 outcome.status = "done"
                 outcome.id = ca_id
                 self._report(outcome)
@@ -242,6 +249,10 @@ class _Runner:
             return  # gone already: an earlier attempt's answer was lost
 
 
+#: A step whose request was on its way when the apply was interrupted.
+INTERRUPTED_STEP = "interrupted on its way: it may or may not have been carried out"
+
+
 async def apply(
     plan: Plan,
     client: PlatformClient,
@@ -250,15 +261,25 @@ async def apply(
     on_step: Callable[[ActionOutcome], None] | None = None,
     seeder: Seeder | None = None,
 ) -> ApplyReport:
-    """Run every action of `plan`; never raises for API failures (they are in the report).
-    A plan with `seed` actions needs a `seeder`."""
+    """Run every action of `plan`; never raises for API failures (they are in the report),
+    nor for an interrupt (the report says `interrupted`). A plan with `seed` actions needs
+    a `seeder`."""
     outcomes = [ActionOutcome(action) for action in plan.actions]
     numbered = chains(plan)
     runner = _Runner(client, concurrency, on_step, seeder)
-    for phase in phases(plan):
-        if runner.stop.is_set():
-            break
-        await _run(phase, runner, outcomes, numbered)
+    try:
+        for phase in phases(plan):
+            if runner.stop.is_set():
+                break
+            await _run(phase, runner, outcomes, numbered)
+    except asyncio.CancelledError:
+        # Ctrl-C or SIGTERM (asyncio cancels the command's task): the report says what was
+        # done and what not, and the command ends as interrupted. A second signal stops
+        # at once, as ever.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        runner.interrupted = True
     for positions in numbered:  # the steps not started of a created CA: its id too
         known = [outcomes[i].ca_id for i in positions if outcomes[i].ca_id is not None]
         for i in positions:
@@ -276,12 +297,18 @@ async def _run(
         return found[0] if found else None
 
     if phase.kind == "steps":
-        await asyncio.gather(
+        # Every chain ends before this returns or raises, an interrupted one too: a chain
+        # cut off on its way records that in its outcome, which the report then shows.
+        ended = await asyncio.gather(
             *(
                 runner.chain([outcomes[i] for i in positions], known_id(chain))
                 for chain, positions in phase.segments.items()
-            )
+            ),
+            return_exceptions=True,
         )
+        for result in ended:
+            if isinstance(result, BaseException):
+                raise result
         return
     group = []
     for chain, (position,) in phase.segments.items():

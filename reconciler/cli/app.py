@@ -92,6 +92,8 @@ def exit_code_for(exc: BaseException, output: Output, *, debug: bool) -> int:
         output.traceback()
     if isinstance(exc, ReconcilerError):
         output.error(exc.message)
+        if exc.exit_code == INTERRUPTED and Signals.terminated:
+            return TERMINATED  # an apply that stopped on SIGTERM, after its report
         return exc.exit_code
     said = printable(Redactor.from_env()(str(exc)))
     output.error(

@@ -272,7 +272,8 @@ def _confirm(output: Output) -> bool:
 
 
 class Interrupted(ReconcilerError):
-    """Seeding stopped on Ctrl-C or SIGTERM (the batches in flight were recorded)."""
+    """The apply stopped on Ctrl-C or SIGTERM, after its report (seeding: the batches in
+    flight were recorded)."""
 
     exit_code = 130
 
@@ -295,7 +296,7 @@ async def _run_plan(
         for line in render.report_text(report):
             output.print(line)
     if report.interrupted:
-        raise Interrupted("interrupted while seeding; re-run the same command to resume")
+        raise Interrupted("interrupted; re-run the same command to continue")
     if not report.ok:
         raise ApplyError("apply stopped on a failure; see the report above")
     return report

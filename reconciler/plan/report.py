@@ -102,7 +102,7 @@ class ApplyReport:
     """Every action's outcome, in plan order."""
 
     outcomes: list[ActionOutcome] = field(default_factory=list)
-    #: Seeding stopped on a signal (Ctrl-C, SIGTERM) part-way.
+    #: Stopped on a signal (Ctrl-C, SIGTERM) part-way: the steps or the seeding.
     interrupted: bool = False
 
     def count(self, status: Status) -> int:

@@ -7,6 +7,7 @@ started in the background."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import StartEmulator
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
 from tests.support.servers import Server, hanging, running
-from tests.support.workspace import ca, env_for, write_manifests
+from tests.support.workspace import RawApi, ca, env_for, write_manifests
 
 #: Far beyond what a run needs to stop; a process that ignored the signal would hit it.
 LIMIT = 30
@@ -63,3 +67,42 @@ def test_sigterm_while_waiting_for_an_answer_stops_as_ctrl_c_does(
             process.kill()
     assert process.returncode == 143, stderr
     assert stderr == "Error: interrupted by SIGTERM\n"
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_apply_stopped_mid_way_says_what_was_done_and_a_re_run_converges(
+    tmp_path: Path, start_emulator: StartEmulator, sent: signal.Signals, code: int
+) -> None:
+    """Terraform's promise on Ctrl-C: the steps done are reported, the one cut off on its
+    way is named as such, the rest as not started, and a re-run finishes the job."""
+    directory = write_manifests(tmp_path, [ca(f"CA {n}") for n in range(8)])
+    server = start_emulator()
+    server.settings(latency_ms=150)
+    process = started(server, directory, ["apply", "--auto-approve", "--concurrency", "1"], False)
+    try:
+        give_up = time.monotonic() + LIMIT
+        while creates(server) < 3 and process.poll() is None and time.monotonic() < give_up:
+            time.sleep(0.01)
+        assert creates(server) >= 3, "the apply never got going"
+        process.send_signal(sent)
+        stdout, stderr = process.communicate(timeout=LIMIT)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr
+    assert re.search(r"Apply stopped: \d+ done, 1 failed, \d+ not started\.", stdout), stdout
+    assert "interrupted on its way: it may or may not have been carried out" in stdout
+    assert "Nothing was rolled back. Re-run `reconciler apply` to continue" in stdout
+    assert stderr == "Error: interrupted; re-run the same command to continue\n"
+    server.settings(latency_ms=0)
+    again = run_cli("apply", directory, "--auto-approve", env=env_for(server.url))
+    assert again.exit_code == 0, again.output
+    api = RawApi(server.url)
+    names = [item["name"] for item in api.list()]
+    api.close()
+    assert sorted(names) == sorted(f"CA {n}" for n in range(8))  # none twice
+    plan = run_cli("plan", directory, "--detailed-exitcode", env=env_for(server.url))
+    assert plan.exit_code == 0, plan.output
+
+
+def creates(server: EmulatorServer) -> int:
+    return sum(n for route, n in server.stats()["requests"].items() if route.startswith("POST /p"))
