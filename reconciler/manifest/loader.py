@@ -46,6 +46,21 @@ class Manifests:
         return [desired for desired in found if desired is not None]
 
 
+def _candidates(directory: Path) -> Iterator[tuple[Path, str]]:
+    """Every YAML file below `directory` that may be a manifest, `.reconcilerignore` aside:
+    (path, its path relative to the directory)."""
+    for pattern in ("*.yaml", "*.yml"):
+        for path in directory.rglob(pattern):
+            relative = path.relative_to(directory)
+            if (
+                (path.is_file() or _broken_link(path))
+                and not any(part.startswith(".") for part in relative.parts)
+                and relative.as_posix() != SETTINGS_FILE
+                and not path.name.endswith(TEST_SUFFIXES)
+            ):
+                yield path, relative.as_posix()
+
+
 def _broken_link(path: Path) -> bool:
     """A symbolic link to nothing (or a loop of them): listed, so that reading it reports
     it. Skipped, the CAs it should hold would look deleted to the plan (and prune them)."""
@@ -58,17 +73,25 @@ def discover(directory: Path) -> Iterator[Path]:
     `.reconcilerignore` names (raises ManifestError if it is invalid). A broken symbolic
     link is listed: reading it is the error."""
     ignored = ignore.read(directory)
-    found = [
-        path
-        for pattern in ("*.yaml", "*.yml")
-        for path in directory.rglob(pattern)
-        if (path.is_file() or _broken_link(path))
-        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
-        and path.relative_to(directory).as_posix() != SETTINGS_FILE
-        and not path.name.endswith(TEST_SUFFIXES)
-        and not ignored(path.relative_to(directory).as_posix())
-    ]
-    yield from sorted(found, key=lambda path: path.relative_to(directory).as_posix())
+    found = [(relative, path) for path, relative in _candidates(directory) if not ignored(relative)]
+    yield from (path for _, path in sorted(found))
+
+
+def _hidden_by_ignore_file(directory: Path) -> Issue | None:
+    """A warning when `.reconcilerignore` hides every manifest file there is: the plan would
+    then call every live CA unmanaged (and prune delete them all)."""
+    hidden = sorted(relative for _, relative in _candidates(directory))
+    if not hidden:
+        return None
+    return Issue(
+        str(directory / ignore.IGNORE_FILE),
+        None,
+        None,
+        "",
+        f"hides every manifest file ({len(hidden)} of them, such as {hidden[0]}): no CA is "
+        "declared, so every live CA is unmanaged, and with prune the plan deletes them all",
+        severity="warning",
+    )
 
 
 def _sources(directory: Path, cache_root: Path | None) -> tuple[list[Source], list[Issue]]:
@@ -123,6 +146,8 @@ def load(directory: Path) -> Manifests:
         settings_issues = list(exc.issues)
     cache_root = cache.root()
     sources, issues = _sources(directory, cache_root)
+    if not sources and not issues and (directory / ignore.IGNORE_FILE).exists():
+        issues += [found for found in [_hidden_by_ignore_file(directory)] if found is not None]
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
     declared: list[Declared | DesiredCA] = []

@@ -210,6 +210,22 @@ def test_a_manifest_behind_a_broken_link_is_an_error_not_skipped(tmp_path: Path)
     assert [ca.name for ca in manifest.load(root).cas] == ["A"]
 
 
+def test_an_ignore_file_that_hides_every_manifest_is_warned_about(tmp_path: Path) -> None:
+    """`***` or `*.yaml` in .reconcilerignore leaves no CA declared: every live CA would be
+    unmanaged, and with prune deleted. Valid, but never silent."""
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A"), "sub/b.yml": CA.format(name="B")})
+    (root / ".reconcilerignore").write_text("*.yaml\n*.yml\n")
+    loaded = manifest.load(root)
+    assert loaded.cas == ()
+    assert [str(issue) for issue in loaded.warnings] == [
+        f"{root / '.reconcilerignore'}: hides every manifest file (2 of them, such as a.yaml): "
+        "no CA is declared, so every live CA is unmanaged, and with prune the plan deletes "
+        "them all"
+    ]
+    (root / ".reconcilerignore").write_text("sub/\n")
+    assert manifest.load(root).warnings == ()
+
+
 def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> None:
     # An escape sequence (recolour, retitle), a bidi override and a line separator in a key.
     key = "\x1b[31mred\x1b]0;title\x07\u202e\u2028x"
