@@ -126,6 +126,8 @@ def test_workspace_ids_beyond_64_bits_are_refused_where_written(tmp_path: Path) 
         ),
         ("RECONCILER_WORKERS", "0", "must be a number of processes between 1 and 64"),
         ("RECONCILER_WORKERS", "1.5", "must be a number of processes between 1 and 64"),
+        # Large bounds as the README writes them, not 1e+07.
+        ("RECONCILER_ACTIVE_LIMIT", "0", "must be a number of CAs between 1 and 1000000000"),
     ],
 )
 def test_every_knob_is_validated_and_named(name: str, value: str, message: str) -> None:

@@ -120,7 +120,9 @@ class TokenSource:
         try:
             body = orjson.loads(response.content)
             token = body["access_token"]
-            lifetime = float(body.get("expires_in") or 3600)
+            # Absent: an hour. 0 (or less) means the token is good for this request only.
+            given = body.get("expires_in")
+            lifetime = 3600.0 if given is None else float(given)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             token = None
         if not isinstance(token, str) or not token:  # also null or "": nothing to send

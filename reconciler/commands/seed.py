@@ -245,10 +245,12 @@ def _rate_line(report: SeedReport) -> str:
         if throttled
         else "no throttled answer (429)"
     )
+    settings = f"--rate {report.rate_configured:g}, under {report.rate_ceiling:g}% used"
+    if report.requests == 0:  # no average, and no peak ever reached
+        return f"  rate:     nothing was sent ({settings})"
     return (
         f"  rate:     {report.users_per_second:,.1f} users/s on average, at most "
-        f"{report.rate_peak:,.1f} (--rate {report.rate_configured:g}, under "
-        f"{report.rate_ceiling:g}% used); {answered}"
+        f"{report.rate_peak:,.1f} ({settings}); {answered}"
     )
 
 

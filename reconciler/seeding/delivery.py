@@ -112,7 +112,8 @@ class Delivery:
         slot_end = self.governor.slots_end
         if delay > ANNOUNCE_PACING:
             self.watch.announce(
-                f"pacing: the next request of {users} users waits {delay:.0f}s, until "
+                f"pacing: the next request of {users} user{'s' if users != 1 else ''} waits "
+                f"{delay:.0f}s, until "
                 f"{until(delay)} (seeding at {self.governor.rate:.1f} users/s)"
             )
         if delay > 0:

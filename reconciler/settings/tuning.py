@@ -102,7 +102,8 @@ def _knob_value(knob: _Knob, raw: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and knob.low <= value <= knob.high):
-        low, high = (f"{bound:g}" for bound in (knob.low, knob.high))
+        # As the README writes them: 10000000, not 1e+07.
+        low, high = (f"{bound:f}".rstrip("0").rstrip(".") for bound in (knob.low, knob.high))
         raise SettingsError(f"{knob.env}={raw!r}: must be {knob.meaning} between {low} and {high}")
     return value
 

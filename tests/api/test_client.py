@@ -168,3 +168,30 @@ async def test_a_status_answer_that_is_not_one_is_an_api_error(answer: bytes) ->
     assert "/calculatedattributes/5/calculation" in str(calculation.value)
     assert activation.value.message.startswith("the activation status of CA 5 could not be read")
     assert b"Bad gateway".decode() not in str(calculation.value)
+
+
+async def test_a_token_given_for_no_time_is_fetched_again_for_the_next_call() -> None:
+    """`expires_in: 0` was read as absent (an hour): the expired token went on being sent."""
+    fetched: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token"):
+            fetched.append(1)
+            return httpx.Response(200, json={"access_token": f"t{len(fetched)}", "expires_in": 0})
+        return httpx.Response(200, content=b"[]")
+
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    client = PlatformClient(
+        http,
+        api_url="https://api.example",
+        workspace_id=1,
+        auth_url="https://sso.example/oauth/token",
+        client_id="c",
+        client_secret="s",
+    )
+    try:
+        await client.list()
+        await client.list()
+    finally:
+        await client.aclose()
+    assert len(fetched) == 2

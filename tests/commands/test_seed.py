@@ -8,6 +8,7 @@ import base64
 import csv
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -256,12 +257,15 @@ def test_a_finished_checkpoint_makes_a_rerun_send_nothing(serve: Serve, tmp_path
     with serve() as server:
         first = seed(path, server, "--checkpoint", checkpoint)
         second = seed(path, server, "--checkpoint", checkpoint, "--format", "json")
+        third = seed(path, server, "--checkpoint", checkpoint)
         assert sent(server) == 5
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     report = json.loads(second.stdout)
     assert report["batches"] == {"total": 5, "sent": 0, "skipped": 5}
     assert report["users"]["already_sent"] == 500
+    # No average of nothing, and no peak that never happened.
+    assert re.search(r"rate: +nothing was sent \(--rate \S+, under 80% used\)\n", third.stdout)
 
 
 def test_a_checkpoint_of_another_file_is_refused_before_sending(
