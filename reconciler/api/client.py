@@ -83,7 +83,7 @@ class TokenSource:
         self._auth_url = auth_url
         self._client_id = client_id
         self._client_secret = client_secret
-        self._credentials = credentials
+        self.credentials = credentials
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -113,7 +113,7 @@ class TokenSource:
             # A 401 here means the id and secret were sent and refused, not that none were.
             raise exc.saying(
                 "authentication failed: the token endpoint refused the client id or secret "
-                f"(check {self._credentials})"
+                f"(check {self.credentials})"
             ) from None
         self.fetched += 1
         token: object = None
@@ -207,9 +207,17 @@ class PlatformClient:
                     headers={"authorization": f"Bearer {token}", "accept": "application/json"},
                     idempotent=idempotent,
                 )
-            except AuthError:
+            except AuthError as exc:
                 if attempt == 0:
                     continue  # the token expired or was revoked: fetch a new one, once
+                # A token was sent, fresh from the token endpoint: not missing credentials
+                # but a client without access to this workspace (or a revoked one).
+                exc.message = (
+                    f"authentication failed: the API refused the access token ({exc.status}), "
+                    f"a freshly issued one too: check that the API client of "
+                    f"{self.tokens.credentials} may use workspace {self.workspace_id}"
+                )
+                exc.args = (exc.message,)
                 raise
             return response.content
         raise AssertionError("unreachable")

@@ -195,3 +195,37 @@ async def test_a_token_given_for_no_time_is_fetched_again_for_the_next_call() ->
     finally:
         await client.aclose()
     assert len(fetched) == 2
+
+
+async def test_a_fresh_token_refused_too_is_not_called_missing_credentials() -> None:
+    """A 401 after the one refresh: the token was sent, twice; the client lacks access."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t" * 20, "expires_in": 3600})
+        seen.append(request.headers["authorization"])
+        return httpx.Response(401)
+
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    client = PlatformClient(
+        http,
+        api_url="https://api.example",
+        workspace_id=77,
+        auth_url="https://sso.example/oauth/token",
+        client_id="c",
+        client_secret="s",
+    )
+    try:
+        with pytest.raises(AuthError) as caught:
+            await client.list()
+    finally:
+        await client.aclose()
+    assert len(seen) == 2
+    assert caught.value.status == 401
+    assert "missing credentials" not in str(caught.value)
+    assert caught.value.message == (
+        "authentication failed: the API refused the access token (401), a freshly issued one "
+        "too: check that the API client of MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET "
+        "may use workspace 77"
+    )
