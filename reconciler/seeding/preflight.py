@@ -107,7 +107,7 @@ def _why_not(item: dict[str, Any] | None, target: SeedTarget | None, workspace: 
     if live != wanted:
         return (
             f"its definition in the workspace is {live[0]} with cutoff {live[1]}, the manifests "
-            f"say {wanted[0]} with cutoff {wanted[1]}: apply the manifests first"
+            f"say {wanted[0]} with cutoff {wanted[1]}"
         )
     return None
 

@@ -216,6 +216,28 @@ def test_cas_missing_from_the_workspace_are_named_before_anything_is_sent(
     assert stats["GET /platform/v2/workspaces/{workspace_id}/calculatedattributes"] == 1
 
 
+def test_a_cutoff_the_workspace_does_not_have_yet_says_so_once_with_one_advice(
+    serve: Serve, tmp_path: Path
+) -> None:
+    manifests = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, manifests)
+    seedable = manifests / "seedable.yaml"
+    seedable.write_text(
+        seedable.read_text().replace("cutoff_date: 2019-10-02", "cutoff_date: 2019-10-03")
+    )
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(10))
+    with serve() as server:
+        result = run_cli("seed", path, manifests, env=platform_env(server))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1, result.output
+    assert (
+        '"LTV": its definition in the workspace is sum with cutoff 2019-10-02, the manifests '
+        "say sum with cutoff 2019-10-03. Apply the manifests first (`reconciler apply`), then "
+        "seed"
+    ) in said
+    assert said.lower().count("apply the manifests first") == 1
+
+
 def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
     serve: Serve, tmp_path: Path
 ) -> None:
