@@ -58,7 +58,6 @@ _BATCHING_ADVICE = {
     "max_bytes": "the same reconciler version",
     "skip_invalid": "--skip-invalid as before ({old})",
     "environment": "--environment {old}",
-    "catalogue": "the same manifests (a CA's calculation type or cutoff date changed)",
     "target": "the same workspace and MPARTICLE_S2S_URL ({old})",
 }
 
@@ -393,6 +392,12 @@ def _compare_batching(path: Path, header: _Header, batching: Batching) -> None:
     recorded = header.batching.model_dump()
     for name, value in asdict(batching).items():
         old = recorded.get(name)
+        if old != value and name == "catalogue":  # two digests would tell nobody anything
+            raise CheckpointError(
+                f"{path} was written for other manifests: a calculation type or cutoff date "
+                "of a CA changed since. Re-run with the manifests as they were to resume, or "
+                "delete the checkpoint to start over"
+            )
         if old != value:
             shown = name.replace("_", "-")
             advice = _BATCHING_ADVICE[name].format(old=old)
