@@ -64,7 +64,7 @@ OnlyOption = Annotated[
     typer.Option(
         "--only",
         metavar="GLOB",
-        help="Plan only the CAs whose names match (repeatable).",
+        help="Only the CAs whose names match (a glob, case-sensitive; repeatable).",
         show_default=False,
     ),
 ]
@@ -73,7 +73,7 @@ ExcludeOption = Annotated[
     typer.Option(
         "--exclude",
         metavar="GLOB",
-        help="Leave out the CAs whose names match (repeatable).",
+        help="Leave out the CAs whose names match (a glob, case-sensitive; repeatable).",
         show_default=False,
     ),
 ]
