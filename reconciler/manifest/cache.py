@@ -175,9 +175,25 @@ def _own_key(path: Path) -> bytes | None:
     uid = os.getuid() if hasattr(os, "getuid") else status.st_uid
     private = status.st_mode & 0o077 == 0 and not folder.st_mode & 0o022
     if status.st_uid != uid or folder.st_uid != uid or not private or len(key) != KEY_BYTES:
-        log.debug("not using the cache: %s is not private to this user", path)
+        _cache_off(path.parent, f"{path} is not private to this user")
         return None
     return key
+
+
+#: Cache directories already said to be unusable (once a process, not once a file).
+_OFF: set[Path] = set()
+
+
+def _cache_off(directory: Path, why: str) -> None:
+    """Say once that the cache is off and why: a plan then parses every manifest, which
+    a CI job would otherwise only see as slowness."""
+    if directory not in _OFF:
+        _OFF.add(directory)
+        log.warning(
+            "the manifest cache is off (%s): every manifest is parsed afresh. Point "
+            "RECONCILER_CACHE_DIR at a folder of your own, or set it empty to go without",
+            why,
+        )
 
 
 #: Keys already checked, by path, with the state of the file they were read from.
@@ -192,11 +208,16 @@ def key_of(directory: Path) -> bytes | None:
     try:
         status = path.stat()
     except OSError:
-        with contextlib.suppress(OSError):
+        try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as file:
                 file.write(os.urandom(KEY_BYTES))
+        except FileExistsError:
+            pass  # another process made it first: read theirs
+        except OSError as exc:
+            _cache_off(directory, f"cannot write in {directory}: {exc.strerror or exc}")
+            return None
         return _own_key(path)
     state = (status.st_ino, status.st_mtime_ns, status.st_mode, status.st_uid, status.st_size)
     known = _KEYS.get(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -283,6 +284,24 @@ def test_a_key_others_could_read_turns_the_cache_off(tmp_path: Path, cache_dir: 
     assert cache.key_of(cache_dir) is None
     assert manifest.load(directory).cas[0].name == "Rolling"
     assert isinstance(manifest.load(directory).cas[0].ca, CalculatedAttribute)  # not cached
+
+
+def test_a_cache_that_cannot_be_used_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CI job pointing RECONCILER_CACHE_DIR below a file (or somewhere not its own) got
+    slow plans and no word why."""
+    directory = workspace(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(blocker / "cache"))
+    with caplog.at_level(logging.WARNING, logger="reconciler.cache"):
+        assert manifest.load(directory).cas[0].name == "Rolling"
+        manifest.load(directory)
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"the manifest cache is off (cannot write in {blocker / 'cache'}: ")
+    assert "RECONCILER_CACHE_DIR" in said[0]
 
 
 def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
