@@ -98,7 +98,8 @@ def run(options: ApplyOptions, output: Output) -> int:
         saved = Plan.load(options.plan_file)
         where = saved_plans.directory_for(saved, options.directory)
         settings, file = saved_plans.settings_for(saved, where, options.flags)
-        saved_plans.require_workspace(settings)
+        recorded = saved.target is not None and saved.target.directory is not None
+        saved_plans.require_workspace(settings, guessed=not recorded and not options.directory)
         return asyncio.run(_apply_saved(saved, settings, file, options, output))
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
     ws = workspace.load(directory, options.flags, output)

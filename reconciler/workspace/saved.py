@@ -132,13 +132,20 @@ def mismatches(plan: Plan, settings: Settings) -> list[str]:
     return found
 
 
-def require_workspace(settings: Settings) -> None:
-    """A saved plan is applied to a workspace that exists: never a fresh embedded one."""
+def require_workspace(settings: Settings, *, guessed: bool = False) -> None:
+    """A saved plan is applied to a workspace that exists: never a fresh embedded one.
+    `guessed`: DIR was not given, and the plan (format 1) did not record its own."""
     if settings.target == "embedded" and not settings.emulator_db.is_file():
+        hint = (
+            f" This plan does not record its manifest directory (format 1), so {DEFAULT_DIRECTORY}"
+            "/ was assumed: give the one it was made from, reconciler apply DIR --plan FILE."
+            if guessed
+            else ""
+        )
         raise ReconcilerError(
             f"the embedded workspace {settings.emulator_db} does not exist, so this plan "
             "cannot be for it; nothing was sent. Make a new plan (reconciler plan DIR --out "
-            "FILE) where the workspace is"
+            f"FILE) where the workspace is.{hint}"
         )
 
 

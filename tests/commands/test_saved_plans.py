@@ -223,3 +223,28 @@ def test_a_format_1_plan_still_applies(
     applied = cli("apply", directory, "--plan", saved, env=env)
     assert applied.exit_code == 0, applied.output
     assert sorted(raw.by_name()) == ["A", "Old"]
+
+
+def test_a_format_1_plan_without_dir_says_to_give_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Format 1 records no manifest directory: run elsewhere without DIR, `manifests/` was
+    assumed and the error only said the workspace does not exist."""
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    saved = tmp_path / "plan.json"
+    assert cli("plan", directory, "--out", saved).exit_code == 0
+    document = json.loads(saved.read_text())
+    old = {key: document[key] for key in ("workspace_id", "summary", "actions", "unmanaged")}
+    saved.write_text(json.dumps({"format_version": 1, **old, "live": document["live"]}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    refused = cli("apply", "--plan", saved)
+    assert refused.exit_code == 1
+    said = " ".join(refused.stderr.split())
+    assert "nothing was sent" in said
+    assert (
+        "This plan does not record its manifest directory (format 1), so manifests/ was "
+        "assumed: give the one it was made from, reconciler apply DIR --plan FILE."
+    ) in said
+    assert cli("apply", directory, "--plan", saved).exit_code == 0
