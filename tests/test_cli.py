@@ -221,7 +221,11 @@ def test_plan_out_into_a_pipe_writes_through_it(workspace: Path, tmp_path: Path)
         (("plan", "{m}", "--out", "{loop}"), "--out {loop}: cannot write it"),
         (("seed", "{loop}", "{m}"), "cannot read the seed file {loop}"),
         (("seed", "{seeds}", "{m}", "--checkpoint", "{loop}"), "--checkpoint {loop}: cannot"),
-        (("export", "{m}", "--out", "{loop}"), "--out {loop}: cannot"),
+        (
+            ("export", "{m}", "--out", "{loop}"),
+            "--out {loop}: cannot write in it: it is a symbolic link to loop, which leads to "
+            "no folder (a loop, or nothing)",
+        ),
     ],
     ids=["plan-out", "seed-file", "seed-checkpoint", "export-out"],
 )

@@ -255,6 +255,11 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if out.is_symlink() and not out.exists():  # mkdir would say "File exists"
+            raise ReconcilerError(
+                f"--out {out}: cannot write in it: it is a symbolic link to "
+                f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
+            ) from None
         raise refusal("--out", out, exc) from None
     for name, text in documents.items():
         write_atomically(out / name, text.encode("utf-8"), "--out")
