@@ -220,8 +220,13 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
 def refused(report: SeedReport, options: SeedOptions) -> str | None:
     """Why a run that went to its end is still an error (exit 1), if it is: users the
     server refused, unless --skip-invalid accepts refusals; with it, a run in which users
-    were refused and none landed."""
+    were refused and none landed (a dry run: one in which every user is invalid)."""
     if options.dry_run:
+        if report.users_rejected and not report.users_valid:
+            return (
+                f"no user would be seeded: all {report.users_rejected:,} user(s) are invalid; "
+                f"each is in {report.rejects} with the reason"
+            )
         return None
     if report.users_rejected_server and not options.skip_invalid:
         return (

@@ -627,3 +627,16 @@ def test_skip_invalid_with_every_user_refused_is_an_error_not_done(
     assert result.exit_code == 1
     assert "Done:" not in result.stdout
     assert "Error: no user was seeded: 3 user(s) were refused and none landed" in result.stderr
+
+
+def test_a_dry_run_in_which_every_user_is_invalid_is_an_error(serve: Serve, tmp_path: Path) -> None:
+    """As the real run would be (`--skip-invalid` and no user seeded: exit 1)."""
+    bodies = [{**body, "mpid": "not a number"} for body in users(3)]
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--dry-run")
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 1, result.output
+    assert "Error: no user would be seeded: all 3 user(s) are invalid; each is in " in (
+        " ".join(result.stderr.split())
+    )
