@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -473,3 +475,25 @@ def test_a_damaged_embedded_database_is_a_named_user_error(workspace: Path, how:
     assert "Move it away to start an empty embedded workspace" in result.stderr
     assert "\n\n" not in result.stderr.strip()
     assert database.read_bytes() == before
+
+
+#: Starts the console script as installed, with Ctrl-C arriving while typer is imported
+#: (an import hook raises it where the signal would): deterministic, unlike a timed signal.
+CTRL_C_WHILE_LOADING = """
+import sys
+class Interrupting:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            raise KeyboardInterrupt
+        return None
+sys.meta_path.insert(0, Interrupting())
+sys.argv = ["reconciler", "--help"]
+from reconciler.cli import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_says_interrupted_not_a_traceback() -> None:
+    command = [sys.executable, "-c", CTRL_C_WHILE_LOADING]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Error: interrupted\n", "")

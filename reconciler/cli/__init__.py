@@ -19,12 +19,18 @@ import sys
 # module is absent; httpx then defines a stub instead (docs/performance.md).
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # (None: absent)
 
-# Registering the commands on `app`, in the order `--help` lists them.
-# isort: off
-from reconciler.cli import plans, seed, emulator  # noqa: E402 (after the line above)
+try:
+    # Registering the commands on `app`, in the order `--help` lists them.
+    # isort: off
+    from reconciler.cli import plans, seed, emulator  # (after the line above)
 
-# isort: on
-from reconciler.cli.app import GLOBAL_OPTIONS, MAX_WORKSPACE_ID, app, main, tune_collector  # noqa: E402
+    # isort: on
+    from reconciler.cli.app import GLOBAL_OPTIONS, MAX_WORKSPACE_ID, app, main, tune_collector
+except KeyboardInterrupt:
+    # Ctrl-C while the command line itself loads (the first fifth of a second): what any
+    # other moment says, not a traceback of the import machinery.
+    sys.stderr.write("Error: interrupted\n")
+    raise SystemExit(130) from None
 
 __all__ = [
     "GLOBAL_OPTIONS",
