@@ -33,7 +33,7 @@ IGNORE_CTRL_C = "signal.signal(signal.SIGINT, signal.SIG_IGN); "
 
 
 def started(
-    server: Server, directory: Path, command: list[str], ignore: bool
+    server: Server | EmulatorServer, directory: Path, command: list[str], ignore: bool
 ) -> subprocess.Popen[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
     code = START.format(ignore=IGNORE_CTRL_C if ignore else "")
