@@ -262,7 +262,7 @@ def outcome_title(outcome: ActionOutcome) -> str:
     if action.action == "seed":
         where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""
         landed = f": {users_text(outcome.users)} seeded" if outcome.users is not None else ""
-        return f'{action.kind.verb} "{action.name}"{where}{landed}'
+        return f'{action.kind.verb} "{printable(action.name)}"{where}{landed}'
     return _title(action, outcome.ca_id) + adopted
 
 
@@ -276,11 +276,11 @@ def progress_line(progress: CaProgress) -> str:
     ]
     parts = [", ".join(words)] if words else []
     if progress.failed is not None:
-        parts.append(f"{progress.failed.kind.verb} failed: {progress.message}")
+        parts.append(f"{progress.failed.kind.verb} failed: {printable(progress.message)}")
     if progress.not_started:
         verbs = ", ".join(KINDS[kind].verb for kind in progress.not_started)
         parts.append("not started" if not parts else f"{verbs} not started")
-    return f'"{progress.name}"{where}: ' + "; ".join(parts)
+    return f'"{printable(progress.name)}"{where}: ' + "; ".join(parts)
 
 
 def _per_ca(report: ApplyReport) -> list[Text]:
@@ -294,7 +294,7 @@ def outcome_line(outcome: ActionOutcome) -> Text:
     style = "green" if outcome.status == "done" else "red"
     line = Text(f"{MARK[outcome.status]} {outcome_title(outcome)}", style=style)
     if outcome.message:
-        line += Text(f": {outcome.message}")
+        line += Text(f": {printable(outcome.message)}")
     return line
 
 
@@ -312,7 +312,8 @@ def report_text(report: ApplyReport) -> list[Text]:
     for outcome in report.outcomes:
         status = outcome.status.replace("_", " ")
         text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
-        lines.append(Text(text + (f": {outcome.message}" if outcome.message else "")))
+        message = f": {printable(outcome.message)}" if outcome.message else ""
+        lines.append(Text(text + message))
     lines += _per_ca(report)
     never = " No CA was activated before all its seeds were confirmed." if report.seeded else ""
     lines.append(

@@ -164,3 +164,33 @@ def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None
     only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
     assert "Unmanaged" not in rendered(only_deletes)
     assert "unmanaged (live" not in markdown.markdown(only_deletes)
+
+
+def test_the_apply_report_escapes_live_names_and_messages() -> None:
+    """A live CA named with escape sequences (made in the UI) that `--prune` deletes: the
+    report's "Per CA" line printed its name raw, so the terminal ran the sequences."""
+    from reconciler.plan.report import ActionOutcome, ApplyReport
+
+    evil = "Evil \x1b]0;pwned\x07\x1b[2K\u202eCA"
+    delete = Action(action="delete", name=evil, id=4)
+    seed = Action(action="seed", name=evil, id=4, users=3)
+    report = ApplyReport(
+        outcomes=[
+            ActionOutcome(action=seed, status="done", users=3),
+            ActionOutcome(action=delete, status="failed", message="refused: \x1b[31mno"),
+        ],
+        interrupted=True,
+    )
+    buffer = io.StringIO()
+    output = Output(no_color=True, stdout=buffer, stderr=io.StringIO())
+    output.print(render.outcome_line(report.outcomes[1]))
+    for line in render.report_text(report):
+        output.print(line)
+    text = buffer.getvalue()
+    assert '"Evil \\x1b]0;pwned\\x07\\x1b[2K\\u202eCA" (id 4): seeded (3 users); ' in text
+    assert 'seed "Evil \\x1b]0;pwned\\x07\\x1b[2K\\u202eCA" (id 4): 3 users seeded' in text
+    assert "refused: \\x1b[31mno" in text
+    for raw in ("\x1b", "\u202e", "\x07"):
+        assert raw not in text
+    # The JSON report is data: exact.
+    assert report.to_json()["cas"][0]["name"] == evil
