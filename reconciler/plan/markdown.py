@@ -7,6 +7,7 @@ reviewer may read the comment's source) and then for HTML."""
 from __future__ import annotations
 
 import html
+import re
 from itertools import groupby
 
 from reconciler.errors import printable
@@ -28,6 +29,8 @@ from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff
 MARKDOWN_LIMIT = 60_000
 #: How many changed test users a CA's table lists (the JSON plan has every one).
 TABLE_ROWS = 20
+#: What Markdown reads as emphasis, code, links or strikethrough inside a line.
+_INLINE = re.compile(r"([\\`*_\[\]~])")
 
 
 def _fence(body: str) -> str:
@@ -36,13 +39,21 @@ def _fence(body: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Table cell text: in code (values read as typed), HTML and pipes escaped."""
-    return f"<code>{html.escape(text)}</code>".replace("|", "&#124;")
+    """Table cell text: in code (values read as typed), Markdown, HTML and pipes escaped."""
+    return f"<code>{_inline(text)}</code>".replace("|", "&#124;")
 
 
 def _html(text: str) -> str:
-    """Outside text in Markdown: escaped for a terminal, then for HTML."""
+    """Outside text in an HTML block (a section's summary line): escaped for a terminal,
+    then for HTML. Markdown is not read there."""
     return html.escape(printable(text))
+
+
+def _inline(text: str) -> str:
+    """Outside text inside a Markdown line (a list item, an alert, a table cell): escaped as
+    `_html` does, and its emphasis, code and link characters too, so that a CA named
+    `*Legacy* [x](...)` reads as it is named, not as italics and a link."""
+    return html.escape(_INLINE.sub(r"\\\1", printable(text)))
 
 
 def _sentence(text: str) -> str:
@@ -118,7 +129,7 @@ def _overridden_block(plan: Plan) -> list[str]:
     if plan.overridden:
         rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
-        lines += [f"> - **{html.escape(v.rule)}**: {_html(v.message)}" for v in plan.overridden]
+        lines += [f"> - **{html.escape(v.rule)}**: {_inline(v.message)}" for v in plan.overridden]
         return [*lines, ""]
     if plan.allowed:
         allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
@@ -145,13 +156,13 @@ def _extra_sections(plan: Plan) -> list[str]:
     sections: list[str] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = "\n".join(f"- {_html(n.name)} (id {n.id})" for n in kept)
+        names = "\n".join(f'- "{_inline(n.name)}" (id {n.id})' for n in kept)
         sections.append(
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
     if plan.left_alone:
-        names = "\n".join(f"- {_html(name)}" for name in plan.left_alone)
+        names = "\n".join(f'- "{_inline(name)}"' for name in plan.left_alone)
         sections.append(
             f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"
@@ -172,7 +183,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     ]
     seeds = seeds_line(plan)
     if seeds is not None:
-        head += [html.escape(seeds), ""]
+        head += [_inline(seeds), ""]
     sections = [
         _section(name, list(group), plan.promotion)
         for name, group in groupby(plan.actions, key=lambda a: a.name)

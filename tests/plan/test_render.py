@@ -160,7 +160,8 @@ def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None
     assert '  ? "Kept by scope"' in text.splitlines()
     comment = markdown.markdown(pruned)
     assert "1 unmanaged (live, in no manifest)" in comment
-    assert "- Old" not in comment
+    assert '- "Kept by scope"' in comment.splitlines()
+    assert '- "Old"' not in comment
     only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
     assert "Unmanaged" not in rendered(only_deletes)
     assert "unmanaged (live" not in markdown.markdown(only_deletes)
@@ -194,3 +195,39 @@ def test_the_apply_report_escapes_live_names_and_messages() -> None:
         assert raw not in text
     # The JSON report is data: exact.
     assert report.to_json()["cas"][0]["name"] == evil
+
+
+def test_markdown_shows_names_and_messages_as_written() -> None:
+    """Unmanaged and kept-draft names, override messages and test values sit inside Markdown
+    lines: `*Legacy* [x](...)` rendered as italics and a live link, not as the CA's name."""
+    from markdown_it import MarkdownIt
+
+    from reconciler.plan.value import DraftNote, ValueDiff, Violation
+
+    name = "*Legacy* [click](https://e.example) `x` _y_ ~~z~~ <b> a\\b"
+    plan = plan_of(
+        [
+            Action(
+                action="update",
+                name="LTV",
+                id=7,
+                changes=[Change(path="description", after="x")],
+                values=[ValueDiff(user=name, file="t.test.yaml", before="*1*", after="`2`|3")],
+            )
+        ],
+        unmanaged=[name],
+    ).model_copy(
+        update={
+            "drafts": [DraftNote(name=name, id=9, kept=True)],
+            "overridden": [Violation(rule="drafts", message=f'"{name}" has a draft')],
+        }
+    )
+    page = MarkdownIt("commonmark").enable("table").render(markdown.markdown(plan))
+    shown = name.replace("<", "&lt;").replace(">", "&gt;")
+    assert f"<li>&quot;{shown}&quot;</li>" in page  # unmanaged
+    assert f"<li>&quot;{shown}&quot; (id 9)</li>" in page  # draft kept
+    assert f"<strong>drafts</strong>: &quot;{shown}&quot; has a draft</li>" in page
+    assert f"<td><code>{shown}</code></td>" in page
+    assert "<td><code>*1*</code></td> <td><code>`2`|3</code></td>" in page.replace("\n", " ")
+    for markup in ("<em>", "<a href", "<s>", "<del>"):
+        assert markup not in page
