@@ -244,3 +244,24 @@ def test_a_failed_plan_still_gives_the_comment_a_section(runner: Runner, tmp_pat
     assert not (tmp_path / "reconciler-plan.json").exists()
     bad = runner.run({"command": "destroy"}, {})
     assert bad[0] == 1
+
+
+def test_args_that_do_not_split_stop_the_plan(runner: Runner, tmp_path: Path) -> None:
+    """`args: --only 'Growth *` (a quote left open) printed a traceback and planned every
+    CA without the selection, exit 0: the args were dropped."""
+    code, outputs = runner.run(
+        {"command": "plan", "env": "dev", "markdown-file": "dev.md", "args": "--only 'Growth *"},
+        {},
+    )
+    assert (code, outputs) == (1, {"exitcode": "1"})
+    assert not (tmp_path / "reconciler-plan.json").exists()
+    text = (tmp_path / "dev.md").read_text()
+    assert text.startswith("### reconciler plan failed (environment dev)")
+    assert "cannot be split as shell words: No closing quotation" in text
+    # Words split as a shell would, a quoted newline kept inside its word.
+    code, outputs = runner.run(
+        {"command": "plan", "env": "dev", "args": "--only 'Growth *' --exclude 'a\nb'"}, {}
+    )
+    assert (code, outputs["exitcode"]) == (0, "0")
+    selection = json.loads((tmp_path / "reconciler-plan.json").read_text())["selection"]
+    assert (selection["only"], selection["exclude"]) == (["Growth *"], ["a\nb"])
