@@ -41,7 +41,10 @@ for arg in "$@"; do
     body=@*) cp "${arg#body=@}" "$GH_LOG.body" ;;
   esac
 done
-if [ "$1" = api ] && [ "$2" = --paginate ]; then cat "$GH_COMMENTS" 2>/dev/null; fi
+if [ -n "${GH_FAIL:-}" ]; then
+  case "$*" in *"$GH_FAIL"*) echo "HTTP 403: Forbidden" >&2; exit 1 ;; esac
+fi
+if [ "$1" = api ] && [ "$2" = --paginate ]; then cat "$GH_COMMENTS" 2>/dev/null || true; fi
 """
 
 
@@ -265,3 +268,14 @@ def test_args_that_do_not_split_stop_the_plan(runner: Runner, tmp_path: Path) ->
     assert (code, outputs["exitcode"]) == (0, "0")
     selection = json.loads((tmp_path / "reconciler-plan.json").read_text())["selection"]
     assert (selection["only"], selection["exclude"]) == (["Growth *"], ["a\nb"])
+
+
+def test_a_comment_that_was_not_posted_fails_the_step(runner: Runner, tmp_path: Path) -> None:
+    """A refused POST (no `pull-requests: write`, a body GitHub rejects) left the step green
+    with `exitcode` 0, and the pull request showed the previous commit's plan."""
+    (tmp_path / "reconciler-plan.md").write_text("### reconciler plan\n")
+    runner.env["GH_FAIL"] = "-X POST"
+    assert runner.run({"command": "comment"}, {}) == (1, {"exitcode": "1"})
+    runner.env["GH_FAIL"] = "--paginate"
+    assert runner.run({"command": "comment"}, {}) == (1, {"exitcode": "1"})
+    assert "-X POST" not in runner.gh_log.read_text().splitlines()[-1]
