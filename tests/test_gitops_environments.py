@@ -279,3 +279,58 @@ def test_a_comment_that_was_not_posted_fails_the_step(runner: Runner, tmp_path: 
     runner.env["GH_FAIL"] = "--paginate"
     assert runner.run({"command": "comment"}, {}) == (1, {"exitcode": "1"})
     assert "-X POST" not in runner.gh_log.read_text().splitlines()[-1]
+
+
+def _big_plan(env: str, count: int = 2000) -> str:
+    """A long Markdown plan whose names are not ASCII (3 bytes a character in UTF-8)."""
+    from reconciler.plan import markdown
+    from reconciler.plan.value import Action, Change, Plan, summarize
+
+    actions = [
+        Action(
+            action="create",
+            name=f"計算属性 {env} {n:04d} " + "名" * 30,
+            changes=[Change(path="description", after="説明" * 20)],
+        )
+        for n in range(count)
+    ]
+    plan = Plan(
+        workspace_id=1,
+        environment=env,
+        summary=summarize(actions, 0, 0),
+        actions=actions,
+    )
+    return markdown.markdown(plan)
+
+
+def test_one_comment_holds_every_section_within_githubs_limit(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """Three long plans were cut as one by bytes (`head -c 65000`): prod's section was
+    lost, staging's ended inside a code block and a character, with no word of it."""
+    (tmp_path / "comment").mkdir()
+    for env in ("dev", "staging", "prod"):
+        (tmp_path / "comment" / f"{env}.md").write_text(_big_plan(env), encoding="utf-8")
+    (tmp_path / "comment" / "staging.md").write_text(
+        "### reconciler plan failed (environment staging)\n\n```\n"
+        + "Error: 名前 refused\n" * 5000
+        + "```\n",
+        encoding="utf-8",
+    )
+    (comment_step,) = [s for s in steps(load(PLAN), "comment") if s.get("uses") == ACTION_USES]
+    assert runner.run(comment_step["with"], {}) == (0, {"exitcode": "0"})
+    body = (tmp_path / "gh.log.body").read_bytes().decode("utf-8")  # whole characters
+    assert len(body) <= 65_536
+    assert body.startswith("<!-- reconciler-plan-environments -->\n")
+    assert body.rstrip().endswith("Merging applies exactly these saved plans.</sub>")
+    order = [
+        body.index("(environment dev)"),
+        body.index("reconciler plan failed (environment staging)"),
+        body.index("(environment prod)"),
+    ]
+    assert order == sorted(order)
+    assert body.count("The rest of this plan is not shown (comment size limit)") == 3
+    assert body.count("<details>") == body.count("</details>") > 10
+    fences = [line for line in body.splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0
+    assert "計算属性 prod 0000" in body
