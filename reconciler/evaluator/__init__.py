@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.evaluator.calculation import Calculation
 from reconciler.evaluator.conditions import DefinitionError
 from reconciler.evaluator.events import Timeline, event_time
-from reconciler.evaluator.values import NO_VALUE, instant_millis, parse_list
+from reconciler.evaluator.values import LAST_MILLIS, NO_VALUE, instant_millis, parse_list
 
 __all__ = [
     "NO_VALUE",
@@ -35,10 +35,13 @@ __all__ = [
 
 def as_of_millis(as_of: datetime | date | int | str) -> int:
     """An evaluation time (an aware or UTC datetime, a date, ISO text or epoch ms) in
-    epoch ms."""
+    epoch ms, at the latest in the year 9999 (a later one could not write the timestamps
+    of the events it counts)."""
     millis = instant_millis(as_of)
     if millis is None:
         raise ValueError(f"as_of {as_of!r} is not an instant")
+    if millis > LAST_MILLIS:
+        raise ValueError(f"as_of {as_of!r} is after the year 9999")
     return millis
 
 

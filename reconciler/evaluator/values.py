@@ -53,6 +53,9 @@ _ISO = re.compile(
 )
 _EPOCH = datetime(1970, 1, 1)
 _DAY_MS = 86_400_000
+#: The last instant ISO 8601 writes with a four-digit year (R24): a value is never later
+#: than its `as_of`, so an `as_of` up to it keeps every timestamp writable.
+LAST_MILLIS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH) // timedelta(milliseconds=1)
 #: Digits a number is written with at most; past them, with an exponent (Python's own
 #: limit for turning an integer into text).
 _PLAIN_DIGITS = 4300

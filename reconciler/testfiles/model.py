@@ -27,11 +27,14 @@ from pydantic import (
 )
 
 from reconciler.evaluator import as_of_millis
+from reconciler.evaluator.values import LAST_MILLIS
 from reconciler.testfiles.events import Event, Identities, Mpid
 
 
 def _instant(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if value > LAST_MILLIS:
+            raise ValueError(f"{value} is after the year 9999 in epoch ms: microseconds?")
         return value  # epoch ms (R6)
     if isinstance(value, bool) or not isinstance(value, str | datetime | date):
         raise ValueError("expected an ISO 8601 date-time such as 2024-03-01T00:00:00Z, or epoch ms")
@@ -48,7 +51,12 @@ Instant = Annotated[
     int,
     PlainValidator(_instant),
     WithJsonSchema(
-        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}]}
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "minimum": 0, "maximum": LAST_MILLIS},
+            ]
+        }
     ),
 ]
 #: A seed object of the Seeding API; its rules per calculation type are checked against the

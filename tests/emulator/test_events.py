@@ -239,6 +239,8 @@ async def test_profile_needs_a_workspace_when_several_have_active_cas() -> None:
         assert chosen["calculated_attributes"] == {"B": "0"}
 
 
-async def test_profile_refuses_an_unreadable_as_of(emulator: Emulator) -> None:
-    response = await emulator.http.get("/_emulator/profiles/1", params={"as_of": "soon"})
+@pytest.mark.parametrize("as_of", ["soon", "253402300800000"])
+async def test_profile_refuses_an_unreadable_as_of(emulator: Emulator, as_of: str) -> None:
+    # The year 10000 has no ISO 8601 date-time to answer with: a 500 before.
+    response = await emulator.http.get("/_emulator/profiles/1", params={"as_of": as_of})
     assert response.status_code == 400

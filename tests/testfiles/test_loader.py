@@ -156,6 +156,23 @@ def test_as_of_must_be_an_instant(workspace: Path, write_test: WriteTest) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("9223372036854775807", "9223372036854775807 is after the year 9999 in epoch ms"),
+        ('"+10000-01-01"', "'+10000-01-01' is not an ISO 8601 date-time"),
+    ],
+)
+def test_as_of_is_at_the_latest_in_the_year_9999(
+    workspace: Path, write_test: WriteTest, as_of: str, message: str
+) -> None:
+    # An as_of past the year 9999 let an event of then count, whose timestamp no ISO 8601
+    # date-time writes: the run ended in an OverflowError reported as a bug.
+    write_test("a.test.yaml", GOOD.replace("2024-03-01T00:00:00Z", as_of))
+    [error] = _errors(workspace)
+    assert error.startswith(f"{workspace / 'a.test.yaml'}:1:8: as_of: {message}")
+
+
 def test_event_times_may_be_written_as_timestamps(workspace: Path, write_test: WriteTest) -> None:
     write_test(
         "t.test.yaml",
