@@ -21,6 +21,7 @@ from reconciler.emulator.seeding import IDENTITY_TYPES, throttle, throttled, wit
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import stored_json
 from reconciler.emulator.values import as_integer
+from reconciler.evaluator import event_time
 
 #: The `event_type` values of the JSON reference.
 EVENT_TYPES = frozenset(
@@ -81,7 +82,11 @@ def _check_event(event: object, at: str) -> list[str]:
     data = event.get("data")
     if not isinstance(data, dict):
         errors.append(f"{at}.data: must be a JSON object")
-    elif event.get("event_type") == "custom_event":
+        return errors
+    # Int64 in the reference; an event stored with another time would never count.
+    if data.get("timestamp_unixtime_ms") is not None and event_time(event) is None:
+        errors.append(f"{at}.data.timestamp_unixtime_ms: must be epoch milliseconds (an integer)")
+    if event.get("event_type") == "custom_event":
         if not isinstance(data.get("event_name"), str):
             errors.append(f"{at}.data.event_name: required for a custom_event")
         if not isinstance(data.get("custom_event_type"), str):

@@ -21,7 +21,7 @@ JAN = 1704067200000  # 2024-01-01T00:00:00Z
 DAY = 86_400_000
 
 
-def _search(when: int | None, term: str) -> dict[str, Any]:
+def _search(when: object, term: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "event_name": "Search",
         "custom_event_type": "search",
@@ -191,6 +191,15 @@ async def test_a_batch_sent_again_with_its_source_request_id_is_stored_once(
             "/v2/events",
             {"mpid": 1, "events": [{"event_type": "custom_event", "data": {}}]},
             "events[0].data.event_name: required for a custom_event",
+        ),
+        # Int64 in the reference: stored, such an event was counted by no CA.
+        *(
+            (
+                "/v2/events",
+                {"mpid": 1, "events": [_search(when, "x")]},
+                "events[0].data.timestamp_unixtime_ms: must be epoch milliseconds",
+            )
+            for when in ("2024-01-10T00:00:00Z", JAN + 0.5, "1.7e12", True)
         ),
         ("/v2/events", {"mpid": "x"}, "mpid: must be a 64-bit integer"),
         ("/v2/events", {"mpid": 1, "environment": "staging"}, "environment: must be"),
