@@ -3,9 +3,17 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
+import re
+
 from reconciler.errors import DataPath
 from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
-from reconciler.models.values import check_operand, parse_instant, parse_number, shown
+from reconciler.models.values import (
+    canonical_text,
+    check_operand,
+    parse_instant,
+    parse_number,
+    shown,
+)
 from reconciler.models.vocabulary import OPERAND_SHAPE, OPERATOR_SUPPORT, ConditionType, Operator
 
 
@@ -64,6 +72,8 @@ class Condition(ManifestModel):
                     "date": "Invalid date condition value",
                 }[self.type]
                 return [Problem(("value",), f"{required}: operator `{op}` needs `value`")]
+            if op == "pattern":
+                return self._pattern_problems()
             return self._unreadable("value", self.value, f"Invalid {word} condition value")
         if self.value is None:
             return []
@@ -72,6 +82,20 @@ class Condition(ManifestModel):
             return [Problem(("value",), message, "warning")]
         why = "a range" if shape == "range" else f"operator `{op}`"
         return [Problem(("value",), f"Condition value must be empty for {why}")]
+
+    def _pattern_problems(self) -> list[Problem]:
+        """A pattern that is no regular expression in Python's dialect matches nothing in
+        `reconciler test` (docs/semantics.md, R14): valid for the API, but never silent."""
+        pattern = canonical_text(self.value)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            message = (
+                f"pattern `{pattern}` is not a regular expression `reconciler test` can read "
+                f"({exc}): there it matches nothing"
+            )
+            return [Problem(("value",), message, "warning")]
+        return []
 
     def _values_problems(self, shape: str, word: str) -> list[Problem]:
         if shape != "list":

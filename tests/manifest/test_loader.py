@@ -275,3 +275,21 @@ def test_ignored_test_files_are_not_tests(tmp_path: Path) -> None:
     (root / "own.test.yaml").write_text("users: {}\n")
     assert discover(root) == [root / "own.test.yaml"]
     assert present(root)
+
+
+@pytest.mark.parametrize("pattern", ["([a-z", "\\\\p{L}+"])
+def test_a_pattern_the_evaluator_cannot_read_is_warned_about(tmp_path: Path, pattern: str) -> None:
+    """`reconciler test` treats a pattern that does not compile (a typo, or Java's `\\p{L}`)
+    as matching nothing (R14): a test of it would pass or fail for that reason alone."""
+    condition = (
+        "      conditions:\n"
+        f'        - {{type: string, operator: pattern, attribute_name: Term, value: "{pattern}"}}\n'
+    )
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A") + condition})
+    [warning] = [str(issue).replace(f"{root}/", "") for issue in manifest.load(root).warnings]
+    written = pattern.replace("\\\\", "\\")
+    assert warning.startswith(f"a.yaml:8:74: definition.conditions[0].value: pattern `{written}` ")
+    assert "is not a regular expression `reconciler test` can read (" in warning
+    assert warning.endswith('): there it matches nothing (CA "A")')
+    (root / "a.yaml").write_text(CA.format(name="A") + condition.replace(pattern, "^a.*z$"))
+    assert manifest.load(root).warnings == ()
