@@ -45,11 +45,14 @@ AVERAGE_PLACES = 6
 PRECISION = 60
 _AVERAGE_QUANTUM = Decimal(1).scaleb(-AVERAGE_PLACES)
 
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+#: ASCII digits and spaces only: `re` would take `１２` or `٣` for digits, and Decimal would
+#: read them, where no JSON reader or number parser does.
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?)?",
+    re.ASCII,
 )
 _EPOCH = datetime(1970, 1, 1)
 _DAY_MS = 86_400_000

@@ -118,6 +118,8 @@ ROWS = [
     Row("R5", "sums are exact to 60 digits, past the 28 of Python's default context",
         SUM, _amounts("12345678901234567890123456789", "0.5"),
         "12345678901234567890123456789.5"),
+    Row("R5", "numbers are ASCII: full-width or Arabic-Indic digits and a no-break space are text",
+        SUM, _amounts("１２", "٣", "\u00a05", " 7 "), "7"),
     Row("R5", "min over numeric strings and numbers",
         definition("min", attribute="Amount"), _amounts("10", "9.5", 11, "x"), "9.5"),
     Row("R5", "max over numeric strings and numbers",
