@@ -14,11 +14,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from reconciler.errors import CaTestFileError, Issue
 from reconciler.evaluator import as_of_millis
-from reconciler.evaluator.values import iso_millis
+from reconciler.evaluator.values import iso_millis, text_of
 from reconciler.files import real_path
 from reconciler.manifest import ignore
 from reconciler.manifest.diagnostics import explain, suggest
@@ -167,9 +168,45 @@ class _FileLoader:
             for path, message in event.problems():
                 self.issue(("users", name, "events", index, *path), message)
         events: list[Json] = list(raw.get("events") or [])
+        for index, data in enumerate(events):
+            self._retyped_attributes(("users", name, "events", index), data)
         if user.events_file is not None:
             events += self._file_events(name, user, user.events_file, events_files)
         return User(name, user.mpid, tuple(events), dict(user.seeds))
+
+    def _retyped_attributes(self, path: tuple[str | int, ...], value: object) -> None:
+        """Custom attribute values are text to mParticle; one YAML reads as something else
+        than the text written (`01234` as 1234, `1.10` as 1.1, `True` as true, a date-time
+        in another spelling) would change what first value, unique list or a string
+        condition sees: the user is told to quote it, as manifests tell of operands."""
+        assert self.document is not None
+        items: Iterator[tuple[str | int, object]]
+        if isinstance(value, dict):
+            items = iter(value.items())
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            return
+        for key, item in items:
+            at = (*path, key)
+            if path and path[-1] == "custom_attributes" and not isinstance(item, dict | list):
+                written = self.document.plain_text(at)
+                text = text_of(item)
+                if written is not None and text is not None and written != text:
+                    kind = (
+                        "the boolean"
+                        if isinstance(item, bool)
+                        else "the date and time"
+                        if isinstance(item, str)
+                        else "the number"
+                    )
+                    quoted = orjson.dumps(written).decode()
+                    message = (
+                        f"{written} is read as {kind} {text}; quote it ({quoted}) to keep the text"
+                    )
+                    self.issue(at, message)
+            else:
+                self._retyped_attributes(at, item)
 
     def _file_events(
         self,

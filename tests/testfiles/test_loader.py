@@ -320,3 +320,72 @@ def test_users_that_are_not_a_mapping_give_one_error(
     assert _errors(workspace) == [
         f"{workspace / 'u.test.yaml'}:2:8: users: expected a mapping, got a list"
     ]
+
+
+RETYPED = """\
+as_of: 2024-03-01T00:00:00Z
+users:
+  alice:
+    events:
+      - event_type: custom_event
+        data:
+          event_name: Search
+          custom_event_type: search
+          timestamp_unixtime_ms: 1706745600000
+          custom_attributes:
+            Term: 01234
+            Size: 1.10
+            Logged In: True
+            At: 2024-05-10 10:00:00 +02:00
+            Count: 5
+            Flag: false
+            Day: 2024-05-10
+            Name: shoes
+            Quoted: "007"
+            Unset: null
+      - event_type: commerce_event
+        data:
+          timestamp_unixtime_ms: 1706745600000
+          product_action:
+            action: purchase
+            products: [{custom_attributes: {Code: 0x1F, Sku: 12}}]
+expect:
+  alice: {Last Term: "01234"}
+"""
+
+
+def test_a_custom_attribute_yaml_retypes_must_be_quoted(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """Custom attribute values are text to mParticle: unquoted, `01234` was the number 1234
+    and the test failed with `got 1234`, as if the evaluator had dropped the zero. As the
+    manifests do for string operands, the loader asks to quote what YAML retypes; what it
+    reads as written (`5`, `false`, `2024-05-10`, `shoes`) is taken."""
+    write_test("a.test.yaml", RETYPED)
+    where = f"{workspace / 'a.test.yaml'}"
+    attributes = "users.alice.events[0].data.custom_attributes"
+    assert _errors(workspace) == [
+        f'{where}:11:19: {attributes}.Term: 01234 is read as the number 1234; quote it ("01234")'
+        " to keep the text",
+        f'{where}:12:19: {attributes}.Size: 1.10 is read as the number 1.1; quote it ("1.10") to'
+        " keep the text",
+        f'{where}:13:24: {attributes}["Logged In"]: True is read as the boolean true; quote it '
+        '("True") to keep the text',
+        f"{where}:14:17: {attributes}.At: 2024-05-10 10:00:00 +02:00 is read as the date and "
+        'time 2024-05-10T08:00:00Z; quote it ("2024-05-10 10:00:00 +02:00") to keep the text',
+        f"{where}:26:51: users.alice.events[1].data.product_action.products[0]"
+        '.custom_attributes.Code: 0x1F is read as the number 31; quote it ("0x1F") to keep the '
+        "text",
+    ]
+    quoted = RETYPED
+    for written in ("01234", "1.10", "True", "2024-05-10 10:00:00 +02:00", "0x1F"):
+        quoted = quoted.replace(f": {written}", f': "{written}"')
+    write_test("a.test.yaml", quoted)
+    [suite] = _load(workspace)
+    first = suite.users["alice"].events[0]["data"]["custom_attributes"]
+    assert (first["Term"], first["At"], first["Count"], first["Day"]) == (
+        "01234",
+        "2024-05-10 10:00:00 +02:00",
+        5,
+        "2024-05-10",
+    )
