@@ -212,13 +212,11 @@ class PlatformClient:
                     continue  # the token expired or was revoked: fetch a new one, once
                 # A token was sent, fresh from the token endpoint: not missing credentials
                 # but a client without access to this workspace (or a revoked one).
-                exc.message = (
-                    f"authentication failed: the API refused the access token ({exc.status}), "
-                    f"a freshly issued one too: check that the API client of "
-                    f"{self.tokens.credentials} may use workspace {self.workspace_id}"
-                )
-                exc.args = (exc.message,)
-                raise
+                raise exc.saying(
+                    "authentication failed: the API refused the access token, a freshly "
+                    f"issued one too (check that the API client of {self.tokens.credentials} "
+                    f"may use workspace {self.workspace_id})"
+                ) from None
             return response.content
         raise AssertionError("unreachable")
 

@@ -225,7 +225,7 @@ async def test_a_fresh_token_refused_too_is_not_called_missing_credentials() -> 
     assert caught.value.status == 401
     assert "missing credentials" not in str(caught.value)
     assert caught.value.message == (
-        "authentication failed: the API refused the access token (401), a freshly issued one "
-        "too: check that the API client of MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET "
-        "may use workspace 77"
+        "authentication failed: the API refused the access token, a freshly issued one too "
+        "(check that the API client of MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET may use "
+        "workspace 77) (GET https://api.example/platform/.../calculatedattributes -> 401)"
     )
