@@ -25,7 +25,7 @@ from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, parse_bytes
 from reconciler.manifest.overrides import Mention
 from reconciler.manifest.partial import partial_problems
-from reconciler.manifest.quoting import retyped_operands
+from reconciler.manifest.quoting import retyped_operands, with_retyped
 from reconciler.models import (
     CalculatedAttribute,
     CanonicalDefinition,
@@ -93,11 +93,11 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
     except ValidationError as exc:
         issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
         issues = [_relative(issue, base, name) for issue in issues]
-        problems = partial_problems(item) + retyped_operands(document, base, item)
+        problems = with_retyped(partial_problems(item), retyped_operands(document, base, item))
         reported = {issue.path for issue in issues}  # a field said to be invalid already
         found = _problem_issues(document, base, problems, name)
         return None, issues + [issue for issue in found if issue.path not in reported]
-    problems = ca.problems() + retyped_operands(document, base, item)
+    problems = with_retyped(ca.problems(), retyped_operands(document, base, item))
     issues = _problem_issues(document, base, problems, name)
     where = document.position(base)
     variants, variant_issues = overrides.variants(

@@ -141,6 +141,9 @@ def variants(
     if not ca.overrides:
         return found, issues
     known = {(problem.path, problem.message) for problem in ca_problems}
+    # A field of the override the CA's own problems speak of already (an operand YAML
+    # read as something else than written), whatever the variant's rules say of it.
+    spoken = {problem.path for problem in ca_problems}
     for environment in ca.overrides:
         data = variant_data(item, environment)
         patch = (item.get(OVERRIDES) or {}).get(environment) or {}
@@ -153,14 +156,18 @@ def variants(
             issues += [
                 located.issue(p.path, p.message, p.severity)
                 for p in partial(data)
-                if (p.path, p.message) not in known or _written_in_override(patch, p.path)
+                if ((p.path, p.message) not in known or _written_in_override(patch, p.path))
+                and (OVERRIDES, environment, *p.path) not in spoken
             ]
             continue
         problems = [
             problem
             for problem in variant.problems()
-            if (problem.path, problem.message) not in known
-            or _written_in_override(patch, problem.path)
+            if (
+                (problem.path, problem.message) not in known
+                or _written_in_override(patch, problem.path)
+            )
+            and (OVERRIDES, environment, *problem.path) not in spoken
         ]
         issues += [located.issue(p.path, p.message, p.severity) for p in problems]
         if not any(problem.severity == "error" for problem in problems):

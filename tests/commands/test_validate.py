@@ -255,6 +255,58 @@ def test_string_operands_that_yaml_reads_as_other_values_must_be_quoted(tmp_path
     assert "conditions[14]" not in stderr  # a number condition compares numbers
 
 
+def test_a_number_yaml_reads_as_another_float_is_refused_where_written(tmp_path: Path) -> None:
+    """`value: 0.12345678901234567890` was read by YAML as a float and sent as
+    0.12345678901234568, `1e400` was refused as "inf", and `[1.00000000000000000001, 1]`
+    became one item: the number sent was not the one written, silently."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Sessions\n"
+        + SESSIONS_SINCE
+        + "      conditions:\n"
+        + "        - {type: number, operator: equals, attribute_name: A,"
+        + " value: 0.12345678901234567890}\n"
+        + "        - {type: number, operator: in_list, attribute_name: B,"
+        + " values: [1.00000000000000000001, 1, 1.5, 1e3, 2.50, 007]}\n"
+        + "        - {type: number, operator: between, attribute_name: C,"
+        + " min_value: 0.1, max_value: 1e400}\n"
+        + "    overrides:\n"
+        + "      prod:\n"
+        + "        definition:\n"
+        + "          conditions:\n"
+        + "            - {type: number, operator: equals, attribute_name: A, value: 1e400}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 1, result.output
+    assert "Error: 4 errors in manifests:" in stderr, stderr
+    for where, field, text, read in (
+        ("8", "conditions[0].value", "value 0.12345678901234567890", "0.12345678901234568"),
+        ("9", "conditions[1].values[0]", "item 1.00000000000000000001", "1"),
+        ("10", "conditions[2].max_value", "value 1e400", "inf"),
+        ("15", "overrides.prod.definition.conditions[0].value", "value 1e400", "inf"),
+    ):
+        written = text.split()[1]
+        message = f'{text} is read by YAML as the float {read}; quote it ("{written}")'
+        assert re.search(rf"cas\.yaml:{where}:\d+: (definition\.)?{re.escape(field)}: ", stderr)
+        assert message in stderr, (message, stderr)
+    assert "not a finite number" not in stderr  # the cause is said, not its effect
+    quoted = re.sub(
+        r"(0\.12345678901234567890|1\.00000000000000000001|1e400)",
+        r'"\1"',
+        (tmp_path / "cas.yaml").read_text(),
+    )
+    (tmp_path / "cas.yaml").write_text(quoted)
+    assert run_cli("validate", tmp_path).exit_code == 0
+    planned = run_cli("plan", tmp_path, "--env", "dev", "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    assert '"0.1234567890123456789"' in planned.stdout
+    assert '"1.00000000000000000001"' in planned.stdout
+
+
 def test_a_quoted_operand_that_looks_like_a_number_converges_as_text(tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text("workspace_id: 1234\ntarget: embedded\n")
     (tmp_path / "cas.yaml").write_text(
