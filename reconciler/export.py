@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from reconciler.errors import format_path, printable
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
+from reconciler.settings.file import Drafts
 
 RESERVED = {
     "reconciler",
@@ -113,10 +114,13 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
     return document
 
 
-def ca_document(live: LiveCA, protect: bool = False) -> tuple[dict[str, Any] | None, list[str]]:
+def ca_document(
+    live: LiveCA, protect: bool = False, drafts: Drafts = "discard"
+) -> tuple[dict[str, Any] | None, list[str]]:
     """The manifest entry of one live CA, and notes about it (the name escaped for a
     terminal: it comes from the workspace). mParticle does not store `protect`: `protect`
-    says that the manifests this export replaces (or reads) protect the CA."""
+    says that the manifests this export replaces (or reads) protect the CA. `drafts` is
+    the policy the export's plan follows, which says what becomes of a stray draft."""
     notes: list[str] = []
     shown = printable(live.name)
     definition = live.active if live.active is not None else live.draft
@@ -130,9 +134,13 @@ def ca_document(live: LiveCA, protect: bool = False) -> tuple[dict[str, Any] | N
     if protect:
         entry["protect"] = True
     if live.active is not None and live.draft is not None:
+        fate = (
+            "plan will keep it: `drafts: preserve`"
+            if drafts == "preserve"
+            else "plan will offer to discard the draft"
+        )
         notes.append(
-            f'"{shown}" has an unactivated draft; its active definition was exported '
-            "(plan will offer to discard the draft)"
+            f'"{shown}" has an unactivated draft; its active definition was exported ({fate})'
         )
     entry["definition"] = definition_document(definition)
     try:
@@ -178,14 +186,18 @@ def file_stems(live: list[LiveCA]) -> dict[int, str]:
     return stems
 
 
-def export(live: list[LiveCA], protected: set[str] | frozenset[str] = frozenset()) -> Exported:
+def export(
+    live: list[LiveCA],
+    protected: set[str] | frozenset[str] = frozenset(),
+    drafts: Drafts = "discard",
+) -> Exported:
     """One manifest file per CA, named after the CA (ids settle collisions). The CAs named
     in `protected` keep `protect: true`, which the API cannot store (the manifests they
-    come from said so)."""
+    come from said so). `drafts`: the policy written along, for the notes on stray drafts."""
     result = Exported()
     stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
-        entry, notes = ca_document(ca, protect=ca.name in protected)
+        entry, notes = ca_document(ca, protect=ca.name in protected, drafts=drafts)
         result.notes += notes
         if entry is not None:
             result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}

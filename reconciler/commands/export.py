@@ -34,6 +34,7 @@ from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
 from reconciler.plan.selection import in_scope
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
+from reconciler.settings.file import DEFAULT_AUTH_URL, DEFAULT_S2S_URL
 
 #: The first line of every file export writes: `--force` replaces only files that have it.
 MARK = "# Exported by `reconciler export`"
@@ -229,15 +230,22 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
 
 
 def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
-    """The exported reconciler.yaml: the same workspace, target, API and scope; for the
-    embedded target, the path of the very database the CAs were read from."""
+    """The exported reconciler.yaml: the same workspace, target, API (its token and seeding
+    endpoints too), scope and drafts policy; for the embedded target, the path of the very
+    database the CAs were read from."""
     written: dict[str, Any] = {
         "workspace_id": settings.workspace_id,
         "target": settings.target,
         "prune": False,
     }
-    if settings.target == "mparticle" and settings.api_url:
-        written["api_url"] = settings.api_url
+    if settings.target == "mparticle":
+        if settings.api_url:
+            written["api_url"] = settings.api_url
+        # The credentials must go where they went, not to the defaults' hosts.
+        if settings.auth_url != DEFAULT_AUTH_URL:
+            written["auth_url"] = settings.auth_url
+        if settings.s2s_url != DEFAULT_S2S_URL:
+            written["s2s_url"] = settings.s2s_url
     if settings.target == "embedded":
         database = real_path(settings.emulator_db)
         try:
@@ -246,6 +254,9 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
             written["emulator_db"] = str(database)
     if settings.scope is not None:
         written["scope"] = list(settings.scope)
+    if settings.drafts != "discard":
+        # A plan on the export must keep the drafts the source's policy keeps.
+        written["drafts"] = settings.drafts
     return written
 
 
@@ -284,7 +295,11 @@ def run(options: ExportOptions, output: Output) -> int:
 
     # Out of scope is out of sight: CAs other teams own in a shared workspace stay theirs.
     live = in_scope(asyncio.run(fetch()), settings.scope)
-    result = export(live, protected=(protected or set()) | protected_in(replaced))
+    result = export(
+        live,
+        protected=(protected or set()) | protected_in(replaced),
+        drafts=settings.drafts,
+    )
     header = HEADER.format(workspace=settings.workspace_id)
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
     documents = {name: header + dump(document, name) for name, document in files.items()}

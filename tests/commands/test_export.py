@@ -98,6 +98,35 @@ def test_stray_drafts_are_reported(tmp_path: Path, emulator: EmulatorServer, raw
     assert "Plan: 0 to create, 0 to update, 1 drafts to discard" in planned.stdout
 
 
+def test_the_export_plans_through_the_same_endpoints_and_drafts_policy(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The exported reconciler.yaml kept api_url but not auth_url or s2s_url, so plan on
+    the export sent the credentials to sso.auth.mparticle.com; and not `drafts: preserve`,
+    so plan (and apply) on the export discarded a draft the source keeps."""
+    ca_id = raw.create("LTV", PURCHASES)
+    raw.activate(ca_id)
+    raw.update(ca_id, "LTV", {**PURCHASES, "calculation_type": "max"})
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(
+        f"workspace_id: 1234\napi_url: {emulator.url}\nauth_url: {emulator.url}/oauth/token\n"
+        f"s2s_url: {emulator.url}\ndrafts: preserve\n"
+    )
+    env = {"MPARTICLE_CLIENT_ID": "emulator", "MPARTICLE_CLIENT_SECRET": "emulator"}
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    assert "plan will keep it: `drafts: preserve`" in result.stderr
+    written = (out / "reconciler.yaml").read_text()
+    assert f"\nauth_url: {emulator.url}/oauth/token\n" in written
+    assert f"\ns2s_url: {emulator.url}\n" in written
+    assert "\ndrafts: preserve\n" in written
+    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
+    assert planned.exit_code == 0, planned.output
+    assert 'draft kept "LTV"' in planned.stdout
+
+
 def test_refuses_to_mix_with_existing_manifests(tmp_path: Path, emulator: EmulatorServer) -> None:
     out = write_manifests(tmp_path / "out", [ca("A")])
     result = run_cli(
