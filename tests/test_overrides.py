@@ -87,6 +87,50 @@ def test_merge_merges_mappings_replaces_the_rest_and_null_removes() -> None:
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": 1}  # untouched
 
 
+def test_an_override_may_spell_the_datapoint_otherwise(tmp_path: Path) -> None:
+    """`datapoint` and `data_point` are one field, but an override's `datapoint` was
+    merged beside the CA's `data_point`: "the same field; keep one" and a missing
+    `event_type` that the CA does write."""
+    cas = """\
+calculated_attributes:
+  - name: Growth Searches
+    definition:
+      calculation_type: count
+      data_point: {event_type: custom_event, event_name: Search, custom_event_type: search}
+      time_period: {type: within, within: 7, within_unit: days}
+    overrides:
+      prod:
+        definition:
+          datapoint: {event_name: Find}
+      dev:
+        definition:
+          datapoint: {custom_event_type: null}
+      staging:
+        definition:
+          datapoint: {custom_event_type: 7}
+"""
+    assert merge({"data_point": {"a": 1, "b": 2}}, {"datapoint": {"a": 3, "b": None}}) == {
+        "data_point": {"a": 3}
+    }
+    assert errors(directory(tmp_path, cas)) == [
+        # Found where the override wrote it.
+        "cas.yaml:16:42: overrides.staging.definition.data_point.custom_event_type: expected "
+        'text, got 7 (YAML read it as a number or boolean: put it in quotes) (CA "Growth Searches" '
+        "in environment staging)",
+    ]
+    loaded = manifest.load(directory(tmp_path, cas.replace("custom_event_type: 7", "")))
+    points = {}
+    for environment in ("dev", "staging", "prod"):
+        point = loaded.for_environment(environment)[0].ca.canonical["datapoint"]
+        assert point is not None
+        points[environment] = (point["event_name"], point["custom_event_type"])
+    assert points == {
+        "dev": ("Search", None),
+        "staging": ("Search", "search"),
+        "prod": ("Find", "search"),
+    }
+
+
 def test_each_environment_gets_its_overrides(tmp_path: Path) -> None:
     loaded = manifest.load(directory(tmp_path))
     by_env = {env: {d.name: d.ca for d in loaded.for_environment(env)} for env in ("dev", "prod")}

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from reconciler.environments import environment_names, layered
 from reconciler.errors import Issue, format_path
 from reconciler.manifest.diagnostics import explain, suggest
-from reconciler.manifest.document import Document
+from reconciler.manifest.document import SAME_FIELD, Document
 from reconciler.models import CalculatedAttribute, Problem
 from reconciler.settings import SettingsFile
 
@@ -30,16 +30,25 @@ ENVIRONMENTS = "environments"
 _DEFER_RULES = {"defer_rules": True}
 
 
+def _field(mapping: dict[str, Any], key: str) -> str:
+    """The key `mapping` writes the field `key` names under: `data_point` for an override's
+    `datapoint` when the CA wrote that spelling (one field, two spellings)."""
+    other = SAME_FIELD.get(key)
+    return other if key not in mapping and other is not None and other in mapping else key
+
+
 def merge(base: Any, patch: Any) -> Any:
-    """`patch` deep-merged onto `base`: mappings key by key, null removes, else replace."""
+    """`patch` deep-merged onto `base`: mappings key by key (a field by either spelling),
+    null removes, else replace."""
     if not isinstance(base, dict) or not isinstance(patch, dict):
         return patch
     merged = dict(base)
     for key, value in patch.items():
+        field = _field(base, key)
         if value is None:
-            merged.pop(key, None)
+            merged.pop(field, None)
         else:
-            merged[key] = merge(base.get(key), value)
+            merged[field] = merge(base.get(field), value)
     return merged
 
 
@@ -93,9 +102,10 @@ def _written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
     for part in path:
         if not isinstance(current, dict):
             return True  # the override replaced this whole value
-        if part not in current:
+        key = _field(current, part) if isinstance(part, str) else part
+        if key not in current:
             return False
-        current = current[part]
+        current = current[key]
     return True
 
 
