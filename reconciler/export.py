@@ -147,11 +147,19 @@ def ca_document(
         CalculatedAttribute.model_validate(entry)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        notes.append(
-            f'"{shown}" holds a definition the manifest rules refuse '
-            f"({format_path(first['loc'])}: {first['msg']}); "
-            "exported as it is, fix it by hand"
-        )
+        problem = f"{format_path(first['loc'])}: {first['msg'].removeprefix('Value error, ')}"
+        if first["loc"][:1] == ("name",):
+            # A name is no field a manifest can fix: renamed_from obeys the same rules.
+            notes.append(
+                f'"{shown}" has a name the manifest rules refuse ({problem}); exported as it '
+                "is, but plan refuses that file: rename the CA in mParticle (possible until "
+                "it is activated), or remove the file to leave the CA unmanaged"
+            )
+        else:
+            notes.append(
+                f'"{shown}" holds a definition the manifest rules refuse ({problem}); '
+                "exported as it is, fix it by hand"
+            )
     return entry, notes
 
 

@@ -84,6 +84,21 @@ def test_a_definition_the_manifest_rules_refuse_is_exported_with_a_note() -> Non
     assert note.endswith("exported as it is, fix it by hand")
 
 
+def test_a_name_the_manifest_rules_refuse_is_not_called_a_definition() -> None:
+    """A live name with a control character was noted as "holds a definition the manifest
+    rules refuse (name: Value error, ...)", "fix it by hand": no manifest can fix a name
+    (renamed_from obeys the same rules), and none can once the CA is active."""
+    entry, notes = ca_document(live("tab\tname", active_definition=api_definition(SESSIONS)))
+    assert entry is not None
+    (note,) = notes
+    assert note == (
+        "\"tab\\tname\" has a name the manifest rules refuse (name: 'tab\\tname' contains "
+        "control characters); exported as it is, but plan refuses that file: rename the CA "
+        "in mParticle (possible until it is activated), or remove the file to leave the CA "
+        "unmanaged"
+    )
+
+
 def test_colliding_and_reserved_names_get_the_id() -> None:
     cas = [
         live("A b", 1, active_definition=api_definition(SESSIONS)),
