@@ -184,7 +184,9 @@ class _Runner:
     async def create(self, action: Action, outcome: ActionOutcome) -> int:
         body = action.body
         last: ApiError | None = None
-        for _ in range(CREATE_ROUNDS):
+        for round_ in range(1, CREATE_ROUNDS + 1):
+            if last is not None:
+                await self.client.http.settle(round_ - 1, last, f'the create of "{action.name}"')
             try:
                 return await self.client.create(body)
             except ApiError as exc:
@@ -215,11 +217,15 @@ class _Runner:
             await self.client.update(existing.id, body)
 
     async def activate(self, ca_id: int) -> None:
-        for _ in range(ACTIVATE_ROUNDS):
+        last: ApiError | None = None
+        for round_ in range(1, ACTIVATE_ROUNDS + 1):
+            if last is not None:
+                await self.client.http.settle(round_ - 1, last, f"the activation of CA {ca_id}")
             try:
                 await self.client.activate(ca_id)
                 return
             except ApiError as exc:
+                last = exc
                 if _says(exc, ACTIVE_LIMIT):
                     raise _active_limit(exc) from None
                 no_draft = _says(exc, NO_DRAFT)

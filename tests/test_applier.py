@@ -3,18 +3,23 @@ live workspace changes between the plan and its apply (another run, the UI)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler import applier
 from reconciler.api import transports as target
+from reconciler.api.client import PlatformClient
+from reconciler.api.http import Http
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
 from reconciler.plan.report import ApplyReport
 from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
+from tests.support.platform import Sleeps
 from tests.support.workspace import SESSIONS, WORKSPACE, RawApi, ca, env_for
 
 
@@ -124,3 +129,45 @@ async def test_the_active_limit_fails_clearly_whatever_the_status(
     )
     assert f"-> {status}" in activate.message
     assert emulator.stats()["requests"][ACTIVATION] == 1  # refused once, never retried
+
+
+async def test_an_activation_lost_again_and_again_waits_longer_between_tries(
+    emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A server in trouble for a moment (a 500 that did not activate, three times): each
+    try again waits its back-off, as a retry does, instead of five tries in a blink."""
+    ca_id = raw.create("A", SESSIONS)
+    stored = json.dumps(raw.get(ca_id)).encode()  # a draft, not active
+    live = RawLive(raw).all()
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, live, planner.PlanOptions(workspace_id=WORKSPACE))
+    assert [a.action for a in plan.actions] == ["activate"]
+    refusals = 3
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal refusals
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t" * 20, "expires_in": 3600})
+        if request.method == "POST" and request.url.path.endswith("/activation"):
+            if refusals:
+                refusals -= 1
+                return httpx.Response(500)
+            return httpx.Response(204)
+        return httpx.Response(200, content=stored)
+
+    sleeps = Sleeps()
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)), sleep=sleeps)
+    client = PlatformClient(
+        http,
+        api_url="https://api.example",
+        workspace_id=WORKSPACE,
+        auth_url="https://sso.example/oauth/token",
+        client_id="c",
+        client_secret="s",
+    )
+    try:
+        report = await applier.apply(plan, client)
+    finally:
+        await client.aclose()
+    assert report.ok, report.to_json()
+    assert len(sleeps.waits) == 3, sleeps.waits  # one before each try again, none at first

@@ -373,6 +373,25 @@ class Http:
                 await self._before_retry(error, attempt, idempotent, method, shown)
                 last = error
 
+    async def settle(self, round_: int, error: ApiError, what: str) -> None:
+        """Wait before checking and trying a write again whose answer was lost or a 5xx
+        (`round_`, 1-based, of the caller's own rounds): the back-off of a retry, within
+        the deadline and announced as one, so that a server in trouble for a moment is not
+        asked again at once, round after round (the applier's create and activation)."""
+        wait = backoff(self.policy, round_, error)
+        if not self.deadline.allows(wait):
+            raise beyond_deadline(self.deadline, wait, what, error) from error
+        level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
+        log.log(
+            level,
+            "trying %s again in %s (at %s): %s",
+            what,
+            duration(wait),
+            until(wait),
+            reason(error),
+        )
+        await until_stopped(self._sleep(wait), self._stopping)
+
     async def _before_retry(
         self, error: ApiError, attempt: int, idempotent: bool, method: str, shown: str
     ) -> None:
