@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -475,6 +476,40 @@ def test_a_damaged_embedded_database_is_a_named_user_error(workspace: Path, how:
     assert "Move it away to start an empty embedded workspace" in result.stderr
     assert "\n\n" not in result.stderr.strip()
     assert database.read_bytes() == before
+
+
+def _foreign_database(path: Path) -> bytes:
+    """A SQLite database of another program (a browser's, say); its bytes."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE moz_cookies (host TEXT, value TEXT)")
+        connection.execute("INSERT INTO moz_cookies VALUES ('example.com', 'session')")
+    connection.close()
+    return path.read_bytes()
+
+
+def test_emulator_db_naming_another_program_s_database_leaves_it_untouched(
+    tmp_path: Path,
+) -> None:
+    """`emulator_db` (a pull request's reconciler.yaml may set it, `../` and all) naming
+    another program's SQLite database: plan added the emulator's tables to it and switched
+    it to WAL. It is refused, and the file is left byte for byte."""
+    other = tmp_path / "profile" / "cookies.sqlite"
+    other.parent.mkdir()
+    before = _foreign_database(other)
+    directory = write_manifests(
+        tmp_path / "m", [ca("A")], {"emulator_db": "../profile/cookies.sqlite"}
+    )
+    result = run_cli("plan", directory)
+    assert result.exit_code == 1, result.output
+    assert "is a SQLite database of another program (its tables: moz_cookies)" in result.stderr
+    assert "Set emulator_db in reconciler.yaml to a file of its own" in result.stderr
+    assert "bug" not in result.stderr
+    assert other.read_bytes() == before
+    assert sorted(path.name for path in other.parent.iterdir()) == ["cookies.sqlite"]
+    served = run_cli("emulator", "--port", "0", "--db", other)
+    assert served.exit_code == 1
+    assert "is a SQLite database of another program" in served.stderr
+    assert other.read_bytes() == before
 
 
 #: Starts the console script as installed, with Ctrl-C arriving while typer is imported

@@ -67,6 +67,13 @@ def unusable_database(path: Path, exc: Exception) -> ReconcilerError:
             f"cannot open the embedded workspace's database {path}: {reason}. Check the path "
             "(setting emulator_db) and its permissions."
         )
+    from reconciler.emulator.store import ForeignDatabase
+
+    if isinstance(exc, ForeignDatabase):
+        return ReconcilerError(
+            f"the embedded workspace's database {path} cannot be used: {exc}. Set emulator_db "
+            "in reconciler.yaml to a file of its own (or leave it out)."
+        )
     if _locked(exc):
         from reconciler.emulator.store import BUSY_TIMEOUT_MS
 

@@ -158,6 +158,25 @@ def _refuse_a_foreign_file(path: Path) -> None:
         raise sqlite3.DatabaseError("file is not a database")
 
 
+class ForeignDatabase(sqlite3.DatabaseError):
+    """A SQLite database that another program made (it holds tables, none of them the
+    emulator's): left as it is, never given the emulator's tables or journal mode."""
+
+
+def _refuse_a_foreign_database(conn: sqlite3.Connection) -> None:
+    """Refuse a database with tables but not the emulator's: `emulator_db` (which a pull
+    request's reconciler.yaml may set) or `--db` naming another program's database would
+    otherwise have the emulator's tables added to it and be switched to WAL."""
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = sorted(str(name) for (name,) in rows)
+    if tables and "cas" not in tables:
+        shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+        raise ForeignDatabase(
+            f"it is a SQLite database of another program (its tables: {shown}), "
+            "not an emulator database; it was left as it is"
+        )
+
+
 class Store:
     """A SQLite database (a file, or memory) behind one connection and one lock."""
 
@@ -176,10 +195,14 @@ class Store:
         except UnicodeDecodeError as exc:  # a damaged schema: its text is no longer UTF-8
             self._conn.close()
             raise sqlite3.DatabaseError(f"damaged schema text in the database: {exc}") from None
+        except ForeignDatabase:
+            self._conn.close()
+            raise
 
     def _open(self, on_disk: bool) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if on_disk:
+            _refuse_a_foreign_database(self._conn)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
