@@ -44,8 +44,25 @@ done
 if [ -n "${GH_FAIL:-}" ]; then
   case "$*" in *"$GH_FAIL"*) echo "HTTP 403: Forbidden" >&2; exit 1 ;; esac
 fi
-if [ "$1" = api ] && [ "$2" = --paginate ]; then cat "$GH_COMMENTS" 2>/dev/null || true; fi
+if [ "$1" = api ] && [ "$2" = user ]; then
+  if [ -n "${GH_USER:-}" ]; then echo "$GH_USER"; exit 0; fi
+  echo "HTTP 403: Resource not accessible by integration" >&2; exit 1
+fi
+if [ "$1" = api ] && [ "$2" = --paginate ]; then
+  listed=$(cat "$GH_COMMENTS" 2>/dev/null || echo "[]")
+  if [ "${4:-}" = --jq ]; then printf '%s' "$listed" | jq -r "$5"; else printf '%s\n' "$listed"; fi
+fi
 """
+
+
+def comments(*written: tuple[int, str, str, str]) -> str:
+    """The comments of a pull request as `gh api --paginate` lists them: each page a JSON
+    array, one after another; (id, author's login, author's type, body) each."""
+    listed = [
+        {"id": id_, "user": {"login": login, "type": kind}, "body": body}
+        for id_, login, kind, body in written
+    ]
+    return "".join(json.dumps(listed[at : at + 2]) + "\n" for at in range(0, len(listed), 2))
 
 
 def load(path: Path) -> Any:
@@ -205,7 +222,8 @@ def test_plan_comment_and_apply_in_promotion_order(runner: Runner, tmp_path: Pat
     sections = [body.index(f"(environment {env})") for env in ("dev", "staging", "prod")]
     assert sections == sorted(sections)
     # The next push updates the same comment instead of adding one.
-    (tmp_path / "comments.txt").write_text("4242\n")
+    ours = (4242, "github-actions[bot]", "Bot", "<!-- reconciler-plan-environments -->\nold")
+    (tmp_path / "comments.txt").write_text(comments(ours))
     assert runner.run(comment_step["with"], {})[0] == 0
     last = runner.gh_log.read_text().splitlines()[-1]
     assert last.startswith("api -X PATCH repos/acme/cas/issues/comments/4242 -F body=@")
@@ -279,6 +297,34 @@ def test_a_comment_that_was_not_posted_fails_the_step(runner: Runner, tmp_path: 
     runner.env["GH_FAIL"] = "--paginate"
     assert runner.run({"command": "comment"}, {}) == (1, {"exitcode": "1"})
     assert "-X POST" not in runner.gh_log.read_text().splitlines()[-1]
+
+
+def test_the_comment_updated_is_the_token_s_own_never_a_person_s_with_the_marker(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """Any person may comment on a pull request: one whose comment started with the marker
+    had it overwritten with the plan (shown under their name, theirs to edit afterwards, or
+    a failed step where the token may not edit it). And the marker was pasted into a jq
+    program: one holding a quote broke the listing."""
+    (tmp_path / "reconciler-plan.md").write_text("### reconciler plan\n")
+    marker = '<!-- reconciler "prod" plan -->'
+    with_ = {"command": "comment", "comment-marker": marker}
+    planted = (11, "mallory", "User", f"{marker}\nNo changes.")
+    other_bot = (12, "github-actions[bot]", "Bot", "<!-- another tool -->")
+    ours = (13, "github-actions[bot]", "Bot", f"{marker}\nold plan")
+    (tmp_path / "comments.txt").write_text(comments(planted, other_bot))
+    assert runner.run(with_, {}) == (0, {"exitcode": "0"})
+    posted = runner.gh_log.read_text().splitlines()[-1]
+    assert posted.startswith("api -X POST repos/acme/cas/issues/7/comments -F body=@")
+    (tmp_path / "comments.txt").write_text(comments(planted, other_bot, ours))
+    assert runner.run(with_, {}) == (0, {"exitcode": "0"})
+    patched = runner.gh_log.read_text().splitlines()[-1]
+    assert patched.startswith("api -X PATCH repos/acme/cas/issues/comments/13 -F body=@")
+    # A person's token (a PAT) names its account: only that account's comment is ours.
+    runner.env["GH_USER"] = "mallory"
+    assert runner.run(with_, {}) == (0, {"exitcode": "0"})
+    patched = runner.gh_log.read_text().splitlines()[-1]
+    assert patched.startswith("api -X PATCH repos/acme/cas/issues/comments/11 -F body=@")
 
 
 def _big_plan(env: str, count: int = 2000) -> str:
