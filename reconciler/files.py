@@ -11,9 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+
+#: Windows opens files as text unless told otherwise.
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def real_path(path: Path) -> Path:
@@ -46,9 +50,13 @@ def replace_whole(path: Path, data: bytes, *, durable: bool = False) -> None:
     so that a failure leaves the old file (or none) and no temporary file behind. With
     `durable`, the bytes reach the disk before the rename (state a re-run relies on).
     OSError as raised."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # A new file of an unguessable name, never through a link planted there (`--out` in a
+    # shared folder such as /tmp): another user's link at a predictable name had our bytes
+    # written over whatever it pointed to. Its mode is what the umask allows, as `open`'s.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
     try:
-        with temporary.open("wb") as file:
+        with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             if durable:
                 file.flush()

@@ -202,6 +202,30 @@ def test_plan_out_through_a_symbolic_link_replaces_its_target_and_keeps_the_link
     assert (tmp_path / "real.json").read_bytes().startswith(b'{\n  "format_version": 2')
 
 
+def test_plan_out_in_a_shared_folder_never_writes_through_a_planted_link(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporary file had a predictable name (`.plan.json.<pid>.tmp`) and was opened
+    following links: another user of a shared folder (/tmp) who planted a link there had
+    the plan written over the file it pointed to."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    monkeypatch.setattr(os, "getpid", lambda: 4242)
+    (shared / ".plan.json.4242.tmp").symlink_to(victim)
+    out = shared / "plan.json"
+    result = run_cli("plan", workspace, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "keep me\n"
+    assert out.read_bytes().startswith(b'{\n  "format_version": 2')
+    assert not out.is_symlink()
+    # Its mode is what the umask allows, as for any file the user's shell writes.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
 def test_plan_out_into_a_pipe_writes_through_it(workspace: Path, tmp_path: Path) -> None:
     """`--out` a named pipe (or a device) is written as a shell's `>` writes it: the rename
     replaced the pipe with a regular file and its reader got nothing."""
