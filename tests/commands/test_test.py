@@ -4,16 +4,17 @@ writes JUnit XML the CI reporters' schema accepts; bad input is one located para
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import re
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
-import pytest
 import xmlschema
 from rich.console import Console
 
@@ -137,33 +138,33 @@ def test_an_unwritable_junit_file_is_an_error(tmp_path: Path) -> None:
     assert "cannot write" in result.stderr
 
 
-def test_a_full_disk_leaves_the_earlier_junit_report_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _small_files() -> None:
+    """In the child: files may not grow past 200 bytes (a full disk, as the OS says it:
+    the write fails with EFBIG, the signal that would end the process is ignored)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+
+def test_a_full_disk_leaves_the_earlier_junit_report_whole(tmp_path: Path) -> None:
     """A CI reporter reads whatever --junit holds: a write that fails half-way (the disk
     full) leaves the report before it, not half an XML document, and no temporary file."""
-    junit = tmp_path / "report.xml"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    junit = reports / "report.xml"
     junit.write_text("<testsuites/>")  # an earlier run's
-    real_open = Path.open
-
-    class FullDisk(io.BytesIO):
-        def write(self, data: object) -> int:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def opening(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if "w" in mode and path.parent == tmp_path:
-            real = real_open(path, mode, *args, **kwargs)
-            real.write(b"<testsuites tests=")  # half of it reaches the file, then no more
-            real.close()
-            return FullDisk()
-        return real_open(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "open", opening)
-    result = run_cli("test", EXAMPLE, "--junit", junit)
-    assert result.exit_code == 1
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "test", str(EXAMPLE), "--junit", str(junit)],
+        env={**os.environ, "RECONCILER_CACHE_DIR": "", "NO_COLOR": "1"},
+        preexec_fn=_small_files,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
     assert junit.read_text() == "<testsuites/>"
-    assert f"--junit {junit}: cannot write it: No space left on device" in result.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.xml"]
+    assert f"--junit {junit}: cannot write it: File too large" in done.stderr
+    assert [path.name for path in reports.iterdir()] == ["report.xml"]
 
 
 def test_manifest_errors_come_first(tmp_path: Path) -> None:
