@@ -8,10 +8,11 @@ attribute, it is implied that the condition is not met".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+import regex
 
 from reconciler.evaluator.values import (
     MISSING,
@@ -24,6 +25,11 @@ from reconciler.evaluator.values import (
 )
 
 Test = Callable[[object], bool]
+
+#: Longest one `pattern` search may take on one value. Manifests and test files come from
+#: pull requests, and a pattern such as `(a|aa)+$` backtracks for hours on the right value:
+#: in `plan` (value diffs) and `test`, where no signal stops a search in progress.
+PATTERN_SECONDS = 1.0
 
 
 class DefinitionError(ValueError):
@@ -62,12 +68,33 @@ def _text_test(operator: str, value: str | None, values: Sequence[str]) -> Test:
     if operator == "not_contains":
         return lambda raw: (text := text_of(raw)) is not None and operand not in text
     if operator == "pattern":
-        try:
-            search = re.compile(operand).search
-        except re.error:
-            return _never  # a pattern that does not compile matches nothing (R14)
-        return lambda raw: (text := text_of(raw)) is not None and search(text) is not None
+        return _pattern_test(operand)
     raise DefinitionError(f"operator {operator!r} does not apply to string conditions")
+
+
+def _pattern_test(pattern: str) -> Test:
+    """A regular expression searched in the value's text (R14), through the `regex`
+    library (Python's syntax, and Java's `\\p{...}` classes too), each search bounded by
+    PATTERN_SECONDS: past it, the definition is reported, not the run hung."""
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error:
+        return _never  # a pattern that does not compile matches nothing (R14)
+
+    def test(raw: object) -> bool:
+        text = text_of(raw)
+        if text is None:
+            return False
+        try:
+            return compiled.search(text, timeout=PATTERN_SECONDS) is not None
+        except TimeoutError:
+            raise DefinitionError(
+                f"pattern {pattern!r} searched one value for over {PATTERN_SECONDS:g} s "
+                "(repetition inside repetition, such as (a|aa)+, can backtrack without "
+                "end); write it without"
+            ) from None
+
+    return test
 
 
 _COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {

@@ -3,8 +3,6 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
-import re
-
 from reconciler.errors import DataPath
 from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
 from reconciler.models.values import (
@@ -86,10 +84,12 @@ class Condition(ManifestModel):
     def _pattern_problems(self) -> list[Problem]:
         """A pattern that is no regular expression in Python's dialect matches nothing in
         `reconciler test` (docs/semantics.md, R14): valid for the API, but never silent."""
+        import regex  # `reconciler test`'s engine; only a pattern condition needs it
+
         pattern = canonical_text(self.value)
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            regex.compile(pattern)
+        except regex.error as exc:
             message = (
                 f"pattern `{pattern}` is not a regular expression `reconciler test` can read "
                 f"({exc}): there it matches nothing"

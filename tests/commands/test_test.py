@@ -225,3 +225,49 @@ def test_env_applies_that_environments_overrides(tmp_path: Path) -> None:
     wrong = run_cli("test", tmp_path, "--env", "prd")
     assert wrong.exit_code == 1
     assert "did you mean `prod`" in wrong.stderr
+
+
+def test_a_pattern_that_backtracks_without_end_fails_its_case_not_the_run(
+    tmp_path: Path,
+) -> None:
+    """A manifest's pattern and a test file's value, both from a pull request, hung the run
+    (and CI's plan) for hours: the search is bounded, and the case fails saying why."""
+    directory = _copy(tmp_path)
+    (directory / "evil.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Evil\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint:\n"
+        "        {event_type: custom_event, event_name: Search, custom_event_type: search}\n"
+        "      conditions:\n"
+        '        - {attribute_name: term, type: string, operator: pattern, value: "(a|aa)+$"}\n'
+        "      time_period: {type: within, within: 30, within_unit: days}\n"
+    )
+    (directory / "evil.test.yaml").write_text(
+        "as_of: 2024-06-01T00:00:00Z\n"
+        "users:\n"
+        "  mallory:\n"
+        "    events:\n"
+        "      - event_type: custom_event\n"
+        "        data: {event_name: Search, custom_event_type: search,\n"
+        "               timestamp_unixtime_ms: 1717000000000,\n"
+        f'               custom_attributes: {{term: "{"a" * 60}b"}}}}\n'
+        "expect:\n"
+        "  mallory: {Evil: 0}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "test", str(directory)],
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    said = " ".join(done.stdout.split())
+    assert (
+        "FAIL mallory: Evil: expected 0, got no value: pattern '(a|aa)+$' searched one value "
+        "for over 1 s"
+    ) in said
+    assert "Tests: 24 passed, 1 failed, 25 total (4 files)." in said

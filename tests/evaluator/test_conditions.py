@@ -4,6 +4,8 @@ which meets `not_exists` only (R11, R12). Each row cites its rule in docs/semant
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +42,8 @@ ROWS = [
         ["Shoes", "xshoes"]),
     Row("R14", "string", "pattern", {"value": "o+t"}, ["boots", "ot"], ["bo", "tob"]),
     Row("R14", "string", "pattern", {"value": "("}, [], ["(", "anything"]),
+    # Java's classes, which Python's `re` refused (a pattern that then matched nothing).
+    Row("R14", "string", "pattern", {"value": "^\\p{L}+$"}, ["héllo", "Ωmega"], ["h3llo", ""]),
     Row("R13", "string", "equals", {"value": "shoes"}, ["shoes"], ["Shoes", "shoes "]),
     Row("R13", "string", "equals", {"value": "7"}, [7, "7"], [7.0]),
     Row("R13", "string", "equals", {"value": "true"}, [True, "true"], ["True"]),
@@ -107,3 +111,27 @@ def test_every_operator_of_the_type_map_has_a_row() -> None:
     covered = {(row.kind, row.operator) for row in ROWS}
     expected = {(kind, op) for kind, operators in OPERATOR_SUPPORT.items() for op in operators}
     assert covered == expected
+
+
+#: Evaluates the pattern in a child, so that a search without end fails the test (after
+#: the child's time limit) instead of hanging the suite.
+BACKTRACKING = """
+from reconciler.evaluator import DefinitionError, evaluate
+from tests.evaluator.events import AS_OF, at, condition, custom, definition
+rule = condition("string", "pattern", "Value", value="(a|aa)+$")
+try:
+    evaluate(definition("count", conditions=[rule]), [custom(when=at(1), Value="a" * 60 + "b")],
+             None, AS_OF)
+except DefinitionError as exc:
+    print(exc)
+"""
+
+
+def test_a_pattern_that_backtracks_without_end_is_reported_within_its_bound() -> None:
+    """`(a|aa)+$` on sixty a's and a b backtracks for hours in any engine that tries every
+    split: a pull request's manifest and test file together would hang `plan` and `test`
+    (no signal stops a search in progress). The search is bounded; the definition is
+    reported."""
+    command = [sys.executable, "-c", BACKTRACKING]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    assert done.stdout.startswith("pattern '(a|aa)+$' searched one value for over 1 s"), done
