@@ -13,11 +13,29 @@ import errno
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO, Literal
 
 from reconciler.errors import ReconcilerError
 
 #: Windows opens files as text unless told otherwise.
 _BINARY = getattr(os, "O_BINARY", 0)
+
+
+_OPEN_FLAGS = {
+    "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    "a+b": os.O_RDWR | os.O_CREAT | os.O_APPEND,
+}
+
+
+def open_private(path: Path, mode: Literal["wb", "ab", "a+b"]) -> BinaryIO:
+    """`path.open(mode)` ("wb", "ab" or "a+b"), but a file it creates is readable by this
+    user only: seeding's checkpoints and rejects hold the seed file's people (identities,
+    e-mail addresses), which a shared machine's other users need not read. A file that
+    exists keeps its permissions."""
+    descriptor = os.open(path, _OPEN_FLAGS[mode] | _BINARY, 0o600)
+    stream: BinaryIO = os.fdopen(descriptor, mode)
+    return stream
 
 
 def real_path(path: Path) -> Path:

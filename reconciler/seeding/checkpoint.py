@@ -20,6 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from reconciler.errors import CheckpointError, printable
+from reconciler.files import open_private
 from reconciler.seeding.batches import Batch
 
 try:
@@ -226,7 +227,7 @@ class Checkpoint:
         a batch the server refused users of is no longer confirmed (and leaves the file),
         so that the run sends it again: refused users may land now, and seeds overwrite."""
         try:
-            handle = path.open("a+b") if write else None
+            handle = open_private(path, "a+b") if write else None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise CheckpointError(f"--checkpoint {path}: cannot write it: {reason}") from None

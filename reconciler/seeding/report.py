@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from reconciler.errors import ApiError, SettingsError
-from reconciler.files import check_writable_file, refusal
+from reconciler.files import check_writable_file, open_private, refusal
 
 JSON_FORMAT_VERSION = 1
 
@@ -205,7 +205,7 @@ class RejectsFile:
     def write_entry(self, entry: dict[str, Any]) -> None:
         try:
             if self._file is None:
-                self._file = self.path.open("ab" if self.append else "wb")
+                self._file = open_private(self.path, "ab" if self.append else "wb")
             self._file.write(orjson.dumps(entry) + b"\n")
         except OSError as exc:  # a full disk, a folder this user may not write to
             raise refusal("--rejects", self.path, exc) from None

@@ -4,6 +4,7 @@ other settings, not a checkpoint, in use), with a crash's half-written line drop
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from reconciler.errors import CheckpointError
 from reconciler.seeding.batches import Batch
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
+from reconciler.seeding.report import RejectsFile
 
 SEED = InputId(path="/data/seeds.jsonl", size=1000, head_sha256="h" * 64, sha256="f" * 64)
 BATCHING = Batching(
@@ -260,3 +262,20 @@ def test_a_header_of_another_version_or_shape_is_refused(
             check()
         assert message in raised.value.message
     assert path.read_text() == json.dumps(header) + "\n"  # left as it was
+
+
+def test_checkpoints_and_rejects_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """They hold the seed file's people (identities, e-mail addresses): on a shared machine,
+    not for other users to read, whatever the umask."""
+    previous = os.umask(0o022)
+    try:
+        checkpoint = tmp_path / "run.checkpoint"
+        Checkpoint.open(checkpoint, SEED, BATCHING, write=True).close()
+        rejects = RejectsFile(tmp_path / "seeds.rejects.jsonl")
+        rejects.write(3, ["invalid email"], {"email": "someone@example.com"}, "validation")
+        rejects.finish()
+    finally:
+        os.umask(previous)
+    assert checkpoint.stat().st_mode & 0o777 == 0o600
+    assert rejects.path.stat().st_mode & 0o777 == 0o600
+    assert b"someone@example.com" in rejects.path.read_bytes()
