@@ -11,15 +11,13 @@ import pytest
 
 from reconciler import applier
 from reconciler.api import transports as target
-from reconciler.api.client import PlatformClient
-from reconciler.api.http import Http
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
 from reconciler.plan.report import ApplyReport
 from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
-from tests.support.platform import Sleeps
+from tests.support.platform import Sleeps, mocked_client
 from tests.support.workspace import SESSIONS, WORKSPACE, RawApi, ca, env_for
 
 
@@ -156,15 +154,7 @@ async def test_an_activation_lost_again_and_again_waits_longer_between_tries(
         return httpx.Response(200, content=stored)
 
     sleeps = Sleeps()
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)), sleep=sleeps)
-    client = PlatformClient(
-        http,
-        api_url="https://api.example",
-        workspace_id=WORKSPACE,
-        auth_url="https://sso.example/oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
+    client = mocked_client(answer, workspace_id=WORKSPACE, sleep=sleeps)
     try:
         report = await applier.apply(plan, client)
     finally:

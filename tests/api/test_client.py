@@ -12,7 +12,6 @@ import orjson
 import pytest
 
 from reconciler.api.client import PlatformClient
-from reconciler.api.http import Http
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -21,7 +20,7 @@ from reconciler.errors import (
     ValidationFailed,
 )
 from tests.support.emulator import EmulatorServer
-from tests.support.platform import Clock, body, client_for
+from tests.support.platform import Clock, body, client_for, mocked_client
 
 TOKEN = "POST /oauth/token"
 
@@ -61,15 +60,7 @@ async def answering_list(listed: bytes) -> AsyncIterator[PlatformClient]:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         return httpx.Response(200, content=listed)
 
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.example",
-        workspace_id=1,
-        auth_url="https://sso.example/oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
+    client = mocked_client(answer)
     try:
         yield client
     finally:
@@ -180,15 +171,7 @@ async def test_a_token_given_for_no_time_is_fetched_again_for_the_next_call() ->
             return httpx.Response(200, json={"access_token": f"t{len(fetched)}", "expires_in": 0})
         return httpx.Response(200, content=b"[]")
 
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.example",
-        workspace_id=1,
-        auth_url="https://sso.example/oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
+    client = mocked_client(answer)
     try:
         await client.list()
         await client.list()
@@ -207,15 +190,7 @@ async def test_a_fresh_token_refused_too_is_not_called_missing_credentials() -> 
         seen.append(request.headers["authorization"])
         return httpx.Response(401)
 
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.example",
-        workspace_id=77,
-        auth_url="https://sso.example/oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
+    client = mocked_client(answer, workspace_id=77)
     try:
         with pytest.raises(AuthError) as caught:
             await client.list()

@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from reconciler.api.client import PlatformClient
-from reconciler.api.http import Http
 from reconciler.errors import ApiError, AuthError
+from tests.support.platform import mocked_client
 
 ORIGINALS = Path(__file__).parents[1] / "emulator" / "originals"
 
@@ -37,14 +37,11 @@ async def answering(
         status, content = routes[(request.method, request.url.path)]
         return httpx.Response(status, content=content)
 
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.mparticle.com",
+    client = mocked_client(
+        answer,
         workspace_id=1234,
+        api_url="https://api.mparticle.com",
         auth_url="https://sso.auth.mparticle.com/oauth/token",
-        client_id="your_client_id",
-        client_secret="your_client_secret",
     )
     try:
         yield client
@@ -197,14 +194,11 @@ async def test_a_token_answer_without_a_text_token_is_said_so(token: object) -> 
         sent.append(request.url.path)
         return httpx.Response(200, json={"access_token": token, "expires_in": 28800})
 
-    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
-    client = PlatformClient(
-        http,
-        api_url="https://api.mparticle.com",
+    client = mocked_client(
+        answer,
         workspace_id=1234,
+        api_url="https://api.mparticle.com",
         auth_url="https://sso.auth.mparticle.com/oauth/token",
-        client_id="your_client_id",
-        client_secret="your_client_secret",
     )
     with pytest.raises(AuthError, match="the token endpoint answered without an access_token"):
         await client.list()

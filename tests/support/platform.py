@@ -68,3 +68,26 @@ async def client_for(
 def body(name: str) -> dict[str, Any]:
     """A create body for a valid CA called `name`."""
     return {"name": name, "description": "", "draft_definition": api_definition(SESSIONS)}
+
+
+def mocked_client(
+    answer: Callable[[httpx.Request], httpx.Response],
+    *,
+    workspace_id: int = 1,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    api_url: str = "https://api.example",
+    auth_url: str = "https://sso.example/oauth/token",
+) -> PlatformClient:
+    """A client whose server is `answer` (httpx.MockTransport): for what no emulator says,
+    such as the docs' printed answers or a server misbehaving on cue."""
+    http = Http(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)), sleep=sleep or asyncio.sleep
+    )
+    return PlatformClient(
+        http,
+        api_url=api_url,
+        workspace_id=workspace_id,
+        auth_url=auth_url,
+        client_id="your_client_id",
+        client_secret="your_client_secret",
+    )
