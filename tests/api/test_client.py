@@ -144,23 +144,6 @@ async def test_a_garbled_definition_fails_the_list_naming_its_ca() -> None:
             await client.list()
 
 
-@pytest.mark.parametrize("answer", [b"<html>Bad gateway</html>", b"[]"])
-async def test_a_status_answer_that_is_not_one_is_an_api_error(answer: bytes) -> None:
-    """`apply --wait` behind a proxy that answered with an HTML page ended in "unexpected
-    ValidationError ... This is a bug" (exit 3); the message says where, and quotes no body."""
-    async with answering_list(answer) as client:
-        with pytest.raises(ApiError) as calculation:
-            await client.calculation(5)
-        with pytest.raises(ApiError) as activation:
-            await client.activation(5)
-    assert calculation.value.message.startswith(
-        "the calculation status of CA 5 could not be read from the API's answer: (top): "
-    )
-    assert "/calculatedattributes/5/calculation" in str(calculation.value)
-    assert activation.value.message.startswith("the activation status of CA 5 could not be read")
-    assert b"Bad gateway".decode() not in str(calculation.value)
-
-
 async def test_a_token_given_for_no_time_is_fetched_again_for_the_next_call() -> None:
     """`expires_in: 0` was read as absent (an hour): the expired token went on being sent."""
     fetched: list[int] = []

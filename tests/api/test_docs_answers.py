@@ -183,6 +183,11 @@ async def test_an_unreadable_status_answer_is_an_api_error_naming_the_call(conte
     assert activation.value.message.startswith(
         "the activation status of CA 5678 could not be read from the API's answer"
     )
+    # Where, and what; never the body itself (a gateway's page may echo anything).
+    assert "Bad gateway" not in calculation.value.message
+    assert ": (top): " in calculation.value.message or ": is_calculated: " in (
+        calculation.value.message
+    )
 
 
 @pytest.mark.parametrize("token", [None, "", 12345])
