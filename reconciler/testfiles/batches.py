@@ -32,24 +32,46 @@ class LoadedBatch:
 
 
 @dataclass
+class _Index:
+    """Where each mpid and identity occurs among an events file's batches (positions in
+    file order), so that every user of a shared file is found without reading all of it."""
+
+    size: int
+    by_mpid: dict[int, list[int]] = field(default_factory=dict)
+    by_identity: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+
+@dataclass
 class EventsFile:
     """The valid batches of one events file and the problems of the others."""
 
     display: str
     batches: list[LoadedBatch] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    _index: _Index | None = field(default=None, repr=False, compare=False)
 
     def of(self, mpid: int | None, identities: dict[str, str] | None) -> list[LoadedBatch]:
-        """The batches of a user: naming its mpid, or one of its identities; every batch
-        when the user names neither."""
+        """The batches of a user, in file order: naming its mpid, or one of its identities;
+        every batch when the user names neither."""
         if mpid is None and not identities:
             return list(self.batches)
-        wanted = set((identities or {}).items())
-        return [
-            batch
-            for batch in self.batches
-            if (mpid is not None and batch.mpid == mpid) or wanted & set(batch.identities.items())
-        ]
+        index = self._indexed()
+        found: set[int] = set(index.by_mpid.get(mpid, ())) if mpid is not None else set()
+        for pair in (identities or {}).items():
+            found.update(index.by_identity.get(pair, ()))
+        return [self.batches[position] for position in sorted(found)]
+
+    def _indexed(self) -> _Index:
+        """The index of the batches, built once (again should a batch have been added)."""
+        if self._index is None or self._index.size != len(self.batches):
+            index = _Index(len(self.batches))
+            for position, batch in enumerate(self.batches):
+                if batch.mpid is not None:
+                    index.by_mpid.setdefault(batch.mpid, []).append(position)
+                for pair in batch.identities.items():
+                    index.by_identity.setdefault(pair, []).append(position)
+            self._index = index
+        return self._index
 
 
 def _check(raw: object, display: str, line: int) -> tuple[LoadedBatch | None, list[Issue]]:
