@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import yaml
 from yaml.error import MarkedYAMLError, YAMLError
@@ -38,6 +39,24 @@ def _is_text(node: Node) -> bool:
     return type(node) is ScalarNode and (node.tag is _PLAIN_TEXT or node.tag == STR_TAG)
 
 
+_Keys = tuple[dict[str, tuple[Node, Node]], list[Node]]
+#: Each mapping asked for a key: its own text keys (the first written of a duplicate) and
+#: what its `<<` keys merge, in order; read once, so that finding every user of a test file
+#: with thousands does not read the mapping again for each.
+_KEYS: WeakKeyDictionary[MappingNode, _Keys] = WeakKeyDictionary()
+
+
+def _keys_of(node: MappingNode) -> _Keys:
+    own: dict[str, tuple[Node, Node]] = {}
+    sources: list[Node] = []
+    for key_node, value_node in node.value:
+        if _is_text(key_node):
+            own.setdefault(key_node.value, (key_node, value_node))
+        elif key_node.tag == MERGE_TAG:
+            sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+    return own, sources
+
+
 def child(node: Node, part: str | int, merges: int) -> tuple[Node | None, Node] | None:
     """(key node, value node) of `part` in a mapping (its own keys first, the first written
     of a duplicate; then what `<<` merges, in order), or (None, item) of a sequence."""
@@ -47,12 +66,12 @@ def child(node: Node, part: str | int, merges: int) -> tuple[Node | None, Node] 
         return None
     if not isinstance(node, MappingNode) or not isinstance(part, str):
         return None
-    sources: list[Node] = []
-    for key_node, value_node in node.value:
-        if _is_text(key_node) and key_node.value == part:
-            return key_node, value_node
-        if key_node.tag == MERGE_TAG:
-            sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+    keys = _KEYS.get(node)
+    if keys is None:
+        keys = _KEYS[node] = _keys_of(node)
+    own, sources = keys
+    if part in own:
+        return own[part]
     if merges > 0:
         for source in sources:
             found = child(source, part, merges - 1)

@@ -43,6 +43,34 @@ def test_merge_keys_and_their_positions() -> None:
     assert document.position(("ca", "x")) == source.Position(4, 6)
 
 
+def test_the_keys_of_a_large_mapping_are_read_once_for_every_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Finding each key of a mapping used to read its keys from the first: a test file of
+    # 4,000 users asked 8 million key comparisons for their lines (4 s of a 9 s test run).
+    count = 500
+    text = "users:\n" + "".join(f"  u{n}: {{mpid: {n}}}\n" for n in range(count))
+    text += "  u7: {mpid: -1}\n"  # a duplicate: the first written is the one found
+    with pytest.raises(SourceError) as caught:
+        parse_yaml(text, "t.yaml")
+    document = caught.value.document
+    assert document is not None
+    read = 0
+    is_text = composing._is_text
+
+    def counted(node: Any) -> bool:
+        nonlocal read
+        read += 1
+        return is_text(node)
+
+    monkeypatch.setattr(composing, "_is_text", counted)
+    lines = [document.position(("users", f"u{n}", "mpid")) for n in range(count)]
+    assert read <= 2 * (count + 3)
+    assert lines == [source.Position(n + 2, 13 + len(str(n))) for n in range(count)]
+    assert document.position(("users", "u7"), key=True) == source.Position(9, 3)
+    assert document.position(("users", "nobody")) == source.Position(2, 3)
+
+
 def test_alias_bomb_fails_fast() -> None:
     lines = ["a: &a [" + ", ".join(["lol"] * 10) + "]"]
     for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
