@@ -14,14 +14,18 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import IO, Any
 
 from rich.console import Console
 from rich.text import Text
 
 from reconciler.errors import printable
+
+#: Lines `Output.print_lines` hands to rich (or writes) at once.
+CHUNK_LINES = 1000
 
 
 class Output:
@@ -61,6 +65,19 @@ class Output:
 
     def print(self, text: str | Text = "") -> None:
         self.out.print(text)
+
+    def print_lines(self, lines: Iterable[Text]) -> None:
+        """Print lines as one `print` of them joined would, `CHUNK_LINES` at a time: rich
+        holds all it is given at once (a plan of 10,000 CAs in one call took 600 MB) and
+        spends as long on each call as on a line. Without colour (a pipe, a CI log) the
+        plain text is written as is."""
+        remaining = iter(lines)
+        for chunk in iter(lambda: list(islice(remaining, CHUNK_LINES)), []):
+            if self.out.color_system is None:
+                self.out.file.write("".join(line.plain + "\n" for line in chunk))
+            else:
+                self.out.print(Text("\n").join(chunk))
+        self.out.file.flush()
 
     def error(self, message: str) -> None:
         self.err.print(Text("Error: ", style="bold red") + Text(message))

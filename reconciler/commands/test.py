@@ -39,8 +39,7 @@ def _line(outcome: CaseOutcome) -> Text:
 
 
 def _report(results: Sequence[SuiteResult], output: Output) -> tuple[int, int]:
-    """Print every outcome, in one write: rich renders 100,000 lines in seconds, so
-    without colour (a pipe, a CI log) the plain text is written as is."""
+    """Print every outcome (`Output.print_lines`: without colour, as plain text)."""
     passed = failed = 0
     lines: list[Text] = []
     for result in results:
@@ -49,10 +48,7 @@ def _report(results: Sequence[SuiteResult], output: Output) -> tuple[int, int]:
             lines.append(_line(outcome))
             passed += outcome.passed
             failed += not outcome.passed
-    if lines and output.out.color_system is None:
-        output.write_raw("".join(line.plain + "\n" for line in lines))
-    elif lines:
-        output.print(Text("\n").join(lines))
+    output.print_lines(lines)
     return passed, failed
 
 

@@ -237,8 +237,7 @@ def show(plan: Plan, output: Output, fmt: Format) -> None:
     elif fmt == "markdown":
         output.write_raw(markdown.markdown(plan))
     else:
-        # One print of the whole plan: rich spends as long on each call as on a line.
-        output.print(Text("\n").join(text(plan)))
+        output.print_lines(text(plan))
 
 
 def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
@@ -251,7 +250,7 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
     elif fmt == "markdown":
         output.write_raw(markdown.markdown_all(plans))
     else:
-        output.print(Text("\n").join(text_all(plans)))
+        output.print_lines(text_all(plans))
 
 
 def outcome_title(outcome: ActionOutcome) -> str:
