@@ -15,6 +15,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan import markdown, render
 from reconciler.plan.value import (
     Action,
+    Change,
     DraftNote,
     GateCheck,
     Plan,
@@ -165,6 +166,25 @@ def test_markdown_shows_every_override_before_anything_else() -> None:
     assert "> [!NOTE]\n> Safety rules allowed (none was needed): `promotion`" in markdown.markdown(
         quiet
     )
+
+
+def test_many_environments_stay_below_the_comment_limit() -> None:
+    # Each environment got at least 2,000 characters whatever their number, so 40 large
+    # environments made a 62,231-character comment (the limit is 60,000).
+    actions = [
+        Action(action="create", name=f"CA {n:03d}", changes=[Change(path="x", after="y" * 60)])
+        for n in range(60)
+    ]
+    big = FULL.model_copy(update={"actions": actions, "overridden": []})
+    plans = {f"env{n:02d}": big for n in range(40)}
+    comment = markdown.markdown_all(plans)
+    assert len(comment) < markdown.MARKDOWN_LIMIT
+    assert comment == markdown.markdown_all(plans)
+    assert "| env39 | 333 |" in comment  # every environment is in the table
+    shown = comment.count("### reconciler plan for workspace 333")
+    assert 0 < shown < 40
+    rest = 40 - shown
+    assert f"_… {rest} more environments not shown (comment size limit)" in comment
 
 
 def test_several_environments_render_as_sections() -> None:

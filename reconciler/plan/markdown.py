@@ -234,6 +234,17 @@ def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
     ]
     out = "\n".join(head) + "\n"
     share = max(2_000, (limit - len(out)) // max(1, len(plans)) - 100)
-    for plan in plans.values():
-        out += "\n" + markdown(plan, limit=share)
+    reserve = 200
+    for index, plan in enumerate(plans.values()):
+        section = "\n" + markdown(plan, limit=share)
+        if len(out) + len(section) + reserve > limit:
+            # Too many environments for each to get its share: the rest are in the table.
+            rest = len(plans) - index
+            out += (
+                f"\n_… {rest} more environment{'s' if rest != 1 else ''} not shown (comment "
+                "size limit): their counts are in the table above, and `plan --env all --out "
+                "DIR` saves every plan._\n"
+            )
+            break
+        out += section
     return out
