@@ -364,6 +364,10 @@ async def follow_calculations(
         pending = set(activated)
         while pending:
             for ca_id in sorted(pending):
+                # Checked before each poll, not once a round: a round of thousands of CAs
+                # takes minutes, and the wait must end when --wait-timeout says.
+                if clock() >= deadline:
+                    raise _timed_out(activated, pending, timeout)
                 status = await client.calculation(ca_id)
                 percent = 100.0 if status.is_calculated else status.calculation_percent_complete
                 progress.update(tasks[ca_id], completed=percent)

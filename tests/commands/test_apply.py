@@ -3,10 +3,18 @@ prune and safety, confirmation."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from reconciler.api.client import CalculationStatus, PlatformClient
+from reconciler.commands.apply import WaitTimeout, follow_calculations
+from reconciler.console import Output
+from reconciler.plan.report import ActionOutcome, ApplyReport
+from reconciler.plan.value import Action
 from tests.commands.test_plan import LIST, TOKEN, converge, writes
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
@@ -220,3 +228,40 @@ def test_the_steps_and_the_report_follow_the_plan_on_stdout(tmp_path: Path) -> N
     activated = result.stdout.index('✓ activate "A" (id 1)')
     assert plan_end < created < activated < result.stdout.index("Apply complete: 2 done.")
     assert "✓" not in result.stderr
+
+
+class _NeverCalculated(PlatformClient):
+    """A workspace whose calculations never end, each poll taking a second of `now`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.polled: list[int] = []
+
+    async def calculation(self, ca_id: int) -> CalculationStatus:
+        self.polled.append(ca_id)
+        self.now += 1.0
+        return CalculationStatus(is_calculated=False, calculation_percent_complete=10)
+
+
+async def test_the_wait_timeout_is_looked_at_before_each_poll_not_once_a_round() -> None:
+    # A round polled every activated CA before looking at the clock: 500 CAs 20 ms away
+    # made `--wait-timeout 5` wait 12 s, and 4,000 CAs behind a real API's latency
+    # would wait minutes past it.
+    client = _NeverCalculated()
+    report = ApplyReport(
+        [
+            ActionOutcome(Action(action="activate", name=f"CA {n}", id=n), status="done", id=n)
+            for n in range(1, 11)
+        ]
+    )
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+
+    async def no_sleep(seconds: float) -> None:
+        raise AssertionError("the first round alone outlasts the timeout")
+
+    with pytest.raises(WaitTimeout) as caught:
+        await follow_calculations(
+            client, report, output, timeout=3, clock=lambda: client.now, sleep=no_sleep
+        )
+    assert client.polled == [1, 2, 3]
+    assert "10 of 10 activated CA(s) were still calculating after 3s" in caught.value.message
