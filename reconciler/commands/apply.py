@@ -50,6 +50,19 @@ WAIT_TIMEOUT = 3600.0
 SEED_WAIT = DEFAULT_SEED_WAIT
 
 
+#: How many reasons the refusal of a stale plan names before it says "and N more".
+STALE_SHOWN = 10
+
+
+def stale_error(reasons: list[str]) -> StalePlanError:
+    """The refusal of a saved plan the workspace no longer fits, naming the first reasons
+    (a plan of 10,000 CAs changed since would otherwise make a 500 KB line)."""
+    shown = "; ".join(reasons[:STALE_SHOWN])
+    if len(reasons) > STALE_SHOWN:
+        shown += f"; and {len(reasons) - STALE_SHOWN} more"
+    return StalePlanError(f"plan is stale: {shown}. Nothing was sent. Make a new plan.")
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     """The command's flags. `directory` None: the saved plan's own (with `--plan`), else
@@ -118,9 +131,7 @@ async def _apply_saved(
         live = await client.list()
         reasons = applier.stale(plan, live)
         if reasons:
-            raise StalePlanError(
-                "plan is stale: " + "; ".join(reasons) + ". Nothing was sent. Make a new plan."
-            )
+            raise stale_error(reasons)
         gate = await saved_plans.promotion_now(plan, settings, file, output)
         allowed = list(options.planning().allowed)
         refused = saved_plans.refused(plan, settings, live, gate, allowed)

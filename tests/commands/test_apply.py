@@ -85,6 +85,28 @@ def test_stale_plan_is_refused_and_nothing_is_sent(
     assert writes(emulator.stats()) == before
 
 
+def test_a_plan_stale_for_many_cas_names_the_first_ones_and_counts_the_rest(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    # Every reason went into one line: a saved plan of 1,000 CAs all changed since made a
+    # 53,000-character error (10,000 CAs: half a megabyte).
+    ids = [raw.create(f"CA {n:02d}", SESSIONS) for n in range(12)]
+    directory = write_manifests(
+        tmp_path / "m", [ca(f"CA {n:02d}", description="new") for n in range(12)]
+    )
+    saved = tmp_path / "plan.json"
+    env = env_for(emulator.url)
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    for n, ca_id in enumerate(ids):
+        raw.update(ca_id, f"CA {n:02d}", SESSIONS, description="changed in the UI")
+    result = run_cli("apply", directory, "--plan", saved, env=env)
+    assert result.exit_code == 1
+    error = result.stderr.replace("\n", " ")
+    assert error.count("changed since the plan was made") == 10
+    assert f'"CA 09" (id {ids[9]}) changed since the plan was made; and 2 more.' in error
+    assert '"CA 10"' not in error
+
+
 def test_stale_when_a_name_to_create_now_exists(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
