@@ -50,7 +50,8 @@ WAIT_TIMEOUT = 3600.0
 SEED_WAIT = DEFAULT_SEED_WAIT
 
 
-#: How many reasons the refusal of a stale plan names before it says "and N more".
+#: How many CAs the refusal of a stale plan, or the end of a --wait, names before it says
+#: "and N more".
 STALE_SHOWN = 10
 
 
@@ -393,7 +394,10 @@ async def follow_calculations(
 
 
 def _timed_out(activated: dict[int, str], pending: set[int], timeout: float) -> WaitTimeout:
-    names = ", ".join(f'"{activated[ca_id]}"' for ca_id in sorted(pending))
+    waiting = sorted(pending)
+    names = ", ".join(f'"{activated[ca_id]}"' for ca_id in waiting[:STALE_SHOWN])
+    if len(waiting) > STALE_SHOWN:
+        names += f" and {len(waiting) - STALE_SHOWN} more"
     return WaitTimeout(
         f"{len(pending)} of {len(activated)} activated CA(s) were still calculating after "
         f"{timeout:g}s (--wait-timeout): {names}. The apply is complete; mParticle goes on "

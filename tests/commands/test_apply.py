@@ -287,3 +287,28 @@ async def test_the_wait_timeout_is_looked_at_before_each_poll_not_once_a_round()
         )
     assert client.polled == [1, 2, 3]
     assert "10 of 10 activated CA(s) were still calculating after 3s" in caught.value.message
+
+
+async def test_a_wait_that_times_out_names_the_first_cas_and_counts_the_rest() -> None:
+    # Every CA still calculating went into one line: 500 CAs made a 6,000-character
+    # error, 10,000 a line of 120,000.
+    client = _NeverCalculated()
+    report = ApplyReport(
+        [
+            ActionOutcome(Action(action="activate", name=f"CA {n}", id=n), status="done", id=n)
+            for n in range(1, 13)
+        ]
+    )
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+
+    async def sleep(seconds: float) -> None:
+        client.now += seconds
+
+    with pytest.raises(WaitTimeout) as caught:
+        await follow_calculations(
+            client, report, output, timeout=30, clock=lambda: client.now, sleep=sleep
+        )
+    message = caught.value.message
+    assert '(--wait-timeout): "CA 1", "CA 2", ' in message
+    assert '"CA 10" and 2 more. The apply is complete' in message
+    assert '"CA 11"' not in message
