@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,33 @@ def resume(path: Path, checkpoint: Path, server: EmulatorServer) -> dict[str, ob
     return report
 
 
+def stopped_while_waiting(
+    server: EmulatorServer,
+    tmp_path: Path,
+    *options: str,
+    ready: Callable[[], bool] | None = None,
+) -> tuple[Path, Path, str]:
+    """`seed` of 1,000 users (10 batches), sent Ctrl-C once a batch is confirmed and
+    `ready()`, while the others wait: the run must end at once (exit 130), long before
+    any of those waits would. The seed file, the checkpoint and the run's output."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(1000))
+    checkpoint = tmp_path / "seeds.checkpoint"
+    log = tmp_path / "run.log"
+    process = start_seed(path, checkpoint, server, log, *options)
+    try:
+        wait_until_confirmed(process, checkpoint, 1)
+        deadline = time.monotonic() + 30
+        while ready is not None and not ready():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the run never got where it is interrupted"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130, log.read_text()
+    finally:
+        process.kill()
+    return path, checkpoint, log.read_text()
+
+
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_finishes_batches_in_flight_and_the_rerun_sends_only_the_rest(
     serve: Serve, tmp_path: Path, sent: signal.Signals, code: int
@@ -101,18 +129,8 @@ def test_a_signal_sends_nothing_more_and_leaves_batches_waiting_for_their_slot_u
 ) -> None:
     # --rate 10 starts at 1 user/s: the first request goes at once, the next three workers
     # wait 100, 200 and 300 s for their slots. A signal must end those waits, not send them.
-    path = write_jsonl(tmp_path / "seeds.jsonl", users(1000))
-    checkpoint = tmp_path / "seeds.checkpoint"
-    log = tmp_path / "run.log"
     with serve() as server:
-        process = start_seed(path, checkpoint, server, log, "--rate", "10")
-        try:
-            wait_until_confirmed(process, checkpoint, 1)
-            process.send_signal(signal.SIGINT)
-            assert process.wait(60) == 130, log.read_text()
-        finally:
-            process.kill()
-        output = log.read_text()
+        path, checkpoint, output = stopped_while_waiting(server, tmp_path, "--rate", "10")
         assert server.stats()["requests"][BULK] == 1 == confirmed(checkpoint)
         assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
         assert re.search(
@@ -156,24 +174,13 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
     # One request per 100 s: the first batch lands, the other workers' requests are refused
     # with a Retry-After of 100 s and wait to be tried again. A signal must end those
     # waits and send no retry: the batches go with the resume.
-    path = write_jsonl(tmp_path / "seeds.jsonl", users(1000))
-    checkpoint = tmp_path / "seeds.checkpoint"
-    log = tmp_path / "run.log"
     with serve() as server:
         server.settings(rate_limit=0.01)
-        process = start_seed(path, checkpoint, server, log)
-        try:
-            wait_until_confirmed(process, checkpoint, 1)
-            deadline = time.monotonic() + 30
-            while server.stats()["rate_limited"] < 3:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the other workers were never refused"
-                time.sleep(0.01)
-            process.send_signal(signal.SIGINT)
-            assert process.wait(20) == 130, log.read_text()
-        finally:
-            process.kill()
-        output = log.read_text()
+
+        def refused() -> bool:  # the other three workers wait for their retries
+            return bool(server.stats()["rate_limited"] >= 3)
+
+        path, checkpoint, output = stopped_while_waiting(server, tmp_path, ready=refused)
         # The three refused requests and the first one: no retry went out after the signal.
         assert server.stats()["requests"][BULK] == 4
         assert confirmed(checkpoint) == 1
