@@ -49,9 +49,10 @@ def _in_definition(
         return []
     found: list[Problem] = []
     for index, condition in enumerate(conditions):
-        if not isinstance(condition, dict):
-            continue
-        check, keys = _CHECKS.get(condition.get("type"), (None, ()))
+        kind = condition.get("type") if isinstance(condition, dict) else None
+        if not isinstance(kind, str):
+            continue  # not a condition, or no type to read it by: the model's rules say so
+        check, keys = _CHECKS.get(kind, (None, ()))
         if check is None:
             continue
         where = (*at, "conditions", index)

@@ -226,6 +226,21 @@ def test_an_ignore_file_that_hides_every_manifest_is_warned_about(tmp_path: Path
     assert manifest.load(root).warnings == ()
 
 
+def test_a_condition_type_that_is_no_text_is_a_located_error(tmp_path: Path) -> None:
+    """The quoting check read a condition's rules by its type: a list there (the fuzz test
+    found `type: []`) was "unexpected TypeError: unhashable type", exit 3."""
+    condition = (
+        "      conditions:\n"
+        "        - {type: number, operator: equals, attribute_name: A, value: 0.5}\n"
+        "        - {type: [], operator: empty, attribute_name: B}\n"
+    )
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A") + condition})
+    assert errors_of(root) == [
+        "a.yaml:9:18: definition.conditions[1].type: a list is not valid; use one of: "
+        'string, number, boolean, date (CA "A")'
+    ]
+
+
 def test_input_quoted_in_an_error_cannot_drive_the_terminal(tmp_path: Path) -> None:
     # An escape sequence (recolour, retitle), a bidi override and a line separator in a key.
     key = "\x1b[31mred\x1b]0;title\x07\u202e\u2028x"
