@@ -378,18 +378,15 @@ class Http:
         (`round_`, 1-based, of the caller's own rounds): the back-off of a retry, within
         the deadline and announced as one, so that a server in trouble for a moment is not
         asked again at once, round after round (the applier's create and activation)."""
-        wait = backoff(self.policy, round_, error)
+        await self._wait(backoff(self.policy, round_, error), error, what, f"trying {what} again")
+
+    async def _wait(self, wait: float, error: ApiError, shown: str, doing: str) -> None:
+        """Sleep `wait` seconds before `doing` (a retry of `shown`), within the deadline;
+        announced when it is a second or more, and ended at once by `stop`."""
         if not self.deadline.allows(wait):
-            raise beyond_deadline(self.deadline, wait, what, error) from error
+            raise beyond_deadline(self.deadline, wait, shown, error) from error
         level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
-        log.log(
-            level,
-            "trying %s again in %s (at %s): %s",
-            what,
-            duration(wait),
-            until(wait),
-            reason(error),
-        )
+        log.log(level, "%s in %s (at %s): %s", doing, duration(wait), until(wait), reason(error))
         await until_stopped(self._sleep(wait), self._stopping)
 
     async def _before_retry(
@@ -410,21 +407,10 @@ class Http:
         if not self.deadline.allows(wait):
             raise beyond_deadline(self.deadline, wait, shown, error) from error
         self.retries += 1
-        level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
-        log.log(
-            level,
-            "retrying %d/%d %s %s in %s (at %s): %s",
-            attempt + 1,
-            allowed,
-            method,
-            shown,
-            duration(wait),
-            until(wait),
-            reason(error),
-        )
         self._refused += refused
         try:
-            await until_stopped(self._sleep(wait), self._stopping)
+            doing = f"retrying {attempt + 1}/{allowed} {method} {shown}"
+            await self._wait(wait, error, shown, doing)
         finally:
             self._refused -= refused
 

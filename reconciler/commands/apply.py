@@ -52,16 +52,23 @@ SEED_WAIT = DEFAULT_SEED_WAIT
 
 #: How many CAs the refusal of a stale plan, or the end of a --wait, names before it says
 #: "and N more".
-STALE_SHOWN = 10
+NAMED_AT_MOST = 10
+
+
+def first_few(items: list[str], separator: str, before_more: str) -> str:
+    """`items` joined, the first NAMED_AT_MOST of them and how many more: a message about
+    thousands of CAs would otherwise be one line of hundreds of kilobytes."""
+    shown = separator.join(items[:NAMED_AT_MOST])
+    if len(items) > NAMED_AT_MOST:
+        shown += f"{before_more}and {len(items) - NAMED_AT_MOST} more"
+    return shown
 
 
 def stale_error(reasons: list[str]) -> StalePlanError:
-    """The refusal of a saved plan the workspace no longer fits, naming the first reasons
-    (a plan of 10,000 CAs changed since would otherwise make a 500 KB line)."""
-    shown = "; ".join(reasons[:STALE_SHOWN])
-    if len(reasons) > STALE_SHOWN:
-        shown += f"; and {len(reasons) - STALE_SHOWN} more"
-    return StalePlanError(f"plan is stale: {shown}. Nothing was sent. Make a new plan.")
+    """The refusal of a saved plan the workspace no longer fits, naming the first reasons."""
+    return StalePlanError(
+        f"plan is stale: {first_few(reasons, '; ', '; ')}. Nothing was sent. Make a new plan."
+    )
 
 
 @dataclass(frozen=True)
@@ -394,10 +401,7 @@ async def follow_calculations(
 
 
 def _timed_out(activated: dict[int, str], pending: set[int], timeout: float) -> WaitTimeout:
-    waiting = sorted(pending)
-    names = ", ".join(f'"{activated[ca_id]}"' for ca_id in waiting[:STALE_SHOWN])
-    if len(waiting) > STALE_SHOWN:
-        names += f" and {len(waiting) - STALE_SHOWN} more"
+    names = first_few([f'"{activated[ca_id]}"' for ca_id in sorted(pending)], ", ", " ")
     return WaitTimeout(
         f"{len(pending)} of {len(activated)} activated CA(s) were still calculating after "
         f"{timeout:g}s (--wait-timeout): {names}. The apply is complete; mParticle goes on "
