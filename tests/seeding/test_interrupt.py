@@ -184,7 +184,12 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
         # The three refused requests and the first one: no retry went out after the signal.
         assert server.stats()["requests"][BULK] == 4
         assert confirmed(checkpoint) == 1
-        assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
+        # A 429 the server counted may still be on its way back when the signal comes: the
+        # count of requests on the wire is 0 to 3; what matters is that none is retried.
+        said = " ".join(output.split())
+        assert re.search(
+            r"SIGINT: sending no more; finishing the [0-3] request\(s\) in flight", said
+        ), output
         server.settings(rate_limit=None)
         report = resume(path, checkpoint, server)
         stats = server.stats()
