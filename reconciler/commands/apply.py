@@ -26,7 +26,7 @@ from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.console import Output
-from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
+from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
 from reconciler.plan import render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.seeds import SeedFacts
@@ -318,8 +318,25 @@ async def _run_plan(
     if report.interrupted:
         raise Interrupted("interrupted; re-run the same command to continue")
     if not report.ok:
-        raise ApplyError("apply stopped on a failure; see the report above")
+        raise failure_error(report)
     return report
+
+
+def failure_error(report: ApplyReport) -> ApplyError:
+    """The last word of a failed apply names what failed: in the report of thousands of
+    steps above it, the failed ones would sit among the rest."""
+    failed = [
+        f"{render.outcome_title(outcome)}: {printable(outcome.message).rstrip('.')}"
+        for outcome in report.outcomes
+        if outcome.status == "failed"
+    ]
+    if not failed:  # stopped before any step failed: the report says what was not started
+        return ApplyError("apply stopped; the report above lists every step")
+    steps = "1 step" if len(failed) == 1 else f"{len(failed)} steps"
+    return ApplyError(
+        f"apply stopped: {steps} failed: {first_few(failed, '; ', '; ')}. "
+        "The report above lists every step."
+    )
 
 
 def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:

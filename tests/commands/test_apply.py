@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.api.client import CalculationStatus, PlatformClient
-from reconciler.commands.apply import WaitTimeout, follow_calculations
+from reconciler.commands.apply import WaitTimeout, failure_error, follow_calculations
 from reconciler.console import Output
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action
@@ -133,6 +133,12 @@ def test_failure_stops_new_work_and_rerun_converges(
     assert "Apply stopped: 5 done, 1 failed, 6 not started." in result.stdout
     assert "You have reached the account limit on active calculated attributes" in result.stdout
     assert 'not started: create "CA 3"' in result.stdout
+    # The last word names the failed step, whatever the length of the report above it.
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('Error: apply stopped: 1 step failed: activate "CA '), last
+    assert last.endswith(
+        "account limit on active calculated attributes. The report above lists every step."
+    )
     emulator.settings(max_active=100)
     converge(directory, emulator)
     assert len(raw.list()) == 6
@@ -312,3 +318,20 @@ async def test_a_wait_that_times_out_names_the_first_cas_and_counts_the_rest() -
     assert '(--wait-timeout): "CA 1", "CA 2", ' in message
     assert '"CA 10" and 2 more. The apply is complete' in message
     assert '"CA 11"' not in message
+
+
+def test_the_last_word_of_a_failed_apply_names_the_first_failures_and_counts_the_rest() -> None:
+    # "see the report above" sent a reader of a 12,000-line report of 4,000 CAs hunting
+    # for the five failed steps among the rest.
+    report = ApplyReport(
+        [
+            ActionOutcome(Action(action="create", name=f"CA {n}"), status="failed", message="no.")
+            for n in range(25)
+        ]
+        + [ActionOutcome(Action(action="create", name="Fine"), status="done", id=99)]
+    )
+    message = failure_error(report).message
+    assert message.startswith('apply stopped: 25 steps failed: create "CA 0": no; create "CA 1"')
+    assert '"CA 9": no; and 15 more. The report above' in message
+    assert '"CA 10"' not in message
+    assert "Fine" not in message
