@@ -158,7 +158,9 @@ async def _apply_saved(
         if options.wait:
             interval = settings.tuning.wait_interval
             timeout = options.wait_timeout
-            await follow_calculations(client, report, output, interval, timeout=timeout)
+            await follow_calculations(
+                client, report, output, interval, timeout=timeout, concurrency=options.concurrency
+            )
     return 0
 
 
@@ -237,7 +239,9 @@ async def _apply_directory(
         if options.wait:
             interval = ws.settings.tuning.wait_interval
             timeout = options.wait_timeout
-            await follow_calculations(client, report, output, interval, timeout=timeout)
+            await follow_calculations(
+                client, report, output, interval, timeout=timeout, concurrency=options.concurrency
+            )
     return 0
 
 
@@ -353,6 +357,11 @@ class WaitTimeout(ReconcilerError):
     """The calculations did not finish within --wait-timeout (the apply itself is done)."""
 
 
+#: Past this many activated CAs, `--wait` draws one bar for them all: a bar per CA is
+#: thousands of lines of a terminal for a large apply.
+BARS_AT_MOST = 20
+
+
 async def follow_calculations(
     client: PlatformClient,
     report: ApplyReport,
@@ -360,20 +369,22 @@ async def follow_calculations(
     poll: float = POLL_SECONDS,
     *,
     timeout: float = WAIT_TIMEOUT,
+    concurrency: int = 1,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """`--wait`: poll each activated CA until it is calculated, for at most `timeout`
-    seconds; one bar per CA on stderr. Raises WaitTimeout when time runs out."""
+    """`--wait`: poll each activated CA until it is calculated, `concurrency` polls at a
+    time (the apply's), for at most `timeout` seconds; a bar per CA on stderr, or one for
+    them all past BARS_AT_MOST. Raises WaitTimeout when time runs out."""
     from rich.progress import (
         BarColumn,
         Progress,
+        TaskID,
         TaskProgressColumn,
         TextColumn,
         TimeRemainingColumn,
     )
 
-    interval = poll
     activated = {
         o.id: o.action.name
         for o in report.outcomes
@@ -388,32 +399,49 @@ async def follow_calculations(
         f"(--wait-timeout {timeout:g}s); the apply itself is done."
     )
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a CA's name is no markup
         BarColumn(),
         TaskProgressColumn(),
         TimeRemainingColumn(),
         console=output.err,
         disable=not output.err.is_terminal,
     )
+    tasks: dict[int, TaskID]
+    if len(activated) > BARS_AT_MOST:
+        whole = progress.add_task(f"{len(activated)} CAs", total=100 * len(activated))
+        tasks = dict.fromkeys(activated, whole)
+    else:
+        tasks = {i: progress.add_task(printable(name), total=100) for i, name in activated.items()}
+    percents = dict.fromkeys(activated, 0.0)
+    pending = set(activated)
+    polls = asyncio.Semaphore(max(1, concurrency))
+
+    async def polled(ca_id: int) -> None:
+        async with polls:
+            # Looked at before each poll, not once a round: a round of thousands of CAs
+            # takes minutes, and the wait must end when --wait-timeout says.
+            if clock() >= deadline:
+                return
+            status = await client.calculation(ca_id)
+        percent = 100.0 if status.is_calculated else status.calculation_percent_complete
+        progress.update(tasks[ca_id], advance=percent - percents[ca_id])
+        percents[ca_id] = percent
+        if status.is_calculated:
+            pending.discard(ca_id)
+
     with progress:
-        tasks = {ca_id: progress.add_task(name, total=100) for ca_id, name in activated.items()}
-        pending = set(activated)
         while pending:
-            for ca_id in sorted(pending):
-                # Checked before each poll, not once a round: a round of thousands of CAs
-                # takes minutes, and the wait must end when --wait-timeout says.
-                if clock() >= deadline:
-                    raise _timed_out(activated, pending, timeout)
-                status = await client.calculation(ca_id)
-                percent = 100.0 if status.is_calculated else status.calculation_percent_complete
-                progress.update(tasks[ca_id], completed=percent)
-                if status.is_calculated:
-                    pending.discard(ca_id)
+            ended = await asyncio.gather(
+                *(polled(ca_id) for ca_id in sorted(pending)), return_exceptions=True
+            )
+            failed = next((e for e in ended if isinstance(e, BaseException)), None)
+            if failed is not None:
+                raise failed
             left = deadline - clock()
             if pending and left <= 0:
                 raise _timed_out(activated, pending, timeout)
             if pending:
-                await sleep(min(interval, left))
+                await sleep(min(poll, left))
     output.info(f"All {len(activated)} activated CA(s) are calculated.")
 
 

@@ -3,12 +3,14 @@ prune and safety, confirmation."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from reconciler.api.client import CalculationStatus, PlatformClient
 from reconciler.commands.apply import WaitTimeout, failure_error, follow_calculations
@@ -335,3 +337,62 @@ def test_the_last_word_of_a_failed_apply_names_the_first_failures_and_counts_the
     assert '"CA 9": no; and 15 more. The report above' in message
     assert '"CA 10"' not in message
     assert "Fine" not in message
+
+
+class _CalculatedAtOnce(PlatformClient):
+    """A workspace whose calculations are done at the first poll, which counts the polls
+    in flight at once."""
+
+    def __init__(self) -> None:
+        self.flying = 0
+        self.most = 0
+
+    async def calculation(self, ca_id: int) -> CalculationStatus:
+        self.flying += 1
+        self.most = max(self.most, self.flying)
+        await asyncio.sleep(0)  # the others may start meanwhile, as on a network
+        self.flying -= 1
+        return CalculationStatus(is_calculated=True, calculation_percent_complete=100)
+
+
+def _activated(names: list[str]) -> ApplyReport:
+    return ApplyReport(
+        [
+            ActionOutcome(Action(action="activate", name=name, id=n), status="done", id=n)
+            for n, name in enumerate(names, start=1)
+        ]
+    )
+
+
+def _on_a_terminal() -> tuple[Output, io.StringIO]:
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+    shown = io.StringIO()
+    output.err = Console(file=shown, force_terminal=True, width=100, no_color=True)
+    return output, shown
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_the_wait_polls_with_the_apply_s_concurrency(concurrency: int) -> None:
+    # One poll at a time: 4,000 activated CAs made 4,000 GETs in a row per round.
+    client = _CalculatedAtOnce()
+    report = _activated([f"CA {n}" for n in range(12)])
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+    await follow_calculations(client, report, output, concurrency=concurrency)
+    assert client.most == concurrency
+
+
+async def test_the_wait_draws_one_bar_for_many_cas() -> None:
+    # A bar per CA drew 4,000 lines on a terminal.
+    output, shown = _on_a_terminal()
+    await follow_calculations(
+        _CalculatedAtOnce(), _activated([f"CA {n}" for n in range(25)]), output
+    )
+    assert "25 CAs" in shown.getvalue()
+    assert "CA 3" not in shown.getvalue()
+
+
+async def test_the_wait_reads_no_markup_in_a_ca_s_name() -> None:
+    # `[/]` in a name stopped the wait with rich's MarkupError (a traceback, exit 3).
+    output, shown = _on_a_terminal()
+    await follow_calculations(_CalculatedAtOnce(), _activated(["Odd [/] name", "B"]), output)
+    assert "Odd [/] name" in shown.getvalue()
