@@ -25,6 +25,7 @@ from typer.core import TyperGroup
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.interrupts import Signals
 
 if TYPE_CHECKING:
     from reconciler.console import Output
@@ -257,20 +258,20 @@ def run_command(
     raise typer.Exit(code)
 
 
-class Signals:
-    """What stopped the command, for its message and exit code."""
-
-    terminated = False
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     """SIGTERM does what Ctrl-C does at this moment: the handler SIGINT has now (asyncio's
     while a command's loop runs: cancel its task, so requests in flight end and files are
-    closed), or a KeyboardInterrupt."""
-    Signals.terminated = True
+    closed); with SIGINT ignored, the same for the loop of `run_async`; else (or on a
+    second SIGTERM) a KeyboardInterrupt."""
+    again, Signals.terminated = Signals.terminated, True
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler):
         handler(signal.SIGINT, frame)
+        return
+    task = Signals.task
+    if task is not None and not task.done() and not again:
+        task.cancel()
+        task.get_loop().call_soon_threadsafe(lambda: None)  # wake a loop blocked in select
         return
     raise KeyboardInterrupt
 

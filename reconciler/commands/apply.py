@@ -27,6 +27,7 @@ from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
+from reconciler.interrupts import run_async
 from reconciler.plan import render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.seeds import SeedFacts
@@ -121,12 +122,12 @@ def run(options: ApplyOptions, output: Output) -> int:
         settings, file = saved_plans.settings_for(saved, where, options.flags)
         recorded = saved.target is not None and saved.target.directory is not None
         saved_plans.require_workspace(settings, guessed=not recorded and not options.directory)
-        return asyncio.run(_apply_saved(saved, settings, file, options, output))
+        return run_async(_apply_saved(saved, settings, file, options, output))
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
     ws = workspace.load(directory, options.flags, output)
     source = workspace.source(ws, output)
     facts = seed_files.survey(ws, options.seeds) if options.seeds is not None else None
-    return asyncio.run(_apply_directory(ws, source, options, output, facts))
+    return run_async(_apply_directory(ws, source, options, output, facts))
 
 
 async def _apply_saved(

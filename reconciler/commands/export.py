@@ -10,7 +10,6 @@ starts with its mark; `--force` replaces such files, and never touches any other
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, printable
 from reconciler.export import export
 from reconciler.files import real_path, refusal, write_atomically
+from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
@@ -294,7 +294,7 @@ def run(options: ExportOptions, output: Output) -> int:
             return await client.list()
 
     # Out of scope is out of sight: CAs other teams own in a shared workspace stay theirs.
-    live = in_scope(asyncio.run(fetch()), settings.scope)
+    live = in_scope(run_async(fetch()), settings.scope)
     result = export(
         live,
         protected=(protected or set()) | protected_in(replaced),

@@ -8,7 +8,6 @@ file is read, validated and counted first (no request), and the plan seeds each 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from reconciler import workspace
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SafetyError
 from reconciler.files import check_writable_file
+from reconciler.interrupts import run_async
 from reconciler.plan import render, safety
 from reconciler.plan.render import Format
 from reconciler.plan.seeds import SeedFacts
@@ -136,7 +136,7 @@ def run(options: PlanCommandOptions, output: Output) -> int:
         from reconciler.workspace import seeds as seed_files
 
         facts = seed_files.survey(chosen.workspaces[0], options.seeds)
-    results = asyncio.run(plan_workspaces(chosen.workspaces, asked, output, facts))
+    results = run_async(plan_workspaces(chosen.workspaces, asked, output, facts))
     if chosen.every:
         plans = {str(r.workspace.environment): r.plan for r in results}
         render.show_all(plans, output, options.fmt)

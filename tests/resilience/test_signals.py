@@ -69,16 +69,21 @@ def test_sigterm_while_waiting_for_an_answer_stops_as_ctrl_c_does(
     assert stderr == "Error: interrupted by SIGTERM\n"
 
 
-@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sent", "code", "ignore"),
+    [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False), (signal.SIGTERM, 143, True)],
+)
 def test_an_apply_stopped_mid_way_says_what_was_done_and_a_re_run_converges(
-    tmp_path: Path, start_emulator: StartEmulator, sent: signal.Signals, code: int
+    tmp_path: Path, start_emulator: StartEmulator, sent: signal.Signals, code: int, ignore: bool
 ) -> None:
     """Terraform's promise on Ctrl-C: the steps done are reported, the one cut off on its
-    way is named as such, the rest as not started, and a re-run finishes the job."""
+    way is named as such, the rest as not started, and a re-run finishes the job. SIGTERM
+    too, also when Ctrl-C is ignored (a job started in the background): the report, and
+    one line on stderr, no traceback."""
     directory = write_manifests(tmp_path, [ca(f"CA {n}") for n in range(8)])
     server = start_emulator()
     server.settings(latency_ms=150)
-    process = started(server, directory, ["apply", "--auto-approve", "--concurrency", "1"], False)
+    process = started(server, directory, ["apply", "--auto-approve", "--concurrency", "1"], ignore)
     try:
         give_up = time.monotonic() + LIMIT
         while creates(server) < 3 and process.poll() is None and time.monotonic() < give_up:
