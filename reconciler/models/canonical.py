@@ -196,11 +196,22 @@ def canonical_datapoint(datapoint: DatapointLike) -> CanonicalDatapoint:
     }
 
 
+#: Whole numbers a JSON float holds exactly: a live `within` below it written `30.0` is 30.
+_EXACT_FLOAT_INTEGER = 2**53
+
+
 def _within(value: object) -> int | None:
+    """A window's length: an integer, its digits as text, or a JSON number with a zero
+    fraction (`30.0`, which a server may send for 30). Anything else reads as no length,
+    as a malformed live definition does: the plan then rewrites it."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _EXACT_FLOAT_INTEGER:
+            return int(value)
+        return None
     try:
         return int(str(value))
     except ValueError:

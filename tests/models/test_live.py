@@ -119,8 +119,10 @@ def _respelled(raw: Json) -> Json:
     [
         (lambda raw: raw, True, True),
         (lambda raw: shuffled(raw, 3), True, True),
-        # Equal in Python, but of another type: each reads as something else.
-        (lambda raw: replaced(raw, ("time_period", "within"), 1.0), False, False),
+        # Equal in Python, but of another type: read. A whole JSON float is that number
+        # (a server may write 1 as 1.0), a boolean is no number.
+        (lambda raw: replaced(raw, ("time_period", "within"), 1.0), False, True),
+        (lambda raw: replaced(raw, ("time_period", "within"), 1.5), False, False),
         (lambda raw: replaced(raw, ("time_period", "within"), True), False, False),
         # NaN equals nothing: read (and here a `within` period ignores its date).
         (lambda raw: replaced(raw, ("time_period", "date"), float("nan")), False, True),

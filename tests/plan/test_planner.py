@@ -41,6 +41,29 @@ def test_equal_definitions_in_other_spellings_plan_nothing() -> None:
     assert plan.summary.unchanged == 1
 
 
+ROLLING: dict[str, Any] = {
+    **{key: value for key, value in DEFINITION.items() if key != "seeding"},
+    "time_period": {"type": "within", "within": 30, "within_unit": "days"},
+}
+
+
+def rolling(within: object) -> dict[str, Any]:
+    return {**ROLLING, "time_period": {**ROLLING["time_period"], "within": within}}
+
+
+def test_a_live_window_written_as_a_whole_float_is_that_window() -> None:
+    """A server's `"within": 30.0` read as no window: the plan showed `None -> 30`, and
+    every apply rewrote it."""
+    ca = found(active=rolling(30.0))
+    assert make([want(definition=ROLLING)], [ca]).empty
+    changed = make([want(definition=rolling(60))], [ca])
+    assert changed.actions[0].changes[0].model_dump() == {
+        "path": "definition.time_period.within",
+        "before": 30,
+        "after": 60,
+    }
+
+
 def test_changed_definition_updates_then_activates_with_recalculation() -> None:
     plan = make([want(definition=OTHER)], [found(active=DEFINITION)])
     assert steps(plan) == [("update", "LTV"), ("activate", "LTV")]
