@@ -78,6 +78,40 @@ def test_version_and_h_work_everywhere(command: str) -> None:
         assert "--debug" in helped.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["seed", "x.jsonl", "--rate", "nan"], "'--rate': must be a finite number, not nan"),
+        (
+            ["seed", "x.jsonl", "--rate-ceiling", "inf"],
+            "'--rate-ceiling': must be a finite number, not inf",
+        ),
+        (
+            ["seed", "x.jsonl", "--seed-wait", "-inf"],
+            "'--seed-wait': must be a finite number, not -inf",
+        ),
+        (["apply", "--seed-wait", "NaN"], "'--seed-wait': must be a finite number, not NaN"),
+        (
+            ["apply", "--wait", "--wait-timeout", "1e400"],
+            "'--wait-timeout': must be a finite number, not 1e400 (beyond a float)",
+        ),
+        # The range, as the README writes it (not 1e+07), and the value given.
+        (
+            ["seed", "x.jsonl", "--rate", "1e9"],
+            "'--rate': must be between 0.01 and 10000000, not 1e9",
+        ),
+        (["apply", "--seed-wait", "-1"], "'--seed-wait': must be at least 0, not -1"),
+        (["seed", "x.jsonl", "--rate", "fast"], "'--rate': 'fast' is not a number"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_a_float_flag_says_a_number_is_not_finite(args: list[str], said: str) -> None:
+    """`--rate nan` was answered "Input should be less than or equal to 10000000"."""
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: Invalid value for {said}\n"), result.stderr
+
+
 def test_every_env_flag_says_its_default() -> None:
     """`test --help` showed `--env <str>` with no default, unlike every other command."""
     having = [c for c in COMMANDS if "--env" in run_cli(c, "--help").stdout]

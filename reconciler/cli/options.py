@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -113,6 +115,44 @@ PruneOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow every safety rule (as --allow for each).")
 ]
+
+
+def finite_number(
+    minimum: float | None = None, maximum: float | None = None
+) -> Callable[[str], float]:
+    """The parser of a float flag within [minimum, maximum]: `nan` and `inf` are no numbers
+    of seconds or users a second, and said so. Typer's own check of the range let them
+    reach it and answered `--rate nan` with "less than or equal to 10000000". (Typer does
+    not check `min`/`max` of a flag with a parser; they still show the range in --help.)"""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            beyond = "" if math.isnan(value) or "inf" in text.lower() else " (beyond a float)"
+            raise typer.BadParameter(f"must be a finite number, not {text}{beyond}")
+        low = minimum is not None and value < minimum
+        high = maximum is not None and value > maximum
+        if low or high:
+            raise typer.BadParameter(f"must be {_range(minimum, maximum)}, not {text}")
+        return value
+
+    return parse
+
+
+def _range(minimum: float | None, maximum: float | None) -> str:
+    """A range as the README writes it: `between 0.01 and 10000000`, not `1e+07`."""
+    if minimum is None:
+        return f"at most {_shown(maximum)}"
+    if maximum is None:
+        return f"at least {_shown(minimum)}"
+    return f"between {_shown(minimum)} and {_shown(maximum)}"
+
+
+def _shown(bound: float | None) -> str:
+    return str(int(bound)) if bound is not None and float(bound).is_integer() else str(bound)
 
 
 def flags_from(

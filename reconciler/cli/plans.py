@@ -22,6 +22,7 @@ from reconciler.cli.options import (
     SummaryEnvOption,
     TargetOption,
     WorkspaceOption,
+    finite_number,
     flags_from,
 )
 
@@ -139,6 +140,7 @@ _ApplyWaitTimeoutOption = Annotated[
     typer.Option(
         "--wait-timeout",
         min=0,
+        parser=finite_number(0),
         help="With --wait: the most seconds to follow calculations (default 3600).",
         show_default=False,
     ),
@@ -151,6 +153,7 @@ _ApplySeedWaitOption = Annotated[
     typer.Option(
         "--seed-wait",
         min=0,
+        parser=finite_number(0),
         help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
         show_default=False,
     ),

@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.app import app, run_command, state_of
-from reconciler.cli.options import DirArg, EnvOption, TargetOption, WorkspaceOption, flags_from
+from reconciler.cli.options import (
+    DirArg,
+    EnvOption,
+    TargetOption,
+    WorkspaceOption,
+    finite_number,
+    flags_from,
+)
 
 #: The ranges of the seed rate and its ceiling, as reconciler.yaml and the RECONCILER_*
 #: knobs take them (settings.file; importing it here would build the settings models for
@@ -64,6 +71,7 @@ _RateOption = Annotated[
         "--rate",
         min=MIN_SEED_RATE,
         max=MAX_SEED_RATE,
+        parser=finite_number(MIN_SEED_RATE, MAX_SEED_RATE),
         help="Most users per second (each user is one Events API batch); default 100.",
         show_default=False,
     ),
@@ -74,6 +82,7 @@ _RateCeilingOption = Annotated[
         "--rate-ceiling",
         min=MIN_SEED_RATE_CEILING,
         max=MAX_SEED_RATE_CEILING,
+        parser=finite_number(MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING),
         help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
         show_default=False,
     ),
@@ -83,6 +92,7 @@ _SeedWaitOption = Annotated[
     typer.Option(
         "--seed-wait",
         min=0,
+        parser=finite_number(0),
         help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
     ),
 ]
