@@ -70,9 +70,12 @@ def cross_file_issues(
         if old is None or old == desired.name:
             continue
         if old in first:
+            # The way out is said: renaming a CA and giving its old name to a new one takes
+            # two applies (the rename must land before the old name is free again).
             message = (
                 f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
-                "and kept: remove one"
+                "and kept: remove one. To give the old name to a new CA, apply the rename "
+                f'first (without "{old}"), then remove renamed_from and declare "{old}" again'
             )
             issues.append(_at(desired, "renamed_from", message))
         other = renamed.setdefault(old, desired)

@@ -73,7 +73,8 @@ def test_renamed_from_must_not_name_a_declared_ca(tmp_path: Path) -> None:
     root = workspace(tmp_path, {"a.yaml": renamed, "b.yaml": CA.format(name="Old")})
     assert errors_of(root) == [
         'a.yaml:2:5: renamed_from: "Old" is still declared at b.yaml:2; a CA cannot be renamed '
-        "and kept: remove one"
+        "and kept: remove one. To give the old name to a new CA, apply the rename first "
+        '(without "Old"), then remove renamed_from and declare "Old" again'
     ]
 
 
