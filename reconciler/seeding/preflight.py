@@ -102,14 +102,25 @@ def _why_not(item: dict[str, Any] | None, target: SeedTarget | None, workspace: 
         )
     kind = definition.get("calculation_type")
     kind = CALCULATION_TYPE_SYNONYMS.get(kind, kind) if isinstance(kind, str) else kind
-    live = (kind, cutoff[:10])
-    wanted = (target.calculation_type, target.cutoff_text or cutoff[:10])
+    live = (kind, _day(cutoff))
+    wanted = (target.calculation_type, target.cutoff_text or live[1])
     if live != wanted:
         return (
             f"its definition in the workspace is {live[0]} with cutoff {live[1]}, the manifests "
             f"say {wanted[0]} with cutoff {wanted[1]}"
         )
     return None
+
+
+def _day(cutoff: str) -> str:
+    """A live cutoff's day in UTC, as a manifest's cutoff is reduced to the Seeding API's
+    `yyyy-MM-dd`: `2019-10-01T22:00:00-02:00` is 2019-10-02. Its first ten characters are
+    the day as written, which is the UTC day only when no offset is given. Text that is no
+    date is shown as it is."""
+    try:
+        return parse_instant(cutoff).date().isoformat()
+    except ValueError:
+        return cutoff
 
 
 def _epoch(text: object) -> float | None:
