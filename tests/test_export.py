@@ -85,18 +85,26 @@ def test_a_definition_the_manifest_rules_refuse_is_exported_with_a_note() -> Non
 
 
 def test_a_name_the_manifest_rules_refuse_is_not_called_a_definition() -> None:
-    """A live name with a control character was noted as "holds a definition the manifest
-    rules refuse (name: Value error, ...)", "fix it by hand": no manifest can fix a name
+    """A live name the rules refuse was noted as "holds a definition the manifest rules
+    refuse (name: Value error, ...)", "fix it by hand": no manifest can fix a name
     (renamed_from obeys the same rules), and none can once the CA is active."""
-    entry, notes = ca_document(live("tab\tname", active_definition=api_definition(SESSIONS)))
+    entry, notes = ca_document(live("   ", active_definition=api_definition(SESSIONS)))
     assert entry is not None
     (note,) = notes
     assert note == (
-        "\"tab\\tname\" has a name the manifest rules refuse (name: 'tab\\tname' contains "
-        "control characters); exported as it is, but plan refuses that file: rename the CA "
-        "in mParticle (possible until it is activated), or remove the file to leave the CA "
-        "unmanaged"
+        '"   " has a name the manifest rules refuse (name: must not be empty); exported as '
+        "it is, but plan refuses that file: rename the CA in mParticle (possible until it "
+        "is activated), or remove the file to leave the CA unmanaged"
     )
+
+
+def test_a_name_with_a_tab_or_an_invisible_character_is_exported_without_a_note() -> None:
+    """mParticle takes such names: the manifest rules warn of them, so plan reads the file."""
+    for name in ("tab\tname", "zero\u200bwidth", "two\nlines"):
+        entry, notes = ca_document(live(name, active_definition=api_definition(SESSIONS)))
+        assert entry is not None
+        assert entry["name"] == name
+        assert notes == []
 
 
 def test_colliding_and_reserved_names_get_the_id() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -101,6 +102,19 @@ def _styled(value: Any, depth: int = 0, flow: bool = False) -> Any:
     return value
 
 
+def _invisible_escaped(text: str) -> str:
+    """`text` with its format characters (U+200B, bidi controls) written as `\\u` escapes:
+    ruamel writes them raw, where nobody sees them. Only a double-quoted scalar holds one
+    (`scalar` quotes so every text that is not printable), and there the escape reads
+    back as the character."""
+    return "".join(
+        (f"\\u{ord(ch):04X}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08X}")
+        if unicodedata.category(ch) == "Cf"
+        else ch
+        for ch in text
+    )
+
+
 def dump(document: dict[str, Any], file: str = "<export>") -> str:
     """`document` as YAML text, checked to read back (by the manifest reader) as the very
     same data: a file export cannot read back is a bug, never written."""
@@ -109,7 +123,7 @@ def dump(document: dict[str, Any], file: str = "<export>") -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = StringIO()
     yaml.dump(_styled(document), buffer)
-    text = buffer.getvalue()
+    text = _invisible_escaped(buffer.getvalue())
     try:
         read = parse_yaml(text, file).data
     except SourceError as exc:

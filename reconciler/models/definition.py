@@ -21,7 +21,7 @@ from reconciler.models.rules import (
     Name,
     Problem,
     Text,
-    padding_problems,
+    name_problems,
     prefixed,
 )
 from reconciler.models.vocabulary import (
@@ -305,8 +305,8 @@ class CalculatedAttribute(ManifestModel):
     overrides: dict[EnvironmentName, Override] | None = None
 
     def local_problems(self) -> list[Problem]:
-        found = padding_problems("name", self.name)
-        found += padding_problems("renamed_from", self.renamed_from)
+        found = name_problems("name", self.name)
+        found += name_problems("renamed_from", self.renamed_from)
         if self.renamed_from is not None and self.renamed_from == self.name:
             found.append(Problem(("renamed_from",), "equals `name`; remove renamed_from"))
         if self.environments is not None and not self.environments:

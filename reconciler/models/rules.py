@@ -58,27 +58,36 @@ def _shown(value: object) -> str:
 
 
 def _name(value: str) -> str:
-    inner = value.strip()
-    if not inner:
+    if not value.strip():
         raise ValueError("must not be empty")
-    # Control (Cc) and format (Cf) characters are invisible in a UI: a name with them is a
-    # mistake. isprintable() is a fast pre-check (it is False for those and a few others).
-    # Whitespace around the name is only a warning (`padding_problems`): the API and the UI
-    # keep it, and a live CA named so must stay manageable.
-    if not inner.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in inner):
-        raise ValueError(f"{value!r} contains control characters")
     return value
 
 
-def padding_problems(field: str, name: str | None) -> list[Problem]:
-    """A warning for a name with whitespace around it: legal, but almost always a mistake."""
-    if name is None or name == name.strip():
+def name_problems(field: str, name: str | None) -> list[Problem]:
+    """Warnings for a name with whitespace around it, or with a tab, a line break or an
+    invisible (control or format) character in it: legal, mParticle and its UI take such
+    names, but almost always a mistake. Not errors: a live CA named so must stay
+    manageable, and `export` writes such names (escaped) for `plan` to read back."""
+    if name is None:
         return []
-    message = (
-        f"{name!r} has leading or trailing whitespace, which mParticle keeps as part of the "
-        "name; if no live CA is named so, remove it"
-    )
-    return [Problem((field,), message, "warning")]
+    found = []
+    if name != name.strip():
+        message = (
+            f"{name!r} has leading or trailing whitespace, which mParticle keeps as part of "
+            "the name; if no live CA is named so, remove it"
+        )
+        found.append(Problem((field,), message, "warning"))
+    # isprintable() is a fast pre-check: it is False for Cc and Cf and a few others. A
+    # tab or line break at either end is whitespace around the name: warned about above.
+    inner = name.strip()
+    if not inner.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in inner):
+        message = (
+            f"{name!r} is named with a tab, a line break or an invisible character, "
+            "which mParticle keeps as part of the name (and a reader cannot see); if no live "
+            "CA is named so, remove it"
+        )
+        found.append(Problem((field,), message, "warning"))
+    return found
 
 
 def folded(name: str) -> str:
