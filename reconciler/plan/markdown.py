@@ -16,6 +16,7 @@ from reconciler.plan.render import (
     counted_kinds,
     gate_lines,
     no_value_changes,
+    quoted,
     seeds_line,
     shown_value,
     summary_line,
@@ -156,13 +157,13 @@ def _extra_sections(plan: Plan) -> list[str]:
     sections: list[str] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = "\n".join(f'- "{_inline(n.name)}" (id {n.id})' for n in kept)
+        names = "\n".join(f"- {_inline(quoted(n.name))} (id {n.id})" for n in kept)
         sections.append(
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
     if plan.left_alone:
-        names = "\n".join(f'- "{_inline(name)}"' for name in plan.left_alone)
+        names = "\n".join(f"- {_inline(quoted(name))}" for name in plan.left_alone)
         sections.append(
             f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"

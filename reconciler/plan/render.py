@@ -6,7 +6,8 @@ Renderers only read the plan (or report); every word of an action kind comes fro
 (`plan --env all`) render as one section per environment. Names and values come from the
 workspace as much as from the manifests: every one is escaped (`errors.printable`), so an
 escape sequence or a bidi override in a live CA's name cannot hide or disguise a line from
-a reviewer. The JSON form is data and is exact.
+a reviewer; a name is quoted as a value is (`quoted`), so a `"` in it reads as part of it.
+The JSON form is data and is exact.
 """
 
 from __future__ import annotations
@@ -47,9 +48,15 @@ def no_value_changes(count: int) -> str:
     return f"no test user's value changes ({users}): the tests may not cover this change"
 
 
+def quoted(value: Any) -> str:
+    """A value as JSON for a reader: a name in double quotes with `"` and `\\` escaped, as
+    in a change line; control, bidi and other format characters escaped too."""
+    return printable(json.dumps(value, ensure_ascii=False, sort_keys=False, default=str))
+
+
 def value_text(value: Any, limit: int = 200) -> str:
-    """A value as JSON for a reader: bidi and other format characters escaped too."""
-    text = printable(json.dumps(value, ensure_ascii=False, sort_keys=False, default=str))
+    """A value as `quoted` shows it, cut to `limit` characters."""
+    text = quoted(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -132,7 +139,7 @@ def _title(action: Action, ca_id: int | None = None) -> str:
     shown = action.id if ca_id is None else ca_id
     where = f" (id {shown})" if shown is not None else ""
     seeding = f" with {users_text(action.users)}" if action.users is not None else ""
-    return f'{action.kind.verb} "{printable(action.name)}"{where}{seeding}'
+    return f"{action.kind.verb} {quoted(action.name)}{where}{seeding}"
 
 
 def seeds_line(plan: Plan) -> str | None:
@@ -208,12 +215,12 @@ def text(plan: Plan) -> Iterator[Text]:
     if kept:
         yield Text("Drafts kept (made outside Git; `drafts: preserve` never discards them):")
         for note in kept:
-            yield Text(f'  = draft kept "{printable(note.name)}" (id {note.id})', style="magenta")
+            yield Text(f"  = draft kept {quoted(note.name)} (id {note.id})", style="magenta")
         yield Text("")
     if plan.left_alone:
         yield Text("Unmanaged (live, in no manifest; `prune: true` deletes them):")
         for name in plan.left_alone:
-            yield Text(f'  ? "{printable(name)}"', style="dim")
+            yield Text(f"  ? {quoted(name)}", style="dim")
         yield Text("")
     yield Text(summary_line(plan), style="bold")
 
@@ -261,7 +268,7 @@ def outcome_title(outcome: ActionOutcome) -> str:
     if action.action == "seed":
         where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""
         landed = f": {users_text(outcome.users)} seeded" if outcome.users is not None else ""
-        return f'{action.kind.verb} "{printable(action.name)}"{where}{landed}'
+        return f"{action.kind.verb} {quoted(action.name)}{where}{landed}"
     return _title(action, outcome.ca_id) + adopted
 
 
@@ -279,7 +286,7 @@ def progress_line(progress: CaProgress) -> str:
     if progress.not_started:
         verbs = ", ".join(KINDS[kind].verb for kind in progress.not_started)
         parts.append("not started" if not parts else f"{verbs} not started")
-    return f'"{printable(progress.name)}"{where}: ' + "; ".join(parts)
+    return f"{quoted(progress.name)}{where}: " + "; ".join(parts)
 
 
 def _per_ca(report: ApplyReport) -> list[Text]:

@@ -11,7 +11,8 @@ from rich.text import Text
 from reconciler import console
 from reconciler.console import Output
 from reconciler.plan import markdown, render
-from reconciler.plan.value import Action, Change, Plan, summarize
+from reconciler.plan.report import ActionOutcome
+from reconciler.plan.value import Action, Change, DraftNote, Plan, summarize
 
 
 def plan_of(actions: list[Action], unchanged: int = 5, unmanaged: list[str] | None = None) -> Plan:
@@ -149,6 +150,28 @@ def test_names_are_printed_as_written_not_as_markup() -> None:
     assert '+ create "[bold]x[/bold] <b>"' in rendered(plan)
 
 
+def test_a_name_is_quoted_as_a_change_line_quotes_text() -> None:
+    """The header line did not escape `"` in a name: `~ update "quote "double"" (id 58)`,
+    while the change lines did (`"He said \\"hi\\""`). One formatter quotes both."""
+    name = "quote \"double\" \\ and 'single'\ttab"
+    plan = plan_of(
+        [
+            Action(
+                action="update", name=name, id=58, changes=[Change(path="description", after=name)]
+            )
+        ],
+        unmanaged=[name + " 2"],
+    ).model_copy(update={"drafts": [DraftNote(name=name + " 3", id=9, kept=True)]})
+    shown = '"quote \\"double\\" \\\\ and \'single\'\\ttab'
+    lines = rendered(plan).splitlines()
+    assert f'  ~ update {shown}" (id 58)' in lines
+    assert f'      + description: {shown}"' in lines
+    assert f'  ? {shown} 2"' in lines
+    assert f'  = draft kept {shown} 3" (id 9)' in lines
+    outcome = ActionOutcome(action=plan.actions[0], status="done")
+    assert render.outcome_title(outcome) == f'update {shown}" (id 58)'
+
+
 def test_markdown_has_a_summary_table_and_a_section_per_ca() -> None:
     text = markdown.markdown(SAMPLE)
     assert "| 1 | 1 | 1 | 2 | 1 | 5 | 1 |" in text
@@ -203,8 +226,8 @@ def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None
     assert '  ? "Kept by scope"' in text.splitlines()
     comment = markdown.markdown(pruned)
     assert "1 unmanaged (live, in no manifest)" in comment
-    assert '- "Kept by scope"' in comment.splitlines()
-    assert '- "Old"' not in comment
+    assert "- &quot;Kept by scope&quot;" in comment.splitlines()
+    assert "&quot;Old&quot;" not in comment
     only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
     assert "Unmanaged" not in rendered(only_deletes)
     assert "unmanaged (live" not in markdown.markdown(only_deletes)
@@ -231,8 +254,9 @@ def test_the_apply_report_escapes_live_names_and_messages() -> None:
     for line in render.report_text(report):
         output.print(line)
     text = buffer.getvalue()
-    assert '"Evil \\x1b]0;pwned\\x07\\x1b[2K\\u202eCA" (id 4): seeded (3 users); ' in text
-    assert 'seed "Evil \\x1b]0;pwned\\x07\\x1b[2K\\u202eCA" (id 4): 3 users seeded' in text
+    shown = '"Evil \\u001b]0;pwned\\u0007\\u001b[2K\\u202eCA"'  # as a change line shows it
+    assert f"{shown} (id 4): seeded (3 users); " in text
+    assert f"seed {shown} (id 4): 3 users seeded" in text
     assert "refused: \\x1b[31mno" in text
     for raw in ("\x1b", "\u202e", "\x07"):
         assert raw not in text
@@ -267,8 +291,9 @@ def test_markdown_shows_names_and_messages_as_written() -> None:
     )
     page = MarkdownIt("commonmark").enable("table").render(markdown.markdown(plan))
     shown = name.replace("<", "&lt;").replace(">", "&gt;")
-    assert f"<li>&quot;{shown}&quot;</li>" in page  # unmanaged
-    assert f"<li>&quot;{shown}&quot; (id 9)</li>" in page  # draft kept
+    listed = shown.replace("\\", "\\\\")  # in quotes as the text plan shows it: `\\` escaped
+    assert f"<li>&quot;{listed}&quot;</li>" in page  # unmanaged
+    assert f"<li>&quot;{listed}&quot; (id 9)</li>" in page  # draft kept
     assert f"<strong>drafts</strong>: &quot;{shown}&quot; has a draft</li>" in page
     assert f"<td><code>{shown}</code></td>" in page
     assert "<td><code>*1*</code></td> <td><code>`2`|3</code></td>" in page.replace("\n", " ")

@@ -39,15 +39,16 @@ def test_live_names_are_escaped_in_every_rendering(
     text = run_cli("plan", directory, "--prune", env=env)
     assert text.exit_code == 0, text.output
     assert raw_characters(text.output) == []
-    assert r'x delete "Hide me\x1b[1A\x1b[2K"' in text.stdout
-    assert r'x delete "Title\x1b]0;all good\x07"' in text.stdout
+    # Quoted as the change lines quote text (JSON escapes): one formatter for both.
+    assert r'x delete "Hide me\u001b[1A\u001b[2K"' in text.stdout
+    assert r'x delete "Title\u001b]0;all good\u0007"' in text.stdout
     assert r'x delete "Bidi \u202eeteled"' in text.stdout
     markdown = run_cli("plan", directory, "--prune", "--format", "markdown", env=env)
     assert raw_characters(markdown.output) == []
     assert r"<b>Bidi \u202eeteled</b>" in markdown.stdout
     unmanaged = run_cli("plan", directory, env=env)
     assert raw_characters(unmanaged.output) == []
-    assert r'? "Hide me\x1b[1A\x1b[2K"' in unmanaged.stdout
+    assert r'? "Hide me\u001b[1A\u001b[2K"' in unmanaged.stdout
     data = json.loads(run_cli("plan", directory, "--prune", "--format", "json", env=env).stdout)
     assert {a["name"] for a in data["actions"] if a["action"] == "delete"} == {
         HIDING,
@@ -73,7 +74,7 @@ def test_apply_report_and_stale_plan_escape_live_names(
     applied = run_cli("apply", directory, "--prune", "--auto-approve", env=env)
     assert applied.exit_code == 0, applied.output
     assert raw_characters(applied.output) == []
-    assert r'✓ delete "Title\x1b]0;all good\x07"' in applied.stdout  # with the plan (issue 12)
+    assert r'✓ delete "Title\u001b]0;all good\u0007"' in applied.stdout  # with the plan (issue 12)
 
 
 def test_export_notes_escape_live_names(
