@@ -156,7 +156,7 @@ def test_markdown_shows_every_override_before_anything_else() -> None:
         "### reconciler plan for workspace 333 (environment prod)\n\n"
         "> [!CAUTION]\n"
         "> **Safety rules overridden for this plan:** `--allow promotion`\n"
-        "> - **promotion**: &quot;AOV&quot; is not yet active in staging\n\n"
+        '> - **promotion**: "AOV" is not yet active in staging\n\n'
     )
     assert "| not selected |" in comment
     assert "promoted from staging ✓" in comment

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from functools import partial
 from itertools import groupby
 
 from reconciler.errors import printable
@@ -32,6 +34,10 @@ MARKDOWN_LIMIT = 60_000
 TABLE_ROWS = 20
 #: What Markdown reads as emphasis, code, links or strikethrough inside a line.
 _INLINE = re.compile(r"([\\`*_\[\]~])")
+#: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
+#: `@org/team`) or a reference that links an issue (`#12`, `owner/repo#12`, `GH-12`).
+#: GitHub reads neither inside code, so such a word is shown in `<code>`, as written.
+_REFERENCE = re.compile(r"(?<!\S)(?=\S*?(?:[@#]|GH-\d))\S+", re.IGNORECASE)
 
 
 def _fence(body: str) -> str:
@@ -39,22 +45,48 @@ def _fence(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _inert(text: str, escape: Callable[[str], str]) -> str:
+    """`text` escaped by `escape`, and each word GitHub would take for a mention or an
+    issue reference in `<code>`: the comment shows the text as written, and notifies or
+    links nobody."""
+    parts: list[str] = []
+    end = 0
+    for match in _REFERENCE.finditer(text):
+        parts += [escape(text[end : match.start()]), f"<code>{escape(match[0])}</code>"]
+        end = match.end()
+    return "".join(parts) + escape(text[end:])
+
+
+def _escaped(text: str) -> str:
+    """Text inside a Markdown line: escaped for a terminal, its emphasis, code and link
+    characters for Markdown, then for HTML."""
+    return html.escape(_INLINE.sub(r"\\\1", printable(text)), quote=False)
+
+
 def _cell(text: str) -> str:
     """Table cell text: in code (values read as typed), Markdown, HTML and pipes escaped."""
-    return f"<code>{_inline(text)}</code>".replace("|", "&#124;")
+    return f"<code>{_escaped(text)}</code>".replace("|", "&#124;")
 
 
 def _html(text: str) -> str:
     """Outside text in an HTML block (a section's summary line): escaped for a terminal,
-    then for HTML. Markdown is not read there."""
-    return html.escape(printable(text))
+    then for HTML (Markdown is not read there); mentions and references made inert."""
+    return _inert(printable(text), partial(html.escape, quote=False))
 
 
 def _inline(text: str) -> str:
-    """Outside text inside a Markdown line (a list item, an alert, a table cell): escaped as
-    `_html` does, and its emphasis, code and link characters too, so that a CA named
-    `*Legacy* [x](...)` reads as it is named, not as italics and a link."""
-    return html.escape(_INLINE.sub(r"\\\1", printable(text)))
+    """Outside text inside a Markdown line (an alert, the seeds line): escaped as `_escaped`
+    does, so that a CA named `*Legacy* [x](...)` reads as it is named, not as italics and a
+    link; mentions and references made inert."""
+    return _inert(printable(text), _escaped)
+
+
+def _name(name: str, block: bool = False) -> str:
+    """A CA's name in code, quoted as the text plan quotes it: exact, and GitHub neither
+    notifies a team it names (`@org/team`) nor links an issue (`#12`). `block`: in an HTML
+    block, where Markdown is not read."""
+    text = quoted(name)
+    return f"<code>{html.escape(text, quote=False) if block else _escaped(text)}</code>"
 
 
 def _sentence(text: str) -> str:
@@ -120,7 +152,8 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     fence = _fence(body)
     tables = "".join(_values_table(a.values) for a in actions if a.values)
     return (
-        f"<details><summary><code>{symbol}</code> <b>{_html(name)}</b>: {verbs}{flag}"
+        f"<details><summary><code>{symbol}</code> <b>{_name(name, block=True)}</b>: {verbs}"
+        f"{flag}"
         f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
     )
 
@@ -157,13 +190,13 @@ def _extra_sections(plan: Plan) -> list[str]:
     sections: list[str] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = "\n".join(f"- {_inline(quoted(n.name))} (id {n.id})" for n in kept)
+        names = "\n".join(f"- {_name(n.name)} (id {n.id})" for n in kept)
         sections.append(
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
     if plan.left_alone:
-        names = "\n".join(f"- {_inline(quoted(name))}" for name in plan.left_alone)
+        names = "\n".join(f"- {_name(name)}" for name in plan.left_alone)
         sections.append(
             f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"

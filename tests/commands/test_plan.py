@@ -285,7 +285,7 @@ def test_markdown_format(tmp_path: Path, emulator: EmulatorServer) -> None:
     result = run_cli("plan", directory, "--format", "markdown", env=env_for(emulator.url))
     assert result.exit_code == 0
     assert result.stdout.startswith("### reconciler plan for workspace 1234")
-    assert "<b>Sessions</b>: create, activate" in result.stdout
+    assert '<b><code>"Sessions"</code></b>: create, activate' in result.stdout
 
 
 def test_one_list_request_for_two_thousand_cas(

@@ -80,10 +80,11 @@ def test_a_changed_ca_shows_its_value_diff_in_text_markdown_and_json(tmp_path: P
     ) in text
 
     comment = run_cli("plan", directory, "--format", "markdown").stdout
-    assert "<b>LTV</b>: update, activate ⚠️ recalculates · test values: 2 of 2 change" in comment
+    title = "update, activate ⚠️ recalculates · test values"
+    assert f'<b><code>"LTV"</code></b>: {title}: 2 of 2 change' in comment
     assert "| <code>alice</code> | <code>129.99</code> | <code>120</code> |" in comment
     assert "| <code>bob</code> | <code>30</code> | <code>-</code> |" in comment
-    assert "<b>Smallest Refund</b>: update, activate ⚠️ recalculates · test values: none" in comment
+    assert f'<b><code>"Smallest Refund"</code></b>: {title}: none' in comment
     assert "_No test user's value changes (2 test users)" in comment
 
     found = actions_of(run_cli("plan", directory, "--format", "json").stdout)

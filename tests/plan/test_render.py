@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -176,7 +179,7 @@ def test_markdown_has_a_summary_table_and_a_section_per_ca() -> None:
     text = markdown.markdown(SAMPLE)
     assert "| 1 | 1 | 1 | 2 | 1 | 5 | 1 |" in text
     assert text.count("<details>") == 5  # LTV, AOV, Stray, Old, and the unmanaged list
-    assert "<summary><code>+</code> <b>LTV</b>: create, activate</summary>" in text
+    assert '<summary><code>+</code> <b><code>"LTV"</code></b>: create, activate</summary>' in text
     assert '- description: "a"\n+ description: "b"' in text
     assert "⚠️ recalculates" in text
 
@@ -192,7 +195,7 @@ def test_markdown_escapes_names_and_code_fences() -> None:
         ]
     )
     text = markdown.markdown(plan)
-    assert "<b>&lt;script&gt;&amp;</b>" in text
+    assert '<b><code>"&lt;script&gt;&amp;"</code></b>' in text
     assert "<script>" not in text
 
 
@@ -226,8 +229,8 @@ def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None
     assert '  ? "Kept by scope"' in text.splitlines()
     comment = markdown.markdown(pruned)
     assert "1 unmanaged (live, in no manifest)" in comment
-    assert "- &quot;Kept by scope&quot;" in comment.splitlines()
-    assert "&quot;Old&quot;" not in comment
+    assert '- <code>"Kept by scope"</code>' in comment.splitlines()
+    assert '- <code>"Old"</code>' not in comment
     only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
     assert "Unmanaged" not in rendered(only_deletes)
     assert "unmanaged (live" not in markdown.markdown(only_deletes)
@@ -292,10 +295,68 @@ def test_markdown_shows_names_and_messages_as_written() -> None:
     page = MarkdownIt("commonmark").enable("table").render(markdown.markdown(plan))
     shown = name.replace("<", "&lt;").replace(">", "&gt;")
     listed = shown.replace("\\", "\\\\")  # in quotes as the text plan shows it: `\\` escaped
-    assert f"<li>&quot;{listed}&quot;</li>" in page  # unmanaged
-    assert f"<li>&quot;{listed}&quot; (id 9)</li>" in page  # draft kept
+    assert f"<li><code>&quot;{listed}&quot;</code></li>" in page  # unmanaged
+    assert f"<li><code>&quot;{listed}&quot;</code> (id 9)</li>" in page  # draft kept
     assert f"<strong>drafts</strong>: &quot;{shown}&quot; has a draft</li>" in page
     assert f"<td><code>{shown}</code></td>" in page
     assert "<td><code>*1*</code></td> <td><code>`2`|3</code></td>" in page.replace("\n", " ")
     for markup in ("<em>", "<a href", "<s>", "<del>"):
         assert markup not in page
+
+
+class _Outside(HTMLParser):
+    """The text of a page outside code: where GitHub finds mentions and references."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag in ("code", "pre")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag in ("code", "pre")
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            self.text.append(data)
+
+
+def test_markdown_mentions_and_issue_references_notify_and_link_nobody() -> None:
+    """A CA named `Promo @marketing-team #12` notified that team and cross-linked issue 12
+    on every update of the PR comment: GitHub reads both in the comment's text, though
+    not in code. Names are in code now, and so are such words in messages; the page still
+    shows each name as written."""
+    from markdown_it import MarkdownIt
+
+    from reconciler.plan.value import Violation
+
+    name = "Promo @marketing-team #12 org/repo#3 gh-7 a@b"
+    plan = plan_of(
+        [
+            Action(
+                action="update",
+                name=name,
+                id=7,
+                changes=[Change(path="description", after="cc @octocat, fixes #4")],
+                warnings=[f'differs from the live "{name}" only in case'],
+            )
+        ],
+        unmanaged=[name + " 2"],
+    ).model_copy(
+        update={
+            "drafts": [DraftNote(name=name + " 3", id=9, kept=True)],
+            "overridden": [Violation(rule="drafts", message=f'"{name}" has a draft, @team')],
+        }
+    )
+    page = MarkdownIt("commonmark").enable("table").render(markdown.markdown(plan))
+    outside = _Outside()
+    outside.feed(page)
+    text = "".join(outside.text)
+    assert "Promo" in text  # the messages' other words stay outside code
+    assert not re.search(r"@\w|#\d|gh-\d", text, re.IGNORECASE), text
+    shown = '"Promo @marketing-team #12 org/repo#3 gh-7 a@b'
+    assert f'<b><code>{shown}"</code></b>' in page  # the section (an HTML block)
+    assert f"<li><code>{html.escape(shown)} 2&quot;</code></li>" in page  # unmanaged
+    assert f"<li><code>{html.escape(shown)} 3&quot;</code> (id 9)</li>" in page  # draft kept

@@ -85,7 +85,8 @@ def test_values_are_escaped_and_cut_in_text() -> None:
 
 def test_markdown_shows_a_table_per_ca_and_counts_in_the_title() -> None:
     text = markdown.markdown(plan_with(MIXED))
-    assert "<b>LTV</b>: update, activate ⚠️ recalculates · test values: 2 of 3 change" in text
+    title = "update, activate ⚠️ recalculates · test values: 2 of 3 change"
+    assert f'<b><code>"LTV"</code></b>: {title}' in text
     assert (
         "**Values of the test users** (3 test users):\n\n"
         "| test user | before | after |\n"
@@ -94,7 +95,7 @@ def test_markdown_shows_a_table_per_ca_and_counts_in_the_title() -> None:
         "| <code>bob</code> | <code>-</code> | <code>4</code> |\n\n"
         "_1 unchanged._"
     ) in text
-    aov = text[text.index("<b>AOV</b>") :]
+    aov = text[text.index('<b><code>"AOV"</code></b>') :]
     assert "test values" not in aov
     assert "Values of the test users" not in aov
 

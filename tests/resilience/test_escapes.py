@@ -45,7 +45,7 @@ def test_live_names_are_escaped_in_every_rendering(
     assert r'x delete "Bidi \u202eeteled"' in text.stdout
     markdown = run_cli("plan", directory, "--prune", "--format", "markdown", env=env)
     assert raw_characters(markdown.output) == []
-    assert r"<b>Bidi \u202eeteled</b>" in markdown.stdout
+    assert r'<b><code>"Bidi \u202eeteled"</code></b>' in markdown.stdout
     unmanaged = run_cli("plan", directory, env=env)
     assert raw_characters(unmanaged.output) == []
     assert r'? "Hide me\u001b[1A\u001b[2K"' in unmanaged.stdout
