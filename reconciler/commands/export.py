@@ -245,8 +245,9 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
 
 def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     """The exported reconciler.yaml: the same workspace, target, API (its token and seeding
-    endpoints too), scope and drafts policy; for the embedded target, the path of the very
-    database the CAs were read from."""
+    endpoints too), scope, drafts policy, rate limit, account limits (active CAs,
+    retention) and safety rules; for the embedded target, the path of the very database
+    the CAs were read from."""
     written: dict[str, Any] = {
         "workspace_id": settings.workspace_id,
         "target": settings.target,
@@ -271,6 +272,15 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     if settings.drafts != "discard":
         # A plan on the export must keep the drafts the source's policy keeps.
         written["drafts"] = settings.drafts
+    # The account's facts and the source's limits: an edit made on the export is checked
+    # against the same active-CA limit, retention and safety rules, at the same pace.
+    facts = {
+        "rate_limit": settings.rate_limit,
+        "active_limit": settings.active_limit,
+        "retention_days": settings.retention_days,
+        "safety": settings.safety.model_dump(exclude_defaults=True) or None,
+    }
+    written.update({key: value for key, value in facts.items() if value is not None})
     return written
 
 

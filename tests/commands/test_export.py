@@ -126,6 +126,46 @@ def test_the_export_plans_through_the_same_endpoints_and_drafts_policy(
     assert 'draft kept "LTV"' in planned.stdout
 
 
+def test_the_export_keeps_the_account_limits_safety_rules_and_rate_limit(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The exported reconciler.yaml left out active_limit, retention_days, safety and
+    rate_limit, so an edit made on the export was not checked against the account's
+    active-CA limit or retention (nor the source's safety rules)."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(
+        "workspace_id: 1234\nactive_limit: 1\nretention_days: 30\nrate_limit: 5.5\n"
+        "safety: {allow_delete: false, max_change_percent: 12.5}\n"
+    )
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    written = parse_yaml((out / "reconciler.yaml").read_text(), "reconciler.yaml").data
+    assert written["active_limit"] == 1
+    assert written["retention_days"] == 30
+    assert written["rate_limit"] == 5.5
+    assert written["safety"] == {"allow_delete": False, "max_change_percent": 12.5}
+    plan_is_empty(out, env)
+    # An edit on the export meets the account's limits as one on the source would.
+    (out / "more.yaml").write_text(
+        "calculated_attributes:\n  - name: More\n    definition:\n"
+        "      calculation_type: count\n      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: 60, within_unit: days}\n"
+    )
+    planned = run_cli("plan", out, env=env)
+    assert planned.exit_code == 1, planned.output
+    assert "retention period of 30 days" in planned.stderr
+    more = (out / "more.yaml").read_text()
+    (out / "more.yaml").write_text(more.replace("within: 60", "within: 7"))
+    planned = run_cli("plan", out, env=env)
+    assert planned.exit_code == 1, planned.output
+    assert "[active-limit]" in planned.stderr
+    assert "the account's limit of 1 (active_limit)" in planned.stderr
+
+
 def test_refuses_to_mix_with_existing_manifests(tmp_path: Path, emulator: EmulatorServer) -> None:
     out = write_manifests(tmp_path / "out", [ca("A")])
     result = run_cli(
