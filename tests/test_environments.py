@@ -95,6 +95,8 @@ def test_the_more_specific_source_decides_the_target(
     file = SettingsFile.model_validate(
         {**top, "environments": {"prod": {"workspace_id": 3, **own}}}
     )
+    # The file's api_url is not mParticle's: the environment must trust its host.
+    environ = {"RECONCILER_TRUSTED_HOSTS": "api.example.com", **environ}
     settings = resolve(HERE, file, Flags(target=flag, environment="prod"), environ=environ)
     assert settings.target == expected
 

@@ -350,3 +350,132 @@ def test_the_embedded_target_counts_against_the_limit_its_emulator_enforces() ->
         HERE, SettingsFile(workspace_id=1), environ={"MPARTICLE_API_URL": "http://127.0.0.1:9"}
     )
     assert transports.active_limit(server) is None
+
+
+#: (URL written in reconciler.yaml, hosts the environment trusts) -> may it receive
+#: credentials? mParticle's hosts over https, this machine, and hosts the environment names.
+DESTINATIONS: list[tuple[str, frozenset[str], bool]] = [
+    ("https://sso.auth.mparticle.com/oauth/token", frozenset(), True),
+    ("https://api.mparticle.com", frozenset(), True),
+    ("https://s2s.eu1.mparticle.com", frozenset(), True),
+    ("https://mparticle.com", frozenset(), True),
+    ("https://API.MParticle.com./x", frozenset(), True),
+    ("http://127.0.0.1:8123", frozenset(), True),
+    ("http://localhost:8123/oauth/token", frozenset(), True),
+    ("https://[::1]:8123", frozenset(), True),
+    ("http://127.9.9.9:8123", frozenset(), True),
+    ("https://emulator.localhost", frozenset(), False),  # some resolvers ask the network
+    ("https://gateway.corp.example/platform", frozenset({"gateway.corp.example"}), True),
+    ("https://Gateway.Corp.Example.:8443", frozenset({"gateway.corp.example"}), True),
+    ("https://attacker.example/oauth/token", frozenset(), False),
+    ("https://attacker.example/oauth/token", frozenset({"gateway.corp.example"}), False),
+    ("https://api.mparticle.com.attacker.example", frozenset(), False),
+    ("https://attackermparticle.com", frozenset(), False),
+    ("https://attacker.example\\.mparticle.com", frozenset(), False),
+    ("https://api.mparticle.com\u3002attacker.example", frozenset(), False),  # 。 is a dot
+    ("https://\u0430pi.mparticle.com", frozenset(), True),  # Cyrillic а: still mParticle's
+    ("https://sub.gateway.corp.example", frozenset({"gateway.corp.example"}), False),
+    # Plain http to another machine: readable on the way, whoever the host is.
+    ("http://api.mparticle.com", frozenset(), False),
+    ("http://gateway.corp.example", frozenset({"gateway.corp.example"}), False),
+]
+
+
+@pytest.mark.parametrize(("url", "trusted", "allowed"), DESTINATIONS)
+def test_where_credentials_from_the_file_may_go(
+    url: str, trusted: frozenset[str], allowed: bool
+) -> None:
+    from reconciler.settings.trust import refusal
+
+    assert (refusal(url, trusted) is None) is allowed
+
+
+ATTACKER = "https://attacker.example/oauth/token"
+
+
+def test_the_environment_trusts_hosts_by_list_and_by_the_urls_it_gives() -> None:
+    from reconciler.settings.trust import trusted_hosts
+
+    env = {"RECONCILER_TRUSTED_HOSTS": " Proxy.Example, gw.example. other.example,,"}
+    assert trusted_hosts(env, "https://API.example:8443/x", "eu1", None, "") == {
+        "proxy.example",
+        "gw.example",
+        "other.example",
+        "api.example",
+    }
+
+
+@pytest.mark.parametrize("entry", ["*", "*.corp.example", "https://gw.example/", "gw.example:8443"])
+def test_a_trusted_host_that_is_not_a_host_name_is_named(entry: str) -> None:
+    """A wildcard, a URL or a port would silently trust nothing: the variable is named."""
+    file = SettingsFile.model_validate(
+        {"workspace_id": 1, "target": "mparticle", "auth_url": ATTACKER}
+    )
+    environ = {"RECONCILER_TRUSTED_HOSTS": f"ok.example, {entry}"}
+    with pytest.raises(SettingsError, match=r"RECONCILER_TRUSTED_HOSTS: '.*' is not a host name"):
+        resolve(HERE, file, environ=environ)
+
+
+#: (reconciler.yaml, environment variables, flags) of a file URL the environment allows.
+ALLOWED: list[tuple[dict[str, object], dict[str, str], Flags]] = [
+    ({"auth_url": ATTACKER}, {"RECONCILER_TRUSTED_HOSTS": "attacker.example"}, Flags()),
+    ({"auth_url": ATTACKER}, {"MPARTICLE_AUTH_URL": "https://sso.auth.mparticle.com/t"}, Flags()),
+    ({"auth_url": ATTACKER}, {"MPARTICLE_API_URL": "https://attacker.example"}, Flags()),
+    ({"auth_url": ATTACKER}, {}, Flags(api_url="https://attacker.example/api")),
+    ({"auth_url": ATTACKER}, {}, Flags(target="embedded")),
+    ({"auth_url": ATTACKER, "target": "embedded"}, {}, Flags()),
+    ({"auth_url": "https://sso.auth.mparticle.com/oauth/token", "s2s_url": "eu1"}, {}, Flags()),
+    ({"api_url": "https://attacker.example"}, {"MPARTICLE_API_URL": "http://127.0.0.1:1"}, Flags()),
+    ({"s2s_url": "https://s2s.attacker.example"}, {"MPARTICLE_S2S_URL": "us2"}, Flags()),
+]
+
+
+@pytest.mark.parametrize(("written", "environ", "flags"), ALLOWED)
+def test_a_url_of_the_file_goes_where_the_environment_allows(
+    written: dict[str, object], environ: dict[str, str], flags: Flags
+) -> None:
+    file = SettingsFile.model_validate({"workspace_id": 1, "target": "mparticle", **written})
+    resolve(HERE, file, flags, environ=environ)
+
+
+def test_a_url_of_the_file_the_environment_does_not_trust_is_refused_located(
+    tmp_path: Path,
+) -> None:
+    """reconciler.yaml (which a pull request can change) chose where the client secret and
+    the bearer token went: `auth_url: https://attacker.example/...` received them."""
+    text = (
+        "workspace_id: 1\n"
+        "target: mparticle\n"
+        "s2s_url: https://s2s.attacker.example\n"
+        "environments:\n"
+        "  prod:\n"
+        f"    auth_url: {ATTACKER}\n"
+        "  dev:\n"
+        "    api_url: http://api.mparticle.com\n"
+    )
+    (tmp_path / "reconciler.yaml").write_text(text)
+    file = manifest.load_settings(tmp_path)
+    with pytest.raises(ManifestError) as raised:
+        resolve(tmp_path, file, Flags(environment="prod"), environ={})
+    located = [str(issue) for issue in raised.value.issues]
+    where = tmp_path / "reconciler.yaml"
+    assert located == [
+        f"{where}:6:15: environments.prod.auth_url: '{ATTACKER}' would receive the client id "
+        "and secret, but attacker.example is neither mParticle's (mparticle.com) nor this "
+        "machine, and the environment does not trust it: reconciler.yaml, which a pull "
+        "request can change, cannot choose where credentials go. Nothing was sent. If the "
+        "host is yours, trust it in the environment: RECONCILER_TRUSTED_HOSTS=attacker.example, "
+        "or set MPARTICLE_AUTH_URL to this URL",
+        f"{where}:3:10: s2s_url: 'https://s2s.attacker.example' would receive the workspace "
+        "key and secret, but s2s.attacker.example is neither mParticle's (mparticle.com) nor "
+        "this machine, and the environment does not trust it: reconciler.yaml, which a pull "
+        "request can change, cannot choose where credentials go. Nothing was sent. If the "
+        "host is yours, trust it in the environment: "
+        "RECONCILER_TRUSTED_HOSTS=s2s.attacker.example, or set MPARTICLE_S2S_URL to this URL",
+    ]
+    with pytest.raises(ManifestError) as raised:
+        resolve(tmp_path, file, Flags(environment="dev"), environ={})
+    issue, inherited = raised.value.issues
+    assert (issue.line, issue.path, inherited.path) == (8, "environments.dev.api_url", "s2s_url")
+    assert "the URL is plain http://" in issue.message
+    assert "Use https://, or set MPARTICLE_API_URL to this URL in the environment" in str(issue)

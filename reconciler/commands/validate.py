@@ -1,4 +1,6 @@
 """`reconciler validate [DIR]`: load and check manifests offline; no HTTP request is made.
+A URL of reconciler.yaml that plan would refuse to send credentials to (as the environment
+trusts hosts now) is an error here too.
 
 Every environment is checked on every run (names, overrides, scopes); `--env` (or
 RECONCILER_ENV) only picks which environments the summary counts (all by default).
@@ -12,6 +14,7 @@ from pathlib import Path
 from reconciler import manifest
 from reconciler.console import Output
 from reconciler.environments import chosen_environments, requested_environment
+from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.settings import ALL_ENVIRONMENTS
 
 
@@ -36,6 +39,7 @@ def run(options: ValidateOptions, output: Output) -> int:
     # itself, to say which of the two a bad name came from).
     asked = options.environment or (None if requested_environment(None) else ALL_ENVIRONMENTS)
     names = chosen_environments(loaded.settings, asked, allow_all=True)
+    refuse_untrusted_urls(options.directory, loaded.settings, names)
     files = _count(len(loaded.files), "file")
     if names == [None]:
         output.print(f"{_count(len(loaded.cas), 'calculated attribute')} in {files}: valid.")

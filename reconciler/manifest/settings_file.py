@@ -8,6 +8,8 @@ manifest cache as its data (`cache`), so that a plan from the cache reads no YAM
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,11 @@ import orjson
 from pydantic import ValidationError
 
 from reconciler.environments import settings_problems
-from reconciler.errors import Issue, ManifestError
+from reconciler.errors import Issue, ManifestError, format_path
 from reconciler.manifest import cache
 from reconciler.manifest.diagnostics import explain
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
-from reconciler.settings import SECRET_KEYS, SettingsFile, environment_prefix
+from reconciler.settings import SECRET_KEYS, Flags, SettingsFile, environment_prefix, url_refusals
 
 SETTINGS_FILE = "reconciler.yaml"
 
@@ -66,6 +68,43 @@ def load_settings(directory: Path) -> SettingsFile:
     if root is not None:
         _keep(root, key, data)
     return settings
+
+
+def located(directory: Path, problems: Sequence[tuple[tuple[str, ...], str]]) -> ManifestError:
+    """Problems found in the settings of `directory` after they were read (such as a URL
+    the environment does not let receive credentials), each at its line in the file
+    (read again: this happens once, on the way to an error)."""
+    path = directory / SETTINGS_FILE
+    display = str(path)
+    try:
+        document: Document | None = parse_bytes(read_bytes(path, display), display)
+    except SourceError:
+        document = None
+    return ManifestError(
+        [
+            document.issue(where, message)
+            if document is not None
+            else Issue(display, None, None, format_path(where), message)
+            for where, message in problems
+        ]
+    )
+
+
+def refuse_untrusted_urls(
+    directory: Path,
+    file: SettingsFile,
+    environments: Sequence[str | None],
+    flags: Flags | None = None,
+) -> None:
+    """Raise ManifestError naming every URL of reconciler.yaml that one of these
+    environments would send credentials to and must not (`settings.trust`), all at once."""
+    problems = [
+        problem
+        for name in environments
+        for problem in url_refusals(file, replace(flags or Flags(), environment=name))
+    ]
+    if problems:
+        raise located(directory, list(dict.fromkeys(problems)))
 
 
 def _cached(root: Path, key: str) -> SettingsFile | None:

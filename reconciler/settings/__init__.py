@@ -5,8 +5,9 @@ Secrets only ever come from the environment and are kept out of every repr.
 With `environments:` (SPEC §7) one file describes several workspaces: an environment's
 settings are the top level's with its own on top, and each command picks one (`--env`).
 
-Three parts: `file` (reconciler.yaml as a strict model), `tuning` (the RECONCILER_* knobs)
-and `resolved` (one environment's Settings for a command).
+Four parts: `file` (reconciler.yaml as a strict model), `tuning` (the RECONCILER_* knobs),
+`trust` (the hosts credentials may go to) and `resolved` (one environment's Settings for a
+command, refused when reconciler.yaml would send its credentials to a host not trusted).
 """
 
 from reconciler.settings.file import (
@@ -30,7 +31,7 @@ from reconciler.settings.file import (
     is_loopback,
     url_problem,
 )
-from reconciler.settings.resolved import Flags, Settings, environment_prefix, resolve
+from reconciler.settings.resolved import Flags, Settings, environment_prefix, resolve, url_refusals
 from reconciler.settings.tuning import DEFAULT_DEADLINE, ENVIRONMENT_VARIABLES, Tuning
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "is_loopback",
     "resolve",
     "url_problem",
+    "url_refusals",
 ]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reconciler.errors import SettingsError
+from reconciler.errors import ManifestError, SettingsError
 from reconciler.settings.file import (
     DEFAULT_API_URL,
     DEFAULT_AUTH_URL,
@@ -27,7 +27,11 @@ from reconciler.settings.file import (
     shown_url,
     url_problem,
 )
+from reconciler.settings.trust import URL_VARIABLES, refusal, refused_message, trusted_hosts
 from reconciler.settings.tuning import Tuning
+
+#: A field of reconciler.yaml (`("environments", "prod", "auth_url")`) and what is wrong.
+Problem = tuple[tuple[str, ...], str]
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,44 @@ def _urls(layer: EnvironmentSettings, flags: Flags, env: Mapping[str, str]) -> d
     }
 
 
+def url_refusals(
+    file: SettingsFile, flags: Flags = Flags(), environ: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """The URLs of reconciler.yaml that one environment (`flags.environment`) would send
+    credentials to, and must not (`settings.trust`): each where it is written, and why;
+    None of the embedded target, nor a URL the flags or the environment replace."""
+    from reconciler.environments import chosen_environments, layered
+
+    env = os.environ if environ is None else environ
+    (environment,) = chosen_environments(file, flags.environment, env)
+    layer = layered(file, environment)
+    own = (file.environments or {}).get(environment) if environment else None
+    if _target(layer, own, flags, env) == "embedded":
+        return []
+    given = {name: env.get(variable, "").strip() for name, variable in URL_VARIABLES.items()}
+    given["api_url"] = flags.api_url or given["api_url"]
+    trusted = trusted_hosts(env, *given.values())
+    found: list[Problem] = []
+    for name in URL_VARIABLES:
+        url: str | None = getattr(layer, name)
+        if not url or given[name] or url in S2S_PODS:
+            continue
+        why = refusal(url, trusted)
+        if why is None:
+            continue
+        mine = own is not None and name in own.model_fields_set
+        where = ("environments", str(environment), name) if mine else (name,)
+        found.append((where, refused_message(name, url, why)))
+    return found
+
+
+def _refused(directory: Path, problems: list[Problem]) -> ManifestError:
+    """The error for URLs reconciler.yaml may not send credentials to, located in it."""
+    from reconciler.manifest.settings_file import located  # the manifest package imports us
+
+    return located(directory, problems)
+
+
 EMBEDDED_URLS = {
     "api_url": EMBEDDED_URL,
     "auth_url": f"{EMBEDDED_URL}/oauth/token",
@@ -289,6 +331,9 @@ def resolve(
     layer = layered(file, environment)
     own = (file.environments or {}).get(environment) if environment else None
     target = _target(layer, own, flags, env)
+    refused = url_refusals(file, replace(flags, environment=environment), env)
+    if refused:
+        raise _refused(directory, refused)
     workspace_id = _workspace_id(
         directory, file, layer, flags, env, environment, fallback_workspace_id
     )

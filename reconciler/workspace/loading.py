@@ -11,6 +11,7 @@ from reconciler.console import Output
 from reconciler.environments import chosen_environments, requested_environment
 from reconciler.errors import SettingsError
 from reconciler.manifest.loader import DesiredCA, Manifests
+from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import DeclaredCA
 from reconciler.settings import ALL_ENVIRONMENTS, Flags, Settings, resolve
 
@@ -65,6 +66,8 @@ def load_all(directory: Path, flags: Flags, output: Output) -> Chosen:
     every = requested_environment(flags.environment) == ALL_ENVIRONMENTS and names != [None]
     if every and flags.workspace_id is not None:
         raise SettingsError("--workspace-id names one workspace: use it with --env NAME, not all")
+    # Every environment's URLs first, all refusals at once, before any request is sent.
+    refuse_untrusted_urls(directory, manifests.settings, names, flags)
     workspaces = []
     for name in names:
         settings = resolve(directory, manifests.settings, replace(flags, environment=name))

@@ -15,6 +15,7 @@ from reconciler import manifest
 from reconciler.console import Output
 from reconciler.environments import environment_names, requested_environment
 from reconciler.errors import ReconcilerError
+from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
 from reconciler.plan.value import Plan, Violation
@@ -86,6 +87,10 @@ def settings_for(plan: Plan, directory: Path, flags: Flags) -> tuple[Settings, S
         environment=plan.environment or asked,
     )
     settings = resolve(directory, file, chosen, fallback_workspace_id=plan.workspace_id)
+    gate = plan.promotion
+    if gate is not None and gate.checks and gate.source in environment_names(file):
+        # The gate reaches its source during apply: its URLs are checked before any request.
+        refuse_untrusted_urls(directory, file, [gate.source])
     problems = mismatches(plan, settings)
     if problems:
         raise PlanMismatch(
