@@ -77,6 +77,7 @@ RULES: dict[str, Rule] = {
     "server error": Rule("idempotent"),  # 500: may have taken effect
     "refused here": Rule("always"),  # connection refused by this machine (a local server)
     "refused": Rule("always", attempts=3),  # connection refused by another host
+    "proxy": Rule("always", attempts=3),  # the environment's proxy would not connect us
     "connect timeout": Rule("always", attempts=3),
     "unresolved": Rule("never"),  # DNS
     "tls": Rule("never"),  # certificate or protocol
@@ -117,6 +118,8 @@ def kind_of(error: BaseException, host: str) -> str:
             return "throttled"
         return "server error" if status == 500 else "refusal"
     causes = _causes(error)
+    if any(isinstance(c, httpx.ProxyError) for c in causes):
+        return "proxy"
     if any(isinstance(c, socket.gaierror) for c in causes):
         return "unresolved"
     if any(isinstance(c, httpx.ConnectTimeout) for c in causes):
@@ -231,6 +234,7 @@ UNREACHABLE = {
     "refused": "the connection was refused",
     "refused here": "the connection was refused (is the server running?)",
     "connect timeout": "no connection within the connect timeout",
+    "proxy": "the proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) did not connect us; check it",
 }
 
 

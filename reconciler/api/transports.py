@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -117,11 +119,15 @@ class EmbeddedTransport(httpx.ASGITransport):
         self.store.close()
 
 
+#: Connections at once to one host, the most `--concurrency` asks for.
+LIMITS = httpx.Limits(max_connections=64)
+
+
 def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
     """The embedded emulator's ASGI app (state in .reconciler/emulator.db), or the network."""
     if settings.target == "embedded":
         return EmbeddedTransport(settings)
-    limits = httpx.Limits(max_connections=64)
+    limits = LIMITS
     if not any(url.startswith("https:") for url in (settings.api_url, settings.auth_url)):
         # Plain HTTP (an emulator server) never negotiates TLS: skip loading the CA bundle
         # (docs/performance.md), with a context that verifies and trusts nothing should TLS
@@ -129,6 +135,26 @@ def transport_for(settings: Settings) -> httpx.AsyncBaseTransport:
         closed = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return httpx.AsyncHTTPTransport(retries=0, limits=limits, verify=closed)
     return httpx.AsyncHTTPTransport(retries=0, limits=limits)
+
+
+def proxies_for(settings: Settings) -> dict[str, httpx.AsyncBaseTransport]:
+    """A transport through the proxy the environment names (HTTPS_PROXY, HTTP_PROXY,
+    ALL_PROXY, each bypassed by NO_PROXY, as the standard library reads them) for each of
+    the settings' hosts that has one: httpx reads them itself only for a client it builds
+    its own transport for. This machine's hosts (an emulator) are never proxied."""
+    if settings.target == "embedded":
+        return {}
+    proxies = urllib.request.getproxies()
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    for url in dict.fromkeys((settings.api_url, settings.auth_url, settings.s2s_url)):
+        parts = urlsplit(url)
+        proxy = proxies.get(parts.scheme) or proxies.get("all")
+        if not proxy or is_loopback(url) or urllib.request.proxy_bypass(parts.netloc):
+            continue
+        mounts[f"{parts.scheme}://{parts.netloc}"] = httpx.AsyncHTTPTransport(
+            proxy=proxy, retries=0, limits=LIMITS
+        )
+    return mounts
 
 
 def redactor_for(settings: Settings) -> Redactor:
@@ -155,7 +181,10 @@ def http_for(
         tuning.request_timeout, connect=min(CONNECT_TIMEOUT, tuning.request_timeout)
     )
     client = httpx.AsyncClient(
-        transport=transport or transport_for(settings), timeout=timeout, follow_redirects=False
+        transport=transport or transport_for(settings),
+        mounts=None if transport else proxies_for(settings),
+        timeout=timeout,
+        follow_redirects=False,
     )
     policy = RetryPolicy.from_tuning(tuning, tuning.command_deadline(deadline))
     return Http(

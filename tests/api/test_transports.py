@@ -68,3 +68,80 @@ def test_the_embedded_database_is_closed_with_the_client(tmp_path: Path) -> None
     assert asyncio.run(listed()) == 0
     with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
         transport.store.reset()
+
+
+HOSTED = replace(
+    PLAIN,
+    api_url="https://api.mparticle.com/platform/v2",
+    auth_url="https://sso.auth.mparticle.com/oauth/token",
+    s2s_url="https://s2s.mparticle.com",
+)
+
+
+def test_the_environment_s_proxy_carries_every_host_it_does_not_bypass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpx reads HTTPS_PROXY only for a client it builds its own transport for; ours
+    # brings one, so every request went direct, and a network that allows only its proxy
+    # was met with "cannot resolve the host name".
+    from reconciler.api.transports import proxies_for
+
+    for name in ("HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://proxy.internal:3128")
+    assert set(proxies_for(HOSTED)) == {
+        "https://api.mparticle.com",
+        "https://sso.auth.mparticle.com",
+        "https://s2s.mparticle.com",
+    }
+    monkeypatch.setenv("no_proxy", "sso.auth.mparticle.com")
+    assert "https://sso.auth.mparticle.com" not in proxies_for(HOSTED)
+    assert proxies_for(PLAIN) == {}  # this machine's emulator: never through a proxy
+
+
+def test_a_command_reaches_mparticle_through_the_environment_s_proxy(tmp_path: Path) -> None:
+    """A loopback stand-in for a corporate proxy sees the CONNECT for mParticle's host."""
+    import socket
+    import threading
+
+    from tests.support.cli import run_cli
+    from tests.support.workspace import ca, write_manifests
+
+    seen: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def proxy() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                seen.append(connection.recv(4096).split(b"\r\n")[0])
+                connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=proxy, daemon=True).start()
+    port = listener.getsockname()[1]
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings={"target": "mparticle"})
+    try:
+        result = run_cli(
+            "plan",
+            directory,
+            env={
+                "HTTPS_PROXY": f"http://127.0.0.1:{port}",
+                "https_proxy": f"http://127.0.0.1:{port}",
+                "NO_PROXY": "",
+                "no_proxy": "",
+                "MPARTICLE_CLIENT_ID": "id",
+                "MPARTICLE_CLIENT_SECRET": "secret-of-the-test",
+                "RECONCILER_RETRY_ATTEMPTS": "1",
+            },
+        )
+    finally:
+        listener.close()
+    assert seen
+    assert seen[0] == b"CONNECT sso.auth.mparticle.com:443 HTTP/1.1"
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert "the proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) did not connect us" in result.stderr
+    assert "secret-of-the-test" not in result.stderr
