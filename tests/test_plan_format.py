@@ -12,7 +12,9 @@ import pytest
 
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError
+from reconciler.models import LiveDefinition
 from reconciler.plan import markdown, render
+from reconciler.plan.planner import created
 from reconciler.plan.value import (
     Action,
     Change,
@@ -25,11 +27,29 @@ from reconciler.plan.value import (
     Violation,
     summarize,
 )
+from tests.support.workspace import SESSIONS, api_definition
 
+#: A definition as the planner writes it (a body must hold one: `plan.integrity`).
+DEFINITION = LiveDefinition.read(api_definition(SESSIONS)).canonical
 ACTIONS = [
-    Action(action="create", name="LTV", body={"name": "LTV"}),
+    Action(
+        action="create",
+        name="LTV",
+        changes=created("LTV", "", DEFINITION),
+        body={"name": "LTV", "description": "", "draft_definition": dict(DEFINITION)},
+    ),
     Action(action="activate", name="LTV"),
-    Action(action="update", name="AOV", id=12),
+    Action(
+        action="update",
+        name="AOV",
+        id=12,
+        changes=[Change(path="description", before="", after="Average order value")],
+        body={
+            "name": "AOV",
+            "description": "Average order value",
+            "draft_definition": dict(DEFINITION),
+        },
+    ),
 ]
 V1: dict[str, Any] = {
     "format_version": 1,

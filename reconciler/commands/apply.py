@@ -1,7 +1,8 @@
 """`reconciler apply`: plan (or load a saved plan), confirm, apply, then check the result.
 
 With `--plan FILE` the saved plan is applied exactly, after checking that nothing it
-touches changed since it was made (nor its seed file). With `--seeds FILE` (or a saved
+touches changed since it was made (nor its seed file), and that each action sends what
+its changes show (`plan.integrity`: an edited plan file is refused). With `--seeds FILE` (or a saved
 plan made with it) each seeded CA gets its seeds before it is activated
 (`workspace.seeds`). Afterwards one list request verifies the outcome; `--wait` then
 follows the calculation of every activated CA, for at most `--wait-timeout`.
@@ -28,7 +29,7 @@ from reconciler.api.client import PlatformClient
 from reconciler.console import Output
 from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
 from reconciler.interrupts import run_async
-from reconciler.plan import render, safety
+from reconciler.plan import integrity, render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
@@ -118,6 +119,9 @@ def run(options: ApplyOptions, output: Output) -> int:
                 "(plan --out FILE)."
             )
         saved = Plan.load(options.plan_file)
+        problems = integrity.offline(saved)
+        if problems:
+            raise integrity.refusal(problems)
         where = saved_plans.directory_for(saved, options.directory)
         settings, file = saved_plans.settings_for(saved, where, options.flags)
         recorded = saved.target is not None and saved.target.directory is not None
@@ -141,6 +145,9 @@ async def _apply_saved(
         reasons = applier.stale(plan, live)
         if reasons:
             raise stale_error(reasons)
+        problems = integrity.against_live(plan, live)
+        if problems:
+            raise integrity.refusal(problems)
         gate = await saved_plans.promotion_now(plan, settings, file, output)
         allowed = list(options.planning().allowed)
         refused = saved_plans.refused(plan, settings, live, gate, allowed)

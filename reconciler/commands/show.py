@@ -1,7 +1,9 @@
 """`reconciler show PLANFILE`: render a saved plan (`plan --out`) as `plan` rendered it.
 
 Offline: it reads the plan file and nothing else (no settings, no request). Plans of
-format 1 are read as format 2, as `apply --plan` reads them.
+format 1 are read as format 2, as `apply --plan` reads them. A plan whose bodies do not
+send what its changes show is refused, as `apply --plan` refuses it; what only the live
+CAs can tell (an update's changes against the CA as it is) is left to `apply`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.console import Output
-from reconciler.plan import render
+from reconciler.plan import integrity, render
 from reconciler.plan.render import Format
 from reconciler.plan.value import Plan
 
@@ -25,5 +27,9 @@ class ShowOptions:
 
 def run(options: ShowOptions, output: Output) -> int:
     """Print the saved plan; 0, or a user error naming a file that is not a plan."""
-    render.show(Plan.load(options.plan_file), output, options.fmt)
+    plan = Plan.load(options.plan_file)
+    problems = integrity.offline(plan)
+    if problems:
+        raise integrity.refusal(problems, applying=False)
+    render.show(plan, output, options.fmt)
     return 0

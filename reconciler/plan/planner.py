@@ -50,10 +50,19 @@ def _nothing(value: Any) -> bool:
     return value is None or value is False or (isinstance(value, (str, list, dict)) and not value)
 
 
-def _document(
-    name: str, description: str, definition: CanonicalDefinition | None
-) -> dict[str, Any]:
+def document(name: str, description: str, definition: CanonicalDefinition | None) -> dict[str, Any]:
+    """What a plan's changes compare: a CA's name, description and definition."""
     return {"name": name, "description": description, "definition": definition}
+
+
+def created(name: str, description: str, definition: CanonicalDefinition) -> list[Change]:
+    """The changes a create shows: every leaf of the new CA that is not empty or default."""
+    _, written = as_written(None, definition)
+    return [
+        Change(path=format_path(p), before=None, after=v)
+        for p, v in leaves(document(name, description, written))
+        if not _nothing(v)
+    ]
 
 
 def _seed_breaks(
@@ -152,12 +161,7 @@ class _Planner:
 
     def create(self, ca: DeclaredCA, warnings: list[str]) -> list[Action]:
         body = _body(ca)
-        _, written = as_written(None, ca.canonical)
-        changes = [
-            Change(path=format_path(p), before=None, after=v)
-            for p, v in leaves(_document(ca.name, ca.description or "", written))
-            if not _nothing(v)
-        ]
+        changes = created(ca.name, ca.description or "", ca.canonical)
         actions = [
             Action(action="create", name=ca.name, changes=changes, warnings=warnings, body=body)
         ]
@@ -182,8 +186,8 @@ class _Planner:
         if refused is not None:
             self.errors.append(refused)
         changes = ca_changes(
-            _document(live.name, live.description_text, matched.shown()),
-            _document(ca.name, ca.description or "", desired),
+            document(live.name, live.description_text, matched.shown()),
+            document(ca.name, ca.description or "", desired),
         )
         actions = []
         for step in planned:
@@ -203,8 +207,8 @@ class _Planner:
         elif step == "discard_draft":
             # What the discarded draft held, against what stays in use.
             changes = ca_changes(
-                _document(live.name, live.description_text, matched.draft),
-                _document(live.name, live.description_text, matched.active),
+                document(live.name, live.description_text, matched.draft),
+                document(live.name, live.description_text, matched.active),
             )
         return Action(
             action=step, name=ca.name, id=live.id, changes=changes, warnings=warnings, body=body
