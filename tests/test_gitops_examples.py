@@ -5,9 +5,13 @@ promise (PR plan -> saved plan applied on merge -> drift check)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +191,116 @@ def test_pre_commit_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(*entry[1:], *hook["args"])
     assert result.exit_code == 0, result.output
     assert "valid" in result.stdout
+
+
+#: A stand-in for the GitHub CLI: `gh api PATH [--paginate] --jq EXPR` answers from
+#: $GH_ANSWERS (by PATH without its query) through jq, as gh does; `gh run download RUN
+#: --name NAME --dir DIR` writes the artifact's plan-source.txt and logs the run.
+FAKE_GH = """\
+import json, os, subprocess, sys
+args = [a for a in sys.argv[1:] if a != "--paginate"]
+with open(os.environ["GH_LOG"], "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[0] == "api":
+    answers = json.loads(open(os.environ["GH_ANSWERS"]).read())
+    answer = json.dumps(answers[args[1].split("?")[0]])
+    jq = args[args.index("--jq") + 1]
+    sys.exit(subprocess.run(["jq", "-r", jq], input=answer, text=True).returncode)
+if args[:2] == ["run", "download"]:
+    folder = args[args.index("--dir") + 1]
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "plan-source.txt"), "w") as source:
+        source.write("head_sha=" + os.environ["HEAD_SHA"] + "\\n")
+"""
+HEAD_SHA = "feedface"
+#: The apply workflows, the step that downloads the reviewed plans, and the plan workflow.
+DOWNLOADS = {
+    "reconciler-apply.yml": "reconciler-plan.yml",
+    "reconciler-environments-apply.yml": "reconciler-environments-plan.yml",
+}
+
+
+def _download(tmp_path: Path, workflow: str, answers: dict[str, Any]) -> tuple[int, str, str]:
+    """Run the workflow's download step against `answers`: (exit code, stderr, gh's log)."""
+    step = next(s for s in steps(load(EXAMPLES / workflow)) if "Download" in s.get("name", ""))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    gh.chmod(0o755)
+    (tmp_path / "answers.json").write_text(json.dumps(answers))
+    log = tmp_path / "gh.log"
+    log.write_text("")
+    repository = "acme/cas"
+    completed = subprocess.run(
+        ["bash", "-c", step["run"]],
+        cwd=tmp_path,
+        env={
+            "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"]),
+            "GITHUB_REPOSITORY": repository,
+            "GITHUB_SHA": "0123456789abcdef",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GH_ANSWERS": str(tmp_path / "answers.json"),
+            "GH_LOG": str(log),
+            "HEAD_SHA": HEAD_SHA,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return completed.returncode, completed.stdout + completed.stderr, log.read_text()
+
+
+def _answers(
+    workflow: str,
+    head_repo: str = "acme/cas",
+    files: tuple[str, ...] = ("manifests/commerce.yaml",),
+    runs: tuple[tuple[int, str, int | None], ...] = ((41, "acme/cas", 7),),
+) -> dict[str, Any]:
+    """The API as GitHub answers it for PR 7 (head HEAD_SHA); `runs`: (id, repository, PR)."""
+    base = "repos/acme/cas"
+    return {
+        f"{base}/commits/0123456789abcdef/pulls": [{"number": 7}],
+        f"{base}/pulls/7": {"head": {"sha": HEAD_SHA, "repo": {"full_name": head_repo}}},
+        f"{base}/pulls/7/files": [{"filename": name} for name in files],
+        f"{base}/actions/workflows/{DOWNLOADS[workflow]}/runs": {
+            "workflow_runs": [
+                {
+                    "id": run_id,
+                    "head_repository": {"full_name": repository},
+                    "pull_requests": [] if pr is None else [{"number": pr}],
+                }
+                for run_id, repository, pr in runs
+            ]
+        },
+    }
+
+
+@pytest.mark.parametrize("workflow", sorted(DOWNLOADS))
+def test_apply_takes_plans_only_from_this_repositorys_own_runs(
+    tmp_path: Path, workflow: str
+) -> None:
+    """A pull_request run executes the PR's own workflow files, so a fork's run (or a run
+    of a PR that changes the workflows) can upload any plan: never downloaded."""
+    assert shutil.which("jq"), "these tests run the workflows' --jq filters with jq"
+    honest = _download(tmp_path, workflow, _answers(workflow))
+    assert honest[0] == 0, honest[1]
+    assert "run download 41 " in honest[2]
+    forked_run_first = _answers(workflow, runs=((40, "evil/cas", None), (41, "acme/cas", 7)))
+    chosen = _download(tmp_path, workflow, forked_run_first)
+    assert chosen[0] == 0, chosen[1]
+    assert "run download 41 " in chosen[2]
+    assert "run download 40 " not in chosen[2]
+    for answers, said in (
+        (_answers(workflow, head_repo="evil/cas"), "comes from evil/cas, not acme/cas"),
+        (
+            _answers(workflow, files=("manifests/a.yaml", ".github/workflows/reconciler-plan.yml")),
+            "changes .github/workflows or .github/actions",
+        ),
+        (_answers(workflow, runs=((40, "evil/cas", None),)), f"for the head ({HEAD_SHA}) of PR #7"),
+    ):
+        code, output, log = _download(tmp_path, workflow, answers)
+        assert code == 1, output
+        assert said in output
+        assert "run download" not in log
