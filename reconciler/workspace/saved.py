@@ -193,9 +193,10 @@ def refused(
     allowed: list[str],
 ) -> list[Violation]:
     """The safety rules the saved plan breaks now, other than those allowed. The plan's
-    own `allowed` covers the rules about its content; the promotion gate is about the
-    source environment when the change is made, so only this command's --allow lets an
-    unpromoted change through."""
+    own `allowed` covers what it showed it let through (`overridden`, which the reviewer
+    read): a rule it allows but showed nothing of, or that it breaks otherwise now, needs
+    this command's --allow. The promotion gate is about the source environment when the
+    change is made, so only this command's --allow lets an unpromoted change through."""
     scoped = selection.in_scope(live, settings.scope)
     content = safety.violations(
         plan.model_copy(update={"promotion": None}),
@@ -203,7 +204,20 @@ def refused(
         settings.safety,
         planning.budget_of(settings, live),
     )
-    permitted = set(plan.allowed) | set(allowed)
-    return [v for v in content if v.rule not in permitted] + [
-        v for v in gate if v.rule not in set(allowed)
-    ]
+    asked = set(allowed)
+    shown = {(v.rule, v.message) for v in plan.overridden if v.rule in plan.allowed}
+    return [
+        v if v.rule not in plan.allowed else _unshown(v)
+        for v in content
+        if v.rule not in asked and (v.rule, v.message) not in shown
+    ] + [v for v in gate if v.rule not in asked]
+
+
+def _unshown(violation: Violation) -> Violation:
+    """A violation the plan's `allowed` would let through without having shown it."""
+    return violation.model_copy(
+        update={
+            "message": f"{violation.message} (the plan allows {violation.rule}, but did not "
+            "show this among the rules it overrides when it was made)"
+        }
+    )

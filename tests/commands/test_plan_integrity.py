@@ -47,7 +47,7 @@ def action(plan: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
 def saved(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> tuple[Path, Path]:
     """A workspace with "Kept" (active), "Other" (active) and "Old" (unmanaged), and the
     saved plan that updates Kept's description and definition, creates and activates
-    "New", and deletes "Old" (prune)."""
+    "New", and deletes "Old" (prune, allowed where the settings allow no deletes)."""
     for name in ("Kept", "Other", "Old"):
         raw.activate(raw.create(name, SESSIONS, description="as it was"))
     directory = write_manifests(
@@ -57,10 +57,10 @@ def saved(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> tuple[Path, 
             ca("Other", SESSIONS, description="as it was"),
             ca("New", SESSIONS, description="brand new"),
         ],
-        {"prune": True},
+        {"prune": True, "safety": {"allow_delete": False}},
     )
     plan = tmp_path / "plan.json"
-    made = cli("plan", directory, "--out", plan, "--allow", "threshold", env=env_for(emulator.url))
+    made = cli("plan", directory, "--out", plan, "--allow", "delete", env=env_for(emulator.url))
     assert made.exit_code == 0, made.output
     return directory, plan
 
@@ -274,3 +274,29 @@ def test_every_kind_of_step_on_live_cas_passes_the_check(
     applied = cli("apply", "--plan", plan, directory, env=env)
     assert applied.exit_code == 0, applied.output
     assert cli("plan", directory, "--detailed-exitcode", env=env).exit_code == 0
+
+
+def test_a_rule_the_plan_allows_without_showing_it_needs_applys_own_allow(
+    tmp_path: Path, emulator: EmulatorServer, saved: tuple[Path, Path]
+) -> None:
+    """The plan's `allowed` waives only what its `overridden` showed the reviewer."""
+    directory, plan = saved
+    document = json.loads(plan.read_text())
+    assert [v["rule"] for v in document["overridden"]] == ["delete"]
+    document["overridden"] = []
+    unshown = tmp_path / "unshown.json"
+    unshown.write_text(json.dumps(document))
+    env = env_for(emulator.url)
+    assert "Safety rules overridden" not in cli("show", unshown, env=env).stdout
+    sent = writes(emulator.stats())
+    refused = cli("apply", "--plan", unshown, directory, env=env)
+    assert refused.exit_code == 1, refused.output
+    assert (
+        '[delete] deleting "Old" (id 3): this environment does not allow deletes '
+        "(safety.allow_delete: false) (the plan allows delete, but did not show this among the "
+        "rules it overrides when it was made)"
+    ) in said(refused)
+    assert "pass --allow delete" in said(refused)
+    assert writes(emulator.stats()) == sent
+    applied = cli("apply", "--plan", unshown, directory, "--allow", "delete", env=env)
+    assert applied.exit_code == 0, applied.output
