@@ -2,7 +2,8 @@
 
 With `--plan FILE` the saved plan is applied exactly, after checking that nothing it
 touches changed since it was made (nor its seed file), and that each action sends what
-its changes show (`plan.integrity`: an edited plan file is refused). With `--seeds FILE` (or a saved
+its changes show (`plan.integrity`: an edited plan file is refused); given DIR, that it is
+a plan of the manifests there. With `--seeds FILE` (or a saved
 plan made with it) each seeded CA gets its seeds before it is activated
 (`workspace.seeds`). Afterwards one list request verifies the outcome; `--wait` then
 follows the calculation of every activated CA, for at most `--wait-timeout`.
@@ -148,6 +149,8 @@ async def _apply_saved(
         problems = integrity.against_live(plan, live)
         if problems:
             raise integrity.refusal(problems)
+        if options.directory is not None:
+            saved_plans.made_from(plan, settings, live)
         gate = await saved_plans.promotion_now(plan, settings, file, output)
         allowed = list(options.planning().allowed)
         refused = saved_plans.refused(plan, settings, live, gate, allowed)

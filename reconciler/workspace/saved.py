@@ -5,22 +5,30 @@ The settings come from the manifest directory (DIR, else the one the plan record
 environment, workspace and target, and any difference is refused before a request is
 made. A saved plan never creates a workspace: an embedded database that does not exist
 is an error. A plan that passed the promotion gate is checked again against its source.
+Given DIR, the plan must be one the manifests there make: each CA's actions are those a
+plan of DIR has for it now (DIR may ask for more: main ahead of the reviewed plan).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from reconciler import manifest
 from reconciler.console import Output
 from reconciler.environments import environment_names, requested_environment
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanError, ReconcilerError, printable
 from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
-from reconciler.plan.value import Plan, Violation
+from reconciler.plan.selection import Chooser
+from reconciler.plan.value import Action, Plan, Violation
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 from reconciler.workspace import planning
+from reconciler.workspace.loading import Workspace
 
 DEFAULT_DIRECTORY = Path("manifests")
 
@@ -220,4 +228,62 @@ def _unshown(violation: Violation) -> Violation:
             "message": f"{violation.message} (the plan allows {violation.rule}, but did not "
             "show this among the rules it overrides when it was made)"
         }
+    )
+
+
+#: How many CAs the refusal of a plan not made from DIR names before "and N more".
+NAMED_AT_MOST = 10
+
+
+def _chains(plan: Plan) -> dict[tuple[str, int | None], list[str]]:
+    """Each CA's actions as compared (seed actions aside: the seed file and its shapes are
+    checked on their own), in plan order."""
+    found: dict[tuple[str, int | None], list[str]] = {}
+    for action in plan.actions:
+        if action.action != "seed":
+            found.setdefault((action.name, action.id), []).append(_compared(action))
+    return found
+
+
+def _compared(action: Action) -> str:
+    shown: dict[str, Any] = action.model_dump(mode="json", exclude={"values", "users"})
+    return json.dumps(shown, sort_keys=True, ensure_ascii=False)
+
+
+def not_made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> list[str]:
+    """The CAs whose actions in the saved plan are not those a plan of the manifests in
+    `settings.directory` has for them now, against the same live CAs (empty: all are).
+    A plan with deletes was made with prune; the plan's selection is planned again."""
+    prune = settings.prune or any(action.action == "delete" for action in plan.actions)
+    ws = Workspace(manifest.load(settings.directory), replace(settings, prune=prune))
+    chooser = Chooser(tuple(plan.selection.only), tuple(plan.selection.exclude))
+    try:
+        fresh = planning.build(ws, live, planning.Options(chooser)).plan
+    except PlanError as exc:
+        return [f"planning them now fails ({'; '.join(exc.problems)})"]
+    given = _chains(fresh)
+    found = []
+    for (name, ca_id), chain in _chains(plan).items():
+        where = f" (id {ca_id})" if ca_id is not None else ""
+        label = f'"{printable(name)}"{where}'
+        if (name, ca_id) not in given:
+            found.append(f"{label}: they give no action for it")
+        elif given[(name, ca_id)] != chain:
+            kinds = ", ".join(a.action for a in fresh.actions if (a.name, a.id) == (name, ca_id))
+            found.append(f"{label}: they give other actions for it ({kinds})")
+    return found
+
+
+def made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> None:
+    """Raise PlanMismatch, naming the first CAs, when the plan is not one of DIR's."""
+    problems = not_made_from(plan, settings, live)
+    if not problems:
+        return
+    shown = "; ".join(problems[:NAMED_AT_MOST])
+    if len(problems) > NAMED_AT_MOST:
+        shown += f"; and {len(problems) - NAMED_AT_MOST} more"
+    raise PlanMismatch(
+        f"this plan was not made from the manifests in {settings.directory}: {shown}. "
+        "Nothing was sent. Apply it with the manifest directory it was made from, or make a "
+        "new plan from these manifests."
     )

@@ -300,3 +300,50 @@ def test_a_rule_the_plan_allows_without_showing_it_needs_applys_own_allow(
     assert writes(emulator.stats()) == sent
     applied = cli("apply", "--plan", unshown, directory, "--allow", "delete", env=env)
     assert applied.exit_code == 0, applied.output
+
+
+def test_given_dir_a_plan_of_other_manifests_is_refused(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi, saved: tuple[Path, Path]
+) -> None:
+    """A plan file that shows what it sends, but was made from other manifests (an
+    artifact of another branch, say), is not the plan of DIR: refused, nothing sent."""
+    directory, _ = saved
+    other = write_manifests(
+        tmp_path / "other",
+        [ca("Other", SESSIONS, description="as it was"), ca("Old", SESSIONS, description="x")],
+        {"prune": True, "safety": {"allow_delete": False}},
+    )
+    foreign = tmp_path / "foreign.json"
+    env = env_for(emulator.url)
+    assert cli("plan", other, "--out", foreign, "--allow", "delete", env=env).exit_code == 0
+    before = raw.list()
+    sent = writes(emulator.stats())
+    refused = cli("apply", "--plan", foreign, directory, env=env)
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"this plan was not made from the manifests in {directory}: "
+        '"Kept" (id 1): they give other actions for it (update, activate); '
+        '"Old" (id 3): they give other actions for it (delete)'
+    ) in said(refused)
+    assert "Nothing was sent" in said(refused)
+    assert writes(emulator.stats()) == sent
+    assert raw.list() == before
+
+
+def test_given_dir_ahead_of_the_plan_the_plan_still_applies(
+    emulator: EmulatorServer, saved: tuple[Path, Path]
+) -> None:
+    """Another change merged after the plan was made (main ahead): the reviewed plan
+    applies, and the next plan shows the rest."""
+    directory, plan = saved
+    manifests = json.loads((directory / "cas.yaml").read_text())
+    manifests["calculated_attributes"].append(ca("Later", SESSIONS))
+    (directory / "cas.yaml").write_text(json.dumps(manifests))
+    env = env_for(emulator.url)
+    applied = cli("apply", "--plan", plan, directory, env=env)
+    assert applied.exit_code == 0, applied.output
+    after = cli("plan", directory, "--format", "json", env=env)
+    assert [(a["action"], a["name"]) for a in json.loads(after.stdout)["actions"]] == [
+        ("create", "Later"),
+        ("activate", "Later"),
+    ]
