@@ -70,6 +70,21 @@ def format_path(path: Sequence[str | int]) -> str:
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
+#: How many items (CAs, problems) a message names before it says "and N more".
+NAMED_AT_MOST = 10
+
+
+def first_few(
+    items: list[str], separator: str, before_more: str, at_most: int = NAMED_AT_MOST
+) -> str:
+    """`items` joined, the first `at_most` of them and how many more: a message about
+    thousands of CAs would otherwise be one line of hundreds of kilobytes."""
+    shown = separator.join(items[:at_most])
+    if len(items) > at_most:
+        shown += f"{before_more}and {len(items) - at_most} more"
+    return shown
+
+
 def printable(text: str) -> str:
     """`text` with control and format characters written as escapes (`\\x1b`, `\\u202e`):
     input quoted in a message must not recolour, retitle or rearrange the reader's terminal."""

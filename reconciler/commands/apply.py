@@ -28,7 +28,13 @@ from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.console import Output
-from reconciler.errors import ApplyError, ReconcilerError, StalePlanError, printable
+from reconciler.errors import (
+    ApplyError,
+    ReconcilerError,
+    StalePlanError,
+    first_few,
+    printable,
+)
 from reconciler.interrupts import run_async
 from reconciler.plan import integrity, render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
@@ -51,20 +57,6 @@ POLL_SECONDS = 5.0
 WAIT_TIMEOUT = 3600.0
 #: How long `--seeds` retries seeds for a CA the Seeding API does not know yet (as `seed`).
 SEED_WAIT = DEFAULT_SEED_WAIT
-
-
-#: How many CAs the refusal of a stale plan, or the end of a --wait, names before it says
-#: "and N more".
-NAMED_AT_MOST = 10
-
-
-def first_few(items: list[str], separator: str, before_more: str) -> str:
-    """`items` joined, the first NAMED_AT_MOST of them and how many more: a message about
-    thousands of CAs would otherwise be one line of hundreds of kilobytes."""
-    shown = separator.join(items[:NAMED_AT_MOST])
-    if len(items) > NAMED_AT_MOST:
-        shown += f"{before_more}and {len(items) - NAMED_AT_MOST} more"
-    return shown
 
 
 def stale_error(reasons: list[str]) -> StalePlanError:

@@ -26,7 +26,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from reconciler import manifest
 from reconciler.api import transports as target
 from reconciler.console import Output
-from reconciler.errors import ManifestError, ReconcilerError, printable
+from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
 from reconciler.export import export
 from reconciler.files import real_path, refusal, write_atomically
 from reconciler.interrupts import run_async
@@ -145,8 +145,7 @@ def _written_by_export(path: Path) -> bool:
 
 def _listed(items: list[str]) -> str:
     """The first five of `items`, and how many more."""
-    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-    return ", ".join(items[:5]) + more
+    return first_few(items, ", ", " ", 5)
 
 
 def _holds_manifests(out: Path, count: int) -> ReconcilerError:

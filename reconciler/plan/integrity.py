@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import ReconcilerError, printable
+from reconciler.errors import ReconcilerError, first_few, printable
 from reconciler.models import LiveCA, LiveDefinition
 from reconciler.models.canonical import CanonicalDefinition
 from reconciler.plan.changes import ca_changes
@@ -30,8 +30,6 @@ from reconciler.plan.value import ACTION_KINDS, Action, Change, Plan, summarize
 #: What a create or update sends (PUT needs the full draft too), and a seed action names.
 WRITE_BODY = frozenset({"name", "description", "draft_definition"})
 SEED_BODY = frozenset({"calculation_type", "cutoff_date"})
-#: How many differences the refusal names before it says "and N more".
-NAMED_AT_MOST = 10
 
 
 class TamperedPlan(ReconcilerError):
@@ -40,9 +38,7 @@ class TamperedPlan(ReconcilerError):
 
 def refusal(problems: list[str], *, applying: bool = True) -> TamperedPlan:
     """The refusal naming the first problems (`applying`: it says nothing was sent)."""
-    shown = "; ".join(problems[:NAMED_AT_MOST])
-    if len(problems) > NAMED_AT_MOST:
-        shown += f"; and {len(problems) - NAMED_AT_MOST} more"
+    shown = first_few(problems, "; ", "; ")
     sent = " Nothing was sent." if applying else ""
     return TamperedPlan(
         f"the saved plan does not send what it shows: {shown}.{sent} The plan file was "

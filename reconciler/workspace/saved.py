@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import manifest
 from reconciler.console import Output
 from reconciler.environments import environment_names, requested_environment
-from reconciler.errors import PlanError, ReconcilerError, printable
+from reconciler.errors import PlanError, ReconcilerError, first_few, printable
 from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
@@ -231,10 +231,6 @@ def _unshown(violation: Violation) -> Violation:
     )
 
 
-#: How many CAs the refusal of a plan not made from DIR names before "and N more".
-NAMED_AT_MOST = 10
-
-
 def _chains(plan: Plan) -> dict[tuple[str, int | None], list[str]]:
     """Each CA's actions as compared (seed actions aside: the seed file and its shapes are
     checked on their own), in plan order."""
@@ -279,9 +275,7 @@ def made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> None:
     problems = not_made_from(plan, settings, live)
     if not problems:
         return
-    shown = "; ".join(problems[:NAMED_AT_MOST])
-    if len(problems) > NAMED_AT_MOST:
-        shown += f"; and {len(problems) - NAMED_AT_MOST} more"
+    shown = first_few(problems, "; ", "; ")
     raise PlanMismatch(
         f"this plan was not made from the manifests in {settings.directory}: {shown}. "
         "Nothing was sent. Apply it with the manifest directory it was made from, or make a "
