@@ -10,6 +10,7 @@ message or a rendering (`errors.printable`). Log records reach stderr through
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import os
@@ -26,6 +27,25 @@ from reconciler.errors import printable
 
 #: Lines `Output.print_lines` hands to rich (or writes) at once.
 CHUNK_LINES = 1000
+
+
+def _utf(stream: IO[str]) -> bool:
+    """Whether `stream` encodes every character (UTF-8, or one it cannot tell)."""
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def tolerant(stream: IO[str]) -> IO[str]:
+    """`stream`, which writes a character its encoding lacks as an escape (`\\u2713`) rather
+    than raising UnicodeEncodeError: a console or a redirected stdout in a legacy code page
+    (Windows' cp1252, `LANG=C`) cannot show `✓` or a CA named in Japanese, and a plan that
+    reads `\\u4f1a` is better than a plan that stops half-way. Python's stderr does so
+    already; stdout is strict by default."""
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict" and not _utf(stream):
+        stream.reconfigure(errors="backslashreplace")
+    return stream
 
 
 class Output:
@@ -50,8 +70,8 @@ class Output:
         }
         if not color:
             self._common["color_system"] = None
-        self.out = Console(file=stdout or sys.stdout, **self._common)
-        self.err = Console(file=stderr or sys.stderr, stderr=True, **self._common)
+        self.out = Console(file=tolerant(stdout or sys.stdout), **self._common)
+        self.err = Console(file=tolerant(stderr or sys.stderr), stderr=True, **self._common)
 
     @property
     def interactive(self) -> bool:
@@ -59,9 +79,18 @@ class Output:
         return self.out.is_terminal and sys.stdin.isatty()
 
     def write_raw(self, text: str) -> None:
-        """Write machine output (JSON, Markdown) to stdout exactly as given."""
-        self.out.file.write(text)
-        self.out.file.flush()
+        """Write machine output (JSON, Markdown) to stdout exactly as given: as UTF-8 (what
+        JSON and GitHub read) where stdout's encoding could not hold every character, since
+        an escape there (`\\xe9`, `\\U0001f600`) would make the JSON invalid."""
+        file = self.out.file
+        buffer = getattr(file, "buffer", None)
+        if buffer is not None and not _utf(file):
+            file.flush()
+            buffer.write(text.encode("utf-8"))
+            buffer.flush()
+            return
+        file.write(text)
+        file.flush()
 
     def print(self, text: str | Text = "") -> None:
         self.out.print(text)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -19,7 +20,7 @@ import typer
 from reconciler import __version__
 from reconciler.cli import app
 from reconciler.settings import Settings
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_process
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, ca, checkpointed, write_manifests
 
@@ -729,3 +730,30 @@ def test_ctrl_c_while_the_command_line_loads_says_interrupted_not_a_traceback() 
     command = [sys.executable, "-c", CTRL_C_WHILE_LOADING]
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr, done.stdout) == (130, "Error: interrupted\n", "")
+
+
+def test_a_stdout_in_a_legacy_code_page_shows_escapes_and_json_stays_utf8(
+    tmp_path: Path,
+) -> None:
+    """A Windows console redirected to a file (cp1252), or `LANG=C`: `✓` and a CA named in
+    Japanese cannot be encoded there. The plan and the apply report say so with escapes
+    instead of stopping with "a bug" half-way; JSON is written as UTF-8, which it is."""
+    name = "Sessions 会員"
+    directory = write_manifests(
+        tmp_path / "m", [ca(name)], {"target": "embedded", "emulator_db": "db.sqlite"}
+    )
+    legacy = {"PYTHONIOENCODING": "cp1252"}
+    planned = run_process("plan", directory, env=legacy)
+    assert planned.exit_code == 0, planned.output
+    assert '+ create "Sessions \\u4f1a\\u54e1"' in planned.stdout
+    as_json = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", str(directory), "--format", "json"],
+        env={**os.environ, "RECONCILER_CACHE_DIR": "", **legacy},
+        capture_output=True,
+        check=False,
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout.decode("utf-8"))["actions"][0]["name"] == name
+    applied = run_process("apply", directory, "--auto-approve", env=legacy)
+    assert applied.exit_code == 0, applied.output
+    assert '\\u2713 create "Sessions \\u4f1a\\u54e1"' in applied.stdout
