@@ -8,7 +8,8 @@ are JSON, never pickle. The key covers the file's path, its bytes and the code t
 entries (`code_fingerprint`), so any change is a miss.
 
 Each entry is sealed with a keyed digest (HMAC-SHA256 over its name and content) under a
-per-user key kept beside it (`key`, 0600, made on first use): an entry altered, cut short
+per-user key kept beside it (`key`, 0600, made on first use; on Windows, where mode bits
+say nothing, the user profile's permissions keep it): an entry altered, cut short
 or written by anyone without the key is a miss, never an error and never used. A sealed
 entry was computed by this same code from these same bytes, so it is trusted as the
 installed code itself is: planning reads the stored facts of each CA and its canonical
@@ -172,6 +173,11 @@ def _own_key(path: Path) -> bytes | None:
         key = path.read_bytes()
     except OSError:
         return None
+    if sys.platform == "win32":
+        # Windows reports every writable file as 0o666, every folder as 0o777 and owner 0:
+        # who may read a file is its ACL's to say, and a folder in the user's profile (the
+        # cache's) is that user's alone. Mode bits would turn the cache off for everyone.
+        return key if len(key) == KEY_BYTES else None
     uid = os.getuid() if hasattr(os, "getuid") else status.st_uid
     private = status.st_mode & 0o077 == 0 and not folder.st_mode & 0o022
     if status.st_uid != uid or folder.st_uid != uid or not private or len(key) != KEY_BYTES:

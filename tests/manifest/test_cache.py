@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,24 @@ def test_the_code_is_identified_by_each_file_as_python_trusts_its_bytecode(
     # A new file counts too.
     (package / "new.py").write_text("")
     assert b"new.py\x000\x00" in cache.files_identity(package, skip="emulator")
+
+
+def test_windows_mode_bits_leave_the_cache_on(
+    tmp_path: Path,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Windows' stat reports every writable file as 0o666, every folder as 0o777 and owner
+    0, whatever its ACL says: read as POSIX modes, the key was "not private" on every
+    Windows machine, the cache never served a plan, and each command warned of it."""
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    (cache_dir / cache.KEY_FILE).chmod(0o666)  # what Windows reports for the key...
+    cache_dir.chmod(0o777)  # ... and for its folder
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delattr(os, "getuid")
+    with caplog.at_level(logging.WARNING, logger="reconciler.cache"):
+        assert cache.key_of(cache_dir) is not None
+        assert not isinstance(manifest.load(directory).cas[0].ca, CalculatedAttribute)  # cached
+    assert caplog.records == []
