@@ -311,3 +311,16 @@ def test_a_pattern_the_evaluator_cannot_read_is_warned_about(tmp_path: Path, pat
     for readable in ("^a.*z$", "\\\\p{L}+"):
         (root / "a.yaml").write_text(CA.format(name="A") + condition.replace(pattern, readable))
         assert manifest.load(root).warnings == ()
+
+
+def test_an_ignore_file_saved_on_windows_ignores_its_first_pattern_too(tmp_path: Path) -> None:
+    """Notepad and PowerShell's `Out-File -Encoding utf8` start a file with a byte order
+    mark, and end lines with CRLF. The mark made the first pattern `\\ufeffdrafts/`, which
+    matched nothing: the drafts it names were read as manifests, to be created (Git
+    itself skips the mark in `.gitignore`)."""
+    root = workspace(
+        tmp_path,
+        {"drafts/wip.yaml": CA.format(name="Draft"), "cas.yaml": CA.format(name="Sessions")},
+    )
+    (root / ".reconcilerignore").write_bytes(b"\xef\xbb\xbfdrafts/\r\n*.values.yaml\r\n")
+    assert [c.name for c in manifest.load(root).cas] == ["Sessions"]
