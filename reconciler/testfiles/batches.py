@@ -19,6 +19,8 @@ from reconciler.manifest.diagnostics import explain
 from reconciler.testfiles.events import Batch
 
 Json = dict[str, Any]
+#: What Windows editors put first in a UTF-8 file (the seed reader skips it too).
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ def read(path: Path, display: str) -> EventsFile:
         loaded.issues.append(Issue(display, None, None, "", f"cannot read: {exc.strerror}"))
         return loaded
     with handle:
-        for number, text in enumerate(handle, start=1):
+        for number, line in enumerate(handle, start=1):
+            # A byte order mark, as Windows editors write: invisible, no part of the JSON.
+            text = line.removeprefix(_BOM) if number == 1 else line
             if not text.strip():
                 continue
             try:

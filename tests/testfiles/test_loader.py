@@ -423,3 +423,30 @@ def test_a_custom_attribute_yaml_retypes_must_be_quoted(
         5,
         "2024-05-10",
     )
+
+
+def test_an_events_file_saved_on_windows_reads_as_it_was_written(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """A byte order mark and CRLF line ends (Notepad, PowerShell): the seed reader took
+    such a file, the events file of a test was refused ("BOM is not supported")."""
+    lines = [_batch(1, "one"), _batch(2, "two")]
+    path = write_test("events.jsonl", "")
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    write_test(
+        "w.test.yaml",
+        "as_of: 2024-03-01\nusers:\n"
+        "  a: {mpid: 1, events_file: events.jsonl}\n"
+        "  b: {mpid: 2, events_file: events.jsonl}\n"
+        "expect: {a: {Last Term: one}, b: {Last Term: two}}\n",
+    )
+    [suite] = _load(workspace)
+    terms = {
+        name: [e["data"]["custom_attributes"]["Term"] for e in user.events]
+        for name, user in suite.users.items()
+    }
+    assert terms == {"a": ["one"], "b": ["two"]}
+    path.write_bytes(b'{"events": 1}\r\n')
+    without = _errors(workspace)
+    path.write_bytes(b'\xef\xbb\xbf{"events": 1}\r\n')  # placed as without the mark
+    assert _errors(workspace) == without
