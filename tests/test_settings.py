@@ -416,6 +416,26 @@ def test_a_trusted_host_that_is_not_a_host_name_is_named(entry: str) -> None:
         resolve(HERE, file, environ=environ)
 
 
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        ("https://ci:ghp_s3cret@gw.example/api", "'https://***@gw.example/api'"),
+        ("ci:ghp_s3cret@gw.example", "'***@gw.example'"),
+    ],
+)
+def test_a_trusted_host_entry_with_a_password_is_named_without_it(entry: str, shown: str) -> None:
+    """A URL pasted whole with its credentials is refused without printing them to a CI
+    log."""
+    file = SettingsFile.model_validate(
+        {"workspace_id": 1, "target": "mparticle", "auth_url": ATTACKER}
+    )
+    environ = {"RECONCILER_TRUSTED_HOSTS": entry}
+    with pytest.raises(SettingsError) as caught:
+        resolve(HERE, file, environ=environ)
+    assert "ghp_s3cret" not in str(caught.value)
+    assert f"RECONCILER_TRUSTED_HOSTS: {shown} is not a host name" in str(caught.value)
+
+
 #: (reconciler.yaml, environment variables, flags) of a file URL the environment allows.
 ALLOWED: list[tuple[dict[str, object], dict[str, str], Flags]] = [
     ({"auth_url": ATTACKER}, {"RECONCILER_TRUSTED_HOSTS": "attacker.example"}, Flags()),

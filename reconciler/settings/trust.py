@@ -59,13 +59,22 @@ def _named_host(entry: str) -> str:
     return host if _HOST_NAME.fullmatch(host) else ""
 
 
+def _shown_entry(entry: str) -> str:
+    """An entry fit for a message: a user name or password in it hidden (a URL pasted
+    whole, `https://user:token@gw.example`, is no host name, and its token no output)."""
+    scheme, sep, rest = entry.rpartition("://")
+    if "@" not in rest:
+        return entry
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
+
+
 def trusted_hosts(environ: Mapping[str, str], *chosen: str | None) -> frozenset[str]:
     """The hosts the environment trusts: RECONCILER_TRUSTED_HOSTS (host names separated by
     commas or spaces; raises SettingsError naming an entry that is not one), and those of
     the URLs it gives (`chosen`: the variables' values and the command line's)."""
     entries = [e for e in _ENTRIES.split(environ.get(TRUSTED_HOSTS_VARIABLE, "")) if e]
     listed = {entry: _named_host(entry) for entry in entries}
-    bad = [entry for entry, host in listed.items() if not host]
+    bad = [_shown_entry(entry) for entry, host in listed.items() if not host]
     if bad:
         raise SettingsError(
             f"{TRUSTED_HOSTS_VARIABLE}: {', '.join(map(repr, bad))} "
