@@ -67,7 +67,7 @@ def format_path(path: Sequence[str | int]) -> str:
 
 #: Unicode categories that must not reach a terminal raw: control characters (escape
 #: sequences), format characters (bidi overrides) and line/paragraph separators.
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 #: How many items (CAs, problems) a message names before it says "and N more".
@@ -92,7 +92,7 @@ def printable(text: str) -> str:
         return text
     return "".join(
         ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch) in _UNPRINTABLE
+        if unicodedata.category(ch) in UNPRINTABLE
         else ch
         for ch in text
     )

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from reconciler.errors import DataPath, format_path
+from reconciler.errors import UNPRINTABLE, DataPath, format_path
 from reconciler.models.values import format_instant, parse_instant
 
 
@@ -77,10 +77,12 @@ def name_problems(field: str, name: str | None) -> list[Problem]:
             "the name; if no live CA is named so, remove it"
         )
         found.append(Problem((field,), message, "warning"))
-    # isprintable() is a fast pre-check: it is False for Cc and Cf and a few others. A
+    # The characters the plan writes as escapes (a reader cannot see them as written):
+    # controls, format characters and U+2028/U+2029, which break a line as `\n` does.
+    # isprintable() is a fast pre-check: it is False for all of them and a few others. A
     # tab or line break at either end is whitespace around the name: warned about above.
     inner = name.strip()
-    if not inner.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in inner):
+    if not inner.isprintable() and any(unicodedata.category(ch) in UNPRINTABLE for ch in inner):
         message = (
             f"{name!r} is named with a tab, a line break or an invisible character, "
             "which mParticle keeps as part of the name (and a reader cannot see); if no live "

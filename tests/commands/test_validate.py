@@ -358,3 +358,22 @@ def test_the_summary_counts_every_environment_unless_one_is_asked_for(tmp_path: 
     helped = " ".join(run_cli("validate", "--help").stdout.split())
     assert "(default: RECONCILER_ENV, else all)" in helped
     assert "default_environment" not in helped
+
+
+@pytest.mark.parametrize("separator", ["\\u2028", "\\u2029"])
+def test_a_name_with_a_line_or_paragraph_separator_is_a_warning(
+    tmp_path: Path, separator: str
+) -> None:
+    """U+2028 and U+2029 break a line in a browser or an editor, and the plan writes them
+    as escapes, as it does a tab or `\\n`: a name holding one is warned about as those are."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        f'calculated_attributes:\n  - name: "Line{separator}break"\n' + SESSIONS_SINCE
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"cas.yaml:2:11: name: 'Line{separator}break' is named with a tab, a line break or an "
+        "invisible character"
+    ) in stderr, stderr
