@@ -36,13 +36,20 @@ class Facts:
 Rule = Callable[[Facts], list[str]]
 #: Every rule by name, in the order they are reported.
 RULES: dict[str, Rule] = {}
+#: The rules about the plan as a whole, whose reasons hold counts of the workspace (not
+#: one CA each): a saved plan that showed one overridden has it waived whatever the counts
+#: are by the time it is applied (`workspace.saved.refused`).
+WHOLE_PLAN: set[str] = set()
 
 
-def rule(name: str) -> Callable[[Rule], Rule]:
-    """Register a rule under `name` (the word `--allow` takes)."""
+def rule(name: str, *, whole_plan: bool = False) -> Callable[[Rule], Rule]:
+    """Register a rule under `name` (the word `--allow` takes); `whole_plan` for a rule
+    about the plan as a whole rather than about each CA it names."""
 
     def register(function: Rule) -> Rule:
         RULES[name] = function
+        if whole_plan:
+            WHOLE_PLAN.add(name)
         return function
 
     return register
@@ -52,7 +59,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-@rule("threshold")
+@rule("threshold", whole_plan=True)
 def _threshold(facts: Facts) -> list[str]:
     # What is live: deletes, and changes to CAs that are active. Staging or activating a
     # CA that was never active changes nothing anyone uses yet.
@@ -108,7 +115,7 @@ def _delete_in_use(facts: Facts) -> list[str]:
     return found
 
 
-@rule("activations")
+@rule("activations", whole_plan=True)
 def _activations(facts: Facts) -> list[str]:
     limit = facts.policy.max_activations
     count = sum(1 for action in facts.plan.actions if action.action == "activate")
@@ -140,7 +147,7 @@ def _promotion(facts: Facts) -> list[str]:
     return [f"{found}: apply --env {promotion.source} first"]
 
 
-@rule("active-limit")
+@rule("active-limit", whole_plan=True)
 def _active_limit(facts: Facts) -> list[str]:
     refused = facts.budget.refusal(facts.plan, facts.live) if facts.budget else None
     return [refused] if refused is not None else []

@@ -202,8 +202,8 @@ def refused(
 ) -> list[Violation]:
     """The safety rules the saved plan breaks now, other than those allowed. The plan's
     own `allowed` covers what it showed it let through (`overridden`, which the reviewer
-    read): a rule it allows but showed nothing of, or that it breaks otherwise now, needs
-    this command's --allow. The promotion gate is about the source environment when the
+    read): a rule it allows but showed nothing of, or a CA it did not show a rule broken
+    for, needs this command's --allow. The promotion gate is about the source environment when the
     change is made, so only this command's --allow lets an unpromoted change through."""
     scoped = selection.in_scope(live, settings.scope)
     content = safety.violations(
@@ -213,12 +213,20 @@ def refused(
         planning.budget_of(settings, live),
     )
     asked = set(allowed)
-    shown = {(v.rule, v.message) for v in plan.overridden if v.rule in plan.allowed}
+    shown = {_seen(v) for v in plan.overridden if v.rule in plan.allowed}
     return [
         v if v.rule not in plan.allowed else _unshown(v)
         for v in content
-        if v.rule not in asked and (v.rule, v.message) not in shown
+        if v.rule not in asked and _seen(v) not in shown
     ] + [v for v in gate if v.rule not in asked]
+
+
+def _seen(violation: Violation) -> tuple[str, str]:
+    """What of a violation the reviewer must have seen for the plan's `allowed` to waive
+    it: the rule, and for a rule about one CA its reason (which names the CA); a rule about
+    the whole plan counts CAs of a workspace that may have changed since."""
+    whole = violation.rule in safety.WHOLE_PLAN
+    return (violation.rule, "" if whole else violation.message)
 
 
 def _unshown(violation: Violation) -> Violation:

@@ -347,3 +347,28 @@ def test_given_dir_ahead_of_the_plan_the_plan_still_applies(
         ("create", "Later"),
         ("activate", "Later"),
     ]
+
+
+def test_a_shown_threshold_override_holds_when_the_workspace_s_counts_move(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The threshold's reason counts the workspace's CAs: a CA created elsewhere between
+    review and apply turned the shown "4 of 10" into "4 of 11", and the reviewed override
+    was refused as one the plan "did not show". A rule about one CA stays matched by its
+    reason (the delete test above)."""
+    for n in range(10):
+        raw.activate(raw.create(f"CA {n}", SESSIONS, description="as it was"))
+    directory = write_manifests(
+        tmp_path / "m",
+        [ca(f"CA {n}", SESSIONS, description="new" if n < 4 else "as it was") for n in range(10)],
+        {"safety": {"max_change_percent": 30}},
+    )
+    env = env_for(emulator.url)
+    plan = tmp_path / "plan.json"
+    made = cli("plan", directory, "--out", plan, "--allow", "threshold", env=env)
+    assert made.exit_code == 0, made.output
+    assert "4 of the workspace's 10 CAs" in made.stdout
+    raw.create("Made elsewhere", SESSIONS)
+    applied = cli("apply", "--plan", plan, directory, env=env)
+    assert applied.exit_code == 0, applied.output
+    assert cli("plan", directory, "--detailed-exitcode", env=env).exit_code == 0
