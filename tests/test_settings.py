@@ -479,13 +479,14 @@ def test_a_url_of_the_file_the_environment_does_not_trust_is_refused_located(
         resolve(tmp_path, file, Flags(environment="prod"), environ={})
     located = [str(issue) for issue in raised.value.issues]
     where = tmp_path / "reconciler.yaml"
+    # One environment's URL is not to be set in MPARTICLE_AUTH_URL, which every
+    # environment would then send its credentials to.
     assert located == [
         f"{where}:6:15: environments.prod.auth_url: '{ATTACKER}' would receive the client id "
         "and secret, but attacker.example is neither mParticle's (mparticle.com) nor this "
         "machine, and the environment does not trust it: reconciler.yaml, which a pull "
         "request can change, cannot choose where credentials go. Nothing was sent. If the "
-        "host is yours, trust it in the environment: RECONCILER_TRUSTED_HOSTS=attacker.example, "
-        "or set MPARTICLE_AUTH_URL to this URL",
+        "host is yours, trust it in the environment: RECONCILER_TRUSTED_HOSTS=attacker.example",
         f"{where}:3:10: s2s_url: 'https://s2s.attacker.example' would receive the workspace "
         "key and secret, but s2s.attacker.example is neither mParticle's (mparticle.com) nor "
         "this machine, and the environment does not trust it: reconciler.yaml, which a pull "
@@ -498,4 +499,4 @@ def test_a_url_of_the_file_the_environment_does_not_trust_is_refused_located(
     issue, inherited = raised.value.issues
     assert (issue.line, issue.path, inherited.path) == (8, "environments.dev.api_url", "s2s_url")
     assert "the URL is plain http://" in issue.message
-    assert "Use https://, or set MPARTICLE_API_URL to this URL in the environment" in str(issue)
+    assert str(issue).endswith("Nothing was sent. Use https://")

@@ -294,7 +294,7 @@ def url_refusals(
             continue
         mine = own is not None and name in own.model_fields_set
         where = ("environments", str(environment), name) if mine else (name,)
-        found.append((where, refused_message(name, url, why)))
+        found.append((where, refused_message(name, url, why, one_environment=mine)))
     return found
 
 

@@ -120,14 +120,20 @@ def refusal(url: str, trusted: frozenset[str]) -> str | None:
     )
 
 
-def refused_message(field: str, url: str, why: str) -> str:
-    """The whole message for a refused URL: what it would receive, why not, how to allow it."""
+def refused_message(field: str, url: str, why: str, *, one_environment: bool = False) -> str:
+    """The whole message for a refused URL: what it would receive, why not, how to allow it.
+    `one_environment`: the URL is one environment's (`environments.<name>`), where setting
+    the URL's variable would send every environment's credentials there, so it is not
+    suggested."""
     variable = URL_VARIABLES[field]
+    instead = "" if one_environment else f", or set {variable} to this URL"
     if url.lower().startswith("https://"):
         allow = (
             f"If the host is yours, trust it in the environment: "
-            f"{TRUSTED_HOSTS_VARIABLE}={host_of(url)}, or set {variable} to this URL"
+            f"{TRUSTED_HOSTS_VARIABLE}={host_of(url)}{instead}"
         )
+    elif one_environment:
+        allow = "Use https://"
     else:
         allow = f"Use https://, or set {variable} to this URL in the environment"
     return f"{url!r} would receive {CREDENTIALS_SENT[field]}, but {why}. Nothing was sent. {allow}"
