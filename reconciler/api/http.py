@@ -164,8 +164,12 @@ class Http:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redact: Redactor | None = None,
+        proxied: frozenset[str] = frozenset(),
     ) -> None:
         self.client = client
+        #: The origins (`https://host`) reached through the environment's proxy: a failure
+        #: to reach one is the proxy's as much as the host's, and said so.
+        self.proxied = proxied
         self._sleep = sleep
         self.policy = policy or RetryPolicy()
         self.deadline = Deadline(self.policy.deadline)
@@ -377,7 +381,8 @@ class Http:
     def _transport_error(
         self, exc: httpx.TransportError, method: str, shown: str
     ) -> TransportError:
-        kind = kind_of(exc, urlsplit(shown).hostname or "")
+        parts = urlsplit(shown)
+        kind = kind_of(exc, parts.hostname or "")
         what = UNREACHABLE.get(kind)
         if what is None:
             what = (
@@ -385,6 +390,8 @@ class Http:
                 if isinstance(exc, httpx.TimeoutException)
                 else f"connection failed ({type(exc).__name__})"
             )
+        if kind != "proxy" and f"{parts.scheme}://{parts.netloc}" in self.proxied:
+            what += " (through the proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names)"
         detail = self.redact(str(exc)) if str(exc) else ""
         return TransportError(what, method=method, path=shown, messages=[detail] if detail else [])
 

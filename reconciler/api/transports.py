@@ -180,15 +180,20 @@ def http_for(
     timeout = httpx.Timeout(
         tuning.request_timeout, connect=min(CONNECT_TIMEOUT, tuning.request_timeout)
     )
+    proxies = {} if transport else proxies_for(settings)
     client = httpx.AsyncClient(
         transport=transport or transport_for(settings),
-        mounts=None if transport else proxies_for(settings),
+        mounts=proxies,
         timeout=timeout,
         follow_redirects=False,
     )
     policy = RetryPolicy.from_tuning(tuning, tuning.command_deadline(deadline))
     return Http(
-        client, rate_limit=settings.rate_limit, policy=policy, redact=redactor_for(settings)
+        client,
+        rate_limit=settings.rate_limit,
+        policy=policy,
+        redact=redactor_for(settings),
+        proxied=frozenset(proxies),
     )
 
 

@@ -145,3 +145,35 @@ def test_a_command_reaches_mparticle_through_the_environment_s_proxy(tmp_path: P
     assert "Traceback" not in result.stderr
     assert "the proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) did not connect us" in result.stderr
     assert "secret-of-the-test" not in result.stderr
+
+
+def test_a_proxy_that_is_not_there_is_named_in_the_failure(tmp_path: Path) -> None:
+    """Nothing listening at the proxy's port read as mParticle's host refusing us."""
+    import socket
+
+    from tests.support.cli import run_cli
+    from tests.support.workspace import ca, write_manifests
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]  # free once closed: nothing listens there
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings={"target": "mparticle"})
+    proxy = f"http://127.0.0.1:{port}"
+    result = run_cli(
+        "plan",
+        directory,
+        env={
+            "HTTPS_PROXY": proxy,
+            "https_proxy": proxy,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "MPARTICLE_CLIENT_ID": "id",
+            "MPARTICLE_CLIENT_SECRET": "secret-of-the-test",
+            "RECONCILER_RETRY_ATTEMPTS": "1",
+        },
+    )
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert (
+        "the connection was refused (through the proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names)"
+        in said
+    )
