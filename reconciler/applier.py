@@ -282,13 +282,12 @@ async def apply(
         # Ctrl-C or SIGTERM (asyncio cancels the command's task): the report says what was
         # done and what not, and the command ends as interrupted. A second signal stops
         # at once, as ever.
-        # The cancellation is handled here: withdrawn, so that later waits (closing the
-        # client) are not cancelled again. Python 3.10 has no Task.uncancel, and its
-        # asyncio.run cancels tasks only while already shutting down: re-raised there.
+        # The cancellation is handled here: withdrawn (Python 3.11+ counts them), so that
+        # later waits (closing the client) are not cancelled again. Python 3.10 counts
+        # none: the one delivered is spent.
         uncancel = getattr(asyncio.current_task(), "uncancel", None)
-        if uncancel is None:
-            raise
-        uncancel()
+        if uncancel is not None:
+            uncancel()
         runner.interrupted = True
     for positions in numbered:  # the steps not started of a created CA: its id too
         known = [outcomes[i].ca_id for i in positions if outcomes[i].ca_id is not None]

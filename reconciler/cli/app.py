@@ -25,7 +25,7 @@ from typer.core import TyperGroup
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.interrupts import Signals
+from reconciler.interrupts import Signals, cancel_command
 
 if TYPE_CHECKING:
     from reconciler.console import Output
@@ -268,10 +268,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     if callable(handler):
         handler(signal.SIGINT, frame)
         return
-    task = Signals.task
-    if task is not None and not task.done() and not again:
-        task.cancel()
-        task.get_loop().call_soon_threadsafe(lambda: None)  # wake a loop blocked in select
+    if not again and cancel_command():
         return
     raise KeyboardInterrupt
 

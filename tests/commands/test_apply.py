@@ -7,7 +7,9 @@ import asyncio
 import io
 import json
 import shutil
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -396,3 +398,31 @@ async def test_the_wait_reads_no_markup_in_a_ca_s_name() -> None:
     output, shown = _on_a_terminal()
     await follow_calculations(_CalculatedAtOnce(), _activated(["Odd [/] name", "B"]), output)
     assert "Odd [/] name" in shown.getvalue()
+
+
+def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the second create is on its way: the report says what was done, the
+    create cut off on its way and what was not started, then the run ends with 130. On
+    Python 3.10, whose asyncio.run installs no Ctrl-C handler, the KeyboardInterrupt
+    broke out of the loop and the run ended with no report at all."""
+    directory = write_manifests(tmp_path, [ca("A"), ca("B")])
+    create = PlatformClient.create
+
+    async def interrupted(client: PlatformClient, body: dict[str, Any]) -> int:
+        if body["name"] == "B":
+            signal.raise_signal(signal.SIGINT)  # as the terminal sends it, to this process
+        return await create(client, body)
+
+    monkeypatch.setattr(PlatformClient, "create", interrupted)
+    try:
+        result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1")
+    except KeyboardInterrupt:  # let out of the command, it would end the whole test run
+        pytest.fail("Ctrl-C escaped the command instead of stopping the apply")
+    assert result.exit_code == 130, result.output
+    assert "Apply stopped: 2 done, 1 failed, 1 not started." in result.stdout
+    cut_off = '"B": interrupted on its way: it may or may not have been carried out'
+    assert cut_off in result.stdout
+    assert result.stderr == "Error: interrupted; re-run the same command to continue\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
