@@ -80,9 +80,12 @@ def worth(size: int, jobs: int, limit: int | None) -> int:
 def _worker_started() -> None:
     # Ctrl-C reaches the whole process group (and a CI runner's SIGTERM may): the command's
     # process stops the workers and says so once, instead of each worker printing a
-    # traceback.
+    # traceback. Ctrl-C is ignored; SIGTERM ends a worker silently (its default, not the
+    # command's handler that a forked worker inherits), for the pool ends its workers with
+    # it: once one dies, Python 3.12+ waits for the others to end without asking them, so
+    # a worker that ignored SIGTERM hung the command for good.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Parsing builds many objects and no cyclic garbage: collect rarely (as the CLI does).
     gc.set_threshold(50_000, 20, 20)
 
