@@ -20,6 +20,7 @@ from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner
 from tests.strategies import api_shaped, definitions, meaning_changes
+from tests.support.emulator import close_app
 
 T = TypeVar("T")
 WORKSPACE = 1234
@@ -30,7 +31,8 @@ def run_against_emulator(body: Callable[[PlatformClient], Awaitable[T]]) -> T:
     """Run `body` with a client of a fresh in-memory emulator."""
 
     async def main() -> T:
-        transport = httpx.ASGITransport(app=create_app(EmulatorConfig()))
+        app = create_app(EmulatorConfig())
+        transport = httpx.ASGITransport(app=app)
         client = PlatformClient(
             Http(httpx.AsyncClient(transport=transport), policy=RetryPolicy(attempts=1)),
             api_url="http://emulator",
@@ -43,6 +45,7 @@ def run_against_emulator(body: Callable[[PlatformClient], Awaitable[T]]) -> T:
             return await body(client)
         finally:
             await client.aclose()
+            close_app(app)
 
     return asyncio.run(main())
 

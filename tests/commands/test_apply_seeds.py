@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from markdown_it import MarkdownIt
@@ -30,7 +29,7 @@ from reconciler.plan import markdown
 from reconciler.plan.value import Plan
 from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
-from tests.support.emulator import EmulatorServer
+from tests.support.emulator import EmulatorServer, in_process
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 NAMES = [f"Seeded {n}" for n in range(1, 6)]
@@ -539,8 +538,7 @@ def embedded_seeds(directory: Path, name: str) -> dict[int, dict[str, Any]]:
 
     async def read() -> dict[str, Any]:
         app = create_app(EmulatorConfig(), db_path=directory / ".reconciler" / "emulator.db")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        async with in_process(app) as http:
             found: dict[str, Any] = (await http.get("/_emulator/seeds")).json()
             return found
 

@@ -4,6 +4,7 @@ instance or a served emulator reads back."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.emulator.faults import ConnectionDropped
 from tests.emulator.api import ca_body
-from tests.support.emulator import AUDIENCE, running_emulator
+from tests.support.emulator import AUDIENCE, in_process, running_emulator
 
 PATH = "/platform/v2/workspaces/1234/calculatedattributes"
 TOKEN_BODY = {
@@ -23,9 +24,10 @@ TOKEN_BODY = {
 }
 
 
-def _client(db: Path | None = None, config: EmulatorConfig | None = None) -> httpx.AsyncClient:
-    app = create_app(config or EmulatorConfig(), db_path=db)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator")
+def _client(
+    db: Path | None = None, config: EmulatorConfig | None = None
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return in_process(create_app(config or EmulatorConfig(), db_path=db))
 
 
 async def _token(http: httpx.AsyncClient) -> dict[str, str]:
@@ -77,10 +79,7 @@ async def test_a_dropped_connection_reaches_an_in_process_client() -> None:
 
 
 async def test_app_factory_defaults() -> None:
-    app = create_app(EmulatorConfig())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://e"
-    ) as http:
+    async with in_process(create_app(EmulatorConfig()), base_url="http://e") as http:
         stats = (await http.get("/_emulator/stats")).json()
     assert stats["total"] == 0
     assert stats["faults"] == {}

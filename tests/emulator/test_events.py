@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.emulator.events import derived_mpid
-from tests.support.emulator import AUDIENCE
+from tests.support.emulator import AUDIENCE, in_process
 
 PATH = "/platform/v2/workspaces/1234/calculatedattributes"
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"emulator:emulator").decode()}
@@ -91,9 +91,7 @@ class Emulator:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    app = create_app(EmulatorConfig(workspace_id=1234))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+    async with in_process(create_app(EmulatorConfig(workspace_id=1234))) as http:
         yield Emulator(http)
 
 
@@ -236,8 +234,7 @@ async def test_reset_forgets_events(emulator: Emulator) -> None:
 
 
 async def test_profile_needs_a_workspace_when_several_have_active_cas() -> None:
-    transport = httpx.ASGITransport(app=create_app(EmulatorConfig()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+    async with in_process(create_app(EmulatorConfig())) as http:
         emulator = Emulator(http)
         await emulator.create("A", _definition("count", None))
         await emulator.create("B", _definition("count", None), workspace_id=99)

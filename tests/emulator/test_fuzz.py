@@ -18,6 +18,7 @@ from reconciler.emulator import EmulatorConfig, create_app
 from tests.emulator.api import ca_body
 from tests.emulator.test_docs_examples import example
 from tests.support.data import replaced
+from tests.support.emulator import close_app
 
 PLATFORM = "/platform/v2/workspaces/1/calculatedattributes"
 SINGLE_SEED_EXAMPLE: dict[str, Any] = example("seed_single_request_repaired.json")
@@ -93,7 +94,7 @@ class InProcess:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        app = create_app(EmulatorConfig(retention_days=36500))
+        self.app = app = create_app(EmulatorConfig(retention_days=36500))
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://emulator"
         )
@@ -113,6 +114,7 @@ class InProcess:
     def close(self) -> None:
         self.loop.run_until_complete(self.http.aclose())
         self.loop.close()
+        close_app(self.app)
 
 
 @pytest.fixture(scope="module")
