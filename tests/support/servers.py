@@ -65,8 +65,15 @@ def running(behaviour: Behaviour, greeting: bytes = b"") -> Iterator[Server]:
     started = threading.Event()
     server = Server("")
     holder: list[asyncio.Server] = []
+    # The connections' handlers, held until they end: once its client has gone, a handler
+    # that never answers is held by nothing else, and the collector could destroy it (its
+    # socket unclosed: a ResourceWarning, an error here) before the loop below cancels it.
+    handlers: set[asyncio.Task[None]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
         try:
             if greeting:
                 writer.write(greeting)
@@ -79,6 +86,7 @@ def running(behaviour: Behaviour, greeting: bytes = b"") -> Iterator[Server]:
             pass
         finally:
             writer.close()
+            handlers.discard(task)
 
     async def start() -> None:
         listening = await asyncio.start_server(handle, "127.0.0.1", 0)
