@@ -217,9 +217,13 @@ class Http:
             delay = remaining + random.uniform(0, jitter)
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
-            if remaining + jitter >= NOTICE_AFTER and self._announced != self._resume_at:
+            if (
+                remaining + jitter >= NOTICE_AFTER
+                and self._resume_at >= self._announced + NOTICE_AFTER
+            ):
                 # Once a pause: the refused request announced its own retry, but the others
-                # held by the same 429 (and the jitter that spreads them) wait too.
+                # held by the same 429 (and the jitter that spreads them) wait too. 429s
+                # answering requests already out move the end on by moments: not again.
                 self._announced = self._resume_at
                 log.info(
                     "holding requests for at most %s (until %s): the API asked to slow down (%s)",

@@ -11,6 +11,7 @@ import logging
 import random
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -223,6 +224,23 @@ async def test_requests_held_by_another_requests_429_are_announced_once(
     ), held[0]
     assert len(sleeps.waits) == 2
     assert all(wait >= 29 for wait in sleeps.waits), sleeps.waits
+
+
+async def test_a_pause_moved_on_by_a_moment_is_not_announced_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each 429 answering a request already out moves the pause's end on by milliseconds:
+    at --concurrency 64 that printed the same "holding requests" line two to five times at
+    the same moment. It is said again only when the end moves on by NOTICE_AFTER."""
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(_in_turn([]))), sleep=Sleeps())
+    held = []
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        for moved_on in (30.0, 0.004, 0.003, 5.0):  # the end of the pause, moved on by
+            http._resume_at = max(http._resume_at, time.monotonic()) + moved_on
+            http._pause = 30.0
+            await http._pace("GET https://api.example/x")
+            held.append(sum("holding requests" in r.getMessage() for r in caplog.records))
+    assert held == [1, 1, 1, 2]
 
 
 async def test_a_crowd_refused_by_429s_comes_back_a_window_at_a_time_soon() -> None:
