@@ -500,3 +500,26 @@ def test_a_url_of_the_file_the_environment_does_not_trust_is_refused_located(
     assert (issue.line, issue.path, inherited.path) == (8, "environments.dev.api_url", "s2s_url")
     assert "the URL is plain http://" in issue.message
     assert str(issue).endswith("Nothing was sent. Use https://")
+
+
+@pytest.mark.parametrize(
+    ("url", "here"),
+    [
+        ("http://localhost:8080", True),
+        ("http://LOCALHOST.:8080", True),
+        ("http://127.0.0.2", True),
+        ("http://[::1]:8123", True),
+        ("http://ci.localhost:8080", False),  # some resolvers ask the network
+        ("http://10.0.0.1", False),
+    ],
+)
+def test_this_machine_is_read_one_way_for_credentials_proxies_and_warnings(
+    url: str, here: bool
+) -> None:
+    """`*.localhost` was this machine for proxies and plain-http warnings and another one
+    for where credentials may go: one URL, two readings."""
+    from reconciler.settings import is_loopback
+    from reconciler.settings.trust import refusal
+
+    assert is_loopback(url) is here
+    assert (refusal(url, frozenset()) is None) is here

@@ -13,7 +13,6 @@ would all live in callbacks around it, and the loop itself (`Http.request`) is s
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import socket
 import ssl
@@ -25,7 +24,7 @@ from typing import Literal
 import httpx
 
 from reconciler.errors import ApiError, DeadlineExceeded
-from reconciler.settings import Tuning
+from reconciler.settings import Tuning, is_local_host
 
 #: Statuses retried for every call (the request was not processed, or a proxy failed).
 RETRY_ALWAYS = frozenset({429, 502, 503, 504})
@@ -101,15 +100,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def kind_of(error: BaseException, host: str) -> str:
     """The kind of failure `error` is (a key of RULES): by its HTTP status, else by the
     errors it was raised from. `host` is the server the request went to."""
@@ -129,9 +119,9 @@ def kind_of(error: BaseException, host: str) -> str:
     if any(isinstance(c, ssl.SSLError) and not isinstance(c, _SSL_WAITING) for c in causes):
         return "tls"
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return "refused here" if is_loopback(host) else "refused"
+        return "refused here" if is_local_host(host) else "refused"
     if any(isinstance(c, httpx.ConnectError) for c in causes):
-        return "refused here" if is_loopback(host) else "refused"
+        return "refused here" if is_local_host(host) else "refused"
     if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
         return "timeout"
     return "dropped"

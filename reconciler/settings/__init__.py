@@ -28,6 +28,7 @@ from reconciler.settings.file import (
     SettingsFile,
     Target,
     WorkspaceSettings,
+    is_local_host,
     is_loopback,
     url_problem,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Tuning",
     "WorkspaceSettings",
     "environment_prefix",
+    "is_local_host",
     "is_loopback",
     "resolve",
     "url_problem",

@@ -143,15 +143,23 @@ ApiUrl = Annotated[str, AfterValidator(_api_url)]
 S2sUrl = Annotated[str, AfterValidator(_s2s_url)]
 
 
-def is_loopback(url: str) -> bool:
-    """Whether `url` stays on this machine (localhost, 127.0.0.0/8, ::1)."""
-    host = (urlsplit(url).hostname or "").rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+def is_local_host(host: str) -> bool:
+    """Whether `host` is this machine: `localhost` or a loopback address (127.0.0.0/8,
+    `::1`, bracketed or not). Not `*.localhost`, which some resolvers pass on to the
+    network's DNS: the one reading of "this machine" for credentials (`trust`), proxies,
+    plain-http warnings and refused connections alike."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` stays on this machine (`is_local_host` of its host)."""
+    return is_local_host(urlsplit(url).hostname or "")
 
 
 class SafetyPolicy(BaseModel):

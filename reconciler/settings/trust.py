@@ -12,12 +12,12 @@ environment itself is never refused (plain http to another machine only warns).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from reconciler.errors import SettingsError
+from reconciler.settings.file import is_local_host
 
 TRUSTED_HOSTS_VARIABLE = "RECONCILER_TRUSTED_HOSTS"
 MPARTICLE_DOMAIN = "mparticle.com"
@@ -92,19 +92,10 @@ def is_mparticle(host: str) -> bool:
     )
 
 
-def _on_this_machine(host: str) -> bool:
-    """`localhost` or a loopback address; not `*.localhost`, which some resolvers pass on
-    to the network's DNS."""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def refusal(url: str, trusted: frozenset[str]) -> str | None:
     """Why credentials must not go to `url` taken from reconciler.yaml (None: they may)."""
     host = host_of(url)
-    if _on_this_machine(host):
+    if is_local_host(host):
         return None
     if not url.lower().startswith("https://"):
         return (
