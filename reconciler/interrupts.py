@@ -6,13 +6,15 @@ installs the SIGTERM handler) and the commands both use it."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import threading
 from collections.abc import Coroutine
-from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # asyncio is imported by the commands that run a loop: not by --help
+    import asyncio
+    from types import FrameType
 
 T = TypeVar("T")
 
@@ -37,6 +39,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     cancels the task recorded here (`reconciler.cli.app`), rather than raising
     KeyboardInterrupt into the loop, which left the ending to asyncio's shutdown and
     printed a traceback after the report."""
+    import asyncio
 
     async def watched() -> T:
         Signals.task = asyncio.current_task()
