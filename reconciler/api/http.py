@@ -307,6 +307,22 @@ class Http:
         shown: str,
         headers: Mapping[str, str],
         body: bytes | None,
+        last: ApiError | None = None,
+    ) -> httpx.Response:
+        if not await self.gate.enter(self._stopping):
+            raise Stopped
+        try:
+            return await self._send_in_turn(method, url, shown, headers, body, last)
+        finally:
+            self.gate.leave()
+
+    async def _send_in_turn(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
         last: ApiError | None,
     ) -> httpx.Response:
         await self._pace(shown)
@@ -407,12 +423,7 @@ class Http:
         while True:
             attempt += 1
             try:
-                if not await self.gate.enter(self._stopping):
-                    raise Stopped
-                try:
-                    return await self._send_once(method, url, shown, headers or {}, body, last)
-                finally:
-                    self.gate.leave()
+                return await self._send_once(method, url, shown, headers or {}, body, last)
             except DeadlineExceeded:
                 raise
             except ApiError as error:
