@@ -1,7 +1,7 @@
 """The network seam shared by the Platform API client and the seeding sender.
 
 One httpx.AsyncClient (any transport: the network, or the emulator's ASGI app), a shared
-rate limiter, a window of requests on the wire that 429s narrow (`window.Window`),
+rate limiter, a window of requests on the wire that 429s narrow (`retrying.Window`),
 retries per SPEC §4.3 (the rules in `retrying`), a deadline for each request
 and for the command, and HTTP failures as typed errors that name the host. Text made here
 about a request (errors, traces) has its secrets redacted and its control characters
@@ -15,6 +15,7 @@ import logging
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +29,7 @@ from reconciler.api.retrying import (
     UNREACHABLE,
     Deadline,
     RetryPolicy,
+    Window,
     attempts_for,
     backoff,
     beyond_deadline,
@@ -38,7 +40,6 @@ from reconciler.api.retrying import (
     until,
 )
 from reconciler.api.secrets import Redactor
-from reconciler.api.window import Gate, Window
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -184,9 +185,12 @@ class Http:
         #: are a crowd at a rate limit, which the jitter spreads over a window's worth
         #: a pause (`Window.crowd`).
         self._refused = 0
-        #: How many requests may be out at once (429s narrow it, successes widen it), and
-        #: the requests that hold a place in it or wait for one.
-        self.gate = Gate(Window(counted_from=time.monotonic()))
+        #: How many requests may be out at once: 429s narrow it, successes widen it.
+        self.window = Window(counted_from=time.monotonic())
+        #: Requests that hold a place in the window (from their turn to their answer),
+        #: and those waiting for one, oldest first.
+        self._taken = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._paced = False
         self.retries = 0
         self.requests = 0
@@ -202,11 +206,40 @@ class Http:
         tried again, and a request waiting for its turn (a 429's pause, its back-off)
         raises Stopped at once instead of going out (Ctrl-C while seeding)."""
         self._stopping.set()
-        self.gate.open_all()
+        self._hand_on()
 
-    @property
-    def window(self) -> Window:
-        return self.gate.window
+    async def _turn(self) -> None:
+        """A place in the window: wait while it is full (as long as the answers of the
+        requests out take, each bounded by its own timeout)."""
+        while not self.window.allows(self._taken) and not self._stopping.is_set():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():
+                    self._waiting.remove(waiter)
+        if self._stopping.is_set():
+            raise Stopped
+        self._taken += 1
+
+    def _give_back(self) -> None:
+        """An attempt is over: its place goes to the next request waiting."""
+        self._taken -= 1
+        self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Wake as many requests waiting as there are free places (all of them once
+        stopped, to raise Stopped)."""
+        places = self.window.places
+        free = len(self._waiting) if places is None else places - self._taken
+        if self._stopping.is_set():
+            free = len(self._waiting)
+        while free > 0 and self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
 
     async def _pace(self, shown: str) -> None:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
@@ -309,12 +342,11 @@ class Http:
         body: bytes | None,
         last: ApiError | None = None,
     ) -> httpx.Response:
-        if not await self.gate.enter(self._stopping):
-            raise Stopped
+        await self._turn()
         try:
             return await self._send_in_turn(method, url, shown, headers, body, last)
         finally:
-            self.gate.leave()
+            self._give_back()
 
     async def _send_in_turn(
         self,
@@ -370,7 +402,7 @@ class Http:
             self._resume_at = now + pause
             self._pause = pause
             self._paused_by = error
-        if self.window.refused(self.gate.taken, sent_at, now):
+        if self.window.refused(self._taken, sent_at, now):
             # Once a run at INFO: a narrower window is no wait of its own, but it explains
             # why fewer requests go at once than --concurrency asks.
             level = logging.INFO if self.window.cuts == 1 else logging.DEBUG

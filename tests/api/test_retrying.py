@@ -14,12 +14,12 @@ from reconciler.api.retrying import (
     MAX_RETRY_AFTER,
     Deadline,
     RetryPolicy,
+    Window,
     attempts_for,
     backoff,
     duration,
     kind_of,
 )
-from reconciler.api.window import Window
 from reconciler.errors import RateLimited, ServerError, TransportError
 
 POLICY = RetryPolicy(attempts=12, initial_wait=0.25, max_wait=20)
