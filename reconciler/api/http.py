@@ -1,8 +1,7 @@
 """The network seam shared by the Platform API client and the seeding sender.
 
 One httpx.AsyncClient (any transport: the network, or the emulator's ASGI app), a shared
-rate limiter, a window of requests on the wire that 429s narrow (`retrying.Window`),
-retries per SPEC §4.3 (the rules in `retrying`), a deadline for each request
+rate limiter, retries per SPEC §4.3 (the rules in `retrying`), a deadline for each request
 and for the command, and HTTP failures as typed errors that name the host. Text made here
 about a request (errors, traces) has its secrets redacted and its control characters
 escaped; waits of more than a few seconds are announced on the `reconciler.http` log.
@@ -15,7 +14,6 @@ import logging
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -29,7 +27,6 @@ from reconciler.api.retrying import (
     UNREACHABLE,
     Deadline,
     RetryPolicy,
-    Window,
     attempts_for,
     backoff,
     beyond_deadline,
@@ -182,15 +179,8 @@ class Http:
         self._paused_by: RateLimited | None = None
         self._announced = 0.0  # the end of the last pause announced
         #: Requests waiting to try again after a 429 of their own: one is a blip, several
-        #: are a crowd at a rate limit, which the jitter spreads over a window's worth
-        #: a pause (`Window.crowd`).
+        #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
         self._refused = 0
-        #: How many requests may be out at once: 429s narrow it, successes widen it.
-        self.window = Window(counted_from=time.monotonic())
-        #: Requests that hold a place in the window (from their turn to their answer),
-        #: and those waiting for one, oldest first.
-        self._taken = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
         self._paced = False
         self.retries = 0
         self.requests = 0
@@ -206,47 +196,12 @@ class Http:
         tried again, and a request waiting for its turn (a 429's pause, its back-off)
         raises Stopped at once instead of going out (Ctrl-C while seeding)."""
         self._stopping.set()
-        self._hand_on()
-
-    async def _turn(self) -> None:
-        """A place in the window: wait while it is full (as long as the answers of the
-        requests out take, each bounded by its own timeout)."""
-        while not self.window.allows(self._taken) and not self._stopping.is_set():
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiting.append(waiter)
-            try:
-                await waiter
-            finally:
-                if not waiter.done():
-                    self._waiting.remove(waiter)
-        if self._stopping.is_set():
-            raise Stopped
-        self._taken += 1
-
-    def _give_back(self) -> None:
-        """An attempt is over: its place goes to the next request waiting."""
-        self._taken -= 1
-        self._hand_on()
-
-    def _hand_on(self) -> None:
-        """Wake as many requests waiting as there are free places (all of them once
-        stopped, to raise Stopped)."""
-        places = self.window.places
-        free = len(self._waiting) if places is None else places - self._taken
-        if self._stopping.is_set():
-            free = len(self._waiting)
-        while free > 0 and self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                free -= 1
 
     async def _pace(self, shown: str) -> None:
         """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
         remaining = self._resume_at - time.monotonic()
         if remaining > 0:
-            crowd = self.window.crowd(self._refused, self._pause)
-            jitter = spread(self.policy, self._pause, crowd)
+            jitter = spread(self.policy, self._pause, self._refused)
             delay = remaining + random.uniform(0, jitter)
             if not self.deadline.allows(delay) and self._paused_by is not None:
                 raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
@@ -342,25 +297,9 @@ class Http:
         body: bytes | None,
         last: ApiError | None = None,
     ) -> httpx.Response:
-        await self._turn()
-        try:
-            return await self._send_in_turn(method, url, shown, headers, body, last)
-        finally:
-            self._give_back()
-
-    async def _send_in_turn(
-        self,
-        method: str,
-        url: str,
-        shown: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        last: ApiError | None,
-    ) -> httpx.Response:
         await self._pace(shown)
         timeout, by_deadline = self._attempt_timeout(shown, last)
         self.requests += 1
-        sent_at = time.monotonic()
         request_headers = dict(headers)
         if body is not None:
             request_headers.setdefault("content-type", "application/json")
@@ -387,32 +326,15 @@ class Http:
             ) from TimeoutError()
         log.debug("<- %s %s %s", response.status_code, method, shown)
         if response.is_success:
-            self.window.succeeded()
             return response
         error = error_for(response, method, shown, self.redact)
         if isinstance(error, RateLimited):
-            self._slow_down(error, sent_at)
+            pause = error.retry_after if error.retry_after is not None else self.policy.initial_wait
+            if time.monotonic() + pause > self._resume_at:
+                self._resume_at = time.monotonic() + pause
+                self._pause = pause
+                self._paused_by = error
         raise error
-
-    def _slow_down(self, error: RateLimited, sent_at: float) -> None:
-        """A 429: pause every request for its Retry-After, and narrow the window."""
-        now = time.monotonic()
-        pause = error.retry_after if error.retry_after is not None else self.policy.initial_wait
-        if now + pause > self._resume_at:
-            self._resume_at = now + pause
-            self._pause = pause
-            self._paused_by = error
-        if self.window.refused(self._taken, sent_at, now):
-            # Once a run at INFO: a narrower window is no wait of its own, but it explains
-            # why fewer requests go at once than --concurrency asks.
-            level = logging.INFO if self.window.cuts == 1 else logging.DEBUG
-            log.log(
-                level,
-                "sending at most %s request(s) at a time: the API asked to slow down (%s); "
-                "more again as requests succeed",
-                self.window.places,
-                reason(error),
-            )
 
     def _transport_error(
         self, exc: httpx.TransportError, method: str, shown: str
@@ -492,9 +414,7 @@ class Http:
         if self._stopping.is_set():
             raise Stopped
         refused = isinstance(error, RateLimited)
-        pause = error.retry_after or self.policy.initial_wait
-        crowd = self.window.crowd(self._refused + refused, pause)
-        wait = backoff(self.policy, attempt, error, crowd)
+        wait = backoff(self.policy, attempt, error, self._refused + refused)
         if not self.deadline.allows(wait):
             raise beyond_deadline(self.deadline, wait, shown, error) from error
         self.retries += 1

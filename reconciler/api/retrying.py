@@ -1,9 +1,8 @@
 """When a failed request is tried again, how long to wait first, and when to stop.
 
 Part of the network edge (used by `http`). The retry rules of SPEC §4.3 as a table keyed by
-the kind of failure; full jitter on every wait; the window of requests on the wire that 429s
-narrow; the command's deadline, past which nothing waits: a wait that would outlast it fails
-at once with a message saying so.
+the kind of failure; full jitter on every wait; the command's deadline, past which nothing
+waits: a wait that would outlast it fails at once with a message saying so.
 
 Written here rather than with tenacity or stamina: every wait must be bounded by the command's
 deadline, honour `Retry-After`, be announced with the request and the reason, and depend on
@@ -13,7 +12,6 @@ would all live in callbacks around it, and the loop itself (`Http.request`) is s
 
 from __future__ import annotations
 
-import math
 import random
 import socket
 import ssl
@@ -145,10 +143,9 @@ def backoff(
 ) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): full jitter,
     uniform between nothing and a cap that doubles with each attempt. A `Retry-After` is
-    the least wait, plus a jitter window of one Retry-After per pause that the requests
-    refused with this one need (its `contenders`: `Window.crowd`, a window's worth a
-    pause) that widens with each refusal of this request: requests refused together come
-    back a window at a time, at about the pace the server takes them."""
+    the least wait, plus a jitter window of one Retry-After per request refused with this
+    one (its `contenders`) that widens with each refusal of this request: requests
+    refused together come back one by one, at about the pace the server takes them."""
     draw = (rng or random).uniform
     growth = 2 ** min(attempt - 1, 30)
     asked = error.retry_after
@@ -158,83 +155,15 @@ def backoff(
 
 
 def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) -> float:
-    """The jitter window after a pause the server asked for. `contenders` windows' worth of
-    requests waiting to try again, spread uniformly over 2 * (contenders - 1) pauses, come
-    back at about one window per pause: the pace the server took them at, so few are
-    refused again (a lone window gets half a pause of jitter: a blip should cost little;
-    before any window, each request counts as one). The window widens with
+    """The jitter window after a pause the server asked for. `contenders` requests waiting
+    to try again, spread uniformly over 2 * (contenders - 1) pauses, come back at about one
+    per pause: the pace the server said it takes, so few are refused again (a lone request
+    gets half a pause of jitter: a blip should cost little). The window widens with
     `growth` (each refusal of the same request doubles it), capped by the larger of
     max_wait and the crowd's window."""
     pause = max(pause, policy.initial_wait)
     crowd = pause * max(2 * (contenders - 1), 0.5)
     return min(max(policy.max_wait, crowd), max(crowd, pause * growth / 2))
-
-
-@dataclass
-class Window:
-    """How many requests may be on the wire at once: additive increase, multiplicative
-    decrease (AIMD), as TCP paces itself by what the network delivers.
-
-    Unbounded (the caller's concurrency) until a 429. A 429 halves it, from the number of
-    requests that were on the wire with the refused one, down to one at least; once for
-    each crowd refused together (answers to requests sent before the last cut add nothing:
-    that crowd was counted). Each success widens it by 1/limit: one more place for each
-    window's worth of successes, so it creeps back rather than leaping into the next 429.
-
-    Between two cuts it counts the successes: the rate the server admitted. The requests
-    refused together then need as many pauses as they fill windows or that rate's worth
-    of a pause (whichever is more): `crowd`, which sizes the jitter that spreads them.
-    Against a server that takes one request a pause, that is one request each, as before.
-    """
-
-    #: When counting began (the caller's monotonic clock): the first cut measures from it.
-    counted_from: float = 0.0
-    limit: float = math.inf
-    #: When the last cut happened.
-    cut_at: float = -math.inf
-    cuts: int = 0
-    successes: int = 0
-    #: Successes a second between the last two cuts (before the first: since counting).
-    admitted: float = 0.0
-
-    @property
-    def places(self) -> int | None:
-        """The whole number of requests allowed on the wire (None: no limit yet)."""
-        return None if math.isinf(self.limit) else max(1, int(self.limit))
-
-    def allows(self, on_the_wire: int) -> bool:
-        """Whether one more request may go while `on_the_wire` are out."""
-        places = self.places
-        return places is None or on_the_wire < places
-
-    def refused(self, on_the_wire: int, sent_at: float, now: float) -> bool:
-        """A 429 answered a request sent at `sent_at`, with `on_the_wire` requests out (it
-        included): halve the window unless this crowd was counted already. Whether it
-        was cut."""
-        if sent_at <= self.cut_at:
-            return False
-        elapsed = now - self.counted_from
-        self.admitted = self.successes / elapsed if elapsed > 0 else 0.0
-        self.successes = 0
-        self.counted_from = now
-        self.limit = max(1.0, min(self.limit, on_the_wire) / 2)
-        self.cut_at = now
-        self.cuts += 1
-        return True
-
-    def succeeded(self) -> None:
-        self.successes += 1
-        if not math.isinf(self.limit):
-            self.limit += 1 / self.limit
-
-    def crowd(self, waiting: int, pause: float) -> int:
-        """Pauses of `pause` seconds that `waiting` requests refused by 429s need to come
-        back: a window's worth each, or what the server admitted in as long, if more
-        (before any cut: one request each, the most cautious)."""
-        places = self.places
-        if places is None or waiting <= 0:
-            return waiting
-        return math.ceil(waiting / max(places, math.floor(self.admitted * pause)))
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import sys
 import time
@@ -241,81 +240,6 @@ async def test_a_pause_moved_on_by_a_moment_is_not_announced_again(
             await http._pace("GET https://api.example/x")
             held.append(sum("holding requests" in r.getMessage() for r in caplog.records))
     assert held == [1, 1, 1, 2]
-
-
-async def test_a_crowd_refused_by_429s_comes_back_a_window_at_a_time_soon() -> None:
-    """Sixteen requests out at once, all refused (Retry-After 1): the window halves once,
-    to eight; the retries are spread over the pauses eight at a time need (at most three
-    seconds in all), not one pause each (up to 31 s for the last), and never more than
-    eight are out at once again. Nothing sleeps: the waits are recorded."""
-    out = 0
-    most: list[int] = []
-    refusals = 16
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal out, refusals
-        out += 1
-        most.append(out)
-        for _ in range(5):  # let every request that may go reach the server
-            await asyncio.sleep(0)
-        out -= 1
-        if refusals > 0:
-            refusals -= 1
-            return httpx.Response(429, headers={"retry-after": "1"})
-        return httpx.Response(204)
-
-    state = random.getstate()
-    random.seed(16)
-    try:
-        sleeps = Sleeps()
-        client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-        http = Http(client, policy=RetryPolicy(attempts=3, initial_wait=0.01), sleep=sleeps)
-        answers = await asyncio.gather(
-            *(http.request("POST", "https://api.example/x", idempotent=False) for _ in range(16))
-        )
-    finally:
-        random.setstate(state)
-    assert [a.status_code for a in answers] == [204] * 16
-    assert max(most[:16]) == 16  # the crowd: all out together
-    assert max(most[16:]) <= 8  # then a window of eight
-    assert http.window.cuts == 1  # one crowd, one cut
-    assert http.retries == 16
-    assert min(sleeps.waits) >= 0.9  # Retry-After, less the moment since it was given
-    assert max(sleeps.waits) <= 3.0, sorted(sleeps.waits)
-
-
-async def test_a_stop_wakes_the_requests_waiting_for_a_place_in_the_window() -> None:
-    """Requests waiting for a place (the window narrowed by a 429) raise Stopped when the
-    run is stopped, without being sent, and give no place back they did not take."""
-    release = asyncio.Event()
-    sent: list[str] = []
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request.method)
-        if len(sent) == 1:
-            return httpx.Response(429, headers={"retry-after": "0"})
-        await release.wait()
-        return httpx.Response(204)
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    http = Http(client, policy=RetryPolicy(attempts=1), sleep=Sleeps())
-    with pytest.raises(RateLimited):
-        await http.request("GET", "https://api.example/x", idempotent=True)
-    assert http.window.places == 1
-    first = asyncio.ensure_future(http.request("GET", "https://api.example/x", idempotent=True))
-    others = [
-        asyncio.ensure_future(http.request("GET", "https://api.example/x", idempotent=True))
-        for _ in range(3)
-    ]
-    while len(sent) < 2:
-        await asyncio.sleep(0)
-    http.stop()
-    for other in others:
-        with pytest.raises(Stopped):
-            await asyncio.wait_for(other, 5)
-    release.set()
-    assert (await asyncio.wait_for(first, 5)).status_code == 204  # on the wire: answered
-    assert sent == ["GET", "GET"]
 
 
 async def test_client_errors_are_not_retried() -> None:

@@ -14,7 +14,6 @@ from reconciler.api.retrying import (
     MAX_RETRY_AFTER,
     Deadline,
     RetryPolicy,
-    Window,
     attempts_for,
     backoff,
     duration,
@@ -124,85 +123,6 @@ def test_requests_refused_together_are_spread_one_pause_apart() -> None:
     alone = [backoff(tight, 1, error, contenders=1, rng=rng) for _ in range(400)]
     assert min(alone) >= 1.0
     assert max(alone) <= 1.5
-
-
-def test_a_429_halves_the_window_once_for_each_crowd_refused_together() -> None:
-    """The clock is the caller's: times are given, nothing sleeps. A crowd of 64 refused
-    together cuts the window once, to 32; a 429 to a request sent after that cut is a new
-    crowd and cuts again, from the requests then out when they are fewer; one at least."""
-    assert Window().places is None
-    window = Window()
-    assert window.allows(1000)
-    assert window.crowd(64, 1.0) == 64  # before any cut: one pause each, the old caution
-    assert window.refused(on_the_wire=64, sent_at=10.0, now=10.5)
-    assert window.places == 32
-    for _ in range(63):  # the rest of the crowd: sent before the cut
-        assert not window.refused(on_the_wire=63, sent_at=10.2, now=10.6)
-    assert (window.places, window.cuts) == (32, 1)
-    assert window.allows(31)
-    assert not window.allows(32)
-    assert window.refused(on_the_wire=10, sent_at=10.7, now=11.0)
-    assert window.places == 5  # half of what was out, not of the window
-    for when in (12.0, 13.0, 14.0, 15.0):
-        window.refused(on_the_wire=5, sent_at=when, now=when + 0.5)
-    assert window.places == 1
-    assert window.allows(0)
-    assert not window.allows(1)
-
-
-def test_the_window_grows_back_by_one_place_a_window_of_successes() -> None:
-    window = Window()
-    window.refused(on_the_wire=64, sent_at=0.0, now=1.0)
-    successes = 0
-    while window.places == 32:
-        window.succeeded()
-        successes += 1
-    assert window.places == 33
-    assert 32 <= successes <= 34
-    for _ in range(10_000):
-        window.succeeded()
-    assert (window.places or 0) > 64  # no ceiling of its own
-    untouched = Window()
-    untouched.succeeded()
-    assert untouched.places is None
-
-
-def test_a_crowd_is_counted_in_windows_not_in_requests() -> None:
-    """64 requests refused together behind a window of 32 come back over two pauses, not
-    64: the server took a window's worth a pause, so the jitter spreads them that wide."""
-    window = Window(counted_from=0.0)
-    window.refused(on_the_wire=64, sent_at=0.0, now=1.0)  # no success counted: rate 0
-    assert [window.crowd(n, 1.0) for n in (0, 1, 32, 33, 64)] == [0, 1, 1, 2, 2]
-    rng = random.Random(8)
-    error = RateLimited("slow", retry_after=1.0)
-    waits = [backoff(POLICY, 1, error, window.crowd(64, 1.0), rng=rng) for _ in range(400)]
-    assert min(waits) >= 1.0
-    assert max(waits) <= 3.0
-    old = [backoff(POLICY, 1, error, 64, rng=rng) for _ in range(400)]
-    assert max(old) > 100  # 126 pauses of jitter: what made concurrency 64 slower
-
-
-def test_a_crowd_is_counted_in_what_the_server_admitted_between_two_refusals() -> None:
-    """A server that took 50 requests in the 1.25 s between two crowds took 40 a second:
-    80 refused come back over two 1-second pauses even when the window is down to 8; one
-    that took a request a pause gets one request a pause, as before windows."""
-    window = Window(counted_from=0.0)
-    window.refused(on_the_wire=16, sent_at=0.0, now=1.0)
-    assert window.places == 8
-    for _ in range(50):
-        window.succeeded()
-    assert window.refused(on_the_wire=8, sent_at=2.0, now=2.25)
-    assert window.admitted == pytest.approx(40.0)
-    assert window.places is not None
-    assert window.places < 40
-    assert window.crowd(80, 1.0) == 2
-    assert window.crowd(80, 0.5) == 4  # 20 in half a second
-    slow = Window(counted_from=0.0)
-    for second in range(1, 9):
-        slow.succeeded()
-        slow.refused(on_the_wire=8, sent_at=second - 0.5, now=float(second))
-    assert slow.places == 1
-    assert slow.crowd(8, 1.0) == 8
 
 
 def test_the_deadline_refuses_waits_that_would_outlast_it() -> None:
