@@ -1,5 +1,6 @@
 """All benchmarks in one command: whole processes (--help, validate, plan cold and warm)
-beside their floors, plan at scale, apply concurrency, seeding throughput, seeding a
+beside their floors, plan at scale, apply concurrency, apply under a rate limit at two
+concurrencies, seeding throughput, seeding a
 workspace with live traffic (governed, against today's fixed rate), `apply --seeds`
 against apply-then-seed, the evaluator of `reconciler test`, and what test files cost
 `plan` (its value diffs).
@@ -39,6 +40,7 @@ def main() -> None:
     processes = run("processes.py", "--json", *(["--quick"] if args.quick else []))
     plan = run("plan_scale.py", "--sizes", sizes, "--json")["plan_scale"]
     apply = run("apply_concurrency.py", "--json", *(["--no-sequential"] if args.quick else []))
+    limited = run("apply_rate_limit.py", "--json", "--cas", "100" if args.quick else "500")
     seeding = run("seeding.py", "--users", users)
     live = run("seed_live_workspace.py", "--users", users)
     seeded = run("apply_seeds.py", "--users", "10000" if args.quick else "50000")["apply_seeds"]
@@ -77,6 +79,17 @@ def main() -> None:
             f"ratio {a['ratio']} (target <= 1.5)",
         )
     )
+    for row in limited["apply_rate_limit"]:
+        rows.append(
+            (
+                f"apply under a rate limit, {row['cas']} CAs, {row['rate_limit']:g} req/s, "
+                f"concurrency {row['concurrency']}",
+                f"{row['seconds']} s vs ideal {row['ideal_seconds']} s; {row['rate_limited']} "
+                f"429s; longest hold {row['longest_hold_seconds']} s",
+                f"ratio {row['seconds'] / row['ideal_seconds']:.2f} (no target: higher "
+                "concurrency must not be slower)",
+            )
+        )
     rows.append(
         (
             f"seed, {seeding['users']:,} users",
@@ -141,6 +154,7 @@ def main() -> None:
                 **processes,
                 "plan_scale": plan,
                 **apply,
+                **limited,
                 "seeding": seeding,
                 "live": live,
                 "apply_seeds": seeded,
