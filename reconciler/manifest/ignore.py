@@ -10,6 +10,7 @@ deleted)."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,15 +26,11 @@ def _nothing(relative: str) -> bool:
     return False
 
 
-#: What Windows editors (Notepad, PowerShell's `Out-File -Encoding utf8`) put first.
-_BOM = b"\xef\xbb\xbf"
-
-
 def _lines(path: Path, display: str) -> list[str]:
     """The file's lines, a UTF-8 byte order mark aside (Git skips it in `.gitignore`);
     ManifestError if it cannot be read, naming the first line that is not UTF-8 text."""
     try:
-        raw = path.read_bytes().removeprefix(_BOM)
+        raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     except OSError as exc:
         issue = Issue(display, None, None, "", f"cannot read: {exc.strerror}")
         raise ManifestError([issue]) from None

@@ -6,6 +6,7 @@ apart; a line that is not JSON becomes a record with an error, never a crash.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -24,7 +25,6 @@ Format = Literal["jsonl", "csv"]
 HEAD_BYTES = 64 * 1024
 #: A CSV cell may hold a whole JSON list; the csv module's default limit is 128 KiB.
 CSV_FIELD_LIMIT = 1 << 20
-_BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 
@@ -69,7 +69,7 @@ def detect(path: Path) -> Format:
     if suffix in JSONL_SUFFIXES:
         return "jsonl"
     with path.open("rb") as file:
-        start = file.read(4096).removeprefix(_BOM).lstrip()
+        start = file.read(4096).removeprefix(codecs.BOM_UTF8).lstrip()
     return "jsonl" if start.startswith(b"{") else "csv"
 
 
@@ -121,7 +121,7 @@ class SeedFile:
     def _jsonl(self) -> Iterator[Record]:
         with self._open() as file:
             for number, raw in enumerate(file, start=1):
-                text = raw.removeprefix(_BOM) if number == 1 else raw
+                text = raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
                 text = text.strip()
                 if not text:
                     continue

@@ -7,6 +7,7 @@ Part of test-file loading; the checks are the strict models of `testfiles.events
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,6 @@ from reconciler.manifest.diagnostics import explain
 from reconciler.testfiles.events import Batch
 
 Json = dict[str, Any]
-#: What Windows editors put first in a UTF-8 file (the seed reader skips it too).
-_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def read(path: Path, display: str) -> EventsFile:
     with handle:
         for number, line in enumerate(handle, start=1):
             # A byte order mark, as Windows editors write: invisible, no part of the JSON.
-            text = line.removeprefix(_BOM) if number == 1 else line
+            text = line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
             if not text.strip():
                 continue
             try:
