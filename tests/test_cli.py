@@ -126,6 +126,36 @@ def test_every_env_flag_says_its_default() -> None:
         assert "(default: RECONCILER_ENV, else" in helped, command
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "--workspace-id", "0"], "must be between 1 and 9223372036854775807, not 0"),
+        (
+            ["apply", "--workspace-id", str(2**63)],
+            f"must be between 1 and 9223372036854775807, not {2**63}",
+        ),
+        (["export", "--workspace-id", "ten"], "'ten' is not a whole number"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_a_workspace_id_out_of_range_is_refused_by_its_flag(args: list[str], said: str) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: Invalid value for '--workspace-id': {said}\n")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_names_what_a_number_flag_takes_not_its_type(command: str) -> None:
+    """--help showed `--workspace-id <int range>  Workspace id.  [1<=x<=9223372036854775807]`
+    and `--rate <float range> ... [0.01<=x<=10000000.0]`: Typer's names for the types and
+    its notation for ranges, where the README writes `--concurrency N`."""
+    helped = run_cli(command, "--help").stdout
+    assert " range>" not in helped
+    assert "9223372036854775807" not in helped
+    if command != "emulator":  # the emulator's knobs are floats: `[default: 0.0]`
+        assert ".0]" not in helped
+
+
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "emulator"])
 def test_help_names_the_values_a_flag_takes(command: str) -> None:
     """`plan --help` showed `--format <str>` and `--target <str>`; the README writes

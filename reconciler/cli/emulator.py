@@ -10,7 +10,9 @@ import typer
 from reconciler.cli.app import app, run_command, state_of
 
 _HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
-_PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")]
+_PortOption = Annotated[
+    int, typer.Option(metavar="PORT", min=0, max=65535, help="Port (0 picks a free one).")
+]
 _DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
 _WorkspaceIdOption = Annotated[
     int | None, typer.Option(help="The only workspace served (any id without it).")

@@ -100,12 +100,6 @@ TargetOption = Annotated[
         show_default=False,
     ),
 ]
-WorkspaceOption = Annotated[
-    int | None,
-    typer.Option(
-        "--workspace-id", min=1, max=MAX_WORKSPACE_ID, help="Workspace id.", show_default=False
-    ),
-]
 PruneOption = Annotated[
     bool | None,
     typer.Option(
@@ -122,8 +116,9 @@ def finite_number(
 ) -> Callable[[str], float]:
     """The parser of a float flag within [minimum, maximum]: `nan` and `inf` are no numbers
     of seconds or users a second, and said so. Typer's own check of the range let them
-    reach it and answered `--rate nan` with "less than or equal to 10000000". (Typer does
-    not check `min`/`max` of a flag with a parser; they still show the range in --help.)"""
+    reach it and answered `--rate nan` with "less than or equal to 10000000". A flag with a
+    parser takes no `min`/`max` (Typer would not check them, and would print the range in
+    --help as `[0.01<=x<=10000000.0]`): its help says the range in words, with `ranged`."""
 
     def parse(text: str) -> float:
         try:
@@ -142,6 +137,31 @@ def finite_number(
     return parse
 
 
+def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
+    """The parser of an integer flag within [minimum, maximum], for a range too wide to
+    print: with Typer's `min`/`max`, --help showed `[1<=x<=9223372036854775807]`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a whole number") from None
+        if not minimum <= value <= maximum:
+            raise typer.BadParameter(f"must be {_range(minimum, maximum)}, not {text}")
+        return value
+
+    return parse
+
+
+def ranged(minimum: float | None = None, maximum: float | None = None) -> str:
+    """The range of a flag with a parser, for its help: `0 or more`, `0.01 to 100`."""
+    if minimum is None:
+        return f"at most {_shown(maximum)}"
+    if maximum is None:
+        return f"{_shown(minimum)} or more"
+    return f"{_shown(minimum)} to {_shown(maximum)}"
+
+
 def _range(minimum: float | None, maximum: float | None) -> str:
     """A range as the README writes it: `between 0.01 and 10000000`, not `1e+07`."""
     if minimum is None:
@@ -153,6 +173,18 @@ def _range(minimum: float | None, maximum: float | None) -> str:
 
 def _shown(bound: float | None) -> str:
     return str(int(bound)) if bound is not None and float(bound).is_integer() else str(bound)
+
+
+WorkspaceOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workspace-id",
+        metavar="ID",
+        parser=whole_number(1, MAX_WORKSPACE_ID),
+        help="Workspace id.",
+        show_default=False,
+    ),
+]
 
 
 def flags_from(

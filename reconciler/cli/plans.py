@@ -24,6 +24,7 @@ from reconciler.cli.options import (
     WorkspaceOption,
     finite_number,
     flags_from,
+    ranged,
 )
 
 
@@ -130,7 +131,7 @@ _ApplyAutoApproveOption = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
 ]
 _ApplyConcurrencyOption = Annotated[
-    int, typer.Option("--concurrency", min=1, max=64, help="CAs changed at once.")
+    int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="CAs changed at once.")
 ]
 _ApplyWaitOption = Annotated[
     bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")
@@ -139,9 +140,9 @@ _ApplyWaitTimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--wait-timeout",
-        min=0,
+        metavar="SECONDS",
         parser=finite_number(0),
-        help="With --wait: the most seconds to follow calculations (default 3600).",
+        help=f"With --wait: the most seconds to follow calculations (default 3600; {ranged(0)}).",
         show_default=False,
     ),
 ]
@@ -152,9 +153,10 @@ _ApplySeedWaitOption = Annotated[
     float | None,
     typer.Option(
         "--seed-wait",
-        min=0,
+        metavar="SECONDS",
         parser=finite_number(0),
-        help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600).",
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600; "
+        f"{ranged(0)}).",
         show_default=False,
     ),
 ]

@@ -17,6 +17,7 @@ from reconciler.cli.options import (
     WorkspaceOption,
     finite_number,
     flags_from,
+    ranged,
 )
 
 #: The ranges of the seed rate and its ceiling, as reconciler.yaml and the RECONCILER_*
@@ -46,9 +47,11 @@ _EnvironmentOption = Annotated[
     ),
 ]
 _BatchSizeOption = Annotated[
-    int, typer.Option(min=1, max=1000, help="Users per request (and under 256 KB).")
+    int, typer.Option(metavar="N", min=1, max=1000, help="Users per request (and under 256 KB).")
 ]
-_ConcurrencyOption = Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")]
+_ConcurrencyOption = Annotated[
+    int, typer.Option(metavar="N", min=1, max=64, help="Requests in flight.")
+]
 _SkipInvalidOption = Annotated[
     bool,
     typer.Option(
@@ -69,10 +72,10 @@ _RateOption = Annotated[
     float | None,
     typer.Option(
         "--rate",
-        min=MIN_SEED_RATE,
-        max=MAX_SEED_RATE,
+        metavar="N",
         parser=finite_number(MIN_SEED_RATE, MAX_SEED_RATE),
-        help="Most users per second (each user is one Events API batch); default 100.",
+        help="Most users per second (each user is one Events API batch); default 100, "
+        f"{ranged(MIN_SEED_RATE, MAX_SEED_RATE)}.",
         show_default=False,
     ),
 ]
@@ -80,10 +83,10 @@ _RateCeilingOption = Annotated[
     float | None,
     typer.Option(
         "--rate-ceiling",
-        min=MIN_SEED_RATE_CEILING,
-        max=MAX_SEED_RATE_CEILING,
+        metavar="PERCENT",
         parser=finite_number(MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING),
-        help="Keep X-mp-rate-limit-percentage-used under this; default 80.",
+        help="Keep X-mp-rate-limit-percentage-used under this; default 80, "
+        f"{ranged(MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING)}.",
         show_default=False,
     ),
 ]
@@ -91,9 +94,11 @@ _SeedWaitOption = Annotated[
     float,
     typer.Option(
         "--seed-wait",
-        min=0,
+        metavar="SECONDS",
         parser=finite_number(0),
-        help="Seconds to retry seeds for a CA the Seeding API does not know yet.",
+        help="Seconds to retry seeds for a CA the Seeding API does not know yet (default 600; "
+        f"{ranged(0)}).",
+        show_default=False,
     ),
 ]
 
