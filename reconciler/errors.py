@@ -98,6 +98,14 @@ def printable(text: str) -> str:
     )
 
 
+def quoted(value: object) -> str:
+    """A value as JSON for a reader: a CA name in double quotes with `"` and `\\` escaped,
+    as in a plan's change line; control, bidi and other format characters escaped too. Every
+    message that names a CA names it so: a name with a `"`, a line break or a U+202E in it
+    reads the same in an error, a warning and the plan, and cannot rearrange the line."""
+    return printable(json.dumps(value, ensure_ascii=False, default=str))
+
+
 @dataclass(frozen=True)
 class Issue:
     """One located problem in an input file: `file:line:column: path: message`."""

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from functools import partial
 from itertools import groupby
 
-from reconciler.errors import printable
+from reconciler.errors import printable, quoted
 from reconciler.plan.render import (
     change_line,
     counted_kinds,
     gate_lines,
     no_value_changes,
-    quoted,
     seeds_line,
     shown_value,
     summary_line,

@@ -6,13 +6,12 @@ Renderers only read the plan (or report); every word of an action kind comes fro
 (`plan --env all`) render as one section per environment. Names and values come from the
 workspace as much as from the manifests: every one is escaped (`errors.printable`), so an
 escape sequence or a bidi override in a live CA's name cannot hide or disguise a line from
-a reviewer; a name is quoted as a value is (`quoted`), so a `"` in it reads as part of it.
+a reviewer; a name is quoted as a value is (`errors.quoted`), so a `"` in it reads as part of it.
 The JSON form is data and is exact.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from itertools import groupby
 from typing import Any, Literal
@@ -21,7 +20,7 @@ import orjson
 from rich.text import Text
 
 from reconciler.console import Output
-from reconciler.errors import printable
+from reconciler.errors import printable, quoted
 from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
 from reconciler.plan.value import (
     ACTION_KINDS,
@@ -46,12 +45,6 @@ def no_value_changes(count: int) -> str:
     """What a change that moves no test user's value says: a hint that no test covers it."""
     users = f"{count} test user{'s' if count != 1 else ''}"
     return f"no test user's value changes ({users}): the tests may not cover this change"
-
-
-def quoted(value: Any) -> str:
-    """A value as JSON for a reader: a name in double quotes with `"` and `\\` escaped, as
-    in a change line; control, bidi and other format characters escaped too."""
-    return printable(json.dumps(value, ensure_ascii=False, sort_keys=False, default=str))
 
 
 def value_text(value: Any, limit: int = 200) -> str:
