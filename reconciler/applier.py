@@ -24,6 +24,7 @@ from reconciler.errors import (
     ReconcilerError,
     ServerError,
     TransportError,
+    quoted,
 )
 from reconciler.models import LiveCA, LiveDefinition
 from reconciler.plan.phases import Phase, chains, phases
@@ -170,7 +171,7 @@ class _Runner:
         if action.action == "create":
             return await self.create(action, outcome)
         if ca_id is None:
-            raise ApiError(f'no id known for "{action.name}" (its create did not run)')
+            raise ApiError(f"no id known for {quoted(action.name)} (its create did not run)")
         if action.action == "update":
             await self.client.update(ca_id, action.body)
         elif action.action == "activate":
@@ -186,7 +187,9 @@ class _Runner:
         last: ApiError | None = None
         for round_ in range(1, CREATE_ROUNDS + 1):
             if last is not None:
-                await self.client.http.settle(round_ - 1, last, f'the create of "{action.name}"')
+                await self.client.http.settle(
+                    round_ - 1, last, f"the create of {quoted(action.name)}"
+                )
             try:
                 return await self.client.create(body)
             except ApiError as exc:
@@ -337,13 +340,13 @@ def stale(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
     for action in plan.actions:
         if action.id is None:
             if action.action == "create" and action.name in names:
-                found.append(f'"{action.name}" now exists (the plan would create it)')
+                found.append(f"{quoted(action.name)} now exists (the plan would create it)")
             continue
         current = by_id.get(action.id)
         if current is None:
-            found.append(f'"{action.name}" (id {action.id}) no longer exists')
+            found.append(f"{quoted(action.name)} (id {action.id}) no longer exists")
         elif current.fingerprint != plan.live.get(str(action.id)):
-            found.append(f'"{action.name}" (id {action.id}) changed since the plan was made')
+            found.append(f"{quoted(action.name)} (id {action.id}) changed since the plan was made")
     return sorted(set(found))
 
 
@@ -357,22 +360,22 @@ def verify(plan: Plan, live: Sequence[LiveCA]) -> list[str]:
         kinds = {a.action for a in actions}
         if "delete" in kinds:
             if any(a.id in by_id for a in actions):
-                problems.append(f'"{name}" still exists')
+                problems.append(f"{quoted(name)} still exists")
             continue
         current = by_name.get(name)
         if current is None:
-            problems.append(f'"{name}" does not exist')
+            problems.append(f"{quoted(name)} does not exist")
             continue
         bodies = [a.body for a in actions if a.action in ("create", "update")]
         if bodies:
             wanted = LiveDefinition.read(bodies[-1]["draft_definition"]).canonical
             held = current.active if "activate" in kinds else (current.draft or current.active)
             if held != wanted:
-                problems.append(f'"{name}" does not hold the planned definition')
+                problems.append(f"{quoted(name)} does not hold the planned definition")
             if current.description_text != bodies[-1].get("description", ""):
-                problems.append(f'"{name}" does not have the planned description')
+                problems.append(f"{quoted(name)} does not have the planned description")
         if ("activate" in kinds or "discard_draft" in kinds) and current.draft is not None:
-            problems.append(f'"{name}" still has a draft')
+            problems.append(f"{quoted(name)} still has a draft")
         if "activate" in kinds and current.active is None:
-            problems.append(f'"{name}" is not active')
+            problems.append(f"{quoted(name)} is not active")
     return problems

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import format_path, printable
+from reconciler.errors import format_path, quoted
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 from reconciler.settings.file import Drafts
@@ -122,10 +122,9 @@ def ca_document(
     says that the manifests this export replaces (or reads) protect the CA. `drafts` is
     the policy the export's plan follows, which says what becomes of a stray draft."""
     notes: list[str] = []
-    shown = printable(live.name)
     definition = live.active if live.active is not None else live.draft
     if definition is None:
-        return None, [f'"{shown}" (id {live.id}) has no definition; not exported']
+        return None, [f"{quoted(live.name)} (id {live.id}) has no definition; not exported"]
     entry: dict[str, Any] = {"name": live.name}
     if live.description_text:
         entry["description"] = live.description_text
@@ -140,7 +139,8 @@ def ca_document(
             else "plan will offer to discard the draft"
         )
         notes.append(
-            f'"{shown}" has an unactivated draft; its active definition was exported ({fate})'
+            f"{quoted(live.name)} has an unactivated draft; its active definition was "
+            f"exported ({fate})"
         )
     entry["definition"] = definition_document(definition)
     try:
@@ -151,13 +151,13 @@ def ca_document(
         if first["loc"][:1] == ("name",):
             # A name is no field a manifest can fix: renamed_from obeys the same rules.
             notes.append(
-                f'"{shown}" has a name the manifest rules refuse ({problem}); exported as it '
-                "is, but plan refuses that file: rename the CA in mParticle (possible until "
+                f"{quoted(live.name)} has a name the manifest rules refuse ({problem}); exported "
+                "as it is, but plan refuses that file: rename the CA in mParticle (possible until "
                 "it is activated), or remove the file to leave the CA unmanaged"
             )
         else:
             notes.append(
-                f'"{shown}" holds a definition the manifest rules refuse ({problem}); '
+                f"{quoted(live.name)} holds a definition the manifest rules refuse ({problem}); "
                 "exported as it is, fix it by hand"
             )
     return entry, notes

@@ -26,7 +26,7 @@ from rich.progress import (
 
 from reconciler import workspace
 from reconciler.console import Output
-from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError
+from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError, quoted
 from reconciler.files import real_path
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
@@ -198,7 +198,7 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
         if report.rate_configured:
             lines.append(_rate_line(report))
         if report.propagation_retries:
-            waited = ", ".join(f'"{name}"' for name in report.propagation_waited)
+            waited = ", ".join(quoted(name) for name in report.propagation_waited)
             lines.append(
                 f"  waited:   {report.propagation_retries:,} tries sent again until the "
                 f"Seeding API knew {waited}"

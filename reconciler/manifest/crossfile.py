@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reconciler.errors import Issue
+from reconciler.errors import Issue, quoted
 from reconciler.models.rules import folded
 
 if TYPE_CHECKING:
@@ -43,8 +43,9 @@ def look_alikes(declared: Sequence[Declared | DesiredCA]) -> list[Issue]:
         earlier = first.setdefault(folded(written.name), written)
         if earlier.name != written.name:
             message = (
-                f'"{written.name}" differs from "{earlier.name}" at {earlier.where} only in '
-                "case or Unicode form: mParticle keeps two CAs, a reader sees one; rename one"
+                f"{quoted(written.name)} differs from {quoted(earlier.name)} at {earlier.where} "
+                "only in case or Unicode form: mParticle keeps two CAs, a reader sees one; "
+                "rename one"
             )
             issues.append(_at(written, "name", message, "warning"))
     return issues
@@ -60,7 +61,7 @@ def cross_file_issues(
         earlier = first.setdefault(written.name, written)
         if earlier is not written:
             message = (
-                f'duplicate CA name "{written.name}": also defined at {earlier.where}; '
+                f"duplicate CA name {quoted(written.name)}: also defined at {earlier.where}; "
                 "names are unique per workspace"
             )
             issues.append(_at(written, "name", message))
@@ -73,13 +74,16 @@ def cross_file_issues(
             # The way out is said: renaming a CA and giving its old name to a new one takes
             # two applies (the rename must land before the old name is free again).
             message = (
-                f'"{old}" is still declared at {first[old].where}; a CA cannot be renamed '
+                f"{quoted(old)} is still declared at {first[old].where}; a CA cannot be renamed "
                 "and kept: remove one. To give the old name to a new CA, apply the rename "
-                f'first (without "{old}"), then remove renamed_from and declare "{old}" again'
+                f"first (without {quoted(old)}), then remove renamed_from and declare "
+                f"{quoted(old)} again"
             )
             issues.append(_at(desired, "renamed_from", message))
         other = renamed.setdefault(old, desired)
         if other is not desired:
-            message = f'"{old}" is also the renamed_from of "{other.name}" at {other.where}'
+            message = (
+                f"{quoted(old)} is also the renamed_from of {quoted(other.name)} at {other.where}"
+            )
             issues.append(_at(desired, "renamed_from", message))
     return issues + look_alikes(declared)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from reconciler.errors import Issue
+from reconciler.errors import Issue, quoted
 from reconciler.manifest import cache, overrides
 from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared
@@ -62,7 +62,7 @@ def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
     prefix = f"{base[0]}[{base[1]}]" if len(base) == 2 else ""
     # The CA itself (not a mapping, say) keeps its full path: an empty one would say nothing.
     path = issue.path.removeprefix(prefix).lstrip(".") or issue.path
-    message = f'{issue.message} (CA "{name}")' if name else issue.message
+    message = f"{issue.message} (CA {quoted(name)})" if name else issue.message
     return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from reconciler.environments import environment_names, layered
-from reconciler.errors import Issue, format_path
+from reconciler.errors import Issue, format_path, quoted
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import SAME_FIELD, Document
 from reconciler.models import CalculatedAttribute, Problem
@@ -129,7 +129,7 @@ class _Where:
             located.line,
             located.column,
             format_path((*origin, *path)),
-            f'{message} (CA "{self.item.get("name")}" in environment {self.environment})',
+            f"{message} (CA {quoted(self.item.get('name'))} in environment {self.environment})",
             severity,
         )
 
@@ -241,7 +241,7 @@ def environment_issues(cas: Iterable[Placement], settings: SettingsFile) -> list
                         mention.line,
                         mention.column,
                         mention.path,
-                        f'{message} (CA "{ca.name}")',
+                        f"{message} (CA {quoted(ca.name)})",
                     )
                 )
     return issues
@@ -277,17 +277,18 @@ def scope_issues(cas: Iterable[Placement], settings: SettingsFile) -> list[Issue
         where = _outside(ca.name, exists, scopes)
         if where is not None:
             message = (
-                f'CA "{ca.name}" is outside {where}: add a pattern that matches it to `scope`, '
-                "or limit the CA with `environments:`"
+                f"CA {quoted(ca.name)} is outside {where}: add a pattern that matches it to "
+                "`scope`, or limit the CA with `environments:`"
             )
             issues.append(Issue(ca.file, ca.line, ca.column, "name", message))
         old = ca.renamed_from
         where = _outside(old, exists, scopes) if old is not None else None
         if where is not None:
             message = (
-                f'CA "{ca.name}" is renamed from "{old}", which is outside {where}: the plan '
-                f'cannot see it, so it would create "{ca.name}" and leave "{old}" behind; add a '
-                f'pattern that matches "{old}" to `scope`, or remove renamed_from'
+                f"CA {quoted(ca.name)} is renamed from {quoted(old)}, which is outside {where}: "
+                f"the plan cannot see it, so it would create {quoted(ca.name)} and leave "
+                f"{quoted(old)} behind; add a pattern that matches {quoted(old)} to `scope`, or "
+                "remove renamed_from"
             )
             issues.append(Issue(ca.file, ca.line, ca.column, "renamed_from", message))
     return issues

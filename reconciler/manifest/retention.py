@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.environments import environment_names, layered
-from reconciler.errors import Issue, format_path
+from reconciler.errors import Issue, format_path, quoted
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
 from reconciler.models import CanonicalDefinition
 from reconciler.models.values import parse_instant
@@ -120,7 +120,7 @@ def _issue(found: list[_Found]) -> Issue:
     desired = first.desired
     named = [f.environment for f in found if f.environment is not None]
     where = f" in environment{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else ""
-    message = f'{first.message} (CA "{desired.name}"{where})'
+    message = f"{first.message} (CA {quoted(desired.name)}{where})"
     document, index, item = _item(desired)
     if document is None or index is None:
         return Issue(desired.file, desired.line, desired.column, format_path(first.path), message)

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from reconciler.errors import ApiError, format_path
+from reconciler.errors import ApiError, format_path, quoted
 from reconciler.models.canonical import (
     NON_TEXT_LEAVES,
     CanonicalCondition,
@@ -326,7 +326,7 @@ def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
     for (index, field), count in problems.items():
         item = data[index]
         named.append(
-            f'"{item.get("name")}" (id {item.get("id")}): its {_DEFINITIONS[field]} definition '
-            f"could not be read from the API's answer ({count} problem(s))"
+            f"{quoted(item.get('name'))} (id {item.get('id')}): its {_DEFINITIONS[field]} "
+            f"definition could not be read from the API's answer ({count} problem(s))"
         )
     return "; ".join(named)

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from reconciler.errors import UNPRINTABLE, DataPath, format_path
+from reconciler.errors import UNPRINTABLE, DataPath, format_path, quoted
 from reconciler.models.values import format_instant, parse_instant
 
 
@@ -73,7 +73,7 @@ def name_problems(field: str, name: str | None) -> list[Problem]:
     found = []
     if name != name.strip():
         message = (
-            f"{name!r} has leading or trailing whitespace, which mParticle keeps as part of "
+            f"{quoted(name)} has leading or trailing whitespace, which mParticle keeps as part of "
             "the name; if no live CA is named so, remove it"
         )
         found.append(Problem((field,), message, "warning"))
@@ -84,7 +84,7 @@ def name_problems(field: str, name: str | None) -> list[Problem]:
     inner = name.strip()
     if not inner.isprintable() and any(unicodedata.category(ch) in UNPRINTABLE for ch in inner):
         message = (
-            f"{name!r} is named with a tab, a line break or an invisible character, "
+            f"{quoted(name)} is named with a tab, a line break or an invisible character, "
             "which mParticle keeps as part of the name (and a reader cannot see); if no live "
             "CA is named so, remove it"
         )

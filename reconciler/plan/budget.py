@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reconciler.errors import first_few
+from reconciler.errors import first_few, quoted
 from reconciler.models import LiveCA
 from reconciler.plan.value import Action, Plan
 
@@ -64,7 +64,7 @@ class Budget:
         taken = self.activations(plan, live)
         if self.limit is None or after <= self.limit or not taken:
             return None
-        names = [f'"{a.name}"' for a in taken]
+        names = [quoted(a.name) for a in taken]
         shown = first_few(names, ", ", " ", SHOWN)
         freed = len(self.freed(plan, live))
         frees = f", deletes {freed} active" if freed else ""

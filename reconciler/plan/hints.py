@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
+from reconciler.errors import quoted
 from reconciler.models import DeclaredCA, LiveCA, fingerprint
 from reconciler.models.rules import folded
 
@@ -17,7 +18,7 @@ _SUGGESTED = 3
 
 
 def _quoted(names: Iterable[str]) -> str:
-    return " or ".join(f'"{name}"' for name in names)
+    return " or ".join(quoted(name) for name in names)
 
 
 def _suggestions(wanted: str, names: Sequence[str]) -> list[str]:
@@ -33,16 +34,16 @@ def _renamed_from(ca: DeclaredCA, names: Sequence[str]) -> list[str]:
     found = _suggestions(ca.renamed_from, names)
     meant = f"; did you mean {_quoted(found)}?" if found else ""
     return [
-        f'renamed_from "{ca.renamed_from}" names no CA in the workspace, so this creates a '
+        f"renamed_from {quoted(ca.renamed_from)} names no CA in the workspace, so this creates a "
         f"new CA{meant}"
     ]
 
 
 def _look_alikes(ca: DeclaredCA, by_folded: dict[str, list[LiveCA]]) -> list[str]:
     return [
-        f'"{ca.name}" differs from the live "{live.name}" (id {live.id}) only in case or '
-        "Unicode form: this creates a second CA; to change that one, use its name or "
-        f'renamed_from: "{live.name}"'
+        f"{quoted(ca.name)} differs from the live {quoted(live.name)} (id {live.id}) only in "
+        "case or Unicode form: this creates a second CA; to change that one, use its name or "
+        f"renamed_from: {quoted(live.name)}"
         for live in by_folded.get(folded(ca.name), [])
     ]
 
@@ -51,8 +52,8 @@ def _same_definition(ca: DeclaredCA, by_definition: dict[str, list[LiveCA]]) -> 
     if not by_definition:
         return []  # no unmanaged CA: the digest of the new definition is not needed
     return [
-        f'same definition as the unmanaged "{live.name}" (id {live.id}): if this is a '
-        f'rename, add renamed_from: "{live.name}" to keep its id, seeds and audiences'
+        f"same definition as the unmanaged {quoted(live.name)} (id {live.id}): if this is a "
+        f"rename, add renamed_from: {quoted(live.name)} to keep its id, seeds and audiences"
         for live in by_definition.get(fingerprint(ca.canonical), [])
         if folded(live.name) != folded(ca.name)  # already told as a look-alike
     ]

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import ReconcilerError, first_few, printable
+from reconciler.errors import ReconcilerError, first_few, printable, quoted
 from reconciler.models import LiveCA, LiveDefinition
 from reconciler.models.canonical import CanonicalDefinition
 from reconciler.plan.changes import ca_changes
@@ -53,7 +53,7 @@ def _json(value: Any) -> str:
 
 def _label(action: Action) -> str:
     where = f", id {action.id}" if action.id is not None else ""
-    return f'"{printable(action.name)}" ({action.action}{where})'
+    return f"{quoted(action.name)} ({action.action}{where})"
 
 
 def _canonical(raw: Any) -> CanonicalDefinition | None:

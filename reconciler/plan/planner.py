@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import PlanError, format_path
+from reconciler.errors import PlanError, format_path, quoted
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
 from reconciler.plan.changes import as_written, ca_changes, leaves
@@ -85,7 +85,7 @@ def rename_refused(ca: DeclaredCA, live: LiveCA) -> str | None:
     if ca.name == live.name or not live.was_activated:
         return None
     return (
-        f'"{live.name}" (id {live.id}) cannot be renamed to "{ca.name}": names are '
+        f"{quoted(live.name)} (id {live.id}) cannot be renamed to {quoted(ca.name)}: names are "
         "read-only once a CA has been activated. Keep the old name (remove renamed_from "
         "and use the old name), or create a new CA under the new name and delete the "
         "old one (this discards its seeds and breaks audiences that use it)."
@@ -97,7 +97,7 @@ def protect_refused(ca: DeclaredCA, breaks: list[str]) -> str | None:
     if not (breaks and ca.protect):
         return None
     return (
-        f'"{ca.name}" is protected (protect: true) and this change would discard its '
+        f"{quoted(ca.name)} is protected (protect: true) and this change would discard its "
         f"seeds ({', '.join(breaks)} changes). Revert the change, or remove protect "
         "to allow it and re-send the seeds afterwards."
     )
@@ -231,8 +231,9 @@ def match(
         old = by_name.get(ca.renamed_from) if ca.renamed_from else None
         if found is not None and old is not None:
             errors.append(
-                f'"{ca.name}" has renamed_from "{ca.renamed_from}", but both names exist in the '
-                f"workspace (ids {found.id} and {old.id}); remove renamed_from, or delete one"
+                f"{quoted(ca.name)} has renamed_from {quoted(ca.renamed_from)}, but both names "
+                f"exist in the workspace (ids {found.id} and {old.id}); remove renamed_from, or "
+                "delete one"
             )
         chosen = found if found is not None else old
         if chosen is not None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconciler.errors import SafetyError, SettingsError
+from reconciler.errors import SafetyError, SettingsError, quoted
 from reconciler.models import LiveCA
 from reconciler.plan.budget import Budget
 from reconciler.plan.value import Plan, Violation
@@ -93,7 +93,7 @@ def _delete(facts: Facts) -> list[str]:
     if facts.policy.allow_delete:
         return []
     return [
-        f'deleting "{action.name}" (id {action.id}): this environment does not allow deletes '
+        f"deleting {quoted(action.name)} (id {action.id}): this environment does not allow deletes "
         "(safety.allow_delete: false)"
         for action in facts.plan.actions
         if action.action == "delete"
@@ -109,7 +109,7 @@ def _delete_in_use(facts: Facts) -> list[str]:
             count = by_id[action.id].audience_count or 0
             if count > 0:
                 found.append(
-                    f'deleting "{action.name}" (id {action.id}) breaks '
+                    f"deleting {quoted(action.name)} (id {action.id}) breaks "
                     f"{_plural(count, 'audience')} that use it"
                 )
     return found
@@ -130,7 +130,7 @@ def _activations(facts: Facts) -> list[str]:
 @rule("drafts")
 def _drafts(facts: Facts) -> list[str]:
     return [
-        f'"{note.name}" (id {note.id}) holds a draft made outside Git that this plan would '
+        f"{quoted(note.name)} (id {note.id}) holds a draft made outside Git that this plan would "
         "replace (drafts: preserve)"
         for note in facts.plan.drafts
         if not note.kept
@@ -143,7 +143,7 @@ def _promotion(facts: Facts) -> list[str]:
     waiting = [c for c in promotion.checks if not c.promoted] if promotion else []
     if promotion is None or not waiting:
         return []
-    found = ", ".join(f'"{check.name}" is {check.reason}' for check in waiting)
+    found = ", ".join(f"{quoted(check.name)} is {check.reason}" for check in waiting)
     return [f"{found}: apply --env {promotion.source} first"]
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, quoted
 from reconciler.models import CanonicalDefinition, LiveCA
 from reconciler.plan.value import Action, Plan, SeedSource, summarize
 
@@ -113,14 +113,14 @@ class _Seeder:
         shape = self.facts.shapes.get(name)
         if name not in self.declared:
             self.errors.append(
-                f'the seed file seeds "{name}", which this plan does not cover (not selected '
+                f"the seed file seeds {quoted(name)}, which this plan does not cover (not selected "
                 "by --only/--exclude, or not declared in this environment): widen the "
                 "selection, or leave its seeds out of the file"
             )
             return chain
         if shape is None or shape[1] is None:
             self.errors.append(
-                f'the seed file seeds "{name}", whose manifest has no seeding.cutoff_date: '
+                f"the seed file seeds {quoted(name)}, whose manifest has no seeding.cutoff_date: "
                 "mParticle takes seeds only for a CA defined with one; add it, or leave its "
                 "seeds out of the file"
             )
@@ -136,7 +136,7 @@ class _Seeder:
         changes_in_use = live is not None and live.active is not None and active_shape != shape
         if changes_in_use and "activate" not in kinds:
             self.errors.append(
-                f'the seed file seeds "{name}" as {shape[0]} with cutoff {shape[1]}, but the '
+                f"the seed file seeds {quoted(name)} as {shape[0]} with cutoff {shape[1]}, but the "
                 "definition in use stays the active one"
                 + (f" ({active_shape[0]}, cutoff {active_shape[1]})" if active_shape else "")
                 + " while active: false keeps the new one a draft; mParticle matches seeds to "

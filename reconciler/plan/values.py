@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reconciler.errors import quoted
 from reconciler.evaluator import NO_VALUE, Calculation, DefinitionError, Timeline
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan.value import Action, Plan, ValueDiff
@@ -156,7 +157,8 @@ def with_values(
             diffs = _diffs(subjects, action.name, before, after)
         except DefinitionError as exc:
             notes.append(
-                f'"{action.name}": no value diff: the evaluator cannot read its definition ({exc})'
+                f"{quoted(action.name)}: no value diff: the evaluator cannot read its "
+                f"definition ({exc})"
             )
             continue
         actions[index] = action.model_copy(update={"values": diffs})

@@ -13,6 +13,7 @@ from datetime import date
 
 import orjson
 
+from reconciler.errors import quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.manifest.loader import Manifests
 
@@ -37,15 +38,15 @@ class SeedTarget:
         """Why seeds for this CA will probably not take, if they will not."""
         if self.rolling:
             return (
-                f'CA "{self.name}" ({self.where}) has a rolling `within` time period: mParticle '
-                'calls seeding it "not supported": it takes the seeds, but seeded values never '
-                "leave the window, so this CA will overstate for as long as it exists"
+                f"CA {quoted(self.name)} ({self.where}) has a rolling `within` time period: "
+                'mParticle calls seeding it "not supported": it takes the seeds, but seeded '
+                "values never leave the window, so this CA will overstate for as long as it exists"
             )
         if self.cutoff is None:
             return (
-                f'CA "{self.name}" ({self.where}) has no seeding.cutoff_date in its manifest: '
-                "each record must give cutoff_date, and the server only accepts seeds for a "
-                "CA declared with seeding"
+                f"CA {quoted(self.name)} ({self.where}) has no seeding.cutoff_date in its "
+                "manifest: each record must give cutoff_date, and the server only accepts seeds "
+                "for a CA declared with seeding"
             )
         return None
 

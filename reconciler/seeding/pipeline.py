@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from reconciler.api.retrying import RetryPolicy
-from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path
+from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path, quoted
 from reconciler.files import real_path
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
@@ -215,7 +215,9 @@ class _Run:
             return preflight.Workspace()
         known = await preflight.check(settings, self.used, self.catalogue, self.transport)
         if known.refused and not options.skip_invalid:
-            reasons = "; ".join(f'"{name}": {why}' for name, why in sorted(known.refused.items()))
+            reasons = "; ".join(
+                f"{quoted(name)}: {why}" for name, why in sorted(known.refused.items())
+            )
             raise ReconcilerError(
                 f"workspace {settings.workspace_id} will not take the seeds of every CA the "
                 f"file seeds, and nothing was sent: {reasons}. Apply the manifests first "
@@ -346,7 +348,7 @@ def _warn(
         target = catalogue.get(name)
         kind = target.calculation_type if target is not None else ""
         warnings.append(
-            f'CA "{name}" ({kind}): {users:,} user(s) seed more than 100 distinct values; '
+            f"CA {quoted(name)} ({kind}): {users:,} user(s) seed more than 100 distinct values; "
             "mParticle keeps only the first 100 it receives and drops the rest"
         )
     for warning in warnings:

@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import manifest
 from reconciler.console import Output
 from reconciler.environments import environment_names, requested_environment
-from reconciler.errors import PlanError, ReconcilerError, first_few, printable
+from reconciler.errors import PlanError, ReconcilerError, first_few, quoted
 from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
@@ -184,9 +184,10 @@ async def promotion_now(
         Violation(
             rule="promotion",
             message=(
-                f'"{check.name}" no longer runs the checked definition in {gate.source}'
+                f"{quoted(check.name)} no longer runs the checked definition in {gate.source}"
                 if check.promoted
-                else f'"{check.name}" is still {check.reason}; apply --env {gate.source} first'
+                else f"{quoted(check.name)} is still {check.reason}; "
+                f"apply --env {gate.source} first"
             ),
         )
         for check in promotion.unpromoted(gate, live)
@@ -269,7 +270,7 @@ def not_made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> lis
     found = []
     for (name, ca_id), chain in _chains(plan).items():
         where = f" (id {ca_id})" if ca_id is not None else ""
-        label = f'"{printable(name)}"{where}'
+        label = f"{quoted(name)}{where}"
         if (name, ca_id) not in given:
             found.append(f"{label}: they give no action for it")
         elif given[(name, ca_id)] != chain:

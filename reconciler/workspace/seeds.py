@@ -29,7 +29,7 @@ import orjson
 
 from reconciler.applier import SeedResult
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError, SeedFileError
+from reconciler.errors import ReconcilerError, SeedFileError, quoted
 from reconciler.files import replace_whole
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
@@ -172,8 +172,9 @@ def unchanged_source(plan: Plan, catalogue: Catalogue) -> None:
         planned = (action.body.get("calculation_type"), action.body.get("cutoff_date"))
         if action.action == "seed" and known.get(action.name) != planned:
             raise ReconcilerError(
-                f'the manifests now give "{action.name}" other seeds ({known.get(action.name)}) '
-                f"than the plan ({planned}); nothing was sent. Make a new plan"
+                f"the manifests now give {quoted(action.name)} other seeds "
+                f"({known.get(action.name)}) than the plan ({planned}); nothing was sent. Make a "
+                "new plan"
             )
 
 
@@ -285,7 +286,7 @@ class SeedGroups:
         # Users with user attributes only go with the first group an apply sends.
         unseeded = first and not record.unseeded
         self.directory.mkdir(parents=True, exist_ok=True)
-        names = ", ".join(f'"{name}"' for name in sorted(cas))
+        names = ", ".join(quoted(name) for name in sorted(cas))
         checkpoint = self.checkpoint(cas, unseeded)
         self.groups.starting(checkpoint, cas)
         options = SeedOptions(

@@ -338,10 +338,10 @@ def test_a_padded_name_is_a_warning_and_a_blank_one_an_error(tmp_path: Path) -> 
     stderr = result.stderr.replace(f"{tmp_path}/", "")
     assert result.exit_code == 0, result.output
     assert (
-        "cas.yaml:2:11: name: ' Padded\\t' has leading or trailing whitespace, which "
+        'cas.yaml:2:11: name: " Padded\\t" has leading or trailing whitespace, which '
         "mParticle keeps as part of the name; if no live CA is named so, remove it"
     ) in stderr, stderr
-    assert "cas.yaml:3:19: renamed_from: 'Old ' has leading or trailing whitespace" in stderr
+    assert 'cas.yaml:3:19: renamed_from: "Old " has leading or trailing whitespace' in stderr
 
 
 def test_the_summary_counts_every_environment_unless_one_is_asked_for(tmp_path: Path) -> None:
@@ -374,6 +374,6 @@ def test_a_name_with_a_line_or_paragraph_separator_is_a_warning(
     stderr = result.stderr.replace(f"{tmp_path}/", "")
     assert result.exit_code == 0, result.output
     assert (
-        f"cas.yaml:2:11: name: 'Line{separator}break' is named with a tab, a line break or an "
+        f'cas.yaml:2:11: name: "Line{separator}break" is named with a tab, a line break or an '
         "invisible character"
     ) in stderr, stderr

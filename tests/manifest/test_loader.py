@@ -324,3 +324,24 @@ def test_an_ignore_file_saved_on_windows_ignores_its_first_pattern_too(tmp_path:
     )
     (root / ".reconcilerignore").write_bytes(b"\xef\xbb\xbfdrafts/\r\n*.values.yaml\r\n")
     assert [c.name for c in manifest.load(root).cas] == ["Sessions"]
+
+
+#: A name mParticle accepts: a `"`, a line break and a right-to-left override in it.
+TRICKY = 'Evil "x" \n\u202eboN'
+#: That name as the plan's change lines write it: quoted, `"` escaped, the rest escaped.
+TRICKY_QUOTED = '"Evil \\"x\\" \\n\\u202eboN"'
+
+
+def test_a_duplicate_name_is_quoted_as_the_plan_quotes_it(tmp_path: Path) -> None:
+    """A `"` in a name read as the end of it, and a line break or U+202E in it reached the
+    terminal raw: a duplicate name's error names it as the plan does, on one line."""
+    written = '"Evil \\"x\\" \\n\\u202eboN"'  # the YAML for TRICKY
+    root = workspace(
+        tmp_path, {"one.yaml": CA.format(name=written), "two.yaml": CA.format(name=written)}
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load(root)
+    assert caught.value.issues[0].message.startswith(f"duplicate CA name {TRICKY_QUOTED}: ")
+    assert f"two.yaml:2:5: name: duplicate CA name {TRICKY_QUOTED}: also" in str(caught.value)
+    assert "\u202e" not in str(caught.value)
+    assert 'duplicate CA name "Evil "x"' not in str(caught.value)

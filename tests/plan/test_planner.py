@@ -280,3 +280,56 @@ def test_a_new_ca_equal_to_an_unmanaged_one_hints_at_a_missed_rename() -> None:
 def test_creates_without_a_look_alike_carry_no_hint() -> None:
     plan = make([want("Fresh", definition=OTHER)], [found("LTV", id=4, active=DEFINITION)])
     assert warnings_of(plan, "Fresh") == []
+
+
+#: A name mParticle accepts: a `"`, a line break and a right-to-left override in it.
+TRICKY = 'Evil "x" \n\u202eboN'
+#: That name as the plan's change lines write it: quoted, `"` escaped, the rest escaped.
+TRICKY_QUOTED = '"Evil \\"x\\" \\n\\u202eboN"'
+
+
+def refusal(desired: list[Any], live: list[Any]) -> str:
+    with pytest.raises(PlanError) as caught:
+        make(desired, live)
+    return caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "expected"),
+    [
+        pytest.param(
+            [want(TRICKY, definition=OTHER, protect=True)],
+            [found(TRICKY, active=DEFINITION)],
+            f"{TRICKY_QUOTED} is protected (protect: true)",
+            id="protect",
+        ),
+        pytest.param(
+            [want("New", renamed_from=TRICKY)],
+            [found(TRICKY, active=DEFINITION)],
+            f'{TRICKY_QUOTED} (id 7) cannot be renamed to "New"',
+            id="rename-after-activation",
+        ),
+        pytest.param(
+            [want(TRICKY, renamed_from="Old")],
+            [found(TRICKY, id=9, active=DEFINITION), found("Old", id=8, draft=DEFINITION)],
+            f'{TRICKY_QUOTED} has renamed_from "Old", but both names exist',
+            id="both-names",
+        ),
+    ],
+)
+def test_a_refusal_quotes_a_name_as_the_plan_does(
+    desired: list[Any], live: list[Any], expected: str
+) -> None:
+    """A line break in a name broke `Cannot plan:`'s list into a line of its own, and a `"`
+    in it read as its end: every refusal names a CA as the plan's change lines do."""
+    message = refusal(desired, live)
+    assert message.splitlines()[1].startswith(f"  - {expected}"), message
+    assert len(message.splitlines()) == 2, message
+
+
+def test_a_renamed_from_hint_quotes_names_as_the_plan_does() -> None:
+    plan = make([want("New", renamed_from=TRICKY + "!")], [found(TRICKY, id=4)])
+    assert warnings_of(plan, "New") == [
+        f'renamed_from "Evil \\"x\\" \\n\\u202eboN!" names no CA in the workspace, so this '
+        f"creates a new CA; did you mean {TRICKY_QUOTED}?"
+    ]

@@ -105,3 +105,16 @@ def test_the_threshold_names_the_percentage_as_written() -> None:
         v.message for v in safety.violations(plan, live, SafetyPolicy(max_change_percent=10))
     ]
     assert messages == ["the plan changes or deletes 3 of the workspace's 16 CAs (more than 10%)"]
+
+
+def test_a_refused_delete_quotes_the_name_as_the_plan_does() -> None:
+    """A line break in a live CA's name split the refusal, a `"` in it read as its end."""
+    live = [found('Evil "x" \n\u202eboN', id=3, active=OTHER)]
+    plan = make([], live, prune=True)
+    with pytest.raises(SafetyError) as caught:
+        safety.check(plan, live, force=False, policy=SafetyPolicy(allow_delete=False))
+    assert (
+        '[delete] deleting "Evil \\"x\\" \\n\\u202eboN" (id 3): this environment does not '
+        "allow deletes"
+    ) in caught.value.message
+    assert "\n" not in caught.value.message
