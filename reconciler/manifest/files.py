@@ -58,11 +58,14 @@ def _validation_issues(
 
 
 def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
-    """Show paths relative to the CA and name the CA, which reads better in a long file."""
+    """Show paths relative to the CA and name the CA, which reads better in a long file
+    (unless the message names it already: a warning about the name itself)."""
     prefix = f"{base[0]}[{base[1]}]" if len(base) == 2 else ""
     # The CA itself (not a mapping, say) keeps its full path: an empty one would say nothing.
     path = issue.path.removeprefix(prefix).lstrip(".") or issue.path
-    message = f"{issue.message} (CA {quoted(name)})" if name else issue.message
+    shown = quoted(name) if name else None
+    named = shown is None or shown in issue.message
+    message = issue.message if named else f"{issue.message} (CA {shown})"
     return Issue(issue.file, issue.line, issue.column, path, message, issue.severity)
 
 

@@ -377,3 +377,23 @@ def test_a_name_with_a_line_or_paragraph_separator_is_a_warning(
         f'cas.yaml:2:11: name: "Line{separator}break" is named with a tab, a line break or an '
         "invisible character"
     ) in stderr, stderr
+
+
+def test_a_warning_about_a_name_names_the_ca_once(tmp_path: Path) -> None:
+    """`name: "A\tB" is named with a tab ... (CA "A\tB")` said the name twice: a warning
+    that quotes the name needs no `(CA ...)` after it; one about renamed_from does."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        'calculated_attributes:\n  - name: "A\\tB"\n    renamed_from: "Old "\n' + SESSIONS_SINCE
+    )
+    result = run_cli("validate", tmp_path)
+    assert result.exit_code == 0, result.output
+    warnings = result.stderr.replace(f"{tmp_path}/", "").splitlines()
+    named = [line for line in warnings if "is named with a tab" in line]
+    assert named == [
+        'Warning: cas.yaml:2:11: name: "A\\tB" is named with a tab, a line break or an '
+        "invisible character, which mParticle keeps as part of the name (and a reader cannot "
+        "see); if no live CA is named so, remove it"
+    ], warnings
+    renamed = [line for line in warnings if "renamed_from:" in line]
+    assert renamed[0].endswith('if no live CA is named so, remove it (CA "A\\tB")'), renamed
