@@ -242,6 +242,12 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
     return settings, {desired.name for desired in chosen if desired.ca.protect}
 
 
+def as_written(value: Any) -> Any:
+    """A setting's number as a person writes it: `20`, not the `20.0` a float field holds
+    (both read back as the same setting); any other value as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     """The exported reconciler.yaml: the same workspace, target, API (its token and seeding
     endpoints too), scope, drafts policy, rate limit, account limits (active CAs,
@@ -273,11 +279,12 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
         written["drafts"] = settings.drafts
     # The account's facts and the source's limits: an edit made on the export is checked
     # against the same active-CA limit, retention and safety rules, at the same pace.
+    safety = settings.safety.model_dump(exclude_defaults=True)
     facts = {
-        "rate_limit": settings.rate_limit,
+        "rate_limit": as_written(settings.rate_limit),
         "active_limit": settings.active_limit,
         "retention_days": settings.retention_days,
-        "safety": settings.safety.model_dump(exclude_defaults=True) or None,
+        "safety": {key: as_written(value) for key, value in safety.items()} or None,
     }
     written.update({key: value for key, value in facts.items() if value is not None})
     return written

@@ -166,6 +166,27 @@ def test_the_export_keeps_the_account_limits_safety_rules_and_rate_limit(
     assert "the account's limit of 1 (active_limit)" in planned.stderr
 
 
+def test_the_export_writes_a_whole_number_as_the_user_did(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`max_change_percent: 20` (and `rate_limit: 5`) came out as `20.0` and `5.0`: the
+    float the settings hold, not the number the user wrote."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(
+        "workspace_id: 1234\nrate_limit: 5\nsafety: {max_change_percent: 20}\n"
+    )
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    text = (out / "reconciler.yaml").read_text()
+    assert "\nrate_limit: 5\n" in text, text
+    assert "\nsafety:\n  max_change_percent: 20\n" in text, text
+    plan_is_empty(out, env)
+
+
 def test_refuses_to_mix_with_existing_manifests(tmp_path: Path, emulator: EmulatorServer) -> None:
     out = write_manifests(tmp_path / "out", [ca("A")])
     result = run_cli(
