@@ -12,6 +12,7 @@ from typing import Any
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.imports import PACKAGE, imports, loaded_after, within
+from tests.support.readme import transcript
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,37 @@ def test_a_changed_ca_shows_its_value_diff_in_text_markdown_and_json(tmp_path: P
     refunds = found["update", "Smallest Refund"]["values"]
     assert [(v["before"], v["after"]) for v in refunds] == [("15", "15"), ("7.5", "7.5")]
     converged(directory)
+
+
+def test_the_readme_shows_what_plan_prints_for_its_example(tmp_path: Path) -> None:
+    """README "Value diffs in plans": the example's two changes, printed as plan prints
+    them today (condition paths and operands as the manifest reads since issue 12)."""
+    command, shown = transcript("### Value diffs in plans")
+    assert command == "reconciler plan manifests/"
+    directory = example(tmp_path)
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    edit(directory / "commerce.yaml", *LTV_CHANGE)
+    edit(directory / "commerce.yaml", *REFUND_CHANGE)
+    printed = run_cli("--no-color", "plan", directory).stdout.splitlines()
+    assert [line for line in shown if line not in printed] == []
+
+
+def test_the_readme_plan_reference_shows_what_plan_prints(tmp_path: Path) -> None:
+    """README `reconciler plan [DIR]`: a date changed, a CA not yet created and one that no
+    manifest names (made here by a manifest that is then removed), printed as plan prints
+    them today: dates as the manifest reads, the test users' values, the active count."""
+    command, shown = transcript("### `reconciler plan [DIR]`")
+    assert command == "reconciler plan manifests/"
+    directory = example(tmp_path)
+    legacy = directory / "legacy.yaml"
+    legacy.write_text(json.dumps({"calculated_attributes": [ca("Legacy CA")]}))
+    applied = run_cli("apply", directory, "--exclude", "Screens Visited", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    legacy.unlink()
+    period = "time_period: {type: since, date: %s}\n      seeding: {cutoff_date: 2023-06-01}"
+    edit(directory / "commerce.yaml", period % "2023-01-01", period % "2022-01-01")
+    printed = run_cli("--no-color", "plan", directory).stdout.splitlines()
+    assert [line for line in shown if line not in printed] == []
 
 
 def test_without_test_files_the_plan_has_no_values(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from reconciler import manifest, testfiles
 from reconciler.commands import test as command
 from reconciler.console import Output
 from tests.support.cli import run_cli
+from tests.support.readme import transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "manifests"
@@ -72,6 +73,23 @@ def test_a_broken_condition_fails_naming_user_ca_expected_and_actual(tmp_path: P
         "expected 129.99, got 120",
         "expected 30, got -",
     ]
+
+
+def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> None:
+    """README `reconciler test [DIR]`: bob's Average Order Value expected 31, as printed."""
+    command, shown = transcript("### `reconciler test [DIR]`")
+    assert command == "reconciler test manifests/"
+    directory = _copy(tmp_path)
+    path = directory / "commerce.test.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    at = lines.index("  bob:\n", lines.index("expect:\n")) + 2
+    assert lines[at] == "    Average Order Value: 30\n"
+    lines[at] = "    Average Order Value: 31\n"
+    path.write_text("".join(lines))
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 1
+    printed = result.stdout.replace(f"{directory}/", "manifests/").splitlines()
+    assert [line for line in shown if line not in printed] == []
 
 
 def test_a_test_file_error_is_located_and_nothing_runs(tmp_path: Path) -> None:
