@@ -169,12 +169,12 @@ class _Run:
     def __enter__(self) -> _Run:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         try:
             self.stack.close()
         finally:
             self.report.rejects = self.rejects.finish()
-            stale = self.rejects.stale
+            stale = self.rejects.stale(finished=kind is None)
             if stale and not self.options.dry_run and not self.options.append_rejects:
                 self.report.warnings.append(stale)
                 self.watch.warn(stale)

@@ -223,11 +223,17 @@ class RejectsFile:
             self._file = None
         return str(self.path) if self.count else None
 
-    @property
-    def stale(self) -> str | None:
-        """What to tell the user when a rejects file of an earlier run stays in place."""
+    def stale(self, *, finished: bool) -> str | None:
+        """What to tell the user when a rejects file of an earlier run stays in place. A
+        run that stopped (invalid users without --skip-invalid, a lost connection) may
+        have refused users without writing them here: it does not say "refused no one"."""
         if self.count or not self.earlier:
             return None
+        if not finished:
+            return (
+                f"{self.path} holds the rejects of an earlier run, not of this one, which "
+                "stopped before writing any; it was left as it was"
+            )
         return (
             f"{self.path} holds the rejects of an earlier run; this run refused no one and "
             "left it as it was"

@@ -536,6 +536,27 @@ def test_rejects_never_replaces_or_removes_another_file(serve: Serve, tmp_path: 
     assert f"{earlier} holds the rejects of an earlier run" in result.stderr
 
 
+def test_a_run_stopped_by_invalid_users_does_not_say_it_refused_no_one(tmp_path: Path) -> None:
+    """A rejects file of an earlier run beside a file with invalid users: the warning said
+    "this run refused no one" right above "2 invalid user(s) ...; nothing was sent"."""
+    bodies: list[Any] = list(users(3))
+    for index in (0, 2):
+        bodies[index]["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    path = write_jsonl(tmp_path / "seeds.jsonl", bodies)
+    earlier = tmp_path / "seeds.jsonl.rejects.jsonl"
+    kept = b'{"line":3,"errors":["x"],"record":{},"stage":"validation"}\n'
+    earlier.write_bytes(kept)
+    result = run_cli("seed", path, MANIFESTS)
+    assert result.exit_code == 1, result.output
+    assert "2 invalid user(s) in the seed file; nothing was sent" in result.stderr
+    assert "refused no one" not in result.stderr
+    assert (
+        f"Warning: {earlier} holds the rejects of an earlier run, not of this one, which "
+        "stopped before writing any; it was left as it was"
+    ) in result.stderr.replace("\n", " ")
+    assert earlier.read_bytes() == kept
+
+
 def test_a_rejects_path_that_cannot_be_created_is_refused_before_sending(
     serve: Serve, tmp_path: Path
 ) -> None:
