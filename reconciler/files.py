@@ -45,6 +45,24 @@ def real_path(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def check_creatable(path: Path, flag: str) -> None:
+    """`check_writable_file`, and for a file that does not exist yet, a trial: a file of an
+    unguessable name is created and removed in the nearest folder that exists, so that a
+    place the system refuses (`/proc/x/y`, a read-only mount) is named before a command
+    spends minutes on what it cannot save. (`os.access` cannot tell: root passes it.)"""
+    check_writable_file(path, flag)
+    if path.exists() or path.is_symlink():
+        return
+    folder = next(parent for parent in path.parents if parent.exists())
+    trial = folder / f".reconciler-trial.{os.getpid()}.{secrets.token_hex(6)}"
+    try:
+        os.close(os.open(trial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600))
+    except OSError as exc:
+        raise refusal(flag, path, exc) from None
+    with contextlib.suppress(OSError):
+        trial.unlink()
+
+
 def refusal(flag: str, path: Path, exc: OSError, doing: str = "write") -> ReconcilerError:
     """`--out /proc/x/y: cannot write it: No such file or directory`."""
     reason = exc.strerror or type(exc).__name__

@@ -15,7 +15,7 @@ from pathlib import Path
 from reconciler import workspace
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SafetyError
-from reconciler.files import check_writable_file
+from reconciler.files import check_creatable
 from reconciler.interrupts import run_async
 from reconciler.plan import render, safety
 from reconciler.plan.render import Format
@@ -79,9 +79,10 @@ async def plan_workspaces(
 
 def check_out(out: Path, every: bool) -> None:
     """Refuse an --out that can only fail before anything is planned: a directory for one
-    plan, a file for `--env all`'s plans (one file per environment)."""
+    plan, a place the system refuses, a file for `--env all`'s plans (one file per
+    environment)."""
     if not every:
-        check_writable_file(out, "--out")
+        check_creatable(out, "--out")
     elif out.exists() and not out.is_dir():
         raise ReconcilerError(
             f"--out {out}: with --env all, --out names a directory (one plan file per "
