@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from reconciler.errors import DataPath, Issue, SeedFileError, format_path
+from reconciler.errors import DataPath, Issue, SeedFileError, format_path, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.catalogue import Catalogue
@@ -336,11 +336,13 @@ def locate(path: DataPath, origin: dict[DataPath, str]) -> str | None:
 
 
 def in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
-    """A CSV problem by column; `LTV: LTV: ...` reads `LTV: ...` when the column names it."""
+    """A CSV problem by column; `LTV: "LTV": ...` reads `LTV: ...` when the column names
+    the CA the message names (`LTV` or `LTV.sum`)."""
     column = locate(path, origin)
     if column is None:
         return format_path(path), message
-    name, _, rest = message.partition(": ")
-    if rest and (column == name or column.startswith(name + ".")):
+    label, _, rest = message.partition(": ")
+    named = [column] + [column[:at] for at, char in enumerate(column) if char == "."]
+    if rest and any(label == quoted(name) for name in named):
         return column, rest
     return column, message

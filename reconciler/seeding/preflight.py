@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from reconciler.api import transports
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, quoted
 from reconciler.models.values import parse_instant
 from reconciler.models.vocabulary import CALCULATION_TYPE_SYNONYMS
 from reconciler.seeding.batches import Spool
@@ -143,7 +143,9 @@ def exclude(
         named = {entry["attribute_name"] for entry in body["calculated_attributes"]["workspace"]}
         hit = sorted(named & refused.keys())
         if hit:
-            rejects.write(line, [f"{name}: {refused[name]}" for name in hit], body, "preflight")
+            rejects.write(
+                line, [f"{quoted(name)}: {refused[name]}" for name in hit], body, "preflight"
+            )
             report.count_refused(body)
         else:
             kept.add(line, user)

@@ -97,15 +97,14 @@ def unknown(path: DataPath, key: str, choices: Sequence[str], what: str) -> Prob
 
 
 def check_seed(
-    name: str, calculation_type: str, seed: object, path: DataPath, problems: list[Problem]
+    ca: str, calculation_type: str, seed: object, path: DataPath, problems: list[Problem]
 ) -> None:
-    """The format table: the seed shape and value rules of one calculation type."""
+    """The format table: the seed shape and value rules of one calculation type. `ca` is
+    the CA as every message names it (`errors.quoted`)."""
     field = SEED_FIELD[calculation_type]
     if not isinstance(seed, dict):
         what = "required" if seed is None else f"must be a mapping, not {show(seed)}"
-        problems.append(
-            Problem(path, f"{name}: seed {what}: {calculation_type} takes seed.{field}")
-        )
+        problems.append(Problem(path, f"{ca}: seed {what}: {calculation_type} takes seed.{field}"))
         return
     # The common case, exactly the expected key, needs no look at each key.
     for key in seed if len(seed) != 1 or field not in seed else ():
@@ -115,59 +114,59 @@ def check_seed(
             problems.append(
                 Problem(
                     (*path, key),
-                    f"{name}: {calculation_type} takes seed.{field}, not seed.{key}",
+                    f"{ca}: {calculation_type} takes seed.{field}, not seed.{key}",
                 )
             )
     value = seed.get(field)
     at = (*path, field)
     if value is None:
-        problems.append(Problem(at, f"{name}: {calculation_type} needs seed.{field}"))
+        problems.append(Problem(at, f"{ca}: {calculation_type} needs seed.{field}"))
     elif calculation_type in NUMERIC_VALUES:
-        _numeric_value(name, calculation_type, value, at, problems)
+        _numeric_value(ca, calculation_type, value, at, problems)
     elif calculation_type in TIMESTAMPS:
-        _timestamp(name, value, at, problems)
+        _timestamp(ca, value, at, problems)
     elif field == "value":
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             problems.append(
-                Problem(at, f"{name}: seed value must be text or a number, not {show(value)}")
+                Problem(at, f"{ca}: seed value must be text or a number, not {show(value)}")
             )
     elif field == "list":
-        _string_list(name, value, at, problems)
+        _string_list(ca, value, at, problems)
     elif calculation_type == "average":
-        _average(name, value, at, problems)
+        _average(ca, value, at, problems)
     else:
-        _most_frequent(name, value, at, problems)
+        _most_frequent(ca, value, at, problems)
 
 
 def _numeric_value(
-    name: str, calculation_type: str, value: object, at: DataPath, problems: list[Problem]
+    ca: str, calculation_type: str, value: object, at: DataPath, problems: list[Problem]
 ) -> None:
     if not is_number(value):
-        problems.append(Problem(at, f"{name}: {NOT_NUMERIC}, not {show(value)}"))
+        problems.append(Problem(at, f"{ca}: {NOT_NUMERIC}, not {show(value)}"))
     elif calculation_type == "count":
         count = whole_number(value)
         if count is None or count < 0:
             problems.append(
-                Problem(at, f"{name}: a count must be a whole number >= 0, not {show(value)}")
+                Problem(at, f"{ca}: a count must be a whole number >= 0, not {show(value)}")
             )
 
 
-def _timestamp(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+def _timestamp(ca: str, value: object, at: DataPath, problems: list[Problem]) -> None:
     if not is_number(value):
         problems.append(
-            Problem(at, f"{name}: {NOT_NUMERIC}: UNIX epoch milliseconds, not {show(value)}")
+            Problem(at, f"{ca}: {NOT_NUMERIC}: UNIX epoch milliseconds, not {show(value)}")
         )
         return
     millis = whole_number(value)
     if millis is None:
         problems.append(
-            Problem(at, f"{name}: a timestamp must be whole epoch milliseconds, not {show(value)}")
+            Problem(at, f"{ca}: a timestamp must be whole epoch milliseconds, not {show(value)}")
         )
     elif millis < MIN_EPOCH_MS:
         problems.append(
             Problem(
                 at,
-                f"{name}: {millis} is before 1973 in epoch milliseconds: seconds? "
+                f"{ca}: {millis} is before 1973 in epoch milliseconds: seconds? "
                 "Timestamps are UNIX epoch milliseconds",
             )
         )
@@ -175,58 +174,58 @@ def _timestamp(name: str, value: object, at: DataPath, problems: list[Problem]) 
         problems.append(
             Problem(
                 at,
-                f"{name}: {millis} is after 2100 in epoch milliseconds: microseconds? "
+                f"{ca}: {millis} is after 2100 in epoch milliseconds: microseconds? "
                 "Timestamps are UNIX epoch milliseconds",
             )
         )
 
 
-def _string_list(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+def _string_list(ca: str, value: object, at: DataPath, problems: list[Problem]) -> None:
     if not isinstance(value, list):
         problems.append(
-            Problem(at, f"{name}: seed list must be an array of strings, not {show(value)}")
+            Problem(at, f"{ca}: seed list must be an array of strings, not {show(value)}")
         )
         return
     for index, item in enumerate(value):
         if not isinstance(item, str):
             problems.append(
-                Problem((*at, index), f"{name}: list items must be strings, not {show(item)}")
+                Problem((*at, index), f"{ca}: list items must be strings, not {show(item)}")
             )
             return
 
 
-def _average(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+def _average(ca: str, value: object, at: DataPath, problems: list[Problem]) -> None:
     if not isinstance(value, dict):
-        problems.append(Problem(at, f"{name}: average takes key_value_pairs with sum and count"))
+        problems.append(Problem(at, f"{ca}: average takes key_value_pairs with sum and count"))
         return
     for key in value:
         if key not in ("sum", "count"):
             problems.append(unknown((*at, key), str(key), ["sum", "count"], "average key"))
     total = value.get("sum")
     if total is None:
-        problems.append(Problem((*at, "sum"), f"{name}: average needs sum"))
+        problems.append(Problem((*at, "sum"), f"{ca}: average needs sum"))
     elif not is_number(total):
-        problems.append(Problem((*at, "sum"), f"{name}: {NOT_NUMERIC}, not {show(total)}"))
+        problems.append(Problem((*at, "sum"), f"{ca}: {NOT_NUMERIC}, not {show(total)}"))
     count = value.get("count")
     number = whole_number(count)
     if count is None:
-        problems.append(Problem((*at, "count"), f"{name}: average needs count"))
+        problems.append(Problem((*at, "count"), f"{ca}: average needs count"))
     elif number is None or number <= 0:
         problems.append(
-            Problem((*at, "count"), f"{name}: count must be a positive integer, not {show(count)}")
+            Problem((*at, "count"), f"{ca}: count must be a positive integer, not {show(count)}")
         )
 
 
-def _most_frequent(name: str, value: object, at: DataPath, problems: list[Problem]) -> None:
+def _most_frequent(ca: str, value: object, at: DataPath, problems: list[Problem]) -> None:
     if not isinstance(value, dict):
-        problems.append(Problem(at, f"{name}: most_frequent takes key_value_pairs: value -> count"))
+        problems.append(Problem(at, f"{ca}: most_frequent takes key_value_pairs: value -> count"))
         return
     for key, count in value.items():
         if not is_number(count):
             problems.append(
                 Problem(
                     (*at, key),
-                    f"{name}: {NOT_NUMERIC}: the count of {show(key)}, not {show(count)}",
+                    f"{ca}: {NOT_NUMERIC}: the count of {show(key)}, not {show(count)}",
                 )
             )
             return

@@ -6,7 +6,7 @@ manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its fiel
 
 from __future__ import annotations
 
-from reconciler.errors import DataPath
+from reconciler.errors import DataPath, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.values import parse_instant
@@ -211,7 +211,7 @@ class UserValidator:
             problems.append(
                 Problem(
                     (*base, "attribute_name"),
-                    f"{name}: seeded twice for this user (also workspace[{seen[name]}])",
+                    f"{quoted(name)}: seeded twice for this user (also workspace[{seen[name]}])",
                 )
             )
             return None
@@ -219,11 +219,11 @@ class UserValidator:
         target = self.catalogue.get(name)
         if target is None:
             hint = self.catalogue.suggest(name)
-            advice = f"; did you mean `{hint}`?" if hint else ""
+            advice = f"; did you mean {quoted(hint)}?" if hint else ""
             problems.append(
                 Problem(
                     (*base, "attribute_name"),
-                    f"{name}: no CA of this name in the manifests{advice}",
+                    f"{quoted(name)}: no CA of this name in the manifests{advice}",
                 )
             )
             return None
@@ -234,7 +234,7 @@ class UserValidator:
             self._calculation_type(base, sent, target, problems)
         cutoff = self._cutoff(base, entry, target, problems)
         seed = entry.get("seed")
-        check_seed(name, target.calculation_type, seed, (*base, "seed"), problems)
+        check_seed(quoted(name), target.calculation_type, seed, (*base, "seed"), problems)
         if len(problems) > before:
             return None
         if target.calculation_type in COLLECTS_FIRST_100 and _distinct(seed) > 100:
@@ -253,7 +253,7 @@ class UserValidator:
         if sent is None:
             return
         path = (*base, "calculation_type")
-        name = target.name
+        name = quoted(target.name)
         canonical = CALCULATION_TYPE_SYNONYMS.get(sent, sent) if isinstance(sent, str) else None
         if canonical not in SEED_FIELD:
             choices = [*CALCULATION_TYPES, *CALCULATION_TYPE_SYNONYMS]
@@ -279,7 +279,7 @@ class UserValidator:
                 return target.cutoff_text
             if sent is not None and sent == target.cutoff_text:
                 return target.cutoff_text  # the common case, already spelled right
-        name = target.name
+        name = quoted(target.name)
         given = _given_cutoffs(base, entry, name, problems)
         if given is None:
             return None
@@ -311,7 +311,8 @@ def _given_cutoffs(
     base: DataPath, entry: Json, name: str, problems: list[Problem]
 ) -> list[tuple[str, str]] | None:
     """The cutoff dates a seed entry gives, by key (both spellings the API reads), as
-    `yyyy-MM-dd`; None (reported) when one is no date or the two disagree."""
+    `yyyy-MM-dd`; None (reported) when one is no date or the two disagree. `name` is the
+    CA as messages name it (`errors.quoted`)."""
     given: list[tuple[str, str]] = []
     for key in ("cutoff_date", "cuttoff_date"):
         value = entry.get(key)
@@ -350,14 +351,16 @@ def _attributes_entry(
         problems.append(Problem((*base, "attribute_name"), "required: the user attribute's name"))
         return None
     if name in seen:
-        problems.append(Problem((*base, "attribute_name"), f"{name}: set twice for this user"))
+        message = f"{quoted(name)}: set twice for this user"
+        problems.append(Problem((*base, "attribute_name"), message))
         return None
     seen.add(name)
     if value is None or isinstance(value, (dict, list)):
         problems.append(
             Problem(
                 (*base, "attribute_value"),
-                f"{name}: attribute_value must be text (or a number or boolean), not {show(value)}",
+                f"{quoted(name)}: attribute_value must be text (or a number or boolean), not "
+                f"{show(value)}",
             )
         )
         return None

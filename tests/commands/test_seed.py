@@ -60,7 +60,7 @@ def test_three_bad_users_among_10000_stop_the_run_before_any_request(
     assert "seeds.jsonl:1234: not valid JSON" in result.stderr
     assert (
         "seeds.jsonl:5000: calculated_attributes.workspace[0].seed.value: "
-        'LTV: Seed value must be numeric, not "lots"'
+        '"LTV": Seed value must be numeric, not "lots"'
     ) in result.stderr
     assert "seeds.jsonl:9999: mpid: needs `mpid` or a non-empty `identities`" in result.stderr
     assert "Traceback" not in result.output
@@ -100,7 +100,8 @@ def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_
         "value": "lots"
     }
     assert written[1]["errors"] == [
-        'calculated_attributes.workspace[0].seed.value: LTV: Seed value must be numeric, not "lots"'
+        'calculated_attributes.workspace[0].seed.value: "LTV": Seed value must be numeric, '
+        'not "lots"'
     ]
 
 
@@ -256,7 +257,7 @@ def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
     assert [entry["line"] for entry in written] == [6, 8]
     assert {entry["stage"] for entry in written} == {"preflight"}
     assert written[0]["errors"] == [
-        f"{NOT_IN_WORKSPACE}: workspace 1234 holds no CA of this name (neither active nor as "
+        f'"{NOT_IN_WORKSPACE}": workspace 1234 holds no CA of this name (neither active nor as '
         "a draft)"
     ]
 

@@ -192,9 +192,9 @@ RULES: list[tuple[str, list[Callable[[Json], None]], str, str]] = [
     ("attribute-name-missing", [_drop(f"{SEED}.attribute_name")], f"{W0}.attribute_name",
      "required"),
     ("ca-not-in-manifests", [_set(f"{SEED}.attribute_name", "LVT")], f"{W0}.attribute_name",
-     "LVT: no CA of this name in the manifests; did you mean `LTV`?"),
+     '"LVT": no CA of this name in the manifests; did you mean "LTV"?'),
     ("calculation-type-differs", [_set(f"{SEED}.calculation_type", "count")],
-     f"{W0}.calculation_type", "LTV: calculation_type is count but the manifest"),
+     f"{W0}.calculation_type", '"LTV": calculation_type is count but the manifest'),
     ("calculation-type-unknown", [_set(f"{SEED}.calculation_type", "summ")],
      f"{W0}.calculation_type", 'unknown calculation type "summ"; did you mean `sum`?'),
     ("cutoff-not-a-date", [_set(f"{SEED}.cutoff_date", "02/10/2019")], f"{W0}.cutoff_date",
@@ -222,11 +222,11 @@ RULES: list[tuple[str, list[Callable[[Json], None]], str, str]] = [
     ("seed-value-missing", [_set(f"{SEED}.seed", {"value": None})], f"{W0}.seed.value",
      "sum needs seed.value"),
     ("sum-not-numeric", [_set(f"{SEED}.seed.value", "100,5")], f"{W0}.seed.value",
-     'LTV: Seed value must be numeric, not "100,5"'),
+     '"LTV": Seed value must be numeric, not "100,5"'),
     ("numeric-not-boolean", [_set(f"{SEED}.seed.value", True)], f"{W0}.seed.value",
      "Seed value must be numeric"),
     ("min-not-numeric", [_set(SEED, {"attribute_name": "Smallest Order", "seed": {"value": "x"}})],
-     f"{W0}.seed.value", "Smallest Order: Seed value must be numeric"),
+     f"{W0}.seed.value", '"Smallest Order": Seed value must be numeric'),
     ("count-not-whole", [_set(SEED, {"attribute_name": "Orders", "seed": {"value": 2.5}})],
      f"{W0}.seed.value", "a count must be a whole number >= 0"),
     ("count-negative", [_set(SEED, {"attribute_name": "Orders", "seed": {"value": -1}})],
@@ -286,7 +286,7 @@ RULES: list[tuple[str, list[Callable[[Json], None]], str, str]] = [
      [_set("calculated_attributes.workspace",
            [{"attribute_name": "LTV", "seed": {"value": 1}},
             {"attribute_name": "LTV", "seed": {"value": 2}}])],
-     "calculated_attributes.workspace[1].attribute_name", "LTV: seeded twice for this user"),
+     "calculated_attributes.workspace[1].attribute_name", '"LTV": seeded twice for this user'),
     ("user-attributes-not-mapping", [_set("user_attributes", [])], "user_attributes",
      "must be a mapping"),
     ("user-attribute-name-missing",
@@ -316,7 +316,7 @@ def test_each_rule_names_the_field_and_says_what_is_wrong(
     assert problems[0][0] == path
     assert words in problems[0][1]
     # A wrong seed field also leaves the right one missing; nothing else is reported.
-    assert problems[1:] in ([], [(f"{W0}.seed.value", "LTV: sum needs seed.value")]), problems
+    assert problems[1:] in ([], [(f"{W0}.seed.value", '"LTV": sum needs seed.value')]), problems
 
 
 def test_a_user_with_nothing_to_seed_is_valid_and_has_nothing_to_send() -> None:
