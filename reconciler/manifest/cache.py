@@ -28,6 +28,7 @@ import hmac
 import importlib.util
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Mapping
@@ -180,8 +181,13 @@ def _own_key(path: Path) -> bytes | None:
         return key if len(key) == KEY_BYTES else None
     uid = os.getuid() if hasattr(os, "getuid") else status.st_uid
     private = status.st_mode & 0o077 == 0 and not folder.st_mode & 0o022
-    if status.st_uid != uid or folder.st_uid != uid or not private or len(key) != KEY_BYTES:
+    if status.st_uid != uid or folder.st_uid != uid or not private:
         _cache_off(path.parent, f"{path} is not private to this user")
+        return None
+    if len(key) != KEY_BYTES:
+        _cache_off(
+            path.parent, f"{path} holds {len(key)} bytes, not a key of {KEY_BYTES}: delete it"
+        )
         return None
     return key
 
@@ -211,14 +217,21 @@ def key_of(directory: Path) -> bytes | None:
     cannot be made or trusted (the cache is then off). Checked once per process unless
     the file changes: a directory of many manifest files reads it once."""
     path = directory / KEY_FILE
+    status: os.stat_result | None
     try:
         status = path.stat()
     except OSError:
+        status = None
+    if status is not None and status.st_size == 0 and _owned(status):
+        # Left empty by a run killed before it wrote the key (versions that created the
+        # file, then wrote it): nothing was ever sealed with it. Made anew.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        status = None
+    if status is None:
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(os.urandom(KEY_BYTES))
+            _make_key(path)
         except FileExistsError:
             pass  # another process made it first: read theirs
         except OSError as exc:
@@ -231,6 +244,27 @@ def key_of(directory: Path) -> bytes | None:
         known = (state, _own_key(path))
         _KEYS[path] = known
     return known[1]
+
+
+def _owned(status: os.stat_result) -> bool:
+    return not hasattr(os, "getuid") or status.st_uid == os.getuid()
+
+
+def _make_key(path: Path) -> None:
+    """A new key at `path`, whole or not at all: written to a temporary file, then linked
+    to its name, which fails (FileExistsError) if another process made one first. A key
+    file created empty and then written was left empty by a run killed in between, and
+    read empty by a process racing the one writing it: the cache was off for good, said
+    to be "not private"."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(os.urandom(KEY_BYTES))
+        os.link(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def _seal(key: bytes, entry: str, payload: bytes) -> bytes:
