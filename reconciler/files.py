@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -101,6 +104,38 @@ def replace_whole(path: Path, data: bytes, *, durable: bool = False) -> None:
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+#: The temporary files of `replace_whole`: `.<name>.<pid>.<12 hex>.tmp`.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{12}\.tmp")
+
+
+def _gone(pid: int) -> bool:
+    """Whether no process `pid` runs (so a temporary file of its is a leftover). Windows
+    cannot be asked without signalling the process: there, every writer counts as alive."""
+    if sys.platform == "win32" or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # another user's process, or not ours to ask: alive
+    return False
+
+
+def leftovers(folder: Path, names: Collection[str]) -> list[Path]:
+    """The temporary files `replace_whole` left in `folder` for files named `names`, its
+    process killed (SIGKILL, the OOM killer, a lost CI runner) before the rename: in a
+    folder of manifests that Git commits they are litter nothing else removes. A
+    temporary file of a process still running is its, and not listed."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and match["name"] in names and _gone(int(match["pid"])):
+                found.append(Path(entry.path))
+    return found
 
 
 def write_atomically(path: Path, data: bytes, flag: str, *, make_folders: bool = True) -> None:

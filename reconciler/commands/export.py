@@ -10,6 +10,7 @@ starts with its mark; `--force` replaces such files, and never touches any other
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import unicodedata
@@ -28,7 +29,7 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
 from reconciler.export import export
-from reconciler.files import real_path, refusal, write_atomically
+from reconciler.files import leftovers, real_path, refusal, write_atomically
 from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
@@ -302,6 +303,10 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
                 f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
             ) from None
         raise refusal("--out", out, exc) from None
+    # What an export killed mid-write left: a hidden file Git would commit with the rest.
+    for leftover in leftovers(out, {*documents, *(path.name for path in replaced)}):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
     for name, text in documents.items():
         write_atomically(out / name, text.encode("utf-8"), "--out")
     kept = {real_path(out / name) for name in documents}

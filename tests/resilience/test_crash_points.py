@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -375,3 +376,39 @@ def test_a_manifest_cache_killed_mid_write_is_never_read_torn_and_works_again(
         entries = list((cache_dir / cache.CACHE_DIR).glob("*.json"))
         assert len(entries) == kept, (at, entries)
         assert all(cache.read(cache_dir, path.stem) is not None for path in entries), at
+
+
+def test_export_killed_mid_write_leaves_no_torn_file_and_a_rerun_converges(
+    tmp_path: Path,
+) -> None:
+    source = write_manifests(tmp_path / "m", [ca("Draft", active=False), ca("Dropped")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "out"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    earlier = tmp_path / "earlier"
+    shutil.copytree(out, earlier)
+    before = {path.name: path.read_bytes() for path in earlier.iterdir()}
+    # Since that export: a CA renamed, one deleted, one added.
+    changed = [ca("Renamed", renamed_from="Draft", active=False), ca("Added", CHANGED)]
+    write_manifests(source, changed, {"prune": True})
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    args = ["export", str(source), "--out", str(out), "--force"]
+    crash = partial(crashing, env={"RECONCILER_CACHE_DIR": ""})  # swept above
+    code, output = crash(0, args)
+    assert code == 0, output
+    total = file_writes(output)
+    later = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert len(later) == 1 + len(changed), later.keys()
+    for at in range(1, total + 1):
+        shutil.rmtree(out)
+        shutil.copytree(earlier, out)
+        code, output = crash(at, args)
+        assert code == -signal.SIGKILL, output
+        for path in out.iterdir():  # each file the earlier export's or this one's, whole
+            if not path.name.endswith(".tmp"):
+                assert path.read_bytes() in (later.get(path.name), before.get(path.name)), at
+        code, output = crash(0, args)
+        assert code == 0, output
+        assert {path.name: path.read_bytes() for path in out.iterdir()} == later, at
+    planned = run_cli("plan", out, "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
