@@ -292,8 +292,8 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
 
 
 def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
-    """Write every file whole, then remove what the earlier export wrote and this one
-    did not (CAs deleted since): `out` then holds exactly the workspace."""
+    """Remove what the earlier export wrote and this one does not (CAs deleted or renamed
+    since), then write every file whole: `out` then holds exactly the workspace."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -307,8 +307,9 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
     for leftover in leftovers(out, {*documents, *(path.name for path in replaced)}):
         with contextlib.suppress(OSError):
             leftover.unlink()
-    for name, text in documents.items():
-        write_atomically(out / name, text.encode("utf-8"), "--out")
+    # The files of CAs gone since go first: an export killed mid-way (SIGKILL, a lost CI
+    # runner) then leaves CAs undeclared (unmanaged: export never prunes), never the file
+    # of a CA deleted or renamed since, which a plan of the folder would create again.
     kept = {real_path(out / name) for name in documents}
     for path in replaced:
         if real_path(path) not in kept:
@@ -316,6 +317,8 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 raise refusal("--out", path, exc, "remove") from None
+    for name, text in documents.items():
+        write_atomically(out / name, text.encode("utf-8"), "--out")
 
 
 def run(options: ExportOptions, output: Output) -> int:

@@ -14,6 +14,7 @@ twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -464,6 +465,14 @@ def test_export_killed_mid_write_leaves_no_torn_file_and_a_rerun_converges(
         for path in out.iterdir():  # each file the earlier export's or this one's, whole
             if not path.name.endswith(".tmp"):
                 assert path.read_bytes() in (later.get(path.name), before.get(path.name)), at
+        # Once it wrote a file, a half-done export may leave CAs undeclared, or as they
+        # were; never the file of a CA deleted or renamed since, which a plan would create
+        # again (as it does from the earlier export, stale as a whole).
+        now = {path.name: path.read_bytes() for path in out.iterdir()}
+        if any(text != before.get(name) for name, text in now.items() if later.get(name) == text):
+            half = run_cli("plan", out, "--format", "json")
+            assert half.exit_code == 0, half.output
+            assert json.loads(half.stdout)["summary"]["create"] == 0, (at, half.stdout)
         again = run_cli(*args, env={"RECONCILER_CACHE_DIR": ""})
         assert again.exit_code == 0, again.output
         assert {path.name: path.read_bytes() for path in out.iterdir()} == later, at
