@@ -256,12 +256,20 @@ def _make_key(path: Path) -> None:
     file created empty and then written was left empty by a run killed in between, and
     read empty by a process racing the one writing it: the cache was off for good, said
     to be "not private"."""
+    key = os.urandom(KEY_BYTES)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            file.write(os.urandom(KEY_BYTES))
-        os.link(temporary, path)
+            file.write(key)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: created, then written
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(key)
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink()

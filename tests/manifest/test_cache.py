@@ -434,3 +434,22 @@ def test_windows_mode_bits_leave_the_cache_on(
         assert cache.key_of(cache_dir) is not None
         assert not isinstance(manifest.load(directory).cas[0].ca, CalculatedAttribute)  # cached
     assert caplog.records == []
+
+
+def test_a_key_is_made_where_the_file_system_has_no_hard_links(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is linked into place whole; a file system that refuses links (FAT, some
+    network and FUSE mounts) gets it created and written, as before, not a cache off."""
+
+    def refused(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refused)
+    directory = workspace(tmp_path)
+    manifest.load(directory)
+    key = cache.key_of(cache_dir)
+    assert key is not None
+    assert len(key) == cache.KEY_BYTES
+    assert sorted(path.name for path in cache_dir.iterdir()) == [cache.KEY_FILE, "manifests"]
+    assert entries(directory)
