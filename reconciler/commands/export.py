@@ -151,9 +151,9 @@ def _listed(items: list[str]) -> str:
 
 def _holds_manifests(out: Path, count: int) -> ReconcilerError:
     return ReconcilerError(
-        f"--out {out} already holds manifests ({count} files). Pass --force to "
-        "replace the files an earlier export wrote there (no other file is touched), "
-        "or export into a new directory."
+        f"--out {out} already holds manifests ({count} file{'' if count == 1 else 's'}). "
+        "Pass --force to replace the files an earlier export wrote there (no other file is "
+        "touched), or export into a new directory."
     )
 
 

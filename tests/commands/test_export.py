@@ -580,7 +580,7 @@ def test_an_earlier_export_s_file_the_ignore_file_hides_needs_force_and_stays_hi
     before = (out / "a.yaml").read_bytes()
     again = run_cli("export", source, "--out", out)
     assert again.exit_code == 1
-    assert "already holds manifests (1 files). Pass --force to replace" in again.stderr
+    assert "already holds manifests (1 file). Pass --force to replace" in again.stderr
     forced = run_cli("export", source, "--out", out, "--force")
     assert forced.exit_code == 1
     assert "hides files this export would write (a.yaml)" in forced.stderr
