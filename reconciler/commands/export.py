@@ -291,6 +291,14 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     return written
 
 
+#: What the marker of an unfinished export says to someone who opens it.
+UNFINISHED_TEXT = (
+    "reconciler export is writing this folder, or stopped before it had written every "
+    "file.\nWhile this file is here, plan, apply and validate refuse the folder. Run the "
+    "same export again to finish it.\n"
+)
+
+
 def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
     """Remove what the earlier export wrote and this one does not (CAs deleted or renamed
     since), then write every file whole: `out` then holds exactly the workspace."""
@@ -303,6 +311,13 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
                 f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
             ) from None
         raise refusal("--out", out, exc) from None
+    # Until the last file is written, the folder says it is unfinished: plan, apply and
+    # validate refuse it, and the same export run again finishes it (without --force).
+    marker = out / manifest.UNFINISHED_EXPORT
+    try:
+        marker.write_text(UNFINISHED_TEXT, encoding="utf-8")
+    except OSError as exc:
+        raise refusal("--out", marker, exc) from None
     # What an export killed mid-write left: a hidden file Git would commit with the rest.
     for leftover in leftovers(out, {*documents, *(path.name for path in replaced)}):
         with contextlib.suppress(OSError):
@@ -319,13 +334,19 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
                 raise refusal("--out", path, exc, "remove") from None
     for name, text in documents.items():
         write_atomically(out / name, text.encode("utf-8"), "--out")
+    try:
+        marker.unlink()
+    except OSError as exc:
+        raise refusal("--out", marker, exc, "remove") from None
 
 
 def run(options: ExportOptions, output: Output) -> int:
     """Write OUT/reconciler.yaml and one OUT/<ca>.yaml per live CA."""
     directory, out = options.directory, options.out
     settings, protected = source(directory, options.flags)
-    replaced = previous_export(out, options.force)
+    unfinished = (out / manifest.UNFINISHED_EXPORT).is_file()
+    force = options.force or unfinished
+    replaced = previous_export(out, force)
 
     async def fetch() -> list[Any]:
         async with target.platform(settings) as client:
@@ -341,7 +362,9 @@ def run(options: ExportOptions, output: Output) -> int:
     header = HEADER.format(workspace=settings.workspace_id)
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
     documents = {name: header + dump(document, name) for name, document in files.items()}
-    check_targets(out, list(documents), replaced, options.force)
+    check_targets(out, list(documents), replaced, force)
+    if unfinished:
+        output.info(f"Finishing the export into {out} that stopped before it was done.")
     write(out, documents, replaced)
     for note in result.notes:
         output.warn(note)

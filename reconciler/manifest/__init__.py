@@ -9,7 +9,15 @@ pydantic's errors for people; `cache` keeps what an error-free file held, read b
 `reconciler.yaml`; `overrides` makes each environment's CAs.
 """
 
-from reconciler.manifest.loader import DesiredCA, Manifests, discover, load
+from reconciler.manifest.loader import UNFINISHED_EXPORT, DesiredCA, Manifests, discover, load
 from reconciler.manifest.settings_file import SETTINGS_FILE, load_settings
 
-__all__ = ["SETTINGS_FILE", "DesiredCA", "Manifests", "discover", "load", "load_settings"]
+__all__ = [
+    "SETTINGS_FILE",
+    "UNFINISHED_EXPORT",
+    "DesiredCA",
+    "Manifests",
+    "discover",
+    "load",
+    "load_settings",
+]

@@ -134,8 +134,33 @@ def _results(sources: list[Source], cache_root: Path | None) -> list[FileResult]
     return results
 
 
+#: Written by `export` before it changes a file of its folder and removed once all are
+#: written: while it is there the folder mixes two exports (or one and the files of CAs
+#: gone since), and a plan of it could undo changes made in mParticle.
+UNFINISHED_EXPORT = ".reconciler-export-unfinished"
+
+
+def _unfinished_export(directory: Path) -> Issue | None:
+    marker = directory / UNFINISHED_EXPORT
+    if not (marker.exists() or marker.is_symlink()):
+        return None
+    return Issue(
+        str(marker),
+        None,
+        None,
+        "",
+        "an export into this folder stopped before it had written every file (killed, or "
+        "a write refused): its files mix two exports, and a plan of them could undo changes "
+        "made in mParticle. Run the same `reconciler export --out` into it again to finish "
+        "it, or delete this file if the manifests are as you want them",
+    )
+
+
 def load(directory: Path) -> Manifests:
     """Load and check a manifest directory; raises ManifestError listing every problem."""
+    unfinished = _unfinished_export(directory)
+    if unfinished is not None:
+        raise ManifestError([unfinished])
     settings_issues: list[Issue] = []
     settings = SettingsFile()
     try:
