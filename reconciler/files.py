@@ -138,9 +138,13 @@ def leftovers(folder: Path, names: Collection[str]) -> list[Path]:
     return found
 
 
-def write_atomically(path: Path, data: bytes, flag: str, *, make_folders: bool = True) -> None:
+def write_atomically(
+    path: Path, data: bytes, flag: str, *, make_folders: bool = True, tidy: bool = True
+) -> None:
     """`replace_whole` for a file the user named with `flag`: checked first, and a refusal
-    of the operating system is a user error naming the flag and the path.
+    of the operating system is a user error naming the flag and the path. With `tidy`, the
+    temporary files an earlier writer of `path` left when it was killed go first (`export`,
+    which writes a folder of files, removes them once for all).
 
     Only a regular file is replaced. A symbolic link is followed and its target replaced
     (the link stays); a device, a pipe or `/dev/stdout` is written through, as a shell's
@@ -157,6 +161,9 @@ def write_atomically(path: Path, data: bytes, flag: str, *, make_folders: bool =
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
         if make_folders:
             target.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in leftovers(target.parent, {target.name}) if tidy else ():
+            with contextlib.suppress(OSError):
+                leftover.unlink()
         replace_whole(target, data)
     except OSError as exc:
         raise refusal(flag, path, exc) from None

@@ -248,6 +248,36 @@ def test_plan_out_that_cannot_be_written_is_named_and_leaves_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m"]
 
 
+def test_plan_out_removes_what_a_killed_plan_left_and_keeps_a_running_one(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """A plan killed between writing its temporary file and renaming it (SIGKILL, a lost
+    CI runner) left `.plan.json.<pid>.<hex>.tmp` for `git add -A` to commit, forever."""
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out = tmp_path / "plan.json"
+        # The pid of a process that ended (none reuses it this soon) and of one that runs.
+        dead = tmp_path / f".plan.json.{_ended_pid()}.0123456789ab.tmp"
+        alive = tmp_path / f".plan.json.{running.pid}.0123456789ab.tmp"
+        other = tmp_path / f".other.json.{_ended_pid()}.0123456789ab.tmp"
+        for path in (dead, alive, other):
+            path.write_text("{")
+        result = run_cli("plan", workspace, "--out", out)
+        assert result.exit_code == 0, result.output
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+        assert left == sorted([alive.name, other.name])  # another file's, and a writer's
+        assert out.read_bytes().startswith(b"{\n")
+    finally:
+        running.kill()
+        running.wait()
+
+
+def _ended_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
 def test_plan_out_is_written_whole(workspace: Path, tmp_path: Path) -> None:
     out = tmp_path / "new" / "plan.json"
     result = run_cli("plan", workspace, "--out", out)

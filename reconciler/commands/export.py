@@ -333,7 +333,7 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
             except OSError as exc:
                 raise refusal("--out", path, exc, "remove") from None
     for name, text in documents.items():
-        write_atomically(out / name, text.encode("utf-8"), "--out")
+        write_atomically(out / name, text.encode("utf-8"), "--out", tidy=False)
     try:
         marker.unlink()
     except OSError as exc:
