@@ -5,8 +5,8 @@ cannot send the client secret or the bearer token elsewhere.
 
 Trusted: mParticle's hosts (`mparticle.com` and its subdomains) over https, this machine
 (an emulator) over http or https, and, over https, the hosts the environment names: those of
-MPARTICLE_API_URL, MPARTICLE_AUTH_URL, MPARTICLE_S2S_URL and `--api-url` (the environment
-chose them, not the repository), and RECONCILER_TRUSTED_HOSTS. A URL given by the
+MPARTICLE_API_URL, MPARTICLE_AUTH_URL and MPARTICLE_S2S_URL (the environment chose them,
+not the repository), and RECONCILER_TRUSTED_HOSTS. A URL given by the
 environment itself is never refused (plain http to another machine only warns).
 """
 
