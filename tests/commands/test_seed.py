@@ -19,6 +19,7 @@ import pytest
 from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
+from tests.support.readme import DOCS, blocks, quotes
 from tests.support.seeds import MANIFESTS, NOT_IN_WORKSPACE, user, users, write_csv, write_jsonl
 
 BULK = "POST /v2/bulkcalculatedattributes"
@@ -412,6 +413,7 @@ def test_csv_problems_name_the_column(serve: Serve, tmp_path: Path) -> None:
         assert server.stats()["total"] == 0
     assert result.exit_code == 1
     assert 'seeds.csv:6: LTV: Seed value must be numeric, not "lots"' in result.stderr
+    assert 'LTV: Seed value must be numeric, not "lots"' in quotes(DOCS / "seeding.md")
 
 
 def test_an_unknown_csv_column_is_one_header_error_with_a_suggestion(tmp_path: Path) -> None:
@@ -421,6 +423,7 @@ def test_an_unknown_csv_column_is_one_header_error_with_a_suggestion(tmp_path: P
     assert result.exit_code == 1
     assert "2 problems in the CSV header of" in result.stderr
     assert "seeds.csv:1: LVT: unknown column; did you mean `LTV`?" in result.stderr
+    assert "LVT: unknown column; did you mean `LTV`?" in quotes(DOCS / "seeding.md")
     assert "needs both Average Order Value.sum and Average Order Value.count" in result.stderr
 
 
@@ -471,6 +474,17 @@ def test_the_embedded_emulator_takes_seeds_once_apply_created_the_cas(tmp_path: 
     assert report["target"] == "the embedded emulator (workspace 1234)"
     assert report["rate"]["rate_limited"] == 0
     assert report["users"]["sent"] == 250
+    # docs/seeding.md shows the summary with every key it has, nested as it is.
+    ((_, shown),) = blocks("## Output and exit codes", DOCS / "seeding.md")
+    documented = json.loads(shown)
+    assert keys(documented) == keys({**report, "cas": {"LTV": report["cas"]["LTV"]}})
+
+
+def keys(value: object) -> object:
+    """The keys of a JSON object, nested, without the values."""
+    if isinstance(value, dict):
+        return {key: keys(item) for key, item in value.items()}
+    return None
 
 
 @pytest.mark.parametrize(
