@@ -1,0 +1,87 @@
+"""The README's transcripts and messages that no command's own tests hold, each reproduced
+as the README tells it (a copy of `manifests/`, embedded target, run from the folder that
+holds it) and compared line by line with what the command prints today."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reconciler.manifest import retention
+from tests.support.cli import run_cli
+from tests.support.readme import output, transcript
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example workspace as `manifests/` of the current folder."""
+    directory = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
+    monkeypatch.chdir(tmp_path)
+    return directory
+
+
+def missing(shown: list[str], printed: str) -> list[str]:
+    """The lines shown that the command did not print, whole."""
+    lines = printed.splitlines()
+    return [line for line in shown if line not in lines]
+
+
+def test_the_validate_example_is_what_a_misspelt_event_type_prints(manifests: Path) -> None:
+    command, shown = transcript("### `reconciler validate [DIR]`")
+    assert command == "reconciler validate manifests/"
+    commerce = manifests / "commerce.yaml"
+    text = commerce.read_text()
+    commerce.write_text(text.replace("event_type: commerce_event", "event_type: comerce_event", 1))
+    result = run_cli("--no-color", *command.split()[1:])
+    assert result.exit_code == 1
+    assert missing(shown, result.stderr) == []
+
+
+def test_the_untrusted_auth_url_example_is_what_plan_prints(manifests: Path) -> None:
+    command, shown = transcript("### Where credentials may go")
+    assert command == "reconciler plan manifests/"
+    (manifests / "reconciler.yaml").write_text(
+        "workspace_id: 1234\ntarget: mparticle\nauth_url: https://collector.example/token\n"
+    )
+    result = run_cli("--no-color", *command.split()[1:])
+    assert result.exit_code == 1
+    assert missing(shown, result.stderr) == []
+
+
+def test_the_retention_example_is_what_validate_prints(
+    manifests: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the README's day (2024-04-01), with 30 days of retention, `since 2024-01-01`."""
+    (shown,) = output("## The budget: active CAs and retention")
+    monkeypatch.setattr(retention, "today_utc", lambda: date(2024, 4, 1))
+    for path in manifests.glob("*.yaml"):
+        path.unlink()
+    (manifests / "reconciler.yaml").write_text("workspace_id: 1234\nretention_days: 30\n")
+    (manifests / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: LTV\n"
+        "    definition:\n"
+        "      calculation_type: sum\n"
+        "      datapoint: {event_type: commerce_event, attribute_name: Total Amount}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+    )
+    result = run_cli("--no-color", "validate", "manifests/")
+    assert result.exit_code == 1
+    assert missing([f"  {shown}"], result.stderr) == []
+
+
+def test_the_apply_seeds_example_is_what_apply_prints(manifests: Path, tmp_path: Path) -> None:
+    """In the quick start's workspace, where LTV is active and unchanged."""
+    command, shown = transcript("#### Seeding with `apply --seeds FILE`")
+    assert command == "reconciler apply manifests/ --seeds manifests/seeds.jsonl --auto-approve"
+    assert run_cli("apply", "manifests/", "--auto-approve").exit_code == 0
+    result = run_cli("--no-color", *command.split()[1:])
+    assert result.exit_code == 0, result.output
+    printed = result.output.replace(str(tmp_path), "/home/me/repo")
+    assert missing(shown, printed) == []
