@@ -12,7 +12,7 @@ from typing import Any
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.imports import PACKAGE, imports, loaded_after, within
-from tests.support.readme import transcript
+from tests.support.readme import README, quotes, transcript
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +83,7 @@ def test_a_changed_ca_shows_its_value_diff_in_text_markdown_and_json(tmp_path: P
     comment = run_cli("plan", directory, "--format", "markdown").stdout
     title = "update, activate ⚠️ recalculates · test values"
     assert f'<b><code>"LTV"</code></b>: {title}: 2 of 2 change' in comment
+    assert f'"LTV": {title}: 2 of 2 change' in quotes(README)  # as GitHub shows it
     assert "| <code>alice</code> | <code>129.99</code> | <code>120</code> |" in comment
     assert "| <code>bob</code> | <code>30</code> | <code>-</code> |" in comment
     assert f'<b><code>"Smallest Refund"</code></b>: {title}: none' in comment
