@@ -1,0 +1,54 @@
+"""The user docs (README.md, docs/*.md and the READMEs they link to) point at what exists:
+every relative link names a file, every anchor a heading of it, and the resilience
+suite's table names every file of the suite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = (
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "reconciler/emulator/README.md",
+    ROOT / "examples/github-actions/README.md",
+)
+
+
+def anchors(document: Path) -> set[str]:
+    """The anchors GitHub gives the headings of `document` (outside fenced blocks)."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in document.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.startswith("```")
+        heading = re.match(r"#{1,6} (.*)", line)
+        if fenced or heading is None:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", heading[1].strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        found.add(f"{slug}-{count}" if count else slug)
+    return found
+
+
+def test_every_link_of_the_docs_names_a_file_and_a_heading_of_it() -> None:
+    broken = []
+    for document in DOCUMENTS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (document.parent / path).resolve() if path else document
+            if not linked.exists():
+                broken.append(f"{document.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+                broken.append(f"{document.name}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_the_resilience_doc_names_every_file_of_the_suite() -> None:
+    table = (ROOT / "docs/resilience.md").read_text(encoding="utf-8")
+    files = sorted(p.name for p in (ROOT / "tests/resilience").glob("test_*.py"))
+    assert [name for name in files if f"| `{name}` |" not in table] == []
