@@ -200,8 +200,8 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
         if report.propagation_retries:
             waited = ", ".join(quoted(name) for name in report.propagation_waited)
             lines.append(
-                f"  waited:   {report.propagation_retries:,} tries sent again until the "
-                f"Seeding API knew {waited}"
+                f"  waited:   {report.propagation_retries:,} tries sent again while the "
+                f"Seeding API did not know {waited}"
             )
     if report.rejects:
         lines.append(f"  rejects:  {report.rejects}")

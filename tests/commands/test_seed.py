@@ -176,6 +176,10 @@ def test_a_ca_the_seeding_api_never_learns_stops_the_run_unbisected(
         f'for "{NOT_IN_WORKSPACE}" after 0.3s (--seed-wait)'
     ) in result.stderr
     assert "Traceback" not in result.output
+    # The summary does not claim the Seeding API learnt the CA it never learnt.
+    (waited,) = [line for line in result.stdout.splitlines() if "waited:" in line]
+    assert "knew" not in waited
+    assert f'while the Seeding API did not know "{NOT_IN_WORKSPACE}"' in waited
     # The refused batch of 100 was sent again whole, never halved to single users.
     assert requests < 2 + 20
 
