@@ -4,6 +4,7 @@ it), a factory for servers with their own options, and a raw API hand for stagin
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -64,3 +65,21 @@ def raw(emulator: EmulatorServer) -> Iterator[RawApi]:
     api = RawApi(emulator.url)
     yield api
     api.close()
+
+
+@pytest.fixture
+def local_zone() -> Iterator[Callable[[str], None]]:
+    """Run the test in another local time zone (`local_zone("Pacific/Niue")`, a POSIX TZ
+    name); the process's own zone is back afterwards."""
+    previous = os.environ.get("TZ")
+
+    def use(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield use
+    if previous is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = previous
+    time.tzset()

@@ -15,6 +15,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,18 +60,37 @@ NOTICE_AFTER = 1.0
 SLOW_ANSWER = 10.0
 
 
+def _http_date(raw: str | None) -> float | None:
+    """An HTTP date in epoch seconds, or None. Every HTTP date is in UTC, also the forms
+    that do not say so (`Sun Nov  6 08:49:37 1994`, a `-0000` offset), which Python reads
+    as naive: read in the local zone they would be off by its offset."""
+    if not raw:
+        return None
+    try:
+        moment = parsedate_to_datetime(raw)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
-    """The server's `Retry-After` in seconds (a number or an HTTP date), or None."""
+    """The server's `Retry-After` in seconds (a number or an HTTP date), or None.
+
+    A date is counted from the answer's own `Date` when it has one, so that a clock here
+    that is off by an hour neither waits an hour too long nor retries at once."""
     raw = response.headers.get("retry-after")
     if not raw:
         return None
     try:
         seconds = float(raw)
     except ValueError:
-        try:
-            seconds = parsedate_to_datetime(raw).timestamp() - time.time()
-        except (TypeError, ValueError):
+        at = _http_date(raw)
+        if at is None:
             return None
+        sent = _http_date(response.headers.get("date"))
+        seconds = at - (time.time() if sent is None else sent)
     return None if math.isnan(seconds) else max(seconds, 0.0)
 
 

@@ -97,6 +97,43 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
     assert 25 <= seconds <= 30
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Niue", "Pacific/Kiritimati", "America/St_Johns"])
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        "Mon, 30 Nov 2026 14:00:30 GMT",
+        "Monday, 30-Nov-26 14:00:30 GMT",
+        "Mon Nov 30 14:00:30 2026",  # asctime: no zone written, UTC all the same
+        "Mon, 30 Nov 2026 14:00:30 -0000",
+    ],
+)
+def test_a_retry_after_date_is_utc_and_counted_from_the_answers_date(
+    retry_after: str, zone: str, local_zone: Callable[[str], None]
+) -> None:
+    """RFC 9110: an HTTP date is UTC in each of its three forms. And it is the server's
+    clock: counted from the answer's `Date`, this machine's clock being off by an hour
+    (here: the answer came, by our clock, an hour later) changes nothing."""
+    local_zone(zone)
+    headers = {"retry-after": retry_after, "date": "Mon, 30 Nov 2026 14:00:00 GMT"}
+    skewed = datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc).timestamp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time", lambda: skewed)
+        error = error_for(httpx.Response(429, headers=headers), "GET", "x")
+    assert error.retry_after == 30.0
+
+
+def test_a_retry_after_date_without_a_date_header_is_counted_from_our_clock(
+    local_zone: Callable[[str], None],
+) -> None:
+    local_zone("Pacific/Niue")
+    now = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc).timestamp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time", lambda: now)
+        asked = _limited("Mon Nov 30 14:00:30 2026").retry_after
+        past = _limited("Mon, 30 Nov 2026 13:00:00 GMT").retry_after
+    assert (asked, past) == (30.0, 0.0)
+
+
 def test_retry_after_is_kept_as_asked_and_garbage_is_ignored() -> None:
     # Not capped: a wait beyond the command's deadline is refused at once instead
     # (tests/resilience/test_waiting.py), rather than shortened and repeated in silence.
