@@ -235,9 +235,33 @@ def reason(error: ApiError) -> str:
     return f"{head} {detail}".strip() if len(detail) <= 200 else f"{head} {detail[:199]}…"
 
 
-def until(seconds: float) -> str:
-    """The local wall-clock time `seconds` from now, as people read it in a log."""
-    return time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+#: The last year `until` names; a later moment is FAR_OFF.
+LAST_YEAR = 9999
+FAR_OFF = f"after the year {LAST_YEAR}"
+
+
+def until(seconds: float, now: float | None = None) -> str:
+    """The local wall-clock time `seconds` after `now` (epoch seconds; default: now), as
+    people read it in a log, with its zone, since a CI runner's log (UTC) is read by
+    people elsewhere: `14:03:07 UTC`, `09:33:07 NST`, `03:15:34 UTC-11`; with its day
+    when that is not today: `2026-12-01 00:10:00 GMT`."""
+    start = time.time() if now is None else now
+    try:
+        today, moment = time.localtime(start), time.localtime(start + seconds)
+    except (OverflowError, OSError, ValueError):  # `--wait-timeout 1e300`
+        return FAR_OFF
+    if moment.tm_year > LAST_YEAR:
+        return FAR_OFF
+    zone = moment.tm_zone if moment.tm_zone and moment.tm_zone.isalpha() else _offset(moment)
+    day = "%Y-%m-%d " if moment[:3] != today[:3] else ""
+    return time.strftime(f"{day}%H:%M:%S", moment) + f" {zone}"
+
+
+def _offset(moment: time.struct_time) -> str:
+    """A zone that has no abbreviation, as its offset from UTC: `UTC+14`, `UTC+05:45`."""
+    sign = "-" if moment.tm_gmtoff < 0 else "+"
+    hours, seconds = divmod(abs(moment.tm_gmtoff), 3600)
+    return f"UTC{sign}{hours}" + (f":{seconds // 60:02d}" if seconds else "")
 
 
 def duration(seconds: float) -> str:

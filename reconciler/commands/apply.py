@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +26,7 @@ from rich.text import Text
 from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
+from reconciler.api.retrying import until
 from reconciler.console import Output
 from reconciler.errors import (
     ApplyError,
@@ -396,9 +396,8 @@ async def follow_calculations(
     if not activated:
         return
     deadline = clock() + timeout
-    until = datetime.fromtimestamp(time.time() + timeout).strftime("%H:%M:%S")
     output.info(
-        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until} "
+        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until(timeout)} "
         f"(--wait-timeout {timeout:g}s); the apply itself is done."
     )
     progress = Progress(

@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
 
+from reconciler.api.retrying import until
 from reconciler.errors import ApiError, quoted
 
 NO_MATCH = "No matching calculated attribute definition found"
@@ -127,7 +127,7 @@ class PropagationWait:
             return
         self._announced = (names, now)
         assert self._deadline is not None
-        until = datetime.fromtimestamp(self._wall() + self._deadline - now).strftime("%H:%M:%S")
+        when = until(self._deadline - now, self._wall())
         which = ", ".join(quoted(name) for name in names)
         noun = "CA" if len(names) == 1 else "CAs"
         written = [self._written[n] for n in names if n in self._written]
@@ -138,7 +138,7 @@ class PropagationWait:
         )
         self._announce(
             f"waiting for the Seeding API to learn {noun} {which} ({since}mParticle takes up "
-            f"to 5 min); retrying until {until} (--seed-wait {self.seed_wait:g}s)"
+            f"to 5 min); retrying until {when} (--seed-wait {self.seed_wait:g}s)"
         )
 
     def _timeout(self, names: tuple[str, ...], refusal: ApiError) -> ApiError:

@@ -254,7 +254,8 @@ async def test_requests_held_by_another_requests_429_are_announced_once(
     held = [record.getMessage() for record in caplog.records]
     assert len(held) == 1, held
     assert re.fullmatch(
-        r"holding requests for at most \d+ s \(until \d\d:\d\d:\d\d\): the API asked to "
+        r"holding requests for at most \d+ s \(until (?:\S+ )?\d\d:\d\d:\d\d \S+\): "
+        r"the API asked to "
         r"slow down \(429.*\)",
         held[0],
     ), held[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from reconciler.api.retrying import (
     backoff,
     duration,
     kind_of,
+    until,
 )
 from reconciler.errors import RateLimited, ServerError, TransportError
 
@@ -146,3 +149,32 @@ def test_the_deadline_refuses_waits_that_would_outlast_it() -> None:
 )  # fmt: skip
 def test_durations_read_well(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+#: 2026-03-29 00:59:50 UTC: ten seconds before the UK's clocks go forward (GMT -> BST).
+BEFORE_THE_SWITCH = datetime(2026, 3, 29, 0, 59, 50, tzinfo=timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("zone", "seconds", "shown"),
+    [
+        ("UTC", 5, "00:59:55 UTC"),  # a CI runner's log, read anywhere
+        ("Europe/London", 5, "00:59:55 GMT"),
+        ("Europe/London", 10, "02:00:00 BST"),  # across the switch: an hour on, said so
+        ("America/St_Johns", 5, "22:29:55 NDT"),  # half an hour off UTC
+        ("Pacific/Kiritimati", 5, "14:59:55 UTC+14"),  # no abbreviation: the offset
+        ("Pacific/Niue", 5, "13:59:55 UTC-11"),
+        ("Asia/Kathmandu", 5, "06:44:55 UTC+5:45"),
+        ("UTC", 86_400, "2026-03-30 00:59:50 UTC"),  # not today: the day too
+        ("Pacific/Kiritimati", 36_000, "2026-03-30 00:59:50 UTC+14"),  # midnight there
+        ("UTC", 1e300, "after the year 9999"),  # `--wait-timeout 1e300`: no crash
+        ("UTC", 1e12, "after the year 9999"),
+    ],
+)
+def test_until_says_the_zone_and_the_day(
+    zone: str, seconds: float, shown: str, local_zone: Callable[[str], None]
+) -> None:
+    """`until` is local time, so it says which: a bare `14:03:12` from a CI runner (UTC)
+    read by someone in another zone, or from a laptop, is an hour or more off."""
+    local_zone(zone)
+    assert until(seconds, BEFORE_THE_SWITCH) == shown

@@ -400,6 +400,18 @@ async def test_the_wait_reads_no_markup_in_a_ca_s_name() -> None:
     assert "Odd [/] name" in shown.getvalue()
 
 
+@pytest.mark.parametrize("timeout", [1e300, 1e12])
+async def test_a_wait_timeout_beyond_any_calendar_is_no_crash(timeout: float) -> None:
+    # `--wait-timeout 1e300`: "unexpected OverflowError: timestamp out of range for
+    # platform time_t. This is a bug in reconciler" once the apply was done.
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+    await follow_calculations(_CalculatedAtOnce(), _activated(["A"]), output, timeout=timeout)
+    assert isinstance(output.err.file, io.StringIO)
+    assert "to be calculated, until after the year 9999 (--wait-timeout" in (
+        output.err.file.getvalue()
+    )
+
+
 def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

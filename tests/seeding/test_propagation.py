@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,17 @@ def test_a_bare_refusal_soon_after_a_write_is_the_seeding_path_not_knowing_yet()
     time.now += 300  # five minutes on: nothing is still on its way
     assert wait.unknown(refusal()) is None
     assert PropagationWait(600, lambda _: None).unknown(refusal()) is None  # none written
+
+
+async def test_the_wait_says_until_when_in_which_zone(local_zone: Callable[[str], None]) -> None:
+    """The deadline is the wall clock's (the one injected), in local time, with its zone:
+    a CI log (UTC) is read by people elsewhere."""
+    local_zone("America/St_Johns")
+    time = FakeTime()  # the wall clock reads 2023-11-14 22:30:00 UTC: 19:00:00 NST
+    said: list[str] = []
+    wait = PropagationWait(600, said.append, clock=time.clock, wall=time.wall, sleep=time.sleep)
+    await wait.until_learned(["LTV"], refusal(f"LTV: {NO_MATCH}"))
+    assert said[0].endswith("retrying until 19:10:00 NST (--seed-wait 600s)"), said
 
 
 async def test_the_wait_backs_off_announces_and_ends_at_seed_wait() -> None:
