@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import from_json
 
 from reconciler.api import secrets
-from reconciler.api.http import Http, shown_url
+from reconciler.api.http import Http, http_date, shown_url
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
 from reconciler.models.live import read_live, read_live_json
@@ -175,6 +175,10 @@ class PlatformClient:
             f"{api_url.rstrip('/')}/platform/v2/workspaces/{workspace_id}/calculatedattributes"
         )
         self.tokens = TokenSource(http, auth_url, client_id, client_secret, credentials=credentials)
+        #: The server's clock minus ours, in seconds, from the last answer's `Date` (None
+        #: before an answer with one): the API's own times (`last_modified_on`) are on
+        #: its clock, and this machine's may be off by minutes or an hour.
+        self.clock_skew: float | None = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -217,6 +221,9 @@ class PlatformClient:
                     f"issued one too (check that the API client of {self.tokens.credentials} "
                     f"may use workspace {self.workspace_id})"
                 ) from None
+            sent = http_date(response.headers.get("date"))
+            if sent is not None:
+                self.clock_skew = sent - time.time()
             return response.content
         raise AssertionError("unreachable")
 

@@ -50,7 +50,7 @@ from reconciler.errors import (
     ValidationFailed,
 )
 
-__all__ = ["Http", "RetryPolicy", "Stopped", "error_for"]
+__all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "http_date"]
 
 log = logging.getLogger("reconciler.http")
 
@@ -60,7 +60,7 @@ NOTICE_AFTER = 1.0
 SLOW_ANSWER = 10.0
 
 
-def _http_date(raw: str | None) -> float | None:
+def http_date(raw: str | None) -> float | None:
     """An HTTP date in epoch seconds, or None. Every HTTP date is in UTC, also the forms
     that do not say so (`Sun Nov  6 08:49:37 1994`, a `-0000` offset), which Python reads
     as naive: read in the local zone they would be off by its offset."""
@@ -86,10 +86,10 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         seconds = float(raw)
     except ValueError:
-        at = _http_date(raw)
+        at = http_date(raw)
         if at is None:
             return None
-        sent = _http_date(response.headers.get("date"))
+        sent = http_date(response.headers.get("date"))
         seconds = at - (time.time() if sent is None else sent)
     return None if math.isnan(seconds) else max(seconds, 0.0)
 

@@ -36,7 +36,8 @@ class Workspace:
 
     #: CA name -> why the workspace will not take its seeds (absent, no seeding, ...).
     refused: dict[str, str] = field(default_factory=dict)
-    #: CA name -> when it was last written (epoch seconds), where the API said so.
+    #: CA name -> when it was last written (epoch seconds, this machine's clock), where
+    #: the API said so.
     written: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -59,6 +60,10 @@ async def check(
     the others were last written."""
     async with transports.platform(settings, transport) as client:
         content = await client.list_json()
+        # `last_modified_on` is on the server's clock; `written` is on ours, which the
+        # propagation wait compares with: off by an hour, it took a CA written a minute
+        # ago for one written an hour ago (or for one written in the future).
+        skew = client.clock_skew or 0.0
     try:
         listed = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
@@ -78,7 +83,7 @@ async def check(
         if reason is not None:
             refused[name] = reason
         elif item is not None and (when := _epoch(item.get("last_modified_on"))) is not None:
-            written[name] = when
+            written[name] = when - skew
     return Workspace(refused, written)
 
 
