@@ -62,7 +62,7 @@ def problems(
                 (
                     ("definition", "time_period", "date"),
                     f"{since.date().isoformat()} is before {first.isoformat()}, the earliest "
-                    f"date the account keeps data for (today, {today.isoformat()}, minus "
+                    f"date the account keeps data for (today in UTC, {today.isoformat()}, minus "
                     f"retention_days {retention_days}); mParticle refuses it: "
                     f'"{API_DATE.format(date=first.isoformat())}". Use {first.isoformat()} '
                     "or later, or a longer retention_days if the account has it",

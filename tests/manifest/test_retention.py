@@ -68,8 +68,8 @@ def test_validate_refuses_a_since_date_and_a_window_beyond_the_retention(tmp_pat
         assert "2 errors in manifests:" in errors
         assert re.search(
             rf"cas\.yaml:6:\d+: definition\.time_period\.date: {OLD} is before {EARLIEST}, the "
-            rf"earliest date the account keeps data for \(today, {TODAY}, minus retention_days "
-            r"30\); mParticle refuses it",
+            rf"earliest date the account keeps data for \(today in UTC, {TODAY}, minus "
+            r"retention_days 30\); mParticle refuses it",
             errors,
         ), errors
         assert re.search(
