@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -280,8 +281,14 @@ class ApiError(ReconcilerError):
 
     @property
     def detail(self) -> str:
-        """The server's messages, joined and escaped for a terminal."""
-        return printable("; ".join(self.messages))
+        """The server's messages, joined and escaped for a terminal; a message repeated
+        (one for each user of a seeding batch) once, with its count."""
+        counts = Counter(self.messages)
+        shown = [
+            message if counts[message] == 1 else f"{message} ({counts[message]} times)"
+            for message in counts
+        ]
+        return printable("; ".join(shown))
 
     def saying(self, message: str, kind: type[ApiError] | None = None) -> ApiError:
         """The same answer (status, messages, request) under our own words, as `kind`

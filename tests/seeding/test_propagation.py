@@ -63,6 +63,15 @@ async def _until_it_gives_up(wait: PropagationWait, answer: ApiError) -> None:
         await wait.until_learned(("LTV", "Orders"), answer)
 
 
+def test_a_refused_batch_says_a_message_each_of_its_users_got_once_with_its_count() -> None:
+    """A batch of three users refused for one CA printed "LTV: No matching ...; LTV: No
+    matching ...; LTV: No matching ..." (a batch of 100: a hundred times)."""
+    refused = refusal(f"LTV: {NO_MATCH}", f"LTV: {NO_MATCH}", "Orders: x", f"LTV: {NO_MATCH}")
+    assert refused.detail == f"LTV: {NO_MATCH} (3 times); Orders: x"
+    assert str(refused).endswith(f": LTV: {NO_MATCH} (3 times); Orders: x")
+    assert unknown_cas(refused) is None  # the messages themselves are as the server sent them
+
+
 def test_a_bare_refusal_soon_after_a_write_is_the_seeding_path_not_knowing_yet() -> None:
     """The seeding page: the error body "is optionally sent". A 400 or 404 without one,
     while CAs of the run were written less than five minutes ago, is that answer about
