@@ -38,10 +38,14 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     handler here. In a job started in the background SIGINT is ignored: SIGTERM then
     cancels the task recorded here (`reconciler.cli.app`), rather than raising
     KeyboardInterrupt into the loop, which left the ending to asyncio's shutdown and
-    printed a traceback after the report."""
+    printed a traceback after the report. A blocking call left running in a thread (a
+    host name the resolver has not answered for) does not hold the end (`threads`)."""
     import asyncio
 
+    from reconciler.threads import DetachedThreads
+
     async def watched() -> T:
+        asyncio.get_running_loop().set_default_executor(DetachedThreads())
         Signals.task = asyncio.current_task()
         try:
             return await main

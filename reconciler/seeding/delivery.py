@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
+from reconciler import threads
 from reconciler.api.http import Http, RetryPolicy
 from reconciler.api.retrying import until
 from reconciler.api.transports import http_for, warn_plaintext
@@ -176,7 +177,7 @@ def send(
     transport: httpx.AsyncBaseTransport | None,
 ) -> None:
     """Send every batch still to send; an API error that stops the run is in the report."""
-    asyncio.run(send_async(spool, delivery, settings, transport))
+    threads.run(send_async(spool, delivery, settings, transport))
 
 
 async def send_async(

@@ -8,7 +8,6 @@ subset of the CAs (`apply --seeds` sends each group of CAs at its moment)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from reconciler import threads
 from reconciler.api.retrying import RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path, quoted
 from reconciler.files import real_path
@@ -104,7 +104,7 @@ def seed(
     """
     with _Run(options, catalogue, settings, observer, transport) as run:
         run.validate()
-        known = asyncio.run(run.check_workspace()) if run.sends else preflight.Workspace()
+        known = threads.run(run.check_workspace()) if run.sends else preflight.Workspace()
         sending = run.second_pass(known)
         if sending is not None:
             delivery.send(run.spool, sending, settings, transport)

@@ -6,6 +6,8 @@ is what a hang would hit."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from tests.conftest import StartEmulator
@@ -85,6 +87,39 @@ def test_an_unknown_host_fails_at_once_and_is_named(tmp_path: Path) -> None:
     assert "cannot resolve the host name (DNS)" in result.stderr
     assert "http://api.reconciler.invalid/oauth/token" in result.stderr
     assert "retrying" not in result.stderr
+
+
+#: A resolver that never answers for `*.stalled.test` (a DNS server that does not reply):
+#: the lookup blocks its thread, where no timeout can cancel it.
+STALLED_RESOLVER = """
+import socket, time
+_lookup = socket.getaddrinfo
+def _stalled(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name.endswith(".stalled.test"):
+        time.sleep(600)
+    return _lookup(host, *args, **kwargs)
+socket.getaddrinfo = _stalled
+"""
+
+
+def test_a_resolver_that_never_answers_does_not_hold_the_exit(tmp_path: Path) -> None:
+    """The request timeout ended the requests, but the command then waited, silent, for
+    the lookups still blocked in their threads before it said why it failed."""
+    directory = write_manifests(tmp_path / "ws", [ca("A")])
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(STALLED_RESOLVER)
+    url = "https://api.stalled.test"
+    env = env_at(
+        url,
+        RECONCILER_REQUEST_TIMEOUT="0.5",
+        RECONCILER_TRUSTED_HOSTS="api.stalled.test",
+        PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), *sys.path]),
+    )
+    result = run_process("plan", directory, env=env, timeout=20)  # the lookups take 600 s
+    assert result.exit_code == 1, result.output
+    assert f"POST {url}/oauth/token" in result.stderr
+    assert "gave up after" in result.stderr
 
 
 def test_tls_failures_are_not_retried(tmp_path: Path) -> None:
