@@ -294,7 +294,7 @@ class Http:
         task = asyncio.ensure_future(sending)
         try:
             done, _ = await asyncio.wait({task}, timeout=min(SLOW_ANSWER, timeout))
-            if not done:
+            if not done and timeout > SLOW_ANSWER:  # else its time is up: nothing to announce
                 log.info(
                     "waiting for the answer to %s %s, until %s at the latest",
                     method,

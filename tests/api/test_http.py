@@ -361,6 +361,23 @@ async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEm
     assert ambiguous > 0
 
 
+async def test_a_request_timeout_shorter_than_a_slow_answer_announces_no_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With RECONCILER_REQUEST_TIMEOUT under SLOW_ANSWER (10 s), a request that timed out
+    announced a wait for its answer "until" a time already past, then failed at once."""
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(never))
+    http = Http(client, policy=RetryPolicy(attempts=1, request_timeout=0.05), sleep=Sleeps())
+    with caplog.at_level(logging.INFO, logger="reconciler.http"), pytest.raises(TransportError):
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert [r.getMessage() for r in caplog.records] == []
+
+
 async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:
     # On a loaded machine a backoff can end after the deadline although it was asked to
     # end before: the message still says what the server last answered.
