@@ -201,7 +201,10 @@ class Http:
         #: Requests waiting to try again after a 429 of their own: one is a blip, several
         #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
         self._refused = 0
-        self._paced = False
+        #: Requests waiting for a slot of the local rate limit, and when the last wait
+        #: announced for one ends at the latest.
+        self._in_line = 0
+        self._paced_until = 0.0
         self.retries = 0
         self.requests = 0
         #: Requests sent and not answered yet (one waiting to be tried again is not one).
@@ -246,10 +249,27 @@ class Http:
             raise Stopped
 
     async def _slot(self, shown: str) -> None:
-        """A slot of the local rate limit, within the deadline; the first wait of a second
-        or more says that requests are being paced, and at what rate."""
+        """A slot of the local rate limit, within the deadline. A wait that may last a
+        second or more is announced before it starts, with when it ends at the latest:
+        each request in line takes one slot, 1/rate seconds. While an announced wait
+        lasts, the requests joining the line are not announced again (at --concurrency 8
+        that was a line per request)."""
         assert self.limiter is not None
-        started = time.monotonic()
+        rate = self.limiter.max_rate / self.limiter.time_period
+        if not self.limiter.has_capacity():
+            longest = (self._in_line + 1) / rate
+            now = time.monotonic()
+            if longest >= NOTICE_AFTER and now >= self._paced_until:
+                self._paced_until = now + longest
+                log.info(
+                    "pacing requests at %g a second (RECONCILER_RATE_LIMIT or rate_limit): "
+                    "%s waits for its turn, at most %s (until %s)",
+                    rate,
+                    shown,
+                    duration(longest),
+                    until(longest),
+                )
+        self._in_line += 1
         try:
             await asyncio.wait_for(self.limiter.acquire(), self.deadline.remaining())
         except asyncio.TimeoutError:
@@ -257,16 +277,8 @@ class Http:
                 f"gave up on {shown}: the command's deadline passed while waiting for the "
                 "rate limit (RECONCILER_DEADLINE, RECONCILER_RATE_LIMIT)"
             ) from None
-        waited = time.monotonic() - started
-        if waited >= NOTICE_AFTER and not self._paced:
-            self._paced = True
-            log.info(
-                "pacing requests at %g a second (RECONCILER_RATE_LIMIT or rate_limit): "
-                "%s waited %s for its turn",
-                self.limiter.max_rate / self.limiter.time_period,
-                shown,
-                duration(waited),
-            )
+        finally:
+            self._in_line -= 1
 
     def _attempt_timeout(self, shown: str, last: ApiError | None) -> tuple[float, bool]:
         """Seconds this attempt may take, and whether the command's deadline is what
