@@ -26,7 +26,7 @@ from rich.text import Text
 from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
-from reconciler.api.retrying import until
+from reconciler.api.retrying import duration, until
 from reconciler.console import Output
 from reconciler.errors import (
     ApplyError,
@@ -162,7 +162,13 @@ async def _apply_saved(
             interval = settings.tuning.wait_interval
             timeout = options.wait_timeout
             await follow_calculations(
-                client, report, output, interval, timeout=timeout, concurrency=options.concurrency
+                client,
+                report,
+                output,
+                interval,
+                timeout=timeout,
+                concurrency=options.concurrency,
+                deadline_left=client.http.deadline.remaining(),
             )
     return 0
 
@@ -243,7 +249,13 @@ async def _apply_directory(
             interval = ws.settings.tuning.wait_interval
             timeout = options.wait_timeout
             await follow_calculations(
-                client, report, output, interval, timeout=timeout, concurrency=options.concurrency
+                client,
+                report,
+                output,
+                interval,
+                timeout=timeout,
+                concurrency=options.concurrency,
+                deadline_left=client.http.deadline.remaining(),
             )
     return 0
 
@@ -375,9 +387,11 @@ async def follow_calculations(
     concurrency: int = 1,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    deadline_left: float | None = None,
 ) -> None:
     """`--wait`: poll each activated CA until it is calculated, `concurrency` polls at a
-    time (the apply's), for at most `timeout` seconds; a bar per CA on stderr, or one for
+    time (the apply's), for at most `timeout` seconds, or `deadline_left` (what is left
+    of the command's deadline) when that ends first; a bar per CA on stderr, or one for
     them all past BARS_AT_MOST. Raises WaitTimeout when time runs out."""
     from rich.progress import (
         BarColumn,
@@ -395,10 +409,17 @@ async def follow_calculations(
     }
     if not activated:
         return
-    deadline = clock() + timeout
+    # A RECONCILER_DEADLINE shorter than --wait-timeout ends the wait: said so at once,
+    # not announced as --wait-timeout's and then ended by a poll the deadline refused.
+    limit, why = timeout, f"--wait-timeout {timeout:g}s"
+    by_deadline = deadline_left is not None and deadline_left < timeout
+    if deadline_left is not None and by_deadline:
+        limit = max(deadline_left, 0.0)
+        why = f"the command's deadline, RECONCILER_DEADLINE; --wait-timeout {timeout:g}s ends later"
+    deadline = clock() + limit
     output.info(
-        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until(timeout)} "
-        f"(--wait-timeout {timeout:g}s); the apply itself is done."
+        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until(limit)} "
+        f"({why}); the apply itself is done."
     )
     progress = Progress(
         TextColumn("{task.description}", markup=False),  # a CA's name is no markup
@@ -441,16 +462,23 @@ async def follow_calculations(
                 raise failed
             left = deadline - clock()
             if pending and left <= 0:
-                raise _timed_out(activated, pending, timeout)
+                raise _timed_out(activated, pending, limit, by_deadline)
             if pending:
                 await sleep(min(poll, left))
     output.info(f"All {len(activated)} activated CA(s) are calculated.")
 
 
-def _timed_out(activated: dict[int, str], pending: set[int], timeout: float) -> WaitTimeout:
+def _timed_out(
+    activated: dict[int, str], pending: set[int], limit: float, by_deadline: bool
+) -> WaitTimeout:
     names = first_few([f'"{activated[ca_id]}"' for ca_id in sorted(pending)], ", ", " ")
+    if by_deadline:
+        after = f"{duration(limit)} (the command's deadline, RECONCILER_DEADLINE)"
+        longer = "a larger RECONCILER_DEADLINE"
+    else:
+        after, longer = f"{limit:g}s (--wait-timeout)", "a larger --wait-timeout"
     return WaitTimeout(
         f"{len(pending)} of {len(activated)} activated CA(s) were still calculating after "
-        f"{timeout:g}s (--wait-timeout): {names}. The apply is complete; mParticle goes on "
-        "calculating (its UI shows the progress). Wait longer with a larger --wait-timeout."
+        f"{after}: {names}. The apply is complete; mParticle goes on "
+        f"calculating (its UI shows the progress). Wait longer with {longer}."
     )

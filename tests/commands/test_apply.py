@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -213,7 +214,9 @@ def test_wait_stops_at_the_command_deadline(tmp_path: Path, emulator: EmulatorSe
     assert result.exit_code == 1, result.output
     assert "Apply complete: 2 done." in result.stdout
     # The deadline is RECONCILER_DEADLINE's, not --wait-timeout's (an hour by default).
-    assert "this command's deadline of 1.5 s has passed (RECONCILER_DEADLINE)" in result.stderr
+    stderr = result.stderr.replace("\n", " ")
+    assert "RECONCILER_DEADLINE; --wait-timeout 3600s ends later); the apply itself" in stderr
+    assert re.search(r"still calculating after [\d.]+ s \(the command's deadline, RECONC", stderr)
 
 
 def test_wait_timeout_bounds_the_wait_and_says_so(tmp_path: Path, emulator: EmulatorServer) -> None:
@@ -322,6 +325,41 @@ async def test_a_wait_that_times_out_names_the_first_cas_and_counts_the_rest() -
     assert '(--wait-timeout): "CA 1", "CA 2", ' in message
     assert '"CA 10" and 2 more. The apply is complete' in message
     assert '"CA 11"' not in message
+
+
+async def test_a_command_deadline_before_the_wait_timeout_is_announced_and_ends_the_wait() -> None:
+    # With RECONCILER_DEADLINE=8, --wait said it waited "until" an hour later
+    # (--wait-timeout 3600s), then a poll the deadline refused ended it 8 s in with
+    # "gave up on .../calculation", not saying that the apply itself was complete.
+    client = _NeverCalculated()
+    report = ApplyReport(
+        [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
+    )
+    stderr = io.StringIO()
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=stderr)
+
+    async def sleep(seconds: float) -> None:
+        client.now += seconds
+
+    with pytest.raises(WaitTimeout) as caught:
+        await follow_calculations(
+            client,
+            report,
+            output,
+            5,
+            timeout=3600,
+            clock=lambda: client.now,
+            sleep=sleep,
+            deadline_left=12,
+        )
+    assert "(the command's deadline, RECONCILER_DEADLINE; --wait-timeout 3600s ends later)" in (
+        stderr.getvalue()
+    )
+    assert client.now < 20  # the wait ended with the deadline, not an hour later
+    message = caught.value.message
+    assert "still calculating after 12 s (the command's deadline, RECONCILER_DEADLINE)" in message
+    assert "The apply is complete" in message
+    assert "a larger RECONCILER_DEADLINE" in message
 
 
 def test_the_last_word_of_a_failed_apply_names_the_first_failures_and_counts_the_rest() -> None:
