@@ -34,6 +34,7 @@ from reconciler.errors import (
     StalePlanError,
     first_few,
     printable,
+    quoted,
 )
 from reconciler.interrupts import run_async
 from reconciler.plan import integrity, render, safety
@@ -471,7 +472,7 @@ async def follow_calculations(
 def _timed_out(
     activated: dict[int, str], pending: set[int], limit: float, by_deadline: bool
 ) -> WaitTimeout:
-    names = first_few([f'"{activated[ca_id]}"' for ca_id in sorted(pending)], ", ", " ")
+    names = first_few([quoted(activated[ca_id]) for ca_id in sorted(pending)], ", ", " ")
     if by_deadline:
         after = f"{duration(limit)} (the command's deadline, RECONCILER_DEADLINE)"
         longer = "a larger RECONCILER_DEADLINE"
