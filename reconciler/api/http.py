@@ -12,18 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
 
+from reconciler.api.pacing import NOTICE_AFTER, Pacer
 from reconciler.api.retrying import (
     UNREACHABLE,
     Deadline,
@@ -34,7 +34,6 @@ from reconciler.api.retrying import (
     duration,
     kind_of,
     reason,
-    spread,
     until,
 )
 from reconciler.api.secrets import Redactor
@@ -54,8 +53,6 @@ __all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "http_date"]
 
 log = logging.getLogger("reconciler.http")
 
-#: Waits at least this long are announced (INFO); shorter ones are traced (DEBUG).
-NOTICE_AFTER = 1.0
 #: An answer slower than this is announced while it is awaited.
 SLOW_ANSWER = 10.0
 
@@ -147,7 +144,10 @@ class Stopped(Exception):
     unsent, for a resume to send."""
 
 
-async def until_stopped(wait: Awaitable[None], stopping: asyncio.Event) -> None:
+T = TypeVar("T")
+
+
+async def until_stopped(wait: Awaitable[T], stopping: asyncio.Event) -> T:
     """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
     if stopping.is_set():
         raise Stopped
@@ -161,7 +161,7 @@ async def until_stopped(wait: Awaitable[None], stopping: asyncio.Event) -> None:
         await asyncio.gather(waiting, stopped, return_exceptions=True)
     if stopping.is_set():
         raise Stopped
-    waiting.result()
+    return waiting.result()
 
 
 def shown_url(url: str, path: str = "") -> str:
@@ -193,14 +193,8 @@ class Http:
         self.deadline = Deadline(self.policy.deadline)
         self.redact = redact if redact is not None else Redactor()
         self.limiter = _limiter(rate_limit) if rate_limit else None
-        #: A 429 pauses every request until then, each for a jitter more (see `spread`).
-        self._resume_at = 0.0
-        self._pause = 0.0
-        self._paused_by: RateLimited | None = None
-        self._announced = 0.0  # the end of the last pause announced
-        #: Requests waiting to try again after a 429 of their own: one is a blip, several
-        #: are a crowd at a rate limit, which the jitter spreads over as many pauses.
-        self._refused = 0
+        #: After a 429: holds every request for its Retry-After, then paces them.
+        self.pacer = Pacer(self.deadline, sleep)
         #: Requests waiting for a slot of the local rate limit, and when the last wait
         #: announced for one ends at the latest.
         self._in_line = 0
@@ -220,33 +214,19 @@ class Http:
         raises Stopped at once instead of going out (Ctrl-C while seeding)."""
         self._stopping.set()
 
-    async def _pace(self, shown: str) -> None:
-        """Wait out a shared 429 pause (spread by jitter) and the local rate limit."""
-        remaining = self._resume_at - time.monotonic()
-        if remaining > 0:
-            jitter = spread(self.policy, self._pause, self._refused)
-            delay = remaining + random.uniform(0, jitter)
-            if not self.deadline.allows(delay) and self._paused_by is not None:
-                raise beyond_deadline(self.deadline, delay, shown, self._paused_by)
-            if (
-                remaining + jitter >= NOTICE_AFTER
-                and self._resume_at >= self._announced + NOTICE_AFTER
-            ):
-                # Once a pause: the refused request announced its own retry, but the others
-                # held by the same 429 (and the jitter that spreads them) wait too. 429s
-                # answering requests already out move the end on by moments: not again.
-                self._announced = self._resume_at
-                log.info(
-                    "holding requests for at most %s (until %s): the API asked to slow down (%s)",
-                    duration(remaining + jitter),
-                    until(remaining + jitter),
-                    reason(self._paused_by) if self._paused_by is not None else "429",
-                )
-            await until_stopped(self._sleep(delay), self._stopping)
+    async def _pace(self, shown: str, refusals: int = 0, least: float = 0.0) -> bool:
+        """Wait for this request's turn after a 429 (see `pacing`) and for the local rate
+        limit; whether the pacer held it back. `refusals`: the 429s it has had; `least`:
+        its own Retry-After."""
+        waited = False
+        if self.pacer.rate is not None:
+            turn = self.pacer.turn(refusals, shown, least)
+            waited = await until_stopped(turn, self._stopping)
         if self.limiter is not None:
             await until_stopped(self._slot(shown), self._stopping)
         if self._stopping.is_set():
             raise Stopped
+        return waited
 
     async def _slot(self, shown: str) -> None:
         """A slot of the local rate limit, within the deadline. A wait that may last a
@@ -328,8 +308,11 @@ class Http:
         headers: Mapping[str, str],
         body: bytes | None,
         last: ApiError | None = None,
+        refusals: int = 0,
     ) -> httpx.Response:
-        await self._pace(shown)
+        least = (last.retry_after or 0.0) if isinstance(last, RateLimited) else 0.0
+        waited = await self._pace(shown, refusals, least)
+        sent = time.monotonic()
         timeout, by_deadline = self._attempt_timeout(shown, last)
         self.requests += 1
         request_headers = dict(headers)
@@ -358,14 +341,11 @@ class Http:
             ) from TimeoutError()
         log.debug("<- %s %s %s", response.status_code, method, shown)
         if response.is_success:
+            self.pacer.succeeded(sent, waited)
             return response
         error = error_for(response, method, shown, self.redact)
         if isinstance(error, RateLimited):
-            pause = error.retry_after if error.retry_after is not None else self.policy.initial_wait
-            if time.monotonic() + pause > self._resume_at:
-                self._resume_at = time.monotonic() + pause
-                self._pause = pause
-                self._paused_by = error
+            self.pacer.refused(sent, error, self.policy.initial_wait)
         raise error
 
     def _transport_error(
@@ -404,16 +384,19 @@ class Http:
             content if content is not None else (orjson.dumps(json) if json is not None else None)
         )
         shown = shown_url(url, path)
-        attempt = 0
+        attempt = refusals = 0
         last: ApiError | None = None
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, url, shown, headers or {}, body, last)
+                return await self._send_once(
+                    method, url, shown, headers or {}, body, last, refusals
+                )
             except DeadlineExceeded:
                 raise
             except ApiError as error:
-                await self._before_retry(error, attempt, idempotent, method, shown)
+                refusals += isinstance(error, RateLimited)
+                await self._before_retry(error, attempt, idempotent, method, shown, refusals)
                 last = error
 
     async def settle(self, round_: int, error: ApiError, what: str) -> None:
@@ -428,14 +411,20 @@ class Http:
         announced when it is a second or more, and ended at once by `stop`."""
         if not self.deadline.allows(wait):
             raise beyond_deadline(self.deadline, wait, shown, error) from error
-        level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
-        log.log(level, "%s in %s (at %s): %s", doing, duration(wait), until(wait), reason(error))
+        _announce(wait, error, doing)
         await until_stopped(self._sleep(wait), self._stopping)
 
     async def _before_retry(
-        self, error: ApiError, attempt: int, idempotent: bool, method: str, shown: str
+        self,
+        error: ApiError,
+        attempt: int,
+        idempotent: bool,
+        method: str,
+        shown: str,
+        refusals: int,
     ) -> None:
-        """Wait before the next attempt, announced; or re-raise `error` when there is none."""
+        """Wait before the next attempt, announced; or re-raise `error` when there is none.
+        After a 429 the wait is the pacer's (announced here, waited in `_pace`)."""
         kind = kind_of(error, urlsplit(shown).hostname or "")
         allowed = attempts_for(kind, idempotent, self.policy)
         if attempt >= allowed:
@@ -445,17 +434,24 @@ class Http:
             raise error
         if self._stopping.is_set():
             raise Stopped
-        refused = isinstance(error, RateLimited)
-        wait = backoff(self.policy, attempt, error, self._refused + refused)
+        if isinstance(error, RateLimited):
+            wait = self.pacer.estimate(refusals, error.retry_after or 0.0)
+        else:
+            wait = backoff(self.policy, attempt, error)
         if not self.deadline.allows(wait):
             raise beyond_deadline(self.deadline, wait, shown, error) from error
         self.retries += 1
-        self._refused += refused
-        try:
-            doing = f"retrying {attempt + 1}/{allowed} {method} {shown}"
+        doing = f"retrying {attempt + 1}/{allowed} {method} {shown}"
+        if isinstance(error, RateLimited):
+            _announce(wait, error, doing)  # waited in `_pace`, in the pacer's queue
+        else:
             await self._wait(wait, error, shown, doing)
-        finally:
-            self._refused -= refused
+
+
+def _announce(wait: float, error: ApiError, doing: str) -> None:
+    """`retrying 2/12 GET ... in 4 s (at 14:03:07): 503 ...`: INFO from a second on."""
+    level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
+    log.log(level, "%s in %s (at %s): %s", doing, duration(wait), until(wait), reason(error))
 
 
 def _limiter(rate: float) -> AsyncLimiter:

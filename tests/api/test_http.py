@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import sys
 import time
@@ -235,6 +236,37 @@ async def test_a_stop_ends_a_retry_wait_and_sends_nothing_more() -> None:
     assert seen == ["POST"]
 
 
+async def test_a_stop_wakes_the_requests_waiting_for_their_turn_after_a_429() -> None:
+    """Requests held in the pacer's queue (not sleeping a back-off of their own) raise
+    Stopped at once too, and the queue is left empty."""
+    seen: list[str] = []
+    started = asyncio.Event()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(429, headers={"retry-after": "60"})
+
+    async def forever(seconds: float) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=5), sleep=forever)
+    waiting = [
+        asyncio.ensure_future(http.request("GET", "https://api.example/x", idempotent=True))
+        for _ in range(3)
+    ]
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.sleep(0.01)
+    assert not any(request.done() for request in waiting)
+    http.stop()
+    for request in waiting:
+        with pytest.raises(Stopped):
+            await asyncio.wait_for(request, 5)
+    assert len(seen) == 3  # each refused once, none sent again
+    assert not http.pacer._waiting
+
+
 async def test_requests_held_by_another_requests_429_are_announced_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -254,9 +286,8 @@ async def test_requests_held_by_another_requests_429_are_announced_once(
     held = [record.getMessage() for record in caplog.records]
     assert len(held) == 1, held
     assert re.fullmatch(
-        r"holding requests for at most \d+ s \(until (?:\S+ )?\d\d:\d\d:\d\d \S+\): "
-        r"the API asked to "
-        r"slow down \(429.*\)",
+        r"holding requests for \d+ s \(until (?:\S+ )?\d\d:\d\d:\d\d \S+\), then sending one "
+        r"every \d+ s, more often as they succeed: the API asked to slow down \(429.*\)",
         held[0],
     ), held[0]
     assert len(sleeps.waits) == 2
@@ -273,11 +304,32 @@ async def test_a_pause_moved_on_by_a_moment_is_not_announced_again(
     held = []
     with caplog.at_level(logging.INFO, logger="reconciler.http"):
         for moved_on in (30.0, 0.004, 0.003, 5.0):  # the end of the pause, moved on by
-            http._resume_at = max(http._resume_at, time.monotonic()) + moved_on
-            http._pause = 30.0
+            end = max(http.pacer.hold_until, time.monotonic()) + moved_on
+            refusal = RateLimited("slow", retry_after=end - time.monotonic())
+            http.pacer.refused(time.monotonic(), refusal, 0.25)
             await http._pace("GET https://api.example/x")
             held.append(sum("holding requests" in r.getMessage() for r in caplog.records))
     assert held == [1, 1, 1, 2]
+
+
+async def test_a_crowd_refused_together_comes_back_within_a_few_pauses() -> None:
+    """64 requests refused together (Retry-After: 1), then welcome: they wait the pause,
+    then go one at a time, sooner with each success, all within about 1 + ln 64 pauses.
+    Before, the jitter spread them over 2 * 63 pauses (--concurrency 64 took 113 s)."""
+    answers = [429] * 64
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = answers.pop() if answers else 200
+        return httpx.Response(status, headers={"retry-after": "1"})
+
+    sleeps = Sleeps()
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=3), sleep=sleeps)
+    crowd = [http.request("GET", "https://api.example/x", idempotent=True) for _ in range(64)]
+    assert all(a.status_code == 200 for a in await asyncio.gather(*crowd))
+    assert max(sleeps.waits) < 1 + math.log(64) + 1, max(sleeps.waits)
+    assert min(sleeps.waits) == 1.0  # Retry-After is the least wait
+    assert http.retries == 64  # one 429 each: no request was refused twice
 
 
 async def test_client_errors_are_not_retried() -> None:

@@ -1,0 +1,206 @@
+"""The pace of requests after a 429 (used by `http`): a queue released at a measured rate.
+
+Until the first 429 nothing waits here. A 429 holds every request for its `Retry-After`
+and starts pacing at the one safe assumption, that the server takes one request a pause;
+each request that had to wait for its turn and then succeeded raises the rate by one a
+pause (a pause's worth of them doubles it, as TCP's slow start), and a 429 to a request
+sent at the current rate halves it again (once for each crowd refused together). The
+waiting requests go one at a time, the most refused first, then the oldest: a request
+waiting here spends none of its attempts. Why this and not a jitter window: docs/resilience.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from reconciler.api.retrying import Deadline, beyond_deadline, duration, reason, until
+from reconciler.errors import RateLimited
+
+log = logging.getLogger("reconciler.http")
+
+#: Waits at least this long are announced (INFO).
+NOTICE_AFTER = 1.0
+#: The shortest pause a 429 counts as (one without Retry-After and a zero initial wait).
+SHORTEST_PAUSE = 0.01
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """A request waiting for its turn: its place in the queue and its planned moment."""
+
+    refusals: int
+    order: int
+    earliest: float  # its own Retry-After, counted from when it came
+    slot: float = 0.0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return -self.refusals, self.order
+
+
+class Pacer:
+    """Holds requests after a 429, then lets them go at a rate learnt from the answers."""
+
+    def __init__(
+        self,
+        deadline: Deadline,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.deadline = deadline
+        self._sleep = sleep
+        self._clock = clock
+        #: Requests a second let go; None until the first 429 (nothing is paced).
+        self.rate: float | None = None
+        self.pause = 0.0  # the last 429's Retry-After: the unit of the rate's changes
+        self.hold_until = 0.0  # no request goes before (the latest 429's Retry-After)
+        self.paused_by: RateLimited | None = None
+        self._last_cut = -math.inf
+        self._last_release = -math.inf
+        self._announced = -math.inf  # the end of the last hold announced
+        self._waiting: list[_Waiter] = []
+        self._head: _Waiter | None = None  # the first in line: the only one on a timer
+        self._orders = itertools.count()
+
+    # -- what the answers say ------------------------------------------------------------
+
+    def refused(self, sent: float, error: RateLimited, least: float) -> None:
+        """A 429 answered a request sent at `sent` (this clock): hold every request for its
+        `Retry-After` (`least` seconds when it has none), and halve the rate, unless the
+        request went out before the last cut (one cut for a crowd refused together)."""
+        now = self._clock()
+        pause = max(error.retry_after if error.retry_after is not None else least, 0.0)
+        unit = max(pause, least, SHORTEST_PAUSE)
+        if now + pause > self.hold_until:
+            self.hold_until = now + pause
+            self.paused_by = error
+        if self.rate is None or sent > self._last_cut:
+            self.rate = 1 / unit if self.rate is None else max(self.rate / 2, 1 / unit)
+            self.pause = unit
+            self._last_cut = now
+            log.debug("pacing requests at %.3g a second after a 429", self.rate)
+        self._schedule(now)
+
+    def succeeded(self, sent: float, waited: bool) -> None:
+        """A request sent at `sent` succeeded: if it had waited for its turn (the rate was
+        what held it back) and went out since the last cut, one more a pause."""
+        if self.rate is None or not waited or sent <= self._last_cut:
+            return
+        self.rate += 1 / self.pause
+        self._schedule(self._clock())
+
+    # -- waiting for a turn --------------------------------------------------------------
+
+    def estimate(self, refusals: int, least: float = 0.0) -> float:
+        """Seconds a request refused `refusals` times would wait if it came now, at least
+        `least`: the hold, then its turn after those ahead of it if they succeed (each
+        success raises the rate by one a pause, so n go in about pause * ln(1 + n / (rate *
+        pause)) seconds)."""
+        if self.rate is None:
+            return least
+        now = self._clock()
+        ahead = sum(1 for w in self._waiting if w.rank < (-refusals, math.inf))
+        turn = self.pause * math.log1p(ahead / (self.rate * self.pause))
+        return max(self._start(now) - now + turn, least)
+
+    async def turn(self, refusals: int, shown: str, least: float = 0.0) -> bool:
+        """Wait for this request's turn: after the hold, at the rate, the most refused and
+        then the oldest first; at least `least` seconds (its own Retry-After). Whether it
+        had to wait at all. Raises DeadlineExceeded for a turn beyond the deadline."""
+        if self.rate is None:
+            return False
+        now = self._clock()
+        if not self._waiting:  # the first after an idle moment: no credit for the idle time
+            self._last_release = max(self._last_release, now - 1 / self.rate)
+        waiter = _Waiter(refusals, next(self._orders), now + least)
+        self._waiting.append(waiter)
+        self._schedule(now)
+        waited = released = False
+        try:
+            wait = max(waiter.slot - now, least)
+            while True:
+                if waiter is not self._head:
+                    waiter.wake.clear()
+                    await waiter.wake.wait()
+                    waited = True
+                else:
+                    if wait <= 0:
+                        break
+                    if not self.deadline.allows(wait) and self.paused_by is not None:
+                        raise beyond_deadline(self.deadline, wait, shown, self.paused_by)
+                    self._announce(now, wait)
+                    waited = True
+                    waiter.wake.clear()
+                    if await self._slept(wait, waiter.wake):
+                        break
+                now = self._clock()
+                wait = max(waiter.slot, waiter.earliest) - now
+            released = True
+        finally:
+            self._waiting.remove(waiter)
+            if released:
+                self._last_release = max(self._last_release, waiter.slot, waiter.earliest)
+            self._schedule(self._clock())
+        return waited
+
+    async def _slept(self, wait: float, woken: asyncio.Event) -> bool:
+        """Sleep `wait` seconds; False if woken first (the plan changed)."""
+        sleeping = asyncio.ensure_future(self._sleep(wait))
+        waking = asyncio.ensure_future(woken.wait())
+        try:
+            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, waking):
+                task.cancel()
+            await asyncio.gather(sleeping, waking, return_exceptions=True)
+        if sleeping.done() and not sleeping.cancelled():
+            sleeping.result()
+            return True
+        return False
+
+    def _start(self, now: float) -> float:
+        """The moment the next request may go."""
+        assert self.rate is not None
+        return max(self.hold_until, self._last_release + 1 / self.rate, now)
+
+    def _schedule(self, now: float) -> None:
+        """Give every waiting request its moment, in order; wake the first if it is new or
+        its moment moved (only the first is on a timer)."""
+        if self.rate is None or not self._waiting:
+            self._head = None
+            return
+        start = self._start(now)
+        for place, waiter in enumerate(sorted(self._waiting, key=lambda w: w.rank)):
+            slot = start + place / self.rate
+            if place == 0 and (waiter is not self._head or slot != waiter.slot):
+                if self._head is not None and self._head is not waiter:
+                    self._head.wake.set()  # no longer first: off its timer
+                self._head = waiter
+                waiter.wake.set()
+            waiter.slot = slot
+
+    def _announce(self, now: float, wait: float) -> None:
+        """Once a hold (a 429 that moves its end on by moments does not count): the
+        refused request announced its own retry; the others held wait too."""
+        if wait < NOTICE_AFTER or self.hold_until < self._announced + NOTICE_AFTER:
+            return
+        assert self.rate is not None
+        self._announced = self.hold_until
+        held = max(self.hold_until - now, 0.0)
+        log.info(
+            "holding requests for %s (until %s), then sending %s, more often as they "
+            "succeed: the API asked to slow down (%s)",
+            duration(held),
+            until(held),
+            f"{self.rate:.3g} a second"
+            if self.rate >= 1
+            else f"one every {duration(1 / self.rate)}",
+            reason(self.paused_by) if self.paused_by is not None else "429",
+        )
