@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import from_json
 
 from reconciler.api import secrets
-from reconciler.api.http import Http, http_date, shown_url
+from reconciler.api.answers import http_date
+from reconciler.api.http import Http, shown_url
 from reconciler.errors import ApiError, AuthError
 from reconciler.models import LiveCA
 from reconciler.models.live import read_live, read_live_json
