@@ -135,35 +135,26 @@ def attempts_for(kind: str, idempotent: bool, policy: RetryPolicy) -> int:
 
 
 def backoff(
-    policy: RetryPolicy,
-    attempt: int,
-    error: ApiError,
-    contenders: int = 1,
-    rng: random.Random | None = None,
+    policy: RetryPolicy, attempt: int, error: ApiError, rng: random.Random | None = None
 ) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): full jitter,
-    uniform between nothing and a cap that doubles with each attempt. A `Retry-After` is
-    the least wait, plus a jitter window of one Retry-After per request refused with this
-    one (its `contenders`) that widens with each refusal of this request: requests
-    refused together come back one by one, at about the pace the server takes them."""
+    uniform between nothing and a cap that doubles with each attempt. A `Retry-After` (a
+    502/503/504 that says; a 429's wait is the pacer's, `pacing`) is the least wait, plus a
+    jitter window that widens with each refusal of this request."""
     draw = (rng or random).uniform
     growth = 2 ** min(attempt - 1, 30)
     asked = error.retry_after
     if asked is not None:
-        return asked + draw(0, spread(policy, asked, contenders, growth))
+        return asked + draw(0, spread(policy, asked, growth))
     return draw(0, min(policy.max_wait, policy.initial_wait * growth))
 
 
-def spread(policy: RetryPolicy, pause: float, contenders: int, growth: int = 1) -> float:
-    """The jitter window after a pause the server asked for. `contenders` requests waiting
-    to try again, spread uniformly over 2 * (contenders - 1) pauses, come back at about one
-    per pause: the pace the server said it takes, so few are refused again (a lone request
-    gets half a pause of jitter: a blip should cost little). The window widens with
-    `growth` (each refusal of the same request doubles it), capped by the larger of
-    max_wait and the crowd's window."""
+def spread(policy: RetryPolicy, pause: float, growth: int = 1) -> float:
+    """The jitter window after a pause the server asked for: half a pause at first (a
+    blip should cost little), widened with `growth` (each refusal of the same request
+    doubles it), capped by max_wait."""
     pause = max(pause, policy.initial_wait)
-    crowd = pause * max(2 * (contenders - 1), 0.5)
-    return min(max(policy.max_wait, crowd), max(crowd, pause * growth / 2))
+    return min(max(policy.max_wait, pause / 2), max(pause / 2, pause * growth / 2))
 
 
 @dataclass

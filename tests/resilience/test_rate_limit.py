@@ -1,6 +1,7 @@
 """A server that takes one request a second is survivable: concurrent workers refused
-together by a 429 come back spread out (full jitter, on the shared pause as well) instead
-of all together after each Retry-After, which used their attempts up in a stampede."""
+together by a 429 come back one at a time, from the pacer's queue, at the pace the server
+took them (api/pacing.py), instead of all together after each Retry-After, which used
+their attempts up in a stampede."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def test_apply_at_concurrency_8_survives_one_request_a_second(
     cas = [ca(f"CA {n}", active=False) for n in range(COUNT)]
     directory = write_manifests(tmp_path, cas)
     # Six attempts each: woken together, eight workers get one success a round, so two of
-    # them have lost six rounds by the sixth (what happened before the jitter); spread
-    # out, each comes back about when the server has room.
+    # them have lost six rounds by the sixth (what happened before any pacing); paced,
+    # each comes back about when the server has room, and waiting its turn costs none.
     env = {**env_for(server.url), "RECONCILER_RETRY_ATTEMPTS": "6"}
     result = run_cli("apply", directory, "--auto-approve", "--concurrency", "8", env=env)
     assert result.exit_code == 0, result.output
