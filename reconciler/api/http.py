@@ -90,6 +90,7 @@ class Http:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redact: Redactor | None = None,
         proxied: frozenset[str] = frozenset(),
+        deadline: Deadline | None = None,
     ) -> None:
         self.client = client
         #: The origins (`https://host`) reached through the environment's proxy: a failure
@@ -97,7 +98,9 @@ class Http:
         self.proxied = proxied
         self._sleep = sleep
         self.policy = policy or RetryPolicy()
-        self.deadline = Deadline(self.policy.deadline)
+        #: The command's deadline: its own (from the policy), or one the command shares
+        #: between the clients it makes (`transports.http_for`).
+        self.deadline = deadline if deadline is not None else Deadline(self.policy.deadline)
         self.redact = redact if redact is not None else Redactor()
         self.limiter = _limiter(rate_limit) if rate_limit else None
         #: After a 429: holds every request for its Retry-After, then paces them.

@@ -19,6 +19,7 @@ import httpx
 
 from reconciler.api.client import PlatformClient
 from reconciler.api.http import Http, RetryPolicy
+from reconciler.api.retrying import Deadline
 from reconciler.api.secrets import Redactor, basic_token
 from reconciler.errors import ReconcilerError
 from reconciler.settings import DEFAULT_DEADLINE, Settings, is_loopback
@@ -173,9 +174,12 @@ def http_for(
     transport: httpx.AsyncBaseTransport | None = None,
     *,
     deadline: float | None = DEFAULT_DEADLINE,
+    shared: Deadline | None = None,
 ) -> Http:
     """The HTTP seam of one command; `deadline` is the command's default (seconds, or None
-    for none), which RECONCILER_DEADLINE overrides."""
+    for none), which RECONCILER_DEADLINE overrides; `shared`, a deadline the command
+    already counts down in another client, which this one then counts down too (the
+    check before seeding and the sending of `seed`; `apply --seeds`' groups)."""
     tuning = settings.tuning
     timeout = httpx.Timeout(
         tuning.request_timeout, connect=min(CONNECT_TIMEOUT, tuning.request_timeout)
@@ -194,6 +198,7 @@ def http_for(
         policy=policy,
         redact=redactor_for(settings),
         proxied=frozenset(proxies),
+        deadline=shared,
     )
 
 
@@ -217,13 +222,14 @@ async def platform(
     transport: httpx.AsyncBaseTransport | None = None,
     *,
     deadline: float | None = DEFAULT_DEADLINE,
+    shared: Deadline | None = None,
 ) -> AsyncIterator[PlatformClient]:
     """A Platform API client for the workspace of `settings`, closed on exit; `deadline`
-    is the command's default (see http_for)."""
+    is the command's default and `shared` one it shares (see http_for)."""
     settings.require_platform_credentials()
     warn_plaintext(settings, "auth_url", "api_url")
     client = PlatformClient(
-        http_for(settings, transport, deadline=deadline),
+        http_for(settings, transport, deadline=deadline, shared=shared),
         api_url=settings.api_url,
         workspace_id=settings.workspace_id,
         auth_url=settings.auth_url,

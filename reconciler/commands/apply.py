@@ -152,7 +152,7 @@ async def _apply_saved(
         if plan.empty:
             output.print(Text("No changes in the saved plan."))
             return 0
-        seeder = _saved_seeder(plan, settings, output, options)
+        seeder = _saved_seeder(plan, settings, output, options, client)
         report = await _run_plan(plan, client, output, options, seeder)
         problems = applier.verify(plan, await client.list())
         if problems:
@@ -175,7 +175,7 @@ async def _apply_saved(
 
 
 def _saved_seeder(
-    plan: Plan, settings: Settings, output: Output, options: ApplyOptions
+    plan: Plan, settings: Settings, output: Output, options: ApplyOptions, client: PlatformClient
 ) -> seed_files.SeedGroups | None:
     """The seeder of a saved plan made with `--seeds`, once its file and the manifests'
     seed shapes are checked unchanged (else nothing is sent)."""
@@ -184,16 +184,24 @@ def _saved_seeder(
     manifests = manifest.load(settings.directory)
     catalogue = Catalogue.from_manifests(manifests, settings.environment)
     seed_files.unchanged_source(plan, catalogue)
-    return _seeder(plan, settings, catalogue, output, options)
+    return _seeder(plan, settings, catalogue, output, options, client)
 
 
 def _seeder(
-    plan: Plan, settings: Settings, catalogue: Catalogue, output: Output, options: ApplyOptions
+    plan: Plan,
+    settings: Settings,
+    catalogue: Catalogue,
+    output: Output,
+    options: ApplyOptions,
+    client: PlatformClient,
 ) -> seed_files.SeedGroups | None:
+    """The seeder of a plan with seeds; it counts down the apply's deadline when
+    RECONCILER_DEADLINE set one ("a deadline you set applies to every command")."""
     if plan.seeds is None or not any(a.action == "seed" for a in plan.actions):
         return None
     settings.require_seeding_credentials()
-    return seed_files.SeedGroups(settings, catalogue, plan.seeds, output, options.seed_wait)
+    shared = client.http.deadline if settings.tuning.deadline is not None else None
+    return seed_files.SeedGroups(settings, catalogue, plan.seeds, output, options.seed_wait, shared)
 
 
 def _selection_note(plan: Plan) -> str:
@@ -232,7 +240,7 @@ async def _apply_directory(
             if options.fmt == "json":
                 output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
             return 0
-        seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options)
+        seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options, client)
         if not options.auto_approve:
             if not await _approved(output):
                 output.print(Text("Apply cancelled; nothing was sent."))

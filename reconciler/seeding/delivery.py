@@ -17,7 +17,7 @@ import orjson
 
 from reconciler import threads
 from reconciler.api.http import Http, RetryPolicy
-from reconciler.api.retrying import until
+from reconciler.api.retrying import Deadline, until
 from reconciler.api.transports import http_for, warn_plaintext
 from reconciler.errors import ApiError
 from reconciler.seeding.batches import Batch, Spool, body_size, cut
@@ -175,9 +175,10 @@ def send(
     delivery: Delivery,
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None,
+    deadline: Deadline | None = None,
 ) -> None:
     """Send every batch still to send; an API error that stops the run is in the report."""
-    threads.run(send_async(spool, delivery, settings, transport))
+    threads.run(send_async(spool, delivery, settings, transport, deadline))
 
 
 async def send_async(
@@ -185,8 +186,10 @@ async def send_async(
     delivery: Delivery,
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None,
+    deadline: Deadline | None = None,
 ) -> None:
-    """`send` on the caller's event loop (its signal handlers are this run's meanwhile)."""
+    """`send` on the caller's event loop (its signal handlers are this run's meanwhile);
+    `deadline`: the command's, when RECONCILER_DEADLINE set one (`pipeline.command_deadline`)."""
     report = delivery.report
     checkpoint = delivery.checkpoint
     if checkpoint is not None:
@@ -200,7 +203,7 @@ async def send_async(
     # No command deadline unless RECONCILER_DEADLINE sets one: a long file takes hours by
     # design; every request still has its own, and Ctrl-C stops cleanly and resumably.
     warn_plaintext(settings, "s2s_url")
-    http = http_for(settings, transport, deadline=None)
+    http = http_for(settings, transport, deadline=None, shared=deadline)
     delivery.governor.attach(http.client)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
     sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)

@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from reconciler import threads
-from reconciler.api.retrying import RetryPolicy
+from reconciler.api.retrying import Deadline, RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path, quoted
 from reconciler.files import real_path
 from reconciler.seeding import delivery, preflight
@@ -94,20 +94,22 @@ def seed(
     settings: Settings,
     observer: Observer | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    deadline: Deadline | None = None,
 ) -> SeedReport:
     """Validate the file, then (unless a dry run) check the CAs exist and send it; the
-    report of what happened.
+    report of what happened. `deadline`: the caller's command deadline to count down (by
+    default the run's own, when RECONCILER_DEADLINE sets one; see `command_deadline`).
 
     Raises SeedFileError (invalid users, nothing sent), ReconcilerError (CAs missing from
     the workspace, nothing sent) or CheckpointError; an API error that stops sending is
     `report.failure`, after the batches in flight were recorded.
     """
-    with _Run(options, catalogue, settings, observer, transport) as run:
+    with _Run(options, catalogue, settings, observer, transport, deadline) as run:
         run.validate()
         known = threads.run(run.check_workspace()) if run.sends else preflight.Workspace()
         sending = run.second_pass(known)
         if sending is not None:
-            delivery.send(run.spool, sending, settings, transport)
+            delivery.send(run.spool, sending, settings, transport, run.deadline)
     return run.report
 
 
@@ -117,16 +119,24 @@ async def seed_async(
     settings: Settings,
     observer: Observer | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    deadline: Deadline | None = None,
 ) -> SeedReport:
     """`seed` for a caller with an event loop of its own (`apply --seeds`): the same run,
     sending on that loop (pass 1 reads the file on it too, in one go)."""
-    with _Run(options, catalogue, settings, observer, transport) as run:
+    with _Run(options, catalogue, settings, observer, transport, deadline) as run:
         run.validate()
         known = await run.check_workspace() if run.sends else preflight.Workspace()
         sending = run.second_pass(known)
         if sending is not None:
-            await delivery.send_async(run.spool, sending, settings, transport)
+            await delivery.send_async(run.spool, sending, settings, transport, run.deadline)
     return run.report
+
+
+def command_deadline(settings: Settings) -> Deadline | None:
+    """The deadline RECONCILER_DEADLINE (or the environment's setting) gives a command that
+    seeds, started now; None when none is set: a long file takes hours by design."""
+    seconds = settings.tuning.deadline
+    return Deadline(seconds) if seconds is not None else None
 
 
 class _Run:
@@ -140,8 +150,12 @@ class _Run:
         settings: Settings,
         observer: Observer | None,
         transport: httpx.AsyncBaseTransport | None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.options = options
+        #: One deadline for the check and the sending (two clients): a RECONCILER_DEADLINE
+        #: of 600 s allowed 600 for each. None without one (seed has no default).
+        self.deadline = deadline if deadline is not None else command_deadline(settings)
         self.catalogue = catalogue
         self.settings = settings
         self.watch = observer or Quiet()
@@ -213,7 +227,9 @@ class _Run:
                 f"workspace lacks are retried for --seed-wait ({options.seed_wait:g}s)"
             )
             return preflight.Workspace()
-        known = await preflight.check(settings, self.used, self.catalogue, self.transport)
+        known = await preflight.check(
+            settings, self.used, self.catalogue, self.transport, self.deadline
+        )
         if known.refused and not options.skip_invalid:
             reasons = "; ".join(
                 f"{quoted(name)}: {why}" for name, why in sorted(known.refused.items())

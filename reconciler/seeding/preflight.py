@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from reconciler.api import transports
+from reconciler.api.retrying import Deadline
 from reconciler.errors import ApiError, quoted
 from reconciler.models.values import parse_instant
 from reconciler.models.vocabulary import CALCULATION_TYPE_SYNONYMS
@@ -55,10 +56,11 @@ async def check(
     names: Iterable[str],
     catalogue: Catalogue,
     transport: httpx.AsyncBaseTransport | None = None,
+    deadline: Deadline | None = None,
 ) -> Workspace:
     """Which of `names` the workspace will not take seeds for (one list request), and when
     the others were last written."""
-    async with transports.platform(settings, transport) as client:
+    async with transports.platform(settings, transport, shared=deadline) as client:
         content = await client.list_json()
         # `last_modified_on` is on the server's clock; `written` is on ours, which the
         # propagation wait compares with: off by an hour, it took a CA written a minute

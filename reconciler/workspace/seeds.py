@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from reconciler.api.retrying import Deadline
 from reconciler.applier import SeedResult
 from reconciler.console import Output
 from reconciler.errors import ReconcilerError, SeedFileError, quoted
@@ -260,8 +261,12 @@ class SeedGroups:
         source: SeedSource,
         output: Output,
         seed_wait: float,
+        deadline: Deadline | None = None,
     ) -> None:
         self.settings = settings
+        #: The apply's deadline when RECONCILER_DEADLINE set one: its groups count it down
+        #: too (a fresh one each, they outlasted it by far).
+        self.deadline = deadline
         self.catalogue = catalogue
         self.source = source
         self.output = output
@@ -304,7 +309,7 @@ class SeedGroups:
             retry_refused=True,
         )
         report = await seed_async(
-            options, self.catalogue, self.settings, _Notes(self.output, names)
+            options, self.catalogue, self.settings, _Notes(self.output, names), None, self.deadline
         )
         self._rejects_started = self._rejects_started or report.rejects is not None
         results = self._results(report, cas)

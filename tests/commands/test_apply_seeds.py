@@ -599,3 +599,39 @@ def test_a_stopped_groups_checkpoint_is_not_resumed_after_another_cutoff_landed(
         )
         assert planned.exit_code == 0, planned.output
     assert list((directory / ".reconciler" / "seeding").glob("*/group-*.jsonl")) == []
+
+
+@pytest.mark.parametrize("set_by_user", [True, False])
+def test_a_deadline_set_for_apply_bounds_its_seeding_too(
+    tmp_path: Path,
+    start_emulator: StartEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    set_by_user: bool,
+) -> None:
+    """Each group of seeds made two clients with deadlines of their own (a fresh 1800 s
+    for its check, none for its sending), so RECONCILER_DEADLINE bounded only the apply's
+    own requests. Set, it is now the one deadline of everything the command sends."""
+    from reconciler.api import transports
+
+    made: list[Any] = []
+
+    class Recorded(transports.Http):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self.deadline)
+
+    monkeypatch.setattr(transports, "Http", Recorded)
+    server = start_emulator(calculation_seconds=0)
+    names = NAMES[:2]
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in names])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 10, names)
+    extra = {"RECONCILER_DEADLINE": "600"} if set_by_user else {}
+    applied = apply(directory, seeds, server, **extra)
+    assert applied.exit_code == 0, applied.output
+    assert len(made) >= 3  # the apply's, then a check and a sending for each group
+    if set_by_user:
+        assert all(deadline is made[0] for deadline in made)
+        assert made[0].seconds == 600
+    else:  # as before: seeding has no default deadline, its check has its own
+        assert made[0].seconds is None
+        assert {deadline.seconds for deadline in made[1:]} == {1800, None}

@@ -680,3 +680,33 @@ def test_a_dry_run_in_which_every_user_is_invalid_is_an_error(serve: Serve, tmp_
     assert "Error: no user would be seeded: all 3 user(s) are invalid; each is in " in (
         " ".join(result.stderr.split())
     )
+
+
+@pytest.mark.parametrize("set_by_user", [True, False])
+def test_a_deadline_set_for_seed_bounds_the_whole_run_not_each_of_its_clients(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, set_by_user: bool
+) -> None:
+    """The check of the workspace and the sending are two clients, and each counted its own
+    RECONCILER_DEADLINE from its start: 600 s allowed 600 for each. One deadline now, the
+    run's; without one set, the check keeps its default and the sending has none."""
+    from reconciler.api import transports
+
+    made: list[Any] = []
+
+    class Recorded(transports.Http):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self.deadline)
+
+    monkeypatch.setattr(transports, "Http", Recorded)
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(20))
+    extra = {"RECONCILER_DEADLINE": "600"} if set_by_user else {}
+    with serve() as server:
+        result = run_cli("seed", path, MANIFESTS, env={**platform_env(server), **extra})
+    assert result.exit_code == 0, result.output
+    assert len(made) == 2  # the check, then the sending
+    if set_by_user:
+        assert made[0] is made[1]
+        assert made[0].seconds == 600
+    else:
+        assert [deadline.seconds for deadline in made] == [1800, None]
