@@ -612,10 +612,11 @@ def test_a_deadline_set_for_apply_bounds_its_seeding_too(
     for its check, none for its sending), so RECONCILER_DEADLINE bounded only the apply's
     own requests. Set, it is now the one deadline of everything the command sends."""
     from reconciler.api import transports
+    from reconciler.api.http import Http
 
     made: list[Any] = []
 
-    class Recorded(transports.Http):
+    class Recorded(Http):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(self.deadline)

@@ -690,10 +690,11 @@ def test_a_deadline_set_for_seed_bounds_the_whole_run_not_each_of_its_clients(
     RECONCILER_DEADLINE from its start: 600 s allowed 600 for each. One deadline now, the
     run's; without one set, the check keeps its default and the sending has none."""
     from reconciler.api import transports
+    from reconciler.api.http import Http
 
     made: list[Any] = []
 
-    class Recorded(transports.Http):
+    class Recorded(Http):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(self.deadline)
