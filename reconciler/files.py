@@ -121,6 +121,8 @@ def _gone(pid: int) -> bool:
         return True
     except OSError:
         return False  # another user's process, or not ours to ask: alive
+    except OverflowError:
+        return False  # no process id at all (`.plan.json.99999999999999999999.….tmp`): not ours
     return False
 
 

@@ -817,3 +817,17 @@ def test_a_stdout_in_a_legacy_code_page_shows_escapes_and_json_stays_utf8(
     applied = run_process("apply", directory, "--auto-approve", env=legacy)
     assert applied.exit_code == 0, applied.output
     assert '\\u2713 create "Sessions \\u4f1a\\u54e1"' in applied.stdout
+
+
+def test_plan_out_keeps_a_look_alike_of_a_temporary_file_whose_pid_is_no_pid(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """A file named like a temporary one but with a number no process id can be made the
+    write fail with "unexpected OverflowError ... This is a bug in reconciler"."""
+    out = tmp_path / "plan.json"
+    odd = tmp_path / f".plan.json.{10**20}.0123456789ab.tmp"
+    odd.write_text("{")
+    result = run_cli("plan", workspace, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert odd.exists()
+    assert out.read_bytes().startswith(b"{\n")
