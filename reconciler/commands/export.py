@@ -368,7 +368,9 @@ def run(options: ExportOptions, output: Output) -> int:
     write(out, documents, replaced)
     for note in result.notes:
         output.warn(note)
-    if protected is None:
+    # Into DIR itself, DIR's manifests are the files replaced, which `protect` came from: a
+    # DIR an export stopped in (its marker refuses the folder) lost none.
+    if protected is None and real_path(directory) != real_path(out):
         output.warn(
             f"the manifests in {printable(str(directory))} have errors, so the export could "
             "not take `protect: true` from them (mParticle does not store it): add it back "

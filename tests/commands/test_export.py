@@ -585,3 +585,25 @@ def test_an_earlier_export_s_file_the_ignore_file_hides_needs_force_and_stays_hi
     assert forced.exit_code == 1
     assert "hides files this export would write (a.yaml)" in forced.stderr
     assert (out / "a.yaml").read_bytes() == before
+
+
+def test_an_export_finished_in_its_own_directory_keeps_protect_without_a_false_warning(
+    tmp_path: Path,
+) -> None:
+    """`export DIR --out DIR` refreshes an export in place. Stopped half-way, its marker makes
+    DIR's manifests unreadable to export too, which then warned that they "have errors" and
+    told the user to add `protect: true` back by hand, while keeping it from the files it
+    replaced (the very same files)."""
+    source = write_manifests(tmp_path / "m", [ca("A", protect=True), ca("B")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    (out / ".reconciler-export-unfinished").write_text("stopped\n")
+    again = run_cli("export", out, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "Finishing the export into" in again.stderr
+    assert "protect: true" in (out / "a.yaml").read_text()
+    assert "Kept `protect: true` on 1 CA(s)" in again.stderr
+    assert "have errors" not in again.stderr
+    assert not (out / ".reconciler-export-unfinished").exists()
+    plan_is_empty(out, {})
