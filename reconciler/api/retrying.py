@@ -249,7 +249,7 @@ def until(seconds: float, now: float | None = None) -> str:
 
 
 def _offset(moment: time.struct_time) -> str:
-    """A zone that has no abbreviation, as its offset from UTC: `UTC+14`, `UTC+05:45`."""
+    """A zone that has no abbreviation, as its offset from UTC: `UTC+14`, `UTC+5:45`."""
     sign = "-" if moment.tm_gmtoff < 0 else "+"
     hours, seconds = divmod(abs(moment.tm_gmtoff), 3600)
     return f"UTC{sign}{hours}" + (f":{seconds // 60:02d}" if seconds else "")
