@@ -30,6 +30,7 @@ from reconciler.api.retrying import duration, until
 from reconciler.console import Output
 from reconciler.errors import (
     ApplyError,
+    DeadlineExceeded,
     ReconcilerError,
     StalePlanError,
     first_few,
@@ -467,6 +468,10 @@ async def follow_calculations(
                 *(polled(ca_id) for ca_id in sorted(pending)), return_exceptions=True
             )
             failed = next((e for e in ended if isinstance(e, BaseException)), None)
+            if isinstance(failed, DeadlineExceeded) and deadline_left is not None:
+                # A poll sent just before the command's deadline, cut short by it: the
+                # wait's end as the deadline's, not "gave up on .../calculation".
+                raise _timed_out(activated, pending, max(deadline_left, 0.0), True) from failed
             if failed is not None:
                 raise failed
             left = deadline - clock()

@@ -18,6 +18,7 @@ from rich.console import Console
 from reconciler.api.client import CalculationStatus, PlatformClient
 from reconciler.commands.apply import WaitTimeout, failure_error, follow_calculations
 from reconciler.console import Output
+from reconciler.errors import DeadlineExceeded
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action
 from tests.commands.test_plan import LIST, TOKEN, converge, writes
@@ -476,3 +477,50 @@ def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     assert cut_off in result.stdout
     assert result.stderr == "Error: interrupted; re-run the same command to continue\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _CutByTheDeadline(PlatformClient):
+    """Calculations that never end behind answers of half a second, and a command deadline
+    `end` seconds away that cuts short a poll it would outlast, as `Http` does."""
+
+    def __init__(self, end: float) -> None:
+        self.now = 0.0
+        self.end = end
+
+    async def calculation(self, ca_id: int) -> CalculationStatus:
+        if self.now + 0.5 > self.end:
+            self.now = self.end
+            raise DeadlineExceeded(
+                "gave up on https://api.example/x/calculation: no answer before this "
+                "command's deadline (4 s, RECONCILER_DEADLINE)"
+            )
+        self.now += 0.5
+        return CalculationStatus(is_calculated=False, calculation_percent_complete=10)
+
+
+async def test_a_poll_the_command_deadline_cuts_short_ends_the_wait_as_the_deadline() -> None:
+    # A poll sent a moment before RECONCILER_DEADLINE, behind a slow answer, was cut by it:
+    # the apply ended "gave up on .../calculation", not saying that it was complete.
+    client = _CutByTheDeadline(end=3.2)
+    report = ApplyReport(
+        [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
+    )
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
+
+    async def sleep(seconds: float) -> None:
+        client.now += seconds
+
+    with pytest.raises(WaitTimeout) as caught:
+        await follow_calculations(
+            client,
+            report,
+            output,
+            1,
+            timeout=3600,
+            clock=lambda: client.now,
+            sleep=sleep,
+            deadline_left=3.2,
+        )
+    message = caught.value.message
+    assert "still calculating after 3.2 s (the command's deadline, RECONCILER_DEADLINE)" in message
+    assert "The apply is complete" in message
