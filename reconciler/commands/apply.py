@@ -171,6 +171,7 @@ async def _apply_saved(
                 timeout=timeout,
                 concurrency=options.concurrency,
                 deadline_left=client.http.deadline.remaining(),
+                deadline_set=settings.tuning.deadline is not None,
             )
     return 0
 
@@ -266,6 +267,7 @@ async def _apply_directory(
                 timeout=timeout,
                 concurrency=options.concurrency,
                 deadline_left=client.http.deadline.remaining(),
+                deadline_set=ws.settings.tuning.deadline is not None,
             )
     return 0
 
@@ -398,11 +400,13 @@ async def follow_calculations(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     deadline_left: float | None = None,
+    deadline_set: bool = True,
 ) -> None:
     """`--wait`: poll each activated CA until it is calculated, `concurrency` polls at a
     time (the apply's), for at most `timeout` seconds, or `deadline_left` (what is left
-    of the command's deadline) when that ends first; a bar per CA on stderr, or one for
-    them all past BARS_AT_MOST. Raises WaitTimeout when time runs out."""
+    of the command's deadline: RECONCILER_DEADLINE's, or without `deadline_set` the
+    default's) when that ends first; a bar per CA on stderr, or one for them all past
+    BARS_AT_MOST. Raises WaitTimeout when time runs out."""
     from rich.progress import (
         BarColumn,
         Progress,
@@ -421,11 +425,18 @@ async def follow_calculations(
         return
     # A RECONCILER_DEADLINE shorter than --wait-timeout ends the wait: said so at once,
     # not announced as --wait-timeout's and then ended by a poll the deadline refused.
+    # Without RECONCILER_DEADLINE, the default's (30 min plus --wait-timeout) ends first
+    # after an apply of more than 30 min: not said to be a RECONCILER_DEADLINE nobody set.
     limit, why = timeout, f"--wait-timeout {timeout:g}s"
+    named = (
+        "the command's deadline, RECONCILER_DEADLINE"
+        if deadline_set
+        else f"the command's default deadline, {duration(DEFAULT_DEADLINE)} plus --wait-timeout"
+    )
     by_deadline = deadline_left is not None and deadline_left < timeout
     if deadline_left is not None and by_deadline:
         limit = max(deadline_left, 0.0)
-        why = f"the command's deadline, RECONCILER_DEADLINE; --wait-timeout {timeout:g}s ends later"
+        why = f"{named}; --wait-timeout {timeout:g}s ends later"
     deadline = clock() + limit
     output.info(
         f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until(limit)} "
@@ -471,23 +482,25 @@ async def follow_calculations(
             if isinstance(failed, DeadlineExceeded) and deadline_left is not None:
                 # A poll sent just before the command's deadline, cut short by it: the
                 # wait's end as the deadline's, not "gave up on .../calculation".
-                raise _timed_out(activated, pending, max(deadline_left, 0.0), True) from failed
+                raise _timed_out(activated, pending, max(deadline_left, 0.0), named) from failed
             if failed is not None:
                 raise failed
             left = deadline - clock()
             if pending and left <= 0:
-                raise _timed_out(activated, pending, limit, by_deadline)
+                raise _timed_out(activated, pending, limit, named if by_deadline else None)
             if pending:
                 await sleep(min(poll, left))
     output.info(f"All {len(activated)} activated CA(s) are calculated.")
 
 
 def _timed_out(
-    activated: dict[int, str], pending: set[int], limit: float, by_deadline: bool
+    activated: dict[int, str], pending: set[int], limit: float, deadline: str | None
 ) -> WaitTimeout:
+    """`deadline`: the command's deadline as named, when it ended the wait (not the
+    --wait-timeout)."""
     names = first_few([quoted(activated[ca_id]) for ca_id in sorted(pending)], ", ", " ")
-    if by_deadline:
-        after = f"{duration(limit)} (the command's deadline, RECONCILER_DEADLINE)"
+    if deadline is not None:
+        after = f"{duration(limit)} ({deadline})"
         longer = "a larger RECONCILER_DEADLINE"
     else:
         after, longer = f"{limit:g}s (--wait-timeout)", "a larger --wait-timeout"

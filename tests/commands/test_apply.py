@@ -524,3 +524,35 @@ async def test_a_poll_the_command_deadline_cuts_short_ends_the_wait_as_the_deadl
     message = caught.value.message
     assert "still calculating after 3.2 s (the command's deadline, RECONCILER_DEADLINE)" in message
     assert "The apply is complete" in message
+
+
+async def test_the_default_deadline_ending_the_wait_is_not_called_reconciler_deadline() -> None:
+    # Without RECONCILER_DEADLINE an apply has 30 min plus --wait-timeout; one that took
+    # more than 30 min has less than --wait-timeout left to wait, which the wait said was
+    # "the command's deadline, RECONCILER_DEADLINE", a variable nobody had set.
+    client = _NeverCalculated()
+    report = ApplyReport(
+        [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
+    )
+    stderr = io.StringIO()
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=stderr)
+
+    async def sleep(seconds: float) -> None:
+        client.now += seconds
+
+    with pytest.raises(WaitTimeout) as caught:
+        await follow_calculations(
+            client,
+            report,
+            output,
+            5,
+            timeout=3600,
+            clock=lambda: client.now,
+            sleep=sleep,
+            deadline_left=12,
+            deadline_set=False,
+        )
+    default = "the command's default deadline, 30 min plus --wait-timeout"
+    assert f"({default}; --wait-timeout 3600s ends later)" in stderr.getvalue()
+    assert f"still calculating after 12 s ({default})" in caught.value.message
+    assert "RECONCILER_DEADLINE" not in stderr.getvalue()
