@@ -19,7 +19,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from reconciler.api.retrying import Deadline, beyond_deadline, duration, reason, until
+from reconciler.api.retrying import (
+    MAX_RETRY_AFTER,
+    Deadline,
+    beyond_deadline,
+    duration,
+    reason,
+    until,
+)
 from reconciler.errors import RateLimited
 
 log = logging.getLogger("reconciler.http")
@@ -78,6 +85,8 @@ class Pacer:
         now = self._clock()
         pause = max(error.retry_after if error.retry_after is not None else least, 0.0)
         unit = max(pause, least, SHORTEST_PAUSE)
+        if not math.isfinite(unit):  # `Retry-After: 1e400`: the hold fails at once; no rate
+            unit = MAX_RETRY_AFTER
         if now + pause > self.hold_until:
             self.hold_until = now + pause
             self.paused_by = error

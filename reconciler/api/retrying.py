@@ -12,6 +12,7 @@ would all live in callbacks around it, and the loop itself (`Http.request`) is s
 
 from __future__ import annotations
 
+import math
 import random
 import socket
 import ssl
@@ -256,7 +257,10 @@ def _offset(moment: time.struct_time) -> str:
 
 
 def duration(seconds: float) -> str:
-    """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable."""
+    """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable; `forever` for
+    an infinite wait (`Retry-After: 1e400`), not `inf h`."""
+    if math.isinf(seconds):
+        return "forever"
     if seconds < 1:
         return f"{seconds:.2g} s"
     if seconds < 10:

@@ -144,6 +144,24 @@ def test_retry_after_is_kept_as_asked_and_garbage_is_ignored() -> None:
     assert _limited("nan").retry_after is None
 
 
+@pytest.mark.parametrize("retry_after", ["inf", "1e400"])
+async def test_a_retry_after_of_forever_fails_at_once_and_says_so(retry_after: str) -> None:
+    """The pacer took the rate from an infinite Retry-After (none a second), and the next
+    step divided by it: "unexpected ZeroDivisionError ... This is a bug in reconciler"."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(429, headers={"retry-after": retry_after})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=5), sleep=Sleeps())
+    with pytest.raises(DeadlineExceeded) as raised:
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert "the server asked to wait forever (Retry-After)" in raised.value.message
+    assert seen == ["GET"]
+
+
 def test_the_policy_takes_the_knobs_settings_read() -> None:
     tuning = Tuning.from_env(
         {"RECONCILER_RETRY_ATTEMPTS": "3", "RECONCILER_RETRY_INITIAL_WAIT": "0.5"}
