@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from reconciler.errors import CaTestFileError, Issue
+from reconciler.errors import CaTestFileError, Issue, quoted
 from reconciler.evaluator import as_of_millis
 from reconciler.evaluator.values import iso_millis, text_of
 from reconciler.files import real_path
@@ -272,20 +272,23 @@ class _FileLoader:
             return True
         hint = suggest(str(ca), list(self.definitions)) if isinstance(ca, str) else None
         advice = f"; did you mean `{hint}`?" if hint else ""
-        self.issue(path, f'no CA named "{ca}" in the manifests{advice}', key=True)
+        self.issue(path, f"no CA named {quoted(ca)} in the manifests{advice}", key=True)
         return False
 
     def _check_seed(self, base: tuple[str | int, ...], ca: str, seed: object) -> None:
+        """A CA is named as every message names it (`quoted`), as `seed` does for the same
+        problem in a seed file."""
         definition = self.definitions[ca]
         period = definition.get("time_period") or {}
+        shown = quoted(ca)
         if not definition.get("seeding"):
-            message = f"{ca} has no seeding.cutoff_date: mParticle takes no seeds for it"
+            message = f"{shown} has no seeding.cutoff_date: mParticle takes no seeds for it"
             self.issue(base, message, key=True)
         elif period.get("type") == "within":
-            message = f"{ca} has a rolling `within` window, which cannot be seeded"
+            message = f"{shown} has a rolling `within` window, which cannot be seeded"
             self.issue(base, message, key=True)
         problems: list[Problem] = []
-        check_seed(ca, str(definition.get("calculation_type")), seed, (), problems)
+        check_seed(shown, str(definition.get("calculation_type")), seed, (), problems)
         for problem in problems:
             self.issue((*base, *problem.path), problem.message)
 

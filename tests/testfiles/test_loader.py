@@ -87,8 +87,10 @@ def test_every_problem_is_located_at_once(workspace: Path, write_test: WriteTest
         "did you mean `custom_event`?",
         f"{where}:7:62: users.alice.events[1].data.custom_atributes: unknown field "
         "`custom_atributes`; did you mean `custom_attributes`?",
-        f'{where}:11:20: users.alice.seeds.LTV.value: LTV: Seed value must be numeric, not "lots"',
-        f"{where}:12:7: users.alice.seeds.Sessions: Sessions has no seeding.cutoff_date: "
+        # A CA named as `seed` names it for the same problem in a seed file: quoted.
+        f'{where}:11:20: users.alice.seeds.LTV.value: "LTV": Seed value must be numeric, '
+        'not "lots"',
+        f'{where}:12:7: users.alice.seeds.Sessions: "Sessions" has no seeding.cutoff_date: '
         "mParticle takes no seeds for it",
         f'{where}:13:7: users.alice.seeds.LTW: no CA named "LTW" in the manifests; '
         "did you mean `LTV`?",
@@ -130,7 +132,7 @@ def test_seeds_for_a_rolling_window_are_refused(workspace: Path, write_test: Wri
         "as_of: 2024-03-01\nusers:\n  a:\n    seeds: {Sessions: {value: 1}}\nexpect: {}\n",
     )
     assert _errors(workspace) == [
-        f"{workspace / 's.test.yaml'}:4:13: users.a.seeds.Sessions: Sessions has a rolling "
+        f'{workspace / "s.test.yaml"}:4:13: users.a.seeds.Sessions: "Sessions" has a rolling '
         "`within` window, which cannot be seeded"
     ]
 
