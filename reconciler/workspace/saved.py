@@ -251,7 +251,9 @@ def _chains(plan: Plan) -> dict[tuple[str, int | None], list[str]]:
 
 
 def _compared(action: Action) -> str:
-    shown: dict[str, Any] = action.model_dump(mode="json", exclude={"values", "users"})
+    """What an action does, as compared: its warnings are advice worded by the version
+    that made the plan (an earlier one quoted names otherwise), not what it sends."""
+    shown: dict[str, Any] = action.model_dump(mode="json", exclude={"values", "users", "warnings"})
     return json.dumps(shown, sort_keys=True, ensure_ascii=False)
 
 

@@ -23,6 +23,7 @@ CONDITION = (
     '"operator": "equals", "type": "number", "value": {}, "values": null}}'
 )
 WEEK = {"type": "within", "within": 7, "within_unit": "days"}
+WEEK_SESSIONS = {**SESSIONS, "time_period": WEEK}
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -347,6 +348,34 @@ def test_given_dir_ahead_of_the_plan_the_plan_still_applies(
         ("create", "Later"),
         ("activate", "Later"),
     ]
+
+
+def test_given_dir_a_plan_another_version_worded_still_applies(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A warning is advice, worded by the version that made the plan: 020df79 wrote a name
+    with a `"` in it unescaped. The plan of the same manifests, saved by that version and
+    applied by this one with DIR, was refused as "not made from the manifests in DIR"."""
+    raw.activate(raw.create("Kept", SESSIONS))
+    directory = write_manifests(
+        tmp_path / "m",
+        [ca("Kept", SESSIONS), ca('Buyers "VIP"', WEEK_SESSIONS, renamed_from='Gone "VIP"')],
+    )
+    env = env_for(emulator.url)
+    plan = tmp_path / "plan.json"
+    assert cli("plan", directory, "--out", plan, env=env).exit_code == 0
+    document = json.loads(plan.read_text())
+    created = action(document, "create", 'Buyers "VIP"')
+    assert created["warnings"] == [
+        'renamed_from "Gone \\"VIP\\"" names no CA in the workspace, so this creates a new CA'
+    ]
+    created["warnings"] = [
+        'renamed_from "Gone "VIP"" names no CA in the workspace, so this creates a new CA'
+    ]
+    plan.write_text(json.dumps(document))
+    applied = cli("apply", "--plan", plan, directory, env=env)
+    assert applied.exit_code == 0, applied.output
+    assert cli("plan", directory, "--detailed-exitcode", env=env).exit_code == 0
 
 
 def test_a_shown_threshold_override_holds_when_the_workspace_s_counts_move(
