@@ -30,7 +30,7 @@ import orjson
 from reconciler.api.retrying import Deadline
 from reconciler.applier import SeedResult
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError, SeedFileError, quoted
+from reconciler.errors import ReconcilerError, SeedFileError, printable, quoted
 from reconciler.files import replace_whole
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
@@ -88,13 +88,23 @@ class Record:
             return cls(path)
         try:
             data = orjson.loads(path.read_bytes())
+            version = data["format"]
             cas = {str(name): dict(entry) for name, entry in data["cas"].items()}
-            return cls(path, cas, bool(data["unseeded_users"]))
+            unseeded = bool(data["unseeded_users"])
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise ReconcilerError(
                 f"{path} is not a record of seeded CAs (damaged?): delete it, and the seeds of "
                 "the file are sent again"
             ) from None
+        if version != RECORD_FORMAT:
+            # Another version's record may say "landed" of other things: read as this
+            # version's, it could pass seeds for landed that were never sent.
+            raise ReconcilerError(
+                f"{path} was written in record format {printable(repr(version))}, and this "
+                f"reconciler reads format {RECORD_FORMAT}: run the reconciler that wrote it, "
+                "or delete the record, and the seeds of the file are sent again"
+            )
+        return cls(path, cas, unseeded)
 
     def seeded(self) -> dict[str, Seeded]:
         found: dict[str, Seeded] = {}

@@ -568,6 +568,32 @@ def test_a_cutoff_changed_back_and_forth_gets_its_seeds_again_each_time(tmp_path
         assert planned.exit_code == 0, planned.output
 
 
+def test_a_record_of_another_format_is_refused_not_read_as_this_one(tmp_path: Path) -> None:
+    # `seeded.json` says which CAs' seeds landed; it carries a format number that nothing
+    # checked: a record a newer reconciler writes in another format was read as this one's,
+    # and its CAs passed for seeded (plan: no seed action, nothing sent).
+    seeds = seed_file(tmp_path / "seeds.jsonl", 20, NAMES[:1])
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    applied = run_cli("apply", directory, "--seeds", seeds, "--auto-approve", env=EMBEDDED)
+    assert applied.exit_code == 0, applied.output
+    (record,) = (directory / ".reconciler" / "seeding").glob("*/seeded.json")
+    document = json.loads(record.read_text())
+    assert document["format"] == 1
+    record.write_text(json.dumps({**document, "format": 2}))
+    planned = run_cli("plan", directory, "--seeds", seeds, env=EMBEDDED)
+    assert planned.exit_code == 1, planned.output
+    assert "Traceback" not in planned.output
+    assert (
+        f"{record} was written in record format 2, and this reconciler reads format 1: run "
+        "the reconciler that wrote it, or delete the record, and the seeds of the file are "
+        "sent again"
+    ) in " ".join(planned.stderr.split())
+    record.unlink()
+    again = run_cli("plan", directory, "--seeds", seeds, env=EMBEDDED)
+    assert again.exit_code == 0, again.output
+    assert "1 to seed" in again.stdout
+
+
 def test_a_stopped_groups_checkpoint_is_not_resumed_after_another_cutoff_landed(
     tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
