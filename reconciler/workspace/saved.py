@@ -12,6 +12,7 @@ plan of DIR has for it now (DIR may ask for more: main ahead of the reviewed pla
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -222,12 +223,19 @@ def refused(
     ] + [v for v in gate if v.rule not in asked]
 
 
+#: How a reason names the CA it is about (each rule about one CA says its id).
+_CA_ID = re.compile(r"\(id ([0-9]+)\)")
+
+
 def _seen(violation: Violation) -> tuple[str, str]:
     """What of a violation the reviewer must have seen for the plan's `allowed` to waive
-    it: the rule, and for a rule about one CA its reason (which names the CA); a rule about
-    the whole plan counts CAs of a workspace that may have changed since."""
-    whole = violation.rule in safety.WHOLE_PLAN
-    return (violation.rule, "" if whole else violation.message)
+    it: the rule, and for a rule about one CA the CA its reason names, by id (the wording,
+    and how a name is quoted, are the version's that made the plan); a rule about the
+    whole plan counts CAs of a workspace that may have changed since."""
+    if violation.rule in safety.WHOLE_PLAN:
+        return (violation.rule, "")
+    ids = _CA_ID.findall(violation.message)
+    return (violation.rule, " ".join(ids) if ids else violation.message)
 
 
 def _unshown(violation: Violation) -> Violation:

@@ -303,6 +303,42 @@ def test_a_rule_the_plan_allows_without_showing_it_needs_applys_own_allow(
     assert applied.exit_code == 0, applied.output
 
 
+def test_a_shown_override_worded_by_another_version_still_holds(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A rule about one CA is matched by the CA it names (its id), not by the wording of
+    the version that made the plan: 020df79 wrote a name with a `"` unescaped, and this
+    version refused that plan's reviewed override as one it "did not show". The override
+    of another CA still waives nothing."""
+    raw.activate(raw.create("Kept", SESSIONS))
+    raw.activate(raw.create('Old "VIP"', SESSIONS))
+    directory = write_manifests(
+        tmp_path / "m", [ca("Kept", SESSIONS)], {"prune": True, "safety": {"allow_delete": False}}
+    )
+    env = env_for(emulator.url)
+    plan = tmp_path / "plan.json"
+    assert cli("plan", directory, "--out", plan, "--allow", "delete", env=env).exit_code == 0
+    document = json.loads(plan.read_text())
+    rest = "(id 2): this environment does not allow deletes (safety.allow_delete: false)"
+    assert document["overridden"] == [
+        {"rule": "delete", "message": f'deleting "Old \\"VIP\\"" {rest}'}
+    ]
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps(
+            {**document, "overridden": [{"rule": "delete", "message": 'deleting "Kept" (id 1)'}]}
+        )
+    )
+    refused = cli("apply", "--plan", other, directory, env=env)
+    assert refused.exit_code == 1, refused.output
+    assert "did not show this among the rules it overrides" in said(refused)
+    document["overridden"] = [{"rule": "delete", "message": f'deleting "Old "VIP"" {rest}'}]
+    plan.write_text(json.dumps(document))
+    applied = cli("apply", "--plan", plan, directory, env=env)
+    assert applied.exit_code == 0, applied.output
+    assert cli("plan", directory, "--detailed-exitcode", env=env).exit_code == 0
+
+
 def test_given_dir_a_plan_of_other_manifests_is_refused(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi, saved: tuple[Path, Path]
 ) -> None:
@@ -383,8 +419,8 @@ def test_a_shown_threshold_override_holds_when_the_workspace_s_counts_move(
 ) -> None:
     """The threshold's reason counts the workspace's CAs: a CA created elsewhere between
     review and apply turned the shown "4 of 10" into "4 of 11", and the reviewed override
-    was refused as one the plan "did not show". A rule about one CA stays matched by its
-    reason (the delete test above)."""
+    was refused as one the plan "did not show". A rule about one CA stays matched by the
+    CA its reason names (the delete tests above)."""
     for n in range(10):
         raw.activate(raw.create(f"CA {n}", SESSIONS, description="as it was"))
     directory = write_manifests(
