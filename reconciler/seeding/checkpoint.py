@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -220,12 +220,15 @@ class Checkpoint:
         write: bool,
         batches: int | None = None,
         retry_refused: bool = False,
+        refused: str = "",
     ) -> Checkpoint:
         """Load an existing checkpoint for this input and batching (or refuse it), or start
         one; `write=False` (dry run) never creates or changes the file. `batches`: how many
         batches the input makes (a confirmed one beyond them is refused). `retry_refused`:
         a batch the server refused users of is no longer confirmed (and leaves the file),
-        so that the run sends it again: refused users may land now, and seeds overwrite."""
+        so that the run sends it again: refused users may land now, and seeds overwrite.
+        `refused`: the end of `batching.catalogue` that names the CAs the workspace would not
+        take seeds for (`refusals`), whose users the batches leave out."""
         try:
             handle = open_private(path, "a+b") if write else None
         except OSError as exc:
@@ -241,7 +244,7 @@ class Checkpoint:
                 return checkpoint
             header, good = _header_of(path, first[0]), first[1]
             _compare_input(path, header, seed, full=True)
-            _compare_batching(path, header, batching)
+            _compare_batching(path, header, batching, refused)
             kept = [first[0]]
             for line, (data, end) in enumerate(entries, start=2):
                 good = end
@@ -389,11 +392,32 @@ def _compare_input(path: Path, header: _Header, seed: InputId, *, full: bool) ->
         )
 
 
-def _compare_batching(path: Path, header: _Header, batching: Batching) -> None:
+#: Where a batching's `catalogue` names the CAs whose users its batches leave out.
+_REFUSED = " without "
+
+
+def refusals(names: Sequence[str]) -> str:
+    """The end of a batching's `catalogue` naming the CAs the workspace would not take seeds
+    for (the preflight's): their users are not in the batches, so it is another batching."""
+    return f"{_REFUSED}{','.join(names)}" if names else ""
+
+
+def _compare_batching(path: Path, header: _Header, batching: Batching, refused: str) -> None:
     recorded = header.batching.model_dump()
     for name, value in asdict(batching).items():
         old = recorded.get(name)
         if old != value and name == "catalogue":  # two digests would tell nobody anything
+            base = value.removesuffix(refused)
+            rest = old[len(base) :] if isinstance(old, str) and old.startswith(base) else None
+            if rest is not None and (not rest or rest.startswith(_REFUSED)):
+                then = printable(rest.removeprefix(_REFUSED)) or "none"
+                now = printable(refused.removeprefix(_REFUSED)) or "none"
+                raise CheckpointError(
+                    f"{path} was written while the workspace would not take the seeds of "
+                    f"other CAs (then: {then}; now: {now}), whose users its batches left out: "
+                    "a CA was applied or changed in the workspace since. Delete the checkpoint "
+                    "to start over (seeds overwrite, so sending again is safe)"
+                )
             raise CheckpointError(
                 f"{path} was written for other manifests: a calculation type or cutoff date "
                 "of a CA changed since. Re-run with the manifests as they were to resume, or "

@@ -23,7 +23,7 @@ from reconciler.files import real_path
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
+from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId, refusals
 from reconciler.seeding.columns import CsvLayout, in_column
 from reconciler.seeding.observer import Observer, Quiet
 from reconciler.seeding.reader import Record, SeedFile
@@ -274,15 +274,14 @@ class _Run:
             # Another subset is another batching (and so is keeping users without seeds).
             shape += " only " + ",".join(sorted(options.only))
             shape += " with unseeded" if options.keep_unseeded else ""
-        if known.missing:
-            # Other users are in the batches once the missing CAs exist: another batching.
-            shape += " without " + ",".join(known.missing)
+        # Other users are in the batches once the missing CAs exist: another batching.
+        refused = refusals(known.missing)
         batching = Batching(
             batch_size=options.batch_size,
             max_bytes=options.max_bytes,
             skip_invalid=options.skip_invalid,
             environment=options.environment,
-            catalogue=shape,
+            catalogue=shape + refused,
             target=self.report.target,
         )
         checkpoint = Checkpoint.open(
@@ -292,6 +291,7 @@ class _Run:
             write=not options.dry_run,
             batches=self.spool.batches,
             retry_refused=options.retry_refused,
+            refused=refused,
         )
         self.stack.callback(checkpoint.close)
         if checkpoint.retried:

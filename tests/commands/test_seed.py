@@ -21,6 +21,7 @@ from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.readme import DOCS, blocks, quotes
 from tests.support.seeds import MANIFESTS, NOT_IN_WORKSPACE, user, users, write_csv, write_jsonl
+from tests.support.workspace import PURCHASES, ca, write_manifests
 
 BULK = "POST /v2/bulkcalculatedattributes"
 BAD_LINES = (1234, 5000, 9999)
@@ -711,3 +712,44 @@ def test_a_deadline_set_for_seed_bounds_the_whole_run_not_each_of_its_clients(
         assert made[0].seconds == 600
     else:
         assert [deadline.seconds for deadline in made] == [1800, None]
+
+
+def test_a_checkpoint_from_before_a_missing_ca_was_applied_says_so(tmp_path: Path) -> None:
+    """The users of a CA the workspace lacked were left out of the batches: once it is
+    applied, the checkpoint is another batching's. It was refused as "written for other
+    manifests ... Re-run with the manifests as they were", though no manifest changed."""
+    directory = write_manifests(tmp_path / "m", [ca("Kept", PURCHASES), ca("Later", PURCHASES)])
+    embedded = {"RECONCILER_SEED_RATE": "1000000", "NO_COLOR": "1"}
+    only_kept = run_cli("apply", directory, "--auto-approve", "--only", "Kept", env=embedded)
+    assert only_kept.exit_code == 0, only_kept.output
+    path = write_jsonl(
+        tmp_path / "seeds.jsonl",
+        [
+            {
+                "environment": "development",
+                "mpid": 1000 + index,
+                "calculated_attributes": {
+                    "workspace": [{"attribute_name": name, "seed": {"value": index}}]
+                },
+            }
+            for index, name in enumerate(["Kept", "Later"] * 5)
+        ],
+    )
+    checkpoint = tmp_path / "seeds.checkpoint"
+    args = ("seed", path, directory, "--skip-invalid", "--checkpoint", checkpoint)
+    first = run_cli(*args, env=embedded)
+    assert first.exit_code == 0, first.output
+    assert "5 rejected" in first.stdout
+    assert run_cli("apply", directory, "--auto-approve", env=embedded).exit_code == 0
+    again = run_cli(*args, env=embedded)
+    assert again.exit_code == 1, again.output
+    assert (
+        f"Error: {checkpoint} was written while the workspace would not take the seeds of "
+        "other CAs (then: Later; now: none), whose users its batches left out: a CA was "
+        "applied or changed in the workspace since. Delete the checkpoint to start over "
+        "(seeds overwrite, so sending again is safe)"
+    ) in " ".join(again.stderr.split())
+    checkpoint.unlink()
+    fresh = run_cli(*args, env=embedded)
+    assert fresh.exit_code == 0, fresh.output
+    assert "10 sent" in fresh.stdout
