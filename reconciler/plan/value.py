@@ -304,6 +304,13 @@ class Plan(_Value):
         except orjson.JSONDecodeError as exc:
             raise ReconcilerError(f"{path} is not a reconciler plan (not JSON: {exc})") from None
         version = document.get("format_version") if isinstance(document, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version > 2:
+            # A plan of a newer reconciler: not damage, and not to be read as format 2.
+            raise ReconcilerError(
+                f"{path} was written in plan format {version} by a newer reconciler, and this "
+                "one reads formats 1 and 2: show and apply it with the version that made it, "
+                "or make a new plan with this one"
+            )
         model: type[Plan | PlanV1] = PlanV1 if version == 1 else cls
         try:
             loaded = model.model_validate(document, context=FROM_FILE)
