@@ -318,6 +318,14 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
         marker.write_text(UNFINISHED_TEXT, encoding="utf-8")
     except OSError as exc:
         raise refusal("--out", marker, exc) from None
+    # Older reconcilers know no marker: they refuse a folder without reconciler.yaml, so
+    # it goes first and comes back last (a link to it is kept and written through).
+    settings_file = out / manifest.SETTINGS_FILE
+    if settings_file.is_file() and not settings_file.is_symlink():
+        try:
+            settings_file.unlink()
+        except OSError as exc:
+            raise refusal("--out", settings_file, exc, "remove") from None
     # What an export killed mid-write left: a hidden file Git would commit with the rest.
     for leftover in leftovers(out, {*documents, *(path.name for path in replaced)}):
         with contextlib.suppress(OSError):
@@ -332,8 +340,8 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 raise refusal("--out", path, exc, "remove") from None
-    for name, text in documents.items():
-        write_atomically(out / name, text.encode("utf-8"), "--out", tidy=False)
+    for name in sorted(documents, key=lambda name: name == manifest.SETTINGS_FILE):
+        write_atomically(out / name, documents[name].encode("utf-8"), "--out", tidy=False)
     try:
         marker.unlink()
     except OSError as exc:

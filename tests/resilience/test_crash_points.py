@@ -469,7 +469,12 @@ def test_export_killed_mid_write_leaves_no_torn_file_and_a_rerun_converges(
         if marker.exists():
             # A half-done export mixes two: a plan of it could undo changes made since (or
             # create a CA deleted since), so it is refused, naming the way out; the same
-            # export, run again without --force, finishes it.
+            # export, run again without --force, finishes it. Older reconcilers, which know
+            # no marker, refuse it too: it has no reconciler.yaml while its files mix two.
+            settings = out / manifest.SETTINGS_FILE
+            whole = [{k: v for k, v in e.items() if k.endswith(".yaml")} for e in (before, later)]
+            rest = {p.name: p.read_bytes() for p in out.iterdir() if p.name.endswith(".yaml")}
+            assert not settings.exists() or rest in whole, at
             half = run_cli("plan", out)
             assert half.exit_code == 1, (at, half.output)
             assert f"{marker}: an export into this folder stopped before" in half.stderr, at
