@@ -437,7 +437,9 @@ async def test_a_wait_for_the_local_rate_limit_is_announced_before_it_starts(
     """At RECONCILER_RATE_LIMIT=0.1 the second request of a plan waited 10 s in silence,
     and only then was it said that it had waited, with no time it would end."""
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(204)))
-    http = Http(client, rate_limit=0.5, sleep=Sleeps())
+    # One request a 100 s, on the limiter's real clock: no stall of a loaded machine
+    # gives the second its slot before the checks below.
+    http = Http(client, rate_limit=0.01, sleep=Sleeps())
     await http.request("GET", "https://api.example/first", idempotent=True)  # the slot
     with caplog.at_level(logging.INFO, logger="reconciler.http"):
         waiting = [
@@ -447,14 +449,14 @@ async def test_a_wait_for_the_local_rate_limit_is_announced_before_it_starts(
         for _ in range(5):
             await asyncio.sleep(0)
         announced = [r.getMessage() for r in caplog.records]
-        assert not any(task.done() for task in waiting)  # still in line: 2 s per request
+        assert not any(task.done() for task in waiting)  # still in line: 100 s a request
         for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
     assert len(announced) == 1, announced  # the third is in the second's announced wait
     assert re.fullmatch(
-        r"pacing requests at 0.5 a second \(RECONCILER_RATE_LIMIT or rate_limit\): "
-        r"https://api.example/second waits for its turn, at most 2 s "
+        r"pacing requests at 0.01 a second \(RECONCILER_RATE_LIMIT or rate_limit\): "
+        r"https://api.example/second waits for its turn, at most 100 s "
         r"\(until [-\d ]*\d\d:\d\d:\d\d \S+\)",  # the day too past midnight, the zone
         announced[0],
     ), announced[0]

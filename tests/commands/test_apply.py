@@ -209,7 +209,9 @@ def test_wait_stops_at_the_command_deadline(tmp_path: Path, emulator: EmulatorSe
     env = {
         **env_for(emulator.url),
         "RECONCILER_WAIT_INTERVAL": "0.2",
-        "RECONCILER_DEADLINE": "1.5",
+        # Long enough for the apply itself on a loaded machine (it must be done before
+        # the wait): the deadline then ends the wait, about 4 s in.
+        "RECONCILER_DEADLINE": "4",
     }
     result = run_cli("apply", directory, "--auto-approve", "--wait", env=env)
     assert result.exit_code == 1, result.output
