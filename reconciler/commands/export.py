@@ -291,15 +291,26 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     return written
 
 
-#: What the marker of an unfinished export says to someone who opens it.
+#: What the marker of an unfinished export says to someone who opens it; its last line
+#: names the workspace, so that only the same export finishes it without --force.
 UNFINISHED_TEXT = (
     "reconciler export is writing this folder, or stopped before it had written every "
     "file.\nWhile this file is here, plan, apply and validate refuse the folder. Run the "
-    "same export again to finish it.\n"
+    "same export again to finish it.\nworkspace: {workspace}\n"
 )
 
 
-def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
+def unfinished_here(out: Path, workspace: int) -> bool:
+    """Whether `out` holds an export of `workspace` that stopped half-way (its marker),
+    which this one may finish without --force; one of another workspace needs --force."""
+    try:
+        text = (out / manifest.UNFINISHED_EXPORT).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return text.rstrip("\n").rpartition("\n")[2] == f"workspace: {workspace}"
+
+
+def write(out: Path, documents: dict[str, str], replaced: list[Path], workspace: int) -> None:
     """Remove what the earlier export wrote and this one does not (CAs deleted or renamed
     since), then write every file whole: `out` then holds exactly the workspace."""
     try:
@@ -315,7 +326,7 @@ def write(out: Path, documents: dict[str, str], replaced: list[Path]) -> None:
     # validate refuse it, and the same export run again finishes it (without --force).
     marker = out / manifest.UNFINISHED_EXPORT
     try:
-        marker.write_text(UNFINISHED_TEXT, encoding="utf-8")
+        marker.write_text(UNFINISHED_TEXT.format(workspace=workspace), encoding="utf-8")
     except OSError as exc:
         raise refusal("--out", marker, exc) from None
     # Older reconcilers know no marker: they refuse a folder without reconciler.yaml, so
@@ -352,7 +363,7 @@ def run(options: ExportOptions, output: Output) -> int:
     """Write OUT/reconciler.yaml and one OUT/<ca>.yaml per live CA."""
     directory, out = options.directory, options.out
     settings, protected = source(directory, options.flags)
-    unfinished = (out / manifest.UNFINISHED_EXPORT).is_file()
+    unfinished = unfinished_here(out, settings.workspace_id)
     force = options.force or unfinished
     replaced = previous_export(out, force)
 
@@ -373,7 +384,7 @@ def run(options: ExportOptions, output: Output) -> int:
     check_targets(out, list(documents), replaced, force)
     if unfinished:
         output.info(f"Finishing the export into {out} that stopped before it was done.")
-    write(out, documents, replaced)
+    write(out, documents, replaced, settings.workspace_id)
     for note in result.notes:
         output.warn(note)
     # Into DIR itself, DIR's manifests are the files replaced, which `protect` came from: a

@@ -187,6 +187,32 @@ def test_the_export_writes_a_whole_number_as_the_user_did(
     plan_is_empty(out, env)
 
 
+def test_only_the_same_workspace_finishes_a_stopped_export_without_force(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The marker of an export that stopped let any export into the folder go on as with
+    --force, one of another workspace too, which replaced the first one's files."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text("workspace_id: 1234\n")
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out, env=env).exit_code == 0
+    marker = out / ".reconciler-export-unfinished"
+    marker.write_text("reconciler export is writing this folder.\nworkspace: 99\n")
+    other = run_cli("export", source, "--out", out, env=env)
+    assert other.exit_code == 1, other.output
+    assert "already holds manifests" in other.stderr
+    assert marker.exists()
+    marker.write_text("reconciler export is writing this folder.\nworkspace: 1234\n")
+    same = run_cli("export", source, "--out", out, env=env)
+    assert same.exit_code == 0, same.output
+    assert "Finishing the export" in same.stderr
+    assert not marker.exists()
+    plan_is_empty(out, env)
+
+
 def test_refuses_to_mix_with_existing_manifests(tmp_path: Path, emulator: EmulatorServer) -> None:
     out = write_manifests(tmp_path / "out", [ca("A")])
     result = run_cli(
@@ -598,7 +624,9 @@ def test_an_export_finished_in_its_own_directory_keeps_protect_without_a_false_w
     assert run_cli("apply", source, "--auto-approve").exit_code == 0
     out = tmp_path / "exported"
     assert run_cli("export", source, "--out", out).exit_code == 0
-    (out / ".reconciler-export-unfinished").write_text("stopped\n")
+    workspace = re.search(r"^workspace_id: (\d+)$", (out / "reconciler.yaml").read_text(), re.M)
+    assert workspace is not None
+    (out / ".reconciler-export-unfinished").write_text(f"stopped\nworkspace: {workspace[1]}\n")
     again = run_cli("export", out, "--out", out)
     assert again.exit_code == 0, again.output
     assert "Finishing the export into" in again.stderr
