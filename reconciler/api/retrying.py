@@ -256,11 +256,17 @@ def _offset(moment: time.struct_time) -> str:
     return f"UTC{sign}{hours}" + (f":{seconds // 60:02d}" if seconds else "")
 
 
+YEAR = 365 * 24 * 3600.0
+
+
 def duration(seconds: float) -> str:
     """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable; `forever` for
-    an infinite wait (`Retry-After: 1e400`), not `inf h`."""
+    an infinite wait (`Retry-After: 1e400`), not `inf h`, and `over a year` for one as good
+    as infinite (`Retry-After: 1e300` was a number of hours 297 digits long)."""
     if math.isinf(seconds):
         return "forever"
+    if seconds > YEAR:
+        return "over a year"
     if seconds < 1:
         return f"{seconds:.2g} s"
     if seconds < 10:
