@@ -80,8 +80,12 @@ def _package_dir(name: str) -> Path | None:
 
 def files_identity(folder: Path, skip: str | None = None) -> bytes:
     """Each file below `folder` by relative path, size and modification time (to the
-    nanosecond), in path order; folders named `skip` (and bytecode) are left out."""
-    found: list[str] = []
+    nanosecond), in path order; folders named `skip` (and bytecode) are left out.
+
+    Where every file has the same modification time, an install that sets them all to
+    one moment (Nix, reproducible builds: two versions then differ only in content, and
+    often not in size), each file is identified by a digest of its content instead."""
+    files: list[tuple[str, str, os.stat_result]] = []
     start = len(str(folder)) + 1
     pending = [str(folder)]
     while pending:
@@ -91,9 +95,20 @@ def files_identity(folder: Path, skip: str | None = None) -> bytes:
                     if entry.name not in (skip, "__pycache__"):
                         pending.append(entry.path)
                 elif entry.is_file():
-                    status = entry.stat()
-                    found.append(f"{entry.path[start:]}\0{status.st_size}\0{status.st_mtime_ns}\n")
+                    files.append((entry.path[start:], entry.path, entry.stat()))
+    if len(files) > 1 and len({status.st_mtime_ns for _, _, status in files}) == 1:
+        found = [f"{name}\0{_digest(path)}\n" for name, path, _ in files]
+    else:
+        found = [f"{name}\0{s.st_size}\0{s.st_mtime_ns}\n" for name, _, s in files]
     return "".join(sorted(found)).encode()
+
+
+def _digest(path: str) -> str:
+    try:
+        with open(path, "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return "unreadable"
 
 
 @cache

@@ -415,6 +415,26 @@ def test_the_code_is_identified_by_each_file_as_python_trusts_its_bytecode(
     assert b"new.py\x000\x00" in cache.files_identity(package, skip="emulator")
 
 
+def test_code_installed_with_one_time_for_every_file_is_identified_by_content(
+    tmp_path: Path,
+) -> None:
+    """Nix and reproducible builds give every file one modification time: two versions of
+    a module that differ in one digit (same size) had the same identity, and one version
+    read the other's cache entries as its own."""
+    package = tmp_path / "package"
+    package.mkdir()
+    files = [package / "a.py", package / "b.py"]
+    for path in files:
+        path.write_text("LIMIT = 20\n")
+    for path in files:
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    before = cache.files_identity(package)
+    files[0].write_text("LIMIT = 30\n")
+    os.utime(files[0], ns=(1_000_000_000, 1_000_000_000))
+    assert cache.files_identity(package) != before
+    assert b"\x001000000000" not in before  # by content, not by time
+
+
 def test_windows_mode_bits_leave_the_cache_on(
     tmp_path: Path,
     cache_dir: Path,
