@@ -161,19 +161,28 @@ async def _apply_saved(
                 "after applying, the workspace does not match the plan: " + "; ".join(problems)
             )
         if options.wait:
-            interval = settings.tuning.wait_interval
-            timeout = options.wait_timeout
-            await follow_calculations(
-                client,
-                report,
-                output,
-                interval,
-                timeout=timeout,
-                concurrency=options.concurrency,
-                deadline_left=client.http.deadline.remaining(),
-                deadline_set=settings.tuning.deadline is not None,
-            )
+            await _follow(client, report, output, options, settings)
     return 0
+
+
+async def _follow(
+    client: PlatformClient,
+    report: ApplyReport,
+    output: Output,
+    options: ApplyOptions,
+    settings: Settings,
+) -> None:
+    """`--wait`, within what is left of the command's deadline."""
+    await follow_calculations(
+        client,
+        report,
+        output,
+        settings.tuning.wait_interval,
+        timeout=options.wait_timeout,
+        concurrency=options.concurrency,
+        deadline_left=client.http.deadline.remaining(),
+        deadline_set=settings.tuning.deadline is not None,
+    )
 
 
 def _saved_seeder(
@@ -257,18 +266,7 @@ async def _apply_directory(
                 render.show(again, output, "text")
             raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
         if options.wait:
-            interval = ws.settings.tuning.wait_interval
-            timeout = options.wait_timeout
-            await follow_calculations(
-                client,
-                report,
-                output,
-                interval,
-                timeout=timeout,
-                concurrency=options.concurrency,
-                deadline_left=client.http.deadline.remaining(),
-                deadline_set=ws.settings.tuning.deadline is not None,
-            )
+            await _follow(client, report, output, options, ws.settings)
     return 0
 
 

@@ -330,11 +330,16 @@ async def test_a_wait_that_times_out_names_the_first_cas_and_counts_the_rest() -
     assert '"CA 11"' not in message
 
 
-async def test_a_command_deadline_before_the_wait_timeout_is_announced_and_ends_the_wait() -> None:
-    # With RECONCILER_DEADLINE=8, --wait said it waited "until" an hour later
-    # (--wait-timeout 3600s), then a poll the deadline refused ended it 8 s in with
-    # "gave up on .../calculation", not saying that the apply itself was complete.
-    client = _NeverCalculated()
+async def _waited_into_the_deadline(
+    deadline_set: bool = True,
+    client: _NeverCalculated | None = None,
+    interval: float = 5,
+    deadline_left: float = 12,
+) -> tuple[_NeverCalculated, pytest.ExceptionInfo[WaitTimeout], str]:
+    """--wait of one CA never calculated, `deadline_left` seconds left of the command's
+    deadline (set by RECONCILER_DEADLINE or the default's) and an hour of --wait-timeout,
+    on the client's clock: the client, the time-out and what stderr said."""
+    client = client or _NeverCalculated()
     report = ApplyReport(
         [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
     )
@@ -349,14 +354,23 @@ async def test_a_command_deadline_before_the_wait_timeout_is_announced_and_ends_
             client,
             report,
             output,
-            5,
+            interval,
             timeout=3600,
             clock=lambda: client.now,
             sleep=sleep,
-            deadline_left=12,
+            deadline_left=deadline_left,
+            deadline_set=deadline_set,
         )
+    return client, caught, stderr.getvalue()
+
+
+async def test_a_command_deadline_before_the_wait_timeout_is_announced_and_ends_the_wait() -> None:
+    # With RECONCILER_DEADLINE=8, --wait said it waited "until" an hour later
+    # (--wait-timeout 3600s), then a poll the deadline refused ended it 8 s in with
+    # "gave up on .../calculation", not saying that the apply itself was complete.
+    client, caught, stderr = await _waited_into_the_deadline(deadline_set=True)
     assert "(the command's deadline, RECONCILER_DEADLINE; --wait-timeout 3600s ends later)" in (
-        stderr.getvalue()
+        stderr
     )
     assert client.now < 20  # the wait ended with the deadline, not an hour later
     message = caught.value.message
@@ -481,12 +495,12 @@ def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-class _CutByTheDeadline(PlatformClient):
+class _CutByTheDeadline(_NeverCalculated):
     """Calculations that never end behind answers of half a second, and a command deadline
     `end` seconds away that cuts short a poll it would outlast, as `Http` does."""
 
     def __init__(self, end: float) -> None:
-        self.now = 0.0
+        super().__init__()
         self.end = end
 
     async def calculation(self, ca_id: int) -> CalculationStatus:
@@ -503,26 +517,8 @@ class _CutByTheDeadline(PlatformClient):
 async def test_a_poll_the_command_deadline_cuts_short_ends_the_wait_as_the_deadline() -> None:
     # A poll sent a moment before RECONCILER_DEADLINE, behind a slow answer, was cut by it:
     # the apply ended "gave up on .../calculation", not saying that it was complete.
-    client = _CutByTheDeadline(end=3.2)
-    report = ApplyReport(
-        [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
-    )
-    output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
-
-    async def sleep(seconds: float) -> None:
-        client.now += seconds
-
-    with pytest.raises(WaitTimeout) as caught:
-        await follow_calculations(
-            client,
-            report,
-            output,
-            1,
-            timeout=3600,
-            clock=lambda: client.now,
-            sleep=sleep,
-            deadline_left=3.2,
-        )
+    cut = _CutByTheDeadline(end=3.2)
+    _, caught, _ = await _waited_into_the_deadline(client=cut, interval=1, deadline_left=3.2)
     message = caught.value.message
     assert "still calculating after 3.2 s (the command's deadline, RECONCILER_DEADLINE)" in message
     assert "The apply is complete" in message
@@ -532,29 +528,8 @@ async def test_the_default_deadline_ending_the_wait_is_not_called_reconciler_dea
     # Without RECONCILER_DEADLINE an apply has 30 min plus --wait-timeout; one that took
     # more than 30 min has less than --wait-timeout left to wait, which the wait said was
     # "the command's deadline, RECONCILER_DEADLINE", a variable nobody had set.
-    client = _NeverCalculated()
-    report = ApplyReport(
-        [ActionOutcome(Action(action="activate", name="A", id=1), status="done", id=1)]
-    )
-    stderr = io.StringIO()
-    output = Output(no_color=True, stdout=io.StringIO(), stderr=stderr)
-
-    async def sleep(seconds: float) -> None:
-        client.now += seconds
-
-    with pytest.raises(WaitTimeout) as caught:
-        await follow_calculations(
-            client,
-            report,
-            output,
-            5,
-            timeout=3600,
-            clock=lambda: client.now,
-            sleep=sleep,
-            deadline_left=12,
-            deadline_set=False,
-        )
+    _, caught, stderr = await _waited_into_the_deadline(deadline_set=False)
     default = "the command's default deadline, 30 min plus --wait-timeout"
-    assert f"({default}; --wait-timeout 3600s ends later)" in stderr.getvalue()
+    assert f"({default}; --wait-timeout 3600s ends later)" in stderr
     assert f"still calculating after 12 s ({default})" in caught.value.message
-    assert "RECONCILER_DEADLINE" not in stderr.getvalue()
+    assert "RECONCILER_DEADLINE" not in stderr

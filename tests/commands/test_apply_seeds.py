@@ -30,6 +30,7 @@ from reconciler.plan.value import Plan
 from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer, in_process
+from tests.support.platform import recorded_deadlines
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 NAMES = [f"Seeded {n}" for n in range(1, 6)]
@@ -637,17 +638,7 @@ def test_a_deadline_set_for_apply_bounds_its_seeding_too(
     """Each group of seeds made two clients with deadlines of their own (a fresh 1800 s
     for its check, none for its sending), so RECONCILER_DEADLINE bounded only the apply's
     own requests. Set, it is now the one deadline of everything the command sends."""
-    from reconciler.api import transports
-    from reconciler.api.http import Http
-
-    made: list[Any] = []
-
-    class Recorded(Http):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self.deadline)
-
-    monkeypatch.setattr(transports, "Http", Recorded)
+    made = recorded_deadlines(monkeypatch)
     server = start_emulator(calculation_seconds=0)
     names = NAMES[:2]
     directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in names])

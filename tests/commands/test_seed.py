@@ -19,6 +19,7 @@ import pytest
 from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
+from tests.support.platform import recorded_deadlines
 from tests.support.readme import DOCS, blocks, quotes
 from tests.support.seeds import MANIFESTS, NOT_IN_WORKSPACE, user, users, write_csv, write_jsonl
 from tests.support.workspace import PURCHASES, ca, write_manifests
@@ -690,17 +691,7 @@ def test_a_deadline_set_for_seed_bounds_the_whole_run_not_each_of_its_clients(
     """The check of the workspace and the sending are two clients, and each counted its own
     RECONCILER_DEADLINE from its start: 600 s allowed 600 for each. One deadline now, the
     run's; without one set, the check keeps its default and the sending has none."""
-    from reconciler.api import transports
-    from reconciler.api.http import Http
-
-    made: list[Any] = []
-
-    class Recorded(Http):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self.deadline)
-
-    monkeypatch.setattr(transports, "Http", Recorded)
+    made = recorded_deadlines(monkeypatch)
     path = write_jsonl(tmp_path / "seeds.jsonl", users(20))
     extra = {"RECONCILER_DEADLINE": "600"} if set_by_user else {}
     with serve() as server:

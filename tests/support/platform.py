@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
+from reconciler.api import transports
 from reconciler.api.client import PlatformClient
 from reconciler.api.http import Http, RetryPolicy
+from reconciler.api.retrying import Deadline
 from tests.support.workspace import SESSIONS, api_definition
 
 
@@ -91,3 +94,17 @@ def mocked_client(
         client_id="your_client_id",
         client_secret="your_client_secret",
     )
+
+
+def recorded_deadlines(monkeypatch: pytest.MonkeyPatch) -> list[Deadline]:
+    """The deadline of every HTTP client the command makes from now on, in order (each
+    client its own, or one it shares)."""
+    made: list[Deadline] = []
+
+    class Recorded(Http):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self.deadline)
+
+    monkeypatch.setattr(transports, "Http", Recorded)
+    return made
