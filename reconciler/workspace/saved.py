@@ -223,19 +223,27 @@ def refused(
     ] + [v for v in gate if v.rule not in asked]
 
 
-#: How a reason names the CA it is about (each rule about one CA says its id).
-_CA_ID = re.compile(r"\(id ([0-9]+)\)")
+#: How a reason about one CA names it: the name in double quotes, then its id. The last
+#: `" (id N)` is the CA's own (a name may hold `" (id M)` itself).
+_NAMED = re.compile(r'"(.*)" \(id ([0-9]+)\)', re.DOTALL)
+#: A `\"` or `\\` in a name `quoted` wrote (an earlier version wrote the name as it is).
+_ESCAPED = re.compile(r'\\(["\\])')
 
 
 def _seen(violation: Violation) -> tuple[str, str]:
     """What of a violation the reviewer must have seen for the plan's `allowed` to waive
-    it: the rule, and for a rule about one CA the CA its reason names, by id (the wording,
-    and how a name is quoted, are the version's that made the plan); a rule about the
-    whole plan counts CAs of a workspace that may have changed since."""
+    it: the rule, and for a rule about one CA the CA its reason names, by id and name,
+    where the reason places them (the rest of the wording, and whether the name's `"` are
+    escaped, are the version's that made the plan); a rule about the whole plan counts CAs
+    of a workspace that may have changed since. An `(id N)` inside another name, or the
+    id beside another name, showed the reviewer another CA: it waives nothing."""
     if violation.rule in safety.WHOLE_PLAN:
         return (violation.rule, "")
-    ids = _CA_ID.findall(violation.message)
-    return (violation.rule, " ".join(ids) if ids else violation.message)
+    named = _NAMED.search(violation.message)
+    if named is None:
+        return (violation.rule, violation.message)
+    name = _ESCAPED.sub(lambda escaped: escaped[1], named[1])
+    return (violation.rule, f"{named[2]} {name}")
 
 
 def _unshown(violation: Violation) -> Violation:

@@ -303,6 +303,32 @@ def test_a_rule_the_plan_allows_without_showing_it_needs_applys_own_allow(
     assert applied.exit_code == 0, applied.output
 
 
+@pytest.mark.parametrize(
+    "shown",
+    [
+        'deleting "Scratch (id 3)": this environment does not allow deletes',
+        'deleting "Scratch" (id 3): this environment does not allow deletes',
+    ],
+)
+def test_a_shown_override_waives_only_the_ca_it_names(
+    tmp_path: Path, emulator: EmulatorServer, saved: tuple[Path, Path], shown: str
+) -> None:
+    """A per-CA override is matched by the CA's id and name, both as the reason places
+    them: an `(id N)` inside another name, or the id of "Old" beside another name, showed
+    the reviewer another CA, yet waived the delete of "Old" (id 3)."""
+    directory, plan = saved
+    document = json.loads(plan.read_text())
+    document["overridden"] = [{"rule": "delete", "message": shown}]
+    crafted = tmp_path / "crafted.json"
+    crafted.write_text(json.dumps(document))
+    env = env_for(emulator.url)
+    sent = writes(emulator.stats())
+    refused = cli("apply", "--plan", crafted, directory, env=env)
+    assert refused.exit_code == 1, refused.output
+    assert "did not show this among the rules it overrides" in said(refused)
+    assert writes(emulator.stats()) == sent
+
+
 def test_a_shown_override_worded_by_another_version_still_holds(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
