@@ -232,6 +232,17 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
     """The settings of DIR's workspace, and the CAs DIR's manifests protect (None when
     they cannot be read: export does not need them, only their `protect`)."""
     if not (directory / manifest.SETTINGS_FILE).is_file():
+        if (directory / manifest.UNFINISHED_EXPORT).is_file():
+            # `export DIR --out DIR` stopped between removing reconciler.yaml and writing it
+            # back: the defaults are another workspace (an empty embedded one), whose export
+            # would delete every manifest of this one.
+            raise ReconcilerError(
+                f"{printable(str(directory))}: an export into it stopped before it wrote its "
+                "reconciler.yaml back, so the settings to export with (workspace, target, "
+                "scope) are not there. Export again from the directory it was exported "
+                "from, or put reconciler.yaml back as that export wrote it (from Git, say) "
+                "and run this again"
+            )
         return resolve(directory, SettingsFile(), flags), set()
     try:
         manifests = manifest.load(directory)

@@ -635,3 +635,25 @@ def test_an_export_finished_in_its_own_directory_keeps_protect_without_a_false_w
     assert "have errors" not in again.stderr
     assert not (out / ".reconciler-export-unfinished").exists()
     plan_is_empty(out, {})
+
+
+def test_an_export_stopped_in_its_own_directory_without_reconciler_yaml_is_not_redone_blind(
+    tmp_path: Path,
+) -> None:
+    """`export DIR --out DIR` removes DIR's reconciler.yaml first and writes it back last.
+    Stopped in between, DIR has no settings: the export run again took the defaults (with
+    MPARTICLE_WORKSPACE_ID set, an empty embedded workspace of its own), "finished" the
+    export with exit 0, and deleted every manifest of the real workspace."""
+    source = write_manifests(tmp_path / "m", [ca("A"), ca("B")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    (out / ".reconciler-export-unfinished").write_text("stopped\nworkspace: 1234\n")
+    (out / "reconciler.yaml").unlink()
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    again = run_cli("export", out, "--out", out, env={"MPARTICLE_WORKSPACE_ID": "1234"})
+    assert again.exit_code == 1, again.output
+    assert f"{out}: an export into it stopped before it wrote its reconciler.yaml" in " ".join(
+        again.stderr.split()
+    )
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
