@@ -152,7 +152,8 @@ def _unfinished_export(directory: Path) -> Issue | None:
         "an export into this folder stopped before it had written every file (killed, or "
         "a write refused): its files mix two exports, and a plan of them could undo changes "
         "made in mParticle. Run the same `reconciler export --out` into it again to finish "
-        "it, or delete this file if the manifests are as you want them",
+        "it (from the directory it was exported from), or delete this file if its "
+        "reconciler.yaml and manifests are as you want them",
     )
 
 
