@@ -57,6 +57,8 @@ T = TypeVar("T")
 async def until_stopped(wait: Awaitable[T], stopping: asyncio.Event) -> T:
     """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
     if stopping.is_set():
+        if asyncio.iscoroutine(wait):  # never started: else "was never awaited" on stderr
+            wait.close()
         raise Stopped
     waiting = asyncio.ensure_future(wait)
     stopped = asyncio.ensure_future(stopping.wait())

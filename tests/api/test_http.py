@@ -7,11 +7,13 @@ servers over loopback."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -283,6 +285,25 @@ async def test_a_stop_wakes_the_requests_waiting_for_their_turn_after_a_429() ->
             await asyncio.wait_for(request, 5)
     assert len(seen) == 3  # each refused once, none sent again
     assert not http.pacer._waiting
+
+
+async def test_a_request_made_after_a_stop_leaves_no_coroutine_unawaited() -> None:
+    """After a 429 (the pacer in use) and a stop, the next request raises Stopped without
+    starting its wait for a turn: that wait was made and dropped, and Python printed
+    "RuntimeWarning: coroutine 'Pacer.turn' was never awaited" after the Ctrl-C."""
+    answers = [httpx.Response(429, headers={"retry-after": "0"})]
+    client = httpx.AsyncClient(transport=httpx.MockTransport(_in_turn(answers)))
+    http = Http(client, policy=RetryPolicy(attempts=1), sleep=Sleeps())
+    with pytest.raises(RateLimited):
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert http.pacer.rate is not None
+    http.stop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Stopped):
+            await http.request("GET", "https://api.example/x", idempotent=True)
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
 
 
 async def test_requests_held_by_another_requests_429_are_announced_once(
