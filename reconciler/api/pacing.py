@@ -147,7 +147,9 @@ class Pacer:
                     self._announce(now, wait)
                     waited = True
                     waiter.wake.clear()
-                    if await self._slept(wait, waiter.wake):
+                    # Woken at the moment the sleep ended (a 429 answered then moved the hold
+                    # on, or a more refused request came): look again before going.
+                    if await self._slept(wait, waiter.wake) and not waiter.wake.is_set():
                         break
                 now = self._clock()
                 wait = max(waiter.slot, waiter.earliest) - now

@@ -140,6 +140,25 @@ async def test_a_refused_request_waits_its_own_retry_after_at_least() -> None:
     assert pacer.estimate(1, least=2.0) == 2.0
 
 
+async def test_a_429_at_the_moment_a_hold_ends_holds_the_first_in_line_too() -> None:
+    """The first in line sleeps until the hold ends; a 429 answered at that very moment
+    (its timer and the answer in the same turn of the loop) moves the hold on. It waits
+    the new hold: before, its sleep having ended, it went at once, into the new hold."""
+    time = FakeTime()
+    pacer = paced(time)
+    pacer.refused(0.0, refusal(1.0), 0.25)
+    going = asyncio.ensure_future(pacer.turn(1, SHOWN))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    due, _, sleep_ends = heapq.heappop(time._timers)
+    assert due == 1.0
+    time.now = due
+    sleep_ends.set_result(None)
+    pacer.refused(0.5, refusal(1.0), 0.25)  # another request's 429, the same moment
+    await time.run(going)
+    assert time.now == 2.0 == pacer.hold_until
+
+
 async def test_a_turn_beyond_the_deadline_fails_at_once_naming_the_retry_after() -> None:
     time = FakeTime()
     pacer = paced(time, deadline=10.0)
