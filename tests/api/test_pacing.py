@@ -159,6 +159,26 @@ async def test_a_429_at_the_moment_a_hold_ends_holds_the_first_in_line_too() -> 
     assert time.now == 2.0 == pacer.hold_until
 
 
+async def test_the_first_in_line_cancelled_hands_its_turn_to_the_next() -> None:
+    """A request cancelled while it is first in line (asleep on its timer) leaves the
+    queue, and the next one takes its moment: none is left waiting with no timer."""
+    time = FakeTime()
+    pacer = paced(time)
+    pacer.refused(0.0, refusal(1.0), 0.25)
+    first = asyncio.ensure_future(pacer.turn(2, SHOWN))
+    others = [asyncio.ensure_future(pacer.turn(1, SHOWN)) for _ in range(2)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert pacer._head is not None
+    assert pacer._head.refusals == 2
+    first.cancel()
+    await time.run(*others)
+    assert first.cancelled()
+    assert time.now == 2.0  # the hold, then one a second: the first's moment, then the next
+    assert not pacer._waiting
+    assert pacer._head is None
+
+
 async def test_a_turn_beyond_the_deadline_fails_at_once_naming_the_retry_after() -> None:
     time = FakeTime()
     pacer = paced(time, deadline=10.0)
