@@ -87,8 +87,10 @@ class Pacer:
         unit = max(pause, least, SHORTEST_PAUSE)
         if not math.isfinite(unit):  # `Retry-After: 1e400`: the hold fails at once; no rate
             unit = MAX_RETRY_AFTER
-        if now + pause > self.hold_until:
-            self.hold_until = now + pause
+        if now + pause > self.hold_until or self.paused_by is None:
+            # The first 429 is always the hold's cause (a `Retry-After: 0` at the clock's
+            # start moved no end), which a turn beyond the deadline names.
+            self.hold_until = max(self.hold_until, now + pause)
             self.paused_by = error
         if self.rate is None or sent > self._last_cut:
             self.rate = 1 / unit if self.rate is None else max(self.rate / 2, 1 / unit)

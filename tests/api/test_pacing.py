@@ -261,3 +261,13 @@ async def test_raising_the_workers_does_not_slow_a_rate_limited_run() -> None:
     assert sixty_four < 26, sixty_four
     assert sixty_four <= eight * 1.1
     assert max(most_eight, most_64) <= 3
+
+
+def test_the_first_429_is_the_holds_cause_even_when_it_moves_no_end() -> None:
+    """A `Retry-After: 0` at the clock's first moment moved no end, so the hold kept no
+    cause: a turn beyond the deadline then went unchecked (it needs the 429 to name)."""
+    time = FakeTime()  # at 0
+    pacer = paced(time, deadline=10)
+    first = refusal(0.0)
+    pacer.refused(0.0, first, 0.0)
+    assert pacer.paused_by is first
