@@ -4,47 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 import math
-from typing import Any
 
 import pytest
 
 from reconciler.api.pacing import Pacer
 from reconciler.api.retrying import Deadline
 from reconciler.errors import DeadlineExceeded, RateLimited
+from tests.support.faketime import FakeTime
 
 SHOWN = "GET https://api.example/x"
-
-
-class FakeTime:
-    """A clock that moves only when every task is waiting: to the next sleep's end."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._timers, (self.now + seconds, next(self._order), future))
-        await future
-
-    async def run(self, *work: asyncio.Future[Any]) -> None:
-        """Move the clock on from sleep to sleep until all of `work` is done."""
-        while not all(task.done() for task in work):
-            for _ in range(50):  # let every task that can run do so
-                await asyncio.sleep(0)
-            while self._timers and self._timers[0][2].cancelled():
-                heapq.heappop(self._timers)
-            if not self._timers:
-                continue
-            due, _, future = heapq.heappop(self._timers)
-            self.now = max(self.now, due)
-            future.set_result(None)
 
 
 def refusal(retry_after: float | None = 1.0) -> RateLimited:

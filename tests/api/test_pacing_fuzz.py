@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import heapq
 import itertools
 import math
 from collections.abc import Callable
@@ -28,56 +27,13 @@ from reconciler.api.http import Http, RetryPolicy, Stopped, error_for, until_sto
 from reconciler.api.pacing import Pacer, _Waiter
 from reconciler.api.retrying import Deadline
 from reconciler.errors import DeadlineExceeded, RateLimited
+from tests.support.faketime import FakeTime
 
 SHOWN = "GET https://api.example/x"
 #: When a run starts on the fake clock (time.monotonic is never near 0 either), and the
 #: fake seconds no run may outlast (the longest Retry-After drawn is 5 s).
 START = 1_000.0
 LONGEST_RUN = 2_000.0
-
-
-class Hung(AssertionError):
-    """Every task waits and no timer is left to wake one: a request would wait forever."""
-
-
-class FakeTime:
-    """A clock that moves only when every task is waiting: to the next sleep's end."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._timers, (self.now + max(seconds, 0.0), next(self._order), future))
-        await future
-
-    async def run(self, work: list[asyncio.Task[Any]]) -> None:
-        """Move the clock on from sleep to sleep until all of `work` is done; Hung when
-        nothing can move any more, AssertionError past LONGEST_RUN."""
-        idle = 0
-        while not all(task.done() for task in work):
-            for _ in range(30):  # let every task that can run do so
-                await asyncio.sleep(0)
-            while self._timers and self._timers[0][2].cancelled():
-                heapq.heappop(self._timers)
-            if not self._timers:
-                idle += 1
-                if idle > 20 and not all(task.done() for task in work):
-                    raise Hung(f"at {self.now}: {sum(not t.done() for t in work)} left")
-                continue
-            idle = 0
-            due = self._timers[0][0]
-            self.now = max(self.now, due)
-            assert self.now <= START + LONGEST_RUN, "the run outlasted every wait it was told"
-            while self._timers and self._timers[0][0] == due:  # all at once, as a loop does
-                future = heapq.heappop(self._timers)[2]
-                if not future.cancelled():
-                    future.set_result(None)
 
 
 @dataclass
@@ -151,7 +107,7 @@ class Run:
 
     def __init__(self, load: dict[str, Any]) -> None:
         self.load = load
-        self.time = FakeTime()
+        self.time = FakeTime(START, LONGEST_RUN)
         self.server = Server(self.time, load["phases"], load["pauses"])
         self.deadline = Deadline(load["deadline"], clock=self.time.clock)
         self.pacer = Pacer(self.deadline, self.time.sleep, self.time.clock)
