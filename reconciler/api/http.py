@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,41 +36,15 @@ from reconciler.api.retrying import (
     until,
 )
 from reconciler.api.secrets import Redactor
+from reconciler.api.stopping import Stopped, until_stopped
 from reconciler.errors import ApiError, DeadlineExceeded, RateLimited, TransportError
 
-__all__ = ["Http", "RetryPolicy", "Stopped", "error_for"]
+__all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "until_stopped"]
 
 log = logging.getLogger("reconciler.http")
 
 #: An answer slower than this is announced while it is awaited.
 SLOW_ANSWER = 10.0
-
-
-class Stopped(Exception):
-    """The run was stopped (`Http.stop`) before this request's next attempt: it is left
-    unsent, for a resume to send."""
-
-
-T = TypeVar("T")
-
-
-async def until_stopped(wait: Awaitable[T], stopping: asyncio.Event) -> T:
-    """Await `wait`, or raise Stopped as soon as `stopping` is set (ending the wait)."""
-    if stopping.is_set():
-        if asyncio.iscoroutine(wait):  # never started: else "was never awaited" on stderr
-            wait.close()
-        raise Stopped
-    waiting = asyncio.ensure_future(wait)
-    stopped = asyncio.ensure_future(stopping.wait())
-    try:
-        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (waiting, stopped):
-            task.cancel()
-        await asyncio.gather(waiting, stopped, return_exceptions=True)
-    if stopping.is_set():
-        raise Stopped
-    return waiting.result()
 
 
 def shown_url(url: str, path: str = "") -> str:

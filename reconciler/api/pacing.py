@@ -27,6 +27,7 @@ from reconciler.api.retrying import (
     reason,
     until,
 )
+from reconciler.api.stopping import Stopped, until_stopped
 from reconciler.errors import RateLimited
 
 log = logging.getLogger("reconciler.http")
@@ -149,9 +150,7 @@ class Pacer:
                     self._announce(now, wait)
                     waited = True
                     waiter.wake.clear()
-                    # Woken at the moment the sleep ended (a 429 answered then moved the hold
-                    # on, or a more refused request came): look again before going.
-                    if await self._slept(wait, waiter.wake) and not waiter.wake.is_set():
+                    if await self._slept(wait, waiter.wake):  # else look again
                         break
                 now = self._clock()
                 wait = max(waiter.slot, waiter.earliest) - now
@@ -164,19 +163,13 @@ class Pacer:
         return waited
 
     async def _slept(self, wait: float, woken: asyncio.Event) -> bool:
-        """Sleep `wait` seconds; False if woken first (the plan changed)."""
-        sleeping = asyncio.ensure_future(self._sleep(wait))
-        waking = asyncio.ensure_future(woken.wait())
+        """Sleep `wait` seconds; False if woken first, or at the sleep's very end (the queue
+        changed: a 429 answered then moved the hold on, or a more refused request came)."""
         try:
-            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeping, waking):
-                task.cancel()
-            await asyncio.gather(sleeping, waking, return_exceptions=True)
-        if sleeping.done() and not sleeping.cancelled():
-            sleeping.result()
-            return True
-        return False
+            await until_stopped(self._sleep(wait), woken)
+        except Stopped:
+            return False
+        return True
 
     def _start(self, now: float) -> float:
         """The moment the next request may go."""
