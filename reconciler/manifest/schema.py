@@ -17,8 +17,11 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URL = "https://github.com/reconciler/reconciler/schemas"
 
 
-def _schema(model: Any, name: str, title: str) -> str:
+def _schema(model: Any, name: str, title: str, *, anchors: bool = False) -> str:
     schema = model.model_json_schema(mode="validation")
+    if anchors:
+        # Top-level `x-...` keys hold shared YAML anchors; the loader ignores them.
+        schema["patternProperties"] = {"^x-": {}}
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{BASE_URL}/{name}",
@@ -32,7 +35,10 @@ def generate() -> dict[str, str]:
     """File name -> JSON Schema text."""
     return {
         "manifest.schema.json": _schema(
-            ManifestFile, "manifest.schema.json", "reconciler manifest (calculated attributes)"
+            ManifestFile,
+            "manifest.schema.json",
+            "reconciler manifest (calculated attributes)",
+            anchors=True,
         ),
         "settings.schema.json": _schema(
             SettingsFile, "settings.schema.json", "reconciler.yaml (workspace settings)"

@@ -50,3 +50,22 @@ def test_schema_rejects_an_unknown_key() -> None:
     bad = {"calculated_attributes": [{"name": "x", "definiton": {}}]}
     validator = jsonschema.Draft202012Validator(manifest_schema)
     assert any("definiton" in error.message for error in validator.iter_errors(bad))
+
+
+def test_schema_allows_top_level_anchor_keys_as_the_loader_does() -> None:
+    """README's `x-rolling-week: &week ...` example: the loader ignores `x-` keys, so the
+    editor must not flag them."""
+    manifest_schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(manifest_schema)
+    week = {"type": "within", "within": 7, "within_unit": "days"}
+    definition = {
+        "calculation_type": "count",
+        "datapoint": {"event_type": "session_start"},
+        "time_period": week,
+    }
+    good = {
+        "x-rolling-week": week,
+        "calculated_attributes": [{"name": "S", "definition": definition}],
+    }
+    assert list(validator.iter_errors(good)) == []
+    assert list(validator.iter_errors({"rolling-week": week})) != []
