@@ -54,6 +54,12 @@ _ISO = re.compile(
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?)?",
     re.ASCII,
 )
+#: `_ISO` for editors (JSON Schema `pattern`), its fields in range: `format: date-time` is
+#: RFC 3339 to them, which requires an offset and refuses a plain date that `iso_millis` takes.
+ISO_PATTERN = (
+    r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([T ]([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d([.,]\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?)?\s*$"
+)
 _EPOCH = datetime(1970, 1, 1)
 _DAY_MS = 86_400_000
 #: The last instant ISO 8601 writes with a four-digit year (R24): a value is never later

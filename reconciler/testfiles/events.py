@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from reconciler.evaluator.values import ISO_PATTERN
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import (
     CUSTOM_EVENT_TYPES,
@@ -85,7 +86,7 @@ EventTime = Annotated[
             "anyOf": [
                 {"type": "integer", "minimum": 0},
                 {"type": "string", "pattern": "^[0-9]+$"},
-                {"type": "string", "format": "date-time"},
+                {"type": "string", "pattern": ISO_PATTERN},
             ]
         }
     ),

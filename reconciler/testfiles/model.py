@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from reconciler.evaluator import as_of_millis
-from reconciler.evaluator.values import LAST_MILLIS
+from reconciler.evaluator.values import ISO_PATTERN, LAST_MILLIS
 from reconciler.testfiles.events import Event, Identities, Mpid
 
 
@@ -53,7 +53,7 @@ Instant = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "format": "date-time"},
+                {"type": "string", "pattern": ISO_PATTERN},
                 {"type": "integer", "minimum": 0, "maximum": LAST_MILLIS},
             ]
         }

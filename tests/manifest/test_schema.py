@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
+from pydantic import ValidationError
 
 from reconciler.manifest import schema
 from reconciler.manifest.document import read_yaml
+from reconciler.models import CalculatedAttribute
+from reconciler.testfiles.model import SuiteFile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +73,76 @@ def test_schema_allows_top_level_anchor_keys_as_the_loader_does() -> None:
     }
     assert list(validator.iter_errors(good)) == []
     assert list(validator.iter_errors({"rolling-week": week})) != []
+
+
+#: Date spellings a person writes: the editor's schema and the validator must agree on each.
+DATES = [
+    "2019-10-01",
+    "2019-10-01T10:30:00",  # the API's spelling, as `export` writes it
+    "2019-10-01T10:30",
+    "2019-10-01 10:30:00",
+    "2019-10-01T10:30:00Z",
+    "2019-10-01T10:30:00+02:00",
+    "2019-10-01T10:30:00-0500",
+    "2019-10-01T10:30:00.000",
+    "10/01/2019",
+    "20191001",
+    "2019-13-01",
+    "2019-10-01T10",
+    "2019-10-01T25:00:00",
+    "2019-10-01T10:30:00.5",
+    "2019-10-01T10:30:00+02",
+    "yesterday",
+]
+
+
+def _editor_validator(name: str) -> jsonschema.Draft202012Validator:
+    """As an editor checks: formats too (yaml-language-server checks `date-time` as RFC 3339)."""
+    loaded = json.loads((ROOT / "schemas" / name).read_text())
+    return jsonschema.Draft202012Validator(loaded, format_checker=_RFC3339)
+
+
+_RFC3339 = jsonschema.FormatChecker()
+
+
+@_RFC3339.checks("date-time")
+def _date_time(text: object) -> bool:
+    pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)"
+    return not isinstance(text, str) or re.fullmatch(pattern, text) is not None
+
+
+@_RFC3339.checks("date")
+def _date(text: object) -> bool:
+    return not isinstance(text, str) or re.fullmatch(r"\d{4}-\d\d-\d\d", text) is not None
+
+
+def test_schema_and_validator_agree_on_dates() -> None:
+    validator = _editor_validator("manifest.schema.json")
+    for text in DATES:
+        definition = {
+            "calculation_type": "count",
+            "datapoint": {"event_type": "session_start"},
+            "time_period": {"type": "since", "date": text},
+            "seeding": {"cutoff_date": text},
+        }
+        data = {"calculated_attributes": [{"name": "X", "definition": definition}]}
+        by_schema = not list(validator.iter_errors(data))
+        try:
+            CalculatedAttribute.model_validate(data["calculated_attributes"][0])
+            by_validator = True
+        except ValidationError:
+            by_validator = False
+        assert by_schema == by_validator, (text, by_schema, by_validator)
+
+
+def test_test_schema_and_loader_agree_on_as_of() -> None:
+    validator = _editor_validator("test.schema.json")
+    for text in DATES:
+        data = {"as_of": text, "users": {}, "expect": {}}
+        by_schema = not list(validator.iter_errors(data))
+        try:
+            SuiteFile.model_validate(data)
+            by_loader = True
+        except ValidationError:
+            by_loader = False
+        assert by_schema == by_loader, (text, by_schema, by_loader)
