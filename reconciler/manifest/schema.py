@@ -19,6 +19,12 @@ BASE_URL = "https://github.com/reconciler/reconciler/schemas"
 
 def _schema(model: Any, name: str, title: str, *, anchors: bool = False) -> str:
     schema = model.model_json_schema(mode="validation")
+    definition = schema.get("$defs", {}).get("Definition")
+    if definition is not None:
+        # `data_point` (the API's spelling) is accepted as well as `datapoint`: one of them.
+        definition["properties"]["data_point"] = definition["properties"]["datapoint"]
+        definition["required"].remove("datapoint")
+        definition["oneOf"] = [{"required": ["datapoint"]}, {"required": ["data_point"]}]
     if anchors:
         # Top-level `x-...` keys hold shared YAML anchors; the loader ignores them.
         schema["patternProperties"] = {"^x-": {}}

@@ -146,3 +146,27 @@ def test_test_schema_and_loader_agree_on_as_of() -> None:
         except ValidationError:
             by_loader = False
         assert by_schema == by_loader, (text, by_schema, by_loader)
+
+
+def test_schema_takes_either_spelling_of_datapoint_as_the_validator_does() -> None:
+    validator = jsonschema.Draft202012Validator(
+        json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    )
+    point = {"event_type": "session_start"}
+    period = {"type": "within", "within": 7, "within_unit": "days"}
+    spellings = [
+        {"datapoint": point},
+        {"data_point": point},
+        {},
+        {"datapoint": point, "data_point": point},
+    ]
+    for spelling in spellings:
+        definition = {"calculation_type": "count", "time_period": period, **spelling}
+        data = {"calculated_attributes": [{"name": "X", "definition": definition}]}
+        by_schema = not list(validator.iter_errors(data))
+        try:
+            CalculatedAttribute.model_validate(data["calculated_attributes"][0])
+            by_validator = True
+        except ValidationError:
+            by_validator = False
+        assert by_schema == by_validator, (spelling, by_schema, by_validator)
