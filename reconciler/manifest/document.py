@@ -172,13 +172,25 @@ def read_bytes(path: Path, display: str) -> bytes:
         raise SourceError([Issue(display, None, None, "", f"cannot read: {reason}")]) from None
 
 
+def _utf16(raw: bytes) -> bool:
+    """Whether text is UTF-16 (as some Windows editors save): its byte order mark, or a NUL
+    beside the first character's other byte."""
+    return raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+        len(raw) >= 2 and (raw[0] == 0) != (raw[1] == 0)
+    )
+
+
 def parse_bytes(raw: bytes, display: str) -> Document:
     """Decode UTF-8 (refusing other encodings with the line) and parse."""
+    if _utf16(raw):
+        message = "saved as UTF-16; save it as UTF-8 (the YAML files are read as UTF-8)"
+        raise SourceError([Issue(display, 1, None, "", message)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError([Issue(display, line, None, "", "not valid UTF-8 text")]) from None
+        message = "not valid UTF-8 text; save the file as UTF-8"
+        raise SourceError([Issue(display, line, None, "", message)]) from None
     return parse_yaml(text, display)
 
 

@@ -129,7 +129,20 @@ def test_non_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
     bad.write_bytes(b"a: 1\nb: \xff\n")
     with pytest.raises(SourceError) as caught:
         read_yaml(bad, "bad.yaml")
-    assert str(caught.value) == "bad.yaml:2: not valid UTF-8 text"
+    assert str(caught.value) == "bad.yaml:2: not valid UTF-8 text; save the file as UTF-8"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> None:
+    """With or without its byte order mark: not a UTF-8 error at some line, nor a NUL
+    character YAML refuses, but what happened and what to do."""
+    bad = tmp_path / "cas.yaml"
+    bad.write_bytes("calculated_attributes: []\n".encode(encoding))
+    with pytest.raises(SourceError) as caught:
+        read_yaml(bad, "cas.yaml")
+    assert str(caught.value) == (
+        "cas.yaml:1: saved as UTF-16; save it as UTF-8 (the YAML files are read as UTF-8)"
+    )
 
 
 def test_forbidden_characters_are_located() -> None:
