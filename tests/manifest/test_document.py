@@ -249,3 +249,12 @@ def test_without_libyaml_the_python_composer_reads_the_same(
     ]
     for path in paths:
         assert document.position(path) == expected.position(path)
+
+
+def test_a_tab_in_the_indentation_says_to_use_spaces() -> None:
+    """libyaml's own words ("found character that cannot start any token") do not say that
+    the character is a tab, nor what to write instead."""
+    for text in ("a:\n\tb: 1\n", "a:\n  b: 1\n\tc: 2\n", "- a\n\t- b\n"):
+        (issue,) = issues_of(text)
+        assert issue.endswith("(a tab): YAML indents with spaces only; replace the tab with spaces")
+    assert "tab" not in issues_of("a: [1\n")[0]
