@@ -182,6 +182,26 @@ def test_a_rate_limit_in_reconciler_yaml_is_range_checked(tmp_path: Path) -> Non
     assert (issue.line, issue.path) == (2, "rate_limit")
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "path", "message"),
+    [
+        ("scope: []\n", 2, "scope", "an empty scope owns no CA"),
+        ("environments:\n  prod:\n    scope: []\n", 4, "environments.prod.scope", "remove `scope`"),
+        ('scope: ["LTV", " "]\n', 2, "scope[1]", "a blank pattern"),
+    ],
+)
+def test_an_empty_scope_is_refused_where_it_is_written(
+    tmp_path: Path, text: str, line: int, path: str, message: str
+) -> None:
+    """Not as a CA "outside the scope ()" at every CA of every manifest."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n" + text)
+    with pytest.raises(ManifestError) as caught:
+        manifest.load_settings(tmp_path)
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (line, path)
+    assert message in issue.message
+
+
 KNOBS = (
     "RECONCILER_RETRY_ATTEMPTS",
     "RECONCILER_RETRY_INITIAL_WAIT",

@@ -94,6 +94,36 @@ EnvironmentName = Annotated[
 Drafts = Literal["discard", "preserve"]
 
 
+def _scope_pattern(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a blank pattern: write the names it should match, or remove it")
+    return value
+
+
+def _scope(patterns: list[str]) -> list[str]:
+    if not patterns:
+        raise ValueError(
+            "an empty scope owns no CA, so every manifest CA would be outside it: list the "
+            "name patterns this repository owns, or remove `scope` to own every CA"
+        )
+    return patterns
+
+
+#: Name globs (fnmatch, case-sensitive): at least one, none blank.
+Scope = Annotated[
+    list[Annotated[str, AfterValidator(_scope_pattern)]],
+    AfterValidator(_scope),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "pattern": "\\S"},
+            "minItems": 1,
+            "description": "Name globs (fnmatch, case-sensitive) of the CAs this repository owns.",
+        }
+    ),
+]
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be an API address (None when it can): it must be http:// or
     https://, name a host and, if any, a port in range, and hold no space or control
@@ -197,7 +227,7 @@ class WorkspaceSettings(BaseModel):
     #: Seeding: the X-mp-rate-limit-percentage-used to stay under; none = the default.
     seed_rate_ceiling: SeedRateCeiling | None = None
     #: Name globs (fnmatch, case-sensitive) of the CAs this repository owns (SPEC §8).
-    scope: list[str] | None = None
+    scope: Scope | None = None
     safety: SafetyPolicy | None = None
     #: discard: a draft made outside Git is discarded; preserve: kept, never overwritten.
     drafts: Drafts | None = None
