@@ -28,6 +28,13 @@ def _schema(model: Any, name: str, title: str, *, anchors: bool = False) -> str:
     if anchors:
         # Top-level `x-...` keys hold shared YAML anchors; the loader ignores them.
         schema["patternProperties"] = {"^x-": {}}
+        # A bare `calculated_attributes:`, or an empty file, declares no CA, as for the loader.
+        schema["type"] = ["object", "null"]
+        listed = schema["properties"]["calculated_attributes"]
+        schema["properties"]["calculated_attributes"] = {
+            "anyOf": [{k: v for k, v in listed.items() if k != "title"}, {"type": "null"}],
+            "title": listed.get("title", "Calculated Attributes"),
+        }
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{BASE_URL}/{name}",

@@ -3,6 +3,8 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from reconciler.errors import DataPath
 from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
 from reconciler.models.values import (
@@ -22,7 +24,8 @@ class Condition(ManifestModel):
     operator: Operator
     attribute_name: Text
     value: Scalar | None = None
-    values: list[Scalar] | None = None
+    #: Never empty (editors are told so; `validate` says what to write).
+    values: list[Scalar] | None = Field(default=None, json_schema_extra={"minItems": 1})
     min_value: Scalar | None = None
     max_value: Scalar | None = None
 

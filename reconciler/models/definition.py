@@ -9,9 +9,9 @@ Conditions live in `models.condition`, the shared base in `models.rules`.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AliasChoices, Field, StrictBool, StrictInt
+from pydantic import AliasChoices, Field, StrictBool, StrictInt, WithJsonSchema
 
 from reconciler.models.canonical import CanonicalDefinition, canonical_definition
 from reconciler.models.condition import Condition
@@ -25,6 +25,7 @@ from reconciler.models.rules import (
     prefixed,
 )
 from reconciler.models.vocabulary import (
+    ANY_CUSTOM_EVENT_TYPE,
     CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_EVENT_TYPES,
@@ -59,7 +60,10 @@ class Datapoint(ManifestModel):
     type: DatapointType = "event"
     event_name: Text | None = None
     event_type: AnyEventType
-    custom_event_type: str | None = None
+    custom_event_type: (
+        Annotated[str, WithJsonSchema({"type": "string", "enum": list(ANY_CUSTOM_EVENT_TYPE)})]
+        | None
+    ) = None
     attribute_name: Text | None = None
     attribute_category: AttributeCategory | None = None
     use_product_quantity: StrictBool = False
@@ -162,9 +166,15 @@ MAX_WITHIN = 2**31 - 1
 class TimePeriod(ManifestModel):
     """The window the calculation covers: since a date, or within a rolling period."""
 
-    type: TimePeriodType
+    # `all` is read only to say what to write instead: editors are not offered it.
+    type: Annotated[TimePeriodType, WithJsonSchema({"type": "string", "enum": ["since", "within"]})]
     date: Instant | None = None
-    within: StrictInt | None = None
+    within: (
+        Annotated[
+            StrictInt, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_WITHIN})
+        ]
+        | None
+    ) = None
     within_unit: WithinUnit | None = None
 
     def local_problems(self) -> list[Problem]:

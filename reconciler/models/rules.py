@@ -130,8 +130,10 @@ Instant = Annotated[
         }
     ),
 ]
-Name = Annotated[str, AfterValidator(_name)]
-Text = Annotated[str, AfterValidator(_text)]
+#: What editors are told of a name or a text: not blank (JSON Schema's `pattern` searches).
+_NOT_BLANK = WithJsonSchema({"type": "string", "pattern": "\\S"})
+Name = Annotated[str, AfterValidator(_name), _NOT_BLANK]
+Text = Annotated[str, AfterValidator(_text), _NOT_BLANK]
 
 TYPE_WORD = {"string": "string", "number": "numeric", "boolean": "boolean", "date": "date"}
 

@@ -177,6 +177,17 @@ UNKNOWN_CUSTOM_EVENT_TYPE = "unknown"
 LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
     "custom_event": ("consent_granted", "consent_denied"),
 }
+#: Every `custom_event_type` a manifest may write, whatever its event type (editors complete
+#: these; which one goes with which event type is `validate`'s to check).
+ANY_CUSTOM_EVENT_TYPE: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *(kind for kinds in CUSTOM_EVENT_TYPES_BY_EVENT.values() for kind in kinds),
+            *(kind for kinds in LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.values() for kind in kinds),
+            UNKNOWN_CUSTOM_EVENT_TYPE,
+        ]
+    )
+)
 
 DatapointType = Literal["event", "event_attribute", "user_attribute"]
 AttributeCategory = Literal["event_attribute", "product_attribute", "promotion_attribute"]

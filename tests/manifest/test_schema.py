@@ -7,10 +7,13 @@ import re
 from pathlib import Path
 
 import jsonschema
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from reconciler.errors import ManifestError
 from reconciler.manifest import schema
 from reconciler.manifest.document import read_yaml
+from reconciler.manifest.files import parse_file
+from reconciler.manifest.settings_file import load_settings
 from reconciler.models import CalculatedAttribute
 from reconciler.testfiles.model import SuiteFile
 
@@ -96,6 +99,15 @@ DATES = [
 ]
 
 
+def _takes(model: type[BaseModel], data: object) -> bool:
+    """Whether the model (its rules too) takes `data`."""
+    try:
+        model.model_validate(data)
+    except ValidationError:
+        return False
+    return True
+
+
 def _editor_validator(name: str) -> jsonschema.Draft202012Validator:
     """As an editor checks: formats too (yaml-language-server checks `date-time` as RFC 3339)."""
     loaded = json.loads((ROOT / "schemas" / name).read_text())
@@ -127,11 +139,7 @@ def test_schema_and_validator_agree_on_dates() -> None:
         }
         data = {"calculated_attributes": [{"name": "X", "definition": definition}]}
         by_schema = not list(validator.iter_errors(data))
-        try:
-            CalculatedAttribute.model_validate(data["calculated_attributes"][0])
-            by_validator = True
-        except ValidationError:
-            by_validator = False
+        by_validator = _takes(CalculatedAttribute, data["calculated_attributes"][0])
         assert by_schema == by_validator, (text, by_schema, by_validator)
 
 
@@ -140,11 +148,7 @@ def test_test_schema_and_loader_agree_on_as_of() -> None:
     for text in DATES:
         data = {"as_of": text, "users": {}, "expect": {}}
         by_schema = not list(validator.iter_errors(data))
-        try:
-            SuiteFile.model_validate(data)
-            by_loader = True
-        except ValidationError:
-            by_loader = False
+        by_loader = _takes(SuiteFile, data)
         assert by_schema == by_loader, (text, by_schema, by_loader)
 
 
@@ -164,9 +168,81 @@ def test_schema_takes_either_spelling_of_datapoint_as_the_validator_does() -> No
         definition = {"calculation_type": "count", "time_period": period, **spelling}
         data = {"calculated_attributes": [{"name": "X", "definition": definition}]}
         by_schema = not list(validator.iter_errors(data))
-        try:
-            CalculatedAttribute.model_validate(data["calculated_attributes"][0])
-            by_validator = True
-        except ValidationError:
-            by_validator = False
+        by_validator = _takes(CalculatedAttribute, data["calculated_attributes"][0])
         assert by_schema == by_validator, (spelling, by_schema, by_validator)
+
+
+def _file_of(definition: dict[str, object], **ca: object) -> dict[str, object]:
+    return {"calculated_attributes": [{"name": "X", **ca, "definition": definition}]}
+
+
+_POINT = {"event_type": "session_start"}
+_WEEK = {"type": "within", "within": 7, "within_unit": "days"}
+_GOOD = {"calculation_type": "count", "datapoint": _POINT, "time_period": _WEEK}
+_CONDITION = {"type": "string", "operator": "in_list", "attribute_name": "Channel"}
+
+
+#: Manifest files (as data) on which an editor's schema and `validate` must agree: the
+#: rules of one field, and what the loader takes of a whole file.
+FILES: list[tuple[str, object]] = [
+    ("a good CA", _file_of(_GOOD)),
+    ("within 0", _file_of({**_GOOD, "time_period": {**_WEEK, "within": 0}})),
+    ("within 2**31", _file_of({**_GOOD, "time_period": {**_WEEK, "within": 2**31}})),
+    ("within 2**31-1", _file_of({**_GOOD, "time_period": {**_WEEK, "within": 2**31 - 1}})),
+    ("time period all", _file_of({**_GOOD, "time_period": {"type": "all"}})),
+    ("a blank name", {"calculated_attributes": [{"name": " ", "definition": _GOOD}]}),
+    ("a blank renamed_from", _file_of(_GOOD, renamed_from="")),
+    (
+        "a blank event name",
+        _file_of({**_GOOD, "datapoint": {"event_type": "custom_event", "event_name": " "}}),
+    ),
+    (
+        "a custom event type nobody has",
+        _file_of(
+            {**_GOOD, "datapoint": {"event_type": "commerce_event", "custom_event_type": "x"}}
+        ),
+    ),
+    (
+        "a commerce event type",
+        _file_of(
+            {
+                **_GOOD,
+                "datapoint": {"event_type": "commerce_event", "custom_event_type": "purchase"},
+            }
+        ),
+    ),
+    ("an empty in_list", _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": []}]})),
+    ("an in_list", _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": ["web"]}]})),
+    ("a bare calculated_attributes:", {"calculated_attributes": None}),
+    ("an empty file", None),
+]
+
+
+def test_schema_and_validate_agree_on_each_fields_own_rules() -> None:
+    """What the editor flags, `validate` refuses, and the reverse. (Rules that tie fields
+    together are `validate`'s alone: README says so.)"""
+    validator = jsonschema.Draft202012Validator(
+        json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    )
+    for case, data in FILES:
+        by_schema = not list(validator.iter_errors(data))
+        result, _ = parse_file(json.dumps(data).encode(), "cas.yaml")
+        by_validate = not [issue for issue in result.issues if issue.severity == "error"]
+        assert by_schema == by_validate, (case, by_schema, by_validate)
+
+
+def test_schema_and_validate_agree_on_the_scope(tmp_path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(
+        json.loads((ROOT / "schemas" / "settings.schema.json").read_text())
+    )
+    scopes: list[object] = [["Growth *"], [], [" "], ["LTV", ""]]
+    for scope in scopes:
+        data = {"workspace_id": 1, "environments": {"prod": {"scope": scope}}}
+        by_schema = not list(validator.iter_errors(data))
+        (tmp_path / "reconciler.yaml").write_text(json.dumps(data))
+        try:
+            load_settings(tmp_path)
+            by_validate = True
+        except ManifestError:
+            by_validate = False
+        assert by_schema == by_validate, (scope, by_schema, by_validate)
