@@ -28,6 +28,7 @@ from reconciler.manifest.loader import TEST_SUFFIXES
 from reconciler.models import Problem
 from reconciler.seeding.shapes import check_seed
 from reconciler.testfiles import batches, model
+from reconciler.testfiles.events import Event
 from reconciler.testfiles.model import SuiteFile
 
 SUFFIXES = TEST_SUFFIXES
@@ -106,6 +107,14 @@ def _as_json(value: Any, key: str = "") -> Any:
     return value
 
 
+def _event(raw: object) -> Event | None:
+    """An inline event of a file that did not load whole, when it is valid on its own."""
+    try:
+        return Event.model_validate(raw)
+    except ValidationError:
+        return None  # its problems are the file's validation's
+
+
 class _FileLoader:
     """Checks one test file; collects its issues."""
 
@@ -145,6 +154,7 @@ class _FileLoader:
                 self.issue(path, message, key=is_key)
             parsed = None
         self._check_references(data, events_files)
+        self._check_events(data, parsed)
         if parsed is None:
             return None
         loaded = {
@@ -161,15 +171,24 @@ class _FileLoader:
                 line, column = (where.line, where.column) if where else (None, None)
                 yield Expectation(user, ca, expected, line, column)
 
+    def _check_events(self, data: Json, parsed: SuiteFile | None) -> None:
+        """Each inline event's own rules (by event type) and the spelling of its custom
+        attributes, also when another part of the file is invalid: every problem is
+        reported at once, not one round of fixes revealing the next."""
+        users = data.get("users")
+        for name, user in users.items() if isinstance(users, dict) else ():
+            events = user.get("events") if isinstance(user, dict) else None
+            for index, raw in enumerate(events if isinstance(events, list) else ()):
+                at: tuple[str | int, ...] = ("users", name, "events", index)
+                self._retyped_attributes(at, raw)
+                event = parsed.users[name].events[index] if parsed else _event(raw)
+                for path, message in event.problems() if event else ():
+                    self.issue((*at, *path), message)
+
     def _user(
         self, name: str, user: model.User, raw: Json, events_files: dict[Path, batches.EventsFile]
     ) -> User:
-        for index, event in enumerate(user.events):
-            for path, message in event.problems():
-                self.issue(("users", name, "events", index, *path), message)
         events: list[Json] = list(raw.get("events") or [])
-        for index, data in enumerate(events):
-            self._retyped_attributes(("users", name, "events", index), data)
         if user.events_file is not None:
             events += self._file_events(name, user, user.events_file, events_files)
         return User(name, user.mpid, tuple(events), dict(user.seeds))

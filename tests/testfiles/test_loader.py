@@ -87,6 +87,8 @@ def test_every_problem_is_located_at_once(workspace: Path, write_test: WriteTest
         "did you mean `custom_event`?",
         f"{where}:7:62: users.alice.events[1].data.custom_atributes: unknown field "
         "`custom_atributes`; did you mean `custom_attributes`?",
+        f"{where}:9:15: users.alice.events[2].data: a commerce_event has exactly one of "
+        "product_action, promotion_action and product_impressions",
         # A CA named as `seed` names it for the same problem in a seed file: quoted.
         f'{where}:11:20: users.alice.seeds.LTV.value: "LTV": Seed value must be numeric, '
         'not "lots"',
@@ -425,6 +427,34 @@ def test_a_custom_attribute_yaml_retypes_must_be_quoted(
         5,
         "2024-05-10",
     )
+
+
+def test_event_problems_are_reported_with_the_files_other_problems(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """ "All at once" (README): an unknown key elsewhere in the file, or an event that does
+    not load, once hid the event rules and the YAML retypes of the other events, so that
+    fixing the first error revealed a second round."""
+    write_test(
+        "a.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  alice:\n    mpidd: 3\n    events:\n"
+        "      - {event_type: custom_event, data: {event_name: Search, timestamp_unixtime_ms: 1,"
+        " custom_attributes: {Term: 01234}}}\n"
+        "      - {event_type: custom_event, data: {event_name: Search}}\n"
+        "expect: {}\n",
+    )
+    where = str(workspace / "a.test.yaml")
+    events = "users.alice.events"
+    assert _errors(workspace) == [
+        f"{where}:4:5: users.alice.mpidd: unknown field `mpidd`; did you mean `mpid`?",
+        f"{where}:6:42: {events}[0].data.custom_event_type: a custom_event needs a "
+        "custom_event_type, one of: navigation, location, search, transaction, user_content, "
+        "user_preference, social, other, media, attribution",
+        f"{where}:6:115: {events}[0].data.custom_attributes.Term: 01234 is read as the number "
+        '1234; quote it ("01234") to keep the text',
+        f"{where}:7:42: {events}[1].data.timestamp_unixtime_ms: required field "
+        "`timestamp_unixtime_ms` is missing",
+    ]
 
 
 def test_an_events_file_saved_on_windows_reads_as_it_was_written(
