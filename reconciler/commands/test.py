@@ -16,7 +16,7 @@ from reconciler.environments import chosen_environments
 from reconciler.errors import CaTestFileError, ManifestError, ReconcilerError, printable
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.testfiles import junit
-from reconciler.testfiles.runner import CaseOutcome, SuiteResult
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
 
 
 def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
@@ -29,8 +29,11 @@ def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
 def _line(outcome: CaseOutcome) -> Text:
     who = printable(f"{outcome.user}: {outcome.ca}")
     if outcome.passed:
-        return Text("  PASS ", style="green") + Text(f"{who} = {printable(outcome.actual)}")
-    detail = printable(f"expected {outcome.expected}, got {outcome.actual}")
+        return Text("  PASS ", style="green") + Text(
+            f"{who} = {printable(legible(outcome.actual))}"
+        )
+    expected, actual = legible(outcome.expected), legible(outcome.actual)
+    detail = printable(f"expected {expected}, got {actual}")
     return (
         Text("  FAIL ", style="bold red")
         + Text(f"{who}: {detail}")

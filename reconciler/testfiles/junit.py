@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 from reconciler.errors import Issue
 from reconciler.files import write_atomically
-from reconciler.testfiles.runner import CaseOutcome, SuiteResult
+from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
 
 #: What XML 1.0 cannot hold at all, not even as a character reference: control characters
 #: but tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
@@ -42,11 +42,12 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
         time="0.000",
     )
     if not outcome.passed:
-        message = _xml(f"expected {outcome.expected}, got {outcome.actual}")
+        expected, actual = legible(outcome.expected), legible(outcome.actual)
+        message = _xml(f"expected {expected}, got {actual}")
         failure = ElementTree.SubElement(case, "failure", message=message, type="ValueMismatch")
         failure.text = _xml(
             f"{outcome.where}: user {outcome.user}, CA {outcome.ca}: expected "
-            f"{outcome.expected}, actual {outcome.actual}"
+            f"{expected}, actual {actual}"
         )
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from reconciler.evaluator import NO_VALUE, Calculation, DefinitionError, Timeline, parse_list
 from reconciler.evaluator.values import (
     instant_millis,
@@ -67,11 +69,21 @@ def show(expected: object) -> str:
         millis = instant_millis(expected)
         return NO_VALUE if millis is None else render_timestamp(millis)
     if isinstance(expected, list):
-        return render_list([text_of(item) or "" for item in expected])
+        # An empty list expects no value (`matches`), which is written `-`.
+        return render_list([text_of(item) or "" for item in expected]) or NO_VALUE
     number = None if isinstance(expected, str) else to_number(expected)
     if number is not None:
         return render_number(number)
     return text_of(expected) or str(expected)
+
+
+def legible(value: str) -> str:
+    """A value as a test report shows it: as written (`show`), except text a reader could
+    not see whole, empty or with white space at an end, which is in JSON quotes: a failure
+    reads `expected shoes, got "shoes "`, not two values that look the same."""
+    if value == "" or value != value.strip():
+        return orjson.dumps(value).decode()
+    return value
 
 
 def _same_text(expected: str, actual: str) -> bool:

@@ -75,6 +75,27 @@ def test_a_broken_condition_fails_naming_user_ca_expected_and_actual(tmp_path: P
     ]
 
 
+def test_a_failure_shows_the_white_space_that_makes_it_fail(tmp_path: Path) -> None:
+    """`expected running shoes, got running shoes ` (a trailing space) read like a false
+    failure, and an expected `[]` printed `expected , got ...`."""
+    directory = _copy(tmp_path)
+    path = directory / "engagement.test.yaml"
+    text = path.read_text()
+    spaced = text.replace("{Term: running shoes,", '{Term: "running shoes ",', 1)
+    assert spaced != text
+    path.write_text(spaced)
+    (directory / "empty.test.yaml").write_text(
+        "as_of: 2024-06-01T00:00:00Z\nusers:\n  carol: {}\n"
+        "expect:\n  carol: {Sessions Last 30 Days: []}\n"
+    )
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 1
+    assert 'FAIL alice: Last Search Term: expected running shoes, got "running shoes "' in (
+        result.stdout
+    )
+    assert "FAIL carol: Sessions Last 30 Days: expected -, got 0" in result.stdout
+
+
 def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> None:
     """README `reconciler test [DIR]`: bob's Average Order Value expected 31, as printed."""
     command, shown = transcript("### `reconciler test [DIR]`")

@@ -85,3 +85,15 @@ def test_characters_xml_cannot_hold_are_written_as_escapes(schema: xmlschema.XML
     failure = cases[0].find("failure")
     assert failure is not None
     assert failure.get("message") == "expected ab, got a\\x02b\\ud800"
+
+
+def test_a_failure_shows_a_trailing_space_of_a_value() -> None:
+    """A reporter showed `expected shoes, got shoes `: two values that look the same."""
+    spaced = SuiteResult("manifests/a.test.yaml", (_outcome("u", "Term", "shoes", "shoes "),))
+    case = ElementTree.fromstring(junit.document([spaced])).find("testsuite/testcase")
+    assert case is not None
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message") == 'expected shoes, got "shoes "'
+    assert failure.text is not None
+    assert failure.text.endswith('expected shoes, actual "shoes "')

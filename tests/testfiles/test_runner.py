@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from reconciler.testfiles.runner import matches, show
+from reconciler.testfiles.runner import legible, matches, show
 
 # fmt: off
 ROWS: list[tuple[object, str, bool]] = [
@@ -58,6 +58,28 @@ def test_show_writes_expected_values_as_values_are_written() -> None:
     assert show("0012") == "0012"
     assert show(["b", 'say "hi"']) == '"b","say \\"hi\\""'
     assert show(date(2024, 1, 1)) == "2024-01-01T00:00:00.000Z"
+    # An empty list expects no value (it matches `-`): not `expected , got 2`.
+    assert show([]) == "-"
+    assert matches([], "-")
     assert show(datetime(2024, 2, 1, 1, tzinfo=timezone(timedelta(hours=1)))) == (
         "2024-02-01T00:00:00.000Z"
     )
+
+
+def test_a_report_quotes_values_a_reader_could_not_see_whole() -> None:
+    """`expected shoes, got shoes ` read as two equal values, and `got ` as nothing at all:
+    text with white space at an end, or none, is shown in JSON quotes."""
+    assert [legible(v) for v in ("shoes", "-", '"a","b"', "a b", "12")] == [
+        "shoes",
+        "-",
+        '"a","b"',
+        "a b",
+        "12",
+    ]
+    assert [legible(v) for v in ("shoes ", " shoes", "", "a\n", "\t")] == [
+        '"shoes "',
+        '" shoes"',
+        '""',
+        '"a\\n"',
+        '"\\t"',
+    ]
