@@ -39,7 +39,7 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
         "testcase",
         name=_xml(f"{outcome.user}: {outcome.ca}"),
         classname=_xml(outcome.file),
-        time="0.000",
+        time=_seconds(outcome.seconds),
     )
     if not outcome.passed:
         expected, actual = legible(outcome.expected), legible(outcome.actual)

@@ -43,6 +43,8 @@ class CaseOutcome:
     passed: bool
     line: int | None
     column: int | None
+    #: How long evaluating it took (a test reporter shows the slow ones).
+    seconds: float = 0.0
 
     @property
     def where(self) -> str:
@@ -136,6 +138,7 @@ class Runner:
     def _outcome(
         self, suite: Suite, timelines: Mapping[str, Timeline], expectation: Expectation
     ) -> CaseOutcome:
+        started = time.perf_counter()
         user = suite.users[expectation.user]
         seed = user.seeds.get(expectation.ca)
         try:
@@ -154,6 +157,7 @@ class Runner:
             passed,
             expectation.line,
             expectation.column,
+            time.perf_counter() - started,
         )
 
 

@@ -295,8 +295,9 @@ def test_a_pattern_that_backtracks_without_end_fails_its_case_not_the_run(
         "expect:\n"
         "  mallory: {Evil: 0}\n"
     )
+    junit = tmp_path / "report.xml"
     done = subprocess.run(
-        [sys.executable, "-m", "reconciler", "test", str(directory)],
+        [sys.executable, "-m", "reconciler", "test", str(directory), "--junit", str(junit)],
         env={**os.environ, "NO_COLOR": "1"},
         capture_output=True,
         text=True,
@@ -310,3 +311,10 @@ def test_a_pattern_that_backtracks_without_end_fails_its_case_not_the_run(
         "for over 1 s"
     ) in said
     assert "Tests: 24 passed, 1 failed, 25 total (4 files)." in said
+    # The report shows which case took the time (every case once said 0.000).
+    times = {
+        case.get("name"): float(case.get("time") or "nan")
+        for case in ElementTree.parse(junit).getroot().iter("testcase")
+    }
+    assert times["mallory: Evil"] >= 1.0
+    assert max(time for name, time in times.items() if name != "mallory: Evil") < 1.0

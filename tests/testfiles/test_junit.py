@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -97,3 +98,12 @@ def test_a_failure_shows_a_trailing_space_of_a_value() -> None:
     assert failure.get("message") == 'expected shoes, got "shoes "'
     assert failure.text is not None
     assert failure.text.endswith('expected shoes, actual "shoes "')
+
+
+def test_each_case_carries_its_own_time() -> None:
+    """A reporter lists the slow cases (a pattern near its 1 s bound): every case once said
+    `time="0.000"` whatever it took."""
+    slow = replace(_outcome("u", "Evil", "0", "0"), seconds=1.25)
+    suite = SuiteResult("manifests/a.test.yaml", (slow, _outcome("u", "LTV", "1", "1")), 1.3)
+    cases = ElementTree.fromstring(junit.document([suite])).iter("testcase")
+    assert [case.get("time") for case in cases] == ["1.250", "0.000"]
