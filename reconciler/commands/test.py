@@ -14,16 +14,16 @@ from reconciler import manifest, testfiles
 from reconciler.console import Output
 from reconciler.environments import chosen_environments
 from reconciler.errors import CaTestFileError, ManifestError, ReconcilerError, printable
-from reconciler.manifest.loader import DesiredCA, Manifests
+from reconciler.manifest.loader import Manifests
 from reconciler.testfiles import junit
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
 
 
-def _desired(manifests: Manifests, env: str | None) -> list[DesiredCA]:
-    """The CAs as the chosen environment has them (`--env`, RECONCILER_ENV, else
-    default_environment; SPEC §7), its overrides applied; as written without environments."""
+def _environment(manifests: Manifests, env: str | None) -> str | None:
+    """The chosen environment (`--env`, RECONCILER_ENV, else default_environment; SPEC
+    §7); None without environments, where the CAs are as written."""
     (chosen,) = chosen_environments(manifests.settings, env)
-    return manifests.for_environment(chosen)
+    return chosen
 
 
 def _line(outcome: CaseOutcome) -> Text:
@@ -71,11 +71,11 @@ def run(options: TestOptions, output: Output) -> int:
     directory, junit_file = options.directory, options.junit
     try:
         manifests = manifest.load(directory)
+        environment = _environment(manifests, options.environment)
         definitions = {
-            desired.name: desired.ca.canonical
-            for desired in _desired(manifests, options.environment)
+            desired.name: desired.ca.canonical for desired in manifests.for_environment(environment)
         }
-        suites = testfiles.load(directory, definitions)
+        suites = testfiles.load(directory, definitions, manifests.absent_from(environment))
     except (ManifestError, CaTestFileError) as exc:
         if junit_file is not None:  # the report says why there are no results
             try:

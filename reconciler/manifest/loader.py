@@ -45,6 +45,18 @@ class Manifests:
         found = (desired.in_environment(environment) for desired in self.cas)
         return [desired for desired in found if desired is not None]
 
+    def absent_from(self, environment: str | None) -> dict[str, str]:
+        """The CAs the manifests declare that `environment` does not have (their
+        `environments:` leave it out), each with why, for messages that name one."""
+        return {
+            desired.name: (
+                f"environment {environment}: {desired.where} limits it to "
+                f"{', '.join(desired.environments or ())}"
+            )
+            for desired in self.cas
+            if desired.in_environment(environment) is None
+        }
+
 
 def _candidates(directory: Path) -> Iterator[tuple[Path, str]]:
     """Every YAML file below `directory` that may be a manifest, `.reconcilerignore` aside:

@@ -118,10 +118,13 @@ def _event(raw: object) -> Event | None:
 class _FileLoader:
     """Checks one test file; collects its issues."""
 
-    def __init__(self, path: Path, display: str, definitions: Definitions) -> None:
+    def __init__(
+        self, path: Path, display: str, definitions: Definitions, absent: Mapping[str, str]
+    ) -> None:
         self.path = path
         self.display = display
         self.definitions = definitions
+        self.absent = absent
         self.issues: list[Issue] = []
         self.document: Document | None = None
 
@@ -289,6 +292,9 @@ class _FileLoader:
     def _known_ca(self, path: tuple[str | int, ...], ca: object) -> bool:
         if isinstance(ca, str) and ca in self.definitions:
             return True
+        if isinstance(ca, str) and ca in self.absent:
+            self.issue(path, f"{quoted(ca)} is not in {self.absent[ca]}", key=True)
+            return False
         hint = suggest(str(ca), list(self.definitions)) if isinstance(ca, str) else None
         advice = f"; did you mean `{hint}`?" if hint else ""
         self.issue(path, f"no CA named {quoted(ca)} in the manifests{advice}", key=True)
@@ -312,14 +318,20 @@ class _FileLoader:
             self.issue((*base, *problem.path), problem.message)
 
 
-def load(directory: Path, definitions: Definitions) -> list[Suite]:
+def load(
+    directory: Path, definitions: Definitions, absent: Mapping[str, str] | None = None
+) -> list[Suite]:
     """Every test file below `directory`, checked against the CAs `definitions` (name ->
-    API-shaped definition); raises CaTestFileError listing every problem of every file."""
+    API-shaped definition); raises CaTestFileError listing every problem of every file.
+    `absent` names the CAs of the manifests the chosen environment does not have, with
+    why (`Manifests.absent_from`): a test naming one is told so, not that no such CA is
+    written anywhere."""
     suites: list[Suite] = []
     issues: list[Issue] = []
     events_files: dict[Path, batches.EventsFile] = {}
     for path in discover(directory):
-        loader = _FileLoader(path, str(directory / path.relative_to(directory)), definitions)
+        display = str(directory / path.relative_to(directory))
+        loader = _FileLoader(path, display, definitions, absent or {})
         suite = loader.load(events_files)
         issues += sorted(loader.issues, key=lambda i: (i.line or 0, i.column or 0))
         if suite is not None:

@@ -67,7 +67,8 @@ def load(ws: Workspace, output: Output) -> list[Suite] | None:
 
     definitions = {desired.name: desired.ca.canonical for desired in ws.declared}
     try:
-        suites = testfiles.load(directory, definitions)
+        absent = ws.manifests.absent_from(ws.environment)
+        suites = testfiles.load(directory, definitions, absent)
     except ReconcilerError as exc:
         env = f" --env {ws.environment}" if ws.environment else ""
         where = f"environment {ws.environment}: " if ws.environment else ""

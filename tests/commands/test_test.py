@@ -266,6 +266,35 @@ def test_env_applies_that_environments_overrides(tmp_path: Path) -> None:
     assert "did you mean `prod`" in wrong.stderr
 
 
+def test_a_ca_another_environment_has_is_named_as_such(tmp_path: Path) -> None:
+    """`--env prod` on a test of a dev-only CA said `no CA named "Beta" in the manifests`,
+    with the CA right there in them: it says the environment leaves it out, and where."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "default_environment: dev\n"
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "beta.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Beta\n"
+        "    environments: [dev]\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: custom_event, event_name: Search}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+    )
+    (tmp_path / "beta.test.yaml").write_text(
+        "as_of: 2024-03-10T00:00:00Z\nusers:\n  alice: {}\nexpect:\n  alice: {Beta: 0}\n"
+    )
+    assert run_cli("test", tmp_path, "--env", "dev").exit_code == 0
+    prod = run_cli("test", tmp_path, "--env", "prod")
+    assert prod.exit_code == 1
+    assert (
+        f'{tmp_path / "beta.test.yaml"}:5:11: expect.alice.Beta: "Beta" is not in environment '
+        f"prod: {tmp_path / 'beta.yaml'}:2 limits it to dev"
+    ) in prod.stderr
+    assert "no CA named" not in prod.stderr
+
+
 def test_a_pattern_that_backtracks_without_end_fails_its_case_not_the_run(
     tmp_path: Path,
 ) -> None:
