@@ -76,10 +76,15 @@ def run(options: TestOptions, output: Output) -> int:
             desired.name: desired.ca.canonical for desired in manifests.for_environment(environment)
         }
         suites = testfiles.load(directory, definitions, manifests.absent_from(environment))
-    except (ManifestError, CaTestFileError) as exc:
+    except ReconcilerError as exc:
         if junit_file is not None:  # the report says why there are no results
+            document = (
+                junit.problems_document(exc.issues)
+                if isinstance(exc, ManifestError | CaTestFileError)
+                else junit.error_document(exc.message)
+            )
             try:
-                junit.write(junit_file, junit.problems_document(exc.issues))
+                junit.write(junit_file, document)
             except ReconcilerError as error:  # the problems themselves are the error to show
                 output.warn(str(error))
         raise

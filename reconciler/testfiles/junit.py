@@ -52,9 +52,16 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
 
 
 def _suite(
-    root: ElementTree.Element, file: str, tests: int, failures: int, errors: int, seconds: float
+    root: ElementTree.Element,
+    file: str,
+    tests: int,
+    failures: int,
+    errors: int,
+    seconds: float,
+    *,
+    is_file: bool = True,
 ) -> ElementTree.Element:
-    return ElementTree.SubElement(
+    suite = ElementTree.SubElement(
         root,
         "testsuite",
         name=_xml(file),
@@ -67,6 +74,9 @@ def _suite(
         hostname=socket.gethostname() or "localhost",
         file=_xml(file),
     )
+    if not is_file:  # a reporter links a suite's `file`: only a file's
+        del suite.attrib["file"]
+    return suite
 
 
 def _root(tests: int, failures: int, errors: int, seconds: float) -> ElementTree.Element:
@@ -101,6 +111,17 @@ def document(results: Sequence[SuiteResult]) -> bytes:
     return _bytes(root)
 
 
+def _errors(by_source: dict[str, tuple[str, str]], kind: str, *, files: bool) -> bytes:
+    """Suites of one case in error each: source -> (message, the problems' text)."""
+    root = _root(len(by_source), 0, len(by_source), 0.0)
+    for source, (message, text) in by_source.items():
+        suite = _suite(root, source, 1, 0, 1, 0.0, is_file=files)
+        case = ElementTree.SubElement(suite, "testcase", name="load", classname=_xml(source))
+        error = ElementTree.SubElement(case, "error", message=_xml(message), type=kind)
+        error.text = _xml(text)
+    return _bytes(root)
+
+
 def problems_document(issues: Sequence[Issue]) -> bytes:
     """The JUnit XML of a run that could not start: the files that could not be read (test
     files, events files, manifests), each a suite whose one case is in error, listing its
@@ -108,16 +129,25 @@ def problems_document(issues: Sequence[Issue]) -> bytes:
     by_file: dict[str, list[Issue]] = {}
     for issue in issues:
         by_file.setdefault(issue.file, []).append(issue)
-    root = _root(len(by_file), 0, len(by_file), 0.0)
-    for file, found in by_file.items():
-        suite = _suite(root, file, 1, 0, 1, 0.0)
-        case = ElementTree.SubElement(suite, "testcase", name="load", classname=_xml(file))
-        count = f"{len(found)} problem{'s' if len(found) != 1 else ''}"
-        error = ElementTree.SubElement(
-            case, "error", message=_xml(f"{file}: {count}"), type="InvalidFile"
-        )
-        error.text = _xml("\n".join(str(issue) for issue in found))
-    return _bytes(root)
+    return _errors(
+        {
+            file: (
+                f"{file}: {len(found)} problem{'s' if len(found) != 1 else ''}",
+                "\n".join(str(issue) for issue in found),
+            )
+            for file, found in by_file.items()
+        },
+        "InvalidFile",
+        files=True,
+    )
+
+
+def error_document(message: str) -> bytes:
+    """The JUnit XML of a run stopped by an error in no file (a bad `--env` or
+    RECONCILER_ENV): one suite whose one case is in error, saying why. Without it, a CI
+    reporter found no report, or the report an earlier run left in its place."""
+    first = message.split("\n", 1)[0]
+    return _errors({"reconciler test": (first, message)}, "Error", files=False)
 
 
 def write(path: Path, body: bytes) -> None:

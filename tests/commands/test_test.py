@@ -160,6 +160,25 @@ def test_env_needs_environments_in_settings() -> None:
     assert "--env prod: reconciler.yaml defines no environments" in result.stderr
 
 
+def test_a_bad_environment_still_writes_a_junit_report_saying_why(tmp_path: Path) -> None:
+    """A wrong --env (or RECONCILER_ENV in a CI job) stopped the run before the report was
+    written: the reporter found none, or showed an earlier run's results as this one's."""
+    junit = tmp_path / "report.xml"
+    junit.write_text(
+        '<testsuites tests="1"><testsuite name="old" tests="1"><testcase name="passed"/>'
+        "</testsuite></testsuites>"
+    )
+    result = run_cli("test", EXAMPLE, "--env", "prod", "--junit", junit)
+    assert result.exit_code == 1
+    xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
+    root = ElementTree.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "0", "1")
+    [suite] = root.iter("testsuite")
+    assert (suite.get("name"), suite.get("file")) == ("reconciler test", None)
+    [error] = suite.iter("error")
+    assert (error.get("message") or "").startswith("--env prod: reconciler.yaml defines no")
+
+
 def test_no_test_files_is_said(tmp_path: Path) -> None:
     directory = _copy(tmp_path)
     for path in directory.glob("*.test.yaml"):
