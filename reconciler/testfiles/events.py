@@ -22,7 +22,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from reconciler.evaluator.values import ISO_PATTERN
+from reconciler.evaluator.values import ISO_PATTERN, LAST_MILLIS
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import (
     CUSTOM_EVENT_TYPES,
@@ -75,12 +75,21 @@ def _digits(value: object) -> object:
     return value
 
 
+def _in_milliseconds(value: int) -> int:
+    """An event time that ISO 8601 can write (as `as_of`): one past the year 9999 is not
+    epoch ms, and the event, later than any `as_of`, would silently count for nothing."""
+    if value > LAST_MILLIS:
+        raise ValueError(f"{value} is after the year 9999 in epoch ms: microseconds?")
+    return value
+
+
 #: An event's time: epoch ms, or its digits as text (R1); a test file may also write a
 #: YAML timestamp or ISO text, which loading turns into epoch ms (the schema lets editors
 #: accept each).
 EventTime = Annotated[
     Epoch,
     BeforeValidator(_digits),
+    AfterValidator(_in_milliseconds),
     WithJsonSchema(
         {
             "anyOf": [

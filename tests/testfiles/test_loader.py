@@ -179,6 +179,18 @@ def test_as_of_is_at_the_latest_in_the_year_9999(
     assert error.startswith(f"{workspace / 'a.test.yaml'}:1:8: as_of: {message}")
 
 
+def test_an_event_time_in_microseconds_is_refused(workspace: Path, write_test: WriteTest) -> None:
+    """As `as_of`: an event time past the year 9999 is no epoch ms (microseconds, say).
+    Taken, the event was later than any `as_of` and silently counted for nothing."""
+    write_test("a.test.yaml", GOOD.replace("1706745600000,", "1706745600000000,"))
+    assert _errors(workspace) == [
+        f"{workspace / 'a.test.yaml'}:7:39: users.alice.events[0].data.timestamp_unixtime_ms: "
+        "1706745600000000 is after the year 9999 in epoch ms: microseconds?"
+    ]
+    write_test("a.test.yaml", GOOD.replace("1706745600000,", "253402300799999,"))
+    assert len(_load(workspace)) == 1  # the last millisecond of 9999 is one
+
+
 def test_event_times_may_be_written_as_timestamps(workspace: Path, write_test: WriteTest) -> None:
     write_test(
         "t.test.yaml",
