@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import jsonschema
@@ -172,13 +173,13 @@ def test_schema_takes_either_spelling_of_datapoint_as_the_validator_does() -> No
         assert by_schema == by_validator, (spelling, by_schema, by_validator)
 
 
-def _file_of(definition: dict[str, object], **ca: object) -> dict[str, object]:
+def _file_of(definition: Mapping[str, object], **ca: object) -> dict[str, object]:
     return {"calculated_attributes": [{"name": "X", **ca, "definition": definition}]}
 
 
 _POINT = {"event_type": "session_start"}
 _WEEK = {"type": "within", "within": 7, "within_unit": "days"}
-_GOOD = {"calculation_type": "count", "datapoint": _POINT, "time_period": _WEEK}
+_GOOD: dict[str, object] = {"calculation_type": "count", "datapoint": _POINT, "time_period": _WEEK}
 _CONDITION = {"type": "string", "operator": "in_list", "attribute_name": "Channel"}
 
 
