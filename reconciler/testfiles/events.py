@@ -8,7 +8,7 @@ same JSON as plain dicts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,7 @@ from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import (
     CUSTOM_EVENT_TYPES,
     DEVICE_IDENTITY_TYPES,
+    EVENT_TYPES,
     USER_IDENTITY_TYPES,
 )
 
@@ -46,6 +47,21 @@ EventType = Literal[
     "network_performance",
     "breadcrumb",
 ]
+#: Event types a CA may count (the Platform API lists them) that the Events API does not
+#: take: a test file cannot send one, and is told so instead of being shown the list.
+_NOT_SENDABLE = frozenset(EVENT_TYPES) - frozenset(get_args(EventType))
+
+
+def _sendable(value: object) -> object:
+    if isinstance(value, str) and value in _NOT_SENDABLE:
+        raise ValueError(
+            f"{value!r} is an event type a CA can count, but the Events API does not take "
+            "it, so a test file cannot hold one: a test of a CA on it can only expect the "
+            "value of a user without such events"
+        )
+    return value
+
+
 #: The product actions of the JSON reference, and the Platform's commerce types (which
 #: spell one of them `remove_from_wishlist`).
 ProductActionName = Literal[
@@ -240,7 +256,7 @@ class EventData(_Strict):
 class Event(_Strict):
     """One event of a batch's `events` array: `{"event_type": ..., "data": {...}}`."""
 
-    event_type: EventType
+    event_type: Annotated[EventType, BeforeValidator(_sendable)]
     data: EventData
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:

@@ -125,6 +125,27 @@ def test_event_rules_of_the_json_reference(workspace: Path, write_test: WriteTes
     ]
 
 
+def test_an_event_type_the_events_api_does_not_take_says_so(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """A CA may count first_run events, but a test file cannot send one: the message says
+    why, instead of listing the types a reader then searches for first_run in."""
+    write_test(
+        "runs.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  alice:\n    events:\n"
+        "      - {event_type: first_run, data: {timestamp_unixtime_ms: 1}}\n"
+        "      - {event_type: firstrun, data: {timestamp_unixtime_ms: 1}}\n"
+        "expect: {}\n",
+    )
+    first, second = _errors(workspace)
+    assert first.endswith(
+        "users.alice.events[0].event_type: 'first_run' is an event type a CA can count, but "
+        "the Events API does not take it, so a test file cannot hold one: a test of a CA on "
+        "it can only expect the value of a user without such events"
+    )
+    assert "events[1].event_type: 'firstrun' is not valid; use one of: custom_event" in second
+
+
 def test_seeds_for_a_rolling_window_are_refused(workspace: Path, write_test: WriteTest) -> None:
     data = json.loads((workspace / "cas.yaml").read_text())
     data["calculated_attributes"][1]["definition"]["seeding"] = {"cutoff_date": "2024-01-01"}
