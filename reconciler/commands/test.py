@@ -28,6 +28,8 @@ def _environment(manifests: Manifests, env: str | None) -> str | None:
 
 def _line(outcome: CaseOutcome) -> Text:
     who = printable(f"{outcome.user}: {outcome.ca}")
+    if outcome.skipped is not None:
+        return Text("  SKIP ", style="yellow") + Text(f"{who} ({printable(outcome.skipped)})")
     if outcome.passed:
         return Text("  PASS ", style="green") + Text(
             f"{who} = {printable(legible(outcome.actual))}"
@@ -41,18 +43,37 @@ def _line(outcome: CaseOutcome) -> Text:
     )
 
 
-def _report(results: Sequence[SuiteResult], output: Output) -> tuple[int, int]:
+@dataclass
+class _Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: CaseOutcome) -> None:
+        self.passed += outcome.passed
+        self.failed += outcome.failed
+        self.skipped += outcome.skipped is not None
+
+    def summary(self, files: int) -> str:
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        total = self.passed + self.failed + self.skipped
+        return (
+            f"Tests: {self.passed} passed, {self.failed} failed{skipped}, {total} total "
+            f"({files} file{'s' if files != 1 else ''})."
+        )
+
+
+def _report(results: Sequence[SuiteResult], output: Output) -> _Counts:
     """Print every outcome (`Output.print_lines`: without colour, as plain text)."""
-    passed = failed = 0
+    counts = _Counts()
     lines: list[Text] = []
     for result in results:
         lines.append(Text(printable(result.file), style="bold"))
         for outcome in result.outcomes:
             lines.append(_line(outcome))
-            passed += outcome.passed
-            failed += not outcome.passed
+            counts.add(outcome)
     output.print_lines(lines)
-    return passed, failed
+    return counts
 
 
 @dataclass(frozen=True)
@@ -89,16 +110,11 @@ def run(options: TestOptions, output: Output) -> int:
                 output.warn(str(error))
         raise
     results = testfiles.run(suites, definitions)
-    passed, failed = _report(results, output)
-    total = passed + failed
-    files = len(results)
-    summary = (
-        f"Tests: {passed} passed, {failed} failed, {total} total "
-        f"({files} file{'s' if files != 1 else ''})."
-    )
-    output.print(Text(summary, style="bold red" if failed else "bold green"))
+    counts = _report(results, output)
+    summary = counts.summary(len(results))
+    output.print(Text(summary, style="bold red" if counts.failed else "bold green"))
     if not suites:
         output.warn(f"no test files (*.test.yaml) below {directory}")
     if junit_file is not None:
         junit.write(junit_file, junit.document(results))
-    return 1 if failed else 0
+    return 1 if counts.failed else 0

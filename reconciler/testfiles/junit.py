@@ -1,6 +1,7 @@
 """Test results as JUnit XML for CI test reporters: one `<testsuite>` per test file, one
-`<testcase>` per (user, CA), a `<failure>` saying expected vs actual. The document follows
-the Jenkins xUnit plugin's junit-10.xsd, which GitHub's and GitLab's reporters read.
+`<testcase>` per (user, CA), a `<failure>` saying expected vs actual, a `<skipped>` saying
+why a case was not evaluated. The document follows the Jenkins xUnit plugin's
+junit-10.xsd, which GitHub's and GitLab's reporters read.
 
 A renderer of `reconciler test` results (the only writer of this file format).
 """
@@ -41,7 +42,9 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
         classname=_xml(outcome.file),
         time=_seconds(outcome.seconds),
     )
-    if not outcome.passed:
+    if outcome.skipped is not None:
+        ElementTree.SubElement(case, "skipped", message=_xml(outcome.skipped))
+    elif not outcome.passed:
         expected, actual = legible(outcome.expected), legible(outcome.actual)
         message = _xml(f"expected {expected}, got {actual}")
         failure = ElementTree.SubElement(case, "failure", message=message, type="ValueMismatch")
@@ -59,6 +62,7 @@ def _suite(
     errors: int,
     seconds: float,
     *,
+    skipped: int = 0,
     is_file: bool = True,
 ) -> ElementTree.Element:
     suite = ElementTree.SubElement(
@@ -68,7 +72,7 @@ def _suite(
         tests=str(tests),
         failures=str(failures),
         errors=str(errors),
-        skipped="0",
+        skipped=str(skipped),
         time=_seconds(seconds),
         timestamp=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
         hostname=socket.gethostname() or "localhost",
@@ -105,7 +109,15 @@ def document(results: Sequence[SuiteResult]) -> bytes:
         sum(r.seconds for r in results),
     )
     for result in results:
-        suite = _suite(root, result.file, len(result.outcomes), result.failures, 0, result.seconds)
+        suite = _suite(
+            root,
+            result.file,
+            len(result.outcomes),
+            result.failures,
+            0,
+            result.seconds,
+            skipped=result.skips,
+        )
         for outcome in result.outcomes:
             _case(suite, outcome)
     return _bytes(root)

@@ -75,6 +75,9 @@ class Expectation:
     expected: object
     line: int | None
     column: int | None
+    #: Why it is not evaluated (`not in environment prod`: a CA the manifests declare that
+    #: the chosen environment leaves out), else None.
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class _FileLoader:
             for ca, expected in values.items():
                 where = self.document.position(("expect", user, ca), key=True)
                 line, column = (where.line, where.column) if where else (None, None)
-                yield Expectation(user, ca, expected, line, column)
+                yield Expectation(user, ca, expected, line, column, self.absent.get(ca))
 
     def _check_events(self, data: Json, parsed: SuiteFile | None) -> None:
         """Each inline event's own rules (by event type) and the spelling of its custom
@@ -290,12 +293,15 @@ class _FileLoader:
                     self._check_seed(base, ca, seed)
 
     def _known_ca(self, path: tuple[str | int, ...], ca: object) -> bool:
+        """Whether `ca` is one of the environment's CAs; a CA of the manifests that the
+        environment leaves out is no error (its expectations are skipped, its seeds not
+        checked): one test file serves every environment."""
         if isinstance(ca, str) and ca in self.definitions:
             return True
         if isinstance(ca, str) and ca in self.absent:
-            self.issue(path, f"{quoted(ca)} is not in {self.absent[ca]}", key=True)
             return False
-        hint = suggest(str(ca), list(self.definitions)) if isinstance(ca, str) else None
+        names = [*self.definitions, *self.absent]  # a typo of another environment's CA too
+        hint = suggest(str(ca), names) if isinstance(ca, str) else None
         advice = f"; did you mean `{hint}`?" if hint else ""
         self.issue(path, f"no CA named {quoted(ca)} in the manifests{advice}", key=True)
         return False
@@ -324,8 +330,8 @@ def load(
     """Every test file below `directory`, checked against the CAs `definitions` (name ->
     API-shaped definition); raises CaTestFileError listing every problem of every file.
     `absent` names the CAs of the manifests the chosen environment does not have, with
-    why (`Manifests.absent_from`): a test naming one is told so, not that no such CA is
-    written anywhere."""
+    why (`Manifests.absent_from`): their expectations are loaded as skipped, their seeds
+    are not checked."""
     suites: list[Suite] = []
     issues: list[Issue] = []
     events_files: dict[Path, batches.EventsFile] = {}

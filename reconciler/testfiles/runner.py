@@ -45,6 +45,13 @@ class CaseOutcome:
     column: int | None
     #: How long evaluating it took (a test reporter shows the slow ones).
     seconds: float = 0.0
+    #: Why it was not evaluated (`not in environment prod`), else None; neither passed
+    #: nor failed.
+    skipped: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and self.skipped is None
 
     @property
     def where(self) -> str:
@@ -60,7 +67,11 @@ class SuiteResult:
 
     @property
     def failures(self) -> int:
-        return sum(not outcome.passed for outcome in self.outcomes)
+        return sum(outcome.failed for outcome in self.outcomes)
+
+    @property
+    def skips(self) -> int:
+        return sum(outcome.skipped is not None for outcome in self.outcomes)
 
 
 def show(expected: object) -> str:
@@ -138,6 +149,19 @@ class Runner:
     def _outcome(
         self, suite: Suite, timelines: Mapping[str, Timeline], expectation: Expectation
     ) -> CaseOutcome:
+        expected = show(expectation.expected)
+        if expectation.skipped is not None:
+            return CaseOutcome(
+                suite.file,
+                expectation.user,
+                expectation.ca,
+                expected,
+                "",
+                False,
+                expectation.line,
+                expectation.column,
+                skipped=expectation.skipped,
+            )
         started = time.perf_counter()
         user = suite.users[expectation.user]
         seed = user.seeds.get(expectation.ca)
@@ -152,7 +176,7 @@ class Runner:
             suite.file,
             expectation.user,
             expectation.ca,
-            show(expectation.expected),
+            expected,
             actual,
             passed,
             expectation.line,

@@ -265,3 +265,26 @@ def test_without_test_files_plan_loads_no_test_file_reading(tmp_path: Path) -> N
     loaded = loaded_after(code.replace(str(bare), str(with_tests)))
     assert "reconciler.testfiles" in loaded
     assert "reconciler.plan.values" in loaded
+
+
+def test_a_test_file_shared_by_environments_gives_each_its_value_diffs(tmp_path: Path) -> None:
+    """A test file that also expects a dev-only CA was an error in prod: `plan --env prod`
+    showed no value diffs at all. Prod's CAs get theirs; the dev-only one is skipped."""
+    directory = write_manifests(
+        tmp_path,
+        [ca("LTV", PURCHASES), ca("Beta", PURCHASES, environments=["dev"])],
+        {"environments": {"dev": {"workspace_id": 111}, "prod": {"workspace_id": 333}}},
+    )
+    write_tests(directory)
+    shared = directory / "ltv.test.yaml"
+    document = json.loads(shared.read_text())
+    document["expect"]["alice"]["Beta"] = 30
+    shared.write_text(json.dumps(document))
+    prod = run_cli("--no-color", "plan", directory, "--env", "prod")
+    assert prod.exit_code == 0, prod.output
+    assert "no value diffs" not in prod.stderr
+    assert "      values (tests): alice - -> 130; 1 unchanged" in prod.stdout.splitlines()
+    dev = run_cli("--no-color", "plan", directory, "--env", "dev", "--format", "json")
+    found = actions_of(dev.stdout)
+    assert [v["after"] for v in found["create", "Beta"]["values"]] == ["30"]
+    converged(directory, None, "--env", "prod")

@@ -285,33 +285,74 @@ def test_env_applies_that_environments_overrides(tmp_path: Path) -> None:
     assert "did you mean `prod`" in wrong.stderr
 
 
-def test_a_ca_another_environment_has_is_named_as_such(tmp_path: Path) -> None:
-    """`--env prod` on a test of a dev-only CA said `no CA named "Beta" in the manifests`,
-    with the CA right there in them: it says the environment leaves it out, and where."""
-    (tmp_path / "reconciler.yaml").write_text(
+def _environments(directory: Path) -> None:
+    """dev and prod; `Beta` is dev's only, `Searches` both's; a test file expects both."""
+    (directory / "reconciler.yaml").write_text(
         "default_environment: dev\n"
         "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
     )
-    (tmp_path / "beta.yaml").write_text(
-        "calculated_attributes:\n"
-        "  - name: Beta\n"
-        "    environments: [dev]\n"
+    count = (
         "    definition:\n"
         "      calculation_type: count\n"
         "      datapoint: {event_type: custom_event, event_name: Search}\n"
         "      time_period: {type: within, within: 7, within_unit: days}\n"
     )
-    (tmp_path / "beta.test.yaml").write_text(
-        "as_of: 2024-03-10T00:00:00Z\nusers:\n  alice: {}\nexpect:\n  alice: {Beta: 0}\n"
+    (directory / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        f"  - name: Searches\n{count}"
+        f"  - name: Beta\n    environments: [dev]\n{count}"
     )
-    assert run_cli("test", tmp_path, "--env", "dev").exit_code == 0
+    (directory / "shared.test.yaml").write_text(
+        "as_of: 2024-03-10T00:00:00Z\nusers:\n  alice: {}\n"
+        "expect:\n  alice: {Searches: 0, Beta: 0}\n"
+    )
+
+
+def test_a_ca_another_environment_leaves_out_is_skipped_there(tmp_path: Path) -> None:
+    """One test file serves dev and prod: `--env prod` skips the expectations of a dev-only
+    CA (it said they named an unknown CA, so prod's CI could never pass), prints them as
+    SKIP, counts them, and writes them to JUnit as skipped; the exit code holds."""
+    _environments(tmp_path)
+    dev = run_cli("--no-color", "test", tmp_path, "--env", "dev")
+    assert dev.exit_code == 0, dev.output
+    assert "Tests: 2 passed, 0 failed, 2 total (1 file)." in dev.stdout
+    junit = tmp_path / "report.xml"
+    prod = run_cli("--no-color", "test", tmp_path, "--env", "prod", "--junit", junit)
+    assert prod.exit_code == 0, prod.output
+    assert "  SKIP alice: Beta (not in environment prod)" in prod.stdout.splitlines()
+    assert "  PASS alice: Searches = 0" in prod.stdout.splitlines()
+    assert "Tests: 1 passed, 0 failed, 1 skipped, 2 total (1 file)." in prod.stdout
+    assert prod.stderr == ""
+    xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
+    [suite] = ElementTree.parse(junit).getroot().iter("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("2", "0", "1")
+    [skipped] = suite.iter("skipped")
+    assert skipped.get("message") == "not in environment prod"
+
+
+def test_a_file_of_skipped_expectations_only_is_no_error(tmp_path: Path) -> None:
+    _environments(tmp_path)
+    (tmp_path / "beta.test.yaml").write_text(
+        "as_of: 2024-03-10T00:00:00Z\nusers:\n  bob: {}\nexpect:\n  bob: {Beta: 1}\n"
+    )
+    prod = run_cli("--no-color", "test", tmp_path, "--env", "prod")
+    assert prod.exit_code == 0, prod.output
+    assert "Tests: 1 passed, 0 failed, 2 skipped, 3 total (2 files)." in prod.stdout
+    dev = run_cli("--no-color", "test", tmp_path, "--env", "dev")
+    assert dev.exit_code == 1
+    assert "FAIL bob: Beta: expected 1, got 0" in dev.stdout
+
+
+def test_a_ca_in_no_manifest_stays_an_error_in_every_environment(tmp_path: Path) -> None:
+    _environments(tmp_path)
+    shared = tmp_path / "shared.test.yaml"
+    shared.write_text(shared.read_text().replace("Beta: 0", "Betta: 0"))
     prod = run_cli("test", tmp_path, "--env", "prod")
     assert prod.exit_code == 1
     assert (
-        f'{tmp_path / "beta.test.yaml"}:5:11: expect.alice.Beta: "Beta" is not in environment '
-        f"prod: {tmp_path / 'beta.yaml'}:2 limits it to dev"
+        f'{shared}:5:24: expect.alice.Betta: no CA named "Betta" in the manifests; did you '
+        "mean `Beta`?"
     ) in prod.stderr
-    assert "no CA named" not in prod.stderr
 
 
 def test_a_pattern_that_backtracks_without_end_fails_its_case_not_the_run(
