@@ -54,12 +54,13 @@ class _Counts:
         self.failed += outcome.failed
         self.skipped += outcome.skipped is not None
 
-    def summary(self, files: int) -> str:
+    def summary(self, files: int, invalid: int) -> str:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         total = self.passed + self.failed + self.skipped
+        broken = f", {invalid} invalid" if invalid else ""
         return (
             f"Tests: {self.passed} passed, {self.failed} failed{skipped}, {total} total "
-            f"({files} file{'s' if files != 1 else ''})."
+            f"({files} file{'s' if files != 1 else ''}{broken})."
         )
 
 
@@ -88,7 +89,8 @@ class TestOptions:
 
 
 def run(options: TestOptions, output: Output) -> int:
-    """Exit 0 when every expectation of every test file holds; 1 otherwise."""
+    """Exit 0 when every expectation of every test file holds; 1 otherwise (a failure, an
+    invalid file). Invalid manifests stop the run: nothing can be evaluated."""
     directory, junit_file = options.directory, options.junit
     try:
         manifests = manifest.load(directory)
@@ -96,12 +98,12 @@ def run(options: TestOptions, output: Output) -> int:
         definitions = {
             desired.name: desired.ca.canonical for desired in manifests.for_environment(environment)
         }
-        suites = testfiles.load(directory, definitions, manifests.absent_from(environment))
+        collected = testfiles.collect(directory, definitions, manifests.absent_from(environment))
     except ReconcilerError as exc:
         if junit_file is not None:  # the report says why there are no results
             document = (
                 junit.problems_document(exc.issues)
-                if isinstance(exc, ManifestError | CaTestFileError)
+                if isinstance(exc, ManifestError)
                 else junit.error_document(exc.message)
             )
             try:
@@ -109,12 +111,16 @@ def run(options: TestOptions, output: Output) -> int:
             except ReconcilerError as error:  # the problems themselves are the error to show
                 output.warn(str(error))
         raise
-    results = testfiles.run(suites, definitions)
+    results = testfiles.run(collected.suites, definitions)
     counts = _report(results, output)
-    summary = counts.summary(len(results))
-    output.print(Text(summary, style="bold red" if counts.failed else "bold green"))
-    if not suites:
+    if collected.issues:  # the other files ran: an invalid one is reported, not in the way
+        output.error(CaTestFileError(collected.issues).message)
+    invalid = len(collected.invalid)
+    summary = counts.summary(len(collected.files), invalid)
+    failed = counts.failed or collected.issues
+    output.print(Text(summary, style="bold red" if failed else "bold green"))
+    if not collected.files:
         output.warn(f"no test files (*.test.yaml) below {directory}")
     if junit_file is not None:
-        junit.write(junit_file, junit.document(results))
-    return 1 if counts.failed else 0
+        junit.write(junit_file, junit.document(results, collected.issues))
+    return 1 if failed else 0

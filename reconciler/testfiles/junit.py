@@ -100,12 +100,40 @@ def _bytes(root: ElementTree.Element) -> bytes:
     return body + b"\n"
 
 
-def document(results: Sequence[SuiteResult]) -> bytes:
-    """The JUnit XML of a run."""
+def _by_file(issues: Sequence[Issue]) -> dict[str, tuple[str, str]]:
+    """file -> (message, the problems' text, as the terminal lists them)."""
+    by_file: dict[str, list[Issue]] = {}
+    for issue in issues:
+        by_file.setdefault(issue.file, []).append(issue)
+    return {
+        file: (
+            f"{file}: {len(found)} problem{'s' if len(found) != 1 else ''}",
+            "\n".join(str(issue) for issue in found),
+        )
+        for file, found in by_file.items()
+    }
+
+
+def _errors(
+    root: ElementTree.Element, by_source: dict[str, tuple[str, str]], kind: str, *, files: bool
+) -> None:
+    """Suites of one case in error each: source -> (message, the problems' text)."""
+    for source, (message, text) in by_source.items():
+        suite = _suite(root, source, 1, 0, 1, 0.0, is_file=files)
+        case = ElementTree.SubElement(suite, "testcase", name="load", classname=_xml(source))
+        error = ElementTree.SubElement(case, "error", message=_xml(message), type=kind)
+        error.text = _xml(text)
+
+
+def document(results: Sequence[SuiteResult], issues: Sequence[Issue] = ()) -> bytes:
+    """The JUnit XML of a run: a suite per test file that ran, and one per invalid file
+    (test file or events file, `issues`) whose one case is in error, listing its problems:
+    a CI reporter shows both the results and why a file did not run."""
+    broken = _by_file(issues)
     root = _root(
-        sum(len(r.outcomes) for r in results),
+        sum(len(r.outcomes) for r in results) + len(broken),
         sum(r.failures for r in results),
-        0,
+        len(broken),
         sum(r.seconds for r in results),
     )
     for result in results:
@@ -120,38 +148,15 @@ def document(results: Sequence[SuiteResult]) -> bytes:
         )
         for outcome in result.outcomes:
             _case(suite, outcome)
-    return _bytes(root)
-
-
-def _errors(by_source: dict[str, tuple[str, str]], kind: str, *, files: bool) -> bytes:
-    """Suites of one case in error each: source -> (message, the problems' text)."""
-    root = _root(len(by_source), 0, len(by_source), 0.0)
-    for source, (message, text) in by_source.items():
-        suite = _suite(root, source, 1, 0, 1, 0.0, is_file=files)
-        case = ElementTree.SubElement(suite, "testcase", name="load", classname=_xml(source))
-        error = ElementTree.SubElement(case, "error", message=_xml(message), type=kind)
-        error.text = _xml(text)
+    _errors(root, broken, "InvalidFile", files=True)
     return _bytes(root)
 
 
 def problems_document(issues: Sequence[Issue]) -> bytes:
-    """The JUnit XML of a run that could not start: the files that could not be read (test
-    files, events files, manifests), each a suite whose one case is in error, listing its
-    problems as the terminal does. A CI reporter then shows why, not a missing file."""
-    by_file: dict[str, list[Issue]] = {}
-    for issue in issues:
-        by_file.setdefault(issue.file, []).append(issue)
-    return _errors(
-        {
-            file: (
-                f"{file}: {len(found)} problem{'s' if len(found) != 1 else ''}",
-                "\n".join(str(issue) for issue in found),
-            )
-            for file, found in by_file.items()
-        },
-        "InvalidFile",
-        files=True,
-    )
+    """The JUnit XML of a run that could not start (invalid manifests): the files that
+    could not be read, each a suite whose one case is in error, listing its problems as
+    the terminal does. A CI reporter then shows why, not a missing file."""
+    return document((), issues)
 
 
 def error_document(message: str) -> bytes:
@@ -159,7 +164,9 @@ def error_document(message: str) -> bytes:
     RECONCILER_ENV): one suite whose one case is in error, saying why. Without it, a CI
     reporter found no report, or the report an earlier run left in its place."""
     first = message.split("\n", 1)[0]
-    return _errors({"reconciler test": (first, message)}, "Error", files=False)
+    root = _root(1, 0, 1, 0.0)
+    _errors(root, {"reconciler test": (first, message)}, "Error", files=False)
+    return _bytes(root)
 
 
 def write(path: Path, body: bytes) -> None:

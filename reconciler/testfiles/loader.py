@@ -243,8 +243,10 @@ class _FileLoader:
         found = self._events_file(events_file, events_files)
         if found is None:
             return []  # reported with the references
-        chosen = found.of(user.mpid, user.identities)
         at = ("users", name, "events_file")
+        if found.issues:  # this file's tests would run on part of the user's events
+            self.issue(at, f"{events_file} has errors (listed with it): its events are incomplete")
+        chosen = found.of(user.mpid, user.identities)
         if not chosen and (user.mpid is not None or user.identities):
             self.issue(at, f"no batch of {events_file} names this user's mpid or identities")
         return [event for batch in chosen for event in batch.events]
@@ -324,14 +326,33 @@ class _FileLoader:
             self.issue((*base, *problem.path), problem.message)
 
 
-def load(
+@dataclass(frozen=True)
+class Collected:
+    """The test files below a directory: the valid ones loaded, every problem of the
+    others (and of their events files) located."""
+
+    #: Every test file's name, valid or not.
+    files: tuple[str, ...]
+    #: The test files without a problem, and whose events files have none.
+    suites: tuple[Suite, ...]
+    issues: tuple[Issue, ...]
+
+    @property
+    def invalid(self) -> list[str]:
+        """The test files with a problem (their events files' aside)."""
+        broken = {issue.file for issue in self.issues}
+        return [file for file in self.files if file in broken]
+
+
+def collect(
     directory: Path, definitions: Definitions, absent: Mapping[str, str] | None = None
-) -> list[Suite]:
+) -> Collected:
     """Every test file below `directory`, checked against the CAs `definitions` (name ->
-    API-shaped definition); raises CaTestFileError listing every problem of every file.
+    API-shaped definition): one file's problems do not keep the others from running.
     `absent` names the CAs of the manifests the chosen environment does not have, with
     why (`Manifests.absent_from`): their expectations are loaded as skipped, their seeds
     are not checked."""
+    files: list[str] = []
     suites: list[Suite] = []
     issues: list[Issue] = []
     events_files: dict[Path, batches.EventsFile] = {}
@@ -339,11 +360,21 @@ def load(
         display = str(directory / path.relative_to(directory))
         loader = _FileLoader(path, display, definitions, absent or {})
         suite = loader.load(events_files)
+        files.append(display)
         issues += sorted(loader.issues, key=lambda i: (i.line or 0, i.column or 0))
-        if suite is not None:
+        if suite is not None and not loader.issues:
             suites.append(suite)
     for events_file in events_files.values():
         issues += events_file.issues
-    if issues:
-        raise CaTestFileError(issues)
-    return suites
+    return Collected(tuple(files), tuple(suites), tuple(issues))
+
+
+def load(
+    directory: Path, definitions: Definitions, absent: Mapping[str, str] | None = None
+) -> list[Suite]:
+    """Every test file below `directory` (`collect`), all of them valid: raises
+    CaTestFileError listing every problem of every file otherwise."""
+    collected = collect(directory, definitions, absent)
+    if collected.issues:
+        raise CaTestFileError(collected.issues)
+    return list(collected.suites)

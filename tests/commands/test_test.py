@@ -113,24 +113,46 @@ def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> N
     assert [line for line in shown if line not in printed] == []
 
 
-def test_a_test_file_error_is_located_and_nothing_runs(tmp_path: Path) -> None:
+def test_an_invalid_test_file_is_located_and_the_other_files_run(tmp_path: Path) -> None:
+    """One typo in one test file hid every other file's results (pytest reports the
+    collection error and runs the rest): the other files run and report, the invalid one
+    is located and counted, and the exit code is 1."""
     directory = _copy(tmp_path)
     path = directory / "engagement.test.yaml"
     path.write_text(path.read_text().replace("Sessions Last 30 Days: 2", "Sessions Last 30: 2"))
-    result = run_cli("test", directory)
+    result = run_cli("--no-color", "test", directory)
     assert result.exit_code == 1
-    assert "PASS" not in result.stdout
     assert "Traceback" not in result.output
     assert (
         f'{path}:44:5: expect.alice["Sessions Last 30"]: no CA named "Sessions Last 30" in the '
         "manifests; did you mean `Sessions Last 30 Days`?" in result.stderr
     )
+    assert "PASS alice: LTV = 129.99" in result.stdout
+    assert str(path) not in result.stdout.splitlines()  # no results of the invalid file
+    assert "Tests: 13 passed, 0 failed, 13 total (3 files, 1 invalid)." in result.stdout
 
 
-def test_a_run_that_cannot_start_still_writes_a_junit_report_saying_why(tmp_path: Path) -> None:
-    """CI reporters read the --junit file: with invalid test files (or manifests) it holds
-    one suite per broken file, its case in error with the problems, instead of being absent
-    (or left over from an earlier run)."""
+def test_an_invalid_events_file_keeps_the_test_files_using_it_from_running(
+    tmp_path: Path,
+) -> None:
+    """Run on part of a user's events, a test would pass or fail for the wrong reason."""
+    directory = _copy(tmp_path)
+    events = directory / "commerce.events.jsonl"
+    events.write_text(events.read_text() + "{not json\n")
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 1
+    assert f"{events}:" in result.stderr
+    users = [line for line in result.stderr.splitlines() if "has errors (listed with it)" in line]
+    assert users != []
+    using = users[0].strip().split(":", 1)[0]
+    assert using not in result.stdout.splitlines()
+    assert "(3 files, 1 invalid)." in result.stdout
+
+
+def test_junit_reports_the_results_and_each_invalid_file(tmp_path: Path) -> None:
+    """The report holds the files that ran and, for each invalid file, one suite whose case
+    is in error with its problems; when the manifests are invalid (nothing can run), one
+    suite per broken manifest, instead of a missing (or an earlier run's) report."""
     directory = _copy(tmp_path)
     path = directory / "engagement.test.yaml"
     path.write_text(path.read_text().replace("Sessions Last 30 Days: 2", "Sessions Last 30: 2"))
@@ -138,18 +160,21 @@ def test_a_run_that_cannot_start_still_writes_a_junit_report_saying_why(tmp_path
     junit.write_text("<testsuites/>")  # an earlier run's
     result = run_cli("test", directory, "--junit", junit)
     assert result.exit_code == 1
-    assert 'no CA named "Sessions Last 30"' in result.stderr
     xmlschema.XMLSchema(XSD).validate(junit.read_bytes())
     root = ElementTree.parse(junit).getroot()
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "0", "1")
-    [suite] = root.iter("testsuite")
-    assert suite.get("name") == str(path)
-    [error] = suite.iter("error")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("14", "0", "1")
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert list(suites) == [
+        str(directory / name)
+        for name in ("commerce.test.yaml", "wishlist.test.yaml", "engagement.test.yaml")
+    ]
+    [error] = suites[str(path)].iter("error")
     assert error.get("message") == f"{path}: 1 problem"
     assert 'no CA named "Sessions Last 30"' in (error.text or "")
     (directory / "broken.yaml").write_text("calculated_attributes: [{name: X}]\n")
     manifests = run_cli("test", directory, "--junit", junit)
     assert manifests.exit_code == 1
+    assert "PASS" not in manifests.stdout
     [suite] = ElementTree.parse(junit).getroot().iter("testsuite")
     assert suite.get("name") == str(directory / "broken.yaml")
 

@@ -358,7 +358,10 @@ def test_events_file_problems_are_located_by_line(workspace: Path, write_test: W
         "  b: {mpid: 7, events_file: events.jsonl}\nexpect: {}\n",
     )
     where = workspace / "events.jsonl"
+    broken = "events.jsonl has errors (listed with it): its events are incomplete"
     assert _errors(workspace) == [
+        f"{workspace / 'e.test.yaml'}:3:29: users.a.events_file: {broken}",
+        f"{workspace / 'e.test.yaml'}:4:29: users.b.events_file: {broken}",
         f"{workspace / 'e.test.yaml'}:4:29: users.b.events_file: no batch of events.jsonl "
         "names this user's mpid or identities",
         f"{where}:2:2: invalid JSON: unexpected character, expected a string key",
