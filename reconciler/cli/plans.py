@@ -59,11 +59,17 @@ def ca_tests(
             "--junit", help="Also write JUnit XML for CI test reporters.", show_default=False
         ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only failures, skips, invalid files and the summary."
+        ),
+    ] = False,
 ) -> None:
     """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
     from reconciler.commands import test as command
 
-    options = command.TestOptions(directory=directory, environment=env, junit=junit)
+    options = command.TestOptions(directory=directory, environment=env, junit=junit, quiet=quiet)
     run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 

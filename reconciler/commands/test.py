@@ -1,4 +1,4 @@
-"""`reconciler test [DIR] [--env NAME] [--junit FILE]`: evaluate the CA definitions of the
+"""`reconciler test [DIR] [--env NAME] [--junit FILE] [--quiet]`: evaluate the CA definitions of the
 manifests on the users of the test files (`*.test.yaml`) and compare with the expected
 values. Offline: no HTTP request. Exit 0 when every expectation holds, else 1."""
 
@@ -64,28 +64,48 @@ class _Counts:
         )
 
 
-def _report(results: Sequence[SuiteResult], output: Output) -> _Counts:
-    """Print every outcome (`Output.print_lines`: without colour, as plain text)."""
+def _report(results: Sequence[SuiteResult], output: Output, *, quiet: bool) -> _Counts:
+    """Print every outcome, each under its file's name; `quiet`: only failures and skips,
+    and the names of the files that have one (`Output.print_lines`: without colour, as
+    plain text)."""
     counts = _Counts()
     lines: list[Text] = []
     for result in results:
-        lines.append(Text(printable(result.file), style="bold"))
+        shown = [o for o in result.outcomes if not (quiet and o.passed)]
+        if shown or not quiet:
+            lines.append(Text(printable(result.file), style="bold"))
+        lines += [_line(outcome) for outcome in shown]
         for outcome in result.outcomes:
-            lines.append(_line(outcome))
             counts.add(outcome)
     output.print_lines(lines)
     return counts
 
 
+def _recap(results: Sequence[SuiteResult], collected: testfiles.Collected) -> list[Text]:
+    """The failures and invalid files again, just above the summary (pytest's "short test
+    summary"): in a long CI log, they are where a reader looks first."""
+    failures = [_line(o) for result in results for o in result.outcomes if o.failed]
+    broken: list[Text] = []
+    for file in collected.invalid:
+        count = sum(issue.file == file for issue in collected.issues)
+        problems = f"{count} problem{'s' if count != 1 else ''} (listed on stderr)"
+        broken.append(Text("  INVALID ", style="bold red") + Text(f"{printable(file)}: {problems}"))
+    if not failures and not broken:
+        return []
+    return [Text(""), Text("Failed:", style="bold"), *failures, *broken]
+
+
 @dataclass(frozen=True)
 class TestOptions:
-    """The command's arguments: the manifest directory, `--env` and `--junit`."""
+    """The command's arguments: the manifest directory, `--env`, `--junit`, `--quiet`."""
 
     __test__ = False  # not a pytest test class, whatever its name says
 
     directory: Path = Path("manifests")
     environment: str | None = None
     junit: Path | None = None
+    #: Print only failures, skips, invalid files and the summary (`--quiet`).
+    quiet: bool = False
 
 
 def run(options: TestOptions, output: Output) -> int:
@@ -112,11 +132,12 @@ def run(options: TestOptions, output: Output) -> int:
                 output.warn(str(error))
         raise
     results = testfiles.run(collected.suites, definitions)
-    counts = _report(results, output)
+    counts = _report(results, output, quiet=options.quiet)
     if collected.issues:  # the other files ran: an invalid one is reported, not in the way
         output.error(CaTestFileError(collected.issues).message)
-    invalid = len(collected.invalid)
-    summary = counts.summary(len(collected.files), invalid)
+    if not options.quiet:  # quiet, the failures are all there is above
+        output.print_lines(_recap(results, collected))
+    summary = counts.summary(len(collected.files), len(collected.invalid))
     failed = counts.failed or collected.issues
     output.print(Text(summary, style="bold red" if failed else "bold green"))
     if not collected.files:

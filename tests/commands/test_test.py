@@ -96,6 +96,66 @@ def test_a_failure_shows_the_white_space_that_makes_it_fail(tmp_path: Path) -> N
     assert "FAIL carol: Sessions Last 30 Days: expected -, got 0" in result.stdout
 
 
+def _failing(tmp_path: Path) -> Path:
+    """The example workspace with bob's Average Order Value expected 31 (it is 30) and an
+    invalid test file."""
+    directory = _copy(tmp_path)
+    path = directory / "commerce.test.yaml"
+    path.write_text(path.read_text().replace("Average Order Value: 30", "Average Order Value: 31"))
+    wishlist = directory / "wishlist.test.yaml"
+    wishlist.write_text(wishlist.read_text().replace("expect:", "expectt:"))
+    return directory
+
+
+def test_the_failures_are_repeated_just_above_the_summary(tmp_path: Path) -> None:
+    """In a CI log of thousands of PASS lines, the failures were buried mid-log: they are
+    recapped, with the invalid files, where the log ends (pytest's short test summary)."""
+    directory = _failing(tmp_path)
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 1
+    fail = (
+        "  FAIL bob: Average Order Value: expected 31, got 30  "
+        f"({directory / 'commerce.test.yaml'}:78)"
+    )
+    lines = result.stdout.splitlines()
+    assert lines.count(fail) == 2
+    assert lines[-5:] == [
+        "",
+        "Failed:",
+        fail,
+        f"  INVALID {directory / 'wishlist.test.yaml'}: 1 problem (listed on stderr)",
+        "Tests: 22 passed, 1 failed, 23 total (3 files, 1 invalid).",
+    ]
+    passing = run_cli("--no-color", "test", EXAMPLE)
+    assert "Failed:" not in passing.stdout
+
+
+def test_quiet_prints_only_failures_skips_invalid_files_and_the_summary(tmp_path: Path) -> None:
+    directory = _failing(tmp_path)
+    result = run_cli("--no-color", "test", directory, "-q")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        str(directory / "commerce.test.yaml"),
+        "  FAIL bob: Average Order Value: expected 31, got 30  "
+        f"({directory / 'commerce.test.yaml'}:78)",
+        "Tests: 22 passed, 1 failed, 23 total (3 files, 1 invalid).",
+    ]
+    assert f"{directory / 'wishlist.test.yaml'}:" in result.stderr
+    passing = run_cli("--no-color", "test", EXAMPLE, "--quiet")
+    assert passing.exit_code == 0
+    assert passing.stdout == "Tests: 24 passed, 0 failed, 24 total (3 files).\n"
+    shared = tmp_path / "environments"
+    shared.mkdir()
+    _environments(shared)
+    skipping = run_cli("--no-color", "test", shared, "--env", "prod", "-q")
+    assert skipping.exit_code == 0
+    assert skipping.stdout.splitlines() == [
+        str(shared / "shared.test.yaml"),
+        "  SKIP alice: Beta (not in environment prod)",
+        "Tests: 1 passed, 0 failed, 1 skipped, 2 total (1 file).",
+    ]
+
+
 def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> None:
     """README `reconciler test [DIR]`: bob's Average Order Value expected 31, as printed."""
     command, shown = transcript("### `reconciler test [DIR]`")
