@@ -39,10 +39,22 @@ def validate(
     run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
+_TestPathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        metavar="PATH",
+        help="A manifest directory (holds reconciler.yaml) [default: manifests], or test files "
+        "to run alone (with the manifests of the folder holding the reconciler.yaml above "
+        "them).",
+        show_default=False,
+    ),
+]
+
+
 @app.command(name="test")
 def ca_tests(
     ctx: typer.Context,
-    directory: DirArg = Path("manifests"),
+    paths: _TestPathsArg = None,
     env: Annotated[
         str | None,
         typer.Option(
@@ -65,11 +77,28 @@ def ca_tests(
             "--quiet", "-q", help="Print only failures, skips, invalid files and the summary."
         ),
     ] = False,
+    only: OnlyOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
     from reconciler.commands import test as command
+    from reconciler.manifest.loader import TEST_SUFFIXES
 
-    options = command.TestOptions(directory=directory, environment=env, junit=junit, quiet=quiet)
+    given = paths or [Path("manifests")]
+    files = tuple(path for path in given if path.name.endswith(TEST_SUFFIXES))
+    if len(given) > 1 and len(files) != len(given):
+        raise typer.BadParameter(
+            "give one manifest directory, or test files (*.test.yaml)", param_hint="PATH"
+        )
+    options = command.TestOptions(
+        directory=given[0],
+        environment=env,
+        junit=junit,
+        quiet=quiet,
+        files=files,
+        only=tuple(only or ()),
+        exclude=tuple(exclude or ()),
+    )
     run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 

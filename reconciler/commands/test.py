@@ -1,11 +1,12 @@
-"""`reconciler test [DIR] [--env NAME] [--junit FILE] [--quiet]`: evaluate the CA definitions of the
-manifests on the users of the test files (`*.test.yaml`) and compare with the expected
-values. Offline: no HTTP request. Exit 0 when every expectation holds, else 1."""
+"""`reconciler test [DIR | FILE.test.yaml...] [--env NAME] [--junit FILE] [--quiet] [--only
+GLOB] [--exclude GLOB]`: evaluate the CA definitions of the manifests on the users of the
+test files (`*.test.yaml`) and compare with the expected values. Offline: no HTTP request.
+Exit 0 when every expectation holds, else 1."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.text import Text
@@ -15,7 +16,9 @@ from reconciler.console import Output
 from reconciler.environments import chosen_environments
 from reconciler.errors import CaTestFileError, ManifestError, ReconcilerError, printable
 from reconciler.manifest.loader import Manifests
-from reconciler.testfiles import junit
+from reconciler.manifest.settings_file import SETTINGS_FILE
+from reconciler.plan.selection import Chooser, unmatched_note
+from reconciler.testfiles import Suite, junit
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
 
 
@@ -97,7 +100,8 @@ def _recap(results: Sequence[SuiteResult], collected: testfiles.Collected) -> li
 
 @dataclass(frozen=True)
 class TestOptions:
-    """The command's arguments: the manifest directory, `--env`, `--junit`, `--quiet`."""
+    """The command's arguments: the manifest directory (or test files), `--env`, `--junit`,
+    `--quiet`, `--only`, `--exclude`."""
 
     __test__ = False  # not a pytest test class, whatever its name says
 
@@ -106,19 +110,78 @@ class TestOptions:
     junit: Path | None = None
     #: Print only failures, skips, invalid files and the summary (`--quiet`).
     quiet: bool = False
+    #: Run these test files only (the manifests: those of the folder with the
+    #: reconciler.yaml above them); `directory` is then not used.
+    files: tuple[Path, ...] = ()
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def _manifest_directory(file: Path) -> tuple[Path, Path]:
+    """The manifest directory a test file belongs to, the nearest folder above it that
+    holds a reconciler.yaml, and the file below it: as written (`manifests/a.test.yaml`
+    -> `manifests`), else (a folder above the working directory) as absolute paths."""
+    if not file.is_file():
+        raise ReconcilerError(f"{file}: no such test file")
+    for written in (file, file.absolute()):
+        for folder in written.parents:
+            if (folder / SETTINGS_FILE).is_file():
+                return folder, written
+    raise ReconcilerError(
+        f"{file}: no {SETTINGS_FILE} in its folder or any folder above it; a test file runs "
+        f"with the manifests of the folder holding the {SETTINGS_FILE}: pass that folder, or "
+        "a test file inside it"
+    )
+
+
+def _targets(options: TestOptions) -> tuple[Path, list[Path] | None]:
+    """The manifest directory, and the test files to run (None: all of them)."""
+    if not options.files:
+        return options.directory, None
+    found = [_manifest_directory(file) for file in options.files]
+    directories = {folder.resolve(): folder for folder, _ in found}
+    if len(directories) > 1:
+        first, other = list(directories.values())[:2]
+        raise ReconcilerError(
+            f"the test files belong to different manifest directories ({first}, {other}): "
+            "run `reconciler test` once per directory"
+        )
+    if len({folder for folder, _ in found}) > 1:  # one directory, written two ways
+        directory = found[0][0].absolute()
+        found = [(directory, directory / f.absolute().relative_to(d.absolute())) for d, f in found]
+    return found[0][0], list(dict.fromkeys(file for _, file in found))
+
+
+def _selected(suites: Sequence[Suite], chooser: Chooser) -> tuple[list[Suite], int]:
+    """The suites with the expectations `--only`/`--exclude` select (a file none of
+    whose expectations is selected left out), and how many were not selected."""
+    if not chooser.active:
+        return list(suites), 0
+    kept: list[Suite] = []
+    left_out = 0
+    for suite in suites:
+        chosen = tuple(e for e in suite.expectations if chooser.selects(e.ca))
+        left_out += len(suite.expectations) - len(chosen)
+        if chosen:
+            kept.append(replace(suite, expectations=chosen))
+    return kept, left_out
 
 
 def run(options: TestOptions, output: Output) -> int:
     """Exit 0 when every expectation of every test file holds; 1 otherwise (a failure, an
     invalid file). Invalid manifests stop the run: nothing can be evaluated."""
-    directory, junit_file = options.directory, options.junit
+    junit_file = options.junit
+    directory = options.directory
+    chooser = Chooser(options.only, options.exclude)
     try:
+        directory, files = _targets(options)
         manifests = manifest.load(directory)
         environment = _environment(manifests, options.environment)
         definitions = {
             desired.name: desired.ca.canonical for desired in manifests.for_environment(environment)
         }
-        collected = testfiles.collect(directory, definitions, manifests.absent_from(environment))
+        absent = manifests.absent_from(environment)
+        collected = testfiles.collect(directory, definitions, absent, files)
     except ReconcilerError as exc:
         if junit_file is not None:  # the report says why there are no results
             document = (
@@ -131,13 +194,19 @@ def run(options: TestOptions, output: Output) -> int:
             except ReconcilerError as error:  # the problems themselves are the error to show
                 output.warn(str(error))
         raise
-    results = testfiles.run(collected.suites, definitions)
+    unused = unmatched_note(chooser, (ca.name for ca in manifests.cas), "in the manifests")
+    if unused is not None:
+        output.warn(unused)
+    suites, not_selected = _selected(collected.suites, chooser)
+    results = testfiles.run(suites, definitions)
     counts = _report(results, output, quiet=options.quiet)
     if collected.issues:  # the other files ran: an invalid one is reported, not in the way
         output.error(CaTestFileError(collected.issues).message)
     if not options.quiet:  # quiet, the failures are all there is above
         output.print_lines(_recap(results, collected))
     summary = counts.summary(len(collected.files), len(collected.invalid))
+    if chooser.active:  # as plan's summary says it
+        summary += f" {not_selected} not selected."
     failed = counts.failed or collected.issues
     output.print(Text(summary, style="bold red" if failed else "bold green"))
     if not collected.files:

@@ -4,7 +4,7 @@ Ownership scope (SPEC §8): live CAs outside the environment's `scope` globs are
 (never unmanaged, pruned, exported or counted by the safety threshold). Selection
 (`--only` / `--exclude`): the plan covers only the CAs the globs select; the others are
 counted as not selected. Globs are fnmatch patterns, matched case-sensitively against CA
-names. Pure: no I/O.
+names (by `plan`, `apply` and `reconciler test`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from reconciler.errors import printable
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan.planner import match
 
@@ -51,6 +52,18 @@ def unmatched(chooser: Chooser, names: Iterable[str]) -> list[str]:
     every = set(names)
     flags = [("--only", p) for p in chooser.only] + [("--exclude", p) for p in chooser.exclude]
     return [f"{flag} {p}" for flag, p in flags if not any(matches(n, [p]) for n in every)]
+
+
+def unmatched_note(chooser: Chooser, names: Iterable[str], among: str) -> str | None:
+    """A warning for the globs that match none of `names` (the CAs `among`, such as "in the
+    manifests"), or None."""
+    unused = unmatched(chooser, names)
+    if not unused:
+        return None
+    return (
+        f"{printable(', '.join(unused))} matches no CA {among} (globs are case-sensitive): "
+        "check the pattern"
+    )
 
 
 @dataclass(frozen=True)

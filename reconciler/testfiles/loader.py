@@ -8,7 +8,7 @@ expectation or a seed names exist, and each seed suits its CA's calculation type
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -345,18 +345,21 @@ class Collected:
 
 
 def collect(
-    directory: Path, definitions: Definitions, absent: Mapping[str, str] | None = None
+    directory: Path,
+    definitions: Definitions,
+    absent: Mapping[str, str] | None = None,
+    only: Sequence[Path] | None = None,
 ) -> Collected:
-    """Every test file below `directory`, checked against the CAs `definitions` (name ->
-    API-shaped definition): one file's problems do not keep the others from running.
-    `absent` names the CAs of the manifests the chosen environment does not have, with
-    why (`Manifests.absent_from`): their expectations are loaded as skipped, their seeds
-    are not checked."""
+    """Every test file below `directory` (or the files `only` names, each below it),
+    checked against the CAs `definitions` (name -> API-shaped definition): one file's
+    problems do not keep the others from running. `absent` names the CAs of the manifests
+    the chosen environment does not have, with why (`Manifests.absent_from`): their
+    expectations are loaded as skipped, their seeds are not checked."""
     files: list[str] = []
     suites: list[Suite] = []
     issues: list[Issue] = []
     events_files: dict[Path, batches.EventsFile] = {}
-    for path in discover(directory):
+    for path in discover(directory) if only is None else only:
         display = str(directory / path.relative_to(directory))
         loader = _FileLoader(path, display, definitions, absent or {})
         suite = loader.load(events_files)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from reconciler.api import transports as target
-from reconciler.errors import ReconcilerError, printable
+from reconciler.errors import ReconcilerError
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
@@ -140,13 +140,7 @@ def unselected_note(results: Sequence[Planned], chooser: Chooser) -> str | None:
     the workspace (in scope), of any environment planned."""
     names = [ca.name for result in results for ca in result.workspace.desired]
     names += [ca.name for result in results for ca in result.live]
-    unused = selection.unmatched(chooser, names)
-    if not unused:
-        return None
-    return (
-        f"{printable(', '.join(unused))} matches no CA in the manifests or the workspace "
-        "(globs are case-sensitive): check the pattern"
-    )
+    return selection.unmatched_note(chooser, names, "in the manifests or the workspace")
 
 
 def budget_of(settings: Settings, live: Sequence[LiveCA]) -> Budget:

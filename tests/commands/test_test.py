@@ -1,6 +1,7 @@
-"""`reconciler test [DIR] [--env NAME] [--junit FILE]`: the example workspace's test files
-pass; a broken condition fails naming the user, the CA, expected and actual; --junit
-writes JUnit XML the CI reporters' schema accepts; bad input is one located paragraph."""
+"""`reconciler test [DIR | FILE...] [--env NAME] [--junit FILE] [--quiet] [--only/--exclude
+GLOB]`: the example workspace's test files pass; a broken condition fails naming the user,
+the CA, expected and actual; --junit writes JUnit XML the CI reporters' schema accepts; bad
+input is one located paragraph, and an invalid test file does not stop the others."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 import xmlschema
 from rich.console import Console
 
@@ -156,9 +158,92 @@ def test_quiet_prints_only_failures_skips_invalid_files_and_the_summary(tmp_path
     ]
 
 
+def test_only_and_exclude_select_expectations_by_ca_name(tmp_path: Path) -> None:
+    """As plan's and apply's: CA-name globs, repeatable, case-sensitive; the rest is
+    counted as not selected, and a glob that matches no CA gets plan's warning."""
+    directory = _failing(tmp_path)
+    wishlist = directory / "wishlist.test.yaml"
+    wishlist.write_text(wishlist.read_text().replace("expectt:", "expect:"))
+    result = run_cli(
+        "--no-color",
+        "test",
+        directory,
+        *("--only", "LTV", "--only", "First*", "--exclude", "First Seen"),
+        *("--exclude", "ltv"),
+    )
+    assert result.exit_code == 0, result.output  # bob's failing expectation is not selected
+    assert result.stdout.splitlines() == [
+        str(directory / "commerce.test.yaml"),
+        "  PASS alice: LTV = 129.99",
+        "  PASS bob: LTV = 30",
+        str(directory / "engagement.test.yaml"),
+        "  PASS alice: First Search Term = boots",
+        "  PASS bob: First Search Term = -",
+        "Tests: 4 passed, 0 failed, 4 total (3 files). 20 not selected.",
+    ]
+    assert result.stderr == (
+        "Warning: --exclude ltv matches no CA in the manifests (globs are case-sensitive): "
+        "check the pattern\n"
+    )
+    failing = run_cli("--no-color", "test", directory, "--only", "Average*", "-q")
+    assert failing.exit_code == 1
+    assert "FAIL bob: Average Order Value: expected 31, got 30" in failing.stdout
+
+
+def test_a_test_file_path_runs_that_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reconciler test manifests/x.test.yaml` said "a file, not a directory": it runs that
+    file with the manifests of the folder holding the reconciler.yaml above it; another
+    file's problems are not this run's."""
+    directory = _failing(tmp_path)
+    commerce = directory / "commerce.test.yaml"
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("--no-color", "test", "manifests/engagement.test.yaml", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Tests: 11 passed, 0 failed, 11 total (1 file).\n"
+    both = run_cli("--no-color", "test", "manifests/engagement.test.yaml", commerce, "-q")
+    assert both.exit_code == 1
+    assert "(2 files)." in both.stdout
+    (directory / "growth").mkdir()
+    shutil.move(commerce, directory / "growth" / "commerce.test.yaml")
+    (directory / "growth" / "commerce.events.jsonl").symlink_to(directory / "commerce.events.jsonl")
+    monkeypatch.chdir(directory / "growth")  # below the manifest directory
+    nested = run_cli("--no-color", "test", "commerce.test.yaml")
+    assert nested.exit_code == 1
+    assert f"  FAIL bob: Average Order Value: expected 31, got 30  ({directory}/growth/" in (
+        nested.stdout
+    )
+    assert "(1 file)." in nested.stdout
+
+
+def test_test_file_paths_that_name_no_one_manifest_directory_are_refused(
+    tmp_path: Path,
+) -> None:
+    directory = _copy(tmp_path)
+    alone = tmp_path / "alone.test.yaml"
+    alone.write_text("as_of: 2024-03-01\nusers: {}\nexpect: {}\n")
+    lost = run_cli("test", alone)
+    assert lost.exit_code == 1
+    assert (
+        f"{alone}: no reconciler.yaml in its folder or any folder above it; a test file runs "
+        "with the manifests of the folder holding the reconciler.yaml"
+    ) in lost.stderr
+    missing = run_cli("test", directory / "nope.test.yaml")
+    assert missing.exit_code == 1
+    assert f"{directory / 'nope.test.yaml'}: no such test file" in missing.stderr
+    other = _copy(tmp_path / "other")
+    two = run_cli("test", directory / "commerce.test.yaml", other / "commerce.test.yaml")
+    assert two.exit_code == 1
+    assert f"belong to different manifest directories ({directory}, {other})" in two.stderr
+    mixed = run_cli("test", directory, directory / "commerce.test.yaml")
+    assert mixed.exit_code == 1
+    assert "give one manifest directory, or test files (*.test.yaml)" in mixed.stderr
+
+
 def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> None:
-    """README `reconciler test [DIR]`: bob's Average Order Value expected 31, as printed."""
-    command, shown = transcript("### `reconciler test [DIR]`")
+    """README `reconciler test`: bob's Average Order Value expected 31, as printed."""
+    command, shown = transcript("### `reconciler test [DIR | FILE...]`")
     assert command == "reconciler test manifests/"
     directory = _copy(tmp_path)
     path = directory / "commerce.test.yaml"
