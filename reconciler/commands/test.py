@@ -197,6 +197,9 @@ def run(options: TestOptions, output: Output) -> int:
     unused = unmatched_note(chooser, (ca.name for ca in manifests.cas), "in the manifests")
     if unused is not None:
         output.warn(unused)
+    for suite in collected.suites:
+        if not suite.expectations:  # passes, silently, whatever the CAs compute
+            output.warn(f"{printable(suite.file)}: `expect:` names no value, so it tests nothing")
     suites, not_selected = _selected(collected.suites, chooser)
     results = testfiles.run(suites, definitions)
     counts = _report(results, output, quiet=options.quiet)

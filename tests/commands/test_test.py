@@ -359,6 +359,19 @@ def test_no_test_files_is_said(tmp_path: Path) -> None:
     assert "no test files (*.test.yaml)" in result.stderr
 
 
+def test_a_file_that_expects_nothing_is_said(tmp_path: Path) -> None:
+    """It would pass whatever the CAs compute: a forgotten `expect:` looks like success."""
+    directory = _copy(tmp_path)
+    (directory / "empty.test.yaml").write_text(
+        "as_of: 2024-03-01T00:00:00Z\nusers: {alice: {}}\nexpect: {alice: {}}\n"
+    )
+    result = run_cli("test", directory)
+    assert result.exit_code == 0
+    empty = directory / "empty.test.yaml"
+    assert f"Warning: {empty}: `expect:` names no value, so it tests nothing" in result.stderr
+    assert result.stderr.count("tests nothing") == 1  # the example files expect values
+
+
 def test_an_unwritable_junit_file_is_an_error(tmp_path: Path) -> None:
     result = run_cli("test", EXAMPLE, "--junit", tmp_path / "missing" / "report.xml")
     assert result.exit_code == 1
