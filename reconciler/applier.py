@@ -185,6 +185,7 @@ class _Runner:
     async def create(self, action: Action, outcome: ActionOutcome) -> int:
         body = action.body
         last: ApiError | None = None
+        lost = False  # whether a create of ours may have taken effect unanswered
         for round_ in range(1, CREATE_ROUNDS + 1):
             if last is not None:
                 await self.client.http.settle(
@@ -196,11 +197,13 @@ class _Runner:
                 if not (_ambiguous(exc) or _name_taken(exc)):
                     raise
                 last = exc
+                lost = lost or _ambiguous(exc)
             # The answer was lost (or the name is taken, maybe by our own lost create):
             # look before creating again, so a fault can never make a duplicate.
             existing = await self.client.find(action.name)
             if existing is not None:
                 outcome.adopted = True
+                outcome.taken = not lost
                 await self.match_draft(existing, body)
                 return existing.id
             if last is not None and _name_taken(last):

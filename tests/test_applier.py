@@ -12,7 +12,7 @@ import pytest
 from reconciler import applier
 from reconciler.api import transports as target
 from reconciler.models import CalculatedAttribute, LiveCA
-from reconciler.plan import planner
+from reconciler.plan import planner, render
 from reconciler.plan.report import ApplyReport
 from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
@@ -87,6 +87,11 @@ async def test_a_name_taken_meanwhile_is_adopted_whatever_the_status(
     assert report.outcomes[0].adopted
     assert report.outcomes[0].id == ca_id
     assert raw.get(ca_id)["active_definition"] is not None
+    # No answer was lost: the report does not blame one (another run took the name).
+    title = render.outcome_title(report.outcomes[0])
+    assert title.endswith(
+        "(adopted: its name was taken since the plan, by another run or a retry of this one)"
+    )
 
 
 @pytest.mark.parametrize("status", RULE_STATUSES)
@@ -127,6 +132,37 @@ async def test_the_active_limit_fails_clearly_whatever_the_status(
     )
     assert f"-> {status}" in activate.message
     assert emulator.stats()["requests"][ACTIVATION] == 1  # refused once, never retried
+
+
+async def test_a_create_whose_answer_was_lost_is_adopted_as_a_lost_answer(
+    emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A create that took effect but answered 500: the CA found by name is our own, and
+    the report says the answer was lost (not that someone else took the name)."""
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, [], planner.PlanOptions(workspace_id=WORKSPACE))
+    created: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t" * 20, "expires_in": 3600})
+        if request.method == "POST" and request.url.path.endswith("/calculatedattributes"):
+            created.append(json.dumps(raw.get(raw.create("A", SESSIONS))).encode())
+            return httpx.Response(500)
+        if request.method == "GET" and created:
+            return httpx.Response(200, content=b"[" + created[0] + b"]")
+        return httpx.Response(204)
+
+    client = mocked_client(answer, workspace_id=WORKSPACE, sleep=Sleeps())
+    try:
+        report = await applier.apply(plan, client)
+    finally:
+        await client.aclose()
+    assert len(created) == 1
+    assert report.outcomes[0].adopted
+    assert render.outcome_title(report.outcomes[0]).endswith(
+        "(adopted: it existed after a lost answer)"
+    )
 
 
 async def test_an_activation_lost_again_and_again_waits_longer_between_tries(

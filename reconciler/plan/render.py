@@ -254,9 +254,15 @@ def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
 
 
 def outcome_title(outcome: ActionOutcome) -> str:
-    """`activate "LTV" (id 7)`, and a note when a lost create's CA was adopted; a seed
-    says how many users' seeds landed."""
-    adopted = " (adopted: it existed after a lost answer)" if outcome.adopted else ""
+    """`activate "LTV" (id 7)`, and a note when a create adopted the CA of its name (its
+    own lost create's, or someone else's); a seed says how many users' seeds landed."""
+    adopted = ""
+    if outcome.adopted:
+        adopted = (
+            " (adopted: its name was taken since the plan, by another run or a retry of this one)"
+            if outcome.taken
+            else " (adopted: it existed after a lost answer)"
+        )
     action = outcome.action
     if action.action == "seed":
         where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""

@@ -25,6 +25,9 @@ class ActionOutcome:
     message: str = ""
     id: int | None = None
     adopted: bool = False
+    #: An adopted CA's name was found taken ("must be unique") with no answer of ours lost:
+    #: by another run or a user, or by a retry (a 504 a proxy gave after the server acted).
+    taken: bool = False
     #: A `seed` action: users whose seeds for the CA landed.
     users: int | None = None
 

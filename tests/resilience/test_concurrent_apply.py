@@ -154,7 +154,7 @@ def test_two_applies_confirmed_from_the_same_plan(
         assert "Traceback" not in terminal.text
     # Each process sent each of its creates once; the loser of every race adopted the CA.
     assert server.stats()["requests"][CREATE] - creates_before == 2 * scenario.creates
-    assert sum(t.text.count("(adopted: it existed after a lost answer)") for t in terminals) == (
+    assert sum(t.text.count("(adopted: its name was taken since the plan") for t in terminals) == (
         scenario.creates
     )
     _settled(server, emulator, scenario, directory)
