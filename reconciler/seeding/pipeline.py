@@ -162,23 +162,31 @@ class _Run:
         self.transport = transport
         self.started = time.monotonic()
         # A rejects path this run may not write is refused before anything is read.
-        self.rejects = RejectsFile(options.rejects_path, append=options.append_rejects)
-        self.seed_file = SeedFile(options.file)
-        self.input_id = InputId(
-            str(real_path(options.file)), self.seed_file.size, self.seed_file.head_sha256()
+        self.rejects = RejectsFile(
+            options.rejects_path, append=options.append_rejects, hold=not options.dry_run
         )
-        if options.checkpoint is not None:
-            Checkpoint.check_input(options.checkpoint, self.input_id)
-        self.report = SeedReport(
-            file=str(options.file),
-            format=self.seed_file.format,
-            dry_run=options.dry_run,
-            target=_target(settings),
-            checkpoint=str(options.checkpoint) if options.checkpoint else None,
-        )
-        self.stack = ExitStack()
-        self.spool = self.stack.enter_context(Spool(options.batch_size, options.max_bytes))
-        self.used: set[str] = set()
+        # Held from here on (locked): closed, and removed if this run made it empty, should
+        # the run stop before it starts.
+        try:
+            self.seed_file = SeedFile(options.file)
+            self.input_id = InputId(
+                str(real_path(options.file)), self.seed_file.size, self.seed_file.head_sha256()
+            )
+            if options.checkpoint is not None:
+                Checkpoint.check_input(options.checkpoint, self.input_id)
+            self.report = SeedReport(
+                file=str(options.file),
+                format=self.seed_file.format,
+                dry_run=options.dry_run,
+                target=_target(settings),
+                checkpoint=str(options.checkpoint) if options.checkpoint else None,
+            )
+            self.stack = ExitStack()
+            self.spool = self.stack.enter_context(Spool(options.batch_size, options.max_bytes))
+            self.used: set[str] = set()
+        except BaseException:
+            self.rejects.finish()
+            raise
 
     def __enter__(self) -> _Run:
         return self

@@ -4,10 +4,15 @@
 users as JSON lines `{"line", "errors", "record", "stage"}` and is only created when needed.
 A rejects file never replaces or removes anything else: a directory, or an existing file
 that is not a rejects file, is refused before the run starts, and nothing is ever deleted.
+A run holds its rejects file (locked, from its start) so that a second run writing the same
+one, such as the same seed file sent to two environments at once (both default to
+`FILE.rejects.jsonl`), is refused before it reads or sends anything, instead of both
+writing over each other's lines.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +21,11 @@ import orjson
 
 from reconciler.errors import ApiError, SettingsError
 from reconciler.files import check_writable_file, open_private, refusal
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock, one run at a time is on the user
+    fcntl = None  # type: ignore[assignment]
 
 JSON_FORMAT_VERSION = 1
 
@@ -187,27 +197,60 @@ def _count(counts: dict[str, int], user: Any) -> None:
 
 
 class RejectsFile:
-    """Refused users, one JSON object a line; the file is created on the first one (or, to
+    """Refused users, one JSON object a line. The file is held (locked) from the start, so
+    that two runs never write one file at once; made then if missing, and removed at the
+    end if no one was refused. Its lines are replaced by the first refusal (or, to
     `append`, added to)."""
 
-    def __init__(self, path: Path, *, append: bool = False) -> None:
+    def __init__(self, path: Path, *, append: bool = False, hold: bool = True) -> None:
+        """`hold`: take the file now (a run that may refuse users); else (a dry run, which
+        writes none) only when a first user is refused."""
         check_rejects_path(path)
         self.path = path
         self.count = 0
         self.append = append
-        self._file: IO[bytes] | None = None
         #: A rejects file of an earlier run: replaced if this run refuses anyone, else kept.
-        self.earlier = path.is_file()
+        self.earlier = path.is_file() and path.stat().st_size > 0
+        self._made = False
+        self._file: IO[bytes] | None = None
+        if hold:
+            self._hold()
+
+    def _hold(self) -> None:
+        """Open the file (made if missing, its lines kept for now) and lock it."""
+        self._made = not self.path.exists()
+        try:
+            self._file = open_private(self.path, "ab")
+        except OSError as exc:  # a folder this user may not write to
+            raise refusal("--rejects", self.path, exc) from None
+        self._lock()
+
+    def _lock(self) -> None:
+        if fcntl is None or self._file is None:
+            return
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.close()
+            self._file = None
+            raise SettingsError(
+                f"--rejects {self.path} is in use by another seeding run (of the same seed "
+                "file, or with the same --rejects): wait for it, or name another file with "
+                "--rejects"
+            ) from None
 
     def write(self, line: int, errors: list[str], record: Any, stage: str) -> None:
         self.write_entry({"line": line, "errors": errors, "record": record, "stage": stage})
 
     def write_entry(self, entry: dict[str, Any]) -> None:
+        if self._file is None:
+            self._hold()
+        assert self._file is not None
         try:
-            if self._file is None:
-                self._file = open_private(self.path, "ab" if self.append else "wb")
+            if not self.count and not self.append:
+                self._file.truncate(0)  # the earlier run's rejects go
             self._file.write(orjson.dumps(entry) + b"\n")
-        except OSError as exc:  # a full disk, a folder this user may not write to
+        except OSError as exc:  # a full disk
             raise refusal("--rejects", self.path, exc) from None
         self.count += 1
 
@@ -216,9 +259,12 @@ class RejectsFile:
             self._file.flush()
 
     def finish(self) -> str | None:
-        """Close; the path, if this run wrote to it. Nothing is ever deleted: a file this
-        run did not write is not this run's to remove (see `stale`)."""
+        """Close; the path, if this run wrote to it. Nothing is ever deleted but the empty
+        file this run made: a file this run did not write is not its to remove (`stale`)."""
         if self._file is not None:
+            if not self.count and self._made:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()  # still held: no other run has written it
             self._file.close()
             self._file = None
         return str(self.path) if self.count else None

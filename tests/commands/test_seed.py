@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from reconciler.seeding.report import RejectsFile
 from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
@@ -279,6 +280,33 @@ def test_dry_run_validates_and_counts_but_sends_nothing(serve: Serve, tmp_path: 
     assert "1,050 read, 1,050 valid" in result.stdout
     assert "Dry run: would send 1,050 user(s) in 11 request(s)" in result.stdout
     assert not checkpoint.exists()
+
+
+def test_a_run_writing_the_same_rejects_file_is_refused_before_sending(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """One seed file sent by two runs at once (two environments, two CI jobs) names one
+    rejects file by default: each truncated and wrote it at its own offsets, leaving torn
+    JSON lines and losing rejects both runs said were there. The second run is refused."""
+    lines: list[Any] = list(users(20))
+    lines[4] = b'{"mpid": 1,'
+    path = write_jsonl(tmp_path / "seeds.jsonl", lines)
+    held = tmp_path / "seeds.jsonl.rejects.jsonl"
+    other = RejectsFile(held)  # the other run, which refuses someone meanwhile
+    other.write(9, ["not JSON"], "{", "validation")
+    other.flush()
+    try:
+        with serve() as server:
+            result = seed(path, server, "--skip-invalid")
+            assert server.stats()["total"] == 0
+    finally:
+        assert other.finish() == str(held)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.endswith(
+        f"\nError: --rejects {held} is in use by another seeding run (of the same seed file, or "
+        "with the same --rejects): wait for it, or name another file with --rejects\n"
+    )
+    assert [entry["line"] for entry in rejects(held)] == [9]  # the other run's, intact
 
 
 def test_a_finished_checkpoint_makes_a_rerun_send_nothing(serve: Serve, tmp_path: Path) -> None:

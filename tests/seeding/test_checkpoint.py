@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import CheckpointError
+from reconciler.errors import CheckpointError, SettingsError
 from reconciler.seeding.batches import Batch
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId
 from reconciler.seeding.report import RejectsFile
@@ -159,6 +159,30 @@ def test_a_checkpoint_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
             Checkpoint.open(path, SEED, BATCHING, write=True)
     finally:
         running.close()
+
+
+def test_a_rejects_file_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.rejects.jsonl"
+    running = RejectsFile(path)
+    try:
+        with pytest.raises(SettingsError, match="is in use by another seeding run"):
+            RejectsFile(path)
+        RejectsFile(path, hold=False).finish()  # a dry run writes none: it takes none
+    finally:
+        running.finish()
+    assert not path.exists()  # made to be held, and no one was refused
+
+
+def test_a_held_rejects_file_keeps_an_earlier_runs_lines_until_a_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.rejects.jsonl"
+    earlier = b'{"line":3,"errors":[],"record":null,"stage":"validation"}\n'
+    path.write_bytes(earlier)
+    RejectsFile(path).finish()
+    assert path.read_bytes() == earlier
+    rejects = RejectsFile(path)
+    rejects.write(7, ["bad"], None, "validation")
+    rejects.finish()
+    assert [json.loads(line)["line"] for line in path.read_bytes().splitlines()] == [7]
 
 
 def test_a_dry_run_creates_no_checkpoint(tmp_path: Path) -> None:
