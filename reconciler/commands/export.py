@@ -14,10 +14,16 @@ import contextlib
 import os
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock, one export at a time is on the user
+    fcntl = None  # type: ignore[assignment]
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -321,6 +327,42 @@ def unfinished_here(out: Path, workspace: int) -> bool:
     return text.rstrip("\n").rpartition("\n")[2] == f"workspace: {workspace}"
 
 
+@contextlib.contextmanager
+def claimed(out: Path) -> Iterator[None]:
+    """`out` (made if missing) held by this export while it checks and writes (a lock on
+    the folder itself, which leaves no file behind), so that a second export into the same
+    folder at once is refused: two, of two workspaces, each passed the checks, then left
+    the files of both, and the second to finish failed to remove the marker the first had
+    removed."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if out.is_symlink() and not out.exists():  # mkdir would say "File exists"
+            raise ReconcilerError(
+                f"--out {out}: cannot write in it: it is a symbolic link to "
+                f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
+            ) from None
+        raise refusal("--out", out, exc) from None
+    if fcntl is None:
+        yield
+        return
+    try:
+        descriptor = os.open(out, os.O_RDONLY)
+    except OSError as exc:
+        raise refusal("--out", out, exc, "read") from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ReconcilerError(
+                f"--out {out}: another `reconciler export` is writing into it now; wait for "
+                "it to finish, or export into another directory"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def write(out: Path, documents: dict[str, str], replaced: list[Path], workspace: int) -> None:
     """Remove what the earlier export wrote and this one does not (CAs deleted or renamed
     since), then write every file whole: `out` then holds exactly the workspace."""
@@ -393,9 +435,13 @@ def run(options: ExportOptions, output: Output) -> int:
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
     documents = {name: header + dump(document, name) for name, document in files.items()}
     check_targets(out, list(documents), replaced, force)
-    if unfinished:
-        output.info(f"Finishing the export into {out} that stopped before it was done.")
-    write(out, documents, replaced, settings.workspace_id)
+    with claimed(out):
+        # Again, now that no other export writes here: one may have finished meanwhile.
+        replaced = previous_export(out, force)
+        check_targets(out, list(documents), replaced, force)
+        if unfinished:
+            output.info(f"Finishing the export into {out} that stopped before it was done.")
+        write(out, documents, replaced, settings.workspace_id)
     for note in result.notes:
         output.warn(note)
     # Into DIR itself, DIR's manifests are the files replaced, which `protect` came from: a

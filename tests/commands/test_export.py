@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import operator
+import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.api.transports import platform
+from reconciler.commands import export as export_command
 from reconciler.commands.export import dump
 from reconciler.manifest.document import parse_yaml
+from reconciler.models import LiveCA
+from reconciler.plan.selection import in_scope
 from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
 from tests.support.cli import run_cli
@@ -387,6 +393,57 @@ def test_force_replaces_an_earlier_export_and_only_its_files(tmp_path: Path) -> 
     forced = run_cli("export", source, "--out", out, "--force")
     assert forced.exit_code == 0, forced.output
     assert sorted(p.name for p in out.iterdir()) == ["NOTES.md", "a.yaml", "reconciler.yaml"]
+    plan_is_empty(out, {})
+
+
+def test_an_export_into_a_folder_another_export_is_writing_is_refused(tmp_path: Path) -> None:
+    """Two exports into one folder at once both wrote it: the files of two workspaces
+    ended mixed, and the one that finished second failed to remove the marker the first
+    had removed ("cannot remove it: No such file or directory")."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    out.mkdir()
+    other = os.open(out, os.O_RDONLY)  # the other export, mid-way, holds the folder
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = run_cli("export", source, "--out", out, "--force")
+    finally:
+        os.close(other)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: --out {out}: another `reconciler export` is writing into it now; wait for "
+        "it to finish, or export into another directory\n",
+    )
+    assert list(out.iterdir()) == []  # nothing written
+
+
+def test_an_export_that_finished_meanwhile_is_replaced_whole_not_mixed_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--force` over an export of A; while this export (of B) reads its workspace, another
+    one (of C) replaces A's: the files this one replaces are those found once it holds the
+    folder, so it holds B's files alone, not B's and C's (a plan there would create C)."""
+    sources = {}
+    for name in "ABC":
+        sources[name] = write_manifests(tmp_path / name, [ca(name)])
+        assert run_cli("apply", sources[name], "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", sources["A"], "--out", out).exit_code == 0
+    scoped = in_scope
+    others: list[int] = []
+
+    def meanwhile(live: list[LiveCA], scope: Any) -> list[LiveCA]:
+        monkeypatch.setattr(f"{export_command.__name__}.in_scope", scoped)  # the other: plain
+        # The other export, whole, between this one's reading and its writing.
+        others.append(run_cli("export", sources["C"], "--out", out, "--force").exit_code)
+        return scoped(live, scope)
+
+    monkeypatch.setattr(f"{export_command.__name__}.in_scope", meanwhile)
+    result = run_cli("export", sources["B"], "--out", out, "--force")
+    assert others == [0]
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == ["b.yaml", "reconciler.yaml"]
     plan_is_empty(out, {})
 
 
