@@ -103,6 +103,15 @@ class ApplyOptions:
         return planning.Options(Chooser(self.only, self.exclude), tuple(allowed))
 
 
+#: Why an apply may not converge, and what to do: another apply at the same time (CI jobs,
+#: a teammate) wins the last write of a CA both change; nothing locks a workspace.
+CHANGED_MEANWHILE = (
+    "Another run or a user may have changed the workspace during this apply (or the API "
+    "stored something other than what was sent): run `reconciler plan` to see the "
+    "difference, then apply again"
+)
+
+
 def run(options: ApplyOptions, output: Output) -> int:
     """0 when the workspace matches the plan afterwards, else an error (exit 1)."""
     asked = options.planning()
@@ -158,7 +167,9 @@ async def _apply_saved(
         problems = applier.verify(plan, await client.list())
         if problems:
             raise ApplyError(
-                "after applying, the workspace does not match the plan: " + "; ".join(problems)
+                "after applying, the workspace does not match the plan: "
+                + "; ".join(problems)
+                + f". {CHANGED_MEANWHILE}"
             )
         if options.wait:
             await _follow(client, report, output, options, settings)
@@ -264,7 +275,10 @@ async def _apply_directory(
         if not again.empty:
             if options.fmt == "text":  # with --format json, stdout holds the report only
                 render.show(again, output, "text")
-            raise ApplyError(f"after applying, the plan is not empty: {render.summary_line(again)}")
+            raise ApplyError(
+                f"after applying, the plan is not empty: {render.summary_line(again)} "
+                + CHANGED_MEANWHILE
+            )
         if options.wait:
             await _follow(client, report, output, options, ws.settings)
     return 0

@@ -248,3 +248,35 @@ def test_a_format_1_plan_without_dir_says_to_give_its_directory(
         "assumed: give the one it was made from, reconciler apply DIR --plan FILE."
     ) in said
     assert cli("apply", directory, "--plan", saved).exit_code == 0
+
+
+def test_a_saved_plan_overwritten_during_its_apply_says_what_may_have_happened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two saved plans of one live state applied at once both pass the stale check; the
+    first to write then fails with "does not have the planned description" and no word
+    of why or what to do. Forced here: the other run writes right after this one."""
+    from reconciler.commands import apply as apply_command
+
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    write_manifests(directory, [{**ca("A"), "description": "ours"}])
+    plan = tmp_path / "plan.json"
+    assert run_cli("plan", directory, "--out", plan).exit_code == 0
+    real = apply_command._run_plan
+
+    async def then_the_other_run(plan: Any, client: Any, *args: Any, **kwargs: Any) -> Any:
+        report = await real(plan, client, *args, **kwargs)
+        (action,) = plan.actions
+        await client.update(action.id, {**action.body, "description": "theirs"})
+        return report
+
+    monkeypatch.setattr(apply_command, "_run_plan", then_the_other_run)
+    result = run_cli("apply", "--plan", plan)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        'Error: after applying, the workspace does not match the plan: "A" does not have the '
+        "planned description. Another run or a user may have changed the workspace during "
+        "this apply (or the API stored something other than what was sent): run `reconciler "
+        "plan` to see the difference, then apply again\n"
+    )
