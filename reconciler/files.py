@@ -20,6 +20,11 @@ from typing import BinaryIO, Literal
 
 from reconciler.errors import ReconcilerError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locks; one run at a time is on the user
+    fcntl = None  # type: ignore[assignment]
+
 #: Windows opens files as text unless told otherwise.
 _BINARY = getattr(os, "O_BINARY", 0)
 
@@ -39,6 +44,19 @@ def open_private(path: Path, mode: Literal["wb", "ab", "a+b"]) -> BinaryIO:
     descriptor = os.open(path, _OPEN_FLAGS[mode] | _BINARY, 0o600)
     stream: BinaryIO = os.fdopen(descriptor, mode)
     return stream
+
+
+def hold(descriptor: int) -> bool:
+    """Lock an open file (or folder) for this process, without waiting: False when another
+    process holds it. The lock goes with the descriptor's close, or the process's end (a
+    killed run leaves none behind). Where the system has no such locks, True."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def real_path(path: Path) -> Path:

@@ -20,11 +20,6 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no lock, one export at a time is on the user
-    fcntl = None  # type: ignore[assignment]
-
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -35,7 +30,7 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
 from reconciler.export import export
-from reconciler.files import leftovers, real_path, refusal, write_atomically
+from reconciler.files import hold, leftovers, real_path, refusal, write_atomically
 from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
@@ -343,21 +338,16 @@ def claimed(out: Path) -> Iterator[None]:
                 f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
             ) from None
         raise refusal("--out", out, exc) from None
-    if fcntl is None:
-        yield
-        return
     try:
         descriptor = os.open(out, os.O_RDONLY)
     except OSError as exc:
         raise refusal("--out", out, exc, "read") from None
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not hold(descriptor):
             raise ReconcilerError(
                 f"--out {out}: another `reconciler export` is writing into it now; wait for "
                 "it to finish, or export into another directory"
-            ) from None
+            )
         yield
     finally:
         os.close(descriptor)

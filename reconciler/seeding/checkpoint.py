@@ -20,13 +20,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from reconciler.errors import CheckpointError, printable
-from reconciler.files import open_private
+from reconciler.files import hold, open_private
 from reconciler.seeding.batches import Batch
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no lock, one run at a time is on the user
-    fcntl = None  # type: ignore[assignment]
 
 FORMAT = 1
 _HEADER_START = b'{"reconciler_checkpoint":'
@@ -303,11 +298,7 @@ class Checkpoint:
         os.fsync(self._file.fileno())
 
     def _lock(self) -> None:
-        if fcntl is None or self._file is None:
-            return
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if self._file is not None and not hold(self._file.fileno()):
             self._file.close()
             raise CheckpointError(
                 f"{self.path} is in use by another seeding run; wait for it or use another "

@@ -20,12 +20,7 @@ from typing import IO, Any
 import orjson
 
 from reconciler.errors import ApiError, SettingsError
-from reconciler.files import check_writable_file, open_private, refusal
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no lock, one run at a time is on the user
-    fcntl = None  # type: ignore[assignment]
+from reconciler.files import check_writable_file, hold, open_private, refusal
 
 JSON_FORMAT_VERSION = 1
 
@@ -226,11 +221,7 @@ class RejectsFile:
         self._lock()
 
     def _lock(self) -> None:
-        if fcntl is None or self._file is None:
-            return
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if self._file is not None and not hold(self._file.fileno()):
             self._file.close()
             self._file = None
             raise SettingsError(
