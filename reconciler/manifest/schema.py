@@ -1,6 +1,9 @@
 """JSON Schemas of the manifest files, generated from the models (editor completion + checks).
 
 Regenerate with `python -m reconciler.manifest.schema`; a test fails when `schemas/` is stale.
+From an installed package it writes `schemas/` in the current directory (never into
+site-packages): run at a repository's root, the folder that `$schema=../schemas/...` names
+in the first line of a manifest one folder down.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 from reconciler.models import ManifestFile
 from reconciler.settings import SettingsFile
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+#: The folder the package sits in: the repository in a checkout, site-packages installed.
+_ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "https://github.com/reconciler/reconciler/schemas"
 
 
@@ -59,7 +63,16 @@ def generate() -> dict[str, str]:
     }
 
 
-def write(directory: Path = SCHEMA_DIR) -> list[Path]:
+def default_directory() -> Path:
+    """Where the schemas go without a folder named: the checkout's `schemas/` (what the
+    repository commits), else `schemas/` in the current directory."""
+    if (_ROOT / "pyproject.toml").is_file():
+        return _ROOT / "schemas"
+    return Path("schemas")
+
+
+def write(directory: Path | None = None) -> list[Path]:
+    directory = default_directory() if directory is None else directory
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in generate().items():
@@ -70,5 +83,5 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
+    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
         print(f"wrote {path}")

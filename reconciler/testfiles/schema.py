@@ -1,6 +1,7 @@
 """The JSON Schema of test files (`schemas/test.schema.json`), generated from the models,
 for editors (completion, checks as you type). Regenerate with
-`python -m reconciler.testfiles.schema`; a test fails when the committed one is stale."""
+`python -m reconciler.testfiles.schema` (into `schemas/` of the current directory from an
+installed package); a test fails when the committed one is stale."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from reconciler.manifest.schema import BASE_URL, SCHEMA_DIR
+from reconciler.manifest.schema import BASE_URL, default_directory
 from reconciler.testfiles.model import SuiteFile
 
 NAME = "test.schema.json"
@@ -28,7 +29,8 @@ def generate() -> str:
     return json.dumps(schema, indent=2) + "\n"
 
 
-def write(directory: Path = SCHEMA_DIR) -> Path:
+def write(directory: Path | None = None) -> Path:
+    directory = default_directory() if directory is None else directory
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / NAME
     path.write_text(generate(), encoding="utf-8")
@@ -36,4 +38,4 @@ def write(directory: Path = SCHEMA_DIR) -> Path:
 
 
 if __name__ == "__main__":
-    print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR)}")
+    print(f"wrote {write(Path(sys.argv[1]) if len(sys.argv) > 1 else None)}")

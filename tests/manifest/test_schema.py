@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import jsonschema
+import pytest
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import ManifestError
@@ -27,6 +32,31 @@ def test_committed_schemas_are_current() -> None:
         assert committed == text, (
             f"schemas/{name} is stale: run `python -m reconciler.manifest.schema`"
         )
+
+
+@pytest.mark.parametrize(
+    ("module", "written"),
+    [
+        ("reconciler.manifest.schema", {"manifest.schema.json", "settings.schema.json"}),
+        ("reconciler.testfiles.schema", {"test.schema.json"}),
+    ],
+)
+def test_an_installed_package_writes_the_schemas_in_the_current_directory(
+    tmp_path: Path, module: str, written: set[str]
+) -> None:
+    """Installed (no checkout around the package), `python -m` writes `./schemas/`, not a
+    `schemas/` folder in site-packages that no package owns (and that a read-only install
+    refuses with a traceback)."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(
+        ROOT / "reconciler", site / "reconciler", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    work = tmp_path / "repo"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    subprocess.run([sys.executable, "-m", module], cwd=work, env=env, check=True)
+    assert {path.name for path in (work / "schemas").iterdir()} == written
+    assert not (site / "schemas").exists()
 
 
 def _plain(value: object) -> object:
