@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from importlib.metadata import files
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from tests.support.imports import PACKAGE, imports
+
 ROOT = Path(__file__).resolve().parents[1]
+#: Imported, not declared: pydantic's own core, whose exact version pydantic pins.
+BROUGHT_BY_ANOTHER = {"pydantic_core"}
 
 
 def dependencies() -> list[Requirement]:
@@ -18,6 +24,25 @@ def dependencies() -> list[Requirement]:
     assert found is not None
     lines = [line for line in found[1].splitlines() if not line.strip().startswith("#")]
     return [Requirement(spec) for spec in ast.literal_eval("[" + "\n".join(lines) + "]")]
+
+
+def test_every_module_the_package_imports_is_declared() -> None:
+    # The top-level names each declared distribution installs, read from its files (the
+    # Python 3.10 packages_distributions() misses those without a top_level.txt).
+    declared = {
+        file.parts[0].partition(".")[0]
+        for requirement in dependencies()
+        for file in files(requirement.name) or []
+    }
+    undeclared = set()
+    for path in PACKAGE.rglob("*.py"):
+        for name in imports(path):
+            top = name.partition(".")[0]
+            if top in {"reconciler", "__future__", *BROUGHT_BY_ANOTHER, *sys.stdlib_module_names}:
+                continue
+            if top not in declared:
+                undeclared.add(f"{top} ({path.relative_to(ROOT)})")
+    assert not undeclared, f"imported but not in [project] dependencies: {sorted(undeclared)}"
 
 
 def test_the_typer_floor_is_a_release_the_cli_runs_on() -> None:
