@@ -57,7 +57,10 @@ MAX_AGE = 30 * 24 * 3600.0  # seconds unused after which an entry is removed
 def root(environ: Mapping[str, str] | None = None) -> Path | None:
     """Where entries live, or None when the cache is turned off (settings.Tuning reads
     RECONCILER_CACHE_DIR and XDG_CACHE_HOME)."""
-    return Tuning.from_env(environ).cache_dir
+    tuning = Tuning.from_env(environ)
+    if tuning.cache_unusable is not None:
+        _cache_off(Path("~"), tuning.cache_unusable)
+    return tuning.cache_dir
 
 
 #: Packages besides ours whose code decides what an entry holds: PyYAML composes the

@@ -109,13 +109,18 @@ def _knob_value(knob: _Knob, raw: str) -> float:
     return value
 
 
-def _cache_dir(env: Mapping[str, str]) -> Path | None:
-    """RECONCILER_CACHE_DIR (empty: no cache), else the XDG cache directory."""
+def _cache_dir(env: Mapping[str, str]) -> tuple[Path | None, str | None]:
+    """RECONCILER_CACHE_DIR (empty: no cache), else the XDG cache directory; or no cache
+    and why, when `~` names no folder (no HOME, and a user id without a passwd entry:
+    a container run as an arbitrary user)."""
     configured = env.get("RECONCILER_CACHE_DIR")
-    if configured is not None:
-        return Path(configured).expanduser() if configured.strip() else None
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reconciler"
+    try:
+        if configured is not None:
+            return (Path(configured).expanduser() if configured.strip() else None), None
+        base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        return None, "no home directory: HOME is not set and the user has no passwd entry"
+    return Path(base) / "reconciler", None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ class Tuning:
     #: The account's active-CA limit; None: not set here.
     active_limit: int | None = None
     cache_dir: Path | None = None
+    #: Why there is no cache_dir though the cache is not turned off (said once, as a warning).
+    cache_unusable: str | None = None
     #: Processes that parse manifest files on a first load; None: one per core.
     workers: int | None = None
 
@@ -152,6 +159,7 @@ class Tuning:
             if raw:
                 values[knob.field] = _knob_value(knob, raw)
         default = cls()
+        cache_dir, cache_unusable = _cache_dir(env)
         return cls(
             retry_attempts=int(values.get("retry_attempts", default.retry_attempts)),
             retry_initial_wait=values.get("retry_initial_wait", default.retry_initial_wait),
@@ -163,7 +171,8 @@ class Tuning:
             seed_rate=values.get("seed_rate"),
             seed_rate_ceiling=values.get("seed_rate_ceiling"),
             active_limit=int(values["active_limit"]) if "active_limit" in values else None,
-            cache_dir=_cache_dir(env),
+            cache_dir=cache_dir,
+            cache_unusable=cache_unusable,
             workers=int(values["workers"]) if "workers" in values else None,
         )
 

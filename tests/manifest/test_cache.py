@@ -305,6 +305,32 @@ def test_a_cache_that_cannot_be_used_is_said_once(
     assert "RECONCILER_CACHE_DIR" in said[0]
 
 
+def test_no_home_directory_turns_the_cache_off_with_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A container run as a user id without a passwd entry and without HOME: `~` names no
+    folder, and validate and plan ended in "This is a bug" (Path.home's RuntimeError)."""
+    import pwd
+
+    def unknown(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    directory = workspace(tmp_path)
+    for name in ("RECONCILER_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", unknown)
+    monkeypatch.setattr(cache, "_OFF", set())
+    with caplog.at_level(logging.WARNING, logger="reconciler.cache"):
+        assert manifest.load(directory).cas[0].name == "Rolling"
+        manifest.load(directory)
+    said = [record.getMessage() for record in caplog.records]
+    assert said == [
+        "the manifest cache is off (no home directory: HOME is not set and the user has no "
+        "passwd entry): every manifest is parsed afresh. Point RECONCILER_CACHE_DIR at a "
+        "folder of your own, or set it empty to go without"
+    ]
+
+
 def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
     directory = workspace(tmp_path)
     manifest.load(directory)
