@@ -60,6 +60,10 @@ def root(environ: Mapping[str, str] | None = None) -> Path | None:
     tuning = Tuning.from_env(environ)
     if tuning.cache_unusable is not None:
         _cache_off(Path("~"), tuning.cache_unusable)
+    if tuning.cache_dir is not None and not Path(reconciler.__file__).parent.is_dir():
+        # Imported from a zip archive: code_fingerprint cannot date the code's files.
+        _cache_off(tuning.cache_dir, f"reconciler runs from an archive, {reconciler.__file__}")
+        return None
     return tuning.cache_dir
 
 

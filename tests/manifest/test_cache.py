@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import reconciler
 from reconciler.errors import ManifestError
 from reconciler.manifest import cache, composing, files
 from reconciler.manifest import loader as manifest
@@ -329,6 +332,29 @@ def test_no_home_directory_turns_the_cache_off_with_a_word(
         "passwd entry): every manifest is parsed afresh. Point RECONCILER_CACHE_DIR at a "
         "folder of your own, or set it empty to go without"
     ]
+
+
+def test_a_package_imported_from_a_zip_archive_turns_the_cache_off(tmp_path: Path) -> None:
+    """The code's fingerprint lists the package's folder; imported from a zip there is
+    none, and validate ended in "unexpected NotADirectoryError ... This is a bug"."""
+    package = Path(reconciler.__file__).parent
+    archive = tmp_path / "reconciler.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in package.rglob("*.py"):
+            zipped.write(path, path.relative_to(package.parent).as_posix())
+    (tmp_path / "work").mkdir()
+    directory = workspace(tmp_path / "work")
+    env = {**os.environ, "PYTHONPATH": str(archive), "RECONCILER_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", str(directory)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"reconciler runs from an archive, {archive}" in done.stderr
 
 
 def test_a_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
