@@ -53,3 +53,11 @@ def test_the_typer_floor_is_a_release_the_cli_runs_on() -> None:
     (typer,) = (requirement for requirement in dependencies() if requirement.name == "typer")
     assert not typer.specifier.contains("0.27.3")
     assert typer.specifier.contains("0.28.0")
+
+
+def test_no_httpx_1_pre_release_is_allowed() -> None:
+    """httpx 1.0.dev has no ASGITransport (the embedded emulator's): with `pip install
+    --pre`, plan, apply and export ended in "unexpected AttributeError ... This is a bug"."""
+    (httpx,) = (requirement for requirement in dependencies() if requirement.name == "httpx")
+    assert not httpx.specifier.contains("1.0.dev6", prereleases=True)
+    assert httpx.specifier.contains("0.28.1")
