@@ -61,3 +61,27 @@ def test_no_httpx_1_pre_release_is_allowed() -> None:
     (httpx,) = (requirement for requirement in dependencies() if requirement.name == "httpx")
     assert not httpx.specifier.contains("1.0.dev6", prereleases=True)
     assert httpx.specifier.contains("0.28.1")
+
+
+def test_the_sdist_holds_every_folder_of_the_project() -> None:
+    """A packager runs the tests from the sdist: they read tests/support, the docs, the
+    example manifests and workflows, and the schemas (setuptools alone took 20 of the
+    test files and none of the rest)."""
+    lines = (ROOT / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+    grafted = {line.split()[1] for line in lines if line.startswith("graft ")}
+    folders = {
+        path.name
+        for path in ROOT.iterdir()
+        if path.is_dir() and (path.name == ".ci" or not path.name.startswith("."))
+    }
+    left = folders - grafted - {"reconciler", "reconciler.egg-info", "build", "dist"}
+    assert not left, f"MANIFEST.in leaves out {sorted(left)}"
+    assert "include LICENSE README.md action.yml .pre-commit-hooks.yaml" in lines
+
+
+def test_the_version_is_written_once() -> None:
+    """`reconciler --version` and the package's metadata read the same line."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in text
+    assert 'version = { attr = "reconciler.__version__" }' in text
+    assert not re.search(r'^version = "', text, re.MULTILINE)
