@@ -322,13 +322,8 @@ def unfinished_here(out: Path, workspace: int) -> bool:
     return text.rstrip("\n").rpartition("\n")[2] == f"workspace: {workspace}"
 
 
-@contextlib.contextmanager
-def claimed(out: Path) -> Iterator[None]:
-    """`out` (made if missing) held by this export while it checks and writes (a lock on
-    the folder itself, which leaves no file behind), so that a second export into the same
-    folder at once is refused: two, of two workspaces, each passed the checks, then left
-    the files of both, and the second to finish failed to remove the marker the first had
-    removed."""
+def _make(out: Path) -> None:
+    """`out`, made if missing; a named error when it cannot be."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -338,6 +333,16 @@ def claimed(out: Path) -> Iterator[None]:
                 f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
             ) from None
         raise refusal("--out", out, exc) from None
+
+
+@contextlib.contextmanager
+def claimed(out: Path) -> Iterator[None]:
+    """`out` (made if missing) held by this export while it checks and writes (a lock on
+    the folder itself, which leaves no file behind), so that a second export into the same
+    folder at once is refused: two, of two workspaces, each passed the checks, then left
+    the files of both, and the second to finish failed to remove the marker the first had
+    removed."""
+    _make(out)
     try:
         descriptor = os.open(out, os.O_RDONLY)
     except OSError as exc:
@@ -356,15 +361,7 @@ def claimed(out: Path) -> Iterator[None]:
 def write(out: Path, documents: dict[str, str], replaced: list[Path], workspace: int) -> None:
     """Remove what the earlier export wrote and this one does not (CAs deleted or renamed
     since), then write every file whole: `out` then holds exactly the workspace."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        if out.is_symlink() and not out.exists():  # mkdir would say "File exists"
-            raise ReconcilerError(
-                f"--out {out}: cannot write in it: it is a symbolic link to "
-                f"{os.readlink(out)}, which leads to no folder (a loop, or nothing)"
-            ) from None
-        raise refusal("--out", out, exc) from None
+    _make(out)
     # Until the last file is written, the folder says it is unfinished: plan, apply and
     # validate refuse it, and the same export run again finishes it (without --force).
     marker = out / manifest.UNFINISHED_EXPORT
