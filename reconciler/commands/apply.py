@@ -160,7 +160,10 @@ async def _apply_saved(
         if refused:
             raise safety.refusal(refused, settings.environment)
         if plan.empty:
-            output.print(Text("No changes in the saved plan."))
+            if options.fmt == "json":  # stdout holds the report, as for an empty new plan
+                _write_report(ApplyReport(), output)
+            else:
+                output.print(Text("No changes in the saved plan."))
             return 0
         seeder = _saved_seeder(plan, settings, output, options, client)
         report = await _run_plan(plan, client, output, options, seeder)
@@ -260,7 +263,7 @@ async def _apply_directory(
             raise safety.refusal(planned.refused, ws.environment)
         if plan.empty:
             if options.fmt == "json":
-                output.write_raw(json.dumps(ApplyReport().to_json(), indent=2) + "\n")
+                _write_report(ApplyReport(), output)
             return 0
         seeder = _seeder(plan, ws.settings, seed_files.catalogue_of(ws), output, options, client)
         if not options.auto_approve:
@@ -354,7 +357,7 @@ async def _run_plan(
         plan, client, concurrency=options.concurrency, on_step=on_step, seeder=seeder
     )
     if options.fmt == "json":
-        output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
+        _write_report(report, output)
     else:
         for line in render.report_text(report):
             output.print(line)
@@ -363,6 +366,11 @@ async def _run_plan(
     if not report.ok:
         raise failure_error(report)
     return report
+
+
+def _write_report(report: ApplyReport, output: Output) -> None:
+    """The JSON report (`--format json`), the only thing on stdout."""
+    output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
 
 
 def failure_error(report: ApplyReport) -> ApplyError:
