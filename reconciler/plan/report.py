@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 from reconciler.plan.value import Action, ActionKind
 
+#: The version of the JSON report (`apply --format json`): a script reading it checks it.
+REPORT_FORMAT_VERSION = 1
+
 Status = Literal["done", "failed", "not_started"]
 STATUSES: tuple[Status, ...] = ("done", "failed", "not_started")
 
@@ -129,6 +132,7 @@ class ApplyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format_version": REPORT_FORMAT_VERSION,
             "status": "ok" if self.ok else "failed",
             "summary": {s: self.count(s) for s in STATUSES},
             "actions": [outcome.to_json() for outcome in self.outcomes],
