@@ -142,6 +142,30 @@ def test_a_plan_of_a_newer_format_is_refused_as_a_newer_version_s(tmp_path: Path
     )
 
 
+@pytest.mark.parametrize(("version", "read_as"), [("true", None), ("3.0", 3), ("2.0", 2)])
+def test_a_format_version_is_a_number_not_a_boolean(
+    tmp_path: Path, version: str, read_as: int | None
+) -> None:
+    """`"format_version": true` was read as format 1 (Python's True == 1) and refused as
+    "(format_version True): environment: Extra inputs are not permitted"; `3.0` as damage,
+    not as a newer format. JSON's 2.0 is 2."""
+    text = FULL.to_json().replace(b'"format_version": 2', b'"format_version": ' + version.encode())
+    path = tmp_path / "plan.json"
+    path.write_bytes(text)
+    if read_as == 2:
+        assert Plan.load(path) == FULL
+        return
+    with pytest.raises(ReconcilerError) as caught:
+        Plan.load(path)
+    if read_as is None:
+        assert caught.value.message == (
+            f"{path} is not a reconciler plan (format_version 1 or 2): format_version: "
+            "Input should be 1 or 2"
+        )
+    else:
+        assert f"was written in plan format {read_as} by a newer reconciler" in caught.value.message
+
+
 @pytest.mark.parametrize("field", ["directory", "database"])
 def test_a_path_with_a_nul_in_a_plan_file_is_damage(tmp_path: Path, field: str) -> None:
     """`apply --plan` of a plan whose directory held a NUL ended in "unexpected ValueError:

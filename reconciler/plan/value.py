@@ -304,7 +304,11 @@ class Plan(_Value):
         except orjson.JSONDecodeError as exc:
             raise ReconcilerError(f"{path} is not a reconciler plan (not JSON: {exc})") from None
         version = document.get("format_version") if isinstance(document, dict) else None
-        if isinstance(version, int) and not isinstance(version, bool) and version > 2:
+        if isinstance(version, bool) or not isinstance(version, (int, float)):
+            version = None  # `true` is no version (though Python's True == 1), nor is "2"
+        elif isinstance(version, float) and version.is_integer():
+            version = int(version)  # JSON's 2.0 is 2
+        if version is not None and version > 2:
             # A plan of a newer reconciler: not damage, and not to be read as format 2.
             raise ReconcilerError(
                 f"{path} was written in plan format {version} by a newer reconciler, and this "
@@ -319,6 +323,8 @@ class Plan(_Value):
             where = format_path([p for p in first["loc"] if p != "[key]"]) or "(top)"
             known = version if version in (1, 2) else "1 or 2"
             message = str(first["msg"]).removeprefix("Value error, ")
+            if version is None and first["loc"] == ("format_version",):
+                message = "Input should be 1 or 2"  # not only format 2's
             raise ReconcilerError(
                 f"{path} is not a reconciler plan (format_version {known}): {where}: {message}"
             ) from None
