@@ -79,7 +79,11 @@ class RawApi:
     def __init__(
         self, url: str, workspace_id: int = WORKSPACE, client_secret: str = "emulator"
     ) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+        # No connection kept between calls: most tests never close a RawApi, and a pooled
+        # socket the collector finds later failed whichever test was running then
+        # (ResourceWarning, an error under pytest's filterwarnings).
+        no_pool = httpx.Limits(max_keepalive_connections=0)
+        self.http = httpx.Client(base_url=url, timeout=30, limits=no_pool)
         token = self.http.post(
             "/oauth/token",
             json={
