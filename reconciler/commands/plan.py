@@ -140,9 +140,10 @@ def run(options: PlanCommandOptions, output: Output) -> int:
     results = run_async(plan_workspaces(chosen.workspaces, asked, output, facts))
     if chosen.every:
         plans = {str(r.workspace.environment): r.plan for r in results}
-        render.show_all(plans, output, options.fmt)
+        refused_by = {str(r.workspace.environment): r.refused for r in results}
+        render.show_all(plans, output, options.fmt, refused_by)
     else:
-        render.show(results[0].plan, output, options.fmt)
+        render.show(results[0].plan, output, options.fmt, results[0].refused)
     refused = refusal(results, saving=options.out is not None)
     if refused is not None:
         raise refused

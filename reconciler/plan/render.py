@@ -12,7 +12,7 @@ The JSON form is data and is exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import groupby
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from reconciler.plan.value import (
     Promotion,
     Summary,
     ValueDiff,
+    Violation,
 )
 
 Format = Literal["text", "markdown", "json"]
@@ -228,25 +229,47 @@ def text_all(plans: dict[str, Plan]) -> Iterator[Text]:
         yield from text(plan)
 
 
-def show(plan: Plan, output: Output, fmt: Format) -> None:
-    """Print the plan on stdout as `plan` does: text, Markdown or the JSON plan."""
+def _refused_json(plan: Plan, refused: Sequence[Violation]) -> dict[str, Any]:
+    """The JSON plan, and the rules that refuse it (a refused plan is never saved, so this
+    member never reaches a plan file): a script sees which plan was refused, and why."""
+    return {**plan.document(), "refused": [v.model_dump(mode="json") for v in refused]}
+
+
+def _json(document: object) -> str:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def show(plan: Plan, output: Output, fmt: Format, refused: Sequence[Violation] = ()) -> None:
+    """Print the plan on stdout as `plan` does: text, Markdown or the JSON plan (with
+    `refused`, the rules that refuse it, when there are any)."""
     from reconciler.plan import markdown
 
     if fmt == "json":
-        output.write_raw(plan.to_json().decode())
+        shown = _json(_refused_json(plan, refused)) if refused else plan.to_json().decode()
+        output.write_raw(shown)
     elif fmt == "markdown":
         output.write_raw(markdown.markdown(plan))
     else:
         output.print_lines(text(plan))
 
 
-def show_all(plans: dict[str, Plan], output: Output, fmt: Format) -> None:
-    """Several environments' plans: one section (or JSON member) each."""
+def show_all(
+    plans: dict[str, Plan],
+    output: Output,
+    fmt: Format,
+    refused: Mapping[str, Sequence[Violation]] | None = None,
+) -> None:
+    """Several environments' plans: one section (or JSON member, with `refused` in each
+    plan a rule refuses) each."""
     from reconciler.plan import markdown
 
     if fmt == "json":
-        document = {"environments": {name: plan.document() for name, plan in plans.items()}}
-        output.write_raw(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        rules = refused or {}
+        environments = {
+            name: _refused_json(plan, rules[name]) if rules.get(name) else plan.document()
+            for name, plan in plans.items()
+        }
+        output.write_raw(_json({"environments": environments}))
     elif fmt == "markdown":
         output.write_raw(markdown.markdown_all(plans))
     else:

@@ -309,9 +309,18 @@ def test_each_safety_rule_is_refused_then_allowed(
     assert f"--allow {rule}" in refused.stderr
     assert "The plan was not saved." in refused.stderr
     assert not (tmp_path / "refused.json").exists()
+    # A script reads which rules refuse the plan in the JSON (per environment with --env all).
+    as_json = cli("plan", directory, "--env", name, "--format", "json")
+    assert as_json.exit_code == 1
+    assert {v["rule"] for v in json.loads(as_json.stdout)["refused"]} == {rule}
+    if rule == "delete":
+        every = json.loads(cli("plan", directory, "--env", "all", "--format", "json").stdout)
+        refused_in = {env for env, one in every["environments"].items() if "refused" in one}
+        assert refused_in == {name}
     assert cli("apply", directory, "--env", name, "--auto-approve").exit_code == 1
     assert writes(servers[name].stats()) == before
     plan = plan_json(directory, "--env", name, "--allow", rule)
+    assert "refused" not in plan
     assert plan["allowed"] == [rule]
     assert plan["overridden"]
     assert {v["rule"] for v in plan["overridden"]} == {rule}
