@@ -1,6 +1,7 @@
 """The terminal edge: the only place that writes to stdout/stderr.
 
-Colour only on a TTY and never with NO_COLOR or --no-color; rich markup is off so that CA
+Colour only on a TTY (or with FORCE_COLOR) and never with NO_COLOR or --no-color; live
+progress bars only on a real terminal (`Output.live`); rich markup is off so that CA
 names like `[bold]` print as written. What is written is never rewritten here: plans,
 reports and exports are data and reach the terminal exactly; secrets are hidden where text
 about a request is made (`api.secrets`), and outside text is escaped where it enters a
@@ -72,6 +73,19 @@ class Output:
             self._common["color_system"] = None
         self.out = Console(file=tolerant(stdout or sys.stdout), **self._common)
         self.err = Console(file=tolerant(stderr or sys.stderr), stderr=True, **self._common)
+
+    @property
+    def live(self) -> bool:
+        """Whether stderr can show live progress bars: a terminal that is one. FORCE_COLOR
+        asks for colour, and rich then takes any stream for a terminal: bars redrawn ten
+        times a second with carriage returns and cursor codes would fill a CI log."""
+        isatty = getattr(self.err.file, "isatty", None)
+        return (
+            self.err.is_terminal
+            and not self.err.is_dumb_terminal
+            and isatty is not None
+            and bool(isatty())
+        )
 
     @property
     def interactive(self) -> bool:

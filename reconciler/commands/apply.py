@@ -468,7 +468,7 @@ async def follow_calculations(
         TaskProgressColumn(),
         TimeRemainingColumn(),
         console=output.err,
-        disable=not output.err.is_terminal,
+        disable=not output.live,
     )
     tasks: dict[int, TaskID]
     if len(activated) > BARS_AT_MOST:

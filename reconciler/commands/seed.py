@@ -49,14 +49,15 @@ class SeedCommandOptions:
 
 
 class _Progress:
-    """Progress bars on stderr when it is a terminal; otherwise warnings only."""
+    """Progress bars on stderr when it is a terminal (`Output.live`); otherwise warnings
+    only."""
 
     def __init__(self, output: Output) -> None:
         self._output = output
         self._bar: Progress | None = None
         self._reading: TaskID | None = None
         self._sending: TaskID | None = None
-        if output.err.is_terminal:
+        if output.live:
             self._bar = Progress(
                 TextColumn("{task.description:<10}"),
                 BarColumn(),

@@ -421,9 +421,16 @@ def _activated(names: list[str]) -> ApplyReport:
     )
 
 
+class _Terminal(io.StringIO):
+    """What a terminal shows: a stream that is a TTY."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def _on_a_terminal() -> tuple[Output, io.StringIO]:
     output = Output(no_color=True, stdout=io.StringIO(), stderr=io.StringIO())
-    shown = io.StringIO()
+    shown = _Terminal()
     output.err = Console(file=shown, force_terminal=True, width=100, no_color=True)
     return output, shown
 
@@ -446,6 +453,20 @@ async def test_the_wait_draws_one_bar_for_many_cas() -> None:
     )
     assert "25 CAs" in shown.getvalue()
     assert "CA 3" not in shown.getvalue()
+
+
+async def test_force_color_draws_no_wait_bars_into_a_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # FORCE_COLOR=1 (set by many CI workflows for every tool's colours) made rich take a
+    # log for a terminal: --wait drew its bars there, carriage returns and cursor codes.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    log = io.StringIO()
+    output = Output(stdout=io.StringIO(), stderr=log)
+    await follow_calculations(_CalculatedAtOnce(), _activated(["A", "B"]), output)
+    assert "All 2 activated CA(s) are calculated." in log.getvalue()
+    assert "\r" not in log.getvalue()
+    assert "\x1b[?25l" not in log.getvalue()  # the cursor hidden for a bar
 
 
 async def test_the_wait_reads_no_markup_in_a_ca_s_name() -> None:

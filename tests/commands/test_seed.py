@@ -772,3 +772,15 @@ def test_a_checkpoint_from_before_a_missing_ca_was_applied_says_so(tmp_path: Pat
     fresh = run_cli(*args, env=embedded)
     assert fresh.exit_code == 0, fresh.output
     assert "10 sent" in fresh.stdout
+
+
+def test_force_color_draws_no_live_bars_into_a_log(tmp_path: Path) -> None:
+    # FORCE_COLOR=1, which many CI workflows set for every tool's colours, made rich take
+    # the log for a terminal: `seed` drew its bars there, redrawn ten times a second with
+    # carriage returns and cursor codes (a line of megabytes in a long seed's log).
+    path = write_jsonl(tmp_path / "seeds.jsonl", users(50))
+    result = run_cli("seed", path, MANIFESTS, "--dry-run", env={"FORCE_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "50 valid" in result.stdout
+    assert "\r" not in result.stderr
+    assert "\x1b[?25l" not in result.stderr  # the cursor hidden for a bar
