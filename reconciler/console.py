@@ -16,7 +16,8 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from typing import IO, Any
@@ -28,6 +29,11 @@ from reconciler.errors import printable
 
 #: Lines `Output.print_lines` hands to rich (or writes) at once.
 CHUNK_LINES = 1000
+
+#: Seconds between two progress lines where no bar is drawn (a pipe, a CI log, TERM=dumb):
+#: a long seed or wait is seen to move, and a runner that stops a job silent for ten
+#: minutes (CircleCI, Travis) does not stop it, in a log of one line a minute.
+PROGRESS_EVERY = 60.0
 
 
 def _utf(stream: IO[str]) -> bool:
@@ -140,6 +146,30 @@ class Output:
         Console(file=buffer, width=self.err.width, **self._common).print_exception()
         self.err.file.write(Redactor.from_env()(buffer.getvalue()))
         self.err.file.flush()
+
+
+class Heartbeat:
+    """When a progress line is due where no bar is drawn (`Output.live` is false): once
+    `every` seconds have passed since the start or the last line."""
+
+    def __init__(
+        self, every: float = PROGRESS_EVERY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._every = every
+        self._clock = clock
+        self._last = clock()
+
+    def due(self) -> bool:
+        now = self._clock()
+        if now - self._last < self._every:
+            return False
+        self._last = now
+        return True
+
+
+def percent(done: int, total: int) -> str:
+    """`done` of `total` as a progress line says it: `24%` (`100%` of nothing)."""
+    return f"{100 * done / total:.0f}%" if total else "100%"
 
 
 class _Notices(logging.Handler):

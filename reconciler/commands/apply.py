@@ -27,7 +27,7 @@ from reconciler import applier, manifest, workspace
 from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.api.retrying import duration, until
-from reconciler.console import Output
+from reconciler.console import Heartbeat, Output
 from reconciler.errors import (
     ApplyError,
     DeadlineExceeded,
@@ -457,9 +457,9 @@ async def follow_calculations(
     if deadline_left is not None and by_deadline:
         limit = max(deadline_left, 0.0)
         why = f"{named}; --wait-timeout {timeout:g}s ends later"
-    deadline = clock() + limit
+    deadline, ends = clock() + limit, until(limit)
     output.info(
-        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {until(limit)} "
+        f"Waiting for {len(activated)} activated CA(s) to be calculated, until {ends} "
         f"({why}); the apply itself is done."
     )
     progress = Progress(
@@ -470,6 +470,7 @@ async def follow_calculations(
         console=output.err,
         disable=not output.live,
     )
+    heartbeat = Heartbeat(clock=clock)
     tasks: dict[int, TaskID]
     if len(activated) > BARS_AT_MOST:
         whole = progress.add_task(f"{len(activated)} CAs", total=100 * len(activated))
@@ -492,6 +493,7 @@ async def follow_calculations(
         percents[ca_id] = percent
         if status.is_calculated:
             pending.discard(ca_id)
+        _tell_calculating(output, heartbeat, percents, len(pending), ends)
 
     with progress:
         while pending:
@@ -511,6 +513,19 @@ async def follow_calculations(
             if pending:
                 await sleep(min(poll, left))
     output.info(f"All {len(activated)} activated CA(s) are calculated.")
+
+
+def _tell_calculating(
+    output: Output, heartbeat: Heartbeat, percents: dict[int, float], pending: int, ends: str
+) -> None:
+    """Where no bar is drawn (a CI log), a line a minute at most of how far the wait came."""
+    if output.live or not pending or not heartbeat.due():
+        return
+    done, total = len(percents) - pending, len(percents)
+    output.info(
+        f"calculating: {done:,} of {total:,} activated CA(s) calculated "
+        f"({sum(percents.values()) / total:.0f}% overall), waiting until {ends}"
+    )
 
 
 def _timed_out(

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from reconciler import workspace
-from reconciler.console import Output
+from reconciler.console import Heartbeat, Output, percent
 from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError, quoted
 from reconciler.files import real_path
 from reconciler.seeding import SeedOptions, SeedReport, seed
@@ -49,14 +49,17 @@ class SeedCommandOptions:
 
 
 class _Progress:
-    """Progress bars on stderr when it is a terminal (`Output.live`); otherwise warnings
-    only."""
+    """Progress bars on stderr when it is a terminal (`Output.live`); otherwise a line a
+    minute at most (`Heartbeat`), so that a log shows how far a seed of hours has come."""
 
-    def __init__(self, output: Output) -> None:
+    def __init__(self, output: Output, heartbeat: Heartbeat | None = None) -> None:
         self._output = output
         self._bar: Progress | None = None
         self._reading: TaskID | None = None
         self._sending: TaskID | None = None
+        self._heartbeat = heartbeat or Heartbeat()
+        self._users = 0
+        self._confirmed = 0
         if output.live:
             self._bar = Progress(
                 TextColumn("{task.description:<10}"),
@@ -91,21 +94,32 @@ class _Progress:
             self._output.info(message)
 
     def reading(self, done: int, total: int) -> None:
-        if self._bar is None:
-            return
         detail = f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB"
+        if self._bar is None:
+            if self._heartbeat.due():
+                self._output.info(f"validating: {detail} read ({percent(done, total)})")
+            return
         if self._reading is None:
             self._reading = self._bar.add_task("validating", total=total, detail=detail)
         self._bar.update(self._reading, completed=done, detail=detail)
 
     def sending(self, users: int, already: int) -> None:
+        self._users, self._confirmed = users, already
         if self._bar is not None:
             self._sending = self._bar.add_task(
                 "sending", total=users, completed=already, detail=f"{already:,} of {users:,} users"
             )
 
     def confirmed(self, users: int) -> None:
-        if self._bar is None or self._sending is None:
+        self._confirmed += users
+        if self._bar is None:
+            if self._heartbeat.due():
+                done, total = self._confirmed, self._users
+                self._output.info(
+                    f"sending: {done:,} of {total:,} users confirmed ({percent(done, total)})"
+                )
+            return
+        if self._sending is None:
             return
         self._bar.advance(self._sending, users)
         task = self._bar.tasks[self._sending]

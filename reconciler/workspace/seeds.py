@@ -29,7 +29,7 @@ import orjson
 
 from reconciler.api.retrying import Deadline
 from reconciler.applier import SeedResult
-from reconciler.console import Output
+from reconciler.console import Heartbeat, Output, percent
 from reconciler.errors import ReconcilerError, SeedFileError, printable, quoted
 from reconciler.files import replace_whole
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
@@ -190,11 +190,15 @@ def unchanged_source(plan: Plan, catalogue: Catalogue) -> None:
 
 
 class _Notes:
-    """What a group of seeds shows while it goes: its waits and warnings, on stderr."""
+    """What a group of seeds shows while it goes: its waits and warnings, and a line a
+    minute at most of how many users landed (`Heartbeat`), on stderr."""
 
-    def __init__(self, output: Output, names: str) -> None:
+    def __init__(self, output: Output, names: str, heartbeat: Heartbeat | None = None) -> None:
         self.output = output
         self.names = names
+        self.heartbeat = heartbeat or Heartbeat()
+        self.users = 0
+        self.landed = 0
 
     def warn(self, message: str) -> None:
         self.output.warn(message)
@@ -208,9 +212,15 @@ class _Notes:
     def sending(self, users: int, already: int) -> None:
         earlier = f" ({already:,} confirmed by an earlier run)" if already else ""
         self.output.info(f"Seeding {self.names}: {users:,} users{earlier}.")
+        self.users, self.landed = users, already
 
     def confirmed(self, users: int) -> None:
-        pass
+        self.landed += users
+        if self.heartbeat.due():
+            done, total = self.landed, self.users
+            self.output.info(
+                f"seeding: {done:,} of {total:,} users confirmed ({percent(done, total)})"
+            )
 
 
 class GroupIndex:

@@ -469,6 +469,42 @@ async def test_force_color_draws_no_wait_bars_into_a_log(
     assert "\x1b[?25l" not in log.getvalue()  # the cursor hidden for a bar
 
 
+class _CalculatedAfter(PlatformClient):
+    """A workspace whose CA `n` is calculated `100 * n` seconds of `now` in."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    async def calculation(self, ca_id: int) -> CalculationStatus:
+        percent = min(100.0, self.now / ca_id)
+        return CalculationStatus(
+            is_calculated=percent >= 100, calculation_percent_complete=int(percent)
+        )
+
+
+async def test_without_a_terminal_the_wait_says_how_far_it_came_once_a_minute() -> None:
+    # Without a TTY (a CI log) `apply --wait` wrote "Waiting for ..." and then nothing
+    # until the end, up to its hour of --wait-timeout: the job looked hung, and a runner
+    # that stops a job silent for 10 minutes (CircleCI, Travis) stopped it.
+    client = _CalculatedAfter()
+    log = io.StringIO()
+    output = Output(stdout=io.StringIO(), stderr=log)
+
+    async def sleep(seconds: float) -> None:
+        client.now += seconds
+
+    await follow_calculations(
+        client, _activated(["A", "B", "C"]), output, clock=lambda: client.now, sleep=sleep
+    )
+    lines = log.getvalue().splitlines()
+    said = [line for line in lines if line.startswith("calculating: ")]
+    assert len(said) == 4  # at 60, 120, 180 and 240 s of the 300 s the wait took
+    assert said[0].startswith("calculating: 0 of 3 activated CA(s) calculated (35% overall)")
+    assert said[1].startswith("calculating: 1 of 3 activated CA(s) calculated (66% overall)")
+    assert said[0].endswith(lines[0].split("until ")[1].split(" (")[0])  # the wait's end
+    assert lines[-1] == "All 3 activated CA(s) are calculated."
+
+
 async def test_the_wait_reads_no_markup_in_a_ca_s_name() -> None:
     # `[/]` in a name stopped the wait with rich's MarkupError (a traceback, exit 3).
     output, shown = _on_a_terminal()

@@ -7,6 +7,7 @@ seeds, and never re-sending a confirmed batch."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -24,9 +25,11 @@ import pytest
 from markdown_it import MarkdownIt
 
 from reconciler.commands import apply as apply_command
+from reconciler.console import Heartbeat, Output
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.plan import markdown
 from reconciler.plan.value import Plan
+from reconciler.workspace.seeds import _Notes
 from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer, in_process
@@ -653,3 +656,22 @@ def test_a_deadline_set_for_apply_bounds_its_seeding_too(
     else:  # as before: seeding has no default deadline, its check has its own
         assert made[0].seconds is None
         assert {deadline.seconds for deadline in made[1:]} == {1800, None}
+
+
+def test_a_long_seeding_in_an_apply_says_how_far_it_came_once_a_minute() -> None:
+    # `apply --seeds` said "Seeding "LTV": 50,000 users." and then nothing until the
+    # seeds had all landed, on a terminal as in a CI log: minutes of silence for a large
+    # file, past the 10 minutes after which CircleCI or Travis stop a silent job.
+    now = [0.0]
+    log = io.StringIO()
+    notes = _Notes(Output(stdout=io.StringIO(), stderr=log), '"LTV"', Heartbeat(60, lambda: now[0]))
+    notes.sending(50_000, 0)
+    for second in range(1, 200):
+        now[0] = second
+        notes.confirmed(100)
+    assert log.getvalue().splitlines() == [
+        'Seeding "LTV": 50,000 users.',
+        "seeding: 6,000 of 50,000 users confirmed (12%)",
+        "seeding: 12,000 of 50,000 users confirmed (24%)",
+        "seeding: 18,000 of 50,000 users confirmed (36%)",
+    ]

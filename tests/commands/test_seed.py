@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 import logging
 import re
@@ -16,6 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
+from reconciler.commands.seed import _Progress
+from reconciler.console import Heartbeat, Output
 from reconciler.seeding.report import RejectsFile
 from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
 from tests.support.cli import Result, run_cli
@@ -784,3 +787,39 @@ def test_force_color_draws_no_live_bars_into_a_log(tmp_path: Path) -> None:
     assert "50 valid" in result.stdout
     assert "\r" not in result.stderr
     assert "\x1b[?25l" not in result.stderr  # the cursor hidden for a bar
+
+
+def test_without_a_terminal_a_long_seed_says_how_far_it_came_once_a_minute() -> None:
+    # Without a TTY (a CI log) `seed` wrote nothing between its last pacing announcement
+    # and its summary: 50,000 users at 100/s were 8 silent minutes, 100,000 users more
+    # than the 10 minutes after which CircleCI or Travis stop a job that writes nothing.
+
+    now = [0.0]
+    log = io.StringIO()
+    progress = _Progress(Output(stdout=io.StringIO(), stderr=log), Heartbeat(60, lambda: now[0]))
+    for second in range(0, 30, 10):  # validating, 30 s of a 3 MB file
+        now[0] = second
+        progress.reading(second * 100_000, 3_000_000)
+    progress.sending(50_000, 1_000)
+    for second in range(30, 600, 1):  # 100 users a second
+        now[0] = second
+        progress.confirmed(100)
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "sending: 4,100 of 50,000 users confirmed (8%)"  # at 60 s
+    assert lines[1] == "sending: 10,100 of 50,000 users confirmed (20%)"  # at 120 s
+    assert len(lines) == 9  # one a minute, no more
+    assert "\r" not in log.getvalue()
+
+
+def test_without_a_terminal_a_long_validation_says_how_far_it_came() -> None:
+
+    now = [0.0]
+    log = io.StringIO()
+    progress = _Progress(Output(stdout=io.StringIO(), stderr=log), Heartbeat(60, lambda: now[0]))
+    for second in range(0, 150, 5):
+        now[0] = second
+        progress.reading(second * 10_000_000, 2_000_000_000)
+    assert log.getvalue().splitlines() == [
+        "validating: 600.0 of 2,000.0 MB read (30%)",
+        "validating: 1,200.0 of 2,000.0 MB read (60%)",
+    ]
