@@ -67,7 +67,8 @@ class Output:
         stderr: IO[str] | None = None,
     ) -> None:
         self.debug = debug
-        color = not no_color and "NO_COLOR" not in os.environ
+        # no-color.org: NO_COLOR set and not empty (an empty variable is no variable).
+        color = not no_color and not os.environ.get("NO_COLOR")
         self._common: dict[str, Any] = {
             "markup": False,
             "highlight": False,

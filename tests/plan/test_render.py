@@ -107,6 +107,23 @@ def test_colour_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b[" not in quiet.getvalue()
 
 
+def test_an_empty_no_color_is_no_request_for_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `NO_COLOR=` (a CI template's `NO_COLOR: ${{ inputs.no-color }}` left empty) turned
+    # colour off: no-color.org, and the README's rule for every variable, say that an
+    # empty value is no value.
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NO_COLOR", "")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    buffer = Tty()
+    output = Output(stdout=buffer, stderr=io.StringIO())
+    for line in render.text(SAMPLE):
+        output.print(line)
+    assert "\x1b[" in buffer.getvalue()
+
+
 def test_a_large_plan_reaches_the_terminal_a_chunk_of_lines_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
