@@ -37,7 +37,7 @@ from reconciler.errors import (
     printable,
     quoted,
 )
-from reconciler.interrupts import run_async
+from reconciler.interrupts import Signals, run_async
 from reconciler.plan import integrity, render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.seeds import SeedFacts
@@ -362,7 +362,10 @@ async def _run_plan(
         for line in render.report_text(report):
             output.print(line)
     if report.interrupted:
-        raise Interrupted("interrupted; re-run the same command to continue")
+        # As every other command's stop says it: in a CI log, SIGTERM is the runner
+        # cancelling the job (or its time-out), not someone's Ctrl-C.
+        by = " by SIGTERM" if Signals.terminated else ""
+        raise Interrupted(f"interrupted{by}; re-run the same command to continue")
     if not report.ok:
         raise failure_error(report)
     return report
