@@ -32,6 +32,7 @@ from reconciler.applier import SeedResult
 from reconciler.console import Heartbeat, Output, percent
 from reconciler.errors import ReconcilerError, SeedFileError, printable, quoted
 from reconciler.files import replace_whole
+from reconciler.interrupts import Signals
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
 from reconciler.seeding import SeedOptions, SeedReport, seed, seed_async
@@ -331,6 +332,10 @@ class SeedGroups:
         report = await seed_async(
             options, self.catalogue, self.settings, _Notes(self.output, names), None, self.deadline
         )
+        if report.interrupted == "SIGTERM":
+            # The seeding watched SIGTERM itself: the apply ends as one SIGTERM stopped
+            # (143, said so), as `seed` does, not as Ctrl-C (130).
+            Signals.terminated = True
         self._rejects_started = self._rejects_started or report.rejects is not None
         results = self._results(report, cas)
         self._remember(record, report, cas, results, unseeded)

@@ -239,9 +239,13 @@ def test_a_run_killed_while_seeding_converges_without_resending(
     assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
 
 
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_while_seeding_finishes_the_batches_in_flight_and_says_where_each_ca_is(
-    tmp_path: Path, start_emulator: StartEmulator
+    tmp_path: Path, start_emulator: StartEmulator, sent: signal.Signals, code: int
 ) -> None:
+    # SIGTERM (a CI runner's cancel) while seeding ended the apply with 130 and
+    # "interrupted", as Ctrl-C: `seed` says SIGTERM and exits 143, and so does apply
+    # stopped by SIGTERM anywhere else.
     server = start_emulator()
     directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
     seeds = seed_file(tmp_path / "seeds.jsonl", 4000, NAMES[:2])
@@ -249,10 +253,12 @@ def test_ctrl_c_while_seeding_finishes_the_batches_in_flight_and_says_where_each
     output = tmp_path / "apply.log"
     process = start_apply(directory, seeds, server, output)
     wait_for_batches(process, directory / ".reconciler" / "seeding", 2, output)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(60) == 130, output.read_text()
+    process.send_signal(sent)
+    assert process.wait(60) == code, output.read_text()
     shown = output.read_text()
-    assert "seed failed: interrupted by SIGINT" in shown
+    assert f"seed failed: interrupted by {sent.name}" in shown
+    by = " by SIGTERM" if sent == signal.SIGTERM else ""
+    assert f"Error: interrupted{by}; re-run the same command to continue" in shown
     assert "activate not started" in shown
     assert [e for e in server.log() if e["route"] == ACTIVATION] == []
     server.settings(latency_ms=0)
