@@ -80,6 +80,10 @@ class Output:
             self._common["color_system"] = None
         self.out = Console(file=tolerant(stdout or sys.stdout), **self._common)
         self.err = Console(file=tolerant(stderr or sys.stderr), stderr=True, **self._common)
+        #: Whether stdout may end in half a line: a write not ending one, or one a signal
+        #: cut short (SIGTERM while the pipe was full). What stderr says next then starts
+        #: a line of its own, or a log of both would read `+ definition.time_peError: ...`.
+        self._open_line = False
 
     @property
     def live(self) -> bool:
@@ -105,16 +109,18 @@ class Output:
         an escape there (`\\xe9`, `\\U0001f600`) would make the JSON invalid."""
         file = self.out.file
         buffer = getattr(file, "buffer", None)
-        if buffer is not None and not _utf(file):
+        with self._writing(ends_line=text.endswith("\n")):
+            if buffer is not None and not _utf(file):
+                file.flush()
+                buffer.write(text.encode("utf-8"))
+                buffer.flush()
+                return
+            file.write(text)
             file.flush()
-            buffer.write(text.encode("utf-8"))
-            buffer.flush()
-            return
-        file.write(text)
-        file.flush()
 
     def print(self, text: str | Text = "") -> None:
-        self.out.print(text)
+        with self._writing():
+            self.out.print(text)
 
     def print_lines(self, lines: Iterable[Text]) -> None:
         """Print lines as one `print` of them joined would, `CHUNK_LINES` at a time: rich
@@ -122,21 +128,36 @@ class Output:
         spends as long on each call as on a line. Without colour (a pipe, a CI log) the
         plain text is written as is."""
         remaining = iter(lines)
-        for chunk in iter(lambda: list(islice(remaining, CHUNK_LINES)), []):
-            if self.out.color_system is None:
-                self.out.file.write("".join(line.plain + "\n" for line in chunk))
-            else:
-                self.out.print(Text("\n").join(chunk))
-        self.out.file.flush()
+        with self._writing():
+            for chunk in iter(lambda: list(islice(remaining, CHUNK_LINES)), []):
+                if self.out.color_system is None:
+                    self.out.file.write("".join(line.plain + "\n" for line in chunk))
+                else:
+                    self.out.print(Text("\n").join(chunk))
+            self.out.file.flush()
+
+    @contextmanager
+    def _writing(self, *, ends_line: bool = True) -> Iterator[None]:
+        """A write to stdout: while it goes, and if it is cut short, the line is open."""
+        self._open_line = True
+        yield
+        self._open_line = not ends_line
+
+    def _say(self, text: Text) -> None:
+        """A message on stderr, on a line of its own."""
+        if self._open_line:
+            self._open_line = False
+            self.err.file.write("\n")
+        self.err.print(text)
 
     def error(self, message: str) -> None:
-        self.err.print(Text("Error: ", style="bold red") + Text(message))
+        self._say(Text("Error: ", style="bold red") + Text(message))
 
     def warn(self, message: str) -> None:
-        self.err.print(Text("Warning: ", style="bold yellow") + Text(message))
+        self._say(Text("Warning: ", style="bold yellow") + Text(message))
 
     def info(self, message: str) -> None:
-        self.err.print(Text(message))
+        self._say(Text(message))
 
     def traceback(self) -> None:
         """The exception being handled, as rich renders it, with secrets hidden (--debug)."""
