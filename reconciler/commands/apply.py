@@ -352,7 +352,11 @@ async def _run_plan(
     seeder: applier.Seeder | None = None,
 ) -> ApplyReport:
     """Apply the plan, print each step (text) and the report; raise if it stopped."""
-    on_step = _step_printer(output) if options.fmt == "text" else None
+    on_step = (
+        _step_printer(output)
+        if options.fmt == "text"
+        else _step_counter(output, len(plan.actions), Heartbeat())
+    )
     report = await applier.apply(
         plan, client, concurrency=options.concurrency, on_step=on_step, seeder=seeder
     )
@@ -401,6 +405,22 @@ def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:
         output.print(render.outcome_line(outcome))
 
     return printed
+
+
+def _step_counter(
+    output: Output, steps: int, heartbeat: Heartbeat
+) -> Callable[[ActionOutcome], None]:
+    """With `--format json`, where stdout is the report alone: how many steps ended, on
+    stderr, a line a minute at most, so that a long apply is seen to move in a CI log."""
+    ended = 0
+
+    def counted(outcome: ActionOutcome) -> None:
+        nonlocal ended
+        ended += 1
+        if ended < steps and heartbeat.due():
+            output.info(f"applying: {ended:,} of {steps:,} steps ended")
+
+    return counted
 
 
 class WaitTimeout(ReconcilerError):

@@ -16,8 +16,13 @@ import pytest
 from rich.console import Console
 
 from reconciler.api.client import CalculationStatus, PlatformClient
-from reconciler.commands.apply import WaitTimeout, failure_error, follow_calculations
-from reconciler.console import Output
+from reconciler.commands.apply import (
+    WaitTimeout,
+    _step_counter,
+    failure_error,
+    follow_calculations,
+)
+from reconciler.console import Heartbeat, Output
 from reconciler.errors import DeadlineExceeded
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action
@@ -590,3 +595,21 @@ async def test_the_default_deadline_ending_the_wait_is_not_called_reconciler_dea
     assert f"({default}; --wait-timeout 3600s ends later)" in stderr
     assert f"still calculating after 12 s ({default})" in caught.value.message
     assert "RECONCILER_DEADLINE" not in stderr
+
+
+def test_a_long_json_apply_says_how_far_it_came_on_stderr_once_a_minute() -> None:
+    # `apply --format json` wrote nothing at all until its report: thousands of steps
+    # against a slow API were minutes of silence in a CI log (stdout is the report alone).
+    now = [0.0]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    counted = _step_counter(
+        Output(stdout=stdout, stderr=stderr), 300, Heartbeat(60, lambda: now[0])
+    )
+    for step in range(300):  # one step ended every half second
+        now[0] = step / 2
+        counted(ActionOutcome(Action(action="create", name=f"CA {step}"), status="done", id=step))
+    assert stderr.getvalue().splitlines() == [
+        "applying: 121 of 300 steps ended",
+        "applying: 241 of 300 steps ended",
+    ]
+    assert stdout.getvalue() == ""
