@@ -681,3 +681,21 @@ def test_a_long_seeding_in_an_apply_says_how_far_it_came_once_a_minute() -> None
         "seeding: 12,000 of 50,000 users confirmed (24%)",
         "seeding: 18,000 of 50,000 users confirmed (36%)",
     ]
+
+
+def test_a_group_of_many_cas_is_announced_by_its_first_few_names(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    # "Seeding ...: N users." named every CA of the group: 395 CAs were a line of 7 KB on
+    # stderr, 4,000 one of 70 KB, in a CI log.
+    names = [f"Wide {n:02}" for n in range(14)]
+    server = start_emulator(max_active=20)
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in names])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 14, names)
+    result = apply(directory, seeds, server)
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.stderr.splitlines() if line.startswith("Seeding ")]
+    assert shown == [
+        'Seeding "Wide 00", "Wide 01", "Wide 02", "Wide 03", "Wide 04", "Wide 05", '
+        '"Wide 06", "Wide 07", "Wide 08", "Wide 09" and 4 more: 14 users.'
+    ]
