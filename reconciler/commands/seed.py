@@ -26,7 +26,14 @@ from rich.progress import (
 
 from reconciler import workspace
 from reconciler.console import Heartbeat, Output, percent
-from reconciler.errors import AuthError, ReconcilerError, SeedFileError, SettingsError, quoted
+from reconciler.errors import (
+    AuthError,
+    ReconcilerError,
+    SeedFileError,
+    SettingsError,
+    first_few,
+    quoted,
+)
 from reconciler.files import real_path
 from reconciler.seeding import SeedOptions, SeedReport, seed
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
@@ -213,7 +220,7 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
         if report.rate_configured:
             lines.append(_rate_line(report))
         if report.propagation_retries:
-            waited = ", ".join(quoted(name) for name in report.propagation_waited)
+            waited = first_few([quoted(n) for n in report.propagation_waited], ", ", " ")
             lines.append(
                 f"  waited:   {report.propagation_retries:,} tries sent again while the "
                 f"Seeding API did not know {waited}"

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from reconciler.api.retrying import until
-from reconciler.errors import ApiError, quoted
+from reconciler.errors import ApiError, first_few, quoted
 
 NO_MATCH = "No matching calculated attribute definition found"
 #: The CA guide: "Calculated attribute creation or update takes up to five minutes".
@@ -128,7 +128,7 @@ class PropagationWait:
         self._announced = (names, now)
         assert self._deadline is not None
         when = until(self._deadline - now, self._wall())
-        which = ", ".join(quoted(name) for name in names)
+        which = first_few([quoted(name) for name in names], ", ", " ")
         noun = "CA" if len(names) == 1 else "CAs"
         written = [self._written[n] for n in names if n in self._written]
         since = (
@@ -142,7 +142,7 @@ class PropagationWait:
         )
 
     def _timeout(self, names: tuple[str, ...], refusal: ApiError) -> ApiError:
-        which = ", ".join(quoted(name) for name in names)
+        which = first_few([quoted(name) for name in names], ", ", " ")
         answer = (
             "answers 'No matching calculated attribute definition found' for"
             if refusal.messages

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 
-from reconciler.commands.seed import _Progress
+from reconciler.commands.seed import _Progress, summary
 from reconciler.console import Heartbeat, Output
-from reconciler.seeding.report import RejectsFile
+from reconciler.seeding.report import RejectsFile, SeedReport
 from tests.seeding.conftest import API_KEY, API_SECRET, Serve, cli_env
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
@@ -822,4 +822,17 @@ def test_without_a_terminal_a_long_validation_says_how_far_it_came() -> None:
     assert log.getvalue().splitlines() == [
         "validating: 600.0 of 2,000.0 MB read (30%)",
         "validating: 1,200.0 of 2,000.0 MB read (60%)",
+    ]
+
+
+def test_the_summary_names_the_first_few_cas_waited_for() -> None:
+    # The summary's "waited:" line named every CA the Seeding API did not know yet.
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    report.propagation_retries = 12
+    report.propagation_waited = [f"CA {n:03}" for n in range(400)]
+    waited = [line for line in summary(report) if line.startswith("  waited:")]
+    assert waited == [
+        "  waited:   12 tries sent again while the Seeding API did not know "
+        + ", ".join(f'"CA {n:03}"' for n in range(10))
+        + " and 390 more"
     ]

@@ -207,3 +207,25 @@ def test_apply_then_seed_at_once_lands_every_user_without_bisection(
     # Each request carried a whole batch: the 10 batches, and the same batches again.
     assert stats["requests"][BULK] == 10 + retries
     assert report["propagation"]["waited_for"]
+
+
+async def test_a_wait_for_many_cas_names_the_first_few() -> None:
+    # A batch seeding hundreds of CAs just created named every one, in the announcement
+    # (again every reminder) and in the error: 400 CAs were a line of 7 KB in a CI log.
+    time = FakeTime()
+    said: list[str] = []
+    wait = PropagationWait(
+        10, said.append, first_delay=1, clock=time.clock, wall=time.wall, sleep=time.sleep
+    )
+    names = [f"CA {n:03}" for n in range(400)]
+    refused = refusal(*(f"{name}: {NO_MATCH}" for name in names))
+
+    async def until_it_gives_up() -> None:
+        for _ in range(100):
+            await wait.until_learned(tuple(names), refused)
+
+    with pytest.raises(ApiError) as stopped:
+        await until_it_gives_up()
+    assert '"CA 008", "CA 009" and 390 more (' in said[0]
+    assert '"CA 010"' not in said[0]
+    assert '"CA 009" and 390 more after 10s (--seed-wait)' in stopped.value.message
