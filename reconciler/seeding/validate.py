@@ -6,6 +6,8 @@ manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its fiel
 
 from __future__ import annotations
 
+import orjson
+
 from reconciler.errors import DataPath, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
@@ -364,7 +366,21 @@ def _attributes_entry(
             )
         )
         return None
-    return {"attribute_name": name, "attribute_value": value}
+    return {"attribute_name": name, "attribute_value": attribute_text(value)}
+
+
+def attribute_text(value: object) -> str:
+    """A user attribute's value as the seeding page types it ("attribute_value | string"):
+    a number or boolean of a JSONL record as the JSON text it was (`42`, `1.5`, `true`).
+    mParticle stores every attribute value as text, so nothing is lost, and a server that
+    checks the documented type does not refuse the user."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)  # any size: orjson refuses integers past 64 bits
+    return orjson.dumps(value).decode()
 
 
 def _attributes_list(value: object, problems: list[Problem]) -> list[Json] | None:

@@ -411,3 +411,27 @@ def test_an_mpid_with_a_zero_fraction_stays_refused() -> None:
     [(path, message)] = problems
     assert path == "mpid"
     assert message.startswith("must be an integer (the user's MPID), not 7.3462446110129")
+
+
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [
+        ("Gold", "Gold"),
+        (42, "42"),
+        (1.5, "1.5"),
+        (True, "true"),
+        (False, "false"),
+        (2**70, str(2**70)),
+    ],
+)
+def test_a_user_attribute_value_is_sent_as_text(written: object, sent: str) -> None:
+    """The seeding page's User Attributes table: "attribute_value | string | Required | The
+    value of the user attribute." A number or boolean of a JSONL record goes as its text."""
+    raw = body()
+    raw["user_attributes"] = {"workspace": [{"attribute_name": "Tier", "attribute_value": written}]}
+    user, problems = check(raw)
+    assert problems == []
+    assert user is not None
+    assert user["user_attributes"] == {
+        "workspace": [{"attribute_name": "Tier", "attribute_value": sent}]
+    }
