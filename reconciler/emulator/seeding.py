@@ -224,7 +224,9 @@ def _check_attributes(raw: object, errors: list[str]) -> list[tuple[str, str]]:
             continue
         assert isinstance(entry, dict)
         value = entry.get("attribute_value")
-        if value is None or isinstance(value, dict | list):
+        # The seeding page's table: "attribute_value | string | Required"; its samples
+        # agree ("Free"), so a number or boolean is refused, not read as text.
+        if not isinstance(value, str):
             errors.append(f"{name}: attribute_value must be a string")
             continue
         attributes.append((name, orjson.dumps(value).decode()))

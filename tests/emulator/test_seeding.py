@@ -278,6 +278,19 @@ def test_seeds_match_cas_of_any_workspace(api: Api, emulator: EmulatorServer) ->
             {"user_attributes": {"workspace": [{"attribute_name": "tier"}]}},
             "tier: attribute_value must be a string",
         ),
+        # The seeding page: "attribute_value | string | Required"; its samples send "Free".
+        (
+            {"user_attributes": {"workspace": [{"attribute_name": "age", "attribute_value": 42}]}},
+            "age: attribute_value must be a string",
+        ),
+        (
+            {
+                "user_attributes": {
+                    "workspace": [{"attribute_name": "vip", "attribute_value": True}]
+                }
+            },
+            "vip: attribute_value must be a string",
+        ),
     ],
 )
 def test_user_level_errors(api: Api, fields: dict[str, Any], message: str) -> None:
