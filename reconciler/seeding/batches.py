@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-#: Events API limit: 256 KB per request. Kept under both 256 kB and 256 KiB.
+#: Events API limit: "the total request size must be under 256kb". A body is kept under
+#: both readings of kb (1,000 or 1,024 bytes): always shorter than this many bytes.
 MAX_BODY_BYTES = 256_000
 DEFAULT_BATCH_SIZE = 100
 
@@ -59,7 +60,7 @@ def body_size(users: Iterable[bytes]) -> int:
 
 def fits_alone(user: bytes, max_bytes: int = MAX_BODY_BYTES) -> bool:
     """Whether a user can be sent at all: alone in a request under the byte limit."""
-    return len(user) + 2 <= max_bytes
+    return len(user) + 2 < max_bytes
 
 
 class _Packer:
@@ -75,7 +76,7 @@ class _Packer:
     def add(self, user_size: int) -> bool:
         """Count a user in; True when it starts a new batch (the previous one is full)."""
         grown = self.size + user_size + (1 if self.users else 0)
-        starts = self.users == 0 or self.users >= self.batch_size or grown > self.max_bytes
+        starts = self.users == 0 or self.users >= self.batch_size or grown >= self.max_bytes
         if starts:
             self.batches += 1
             self.users, self.size = 0, 2
@@ -90,7 +91,8 @@ def cut(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[Batch]:
-    """Consecutive users in batches of at most `batch_size` users and `max_bytes` of body."""
+    """Consecutive users in batches of at most `batch_size` users and under `max_bytes` of
+    body."""
     packer = _Packer(batch_size, max_bytes)
     lines: list[int] = []
     bodies: list[bytes] = []

@@ -441,7 +441,7 @@ def _spool_user(
     return False, [
         (
             "",
-            f"this user is {len(encoded):,} bytes as JSON and a request may carry "
+            f"this user is {len(encoded):,} bytes as JSON and a request must be under "
             f"{options.max_bytes:,}: split its seeds over several lines",
         )
     ]

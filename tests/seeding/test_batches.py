@@ -30,14 +30,26 @@ def test_batches_stay_under_the_byte_limit() -> None:
     # 256,000); a 256th would make 256,257.
     batches = list(cut(numbered([1000] * 600), batch_size=1000))
     assert [len(b.users) for b in batches] == [255, 255, 90]
-    assert all(b.size <= MAX_BODY_BYTES for b in batches)
+    assert all(b.size < MAX_BODY_BYTES for b in batches)
     assert batches[0].size == len(batches[0].body) == 255 * 1000 + 254 + 2
 
 
-def test_a_user_exactly_at_the_limit_goes_alone() -> None:
-    batches = list(cut(numbered([10, MAX_BODY_BYTES - 2, 10]), batch_size=100))
+def test_a_user_just_under_the_limit_goes_alone() -> None:
+    batches = list(cut(numbered([10, MAX_BODY_BYTES - 3, 10]), batch_size=100))
     assert [b.lines for b in batches] == [(1,), (2,), (3,)]
-    assert batches[1].size == MAX_BODY_BYTES
+    assert batches[1].size == MAX_BODY_BYTES - 1
+
+
+def test_a_body_is_always_under_256_kb_never_at_it() -> None:
+    """The default service limits: "the total request size must be under 256kb": a body
+    of exactly 256,000 bytes is not under 256 kB (kb read as 1,000 bytes)."""
+    with pytest.raises(ValueError, match="line 1 is too large"):
+        list(cut(numbered([MAX_BODY_BYTES - 2])))
+    # Two users making exactly 256,000 bytes together go in two requests.
+    half = (MAX_BODY_BYTES - 3) // 2
+    batches = list(cut(numbered([half, MAX_BODY_BYTES - 3 - half]), batch_size=100))
+    assert [b.lines for b in batches] == [(1,), (2,)]
+    assert all(b.size < MAX_BODY_BYTES for b in batches)
 
 
 def test_a_user_too_large_for_any_request_is_refused() -> None:
@@ -69,11 +81,11 @@ def test_same_input_same_batches_and_the_spool_counts_them(
     batches = list(cut(users, batch_size))
     assert batches == list(cut(users, batch_size))
     assert [line for b in batches for line in b.lines] == [line for line, _ in users]
-    assert all(len(b.users) <= batch_size and b.size <= MAX_BODY_BYTES for b in batches)
+    assert all(len(b.users) <= batch_size and b.size < MAX_BODY_BYTES for b in batches)
     # No batch could have taken the first user of the next one.
     for before, after in itertools.pairwise(batches):
         grown = before.size + 1 + len(after.users[0])
-        assert len(before.users) == batch_size or grown > MAX_BODY_BYTES
+        assert len(before.users) == batch_size or grown >= MAX_BODY_BYTES
     with Spool(batch_size) as spool:
         for line, user in users:
             spool.add(line, user)
