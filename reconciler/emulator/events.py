@@ -1,5 +1,5 @@
 """The Events API: `POST /v2/events` (one batch) and `POST /v2/bulkevents` (an array of
-batches), Basic auth with the workspace key and secret, requests up to 256 KB. Accepted
+batches), Basic auth with the workspace key and secret, requests under 256 kB. Accepted
 events are stored per user (mpid), for the profile read to compute CA values from.
 
 Written from the Events API JSON reference and the default service limits page.

@@ -12,8 +12,10 @@ from starlette.responses import Response
 
 from reconciler.emulator.messages import MALFORMED_JSON
 
-#: The largest request body the S2S endpoints (Seeding and Events API) accept.
-MAX_BODY_BYTES = 256 * 1024
+#: The S2S endpoints (Seeding and Events API) take bodies shorter than this: the default
+#: service limits say "the total request size must be under 256kb", read with the smaller
+#: kb (1,000 bytes), so that a client kept under it is under 256 KiB as well.
+MAX_BODY_BYTES = 256_000
 
 
 def json_response(
@@ -40,8 +42,8 @@ async def s2s_items(request: Request, *, bulk: bool, not_a_list: str) -> list[An
     """The items of a single or bulk S2S request (one object, or an array of them), or the
     400/413 answer refusing the body: too large, not JSON, or not an array when bulk."""
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        message = f"The request body exceeds {MAX_BODY_BYTES} bytes."
+    if len(body) >= MAX_BODY_BYTES:
+        message = f"The request body must be under {MAX_BODY_BYTES} bytes."
         return error_response(413, "PAYLOAD_TOO_LARGE", message)
     try:
         parsed = orjson.loads(body)
