@@ -36,6 +36,7 @@ FAULT_KINDS = (
 #: has no body to cut short, so the client would see a complete 200.
 UNDROPPABLE_FAULT_KINDS = tuple(kind for kind in FAULT_KINDS if kind != DROPPED_CONNECTION)
 TOKEN_PATH = "/oauth/token"
+USAGE = b"x-mp-rate-limit-percentage-used"
 
 
 class ConnectionDropped(ConnectionResetError):
@@ -81,6 +82,12 @@ class TokenBucket:
         self._tokens = tokens
         return (1 - tokens) / rate
 
+    def percentage_used(self, rate: float) -> int:
+        """How much of the burst is spent, in percent (0 when full, 100 when empty)."""
+        capacity = max(1.0, rate)
+        tokens = capacity if self._tokens is None else self._tokens
+        return max(0, min(100, math.ceil((capacity - tokens) * 100 / capacity)))
+
 
 def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
     """The route's path template (`{workspace_id}` rather than the id), or the raw path."""
@@ -112,6 +119,22 @@ async def _too_many(send: Send, retry_after: int) -> None:
     headers = [("retry-after", str(retry_after)), ("x-mp-rate-limit-exceeded", "workspace")]
     body = _error_body("TOO_MANY_REQUESTS", "You have exceeded your provisioned limit.")
     await _respond(send, 429, body, headers)
+
+
+def _with_usage(send: Send, used: int) -> Send:
+    """The default service limits: "Rate limited endpoints return an
+    X-mp-rate-limit-percentage-used header with 2xx responses"; where a route has its own
+    limits too (seeding, events), the header gives the greatest consumption of them all."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != USAGE]
+            own = [int(v) for k, v in message.get("headers", []) if k.lower() == USAGE]
+            value = max([used, *own])
+            message = {**message, "headers": [*headers, (USAGE, str(value).encode())]}
+        await send(message)
+
+    return sending
 
 
 async def _swallow(message: Message) -> None:
@@ -159,6 +182,7 @@ class Gate:
                 stats.rate_limited += 1
                 await _too_many(send, max(1, math.ceil(wait)))
                 return
+            send = _with_usage(send, state.limiter.percentage_used(settings.rate_limit))
         droppable = scope.get("path", "") != TOKEN_PATH and scope["method"] != "HEAD"
         fault = state.faults.draw(settings.fault_rate, droppable=droppable)
         if fault is None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from starlette.types import Message
 
+from reconciler.emulator.faults import _with_usage
 from tests.conftest import StartEmulator
 from tests.emulator.api import Api, ca_body
 from tests.support.emulator import EmulatorServer
@@ -139,3 +141,27 @@ def test_head_requests_never_drop_the_connection(start_emulator: StartEmulator) 
     with httpx.Client(base_url=server.url) as http:
         statuses = {http.head(server.platform_path()).status_code for _ in range(40)}
     assert statuses == {500, 503, 429}
+
+
+async def test_the_percentage_used_is_the_greatest_of_the_limits() -> None:
+    """The default service limits: "If a resource has multiple limits, the response header
+    includes the greatest consumption percentage of all applicable speed and acceleration
+    limits" — the global rate limit's and a seeding route's own."""
+    sent: list[Message] = []
+
+    async def capture(message: Message) -> None:
+        sent.append(message)
+
+    def start(status: int, own: int | None) -> Message:
+        headers = [(b"content-type", b"application/json")]
+        if own is not None:
+            headers.append((b"X-mp-rate-limit-percentage-used", str(own).encode()))
+        return {"type": "http.response.start", "status": status, "headers": headers}
+
+    for status, own, bucket in ((202, 92, 10), (202, 5, 10), (200, None, 30), (429, None, 30)):
+        await _with_usage(capture, bucket)(start(status, own))
+    found = [
+        [v for k, v in message["headers"] if k.lower() == b"x-mp-rate-limit-percentage-used"]
+        for message in sent
+    ]
+    assert found == [[b"92"], [b"10"], [b"30"], []]

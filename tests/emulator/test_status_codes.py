@@ -193,6 +193,26 @@ def test_429_over_the_rate_limit(start_emulator: StartEmulator) -> None:
     assert stats["total"] == 2
 
 
+def test_2xx_under_the_rate_limit_carry_the_percentage_used(
+    start_emulator: StartEmulator,
+) -> None:
+    """The default service limits: "Rate limited endpoints return an
+    X-mp-rate-limit-percentage-used header with 2xx responses including the percentage of
+    the limit used": with --rate-limit every API route is one."""
+    server = start_emulator(rate_limit=4)
+    with httpx.Client(base_url=server.url) as http:
+        headers = server.platform_headers()  # the token request spends one of the burst
+        used = [
+            http.get(server.platform_path(), headers=headers).headers.get(
+                "x-mp-rate-limit-percentage-used"
+            )
+            for _ in range(2)
+        ]
+    # A burst of 4: the token took one, these two the next two (the bucket refills with
+    # time, so only the range is certain on a loaded machine).
+    assert all(value is not None and 0 < int(value) <= 100 for value in used), used
+
+
 def test_custom_credentials(start_emulator: StartEmulator) -> None:
     server = start_emulator(
         client_id="id1", client_secret="s1", api_key="k1", api_secret="s2", workspace_id=9
