@@ -6,7 +6,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from reconciler.errors import DataPath
-from reconciler.models.rules import TYPE_WORD, ManifestModel, Problem, Scalar, Text
+from reconciler.models.rules import (
+    TYPE_WORD,
+    ManifestModel,
+    Problem,
+    Scalar,
+    Text,
+    long_name_problem,
+)
 from reconciler.models.values import (
     canonical_text,
     check_operand,
@@ -43,6 +50,7 @@ class Condition(ManifestModel):
             )
         shape = OPERAND_SHAPE[self.operator]
         found += self._operand_problems(shape, word)
+        found += long_name_problem("attribute_name", self.attribute_name, "attribute names")
         return found
 
     def _operand_problems(self, shape: str, word: str) -> list[Problem]:

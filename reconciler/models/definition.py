@@ -21,6 +21,7 @@ from reconciler.models.rules import (
     Name,
     Problem,
     Text,
+    long_name_problem,
     name_problems,
     prefixed,
 )
@@ -79,6 +80,9 @@ class Datapoint(ManifestModel):
                 )
             )
         found += self._legacy_values()
+        found += long_name_problem("event_name", self.event_name, "event names")
+        what = "user attribute names" if self.type == "user_attribute" else "attribute names"
+        found += long_name_problem("attribute_name", self.attribute_name, what)
         allowed = CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type)
         legacy = LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type, ())
         custom = self.custom_event_type

@@ -137,6 +137,24 @@ Text = Annotated[str, AfterValidator(_text), _NOT_BLANK]
 
 TYPE_WORD = {"string": "string", "number": "numeric", "boolean": "boolean", "date": "date"}
 
+#: mParticle's default service limits: event names, event attribute names and user
+#: attribute names are at most 256 characters. Longer ones are cut short in S2S data and
+#: dropped by the SDKs, so no event carries the name as written.
+MAX_NAME_LENGTH = 256
+
+
+def long_name_problem(field: str, name: str | None, what: str) -> list[Problem]:
+    """A warning when `name` (an event or attribute name a definition selects by) is
+    longer than mParticle keeps one: the CA would match nothing."""
+    if name is None or len(name) <= MAX_NAME_LENGTH:
+        return []
+    message = (
+        f"is {len(name)} characters; mParticle keeps {what} to {MAX_NAME_LENGTH} (longer "
+        "ones are cut short in server-to-server data and dropped by its SDKs), so no event "
+        "carries this name and the CA would match nothing"
+    )
+    return [Problem((field,), message, "warning")]
+
 
 class ManifestModel(BaseModel):
     """Manifest models: frozen, strict types, unknown keys are errors."""

@@ -345,3 +345,34 @@ def test_a_duplicate_name_is_quoted_as_the_plan_quotes_it(tmp_path: Path) -> Non
     assert f"two.yaml:2:5: name: duplicate CA name {TRICKY_QUOTED}: also" in str(caught.value)
     assert "\u202e" not in str(caught.value)
     assert 'duplicate CA name "Evil "x"' not in str(caught.value)
+
+
+def test_a_name_longer_than_mparticle_keeps_is_warned_about(tmp_path: Path) -> None:
+    """The default service limits: event names, event attribute names and user attribute
+    names are 256 characters at most ("For S2S data, names exceeding the limit will be
+    truncated"; the SDKs drop them): a CA selecting by a longer one matches nothing."""
+    long = "n" * 257
+    text = (
+        "calculated_attributes:\n"
+        "  - name: A\n"
+        "    definition:\n"
+        "      calculation_type: sum\n"
+        f"      datapoint: {{event_type: custom_event, custom_event_type: other, "
+        f"event_name: {long}, attribute_name: {long}}}\n"
+        "      time_period: {type: within, within: 7, within_unit: days}\n"
+        "      conditions:\n"
+        f"        - {{type: string, operator: exists, attribute_name: {long}}}\n"
+    )
+    root = workspace(tmp_path, {"a.yaml": text})
+    warnings = [str(issue).replace(f"{root}/", "") for issue in manifest.load(root).warnings]
+    fields = [w.split(": ")[1] for w in warnings]
+    assert fields == [
+        "definition.datapoint.event_name",
+        "definition.datapoint.attribute_name",
+        "definition.conditions[0].attribute_name",
+    ], warnings
+    assert all("is 257 characters; mParticle keeps" in w for w in warnings)
+    assert "event names to 256" in warnings[0]
+    assert warnings[0].endswith('the CA would match nothing (CA "A")')
+    (root / "a.yaml").write_text(text.replace(long, "n" * 256))
+    assert manifest.load(root).warnings == ()
