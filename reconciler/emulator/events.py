@@ -43,6 +43,9 @@ EVENT_TYPES = frozenset(
 )
 ENVIRONMENTS = frozenset({"production", "development"})
 _INT64 = 2**63
+#: The default service limits: event names and event attribute names are at most 256
+#: characters; "For S2S data, names exceeding the limit will be truncated".
+MAX_NAME_LENGTH = 256
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -144,6 +147,22 @@ def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
     return mpid
 
 
+def truncated(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as mParticle keeps S2S data: its name (`event_name`, a screen view's
+    `screen_name`) and its attribute names cut to 256 characters ("S2S will truncate the
+    attribute name"; two names alike in their first 256 keep the later value)."""
+    data = event["data"]
+    changed = {
+        key: data[key][:MAX_NAME_LENGTH]
+        for key in ("event_name", "screen_name")
+        if isinstance(data.get(key), str) and len(data[key]) > MAX_NAME_LENGTH
+    }
+    attributes = data.get("custom_attributes")
+    if isinstance(attributes, dict) and any(len(k) > MAX_NAME_LENGTH for k in attributes):
+        changed["custom_attributes"] = {k[:MAX_NAME_LENGTH]: v for k, v in attributes.items()}
+    return {**event, "data": {**data, **changed}} if changed else event
+
+
 def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: int) -> int:
     """Store a checked batch's events; an event without a timestamp gets the receive time
     (the JSON reference: "The current server time will be used if not specified"). A batch
@@ -160,9 +179,9 @@ def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: in
     environment = batch.get("environment", "production")
     rows = []
     for event in batch.get("events", []):
-        stored = event
-        if event["data"].get("timestamp_unixtime_ms") is None:
-            stored = {**event, "data": {**event["data"], "timestamp_unixtime_ms": received_ms}}
+        stored = truncated(event)
+        if stored["data"].get("timestamp_unixtime_ms") is None:
+            stored = {**stored, "data": {**stored["data"], "timestamp_unixtime_ms": received_ms}}
         rows.append((mpid, environment, orjson.dumps(stored).decode()))
     conn.executemany("INSERT INTO events (mpid, environment, event) VALUES (?, ?, ?)", rows)
     return len(rows)

@@ -250,3 +250,17 @@ async def test_profile_refuses_an_unreadable_as_of(emulator: Emulator, as_of: st
     # The year 10000 has no ISO 8601 date-time to answer with: a 500 before.
     response = await emulator.http.get("/_emulator/profiles/1", params={"as_of": as_of})
     assert response.status_code == 400
+
+
+async def test_names_longer_than_256_characters_are_truncated(emulator: Emulator) -> None:
+    """The default service limits: event name length 256 characters, "For S2S data, names
+    exceeding the limit will be truncated"; event attribute name length 256, "S2S will
+    truncate the attribute name". A CA naming the cut-short forms counts the event."""
+    name, attribute = "E" * 300, "A" * 300
+    definition = _definition("last_occurrence", attribute[:256])
+    definition["datapoint"]["event_name"] = name[:256]
+    await emulator.create("Last", definition)
+    event = _search(JAN, "x")
+    event["data"].update(event_name=name, custom_attributes={attribute: "long"})
+    assert (await emulator.post("/v2/events", {"mpid": 5, "events": [event]})).status_code == 202
+    assert (await emulator.profile(5, **AS_OF))["calculated_attributes"] == {"Last": "long"}
