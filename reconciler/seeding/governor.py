@@ -29,6 +29,7 @@ answered) say what it did.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -225,10 +226,13 @@ class Governor:
 
 
 def _number(text: str | None) -> float | None:
+    """A header's number; None when absent, not a number, or not finite (`NaN` would stay
+    in the smoothed usage for good, and the rate would climb as if no header came)."""
     try:
-        return float(text) if text is not None else None
+        value = float(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is None or math.isfinite(value) else None
 
 
 def _seconds(response: httpx.Response) -> float | None:

@@ -130,6 +130,21 @@ def test_answers_are_read_from_their_headers() -> None:
     gov.observe_response(odd)  # not a number: ignored
 
 
+@pytest.mark.parametrize("odd", ["NaN", "nan", "inf", "-inf"])
+def test_a_percentage_that_is_no_finite_number_is_ignored(odd: str) -> None:
+    """The default service limits: the header gives "the percentage of the limit used" (an
+    integer in its example). A `NaN` stayed in the smoothed usage for good: every later
+    figure was lost and the rate climbed to the configured one whatever the server said."""
+    gov, clock = governor(rate=100, start=0.5)
+    request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
+    for used in (odd, "97"):
+        headers = {"X-mp-rate-limit-percentage-used": used}
+        gov.observe_response(httpx.Response(202, headers=headers, request=request))
+    clock.now += 1
+    gov.reserve(1)
+    assert gov.rate < 50  # 97% used: over the 80% ceiling
+
+
 @dataclass
 class Outcome:
     users_per_second: float
