@@ -87,41 +87,35 @@ def test_text_uses_terraform_like_symbols_and_field_changes() -> None:
     assert "\x1b[" not in text
 
 
-def test_colour_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm-256color")
-    buffer = Tty()
+
+def _printed_on_a_terminal() -> str:
+    """The sample plan as printed on a terminal (an xterm) with the environment as it is."""
+    buffer = _Tty()
     output = Output(stdout=buffer, stderr=io.StringIO())
     for line in render.text(SAMPLE):
         output.print(line)
-    assert "\x1b[" in buffer.getvalue()
+    return buffer.getvalue()
+
+
+def test_colour_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert "\x1b[" in _printed_on_a_terminal()
     monkeypatch.setenv("NO_COLOR", "1")
-    quiet = Tty()
-    output = Output(stdout=quiet, stderr=io.StringIO())
-    for line in render.text(SAMPLE):
-        output.print(line)
-    assert "\x1b[" not in quiet.getvalue()
+    assert "\x1b[" not in _printed_on_a_terminal()
 
 
 def test_an_empty_no_color_is_no_request_for_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     # `NO_COLOR=` (a CI template's `NO_COLOR: ${{ inputs.no-color }}` left empty) turned
     # colour off: no-color.org, and the README's rule for every variable, say that an
     # empty value is no value.
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     monkeypatch.setenv("NO_COLOR", "")
     monkeypatch.setenv("TERM", "xterm-256color")
-    buffer = Tty()
-    output = Output(stdout=buffer, stderr=io.StringIO())
-    for line in render.text(SAMPLE):
-        output.print(line)
-    assert "\x1b[" in buffer.getvalue()
+    assert "\x1b[" in _printed_on_a_terminal()
 
 
 def test_a_large_plan_reaches_the_terminal_a_chunk_of_lines_at_a_time(
