@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconciler.errors import SafetyError, SettingsError, quoted
+from reconciler.errors import SafetyError, SettingsError, first_few, quoted
 from reconciler.models import LiveCA
 from reconciler.plan.budget import Budget
 from reconciler.plan.value import Plan, Violation
@@ -143,7 +143,7 @@ def _promotion(facts: Facts) -> list[str]:
     waiting = [c for c in promotion.checks if not c.promoted] if promotion else []
     if promotion is None or not waiting:
         return []
-    found = ", ".join(f"{quoted(check.name)} is {check.reason}" for check in waiting)
+    found = first_few([f"{quoted(check.name)} is {check.reason}" for check in waiting], ", ", ", ")
     return [f"{found}: apply --env {promotion.source} first"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from reconciler.errors import SafetyError
 from reconciler.models import LiveCA
 from reconciler.plan import safety
-from reconciler.plan.value import Plan
+from reconciler.plan.value import GateCheck, Plan, Promotion
 from reconciler.settings import SafetyPolicy
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
@@ -118,3 +118,20 @@ def test_a_refused_delete_quotes_the_name_as_the_plan_does() -> None:
         "allow deletes"
     ) in caught.value.message
     assert "\n" not in caught.value.message
+
+
+def test_the_promotion_rule_names_the_first_few_cas_waiting() -> None:
+    """A promotion of hundreds of CAs was refused in one line naming every one: a CI log
+    line of tens of kilobytes. The plan's gate lists every check; the message, a few."""
+    plan = make([], [])
+    checks = [
+        GateCheck(name=f"CA {n:03d}", promoted=False, reason="not yet created in staging")
+        for n in range(25)
+    ]
+    gated = plan.model_copy(update={"promotion": Promotion(source="staging", checks=checks)})
+    (violation,) = safety.violations(gated, [])
+    assert violation.rule == "promotion"
+    assert violation.message == (
+        ", ".join(f'"CA {n:03d}" is not yet created in staging' for n in range(10))
+        + ", and 15 more: apply --env staging first"
+    )
