@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifest import retention
+from reconciler.plan import render
+from reconciler.plan.report import ActionOutcome, ApplyReport, Status
+from reconciler.plan.value import Action
 from tests.support.cli import run_cli
 from tests.support.readme import output, transcript
 
@@ -85,3 +88,33 @@ def test_the_apply_seeds_example_is_what_apply_prints(manifests: Path, tmp_path:
     assert result.exit_code == 0, result.output
     printed = result.output.replace(str(tmp_path), "/home/me/repo")
     assert missing(shown, printed) == []
+
+
+def test_the_stopped_apply_example_is_what_the_report_prints() -> None:
+    """The README's report of an apply of 2,050 steps stopped by the account's limit, line
+    by line: what failed and why, the done steps counted, the first not started."""
+    shown = output("#### A stopped apply's report")
+    limit = (
+        "the account's limit on active calculated attributes is reached: delete or keep "
+        "inactive CAs you do not need, or ask mParticle to raise the limit (with active_limit "
+        "or RECONCILER_ACTIVE_LIMIT set, the plan refuses this before any write) (POST "
+        "https://api.mparticle.com/platform/.../calculatedattributes/8/activation -> 422): "
+        "You have reached the account limit on active calculated attributes."
+    )
+    outcomes = [
+        ActionOutcome(Action(action="create", name="AOV"), status="done", id=8),
+        ActionOutcome(Action(action="activate", name="AOV"), status="failed", id=8, message=limit),
+        ActionOutcome(Action(action="create", name="LTV"), status="done", id=7),
+        ActionOutcome(Action(action="activate", name="LTV"), status="done", id=7),
+    ]
+    for n in range(1, 1024):
+        status: Status = "done" if n <= 214 else "not_started"
+        ca_id = n + 8 if status == "done" else None
+        outcomes += [
+            ActionOutcome(Action(action=kind, name=f"Purchases {n:04d}"), status=status, id=ca_id)
+            for kind in ("create", "activate")
+        ]
+    printed = [str(line) for line in render.report_text(ApplyReport(outcomes=outcomes))]
+    assert [line for line in shown if line != "  ..."] == [
+        line for line in printed if line in shown
+    ]

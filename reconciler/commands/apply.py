@@ -389,11 +389,11 @@ def failure_error(report: ApplyReport) -> ApplyError:
         if outcome.status == "failed"
     ]
     if not failed:  # stopped before any step failed: the report says what was not started
-        return ApplyError("apply stopped; the report above lists every step")
+        return ApplyError("apply stopped; the report above says what was not started")
     steps = "1 step" if len(failed) == 1 else f"{len(failed)} steps"
     return ApplyError(
         f"apply stopped: {steps} failed: {first_few(failed, '; ', '; ')}. "
-        "The report above lists every step."
+        "The report above lists every failed step and how far its CA got."
     )
 
 

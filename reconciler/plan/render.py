@@ -40,6 +40,9 @@ Format = Literal["text", "markdown", "json"]
 MARK: dict[Status, str] = {"done": "✓", "failed": "✗", "not_started": "·"}
 #: How many changed test users the text plan names per CA (the JSON plan has every one).
 SHOWN_USERS = 8
+#: How many not-started steps, and CAs that neither failed nor stopped part-way, the text
+#: report of a stopped apply names (the JSON report has every one).
+SHOWN_STEPS = 20
 
 
 def no_value_changes(count: int) -> str:
@@ -311,9 +314,30 @@ def progress_line(progress: CaProgress) -> str:
     return f"{quoted(progress.name)}{where}: " + "; ".join(parts)
 
 
+def _eventful(progress: CaProgress) -> bool:
+    """A CA the text report always shows: one step failed (or was cut off on its way), or
+    it stopped part-way (some steps done, others not started)."""
+    return progress.failed is not None or bool(progress.reached and progress.not_started)
+
+
 def _per_ca(report: ApplyReport) -> list[Text]:
+    """`Per CA:` every CA that failed or stopped part-way, and the first `SHOWN_STEPS` of the
+    others, the rest counted: a stop among 4,000 CAs listed every one of them again."""
     lines = [Text("Per CA:")]
-    lines += [Text(f"  {progress_line(progress)}") for progress in report.cas()]
+    rest: list[CaProgress] = []
+    quiet = 0
+    for progress in report.cas():
+        eventful = _eventful(progress)
+        quiet += not eventful
+        if eventful or quiet <= SHOWN_STEPS:
+            lines.append(Text(f"  {progress_line(progress)}"))
+        else:
+            rest.append(progress)
+    if rest:
+        untouched = sum(1 for progress in rest if not progress.reached)
+        counts = {"done": len(rest) - untouched, "not started": untouched}
+        summed = ", ".join(f"{count} {word}" for word, count in counts.items() if count)
+        lines.append(Text(f"  … and {len(rest)} more CAs: {summed}"))
     return lines
 
 
@@ -326,8 +350,27 @@ def outcome_line(outcome: ActionOutcome) -> Text:
     return line
 
 
+def _stopped_steps(report: ApplyReport) -> Iterator[Text]:
+    """The steps of a stopped apply: the done ones counted (each was printed as it ended),
+    every failed one with its message, the first `SHOWN_STEPS` not started."""
+    done = report.count("done")
+    if done:
+        yield Text(f"  {MARK['done']} {done} done (each printed above as it ended)")
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            message = f": {printable(outcome.message)}" if outcome.message else ""
+            yield Text(f"  {MARK['failed']} failed: {outcome_title(outcome)}{message}")
+    waiting = [outcome for outcome in report.outcomes if outcome.status == "not_started"]
+    for outcome in waiting[:SHOWN_STEPS]:
+        yield Text(f"  {MARK['not_started']} not started: {outcome_title(outcome)}")
+    if len(waiting) > SHOWN_STEPS:
+        yield Text(f"  {MARK['not_started']} … and {len(waiting) - SHOWN_STEPS} more not started")
+
+
 def report_text(report: ApplyReport) -> list[Text]:
-    """The apply report: one line when all went well, else every action's outcome."""
+    """The apply report: one line when all went well; else the failed steps, the done ones
+    counted and the first not started, then how far each CA got (`--format json` has every
+    step and every CA)."""
     done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
     if report.ok:
         complete = [Text(f"Apply complete: {done} done.", style="bold green")]
@@ -337,11 +380,7 @@ def report_text(report: ApplyReport) -> list[Text]:
             f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
         )
     ]
-    for outcome in report.outcomes:
-        status = outcome.status.replace("_", " ")
-        text = f"  {MARK[outcome.status]} {status}: {outcome_title(outcome)}"
-        message = f": {printable(outcome.message)}" if outcome.message else ""
-        lines.append(Text(text + message))
+    lines += _stopped_steps(report)
     lines += _per_ca(report)
     never = " No CA was activated before all its seeds were confirmed." if report.seeded else ""
     lines.append(

@@ -148,7 +148,8 @@ def test_failure_stops_new_work_and_rerun_converges(
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('Error: apply stopped: 1 step failed: activate "CA '), last
     assert last.endswith(
-        "account limit on active calculated attributes. The report above lists every step."
+        "account limit on active calculated attributes. The report above lists every failed step "
+        "and how far its CA got."
     )
     emulator.settings(max_active=100)
     converge(directory, emulator)

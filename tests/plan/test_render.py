@@ -264,7 +264,8 @@ def test_the_apply_report_escapes_live_names_and_messages() -> None:
     )
     buffer = io.StringIO()
     output = Output(no_color=True, stdout=buffer, stderr=io.StringIO())
-    output.print(render.outcome_line(report.outcomes[1]))
+    for outcome in report.outcomes:  # as apply prints each step when it ends
+        output.print(render.outcome_line(outcome))
     for line in render.report_text(report):
         output.print(line)
     text = buffer.getvalue()
@@ -371,3 +372,66 @@ def test_markdown_mentions_and_issue_references_notify_and_link_nobody() -> None
     assert f'<b><code>{shown}"</code></b>' in page  # the section (an HTML block)
     assert f"<li><code>{html.escape(shown)} 2&quot;</code></li>" in page  # unmanaged
     assert f"<li><code>{html.escape(shown)} 3&quot;</code> (id 9)</li>" in page  # draft kept
+
+
+def test_a_stopped_apply_report_counts_the_done_steps_and_names_the_first_not_started() -> None:
+    """A stop after 431 of 2,050 steps printed every step again (1,611 of them "not started")
+    and a line per CA: 4,000 lines after the steps already printed as they ended. The text
+    report keeps what failed and why, how far each failed CA got and how many of the rest;
+    the JSON report keeps every step and every CA."""
+    from reconciler.plan.report import ActionOutcome, ApplyReport
+
+    def steps(n: int) -> tuple[Action, Action]:
+        name = f"CA {n:02d}"
+        return Action(action="create", name=name), Action(action="activate", name=name)
+
+    outcomes: list[ActionOutcome] = []
+    for n in range(60):
+        create, activate = steps(n)
+        if n < 25:  # done, both steps
+            outcomes += [
+                ActionOutcome(create, status="done", id=n),
+                ActionOutcome(activate, status="done", id=n),
+            ]
+        elif n == 25:
+            outcomes += [
+                ActionOutcome(create, status="failed", message="name too long."),
+                ActionOutcome(activate),
+            ]
+        elif n == 26:
+            cut = "interrupted on its way: it may or may not have been carried out"
+            outcomes += [
+                ActionOutcome(create, status="done", id=n),
+                ActionOutcome(activate, status="failed", message=cut, id=n),
+            ]
+        elif n == 27:  # stopped part-way
+            outcomes += [ActionOutcome(create, status="done", id=n), ActionOutcome(activate)]
+        else:
+            outcomes += [ActionOutcome(create), ActionOutcome(activate)]
+    report = ApplyReport(outcomes=outcomes, interrupted=True)
+    lines = [str(line) for line in render.report_text(report)]
+    assert lines[0] == "Apply stopped: 52 done, 2 failed, 66 not started."
+    assert "  ✓ 52 done (each printed above as it ended)" in lines
+    assert not [line for line in lines if line.startswith("  ✓ done:")]
+    assert '  ✗ failed: create "CA 25": name too long.' in lines
+    assert f'  ✗ failed: activate "CA 26" (id 26): {cut}' in lines
+    waiting = [line for line in lines if line.startswith("  · not started:")]
+    assert waiting[0] == '  · not started: activate "CA 25"'
+    assert len(waiting) == 20
+    assert "  · … and 46 more not started" in lines
+    per_ca = lines[lines.index("Per CA:") + 1 :]
+    # Every CA that failed or stopped part-way, in full.
+    assert '  "CA 25": create failed: name too long.; activate not started' in per_ca
+    assert f'  "CA 26" (id 26): drafted; activate failed: {cut}' in per_ca
+    assert '  "CA 27" (id 27): drafted; activate not started' in per_ca
+    # The first 20 others, then a count of the rest: 5 done (CA 20-24), 32 not started.
+    assert '  "CA 19" (id 19): drafted, activated' in per_ca
+    assert '  "CA 20" (id 20): drafted, activated' not in per_ca
+    assert '  "CA 28": not started' not in per_ca
+    assert "  … and 37 more CAs: 5 done, 32 not started" in per_ca
+    assert len(per_ca) == 20 + 3 + 1 + 1  # the last: nothing was rolled back
+    assert per_ca[-1].startswith("Nothing was rolled back. Re-run `reconciler apply`")
+    # The JSON report has them all.
+    document = report.to_json()
+    assert len(document["actions"]) == 120
+    assert len(document["cas"]) == 60
