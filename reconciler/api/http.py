@@ -32,7 +32,7 @@ from reconciler.api.retrying import (
     beyond_deadline,
     duration,
     kind_of,
-    reason,
+    retry_line,
     until,
 )
 from reconciler.api.secrets import Redactor
@@ -67,20 +67,22 @@ class Http:
         redact: Redactor | None = None,
         proxied: frozenset[str] = frozenset(),
         deadline: Deadline | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         #: The origins (`https://host`) reached through the environment's proxy: a failure
         #: to reach one is the proxy's as much as the host's, and said so.
         self.proxied = proxied
         self._sleep = sleep
+        self._clock = clock
         self.policy = policy or RetryPolicy()
         #: The command's deadline: its own (from the policy), or one the command shares
         #: between the clients it makes (`transports.http_for`).
-        self.deadline = deadline if deadline is not None else Deadline(self.policy.deadline)
+        self.deadline = deadline if deadline is not None else Deadline(self.policy.deadline, clock)
         self.redact = redact if redact is not None else Redactor()
         self.limiter = _limiter(rate_limit) if rate_limit else None
         #: After a 429: holds every request for its Retry-After, then paces them.
-        self.pacer = Pacer(self.deadline, sleep)
+        self.pacer = Pacer(self.deadline, sleep, clock)
         #: Requests waiting for a slot of the local rate limit, and when the last wait
         #: announced for one ends at the latest.
         self._in_line = 0
@@ -124,7 +126,7 @@ class Http:
         rate = self.limiter.max_rate / self.limiter.time_period
         if not self.limiter.has_capacity():
             longest = (self._in_line + 1) / rate
-            now = time.monotonic()
+            now = self._clock()
             if longest >= NOTICE_AFTER and now >= self._paced_until:
                 self._paced_until = now + longest
                 log.info(
@@ -198,7 +200,7 @@ class Http:
     ) -> httpx.Response:
         least = (last.retry_after or 0.0) if isinstance(last, RateLimited) else 0.0
         waited = await self._pace(shown, refusals, least)
-        sent = time.monotonic()
+        sent = self._clock()
         timeout, by_deadline = self._attempt_timeout(shown, last)
         self.requests += 1
         request_headers = dict(headers)
@@ -329,7 +331,7 @@ class Http:
         self.retries += 1
         doing = f"retrying {attempt + 1}/{allowed} {method} {shown}"
         if isinstance(error, RateLimited):
-            _announce(wait, error, doing)  # waited in `_pace`, in the pacer's queue
+            self.pacer.announce_retry(wait, error, doing)  # waited in `_pace`, in its queue
         else:
             await self._wait(wait, error, shown, doing)
 
@@ -337,7 +339,7 @@ class Http:
 def _announce(wait: float, error: ApiError, doing: str) -> None:
     """`retrying 2/12 GET ... in 4 s (at 14:03:07): 503 ...`: INFO from a second on."""
     level = logging.INFO if wait >= NOTICE_AFTER else logging.DEBUG
-    log.log(level, "%s in %s (at %s): %s", doing, duration(wait), until(wait), reason(error))
+    log.log(level, "%s", retry_line(wait, error, doing))
 
 
 def _limiter(rate: float) -> AsyncLimiter:

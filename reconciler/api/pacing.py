@@ -7,6 +7,9 @@ pause (a pause's worth of them doubles it, as TCP's slow start), and a 429 to a 
 sent at the current rate halves it again (once for each crowd refused together). The
 waiting requests go one at a time, the most refused first, then the oldest: a request
 waiting here spends none of its attempts. Why this and not a jitter window: docs/resilience.md.
+
+What stderr hears of it (`RateNotices`): the first hold and retry, then a line a minute at
+most counting the 429s since, and every wait of a few seconds or more with when it ends.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from reconciler.api.retrying import (
     beyond_deadline,
     duration,
     reason,
+    retry_line,
     until,
 )
 from reconciler.api.stopping import Stopped, until_stopped
-from reconciler.errors import RateLimited
+from reconciler.errors import ApiError, RateLimited
 
 log = logging.getLogger("reconciler.http")
 
@@ -36,6 +40,62 @@ log = logging.getLogger("reconciler.http")
 NOTICE_AFTER = 1.0
 #: The shortest pause a 429 counts as (one without Retry-After and a zero initial wait).
 SHORTEST_PAUSE = 0.01
+#: A wait at least this long is always announced in full, with when it ends (SPEC §4:
+#: every wait longer than a few seconds says until when).
+ALWAYS_SAID = 5.0
+#: While 429s repeat, shorter waits are counted and summed up in a line at most this often:
+#: a rate-limited apply of 2,000 creates said "retrying ..." and "holding requests ..."
+#: one and a half times a second.
+SUMMARY_EVERY = 60.0
+
+
+def pace(rate: float) -> str:
+    """`2.5 requests a second`, `one request every 4 s`."""
+    return (
+        f"{rate:.3g} requests a second" if rate >= 1 else f"one request every {duration(1 / rate)}"
+    )
+
+
+class RateNotices:
+    """What stderr hears of 429s (every line also at DEBUG, which --debug shows): the first
+    retry and hold in full; after that a line at most every SUMMARY_EVERY counting the 429s
+    since, and every wait of ALWAYS_SAID or more in full, with when it ends."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._said = -math.inf  # when the last line of these was said
+        self._unsaid = 0  # 429s retried since, not said
+        self._hold_due = True  # the next hold is said: a first retry was just said
+
+    def retry(self, wait: float, error: ApiError, doing: str, rate: float | None) -> None:
+        """A request refused with a 429 is tried again in `wait` seconds (`rate`: the pace)."""
+        now = self._clock()
+        quiet = now - self._said >= SUMMARY_EVERY
+        first = quiet and (not self._unsaid or math.isinf(self._said))
+        if wait >= NOTICE_AFTER and (first or wait >= ALWAYS_SAID):
+            log.info("%s", retry_line(wait, error, doing))
+            if first:
+                self._said, self._unsaid, self._hold_due = now, 0, True
+            return
+        log.debug("%s", retry_line(wait, error, doing))
+        self._unsaid += 1
+        if quiet and math.isfinite(self._said):
+            pacing = f"; pacing at {pace(rate)}, more often as they succeed" if rate else ""
+            log.info(
+                "rate limited: %d more 429s in the last %s%s",
+                self._unsaid,
+                duration(now - self._said),
+                pacing,
+            )
+            self._said, self._unsaid = now, 0
+
+    def hold(self, held: float, text: str) -> None:
+        """Every request is held `held` seconds; `text` says so."""
+        now = self._clock()
+        said = held >= ALWAYS_SAID or self._hold_due or now - self._said >= SUMMARY_EVERY
+        log.log(logging.INFO if said else logging.DEBUG, "%s", text)
+        if said:
+            self._said, self._hold_due = now, False
 
 
 @dataclass(eq=False)
@@ -76,6 +136,7 @@ class Pacer:
         self._waiting: list[_Waiter] = []
         self._head: _Waiter | None = None  # the first in line: the only one on a timer
         self._orders = itertools.count()
+        self.notices = RateNotices(clock)
 
     # -- what the answers say ------------------------------------------------------------
 
@@ -107,6 +168,10 @@ class Pacer:
             return
         self.rate += 1 / self.pause
         self._schedule(self._clock())
+
+    def announce_retry(self, wait: float, error: ApiError, doing: str) -> None:
+        """A request refused with a 429 waits `wait` seconds for its turn (`notices`)."""
+        self.notices.retry(wait, error, doing, self.rate)
 
     # -- waiting for a turn --------------------------------------------------------------
 
@@ -200,13 +265,14 @@ class Pacer:
         assert self.rate is not None
         self._announced = self.hold_until
         held = max(self.hold_until - now, 0.0)
-        log.info(
-            "holding requests for %s (until %s), then sending %s, more often as they "
-            "succeed: the API asked to slow down (%s)",
-            duration(held),
-            until(held),
+        rate = (
             f"{self.rate:.3g} a second"
             if self.rate >= 1
-            else f"one every {duration(1 / self.rate)}",
-            reason(self.paused_by) if self.paused_by is not None else "429",
+            else f"one every {duration(1 / self.rate)}"
+        )
+        cause = reason(self.paused_by) if self.paused_by is not None else "429"
+        self.notices.hold(
+            held,
+            f"holding requests for {duration(held)} (until {until(held)}), then sending "
+            f"{rate}, more often as they succeed: the API asked to slow down ({cause})",
         )

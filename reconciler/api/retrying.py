@@ -220,6 +220,11 @@ UNREACHABLE = {
 }
 
 
+def retry_line(wait: float, error: ApiError, doing: str) -> str:
+    """`retrying 2/12 GET ... in 4 s (at 14:03:07 UTC): 503 ...`: a retry as announced."""
+    return f"{doing} in {duration(wait)} (at {until(wait)}): {reason(error)}"
+
+
 def reason(error: ApiError) -> str:
     """The failure in a few words for a retry notice: `503 Service unavailable.`."""
     detail = error.detail

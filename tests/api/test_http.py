@@ -39,7 +39,9 @@ from reconciler.errors import (
 from reconciler.settings import Tuning
 from tests.conftest import StartEmulator
 from tests.support.emulator import EmulatorServer
+from tests.support.faketime import FakeTime
 from tests.support.platform import Sleeps, body, client_for
+from tests.support.readme import output
 
 
 @pytest.mark.parametrize(
@@ -349,6 +351,76 @@ async def test_a_pause_moved_on_by_a_moment_is_not_announced_again(
             await http._pace("GET https://api.example/x")
             held.append(sum("holding requests" in r.getMessage() for r in caplog.records))
     assert held == [1, 1, 1, 2]
+
+
+SUMMARY = (
+    r"rate limited: (\d+) more 429s in the last (\d+) s; pacing at \S+ requests a second, "
+    r"more often as they succeed"
+)
+
+
+def _rate_limited_rounds(rounds: int, last_pause: int) -> tuple[FakeTime, asyncio.Future[None]]:
+    """`rounds` POSTs one after the other, each refused once (Retry-After: 1) and then
+    accepted, and a last one refused with Retry-After `last_pause`: about `rounds` seconds."""
+    answers = [("429", "1"), ("204", "")] * rounds + [("429", str(last_pause)), ("204", "")]
+    answers.reverse()
+    fake = FakeTime()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status, pause = answers.pop()
+        return httpx.Response(int(status), headers={"retry-after": pause} if pause else {})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, sleep=fake.sleep, clock=fake.clock)
+
+    async def run() -> None:
+        for _ in range(rounds + 1):
+            await http.request("POST", "https://api.example/x", idempotent=False)
+
+    return fake, asyncio.ensure_future(run())
+
+
+async def test_a_long_rate_limited_run_says_its_first_hold_then_a_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An apply of 2,000 creates against a rate-limited API said `retrying 2/12 POST ...
+    in 1 s` and `holding requests for 1 s ...` one and a half times a second. Now: the
+    first retry and hold, then a line a minute counting the 429s, and still every wait of a
+    few seconds or more in full, with when it ends (SPEC §4)."""
+    fake, rounds = _rate_limited_rounds(200, last_pause=30)
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        await fake.run(rounds)
+    said = [record.getMessage() for record in caplog.records]
+    assert said[0].startswith("retrying 2/12 POST https://api.example/x in 1 s (at "), said
+    assert said[1].startswith("holding requests for 1 s (until "), said
+    summaries = said[2:-2]
+    assert fake.now > 200
+    assert 3 <= len(summaries) <= fake.now / 60, said
+    counted = 0
+    for line in summaries:
+        found = re.fullmatch(SUMMARY, line)
+        assert found is not None, line
+        assert int(found[2]) >= 60
+        counted += int(found[1])
+    assert 200 - 1 - 60 < counted < 200
+    # The long wait at the end: said in full at once, with when it ends.
+    assert said[-2].startswith("retrying 2/12 POST https://api.example/x in 30 s (at "), said
+    assert said[-1].startswith("holding requests for 30 s (until "), said
+
+
+def test_the_readme_shows_429s_as_they_are_said() -> None:
+    first, hold, summary = output("### Waiting, retries and deadlines", index=1)
+    assert re.fullmatch(r"retrying 2/12 POST https://\S+ in 1 s \(at [\d:]+ UTC\): 429 .*", first)
+    assert hold.startswith("holding requests for 1 s (until ")
+    assert re.fullmatch(SUMMARY, summary)
+
+
+async def test_with_debug_every_429_retry_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    fake, rounds = _rate_limited_rounds(100, last_pause=1)
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"):
+        await fake.run(rounds)
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying 2/12 POST")]
+    assert len(retries) == 101
 
 
 async def test_a_crowd_refused_together_comes_back_within_a_few_pauses() -> None:
