@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -17,7 +17,7 @@ import orjson
 
 from reconciler import threads
 from reconciler.api.http import Http, RetryPolicy
-from reconciler.api.retrying import Deadline, until
+from reconciler.api.retrying import Deadline, duration, until
 from reconciler.api.transports import http_for, warn_plaintext
 from reconciler.errors import ApiError
 from reconciler.seeding.batches import Batch, Spool, body_size, cut
@@ -31,6 +31,8 @@ from reconciler.settings import Settings
 
 #: A wait for a request's slot longer than this is announced (a low rate, large batches).
 ANNOUNCE_PACING = 10.0
+#: While requests keep waiting that long, the pace is said again at most this often.
+PACING_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ class Delivery:
         report: SeedReport,
         watch: Observer,
         written: dict[str, float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.plan = plan
+        self._sleep = sleep
         self.checkpoint = checkpoint
         self.rejects = rejects
         self.report = report
@@ -106,21 +110,47 @@ class Delivery:
         self._told = 0
         #: The end of the last slot whose request went (the governor's clock).
         self._paced_until: float | None = None
+        #: Requests waiting for their slot, and the start of the last slot taken.
+        self._waiting = 0
+        self._last_slot = 0.0
+        #: When the pace was last said (the governor's clock), and whether a line is due.
+        self._paced_said: float | None = None
+        self._pacing_due = False
 
     async def pace(self, users: int) -> None:
         """Wait for the slot of a request of `users` users at the governed rate."""
         delay = self.governor.reserve(users)
         slot_end = self.governor.slots_end
-        if delay > ANNOUNCE_PACING:
-            self.watch.announce(
-                f"pacing: the next request of {users} user{'s' if users != 1 else ''} waits "
-                f"{delay:.0f}s, until "
-                f"{until(delay)} (seeding at {self.governor.rate:.1f} users/s)"
-            )
         if delay > 0:
-            await asyncio.sleep(delay)
+            self._waiting += 1
+            self._last_slot = self.governor.clock() + delay
+            if delay > ANNOUNCE_PACING and not self._pacing_due:
+                # Said once the workers that take a slot at this moment have taken theirs
+                # (at the start, every worker at once): one line for the queue.
+                self._pacing_due = True
+                asyncio.get_running_loop().call_soon(self._say_pacing, users)
+            try:
+                await self._sleep(delay)
+            finally:
+                self._waiting -= 1
         # Not reached by a request abandoned while it waited (a stop): its slot was unused.
         self._paced_until = max(self._paced_until or slot_end, slot_end)
+
+    def _say_pacing(self, users: int) -> None:
+        """`pacing: one request of 100 users every 10 s (...); 7 waiting, the last until
+        ...`: the cadence, which each worker's own wait (its place in the line: 20 s, ...,
+        80 s) made read as a pause, and when the last in line goes. Once a PACING_EVERY."""
+        self._pacing_due = False
+        now = self.governor.clock()
+        if self._paced_said is not None and now - self._paced_said < PACING_EVERY:
+            return
+        self._paced_said = now
+        rate = self.governor.rate
+        self.watch.announce(
+            f"pacing: one request of {users} user{'s' if users != 1 else ''} every "
+            f"{duration(users / rate)} (seeding at {rate:.1f} users/s); {self._waiting} "
+            f"waiting, the last until {until(max(self._last_slot - now, 0.0))}"
+        )
 
     async def done(self, batch: Batch, outcome: BatchOutcome) -> None:
         refused = [

@@ -128,15 +128,21 @@ def test_a_signal_sends_nothing_more_and_leaves_batches_waiting_for_their_slot_u
     serve: Serve, tmp_path: Path
 ) -> None:
     # --rate 10 starts at 1 user/s: the first request goes at once, the next three workers
-    # wait 100, 200 and 300 s for their slots. A signal must end those waits, not send them.
+    # wait 100, 200 and 300 s for their slots (one request every 100 s). A signal must end
+    # those waits, not send them.
     with serve() as server:
         path, checkpoint, output = stopped_while_waiting(server, tmp_path, "--rate", "10")
         assert server.stats()["requests"][BULK] == 1 == confirmed(checkpoint)
         assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
-        assert re.search(
-            r"pacing: the next request of 100 users waits \d+s, until (?:\S+ )?\d\d:\d\d:\d\d \S+ ",
-            output,
-        )
+        # One line for the queue, which says the cadence (not "the next request waits
+        # 100s", "... 200s", "... 300s", a line per worker, read as a pause of minutes).
+        pacing = [line for line in output.splitlines() if line.startswith("pacing:")]
+        assert len(pacing) == 1, output
+        assert re.fullmatch(
+            r"pacing: one request of 100 users every 100 s \(seeding at 1\.0 users/s\); "
+            r"3 waiting, the last until (?:\S+ )?\d\d:\d\d:\d\d \S+",
+            pacing[0],
+        ), pacing[0]
         report = resume(path, checkpoint, server)
         stats = server.stats()
         assert server.seeds(limit=0)["count"] == 1000

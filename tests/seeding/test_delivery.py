@@ -1,0 +1,80 @@
+"""Pass 2's pacing (`seeding.delivery`): how a queue of requests waiting for their slots at
+the governed rate is announced, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from pathlib import Path
+
+from reconciler.seeding.delivery import Delivery, Plan
+from reconciler.seeding.governor import Governor, RatePolicy
+from reconciler.seeding.observer import Quiet
+from reconciler.seeding.report import RejectsFile, SeedReport
+from tests.support.faketime import FakeTime
+from tests.support.readme import DOCS
+
+
+class Said(Quiet):
+    """An observer that keeps what was announced, with when (the fake clock's)."""
+
+    def __init__(self, time: FakeTime) -> None:
+        self.time = time
+        self.lines: list[tuple[float, str]] = []
+
+    def announce(self, message: str) -> None:
+        self.lines.append((self.time.now, message))
+
+
+PACING = (
+    r"pacing: one request of 100 users every (\d+) s \(seeding at [\d.]+ users/s\); "
+    r"(\d+) waiting, the last until (?:\S+ )?\d\d:\d\d:\d\d \S+"
+)
+
+
+async def test_a_queue_of_workers_waiting_for_their_slots_is_announced_as_one_cadence(
+    tmp_path: Path,
+) -> None:
+    """At the start of a seed at `--rate 10` (1 user/s at first), each of 8 workers said
+    "pacing: the next request of 100 users waits 100s" ... "waits 700s": a reader took the
+    run for idle for minutes, though a request went out every 100 s. One line says the
+    cadence and the queue, and it is said again at most once a minute."""
+    time = FakeTime()
+    policy = RatePolicy(rate=10)
+    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    watch = Said(time)
+    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
+    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
+    delivery.governor = Governor(policy, clock=time.clock)
+    sent: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(6):
+            await delivery.pace(100)
+            sent.append(time.now)
+            await time.sleep(0.05)  # the request's answer
+
+    await time.run([asyncio.ensure_future(worker()) for _ in range(8)])
+    assert len(sent) == 48
+    first = [line for at, line in watch.lines if at == 0]
+    assert len(first) == 1, watch.lines
+    found = re.fullmatch(PACING, first[0])
+    assert found is not None, first[0]
+    assert (found[1], found[2]) == ("100", "7")  # the first goes at once
+    # Later, as the rate climbs and the queue keeps waiting: a line a minute at most.
+    moments = [at for at, _ in watch.lines]
+    assert all(b - a >= 60 for a, b in itertools.pairwise(moments)), moments
+    assert all(re.fullmatch(PACING, line) for _, line in watch.lines), watch.lines
+    assert len(watch.lines) > 1
+
+
+def test_the_seeding_doc_shows_the_pacing_line_as_it_is_said() -> None:
+    shown = [
+        line.strip()
+        for line in (DOCS / "seeding.md").read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("pacing: ")
+    ]
+    assert len(shown) == 1
+    assert re.fullmatch(PACING, shown[0]), shown[0]
