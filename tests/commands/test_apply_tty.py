@@ -89,7 +89,9 @@ def test_time_spent_at_the_prompt_is_not_counted_in_the_deadline(
     apply: every request was refused with "this command's deadline ... has passed"."""
     directory = write_manifests(tmp_path, [ca("A")])
     clock = _Clock()
-    monkeypatch.setattr(http, "Deadline", lambda seconds: Deadline(seconds, clock))
+    monkeypatch.setattr(
+        http, "Deadline", lambda seconds, _http_clock=None: Deadline(seconds, clock)
+    )
     monkeypatch.setattr(Output, "interactive", property(lambda self: True))
 
     def answered_an_hour_later(output: Output) -> bool:
