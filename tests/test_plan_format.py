@@ -262,3 +262,19 @@ def test_several_environments_render_as_sections() -> None:
     text = buffer.getvalue()
     assert text.startswith("== Environment dev: workspace 111 ==\n")
     assert "\n== Environment prod: workspace 333 ==\n" in text
+
+
+def test_a_refused_plan_printed_on_stdout_is_named_as_refused(tmp_path: Path) -> None:
+    """`plan --format json > plan.json` of a plan a safety rule refuses holds `refused`;
+    `apply --plan plan.json` said "is not a reconciler plan (format_version 2): refused:
+    Extra inputs are not permitted", as if the file were damaged."""
+    refused = [{"rule": "activations", "message": "the plan activates 12 CAs"}]
+    path = write(tmp_path, {**FULL.document(), "refused": refused})
+    with pytest.raises(ReconcilerError) as caught:
+        Plan.load(path)
+    assert caught.value.message == (
+        f"{path} is a plan safety rules refused (activations), as a refused `plan --format "
+        "json` prints it (its `refused` member), and a refused plan is never applied: make "
+        "the plan again with `plan --out FILE`, passing --allow for each rule you mean to "
+        "override"
+    )

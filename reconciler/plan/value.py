@@ -315,6 +315,8 @@ class Plan(_Value):
                 "one reads formats 1 and 2: show and apply it with the version that made it, "
                 "or make a new plan with this one"
             )
+        if isinstance(document, dict) and "refused" in document:
+            raise _refused_plan(path, document["refused"])
         model: type[Plan | PlanV1] = PlanV1 if version == 1 else cls
         try:
             loaded = model.model_validate(document, context=FROM_FILE)
@@ -329,6 +331,19 @@ class Plan(_Value):
                 f"{path} is not a reconciler plan (format_version {known}): {where}: {message}"
             ) from None
         return loaded.upgraded() if isinstance(loaded, PlanV1) else loaded
+
+
+def _refused_plan(path: Path, refused: object) -> ReconcilerError:
+    """A plan as a refused `plan --format json` prints it (with `refused`), saved from
+    stdout: read as damage, it was "refused: Extra inputs are not permitted"."""
+    entries = refused if isinstance(refused, list) else []
+    rules = [e["rule"] for e in entries if isinstance(e, dict) and isinstance(e.get("rule"), str)]
+    named = f"safety rules refused ({', '.join(rules)})" if rules else "a safety rule refused"
+    return ReconcilerError(
+        f"{path} is a plan {named}, as a refused `plan --format json` prints it (its "
+        "`refused` member), and a refused plan is never applied: make the plan again with "
+        "`plan --out FILE`, passing --allow for each rule you mean to override"
+    )
 
 
 class PlanV1(_Value):
