@@ -225,9 +225,9 @@ class RejectsFile:
             self._file.close()
             self._file = None
             raise SettingsError(
-                f"--rejects {self.path} is in use by another seeding run (of the same seed "
-                "file, or with the same --rejects): wait for it, or name another file with "
-                "--rejects"
+                f"the rejects file {self.path} is in use by another seeding run (`seed` or "
+                "`apply --seeds` of the same seed file, or one with the same --rejects): wait "
+                "for it to finish, or, with `reconciler seed`, name another file with --rejects"
             ) from None
 
     def write(self, line: int, errors: list[str], record: Any, stage: str) -> None:

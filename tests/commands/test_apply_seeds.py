@@ -29,6 +29,7 @@ from reconciler.console import Heartbeat, Output
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.plan import markdown
 from reconciler.plan.value import Plan
+from reconciler.seeding.report import RejectsFile
 from reconciler.workspace.seeds import _Notes
 from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
@@ -699,3 +700,27 @@ def test_a_group_of_many_cas_is_announced_by_its_first_few_names(
         'Seeding "Wide 00", "Wide 01", "Wide 02", "Wide 03", "Wide 04", "Wide 05", '
         '"Wide 06", "Wide 07", "Wide 08", "Wide 09" and 4 more: 14 users.'
     ]
+
+
+def test_a_rejects_file_in_use_gives_advice_apply_can_follow(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    # apply --seeds writes FILE.rejects.jsonl as `seed` does, and is refused when another
+    # run holds it; the refusal told it to "name another file with --rejects", an option
+    # apply does not have.
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 3, NAMES[:1])
+    other = RejectsFile(tmp_path / "seeds.jsonl.rejects.jsonl")  # a `seed` of the same file
+    try:
+        held = apply(directory, seeds, server)
+    finally:
+        other.finish()
+    assert held.exit_code == 1, held.output
+    assert (
+        f"the rejects file {tmp_path / 'seeds.jsonl.rejects.jsonl'} is in use by another "
+        "seeding run (`seed` or `apply --seeds` of the same seed file, or one with the same "
+        "--rejects): wait for it to finish, or, with `reconciler seed`, name another file "
+        "with --rejects"
+    ) in held.stderr
+    assert [e for e in server.log() if e["route"] == ACTIVATION] == []

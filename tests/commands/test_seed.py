@@ -306,8 +306,9 @@ def test_a_run_writing_the_same_rejects_file_is_refused_before_sending(
         assert other.finish() == str(held)
     assert result.exit_code == 1, result.output
     assert result.stderr.endswith(
-        f"\nError: --rejects {held} is in use by another seeding run (of the same seed file, or "
-        "with the same --rejects): wait for it, or name another file with --rejects\n"
+        f"\nError: the rejects file {held} is in use by another seeding run (`seed` or `apply "
+        "--seeds` of the same seed file, or one with the same --rejects): wait for it to "
+        "finish, or, with `reconciler seed`, name another file with --rejects\n"
     )
     assert [entry["line"] for entry in rejects(held)] == [9]  # the other run's, intact
 
