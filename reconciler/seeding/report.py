@@ -13,6 +13,7 @@ writing over each other's lines.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -213,12 +214,14 @@ class RejectsFile:
 
     def _hold(self) -> None:
         """Open the file (made if missing, its lines kept for now) and lock it."""
-        self._made = not self.path.exists()
         try:
             self._file = open_private(self.path, "ab")
         except OSError as exc:  # a folder this user may not write to
             raise refusal("--rejects", self.path, exc) from None
         self._lock()
+        # Empty, it holds no one's rejects: one made now, or left by a run killed before
+        # its first refusal (each run makes it at its start), which no run removed.
+        self._made = os.fstat(self._file.fileno()).st_size == 0
 
     def _lock(self) -> None:
         if self._file is not None and not hold(self._file.fileno()):
@@ -250,8 +253,8 @@ class RejectsFile:
             self._file.flush()
 
     def finish(self) -> str | None:
-        """Close; the path, if this run wrote to it. Nothing is ever deleted but the empty
-        file this run made: a file this run did not write is not its to remove (`stale`)."""
+        """Close; the path, if this run wrote to it. Nothing is ever deleted but an empty
+        file this run held: a file with lines it did not write is not its to remove (`stale`)."""
         if self._file is not None:
             if not self.count and self._made:
                 with contextlib.suppress(OSError):

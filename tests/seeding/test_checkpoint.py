@@ -303,3 +303,14 @@ def test_checkpoints_and_rejects_are_readable_by_their_owner_only(tmp_path: Path
     assert checkpoint.stat().st_mode & 0o777 == 0o600
     assert rejects.path.stat().st_mode & 0o777 == 0o600
     assert b"someone@example.com" in rejects.path.read_bytes()
+
+
+def test_an_empty_rejects_file_a_killed_run_left_is_removed(tmp_path: Path) -> None:
+    # Each run makes its rejects file at its start (to lock it): a run killed before its
+    # first refusal left an empty one, and every later run that refused no one kept it.
+    path = tmp_path / "seeds.rejects.jsonl"
+    path.write_bytes(b"")
+    rejects = RejectsFile(path)
+    assert rejects.stale(finished=True) is None
+    assert rejects.finish() is None
+    assert not path.exists()
