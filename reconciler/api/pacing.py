@@ -50,10 +50,11 @@ SUMMARY_EVERY = 60.0
 
 
 def pace(rate: float) -> str:
-    """`2.5 requests a second`, `one request every 4 s`."""
-    return (
-        f"{rate:.3g} requests a second" if rate >= 1 else f"one request every {duration(1 / rate)}"
-    )
+    """`2.5 requests a second`, `1 request a second`, `one request every 4 s`."""
+    if rate < 1:
+        return f"one request every {duration(1 / rate)}"
+    shown = f"{rate:.3g}"
+    return f"{shown} request{'' if shown == '1' else 's'} a second"
 
 
 class RateNotices:
@@ -265,14 +266,10 @@ class Pacer:
         assert self.rate is not None
         self._announced = self.hold_until
         held = max(self.hold_until - now, 0.0)
-        rate = (
-            f"{self.rate:.3g} a second"
-            if self.rate >= 1
-            else f"one every {duration(1 / self.rate)}"
-        )
         cause = reason(self.paused_by) if self.paused_by is not None else "429"
         self.notices.hold(
             held,
             f"holding requests for {duration(held)} (until {until(held)}), then sending "
-            f"{rate}, more often as they succeed: the API asked to slow down ({cause})",
+            f"{pace(self.rate)}, more often as they succeed: the API asked to slow down "
+            f"({cause})",
         )

@@ -328,7 +328,7 @@ async def test_requests_held_by_another_requests_429_are_announced_once(
     assert len(held) == 1, held
     assert re.fullmatch(
         r"holding requests for \d+ s \(until (?:\S+ )?\d\d:\d\d:\d\d \S+\), then sending one "
-        r"every \d+ s, more often as they succeed: the API asked to slow down \(429.*\)",
+        r"request every \d+ s, more often as they succeed: the API asked to slow down \(429.*\)",
         held[0],
     ), held[0]
     assert len(sleeps.waits) == 2
@@ -354,7 +354,7 @@ async def test_a_pause_moved_on_by_a_moment_is_not_announced_again(
 
 
 SUMMARY = (
-    r"rate limited: (\d+) more 429s in the last (\d+) s; pacing at \S+ requests a second, "
+    r"rate limited: (\d+) more 429s in the last (\d+) s; pacing at \S+ requests? a second, "
     r"more often as they succeed"
 )
 
