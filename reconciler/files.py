@@ -46,6 +46,11 @@ def open_private(path: Path, mode: Literal["wb", "ab", "a+b"]) -> BinaryIO:
     return stream
 
 
+#: Whether this system has the locks `hold` takes (POSIX): without them, nothing is held
+#: and a folder is not even opened to be (Windows opens no folder as a file).
+LOCKS = fcntl is not None
+
+
 def hold(descriptor: int) -> bool:
     """Lock an open file (or folder) for this process, without waiting: False when another
     process holds it. The lock goes with the descriptor's close, or the process's end (a

@@ -30,7 +30,7 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
 from reconciler.export import export
-from reconciler.files import hold, leftovers, real_path, refusal, write_atomically
+from reconciler.files import LOCKS, hold, leftovers, real_path, refusal, write_atomically
 from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
@@ -343,6 +343,9 @@ def claimed(out: Path) -> Iterator[None]:
     the files of both, and the second to finish failed to remove the marker the first had
     removed."""
     _make(out)
+    if not LOCKS:  # one export at a time into a folder is then the user's to keep
+        yield
+        return
     try:
         descriptor = os.open(out, os.O_RDONLY)
     except OSError as exc:

@@ -418,6 +418,30 @@ def test_an_export_into_a_folder_another_export_is_writing_is_refused(tmp_path: 
     assert list(out.iterdir()) == []  # nothing written
 
 
+def test_without_locks_an_export_opens_no_folder_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the system has no flock (Windows), the folder lock is skipped, not tried: there
+    opening a folder as a file is refused, and every export failed on it."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    opened = os.open
+
+    def no_folders(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path).is_dir():
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_folders)
+    out = tmp_path / "exported"
+    locking = run_cli("export", source, "--out", out)  # the lock's way, where it is there
+    assert (locking.exit_code, "Permission denied" in locking.stderr) == (1, True)
+    monkeypatch.setattr(export_command, "LOCKS", False)
+    result = run_cli("export", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.yaml", "reconciler.yaml"]
+
+
 def test_an_export_that_finished_meanwhile_is_replaced_whole_not_mixed_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
