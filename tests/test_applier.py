@@ -92,6 +92,7 @@ async def test_a_name_taken_meanwhile_is_adopted_whatever_the_status(
     assert title.endswith(
         "(adopted: its name was taken since the plan, by another run or a retry of this one)"
     )
+    assert report.to_json()["actions"][0]["adopted"] == "name_taken"  # and in the JSON report
 
 
 @pytest.mark.parametrize("status", RULE_STATUSES)
@@ -163,6 +164,7 @@ async def test_a_create_whose_answer_was_lost_is_adopted_as_a_lost_answer(
     assert render.outcome_title(report.outcomes[0]).endswith(
         "(adopted: it existed after a lost answer)"
     )
+    assert report.to_json()["actions"][0]["adopted"] == "lost_answer"
 
 
 async def test_an_activation_lost_again_and_again_waits_longer_between_tries(

@@ -48,7 +48,17 @@ class ActionOutcome:
         }
         if self.action.action == "seed":
             found["users"] = self.users
+        if self.action.action == "create":
+            found["adopted"] = self.adopted_because
         return found
+
+    @property
+    def adopted_because(self) -> str | None:
+        """Why a create took over the CA of its name instead of making one (None: it made
+        it, or it did not run): its own answer was lost, or the name was taken since."""
+        if not self.adopted:
+            return None
+        return "name_taken" if self.taken else "lost_answer"
 
 
 #: What a done action made of its CA, in the words of the per-CA report.

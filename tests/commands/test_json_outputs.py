@@ -65,10 +65,20 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "status": {"enum": ["done", "failed", "not_started"]},
                     "message": {"type": "string"},
                     "users": {"type": ["integer", "null"], "minimum": 0},
+                    "adopted": {"enum": [None, "lost_answer", "name_taken"]},
                 },
-                "if": {"properties": {"action": {"const": "seed"}}},
-                "then": {"required": ["users"]},
-                "else": {"not": {"required": ["users"]}},
+                "allOf": [
+                    {
+                        "if": {"properties": {"action": {"const": "seed"}}},
+                        "then": {"required": ["users"]},
+                        "else": {"not": {"required": ["users"]}},
+                    },
+                    {
+                        "if": {"properties": {"action": {"const": "create"}}},
+                        "then": {"required": ["adopted"]},
+                        "else": {"not": {"required": ["adopted"]}},
+                    },
+                ],
             },
         },
         "cas": {
