@@ -161,14 +161,16 @@ class _Run:
         self.watch = observer or Quiet()
         self.transport = transport
         self.started = time.monotonic()
-        # A rejects path this run may not write is refused before anything is read.
+        # A seed file that is not there is named as such (its default rejects path, beside
+        # it, would be blamed next); then a rejects path this run may not write is refused
+        # before anything is validated.
+        self.seed_file = SeedFile(options.file)
         self.rejects = RejectsFile(
             options.rejects_path, append=options.append_rejects, hold=not options.dry_run
         )
         # Held from here on (locked): closed, and removed if this run made it empty, should
         # the run stop before it starts.
         try:
-            self.seed_file = SeedFile(options.file)
             self.input_id = InputId(
                 str(real_path(options.file)), self.seed_file.size, self.seed_file.head_sha256()
             )

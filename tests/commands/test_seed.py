@@ -486,6 +486,16 @@ def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     result = run_cli("seed", tmp_path / "nope.jsonl", MANIFESTS, "--dry-run")
     assert result.exit_code == 1
     assert f"cannot read the seed file {tmp_path / 'nope.jsonl'}: No such file" in result.stderr
+    # In a folder that is not there either: the seed file is named, not the rejects file
+    # whose default path is beside it (which no one passed).
+    lost = tmp_path / "nodir" / "x.jsonl"
+    for dry in ([], ["--dry-run"]):
+        result = run_cli("seed", lost, MANIFESTS, *dry)
+        assert result.exit_code == 1
+        assert result.stderr.endswith(
+            f"\nError: cannot read the seed file {lost}: No such file or directory\n"
+        )
+        assert "--rejects" not in result.stderr
 
 
 @pytest.mark.parametrize(
