@@ -84,10 +84,13 @@ def _report(results: Sequence[SuiteResult], output: Output, *, quiet: bool) -> _
     return counts
 
 
-def _recap(results: Sequence[SuiteResult], collected: testfiles.Collected) -> list[Text]:
+def _recap(
+    results: Sequence[SuiteResult], collected: testfiles.Collected, *, quiet: bool
+) -> list[Text]:
     """The failures and invalid files again, just above the summary (pytest's "short test
-    summary"): in a long CI log, they are where a reader looks first."""
-    failures = [_line(o) for result in results for o in result.outcomes if o.failed]
+    summary"): in a long CI log, they are where a reader looks first. `quiet`: the invalid
+    files only, the failures being all there is above."""
+    failures = [] if quiet else [_line(o) for r in results for o in r.outcomes if o.failed]
     broken: list[Text] = []
     for file in collected.invalid:
         count = sum(issue.file == file for issue in collected.issues)
@@ -95,7 +98,8 @@ def _recap(results: Sequence[SuiteResult], collected: testfiles.Collected) -> li
         broken.append(Text("  INVALID ", style="bold red") + Text(f"{printable(file)}: {problems}"))
     if not failures and not broken:
         return []
-    return [Text(""), Text("Failed:", style="bold"), *failures, *broken]
+    space = [] if quiet else [Text("")]  # quiet, nothing but failures is above
+    return [*space, Text("Failed:", style="bold"), *failures, *broken]
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,7 @@ def run(options: TestOptions, output: Output) -> int:
     counts = _report(results, output, quiet=options.quiet)
     if collected.issues:  # the other files ran: an invalid one is reported, not in the way
         output.error(CaTestFileError(collected.issues).message)
-    if not options.quiet:  # quiet, the failures are all there is above
-        output.print_lines(_recap(results, collected))
+    output.print_lines(_recap(results, collected, quiet=options.quiet))
     summary = counts.summary(len(collected.files), len(collected.invalid))
     if chooser.active:  # as plan's summary says it
         summary += f" {not_selected} not selected."

@@ -140,6 +140,8 @@ def test_quiet_prints_only_failures_skips_invalid_files_and_the_summary(tmp_path
         str(directory / "commerce.test.yaml"),
         "  FAIL bob: Average Order Value: expected 31, got 30  "
         f"({directory / 'commerce.test.yaml'}:78)",
+        "Failed:",  # the invalid file, on stdout too: the failure is all there is above
+        f"  INVALID {directory / 'wishlist.test.yaml'}: 1 problem (listed on stderr)",
         "Tests: 22 passed, 1 failed, 23 total (3 files, 1 invalid).",
     ]
     assert f"{directory / 'wishlist.test.yaml'}:" in result.stderr
