@@ -109,7 +109,7 @@ EventTime = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": LAST_MILLIS},
                 {"type": "string", "pattern": "^[0-9]+$"},
                 {"type": "string", "pattern": ISO_PATTERN},
             ]

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import ManifestError
+from reconciler.evaluator.values import LAST_MILLIS
 from reconciler.manifest import schema
 from reconciler.manifest.document import read_yaml
 from reconciler.manifest.files import parse_file
@@ -277,3 +278,14 @@ def test_schema_and_validate_agree_on_the_scope(tmp_path: Path) -> None:
         except ManifestError:
             by_validate = False
         assert by_schema == by_validate, (scope, by_schema, by_validate)
+
+
+def test_test_schema_and_loader_agree_on_an_event_time_past_the_year_9999() -> None:
+    """Epoch microseconds written as milliseconds: the loader refuses them, so the editor
+    flags them too."""
+    validator = _editor_validator("test.schema.json")
+    for millis in (LAST_MILLIS, LAST_MILLIS + 1):
+        event = {"event_type": "session_start", "data": {"timestamp_unixtime_ms": millis}}
+        data = {"as_of": "2024-03-01", "users": {"u": {"events": [event]}}, "expect": {}}
+        by_schema = not list(validator.iter_errors(data))
+        assert by_schema == _takes(SuiteFile, data), millis
