@@ -220,6 +220,7 @@ def apply(
 ) -> None:
     """Make the live workspace match the manifests (or a saved plan)."""
     from reconciler.commands import apply as command
+    from reconciler.workspace.calculations import WAIT_TIMEOUT
 
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
@@ -240,7 +241,7 @@ def apply(
         only=tuple(only or ()),
         exclude=tuple(exclude or ()),
         seeds=seeds,
-        wait_timeout=command.WAIT_TIMEOUT if wait_timeout is None else wait_timeout,
+        wait_timeout=WAIT_TIMEOUT if wait_timeout is None else wait_timeout,
         seed_wait=command.SEED_WAIT if seed_wait is None else seed_wait,
     )
     run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)

@@ -16,16 +16,12 @@ import pytest
 from rich.console import Console
 
 from reconciler.api.client import CalculationStatus, PlatformClient
-from reconciler.commands.apply import (
-    WaitTimeout,
-    _step_counter,
-    failure_error,
-    follow_calculations,
-)
+from reconciler.commands.apply import _step_counter, failure_error
 from reconciler.console import Heartbeat, Output
 from reconciler.errors import DeadlineExceeded
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action
+from reconciler.workspace.calculations import WaitTimeout, follow_calculations
 from tests.commands.test_plan import LIST, TOKEN, converge, writes
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
