@@ -10,6 +10,8 @@ import codecs
 import csv
 import hashlib
 import io
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,36 @@ HEAD_BYTES = 64 * 1024
 CSV_FIELD_LIMIT = 1 << 20
 _CHUNK = 1 << 20
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+#: A run of digits as long as the longest 64-bit integer's: a line holding one may hold
+#: an integer orjson reads as a rounded float (it reads no integer past 64 bits exactly).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_INT64 = 2**63
+
+
+class _BeyondInt64(ValueError):
+    """An integer literal of a JSONL line that 64 bits cannot hold (its text)."""
+
+
+def _exact_int(text: str) -> int:
+    number = int(text)
+    if not -_INT64 <= number < _INT64:
+        raise _BeyondInt64(text)
+    return number
+
+
+def beyond_64_bits(line: bytes) -> str | None:
+    """The first integer of a valid JSON line that 64 bits cannot hold, as written; None
+    when there is none. Read as orjson reads it, it would be a float: the user's number,
+    rounded, in every message and in the rejects file."""
+    if _LONG_DIGITS.search(line) is None:
+        return None
+    try:
+        json.loads(line, parse_int=_exact_int)
+    except _BeyondInt64 as exc:
+        return str(exc)
+    except ValueError:
+        return None  # not JSON after all: orjson's reading says so
+    return None
 
 
 @dataclass(frozen=True)
@@ -126,10 +158,22 @@ class SeedFile:
                 if not text:
                     continue
                 try:
-                    yield Record(number, orjson.loads(text))
+                    record = orjson.loads(text)
                 except orjson.JSONDecodeError as exc:
                     shown = text.decode("utf-8", "replace")
                     yield Record(number, shown, f"not valid JSON: {exc}")
+                    continue
+                big = beyond_64_bits(text)
+                if big is not None:
+                    yield Record(
+                        number,
+                        text.decode("utf-8", "replace"),
+                        f"holds the integer {big}, beyond 64 bits: mParticle cannot take it "
+                        "exactly. Write it as text (in quotes) if it is a value; no MPID is "
+                        "that large",
+                    )
+                    continue
+                yield Record(number, record)
 
     def _csv(self) -> tuple[list[str] | None, Iterator[Record]]:
         csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
