@@ -246,8 +246,8 @@ def refused(report: SeedReport, options: SeedOptions) -> str | None:
     if options.dry_run:
         if report.users_rejected and not report.users_valid:
             return (
-                f"no user would be seeded: all {report.users_rejected:,} user(s) are invalid; "
-                f"each is in {report.rejects} with the reason"
+                f"no user would be seeded: all {report.users_rejected:,} user(s) are invalid "
+                "(listed above)"
             )
         return None
     if report.users_rejected_server and not options.skip_invalid:

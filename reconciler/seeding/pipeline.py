@@ -219,6 +219,16 @@ class _Run:
         self.report.input_sha256 = self.seed_file.sha256
         if invalid.users and not options.skip_invalid:
             raise SeedFileError(invalid.shown, invalid.users, problems=invalid.problems)
+        if invalid.users and options.dry_run:
+            # Written nowhere by a dry run: shown, or the run would only count them.
+            heading = (
+                f"{invalid.users:,} invalid user(s) in the seed file, which a run with "
+                f"--skip-invalid writes to {options.rejects_path} and does not send:"
+            )
+            shown = SeedFileError(
+                invalid.shown, invalid.users, problems=invalid.problems, heading=heading
+            )
+            self.watch.warn(shown.message)
         _warn(self.catalogue, validator, self.report, self.watch)
         only = options.only
         self.used = set(validator.used) if only is None else validator.used & only

@@ -88,6 +88,54 @@ def test_more_invalid_users_than_shown_are_counted_with_the_flags_that_list_them
     assert "  ... and 10 more (use --skip-invalid --rejects FILE)" in result.stderr
 
 
+def test_an_integer_beyond_64_bits_is_refused_as_written_not_rounded(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """orjson reads such an integer as a float: the message said `not 1.2345678901234568e+29`
+    and the rejects file kept that float, not the user's number (output changed the data)."""
+    big = "123456789012345678901234567890"
+    lines = [orjson.dumps(body) for body in users(3)]
+    lines[1] = lines[1].replace(b'"mpid":1000000000000001', b'"mpid":' + big.encode())
+    lines[2] = lines[2].replace(b'"term 2"', b'"' + big.encode() + b'"')
+    assert big.encode() in lines[1]
+    assert big.encode() in lines[2]
+    path = tmp_path / "seeds.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--format", "json")
+        assert server.seeds(limit=0)["count"] == 2  # digits inside a text are no integer
+    assert result.exit_code == 0, result.output
+    (rejected,) = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert rejected["line"] == 2
+    assert rejected["record"] == lines[1].decode()  # as written, digit for digit
+    assert rejected["errors"] == [
+        f"holds the integer {big}, beyond 64 bits: mParticle cannot take it exactly. Write "
+        "it as text (in quotes) if it is a value; no MPID is that large"
+    ]
+
+
+def test_a_dry_run_with_skip_invalid_lists_the_invalid_users(serve: Serve, tmp_path: Path) -> None:
+    """It writes no rejects file: it said "each is in None with the reason", and listed
+    no one."""
+    lines: list[Any] = list(users(2))
+    for line in lines:
+        line["calculated_attributes"]["workspace"][0]["seed"]["value"] = "lots"
+    path = write_jsonl(tmp_path / "seeds.jsonl", lines)
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--dry-run")
+    assert result.exit_code == 1
+    assert (
+        f"Warning: 2 invalid user(s) in the seed file, which a run with --skip-invalid "
+        f"writes to {path}.rejects.jsonl and does not send:\n"
+        f"  {path}:1: calculated_attributes.workspace[0].seed.value: "
+        '"LTV": Seed value must be numeric, not "lots"'
+    ) in result.stderr
+    assert result.stderr.endswith(
+        "Error: no user would be seeded: all 2 user(s) are invalid (listed above)\n"
+    )
+    assert not (tmp_path / "seeds.jsonl.rejects.jsonl").exists()
+
+
 def test_skip_invalid_lands_the_9997_and_writes_the_3_rejects(serve: Serve, tmp_path: Path) -> None:
     path = ten_thousand_with_three_bad(tmp_path / "seeds.jsonl")
     with serve() as server:
@@ -721,8 +769,8 @@ def test_a_dry_run_in_which_every_user_is_invalid_is_an_error(serve: Serve, tmp_
         result = seed(path, server, "--skip-invalid", "--dry-run")
         assert server.stats()["total"] == 0
     assert result.exit_code == 1, result.output
-    assert "Error: no user would be seeded: all 3 user(s) are invalid; each is in " in (
-        " ".join(result.stderr.split())
+    assert result.stderr.endswith(
+        "Error: no user would be seeded: all 3 user(s) are invalid (listed above)\n"
     )
 
 
