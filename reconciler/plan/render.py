@@ -279,16 +279,19 @@ def show_all(
         output.print_lines(text_all(plans))
 
 
+#: What the text report says of a create that adopted the CA of its name, by why
+#: (`ActionOutcome.adopted_because`, which the JSON report gives as it is).
+ADOPTED_NOTES = {
+    "lost_answer": " (adopted: it existed after a lost answer)",
+    "name_taken": " (adopted: its name was taken since the plan, by another run or a retry of "
+    "this one)",
+}
+
+
 def outcome_title(outcome: ActionOutcome) -> str:
     """`activate "LTV" (id 7)`, and a note when a create adopted the CA of its name (its
     own lost create's, or someone else's); a seed says how many users' seeds landed."""
-    adopted = ""
-    if outcome.adopted:
-        adopted = (
-            " (adopted: its name was taken since the plan, by another run or a retry of this one)"
-            if outcome.taken
-            else " (adopted: it existed after a lost answer)"
-        )
+    adopted = ADOPTED_NOTES.get(outcome.adopted_because or "", "")
     action = outcome.action
     if action.action == "seed":
         where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""
