@@ -94,6 +94,8 @@ class Http:
         self._stopping = asyncio.Event()
 
     async def aclose(self) -> None:
+        """Close the connections; the 429s not summed up yet are (`RateNotices.finish`)."""
+        self.pacer.notices.finish()
         await self.client.aclose()
 
     def stop(self) -> None:

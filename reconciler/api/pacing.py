@@ -9,7 +9,8 @@ waiting requests go one at a time, the most refused first, then the oldest: a re
 waiting here spends none of its attempts. Why this and not a jitter window: docs/resilience.md.
 
 What stderr hears of it (`RateNotices`): the first hold and retry, then a line a minute at
-most counting the 429s since, and every wait of a few seconds or more with when it ends.
+most counting the 429s since (and a last one when the client closes), and every wait of a
+few seconds or more with when it ends.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def pace(rate: float) -> str:
 class RateNotices:
     """What stderr hears of 429s (every line also at DEBUG, which --debug shows): the first
     retry and hold in full; after that a line at most every SUMMARY_EVERY counting the 429s
-    since, and every wait of ALWAYS_SAID or more in full, with when it ends."""
+    since (the last of them when the client closes: `finish`), and every wait of
+    ALWAYS_SAID or more in full, with when it ends."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
@@ -81,14 +83,24 @@ class RateNotices:
         log.debug("%s", retry_line(wait, error, doing))
         self._unsaid += 1
         if quiet and math.isfinite(self._said):
-            pacing = f"; pacing at {pace(rate)}, more often as they succeed" if rate else ""
-            log.info(
-                "rate limited: %d more 429s in the last %s%s",
-                self._unsaid,
-                duration(now - self._said),
-                pacing,
-            )
-            self._said, self._unsaid = now, 0
+            self._sum_up(now, rate)
+
+    def finish(self) -> None:
+        """The client closes: the 429s counted since the last line are summed up now (a
+        line a minute at most left those of the last minute unsaid), without the pace,
+        which no request follows any more. Nothing if there are none."""
+        if self._unsaid and math.isfinite(self._said):
+            self._sum_up(self._clock(), None)
+
+    def _sum_up(self, now: float, rate: float | None) -> None:
+        pacing = f"; pacing at {pace(rate)}, more often as they succeed" if rate else ""
+        log.info(
+            "rate limited: %d more 429s in the last %s%s",
+            self._unsaid,
+            duration(now - self._said),
+            pacing,
+        )
+        self._said, self._unsaid = now, 0
 
     def hold(self, held: float, text: str) -> None:
         """Every request is held `held` seconds; `text` says so."""

@@ -408,6 +408,51 @@ async def test_a_long_rate_limited_run_says_its_first_hold_then_a_line_a_minute(
     assert said[-1].startswith("holding requests for 30 s (until "), said
 
 
+async def test_the_429s_since_the_last_summary_are_summed_up_when_the_client_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A line a minute at most summed up the 429s: those of the run's last minute were
+    never said, and the log under-reported them. Closing the client says them, once, and
+    a client without any left to say says nothing."""
+    answers = [("429", "1"), ("204", "")] * 150
+    answers.reverse()
+    fake = FakeTime()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status, pause = answers.pop()
+        return httpx.Response(int(status), headers={"retry-after": pause} if pause else {})
+
+    http = Http(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)), sleep=fake.sleep, clock=fake.clock
+    )
+
+    async def run() -> None:
+        for _ in range(150):
+            await http.request("POST", "https://api.example/x", idempotent=False)
+
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        await fake.run(asyncio.ensure_future(run()))
+        fake.now += 7
+        await http.aclose()
+        await http.aclose()  # nothing left to say
+    said = [record.getMessage() for record in caplog.records]
+    assert said[0].startswith("retrying 2/12 POST "), said
+    assert said[1].startswith("holding requests for 1 s "), said
+    counted = [re.fullmatch(SUMMARY, line) for line in said[2:-1]]
+    assert all(counted), said
+    last = re.fullmatch(r"rate limited: (\d+) more 429s in the last (\d+) s", said[-1])
+    assert last is not None, said
+    assert 7 <= int(last[2]) < 60
+    # Every 429 but the first (said in full) is counted in a line, none twice.
+    assert sum(int(found[1]) for found in counted if found) + int(last[1]) == 149
+
+    quiet = Http(httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        await quiet.aclose()
+    assert caplog.records == []
+
+
 def test_the_readme_shows_429s_as_they_are_said() -> None:
     first, hold, summary = output("### Waiting, retries and deadlines", index=1)
     assert re.fullmatch(r"retrying 2/12 POST https://\S+ in 1 s \(at [\d:]+ UTC\): 429 .*", first)
