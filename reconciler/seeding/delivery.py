@@ -113,6 +113,10 @@ class Delivery:
         #: Requests waiting for their slot, and the start of the last slot taken.
         self._waiting = 0
         self._last_slot = 0.0
+        #: The users this run sends (`send` sets it: the file less what a checkpoint
+        #: confirmed), and those that took a slot so far.
+        self.users_to_send: int | None = None
+        self._reserved = 0
         #: When the pace was last said (the governor's clock), and whether a line is due.
         self._paced_said: float | None = None
         self._pacing_due = False
@@ -121,6 +125,7 @@ class Delivery:
         """Wait for the slot of a request of `users` users at the governed rate."""
         delay = self.governor.reserve(users)
         slot_end = self.governor.slots_end
+        self._reserved += users
         if delay > 0:
             self._waiting += 1
             self._last_slot = self.governor.clock() + delay
@@ -137,19 +142,38 @@ class Delivery:
         self._paced_until = max(self._paced_until or slot_end, slot_end)
 
     def _say_pacing(self, users: int) -> None:
-        """`pacing: one request of 100 users every 10 s (...); 7 waiting, the last until
-        ...`: the cadence, which each worker's own wait (its place in the line: 20 s, ...,
-        80 s) made read as a pause, and when the last in line goes. Once a PACING_EVERY."""
+        """`pacing: one request of 100 users every 10 s (...); 7 waiting, the last going at
+        ...; 4,200 users after them, ...`: the cadence, which each worker's own wait (its
+        place in the line: 20 s, ..., 80 s) made read as a pause, and when the last in line
+        goes. Once a PACING_EVERY.
+
+        That moment is the end of the run only when the queue holds the file's last users,
+        and is said so then; otherwise the users still to queue are counted, with no end:
+        the rate they go at adapts to the Seeding API's answers (it climbs slower than its
+        most at a low rate, stops under the ceiling, halves on a 429), so an end at the
+        current rate came out several times too late, and one at the fastest climb too
+        early."""
         self._pacing_due = False
         now = self.governor.clock()
         if self._paced_said is not None and now - self._paced_said < PACING_EVERY:
             return
         self._paced_said = now
         rate = self.governor.rate
+        going = until(max(self._last_slot - now, 0.0))
+        left = None if self.users_to_send is None else self.users_to_send - self._reserved
+        if left is None:
+            queue = f"the last going at {going}"
+        elif left <= 0:
+            queue = f"the last, which ends the file, going at {going}"
+        else:
+            queue = (
+                f"the last going at {going}; then {left:,} user{'s' if left != 1 else ''} "
+                f"more, at up to {self.governor.policy.rate:.1f} users/s as the workspace allows"
+            )
         self.watch.announce(
             f"pacing: one request of {users} user{'s' if users != 1 else ''} every "
             f"{duration(users / rate)} (seeding at {rate:.1f} users/s); {self._waiting} "
-            f"waiting, the last until {until(max(self._last_slot - now, 0.0))}"
+            f"waiting, {queue}"
         )
 
     async def done(self, batch: Batch, outcome: BatchOutcome) -> None:
@@ -240,6 +264,7 @@ async def send_async(
     loop = asyncio.get_running_loop()
     watched = _on_signals(loop, sender, http, report, delivery.watch, asyncio.current_task())
     already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0
+    delivery.users_to_send = max(spool.users - already, 0)
     delivery.watch.sending(spool.users, already)
     started = time.monotonic()
     try:

@@ -27,9 +27,11 @@ class Said(Quiet):
         self.lines.append((self.time.now, message))
 
 
+GOING = r"going at (?:\S+ )?\d\d:\d\d:\d\d \S+"
 PACING = (
     r"pacing: one request of 100 users every (\d+) s \(seeding at [\d.]+ users/s\); "
-    r"(\d+) waiting, the last until (?:\S+ )?\d\d:\d\d:\d\d \S+"
+    rf"(\d+) waiting, the last(?: {GOING}(?:; then ([\d,]+) users more, at up to 10\.0 "
+    rf"users/s as the workspace allows)?|, which ends the file, {GOING})"
 )
 
 
@@ -68,6 +70,39 @@ async def test_a_queue_of_workers_waiting_for_their_slots_is_announced_as_one_ca
     assert all(b - a >= 60 for a, b in itertools.pairwise(moments)), moments
     assert all(re.fullmatch(PACING, line) for _, line in watch.lines), watch.lines
     assert len(watch.lines) > 1
+
+
+async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_files_end(
+    tmp_path: Path,
+) -> None:
+    """ "7 waiting, the last until 12:04:31 UTC" read as the end of the seed, though it was
+    the moment the last of 8 workers' requests went, with most of the file still to queue.
+    The line counts the users after the queue (their end is not known: the rate adapts),
+    and says when the queue holds the file's last request, whose moment is then the end."""
+    time = FakeTime()
+    policy = RatePolicy(rate=10)
+    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    watch = Said(time)
+    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
+    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
+    delivery.governor = Governor(policy, clock=time.clock)
+    delivery.users_to_send = 4_700
+    requests = iter(range(47))  # its last line comes when the queue holds the last one
+
+    async def worker() -> None:
+        for _ in requests:
+            await delivery.pace(100)
+            await time.sleep(0.05)  # the request's answer
+
+    await time.run([asyncio.ensure_future(worker()) for _ in range(8)])
+    said = [re.fullmatch(PACING, line) for _, line in watch.lines]
+    assert all(said), watch.lines
+    first = said[0]
+    assert first is not None
+    assert (first[2], first[3]) == ("7", "3,900")  # 8 took a slot, the first went at once
+    assert "which ends the file" in watch.lines[-1][1], watch.lines
+    assert all("which ends the file" not in line for _, line in watch.lines[:-1]), watch.lines
 
 
 def test_the_seeding_doc_shows_the_pacing_line_as_it_is_said() -> None:

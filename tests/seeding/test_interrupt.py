@@ -140,7 +140,8 @@ def test_a_signal_sends_nothing_more_and_leaves_batches_waiting_for_their_slot_u
         assert len(pacing) == 1, output
         assert re.fullmatch(
             r"pacing: one request of 100 users every 100 s \(seeding at 1\.0 users/s\); "
-            r"3 waiting, the last until (?:\S+ )?\d\d:\d\d:\d\d \S+",
+            r"3 waiting, the last going at (?:\S+ )?\d\d:\d\d:\d\d \S+; then 600 users "
+            r"more, at up to 10\.0 users/s as the workspace allows",
             pacing[0],
         ), pacing[0]
         report = resume(path, checkpoint, server)
