@@ -164,6 +164,23 @@ def test_help_names_the_values_a_flag_takes(command: str) -> None:
     assert "<str>" not in helped
 
 
+def test_test_help_names_its_paths_as_the_synopsis_does() -> None:
+    """`test --help` showed `Usage: reconciler test [OPTIONS] [PATH]...` and `PATH
+    <list[Path]>`, Typer's names for a list of paths, where the README's synopsis reads
+    `reconciler test [DIR | FILE...]`: one directory, or test files."""
+    helped = run_cli("test", "--help").stdout
+    assert "Usage: reconciler test [OPTIONS] [DIR | FILE...]\n" in helped, helped
+    arguments = helped.split("Arguments:\n")[1].split("Options:")[0]
+    assert arguments.split()[:4] == ["DIR", "|", "FILE...", "A"], arguments
+    assert "PATH" not in helped
+    assert "<list" not in helped
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "### `reconciler test [DIR | FILE...]`" in readme
+    refused = run_cli("test", "a.test.yaml", "manifests")
+    assert refused.exit_code == 1
+    assert "Invalid value for DIR | FILE...: give one manifest directory" in refused.stderr
+
+
 def test_debug_after_the_command_shows_the_traceback_of_a_bug(
     monkeypatch: pytest.MonkeyPatch, workspace: Path
 ) -> None:

@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
@@ -156,6 +156,36 @@ class ReconcilerGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class SynopsisCommand(TyperCommand):
+    """A command whose argument with a metavar reads as the README's synopsis, `[DIR |
+    FILE...]`, in the usage line and in --help: Typer wrote a list of paths `[PATH]...`
+    and `PATH <list[Path]>`, and has no way to leave an argument's type out of its help."""
+
+    # `ctx`, `formatter`: click's Context and HelpFormatter (typer names its click privately).
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument) and param.metavar:
+                pieces.append(param.metavar if param.required else f"[{param.metavar}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None or param.param_type_name not in sections:
+                continue
+            if isinstance(param, TyperArgument) and param.metavar:
+                record = (param.metavar, record[1])  # its help, without `<list[Path]>`
+            sections[param.param_type_name].append(record)
+        for kind, records in sections.items():
+            if records:
+                with formatter.section(f"{kind.title()}s"):
+                    formatter.write_dl(records)
 
 
 app = typer.Typer(

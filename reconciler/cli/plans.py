@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.app import app, run_command, state_of
+from reconciler.cli.app import SynopsisCommand, app, run_command, state_of
 from reconciler.cli.options import (
     AllEnvOption,
     AllowOption,
@@ -39,10 +39,12 @@ def validate(
     run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
+#: As the README's synopsis has it: one directory, or test files.
+TEST_PATHS = "DIR | FILE..."
 _TestPathsArg = Annotated[
     list[Path] | None,
     typer.Argument(
-        metavar="PATH",
+        metavar=TEST_PATHS,
         help="A manifest directory (holds reconciler.yaml) [default: manifests], or test files "
         "to run alone (with the manifests of the folder holding the reconciler.yaml above "
         "them).",
@@ -51,7 +53,7 @@ _TestPathsArg = Annotated[
 ]
 
 
-@app.command(name="test")
+@app.command(name="test", cls=SynopsisCommand)
 def ca_tests(
     ctx: typer.Context,
     paths: _TestPathsArg = None,
@@ -88,7 +90,7 @@ def ca_tests(
     files = tuple(path for path in given if path.name.endswith(TEST_SUFFIXES))
     if len(given) > 1 and len(files) != len(given):
         raise typer.BadParameter(
-            "give one manifest directory, or test files (*.test.yaml)", param_hint="PATH"
+            "give one manifest directory, or test files (*.test.yaml)", param_hint=TEST_PATHS
         )
     options = command.TestOptions(
         directory=given[0],
