@@ -202,6 +202,8 @@ def run(options: TestOptions, output: Output) -> int:
     if unused is not None:
         output.warn(unused)
     for suite in collected.suites:
+        for warning in suite.warnings:  # names cut as mParticle cuts them
+            output.warn(str(warning))
         if not suite.expectations:  # passes, silently, whatever the CAs compute
             output.warn(f"{printable(suite.file)}: `expect:` names no value, so it tests nothing")
     suites, not_selected = _selected(collected.suites, chooser)

@@ -22,6 +22,7 @@ from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import stored_json
 from reconciler.emulator.values import as_integer
 from reconciler.evaluator import event_time
+from reconciler.evaluator.events import truncated
 
 #: The `event_type` values of the JSON reference.
 EVENT_TYPES = frozenset(
@@ -43,10 +44,6 @@ EVENT_TYPES = frozenset(
 )
 ENVIRONMENTS = frozenset({"production", "development"})
 _INT64 = 2**63
-#: The default service limits: event names and event attribute names are at most 256
-#: characters; "For S2S data, names exceeding the limit will be truncated".
-MAX_NAME_LENGTH = 256
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -145,22 +142,6 @@ def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
         [(key, mpid) for key in keys],
     )
     return mpid
-
-
-def truncated(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as mParticle keeps S2S data: its name (`event_name`, a screen view's
-    `screen_name`) and its attribute names cut to 256 characters ("S2S will truncate the
-    attribute name"; two names alike in their first 256 keep the later value)."""
-    data = event["data"]
-    changed = {
-        key: data[key][:MAX_NAME_LENGTH]
-        for key in ("event_name", "screen_name")
-        if isinstance(data.get(key), str) and len(data[key]) > MAX_NAME_LENGTH
-    }
-    attributes = data.get("custom_attributes")
-    if isinstance(attributes, dict) and any(len(k) > MAX_NAME_LENGTH for k in attributes):
-        changed["custom_attributes"] = {k[:MAX_NAME_LENGTH]: v for k, v in attributes.items()}
-    return {**event, "data": {**data, **changed}} if changed else event
 
 
 def store_batch(conn: sqlite3.Connection, batch: dict[str, Any], received_ms: int) -> int:

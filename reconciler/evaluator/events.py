@@ -3,7 +3,9 @@ order, indexed by the name a data point selects, and read attribute by attribute
 
 The evaluator's event layer (docs/semantics.md, rules R1, R7-R10): which events a data
 point selects, and where an attribute name is looked up in an event, a product or a
-promotion.
+promotion. Also how mParticle stores an S2S event (`truncated`: names cut to 256
+characters), which ingestion applies (the emulator's store, test-file loading) and the
+evaluator never does: the events it is given are already as stored.
 """
 
 from __future__ import annotations
@@ -21,6 +23,56 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 #: promotion_action.action -> the commerce custom_event_type a data point names.
 _PROMOTION_ACTIONS = {"view": "promotion_view", "click": "promotion_click"}
+
+
+#: The default service limits: event names and event attribute names are at most 256
+#: characters; "For S2S data, names exceeding the limit will be truncated" (the SDKs drop
+#: such an event, or its attributes, instead).
+MAX_NAME_LENGTH = 256
+#: The fields of an event's data that hold its name.
+_NAME_FIELDS = ("event_name", "screen_name")
+
+
+def long_names(event: Data) -> list[tuple[str, ...]]:
+    """Where an event names itself or an attribute with more than MAX_NAME_LENGTH
+    characters: `("data", "event_name")`, `("data", "custom_attributes", name)`."""
+    data = event.get("data")
+    if not isinstance(data, Mapping):
+        return []
+    found: list[tuple[str, ...]] = [
+        ("data", key)
+        for key in _NAME_FIELDS
+        if isinstance(data.get(key), str) and len(data[key]) > MAX_NAME_LENGTH
+    ]
+    attributes = data.get("custom_attributes")
+    if isinstance(attributes, Mapping):
+        found += [
+            ("data", "custom_attributes", key)
+            for key in attributes
+            if isinstance(key, str) and len(key) > MAX_NAME_LENGTH
+        ]
+    return found
+
+
+def truncated(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as mParticle keeps S2S data: its name (`event_name`, a screen view's
+    `screen_name`) and its attribute names cut to 256 characters ("S2S will truncate the
+    attribute name"; two names alike in their first 256 keep the later value).
+
+    What ingestion does (the emulator's store, test-file loading), not the evaluator: an
+    event reaches it as stored, and the SDKs drop what S2S would cut."""
+    if not long_names(event):
+        return event
+    data = event["data"]
+    changed = {
+        key: data[key][:MAX_NAME_LENGTH]
+        for key in _NAME_FIELDS
+        if isinstance(data.get(key), str) and len(data[key]) > MAX_NAME_LENGTH
+    }
+    attributes = data.get("custom_attributes")
+    if isinstance(attributes, dict):
+        changed["custom_attributes"] = {k[:MAX_NAME_LENGTH]: v for k, v in attributes.items()}
+    return {**event, "data": {**data, **changed}}
 
 
 def compact(name: str) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from reconciler.errors import CaTestFileError, Issue, quoted
+from reconciler.errors import CaTestFileError, Issue, format_path, quoted
 from reconciler.evaluator import as_of_millis
+from reconciler.evaluator.events import MAX_NAME_LENGTH, long_names, truncated
 from reconciler.evaluator.values import iso_millis, text_of
 from reconciler.files import real_path
 from reconciler.manifest import ignore
@@ -88,6 +89,8 @@ class Suite:
     as_of: int
     users: Mapping[str, User]
     expectations: tuple[Expectation, ...]
+    #: What the run should know of the file's events (`_LongNames`): at most one.
+    warnings: tuple[Issue, ...] = ()
 
 
 def _as_json(value: Any, key: str = "") -> Any:
@@ -118,6 +121,41 @@ def _event(raw: object) -> Event | None:
         return None  # its problems are the file's validation's
 
 
+@dataclass(frozen=True)
+class _Where:
+    """An events file's batch: the file and its line."""
+
+    display: str
+    line: int
+
+
+class _LongNames:
+    """The event and attribute names of a test file's events longer than mParticle keeps
+    (cut to 256 characters in S2S data): one warning for the file, at the first."""
+
+    def __init__(self) -> None:
+        self.first: Issue | None = None
+        self.count = 0
+
+    def add(self, where: Issue) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = where
+
+    def warning(self) -> tuple[Issue, ...]:
+        if self.first is None:
+            return ()
+        others = self.count - 1
+        more = f" ({others} more in this test file's events)" if others else ""
+        message = (
+            f"a name longer than {MAX_NAME_LENGTH} characters{more}: mParticle cuts event "
+            f"and attribute names to {MAX_NAME_LENGTH} in server-to-server data, and the "
+            "tests evaluate the events so (a CA naming the whole name would match nothing)"
+        )
+        first = self.first
+        return (Issue(first.file, first.line, first.column, first.path, message, "warning"),)
+
+
 class _FileLoader:
     """Checks one test file; collects its issues."""
 
@@ -130,6 +168,7 @@ class _FileLoader:
         self.absent = absent
         self.issues: list[Issue] = []
         self.document: Document | None = None
+        self.long_names = _LongNames()
 
     def issue(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
         assert self.document is not None
@@ -167,7 +206,9 @@ class _FileLoader:
             name: self._user(name, user, data["users"][name], events_files)
             for name, user in parsed.users.items()
         }
-        return Suite(self.display, parsed.as_of, loaded, tuple(self._expectations(parsed)))
+        expectations = tuple(self._expectations(parsed))
+        warning = self.long_names.warning()
+        return Suite(self.display, parsed.as_of, loaded, expectations, warning)
 
     def _expectations(self, parsed: SuiteFile) -> Iterator[Expectation]:
         assert self.document is not None
@@ -194,9 +235,24 @@ class _FileLoader:
     def _user(
         self, name: str, user: model.User, raw: Json, events_files: dict[Path, batches.EventsFile]
     ) -> User:
-        events: list[Json] = list(raw.get("events") or [])
+        """The user's events as mParticle stores S2S data: names cut to 256 characters
+        (`truncated`), each cut counted for the file's warning."""
+        assert self.document is not None
+        events: list[Json] = []
+        for index, event in enumerate(raw.get("events") or []):
+            for path in long_names(event):
+                at: tuple[str | int, ...] = ("users", name, "events", index, *path)
+                attribute = len(path) == 3  # a custom attribute's name: its key
+                self.long_names.add(self.document.issue(at, "", key=attribute))
+            events.append(truncated(event))
         if user.events_file is not None:
-            events += self._file_events(name, user, user.events_file, events_files)
+            for batch, index, event in self._file_events(
+                name, user, user.events_file, events_files
+            ):
+                for path in long_names(event):
+                    where = format_path(("events", index, *path))
+                    self.long_names.add(Issue(batch.display, batch.line, None, where, ""))
+                events.append(truncated(event))
         return User(name, user.mpid, tuple(events), dict(user.seeds))
 
     def _retyped_attributes(self, path: tuple[str | int, ...], value: object) -> None:
@@ -239,7 +295,9 @@ class _FileLoader:
         user: model.User,
         events_file: str,
         events_files: dict[Path, batches.EventsFile],
-    ) -> list[Json]:
+    ) -> list[tuple[_Where, int, Json]]:
+        """The user's events of its events file: each with its batch's file and line and
+        its place in the batch."""
         found = self._events_file(events_file, events_files)
         if found is None:
             return []  # reported with the references
@@ -249,7 +307,11 @@ class _FileLoader:
         chosen = found.of(user.mpid, user.identities)
         if not chosen and (user.mpid is not None or user.identities):
             self.issue(at, f"no batch of {events_file} names this user's mpid or identities")
-        return [event for batch in chosen for event in batch.events]
+        return [
+            (_Where(found.display, batch.line), index, event)
+            for batch in chosen
+            for index, event in enumerate(batch.events)
+        ]
 
     def _events_file(
         self, events_file: str, events_files: dict[Path, batches.EventsFile]

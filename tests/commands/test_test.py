@@ -6,6 +6,7 @@ input is one located paragraph, and an invalid test file does not stop the other
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import resource
@@ -372,6 +373,80 @@ def test_a_file_that_expects_nothing_is_said(tmp_path: Path) -> None:
     empty = directory / "empty.test.yaml"
     assert f"Warning: {empty}: `expect:` names no value, so it tests nothing" in result.stderr
     assert result.stderr.count("tests nothing") == 1  # the example files expect values
+
+
+def test_names_longer_than_256_characters_are_cut_as_mparticle_cuts_them(
+    tmp_path: Path,
+) -> None:
+    """mParticle's S2S ingestion cuts event names and event attribute names to 256
+    characters (default service limits, "Incoming Event Batches"), and so does the
+    emulator; `reconciler test` evaluated the names as written, so a CA naming the first
+    256 characters counted nothing here that it counts in mParticle. The events are
+    evaluated as stored, and each test file with such a name says so once, where."""
+    directory = _copy(tmp_path)
+    event, attribute = "E" * 256, "A" * 256
+    (directory / "long.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Long Events\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        f"      datapoint: {{event_name: {event}, event_type: custom_event, "
+        "custom_event_type: other}\n"
+        "      conditions:\n"
+        f"        - {{type: boolean, operator: equals, attribute_name: {attribute}, "
+        "value: true}\n"
+        "      time_period: {type: since, date: 2020-01-01}\n"
+    )
+    written = (
+        f"{{event_type: custom_event, data: {{event_name: {event}xyz, custom_event_type: other, "
+        f'timestamp_unixtime_ms: "2024-05-01T00:00:00Z", custom_attributes: '
+        f'{{{attribute}-and-more: "true"}}}}}}'
+    )
+    (directory / "long.test.yaml").write_text(
+        "as_of: 2024-06-01T00:00:00Z\n"
+        "users:\n"
+        "  carol:\n"
+        "    events:\n"
+        f"      - {written}\n"
+        f"      - {written}\n"
+        "expect:\n"
+        "  carol: {Long Events: 2}\n"
+    )
+    events = directory / "long.events.jsonl"
+    long_event = {
+        "event_type": "custom_event",
+        "data": {
+            "event_name": event + "!",
+            "custom_event_type": "other",
+            "timestamp_unixtime_ms": 1714521600000,
+            "custom_attributes": {attribute: "true"},
+        },
+    }
+    events.write_text(
+        '{"mpid": 7, "events": []}\n' + json.dumps({"mpid": 7, "events": [long_event]}) + "\n"
+    )
+    (directory / "filed.test.yaml").write_text(
+        "as_of: 2024-06-01T00:00:00Z\n"
+        "users:\n"
+        "  dave: {mpid: 7, events_file: long.events.jsonl}\n"
+        "expect:\n"
+        "  dave: {Long Events: 1}\n"
+    )
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 0, result.output
+    assert "PASS carol: Long Events = 2" in result.stdout
+    assert "PASS dave: Long Events = 1" in result.stdout
+    warned = [line for line in result.stderr.splitlines() if "longer than 256" in line]
+    assert len(warned) == 2, result.stderr  # one per test file, in their order
+    inline = directory / "long.test.yaml"
+    assert warned[1].startswith(
+        f"Warning: {inline}:5:55: users.carol.events[0].data.event_name: a name longer than "
+        "256 characters (3 more in this test file's events): mParticle cuts event and "
+        "attribute names to 256"
+    ), warned[1]
+    assert warned[0].startswith(  # filed.test.yaml: the events file and line
+        f"Warning: {events}:2: events[0].data.event_name: a name longer than 256 characters: "
+    ), warned[1]
 
 
 def test_an_unwritable_junit_file_is_an_error(tmp_path: Path) -> None:
