@@ -16,6 +16,7 @@ import orjson
 from reconciler.errors import DataPath, Issue, SeedFileError, format_path, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
+from reconciler.seeding.attributes import attribute_label
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.shapes import SEED_FIELD, Json, as_integer, is_number
 
@@ -27,6 +28,8 @@ ATTRIBUTE_PREFIX = "user_attributes."
 #: Suffixes of the columns that belong to a CA without being its seed.
 CA_SUFFIXES: dict[str, ColumnKind] = {".sum": "sum", ".count": "count", ".cutoff_date": "cutoff"}
 _WORKSPACE = ("calculated_attributes", "workspace")
+#: A column name longer than this is shown cut short in messages.
+COLUMN_SHOWN = 80
 
 
 @dataclass(frozen=True)
@@ -337,12 +340,25 @@ def locate(path: DataPath, origin: dict[DataPath, str]) -> str | None:
 
 def in_column(path: DataPath, message: str, origin: dict[DataPath, str]) -> tuple[str, str]:
     """A CSV problem by column; `LTV: "LTV": ...` reads `LTV: ...` when the column names
-    the CA the message names (`LTV` or `LTV.sum`)."""
+    the CA the message names (`LTV` or `LTV.sum`), or the user attribute
+    (`user_attributes.Tier`)."""
     column = locate(path, origin)
     if column is None:
         return format_path(path), message
     label, _, rest = message.partition(": ")
     named = [column] + [column[:at] for at, char in enumerate(column) if char == "."]
-    if rest and any(label == quoted(name) for name in named):
-        return column, rest
-    return column, message
+    attribute = column.removeprefix(ATTRIBUTE_PREFIX).strip()
+    if rest and (
+        any(label == quoted(name) for name in named)
+        or (column.startswith(ATTRIBUTE_PREFIX) and label == attribute_label(attribute))
+    ):
+        return shown_column(column), rest
+    return shown_column(column), message
+
+
+def shown_column(header: str) -> str:
+    """A column's name for a message, cut short when long (`user_attributes.<name>` with a
+    name over mParticle's limit may run to thousands of characters)."""
+    if len(header) <= COLUMN_SHOWN:
+        return header
+    return f"{header[:COLUMN_SHOWN]}... ({len(header):,} characters)"

@@ -6,8 +6,6 @@ manifests, spelled `min`/`max` and `cutoff_date`) or every problem with its fiel
 
 from __future__ import annotations
 
-import orjson
-
 from reconciler.errors import DataPath, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
@@ -17,6 +15,7 @@ from reconciler.models.vocabulary import (
     CALCULATION_TYPES,
     IDENTITY_TYPES,
 )
+from reconciler.seeding.attributes import attributes_list
 from reconciler.seeding.catalogue import Catalogue, SeedTarget
 from reconciler.seeding.shapes import (
     SEED_FIELD,
@@ -29,13 +28,11 @@ from reconciler.seeding.shapes import (
 
 USER_KEYS = ("environment", "mpid", "identities", "calculated_attributes", "user_attributes")
 ENTRY_KEYS = ("attribute_name", "calculation_type", "cutoff_date", "cuttoff_date", "seed")
-ATTRIBUTE_KEYS = ("attribute_name", "attribute_value")
 _USER_KEYS = frozenset(USER_KEYS)
 _ENTRY_KEYS = frozenset(ENTRY_KEYS)
 ENVIRONMENTS = ("development", "production")
 _INT64 = 2**63
 _WORKSPACE = ("calculated_attributes", "workspace")
-_ATTRIBUTES = ("user_attributes", "workspace")
 
 
 #: Calculations that collect the first 100 distinct values only (the reference page).
@@ -93,7 +90,7 @@ class UserValidator:
             )
         seeds = self._seeds(raw.get("calculated_attributes"), problems)
         user["calculated_attributes"] = {"workspace": seeds}
-        attributes = _attributes_list(raw.get("user_attributes"), problems)
+        attributes = attributes_list(raw.get("user_attributes"), problems)
         if attributes is not None:
             user["user_attributes"] = {"workspace": attributes}
         if problems or (not seeds and not attributes):
@@ -334,71 +331,3 @@ def _given_cutoffs(
         problems.append(Problem((*base, "cuttoff_date"), message))
         return None
     return given
-
-
-def _attributes_entry(
-    base: DataPath, entry: object, seen: set[str], problems: list[Problem]
-) -> Json | None:
-    if not isinstance(entry, dict):
-        problems.append(Problem(base, "must be a mapping with attribute_name and attribute_value"))
-        return None
-    problems += [
-        unknown((*base, key), str(key), ATTRIBUTE_KEYS, "field")
-        for key in entry
-        if key not in ATTRIBUTE_KEYS
-    ]
-    name = entry.get("attribute_name")
-    value = entry.get("attribute_value")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(Problem((*base, "attribute_name"), "required: the user attribute's name"))
-        return None
-    if name in seen:
-        message = f"{quoted(name)}: set twice for this user"
-        problems.append(Problem((*base, "attribute_name"), message))
-        return None
-    seen.add(name)
-    if value is None or isinstance(value, (dict, list)):
-        problems.append(
-            Problem(
-                (*base, "attribute_value"),
-                f"{quoted(name)}: attribute_value must be text (or a number or boolean), not "
-                f"{show(value)}",
-            )
-        )
-        return None
-    return {"attribute_name": name, "attribute_value": attribute_text(value)}
-
-
-def attribute_text(value: object) -> str:
-    """A user attribute's value as the seeding page types it ("attribute_value | string"):
-    a number or boolean of a JSONL record as the JSON text it was (`42`, `1.5`, `true`).
-    mParticle stores every attribute value as text, so nothing is lost, and a server that
-    checks the documented type does not refuse the user."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)  # any size: orjson refuses integers past 64 bits
-    return orjson.dumps(value).decode()
-
-
-def _attributes_list(value: object, problems: list[Problem]) -> list[Json] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        problems.append(Problem(("user_attributes",), "must be a mapping with a `workspace` list"))
-        return None
-    for key in value:
-        if key != "workspace":
-            problems.append(unknown(("user_attributes", key), str(key), ["workspace"], "field"))
-    entries = value.get("workspace")
-    if not isinstance(entries, list):
-        problems.append(Problem(_ATTRIBUTES, "must be a list of user attributes"))
-        return None
-    seen: set[str] = set()
-    found = [
-        _attributes_entry((*_ATTRIBUTES, index), entry, seen, problems)
-        for index, entry in enumerate(entries)
-    ]
-    return [entry for entry in found if entry is not None]

@@ -544,6 +544,25 @@ def test_many_invalid_users_get_advice_that_plan_and_apply_can_follow(tmp_path: 
         assert "(use --skip-invalid" not in refused.stderr
 
 
+def test_plan_and_apply_refuse_a_user_attribute_over_mparticles_limits(tmp_path: Path) -> None:
+    """The default service limits page: user attribute values of at most 4,096 characters;
+    over it the value does not land as written, so nothing is planned or sent."""
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    seeds = [{"attribute_name": NAMES[0], "seed": {"value": 5}}]
+    attributes = [{"attribute_name": "Bio", "attribute_value": "v" * 4097}]
+    body = {"environment": "production", "mpid": 1, "calculated_attributes": {"workspace": seeds}}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(orjson.dumps({**body, "user_attributes": {"workspace": attributes}}) + b"\n")
+    for command in (("plan",), ("apply", "--auto-approve")):
+        refused = run_cli(command[0], directory, "--seeds", bad, *command[1:], env=EMBEDDED)
+        assert refused.exit_code == 1, refused.output
+        assert (
+            f'{bad}:1: user_attributes.workspace[0].attribute_value: "Bio": the value is '
+            "4,097 characters long; mParticle takes user attribute values of at most 4,096"
+        ) in refused.stderr
+    assert embedded_seeds(directory, NAMES[0]) == {}
+
+
 def embedded_seeds(directory: Path, name: str) -> dict[int, dict[str, Any]]:
     """The seeds of CA `name` the embedded workspace of `directory` holds now, by mpid."""
 

@@ -25,7 +25,15 @@ from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.platform import recorded_deadlines
 from tests.support.readme import DOCS, blocks, quotes
-from tests.support.seeds import MANIFESTS, NOT_IN_WORKSPACE, user, users, write_csv, write_jsonl
+from tests.support.seeds import (
+    MANIFESTS,
+    NOT_IN_WORKSPACE,
+    user,
+    user_key,
+    users,
+    write_csv,
+    write_jsonl,
+)
 from tests.support.workspace import PURCHASES, ca, write_manifests
 
 BULK = "POST /v2/bulkcalculatedattributes"
@@ -895,3 +903,103 @@ def test_the_summary_names_the_first_few_cas_waited_for() -> None:
         + ", ".join(f'"CA {n:03}"' for n in range(10))
         + " and 390 more"
     ]
+
+
+def _over_the_limits(path: Path) -> Path:
+    """Five users: 1 and 5 within mParticle's user attribute limits (exactly at them), 2
+    with a value of 4,097 characters, 3 with a name of 5,000, 4 with 101 attributes."""
+    lines: list[Any] = list(users(5))
+    at_limit = [{"attribute_name": "n" * 256, "attribute_value": "v" * 4096}]
+    lines[0]["user_attributes"]["workspace"] = at_limit
+    lines[1]["user_attributes"]["workspace"] = [
+        {"attribute_name": "Bio", "attribute_value": "v" * 4097}
+    ]
+    lines[2]["user_attributes"]["workspace"] = [
+        {"attribute_name": "N" * 5000, "attribute_value": "gold"}
+    ]
+    lines[3]["user_attributes"]["workspace"] = [
+        {"attribute_name": f"a{n}", "attribute_value": "x"} for n in range(101)
+    ]
+    lines[4]["user_attributes"]["workspace"] = [
+        {"attribute_name": f"a{n}", "attribute_value": "x"} for n in range(100)
+    ]
+    return write_jsonl(path, lines)
+
+
+LIMIT_ERRORS = [
+    (
+        2,
+        'user_attributes.workspace[0].attribute_value: "Bio": the value is 4,097 characters '
+        "long; mParticle takes user attribute values of at most 4,096 characters",
+    ),
+    (
+        3,
+        f'user_attributes.workspace[0].attribute_name: "{"N" * 60}"...: the name is 5,000 '
+        "characters long; mParticle takes user attribute names of at most 256 characters",
+    ),
+    (
+        4,
+        "user_attributes.workspace: 101 user attributes; mParticle takes at most 100 per user",
+    ),
+]
+
+
+def test_a_dry_run_names_each_user_attribute_over_mparticles_limits(tmp_path: Path) -> None:
+    """The default service limits page ("Incoming Event Batches"): a value over a limit
+    does not land as written, and in a bulk request it may fail every user of it."""
+    path = _over_the_limits(tmp_path / "seeds.jsonl")
+    result = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert result.exit_code == 1
+    assert "3 invalid user(s) in the seed file; nothing was sent:" in result.stderr
+    for line, error in LIMIT_ERRORS:
+        assert f"{path}:{line}: {error}" in result.stderr
+    assert "N" * 61 not in result.output  # the name is never quoted whole
+    assert "v" * 4097 not in result.output
+
+
+def test_a_csv_names_the_column_of_a_user_attribute_over_the_limits(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.csv"
+    name = "N" * 300
+    path.write_text(
+        f"mpid,environment,LTV,user_attributes.Bio,user_attributes.{name}\n"
+        f"1,development,1,{'v' * 4096},\n"
+        f"2,development,1,{'v' * 4097},\n"
+        "3,development,1,,gold\n",
+        encoding="utf-8",
+    )
+    result = run_cli("seed", path, MANIFESTS, "--dry-run")
+    assert result.exit_code == 1
+    assert "2 invalid user(s) in the seed file; nothing was sent:" in result.stderr
+    assert (
+        f"{path}:3: user_attributes.Bio: the value is 4,097 characters long; mParticle takes "
+        "user attribute values of at most 4,096 characters"
+    ) in result.stderr
+    assert (
+        f"{path}:4: user_attributes.{'N' * 64}... (316 characters): the name is 300 "
+        "characters long; mParticle takes user attribute names of at most 256 characters"
+    ) in result.stderr
+    assert "N" * 65 not in result.output
+
+
+def test_skip_invalid_never_sends_a_user_over_the_limits(serve: Serve, tmp_path: Path) -> None:
+    path = _over_the_limits(tmp_path / "seeds.jsonl")
+    bodies = list(users(5))
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--format", "json")
+        requested = [entry["seeds"]["mpids"] for entry in server.log() if "seeds" in entry]
+        stored = server.seeds()["users"]
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["users"]["sent"] == 2
+    assert report["users"]["rejected"] == {"invalid": 3, "server": 0, "missing_ca": 0}
+    written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert [(entry["line"], entry["stage"]) for entry in written] == [
+        (line, "validation") for line, _ in LIMIT_ERRORS
+    ]
+    for entry, (_, error) in zip(written, LIMIT_ERRORS, strict=True):
+        assert entry["errors"][0].startswith(error)
+    # Never in a request (not sent and refused): one request, holding the two valid users.
+    assert requested == [[bodies[4]["mpid"]]]
+    assert sorted(user_key(user) for user in stored) == sorted(
+        user_key(bodies[index]) for index in (0, 4)
+    )

@@ -435,3 +435,77 @@ def test_a_user_attribute_value_is_sent_as_text(written: object, sent: str) -> N
     assert user["user_attributes"] == {
         "workspace": [{"attribute_name": "Tier", "attribute_value": sent}]
     }
+
+
+def _with_attributes(*pairs: tuple[str, object]) -> Json:
+    raw = body()
+    raw["user_attributes"] = {
+        "workspace": [{"attribute_name": name, "attribute_value": value} for name, value in pairs]
+    }
+    return raw
+
+
+# The default service limits page, "Incoming Event Batches", to which the seeding page's
+# "Rate Limits" points: (user attributes at the limit, one over it, the field, the message).
+ATTRIBUTE_LIMITS = [
+    (
+        [(f"a{i}", "x") for i in range(100)],
+        [(f"a{i}", "x") for i in range(101)],
+        "user_attributes.workspace",
+        "101 user attributes; mParticle takes at most 100 per user",
+    ),
+    (
+        [("n" * 256, "x")],
+        [("n" * 257, "x")],
+        "user_attributes.workspace[0].attribute_name",
+        f'"{"n" * 60}"...: the name is 257 characters long; mParticle takes user attribute '
+        "names of at most 256 characters",
+    ),
+    (
+        [("Bio", "x" * 4096)],
+        [("Bio", "x" * 4097)],
+        "user_attributes.workspace[0].attribute_value",
+        '"Bio": the value is 4,097 characters long; mParticle takes user attribute values of '
+        "at most 4,096 characters",
+    ),
+    # Characters counted as UTF-16 code units (Java's and JavaScript's length): an emoji is 2.
+    (
+        [("Bio", "\U0001f600" * 2048)],
+        [("Bio", "\U0001f600" * 2048 + "x")],
+        "user_attributes.workspace[0].attribute_value",
+        '"Bio": the value is 4,097 characters long (UTF-16 code units',
+    ),
+    # A number is sent as its text, and its text is what the limit counts.
+    (
+        [("Big", 10**4095)],
+        [("Big", 10**4096)],
+        "user_attributes.workspace[0].attribute_value",
+        '"Big": the value is 4,097 characters long',
+    ),
+]
+
+
+@pytest.mark.parametrize(("within", "over", "field", "message"), ATTRIBUTE_LIMITS)
+def test_user_attributes_within_mparticles_limits(
+    within: list[tuple[str, object]], over: list[tuple[str, object]], field: str, message: str
+) -> None:
+    user, problems = check(_with_attributes(*within))
+    assert problems == []
+    assert user is not None
+    assert len(user["user_attributes"]["workspace"]) == len(within)
+    user, problems = check(_with_attributes(*over))
+    assert user is None
+    assert [path for path, _ in problems] == [field]
+    assert problems[0][1].startswith(message)
+    assert len(problems[0][1]) < 300  # the name or value is never quoted whole
+
+
+def test_a_long_attribute_name_is_cut_short_in_every_message() -> None:
+    name = "n" * 5000
+    _, problems = check(_with_attributes((name, "a"), (name, "b")))
+    assert [path for path, _ in problems] == [
+        "user_attributes.workspace[0].attribute_name",
+        "user_attributes.workspace[1].attribute_name",
+    ]
+    assert problems[1][1] == f'"{"n" * 60}"...: set twice for this user'
+    assert all(len(message) < 300 for _, message in problems)
