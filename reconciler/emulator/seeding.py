@@ -18,7 +18,13 @@ from reconciler.emulator.log import note
 from reconciler.emulator.responses import empty_response, error_response, json_response, s2s_items
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import SeedUser, seed_targets, store_users
-from reconciler.emulator.values import as_integer, is_number, one_of, parse_plain_date
+from reconciler.emulator.values import (
+    as_integer,
+    is_number,
+    one_of,
+    parse_plain_date,
+    utf16_length,
+)
 
 #: Events API limit on one request body; seeding requests count against it.
 PERCENTAGE_USED = "X-mp-rate-limit-percentage-used"
@@ -70,6 +76,16 @@ SEED_FIELDS = {
 _INT64 = 2**63
 #: Epoch milliseconds below this (March 1973) are almost surely seconds sent by mistake.
 _MIN_EPOCH_MS = 10**11
+
+#: The default service limits page, "Incoming Event Batches" (the seeding page's "Rate
+#: Limits" points to it): user attributes per batch (a seeded user), and the characters of
+#: a name and of a value, counted in UTF-16 code units. Its limits on lists do not apply:
+#: the seeding page types `attribute_value` as a string.
+MAX_USER_ATTRIBUTES = 100
+MAX_ATTRIBUTE_NAME = 256
+MAX_ATTRIBUTE_VALUE = 4096
+#: A longer attribute name is cut short in a message.
+_NAME_SHOWN = 60
 
 #: Seedable CAs: (name, calculation type, cutoff `yyyy-MM-dd`) → workspace id.
 Targets = dict[tuple[str, str, str], int]
@@ -216,6 +232,10 @@ def _check_attributes(raw: object, errors: list[str]) -> list[tuple[str, str]]:
     if not isinstance(entries, list):
         errors.append("user_attributes must hold a workspace array")
         return []
+    if len(entries) > MAX_USER_ATTRIBUTES:
+        errors.append(
+            f"A user may have at most {MAX_USER_ATTRIBUTES} user attributes, not {len(entries)}"
+        )
     attributes: list[tuple[str, str]] = []
     for entry in entries:
         name = entry.get("attribute_name") if isinstance(entry, dict) else None
@@ -224,10 +244,21 @@ def _check_attributes(raw: object, errors: list[str]) -> list[tuple[str, str]]:
             continue
         assert isinstance(entry, dict)
         value = entry.get("attribute_value")
+        shown = name if len(name) <= _NAME_SHOWN else name[:_NAME_SHOWN] + "..."
+        if utf16_length(name) > MAX_ATTRIBUTE_NAME:
+            errors.append(
+                f"{shown}: user attribute name is longer than {MAX_ATTRIBUTE_NAME} characters"
+            )
+            continue
         # The seeding page's table: "attribute_value | string | Required"; its samples
         # agree ("Free"), so a number or boolean is refused, not read as text.
         if not isinstance(value, str):
-            errors.append(f"{name}: attribute_value must be a string")
+            errors.append(f"{shown}: attribute_value must be a string")
+            continue
+        if utf16_length(value) > MAX_ATTRIBUTE_VALUE:
+            errors.append(
+                f"{shown}: user attribute value is longer than {MAX_ATTRIBUTE_VALUE} characters"
+            )
             continue
         attributes.append((name, orjson.dumps(value).decode()))
     return attributes

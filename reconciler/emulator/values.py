@@ -65,6 +65,14 @@ def definition_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def utf16_length(text: str) -> int:
+    """A text's length in UTF-16 code units, as Java's and JavaScript's `length` count
+    characters: a character beyond U+FFFF (an emoji) counts as two."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def is_numeric_text(value: object) -> bool:
     """A string holding a decimal number (`"22"`, `"-1.5"`, `"1e3"`)."""
     return isinstance(value, str) and _NUMBER.fullmatch(value) is not None

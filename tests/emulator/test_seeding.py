@@ -299,6 +299,70 @@ def test_user_level_errors(api: Api, fields: dict[str, Any], message: str) -> No
     assert messages(response) == [message]
 
 
+def attributes(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"workspace": [{"attribute_name": n, "attribute_value": v} for n, v in pairs]}
+
+
+LONG_NAME = "n" * 257
+# The default service limits page, "Incoming Event Batches" (the seeding page's "Rate
+# Limits" points to it): (user attributes at the limit, one over it, the message).
+ATTRIBUTE_LIMITS = [
+    (
+        attributes(*[(f"a{i}", "x") for i in range(100)]),
+        attributes(*[(f"a{i}", "x") for i in range(101)]),
+        "A user may have at most 100 user attributes, not 101",
+    ),
+    (
+        attributes(("n" * 256, "x")),
+        attributes((LONG_NAME, "x")),
+        f"{'n' * 60}...: user attribute name is longer than 256 characters",
+    ),
+    (
+        attributes(("bio", "x" * 4096)),
+        attributes(("bio", "x" * 4097)),
+        "bio: user attribute value is longer than 4096 characters",
+    ),
+    # Characters are UTF-16 code units, as Java and JavaScript count them: an emoji is two.
+    (
+        attributes(("bio", "\U0001f600" * 2048)),
+        attributes(("bio", "\U0001f600" * 2048 + "x")),
+        "bio: user attribute value is longer than 4096 characters",
+    ),
+]
+
+
+@pytest.mark.parametrize(("within", "over", "message"), ATTRIBUTE_LIMITS)
+def test_user_attribute_limits(
+    api: Api, emulator: EmulatorServer, within: dict[str, Any], over: dict[str, Any], message: str
+) -> None:
+    assert api.seed(user(user_attributes=within)).status_code == 202
+    refused = api.seed(user(mpid=2, user_attributes=over))
+    assert refused.status_code == 400
+    assert messages(refused) == [message]
+    assert LONG_NAME not in refused.text
+    assert [u["mpid"] for u in emulator.seeds()["users"]] == [1]
+
+
+def test_a_bulk_request_with_a_user_over_a_limit_stores_no_one(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    """The seeding page: "The whole request either succeed or fail"."""
+    users = [
+        user(user_attributes=attributes(("tier", "gold"))),
+        user(mpid=2, user_attributes=attributes(("bio", "x" * 4097))),
+    ]
+    response = api.seed_bulk(users)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "code": "BAD_REQUEST",
+            "message": "bio: user attribute value is longer than 4096 characters",
+            "index": 1,
+        }
+    ]
+    assert emulator.seeds() == {"count": 0, "users": []}
+
+
 def test_calculation_type_and_cutoff_format(api: Api) -> None:
     seedable(api, "LTV", "sum")
     bad_type = entry("LTV", "median", {"value": 1})
