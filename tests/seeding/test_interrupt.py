@@ -192,21 +192,30 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
             return bool(server.stats()["rate_limited"] >= 3)
 
         path, checkpoint, output = stopped_while_waiting(server, tmp_path, ready=refused)
-        # The three refused requests and the first one: no retry went out after the signal.
-        assert server.stats()["requests"][BULK] == 4
+        # The first request and the refused ones, and no retry after the signal. Usually
+        # three are refused; a fourth when the worker whose batch landed sends its next one
+        # before the first 429 comes back (a busy machine), also before the signal. Every
+        # refused request was a first attempt: each announced its first retry, none a second.
+        stopped = server.stats()
+        refusals = stopped["rate_limited"]
+        assert refusals in (3, 4), stopped
+        sent = stopped["requests"][BULK]
+        assert sent == 1 + refusals, stopped
+        said = " ".join(output.split())
+        assert said.count("retrying 2/12 POST") == refusals, output
+        assert "retrying 3/12" not in said, output
         assert confirmed(checkpoint) == 1
         # A 429 the server counted may still be on its way back when the signal comes: the
-        # count of requests on the wire is 0 to 3; what matters is that none is retried.
-        said = " ".join(output.split())
+        # count of requests on the wire is 0 to 4; what matters is that none is retried.
         assert re.search(
-            r"SIGINT: sending no more; finishing the [0-3] request\(s\) in flight", said
+            r"SIGINT: sending no more; finishing the [0-4] request\(s\) in flight", said
         ), output
         server.settings(rate_limit=None)
         report = resume(path, checkpoint, server)
         stats = server.stats()
         assert server.seeds(limit=0)["count"] == 1000
     assert report["batches"] == {"total": 10, "sent": 9, "skipped": 1}
-    assert stats["requests"][BULK] == 4 + 9
+    assert stats["requests"][BULK] == sent + 9
     assert confirmed(checkpoint) == 10
 
 
