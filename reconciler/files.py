@@ -1,29 +1,37 @@
-"""Writing files whole. Every file the reconciler writes for later (a saved plan, the
-manifest cache, the seeding record) goes through `replace_whole`: a temporary file renamed
-over the target, never half a file. Files a user names on the command line (`plan --out`,
-`export --out`, `test --junit`) are also checked before anything is written, and every
-refusal of the operating system is a user error that names the flag and the path (exit 1,
-never "a bug").
+"""Writing files whole, and the lock on a folder of manifests. Every file the reconciler
+writes for later (a saved plan, the manifest cache, the seeding record) goes through
+`replace_whole`: a temporary file renamed over the target, never half a file. Files a
+user names on the command line (`plan --out`, `export --out`, `test --junit`) are also
+checked before anything is written, and every refusal of the operating system is a user
+error that names the flag and the path (exit 1, never "a bug"). An export holds its
+`--out` folder alone while it writes, and a command that loads manifests holds their
+folder, shared, while it reads them (`reading_folder`): a load never sees a folder
+half-written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import re
 import secrets
 import sys
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, printable
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no locks; one run at a time is on the user
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("reconciler.files")
 
 #: Windows opens files as text unless told otherwise.
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -62,6 +70,96 @@ def hold(descriptor: int) -> bool:
     except OSError:
         return False
     return True
+
+
+#: What `flock` says when another process holds the lock (the others: no lock to be had).
+_BUSY = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES})
+
+
+def share(descriptor: int) -> bool:
+    """`hold`, shared: any number of processes share it, and none holds it alone meanwhile.
+    False only while one holds it alone; True too where the system (or a file system that
+    knows no `flock`) gives no lock, so that reading goes on as it did without one."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno not in _BUSY
+    return True
+
+
+def open_folder(folder: Path) -> int | None:
+    """`folder` opened to be locked: read-only (locking needs no write access, so a
+    read-only checkout is locked as any other), and only a folder (a pipe named as one
+    would block the open). None where there are no locks (Windows opens no folder as a
+    file), or it cannot be opened: what reads it next says why."""
+    if not LOCKS:
+        return None
+    try:
+        return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a command waits for a folder another process holds, how often it tries
+    the lock again meanwhile, and the clock it waits by (a test's is fake)."""
+
+    seconds: float = 30.0
+    poll: float = 0.1
+    clock: Callable[[], float] = time.monotonic
+    pause: Callable[[float], None] = time.sleep
+
+
+#: An export holds its folder only while it writes the files (its requests come first),
+#: and a load only while it reads them: seconds, even for thousands of CAs.
+FOLDER_PATIENCE = Patience()
+
+
+def held_within(take: Callable[[], bool], waiting: str, gave_up: str) -> None:
+    """`take()` (a lock tried without waiting) again and again until it succeeds, for
+    `FOLDER_PATIENCE.seconds` at most. A wait is announced as it starts (`waiting`, then
+    `until 18:03:07 UTC (30 s at most)`); when its time runs out, ReconcilerError(`gave_up`,
+    its `{waited}` filled in). `take` may raise to give up at once."""
+    if take():
+        return
+    from reconciler.api.retrying import duration, until
+
+    patience = FOLDER_PATIENCE
+    waited = duration(patience.seconds)
+    deadline = patience.clock() + patience.seconds
+    log.info("%s, until %s (%s at most)", waiting, until(patience.seconds), waited)
+    while (left := deadline - patience.clock()) > 0:
+        patience.pause(min(patience.poll, left))
+        if take():
+            return
+    raise ReconcilerError(gave_up.format(waited=waited))
+
+
+@contextlib.contextmanager
+def reading_folder(folder: Path) -> Iterator[None]:
+    """`folder` held, shared, while a command reads its manifests: never while an export
+    writes into it, for which it waits (announced, bounded); other readers are welcome.
+    Nothing is written or left in the folder. Without locks, or a folder to lock, the
+    reading goes on as it is (a marker file tells an export that stopped half-way)."""
+    descriptor = open_folder(folder)
+    if descriptor is None:
+        yield
+        return
+    shown = printable(str(folder))
+    try:
+        held_within(
+            lambda: share(descriptor),
+            f"{shown}: a `reconciler export` is writing into it; waiting for it to finish",
+            f"{shown}: a `reconciler export` was still writing into it after {{waited}} of "
+            "waiting; nothing was read, since a folder half-written could plan changes nobody "
+            "made. Run this again when the export ends",
+        )
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def real_path(path: Path) -> Path:

@@ -30,7 +30,17 @@ from reconciler.api import transports as target
 from reconciler.console import Output
 from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
 from reconciler.export import export
-from reconciler.files import LOCKS, hold, leftovers, real_path, refusal, write_atomically
+from reconciler.files import (
+    LOCKS,
+    held_within,
+    hold,
+    leftovers,
+    open_folder,
+    real_path,
+    refusal,
+    share,
+    write_atomically,
+)
 from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
@@ -341,7 +351,8 @@ def claimed(out: Path) -> Iterator[None]:
     the folder itself, which leaves no file behind), so that a second export into the same
     folder at once is refused: two, of two workspaces, each passed the checks, then left
     the files of both, and the second to finish failed to remove the marker the first had
-    removed."""
+    removed. Commands loading the folder's manifests hold it too, shared, while they read:
+    the export waits for them (bounded, announced), as they wait for it."""
     _make(out)
     if not LOCKS:  # one export at a time into a folder is then the user's to keep
         yield
@@ -351,14 +362,37 @@ def claimed(out: Path) -> Iterator[None]:
     except OSError as exc:
         raise refusal("--out", out, exc, "read") from None
     try:
-        if not hold(descriptor):
-            raise ReconcilerError(
-                f"--out {out}: another `reconciler export` is writing into it now; wait for "
-                "it to finish, or export into another directory"
-            )
+        held_within(
+            lambda: _take(out, descriptor),
+            f"--out {out}: other reconciler commands (plan, validate, test, apply) are reading "
+            "its manifests; waiting for them to finish",
+            f"--out {out}: other reconciler commands (plan, validate, test, apply) were still "
+            "reading its manifests after {waited} of waiting; nothing was written. Export "
+            "again when they end, or export into another directory",
+        )
         yield
     finally:
         os.close(descriptor)
+
+
+def _take(out: Path, descriptor: int) -> bool:
+    """The folder held alone, or False while commands that load manifests hold it
+    (shared: they read for seconds, and are waited for); another export holding it is
+    refused at once."""
+    if hold(descriptor):
+        return True
+    probe = open_folder(out)
+    try:  # a shared lock is had while only readers hold the folder
+        readers_only = probe is None or share(probe)
+    finally:
+        if probe is not None:
+            os.close(probe)
+    if not readers_only:
+        raise ReconcilerError(
+            f"--out {out}: another `reconciler export` is writing into it now; wait for "
+            "it to finish, or export into another directory"
+        )
+    return False
 
 
 def write(out: Path, documents: dict[str, str], replaced: list[Path], workspace: int) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import Issue, ManifestError
+from reconciler.files import reading_folder
 from reconciler.manifest import cache, ignore, overrides, parallel, retention
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.desired import DesiredCA
@@ -104,7 +105,11 @@ def _hidden_by_ignore_file(directory: Path) -> Issue | None:
     )
 
 
-def _sources(directory: Path, cache_root: Path | None) -> tuple[list[Source], list[Issue]]:
+#: Every manifest file's bytes (and cache key), and the files that cannot be read.
+Read = tuple[list[Source], list[Issue]]
+
+
+def _sources(directory: Path, cache_root: Path | None) -> Read:
     """Every manifest file's bytes (and cache key), and the files that cannot be read."""
     sources: list[Source] = []
     issues: list[Issue] = []
@@ -167,23 +172,32 @@ def _unfinished_export(directory: Path) -> Issue | None:
     )
 
 
+def _read(directory: Path, cache_root: Path | None) -> tuple[SettingsFile, list[Issue], Read]:
+    """The directory's settings (or their problems) and its manifest files' bytes, read
+    while no export writes into it (`reading_folder` waits for one, bounded): a plan of a
+    folder read half-way through an export mixed two exports' files."""
+    with reading_folder(directory):
+        unfinished = _unfinished_export(directory)
+        if unfinished is not None:
+            raise ManifestError([unfinished])
+        settings_issues: list[Issue] = []
+        settings = SettingsFile()
+        try:
+            settings = load_settings(directory)
+        except ManifestError as exc:
+            if not directory.is_dir():
+                raise
+            settings_issues = list(exc.issues)
+        sources, issues = _sources(directory, cache_root)
+        if not sources and not issues and (directory / ignore.IGNORE_FILE).exists():
+            issues += [found for found in [_hidden_by_ignore_file(directory)] if found is not None]
+    return settings, settings_issues, (sources, issues)
+
+
 def load(directory: Path) -> Manifests:
     """Load and check a manifest directory; raises ManifestError listing every problem."""
-    unfinished = _unfinished_export(directory)
-    if unfinished is not None:
-        raise ManifestError([unfinished])
-    settings_issues: list[Issue] = []
-    settings = SettingsFile()
-    try:
-        settings = load_settings(directory)
-    except ManifestError as exc:
-        if not directory.is_dir():
-            raise
-        settings_issues = list(exc.issues)
     cache_root = cache.root()
-    sources, issues = _sources(directory, cache_root)
-    if not sources and not issues and (directory / ignore.IGNORE_FILE).exists():
-        issues += [found for found in [_hidden_by_ignore_file(directory)] if found is not None]
+    settings, settings_issues, (sources, issues) = _read(directory, cache_root)
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
     declared: list[Declared | DesiredCA] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import operator
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from reconciler import files
 from reconciler.api.transports import platform
 from reconciler.commands import export as export_command
 from reconciler.commands.export import dump
@@ -416,6 +418,166 @@ def test_an_export_into_a_folder_another_export_is_writing_is_refused(tmp_path: 
         "it to finish, or export into another directory\n",
     )
     assert list(out.iterdir()) == []  # nothing written
+
+
+class Elsewhere:
+    """Another process holding a folder (an export writing it, or plans reading it) on a
+    fake clock: each pause of the command waiting for it is 0.1 s of that clock, and after
+    `pauses` of them `then()` runs (the other process finishes) and the lock is let go."""
+
+    def __init__(self, folder: Path, shared: bool, pauses: int, then: Any = None) -> None:
+        self.descriptors = [os.open(folder, os.O_RDONLY) for _ in range(2 if shared else 1)]
+        for descriptor in self.descriptors:
+            fcntl.flock(descriptor, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        self.now, self.pauses, self.left, self.then = 0.0, 0, pauses, then
+
+    def patience(self) -> files.Patience:
+        return files.Patience(clock=lambda: self.now, pause=self.pause)
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+        self.pauses += 1
+        if self.pauses == self.left:
+            if self.then is not None:
+                self.then()
+            self.release()
+
+    def release(self) -> None:
+        for descriptor in self.descriptors:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+        self.descriptors = []
+
+
+def half_written(out: Path) -> dict[str, bytes]:
+    """`out` as an export leaves it mid-way (its marker there, reconciler.yaml gone, one
+    manifest replaced by a CA of another workspace); returns the finished folder's files."""
+    finished = {path.name: path.read_bytes() for path in out.iterdir()}
+    (out / "reconciler.yaml").unlink()
+    (out / ".reconciler-export-unfinished").write_text("workspace: 1\n")
+    (out / "a.yaml").write_bytes(finished["a.yaml"].replace(b"name: A", b"name: Other"))
+    return finished
+
+
+def finish(out: Path, finished: dict[str, bytes]) -> None:
+    for name, data in finished.items():
+        (out / name).write_bytes(data)
+    (out / ".reconciler-export-unfinished").unlink()
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_load_waits_for_the_export_writing_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A plan (or validate) started while an export wrote its folder read what was there:
+    files of two exports (or the marker's refusal, which said the export had stopped and
+    to delete the marker). It waits for the export, announced, then reads it finished."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    finished = half_written(out)
+    export = Elsewhere(out, shared=False, pauses=5, then=lambda: finish(out, finished))
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
+    try:
+        result = run_cli(command, out, "--no-color")
+    finally:
+        export.release()
+    assert result.exit_code == 0, result.output
+    assert export.pauses == 5
+    assert re.search(
+        rf"{re.escape(str(out))}: a `reconciler export` is writing into it; waiting for it to "
+        r"finish, until \d\d:\d\d:\d\d \S+ \(30 s at most\)",
+        result.stderr,
+    ), result.stderr
+    assert "No changes" in result.stdout if command == "plan" else "valid" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_load_gives_up_on_an_export_that_holds_its_folder_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The wait is bounded: after 30 s (of a fake clock) the command is refused by name,
+    having read nothing; it read the folder as it was, mid-export, before."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    export = Elsewhere(out, shared=False, pauses=10**6)
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
+    try:
+        result = run_cli(command, out, "--no-color")
+    finally:
+        export.release()
+    assert result.exit_code == 1, result.output
+    assert export.now == pytest.approx(30)
+    assert result.stderr.endswith(
+        f"Error: {out}: a `reconciler export` was still writing into it after 30 s of waiting; "
+        "nothing was read, since a folder half-written could plan changes nobody made. Run "
+        "this again when the export ends\n"
+    ), result.stderr
+    assert result.stdout == ""
+
+
+def test_readers_share_a_folder_and_an_export_waits_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two plans reading a folder at once do not wait for each other; an export into it
+    waits for them (announced) instead of taking them for another export and refusing."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    readers = Elsewhere(out, shared=True, pauses=3)
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", readers.patience())
+    try:
+        planned = run_cli("plan", out, "--no-color")
+        validated = run_cli("validate", out)
+        assert readers.pauses == 0  # neither waited
+        exported = run_cli("export", source, "--out", out, "--force")
+    finally:
+        readers.release()
+    assert (planned.exit_code, validated.exit_code) == (0, 0), planned.output + validated.output
+    assert "waiting" not in planned.stderr + validated.stderr
+    assert exported.exit_code == 0, exported.output
+    assert readers.pauses == 3
+    assert (
+        f"--out {out}: other reconciler commands (plan, validate, test, apply) are reading its "
+        "manifests; waiting for them to finish, until " in exported.stderr
+    ), exported.stderr
+
+
+def test_a_read_only_folder_is_waited_for_and_planned_leaving_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock needs no write access: a folder nothing may be written in (a read-only
+    checkout; the test runs as root, so every write into it is refused here) is locked
+    and planned as any other, and holds the same files afterwards."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    before = sorted(path.name for path in out.iterdir())
+    opened = os.open
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def read_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & writing and out in Path(path).parents:
+            raise OSError(30, "Read-only file system", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    export = Elsewhere(out, shared=False, pauses=2)
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
+    monkeypatch.setattr(os, "open", read_only)
+    try:
+        result = run_cli("plan", out, "--no-color")
+    finally:
+        export.release()
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.stdout
+    assert export.pauses == 2
+    assert f"{out}: a `reconciler export` is writing into it; waiting" in result.stderr
+    assert sorted(path.name for path in out.iterdir()) == before
 
 
 def test_without_locks_an_export_opens_no_folder_as_a_file(
