@@ -218,7 +218,9 @@ class _Builder:
     A container reached again through an alias yields the value already built (shared,
     not copied), so building is linear; the expanded size is summed per node and bounded.
     Scalars, most of the nodes, take a short path: no alias bookkeeping (building one
-    twice costs what looking it up would) and no depth check (they have no children).
+    twice costs what looking it up would) and no depth check (they have no children);
+    their container reads them in line, and text keys that are not duplicates too. This
+    runs for each of the million nodes of a first load of 10,000 CAs (docs/performance.md).
     """
 
     def __init__(self, file: str) -> None:
@@ -240,18 +242,23 @@ class _Builder:
                 self.check_depth(node, path, depth)
             return self.scalar(node, path), 1, 0
         ident = id(node)
-        if ident in self.built:
-            value, size, height = self.built[ident]
+        found = self.built.get(ident)
+        if found is not None:
+            value, size, height = found
             self.check_depth(node, path, depth + height)
             return value, size, height
         if ident in self.active:
             raise _Abort(
                 self.located(node, "recursive YAML alias (an anchor contains itself)", path)
             )
-        self.check_depth(node, path, depth)
+        if depth > MAX_DEPTH:
+            self.check_depth(node, path, depth)
         self.active.add(ident)
         try:
-            value, size, height = self.construct(node, path, depth)
+            if type(node) is MappingNode:  # most containers: no dispatch
+                value, size, height = self.mapping(node, path, depth)
+            else:
+                value, size, height = self.construct(node, path, depth)
         finally:
             self.active.discard(ident)
         if size > MAX_EXPANDED_NODES:
@@ -278,8 +285,11 @@ class _Builder:
             size, height = 1, 0
             plain = depth < MAX_DEPTH
             for index, child in enumerate(node.value):
-                if plain and type(child) is ScalarNode and child.tag is _PLAIN_TEXT:
-                    items.append(child.value)  # text: the short path
+                if plain and type(child) is ScalarNode:  # the short path: no build()
+                    tag = child.tag
+                    items.append(
+                        child.value if tag is _PLAIN_TEXT else self.scalar(child, (*path, index))
+                    )
                     size += 1
                     height = height or 1
                     continue
@@ -300,16 +310,28 @@ class _Builder:
         plain = depth < MAX_DEPTH
         for key_node, value_node in node.value:
             tag = key_node.tag
-            if tag is not _PLAIN_TEXT and tag == MERGE_TAG:
+            if tag is _PLAIN_TEXT and type(key_node) is ScalarNode:
+                key = key_node.value  # text: the short path, unless written before
+                if key in first_seen:
+                    self.issues.append(self.duplicate(key_node, key, path, first_seen[key]))
+                    continue
+                first_seen[key] = key_node.start_mark
+            elif tag == MERGE_TAG:
                 merged_size, merged_height = self.merge(value_node, path, depth, merged)
                 size += merged_size
                 height = max(height, merged_height)
                 continue
-            key = self.key(key_node, path, first_seen)
-            if key is None:
-                continue
-            if plain and type(value_node) is ScalarNode and value_node.tag is _PLAIN_TEXT:
-                explicit[key] = value_node.value  # text: the short path
+            else:
+                key = self.key(key_node, path, first_seen)
+                if key is None:
+                    continue
+            if plain and type(value_node) is ScalarNode:  # the short path: no build()
+                tag = value_node.tag
+                explicit[key] = (
+                    value_node.value
+                    if tag is _PLAIN_TEXT
+                    else self.scalar(value_node, (*path, key))
+                )
                 size += 1
                 height = height or 1
                 continue
@@ -335,11 +357,14 @@ class _Builder:
             return None
         earlier = first_seen.get(key)
         if earlier is not None:
-            message = f"duplicate key `{key}` (first at line {earlier.line + 1}); keep one"
-            self.issues.append(self.located(node, message, (*path, key)))
+            self.issues.append(self.duplicate(node, key, path, earlier))
             return None
         first_seen[key] = node.start_mark
         return key
+
+    def duplicate(self, node: Node, key: str, path: DataPath, earlier: Mark) -> Issue:
+        message = f"duplicate key `{key}` (first at line {earlier.line + 1}); keep one"
+        return self.located(node, message, (*path, key))
 
     def merge(
         self, node: Node, path: DataPath, depth: int, merged: dict[str, Any]
