@@ -69,6 +69,17 @@ class Document:
                 return None
             current = current[:-1]
 
+    def item_positions(self, path: Sequence[str | int], count: int) -> list[Position | None]:
+        """`position((*path, index))` of each index below `count` (each CA of a file),
+        the sequence at `path` found once rather than once per item."""
+        from yaml.nodes import SequenceNode
+
+        found = self._nodes(tuple(path)) if not any(p in SAME_FIELD for p in path) else None
+        items = found[1].value if found is not None and isinstance(found[1], SequenceNode) else ()
+        if len(items) < count:  # not one written sequence: each found on its own
+            return [self.position((*path, index)) for index in range(count)]
+        return [Position(n.start_mark.line + 1, n.start_mark.column + 1) for n in items[:count]]
+
     def _mark(self, path: DataPath, key: bool) -> Mark | None:
         found = self._nodes(path)
         if found is None:

@@ -22,7 +22,7 @@ from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.diagnostics import explain, suggest
-from reconciler.manifest.document import Document, SourceError, parse_bytes
+from reconciler.manifest.document import Document, Position, SourceError, parse_bytes
 from reconciler.manifest.overrides import Mention
 from reconciler.manifest.partial import partial_problems
 from reconciler.manifest.quoting import retyped_operands, with_retyped
@@ -87,7 +87,10 @@ def _problem_issues(
     return issues
 
 
-def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | None, list[Issue]]:
+def _load_ca(
+    document: Document, index: int, item: Any, where: Position | None
+) -> tuple[DesiredCA | None, list[Issue]]:
+    """The CA at `index` of the file (`where` it is written), or None, and its problems."""
     base = (CAS_KEY, index)
     name = item.get("name") if isinstance(item, dict) else None
     name = name if isinstance(name, str) else None
@@ -102,7 +105,6 @@ def _load_ca(document: Document, index: int, item: Any) -> tuple[DesiredCA | Non
         return None, issues + [issue for issue in found if issue.path not in reported]
     problems = with_retyped(ca.problems(), retyped_operands(document, base, item))
     issues = _problem_issues(document, base, problems, name)
-    where = document.position(base)
     variants, variant_issues = overrides.variants(
         document, base, item, ca, problems, partial_problems
     )
@@ -177,14 +179,14 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
         return FileResult([], issues), []
     cas: list[DesiredCA] = []
     declared: list[Declared | DesiredCA] = []
-    for index, item in enumerate(items):
-        desired, found = _load_ca(document, index, item)
+    places = document.item_positions((CAS_KEY,), len(items))
+    for index, (item, where) in enumerate(zip(items, places, strict=True)):
+        desired, found = _load_ca(document, index, item, where)
         issues += found
         if desired is not None:
             cas.append(desired)
         name = item.get("name") if isinstance(item, dict) else None
         if isinstance(name, str):
-            where = document.position((CAS_KEY, index))
             line, column = (where.line, where.column) if where else (None, None)
             declared.append(Declared(name, document.file, line, column))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
