@@ -160,6 +160,8 @@ def check_operand(condition_type: str, value: object) -> str | None:
     convert = _CANONICAL_BY_TYPE.get(condition_type)
     if convert is None:
         return None
+    if isinstance(value, str):
+        return _read_operand_text(condition_type, value)[1]
     try:
         convert(value)
     except ValueError as exc:
@@ -178,10 +180,20 @@ def canonical_operand(condition_type: str, value: Any) -> str:
     return _canonical_operand(condition_type, value)
 
 
-@lru_cache(maxsize=16384)
 def _canonical_operand_text(condition_type: str, value: str) -> str:
-    """Operands as the API returns them (text) repeat across CAs: convert each once."""
-    return _canonical_operand(condition_type, value)
+    canonical, _ = _read_operand_text(condition_type, value)
+    return canonical if canonical is not None else canonical_text(value)
+
+
+@lru_cache(maxsize=16384)
+def _read_operand_text(condition_type: str, value: str) -> tuple[str | None, str | None]:
+    """(its canonical string, None) of a text operand of a known type, or (None, why it
+    does not read). Operands as the API returns them (text) repeat across CAs, and a
+    manifest's are read twice, checked and then made canonical: convert each once."""
+    try:
+        return _CANONICAL_BY_TYPE[condition_type](value), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def _canonical_operand(condition_type: str, value: Any) -> str:
