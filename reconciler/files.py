@@ -59,21 +59,31 @@ def open_private(path: Path, mode: Literal["wb", "ab", "a+b"]) -> BinaryIO:
 LOCKS = fcntl is not None
 
 
-def hold(descriptor: int) -> bool:
-    """Lock an open file (or folder) for this process, without waiting: False when another
-    process holds it. The lock goes with the descriptor's close, or the process's end (a
-    killed run leaves none behind). Where the system has no such locks, True."""
+#: What `flock` says when another process holds the lock (the others: no lock to be had).
+_BUSY = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES})
+
+
+def hold(descriptor: int, name: object) -> bool:
+    """Lock an open file (or folder, `name`) for this process, without waiting: False when
+    another process holds it. The lock goes with the descriptor's close, or the process's
+    end (a killed run leaves none behind). Where the system has no such locks, True;
+    likewise, with a warning, on a file system that gives none (some network ones answer
+    ENOLCK): refusing there named another run where there was none, and no run could go
+    on."""
     if fcntl is None:
         return True
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+    except OSError as exc:
+        if exc.errno in _BUSY:
+            return False
+        log.warning(
+            "%s: its file system gives no lock (%s), so nothing stops another reconciler run "
+            "from using it meanwhile: run one at a time",
+            printable(str(name)),
+            os.strerror(exc.errno) if exc.errno else exc,
+        )
     return True
-
-
-#: What `flock` says when another process holds the lock (the others: no lock to be had).
-_BUSY = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES})
 
 
 def share(descriptor: int) -> bool:

@@ -379,7 +379,7 @@ def _take(out: Path, descriptor: int) -> bool:
     """The folder held alone, or False while commands that load manifests hold it
     (shared: they read for seconds, and are waited for); another export holding it is
     refused at once."""
-    if hold(descriptor):
+    if hold(descriptor, out):
         return True
     probe = open_folder(out)
     try:  # a shared lock is had while only readers hold the folder

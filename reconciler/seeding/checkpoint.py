@@ -298,7 +298,7 @@ class Checkpoint:
         os.fsync(self._file.fileno())
 
     def _lock(self) -> None:
-        if self._file is not None and not hold(self._file.fileno()):
+        if self._file is not None and not hold(self._file.fileno(), self.path):
             self._file.close()
             raise CheckpointError(
                 f"{self.path} is in use by another seeding run; wait for it or use another "

@@ -224,7 +224,7 @@ class RejectsFile:
         self._made = os.fstat(self._file.fileno()).st_size == 0
 
     def _lock(self) -> None:
-        if self._file is not None and not hold(self._file.fileno()):
+        if self._file is not None and not hold(self._file.fileno(), self.path):
             self._file.close()
             self._file = None
             raise SettingsError(

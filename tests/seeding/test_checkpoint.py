@@ -3,6 +3,8 @@ other settings, not a checkpoint, in use), with a crash's half-written line drop
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 from dataclasses import replace
@@ -171,6 +173,33 @@ def test_a_rejects_file_in_use_by_another_run_is_refused(tmp_path: Path) -> None
     finally:
         running.finish()
     assert not path.exists()  # made to be held, and no one was refused
+
+
+def test_a_file_system_without_locks_warns_instead_of_naming_another_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Some network file systems answer flock with ENOLCK: no lock is to be had, and no
+    # other run holds one. Refusing named a run that did not exist, every time.
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    checkpoint = Checkpoint.open(tmp_path / "run.checkpoint", SEED, BATCHING, write=True)
+    checkpoint.close()
+    rejects = RejectsFile(tmp_path / "seeds.rejects.jsonl")
+    rejects.finish()
+    warned = [r.getMessage() for r in caplog.records if r.name == "reconciler.files"]
+    assert len(warned) == 2, warned
+    assert warned[0].startswith(f"{tmp_path / 'run.checkpoint'}: its file system gives no lock")
+    assert "No locks available" in warned[0]
+    assert "run one at a time" in warned[0]
+
+    def busy(descriptor: int, operation: int) -> None:  # another run holds it: refused
+        raise BlockingIOError(errno.EWOULDBLOCK, os.strerror(errno.EWOULDBLOCK))
+
+    monkeypatch.setattr(fcntl, "flock", busy)
+    with pytest.raises(CheckpointError, match="in use by another seeding run"):
+        Checkpoint.open(tmp_path / "run.checkpoint", SEED, BATCHING, write=True)
 
 
 def test_a_held_rejects_file_keeps_an_earlier_runs_lines_until_a_refusal(tmp_path: Path) -> None:
