@@ -128,11 +128,12 @@ class Patience:
 FOLDER_PATIENCE = Patience()
 
 
-def held_within(take: Callable[[], bool], waiting: str, gave_up: str) -> None:
+def held_within(take: Callable[[], bool], waiting: str, gave_up: Callable[[str], str]) -> None:
     """`take()` (a lock tried without waiting) again and again until it succeeds, for
     `FOLDER_PATIENCE.seconds` at most. A wait is announced as it starts (`waiting`, then
-    `until 18:03:07 UTC (30 s at most)`); when its time runs out, ReconcilerError(`gave_up`,
-    its `{waited}` filled in). `take` may raise to give up at once."""
+    `until 18:03:07 UTC (30 s at most)`); when its time runs out, ReconcilerError of
+    `gave_up(how long it waited)` (a function, not a template: the folder's name in it may
+    hold braces). `take` may raise to give up at once."""
     if take():
         return
     from reconciler.api.retrying import duration, until
@@ -145,7 +146,7 @@ def held_within(take: Callable[[], bool], waiting: str, gave_up: str) -> None:
         patience.pause(min(patience.poll, left))
         if take():
             return
-    raise ReconcilerError(gave_up.format(waited=waited))
+    raise ReconcilerError(gave_up(waited))
 
 
 @contextlib.contextmanager
@@ -163,9 +164,11 @@ def reading_folder(folder: Path) -> Iterator[None]:
         held_within(
             lambda: share(descriptor),
             f"{shown}: a `reconciler export` is writing into it; waiting for it to finish",
-            f"{shown}: a `reconciler export` was still writing into it after {{waited}} of "
-            "waiting; nothing was read, since a folder half-written could plan changes nobody "
-            "made. Run this again when the export ends",
+            lambda waited: (
+                f"{shown}: a `reconciler export` was still writing into it after {waited} of "
+                "waiting; nothing was read, since a folder half-written could plan changes "
+                "nobody made. Run this again when the export ends"
+            ),
         )
         yield
     finally:

@@ -366,9 +366,11 @@ def claimed(out: Path) -> Iterator[None]:
             lambda: _take(out, descriptor),
             f"--out {out}: other reconciler commands (plan, validate, test, apply) are reading "
             "its manifests; waiting for them to finish",
-            f"--out {out}: other reconciler commands (plan, validate, test, apply) were still "
-            "reading its manifests after {waited} of waiting; nothing was written. Export "
-            "again when they end, or export into another directory",
+            lambda waited: (
+                f"--out {out}: other reconciler commands (plan, validate, test, apply) were "
+                f"still reading its manifests after {waited} of waiting; nothing was written. "
+                "Export again when they end, or export into another directory"
+            ),
         )
         yield
     finally:

@@ -580,6 +580,42 @@ def test_a_read_only_folder_is_waited_for_and_planned_leaving_nothing(
     assert sorted(path.name for path in out.iterdir()) == before
 
 
+def test_a_folder_named_with_braces_is_given_up_on_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message after a wait ran out was a template filled in after the folder's name
+    was put in it: a folder named `team{a}` (or `{}`) made a plan and an export fail with
+    "unexpected KeyError ... a bug" instead of naming it."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "team{a}{}"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    export = Elsewhere(out, shared=False, pauses=10**6)
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
+    try:
+        planned = run_cli("plan", out, "--no-color")
+    finally:
+        export.release()
+    assert planned.exit_code == 1, planned.output
+    assert planned.stderr.endswith(
+        f"Error: {out}: a `reconciler export` was still writing into it after 30 s of waiting; "
+        "nothing was read, since a folder half-written could plan changes nobody made. Run "
+        "this again when the export ends\n"
+    ), planned.stderr
+    readers = Elsewhere(out, shared=True, pauses=10**6)
+    monkeypatch.setattr(files, "FOLDER_PATIENCE", readers.patience())
+    try:
+        exported = run_cli("export", source, "--out", out, "--force")
+    finally:
+        readers.release()
+    assert exported.exit_code == 1, exported.output
+    assert exported.stderr.endswith(
+        f"Error: --out {out}: other reconciler commands (plan, validate, test, apply) were "
+        "still reading its manifests after 30 s of waiting; nothing was written. Export "
+        "again when they end, or export into another directory\n"
+    ), exported.stderr
+
+
 def test_without_locks_an_export_opens_no_folder_as_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
