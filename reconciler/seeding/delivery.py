@@ -114,9 +114,11 @@ class Delivery:
         self._waiting = 0
         self._last_slot = 0.0
         #: The users this run sends (`send` sets it: the file less what a checkpoint
-        #: confirmed), and those that took a slot so far.
+        #: confirmed), and those of the batches taken so far (`queue`): counted once each,
+        #: though a batch split after a 400, or sent again after a propagation wait, takes
+        #: several slots.
         self.users_to_send: int | None = None
-        self._reserved = 0
+        self._taken = 0
         #: When the pace was last said (the governor's clock), and whether a line is due.
         self._paced_said: float | None = None
         self._pacing_due = False
@@ -125,7 +127,6 @@ class Delivery:
         """Wait for the slot of a request of `users` users at the governed rate."""
         delay = self.governor.reserve(users)
         slot_end = self.governor.slots_end
-        self._reserved += users
         if delay > 0:
             self._waiting += 1
             self._last_slot = self.governor.clock() + delay
@@ -141,9 +142,16 @@ class Delivery:
         # Not reached by a request abandoned while it waited (a stop): its slot was unused.
         self._paced_until = max(self._paced_until or slot_end, slot_end)
 
+    def queue(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """`batches`, counting the users of each as a worker takes it: those after the
+        queue are the others (`_say_pacing`)."""
+        for batch in batches:
+            self._taken += len(batch.users)
+            yield batch
+
     def _say_pacing(self, users: int) -> None:
         """`pacing: one request of 100 users every 10 s (...); 7 waiting, the last going at
-        ...; 4,200 users after them, ...`: the cadence, which each worker's own wait (its
+        ...; then 4,200 users more, ...`: the cadence, which each worker's own wait (its
         place in the line: 20 s, ..., 80 s) made read as a pause, and when the last in line
         goes. Once a PACING_EVERY.
 
@@ -160,7 +168,7 @@ class Delivery:
         self._paced_said = now
         rate = self.governor.rate
         going = until(max(self._last_slot - now, 0.0))
-        left = None if self.users_to_send is None else self.users_to_send - self._reserved
+        left = None if self.users_to_send is None else self.users_to_send - self._taken
         if left is None:
             queue = f"the last going at {going}"
         elif left <= 0:
@@ -268,7 +276,9 @@ async def send_async(
     delivery.watch.sending(spool.users, already)
     started = time.monotonic()
     try:
-        await sender.run(batches(spool, delivery.plan, checkpoint, report), delivery.done)
+        await sender.run(
+            delivery.queue(batches(spool, delivery.plan, checkpoint, report)), delivery.done
+        )
     except asyncio.CancelledError:
         report.forced = True
     except ApiError as exc:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+from reconciler.errors import ValidationFailed
+from reconciler.seeding.batches import Batch
 from reconciler.seeding.delivery import Delivery, Plan
 from reconciler.seeding.governor import Governor, RatePolicy
 from reconciler.seeding.observer import Quiet
 from reconciler.seeding.report import RejectsFile, SeedReport
+from reconciler.seeding.sender import BatchOutcome, Sender
 from tests.support.faketime import FakeTime
 from tests.support.readme import DOCS
 
@@ -31,6 +35,14 @@ GOING = r"going at (?:\S+ )?\d\d:\d\d:\d\d \S+"
 PACING = (
     r"pacing: one request of 100 users every (\d+) s \(seeding at [\d.]+ users/s\); "
     rf"(\d+) waiting, the last(?: {GOING}(?:; then ([\d,]+) users more, at up to 10\.0 "
+    rf"users/s as the workspace allows)?|, which ends the file, {GOING})"
+)
+
+
+#: The pacing line of any request's size, the users after the queue (if any) its group.
+PACING_ANY = (
+    r"pacing: one request of \d+ users? every [\d.]+ s \(seeding at [\d.]+ users/s\); "
+    rf"\d+ waiting, the last(?: {GOING}(?:; then ([\d,]+) users? more, at up to 10\.0 "
     rf"users/s as the workspace allows)?|, which ends the file, {GOING})"
 )
 
@@ -88,7 +100,7 @@ async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_fil
     delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
     delivery.governor = Governor(policy, clock=time.clock)
     delivery.users_to_send = 4_700
-    requests = iter(range(47))  # its last line comes when the queue holds the last one
+    requests = delivery.queue(batches(47))  # its last line comes when the queue holds the last
 
     async def worker() -> None:
         for _ in requests:
@@ -103,6 +115,71 @@ async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_fil
     assert (first[2], first[3]) == ("7", "3,900")  # 8 took a slot, the first went at once
     assert "which ends the file" in watch.lines[-1][1], watch.lines
     assert all("which ends the file" not in line for _, line in watch.lines[:-1]), watch.lines
+
+
+class Counting(Said):
+    """`Said`, keeping with each line the users of the batches `taken` by then."""
+
+    def __init__(self, time: FakeTime, taken: list[int]) -> None:
+        super().__init__(time)
+        self.taken = taken
+        self.counted: list[int] = []
+
+    def announce(self, message: str) -> None:
+        super().announce(message)
+        self.counted.append(sum(self.taken))
+
+
+async def test_the_users_after_the_queue_count_each_user_once_when_batches_split(
+    tmp_path: Path,
+) -> None:
+    """A batch a 400 splits takes a slot for each part it is sent in: counted by their
+    slots, the users of the file were counted up to eight times over, and the line said
+    the queue held the file's last request for most of the run (here 14 minutes of it,
+    with hundreds of users still to queue). Each is counted once, as its batch is taken."""
+    time = FakeTime()
+    policy = RatePolicy(rate=10)
+    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    taken: list[int] = []
+    watch = Counting(time, taken)
+    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
+    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
+    delivery.governor = Governor(policy, clock=time.clock)
+    delivery.users_to_send = 4_700
+
+    async def post(body: bytes) -> None:
+        await time.sleep(0.05)
+        if b'"refused"' in body:  # one user of each batch: split down to it
+            raise ValidationFailed("refused", status=400)
+
+    def pulled() -> Iterator[Batch]:
+        for batch in batches(47, refused_at=7):
+            taken.append(len(batch.users))
+            yield batch
+
+    async def done(batch: Batch, outcome: BatchOutcome) -> None:
+        return None
+
+    sender = Sender(post, plan.concurrency, delivery.pace)
+    await time.run(asyncio.ensure_future(sender.run(delivery.queue(pulled()), done)))
+    assert len(watch.lines) > 10, watch.lines
+    assert watch.counted[0] < watch.counted[-1] == 4_700, watch.counted
+    for (_, line), then in zip(watch.lines, watch.counted, strict=True):
+        found = re.fullmatch(PACING_ANY, line)
+        assert found is not None, line
+        if then < 4_700:
+            assert found[1] == f"{4_700 - then:,}", (then, line)
+        else:
+            assert "which ends the file" in line, line
+
+
+def batches(count: int, refused_at: int | None = None) -> Iterator[Batch]:
+    """`count` batches of 100 users; the user at `refused_at` of each is one a 400 refuses."""
+    for index in range(count):
+        lines = tuple(range(index * 100, index * 100 + 100))
+        users = tuple(b'{"refused": 1}' if line % 100 == refused_at else b"{}" for line in lines)
+        yield Batch(index, lines, users)
 
 
 def test_the_seeding_doc_shows_the_pacing_line_as_it_is_said() -> None:
