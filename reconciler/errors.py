@@ -24,13 +24,16 @@ The client raises ApiError subclasses; everything else is raised by the step tha
 An error about input carries `Issue`s, each located by file position and data path (the
 one `DataPath` type and its one spelling, `format_path`, that every step uses). Text from
 outside (a server's messages, input quoted in an Issue) is made `printable` where the error
-is built, so no message can drive the reader's terminal.
+is built, so no message can drive the reader's terminal. Times in messages have one
+spelling too: a moment as `until` writes it, a length of time as `duration` does.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -133,6 +136,58 @@ def printable_lines(text: str) -> str:
     if text.isprintable():
         return text
     return "\n".join(printable(line) for line in text.split("\n"))
+
+
+#: The last year `until` names; a later moment is FAR_OFF.
+LAST_YEAR = 9999
+FAR_OFF = f"after the year {LAST_YEAR}"
+
+
+def until(seconds: float, now: float | None = None) -> str:
+    """The local wall-clock time `seconds` after `now` (epoch seconds; default: now), as
+    people read it in a log, with its zone, since a CI runner's log (UTC) is read by
+    people elsewhere: `14:03:07 UTC`, `09:33:07 NST`, `03:15:34 UTC-11`; with its day
+    when that is not today: `2026-12-01 00:10:00 GMT`."""
+    start = time.time() if now is None else now
+    try:
+        today, moment = time.localtime(start), time.localtime(start + seconds)
+    except (OverflowError, OSError, ValueError):  # `--wait-timeout 1e300`
+        return FAR_OFF
+    if moment.tm_year > LAST_YEAR:
+        return FAR_OFF
+    zone = moment.tm_zone if moment.tm_zone and moment.tm_zone.isalpha() else _offset(moment)
+    day = "%Y-%m-%d " if moment[:3] != today[:3] else ""
+    return time.strftime(f"{day}%H:%M:%S", moment) + f" {zone}"
+
+
+def _offset(moment: time.struct_time) -> str:
+    """A zone that has no abbreviation, as its offset from UTC: `UTC+14`, `UTC+5:45`."""
+    sign = "-" if moment.tm_gmtoff < 0 else "+"
+    hours, seconds = divmod(abs(moment.tm_gmtoff), 3600)
+    return f"UTC{sign}{hours}" + (f":{seconds // 60:02d}" if seconds else "")
+
+
+YEAR = 365 * 24 * 3600.0
+
+
+def duration(seconds: float) -> str:
+    """`0.05 s`, `2.5 s`, `12 s`, `3 min 20 s`, `27 h`: short and readable; `forever` for
+    an infinite wait (`Retry-After: 1e400`), not `inf h`, and `over a year` for one as good
+    as infinite (`Retry-After: 1e300` was a number of hours 297 digits long)."""
+    if math.isinf(seconds):
+        return "forever"
+    if seconds > YEAR:
+        return "over a year"
+    if seconds < 1:
+        return f"{seconds:.2g} s"
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    return f"{seconds / 3600:,.0f} h"
 
 
 class ReconcilerError(Exception):

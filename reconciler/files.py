@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from reconciler.errors import ReconcilerError, printable
+from reconciler.errors import ReconcilerError, duration, printable, until
 
 try:
     import fcntl
@@ -136,8 +136,6 @@ def held_within(take: Callable[[], bool], waiting: str, gave_up: Callable[[str],
     hold braces). `take` may raise to give up at once."""
     if take():
         return
-    from reconciler.api.retrying import duration, until
-
     patience = FOLDER_PATIENCE
     waited = duration(patience.seconds)
     deadline = patience.clock() + patience.seconds

@@ -30,14 +30,19 @@ from reconciler.api.retrying import (
     attempts_for,
     backoff,
     beyond_deadline,
-    duration,
     kind_of,
     retry_line,
-    until,
 )
 from reconciler.api.secrets import Redactor
 from reconciler.api.stopping import Stopped, until_stopped
-from reconciler.errors import ApiError, DeadlineExceeded, RateLimited, TransportError
+from reconciler.errors import (
+    ApiError,
+    DeadlineExceeded,
+    RateLimited,
+    TransportError,
+    duration,
+    until,
+)
 
 __all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "until_stopped"]
 

@@ -27,13 +27,11 @@ from reconciler.api.retrying import (
     MAX_RETRY_AFTER,
     Deadline,
     beyond_deadline,
-    duration,
     reason,
     retry_line,
-    until,
 )
 from reconciler.api.stopping import Stopped, until_stopped
-from reconciler.errors import ApiError, RateLimited
+from reconciler.errors import ApiError, RateLimited, duration, until
 
 log = logging.getLogger("reconciler.http")
 

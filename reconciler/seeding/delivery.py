@@ -17,9 +17,9 @@ import orjson
 
 from reconciler import threads
 from reconciler.api.http import Http, RetryPolicy
-from reconciler.api.retrying import Deadline, duration, until
+from reconciler.api.retrying import Deadline
 from reconciler.api.transports import http_for, warn_plaintext
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, duration, until
 from reconciler.seeding.batches import Batch, Spool, body_size, cut
 from reconciler.seeding.checkpoint import Checkpoint
 from reconciler.seeding.governor import DEFAULT_CEILING, DEFAULT_RATE, Governor, RatePolicy

@@ -21,8 +21,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from reconciler.api.retrying import until
-from reconciler.errors import ApiError, first_few, quoted
+from reconciler.errors import ApiError, first_few, quoted, until
 
 NO_MATCH = "No matching calculated attribute definition found"
 #: The CA guide: "Calculated attribute creation or update takes up to five minutes".

@@ -9,9 +9,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from reconciler.api.client import PlatformClient
-from reconciler.api.retrying import duration, until
 from reconciler.console import Heartbeat, Output
-from reconciler.errors import DeadlineExceeded, ReconcilerError, first_few, printable, quoted
+from reconciler.errors import (
+    DeadlineExceeded,
+    ReconcilerError,
+    duration,
+    first_few,
+    printable,
+    quoted,
+    until,
+)
 from reconciler.plan.report import ApplyReport
 from reconciler.settings import DEFAULT_DEADLINE
 

@@ -18,11 +18,9 @@ from reconciler.api.retrying import (
     RetryPolicy,
     attempts_for,
     backoff,
-    duration,
     kind_of,
-    until,
 )
-from reconciler.errors import RateLimited, ServerError, TransportError
+from reconciler.errors import RateLimited, ServerError, TransportError, duration, until
 
 POLICY = RetryPolicy(attempts=12, initial_wait=0.25, max_wait=20)
 
