@@ -364,12 +364,12 @@ def claimed(out: Path) -> Iterator[None]:
     try:
         held_within(
             lambda: _take(out, descriptor),
-            f"--out {out}: other reconciler commands (plan, validate, test, apply) are reading "
-            "its manifests; waiting for them to finish",
+            f"--out {out}: other reconciler commands (plan, validate, test, apply, seed, "
+            "export) are reading its manifests; waiting for them to finish",
             lambda waited: (
-                f"--out {out}: other reconciler commands (plan, validate, test, apply) were "
-                f"still reading its manifests after {waited} of waiting; nothing was written. "
-                "Export again when they end, or export into another directory"
+                f"--out {out}: other reconciler commands (plan, validate, test, apply, seed, "
+                f"export) were still reading its manifests after {waited} of waiting; nothing "
+                "was written. Export again when they end, or export into another directory"
             ),
         )
         yield

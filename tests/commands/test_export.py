@@ -542,8 +542,8 @@ def test_readers_share_a_folder_and_an_export_waits_for_them(
     assert exported.exit_code == 0, exported.output
     assert readers.pauses == 3
     assert (
-        f"--out {out}: other reconciler commands (plan, validate, test, apply) are reading its "
-        "manifests; waiting for them to finish, until " in exported.stderr
+        f"--out {out}: other reconciler commands (plan, validate, test, apply, seed, export) "
+        "are reading its manifests; waiting for them to finish, until " in exported.stderr
     ), exported.stderr
 
 
@@ -610,9 +610,9 @@ def test_a_folder_named_with_braces_is_given_up_on_by_name(
         readers.release()
     assert exported.exit_code == 1, exported.output
     assert exported.stderr.endswith(
-        f"Error: --out {out}: other reconciler commands (plan, validate, test, apply) were "
-        "still reading its manifests after 30 s of waiting; nothing was written. Export "
-        "again when they end, or export into another directory\n"
+        f"Error: --out {out}: other reconciler commands (plan, validate, test, apply, seed, "
+        "export) were still reading its manifests after 30 s of waiting; nothing was "
+        "written. Export again when they end, or export into another directory\n"
     ), exported.stderr
 
 
