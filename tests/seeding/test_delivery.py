@@ -47,6 +47,18 @@ PACING_ANY = (
 )
 
 
+def paced(tmp_path: Path, time: FakeTime, watch: Said) -> Delivery:
+    """A delivery of batches of 100 users by 8 workers at `--rate 10` (1 user/s at first,
+    so that the workers queue), on `time`, its lines said to `watch`."""
+    policy = RatePolicy(rate=10)
+    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
+    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
+    delivery.governor = Governor(policy, clock=time.clock)
+    return delivery
+
+
 async def test_a_queue_of_workers_waiting_for_their_slots_is_announced_as_one_cadence(
     tmp_path: Path,
 ) -> None:
@@ -55,13 +67,8 @@ async def test_a_queue_of_workers_waiting_for_their_slots_is_announced_as_one_ca
     run for idle for minutes, though a request went out every 100 s. One line says the
     cadence and the queue, and it is said again at most once a minute."""
     time = FakeTime()
-    policy = RatePolicy(rate=10)
-    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
-    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
     watch = Said(time)
-    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
-    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
-    delivery.governor = Governor(policy, clock=time.clock)
+    delivery = paced(tmp_path, time, watch)
     sent: list[float] = []
 
     async def worker() -> None:
@@ -92,13 +99,8 @@ async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_fil
     The line counts the users after the queue (their end is not known: the rate adapts),
     and says when the queue holds the file's last request, whose moment is then the end."""
     time = FakeTime()
-    policy = RatePolicy(rate=10)
-    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
-    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
     watch = Said(time)
-    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
-    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
-    delivery.governor = Governor(policy, clock=time.clock)
+    delivery = paced(tmp_path, time, watch)
     delivery.users_to_send = 4_700
     requests = delivery.queue(batches(47))  # its last line comes when the queue holds the last
 
@@ -138,14 +140,9 @@ async def test_the_users_after_the_queue_count_each_user_once_when_batches_split
     the queue held the file's last request for most of the run (here 14 minutes of it,
     with hundreds of users still to queue). Each is counted once, as its batch is taken."""
     time = FakeTime()
-    policy = RatePolicy(rate=10)
-    plan = Plan(batch_size=100, max_bytes=256_000, concurrency=8, seed_wait=600, policy=policy)
-    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
     taken: list[int] = []
     watch = Counting(time, taken)
-    rejects = RejectsFile(tmp_path / "rejects.jsonl", hold=False)
-    delivery = Delivery(plan, None, rejects, report, watch, {}, sleep=time.sleep)
-    delivery.governor = Governor(policy, clock=time.clock)
+    delivery = paced(tmp_path, time, watch)
     delivery.users_to_send = 4_700
 
     async def post(body: bytes) -> None:
@@ -161,7 +158,7 @@ async def test_the_users_after_the_queue_count_each_user_once_when_batches_split
     async def done(batch: Batch, outcome: BatchOutcome) -> None:
         return None
 
-    sender = Sender(post, plan.concurrency, delivery.pace)
+    sender = Sender(post, delivery.plan.concurrency, delivery.pace)
     await time.run(asyncio.ensure_future(sender.run(delivery.queue(pulled()), done)))
     assert len(watch.lines) > 10, watch.lines
     assert watch.counted[0] < watch.counted[-1] == 4_700, watch.counted
