@@ -466,7 +466,9 @@ def run(options: ExportOptions, output: Output) -> int:
         replaced = previous_export(out, force)
         check_targets(out, list(documents), replaced, force)
         if unfinished:
-            output.info(f"Finishing the export into {out} that stopped before it was done.")
+            output.info(
+                f"Finishing the export into {printable(str(out))} that stopped before it was done."
+            )
         write(out, documents, replaced, settings.workspace_id)
     for note in result.notes:
         output.warn(note)
@@ -483,5 +485,5 @@ def run(options: ExportOptions, output: Output) -> int:
             f"Kept `protect: true` on {result.protected} CA(s) as the manifests say "
             "(mParticle does not store it)."
         )
-    output.print(f"Exported {len(result.files)} calculated attributes to {out}.")
+    output.print(f"Exported {len(result.files)} calculated attributes to {printable(str(out))}.")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reconciler import workspace
 from reconciler.console import Output
-from reconciler.errors import ReconcilerError, SafetyError
+from reconciler.errors import ReconcilerError, SafetyError, printable
 from reconciler.files import check_creatable
 from reconciler.interrupts import run_async
 from reconciler.plan import render, safety
@@ -93,14 +93,16 @@ def check_out(out: Path, every: bool) -> None:
 def _save(results: list[Planned], out: Path, every: bool, output: Output) -> None:
     if not every:
         results[0].plan.save(out)
-        output.info(f"Saved the plan to {out}; apply it with `reconciler apply --plan {out}`.")
+        shown = printable(str(out))
+        output.info(f"Saved the plan to {shown}; apply it with `reconciler apply --plan {shown}`.")
         return
     for result in results:
         result.plan.save(out / f"{result.workspace.environment}.json")
     names = ", ".join(f"{r.workspace.environment}.json" for r in results)
+    shown = printable(str(out))
     output.info(
-        f"Saved the plans to {out} ({names}); apply each with "
-        f"`reconciler apply --plan {out}/<environment>.json`."
+        f"Saved the plans to {shown} ({names}); apply each with "
+        f"`reconciler apply --plan {shown}/<environment>.json`."
     )
 
 

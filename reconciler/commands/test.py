@@ -218,7 +218,7 @@ def run(options: TestOptions, output: Output) -> int:
     failed = counts.failed or collected.issues
     output.print(Text(summary, style="bold red" if failed else "bold green"))
     if not collected.files:
-        output.warn(f"no test files (*.test.yaml) below {directory}")
+        output.warn(f"no test files (*.test.yaml) below {printable(str(directory))}")
     if junit_file is not None:
         junit.write(junit_file, junit.document(results, collected.issues))
     return 1 if failed else 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.console import Output
-from reconciler.errors import CaTestFileError, ReconcilerError
+from reconciler.errors import CaTestFileError, ReconcilerError, printable
 from reconciler.manifest import ignore
 from reconciler.manifest.loader import TEST_SUFFIXES
 from reconciler.workspace.loading import Workspace
@@ -74,7 +74,7 @@ def load(ws: Workspace, output: Output) -> list[Suite] | None:
         where = f"environment {ws.environment}: " if ws.environment else ""
         output.warn(
             f"{where}the plan shows no value diffs: {_problem(exc)}\n"
-            f"`reconciler test {directory}{env}` lists every problem."
+            f"`reconciler test {printable(str(directory))}{env}` lists every problem."
         )
         return None
     return [_relative(suite, directory) for suite in suites]

@@ -99,3 +99,33 @@ def test_server_error_text_is_escaped(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert r"bad request \x1b[2J\x1b[31mall fine\u202e" in result.stderr
     assert raw_characters(result.output) == []
+
+
+def escaped(path: Path) -> str:
+    """A path as a message names it: its escape character written as `\\x1b`."""
+    return str(path).replace("\x1b", "\\x1b")
+
+
+def test_folder_names_in_notes_are_escaped(tmp_path: Path) -> None:
+    """A folder named with an escape sequence (a checkout's, or one a script passes) reached
+    the terminal raw in the notes that name a folder without it being an error: the saved
+    plan's, the export's, `reconciler test`'s and the plan's test-file warning."""
+    folder = tmp_path / HIDING
+    directory = write_manifests(folder / "m", [ca("A")])
+    shown = escaped(directory)
+    saved = run_cli("plan", directory, "--out", directory / "p.json")
+    assert saved.exit_code == 0, saved.output
+    assert raw_characters(saved.output) == []
+    assert f"Saved the plan to {shown}/p.json; apply it with" in saved.stderr
+    exported = run_cli("export", directory, "--out", folder / "out")
+    assert exported.exit_code == 0, exported.output
+    assert raw_characters(exported.output) == []
+    assert f"calculated attributes to {escaped(folder / 'out')}." in exported.stdout
+    tested = run_cli("test", directory)
+    assert raw_characters(tested.output) == []
+    assert f"no test files (*.test.yaml) below {shown}" in tested.stderr
+    (directory / "a.test.yaml").write_text("users: {alice: {}}\nexpect: {bob: {A: 1}}\n")
+    warned = run_cli("plan", directory)
+    assert "the plan shows no value diffs" in warned.stderr, warned.output
+    assert raw_characters(warned.output) == []
+    assert f"`reconciler test {shown}` lists every problem." in warned.stderr
