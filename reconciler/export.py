@@ -62,9 +62,13 @@ def _date_value(text: str | None) -> Any:
 
 
 def _operand(kind: str | None, text: str) -> Any:
-    """Write an operand so that YAML reads back the same meaning, readably where exact."""
+    """Write an operand so that YAML reads back the same meaning, readably where exact: a
+    number as a number (`10.5`, not `'10.5'`) where the YAML number reads back as that very
+    text, quoted where it would not (`0.30000000000000001`, `0.00001`)."""
     if kind == "number" and re.fullmatch(r"-?(0|[1-9]\d{0,15})", text):
         return int(text)
+    if kind == "number" and re.fullmatch(r"-?\d+\.\d+", text) and repr(float(text)) == text:
+        return float(text)
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
     if kind == "date":

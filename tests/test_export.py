@@ -49,6 +49,30 @@ def test_defaults_are_left_out_and_dates_read_as_dates() -> None:
     assert document["conditions"][0]["value"] == 22  # a number condition, written as one
 
 
+def test_a_decimal_number_operand_is_written_as_a_number_where_it_reads_back_exactly() -> None:
+    """`value: 10.5` came out as `value: '10.5'`: an export over the user's manifests
+    showed a diff they did not make. Only a number YAML would read back as another text
+    (`0.30000000000000001` reads as 0.3; `0.00001` is written `1e-05`) stays quoted."""
+    values = ("10.5", "-0.75", "1234567.125", "0.30000000000000001", "0.00001")
+    conditions = [
+        {"type": "number", "operator": "greater_than", "attribute_name": value, "value": value}
+        for value in values
+    ]
+    found = live(active_definition=api_definition({**SESSIONS, "conditions": conditions}))
+    assert found.active is not None
+    document = definition_document(found.active)
+    assert {item["attribute_name"]: item["value"] for item in document["conditions"]} == {
+        "10.5": 10.5,
+        "-0.75": -0.75,
+        "1234567.125": 1234567.125,
+        "0.30000000000000001": "0.30000000000000001",
+        "0.00001": "0.00001",
+    }
+    assert Definition.model_validate(document, context={"defer_rules": True}).canonical == (
+        found.active
+    )
+
+
 def test_a_ca_never_activated_is_exported_inactive() -> None:
     entry, notes = ca_document(live(draft_definition=api_definition(SESSIONS)))
     assert entry is not None

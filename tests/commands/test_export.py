@@ -195,6 +195,42 @@ def test_the_export_writes_a_whole_number_as_the_user_did(
     plan_is_empty(out, env)
 
 
+def test_an_export_over_manifests_written_like_it_changes_no_number(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """A GitOps user exporting over their repository got `value: '10.5'` where they wrote
+    `value: 10.5` (and `20` where they wrote `20`): a diff they did not make."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(
+        "workspace_id: 1234\nrate_limit: 2.5\nsafety: {max_change_percent: 20}\n"
+    )
+    manifest_text = (
+        "calculated_attributes:\n"
+        "  - name: Spend\n"
+        "    definition:\n"
+        "      calculation_type: sum\n"
+        "      datapoint: {event_type: commerce_event, attribute_name: Total Amount}\n"
+        "      conditions:\n"
+        "        - {type: number, operator: between, attribute_name: A, min_value: 0.5, "
+        "max_value: 20}\n"
+        "        - {type: number, operator: greater_than, attribute_name: B, value: 10.25}\n"
+        "      time_period: {type: within, within: 4, within_unit: weeks}\n"
+    )
+    (source / "spend.yaml").write_text(manifest_text)
+    converge(source, emulator)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    written = (out / "spend.yaml").read_text()
+    assert written.partition("\n")[2] == manifest_text  # after the export's mark
+    settings_text = (out / "reconciler.yaml").read_text()
+    assert "\nrate_limit: 2.5\n" in settings_text, settings_text
+    assert "\n  max_change_percent: 20\n" in settings_text, settings_text
+    plan_is_empty(out, env)
+
+
 def test_only_the_same_workspace_finishes_a_stopped_export_without_force(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
