@@ -152,8 +152,61 @@ def test_help_names_what_a_number_flag_takes_not_its_type(command: str) -> None:
     helped = run_cli(command, "--help").stdout
     assert " range>" not in helped
     assert "9223372036854775807" not in helped
-    if command != "emulator":  # the emulator's knobs are floats: `[default: 0.0]`
-        assert ".0]" not in helped
+    assert "<=x" not in helped  # `[default: 8; 1<=x<=64]`: the range is said in words
+    assert ".0]" not in helped  # the emulator's float knobs showed `[default: 270.0]`
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "said"),
+    [
+        ("apply", "--concurrency", "N CAs changed at once (1 to 64). [default: 8]"),
+        ("seed", "--concurrency", "N Requests in flight (1 to 64). [default: 8]"),
+        ("seed", "--batch-size", "N Users per request (1 to 1000, and under 256 KB)."),
+        ("emulator", "--port", "PORT Port (0 to 65535; 0 picks a free one). [default: 8080]"),
+        ("emulator", "--seed-limit", "second; 0: none. [default: 270]"),
+    ],
+)
+def test_help_says_a_whole_number_flags_range_in_words(command: str, flag: str, said: str) -> None:
+    """`--concurrency N  CAs changed at once.  [default: 8; 1<=x<=64]`: Typer's notation,
+    where the float flags and the README say `1 to 64`."""
+    helped = " ".join(run_cli(command, "--help").stdout.split())
+    entry = helped.partition(f" {flag} ")[2].partition(" --")[0]
+    assert said in entry, helped
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["apply", "--concurrency", "0"], "must be between 1 and 64, not 0"),
+        (["apply", "--concurrency", "65"], "must be between 1 and 64, not 65"),
+        (["seed", "x.jsonl", "--concurrency", "65"], "must be between 1 and 64, not 65"),
+        (["seed", "x.jsonl", "--batch-size", "0"], "must be between 1 and 1000, not 0"),
+        (["seed", "x.jsonl", "--batch-size", "1001"], "must be between 1 and 1000, not 1001"),
+        (["emulator", "--port", "-1"], "must be between 0 and 65535, not -1"),
+        (["emulator", "--port", "65536"], "must be between 0 and 65535, not 65536"),
+    ],
+)
+def test_a_whole_number_flag_out_of_its_range_is_refused(args: list[str], said: str) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    assert said in result.stderr, result.stderr
+
+
+def test_a_whole_number_flag_takes_the_ends_of_its_range(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "users.jsonl").write_text("")
+    for size, concurrency in (("1", "1"), ("1000", "64")):
+        result = run_cli(
+            "seed",
+            tmp_path / "users.jsonl",
+            tmp_path,
+            "--dry-run",
+            "--batch-size",
+            size,
+            "--concurrency",
+            concurrency,
+        )
+        assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "emulator"])

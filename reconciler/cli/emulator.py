@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.app import app, run_command, state_of
+from reconciler.cli.options import ranged, whole_number
 
 _HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 _PortOption = Annotated[
-    int, typer.Option(metavar="PORT", min=0, max=65535, help="Port (0 picks a free one).")
+    int,
+    typer.Option(
+        metavar="PORT",
+        parser=whole_number(0, 65535),
+        help=f"Port ({ranged(0, 65535)}; 0 picks a free one).",
+    ),
 ]
 _DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
 _WorkspaceIdOption = Annotated[
@@ -61,19 +67,19 @@ def emulator(
     client_secret: _ClientSecretOption = "emulator",
     api_key: _ApiKeyOption = "emulator",
     api_secret: _ApiSecretOption = "emulator",
-    latency_ms: _LatencyMsOption = 0.0,
+    latency_ms: _LatencyMsOption = 0,
     rate_limit: _RateLimitOption = None,
-    fault_rate: _FaultRateOption = 0.0,
+    fault_rate: _FaultRateOption = 0,
     fault_seed: _FaultSeedOption = None,
     max_active: _MaxActiveOption = 100,
     retention_days: _RetentionDaysOption = None,
-    calculation_seconds: _CalculationSecondsOption = 30.0,
+    calculation_seconds: _CalculationSecondsOption = 30,
     token_ttl: _TokenTtlOption = 28800,
-    seed_limit: _SeedLimitOption = 270.0,
-    acceleration_limit: _AccelerationLimitOption = 0.0,
-    live_traffic: _LiveTrafficOption = 0.0,
-    limit_window: _LimitWindowOption = 10.0,
-    propagation_delay: _PropagationDelayOption = 0.0,
+    seed_limit: _SeedLimitOption = 270,
+    acceleration_limit: _AccelerationLimitOption = 0,
+    live_traffic: _LiveTrafficOption = 0,
+    limit_window: _LimitWindowOption = 10,
+    propagation_delay: _PropagationDelayOption = 0,
 ) -> None:
     """Run the local mParticle CA API emulator as an HTTP server."""
     from reconciler.commands import emulator as command

@@ -25,6 +25,7 @@ from reconciler.cli.options import (
     finite_number,
     flags_from,
     ranged,
+    whole_number,
 )
 
 
@@ -168,7 +169,13 @@ _ApplyAutoApproveOption = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
 ]
 _ApplyConcurrencyOption = Annotated[
-    int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="CAs changed at once.")
+    int,
+    typer.Option(
+        "--concurrency",
+        metavar="N",
+        parser=whole_number(1, 64),
+        help=f"CAs changed at once ({ranged(1, 64)}).",
+    ),
 ]
 _ApplyWaitOption = Annotated[
     bool, typer.Option("--wait", help="Follow the calculation of activated CAs.")

@@ -18,6 +18,7 @@ from reconciler.cli.options import (
     finite_number,
     flags_from,
     ranged,
+    whole_number,
 )
 
 #: The ranges of the seed rate and its ceiling, as reconciler.yaml and the RECONCILER_*
@@ -47,10 +48,18 @@ _EnvironmentOption = Annotated[
     ),
 ]
 _BatchSizeOption = Annotated[
-    int, typer.Option(metavar="N", min=1, max=1000, help="Users per request (and under 256 KB).")
+    int,
+    typer.Option(
+        metavar="N",
+        parser=whole_number(1, 1000),
+        help=f"Users per request ({ranged(1, 1000)}, and under 256 KB).",
+    ),
 ]
 _ConcurrencyOption = Annotated[
-    int, typer.Option(metavar="N", min=1, max=64, help="Requests in flight.")
+    int,
+    typer.Option(
+        metavar="N", parser=whole_number(1, 64), help=f"Requests in flight ({ranged(1, 64)})."
+    ),
 ]
 _SkipInvalidOption = Annotated[
     bool,
