@@ -273,9 +273,9 @@ def as_written(value: Any) -> Any:
 
 def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     """The exported reconciler.yaml: the same workspace, target, API (its token and seeding
-    endpoints too), scope, drafts policy, rate limit, account limits (active CAs,
-    retention) and safety rules; for the embedded target, the path of the very database
-    the CAs were read from."""
+    endpoints too), scope, drafts policy, rate limits (requests, and seeding's rate and
+    ceiling), account limits (active CAs, retention) and safety rules; for the embedded
+    target, the path of the very database the CAs were read from."""
     written: dict[str, Any] = {
         "workspace_id": settings.workspace_id,
         "target": settings.target,
@@ -301,10 +301,13 @@ def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
         # A plan on the export must keep the drafts the source's policy keeps.
         written["drafts"] = settings.drafts
     # The account's facts and the source's limits: an edit made on the export is checked
-    # against the same active-CA limit, retention and safety rules, at the same pace.
+    # against the same active-CA limit, retention and safety rules, at the same pace, and
+    # seeds from the export go no faster than the account's seeding limit allows.
     safety = settings.safety.model_dump(exclude_defaults=True)
     facts = {
         "rate_limit": as_written(settings.rate_limit),
+        "seed_rate": as_written(settings.seed_rate),
+        "seed_rate_ceiling": as_written(settings.seed_rate_ceiling),
         "active_limit": settings.active_limit,
         "retention_days": settings.retention_days,
         "safety": {key: as_written(value) for key, value in safety.items()} or None,

@@ -22,6 +22,7 @@ from reconciler.api.transports import platform
 from reconciler.commands import export as export_command
 from reconciler.commands.export import dump
 from reconciler.manifest.document import parse_yaml
+from reconciler.manifest.settings_file import load_settings
 from reconciler.models import LiveCA
 from reconciler.plan.selection import in_scope
 from reconciler.settings import SettingsFile, resolve
@@ -172,6 +173,29 @@ def test_the_export_keeps_the_account_limits_safety_rules_and_rate_limit(
     assert planned.exit_code == 1, planned.output
     assert "[active-limit]" in planned.stderr
     assert "the account's limit of 1 (active_limit)" in planned.stderr
+
+
+def test_the_export_keeps_the_seeding_rate_and_its_ceiling(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`seed_rate` and `seed_rate_ceiling` were left out of the exported reconciler.yaml,
+    so `reconciler seed` on the export ran at the default 100 users/s and 80%, over the
+    pace the source set for the account's seeding limit."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(
+        "workspace_id: 1234\nseed_rate: 5\nseed_rate_ceiling: 42.5\n"
+    )
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    text = (out / "reconciler.yaml").read_text()
+    assert "\nseed_rate: 5\nseed_rate_ceiling: 42.5\n" in text, text
+    exported = resolve(out, load_settings(out), environ=env)
+    assert (exported.seed_rate, exported.seed_rate_ceiling) == (5, 42.5)
+    plan_is_empty(out, env)
 
 
 def test_the_export_writes_a_whole_number_as_the_user_did(
