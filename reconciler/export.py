@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import format_path, quoted
+from reconciler.manifest.retention import problems as retention_problems
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 from reconciler.settings.file import Drafts
@@ -119,12 +120,17 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
 
 
 def ca_document(
-    live: LiveCA, protect: bool = False, drafts: Drafts = "discard"
+    live: LiveCA,
+    protect: bool = False,
+    drafts: Drafts = "discard",
+    retention: tuple[int, date] | None = None,
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The manifest entry of one live CA, and notes about it (the name escaped for a
     terminal: it comes from the workspace). mParticle does not store `protect`: `protect`
     says that the manifests this export replaces (or reads) protect the CA. `drafts` is
-    the policy the export's plan follows, which says what becomes of a stray draft."""
+    the policy the export's plan follows, which says what becomes of a stray draft.
+    `retention`: the `retention_days` written along and today (UTC), which the export's
+    plan checks every CA against, unchanged ones too."""
     notes: list[str] = []
     definition = live.active if live.active is not None else live.draft
     if definition is None:
@@ -147,6 +153,15 @@ def ca_document(
             f"exported ({fate})"
         )
     entry["definition"] = definition_document(definition)
+    if retention is not None:
+        # mParticle checks retention on create and update only, so a live CA may have
+        # outlived it; the export's plan refuses such a file until the period moves on.
+        for path, message in retention_problems(definition, *retention):
+            notes.append(
+                f"{quoted(live.name)}: {format_path(path)}: {message}; exported as it is, but "
+                "plan refuses that file until the time period is changed (which recalculates "
+                "the CA)"
+            )
     try:
         CalculatedAttribute.model_validate(entry)
     except ValidationError as exc:
@@ -202,14 +217,19 @@ def export(
     live: list[LiveCA],
     protected: set[str] | frozenset[str] = frozenset(),
     drafts: Drafts = "discard",
+    retention: tuple[int, date] | None = None,
 ) -> Exported:
     """One manifest file per CA, named after the CA (ids settle collisions). The CAs named
     in `protected` keep `protect: true`, which the API cannot store (the manifests they
-    come from said so). `drafts`: the policy written along, for the notes on stray drafts."""
+    come from said so). `drafts`: the policy written along, for the notes on stray drafts;
+    `retention`: `retention_days` (written along) and today, for the notes on CAs whose
+    time period the account's retention no longer covers."""
     result = Exported()
     stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
-        entry, notes = ca_document(ca, protect=ca.name in protected, drafts=drafts)
+        entry, notes = ca_document(
+            ca, protect=ca.name in protected, drafts=drafts, retention=retention
+        )
         result.notes += notes
         if entry is not None:
             result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}

@@ -45,6 +45,7 @@ from reconciler.interrupts import run_async
 from reconciler.manifest import ignore
 from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
+from reconciler.manifest.retention import today_utc
 from reconciler.plan.selection import in_scope
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 from reconciler.settings.file import DEFAULT_AUTH_URL, DEFAULT_S2S_URL
@@ -459,6 +460,7 @@ def run(options: ExportOptions, output: Output) -> int:
         live,
         protected=(protected or set()) | protected_in(replaced),
         drafts=settings.drafts,
+        retention=((settings.retention_days, today_utc()) if settings.retention_days else None),
     )
     header = HEADER.format(workspace=settings.workspace_id)
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}

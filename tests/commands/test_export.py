@@ -198,6 +198,34 @@ def test_the_export_keeps_the_seeding_rate_and_its_ceiling(
     plan_is_empty(out, env)
 
 
+def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """mParticle checks retention on create and update only, so a live CA may hold a
+    `since` date the account no longer keeps; the export wrote it with `retention_days`
+    and said nothing, and the plan of the export, which checks every CA, failed."""
+    old = {**SESSIONS, "time_period": {"type": "since", "date": "2000-01-01"}}
+    raw.activate(raw.create("Old", old))
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text("workspace_id: 1234\nretention_days: 30\n")
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "retention_days 30" in line]
+    assert len(notes) == 1, result.stderr
+    assert notes[0].startswith('Warning: "Old": definition.time_period.date: 2000-01-01 is ')
+    assert notes[0].endswith(
+        "exported as it is, but plan refuses that file until the time period is changed "
+        "(which recalculates the CA)"
+    )
+    planned = run_cli("plan", out, env=env)
+    assert planned.exit_code == 1, planned.output
+    assert "retention_days 30); mParticle refuses it" in planned.stderr
+
+
 def test_the_export_writes_a_whole_number_as_the_user_did(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
