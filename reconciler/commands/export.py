@@ -490,5 +490,7 @@ def run(options: ExportOptions, output: Output) -> int:
             f"Kept `protect: true` on {result.protected} CA(s) as the manifests say "
             "(mParticle does not store it)."
         )
-    output.print(f"Exported {len(result.files)} calculated attributes to {printable(str(out))}.")
+    count = len(result.files)
+    what = "calculated attribute" if count == 1 else "calculated attributes"
+    output.print(f"Exported {count} {what} to {printable(str(out))}.")
     return 0

@@ -101,6 +101,7 @@ def test_stray_drafts_are_reported(tmp_path: Path, emulator: EmulatorServer, raw
     result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
     assert result.exit_code == 0
     assert '"LTV" has an unactivated draft' in result.stderr
+    assert "Exported 1 calculated attribute to " in result.stdout  # one, not "attributes"
     planned = run_cli("plan", out, env=env)
     assert 'discard draft "LTV"' in planned.stdout
     assert "Plan: 0 to create, 0 to update, 1 drafts to discard" in planned.stdout
