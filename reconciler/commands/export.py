@@ -274,13 +274,14 @@ def as_written(value: Any) -> Any:
 
 def settings_document(settings: Settings, out: Path) -> dict[str, Any]:
     """The exported reconciler.yaml: the same workspace, target, API (its token and seeding
-    endpoints too), scope, drafts policy, rate limits (requests, and seeding's rate and
+    endpoints too), prune, scope, drafts policy, rate limits (requests, and seeding's rate and
     ceiling), account limits (active CAs, retention) and safety rules; for the embedded
     target, the path of the very database the CAs were read from."""
     written: dict[str, Any] = {
         "workspace_id": settings.workspace_id,
         "target": settings.target,
-        "prune": False,
+        # The source's own choice: a re-export (`--force`) must not turn prune off.
+        "prune": settings.prune,
     }
     if settings.target == "mparticle":
         if settings.api_url:

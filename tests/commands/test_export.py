@@ -199,6 +199,34 @@ def test_the_export_keeps_the_seeding_rate_and_its_ceiling(
     plan_is_empty(out, env)
 
 
+def test_the_export_keeps_prune_and_a_re_export_does_not_turn_it_off(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """Export wrote `prune: false` whatever the source said: a team that turned prune on
+    in its exported reconciler.yaml lost it, silently, on the next `export --force`."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text("workspace_id: 1234\nprune: true\n")
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out, env=env).exit_code == 0
+    assert resolve(out, load_settings(out), environ=env).prune is True
+    again = run_cli("export", out, "--out", out, "--force", env=env)
+    assert again.exit_code == 0, again.output
+    assert resolve(out, load_settings(out), environ=env).prune is True
+    plan_is_empty(out, env)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert (
+        run_cli(
+            "export", plain, "--out", tmp_path / "off", "--workspace-id", "1234", env=env
+        ).exit_code
+        == 0
+    )
+    assert resolve(tmp_path / "off", load_settings(tmp_path / "off"), environ=env).prune is False
+
+
 def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
