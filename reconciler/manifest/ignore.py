@@ -22,7 +22,7 @@ IGNORE_FILE = ".reconcilerignore"
 Ignored = Callable[[str], bool]
 
 
-def _nothing(relative: str) -> bool:
+def nothing(relative: str) -> bool:
     return False
 
 
@@ -49,7 +49,7 @@ def read(directory: Path) -> Ignored:
     raises ManifestError naming each invalid pattern's line."""
     path = directory / IGNORE_FILE
     if not path.exists():
-        return _nothing
+        return nothing
     display = str(path)
     lines = _lines(path, display)
     import pathspec  # only a workspace with an ignore file pays for the import

@@ -1,8 +1,8 @@
 """Loading a manifest directory: YAML files -> settings and desired CAs, every problem located.
 
 The first step of the flow. `reconciler.yaml` holds settings; every other `*.yaml`/`*.yml`
-below the directory (hidden folders excepted, sorted by path) holds CAs under
-`calculated_attributes:`; top-level `x-...` keys are ignored (a place for YAML anchors).
+below the directory (hidden folders excepted, linked ones followed, sorted by path) holds
+CAs under `calculated_attributes:`; top-level `x-...` keys are ignored (a place for YAML anchors).
 All problems of all files are collected and raised together as one ManifestError.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reconciler.errors import Issue, ManifestError
 from reconciler.files import reading_folder
-from reconciler.manifest import cache, ignore, overrides, parallel, retention
+from reconciler.manifest import cache, ignore, overrides, parallel, retention, tree
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.document import SourceError, read_bytes
@@ -57,41 +57,45 @@ class Manifests:
         }
 
 
-def _candidates(directory: Path) -> Iterator[tuple[Path, str]]:
+def _candidates(
+    directory: Path, ignored: ignore.Ignored
+) -> tuple[list[tuple[Path, str]], list[Issue]]:
     """Every YAML file below `directory` that may be a manifest, `.reconcilerignore` aside:
-    (path, its path relative to the directory)."""
-    for pattern in ("*.yaml", "*.yml"):
-        for path in directory.rglob(pattern):
-            relative = path.relative_to(directory)
-            if (
-                (path.is_file() or _broken_link(path))
-                and not any(part.startswith(".") for part in relative.parts)
-                and relative.as_posix() != SETTINGS_FILE
-                and not path.name.endswith(TEST_SUFFIXES)
-            ):
-                yield path, relative.as_posix()
+    (path, its path relative to the directory); and the folders that cannot be walked
+    (`tree.walk`: hidden ones are skipped, linked ones followed)."""
+    found = tree.walk(directory, ignored)
+    files = [
+        (path, relative)
+        for path, relative in found.files
+        if relative != SETTINGS_FILE and not path.name.endswith(TEST_SUFFIXES)
+    ]
+    return files, found.issues
 
 
-def _broken_link(path: Path) -> bool:
-    """A symbolic link to nothing (or a loop of them): listed, so that reading it reports
-    it. Skipped, the CAs it should hold would look deleted to the plan (and prune them)."""
-    return path.is_symlink() and not path.exists()
+def _discovered(directory: Path) -> tuple[list[Path], list[Issue]]:
+    """`discover`, and the folders that cannot be walked (each an error)."""
+    ignored = ignore.read(directory)
+    files, issues = _candidates(directory, ignored)
+    found = sorted((relative, path) for path, relative in files if not ignored(relative))
+    return [path for _, path in found], issues
 
 
 def discover(directory: Path) -> Iterator[Path]:
     """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
     so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`) and the files
-    `.reconcilerignore` names (raises ManifestError if it is invalid). A broken symbolic
-    link is listed: reading it is the error."""
-    ignored = ignore.read(directory)
-    found = [(relative, path) for path, relative in _candidates(directory) if not ignored(relative)]
-    yield from (path for _, path in sorted(found))
+    `.reconcilerignore` names; a symbolic link to a folder is followed. Raises ManifestError
+    if the ignore file is invalid, or a folder cannot be read or links back to one holding
+    it. A broken symbolic link is listed: reading it is the error."""
+    files, issues = _discovered(directory)
+    if issues:
+        raise ManifestError(issues)
+    yield from files
 
 
 def _hidden_by_ignore_file(directory: Path) -> Issue | None:
     """A warning when `.reconcilerignore` hides every manifest file there is: the plan would
     then call every live CA unmanaged (and prune delete them all)."""
-    hidden = sorted(relative for _, relative in _candidates(directory))
+    hidden = sorted(relative for _, relative in _candidates(directory, ignore.nothing)[0])
     if not hidden:
         return None
     return Issue(
@@ -112,8 +116,8 @@ Read = tuple[list[Source], list[Issue]]
 def _sources(directory: Path, cache_root: Path | None) -> Read:
     """Every manifest file's bytes (and cache key), and the files that cannot be read."""
     sources: list[Source] = []
-    issues: list[Issue] = []
-    for path in discover(directory):
+    paths, issues = _discovered(directory)
+    for path in paths:
         display = str(directory / path.relative_to(directory))
         try:
             raw = read_bytes(path, display)

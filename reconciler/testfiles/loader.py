@@ -22,7 +22,7 @@ from reconciler.evaluator import as_of_millis
 from reconciler.evaluator.events import MAX_NAME_LENGTH, long_names, truncated
 from reconciler.evaluator.values import iso_millis, text_of
 from reconciler.files import real_path
-from reconciler.manifest import ignore
+from reconciler.manifest import ignore, tree
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, SourceError, read_yaml
 from reconciler.manifest.loader import TEST_SUFFIXES
@@ -43,18 +43,16 @@ def is_test_file(path: Path) -> bool:
 
 
 def discover(directory: Path) -> list[Path]:
-    """Test files below `directory`, sorted by path; hidden folders are skipped, and so are
-    the files `.reconcilerignore` names."""
+    """Test files below `directory`, sorted by path, found as manifests are (`tree.walk`:
+    hidden folders skipped, linked ones followed); the files `.reconcilerignore` names are
+    skipped. (A folder that cannot be walked is the manifests' error, reported first.)"""
     ignored = ignore.read(directory)
-    found = {
-        path
-        for suffix in SUFFIXES
-        for path in directory.rglob(f"*{suffix}")
-        if path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
-        and not ignored(path.relative_to(directory).as_posix())
-    }
-    return sorted(found, key=lambda path: path.relative_to(directory).as_posix())
+    found = [
+        (relative, path)
+        for path, relative in tree.walk(directory, ignored).files
+        if path.name.endswith(SUFFIXES) and path.is_file() and not ignored(relative)
+    ]
+    return [path for _, path in sorted(found)]
 
 
 @dataclass(frozen=True)

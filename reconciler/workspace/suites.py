@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.console import Output
 from reconciler.errors import CaTestFileError, ReconcilerError, printable
-from reconciler.manifest import ignore
+from reconciler.manifest import ignore, tree
 from reconciler.manifest.loader import TEST_SUFFIXES
 from reconciler.workspace.loading import Workspace
 
@@ -31,13 +31,10 @@ def present(directory: Path) -> bool:
     """Whether a test file is below `directory`, hidden folders and ignored files skipped
     (the rule of `testfiles.discover`), without importing test-file loading."""
     ignored = ignore.read(directory)
-    for suffix in TEST_SUFFIXES:
-        for path in directory.rglob(f"*{suffix}"):
-            parts = path.relative_to(directory).parts
-            hidden = any(part.startswith(".") for part in parts)
-            if path.is_file() and not hidden and not ignored("/".join(parts)):
-                return True
-    return False
+    return any(
+        path.name.endswith(TEST_SUFFIXES) and path.is_file() and not ignored(relative)
+        for path, relative in tree.walk(directory, ignored).files
+    )
 
 
 def _relative(suite: Suite, directory: Path) -> Suite:

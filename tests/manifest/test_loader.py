@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,6 +211,50 @@ def test_a_manifest_behind_a_broken_link_is_an_error_not_skipped(tmp_path: Path)
         "cannot be read (No such file or directory)",
     ]
     (root / ".reconcilerignore").write_text("shared.yaml\nloop.yaml\n")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A"]
+
+
+def test_a_linked_folder_is_read_as_a_subfolder_and_a_link_loop_is_named(
+    tmp_path: Path,
+) -> None:
+    """`Path.rglob` skipped a symbolic link to a folder without a word (a linked file was
+    read): the CAs of `shared -> ../common` looked deleted, and prune deleted them. A link
+    back to a folder holding it (`up -> ..`) is an error naming it, not endless reading."""
+    common, root = tmp_path / "common", tmp_path / "root"
+    common.mkdir()
+    root.mkdir()
+    (common / "b.yaml").write_text(CA.format(name="B"))
+    workspace(root, {"a.yaml": CA.format(name="A")})
+    (root / "shared").symlink_to(common)
+    assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
+    assert [path.name for path in manifest.discover(root)] == ["a.yaml", "b.yaml"]
+    (root / "up").symlink_to("..")
+    message = (
+        "up: is a symbolic link to .., a folder that holds it: its files would be read "
+        "again and again; remove the link, or name it in .reconcilerignore"
+    )
+    assert errors_of(root) == [message]
+    (root / ".reconcilerignore").write_text("up\n")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
+
+
+def test_a_folder_that_cannot_be_read_is_an_error_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Path.rglob` swallows the PermissionError of a folder this user may not read
+    (`chmod 000`, another user's): its CAs looked deleted. Root reads any folder, so the
+    refusal a non-root user meets is made here."""
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A"), "locked/b.yaml": "x"})
+    scandir = os.scandir
+
+    def refusing(path: Path) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    assert errors_of(root) == ["locked: cannot read this folder: Permission denied"]
+    (root / ".reconcilerignore").write_text("locked/\n")
     assert [ca.name for ca in manifest.load(root).cas] == ["A"]
 
 

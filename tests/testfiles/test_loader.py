@@ -14,6 +14,7 @@ from reconciler.errors import CaTestFileError
 from reconciler.evaluator.events import event_time
 from reconciler.manifest.loader import discover
 from reconciler.testfiles.batches import EventsFile, LoadedBatch
+from reconciler.workspace import suites
 from tests.testfiles.conftest import WriteTest
 
 
@@ -379,6 +380,19 @@ def test_manifest_discovery_skips_test_files(workspace: Path, write_test: WriteT
     assert [p.name for p in discover(workspace)] == ["cas.yaml", "more.yaml"]
     assert [p.name for p in testfiles.discover(workspace)] == ["a.test.yaml", "b.test.yml"]
     assert len(manifest.load(workspace).cas) == 3
+
+
+def test_test_files_in_a_linked_folder_are_found_as_its_manifests_are(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """A symbolic link to a folder is a subfolder for manifests, and so for test files:
+    `reconciler test` (and plan's value diffs) skipped the tests of `shared -> ...`."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "s.test.yaml").write_text(GOOD, encoding="utf-8")
+    (workspace / "shared").symlink_to(shared)
+    assert [p.name for p in testfiles.discover(workspace)] == ["s.test.yaml"]
+    assert suites.present(workspace)
 
 
 def test_a_user_may_be_declared_without_anything(workspace: Path, write_test: WriteTest) -> None:

@@ -1,0 +1,84 @@
+"""The YAML files below a manifest directory, as a team's checkout holds them: hidden
+entries (`.git/`, `.github/`, an editor's `.#a.yaml`) are skipped and never entered; a
+symbolic link to a folder is a subfolder like any other (followed, as a link to a file
+is); a folder that cannot be read, or a link that leads back to a folder holding it, is a
+problem named by its path, never a folder silently left out: its CAs would look deleted
+to the plan (unmanaged, and with prune deleted).
+
+Shared by manifest loading, `reconciler test` and `export --force` (which must see the
+same files), in a loop of its own instead of `Path.rglob`, which skips a linked folder and
+swallows a folder it may not read (PermissionError) without a word.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.errors import Issue
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Tree:
+    """What a walk found: each YAML file (or link to nothing) as (path, its path relative
+    to the directory in `/` form), and each folder it could not walk."""
+
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _listed(path: Path) -> bool:
+    """A regular file, or a link to nothing (or a loop of links): listed, so that reading
+    it reports it. A pipe or socket is not read (opening a pipe waits for a writer)."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
+
+
+def _holds(link: Path, folder: Path) -> bool:
+    """Whether `link` leads to `folder` or to a folder holding it (`..`, the repository's
+    root): walking it would never end. (Only a link can: a real subfolder holds nothing
+    above it.)"""
+    real, inside = os.path.realpath(link), os.path.realpath(folder)
+    return inside == real or inside.startswith(real.rstrip(os.sep) + os.sep)
+
+
+def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
+    """Every `*.yaml`/`*.yml` file below `directory`, in no particular order. `ignored`
+    (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back;
+    it does not stop the walk, since a `!negation` may bring back a file below."""
+    tree = Tree()
+    pending: list[tuple[Path, tuple[str, ...]]] = [(directory, ())]  # and relative parts
+    while pending:
+        folder, parts = pending.pop()
+        relative = "/".join(parts)
+        try:
+            with os.scandir(folder) as scanned:
+                entries = sorted(scanned, key=lambda entry: entry.name)
+        except OSError as exc:
+            if not parts or not ignored(f"{relative}/"):
+                reason = exc.strerror or type(exc).__name__
+                tree.issues.append(
+                    Issue(str(folder), None, None, "", f"cannot read this folder: {reason}")
+                )
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            inner = (*parts, entry.name)
+            if path.is_dir():
+                if not _holds(path, folder):
+                    pending.append((path, inner))
+                elif not ignored("/".join(inner) + "/"):
+                    message = (
+                        f"is a symbolic link to {os.readlink(path)}, a folder that holds "
+                        "it: its files would be read again and again; remove the link, or "
+                        "name it in .reconcilerignore"
+                    )
+                    tree.issues.append(Issue(str(path), None, None, "", message))
+            elif entry.name.endswith(YAML_SUFFIXES) and _listed(path):
+                tree.files.append((path, "/".join(inner)))
+    return tree
