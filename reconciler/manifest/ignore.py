@@ -29,6 +29,12 @@ def nothing(relative: str) -> bool:
 def _lines(path: Path, display: str) -> list[str]:
     """The file's lines, a UTF-8 byte order mark aside (Git skips it in `.gitignore`);
     ManifestError if it cannot be read, naming the first line that is not UTF-8 text."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A pipe (or a device): reading one waits for a writer, for ever.
+        issue = Issue(
+            display, None, None, "", "cannot read: not a file (a pipe, a socket or a device)"
+        )
+        raise ManifestError([issue])
     try:
         raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     except OSError as exc:

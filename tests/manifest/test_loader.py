@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,30 @@ def test_a_folder_that_cannot_be_read_is_an_error_not_skipped(
     assert errors_of(root) == ["locked: cannot read this folder: Permission denied"]
     (root / ".reconcilerignore").write_text("locked/\n")
     assert [ca.name for ca in manifest.load(root).cas] == ["A"]
+
+
+def test_an_ignore_file_that_is_a_pipe_is_an_error_not_a_wait(tmp_path: Path) -> None:
+    """Reading a pipe named `.reconcilerignore` waited for a writer for ever: validate,
+    plan and test hung without a word. (Here a writer comes, for the old code to end.)"""
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A")})
+    pipe = root / ".reconcilerignore"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with pipe.open("w") as writer:
+            writer.write("a.yaml\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        assert errors_of(root) == [
+            ".reconcilerignore: cannot read: not a file (a pipe, a socket or a device)"
+        ]
+    finally:
+        reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # the writer's open returns
+        writer.join(5)
+        os.close(reader)
+    assert not writer.is_alive()
 
 
 def test_an_ignore_file_that_hides_every_manifest_is_warned_about(tmp_path: Path) -> None:
