@@ -38,7 +38,11 @@ def load_settings(directory: Path) -> SettingsFile:
             else "no such directory"
         )
         raise ManifestError([Issue(str(directory), None, None, "", why)])
-    if not path.is_file():
+    if path.exists() and not path.is_file():
+        # A folder, or a pipe: reading one waits for a writer, for ever.
+        why = "not a file (a folder, a pipe or a device): the settings are a YAML file"
+        raise ManifestError([Issue(display, None, None, "", why)])
+    if not (path.exists() or path.is_symlink()):  # a link to nothing is read: it says so
         raise ManifestError(
             [
                 Issue(

@@ -199,6 +199,23 @@ def test_a_file_given_for_the_directory_is_called_a_file(tmp_path: Path) -> None
     )
 
 
+def test_a_settings_file_that_is_no_file_is_not_called_missing(tmp_path: Path) -> None:
+    """A folder named reconciler.yaml, or a link to nothing, was "not found: is DIR a
+    manifest directory?", of a name plainly there; each now says what it is."""
+    root = workspace(tmp_path, {"a.yaml": CA.format(name="A")})
+    (root / "reconciler.yaml").unlink()
+    (root / "reconciler.yaml").mkdir()
+    assert errors_of(root) == [
+        "reconciler.yaml: not a file (a folder, a pipe or a device): the settings are a YAML file"
+    ]
+    (root / "reconciler.yaml").rmdir()
+    (root / "reconciler.yaml").symlink_to("gone.yaml")
+    assert errors_of(root) == [
+        "reconciler.yaml: cannot read: it is a symbolic link to gone.yaml, which cannot be "
+        "read (No such file or directory)"
+    ]
+
+
 def test_a_manifest_behind_a_broken_link_is_an_error_not_skipped(tmp_path: Path) -> None:
     """Skipped, a link to nothing (a moved file, a checkout without its submodule) would
     make its CAs look deleted: plan would call them unmanaged and prune delete them."""
