@@ -183,6 +183,15 @@ def read_bytes(path: Path, display: str) -> bytes:
         raise SourceError([Issue(display, None, None, "", f"cannot read: {reason}")]) from None
 
 
+def _utf32(raw: bytes) -> bool:
+    """Whether text is UTF-32: its byte order mark, or three NULs beside the first
+    character's other byte (UTF-32's mark begins with UTF-16's, so this is asked first)."""
+    head = raw[:4]
+    return head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
+        len(head) == 4 and (head[1:] == b"\0\0\0") != (head[:3] == b"\0\0\0")
+    )
+
+
 def _utf16(raw: bytes) -> bool:
     """Whether text is UTF-16 (as some Windows editors save): its byte order mark, or a NUL
     beside the first character's other byte."""
@@ -193,8 +202,9 @@ def _utf16(raw: bytes) -> bool:
 
 def parse_bytes(raw: bytes, display: str) -> Document:
     """Decode UTF-8 (refusing other encodings with the line) and parse."""
-    if _utf16(raw):
-        message = "saved as UTF-16; save it as UTF-8 (the YAML files are read as UTF-8)"
+    wide = "UTF-32" if _utf32(raw) else "UTF-16" if _utf16(raw) else None
+    if wide is not None:
+        message = f"saved as {wide}; save it as UTF-8 (the YAML files are read as UTF-8)"
         raise SourceError([Issue(display, 1, None, "", message)])
     try:
         text = raw.decode("utf-8")

@@ -145,6 +145,19 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be"])
+def test_a_file_saved_as_utf32_is_not_called_utf16(tmp_path: Path, encoding: str) -> None:
+    """UTF-32's byte order mark begins with UTF-16's (FF FE), and its first character
+    with a NUL beside a byte: the file was said to be "saved as UTF-16"."""
+    bad = tmp_path / "cas.yaml"
+    bad.write_bytes("calculated_attributes: []\n".encode(encoding))
+    with pytest.raises(SourceError) as caught:
+        read_yaml(bad, "cas.yaml")
+    assert str(caught.value) == (
+        "cas.yaml:1: saved as UTF-32; save it as UTF-8 (the YAML files are read as UTF-8)"
+    )
+
+
 def test_forbidden_characters_are_located() -> None:
     assert issues_of("a: 1\nb: x\x00y\n") == [
         "f.yaml:2:5: invalid YAML: character #x0000 is not allowed "
