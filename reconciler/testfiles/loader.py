@@ -44,13 +44,14 @@ def is_test_file(path: Path) -> bool:
 
 def discover(directory: Path) -> list[Path]:
     """Test files below `directory`, sorted by path, found as manifests are (`tree.walk`:
-    hidden folders skipped, linked ones followed); the files `.reconcilerignore` names are
-    skipped. (A folder that cannot be walked is the manifests' error, reported first.)"""
+    hidden folders skipped, linked ones followed, a link to nothing listed for reading it to
+    report it); the files `.reconcilerignore` names are skipped. (A folder that cannot be
+    walked is the manifests' error, reported first.)"""
     ignored = ignore.read(directory)
     found = [
         (relative, path)
         for path, relative in tree.walk(directory, ignored).files
-        if path.name.endswith(SUFFIXES) and path.is_file() and not ignored(relative)
+        if path.name.endswith(SUFFIXES) and not ignored(relative)
     ]
     return [path for _, path in sorted(found)]
 

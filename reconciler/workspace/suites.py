@@ -32,7 +32,7 @@ def present(directory: Path) -> bool:
     (the rule of `testfiles.discover`), without importing test-file loading."""
     ignored = ignore.read(directory)
     return any(
-        path.name.endswith(TEST_SUFFIXES) and path.is_file() and not ignored(relative)
+        path.name.endswith(TEST_SUFFIXES) and not ignored(relative)
         for path, relative in tree.walk(directory, ignored).files
     )
 

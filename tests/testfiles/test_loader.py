@@ -395,6 +395,19 @@ def test_test_files_in_a_linked_folder_are_found_as_its_manifests_are(
     assert suites.present(workspace)
 
 
+def test_a_test_file_behind_a_broken_link_is_an_error_not_skipped(workspace: Path) -> None:
+    """As for a manifest: a link to nothing (a moved file) named `*.test.yaml` was left
+    out without a word, and `reconciler test` passed with its expectations unchecked."""
+    (workspace / "gone.test.yaml").symlink_to("moved.test.yaml")
+    assert suites.present(workspace)
+    with pytest.raises(CaTestFileError) as caught:
+        testfiles.load(workspace, {}, {})
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"{workspace / 'gone.test.yaml'}: cannot read: it is a symbolic link to "
+        "moved.test.yaml, which cannot be read (No such file or directory)"
+    ]
+
+
 def test_a_user_may_be_declared_without_anything(workspace: Path, write_test: WriteTest) -> None:
     write_test("u.test.yaml", "as_of: 2024-03-01\nusers:\n  bob:\nexpect: {bob: {LTV: null}}\n")
     [suite] = _load(workspace)
