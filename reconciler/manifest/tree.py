@@ -37,12 +37,14 @@ def _listed(path: Path) -> bool:
     return path.is_file() or (path.is_symlink() and not path.exists())
 
 
-def _holds(link: Path, folder: Path) -> bool:
-    """Whether `link` leads to `folder` or to a folder holding it (`..`, the repository's
-    root): walking it would never end. (Only a link can: a real subfolder holds nothing
-    above it.)"""
+def _loops(link: Path, folder: Path, above: frozenset[str]) -> bool:
+    """Whether the folder `link` leads to is one the walk is inside of: `folder` or a folder
+    holding it (`..`, the repository's root), or a folder it came through (`a/x -> ../b`
+    beside `b/y -> ../a`): walking it would read the same files again and again. (Only a
+    link can: a real subfolder holds nothing above it.) `above`: the real paths of the
+    folders the walk came through to `folder`."""
     real, inside = os.path.realpath(link), os.path.realpath(folder)
-    return inside == real or inside.startswith(real.rstrip(os.sep) + os.sep)
+    return real in above or inside == real or inside.startswith(real.rstrip(os.sep) + os.sep)
 
 
 def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
@@ -50,9 +52,10 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
     (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back;
     it does not stop the walk, since a `!negation` may bring back a file below."""
     tree = Tree()
-    pending: list[tuple[Path, tuple[str, ...]]] = [(directory, ())]  # and relative parts
+    # Each folder to walk, its path relative to `directory`, and the real paths it is in.
+    pending: list[tuple[Path, tuple[str, ...], frozenset[str]]] = [(directory, (), frozenset())]
     while pending:
-        folder, parts = pending.pop()
+        folder, parts, above = pending.pop()
         relative = "/".join(parts)
         try:
             with os.scandir(folder) as scanned:
@@ -70,12 +73,12 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
             path = folder / entry.name
             inner = (*parts, entry.name)
             if path.is_dir():
-                if not _holds(path, folder):
-                    pending.append((path, inner))
+                if not _loops(path, folder, above):
+                    pending.append((path, inner, above | {os.path.realpath(folder)}))
                 elif not ignored("/".join(inner) + "/"):
                     message = (
-                        f"is a symbolic link to {os.readlink(path)}, a folder that holds "
-                        "it: its files would be read again and again; remove the link, or "
+                        f"is a symbolic link to {os.readlink(path)}, a folder it is already "
+                        "inside: its files would be read again and again; remove the link, or "
                         "name it in .reconcilerignore"
                     )
                     tree.issues.append(Issue(str(path), None, None, "", message))

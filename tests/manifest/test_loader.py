@@ -248,12 +248,35 @@ def test_a_linked_folder_is_read_as_a_subfolder_and_a_link_loop_is_named(
     assert [path.name for path in manifest.discover(root)] == ["a.yaml", "b.yaml"]
     (root / "up").symlink_to("..")
     message = (
-        "up: is a symbolic link to .., a folder that holds it: its files would be read "
-        "again and again; remove the link, or name it in .reconcilerignore"
+        "up: is a symbolic link to .., a folder it is already inside: its files would be "
+        "read again and again; remove the link, or name it in .reconcilerignore"
     )
     assert errors_of(root) == [message]
     (root / ".reconcilerignore").write_text("up\n")
     assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
+
+
+def test_two_links_that_lead_into_each_other_are_named_not_read_forty_times(
+    tmp_path: Path,
+) -> None:
+    """`a/x -> ../b` beside `b/y -> ../a`: neither link leads to a folder holding it, so
+    the first check let the walk go round (a/x/y/x/y/...) until the system refused the
+    path, forty links on, reading one.yaml again at every turn."""
+    root = workspace(tmp_path, {"a/one.yaml": CA.format(name="A")})
+    (root / "b").mkdir()
+    (root / "a" / "x").symlink_to("../b")
+    (root / "b" / "y").symlink_to("../a")
+    inside = (
+        "a folder it is already inside: its files would be read again and again; remove "
+        "the link, or name it in .reconcilerignore"
+    )
+    assert errors_of(root) == [
+        f"b/y/x: is a symbolic link to ../b, {inside}",
+        f"a/x/y: is a symbolic link to ../a, {inside}",
+        # b/y is a itself, once: read as a second copy, as any alias is, never in a loop
+        'b/y/one.yaml:2:5: name: duplicate CA name "A": also defined at a/one.yaml:2; names '
+        "are unique per workspace",
+    ]
 
 
 def test_a_folder_that_cannot_be_read_is_an_error_not_skipped(
