@@ -1,9 +1,10 @@
 """The YAML files below a manifest directory, as a team's checkout holds them: hidden
 entries (`.git/`, `.github/`, an editor's `.#a.yaml`) are skipped and never entered; a
 symbolic link to a folder is a subfolder like any other (followed, as a link to a file
-is); a folder that cannot be read, or a link that leads back to a folder holding it, is a
-problem named by its path, never a folder silently left out: its CAs would look deleted
-to the plan (unmanaged, and with prune deleted).
+is); a folder that cannot be read, or a link that leads back into a folder the walk is
+inside of (`up -> ..`, or two links into each other), is a problem named by its path,
+never a folder silently left out: its CAs would look deleted to the plan (unmanaged, and
+with prune deleted).
 
 Shared by manifest loading, `reconciler test` and `export --force` (which must see the
 same files), in a loop of its own instead of `Path.rglob`, which skips a linked folder and
