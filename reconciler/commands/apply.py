@@ -121,7 +121,11 @@ def run(options: ApplyOptions, output: Output) -> int:
         settings, file = saved_plans.settings_for(saved, where, options.flags)
         recorded = saved.target is not None and saved.target.directory is not None
         saved_plans.require_workspace(settings, guessed=not recorded and not options.directory)
-        return run_async(_apply_saved(saved, settings, file, options, output))
+        # Read before the loop: waiting there for an export writing the folder (30 s at
+        # most) blocked it, and Ctrl-C or SIGTERM did nothing until the wait was over.
+        read = options.directory is not None or (saved.seeds is not None and not saved.empty)
+        manifests = manifest.load(settings.directory) if read else None
+        return run_async(_apply_saved(saved, settings, file, manifests, options, output))
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
     ws = workspace.load(directory, options.flags, output)
     source = workspace.source(ws, output)
@@ -130,8 +134,15 @@ def run(options: ApplyOptions, output: Output) -> int:
 
 
 async def _apply_saved(
-    plan: Plan, settings: Settings, file: SettingsFile, options: ApplyOptions, output: Output
+    plan: Plan,
+    settings: Settings,
+    file: SettingsFile,
+    manifests: manifest.Manifests | None,
+    options: ApplyOptions,
+    output: Output,
 ) -> int:
+    """`manifests`: DIR's, when DIR was given (the plan must be one of them) or the plan
+    seeds (their seed shapes must be unchanged)."""
     if plan.selection.active:
         output.info(_selection_note(plan))
     deadline = options.deadline(seeding=plan.seeds is not None)
@@ -143,8 +154,8 @@ async def _apply_saved(
         problems = integrity.against_live(plan, live)
         if problems:
             raise integrity.refusal(problems)
-        if options.directory is not None:
-            saved_plans.made_from(plan, settings, live)
+        if options.directory is not None and manifests is not None:
+            saved_plans.made_from(plan, settings, manifests, live)
         gate = await saved_plans.promotion_now(plan, settings, file, output)
         allowed = list(options.planning().allowed)
         refused = saved_plans.refused(plan, settings, live, gate, allowed)
@@ -156,7 +167,7 @@ async def _apply_saved(
             else:
                 output.print(Text("No changes in the saved plan."))
             return 0
-        seeder = _saved_seeder(plan, settings, output, options, client)
+        seeder = _saved_seeder(plan, settings, manifests, output, options, client)
         report = await _run_plan(plan, client, output, options, seeder)
         problems = applier.verify(plan, await client.list())
         if problems:
@@ -191,13 +202,17 @@ async def _follow(
 
 
 def _saved_seeder(
-    plan: Plan, settings: Settings, output: Output, options: ApplyOptions, client: PlatformClient
+    plan: Plan,
+    settings: Settings,
+    manifests: manifest.Manifests | None,
+    output: Output,
+    options: ApplyOptions,
+    client: PlatformClient,
 ) -> seed_files.SeedGroups | None:
     """The seeder of a saved plan made with `--seeds`, once its file and the manifests'
     seed shapes are checked unchanged (else nothing is sent)."""
-    if plan.seeds is None:
+    if plan.seeds is None or manifests is None:
         return None
-    manifests = manifest.load(settings.directory)
     catalogue = Catalogue.from_manifests(manifests, settings.environment)
     seed_files.unchanged_source(plan, catalogue)
     return _seeder(plan, settings, catalogue, output, options, client)

@@ -273,12 +273,15 @@ def _compared(action: Action) -> str:
     return json.dumps(shown, sort_keys=True, ensure_ascii=False)
 
 
-def not_made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> list[str]:
-    """The CAs whose actions in the saved plan are not those a plan of the manifests in
-    `settings.directory` has for them now, against the same live CAs (empty: all are).
-    A plan with deletes was made with prune; the plan's selection is planned again."""
+def not_made_from(
+    plan: Plan, settings: Settings, manifests: manifest.Manifests, live: Sequence[LiveCA]
+) -> list[str]:
+    """The CAs whose actions in the saved plan are not those a plan of `manifests` (those
+    in `settings.directory`, as they are now) has for them, against the same live CAs
+    (empty: all are). A plan with deletes was made with prune; the plan's selection is
+    planned again."""
     prune = settings.prune or any(action.action == "delete" for action in plan.actions)
-    ws = Workspace(manifest.load(settings.directory), replace(settings, prune=prune))
+    ws = Workspace(manifests, replace(settings, prune=prune))
     chooser = Chooser(tuple(plan.selection.only), tuple(plan.selection.exclude))
     try:
         fresh = planning.build(ws, live, planning.Options(chooser)).plan
@@ -297,9 +300,12 @@ def not_made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> lis
     return found
 
 
-def made_from(plan: Plan, settings: Settings, live: Sequence[LiveCA]) -> None:
-    """Raise PlanMismatch, naming the first CAs, when the plan is not one of DIR's."""
-    problems = not_made_from(plan, settings, live)
+def made_from(
+    plan: Plan, settings: Settings, manifests: manifest.Manifests, live: Sequence[LiveCA]
+) -> None:
+    """Raise PlanMismatch, naming the first CAs, when the plan is not one of DIR's
+    (`manifests`)."""
+    problems = not_made_from(plan, settings, manifests, live)
     if not problems:
         return
     shown = first_few(problems, "; ", "; ")

@@ -6,6 +6,7 @@ started in the background."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import signal
@@ -113,3 +114,41 @@ def test_an_apply_stopped_mid_way_says_what_was_done_and_a_re_run_converges(
 
 def creates(server: EmulatorServer) -> int:
     return sum(n for route, n in server.stats()["requests"].items() if route.startswith("POST /p"))
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_saved_plan_waiting_for_an_export_of_its_folder_stops_on_a_signal(
+    tmp_path: Path, start_emulator: StartEmulator, sent: signal.Signals, code: int
+) -> None:
+    """`apply --plan FILE DIR` read DIR's manifests inside its event loop: waiting there
+    for an export writing DIR (30 s at most) blocked the loop, so Ctrl-C and SIGTERM did
+    nothing until the wait was over, and the command then failed on the wait's error."""
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    server = start_emulator()
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", directory, "--out", saved, env=env_for(server.url)).exit_code == 0
+    export = os.open(directory, os.O_RDONLY)  # an export, mid-way, holds the folder
+    fcntl.flock(export, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        process = started(
+            server, directory, ["apply", "--plan", str(saved), "--auto-approve"], False
+        )
+        try:
+            assert process.stderr is not None
+            waiting = process.stderr.readline()
+            assert "a `reconciler export` is writing into it; waiting" in waiting, waiting
+            sent_at = time.monotonic()
+            process.send_signal(sent)
+            _, stderr = process.communicate(timeout=LIMIT + 10)
+            took = time.monotonic() - sent_at
+        finally:
+            process.kill()
+    finally:
+        os.close(export)
+    assert process.returncode == code, stderr
+    assert took < LIMIT / 3, took  # the wait was for 30 s
+    by = " by SIGTERM" if sent == signal.SIGTERM else ""
+    # (The waiting line may come again first: a signal that lands while the console
+    # writes it leaves it in the console's buffer, written out with the next line.)
+    assert stderr.endswith(f"Error: interrupted{by}\n"), stderr
+    assert "Traceback" not in stderr, stderr
