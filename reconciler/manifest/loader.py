@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.errors import Issue, ManifestError
+from reconciler.errors import Issue, ManifestError, printable
 from reconciler.files import reading_folder
 from reconciler.manifest import cache, ignore, overrides, parallel, retention, tree
 from reconciler.manifest.crossfile import Declared, cross_file_issues
@@ -73,11 +73,30 @@ def _candidates(
 
 
 def _discovered(directory: Path) -> tuple[list[Path], list[Issue]]:
-    """`discover`, and the folders that cannot be walked (each an error)."""
+    """`discover`, and the folders that cannot be walked (each an error), and each
+    `reconciler.yaml` below the directory's own (an error: see `_nested_settings`)."""
     ignored = ignore.read(directory)
     files, issues = _candidates(directory, ignored)
     found = sorted((relative, path) for path, relative in files if not ignored(relative))
-    return [path for _, path in found], issues
+    issues += [_nested_settings(directory, path) for _, path in found if _settings(path)]
+    return [path for _, path in found if not _settings(path)], issues
+
+
+def _settings(path: Path) -> bool:
+    return path.name == SETTINGS_FILE
+
+
+def _nested_settings(directory: Path, path: Path) -> Issue:
+    """A `reconciler.yaml` in a sub-folder, such as an export's placed there: read as a
+    manifest, it was an error for every setting it holds (and its CAs another of each
+    name). One error says what it is instead."""
+    folder = printable(str(directory / path.parent.relative_to(directory)))
+    message = (
+        f"a settings file below the manifest directory: {folder} looks like a manifest "
+        "directory of its own (an export?); plan it on its own, move it out, or name it "
+        f"in {ignore.IGNORE_FILE}"
+    )
+    return Issue(str(directory / path.relative_to(directory)), None, None, "", message)
 
 
 def discover(directory: Path) -> Iterator[Path]:

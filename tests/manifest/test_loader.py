@@ -488,3 +488,24 @@ def test_a_name_longer_than_mparticle_keeps_is_warned_about(tmp_path: Path) -> N
     assert warnings[0].endswith('the CA would match nothing (CA "A")')
     (root / "a.yaml").write_text(text.replace(long, "n" * 256))
     assert manifest.load(root).warnings == ()
+
+
+def test_a_settings_file_in_a_sub_folder_is_one_error_saying_what_it_is(tmp_path: Path) -> None:
+    """An export placed inside a manifest folder (`export --out DIR/team`): its
+    reconciler.yaml was read as a manifest, an "unknown top-level key" for each setting,
+    which said nothing of the cause. Named in .reconcilerignore, it is left alone."""
+    root = workspace(
+        tmp_path,
+        {
+            "a.yaml": CA.format(name="A"),
+            "team/reconciler.yaml": "workspace_id: 2\nprune: false\n",
+            "team/b.yaml": CA.format(name="B"),
+        },
+    )
+    assert errors_of(root) == [
+        "team/reconciler.yaml: a settings file below the manifest directory: "
+        "team looks like a manifest directory of its own (an export?); plan it on "
+        "its own, move it out, or name it in .reconcilerignore"
+    ]
+    (root / ".reconcilerignore").write_text("team/reconciler.yaml\n")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
