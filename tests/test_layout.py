@@ -10,6 +10,7 @@ from pathlib import Path
 
 from reconciler import cli, settings
 from tests.support.imports import PACKAGE, imports, loaded_after, module_name, modules, within
+from tests.support.readme import section
 
 #: What `reconciler --help` must not load: the network, the event loop, the server,
 #: progress bars, the emulator (none of them is needed to print help).
@@ -42,6 +43,22 @@ def test_few_modules_sit_at_the_top() -> None:
         p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
     )
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_the_readme_layout_names_every_part_of_the_package() -> None:
+    """Development's layout table names each top-level module and each sub-package, so
+    that one added at the top is placed in the map a contributor reads first."""
+    table = section("## Development").split("| part | what it holds |", 1)[1]
+    named = {
+        cell.strip("`")
+        for row in table.splitlines()
+        if row.startswith("| `")
+        for cell in row.split(" | ", 1)[0][2:].split(", ")
+    }
+    top = {p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    packages = {f"{p.parent.name}/" for p in PACKAGE.glob("*/__init__.py")}
+    assert sorted(top - named) == []
+    assert sorted(packages - named) == []
 
 
 def test_planning_imports_no_network() -> None:
