@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -212,9 +213,13 @@ def test_a_whole_number_flag_takes_the_ends_of_its_range(tmp_path: Path) -> None
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "emulator"])
 def test_help_names_the_values_a_flag_takes(command: str) -> None:
     """`plan --help` showed `--format <str>` and `--target <str>`; the README writes
-    `--format text|markdown|json`. (The emulator's free-text flags are strings.)"""
+    `--format text|markdown|json`. (The emulator's free-text flags are strings.) `seed
+    --help` showed `--environment <development|production>` and `--format <text|json>`,
+    Typer's form for a choice, where the other commands and the README write the choices
+    bare."""
     helped = run_cli(command, "--help").stdout
     assert "<str>" not in helped
+    assert re.findall(r"<[\w-]+\|[^>]*>", helped) == []
 
 
 def test_test_help_names_its_paths_as_the_synopsis_does() -> None:

@@ -44,7 +44,8 @@ _FileArg = Annotated[
 _EnvironmentOption = Annotated[
     SeedEnvironment | None,
     typer.Option(
-        help="Data environment of users whose record names none (the Seeding API's; not --env)."
+        metavar="development|production",
+        help="Data environment of users whose record names none (the Seeding API's; not --env).",
     ),
 ]
 _BatchSizeOption = Annotated[
@@ -75,7 +76,8 @@ _CheckpointOption = Annotated[
 ]
 _DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
 _OutputFormatOption = Annotated[
-    SeedFormat, typer.Option("--format", help="Summary as text or one JSON object.")
+    SeedFormat,
+    typer.Option("--format", metavar="text|json", help="Summary as text or one JSON object."),
 ]
 _RateOption = Annotated[
     float | None,
