@@ -222,6 +222,24 @@ def test_help_names_the_values_a_flag_takes(command: str) -> None:
     assert re.findall(r"<[\w-]+\|[^>]*>", helped) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "--format", "xml"], "use text, markdown or json"),
+        (["seed", "s.jsonl", "--format", "xml"], "use text or json"),
+        (["seed", "s.jsonl", "--environment", "prod"], "use development or production"),
+    ],
+)
+def test_a_flag_of_choices_names_them_in_one_wording(args: list[str], said: str) -> None:
+    """`seed --format xml` answered `Value error, 'xml' is not one of 'text', 'json'.`:
+    pydantic's prefix on Typer's check of an Enum, where plan says `use text, markdown or
+    json`."""
+    result = run_cli(*args)
+    assert result.exit_code == 1
+    assert said in result.stderr
+    assert "Value error" not in result.stderr
+
+
 def test_test_help_names_its_paths_as_the_synopsis_does() -> None:
     """`test --help` showed `Usage: reconciler test [OPTIONS] [PATH]...` and `PATH
     <list[Path]>`, Typer's names for a list of paths, where the README's synopsis reads

@@ -153,6 +153,19 @@ def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """The parser of a flag that takes one of `choices`, refused in the words `--format`
+    and `--target` use: an Enum's own check answered `Value error, 'xml' is not one of
+    'text', 'json'.`, pydantic's prefix included."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise typer.BadParameter(f"use {', '.join(choices[:-1])} or {choices[-1]}")
+        return text
+
+    return parse
+
+
 def ranged(minimum: float | None = None, maximum: float | None = None) -> str:
     """The range of a flag with a parser, for its help: `0 or more`, `0.01 to 100`."""
     if minimum is None:

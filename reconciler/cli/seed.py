@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from reconciler.cli.options import (
     WorkspaceOption,
     finite_number,
     flags_from,
+    one_of,
     ranged,
     whole_number,
 )
@@ -28,23 +28,14 @@ MIN_SEED_RATE, MAX_SEED_RATE = 0.01, 10_000_000.0
 MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING = 0.01, 100.0
 
 
-class SeedEnvironment(str, Enum):
-    development = "development"
-    production = "production"
-
-
-class SeedFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 _FileArg = Annotated[
     Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
 ]
 _EnvironmentOption = Annotated[
-    SeedEnvironment | None,
+    str | None,
     typer.Option(
         metavar="development|production",
+        parser=one_of("development", "production"),
         help="Data environment of users whose record names none (the Seeding API's; not --env).",
     ),
 ]
@@ -76,8 +67,13 @@ _CheckpointOption = Annotated[
 ]
 _DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
 _OutputFormatOption = Annotated[
-    SeedFormat,
-    typer.Option("--format", metavar="text|json", help="Summary as text or one JSON object."),
+    str,
+    typer.Option(
+        "--format",
+        metavar="text|json",
+        parser=one_of("text", "json"),
+        help="Summary as text or one JSON object.",
+    ),
 ]
 _RateOption = Annotated[
     float | None,
@@ -126,7 +122,7 @@ def seed(
     rejects: _RejectsOption = None,
     checkpoint: _CheckpointOption = None,
     dry_run: _DryRunOption = False,
-    output_format: _OutputFormatOption = SeedFormat.text,
+    output_format: _OutputFormatOption = "text",
     rate: _RateOption = None,
     rate_ceiling: _RateCeilingOption = None,
     seed_wait: _SeedWaitOption = 600.0,
@@ -141,7 +137,7 @@ def seed(
     options = command.SeedCommandOptions(
         seed=SeedOptions(
             file=file,
-            environment=environment.value if environment else None,
+            environment=environment,
             batch_size=batch_size,
             concurrency=concurrency,
             skip_invalid=skip_invalid,
@@ -151,7 +147,7 @@ def seed(
             seed_wait=seed_wait,
         ),
         directory=directory,
-        output_format=output_format.value,
+        output_format=output_format,
         flags=replace(
             flags_from(workspace_id, target, None, env),
             seed_rate=rate,
