@@ -25,6 +25,13 @@ class EmulatorOptions:
 
 
 def _check(options: EmulatorOptions) -> str | None:
+    if not options.host.strip():
+        # The system reads an empty host as every interface: the emulator, with its
+        # default credentials, would answer the whole network, named as `http://:8080`.
+        return (
+            "--host is empty, which would listen on every interface; name one (the default "
+            "is 127.0.0.1; 0.0.0.0 listens on every interface on purpose)"
+        )
     config = options.config
     for option in fields(config):
         value = getattr(config, option.name)
