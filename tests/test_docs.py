@@ -52,3 +52,18 @@ def test_the_resilience_doc_names_every_file_of_the_suite() -> None:
     table = (ROOT / "docs/resilience.md").read_text(encoding="utf-8")
     files = sorted(p.name for p in (ROOT / "tests/resilience").glob("test_*.py"))
     assert [name for name in files if f"| `{name}` |" not in table] == []
+
+
+def test_the_seeding_docs_csv_example_is_valid_for_the_example_manifests(tmp_path: Path) -> None:
+    """docs/seeding.md's CSV example, run as written, had every row refused: it named no
+    environment, and the seed command was given none."""
+    from tests.support.cli import run_cli
+
+    text = (ROOT / "docs/seeding.md").read_text(encoding="utf-8")
+    example = re.search(r"```csv\n(.*?)```", text, re.DOTALL)
+    assert example is not None
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text(example[1], encoding="utf-8")
+    result = run_cli("seed", seeds, ROOT / "manifests", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "2 read, 2 valid, 0 rejected" in result.stdout, result.stdout
