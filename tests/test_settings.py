@@ -314,6 +314,17 @@ def test_the_seed_rate_settings_in_the_file_take_the_range_of_the_environment(
     assert manifest.load_settings(tmp_path) is not None
 
 
+def test_the_active_limit_in_the_file_takes_the_range_of_the_environment(
+    tmp_path: Path,
+) -> None:
+    """RECONCILER_ACTIVE_LIMIT stops at a billion; reconciler.yaml took any whole number."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\nactive_limit: 1000000001\n")
+    with pytest.raises(ManifestError, match=r"reconciler\.yaml:2:15: active_limit:"):
+        manifest.load_settings(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\nactive_limit: 1000000000\n")
+    assert manifest.load_settings(tmp_path).active_limit == 10**9
+
+
 def test_the_budget_settings_follow_the_precedence_and_the_environments() -> None:
     file = SettingsFile.model_validate(
         {

@@ -61,6 +61,10 @@ SeedRate = Annotated[float, Field(ge=MIN_SEED_RATE, le=MAX_SEED_RATE)]
 MIN_SEED_RATE_CEILING = 0.01
 MAX_SEED_RATE_CEILING = 100.0
 SeedRateCeiling = Annotated[float, Field(ge=MIN_SEED_RATE_CEILING, le=MAX_SEED_RATE_CEILING)]
+#: The account's limit on active CAs, wherever it is set (RECONCILER_ACTIVE_LIMIT,
+#: reconciler.yaml): mParticle's default is 100; a billion is beyond any account.
+MAX_ACTIVE_LIMIT = 10**9
+ActiveLimit = Annotated[int, Field(ge=1, le=MAX_ACTIVE_LIMIT)]
 
 
 #: `--env all` plans every environment, so no environment may be called that.
@@ -233,7 +237,7 @@ class WorkspaceSettings(BaseModel):
     drafts: Drafts | None = None
     #: The account's limit on active CAs (SPEC §9, rule `active-limit`); none = unknown
     #: (the embedded target: its emulator enforces this, else its own default).
-    active_limit: PositiveInt | None = None
+    active_limit: ActiveLimit | None = None
     #: The account's retention period in days: `since` dates and `within` windows beyond
     #: it are validation errors (offline); none = not checked.
     retention_days: PositiveInt | None = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reconciler.errors import SettingsError
 from reconciler.settings.file import (
+    MAX_ACTIVE_LIMIT,
     MAX_RATE_LIMIT,
     MAX_SEED_RATE,
     MAX_SEED_RATE_CEILING,
@@ -71,7 +72,7 @@ _KNOBS = (
         MAX_SEED_RATE_CEILING,
         "a percentage",
     ),
-    _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, 10**9, "a number of CAs"),
+    _Knob("RECONCILER_ACTIVE_LIMIT", "active_limit", int, 1, MAX_ACTIVE_LIMIT, "a number of CAs"),
     _Knob("RECONCILER_WORKERS", "workers", _integer, 1, 64, "a number of processes"),
 )
 
