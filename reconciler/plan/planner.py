@@ -218,6 +218,29 @@ class _Planner:
         return Action(action="delete", name=live.name, id=live.id, warnings=_audiences(live))
 
 
+def _ambiguous(desired: Sequence[DeclaredCA], live: Sequence[LiveCA]) -> list[str]:
+    """An error for each name a manifest uses (as its name or renamed_from) that two or more
+    live CAs hold. mParticle keeps names unique, so a list with a name twice was misread or
+    the workspace is damaged: matching one of them would update a CA the user may not mean
+    and leave the other unmanaged (with prune, deleted)."""
+    ids: dict[str, list[int]] = {}
+    for held in live:
+        ids.setdefault(held.name, []).append(held.id)
+    found = []
+    for ca in desired:
+        for name in dict.fromkeys((ca.name, ca.renamed_from)):
+            held_by = ids.get(name) if name is not None else None
+            if held_by is not None and len(held_by) > 1:
+                listed = ", ".join(str(i) for i in held_by)
+                found.append(
+                    f"{quoted(ca.name)}: the workspace holds {len(held_by)} CAs named "
+                    f"{quoted(name)} (ids {listed}), but mParticle keeps names unique, so the "
+                    "reconciler cannot tell which one the manifest means; rename or delete "
+                    "all but one in mParticle, then plan again"
+                )
+    return found
+
+
 def match(
     desired: Sequence[DeclaredCA], live: Sequence[LiveCA]
 ) -> tuple[list[tuple[DeclaredCA, LiveCA | None]], list[LiveCA], list[str]]:
@@ -226,6 +249,8 @@ def match(
     pairs: list[tuple[DeclaredCA, LiveCA | None]] = []
     errors: list[str] = []
     claimed: set[int] = set()
+    if len(by_name) < len(live):
+        errors += _ambiguous(desired, live)
     for ca in desired:
         found = by_name.get(ca.name)
         old = by_name.get(ca.renamed_from) if ca.renamed_from else None

@@ -333,3 +333,16 @@ def test_a_renamed_from_hint_quotes_names_as_the_plan_does() -> None:
         f'renamed_from "Evil \\"x\\" \\n\\u202eboN!" names no CA in the workspace, so this '
         f"creates a new CA; did you mean {TRICKY_QUOTED}?"
     ]
+
+
+def test_a_name_two_live_cas_hold_is_an_error_not_a_guess() -> None:
+    """A list with two CAs named "LTV" matched the last one, and with prune deleted the
+    other: possibly the very CA the manifest describes. mParticle keeps names unique, so
+    such a list cannot be planned against."""
+    live = [found("LTV", id=3, active=DEFINITION), found("LTV", id=9, active=OTHER)]
+    for desired in ([want("LTV")], [want("New", renamed_from="LTV")]):
+        with pytest.raises(PlanError, match=r'2 CAs named "LTV" \(ids 3, 9\)'):
+            make(desired, live, prune=True)
+    # A name no manifest uses is unmanaged as before, each CA listed.
+    plan = make([want("Other")], live)
+    assert plan.unmanaged == ["LTV", "LTV"]
