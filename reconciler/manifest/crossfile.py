@@ -1,6 +1,7 @@
 """The rules across manifest files: a CA name is declared once in a directory, and a
 `renamed_from` names no CA still declared and is claimed by one CA only. Names that differ
-only in case or Unicode form (`LTV`, `ltv`, `ＬＴＶ`) are warned about: mParticle keeps
+only in case, Unicode form or whitespace around them (`LTV`, `ltv`, `ＬＴＶ`, `"LTV "`) are
+warned about: mParticle keeps
 them apart, a reader takes them for one."""
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def _at(written: Declared | DesiredCA, path: str, message: str, severity: str = 
 
 
 def look_alikes(declared: Sequence[Declared | DesiredCA]) -> list[Issue]:
-    """A warning at each name that differs from an earlier one only in case or Unicode
-    form (NFKC, casefold)."""
+    """A warning at each name that differs from an earlier one only in case, Unicode
+    form or whitespace around it (models.rules.folded)."""
     issues: list[Issue] = []
     first: dict[str, Declared | DesiredCA] = {}
     for written in declared:
@@ -44,7 +45,8 @@ def look_alikes(declared: Sequence[Declared | DesiredCA]) -> list[Issue]:
         if earlier.name != written.name:
             message = (
                 f"{quoted(written.name)} differs from {quoted(earlier.name)} at {earlier.where} "
-                "only in case or Unicode form: mParticle keeps two CAs, a reader sees one; "
+                "only in case, Unicode form or whitespace around it: mParticle keeps two CAs, a "
+                "reader sees one; "
                 "rename one"
             )
             issues.append(_at(written, "name", message, "warning"))

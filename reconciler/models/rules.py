@@ -93,9 +93,10 @@ def name_problems(field: str, name: str | None) -> list[Problem]:
 
 
 def folded(name: str) -> str:
-    """A CA name with case and Unicode compatibility forms folded (NFKC, casefold): two
-    names folded alike read as one to a person, but are two CAs to mParticle."""
-    return unicodedata.normalize("NFKC", name).casefold()
+    """A CA name with case and Unicode compatibility forms folded (NFKC, casefold) and the
+    whitespace around it dropped: two names folded alike read as one to a person (`"LTV "`
+    is `LTV` on a screen), but are two CAs to mParticle, which keeps that whitespace."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _text(value: str) -> str:

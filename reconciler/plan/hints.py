@@ -1,8 +1,8 @@
 """Planning, pure: what a `create` in the plan may really mean. A create is the one action
 whose mistake is silent: a typo in `renamed_from`, a name that differs from a live CA's
-only in case or Unicode form, or a rename written without `renamed_from` all plan "create
-a new CA" (and, with --prune, "delete the old one", its seeds and audiences). Each is told
-as a warning on the create, where the reviewer reads it."""
+only in case, Unicode form or whitespace around it, or a rename written without
+`renamed_from` all plan "create a new CA" (and, with --prune, "delete the old one", its
+seeds and audiences). Each is told as a warning on the create, where the reviewer reads it."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ def _renamed_from(ca: DeclaredCA, names: Sequence[str]) -> list[str]:
 def _look_alikes(ca: DeclaredCA, by_folded: dict[str, list[LiveCA]]) -> list[str]:
     return [
         f"{quoted(ca.name)} differs from the live {quoted(live.name)} (id {live.id}) only in "
-        "case or Unicode form: this creates a second CA; to change that one, use its name or "
-        f"renamed_from: {quoted(live.name)}"
+        "case, Unicode form or whitespace around it: this creates a second CA; to change that "
+        f"one, use its name or renamed_from: {quoted(live.name)}"
         for live in by_folded.get(folded(ca.name), [])
     ]
 

@@ -336,7 +336,7 @@ def test_creates_that_look_like_a_missed_rename_warn(
     ) in text.stdout
     assert '⚠ same definition as the unmanaged "Lifetime Value" (id' in text.stdout
     assert (
-        f'⚠ "sessions" differs from the live "Sessions" (id {sessions}) only in case or Unicode '
-        "form"
+        f'⚠ "sessions" differs from the live "Sessions" (id {sessions}) only in case, Unicode '
+        "form or whitespace around it"
     ) in text.stdout
     converge(directory, emulator)

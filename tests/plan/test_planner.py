@@ -259,9 +259,24 @@ def test_a_name_that_differs_from_a_live_one_only_in_case_or_unicode_form_warns(
     plan = make([want("ｌｔｖ", definition=OTHER)], [found("LTV", id=4, active=DEFINITION)])
     assert steps(plan) == [("create", "ｌｔｖ"), ("activate", "ｌｔｖ")]
     assert warnings_of(plan, "ｌｔｖ") == [
-        '"ｌｔｖ" differs from the live "LTV" (id 4) only in case or Unicode form: this '
-        'creates a second CA; to change that one, use its name or renamed_from: "LTV"'
+        '"ｌｔｖ" differs from the live "LTV" (id 4) only in case, Unicode form or whitespace '
+        "around it: this creates a second CA; to change that one, use its name or "
+        'renamed_from: "LTV"'
     ]
+
+
+def test_a_name_that_differs_from_a_live_one_only_in_whitespace_around_it_warns() -> None:
+    """A CA named "Total Spend " in the UI and "Total Spend" in a manifest read as one name,
+    but the plan created a second CA (with prune, deleted the first) without a word."""
+    live = [found("Total Spend ", id=4, active=DEFINITION)]
+    plan = make([want("Total Spend", definition=OTHER)], live)
+    assert warnings_of(plan, "Total Spend") == [
+        '"Total Spend" differs from the live "Total Spend " (id 4) only in case, Unicode form '
+        "or whitespace around it: this creates a second CA; to change that one, use its name "
+        'or renamed_from: "Total Spend "'
+    ]
+    typo = make([want("New", renamed_from=" Total Spend")], live)
+    assert 'did you mean "Total Spend "?' in warnings_of(typo, "New")[0]
 
 
 def test_a_new_ca_equal_to_an_unmanaged_one_hints_at_a_missed_rename() -> None:
