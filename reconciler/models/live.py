@@ -306,13 +306,14 @@ def read_live_json(content: bytes) -> list[LiveCA] | None:
 
 
 def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
-    problems: dict[tuple[int, str], int] = {}
+    problems: dict[tuple[int, str], list[str]] = {}
     other = 0
     for error in exc.errors(include_url=False):
         loc = error["loc"]
         if len(loc) > 1 and isinstance(loc[0], int) and loc[1] in _DEFINITIONS:
-            key = (loc[0], str(loc[1]))
-            problems[key] = problems.get(key, 0) + 1
+            where = format_path([part for part in loc[1:] if isinstance(part, (int, str))])
+            problem = f"{where}: {error['msg']}"
+            problems.setdefault((loc[0], str(loc[1])), []).append(problem)
         else:
             other += 1
     if other:
@@ -320,13 +321,23 @@ def _unreadable(exc: ValidationError, data: Any, what: str) -> str:
         where = format_path([part for part in first["loc"] if isinstance(part, (int, str))])
         return (
             f"{what} could not be read: {exc.error_count()} problem(s), the first at "
-            f"{where or '(top)'}: {first['msg']}"
+            f"{where or '(top)'}{_named(data, first['loc'])}: {first['msg']}"
         )
     named = []
-    for (index, field), count in problems.items():
+    for (index, field), found in problems.items():
         item = data[index]
         named.append(
             f"{quoted(item.get('name'))} (id {item.get('id')}): its {_DEFINITIONS[field]} "
-            f"definition could not be read from the API's answer ({count} problem(s))"
+            f"definition could not be read from the API's answer ({len(found)} problem(s), "
+            f"the first at {found[0]})"
         )
     return "; ".join(named)
+
+
+def _named(data: Any, loc: tuple[int | str, ...]) -> str:
+    """` (CA "name")` when `loc` is within an item of the list that has a text name."""
+    if not loc or not isinstance(loc[0], int) or not isinstance(data, list):
+        return ""
+    item = data[loc[0]] if loc[0] < len(data) else None
+    name = item.get("name") if isinstance(item, dict) else None
+    return f" (CA {quoted(name)})" if isinstance(name, str) else ""

@@ -171,6 +171,18 @@ def test_an_unreadable_definition_names_its_ca_when_the_list_is_read() -> None:
     assert "Fine" not in str(caught.value)
 
 
+def test_an_unreadable_definition_names_the_field_and_what_is_wrong() -> None:
+    """It said "(1 problem(s))" only: which field of the CA's definition went unsaid."""
+    listed = [{"id": 7, "name": "CA", "active_definition": {"conditions": [None]}}]
+    with pytest.raises(ApiError) as caught:
+        read_live(listed)
+    assert str(caught.value) == (
+        '"CA" (id 7): its active definition could not be read from the API\'s answer '
+        "(1 problem(s), the first at active_definition.conditions[0]: Input should be a "
+        "valid dictionary)"
+    )
+
+
 def test_a_list_that_is_no_list_of_cas_says_so() -> None:
     with pytest.raises(ApiError, match=r"the CA list could not be read: 1 problem"):
         read_live({"calculated_attributes": []})
@@ -181,9 +193,13 @@ def test_a_list_with_a_bad_field_says_where() -> None:
     with pytest.raises(ApiError) as caught:
         read_live([{"id": 6, "name": "Fine"}, {"id": "x", "name": "CA"}])
     assert str(caught.value) == (
-        "the CA list could not be read: 1 problem(s), the first at [1].id: "
+        'the CA list could not be read: 1 problem(s), the first at [1].id (CA "CA"): '
         "Input should be a valid integer, unable to parse string as an integer"
     )
+    # A CA whose name is what cannot be read is named by its place alone.
+    with pytest.raises(ApiError) as unnamed:
+        read_live([{"id": 6, "name": None}])
+    assert "the first at [0].name: Input should be a valid string" in str(unnamed.value)
 
 
 def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
