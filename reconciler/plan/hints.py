@@ -7,6 +7,8 @@ seeds and audiences). Each is told as a warning on the create, where the reviewe
 from __future__ import annotations
 
 import difflib
+import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from reconciler.errors import quoted
@@ -39,13 +41,25 @@ def _renamed_from(ca: DeclaredCA, names: Sequence[str]) -> list[str]:
     ]
 
 
+def _apart(name: str, other: str) -> str:
+    """`name` quoted, with every character outside ASCII escaped (`"Cafe\\u0301"`) when it
+    differs from `other` only in Unicode normalisation (é as one code point or as e and a
+    combining accent): written plainly, the two names would print alike."""
+    if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", other):
+        return json.dumps(name)
+    return quoted(name)
+
+
 def _look_alikes(ca: DeclaredCA, by_folded: dict[str, list[LiveCA]]) -> list[str]:
-    return [
-        f"{quoted(ca.name)} differs from the live {quoted(live.name)} (id {live.id}) only in "
-        "case, Unicode form or whitespace around it: this creates a second CA; to change that "
-        f"one, use its name or renamed_from: {quoted(live.name)}"
-        for live in by_folded.get(folded(ca.name), [])
-    ]
+    found = []
+    for live in by_folded.get(folded(ca.name), []):
+        wanted, held = _apart(ca.name, live.name), _apart(live.name, ca.name)
+        found.append(
+            f"{wanted} differs from the live {held} (id {live.id}) only in case, Unicode form "
+            "or whitespace around it: this creates a second CA; to change that one, use its "
+            f"name or renamed_from: {held}"
+        )
+    return found
 
 
 def _same_definition(ca: DeclaredCA, by_definition: dict[str, list[LiveCA]]) -> list[str]:

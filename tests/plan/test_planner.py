@@ -361,3 +361,20 @@ def test_a_name_two_live_cas_hold_is_an_error_not_a_guess() -> None:
     # A name no manifest uses is unmanaged as before, each CA listed.
     plan = make([want("Other")], live)
     assert plan.unmanaged == ["LTV", "LTV"]
+
+
+def test_names_that_differ_only_in_unicode_normalisation_are_shown_apart() -> None:
+    """A name typed as é (U+00E9) and one typed as e + U+0301 printed alike ("Café" differs
+    from the live "Café"), with no way to see or copy the difference. Such names are written
+    with escapes, which YAML reads back in double quotes."""
+    plan = make([want("Caf\u00e9", definition=OTHER)], [found("Cafe\u0301", id=4)])
+    assert warnings_of(plan, "Caf\u00e9") == [
+        '"Caf\\u00e9" differs from the live "Cafe\\u0301" (id 4) only in case, Unicode form '
+        "or whitespace around it: this creates a second CA; to change that one, use its name "
+        'or renamed_from: "Cafe\\u0301"'
+    ]
+    # Names that print differently keep their plain spelling.
+    cased = make([want("CAFÉ", definition=OTHER)], [found("Cafe\u0301", id=4)])
+    assert warnings_of(cased, "CAFÉ")[0].startswith(
+        '"CAFÉ" differs from the live "Cafe\u0301" (id 4)'
+    )
