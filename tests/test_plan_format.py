@@ -278,3 +278,33 @@ def test_a_refused_plan_printed_on_stdout_is_named_as_refused(tmp_path: Path) ->
         "the plan again with `plan --out FILE`, passing --allow for each rule you mean to "
         "override"
     )
+
+
+def test_a_refused_plan_says_so_in_its_markdown_comment() -> None:
+    """`plan --format markdown > comment.md` of a plan a safety rule refuses: the JSON plan
+    says `refused`, but the comment read like any plan, so a reviewer of prod's section saw
+    changes that were never going to be applied (the refusal was only on stderr)."""
+    gate = [Violation(rule="promotion", message='"AOV" is not yet active in staging')]
+    one = io.StringIO()
+    render.show(FULL, Output(no_color=True, stdout=one, stderr=io.StringIO()), "markdown", gate)
+    alert = (
+        "> [!CAUTION]\n"
+        "> **Refused: this plan will not be applied** (nothing is saved or sent). Pass "
+        "`--allow promotion` if that is intended.\n"
+        '> - **promotion**: "AOV" is not yet active in staging\n'
+    )
+    comment = one.getvalue()
+    assert comment.startswith(
+        "### reconciler plan for workspace 333 (environment prod)\n\n" + alert
+    )
+    assert "Refused" not in markdown.markdown(FULL)  # a plan no rule refuses says nothing
+    dev = FULL.model_copy(update={"environment": "dev", "workspace_id": 111, "overridden": []})
+    every = io.StringIO()
+    output = Output(no_color=True, stdout=every, stderr=io.StringIO())
+    render.show_all({"dev": dev, "prod": FULL}, output, "markdown", {"dev": [], "prod": gate})
+    comment = every.getvalue()
+    assert "| overridden | refused |" in comment
+    assert "| dev | 111 | 1 | 1 | 0 | 1 | 0 | 2 | 0 |  |  |" in comment
+    assert "| prod | 333 | 1 | 1 | 0 | 1 | 0 | 2 | 0 | 1 | `promotion` |" in comment
+    assert comment.count("[!CAUTION]\n> **Refused") == 1
+    assert alert in comment.split("(environment prod)")[1]

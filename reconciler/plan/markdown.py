@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import groupby
 
@@ -26,7 +26,7 @@ from reconciler.plan.render import (
     value_text,
     workspace_words,
 )
-from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff
+from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff, Violation
 
 MARKDOWN_LIMIT = 60_000
 #: How many changed test users a CA's table lists (the JSON plan has every one).
@@ -157,10 +157,28 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     )
 
 
+def _rules(violations: Sequence[Violation]) -> str:
+    return " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in violations))
+
+
+def _refused_block(refused: Sequence[Violation]) -> list[str]:
+    """The safety rules that refuse the plan, first: the comment of a refused plan must not
+    read as a plan that merging applies (`plan` exits 1 and saves nothing)."""
+    if not refused:
+        return []
+    lines = [
+        "> [!CAUTION]",
+        "> **Refused: this plan will not be applied** (nothing is saved or sent). Pass "
+        f"{_rules(refused)} if that is intended.",
+    ]
+    lines += [f"> - **{html.escape(v.rule)}**: {_inline(v.message)}" for v in refused]
+    return [*lines, ""]
+
+
 def _overridden_block(plan: Plan) -> list[str]:
     """What the allowed safety rules let through, as a GitHub alert a reviewer cannot miss."""
     if plan.overridden:
-        rules = " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in plan.overridden))
+        rules = _rules(plan.overridden)
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
         lines += [f"> - **{html.escape(v.rule)}**: {_inline(v.message)}" for v in plan.overridden]
         return [*lines, ""]
@@ -203,11 +221,13 @@ def _extra_sections(plan: Plan) -> list[str]:
     return sections
 
 
-def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    """A PR comment: summary table, one collapsible section per CA, under `limit` characters."""
+def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violation] = ()) -> str:
+    """A PR comment: summary table, one collapsible section per CA, under `limit` characters;
+    `refused`: the safety rules that refuse the plan, if any."""
     head = [
         f"### reconciler plan for {html.escape(workspace_words(plan))}",
         "",
+        *_refused_block(refused),
         *_overridden_block(plan),
         *_table(plan),
         "",
@@ -236,12 +256,18 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     return out
 
 
-def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
+def markdown_all(
+    plans: dict[str, Plan],
+    limit: int = MARKDOWN_LIMIT,
+    refused: Mapping[str, Sequence[Violation]] | None = None,
+) -> str:
     """One PR comment for several environments: a table of them, then each one's plan in
-    its own section (each truncated to its share of `limit`)."""
+    its own section (each truncated to its share of `limit`); `refused`: per environment,
+    the safety rules that refuse its plan."""
+    rules = refused or {}
     kinds = counted_kinds(*(plan.summary for plan in plans.values()))
     columns = ["environment", "workspace", *(KINDS[kind].verb for kind in kinds)]
-    columns += ["unchanged", "unmanaged", "overridden"]
+    columns += ["unchanged", "unmanaged", "overridden", "refused"]
     rows = [
         "| "
         + " | ".join(
@@ -252,6 +278,7 @@ def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
                 str(plan.summary.unchanged),
                 str(plan.summary.unmanaged),
                 str(len(plan.overridden) or ""),
+                " ".join(f"`{r}`" for r in dict.fromkeys(v.rule for v in rules.get(name, ()))),
             ]
         )
         + " |"
@@ -261,15 +288,15 @@ def markdown_all(plans: dict[str, Plan], limit: int = MARKDOWN_LIMIT) -> str:
         f"## reconciler plan for {len(plans)} environment{'s' if len(plans) != 1 else ''}",
         "",
         "| " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * (len(columns) - 1),
+        "|---|" + "---:|" * (len(columns) - 2) + "---|",
         *rows,
         "",
     ]
     out = "\n".join(head) + "\n"
     share = max(2_000, (limit - len(out)) // max(1, len(plans)) - 100)
     reserve = 200
-    for index, plan in enumerate(plans.values()):
-        section = "\n" + markdown(plan, limit=share)
+    for index, (name, plan) in enumerate(plans.items()):
+        section = "\n" + markdown(plan, limit=share, refused=rules.get(name, ()))
         if len(out) + len(section) + reserve > limit:
             # Too many environments for each to get its share: the rest are in the table.
             rest = len(plans) - index

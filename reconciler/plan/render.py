@@ -244,14 +244,15 @@ def _json(document: object) -> str:
 
 def show(plan: Plan, output: Output, fmt: Format, refused: Sequence[Violation] = ()) -> None:
     """Print the plan on stdout as `plan` does: text, Markdown or the JSON plan (with
-    `refused`, the rules that refuse it, when there are any)."""
+    `refused`, the rules that refuse it, when there are any: a member of the JSON plan, an
+    alert in Markdown; text prints them on stderr, as the error)."""
     from reconciler.plan import markdown
 
     if fmt == "json":
         shown = _json(_refused_json(plan, refused)) if refused else plan.to_json().decode()
         output.write_raw(shown)
     elif fmt == "markdown":
-        output.write_raw(markdown.markdown(plan))
+        output.write_raw(markdown.markdown(plan, refused=refused))
     else:
         output.print_lines(text(plan))
 
@@ -262,8 +263,8 @@ def show_all(
     fmt: Format,
     refused: Mapping[str, Sequence[Violation]] | None = None,
 ) -> None:
-    """Several environments' plans: one section (or JSON member, with `refused` in each
-    plan a rule refuses) each."""
+    """Several environments' plans: one section (or JSON member) each, with `refused` in
+    each plan a rule refuses (in Markdown, an alert and the table's `refused` column)."""
     from reconciler.plan import markdown
 
     if fmt == "json":
@@ -274,7 +275,7 @@ def show_all(
         }
         output.write_raw(_json({"environments": environments}))
     elif fmt == "markdown":
-        output.write_raw(markdown.markdown_all(plans))
+        output.write_raw(markdown.markdown_all(plans, refused=refused))
     else:
         output.print_lines(text_all(plans))
 
