@@ -106,8 +106,9 @@ def _save(results: list[Planned], out: Path, every: bool, output: Output) -> Non
     )
 
 
-def refusal(results: list[Planned], saving: bool) -> SafetyError | None:
-    """One error for every environment whose plan a rule refuses."""
+def refusal(results: list[Planned], saving: bool, every: bool = False) -> SafetyError | None:
+    """One error for every environment whose plan a rule refuses. With `--env all` no plan
+    is saved, not even those of the environments no rule refuses: the note names them."""
     errors = [
         safety.refusal(result.refused, result.workspace.environment)
         for result in results
@@ -116,6 +117,15 @@ def refusal(results: list[Planned], saving: bool) -> SafetyError | None:
     if not errors:
         return None
     note = " The plan was not saved." if saving else ""
+    passed = [f"{r.workspace.environment}'s" for r in results if not r.refused]
+    if saving and every:
+        note = " No plan was saved."
+    if saving and every and passed:
+        names = ", ".join(passed[:-1]) + (" and " if len(passed) > 1 else "") + passed[-1]
+        note = (
+            f" No plan was saved, not even {names}, which no rule refuses: --out saves every "
+            "environment's plan or none."
+        )
     return SafetyError("\n".join(error.message for error in errors) + note)
 
 
@@ -146,7 +156,7 @@ def run(options: PlanCommandOptions, output: Output) -> int:
         render.show_all(plans, output, options.fmt, refused_by)
     else:
         render.show(results[0].plan, output, options.fmt, results[0].refused)
-    refused = refusal(results, saving=options.out is not None)
+    refused = refusal(results, saving=options.out is not None, every=chosen.every)
     if refused is not None:
         raise refused
     if options.out is not None:

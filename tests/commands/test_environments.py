@@ -439,3 +439,17 @@ def test_a_refused_secret_names_the_variables_it_was_read_from(
         assert "authentication failed" in refused.stderr
         assert f"(check {names})" in refused.stderr
         assert "wrong" not in refused.output
+
+
+def test_a_refusal_with_env_all_says_no_plan_was_saved(tmp_path: Path, servers: Servers) -> None:
+    """`plan --env all --out DIR` in which only prod's plan is refused saves none of the
+    plans, but said "The plan was not saved.", as if dev's and staging's were."""
+    directory = repository(tmp_path / "m", servers)  # staging is empty: prod's gate refuses
+    refused = cli("plan", directory, "--env", "all", "--out", tmp_path / "plans")
+    assert refused.exit_code == 1
+    assert "[promotion]" in refused.stderr
+    assert refused.stderr.rstrip().endswith(
+        "No plan was saved, not even dev's and staging's, which no rule refuses: --out saves "
+        "every environment's plan or none."
+    )
+    assert not (tmp_path / "plans").exists()
