@@ -304,3 +304,65 @@ def test_apply_takes_plans_only_from_this_repositorys_own_runs(
         assert code == 1, output
         assert said in output
         assert "run download" not in log
+
+
+#: A stand-in for `reconciler`: prints an apply's report as it does (one step a line, an
+#: indented "Per CA" list) and exits with $FAKE_EXIT.
+FAKE_RECONCILER = """\
+import os, sys
+print('✓ create "LTV" (id 7)')
+print('✓ activate "LTV" (id 7)')
+print("Apply complete: 2 done.")
+print("Per CA:")
+print('  "LTV" (id 7): drafted, activated')
+sys.exit(int(os.environ["FAKE_EXIT"]))
+"""
+
+
+@pytest.mark.parametrize("step_name", ["Apply the reviewed plan", "Re-plan from main and apply"])
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_the_apply_report_reaches_the_job_summary_as_it_was_printed(
+    tmp_path: Path, step_name: str, exit_code: int
+) -> None:
+    """The job summary is Markdown: the apply's lines, appended as they are, ran together
+    into one paragraph (`✓ create "LTV" (id 7) ✓ activate "LTV" (id 7) Apply complete…`),
+    and a plan's `+ create` lines became a bulleted list. In a code block they stay lines,
+    and the step still fails when the apply does."""
+    step = next(
+        s
+        for s in steps(load(EXAMPLES / "reconciler-apply.yml"))
+        if s.get("name", "").startswith(step_name)
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "reconciler"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_RECONCILER}")
+    fake.chmod(0o755)
+    summary = tmp_path / "summary.md"
+    summary.write_text("Applying the plan of PR #7.\n")
+    completed = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],  # GitHub's default shell for `run` on Linux
+        cwd=tmp_path,
+        env={
+            "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"]),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "MANIFESTS": "manifests",
+            "FAKE_EXIT": str(exit_code),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == exit_code, completed.stderr
+    assert 'Apply complete: 2 done.\nPer CA:\n  "LTV" (id 7)' in completed.stdout  # the log
+    assert summary.read_text() == (
+        "Applying the plan of PR #7.\n"
+        "```text\n"
+        '✓ create "LTV" (id 7)\n'
+        '✓ activate "LTV" (id 7)\n'
+        "Apply complete: 2 done.\n"
+        "Per CA:\n"
+        '  "LTV" (id 7): drafted, activated\n'
+        "```\n"
+    )
