@@ -177,10 +177,31 @@ def test_a_failed_gate_is_the_promotion_rule() -> None:
     with pytest.raises(SafetyError) as caught:
         safety.check(plan, [])
     assert caught.value.message == (
-        'refusing this plan: [promotion] "LTV" is not declared in staging: apply --env staging '
-        "first. If that is intended, pass --allow promotion (or --force to allow every rule)."
+        'refusing this plan: [promotion] "LTV" is not declared in staging: staging\'s own '
+        "manifests do not run it, so no apply of staging passes the gate; declare it there, "
+        "active, first. If that is intended, pass --allow promotion (or --force to allow every "
+        "rule)."
     )
     safety.check(plan, [], allowed=["promotion"])
+
+
+def test_the_gate_says_apply_the_source_only_where_that_passes_it() -> None:
+    """A CA that staging's own manifests leave out, or keep inactive, was refused with
+    "apply --env staging first": no apply of staging ever runs it, so that advice could
+    not pass the gate. Only a CA staging's manifests run gets it."""
+    plan = plan_of([want("Nowhere"), want("Inactive there"), want("New")], [])
+    source = {"Inactive there": want("Inactive there", active=False), "New": want("New")}
+    gate = promotion.gate(plan, "staging", source, [])
+    violations = safety.violations(plan.model_copy(update={"promotion": gate}), [])
+    assert [(v.rule, v.message) for v in violations] == [
+        ("promotion", '"New" is not yet created in staging: apply --env staging first'),
+        (
+            "promotion",
+            '"Inactive there" is inactive in staging by its manifest (active: false there), '
+            '"Nowhere" is not declared in staging: staging\'s own manifests do not run them, '
+            "so no apply of staging passes the gate; declare them there, active, first",
+        ),
+    ]
 
 
 def test_a_saved_gate_is_checked_again_against_the_source_as_it_is_now() -> None:

@@ -30,17 +30,26 @@ def gated(plan: Plan) -> list[str]:
     return names
 
 
+def _undeclared(source: str) -> str:
+    return f"not declared in {source}"
+
+
+def _inactive(source: str) -> str:
+    return f"inactive in {source} by its manifest (active: false there)"
+
+
+def held_back(check: GateCheck, source: str) -> bool:
+    """The source's own manifests keep the CA from running there (they do not declare it,
+    or keep it `active: false`): no apply of the source passes the gate for it."""
+    return not check.promoted and check.reason in (_undeclared(source), _inactive(source))
+
+
 def _check(name: str, source: str, desired: DeclaredCA | None, live: LiveCA | None) -> GateCheck:
     if desired is None:
-        return GateCheck(name=name, promoted=False, reason=f"not declared in {source}")
+        return GateCheck(name=name, promoted=False, reason=_undeclared(source))
     wanted = fingerprint(desired.canonical)
     if not desired.active:
-        return GateCheck(
-            name=name,
-            promoted=False,
-            reason=f"inactive in {source} by its manifest (active: false there)",
-            definition=wanted,
-        )
+        return GateCheck(name=name, promoted=False, reason=_inactive(source), definition=wanted)
     if live is None:
         reason = f"not yet created in {source}"
     elif live.active is None:

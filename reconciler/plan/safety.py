@@ -18,6 +18,7 @@ from decimal import Decimal
 from reconciler.errors import SafetyError, SettingsError, first_few, quoted
 from reconciler.models import LiveCA
 from reconciler.plan.budget import Budget
+from reconciler.plan.promotion import held_back
 from reconciler.plan.value import Plan, Violation
 from reconciler.settings import SafetyPolicy
 
@@ -143,8 +144,20 @@ def _promotion(facts: Facts) -> list[str]:
     waiting = [c for c in promotion.checks if not c.promoted] if promotion else []
     if promotion is None or not waiting:
         return []
-    found = first_few([f"{quoted(check.name)} is {check.reason}" for check in waiting], ", ", ", ")
-    return [f"{found}: apply --env {promotion.source} first"]
+    source = promotion.source
+    held = [c for c in waiting if held_back(c, source)]
+    messages = []
+    if len(held) < len(waiting):
+        named = [f"{quoted(c.name)} is {c.reason}" for c in waiting if c not in held]
+        messages.append(f"{first_few(named, ', ', ', ')}: apply --env {source} first")
+    if held:
+        named = [f"{quoted(c.name)} is {c.reason}" for c in held]
+        them = "it" if len(held) == 1 else "them"
+        messages.append(
+            f"{first_few(named, ', ', ', ')}: {source}'s own manifests do not run {them}, so no "
+            f"apply of {source} passes the gate; declare {them} there, active, first"
+        )
+    return messages
 
 
 @rule("active-limit", whole_plan=True)

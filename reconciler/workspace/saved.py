@@ -26,7 +26,7 @@ from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
 from reconciler.plan import promotion, safety, selection
 from reconciler.plan.selection import Chooser
-from reconciler.plan.value import Action, Plan, Violation
+from reconciler.plan.value import Action, GateCheck, Plan, Violation
 from reconciler.settings import Flags, Settings, SettingsFile, resolve
 from reconciler.workspace import planning
 from reconciler.workspace.loading import Workspace
@@ -182,17 +182,23 @@ async def promotion_now(
     require_workspace(source)
     live = await planning.fetch_live(source)
     return [
-        Violation(
-            rule="promotion",
-            message=(
-                f"{quoted(check.name)} no longer runs the checked definition in {gate.source}"
-                if check.promoted
-                else f"{quoted(check.name)} is still {check.reason}; "
-                f"apply --env {gate.source} first"
-            ),
-        )
+        Violation(rule="promotion", message=_waiting(check, gate.source))
         for check in promotion.unpromoted(gate, live)
     ]
+
+
+def _waiting(check: GateCheck, source: str) -> str:
+    """Why a CA of a saved plan does not pass the gate now, and the way through. One the
+    source's own manifests held back when planning passes only once they run it there."""
+    if check.promoted:
+        return f"{quoted(check.name)} no longer runs the checked definition in {source}"
+    if promotion.held_back(check, source):
+        return (
+            f"{quoted(check.name)} was {check.reason} when the plan was made, and {source} "
+            f"does not run it: declare it there, active, apply --env {source}, then make a "
+            "new plan"
+        )
+    return f"{quoted(check.name)} is still {check.reason}; apply --env {source} first"
 
 
 def refused(

@@ -453,3 +453,23 @@ def test_a_refusal_with_env_all_says_no_plan_was_saved(tmp_path: Path, servers: 
         "every environment's plan or none."
     )
     assert not (tmp_path / "plans").exists()
+
+
+def test_a_saved_plan_gated_by_staging_s_manifests_says_so(
+    tmp_path: Path, servers: Servers
+) -> None:
+    """A CA that staging's manifests do not declare: the saved plan's apply was refused with
+    "apply --env staging first", which can never pass the gate for it."""
+    cas = [ca("Growth Prod", SESSIONS, environments=["prod"])]
+    directory = repository(tmp_path / "m", servers, cas)
+    saved = tmp_path / "prod.json"
+    made = cli("plan", directory, "--env", "prod", "--allow", "promotion", "--out", saved)
+    assert made.exit_code == 0, made.output
+    refused = cli("apply", "--plan", saved)
+    assert refused.exit_code == 1
+    assert (
+        '[promotion] "Growth Prod" was not declared in staging when the plan was made, and '
+        "staging does not run it: declare it there, active, apply --env staging, then make a "
+        "new plan."
+    ) in refused.stderr
+    assert "apply --env staging first" not in refused.stderr
