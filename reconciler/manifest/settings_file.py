@@ -8,6 +8,7 @@ manifest cache as its data (`cache`), so that a plan from the cache reads no YAM
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +18,34 @@ import orjson
 from pydantic import ValidationError
 
 from reconciler.environments import settings_problems
-from reconciler.errors import Issue, ManifestError, format_path
+from reconciler.errors import Issue, ManifestError, format_path, printable
 from reconciler.manifest import cache
 from reconciler.manifest.diagnostics import explain
 from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
 from reconciler.settings import SECRET_KEYS, Flags, SettingsFile, environment_prefix, url_refusals
 
 SETTINGS_FILE = "reconciler.yaml"
+
+
+def _nearest(directory: Path) -> str:
+    """Where a manifest directory is, when `directory` (such as the default `manifests`)
+    is not: run from inside one, or from a sub-folder of one, a command named none."""
+    if directory.is_absolute():
+        return ""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if folder == here and (folder / SETTINGS_FILE).is_file():
+            return (
+                f"; the current directory is a manifest directory itself (it holds the "
+                f"{SETTINGS_FILE}): name it as `.`"
+            )
+        if (folder / SETTINGS_FILE).is_file():
+            shown = printable(os.path.relpath(folder, here))
+            return (
+                f"; the current directory is inside the manifest directory {shown} (it holds "
+                f"the {SETTINGS_FILE}): name that directory instead"
+            )
+    return ""
 
 
 def load_settings(directory: Path) -> SettingsFile:
@@ -35,7 +57,7 @@ def load_settings(directory: Path) -> SettingsFile:
             f"a file, not a directory: commands read a whole manifest directory, the "
             f"folder with the {SETTINGS_FILE} (such as {directory.parent})"
             if directory.exists()
-            else "no such directory"
+            else "no such directory" + _nearest(directory)
         )
         raise ManifestError([Issue(str(directory), None, None, "", why)])
     if path.exists() and not path.is_file():

@@ -186,6 +186,30 @@ def test_missing_directory(tmp_path: Path) -> None:
     assert "no such directory" in str(caught.value)
 
 
+def test_run_inside_a_manifest_directory_the_default_says_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reconciler plan` run inside the manifest folder (or below it) said only
+    "manifests: no such directory", though the folder wanted was the one it ran in."""
+    (tmp_path / "repo" / "cas").mkdir(parents=True)
+    root = workspace(tmp_path / "repo" / "cas", {"a.yaml": CA.format(name="A")})
+    monkeypatch.chdir(root)
+    [issue] = errors_of(Path("manifests"))
+    assert issue == (
+        "manifests: no such directory; the current directory is a manifest directory "
+        "itself (it holds the reconciler.yaml): name it as `.`"
+    )
+    (root / "team" / "eu").mkdir(parents=True)
+    monkeypatch.chdir(root / "team" / "eu")
+    [issue] = errors_of(Path("manifests"))
+    assert issue == (
+        "manifests: no such directory; the current directory is inside the manifest "
+        "directory ../.. (it holds the reconciler.yaml): name that directory instead"
+    )
+    monkeypatch.chdir(tmp_path)  # nothing around it: no guess
+    assert errors_of(Path("manifests")) == ["manifests: no such directory"]
+
+
 def test_a_file_given_for_the_directory_is_called_a_file(tmp_path: Path) -> None:
     """`reconciler validate manifests/commerce.yaml` said "no such directory" of a file
     that is plainly there."""
