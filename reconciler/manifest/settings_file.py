@@ -27,25 +27,39 @@ from reconciler.settings import SECRET_KEYS, Flags, SettingsFile, environment_pr
 SETTINGS_FILE = "reconciler.yaml"
 
 
+def _holder(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds a reconciler.yaml."""
+    return next((f for f in (start, *start.parents) if (f / SETTINGS_FILE).is_file()), None)
+
+
 def _nearest(directory: Path) -> str:
     """Where a manifest directory is, when `directory` (such as the default `manifests`)
     is not: run from inside one, or from a sub-folder of one, a command named none."""
-    if directory.is_absolute():
-        return ""
     here = Path.cwd()
-    for folder in (here, *here.parents):
-        if folder == here and (folder / SETTINGS_FILE).is_file():
-            return (
-                f"; the current directory is a manifest directory itself (it holds the "
-                f"{SETTINGS_FILE}): name it as `.`"
-            )
-        if (folder / SETTINGS_FILE).is_file():
-            shown = printable(os.path.relpath(folder, here))
-            return (
-                f"; the current directory is inside the manifest directory {shown} (it holds "
-                f"the {SETTINGS_FILE}): name that directory instead"
-            )
-    return ""
+    found = None if directory.is_absolute() else _holder(here)
+    if found is None:
+        return ""
+    if found == here:
+        return (
+            f"; the current directory is a manifest directory itself (it holds the "
+            f"{SETTINGS_FILE}): name it as `.`"
+        )
+    shown = printable(os.path.relpath(found, here))
+    return (
+        f"; the current directory is inside the manifest directory {shown} (it holds the "
+        f"{SETTINGS_FILE}): name that directory instead"
+    )
+
+
+def _above(directory: Path) -> str:
+    """A sub-folder of a manifest directory named as one: the folder to name instead."""
+    found = _holder(directory.resolve().parent)
+    if found is None:
+        return ""
+    if not directory.is_absolute() and found == Path.cwd():
+        return "; it is inside the current directory, a manifest directory: name it as `.`"
+    shown = printable(str(found) if directory.is_absolute() else os.path.relpath(found))
+    return f"; it is inside the manifest directory {shown}, which holds one: name that instead"
 
 
 def load_settings(directory: Path) -> SettingsFile:
@@ -73,7 +87,7 @@ def load_settings(directory: Path) -> SettingsFile:
                     None,
                     "",
                     f"not found: is {directory} a manifest directory? It needs a {SETTINGS_FILE} "
-                    "(at least `workspace_id: <id>`)",
+                    f"(at least `workspace_id: <id>`){_above(directory)}",
                 )
             ]
         )

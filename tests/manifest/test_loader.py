@@ -206,8 +206,24 @@ def test_run_inside_a_manifest_directory_the_default_says_where_it_is(
         "manifests: no such directory; the current directory is inside the manifest "
         "directory ../.. (it holds the reconciler.yaml): name that directory instead"
     )
+    with pytest.raises(ManifestError) as caught:  # team/eu named as if it were one
+        manifest.load(Path("."))
+    [issue] = [str(issue) for issue in caught.value.issues]
+    assert issue == (
+        "reconciler.yaml: not found: is . a manifest directory? It needs a reconciler.yaml "
+        "(at least `workspace_id: <id>`); it is inside the manifest directory ../.., which "
+        "holds one: name that instead"
+    )
+    monkeypatch.chdir(root)
+    [issue] = errors_of(Path("team"))
+    assert issue.endswith(
+        "; it is inside the current directory, a manifest directory: name it as `.`"
+    )
     monkeypatch.chdir(tmp_path)  # nothing around it: no guess
     assert errors_of(Path("manifests")) == ["manifests: no such directory"]
+    (tmp_path / "empty").mkdir()
+    [issue] = errors_of(tmp_path / "empty")
+    assert issue.endswith("(at least `workspace_id: <id>`)"), issue
 
 
 def test_a_file_given_for_the_directory_is_called_a_file(tmp_path: Path) -> None:
