@@ -179,10 +179,25 @@ def _refuse_foreign(out: Path, paths: list[Path]) -> None:
         )
 
 
+def _refuse_linked_in(out: Path, paths: list[Path]) -> None:
+    """Refuse, by name, the files among `paths` that a symbolic link to a folder brings into
+    `out` from outside it: replacing them would remove another folder's files (an export
+    of another workspace, say), which a plan of `out` only reads."""
+    inside = real_path(out)
+    outside = [str(path) for path in paths if not real_path(path.parent).is_relative_to(inside)]
+    if outside:
+        raise ReconcilerError(
+            f"--out {out}: export removes and writes files only inside it, and these are in "
+            f"a folder outside it, reached through a symbolic link: {_listed(outside)}. "
+            f"Remove the link, or name it in {ignore.IGNORE_FILE}."
+        )
+
+
 def previous_export(out: Path, force: bool) -> list[Path]:
     """The manifests an earlier export left in `out`, which this one replaces; refuses an
-    `out` that is a file, one that holds manifests without `--force`, and any manifest
-    export did not write (whatever `--force` says)."""
+    `out` that is a file, one that holds manifests without `--force`, any manifest export
+    did not write (whatever `--force` says), and any in a folder outside `out` that a link
+    leads to."""
     if out.exists() and not out.is_dir():
         raise ReconcilerError(f"--out {out}: is a file; name a directory to export into")
     if not out.is_dir():
@@ -192,6 +207,7 @@ def previous_export(out: Path, force: bool) -> list[Path]:
         found.append(out / manifest.SETTINGS_FILE)
     if found and not force:
         raise _holds_manifests(out, len(found))
+    _refuse_linked_in(out, found)
     _refuse_foreign(out, found)
     return found
 

@@ -797,6 +797,34 @@ def test_force_never_touches_a_manifest_export_did_not_write(tmp_path: Path) -> 
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
+def test_force_never_removes_a_file_a_folder_link_brings_in_from_outside(
+    tmp_path: Path,
+) -> None:
+    """A link to a folder is read as a subfolder, so the files of an earlier export in a
+    folder outside `--out` (another workspace's, linked in to be planned along) were
+    listed as this export's to replace, and the CAs gone from it removed them there."""
+    source = write_manifests(tmp_path / "m", [ca("A")])
+    assert run_cli("apply", source, "--auto-approve").exit_code == 0
+    out = tmp_path / "exported"
+    assert run_cli("export", source, "--out", out).exit_code == 0
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    text = (out / "a.yaml").read_text().replace("name: A", "name: Shared")
+    (shared / "shared.yaml").write_text(text)
+    (out / "team").symlink_to(shared)
+    result = run_cli("export", source, "--out", out, "--force")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: --out {out}: export removes and writes files only inside it, and these are "
+        f"in a folder outside it, reached through a symbolic link: {out / 'team/shared.yaml'}. "
+        "Remove the link, or name it in .reconcilerignore.\n",
+    )
+    assert (shared / "shared.yaml").read_text() == text
+    (out / ".reconcilerignore").write_text("team/\n")
+    assert run_cli("export", source, "--out", out, "--force").exit_code == 0
+    assert (shared / "shared.yaml").read_text() == text
+
+
 def test_export_keeps_protect_which_the_api_does_not_store(tmp_path: Path) -> None:
     """From the manifests of DIR, and from the files of an earlier export it replaces."""
     source = write_manifests(tmp_path / "m", [ca("A", protect=True), ca("B")])
