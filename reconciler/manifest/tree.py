@@ -26,7 +26,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @dataclass
 class Tree:
     """What a walk found: each YAML file (or link to nothing) as (path, its path relative
-    to the directory in `/` form), and each folder it could not walk."""
+    to the directory in `/` form), and each folder it could not walk (in path order)."""
 
     files: list[tuple[Path, str]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -85,4 +85,5 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
                     tree.issues.append(Issue(str(path), None, None, "", message))
             elif entry.name.endswith(YAML_SUFFIXES) and _listed(path):
                 tree.files.append((path, "/".join(inner)))
+    tree.issues.sort(key=lambda issue: issue.file)  # in path order, as the files are read
     return tree

@@ -311,12 +311,23 @@ def test_two_links_that_lead_into_each_other_are_named_not_read_forty_times(
         "the link, or name it in .reconcilerignore"
     )
     assert errors_of(root) == [
-        f"b/y/x: is a symbolic link to ../b, {inside}",
         f"a/x/y: is a symbolic link to ../a, {inside}",
+        f"b/y/x: is a symbolic link to ../b, {inside}",
         # b/y is a itself, once: read as a second copy, as any alias is, never in a loop
         'b/y/one.yaml:2:5: name: duplicate CA name "A": also defined at a/one.yaml:2; names '
         "are unique per workspace",
     ]
+
+
+def test_folders_that_cannot_be_walked_are_named_in_path_order(tmp_path: Path) -> None:
+    """As the files are read: the walk took the last folder first, so `c` came before
+    `b/up`, and `b/up` before `a/up`, ahead of the errors of the files, in path order."""
+    root = workspace(tmp_path, {"a/a.yaml": CA.format(name="A"), "z.yaml": "x: [\n"})
+    (root / "b").mkdir()
+    for link in ("a/up", "b/up", "c"):
+        (root / link).symlink_to(root)
+    errors = errors_of(root)
+    assert [error.split(":")[0] for error in errors] == ["a/up", "b/up", "c", "z.yaml"]
 
 
 def test_a_folder_that_cannot_be_read_is_an_error_not_skipped(
