@@ -32,19 +32,27 @@ class Tree:
     issues: list[Issue] = field(default_factory=list)
 
 
-def _listed(path: Path) -> bool:
+def _is(entry: os.DirEntry[str], kind: Callable[[], bool]) -> bool:
+    """`entry.is_dir` or `entry.is_file` (what scandir read, or a stat of a link's target),
+    as `Path.is_dir` answers: no for a link to nothing or a loop of links."""
+    try:
+        return kind()
+    except OSError:
+        return False
+
+
+def _listed(entry: os.DirEntry[str]) -> bool:
     """A regular file, or a link to nothing (or a loop of links): listed, so that reading
     it reports it. A pipe or socket is not read (opening a pipe waits for a writer)."""
-    return path.is_file() or (path.is_symlink() and not path.exists())
+    return _is(entry, entry.is_file) or (entry.is_symlink() and not os.path.exists(entry.path))
 
 
-def _loops(link: Path, folder: Path, above: frozenset[str]) -> bool:
-    """Whether the folder `link` leads to is one the walk is inside of: `folder` or a folder
-    holding it (`..`, the repository's root), or a folder it came through (`a/x -> ../b`
-    beside `b/y -> ../a`): walking it would read the same files again and again. (Only a
-    link can: a real subfolder holds nothing above it.) `above`: the real paths of the
-    folders the walk came through to `folder`."""
-    real, inside = os.path.realpath(link), os.path.realpath(folder)
+def _loops(real: str, inside: str, above: frozenset[str]) -> bool:
+    """Whether the folder a link leads to (its real path: `real`) is one the walk is inside
+    of: the link's folder (`inside`, its real path) or a folder holding it (`..`, the
+    repository's root), or a folder it came through (`a/x -> ../b` beside `b/y -> ../a`):
+    walking it would read the same files again and again. `above`: the real paths of the
+    folders the walk came through to the link's folder."""
     return real in above or inside == real or inside.startswith(real.rstrip(os.sep) + os.sep)
 
 
@@ -53,14 +61,17 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
     (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back;
     it does not stop the walk, since a `!negation` may bring back a file below."""
     tree = Tree()
-    # Each folder to walk, its path relative to `directory`, and the real paths it is in.
-    pending: list[tuple[Path, tuple[str, ...], frozenset[str]]] = [(directory, (), frozenset())]
+    # Each folder to walk, its path relative to `directory`, its real path, and the real
+    # paths of the folders the walk came through to it.
+    pending: list[tuple[Path, tuple[str, ...], str, frozenset[str]]] = [
+        (directory, (), os.path.realpath(directory), frozenset())
+    ]
     while pending:
-        folder, parts, above = pending.pop()
+        folder, parts, real, above = pending.pop()
         relative = "/".join(parts)
         try:
             with os.scandir(folder) as scanned:
-                entries = sorted(scanned, key=lambda entry: entry.name)
+                entries = list(scanned)
         except OSError as exc:
             if not parts or not ignored(f"{relative}/"):
                 reason = exc.strerror or type(exc).__name__
@@ -68,22 +79,26 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
                     Issue(str(folder), None, None, "", f"cannot read this folder: {reason}")
                 )
             continue
+        inside = above | {real}
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            path = folder / entry.name
             inner = (*parts, entry.name)
-            if path.is_dir():
-                if not _loops(path, folder, above):
-                    pending.append((path, inner, above | {os.path.realpath(folder)}))
+            # What scandir read is asked, not the system again (a stat per entry), and only
+            # a link is resolved: a real subfolder is its folder's real path and its name.
+            if _is(entry, entry.is_dir):
+                linked = entry.is_symlink()
+                target = os.path.realpath(entry.path) if linked else os.path.join(real, entry.name)
+                if not linked or not _loops(target, real, above):
+                    pending.append((folder / entry.name, inner, target, inside))
                 elif not ignored("/".join(inner) + "/"):
                     message = (
-                        f"is a symbolic link to {os.readlink(path)}, a folder it is already "
-                        "inside: its files would be read again and again; remove the link, or "
-                        "name it in .reconcilerignore"
+                        f"is a symbolic link to {os.readlink(entry.path)}, a folder it is "
+                        "already inside: its files would be read again and again; remove the "
+                        "link, or name it in .reconcilerignore"
                     )
-                    tree.issues.append(Issue(str(path), None, None, "", message))
-            elif entry.name.endswith(YAML_SUFFIXES) and _listed(path):
-                tree.files.append((path, "/".join(inner)))
+                    tree.issues.append(Issue(entry.path, None, None, "", message))
+            elif entry.name.endswith(YAML_SUFFIXES) and _listed(entry):
+                tree.files.append((folder / entry.name, "/".join(inner)))
     tree.issues.sort(key=lambda issue: issue.file)  # in path order, as the files are read
     return tree
