@@ -1,10 +1,10 @@
 """The YAML files below a manifest directory, as a team's checkout holds them: hidden
 entries (`.git/`, `.github/`, an editor's `.#a.yaml`) are skipped and never entered; a
 symbolic link to a folder is a subfolder like any other (followed, as a link to a file
-is); a folder that cannot be read, or a link that leads back into a folder the walk is
-inside of (`up -> ..`, or two links into each other), is a problem named by its path,
-never a folder silently left out: its CAs would look deleted to the plan (unmanaged, and
-with prune deleted).
+is); a folder that cannot be read, a link to nothing (whatever its name: it may have led to
+a folder), or a link that leads back into a folder the walk is inside of (`up -> ..`, or
+two links into each other), is a problem named by its path, never a folder silently left
+out: its CAs would look deleted to the plan (unmanaged, and with prune deleted).
 
 Shared by manifest loading, `reconciler test` and `export --force` (which must see the
 same files), in a loop of its own instead of `Path.rglob`, which skips a linked folder and
@@ -47,6 +47,31 @@ def _listed(entry: os.DirEntry[str]) -> bool:
     return _is(entry, entry.is_file) or (entry.is_symlink() and not os.path.exists(entry.path))
 
 
+def _leads_nowhere(entry: os.DirEntry[str]) -> bool:
+    """A link to nothing (or a loop of links, or what this user may not reach)."""
+    return entry.is_symlink() and not os.path.exists(entry.path)
+
+
+def _excused(ignored: Callable[[str], bool], relative: str) -> bool:
+    """Whether `.reconcilerignore` names this path, as a file or as a folder."""
+    return ignored(relative) or ignored(f"{relative}/")
+
+
+def _nowhere(entry: os.DirEntry[str]) -> str:
+    """A link to nothing not named as a YAML file: the folder it linked (a moved one, a
+    checkout without its sibling) may have held manifests, whose CAs would look deleted."""
+    reason = "No such file or directory"
+    try:
+        os.stat(entry.path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    return (
+        f"cannot read: it is a symbolic link to {os.readlink(entry.path)}, which cannot be "
+        f"read ({reason}); if it led to a folder, that folder's CAs would look deleted: "
+        "restore it, remove the link, or name it in .reconcilerignore"
+    )
+
+
 def _loops(real: str, inside: str, above: frozenset[str]) -> bool:
     """Whether the folder a link leads to (its real path: `real`) is one the walk is inside
     of: the link's folder (`inside`, its real path) or a folder holding it (`..`, the
@@ -58,7 +83,8 @@ def _loops(real: str, inside: str, above: frozenset[str]) -> bool:
 
 def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
     """Every `*.yaml`/`*.yml` file below `directory`, in no particular order. `ignored`
-    (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back;
+    (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back, and
+    a link to nothing not named as a YAML file (which reading names);
     it does not stop the walk, since a `!negation` may bring back a file below."""
     tree = Tree()
     # Each folder to walk, its path relative to `directory`, its real path, and the real
@@ -100,5 +126,7 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
                     tree.issues.append(Issue(entry.path, None, None, "", message))
             elif entry.name.endswith(YAML_SUFFIXES) and _listed(entry):
                 tree.files.append((folder / entry.name, "/".join(inner)))
+            elif _leads_nowhere(entry) and not _excused(ignored, "/".join(inner)):
+                tree.issues.append(Issue(entry.path, None, None, "", _nowhere(entry)))
     tree.issues.sort(key=lambda issue: issue.file)  # in path order, as the files are read
     return tree

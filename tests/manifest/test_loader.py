@@ -272,6 +272,27 @@ def test_a_manifest_behind_a_broken_link_is_an_error_not_skipped(tmp_path: Path)
     assert [ca.name for ca in manifest.load(root).cas] == ["A"]
 
 
+def test_a_folder_link_that_leads_nowhere_is_an_error_not_skipped(tmp_path: Path) -> None:
+    """A linked folder is read as a subfolder, but once its target moved (or a CI checkout
+    lacks the sibling it links to) the link was left out without a word, its name not
+    being a YAML file's: the CAs read through it the day before looked deleted."""
+    common, root = tmp_path / "common", tmp_path / "root"
+    common.mkdir()
+    root.mkdir()
+    (common / "b.yaml").write_text(CA.format(name="B"))
+    workspace(root, {"a.yaml": CA.format(name="A")})
+    (root / "shared").symlink_to("../common")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
+    common.rename(tmp_path / "moved")
+    assert errors_of(root) == [
+        "shared: cannot read: it is a symbolic link to ../common, which cannot be read (No "
+        "such file or directory); if it led to a folder, that folder's CAs would look "
+        "deleted: restore it, remove the link, or name it in .reconcilerignore"
+    ]
+    (root / ".reconcilerignore").write_text("shared/\n")
+    assert [ca.name for ca in manifest.load(root).cas] == ["A"]
+
+
 def test_a_linked_folder_is_read_as_a_subfolder_and_a_link_loop_is_named(
     tmp_path: Path,
 ) -> None:
