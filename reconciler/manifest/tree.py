@@ -81,6 +81,17 @@ def _loops(real: str, inside: str, above: frozenset[str]) -> bool:
     return real in above or inside == real or inside.startswith(real.rstrip(os.sep) + os.sep)
 
 
+def _alias(real: str, root: str, ignored: Callable[[str], bool]) -> bool:
+    """Whether a link leads to a folder of the tree the walk reads in its own place (not
+    hidden, not named in `.reconcilerignore`): its files are read there, and read again
+    through the link they would be every CA twice ("duplicate CA name"), as a checkout's
+    `current -> v2` would make them."""
+    if not real.startswith(root.rstrip(os.sep) + os.sep):
+        return False
+    parts = Path(os.path.relpath(real, root)).parts
+    return not any(part.startswith(".") for part in parts) and not ignored("/".join(parts) + "/")
+
+
 def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
     """Every `*.yaml`/`*.yml` file below `directory`, in no particular order. `ignored`
     (a `.reconcilerignore`) excuses a folder that cannot be read or that loops back, and
@@ -89,8 +100,9 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
     tree = Tree()
     # Each folder to walk, its path relative to `directory`, its real path, and the real
     # paths of the folders the walk came through to it.
+    root = os.path.realpath(directory)
     pending: list[tuple[Path, tuple[str, ...], str, frozenset[str]]] = [
-        (directory, (), os.path.realpath(directory), frozenset())
+        (directory, (), root, frozenset())
     ]
     while pending:
         folder, parts, real, above = pending.pop()
@@ -115,6 +127,8 @@ def walk(directory: Path, ignored: Callable[[str], bool]) -> Tree:
             if _is(entry, entry.is_dir):
                 linked = entry.is_symlink()
                 target = os.path.realpath(entry.path) if linked else os.path.join(real, entry.name)
+                if linked and _alias(target, root, ignored):
+                    continue  # read in its own place
                 if not linked or not _loops(target, real, above):
                     pending.append((folder / entry.name, inner, target, inside))
                 elif not ignored("/".join(inner) + "/"):

@@ -320,23 +320,41 @@ def test_a_linked_folder_is_read_as_a_subfolder_and_a_link_loop_is_named(
 def test_two_links_that_lead_into_each_other_are_named_not_read_forty_times(
     tmp_path: Path,
 ) -> None:
-    """`a/x -> ../b` beside `b/y -> ../a`: neither link leads to a folder holding it, so
-    the first check let the walk go round (a/x/y/x/y/...) until the system refused the
-    path, forty links on, reading one.yaml again at every turn."""
-    root = workspace(tmp_path, {"a/one.yaml": CA.format(name="A")})
-    (root / "b").mkdir()
-    (root / "a" / "x").symlink_to("../b")
-    (root / "b" / "y").symlink_to("../a")
-    inside = (
-        "a folder it is already inside: its files would be read again and again; remove "
-        "the link, or name it in .reconcilerignore"
-    )
+    """`x/a/y -> ../b` beside `x/b/z -> ../a`, outside the manifest directory and reached
+    through `shared -> ../x/a`: neither link leads to a folder holding it, so the first
+    check let the walk go round (shared/y/z/y/z/...) until the system refused the path,
+    forty links on, reading one.yaml again at every turn."""
+    (tmp_path / "root").mkdir()
+    root = workspace(tmp_path / "root", {"a.yaml": CA.format(name="A")})
+    outside = tmp_path / "x"
+    (outside / "a").mkdir(parents=True)
+    (outside / "b").mkdir()
+    (outside / "a" / "one.yaml").write_text(CA.format(name="B"))
+    (outside / "a" / "y").symlink_to("../b")
+    (outside / "b" / "z").symlink_to("../a")
+    (root / "shared").symlink_to("../x/a")
     assert errors_of(root) == [
-        f"a/x/y: is a symbolic link to ../a, {inside}",
-        f"b/y/x: is a symbolic link to ../b, {inside}",
-        # b/y is a itself, once: read as a second copy, as any alias is, never in a loop
-        'b/y/one.yaml:2:5: name: duplicate CA name "A": also defined at a/one.yaml:2; names '
-        "are unique per workspace",
+        "shared/y/z: is a symbolic link to ../a, a folder it is already inside: its files "
+        "would be read again and again; remove the link, or name it in .reconcilerignore"
+    ]
+
+
+def test_a_link_to_a_folder_the_walk_reads_in_place_is_not_read_twice(tmp_path: Path) -> None:
+    """`current -> v2` (or two folders linked to each other) inside the manifest
+    directory: followed like any link, every CA of v2 was declared twice ("duplicate CA
+    name"), where the old walk skipped the link. It is read in its own place, once; a
+    link to a folder the walk leaves out (ignored, hidden) is how its files are read."""
+    root = workspace(tmp_path, {"v2/a.yaml": CA.format(name="A"), "b/b.yaml": CA.format(name="B")})
+    (root / "current").symlink_to("v2")
+    (root / "b" / "back").symlink_to("../v2")
+    (root / "v2" / "next").symlink_to("../b")
+    assert [path.name for path in manifest.discover(root)] == ["b.yaml", "a.yaml"]
+    assert sorted(ca.name for ca in manifest.load(root).cas) == ["A", "B"]
+    (root / "b" / "back").unlink()
+    (root / ".reconcilerignore").write_text("v2/\n")  # read through current/ only
+    assert [str(p.relative_to(root)) for p in manifest.discover(root)] == [
+        "b/b.yaml",
+        "current/a.yaml",
     ]
 
 
