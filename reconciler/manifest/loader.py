@@ -114,7 +114,8 @@ def discover(directory: Path) -> Iterator[Path]:
 def _hidden_by_ignore_file(directory: Path) -> Issue | None:
     """A warning when `.reconcilerignore` hides every manifest file there is: the plan would
     then call every live CA unmanaged (and prune delete them all)."""
-    hidden = sorted(relative for _, relative in _candidates(directory, ignore.nothing)[0])
+    every = _candidates(directory, ignore.nothing)[0]
+    hidden = sorted(relative for path, relative in every if not _settings(path))
     if not hidden:
         return None
     return Issue(

@@ -427,6 +427,11 @@ def test_an_ignore_file_that_hides_every_manifest_is_warned_about(tmp_path: Path
     ]
     (root / ".reconcilerignore").write_text("sub/\n")
     assert manifest.load(root).warnings == ()
+    # A nested export's settings file, ignored with the rest, is no manifest it counts.
+    (root / "sub" / "reconciler.yaml").write_text("workspace_id: 2\n")
+    (root / ".reconcilerignore").write_text("*.yaml\n*.yml\n")
+    [warning] = manifest.load(root).warnings
+    assert "(2 of them, such as a.yaml)" in str(warning)
 
 
 def test_a_condition_type_that_is_no_text_is_a_located_error(tmp_path: Path) -> None:
