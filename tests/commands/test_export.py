@@ -27,7 +27,7 @@ from reconciler.models import LiveCA
 from reconciler.plan.selection import in_scope
 from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
-from tests.support.cli import run_cli
+from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import (
     PURCHASES,
@@ -45,6 +45,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def plan_is_empty(directory: Path, env: dict[str, str]) -> None:
     result = run_cli("plan", directory, "--detailed-exitcode", env=env)
     assert result.exit_code == 0, result.output
+
+
+def export_with_settings(
+    tmp_path: Path, emulator: EmulatorServer, settings: str
+) -> tuple[Path, dict[str, str], Result]:
+    """Export the emulator's workspace from a folder whose reconciler.yaml is `settings`:
+    the folder written, the environment, and the command's result (exit 0 checked)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "reconciler.yaml").write_text(settings)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    result = run_cli("export", source, "--out", out, env=env)
+    assert result.exit_code == 0, result.output
+    return out, env, result
 
 
 def test_export_of_the_example_workspace_plans_empty(
@@ -143,16 +158,12 @@ def test_the_export_keeps_the_account_limits_safety_rules_and_rate_limit(
     rate_limit, so an edit made on the export was not checked against the account's
     active-CA limit or retention (nor the source's safety rules)."""
     raw.activate(raw.create("Sessions", SESSIONS))
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "reconciler.yaml").write_text(
+    out, env, _ = export_with_settings(
+        tmp_path,
+        emulator,
         "workspace_id: 1234\nactive_limit: 1\nretention_days: 30\nrate_limit: 5.5\n"
-        "safety: {allow_delete: false, max_change_percent: 12.5}\n"
+        "safety: {allow_delete: false, max_change_percent: 12.5}\n",
     )
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    result = run_cli("export", source, "--out", out, env=env)
-    assert result.exit_code == 0, result.output
     written = parse_yaml((out / "reconciler.yaml").read_text(), "reconciler.yaml").data
     assert written["active_limit"] == 1
     assert written["retention_days"] == 30
@@ -183,15 +194,9 @@ def test_the_export_keeps_the_seeding_rate_and_its_ceiling(
     so `reconciler seed` on the export ran at the default 100 users/s and 80%, over the
     pace the source set for the account's seeding limit."""
     raw.activate(raw.create("Sessions", SESSIONS))
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "reconciler.yaml").write_text(
-        "workspace_id: 1234\nseed_rate: 5\nseed_rate_ceiling: 42.5\n"
+    out, env, _ = export_with_settings(
+        tmp_path, emulator, "workspace_id: 1234\nseed_rate: 5\nseed_rate_ceiling: 42.5\n"
     )
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    result = run_cli("export", source, "--out", out, env=env)
-    assert result.exit_code == 0, result.output
     text = (out / "reconciler.yaml").read_text()
     assert "\nseed_rate: 5\nseed_rate_ceiling: 42.5\n" in text, text
     exported = resolve(out, load_settings(out), environ=env)
@@ -205,12 +210,7 @@ def test_the_export_keeps_prune_and_a_re_export_does_not_turn_it_off(
     """Export wrote `prune: false` whatever the source said: a team that turned prune on
     in its exported reconciler.yaml lost it, silently, on the next `export --force`."""
     raw.activate(raw.create("Sessions", SESSIONS))
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "reconciler.yaml").write_text("workspace_id: 1234\nprune: true\n")
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    assert run_cli("export", source, "--out", out, env=env).exit_code == 0
+    out, env, _ = export_with_settings(tmp_path, emulator, "workspace_id: 1234\nprune: true\n")
     assert resolve(out, load_settings(out), environ=env).prune is True
     again = run_cli("export", out, "--out", out, "--force", env=env)
     assert again.exit_code == 0, again.output
@@ -236,13 +236,9 @@ def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
     old = {**SESSIONS, "time_period": {"type": "since", "date": "2000-01-01"}}
     raw.activate(raw.create("Old", old))
     raw.activate(raw.create("Sessions", SESSIONS))
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "reconciler.yaml").write_text("workspace_id: 1234\nretention_days: 30\n")
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    result = run_cli("export", source, "--out", out, env=env)
-    assert result.exit_code == 0, result.output
+    out, env, result = export_with_settings(
+        tmp_path, emulator, "workspace_id: 1234\nretention_days: 30\n"
+    )
     notes = [line for line in result.stderr.splitlines() if "retention_days 30" in line]
     assert len(notes) == 1, result.stderr
     assert notes[0].startswith('Warning: "Old": definition.time_period.date: 2000-01-01 is ')
@@ -261,15 +257,9 @@ def test_the_export_writes_a_whole_number_as_the_user_did(
     """`max_change_percent: 20` (and `rate_limit: 5`) came out as `20.0` and `5.0`: the
     float the settings hold, not the number the user wrote."""
     raw.activate(raw.create("Sessions", SESSIONS))
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "reconciler.yaml").write_text(
-        "workspace_id: 1234\nrate_limit: 5\nsafety: {max_change_percent: 20}\n"
+    out, env, _ = export_with_settings(
+        tmp_path, emulator, "workspace_id: 1234\nrate_limit: 5\nsafety: {max_change_percent: 20}\n"
     )
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    result = run_cli("export", source, "--out", out, env=env)
-    assert result.exit_code == 0, result.output
     text = (out / "reconciler.yaml").read_text()
     assert "\nrate_limit: 5\n" in text, text
     assert "\nsafety:\n  max_change_percent: 20\n" in text, text
