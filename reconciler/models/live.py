@@ -1,6 +1,9 @@
-"""Live state: a CA as the Platform API returns it. Tolerant: unknown fields are ignored,
-missing ones are None, and both spellings of the data point key are read. Strict where it
-matters: a definition whose fields have the wrong types fails the reading of the list.
+"""Live state: a CA as the Platform API returns it. Tolerant: unknown fields of a CA are
+ignored, missing ones are None, and both spellings of the data point key are read. Strict
+where it matters: a definition whose fields have the wrong types fails the reading of the
+list. A definition's fields the models do not know (one newer than the docs, set in the UI)
+are kept, unread, so that a plan can say which ones replacing the definition drops
+(`LiveCA.unknown_fields`); no canonical form or comparison reads them.
 
 `LiveCA.active` and `LiveCA.draft` reduce its definitions to the same form as a manifest
 definition (models.canonical). In a large workspace most CAs equal their manifests:
@@ -17,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from reconciler.errors import ApiError, format_path, quoted
+from reconciler.errors import ApiError, DataPath, format_path, quoted
 from reconciler.models.canonical import (
     NON_TEXT_LEAVES,
     CanonicalCondition,
@@ -81,10 +84,10 @@ class _Live(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
-# A definition is read as plain data of these shapes (pydantic checks the types, drops
-# unknown keys, keeps absent ones absent): checking every definition of a list this way
-# costs much less than building models of them (docs/performance.md).
-_DATA = ConfigDict(extra="ignore")
+# A definition is read as plain data of these shapes (pydantic checks the types, keeps
+# unknown keys unchecked and absent ones absent): checking every definition of a list this
+# way costs much less than building models of them (docs/performance.md).
+_DATA = ConfigDict(extra="allow")
 
 
 @with_config(_DATA)
@@ -133,6 +136,35 @@ class LiveDefinitionData(TypedDict, total=False):
     calculation_type: str | None
     time_period: LiveTimePeriod | None
     seeding: LiveSeeding | None
+
+
+_DATAPOINT_KEYS = frozenset(LiveDatapoint.__annotations__)
+#: The fields each part of a definition may hold, by the key that holds the part.
+_PART_KEYS = {
+    "datapoint": _DATAPOINT_KEYS,
+    "data_point": _DATAPOINT_KEYS,
+    "time_period": frozenset(LiveTimePeriod.__annotations__),
+    "seeding": frozenset(LiveSeeding.__annotations__),
+}
+_DEFINITION_KEYS = frozenset(LiveDefinitionData.__annotations__)
+_CONDITION_KEYS = frozenset(LiveCondition.__annotations__)
+
+
+def unknown_fields(data: Mapping[str, Any] | None) -> list[DataPath]:
+    """The paths of the fields of a definition read from the API that the models do not
+    know, at any depth, in the order sent (an unknown field holding an object is one path)."""
+    if data is None:
+        return []
+    found: list[DataPath] = []
+    for key, value in data.items():
+        if key not in _DEFINITION_KEYS:
+            found.append((key,))
+        elif key == "conditions" and value is not None:
+            for index, condition in enumerate(value):
+                found += [("conditions", index, k) for k in condition if k not in _CONDITION_KEYS]
+        elif key in _PART_KEYS and value is not None:
+            found += [(key, k) for k in value if k not in _PART_KEYS[key]]
+    return found
 
 
 class _Fields:
@@ -259,6 +291,12 @@ class LiveCA(_Live):
         active = _meaning(self.active_definition, desired)
         held = _meaning(self.draft_definition, desired)
         return active, None if held is None or held == active else held
+
+    def unknown_fields(self, field: str) -> list[str]:
+        """The fields of its `active_definition` or `draft_definition` (`field`) that the
+        models do not know, as paths from the CA (`active_definition.datapoint.x`)."""
+        data: LiveDefinitionData | None = getattr(self, field)
+        return [format_path((field, *path)) for path in unknown_fields(data)]
 
     @property
     def description_text(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import PlanError, format_path, quoted
+from reconciler.errors import PlanError, first_few, format_path, quoted
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
 from reconciler.plan.changes import as_written, ca_changes, leaves
@@ -154,6 +154,30 @@ def warnings_for(step: ActionKind, matched: _Matched, breaks: list[str]) -> list
     return found + _audiences(live)
 
 
+def dropped_fields(planned: tuple[ActionKind, ...], matched: _Matched) -> list[str]:
+    """The fields the models do not know (a field newer than the docs, set in the UI) that
+    these steps drop with the definition holding them: an activation replaces the active
+    definition, an update the draft. An update that only renames or re-describes a CA
+    whose active definition stays in use drops none that counts: its draft is then a
+    stray one (the plan would discard it) or means the active definition."""
+    live = matched.live
+    found = live.unknown_fields("active_definition") if "activate" in planned else []
+    kept_in_use = matched.ca.active and live.active_definition is not None
+    if "update" in planned and (matched.shown() != matched.desired or not kept_in_use):
+        found += live.unknown_fields("draft_definition")
+    return found
+
+
+def drops_fields(live: LiveCA, paths: list[str]) -> str:
+    """The warning on the action that replaces a definition holding unknown fields."""
+    return (
+        f"{quoted(live.name)} (id {live.id}) holds fields the reconciler does not know "
+        f"({first_few(paths, ', ', ', ')}): applying replaces the definition and drops "
+        "them, and no manifest can hold them; to keep them, leave this CA out of the plan "
+        "(--exclude, or out of the manifests and the scope), or apply to accept their loss"
+    )
+
+
 class _Planner:
     def __init__(self, options: PlanOptions) -> None:
         self.options = options
@@ -189,11 +213,14 @@ class _Planner:
             document(live.name, live.description_text, matched.shown()),
             document(ca.name, ca.description or "", desired),
         )
+        dropped = dropped_fields(planned, matched)
         actions = []
         for step in planned:
             # An activation after an update changes nothing more: the update lists it all.
             shown = [] if step == "activate" and "update" in planned else changes
             warnings = warnings_for(step, matched, breaks)
+            if dropped and step == planned[0]:  # the update, or an activation alone
+                warnings.append(drops_fields(live, dropped))
             actions.append(self.action(step, matched, shown, warnings))
         return actions
 

@@ -21,6 +21,7 @@ from reconciler.models.canonical import NON_TEXT_LEAVES
 from reconciler.models.live import read_live, read_live_json
 from tests.strategies import api_shaped, definitions, meaning_changes
 from tests.support.data import replaced
+from tests.support.workspace import PURCHASES
 
 Json = dict[str, Any]
 
@@ -276,3 +277,57 @@ def test_the_answer_read_as_sent_reads_as_the_parsed_answer(
 @pytest.mark.parametrize("content", [b"", b"[{", b"{}", b'[{"id": "x"}]', b"\xff"])
 def test_an_answer_that_is_no_list_of_cas_is_not_read_as_sent(content: bytes) -> None:
     assert read_live_json(content) is None
+
+
+def with_unknown_fields(raw: Json) -> Json:
+    """`raw` holding fields the models do not know, at every depth (fields newer than the
+    docs, set in the UI)."""
+    result = copy.deepcopy(raw)
+    result["audience_filter"] = {"nested": [1, 2]}
+    result["datapoint"]["filter_mode"] = "all"
+    for condition in result["conditions"] or ():
+        condition["case_sensitive"] = True
+    result["time_period"]["timezone"] = "UTC"
+    if result.get("seeding") is not None:
+        result["seeding"]["source"] = "ui"
+    return result
+
+
+@settings(max_examples=150)
+@given(definitions(), st.integers(0, 2**32))
+def test_unknown_fields_are_kept_unread_and_mean_nothing(data: Json, seed: int) -> None:
+    """A definition's unknown fields are named by their paths, and change nothing else:
+    its canonical form, the recognition of the desired form, the fingerprint."""
+    target = Definition.model_validate(data).canonical
+    raw = shuffled(as_sent(data), seed)
+    plain, extended = live_ca(raw, draft=raw), live_ca(with_unknown_fields(raw), draft=raw)
+    assert extended.active == plain.active == target
+    assert extended.definitions_as(target) == (target, None)
+    assert extended.fingerprint == plain.fingerprint
+    assert plain.unknown_fields("active_definition") == []
+    conditions = [
+        f"active_definition.conditions[{i}].case_sensitive"
+        for i in range(len(raw["conditions"] or ()))
+    ]
+    seeding = ["active_definition.seeding.source"] if raw.get("seeding") is not None else []
+    assert sorted(extended.unknown_fields("active_definition")) == sorted(
+        [
+            "active_definition.audience_filter",
+            "active_definition.datapoint.filter_mode",
+            *conditions,
+            "active_definition.time_period.timezone",
+            *seeding,
+        ]
+    )
+    assert extended.unknown_fields("draft_definition") == []
+
+
+def test_unknown_fields_are_read_from_the_answer_as_sent_under_either_data_point_key() -> None:
+    definition = as_sent(dict(PURCHASES))
+    definition["data_point"] = {**definition.pop("datapoint"), "filter_mode": "all"}
+    listed = [{"id": 1, "name": "CA", "draft_definition": definition, "created_by": "x"}]
+    read = read_live_json(orjson.dumps(listed))
+    assert read is not None
+    assert read[0].unknown_fields("draft_definition") == ["draft_definition.data_point.filter_mode"]
+    assert read[0].unknown_fields("active_definition") == []
+    assert read[0].held_draft == Definition.model_validate(PURCHASES).canonical

@@ -1,0 +1,80 @@
+"""`reconciler plan` over loopback HTTP against a server whose list answer holds definition
+fields the models do not know (newer than the docs, set in the UI): the emulator ignores
+the fields it is sent, so a crafted server answers here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.support.cli import run_cli
+from tests.support.servers import Request, response, running
+from tests.support.workspace import SESSIONS, api_definition, ca, env_for, write_manifests
+
+
+def listed() -> list[dict[str, Any]]:
+    """One active CA whose data point holds a field the docs do not list."""
+    active = api_definition(SESSIONS)
+    active["datapoint"]["filter_mode"] = "all"
+    return [
+        {
+            "id": 5,
+            "name": "Sessions",
+            "description": "",
+            "created_by": "user@example.com",
+            "active_definition": active,
+            "draft_definition": None,
+            "audience_count": 0,
+            "activated_on": "2024-01-01T00:00:00Z",
+        }
+    ]
+
+
+async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+    if request.path == "/oauth/token":
+        body = {"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}
+    else:
+        assert request.method == "GET", request.method  # a plan sends no write
+        body = listed()
+    writer.write(response(200, json.dumps(body).encode(), {"content-type": "application/json"}))
+
+
+WARNING = (
+    '"Sessions" (id 5) holds fields the reconciler does not know '
+    "(active_definition.datapoint.filter_mode): applying replaces the definition and drops "
+    "them, and no manifest can hold them; to keep them, leave this CA out of the plan "
+    "(--exclude, or out of the manifests and the scope), or apply to accept their loss"
+)
+
+
+def test_a_plan_that_replaces_the_definition_names_the_fields_it_drops(tmp_path: Path) -> None:
+    changed = {**SESSIONS, "calculation_type": "unique_values_count"}
+    changed["datapoint"] = {**SESSIONS["datapoint"], "attribute_name": "Screen"}
+    directory = write_manifests(tmp_path, [ca("Sessions", changed)])
+    with running(answer) as server:
+        env = {**env_for(server.url), "COLUMNS": "1000", "NO_COLOR": "1"}
+        text = run_cli("plan", directory, env=env)
+        document = run_cli("plan", directory, "--format", "json", env=env)
+        markdown = run_cli("plan", directory, "--format", "markdown", env=env)
+    assert text.exit_code == 0, text.output
+    assert f"⚠ {WARNING}" in text.stdout
+    plan = json.loads(document.stdout)
+    assert [(a["action"], a["warnings"]) for a in plan["actions"]] == [
+        ("update", [WARNING]),
+        ("activate", ["recalculates"]),
+    ]
+    assert f"! warning: {WARNING}" in markdown.stdout
+
+
+def test_a_plan_that_leaves_the_definition_in_place_says_nothing(tmp_path: Path) -> None:
+    described = write_manifests(tmp_path / "a", [ca("Sessions", description="Visits")])
+    unchanged = write_manifests(tmp_path / "b", [ca("Sessions")])
+    with running(answer) as server:
+        env = env_for(server.url)
+        update = json.loads(run_cli("plan", described, "--format", "json", env=env).stdout)
+        nothing = run_cli("plan", unchanged, "--detailed-exitcode", env=env)
+    assert [(a["action"], a["warnings"]) for a in update["actions"]] == [("update", [])]
+    assert nothing.exit_code == 0, nothing.output
+    assert "No changes." in nothing.stdout
