@@ -33,6 +33,7 @@ def listed() -> list[dict[str, Any]]:
 
 
 async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+    body: object
     if request.path == "/oauth/token":
         body = {"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}
     else:

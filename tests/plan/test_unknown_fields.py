@@ -14,10 +14,12 @@ from tests.plan.states import DEFINITION, OTHER, found, make, want
 DROPS = "applying replaces the definition and drops them"
 
 
-def extended(**definitions: dict[str, Any] | None) -> dict[str, Any]:
+def extended(
+    active: dict[str, Any] | None = None, draft: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A live CA (as `found` takes it) whose `active`/`draft` definitions also hold unknown
     fields: `filter_mode` in the datapoint, `source` at the top."""
-    ca = found(**definitions).model_dump()
+    ca = found(active=active, draft=draft).model_dump()
     for field in ("active_definition", "draft_definition"):
         if ca[field] is not None:
             ca[field]["data_point"] = {**ca[field]["data_point"], "filter_mode": "all"}
@@ -25,8 +27,8 @@ def extended(**definitions: dict[str, Any] | None) -> dict[str, Any]:
     return ca
 
 
-def live(**definitions: Any) -> LiveCA:
-    return LiveCA.model_validate(extended(**definitions))
+def live(active: dict[str, Any] | None = None, draft: dict[str, Any] | None = None) -> LiveCA:
+    return LiveCA.model_validate(extended(active, draft))
 
 
 def warned(plan: Plan) -> list[tuple[str, str]]:
