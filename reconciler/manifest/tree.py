@@ -41,15 +41,15 @@ def _is(entry: os.DirEntry[str], kind: Callable[[], bool]) -> bool:
         return False
 
 
-def _listed(entry: os.DirEntry[str]) -> bool:
-    """A regular file, or a link to nothing (or a loop of links): listed, so that reading
-    it reports it. A pipe or socket is not read (opening a pipe waits for a writer)."""
-    return _is(entry, entry.is_file) or (entry.is_symlink() and not os.path.exists(entry.path))
-
-
 def _leads_nowhere(entry: os.DirEntry[str]) -> bool:
     """A link to nothing (or a loop of links, or what this user may not reach)."""
     return entry.is_symlink() and not os.path.exists(entry.path)
+
+
+def _listed(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to nothing: listed, so that reading it reports it. A pipe
+    or socket is not read (opening a pipe waits for a writer)."""
+    return _is(entry, entry.is_file) or _leads_nowhere(entry)
 
 
 def _excused(ignored: Callable[[str], bool], relative: str) -> bool:
