@@ -102,9 +102,10 @@ def _nested_settings(directory: Path, path: Path) -> Issue:
 def discover(directory: Path) -> Iterator[Path]:
     """CA manifest files below `directory`, sorted by path; hidden folders are skipped, and
     so are test files (`*.test.yaml`, `*.test.yml`: read by `reconciler test`) and the files
-    `.reconcilerignore` names; a symbolic link to a folder is followed. Raises ManifestError
-    if the ignore file is invalid, or a folder cannot be read or links back to one holding
-    it. A broken symbolic link is listed: reading it is the error."""
+    `.reconcilerignore` names; a symbolic link to a folder is followed (`tree.walk`). Raises
+    ManifestError if the ignore file is invalid, for what the walk cannot read or would
+    loop through, and for a `reconciler.yaml` in a sub-folder. A broken symbolic link named
+    as a YAML file is listed: reading it is the error."""
     files, issues = _discovered(directory)
     if issues:
         raise ManifestError(issues)
