@@ -144,10 +144,17 @@ class Output:
         self._open_line = not ends_line
 
     def _say(self, text: Text) -> None:
-        """A message on stderr, on a line of its own."""
+        """A message on stderr, on a line of its own. Without colour (a pipe, a CI log) the
+        plain text is written as is: rich clears its buffer only after writing it, so a
+        signal landing in between (Ctrl-C just as a wait is announced) left the line there,
+        to be written again before the next one."""
         if self._open_line:
             self._open_line = False
             self.err.file.write("\n")
+        if self.err.color_system is None:
+            self.err.file.write(text.plain + "\n")
+            self.err.file.flush()
+            return
         self.err.print(text)
 
     def error(self, message: str) -> None:
