@@ -549,6 +549,14 @@ class Elsewhere:
                 self.then()
             self.release()
 
+    def running(self, monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> Result:
+        """`reconciler ARGS`, waiting for this holder on its clock; let go at the end."""
+        monkeypatch.setattr(files, "FOLDER_PATIENCE", self.patience())
+        try:
+            return run_cli(*args)
+        finally:
+            self.release()
+
     def release(self) -> None:
         for descriptor in self.descriptors:
             with contextlib.suppress(OSError):
@@ -585,11 +593,7 @@ def test_a_load_waits_for_the_export_writing_its_folder(
     assert run_cli("export", source, "--out", out).exit_code == 0
     finished = half_written(out)
     export = Elsewhere(out, shared=False, pauses=5, then=lambda: finish(out, finished))
-    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
-    try:
-        result = run_cli(command, out, "--no-color")
-    finally:
-        export.release()
+    result = export.running(monkeypatch, command, out, "--no-color")
     assert result.exit_code == 0, result.output
     assert export.pauses == 5
     assert re.search(
@@ -611,11 +615,7 @@ def test_a_load_gives_up_on_an_export_that_holds_its_folder_too_long(
     out = tmp_path / "exported"
     assert run_cli("export", source, "--out", out).exit_code == 0
     export = Elsewhere(out, shared=False, pauses=10**6)
-    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
-    try:
-        result = run_cli(command, out, "--no-color")
-    finally:
-        export.release()
+    result = export.running(monkeypatch, command, out, "--no-color")
     assert result.exit_code == 1, result.output
     assert export.now == pytest.approx(30)
     assert result.stderr.endswith(
@@ -674,12 +674,8 @@ def test_a_read_only_folder_is_waited_for_and_planned_leaving_nothing(
         return opened(path, flags, *args, **kwargs)
 
     export = Elsewhere(out, shared=False, pauses=2)
-    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
     monkeypatch.setattr(os, "open", read_only)
-    try:
-        result = run_cli("plan", out, "--no-color")
-    finally:
-        export.release()
+    result = export.running(monkeypatch, "plan", out, "--no-color")
     assert result.exit_code == 0, result.output
     assert "No changes" in result.stdout
     assert export.pauses == 2
@@ -698,11 +694,7 @@ def test_a_folder_named_with_braces_is_given_up_on_by_name(
     out = tmp_path / "team{a}{}"
     assert run_cli("export", source, "--out", out).exit_code == 0
     export = Elsewhere(out, shared=False, pauses=10**6)
-    monkeypatch.setattr(files, "FOLDER_PATIENCE", export.patience())
-    try:
-        planned = run_cli("plan", out, "--no-color")
-    finally:
-        export.release()
+    planned = export.running(monkeypatch, "plan", out, "--no-color")
     assert planned.exit_code == 1, planned.output
     assert planned.stderr.endswith(
         f"Error: {out}: a `reconciler export` was still writing into it after 30 s of waiting; "
@@ -710,11 +702,7 @@ def test_a_folder_named_with_braces_is_given_up_on_by_name(
         "this again when the export ends\n"
     ), planned.stderr
     readers = Elsewhere(out, shared=True, pauses=10**6)
-    monkeypatch.setattr(files, "FOLDER_PATIENCE", readers.patience())
-    try:
-        exported = run_cli("export", source, "--out", out, "--force")
-    finally:
-        readers.release()
+    exported = readers.running(monkeypatch, "export", source, "--out", out, "--force")
     assert exported.exit_code == 1, exported.output
     assert exported.stderr.endswith(
         f"Error: --out {out}: other reconciler commands (plan, validate, test, apply, seed, "
