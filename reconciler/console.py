@@ -144,18 +144,26 @@ class Output:
         self._open_line = not ends_line
 
     def _say(self, text: Text) -> None:
-        """A message on stderr, on a line of its own. Without colour (a pipe, a CI log) the
-        plain text is written as is: rich clears its buffer only after writing it, so a
-        signal landing in between (Ctrl-C just as a wait is announced) left the line there,
-        to be written again before the next one."""
+        """A message on stderr, on a line of its own, written in one call. rich clears its
+        buffer only after writing it, so a signal landing in between (Ctrl-C just as a wait
+        is announced) left the line there, to be written again before the next one: without
+        colour (a pipe, a CI log) the plain text is written as is, and with colour it is
+        rendered by a console of its own, whose buffer goes with it."""
         if self._open_line:
             self._open_line = False
             self.err.file.write("\n")
         if self.err.color_system is None:
             self.err.file.write(text.plain + "\n")
-            self.err.file.flush()
-            return
-        self.err.print(text)
+        else:
+            self.err.file.write(self._rendered(text))
+        self.err.file.flush()
+
+    def _rendered(self, text: Text) -> str:
+        """`text` as stderr's console would print it (its colours, its width)."""
+        buffer = io.StringIO()
+        common = self._common | {"color_system": self.err.color_system}
+        Console(file=buffer, force_terminal=True, width=self.err.width, **common).print(text)
+        return buffer.getvalue()
 
     def error(self, message: str) -> None:
         self._say(Text("Error: ", style="bold red") + Text(message))

@@ -4,6 +4,7 @@ stderr when a signal cuts a write short."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.text import Text
@@ -51,3 +52,39 @@ def test_a_message_after_whole_lines_adds_no_blank_line() -> None:
     output.write_raw("no end")
     output.warn("after")
     assert log.getvalue() == "one\ntwo\nthree\n{}\nError: stopped\nno end\nWarning: after\n"
+
+
+class _Signalled(io.StringIO):
+    """A terminal whose first flush a signal interrupts, after the text was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signalled = False
+
+    def isatty(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        if not self.signalled:
+            self.signalled = True
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "plain"])
+def test_a_message_a_signal_interrupts_is_not_written_again(
+    colour: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C just as a retry wait was announced: the announcement was written, and written
+    # again before "Error: interrupted", since rich had not yet cleared its buffer.
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    log = _Signalled()
+    output = Output(no_color=not colour, stdout=io.StringIO(), stderr=log)
+    assert (output.err.color_system is not None) is colour
+    with pytest.raises(KeyboardInterrupt):
+        output.info("waiting 2 s before retry 2/12")
+    output.error("interrupted")
+    written = log.getvalue()
+    assert ("\x1b[" in written) is colour
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", written)
+    assert plain == "waiting 2 s before retry 2/12\nError: interrupted\n"
