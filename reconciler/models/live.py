@@ -302,6 +302,14 @@ class LiveCA(_Live):
     def description_text(self) -> str:
         return self.description or ""
 
+    @property
+    def audiences(self) -> int | None:
+        """How many audiences use the CA, or None where the answer does not say: no
+        `audience_count`, or a negative one (how some APIs write "unknown"). mParticle's
+        docs show the count on every CA, so None means an answer to be wary of, never 0."""
+        count = self.audience_count
+        return count if count is not None and count >= 0 else None
+
     @cached_property
     def fingerprint(self) -> str:
         """Digest of everything a plan decides on: name, description, definitions, audiences."""
@@ -311,7 +319,8 @@ class LiveCA(_Live):
                 "description": self.description_text,
                 "active": self.active,
                 "draft": self.draft,
-                "audience_count": self.audience_count or 0,
+                # An unknown count is not 0: the rule delete-in-use decides otherwise on it.
+                "audience_count": self.audiences,
             }
         )
 

@@ -21,6 +21,7 @@ from reconciler.plan.value import Action, ActionKind, Change, DraftNote, Plan, s
 
 RECALCULATES = "recalculates"
 INVALIDATES_SEEDS = "invalidates seeds"
+AUDIENCES_UNKNOWN = "used by an unknown number of audiences"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class PlanOptions:
 
 
 def _audiences(live: LiveCA) -> list[str]:
-    count = live.audience_count or 0
+    count = live.audiences
+    if count is None:  # the answer gave no count (or a negative one): not "none"
+        return [AUDIENCES_UNKNOWN]
     return [f"used by {count} audience{'s' if count != 1 else ''}"] if count > 0 else []
 
 

@@ -103,16 +103,27 @@ def _delete(facts: Facts) -> list[str]:
 
 @rule("delete-in-use")
 def _delete_in_use(facts: Facts) -> list[str]:
+    # A count the answer does not give is not "no audience": deleting on that reading is
+    # the one mistake that cannot be undone, so an unknown count refuses as a known one.
     by_id = {ca.id: ca for ca in facts.live}
     found: list[str] = []
     for action in facts.plan.actions:
         if action.action == "delete" and action.id is not None and action.id in by_id:
-            count = by_id[action.id].audience_count or 0
-            if count > 0:
-                found.append(
-                    f"deleting {quoted(action.name)} (id {action.id}) breaks "
-                    f"{_plural(count, 'audience')} that use it"
+            live = by_id[action.id]
+            count = live.audiences
+            named = f"deleting {quoted(action.name)} (id {action.id})"
+            if count is None:
+                sent = (
+                    "no audience_count"
+                    if live.audience_count is None
+                    else f"audience_count {live.audience_count}"
                 )
+                found.append(
+                    f"{named} may break audiences that use it: the API's answer does not say "
+                    f"how many do ({sent}); check in mParticle which audiences use it"
+                )
+            elif count > 0:
+                found.append(f"{named} breaks {_plural(count, 'audience')} that use it")
     return found
 
 

@@ -203,6 +203,21 @@ def test_a_list_with_a_bad_field_says_where() -> None:
     assert "the first at [0].name: Input should be a valid string" in str(unnamed.value)
 
 
+@pytest.mark.parametrize(
+    ("count", "audiences"), [(None, None), (-1, None), (-7, None), (0, 0), (3, 3)]
+)
+def test_an_absent_or_negative_audience_count_is_unknown(
+    count: int | None, audiences: int | None
+) -> None:
+    """The plan decides on it (rule delete-in-use), so the fingerprint tells it from 0."""
+    read = LiveCA.model_validate({"id": 1, "name": "CA", "audience_count": count})
+    absent = LiveCA.model_validate({"id": 1, "name": "CA"})
+    none = LiveCA.model_validate({"id": 1, "name": "CA", "audience_count": 0})
+    assert read.audiences == audiences
+    assert (read.fingerprint == absent.fingerprint) == (audiences is None)
+    assert (read.fingerprint == none.fingerprint) == (audiences == 0)
+
+
 def _non_text_leaves(hints: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
     """Paths of a canonical TypedDict whose values are neither text nor null."""
     text_types = {str, type(None)}

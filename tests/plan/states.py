@@ -42,7 +42,7 @@ def found(
     active: dict[str, Any] | None = None,
     draft: dict[str, Any] | None = None,
     description: str | None = None,
-    audiences: int = 0,
+    audiences: int | None = 0,
     activated_on: str | None = None,
 ) -> LiveCA:
     return LiveCA.model_validate(

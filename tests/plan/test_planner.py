@@ -194,6 +194,16 @@ def test_used_by_audiences_warning_on_activation() -> None:
     assert "used by 1 audience" in plan.actions[1].warnings
 
 
+@pytest.mark.parametrize("count", [None, -1])
+def test_an_unknown_audience_count_is_no_count_of_none(count: int | None) -> None:
+    """`audience_count or 0` left a CA the answer gave no count for (or -1) unwarned."""
+    legacy = found("Legacy", id=3, active=OTHER, audiences=count)
+    pruned = make([want()], [found(active=DEFINITION), legacy], prune=True)
+    assert [a.warnings for a in pruned.actions] == [["used by an unknown number of audiences"]]
+    changed = make([want(definition=OTHER)], [found(active=DEFINITION, audiences=count)])
+    assert "used by an unknown number of audiences" in changed.actions[1].warnings
+
+
 def test_protect_turns_seed_invalidation_into_an_error() -> None:
     with pytest.raises(PlanError, match="protected"):
         make([want(definition=OTHER, protect=True)], [found(active=DEFINITION)])

@@ -21,6 +21,28 @@ def test_safety_refuses_deleting_used_cas_without_force() -> None:
     safety.check(plan, live, force=True)
 
 
+@pytest.mark.parametrize(
+    ("count", "sent"), [(None, "no audience_count"), (-1, "audience_count -1")]
+)
+def test_deleting_a_ca_whose_audience_count_is_unknown_is_refused(
+    count: int | None, sent: str
+) -> None:
+    """Read as `audience_count or 0`, a count the answer did not give (or -1, "unknown")
+    passed for no audience, and prune deleted the CA."""
+    live = [found("Legacy", id=3, active=OTHER, audiences=count)]
+    plan = make([], live, prune=True)
+    assert [(v.rule, v.message) for v in safety.violations(plan, live)] == [
+        (
+            "delete-in-use",
+            'deleting "Legacy" (id 3) may break audiences that use it: the API\'s answer does '
+            f"not say how many do ({sent}); check in mParticle which audiences use it",
+        )
+    ]
+    with pytest.raises(SafetyError, match="pass --allow delete-in-use"):
+        safety.check(plan, live)
+    safety.check(plan, live, allowed=["delete-in-use"])
+
+
 def test_safety_threshold_counts_touched_share_of_large_workspaces() -> None:
     live = [found(f"CA {n}", id=n, active=DEFINITION) for n in range(10)]
     desired = [want(f"CA {n}", definition=OTHER if n < 4 else DEFINITION) for n in range(10)]
