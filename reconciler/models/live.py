@@ -13,14 +13,14 @@ instead of a reduction, and changes nothing in the model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from reconciler.errors import ApiError, DataPath, format_path, quoted
+from reconciler.errors import ApiError, DataPath, first_few, format_path, quoted
 from reconciler.models.canonical import (
     NON_TEXT_LEAVES,
     CanonicalCondition,
@@ -332,24 +332,63 @@ _DEFINITIONS = {"active_definition": "active", "draft_definition": "draft"}
 def read_live(data: Any, what: str = "the CA list") -> list[LiveCA]:
     """The CAs of a parsed API answer (a list of CA objects), definitions included.
 
-    Raises ApiError naming every CA whose definition cannot be read, or saying that the
-    answer is not a list of CAs at all.
+    Raises ApiError naming every CA whose definition cannot be read, saying that the
+    answer is not a list of CAs at all, or naming every id it holds more than once.
     """
     try:
-        return _LIVE_LIST.validate_python(data)
+        found = _LIVE_LIST.validate_python(data)
     except ValidationError as exc:
         raise ApiError(_unreadable(exc, data, what)) from None
+    if not _ids_unique(found):
+        raise ApiError(repeated_ids(((ca.id, ca.name) for ca in found), what))
+    return found
 
 
 def read_live_json(content: bytes) -> list[LiveCA] | None:
     """The CAs of an API answer as sent (JSON text), definitions included, or None when it
-    is not JSON or not a list of readable CAs (`read_live` of the parsed answer then says
-    what is wrong). Validating the text in one pass builds no intermediate data, which
-    parsing it first and then validating the data would (docs/performance.md)."""
+    is not JSON, not a list of readable CAs or holds an id twice (`read_live` of the parsed
+    answer then says what is wrong). Validating the text in one pass builds no intermediate
+    data, which parsing it first and then validating the data would (docs/performance.md)."""
     try:
-        return _LIVE_LIST.validate_json(content)
+        found = _LIVE_LIST.validate_json(content)
     except ValidationError:
         return None
+    return found if _ids_unique(found) else None
+
+
+def _ids_unique(found: list[LiveCA]) -> bool:
+    return len({ca.id for ca in found}) == len(found)
+
+
+def repeated_ids(listed: Iterable[tuple[int, str]], what: str = "the CA list") -> str:
+    """The error for a list answer holding an id more than once, from its (id, name) pairs,
+    naming each such id and the names it comes under.
+
+    mParticle keeps ids unique, so the answer was misread or is damaged: which name the CA
+    has cannot be told, and an id read under two names would be planned twice (an update
+    and a delete of one CA) or exported as two CAs. Every reader of the list refuses it.
+    """
+    names: dict[int, list[str]] = {}
+    for ca_id, name in listed:
+        names.setdefault(ca_id, []).append(name)
+    found = []
+    for ca_id, held in names.items():
+        distinct = list(dict.fromkeys(held))
+        if len(distinct) > 1:
+            found.append(f"id {ca_id} under {len(distinct)} names, {_and(distinct)}")
+        elif len(held) > 1:
+            found.append(f"id {ca_id} {len(held)} times, as {quoted(held[0])}")
+    return (
+        f"{what} holds {first_few(found, '; ', '; ')}: mParticle keeps ids unique, so the "
+        "answer was misread or is damaged, and the reconciler acts on no part of it. Run "
+        "the command again; if the answer stays so, look the CA up in mParticle"
+    )
+
+
+def _and(names: list[str]) -> str:
+    """Two or more names, quoted: `"A", "B" and "C"`."""
+    shown = [quoted(name) for name in names]
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _unreadable(exc: ValidationError, data: Any, what: str) -> str:

@@ -23,6 +23,7 @@ import orjson
 from reconciler.api import transports
 from reconciler.api.retrying import Deadline
 from reconciler.errors import ApiError, quoted
+from reconciler.models.live import repeated_ids
 from reconciler.models.values import parse_instant
 from reconciler.models.vocabulary import CALCULATION_TYPE_SYNONYMS
 from reconciler.seeding.batches import Spool
@@ -72,6 +73,18 @@ async def check(
         raise ApiError(f"the CA list could not be read: not JSON ({exc})") from None
     if not isinstance(listed, list):
         raise ApiError("the CA list could not be read: not a JSON array")
+    # Read by name below, as seeds are addressed: an id under two names would have one
+    # name pass for a CA the workspace may not hold. The other commands refuse such a list
+    # as they read it (models.live); this reads the answer as sent, so it checks here.
+    named = [
+        (item["id"], item["name"])
+        for item in listed
+        if isinstance(item, dict)
+        and type(item.get("id")) is int
+        and isinstance(item.get("name"), str)
+    ]
+    if len({ca_id for ca_id, _ in named}) < len(named):
+        raise ApiError(repeated_ids(named))
     present = {
         item["name"]: item
         for item in listed

@@ -203,6 +203,39 @@ def test_a_list_with_a_bad_field_says_where() -> None:
     assert "the first at [0].name: Input should be a valid string" in str(unnamed.value)
 
 
+def test_a_list_holding_an_id_under_two_names_is_refused_naming_both() -> None:
+    """mParticle keeps ids unique: the planner read such a list as two CAs (an update and
+    a delete of one), export as two manifests."""
+    listed = [
+        {"id": 5, "name": "Sessions"},
+        {"id": 6, "name": "Fine"},
+        {"id": 5, "name": "Visits"},
+        {"id": 8, "name": "Twice"},
+        {"id": 8, "name": "Twice"},
+    ]
+    with pytest.raises(ApiError) as caught:
+        read_live(listed, "the CA list (GET /x)")
+    assert str(caught.value) == (
+        'the CA list (GET /x) holds id 5 under 2 names, "Sessions" and "Visits"; id 8 2 '
+        'times, as "Twice": mParticle keeps ids unique, so the answer was misread or is '
+        "damaged, and the reconciler acts on no part of it. Run the command again; if the "
+        "answer stays so, look the CA up in mParticle"
+    )
+    # The answer as sent is read again, as a list with any other problem is, to say so.
+    assert read_live_json(json.dumps(listed).encode()) is None
+    assert read_live_json(json.dumps(listed[:2]).encode()) is not None
+
+
+def test_many_repeated_ids_are_named_a_few_at_a_time() -> None:
+    listed = [{"id": n // 2, "name": f"CA {n}"} for n in range(200)]
+    with pytest.raises(ApiError) as caught:
+        read_live(listed)
+    assert str(caught.value).startswith(
+        'the CA list holds id 0 under 2 names, "CA 0" and "CA 1"; id 1 under 2 names, '
+    )
+    assert "; and 90 more: mParticle keeps ids unique" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("count", "audiences"), [(None, None), (-1, None), (-7, None), (0, 0), (3, 3)]
 )
