@@ -3,7 +3,8 @@ ignored, missing ones are None, and both spellings of the data point key are rea
 where it matters: a definition whose fields have the wrong types fails the reading of the
 list. A definition's fields the models do not know (one newer than the docs, set in the UI)
 are kept, unread, so that a plan can say which ones replacing the definition drops
-(`LiveCA.unknown_fields`); no canonical form or comparison reads them.
+(`LiveCA.unknown_fields`); no canonical form or comparison reads them, only the fingerprint
+a saved plan keeps (one set or changed in the UI since makes the plan stale).
 
 `LiveCA.active` and `LiveCA.draft` reduce its definitions to the same form as a manifest
 definition (models.canonical). In a large workspace most CAs equal their manifests:
@@ -13,6 +14,7 @@ instead of a reduction, and changes nothing in the model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -150,21 +152,35 @@ _DEFINITION_KEYS = frozenset(LiveDefinitionData.__annotations__)
 _CONDITION_KEYS = frozenset(LiveCondition.__annotations__)
 
 
-def unknown_fields(data: Mapping[str, Any] | None) -> list[DataPath]:
-    """The paths of the fields of a definition read from the API that the models do not
-    know, at any depth, in the order sent (an unknown field holding an object is one path)."""
+def unknown_items(data: Mapping[str, Any] | None) -> list[tuple[DataPath, Any]]:
+    """The fields of a definition read from the API that the models do not know, at any
+    depth, with their values, in the order sent (an unknown field holding an object is one
+    field)."""
     if data is None:
         return []
-    found: list[DataPath] = []
+    found: list[tuple[DataPath, Any]] = []
+    # Most objects hold none: a test of their keys as a set is all they cost.
     for key, value in data.items():
         if key not in _DEFINITION_KEYS:
-            found.append((key,))
-        elif key == "conditions" and value is not None:
+            found.append(((key,), value))
+        elif value is None:
+            continue
+        elif key == "conditions":
             for index, condition in enumerate(value):
-                found += [("conditions", index, k) for k in condition if k not in _CONDITION_KEYS]
-        elif key in _PART_KEYS and value is not None:
-            found += [(key, k) for k in value if k not in _PART_KEYS[key]]
+                if not condition.keys() <= _CONDITION_KEYS:
+                    found += [
+                        (("conditions", index, k), v)
+                        for k, v in condition.items()
+                        if k not in _CONDITION_KEYS
+                    ]
+        elif key in _PART_KEYS and not value.keys() <= _PART_KEYS[key]:
+            found += [((key, k), v) for k, v in value.items() if k not in _PART_KEYS[key]]
     return found
+
+
+def unknown_fields(data: Mapping[str, Any] | None) -> list[DataPath]:
+    """The paths of `unknown_items(data)`."""
+    return [path for path, _ in unknown_items(data)]
 
 
 class _Fields:
@@ -312,17 +328,35 @@ class LiveCA(_Live):
 
     @cached_property
     def fingerprint(self) -> str:
-        """Digest of everything a plan decides on: name, description, definitions, audiences."""
-        return fingerprint(
-            {
-                "name": self.name,
-                "description": self.description_text,
-                "active": self.active,
-                "draft": self.draft,
-                # An unknown count is not 0: the rule delete-in-use decides otherwise on it.
-                "audience_count": self.audiences,
-            }
-        )
+        """Digest of everything a plan decides on: name, description, definitions, audiences,
+        and the definitions' fields the models do not know (which the plan warns it drops)."""
+        decided: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description_text,
+            "active": self.active,
+            "draft": self.draft,
+            # An unknown count is not 0: the rule delete-in-use decides otherwise on it.
+            "audience_count": self.audiences,
+        }
+        unknown = self._unknown_text()
+        if unknown:  # absent otherwise: the digest saved plans of earlier versions hold
+            decided["unknown"] = unknown
+        return fingerprint(decided)
+
+    def _unknown_text(self) -> str:
+        """The unknown fields of both definitions as stored (a draft equal to the active
+        definition too: an update replaces it), their paths and values, as JSON text in an
+        order that does not depend on the order of the keys sent. Python's own JSON writer:
+        a value the models never read may be any JSON, an integer beyond 64 bits too."""
+        found = [
+            [field, *path, value]
+            for field in _DEFINITIONS
+            for path, value in unknown_items(getattr(self, field))
+        ]
+        if not found:
+            return ""
+        texts = [json.dumps(item, sort_keys=True, ensure_ascii=False) for item in found]
+        return json.dumps(sorted(texts), ensure_ascii=False)
 
 
 _LIVE_LIST = TypeAdapter(list[LiveCA])

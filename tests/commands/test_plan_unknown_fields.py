@@ -1,6 +1,7 @@
-"""`reconciler plan` over loopback HTTP against a server whose list answer holds definition
+"""`reconciler plan` and `apply` over loopback HTTP where the list answer holds definition
 fields the models do not know (newer than the docs, set in the UI): the emulator ignores
-the fields it is sent, so a crafted server answers here."""
+the fields it is sent, so a crafted server answers here, or a proxy that adds them to the
+emulator's answers (tests.support.ui_fields)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.commands.test_plan import writes
 from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
 from tests.support.servers import Request, response, running
-from tests.support.workspace import SESSIONS, api_definition, ca, env_for, write_manifests
+from tests.support.ui_fields import ui_fields
+from tests.support.workspace import (
+    SESSIONS,
+    RawApi,
+    api_definition,
+    ca,
+    env_for,
+    write_manifests,
+)
 
 
 def listed() -> list[dict[str, Any]]:
@@ -79,3 +92,63 @@ def test_a_plan_that_leaves_the_definition_in_place_says_nothing(tmp_path: Path)
     assert [(a["action"], a["warnings"]) for a in update["actions"]] == [("update", [])]
     assert nothing.exit_code == 0, nothing.output
     assert "No changes." in nothing.stdout
+
+
+def stale_for(ca_id: int) -> str:
+    return (
+        f'plan is stale: "Sessions" (id {ca_id}) changed since the plan was made. Nothing was '
+        "sent. Make a new plan."
+    )
+
+
+def drops(ca_id: int, paths: str) -> str:
+    return (
+        f'"Sessions" (id {ca_id}) holds fields the reconciler does not know ({paths}): '
+        "applying replaces the definition and drops them"
+    )
+
+
+@pytest.mark.parametrize(
+    ("planned_with", "set_since"),
+    [({}, {"filter_mode": "all"}), ({"filter_mode": "all"}, {"filter_mode": "none"})],
+    ids=["a field set since", "a field's value changed since"],
+)
+def test_a_saved_plan_is_stale_once_the_ui_sets_a_field_the_reconciler_does_not_know(
+    tmp_path: Path,
+    emulator: EmulatorServer,
+    raw: RawApi,
+    planned_with: dict[str, Any],
+    set_since: dict[str, Any],
+) -> None:
+    """The update the saved plan sends would drop the field without the plan's warning:
+    the plan is stale, as for any other change, and the plan made again warns."""
+    ca_id = raw.create("Sessions", SESSIONS)
+    raw.activate(ca_id)
+    longer = {**SESSIONS, "time_period": {"type": "within", "within": 60, "within_unit": "days"}}
+    directory = write_manifests(tmp_path / "m", [ca("Sessions", longer)])
+    saved = tmp_path / "plan.json"
+    warning = drops(ca_id, "active_definition.datapoint.filter_mode")
+    with ui_fields(emulator.url) as ui:
+        env = {**env_for(ui.url), "COLUMNS": "1000", "NO_COLOR": "1"}
+        if planned_with:
+            ui.set(ca_id, "active_definition", **planned_with)
+        planned = run_cli("plan", directory, "--out", saved, env=env)
+        assert planned.exit_code == 0, planned.output
+        assert (warning in planned.stdout) == bool(planned_with)
+        ui.set(ca_id, "active_definition", **set_since)
+        before = writes(emulator.stats())
+        refused = run_cli("apply", "--plan", saved, env=env)
+        assert refused.exit_code == 1, refused.output
+        assert stale_for(ca_id) in refused.stderr
+        assert writes(emulator.stats()) == before
+        # The way out the refusal gives: plan again (now with the warning), then apply.
+        again = run_cli("plan", directory, "--out", saved, env=env)
+        assert again.exit_code == 0, again.output
+        assert warning in again.stdout
+        applied = run_cli("apply", "--plan", saved, env=env)
+        assert applied.exit_code == 0, applied.output
+        assert ui.fields == {}  # the activation put the manifest's definition in use
+        after = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert after.exit_code == 0, after.output
+    assert "No changes." in after.stdout
+

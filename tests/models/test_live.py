@@ -17,7 +17,7 @@ from pydantic_core import from_json
 
 from reconciler.errors import ApiError
 from reconciler.models import CanonicalDefinition, Definition, LiveCA
-from reconciler.models.canonical import NON_TEXT_LEAVES
+from reconciler.models.canonical import NON_TEXT_LEAVES, fingerprint
 from reconciler.models.live import read_live, read_live_json
 from tests.strategies import api_shaped, definitions, meaning_changes
 from tests.support.data import replaced
@@ -341,17 +341,29 @@ def with_unknown_fields(raw: Json) -> Json:
     return result
 
 
+def keys_reversed(value: Any) -> Any:
+    """`value` with the keys of every object in reverse order (the same JSON meaning)."""
+    if isinstance(value, dict):
+        return {k: keys_reversed(value[k]) for k in reversed(value)}
+    if isinstance(value, list):
+        return [keys_reversed(item) for item in value]
+    return value
+
+
 @settings(max_examples=150)
 @given(definitions(), st.integers(0, 2**32))
 def test_unknown_fields_are_kept_unread_and_mean_nothing(data: Json, seed: int) -> None:
     """A definition's unknown fields are named by their paths, and change nothing else:
-    its canonical form, the recognition of the desired form, the fingerprint."""
+    its canonical form, the recognition of the desired form. The fingerprint sees them, and
+    not the order of the keys sent."""
     target = Definition.model_validate(data).canonical
     raw = shuffled(as_sent(data), seed)
     plain, extended = live_ca(raw, draft=raw), live_ca(with_unknown_fields(raw), draft=raw)
     assert extended.active == plain.active == target
     assert extended.definitions_as(target) == (target, None)
-    assert extended.fingerprint == plain.fingerprint
+    assert extended.fingerprint != plain.fingerprint
+    reordered = live_ca(keys_reversed(with_unknown_fields(raw)), draft=raw)
+    assert reordered.fingerprint == extended.fingerprint
     assert plain.unknown_fields("active_definition") == []
     conditions = [
         f"active_definition.conditions[{i}].case_sensitive"
@@ -379,3 +391,36 @@ def test_unknown_fields_are_read_from_the_answer_as_sent_under_either_data_point
     assert read[0].unknown_fields("draft_definition") == ["draft_definition.data_point.filter_mode"]
     assert read[0].unknown_fields("active_definition") == []
     assert read[0].held_draft == Definition.model_validate(PURCHASES).canonical
+
+
+def test_the_fingerprint_sees_unknown_fields_where_they_are_and_what_they_hold() -> None:
+    """A saved plan keeps the fingerprints of the CAs it touches: setting such a field in
+    the UI between `plan --out` and `apply --plan`, or changing its value, makes the plan
+    stale (its update would drop the field without the plan's warning). A CA without such
+    fields keeps the digest earlier versions saved: their plans still apply."""
+    raw = as_sent(dict(PURCHASES))
+    plain = live_ca(raw, draft=raw)
+
+    def held(active: Json, draft: Json) -> str:
+        return live_ca({**raw, **active}, draft={**raw, **draft}).fingerprint
+
+    earlier = fingerprint(
+        {
+            "name": "CA",
+            "description": "",
+            "active": plain.active,
+            "draft": None,
+            "audience_count": 0,
+        }
+    )
+    assert plain.fingerprint == earlier
+    seen = {
+        plain.fingerprint,
+        held({"source": "ui"}, {}),
+        held({"source": "api"}, {}),
+        held({}, {"source": "ui"}),  # the draft equals the active one: an update replaces it
+        held({"source": "ui", "origin": "ui"}, {}),
+        held({"source": {"a": 2**70}}, {}),  # beyond 64 bits: any JSON value
+    }
+    assert len(seen) == 6
+    assert held({"source": "ui", "origin": "ui"}, {}) == held({"origin": "ui", "source": "ui"}, {})
