@@ -157,18 +157,23 @@ def warnings_for(step: ActionKind, matched: _Matched, breaks: list[str]) -> list
     return found + _audiences(live)
 
 
-def dropped_fields(planned: tuple[ActionKind, ...], matched: _Matched) -> list[str]:
+#: The live definition each step replaces, dropping the fields the models do not know that
+#: it holds. An update sends the full draft (the API requires it on PUT), so it replaces
+#: the draft held whatever it changes (a new name or description only, too; a draft equal
+#: to the active definition or the manifest's, too); an activation moves the draft into
+#: use, replacing the active definition. A create replaces nothing; a draft discard sends
+#: no definition (the plan's own line says the draft goes), nor does a delete.
+REPLACES: dict[ActionKind, str] = {"activate": "active_definition", "update": "draft_definition"}
+
+
+def dropped_fields(planned: tuple[ActionKind, ...], live: LiveCA) -> list[str]:
     """The fields the models do not know (a field newer than the docs, set in the UI) that
-    these steps drop with the definition holding them: an activation replaces the active
-    definition, an update the draft. An update that only renames or re-describes a CA
-    whose active definition stays in use drops none that counts: its draft is then a
-    stray one (the plan would discard it) or means the active definition."""
-    live = matched.live
-    found = live.unknown_fields("active_definition") if "activate" in planned else []
-    kept_in_use = matched.ca.active and live.active_definition is not None
-    if "update" in planned and (matched.shown() != matched.desired or not kept_in_use):
-        found += live.unknown_fields("draft_definition")
-    return found
+    these steps drop with the live definitions they replace (`REPLACES`)."""
+    return [
+        path
+        for field in (REPLACES[step] for step in sorted(set(planned) & REPLACES.keys()))
+        for path in live.unknown_fields(field)
+    ]
 
 
 def drops_fields(live: LiveCA, paths: list[str]) -> str:
@@ -216,7 +221,7 @@ class _Planner:
             document(live.name, live.description_text, matched.shown()),
             document(ca.name, ca.description or "", desired),
         )
-        dropped = dropped_fields(planned, matched)
+        dropped = dropped_fields(planned, live)
         actions = []
         for step in planned:
             # An activation after an update changes nothing more: the update lists it all.

@@ -152,3 +152,26 @@ def test_a_saved_plan_is_stale_once_the_ui_sets_a_field_the_reconciler_does_not_
     assert after.exit_code == 0, after.output
     assert "No changes." in after.stdout
 
+
+def test_a_new_description_warns_when_the_draft_it_replaces_holds_such_fields(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The update sends the full draft, which replaces the draft held, even one that equals
+    the manifest's definition (a description written before left one equal to the active)."""
+    ca_id = raw.create("Sessions", SESSIONS)
+    raw.activate(ca_id)
+    raw.update(ca_id, "Sessions", SESSIONS, description="Visits")
+    directory = write_manifests(tmp_path / "m", [ca("Sessions", description="Sessions started")])
+    with ui_fields(emulator.url) as ui:
+        env = {**env_for(ui.url), "COLUMNS": "1000", "NO_COLOR": "1"}
+        ui.set(ca_id, "draft_definition", filter_mode="all")
+        planned = json.loads(run_cli("plan", directory, "--format", "json", env=env).stdout)
+        [(action, [warning])] = [(a["action"], a["warnings"]) for a in planned["actions"]]
+        assert action == "update"
+        assert warning.startswith(drops(ca_id, "draft_definition.datapoint.filter_mode"))
+        applied = run_cli("apply", directory, "--auto-approve", env=env)
+        assert applied.exit_code == 0, applied.output
+        assert ui.fields == {}
+        after = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert after.exit_code == 0, after.output
+    assert "No changes." in after.stdout

@@ -1,12 +1,16 @@
 """Live definitions holding fields the models do not know (newer than the docs, set in the
 UI): a plan that replaces such a definition says which fields it drops; one that leaves
-it in place says nothing."""
+it in place says nothing. An update always replaces the draft held (it sends the full
+draft); an activation replaces the active definition."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+import pytest
 
 from reconciler.models import LiveCA
+from reconciler.plan import drafts, planner
 from reconciler.plan.value import Plan
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
@@ -36,6 +40,11 @@ def warned(plan: Plan) -> list[tuple[str, str]]:
     return [(a.action, w) for a in plan.actions for w in a.warnings if DROPS in w]
 
 
+def named(warning: str) -> str:
+    """The fields a warning about unknown fields names."""
+    return warning.split("does not know (", 1)[1].split("): applying", 1)[0]
+
+
 def test_a_changed_active_definition_names_the_ca_and_the_fields_it_drops() -> None:
     plan = make([want(definition=OTHER)], [live(active=DEFINITION)])
     assert [a.action for a in plan.actions] == ["update", "activate"]
@@ -50,64 +59,96 @@ def test_a_changed_active_definition_names_the_ca_and_the_fields_it_drops() -> N
     )
 
 
-def test_an_update_and_activation_name_the_fields_of_both_definitions() -> None:
-    third = {**DEFINITION, "calculation_type": "min"}
-    plan = make([want(definition=third)], [live(active=DEFINITION, draft=OTHER)])
-    [(_, warning)] = warned(plan)
-    assert "(active_definition.data_point.filter_mode, active_definition.source, " in warning
-    assert "draft_definition.data_point.filter_mode, draft_definition.source)" in warning
+THIRD = {**DEFINITION, "calculation_type": "min"}
+#: The fields `extended` sets, as the warning names them, by the definition holding them.
+ACTIVE = "active_definition.data_point.filter_mode, active_definition.source"
+DRAFT = "draft_definition.data_point.filter_mode, draft_definition.source"
 
 
-def test_activating_a_staged_draft_drops_the_active_definition_s_fields() -> None:
-    plan = make([want(definition=OTHER)], [live(active=DEFINITION, draft=OTHER)])
-    assert [a.action for a in plan.actions] == ["activate"]
-    [(action, warning)] = warned(plan)
-    assert action == "activate"
-    # The staged draft becomes the active definition, its own fields with it.
-    assert "active_definition.source)" in warning
-    assert "draft_definition" not in warning
+class Case(NamedTuple):
+    """A desired CA and its live counterpart (both its definitions holding unknown fields
+    where it has them), the steps planned, and the fields the warning names (None: no
+    warning) on the first step: the update, or an activation alone."""
+
+    want: dict[str, Any]
+    active: dict[str, Any] | None
+    draft: dict[str, Any] | None
+    steps: list[str]
+    dropped: str | None
 
 
-def test_a_draft_written_for_an_inactive_ca_drops_only_the_draft_s_fields() -> None:
-    third = {**DEFINITION, "calculation_type": "min"}
-    plan = make([want(definition=third, active=False)], [live(active=DEFINITION, draft=OTHER)])
-    assert [a.action for a in plan.actions] == ["update"]
-    [(_, warning)] = warned(plan)
-    assert "(draft_definition.data_point.filter_mode, draft_definition.source)" in warning
+#: Every step that sends a draft_definition (an update: the full draft, as the API requires
+#: on PUT) replaces the draft held; an activation replaces the active definition with it.
+CASES = {
+    "a changed active definition: both replaced": Case(
+        {"definition": OTHER}, DEFINITION, None, ["update", "activate"], ACTIVE
+    ),
+    "an update and activation over a staged draft": Case(
+        {"definition": THIRD}, DEFINITION, OTHER, ["update", "activate"], f"{ACTIVE}, {DRAFT}"
+    ),
+    "activating a staged draft: its fields go into use": Case(
+        {"definition": OTHER}, DEFINITION, OTHER, ["activate"], ACTIVE
+    ),
+    "a staged draft already desired, a new description, activated": Case(
+        {"definition": OTHER, "description": "new"},
+        DEFINITION,
+        OTHER,
+        ["update", "activate"],
+        f"{ACTIVE}, {DRAFT}",
+    ),
+    "a draft written for an inactive CA": Case(
+        {"definition": THIRD, "active": False}, DEFINITION, OTHER, ["update"], DRAFT
+    ),
+    "an inactive CA's draft already desired, a new description": Case(
+        {"definition": OTHER, "active": False, "description": "new"},
+        DEFINITION,
+        OTHER,
+        ["update"],
+        DRAFT,
+    ),
+    "an active CA's draft equal to the active one, a new description": Case(
+        {"description": "new"}, DEFINITION, DEFINITION, ["update"], DRAFT
+    ),
+    "an active CA's stray draft, a new description": Case(
+        {"description": "new"}, DEFINITION, OTHER, ["update"], DRAFT
+    ),
+    "a new name of a CA never activated: its only definition": Case(
+        {"name": "New", "renamed_from": "LTV"}, None, DEFINITION, ["update", "activate"], DRAFT
+    ),
+    "a new description of an active CA without a draft": Case(
+        {"description": "new"}, DEFINITION, None, ["update"], None
+    ),
+    "a stray draft discarded: the plan's own line": Case(
+        {}, DEFINITION, OTHER, ["discard_draft"], None
+    ),
+    "a staged draft of a CA never activated, activated with its fields": Case(
+        {"definition": OTHER}, None, OTHER, ["activate"], None
+    ),
+    "an inactive CA whose draft is desired, left alone": Case(
+        {"definition": OTHER, "active": False}, None, OTHER, [], None
+    ),
+    "a CA left as it is": Case({}, DEFINITION, None, [], None),
+}
 
 
-def test_a_ca_left_as_it_is_says_nothing() -> None:
-    plan = make([want()], [live(active=DEFINITION)])
-    assert plan.empty
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_each_step_that_replaces_a_definition_holding_them_names_them(case: Case) -> None:
+    plan = make([want(**case.want)], [live(active=case.active, draft=case.draft)])
+    assert [a.action for a in plan.actions] == case.steps
+    expected = [] if case.dropped is None else [(case.steps[0], case.dropped)]
+    assert [(action, named(warning)) for action, warning in warned(plan)] == expected
 
 
-def test_a_new_description_or_name_of_an_active_ca_says_nothing() -> None:
-    """The definition in use stays in place: nothing is dropped from it."""
-    described = make([want(description="new")], [live(active=DEFINITION)])
-    assert [a.action for a in described.actions] == ["update"]
-    assert warned(described) == []
-    stray = make([want(description="new")], [live(active=DEFINITION, draft=OTHER)])
-    assert [a.action for a in stray.actions] == ["update"]
-    assert warned(stray) == []
-
-
-def test_a_new_name_of_a_ca_never_activated_drops_its_draft_s_fields() -> None:
-    """Its draft is its only definition, and the update that renames it replaces it."""
-    renamed = make([want("New", renamed_from="LTV")], [live(draft=DEFINITION)])
-    assert [a.action for a in renamed.actions] == ["update", "activate"]
-    [(action, warning)] = warned(renamed)
-    assert action == "update"
-    assert "(draft_definition.data_point.filter_mode, draft_definition.source)" in warning
-
-
-def test_a_discarded_draft_or_a_staged_draft_says_nothing() -> None:
-    """Discarding a stray draft is the plan's own line; a staged draft is activated with its
-    fields; an inactive CA whose draft is already desired is left alone."""
-    assert warned(make([want()], [live(active=DEFINITION, draft=OTHER)])) == []
-    plan = make([want(definition=OTHER)], [live(draft=OTHER)])
-    assert [a.action for a in plan.actions] == ["activate"]
-    assert warned(plan) == []
-    assert make([want(definition=OTHER, active=False)], [live(draft=OTHER)]).empty
+def test_a_preserved_draft_replaced_says_both() -> None:
+    """`drafts: preserve`: the update that replaces a UI draft is refused by the rule
+    `drafts` unless allowed, and says what of the draft it drops."""
+    options = planner.PlanOptions(workspace_id=1, drafts="preserve")
+    desired = [want(description="new")]
+    plan = planner.plan(desired, [live(active=DEFINITION, draft=OTHER)], options)
+    [update] = plan.actions
+    assert update.warnings[0].startswith('"LTV" (id 7) holds fields the reconciler does not')
+    assert update.warnings[1:] == [drafts.REPLACES_DRAFT]
+    assert named(update.warnings[0]) == DRAFT
 
 
 def test_known_fields_only_say_nothing() -> None:
