@@ -204,23 +204,26 @@ class _Runner:
             if existing is not None:
                 outcome.adopted = True
                 outcome.taken = not lost
-                await self.match_draft(existing, body)
+                outcome.dropped = await self.match_draft(existing, body)
                 return existing.id
             if last is not None and _name_taken(last):
                 raise last
         assert last is not None
         raise last
 
-    async def match_draft(self, existing: LiveCA, body: dict[str, Any]) -> None:
-        """An adopted CA must hold exactly the draft we meant to create.
+    async def match_draft(self, existing: LiveCA, body: dict[str, Any]) -> list[str]:
+        """An adopted CA must hold exactly the draft we meant to create; the fields the
+        models do not know of the draft this replaced (they are dropped with it).
 
         Another run may have activated it already: its definition in use then counts, so
         that it is not re-sent and activated again (which restarts the calculation).
         """
         wanted = LiveDefinition.read(body["draft_definition"]).canonical
         held = existing.draft or existing.active
-        if held != wanted or existing.description_text != body.get("description", ""):
-            await self.client.update(existing.id, body)
+        if held == wanted and existing.description_text == body.get("description", ""):
+            return []
+        await self.client.update(existing.id, body)
+        return existing.unknown_fields("draft_definition")
 
     async def activate(self, ca_id: int) -> None:
         last: ApiError | None = None

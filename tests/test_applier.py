@@ -3,6 +3,7 @@ live workspace changes between the plan and its apply (another run, the UI)."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from reconciler import applier
 from reconciler.api import transports as target
+from reconciler.commands.apply import _step_counter
+from reconciler.console import Heartbeat, Output
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner, render
 from reconciler.plan.report import ApplyReport
@@ -18,7 +21,8 @@ from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
 from tests.support.platform import Sleeps, mocked_client
-from tests.support.workspace import SESSIONS, WORKSPACE, RawApi, ca, env_for
+from tests.support.ui_fields import ui_fields
+from tests.support.workspace import PURCHASES, SESSIONS, WORKSPACE, RawApi, ca, env_for
 
 
 class RawLive:
@@ -93,6 +97,34 @@ async def test_a_name_taken_meanwhile_is_adopted_whatever_the_status(
         "(adopted: its name was taken since the plan, by another run or a retry of this one)"
     )
     assert report.to_json()["actions"][0]["adopted"] == "name_taken"  # and in the JSON report
+
+
+async def test_a_ca_adopted_with_fields_the_models_do_not_know_says_its_update_dropped_them(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """Someone made the CA in the UI between our plan and our create, its draft holding a
+    field newer than the docs: the plan could not warn of it, so the step says it went."""
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, [], planner.PlanOptions(workspace_id=WORKSPACE))
+    ca_id = raw.create("A", PURCHASES)
+    with ui_fields(emulator.url) as ui:
+        ui.set(ca_id, "draft_definition", filter_mode="all")
+        settings = resolve(tmp_path, SettingsFile(workspace_id=WORKSPACE), environ=env_for(ui.url))
+        async with target.platform(settings) as client:
+            report = await applier.apply(plan, client)
+        assert ui.fields == {}  # the manifest's draft replaced it, then went into use
+    assert report.ok, report.to_json()
+    assert render.outcome_title(report.outcomes[0]) == (
+        f'create "A" (id {ca_id}) (adopted: its name was taken since the plan, by another run '
+        "or a retry of this one); it held fields the reconciler does not know "
+        "(draft_definition.datapoint.filter_mode): writing the manifest's definition "
+        "replaced the definition and dropped them"
+    )
+    # With --format json, where stdout is the report alone, stderr warns of it as it ends.
+    stderr = io.StringIO()
+    output = Output(no_color=True, stdout=io.StringIO(), stderr=stderr)
+    _step_counter(output, len(plan.actions), Heartbeat(clock=lambda: 0))(report.outcomes[0])
+    assert stderr.getvalue() == f"Warning: {render.outcome_title(report.outcomes[0])}\n"
 
 
 @pytest.mark.parametrize("status", RULE_STATUSES)

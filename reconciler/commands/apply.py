@@ -417,12 +417,16 @@ def _step_counter(
     output: Output, steps: int, heartbeat: Heartbeat
 ) -> Callable[[ActionOutcome], None]:
     """With `--format json`, where stdout is the report alone: how many steps ended, on
-    stderr, a line a minute at most, so that a long apply is seen to move in a CI log."""
+    stderr, a line a minute at most, so that a long apply is seen to move in a CI log; and
+    as a warning, a create that dropped fields the models do not know of the CA it adopted
+    (which the text output says on the step's own line)."""
     ended = 0
 
     def counted(outcome: ActionOutcome) -> None:
         nonlocal ended
         ended += 1
+        if outcome.dropped:
+            output.warn(render.outcome_title(outcome))
         if ended < steps and heartbeat.due():
             output.info(f"applying: {ended:,} of {steps:,} steps ended")
 

@@ -20,7 +20,7 @@ import orjson
 from rich.text import Text
 
 from reconciler.console import Output
-from reconciler.errors import printable, quoted
+from reconciler.errors import first_few, printable, quoted
 from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
 from reconciler.plan.value import (
     ACTION_KINDS,
@@ -289,10 +289,22 @@ ADOPTED_NOTES = {
 }
 
 
+def _dropped_note(paths: list[str]) -> str:
+    """What a create that adopted a CA holding fields the models do not know says of them
+    (in the words of the plan's warning, `planner.drops_fields`)."""
+    if not paths:
+        return ""
+    return (
+        f"; it held fields the reconciler does not know ({first_few(paths, ', ', ', ')}): "
+        "writing the manifest's definition replaced the definition and dropped them"
+    )
+
+
 def outcome_title(outcome: ActionOutcome) -> str:
     """`activate "LTV" (id 7)`, and a note when a create adopted the CA of its name (its
-    own lost create's, or someone else's); a seed says how many users' seeds landed."""
-    adopted = ADOPTED_NOTES.get(outcome.adopted_because or "", "")
+    own lost create's, or someone else's), with the fields the models do not know that
+    writing over it dropped; a seed says how many users' seeds landed."""
+    adopted = ADOPTED_NOTES.get(outcome.adopted_because or "", "") + _dropped_note(outcome.dropped)
     action = outcome.action
     if action.action == "seed":
         where = f" (id {outcome.ca_id})" if outcome.ca_id is not None else ""

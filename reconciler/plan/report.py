@@ -31,6 +31,9 @@ class ActionOutcome:
     #: An adopted CA's name was found taken ("must be unique") with no answer of ours lost:
     #: by another run or a user, or by a retry (a 504 a proxy gave after the server acted).
     taken: bool = False
+    #: An adopted CA's fields the models do not know that writing the create's draft over
+    #: it dropped (the plan, made before the CA existed, could not warn of them).
+    dropped: list[str] = field(default_factory=list)
     #: A `seed` action: users whose seeds for the CA landed.
     users: int | None = None
 
