@@ -23,6 +23,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from reconciler import manifest
@@ -86,14 +88,33 @@ def reads_plain(text: str, flow: bool) -> bool:
     return resolve_plain(text) == STR_TAG
 
 
+#: YAML 1.1's rules for plain scalars, as ruamel.yaml ships them (the spec's: booleans
+#: `yes`, `on`, `y`, `NO`; sexagesimal numbers `1:20`; octal `017`). The reconciler reads
+#: YAML 1.2, where these are text, but PyYAML (yamllint, pre-commit hooks, CI scripts) and
+#: other tools a data team runs over the same files read 1.1: PyYAML's rules are these
+#: without `y` and `n`, which other 1.1 readers (go-yaml v2) take for booleans.
+YAML_1_1 = VersionedResolver(version=(1, 1))
+
+
+def reads_plain_in_yaml_1_1(text: str, flow: bool) -> bool:
+    """Whether a YAML 1.1 reader takes `text`, unquoted, for that text: not for a boolean,
+    a null, a number or a date, nor (in a flow mapping) cut short at a `?`, where PyYAML's
+    own scanner (yamllint's; `yaml.safe_load` without libyaml) ends a plain scalar."""
+    if flow and "?" in text:
+        return False
+    return bool(YAML_1_1.resolve(ScalarNode, text, (True, False)) == STR_TAG)
+
+
 def scalar(text: str, flow: bool) -> str:
     """Text in the style that reads back as itself: plain where it can, double-quoted with
     escapes when it holds a character a reader takes for a line break (NEL, U+2028,
-    U+2029) or nobody sees (controls, format characters), single-quoted otherwise."""
+    U+2029) or nobody sees (controls, format characters), single-quoted otherwise. Plain
+    only where YAML 1.1 reads it as that text too (`'yes'`, `'1:20'`), for the other tools
+    that read the files."""
     styled: str = text
     if not text.isprintable():
         styled = DoubleQuotedScalarString(text)
-    elif not reads_plain(text, flow):
+    elif not reads_plain(text, flow) or not reads_plain_in_yaml_1_1(text, flow):
         styled = SingleQuotedScalarString(text)
     return styled
 
