@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import format_path, quoted
+from reconciler.errors import DataPath, format_path, quoted
 from reconciler.manifest.retention import problems as retention_problems
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
@@ -30,14 +30,33 @@ RESERVED = {
     *(f"lpt{n}" for n in range(1, 10)),
 }
 MAX_STEM = 80
+CAS_KEY = "calculated_attributes"
+
+
+@dataclass(frozen=True)
+class Located:
+    """A note about one field of an exported file, which the command places at the line
+    it wrote the field on: the `file` (its name in the export), the field's `path` in the
+    file's one CA, and what to say."""
+
+    file: str
+    path: DataPath
+    message: str
+
+    @property
+    def in_file(self) -> DataPath:
+        """The field's path from the file's root."""
+        return (CAS_KEY, 0, *self.path)
 
 
 @dataclass
 class Exported:
-    """The manifests to write (file name -> document) and what the user should know."""
+    """The manifests to write (file name -> document) and what the user should know: of a
+    CA (`notes`), or of a field of its file (`located`)."""
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    located: list[Located] = field(default_factory=list)
     #: How many exported CAs kept `protect: true` from the manifests.
     protected: int = 0
 
@@ -119,20 +138,20 @@ def definition_document(definition: CanonicalDefinition) -> dict[str, Any]:
     return document
 
 
+def exported_definition(live: LiveCA) -> CanonicalDefinition | None:
+    """The definition a CA's manifest holds: the active one, or else the draft."""
+    return live.active if live.active is not None else live.draft
+
+
 def ca_document(
-    live: LiveCA,
-    protect: bool = False,
-    drafts: Drafts = "discard",
-    retention: tuple[int, date] | None = None,
+    live: LiveCA, protect: bool = False, drafts: Drafts = "discard"
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The manifest entry of one live CA, and notes about it (the name escaped for a
     terminal: it comes from the workspace). mParticle does not store `protect`: `protect`
     says that the manifests this export replaces (or reads) protect the CA. `drafts` is
-    the policy the export's plan follows, which says what becomes of a stray draft.
-    `retention`: the `retention_days` written along and today (UTC), which the export's
-    plan checks every CA against, unchanged ones too."""
+    the policy the export's plan follows, which says what becomes of a stray draft."""
     notes: list[str] = []
-    definition = live.active if live.active is not None else live.draft
+    definition = exported_definition(live)
     if definition is None:
         return None, [f"{quoted(live.name)} (id {live.id}) has no definition; not exported"]
     entry: dict[str, Any] = {"name": live.name}
@@ -153,15 +172,6 @@ def ca_document(
             f"exported ({fate})"
         )
     entry["definition"] = definition_document(definition)
-    if retention is not None:
-        # mParticle checks retention on create and update only, so a live CA may have
-        # outlived it; the export's plan refuses such a file until the period moves on.
-        for path, message in retention_problems(definition, *retention):
-            notes.append(
-                f"{quoted(live.name)}: {format_path(path)}: {message}; exported as it is, but "
-                "plan refuses that file until the time period is changed (which recalculates "
-                "the CA)"
-            )
     try:
         CalculatedAttribute.model_validate(entry)
     except ValidationError as exc:
@@ -180,6 +190,26 @@ def ca_document(
                 "exported as it is, fix it by hand"
             )
     return entry, notes
+
+
+def outlived_retention(live: LiveCA, file: str, retention: tuple[int, date]) -> list[Located]:
+    """A note on each field of `file` (the CA's) that sets a time period `retention` (the
+    `retention_days` written along, and today in UTC) no longer covers. mParticle checks
+    retention on create and update only, so a live CA may have outlived it; the export's
+    plan, which checks every CA, unchanged ones too, refuses that file until the period
+    moves on. The message is the one the plan gives (its CA named the same way)."""
+    definition = exported_definition(live)
+    if definition is None:
+        return []
+    return [
+        Located(
+            file,
+            path,
+            f"{message} (CA {quoted(live.name)}); exported as it is, but plan refuses that "
+            "file until the time period is changed (which recalculates the CA)",
+        )
+        for path, message in retention_problems(definition, *retention)
+    ]
 
 
 def file_stems(live: list[LiveCA]) -> dict[int, str]:
@@ -222,16 +252,18 @@ def export(
     """One manifest file per CA, named after the CA (ids settle collisions). The CAs named
     in `protected` keep `protect: true`, which the API cannot store (the manifests they
     come from said so). `drafts`: the policy written along, for the notes on stray drafts;
-    `retention`: `retention_days` (written along) and today, for the notes on CAs whose
-    time period the account's retention no longer covers."""
+    `retention`: `retention_days` (written along) and today, for the notes on the fields
+    that set a time period the account's retention no longer covers."""
     result = Exported()
     stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
-        entry, notes = ca_document(
-            ca, protect=ca.name in protected, drafts=drafts, retention=retention
-        )
+        entry, notes = ca_document(ca, protect=ca.name in protected, drafts=drafts)
         result.notes += notes
-        if entry is not None:
-            result.files[f"{stems[ca.id]}.yaml"] = {"calculated_attributes": [entry]}
-            result.protected += ca.name in protected
+        if entry is None:
+            continue
+        file = f"{stems[ca.id]}.yaml"
+        result.files[file] = {CAS_KEY: [entry]}
+        result.protected += ca.name in protected
+        if retention is not None:
+            result.located += outlived_retention(ca, file, retention)
     return result

@@ -3,6 +3,7 @@ with safe file names and notes about what a user should know."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from hypothesis import given, settings
@@ -142,3 +143,28 @@ def test_colliding_and_reserved_names_get_the_id() -> None:
     assert files["a-b-2.yaml"]["calculated_attributes"][0]["name"] == "a-B"
     for document in files.values():
         CalculatedAttribute.model_validate(document["calculated_attributes"][0])
+
+
+def test_a_time_period_the_retention_no_longer_covers_is_noted_at_its_file_and_field() -> None:
+    """The note named the CA, not the file the export's plan refuses: it is now placed at
+    the field (file in the export, path in its CA), which the command gives a line."""
+    old = {**SESSIONS, "time_period": {"type": "since", "date": "2024-01-01"}}
+    long = {**SESSIONS, "time_period": {"type": "within", "within": 9, "within_unit": "weeks"}}
+    cas = [
+        live("Old", 1, active_definition=api_definition(old)),
+        live("Long", 2, draft_definition=api_definition(long)),
+        live("Sessions", 3, active_definition=api_definition(SESSIONS)),
+    ]
+    result = export(cas, retention=(30, date(2024, 4, 1)))
+    assert result.notes == []
+    assert [(note.file, note.in_file) for note in result.located] == [
+        ("long.yaml", ("calculated_attributes", 0, "definition", "time_period", "within")),
+        ("old.yaml", ("calculated_attributes", 0, "definition", "time_period", "date")),
+    ]
+    assert result.located[0].message.startswith("9 weeks (63 days) is longer than the ")
+    assert result.located[1].message.startswith("2024-01-01 is before 2024-03-02, the ")
+    for note, name in zip(result.located, ("Long", "Old"), strict=True):
+        assert note.message.endswith(
+            f'(CA "{name}"); exported as it is, but plan refuses that file until the time '
+            "period is changed (which recalculates the CA)"
+        )

@@ -30,8 +30,15 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from reconciler import manifest
 from reconciler.api import transports as target
 from reconciler.console import Output
-from reconciler.errors import ManifestError, ReconcilerError, first_few, printable
-from reconciler.export import export
+from reconciler.errors import (
+    Issue,
+    ManifestError,
+    ReconcilerError,
+    first_few,
+    format_path,
+    printable,
+)
+from reconciler.export import Located, export
 from reconciler.files import (
     LOCKS,
     held_within,
@@ -167,6 +174,16 @@ def dump(document: dict[str, Any], file: str = "<export>") -> str:
     if read != document:
         raise RuntimeError(f"export wrote YAML for {file} that does not read back: {problem}")
     return text
+
+
+def placed(note: Located, out: Path, text: str) -> str:
+    """`note` at the line and column of its field in the file written (`text`), with the
+    file's path in `--out` and the field's path in its CA: what a plan of the export
+    says of that field."""
+    display = str(out / note.file)
+    where = parse_yaml(text, display).position(note.in_file)
+    line, column = (where.line, where.column) if where is not None else (None, None)
+    return str(Issue(display, line, column, format_path(note.path), note.message))
 
 
 def _written_by_export(path: Path) -> bool:
@@ -515,6 +532,8 @@ def run(options: ExportOptions, output: Output) -> int:
         write(out, documents, replaced, settings.workspace_id)
     for note in result.notes:
         output.warn(note)
+    for located in result.located:
+        output.warn(placed(located, out, documents[located.file]))
     # Into DIR itself, DIR's manifests are the files replaced, which `protect` came from: a
     # DIR an export stopped in (its marker refuses the folder) lost none.
     if protected is None and real_path(directory) != real_path(out):

@@ -232,7 +232,9 @@ def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
 ) -> None:
     """mParticle checks retention on create and update only, so a live CA may hold a
     `since` date the account no longer keeps; the export wrote it with `retention_days`
-    and said nothing, and the plan of the export, which checks every CA, failed."""
+    and said nothing, and the plan of the export, which checks every CA, failed. Then it
+    named the CA but not the file the plan refuses: the note names the file, line, column
+    and field, as the plan does."""
     old = {**SESSIONS, "time_period": {"type": "since", "date": "2000-01-01"}}
     raw.activate(raw.create("Old", old))
     raw.activate(raw.create("Sessions", SESSIONS))
@@ -241,14 +243,19 @@ def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
     )
     notes = [line for line in result.stderr.splitlines() if "retention_days 30" in line]
     assert len(notes) == 1, result.stderr
-    assert notes[0].startswith('Warning: "Old": definition.time_period.date: 2000-01-01 is ')
+    lines = (out / "old.yaml").read_text().splitlines()
+    (line,) = [number for number, text in enumerate(lines, 1) if "2000-01-01" in text]
+    column = lines[line - 1].index("2000-01-01") + 1
+    where = f"{out / 'old.yaml'}:{line}:{column}: definition.time_period.date:"
+    assert notes[0].startswith(f"Warning: {where} 2000-01-01 is before "), notes[0]
     assert notes[0].endswith(
-        "exported as it is, but plan refuses that file until the time period is changed "
-        "(which recalculates the CA)"
+        '(CA "Old"); exported as it is, but plan refuses that file until the time period is '
+        "changed (which recalculates the CA)"
     )
     planned = run_cli("plan", out, env=env)
     assert planned.exit_code == 1, planned.output
     assert "retention_days 30); mParticle refuses it" in planned.stderr
+    assert f"{where} 2000-01-01 is before " in planned.stderr  # the same place
 
 
 def test_the_export_writes_a_whole_number_as_the_user_did(
