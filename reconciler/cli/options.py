@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,11 +92,25 @@ SeedsOption = Annotated[
 ]
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """The parser of a flag that takes one of `choices`, refused in one wording for every
+    such flag (`use text, markdown or json`): an Enum's own check answered `Value error,
+    'xml' is not one of 'text', 'json'.`, pydantic's prefix included."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise typer.BadParameter(f"use {', '.join(choices[:-1])} or {choices[-1]}")
+        return text
+
+    return parse
+
+
 TargetOption = Annotated[
     str | None,
     typer.Option(
         "--target",
         metavar="embedded|mparticle",
+        parser=one_of("embedded", "mparticle"),
         help="embedded (local emulator) or mparticle.",
         show_default=False,
     ),
@@ -111,14 +126,62 @@ ForceOption = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """The range of a number flag: `minimum`/`maximum` included, `above`/`below` not."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None
+    below: float | None = None
+
+    def hold(self, value: float) -> bool:
+        return not (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+            or (self.above is not None and value <= self.above)
+            or (self.below is not None and value >= self.below)
+        )
+
+    def said(self) -> str:
+        """As an error says it, and the README writes it: `between 0.01 and 10000000` (not
+        `1e+07`), `at least 0`, `above 0`, `at least 0 and below 1`."""
+        if self.minimum is not None and self.maximum is not None:
+            return f"between {_shown(self.minimum)} and {_shown(self.maximum)}"
+        return " and ".join(
+            f"{words} {_shown(bound)}"
+            for words, bound in (
+                ("at least", self.minimum),
+                ("above", self.above),
+                ("at most", self.maximum),
+                ("below", self.below),
+            )
+            if bound is not None
+        )
+
+    def helped(self) -> str:
+        """As --help says it: `1 to 64`, `0 or more`, else as an error says it."""
+        if self.above is None and self.below is None and self.minimum is not None:
+            if self.maximum is not None:
+                return f"{_shown(self.minimum)} to {_shown(self.maximum)}"
+            return f"{_shown(self.minimum)} or more"
+        return self.said()
+
+
 def finite_number(
-    minimum: float | None = None, maximum: float | None = None
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    above: float | None = None,
+    below: float | None = None,
 ) -> Callable[[str], float]:
-    """The parser of a float flag within [minimum, maximum]: `nan` and `inf` are no numbers
-    of seconds or users a second, and said so. Typer's own check of the range let them
-    reach it and answered `--rate nan` with "less than or equal to 10000000". A flag with a
-    parser takes no `min`/`max` (Typer would not check them, and would print the range in
-    --help as `[0.01<=x<=10000000.0]`): its help says the range in words, with `ranged`."""
+    """The parser of a float flag within [minimum, maximum] (`above` and `below`: bounds
+    the value may not reach): `nan` and `inf` are no numbers of seconds or users a second,
+    and said so. Typer's own check of the range let them reach it and answered `--rate
+    nan` with "less than or equal to 10000000". A flag with a parser takes no `min`/`max`
+    (Typer would not check them, and would print the range in --help as
+    `[0.01<=x<=10000000.0]`): its help says the range in words, with `ranged`."""
+    bounds = _Bounds(minimum, maximum, above, below)
 
     def parse(text: str) -> float:
         try:
@@ -128,64 +191,44 @@ def finite_number(
         if not math.isfinite(value):
             beyond = "" if math.isnan(value) or "inf" in text.lower() else " (beyond a float)"
             raise typer.BadParameter(f"must be a finite number, not {text}{beyond}")
-        low = minimum is not None and value < minimum
-        high = maximum is not None and value > maximum
-        if low or high:
-            raise typer.BadParameter(f"must be {_range(minimum, maximum)}, not {text}")
+        if not bounds.hold(value):
+            raise typer.BadParameter(f"must be {bounds.said()}, not {text}")
         return value
 
     return parse
 
 
-def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
+def whole_number(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
     """The parser of an integer flag within [minimum, maximum], for a range too wide to
-    print: with Typer's `min`/`max`, --help showed `[1<=x<=9223372036854775807]`."""
+    print: with Typer's `min`/`max`, --help showed `[1<=x<=9223372036854775807]`. Without
+    it, pydantic refused `--max-active ten` with "Input should be a valid integer"."""
+    bounds = _Bounds(minimum, maximum)
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise typer.BadParameter(f"{text!r} is not a whole number") from None
-        if not minimum <= value <= maximum:
-            raise typer.BadParameter(f"must be {_range(minimum, maximum)}, not {text}")
+        if not bounds.hold(value):
+            raise typer.BadParameter(f"must be {bounds.said()}, not {text}")
         return value
 
     return parse
 
 
-def one_of(*choices: str) -> Callable[[str], str]:
-    """The parser of a flag that takes one of `choices`, refused in the words `--format`
-    and `--target` use: an Enum's own check answered `Value error, 'xml' is not one of
-    'text', 'json'.`, pydantic's prefix included."""
-
-    def parse(text: str) -> str:
-        if text not in choices:
-            raise typer.BadParameter(f"use {', '.join(choices[:-1])} or {choices[-1]}")
-        return text
-
-    return parse
-
-
-def ranged(minimum: float | None = None, maximum: float | None = None) -> str:
+def ranged(
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+) -> str:
     """The range of a flag with a parser, for its help: `0 or more`, `0.01 to 100`."""
-    if minimum is None:
-        return f"at most {_shown(maximum)}"
-    if maximum is None:
-        return f"{_shown(minimum)} or more"
-    return f"{_shown(minimum)} to {_shown(maximum)}"
+    return _Bounds(minimum, maximum, above, below).helped()
 
 
-def _range(minimum: float | None, maximum: float | None) -> str:
-    """A range as the README writes it: `between 0.01 and 10000000`, not `1e+07`."""
-    if minimum is None:
-        return f"at most {_shown(maximum)}"
-    if maximum is None:
-        return f"at least {_shown(minimum)}"
-    return f"between {_shown(minimum)} and {_shown(maximum)}"
-
-
-def _shown(bound: float | None) -> str:
-    return str(int(bound)) if bound is not None and float(bound).is_integer() else str(bound)
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
 WorkspaceOption = Annotated[
@@ -205,8 +248,6 @@ def flags_from(
 ) -> Flags:
     from reconciler.settings import Flags
 
-    if target not in (None, "embedded", "mparticle"):
-        raise typer.BadParameter("use embedded or mparticle", param_hint="--target")
     return Flags(
         workspace_id=workspace_id,
         target=target,  # type: ignore[arg-type]

@@ -24,9 +24,21 @@ from reconciler.cli.options import (
     WorkspaceOption,
     finite_number,
     flags_from,
+    one_of,
     ranged,
     whole_number,
 )
+
+#: plan's and show's --format: a plan as text, as a PR comment, or as JSON.
+_PlanFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="text|markdown|json",
+        parser=one_of("text", "markdown", "json"),
+        help="text, markdown (PR comment) or json.",
+    ),
+]
 
 
 @app.command()
@@ -112,12 +124,7 @@ def plan(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also save the plan as JSON.", show_default=False)
     ] = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", metavar="text|markdown|json", help="text, markdown (PR comment) or json."
-        ),
-    ] = "text",
+    fmt: _PlanFormatOption = "text",
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
@@ -134,8 +141,6 @@ def plan(
     """Show what apply would change in the live workspace (one list request)."""
     from reconciler.commands import plan as command
 
-    if fmt not in ("text", "markdown", "json"):
-        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
     options = command.PlanCommandOptions(
         directory=directory,
         out=out,
@@ -191,7 +196,13 @@ _ApplyWaitTimeoutOption = Annotated[
     ),
 ]
 _ApplyFmtOption = Annotated[
-    str, typer.Option("--format", metavar="text|json", help="Report as text or json.")
+    str,
+    typer.Option(
+        "--format",
+        metavar="text|json",
+        parser=one_of("text", "json"),
+        help="Report as text or json.",
+    ),
 ]
 _ApplySeedWaitOption = Annotated[
     float | None,
@@ -231,8 +242,6 @@ def apply(
     from reconciler.commands import apply as command
     from reconciler.workspace.calculations import WAIT_TIMEOUT
 
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter("use text or json", param_hint="--format")
     if wait_timeout is not None and not wait:
         raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
     if seed_wait is not None and seeds is None and plan_file is None:
@@ -262,18 +271,11 @@ def show(
     plan_file: Annotated[
         Path, typer.Argument(metavar="PLANFILE", help="A saved plan (plan --out).")
     ],
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", metavar="text|markdown|json", help="text, markdown (PR comment) or json."
-        ),
-    ] = "text",
+    fmt: _PlanFormatOption = "text",
 ) -> None:
     """Render a saved plan as plan rendered it, offline (no request)."""
     from reconciler.commands import show as command
 
-    if fmt not in ("text", "markdown", "json"):
-        raise typer.BadParameter("use text, markdown or json", param_hint="--format")
     options = command.ShowOptions(plan_file=plan_file, fmt=fmt)  # type: ignore[arg-type]
     run_command(state_of(ctx), lambda output: command.run(options, output))
 
