@@ -164,7 +164,7 @@ def test_help_names_what_a_number_flag_takes_not_its_type(command: str) -> None:
         ("seed", "--concurrency", "N Requests in flight (1 to 64). [default: 8]"),
         ("seed", "--batch-size", "N Users per request (1 to 1000, and under 256 KB)."),
         ("emulator", "--port", "PORT Port (0 to 65535; 0 picks a free one). [default: 8080]"),
-        ("emulator", "--seed-limit", "second; 0: none. [default: 270]"),
+        ("emulator", "--seed-limit", "second (0 or more; 0: none). [default: 270]"),
     ],
 )
 def test_help_says_a_whole_number_flags_range_in_words(command: str, flag: str, said: str) -> None:
@@ -487,9 +487,9 @@ def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> 
     assert "file is not a database" in refused.stderr
     assert short.read_bytes() == b"keep me\n"
     latency = run_cli("emulator", "--latency-ms", "nan")
-    assert (latency.exit_code, latency.stderr) == (
-        1,
-        "Error: --latency-ms must be a finite number, not nan\n",
+    assert latency.exit_code == 1
+    assert latency.stderr.startswith(
+        "Error: Invalid value for '--latency-ms': must be a finite number, not nan\n"
     )
 
 

@@ -7,8 +7,15 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.app import app, run_command, state_of
-from reconciler.cli.options import ranged, whole_number
+from reconciler.cli.app import MAX_WORKSPACE_ID, app, run_command, state_of
+from reconciler.cli.options import finite_number, ranged, whole_number
+
+#: About 31 years: never expired for a test's purposes, and far below the 64-bit integers
+#: a token's `expires_in` is written in (a longer one answered every token request 500).
+MAX_TOKEN_TTL = 1_000_000_000
+#: A century: the dates `retention_days` reaches back to stay dates (a longer one answered
+#: a `since` time period with 500).
+MAX_RETENTION_DAYS = 36_500
 
 _HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 _PortOption = Annotated[
@@ -21,37 +28,116 @@ _PortOption = Annotated[
 ]
 _DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
 _WorkspaceIdOption = Annotated[
-    int | None, typer.Option(help="The only workspace served (any id without it).")
+    int | None,
+    typer.Option(
+        metavar="ID",
+        parser=whole_number(1, MAX_WORKSPACE_ID),
+        help="The only workspace served (any id without it).",
+    ),
 ]
 _ClientIdOption = Annotated[str, typer.Option(help="OAuth client id.")]
 _ClientSecretOption = Annotated[str, typer.Option(help="OAuth client secret.")]
 _ApiKeyOption = Annotated[str, typer.Option(help="Seeding API key.")]
 _ApiSecretOption = Annotated[str, typer.Option(help="Seeding API secret.")]
-_LatencyMsOption = Annotated[float, typer.Option(help="Added latency per request.")]
-_RateLimitOption = Annotated[float | None, typer.Option(help="Requests per second before 429.")]
-_FaultRateOption = Annotated[float, typer.Option(help="Share of requests that fail.")]
-_FaultSeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible faults.")]
-_MaxActiveOption = Annotated[int, typer.Option(help="Active-CA limit of the account.")]
-_RetentionDaysOption = Annotated[
-    int | None, typer.Option(help="Retention period in days (none without it).")
+_LatencyMsOption = Annotated[
+    float,
+    typer.Option(
+        metavar="MS",
+        parser=finite_number(0),
+        help=f"Added latency per request, in milliseconds ({ranged(0)}).",
+    ),
 ]
-_CalculationSecondsOption = Annotated[float, typer.Option(help="How long a (re)calculation takes.")]
-_TokenTtlOption = Annotated[int, typer.Option(help="OAuth token lifetime in seconds.")]
+_RateLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="N",
+        parser=finite_number(above=0),
+        help=f"Requests per second before 429 ({ranged(above=0)}; no limit without it).",
+    ),
+]
+_FaultRateOption = Annotated[
+    float,
+    typer.Option(
+        metavar="SHARE",
+        parser=finite_number(0, 1),
+        help=f"Share of requests that fail ({ranged(0, 1)}).",
+    ),
+]
+_FaultSeedOption = Annotated[
+    int | None,
+    typer.Option(metavar="N", parser=whole_number(), help="Seed for reproducible faults."),
+]
+_MaxActiveOption = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        parser=whole_number(0),
+        help=f"Active-CA limit of the account ({ranged(0)}).",
+    ),
+]
+_RetentionDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="DAYS",
+        parser=whole_number(0, MAX_RETENTION_DAYS),
+        help=f"Retention period in days ({ranged(0, MAX_RETENTION_DAYS)}; none without it).",
+    ),
+]
+_CalculationSecondsOption = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        parser=finite_number(0),
+        help=f"How long a (re)calculation takes ({ranged(0)}).",
+    ),
+]
+_TokenTtlOption = Annotated[
+    int,
+    typer.Option(
+        metavar="SECONDS",
+        parser=whole_number(1, MAX_TOKEN_TTL),
+        help=f"OAuth token lifetime in seconds ({ranged(1, MAX_TOKEN_TTL)}).",
+    ),
+]
 _SeedLimitOption = Annotated[
-    float, typer.Option(help="Seeding API limit in batches (users) per second; 0: none.")
+    float,
+    typer.Option(
+        metavar="N",
+        parser=finite_number(0),
+        help=f"Seeding API limit in batches (users) per second ({ranged(0)}; 0: none).",
+    ),
 ]
 _AccelerationLimitOption = Annotated[
     float,
-    typer.Option(help="How much the seeding rate may grow per window, batches/s; 0: none."),
+    typer.Option(
+        metavar="N",
+        parser=finite_number(0),
+        help=f"How much the seeding rate may grow per window, batches/s ({ranged(0)}; 0: none).",
+    ),
 ]
 _LiveTrafficOption = Annotated[
-    float, typer.Option(help="Share of the seed limit used by simulated live traffic.")
+    float,
+    typer.Option(
+        metavar="SHARE",
+        parser=finite_number(0, below=1),
+        help=f"Share of the seed limit used by simulated live traffic ({ranged(0, below=1)}).",
+    ),
 ]
 _LimitWindowOption = Annotated[
-    float, typer.Option(help="Seconds of the windows the seeding limits measure.")
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        parser=finite_number(above=0),
+        help=f"Seconds of the windows the seeding limits measure ({ranged(above=0)}).",
+    ),
 ]
 _PropagationDelayOption = Annotated[
-    float, typer.Option(help="Seconds before a created or changed CA can be seeded.")
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        parser=finite_number(0),
+        help=f"Seconds before a created or changed CA can be seeded ({ranged(0)}).",
+    ),
 ]
 
 

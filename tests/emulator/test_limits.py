@@ -244,11 +244,11 @@ def test_an_unthrottled_emulator_sends_no_percentage_header(api: Api) -> None:
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--live-traffic", "1", "--live-traffic must be a share of the seed limit"),
-        ("--limit-window", "0", "--limit-window must be positive"),
-        ("--seed-limit", "-1", "--seed-limit must not be negative"),
-        ("--acceleration-limit", "-5", "--acceleration-limit must not be negative"),
-        ("--propagation-delay", "-1", "--propagation-delay must not be negative"),
+        ("--live-traffic", "1", "'--live-traffic': must be at least 0 and below 1, not 1"),
+        ("--limit-window", "0", "'--limit-window': must be above 0, not 0"),
+        ("--seed-limit", "-1", "'--seed-limit': must be at least 0, not -1"),
+        ("--acceleration-limit", "-5", "'--acceleration-limit': must be at least 0, not -5"),
+        ("--propagation-delay", "-1", "'--propagation-delay': must be at least 0, not -1"),
     ],
 )
 def test_bad_limit_flags_are_named(flag: str, value: str, message: str) -> None:
@@ -262,8 +262,12 @@ def test_bad_limit_flags_are_named(flag: str, value: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--token-ttl", "0", "--token-ttl must be positive"),
-        ("--workspace-id", "-3", "--workspace-id must be positive"),
+        ("--token-ttl", "0", "'--token-ttl': must be between 1 and 1000000000, not 0"),
+        (
+            "--workspace-id",
+            "-3",
+            "'--workspace-id': must be between 1 and 9223372036854775807, not -3",
+        ),
     ],
 )
 def test_flags_that_would_serve_nothing_are_named(

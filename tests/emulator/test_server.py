@@ -65,7 +65,7 @@ def test_invalid_options_are_errors() -> None:
         emulator_command(fault_rate=2), check=False, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert "--fault-rate must be between 0 and 1" in result.stderr
+    assert "'--fault-rate': must be between 0 and 1, not 2" in result.stderr
 
 
 def test_listening_socket_is_tcp() -> None:
