@@ -132,6 +132,12 @@ REFUSALS = [
         ["emulator", "--workspace-id", str(2**63)],  # seeding answered 500 (SQLite's integers)
         refused("--workspace-id", f"must be between 1 and 9223372036854775807, not {2**63}"),
     ),
+    # A path below a file: the reason was mkdir's "File exists".
+    (
+        ["emulator", "--port", "0", "--db", "{file}/x.db"],
+        "--db {file}/x.db: cannot use it as the emulator's database ({file} is a file, not a "
+        "directory); name a new file, or an emulator database that is not damaged",
+    ),
 ]
 
 

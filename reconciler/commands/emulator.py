@@ -36,6 +36,17 @@ def _check(options: EmulatorOptions) -> str | None:
     return None
 
 
+def _why(db: Path | None, exc: sqlite3.DatabaseError | OSError) -> str:
+    """Why the database did not open, in the system's or SQLite's words; a file where a
+    folder of its path should be is named (making the folders said only "File exists")."""
+    if not isinstance(exc, OSError):
+        return str(exc)
+    nearest = next((folder for folder in db.parents if folder.exists()), None) if db else None
+    if nearest is not None and not nearest.is_dir():
+        return f"{nearest} is a file, not a directory"
+    return exc.strerror or str(exc)
+
+
 def run(options: EmulatorOptions, output: Output) -> int:
     """Serve until SIGINT/SIGTERM; 0 on a clean stop. Bad options, a port that cannot be
     bound and a database that does not open are user errors (exit 1), found before serving."""
@@ -52,9 +63,9 @@ def run(options: EmulatorOptions, output: Output) -> int:
         app = create_app(options.config, options.db)
     except (sqlite3.DatabaseError, OSError) as exc:
         sock.close()
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ReconcilerError(
-            f"--db {options.db}: cannot use it as the emulator's database ({why}); name a "
+            f"--db {options.db}: cannot use it as the emulator's database "
+            f"({_why(options.db, exc)}); name a "
             "new file, or an emulator database that is not damaged"
         ) from None
 
