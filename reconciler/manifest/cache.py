@@ -255,7 +255,10 @@ def key_of(directory: Path) -> bytes | None:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             _make_key(path)
         except FileExistsError:
-            pass  # another process made it first: read theirs
+            if not directory.is_dir():  # mkdir's word for a file where the folder should be
+                _cache_off(directory, f"cannot write in {directory}: it is a file, not a folder")
+                return None
+            # else another process made the key first: read theirs
         except OSError as exc:
             _cache_off(directory, f"cannot write in {directory}: {exc.strerror or exc}")
             return None
