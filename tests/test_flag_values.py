@@ -54,6 +54,12 @@ REFUSALS = [
     (["apply", "--format", "yaml"], refused("--format", "use text or json")),
     (["show", "plan.json", "--format", ""], refused("--format", "use text, markdown or json")),
     (["export", "--target", "prod"], refused("--target", "use embedded or mparticle")),
+    # A flag that needs another is named in the same form.
+    (
+        ["apply", "--wait-timeout", "5"],
+        refused("--wait-timeout", "only means something with --wait"),
+    ),
+    (["apply", "--seed-wait", "5"], refused("--seed-wait", "only means something with --seeds")),
     (["seed", "s.jsonl", "--target", "x"], refused("--target", "use embedded or mparticle")),
     # The emulator's numbers, which pydantic refused ("Input should be a valid number,
     # unable to parse string as a number") and the command then checked in other words.

@@ -242,10 +242,11 @@ def apply(
     from reconciler.commands import apply as command
     from reconciler.workspace.calculations import WAIT_TIMEOUT
 
+    # The hint quoted as click quotes a parameter's own: `Invalid value for '--wait-timeout'`.
     if wait_timeout is not None and not wait:
-        raise typer.BadParameter("only means something with --wait", param_hint="--wait-timeout")
+        raise typer.BadParameter("only means something with --wait", param_hint="'--wait-timeout'")
     if seed_wait is not None and seeds is None and plan_file is None:
-        raise typer.BadParameter("only means something with --seeds", param_hint="--seed-wait")
+        raise typer.BadParameter("only means something with --seeds", param_hint="'--seed-wait'")
     options = command.ApplyOptions(
         directory=directory,
         plan_file=plan_file,
