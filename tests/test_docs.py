@@ -1,11 +1,14 @@
 """The user docs (README.md, docs/*.md and the READMEs they link to) point at what exists:
 every relative link names a file, every anchor a heading of it, and the resilience
-suite's table names every file of the suite."""
+suite's table names every file of the suite; the seed examples they show are files the
+seed command takes."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = (
@@ -67,3 +70,29 @@ def test_the_seeding_docs_csv_example_is_valid_for_the_example_manifests(tmp_pat
     result = run_cli("seed", seeds, ROOT / "manifests", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "2 read, 2 valid, 0 rejected" in result.stdout, result.stdout
+
+
+def seed_examples(document: Path) -> list[str]:
+    """The JSONL seed examples of `document`: its ```json blocks of users (seeds)."""
+    blocks = re.findall(r"```json\n(.*?)```", document.read_text(encoding="utf-8"), re.DOTALL)
+    return [block for block in blocks if '"calculated_attributes"' in block]
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/seeding.md"])
+def test_the_jsonl_seed_examples_are_jsonl_valid_for_the_example_manifests(
+    document: str, tmp_path: Path
+) -> None:
+    """docs/seeding.md's JSONL example was one user pretty-printed over five lines: saved
+    as a seed file, as its section says a file is, each of its lines was refused as "not
+    valid JSON"."""
+    from tests.support.cli import run_cli
+
+    examples = seed_examples(ROOT / document)
+    assert examples, f"{document} has no JSONL seed example"
+    for number, example in enumerate(examples):
+        seeds = tmp_path / f"seeds{number}.jsonl"
+        seeds.write_text(example, encoding="utf-8")
+        users = len([line for line in example.splitlines() if line.strip()])
+        result = run_cli("seed", seeds, ROOT / "manifests", "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert f"{users} read, {users} valid, 0 rejected" in result.stdout, result.stdout
