@@ -225,7 +225,11 @@ def retry_line(wait: float, error: ApiError, doing: str) -> str:
 
 
 def reason(error: ApiError) -> str:
-    """The failure in a few words for a retry notice: `503 Service unavailable.`."""
-    detail = error.detail
-    head = str(error.status) if error.status is not None else error.message.split(" (")[0]
-    return f"{head} {detail}".strip() if len(detail) <= 200 else f"{head} {detail[:199]}…"
+    """The failure in a few words for a retry notice: `503 Service unavailable.`, or,
+    without a status, ours then the cause: `the connection was refused: All connection
+    attempts failed`."""
+    detail = error.detail if len(error.detail) <= 200 else f"{error.detail[:199]}…"
+    if error.status is not None:
+        return f"{error.status} {detail}".strip()
+    head = error.message.split(" (")[0]
+    return f"{head}: {detail}" if detail else head

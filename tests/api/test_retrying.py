@@ -19,8 +19,16 @@ from reconciler.api.retrying import (
     attempts_for,
     backoff,
     kind_of,
+    reason,
 )
-from reconciler.errors import RateLimited, ServerError, TransportError, duration, until
+from reconciler.errors import (
+    ApiError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    duration,
+    until,
+)
 
 POLICY = RetryPolicy(attempts=12, initial_wait=0.25, max_wait=20)
 
@@ -170,3 +178,32 @@ def test_until_says_the_zone_and_the_day(
     read by someone in another zone, or from a laptop, is an hour or more off."""
     local_zone(zone)
     assert until(seconds, BEFORE_THE_SWITCH) == shown
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            ServerError("server error", status=503, messages=["Service unavailable."]),
+            "503 Service unavailable.",
+        ),
+        (RateLimited("rate limited", messages=[]), "429"),
+        (
+            TransportError(
+                "the connection was refused (is the server running?)",
+                method="POST",
+                path="http://127.0.0.1:8080/platform/.../calculatedattributes",
+                messages=["All connection attempts failed"],
+            ),
+            "the connection was refused: All connection attempts failed",
+        ),
+        (
+            TransportError("no complete answer within 60 s (RECONCILER_REQUEST_TIMEOUT)"),
+            "no complete answer within 60 s",
+        ),
+    ],
+)
+def test_a_retry_notice_says_the_failure_in_words_that_read(error: ApiError, said: str) -> None:
+    """A refused connection was announced as `the connection was refused All connection
+    attempts failed`: our words and httpx's run together, with no stop between them."""
+    assert reason(error) == said
