@@ -72,10 +72,11 @@ def problems(
     if period["type"] == "within" and within is not None and unit in DAYS_PER_UNIT:
         days = within * DAYS_PER_UNIT[unit]
         if days > retention_days:
+            window = f"{within} {unit}" if unit == "days" else f"{within} {unit} ({days} days)"
             return [
                 (
                     ("definition", "time_period", "within"),
-                    f"{within} {unit} ({days} days) is longer than the account's retention of "
+                    f"{window} is longer than the account's retention of "
                     f"{retention_days} days (retention_days); mParticle refuses it: "
                     f'"{API_WITHIN.format(N=retention_days)}". Use at most '
                     f"{retention_days} days",

@@ -137,6 +137,20 @@ def test_the_bounds_are_those_the_api_keeps(
     assert [path[-1] for path, _ in found] == ([wanted] if wanted else [])
 
 
+@pytest.mark.parametrize(
+    ("definition", "said"),
+    [
+        (within(31, "days"), "31 days is longer"),
+        (within(5, "weeks"), "5 weeks (35 days) is longer"),
+    ],
+)
+def test_a_window_too_long_is_said_once_in_days(definition: dict[str, Any], said: str) -> None:
+    """A window in days was said twice: `90 days (90 days) is longer than ...`."""
+    canonical = CalculatedAttribute.model_validate({"name": "X", "definition": definition})
+    ((_, message),) = retention.problems(canonical.canonical, 30, TODAY)
+    assert message.startswith(said + " than the account's retention of 30 days"), message
+
+
 def api_refusal(server: EmulatorServer, definition: dict[str, Any]) -> list[str]:
     response = httpx.post(
         server.url + server.platform_path(),
