@@ -34,6 +34,7 @@ from reconciler.errors import (
     Issue,
     ManifestError,
     ReconcilerError,
+    SettingsError,
     first_few,
     format_path,
     printable,
@@ -309,7 +310,7 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
                 "from, or put reconciler.yaml back as that export wrote it (from Git, say) "
                 "and run this again"
             )
-        return resolve(directory, SettingsFile(), flags), set()
+        return _without_settings_file(directory, flags), set()
     try:
         manifests = manifest.load(directory)
     except ManifestError:
@@ -318,6 +319,23 @@ def source(directory: Path, flags: Flags) -> tuple[Settings, set[str] | None]:
     settings = resolve(directory, manifests.settings, flags)
     chosen = manifests.for_environment(settings.environment)
     return settings, {desired.name for desired in chosen if desired.ca.protect}
+
+
+def _without_settings_file(directory: Path, flags: Flags) -> Settings:
+    """The settings of a DIR without reconciler.yaml: the environment's and the flags',
+    which may name a workspace of mParticle to export from scratch. Not an embedded one,
+    which lives beside its reconciler.yaml: DIR mistyped would get an empty workspace made
+    in it, exported as nothing. There, and for a DIR that is not there, the error names
+    DIR and why, as a plan of it would."""
+    try:
+        settings = resolve(directory, SettingsFile(), flags)
+    except SettingsError:
+        if not directory.is_dir():
+            manifest.load_settings(directory)  # raises: no such directory, or a file
+        raise
+    if settings.target == "embedded":
+        manifest.load_settings(directory)  # raises: no such directory, or no reconciler.yaml
+    return settings
 
 
 def as_written(value: Any) -> Any:

@@ -107,6 +107,26 @@ def test_file_names_are_safe_whatever_the_names(
     plan_is_empty(out, env)
 
 
+def test_a_mistyped_dir_is_named_not_made_into_an_empty_embedded_workspace(tmp_path: Path) -> None:
+    """`export manifest/` (one letter short) said `no workspace id: set workspace_id in
+    manifest/reconciler.yaml`, a file that cannot be, and with a workspace id from the
+    environment made manifest/.reconciler/emulator.db, an empty embedded workspace, and
+    exported it: 0 CAs, exit 0. (From mParticle, a DIR without settings still works: the
+    environment says which workspace, as in the test above.)"""
+    missing, empty, out = tmp_path / "manifest", tmp_path / "empty", tmp_path / "out"
+    empty.mkdir()
+    for env in ({}, {"MPARTICLE_WORKSPACE_ID": "5"}):
+        result = run_cli("export", missing, "--out", out, env=env)
+        assert result.exit_code == 1, result.output
+        assert f"{missing}: no such directory" in result.stderr
+        result = run_cli("export", empty, "--out", out, "--workspace-id", "5", env=env)
+        assert result.exit_code == 1, result.output
+        assert f"is {empty} a manifest directory? It needs a reconciler.yaml" in result.stderr
+    assert not missing.exists()
+    assert list(empty.iterdir()) == []
+    assert not out.exists()
+
+
 def test_stray_drafts_are_reported(tmp_path: Path, emulator: EmulatorServer, raw: RawApi) -> None:
     ca_id = raw.create("LTV", PURCHASES)
     raw.activate(ca_id)
