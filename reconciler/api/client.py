@@ -20,7 +20,7 @@ from pydantic_core import from_json
 from reconciler.api import secrets
 from reconciler.api.answers import http_date
 from reconciler.api.http import Http, shown_url
-from reconciler.errors import ApiError, AuthError
+from reconciler.errors import ApiError, AuthError, NotFoundError
 from reconciler.models import LiveCA
 from reconciler.models.live import read_live, read_live_json
 
@@ -244,7 +244,16 @@ class PlatformClient:
 
     async def list_json(self, name: str | None = None) -> bytes:
         """The list call's answer as sent, for readers of fields the models leave out."""
-        return await self._call("GET", params={"name": name} if name else None, idempotent=True)
+        try:
+            return await self._call("GET", params={"name": name} if name else None, idempotent=True)
+        except NotFoundError as exc:
+            # The list is the workspace itself: its 404 is about the workspace, whose id
+            # the shown path leaves out.
+            raise exc.saying(
+                f"workspace {self.workspace_id} was not found: check the workspace id "
+                "(workspace_id in reconciler.yaml, MPARTICLE_WORKSPACE_ID or --workspace-id) "
+                "and the API URL"
+            ) from None
 
     async def find(self, name: str) -> LiveCA | None:
         """The CA with this exact name, if any."""

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import PURCHASES, SESSIONS, RawApi, ca, env_for, write_manifests
@@ -340,3 +341,18 @@ def test_creates_that_look_like_a_missed_rename_warn(
         "form or whitespace around it"
     ) in text.stdout
     converge(directory, emulator)
+
+
+def test_a_workspace_the_api_does_not_have_is_named(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    """A wrong workspace id read `not found (GET http://.../platform/.../calculatedattributes
+    -> 404): Workspace does not exist.`: the shown path leaves the id out, so the message
+    named no workspace, nor where its id is set."""
+    server = start_emulator(workspace_id=1234)
+    directory = write_manifests(tmp_path, [ca("A")])
+    result = run_cli("plan", directory, "--workspace-id", "999", env=env_for(server.url))
+    assert result.exit_code == 1, result.output
+    assert "workspace 999 was not found: check the workspace id" in result.stderr
+    assert "MPARTICLE_WORKSPACE_ID or --workspace-id" in result.stderr
+    assert "-> 404): Workspace does not exist." in result.stderr
