@@ -143,6 +143,13 @@ def _in_cas(found: list[Issue], items: Any) -> list[Issue]:
     return shown
 
 
+#: What to do with YAML in the manifest tree that is no manifest.
+STRAY_YAML = (
+    "if this file is no manifest, name it in .reconcilerignore beside reconciler.yaml "
+    "(patterns as in .gitignore)"
+)
+
+
 def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
     """The CAs of one manifest file and its problems; also the raw CA items (for the cache)."""
     try:
@@ -162,11 +169,16 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
         return FileResult([], [*unreadable, issue]), []
     items = data.get(CAS_KEY)
     issues = _in_cas(unreadable, items)
+    # A file without CAs whose keys are nothing like them is YAML of something else (a CI
+    # config, Helm values): the way out is the ignore file, not a fix of the file.
+    stray = "" if CAS_KEY in data else f"; {STRAY_YAML}"
     for key in data:
         # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
         if key != CAS_KEY and not key.startswith("x-"):
             hint = suggest(key, [CAS_KEY])
-            advice = f"did you mean `{hint}`?" if hint else f"a manifest file holds `{CAS_KEY}:`"
+            advice = (
+                f"did you mean `{hint}`?" if hint else f"a manifest file holds `{CAS_KEY}:`{stray}"
+            )
             issues.append(
                 document.issue((key,), f"unknown top-level key `{key}`; {advice}", key=True)
             )
