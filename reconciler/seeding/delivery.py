@@ -318,10 +318,15 @@ def _on_signals(
         report.interrupted = signal.Signals(signum).name
         sender.stop()
         http.stop()
+        flying = http.on_the_wire
+        doing = (
+            f"finishing the {flying} request(s) in flight, then stopping (again to stop at once)"
+            if flying
+            else "no request is in flight: stopping"
+        )
         watch.warn(
-            f"{report.interrupted}: sending no more; finishing the {http.on_the_wire} "
-            "request(s) in flight, then stopping (again to stop at once); batches not sent "
-            "yet are left for the resume"
+            f"{report.interrupted}: sending no more; {doing}; batches not sent yet are left "
+            "for the resume"
         )
 
     watched: dict[int, Handler] = {}

@@ -133,7 +133,8 @@ def test_a_signal_sends_nothing_more_and_leaves_batches_waiting_for_their_slot_u
     with serve() as server:
         path, checkpoint, output = stopped_while_waiting(server, tmp_path, "--rate", "10")
         assert server.stats()["requests"][BULK] == 1 == confirmed(checkpoint)
-        assert "SIGINT: sending no more; finishing the 0 request(s) in flight" in output
+        # Not "finishing the 0 request(s) in flight, then stopping (again to stop at once)".
+        assert "SIGINT: sending no more; no request is in flight: stopping; batches" in output
         # One line for the queue, which says the cadence (not "the next request waits
         # 100s", "... 200s", "... 300s", a line per worker, read as a pause of minutes).
         pacing = [line for line in output.splitlines() if line.startswith("pacing:")]
@@ -214,7 +215,9 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
         # A 429 the server counted may still be on its way back when the signal comes: the
         # count of requests on the wire is 0 to 4; what matters is that none is retried.
         assert re.search(
-            r"SIGINT: sending no more; finishing the [0-4] request\(s\) in flight", said
+            r"SIGINT: sending no more; (finishing the [1-4] request\(s\) in flight|no request "
+            r"is in flight: stopping)",
+            said,
         ), output
         server.settings(rate_limit=None)
         report = resume(path, checkpoint, server)
