@@ -554,3 +554,14 @@ def test_this_machine_is_read_one_way_for_credentials_proxies_and_warnings(
 
     assert is_loopback(url) is here
     assert (refusal(url, frozenset()) is None) is here
+
+
+def test_the_problems_of_reconciler_yaml_are_listed_top_to_bottom(tmp_path: Path) -> None:
+    """They came in the model's field order (`workspace_id`, `prune`, then `drafts` of
+    line 1), not the file's, as a manifest's problems do."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    (directory / "reconciler.yaml").write_text("drafts: keep\nworkspace_id: x\nprune: 3\n")
+    result = run_cli("validate", directory)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "reconciler.yaml:" in line]
+    assert [line.split("reconciler.yaml:")[1].split(":")[0] for line in lines] == ["1", "2", "3"]

@@ -182,11 +182,17 @@ def _checked(document: Document) -> tuple[SettingsFile, dict[str, Any]]:
             document.issue(path, message, key=is_key)
             for path, message, is_key in explain(exc, SettingsFile, data)
         ]
-        raise ManifestError(secret_issues + explained) from None
+        raise ManifestError(_in_file_order(secret_issues + explained)) from None
     located = [document.issue(path, message) for path, message in settings_problems(settings)]
     if secret_issues or located:
-        raise ManifestError(secret_issues + located)
+        raise ManifestError(_in_file_order(secret_issues + located))
     return settings, data
+
+
+def _in_file_order(issues: list[Issue]) -> list[Issue]:
+    """Top to bottom, as a manifest file's problems are listed (pydantic's order is the
+    model's fields', which sent a reader up and down the file)."""
+    return sorted(issues, key=lambda issue: (issue.line or 0, issue.column or 0))
 
 
 def _without_secrets(document: Document, data: dict[str, Any]) -> tuple[list[Issue], Any]:
