@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from reconciler.errors import Issue, quoted
+from reconciler.errors import Issue, first_few, quoted
 from reconciler.manifest import cache, overrides
 from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared
@@ -150,6 +150,35 @@ STRAY_YAML = (
 )
 
 
+def _top_level(document: Document, data: dict[Any, Any]) -> list[Issue]:
+    """The unknown top-level keys of a manifest file. A file without CAs none of whose keys
+    looks like them is YAML of something else (a CI config, Helm values): one problem,
+    whose way out is the ignore file, not a fix of each key."""
+    # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
+    unknown = [key for key in data if key != CAS_KEY and not key.startswith("x-")]
+    hints = {key: suggest(key, [CAS_KEY]) for key in unknown}
+    if unknown and CAS_KEY not in data and not any(hints.values()):
+        keys = first_few([f"`{key}`" for key in unknown], ", ", " ")
+        noun = "key" if len(unknown) == 1 else "keys"
+        message = (
+            f"unknown top-level {noun} {keys}; a manifest file holds `{CAS_KEY}:`; {STRAY_YAML}"
+        )
+        return [document.issue((unknown[0],), message, key=True)]
+    return [
+        document.issue(
+            (key,),
+            f"unknown top-level key `{key}`; "
+            + (
+                f"did you mean `{hints[key]}`?"
+                if hints[key]
+                else f"a manifest file holds `{CAS_KEY}:`"
+            ),
+            key=True,
+        )
+        for key in unknown
+    ]
+
+
 def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
     """The CAs of one manifest file and its problems; also the raw CA items (for the cache)."""
     try:
@@ -168,20 +197,7 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
         issue = document.issue((), f"expected a mapping with `{CAS_KEY}:` at the top, got {got}")
         return FileResult([], [*unreadable, issue]), []
     items = data.get(CAS_KEY)
-    issues = _in_cas(unreadable, items)
-    # A file without CAs whose keys are nothing like them is YAML of something else (a CI
-    # config, Helm values): the way out is the ignore file, not a fix of the file.
-    stray = "" if CAS_KEY in data else f"; {STRAY_YAML}"
-    for key in data:
-        # `x-...` keys are for YAML anchors shared by several CAs (as in docker-compose).
-        if key != CAS_KEY and not key.startswith("x-"):
-            hint = suggest(key, [CAS_KEY])
-            advice = (
-                f"did you mean `{hint}`?" if hint else f"a manifest file holds `{CAS_KEY}:`{stray}"
-            )
-            issues.append(
-                document.issue((key,), f"unknown top-level key `{key}`; {advice}", key=True)
-            )
+    issues = _in_cas(unreadable, items) + _top_level(document, data)
     if items is None:
         return FileResult([], issues), []
     if not isinstance(items, list):
