@@ -297,6 +297,8 @@ class Plan(_Value):
         format 1 lacks)."""
         try:
             raw = path.read_bytes()
+        except IsADirectoryError:
+            raise ReconcilerError(_a_folder(path)) from None
         except OSError as exc:
             raise ReconcilerError(f"cannot read plan {path}: {exc.strerror}") from None
         try:
@@ -374,3 +376,20 @@ def summarize(actions: list[Action], unchanged: int, unmanaged: int) -> Summary:
     for action in actions:
         counts[action.action] += 1
     return Summary(**counts, unchanged=unchanged, unmanaged=unmanaged)
+
+
+def _a_folder(path: Path) -> str:
+    """A folder named as a plan: where `plan --env all --out DIR` put one plan per
+    environment, the plans to name instead."""
+    try:
+        plans = sorted(entry.name for entry in path.iterdir() if entry.suffix == ".json")
+    except OSError:
+        plans = []
+    said = f"cannot read plan {path}: it is a directory"
+    if not plans:
+        return said
+    shown = ", ".join(str(path / name) for name in plans[:3]) + (", …" if len(plans) > 3 else "")
+    return (
+        f"{said} (`plan --env all --out` writes one plan per environment into one): name a "
+        f"plan in it, {shown}"
+    )

@@ -59,3 +59,19 @@ def test_show_of_something_that_is_not_a_plan_is_a_user_error(tmp_path: Path) ->
         result = run_cli("show", path)
         assert result.exit_code == 1
         assert said in result.stderr, result.stderr
+
+
+def test_a_folder_of_plans_named_as_a_plan_is_told_which_plans_it_holds(tmp_path: Path) -> None:
+    """`plan --env all --out plans` writes plans/<env>.json; `show plans` then said
+    `cannot read plan plans: Is a directory`, the system's words, and named none of them."""
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for name in ("dev", "prod"):
+        (plans / f"{name}.json").write_text(json.dumps(V1))
+    for command in (["show", plans], ["apply", "--plan", plans]):
+        result = run_cli(*command)
+        assert result.exit_code == 1
+        assert f"cannot read plan {plans}: it is a directory (`plan --env all --out`" in (
+            result.stderr
+        )
+        assert f"name a plan in it, {plans / 'dev.json'}, {plans / 'prod.json'}" in result.stderr
