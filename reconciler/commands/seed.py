@@ -215,7 +215,7 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
     if not report.dry_run:
         lines.append(
             f"  requests: {report.requests:,} ({report.retries:,} retried), "
-            f"{report.bytes / 1e6:,.1f} MB in {report.elapsed:,.1f}s"
+            f"{size(report.bytes)} in {report.elapsed:,.1f}s"
         )
         if report.rate_configured:
             lines.append(_rate_line(report))
@@ -231,7 +231,7 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
         pending = report.batches_total - report.batches_skipped
         lines.append(
             f"Dry run: would send {report.users_valid:,} user(s) in {pending:,} request(s) "
-            f"({report.bytes / 1e6:,.1f} MB); nothing was sent."
+            f"({size(report.bytes)}); nothing was sent."
         )
     elif done and report.complete and report.failure is None and report.interrupted is None:
         landed = report.users_sent + report.users_already_sent
@@ -262,6 +262,15 @@ def refused(report: SeedReport, options: SeedOptions) -> str | None:
             f"landed; each is in {report.rejects} with the reason"
         )
     return None
+
+
+def size(count: int) -> str:
+    """`431 bytes`, `12.3 KB`, `4.2 MB`: a small file's requests are not `0.0 MB`."""
+    if count < 1_000:
+        return f"{count:,} bytes"
+    if count < 1_000_000:
+        return f"{count / 1e3:,.1f} KB"
+    return f"{count / 1e6:,.1f} MB"
 
 
 def _rate_line(report: SeedReport) -> str:

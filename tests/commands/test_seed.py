@@ -1003,3 +1003,19 @@ def test_skip_invalid_never_sends_a_user_over_the_limits(serve: Serve, tmp_path:
     assert sorted(user_key(user) for user in stored) == sorted(
         user_key(bodies[index]) for index in (0, 4)
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (588, "588 bytes"),
+        (358_900, "358.9 KB"),
+        (4_200_000, "4.2 MB"),
+        (2_000_000_000, "2,000.0 MB"),
+    ],
+)
+def test_the_summary_says_a_size_in_the_unit_that_shows_it(count: int, said: str) -> None:
+    """The three users of manifests/seeds.jsonl were `0.0 MB` in a dry run and in the
+    summary of a run that sent them: a size of nothing."""
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=True, bytes=count)
+    assert f"({said}); nothing was sent." in "\n".join(summary(report))
