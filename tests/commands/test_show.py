@@ -68,7 +68,8 @@ def test_a_folder_of_plans_named_as_a_plan_is_told_which_plans_it_holds(tmp_path
     plans.mkdir()
     for name in ("dev", "prod"):
         (plans / f"{name}.json").write_text(json.dumps(V1))
-    for command in (["show", plans], ["apply", "--plan", plans]):
+    commands: list[list[str | Path]] = [["show", plans], ["apply", "--plan", plans]]
+    for command in commands:
         result = run_cli(*command)
         assert result.exit_code == 1
         assert f"cannot read plan {plans}: it is a directory (`plan --env all --out`" in (
