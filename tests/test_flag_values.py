@@ -3,7 +3,8 @@ flag named, what it takes, the value given, the usage line and where help is, ex
 pydantic wording ("Input should be a valid number", "Value error, ..."), no traceback.
 
 One table over the flags: a row per flag and kind of bad value (not a number, out of its
-range, not one of its choices), each with the exact first line the user reads; and every
+range, not one of its choices, no value at all), each with the exact first line the user
+reads; and every
 option of every command, read from the command line's own definition (so that a flag
 added tomorrow is among them), given text that is no number.
 """
@@ -138,6 +139,12 @@ REFUSALS = [
         ["emulator", "--workspace-id", str(2**63)],  # seeding answered 500 (SQLite's integers)
         refused("--workspace-id", f"must be between 1 and 9223372036854775807, not {2**63}"),
     ),
+    # No value at all: click's parser said so without the usage line every other error has.
+    (["plan", "--format"], "Option '--format' requires an argument."),
+    (["show", "plan.json", "--format"], "Option '--format' requires an argument."),
+    (["seed", "s.jsonl", "--checkpoint"], "Option '--checkpoint' requires an argument."),
+    (["emulator", "--port"], "Option '--port' requires an argument."),
+    (["apply", "--force=yes"], "Option '--force' does not take a value."),
     # A path below a file: the reason was mkdir's "File exists".
     (
         ["emulator", "--port", "0", "--db", "{file}/x.db"],
@@ -168,7 +175,7 @@ def test_a_bad_flag_value_is_refused_in_our_words(
     assert result.exit_code == 1, result.output
     first, *rest = result.stderr.splitlines()
     assert first == f"Error: {said.format(file=file)}", result.stderr
-    if said.startswith("Invalid value for"):  # a usage error: the usage line and help follow
+    if said.startswith(("Invalid value for", "Option '")):  # a usage error: usage, help follow
         assert rest[0].startswith(f"Usage: reconciler {args[0]} "), result.stderr
         assert rest[1] == f"See `reconciler {args[0]} --help` for every option.", result.stderr
     assert [word for word in FOREIGN if word in result.output] == []
@@ -184,3 +191,15 @@ def test_no_flag_answers_in_pydantic_words(
     result = run_cli(command, *NEEDS.get(command, []), flag, "abc")
     assert result.exit_code in (0, 1), result.output
     assert [word for word in FOREIGN if word in result.output] == [], result.output
+
+
+def test_a_global_flag_given_a_value_shows_the_usage_line() -> None:
+    """`reconciler --debug=1 plan`: click's parser said so with no usage line, unlike every
+    other usage error."""
+    result = run_cli("--debug=1", "plan")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        "Error: Option '--debug' does not take a value.",
+        "Usage: reconciler [OPTIONS] COMMAND [ARGS]...",
+        "See `reconciler --help` for every option.",
+    ]

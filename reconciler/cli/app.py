@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, cast
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
@@ -110,6 +110,25 @@ def _given(args: Sequence[str], flag: str) -> bool:
     return flag in (words[: words.index("--")] if "--" in words else words)
 
 
+class _UsageError(Protocol):
+    """click's UsageError, which Typer keeps in a private module: what it knows of where
+    it was raised (None: nowhere in particular)."""
+
+    ctx: Any
+
+
+def _unplaced(error: typer.TyperException) -> bool:
+    """Whether `error` is a usage error that does not say in which command it arose: click's
+    parser raises `Option '--format' requires an argument.` (a flag at the end of the line)
+    and `Option '--force' does not take a value.` so, and `_usage_message` can then give no
+    usage line and no pointer to the help, which every other usage error has."""
+    return getattr(error, "ctx", False) is None
+
+
+def _place(error: typer.TyperException, ctx: Any) -> None:
+    cast(_UsageError, error).ctx = ctx
+
+
 class ReconcilerGroup(TyperGroup):
     """The command group: every command accepts the global options too, and every way a
     run can end (an exit code, a usage error, Ctrl-C, a bug) becomes an exit code here."""
@@ -123,11 +142,25 @@ class ReconcilerGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # a click Context (typer names its class privately)
         try:
             return super().invoke(ctx)
+        except typer.TyperException as exc:  # while the command's own flags are parsed
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name and _unplaced(exc) else None
+            if command is not None:
+                _place(exc, command.context_class(command, info_name=name, parent=ctx))
+            raise
         except KeyboardInterrupt as exc:
             # Ctrl-C (or SIGTERM) before a command's body runs, while it imports what it
             # needs: Typer would end the run with 130 and no word.
             state = state_of(ctx)
             raise typer.Exit(exit_code_for(exc, state.output(), debug=state.debug)) from None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:  # a global flag's (`--debug=1`)
+            if _unplaced(exc):
+                _place(exc, ctx)
+            raise
 
     def main(
         self,
