@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from reconciler import __version__
 from reconciler.cli import app
@@ -254,7 +255,54 @@ def test_test_help_names_its_paths_as_the_synopsis_does() -> None:
     assert "### `reconciler test [DIR | FILE...]`" in readme
     refused = run_cli("test", "a.test.yaml", "manifests")
     assert refused.exit_code == 1
-    assert "Invalid value for DIR | FILE...: give one manifest directory" in refused.stderr
+    assert "Invalid value for 'DIR | FILE...': give one manifest directory" in refused.stderr
+
+
+def _reference(command: str) -> tuple[str, str]:
+    """The README's synopsis of `command` (its heading, `reconciler seed FILE [DIR]`, without
+    `reconciler seed`) and the text of its section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    heading = re.search(rf"^### `reconciler {command}( [^`]*)?`\n", readme, re.MULTILINE)
+    assert heading is not None, command
+    end = re.compile(r"^##", re.MULTILINE).search(readme, heading.end())
+    return (heading[1] or "").strip(), readme[heading.end() : end.start() if end else None]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_usage_line_reads_as_the_readme_synopsis(command: str) -> None:
+    """The usage lines read `show [OPTIONS] {PLANFILE}`, `seed [OPTIONS] {file} [directory]`
+    and `plan [OPTIONS] [directory]` (Typer's braces for a required argument, and the names
+    of the function's parameters), where the README's synopses read `show PLANFILE`, `seed
+    FILE [DIR]`, `plan [DIR]`. An option the synopsis names (`apply [DIR | --plan FILE]`)
+    is among the usage line's [OPTIONS]."""
+    synopsis, _ = _reference(command)
+    arguments = re.sub(r" \| --[\w-]+ [A-Z]+", "", synopsis)
+    usage = run_cli(command, "--help").stdout.splitlines()[0]
+    assert usage == f"Usage: reconciler {command} [OPTIONS] {arguments}".rstrip()
+
+
+def _path_options() -> list[tuple[str, str, str | None]]:
+    """(command, flag, metavar) of every option that takes a path."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    return [
+        (name, param.opts[0], param.metavar)
+        for name, command in sorted(group.commands.items())
+        for param in command.params
+        if isinstance(param, TyperOption) and param.type_descriptor.annotation is Path
+    ]
+
+
+@pytest.mark.parametrize(("command", "flag", "metavar"), _path_options())
+def test_help_names_a_path_flags_value_as_the_readme_does(
+    command: str, flag: str, metavar: str | None
+) -> None:
+    """--help showed `--out <path>`, `--rejects <path>`, Typer's name for the type, where
+    the README writes `--out FILE` (`export --out DIR`) and `--rejects FILE`."""
+    assert metavar in ("FILE", "DIR"), (command, flag)
+    helped = run_cli(command, "--help").stdout
+    assert re.search(rf"^  {flag} {metavar} ", helped, re.MULTILINE), helped
+    assert f"`{flag} {metavar}`" in _reference(command)[1], (command, flag)
 
 
 def test_debug_after_the_command_shows_the_traceback_of_a_bug(

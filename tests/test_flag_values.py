@@ -3,16 +3,19 @@ flag named, what it takes, the value given, the usage line and where help is, ex
 pydantic wording ("Input should be a valid number", "Value error, ..."), no traceback.
 
 One table over the flags: a row per flag and kind of bad value (not a number, out of its
-range, not one of its choices, no value at all), each with the exact first line the user
-reads; and every
-option of every command, read from the command line's own definition (so that a flag
-added tomorrow is among them), given text that is no number.
+range, not one of its choices, an empty path, no value at all), each with the exact first
+line the user reads; and every option of every command, read from the command line's own
+definition (so that a flag added tomorrow is among them), given text that is no number.
+Every path parameter, read from that definition too, has its row for an empty path.
 """
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -21,19 +24,37 @@ from typer.core import TyperGroup
 from reconciler.cli import GLOBAL_OPTIONS, app
 from tests.support.cli import run_cli
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _commands() -> dict[str, Any]:
+    """Every command, by name (click's commands: Typer names their class privately)."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    return dict(sorted(group.commands.items()))
+
 
 def _options() -> list[tuple[str, str]]:
     """Every option that takes a value, as (command, flag)."""
-    group = typer.main.get_command(app)
-    assert isinstance(group, TyperGroup)
     return [
         (name, param.opts[0])
-        for name, command in sorted(group.commands.items())
+        for name, command in _commands().items()
         for param in command.params
         if param.param_type_name == "option"
         and not getattr(param, "is_flag", False)
         and param.name not in GLOBAL_OPTIONS
     ]
+
+
+def _path_parameters() -> set[tuple[str, str]]:
+    """Every parameter that takes a path, as (command, its name in an error: the flag, or
+    the argument's metavar)."""
+    return {
+        (name, param.opts[0] if param.param_type_name == "option" else param.metavar or param.name)
+        for name, command in _commands().items()
+        for param in command.params
+        if param.type_descriptor.annotation in (Path, list[Path])
+    }
 
 
 OPTIONS = _options()
@@ -47,6 +68,9 @@ FOREIGN = ("Input should", "Value error", "unable to parse", "Traceback", "This 
 def refused(flag: str, why: str) -> str:
     return f"Invalid value for '{flag}': {why}"
 
+
+#: An empty path (`"$UNSET_VAR"`): Typer read it as `Path('')`, the current folder.
+NO_PATH = "'' names no file or folder"
 
 #: (arguments, the first line after "Error: "). `{file}` is a plain file.
 REFUSALS = [
@@ -139,6 +163,27 @@ REFUSALS = [
         ["emulator", "--workspace-id", str(2**63)],  # seeding answered 500 (SQLite's integers)
         refused("--workspace-id", f"must be between 1 and 9223372036854775807, not {2**63}"),
     ),
+    # An empty path, on every path parameter (`test_every_path_parameter_has_its_row` holds
+    # the list whole). Before: `plan --out ''` said `--out .: is a directory`, `test ''`
+    # nine errors about `.`, `apply ''` applied the current folder's manifests.
+    (["validate", ""], refused("DIR", NO_PATH)),
+    (["test", ""], refused("DIR | FILE...", NO_PATH)),
+    (["test", "a.test.yaml", ""], refused("DIR | FILE...", NO_PATH)),
+    (["test", "--junit", ""], refused("--junit", NO_PATH)),
+    (["plan", ""], refused("DIR", NO_PATH)),
+    (["plan", "--out", ""], refused("--out", NO_PATH)),
+    (["plan", "--seeds", ""], refused("--seeds", NO_PATH)),
+    (["apply", ""], refused("DIR", NO_PATH)),
+    (["apply", "--plan", ""], refused("--plan", NO_PATH)),
+    (["apply", "--seeds", ""], refused("--seeds", NO_PATH)),
+    (["show", ""], refused("PLANFILE", NO_PATH)),
+    (["export", ""], refused("DIR", NO_PATH)),
+    (["export", "--out", ""], refused("--out", NO_PATH)),
+    (["seed", ""], refused("FILE", NO_PATH)),
+    (["seed", "s.jsonl", ""], refused("DIR", NO_PATH)),
+    (["seed", "s.jsonl", "--rejects", ""], refused("--rejects", NO_PATH)),
+    (["seed", "s.jsonl", "--checkpoint", ""], refused("--checkpoint", NO_PATH)),
+    (["emulator", "--port", "0", "--db", ""], refused("--db", NO_PATH)),
     # No value at all: click's parser said so without the usage line every other error has.
     (["plan", "--format"], "Option '--format' requires an argument."),
     (["show", "plan.json", "--format"], "Option '--format' requires an argument."),
@@ -165,7 +210,7 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(emulator, "serve", serve)
 
 
-@pytest.mark.parametrize(("args", "said"), REFUSALS, ids=[" ".join(args) for args, _ in REFUSALS])
+@pytest.mark.parametrize(("args", "said"), REFUSALS, ids=[shlex.join(args) for args, _ in REFUSALS])
 def test_a_bad_flag_value_is_refused_in_our_words(
     tmp_path: Path, args: list[str], said: str
 ) -> None:
@@ -193,6 +238,17 @@ def test_no_flag_answers_in_pydantic_words(
     assert [word for word in FOREIGN if word in result.output] == [], result.output
 
 
+def test_every_path_parameter_has_its_row() -> None:
+    """Each parameter that takes a path refuses an empty one, in the table above: a path
+    flag added tomorrow needs its row."""
+    rows = {
+        (args[0], said.removeprefix("Invalid value for '").partition("'")[0])
+        for args, said in REFUSALS
+        if said.endswith(NO_PATH)
+    }
+    assert _path_parameters() == rows
+
+
 def test_a_global_flag_given_a_value_shows_the_usage_line() -> None:
     """`reconciler --debug=1 plan`: click's parser said so with no usage line, unlike every
     other usage error."""
@@ -203,3 +259,19 @@ def test_a_global_flag_given_a_value_shows_the_usage_line() -> None:
         "Usage: reconciler [OPTIONS] COMMAND [ARGS]...",
         "See `reconciler --help` for every option.",
     ]
+
+
+def test_an_empty_path_is_refused_and_one_of_spaces_is_a_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--junit ''` is no file (it was read as `.`, and refused after the tests ran as "is
+    a directory"); `--junit ' '` names a file, odd as it is, as the system has it."""
+    shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
+    monkeypatch.chdir(tmp_path)
+    empty = run_cli("test", "manifests", "--junit", "")
+    assert empty.exit_code == 1, empty.output
+    assert empty.stdout == ""  # refused before any test ran
+    assert empty.stderr.startswith(f"Error: {refused('--junit', NO_PATH)}\n"), empty.stderr
+    spaces = run_cli("test", "manifests", "--junit", " ")
+    assert spaces.exit_code == 0, spaces.output
+    assert (tmp_path / " ").read_text().startswith("<?xml")

@@ -185,7 +185,7 @@ def test_pre_commit_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not pattern.search("README.md")
     entry = shlex.split(hook["entry"])
     assert entry[:2] == ["reconciler", "validate"]
-    assert "[directory]" in _help("validate")
+    assert "Usage: reconciler validate [OPTIONS] [DIR]\n" in _help("validate")
     # As pre-commit runs it in this repository: from the root, on the example manifests.
     monkeypatch.chdir(ROOT)
     result = run_cli(*entry[1:], *hook["args"])

@@ -68,7 +68,7 @@ FLAGS = {
 REFERENCE = {
     "plan": "### `reconciler plan [DIR]`",
     "apply": "### `reconciler apply [DIR | --plan FILE]`",
-    "export": "### `reconciler export`",
+    "export": "### `reconciler export [DIR]`",
     "seed": "### `reconciler seed FILE [DIR]`",
     "validate": "### `reconciler validate [DIR]`",
 }

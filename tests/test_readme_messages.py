@@ -118,3 +118,14 @@ def test_the_stopped_apply_example_is_what_the_report_prints() -> None:
     assert [line for line in shown if line != "  ..."] == [
         line for line in printed if line in shown
     ]
+
+
+def test_the_usage_error_example_is_what_an_unset_variable_gives() -> None:
+    """The README's usage error: `plan --out "$PLAN_FILE"` with PLAN_FILE unset is `plan
+    --out ''`, which was read as the current folder (`--out .: is a directory`)."""
+    shown = output("## Exit codes")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert '`reconciler plan --out "$PLAN_FILE"`, with `PLAN_FILE` unset' in readme
+    result = run_cli("--no-color", "plan", "--out", "")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == shown

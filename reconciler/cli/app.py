@@ -192,9 +192,12 @@ class ReconcilerGroup(TyperGroup):
 
 
 class SynopsisCommand(TyperCommand):
-    """A command whose argument with a metavar reads as the README's synopsis, `[DIR |
-    FILE...]`, in the usage line and in --help: Typer wrote a list of paths `[PATH]...`
-    and `PATH <list[Path]>`, and has no way to leave an argument's type out of its help."""
+    """A command whose arguments, each with a metavar, read as the README's synopsis (`[DIR]`,
+    `FILE [DIR]`, `PLANFILE`, `[DIR | FILE...]`) in the usage line and in --help. Typer
+    wrote braces around a required argument (`{PLANFILE}`), a list of paths as `[PATH]...`
+    and `PATH <list[Path]>`, the type after each argument's name (`DIR <Path>` once it has
+    a parser), and has no way to leave that type out of its help. Every command that takes
+    an argument is one."""
 
     # `ctx`, `formatter`: click's Context and HelpFormatter (typer names its click privately).
     def collect_usage_pieces(self, ctx: Any) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.app import MAX_WORKSPACE_ID, app, run_command, state_of
-from reconciler.cli.options import finite_number, ranged, whole_number
+from reconciler.cli.options import finite_number, path, ranged, whole_number
 
 #: About 31 years: never expired for a test's purposes, and far below the 64-bit integers
 #: a token's `expires_in` is written in (a longer one answered every token request 500).
@@ -26,7 +26,10 @@ _PortOption = Annotated[
         help=f"Port ({ranged(0, 65535)}; 0 picks a free one).",
     ),
 ]
-_DbOption = Annotated[Path | None, typer.Option(help="SQLite file (in memory without it).")]
+_DbOption = Annotated[
+    Path | None,
+    typer.Option(metavar="FILE", parser=path, help="SQLite file (in memory without it)."),
+]
 _WorkspaceIdOption = Annotated[
     int | None,
     typer.Option(

@@ -16,9 +16,26 @@ from reconciler.cli.app import MAX_WORKSPACE_ID
 if TYPE_CHECKING:
     from reconciler.settings import Flags
 
+
+def path(text: str | Path) -> Path:
+    """The parser of every path parameter: an empty one, which is what `"$UNSET_VAR"` gives
+    in CI, is refused. Typer read it as `Path('')`, the current folder: `plan --out ''`
+    said `--out .: is a directory`, and `apply ''` applied the current folder's manifests.
+    A name of spaces is a name (the system takes it, and so does this); a default arrives
+    as the Path it is."""
+    if text == "":
+        raise typer.BadParameter("'' names no file or folder")
+    return Path(text)
+
+
 DirArg = Annotated[
     Path,
-    typer.Argument(help="Manifest directory (holds reconciler.yaml).", show_default=True),
+    typer.Argument(
+        metavar="DIR",
+        parser=path,
+        help="Manifest directory (holds reconciler.yaml).",
+        show_default=True,
+    ),
 ]
 
 
@@ -85,6 +102,7 @@ SeedsOption = Annotated[
     typer.Option(
         "--seeds",
         metavar="FILE",
+        parser=path,
         help="Seed file (JSONL or CSV, as for seed): each CA it seeds gets its seeds before "
         "it is activated.",
         show_default=False,

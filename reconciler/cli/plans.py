@@ -25,6 +25,7 @@ from reconciler.cli.options import (
     finite_number,
     flags_from,
     one_of,
+    path,
     ranged,
     whole_number,
 )
@@ -41,7 +42,7 @@ _PlanFormatOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def validate(
     ctx: typer.Context, directory: DirArg = Path("manifests"), env: SummaryEnvOption = None
 ) -> None:
@@ -58,6 +59,7 @@ _TestPathsArg = Annotated[
     list[Path] | None,
     typer.Argument(
         metavar=TEST_PATHS,
+        parser=path,
         help="A manifest directory (holds reconciler.yaml) [default: manifests], or test files "
         "to run alone (with the manifests of the folder holding the reconciler.yaml above "
         "them).",
@@ -83,7 +85,11 @@ def ca_tests(
     junit: Annotated[
         Path | None,
         typer.Option(
-            "--junit", help="Also write JUnit XML for CI test reporters.", show_default=False
+            "--junit",
+            metavar="FILE",
+            parser=path,
+            help="Also write JUnit XML for CI test reporters.",
+            show_default=False,
         ),
     ] = None,
     quiet: Annotated[
@@ -103,7 +109,8 @@ def ca_tests(
     files = tuple(path for path in given if path.name.endswith(TEST_SUFFIXES))
     if len(given) > 1 and len(files) != len(given):
         raise typer.BadParameter(
-            "give one manifest directory, or test files (*.test.yaml)", param_hint=TEST_PATHS
+            "give one manifest directory, or test files (*.test.yaml)",
+            param_hint=f"'{TEST_PATHS}'",  # quoted as click quotes a parameter's own
         )
     options = command.TestOptions(
         directory=given[0],
@@ -117,12 +124,19 @@ def ca_tests(
     run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def plan(
     ctx: typer.Context,
     directory: DirArg = Path("manifests"),
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also save the plan as JSON.", show_default=False)
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            parser=path,
+            help="Also save the plan as JSON (with --env all: a directory, a file an environment).",
+            show_default=False,
+        ),
     ] = None,
     fmt: _PlanFormatOption = "text",
     detailed_exitcode: Annotated[
@@ -159,6 +173,8 @@ def plan(
 _ApplyDirectoryArg = Annotated[
     Path | None,
     typer.Argument(
+        metavar="DIR",
+        parser=path,
         help="Manifest directory (holds reconciler.yaml) [default: manifests; with "
         "--plan, the directory the plan was made from].",
         show_default=False,
@@ -167,7 +183,11 @@ _ApplyDirectoryArg = Annotated[
 _ApplyPlanFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--plan", help="Apply exactly this saved plan (from plan --out).", show_default=False
+        "--plan",
+        metavar="FILE",
+        parser=path,
+        help="Apply exactly this saved plan (from plan --out).",
+        show_default=False,
     ),
 ]
 _ApplyAutoApproveOption = Annotated[
@@ -217,7 +237,7 @@ _ApplySeedWaitOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def apply(
     ctx: typer.Context,
     directory: _ApplyDirectoryArg = None,
@@ -266,11 +286,11 @@ def apply(
     run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def show(
     ctx: typer.Context,
     plan_file: Annotated[
-        Path, typer.Argument(metavar="PLANFILE", help="A saved plan (plan --out).")
+        Path, typer.Argument(metavar="PLANFILE", parser=path, help="A saved plan (plan --out).")
     ],
     fmt: _PlanFormatOption = "text",
 ) -> None:
@@ -281,17 +301,18 @@ def show(
     run_command(state_of(ctx), lambda output: command.run(options, output))
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def export(
     ctx: typer.Context,
     directory: DirArg = Path("manifests"),
-    out: Annotated[Path, typer.Option("--out", help="Directory to write manifests to.")] = Path(
-        "exported"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", parser=path, help="Directory to write manifests to."),
+    ] = Path("exported"),
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Replace the files an earlier export wrote in OUT (only those)."
+            "--force", help="Replace the files an earlier export wrote in --out (only those)."
         ),
     ] = False,
     workspace_id: WorkspaceOption = None,

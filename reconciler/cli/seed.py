@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.app import app, run_command, state_of
+from reconciler.cli.app import SynopsisCommand, app, run_command, state_of
 from reconciler.cli.options import (
     DirArg,
     EnvOption,
@@ -17,6 +17,7 @@ from reconciler.cli.options import (
     finite_number,
     flags_from,
     one_of,
+    path,
     ranged,
     whole_number,
 )
@@ -29,7 +30,12 @@ MIN_SEED_RATE_CEILING, MAX_SEED_RATE_CEILING = 0.01, 100.0
 
 
 _FileArg = Annotated[
-    Path, typer.Argument(help="Seed file: JSONL (one user a line, API body shape) or CSV.")
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        parser=path,
+        help="Seed file: JSONL (one user a line, API body shape) or CSV.",
+    ),
 ]
 _EnvironmentOption = Annotated[
     str | None,
@@ -60,10 +66,14 @@ _SkipInvalidOption = Annotated[
     ),
 ]
 _RejectsOption = Annotated[
-    Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl).")
+    Path | None,
+    typer.Option(metavar="FILE", parser=path, help="Rejects file (default: FILE.rejects.jsonl)."),
 ]
 _CheckpointOption = Annotated[
-    Path | None, typer.Option(help="Record confirmed batches here; re-run to resume.")
+    Path | None,
+    typer.Option(
+        metavar="FILE", parser=path, help="Record confirmed batches here; re-run to resume."
+    ),
 ]
 _DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
 _OutputFormatOption = Annotated[
@@ -110,7 +120,7 @@ _SeedWaitOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=SynopsisCommand)
 def seed(
     ctx: typer.Context,
     file: _FileArg,
