@@ -521,7 +521,9 @@ def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> 
     assert host.stderr.startswith("Error: cannot listen on no such host.invalid:0: ")
     empty = run_cli("emulator", "--host", "", "--port", "0")  # was: every interface
     assert (empty.exit_code, empty.stdout) == (1, ""), empty.output
-    assert empty.stderr.startswith("Error: --host is empty, which would listen on every ")
+    assert empty.stderr.startswith(
+        "Error: Invalid value for '--host': '' would listen on every interface; "
+    )
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(b"not a database, not even close" * 200)
     db = run_cli("emulator", "--port", "0", "--db", damaged)

@@ -3,10 +3,10 @@ flag named, what it takes, the value given, the usage line and where help is, ex
 pydantic wording ("Input should be a valid number", "Value error, ..."), no traceback.
 
 One table over the flags: a row per flag and kind of bad value (not a number, out of its
-range, not one of its choices, an empty path, no value at all), each with the exact first
-line the user reads; and every option of every command, read from the command line's own
-definition (so that a flag added tomorrow is among them), given text that is no number.
-Every path parameter, read from that definition too, has its row for an empty path.
+range, not one of its choices, an empty path or credential, no value at all), each with the
+exact first line the user reads; and every option of every command, read from the command
+line's own definition (so that a flag added tomorrow is among them), given text that is no
+number. Every path parameter, read from that definition too, has its row for an empty path.
 """
 
 from __future__ import annotations
@@ -71,6 +71,13 @@ def refused(flag: str, why: str) -> str:
 
 #: An empty path (`"$UNSET_VAR"`): Typer read it as `Path('')`, the current folder.
 NO_PATH = "'' names no file or folder"
+
+#: An empty emulator credential, which the reconciler reads as unset.
+NO_CREDENTIAL = (
+    "'' is a credential no client can send (the reconciler reads an empty one as unset); "
+    "name one (the default is emulator)"
+)
+
 
 #: (arguments, the first line after "Error: "). `{file}` is a plain file.
 REFUSALS = [
@@ -184,6 +191,28 @@ REFUSALS = [
     (["seed", "s.jsonl", "--rejects", ""], refused("--rejects", NO_PATH)),
     (["seed", "s.jsonl", "--checkpoint", ""], refused("--checkpoint", NO_PATH)),
     (["emulator", "--port", "0", "--db", ""], refused("--db", NO_PATH)),
+    # The emulator's text flags given nothing: a host the system reads as every interface,
+    # credentials no client can send (they were taken, and every sign-in then failed).
+    (
+        ["emulator", "--port", "0", "--host", ""],
+        refused(
+            "--host",
+            "'' would listen on every interface; name one (the default is 127.0.0.1; 0.0.0.0 "
+            "listens on every interface on purpose)",
+        ),
+    ),
+    (
+        ["emulator", "--port", "0", "--host", " "],
+        refused(
+            "--host",
+            "' ' names no interface; name one (the default is 127.0.0.1; 0.0.0.0 listens on "
+            "every interface on purpose)",
+        ),
+    ),
+    (["emulator", "--port", "0", "--client-id", ""], refused("--client-id", NO_CREDENTIAL)),
+    (["emulator", "--port", "0", "--client-secret", ""], refused("--client-secret", NO_CREDENTIAL)),
+    (["emulator", "--port", "0", "--api-key", ""], refused("--api-key", NO_CREDENTIAL)),
+    (["emulator", "--port", "0", "--api-secret", ""], refused("--api-secret", NO_CREDENTIAL)),
     # No value at all: click's parser said so without the usage line every other error has.
     (["plan", "--format"], "Option '--format' requires an argument."),
     (["show", "plan.json", "--format"], "Option '--format' requires an argument."),
@@ -275,3 +304,12 @@ def test_an_empty_path_is_refused_and_one_of_spaces_is_a_name(
     spaces = run_cli("test", "manifests", "--junit", " ")
     assert spaces.exit_code == 0, spaces.output
     assert (tmp_path / " ").read_text().startswith("<?xml")
+
+
+def test_an_empty_credential_is_refused_and_one_of_spaces_is_taken() -> None:
+    """The reconciler sends a credential of spaces (only an empty one reads as unset), so
+    the emulator takes one too."""
+    empty = run_cli("emulator", "--port", "0", "--api-key", "")
+    assert empty.exit_code == 1, empty.output
+    spaces = run_cli("emulator", "--port", "0", "--api-key", " ")
+    assert spaces.exit_code == 0, spaces.output

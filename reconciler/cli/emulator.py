@@ -17,7 +17,39 @@ MAX_TOKEN_TTL = 1_000_000_000
 #: a `since` time period with 500).
 MAX_RETENTION_DAYS = 36_500
 
-_HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+
+def _host(text: str) -> str:
+    """The parser of --host: the system reads an empty host as every interface, so the
+    emulator, with its default credentials, would answer the whole network (named as
+    `http://:8080`); a blank one names no interface either."""
+    if not text.strip():
+        why = "would listen on every interface" if text == "" else "names no interface"
+        raise typer.BadParameter(
+            f"{text!r} {why}; name one (the default is 127.0.0.1; 0.0.0.0 listens on every "
+            "interface on purpose)"
+        )
+    return text
+
+
+#: Every credential's default: the embedded target's, which the README's examples use.
+CREDENTIAL = "emulator"
+
+
+def _credential(text: str) -> str:
+    """The parser of a credential flag: the reconciler reads an empty credential as unset
+    (MPARTICLE_CLIENT_ID=""), so no client could ever sign in to an emulator that wants
+    one. A credential of spaces is sent as it is, and taken."""
+    if text == "":
+        raise typer.BadParameter(
+            "'' is a credential no client can send (the reconciler reads an empty one as "
+            f"unset); name one (the default is {CREDENTIAL})"
+        )
+    return text
+
+
+_HostOption = Annotated[
+    str, typer.Option(metavar="HOST", parser=_host, help="Interface to listen on.")
+]
 _PortOption = Annotated[
     int,
     typer.Option(
@@ -38,10 +70,20 @@ _WorkspaceIdOption = Annotated[
         help="The only workspace served (any id without it).",
     ),
 ]
-_ClientIdOption = Annotated[str, typer.Option(help="OAuth client id.")]
-_ClientSecretOption = Annotated[str, typer.Option(help="OAuth client secret.")]
-_ApiKeyOption = Annotated[str, typer.Option(help="Seeding API key.")]
-_ApiSecretOption = Annotated[str, typer.Option(help="Seeding API secret.")]
+_ClientIdOption = Annotated[
+    str, typer.Option(metavar="ID", parser=_credential, help="OAuth client id.")
+]
+_ClientSecretOption = Annotated[
+    str,
+    typer.Option(metavar="SECRET", parser=_credential, help="OAuth client secret."),
+]
+_ApiKeyOption = Annotated[
+    str, typer.Option(metavar="KEY", parser=_credential, help="Seeding API key.")
+]
+_ApiSecretOption = Annotated[
+    str,
+    typer.Option(metavar="SECRET", parser=_credential, help="Seeding API secret."),
+]
 _LatencyMsOption = Annotated[
     float,
     typer.Option(
@@ -152,10 +194,10 @@ def emulator(
     port: _PortOption = 8080,
     db: _DbOption = None,
     workspace_id: _WorkspaceIdOption = None,
-    client_id: _ClientIdOption = "emulator",
-    client_secret: _ClientSecretOption = "emulator",
-    api_key: _ApiKeyOption = "emulator",
-    api_secret: _ApiSecretOption = "emulator",
+    client_id: _ClientIdOption = CREDENTIAL,
+    client_secret: _ClientSecretOption = CREDENTIAL,
+    api_key: _ApiKeyOption = CREDENTIAL,
+    api_secret: _ApiSecretOption = CREDENTIAL,
     latency_ms: _LatencyMsOption = 0,
     rate_limit: _RateLimitOption = None,
     fault_rate: _FaultRateOption = 0,

@@ -23,19 +23,6 @@ class EmulatorOptions:
     db: Path | None = None
 
 
-def _check(options: EmulatorOptions) -> str | None:
-    """What the flags' parsers cannot say of one value: each number flag's range is its
-    parser's (cli/emulator.py), refused with the usage line as every command's are."""
-    if not options.host.strip():
-        # The system reads an empty host as every interface: the emulator, with its
-        # default credentials, would answer the whole network, named as `http://:8080`.
-        return (
-            "--host is empty, which would listen on every interface; name one (the default "
-            "is 127.0.0.1; 0.0.0.0 listens on every interface on purpose)"
-        )
-    return None
-
-
 def _why(db: Path | None, exc: sqlite3.DatabaseError | OSError) -> str:
     """Why the database did not open, in the system's or SQLite's words; a file where a
     folder of its path should be is named (making the folders said only "File exists")."""
@@ -48,11 +35,9 @@ def _why(db: Path | None, exc: sqlite3.DatabaseError | OSError) -> str:
 
 
 def run(options: EmulatorOptions, output: Output) -> int:
-    """Serve until SIGINT/SIGTERM; 0 on a clean stop. Bad options, a port that cannot be
-    bound and a database that does not open are user errors (exit 1), found before serving."""
-    problem = _check(options)
-    if problem is not None:
-        raise ReconcilerError(problem)
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop. A port that cannot be bound and a
+    database that does not open are user errors (exit 1), found before serving; each flag's
+    own value (a range, an empty host or credential) is its parser's to refuse (cli/emulator.py)."""
     try:
         sock = bind(options.host, options.port)
     except (OSError, OverflowError, ValueError, UnicodeError) as exc:
