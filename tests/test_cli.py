@@ -281,6 +281,15 @@ def test_every_usage_line_reads_as_the_readme_synopsis(command: str) -> None:
     assert usage == f"Usage: reconciler {command} [OPTIONS] {arguments}".rstrip()
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_no_help_shows_a_type_label(command: str) -> None:
+    """Every parameter says what it takes as the README does (`DIR`, `--out FILE`, `--host
+    HOST`): --help showed `directory <path>`, `--junit <path>` and the emulator's `--host
+    <str>`, `--client-id <str>`, Typer's names for the types."""
+    helped = run_cli(command, "--help").stdout
+    assert re.findall(r"<\w+>", helped) == [], helped
+
+
 def _path_options() -> list[tuple[str, str, str | None]]:
     """(command, flag, metavar) of every option that takes a path."""
     group = typer.main.get_command(app)
