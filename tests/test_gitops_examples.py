@@ -145,17 +145,17 @@ def _run(command: list[str], manifests: Path, env: dict[str, str]) -> Result:
 def test_the_flow_the_workflows_promise(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The workflows' own command lines, in order: a PR validates, plans and saves the
-    plan; the merge applies the saved plan, after which main and the workspace agree (and
-    a re-plan has nothing to do); a CA deleted behind Git's back is drift (exit 2)."""
+    """The workflows' own command lines, in order: a PR plans (which validates) and saves
+    the plan; the merge applies the saved plan, after which main and the workspace agree
+    (and a re-plan has nothing to do); a CA deleted behind Git's back is drift (exit 2)."""
     manifests = tmp_path / "repo" / "manifests"
     shutil.copytree(ROOT / "manifests", manifests)
     monkeypatch.chdir(tmp_path / "repo")
     env = {**env_for(emulator.url), "RECONCILER_TARGET": "mparticle"}
     pull_request, merge, drift = (workflow_commands(name) for name in WORKFLOWS)
 
-    validated, planned = (_run(command, manifests, env) for command in pull_request)
-    assert (validated.exit_code, planned.exit_code) == (0, 0)
+    (planned,) = (_run(command, manifests, env) for command in pull_request)
+    assert planned.exit_code == 0
     assert planned.stdout.startswith("### reconciler plan for workspace 1234")
     Path("saved-plan").mkdir()
     shutil.copy("plan.json", "saved-plan/plan.json")  # what the artifact download does
@@ -171,6 +171,117 @@ def test_the_flow_the_workflows_promise(
     drifted = _run(check, manifests, env)
     assert drifted.exit_code == 2
     assert "| 1 | 0 | 0 | 1 | 0 | 12 | 0 |" in drifted.stdout
+
+
+#: `if:` of a step, as GitHub reads the ones the examples use: terms joined by `&&`.
+STEP_TERM = re.compile(r"steps\.([\w-]+)\.(outcome|outputs\.[\w-]+) *(==|!=) *'([^']*)'")
+
+
+def _runs_step(condition: str | None, failed: bool, done: dict[str, dict[str, str]]) -> bool:
+    """Whether a step runs: `condition` after the steps `done` ({id: outcome and outputs}),
+    the job `failed` so far; without always() or failure(), success() is implied."""
+    terms = [term.strip() for term in (condition or "success()").split("&&")]
+    if not {"always()", "failure()", "success()"} & set(terms):
+        terms.append("success()")
+    for term in terms:
+        if term in ("always()", "success()", "failure()"):
+            holds = term == "always()" or (term == "failure()") == failed
+        else:
+            found = STEP_TERM.fullmatch(term)
+            assert found, f"a step condition this test cannot read: {term}"
+            step_id, key, operator, value = found.groups()
+            actual = done.get(step_id, {}).get(key.removeprefix("outputs."), "")
+            holds = (actual == value) == (operator == "==")
+        if not holds:
+            return False
+    return True
+
+
+def _run_job(workflow: str, repo: Path, env: dict[str, str]) -> tuple[list[str], bool]:
+    """Run a workflow's one job as GitHub would, step by step, in `repo`: each step's `if:`
+    decides, a failed `run` step fails the job. `run` steps run for real (bash -e, the
+    workflow's env), `reconciler` being this checkout and `pip install` a no-op; actions
+    count as succeeded. Returns the names of the steps that ran and whether the job
+    failed."""
+    spec = load(EXAMPLES / workflow)
+    (job,) = spec["jobs"].values()
+    context = {
+        "github.event.pull_request.number": "7",
+        "github.event.pull_request.head.sha": HEAD_SHA,
+    }
+    bin_dir = repo.parent / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    wrapper = bin_dir / "reconciler"
+    wrapper.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from reconciler.cli import main\nmain()\n"
+    )
+    wrapper.chmod(0o755)
+    pip = bin_dir / "python"
+    pip.write_text('#!/bin/sh\n[ "$1 $2 $3" = "-m pip install" ] || exit 99\n')
+    pip.chmod(0o755)
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("MPARTICLE_", "RECONCILER_"))}
+    ran: list[str] = []
+    done: dict[str, dict[str, str]] = {}
+    failed = False
+    for step in job["steps"]:
+        name = step.get("name") or step["uses"]
+        if not _runs_step(step.get("if"), failed, done):
+            done[step.get("id", name)] = {"outcome": "skipped"}
+            continue
+        ran.append(name)
+        outcome, outputs = "success", {}
+        if "run" in step:
+            output_file = repo.parent / "github-output"
+            output_file.write_text("")
+            for step_id, values in done.items():
+                context.update({f"steps.{step_id}.outputs.{k}": v for k, v in values.items()})
+            script = re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda m: context[m[1]], step["run"])
+            completed = subprocess.run(
+                ["bash", "-e", "-c", script],  # GitHub's default shell for `run` on Linux
+                cwd=repo,
+                env={
+                    **keep,
+                    **{k: str(v) for k, v in spec["env"].items() if "${{" not in str(v)},
+                    **env,
+                    "PATH": os.pathsep.join([str(bin_dir), keep.get("PATH", "/usr/bin:/bin")]),
+                    "GITHUB_OUTPUT": str(output_file),
+                },
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert "Traceback" not in completed.stderr, completed.stderr
+            outcome = "success" if completed.returncode == 0 else "failure"
+            lines = output_file.read_text().splitlines()
+            outputs = dict(line.split("=", 1) for line in lines if "=" in line)
+        failed = failed or outcome == "failure"
+        done[step.get("id", name)] = {"outcome": outcome, **outputs}
+    return ran, failed
+
+
+def test_invalid_manifests_reach_the_pr_comment_not_only_the_log(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """A separate `validate` step failed the job before the plan: the comment step never
+    ran, so the PR kept the previous commit's plan comment and the errors were only in the
+    log. Now a push of invalid manifests posts them (located) and still fails the job."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "manifests", repo / "manifests")
+    env = {**env_for(emulator.url), "RECONCILER_TARGET": "mparticle", "RECONCILER_CACHE_DIR": ""}
+    comment, upload = "Post or update the plan comment", "Keep the saved plan for the merge"
+
+    ran, failed = _run_job("reconciler-plan.yml", repo, env)
+    assert (comment in ran, upload in ran, failed) == (True, True, False)
+    assert (repo / "plan.md").read_text().startswith("### reconciler plan for workspace 1234")
+
+    commerce = repo / "manifests" / "commerce.yaml"
+    commerce.write_text(commerce.read_text().replace("name:", "nme:", 1))
+    ran, failed = _run_job("reconciler-plan.yml", repo, env)
+    assert (comment in ran, upload in ran, failed) == (True, False, True)
+    # What the comment step posts when the plan failed: plan.err, in a code block.
+    assert "commerce.yaml:4:5: nme: unknown field `nme`" in (repo / "plan.err").read_text()
 
 
 def test_pre_commit_hook(monkeypatch: pytest.MonkeyPatch) -> None:
