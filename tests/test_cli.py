@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -519,6 +520,31 @@ def test_a_symbolic_link_loop_is_a_named_user_error(
     assert said.format(**names) in result.stderr
     assert "bug" not in result.stderr
     assert loop.is_symlink()
+
+
+def test_emulator_db_in_a_folder_that_is_not_there_is_refused_not_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--db /typo/dir/x.db` made every folder of the mistyped path and served from there;
+    sqlite3 itself refuses such a path."""
+    from reconciler.commands import emulator
+
+    def serve(config: object, sock: socket.socket, **kwargs: object) -> None:
+        sock.close()  # taken flags stop here instead of serving
+
+    monkeypatch.setattr(emulator, "serve", serve)
+    db = tmp_path / "typo" / "dir" / "x.db"
+    result = run_cli("emulator", "--port", "0", "--db", db)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == (
+        f"Error: --db {db}: no such directory {db.parent}; the emulator makes a new database "
+        "file, not the folders above it: make the folder first, or name a file in one that "
+        "exists\n"
+    )
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "typo" / "dir").mkdir(parents=True)
+    assert run_cli("emulator", "--port", "0", "--db", db).exit_code == 0
+    assert db.is_file()
 
 
 def test_emulator_bad_port_host_and_database_are_user_errors(tmp_path: Path) -> None:

@@ -23,6 +23,21 @@ class EmulatorOptions:
     db: Path | None = None
 
 
+def _missing_folder(db: Path | None) -> str | None:
+    """A --db in a folder that does not exist: refused, as sqlite3 refuses it, rather than
+    making every folder of a mistyped path (`/typo/dir/x.db`) and serving from there. A
+    file where a folder should be is left to the opening, which names it."""
+    if db is None or db.parent.is_dir():
+        return None
+    nearest = next((folder for folder in db.parents if folder.exists()), None)
+    if nearest is not None and not nearest.is_dir():
+        return None
+    return (
+        f"--db {db}: no such directory {db.parent}; the emulator makes a new database file, "
+        "not the folders above it: make the folder first, or name a file in one that exists"
+    )
+
+
 def _why(db: Path | None, exc: sqlite3.DatabaseError | OSError) -> str:
     """Why the database did not open, in the system's or SQLite's words; a file where a
     folder of its path should be is named (making the folders said only "File exists")."""
@@ -38,6 +53,9 @@ def run(options: EmulatorOptions, output: Output) -> int:
     """Serve until SIGINT/SIGTERM; 0 on a clean stop. A port that cannot be bound and a
     database that does not open are user errors (exit 1), found before serving; each flag's
     own value (a range, an empty host or credential) is its parser's to refuse (cli/emulator.py)."""
+    missing = _missing_folder(options.db)
+    if missing is not None:
+        raise ReconcilerError(missing)
     try:
         sock = bind(options.host, options.port)
     except (OSError, OverflowError, ValueError, UnicodeError) as exc:

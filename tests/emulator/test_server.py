@@ -80,6 +80,7 @@ def test_listening_socket_is_tcp() -> None:
 
 def test_acknowledged_writes_survive_a_crash(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "emulator.db"
+    db.parent.mkdir()  # --db makes the file, never a missing folder (a mistyped path)
     with running_emulator(db=db) as server:
         api = Api(server)
         ids = [api.create_ok(ca_body(f"ca{n}")) for n in range(5)]
