@@ -6,7 +6,8 @@ checked before anything is written, and every refusal of the operating system is
 error that names the flag and the path (exit 1, never "a bug"). An export holds its
 `--out` folder alone while it writes, and a command that loads manifests holds their
 folder, shared, while it reads them (`reading_folder`): a load never sees a folder
-half-written.
+half-written. `make_folders` makes the manifest folder's `.reconciler/` (this machine's
+state) with a `.gitignore` that keeps it out of Git.
 """
 
 from __future__ import annotations
@@ -35,6 +36,30 @@ log = logging.getLogger("reconciler.files")
 
 #: Windows opens files as text unless told otherwise.
 _BINARY = getattr(os, "O_BINARY", 0)
+
+
+#: The folder beside reconciler.yaml that holds this machine's state: the embedded
+#: workspace's database, the seeding record and checkpoints of `apply --seeds`.
+STATE_FOLDER = ".reconciler"
+#: What a state folder the reconciler makes holds from the start, as pytest, ruff and mypy
+#: do for their caches: Git leaves the folder out without a line in the repository.
+STATE_GITIGNORE = "# Made by reconciler: this machine's state, never committed.\n*\n"
+
+
+def make_folders(folder: Path) -> None:
+    """`folder` and its missing parents, as `mkdir -p`. A `.reconciler` folder this makes
+    gets a `.gitignore` holding `*`; one that was there is left as it is (its .gitignore,
+    or the lack of one, included)."""
+    state = next((path for path in (folder, *folder.parents) if path.name == STATE_FOLDER), None)
+    made = state is not None and not state.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if state is not None and made:
+        # Exclusive: another command that made the folder at the same moment wrote it.
+        with (
+            contextlib.suppress(FileExistsError),
+            (state / ".gitignore").open("x", encoding="utf-8") as file,
+        ):
+            file.write(STATE_GITIGNORE)
 
 
 _OPEN_FLAGS = {

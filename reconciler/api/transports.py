@@ -22,6 +22,7 @@ from reconciler.api.http import Http, RetryPolicy
 from reconciler.api.retrying import Deadline
 from reconciler.api.secrets import Redactor, basic_token
 from reconciler.errors import ReconcilerError
+from reconciler.files import make_folders
 from reconciler.settings import DEFAULT_DEADLINE, Settings, is_loopback
 
 log = logging.getLogger("reconciler.http")
@@ -101,6 +102,7 @@ class EmbeddedTransport(httpx.ASGITransport):
 
         self.database = settings.emulator_db
         try:
+            make_folders(self.database.parent)  # .reconciler/ with its .gitignore
             app = create_app(embedded_config(settings), db_path=self.database)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise unusable_database(self.database, exc) from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reconciler.errors import ManifestError, SettingsError
+from reconciler.files import STATE_FOLDER
 from reconciler.settings.file import (
     DEFAULT_API_URL,
     DEFAULT_AUTH_URL,
@@ -92,8 +93,8 @@ class Settings:
         if self.database is not None:
             return self.database
         if self.environment is None:
-            return self.directory / ".reconciler" / "emulator.db"
-        return self.directory / ".reconciler" / self.environment / "emulator.db"
+            return self.directory / STATE_FOLDER / "emulator.db"
+        return self.directory / STATE_FOLDER / self.environment / "emulator.db"
 
     @property
     def where(self) -> str:

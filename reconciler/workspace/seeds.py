@@ -31,7 +31,7 @@ from reconciler.api.retrying import Deadline
 from reconciler.applier import SeedResult
 from reconciler.console import Heartbeat, Output, percent
 from reconciler.errors import ReconcilerError, SeedFileError, first_few, printable, quoted
-from reconciler.files import replace_whole
+from reconciler.files import STATE_FOLDER, make_folders, replace_whole
 from reconciler.interrupts import Signals
 from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
@@ -51,7 +51,7 @@ INVALID_SEEDS_ADVICE = (
 
 def state_dir(settings: Settings, sha256: str) -> Path:
     """Where the seeding state of one file in one workspace is kept."""
-    base = settings.directory / ".reconciler"
+    base = settings.directory / STATE_FOLDER
     if settings.environment is not None:
         base = base / settings.environment
     return base / "seeding" / f"{settings.workspace_id}-{sha256[:16]}"
@@ -122,7 +122,7 @@ class Record:
         }
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(self.path.parent)
         document = {"format": RECORD_FORMAT, "cas": self.cas, "unseeded_users": self.unseeded}
         replace_whole(self.path, orjson.dumps(document, option=orjson.OPT_INDENT_2), durable=True)
 
@@ -311,7 +311,7 @@ class SeedGroups:
         record = Record.read(self.directory)
         # Users with user attributes only go with the first group an apply sends.
         unseeded = first and not record.unseeded
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_folders(self.directory)
         # The first few and how many more: a group of 4,000 CAs was a line of 70 KB.
         names = first_few([quoted(name) for name in sorted(cas)], ", ", " ")
         checkpoint = self.checkpoint(cas, unseeded)

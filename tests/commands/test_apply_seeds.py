@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from reconciler.commands import apply as apply_command
 from reconciler.console import Heartbeat, Output
 from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.files import STATE_GITIGNORE
 from reconciler.plan import markdown
 from reconciler.plan.value import Plan
 from reconciler.seeding.report import RejectsFile
@@ -622,6 +623,20 @@ def test_a_record_of_another_format_is_refused_not_read_as_this_one(tmp_path: Pa
     again = run_cli("plan", directory, "--seeds", seeds, env=EMBEDDED)
     assert again.exit_code == 0, again.output
     assert "1 to seed" in again.stdout
+
+
+def test_the_seeding_state_of_a_real_workspace_keeps_itself_out_of_git(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """With target mparticle only `apply --seeds` makes `.reconciler/` (its record and
+    checkpoints): it gets the `.gitignore` holding `*` the embedded database's folder gets."""
+    seeds = seed_file(tmp_path / "seeds.jsonl", 20, NAMES[:1])
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    applied = apply(directory, seeds, emulator)
+    assert applied.exit_code == 0, applied.output
+    assert list((directory / ".reconciler" / "seeding").glob("*/seeded.json"))
+    assert not (directory / ".reconciler" / "emulator.db").exists()
+    assert (directory / ".reconciler" / ".gitignore").read_text() == STATE_GITIGNORE
 
 
 def test_a_stopped_groups_checkpoint_is_not_resumed_after_another_cutoff_landed(

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.files import STATE_GITIGNORE
 from tests.support.cli import run_cli
 from tests.support.workspace import ca, write_manifests
 
@@ -30,6 +32,43 @@ def test_quick_start_plans_applies_and_converges(tmp_path: Path) -> None:
     again = run_cli("plan", directory, "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "No changes. 13 unchanged, 0 unmanaged." in again.stdout
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_the_state_folder_keeps_itself_out_of_git(tmp_path: Path) -> None:
+    """The quick start's first plan made `manifests/.reconciler/emulator.db`, and `git add
+    manifests/` committed the embedded workspace's database: the folder now comes with a
+    `.gitignore` holding `*`, as pytest's and mypy's caches do (per environment too), when
+    the reconciler makes it."""
+    repo = tmp_path / "repo"
+    directory = repo / "manifests"
+    shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
+    _git(repo, "init", "-q")
+    assert run_cli("plan", directory).exit_code == 0
+    assert (directory / ".reconciler" / ".gitignore").read_text() == STATE_GITIGNORE
+    staged = write_manifests(repo / "staged", [ca("LTV")], {"environments": {"dev": {}}})
+    assert run_cli("apply", staged, "--env", "dev", "--auto-approve").exit_code == 0
+    assert (staged / ".reconciler" / "dev" / "emulator.db").is_file()
+    _git(repo, "add", "-A")
+    added = _git(repo, "diff", "--cached", "--name-only").split()
+    assert "manifests/commerce.yaml" in added
+    assert [name for name in added if ".reconciler" in name] == []
+
+    # Only a folder the reconciler makes gets it: one a user made, or one of an earlier
+    # version, keeps what it holds (a user's own .gitignore is never written over).
+    own, bare = (write_manifests(tmp_path / name, [ca("LTV")]) for name in ("own", "bare"))
+    (own / ".reconciler").mkdir()
+    (own / ".reconciler" / ".gitignore").write_text("emulator.db\n")
+    (bare / ".reconciler").mkdir()
+    for directory in (own, bare):
+        assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+        assert (directory / ".reconciler" / "emulator.db").is_file()
+    assert (own / ".reconciler" / ".gitignore").read_text() == "emulator.db\n"
+    assert not (bare / ".reconciler" / ".gitignore").exists()
 
 
 def test_a_selection_that_matches_nothing_says_so(tmp_path: Path) -> None:

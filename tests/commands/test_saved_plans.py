@@ -200,6 +200,7 @@ def test_env_all_saves_one_plan_per_environment(tmp_path: Path) -> None:
         applied = cli("apply", "--plan", plans / f"{name}.json")
         assert applied.exit_code == 0, applied.output
     assert sorted(p.name for p in (directory / ".reconciler").iterdir()) == [
+        ".gitignore",
         "dev",
         "prod",
         "staging",
