@@ -267,6 +267,23 @@ def test_a_failed_plan_still_gives_the_comment_a_section(runner: Runner, tmp_pat
     assert bad[0] == 1
 
 
+def test_env_all_saves_a_directory_of_plans_and_the_inputs_say_so(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """With `env: all` the default `plan-file: reconciler-plan.json` became a directory of
+    that name (`reconciler-plan.json/dev.json`, ...), which no input or output described."""
+    with_ = {"command": "plan", "env": "all", "plan-file": "plans", "args": "--allow promotion"}
+    code, outputs = runner.run(with_, {})
+    assert (code, outputs["exitcode"], outputs["plan"]) == (0, "0", "plans")
+    saved = sorted(path.name for path in (tmp_path / "plans").iterdir())
+    assert saved == ["dev.json", "prod.json", "staging.json"]
+    spec = action()
+    plan_file = " ".join(spec["inputs"]["plan-file"]["description"].split())
+    assert "with `env: all`, a directory that gets one plan per environment" in plan_file
+    assert "name it without `.json`" in plan_file
+    assert "with `env: all`, of the directory of plans" in spec["outputs"]["plan"]["description"]
+
+
 def test_args_that_do_not_split_stop_the_plan(runner: Runner, tmp_path: Path) -> None:
     """`args: --only 'Growth *` (a quote left open) printed a traceback and planned every
     CA without the selection, exit 0: the args were dropped."""
