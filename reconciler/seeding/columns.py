@@ -15,6 +15,7 @@ import orjson
 
 from reconciler.errors import DataPath, Issue, SeedFileError, format_path, quoted
 from reconciler.manifest.diagnostics import suggest
+from reconciler.models import Problem
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.attributes import attribute_label
 from reconciler.seeding.catalogue import Catalogue
@@ -68,6 +69,22 @@ def _number(text: str) -> Any:
     return text
 
 
+#: The kinds of column that find a user.
+_WHO = ("mpid", "identity")
+
+
+def _no_identity(headers: list[str]) -> Problem:
+    """The problem of a row with none of its identity columns (`headers`, one at least:
+    the header row needs one) filled."""
+    *first, last = [f"`{header}`" for header in headers] or ["identity"]
+    cells = f"{', '.join(first)} and {last} cells are" if first else f"{last} cell is"
+    return Problem(
+        (),
+        f"no identity to find the user: its {cells} empty; a row needs `mpid` or an "
+        "identity type column (customer_id, email, ...) filled",
+    )
+
+
 class CsvLayout:
     """What each column of a seed CSV means, checked against the manifests."""
 
@@ -75,6 +92,9 @@ class CsvLayout:
         self.header = header
         self._columns = columns
         self._cas = cas
+        #: A row whose identity cells are all empty, in this CSV's words (it has no
+        #: `identities`): its identity columns, and which ones find a user.
+        self.no_identity = _no_identity([c.header for c in columns if c.kind in _WHO])
 
     @classmethod
     def from_header(
@@ -181,7 +201,7 @@ class CsvLayout:
     ) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         kinds = {column.kind for column in columns}
-        if not kinds & {"mpid", "identity"}:
+        if not kinds & set(_WHO):
             problems.append(
                 ("", "no identity column: add `mpid` or an identity type (customer_id, email, ...)")
             )

@@ -425,7 +425,7 @@ def _spool_user(
         located = [("", record.error)]
     elif layout is not None:
         body, origin, cells = layout.user(record.data)
-        user, problems = validator.check(body) if body else (None, [])
+        user, problems = validator.check(body, layout.no_identity) if body else (None, [])
         located = cells + [in_column(p.path, p.message, origin) for p in problems]
     else:
         user, problems = validator.check(record.data)

@@ -35,6 +35,10 @@ _INT64 = 2**63
 _WORKSPACE = ("calculated_attributes", "workspace")
 
 
+#: A user who cannot be found, in a JSON line's words; a CSV says it in its own columns
+#: (CsvLayout.no_identity), having no `identities`.
+NO_IDENTITY = Problem(("mpid",), "needs `mpid` or a non-empty `identities` to find the user")
+
 #: Calculations that collect the first 100 distinct values only (the reference page).
 COLLECTS_FIRST_100 = frozenset({"unique_list", "most_frequent"})
 
@@ -58,10 +62,13 @@ class UserValidator:
         #: CA name -> users seeding it more values than mParticle keeps (the first 100).
         self.overfull: dict[str, int] = {}
 
-    def check(self, raw: object) -> tuple[Json | None, list[Problem]]:
-        """The user to send, or None and every problem found. None and no problem: a valid
-        user with nothing to send (no seed, no user attribute: a CSV row whose cells are
-        all empty), which is not an error."""
+    def check(
+        self, raw: object, no_identity: Problem = NO_IDENTITY
+    ) -> tuple[Json | None, list[Problem]]:
+        """The user to send, or None and every problem found (`no_identity` for a user
+        with neither mpid nor identities). None and no problem: a valid user with nothing
+        to send (no seed, no user attribute: a CSV row whose cells are all empty), which is
+        not an error."""
         if not isinstance(raw, dict):
             return None, [
                 Problem(
@@ -85,9 +92,7 @@ class UserValidator:
         if identities:
             user["identities"] = identities
         if mpid is None and not identities and not any(p.path[:1] == ("mpid",) for p in problems):
-            problems.append(
-                Problem(("mpid",), "needs `mpid` or a non-empty `identities` to find the user")
-            )
+            problems.append(no_identity)
         seeds = self._seeds(raw.get("calculated_attributes"), problems)
         user["calculated_attributes"] = {"workspace": seeds}
         attributes = attributes_list(raw.get("user_attributes"), problems)

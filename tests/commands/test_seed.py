@@ -510,6 +510,32 @@ def test_csv_problems_name_the_column(serve: Serve, tmp_path: Path) -> None:
     assert 'LTV: Seed value must be numeric, not "lots"' in quotes(DOCS / "seeding.md")
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "said"),
+    [
+        ("email,LTV", ",5", "its `email` cell is empty"),
+        ("mpid,email,customer_id,LTV", ",,,5", "its `mpid`, `email` and `customer_id` cells"),
+    ],
+)
+def test_a_csv_row_that_finds_no_user_names_its_identity_columns(
+    tmp_path: Path, header: str, row: str, said: str
+) -> None:
+    """A CSV has no `identities`, yet such a row was told it "needs `mpid` or a non-empty
+    `identities`", at a column `mpid` the file may not have."""
+    path = tmp_path / "b.csv"
+    path.write_text(f"{header}\n{row}\n")
+    result = run_cli("seed", path, MANIFESTS, "--environment", "production", "--dry-run")
+    assert result.exit_code == 1, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "b.csv:2:" in line]
+    assert line.startswith(f"  {path}:2: no identity to find the user: {said}"), line
+    assert line.endswith(
+        "a row needs `mpid` or an identity type column (customer_id, email, ...) filled"
+    )
+    assert "identities" not in result.stderr
+    documented = quotes(DOCS / "seeding.md")
+    assert "no identity to find the user: its `email` cell is empty; a row needs" in documented
+
+
 def test_an_unknown_csv_column_is_one_header_error_with_a_suggestion(tmp_path: Path) -> None:
     path = tmp_path / "seeds.csv"
     path.write_text("mpid,LVT,Average Order Value.sum\n1,2,3\n")
