@@ -85,6 +85,23 @@ def test_version_and_h_work_everywhere(command: str) -> None:
         assert "--debug" in helped.stdout
 
 
+def test_no_command_summary_in_the_help_is_cut_short() -> None:
+    """`reconciler --help` cut every long summary at Click's short-help limit (`validate
+    Check manifests offline: every error at once, each with...`): each command's first
+    line is a sentence of its own, within Click's default limit of 45 characters (what a
+    terminal of about 60 columns leaves), its detail in a second paragraph."""
+    helped = run_cli("--help", env={"COLUMNS": "80"})
+    listing = helped.stdout.split("\nCommands:\n", 1)[1]
+    summaries = dict(line.strip().split(None, 1) for line in listing.splitlines() if line.strip())
+    assert sorted(summaries) == COMMANDS
+    assert [line for line in summaries.values() if line.endswith("...")] == []
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    for name, command in group.commands.items():
+        assert command.get_short_help_str(45) == summaries[name], name
+        assert summaries[name].endswith("."), name
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

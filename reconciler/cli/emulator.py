@@ -212,7 +212,10 @@ def emulator(
     limit_window: _LimitWindowOption = 10,
     propagation_delay: _PropagationDelayOption = 0,
 ) -> None:
-    """Run the local mParticle CA API emulator as an HTTP server."""
+    """Run the local mParticle API emulator.
+
+    The CA and Seeding APIs, as an HTTP server.
+    """
     from reconciler.commands import emulator as command
     from reconciler.emulator import EmulatorConfig
 

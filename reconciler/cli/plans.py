@@ -46,7 +46,10 @@ _PlanFormatOption = Annotated[
 def validate(
     ctx: typer.Context, directory: DirArg = Path("manifests"), env: SummaryEnvOption = None
 ) -> None:
-    """Check manifests offline: every error at once, each with file:line:column."""
+    """Check manifests offline: every error at once.
+
+    Each error with its file:line:column; no request is made.
+    """
     from reconciler.commands import validate as command
 
     options = command.ValidateOptions(directory=directory, environment=env)
@@ -101,7 +104,10 @@ def ca_tests(
     only: OnlyOption = None,
     exclude: ExcludeOption = None,
 ) -> None:
-    """Evaluate CA definitions offline on the sample users of the test files (*.test.yaml)."""
+    """Run the test files (*.test.yaml), offline.
+
+    Evaluates the CA definitions on the sample users of each test file.
+    """
     from reconciler.commands import test as command
     from reconciler.manifest.loader import TEST_SUFFIXES
 
@@ -152,7 +158,10 @@ def plan(
     exclude: ExcludeOption = None,
     seeds: SeedsOption = None,
 ) -> None:
-    """Show what apply would change in the live workspace (one list request)."""
+    """Show what apply would change.
+
+    Reads the live workspace with one list request, and changes nothing.
+    """
     from reconciler.commands import plan as command
 
     options = command.PlanCommandOptions(
@@ -258,7 +267,10 @@ def apply(
     seeds: SeedsOption = None,
     seed_wait: _ApplySeedWaitOption = None,
 ) -> None:
-    """Make the live workspace match the manifests (or a saved plan)."""
+    """Make the live workspace match the manifests.
+
+    Or apply a saved plan (--plan) exactly.
+    """
     from reconciler.commands import apply as command
     from reconciler.workspace.calculations import WAIT_TIMEOUT
 
@@ -294,7 +306,10 @@ def show(
     ],
     fmt: _PlanFormatOption = "text",
 ) -> None:
-    """Render a saved plan as plan rendered it, offline (no request)."""
+    """Render a saved plan, offline.
+
+    As plan rendered it; no request is made.
+    """
     from reconciler.commands import show as command
 
     options = command.ShowOptions(plan_file=plan_file, fmt=fmt)  # type: ignore[arg-type]
@@ -319,7 +334,10 @@ def export(
     target: TargetOption = None,
     env: EnvOption = None,
 ) -> None:
-    """Write manifests for the live workspace (settings from DIR/reconciler.yaml)."""
+    """Write manifests for the live workspace.
+
+    Its settings come from DIR/reconciler.yaml.
+    """
     from reconciler.commands import export as command
 
     options = command.ExportOptions(

@@ -140,7 +140,10 @@ def seed(
     target: TargetOption = None,
     env: EnvOption = None,
 ) -> None:
-    """Load historical seed values through the Seeding API: validated, batched, resumable."""
+    """Load historical seed values (Seeding API).
+
+    Validated, batched and resumable.
+    """
     from reconciler.commands import seed as command
     from reconciler.seeding import SeedOptions
 
