@@ -74,10 +74,12 @@ retry_afters = st.one_of(
     st.sampled_from(["-1", "nan", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"]),
     st.sampled_from(["inf", "1e400", "86400"]),
 )
+#: Those of a server refusing a crowd: none, or a few seconds at most.
+short_retry_afters = st.sampled_from([None, "0", "0.25", "0.5", "1", "2"])
 
 
 @st.composite
-def loads(draw: st.DrawFn) -> dict[str, Any]:
+def scattered(draw: st.DrawFn) -> dict[str, Any]:
     """A run: the server's phases and pauses, when each request comes, which are cancelled
     and when, when the run is stopped, the deadline, the attempts and the answers' delay."""
     requests = draw(st.integers(1, 24))
@@ -91,14 +93,44 @@ def loads(draw: st.DrawFn) -> dict[str, Any]:
         "phases": sorted(phases),
         "pauses": draw(st.lists(retry_afters, min_size=1, max_size=6)),
         "starts": [draw(moments) for _ in range(requests)],
-        "cancels": draw(
-            st.lists(st.tuples(st.integers(0, requests - 1), st.floats(0.0, 15.0)), max_size=4)
-        ),
+        "cancels": _cancels(draw, requests),
         "stop": draw(st.none() | st.floats(0.0, 20.0)),
         "deadline": draw(st.none() | st.sampled_from([0.5, 3.0, 10.0, 30.0])),
         "attempts": draw(st.integers(1, 6)),
         "latency": draw(st.sampled_from([0.0, 0.0, 0.001, 0.05, 0.3, 1.0])),
     }
+
+
+@st.composite
+def crowds(draw: st.DrawFn) -> dict[str, Any]:
+    """A crowd: many requests at one or two moments against a slow server with short
+    pauses, most of them refused and retried, and a deadline that cuts the queue they
+    form; something after the deadline (the stop, a cancellation) still on the clock."""
+    requests = draw(st.integers(16, 40))
+    moments = draw(st.lists(st.sampled_from([0.0, 0.0, 0.01, 0.1, 0.5]), min_size=1, max_size=2))
+    deadline = draw(st.sampled_from([0.5, 1.0, 2.0, 3.0, 5.0, 10.0]))
+    return {
+        "phases": [(0.0, draw(st.sampled_from([0.2, 0.5, 1.0, 3.0])))],
+        "pauses": draw(st.lists(short_retry_afters, min_size=1, max_size=3)),
+        "starts": [draw(st.sampled_from(moments)) for _ in range(requests)],
+        "cancels": _cancels(draw, requests),
+        "stop": draw(st.none() | st.floats(0.0, 20.0) | st.floats(deadline, deadline + 2.0)),
+        "deadline": deadline,
+        "attempts": draw(st.integers(2, 6)),
+        "latency": draw(st.sampled_from([0.0, 0.0, 0.001, 0.05])),
+    }
+
+
+def _cancels(draw: st.DrawFn, requests: int) -> list[tuple[int, float]]:
+    """Up to four requests cancelled, each at a moment of the first 15 s."""
+    cancels = st.tuples(st.integers(0, requests - 1), st.floats(0.0, 15.0))
+    return draw(st.lists(cancels, max_size=4))
+
+
+#: Most runs are scattered; a third are crowds, which the scattered draw all but never
+#: makes (a queue of 20 once in 400 runs). On the fake clock of before the chain below was
+#: fixed, 37 seeds in 40 find it at these tests' example counts; scattered runs only, none.
+loads = st.one_of(scattered(), scattered(), crowds())
 
 
 class Run:
@@ -115,9 +147,15 @@ class Run:
         self.cancelled: set[int] = set()
         self.finished: dict[int, float] = {}
         self.work: list[asyncio.Task[str]] = []
+        self.longest_queue = 0  # the most requests seen waiting for their turn at once
 
     async def request(self, number: int) -> str:
         raise NotImplementedError
+
+    def send(self) -> httpx.Response:
+        """The server's answer to a request sent now; the queue behind it is noted."""
+        self.longest_queue = max(self.longest_queue, len(self.pacer._waiting))
+        return self.server.take()
 
     def stop(self) -> None:
         self.stopped_at = self.time.now
@@ -222,7 +260,7 @@ class PacerRun(Run):
             if remaining is not None and remaining <= 0:
                 return "deadline"
             sent = self.time.now
-            answer = self.server.take()
+            answer = self.send()
             await self.time.sleep(self.load["latency"])
             if answer.is_success:
                 self.pacer.succeeded(sent, waited)
@@ -255,7 +293,7 @@ class HttpRun(Run):
 
     async def answer(self, request: httpx.Request) -> httpx.Response:
         self.sent_after_stop += self.time.now >= self.stopped_at
-        answer = self.server.take()
+        answer = self.send()
         await self.time.sleep(self.load["latency"])
         return answer
 
@@ -289,17 +327,24 @@ class HttpRun(Run):
             assert all(f"gave up after {attempts} attempts" in m for m in self.refusals)
 
 
+#: The longest queue a run made, counted in these classes: a crowd (20 or more) is what
+#: a deadline can cut in a chain of failing turns, each waking the next.
+QUEUES = [(20, "20+"), (10, "10-19"), (1, "1-9"), (0, "none")]
+
+
 def counted(outcomes: list[str], run: Run) -> None:
     """What the run came to, for --hypothesis-show-statistics (the examples must reach
     every outcome, not succeed only)."""
     refused = len(run.server.sent) - outcomes.count("succeeded")
     event(f"429s: {min(refused, 9)}{'+' if refused > 9 else ''}")
+    queue = run.longest_queue
+    event("longest queue: " + next(name for least, name in QUEUES if queue >= least))
     for kind in sorted(set(outcomes)):
         event(kind)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(loads())
+@given(loads)
 def test_the_pacer_lets_every_request_go_in_order_or_fail_and_never_hangs(
     load: dict[str, Any],
 ) -> None:
@@ -322,7 +367,7 @@ CHAIN_PAST_THE_DEADLINE = {
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(loads())
+@given(loads)
 @example(load=CHAIN_PAST_THE_DEADLINE)
 def test_every_request_through_http_ends_whatever_the_429s_the_stop_or_the_deadline(
     load: dict[str, Any],
