@@ -23,9 +23,15 @@ amounts = st.one_of(
     st.decimals(-1000, 1000, places=2, allow_nan=False).map(str),
     st.sampled_from(["n/a", "", "1,5"]),
 )
-#: (minute of the 40 days around the cutoff, amount, term); minutes are distinct.
+CUTOFF_MINUTE = CUTOFF_DAY * 24 * 60
+#: Minutes of the 40 days around the cutoff, often the cutoff's own or the one before it:
+#: an event at the cutoff counts after it (R4), a boundary that minutes drawn from all
+#: 57,600 all but never reach (the property missed a cutoff counted as before it for 17
+#: seeds in 20; none now).
+minutes = st.integers(0, 40 * 24 * 60) | st.sampled_from([CUTOFF_MINUTE - 1, CUTOFF_MINUTE])
+#: (minute, amount, term); minutes are distinct.
 event_rows = st.lists(
-    st.tuples(st.integers(0, 40 * 24 * 60), amounts, st.sampled_from(TERMS)),
+    st.tuples(minutes, amounts, st.sampled_from(TERMS)),
     max_size=25,
     unique_by=lambda row: row[0],
 )
