@@ -70,8 +70,20 @@ def test_halves_split_users_and_lines_alike() -> None:
     assert (second.lines, second.users) == ((2, 3), (b"2", b"3"))
 
 
+@st.composite
+def filling(draw: st.DrawFn) -> list[int]:
+    """Users whose first few make a body of exactly the byte limit, or a byte either side
+    of it, then any: the boundary that sizes drawn at random all but never land on."""
+    count = draw(st.integers(3, 6))
+    each = (MAX_BODY_BYTES - 2 - (count - 1)) // count
+    first = [each + draw(st.integers(-500, 500)) for _ in range(count - 1)]
+    before = 2 + sum(first) + count - 1  # the brackets, the first users, every comma
+    last = MAX_BODY_BYTES + draw(st.sampled_from([-1, 0, 1])) - before
+    return [*first, last, *draw(st.lists(st.integers(2, 90_000), max_size=10))]
+
+
 @given(
-    sizes=st.lists(st.integers(min_value=2, max_value=90_000), max_size=60),
+    sizes=st.lists(st.integers(min_value=2, max_value=90_000), max_size=60) | filling(),
     batch_size=st.integers(min_value=1, max_value=20),
 )
 def test_same_input_same_batches_and_the_spool_counts_them(
