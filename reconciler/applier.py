@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.api.client import PlatformClient
 from reconciler.errors import (
@@ -36,10 +36,27 @@ CREATE_ROUNDS = 5
 #: Rounds of "activate, lost answer, draft still there, activate again".
 ACTIVATE_ROUNDS = 5
 
+T = TypeVar("T")
+
 
 def _ambiguous(exc: ApiError) -> bool:
-    """The request may have taken effect: a 5xx, or no complete answer."""
-    return isinstance(exc, (ServerError, TransportError))
+    """The request may have taken effect: a 5xx, or no complete answer to a request that
+    may have reached the server. One that never left this machine (every attempt failed
+    to connect: `unsent`) certainly did not: its failure is the step's, with nothing to
+    look up or re-read."""
+    return isinstance(exc, (ServerError, TransportError)) and not exc.unsent
+
+
+async def _checked(error: ApiError, check: Awaitable[T], failing: str) -> T:
+    """What `check` reads to learn whether `error`'s write took effect (or to adopt what
+    it finds); when `check` fails too, `error` itself (the step's own failure, its request
+    named) saying that `failing` failed as well, with that request named too."""
+    try:
+        return await check
+    except ApiError as failed:
+        error.message += f"; {failing} failed too: {failed.message}"
+        error.args = (error.message,)
+        raise error from None
 
 
 #: Statuses a business rule may come with: the docs give its messages but no status (the v1
@@ -195,12 +212,12 @@ class _Runner:
                 return await self.client.create(body)
             except ApiError as exc:
                 if not (_ambiguous(exc) or _name_taken(exc)):
-                    raise
+                    raise  # among them, a create that never left this machine
                 last = exc
                 lost = lost or _ambiguous(exc)
             # The answer was lost (or the name is taken, maybe by our own lost create):
             # look before creating again, so a fault can never make a duplicate.
-            existing = await self.client.find(action.name)
+            existing = await _checked(last, self.client.find(action.name), "looking it up by name")
             if existing is not None:
                 outcome.adopted = True
                 outcome.taken = not lost
@@ -239,8 +256,8 @@ class _Runner:
                     raise _active_limit(exc) from None
                 no_draft = _says(exc, NO_DRAFT)
                 if not (_ambiguous(exc) or no_draft):
-                    raise
-                current = await self.client.get(ca_id)
+                    raise  # among them, an activation that never left this machine
+                current = await _checked(exc, self.client.get(ca_id), "reading the CA back")
                 if current.active_definition is not None and current.draft is None:
                     return  # the activation took effect; its answer was lost
                 if no_draft:
@@ -252,8 +269,8 @@ class _Runner:
     async def discard_draft(self, ca_id: int) -> None:
         try:
             await self.client.discard_draft(ca_id)
-        except NotFoundError:
-            current = await self.client.get(ca_id)
+        except NotFoundError as exc:
+            current = await _checked(exc, self.client.get(ca_id), "reading the CA back")
             if current.draft is not None:
                 raise
 

@@ -320,6 +320,10 @@ class ApiError(ReconcilerError):
     ) -> None:
         self.status = status if status is not None else self.default_status
         self.retry_after = retry_after
+        #: No attempt of the request left this machine (every one failed to connect): a
+        #: write that failed so certainly did not take effect. Set by `Http.request`;
+        #: False (it may have reached the server) for an error made anywhere else.
+        self.unsent = False
         #: As the server sent them (secrets already hidden by the client); `detail` is
         #: their printable form.
         self.messages = tuple(messages)
@@ -348,7 +352,7 @@ class ApiError(ReconcilerError):
     def saying(self, message: str, kind: type[ApiError] | None = None) -> ApiError:
         """The same answer (status, messages, request) under our own words, as `kind`
         (default: this error's class)."""
-        return (kind or type(self))(
+        said = (kind or type(self))(
             message,
             status=self.status,
             messages=self.messages,
@@ -356,6 +360,8 @@ class ApiError(ReconcilerError):
             path=self.path,
             retry_after=self.retry_after,
         )
+        said.unsent = self.unsent
+        return said
 
 
 class AuthError(ApiError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -231,3 +232,126 @@ async def test_an_activation_lost_again_and_again_waits_longer_between_tries(
         await client.aclose()
     assert report.ok, report.to_json()
     assert len(sleeps.waits) == 3, sleeps.waits  # one before each try again, none at first
+
+
+COLLECTION = "/platform/v2/workspaces/1234/calculatedattributes"
+SHOWN = "https://api.example/platform/.../calculatedattributes"
+
+
+def _create_and_activate_a() -> Plan:
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    plan = planner.plan(desired, [], planner.PlanOptions(workspace_id=WORKSPACE))
+    assert [a.action for a in plan.actions] == ["create", "activate"]
+    return plan
+
+
+def _server(
+    seen: list[str], *answers: Callable[[httpx.Request], httpx.Response]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A Platform API that issues tokens, then answers each request with the next of
+    `answers` (the last one again and again), recording `METHOD path` in `seen`."""
+    left = list(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t" * 20, "expires_in": 3600})
+        seen.append(f"{request.method} {request.url.path}")
+        return (left.pop(0) if len(left) > 1 else left[0])(request)
+
+    return answer
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("All connection attempts failed", request=request)
+
+
+def _timed_out(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectTimeout("timed out", request=request)
+
+
+def _hung_up(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+def _unavailable(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503, json={"errors": [{"message": "Service unavailable."}]})
+
+
+def _created(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=7)
+
+
+async def _applied(plan: Plan, answer: Callable[[httpx.Request], httpx.Response]) -> ApplyReport:
+    client = mocked_client(answer, workspace_id=WORKSPACE, sleep=Sleeps())
+    try:
+        return await applier.apply(plan, client)
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("failure", [_refused, _timed_out])
+async def test_a_create_that_never_left_this_machine_fails_as_itself_unlooked_for(
+    failure: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    """A server gone mid-apply: every attempt of the create failed to connect, so the POST
+    never left and the CA cannot exist. It used to be looked up by name all the same (a
+    dozen more attempts against the dead server), and the step failed with the GET of
+    that look-up, as if the create had been one."""
+    seen: list[str] = []
+    report = await _applied(_create_and_activate_a(), _server(seen, failure))
+    create, activate = report.outcomes
+    assert (create.status, activate.status) == ("failed", "not_started")
+    assert seen == [f"POST {COLLECTION}"] * 3  # another host's refusal: three tries
+    assert f"(POST {SHOWN})" in create.message
+    assert "GET" not in create.message
+    assert create.message.endswith("(gave up after 3 attempts)")
+    assert not create.adopted
+
+
+@pytest.mark.parametrize(
+    ("create", "create_said"),
+    [
+        # Cut off once sent: it may have been carried out (not retried: a create).
+        pytest.param(
+            [_hung_up],
+            f"connection failed (RemoteProtocolError) (POST {SHOWN}): Server ",
+            id="hung-up-once-sent",
+        ),
+        # A 503 reached the server, then the server was gone.
+        pytest.param(
+            [_unavailable, _refused],
+            f"the connection was refused (POST {SHOWN}): All ",
+            id="503-then-refused",
+        ),
+    ],
+)
+async def test_a_create_that_may_have_landed_is_looked_up_and_both_failures_are_said(
+    create: list[Callable[[httpx.Request], httpx.Response]],
+    create_said: str,
+) -> None:
+    """Some attempt of the create may have reached the server: it is looked up by name
+    before anything more is sent (no duplicates, ever). When the look-up fails too, the
+    step fails with the create's own error, and says the look-up failed as well."""
+    seen: list[str] = []
+    report = await _applied(_create_and_activate_a(), _server(seen, *create, _refused))
+    failed = report.outcomes[0]
+    assert failed.status == "failed"
+    assert seen[-3:] == [f"GET {COLLECTION}"] * 3  # the look-up, tried as a read is
+    assert failed.message.startswith(create_said), failed.message
+    assert (
+        f"; looking it up by name failed too: the connection was refused (GET {SHOWN}): All "
+        "connection attempts failed (gave up after 3 attempts)"
+    ) in failed.message
+    assert failed.message.count("GET") == 1
+
+
+async def test_an_activation_that_never_left_this_machine_is_not_read_back() -> None:
+    """An activation refused at every attempt did not happen: the CA is not read back to
+    see whether it did, and the step fails with the activation's own request."""
+    seen: list[str] = []
+    report = await _applied(_create_and_activate_a(), _server(seen, _created, _refused))
+    create, activate = report.outcomes
+    assert (create.status, activate.status) == ("done", "failed")
+    assert seen == [f"POST {COLLECTION}"] + [f"POST {COLLECTION}/7/activation"] * 3
+    assert activate.message.startswith(f"the connection was refused (POST {SHOWN}/7/activation)")
+    assert "GET" not in activate.message

@@ -31,6 +31,7 @@ from reconciler.api.retrying import (
     backoff,
     beyond_deadline,
     kind_of,
+    never_sent,
     retry_line,
 )
 from reconciler.api.secrets import Redactor
@@ -271,7 +272,8 @@ class Http:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
     ) -> httpx.Response:
-        """Send with retries; the final failure raises its typed ApiError.
+        """Send with retries; the final failure raises its typed ApiError, `unsent` when
+        no attempt left this machine.
 
         `path` stands for the URL's path in messages (the host is always named).
         """
@@ -281,6 +283,7 @@ class Http:
         shown = shown_url(url, path)
         attempt = refusals = 0
         last: ApiError | None = None
+        unsent = True  # no attempt so far can have reached the server
         while True:
             attempt += 1
             try:
@@ -291,6 +294,8 @@ class Http:
                 raise
             except ApiError as error:
                 refusals += isinstance(error, RateLimited)
+                unsent = unsent and never_sent(error)
+                error.unsent = unsent
                 await self._before_retry(error, attempt, idempotent, method, shown, refusals)
                 last = error
 

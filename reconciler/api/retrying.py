@@ -126,6 +126,25 @@ def kind_of(error: BaseException, host: str) -> str:
     return "dropped"
 
 
+#: What httpx raises when a request failed before it was sent: no connection was made
+#: (refused, a name that does not resolve, a TLS handshake that failed, the connect timed
+#: out), the proxy would not open a tunnel, or no connection of the pool came free. A read
+#: timeout, a connection reset or closed after the request went out, a write cut short: the
+#: server may have received it, and a write may have taken effect.
+BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError, httpx.PoolTimeout)
+
+
+def never_sent(error: BaseException) -> bool:
+    """Whether `error` certainly came before its request left this machine: the failure
+    httpx raised (the first in the chain) is one of BEFORE_SENDING; for a transport that
+    raises the OS's own errors, a refused connection or a name that does not resolve."""
+    causes = _causes(error)
+    for cause in causes:
+        if isinstance(cause, httpx.TransportError):
+            return isinstance(cause, BEFORE_SENDING)
+    return any(isinstance(c, (ConnectionRefusedError, socket.gaierror)) for c in causes)
+
+
 def attempts_for(kind: str, idempotent: bool, policy: RetryPolicy) -> int:
     """How many attempts a request may make in all when it fails this way."""
     rule = RULES[kind]

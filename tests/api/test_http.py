@@ -540,6 +540,58 @@ async def test_connection_refused_is_retried_for_writes_too() -> None:
     assert len(sleeps.waits) == 3  # attempts=4
 
 
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("All connection attempts failed", request=request)
+
+
+def _hung_up(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+def _unavailable(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503)
+
+
+def _in_order(answers: Sequence[Answer]) -> tuple[Http, list[str]]:
+    """An Http whose server answers with each of `answers` in turn, the last one again
+    and again; the methods it was asked, in order."""
+    seen: list[str] = []
+    left = list(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return (left.pop(0) if len(left) > 1 else left[0])(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    policy = RetryPolicy(attempts=5, initial_wait=0, max_wait=0)
+    return Http(client, policy=policy, sleep=Sleeps()), seen
+
+
+@pytest.mark.parametrize(
+    ("method", "answers", "unsent"),
+    [
+        ("POST", [_refused], True),  # three tries, none connected: a create did not land
+        ("POST", [_unavailable, _refused], False),  # the first reached the server
+        ("PUT", [_refused, _hung_up, _refused], False),  # the second went out
+    ],
+)
+async def test_a_request_that_never_left_this_machine_says_so(
+    method: str, answers: list[Answer], unsent: bool
+) -> None:
+    """The final error says whether any attempt may have reached the server: a create
+    refused at every attempt certainly did not take effect, and the applier does not look
+    for it (a dead server cost another twelve attempts of a look-up)."""
+    http, seen = _in_order(answers)
+    with pytest.raises(ApiError) as caught:
+        await http.request(method, "https://api.example/x", idempotent=method == "PUT")
+    assert len(seen) == 3
+    assert caught.value.unsent is unsent
+    assert "gave up after 3 attempts" in caught.value.message
+
+
 async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEmulator) -> None:
     """Within one create call, every POST but the last drew a 503 or 429 (never processed):
     after a 500, a dropped connection or commit-then-500 the client stops and says so."""

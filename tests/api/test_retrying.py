@@ -4,6 +4,7 @@ fully jittered; the deadline stops waits that would outlast it."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from reconciler.api.retrying import (
     attempts_for,
     backoff,
     kind_of,
+    never_sent,
     reason,
 )
 from reconciler.errors import (
@@ -29,6 +31,7 @@ from reconciler.errors import (
     duration,
     until,
 )
+from tests.support.servers import Request, running
 
 POLICY = RetryPolicy(attempts=12, initial_wait=0.25, max_wait=20)
 
@@ -61,6 +64,50 @@ def test_a_refused_connection_is_retried_in_full_only_on_this_machine() -> None:
     assert kind_of(refused, "10.1.2.3") == "refused"
     assert kind_of(refused, "api.mparticle.com") == "refused"
     assert attempts_for("refused", False, POLICY) == 3
+
+
+def _wrapped(exc: BaseException, context: BaseException | None = None) -> TransportError:
+    """The error Http makes of `exc` raised by httpx (itself raised while handling
+    `context`, if given)."""
+    exc.__context__ = context
+    error = TransportError("failed")
+    error.__cause__ = exc
+    return error
+
+
+async def _hang_up(request: Request, writer: asyncio.StreamWriter) -> None:
+    """Reads the request, then closes the connection without a word."""
+    writer.close()
+
+
+def test_what_never_left_this_machine_is_told_from_what_may_have_reached_the_server() -> None:
+    """A write whose every attempt failed so certainly did not take effect (the applier
+    then looks nothing up): no connection was made, or no tunnel, or no free connection.
+    Once the request went out (an answer that timed out, a connection closed or reset
+    after it), the server may have carried it out."""
+    before = [
+        failure(f"http://127.0.0.1:{unused_port()}/"),  # refused
+        failure("http://api.reconciler.invalid/"),  # the name does not resolve
+        _wrapped(httpx.ConnectTimeout("connect timed out")),
+        _wrapped(httpx.ProxyError("407 Proxy Authentication Required")),
+        _wrapped(httpx.PoolTimeout("no connection came free")),
+        _wrapped(httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER]")),  # a TLS handshake
+        _wrapped(ConnectionRefusedError()),  # a transport raising the OS's error
+    ]
+    assert [never_sent(error) for error in before] == [True] * len(before)
+    with running(_hang_up) as server:
+        hung_up = failure(server.url)
+    after = [
+        hung_up,  # "Server disconnected without sending a response."
+        _wrapped(httpx.ReadTimeout("read timed out")),
+        _wrapped(httpx.ReadError("connection reset by peer")),
+        _wrapped(httpx.WriteError("broken pipe")),
+        _wrapped(TimeoutError()),  # no complete answer within the request timeout
+        # httpx's own error decides, not one it was raised while handling.
+        _wrapped(httpx.ReadError("reset"), context=httpx.ConnectError("refused")),
+        ServerError("server error", status=503),
+    ]
+    assert [never_sent(error) for error in after] == [False] * len(after)
 
 
 def test_a_name_that_does_not_resolve_is_not_retried() -> None:
