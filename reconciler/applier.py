@@ -47,6 +47,11 @@ def _ambiguous(exc: ApiError) -> bool:
     return isinstance(exc, (ServerError, TransportError)) and not exc.unsent
 
 
+def _purpose(action: Action) -> str:
+    """What a step's requests are for, as their retry notices name it: `create "LTV"`."""
+    return f"{action.kind.verb} {quoted(action.name)}"
+
+
 async def _checked(error: ApiError, check: Awaitable[T], failing: str) -> T:
     """What `check` reads to learn whether `error`'s write took effect (or to adopt what
     it finds); when `check` fails too, `error` itself (the step's own failure, its request
@@ -190,17 +195,18 @@ class _Runner:
         if ca_id is None:
             raise ApiError(f"no id known for {quoted(action.name)} (its create did not run)")
         if action.action == "update":
-            await self.client.update(ca_id, action.body)
+            await self.client.update(ca_id, action.body, purpose=_purpose(action))
         elif action.action == "activate":
-            await self.activate(ca_id)
+            await self.activate(ca_id, action)
         elif action.action == "discard_draft":
-            await self.discard_draft(ca_id)
+            await self.discard_draft(ca_id, action)
         elif action.action == "delete":
-            await self.delete(ca_id)
+            await self.delete(ca_id, action)
         return ca_id
 
     async def create(self, action: Action, outcome: ActionOutcome) -> int:
         body = action.body
+        purpose = _purpose(action)
         last: ApiError | None = None
         lost = False  # whether a create of ours may have taken effect unanswered
         for round_ in range(1, CREATE_ROUNDS + 1):
@@ -209,7 +215,7 @@ class _Runner:
                     round_ - 1, last, f"the create of {quoted(action.name)}"
                 )
             try:
-                return await self.client.create(body)
+                return await self.client.create(body, purpose=purpose)
             except ApiError as exc:
                 if not (_ambiguous(exc) or _name_taken(exc)):
                     raise  # among them, a create that never left this machine
@@ -217,20 +223,24 @@ class _Runner:
                 lost = lost or _ambiguous(exc)
             # The answer was lost (or the name is taken, maybe by our own lost create):
             # look before creating again, so a fault can never make a duplicate.
-            existing = await _checked(last, self.client.find(action.name), "looking it up by name")
+            looking = self.client.find(
+                action.name, purpose=f"look up {quoted(action.name)} by name"
+            )
+            existing = await _checked(last, looking, "looking it up by name")
             if existing is not None:
                 outcome.adopted = True
                 outcome.taken = not lost
-                outcome.dropped = await self.match_draft(existing, body)
+                outcome.dropped = await self.match_draft(existing, body, purpose)
                 return existing.id
             if last is not None and _name_taken(last):
                 raise last
         assert last is not None
         raise last
 
-    async def match_draft(self, existing: LiveCA, body: dict[str, Any]) -> list[str]:
+    async def match_draft(self, existing: LiveCA, body: dict[str, Any], purpose: str) -> list[str]:
         """An adopted CA must hold exactly the draft we meant to create; the fields the
-        models do not know of the draft this replaced (they are dropped with it).
+        models do not know of the draft this replaced (they are dropped with it). `purpose`:
+        the create's, which the update is part of.
 
         Another run may have activated it already: its definition in use then counts, so
         that it is not re-sent and activated again (which restarts the calculation).
@@ -239,16 +249,17 @@ class _Runner:
         held = existing.draft or existing.active
         if held == wanted and existing.description_text == body.get("description", ""):
             return []
-        await self.client.update(existing.id, body)
+        await self.client.update(existing.id, body, purpose=purpose)
         return existing.unknown_fields("draft_definition")
 
-    async def activate(self, ca_id: int) -> None:
+    async def activate(self, ca_id: int, action: Action) -> None:
+        purpose = _purpose(action)
         last: ApiError | None = None
         for round_ in range(1, ACTIVATE_ROUNDS + 1):
             if last is not None:
                 await self.client.http.settle(round_ - 1, last, f"the activation of CA {ca_id}")
             try:
-                await self.client.activate(ca_id)
+                await self.client.activate(ca_id, purpose=purpose)
                 return
             except ApiError as exc:
                 last = exc
@@ -257,7 +268,8 @@ class _Runner:
                 no_draft = _says(exc, NO_DRAFT)
                 if not (_ambiguous(exc) or no_draft):
                     raise  # among them, an activation that never left this machine
-                current = await _checked(exc, self.client.get(ca_id), "reading the CA back")
+                reading = self.client.get(ca_id, purpose=f"read {quoted(action.name)} back")
+                current = await _checked(exc, reading, "reading the CA back")
                 if current.active_definition is not None and current.draft is None:
                     return  # the activation took effect; its answer was lost
                 if no_draft:
@@ -266,17 +278,18 @@ class _Runner:
             f"activation of CA {ca_id} did not take effect after {ACTIVATE_ROUNDS} tries"
         )
 
-    async def discard_draft(self, ca_id: int) -> None:
+    async def discard_draft(self, ca_id: int, action: Action) -> None:
         try:
-            await self.client.discard_draft(ca_id)
+            await self.client.discard_draft(ca_id, purpose=_purpose(action))
         except NotFoundError as exc:
-            current = await _checked(exc, self.client.get(ca_id), "reading the CA back")
+            reading = self.client.get(ca_id, purpose=f"read {quoted(action.name)} back")
+            current = await _checked(exc, reading, "reading the CA back")
             if current.draft is not None:
                 raise
 
-    async def delete(self, ca_id: int) -> None:
+    async def delete(self, ca_id: int, action: Action) -> None:
         try:
-            await self.client.delete(ca_id)
+            await self.client.delete(ca_id, purpose=_purpose(action))
         except NotFoundError:
             return  # gone already: an earlier attempt's answer was lost
 

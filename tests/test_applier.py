@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -289,16 +290,23 @@ async def _applied(plan: Plan, answer: Callable[[httpx.Request], httpx.Response]
         await client.aclose()
 
 
+def _retries(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The retry notices said, up to the wait (`retrying 2/3 create "A" (POST ...)`)."""
+    said = [record.getMessage() for record in caplog.records]
+    return [line.split(" in ")[0] for line in said if line.startswith("retrying ")]
+
+
 @pytest.mark.parametrize("failure", [_refused, _timed_out])
 async def test_a_create_that_never_left_this_machine_fails_as_itself_unlooked_for(
-    failure: Callable[[httpx.Request], httpx.Response],
+    failure: Callable[[httpx.Request], httpx.Response], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A server gone mid-apply: every attempt of the create failed to connect, so the POST
     never left and the CA cannot exist. It used to be looked up by name all the same (a
     dozen more attempts against the dead server), and the step failed with the GET of
     that look-up, as if the create had been one."""
     seen: list[str] = []
-    report = await _applied(_create_and_activate_a(), _server(seen, failure))
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"):
+        report = await _applied(_create_and_activate_a(), _server(seen, failure))
     create, activate = report.outcomes
     assert (create.status, activate.status) == ("failed", "not_started")
     assert seen == [f"POST {COLLECTION}"] * 3  # another host's refusal: three tries
@@ -306,6 +314,10 @@ async def test_a_create_that_never_left_this_machine_fails_as_itself_unlooked_fo
     assert "GET" not in create.message
     assert create.message.endswith("(gave up after 3 attempts)")
     assert not create.adopted
+    assert _retries(caplog) == [
+        f'retrying 2/3 create "A" (POST {SHOWN})',
+        f'retrying 3/3 create "A" (POST {SHOWN})',
+    ]
 
 
 @pytest.mark.parametrize(
@@ -328,12 +340,14 @@ async def test_a_create_that_never_left_this_machine_fails_as_itself_unlooked_fo
 async def test_a_create_that_may_have_landed_is_looked_up_and_both_failures_are_said(
     create: list[Callable[[httpx.Request], httpx.Response]],
     create_said: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Some attempt of the create may have reached the server: it is looked up by name
     before anything more is sent (no duplicates, ever). When the look-up fails too, the
     step fails with the create's own error, and says the look-up failed as well."""
     seen: list[str] = []
-    report = await _applied(_create_and_activate_a(), _server(seen, *create, _refused))
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"):
+        report = await _applied(_create_and_activate_a(), _server(seen, *create, _refused))
     failed = report.outcomes[0]
     assert failed.status == "failed"
     assert seen[-3:] == [f"GET {COLLECTION}"] * 3  # the look-up, tried as a read is
@@ -343,6 +357,10 @@ async def test_a_create_that_may_have_landed_is_looked_up_and_both_failures_are_
         "connection attempts failed (gave up after 3 attempts)"
     ) in failed.message
     assert failed.message.count("GET") == 1
+    assert _retries(caplog)[-2:] == [
+        f'retrying 2/3 look up "A" by name (GET {SHOWN})',
+        f'retrying 3/3 look up "A" by name (GET {SHOWN})',
+    ]
 
 
 async def test_an_activation_that_never_left_this_machine_is_not_read_back() -> None:

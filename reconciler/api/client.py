@@ -196,7 +196,9 @@ class PlatformClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         idempotent: bool,
+        purpose: str = "",
     ) -> bytes:
+        """The answer's body; `purpose` (what the call is for) names it in retry notices."""
         url = self.base + suffix
         if params:
             url += "?" + urlencode(params)
@@ -211,6 +213,7 @@ class PlatformClient:
                     json=json,
                     headers={"authorization": f"Bearer {token}", "accept": "application/json"},
                     idempotent=idempotent,
+                    purpose=purpose,
                 )
             except AuthError as exc:
                 if attempt == 0:
@@ -228,9 +231,9 @@ class PlatformClient:
             return response.content
         raise AssertionError("unreachable")
 
-    async def list(self, name: str | None = None) -> list[LiveCA]:
+    async def list(self, name: str | None = None, *, purpose: str = "") -> list[LiveCA]:
         """Every CA of the workspace (one request), or those with exactly this name."""
-        content = await self.list_json(name)
+        content = await self.list_json(name, purpose=purpose)
         found = read_live_json(content)
         if found is not None:
             return found
@@ -242,10 +245,11 @@ class PlatformClient:
             ) from None
         return read_live(data, f"the CA list ({self.shown()})")
 
-    async def list_json(self, name: str | None = None) -> bytes:
+    async def list_json(self, name: str | None = None, *, purpose: str = "") -> bytes:
         """The list call's answer as sent, for readers of fields the models leave out."""
+        params = {"name": name} if name else None
         try:
-            return await self._call("GET", params={"name": name} if name else None, idempotent=True)
+            return await self._call("GET", params=params, idempotent=True, purpose=purpose)
         except NotFoundError as exc:
             # The list is the workspace itself: its 404 is about the workspace, whose id
             # the shown path leaves out.
@@ -255,9 +259,9 @@ class PlatformClient:
                 "and the API URL"
             ) from None
 
-    async def find(self, name: str) -> LiveCA | None:
+    async def find(self, name: str, *, purpose: str = "") -> LiveCA | None:
         """The CA with this exact name, if any."""
-        return next((ca for ca in await self.list(name) if ca.name == name), None)
+        return next((ca for ca in await self.list(name, purpose=purpose) if ca.name == name), None)
 
     async def exists(self, name: str) -> bool:
         try:
@@ -268,8 +272,8 @@ class PlatformClient:
             raise
         return True
 
-    async def get(self, ca_id: int) -> LiveCA:
-        content = await self._call("GET", f"/{ca_id}", idempotent=True)
+    async def get(self, ca_id: int, *, purpose: str = "") -> LiveCA:
+        content = await self._call("GET", f"/{ca_id}", idempotent=True, purpose=purpose)
         try:
             data = from_json(content)
         except ValueError:
@@ -280,22 +284,22 @@ class PlatformClient:
             ) from None
         return read_live([data], f"CA {ca_id} ({self.shown(f'/{ca_id}')})")[0]
 
-    async def create(self, body: dict[str, Any]) -> int:
+    async def create(self, body: dict[str, Any], *, purpose: str = "") -> int:
         """POST a new CA (name, description, draft_definition); its new id."""
-        content = await self._call("POST", json=body, idempotent=False)
+        content = await self._call("POST", json=body, idempotent=False, purpose=purpose)
         return _created_id(content, self.shown(), self.http.redact)
 
-    async def update(self, ca_id: int, body: dict[str, Any]) -> None:
+    async def update(self, ca_id: int, body: dict[str, Any], *, purpose: str = "") -> None:
         """PUT name, description and draft_definition (the draft; never the active one)."""
-        await self._call("PUT", f"/{ca_id}", json=body, idempotent=True)
+        await self._call("PUT", f"/{ca_id}", json=body, idempotent=True, purpose=purpose)
 
-    async def delete(self, ca_id: int) -> None:
-        await self._call("DELETE", f"/{ca_id}", idempotent=True)
+    async def delete(self, ca_id: int, *, purpose: str = "") -> None:
+        await self._call("DELETE", f"/{ca_id}", idempotent=True, purpose=purpose)
 
-    async def activate(self, ca_id: int) -> None:
+    async def activate(self, ca_id: int, *, purpose: str = "") -> None:
         """Move the draft into the active definition. Not idempotent: a second call finds
         no draft, so callers verify by re-reading after an ambiguous failure."""
-        await self._call("POST", f"/{ca_id}/activation", idempotent=False)
+        await self._call("POST", f"/{ca_id}/activation", idempotent=False, purpose=purpose)
 
     async def activation(self, ca_id: int) -> ActivationStatus:
         suffix = f"/{ca_id}/activation"
@@ -304,8 +308,8 @@ class PlatformClient:
             ActivationStatus, content, f"the activation status of CA {ca_id}", suffix
         )
 
-    async def discard_draft(self, ca_id: int) -> None:
-        await self._call("DELETE", f"/{ca_id}/draft", idempotent=True)
+    async def discard_draft(self, ca_id: int, *, purpose: str = "") -> None:
+        await self._call("DELETE", f"/{ca_id}/draft", idempotent=True, purpose=purpose)
 
     async def calculation(self, ca_id: int) -> CalculationStatus:
         suffix = f"/{ca_id}/calculation"

@@ -271,16 +271,19 @@ class Http:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
+        purpose: str = "",
     ) -> httpx.Response:
         """Send with retries; the final failure raises its typed ApiError, `unsent` when
         no attempt left this machine.
 
-        `path` stands for the URL's path in messages (the host is always named).
+        `path` stands for the URL's path in messages (the host is always named);
+        `purpose`, what the request is for (`create "LTV"`), is named in its retry notices.
         """
         body = (
             content if content is not None else (orjson.dumps(json) if json is not None else None)
         )
         shown = shown_url(url, path)
+        request = f"{purpose} ({method} {shown})" if purpose else f"{method} {shown}"
         attempt = refusals = 0
         last: ApiError | None = None
         unsent = True  # no attempt so far can have reached the server
@@ -296,7 +299,7 @@ class Http:
                 refusals += isinstance(error, RateLimited)
                 unsent = unsent and never_sent(error)
                 error.unsent = unsent
-                await self._before_retry(error, attempt, idempotent, method, shown, refusals)
+                await self._before_retry(error, attempt, idempotent, request, shown, refusals)
                 last = error
 
     async def settle(self, round_: int, error: ApiError, what: str) -> None:
@@ -319,12 +322,13 @@ class Http:
         error: ApiError,
         attempt: int,
         idempotent: bool,
-        method: str,
+        request: str,
         shown: str,
         refusals: int,
     ) -> None:
-        """Wait before the next attempt, announced; or re-raise `error` when there is none.
-        After a 429 the wait is the pacer's (announced here, waited in `_pace`)."""
+        """Wait before the next attempt, announced (`request`: how the notice names it);
+        or re-raise `error` when there is none. After a 429 the wait is the pacer's
+        (announced here, waited in `_pace`)."""
         kind = kind_of(error, urlsplit(shown).hostname or "")
         allowed = attempts_for(kind, idempotent, self.policy)
         if attempt >= allowed:
@@ -341,7 +345,7 @@ class Http:
         if not self.deadline.allows(wait):
             raise beyond_deadline(self.deadline, wait, shown, error) from error
         self.retries += 1
-        doing = f"retrying {attempt + 1}/{allowed} {method} {shown}"
+        doing = f"retrying {attempt + 1}/{allowed} {request}"
         if isinstance(error, RateLimited):
             self.pacer.announce_retry(wait, error, doing)  # waited in `_pace`, in its queue
         else:

@@ -592,6 +592,27 @@ async def test_a_request_that_never_left_this_machine_says_so(
     assert "gave up after 3 attempts" in caught.value.message
 
 
+async def test_a_retry_notice_names_what_the_request_is_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two creates retried at once said `retrying 5/12 POST .../calculatedattributes`
+    each, with nothing to tell which CA a line was about."""
+    http, _ = _in_order([_refused])
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"), pytest.raises(ApiError):
+        await http.request("POST", "https://api.example/x", idempotent=False, purpose='create "A"')
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert [line.split(" in ")[0] for line in said] == [
+        'retrying 2/3 create "A" (POST https://api.example/x)',
+        'retrying 3/3 create "A" (POST https://api.example/x)',
+    ]
+    caplog.clear()
+    http, _ = _in_order([_refused])
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"), pytest.raises(ApiError):
+        await http.request("POST", "https://api.example/x", idempotent=False)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert said[0].startswith("retrying 2/3 POST https://api.example/x in "), said
+
+
 async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEmulator) -> None:
     """Within one create call, every POST but the last drew a 503 or 429 (never processed):
     after a 500, a dropped connection or commit-then-500 the client stops and says so."""

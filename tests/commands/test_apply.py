@@ -536,10 +536,10 @@ def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     directory = write_manifests(tmp_path, [ca("A"), ca("B")])
     create = PlatformClient.create
 
-    async def interrupted(client: PlatformClient, body: dict[str, Any]) -> int:
+    async def interrupted(client: PlatformClient, body: dict[str, Any], purpose: str = "") -> int:
         if body["name"] == "B":
             signal.raise_signal(signal.SIGINT)  # as the terminal sends it, to this process
-        return await create(client, body)
+        return await create(client, body, purpose=purpose)
 
     monkeypatch.setattr(PlatformClient, "create", interrupted)
     try:
