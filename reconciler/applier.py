@@ -149,6 +149,7 @@ class _Runner:
                     outcome.status = "failed"
                     outcome.message = INTERRUPTED_STEP
                     outcome.id = ca_id
+                    self._report(outcome)
                     raise
                 outcome.status = "done"
                 outcome.id = ca_id

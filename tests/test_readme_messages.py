@@ -92,7 +92,8 @@ def test_the_apply_seeds_example_is_what_apply_prints(manifests: Path, tmp_path:
 
 def test_the_stopped_apply_example_is_what_the_report_prints() -> None:
     """The README's report of an apply of 2,050 steps stopped by the account's limit, line
-    by line: what failed and why, the done steps counted, the first not started."""
+    by line: the done and failed steps counted, the first not started, how far each CA got
+    and why its step failed."""
     shown = output("#### A stopped apply's report")
     limit = (
         "the account's limit on active calculated attributes is reached: delete or keep "

@@ -377,7 +377,7 @@ async def _run_plan(
         by = " by SIGTERM" if Signals.terminated else ""
         raise Interrupted(f"interrupted{by}; re-run the same command to continue")
     if not report.ok:
-        raise failure_error(report)
+        raise failure_error(report, options.fmt)
     return report
 
 
@@ -386,20 +386,29 @@ def _write_report(report: ApplyReport, output: Output) -> None:
     output.write_raw(json.dumps(report.to_json(), indent=2) + "\n")
 
 
-def failure_error(report: ApplyReport) -> ApplyError:
+def failure_error(report: ApplyReport, fmt: Format = "text") -> ApplyError:
     """The last word of a failed apply names what failed: in the report of thousands of
-    steps above it, the failed ones would sit among the rest."""
-    failed = [
-        f"{render.outcome_title(outcome)}: {printable(outcome.message).rstrip('.')}"
-        for outcome in report.outcomes
-        if outcome.status == "failed"
-    ]
+    steps above it, the failed ones would sit among the rest. With text output, why each
+    failed was printed as it ended and again in the report, beside how far its CA got: a
+    third time here made one refused connection a screenful. With JSON, stdout holds the
+    report alone, so this paragraph on stderr says why as well."""
+    failed = [outcome for outcome in report.outcomes if outcome.status == "failed"]
     if not failed:  # stopped before any step failed: the report says what was not started
         return ApplyError("apply stopped; the report above says what was not started")
     steps = "1 step" if len(failed) == 1 else f"{len(failed)} steps"
+    if fmt == "text":
+        named = [render.outcome_title(outcome) for outcome in failed]
+        return ApplyError(
+            f"apply stopped: {steps} failed: {first_few(named, ', ', ', ')}. "
+            "The report above says why each failed and how far its CA got."
+        )
+    said = [
+        f"{render.outcome_title(outcome)}: {printable(outcome.message).rstrip('.')}"
+        for outcome in failed
+    ]
     return ApplyError(
-        f"apply stopped: {steps} failed: {first_few(failed, '; ', '; ')}. "
-        "The report above lists every failed step and how far its CA got."
+        f"apply stopped: {steps} failed: {first_few(said, '; ', '; ')}. "
+        "The JSON report on stdout lists every failed step and how far its CA got."
     )
 
 

@@ -367,15 +367,13 @@ def outcome_line(outcome: ActionOutcome) -> Text:
 
 
 def _stopped_steps(report: ApplyReport) -> Iterator[Text]:
-    """The steps of a stopped apply: the done ones counted (each was printed as it ended),
-    every failed one with its message, the first `SHOWN_STEPS` not started."""
-    done = report.count("done")
-    if done:
-        yield Text(f"  {MARK['done']} {done} done (each printed above as it ended)")
-    for outcome in report.outcomes:
-        if outcome.status == "failed":
-            message = f": {printable(outcome.message)}" if outcome.message else ""
-            yield Text(f"  {MARK['failed']} failed: {outcome_title(outcome)}{message}")
+    """The steps of a stopped apply: the done and the failed ones counted (each was printed
+    as it ended, a failed one with its message, which `Per CA` says again beside how far
+    its CA got), the first `SHOWN_STEPS` not started."""
+    for status in ("done", "failed"):
+        count = report.count(status)
+        if count:
+            yield Text(f"  {MARK[status]} {count} {status} (each printed above as it ended)")
     waiting = [outcome for outcome in report.outcomes if outcome.status == "not_started"]
     for outcome in waiting[:SHOWN_STEPS]:
         yield Text(f"  {MARK['not_started']} not started: {outcome_title(outcome)}")

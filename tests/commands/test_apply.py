@@ -138,15 +138,20 @@ def test_failure_stops_new_work_and_rerun_converges(
     result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1", env=env)
     assert result.exit_code == 1
     assert "Apply stopped: 5 done, 1 failed, 6 not started." in result.stdout
-    assert "You have reached the account limit on active calculated attributes" in result.stdout
+    # Why it failed is said as the step ends and beside how far its CA got, no more: with
+    # the report's list of failed steps and the last word it was said four times.
+    refusal = "You have reached the account limit on active calculated attributes"
+    assert result.stdout.count(refusal) == 2, result.stdout
+    assert refusal not in result.stderr
+    assert "  ✗ 1 failed (each printed above as it ended)" in result.stdout
     assert 'not started: create "CA 3"' in result.stdout
     # The last word names the failed step, whatever the length of the report above it.
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith('Error: apply stopped: 1 step failed: activate "CA '), last
-    assert last.endswith(
-        "account limit on active calculated attributes. The report above lists every failed step "
-        "and how far its CA got."
-    )
+    assert re.fullmatch(
+        r'Error: apply stopped: 1 step failed: activate "CA \d" \(id \d+\)\. The report above '
+        "says why each failed and how far its CA got.",
+        last,
+    ), last
     emulator.settings(max_active=100)
     converge(directory, emulator)
     assert len(raw.list()) == 6
@@ -392,10 +397,15 @@ def test_the_last_word_of_a_failed_apply_names_the_first_failures_and_counts_the
         + [ActionOutcome(Action(action="create", name="Fine"), status="done", id=99)]
     )
     message = failure_error(report).message
-    assert message.startswith('apply stopped: 25 steps failed: create "CA 0": no; create "CA 1"')
-    assert '"CA 9": no; and 15 more. The report above' in message
+    assert message.startswith('apply stopped: 25 steps failed: create "CA 0", create "CA 1",')
+    assert '"CA 9", and 15 more. The report above says why' in message
     assert '"CA 10"' not in message
     assert "Fine" not in message
+    assert ": no" not in message  # why is in the report above, each step's own line
+    # With --format json stdout holds the report alone: the last word says why as well.
+    said = failure_error(report, "json").message
+    assert said.startswith('apply stopped: 25 steps failed: create "CA 0": no; create "CA 1"')
+    assert '"CA 9": no; and 15 more. The JSON report on stdout lists every' in said
 
 
 class _CalculatedAtOnce(PlatformClient):
@@ -549,7 +559,9 @@ def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     assert result.exit_code == 130, result.output
     assert "Apply stopped: 2 done, 1 failed, 1 not started." in result.stdout
     cut_off = '"B": interrupted on its way: it may or may not have been carried out'
-    assert cut_off in result.stdout
+    # Printed as it was cut off, as every step as it ends; the report counts it.
+    assert f"\n✗ create {cut_off}\n" in result.stdout
+    assert "  ✗ 1 failed (each printed above as it ended)" in result.stdout
     assert result.stderr == "Error: interrupted; re-run the same command to continue\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
