@@ -31,6 +31,9 @@ Behaviour = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
 class Server:
     url: str
     requests: list[Request] = field(default_factory=list)
+    #: The listening socket's server: a behaviour (run in its loop) that closes it plays a
+    #: server gone, every new connection refused, the open ones left as they are.
+    listener: asyncio.Server | None = None
 
 
 def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
@@ -91,6 +94,7 @@ def running(behaviour: Behaviour, greeting: bytes = b"") -> Iterator[Server]:
     async def start() -> None:
         listening = await asyncio.start_server(handle, "127.0.0.1", 0)
         holder.append(listening)
+        server.listener = listening
         port = listening.sockets[0].getsockname()[1]
         server.url = f"http://127.0.0.1:{port}"
         started.set()
