@@ -942,16 +942,22 @@ AWKWARD = st.builds(
 TEXTS = st.one_of(TEXT, AWKWARD)
 
 
-@settings(max_examples=400, deadline=None)
-@given(name=TEXTS, description=TEXTS, value=TEXTS, other=TEXTS, attribute=TEXTS, event=TEXTS)
-def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
-    name: str, description: str, value: str, other: str, attribute: str, event: str
-) -> None:
-    """Text in block context (name, description, a list of values) and in flow mappings
-    (condition values, datapoint, time period) reads back, by the manifest reader, as
-    written: `?x` and `:x` in a flow mapping broke the file, NEL came back as a space."""
+def text_document(
+    name: str,
+    description: str,
+    value: str,
+    other: str,
+    attribute: str,
+    event: str,
+    *,
+    listed: str,
+    period: dict[str, Any],
+) -> dict[str, Any]:
+    """A manifest document of one CA holding these texts in block context (name,
+    description, a list of values) and in flow mappings (datapoint, conditions; the
+    second condition's operator `listed`, with `period` as its time period)."""
     condition = {"type": "string", "operator": "contains", "attribute_name": attribute}
-    document = {
+    return {
         "calculated_attributes": [
             {
                 "name": name,
@@ -961,13 +967,33 @@ def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
                     "datapoint": {"event_type": "custom_event", "event_name": event},
                     "conditions": [
                         {**condition, "value": value},
-                        {**condition, "operator": "in", "values": [value, other]},
+                        {**condition, "operator": listed, "values": [value, other]},
                     ],
-                    "time_period": {"type": "since", "date": other},
+                    "time_period": period,
                 },
             }
         ]
     }
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=TEXTS, description=TEXTS, value=TEXTS, other=TEXTS, attribute=TEXTS, event=TEXTS)
+def test_exported_yaml_reads_back_as_the_same_data_whatever_the_text(
+    name: str, description: str, value: str, other: str, attribute: str, event: str
+) -> None:
+    """Text in block context (name, description, a list of values) and in flow mappings
+    (condition values, datapoint, time period) reads back, by the manifest reader, as
+    written: `?x` and `:x` in a flow mapping broke the file, NEL came back as a space."""
+    document = text_document(
+        name,
+        description,
+        value,
+        other,
+        attribute,
+        event,
+        listed="in",
+        period={"type": "since", "date": other},
+    )
     assert parse_yaml(dump(document), "x.yaml").data == document
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from reconciler.commands.export import dump
 from reconciler.manifest.document import parse_yaml
+from tests.commands.test_export import text_document
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, RawApi, env_for
@@ -92,24 +93,16 @@ def test_every_exported_text_reads_the_same_to_pyyaml_as_to_the_reconciler(
     `safe_load` (YAML 1.1) and by the manifest reader (YAML 1.2): the same data. PyYAML's
     own scanner ends a plain scalar at a `?` in a flow mapping: `{event_name: why?}` was
     a file it could not read."""
-    condition = {"type": "string", "operator": "contains", "attribute_name": attribute}
-    document = {
-        "calculated_attributes": [
-            {
-                "name": name,
-                "description": description,
-                "definition": {
-                    "calculation_type": "count",
-                    "datapoint": {"event_type": "custom_event", "event_name": event},
-                    "conditions": [
-                        {**condition, "value": value},
-                        {**condition, "operator": "in_list", "values": [value, other]},
-                    ],
-                    "time_period": {"type": "within", "within": 30, "within_unit": "days"},
-                },
-            }
-        ]
-    }
+    document = text_document(
+        name,
+        description,
+        value,
+        other,
+        attribute,
+        event,
+        listed="in_list",
+        period={"type": "within", "within": 30, "within_unit": "days"},
+    )
     written = dump(document)
     assert parse_yaml(written, "x.yaml").data == document
     assert yaml.safe_load(written) == document
