@@ -102,6 +102,33 @@ def test_a_plan_that_would_overwrite_a_ui_draft_is_refused_by_the_drafts_rule() 
     assert [n.kept for n in described.drafts] == [False]
 
 
+@pytest.mark.parametrize(
+    ("change", "planned"),
+    [
+        ({"description": "new"}, [("update", "LTV")]),
+        ({"definition": THIRD}, [("update", "LTV"), ("activate", "LTV")]),
+    ],
+    ids=["a new description", "a new definition"],
+)
+def test_an_update_over_a_ui_draft_says_so_where_drafts_are_discarded(
+    change: dict[str, Any], planned: list[tuple[str, str]]
+) -> None:
+    """`drafts: discard` (the default): a stray draft alone is a `discard draft` line, but
+    an update writes the full draft, so a new description of an active CA discarded a UI
+    edit while its line showed only the description. Not refused: discarding is the policy."""
+    live = [found(active=DEFINITION, draft=OTHER)]
+    plan = plan_of([want(**change)], live)
+    assert steps(plan) == planned
+    assert plan.actions[0].warnings == [REPLACES_DRAFT]
+    assert all(REPLACES_DRAFT not in action.warnings for action in plan.actions[1:])
+    assert plan.drafts == []
+    assert safety.violations(plan, live) == []
+    # No draft made outside Git (none, or the manifest's own staged): nothing to say.
+    for draft in (None, change.get("definition", DEFINITION)):
+        quiet = plan_of([want(**change)], [found(active=DEFINITION, draft=draft)])
+        assert all(REPLACES_DRAFT not in action.warnings for action in quiet.actions)
+
+
 def test_drafts_that_are_not_ui_edits_are_not_preserved() -> None:
     # The draft is what the manifest wants: activating it replaces nothing.
     staged = plan_of([want(definition=OTHER)], [found(active=DEFINITION, draft=OTHER)])

@@ -6,7 +6,9 @@ differs from both that and the manifest's definition (someone edited it in the U
 never activated is left out on purpose: its draft is its only definition, which the
 manifest owns, so staging a changed definition there is ordinary work. A kept draft is
 reported (`draft kept`); a plan whose steps would overwrite or discard it records that, and
-the safety rule `drafts` refuses it unless allowed.
+the safety rule `drafts` refuses it unless allowed. With `drafts: discard` (the default) an
+update that overwrites such a draft says so (`overwritten`): a new description alone writes
+the draft too, and its line would otherwise show only the description.
 """
 
 from __future__ import annotations
@@ -47,3 +49,18 @@ def preserve(
         for action in actions
     ]
     return marked, DraftNote(name=ca.name, id=live.id, kept=False)
+
+
+def overwritten(ca: DeclaredCA, live: LiveCA, actions: list[Action]) -> list[Action]:
+    """`drafts: discard`: the actions for `ca`, an update that writes over a draft made
+    outside Git marked `REPLACES_DRAFT`. A draft discard says so on its own line; an update
+    replaces the draft whatever it changes (the API takes the full draft), so a new
+    description of an active CA discarded a UI edit with nothing in the plan saying so."""
+    if not made_outside_git(ca, live):
+        return actions
+    return [
+        action.model_copy(update={"warnings": [*action.warnings, REPLACES_DRAFT]})
+        if action.action == "update"
+        else action
+        for action in actions
+    ]
