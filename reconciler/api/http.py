@@ -226,9 +226,11 @@ class Http:
             self.on_the_wire -= 1
         if response is None:
             if by_deadline:
+                # Sent, with no answer: a write may have taken effect all the same.
+                landed = "" if method == "GET" else "; the server may have acted on it all the same"
                 raise DeadlineExceeded(
                     f"gave up on {shown}: no answer before this command's deadline "
-                    f"({duration(self.policy.deadline or 0)}, RECONCILER_DEADLINE)"
+                    f"({duration(self.policy.deadline or 0)}, RECONCILER_DEADLINE){landed}"
                 )
             raise TransportError(
                 f"no complete answer within {duration(timeout)} (RECONCILER_REQUEST_TIMEOUT)",

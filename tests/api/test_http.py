@@ -711,6 +711,29 @@ async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:
     assert caught.value.status == 503
 
 
+@pytest.mark.parametrize(
+    ("method", "idempotent", "said"),
+    [("GET", True, False), ("POST", False, True), ("PUT", True, True), ("DELETE", True, True)],
+)
+async def test_a_write_unanswered_by_the_deadline_may_have_taken_effect(
+    method: str, idempotent: bool, said: bool
+) -> None:
+    """A create the deadline cut off after it was sent failed with "no answer" alone: the
+    report did not say that the CA may exist now (the next plan reads it, so nothing is
+    created twice, but the user was not told to look)."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)  # never in time: the deadline below ends the wait
+        return httpx.Response(200)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=1, deadline=0.05))
+    with pytest.raises(DeadlineExceeded) as caught:
+        await http.request(method, "https://api.example/x", idempotent=idempotent)
+    assert "no answer before this command's deadline" in caught.value.message
+    assert ("the server may have acted on it all the same" in caught.value.message) is said
+
+
 class _Searches(MetaPathFinder):
     """Counts how often a module is searched for (found by the finders after it)."""
 
