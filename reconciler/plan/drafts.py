@@ -42,12 +42,7 @@ def preserve(
         return [], DraftNote(name=ca.name, id=live.id, kept=True)
     if not kinds & {"update", "discard_draft"}:
         return actions, DraftNote(name=ca.name, id=live.id, kept=True)
-    marked = [
-        action.model_copy(update={"warnings": [*action.warnings, REPLACES_DRAFT]})
-        if action.action in ("update", "discard_draft")
-        else action
-        for action in actions
-    ]
+    marked = _marked(actions, ("update", "discard_draft"))
     return marked, DraftNote(name=ca.name, id=live.id, kept=False)
 
 
@@ -56,11 +51,14 @@ def overwritten(ca: DeclaredCA, live: LiveCA, actions: list[Action]) -> list[Act
     outside Git marked `REPLACES_DRAFT`. A draft discard says so on its own line; an update
     replaces the draft whatever it changes (the API takes the full draft), so a new
     description of an active CA discarded a UI edit with nothing in the plan saying so."""
-    if not made_outside_git(ca, live):
-        return actions
+    return _marked(actions, ("update",)) if made_outside_git(ca, live) else actions
+
+
+def _marked(actions: list[Action], kinds: tuple[str, ...]) -> list[Action]:
+    """`actions`, those of these kinds warned that they replace a draft made outside Git."""
     return [
         action.model_copy(update={"warnings": [*action.warnings, REPLACES_DRAFT]})
-        if action.action == "update"
+        if action.action in kinds
         else action
         for action in actions
     ]
