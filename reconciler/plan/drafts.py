@@ -22,8 +22,14 @@ REPLACES_DRAFT = "replaces a draft made outside Git"
 
 def made_outside_git(ca: DeclaredCA, live: LiveCA) -> bool:
     """Whether `live` holds a draft that is neither its active definition nor the manifest's."""
-    # `live.draft` is None when the draft equals the active definition.
-    return live.active is not None and live.draft is not None and live.draft != ca.canonical
+    # Asked of every CA a plan matched, so it reduces no definition the API sent exactly as
+    # the manifest's (`definitions_as`): reading `live.active` and `live.draft` instead
+    # reduced all of them, a third of a warm plan of 10,000 CAs. The draft is None when it
+    # equals the active definition.
+    if live.draft_definition is None or live.active_definition is None:
+        return False
+    active, draft = live.definitions_as(ca.canonical)
+    return active is not None and draft is not None and draft != ca.canonical
 
 
 def preserve(
@@ -51,6 +57,8 @@ def overwritten(ca: DeclaredCA, live: LiveCA, actions: list[Action]) -> list[Act
     outside Git marked `REPLACES_DRAFT`. A draft discard says so on its own line; an update
     replaces the draft whatever it changes (the API takes the full draft), so a new
     description of an active CA discarded a UI edit with nothing in the plan saying so."""
+    if not any(action.action == "update" for action in actions):
+        return actions
     return _marked(actions, ("update",)) if made_outside_git(ca, live) else actions
 
 
