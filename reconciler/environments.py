@@ -7,10 +7,11 @@ Part of settings resolution (`settings.resolve`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from reconciler.errors import SettingsError
+from reconciler.errors import ReconcilerError, SettingsError
 from reconciler.settings import (
     ALL_ENVIRONMENTS,
     EnvironmentSettings,
@@ -87,6 +88,20 @@ def chosen_environments(
     if wanted not in names:
         raise SettingsError(f"{source} {wanted}: {unknown_environment(wanted, names)}")
     return [wanted]
+
+
+@contextmanager
+def in_environment(name: str | None, gated: str | None = None) -> Iterator[None]:
+    """Errors of one of several environments say which one they come from; those of a
+    promotion source (`gated`: the environment that promotes from it) say so too, since
+    the command named the other one."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        if name is None:
+            raise
+        role = f" (the promotion source of {gated})" if gated else ""
+        raise ReconcilerError(f"environment {name}{role}: {exc.message}") from exc
 
 
 def layered(file: SettingsFile, environment: str | None) -> EnvironmentSettings:

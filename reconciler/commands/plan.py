@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reconciler import workspace
 from reconciler.console import Output
+from reconciler.environments import in_environment
 from reconciler.errors import ReconcilerError, SafetyError, printable
 from reconciler.files import check_creatable
 from reconciler.interrupts import run_async
@@ -65,7 +66,7 @@ async def plan_workspaces(
         origin = sources[ws.environment]
         source = planning.source_of(origin, live.get(origin.environment) if origin else None)
         tests = suites.load(ws, output)
-        with planning.in_environment(ws.environment if len(workspaces) > 1 else None):
+        with in_environment(ws.environment if len(workspaces) > 1 else None):
             fetched = live[ws.environment] or []
             result = planning.build(ws, fetched, options, source, tests, seeds)
         for note in result.notes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.environments import chosen_environments, requested_environment
+from reconciler.environments import chosen_environments, in_environment, requested_environment
 from reconciler.errors import SettingsError
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.manifest.settings_file import refuse_untrusted_urls
@@ -20,6 +20,8 @@ from reconciler.settings import ALL_ENVIRONMENTS, Flags, Settings, resolve
 class Workspace:
     manifests: Manifests
     settings: Settings
+    #: For a promotion source read for another environment's gate: that environment.
+    gates: str | None = None
 
     @property
     def environment(self) -> str | None:
@@ -81,5 +83,6 @@ def source(ws: Workspace, output: Output) -> Workspace | None:
     name = ws.settings.promote_from
     if name is None:
         return None
-    settings = resolve(ws.settings.directory, ws.manifests.settings, Flags(environment=name))
-    return Workspace(ws.manifests, settings)
+    with in_environment(name, ws.environment):
+        settings = resolve(ws.settings.directory, ws.manifests.settings, Flags(environment=name))
+    return Workspace(ws.manifests, settings, gates=ws.environment)

@@ -11,15 +11,14 @@ output.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 
 from reconciler.api import transports as target
-from reconciler.errors import ReconcilerError
+from reconciler.environments import in_environment
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
@@ -166,19 +165,10 @@ async def fetch_live(
 
 
 async def fetch(ws: Workspace, transport: httpx.AsyncBaseTransport | None = None) -> list[LiveCA]:
-    """One list request to the workspace `ws` (its manifests are loaded and sound)."""
-    return await fetch_live(ws.settings, transport)
-
-
-@contextmanager
-def in_environment(name: str | None) -> Iterator[None]:
-    """Errors of one of several environments say which one they come from."""
-    try:
-        yield
-    except ReconcilerError as exc:
-        if name is None:
-            raise
-        raise ReconcilerError(f"environment {name}: {exc.message}") from exc
+    """One list request to the workspace `ws` (its manifests are loaded and sound); its
+    errors name its environment (and, for a promotion source, the one it gates)."""
+    with in_environment(ws.environment, ws.gates):
+        return await fetch_live(ws.settings, transport)
 
 
 async def fetch_all(workspaces: Sequence[Workspace | None]) -> list[list[LiveCA] | None]:
@@ -187,7 +177,6 @@ async def fetch_all(workspaces: Sequence[Workspace | None]) -> list[list[LiveCA]
     async def one(ws: Workspace | None) -> list[LiveCA] | None:
         if ws is None:
             return None
-        with in_environment(ws.environment):
-            return await fetch(ws)
+        return await fetch(ws)
 
     return list(await asyncio.gather(*(one(ws) for ws in workspaces)))

@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.environments import environment_names, requested_environment
+from reconciler.environments import environment_names, in_environment, requested_environment
 from reconciler.errors import PlanError, ReconcilerError, first_few, quoted
 from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.models import LiveCA
@@ -178,9 +178,10 @@ async def promotion_now(
         gate.source,
         "the plan's promotion gate checks environment",
     )
-    source = resolve(settings.directory, file, Flags(environment=gate.source))
-    require_workspace(source)
-    live = await planning.fetch_live(source)
+    with in_environment(gate.source, settings.environment):
+        source = resolve(settings.directory, file, Flags(environment=gate.source))
+        require_workspace(source)
+        live = await planning.fetch_live(source)
     return [
         Violation(rule="promotion", message=_waiting(check, gate.source))
         for check in promotion.unpromoted(gate, live)

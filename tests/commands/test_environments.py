@@ -473,3 +473,33 @@ def test_a_saved_plan_gated_by_staging_s_manifests_says_so(
         "new plan."
     ) in refused.stderr
     assert "apply --env staging first" not in refused.stderr
+
+
+def test_an_error_of_the_promotion_source_says_whose_gate_reads_it(
+    tmp_path: Path, servers: Servers
+) -> None:
+    """`plan --env prod` without staging's credentials said "environment staging: ..." (and
+    `apply --plan` not even that): the user, who asked for prod, was not told that prod's
+    promotion gate reads staging."""
+    directory = repository(tmp_path / "m", servers)
+    apply(directory, "staging")
+    saved = tmp_path / "prod.json"
+    assert cli("plan", directory, "--env", "prod", "--out", saved).exit_code == 0
+    source = "environment staging (the promotion source of prod): "
+    no_secret = {"MPARTICLE_STAGING_CLIENT_SECRET": ""}
+    for args in (("plan", directory, "--env", "prod"), ("apply", "--plan", saved)):
+        missing = cli(*args, **no_secret)
+        assert missing.exit_code == 1
+        assert f"{source}target mparticle needs Platform API credentials" in missing.stderr
+        # A CI-wide workspace id that fits prod, but not staging, is refused for staging.
+        shared = cli(*args, MPARTICLE_WORKSPACE_ID=str(WORKSPACES["prod"]))
+        assert shared.exit_code == 1
+        assert f"{source}MPARTICLE_WORKSPACE_ID=333 disagrees" in shared.stderr
+    wrong_id = cli(
+        "apply", directory, "--env", "prod", "--auto-approve", MPARTICLE_STAGING_WORKSPACE_ID="9"
+    )
+    assert wrong_id.exit_code == 1
+    assert f"{source}workspace 9 was not found" in wrong_id.stderr
+    apply(directory, "dev")
+    assert cli("apply", "--plan", saved).exit_code == 0
+    converged(directory, servers)
