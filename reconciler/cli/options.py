@@ -39,11 +39,23 @@ DirArg = Annotated[
 ]
 
 
+def environment(text: str) -> str:
+    """The parser of `--env`: an empty name (`--env "$UNSET_VAR"` in CI) is refused. It
+    read as no --env at all, so the default environment was planned, or applied, in
+    place of the one the job meant."""
+    if text == "":
+        raise typer.BadParameter(
+            "'' names no environment (leave out --env for RECONCILER_ENV, else default_environment)"
+        )
+    return text
+
+
 EnvOption = Annotated[
     str | None,
     typer.Option(
         "--env",
         metavar="NAME",
+        parser=environment,
         help="Environment of reconciler.yaml to work on (default: RECONCILER_ENV, else "
         "default_environment).",
         show_default=False,
@@ -54,6 +66,7 @@ AllEnvOption = Annotated[
     typer.Option(
         "--env",
         metavar="NAME|all",
+        parser=environment,
         help="Environment of reconciler.yaml, or all of them (default: RECONCILER_ENV, else "
         "default_environment).",
         show_default=False,
@@ -64,6 +77,7 @@ SummaryEnvOption = Annotated[
     typer.Option(
         "--env",
         metavar="NAME|all",
+        parser=environment,
         help="Environment whose CAs the summary counts, or all (default: RECONCILER_ENV, else "
         "all); every environment is checked.",
         show_default=False,

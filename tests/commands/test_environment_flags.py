@@ -71,6 +71,24 @@ def test_one_environment_commands_refuse_all_and_unknown_names(tmp_path: Path) -
         assert "--env stagin" not in wrong.stderr
 
 
+def test_an_empty_env_is_refused_not_read_as_the_default(tmp_path: Path) -> None:
+    """`--env "$TARGET_ENV"` with the variable unset gave `--env ''`, which planned (and
+    applied) default_environment: a prod job would have applied dev's plan to dev,
+    successfully."""
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings=THREE)
+    for command in (
+        ["plan"],
+        ["apply", "--auto-approve"],
+        ["validate"],
+        ["export", "--out", str(tmp_path / "x")],
+    ):
+        empty = run_cli(command[0], directory, *command[1:], "--env", "")
+        assert empty.exit_code == 1, empty.output
+        assert "Invalid value for '--env': '' names no environment" in empty.stderr
+    assert not (directory / ".reconciler").exists()  # no workspace was read or written
+    assert not (tmp_path / "x").exists()
+
+
 def test_an_unknown_rule_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
     directory = write_manifests(tmp_path / "m", [ca("A")])
     result = run_cli("plan", directory, "--allow", "delete-in-used")
