@@ -29,6 +29,8 @@ AUDIENCE = "https://api.mparticle.com"
 REFRESH_MARGIN = 300.0
 #: How a refusal names the credentials when the caller does not say where they came from.
 CREDENTIAL_VARIABLES = "MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET"
+#: Where a workspace id may be set, when the caller does not say which one it used.
+WORKSPACE_SOURCES = "workspace_id in reconciler.yaml, MPARTICLE_WORKSPACE_ID or --workspace-id"
 
 
 # The answers of activation and calculation status calls (apply and seed make them):
@@ -169,9 +171,12 @@ class PlatformClient:
         client_id: str,
         client_secret: str,
         credentials: str = CREDENTIAL_VARIABLES,
+        workspace_from: str | None = None,
     ) -> None:
         self.http = http
         self.workspace_id = workspace_id
+        #: Where the workspace id was set, for the message when the API does not know it.
+        self.workspace_from = workspace_from
         self.base = (
             f"{api_url.rstrip('/')}/platform/v2/workspaces/{workspace_id}/calculatedattributes"
         )
@@ -253,10 +258,10 @@ class PlatformClient:
         except NotFoundError as exc:
             # The list is the workspace itself: its 404 is about the workspace, whose id
             # the shown path leaves out.
+            where = f"set by {self.workspace_from}" if self.workspace_from else WORKSPACE_SOURCES
             raise exc.saying(
                 f"workspace {self.workspace_id} was not found: check the workspace id "
-                "(workspace_id in reconciler.yaml, MPARTICLE_WORKSPACE_ID or --workspace-id) "
-                "and the API URL"
+                f"({where}) and the API URL"
             ) from None
 
     async def find(self, name: str, *, purpose: str = "") -> LiveCA | None:

@@ -238,6 +238,7 @@ async def platform(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         credentials=settings.variables_read("CLIENT_ID", "CLIENT_SECRET"),
+        workspace_from=settings.workspace_from,
     )
     try:
         yield client

@@ -84,6 +84,8 @@ class Settings:
     retention_days: int | None = None
     #: The `emulator_db` setting, resolved against the manifest directory.
     database: Path | None = None
+    #: Where workspace_id came from (`MPARTICLE_PROD_WORKSPACE_ID`), for a message about it.
+    workspace_from: str | None = field(default=None, compare=False)
 
     @property
     def emulator_db(self) -> Path:
@@ -167,14 +169,19 @@ def _workspace_id(
     env: Mapping[str, str],
     environment: str | None,
     fallback: int | None = None,
-) -> int:
+) -> tuple[int, str]:
     """Flag > MPARTICLE_<ENV>_WORKSPACE_ID > the environment's own workspace_id >
-    MPARTICLE_WORKSPACE_ID > the top level's. A more specific source beats a general one;
-    a plain MPARTICLE_WORKSPACE_ID that disagrees with an environment's own id is refused
-    rather than silently ignored."""
+    MPARTICLE_WORKSPACE_ID > the top level's, and where the id came from (for a message
+    about it). A more specific source beats a general one; a plain MPARTICLE_WORKSPACE_ID
+    that disagrees with an environment's own id is refused rather than silently ignored."""
     plain = _env_int(env, "MPARTICLE_WORKSPACE_ID")
+    settings_file = directory / "reconciler.yaml"
+    candidates: list[tuple[int | None, str]] = [(flags.workspace_id, "--workspace-id")]
     if environment is None:
-        chosen = flags.workspace_id or plain or file.workspace_id
+        candidates += [
+            (plain, "MPARTICLE_WORKSPACE_ID"),
+            (file.workspace_id, f"workspace_id in {settings_file}"),
+        ]
     else:
         own = (file.environments or {}).get(environment)
         written = own.workspace_id if own is not None else None
@@ -187,12 +194,18 @@ def _workspace_id(
                 f"workspace with {environment_prefix(environment)}WORKSPACE_ID, or unset "
                 "MPARTICLE_WORKSPACE_ID"
             )
-        chosen = flags.workspace_id or prefixed or written or plain or layer.workspace_id
-    chosen = chosen or fallback
+        candidates += [
+            (prefixed, f"{environment_prefix(environment)}WORKSPACE_ID"),
+            (written, f"environments.{environment}.workspace_id in {settings_file}"),
+            (plain, "MPARTICLE_WORKSPACE_ID"),
+            (layer.workspace_id, f"workspace_id in {settings_file}"),
+        ]
+    candidates.append((fallback, "the saved plan"))
+    chosen = next(((value, source) for value, source in candidates if value), None)
     if chosen is None:
         where = f" (environment {environment})" if environment else ""
         raise SettingsError(
-            f"no workspace id{where}: set workspace_id in {directory / 'reconciler.yaml'}, "
+            f"no workspace id{where}: set workspace_id in {settings_file}, "
             "MPARTICLE_WORKSPACE_ID, or --workspace-id"
         )
     return chosen
@@ -335,7 +348,7 @@ def resolve(
     refused = url_refusals(file, replace(flags, environment=environment), env)
     if refused:
         raise _refused(directory, refused)
-    workspace_id = _workspace_id(
+    workspace_id, workspace_from = _workspace_id(
         directory, file, layer, flags, env, environment, fallback_workspace_id
     )
     embedded = target == "embedded"
@@ -359,6 +372,7 @@ def resolve(
     return Settings(
         directory=directory,
         workspace_id=workspace_id,
+        workspace_from=workspace_from,
         target=target,
         prune=flags.prune if flags.prune is not None else bool(layer.prune),
         **(EMBEDDED_URLS if embedded else _urls(layer, flags, env)),

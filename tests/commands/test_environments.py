@@ -503,3 +503,25 @@ def test_an_error_of_the_promotion_source_says_whose_gate_reads_it(
     apply(directory, "dev")
     assert cli("apply", "--plan", saved).exit_code == 0
     converged(directory, servers)
+
+
+def test_a_workspace_the_api_does_not_have_names_where_its_id_was_set(
+    tmp_path: Path, servers: Servers
+) -> None:
+    """A wrong id listed every place an id may be set ("workspace_id in reconciler.yaml,
+    MPARTICLE_WORKSPACE_ID or --workspace-id"), not the MPARTICLE_PROD_WORKSPACE_ID that
+    set it, nor the environment's own block."""
+    directory = repository(tmp_path / "m", servers)
+    by_variable = cli("plan", directory, "--env", "prod", MPARTICLE_PROD_WORKSPACE_ID="9")
+    assert by_variable.exit_code == 1
+    assert (
+        "environment prod: workspace 9 was not found: check the workspace id (set by "
+        "MPARTICLE_PROD_WORKSPACE_ID) and the API URL"
+    ) in by_variable.stderr
+    repository(directory, servers, prod={"workspace_id": 8})
+    in_file = cli("plan", directory, "--env", "prod")
+    assert in_file.exit_code == 1
+    assert (
+        f"workspace 8 was not found: check the workspace id (set by "
+        f"environments.prod.workspace_id in {directory / 'reconciler.yaml'}) and the API URL"
+    ) in in_file.stderr

@@ -354,5 +354,5 @@ def test_a_workspace_the_api_does_not_have_is_named(
     result = run_cli("plan", directory, "--workspace-id", "999", env=env_for(server.url))
     assert result.exit_code == 1, result.output
     assert "workspace 999 was not found: check the workspace id" in result.stderr
-    assert "MPARTICLE_WORKSPACE_ID or --workspace-id" in result.stderr
+    assert "(set by --workspace-id) and the API URL" in result.stderr
     assert "-> 404): Workspace does not exist." in result.stderr
