@@ -54,15 +54,17 @@ def unmatched(chooser: Chooser, names: Iterable[str]) -> list[str]:
     return [f"{flag} {p}" for flag, p in flags if not any(matches(n, [p]) for n in every)]
 
 
-def unmatched_note(chooser: Chooser, names: Iterable[str], among: str) -> str | None:
+def unmatched_note(
+    chooser: Chooser, names: Iterable[str], among: str, hint: str = ""
+) -> str | None:
     """A warning for the globs that match none of `names` (the CAs `among`, such as "in the
-    manifests"), or None."""
+    manifests"), or None; `hint` ends it."""
     unused = unmatched(chooser, names)
     if not unused:
         return None
     return (
         f"{printable(', '.join(unused))} matches no CA {among} (globs are case-sensitive): "
-        "check the pattern"
+        f"check the pattern{hint}"
     )
 
 

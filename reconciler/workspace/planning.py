@@ -139,6 +139,15 @@ def unselected_note(results: Sequence[Planned], chooser: Chooser) -> str | None:
     the workspace (in scope), of any environment planned."""
     names = [ca.name for result in results for ca in result.workspace.desired]
     names += [ca.name for result in results for ca in result.live]
+    if any(result.workspace.settings.scope is not None for result in results):
+        # A glob naming a live CA outside the scope must not read as a typo of a name
+        # the workspace does not hold: the scope hides that CA from every plan.
+        return selection.unmatched_note(
+            chooser,
+            names,
+            "in the manifests or the workspace's scope",
+            "; live CAs outside `scope` are never planned",
+        )
     return selection.unmatched_note(chooser, names, "in the manifests or the workspace")
 
 

@@ -220,6 +220,14 @@ def test_out_of_scope_cas_are_untouched_by_prune(tmp_path: Path, servers: Server
     assert live["Ops Counter"]["id"] == theirs
     plan = plan_json(directory, "--env", "prod")
     assert plan["unmanaged"] == []  # out of scope: not even listed
+    # Selecting it selects nothing, and the warning does not deny that the workspace has
+    # it (it said "matches no CA in the manifests or the workspace"): the scope hides it.
+    selected = cli("plan", directory, "--env", "prod", "--only", "Ops *")
+    assert selected.exit_code == 0, selected.output
+    assert (
+        "Warning: --only Ops * matches no CA in the manifests or the workspace's scope (globs "
+        "are case-sensitive): check the pattern; live CAs outside `scope` are never planned"
+    ) in selected.stderr
     exported = cli("export", directory, "--env", "prod", "--out", tmp_path / "exported")
     assert exported.exit_code == 0, exported.output
     assert sorted(p.name for p in (tmp_path / "exported").glob("*.yaml")) == [
