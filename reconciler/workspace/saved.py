@@ -192,7 +192,10 @@ def _waiting(check: GateCheck, source: str) -> str:
     """Why a CA of a saved plan does not pass the gate now, and the way through. One the
     source's own manifests held back when planning passes only once they run it there."""
     if check.promoted:
-        return f"{quoted(check.name)} no longer runs the checked definition in {source}"
+        return (
+            f"{quoted(check.name)} no longer runs the checked definition in {source}: "
+            f"{source} changed it since the plan was made; make a new plan"
+        )
     if promotion.held_back(check, source):
         return (
             f"{quoted(check.name)} was {check.reason} when the plan was made, and {source} "

@@ -384,9 +384,11 @@ def test_a_saved_plan_checks_the_gate_again(tmp_path: Path, servers: Servers) ->
     before = writes(servers["prod"].stats())
     refused = cli("apply", "--plan", saved)
     assert refused.exit_code == 1
-    assert '[promotion] "Growth LTV" no longer runs the checked definition in staging' in (
-        refused.stderr
-    )
+    # It says the way out (it named none, and "--allow promotion" alone was offered).
+    assert (
+        '[promotion] "Growth LTV" no longer runs the checked definition in staging: staging '
+        "changed it since the plan was made; make a new plan"
+    ) in refused.stderr
     assert writes(servers["prod"].stats()) == before
     assert cli("apply", "--plan", saved, "--allow", "promotion").exit_code == 0
 
