@@ -115,11 +115,14 @@ class Settings:
         return _credential_names(self.environment, *keys)
 
     def require_platform_credentials(self) -> None:
-        if self.target == "mparticle" and not (self.client_id and self.client_secret):
+        # Name just the credentials not set: "set MPARTICLE_PROD_CLIENT_ID and ..._SECRET"
+        # when only the secret is missing sent the user looking for a problem with the id.
+        given = {"CLIENT_ID": self.client_id, "CLIENT_SECRET": self.client_secret}
+        unset = [key for key, value in given.items() if not value]
+        if self.target == "mparticle" and unset:
             raise SettingsError(
                 "target mparticle needs Platform API credentials: set "
-                f"{self.variables_to_set('CLIENT_ID', 'CLIENT_SECRET')} "
-                "in the environment"
+                f"{self.variables_to_set(*unset)} in the environment"
             )
 
     def require_seeding_credentials(self) -> None:

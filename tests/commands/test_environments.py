@@ -148,9 +148,13 @@ def test_credentials_come_by_environment(tmp_path: Path, servers: Servers) -> No
     assert wrong.exit_code == 1
     assert "authentication failed" in wrong.stderr
     assert SECRETS["prod"] not in wrong.output
+    # Only the secret is missing (the plain client id is set): only the secret is named.
     missing = cli("plan", directory, "--env", "prod", MPARTICLE_PROD_CLIENT_SECRET="")
     assert missing.exit_code == 1
-    assert "MPARTICLE_PROD_CLIENT_ID and MPARTICLE_PROD_CLIENT_SECRET (or " in missing.stderr
+    assert (
+        "environment prod: target mparticle needs Platform API credentials: set "
+        "MPARTICLE_PROD_CLIENT_SECRET (or MPARTICLE_CLIENT_SECRET) in the environment"
+    ) in missing.stderr
 
 
 def test_env_all_lists_each_workspace_once(tmp_path: Path, servers: Servers) -> None:
