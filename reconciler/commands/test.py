@@ -39,11 +39,14 @@ def _line(outcome: CaseOutcome) -> Text:
         )
     expected, actual = legible(outcome.expected), legible(outcome.actual)
     detail = printable(f"expected {expected}, got {actual}")
-    return (
+    line = (
         Text("  FAIL ", style="bold red")
         + Text(f"{who}: {detail}")
         + Text(f"  ({printable(outcome.where)})", style="dim")
     )
+    if outcome.hint is not None:  # an expectation that can never pass: why, on its own line
+        line += Text(f"\n       {printable(outcome.hint)}")
+    return line
 
 
 @dataclass

@@ -48,9 +48,10 @@ def _case(parent: ElementTree.Element, outcome: CaseOutcome) -> None:
         expected, actual = legible(outcome.expected), legible(outcome.actual)
         message = _xml(f"expected {expected}, got {actual}")
         failure = ElementTree.SubElement(case, "failure", message=message, type="ValueMismatch")
+        hint = "" if outcome.hint is None else f"\n{outcome.hint}"
         failure.text = _xml(
             f"{outcome.where}: user {outcome.user}, CA {outcome.ca}: expected "
-            f"{expected}, actual {actual}"
+            f"{expected}, actual {actual}{hint}"
         )
 
 

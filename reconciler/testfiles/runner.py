@@ -28,6 +28,7 @@ from reconciler.evaluator.values import (
     text_of,
     to_number,
 )
+from reconciler.testfiles.kinds import misfit
 from reconciler.testfiles.loader import Expectation, Suite
 
 
@@ -48,6 +49,9 @@ class CaseOutcome:
     #: Why it was not evaluated (`not in environment prod`), else None; neither passed
     #: nor failed.
     skipped: str | None = None
+    #: For a failure whose expectation the CA's kind of value can never be (a text for a
+    #: sum, a single value for a unique list): why, and what to write (`kinds.misfit`).
+    hint: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -165,11 +169,15 @@ class Runner:
         started = time.perf_counter()
         user = suite.users[expectation.user]
         seed = user.seeds.get(expectation.ca)
+        hint = None
         try:
             actual = self.calculation(expectation.ca).evaluate(
                 timelines[expectation.user], seed, suite.as_of
             )
             passed = matches(expectation.expected, actual)
+            if not passed:
+                kind = self.definitions[expectation.ca].get("calculation_type")
+                hint = misfit(kind, expectation.expected)
         except DefinitionError as exc:  # a pattern that ran out of time, say: this case fails
             actual, passed = f"no value: {exc}", False
         return CaseOutcome(
@@ -182,6 +190,7 @@ class Runner:
             expectation.line,
             expectation.column,
             time.perf_counter() - started,
+            hint=hint,
         )
 
 

@@ -99,6 +99,39 @@ def test_a_failure_shows_the_white_space_that_makes_it_fail(tmp_path: Path) -> N
     assert "FAIL carol: Sessions Last 30 Days: expected -, got 0" in result.stdout
 
 
+def test_an_expectation_that_can_never_pass_says_why_under_its_failure(tmp_path: Path) -> None:
+    """`expected hat, got "hat"` and `expected 160.50, got 160.5` read like false failures:
+    the expectation is of a kind the CA's value never is (a single value for a unique list,
+    quoted text for a sum), and the report says so, in the terminal and in JUnit."""
+    directory = _copy(tmp_path)
+    (directory / "kinds.test.yaml").write_text(
+        "as_of: 2024-06-01T00:00:00Z\nusers:\n  carol:\n    events:\n"
+        "      - {event_type: screen_view, data: {screen_name: Screen View,\n"
+        '          timestamp_unixtime_ms: "2024-05-20T09:00:00Z",'
+        " custom_attributes: {Screen Name: Home}}}\n"
+        'expect:\n  carol: {Screens Visited: Home, LTV: "0.0", Sessions Last 30 Days: null}\n'
+    )
+    junit = tmp_path / "report.xml"
+    result = run_cli("--no-color", "test", directory, "--quiet", "--junit", junit)
+    assert result.exit_code == 1
+    where = directory / "kinds.test.yaml"
+    lines = result.stdout.splitlines()
+    under = {line: lines[n + 1] for n, line in enumerate(lines[:-1])}
+    assert under[f'  FAIL carol: Screens Visited: expected Home, got "Home"  ({where}:8)'] == (
+        "       A unique_list's value is a list of values or null (no value), not the text "
+        "'Home'; write [Home] for a list of one value."
+    )
+    assert under[f"  FAIL carol: LTV: expected 0.0, got -  ({where}:8)"] == (
+        "       A sum's value is a number, and '0.0' in quotes is text, compared as written "
+        "(the number is written 0): write it without quotes to compare numbers."
+    )
+    assert under[f"  FAIL carol: Sessions Last 30 Days: expected -, got 0  ({where}:8)"] == (
+        "       A count's value is a number (0 when no event counts), never null."
+    )
+    texts = [f.text or "" for f in ElementTree.parse(junit).getroot().iter("failure")]
+    assert any(t.endswith("write [Home] for a list of one value.") for t in texts), texts
+
+
 def _failing(tmp_path: Path) -> Path:
     """The example workspace with bob's Average Order Value expected 31 (it is 30) and an
     invalid test file."""

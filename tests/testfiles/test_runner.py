@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from reconciler.testfiles.kinds import misfit
 from reconciler.testfiles.runner import legible, matches, show
 
 # fmt: off
@@ -83,3 +84,73 @@ def test_a_report_quotes_values_a_reader_could_not_see_whole() -> None:
         '"a\\n"',
         '"\\t"',
     ]
+
+
+# fmt: off
+#: (calculation type, expected, the start of why it can never match, or None: it can).
+MISFITS: list[tuple[str, object, str | None]] = [
+    ("sum", 5, None),
+    ("sum", "5", None),                 # the text a sum is written as
+    ("sum", None, None),
+    ("sum", "five", "A sum's value is a number or null (no value), not the text 'five'"),
+    ("sum", "160.50", "A sum's value is a number, and '160.50' in quotes is text, "
+                      "compared as written (the number is written 160.5)"),
+    ("average", True, "An average's value is a number or null (no value), not the boolean"),
+    ("max", [5], "A max's value is a number or null (no value), not a list"),
+    ("min", date(2024, 1, 1), "A min's value is a number or null (no value), not the timestamp"),
+    ("count", 0, None),
+    ("count", None, "A count's value is a number (0 when no event counts), never null"),
+    ("count", "-", "A count's value is a number (0 when no event counts), never null"),
+    ("unique_values_count", [], "A unique_values_count's value is a number (0 when"),
+    ("unique_list", ["hat"], None),
+    ("unique_list", '"hat","shoe"', None),  # written as mParticle writes it
+    ("unique_list", "hat", "A unique_list's value is a list of values or null (no value), "
+                           "not the text 'hat'; write [hat] for a list of one value"),
+    ("unique_list", 3, "A unique_list's value is a list of values or null (no value), "
+                       "not the number 3; write [3] for a list of one value"),
+    ("unique_list", date(2024, 1, 1), "A unique_list's value is a list of values or null "
+                                      "(no value), not the timestamp 2024-01-01; "
+                                      'write ["2024-01-01"] for a list of one value'),
+    ("last_occurrence_timestamp", "2024-01-01", None),
+    ("last_occurrence_timestamp", 1704067200000, None),
+    ("last_occurrence_timestamp", datetime(2024, 1, 1), None),
+    ("first_occurrence_timestamp", "yesterday", "A first_occurrence_timestamp's value is a "
+                                                "timestamp (ISO 8601 or epoch ms) or null"),
+    ("first_occurrence_timestamp", 1.5, "A first_occurrence_timestamp's value is a timestamp"),
+    ("first_occurrence", "hat", None),
+    ("last_occurrence", 7, None),
+    ("most_frequent", True, None),
+    ("most_frequent", ["hat"], "A most_frequent's value is one attribute's value or null "
+                               "(no value), not a list"),
+    ("no_such_type", "anything", None),
+]
+#: Values each calculation type can take, as the evaluator writes them.
+WRITTEN = {
+    "number": ["0", "5", "160.5", "-1", "1000000", "-"],
+    "always": ["0", "5", "1000000"],
+    "timestamp": ["2024-01-01T00:00:00.000Z", "1970-01-01T00:00:00.001Z", "-"],
+    "list": ['"hat"', '"hat","shoe"', '"5"', "-"],
+    "value": ["hat", "5", "160.5", "true", "2024-01-01", '"a","b"', "-"],
+}
+KIND_OF = {
+    "sum": "number", "average": "number", "max": "number", "min": "number", "count": "always",
+    "unique_values_count": "always", "unique_list": "list",
+    "first_occurrence_timestamp": "timestamp", "last_occurrence_timestamp": "timestamp",
+    "first_occurrence": "value", "last_occurrence": "value", "most_frequent": "value",
+}
+# fmt: on
+
+
+@pytest.mark.parametrize(("calculation_type", "expected", "why"), MISFITS)
+def test_a_failure_that_can_never_pass_says_why(
+    calculation_type: str, expected: object, why: str | None
+) -> None:
+    found = misfit(calculation_type, expected)
+    if why is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.startswith(why), found
+        # Only what can never match is explained: no value of the type matches it.
+        kind = KIND_OF[calculation_type]
+        assert not any(matches(expected, actual) for actual in WRITTEN[kind])
