@@ -49,8 +49,8 @@ class CaseOutcome:
     #: Why it was not evaluated (`not in environment prod`), else None; neither passed
     #: nor failed.
     skipped: str | None = None
-    #: For a failure whose expectation the CA's kind of value can never be (a text for a
-    #: sum, a single value for a unique list): why, and what to write (`kinds.misfit`).
+    #: For a failure, what the two values alone do not show: why an expectation the CA's
+    #: kind of value can never be fails (`kinds.misfit`), or what two lists differ by.
     hint: str | None = None
 
     @property
@@ -132,6 +132,22 @@ def matches(expected: object, actual: str) -> bool:
     return isinstance(expected, str) and _same_text(expected, actual)
 
 
+def difference(expected: object, actual: str) -> str | None:
+    """For an expected list that the unique list `actual` is not: the values one has and
+    the other lacks (a list of 100 values is no list to compare by eye); else None."""
+    values = parse_list(actual)
+    if not isinstance(expected, list) or values is None:
+        return None
+    wanted = {text_of(item) or "" for item in expected}
+    missing, extra = sorted(wanted - set(values)), sorted(set(values) - wanted)
+    parts = [f"missing: {render_list(missing)}"] if missing else []
+    parts += [f"not expected: {render_list(extra)}"] if extra else []
+    if not parts:  # the same values: the expectation repeats one
+        return "The expected list names a value twice; a unique list holds each once."
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]}."
+
+
 class Runner:
     """Evaluates test files; each CA is compiled once for all files."""
 
@@ -177,7 +193,9 @@ class Runner:
             passed = matches(expectation.expected, actual)
             if not passed:
                 kind = self.definitions[expectation.ca].get("calculation_type")
-                hint = misfit(kind, expectation.expected)
+                hint = misfit(kind, expectation.expected) or difference(
+                    expectation.expected, actual
+                )
         except DefinitionError as exc:  # a pattern that ran out of time, say: this case fails
             actual, passed = f"no value: {exc}", False
         return CaseOutcome(

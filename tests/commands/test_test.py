@@ -132,6 +132,22 @@ def test_an_expectation_that_can_never_pass_says_why_under_its_failure(tmp_path:
     assert any(t.endswith("write [Home] for a list of one value.") for t in texts), texts
 
 
+def test_a_failed_list_says_which_values_differ(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    path = directory / "engagement.test.yaml"
+    text = path.read_text()
+    changed = text.replace("Screens Visited: [Cart, Home]", "Screens Visited: [Cart, Checkout]")
+    assert changed != text
+    path.write_text(changed)
+    result = run_cli("--no-color", "test", directory, "--quiet")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    failure = (
+        f'  FAIL alice: Screens Visited: expected "Cart","Checkout", got "Cart","Home"  ({path}:49)'
+    )
+    assert lines[lines.index(failure) + 1] == '       Missing: "Checkout"; not expected: "Home".'
+
+
 def _failing(tmp_path: Path) -> Path:
     """The example workspace with bob's Average Order Value expected 31 (it is 30) and an
     invalid test file."""

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from reconciler.testfiles.kinds import misfit
-from reconciler.testfiles.runner import legible, matches, show
+from reconciler.testfiles.runner import difference, legible, matches, show
 
 # fmt: off
 ROWS: list[tuple[object, str, bool]] = [
@@ -154,3 +154,19 @@ def test_a_failure_that_can_never_pass_says_why(
         # Only what can never match is explained: no value of the type matches it.
         kind = KIND_OF[calculation_type]
         assert not any(matches(expected, actual) for actual in WRITTEN[kind])
+
+
+def test_a_failed_list_names_the_values_missing_and_not_expected() -> None:
+    """`expected "boots","hat", got "hat","shoe"` is legible for two values, not for the
+    100 a unique list may hold."""
+    assert difference(["hat", "boots"], '"hat","shoe"') == (
+        'Missing: "boots"; not expected: "shoe".'
+    )
+    assert difference(["hat", "shoe", 5], '"5","hat"') == 'Missing: "shoe".'
+    assert difference(["hat"], '"hat","shoe"') == 'Not expected: "shoe".'
+    assert difference(["hat"], "-") == 'Missing: "hat".'
+    assert difference(["hat", "hat"], '"hat"') == (
+        "The expected list names a value twice; a unique list holds each once."
+    )
+    assert difference("hat", '"hat","shoe"') is None  # no list expected: `kinds.misfit`'s
+    assert difference(["hat"], "12") is None  # not a unique list's value
