@@ -267,13 +267,7 @@ class Event(_Strict):
             if data.event_name is None:
                 found.append((("data", "event_name"), "a custom_event needs an event_name"))
             if data.custom_event_type not in _CUSTOM:
-                found.append(
-                    (
-                        ("data", "custom_event_type"),
-                        "a custom_event needs a custom_event_type, one of: "
-                        + ", ".join(CUSTOM_EVENT_TYPES),
-                    )
-                )
+                found.append((("data", "custom_event_type"), _custom_type(data.custom_event_type)))
         if self.event_type == "commerce_event":
             kinds = [
                 name
@@ -289,6 +283,17 @@ class Event(_Strict):
                     )
                 )
         return found
+
+
+def _custom_type(given: str | None) -> str:
+    """What is wrong with a custom_event's `custom_event_type`: missing, or not one of the
+    list (a typo gets its suggestion, as an unknown field does)."""
+    choices = ", ".join(CUSTOM_EVENT_TYPES)
+    if given is None:
+        return f"a custom_event needs a custom_event_type, one of: {choices}"
+    hint = suggest(given, CUSTOM_EVENT_TYPES)
+    advice = f"did you mean `{hint}`?" if hint else f"one of: {choices}"
+    return f"{given!r} is not a custom_event's custom_event_type; {advice}"
 
 
 class Batch(_Strict):

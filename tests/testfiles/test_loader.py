@@ -126,6 +126,29 @@ def test_event_rules_of_the_json_reference(workspace: Path, write_test: WriteTes
     ]
 
 
+def test_a_wrong_custom_event_type_is_named_with_its_suggestion(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """One given but misspelt is not "needed": the message names it and the closest."""
+    write_test(
+        "types.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  alice:\n    events:\n"
+        "      - {event_type: custom_event, data: {event_name: Buy,"
+        " custom_event_type: transactions, timestamp_unixtime_ms: 1}}\n"
+        "      - {event_type: custom_event, data: {event_name: Buy,"
+        " custom_event_type: purchase, timestamp_unixtime_ms: 1}}\n"
+        "expect: {}\n",
+    )
+    where = str(workspace / "types.test.yaml")
+    assert _errors(workspace) == [
+        f"{where}:5:79: users.alice.events[0].data.custom_event_type: 'transactions' is not "
+        "a custom_event's custom_event_type; did you mean `transaction`?",
+        f"{where}:6:79: users.alice.events[1].data.custom_event_type: 'purchase' is not a "
+        "custom_event's custom_event_type; one of: navigation, location, search, transaction, "
+        "user_content, user_preference, social, other, media, attribution",
+    ]
+
+
 def test_an_event_type_the_events_api_does_not_take_says_so(
     workspace: Path, write_test: WriteTest
 ) -> None:
