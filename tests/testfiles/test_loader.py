@@ -252,6 +252,29 @@ def test_event_times_may_be_written_as_timestamps(workspace: Path, write_test: W
     assert times == {1706745600000}
 
 
+def test_an_event_time_that_is_no_instant_says_iso_text_is_taken_too(
+    workspace: Path, write_test: WriteTest
+) -> None:
+    """Inline events may write their time as ISO 8601 text: "expected a whole number" sent
+    the reader to epoch ms only. An events file's line takes epoch ms only, and says so."""
+    write_test(
+        "t.test.yaml",
+        "as_of: 2024-03-01\nusers:\n  a:\n    events:\n"
+        "      - {event_type: session_start, data: {timestamp_unixtime_ms: yesterday}}\n"
+        "  b:\n    events_file: b.jsonl\n"
+        "expect: {a: {Sessions: 1}}\n",
+    )
+    batch = {"events": [{"event_type": "session_start", "data": {"timestamp_unixtime_ms": "x"}}]}
+    (workspace / "b.jsonl").write_text(json.dumps(batch) + "\n")
+    where = workspace / "t.test.yaml"
+    errors = _errors(workspace)
+    assert (
+        f"{where}:5:67: users.a.events[0].data.timestamp_unixtime_ms: expected epoch ms or an "
+        "ISO 8601 date-time such as 2024-03-01T00:00:00Z, got 'yesterday'"
+    ) in errors
+    assert any("b.jsonl:1" in e and "expected a whole number, got 'x'" in e for e in errors)
+
+
 def test_instants_may_be_epoch_ms_and_its_digits(workspace: Path, write_test: WriteTest) -> None:
     # R1 and R6: as_of in epoch ms; an event's time as its digits, in the file or an events
     # file; the epoch itself written in ISO is time 0, not "no time".
