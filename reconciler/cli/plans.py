@@ -118,6 +118,12 @@ def ca_tests(
             "give one manifest directory, or test files (*.test.yaml)",
             param_hint=f"'{TEST_PATHS}'",  # quoted as click quotes a parameter's own
         )
+    if not files and given[0].is_file():  # a test file misnamed, or a manifest
+        raise typer.BadParameter(
+            f"{given[0]} is a file but no test file: test files are named *.test.yaml "
+            "(or *.test.yml); give one manifest directory, or test files",
+            param_hint=f"'{TEST_PATHS}'",
+        )
     options = command.TestOptions(
         directory=given[0],
         environment=env,

@@ -291,6 +291,16 @@ def test_test_file_paths_that_name_no_one_manifest_directory_are_refused(
     mixed = run_cli("test", directory, directory / "commerce.test.yaml")
     assert mixed.exit_code == 1
     assert "give one manifest directory, or test files (*.test.yaml)" in mixed.stderr
+    # A test file misnamed (or a manifest) is not taken for a manifest directory: "a file,
+    # not a directory: commands read a whole manifest directory" did not say why.
+    misnamed = directory / "search_test.yaml"
+    misnamed.write_text((directory / "engagement.test.yaml").read_text())
+    refused = run_cli("test", misnamed)
+    assert refused.exit_code == 1
+    assert (
+        f"{misnamed} is a file but no test file: test files are named *.test.yaml (or "
+        "*.test.yml); give one manifest directory, or test files"
+    ) in " ".join(refused.stderr.split())
 
 
 def test_the_readme_shows_what_a_failing_expectation_prints(tmp_path: Path) -> None:
