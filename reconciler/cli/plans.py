@@ -22,6 +22,7 @@ from reconciler.cli.options import (
     SummaryEnvOption,
     TargetOption,
     WorkspaceOption,
+    environment,
     finite_number,
     flags_from,
     one_of,
@@ -80,6 +81,7 @@ def ca_tests(
         typer.Option(
             "--env",
             metavar="NAME",
+            parser=environment,
             help="Test the CAs as this environment has them (default: RECONCILER_ENV, else "
             "default_environment).",
             show_default=False,

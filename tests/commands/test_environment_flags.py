@@ -81,6 +81,7 @@ def test_an_empty_env_is_refused_not_read_as_the_default(tmp_path: Path) -> None
         ["apply", "--auto-approve"],
         ["validate"],
         ["export", "--out", str(tmp_path / "x")],
+        ["test"],
     ):
         empty = run_cli(command[0], directory, *command[1:], "--env", "")
         assert empty.exit_code == 1, empty.output
