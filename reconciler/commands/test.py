@@ -174,12 +174,27 @@ def _selected(suites: Sequence[Suite], chooser: Chooser) -> tuple[list[Suite], i
     return kept, left_out
 
 
+def _report_stop(junit_file: Path, exc: ReconcilerError, output: Output) -> None:
+    """The JUnit report of a run an error stopped: it says why there are no results."""
+    document = (
+        junit.problems_document(exc.issues)
+        if isinstance(exc, ManifestError)
+        else junit.error_document(exc.message)
+    )
+    try:
+        junit.write(junit_file, document)
+    except ReconcilerError as error:  # the problems themselves are the error to show
+        output.warn(str(error))
+
+
 def run(options: TestOptions, output: Output) -> int:
     """Exit 0 when every expectation of every test file holds; 1 otherwise (a failure, an
     invalid file). Invalid manifests stop the run: nothing can be evaluated."""
     junit_file = options.junit
     directory = options.directory
     chooser = Chooser(options.only, options.exclude)
+    if junit_file is not None:
+        junit.check(junit_file)
     try:
         directory, files = _targets(options)
         manifests = manifest.load(directory)
@@ -190,16 +205,8 @@ def run(options: TestOptions, output: Output) -> int:
         absent = manifests.absent_from(environment)
         collected = testfiles.collect(directory, definitions, absent, files)
     except ReconcilerError as exc:
-        if junit_file is not None:  # the report says why there are no results
-            document = (
-                junit.problems_document(exc.issues)
-                if isinstance(exc, ManifestError)
-                else junit.error_document(exc.message)
-            )
-            try:
-                junit.write(junit_file, document)
-            except ReconcilerError as error:  # the problems themselves are the error to show
-                output.warn(str(error))
+        if junit_file is not None:
+            _report_stop(junit_file, exc, output)
         raise
     unused = unmatched_note(chooser, (ca.name for ca in manifests.cas), "in the manifests")
     if unused is not None:

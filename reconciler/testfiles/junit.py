@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
-from reconciler.errors import Issue
-from reconciler.files import write_atomically
+from reconciler.errors import Issue, ReconcilerError
+from reconciler.files import check_creatable, write_atomically
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
 
 #: What XML 1.0 cannot hold at all, not even as a character reference: control characters
@@ -168,6 +168,17 @@ def error_document(message: str) -> bytes:
     root = _root(1, 0, 1, 0.0)
     _errors(root, {"reconciler test": (first, message)}, "Error", files=False)
     return _bytes(root)
+
+
+def check(path: Path) -> None:
+    """Refuse, before any test runs, a `--junit` path `write` can only fail on: a folder
+    that does not exist, a place the system refuses. Found after the run, it came below a
+    screen of results that had all been computed for nothing."""
+    check_creatable(path, "--junit")
+    if not path.parent.is_dir():
+        raise ReconcilerError(
+            f"--junit {path}: cannot write it: no folder {path.parent} (it is not made)"
+        )
 
 
 def write(path: Path, body: bytes) -> None:

@@ -508,11 +508,14 @@ def test_names_longer_than_256_characters_are_cut_as_mparticle_cuts_them(
     ), warned[1]
 
 
-def test_an_unwritable_junit_file_is_an_error(tmp_path: Path) -> None:
-    result = run_cli("test", EXAMPLE, "--junit", tmp_path / "missing" / "report.xml")
+def test_an_unwritable_junit_file_is_an_error_before_any_test_runs(tmp_path: Path) -> None:
+    """Found after the run, it came below every result, all computed for nothing."""
+    junit = tmp_path / "missing" / "report.xml"
+    result = run_cli("test", EXAMPLE, "--junit", junit)
     assert result.exit_code == 1
-    assert "--junit" in result.stderr
-    assert "cannot write" in result.stderr
+    assert f"--junit {junit}: cannot write it: no folder {junit.parent}" in result.stderr
+    assert "PASS" not in result.stdout
+    assert not junit.parent.exists()
 
 
 def _small_files() -> None:
