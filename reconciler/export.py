@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import DataPath, format_path, quoted
+from reconciler.errors import DataPath, quoted
+from reconciler.manifest.diagnostics import explain
+from reconciler.manifest.partial import partial_problems
 from reconciler.manifest.retention import problems as retention_problems
 from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
@@ -31,6 +33,7 @@ RESERVED = {
 }
 MAX_STEM = 80
 CAS_KEY = "calculated_attributes"
+DEFER_RULES = {"defer_rules": True}
 
 
 @dataclass(frozen=True)
@@ -172,24 +175,50 @@ def ca_document(
             f"exported ({fate})"
         )
     entry["definition"] = definition_document(definition)
-    try:
-        CalculatedAttribute.model_validate(entry)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        problem = f"{format_path(first['loc'])}: {first['msg'].removeprefix('Value error, ')}"
-        if first["loc"][:1] == ("name",):
-            # A name is no field a manifest can fix: renamed_from obeys the same rules.
-            notes.append(
-                f"{quoted(live.name)} has a name the manifest rules refuse ({problem}); exported "
-                "as it is, but plan refuses that file: rename the CA in mParticle (possible until "
-                "it is activated), or remove the file to leave the CA unmanaged"
-            )
-        else:
-            notes.append(
-                f"{quoted(live.name)} holds a definition the manifest rules refuse ({problem}); "
-                "exported as it is, fix it by hand"
-            )
     return entry, notes
+
+
+#: What the user can do about a field the manifest rules refuse, by the field's first key.
+#: A name is no field a manifest can fix: `renamed_from` obeys the same rules.
+REMEDIES = {
+    "name": "rename the CA in mParticle (possible until it is activated), or remove the file "
+    "to leave the CA unmanaged",
+}
+FIX_BY_HAND = "fix it by hand"
+
+
+def rule_errors(entry: dict[str, Any]) -> list[tuple[DataPath, str]]:
+    """(field path in the CA, message) of every error the manifest rules find in `entry`,
+    in the words a plan of its file uses: all of them, not the first (a refused name hid a
+    refused definition)."""
+    try:
+        ca = CalculatedAttribute.model_validate(entry, context=DEFER_RULES)
+    except ValidationError as exc:
+        found = [(path, message) for path, message, _ in explain(exc, CalculatedAttribute, entry)]
+        reported = {path for path, _ in found}
+        problems = partial_problems(entry)
+    else:
+        found, reported, problems = [], set(), ca.problems()
+    return found + [
+        (problem.path, problem.message)
+        for problem in problems
+        if problem.severity == "error" and problem.path not in reported
+    ]
+
+
+def refused_fields(live: LiveCA, entry: dict[str, Any], file: str) -> list[Located]:
+    """A note on each field of `file` (`live`'s entry, exported as it is) that the manifest
+    rules refuse, which the export's plan refuses too: the plan's message (its CA named the
+    same way), and what the user can do about it."""
+    shown = quoted(live.name)
+    located = []
+    for path, message in rule_errors(entry):
+        named = message if shown in message else f"{message} (CA {shown})"
+        remedy = REMEDIES.get(str(path[0]) if path else "", FIX_BY_HAND)
+        located.append(
+            Located(file, path, f"{named}; exported as it is, but plan refuses that file: {remedy}")
+        )
+    return located
 
 
 def outlived_retention(live: LiveCA, file: str, retention: tuple[int, date]) -> list[Located]:
@@ -253,7 +282,8 @@ def export(
     in `protected` keep `protect: true`, which the API cannot store (the manifests they
     come from said so). `drafts`: the policy written along, for the notes on stray drafts;
     `retention`: `retention_days` (written along) and today, for the notes on the fields
-    that set a time period the account's retention no longer covers."""
+    that set a time period the account's retention no longer covers. A field the manifest
+    rules refuse gets its note too: each field the export's plan will refuse."""
     result = Exported()
     stems = file_stems(live)
     for ca in sorted(live, key=lambda item: (item.name, item.id)):
@@ -264,6 +294,7 @@ def export(
         file = f"{stems[ca.id]}.yaml"
         result.files[file] = {CAS_KEY: [entry]}
         result.protected += ca.name in protected
+        result.located += refused_fields(ca, entry, file)
         if retention is not None:
             result.located += outlived_retention(ca, file, retention)
     return result

@@ -100,27 +100,57 @@ def test_a_ca_without_a_definition_is_left_out_with_a_note() -> None:
     assert result.notes == ['"LTV" (id 7) has no definition; not exported']
 
 
-def test_a_definition_the_manifest_rules_refuse_is_exported_with_a_note() -> None:
+#: What a note on a refused field says after the plan's message, by what the user can do.
+FIX = "; exported as it is, but plan refuses that file: fix it by hand"
+RENAME = (
+    "; exported as it is, but plan refuses that file: rename the CA in mParticle (possible "
+    "until it is activated), or remove the file to leave the CA unmanaged"
+)
+#: The plan's message for a time period of type `all` (only the UI makes one).
+ALL = (
+    "Field 'time_period.type' = 'all' is not supported: use `since` with a `date`, or "
+    "`within` with `within` and `within_unit`"
+)
+
+
+def test_a_definition_the_manifest_rules_refuse_is_noted_at_its_file_and_field() -> None:
+    """The note named the CA only ("LTV" holds a definition the manifest rules refuse
+    (definition.time_period: ...)), not the file the export's plan refuses, nor the field
+    (the rule's owner, not the field it is about): it is placed at the field, in the
+    plan's words, which the command gives a line."""
     broken = {**api_definition(SESSIONS), "time_period": {"type": "all"}}
-    entry, notes = ca_document(live(active_definition=broken))
-    assert entry is not None
-    (note,) = notes
-    assert note.startswith('"LTV" holds a definition the manifest rules refuse (definition.')
-    assert note.endswith("exported as it is, fix it by hand")
+    result = export([live(active_definition=broken)])
+    assert result.notes == []
+    assert [(note.file, note.in_file, note.message) for note in result.located] == [
+        (
+            "ltv.yaml",
+            ("calculated_attributes", 0, "definition", "time_period", "type"),
+            f'{ALL} (CA "LTV"){FIX}',
+        )
+    ]
 
 
-def test_a_name_the_manifest_rules_refuse_is_not_called_a_definition() -> None:
+def test_a_name_the_manifest_rules_refuse_is_noted_at_its_file_and_field() -> None:
     """A live name the rules refuse was noted as "holds a definition the manifest rules
     refuse (name: Value error, ...)", "fix it by hand": no manifest can fix a name
-    (renamed_from obeys the same rules), and none can once the CA is active."""
-    entry, notes = ca_document(live("   ", active_definition=api_definition(SESSIONS)))
-    assert entry is not None
-    (note,) = notes
-    assert note == (
-        '"   " has a name the manifest rules refuse (name: must not be empty); exported as '
-        "it is, but plan refuses that file: rename the CA in mParticle (possible until it "
-        "is activated), or remove the file to leave the CA unmanaged"
-    )
+    (renamed_from obeys the same rules), and none can once the CA is active. Then it named
+    the CA, not the file: the note is placed at the name."""
+    result = export([live("   ", active_definition=api_definition(SESSIONS))])
+    assert result.notes == []
+    assert [(note.file, note.in_file, note.message) for note in result.located] == [
+        ("ca.yaml", ("calculated_attributes", 0, "name"), f'must not be empty (CA "   "){RENAME}')
+    ]
+
+
+def test_a_refused_name_does_not_hide_a_refused_definition() -> None:
+    """The note gave the first error only: the name's, and the plan then refused the file
+    for its definition too. Each refused field has its own note, as the plan reports each."""
+    broken = {**api_definition(SESSIONS), "time_period": {"type": "all"}}
+    result = export([live("  ", active_definition=broken)])
+    assert [(note.path, note.message) for note in result.located] == [
+        (("name",), f'must not be empty (CA "  "){RENAME}'),
+        (("definition", "time_period", "type"), f'{ALL} (CA "  "){FIX}'),
+    ]
 
 
 def test_a_name_with_a_tab_or_an_invisible_character_is_exported_without_a_note() -> None:

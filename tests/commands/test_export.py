@@ -27,8 +27,10 @@ from reconciler.models import LiveCA
 from reconciler.plan.selection import in_scope
 from reconciler.settings import SettingsFile, resolve
 from tests.commands.test_plan import converge
+from tests.commands.test_untrusted_lists import Workspace, listed
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer
+from tests.support.servers import running
 from tests.support.workspace import (
     PURCHASES,
     SESSIONS,
@@ -276,6 +278,47 @@ def test_a_ca_the_retention_no_longer_covers_is_reported_by_the_export(
     assert planned.exit_code == 1, planned.output
     assert "retention_days 30); mParticle refuses it" in planned.stderr
     assert f"{where} 2000-01-01 is before " in planned.stderr  # the same place
+
+
+def test_cas_the_manifest_rules_refuse_are_reported_at_the_file_line_and_field(
+    tmp_path: Path,
+) -> None:
+    """Only the UI makes a time period of type `all` (create refuses it), and only a list
+    answer a name of spaces: the export's notes named the CA and the first error alone,
+    not the file the plan of the export refuses. Each note now names the file, line, column
+    and field where that plan names them, in its words. (A crafted server: the emulator
+    holds neither.)"""
+    broken = {**api_definition(SESSIONS), "time_period": {"type": "all"}}
+    workspace = Workspace([listed(5, "LTV", active_definition=broken), listed(6, "   ")])
+    out = tmp_path / "exported"
+    with running(workspace.answer) as server:
+        env = {**env_for(server.url), "NO_COLOR": "1", "COLUMNS": "1000"}
+        result = run_cli(
+            "export", tmp_path / "none", "--out", out, "--workspace-id", "1234", env=env
+        )
+        planned = run_cli("plan", out, env=env)
+    assert result.exit_code == 0, result.output
+    type_at = located(out / "ltv.yaml", "type: all", "all") + " definition.time_period.type:"
+    name_at = located(out / "ca.yaml", "name: '   '", "'   '") + " name:"
+    notes = [line for line in result.stderr.splitlines() if "plan refuses that file" in line]
+    assert notes == [
+        f'Warning: {name_at} must not be empty (CA "   "); exported as it is, but plan refuses '
+        "that file: rename the CA in mParticle (possible until it is activated), or remove the "
+        "file to leave the CA unmanaged",
+        f"Warning: {type_at} Field 'time_period.type' = 'all' is not supported: use `since` "
+        'with a `date`, or `within` with `within` and `within_unit` (CA "LTV"); exported as it '
+        "is, but plan refuses that file: fix it by hand",
+    ], result.stderr
+    assert planned.exit_code == 1, planned.output
+    for where in (type_at, name_at):  # the same places
+        assert where in planned.stderr, planned.stderr
+
+
+def located(path: Path, line_text: str, value: str) -> str:
+    """`path:line:column:` of `value` on the one line of `path` that holds `line_text`."""
+    lines = path.read_text().splitlines()
+    (line,) = [number for number, text in enumerate(lines, 1) if line_text in text]
+    return f"{path}:{line}:{lines[line - 1].index(value, lines[line - 1].index(line_text)) + 1}:"
 
 
 def test_the_export_writes_a_whole_number_as_the_user_did(
@@ -901,7 +944,7 @@ def test_names_with_tabs_line_breaks_and_invisible_characters_export_and_plan_em
     out = tmp_path / "exported"
     result = run_cli("export", tmp_path, "--out", out, "--workspace-id", "1234", env=env)
     assert result.exit_code == 0, result.output
-    assert "manifest rules refuse" not in result.stderr
+    assert "plan refuses that file" not in result.stderr
     files = [path for path in out.glob("*.yaml") if path.name != "reconciler.yaml"]
     written = "".join(path.read_text() for path in files)
     assert 'name: "tab\\tname"' in written
