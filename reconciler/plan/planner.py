@@ -161,9 +161,15 @@ def warnings_for(step: ActionKind, matched: _Matched, breaks: list[str]) -> list
 #: it holds. An update sends the full draft (the API requires it on PUT), so it replaces
 #: the draft held whatever it changes (a new name or description only, too; a draft equal
 #: to the active definition or the manifest's, too); an activation moves the draft into
-#: use, replacing the active definition. A create replaces nothing; a draft discard sends
-#: no definition (the plan's own line says the draft goes), nor does a delete.
-REPLACES: dict[ActionKind, str] = {"activate": "active_definition", "update": "draft_definition"}
+#: use, replacing the active definition; a draft discard deletes the draft. Its own line
+#: says the draft goes, but not that it held what no manifest can, which copying the UI
+#: edit into the manifest would not keep. A create replaces nothing, nor does a delete
+#: (its line says the whole CA goes).
+REPLACES: dict[ActionKind, str] = {
+    "activate": "active_definition",
+    "update": "draft_definition",
+    "discard_draft": "draft_definition",
+}
 
 
 def dropped_fields(planned: tuple[ActionKind, ...], live: LiveCA) -> list[str]:
@@ -171,18 +177,25 @@ def dropped_fields(planned: tuple[ActionKind, ...], live: LiveCA) -> list[str]:
     these steps drop with the live definitions they replace (`REPLACES`)."""
     return [
         path
-        for field in (REPLACES[step] for step in sorted(set(planned) & REPLACES.keys()))
+        for field in dict.fromkeys(
+            REPLACES[step] for step in sorted(set(planned) & REPLACES.keys())
+        )
         for path in live.unknown_fields(field)
     ]
 
 
-def drops_fields(live: LiveCA, paths: list[str]) -> str:
-    """The warning on the action that replaces a definition holding unknown fields."""
+def drops_fields(live: LiveCA, paths: list[str], step: ActionKind = "update") -> str:
+    """The warning on the action (`step`) that replaces a definition holding unknown fields.
+    A discarded draft is a draft made outside Git (its CA's active definition is the
+    manifest's), which `drafts: preserve` keeps."""
+    done, keep = "replaces the definition", ""
+    if step == "discard_draft":
+        done, keep = "discards the draft", ", keep drafts made outside Git (`drafts: preserve`)"
     return (
         f"{quoted(live.name)} (id {live.id}) holds fields the reconciler does not know "
-        f"({first_few(paths, ', ', ', ')}): applying replaces the definition and drops "
-        "them, and no manifest can hold them; to keep them, leave this CA out of the plan "
-        "(--exclude, or out of the manifests and the scope), or apply to accept their loss"
+        f"({first_few(paths, ', ', ', ')}): applying {done} and drops them, and no manifest "
+        "can hold them; to keep them, leave this CA out of the plan (--exclude, or out of the "
+        f"manifests and the scope){keep}, or apply to accept their loss"
     )
 
 
@@ -228,7 +241,7 @@ class _Planner:
             shown = [] if step == "activate" and "update" in planned else changes
             warnings = warnings_for(step, matched, breaks)
             if dropped and step == planned[0]:  # the update, or an activation alone
-                warnings.append(drops_fields(live, dropped))
+                warnings.append(drops_fields(live, dropped, step))
             actions.append(self.action(step, matched, shown, warnings))
         return actions
 

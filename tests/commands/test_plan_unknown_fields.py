@@ -175,3 +175,40 @@ def test_a_new_description_warns_when_the_draft_it_replaces_holds_such_fields(
         after = run_cli("plan", directory, "--detailed-exitcode", env=env)
     assert after.exit_code == 0, after.output
     assert "No changes." in after.stdout
+
+
+def test_a_draft_discard_warns_when_the_draft_holds_such_fields(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """The discard's line said the UI draft goes, and showed what of it a manifest could
+    keep, but not that it held fields none can: the discard now says so, in every format."""
+    ca_id = raw.create("Sessions", SESSIONS)
+    raw.activate(ca_id)
+    weekly = {**SESSIONS, "time_period": {"type": "within", "within": 7, "within_unit": "days"}}
+    raw.update(ca_id, "Sessions", weekly)
+    directory = write_manifests(tmp_path / "m", [ca("Sessions")])
+    warning = (
+        f'"Sessions" (id {ca_id}) holds fields the reconciler does not know '
+        "(draft_definition.datapoint.filter_mode): applying discards the draft and drops them, "
+        "and no manifest can hold them; to keep them, leave this CA out of the plan (--exclude, "
+        "or out of the manifests and the scope), keep drafts made outside Git (`drafts: "
+        "preserve`), or apply to accept their loss"
+    )
+    with ui_fields(emulator.url) as ui:
+        env = {**env_for(ui.url), "COLUMNS": "1000", "NO_COLOR": "1"}
+        ui.set(ca_id, "draft_definition", filter_mode="all")
+        text = run_cli("plan", directory, env=env)
+        document = run_cli("plan", directory, "--format", "json", env=env)
+        markdown = run_cli("plan", directory, "--format", "markdown", env=env)
+        applied = run_cli("apply", directory, "--auto-approve", env=env)
+        assert applied.exit_code == 0, applied.output
+        assert ui.fields == {}
+        after = run_cli("plan", directory, "--detailed-exitcode", env=env)
+    assert text.exit_code == 0, text.output
+    assert 'discard draft "Sessions"' in text.stdout
+    assert f"⚠ {warning}" in text.stdout
+    plan = json.loads(document.stdout)
+    assert [(a["action"], a["warnings"]) for a in plan["actions"]] == [("discard_draft", [warning])]
+    assert f"! warning: {warning}" in markdown.stdout
+    assert after.exit_code == 0, after.output
+    assert "No changes." in after.stdout

@@ -1,7 +1,7 @@
 """Live definitions holding fields the models do not know (newer than the docs, set in the
 UI): a plan that replaces such a definition says which fields it drops; one that leaves
 it in place says nothing. An update always replaces the draft held (it sends the full
-draft); an activation replaces the active definition."""
+draft); an activation replaces the active definition; a draft discard deletes the draft."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from reconciler.plan import drafts, planner
 from reconciler.plan.value import Plan
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
-#: Where the warning says the fields go, and what to do about it.
-DROPS = "applying replaces the definition and drops them"
+#: Where the warning says the fields go (the definition replaced, or the draft discarded).
+DROPS = " and drops them, and no manifest can hold them"
 
 
 def extended(
@@ -118,8 +118,9 @@ CASES = {
     "a new description of an active CA without a draft": Case(
         {"description": "new"}, DEFINITION, None, ["update"], None
     ),
-    "a stray draft discarded: the plan's own line": Case(
-        {}, DEFINITION, OTHER, ["discard_draft"], None
+    "a stray draft discarded": Case({}, DEFINITION, OTHER, ["discard_draft"], DRAFT),
+    "a stray draft over an inactive CA's definition discarded": Case(
+        {"active": False}, DEFINITION, OTHER, ["discard_draft"], DRAFT
     ),
     "a staged draft of a CA never activated, activated with its fields": Case(
         {"definition": OTHER}, None, OTHER, ["activate"], None
@@ -149,6 +150,29 @@ def test_a_preserved_draft_replaced_says_both() -> None:
     assert update.warnings[0].startswith('"LTV" (id 7) holds fields the reconciler does not')
     assert update.warnings[1:] == [drafts.REPLACES_DRAFT]
     assert named(update.warnings[0]) == DRAFT
+
+
+def test_a_discarded_draft_holding_them_says_so_and_that_preserve_keeps_it() -> None:
+    """The discard's own line says the draft goes, and its changes show what it held, but
+    not the fields no manifest can hold: copying the UI edit into the manifest, which that
+    line invites, would not keep them. `drafts: preserve` keeps such a draft: no action,
+    no warning."""
+    plan = make([want()], [live(active=DEFINITION, draft=OTHER)])
+    [discard] = plan.actions
+    assert (discard.action, discard.warnings) == (
+        "discard_draft",
+        [
+            '"LTV" (id 7) holds fields the reconciler does not know '
+            f"({DRAFT}): applying discards the draft and drops them, and no manifest can hold "
+            "them; to keep them, leave this CA out of the plan (--exclude, or out of the "
+            "manifests and the scope), keep drafts made outside Git (`drafts: preserve`), or "
+            "apply to accept their loss"
+        ],
+    )
+    options = planner.PlanOptions(workspace_id=1, drafts="preserve")
+    kept = planner.plan([want()], [live(active=DEFINITION, draft=OTHER)], options)
+    assert kept.actions == []
+    assert [(note.name, note.kept) for note in kept.drafts] == [("LTV", True)]
 
 
 def test_known_fields_only_say_nothing() -> None:
