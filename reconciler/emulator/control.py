@@ -13,7 +13,7 @@ from reconciler.emulator import messages as m
 from reconciler.emulator.platform import MAX_ID
 from reconciler.emulator.responses import empty_response, error_response, json_response
 from reconciler.emulator.state import EmulatorState
-from reconciler.emulator.store import get_ca, seed_page
+from reconciler.emulator.store import get_ca, seed_page, set_audience_count
 
 
 class ControlApi:
@@ -71,18 +71,26 @@ class ControlApi:
         return json_response({"count": count, "users": users})
 
     async def audience_count(self, request: Request) -> Response:
+        """The CA's audience count: any integer (a negative one too, which some APIs send
+        for "unknown"), or null to leave `audience_count` out of its answers."""
         body = await self._body(request)
-        count = None if body is None else body.get("audience_count")
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_ID:
+        # Ellipsis: no body, or no key (refused); None: the key left out of the answers.
+        count = ... if body is None else body.get("audience_count", ...)
+        if count is not None and (
+            not isinstance(count, int) or isinstance(count, bool) or not -MAX_ID <= count <= MAX_ID
+        ):
             return error_response(
-                400, "BAD_REQUEST", 'Body must be {"audience_count": <non-negative integer>}'
+                400,
+                "BAD_REQUEST",
+                'Body must be {"audience_count": <integer>}, or {"audience_count": null} to leave '
+                "the count out of the CA's answers",
             )
         ca_id = request.path_params["id"]
         with self.state.store.transaction() as conn:
             ca = None if ca_id > MAX_ID else get_ca(conn, None, ca_id)
             if ca is None:
                 return error_response(404, "NOT_FOUND", m.NOT_FOUND)
-            conn.execute("UPDATE cas SET audience_count = ? WHERE id = ?", (count, ca.id))
+            set_audience_count(conn, ca.id, count)
         return empty_response()
 
     async def settings(self, request: Request) -> Response:

@@ -48,7 +48,7 @@ def render_definition(definition: dict[str, Any] | None, point_key: str) -> Any:
 def render_ca(ca: Ca, *, single: bool) -> dict[str, Any]:
     """A CA in the shape of the docs' list example (`single=False`) or single GET example."""
     point_key = "data_point" if single else "datapoint"
-    return {
+    shown = {
         "id": ca.id,
         "name": ca.name,
         "description": ca.description,
@@ -62,6 +62,9 @@ def render_ca(ca: Ca, *, single: bool) -> dict[str, Any]:
         "activated_on": None if ca.activated_on is None else timestamp(ca.activated_on),
         "activated_by": ca.activated_by,
     }
+    if ca.audience_count_withheld:
+        del shown["audience_count"]
+    return shown
 
 
 class MalformedJson(ValueError):

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS cas (
     calculation_started REAL,
     UNIQUE (workspace_id, name)
 );
+-- CAs whose answers leave `audience_count` out (a test control: mParticle's docs show it
+-- on every CA). A table of its own, so that a database made before it is read as it was.
+CREATE TABLE IF NOT EXISTS audience_counts_withheld (ca_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS seed_users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_key TEXT NOT NULL UNIQUE,
@@ -61,7 +64,8 @@ CREATE TABLE IF NOT EXISTS user_attributes (
 _CA_COLUMNS = (
     "id, workspace_id, name, description, created_on, created_by, last_modified_on, "
     "last_modified_by, active_definition, draft_definition, audience_count, activated_on, "
-    "activated_by, revision_id, calculation_started"
+    "activated_by, revision_id, calculation_started, "
+    "id IN (SELECT ca_id FROM audience_counts_withheld)"
 )
 
 
@@ -102,12 +106,15 @@ class Ca:
     activated_by: str | None = None
     revision_id: int = 0
     calculation_started: float | None = None
+    #: Whether its answers leave `audience_count` out (`withhold_audience_count`).
+    audience_count_withheld: bool = False
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Ca:
         values = list(row)
         values[8] = _load(values[8])
         values[9] = _load(values[9])
+        values[15] = bool(values[15])
         return cls(*values)
 
     def seed_target(self) -> tuple[str, str, str] | None:
@@ -342,7 +349,18 @@ def save_ca(conn: sqlite3.Connection, ca: Ca, before: Ca | None) -> None:
 
 def delete_ca(conn: sqlite3.Connection, ca: Ca) -> None:
     conn.execute("DELETE FROM cas WHERE id = ?", (ca.id,))
+    conn.execute("DELETE FROM audience_counts_withheld WHERE ca_id = ?", (ca.id,))
     discard_seeds(conn, ca)
+
+
+def set_audience_count(conn: sqlite3.Connection, ca_id: int, count: int | None) -> None:
+    """The audience count the answers give for a CA: `count` (a negative one too, which
+    some APIs send for "unknown"), or, for None, none at all (the key left out)."""
+    conn.execute("DELETE FROM audience_counts_withheld WHERE ca_id = ?", (ca_id,))
+    if count is None:
+        conn.execute("INSERT INTO audience_counts_withheld (ca_id) VALUES (?)", (ca_id,))
+    else:
+        conn.execute("UPDATE cas SET audience_count = ? WHERE id = ?", (count, ca_id))
 
 
 def discard_seeds(conn: sqlite3.Connection, ca: Ca) -> None:

@@ -68,10 +68,35 @@ def test_clock_and_bad_bodies(api: Api, emulator: EmulatorServer) -> None:
     assert http.post("/_emulator/clock", content=b"nope").status_code == 400
     ca_id = api.create_ok(ca_body())
     path = f"/_emulator/calculatedattributes/{ca_id}/audience_count"
-    assert http.put(path, json={"audience_count": -1}).status_code == 400
+    for bad in ({}, {"audience_count": "3"}, {"audience_count": True}, {"audience_count": 2**63}):
+        assert http.put(path, json=bad).status_code == 400
+    assert http.put(path, content=b"nope").status_code == 400
     assert http.put(path, json={"audience_count": 3}).status_code == 204
     assert api.get(ca_id).json()["audience_count"] == 3
     assert http.get("/_emulator/seeds", params={"limit": "x"}).status_code == 400
     emulator.reset()
     assert http.get("/_emulator/clock").json() == {"offset_seconds": 0}
+    assert api.list().json() == []
+
+
+def test_an_audience_count_may_be_negative_or_left_out_of_the_answers(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    """What some APIs send for "unknown" (-1), or no count at all: mParticle's docs show one
+    on every CA, so only this control makes either, for the CAs it names, in every answer
+    (the list and the single GET), until the count is set again or the CA deleted."""
+    unknown, absent, counted = (api.create_ok(ca_body(f"CA {n}")) for n in range(3))
+    emulator.set_audience_count(unknown, -1)
+    emulator.set_audience_count(absent, None)
+    emulator.set_audience_count(counted, 2)
+    listed = {item["id"]: item for item in api.list().json()}
+    for answers in (listed, {ca_id: api.get(ca_id).json() for ca_id in listed}):
+        assert answers[unknown]["audience_count"] == -1
+        assert "audience_count" not in answers[absent]
+        assert answers[counted]["audience_count"] == 2
+    emulator.set_audience_count(absent, 0)
+    assert api.get(absent).json()["audience_count"] == 0
+    emulator.set_audience_count(absent, None)
+    assert api.delete(absent).status_code == 204
+    emulator.reset()
     assert api.list().json() == []

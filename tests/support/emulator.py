@@ -85,7 +85,9 @@ class EmulatorServer(process.EmulatorProcess):
         ]
         return entries
 
-    def set_audience_count(self, ca_id: int, count: int) -> None:
+    def set_audience_count(self, ca_id: int, count: int | None) -> None:
+        """The count the answers give for the CA: any integer (-1 for "unknown"), or None
+        for none (the key left out)."""
         self.control(
             "PUT",
             f"calculatedattributes/{ca_id}/audience_count",
