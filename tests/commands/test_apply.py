@@ -186,6 +186,79 @@ def test_prune_deletes_unmanaged_and_guards_used_cas(
     assert legacy not in {item["id"] for item in raw.list()}
 
 
+def said(text: str) -> str:
+    """`text` with its lines joined (a message wraps at the terminal's width)."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("count", "sent"), [(None, "no audience_count"), (-1, "audience_count -1")]
+)
+def test_prune_refuses_to_delete_a_ca_whose_audience_count_is_unknown(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi, count: int | None, sent: str
+) -> None:
+    """An answer without a count for a CA (or -1, how some APIs say "unknown") is not "used
+    by no audience": `plan --prune` and `apply --prune` refuse its delete as they refuse
+    that of a CA in use, until `--allow delete-in-use`; then the plan is empty."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    legacy = raw.create("Legacy", SESSIONS)
+    raw.activate(legacy)
+    emulator.set_audience_count(legacy, count)
+    directory = write_manifests(tmp_path, [ca("Sessions")])
+    env = {**env_for(emulator.url), "NO_COLOR": "1", "COLUMNS": "1000"}
+    reason = (
+        f'deleting "Legacy" (id {legacy}) may break audiences that use it: the API\'s answer '
+        f"does not say how many do ({sent}); check in mParticle which audiences use it"
+    )
+    before = writes(emulator.stats())
+    shown = run_cli("plan", directory, "--prune", env=env)
+    assert shown.exit_code == 1, shown.output
+    assert "used by an unknown number of audiences" in shown.stdout
+    assert f"[delete-in-use] {reason}" in said(shown.stderr)
+    assert "pass --allow delete-in-use" in said(shown.stderr)
+    refused = run_cli("apply", directory, "--prune", "--auto-approve", env=env)
+    assert refused.exit_code == 1, refused.output
+    assert reason in said(refused.stderr)
+    assert writes(emulator.stats()) == before
+    allowed = run_cli(
+        "plan", directory, "--prune", "--allow", "delete-in-use", "--format", "json", env=env
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["overridden"] == [
+        {"rule": "delete-in-use", "message": reason}
+    ]
+    applied = run_cli(
+        "apply", directory, "--prune", "--allow", "delete-in-use", "--auto-approve", env=env
+    )
+    assert applied.exit_code == 0, applied.output
+    assert sorted(raw.by_name()) == ["Sessions"]
+    again = run_cli("plan", directory, "--prune", "--detailed-exitcode", env=env)
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
+
+
+def test_a_count_that_became_unknown_since_the_plan_makes_it_stale(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """A plan deleting a CA no audience used is not the plan for one whose count is now
+    unknown: the fingerprint folded a missing count into 0, and the delete went through."""
+    raw.activate(raw.create("Sessions", SESSIONS))
+    legacy = raw.create("Legacy", SESSIONS)
+    directory = write_manifests(tmp_path, [ca("Sessions")], settings={"prune": True})
+    env = env_for(emulator.url)
+    saved = tmp_path / "plan.json"
+    made = run_cli("plan", directory, "--out", saved, env=env)
+    assert made.exit_code == 0, made.output
+    emulator.set_audience_count(legacy, None)
+    before = writes(emulator.stats())
+    stale = run_cli("apply", "--plan", saved, "--auto-approve", env=env)
+    assert stale.exit_code == 1, stale.output
+    assert f'plan is stale: "Legacy" (id {legacy}) changed since the plan was made' in said(
+        stale.stderr
+    )
+    assert writes(emulator.stats()) == before
+
+
 def test_threshold_guards_large_changes(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:

@@ -1,7 +1,7 @@
 """The commands against list answers the emulator never gives, from a crafted server on
-loopback: a CA the answer gives no audience count for (or -1, an "unknown"), which a prune
-must not read as "used by no audience"; and one id under two names, which no command may
-act on (`plan`, `apply`, `export` and `seed` all read the list)."""
+loopback: one id under two names, which no command may act on (`plan`, `apply`, `export`
+and `seed` all read the list). (An unknown audience count the emulator gives: the tests
+of prune in test_apply.py.)"""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from reconciler import manifest
 from tests.support.cli import run_cli
@@ -78,63 +76,6 @@ def env(server: Server) -> dict[str, str]:
 
 def said(text: str) -> str:
     return " ".join(text.split())
-
-
-@pytest.mark.parametrize(
-    ("count", "sent"), [({}, "no audience_count"), ({"audience_count": -1}, "audience_count -1")]
-)
-def test_a_prune_refuses_to_delete_a_ca_whose_audience_count_is_unknown(
-    tmp_path: Path, count: dict[str, int], sent: str
-) -> None:
-    """`audience_count or 0` read a CA without a count (or with -1) as used by no audience,
-    and prune deleted it. Unknown refuses as "used" does, until allowed by the same rule."""
-    workspace = Workspace([listed(5, "Sessions", audience_count=0), listed(6, "Legacy", **count)])
-    directory = write_manifests(tmp_path / "m", [ca("Sessions")], settings={"prune": True})
-    saved = tmp_path / "plan.json"
-    with running(workspace.answer) as server:
-        shown = run_cli("plan", directory, env=env(server))
-        refused = run_cli("apply", directory, "--auto-approve", env=env(server))
-        assert writes(server) == []
-        allowed = run_cli(
-            "plan", directory, "--allow", "delete-in-use", "--out", saved, env=env(server)
-        )
-        applied = run_cli("apply", "--plan", saved, "--auto-approve", env=env(server))
-        assert writes(server) == [f"DELETE {LIST}/6"]
-        again = run_cli("plan", directory, "--detailed-exitcode", env=env(server))
-    reason = (
-        'deleting "Legacy" (id 6) may break audiences that use it: the API\'s answer does not '
-        f"say how many do ({sent}); check in mParticle which audiences use it"
-    )
-    assert shown.exit_code == 1
-    assert "used by an unknown number of audiences" in shown.stdout
-    assert f"[delete-in-use] {reason}" in said(shown.stderr)
-    assert "pass --allow delete-in-use" in said(shown.stderr)
-    assert refused.exit_code == 1
-    assert reason in said(refused.stderr)
-    assert allowed.exit_code == 0, allowed.output
-    plan = json.loads(saved.read_text())
-    assert plan["overridden"] == [{"rule": "delete-in-use", "message": reason}]
-    assert applied.exit_code == 0, applied.output
-    assert again.exit_code == 0, again.output
-    assert "No changes." in again.stdout
-
-
-def test_a_count_that_became_unknown_since_the_plan_makes_it_stale(tmp_path: Path) -> None:
-    """A plan deleting a CA no audience used is not the plan for one whose count is now
-    unknown: the fingerprint folded a missing count into 0, and the delete went through."""
-    workspace = Workspace(
-        [listed(5, "Sessions", audience_count=0), listed(6, "Legacy", audience_count=0)]
-    )
-    directory = write_manifests(tmp_path / "m", [ca("Sessions")], settings={"prune": True})
-    saved = tmp_path / "plan.json"
-    with running(workspace.answer) as server:
-        made = run_cli("plan", directory, "--out", saved, env=env(server))
-        del workspace.cas[1]["audience_count"]
-        stale = run_cli("apply", "--plan", saved, "--auto-approve", env=env(server))
-        assert writes(server) == []
-    assert made.exit_code == 0, made.output
-    assert stale.exit_code == 1
-    assert 'plan is stale: "Legacy" (id 6) changed since the plan was made' in said(stale.stderr)
 
 
 def repeated() -> Workspace:
