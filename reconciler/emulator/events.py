@@ -43,6 +43,20 @@ EVENT_TYPES = frozenset(
     }
 )
 ENVIRONMENTS = frozenset({"production", "development"})
+#: The device identities a batch's `device_info` holds, under the names the seeding page
+#: gives the same identities (the reference's `mpid` is "calculated based on user and
+#: device identities in the batch"): a batch may name its user by its device alone.
+DEVICE_INFO_IDENTITIES = {
+    "android_uuid": "android_id",
+    "android_advertising_id": "google_advertising_id",
+    "ios_advertising_id": "ios_advertising_id",
+    "ios_idfv": "ios_vendor_id",
+    "roku_advertising_id": "roku_advertising_id",
+    "roku_publisher_id": "roku_publisher_id",
+    "microsoft_advertising_id": "microsoft_advertising_id",
+    "microsoft_publisher_id": "microsoft_publisher_id",
+    "fire_advertising_id": "fire_advertising_id",
+}
 _INT64 = 2**63
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -71,6 +85,20 @@ def derived_mpid(identities: dict[str, str]) -> int:
 
 def _identity_keys(identities: dict[str, str]) -> list[str]:
     return [f"{kind}:{value}" for kind, value in sorted(identities.items())]
+
+
+def device_identities(batch: dict[str, Any]) -> dict[str, str]:
+    """The device identities of a batch's `device_info`, by their seeding names; the
+    fields sent empty or null (the reference's master sample has both) name nothing."""
+    info = batch.get("device_info")
+    if not isinstance(info, dict):
+        return {}
+    found = {}
+    for field, kind in DEVICE_INFO_IDENTITIES.items():
+        value = info.get(field)
+        if isinstance(value, str) and value.strip():
+            found[kind] = value
+    return found
 
 
 def _check_event(event: object, at: str) -> list[str]:
@@ -113,20 +141,27 @@ def check_batch(batch: object) -> list[str]:
         and all(k in IDENTITY_TYPES and isinstance(v, str) for k, v in identities.items())
     ):
         errors.append("user_identities: must map identity types to strings")
+    if batch.get("device_info") is not None and not isinstance(batch["device_info"], dict):
+        errors.append("device_info: must be a JSON object")
     if batch.get("mpid") is not None:
         mpid = as_integer(batch["mpid"])
         if mpid is None or not -_INT64 <= mpid < _INT64:
             errors.append("mpid: must be a 64-bit integer")
-    elif not identities:
-        errors.append("mpid or user_identities is required to know whose events these are")
+    elif not identities and not device_identities(batch):
+        errors.append(
+            "mpid, user_identities or a device identity in device_info is required to know "
+            "whose events these are"
+        )
     return errors
 
 
 def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
-    """The batch's mpid: as given, else the user already known by one of its identities,
-    else one derived from the identities. The identities are remembered for that mpid."""
-    identities: dict[str, str] = batch.get("user_identities") or {}
-    keys = _identity_keys(identities)
+    """The batch's mpid: as given, else the user already known by one of its identities
+    (user or device), else one derived from its user identities (without any, from its
+    device ones). The identities are remembered for that mpid."""
+    users: dict[str, str] = batch.get("user_identities") or {}
+    devices = device_identities(batch)
+    keys = _identity_keys({**devices, **users})
     mpid = as_integer(batch.get("mpid"))
     if mpid is None:
         for key in keys:
@@ -136,7 +171,7 @@ def resolve(conn: sqlite3.Connection, batch: dict[str, Any]) -> int:
                 mpid = int(found[0])
                 break
     if mpid is None:
-        mpid = derived_mpid(identities)
+        mpid = derived_mpid(users or devices)
     conn.executemany(
         "INSERT OR IGNORE INTO event_identities (identity, mpid) VALUES (?, ?)",
         [(key, mpid) for key in keys],

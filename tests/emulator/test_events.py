@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.emulator.events import derived_mpid
 from tests.support.emulator import AUDIENCE, in_process
+
+ORIGINALS = Path(__file__).parent / "originals"
 
 PATH = "/platform/v2/workspaces/1234/calculatedattributes"
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"emulator:emulator").decode()}
@@ -150,6 +154,66 @@ async def test_users_known_by_identities(emulator: Emulator) -> None:
     assert (await emulator.profile(5, **AS_OF))["calculated_attributes"] == {"Searches": "1"}
 
 
+async def test_a_batch_may_name_its_user_by_a_device_identity_alone(emulator: Emulator) -> None:
+    """The reference's `mpid` is "calculated based on user and device identities in the
+    batch", and every batch property is optional: `device_info` alone names the user, and
+    seeds sent with that identity (the seeding page's name for it) are that user's."""
+    await emulator.create("Searches", _definition("count", None))
+    gaid = "82416a37-84d7-417f-84f3-a5b5c6a9c570"
+    batch = {"device_info": {"android_advertising_id": gaid}, "events": [_search(JAN, "x")]}
+    assert (await emulator.post("/v2/events", batch)).status_code == 202, "refused"
+    seed = {
+        "environment": "development",
+        "identities": {"google_advertising_id": gaid},
+        "calculated_attributes": {
+            "workspace": [
+                {
+                    "attribute_name": "Searches",
+                    "calculation_type": "count",
+                    "cutoff_date": "2023-06-01",
+                    "seed": {"value": 10},
+                }
+            ]
+        },
+    }
+    assert (await emulator.post("/v2/calculatedattributes", seed)).status_code == 202
+    mpid = derived_mpid({"google_advertising_id": gaid})
+    assert (await emulator.profile(mpid, **AS_OF))["calculated_attributes"] == {"Searches": "11"}
+
+
+async def test_the_master_sample_is_taken_with_its_device_identities(emulator: Emulator) -> None:
+    """The JSON reference's master sample (`originals/events_master_sample.json`): accepted,
+    its user named by its user identities, and its device's IDFA known as theirs too."""
+    sample = orjson.loads((ORIGINALS / "events_master_sample.json").read_bytes())
+    sessions = {
+        "recipe_type": "event",
+        "datapoint": {"type": "event", "event_type": "session_start"},
+        "calculation_type": "count",
+        "time_period": {"type": "since", "date": "2015-01-01T00:00:00"},
+        "seeding": {"cutoff_date": "2015-01-02T00:00:00"},
+    }
+    await emulator.create("Sessions", sessions)
+    assert (await emulator.post("/v2/events", sample)).status_code == 202
+    seed = {
+        "environment": "production",
+        "identities": {"ios_advertising_id": sample["device_info"]["ios_advertising_id"]},
+        "calculated_attributes": {
+            "workspace": [
+                {
+                    "attribute_name": "Sessions",
+                    "calculation_type": "count",
+                    "cutoff_date": "2015-01-02",
+                    "seed": {"value": 4},
+                }
+            ]
+        },
+    }
+    assert (await emulator.post("/v2/calculatedattributes", seed)).status_code == 202
+    profile = await emulator.profile(derived_mpid(sample["user_identities"]))
+    assert profile["events"] == len(sample["events"]) == 4
+    assert profile["calculated_attributes"] == {"Sessions": "5"}
+
+
 async def test_an_event_without_timestamp_gets_the_receive_time(emulator: Emulator) -> None:
     await emulator.create("Last", _definition("last_occurrence_timestamp", None))
     await emulator.post("/v2/events", {"mpid": 1, "events": [_search(None, "x")]})
@@ -179,7 +243,14 @@ async def test_a_batch_sent_again_with_its_source_request_id_is_stored_once(
     [
         ("/v2/events", [], "A batch must be a JSON object"),
         ("/v2/bulkevents", {"events": []}, "The request body must be an array."),
-        ("/v2/events", {"events": []}, "mpid or user_identities is required"),
+        ("/v2/events", {"events": []}, "mpid, user_identities or a device identity"),
+        # Sent empty or null (as the master sample does): no device named.
+        (
+            "/v2/events",
+            {"device_info": {"android_advertising_id": "", "android_uuid": None}},
+            "mpid, user_identities or a device identity",
+        ),
+        ("/v2/events", {"mpid": 1, "device_info": []}, "device_info: must be a JSON object"),
         (
             "/v2/events",
             {"mpid": 1, "events": [{"event_type": "click", "data": {}}]},
@@ -202,7 +273,7 @@ async def test_a_batch_sent_again_with_its_source_request_id_is_stored_once(
         ("/v2/events", {"mpid": "x"}, "mpid: must be a 64-bit integer"),
         ("/v2/events", {"mpid": 1, "environment": "staging"}, "environment: must be"),
         ("/v2/events", {"user_identities": {"mail": "a"}}, "user_identities: must map"),
-        ("/v2/bulkevents", [{"mpid": 1}, {"events": []}], "[1] mpid or user_identities"),
+        ("/v2/bulkevents", [{"mpid": 1}, {"events": []}], "[1] mpid, user_identities or"),
     ],
 )
 async def test_invalid_batches_are_refused_whole(
