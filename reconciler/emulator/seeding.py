@@ -306,17 +306,15 @@ class SeedingApi:
             )
             users: list[SeedUser] = []
             errors: list[dict[str, Any]] = []
-            for index, raw in enumerate(raw_users):
+            for raw in raw_users:
                 user, problems = check_user(raw, targets)
                 if user is not None and user.mpid in self.state.refused_mpids:
                     problems = [_refusal(user)]
                 elif user is not None:
                     users.append(user)
-                for problem in problems:
-                    error: dict[str, Any] = {"code": "BAD_REQUEST", "message": problem}
-                    if bulk:
-                        error["index"] = index
-                    errors.append(error)
+                # The documented body: code and message, nothing naming the user (a
+                # client learns which users were refused by splitting the request).
+                errors += [{"code": "BAD_REQUEST", "message": problem} for problem in problems]
             if errors:
                 return self._refused(errors, propagating)
             store_users(conn, users)

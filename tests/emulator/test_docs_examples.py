@@ -307,6 +307,29 @@ def test_seed_error_example_is_reproduced(api: Api) -> None:
     assert response.json() == documented
 
 
+def test_bulk_seed_errors_have_the_error_examples_keys_and_nothing_more(api: Api) -> None:
+    """The seeding page's error body is the same for both paths: `code` and `message`
+    ("CA name: error message"), nothing that says which user of a bulk request failed."""
+    [documented, _] = example("seed_error_response.json")["errors"]
+    ca = {"attribute_name": "LTV", "calculation_type": "sum", "cutoff_date": "2019-12-01"}
+    good = {
+        "environment": "development",
+        "mpid": 1,
+        "calculated_attributes": {"workspace": [{**ca, "seed": {"value": 1}}]},
+    }
+    bad = {**good, "mpid": 2, "calculated_attributes": {"workspace": [{**ca, "seed": {}}]}}
+    api.create_ok(
+        {"name": "LTV", "draft_definition": definition(seeding={"cutoff_date": "2019-12-01"})}
+    )
+    response = api.seed_bulk([good, bad])
+    assert response.status_code == 400
+    assert keys(response.json()) == ["errors"]
+    errors = response.json()["errors"]
+    assert errors
+    assert all(keys(error) == keys(documented) for error in errors), errors
+    assert all(error["message"].startswith("LTV: ") for error in errors)
+
+
 def _schema_2020() -> dict[str, Any]:
     """The 2020 request schema, with the smallest repair (its one trailing comma)."""
     text = printed("create_request_schema_2020_AS_PRINTED.json")
