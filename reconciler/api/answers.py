@@ -43,12 +43,26 @@ def http_date(raw: str | None) -> float | None:
         return None
 
 
+#: The wait a 429 asks for, by the header's standard name and as the default service
+#: limits page spells it ("respect the RetryAfter value"): either is read, the first first.
+RETRY_AFTER_HEADERS = ("retry-after", "retryafter")
+
+
+def retry_after_text(response: httpx.Response) -> str | None:
+    """The raw wait the answer asks for, under either spelling of its header, or None."""
+    for name in RETRY_AFTER_HEADERS:
+        raw = response.headers.get(name)
+        if raw:
+            return raw
+    return None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """The server's `Retry-After` in seconds (a number or an HTTP date), or None.
 
     A date is counted from the answer's own `Date` when it has one, so that a clock here
     that is off by an hour neither waits an hour too long nor retries at once."""
-    raw = response.headers.get("retry-after")
+    raw = retry_after_text(response)
     if not raw:
         return None
     try:

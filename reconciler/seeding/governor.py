@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from reconciler.api.answers import retry_after_text
+
 #: Far below mParticle's default 270 batches/s, which the workspace's live traffic shares.
 DEFAULT_RATE = 100.0
 DEFAULT_CEILING = 80.0
@@ -237,5 +239,5 @@ def _number(text: str | None) -> float | None:
 
 def _seconds(response: httpx.Response) -> float | None:
     """`Retry-After` in whole seconds (the docs' form); None when absent or not a number."""
-    value = _number(response.headers.get("retry-after"))
+    value = _number(retry_after_text(response))
     return None if value is None or value < 0 else value

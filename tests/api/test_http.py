@@ -139,6 +139,20 @@ def test_a_retry_after_date_without_a_date_header_is_counted_from_our_clock(
     assert (asked, past) == (30.0, 0.0)
 
 
+@pytest.mark.parametrize("header", ["Retry-After", "RetryAfter", "retryafter"])
+def test_retry_after_is_read_under_both_spellings_of_the_docs(header: str) -> None:
+    """HTTP names it `Retry-After`; the default service limits page says "respect the
+    RetryAfter value". Whichever a 429 carries is the wait it asks for."""
+    error = error_for(httpx.Response(429, headers={header: "7"}), "GET", "x")
+    assert isinstance(error, RateLimited)
+    assert error.retry_after == 7.0
+    both = error_for(
+        httpx.Response(429, headers={"Retry-After": "2", "RetryAfter": "9"}), "GET", "x"
+    )
+    assert isinstance(both, RateLimited)
+    assert both.retry_after == 2.0  # the standard name first
+
+
 def test_retry_after_is_kept_as_asked_and_garbage_is_ignored() -> None:
     # Not capped: a wait beyond the command's deadline is refused at once instead
     # (tests/resilience/test_waiting.py), rather than shortened and repeated in silence.

@@ -111,6 +111,16 @@ def test_the_limit_is_read_as_the_docs_print_it_quoted(named: str) -> None:
     assert (gov.acceleration_limited, gov.speed_limited, gov.rate) == (1, 0, before)
 
 
+def test_a_429s_wait_is_read_as_the_service_limits_page_spells_it() -> None:
+    """The page says "respect the RetryAfter value": a 429 whose header is so named holds
+    the requests for that long, as one named `Retry-After` does."""
+    gov, _ = governor(rate=100, start=0.5)
+    request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
+    limited = httpx.Response(429, headers={"RetryAfter": "3"}, request=request)
+    gov.observe_response(limited)
+    assert gov.reserve(10) == pytest.approx(3.0)
+
+
 def test_answers_are_read_from_their_headers() -> None:
     gov, clock = governor(rate=100, start=0.5)
     request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
