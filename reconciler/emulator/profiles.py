@@ -29,11 +29,15 @@ def _seeds(
     conn: sqlite3.Connection, workspace_id: int, mpid: int, identities: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
     """The user's seeds by CA name: seeded by mpid, or by identities the user's batches
-    share (the emulator's stand-in for identity resolution)."""
+    share (the emulator's stand-in for identity resolution). A user seeded by mpid is known
+    by it alone: the seeding page says "If mpid is set, then the identities will be
+    ignored", so those are stored as sent but name no one."""
     keys = [f"m:{mpid}"]
     for key, text in conn.execute("SELECT user_key, identities FROM seed_users"):
         seeded = stored_json(text)
-        if isinstance(seeded, dict) and set(seeded.items()) & set(identities.items()):
+        if str(key).startswith("m:") or not isinstance(seeded, dict):
+            continue
+        if any(identities.get(kind) == value for kind, value in seeded.items()):
             keys.append(str(key))
     seeds: dict[str, dict[str, Any]] = {}
     for key in keys:  # seeds by mpid win over seeds by identities

@@ -154,6 +154,34 @@ async def test_users_known_by_identities(emulator: Emulator) -> None:
     assert (await emulator.profile(5, **AS_OF))["calculated_attributes"] == {"Searches": "1"}
 
 
+async def test_identities_sent_beside_an_mpid_seed_no_one_else(emulator: Emulator) -> None:
+    """The seeding page: "If `mpid` is set, then the `identities` will be ignored". Seeds
+    sent so are the mpid's alone, not those of another user whose batches name the same
+    identity; and an identity no user could have (a list) breaks no profile read."""
+    await emulator.create("Searches", _definition("count", None))
+
+    def seeded(mpid: int, identities: dict[str, object], count: int) -> dict[str, Any]:
+        entry = {"attribute_name": "Searches", "calculation_type": "count"}
+        entry |= {"cutoff_date": "2023-06-01", "seed": {"value": count}}
+        return {
+            "environment": "development",
+            "mpid": mpid,
+            "identities": identities,
+            "calculated_attributes": {"workspace": [entry]},
+        }
+
+    email = {"email": "a@example.com"}
+    assert (
+        await emulator.post("/v2/calculatedattributes", seeded(1, email, 10))
+    ).status_code == 202
+    odd = seeded(3, {"email": ["a@example.com"]}, 5)
+    assert (await emulator.post("/v2/calculatedattributes", odd)).status_code == 202
+    batch = {"mpid": 2, "user_identities": email, "events": [_search(JAN, "x")]}
+    assert (await emulator.post("/v2/events", batch)).status_code == 202
+    assert (await emulator.profile(2, **AS_OF))["calculated_attributes"] == {"Searches": "1"}
+    assert (await emulator.profile(1, **AS_OF))["calculated_attributes"] == {"Searches": "10"}
+
+
 async def test_a_batch_may_name_its_user_by_a_device_identity_alone(emulator: Emulator) -> None:
     """The reference's `mpid` is "calculated based on user and device identities in the
     batch", and every batch property is optional: `device_info` alone names the user, and
