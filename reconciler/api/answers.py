@@ -51,7 +51,7 @@ RETRY_AFTER_HEADERS = ("retry-after", "retryafter")
 def retry_after_text(response: httpx.Response) -> str | None:
     """The raw wait the answer asks for, under either spelling of its header, or None."""
     for name in RETRY_AFTER_HEADERS:
-        raw = response.headers.get(name)
+        raw: str | None = response.headers.get(name)
         if raw:
             return raw
     return None

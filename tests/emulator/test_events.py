@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,8 @@ async def test_identities_sent_beside_an_mpid_seed_no_one_else(emulator: Emulato
     identity; and an identity no user could have (a list) breaks no profile read."""
     await emulator.create("Searches", _definition("count", None))
 
-    def seeded(mpid: int, identities: dict[str, object], count: int) -> dict[str, Any]:
-        entry = {"attribute_name": "Searches", "calculation_type": "count"}
+    def seeded(mpid: int, identities: Mapping[str, object], count: int) -> dict[str, Any]:
+        entry: dict[str, Any] = {"attribute_name": "Searches", "calculation_type": "count"}
         entry |= {"cutoff_date": "2023-06-01", "seed": {"value": count}}
         return {
             "environment": "development",
