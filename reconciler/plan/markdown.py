@@ -34,9 +34,10 @@ TABLE_ROWS = 20
 #: What Markdown reads as emphasis, code, links or strikethrough inside a line.
 _INLINE = re.compile(r"([\\`*_\[\]~])")
 #: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
-#: `@org/team`) or a reference that links an issue (`#12`, `owner/repo#12`, `GH-12`).
-#: GitHub reads neither inside code, so such a word is shown in `<code>`, as written.
-_REFERENCE = re.compile(r"(?<!\S)(?=\S*?(?:[@#]|GH-\d))\S+", re.IGNORECASE)
+#: `@org/team`), a reference that links an issue (`#12`, `owner/repo#12`, `GH-12`), a link
+#: (`https://...`, `www.…`; an address has its `@`) or an emoji (`:shipit:`). GitHub reads
+#: none inside code, so such a word is shown in code, as written.
+_REFERENCE = re.compile(r"(?<!\S)(?=\S*?(?:[@#]|GH-\d|://|www\.|:[\w+-]+:))\S+", re.IGNORECASE)
 
 
 def _fence(body: str) -> str:
@@ -44,14 +45,29 @@ def _fence(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _inert(text: str, escape: Callable[[str], str]) -> str:
-    """`text` escaped by `escape`, and each word GitHub would take for a mention or an
-    issue reference in `<code>`: the comment shows the text as written, and notifies or
-    links nobody."""
+def _code(text: str, table: bool = False) -> str:
+    """`text` as a Markdown code span: shown as written, read as neither Markdown, HTML nor
+    a link. (Inside a `<code>` tag GitHub still links a bare URL or address.) `table`: in a
+    table cell, where GitHub splits cells at a `|` even in code unless it is escaped."""
+    if not text:
+        return "<code></code>"
+    ticks = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    # A span that starts or ends with a backtick or a space needs a space inside each tick
+    # run; GitHub takes one off each end.
+    pad = " " if text.strip(" ") and (text[0] in "` " or text[-1] in "` ") else ""
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _inert(text: str, escape: Callable[[str], str], code: Callable[[str], str]) -> str:
+    """`text` escaped by `escape`, and each word GitHub would take for a mention, an issue
+    reference, a link or an emoji in `code`: the comment shows the text as written, and
+    notifies or links nobody."""
     parts: list[str] = []
     end = 0
     for match in _REFERENCE.finditer(text):
-        parts += [escape(text[end : match.start()]), f"<code>{escape(match[0])}</code>"]
+        parts += [escape(text[end : match.start()]), code(match[0])]
         end = match.end()
     return "".join(parts) + escape(text[end:])
 
@@ -63,29 +79,32 @@ def _escaped(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Table cell text: in code (values read as typed), Markdown, HTML and pipes escaped."""
-    return f"<code>{_escaped(text)}</code>".replace("|", "&#124;")
+    """Table cell text: in code (values read as typed), its pipes escaped."""
+    return _code(printable(text), table=True)
+
+
+def _html_code(text: str) -> str:
+    return f"<code>{html.escape(text, quote=False)}</code>"
 
 
 def _html(text: str) -> str:
     """Outside text in an HTML block (a section's summary line): escaped for a terminal,
     then for HTML (Markdown is not read there); mentions and references made inert."""
-    return _inert(printable(text), partial(html.escape, quote=False))
+    return _inert(printable(text), partial(html.escape, quote=False), _html_code)
 
 
 def _inline(text: str) -> str:
     """Outside text inside a Markdown line (an alert, the seeds line): escaped as `_escaped`
     does, so that a CA named `*Legacy* [x](...)` reads as it is named, not as italics and a
     link; mentions and references made inert."""
-    return _inert(printable(text), _escaped)
+    return _inert(printable(text), _escaped, _code)
 
 
 def _name(name: str, block: bool = False) -> str:
     """A CA's name in code, quoted as the text plan quotes it: exact, and GitHub neither
-    notifies a team it names (`@org/team`) nor links an issue (`#12`). `block`: in an HTML
-    block, where Markdown is not read."""
-    text = quoted(name)
-    return f"<code>{html.escape(text, quote=False) if block else _escaped(text)}</code>"
+    notifies a team it names (`@org/team`) nor links an issue (`#12`) or a URL. `block`: in
+    an HTML block, where Markdown is not read."""
+    return _html_code(quoted(name)) if block else _code(quoted(name))
 
 
 def _sentence(text: str) -> str:

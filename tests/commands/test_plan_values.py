@@ -84,8 +84,8 @@ def test_a_changed_ca_shows_its_value_diff_in_text_markdown_and_json(tmp_path: P
     title = "update, activate ⚠️ recalculates · test values"
     assert f'<b><code>"LTV"</code></b>: {title}: 2 of 2 change' in comment
     assert f'"LTV": {title}: 2 of 2 change' in quotes(README)  # as GitHub shows it
-    assert "| <code>alice</code> | <code>129.99</code> | <code>120</code> |" in comment
-    assert "| <code>bob</code> | <code>30</code> | <code>-</code> |" in comment
+    assert "| `alice` | `129.99` | `120` |" in comment
+    assert "| `bob` | `30` | `-` |" in comment
     assert f'<b><code>"Smallest Refund"</code></b>: {title}: none' in comment
     assert "_No test user's value changes (2 test users)" in comment
 

@@ -240,8 +240,8 @@ def test_a_pruned_ca_is_listed_once_as_a_delete_not_again_as_unmanaged() -> None
     assert '  ? "Kept by scope"' in text.splitlines()
     comment = markdown.markdown(pruned)
     assert "1 unmanaged (live, in no manifest)" in comment
-    assert '- <code>"Kept by scope"</code>' in comment.splitlines()
-    assert '- <code>"Old"</code>' not in comment
+    assert '- `"Kept by scope"`' in comment.splitlines()
+    assert '"Old"`' not in comment
     only_deletes = plan_of([Action(action="delete", name="Old", id=3)], unmanaged=["Old"])
     assert "Unmanaged" not in rendered(only_deletes)
     assert "unmanaged (live" not in markdown.markdown(only_deletes)
@@ -309,7 +309,9 @@ def test_markdown_shows_names_and_messages_as_written() -> None:
     listed = shown.replace("\\", "\\\\")  # in quotes as the text plan shows it: `\\` escaped
     assert f"<li><code>&quot;{listed}&quot;</code></li>" in page  # unmanaged
     assert f"<li><code>&quot;{listed}&quot;</code> (id 9)</li>" in page  # draft kept
-    assert f"<strong>drafts</strong>: &quot;{shown}&quot; has a draft</li>" in page
+    link = "[click](https://e.example)"  # a word GitHub would link: in code, as written
+    message = shown.replace(link, f"<code>{link}</code>")
+    assert f"<strong>drafts</strong>: &quot;{message}&quot; has a draft</li>" in page
     assert f"<td><code>{shown}</code></td>" in page
     assert "<td><code>*1*</code></td> <td><code>`2`|3</code></td>" in page.replace("\n", " ")
     for markup in ("<em>", "<a href", "<s>", "<del>"):

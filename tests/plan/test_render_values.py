@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.console import Output
 from reconciler.plan import markdown, render
 from reconciler.plan.value import Action, Change, Plan, ValueDiff, summarize
+from tests.support import gfm
 
 
 def diff(user: str, before: str, after: str, file: str = "ltv.test.yaml") -> ValueDiff:
@@ -91,8 +92,8 @@ def test_markdown_shows_a_table_per_ca_and_counts_in_the_title() -> None:
         "**Values of the test users** (3 test users):\n\n"
         "| test user | before | after |\n"
         "|---|---|---|\n"
-        "| <code>alice</code> | <code>120</code> | <code>130</code> |\n"
-        "| <code>bob</code> | <code>-</code> | <code>4</code> |\n\n"
+        "| `alice` | `120` | `130` |\n"
+        "| `bob` | `-` | `4` |\n\n"
         "_1 unchanged._"
     ) in text
     aov = text[text.index('<b><code>"AOV"</code></b>') :]
@@ -111,11 +112,10 @@ def test_markdown_says_when_no_test_users_value_changes() -> None:
 def test_markdown_escapes_values_and_keeps_tables_whole() -> None:
     found = [diff("a|b", "<b>x</b>", "1|2"), *(diff(f"u{n}", "0", "1") for n in range(25))]
     text = markdown.markdown(plan_with(found))
-    assert (
-        "| <code>a&#124;b</code> | <code>&lt;b&gt;x&lt;/b&gt;</code> | <code>1&#124;2</code> |"
-        in (text)
-    )
-    assert "<b>x</b>" not in text
+    assert "| `a\\|b` | `<b>x</b>` | `1\\|2` |" in text  # code spans: read as written
+    page = gfm.html(text)
+    assert "<td><code>a|b</code></td>\n<td><code>&lt;b&gt;x&lt;/b&gt;</code></td>" in page
+    assert "<b>x</b>" not in page
     assert "_6 more changed (the JSON plan has every user)._" in text
 
 

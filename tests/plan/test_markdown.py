@@ -1,0 +1,127 @@
+"""The Markdown plan as GitHub renders it (tests/support/gfm.py: GitHub's own parser): CA
+names, descriptions, condition values and test values holding Markdown, HTML, mentions,
+links and invisible characters show as written, link and notify nobody, and leave every
+table, code span and collapsible section whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.errors import printable, quoted
+from reconciler.plan import markdown
+from reconciler.plan.value import (
+    Action,
+    Change,
+    DraftNote,
+    GateCheck,
+    Plan,
+    Promotion,
+    SeedSource,
+    ValueDiff,
+    Violation,
+    summarize,
+)
+from tests.support.gfm import Page, html
+
+#: Text a CA's name, description or value may hold (live CAs are named in the UI).
+HOSTILE = [
+    "a|b",
+    "a\\|b",
+    "`x`",
+    "``x`` ```y",
+    "a `",
+    "<b>x</b> a > b & c < d &amp; &#124;",
+    "<details><summary>x</summary>",
+    "</summary></details>",
+    "<!-- x --> <script>alert(1)</script>",
+    "*x* _y_ ~~z~~ ~w~ **v**",
+    "[x](https://e.example) ![i](https://e.example/i.png)",
+    "@octocat @org/team",
+    "#123 org/repo#4 GH-5",
+    "# heading",
+    "🎉 party 👨‍👩‍👧 日本",
+    "zero\u200bwidth \u202eright-to-left\u202c \u2066x",
+    "w" * 300,
+    "line\nbreak",
+    "crlf\r\nbreak",
+    "tab\there",
+    "https://phish.example/login",
+    "www.phish.example",
+    "alice@example.com",
+    "thumbs :+1: :shipit:",
+    "- [ ] task",
+    "\\",
+    " padded ",
+]
+
+
+def hostile_plan(text: str) -> tuple[Plan, list[Violation]]:
+    """A plan in which `text` is every CA's name, description, condition value and test
+    value, with every action kind, warnings, a gate, value diffs and seeds."""
+    actions = [
+        Action(
+            action="create",
+            name=text,
+            changes=[
+                Change(path="description", after=text),
+                Change(path="definition.conditions[0].value", after=text),
+            ],
+            values=[ValueDiff(user=text, file="t.test.yaml", before="-", after=text)],
+        ),
+        Action(action="seed", name=text, users=3),
+        Action(action="activate", name=text, warnings=["recalculates"]),
+        Action(
+            action="update",
+            name=f"{text} 2",
+            id=5,
+            changes=[Change(path="description", before=text, after=f"{text}!")],
+            warnings=[f"differs from the live {quoted(text)} only in case"],
+            values=[ValueDiff(user="alice", file="t.test.yaml", before=text, after=text)],
+        ),
+        Action(action="discard_draft", name=f"{text} 3", id=6),
+        Action(action="delete", name=f"{text} 4", id=7, warnings=["used by 2 audiences"]),
+    ]
+    plan = Plan(
+        environment="prod",
+        workspace_id=1,
+        summary=summarize(actions, 1, 2),
+        actions=actions,
+        unmanaged=[f"{text} 4", f"{text} 5"],
+        drafts=[DraftNote(name=f"{text} 6", id=9, kept=True)],
+        overridden=[Violation(rule="drafts", message=f"{quoted(text)} (id 9) holds a draft")],
+        promotion=Promotion(
+            source="staging",
+            checks=[GateCheck(name=text, promoted=False, reason="not yet active in staging")],
+        ),
+        seeds=SeedSource(path=f"seeds/{text}.csv", sha256="0" * 64, format="csv", users=3),
+    )
+    refused = [Violation(rule="delete", message=f"deleting {quoted(text + ' 4')} (id 7)")]
+    return plan, refused
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_renders_as_written_and_inert(text: str) -> None:
+    plan, refused = hostile_plan(text)
+    comment = markdown.markdown(plan, refused=refused)
+    page = Page.of(comment)
+    assert page.problems == []  # no link, image or HTML of the text's own; nothing left open
+    assert page.live() == []  # no mention, reference, link or emoji outside code
+    assert page.rows == [8, 8, 3, 3]  # the summary table; the test values that change
+    rendered = html(comment)
+    assert rendered.count("<details>") == rendered.count("</details>") == 6
+    shown = quoted(text)
+    for name in (shown, quoted(f"{text} 5"), quoted(f"{text} 6")):
+        assert name in page.codes  # the CA section, the unmanaged list and the kept draft
+    assert printable(text) in page.codes  # in the tables of test values
+
+
+def test_a_name_or_value_that_is_an_address_or_url_links_nothing() -> None:
+    """A CA's value `alice@example.com` in the table of test values, and a live CA named
+    `https://phish.example/login` in the unmanaged list, rendered as a mail link and a
+    link: GitHub's parser links a bare address or URL even inside a `<code>` tag (never in
+    a code span)."""
+    plan, _ = hostile_plan("alice@example.com https://phish.example/login www.e.example")
+    page = Page.of(markdown.markdown(plan))
+    assert [p for p in page.problems if p.startswith("<a ")] == []
+    assert '"alice@example.com https://phish.example/login www.e.example 5"' in page.codes
+    assert "alice@example.com https://phish.example/login www.e.example" in page.codes
