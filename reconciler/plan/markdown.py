@@ -244,7 +244,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     """A PR comment: summary table, one collapsible section per CA, under `limit` characters;
     `refused`: the safety rules that refuse the plan, if any."""
     head = [
-        f"### reconciler plan for {html.escape(workspace_words(plan))}",
+        f"### reconciler plan for {_inline(workspace_words(plan))}",
         "",
         *_refused_block(refused),
         *_overridden_block(plan),
@@ -291,7 +291,7 @@ def markdown_all(
         "| "
         + " | ".join(
             [
-                html.escape(name),
+                _inline(name),
                 str(plan.workspace_id),
                 *(str(plan.summary.of(kind)) for kind in kinds),
                 str(plan.summary.unchanged),

@@ -125,3 +125,20 @@ def test_a_name_or_value_that_is_an_address_or_url_links_nothing() -> None:
     assert [p for p in page.problems if p.startswith("<a ")] == []
     assert '"alice@example.com https://phish.example/login www.e.example 5"' in page.codes
     assert "alice@example.com https://phish.example/login www.e.example" in page.codes
+
+
+def test_an_environment_name_links_and_notifies_nobody() -> None:
+    """An environment named `GH-12` (a valid name) linked issue 12 from the heading and the
+    table of `--env all`; a plan file's own `environment` (`show PLANFILE`) may hold a
+    mention or Markdown."""
+    plan, _ = hostile_plan("LTV")
+    page = Page.of(
+        markdown.markdown_all({"GH-12": plan.model_copy(update={"environment": "GH-12"})})
+    )
+    assert page.live() == []
+    assert "GH-12" in page.codes
+    comment = markdown.markdown(plan.model_copy(update={"environment": "@ops *x* |"}))
+    assert Page.of(comment).live() == []
+    assert "<h3>reconciler plan for workspace 1 (environment <code>@ops</code> *x* |)</h3>" in (
+        html(comment)
+    )
