@@ -31,6 +31,9 @@ from reconciler.plan.value import KINDS, Action, Plan, Promotion, ValueDiff, Vio
 MARKDOWN_LIMIT = 60_000
 #: How many changed test users a CA's table lists (the JSON plan has every one).
 TABLE_ROWS = 20
+#: How many reasons an alert lists (the refused or overridden safety rules, one per CA for
+#: some): at most this many, and no more than an eighth of the comment's size.
+ALERT_ROWS = 20
 #: What Markdown reads as emphasis, code, links or strikethrough inside a line.
 _INLINE = re.compile(r"([\\`*_\[\]~])")
 #: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
@@ -180,7 +183,24 @@ def _rules(violations: Sequence[Violation]) -> str:
     return " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in violations))
 
 
-def _refused_block(refused: Sequence[Violation]) -> list[str]:
+def _reasons(violations: Sequence[Violation], limit: int) -> list[str]:
+    """An alert's list of reasons: the first ALERT_ROWS, fewer where they would take more
+    than an eighth of `limit` (a refused prune of 1,000 CAs has 1,000), and how many more."""
+    lines: list[str] = []
+    size = 0
+    for violation in violations[:ALERT_ROWS]:
+        line = f"> - **{html.escape(violation.rule)}**: {_inline(violation.message)}"
+        size += len(line) + 1
+        if lines and size > limit // 8:
+            break
+        lines.append(line)
+    if len(lines) < len(violations):
+        rest = len(violations) - len(lines)
+        lines.append(f"> - … and {rest} more: the JSON plan (`--format json`) lists every one")
+    return lines
+
+
+def _refused_block(refused: Sequence[Violation], limit: int) -> list[str]:
     """The safety rules that refuse the plan, first: the comment of a refused plan must not
     read as a plan that merging applies (`plan` exits 1 and saves nothing)."""
     if not refused:
@@ -190,17 +210,15 @@ def _refused_block(refused: Sequence[Violation]) -> list[str]:
         "> **Refused: this plan will not be applied** (nothing is saved or sent). Pass "
         f"{_rules(refused)} if that is intended.",
     ]
-    lines += [f"> - **{html.escape(v.rule)}**: {_inline(v.message)}" for v in refused]
-    return [*lines, ""]
+    return [*lines, *_reasons(refused, limit), ""]
 
 
-def _overridden_block(plan: Plan) -> list[str]:
+def _overridden_block(plan: Plan, limit: int) -> list[str]:
     """What the allowed safety rules let through, as a GitHub alert a reviewer cannot miss."""
     if plan.overridden:
         rules = _rules(plan.overridden)
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
-        lines += [f"> - **{html.escape(v.rule)}**: {_inline(v.message)}" for v in plan.overridden]
-        return [*lines, ""]
+        return [*lines, *_reasons(plan.overridden, limit), ""]
     if plan.allowed:
         allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
         return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
@@ -246,8 +264,8 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     head = [
         f"### reconciler plan for {_inline(workspace_words(plan))}",
         "",
-        *_refused_block(refused),
-        *_overridden_block(plan),
+        *_refused_block(refused, limit),
+        *_overridden_block(plan, limit),
         *_table(plan),
         "",
         f"**{html.escape(summary_line(plan))}**",

@@ -142,3 +142,32 @@ def test_an_environment_name_links_and_notifies_nobody() -> None:
     assert "<h3>reconciler plan for workspace 1 (environment <code>@ops</code> *x* |)</h3>" in (
         html(comment)
     )
+
+
+def deletes(count: int, name: str = "Legacy CA {:05d}") -> tuple[Plan, list[Violation]]:
+    actions = [Action(action="delete", name=name.format(n), id=n + 1) for n in range(count)]
+    reasons = [
+        Violation(
+            rule="delete",
+            message=f"deleting {quoted(a.name)} (id {a.id}): this environment does not allow "
+            "deletes (safety.allow_delete: false)",
+        )
+        for a in actions
+    ]
+    return Plan(workspace_id=1, summary=summarize(actions, 0, 0), actions=actions), reasons
+
+
+def test_a_thousand_refusals_or_overrides_stay_below_the_limit() -> None:
+    """`plan --prune` of 1,000 unmanaged CAs where deletes are not allowed: the refusal
+    alert listed every one, a 149,430-character comment GitHub would not post."""
+    plan, reasons = deletes(1000)
+    for comment in (
+        markdown.markdown(plan, refused=reasons),
+        markdown.markdown(plan.model_copy(update={"overridden": reasons})),
+    ):
+        assert len(comment) < markdown.MARKDOWN_LIMIT
+        assert Page.of(comment).problems == []
+        alert = comment.split("\n\n|")[0]  # up to the summary table
+        assert '> - **delete**: deleting "Legacy CA 00019" (id 20): this' in alert
+        assert '"Legacy CA 00020" (id 21)' not in alert
+        assert "> - … and 980 more: the JSON plan (`--format json`) lists every one" in comment
