@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
 
@@ -34,6 +35,8 @@ TABLE_ROWS = 20
 #: How many reasons an alert lists (the refused or overridden safety rules, one per CA for
 #: some): at most this many, and no more than an eighth of the comment's size.
 ALERT_ROWS = 20
+#: How many names the lists of kept drafts and unmanaged CAs show.
+LIST_ROWS = 100
 #: What Markdown reads as emphasis, code, links or strikethrough inside a line.
 _INLINE = re.compile(r"([\\`*_\[\]~])")
 #: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
@@ -240,22 +243,75 @@ def _table(plan: Plan) -> list[str]:
     ]
 
 
-def _extra_sections(plan: Plan) -> list[str]:
-    sections: list[str] = []
+@dataclass(frozen=True)
+class _Section:
+    """One collapsible section: a CA's (`name`), or a list's (`what`, as the note of a cut
+    comment names it)."""
+
+    text: str
+    name: str | None = None
+    what: str | None = None
+
+
+def _listed(items: list[str]) -> str:
+    """A section's list: the first LIST_ROWS items, and how many more."""
+    lines = [f"- {item}" for item in items[:LIST_ROWS]]
+    if len(items) > LIST_ROWS:
+        more = len(items) - LIST_ROWS
+        lines.append(f"- … and {more} more: the JSON plan (`--format json`) lists every one")
+    return "\n".join(lines)
+
+
+def _extra_sections(plan: Plan) -> list[_Section]:
+    sections: list[_Section] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = "\n".join(f"- {_name(n.name)} (id {n.id})" for n in kept)
-        sections.append(
+        names = _listed([f"{_name(n.name)} (id {n.id})" for n in kept])
+        text = (
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
+        sections.append(_Section(text, what="the kept drafts"))
     if plan.left_alone:
-        names = "\n".join(f"- {_name(name)}" for name in plan.left_alone)
-        sections.append(
+        names = _listed([_name(name) for name in plan.left_alone])
+        text = (
             f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"
         )
+        sections.append(_Section(text, what="the unmanaged CAs"))
     return sections
+
+
+def _cut_note(sections: list[_Section], index: int, cas: int) -> str:
+    """What a comment cut before `sections[index]` says: which CAs and lists it does not
+    show, and where they are. The CA sections (`cas` of them) come first."""
+    parts = [s.what for s in sections[max(index, cas) :] if s.what is not None]
+    if index < cas:
+        first = _code(quoted(sections[index].name))
+        left = cas - index
+        parts.insert(0, f"{left} more CAs, from {first} on" if left > 1 else f"1 more CA, {first}")
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return (
+        f"\n_… Not shown (comment size limit): {listed}. The JSON plan (`--format json`) has "
+        "every one._\n"
+    )
+
+
+def _fitted(head: str, sections: list[_Section], limit: int) -> str:
+    """`head`, then the sections in order while the comment stays below `limit` characters
+    (GitHub counts characters), with a note of those that do not fit."""
+    whole = head + "".join(section.text for section in sections)
+    if len(whole) < limit:
+        return whole
+    cas = sum(section.name is not None for section in sections)
+    out = head
+    for index, section in enumerate(sections):
+        # Room for this section and for the note of a cut after it (one will be needed).
+        later = _cut_note(sections, index + 1, cas) if index + 1 < len(sections) else ""
+        if len(out) + len(section.text) + len(later) >= limit:
+            return out + _cut_note(sections, index, cas)
+        out += section.text
+    return out
 
 
 def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violation] = ()) -> str:
@@ -275,22 +331,11 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     if seeds is not None:
         head += [_inline(seeds), ""]
     sections = [
-        _section(name, list(group), plan.promotion)
+        _Section(_section(name, list(group), plan.promotion), name=name)
         for name, group in groupby(plan.actions, key=lambda a: a.name)
     ]
     sections += _extra_sections(plan)
-    out = "\n".join(head) + "\n"
-    reserve = 200
-    for index, section in enumerate(sections):
-        if len(out) + len(section) + reserve > limit:
-            rest = len(sections) - index
-            out += (
-                f"\n_… {rest} more section{'s' if rest != 1 else ''} not shown (comment size "
-                "limit). The saved plan (`plan --out`) has every action._\n"
-            )
-            break
-        out += section
-    return out
+    return _fitted("\n".join(head) + "\n", sections, limit)
 
 
 def markdown_all(

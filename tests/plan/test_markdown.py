@@ -171,3 +171,66 @@ def test_a_thousand_refusals_or_overrides_stay_below_the_limit() -> None:
         assert '> - **delete**: deleting "Legacy CA 00019" (id 20): this' in alert
         assert '"Legacy CA 00020" (id 21)' not in alert
         assert "> - … and 980 more: the JSON plan (`--format json`) lists every one" in comment
+
+
+def sections_plan(count: int) -> Plan:
+    """`count` CAs to create named in emoji and CJK (four and three bytes a character in
+    UTF-8), a kept draft and five unmanaged CAs."""
+    actions = [
+        Action(
+            action="create", name=f"CA 🎉 日本 {n:03d}", changes=[Change(path="x", after="🎉" * 40)]
+        )
+        for n in range(count)
+    ]
+    return Plan(
+        workspace_id=1,
+        summary=summarize(actions, 0, 5),
+        actions=actions,
+        unmanaged=[f"Legacy 🎉 {n}" for n in range(5)],
+        drafts=[DraftNote(name="Kept", id=9, kept=True)],
+    )
+
+
+def test_a_comment_is_cut_only_when_it_would_reach_the_limit_and_says_what_is_cut() -> None:
+    """Cut at whole sections, below the limit in characters (GitHub counts characters, not
+    bytes); one that fits is not cut (a reserve for the note cut the last CA of a comment
+    that fitted); one that does not says which CAs and lists are not shown, in Markdown."""
+    plan = sections_plan(300)
+    whole = markdown.markdown(plan, limit=10**9)
+    size = len(whole)
+    assert size < markdown.MARKDOWN_LIMIT < len(whole.encode())
+    assert markdown.markdown(plan, limit=size + 1) == whole  # just under the limit
+    for limit in (size, size - 1, size // 2, 5_000):  # at and over it
+        cut = markdown.markdown(plan, limit=limit)
+        assert len(cut) < limit
+        assert cut == markdown.markdown(plan, limit=limit)
+        page = Page.of(cut)
+        assert page.problems == []
+        assert html(cut).rsplit("</details>", 1)[1].startswith("\n<p><em>… Not shown")
+    cut = markdown.markdown(plan, limit=size // 2)
+    shown = sum(f'<b><code>"CA 🎉 日本 {n:03d}"</code></b>' in cut for n in range(300))
+    assert 0 < shown < 300
+    assert html(cut).rsplit("</details>", 1)[1] == (
+        f"\n<p><em>… Not shown (comment size limit): {300 - shown} more CAs, from "
+        f"<code>&quot;CA 🎉 日本 {shown:03d}&quot;</code> on, the kept drafts and the unmanaged "
+        "CAs. The JSON plan (<code>--format json</code>) has every one.</em></p>\n"
+    )
+    note = (
+        "\n_… Not shown (comment size limit): the unmanaged CAs. The JSON plan "
+        "(`--format json`) has every one._\n"
+    )
+    unmanaged = len("<details>" + whole.split("<details>")[-1])  # the last section
+    assert markdown.markdown(plan, limit=size - unmanaged + len(note) + 1).endswith(
+        "</details>\n" + note
+    )
+
+
+def test_a_long_list_of_unmanaged_cas_is_listed_in_part() -> None:
+    """5,000 unmanaged CAs made one section too long for the comment: a plan with no change
+    showed none of them, and said an action was not shown."""
+    names = [f"Unmanaged {n:04d}" for n in range(5000)]
+    plan = Plan(workspace_id=1, summary=summarize([], 0, 5000), actions=[], unmanaged=names)
+    comment = markdown.markdown(plan)
+    assert '- `"Unmanaged 0099"`\n- … and 4900 more: the JSON plan (`--format json`)' in (comment)
+    assert "Not shown" not in comment
+    assert Page.of(comment).problems == []
