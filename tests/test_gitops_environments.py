@@ -267,6 +267,30 @@ def test_a_failed_plan_still_gives_the_comment_a_section(runner: Runner, tmp_pat
     assert bad[0] == 1
 
 
+def test_a_failed_plan_s_error_is_cut_between_characters(runner: Runner, tmp_path: Path) -> None:
+    """The comment's section held the error's first 60,000 bytes (`head -c`), which cut a
+    character of a CA name in two; it holds the first 60,000 characters, in a code block
+    no line of the error can close."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "reconciler.yaml").write_text("workspace_id: 1234\n")
+    cas = "".join(
+        f"  - name: 計算属性 {i:04}\n    definition:\n      calculation_type: 総和{i}\n"
+        "      datapoint: {type: event, event_type: custom_event, event_name: 購入}\n"
+        for i in range(300)
+    )
+    (bad / "cas.yaml").write_text(f"calculated_attributes:\n{cas}", encoding="utf-8")
+    code, outputs = runner.run({"command": "plan", "directory": "bad", "markdown-file": "b.md"}, {})
+    assert (code, outputs["exitcode"]) == (1, "1")
+    text = (tmp_path / "b.md").read_bytes().decode("utf-8")  # whole characters
+    head, _, block = text.partition("\n```")
+    assert head == "### reconciler plan failed\n"
+    shown = block.removeprefix("\n").removesuffix("\n```\n")
+    assert len(shown) == 60_000
+    assert shown.startswith("Error: ")
+    assert "計算属性 0000" in shown
+
+
 def test_env_all_saves_a_directory_of_plans_and_the_inputs_say_so(
     runner: Runner, tmp_path: Path
 ) -> None:
