@@ -5,13 +5,15 @@ typo would hide every other mistake of the CA (a bad cutoff date hid the missing
 `attribute_name` of a `sum`). Here each field is validated on its own; a model whose fields
 are not all valid is built from the valid ones (the others None), and its own rules run
 over what is known: a rule that reads a field that is not valid says nothing. A part that
-is valid as a whole reports all its rules, as it would in a valid CA.
+is valid as a whole reports all its rules, as it would in a valid CA. A list of parts (the
+conditions) is checked item by item: one bad condition hides none of the others' problems.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -42,6 +44,23 @@ def _adapter(model: type[ManifestModel], name: str) -> TypeAdapter[Any]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return TypeAdapter(annotation)
     return TypeAdapter(annotation, config=_STRICT)
+
+
+def _item_model(annotation: Any) -> type[ManifestModel] | None:
+    """The model of each item of a field written as a list of models (`list[Condition] |
+    None`), else None."""
+    if get_origin(annotation) in (Union, UnionType):
+        written = [arg for arg in get_args(annotation) if arg is not NoneType]
+        annotation = written[0] if len(written) == 1 else None
+    if get_origin(annotation) is not list:
+        return None
+    (item,) = get_args(annotation)
+    return item if isinstance(item, type) and issubclass(item, ManifestModel) else None
+
+
+@cache
+def _adapter_of(model: type[ManifestModel]) -> TypeAdapter[ManifestModel]:
+    return TypeAdapter(model)
 
 
 class _Builder:
@@ -75,7 +94,17 @@ class _Builder:
             inner = field.annotation
             if isinstance(inner, type) and issubclass(inner, ManifestModel):
                 return self.model(inner, written[0])
+            item = _item_model(inner)
+            if item is not None and isinstance(written[0], list):
+                return [self.item(item, value) for value in written[0]]
             return None
+
+    def item(self, model: type[ManifestModel], data: Any) -> ManifestModel | None:
+        """One item of a list of parts: validated (rules deferred), or built partly."""
+        try:
+            return _adapter_of(model).validate_python(data, context=_DEFER_RULES)
+        except ValidationError:
+            return self.model(model, data)
 
     def problems(self, part: ManifestModel) -> list[Problem]:
         """All rules of a part valid as a whole; of one built partly, its own rules over

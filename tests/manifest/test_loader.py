@@ -604,3 +604,34 @@ def test_a_settings_file_in_a_sub_folder_is_one_error_saying_what_it_is(tmp_path
     ]
     (root / ".reconcilerignore").write_text("team/reconciler.yaml\n")
     assert [ca.name for ca in manifest.load(root).cas] == ["A", "B"]
+
+
+def test_one_bad_condition_hides_none_of_the_others_problems(tmp_path: Path) -> None:
+    """All errors at once (SPEC §2): a misspelt operator in one condition made the whole
+    list invalid, so the other conditions' rules (a missing `max_value`, an in_list written
+    with `value`, a boolean that is no boolean) showed only on the next run."""
+    text = """calculated_attributes:
+  - name: A
+    definition:
+      calculation_type: count
+      datapoint: {event_type: session_start}
+      conditions:
+        - {type: number, operator: greater_then, attribute_name: a, value: "1"}
+        - {type: string, operator: in_list, attribute_name: c, value: x}
+        - {type: date, operator: between_dates, attribute_name: d, min_value: 2024-01-01}
+        - {type: boolean, operator: equals, attribute_name: e, value: maybe}
+        - not a condition
+      time_period: {type: since, date: 2024-01-01}
+"""
+    assert errors_of(workspace(tmp_path, {"a.yaml": text})) == [
+        "a.yaml:7:36: definition.conditions[0].operator: 'greater_then' is not valid; did you "
+        'mean `greater_than`? (CA "A")',
+        "a.yaml:8:11: definition.conditions[1].values: In-list condition values must be "
+        'specified: in_list needs a non-empty `values` (CA "A")',
+        "a.yaml:9:11: definition.conditions[2].max_value: Invalid date condition maximum "
+        'value: `between_dates` needs `max_value` (CA "A")',
+        "a.yaml:10:71: definition.conditions[3].value: Invalid boolean condition value: "
+        "expected true or false, got 'maybe' (CA \"A\")",
+        "a.yaml:11:11: definition.conditions[4]: expected a mapping, got 'not a condition' "
+        '(CA "A")',
+    ]
