@@ -3,7 +3,9 @@ its rules: the operator x type map, and which operands each operator takes."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, WithJsonSchema
 
 from reconciler.errors import DataPath
 from reconciler.models.rules import (
@@ -23,6 +25,9 @@ from reconciler.models.values import (
 )
 from reconciler.models.vocabulary import OPERAND_SHAPE, OPERATOR_SUPPORT, ConditionType, Operator
 
+#: An item of `values`, for editors: the API refuses an empty one (`""`) as an empty list.
+_ITEM = {"type": ["string", "number", "boolean"], "minLength": 1}
+
 
 class Condition(ManifestModel):
     """A filter on an attribute of the datapoint's event."""
@@ -31,8 +36,10 @@ class Condition(ManifestModel):
     operator: Operator
     attribute_name: Text
     value: Scalar | None = None
-    #: Never empty (editors are told so; `validate` says what to write).
-    values: list[Scalar] | None = Field(default=None, json_schema_extra={"minItems": 1})
+    #: Never empty, nor an item (editors are told so; `validate` says what to write).
+    values: list[Annotated[Scalar, WithJsonSchema(_ITEM)]] | None = Field(
+        default=None, json_schema_extra={"minItems": 1}
+    )
     min_value: Scalar | None = None
     max_value: Scalar | None = None
 

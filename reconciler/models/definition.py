@@ -313,8 +313,10 @@ class CalculatedAttribute(ManifestModel):
     renamed_from: Name | None = None
     protect: StrictBool = False
     definition: Definition
-    #: The environments where this CA exists (all without it).
-    environments: list[EnvironmentName] | None = None
+    #: The environments where this CA exists (all without it; never none: editors are told).
+    environments: list[EnvironmentName] | None = Field(
+        default=None, json_schema_extra={"minItems": 1}
+    )
     #: Per environment: what changes there.
     overrides: dict[EnvironmentName, Override] | None = None
 

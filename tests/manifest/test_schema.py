@@ -245,6 +245,15 @@ FILES: list[tuple[str, object]] = [
     ),
     ("an empty in_list", _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": []}]})),
     ("an in_list", _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": ["web"]}]})),
+    (
+        "an in_list with an empty item",
+        _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": ["web", ""]}]}),
+    ),
+    (
+        "an in_list with a blank item",
+        _file_of({**_GOOD, "conditions": [{**_CONDITION, "values": [" "]}]}),
+    ),
+    ("no environment", _file_of(_GOOD, environments=[])),
     ("a bare calculated_attributes:", {"calculated_attributes": None}),
     ("an empty file", None),
 ]
