@@ -25,6 +25,7 @@ from yaml.reader import ReaderError
 
 from reconciler.errors import DataPath, Issue, format_path
 from reconciler.manifest.document import MAX_DEPTH, Document, Mark, Position, SourceError
+from reconciler.manifest.syntax import syntax_issue
 
 #: Nodes of the data once aliases are expanded; a "billion laughs" file hits this at once.
 MAX_EXPANDED_NODES = 5_000_000
@@ -429,26 +430,6 @@ class _Builder:
             raise _Unreadable(getattr(exc, "problem", None) or str(exc).splitlines()[0]) from None
 
 
-def _yaml_issue(file: str, exc: YAMLError, source: str) -> Issue:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    text = re.sub(r"\s+", " ", f"{context}: {problem}" if context else str(problem)).strip()
-    if "expected a single document" in text:
-        text = "holds several YAML documents (`---`); keep one document per file"
-    elif mark is not None and _at(source, mark.line, mark.column) == "\t":
-        text += " (a tab): YAML indents with spaces only; replace the tab with spaces"
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
-    return Issue(file, line, column, "", f"invalid YAML: {text}")
-
-
-def _at(text: str, line: int, column: int) -> str:
-    """The character at a 0-based line and column of `text` ("" past its end)."""
-    lines = text.split("\n", line + 1)
-    return lines[line][column : column + 1] if line < len(lines) else ""
-
-
 def _reader_issue(file: str, text: str, exc: ReaderError) -> Issue:
     """A character YAML does not allow (NUL, other control characters): the reader gives
     only its offset in the text, from which the line and column follow."""
@@ -469,7 +450,7 @@ def compose(text: str, file: str) -> Document:
     try:
         node = loader.get_single_node()
     except MarkedYAMLError as exc:
-        raise SourceError([_yaml_issue(file, exc, text)]) from None
+        raise SourceError([syntax_issue(file, exc, text)]) from None
     except ReaderError as exc:
         raise SourceError([_reader_issue(file, text, exc)]) from None
     except YAMLError as exc:

@@ -195,7 +195,7 @@ def test_yaml_and_top_level_mistakes(workspace: Path, write_test: WriteTest) -> 
     assert errors[1] == (
         f"{workspace / 'list.test.yaml'}:1:1: expected a mapping with `as_of`, `users` and `expect`"
     )
-    assert errors[2].startswith(f"{workspace / 'syntax.test.yaml'}:2:1: invalid YAML")
+    assert errors[2].startswith(f"{workspace / 'syntax.test.yaml'}:1:8: invalid YAML")
     assert len(errors) == 3
 
 
