@@ -137,6 +137,36 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
     return tuple(path)
 
 
+#: What YAML 1.2 reads as a whole number, a number, a boolean, by the type expected:
+#: text in quotes that matches is the value the user meant, quoted by mistake.
+_UNQUOTED = {
+    "int_type": re.compile(r"[-+]?[0-9]+"),
+    "float_type": re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"),
+    "bool_type": re.compile(r"true|True|TRUE|false|False|FALSE"),
+}
+
+
+def _type_hint(kind: str, value: object) -> str | None:
+    """What to write instead of a value of the wrong type, when the mistake is a common one:
+    quotes around a number or boolean, or quotes missing around text; one item where a
+    list goes; a list (a `-` too many) or a mapping where the other goes."""
+    if kind == "string_type" and isinstance(value, (int, float, bool)):
+        return "YAML read it as a number or boolean: put it in quotes"
+    unquoted = _UNQUOTED.get(kind)
+    if isinstance(value, str) and unquoted is not None and unquoted.fullmatch(value.strip()):
+        return f"the quotes make it text: write {value.strip()} without them"
+    if kind == "list_type" and isinstance(value, (str, int, float, bool)):
+        return f"a single item is a list too: write [{value}]"
+    if kind == "list_type" and isinstance(value, dict):
+        return "write each entry as an item of a list, starting with `- `"
+    mapping = kind in ("dict_type", "model_type", "model_attributes_type")
+    if mapping and isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+        return "remove the `-` (or the [ ]) before its keys"
+    if mapping and value == []:
+        return "an empty mapping is written {}"
+    return None
+
+
 def _message(error: ErrorDetails, root: type[BaseModel], path: DataPath) -> tuple[str, bool]:
     """The message for one error, and whether it is about a key (vs a value)."""
     kind = error["type"]
@@ -164,9 +194,8 @@ def _message(error: ErrorDetails, root: type[BaseModel], path: DataPath) -> tupl
         return f"{shown} is not valid; use one of: {', '.join(expected)}", False
     if kind in _TYPE_WORDS:
         message = f"expected {_TYPE_WORDS[kind]}, got {_describe(value)}"
-        if kind == "string_type" and isinstance(value, (int, float, bool)):
-            message += " (YAML read it as a number or boolean: put it in quotes)"
-        return message, False
+        hint = _type_hint(kind, value)
+        return f"{message} ({hint})" if hint else message, False
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, "), False
     if kind in ("greater_than", "greater_than_equal"):

@@ -91,3 +91,70 @@ def test_a_missing_field_is_named() -> None:
         "required field `time_period` is missing",
         False,
     )
+
+
+_WEEK = {"type": "within", "within_unit": "days"}
+_CONDITION = {"type": "string", "operator": "in_list", "attribute_name": "c"}
+
+#: (mistake, the CA, the path, the message): a value of the wrong type says what to write
+#: when the mistake is a common one, and only then.
+WRONG_TYPES = [
+    (
+        "a quoted whole number",
+        with_definition(time_period={**_WEEK, "within": "30"}),
+        ("definition", "time_period", "within"),
+        "expected a whole number, got '30' (the quotes make it text: write 30 without them)",
+    ),
+    (
+        "a quoted fraction where a whole number goes",
+        with_definition(time_period={**_WEEK, "within": "7.5"}),
+        ("definition", "time_period", "within"),
+        "expected a whole number, got '7.5'",
+    ),
+    (
+        "a quoted boolean",
+        {**CA, "active": "false"},
+        ("active",),
+        "expected true or false, got 'false' (the quotes make it text: write false without them)",
+    ),
+    (
+        "a YAML 1.1 boolean",
+        {**CA, "protect": "yes"},
+        ("protect",),
+        "expected true or false, got 'yes'",
+    ),
+    (
+        "one item where a list goes",
+        with_definition(conditions=[{**_CONDITION, "values": "web"}]),
+        ("definition", "conditions", 0, "values"),
+        "expected a list, got 'web' (a single item is a list too: write [web])",
+    ),
+    (
+        "a mapping where a list goes",
+        with_definition(conditions={**_CONDITION, "values": ["web"]}),
+        ("definition", "conditions"),
+        "expected a list, got a mapping (write each entry as an item of a list, starting with "
+        "`- `)",
+    ),
+    (
+        "a list of one mapping where a mapping goes",
+        with_definition(datapoint=[{"event_type": "session_start"}]),
+        ("definition", "datapoint"),
+        "expected a mapping, got a list (remove the `-` (or the [ ]) before its keys)",
+    ),
+    (
+        "a number where text goes",
+        {**CA, "description": 5},
+        ("description",),
+        "expected text, got 5 (YAML read it as a number or boolean: put it in quotes)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"), [row[1:] for row in WRONG_TYPES], ids=[r[0] for r in WRONG_TYPES]
+)
+def test_a_wrong_type_says_what_to_write(
+    data: dict[str, Any], path: tuple[str | int, ...], message: str
+) -> None:
+    assert (path, message, False) in explained(data)

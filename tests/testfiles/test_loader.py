@@ -465,7 +465,8 @@ def test_users_that_are_not_a_mapping_give_one_error(
 ) -> None:
     write_test("u.test.yaml", "as_of: 2024-03-01\nusers: []\nexpect: {bob: {LTV: 1}}\n")
     assert _errors(workspace) == [
-        f"{workspace / 'u.test.yaml'}:2:8: users: expected a mapping, got a list"
+        f"{workspace / 'u.test.yaml'}:2:8: users: expected a mapping, got a list "
+        "(an empty mapping is written {})"
     ]
 
 
