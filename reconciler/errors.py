@@ -36,7 +36,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -232,13 +232,45 @@ class SettingsError(ReconcilerError):
     """A setting or credential needed for this command is missing or invalid."""
 
 
-class PlanError(ReconcilerError):
-    """The desired state cannot be reached by a plan (e.g. renaming an activated CA)."""
+@dataclass(frozen=True)
+class Blocker:
+    """One reason a plan cannot be made. For a reason a manifest entry can fix: the CA
+    (its `name` as the environment has it) and the `field` of its entry to fix, for the
+    caller that knows where the manifests write it to place (`PlanError.placed`); the
+    planner itself knows nothing of files."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
+    message: str
+    name: str | None = None
+    field: DataPath = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+#: What `PlanError.placed` asks of the caller: where a blocker's field is written (an
+#: `Issue` holding its message), or None where it cannot say.
+Placer = Callable[[Blocker], Issue | None]
+
+
+class PlanError(ReconcilerError):
+    """The desired state cannot be reached by a plan (e.g. renaming an activated CA).
+    `problems`: each reason as printed; `blockers`: the same, as found (a `Blocker`, or
+    once placed the `Issue` saying where the manifests write the field to fix)."""
+
+    def __init__(self, problems: Sequence[str | Blocker | Issue]) -> None:
+        self.blockers = tuple(problems)
+        self.problems = tuple(str(p) for p in self.blockers)
         body = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Cannot plan:\n{body}")
+
+    def placed(self, place: Placer) -> PlanError:
+        """This error with each blocker about a manifest field at the line that writes it
+        (`file:line:column: field: message`, as manifest errors read)."""
+        found: list[str | Blocker | Issue] = []
+        for blocker in self.blockers:
+            issue = place(blocker) if isinstance(blocker, Blocker) and blocker.field else None
+            found.append(issue if issue is not None else blocker)
+        return PlanError(found)
 
 
 class StalePlanError(ReconcilerError):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import PlanError, first_few, format_path, quoted
+from reconciler.errors import Blocker, PlanError, first_few, format_path, quoted
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
 from reconciler.plan import drafts
 from reconciler.plan.changes import as_written, ca_changes, leaves
@@ -202,7 +202,7 @@ def drops_fields(live: LiveCA, paths: list[str], step: ActionKind = "update") ->
 class _Planner:
     def __init__(self, options: PlanOptions) -> None:
         self.options = options
-        self.errors: list[str] = []
+        self.errors: list[Blocker] = []
 
     def create(self, ca: DeclaredCA, warnings: list[str]) -> list[Action]:
         body = _body(ca)
@@ -218,7 +218,7 @@ class _Planner:
         """Actions that bring one live CA to its manifest (empty when it already matches)."""
         refused = rename_refused(ca, live)
         if refused is not None:
-            self.errors.append(refused)
+            self.errors.append(Blocker(refused, ca.name, ("renamed_from",)))
             return []
         desired = ca.canonical
         active, draft = live.definitions_as(desired)
@@ -229,7 +229,7 @@ class _Planner:
         breaks = _seed_breaks(active or draft, desired, matched.renamed)
         refused = protect_refused(ca, breaks)
         if refused is not None:
-            self.errors.append(refused)
+            self.errors.append(Blocker(refused, ca.name, ("protect",)))
         changes = ca_changes(
             document(live.name, live.description_text, matched.shown()),
             document(ca.name, ca.description or "", desired),
@@ -266,36 +266,38 @@ class _Planner:
         return Action(action="delete", name=live.name, id=live.id, warnings=_audiences(live))
 
 
-def _ambiguous(desired: Sequence[DeclaredCA], live: Sequence[LiveCA]) -> list[str]:
+def _ambiguous(desired: Sequence[DeclaredCA], live: Sequence[LiveCA]) -> list[Blocker]:
     """An error for each name a manifest uses (as its name or renamed_from) that two or more
     live CAs hold. mParticle keeps names unique, so a list with a name twice was misread or
     the workspace is damaged: matching one of them would update a CA the user may not mean
-    and leave the other unmanaged (with prune, deleted)."""
+    and leave the other unmanaged (with prune, deleted). Each is placed at the field that
+    names it (`name` or `renamed_from`): the manifest entry that means one of them."""
     ids: dict[str, list[int]] = {}
     for held in live:
         ids.setdefault(held.name, []).append(held.id)
     found = []
     for ca in desired:
-        for name in dict.fromkeys((ca.name, ca.renamed_from)):
+        for name, field in {ca.name: "name", ca.renamed_from: "renamed_from"}.items():
             held_by = ids.get(name) if name is not None else None
             if held_by is not None and len(held_by) > 1:
                 listed = ", ".join(str(i) for i in held_by)
-                found.append(
+                message = (
                     f"{quoted(ca.name)}: the workspace holds {len(held_by)} CAs named "
                     f"{quoted(name)} (ids {listed}), but mParticle keeps names unique, so the "
                     "reconciler cannot tell which one the manifest means; rename or delete "
                     "all but one in mParticle, then plan again"
                 )
+                found.append(Blocker(message, ca.name, (field,)))
     return found
 
 
 def match(
     desired: Sequence[DeclaredCA], live: Sequence[LiveCA]
-) -> tuple[list[tuple[DeclaredCA, LiveCA | None]], list[LiveCA], list[str]]:
+) -> tuple[list[tuple[DeclaredCA, LiveCA | None]], list[LiveCA], list[Blocker]]:
     """Pair each desired CA with its live CA (by name, else by renamed_from)."""
     by_name = {ca.name: ca for ca in live}
     pairs: list[tuple[DeclaredCA, LiveCA | None]] = []
-    errors: list[str] = []
+    errors: list[Blocker] = []
     claimed: set[int] = set()
     if len(by_name) < len(live):
         errors += _ambiguous(desired, live)
@@ -303,11 +305,12 @@ def match(
         found = by_name.get(ca.name)
         old = by_name.get(ca.renamed_from) if ca.renamed_from else None
         if found is not None and old is not None:
-            errors.append(
+            message = (
                 f"{quoted(ca.name)} has renamed_from {quoted(ca.renamed_from)}, but both names "
                 f"exist in the workspace (ids {found.id} and {old.id}); remove renamed_from, or "
                 "delete one"
             )
+            errors.append(Blocker(message, ca.name, ("renamed_from",)))
         chosen = found if found is not None else old
         if chosen is not None:
             claimed.add(chosen.id)

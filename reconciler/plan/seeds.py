@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from reconciler.errors import PlanError, quoted
+from reconciler.errors import Blocker, PlanError, quoted
 from reconciler.models import CanonicalDefinition, LiveCA
 from reconciler.plan.value import Action, Plan, SeedSource, summarize
 
@@ -33,6 +33,8 @@ AFTER_ACTIVATION = (
     "new calculation type or cutoff date is in use only once active (the change discards "
     "the old seeds)"
 )
+#: The field a CA seeded needs (placed where its `seeding` or `definition` is, if unwritten).
+CUTOFF = ("definition", "seeding", "cutoff_date")
 ROLLING = "rolling window: mParticle does not support seeding it (seeded values never expire)"
 
 
@@ -90,7 +92,7 @@ class _Seeder:
         self.by_id = {ca.id: ca for ca in live}
         self.by_name = {ca.name: ca for ca in live}
         self.declared = set(declared)
-        self.errors: list[str] = []
+        self.errors: list[Blocker] = []
         self.touched: list[LiveCA] = []
 
     def live_of(self, name: str, chain: Chain) -> LiveCA | None:
@@ -113,17 +115,20 @@ class _Seeder:
         shape = self.facts.shapes.get(name)
         if name not in self.declared:
             self.errors.append(
-                f"the seed file seeds {quoted(name)}, which this plan does not cover (not selected "
-                "by --only/--exclude, or not declared in this environment): widen the "
-                "selection, or leave its seeds out of the file"
+                Blocker(
+                    f"the seed file seeds {quoted(name)}, which this plan does not cover (not "
+                    "selected by --only/--exclude, or not declared in this environment): widen "
+                    "the selection, or leave its seeds out of the file"
+                )
             )
             return chain
         if shape is None or shape[1] is None:
-            self.errors.append(
+            message = (
                 f"the seed file seeds {quoted(name)}, whose manifest has no seeding.cutoff_date: "
                 "mParticle takes seeds only for a CA defined with one; add it, or leave its "
                 "seeds out of the file"
             )
+            self.errors.append(Blocker(message, name, CUTOFF))
             return chain
         live = self.live_of(name, chain)
         if self.seeded(name, live, shape):
@@ -135,13 +140,14 @@ class _Seeder:
         active_shape = shape_of(live.active) if live is not None else None
         changes_in_use = live is not None and live.active is not None and active_shape != shape
         if changes_in_use and "activate" not in kinds:
-            self.errors.append(
+            message = (
                 f"the seed file seeds {quoted(name)} as {shape[0]} with cutoff {shape[1]}, but the "
                 "definition in use stays the active one"
                 + (f" ({active_shape[0]}, cutoff {active_shape[1]})" if active_shape else "")
                 + " while active: false keeps the new one a draft; mParticle matches seeds to "
                 "the definition in use. Activate the change (active: true), or seed later"
             )
+            self.errors.append(Blocker(message, name, ("active",)))
             return chain
         warnings = [AFTER_ACTIVATION] if changes_in_use else []
         warnings += [ROLLING] if name in self.facts.rolling else []

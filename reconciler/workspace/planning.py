@@ -19,6 +19,9 @@ import httpx
 
 from reconciler.api import transports as target
 from reconciler.environments import in_environment
+from reconciler.errors import Blocker, Issue, PlanError
+from reconciler.manifest.desired import DesiredCA
+from reconciler.manifest.entries import field_issue
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
@@ -98,15 +101,18 @@ def build(
     settings = ws.settings
     scoped = selection.in_scope(live, settings.scope)
     chosen = selection.select(ws.desired, scoped, options.chooser)
-    plan = planner.plan(
-        chosen.desired,
-        chosen.live,
-        planner.PlanOptions(
-            workspace_id=settings.workspace_id, prune=settings.prune, drafts=settings.drafts
-        ),
-    )
-    if seeds is not None:
-        plan = with_seeds(plan, chosen.live, seeds, [ca.name for ca in chosen.desired])
+    try:
+        plan = planner.plan(
+            chosen.desired,
+            chosen.live,
+            planner.PlanOptions(
+                workspace_id=settings.workspace_id, prune=settings.prune, drafts=settings.drafts
+            ),
+        )
+        if seeds is not None:
+            plan = with_seeds(plan, chosen.live, seeds, [ca.name for ca in chosen.desired])
+    except PlanError as exc:
+        raise placed(exc, ws) from None
     update: dict[str, object] = {
         "environment": settings.environment,
         "target": target_of(settings),
@@ -132,6 +138,26 @@ def build(
         plan, notes = values.with_values(plan, scoped, ws.desired, suites)
     refused = [v for v in found if v.rule not in allowed]
     return Planned(ws, plan, scoped, refused, tuple(notes))
+
+
+def placed(error: PlanError, ws: Workspace) -> PlanError:
+    """`error` with each reason a manifest entry can fix at the line that writes the
+    field to fix (in the environment's override when that writes it). Only the CAs the
+    error names are looked up, and only their files read again."""
+    named = {b.name for b in error.blockers if isinstance(b, Blocker) and b.field}
+    declared: dict[str, DesiredCA] = {}
+    for desired in ws.manifests.cas if named else ():
+        written = desired.in_environment(ws.environment)
+        if written is not None and written.name in named:
+            declared.setdefault(written.name, written)
+
+    def place(blocker: Blocker) -> Issue | None:
+        desired = declared.get(blocker.name) if blocker.name is not None else None
+        if desired is None:
+            return None
+        return field_issue(desired, ws.environment, blocker.field, blocker.message)
+
+    return error.placed(place)
 
 
 def unselected_note(results: Sequence[Planned], chooser: Chooser) -> str | None:
