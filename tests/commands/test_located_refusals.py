@@ -7,6 +7,9 @@ environment's override when that writes it; in text, JSON and Markdown runs, `ap
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from tests.support.cli import run_cli
 from tests.support.workspace import PURCHASES, ca, write_manifests
@@ -78,7 +81,7 @@ def test_renamed_from_naming_a_ca_when_both_names_exist_points_at_it(tmp_path: P
 def test_protect_points_at_the_override_that_writes_it_in_every_environment(
     tmp_path: Path,
 ) -> None:
-    settings = {"environments": {"dev": {}, "prod": {}}}
+    settings: dict[str, Any] = {"environments": {"dev": {}, "prod": {}}}
 
     def written(definition: dict[str, object]) -> list[dict[str, object]]:
         return [
@@ -106,3 +109,26 @@ def test_protect_points_at_the_override_that_writes_it_in_every_environment(
     assert "environment prod: Cannot plan:" in every.stderr
     assert f"{file}:{at_override}: overrides.prod.protect:" in every.stderr
     assert f"{file}:{at_own}: protect:" in every.stderr
+
+
+def test_a_seeded_ca_kept_inactive_by_an_override_points_at_its_active(tmp_path: Path) -> None:
+    settings: dict[str, Any] = {"environments": {"dev": {}, "prod": {}}}
+    directory = write_manifests(tmp_path / "m", [ca("LTV", PURCHASES)], settings)
+    assert run_cli("apply", directory, "--env", "prod", "--auto-approve").exit_code == 0
+    changed = {**PURCHASES, "calculation_type": "max"}
+    drafted = ca("LTV", changed, overrides={"prod": {"active": False}})
+    file = write_manifests(directory, [drafted], settings) / "cas.yaml"
+    lines = file.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if '"active": false' in text)
+    seeds = tmp_path / "seeds.jsonl"
+    seeded = [{"attribute_name": "LTV", "seed": {"value": 3}}]
+    user = {"mpid": 1, "environment": "production", "calculated_attributes": {"workspace": seeded}}
+    seeds.write_bytes(orjson.dumps(user) + b"\n")
+    expected = (
+        f"  - {file}:{line}:{lines[line - 1].index(QUOTE) + 1}: overrides.prod.active: the seed "
+        'file seeds "LTV" as max with cutoff 2024-02-01, but the definition in use stays the '
+        "active one"
+    )
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        shown = refusal(*command, directory, "--env", "prod", "--seeds", seeds)
+        assert shown.splitlines()[1].startswith(expected), shown

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import PlanError
+from reconciler.errors import Blocker, PlanError
 from reconciler.plan import planner
 from reconciler.plan.value import Plan
 from tests.plan.states import DEFINITION, OTHER, found, make, want
@@ -350,6 +350,34 @@ def test_a_refusal_quotes_a_name_as_the_plan_does(
     message = refusal(desired, live)
     assert message.splitlines()[1].startswith(f"  - {expected}"), message
     assert len(message.splitlines()) == 2, message
+
+
+def test_each_refusal_says_which_ca_and_which_field_of_its_entry_to_fix() -> None:
+    """The caller, which knows where each CA is written, places a refusal at its field."""
+    cases: list[tuple[list[Any], list[Any], str, str]] = [
+        ([want(definition=OTHER, protect=True)], [found(active=DEFINITION)], "LTV", "protect"),
+        (
+            [want("New", renamed_from="Old")],
+            [found("Old", active=DEFINITION)],
+            "New",
+            "renamed_from",
+        ),
+        (
+            [want("New", renamed_from="Old")],
+            [found("New", id=9, active=DEFINITION), found("Old", id=8, draft=DEFINITION)],
+            "New",
+            "renamed_from",
+        ),
+        ([want()], [found(id=3), found(id=9)], "LTV", "name"),
+        ([want("New", renamed_from="LTV")], [found(id=3), found(id=9)], "New", "renamed_from"),
+    ]
+    for desired, live, name, field in cases:
+        with pytest.raises(PlanError) as caught:
+            make(desired, live)
+        blockers = caught.value.blockers
+        assert [(b.name, b.field) for b in blockers if isinstance(b, Blocker)] == [
+            (name, (field,))
+        ], blockers
 
 
 def test_a_renamed_from_hint_quotes_names_as_the_plan_does() -> None:
