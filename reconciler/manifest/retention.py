@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.environments import environment_names, layered
 from reconciler.errors import Issue, format_path, quoted
-from reconciler.manifest.document import Document, SourceError, parse_bytes, read_bytes
+from reconciler.manifest.entries import entry
 from reconciler.models import CanonicalDefinition
 from reconciler.models.values import parse_instant
 from reconciler.settings import SettingsFile
@@ -122,30 +121,16 @@ def _issue(found: list[_Found]) -> Issue:
     named = [f.environment for f in found if f.environment is not None]
     where = f" in environment{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else ""
     message = f"{first.message} (CA {quoted(desired.name)}{where})"
-    document, index, item = _item(desired)
-    if document is None or index is None:
+    written = entry(desired)
+    if written is None:
         return Issue(desired.file, desired.line, desired.column, format_path(first.path), message)
+    document, index, item = written
     overridden = [name for name in named if _in_override(item, name, first.path)]
     origin: tuple[str, ...] = (OVERRIDES, overridden[0]) if overridden else ()
     located = document.issue((CAS_KEY, index, *origin, *first.path), message)
     return Issue(
         located.file, located.line, located.column, format_path((*origin, *first.path)), message
     )
-
-
-def _item(desired: DesiredCA) -> tuple[Document | None, int | None, Any]:
-    """The CA's file parsed again, its index there and its raw item (None when the file
-    cannot be read or no longer holds the CA at its line)."""
-    try:
-        document = parse_bytes(read_bytes(Path(desired.file), desired.file), desired.file)
-    except SourceError:
-        return None, None, None
-    items = document.data.get(CAS_KEY) if isinstance(document.data, dict) else None
-    for index, item in enumerate(items if isinstance(items, list) else ()):
-        where = document.position((CAS_KEY, index))
-        if where is not None and where.line == desired.line:
-            return document, index, item
-    return None, None, None
 
 
 def _in_override(item: Any, environment: str, path: tuple[str, ...]) -> bool:

@@ -110,6 +110,25 @@ def test_each_environment_checks_against_its_own_retention(tmp_path: Path) -> No
     ), errors
 
 
+def test_of_two_cas_written_on_one_line_the_error_points_at_the_one_it_is_about(
+    tmp_path: Path,
+) -> None:
+    """The file read again to place the error found its CA by line alone: of two CAs
+    written on one line (flow style), the second's error pointed into the first."""
+    period = "{type: within, within: %d, within_unit: days}"
+    entry = "{name: %s, definition: {calculation_type: count, "
+    entry += "datapoint: {event_type: session_start}, "
+    line = f"{entry % 'Short'}time_period: {period % 7}}}}}, {entry % 'Long'}time_period: "
+    line += f"{period % 400}}}}}"
+    directory = manifest_dir(
+        tmp_path, "workspace_id: 1\nretention_days: 30\n", f"calculated_attributes: [{line}]\n"
+    )
+    result = run_cli("validate", directory)
+    assert result.exit_code == 1, result.output
+    column = len("calculated_attributes: [") + line.index("400") + 1
+    assert f"cas.yaml:1:{column}: definition.time_period.within: 400 days" in result.stderr
+
+
 def test_without_retention_days_nothing_is_checked(tmp_path: Path) -> None:
     directory = manifest_dir(
         tmp_path,
