@@ -15,7 +15,7 @@ from reconciler.plan import render
 from reconciler.plan.report import ActionOutcome, ApplyReport, Status
 from reconciler.plan.value import Action
 from tests.support.cli import run_cli
-from tests.support.readme import output, transcript
+from tests.support.readme import output, section, transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,3 +130,35 @@ def test_the_usage_error_example_is_what_an_unset_variable_gives() -> None:
     result = run_cli("--no-color", "plan", "--out", "")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == shown
+
+
+def test_the_rename_row_of_troubleshooting_is_what_plan_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename of an activated CA, refused at the line that writes `renamed_from` (line 12
+    of `manifests/growth.yaml`, as the row shows it)."""
+    table = section("## Troubleshooting")
+    (row,) = [line for line in table.splitlines() if line.startswith("| `manifests/growth.yaml")]
+    shown = row.split("`")[1]
+    monkeypatch.chdir(tmp_path)
+    directory = tmp_path / "manifests"
+    directory.mkdir()
+    (directory / "reconciler.yaml").write_text("workspace_id: 1234\n")
+    growth = directory / "growth.yaml"
+    entry = (
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start}\n"
+        "      time_period: {type: within, within: 30, within_unit: days}\n"
+    )
+    first = "  - name: Sessions\n" + entry
+    growth.write_text(f"calculated_attributes:\n  - name: Calc count\n{entry}{first}")
+    assert run_cli("apply", "manifests/", "--auto-approve").exit_code == 0
+    growth.write_text(
+        f"calculated_attributes:\n{first}\n# Renamed in the spring: the old name read as a\n"
+        "# count of calculations.\n\n"
+        f"  - name: Count all\n    renamed_from: Calc count\n{entry}"
+    )
+    result = run_cli("--no-color", "plan", "manifests/")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1].startswith(f"  - {shown}"), result.stderr
