@@ -22,7 +22,9 @@
 
 The client raises ApiError subclasses; everything else is raised by the step that found it.
 An error about input carries `Issue`s, each located by file position and data path (the
-one `DataPath` type and its one spelling, `format_path`, that every step uses). Text from
+one `DataPath` type and its one spelling, `format_path`, that every step uses). A
+PlanError's reasons are `Blocker`s naming the CA and the field of its manifest entry to
+fix; the caller that knows where the manifests write it turns them into `Issue`s. Text from
 outside (a server's messages, input quoted in an Issue) is made `printable` where the error
 is built, so no message can drive the reader's terminal. Times in messages have one
 spelling too: a moment as `until` writes it, a length of time as `duration` does.
