@@ -6,7 +6,9 @@ typo would hide every other mistake of the CA (a bad cutoff date hid the missing
 are not all valid is built from the valid ones (the others None), and its own rules run
 over what is known: a rule that reads a field that is not valid says nothing. A part that
 is valid as a whole reports all its rules, as it would in a valid CA. A list of parts (the
-conditions) is checked item by item: one bad condition hides none of the others' problems.
+conditions) is checked item by item: one bad condition hides none of the others' problems,
+and a condition built partly reports what its valid fields show (the `abc` of a number
+condition whose operator is misspelt).
 """
 
 from __future__ import annotations
@@ -19,17 +21,22 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from reconciler.errors import DataPath
-from reconciler.models import CalculatedAttribute, Definition, Problem
+from reconciler.models import CalculatedAttribute, Condition, Definition, Problem
 from reconciler.models.definition import TimePeriod
 from reconciler.models.rules import ManifestModel, prefixed
 
 _DEFER_RULES = {"defer_rules": True}
 _STRICT = ConfigDict(strict=True)
 #: The models whose own rules are written to read an invalid field (None) as unknown, so
-#: they may run over a model built partly. (A data point or condition that is not valid as
-#: a whole stays silent, as before: its rules read every one of its fields.) A rule about
-#: a field that is itself invalid is dropped by the loader, which reported the field.
-_PARTLY_CHECKED: tuple[type[ManifestModel], ...] = (CalculatedAttribute, Definition, TimePeriod)
+#: they may run over a model built partly. (A data point that is not valid as a whole
+#: stays silent, as before: its rules read every one of its fields.) A rule about a field
+#: that is itself invalid is dropped by the loader, which reported the field.
+_PARTLY_CHECKED: tuple[type[ManifestModel], ...] = (
+    CalculatedAttribute,
+    Condition,
+    Definition,
+    TimePeriod,
+)
 
 
 def _keys(name: str, field: FieldInfo) -> list[str]:

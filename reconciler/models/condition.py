@@ -44,8 +44,15 @@ class Condition(ManifestModel):
     max_value: Scalar | None = None
 
     def local_problems(self) -> list[Problem]:
-        found: list[Problem] = []
+        # The type or the operator is None here when the condition is checked partly
+        # (manifest.partial), that field not valid: a rule that reads it says nothing.
+        long_name = long_name_problem("attribute_name", self.attribute_name, "attribute names")
+        if self.type is None:
+            return long_name
         word = TYPE_WORD[self.type]
+        if self.operator is None:
+            return self._written_operand_problems(word) + long_name
+        found: list[Problem] = []
         supported = OPERATOR_SUPPORT[self.type]
         if self.operator not in supported:
             found.append(
@@ -57,7 +64,25 @@ class Condition(ManifestModel):
             )
         shape = OPERAND_SHAPE[self.operator]
         found += self._operand_problems(shape, word)
-        found += long_name_problem("attribute_name", self.attribute_name, "attribute names")
+        return found + long_name
+
+    def _written_operand_problems(self, word: str) -> list[Problem]:
+        """Each operand written that the type cannot read, the operator unknown: whether
+        the operator takes it or not, as written it is wrong."""
+        found: list[Problem] = []
+        for field, what in (
+            ("value", f"Invalid {word} condition value"),
+            ("min_value", f"Invalid {word} condition minimum value"),
+            ("max_value", f"Invalid {word} condition maximum value"),
+        ):
+            value = getattr(self, field)
+            if value is not None and value != "":
+                found += self._unreadable(field, value, what)
+        for index, item in enumerate(self.values or ()):
+            if item != "":
+                found += self._unreadable(
+                    "values", item, f"Invalid {word} in-list condition values", index
+                )
         return found
 
     def _operand_problems(self, shape: str, word: str) -> list[Problem]:

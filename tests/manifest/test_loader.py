@@ -635,3 +635,37 @@ def test_one_bad_condition_hides_none_of_the_others_problems(tmp_path: Path) -> 
         "a.yaml:11:11: definition.conditions[4]: expected a mapping, got 'not a condition' "
         '(CA "A")',
     ]
+
+
+def test_an_invalid_condition_shows_its_other_mistakes_too(tmp_path: Path) -> None:
+    """A misspelt operator hid the operands the condition's type cannot read (the `abc`
+    of a number condition) until it was fixed. What the operator decides (whether it takes
+    `value` at all) is not said while it is unknown, nor anything while the type is."""
+    text = """calculated_attributes:
+  - name: A
+    definition:
+      calculation_type: count
+      datapoint: {event_type: session_start}
+      conditions:
+        - {type: number, operator: greater_then, attribute_name: a, value: abc}
+        - {type: number, operator: betwen, attribute_name: b, min_value: x, values: [1, y]}
+        - {type: numbr, operator: equals, attribute_name: c, value: abc}
+        - {type: date, operator: equls, attribute_name: d}
+      time_period: {type: since, date: 2024-01-01}
+"""
+    assert errors_of(workspace(tmp_path, {"a.yaml": text})) == [
+        "a.yaml:7:36: definition.conditions[0].operator: 'greater_then' is not valid; did you "
+        'mean `greater_than`? (CA "A")',
+        "a.yaml:7:76: definition.conditions[0].value: Invalid numeric condition value: 'abc' "
+        'is not a number (CA "A")',
+        "a.yaml:8:36: definition.conditions[1].operator: 'betwen' is not valid; did you mean "
+        '`between`? (CA "A")',
+        "a.yaml:8:74: definition.conditions[1].min_value: Invalid numeric condition minimum "
+        "value: 'x' is not a number (CA \"A\")",
+        "a.yaml:8:89: definition.conditions[1].values[1]: Invalid numeric in-list condition "
+        "values: 'y' is not a number (CA \"A\")",
+        "a.yaml:9:18: definition.conditions[2].type: 'numbr' is not valid; did you mean "
+        '`number`? (CA "A")',
+        "a.yaml:10:34: definition.conditions[3].operator: 'equls' is not valid; did you mean "
+        '`equals`? (CA "A")',
+    ]
