@@ -178,12 +178,7 @@ def test_override_errors_are_located_at_the_override(tmp_path: Path) -> None:
     )
     cas = cas.replace("active: false", "active: nope")
     cas = cas.replace("seeding: {cutoff_date: 2024-01-01}", "calculation_type: sum")
-    assert errors(directory(tmp_path, cas)) == [
-        "cas.yaml:6:17: overrides.prod.active: expected true or false, got 'nope' (CA \"Growth "
-        'Sessions")',
-    ]
-    cas = cas.replace("active: nope", "active: false")
-    assert errors(directory(tmp_path, cas)) == [
+    variants = [
         # Every problem of the variant at once: its rules and its unknown fields.
         "cas.yaml:10:33: overrides.prod.definition.time_period.within: Invalid 'within' time "
         'period specification: must be a positive integer (CA "Growth Sessions" in environment '
@@ -195,6 +190,74 @@ def test_override_errors_are_located_at_the_override(tmp_path: Path) -> None:
         'aggregates an attribute\'s value: set datapoint.attribute_name (CA "Growth Sessions" '
         "in environment dev)",
     ]
+    # In the same run as an error that makes the CA invalid (which hid them all).
+    assert errors(directory(tmp_path, cas)) == [
+        "cas.yaml:6:17: overrides.prod.active: expected true or false, got 'nope' (CA \"Growth "
+        'Sessions")',
+        *variants,
+    ]
+    cas = cas.replace("active: nope", "active: false")
+    assert errors(directory(tmp_path, cas)) == variants
+
+
+def test_a_ca_not_valid_as_written_shows_its_environment_problems_in_the_same_run(
+    tmp_path: Path,
+) -> None:
+    """An error that made the CA invalid (a misspelt key of an override) hid every check of
+    its environments: its overrides merged, the names it mentions, its scope. The first run
+    showed 2 errors, the next 6 more. An error of the CA as written is said once, not once
+    per environment that inherits it."""
+    cas = """\
+calculated_attributes:
+  - name: Growth Count
+    description: counts
+    definition:
+      calculation_type: count
+      datapoint: {event_type: session_start}
+      time_period: {type: since, date: 2024-01-01}
+    environments: [dev, prd]
+    overrides:
+      prod:
+        actve: false
+        definition: {calculation_type: summ, datapont: {event_type: x}}
+      dve: {description: x}
+      dev: {description: 5, definition: {time_period: {within: "7"}}}
+  - name: Debug Count
+    definition:
+      calculation_type: cont
+      datapoint: {event_type: session_start}
+      time_period: {type: since, date: 2024-01-01}
+    overrides:
+      dev: {description: x}
+      staging: {description: y}
+"""
+    found = [
+        "cas.yaml:11:9: overrides.prod.actve: unknown field `actve`; did you mean `active`? "
+        '(CA "Growth Count")',
+        "cas.yaml:12:40: overrides.prod.definition.calculation_type: 'summ' is not valid; did "
+        'you mean `sum`? (CA "Growth Count" in environment prod)',
+        "cas.yaml:12:46: overrides.prod.definition.datapont: unknown field `datapont`; did you "
+        'mean `datapoint`? (CA "Growth Count" in environment prod)',
+        "cas.yaml:14:26: overrides.dev.description: expected text, got 5 (YAML read it as a "
+        'number or boolean: put it in quotes) (CA "Growth Count")',
+        "cas.yaml:14:64: overrides.dev.definition.time_period.within: expected a whole number, "
+        "got '7' (the quotes make it text: write 7 without them) (CA \"Growth Count\" in "
+        "environment dev)",
+        # Once, though dev and staging inherit it.
+        "cas.yaml:17:25: definition.calculation_type: 'cont' is not valid; did you mean "
+        '`count`? (CA "Debug Count")',
+        "cas.yaml:8:25: environments[1]: unknown environment `prd`; did you mean `prod`? "
+        'reconciler.yaml defines dev, staging, prod (CA "Growth Count")',
+        "cas.yaml:10:7: overrides.prod: override for `prod`, but the CA exists only in dev, "
+        'prd; add it to `environments` or remove the override (CA "Growth Count")',
+        "cas.yaml:13:7: overrides.dve: unknown environment `dve`; did you mean `dev`? "
+        'reconciler.yaml defines dev, staging, prod (CA "Growth Count")',
+        'cas.yaml:15:5: name: CA "Debug Count" is outside the scope of prod (Growth *, LTV): '
+        "add a pattern that matches it to `scope`, or limit the CA with `environments:`",
+    ]
+    folder = directory(tmp_path, cas)
+    assert errors(folder) == found
+    assert errors(folder) == found  # a file with errors is read again, not from the cache
 
 
 def test_unknown_environment_names_are_located_with_did_you_mean(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reconciler.errors import Issue, first_few, quoted
 from reconciler.manifest import cache, overrides
@@ -23,7 +23,7 @@ from reconciler.manifest.crossfile import Declared
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, Position, SourceError, parse_bytes
-from reconciler.manifest.overrides import Mention
+from reconciler.manifest.overrides import Mention, Unbuilt
 from reconciler.manifest.partial import partial_problems
 from reconciler.manifest.quoting import retyped_operands, with_retyped
 from reconciler.models import (
@@ -42,19 +42,9 @@ class FileResult:
     issues: list[Issue]
     # Every CA name as written; a file free of errors declares exactly its CAs.
     declared: list[Declared | DesiredCA] = field(default_factory=list)
-
-
-def _validation_issues(
-    exc: ValidationError,
-    model: type[BaseModel],
-    data: Any,
-    document: Document,
-    base: tuple[Any, ...],
-) -> list[Issue]:
-    return [
-        document.issue((*base, *path), message, key=is_key)
-        for path, message, is_key in explain(exc, model, data)
-    ]
+    # The CAs not valid as written, for the environment checks; a file free of errors (so
+    # every file the cache keeps) has none.
+    unbuilt: list[Unbuilt] = field(default_factory=list)
 
 
 def _relative(issue: Issue, base: tuple[Any, ...], name: str | None) -> Issue:
@@ -87,24 +77,43 @@ def _problem_issues(
     return issues
 
 
-def _load_ca(
-    document: Document, index: int, item: Any, where: Position | None
-) -> tuple[DesiredCA | None, list[Issue]]:
-    """The CA at `index` of the file (`where` it is written), or None, and its problems."""
-    base = (CAS_KEY, index)
+def _invalid_ca(
+    document: Document, base: tuple[Any, ...], item: Any, exc: ValidationError
+) -> list[Issue]:
+    """Every problem of a CA that is not valid as written: its invalid fields, the rules its
+    valid parts break, and what each override makes of it (its own problems said once)."""
     name = item.get("name") if isinstance(item, dict) else None
     name = name if isinstance(name, str) else None
+    errors = explain(exc, CalculatedAttribute, item)
+    issues = [
+        _relative(document.issue((*base, *path), message, key=is_key), base, name)
+        for path, message, is_key in errors
+    ]
+    problems = with_retyped(partial_problems(item), retyped_operands(document, base, item))
+    reported = {issue.path for issue in issues}  # a field said to be invalid already
+    found = _problem_issues(document, base, problems, name)
+    issues += [issue for issue in found if issue.path not in reported]
+    known = (
+        {(path, message) for path, message, _ in errors} | {(p.path, p.message) for p in problems},
+        {path for path, _, _ in errors} | {p.path for p in problems},
+    )
+    return issues + overrides.unbuilt_variant_issues(document, base, item, known, partial_problems)
+
+
+def _load_ca(
+    document: Document, index: int, item: Any, where: Position | None
+) -> tuple[DesiredCA | Unbuilt | None, list[Issue]]:
+    """The CA at `index` of the file (`where` it is written) and its problems; if it is
+    not valid, what the environment checks read of it (or None)."""
+    base = (CAS_KEY, index)
     try:
         ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
     except ValidationError as exc:
-        issues = _validation_issues(exc, CalculatedAttribute, item, document, base)
-        issues = [_relative(issue, base, name) for issue in issues]
-        problems = with_retyped(partial_problems(item), retyped_operands(document, base, item))
-        reported = {issue.path for issue in issues}  # a field said to be invalid already
-        found = _problem_issues(document, base, problems, name)
-        return None, issues + [issue for issue in found if issue.path not in reported]
+        return overrides.unbuilt(document, base, item, where), _invalid_ca(
+            document, base, item, exc
+        )
     problems = with_retyped(ca.problems(), retyped_operands(document, base, item))
-    issues = _problem_issues(document, base, problems, name)
+    issues = _problem_issues(document, base, problems, ca.name)
     variants, variant_issues = overrides.variants(
         document, base, item, ca, problems, partial_problems
     )
@@ -116,7 +125,7 @@ def _load_ca(
             where.column if where else None,
             tuple(ca.environments) if ca.environments is not None else None,
             dict(variants),
-            tuple(overrides.mentions(document, base, ca)),
+            tuple(overrides.mentions(document, base, ca.environments or (), ca.overrides or {})),
         ),
         issues + variant_issues,
     )
@@ -206,19 +215,22 @@ def parse_file(raw: bytes, display: str) -> tuple[FileResult, list[Any]]:
         )
         return FileResult([], issues), []
     cas: list[DesiredCA] = []
+    unbuilt: list[Unbuilt] = []
     declared: list[Declared | DesiredCA] = []
     places = document.item_positions((CAS_KEY,), len(items))
     for index, (item, where) in enumerate(zip(items, places, strict=True)):
         desired, found = _load_ca(document, index, item, where)
         issues += found
-        if desired is not None:
+        if isinstance(desired, DesiredCA):
             cas.append(desired)
+        elif desired is not None:
+            unbuilt.append(desired)
         name = item.get("name") if isinstance(item, dict) else None
         if isinstance(name, str):
             line, column = (where.line, where.column) if where else (None, None)
             declared.append(Declared(name, document.file, line, column))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
-    return FileResult(cas, issues, declared), items
+    return FileResult(cas, issues, declared, unbuilt), items
 
 
 def _placed_text(line: Any, column: Any, *texts: Any) -> bool:

@@ -226,14 +226,19 @@ def load(directory: Path) -> Manifests:
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
     declared: list[Declared | DesiredCA] = []
+    unbuilt: list[overrides.Unbuilt] = []
     for result in _results(sources, cache_root):
         cas += result.cas
         declared += result.declared
+        unbuilt += result.unbuilt
         issues += result.issues
     issues += cross_file_issues(declared, cas)
     if not settings_issues:
-        issues += overrides.environment_issues(cas, settings)
-        issues += overrides.scope_issues(cas, settings)
+        # A CA not valid as written is checked too, so that its environment names show in
+        # the same run as its other problems.
+        issues += overrides.environment_issues([*cas, *unbuilt], settings)
+        scoped = [placed for placed in unbuilt if placed.scoped]
+        issues += overrides.scope_issues([*cas, *scoped], settings)
         issues += retention.retention_issues(cas, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:

@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from reconciler.environments import environment_names, layered
-from reconciler.errors import Issue, format_path, quoted
+from reconciler.errors import DataPath, Issue, format_path, quoted
 from reconciler.manifest.diagnostics import explain, suggest
-from reconciler.manifest.document import SAME_FIELD, Document
+from reconciler.manifest.document import SAME_FIELD, Document, Position
 from reconciler.models import CalculatedAttribute, Problem
-from reconciler.settings import SettingsFile
+from reconciler.settings import EnvironmentName, SettingsFile
 
 OVERRIDES = "overrides"
 ENVIRONMENTS = "environments"
 _DEFER_RULES = {"defer_rules": True}
+_ENVIRONMENT: TypeAdapter[str] = TypeAdapter(EnvironmentName, config=ConfigDict(strict=True))
 
 
 def _field(mapping: dict[str, Any], key: str) -> str:
@@ -70,30 +71,27 @@ class Mention:
     column: int | None
 
 
-def mentions(document: Document, base: tuple[Any, ...], ca: CalculatedAttribute) -> list[Mention]:
-    """Where a CA names environments, for the checks against `reconciler.yaml`."""
-    found: list[Mention] = []
-    for index, name in enumerate(ca.environments or ()):
-        where = document.position((*base, ENVIRONMENTS, index))
-        found.append(
-            Mention(
-                name,
-                format_path((ENVIRONMENTS, index)),
-                where.line if where else None,
-                where.column if where else None,
-            )
-        )
-    for name in ca.overrides or {}:
-        where = document.position((*base, OVERRIDES, name), key=True)
-        found.append(
-            Mention(
-                name,
-                format_path((OVERRIDES, name)),
-                where.line if where else None,
-                where.column if where else None,
-            )
-        )
-    return found
+def _mention(
+    document: Document, base: tuple[Any, ...], name: str, at: DataPath, *, key: bool = False
+) -> Mention:
+    where = document.position((*base, *at), key=key)
+    return Mention(
+        name, format_path(at), where.line if where else None, where.column if where else None
+    )
+
+
+def mentions(
+    document: Document,
+    base: tuple[Any, ...],
+    environments: Iterable[str],
+    overridden: Iterable[str],
+) -> list[Mention]:
+    """Where a CA names environments (its `environments` and the keys of its overrides),
+    for the checks against `reconciler.yaml`."""
+    return [
+        _mention(document, base, name, (ENVIRONMENTS, index))
+        for index, name in enumerate(environments)
+    ] + [_mention(document, base, name, (OVERRIDES, name), key=True) for name in overridden]
 
 
 def _written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
@@ -134,6 +132,54 @@ class _Where:
         )
 
 
+#: What a CA as written says already, by (path, message), and the paths it speaks of:
+#: a variant's problem among them is not said again for each environment.
+Known = tuple[set[tuple[DataPath, str]], set[DataPath]]
+
+
+def _variant(
+    located: _Where, known: Known, partial: Callable[[Any], list[Problem]]
+) -> tuple[CalculatedAttribute | None, list[Issue]]:
+    """The CA in `located.environment` (None if it has errors there), and the problems its
+    override makes."""
+    environment = located.environment
+    data = variant_data(located.item, environment)
+    patch = (located.item.get(OVERRIDES) or {}).get(environment) or {}
+    said, spoken = known
+
+    def new(path: DataPath, message: str) -> bool:
+        # A problem of the CA as written is the override's only where the override wrote
+        # the field; a field of the override the CA's own problems speak of (an operand
+        # YAML read as something else than written) is not spoken of twice.
+        return ((path, message) not in said or _written_in_override(patch, path)) and (
+            OVERRIDES,
+            environment,
+            *path,
+        ) not in spoken
+
+    try:
+        variant = CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
+    except ValidationError as exc:
+        errors = explain(exc, CalculatedAttribute, data)
+        invalid = {path for path, _, _ in errors}  # a rule over them would say it again
+        issues = [
+            located.issue(path, message, "error", key=is_key)
+            for path, message, is_key in errors
+            if new(path, message)
+        ]
+        issues += [
+            located.issue(p.path, p.message, p.severity)
+            for p in partial(data)
+            if p.path not in invalid and new(p.path, p.message)
+        ]
+        return None, issues
+    problems = [problem for problem in variant.problems() if new(problem.path, problem.message)]
+    issues = [located.issue(p.path, p.message, p.severity) for p in problems]
+    if any(problem.severity == "error" for problem in problems):
+        return None, issues
+    return variant, issues
+
+
 def variants(
     document: Document,
     base: tuple[Any, ...],
@@ -150,39 +196,99 @@ def variants(
     issues: list[Issue] = []
     if not ca.overrides:
         return found, issues
-    known = {(problem.path, problem.message) for problem in ca_problems}
-    # A field of the override the CA's own problems speak of already (an operand YAML
-    # read as something else than written), whatever the variant's rules say of it.
-    spoken = {problem.path for problem in ca_problems}
+    known = ({(p.path, p.message) for p in ca_problems}, {p.path for p in ca_problems})
     for environment in ca.overrides:
-        data = variant_data(item, environment)
-        patch = (item.get(OVERRIDES) or {}).get(environment) or {}
-        located = _Where(document, base, item, environment)
-        try:
-            variant = CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
-        except ValidationError as exc:
-            for path, message, is_key in explain(exc, CalculatedAttribute, data):
-                issues.append(located.issue(path, message, "error", key=is_key))
-            issues += [
-                located.issue(p.path, p.message, p.severity)
-                for p in partial(data)
-                if ((p.path, p.message) not in known or _written_in_override(patch, p.path))
-                and (OVERRIDES, environment, *p.path) not in spoken
-            ]
-            continue
-        problems = [
-            problem
-            for problem in variant.problems()
-            if (
-                (problem.path, problem.message) not in known
-                or _written_in_override(patch, problem.path)
-            )
-            and (OVERRIDES, environment, *problem.path) not in spoken
-        ]
-        issues += [located.issue(p.path, p.message, p.severity) for p in problems]
-        if not any(problem.severity == "error" for problem in problems):
+        variant, said = _variant(_Where(document, base, item, environment), known, partial)
+        issues += said
+        if variant is not None:
             found[environment] = variant
     return found, issues
+
+
+def unbuilt_variant_issues(
+    document: Document,
+    base: tuple[Any, ...],
+    item: Any,
+    known: Known,
+    partial: Callable[[Any], list[Problem]],
+) -> list[Issue]:
+    """The problems each override makes in a CA that is not valid as written (`known`:
+    what its own problems say, each said once, not once per environment). Only overrides
+    that are mappings under a valid environment name are merged: the CA's own problems
+    say what is wrong with the others."""
+    issues: list[Issue] = []
+    for environment in _overridden(item):
+        issues += _variant(_Where(document, base, item, environment), known, partial)[1]
+    return issues
+
+
+def _environment(value: Any) -> str | None:
+    """`value` if it is a valid environment name, else None."""
+    try:
+        return _ENVIRONMENT.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _overridden(item: Any, *, merged: bool = True) -> list[str]:
+    """The environments a CA not valid as written overrides under a valid name: with a
+    mapping (`merged`), or at all."""
+    written = item.get(OVERRIDES) if isinstance(item, dict) else None
+    if not isinstance(written, dict):
+        return []
+    return [
+        environment
+        for environment, patch in written.items()
+        if (isinstance(patch, dict) or not merged) and _environment(environment) is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Unbuilt:
+    """What the checks against `reconciler.yaml` read of a CA that is not valid as written
+    (no model is built of it), as far as its fields are valid: so that its environment
+    names are checked in the same run as its other problems."""
+
+    name: str
+    file: str
+    line: int | None
+    column: int | None
+    renamed_from: str | None
+    environments: tuple[str, ...] | None
+    mentions: tuple[Mention, ...]
+    #: Whether where it exists is known (its `environments` valid, or not written), and
+    #: its name not blank: only then is its scope checked.
+    scoped: bool
+
+
+def unbuilt(
+    document: Document, base: tuple[Any, ...], item: Any, where: Position | None
+) -> Unbuilt | None:
+    """What the environment checks read of an invalid CA; None without a name to say."""
+    name = item.get("name") if isinstance(item, dict) else None
+    if not isinstance(item, dict) or not isinstance(name, str):
+        return None
+    written = item.get(ENVIRONMENTS)
+    listed = written if isinstance(written, list) else []
+    named = [_environment(value) for value in listed]
+    valid = isinstance(written, list) and None not in named
+    mentioned = [
+        _mention(document, base, value, (ENVIRONMENTS, index))
+        for index, value in enumerate(named)
+        if value is not None
+    ]
+    mentioned += mentions(document, base, (), _overridden(item, merged=False))
+    renamed_from = item.get("renamed_from")
+    return Unbuilt(
+        name,
+        document.file,
+        where.line if where else None,
+        where.column if where else None,
+        renamed_from if isinstance(renamed_from, str) and renamed_from.strip() else None,
+        tuple(value for value in named if value is not None) if valid else None,
+        tuple(mentioned),
+        (valid or ENVIRONMENTS not in item) and bool(name.strip()),
+    )
 
 
 class Placement(Protocol):
