@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.manifest.cached import CachedCA
-from reconciler.manifest.overrides import Mention
+from reconciler.manifest.placement import Mention
 from reconciler.models import CalculatedAttribute
 
 

@@ -17,14 +17,14 @@ import orjson
 from pydantic import ValidationError
 
 from reconciler.errors import Issue, first_few, quoted
-from reconciler.manifest import cache, overrides
+from reconciler.manifest import cache, overrides, placement
 from reconciler.manifest.cached import CachedCA, CachedItems
 from reconciler.manifest.crossfile import Declared
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.diagnostics import explain, suggest
 from reconciler.manifest.document import Document, Position, SourceError, parse_bytes
-from reconciler.manifest.overrides import Mention, Unbuilt
 from reconciler.manifest.partial import partial_problems
+from reconciler.manifest.placement import Mention, Unbuilt
 from reconciler.manifest.quoting import retyped_operands, with_retyped
 from reconciler.models import (
     CalculatedAttribute,
@@ -109,7 +109,7 @@ def _load_ca(
     try:
         ca = CalculatedAttribute.model_validate(item, context=_DEFER_RULES)
     except ValidationError as exc:
-        return overrides.unbuilt(document, base, item, where), _invalid_ca(
+        return placement.unbuilt(document, base, item, where), _invalid_ca(
             document, base, item, exc
         )
     problems = with_retyped(ca.problems(), retyped_operands(document, base, item))
@@ -125,7 +125,7 @@ def _load_ca(
             where.column if where else None,
             tuple(ca.environments) if ca.environments is not None else None,
             dict(variants),
-            tuple(overrides.mentions(document, base, ca.environments or (), ca.overrides or {})),
+            tuple(placement.mentions(document, base, ca.environments or (), ca.overrides or {})),
         ),
         issues + variant_issues,
     )

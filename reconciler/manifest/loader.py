@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reconciler.errors import Issue, ManifestError, printable
 from reconciler.files import reading_folder
-from reconciler.manifest import cache, ignore, overrides, parallel, retention, tree
+from reconciler.manifest import cache, ignore, parallel, placement, retention, tree
 from reconciler.manifest.crossfile import Declared, cross_file_issues
 from reconciler.manifest.desired import DesiredCA
 from reconciler.manifest.document import SourceError, read_bytes
@@ -226,7 +226,7 @@ def load(directory: Path) -> Manifests:
     files = tuple(source.display for source in sources)
     cas: list[DesiredCA] = []
     declared: list[Declared | DesiredCA] = []
-    unbuilt: list[overrides.Unbuilt] = []
+    unbuilt: list[placement.Unbuilt] = []
     for result in _results(sources, cache_root):
         cas += result.cas
         declared += result.declared
@@ -236,9 +236,9 @@ def load(directory: Path) -> Manifests:
     if not settings_issues:
         # A CA not valid as written is checked too, so that its environment names show in
         # the same run as its other problems.
-        issues += overrides.environment_issues([*cas, *unbuilt], settings)
+        issues += placement.environment_issues([*cas, *unbuilt], settings)
         scoped = [placed for placed in unbuilt if placed.scoped]
-        issues += overrides.scope_issues([*cas, *scoped], settings)
+        issues += placement.scope_issues([*cas, *scoped], settings)
         issues += retention.retention_issues(cas, settings)
     errors = settings_issues + [issue for issue in issues if issue.severity == "error"]
     if errors:
