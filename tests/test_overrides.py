@@ -260,6 +260,39 @@ calculated_attributes:
     assert errors(folder) == found  # a file with errors is read again, not from the cache
 
 
+def test_a_field_the_ca_sets_is_removed_in_the_override_that_writes_its_mapping(
+    tmp_path: Path,
+) -> None:
+    """An override that makes the time period a `since` one, leaving the CA's `within`:
+    the error pointed at the CA's `within` and said "remove it", which would break the
+    other environments. It points at the override's `time_period` and says what to write
+    there. A field whose mapping the override does not write stays at the CA's line."""
+    cas = CAS.replace(
+        "      dev:\n",
+        "      staging:\n        definition:\n"
+        "          time_period: {type: since, date: 2024-01-01}\n      dev:\n",
+    )
+    assert errors(directory(tmp_path, cas)) == [
+        "cas.yaml:15:24: overrides.staging.definition.time_period.within: applies only to type "
+        "`within`; the CA as written sets it for every environment: write `within: null` here "
+        'to remove it in this one (CA "Growth Sessions" in environment staging)',
+        "cas.yaml:15:24: overrides.staging.definition.time_period.within_unit: applies only to "
+        "type `within`; the CA as written sets it for every environment: write `within_unit: "
+        'null` here to remove it in this one (CA "Growth Sessions" in environment staging)',
+    ]
+    fixed = cas.replace(
+        "date: 2024-01-01}\n      dev",
+        "date: 2024-01-01, within: null, within_unit: null}\n      dev",
+    )
+    period = (
+        manifest.load(directory(tmp_path, fixed))
+        .for_environment("staging")[0]
+        .ca.canonical["time_period"]
+    )
+    assert period is not None
+    assert (period["type"], period["within"]) == ("since", None)
+
+
 def test_unknown_environment_names_are_located_with_did_you_mean(tmp_path: Path) -> None:
     cas = CAS.replace("environments: [dev, staging]", "environments: [dev, stagng]")
     cas = cas.replace("      prod:\n", "      prd:\n")

@@ -70,9 +70,38 @@ def _written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
     return True
 
 
+def _wrote_mapping(patch: Any, path: Sequence[str | int]) -> bool:
+    """Whether the override wrote the mapping at `path` itself (a key there would be its)."""
+    current = patch
+    for part in path:
+        if not isinstance(current, dict):
+            return False
+        key = _field(current, part) if isinstance(part, str) else part
+        if key not in current:
+            return False
+        current = current[key]
+    return isinstance(current, dict)
+
+
+#: How a rule asks to remove a field; in an override, the field is removed by `null`.
+_REMOVE = "; remove it"
+
+
+def _inherited(message: str, field: str) -> str:
+    """`message` about a field the CA as written sets, said where the override can undo it:
+    removing it from the CA would change every environment."""
+    if not message.endswith(_REMOVE):
+        return message
+    return (
+        f"{message.removesuffix(_REMOVE)}; the CA as written sets it for every environment: "
+        f"write `{field}: null` here to remove it in this one"
+    )
+
+
 @dataclass(frozen=True)
 class _Where:
-    """Locates a variant's problems: in the override when it wrote the field."""
+    """Locates a variant's problems: in the override when it wrote the field, or the
+    mapping the field is in (a `time_period` of another type than the CA's)."""
 
     document: Document
     base: tuple[Any, ...]
@@ -83,7 +112,12 @@ class _Where:
         self, path: Sequence[str | int], message: str, severity: str, *, key: bool = False
     ) -> Issue:
         patch = (self.item.get(OVERRIDES) or {}).get(self.environment) or {}
-        origin = (OVERRIDES, self.environment) if _written_in_override(patch, path) else ()
+        written = _written_in_override(patch, path)
+        inherited = not written and len(path) > 1 and _wrote_mapping(patch, path[:-1])
+        if inherited:
+            message = _inherited(message, str(path[-1]))
+        origin = (OVERRIDES, self.environment) if written or inherited else ()
+        # A field the override did not write is found at the mapping it did write.
         located = self.document.issue((*self.base, *origin, *path), message, key=key)
         return Issue(
             located.file,
