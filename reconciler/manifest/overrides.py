@@ -134,6 +134,17 @@ class _Where:
 Known = tuple[set[tuple[DataPath, str]], set[DataPath]]
 
 
+def _new(known: Known, patch: Any, environment: str, path: DataPath, message: str) -> bool:
+    """Whether a variant's problem is its override's to say: a problem of the CA as written
+    is only where the override wrote the field, and a field of the override the CA's own
+    problems speak of (an operand YAML read as something else than written) is not spoken
+    of twice."""
+    said, spoken = known
+    if (OVERRIDES, environment, *path) in spoken:
+        return False
+    return (path, message) not in said or _written_in_override(patch, path)
+
+
 def _variant(
     located: _Where, known: Known, partial: Callable[[Any], list[Problem]]
 ) -> tuple[CalculatedAttribute | None, list[Issue]]:
@@ -142,18 +153,6 @@ def _variant(
     environment = located.environment
     data = variant_data(located.item, environment)
     patch = (located.item.get(OVERRIDES) or {}).get(environment) or {}
-    said, spoken = known
-
-    def new(path: DataPath, message: str) -> bool:
-        # A problem of the CA as written is the override's only where the override wrote
-        # the field; a field of the override the CA's own problems speak of (an operand
-        # YAML read as something else than written) is not spoken of twice.
-        return ((path, message) not in said or _written_in_override(patch, path)) and (
-            OVERRIDES,
-            environment,
-            *path,
-        ) not in spoken
-
     try:
         variant = CalculatedAttribute.model_validate(data, context=_DEFER_RULES)
     except ValidationError as exc:
@@ -162,15 +161,19 @@ def _variant(
         issues = [
             located.issue(path, message, "error", key=is_key)
             for path, message, is_key in errors
-            if new(path, message)
+            if _new(known, patch, environment, path, message)
         ]
         issues += [
             located.issue(p.path, p.message, p.severity)
             for p in partial(data)
-            if p.path not in invalid and new(p.path, p.message)
+            if p.path not in invalid and _new(known, patch, environment, p.path, p.message)
         ]
         return None, issues
-    problems = [problem for problem in variant.problems() if new(problem.path, problem.message)]
+    problems = [
+        problem
+        for problem in variant.problems()
+        if _new(known, patch, environment, problem.path, problem.message)
+    ]
     issues = [located.issue(p.path, p.message, p.severity) for p in problems]
     if any(problem.severity == "error" for problem in problems):
         return None, issues
