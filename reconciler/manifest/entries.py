@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import DataPath, Issue, format_path
 from reconciler.manifest.document import (
-    SAME_FIELD,
     Document,
     SourceError,
     parse_bytes,
     read_bytes,
 )
+from reconciler.manifest.overrides import written_in_override
 
 if TYPE_CHECKING:
     from reconciler.manifest.desired import DesiredCA
@@ -54,17 +54,7 @@ def overridden(item: Any, environment: str, path: Sequence[str | int]) -> bool:
     overrides = item.get(OVERRIDES) if isinstance(item, dict) else None
     if not isinstance(overrides, dict) or environment not in overrides:
         return False
-    current: Any = overrides[environment]
-    for part in path:
-        if not isinstance(current, dict):
-            return True
-        key = part
-        if isinstance(part, str) and part not in current:
-            key = SAME_FIELD.get(part, part)
-        if key not in current:
-            return False
-        current = current[key]
-    return True
+    return written_in_override(overrides[environment], path)
 
 
 def field_issue(desired: DesiredCA, environment: str | None, path: DataPath, message: str) -> Issue:

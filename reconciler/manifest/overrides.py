@@ -57,7 +57,7 @@ def variant_data(item: dict[str, Any], environment: str) -> dict[str, Any]:
     return merged
 
 
-def _written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
+def written_in_override(patch: Any, path: Sequence[str | int]) -> bool:
     """Whether the override wrote the field at `path` (or a mapping or value above it)."""
     current = patch
     for part in path:
@@ -112,7 +112,7 @@ class _Where:
         self, path: Sequence[str | int], message: str, severity: str, *, key: bool = False
     ) -> Issue:
         patch = (self.item.get(OVERRIDES) or {}).get(self.environment) or {}
-        written = _written_in_override(patch, path)
+        written = written_in_override(patch, path)
         inherited = not written and len(path) > 1 and _wrote_mapping(patch, path[:-1])
         if inherited:
             message = _inherited(message, str(path[-1]))
@@ -142,7 +142,7 @@ def _new(known: Known, patch: Any, environment: str, path: DataPath, message: st
     said, spoken = known
     if (OVERRIDES, environment, *path) in spoken:
         return False
-    return (path, message) not in said or _written_in_override(patch, path)
+    return (path, message) not in said or written_in_override(patch, path)
 
 
 def _variant(
