@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,14 @@ def _definition(calculation: str, attribute: str | None = "Term") -> dict[str, A
         "time_period": {"type": "since", "date": "2023-01-01T00:00:00"},
         "seeding": {"cutoff_date": "2023-06-01T00:00:00"},
     }
+
+
+def _searches_seed(count: int, **who: object) -> dict[str, Any]:
+    """A seed of `count` for the count CA "Searches", for the user `who` names (`mpid=`,
+    `identities=`), as the seeding page's body holds it."""
+    entry: dict[str, Any] = {"attribute_name": "Searches", "calculation_type": "count"}
+    entry |= {"cutoff_date": "2023-06-01", "seed": {"value": count}}
+    return {"environment": "development", **who, "calculated_attributes": {"workspace": [entry]}}
 
 
 class Emulator:
@@ -120,20 +128,7 @@ async def test_events_become_profile_values_of_active_cas(emulator: Emulator) ->
 
 async def test_seeds_combine_with_events(emulator: Emulator) -> None:
     await emulator.create("Searches", _definition("count", None))
-    seed = {
-        "environment": "development",
-        "mpid": 42,
-        "calculated_attributes": {
-            "workspace": [
-                {
-                    "attribute_name": "Searches",
-                    "calculation_type": "count",
-                    "cutoff_date": "2023-06-01",
-                    "seed": {"value": 10},
-                }
-            ]
-        },
-    }
+    seed = _searches_seed(10, mpid=42)
     assert (await emulator.post("/v2/calculatedattributes", seed)).status_code == 202
     await emulator.post("/v2/events", {"mpid": 42, "events": [_search(JAN, "x")]})
     assert (await emulator.profile(42, **AS_OF))["calculated_attributes"] == {"Searches": "11"}
@@ -160,21 +155,10 @@ async def test_identities_sent_beside_an_mpid_seed_no_one_else(emulator: Emulato
     identity; and an identity no user could have (a list) breaks no profile read."""
     await emulator.create("Searches", _definition("count", None))
 
-    def seeded(mpid: int, identities: Mapping[str, object], count: int) -> dict[str, Any]:
-        entry: dict[str, Any] = {"attribute_name": "Searches", "calculation_type": "count"}
-        entry |= {"cutoff_date": "2023-06-01", "seed": {"value": count}}
-        return {
-            "environment": "development",
-            "mpid": mpid,
-            "identities": identities,
-            "calculated_attributes": {"workspace": [entry]},
-        }
-
     email = {"email": "a@example.com"}
-    assert (
-        await emulator.post("/v2/calculatedattributes", seeded(1, email, 10))
-    ).status_code == 202
-    odd = seeded(3, {"email": ["a@example.com"]}, 5)
+    first = _searches_seed(10, mpid=1, identities=email)
+    assert (await emulator.post("/v2/calculatedattributes", first)).status_code == 202
+    odd = _searches_seed(5, mpid=3, identities={"email": ["a@example.com"]})
     assert (await emulator.post("/v2/calculatedattributes", odd)).status_code == 202
     batch = {"mpid": 2, "user_identities": email, "events": [_search(JAN, "x")]}
     assert (await emulator.post("/v2/events", batch)).status_code == 202
@@ -190,20 +174,7 @@ async def test_a_batch_may_name_its_user_by_a_device_identity_alone(emulator: Em
     gaid = "82416a37-84d7-417f-84f3-a5b5c6a9c570"
     batch = {"device_info": {"android_advertising_id": gaid}, "events": [_search(JAN, "x")]}
     assert (await emulator.post("/v2/events", batch)).status_code == 202, "refused"
-    seed = {
-        "environment": "development",
-        "identities": {"google_advertising_id": gaid},
-        "calculated_attributes": {
-            "workspace": [
-                {
-                    "attribute_name": "Searches",
-                    "calculation_type": "count",
-                    "cutoff_date": "2023-06-01",
-                    "seed": {"value": 10},
-                }
-            ]
-        },
-    }
+    seed = _searches_seed(10, identities={"google_advertising_id": gaid})
     assert (await emulator.post("/v2/calculatedattributes", seed)).status_code == 202
     mpid = derived_mpid({"google_advertising_id": gaid})
     assert (await emulator.profile(mpid, **AS_OF))["calculated_attributes"] == {"Searches": "11"}
