@@ -39,6 +39,14 @@ class Batch:
     def first_line(self) -> int:
         return self.lines[0]
 
+    def named(self, source: str = "") -> str:
+        """What a retry notice says this request is for: `seed 100 users of seeds.csv,
+        lines 2-101` (a half of a split batch names its own users; `source`, the file)."""
+        users = f"{len(self.users)} user{'s' if len(self.users) != 1 else ''}"
+        first, last = self.lines[0], self.lines[-1]
+        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        return f"seed {users} of {source}, {lines}" if source else f"seed {users}, {lines}"
+
     def halves(self) -> tuple[Batch, Batch]:
         """The two halves bisection sends when the server refuses the whole."""
         middle = len(self.users) // 2

@@ -267,7 +267,7 @@ async def send_async(
     warn_plaintext(settings, "s2s_url")
     http = http_for(settings, transport, deadline=None, shared=deadline)
     delivery.governor.attach(http.client)
-    post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret)
+    post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret, report.file)
     sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)
     loop = asyncio.get_running_loop()
     watched = _on_signals(loop, sender, http, report, delivery.watch, asyncio.current_task())

@@ -26,8 +26,9 @@ from reconciler.seeding.propagation import PropagationWait
 
 BULK_PATH = "/v2/bulkcalculatedattributes"
 
-#: Sends one request body; raises the typed ApiError of a refusal (after retries).
-Post = Callable[[bytes], Awaitable[None]]
+#: Sends one batch (or part of one) in a request; raises the typed ApiError of a refusal
+#: (after retries).
+Post = Callable[[Batch], Awaitable[None]]
 #: Called once per batch when every one of its users landed or was refused.
 Done = Callable[[Batch, "BatchOutcome"], Awaitable[None]]
 #: Waits for the slot of a request of that many users (the rate governor's pacing).
@@ -55,16 +56,23 @@ class BatchOutcome:
     requests: int = 0
 
 
-def poster(http: Http, s2s_url: str, api_key: str, api_secret: str) -> Post:
-    """POST bodies to the bulk seeding path with Basic auth, through the shared Http."""
+def poster(http: Http, s2s_url: str, api_key: str, api_secret: str, source: str = "") -> Post:
+    """POST batches to the bulk seeding path with Basic auth, through the shared Http; a
+    retry notice names the batch's users and their lines of `source` (the seed file)."""
     token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
     headers = {"authorization": f"Basic {token}", "content-type": "application/json"}
     url = s2s_url.rstrip("/") + BULK_PATH
 
-    async def post(body: bytes) -> None:
+    async def post(part: Batch) -> None:
         # Re-sent seeds overwrite: a POST whose answer was lost is safe to repeat.
         await http.request(
-            "POST", url, path=BULK_PATH, content=body, headers=headers, idempotent=True
+            "POST",
+            url,
+            path=BULK_PATH,
+            content=part.body,
+            headers=headers,
+            idempotent=True,
+            purpose=part.named(source),
         )
 
     return post
@@ -96,7 +104,7 @@ async def deliver(
         await _unless_stopped(pace(len(part.users)), stopping)
         outcome.requests += 1
         try:
-            await post(part.body)
+            await post(part)
         except ApiError as exc:
             unknown = propagation.unknown(exc) if propagation is not None else None
             if unknown is not None and propagation is not None:

@@ -145,9 +145,9 @@ async def test_the_users_after_the_queue_count_each_user_once_when_batches_split
     delivery = paced(tmp_path, time, watch)
     delivery.users_to_send = 4_700
 
-    async def post(body: bytes) -> None:
+    async def post(part: Batch) -> None:
         await time.sleep(0.05)
-        if b'"refused"' in body:  # one user of each batch: split down to it
+        if b'"refused"' in part.body:  # one user of each batch: split down to it
             raise ValidationFailed("refused", status=400)
 
     def pulled() -> Iterator[Batch]:

@@ -209,7 +209,7 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
         sent = stopped["requests"][BULK]
         assert sent == 1 + refusals, stopped
         said = " ".join(output.split())
-        assert 3 <= said.count("retrying 2/12 POST") <= refusals, output
+        assert 3 <= said.count("retrying 2/12 seed 100 users of ") <= refusals, output
         assert "retrying 3/12" not in said, output
         assert confirmed(checkpoint) == 1
         # A 429 the server counted may still be on its way back when the signal comes: the

@@ -8,16 +8,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
+import httpx
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.api.http import Http
 from reconciler.errors import ApiError, AuthError, ValidationFailed
 from reconciler.seeding.batches import Batch, cut
-from reconciler.seeding.sender import BatchOutcome, Sender, deliver
+from reconciler.seeding.sender import BatchOutcome, Sender, deliver, poster
+from tests.support.platform import Sleeps
 
 
 class FakeBulkApi:
@@ -29,9 +33,9 @@ class FakeBulkApi:
         self.requests = 0
         self.landed: list[int] = []
 
-    async def post(self, body: bytes) -> None:
+    async def post(self, part: Batch) -> None:
         self.requests += 1
-        users = [user["mpid"] for user in orjson.loads(body)]
+        users = [user["mpid"] for user in orjson.loads(part.body)]
         refused = [mpid for mpid in users if mpid in self.bad]
         if refused:
             messages = [f"LTV: user {mpid} refused" for mpid in refused]
@@ -82,7 +86,7 @@ async def test_a_body_too_large_is_halved_too() -> None:
 
 
 async def test_errors_that_are_not_about_the_users_propagate() -> None:
-    async def refuse(body: bytes) -> None:
+    async def refuse(part: Batch) -> None:
         raise AuthError("authentication failed (credentials refused)", status=403)
 
     with pytest.raises(AuthError):
@@ -99,7 +103,7 @@ async def test_workers_keep_at_most_concurrency_batches_in_flight() -> None:
     peak = 0
     done: list[int] = []
 
-    async def post(body: bytes) -> None:
+    async def post(part: Batch) -> None:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
@@ -119,8 +123,8 @@ async def test_a_failure_stops_new_batches_and_is_raised_after_those_in_flight()
     finished: list[int] = []
     release = asyncio.Event()
 
-    async def post(body: bytes) -> None:
-        first = orjson.loads(body)[0]["mpid"]
+    async def post(part: Batch) -> None:
+        first = orjson.loads(part.body)[0]["mpid"]
         started.append(first)
         if first == 21:
             raise AuthError("authentication failed (credentials refused)", status=403)
@@ -145,7 +149,7 @@ async def test_stop_lets_the_batches_in_flight_finish_and_report() -> None:
     finished: list[int] = []
     on_the_wire = 0
 
-    async def post(body: bytes) -> None:
+    async def post(part: Batch) -> None:
         nonlocal on_the_wire
         on_the_wire += 1
         await release.wait()
@@ -169,8 +173,8 @@ async def test_stop_abandons_the_batches_waiting_for_their_slot_unsent_and_unrep
     finished: list[int] = []
     forever = asyncio.Event()
 
-    async def post(body: bytes) -> None:
-        posted.append(orjson.loads(body)[0]["mpid"])
+    async def post(part: Batch) -> None:
+        posted.append(orjson.loads(part.body)[0]["mpid"])
 
     slots = 0
 
@@ -192,3 +196,32 @@ async def test_stop_abandons_the_batches_waiting_for_their_slot_unsent_and_unrep
     await asyncio.wait_for(running, 10)
     assert posted == [1]
     assert finished == [0]
+
+
+async def test_a_retry_notice_names_the_users_and_lines_it_sends_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Eight workers retry at once: the notices said `retrying 2/12 POST .../v2/bulk...`,
+    all alike, with nothing to tell which users waited (apply's name their step). Each
+    names its users by their lines of the file, a split batch's half its own."""
+    answers = iter([503, 400, 503, 202, 202])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        return httpx.Response(status, json={"errors": [{"message": f"answer {status}"}]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, sleep=Sleeps())
+    post = poster(http, "https://s2s.example", "key", "secret", "seeds.csv")
+    part = Batch(0, (2, 3, 5, 6), tuple(orjson.dumps({"mpid": n}) for n in range(4)))
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"):
+        outcome = await deliver(part, post)
+    await http.aclose()
+    assert outcome.landed == 4
+    said = [record.getMessage().split(" in ")[0] for record in caplog.records]
+    shown = "(POST https://s2s.example/v2/bulkcalculatedattributes)"
+    assert [line for line in said if line.startswith("retrying")] == [
+        f"retrying 2/12 seed 4 users of seeds.csv, lines 2-6 {shown}",
+        f"retrying 2/12 seed 2 users of seeds.csv, lines 2-3 {shown}",
+    ]
+    assert Batch(0, (57,), (b"{}",)).named("seeds.csv") == "seed 1 user of seeds.csv, line 57"
