@@ -206,7 +206,10 @@ def summary(report: SeedReport, done: bool = True) -> list[str]:
     batches = f"{report.batches_total:,} total"
     if not report.dry_run:
         batches += f", {report.batches_sent:,} sent"
-    batches += f", {report.batches_skipped:,} skipped (confirmed in the checkpoint)"
+    if report.checkpoint is not None:
+        # Without one nothing is ever skipped: "0 skipped (confirmed in the checkpoint)"
+        # spoke of a checkpoint the run did not have.
+        batches += f", {report.batches_skipped:,} skipped (confirmed in the checkpoint)"
     lines = [
         f"Seed {report.file} ({report.format}) -> {report.target}",
         f"  users:    {', '.join(users)}",

@@ -1063,3 +1063,14 @@ def test_the_summary_says_a_size_in_the_unit_that_shows_it(count: int, said: str
     summary of a run that sent them: a size of nothing."""
     report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=True, bytes=count)
     assert f"({said}); nothing was sent." in "\n".join(summary(report))
+
+
+def test_the_summary_speaks_of_a_checkpoint_only_when_the_run_has_one() -> None:
+    """A run without --checkpoint said `0 skipped (confirmed in the checkpoint)`, as if it
+    had one; a resumed run says how many of its batches the checkpoint confirmed."""
+    report = SeedReport(file="seeds.jsonl", format="jsonl", dry_run=False)
+    report.batches_total = report.batches_sent = 1
+    assert "  batches:  1 total, 1 sent" in summary(report)
+    report.checkpoint = "seeds.ckpt"
+    assert "  batches:  1 total, 1 sent, 0 skipped (confirmed in the checkpoint)" in summary(report)
+
