@@ -373,8 +373,14 @@ def _validate(
 def _warn(
     catalogue: Catalogue, validator: UserValidator, report: SeedReport, watch: Observer
 ) -> None:
-    """Warnings about the CAs the file seeds: seeds mParticle takes but will not use well."""
+    """Warnings about the file and the CAs it seeds: a file with no user in it (a failed
+    export, most likely), seeds mParticle takes but will not use well."""
     warnings: list[str] = []
+    if report.users_read == 0:
+        warnings.append(
+            f"{report.file} holds no user (no line, or a CSV header alone): nothing to "
+            "send; is the export empty?"
+        )
     for name in sorted(validator.used):
         target = catalogue.get(name)
         warning = target.warning() if target is not None else None

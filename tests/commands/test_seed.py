@@ -1074,3 +1074,18 @@ def test_the_summary_speaks_of_a_checkpoint_only_when_the_run_has_one() -> None:
     report.checkpoint = "seeds.ckpt"
     assert "  batches:  1 total, 1 sent, 0 skipped (confirmed in the checkpoint)" in summary(report)
 
+
+@pytest.mark.parametrize(("name", "text"), [("seeds.jsonl", ""), ("seeds.csv", "mpid,LTV\r\n")])
+def test_a_file_with_no_user_says_so(serve: Serve, tmp_path: Path, name: str, text: str) -> None:
+    """An empty export (no line, a CSV header alone) said only `Done: 0 user(s) seeded.`:
+    a backfill that did nothing, with nothing to tell why. It is warned of (still exit 0:
+    nothing was wrong with what the file holds)."""
+    path = tmp_path / name
+    path.write_text(text)
+    with serve() as server:
+        result = seed(path, server, "--format", "json")
+        assert server.stats()["total"] == 0
+    assert result.exit_code == 0, result.output
+    warning = f"{path} holds no user (no line, or a CSV header alone): nothing to send"
+    assert warning in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["warnings"][0].startswith(warning)
