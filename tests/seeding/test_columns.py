@@ -208,3 +208,13 @@ def test_an_integer_beyond_64_bits_is_an_invalid_user_named_by_its_column(
     assert result.exit_code == 1, result.output
     for line in (2, 3):
         assert f"seeds.csv:{line}: LTV: an integer beyond the 64-bit range" in result.stderr
+
+
+def test_a_missing_cutoff_is_named_by_the_column_that_would_give_it(tmp_path: Path) -> None:
+    """`seeds.csv:2: Wishlist Adds: required: ...` named the seed's own column, filled in,
+    as if its cell were what was missing; the row lacks the `.cutoff_date` column's."""
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("mpid,environment,Wishlist Adds\n5,development,3\n")
+    result = run_cli("seed", seeds, MANIFESTS, "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert "seeds.csv:2: Wishlist Adds.cutoff_date: required: the manifest (" in result.stderr
