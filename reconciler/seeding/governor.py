@@ -160,9 +160,12 @@ class Governor:
         self.speed_limited += 1
         if now >= self._hold_until:
             # Once per hold: the other requests in flight met the same full window.
-            self._set(now, self.rate / 2)
+            before = self.rate
+            self._set(now, before / 2)
             named = f"the {limit} limit" if limit else "a rate limit"
-            self.changes.append(Change(now, self.rate, f"{named}: rate halved"))
+            # At the floor the rate cannot halve: "rate halved" with the same rate misled.
+            did = "rate halved" if self.rate < before else "rate kept at its floor (--rate/100)"
+            self.changes.append(Change(now, self.rate, f"{named}: {did}"))
         self._hold_until = max(self._hold_until, now + pause + self.policy.interval)
         self._next_free = max(self._next_free, now + pause)
 

@@ -250,3 +250,15 @@ def test_a_short_run_reports_an_average_no_higher_than_its_peak(
     assert rate["peak"] == 10
     assert 0 < rate["users_per_second"] <= rate["peak"]
     assert "rate:     10.0 users/s on average, at most 10.0 (--rate 100," in text.stdout
+
+
+def test_a_429_at_the_floor_does_not_say_the_rate_was_halved() -> None:
+    """A run at its floor said `rate halved: seeding at 10.0 users/s now` 429 after 429,
+    the same rate each time."""
+    gov, _clock = governor(rate=100, start=0.01)
+    assert gov.rate == 1  # the floor, a hundredth of --rate
+    gov.throttled("workspace", 1)
+    assert gov.rate == 1
+    assert [change.reason for change in gov.changes] == [
+        "the workspace limit: rate kept at its floor (--rate/100)"
+    ]
