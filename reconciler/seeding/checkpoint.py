@@ -376,9 +376,15 @@ def _compare_input(path: Path, header: _Header, seed: InputId, *, full: bool) ->
     if same and full:
         same = recorded.sha256 == seed.sha256
     if not same:
+        # A file edited in place keeps its path, and often its size: "(346292 bytes), and
+        # ... (346292 bytes) differs" left the reader to spot what did.
+        if recorded.size == seed.size:
+            differs = f"{seed.path} has as many bytes ({seed.size:,}) but other content"
+        else:
+            differs = f"{seed.path} has {seed.size:,} bytes"
         raise CheckpointError(
             f"{path} belongs to another input: it was written for {recorded.path} "
-            f"({recorded.size} bytes), and {seed.path} ({seed.size} bytes) differs. "
+            f"({recorded.size:,} bytes), and {differs}: the file changed, or is another. "
             "Use a new --checkpoint file for this input, or delete the old one to start over"
         )
 

@@ -104,8 +104,24 @@ def test_a_checkpoint_of_another_file_is_refused_early(tmp_path: Path) -> None:
 def test_the_whole_file_hash_catches_a_change_in_the_middle(tmp_path: Path) -> None:
     path = tmp_path / "run.checkpoint"
     Checkpoint.open(path, SEED, BATCHING, write=True).close()
-    with pytest.raises(CheckpointError, match=r"/data/seeds\.jsonl \(1000 bytes\)"):
+    with pytest.raises(CheckpointError, match=r"/data/seeds\.jsonl \(1,000 bytes\)"):
         Checkpoint.open(path, replace(SEED, sha256="0" * 64), BATCHING, write=True)
+
+
+def test_a_file_changed_in_place_is_said_to_have_changed(tmp_path: Path) -> None:
+    """An edit that kept the size said `seeds.jsonl (346292 bytes), and seeds.jsonl
+    (346292 bytes) differs`: the same path and size twice, and no word of what differed."""
+    path = tmp_path / "run.checkpoint"
+    Checkpoint.open(path, SEED, BATCHING, write=True).close()
+    with pytest.raises(CheckpointError) as raised:
+        Checkpoint.open(path, replace(SEED, sha256="0" * 64), BATCHING, write=True)
+    assert (
+        f"it was written for {SEED.path} (1,000 bytes), and {SEED.path} has as many bytes "
+        "(1,000) but other content: the file changed, or is another."
+    ) in raised.value.message
+    with pytest.raises(CheckpointError) as raised:
+        Checkpoint.check_input(path, replace(SEED, size=1001))
+    assert f"and {SEED.path} has 1,001 bytes: the file changed" in raised.value.message
 
 
 @pytest.mark.parametrize(
