@@ -119,6 +119,9 @@ async def test_refused_users_leave_every_ca_unactivated(
     ]
     text = "\n".join(str(line) for line in render.report_text(report))
     assert "No CA was activated before all its seeds were confirmed." in text
+    # Told to re-run `reconciler apply`, a user who left --seeds out had A and B activated
+    # with their seeds unsent.
+    assert "Re-run `reconciler apply` with the same `--seeds FILE` to continue" in text
 
 
 async def test_a_group_that_cannot_start_fails_every_seed_in_it(

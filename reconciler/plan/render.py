@@ -396,11 +396,15 @@ def report_text(report: ApplyReport) -> list[Text]:
     ]
     lines += _stopped_steps(report)
     lines += _per_ca(report)
-    never = " No CA was activated before all its seeds were confirmed." if report.seeded else ""
-    lines.append(
-        Text(
-            "Nothing was rolled back. Re-run `reconciler apply` to continue from the live "
-            f"state.{never}"
+    if report.seeded:
+        # Re-run as said, without --seeds, it planned the activations of the CAs whose
+        # seeds had not all landed, and made them: the order mParticle recommends, undone.
+        again = (
+            "Re-run `reconciler apply` with the same `--seeds FILE` to continue from the live "
+            "state (without it, CAs whose seeds are not all sent would be activated). No CA "
+            "was activated before all its seeds were confirmed."
         )
-    )
+    else:
+        again = "Re-run `reconciler apply` to continue from the live state."
+    lines.append(Text(f"Nothing was rolled back. {again}"))
     return lines
