@@ -108,6 +108,8 @@ class Delivery:
             max_delay=retry.max_wait,
         )
         self._told = 0
+        #: The last 429 line said, and when (the governor's clock).
+        self._change_said: tuple[float, str] | None = None
         #: The end of the last slot whose request went (the governor's clock).
         self._paced_until: float | None = None
         #: Requests waiting for their slot, and the start of the last slot taken.
@@ -204,12 +206,19 @@ class Delivery:
         self._tell_changes()
 
     def _tell_changes(self) -> None:
-        """Announce the 429s the governor answered since the last batch."""
+        """Announce the 429s the governor answered since the last batch; a line just said
+        (the same reason and rate, within PACING_EVERY) is not said again: the retries'
+        own notices count the 429s (`rate limited: 8 more 429s ...`), and the summary."""
         for change in self.governor.changes[self._told :]:
-            self.watch.announce(
+            line = (
                 f"the Seeding API answered 429 ({change.reason}): seeding at "
                 f"{change.rate:.1f} users/s now"
             )
+            said = self._change_said
+            if said is not None and said[1] == line and change.at - said[0] < PACING_EVERY:
+                continue
+            self._change_said = (change.at, line)
+            self.watch.announce(line)
         self._told = len(self.governor.changes)
 
     def finish(self, elapsed: float) -> None:

@@ -187,3 +187,34 @@ def test_the_seeding_doc_shows_the_pacing_line_as_it_is_said() -> None:
     ]
     assert len(shown) == 1
     assert re.fullmatch(PACING, shown[0]), shown[0]
+
+
+def test_a_429_line_just_said_is_not_said_again_and_again(tmp_path: Path) -> None:
+    """Three batches met nine acceleration 429s, and nine lines said the same thing,
+    `the Seeding API answered 429 (acceleration limit: a slower climb): seeding at 100.0
+    users/s now`, within ten seconds. A line like the last is said once a minute at most;
+    another reason or rate is said at once."""
+    time = FakeTime()
+    watch = Said(time)
+    delivery = paced(tmp_path, time, watch)
+    gov = delivery.governor
+    for at in (0.0, 1.0, 2.0, 30.0):
+        time.now = at
+        gov.throttled("acceleration", 1)
+        delivery._tell_changes()
+    time.now = 31.0
+    gov.throttled("workspace", 1)  # another reason, another rate: said at once
+    delivery._tell_changes()
+    time.now = 70.0
+    gov.throttled("acceleration", 1)  # like the one before: said
+    delivery._tell_changes()
+    time.now = 140.0
+    gov.throttled("acceleration", 1)  # a minute after the last said
+    delivery._tell_changes()
+    said = [(at, line.split("(")[1].split(")")[0]) for at, line in watch.lines]
+    assert said == [
+        (0.0, "acceleration limit: a slower climb"),
+        (31.0, "the workspace limit: rate halved"),
+        (70.0, "acceleration limit: a slower climb"),
+        (140.0, "acceleration limit: a slower climb"),
+    ]
