@@ -129,7 +129,7 @@ def run(options: ApplyOptions, output: Output) -> int:
     directory = options.directory or saved_plans.DEFAULT_DIRECTORY
     ws = workspace.load(directory, options.flags, output)
     source = workspace.source(ws, output)
-    facts = seed_files.survey(ws, options.seeds) if options.seeds is not None else None
+    facts = seed_files.survey(ws, options.seeds, output) if options.seeds is not None else None
     return run_async(_apply_directory(ws, source, options, output, facts))
 
 

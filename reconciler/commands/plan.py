@@ -149,7 +149,7 @@ def run(options: PlanCommandOptions, output: Output) -> int:
         # start-up of every plan without --seeds (docs/performance.md).
         from reconciler.workspace import seeds as seed_files
 
-        facts = seed_files.survey(chosen.workspaces[0], options.seeds)
+        facts = seed_files.survey(chosen.workspaces[0], options.seeds, output)
     results = run_async(plan_workspaces(chosen.workspaces, asked, output, facts))
     if chosen.every:
         plans = {str(r.workspace.environment): r.plan for r in results}

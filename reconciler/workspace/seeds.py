@@ -37,6 +37,7 @@ from reconciler.plan.seeds import Seeded, SeedFacts, Shape
 from reconciler.plan.value import Plan, SeedSource
 from reconciler.seeding import SeedOptions, SeedReport, seed, seed_async
 from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.observer import Quiet
 from reconciler.settings import Settings
 from reconciler.workspace.loading import Workspace
 
@@ -131,11 +132,25 @@ def catalogue_of(ws: Workspace) -> Catalogue:
     return Catalogue.from_manifests(ws.manifests, ws.settings.environment)
 
 
-def survey(ws: Workspace, path: Path) -> SeedFacts:
-    """Read, validate and count the seed file for a plan (no request is made)."""
+class _Warnings(Quiet):
+    """What a survey shows of the file's reading: its warnings (a file with no user in it,
+    seeds mParticle takes but will not use well), which `seed` would show too."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def warn(self, message: str) -> None:
+        self._output.warn(message)
+
+
+def survey(ws: Workspace, path: Path, output: Output) -> SeedFacts:
+    """Read, validate and count the seed file for a plan (no request is made), warning as
+    `seed` does: a plan of a file that holds no user said only "No changes."."""
     catalogue = catalogue_of(ws)
     try:
-        report = seed(SeedOptions(file=path, dry_run=True), catalogue, ws.settings)
+        report = seed(
+            SeedOptions(file=path, dry_run=True), catalogue, ws.settings, _Warnings(output)
+        )
     except SeedFileError as exc:
         raise exc.advised(INVALID_SEEDS_ADVICE) from None
     sha256 = report.input_sha256

@@ -525,6 +525,19 @@ def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: P
     assert "only means something with --seeds" in waiting.stderr
 
 
+def test_a_plan_of_a_seed_file_holding_no_user_warns_as_seed_does(tmp_path: Path) -> None:
+    """`plan --seeds` of an empty export said only the plan's own lines: the warnings of
+    reading the file, which `seed` shows, were dropped."""
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    empty = tmp_path / "seeds.csv"
+    empty.write_text("mpid,environment,Seeded 1\n")
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        done = run_cli(command[0], directory, "--seeds", empty, *command[1:], env=EMBEDDED)
+        assert done.exit_code == 0, done.output
+        warning = f"Warning: {empty} holds no user (no line, or a CSV header alone)"
+        assert warning in " ".join(done.stderr.split())
+
+
 def test_many_invalid_users_get_advice_that_plan_and_apply_can_follow(tmp_path: Path) -> None:
     # More than the 50 problems shown: the rest are counted, with advice that fits the
     # command (plan and apply have no --skip-invalid).
