@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from reconciler.errors import CaTestFileError, Issue, format_path, quoted
 from reconciler.evaluator import as_of_millis
 from reconciler.evaluator.events import MAX_NAME_LENGTH, long_names, truncated
-from reconciler.evaluator.values import iso_millis, text_of
+from reconciler.evaluator.values import iso_millis, render_timestamp, text_of
 from reconciler.files import real_path
 from reconciler.manifest import ignore, tree
 from reconciler.manifest.diagnostics import explain, suggest
@@ -123,6 +123,12 @@ def _inline_time(path: tuple[str | int, ...], message: str) -> str:
     return message
 
 
+def _time(event: object) -> object:
+    """An event's `data.timestamp_unixtime_ms` as loaded, or None."""
+    data = event.get("data") if isinstance(event, dict) else None
+    return data.get("timestamp_unixtime_ms") if isinstance(data, dict) else None
+
+
 def _event(raw: object) -> Event | None:
     """An inline event of a file that did not load whole, when it is valid on its own."""
     try:
@@ -166,6 +172,49 @@ class _LongNames:
         return (Issue(first.file, first.line, first.column, first.path, message, "warning"),)
 
 
+#: A year in epoch ms (365.25 days), to tell an event time given in seconds.
+_YEAR_MS = 31_557_600_000
+
+
+def _in_seconds(millis: object, as_of: int) -> bool:
+    """Whether an event time read as epoch ms is decades before `as_of` while, read as
+    seconds, it falls within a year after `as_of` or ten years before: `date +%s` pasted
+    where milliseconds go (1709251200 is 1970-01-20 as ms, 2024-03-01 as seconds). Toy
+    times (`1`, `1000`) are neither, and stay silent."""
+    value = int(millis) if isinstance(millis, str) and millis.isdigit() else millis
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    as_seconds = value * 1000
+    return value < as_of - 20 * _YEAR_MS and as_of - 10 * _YEAR_MS <= as_seconds <= as_of + _YEAR_MS
+
+
+class _Seconds:
+    """Event times that look like epoch seconds (`_in_seconds`): one warning for the file,
+    at the first, since such an event falls out of every window without a word."""
+
+    def __init__(self) -> None:
+        self.first: tuple[Issue, int] | None = None
+        self.count = 0
+
+    def add(self, where: Issue, value: int) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = (where, value)
+
+    def warning(self) -> tuple[Issue, ...]:
+        if self.first is None:
+            return ()
+        where, value = self.first
+        others = self.count - 1
+        more = f" ({others} more in this test file's events)" if others else ""
+        message = (
+            f"{value} is {render_timestamp(value)} in epoch ms, decades before as_of; as "
+            f"seconds it is {render_timestamp(value * 1000)}: timestamp_unixtime_ms takes "
+            f"milliseconds (write {value * 1000}){more}"
+        )
+        return (Issue(where.file, where.line, where.column, where.path, message, "warning"),)
+
+
 class _FileLoader:
     """Checks one test file; collects its issues."""
 
@@ -179,6 +228,8 @@ class _FileLoader:
         self.issues: list[Issue] = []
         self.document: Document | None = None
         self.long_names = _LongNames()
+        self.seconds = _Seconds()
+        self.as_of = 0
 
     def issue(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
         assert self.document is not None
@@ -212,13 +263,14 @@ class _FileLoader:
         self._check_events(data, parsed)
         if parsed is None:
             return None
+        self.as_of = parsed.as_of
         loaded = {
             name: self._user(name, user, data["users"][name], events_files)
             for name, user in parsed.users.items()
         }
         expectations = tuple(self._expectations(parsed))
-        warning = self.long_names.warning()
-        return Suite(self.display, parsed.as_of, loaded, expectations, warning)
+        warnings = self.long_names.warning() + self.seconds.warning()
+        return Suite(self.display, parsed.as_of, loaded, expectations, warnings)
 
     def _expectations(self, parsed: SuiteFile) -> Iterator[Expectation]:
         assert self.document is not None
@@ -254,6 +306,10 @@ class _FileLoader:
                 at: tuple[str | int, ...] = ("users", name, "events", index, *path)
                 attribute = len(path) == 3  # a custom attribute's name: its key
                 self.long_names.add(self.document.issue(at, "", key=attribute))
+            when = _time(event)
+            if _in_seconds(when, self.as_of):
+                at = ("users", name, "events", index, "data", "timestamp_unixtime_ms")
+                self.seconds.add(self._at(at), int(str(when)))
             events.append(truncated(event))
         if user.events_file is not None:
             for batch, index, event in self._file_events(
@@ -262,8 +318,18 @@ class _FileLoader:
                 for path in long_names(event):
                     where = format_path(("events", index, *path))
                     self.long_names.add(Issue(batch.display, batch.line, None, where, ""))
+                when = _time(event)
+                if _in_seconds(when, self.as_of):
+                    shown = format_path(("events", index, "data", "timestamp_unixtime_ms"))
+                    self.seconds.add(
+                        Issue(batch.display, batch.line, None, shown, ""), int(str(when))
+                    )
                 events.append(truncated(event))
         return User(name, user.mpid, tuple(events), dict(user.seeds))
+
+    def _at(self, path: tuple[str | int, ...]) -> Issue:
+        assert self.document is not None
+        return self.document.issue(path, "")
 
     def _retyped_attributes(self, path: tuple[str | int, ...], value: object) -> None:
         """Custom attribute values are text to mParticle; one YAML reads as something else

@@ -508,6 +508,51 @@ def test_names_longer_than_256_characters_are_cut_as_mparticle_cuts_them(
     ), warned[1]
 
 
+def test_an_event_time_in_seconds_is_warned_of_once_per_file(tmp_path: Path) -> None:
+    """`date +%s` pasted where epoch ms go: 1709251200 is 1970-01-20 as ms, so the event
+    fell out of every window and the test failed with nothing pointing at it. Toy times
+    (`1`) are no seconds of a time near as_of, and stay silent."""
+    directory = _copy(tmp_path)
+    times = ["1", "1709251200", '"1709164800"']
+    sessions = "".join(
+        f"      - {{event_type: session_start, data: {{timestamp_unixtime_ms: {time}}}}}\n"
+        for time in times
+    )
+    (directory / "seconds.test.yaml").write_text(
+        "as_of: 2024-03-02T00:00:00Z\n"
+        "users:\n"
+        "  erin:\n"
+        "    events:\n"
+        f"{sessions}"
+        "expect:\n"
+        "  erin: {Sessions Last 30 Days: 0}\n"
+    )
+    event = {"event_type": "session_start", "data": {"timestamp_unixtime_ms": 1709251200}}
+    events = directory / "seconds.events.jsonl"
+    events.write_text(json.dumps({"mpid": 9, "events": [event]}) + "\n")
+    (directory / "filed.test.yaml").write_text(
+        "as_of: 2024-03-02T00:00:00Z\n"
+        "users:\n"
+        "  fay: {mpid: 9, events_file: seconds.events.jsonl}\n"
+        "expect:\n"
+        "  fay: {Sessions Last 30 Days: 0}\n"
+    )
+    result = run_cli("--no-color", "test", directory)
+    assert result.exit_code == 0, result.output
+    warned = [" ".join(line.split()) for line in result.stderr.split("Warning: ")[1:]]
+    inline = directory / "seconds.test.yaml"
+    assert warned == [
+        f"{events}:1: events[0].data.timestamp_unixtime_ms: 1709251200 is "
+        "1970-01-20T18:47:31.200Z in epoch ms, decades before as_of; as seconds it is "
+        "2024-03-01T00:00:00.000Z: timestamp_unixtime_ms takes milliseconds (write "
+        "1709251200000)",
+        f"{inline}:6:67: users.erin.events[1].data.timestamp_unixtime_ms: 1709251200 is "
+        "1970-01-20T18:47:31.200Z in epoch ms, decades before as_of; as seconds it is "
+        "2024-03-01T00:00:00.000Z: timestamp_unixtime_ms takes milliseconds (write "
+        "1709251200000) (1 more in this test file's events)",
+    ], result.stderr
+
+
 def test_an_unwritable_junit_file_is_an_error_before_any_test_runs(tmp_path: Path) -> None:
     """Found after the run, it came below every result, all computed for nothing."""
     junit = tmp_path / "missing" / "report.xml"
