@@ -7,17 +7,23 @@ adapts the rate to what the Seeding API says. No library fitted (aiolimiter cann
 its rate or run on another clock; the AIMD packages on PyPI are young and adapt concurrency,
 not a rate, to latency): the control law is small and tested on a fake clock.
 
-- Slow start: the rate begins at a tenth of the configured one (`--rate`, `seed_rate`) and
-  climbs by 2% of it a second.
+- Slow start: the rate begins at a tenth of the configured one (`--rate`, `seed_rate`), 10
+  users/s at most (a jump from nothing is an acceleration too), and climbs by 2% of it
+  (of mParticle's default 270/s at most) a second: a `--rate` far above the limit no
+  longer climbs, and falls, by 100 users/s a second.
 - `X-mp-rate-limit-percentage-used` (the highest consumption of the speed and acceleration
   limits, live traffic included) is smoothed, and corrected for its lag: the server
   measures over a window (assumed at most 10 s), so right after a climb it still shows the
   lower rate. Within `band` points under the ceiling the climb slows, to nothing at the
-  ceiling; over it the rate falls, up to twice as fast. Never above the configured rate.
+  ceiling; once the server reports a usage over it the rate falls, up to twice as fast
+  (the prediction alone only stops the climb: it overshoots while live traffic makes
+  most of the usage, and a fall on its word was a see-saw).
 - A speed 429 (`X-mp-rate-limit-exceeded` other than `acceleration`) halves the rate, pauses
   sending for its Retry-After, and holds the rate there for an interval more
-  (multiplicative decrease). An acceleration 429 keeps the rate but halves every later
-  climb for the rest of the run: the ramp slows, as the docs recommend.
+  (multiplicative decrease). An acceleration 429 keeps the rate, holds it for a window
+  and halves the climb (AIMD on the climb, as the docs ask: "slow the increase"); each
+  `quiet` period (20 s) with no acceleration 429 undoes one halving, as TCP reopens its
+  window after a loss.
 - Without the header (a server that sends none) the rate climbs to the configured one.
 
 For a caller that seeds programmatically (`apply --seeds` builds on it): make one
@@ -42,6 +48,8 @@ from reconciler.api.answers import retry_after_text
 #: Far below mParticle's default 270 batches/s, which the workspace's live traffic shares.
 DEFAULT_RATE = 100.0
 DEFAULT_CEILING = 80.0
+#: mParticle's default limit, batches (users) per second: the climb is sized for it.
+DEFAULT_LIMIT = 270.0
 PERCENTAGE_USED = "x-mp-rate-limit-percentage-used"
 LIMIT_EXCEEDED = "x-mp-rate-limit-exceeded"
 ACCELERATION = "acceleration"
@@ -65,11 +73,16 @@ class RatePolicy:
 
     rate: float = DEFAULT_RATE
     ceiling: float = DEFAULT_CEILING
-    #: The rate at the start, as a share of `rate`.
+    #: The rate at the start, as a share of `rate`, and at most `first` users/s: going from
+    #: nothing to a rate is itself an acceleration.
     start: float = 0.1
-    #: The climb: a share of `rate` added each second while the usage is well under the
-    #: ceiling (the acceleration limit caps how fast the rate may grow).
+    first: float = 10.0
+    #: The climb: a share of `rate` (of the default limit at most) added each second while
+    #: the usage is well under the ceiling (the acceleration limit caps how fast the rate
+    #: may grow).
     ramp: float = 0.02
+    #: Seconds without an acceleration 429 after which one halving of the climb is undone.
+    quiet: float = 20.0
     #: Within this many points under the ceiling the climb slows down, to nothing at it.
     band: float = 15.0
     #: Over the ceiling the rate falls up to this many times faster than it climbs.
@@ -102,12 +115,15 @@ class Governor:
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self.rate = max(self.policy.floor, self.policy.rate * self.policy.start)
+        policy = self.policy
+        self.rate = max(policy.floor, min(policy.rate * policy.start, policy.first))
         self.peak_rate = self.rate
         self.changes: list[Change] = []
         self.speed_limited = 0
         self.acceleration_limited = 0
         self._ramp = 1.0
+        #: When the climb was last halved, or last recovered a halving.
+        self._ramp_since = self.clock()
         self._next_free = self.clock()
         #: When the first slot began (its clock), once a request took one.
         self.first_slot: float | None = None
@@ -154,7 +170,8 @@ class Governor:
         if limit == ACCELERATION:
             self.acceleration_limited += 1
             self._ramp /= 2
-            self._hold_until = max(self._hold_until, now + self.policy.interval)
+            self._ramp_since = now
+            self._hold_until = max(self._hold_until, now + self.policy.window)
             self.changes.append(Change(now, self.rate, "acceleration limit: a slower climb"))
             return
         self.speed_limited += 1
@@ -190,17 +207,36 @@ class Governor:
         if elapsed < policy.interval:
             return
         self._adjusted = now
-        used = self._predicted(now)
-        if used is None:
-            room = 1.0
-        else:
-            room = max(-policy.cut, min(1.0, (policy.ceiling - used) / policy.band))
+        room = self._room(now)
         if room > 0 and now < self._hold_until:
             return
-        step = policy.rate * policy.ramp * min(elapsed, 5 * policy.interval)
+        self._recover(now)
+        step = min(policy.rate, DEFAULT_LIMIT) * policy.ramp * min(elapsed, 5 * policy.interval)
         if room > 0:
             step *= self._ramp
         self._set(now, self.rate + step * room)
+
+    def _room(self, now: float) -> float:
+        """How far the rate may climb (1: all of a step), or fall (negative) this interval.
+
+        The predicted usage may slow or stop the climb; only the usage the server reports
+        makes the rate fall. The prediction's bound of the limit is low while our share of
+        the usage is small (live traffic counts too), so it overshoots: a fall on its word
+        alone was a see-saw, down to a fraction and back."""
+        policy = self.policy
+        predicted = self._predicted(now)
+        if predicted is None or self._used is None:
+            return 1.0
+        room = min(1.0, (policy.ceiling - predicted) / policy.band)
+        if self._used <= policy.ceiling:
+            return max(0.0, room)
+        return max(-policy.cut, (policy.ceiling - self._used) / policy.band)
+
+    def _recover(self, now: float) -> None:
+        """Undo one halving of the climb per quiet period without an acceleration 429."""
+        while self._ramp < 1 and now - self._ramp_since >= self.policy.quiet:
+            self._ramp = min(1.0, self._ramp * 2)
+            self._ramp_since += self.policy.quiet
 
     def _predicted(self, now: float) -> float | None:
         """The usage the server will report once its window holds the current rate.

@@ -56,11 +56,11 @@ def test_without_a_header_it_climbs_to_the_configured_rate_and_no_higher() -> No
 
 
 def test_it_climbs_slower_near_the_ceiling_and_falls_over_it() -> None:
-    gov, clock = governor(rate=1000, ceiling=80)
+    gov, clock = governor(rate=1000, ceiling=80, first=100, window=1e-3)
     gov.observe(40)
     run(gov, clock, 5)
     free = gov.rate
-    gov2, clock2 = governor(rate=1000, ceiling=80)
+    gov2, clock2 = governor(rate=1000, ceiling=80, first=100, window=1e-3)
     gov2.observe(75)  # 5 points under the ceiling: a third of the band
     run(gov2, clock2, 5)
     assert gov2.rate - 100 < (free - 100) / 2
@@ -72,7 +72,7 @@ def test_it_climbs_slower_near_the_ceiling_and_falls_over_it() -> None:
 
 
 def test_a_speed_429_halves_the_rate_once_and_pauses_for_retry_after() -> None:
-    gov, clock = governor(rate=100, start=0.5)
+    gov, clock = governor(rate=100, start=0.5, first=50)
     assert gov.rate == 50
     gov.throttled("workspace", 3)
     gov.throttled("workspace", 3)  # the other requests in flight met the same window
@@ -114,7 +114,7 @@ def test_the_limit_is_read_as_the_docs_print_it_quoted(named: str) -> None:
 def test_a_429s_wait_is_read_as_the_service_limits_page_spells_it() -> None:
     """The page says "respect the RetryAfter value": a 429 whose header is so named holds
     the requests for that long, as one named `Retry-After` does."""
-    gov, _ = governor(rate=100, start=0.5)
+    gov, _ = governor(rate=100, start=0.5, first=50)
     request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
     limited = httpx.Response(429, headers={"RetryAfter": "3"}, request=request)
     gov.observe_response(limited)
@@ -122,7 +122,7 @@ def test_a_429s_wait_is_read_as_the_service_limits_page_spells_it() -> None:
 
 
 def test_answers_are_read_from_their_headers() -> None:
-    gov, clock = governor(rate=100, start=0.5)
+    gov, clock = governor(rate=100, start=0.5, first=50)
     request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
     ok = httpx.Response(202, headers={"X-mp-rate-limit-percentage-used": "97"}, request=request)
     gov.observe_response(ok)
@@ -145,7 +145,7 @@ def test_a_percentage_that_is_no_finite_number_is_ignored(odd: str) -> None:
     """The default service limits: the header gives "the percentage of the limit used" (an
     integer in its example). A `NaN` stayed in the smoothed usage for good: every later
     figure was lost and the rate climbed to the configured one whatever the server said."""
-    gov, clock = governor(rate=100, start=0.5)
+    gov, clock = governor(rate=100, start=0.5, first=50)
     request = httpx.Request("POST", "http://s2s.invalid/v2/bulkcalculatedattributes")
     for used in (odd, "97"):
         headers = {"X-mp-rate-limit-percentage-used": used}
@@ -262,3 +262,51 @@ def test_a_429_at_the_floor_does_not_say_the_rate_was_halved() -> None:
     assert [change.reason for change in gov.changes] == [
         "the workspace limit: rate kept at its floor (--rate/100)"
     ]
+
+
+def test_it_starts_within_what_an_acceleration_limit_allows() -> None:
+    """Going from nothing to a tenth of `--rate 270` at once (27 users/s) was itself a jump
+    beyond an acceleration limit of 20 batches/s a window: the start is 10 users/s at most."""
+    for rate in (270, 1000):
+        gov, _ = governor(rate=rate)
+        assert gov.rate == 10
+    small, _ = governor(rate=50)
+    assert small.rate == 5  # still a tenth of a small --rate
+
+
+def test_a_halved_climb_recovers_after_a_quiet_period() -> None:
+    """Each acceleration 429 halved the climb for the rest of the run (x1/8192 after 13):
+    the rate sat far below the headroom for good. After `quiet` seconds with no other
+    acceleration 429 one halving is undone, as TCP grows its window again after a loss."""
+    gov, clock = governor(rate=270)
+    for _ in range(3):
+        gov.throttled("acceleration", 1)
+    run(gov, clock, 10)
+    slowed = gov.rate
+    run(gov, clock, 10)
+    assert gov.rate - slowed < 270 * 0.02 * 10 / 4  # an eighth of the climb, then a quarter
+    run(gov, clock, 50)  # three quiet periods since the last 429
+    before = gov.rate
+    run(gov, clock, 10)
+    assert gov.rate - before == pytest.approx(270 * 0.02 * 10, rel=0.15)  # the whole climb
+
+
+def test_a_rate_far_above_the_limit_does_not_see_saw() -> None:
+    """`--rate 5000` against 270/s climbed by 100 users/s a second and fell twice as fast:
+    180 -> 50 -> 180, 72 users/s on average of 189 free. The climb is sized for mParticle's
+    default limit, and only a usage the server reports over the ceiling makes it fall."""
+    no_acceleration = {**MPARTICLE, "acceleration": 0}
+    outcome = simulate(RatePolicy(rate=5000, ceiling=95), 20_000, 100, **no_acceleration)
+    assert outcome.users_per_second >= 0.8 * HEADROOM
+    assert outcome.live_429s == 0
+
+
+def test_under_a_tight_acceleration_limit_it_keeps_climbing_and_spares_live_traffic() -> None:
+    """The emulator's `--acceleration-limit 20 --live-traffic 0.3`: the rate may grow by 20
+    batches/s a window. The run used to settle at a fraction of the headroom once its
+    climb was halved again and again, and the live traffic met more 429s."""
+    tight = {**MPARTICLE, "acceleration": 20}
+    outcome = simulate(RatePolicy(rate=270, ceiling=95), 20_000, 25, **tight)
+    assert outcome.users_per_second >= 0.45 * HEADROOM
+    assert outcome.seed_429s["workspace"] == 0
+    assert outcome.live_429s <= 45
