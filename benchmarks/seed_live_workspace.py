@@ -16,6 +16,7 @@ target >= 0.9, with 0 live-traffic 429s and 0 acceleration 429s.
 
     python benchmarks/seed_live_workspace.py               # 200,000 users (~40 min)
     python benchmarks/seed_live_workspace.py --users 20000
+    python benchmarks/seed_live_workspace.py --users 8000 --acceleration 20 --no-fixed
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ HEADROOM = LIMIT * (1 - LIVE)
 GOVERNED_FLAGS = ["--rate", "270", "--rate-ceiling", "95", "--batch-size", "25"]
 
 
-def server() -> Any:
+def server(acceleration: float = ACCELERATION) -> Any:
     return running_emulator(
         workspace_id=1234,
         api_key=KEY,
         api_secret=SECRET,
         seed_limit=LIMIT,
-        acceleration_limit=ACCELERATION,
+        acceleration_limit=acceleration,
         live_traffic=LIVE,
     )
 
@@ -159,20 +160,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--no-fixed", action="store_true", help="skip the fixed-rate run")
+    parser.add_argument(
+        "--acceleration",
+        type=float,
+        default=ACCELERATION,
+        help="the emulator's --acceleration-limit (batches/s a 10 s window may grow by)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="seed-live-") as directory:
         path = write_jsonl(Path(directory) / "seeds.jsonl", users(args.users))
         manifests = write_manifests(Path(directory) / "manifests", 1234)
         rows: dict[str, dict[str, Any]] = {}
-        with server() as emulator:
+        with server(args.acceleration) as emulator:
             create_workspace(emulator.url, emulator.token(), 1234)
             rows["governed"] = governed(path, manifests, emulator)
         if not args.no_fixed:
-            with server() as emulator:
+            with server(args.acceleration) as emulator:
                 create_workspace(emulator.url, emulator.token(), 1234)
                 rows["fixed rate"] = fixed_rate(path, manifests, emulator)
     print(f"{args.users:,} users; limit {LIMIT}/s, live traffic {LIVE:.0%}, headroom "
-          f"{HEADROOM:.0f}/s; acceleration {ACCELERATION}/s per 10 s window")  # fmt: skip
+          f"{HEADROOM:.0f}/s; acceleration {args.acceleration:g}/s per 10 s window")  # fmt: skip
     print(table(rows))
     print(json.dumps({"users": args.users, "headroom": HEADROOM, **rows}))
 

@@ -288,8 +288,8 @@ def _rate_line(report: SeedReport) -> str:
     if report.requests == 0:  # no average, and no peak ever reached
         return f"  rate:     nothing was sent ({settings})"
     return (
-        f"  rate:     {report.users_per_second:,.1f} users/s on average, at most "
-        f"{report.rate_peak:,.1f} ({settings}); {answered}"
+        f"  rate:     {report.users_per_second:,.1f} users/s on average, governed to at "
+        f"most {report.rate_peak:,.1f} ({settings}); {answered}"
     )
 
 

@@ -20,7 +20,7 @@ not a rate, to latency): the control law is small and tested on a fake clock.
   most of the usage, and a fall on its word was a see-saw).
 - A speed 429 (`X-mp-rate-limit-exceeded` other than `acceleration`) halves the rate, pauses
   sending for its Retry-After, and holds the rate there for an interval more
-  (multiplicative decrease). An acceleration 429 keeps the rate, holds it for a window
+  (multiplicative decrease). An acceleration 429 keeps the rate (held an interval)
   and halves the climb (AIMD on the climb, as the docs ask: "slow the increase"); each
   `quiet` period (20 s) with no acceleration 429 undoes one halving, as TCP reopens its
   window after a loss.
@@ -171,7 +171,7 @@ class Governor:
             self.acceleration_limited += 1
             self._ramp /= 2
             self._ramp_since = now
-            self._hold_until = max(self._hold_until, now + self.policy.window)
+            self._hold_until = max(self._hold_until, now + self.policy.interval)
             self.changes.append(Change(now, self.rate, "acceleration limit: a slower climb"))
             return
         self.speed_limited += 1
