@@ -27,6 +27,7 @@ from reconciler.api import transports as target
 from reconciler.api.client import PlatformClient
 from reconciler.console import Heartbeat, Output
 from reconciler.errors import (
+    ApiError,
     ApplyError,
     ReconcilerError,
     StalePlanError,
@@ -34,6 +35,7 @@ from reconciler.errors import (
     printable,
 )
 from reconciler.interrupts import Signals, run_async
+from reconciler.models import LiveCA
 from reconciler.plan import integrity, render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.seeds import SeedFacts
@@ -169,7 +171,7 @@ async def _apply_saved(
             return 0
         seeder = _saved_seeder(plan, settings, manifests, output, options, client)
         report = await _run_plan(plan, client, output, options, seeder)
-        problems = applier.verify(plan, await client.list())
+        problems = applier.verify(plan, await _read_back(client))
         if problems:
             raise ApplyError(
                 "after applying, the workspace does not match the plan: "
@@ -280,7 +282,7 @@ async def _apply_directory(
             # person reads the plan: answered after it, every request would be refused.
             client.http.deadline.restart()
         report = await _run_plan(plan, client, output, options, seeder)
-        again = planning.build(ws, await client.list(), asked).plan
+        again = planning.build(ws, await _read_back(client), asked).plan
         if not again.empty:
             if options.fmt == "text":  # with --format json, stdout holds the report only
                 render.show(again, output, "text")
@@ -295,6 +297,19 @@ async def _apply_directory(
 
 async def _nothing() -> None:
     return None
+
+
+async def _read_back(client: PlatformClient) -> list[LiveCA]:
+    """The workspace after every step is done, to check it. When it cannot be read, the
+    error says that the steps were done and only the check failed: after "Apply complete",
+    a bare error naming a GET left it unclear whether anything had been applied."""
+    try:
+        return await client.list(purpose="read the workspace back to check the apply")
+    except ApiError as exc:
+        raise ApplyError(
+            f"every step is done, but reading the workspace back to check it failed: "
+            f"{exc.message}. Run `reconciler plan` to check that nothing is left to do."
+        ) from None
 
 
 async def _approved(output: Output) -> bool:

@@ -25,6 +25,7 @@ from reconciler.workspace.calculations import WaitTimeout, follow_calculations
 from tests.commands.test_plan import LIST, TOKEN, converge, writes
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
+from tests.support.servers import Request, forwarding, json_error
 from tests.support.workspace import SESSIONS, RawApi, ca, env_for, write_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,6 +334,37 @@ def test_apply_after_apply_lists_once_more(tmp_path: Path, emulator: EmulatorSer
     requests = emulator.stats()["requests"]
     assert requests[LIST] == 2  # the plan, and the check afterwards
     assert requests[TOKEN] == 1
+
+
+def test_a_check_after_applying_that_cannot_read_the_workspace_says_the_steps_are_done(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """After "Apply complete", a failed read-back ended with a bare error naming a GET
+    (`Error: ... (GET .../calculatedattributes -> 503) (gave up after 2 attempts)`): it
+    did not say that every step had been done and only the check had failed."""
+    directory = write_manifests(tmp_path, [ca("A")])
+    written = False
+
+    def instead(request: Request) -> bytes | None:
+        nonlocal written
+        written = written or (request.method == "POST" and "/calculatedattributes" in request.path)
+        listing = request.method == "GET" and request.path.endswith("/calculatedattributes")
+        return json_error(503, "Service unavailable") if written and listing else None
+
+    with forwarding(emulator.url, instead) as server:
+        env = {**env_for(server.url), "RECONCILER_RETRY_ATTEMPTS": "2"}
+        result = run_cli("apply", directory, "--auto-approve", env=env)
+    assert result.exit_code == 1, result.output
+    assert "Apply complete: 2 done." in result.stdout
+    assert result.stderr.startswith(
+        "Error: every step is done, but reading the workspace back to check it failed: "
+    ), result.stderr
+    assert "503" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "Run `reconciler plan` to check that nothing is left to do."
+    ), result.stderr
+    converge(directory, emulator)
+    assert [item["name"] for item in raw.list()] == ["A"]
 
 
 def test_the_steps_and_the_report_follow_the_plan_on_stdout(tmp_path: Path) -> None:

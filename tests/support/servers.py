@@ -147,3 +147,33 @@ def answering(status: int, message: str, headers: dict[str, str] | None = None) 
         writer.write(json_error(status, message, headers))
 
     return behaviour
+
+
+#: Request headers a forwarding server does not pass on (its HTTP client sets its own),
+#: and answer headers it sets itself.
+_HOP = frozenset(
+    {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
+)
+_OWN = frozenset({"content-length", "transfer-encoding", "content-encoding", "connection"})
+
+
+@contextmanager
+def forwarding(upstream: str, instead: Callable[[Request], bytes | None]) -> Iterator[Server]:
+    """A server that passes every request on to `upstream` (an emulator) and its answer
+    back, except where `instead(request)` gives an answer of its own (nothing is sent on)."""
+    import httpx
+
+    async def behaviour(request: Request, writer: asyncio.StreamWriter) -> None:
+        own = instead(request)
+        if own is not None:
+            writer.write(own)
+            return
+        headers = {k: v for k, v in request.headers.items() if k not in _HOP}
+        answer = await asyncio.to_thread(
+            client.request, request.method, request.path, headers=headers, content=request.body
+        )
+        passed = {k: v for k, v in answer.headers.items() if k.lower() not in _OWN}
+        writer.write(response(answer.status_code, answer.content, passed))
+
+    with httpx.Client(base_url=upstream, timeout=30) as client, running(behaviour) as server:
+        yield server
