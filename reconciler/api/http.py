@@ -22,7 +22,7 @@ import orjson
 from aiolimiter import AsyncLimiter
 
 from reconciler.api.answers import error_for
-from reconciler.api.pacing import NOTICE_AFTER, Pacer
+from reconciler.api.pacing import ALWAYS_SAID, NOTICE_AFTER, Pacer
 from reconciler.api.retrying import (
     UNREACHABLE,
     Deadline,
@@ -49,8 +49,10 @@ __all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "until_stopped"]
 
 log = logging.getLogger("reconciler.http")
 
-#: An answer slower than this is announced while it is awaited.
-SLOW_ANSWER = 10.0
+#: An answer slower than this is announced while it is awaited: the longest a request may
+#: keep the terminal silent (at 10 s, with every worker of an apply waiting on a slow
+#: server, nothing was said for 9 s at a time).
+SLOW_ANSWER = ALWAYS_SAID
 
 
 def shown_url(url: str, path: str = "") -> str:
@@ -98,6 +100,8 @@ class Http:
         #: Requests sent and not answered yet (one waiting to be tried again is not one).
         self.on_the_wire = 0
         self._stopping = asyncio.Event()
+        #: Seconds an answer may keep us waiting before the wait is announced.
+        self.slow_answer = SLOW_ANSWER
 
     async def aclose(self) -> None:
         """Close the connections; the 429s not summed up yet are (`RateNotices.finish`)."""
@@ -175,21 +179,22 @@ class Http:
         return remaining, True
 
     async def _answer(
-        self, sending: Awaitable[httpx.Response], method: str, shown: str, timeout: float
+        self, sending: Awaitable[httpx.Response], request: str, timeout: float
     ) -> httpx.Response | None:
         """The response, or None when none came complete within `timeout` seconds (a
-        hung or trickling server): the whole answer counts, not each read."""
+        hung or trickling server): the whole answer counts, not each read. `request`:
+        how the announcement of a slow answer names it (its purpose, as a retry's does)."""
         task = asyncio.ensure_future(sending)
+        slow = self.slow_answer
         try:
-            done, _ = await asyncio.wait({task}, timeout=min(SLOW_ANSWER, timeout))
-            if not done and timeout > SLOW_ANSWER:  # else its time is up: nothing to announce
+            done, _ = await asyncio.wait({task}, timeout=min(slow, timeout))
+            if not done and timeout > slow:  # else its time is up: nothing to announce
                 log.info(
-                    "waiting for the answer to %s %s, until %s at the latest",
-                    method,
-                    shown,
-                    until(timeout - SLOW_ANSWER),
+                    "waiting for the answer to %s, until %s at the latest",
+                    request,
+                    until(timeout - slow),
                 )
-                done, _ = await asyncio.wait({task}, timeout=timeout - SLOW_ANSWER)
+                done, _ = await asyncio.wait({task}, timeout=timeout - slow)
             return task.result() if done else None
         finally:
             if not task.done():
@@ -205,7 +210,9 @@ class Http:
         body: bytes | None,
         last: ApiError | None = None,
         refusals: int = 0,
+        request: str = "",
     ) -> httpx.Response:
+        """One attempt; `request` names it in announcements (default: method and URL)."""
         least = (last.retry_after or 0.0) if isinstance(last, RateLimited) else 0.0
         waited = await self._pace(shown, refusals, least)
         sent = self._clock()
@@ -219,7 +226,7 @@ class Http:
         sending = self.client.request(method, url, content=body, headers=request_headers)
         self.on_the_wire += 1
         try:
-            response = await self._answer(sending, method, shown, timeout)
+            response = await self._answer(sending, request or f"{method} {shown}", timeout)
         except httpx.TransportError as exc:
             raise self._transport_error(exc, method, shown) from exc
         finally:
@@ -293,7 +300,7 @@ class Http:
             attempt += 1
             try:
                 return await self._send_once(
-                    method, url, shown, headers or {}, body, last, refusals
+                    method, url, shown, headers or {}, body, last, refusals, request
                 )
             except DeadlineExceeded:
                 raise

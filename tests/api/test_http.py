@@ -691,7 +691,7 @@ async def test_a_wait_for_the_local_rate_limit_is_announced_before_it_starts(
 async def test_a_request_timeout_shorter_than_a_slow_answer_announces_no_wait(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """With RECONCILER_REQUEST_TIMEOUT under SLOW_ANSWER (10 s), a request that timed out
+    """With RECONCILER_REQUEST_TIMEOUT under SLOW_ANSWER, a request that timed out
     announced a wait for its answer "until" a time already past, then failed at once."""
 
     async def never(request: httpx.Request) -> httpx.Response:
@@ -703,6 +703,46 @@ async def test_a_request_timeout_shorter_than_a_slow_answer_announces_no_wait(
     with caplog.at_level(logging.INFO, logger="reconciler.http"), pytest.raises(TransportError):
         await http.request("GET", "https://api.example/x", idempotent=True)
     assert [r.getMessage() for r in caplog.records] == []
+
+
+async def test_a_slow_answer_is_announced_naming_the_step_it_is_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Eight creates of an apply waiting on a slow server were announced as eight lines of
+    `waiting for the answer to POST https://.../calculatedattributes`, none saying which
+    CA it was for (a retry's notice says `create "LTV" (POST ...)`)."""
+    announced = asyncio.Event()
+
+    class Heard(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            announced.set()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await announced.wait()  # answers once the wait for it was announced
+        return httpx.Response(200, json=7)
+
+    http = Http(httpx.AsyncClient(transport=httpx.MockTransport(slow)), sleep=Sleeps())
+    http.slow_answer = 0.001
+    heard = Heard(logging.INFO)
+    logging.getLogger("reconciler.http").addHandler(heard)
+    try:
+        with caplog.at_level(logging.INFO, logger="reconciler.http"):
+            await http.request(
+                "POST",
+                "https://api.example/platform/v2/workspaces/1/calculatedattributes",
+                path="/platform/.../calculatedattributes",
+                idempotent=False,
+                purpose='create "LTV"',
+            )
+    finally:
+        logging.getLogger("reconciler.http").removeHandler(heard)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1, said
+    assert re.fullmatch(
+        r'waiting for the answer to create "LTV" \(POST https://api.example/platform/\.\.\./'
+        r"calculatedattributes\), until [-\d ]*\d\d:\d\d:\d\d \S+ at the latest",
+        said[0],
+    ), said[0]
 
 
 async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:
