@@ -60,12 +60,15 @@ class RateNotices:
     """What stderr hears of 429s (every line also at DEBUG, which --debug shows): the first
     retry and hold in full; after that a line at most every SUMMARY_EVERY counting the 429s
     since (the last of them when the client closes: `finish`), and every wait of
-    ALWAYS_SAID or more in full, with when it ends."""
+    ALWAYS_SAID or more in full, with when it ends. 429s whose waits are all too short to
+    say in full (no `Retry-After`: a quarter of a second) are counted from the first: an
+    apply slowed forty-fold by them said not a word of it."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._said = -math.inf  # when the last line of these was said
         self._unsaid = 0  # 429s retried since, not said
+        self._counted_from = -math.inf  # the first of them, when no line was said before
         self._hold_due = True  # the next hold is said: a first retry was just said
 
     def retry(self, wait: float, error: ApiError, doing: str, rate: float | None) -> None:
@@ -74,28 +77,39 @@ class RateNotices:
         quiet = now - self._said >= SUMMARY_EVERY
         first = quiet and (not self._unsaid or math.isinf(self._said))
         if wait >= NOTICE_AFTER and (first or wait >= ALWAYS_SAID):
+            if first and self._unsaid:  # short ones came first: said before this one
+                self._sum_up(now, rate)
             log.info("%s", retry_line(wait, error, doing))
             if first:
                 self._said, self._unsaid, self._hold_due = now, 0, True
             return
         log.debug("%s", retry_line(wait, error, doing))
+        if not self._unsaid and math.isinf(self._said):
+            self._counted_from = now
         self._unsaid += 1
-        if quiet and math.isfinite(self._said):
+        if now - self._since() >= SUMMARY_EVERY:
             self._sum_up(now, rate)
 
     def finish(self) -> None:
         """The client closes: the 429s counted since the last line are summed up now (a
         line a minute at most left those of the last minute unsaid), without the pace,
         which no request follows any more. Nothing if there are none."""
-        if self._unsaid and math.isfinite(self._said):
+        if self._unsaid:
             self._sum_up(self._clock(), None)
+
+    def _since(self) -> float:
+        """Since when the 429s not said yet were counted."""
+        return self._said if math.isfinite(self._said) else self._counted_from
 
     def _sum_up(self, now: float, rate: float | None) -> None:
         pacing = f"; pacing at {pace(rate)}, more often as they succeed" if rate else ""
+        more = " more" if math.isfinite(self._said) else ""
         log.info(
-            "rate limited: %d more 429s in the last %s%s",
+            "rate limited: %d%s 429%s in the last %s%s",
             self._unsaid,
-            duration(now - self._said),
+            more,
+            "" if self._unsaid == 1 else "s",
+            duration(now - self._since()),
             pacing,
         )
         self._said, self._unsaid = now, 0

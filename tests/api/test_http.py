@@ -467,6 +467,50 @@ async def test_the_429s_since_the_last_summary_are_summed_up_when_the_client_clo
     assert caplog.records == []
 
 
+async def test_429s_without_retry_after_are_counted_and_summed_up_though_none_is_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 429 without `Retry-After` waits a quarter of a second, too short to say in full:
+    an apply slowed forty-fold by 30% of such 429s (86 s for 600 steps, 2 s without) said
+    nothing of them at all, and no summary either, since none had been said before."""
+    answers = [("429", ""), ("204", "")] * 300
+    answers.reverse()
+    fake = FakeTime()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status, _ = answers.pop()
+        return httpx.Response(int(status))
+
+    http = Http(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)), sleep=fake.sleep, clock=fake.clock
+    )
+
+    async def run() -> None:
+        for _ in range(300):
+            await http.request("POST", "https://api.example/x", idempotent=False)
+
+    with caplog.at_level(logging.INFO, logger="reconciler.http"):
+        await fake.run(asyncio.ensure_future(run()))
+        await http.aclose()
+    said = [record.getMessage() for record in caplog.records]
+    assert fake.now > 60
+    assert said, "the 429s were never said"
+    assert not any(line.startswith(("retrying", "holding")) for line in said), said
+    found = [
+        re.fullmatch(r"rate limited: (\d+) 429s in the last (\d+) s; pacing at .+", said[0]),
+        *(
+            re.fullmatch(r"rate limited: (\d+) more 429s in the last \d+ s(; .+)?", line)
+            for line in said[1:]
+        ),
+    ]
+    assert all(found), said
+    assert 1 <= len(said) <= fake.now / 60 + 1, said
+    first = found[0]
+    assert first is not None
+    assert int(first[2]) >= 60
+    assert sum(int(line[1]) for line in found if line) == 300  # each counted once
+
+
 def test_the_readme_shows_429s_as_they_are_said() -> None:
     first, hold, summary = output("### Waiting, retries and deadlines", index=1)
     assert re.fullmatch(r"retrying 2/12 POST https://\S+ in 1 s \(at [\d:]+ UTC\): 429 .*", first)
