@@ -17,6 +17,7 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from reconciler.api.client import PlatformClient
+from reconciler.api.http import watching
 from reconciler.errors import (
     ApiError,
     BusinessRuleError,
@@ -135,7 +136,8 @@ class _Runner:
                 if action.action in ("create", "update"):
                     draft = action.body
                 try:
-                    ca_id = await self.step(action, ca_id, draft, outcome)
+                    with watching() as writes:
+                        ca_id = await self.step(action, ca_id, draft, outcome)
                 except ApiError as exc:
                     outcome.status = "failed"
                     outcome.message = exc.message
@@ -144,12 +146,16 @@ class _Runner:
                     self._report(outcome)
                     return
                 except asyncio.CancelledError:
-                    # Ctrl-C or SIGTERM with this step's request on its way: it may have
-                    # been carried out, or not; the next plan reads which.
-                    outcome.status = "failed"
-                    outcome.message = INTERRUPTED_STEP
                     outcome.id = ca_id
-                    self._report(outcome)
+                    if writes.reached:
+                        # Ctrl-C or SIGTERM with this step's write on its way (or answered
+                        # unclearly): it may have been carried out, or not; the next plan
+                        # reads which.
+                        outcome.status = "failed"
+                        outcome.message = INTERRUPTED_STEP
+                        self._report(outcome)
+                    # Else none of its writes can have been carried out (not sent yet, or
+                    # waiting to be tried again after a 429): it stays not started.
                     raise
                 outcome.status = "done"
                 outcome.id = ca_id

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,7 +47,7 @@ from reconciler.errors import (
     until,
 )
 
-__all__ = ["Http", "RetryPolicy", "Stopped", "error_for", "until_stopped"]
+__all__ = ["Http", "RetryPolicy", "Stopped", "Writes", "error_for", "until_stopped", "watching"]
 
 log = logging.getLogger("reconciler.http")
 
@@ -53,6 +55,37 @@ log = logging.getLogger("reconciler.http")
 #: keep the terminal silent (at 10 s, with every worker of an apply waiting on a slow
 #: server, nothing was said for 9 s at a time).
 SLOW_ANSWER = ALWAYS_SAID
+
+
+class Writes:
+    """Whether a request that writes (any but GET and HEAD) was sent, in the task of a
+    `watching` block, in a way that may have reached the server: every attempt counts but
+    one that never left this machine or was answered 429 (not processed)."""
+
+    def __init__(self) -> None:
+        self.reached = False
+
+
+_WRITES: ContextVar[Writes | None] = ContextVar("writes", default=None)
+
+
+@contextmanager
+def watching() -> Iterator[Writes]:
+    """Watch the writes sent in this block by this task (the applier's step: interrupted,
+    whether it may have been carried out)."""
+    writes = Writes()
+    token = _WRITES.set(writes)
+    try:
+        yield writes
+    finally:
+        _WRITES.reset(token)
+
+
+def _reached(method: str) -> None:
+    """A request of `method` may have reached the server (see `Writes`)."""
+    writes = _WRITES.get()
+    if writes is not None and method not in ("GET", "HEAD"):
+        writes.reached = True
 
 
 def shown_url(url: str, path: str = "") -> str:
@@ -228,9 +261,16 @@ class Http:
         try:
             response = await self._answer(sending, request or f"{method} {shown}", timeout)
         except httpx.TransportError as exc:
+            if not never_sent(exc):
+                _reached(method)
             raise self._transport_error(exc, method, shown) from exc
+        except BaseException:  # cancelled on its way (Ctrl-C, SIGTERM)
+            _reached(method)
+            raise
         finally:
             self.on_the_wire -= 1
+        if response is None or response.status_code != 429:
+            _reached(method)
         if response is None:
             if by_deadline:
                 # Sent, with no answer: a write may have taken effect all the same.

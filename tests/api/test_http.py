@@ -7,6 +7,7 @@ servers over loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import math
@@ -24,7 +25,7 @@ from types import ModuleType
 import httpx
 import pytest
 
-from reconciler.api.http import Http, RetryPolicy, Stopped, error_for
+from reconciler.api.http import Http, RetryPolicy, Stopped, error_for, watching
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -787,6 +788,42 @@ async def test_a_slow_answer_is_announced_naming_the_step_it_is_for(
         r"calculatedattributes\), until [-\d ]*\d\d:\d\d:\d\d \S+ at the latest",
         said[0],
     ), said[0]
+
+
+@pytest.mark.parametrize(
+    ("method", "answers", "reached"),
+    [
+        ("POST", ["429", "204"], True),  # carried out, the second time
+        ("POST", ["429", "429"], False),  # refused: not processed
+        ("POST", ["refused", "refused"], False),  # never left this machine
+        ("POST", ["500"], True),  # may have taken effect
+        ("POST", ["dropped"], True),  # lost on its way back
+        ("DELETE", ["503", "503"], True),
+        ("GET", ["500", "204"], False),  # reads change nothing
+    ],
+)
+async def test_a_step_s_writes_are_watched_for_any_that_may_have_reached_the_server(
+    method: str, answers: list[str], reached: bool
+) -> None:
+    """What the applier reads when Ctrl-C interrupts a step: before, any step cut off was
+    "interrupted on its way: it may or may not have been carried out", also one waiting
+    to be tried again after a 429."""
+    left = list(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        kind = left.pop(0)
+        if kind == "refused":
+            raise httpx.ConnectError("All connection attempts failed", request=request)
+        if kind == "dropped":
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(int(kind), headers={"retry-after": "0"})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=len(answers)), sleep=Sleeps())
+    with watching() as writes, contextlib.suppress(ApiError):
+        await http.request(method, "http://127.0.0.1:9/x", idempotent=method != "POST")
+    assert writes.reached is reached
+    assert not left
 
 
 async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import re
 import shutil
 import signal
@@ -669,6 +670,51 @@ def test_ctrl_c_mid_apply_prints_the_report_on_every_python(
     assert "  ✗ 1 failed (each printed above as it ended)" in result.stdout
     assert result.stderr == "Error: interrupted; re-run the same command to continue\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _CtrlCOnRetry(logging.Handler):
+    """Presses Ctrl-C as the retry of `step` is announced: the step then waits for its
+    turn after the 429, its create refused and not yet sent again."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(logging.INFO)
+        self.step = step
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(f"retrying 2/12 {self.step} "):
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_while_a_step_waits_after_a_429_leaves_it_not_started(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """Ctrl-C while B's create waited to be tried again after a 429 (which the server did
+    not process) reported it as failed, "interrupted on its way: it may or may not have
+    been carried out", when nothing of it had been: it is not started."""
+    directory = write_manifests(tmp_path, [ca("A"), ca("B")])
+
+    def instead(request: Request) -> bytes | None:
+        creating_b = request.method == "POST" and b'"name":"B"' in request.body
+        if not creating_b:
+            return None
+        return json_error(429, "You have exceeded your provisioned limit.", {"retry-after": "30"})
+
+    pressing = _CtrlCOnRetry('create "B"')
+    logging.getLogger("reconciler.http").addHandler(pressing)
+    try:
+        with forwarding(emulator.url, instead) as server:
+            env = env_for(server.url)
+            result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1", env=env)
+    finally:
+        logging.getLogger("reconciler.http").removeHandler(pressing)
+    assert result.exit_code == 130, result.output
+    assert "Apply stopped: 2 done, 0 failed, 2 not started." in result.stdout
+    assert '✗ create "B"' not in result.stdout
+    assert "may or may not" not in result.stdout
+    assert '\n  "B": not started\n' in result.stdout
+    assert result.stderr.endswith("Error: interrupted; re-run the same command to continue\n")
+    converge(directory, emulator)
+    assert sorted(item["name"] for item in raw.list()) == ["A", "B"]
 
 
 class _CutByTheDeadline(_NeverCalculated):
