@@ -236,7 +236,7 @@ class Pacer:
                     if wait <= 0:
                         break
                     if not self.deadline.allows(wait) and self.paused_by is not None:
-                        raise beyond_deadline(self.deadline, wait, shown, self.paused_by)
+                        raise beyond_deadline(self.deadline, wait, shown, self.paused_by, held=True)
                     self._announce(now, wait)
                     waited = True
                     waiter.wake.clear()

@@ -204,16 +204,24 @@ class Deadline:
 
 
 def beyond_deadline(
-    deadline: Deadline, wait: float, shown: str, error: ApiError
+    deadline: Deadline, wait: float, shown: str, error: ApiError, *, held: bool = False
 ) -> DeadlineExceeded:
     """The error for a wait of `wait` seconds before retrying `shown` that the deadline
-    does not allow: what was asked, what is left, and the last answer."""
+    does not allow: what was asked, what is left, and the last answer. `held`: the wait
+    is for a turn after a 429 that may have answered another request (`error`), which is
+    then quoted as that, not as this request's own answer."""
     remaining = deadline.remaining()
     server_asked = error.retry_after
     if server_asked is not None:
         asked = f"the server asked to wait {duration(server_asked)} (Retry-After)"
     else:
         asked = f"the next attempt is due in {duration(wait)}"
+    last = "The last answer"
+    if held:
+        asked = f"its turn after a 429 is due in {duration(wait)}" + (
+            f": {asked}" if server_asked is not None else ""
+        )
+        last = "The 429 that holds requests"
     if remaining is None:
         limit = "longer than reconciler waits for a server; try again later"
     else:
@@ -222,7 +230,7 @@ def beyond_deadline(
             f"{duration(deadline.seconds or 0)}, RECONCILER_DEADLINE)"
         )
     return DeadlineExceeded(
-        f"gave up on {shown}: {asked}, {limit}. The last answer: {error.message}",
+        f"gave up on {shown}: {asked}, {limit}. {last}: {error.message}",
         status=error.status,
     )
 

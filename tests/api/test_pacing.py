@@ -158,6 +158,26 @@ async def test_a_turn_beyond_the_deadline_fails_at_once_naming_the_retry_after()
     assert pacer.estimate(0) == 30.0  # what the refused request itself is told
 
 
+async def test_a_turn_beyond_the_deadline_quotes_the_429_as_the_one_that_holds_requests() -> None:
+    """A create that had never been refused, held in line near the deadline, failed with
+    "The last answer: rate limited (POST .../57/activation -> 429)": another request's
+    429, given as this request's own answer."""
+    time = FakeTime()
+    pacer = paced(time, deadline=10.0)
+    other = RateLimited(
+        "rate limited", status=429, method="POST", path=".../57/activation", retry_after=30.0
+    )
+    pacer.refused(0.0, other, 0.25)
+    with pytest.raises(DeadlineExceeded) as caught:
+        await pacer.turn(0, SHOWN)
+    said = caught.value.message
+    assert "its turn after a 429 is due in 30 s: the server asked to wait 30 s" in said, said
+    assert "The last answer" not in said, said
+    assert said.endswith(
+        "The 429 that holds requests: rate limited (POST .../57/activation -> 429)"
+    ), said
+
+
 class TokenBucket:
     """A server that takes `rate` requests a second, in bursts of up to a second's worth,
     and answers the rest 429 with the whole seconds until there is room (the emulator)."""
