@@ -275,9 +275,12 @@ class Http:
             if by_deadline:
                 # Sent, with no answer: a write may have taken effect all the same.
                 landed = "" if method == "GET" else "; the server may have acted on it all the same"
+                before = f". The last answer: {last.message}" if last is not None else ""
                 raise DeadlineExceeded(
                     f"gave up on {shown}: no answer before this command's deadline "
                     f"({duration(self.policy.deadline or 0)}, RECONCILER_DEADLINE){landed}"
+                    f"{before}",
+                    status=last.status if last is not None else None,
                 )
             raise TransportError(
                 f"no complete answer within {duration(timeout)} (RECONCILER_REQUEST_TIMEOUT)",

@@ -826,6 +826,32 @@ async def test_a_step_s_writes_are_watched_for_any_that_may_have_reached_the_ser
     assert not left
 
 
+async def test_an_attempt_the_deadline_cuts_short_keeps_the_last_answer() -> None:
+    """The last attempt before the deadline, sent with a moment left and unanswered in it,
+    ended "no answer before this command's deadline" alone: the 503s the server had
+    answered until then were gone from the message (test_waiting's endless 503s, on a
+    loaded machine)."""
+    answers = ["503"]
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if answers:
+            answers.pop()
+            return httpx.Response(503, text="Service unavailable")
+        await asyncio.Event().wait()  # the next attempt: no answer before the deadline
+        raise AssertionError("unreachable")
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    http = Http(client, policy=RetryPolicy(attempts=5, deadline=1.0), sleep=Sleeps())
+    with pytest.raises(DeadlineExceeded) as caught:
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    said = caught.value.message
+    assert "no answer before this command's deadline" in said, said
+    assert said.endswith(
+        "The last answer: server error (GET https://api.example/x -> 503): Service unavailable"
+    ), said
+    assert caught.value.status == 503
+
+
 async def test_a_deadline_passed_during_a_wait_keeps_the_last_answer() -> None:
     # On a loaded machine a backoff can end after the deadline although it was asked to
     # end before: the message still says what the server last answered.
