@@ -390,10 +390,25 @@ async def _run_plan(
         # As every other command's stop says it: in a CI log, SIGTERM is the runner
         # cancelling the job (or its time-out), not someone's Ctrl-C.
         by = " by SIGTERM" if Signals.terminated else ""
-        raise Interrupted(f"interrupted{by}; re-run the same command to continue")
+        raise Interrupted(f"interrupted{by}; {_continuing(report, options, plan)}")
     if not report.ok:
         raise failure_error(report, options.fmt)
     return report
+
+
+def _continuing(report: ApplyReport, options: ApplyOptions, plan: Plan) -> str:
+    """How to continue an interrupted apply. A saved plan partly applied is stale: run
+    again, it was refused ("plan is stale: "A" now exists"), where the advice had been to
+    re-run the same command."""
+    touched = report.count("done") or report.count("failed")
+    if options.plan_file is None or not touched:
+        return "re-run the same command to continue"
+    seeds = " with the same --seeds" if plan.seeds is not None else ""
+    return (
+        f"{printable(str(options.plan_file))} is now partly applied, and stale: to continue, "
+        f"make a new plan (`reconciler plan --out FILE`{seeds}) and apply that, or run "
+        f"`reconciler apply`{seeds} on the manifests"
+    )
 
 
 def _write_report(report: ApplyReport, output: Output) -> None:

@@ -10,6 +10,8 @@ import logging
 import re
 import shutil
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -685,6 +687,54 @@ class _CtrlCOnRetry(logging.Handler):
             signal.raise_signal(signal.SIGINT)
 
 
+def _refusing_b(request: Request) -> bytes | None:
+    """B's create answered 429 (Retry-After: 30 s); the rest passed on."""
+    if request.method != "POST" or b'"name":"B"' not in request.body:
+        return None
+    return json_error(429, "You have exceeded your provisioned limit.", {"retry-after": "30"})
+
+
+@contextmanager
+def _refused_at_b(emulator: EmulatorServer) -> Iterator[dict[str, str]]:
+    """The environment of a CLI run through a server that answers B's create 429 and
+    passes the rest on to `emulator`; Ctrl-C is pressed while B's create waits to be
+    tried again."""
+    pressing = _CtrlCOnRetry('create "B"')
+    logging.getLogger("reconciler.http").addHandler(pressing)
+    try:
+        with forwarding(emulator.url, _refusing_b) as server:
+            yield env_for(server.url)
+    finally:
+        logging.getLogger("reconciler.http").removeHandler(pressing)
+
+
+def test_an_interrupted_saved_plan_is_not_advised_to_be_applied_again(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`apply --plan FILE` interrupted said "re-run the same command to continue", which
+    then refused: "plan is stale: "A" now exists". It says to make a new plan."""
+    directory = write_manifests(tmp_path, [ca("A"), ca("B")])
+    saved = tmp_path / "plan.json"
+    with _refused_at_b(emulator) as env:
+        assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+        result = run_cli("apply", "--plan", saved, "--concurrency", "1", env=env)
+        assert result.exit_code == 130, result.output
+        assert "Apply stopped: 2 done, 0 failed, 2 not started." in result.stdout
+        assert result.stderr.endswith(
+            f"Error: interrupted; {saved} is now partly applied, and stale: to continue, make "
+            "a new plan (`reconciler plan --out FILE`) and apply that, or run `reconciler "
+            "apply` on the manifests\n"
+        ), result.stderr
+        again = run_cli("apply", "--plan", saved, env=env)  # as the advice was
+        assert again.exit_code == 1
+        assert "plan is stale" in again.stderr
+    env = env_for(emulator.url)
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    assert run_cli("apply", "--plan", saved, env=env).exit_code == 0
+    converge(directory, emulator)
+    assert sorted(item["name"] for item in raw.list()) == ["A", "B"]
+
+
 def test_ctrl_c_while_a_step_waits_after_a_429_leaves_it_not_started(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
@@ -692,21 +742,8 @@ def test_ctrl_c_while_a_step_waits_after_a_429_leaves_it_not_started(
     not process) reported it as failed, "interrupted on its way: it may or may not have
     been carried out", when nothing of it had been: it is not started."""
     directory = write_manifests(tmp_path, [ca("A"), ca("B")])
-
-    def instead(request: Request) -> bytes | None:
-        creating_b = request.method == "POST" and b'"name":"B"' in request.body
-        if not creating_b:
-            return None
-        return json_error(429, "You have exceeded your provisioned limit.", {"retry-after": "30"})
-
-    pressing = _CtrlCOnRetry('create "B"')
-    logging.getLogger("reconciler.http").addHandler(pressing)
-    try:
-        with forwarding(emulator.url, instead) as server:
-            env = env_for(server.url)
-            result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1", env=env)
-    finally:
-        logging.getLogger("reconciler.http").removeHandler(pressing)
+    with _refused_at_b(emulator) as env:
+        result = run_cli("apply", directory, "--auto-approve", "--concurrency", "1", env=env)
     assert result.exit_code == 130, result.output
     assert "Apply stopped: 2 done, 0 failed, 2 not started." in result.stdout
     assert '✗ create "B"' not in result.stdout
