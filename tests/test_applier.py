@@ -326,7 +326,8 @@ async def test_a_create_that_never_left_this_machine_fails_as_itself_unlooked_fo
         # Cut off once sent: it may have been carried out (not retried: a create).
         pytest.param(
             [_hung_up],
-            f"connection failed (RemoteProtocolError) (POST {SHOWN}): Server ",
+            f"the connection was lost before the answer came (RemoteProtocolError) (POST {SHOWN}): "
+            "Server ",
             id="hung-up-once-sent",
         ),
         # A 503 reached the server, then the server was gone.

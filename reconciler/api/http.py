@@ -32,6 +32,7 @@ from reconciler.api.retrying import (
     attempts_for,
     backoff,
     beyond_deadline,
+    failed_how,
     kind_of,
     never_sent,
     retry_line,
@@ -301,13 +302,7 @@ class Http:
     ) -> TransportError:
         parts = urlsplit(shown)
         kind = kind_of(exc, parts.hostname or "")
-        what = UNREACHABLE.get(kind)
-        if what is None:
-            what = (
-                f"timed out ({type(exc).__name__})"
-                if isinstance(exc, httpx.TimeoutException)
-                else f"connection failed ({type(exc).__name__})"
-            )
+        what = UNREACHABLE.get(kind) or failed_how(exc)
         if kind != "proxy" and f"{parts.scheme}://{parts.netloc}" in self.proxied:
             what += " (through the proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names)"
         detail = self.redact(str(exc)) if str(exc) else ""

@@ -246,6 +246,32 @@ UNREACHABLE = {
 }
 
 
+#: What a connection that ended before the whole answer came is called: the request was
+#: sent, or was being sent, so the server may have acted on it (a refused connection, which
+#: certainly did not reach it, is `UNREACHABLE`'s "the connection was refused").
+LOST = "the connection was lost before the answer came"
+#: What httpx's RemoteProtocolError says when the server closed the connection (h11 and
+#: httpcore): other texts of that error are an answer that broke the protocol.
+_CLOSED = ("disconnected", "closed")
+
+
+def failed_how(exc: httpx.TransportError) -> str:
+    """What went wrong with a request that reached no refusal of `UNREACHABLE`, in words,
+    the error's type after them: `timed out (ReadTimeout)`, `the connection was lost
+    before the answer came (ReadError)`, `the answer broke the HTTP protocol
+    (RemoteProtocolError)`, else `connection failed (...)`."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({name})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if any(word in str(exc).lower() for word in _CLOSED):
+            return f"{LOST} ({name})"
+        return f"the answer broke the HTTP protocol ({name})"
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return f"{LOST} ({name})"
+    return f"connection failed ({name})"
+
+
 def retry_line(wait: float, error: ApiError, doing: str) -> str:
     """`retrying 2/12 GET ... in 4 s (at 14:03:07 UTC): 503 ...`: a retry as announced."""
     return f"{doing} in {duration(wait)} (at {until(wait)}): {reason(error)}"

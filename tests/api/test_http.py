@@ -672,6 +672,59 @@ async def test_a_retry_notice_names_what_the_request_is_for(
     assert said[0].startswith("retrying 2/3 POST https://api.example/x in "), said
 
 
+def _reset(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadError("", request=request)
+
+
+def _garbled(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("illegal status line: bytearray(b'HTTP/1.1 2OO')")
+
+
+@pytest.mark.parametrize(
+    ("answer", "failed", "said"),
+    [
+        # A reset mid-answer (httpx says nothing more): once just `connection failed`.
+        (
+            _reset,
+            "the connection was lost before the answer came (ReadError)",
+            "the connection was lost before the answer came",
+        ),
+        (
+            _hung_up,
+            "the connection was lost before the answer came (RemoteProtocolError)",
+            "the connection was lost before the answer came: Server disconnected without "
+            "sending a response.",
+        ),
+        (
+            _garbled,
+            "the answer broke the HTTP protocol (RemoteProtocolError)",
+            "the answer broke the HTTP protocol: illegal status line: bytearray(b'HTTP/1.1 2OO')",
+        ),
+        # Refused, the request certainly never reached the server: said apart from lost.
+        (
+            _refused,
+            "the connection was refused",
+            "the connection was refused: All connection attempts failed",
+        ),
+    ],
+)
+async def test_a_connection_lost_mid_answer_says_so_apart_from_a_refused_one(
+    answer: Answer, failed: str, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The retry notice and the final error say what became of the connection: a reset
+    after the request went out read `connection failed`, as if it had never connected."""
+    http, _ = _in_order([answer])
+    with (
+        caplog.at_level(logging.DEBUG, logger="reconciler.http"),
+        pytest.raises(ApiError) as caught,
+    ):
+        await http.request("GET", "https://api.example/x", idempotent=True)
+    assert caught.value.message.startswith(f"{failed} (GET https://api.example/x)")
+    notices = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert notices, caplog.text
+    assert all(notice.split("): ", 1)[1] == said for notice in notices), notices
+
+
 async def test_ambiguous_write_failures_are_not_repeated(start_emulator: StartEmulator) -> None:
     """Within one create call, every POST but the last drew a 503 or 429 (never processed):
     after a 500, a dropped connection or commit-then-500 the client stops and says so."""

@@ -148,7 +148,7 @@ def test_a_create_on_its_way_when_the_server_went_is_looked_for_and_both_failure
             "after 4 attempts)"
         )
         line = failed_line(stdout)
-    assert line.startswith('✗ create "B": connection failed ('), line
+    assert line.startswith('✗ create "B": the connection was lost before the answer came ('), line
     assert f"(POST {proxy.url}{COLLECTION})" in line
     assert line.endswith(looked_up), line
     # The create was carried out: the CA exists once, and the next apply takes it as it is.
