@@ -17,7 +17,7 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from reconciler.api.client import PlatformClient
-from reconciler.api.http import watching
+from reconciler.api.http import checking, watching
 from reconciler.errors import (
     ApiError,
     BusinessRuleError,
@@ -55,10 +55,13 @@ def _purpose(action: Action) -> str:
 
 async def _checked(error: ApiError, check: Awaitable[T], failing: str) -> T:
     """What `check` reads to learn whether `error`'s write took effect (or to adopt what
-    it finds); when `check` fails too, `error` itself (the step's own failure, its request
-    named) saying that `failing` failed as well, with that request named too."""
+    it finds), each of its requests given every attempt of the retry policy (`checking`:
+    given up, it would fail a step that was probably carried out); when `check` fails
+    too, `error` itself (the step's own failure, its request named) saying that `failing`
+    failed as well, with that request named too."""
     try:
-        return await check
+        with checking():
+            return await check
     except ApiError as failed:
         error.message += f"; {failing} failed too: {failed.message}"
         error.args = (error.message,)

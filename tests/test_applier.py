@@ -351,16 +351,18 @@ async def test_a_create_that_may_have_landed_is_looked_up_and_both_failures_are_
         report = await _applied(_create_and_activate_a(), _server(seen, *create, _refused))
     failed = report.outcomes[0]
     assert failed.status == "failed"
-    assert seen[-3:] == [f"GET {COLLECTION}"] * 3  # the look-up, tried as a read is
+    # The look-up, a check after a lost answer, gets every attempt of the policy (another
+    # host's refusal alone gets three): the server was reached a moment ago.
+    assert seen[-12:] == [f"GET {COLLECTION}"] * 12
     assert failed.message.startswith(create_said), failed.message
     assert (
         f"; looking it up by name failed too: the connection was refused (GET {SHOWN}): All "
-        "connection attempts failed (gave up after 3 attempts)"
+        "connection attempts failed (gave up after 12 attempts)"
     ) in failed.message
     assert failed.message.count("GET") == 1
     assert _retries(caplog)[-2:] == [
-        f'retrying 2/3 look up "A" by name (GET {SHOWN})',
-        f'retrying 3/3 look up "A" by name (GET {SHOWN})',
+        f'retrying 11/12 look up "A" by name (GET {SHOWN})',
+        f'retrying 12/12 look up "A" by name (GET {SHOWN})',
     ]
 
 
@@ -374,3 +376,50 @@ async def test_an_activation_that_never_left_this_machine_is_not_read_back() -> 
     assert seen == [f"POST {COLLECTION}"] + [f"POST {COLLECTION}/7/activation"] * 3
     assert activate.message.startswith(f"the connection was refused (POST {SHOWN}/7/activation)")
     assert "GET" not in activate.message
+
+
+async def test_checks_after_lost_answers_that_time_out_are_tried_as_often_as_any_retry(
+    emulator: EmulatorServer, raw: RawApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The create and the activation are each carried out, their answers lost to a timeout;
+    the look-up by name and the read-back then time out twice each before answering. A
+    timed-out read had two attempts (a hung server's second chance), so the look-up failed
+    the step, and the apply, though the CA was there, created once, as planned."""
+    plan = _create_and_activate_a()
+    ids: list[int] = []
+    slow = {"GET": 2}  # the look-up's and the read-back's timeouts still to come
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "t" * 20, "expires_in": 3600})
+        if request.method == "POST":
+            if path.endswith("/activation"):
+                raw.activate(ids[0])
+                slow["GET"] = 2
+            else:
+                ids.append(raw.create("A", SESSIONS))
+            raise httpx.ReadTimeout("timed out", request=request)  # carried out, unanswered
+        if slow["GET"]:
+            slow["GET"] -= 1
+            raise httpx.ReadTimeout("timed out", request=request)
+        if path.endswith("/calculatedattributes"):
+            return httpx.Response(200, json=[raw.get(ids[0])])
+        return httpx.Response(200, json=raw.get(ids[0]))
+
+    with caplog.at_level(logging.DEBUG, logger="reconciler.http"):
+        report = await _applied(plan, answer)
+    assert report.ok, report.to_json()
+    assert report.outcomes[0].adopted_because == "lost_answer"
+    assert len(ids) == 1  # created once: nothing is created twice
+    assert _retries(caplog) == [
+        f'retrying 2/12 look up "A" by name (GET {SHOWN})',
+        f'retrying 3/12 look up "A" by name (GET {SHOWN})',
+        f'retrying 2/12 read "A" back (GET {SHOWN}/{ids[0]})',
+        f'retrying 3/12 read "A" back (GET {SHOWN}/{ids[0]})',
+    ]
+    # Apply, then plan is empty: the CA is active as planned, and only once.
+    live = RawLive(raw).all()
+    assert [found.name for found in live] == ["A"]
+    desired = [CalculatedAttribute.model_validate(ca("A"))]
+    assert planner.plan(desired, live, planner.PlanOptions(workspace_id=WORKSPACE)).empty

@@ -48,7 +48,16 @@ from reconciler.errors import (
     until,
 )
 
-__all__ = ["Http", "RetryPolicy", "Stopped", "Writes", "error_for", "until_stopped", "watching"]
+__all__ = [
+    "Http",
+    "RetryPolicy",
+    "Stopped",
+    "Writes",
+    "checking",
+    "error_for",
+    "until_stopped",
+    "watching",
+]
 
 log = logging.getLogger("reconciler.http")
 
@@ -80,6 +89,21 @@ def watching() -> Iterator[Writes]:
         yield writes
     finally:
         _WRITES.reset(token)
+
+
+_CHECKING: ContextVar[bool] = ContextVar("checking", default=False)
+
+
+@contextmanager
+def checking() -> Iterator[None]:
+    """The requests of this block (in this task) check whether a write whose answer was
+    lost took effect: each gets every attempt of the policy (`retrying.attempts_for`),
+    within the deadline and announced as any retry."""
+    token = _CHECKING.set(True)
+    try:
+        yield
+    finally:
+        _CHECKING.reset(token)
 
 
 def _reached(method: str) -> None:
@@ -377,7 +401,7 @@ class Http:
         or re-raise `error` when there is none. After a 429 the wait is the pacer's
         (announced here, waited in `_pace`)."""
         kind = kind_of(error, urlsplit(shown).hostname or "")
-        allowed = attempts_for(kind, idempotent, self.policy)
+        allowed = attempts_for(kind, idempotent, self.policy, checking=_CHECKING.get())
         if attempt >= allowed:
             if attempt > 1:
                 error.message += f" (gave up after {attempt} attempts)"

@@ -145,11 +145,20 @@ def never_sent(error: BaseException) -> bool:
     return any(isinstance(c, (ConnectionRefusedError, socket.gaierror)) for c in causes)
 
 
-def attempts_for(kind: str, idempotent: bool, policy: RetryPolicy) -> int:
-    """How many attempts a request may make in all when it fails this way."""
+def attempts_for(
+    kind: str, idempotent: bool, policy: RetryPolicy, *, checking: bool = False
+) -> int:
+    """How many attempts a request may make in all when it fails this way. `checking`: the
+    request checks whether a write whose answer was lost took effect (the applier's look-up
+    by name, its read-back of a CA): every failure retried at all then gets the policy's
+    attempts, not a kind's fewer (a hung server's second chance, a refusal's third): the
+    write reached the server a moment ago, and a check given up fails a step that was
+    probably carried out, and the apply with it."""
     rule = RULES[kind]
     if rule.retried == "never" or (rule.retried == "idempotent" and not idempotent):
         return 1
+    if checking:
+        return policy.attempts
     return min(policy.attempts, rule.attempts or policy.attempts)
 
 

@@ -143,6 +143,33 @@ def test_a_timeout_gets_one_second_chance_and_only_when_idempotent() -> None:
     assert attempts_for("timeout", True, RetryPolicy(attempts=1)) == 1
 
 
+@pytest.mark.parametrize(
+    ("kind", "alone", "checking"),
+    [
+        ("timeout", 2, 12),  # a hung server's second chance is not a check's limit
+        ("refused", 3, 12),  # the write reached this host a moment ago
+        ("connect timeout", 3, 12),
+        ("proxy", 3, 12),
+        ("dropped", 12, 12),
+        ("throttled", 12, 12),
+        ("server error", 12, 12),
+        ("refused here", 12, 12),
+        ("unresolved", 1, 1),  # what retrying cannot fix stays unretried
+        ("tls", 1, 1),
+        ("refusal", 1, 1),
+    ],
+)
+def test_a_check_after_a_lost_answer_gets_every_attempt_of_the_policy(
+    kind: str, alone: int, checking: int
+) -> None:
+    """The applier's look-up by name after a lost create, and its read-back after a lost
+    activation, decide between writing again and not: given up after a timed-out read's
+    two attempts, they failed an apply that would have converged."""
+    assert attempts_for(kind, True, POLICY) == alone
+    assert attempts_for(kind, True, POLICY, checking=True) == checking
+    assert attempts_for(kind, True, RetryPolicy(attempts=4), checking=True) == min(checking, 4)
+
+
 def test_waits_are_full_jitter_under_a_doubling_cap() -> None:
     rng = random.Random(5)
     error = ServerError("x", status=503)
