@@ -199,6 +199,11 @@ async def test_a_create_whose_answer_was_lost_is_adopted_as_a_lost_answer(
         "(adopted: it existed after a lost answer)"
     )
     assert report.to_json()["actions"][0]["adopted"] == "lost_answer"
+    # The summary counts what the step said on its own line, as the JSON report does.
+    assert str(render.report_text(report)[0]) == (
+        "Apply complete: 2 done (adopted: 1 after a lost answer)."
+    )
+    assert report.to_json()["adopted"] == {"lost_answer": 1, "name_taken": 0}
 
 
 async def test_an_activation_lost_again_and_again_waits_longer_between_tries(

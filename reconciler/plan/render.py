@@ -289,6 +289,21 @@ ADOPTED_NOTES = {
 }
 
 
+#: How the report's first line counts the creates that adopted the CA of their name, by
+#: why, in the words of their steps' notes (`ADOPTED_NOTES`).
+ADOPTED_COUNTS = {
+    "lost_answer": "{} after a lost answer",
+    "name_taken": "{} whose name was taken since the plan",
+}
+
+
+def _adoptions(report: ApplyReport) -> str:
+    """` (adopted: 33 after a lost answer)` after the done steps' count, or nothing: each
+    adopted create said so on its own line, and a long apply's summary did not."""
+    counts = [ADOPTED_COUNTS[why].format(n) for why, n in report.adopted().items() if n]
+    return f" (adopted: {', '.join(counts)})" if counts else ""
+
+
 def _dropped_note(paths: list[str]) -> str:
     """What a create that adopted a CA holding fields the models do not know says of them
     (in the words of the plan's warning, `planner.drops_fields`)."""
@@ -386,12 +401,14 @@ def report_text(report: ApplyReport) -> list[Text]:
     counted and the first not started, then how far each CA got (`--format json` has every
     step and every CA)."""
     done, failed, waiting = (report.count(s) for s in ("done", "failed", "not_started"))
+    adopted = _adoptions(report)
     if report.ok:
-        complete = [Text(f"Apply complete: {done} done.", style="bold green")]
+        complete = [Text(f"Apply complete: {done} done{adopted}.", style="bold green")]
         return complete + (_per_ca(report) if report.seeded else [])
     lines = [
         Text(
-            f"Apply stopped: {done} done, {failed} failed, {waiting} not started.", style="bold red"
+            f"Apply stopped: {done} done{adopted}, {failed} failed, {waiting} not started.",
+            style="bold red",
         )
     ]
     lines += _stopped_steps(report)

@@ -17,6 +17,9 @@ REPORT_FORMAT_VERSION = 1
 
 Status = Literal["done", "failed", "not_started"]
 STATUSES: tuple[Status, ...] = ("done", "failed", "not_started")
+#: Why a create adopted the CA of its name (`ActionOutcome.adopted_because`).
+Adoption = Literal["lost_answer", "name_taken"]
+ADOPTIONS: tuple[Adoption, ...] = ("lost_answer", "name_taken")
 
 
 @dataclass
@@ -56,7 +59,7 @@ class ActionOutcome:
         return found
 
     @property
-    def adopted_because(self) -> str | None:
+    def adopted_because(self) -> Adoption | None:
         """Why a create took over the CA of its name instead of making one (None: it made
         it, or it did not run): its own answer was lost, or the name was taken since."""
         if not self.adopted:
@@ -127,6 +130,12 @@ class ApplyReport:
     def count(self, status: Status) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
+    def adopted(self) -> dict[Adoption, int]:
+        """How many done creates adopted the CA of their name instead of making it, by why
+        (every reason, 0 too): what their steps said one by one, summed up."""
+        reasons = [o.adopted_because for o in self.outcomes if o.status == "done"]
+        return {why: reasons.count(why) for why in ADOPTIONS}
+
     @property
     def ok(self) -> bool:
         return all(outcome.status == "done" for outcome in self.outcomes)
@@ -150,5 +159,6 @@ class ApplyReport:
             "summary": {s: self.count(s) for s in STATUSES},
             "actions": [outcome.to_json() for outcome in self.outcomes],
             "cas": [progress.to_json() for progress in self.cas()],
+            "adopted": self.adopted(),
             "interrupted": self.interrupted,
         }

@@ -41,7 +41,7 @@ _KINDS = ["create", "update", "discard_draft", "activate", "delete", "seed"]
 REPORT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["format_version", "status", "summary", "actions", "cas", "interrupted"],
+    "required": ["format_version", "status", "summary", "actions", "cas", "adopted", "interrupted"],
     "properties": {
         "format_version": {"const": 1},
         "status": {"enum": ["ok", "failed"]},
@@ -111,6 +111,14 @@ REPORT_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "adopted": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["lost_answer", "name_taken"],
+            "properties": {
+                key: {"type": "integer", "minimum": 0} for key in ("lost_answer", "name_taken")
+            },
+        },
         "interrupted": {"type": "boolean"},
     },
 }
@@ -130,6 +138,7 @@ def test_the_report_of_a_complete_apply_is_the_documented_one(tmp_path: Path) ->
     report = report_of(applied)
     assert report["status"] == "ok"
     assert report["summary"] == {"done": 3, "failed": 0, "not_started": 0}
+    assert report["adopted"] == {"lost_answer": 0, "name_taken": 0}
     assert [(c["name"], c["reached"]) for c in report["cas"]] == [
         ("A", ["drafted", "activated"]),
         ("B", ["drafted"]),

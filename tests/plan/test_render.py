@@ -14,7 +14,7 @@ from rich.text import Text
 from reconciler import console
 from reconciler.console import Output
 from reconciler.plan import markdown, render
-from reconciler.plan.report import ActionOutcome
+from reconciler.plan.report import ActionOutcome, ApplyReport
 from reconciler.plan.value import Action, Change, DraftNote, Plan, summarize
 
 
@@ -440,3 +440,29 @@ def test_a_stopped_apply_report_counts_the_done_steps_and_names_the_first_not_st
     document = report.to_json()
     assert len(document["actions"]) == 120
     assert len(document["cas"]) == 60
+
+
+def test_the_report_s_first_line_counts_the_creates_that_adopted_their_ca() -> None:
+    """`Apply complete: 600 done.` said nothing of the creates that adopted the CA of their
+    name, though each step said so on its own line: the count, by why, in their words."""
+    outcomes: list[ActionOutcome] = []
+    for n in range(6):
+        create = Action(action="create", name=f"CA {n}")
+        outcome = ActionOutcome(create, status="done", id=n, adopted=n < 3, taken=n == 2)
+        outcomes.append(outcome)
+    report = ApplyReport(outcomes=outcomes)
+    assert str(render.report_text(report)[0]) == (
+        "Apply complete: 6 done (adopted: 2 after a lost answer, 1 whose name was taken since "
+        "the plan)."
+    )
+    assert report.to_json()["adopted"] == {"lost_answer": 2, "name_taken": 1}
+    outcomes[5].status = "failed"  # stopped: counted among the done steps
+    outcomes[4].status = "not_started"
+    assert str(render.report_text(report)[0]) == (
+        "Apply stopped: 4 done (adopted: 2 after a lost answer, 1 whose name was taken since "
+        "the plan), 1 failed, 1 not started."
+    )
+    for outcome in outcomes:
+        outcome.adopted = False
+    assert str(render.report_text(report)[0]) == "Apply stopped: 4 done, 1 failed, 1 not started."
+    assert report.to_json()["adopted"] == {"lost_answer": 0, "name_taken": 0}
