@@ -1,7 +1,8 @@
 """Seeding, step 0: what the manifests say each CA accepts as seeds.
 
 Maps CA names to their calculation type, cutoff date and time period; says which CAs
-should not be seeded as declared (rolling windows, no cutoff) so the command can warn.
+should not be seeded as declared (rolling windows) so the command can warn, and which cannot
+be seeded at all (no cutoff) so it can refuse them once.
 """
 
 from __future__ import annotations
@@ -42,13 +43,21 @@ class SeedTarget:
                 'mParticle calls seeding it "not supported": it takes the seeds, but seeded '
                 "values never leave the window, so this CA will overstate for as long as it exists"
             )
-        if self.cutoff is None:
-            return (
-                f"CA {quoted(self.name)} ({self.where}) has no seeding.cutoff_date in its "
-                "manifest: each record must give cutoff_date, and the server only accepts seeds "
-                "for a CA declared with seeding"
-            )
         return None
+
+    @property
+    def unseedable(self) -> str | None:
+        """Why no seed for this CA can land whatever a seed file says, or None. A CA
+        without a cutoff in its manifest has none in the workspace once applied, and
+        mParticle takes seeds only for a CA defined with one: a file seeding it is refused
+        once for the CA, not once per user."""
+        if self.cutoff is not None:
+            return None
+        return (
+            f"its manifest ({self.where}) has no seeding.cutoff_date, and mParticle takes "
+            "seeds only for a CA defined with one: add seeding.cutoff_date to it and apply "
+            "(`reconciler apply`), then seed"
+        )
 
 
 class Catalogue:

@@ -295,10 +295,9 @@ class CsvLayout:
                 if half is not None:
                     pair: DataPath = (*base, "seed", "key_value_pairs", part)
                     origin[pair] = half.header
-            # A cutoff the row lacks is the `<CA>.cutoff_date` column's problem, even with
-            # no such column: "LTV: required" read as the seed's cell being required.
-            cutoff: DataPath = (*base, "cutoff_date")
-            origin[cutoff] = group.cutoff.header if group.cutoff else f"{group.name}.cutoff_date"
+            if group.cutoff is not None:
+                cutoff: DataPath = (*base, "cutoff_date")
+                origin[cutoff] = group.cutoff.header
             seeds.append(entry)
         return seeds
 

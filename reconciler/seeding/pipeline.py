@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -20,6 +20,7 @@ from reconciler import threads
 from reconciler.api.retrying import Deadline, RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path, quoted
 from reconciler.files import real_path
+from reconciler.models import Problem
 from reconciler.seeding import delivery, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
@@ -80,12 +81,40 @@ class SeedOptions:
 
 
 @dataclass
+class _Unseedable:
+    """The users seeding one CA that can take no seeds: counted, the first one's line kept
+    (`problem`: what each of them is refused with)."""
+
+    problem: str
+    first_line: int
+    users: int = 0
+
+
+@dataclass
 class _Invalid:
-    """Invalid users found in pass 1: counted, and the first few kept for the message."""
+    """Invalid users found in pass 1: counted, and the first few kept for the message. A CA
+    that can take no seeds is one issue, first, however many users seed it."""
 
     users: int = 0
     problems: int = 0
     shown: tuple[Issue, ...] = ()
+    unseedable: dict[str, _Unseedable] = field(default_factory=dict)
+
+    def refused(self, names: dict[str, str], line: int) -> None:
+        """Count a user seeding the CAs of `names` (problem -> CA), which take no seeds."""
+        for problem, name in names.items():
+            self.unseedable.setdefault(name, _Unseedable(problem, line)).users += 1
+
+    def cas(self, file: str, catalogue: Catalogue) -> list[Issue]:
+        """One issue per CA that can take no seeds: how many users seed it, from which line."""
+        issues = []
+        for name, ca in self.unseedable.items():
+            target = catalogue.get(name)
+            reason = target.unseedable if target is not None else None
+            seeded = f"seeded by {ca.users:,} user(s), the first at line {ca.first_line}"
+            message = f"CA {quoted(name)} ({seeded}) can take no seeds: {reason}"
+            issues.append(Issue(file, None, None, "", message if reason else ca.problem))
+        return issues
 
 
 def seed(
@@ -229,6 +258,10 @@ class _Run:
                 invalid.shown, invalid.users, problems=invalid.problems, heading=heading
             )
             self.watch.warn(shown.message)
+        elif invalid.unseedable:  # their users are in the rejects file, each with why
+            for issue in invalid.cas(str(options.file), self.catalogue):
+                self.report.warnings.append(str(issue))
+                self.watch.warn(str(issue))
         _warn(self.catalogue, validator, self.report, self.watch)
         only = options.only
         self.used = set(validator.used) if only is None else validator.used & only
@@ -349,24 +382,28 @@ def _validate(
         report.users_read += 1
         if report.users_read % _PROGRESS_EVERY == 0:
             watch.reading(seed_file.bytes_read, seed_file.size)
-        spooled, located = _spool_user(record, layout, validator, options, spool, report)
+        spooled, located, refused = _spool_user(record, layout, validator, options, spool, report)
         if spooled:
             continue
-        if not located:  # a valid user with nothing to send: counted, not refused
+        if not located and not refused:  # a valid user with nothing to send: not refused
             report.users_empty += 1
             continue
         invalid.users += 1
         invalid.problems += len(located)
+        invalid.refused(refused, record.line)
         room = SHOWN_ISSUES - len(shown)
         shown += [Issue(file, record.line, None, p, m) for p, m in located[:room]]
         if options.skip_invalid and not options.dry_run:
             errors = [f"{path}: {message}" if path else message for path, message in located]
+            errors += list(refused)
             original = record.data if layout is None else layout.record(record.data)
             rejects.write(record.line, errors, original, "validation")
     watch.reading(seed_file.bytes_read, seed_file.size)
     report.users_valid = spool.users
     report.users_invalid = invalid.users
-    invalid.shown = tuple(shown)
+    cas = invalid.cas(file, catalogue)
+    invalid.shown = tuple(cas + shown)
+    invalid.problems += len(cas)
     return invalid
 
 
@@ -399,6 +436,8 @@ def _warn(
 
 
 Located = list[tuple[str, str]]
+#: A user's problems that are its CAs' (`UserValidator.refusals`): problem -> CA.
+Refused = dict[str, str]
 
 
 def subset(user: Json, only: frozenset[str], *, keep_unseeded: bool) -> Json | None:
@@ -422,26 +461,37 @@ def _spool_user(
     options: SeedOptions,
     spool: Spool,
     report: SeedReport,
-) -> tuple[bool, Located]:
+) -> tuple[bool, Located, Refused]:
     """Spool one record's user if it is valid (and count its CAs); else (False, its
-    problems, located), no problem meaning a valid user with nothing to send."""
+    problems, located, and those that are its CAs'), no problem meaning a valid user with
+    nothing to send."""
     origin: dict[DataPath, str] = {}
     user = None
+    problems: list[Problem] = []
     if record.error is not None:
         located = [("", record.error)]
     elif layout is not None:
         body, origin, cells = layout.user(record.data)
         user, problems = validator.check(body, layout.no_identity) if body else (None, [])
-        located = cells + [in_column(p.path, p.message, origin) for p in problems]
+        located = cells
     else:
         user, problems = validator.check(record.data)
-        located = [(format_path(p.path), p.message) for p in problems]
-    if located or user is None:
-        return False, located
+        located = []
+    refused: Refused = {}
+    for problem in problems:
+        name = validator.refusals.get(problem.message)
+        if name is not None:
+            refused[problem.message] = name
+        elif layout is not None:
+            located.append(in_column(problem.path, problem.message, origin))
+        else:
+            located.append((format_path(problem.path), problem.message))
+    if located or refused or user is None:
+        return False, located, refused
     if options.only is not None:
         user = subset(user, options.only, keep_unseeded=options.keep_unseeded)
         if user is None:
-            return True, []  # valid, and left out of this run: it seeds only other CAs
+            return True, [], {}  # valid, and left out of this run: it seeds only other CAs
     try:
         encoded = orjson.dumps(user)
     except TypeError:
@@ -450,16 +500,20 @@ def _spool_user(
         oversized = oversized_integer(user) or ()
         message = "an integer beyond the 64-bit range the API carries"
         if layout is not None:
-            return False, [in_column(oversized, message, origin)]
-        return False, [(format_path(oversized), message)]
+            return False, [in_column(oversized, message, origin)], {}
+        return False, [(format_path(oversized), message)], {}
     if fits_alone(encoded, options.max_bytes):
         spool.add(record.line, encoded)
         report.count_cas(user)
-        return True, []
-    return False, [
-        (
-            "",
-            f"this user is {len(encoded):,} bytes as JSON and a request must be under "
-            f"{options.max_bytes:,}: split its seeds over several lines",
-        )
-    ]
+        return True, [], {}
+    return (
+        False,
+        [
+            (
+                "",
+                f"this user is {len(encoded):,} bytes as JSON and a request must be under "
+                f"{options.max_bytes:,}: split its seeds over several lines",
+            )
+        ],
+        {},
+    )

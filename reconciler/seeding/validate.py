@@ -61,6 +61,10 @@ class UserValidator:
         self.used: set[str] = set()
         #: CA name -> users seeding it more values than mParticle keeps (the first 100).
         self.overfull: dict[str, int] = {}
+        #: The problem of a user seeding a CA that can take no seeds at all (its manifest
+        #: has no cutoff) -> that CA: the same for every user, so a caller can say it once
+        #: per CA, not once per user.
+        self.refusals: dict[str, str] = {}
 
     def check(
         self, raw: object, no_identity: Problem = NO_IDENTITY
@@ -231,6 +235,16 @@ class UserValidator:
                 )
             )
             return None
+        reason = target.unseedable
+        if reason is not None:
+            message = f"CA {quoted(name)} can take no seeds: {reason}"
+            self.refusals.setdefault(message, name)
+            problems.append(Problem((*base, "attribute_name"), message))
+            # The seed itself is still checked: its problems are the row's own.
+            check_seed(
+                quoted(name), target.calculation_type, entry.get("seed"), (*base, "seed"), problems
+            )
+            return None
         self.used.add(name)
         before = len(problems)
         sent = entry.get("calculation_type")
@@ -278,26 +292,14 @@ class UserValidator:
         base: DataPath, entry: Json, target: SeedTarget, problems: list[Problem]
     ) -> str | None:
         if "cuttoff_date" not in entry:
+            # A CA without a cutoff never gets here (`unseedable`): the manifest's is the one.
             sent = entry.get("cutoff_date")
-            if sent is None and target.cutoff_text is not None:
-                return target.cutoff_text
-            if sent is not None and sent == target.cutoff_text:
-                return target.cutoff_text  # the common case, already spelled right
+            if sent is None or sent == target.cutoff_text:
+                return target.cutoff_text  # the common case: none given, or spelled right
         name = quoted(target.name)
         given = _given_cutoffs(base, entry, name, problems)
         if given is None:
             return None
-        if target.cutoff_text is None:
-            if not given:
-                problems.append(
-                    Problem(
-                        (*base, "cutoff_date"),
-                        f"{name}: required: the manifest ({target.where}) has no "
-                        "seeding.cutoff_date",
-                    )
-                )
-                return None
-            return given[0][1]
         if given and given[0][1] != target.cutoff_text:
             key, sent = given[0]
             problems.append(

@@ -329,6 +329,34 @@ def test_with_skip_invalid_the_users_of_a_missing_ca_go_to_the_rejects(
     ]
 
 
+def test_with_skip_invalid_the_users_of_a_ca_without_cutoff_go_to_the_rejects_once_said(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Users seeding a CA whose manifest has no cutoff are set aside, each with why, and
+    the run says it once for the CA (not per user); the other users land."""
+    lines: list[Any] = list(users(40))
+    for line in lines[10:20]:
+        line["calculated_attributes"]["workspace"].append(
+            {"attribute_name": "Wishlist Adds", "cutoff_date": "2025-02-01", "seed": {"value": 1}}
+        )
+    path = write_jsonl(tmp_path / "seeds.jsonl", lines)
+    with serve() as server:
+        result = seed(path, server, "--skip-invalid", "--format", "json")
+        assert server.seeds(limit=0)["count"] == 30
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["users"]["rejected"]["invalid"] == 10
+    assert result.stderr.count('"Wishlist Adds"') == 1, result.stderr
+    assert 'CA "Wishlist Adds" (seeded by 10 user(s), the first at line 11) can take no seeds' in (
+        result.stderr
+    )
+    written = rejects(tmp_path / "seeds.jsonl.rejects.jsonl")
+    assert [entry["line"] for entry in written] == list(range(11, 21))
+    assert {entry["stage"] for entry in written} == {"validation"}
+    assert written[0]["errors"][0].startswith(
+        'CA "Wishlist Adds" can take no seeds: its manifest ('
+    )
+
+
 def test_dry_run_validates_and_counts_but_sends_nothing(serve: Serve, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "seeds.jsonl", users(1050))
     checkpoint = tmp_path / "seeds.checkpoint"

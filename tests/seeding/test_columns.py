@@ -210,11 +210,34 @@ def test_an_integer_beyond_64_bits_is_an_invalid_user_named_by_its_column(
         assert f"seeds.csv:{line}: LTV: an integer beyond the 64-bit range" in result.stderr
 
 
-def test_a_missing_cutoff_is_named_by_the_column_that_would_give_it(tmp_path: Path) -> None:
-    """`seeds.csv:2: Wishlist Adds: required: ...` named the seed's own column, filled in,
-    as if its cell were what was missing; the row lacks the `.cutoff_date` column's."""
+@pytest.mark.parametrize(
+    ("header", "cells"),
+    [
+        ("mpid,environment,Wishlist Adds", "3"),
+        ("mpid,environment,Wishlist Adds,Wishlist Adds.cutoff_date", "3,2025-02-01"),
+    ],
+    ids=["no-cutoff-column", "cutoff-column"],
+)
+def test_a_ca_that_can_take_no_seeds_is_one_error_not_one_per_row(
+    tmp_path: Path, header: str, cells: str
+) -> None:
+    """A CA whose manifest has no cutoff: 1,000 rows said `required` 1,000 times (or, with
+    a `.cutoff_date` column, passed to be refused by the preflight, the workspace's
+    definition having no cutoff either). It is one error naming the manifest's line, and
+    the rows' own problems are still each said."""
     seeds = tmp_path / "seeds.csv"
-    seeds.write_text("mpid,environment,Wishlist Adds\n5,development,3\n")
+    rows = [f"{mpid},development,{cells}" for mpid in range(5, 1005)]
+    rows[500] = rows[500].replace("3", "lots", 1).replace("505,", "x,", 1)
+    seeds.write_text(header + "\n" + "\n".join(rows) + "\n")
     result = run_cli("seed", seeds, MANIFESTS, "--dry-run")
     assert result.exit_code == 1, result.output
-    assert "seeds.csv:2: Wishlist Adds.cutoff_date: required: the manifest (" in result.stderr
+    assert result.stderr.count("can take no seeds") == 1, result.stderr
+    assert (
+        'seeds.csv: CA "Wishlist Adds" (seeded by 1,000 user(s), the first at line 2) can '
+        f"take no seeds: its manifest ({MANIFESTS / 'unseedable.yaml'}:11) has no "
+        "seeding.cutoff_date, and mParticle takes seeds only for a CA defined with one: add "
+        "seeding.cutoff_date to it and apply (`reconciler apply`), then seed"
+    ) in result.stderr
+    assert "seeds.csv:502: mpid: must be an integer" in result.stderr
+    assert "seeds.csv:502: Wishlist Adds: Seed value must be numeric" in result.stderr
+    assert "more" not in result.stderr

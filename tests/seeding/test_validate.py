@@ -206,9 +206,9 @@ RULES: list[tuple[str, list[Callable[[Json], None]], str, str]] = [
     ("cutoff-spellings-disagree",
      [_set(f"{SEED}.cutoff_date", "2019-10-02"), _set(f"{SEED}.cuttoff_date", "2019-10-03")],
      f"{W0}.cuttoff_date", "disagree"),
-    ("cutoff-required-without-manifest-cutoff",
-     [_set(SEED, {"attribute_name": "Wishlist Adds", "seed": {"value": 2}})], f"{W0}.cutoff_date",
-     "has no seeding.cutoff_date"),
+    ("ca-without-manifest-cutoff",
+     [_set(SEED, {"attribute_name": "Wishlist Adds", "seed": {"value": 2}})],
+     f"{W0}.attribute_name", '"Wishlist Adds" can take no seeds: its manifest ('),
     ("seed-missing", [_drop(f"{SEED}.seed")], f"{W0}.seed", "seed required: sum takes seed.value"),
     ("seed-not-mapping", [_set(f"{SEED}.seed", 5)], f"{W0}.seed", "must be a mapping"),
     ("seed-field-unknown", [_set(f"{SEED}.seed", {"value": 5, "valeu": 5})], f"{W0}.seed.valeu",
@@ -350,12 +350,17 @@ def test_the_flag_and_the_record_must_agree_on_the_environment() -> None:
     ]
 
 
-def test_a_cutoff_supplied_for_a_ca_declared_without_one_is_sent_as_given() -> None:
-    raw = body(attribute_name="Wishlist Adds", cutoff_date="2025-02-01", seed={"value": 2})
-    user, problems = check(raw)
-    assert problems == []
-    assert user is not None
-    assert user["calculated_attributes"]["workspace"][0]["cutoff_date"] == "2025-02-01"
+def test_a_cutoff_supplied_for_a_ca_declared_without_one_does_not_make_it_seedable() -> None:
+    """It was sent as given, and the preflight then refused the CA: applied, the manifest
+    leaves the CA without a cutoff in the workspace, and mParticle seeds none such. The
+    problem is the CA's, the same for every user, so the caller can say it once."""
+    validator = UserValidator(CATALOGUE)
+    raw = body(attribute_name="Wishlist Adds", cutoff_date="2025-02-01", seed={"value": "x"})
+    user, problems = validator.check(raw)
+    assert user is None
+    assert [format_path(p.path) for p in problems] == [f"{W0}.attribute_name", f"{W0}.seed.value"]
+    assert validator.refusals == {problems[0].message: "Wishlist Adds"}
+    assert validator.used == set()
 
 
 def test_the_validator_remembers_which_cas_the_file_seeds() -> None:
