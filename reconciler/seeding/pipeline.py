@@ -26,6 +26,8 @@ from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId, refusals
 from reconciler.seeding.columns import CsvLayout, in_column
+from reconciler.seeding.duplicates import SHOWN as DUPLICATES_SHOWN
+from reconciler.seeding.duplicates import Duplicates
 from reconciler.seeding.observer import Observer, Quiet
 from reconciler.seeding.reader import Record, SeedFile
 from reconciler.seeding.report import RejectsFile, SeedReport
@@ -242,8 +244,15 @@ class _Run:
         unless every user is valid (or --skip-invalid)."""
         options = self.options
         validator = UserValidator(self.catalogue, options.environment)
+        duplicates = Duplicates()
         invalid = _validate(
-            self.seed_file, validator, options, self.spool, self.rejects, self.report, self.watch
+            self.seed_file,
+            (validator, duplicates),
+            options,
+            self.spool,
+            self.rejects,
+            self.report,
+            self.watch,
         )
         self.report.input_sha256 = self.seed_file.sha256
         if invalid.users and not options.skip_invalid:
@@ -262,7 +271,8 @@ class _Run:
             for issue in invalid.cas(str(options.file), self.catalogue):
                 self.report.warnings.append(str(issue))
                 self.watch.warn(str(issue))
-        _warn(self.catalogue, validator, self.report, self.watch)
+        repeated = _repeated(str(options.file), duplicates, self.spool)
+        _warn(self.catalogue, validator, self.report, self.watch, repeated)
         only = options.only
         self.used = set(validator.used) if only is None else validator.used & only
 
@@ -362,7 +372,7 @@ def _target(settings: Settings) -> str:
 
 def _validate(
     seed_file: SeedFile,
-    validator: UserValidator,
+    checks: tuple[UserValidator, Duplicates],
     options: SeedOptions,
     spool: Spool,
     rejects: RejectsFile,
@@ -371,6 +381,7 @@ def _validate(
 ) -> _Invalid:
     """Pass 1: every user checked; valid ones spooled as they will be sent."""
     file = str(seed_file.path)
+    validator, duplicates = checks
     catalogue = validator.catalogue
     header, records = seed_file.read()
     layout = None
@@ -384,6 +395,8 @@ def _validate(
             watch.reading(seed_file.bytes_read, seed_file.size)
         spooled, located, refused = _spool_user(record, layout, validator, options, spool, report)
         if spooled:
+            if spooled is not True:
+                duplicates.add(record.line, spooled)
             continue
         if not located and not refused:  # a valid user with nothing to send: not refused
             report.users_empty += 1
@@ -407,17 +420,39 @@ def _validate(
     return invalid
 
 
+def _repeated(file: str, duplicates: Duplicates, spool: Spool) -> str | None:
+    """The warning about users the file lists more than once (their lines), if any."""
+    found = duplicates.confirm(spool.read())
+    if not found:
+        return None
+    some = "at least " if duplicates.suspected > len(duplicates.suspects) else ""
+    lines = ", ".join(f"line {d.line} repeats line {d.first}" for d in found[:DUPLICATES_SHOWN])
+    more = ", ..." if len(found) > DUPLICATES_SHOWN or some else ""
+    return (
+        f"{file}: {some}{len(found):,} user(s) listed more than once (by MPID, else "
+        f"identities): {lines}{more}; each is sent every time, and which seed mParticle keeps "
+        "is not defined: deduplicate the export"
+    )
+
+
 def _warn(
-    catalogue: Catalogue, validator: UserValidator, report: SeedReport, watch: Observer
+    catalogue: Catalogue,
+    validator: UserValidator,
+    report: SeedReport,
+    watch: Observer,
+    repeated: str | None = None,
 ) -> None:
     """Warnings about the file and the CAs it seeds: a file with no user in it (a failed
-    export, most likely), seeds mParticle takes but will not use well."""
+    export, most likely), users it lists twice, seeds mParticle takes but will not use
+    well."""
     warnings: list[str] = []
     if report.users_read == 0:
         warnings.append(
             f"{report.file} holds no user (no line, or a CSV header alone): nothing to "
             "send; is the export empty?"
         )
+    if repeated is not None:
+        warnings.append(repeated)
     for name in sorted(validator.used):
         target = catalogue.get(name)
         warning = target.warning() if target is not None else None
@@ -461,10 +496,10 @@ def _spool_user(
     options: SeedOptions,
     spool: Spool,
     report: SeedReport,
-) -> tuple[bool, Located, Refused]:
-    """Spool one record's user if it is valid (and count its CAs); else (False, its
-    problems, located, and those that are its CAs'), no problem meaning a valid user with
-    nothing to send."""
+) -> tuple[Json | bool, Located, Refused]:
+    """Spool one record's user if it is valid (and count its CAs): the user spooled (True
+    for a valid one this run leaves out); else (False, its problems, located, and those
+    that are its CAs'), no problem meaning a valid user with nothing to send."""
     origin: dict[DataPath, str] = {}
     user = None
     problems: list[Problem] = []
@@ -505,7 +540,7 @@ def _spool_user(
     if fits_alone(encoded, options.max_bytes):
         spool.add(record.line, encoded)
         report.count_cas(user)
-        return True, [], {}
+        return user, [], {}
     return (
         False,
         [
