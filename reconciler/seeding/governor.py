@@ -20,10 +20,12 @@ not a rate, to latency): the control law is small and tested on a fake clock.
   most of the usage, and a fall on its word was a see-saw).
 - A speed 429 (`X-mp-rate-limit-exceeded` other than `acceleration`) halves the rate, pauses
   sending for its Retry-After, and holds the rate there for an interval more
-  (multiplicative decrease). An acceleration 429 keeps the rate (held an interval)
-  and halves the climb (AIMD on the climb, as the docs ask: "slow the increase"); each
-  `quiet` period (20 s) with no acceleration 429 undoes one halving, as TCP reopens its
-  window after a loss.
+  (multiplicative decrease). An acceleration 429 ("slow the increase", the docs ask) says
+  our sends' growth from one window to the next was about the limit: from then on the
+  rate keeps it to `growth` (70%) of that, cut at once if need be (`_learn_growth`). One
+  before any send halves the climb instead (AIMD on the climb); each `quiet` period
+  (20 s) with no acceleration 429 undoes one halving, as TCP reopens its window after a
+  loss.
 - Without the header (a server that sends none) the rate climbs to the configured one.
 
 For a caller that seeds programmatically (`apply --seeds` builds on it): make one
@@ -91,6 +93,10 @@ class RatePolicy:
     interval: float = 1.0
     #: The longest window the server may measure its usage over, in seconds.
     window: float = 10.0
+    #: After an acceleration 429, our sends may grow from one window to the next by this
+    #: share of the growth they had when it came (about the limit: live traffic's own
+    #: growth is noise around none, and that noise needs the rest).
+    growth: float = 0.7
 
     @property
     def floor(self) -> float:
@@ -136,6 +142,13 @@ class Governor:
         self._sent_total = 0
         #: A lower bound of the server's limit in users/s, learnt from the answers.
         self._limit = 0.0
+        #: Sends of the last windows (the acceleration limit compares two of them).
+        self._history: deque[tuple[float, int]] = deque()
+        #: How many users more our sends of a window may carry than those of the window
+        #: before: unbounded until an acceleration 429 tells (`_learn_growth`).
+        self._growth_budget = math.inf
+        #: When the last acceleration 429 came (its clock).
+        self._last_acceleration = -math.inf
 
     def reserve(self, users: int) -> float:
         """Take the next slot for a request of `users` users: the seconds to wait before
@@ -149,6 +162,7 @@ class Governor:
         self._forget(now)
         self._sent.append((start, users))
         self._sent_total += users
+        self._history.append((start, users))
         return start - now
 
     @property
@@ -169,7 +183,11 @@ class Governor:
         pause = retry_after if retry_after is not None else self.policy.interval
         if limit == ACCELERATION:
             self.acceleration_limited += 1
-            self._ramp /= 2
+            self._learn_growth(now)
+            self._last_acceleration = now
+            if not math.isfinite(self._growth_budget):
+                # No growth to learn from (none sent yet): a slower climb, as before.
+                self._ramp /= 2
             self._ramp_since = now
             self._hold_until = max(self._hold_until, now + self.policy.interval)
             self.changes.append(Change(now, self.rate, "acceleration limit: a slower climb"))
@@ -214,7 +232,7 @@ class Governor:
         step = min(policy.rate, DEFAULT_LIMIT) * policy.ramp * min(elapsed, 5 * policy.interval)
         if room > 0:
             step *= self._ramp
-        self._set(now, self.rate + step * room)
+        self._set(now, min(self.rate + step * room, self._growth_cap(now)))
 
     def _room(self, now: float) -> float:
         """How far the rate may climb (1: all of a step), or fall (negative) this interval.
@@ -255,6 +273,43 @@ class Governor:
         if self._limit <= 0:
             return used
         return used + max(0.0, self.rate - recent) * 100 / self._limit
+
+    def _learn_growth(self, now: float) -> None:
+        """An acceleration 429: our sends' growth from the window before to this one was
+        about the limit (less what live traffic grew meanwhile). Keep ours to `growth` of
+        it from now on (`_growth_cap`), instead of halving the climb: halved again and
+        again, it left the windows at the limit while the rate stood still, and live
+        traffic met the 429s.
+
+        Only the first 429 of a window is read: the sends refused after it are still in
+        our count, though they went in no window of the server's. The largest budget
+        learnt stands, so a 429 that a burst of live traffic caused at a lower growth
+        does not ratchet it down."""
+        if now - self._last_acceleration < self.policy.window:
+            return
+        window = self.policy.window
+        grown = self._users_sent(now - window, now) - self._users_sent(
+            now - 2 * window, now - window
+        )
+        if grown > 0:
+            known = self._growth_budget if math.isfinite(self._growth_budget) else 0.0
+            self._growth_budget = max(known, self.policy.growth * grown)
+
+    def _users_sent(self, after: float, until: float) -> int:
+        """Users of our sends after `after`, up to `until` (a slot taken ahead is not sent
+        yet)."""
+        while self._history and self._history[0][0] <= until - 3 * self.policy.window:
+            self._history.popleft()
+        return sum(users for sent, users in self._history if after < sent <= until)
+
+    def _growth_cap(self, now: float) -> float:
+        """The highest rate that keeps our sends' growth within the budget: the rate of
+        our sends over the window before this one, plus the budget spread over a window.
+        Right after the 429 it is below the rate (the windows are at the limit): the cut
+        brings the growth down at once, where a climb stopped there still leaves it
+        high for a window."""
+        window = self.policy.window
+        return (self._users_sent(now - 2 * window, now - window) + self._growth_budget) / window
 
     def _forget(self, now: float) -> None:
         """Drop the sends older than the window the server may measure over."""

@@ -6,6 +6,7 @@ the headroom it takes and the live traffic it spares."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -311,3 +312,46 @@ def test_under_a_tight_acceleration_limit_it_keeps_climbing_and_spares_live_traf
     assert outcome.users_per_second >= 0.45 * HEADROOM
     assert outcome.seed_429s["workspace"] == 0
     assert outcome.live_429s <= 60
+
+
+def simulate_workers(policy: RatePolicy, users: int, batch: int, **limits: float) -> Outcome:
+    """As `simulate`, with eight workers as the command runs them: each takes a slot
+    ahead, sends at its start, and sends a refused request again after its Retry-After
+    (no new slot)."""
+    clock = Clock()
+    gov = Governor(policy, clock)
+    model = SeedingLimits(start=0.0, **limits)
+    outcome = Outcome(0.0, {"workspace": 0, "acceleration": 0})
+    due = [gov.reserve(batch) for _ in range(8)]
+    taken = 8 * batch
+    sent = 0
+    while sent < users:
+        worker = due.index(min(due))
+        clock.now = due[worker]
+        verdict = model.admit(clock.now, batch)
+        if verdict.limit is not None:
+            outcome.seed_429s[verdict.limit] += 1
+            gov.throttled(verdict.limit, verdict.retry_after)
+            due[worker] = clock.now + verdict.retry_after
+            continue
+        gov.observe(verdict.percentage)
+        sent += batch
+        due[worker] = clock.now + gov.reserve(batch) if taken < users else math.inf
+        taken += batch
+    model.catch_up(clock.now)
+    outcome.users_per_second = users / clock.now
+    outcome.live_429s = model.live.rate_limited + model.live.acceleration_limited
+    return outcome
+
+
+def test_eight_workers_under_a_tight_acceleration_limit_spare_live_traffic() -> None:
+    """`--acceleration-limit 20 --live-traffic 0.3`, as the command sends: eight workers
+    taking their slots ahead. The first acceleration 429 met the windows at the limit, and
+    the climb, halved again and again, left them there for half a minute: 446 live
+    requests refused, the rate stuck at 78 users/s. Now the rate keeps our windows' growth
+    to 70% of what met that 429, cutting it at once if need be, and climbs within it."""
+    tight = {**MPARTICLE, "acceleration": 20}
+    outcome = simulate_workers(RatePolicy(rate=270, ceiling=95), 20_000, 25, **tight)
+    assert outcome.live_429s <= 200
+    assert outcome.users_per_second >= 0.45 * HEADROOM
+    assert outcome.seed_429s["workspace"] == 0
