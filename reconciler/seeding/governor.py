@@ -22,8 +22,8 @@ not a rate, to latency): the control law is small and tested on a fake clock.
   sending for its Retry-After, and holds the rate there for an interval more
   (multiplicative decrease). An acceleration 429 ("slow the increase", the docs ask) says
   our sends' growth from one window to the next was about the limit: from then on the
-  rate keeps it to `growth` (70%) of that, cut at once if need be (`_learn_growth`). One
-  before any send halves the climb instead (AIMD on the climb); each `quiet` period
+  rate keeps it to `growth` (70%) of that, cut if need be (`_learn_growth`). One
+  that finds no growth of ours halves the climb instead (AIMD on the climb); each `quiet` period
   (20 s) with no acceleration 429 undoes one halving, as TCP reopens its window after a
   loss.
 - Without the header (a server that sends none) the rate climbs to the configured one.
@@ -186,7 +186,8 @@ class Governor:
             self._learn_growth(now)
             self._last_acceleration = now
             if not math.isfinite(self._growth_budget):
-                # No growth to learn from (none sent yet): a slower climb, as before.
+                # No growth of ours to learn from (none sent, or fewer than the window
+                # before): a slower climb, as before.
                 self._ramp /= 2
             self._ramp_since = now
             self._hold_until = max(self._hold_until, now + self.policy.interval)
