@@ -147,8 +147,6 @@ class Governor:
         #: How many users more our sends of a window may carry than those of the window
         #: before: unbounded until an acceleration 429 tells (`_learn_growth`).
         self._growth_budget = math.inf
-        #: When the last acceleration 429 came (its clock).
-        self._last_acceleration = -math.inf
 
     def reserve(self, users: int) -> float:
         """Take the next slot for a request of `users` users: the seconds to wait before
@@ -184,7 +182,6 @@ class Governor:
         if limit == ACCELERATION:
             self.acceleration_limited += 1
             self._learn_growth(now)
-            self._last_acceleration = now
             if not math.isfinite(self._growth_budget):
                 # No growth of ours to learn from (none sent, or fewer than the window
                 # before): a slower climb, as before.
@@ -282,19 +279,19 @@ class Governor:
         again, it left the windows at the limit while the rate stood still, and live
         traffic met the 429s.
 
-        Only the first 429 of a window is read: the sends refused after it are still in
-        our count, though they went in no window of the server's. The largest budget
-        learnt stands, so a 429 that a burst of live traffic caused at a lower growth
-        does not ratchet it down."""
-        if now - self._last_acceleration < self.policy.window:
+        The first budget learnt stands. A later 429 comes at whatever growth our sends
+        had then (a lump of requests sent again, a burst of live traffic), often past the
+        limit: raised on it, the budget crept up with the rate (332 live 429s in 20,000
+        users against the emulator, 24 with the first standing); lowered on it, it
+        ratcheted down to a crawl."""
+        if math.isfinite(self._growth_budget):
             return
         window = self.policy.window
         grown = self._users_sent(now - window, now) - self._users_sent(
             now - 2 * window, now - window
         )
         if grown > 0:
-            known = self._growth_budget if math.isfinite(self._growth_budget) else 0.0
-            self._growth_budget = max(known, self.policy.growth * grown)
+            self._growth_budget = self.policy.growth * grown
 
     def _users_sent(self, after: float, until: float) -> int:
         """Users of our sends after `after`, up to `until` (a slot taken ahead is not sent
