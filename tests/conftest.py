@@ -4,6 +4,7 @@ it), a factory for servers with their own options, and a raw API hand for stagin
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -21,6 +22,20 @@ StartEmulator = Callable[..., EmulatorServer]
 # (a collection, another process's burst) failed a test by Hypothesis's 200 ms deadline.
 settings.register_profile("reconciler", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("reconciler")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_reaches_the_tests() -> Iterator[None]:
+    """Tests of Ctrl-C need SIGINT to reach this process and the CLI processes it starts.
+    A shell without job control starts a background job (`pytest &`, `nohup`) with SIGINT
+    ignored, and Python then installs no handler of its own: a signal raised in a test was
+    lost and the Ctrl-C tests failed only when the suite ran in the background. A Python
+    handler is undone by `exec`, so the processes the tests start get the default too."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session", autouse=True)
