@@ -43,6 +43,9 @@ def test_the_worked_example_runs_as_written(tmp_path: Path) -> None:
     assert command == f"reconciler plan {EXAMPLE} --env prod"
     assert [line for line in shown if line not in prod.splitlines()] == []
     assert final.count("No changes.") == 3
+    command, shown = transcript("### A worked example: dev → staging → prod", index=1)
+    assert command == f"reconciler plan {EXAMPLE} --env all --detailed-exitcode"
+    assert [line for line in shown if line not in final.splitlines()] == []
     # The change the README describes next is refused until staging runs it.
     growth = copy / "growth.yaml"
     growth.write_text(

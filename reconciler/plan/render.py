@@ -151,9 +151,10 @@ def seeds_line(plan: Plan) -> str | None:
 
 
 def workspace_words(plan: Plan) -> str:
-    """`workspace 333 (environment prod)`, or `workspace 1234` for the unnamed one."""
+    """`workspace 333 (environment prod)`, or `workspace 1234` for the unnamed one (escaped:
+    `show` reads the environment from a plan file)."""
     named = f" (environment {plan.environment})" if plan.environment else ""
-    return f"workspace {plan.workspace_id}{named}"
+    return printable(f"workspace {plan.workspace_id}{named}")
 
 
 def gate_lines(promotion: Promotion | None, name: str) -> list[tuple[bool, str]]:
@@ -208,6 +209,10 @@ def text(plan: Plan) -> Iterator[Text]:
     yield from _overrides(plan)
     if plan.actions:
         yield from _actions(plan)
+    else:
+        # In a CI log of dev, staging and prod, "No changes." must say where.
+        yield Text(f"Reconciler will perform no actions in {workspace_words(plan)}.")
+        yield Text("")
     kept = [note for note in plan.drafts if note.kept]
     if kept:
         yield Text("Drafts kept (made outside Git; `drafts: preserve` never discards them):")

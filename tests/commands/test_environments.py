@@ -132,6 +132,34 @@ def test_three_environments_converge_in_promotion_order(tmp_path: Path, servers:
     assert not (directory / ".reconciler").exists()
 
 
+def test_a_plan_with_no_changes_says_which_workspace(tmp_path: Path, servers: Servers) -> None:
+    """A CI job per environment: each one's `No changes.` names the workspace and
+    environment it compared (text and Markdown; JSON carries both), as a plan with changes
+    does, and prints no secret."""
+    directory = repository(tmp_path / "m", servers)
+    for name in NAMES:
+        apply(directory, name)
+    for name in NAMES:
+        words = f"workspace {WORKSPACES[name]} (environment {name})"
+        text = cli("plan", directory, "--env", name, "--detailed-exitcode")
+        assert text.exit_code == 0, text.output
+        assert text.stdout.startswith(f"Reconciler will perform no actions in {words}.\n")
+        assert "No changes." in text.stdout
+        assert SECRETS[name] not in text.output
+    comment = cli("plan", directory, "--env", "prod", "--format", "markdown").stdout
+    assert comment.startswith("### reconciler plan for workspace 333 (environment prod)\n")
+    assert "**No changes." in comment
+    document = plan_json(directory, "--env", "prod")
+    assert (document["workspace_id"], document["environment"]) == (333, "prod")
+    assert document["actions"] == []
+    changed = [ca("Growth LTV", {**PURCHASES, "calculation_type": "max"}), *CAS[1:]]
+    repository(directory, servers, changed)
+    dev = cli("plan", directory, "--env", "dev")
+    assert dev.stdout.startswith(
+        "Reconciler will perform these actions in workspace 111 (environment dev):\n"
+    )
+
+
 def test_credentials_come_by_environment(tmp_path: Path, servers: Servers) -> None:
     directory = repository(tmp_path / "m", servers)
     everywhere = cli("plan", directory, "--env", "all", "--allow", "promotion")

@@ -69,6 +69,32 @@ def test_summary_line_matches_the_contract() -> None:
     )
 
 
+def test_a_plan_with_no_changes_names_the_workspace_it_compared() -> None:
+    """CI plans dev, staging and prod: `No changes.` alone did not say which workspace it
+    was about (a plan with changes says so in its first line, and so does Markdown). A
+    plan file's environment (`show`) is escaped like any text from outside."""
+    prod = plan_of([], unchanged=13).model_copy(update={"environment": "prod"})
+    assert rendered(prod) == (
+        "Reconciler will perform no actions in workspace 1234 (environment prod).\n"
+        "\n"
+        "No changes. 13 unchanged, 0 unmanaged.\n"
+    )
+    assert rendered(plan_of([], unchanged=13)).startswith(
+        "Reconciler will perform no actions in workspace 1234.\n"
+    )
+    changed = SAMPLE.model_copy(update={"environment": "prod"})
+    assert rendered(changed).startswith(
+        "Reconciler will perform these actions in workspace 1234 (environment prod):\n"
+    )
+    for plan in (prod, changed):
+        assert "### reconciler plan for workspace 1234 (environment prod)\n" in (
+            markdown.markdown(plan)
+        )
+        assert (plan.document()["workspace_id"], plan.document()["environment"]) == (1234, "prod")
+    tampered = prod.model_copy(update={"environment": "prod\x1b[2J\u202e"})
+    assert "(environment prod\\x1b[2J\\u202e).\n" in rendered(tampered)
+
+
 def test_text_uses_terraform_like_symbols_and_field_changes() -> None:
     text = rendered(SAMPLE)
     for line in (
