@@ -2,7 +2,8 @@
 safety override shown as an alert; truncated deterministically below GitHub's comment limit.
 Several environments (`plan --env all`) render as one section per environment. Text from
 the workspace (live names, messages) is escaped for a terminal (`errors.printable`: a
-reviewer may read the comment's source) and then for HTML."""
+reviewer may read the comment's source) and then for HTML; a word of it GitHub would make a
+mention, a link or a commit reference is put in code."""
 
 from __future__ import annotations
 
@@ -41,9 +42,15 @@ LIST_ROWS = 100
 _INLINE = re.compile(r"([\\`*_\[\]~])")
 #: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
 #: `@org/team`), a reference that links an issue (`#12`, `owner/repo#12`, `GH-12`), a link
-#: (`https://...`, `www.…`; an address has its `@`) or an emoji (`:shipit:`). GitHub reads
-#: none inside code, so such a word is shown in code, as written.
-_REFERENCE = re.compile(r"(?<!\S)(?=\S*?(?:[@#]|GH-\d|://|www\.|:[\w+-]+:))\S+", re.IGNORECASE)
+#: (`https://...`, `www.…`; an address has its `@`), an emoji (`:shipit:`) or a commit: a
+#: run of 7 to 40 hex digits (`deadbeef1`, `a418961`, `"1234567"`) links to the commit it
+#: starts, if the repository has one (which only GitHub knows). GitHub reads none inside
+#: code, so such a word is shown in code, as written.
+_REFERENCE = re.compile(
+    r"(?<!\S)(?=\S*?(?:[@#]|GH-\d|://|www\.|:[\w+-]+:"
+    r"|(?<![0-9a-z_])[0-9a-f]{7,40}(?![0-9a-z_])))\S+",
+    re.IGNORECASE,
+)
 
 
 def _fence(body: str) -> str:
@@ -183,7 +190,8 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
 
 
 def _rules(violations: Sequence[Violation]) -> str:
-    return " ".join(f"`--allow {r}`" for r in dict.fromkeys(v.rule for v in violations))
+    """`--allow delete` for each rule, in code (a plan file's rule names are its own)."""
+    return " ".join(_code(f"--allow {r}") for r in dict.fromkeys(v.rule for v in violations))
 
 
 def _reasons(violations: Sequence[Violation], limit: int) -> list[str]:
@@ -192,7 +200,7 @@ def _reasons(violations: Sequence[Violation], limit: int) -> list[str]:
     lines: list[str] = []
     size = 0
     for violation in violations[:ALERT_ROWS]:
-        line = f"> - **{html.escape(violation.rule)}**: {_inline(violation.message)}"
+        line = f"> - **{_inline(violation.rule)}**: {_inline(violation.message)}"
         size += len(line) + 1
         if lines and size > limit // 8:
             break
@@ -223,7 +231,7 @@ def _overridden_block(plan: Plan, limit: int) -> list[str]:
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
         return [*lines, *_reasons(plan.overridden, limit), ""]
     if plan.allowed:
-        allowed = ", ".join(f"`{rule}`" for rule in plan.allowed)
+        allowed = ", ".join(_code(rule) for rule in plan.allowed)
         return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
     return []
 
@@ -266,7 +274,7 @@ def _extra_sections(plan: Plan) -> list[_Section]:
     sections: list[_Section] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = _listed([f"{_name(n.name)} (id {n.id})" for n in kept])
+        names = _listed([f"{_name(n.name)} {_inline(f'(id {n.id})')}" for n in kept])
         text = (
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
@@ -355,12 +363,14 @@ def markdown_all(
         + " | ".join(
             [
                 _inline(name),
-                str(plan.workspace_id),
+                _inline(str(plan.workspace_id)),
                 *(str(plan.summary.of(kind)) for kind in kinds),
                 str(plan.summary.unchanged),
                 str(plan.summary.unmanaged),
                 str(len(plan.overridden) or ""),
-                " ".join(f"`{r}`" for r in dict.fromkeys(v.rule for v in rules.get(name, ()))),
+                " ".join(
+                    _code(r, table=True) for r in dict.fromkeys(v.rule for v in rules.get(name, ()))
+                ),
             ]
         )
         + " |"

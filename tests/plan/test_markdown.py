@@ -52,6 +52,8 @@ HOSTILE = [
     "- [ ] task",
     "\\",
     " padded ",
+    "deadbeef1 a418961 ABCDEF0",
+    "(cafe1234), x-0123456789abcdef0123456789abcdef01234567 1234567",
 ]
 
 
@@ -142,6 +144,37 @@ def test_an_environment_name_links_and_notifies_nobody() -> None:
     assert "<h3>reconciler plan for workspace 1 (environment <code>@ops</code> *x* |)</h3>" in (
         html(comment)
     )
+
+
+def test_a_word_github_would_link_to_a_commit_is_in_code() -> None:
+    """GitHub links a run of 7 to 40 hex digits in a comment's text to the commit it starts
+    when the repository has one: a CA named `a418961` (this repository's own commit) linked
+    from a message, and so could the seeds line's `sha256 000000000000…`, an environment
+    named `deadbeef1`, a workspace or CA id of 7 digits, or a rule name in a plan file
+    (`show`). Each is shown in code instead."""
+    plan, refused = hostile_plan("a418961")
+    plan = plan.model_copy(
+        update={
+            "environment": "deadbeef1",
+            "workspace_id": 1234567,
+            "drafts": [DraftNote(name="Kept", id=7654321, kept=True)],
+            "overridden": [Violation(rule="cafe1234", message="c0ffee00 held")],
+        }
+    )
+    comment = markdown.markdown(plan, refused=refused)
+    page = Page.of(comment)
+    assert page.live() == []
+    # The whole word, as `@team` is: `"a418961` of a message naming `"a418961 4"`.
+    words = ('"a418961', "000000000000…):", "1234567", "deadbeef1)", "7654321)", "c0ffee00")
+    for word in (*words, "--allow cafe1234", "cafe1234"):
+        assert word in page.codes, word
+    allowed = plan.model_copy(update={"overridden": [], "allowed": ["c0ffee00"]})
+    assert Page.of(markdown.markdown(allowed)).live() == []
+    both = markdown.markdown_all({"deadbeef1": plan, "prod": allowed}, refused={"prod": refused})
+    page = Page.of(both)
+    assert page.live() == []
+    assert page.problems == []
+    assert "1234567" in page.codes
 
 
 def deletes(count: int, name: str = "Legacy CA {:05d}") -> tuple[Plan, list[Violation]]:

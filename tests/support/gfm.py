@@ -16,8 +16,13 @@ from cmarkgfm.cmark import Options
 _TAGS = "h2 h3 p blockquote strong em code pre table thead tbody tr th td details summary b ul li"
 TAGS = frozenset(_TAGS.split())
 #: What GitHub turns into a notification, a cross-link or an image in a comment's text
-#: outside code: `@team`, `#12`, `GH-12`, a bare URL or address, `:shipit:`.
-LIVE = re.compile(r"@\w|#\d|\bgh-\d|https?://|\bwww\.|:[\w+-]+:", re.IGNORECASE)
+#: outside code: `@team`, `#12`, `GH-12`, a bare URL or address, `:shipit:`, and a run of 7
+#: to 40 hex digits (`deadbeef1`, `1234567`), which GitHub links to the commit it starts
+#: when the repository has one (what no parser here can know: the shape is what is tested).
+LIVE = re.compile(
+    r"@\w|#\d|\bgh-\d|https?://|\bwww\.|:[\w+-]+:|(?<![0-9a-z_])[0-9a-f]{7,40}(?![0-9a-z_])",
+    re.IGNORECASE,
+)
 
 
 def html(markdown: str) -> str:
