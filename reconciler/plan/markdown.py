@@ -1,20 +1,19 @@
 """Rendering a Plan as a PR comment: a summary table, one collapsible section per CA, every
 safety override shown as an alert; truncated deterministically below GitHub's comment limit.
 Several environments (`plan --env all`) render as one section per environment. Text from
-the workspace (live names, messages) is escaped for a terminal (`errors.printable`: a
-reviewer may read the comment's source) and then for HTML; a word of it GitHub would make a
-mention, a link or a commit reference is put in code."""
+the workspace (live names, messages) is written as `plan.gfm` writes it: escaped for a
+terminal (`errors.printable`: a reviewer may read the comment's source), for Markdown and
+HTML, and every word GitHub would make a mention or a link put in code."""
 
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import groupby
 
 from reconciler.errors import printable, quoted
+from reconciler.plan import gfm
 from reconciler.plan.render import (
     change_line,
     counted_kinds,
@@ -38,86 +37,6 @@ TABLE_ROWS = 20
 ALERT_ROWS = 20
 #: How many names the lists of kept drafts and unmanaged CAs show.
 LIST_ROWS = 100
-#: What Markdown reads as emphasis, code, links or strikethrough inside a line.
-_INLINE = re.compile(r"([\\`*_\[\]~])")
-#: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
-#: `@org/team`), a reference that links an issue (`#12`, `owner/repo#12`, `GH-12`), a link
-#: (`https://...`, `www.…`; an address has its `@`), an emoji (`:shipit:`) or a commit: a
-#: run of 7 to 40 hex digits (`deadbeef1`, `a418961`, `"1234567"`) links to the commit it
-#: starts, if the repository has one (which only GitHub knows). GitHub reads none inside
-#: code, so such a word is shown in code, as written.
-_REFERENCE = re.compile(
-    r"(?<!\S)(?=\S*?(?:[@#]|GH-\d|://|www\.|:[\w+-]+:"
-    r"|(?<![0-9a-z_])[0-9a-f]{7,40}(?![0-9a-z_])))\S+",
-    re.IGNORECASE,
-)
-
-
-def _fence(body: str) -> str:
-    longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
-    return "`" * max(3, longest + 1)
-
-
-def _code(text: str, table: bool = False) -> str:
-    """`text` as a Markdown code span: shown as written, read as neither Markdown, HTML nor
-    a link. (Inside a `<code>` tag GitHub still links a bare URL or address.) `table`: in a
-    table cell, where GitHub splits cells at a `|` even in code unless it is escaped."""
-    if not text:
-        return "<code></code>"
-    ticks = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
-    # A span that starts or ends with a backtick or a space needs a space inside each tick
-    # run; GitHub takes one off each end.
-    pad = " " if text.strip(" ") and (text[0] in "` " or text[-1] in "` ") else ""
-    if table:
-        text = text.replace("|", "\\|")
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _inert(text: str, escape: Callable[[str], str], code: Callable[[str], str]) -> str:
-    """`text` escaped by `escape`, and each word GitHub would take for a mention, an issue
-    reference, a link or an emoji in `code`: the comment shows the text as written, and
-    notifies or links nobody."""
-    parts: list[str] = []
-    end = 0
-    for match in _REFERENCE.finditer(text):
-        parts += [escape(text[end : match.start()]), code(match[0])]
-        end = match.end()
-    return "".join(parts) + escape(text[end:])
-
-
-def _escaped(text: str) -> str:
-    """Text inside a Markdown line: escaped for a terminal, its emphasis, code and link
-    characters for Markdown, then for HTML."""
-    return html.escape(_INLINE.sub(r"\\\1", printable(text)), quote=False)
-
-
-def _cell(text: str) -> str:
-    """Table cell text: in code (values read as typed), its pipes escaped."""
-    return _code(printable(text), table=True)
-
-
-def _html_code(text: str) -> str:
-    return f"<code>{html.escape(text, quote=False)}</code>"
-
-
-def _html(text: str) -> str:
-    """Outside text in an HTML block (a section's summary line): escaped for a terminal,
-    then for HTML (Markdown is not read there); mentions and references made inert."""
-    return _inert(printable(text), partial(html.escape, quote=False), _html_code)
-
-
-def _inline(text: str) -> str:
-    """Outside text inside a Markdown line (an alert, the seeds line): escaped as `_escaped`
-    does, so that a CA named `*Legacy* [x](...)` reads as it is named, not as italics and a
-    link; mentions and references made inert."""
-    return _inert(printable(text), _escaped, _code)
-
-
-def _name(name: str, block: bool = False) -> str:
-    """A CA's name in code, quoted as the text plan quotes it: exact, and GitHub neither
-    notifies a team it names (`@org/team`) nor links an issue (`#12`) or a URL. `block`: in
-    an HTML block, where Markdown is not read."""
-    return _html_code(quoted(name)) if block else _code(quoted(name))
 
 
 def _sentence(text: str) -> str:
@@ -132,8 +51,8 @@ def _values_table(values: list[ValueDiff]) -> str:
         return f"_{_sentence(no_value_changes(count))}._\n\n"
     rows = ["| test user | before | after |", "|---|---|---|"]
     rows += [
-        f"| {_cell(user_label(d, values))} | {_cell(shown_value(d.before, 80))} "
-        f"| {_cell(shown_value(d.after, 80))} |"
+        f"| {gfm.cell(user_label(d, values))} | {gfm.cell(shown_value(d.before, 80))} "
+        f"| {gfm.cell(shown_value(d.after, 80))} |"
         for d in changed[:TABLE_ROWS]
     ]
     notes = []
@@ -161,9 +80,9 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
     verbs = ", ".join(a.kind.verb for a in actions)
     symbol = actions[0].kind.symbol
     warnings = sorted({w for a in actions for w in a.warnings})
-    flag = f" ⚠️ {_html(', '.join(warnings))}" if warnings else ""
+    flag = f" ⚠️ {gfm.html_text(', '.join(warnings))}" if warnings else ""
     gate = gate_lines(promotion, name)
-    flag += "".join(f" · {_html(line)}" for _, line in gate)
+    flag += "".join(f" · {gfm.html_text(line)}" for _, line in gate)
     flag += _values_flag(actions)
     lines: list[str] = []
     for action in actions:
@@ -180,10 +99,10 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
         lines += [f"! warning: {printable(w)}" for w in action.warnings]
     lines += [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
     body = "\n".join(lines)
-    fence = _fence(body)
+    fence = gfm.fence(body)
     tables = "".join(_values_table(a.values) for a in actions if a.values)
     return (
-        f"<details><summary><code>{symbol}</code> <b>{_name(name, block=True)}</b>: {verbs}"
+        f"<details><summary><code>{symbol}</code> <b>{gfm.name(name, block=True)}</b>: {verbs}"
         f"{flag}"
         f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
     )
@@ -191,7 +110,7 @@ def _section(name: str, actions: list[Action], promotion: Promotion | None = Non
 
 def _rules(violations: Sequence[Violation]) -> str:
     """`--allow delete` for each rule, in code (a plan file's rule names are its own)."""
-    return " ".join(_code(f"--allow {r}") for r in dict.fromkeys(v.rule for v in violations))
+    return " ".join(gfm.code(f"--allow {r}") for r in dict.fromkeys(v.rule for v in violations))
 
 
 def _reasons(violations: Sequence[Violation], limit: int) -> list[str]:
@@ -200,7 +119,7 @@ def _reasons(violations: Sequence[Violation], limit: int) -> list[str]:
     lines: list[str] = []
     size = 0
     for violation in violations[:ALERT_ROWS]:
-        line = f"> - **{_inline(violation.rule)}**: {_inline(violation.message)}"
+        line = f"> - **{gfm.inline(violation.rule)}**: {gfm.inline(violation.message)}"
         size += len(line) + 1
         if lines and size > limit // 8:
             break
@@ -231,7 +150,7 @@ def _overridden_block(plan: Plan, limit: int) -> list[str]:
         lines = ["> [!CAUTION]", f"> **Safety rules overridden for this plan:** {rules}"]
         return [*lines, *_reasons(plan.overridden, limit), ""]
     if plan.allowed:
-        allowed = ", ".join(_code(rule) for rule in plan.allowed)
+        allowed = ", ".join(gfm.code(rule) for rule in plan.allowed)
         return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
     return []
 
@@ -274,14 +193,14 @@ def _extra_sections(plan: Plan) -> list[_Section]:
     sections: list[_Section] = []
     kept = [note for note in plan.drafts if note.kept]
     if kept:
-        names = _listed([f"{_name(n.name)} {_inline(f'(id {n.id})')}" for n in kept])
+        names = _listed([f"{gfm.name(n.name)} {gfm.inline(f'(id {n.id})')}" for n in kept])
         text = (
             f"<details><summary>{len(kept)} draft{'s' if len(kept) != 1 else ''} kept (made "
             f"outside Git; drafts: preserve)</summary>\n\n{names}\n\n</details>\n"
         )
         sections.append(_Section(text, what="the kept drafts"))
     if plan.left_alone:
-        names = _listed([_name(name) for name in plan.left_alone])
+        names = _listed([gfm.name(name) for name in plan.left_alone])
         text = (
             f"<details><summary>{len(plan.left_alone)} unmanaged (live, in no manifest)</summary>"
             f"\n\n{names}\n\n</details>\n"
@@ -295,7 +214,7 @@ def _cut_note(sections: list[_Section], index: int, cas: int) -> str:
     show, and where they are. The CA sections (`cas` of them) come first."""
     parts = [s.what for s in sections[max(index, cas) :] if s.what is not None]
     if index < cas:
-        first = _code(quoted(sections[index].name))
+        first = gfm.code(quoted(sections[index].name))
         left = cas - index
         parts.insert(0, f"{left} more CAs, from {first} on" if left > 1 else f"1 more CA, {first}")
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
@@ -326,7 +245,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     """A PR comment: summary table, one collapsible section per CA, under `limit` characters;
     `refused`: the safety rules that refuse the plan, if any."""
     head = [
-        f"### reconciler plan for {_inline(workspace_words(plan))}",
+        f"### reconciler plan for {gfm.inline(workspace_words(plan))}",
         "",
         *_refused_block(refused, limit),
         *_overridden_block(plan, limit),
@@ -337,7 +256,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     ]
     seeds = seeds_line(plan)
     if seeds is not None:
-        head += [_inline(seeds), ""]
+        head += [gfm.inline(seeds), ""]
     sections = [
         _Section(_section(name, list(group), plan.promotion), name=name)
         for name, group in groupby(plan.actions, key=lambda a: a.name)
@@ -362,14 +281,15 @@ def markdown_all(
         "| "
         + " | ".join(
             [
-                _inline(name),
-                _inline(str(plan.workspace_id)),
+                gfm.inline(name),
+                gfm.inline(str(plan.workspace_id)),
                 *(str(plan.summary.of(kind)) for kind in kinds),
                 str(plan.summary.unchanged),
                 str(plan.summary.unmanaged),
                 str(len(plan.overridden) or ""),
                 " ".join(
-                    _code(r, table=True) for r in dict.fromkeys(v.rule for v in rules.get(name, ()))
+                    gfm.code(r, table=True)
+                    for r in dict.fromkeys(v.rule for v in rules.get(name, ()))
                 ),
             ]
         )
