@@ -1,5 +1,7 @@
 """Rendering a Plan as a PR comment: a summary table, one collapsible section per CA, every
-safety override shown as an alert; truncated deterministically below GitHub's comment limit.
+safety override shown as an alert; truncated deterministically below GitHub's comment limit
+(a CA's section too large for its share is cut inside, `plan.sections`; the others are
+kept whole while they fit, and a note names those that do not).
 Several environments (`plan --env all`) render as one section per environment. Text from
 the workspace (live names, messages) is written as `plan.gfm` writes it: escaped for a
 terminal (`errors.printable`: a reviewer may read the comment's source), for Markdown and
@@ -8,8 +10,8 @@ HTML, and every word GitHub would make a mention or a link put in code."""
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 from reconciler.errors import quoted
@@ -29,6 +31,10 @@ MARKDOWN_LIMIT = 60_000
 ALERT_ROWS = 20
 #: How many names the lists of kept drafts and unmanaged CAs show.
 LIST_ROWS = 100
+#: A comment that would reach its limit cuts each CA section of this part of the limit (a
+#: quarter) or more to the room the other sections leave, or to that part where they leave
+#: less: one CA of thousands of changes does not take the sections after it with it.
+SECTION_SHARE = 4
 
 
 def _rules(violations: Sequence[Violation]) -> str:
@@ -101,6 +107,28 @@ class _Section:
     text: str
     name: str | None = None
     what: str | None = None
+    #: A CA's section cut to below so many characters (None where not even its actions
+    #: and warnings fit); the lists are not cut, they show their first LIST_ROWS names.
+    cut: Callable[[int], str | None] | None = None
+
+
+def _shortened(section: _Section, size: int) -> _Section:
+    """`section`, or where it takes `size` characters or more, a CA's cut below `size`."""
+    if len(section.text) < size or section.cut is None:
+        return section
+    text = section.cut(size)
+    return section if text is None else replace(section, text=text)
+
+
+def _cut_large(head: str, sections: list[_Section], limit: int) -> list[_Section]:
+    """The sections, each CA's that takes a `SECTION_SHARE` of `limit` or more cut to share
+    the room the others leave (that part of `limit` each at the least): one CA of thousands
+    of changes took every section after it out of the comment."""
+    share = limit // SECTION_SHARE
+    large = {i for i, s in enumerate(sections) if len(s.text) >= share and s.cut is not None}
+    others = sum(len(section.text) for i, section in enumerate(sections) if i not in large)
+    size = max(share, (limit - len(head) - others) // max(1, len(large)))
+    return [_shortened(s, size) if i in large else s for i, s in enumerate(sections)]
 
 
 def _listed(items: list[str]) -> str:
@@ -153,6 +181,10 @@ def _fitted(head: str, sections: list[_Section], limit: int) -> str:
     whole = head + "".join(section.text for section in sections)
     if len(whole) < limit:
         return whole
+    sections = _cut_large(head, sections, limit)
+    whole = head + "".join(section.text for section in sections)
+    if len(whole) < limit:
+        return whole
     cas = sum(section.name is not None for section in sections)
     out = head
     for index, section in enumerate(sections):
@@ -180,10 +212,11 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
     seeds = seeds_line(plan)
     if seeds is not None:
         head += [gfm.inline(seeds), ""]
-    sections = [
-        _Section(ca_section(name, list(group), plan.promotion), name=name)
+    cas = [
+        (name, ca_section(name, list(group), plan.promotion))
         for name, group in groupby(plan.actions, key=lambda a: a.name)
     ]
+    sections = [_Section(ca.text(), name=name, cut=ca.within) for name, ca in cas]
     sections += _extra_sections(plan)
     return _fitted("\n".join(head) + "\n", sections, limit)
 

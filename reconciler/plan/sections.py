@@ -1,8 +1,13 @@
 """One CA's collapsible section of the PR comment (`plan.markdown`): a summary line with
 its actions, warnings, gate and how many test values change, then its diff in a fenced
-block and the table of its test users' values."""
+block and the table of its test users' values. A section too large for the comment can be
+cut below a size, whole in its form (fence and `<details>` closed): every action and
+warning stays, the field changes that do not fit are counted, and the summary says so."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import accumulate, takewhile
 
 from reconciler.errors import printable
 from reconciler.plan import gfm
@@ -58,7 +63,98 @@ def _values_flag(actions: list[Action]) -> str:
     return f" · test values: {changed} of {len(values)} change"
 
 
-def ca_section(name: str, actions: list[Action], promotion: Promotion | None = None) -> str:
+#: One step of a CA's diff: the action's line, its field changes (one entry each, a changed
+#: value's `-` and `+` lines together) and its warnings; the gate's lines are a step too.
+_Step = tuple[list[str], list[str], list[str]]
+
+
+def _diff_lines(steps: list[_Step], shown: int | None = None) -> list[str]:
+    """A CA's diff: every action and warning, the first `shown` field changes (every one
+    with None), and under an action whose changes are cut, how many are not shown."""
+    left = sum(len(changes) for _, changes, _ in steps) if shown is None else shown
+    lines: list[str] = []
+    for head, changes, tail in steps:
+        kept = changes[:left]
+        left -= len(kept)
+        lines += head + kept
+        if len(kept) < len(changes):
+            lines.append(
+                f"… {len(changes) - len(kept)} more changes not shown (comment size limit): "
+                "the JSON plan (--format json) has every one"
+            )
+        lines += tail
+    return lines
+
+
+def _steps(actions: list[Action], gate: list[tuple[bool, str]]) -> list[_Step]:
+    steps: list[_Step] = []
+    for action in actions:
+        where = f" (id {action.id})" if action.id is not None else ""
+        seeding = f" with {users_text(action.users)}" if action.users is not None else ""
+        changes = []
+        for change in action.changes:
+            before, after = change.before, change.after
+            if before is not None and after is not None:
+                path = printable(change.path)
+                changes.append(f"- {path}: {value_text(before)}\n+ {path}: {value_text(after)}")
+            else:
+                changes.append(" ".join(change_line(change)))
+        warnings = [f"! warning: {printable(w)}" for w in action.warnings]
+        steps.append(
+            ([f"{action.kind.symbol} {action.kind.verb}{where}{seeding}"], changes, warnings)
+        )
+    gates = [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
+    return [*steps, (gates, [], [])] if gates else steps
+
+
+#: What a cut CA section says in place of its tables of test values, when they do not fit.
+_TABLES_CUT = (
+    "_The test users' values are not shown (comment size limit): the JSON plan "
+    "(`--format json`) has them._\n\n"
+)
+
+
+@dataclass(frozen=True)
+class CaSection:
+    """A CA's collapsible section: its summary line (`summary`, the `<details>` opening up
+    to the closing `</summary>`), its diff and its tables of test values."""
+
+    summary: str
+    steps: list[_Step]
+    tables: str
+
+    def text(self, shown: int | None = None, tables: bool = True) -> str:
+        """The section, with the first `shown` field changes (None: whole), and its tables
+        (else a note that they are cut)."""
+        body = "\n".join(_diff_lines(self.steps, shown))
+        fence = gfm.fence(body)
+        cut = " · cut (comment size limit)" if shown is not None else ""
+        rest = self.tables if tables or not self.tables else _TABLES_CUT
+        return (
+            f"{self.summary}{cut}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{rest}</details>\n"
+        )
+
+    def within(self, size: int) -> str | None:
+        """The section cut to below `size` characters: every action and warning, as many
+        field changes as fit, and its tables where with them and no change it takes less
+        than half of `size`; None when not even its actions and warnings fit."""
+        tables = len(self.text(0)) < size // 2
+        if len(self.text(0, tables)) >= size:
+            return None
+        # No more changes than their own lines would fit: a CA of 100,000 changes is not
+        # rendered whole at each step of the search.
+        lengths = accumulate(len(line) + 1 for _, changes, _ in self.steps for line in changes)
+        low, high = 0, sum(1 for _ in takewhile(lambda used: used < size, lengths))
+        while low < high:  # the most changes that fit
+            middle = (low + high + 1) // 2
+            if len(self.text(middle, tables)) < size:
+                low = middle
+            else:
+                high = middle - 1
+        return self.text(low, tables)
+
+
+def ca_section(name: str, actions: list[Action], promotion: Promotion | None = None) -> CaSection:
     """The section of the CA `name`, whose `actions` these are (`promotion`: the gate that
     checked them, if any)."""
     verbs = ", ".join(a.kind.verb for a in actions)
@@ -68,25 +164,9 @@ def ca_section(name: str, actions: list[Action], promotion: Promotion | None = N
     gate = gate_lines(promotion, name)
     flag += "".join(f" · {gfm.html_text(line)}" for _, line in gate)
     flag += _values_flag(actions)
-    lines: list[str] = []
-    for action in actions:
-        where = f" (id {action.id})" if action.id is not None else ""
-        seeding = f" with {users_text(action.users)}" if action.users is not None else ""
-        lines.append(f"{action.kind.symbol} {action.kind.verb}{where}{seeding}")
-        for change in action.changes:
-            before, after = change.before, change.after
-            if before is not None and after is not None:
-                lines.append(f"- {printable(change.path)}: {value_text(before)}")
-                lines.append(f"+ {printable(change.path)}: {value_text(after)}")
-            else:
-                lines.append(" ".join(change_line(change)))
-        lines += [f"! warning: {printable(w)}" for w in action.warnings]
-    lines += [f"{'+' if promoted else '!'} gate: {printable(line)}" for promoted, line in gate]
-    body = "\n".join(lines)
-    fence = gfm.fence(body)
-    tables = "".join(_values_table(a.values) for a in actions if a.values)
-    return (
+    summary = (
         f"<details><summary><code>{symbol}</code> <b>{gfm.name(name, block=True)}</b>: {verbs}"
         f"{flag}"
-        f"</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{tables}</details>\n"
     )
+    tables = "".join(_values_table(a.values) for a in actions if a.values)
+    return CaSection(summary, _steps(actions, gate), tables)

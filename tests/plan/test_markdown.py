@@ -267,3 +267,105 @@ def test_a_long_list_of_unmanaged_cas_is_listed_in_part() -> None:
     assert '- `"Unmanaged 0099"`\n- … and 4900 more: the JSON plan (`--format json`)' in (comment)
     assert "Not shown" not in comment
     assert Page.of(comment).problems == []
+
+
+def huge_plan(changes: int = 3000) -> Plan:
+    """Two CAs, then one whose update rewrites `changes` values of its conditions (with 30
+    test users' values changed, and an activation that recalculates), then three more CAs,
+    a kept draft and an unmanaged CA."""
+    huge = [
+        Action(
+            action="update",
+            name="Huge",
+            id=1,
+            changes=[
+                Change(path=f"definition.conditions[{n}].value", before=f"v{n}", after=f"w{n}")
+                for n in range(changes)
+            ],
+            values=[
+                ValueDiff(user=f"user {n}", file="t.test.yaml", before="1", after="2")
+                for n in range(30)
+            ],
+        ),
+        Action(action="activate", name="Huge", id=1, warnings=["recalculates"]),
+    ]
+    small = [
+        Action(action="create", name=f"CA {n}", changes=[Change(path="x", after="y")])
+        for n in range(5)
+    ]
+    actions = [*small[:2], *huge, *small[2:]]
+    return Plan(
+        workspace_id=1,
+        summary=summarize(actions, 0, 1),
+        actions=actions,
+        unmanaged=["Legacy"],
+        drafts=[DraftNote(name="Kept", id=9, kept=True)],
+    )
+
+
+def well_formed(comment: str, limit: int, sections: int) -> None:
+    """Below `limit`, nothing left open or stray, every fence closed (an open one would hold
+    the `</details>` after it as code) and `sections` collapsible sections, each closed."""
+    assert len(comment) < limit
+    assert Page.of(comment).problems == []
+    rendered = html(comment)
+    assert rendered.count("<details>") == rendered.count("</details>") == sections
+    assert comment.count("```diff\n") == comment.count("\n```\n")
+
+
+def test_a_ca_too_large_for_the_comment_is_cut_and_those_after_it_are_kept() -> None:
+    """A CA whose update rewrites 3,000 values of its conditions made a section larger than
+    the comment: it was left out with every section after it (the CAs, the kept drafts and
+    the unmanaged CAs). Now its diff is cut to the room the others leave, its actions and
+    warnings kept, and it says how many changes it does not show."""
+    plan = huge_plan()
+    comment = markdown.markdown(plan)
+    assert comment == markdown.markdown(plan)
+    well_formed(comment, markdown.MARKDOWN_LIMIT, 8)
+    assert "Not shown" not in comment
+    for name in ("CA 0", "CA 1", "Huge", "CA 2", "CA 3", "CA 4"):
+        assert f'<b><code>"{name}"</code></b>' in comment
+    assert "1 draft kept" in comment
+    assert '- `"Legacy"`' in comment
+    section = comment.split('<b><code>"Huge"</code></b>')[1].split("</details>")[0]
+    assert section.startswith(
+        ": update, activate ⚠️ recalculates · test values: 30 of 30 change · cut (comment size "
+        'limit)</summary>\n\n```diff\n~ update (id 1)\n- definition.conditions[0].value: "v0"\n'
+        '+ definition.conditions[0].value: "w0"\n'
+    )
+    shown = section.count("\n- definition.conditions[")
+    assert 300 < shown < 3000
+    assert len(comment) > markdown.MARKDOWN_LIMIT - 200  # the room the others leave, used
+    assert (
+        f"\n… {3000 - shown} more changes not shown (comment size limit): the JSON plan "
+        "(--format json) has every one\n! activate (id 1)\n! warning: recalculates\n```\n"
+    ) in section
+    assert "**Values of the test users** (30 test users)" in section
+    # A comment that fits is not cut.
+    assert markdown.markdown(huge_plan(100)) == markdown.markdown(huge_plan(100), limit=10**9)
+
+
+def test_a_cut_ca_keeps_the_form_of_its_section_at_every_size() -> None:
+    """Down to a comment of 2,000 characters the large CA is cut, not dropped, and the CAs
+    after it stay; where even its actions do not fit, the note names what is left out."""
+    plan = huge_plan()
+    for limit in (30_000, 5_000, 2_000):
+        comment = markdown.markdown(plan, limit=limit)
+        well_formed(comment, limit, 8)
+        assert "Not shown" not in comment
+        assert comment.count(" more changes not shown (comment size limit)") == 1
+    small = markdown.markdown(plan, limit=2_000)
+    assert "**Values of the test users**" not in small
+    assert (
+        "_The test users' values are not shown (comment size limit): the JSON plan "
+        "(`--format json`) has them._\n\n</details>"
+    ) in small
+    tiny = markdown.markdown(plan, limit=1_000)
+    well_formed(tiny, 1_000, 2)
+    assert tiny.endswith(
+        '_… Not shown (comment size limit): 4 more CAs, from `"Huge"` on, the kept drafts and '
+        "the unmanaged CAs. The JSON plan (`--format json`) has every one._\n"
+    )
+    every = markdown.markdown_all({"staging": plan, "prod": plan})
+    well_formed(every, markdown.MARKDOWN_LIMIT, 16)
+    assert "Not shown" not in every
