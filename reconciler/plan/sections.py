@@ -116,8 +116,8 @@ _TABLES_CUT = (
 
 @dataclass(frozen=True)
 class CaSection:
-    """A CA's collapsible section: its summary line (`summary`, the `<details>` opening up
-    to the closing `</summary>`), its diff and its tables of test values."""
+    """A CA's collapsible section: its summary line (`summary`: from `<details>` up to, not
+    with, its `</summary>`), its diff and its tables of test values."""
 
     summary: str
     steps: list[_Step]
@@ -136,8 +136,9 @@ class CaSection:
 
     def within(self, size: int) -> str | None:
         """The section cut to below `size` characters: every action and warning, as many
-        field changes as fit, and its tables where with them and no change it takes less
-        than half of `size`; None when not even its actions and warnings fit."""
+        field changes as fit, and its tables where the section with them and no field
+        change takes less than half of `size`; None when not even its actions and warnings
+        fit."""
         tables = len(self.text(0)) < size // 2
         if len(self.text(0, tables)) >= size:
             return None
