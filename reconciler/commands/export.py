@@ -25,7 +25,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
 
 from reconciler import manifest
 from reconciler.api import transports as target
@@ -127,13 +131,37 @@ def scalar(text: str, flow: bool) -> str:
     return styled
 
 
+def reads_as_block(text: str) -> bool:
+    """Whether `text`, written as a literal block (`|`), reads back as that very text and
+    stays so in the hands of the tools that tidy files: more than one line, not all of
+    them empty, and each line printable (in a block a carriage return reads as a line
+    break, and so do NEL, U+2028 and U+2029 to YAML 1.1 readers, libyaml among them; a
+    tab or an invisible character would stand raw, unseen) and not ending in whitespace
+    (editors and pre-commit's trailing-whitespace hook strip it: a change nobody sees).
+    The chomping indicator (`|-`, `|`, `|+`) and, for a first line starting with spaces,
+    the indentation indicator (`|2`) say the rest exactly; ruamel writes them."""
+    lines = text.split("\n")
+    return (
+        len(lines) > 1
+        and text.strip("\n") != ""
+        and all(line.isprintable() and line == line.rstrip() for line in lines)
+    )
+
+
+#: The texts written as a literal block where `reads_as_block` allows: prose, where a line
+#: break is meant. A line break in a name or a condition's value is more likely a slip,
+#: which the escape (`"two\nlines"`) shows, as the plan's warning about it does.
+BLOCK_KEYS = frozenset({"description"})
+
+
 def _styled(value: Any, depth: int = 0, flow: bool = False) -> Any:
     """Small mappings (conditions, periods, short datapoints) in flow style, as people write;
-    every text in a style that reads back as itself there."""
+    every text in a style that reads back as itself there, a description of several lines
+    as a literal block."""
     if isinstance(value, dict):
         leafy = all(not isinstance(v, (dict, list)) for v in value.values())
         flow = flow or (leafy and depth >= 3 and (len(value) <= 4 or depth >= 5))
-        styled = CommentedMap((k, _styled(v, depth + 1, flow)) for k, v in value.items())
+        styled = CommentedMap((k, _field(k, v, depth + 1, flow)) for k, v in value.items())
         if flow:
             styled.fa.set_flow_style()
         return styled
@@ -142,6 +170,12 @@ def _styled(value: Any, depth: int = 0, flow: bool = False) -> Any:
     if isinstance(value, str):
         return scalar(value, flow)
     return value
+
+
+def _field(key: str, value: Any, depth: int, flow: bool) -> Any:
+    if key in BLOCK_KEYS and not flow and isinstance(value, str) and reads_as_block(value):
+        return LiteralScalarString(value)
+    return _styled(value, depth, flow)
 
 
 def _invisible_escaped(text: str) -> str:
