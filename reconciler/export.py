@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import regex
 from pydantic import ValidationError
 
 from reconciler.errors import DataPath, quoted
@@ -64,11 +65,70 @@ class Exported:
     protected: int = 0
 
 
+#: Latin letters with no ASCII letter inside them (NFKD leaves them whole), written as
+#: their languages spell them without it: `Straße` is `strasse`, `Ærø` `aero`, `Łódź`
+#: `lodz`. The dotless `ı` is `i`, which a case-insensitive file system takes it for.
+FOLDED = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ħ": "h",
+    "ŧ": "t",
+    "ŋ": "ng",
+    "ı": "i",
+    "ĸ": "k",
+}
+#: Characters nobody sees (zero-width spaces and joiners, soft hyphens, variation
+#: selectors, Hangul fillers): a file name leaves them out.
+UNSEEN = regex.compile(r"\p{Default_Ignorable_Code_Point}|\p{Cf}")
+SEPARATOR = "-"
+
+
+def _folded(name: str) -> list[str]:
+    """The pieces of a file name stem for `name`, character by character (after NFKD): an
+    ASCII letter or digit, lowercase; another letter, lowercase, with the marks that
+    follow it; a digit of another script as its ASCII digit; nothing for a mark on an
+    ASCII letter (the accent of `é`) or an unseen character; a dash for anything else."""
+    pieces: list[str] = []
+    for char in unicodedata.normalize("NFKD", name.lower()):
+        kind = unicodedata.category(char)
+        if char in FOLDED:
+            pieces.append(FOLDED[char])
+        elif char.isascii():
+            pieces.append(char if char.isalnum() else SEPARATOR)
+        elif UNSEEN.match(char):
+            continue
+        elif kind.startswith("M"):
+            if kind != "Me" and pieces and not pieces[-1].isascii():
+                pieces.append(char)  # a vowel sign, a dakuten: part of its letter
+        elif unicodedata.decimal(char, None) is not None:
+            pieces.append(str(unicodedata.decimal(char)))
+        else:
+            pieces.append(char if char.isalnum() else SEPARATOR)
+    return pieces
+
+
 def file_stem(name: str) -> str:
-    """A portable file name stem for a CA name: ASCII, lowercase, dashes."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:MAX_STEM].strip("-")
+    """A portable file name stem for a CA name, as a person would write it: lowercase
+    words joined by dashes. Latin letters are folded to ASCII (`Café` is `cafe`, `Straße`
+    `strasse`); letters of other scripts, which have no ASCII spelling to fold to, are
+    kept (`Москва` is `москва`, `売上` stays), NFC-composed: a letter is a safe file name
+    character everywhere. At most MAX_STEM bytes of UTF-8 (80 ASCII letters)."""
+    stem = unicodedata.normalize("NFC", "".join(_folded(name)))
+    stem = re.sub(r"-+", SEPARATOR, stem).strip(SEPARATOR)
+    stem = stem.encode()[:MAX_STEM].decode("utf-8", "ignore").strip(SEPARATOR)
     return stem or "ca"
+
+
+def same_file(stem: str) -> str:
+    """What a case-insensitive, normalisation-insensitive file system (macOS, Windows)
+    compares of a stem: two stems that give the same are one file there."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", stem).casefold())
 
 
 def _date_value(text: str | None) -> Any:
@@ -244,31 +304,33 @@ def outlived_retention(live: LiveCA, file: str, retention: tuple[int, date]) -> 
 def file_stems(live: list[LiveCA]) -> dict[int, str]:
     """A distinct file stem for every CA (by id), whatever their names.
 
-    Stems are lowercase ASCII, so names that differ only in case or accents (`Sessions`,
-    `sessions`, `Séssions`) share one, as they would on a case-insensitive file system.
-    The first CA of such a group (by name, then id) keeps it; the others get their id as
-    a suffix, and a suffix that meets another CA's stem (`Sessions 2` is `sessions-2`) or
-    a reserved name takes a counter as well: no two CAs ever share a file.
+    Stems are lowercase and Latin letters fold to ASCII, so names that differ only in
+    case or accents (`Sessions`, `sessions`, `Séssions`) share one; stems a file system
+    that ignores case and Unicode normalisation (macOS, Windows) takes for one count as
+    one too (`same_file`). The first CA of such a group (by name, then id) keeps it; the
+    others get their id as a suffix, and a suffix that meets another CA's stem (`Sessions
+    2` is `sessions-2`) or a reserved name takes a counter as well: no two CAs ever share
+    a file.
     """
     ordered = sorted(live, key=lambda item: (item.name, item.id))
     natural = {ca.id: file_stem(ca.name) for ca in ordered}
-    taken: set[str] = set(RESERVED)
+    taken: set[str] = {same_file(stem) for stem in RESERVED}
     stems: dict[int, str] = {}
     for ca in ordered:
-        if natural[ca.id] not in taken:
+        if same_file(natural[ca.id]) not in taken:
             stems[ca.id] = natural[ca.id]
-            taken.add(natural[ca.id])
+            taken.add(same_file(natural[ca.id]))
     # Suffixes avoid every natural stem, so a later CA never loses its own to a suffix.
-    taken |= set(natural.values())
+    taken |= {same_file(stem) for stem in natural.values()}
     for ca in ordered:
         if ca.id in stems:
             continue
         candidate, count = f"{natural[ca.id]}-{ca.id}", 1
-        while candidate in taken:
+        while same_file(candidate) in taken:
             count += 1
             candidate = f"{natural[ca.id]}-{ca.id}-{count}"
         stems[ca.id] = candidate
-        taken.add(candidate)
+        taken.add(same_file(candidate))
     return stems
 
 

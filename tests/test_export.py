@@ -3,13 +3,24 @@ with safe file names and notes about what a user should know."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.export import ca_document, definition_document, export, file_stem
+from reconciler.export import (
+    MAX_STEM,
+    RESERVED,
+    UNSEEN,
+    ca_document,
+    definition_document,
+    export,
+    file_stem,
+    file_stems,
+    same_file,
+)
 from reconciler.models import CalculatedAttribute, Definition, LiveCA
 from tests.strategies import api_shaped, definitions
 from tests.support.workspace import PURCHASES, SESSIONS, api_definition
@@ -27,6 +38,100 @@ def test_file_stems() -> None:
     assert file_stem("☕") == "ca"
     assert file_stem("Café") == "cafe"
     assert len(file_stem("x" * 500)) == 80
+
+
+#: CA name -> file stem. Latin letters fold to ASCII, those NFKD leaves whole by the
+#: table; letters of other scripts stay (composed), digits of any script are ASCII digits,
+#: what nobody sees is left out, anything else separates words.
+STEMS = {
+    "Café spend": "cafe-spend",
+    "Ümsatz": "umsatz",
+    "Straße": "strasse",
+    "STRASSE": "strasse",
+    "Ærø Øre": "aero-ore",
+    "Łódź": "lodz",
+    "Þórður": "thordur",
+    "İstanbul": "istanbul",
+    "Diyarbakır": "diyarbakir",
+    "ﬁnance Ⅻ ½": "finance-xii-1-2",
+    "Ünïcødé 日本語 🎉 name": "unicode-日本語-name",
+    "Москва": "москва",
+    "Май": "май",
+    "ΛΌΓΟΣ": "λόγος",
+    "매출 합계": "매출-합계",
+    "がぎ": "がぎ",
+    "ｶﾞｲﾄﾞ": "ガイド",
+    "हिन्दी": "हिन्दी",
+    "٣ items": "3-items",
+    "zero\u200bwidth": "zerowidth",
+    "葛\U000e0100城": "葛城",
+    "\u3164": "ca",
+    "a☕b": "a-b",
+}
+
+
+def test_a_file_stem_folds_latin_letters_and_keeps_those_of_other_scripts() -> None:
+    """Non-ASCII letters were dropped: `Ünïcødé 日本語 🎉 name` was `unicde-name`,
+    `Straße` `strae`, `Москва` and `売上` both `ca`."""
+    assert {name: file_stem(name) for name in STEMS} == STEMS
+    for stem in STEMS.values():
+        assert unicodedata.is_normalized("NFC", stem)
+
+
+def test_a_long_stem_is_cut_at_a_character_within_its_bytes() -> None:
+    assert file_stem("売" * 100) == "売" * (MAX_STEM // 3)
+    assert file_stem("é" * 100) == "e" * MAX_STEM
+    assert len(file_stem("Москва " * 30).encode()) <= MAX_STEM
+
+
+def stems_of(*names: str) -> list[str]:
+    cas = [live(name, index) for index, name in enumerate(names, start=1)]
+    stems = file_stems(cas)
+    return [stems[ca.id] for ca in cas]
+
+
+def test_stems_one_file_system_takes_for_one_file_get_the_id() -> None:
+    """Case and Unicode normalisation, which macOS and Windows ignore in file names: `ΣΊΣΥΦΟΣ`
+    and `Σίσυφος` are `σίσυφος` both; `Ǆ` and `ǆ` fold to `dz`."""
+    assert stems_of("Москва", "МОСКВА") == ["москва-1", "москва"]
+    assert stems_of("ΣΊΣΥΦΟΣ", "Σίσυφος") == ["σίσυφος", "σίσυφος-2"]
+    assert stems_of("Ǆ", "dz", "ǆ") == ["dz-1", "dz", "dz-3"]
+    assert same_file("ꭰ") == same_file("Ꭰ")  # Cherokee: its capitals are the case folding
+
+
+#: Names that fold to one stem, or to a stem another name folds to with an id.
+CLASHING = ["Straße", "strasse", "STRASSE", "Москва", "МОСКВА", "москва 2", "Café", "cafe", "日本"]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(CLASHING), st.text(min_size=1, max_size=12)),
+        min_size=1,
+        max_size=10,
+        unique=True,
+    )
+)
+def test_every_ca_gets_a_file_of_its_own_named_from_its_letters(names: list[str]) -> None:
+    """Distinct whatever the names, where case and normalisation count (Linux) and where
+    they do not (macOS, Windows); each stem a short, composed run of letters, digits and
+    dashes, and not a name Windows reserves. A name holding a letter or a digit anybody
+    sees never falls back to `ca` (as every Cyrillic, Greek or CJK name did), unless it
+    spells `ca` itself."""
+    stems = stems_of(*names)
+    assert len({same_file(stem) for stem in stems}) == len(names)
+    for name, stem in zip(names, stems, strict=True):
+        assert len(stem.encode()) <= MAX_STEM + 24
+        assert unicodedata.is_normalized("NFC", stem)
+        assert stem not in RESERVED
+        assert stem.strip("-") == stem != ""
+        assert all(
+            char == "-" or char.isalnum() or unicodedata.category(char)[0] == "M" for char in stem
+        )
+        seen = [char for char in name if char.isalnum() and not UNSEEN.match(char)]
+        spelt = [char for char in unicodedata.normalize("NFKD", name.lower()) if char.isalnum()]
+        if seen and spelt != ["c", "a"]:
+            assert file_stem(name) != "ca", name
 
 
 @settings(max_examples=150)

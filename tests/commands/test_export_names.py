@@ -1,0 +1,71 @@
+"""`reconciler export` names each file after its CA as a person would: Latin letters folded
+to ASCII, letters of other scripts kept, one file per CA on any file system."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from tests.support.cli import run_cli
+from tests.support.emulator import EmulatorServer
+from tests.support.workspace import SESSIONS, RawApi, env_for
+
+
+def test_names_in_any_script_give_files_named_after_them_and_plan_empty(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`Straße` was `strae.yaml`, `Москва` and `売上 合計` both `ca.yaml` (one of them
+    `ca-<id>.yaml`). Names one file system would take for one file get the id: `STRASSE`
+    and `Straße` (one stem), `МОСКВА` and `Москва` (one stem, ignoring case), `Σίσυφος` and
+    `ΣΊΣΥΦΟΣ`. The export plans empty, and an export over it writes the same bytes."""
+    names = ["Café spend", "Ümsatz", "Straße", "STRASSE", "Москва", "МОСКВА", "売上 合計"]
+    names += ["Σίσυφος", "ΣΊΣΥΦΟΣ", "Łódź", "zero\u200bwidth"]
+    ids = {name: raw.create(name, SESSIONS) for name in names}
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    args = ("export", tmp_path, "--out", out, "--workspace-id", "1234")
+    result = run_cli(*args, env=env)
+    assert result.exit_code == 0, result.output
+    written = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert sorted(written) == sorted(
+        [
+            "reconciler.yaml",
+            "cafe-spend.yaml",
+            "umsatz.yaml",
+            "strasse.yaml",  # STRASSE, first by name
+            f"strasse-{ids['Straße']}.yaml",
+            "москва.yaml",  # МОСКВА, first by name
+            f"москва-{ids['Москва']}.yaml",
+            "売上-合計.yaml",
+            "σίσυφος.yaml",  # ΣΊΣΥΦΟΣ, first by name
+            f"σίσυφος-{ids['Σίσυφος']}.yaml",
+            "lodz.yaml",
+            "zerowidth.yaml",
+        ]
+    )
+    assert all(unicodedata.is_normalized("NFC", name) for name in written)
+    assert "- name: Straße\n" in (out / f"strasse-{ids['Straße']}.yaml").read_text()
+    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
+    assert planned.exit_code == 0, planned.output
+    again = run_cli(*args, "--force", env=env)
+    assert again.exit_code == 0, again.output
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == written
+
+
+def test_an_export_over_one_that_dropped_letters_renames_those_files(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """An export made by an earlier version named `Straße` `strae.yaml`: one over it
+    with `--force` writes `strasse.yaml` and removes `strae.yaml`, so the CA is declared
+    once, and the folder plans empty."""
+    raw.create("Straße", SESSIONS)
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    args = ("export", tmp_path, "--out", out, "--workspace-id", "1234")
+    assert run_cli(*args, env=env).exit_code == 0
+    (out / "strasse.yaml").rename(out / "strae.yaml")  # as the earlier version wrote it
+    result = run_cli(*args, "--force", env=env)
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == ["reconciler.yaml", "strasse.yaml"]
+    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
+    assert planned.exit_code == 0, planned.output
