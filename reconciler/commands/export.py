@@ -5,7 +5,8 @@ directory. Only CAs inside the environment's `scope` are exported, and the scope
 written along so that `plan` on the export sees the same CAs. The embedded target's
 database is not copied: the exported `reconciler.yaml` points at it (`emulator_db`), so
 the export plans against the very workspace it came from. Every file export writes
-starts with its mark; `--force` replaces such files, and never touches any other.
+starts with its mark; `--force` replaces such files, and never touches any other. Its
+second line names the file's JSON Schema for editors, where a `schemas/` folder is found.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from reconciler.files import (
     write_atomically,
 )
 from reconciler.interrupts import run_async
-from reconciler.manifest import ignore
+from reconciler.manifest import ignore, schema
 from reconciler.manifest.composing import STR_TAG, resolve_plain
 from reconciler.manifest.document import SourceError, parse_yaml
 from reconciler.manifest.retention import today_utc
@@ -219,6 +220,19 @@ def placed(note: Located, out: Path, text: str) -> str:
     where = parse_yaml(text, display).position(note.in_file)
     line, column = (where.line, where.column) if where is not None else (None, None)
     return str(Issue(display, line, column, format_path(note.path), note.message))
+
+
+def headers(settings: Settings, out: Path) -> dict[str, str]:
+    """The lines each kind of exported file (`settings`: reconciler.yaml, `manifest`)
+    starts with: export's mark, then the line that gives editors the file's schema where
+    `out` or a folder above it holds `schemas/` (as `python -m reconciler.manifest.schema`
+    writes it at a repository's root)."""
+    mark = HEADER.format(workspace=settings.workspace_id)
+    return {kind: mark + schema.modeline(out, f"{kind}.schema.json") for kind in KINDS}
+
+
+#: The kinds of file export writes, each with its schema.
+KINDS = ("settings", "manifest")
 
 
 def _written_by_export(path: Path) -> bool:
@@ -569,9 +583,13 @@ def run(options: ExportOptions, output: Output) -> int:
         drafts=settings.drafts,
         retention=((settings.retention_days, today_utc()) if settings.retention_days else None),
     )
-    header = HEADER.format(workspace=settings.workspace_id)
     files = {manifest.SETTINGS_FILE: settings_document(settings, out), **result.files}
-    documents = {name: header + dump(document, name) for name, document in files.items()}
+    starts = headers(settings, out)
+    documents = {
+        name: starts["settings" if name == manifest.SETTINGS_FILE else "manifest"]
+        + dump(document, name)
+        for name, document in files.items()
+    }
     check_targets(out, list(documents), replaced, force)
     with claimed(out):
         # Again, now that no other export writes here: one may have finished meanwhile.

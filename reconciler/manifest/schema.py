@@ -3,12 +3,14 @@
 Regenerate with `python -m reconciler.manifest.schema`; a test fails when `schemas/` is stale.
 From an installed package it writes `schemas/` in the current directory (never into
 site-packages): run at a repository's root, the folder that `$schema=../schemas/...` names
-in the first line of a manifest one folder down.
+in the first line of a manifest one folder down. `modeline` finds such a folder for the
+files `reconciler export` writes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,37 @@ def default_directory() -> Path:
     if (_ROOT / "pyproject.toml").is_file():
         return _ROOT / "schemas"
     return Path("schemas")
+
+
+#: The line by which editors (VS Code's YAML extension, JetBrains IDEs, Neovim's yamlls)
+#: take a YAML file's schema; a relative path is read from the file's folder.
+MODELINE = "# yaml-language-server: $schema={path}\n"
+
+
+def modeline(folder: Path, name: str) -> str:
+    """The `$schema` line for a file written into `folder`, naming `schemas/<name>` by its
+    path from there: the nearest `schemas/` holding this package's schema of that name,
+    in `folder` or a folder above it, but not above the Git work tree `folder` is in (a
+    path out of it would name nothing in another clone). "" when there is none: a line
+    naming no file makes the editor flag the file instead."""
+    start = Path(os.path.abspath(folder))
+    for candidate in (start, *start.parents):
+        schema = candidate / "schemas" / name
+        if _ours(schema, name):
+            return MODELINE.format(path=Path(os.path.relpath(schema, start)).as_posix())
+        if (candidate / ".git").exists():
+            break
+    return ""
+
+
+def _ours(path: Path, name: str) -> bool:
+    """Whether `path` holds this package's schema `name` (by its `$id`), not another tool's
+    file of the same name."""
+    try:
+        schema = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(schema, dict) and schema.get("$id") == f"{BASE_URL}/{name}"
 
 
 def write(directory: Path | None = None) -> list[Path]:

@@ -298,3 +298,39 @@ def test_test_schema_and_loader_agree_on_an_event_time_past_the_year_9999() -> N
         data = {"as_of": "2024-03-01", "users": {"u": {"events": [event]}}, "expect": {}}
         by_schema = not list(validator.iter_errors(data))
         assert by_schema == _takes(SuiteFile, data), millis
+
+
+def test_modeline_names_the_nearest_schemas_folder_within_the_repository(tmp_path: Path) -> None:
+    """What `reconciler export` writes in a file's second line: the path, from the file's
+    folder, of this package's schema in the nearest `schemas/` (the folder itself, or one
+    above it, up to the Git work tree's top), or nothing."""
+    top = tmp_path / "outside" / "repo"
+    (top / ".git").mkdir(parents=True)
+    schema.write(tmp_path / "outside" / "schemas")  # above the work tree: not looked at
+    assert schema.modeline(top / "manifests", "manifest.schema.json") == ""
+    schema.write(top / "schemas")
+    line = "# yaml-language-server: $schema={}\n"
+    cases = {
+        top / "manifests": "../schemas/manifest.schema.json",
+        top / "a" / "b" / "not-yet-made": "../../../schemas/manifest.schema.json",
+        top / "a" / ".." / "manifests": "../schemas/manifest.schema.json",
+        top: "schemas/manifest.schema.json",
+    }
+    for folder, path in cases.items():
+        assert schema.modeline(folder, "manifest.schema.json") == line.format(path)
+    assert schema.modeline(top / "manifests", "settings.schema.json") == line.format(
+        "../schemas/settings.schema.json"
+    )
+    # A nearer `schemas/` wins, if it holds this package's schema of that name.
+    nearer = top / "team" / "schemas"
+    nearer.mkdir(parents=True)
+    for foreign in ('{"$id": "https://example.com/manifest.schema.json"}', "[]", "{", ""):
+        (nearer / "manifest.schema.json").write_text(foreign)
+        assert schema.modeline(top / "team" / "x", "manifest.schema.json") == line.format(
+            "../../schemas/manifest.schema.json"
+        )
+    schema.write(nearer)
+    assert schema.modeline(top / "team" / "x", "manifest.schema.json") == line.format(
+        "../schemas/manifest.schema.json"
+    )
+    assert schema.modeline(top / "manifests", "no.schema.json") == ""
