@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from reconciler import files
 from reconciler.api.transports import platform
 from reconciler.commands import export as export_command
-from reconciler.commands.export import dump
 from reconciler.manifest.document import parse_yaml
 from reconciler.manifest.settings_file import load_settings
+from reconciler.manifest.writing import dump
 from reconciler.models import LiveCA
 from reconciler.plan.selection import in_scope
 from reconciler.settings import SettingsFile, resolve

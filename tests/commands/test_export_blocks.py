@@ -11,8 +11,8 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from reconciler.commands.export import dump, reads_as_block
 from reconciler.manifest.document import parse_yaml
+from reconciler.manifest.writing import dump, reads_as_block
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, RawApi, env_for

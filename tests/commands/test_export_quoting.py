@@ -14,8 +14,8 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from reconciler.commands.export import dump
 from reconciler.manifest.document import parse_yaml
+from reconciler.manifest.writing import dump
 from tests.commands.test_export import text_document
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer

@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.commands.export import reads_plain
 from reconciler.manifest.files import parse_file
+from reconciler.manifest.writing import reads_plain
 from reconciler.models import CalculatedAttribute
 from tests.strategies import definitions
 
