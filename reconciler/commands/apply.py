@@ -167,7 +167,9 @@ async def _apply_saved(
             if options.fmt == "json":  # stdout holds the report, as for an empty new plan
                 _write_report(ApplyReport(), output)
             else:
-                output.print(Text("No changes in the saved plan."))
+                output.print(
+                    Text(f"No changes in the saved plan for {render.workspace_words(plan)}.")
+                )
             return 0
         seeder = _saved_seeder(plan, settings, manifests, output, options, client)
         report = await _run_plan(plan, client, output, options, seeder)

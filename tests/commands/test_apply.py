@@ -79,6 +79,20 @@ def test_saved_plan_is_applied_exactly(
     assert sorted(raw.by_name()) == ["A", "B"]
 
 
+def test_an_empty_saved_plan_names_the_workspace_it_was_made_for(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    # In CI over dev, staging and prod, "No changes" alone does not say which one.
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    env = env_for(emulator.url)
+    assert run_cli("apply", directory, "--auto-approve", env=env).exit_code == 0
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", directory, "--out", saved, env=env).exit_code == 0
+    applied = run_cli("apply", "--plan", saved, env=env)
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.strip() == "No changes in the saved plan for workspace 1234."
+
+
 def test_stale_plan_is_refused_and_nothing_is_sent(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
