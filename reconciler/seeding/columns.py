@@ -344,6 +344,20 @@ class CsvLayout:
         return entry
 
 
+def known_column(name: str, catalogue: Catalogue) -> bool:
+    """Whether a header cell names a column of the convention (in any case, for the
+    columns whose names are fixed: `MPID` is recognisably meant)."""
+    fixed = name.lower()
+    if fixed in ("mpid", "environment") or fixed in IDENTITY_TYPES:
+        return True
+    if catalogue.get(name) is not None or name.startswith(ATTRIBUTE_PREFIX):
+        return True
+    return any(
+        name.endswith(suffix) and catalogue.get(name.removesuffix(suffix)) is not None
+        for suffix in CA_SUFFIXES
+    )
+
+
 def _is_average(catalogue: Catalogue, name: str) -> bool:
     target = catalogue.get(name)
     return target is not None and target.calculation_type == "average"

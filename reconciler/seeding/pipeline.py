@@ -21,11 +21,11 @@ from reconciler.api.retrying import Deadline, RetryPolicy
 from reconciler.errors import DataPath, Issue, ReconcilerError, SeedFileError, format_path, quoted
 from reconciler.files import real_path
 from reconciler.models import Problem
-from reconciler.seeding import delivery, preflight
+from reconciler.seeding import delivery, dialect, preflight
 from reconciler.seeding.batches import DEFAULT_BATCH_SIZE, MAX_BODY_BYTES, Spool, fits_alone
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.checkpoint import Batching, Checkpoint, InputId, refusals
-from reconciler.seeding.columns import CsvLayout, in_column
+from reconciler.seeding.columns import CsvLayout, in_column, known_column
 from reconciler.seeding.duplicates import SHOWN as DUPLICATES_SHOWN
 from reconciler.seeding.duplicates import Duplicates
 from reconciler.seeding.observer import Observer, Quiet
@@ -383,6 +383,9 @@ def _validate(
     file = str(seed_file.path)
     validator, duplicates = checks
     catalogue = validator.catalogue
+    dialect.check(
+        seed_file.path, seed_file.format == "csv", lambda name: known_column(name, catalogue)
+    )
     header, records = seed_file.read()
     layout = None
     if header is not None:

@@ -525,6 +525,27 @@ def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: P
     assert "only means something with --seeds" in waiting.stderr
 
 
+def test_a_csv_of_semicolons_is_one_error_at_its_header_for_plan_and_apply(
+    tmp_path: Path,
+) -> None:
+    """A CSV saved with `;` between cells was a header of one unknown column."""
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    rows = range(1, 201)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text(
+        f"mpid;environment;{NAMES[0]}\n" + "".join(f"{n};production;5\n" for n in rows)
+    )
+    for seeds, said in ((semicolons, "1: the header is separated by semicolons (;), not commas"),):
+        for command in (("plan",), ("apply", "--auto-approve")):
+            refused = run_cli(command[0], directory, "--seeds", seeds, *command[1:], env=EMBEDDED)
+            assert refused.exit_code == 1, refused.output
+            text = " ".join(refused.stderr.split())
+            assert f"{seeds}:{said}" in text
+            assert text.count(f"{seeds}:") == 1
+    assert embedded_seeds(directory, NAMES[0]) == {}
+    assert "Plan: 1 to create" in run_cli("plan", directory, env=EMBEDDED).stdout
+
+
 def test_a_plan_of_a_seed_file_holding_no_user_warns_as_seed_does(tmp_path: Path) -> None:
     """`plan --seeds` of an empty export said only the plan's own lines: the warnings of
     reading the file, which `seed` shows, were dropped."""

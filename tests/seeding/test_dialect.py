@@ -1,0 +1,119 @@
+"""A seed file that is not comma-separated UTF-8 says so once, at its header's line: a
+CSV split by `;` (as spreadsheets in many languages save one), a tab or `|`, and a UTF-16
+file, whatever the number of rows."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from reconciler import manifest
+from reconciler.seeding.catalogue import Catalogue
+from reconciler.seeding.columns import known_column
+from reconciler.seeding.dialect import other_delimiter
+from tests.support.cli import Result, run_cli
+from tests.support.readme import DOCS, quotes
+from tests.support.seeds import MANIFESTS
+
+CATALOGUE = Catalogue.from_manifests(manifest.load(MANIFESTS))
+ROWS = 1000
+
+
+def known(name: str) -> bool:
+    return known_column(name, CATALOGUE)
+
+
+def dry_run(path: Path, *args: str) -> Result:
+    return run_cli("seed", path, MANIFESTS, "--dry-run", *args)
+
+
+def said(result: Result) -> str:
+    """stderr as one line: a long message may be wrapped to the terminal's width."""
+    return " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "named", "decimal"),
+    [(";", "semicolons (;)", True), ("\t", "tabs", False), ("|", "vertical bars (|)", False)],
+    ids=["semicolon", "tab", "bar"],
+)
+def test_a_csv_of_another_delimiter_is_one_error_at_its_header(
+    tmp_path: Path, delimiter: str, named: str, decimal: bool
+) -> None:
+    """Split on commas, `mpid;environment;LTV` is one unknown column: the file was said to
+    have a header of `mpid;environment;LTV` and no identity column, with no word of why."""
+    seeds = tmp_path / "seeds.csv"
+    header = delimiter.join(["mpid", "environment", "LTV", "Average Order Value.sum"])
+    rows = [delimiter.join([str(n), "production", "10", "2"]) for n in range(1, ROWS + 1)]
+    seeds.write_text("\n".join([header, *rows]) + "\n")
+    result = dry_run(seeds)
+    assert result.exit_code == 1, result.output
+    text = said(result)
+    assert "Error: the seed file is not comma-separated; nothing was sent:" in text
+    assert (
+        f"seeds.csv:1: the header is separated by {named}, not commas: mpid, environment, "
+        "LTV, Average Order Value.sum. Seed files are comma-separated CSV (RFC 4180): save "
+        "or export it comma-separated"
+    ) in text
+    assert ("10.5, not 10,5" in text) is decimal
+    documented = quotes(DOCS / "seeding.md")
+    assert (
+        "seeds.csv:1: the header is separated by semicolons (;), not commas: mpid, "
+        "environment, LTV. Seed files are comma-separated CSV (RFC 4180): save or export it "
+        "comma-separated, ..."
+    ) in documented
+    assert text.count("seeds.csv:") == 1
+    assert "unknown column" not in text
+    assert "Traceback" not in result.output
+
+
+def test_a_semicolon_header_in_quotes_is_named_not_an_unreadable_quote(tmp_path: Path) -> None:
+    """Quoted cells, as spreadsheets write them: `"mpid";"LTV"` failed the strict reading
+    with `',' expected after '"'`, which says nothing of the semicolons."""
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_bytes(codecs.BOM_UTF8 + b'\r\n"mpid" ; "LTV"\r\n' + b'"1";"10"\r\n' * ROWS)
+    result = dry_run(seeds)
+    assert result.exit_code == 1, result.output
+    text = said(result)
+    assert "seeds.csv:2: the header is separated by semicolons (;), not commas: mpid, LTV." in text
+    assert "expected after" not in text
+
+
+def test_a_utf16_file_is_one_error_not_garbage_or_one_per_line(tmp_path: Path) -> None:
+    """A spreadsheet's "Unicode Text" is UTF-16: its header read as UTF-8 was a column
+    named `\\xff\\xfem\\x00p\\x00...`, and a JSONL file so saved was an error per line."""
+    for name, text in (
+        ("seeds.csv", "mpid\tenvironment\tLTV\n1\tproduction\t10\n"),
+        ("seeds.jsonl", '{"environment": "production", "mpid": 1}\n' * 3),
+    ):
+        seeds = tmp_path / name
+        seeds.write_bytes(text.encode("utf-16"))
+        result = dry_run(seeds)
+        assert result.exit_code == 1, result.output
+        assert "Error: the seed file is not UTF-8; nothing was sent:" in said(result)
+        assert f"{name}:1: the file is UTF-16 text" in said(result)
+        assert said(result).count(f"{name}:") == 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "mpid,environment,LTV",
+        "mpid;x,environment,LTV",  # a comma split finds known columns: read as CSV
+        "a;b;c",  # nothing known either way: the header's own problems are said
+        "LTV",  # one column: nothing to split
+        "",
+    ],
+)
+def test_a_header_that_commas_explain_or_nothing_explains_is_left_to_the_reader(
+    header: str,
+) -> None:
+    assert other_delimiter(header, known) is None
+
+
+def test_the_delimiter_that_finds_most_columns_is_named() -> None:
+    # `;` splits it into one known column, a tab into two.
+    assert other_delimiter("mpid\tLTV;x\tOrders", known) == ("\t", ["mpid", "LTV;x", "Orders"])
+    assert other_delimiter(" MPID ; Email ; LTV \r\n", known) == (";", ["MPID", "Email", "LTV"])
