@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from reconciler.errors import DataPath, Issue, SeedFileError, format_path, quoted
+from reconciler.errors import DataPath, Issue, SeedFileError, first_few, format_path, quoted
 from reconciler.manifest.diagnostics import suggest
 from reconciler.models import Problem
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
@@ -98,9 +98,17 @@ class CsvLayout:
 
     @classmethod
     def from_header(
-        cls, header: list[str], catalogue: Catalogue, file: str, line: int = 1
+        cls,
+        header: list[str],
+        catalogue: Catalogue,
+        file: str,
+        line: int = 1,
+        *,
+        needs_environment: bool = False,
     ) -> CsvLayout:
-        """Read the header row; every unknown or inconsistent column is one located issue."""
+        """Read the header row; every unknown or inconsistent column is one located issue.
+        `needs_environment`: no --environment gives users one, so the header needs an
+        `environment` column (else every row would be refused for want of one)."""
         problems: list[tuple[str, str]] = []
         columns: list[Column] = []
         cas: dict[str, _CaColumns] = {}
@@ -126,7 +134,12 @@ class CsvLayout:
                 )
                 setattr(group, column.kind, column)
                 group.columns.append(column)
-        problems += cls._coherence(columns, list(cas.values()), unknown=bool(problems))
+        unknown = bool(problems)
+        problems += cls._coherence(columns, list(cas.values()), unknown=unknown)
+        # An unknown column may be the environment's under another name (`env`: "did you
+        # mean `environment`?"): "no environment column" would be a guess.
+        if needs_environment and not unknown:
+            problems += _no_environment(header, columns)
         if problems:
             issues = [Issue(file, line, None, where, message) for where, message in problems]
             count = len(issues)
@@ -172,20 +185,7 @@ class CsvLayout:
                 )
                 return None
             return Column(index, name, kind, base)
-        choices = [
-            "mpid",
-            "environment",
-            *USER_IDENTITY_TYPES,
-            *sorted(IDENTITY_TYPES - set(USER_IDENTITY_TYPES)),
-            *catalogue.names,
-            *(
-                f"{ca}{suffix}"
-                for ca in catalogue.names
-                for suffix in CA_SUFFIXES
-                if suffix == ".cutoff_date" or _is_average(catalogue, ca)
-            ),
-        ]
-        hint = suggest(name, choices)
+        hint = _hint(name, catalogue)
         advice = (
             f"did you mean `{hint}`?"
             if hint
@@ -342,6 +342,47 @@ class CsvLayout:
         if cutoff:
             entry["cutoff_date"] = cutoff
         return entry
+
+
+#: Names of a known column that no spelling distance finds (`env` is 3 letters of 11).
+_ALIASES = {"env": "environment"}
+
+
+def _hint(name: str, catalogue: Catalogue) -> str | None:
+    """The column an unknown header cell most likely meant, if one is near."""
+    alias = _ALIASES.get(name.lower())
+    if alias is not None:
+        return alias
+    choices = [
+        "mpid",
+        "environment",
+        *USER_IDENTITY_TYPES,
+        *sorted(IDENTITY_TYPES - set(USER_IDENTITY_TYPES)),
+        *catalogue.names,
+        *(
+            f"{ca}{suffix}"
+            for ca in catalogue.names
+            for suffix in CA_SUFFIXES
+            if suffix == ".cutoff_date" or _is_average(catalogue, ca)
+        ),
+    ]
+    return suggest(name, choices)
+
+
+def _no_environment(header: list[str], columns: list[Column]) -> list[tuple[str, str]]:
+    """The header's problem when it has no `environment` column and the run gives users
+    none: one, rather than one per row."""
+    if any(column.kind == "environment" for column in columns):
+        return []
+    found = first_few([shown_column(cell.strip()) for cell in header], ", ", ", ")
+    return [
+        (
+            "",
+            "no `environment` column, and no --environment: each user needs its environment "
+            "(development or production). Add the column, or give `reconciler seed` "
+            f"--environment for a file of one environment (the columns: {found})",
+        )
+    ]
 
 
 def known_column(name: str, catalogue: Catalogue) -> bool:

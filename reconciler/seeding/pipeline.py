@@ -8,7 +8,9 @@ subset of the CAs (`apply --seeds` sends each group of CAs at its moment)."""
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -383,13 +385,7 @@ def _validate(
     file = str(seed_file.path)
     validator, duplicates = checks
     catalogue = validator.catalogue
-    dialect.check(
-        seed_file.path, seed_file.format == "csv", lambda name: known_column(name, catalogue)
-    )
-    header, records = seed_file.read()
-    layout = None
-    if header is not None:
-        layout = CsvLayout.from_header(header, catalogue, file, seed_file.header_line)
+    layout, records = _read(seed_file, catalogue, options.environment)
     invalid = _Invalid()
     shown: list[Issue] = []
     for record in records:
@@ -421,6 +417,37 @@ def _validate(
     invalid.shown = tuple(cas + shown)
     invalid.problems += len(cas)
     return invalid
+
+
+def _read(
+    seed_file: SeedFile, catalogue: Catalogue, environment: str | None
+) -> tuple[CsvLayout | None, Iterator[Record]]:
+    """The file's records, and for a CSV what its columns mean; a file that is not UTF-8
+    or not comma-separated, or a header that cannot be read as the convention, is refused
+    here, once (SeedFileError), not row by row."""
+    dialect.check(
+        seed_file.path, seed_file.format == "csv", lambda name: known_column(name, catalogue)
+    )
+    header, records = seed_file.read()
+    if header is None:
+        return None, records
+    # A header alone is an empty export, warned of: it needs no environment for no user.
+    # The first row is read ahead to know; the header's problems are said before its own.
+    unreadable: SeedFileError | None = None
+    try:
+        first = next(records, None)
+    except SeedFileError as exc:
+        first, unreadable = None, exc
+    layout = CsvLayout.from_header(
+        header,
+        catalogue,
+        str(seed_file.path),
+        seed_file.header_line,
+        needs_environment=environment is None and (first or unreadable) is not None,
+    )
+    if unreadable is not None:
+        raise unreadable
+    return layout, itertools.chain([first] if first is not None else [], records)
 
 
 def _repeated(file: str, duplicates: Duplicates, spool: Spool) -> str | None:

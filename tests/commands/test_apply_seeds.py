@@ -525,17 +525,23 @@ def test_a_csv_file_plans_like_jsonl_and_a_bad_file_stops_everything(tmp_path: P
     assert "only means something with --seeds" in waiting.stderr
 
 
-def test_a_csv_of_semicolons_is_one_error_at_its_header_for_plan_and_apply(
+def test_a_badly_shaped_csv_is_one_error_at_its_header_for_plan_and_apply(
     tmp_path: Path,
 ) -> None:
-    """A CSV saved with `;` between cells was a header of one unknown column."""
+    """A CSV saved with `;` between cells, or with no `environment` column (plan and apply
+    have no --environment), was an error per row, or a header of one unknown column."""
     directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
     rows = range(1, 201)
     semicolons = tmp_path / "semicolons.csv"
     semicolons.write_text(
         f"mpid;environment;{NAMES[0]}\n" + "".join(f"{n};production;5\n" for n in rows)
     )
-    for seeds, said in ((semicolons, "1: the header is separated by semicolons (;), not commas"),):
+    no_environment = tmp_path / "no-environment.csv"
+    no_environment.write_text(f"mpid,{NAMES[0]}\n" + "".join(f"{n},5\n" for n in rows))
+    for seeds, said in (
+        (semicolons, "1: the header is separated by semicolons (;), not commas"),
+        (no_environment, "1: no `environment` column, and no --environment"),
+    ):
         for command in (("plan",), ("apply", "--auto-approve")):
             refused = run_cli(command[0], directory, "--seeds", seeds, *command[1:], env=EMBEDDED)
             assert refused.exit_code == 1, refused.output

@@ -12,6 +12,7 @@ from reconciler.errors import SeedFileError
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.columns import CsvLayout, locate
 from tests.support.cli import run_cli
+from tests.support.readme import DOCS, quotes
 from tests.support.seeds import MANIFESTS
 
 CATALOGUE = Catalogue.from_manifests(manifest.load(MANIFESTS))
@@ -241,3 +242,44 @@ def test_a_ca_that_can_take_no_seeds_is_one_error_not_one_per_row(
     assert "seeds.csv:502: mpid: must be an integer" in result.stderr
     assert "seeds.csv:502: Wishlist Adds: Seed value must be numeric" in result.stderr
     assert "more" not in result.stderr
+
+
+def test_no_environment_column_is_one_header_error_when_no_flag_gives_one(
+    tmp_path: Path,
+) -> None:
+    """Without the column and --environment, 1,000 rows were 1,000 errors, each saying
+    `environment: required`; the header lacks it, so the header says so, once."""
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("mpid,LTV\n" + "".join(f"{mpid},10\n" for mpid in range(1, 1001)))
+    refused = run_cli("seed", seeds, MANIFESTS, "--dry-run")
+    assert refused.exit_code == 1, refused.output
+    text = " ".join(refused.stderr.split())
+    assert "1 problem in the CSV header of" in text
+    assert (
+        "seeds.csv:1: no `environment` column, and no --environment: each user needs its "
+        "environment (development or production). Add the column, or give `reconciler seed` "
+        "--environment for a file of one environment (the columns: mpid, LTV)"
+    ) in text
+    assert "required" not in text
+    documented = quotes(DOCS / "seeding.md")
+    assert "seeds.csv:1: no `environment` column, and no --environment: ..." in documented
+    assert "env: unknown column; did you mean `environment`?" in documented
+    given = run_cli("seed", seeds, MANIFESTS, "--dry-run", "--environment", "production")
+    assert given.exit_code == 0, given.output
+    assert "1,000 read, 1,000 valid" in given.stdout
+
+
+@pytest.mark.parametrize("near", ["env", "ENV", "Env"])
+def test_a_column_meant_as_the_environment_gets_a_suggestion(near: str) -> None:
+    """`env` is too short for a spelling distance to find `environment`: it was "unknown
+    column; expected mpid, an identity type, environment, ..."."""
+    needed = CsvLayout.from_header
+    with pytest.raises(SeedFileError) as raised:
+        needed(["mpid", near, "LTV"], CATALOGUE, "seeds.csv", needs_environment=True)
+    # The unknown column names it; "no environment column" on top would say it twice.
+    assert [f"{issue.path}: {issue.message}" for issue in raised.value.issues] == [
+        f"{near}: unknown column; did you mean `environment`?"
+    ]
+    assert header_problems("mpid", near, "LTV") == [
+        f"{near}: unknown column; did you mean `environment`?"
+    ]
