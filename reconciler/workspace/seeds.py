@@ -11,10 +11,12 @@ seeds all landed.
 
 The state sits beside the embedded emulator's, in `.reconciler/` of the manifest directory
 (`.reconciler/<env>/` for a named environment): `seeding/<workspace>-<first 16 hex of the
-file's sha256>/` holds `seeded.json` (the record) and a checkpoint per group of CAs
-(`group-<hash>.jsonl`, the CAs of each in `groups.json`) until that group's seeds all
-landed, or a group of some of its CAs starts under another cutoff or grouping. A changed
-file is another directory: everything is sent again.
+file's sha256>/` holds `source.json` (the file it is for), `seeded.json` (the record) and
+a checkpoint per group of CAs (`group-<hash>.jsonl`, the CAs of each in `groups.json`)
+until that group's seeds all landed, or a group of some of its CAs starts under another
+cutoff or grouping. A changed
+file is another directory: everything is sent again, and the directories of the file's
+earlier versions go when it does (`seedstate`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from reconciler.seeding import SeedOptions, SeedReport, seed, seed_async
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.observer import Quiet
 from reconciler.settings import Settings
+from reconciler.workspace import seedstate
 from reconciler.workspace.loading import Workspace
 
 RECORD_FORMAT = 1
@@ -154,7 +157,9 @@ def survey(ws: Workspace, path: Path, output: Output) -> SeedFacts:
     except SeedFileError as exc:
         raise exc.advised(INVALID_SEEDS_ADVICE) from None
     sha256 = report.input_sha256
-    record = Record.read(state_dir(ws.settings, sha256))
+    folder = state_dir(ws.settings, sha256)
+    record = Record.read(folder)
+    seedstate.warn_unfinished(folder, path.resolve(), output)
     rolling = {name for name in report.users_by_ca if (t := catalogue.get(name)) and t.rolling}
     source = {"path": str(path.resolve()), "sha256": sha256, "format": report.format}
     return SeedFacts(
@@ -315,6 +320,9 @@ class SeedGroups:
         #: Whether a group of this run has written the rejects file yet: the first one
         #: replaces a rejects file of an earlier run, the others add to it.
         self._rejects_started = False
+        #: Whether the state of the file's earlier versions is gone (before the first
+        #: group sends: from then on this version's seeds overwrite theirs).
+        self._earlier_removed = False
 
     def checkpoint(self, cas: Mapping[str, int], unseeded: bool) -> Path:
         """The checkpoint of one group: the same CAs (ids, shapes) find it again."""
@@ -327,6 +335,10 @@ class SeedGroups:
         # Users with user attributes only go with the first group an apply sends.
         unseeded = first and not record.unseeded
         make_folders(self.directory)
+        seedstate.mark(self.directory, self.file, self.source.sha256)
+        if not self._earlier_removed:
+            self._earlier_removed = True
+            seedstate.remove_earlier(self.directory, self.file, self.output)
         # The first few and how many more: a group of 4,000 CAs was a line of 70 KB.
         names = first_few([quoted(name) for name in sorted(cas)], ", ", " ")
         checkpoint = self.checkpoint(cas, unseeded)

@@ -36,6 +36,7 @@ from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer, in_process
 from tests.support.platform import recorded_deadlines
+from tests.support.readme import README, quotes
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 NAMES = [f"Seeded {n}" for n in range(1, 6)]
@@ -400,6 +401,106 @@ def test_a_re_run_after_a_refusal_sends_only_the_refused_batch_again(
     assert stored(server) == wanted(300, NAMES[:2])
     assert order_problems(server.log(), NAMES[:2]) == []
     assert run_cli("plan", directory, "--detailed-exitcode", env=env(server)).exit_code == 0
+
+
+def test_a_changed_file_after_a_stop_warns_keeps_the_resume_and_its_apply_removes_it(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    """The state of a file's earlier version stayed in `.reconciler/seeding/` for ever, its
+    checkpoints holding the file's people. A plan of the changed file says an apply of it
+    stopped part-way (while that state is kept: putting the file back resumes it); the
+    changed file's apply removes it, and says so."""
+    server = start_emulator()
+    directory = write_manifests(tmp_path / "m", [ca(name, PURCHASES) for name in NAMES[:2]])
+    seeds = seed_file(tmp_path / "seeds.jsonl", 300, NAMES[:2])
+    original = seeds.read_bytes()
+    state = directory / ".reconciler" / "seeding"
+    server.refuse_seeds(1150)
+    failed = apply(directory, seeds, server)
+    assert failed.exit_code == 1, failed.output
+    (stopped,) = state.iterdir()
+    assert list(stopped.glob("group-*.jsonl"))
+    server.refuse_seeds()
+    seed_file(seeds, 299, NAMES[:2])  # re-exported: one user fewer
+    planned = run_cli("plan", directory, "--seeds", seeds, env=env(server))
+    assert planned.exit_code == 0, planned.output
+    assert (
+        f"Warning: {seeds} changed since an apply of it stopped part-way ({stopped} holds its "
+        "checkpoints): this version's seeds are all sent, and applying it removes that "
+        "state. To resume that apply instead, put the file back as it was"
+    ) in " ".join(planned.stderr.split())
+    assert list(state.iterdir()) == [stopped]  # a plan writes nothing
+    seeds.write_bytes(original)
+    since = len(server.log()) + 1
+    resumed = apply(directory, seeds, server)
+    assert resumed.exit_code == 0, resumed.output
+    assert "changed since" not in resumed.stderr
+    sent = [e for e in server.log(since) if e["route"] == BULK and e["status"] < 300]
+    assert [e["seeds"]["users"] for e in sent] == [100]  # only the refused batch again
+    server.refuse_seeds(1150)
+    stopped_again = apply(directory, seed_file(seeds, 300, NAMES[:1]), server)
+    assert stopped_again.exit_code == 1, stopped_again.output
+    assert (
+        f"{seeds} changed since it was applied with --seeds: the seeding state of its earlier "
+        f"version is removed ({stopped}), as this version's seeds overwrite that one's"
+    ) in " ".join(stopped_again.stderr.split())
+    server.refuse_seeds()
+    seed_file(seeds, 299, NAMES[:1])
+    applied = apply(directory, seeds, server)
+    assert applied.exit_code == 0, applied.output
+    said = " ".join(applied.stderr.split())
+    assert said.count("changed since it was applied with --seeds") == 1, said
+    assert "earlier version (its apply had stopped part-way) is removed" in said
+    assert (
+        "changed since it was applied with --seeds: the seeding state of its earlier version "
+        "is removed"
+    ) in quotes(README)
+    (kept,) = state.iterdir()
+    assert sorted(path.name for path in kept.iterdir()) == [
+        "groups.json",
+        "seeded.json",
+        "source.json",
+    ]
+    assert json.loads((kept / "source.json").read_text())["path"] == str(seeds.resolve())
+    again = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=env(server))
+    assert again.exit_code == 0, again.output
+
+
+def test_a_file_changed_back_after_another_version_landed_gets_its_seeds_again(
+    tmp_path: Path,
+) -> None:
+    """Seeds of 5, then of 7 (landed, over the 5s), then the file back to 5: the record of
+    the first version said its seeds had landed, so the plan said "No changes." while the
+    workspace held the 7s."""
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    seeds = tmp_path / "seeds.jsonl"
+
+    def seeded_with(value: int) -> Result:
+        seeds.write_bytes(
+            b"".join(
+                orjson.dumps(
+                    {
+                        "environment": "development",
+                        "mpid": mpid,
+                        "calculated_attributes": {
+                            "workspace": [{"attribute_name": NAMES[0], "seed": {"value": value}}]
+                        },
+                    }
+                )
+                + b"\n"
+                for mpid in (1, 2)
+            )
+        )
+        return run_cli("apply", directory, "--seeds", seeds, "--auto-approve", env=EMBEDDED)
+
+    for value in (5, 7, 5):
+        applied = seeded_with(value)
+        assert applied.exit_code == 0, applied.output
+        held = embedded_seeds(directory, NAMES[0])
+        assert {seed["seed"]["value"] for seed in held.values()} == {value}, applied.output
+        planned = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=EMBEDDED)
+        assert planned.exit_code == 0, planned.output
+    assert len(list((directory / ".reconciler" / "seeding").iterdir())) == 1
 
 
 def test_the_limit_hit_mid_apply_leaves_seeded_drafts_that_a_re_run_activates(
