@@ -34,7 +34,7 @@ _FileArg = Annotated[
     typer.Argument(
         metavar="FILE",
         parser=path,
-        help="Seed file: JSONL (one user a line, API body shape) or CSV.",
+        help="Seed file: JSONL (one user a line, API body shape) or CSV (comma-separated, UTF-8).",
     ),
 ]
 _EnvironmentOption = Annotated[
