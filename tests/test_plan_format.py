@@ -25,6 +25,7 @@ from reconciler.plan.value import (
     Selection,
     Target,
     Violation,
+    Written,
     summarize,
 )
 from tests.support.workspace import SESSIONS, api_definition
@@ -99,6 +100,35 @@ def test_format_2_round_trips(tmp_path: Path) -> None:
     FULL.save(path)
     assert Plan.load(path) == FULL
     assert json.loads(path.read_text())["format_version"] == 2
+
+
+def test_where_the_source_holds_a_ca_back_round_trips_and_is_absent_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """`held_by` on the gate's check of a CA the source's manifests hold back; the other
+    checks (and plans made before it was recorded) have no such key, and read as before."""
+    held = GateCheck(
+        name="AOV",
+        promoted=False,
+        reason="not declared in staging",
+        held_by=Written(file="m/cas.yaml", line=3, column=5, field="environments"),
+    )
+    assert FULL.promotion is not None
+    gate = Promotion(source="staging", checks=[FULL.promotion.checks[0], held])
+    plan = FULL.model_copy(update={"promotion": gate})
+    path = tmp_path / "saved.json"
+    plan.save(path)
+    assert Plan.load(path) == plan
+    checks = json.loads(path.read_text())["promotion"]["checks"]
+    assert ["held_by" in check for check in checks] == [False, True]
+    assert checks[1]["held_by"] == {
+        "file": "m/cas.yaml",
+        "line": 3,
+        "column": 5,
+        "field": "environments",
+    }
+    assert "      not declared in staging at m/cas.yaml:3:5 (environments) ✗\n" in text_of(plan)
+    assert "held_by" not in FULL.to_json().decode()
 
 
 @pytest.mark.parametrize(

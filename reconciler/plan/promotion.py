@@ -8,7 +8,9 @@ words the change was applied in the source and is running there. Overrides stay 
 are, deliberate per-environment differences written in the same reviewed manifests: a
 definition prod overrides is compared in the source as the source resolves it, so an
 override never makes the gate unpassable, and a source that keeps the CA inactive
-(`active: false` there) or does not have it at all never passes it.
+(`active: false` there) or does not have it at all never passes it. Such a CA is held
+back by a field of its manifest entry (`holding`), which the caller, who reads the
+manifests, places (`held_by`) for the plan to show.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.models import DeclaredCA, LiveCA, fingerprint
-from reconciler.plan.value import GateCheck, Plan, Promotion
+from reconciler.plan.value import GateCheck, Plan, Promotion, Written
 
 GATED = ("create", "update", "activate")
 
@@ -41,7 +43,44 @@ def _inactive(source: str) -> str:
 def held_back(check: GateCheck, source: str) -> bool:
     """The source's own manifests keep the CA from running there (they do not declare it,
     or keep it `active: false`): no apply of the source passes the gate for it."""
-    return not check.promoted and check.reason in (_undeclared(source), _inactive(source))
+    return holding(check, source) is not None
+
+
+def holding(check: GateCheck, source: str) -> tuple[str, str | None] | None:
+    """For a CA the source's own manifests hold back: the field of its manifest entry that
+    does it, and the environment whose override may write that field (None: the entry's
+    own field). `environments:` leaves the source out; `active: false` is as the source
+    resolves it, in its override or in the entry. None for any other CA."""
+    if check.promoted:
+        return None
+    if check.reason == _undeclared(source):
+        return ("environments", None)
+    if check.reason == _inactive(source):
+        return ("active", source)
+    return None
+
+
+def held_by(promotion: Promotion, places: Mapping[str, Written]) -> Promotion:
+    """`promotion` with the checks of the CAs in `places` (by name) holding where their
+    manifest holds them back."""
+    if not places:
+        return promotion
+    checks = [
+        check.model_copy(update={"held_by": places[check.name]})
+        if check.name in places and holding(check, promotion.source) is not None
+        else check
+        for check in promotion.checks
+    ]
+    return promotion.model_copy(update={"checks": checks})
+
+
+def described(check: GateCheck) -> str:
+    """Why the check found what it found, and for a CA held back, where: `inactive in
+    staging by its manifest (active: false there) at m/cas.yaml:14:9
+    (overrides.staging.active)`."""
+    if check.held_by is None:
+        return check.reason
+    return f"{check.reason} at {check.held_by.where} ({check.held_by.field})"
 
 
 def _check(name: str, source: str, desired: DeclaredCA | None, live: LiveCA | None) -> GateCheck:

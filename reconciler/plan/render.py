@@ -21,6 +21,7 @@ from rich.text import Text
 
 from reconciler.console import Output
 from reconciler.errors import first_few, printable, quoted
+from reconciler.plan.promotion import described
 from reconciler.plan.report import ActionOutcome, ApplyReport, CaProgress, Status
 from reconciler.plan.value import (
     ACTION_KINDS,
@@ -159,11 +160,11 @@ def workspace_words(plan: Plan) -> str:
 
 def gate_lines(promotion: Promotion | None, name: str) -> list[tuple[bool, str]]:
     """(promoted, "promoted from staging ✓" / "not yet active in staging ... ✗") for one CA
-    the promotion gate checked."""
+    the promotion gate checked; one the source's manifests hold back says where."""
     if promotion is None:
         return []
     return [
-        (check.promoted, f"{check.reason} {'✓' if check.promoted else '✗'}")
+        (check.promoted, f"{described(check)} {'✓' if check.promoted else '✗'}")
         for check in promotion.checks
         if check.name == name
     ]

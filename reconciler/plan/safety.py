@@ -18,7 +18,7 @@ from decimal import Decimal
 from reconciler.errors import SafetyError, SettingsError, first_few, quoted
 from reconciler.models import LiveCA
 from reconciler.plan.budget import Budget
-from reconciler.plan.promotion import held_back
+from reconciler.plan.promotion import described, held_back
 from reconciler.plan.value import Plan, Violation
 from reconciler.settings import SafetyPolicy
 
@@ -162,7 +162,8 @@ def _promotion(facts: Facts) -> list[str]:
         named = [f"{quoted(c.name)} is {c.reason}" for c in waiting if c not in held]
         messages.append(f"{first_few(named, ', ', ', ')}: apply --env {source} first")
     if held:
-        named = [f"{quoted(c.name)} is {c.reason}" for c in held]
+        # Each placed where its manifest holds it back, when the plan knows (`held_by`).
+        named = [f"{quoted(c.name)} is {described(c)}" for c in held]
         them = "it" if len(held) == 1 else "them"
         messages.append(
             f"{first_few(named, ', ', ', ')}: {source}'s own manifests do not run {them}, so no "

@@ -3,7 +3,8 @@
 Built by the planner, read by the renderers and the applier, saved by `plan --out` and
 loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the same
 workspace again (environment, target), its selection, the safety rules allowed and what
-they allowed, preserved drafts, the promotion gate, the test users' value diffs
+they allowed, preserved drafts, the promotion gate (`held_by` only on the checks of CAs
+the source's own manifests hold back), the test users' value diffs
 (`actions[].values`, only where computed), the active-CA budget (summary `active_after` /
 `active_limit`) and the seed file of `--seeds` with a `seed` action per CA (`users` only on
 those). Loading is strict; a format 1 file (which has none of those) is still read. Every
@@ -205,6 +206,26 @@ class DraftNote(_Value):
     kept: bool
 
 
+class Written(_Value):
+    """Where a manifest writes a field: `file:line:column` and the field's path in its CA's
+    entry (`environments`, `overrides.staging.active`)."""
+
+    file: PathText
+    line: int | None = Field(default=None, ge=1)
+    column: int | None = Field(default=None, ge=1)
+    field: str
+
+    @property
+    def where(self) -> str:
+        """`file:line:column`, as far as known."""
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+
 class GateCheck(_Value):
     """One CA the promotion gate looked at: is its definition active in the source?"""
 
@@ -213,6 +234,10 @@ class GateCheck(_Value):
     reason: str
     #: Fingerprint of the definition the source must hold active (None when it has none).
     definition: str | None = None
+    #: The manifest field that keeps the CA from running in the source (the `environments:`
+    #: leaving it out, the `active: false` there), for a CA the source's own manifests hold
+    #: back; None otherwise, and in a plan made before it was recorded (absent from the JSON).
+    held_by: Written | None = None
 
 
 class Promotion(_Value):
@@ -271,15 +296,19 @@ class Plan(_Value):
 
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
-        diffs, so a plan made without test files reads exactly as before they existed, and
-        `users` only on seed actions. (A custom serializer made dumping 10,000 actions 1.8x
-        slower; dropping the keys here costs nothing measurable.)"""
+        diffs, so a plan made without test files reads exactly as before they existed,
+        `users` only on seed actions, and `held_by` only on the gate's checks that have one.
+        (A custom serializer made dumping 10,000 actions 1.8x slower; dropping the keys here
+        costs nothing measurable.)"""
         data: dict[str, Any] = self.model_dump(mode="json")
         for action in data["actions"]:
             if action["values"] is None:
                 del action["values"]
             if action["users"] is None:
                 del action["users"]
+        for check in data["promotion"]["checks"] if data["promotion"] else ():
+            if check["held_by"] is None:
+                del check["held_by"]
         return data
 
     def to_json(self) -> bytes:

@@ -5,7 +5,8 @@ add the test users' value diffs.
 The I/O is the list requests; everything after them is the pure planning steps of
 `reconciler.plan`, run in order: scope and selection filter the planner's inputs, the
 promotion gate, the safety rules and the value diffs (given loaded test files) read its
-output.
+output. What the manifests must change to let a plan through (a refusal's field, a CA the
+promotion source's own manifests hold back) is placed at the line that writes it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from reconciler.api import transports as target
 from reconciler.environments import in_environment
 from reconciler.errors import Blocker, Issue, PlanError
 from reconciler.manifest.desired import DesiredCA
-from reconciler.manifest.entries import field_issue
+from reconciler.manifest.entries import Entries, field_issue
 from reconciler.models import DeclaredCA, LiveCA
 from reconciler.plan import planner, promotion, safety, selection
 from reconciler.plan.budget import Budget, count_active
 from reconciler.plan.seeds import SeedFacts, with_seeds
 from reconciler.plan.selection import Chooser
-from reconciler.plan.value import Plan, Selection, Target, Violation
+from reconciler.plan.value import Plan, Promotion, Selection, Target, Violation, Written
 from reconciler.settings import Settings
 from reconciler.workspace.loading import Workspace
 
@@ -95,7 +96,8 @@ def build(
     suites: Sequence[Suite] | None = None,
     seeds: SeedFacts | None = None,
 ) -> Planned:
-    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule). With the
+    """Plan `ws` against its live CAs: pure (raises PlanError on a blocked rule), but for
+    reading again the manifest entries a refusal or the promotion gate points at. With the
     workspace's test files (`suites`), each created or changed CA gets its value diffs;
     with `seeds` (the seed file of `--seeds`), each CA the file seeds its seed action."""
     settings = ws.settings
@@ -124,7 +126,8 @@ def build(
         "allowed": list(options.allowed),
     }
     if source is not None:
-        update["promotion"] = promotion.gate(plan, source.name, source.desired, source.live)
+        gate = promotion.gate(plan, source.name, source.desired, source.live)
+        update["promotion"] = held_by(gate, ws)
     plan = plan.model_copy(update=update)
     budget = budget_of(settings, live)
     plan = with_budget(plan, budget, live)
@@ -158,6 +161,37 @@ def placed(error: PlanError, ws: Workspace) -> PlanError:
         return field_issue(desired, ws.environment, blocker.field, blocker.message)
 
     return error.placed(place)
+
+
+def held_by(gate: Promotion, ws: Workspace) -> Promotion:
+    """`gate` with each CA its source's own manifests hold back placed at the field that
+    does it: the `environments:` of its entry, or the `active: false` the source resolves
+    (in the source's override when that writes it). Only when there are such CAs are
+    their files read again, each file once."""
+    holding = {
+        check.name: held
+        for check in gate.checks
+        if (held := promotion.holding(check, gate.source)) is not None
+    }
+    if not holding:
+        return gate
+    entries = Entries()
+    places: dict[str, Written] = {}
+    for desired in ws.manifests.cas:
+        held = holding.get(desired.name)
+        if held is None or desired.name in places:
+            continue
+        field, environment = held
+        # The entry as the environment that writes the field has it: the source for its
+        # `active`, this one (where the CA is declared) for `environments`.
+        view = desired.in_environment(environment or ws.environment)
+        if view is None:
+            continue
+        found = field_issue(view, environment, (field,), "", entries)
+        places[desired.name] = Written(
+            file=found.file, line=found.line, column=found.column, field=found.path
+        )
+    return promotion.held_by(gate, places)
 
 
 def unselected_note(results: Sequence[Planned], chooser: Chooser) -> str | None:

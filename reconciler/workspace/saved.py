@@ -197,10 +197,13 @@ def _waiting(check: GateCheck, source: str) -> str:
             f"{source} changed it since the plan was made; make a new plan"
         )
     if promotion.held_back(check, source):
+        # Where its manifest held it back (a plan made before this was recorded has none).
+        held = check.held_by
+        where = f". Its manifest held it back at {held.where} ({held.field})" if held else ""
         return (
             f"{quoted(check.name)} was {check.reason} when the plan was made, and {source} "
             f"does not run it: declare it there, active, apply --env {source}, then make a "
-            "new plan"
+            f"new plan{where}"
         )
     return f"{quoted(check.name)} is still {check.reason}; apply --env {source} first"
 
