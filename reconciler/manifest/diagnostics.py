@@ -167,7 +167,32 @@ def _type_hint(kind: str, value: object) -> str | None:
     return None
 
 
-def _message(error: ErrorDetails, root: type[BaseModel], path: DataPath) -> tuple[str, bool]:
+def _written(data: Any, path: DataPath) -> Any:
+    """The value at `path` of the input (None where it is not written)."""
+    for part in path:
+        listed = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not listed and not (isinstance(data, dict) and part in data):
+            return None
+        data = data[part]
+    return data
+
+
+def _instead(root: type[BaseModel], path: DataPath, data: Any) -> str | None:
+    """What to write for the field at `path`, missing or not valid, where the other fields
+    of its mapping tell (`ManifestModel.write_instead`: `purchase` is a commerce_event
+    type, so the event type to write is commerce_event)."""
+    model = model_at(root, path[:-1])
+    written = _written(data, path[:-1])
+    told = getattr(model, "write_instead", None)
+    if not path or not callable(told) or not isinstance(written, dict):
+        return None
+    said = told(str(path[-1]), written)
+    return said if isinstance(said, str) else None
+
+
+def _message(
+    error: ErrorDetails, root: type[BaseModel], path: DataPath, data: Any = None
+) -> tuple[str, bool]:
     """The message for one error, and whether it is about a key (vs a value)."""
     kind = error["type"]
     value = error.get("input")
@@ -184,11 +209,17 @@ def _message(error: ErrorDetails, root: type[BaseModel], path: DataPath) -> tupl
             return f"unknown field `{field}`; did you mean `{hint}`?", True
         return f"unknown field `{field}`; allowed: {', '.join(allowed)}", True
     if kind == "missing":
-        return f"required field `{field}` is missing", False
+        instead = _instead(root, path, data)
+        missing = f"required field `{field}` is missing"
+        return (f"{missing}; {instead}" if instead else missing), False
     if kind in ("literal_error", "enum"):
         expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         shown = _describe(value)
         hint = suggest(str(value), expected) if isinstance(value, str) else None
+        instead = _instead(root, path, data)
+        if instead and (hint is None or f"`{field}: {hint}`" not in instead):
+            # The other fields name another value than the spelling's nearest choice.
+            return f"{shown} is not valid; {instead}", False
         if hint:
             return f"{shown} is not valid; did you mean `{hint}`?", False
         return f"{shown} is not valid; use one of: {', '.join(expected)}", False
@@ -216,7 +247,7 @@ def explain(
     for error in exc.errors(include_url=False):
         path = _data_path(tuple(error["loc"]), data)
         if path not in seen:
-            seen[path] = _message(error, root, path)
+            seen[path] = _message(error, root, path, data)
         hint = re.search(r"did you mean `([^`]+)`", seen[path][0])
         if error["type"] == "extra_forbidden" and hint:
             explained_missing.add((*path[:-1], hint.group(1)))

@@ -8,11 +8,13 @@ Conditions live in `models.condition`, the shared base in `models.rules`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AliasChoices, Field, StrictBool, StrictInt, WithJsonSchema
 
+from reconciler.errors import quoted
 from reconciler.models.canonical import CanonicalDefinition, canonical_definition
 from reconciler.models.condition import Condition
 from reconciler.models.rules import (
@@ -55,6 +57,13 @@ __all__ = [
 ]
 
 
+def _family(event_type: str) -> tuple[str, ...]:
+    """The custom_event_type values `event_type` takes, old ones included."""
+    return CUSTOM_EVENT_TYPES_BY_EVENT.get(event_type, ()) + LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(
+        event_type, ()
+    )
+
+
 class Datapoint(ManifestModel):
     """The event (and optionally its attribute) the calculation reads."""
 
@@ -68,6 +77,31 @@ class Datapoint(ManifestModel):
     attribute_name: Text | None = None
     attribute_category: AttributeCategory | None = None
     use_product_quantity: StrictBool = False
+
+    @classmethod
+    def write_instead(cls, field: str, written: Mapping[str, Any]) -> str | None:
+        """The event type a `custom_event_type` of one family implies; for one not written
+        at all, the event types to choose from (and what each needs)."""
+        if field != "event_type":
+            return None
+        custom = written.get("custom_event_type")
+        families = [event for event in CUSTOM_EVENT_TYPES_BY_EVENT if custom in _family(event)]
+        if len(families) == 1:
+            return f"`{custom}` is a {families[0]} type: write `event_type: {families[0]}`"
+        if field in written:
+            return None  # not valid: its own choices say the rest
+        name = written.get("event_name")
+        if isinstance(name, str) and name.strip():
+            return (
+                f"write the type of the event {quoted(name)}: `event_type: custom_event` for an "
+                "app event, else its Events API type (commerce_event with a custom_event_type, "
+                "screen_view for a screen's name, ...)"
+            )
+        return (
+            "write the type of the event it reads: `event_type: custom_event` with the app "
+            "event's `event_name`, `commerce_event` with a `custom_event_type` (purchase, "
+            "add_to_cart, ...), or another Events API type (session_start, screen_view, ...)"
+        )
 
     def local_problems(self) -> list[Problem]:
         found: list[Problem] = []

@@ -4,6 +4,7 @@ thrown, as located Problems; and the scalar types manifests use (text, instants,
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -168,6 +169,13 @@ class ManifestModel(BaseModel):
     def local_problems(self) -> list[Problem]:
         """Rules of this model alone (children report their own)."""
         return []
+
+    @classmethod
+    def write_instead(cls, field: str, written: Mapping[str, Any]) -> str | None:
+        """What to write for `field`, which `written` (the mapping as written) lacks or
+        holds a value of that is not valid, where its other fields tell more than the
+        field's own name and choices; None by default."""
+        return None
 
     def problems(self) -> list[Problem]:
         """Every rule violation of this model and its children, with field paths."""
