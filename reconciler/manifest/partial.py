@@ -8,7 +8,8 @@ over what is known: a rule that reads a field that is not valid says nothing. A 
 is valid as a whole reports all its rules, as it would in a valid CA. A list of parts (the
 conditions) is checked item by item: one bad condition hides none of the others' problems,
 and a condition built partly reports what its valid fields show (the `abc` of a number
-condition whose operator is misspelt).
+condition whose operator is misspelt), as a data point does (the `event_name` a
+`custom_event` needs, whatever else of it is misspelt).
 """
 
 from __future__ import annotations
@@ -22,18 +23,19 @@ from pydantic.fields import FieldInfo
 
 from reconciler.errors import DataPath
 from reconciler.models import CalculatedAttribute, Condition, Definition, Problem
-from reconciler.models.definition import TimePeriod
+from reconciler.models.definition import Datapoint, TimePeriod
 from reconciler.models.rules import ManifestModel, prefixed
 
 _DEFER_RULES = {"defer_rules": True}
 _STRICT = ConfigDict(strict=True)
 #: The models whose own rules are written to read an invalid field (None) as unknown, so
-#: they may run over a model built partly. (A data point that is not valid as a whole
-#: stays silent, as before: its rules read every one of its fields.) A rule about a field
+#: they may run over a model built partly (a `custom_event` data point whose
+#: `attribute_category` is misspelt still says it needs `event_name`). A rule about a field
 #: that is itself invalid is dropped by the loader, which reported the field.
 _PARTLY_CHECKED: tuple[type[ManifestModel], ...] = (
     CalculatedAttribute,
     Condition,
+    Datapoint,
     Definition,
     TimePeriod,
 )

@@ -104,6 +104,8 @@ class Datapoint(ManifestModel):
         )
 
     def local_problems(self) -> list[Problem]:
+        # A field may be None here when the data point is checked partly (manifest.partial):
+        # a rule over a field that is not valid (or a required one not written) says nothing.
         found: list[Problem] = []
         if self.event_type == "custom_event" and not self.event_name:
             found.append(
@@ -117,27 +119,8 @@ class Datapoint(ManifestModel):
         found += long_name_problem("event_name", self.event_name, "event names")
         what = "user attribute names" if self.type == "user_attribute" else "attribute names"
         found += long_name_problem("attribute_name", self.attribute_name, what)
-        allowed = CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type)
-        legacy = LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type, ())
-        custom = self.custom_event_type
-        if custom is not None and custom != UNKNOWN_CUSTOM_EVENT_TYPE and custom not in legacy:
-            if allowed is None:
-                found.append(
-                    Problem(
-                        ("custom_event_type",),
-                        "Invalid data point custom event type: custom_event_type is only allowed "
-                        f"when event_type is custom_event or commerce_event, not {self.event_type}",
-                    )
-                )
-            elif self.custom_event_type not in allowed:
-                found.append(
-                    Problem(
-                        ("custom_event_type",),
-                        f"Invalid data point custom event type: `{self.custom_event_type}` is not "
-                        f"a {self.event_type} type; use one of {', '.join(allowed)}",
-                    )
-                )
-        if self.type != "event":
+        found += self._custom_event_type()
+        if self.type is not None and self.type != "event":
             found.append(
                 Problem(
                     ("type",),
@@ -167,6 +150,33 @@ class Datapoint(ManifestModel):
                 )
             )
         return found
+
+    def _custom_event_type(self) -> list[Problem]:
+        """Whether the custom event type goes with the event type (judged only when both
+        are known and it is not one of the old values any event type may hold)."""
+        custom = self.custom_event_type
+        legacy = LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type, ())
+        if (
+            self.event_type is None
+            or custom is None
+            or custom == UNKNOWN_CUSTOM_EVENT_TYPE
+            or custom in legacy
+        ):
+            return []
+        allowed = CUSTOM_EVENT_TYPES_BY_EVENT.get(self.event_type)
+        if allowed is None:
+            message = (
+                "Invalid data point custom event type: custom_event_type is only allowed "
+                f"when event_type is custom_event or commerce_event, not {self.event_type}"
+            )
+        elif custom not in allowed:
+            message = (
+                f"Invalid data point custom event type: `{custom}` is not a {self.event_type} "
+                f"type; use one of {', '.join(allowed)}"
+            )
+        else:
+            return []
+        return [Problem(("custom_event_type",), message)]
 
     def _legacy_values(self) -> list[Problem]:
         """Warnings for the values the UI can hold that the documented enums lack."""

@@ -637,6 +637,75 @@ def test_one_bad_condition_hides_none_of_the_others_problems(tmp_path: Path) -> 
     ]
 
 
+def test_a_partly_built_datapoint_shows_its_other_mistakes_too(tmp_path: Path) -> None:
+    """A data point with one invalid field skipped its rules (a `custom_event` without
+    `event_name`, a `custom_event_type` of another event type), and one without
+    `event_type` said only that it was missing; an override that left a data point partly
+    built was as silent. Each says what to write, in the same run."""
+    week = "time_period: {type: within, within: 7, within_unit: days}"
+    cas = [
+        ("A", "{event_type: custom_event, attribute_category: bogus}"),
+        ("B", "{event_type: commerce_event, custom_event_type: search, use_product_quantity: 1}"),
+        ("C", "{type: evnt, event_type: session_start, custom_event_type: purchase}"),
+        ("D", "{event_name: Purchase, attribute_category: bogus}"),
+        ("E", "{event_type: custom, custom_event_type: purchase}"),
+        ("F", "{}"),
+    ]
+    text = "calculated_attributes:\n" + "".join(
+        f"  - name: {name}\n    definition:\n      calculation_type: count\n"
+        f"      datapoint: {point}\n      {week}\n"
+        for name, point in cas
+    )
+    text += (
+        "  - name: G\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: custom_event, event_name: Search}\n"
+        f"      {week}\n"
+        "    overrides:\n"
+        "      prod: {definition: {datapoint: {event_name: null, attribute_category: bogus}}}\n"
+        "      dev: {definition: {datapoint: {event_type: null, custom_event_type: search}}}\n"
+    )
+    settings = "workspace_id: 1\nenvironments: {dev: {}, prod: {}}\n"
+    category = "'bogus' is not valid; use one of: event_attribute, product_attribute, "
+    category += "promotion_attribute"
+    custom_name = "Invalid data point custom event name: `event_name` is required when "
+    custom_name += "event_type is custom_event"
+    assert errors_of(workspace(tmp_path, {"a.yaml": text}, settings)) == [
+        f'a.yaml:5:18: definition.datapoint.event_name: {custom_name} (CA "A")',
+        f'a.yaml:5:65: definition.datapoint.attribute_category: {category} (CA "A")',
+        "a.yaml:10:66: definition.datapoint.custom_event_type: Invalid data point custom event "
+        "type: `search` is not a commerce_event type; use one of add_to_cart, remove_from_cart, "
+        "checkout, checkout_option, click, view_detail, purchase, refund, promotion_view, "
+        'promotion_click, add_to_wishlist, remove_from_wishlist, impression (CA "B")',
+        "a.yaml:10:96: definition.datapoint.use_product_quantity: expected true or false, got 1 "
+        '(CA "B")',
+        "a.yaml:15:25: definition.datapoint.type: 'evnt' is not valid; did you mean `event`? "
+        '(CA "C")',
+        "a.yaml:15:77: definition.datapoint.custom_event_type: Invalid data point custom event "
+        "type: custom_event_type is only allowed when event_type is custom_event or "
+        'commerce_event, not session_start (CA "C")',
+        "a.yaml:20:18: definition.datapoint.event_type: required field `event_type` is missing; "
+        'write the type of the event "Purchase": `event_type: custom_event` for an app event, '
+        "else its Events API type (commerce_event with a custom_event_type, screen_view for a "
+        'screen\'s name, ...) (CA "D")',
+        f'a.yaml:20:61: definition.datapoint.attribute_category: {category} (CA "D")',
+        "a.yaml:25:31: definition.datapoint.event_type: 'custom' is not valid; `purchase` is a "
+        'commerce_event type: write `event_type: commerce_event` (CA "E")',
+        "a.yaml:30:18: definition.datapoint.event_type: required field `event_type` is missing; "
+        "write the type of the event it reads: `event_type: custom_event` with the app event's "
+        "`event_name`, `commerce_event` with a `custom_event_type` (purchase, add_to_cart, ...), "
+        'or another Events API type (session_start, screen_view, ...) (CA "F")',
+        f"a.yaml:38:51: overrides.prod.definition.datapoint.event_name: {custom_name} (CA "
+        '"G" in environment prod)',
+        f"a.yaml:38:77: overrides.prod.definition.datapoint.attribute_category: {category} (CA "
+        '"G" in environment prod)',
+        "a.yaml:39:50: overrides.dev.definition.datapoint.event_type: required field "
+        "`event_type` is missing; `search` is a custom_event type: write `event_type: "
+        'custom_event` (CA "G" in environment dev)',
+    ]
+
+
 def test_an_invalid_condition_shows_its_other_mistakes_too(tmp_path: Path) -> None:
     """A misspelt operator hid the operands the condition's type cannot read (the `abc`
     of a number condition) until it was fixed. What the operator decides (whether it takes
