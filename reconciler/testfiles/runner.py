@@ -1,11 +1,6 @@
 """Running loaded test files: each expected (user, CA) evaluated as of the file's `as_of`
-and compared with what the file expects. Pure: results are values, rendered elsewhere.
-
-Comparison (README, "Testing CAs"): an expected number matches a numeric value equal to it
-(`130` matches `130.0`), a timestamp the same instant, a list the same values in any order,
-null the `-` of no value; text matches the same text only (`"12"` is not the value `0012`),
-except that a date-time written as text (flow mappings need the quotes) matches the same
-instant.
+and compared with what the file expects (`evaluator.expected`: how an expected value is
+shown, and what matches it). Pure: results are values, rendered elsewhere.
 """
 
 from __future__ import annotations
@@ -13,23 +8,26 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import orjson
 
-from reconciler.evaluator import NO_VALUE, Calculation, DefinitionError, Timeline, parse_list
-from reconciler.evaluator.values import (
-    instant_millis,
-    iso_millis,
-    render_list,
-    render_number,
-    render_timestamp,
-    text_of,
-    to_number,
-)
+from reconciler.evaluator import Calculation, DefinitionError, Timeline, parse_list
+from reconciler.evaluator.expected import matches, show
+from reconciler.evaluator.values import render_list, text_of
 from reconciler.testfiles.kinds import misfit
 from reconciler.testfiles.loader import Expectation, Suite
+
+__all__ = [
+    "CaseOutcome",
+    "Runner",
+    "SuiteResult",
+    "difference",
+    "legible",
+    "matches",
+    "run",
+    "show",
+]
 
 
 @dataclass(frozen=True)
@@ -78,22 +76,6 @@ class SuiteResult:
         return sum(outcome.skipped is not None for outcome in self.outcomes)
 
 
-def show(expected: object) -> str:
-    """An expected value written as the actual values are (R22, R24, R25)."""
-    if expected is None:
-        return NO_VALUE
-    if isinstance(expected, datetime | date):
-        millis = instant_millis(expected)
-        return NO_VALUE if millis is None else render_timestamp(millis)
-    if isinstance(expected, list):
-        # An empty list expects no value (`matches`), which is written `-`.
-        return render_list([text_of(item) or "" for item in expected]) or NO_VALUE
-    number = None if isinstance(expected, str) else to_number(expected)
-    if number is not None:
-        return render_number(number)
-    return text_of(expected) or str(expected)
-
-
 def legible(value: str) -> str:
     """A value as a test report shows it: as written (`show`), except text a reader could
     not see whole, empty or with white space at an end, which is in JSON quotes: a failure
@@ -101,35 +83,6 @@ def legible(value: str) -> str:
     if value == "" or value != value.strip():
         return orjson.dumps(value).decode()
     return value
-
-
-def _same_text(expected: str, actual: str) -> bool:
-    if expected == actual:
-        return True
-    moment = iso_millis(expected)
-    return moment is not None and moment == iso_millis(actual)
-
-
-def matches(expected: object, actual: str) -> bool:
-    """Whether the evaluator's `actual` value is the `expected` one of a test file."""
-    if expected is None:
-        return actual == NO_VALUE
-    if isinstance(expected, bool):
-        return actual == ("true" if expected else "false")
-    if isinstance(expected, int | float):
-        number = to_number(expected)
-        if number is not None and number == to_number(actual):
-            return True
-        # An integer may also be an instant in epoch milliseconds (R6).
-        return isinstance(expected, int) and instant_millis(expected) == iso_millis(actual)
-    if isinstance(expected, datetime | date):
-        return instant_millis(expected) == iso_millis(actual)
-    if isinstance(expected, list):
-        values = parse_list(actual)
-        return values is not None and sorted(values) == sorted(
-            text_of(item) or "" for item in expected
-        )
-    return isinstance(expected, str) and _same_text(expected, actual)
 
 
 def difference(expected: object, actual: str) -> str | None:
