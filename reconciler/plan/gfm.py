@@ -1,8 +1,9 @@
 """Text written into a GitHub comment (GitHub Flavored Markdown) so that it shows as
 written: in code spans, or escaped for Markdown and HTML, with every word GitHub would turn
-into a mention, an issue reference, a link, an emoji or a commit link put in code.
-`plan.markdown` writes the comment with these; everything from outside (names, messages,
-values, environment names, plan files' own words) goes through one of them."""
+into a mention, an issue reference, a link, an emoji or a commit link put in code; and the
+size a comment is cut below. `plan.markdown` writes the comment with these; everything from
+outside (names, messages, values, environment names, plan files' own words) goes through
+one of them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from functools import partial
 
 from reconciler.errors import printable, quoted
 
+#: Where a comment is cut, below GitHub's limit of 65,536 characters.
+MARKDOWN_LIMIT = 60_000
 #: What Markdown reads as emphasis, code, links or strikethrough inside a line.
 _INLINE = re.compile(r"([\\`*_\[\]~])")
 #: A word GitHub reads in a comment's text as a mention that notifies someone (`@octocat`,
@@ -29,6 +32,7 @@ _REFERENCE = re.compile(
 
 
 def fence(body: str) -> str:
+    """The fence of a code block holding `body`: longer than any line of backticks in it."""
     longest = max((len(run) for run in body.split("\n") if set(run) == {"`"}), default=0)
     return "`" * max(3, longest + 1)
 
@@ -86,6 +90,14 @@ def inline(text: str) -> str:
     does, so that a CA named `*Legacy* [x](...)` reads as it is named, not as italics and a
     link; mentions and references made inert."""
     return _inert(printable(text), _escaped, code)
+
+
+def in_cell(text: str) -> str:
+    """Outside text (prose, not a value) in a table cell: as `inline`, its pipes escaped,
+    in code and out (GitHub splits cells at a `|` even in code unless it is escaped)."""
+    return _inert(
+        printable(text), lambda part: _escaped(part).replace("|", "\\|"), partial(code, table=True)
+    )
 
 
 def name(name: str, block: bool = False) -> str:

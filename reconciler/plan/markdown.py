@@ -16,6 +16,7 @@ from itertools import groupby
 
 from reconciler.errors import quoted
 from reconciler.plan import gfm
+from reconciler.plan.gfm import MARKDOWN_LIMIT
 from reconciler.plan.render import (
     counted_kinds,
     seeds_line,
@@ -25,7 +26,8 @@ from reconciler.plan.render import (
 from reconciler.plan.sections import ca_section
 from reconciler.plan.value import KINDS, Plan, Violation
 
-MARKDOWN_LIMIT = 60_000
+__all__ = ["ALERT_ROWS", "LIST_ROWS", "MARKDOWN_LIMIT", "SECTION_SHARE", "markdown", "markdown_all"]
+
 #: How many reasons an alert lists (the refused or overridden safety rules, one per CA for
 #: some): at most this many, and no more than an eighth of the comment's size.
 ALERT_ROWS = 20
