@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from reconciler.errors import quoted
+from reconciler.errors import NAMED_AT_MOST, quoted
 from reconciler.plan import gfm
 from reconciler.plan.gfm import MARKDOWN_LIMIT
 from reconciler.plan.render import (
     counted_kinds,
+    failing_tests,
+    failing_users,
     seeds_line,
     summary_line,
     workspace_words,
@@ -84,6 +86,23 @@ def _overridden_block(plan: Plan, limit: int) -> list[str]:
         allowed = ", ".join(gfm.code(rule) for rule in plan.allowed)
         return ["> [!NOTE]", f"> Safety rules allowed (none was needed): {allowed}", ""]
     return []
+
+
+def _failing_block(plan: Plan) -> list[str]:
+    """The test users whose "after" values fail their tests, as an alert at the top: the
+    sections are closed, and a reviewer must see that the change breaks a test."""
+    count, names = failing_tests(plan)
+    if not count:
+        return []
+    cas = ", ".join(gfm.name(name) for name in names[:NAMED_AT_MOST])
+    if len(names) > NAMED_AT_MOST:
+        cas += f" and {len(names) - NAMED_AT_MOST} more"
+    return [
+        "> [!WARNING]",
+        f"> **{failing_users(count)}** (of {cas}): `reconciler test` fails. Each CA's table "
+        "says what was expected.",
+        "",
+    ]
 
 
 def _table(plan: Plan) -> list[str]:
@@ -206,6 +225,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, refused: Sequence[Violatio
         "",
         *_refused_block(refused, limit),
         *_overridden_block(plan, limit),
+        *_failing_block(plan),
         *_table(plan),
         "",
         f"**{html.escape(summary_line(plan))}**",

@@ -115,6 +115,57 @@ def values_line(values: list[ValueDiff]) -> str:
     return line + (f"; {unchanged} unchanged" if unchanged else "")
 
 
+def failure_text(diff: ValueDiff, values: list[ValueDiff]) -> str:
+    """`alice: expected 129.99, got 120 (commerce.test.yaml:76)`: a test user whose "after"
+    value fails its test, as `reconciler test` says it."""
+    failed = diff.fails_test
+    if failed is None:
+        return ""
+    where = f"{diff.file}:{failed.line}" if failed.line is not None else diff.file
+    return (
+        f"{user_label(diff, values)}: expected {shown_value(failed.expected)}, got "
+        f"{shown_value(diff.after)} ({printable(where)})"
+    )
+
+
+def fails_line(values: list[ValueDiff]) -> str | None:
+    """`tests fail: alice: expected 129.99, got 120 (...); bob: ...`, the test users whose
+    "after" value fails their test (at most SHOWN_USERS named); None when none does."""
+    failing = [diff for diff in values if diff.failing]
+    if not failing:
+        return None
+    line = "; ".join(failure_text(diff, values) for diff in failing[:SHOWN_USERS])
+    if len(failing) > SHOWN_USERS:
+        line += f"; and {len(failing) - SHOWN_USERS} more"
+    return f"tests fail: {line}"
+
+
+def failing_tests(plan: Plan) -> tuple[int, list[str]]:
+    """How many test users' "after" values fail their tests, and the CAs they are of."""
+    failing = [
+        action.name for action in plan.actions for diff in action.values or () if diff.failing
+    ]
+    return len(failing), list(dict.fromkeys(failing))
+
+
+def failing_users(count: int) -> str:
+    """`After this plan, 2 test users' values fail their tests`."""
+    if count == 1:
+        return "After this plan, 1 test user's value fails its test"
+    return f"After this plan, {count} test users' values fail their tests"
+
+
+def _failing_line(plan: Plan) -> Text | None:
+    """The plan's failing tests, above the summary: a reviewer sees them without reading
+    each CA."""
+    count, names = failing_tests(plan)
+    if not count:
+        return None
+    cas = first_few([quoted(name) for name in names], ", ", ", ")
+    line = f"✗ {failing_users(count)} (of {cas}): `reconciler test` fails."
+    return Text(line, style="bold red")
+
+
 def summary_line(plan: Plan) -> str:
     s = plan.summary
     tail = f"{s.unchanged} unchanged, {s.unmanaged} unmanaged."
@@ -200,6 +251,9 @@ def _actions(plan: Plan) -> Iterator[Text]:
                 moved = any(diff.changed for diff in action.values)
                 line = f"      values (tests): {values_line(action.values)}"
                 yield Text(line, style="cyan" if moved else "yellow")
+                failing = fails_line(action.values)
+                if failing is not None:
+                    yield Text(f"      ✗ {failing}", style="red")
         for promoted, line in gate_lines(plan.promotion, name):
             yield Text(f"      {printable(line)}", style="green" if promoted else "red")
         yield Text("")
@@ -225,6 +279,9 @@ def text(plan: Plan) -> Iterator[Text]:
         for name in plan.left_alone:
             yield Text(f"  ? {quoted(name)}", style="dim")
         yield Text("")
+    failing = _failing_line(plan)
+    if failing is not None:
+        yield failing
     yield Text(summary_line(plan), style="bold")
 
 

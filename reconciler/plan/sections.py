@@ -1,6 +1,7 @@
 """One CA's collapsible section of the PR comment (`plan.markdown`): a summary line with
-its actions, warnings, gate and how many test values change, then its diff in a fenced
-block and the table of its test users' values. A section too large for the comment can be
+its actions, warnings, gate and how many test values change or fail their tests, then its
+diff in a fenced block and the table of its test users' values (a failing one's with what
+its test expects). A section too large for the comment can be
 cut below a size, whole in its form (fence and `<details>` closed): every action and
 warning stays, the field changes that do not fit are counted, and the summary says so."""
 
@@ -30,37 +31,64 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _values_table(values: list[ValueDiff]) -> str:
-    """A CA's test users whose value changes, as a table; or that none does."""
-    changed = [diff for diff in values if diff.changed]
-    count = len(values)
-    if not changed:
-        return f"_{_sentence(no_value_changes(count))}._\n\n"
-    rows = ["| test user | before | after |", "|---|---|---|"]
-    rows += [
-        f"| {gfm.cell(user_label(d, values))} | {gfm.cell(shown_value(d.before, 80))} "
-        f"| {gfm.cell(shown_value(d.after, 80))} |"
-        for d in changed[:TABLE_ROWS]
-    ]
+def _test_cell(diff: ValueDiff) -> str:
+    """`❌ expected 129.99 (commerce.test.yaml:76)` where the "after" value fails its test."""
+    failed = diff.fails_test
+    if failed is None:
+        return "✓"
+    where = f"{diff.file}:{failed.line}" if failed.line is not None else diff.file
+    return f"❌ expected {gfm.cell(shown_value(failed.expected, 80))} ({gfm.cell(where)})"
+
+
+def _values_notes(values: list[ValueDiff], shown: int, failing: bool) -> str:
+    """What a CA's table does not list: the users past TABLE_ROWS, those left out."""
     notes = []
-    if len(changed) > TABLE_ROWS:
-        notes.append(f"{len(changed) - TABLE_ROWS} more changed (the JSON plan has every user)")
-    if len(changed) < count:
-        notes.append(f"{count - len(changed)} unchanged")
-    tail = f"\n\n_{_sentence('; '.join(notes))}._" if notes else ""
+    if shown > TABLE_ROWS:
+        listed = "changed or failing" if failing else "changed"
+        notes.append(f"{shown - TABLE_ROWS} more {listed} (the JSON plan has every user)")
+    if shown < len(values):
+        notes.append(f"{len(values) - shown} unchanged{' and passing' if failing else ''}")
+    return f"\n\n_{_sentence('; '.join(notes))}._" if notes else ""
+
+
+def _values_table(values: list[ValueDiff]) -> str:
+    """A CA's test users whose value changes, or fails its test (those first, with what
+    was expected), as a table; or that none does."""
+    changed = [diff for diff in values if diff.changed]
+    failing = [diff for diff in values if diff.failing]
+    count = len(values)
+    none_change = f"_{_sentence(no_value_changes(count))}._\n\n"
+    if not changed and not failing:
+        return none_change
+    shown = failing + [diff for diff in changed if not diff.failing]
+    rows = ["| test user | before | after |", "|---|---|---|"]
+    if failing:
+        rows = ["| test user | before | after | test |", "|---|---|---|---|"]
+    for d in shown[:TABLE_ROWS]:
+        test = f" {_test_cell(d)} |" if failing else ""
+        rows.append(
+            f"| {gfm.cell(user_label(d, values))} | {gfm.cell(shown_value(d.before, 80))} "
+            f"| {gfm.cell(shown_value(d.after, 80))} |{test}"
+        )
+    tail = _values_notes(values, len(shown), bool(failing))
     users = f"{count} test user{'s' if count != 1 else ''}"
-    return f"**Values of the test users** ({users}):\n\n" + "\n".join(rows) + tail + "\n\n"
+    head = "" if changed else none_change
+    return f"{head}**Values of the test users** ({users}):\n\n" + "\n".join(rows) + tail + "\n\n"
 
 
 def _values_flag(actions: list[Action]) -> str:
-    """The section title's note: how many test users' values change."""
+    """The section title's note: how many test users' values change, and fail their tests."""
     values = next((a.values for a in actions if a.values), None)
     if values is None:
         return ""
     changed = sum(diff.changed for diff in values)
+    failing = sum(diff.failing for diff in values)
+    fails = ""
+    if failing:
+        fails = " · ❌ 1 fails its test" if failing == 1 else f" · ❌ {failing} fail their tests"
     if not changed:
-        return " · test values: none change"
-    return f" · test values: {changed} of {len(values)} change"
+        return f" · test values: none change{fails}"
+    return f" · test values: {changed} of {len(values)} change{fails}"
 
 
 #: One step of a CA's diff: the action's line, its field changes (one entry each, a changed

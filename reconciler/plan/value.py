@@ -5,10 +5,11 @@ loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the sam
 workspace again (environment, target), its selection, the safety rules allowed and what
 they allowed, preserved drafts, the promotion gate (`held_by` only on the checks of CAs
 the source's own manifests hold back), the test users' value diffs
-(`actions[].values`, only where computed), the active-CA budget (summary `active_after` /
-`active_limit`) and the seed file of `--seeds` with a `seed` action per CA (`users` only on
-those). Loading is strict; a format 1 file (which has none of those) is still read. Every
-id read from a file must be a positive 64-bit integer.
+(`actions[].values`, only where computed; `fails_test` on those whose test fails), the
+active-CA budget (summary `active_after` / `active_limit`) and the seed file of `--seeds`
+with a `seed` action per CA (`users` only on those). Loading is strict; a format 1 file
+(which has none of those) is still read. Every id read from a file must be a positive
+64-bit integer.
 """
 
 from __future__ import annotations
@@ -101,19 +102,34 @@ class Change(_Value):
     after: Any = None
 
 
+class FailedTest(_Value):
+    """What a test user's test file expects of a CA that the "after" value is not: the
+    expected value as mParticle would store it, and the line of the expectation."""
+
+    expected: str
+    line: int | None = None
+
+
 class ValueDiff(_Value):
     """One test user's value of a CA before -> after the change (`plan.values`): strings as
     mParticle stores them, `-` for no value. `file` is the test file, relative to the
-    manifest directory."""
+    manifest directory. `fails_test`: where the "after" value fails that file's expectation
+    (`reconciler test` would fail on it), what was expected; None (and absent from the
+    JSON) where it holds."""
 
     user: str
     file: str
     before: str
     after: str
+    fails_test: FailedTest | None = None
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
+
+    @property
+    def failing(self) -> bool:
+        return self.fails_test is not None
 
 
 class Action(_Value):
@@ -297,13 +313,18 @@ class Plan(_Value):
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
         diffs, so a plan made without test files reads exactly as before they existed,
-        `users` only on seed actions, and `held_by` only on the gate's checks that have one.
-        (A custom serializer made dumping 10,000 actions 1.8x slower; dropping the keys here
-        costs nothing measurable.)"""
+        `fails_test` only on the value diffs whose test fails, `users` only on seed actions,
+        and `held_by` only on the gate's checks that have one. (A custom serializer made
+        dumping 10,000 actions 1.8x slower; dropping the keys here costs nothing
+        measurable.)"""
         data: dict[str, Any] = self.model_dump(mode="json")
         for action in data["actions"]:
             if action["values"] is None:
                 del action["values"]
+            else:
+                for diff in action["values"]:
+                    if diff["fails_test"] is None:
+                        del diff["fails_test"]
             if action["users"] is None:
                 del action["users"]
         for check in data["promotion"]["checks"] if data["promotion"] else ():

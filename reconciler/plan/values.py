@@ -12,7 +12,9 @@ manifests want active, the active definition (what profiles hold now; none befor
 first activation, nor for a create: `-`); for a CA kept as a draft (`active: false`),
 the pending draft, else the active definition. "After" is the desired definition, as
 `reconciler test` evaluates it. A CA's test users are those whose test file expects a
-value of it; both sides use the user's events and seeds, as of the file's `as_of`.
+value of it; both sides use the user's events and seeds, as of the file's `as_of`. An
+"after" value that fails the file's expectation (`evaluator.expected.matches`, as
+`reconciler test` compares) is marked with what was expected (`fails_test`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any, Protocol
 
 from reconciler.errors import quoted
 from reconciler.evaluator import NO_VALUE, Calculation, DefinitionError, Timeline
+from reconciler.evaluator.expected import matches, show
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
-from reconciler.plan.value import Action, Plan, ValueDiff
+from reconciler.plan.value import Action, FailedTest, Plan, ValueDiff
 
 #: The actions that can change the definition a CA's values come from.
 _CARRIERS = ("create", "update", "activate")
@@ -40,12 +43,17 @@ class SampleUser(Protocol):
 
 
 class SampleCase(Protocol):
-    """One expectation of a test file: which user, which CA."""
+    """One expectation of a test file: which user, which CA, the value expected (as the
+    file writes it) and its line."""
 
     @property
     def user(self) -> str: ...
     @property
     def ca(self) -> str: ...
+    @property
+    def expected(self) -> object: ...
+    @property
+    def line(self) -> int | None: ...
     @property
     def skipped(self) -> str | None: ...
 
@@ -65,10 +73,20 @@ class SampleSuite(Protocol):
 
 @dataclass(frozen=True)
 class _Subject:
-    """One user of one test file."""
+    """One user of one test file, and what it expects of the CA."""
 
     suite: SampleSuite
-    user: str
+    case: SampleCase
+
+    @property
+    def user(self) -> str:
+        return self.case.user
+
+    def failure(self, after: str) -> FailedTest | None:
+        """What the test expects, where `after` fails it; None where it holds."""
+        if matches(self.case.expected, after):
+            return None
+        return FailedTest(expected=show(self.case.expected), line=self.case.line)
 
 
 class _Subjects:
@@ -80,7 +98,7 @@ class _Subjects:
             for case in suite.expectations:
                 if case.skipped is not None:  # a CA the environment does not have
                     continue
-                self.by_ca.setdefault(case.ca, []).append(_Subject(suite, case.user))
+                self.by_ca.setdefault(case.ca, []).append(_Subject(suite, case))
         self._timelines: dict[tuple[int, str], Timeline] = {}
 
     def timeline(self, subject: _Subject) -> Timeline:
@@ -123,15 +141,19 @@ def _diffs(
 ) -> list[ValueDiff]:
     old = Calculation(before) if before is not None else None
     new = Calculation(after)
-    return [
-        ValueDiff(
-            user=subject.user,
-            file=subject.suite.file,
-            before=subjects.value(old, subject, ca),
-            after=subjects.value(new, subject, ca),
+    found: list[ValueDiff] = []
+    for subject in subjects.by_ca[ca]:
+        value = subjects.value(new, subject, ca)
+        found.append(
+            ValueDiff(
+                user=subject.user,
+                file=subject.suite.file,
+                before=subjects.value(old, subject, ca),
+                after=value,
+                fails_test=subject.failure(value),
+            )
         )
-        for subject in subjects.by_ca[ca]
-    ]
+    return found
 
 
 def with_values(

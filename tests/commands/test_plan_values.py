@@ -174,6 +174,62 @@ def test_saved_plans_keep_their_values_and_apply_does_not_recompute_them(tmp_pat
     assert again.exit_code == 0, again.output
 
 
+def test_a_change_that_breaks_a_test_is_marked_in_text_markdown_json_and_saved_plans(
+    tmp_path: Path,
+) -> None:
+    """LTV's condition changed: alice's and bob's LTV tests fail on the "after" values.
+    The reviewer of the PR sees it at the top of the comment and in the CA's table; the
+    JSON plan says it per user; `show` of the saved plan says it again. Once the test file
+    expects the new values, the marks are gone."""
+    directory = example(tmp_path)
+    assert run_cli("apply", directory, "--auto-approve").exit_code == 0
+    edit(directory / "commerce.yaml", *LTV_CHANGE)
+    tests = directory / "commerce.test.yaml"
+    lines = tests.read_text().splitlines()
+    expect = lines.index("expect:")
+    alice, bob = (n + 1 for n, line in enumerate(lines) if n > expect and "    LTV: " in line)
+    assert (lines[alice - 1].split()[1], lines[bob - 1].split()[1]) == ("129.99", "30")
+
+    text = run_cli("--no-color", "plan", directory).stdout.splitlines()
+    at = text.index('  ~ update "LTV" (id 5)')
+    assert text[at + 3] == (
+        f"      ✗ tests fail: alice: expected 129.99, got 120 (commerce.test.yaml:{alice}); "
+        f"bob: expected 30, got - (commerce.test.yaml:{bob})"
+    )
+    assert text[-2] == (
+        '✗ After this plan, 2 test users\' values fail their tests (of "LTV"): `reconciler '
+        "test` fails."
+    )
+
+    comment = run_cli("plan", directory, "--format", "markdown").stdout
+    assert '> **After this plan, 2 test users\' values fail their tests** (of `"LTV"`)' in comment
+    assert "2 of 2 change · ❌ 2 fail their tests</summary>" in comment
+    assert (
+        f"| `alice` | `129.99` | `120` | ❌ expected `129.99` (`commerce.test.yaml:{alice}`) |"
+    ) in comment
+
+    saved = tmp_path / "plan.json"
+    planned = run_cli("plan", directory, "--format", "json", "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    document = json.loads(planned.stdout)
+    assert document["format_version"] == 2
+    found = actions_of(planned.stdout)["update", "LTV"]["values"]
+    assert [(v["user"], v["after"], v["fails_test"]) for v in found] == [
+        ("alice", "120", {"expected": "129.99", "line": alice}),
+        ("bob", "-", {"expected": "30", "line": bob}),
+    ]
+    shown = run_cli("--no-color", "show", saved).stdout.splitlines()
+    assert shown[at + 3] == text[at + 3]
+
+    lines[alice - 1], lines[bob - 1] = "    LTV: 120", "    LTV: null"
+    tests.write_text("\n".join(lines) + "\n")
+    fixed = run_cli("--no-color", "plan", directory).stdout
+    assert "✗" not in fixed
+    assert b"fails_test" not in run_cli("plan", directory, "--format", "json").stdout.encode()
+    assert run_cli("test", directory).exit_code == 0
+    converged(directory)
+
+
 def _purchase(day: str, amount: int) -> dict[str, Any]:
     return {
         "event_type": "commerce_event",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reconciler.console import Output
 from reconciler.plan import markdown, render
-from reconciler.plan.value import Action, Change, Plan, ValueDiff, summarize
+from reconciler.plan.value import Action, Change, FailedTest, Plan, ValueDiff, summarize
 from tests.support import gfm
 
 
@@ -144,3 +144,99 @@ def test_a_plan_without_values_reads_as_before(tmp_path: Path) -> None:
     environments = json.loads(buffer.getvalue())["environments"]
     assert "values" not in environments["dev"]["actions"][0]
     assert len(environments["prod"]["actions"][0]["values"]) == 3
+
+
+def failing(user: str, before: str, after: str, expected: str, line: int = 4) -> ValueDiff:
+    """A value diff whose "after" fails the test file's expectation `expected` at `line`."""
+    return diff(user, before, after).model_copy(
+        update={"fails_test": FailedTest(expected=expected, line=line)}
+    )
+
+
+#: alice's change breaks her test; bob's does not change and his test still fails (it
+#: failed before); carol's change passes hers.
+BROKEN = [
+    failing("alice", "120", "130", "120", line=6),
+    failing("bob", "5", "5", "6", line=7),
+    diff("carol", "-", "4"),
+]
+
+
+def test_text_marks_the_users_whose_after_value_fails_their_test() -> None:
+    lines = text_of(plan_with(BROKEN))
+    at = lines.index('  ~ update "LTV" (id 7)')
+    assert lines[at + 2 : at + 5] == [
+        "      values (tests): alice 120 -> 130, carol - -> 4; 1 unchanged",
+        "      ✗ tests fail: alice: expected 120, got 130 (ltv.test.yaml:6); bob: expected 6, "
+        "got 5 (ltv.test.yaml:7)",
+        '  ! activate "LTV" (id 7)',
+    ]
+    assert lines[-2:] == [
+        '✗ After this plan, 2 test users\' values fail their tests (of "LTV"): `reconciler '
+        "test` fails.",
+        "Plan: 0 to create, 2 to update, 0 drafts to discard, 1 to activate, 0 to delete. 3 "
+        "unchanged, 0 unmanaged.",
+    ]
+    passing = text_of(plan_with(MIXED))
+    assert [line for line in passing if "✗" in line or "fail" in line] == []
+
+
+def test_markdown_marks_failing_users_first_with_what_was_expected() -> None:
+    text = markdown.markdown(plan_with(BROKEN))
+    title = "test values: 2 of 3 change · ❌ 2 fail their tests</summary>"
+    assert f'<b><code>"LTV"</code></b>: update, activate ⚠️ recalculates · {title}' in text
+    assert (
+        "| test user | before | after | test |\n"
+        "|---|---|---|---|\n"
+        "| `alice` | `120` | `130` | ❌ expected `120` (`ltv.test.yaml:6`) |\n"
+        "| `bob` | `5` | `5` | ❌ expected `6` (`ltv.test.yaml:7`) |\n"
+        "| `carol` | `-` | `4` | ✓ |"
+    ) in text
+    assert text.split("\n\n")[1] == (
+        "> [!WARNING]\n"
+        '> **After this plan, 2 test users\' values fail their tests** (of `"LTV"`): '
+        "`reconciler test` fails. Each CA's table says what was expected."
+    )
+    page = gfm.Page.of(text)
+    assert page.problems == []
+    assert page.rows[-4:] == [4, 4, 4, 4]
+    assert "> [!WARNING]" not in markdown.markdown(plan_with(MIXED))
+
+
+def test_markdown_lists_a_failing_user_even_when_no_value_changes() -> None:
+    text = markdown.markdown(plan_with([failing("bob", "5", "5", "6"), diff("dan", "1", "1")]))
+    assert "· test values: none change · ❌ 1 fails its test</summary>" in text
+    assert "_No test user's value changes (2 test users)" in text
+    assert (
+        "| `bob` | `5` | `5` | ❌ expected `6` (`ltv.test.yaml:4`) |\n\n_1 unchanged and passing._"
+        in (text)
+    )
+    assert "1 test user's value fails its test** (of" in text
+
+
+def test_markdown_marks_hostile_expectations_inertly() -> None:
+    """An expected value and a test file's name are the test file's: as written, in code."""
+    hostile = diff("@octocat", "-", "x|y", file="#12 @org/team.test.yaml").model_copy(
+        update={"fails_test": FailedTest(expected="<b>@team</b> | #3", line=2)}
+    )
+    page = gfm.Page.of(markdown.markdown(plan_with([hostile])))
+    assert page.problems == []
+    assert page.live() == []
+    assert "<b>@team</b> | #3" in page.codes
+    assert "#12 @org/team.test.yaml:2" in page.codes
+
+
+def test_json_has_fails_test_only_where_a_test_fails(tmp_path: Path) -> None:
+    plan = plan_with(BROKEN)
+    document = json.loads(plan.to_json())
+    assert document["format_version"] == 2
+    assert [v.get("fails_test") for v in document["actions"][0]["values"]] == [
+        {"expected": "120", "line": 6},
+        {"expected": "6", "line": 7},
+        None,
+    ]
+    assert "fails_test" not in document["actions"][0]["values"][2]
+    path = tmp_path / "plan.json"
+    plan.save(path)
+    assert Plan.load(path) == plan
+    assert b"fails_test" not in plan_with(MIXED).to_json()

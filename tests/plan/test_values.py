@@ -14,7 +14,7 @@ import pytest
 from reconciler import manifest, testfiles
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner, values
-from reconciler.plan.value import Action, Plan, ValueDiff
+from reconciler.plan.value import Action, FailedTest, Plan, ValueDiff
 from reconciler.testfiles import Suite
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
@@ -192,3 +192,56 @@ def test_after_is_what_reconciler_test_computes(tmp_path: Path) -> None:
     assert shown_values[(str(directory / "commerce.test.yaml"), "alice", "LTV")] == ValueDiff(
         user="alice", file=str(directory / "commerce.test.yaml"), before="-", after="129.99"
     )
+
+
+def test_an_after_value_that_fails_its_test_is_marked_with_what_was_expected(
+    tmp_path: Path,
+) -> None:
+    """alice's file expects 0 (the sum is 130: her test fails), bob's null (he has none)."""
+    plan, _ = diffs(tmp_path, [want()], [])
+    create = plan.actions[0]
+    assert create.values is not None
+    alice, bob = create.values
+    assert alice.fails_test == FailedTest(expected="0", line=1)  # the file is one JSON line
+    assert bob.fails_test is None
+
+
+def test_a_change_is_marked_exactly_where_reconciler_test_fails(tmp_path: Path) -> None:
+    """The example workspace with LTV's condition changed (alice's and bob's LTV tests
+    fail) and one expectation of a list written in another order (it passes): the marks
+    are `reconciler test`'s failures, with its expected values and lines."""
+    directory = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", directory, ignore=shutil.ignore_patterns(".reconciler"))
+    commerce = directory / "commerce.yaml"
+    commerce.write_text(
+        commerce.read_text().replace(
+            'attribute_name: Checkout Step, value: "22"',
+            'attribute_name: Checkout Step, value: "21"',
+        )
+    )
+    engagement = directory / "engagement.test.yaml"
+    engagement.write_text(
+        engagement.read_text().replace(
+            "Screens Visited: [Cart, Home]", "Screens Visited: [Home, Cart]"
+        )
+    )
+    loaded = manifest.load(directory)
+    desired = [d.ca for d in loaded.cas]
+    definitions = {d.name: d.ca.canonical for d in loaded.cas}
+    found_suites = testfiles.load(directory, definitions)
+    every_create = planner.plan(desired, [], planner.PlanOptions(workspace_id=1))
+    plan, _ = values.with_values(every_create, [], desired, found_suites)
+    marked = {
+        (diff.file, diff.user, action.name): diff.fails_test
+        for action in plan.actions
+        for diff in action.values or []
+        if diff.fails_test is not None
+    }
+    failed = {
+        (o.file, o.user, o.ca): FailedTest(expected=o.expected, line=o.line)
+        for result in testfiles.run(found_suites, definitions)
+        for o in result.outcomes
+        if o.failed
+    }
+    assert len(failed) == 2
+    assert marked == failed
