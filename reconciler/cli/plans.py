@@ -97,10 +97,21 @@ def ca_tests(
             show_default=False,
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="text|markdown|json",
+            parser=one_of("text", "markdown", "json"),
+            help="text, markdown (PR comment) or json (the report on stdout).",
+        ),
+    ] = "text",
     quiet: Annotated[
         bool,
         typer.Option(
-            "--quiet", "-q", help="Print only failures, skips, invalid files and the summary."
+            "--quiet",
+            "-q",
+            help="Print only failures, skips, invalid files and the summary (text only).",
         ),
     ] = False,
     only: OnlyOption = None,
@@ -130,6 +141,7 @@ def ca_tests(
         directory=given[0],
         environment=env,
         junit=junit,
+        fmt=command.format_named(fmt),
         quiet=quiet,
         files=files,
         only=tuple(only or ()),

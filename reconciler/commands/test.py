@@ -1,13 +1,16 @@
-"""`reconciler test [DIR | FILE.test.yaml...] [--env NAME] [--junit FILE] [--quiet] [--only
-GLOB] [--exclude GLOB]`: evaluate the CA definitions of the manifests on the users of the
-test files (`*.test.yaml`) and compare with the expected values. Offline: no HTTP request.
-Exit 0 when every expectation holds, else 1."""
+"""`reconciler test [DIR | FILE.test.yaml...] [--env NAME] [--junit FILE] [--format
+text|markdown|json] [--quiet] [--only GLOB] [--exclude GLOB]`: evaluate the CA definitions
+of the manifests on the users of the test files (`*.test.yaml`) and compare with the
+expected values. Offline: no HTTP request. Exit 0 when every expectation holds, else 1.
+The text report is printed here; Markdown and JSON are `testfiles.markdown` and
+`testfiles.report`'s."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from rich.text import Text
 
@@ -18,8 +21,18 @@ from reconciler.errors import CaTestFileError, ManifestError, ReconcilerError, p
 from reconciler.manifest.loader import Manifests
 from reconciler.manifest.settings_file import SETTINGS_FILE
 from reconciler.plan.selection import Chooser, unmatched_note
-from reconciler.testfiles import Suite, junit
+from reconciler.testfiles import Suite, junit, markdown, report
+from reconciler.testfiles.report import TestRun
 from reconciler.testfiles.runner import CaseOutcome, SuiteResult, legible
+
+#: How the report is printed: the terminal's text, a PR comment, or the JSON report.
+Format = Literal["text", "markdown", "json"]
+FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
+
+
+def format_named(name: str) -> Format:
+    """The format `--format` names (the command line has checked it is one)."""
+    return next(fmt for fmt in FORMATS if fmt == name)
 
 
 def _environment(manifests: Manifests, env: str | None) -> str | None:
@@ -49,42 +62,17 @@ def _line(outcome: CaseOutcome) -> Text:
     return line
 
 
-@dataclass
-class _Counts:
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    def add(self, outcome: CaseOutcome) -> None:
-        self.passed += outcome.passed
-        self.failed += outcome.failed
-        self.skipped += outcome.skipped is not None
-
-    def summary(self, files: int, invalid: int) -> str:
-        skipped = f", {self.skipped} skipped" if self.skipped else ""
-        total = self.passed + self.failed + self.skipped
-        broken = f", {invalid} invalid" if invalid else ""
-        return (
-            f"Tests: {self.passed} passed, {self.failed} failed{skipped}, {total} total "
-            f"({files} file{'s' if files != 1 else ''}{broken})."
-        )
-
-
-def _report(results: Sequence[SuiteResult], output: Output, *, quiet: bool) -> _Counts:
+def _report(results: Sequence[SuiteResult], output: Output, *, quiet: bool) -> None:
     """Print every outcome, each under its file's name; `quiet`: only failures and skips,
     and the names of the files that have one (`Output.print_lines`: without colour, as
     plain text)."""
-    counts = _Counts()
     lines: list[Text] = []
     for result in results:
         shown = [o for o in result.outcomes if not (quiet and o.passed)]
         if shown or not quiet:
             lines.append(Text(printable(result.file), style="bold"))
         lines += [_line(outcome) for outcome in shown]
-        for outcome in result.outcomes:
-            counts.add(outcome)
     output.print_lines(lines)
-    return counts
 
 
 def _recap(
@@ -108,13 +96,14 @@ def _recap(
 @dataclass(frozen=True)
 class TestOptions:
     """The command's arguments: the manifest directory (or test files), `--env`, `--junit`,
-    `--quiet`, `--only`, `--exclude`."""
+    `--format`, `--quiet`, `--only`, `--exclude`."""
 
     __test__ = False  # not a pytest test class, whatever its name says
 
     directory: Path = Path("manifests")
     environment: str | None = None
     junit: Path | None = None
+    fmt: Format = "text"
     #: Print only failures, skips, invalid files and the summary (`--quiet`).
     quiet: bool = False
     #: Run these test files only (the manifests: those of the folder with the
@@ -187,6 +176,25 @@ def _report_stop(junit_file: Path, exc: ReconcilerError, output: Output) -> None
         output.warn(str(error))
 
 
+def _show(
+    tested: TestRun, collected: testfiles.Collected, output: Output, options: TestOptions
+) -> None:
+    """Print the report on stdout in the format asked, the invalid files' problems on
+    stderr: Markdown and JSON are the whole of stdout."""
+    text = options.fmt == "text"
+    if text:
+        _report(tested.results, output, quiet=options.quiet)
+    if collected.issues:  # the other files ran: an invalid one is reported, not in the way
+        output.error(CaTestFileError(collected.issues).message)
+    if options.fmt == "json":
+        output.write_raw(report.to_json(tested))
+    elif options.fmt == "markdown":
+        output.write_raw(markdown.markdown(tested))
+    else:
+        output.print_lines(_recap(tested.results, collected, quiet=options.quiet))
+        output.print(Text(tested.summary(), style="bold green" if tested.ok else "bold red"))
+
+
 def run(options: TestOptions, output: Output) -> int:
     """Exit 0 when every expectation of every test file holds; 1 otherwise (a failure, an
     invalid file). Invalid manifests stop the run: nothing can be evaluated."""
@@ -217,18 +225,17 @@ def run(options: TestOptions, output: Output) -> int:
         if not suite.expectations:  # passes, silently, whatever the CAs compute
             output.warn(f"{printable(suite.file)}: `expect:` names no value, so it tests nothing")
     suites, not_selected = _selected(collected.suites, chooser)
-    results = testfiles.run(suites, definitions)
-    counts = _report(results, output, quiet=options.quiet)
-    if collected.issues:  # the other files ran: an invalid one is reported, not in the way
-        output.error(CaTestFileError(collected.issues).message)
-    output.print_lines(_recap(results, collected, quiet=options.quiet))
-    summary = counts.summary(len(collected.files), len(collected.invalid))
-    if chooser.active:  # as plan's summary says it
-        summary += f" {not_selected} not selected."
-    failed = counts.failed or collected.issues
-    output.print(Text(summary, style="bold red" if failed else "bold green"))
+    tested = TestRun(
+        tuple(testfiles.run(suites, definitions)),
+        collected.files,
+        collected.issues,
+        tuple(collected.invalid),
+        environment,
+        not_selected if chooser.active else None,
+    )
+    _show(tested, collected, output, options)
     if not collected.files:
         output.warn(f"no test files (*.test.yaml) below {printable(str(directory))}")
     if junit_file is not None:
-        junit.write(junit_file, junit.document(results, collected.issues))
-    return 1 if failed else 0
+        junit.write(junit_file, junit.document(tested.results, collected.issues))
+    return 0 if tested.ok else 1

@@ -1,9 +1,9 @@
 """Text written into a GitHub comment (GitHub Flavored Markdown) so that it shows as
 written: in code spans, or escaped for Markdown and HTML, with every word GitHub would turn
 into a mention, an issue reference, a link, an emoji or a commit link put in code; and the
-size a comment is cut below. `plan.markdown` writes the comment with these; everything from
-outside (names, messages, values, environment names, plan files' own words) goes through
-one of them."""
+size a comment is cut below. `plan.markdown` writes the plan's comment with these, and
+`testfiles.markdown` the test report's; everything from outside (names, messages, values,
+environment names, plan files' own words, test files' words) goes through one of them."""
 
 from __future__ import annotations
 
