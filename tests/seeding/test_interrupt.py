@@ -190,26 +190,30 @@ def test_a_signal_during_a_retry_wait_sends_no_retry_and_stops_at_once(
         server.settings(rate_limit=0.01)
 
         def waiting() -> bool:
-            # The other three workers were refused and wait for their retries: the server
-            # counted the 429s, and the run announced each wait. (The server's count alone
-            # let the signal come before the run had read the 429s: no wait to end.)
+            # The other workers were refused and wait for their retries: the server counted
+            # the 429s, and the run announced each wait. (The server's count alone let the
+            # signal come before the run had read the 429s: no wait to end.) Usually three
+            # are refused; two when the first 429 is read before the last worker sends, which
+            # the pacer then holds (a wait too) instead of sending.
             log = tmp_path / "run.log"
             announced = log.read_text().count("retrying 2/12") if log.exists() else 0
-            return bool(server.stats()["rate_limited"] >= 3 and announced >= 3)
+            refused = server.stats()["rate_limited"]
+            return bool(refused >= 2 and announced >= refused)
 
         path, checkpoint, output = stopped_while_waiting(server, tmp_path, ready=waiting)
         # The first request and the refused ones, and no retry after the signal. Usually
-        # three are refused; a fourth when the worker whose batch landed sends its next one
-        # before the signal (a busy machine), and that one may still be on its way back
-        # when the signal comes, unannounced. Every refused request was a first attempt:
-        # none announced a second retry (a retry sent after the signal would meet a 429).
+        # three are refused (two when the pacer held the last worker); one more when the
+        # worker whose batch landed sends its next one before the signal (a busy machine),
+        # and that one may still be on its way back when the signal comes, unannounced.
+        # Every refused request was a first attempt: none announced a second retry (a retry
+        # sent after the signal would meet a 429).
         stopped = server.stats()
         refusals = stopped["rate_limited"]
-        assert refusals in (3, 4), stopped
+        assert refusals in (2, 3, 4), stopped
         sent = stopped["requests"][BULK]
         assert sent == 1 + refusals, stopped
         said = " ".join(output.split())
-        assert 3 <= said.count("retrying 2/12 seed 100 users of ") <= refusals, output
+        assert 2 <= said.count("retrying 2/12 seed 100 users of ") <= refusals, output
         assert "retrying 3/12" not in said, output
         assert confirmed(checkpoint) == 1
         # A 429 the server counted may still be on its way back when the signal comes: the
