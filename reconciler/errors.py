@@ -112,6 +112,16 @@ def quoted(value: object) -> str:
     return printable(json.dumps(value, ensure_ascii=False, default=str))
 
 
+def place(file: str, line: int | None, column: int | None) -> str:
+    """`file:line:column`, as far as known: where an editor opens a file."""
+    where = file
+    if line is not None:
+        where += f":{line}"
+        if column is not None:
+            where += f":{column}"
+    return where
+
+
 @dataclass(frozen=True)
 class Issue:
     """One located problem in an input file: `file:line:column: path: message`."""
@@ -124,13 +134,8 @@ class Issue:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
         field = f" {self.path}:" if self.path else ""
-        return printable(f"{where}:{field} {self.message}")
+        return printable(f"{place(self.file, self.line, self.column)}:{field} {self.message}")
 
 
 def printable_lines(text: str) -> str:

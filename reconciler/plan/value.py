@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from reconciler.errors import ReconcilerError, format_path
+from reconciler.errors import ReconcilerError, format_path, place
 
 #: Ids are 64-bit integers in the API; anything else in a plan file is damage or forgery.
 MAX_ID = 2**63 - 1
@@ -234,12 +234,7 @@ class Written(_Value):
     @property
     def where(self) -> str:
         """`file:line:column`, as far as known."""
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return where
+        return place(self.file, self.line, self.column)
 
 
 class GateCheck(_Value):
