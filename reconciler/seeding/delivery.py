@@ -168,7 +168,9 @@ class Delivery:
         if self._paced_said is not None and now - self._paced_said < PACING_EVERY:
             return
         self._paced_said = now
-        rate = self.governor.rate
+        # The rate of the request going now: `rate` is that of the last slot taken, at
+        # the queue's end, where the rate has climbed along the slots' times.
+        rate = self.governor.rate_now
         going = until(max(self._last_slot - now, 0.0))
         left = None if self.users_to_send is None else self.users_to_send - self._taken
         if left is None:

@@ -10,7 +10,9 @@ not a rate, to latency): the control law is small and tested on a fake clock.
 - Slow start: the rate begins at a tenth of the configured one (`--rate`, `seed_rate`), 10
   users/s at most (a jump from nothing is an acceleration too), and climbs by 2% of it
   (of mParticle's default 270/s at most) a second: a `--rate` far above the limit no
-  longer climbs, and falls, by 100 users/s a second.
+  longer climbs, and falls, by 100 users/s a second. It climbs along the slots' own
+  times, not the clock's: the workers take their slots ahead, and slots taken by the
+  clock went out in a leap once those before them ended (`_adjust`).
 - `X-mp-rate-limit-percentage-used` (the highest consumption of the speed and acceleration
   limits, live traffic included) is smoothed, and corrected for its lag: the server
   measures over a window (assumed at most 10 s), so right after a climb it still shows the
@@ -31,8 +33,9 @@ not a rate, to latency): the control law is small and tested on a fake clock.
 For a caller that seeds programmatically (`apply --seeds` builds on it): make one
 `Governor(RatePolicy(rate=..., ceiling=...))` per run, `await asyncio.sleep(governor
 .reserve(users))` before each request, and feed every answer to `observe_response`
-(`attach` does it for an httpx client). `rate`, `peak_rate` and `changes` (the 429s it
-answered) say what it did.
+(`attach` does it for an httpx client). `rate` (that of the last slot taken), `rate_now`
+(that of the request going now), `peak_rate` and `changes` (the 429s it answered) say what
+it did.
 """
 
 from __future__ import annotations
@@ -147,13 +150,15 @@ class Governor:
         #: How many users more our sends of a window may carry than those of the window
         #: before: unbounded until an acceleration 429 tells (`_learn_growth`).
         self._growth_budget = math.inf
+        #: The slots taken and not over yet: when each ends (its clock), and its rate.
+        self._slots: deque[tuple[float, float]] = deque()
 
     def reserve(self, users: int) -> float:
         """Take the next slot for a request of `users` users: the seconds to wait before
         sending it (0 when it may go now)."""
         now = self.clock()
-        self._adjust(now)
         start = max(now, self._next_free)
+        self._adjust(now, start)
         if self.first_slot is None:
             self.first_slot = start
         self._next_free = start + users / self.rate
@@ -161,7 +166,16 @@ class Governor:
         self._sent.append((start, users))
         self._sent_total += users
         self._history.append((start, users))
+        self._slots.append((self._next_free, self.rate))
         return start - now
+
+    @property
+    def rate_now(self) -> float:
+        """The rate of the slot going now (or, in a pause, of the next to go): `rate` is
+        that of the last slot taken, which may be several slots ahead and has climbed
+        since. With no slot ahead, `rate`."""
+        now = self.clock()
+        return next((rate for end, rate in self._slots if end > now), self.rate)
 
     @property
     def slots_end(self) -> float:
@@ -217,12 +231,22 @@ class Governor:
 
         client.event_hooks["response"].append(hook)
 
-    def _adjust(self, now: float) -> None:
+    def _adjust(self, now: float, at: float) -> None:
+        """The rate of a slot that starts at `at`, taken `now`: it climbs (or falls) by the
+        seconds since the last slot it was adjusted for, on the slots' own times.
+
+        The workers take their slots ahead: at the start, eight at once at 10 users/s
+        (20 s of slots at 25 users each). Climbing by the clock, every slot taken during
+        those 20 s was spaced at the rate climbed meanwhile and went out after them, all
+        at once: the sends leapt from 10 to about 70 users/s, past an acceleration limit
+        (our windows grew by 1,425 users where the climb alone grows them by 540). On the
+        slots' times the sends climb as the rate does. What the server says (the usage,
+        the 429s' holds) is still read on the clock: it is about the sends so far."""
         policy = self.policy
-        elapsed = now - self._adjusted
+        elapsed = at - self._adjusted
         if elapsed < policy.interval:
             return
-        self._adjusted = now
+        self._adjusted = at
         room = self._room(now)
         if room > 0 and now < self._hold_until:
             return
@@ -230,7 +254,7 @@ class Governor:
         step = min(policy.rate, DEFAULT_LIMIT) * policy.ramp * min(elapsed, 5 * policy.interval)
         if room > 0:
             step *= self._ramp
-        self._set(now, min(self.rate + step * room, self._growth_cap(now)))
+        self._set(now, min(self.rate + step * room, self._growth_cap(at)))
 
     def _room(self, now: float) -> float:
         """How far the rate may climb (1: all of a step), or fall (negative) this interval.
@@ -294,25 +318,29 @@ class Governor:
             self._growth_budget = self.policy.growth * grown
 
     def _users_sent(self, after: float, until: float) -> int:
-        """Users of our sends after `after`, up to `until` (a slot taken ahead is not sent
-        yet)."""
-        while self._history and self._history[0][0] <= until - 3 * self.policy.window:
-            self._history.popleft()
+        """Users of our sends (the slots taken) after `after`, up to `until`."""
         return sum(users for sent, users in self._history if after < sent <= until)
 
-    def _growth_cap(self, now: float) -> float:
-        """The highest rate that keeps our sends' growth within the budget: the rate of
-        our sends over the window before this one, plus the budget spread over a window.
-        Right after the 429 it is below the rate (the windows are at the limit): the cut
-        brings the growth down at once, where a climb stopped there still leaves it
-        high for a window."""
+    def _growth_cap(self, at: float) -> float:
+        """The highest rate for a slot at `at` that keeps our sends' growth within the
+        budget: the rate of our sends over the window before the one that ends there,
+        plus the budget spread over a window. Right after the 429 it is below the rate
+        (the windows are at the limit): the cut brings the growth down at once, where a
+        climb stopped there still leaves it high for a window."""
         window = self.policy.window
-        return (self._users_sent(now - 2 * window, now - window) + self._growth_budget) / window
+        return (self._users_sent(at - 2 * window, at - window) + self._growth_budget) / window
 
     def _forget(self, now: float) -> None:
-        """Drop the sends older than the window the server may measure over."""
-        while self._sent and self._sent[0][0] <= now - self.policy.window:
+        """Drop the sends older than the window the server may measure over, those older
+        than the two windows an acceleration 429 compares (and a third, for the slots
+        taken ahead), and the slots over."""
+        window = self.policy.window
+        while self._sent and self._sent[0][0] <= now - window:
             self._sent_total -= self._sent.popleft()[1]
+        while self._history and self._history[0][0] <= now - 3 * window:
+            self._history.popleft()
+        while self._slots and self._slots[0][0] <= now:
+            self._slots.popleft()
 
     def _set(self, now: float, rate: float) -> None:
         self.rate = min(self.policy.rate, max(self.policy.floor, rate))

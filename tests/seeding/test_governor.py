@@ -45,7 +45,8 @@ def test_the_rate_is_users_per_second_and_starts_slow() -> None:
     assert gov.rate == 10  # a tenth of the configured rate
     assert gov.reserve(10) == 0
     assert gov.reserve(10) == pytest.approx(1.0)  # 10 users at 10 users/s
-    assert gov.reserve(5) == pytest.approx(2.0)
+    # The second slot starts 1 s later, at the rate climbed by then (2 users/s more).
+    assert gov.reserve(5) == pytest.approx(1.0 + 10 / 12)
 
 
 def test_without_a_header_it_climbs_to_the_configured_rate_and_no_higher() -> None:
@@ -342,6 +343,50 @@ def simulate_workers(policy: RatePolicy, users: int, batch: int, **limits: float
     outcome.users_per_second = users / clock.now
     outcome.live_429s = model.live.rate_limited + model.live.acceleration_limited
     return outcome
+
+
+def sent_by_workers(gov: Governor, clock: Clock, users: int, batch: int) -> list[float]:
+    """When eight workers send `users` in requests of `batch`, each taking a slot ahead
+    as the command does, all answered at once without a header or a 429."""
+    due = [gov.reserve(batch) for _ in range(8)]
+    taken = 8 * batch
+    sent: list[float] = []
+    while len(sent) * batch < users:
+        worker = due.index(min(due))
+        clock.now = due[worker]
+        sent.append(clock.now)
+        due[worker] = clock.now + gov.reserve(batch) if taken < users else math.inf
+        taken += batch
+    return sent
+
+
+def test_slots_taken_ahead_climb_with_the_rate_not_in_a_leap() -> None:
+    """At the start the eight workers take a slot each at 10 users/s: 20 s of slots of 25
+    users. The rate climbed by the clock meanwhile, and each slot taken during those 20 s
+    was spaced at the climbed rate and went out after them, all together: the sends leapt
+    from 10 to about 70 users/s, and our windows grew by up to 1,425 users from one 10 s
+    window to the next, where the climb alone grows them by 540 (5.4 users/s a second).
+    Climbing along the slots' own times, the sends climb as the rate does; the rate of
+    the request going now (`rate_now`) is what the pacing line says."""
+    gov, clock = governor(rate=270, ceiling=95)
+    sent = sent_by_workers(gov, clock, 8_000, 25)
+
+    def users(after: float, until: float) -> int:
+        return 25 * sum(1 for at in sent if after < at <= until)
+
+    window = 10
+    growth = max(
+        users(end - window, end) - users(end - 2 * window, end - window)
+        for end in (step / 2 for step in range(2 * math.ceil(sent[-1]) + 1))
+    )
+    climb = 270 * 0.02 * window * window
+    assert growth <= 1.15 * climb
+    # The eight slots taken at once: the first goes at the starting rate, the last at
+    # the rate climbed by its time.
+    ahead, _ = governor(rate=270)
+    for _ in range(8):
+        ahead.reserve(25)
+    assert ahead.rate_now == 10 < ahead.rate
 
 
 def test_eight_workers_under_a_tight_acceleration_limit_spare_live_traffic() -> None:
