@@ -196,7 +196,11 @@ class Governor:
         if limit == ACCELERATION:
             self.acceleration_limited += 1
             self._learn_growth(now)
-            if not math.isfinite(self._growth_budget):
+            if math.isfinite(self._growth_budget):
+                # Cut now, not at the next adjustment: the line saying this 429 gives
+                # the rate it leaves, and the next slot is already within the budget.
+                self._set(now, min(self.rate, self._growth_cap(max(now, self._next_free))))
+            else:
                 # No growth of ours to learn from (none sent, or fewer than the window
                 # before): a slower climb, as before.
                 self._ramp /= 2

@@ -402,6 +402,18 @@ def test_eight_workers_under_a_tight_acceleration_limit_spare_live_traffic() -> 
     assert outcome.seed_429s["workspace"] == 0
 
 
+def test_an_acceleration_429_is_said_with_the_rate_it_leaves() -> None:
+    """`the Seeding API answered 429 (acceleration limit: a slower climb): seeding at 77.7
+    users/s now`, though the growth allowed cut the rate to 24.0 at the next adjustment,
+    a moment later. The cut is made as the 429 is answered, so its line says the rate
+    that follows."""
+    gov, clock = governor(rate=270)
+    run(gov, clock, 15)
+    before = gov.rate
+    gov.throttled("acceleration", 1)
+    assert gov.changes[-1].rate == gov.rate < before
+
+
 def test_a_later_acceleration_429_does_not_raise_the_growth_allowed() -> None:
     """The growth allowed is learnt from the first acceleration 429. A later one comes at
     whatever growth our sends had then (a lump of retried requests, a burst), often above
