@@ -301,11 +301,11 @@ class Governor:
         return used + max(0.0, self.rate - recent) * 100 / self._limit
 
     def _learn_growth(self, now: float) -> None:
-        """An acceleration 429: our sends' growth from the window before to this one was
-        about the limit (less what live traffic grew meanwhile). Keep ours to `growth` of
-        it from now on (`_growth_cap`), instead of halving the climb: halved again and
-        again, it left the windows at the limit while the rate stood still, and live
-        traffic met the 429s.
+        """An acceleration 429: our sends' growth from the window before to this one, less
+        the request refused, was about the limit (less what live traffic grew meanwhile).
+        Keep ours to `growth` of it from now on (`_growth_cap`), instead of halving the
+        climb: halved again and again, it left the windows at the limit while the rate
+        stood still, and live traffic met the 429s.
 
         The first budget learnt stands. A later 429 comes at whatever growth our sends
         had then (a lump of requests sent again, a burst of live traffic), often past the
@@ -318,6 +318,9 @@ class Governor:
         grown = self._users_sent(now - window, now) - self._users_sent(
             now - 2 * window, now - window
         )
+        # The request refused is not in the windows the limit compared, though its slot
+        # counts as sent: the last slot begun stands for it (requests are of one size).
+        grown -= next((users for sent, users in reversed(self._history) if sent <= now), 0)
         if grown > 0:
             self._growth_budget = self.policy.growth * grown
 

@@ -414,6 +414,21 @@ def test_an_acceleration_429_is_said_with_the_rate_it_leaves() -> None:
     assert gov.changes[-1].rate == gov.rate < before
 
 
+def test_the_growth_allowed_leaves_out_the_request_the_429_refused() -> None:
+    """The refused request is not in the windows the limit compared, but its slot counted
+    as sent, so the growth learnt was a request too high: with batches of 100 under an
+    acceleration limit of 20 batches/s (200 users a window) the simulation learnt 300 and
+    allowed 210, above the limit itself, and live traffic met a 429 at every turn."""
+    gov, clock = governor(rate=1000, first=1000, start=1)  # no pacing to speak of
+    for second in range(20):
+        clock.now = second + 0.5
+        gov.reserve(10 if second < 10 else 30)
+    clock.now = 20
+    gov.throttled("acceleration", 1)  # refusing the request of 30 sent at 19.5
+    # Our windows went from 100 users to 270 (and the 30 refused): 170 more, 70% allowed.
+    assert gov.rate == pytest.approx((100 + 0.7 * 170) / 10)
+
+
 def test_a_later_acceleration_429_does_not_raise_the_growth_allowed() -> None:
     """The growth allowed is learnt from the first acceleration 429. A later one comes at
     whatever growth our sends had then (a lump of retried requests, a burst), often above
