@@ -140,12 +140,10 @@ class Governor:
         self._hold_until = self._next_free
         #: The usage the server reports, smoothed over the last few answers.
         self._used: float | None = None
-        #: Sends of the last `policy.window` seconds, and how many users they carried.
-        self._sent: deque[tuple[float, int]] = deque()
-        self._sent_total = 0
         #: A lower bound of the server's limit in users/s, learnt from the answers.
         self._limit = 0.0
-        #: Sends of the last windows (the acceleration limit compares two of them).
+        #: Our sends (the slots taken) of the last windows, and how many users each
+        #: carried: the usage's lag and the acceleration limit are read from them.
         self._history: deque[tuple[float, int]] = deque()
         #: How many users more our sends of a window may carry than those of the window
         #: before: unbounded until an acceleration 429 tells (`_learn_growth`).
@@ -163,8 +161,6 @@ class Governor:
             self.first_slot = start
         self._next_free = start + users / self.rate
         self._forget(now)
-        self._sent.append((start, users))
-        self._sent_total += users
         self._history.append((start, users))
         self._slots.append((self._next_free, self.rate))
         return start - now
@@ -288,12 +284,16 @@ class Governor:
         The server measures over a window (assumed at most `policy.window` seconds), so its
         figure lags a rate that just grew. Our part of it is at most all of it, which bounds
         the limit from below (`_limit`) and the usage still to come from above.
+
+        Our part is that of the requests sent: the slots taken ahead, counted too, made it
+        seem larger and the limit higher than they were, so the usage to come was
+        guessed low, and the rate climbed past the ceiling into speed 429s.
         """
         used = self._used
         if used is None:
             return None
-        self._forget(now)
-        recent = self._sent_total / self.policy.window
+        window = self.policy.window
+        recent = self._users_sent(now - window, now) / window
         if used > 0 and recent > 0:
             self._limit = max(self._limit, 100 * recent / used)
         if self._limit <= 0:
@@ -338,12 +338,9 @@ class Governor:
         return (self._users_sent(at - 2 * window, at - window) + self._growth_budget) / window
 
     def _forget(self, now: float) -> None:
-        """Drop the sends older than the window the server may measure over, those older
-        than the two windows an acceleration 429 compares (and a third, for the slots
-        taken ahead), and the slots over."""
+        """Drop the sends older than the two windows an acceleration 429 compares (and a
+        third, for the slots taken ahead), and the slots over."""
         window = self.policy.window
-        while self._sent and self._sent[0][0] <= now - window:
-            self._sent_total -= self._sent.popleft()[1]
         while self._history and self._history[0][0] <= now - 3 * window:
             self._history.popleft()
         while self._slots and self._slots[0][0] <= now:

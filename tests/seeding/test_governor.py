@@ -429,6 +429,18 @@ def test_the_growth_allowed_leaves_out_the_request_the_429_refused() -> None:
     assert gov.rate == pytest.approx((100 + 0.7 * 170) / 10)
 
 
+def test_eight_workers_near_the_limit_keep_under_the_ceiling() -> None:
+    """`--rate 270 --rate-ceiling 95` at the default batch size, as the command sends it.
+    The lag correction counted the slots taken ahead as sent, so our share of the usage,
+    and the limit it bounds, seemed higher than they were: the rate climbed past the
+    ceiling into 29 speed 429s, each halving it (121 users/s; on the clock's climb, 84
+    users/s, 43 429s of ours and 8 of live traffic). It counts the requests sent."""
+    outcome = simulate_workers(RatePolicy(rate=270, ceiling=95), 20_000, 100, **MPARTICLE)
+    assert outcome.seed_429s == {"workspace": 0, "acceleration": 0}
+    assert outcome.live_429s == 0
+    assert outcome.users_per_second >= 0.7 * HEADROOM
+
+
 def test_a_later_acceleration_429_does_not_raise_the_growth_allowed() -> None:
     """The growth allowed is learnt from the first acceleration 429. A later one comes at
     whatever growth our sends had then (a lump of retried requests, a burst), often above
