@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -135,6 +135,13 @@ def one_of(*choices: str) -> Callable[[str], str]:
         return text
 
     return parse
+
+
+def format_option(*choices: str, text: str) -> Any:
+    """The `--format` flag of a command whose output takes one of `choices`, shown as
+    `text|json` and refused in `one_of`'s wording; `text` is its help. One definition for
+    every command's `--format`."""
+    return typer.Option("--format", metavar="|".join(choices), parser=one_of(*choices), help=text)
 
 
 TargetOption = Annotated[

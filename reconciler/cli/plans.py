@@ -25,7 +25,7 @@ from reconciler.cli.options import (
     environment,
     finite_number,
     flags_from,
-    one_of,
+    format_option,
     path,
     ranged,
     whole_number,
@@ -33,13 +33,7 @@ from reconciler.cli.options import (
 
 #: plan's and show's --format: a plan as text, as a PR comment, or as JSON.
 _PlanFormatOption = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        metavar="text|markdown|json",
-        parser=one_of("text", "markdown", "json"),
-        help="text, markdown (PR comment) or json.",
-    ),
+    str, format_option("text", "markdown", "json", text="text, markdown (PR comment) or json.")
 ]
 
 
@@ -99,11 +93,11 @@ def ca_tests(
     ] = None,
     fmt: Annotated[
         str,
-        typer.Option(
-            "--format",
-            metavar="text|markdown|json",
-            parser=one_of("text", "markdown", "json"),
-            help="text, markdown (PR comment) or json (the report on stdout).",
+        format_option(
+            "text",
+            "markdown",
+            "json",
+            text="text, markdown (PR comment) or json (the report on stdout).",
         ),
     ] = "text",
     quiet: Annotated[
@@ -244,15 +238,7 @@ _ApplyWaitTimeoutOption = Annotated[
         show_default=False,
     ),
 ]
-_ApplyFmtOption = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        metavar="text|json",
-        parser=one_of("text", "json"),
-        help="Report as text or json.",
-    ),
-]
+_ApplyFmtOption = Annotated[str, format_option("text", "json", text="Report as text or json.")]
 _ApplySeedWaitOption = Annotated[
     float | None,
     typer.Option(

@@ -16,6 +16,7 @@ from reconciler.cli.options import (
     WorkspaceOption,
     finite_number,
     flags_from,
+    format_option,
     one_of,
     path,
     ranged,
@@ -77,13 +78,7 @@ _CheckpointOption = Annotated[
 ]
 _DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; send nothing.")]
 _OutputFormatOption = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        metavar="text|json",
-        parser=one_of("text", "json"),
-        help="Summary as text or one JSON object.",
-    ),
+    str, format_option("text", "json", text="Summary as text or one JSON object.")
 ]
 _RateOption = Annotated[
     float | None,
