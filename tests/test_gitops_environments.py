@@ -88,7 +88,8 @@ def steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
 def test_the_action_is_a_composite_that_installs_then_runs() -> None:
     spec = action()
     assert spec["runs"]["using"] == "composite"
-    assert {"command", "directory", "env", "plan-file", "args", "spec"} <= set(spec["inputs"])
+    inputs = {"command", "directory", "env", "plan-file", "test-markdown-file", "args", "spec"}
+    assert inputs <= set(spec["inputs"])
     names = [step.get("name") or step.get("uses") for step in spec["runs"]["steps"]]
     assert names == ["actions/setup-python@v5", "Install the reconciler", "Run reconciler"]
     for step in spec["runs"]["steps"]:
@@ -197,7 +198,9 @@ def runner(tmp_path: Path, emulator: EmulatorServer) -> Runner:
 
 def test_plan_comment_and_apply_in_promotion_order(runner: Runner, tmp_path: Path) -> None:
     plan_workflow = load(PLAN)
-    (plan_step,) = [s for s in steps(plan_workflow, "plan") if s.get("uses") == ACTION_USES]
+    (plan_step,) = [
+        s for s in steps(plan_workflow, "plan") if s.get("with", {}).get("command") == "plan"
+    ]
     for entry in plan_workflow["jobs"]["plan"]["strategy"]["matrix"]["include"]:
         context = {f"matrix.{key}": str(value) for key, value in entry.items()}
         code, outputs = runner.run(plan_step["with"], context)
@@ -238,9 +241,82 @@ def test_plan_comment_and_apply_in_promotion_order(runner: Runner, tmp_path: Pat
     assert converged.exit_code == 0, converged.output
 
 
+#: Sessions in the last 7 days in dev, 30 elsewhere (growth.yaml): carol has 1 in dev, 2
+#: in staging and prod, where she is expected to have 2.
+SESSIONS_TEST = """\
+as_of: 2024-06-01T00:00:00Z
+users:
+  carol:
+    events:
+      - {event_type: session_start, data: {timestamp_unixtime_ms: "2024-05-20T08:00:00Z"}}
+      - {event_type: session_start, data: {timestamp_unixtime_ms: "2024-05-30T08:00:00Z"}}
+expect:
+  carol: {Growth Sessions: 2}
+"""
+
+
+def test_tests_reach_the_one_comment_beside_each_plan(runner: Runner, tmp_path: Path) -> None:
+    """The action could plan, apply and comment, not run `reconciler test`: a pull request
+    showed which CAs a change breaks (the plan's values) but not the test report. Now each
+    environment's job writes its report, fails on a failing test only after writing it,
+    and the comment holds every environment's plan and report, in order."""
+    (tmp_path / "manifests" / "growth.test.yaml").write_text(SESSIONS_TEST)
+    plan_workflow = load(PLAN)
+    (test_step,) = [
+        s for s in steps(plan_workflow, "plan") if s.get("with", {}).get("command") == "test"
+    ]
+    (plan_step,) = [
+        s for s in steps(plan_workflow, "plan") if s.get("with", {}).get("command") == "plan"
+    ]
+    (tmp_path / "comment").mkdir()
+    codes = {}
+    for entry in plan_workflow["jobs"]["plan"]["strategy"]["matrix"]["include"]:
+        context = {f"matrix.{key}": str(value) for key, value in entry.items()}
+        for step in (plan_step, test_step):
+            code, outputs = runner.run(step["with"], context)
+            shutil.move(tmp_path / outputs["markdown"], tmp_path / "comment")
+        codes[entry["env"]] = (code, outputs["exitcode"])
+    assert codes == {"dev": (1, "1"), "staging": (0, "0"), "prod": (0, "0")}
+    dev = (tmp_path / "comment" / "dev-test.md").read_text()
+    assert dev.startswith("### ❌ reconciler test: 1 failed (environment dev)")
+    assert "| `carol` | `Growth Sessions` | `2` | `1` |" in dev
+
+    (comment_step,) = [s for s in steps(plan_workflow, "comment") if s.get("uses") == ACTION_USES]
+    assert runner.run(comment_step["with"], {})[0] == 0
+    body = (tmp_path / "gh.log.body").read_text()
+    assert "is missing" not in body
+    heads = [
+        "### reconciler plan for workspace 111 (environment dev)",
+        "### ❌ reconciler test: 1 failed (environment dev)",
+        "### reconciler plan for workspace 222 (environment staging)",
+        "### ✅ reconciler test: 1 passed (environment staging)",
+        "### reconciler plan for workspace 333 (environment prod)",
+        "### ✅ reconciler test: 1 passed (environment prod)",
+    ]
+    order = [body.index(line) for line in heads]
+    assert order == sorted(order)
+
+
+def test_tests_that_cannot_run_say_why_in_their_section(runner: Runner, tmp_path: Path) -> None:
+    """An error that stops `reconciler test` before any test (here an unknown environment,
+    or args that do not split) leaves no report: the section says what went wrong."""
+    with_ = {"command": "test", "env": "qa", "test-markdown-file": "qa.md"}
+    assert runner.run(with_, {}) == (1, {"exitcode": "1", "markdown": "qa.md"})
+    text = (tmp_path / "qa.md").read_text()
+    assert text.startswith("### reconciler test failed (environment qa)\n\n```\nError: ")
+    assert "qa" in text.split("```")[1]
+    code, outputs = runner.run({"command": "test", "args": "--only 'Growth *"}, {})
+    assert (code, outputs) == (1, {"exitcode": "1"})
+    text = (tmp_path / "reconciler-test.md").read_text()
+    assert text.startswith("### reconciler test failed\n")
+    assert "cannot be split as shell words" in text
+
+
 def test_apply_stops_prod_when_staging_was_not_applied(runner: Runner, tmp_path: Path) -> None:
     plan_workflow = load(PLAN)
-    (plan_step,) = [s for s in steps(plan_workflow, "plan") if s.get("uses") == ACTION_USES]
+    (plan_step,) = [
+        s for s in steps(plan_workflow, "plan") if s.get("with", {}).get("command") == "plan"
+    ]
     context = {"matrix.env": "prod", "matrix.args": "--allow promotion"}
     code, outputs = runner.run(plan_step["with"], context)
     assert code == 0

@@ -154,9 +154,11 @@ def test_the_flow_the_workflows_promise(
     env = {**env_for(emulator.url), "RECONCILER_TARGET": "mparticle"}
     pull_request, merge, drift = (workflow_commands(name) for name in WORKFLOWS)
 
-    (planned,) = (_run(command, manifests, env) for command in pull_request)
+    planned, tested = (_run(command, manifests, env) for command in pull_request)
     assert planned.exit_code == 0
     assert planned.stdout.startswith("### reconciler plan for workspace 1234")
+    assert tested.exit_code == 0
+    assert tested.stdout.startswith("### ✅ reconciler test: 24 passed")
     Path("saved-plan").mkdir()
     shutil.copy("plan.json", "saved-plan/plan.json")  # what the artifact download does
     saved, replan, after = merge
@@ -246,6 +248,7 @@ def _run_job(workflow: str, repo: Path, env: dict[str, str]) -> tuple[list[str],
                     **env,
                     "PATH": os.pathsep.join([str(bin_dir), keep.get("PATH", "/usr/bin:/bin")]),
                     "GITHUB_OUTPUT": str(output_file),
+                    "GITHUB_STEP_SUMMARY": str(repo.parent / "step-summary.md"),
                 },
                 capture_output=True,
                 text=True,
@@ -282,6 +285,79 @@ def test_invalid_manifests_reach_the_pr_comment_not_only_the_log(
     assert (comment in ran, upload in ran, failed) == (True, False, True)
     # What the comment step posts when the plan failed: plan.err, in a code block.
     assert "commerce.yaml:4:5: nme: unknown field `nme`" in (repo / "plan.err").read_text()
+
+
+#: Runs a github-script step's script as the action does (an async body given `require`,
+#: `github`, `context`), with a stand-in GitHub that has no comment yet: writes the
+#: comment it creates to comment.md.
+GITHUB_SCRIPT = """\
+const fs = require("fs");
+const created = [];
+const github = {
+  paginate: async () => [],
+  rest: { issues: { listComments: null, createComment: async (c) => created.push(c) } },
+};
+const context = {
+  payload: { pull_request: { head: { sha: "feedface00" } } },
+  repo: { owner: "acme", repo: "cas" },
+  issue: { number: 7 },
+};
+(async () => {
+%s
+})().then(() => fs.writeFileSync("comment.md", created[0].body));
+"""
+
+
+def _comment(workflow: str, repo: Path, env: dict[str, str]) -> str:
+    """The comment the workflow's github-script step posts, run with node in `repo`."""
+    step = next(s for s in steps(load(EXAMPLES / workflow)) if "github-script" in s.get("uses", ""))
+    script = repo / "comment.js"
+    script.write_text(GITHUB_SCRIPT % step["with"]["script"])
+    completed = subprocess.run(
+        ["node", str(script)],
+        cwd=repo,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return (repo / "comment.md").read_text()
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="runs the comment's github-script with node")
+def test_a_failing_test_reaches_the_comment_below_the_plan_and_fails_the_job(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """The plan workflow did not run `reconciler test`: a change that broke a test showed in
+    the plan's values, but no report said so and the job passed. Now the report is in the
+    same comment, below the plan, the plan is still kept for the merge, and the job fails."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "manifests", repo / "manifests")
+    tests = repo / "manifests" / "commerce.test.yaml"
+    tests.write_text(tests.read_text().replace("    LTV: 30\n", "    LTV: 31\n", 1))
+    env = {**env_for(emulator.url), "RECONCILER_TARGET": "mparticle", "RECONCILER_CACHE_DIR": ""}
+    comment, upload = "Post or update the plan comment", "Keep the saved plan for the merge"
+
+    ran, failed = _run_job("reconciler-plan.yml", repo, env)
+    assert {comment, upload, "Fail when a test failed"} <= set(ran)
+    assert failed
+    assert "Fail when the plan failed" not in ran
+    report = (repo / "test.md").read_text()
+    assert report.startswith("### ❌ reconciler test: 1 failed")
+    assert (tmp_path / "step-summary.md").read_text() == report
+    assert (repo / "test-results.xml").is_file()
+    body = _comment("reconciler-plan.yml", repo, {"PLAN_STATUS": "0", "TEST_STATUS": "1"})
+    plan, tested = body.index("### reconciler plan for"), body.index("### ❌ reconciler test")
+    assert body.startswith("<!-- reconciler-plan -->\n")
+    assert plan < tested
+    assert "| `bob` | `LTV` | `31` | `30` |" in body
+    # A report too long to share the comment: its heading, and where the rest is.
+    (repo / "test.md").write_text(report + "x" * 64_000)
+    body = _comment("reconciler-plan.yml", repo, {"PLAN_STATUS": "0", "TEST_STATUS": "1"})
+    assert len(body) < 65_536
+    assert "### ❌ reconciler test: 1 failed\n\n_The test report is too long" in body
 
 
 def test_pre_commit_hook(monkeypatch: pytest.MonkeyPatch) -> None:
