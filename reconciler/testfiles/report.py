@@ -46,11 +46,11 @@ class TestRun:
 
     @property
     def failed(self) -> int:
-        return sum(outcome.failed for outcome in self.outcomes)
+        return sum(result.failures for result in self.results)
 
     @property
     def skipped(self) -> int:
-        return sum(outcome.skipped is not None for outcome in self.outcomes)
+        return sum(result.skips for result in self.results)
 
     @property
     def ok(self) -> bool:
