@@ -29,6 +29,7 @@ from reconciler.plan.value import (
     Action,
     ActionKind,
     Change,
+    FailedTest,
     Plan,
     Promotion,
     Summary,
@@ -115,16 +116,20 @@ def values_line(values: list[ValueDiff]) -> str:
     return line + (f"; {unchanged} unchanged" if unchanged else "")
 
 
+def test_where(diff: ValueDiff, test: FailedTest) -> str:
+    """`commerce.test.yaml:76`: the expectation a value fails or fixes."""
+    return f"{diff.file}:{test.line}" if test.line is not None else diff.file
+
+
 def failure_text(diff: ValueDiff, values: list[ValueDiff]) -> str:
     """`alice: expected 129.99, got 120 (commerce.test.yaml:76)`: a test user whose "after"
     value fails its test, as `reconciler test` says it."""
     failed = diff.fails_test
     if failed is None:
         return ""
-    where = f"{diff.file}:{failed.line}" if failed.line is not None else diff.file
     return (
         f"{user_label(diff, values)}: expected {shown_value(failed.expected)}, got "
-        f"{shown_value(diff.after)} ({printable(where)})"
+        f"{shown_value(diff.after)} ({printable(test_where(diff, failed))})"
     )
 
 
@@ -138,6 +143,21 @@ def fails_line(values: list[ValueDiff]) -> str | None:
     if len(failing) > SHOWN_USERS:
         line += f"; and {len(failing) - SHOWN_USERS} more"
     return f"tests fail: {line}"
+
+
+def fixes_line(values: list[ValueDiff]) -> str | None:
+    """`fixes test: alice (ltv.test.yaml:6)`, the test users whose test failed on "before"
+    and passes on "after" (at most SHOWN_USERS named); None when none does."""
+    fixing = [(diff, diff.fixes_test) for diff in values if diff.fixes_test is not None]
+    if not fixing:
+        return None
+    listed = ", ".join(
+        f"{user_label(diff, values)} ({printable(test_where(diff, test))})"
+        for diff, test in fixing[:SHOWN_USERS]
+    )
+    if len(fixing) > SHOWN_USERS:
+        listed += f", and {len(fixing) - SHOWN_USERS} more"
+    return f"fixes test{'s' if len(fixing) != 1 else ''}: {listed}"
 
 
 def failing_tests(plan: Plan) -> tuple[int, list[str]]:
@@ -254,6 +274,9 @@ def _actions(plan: Plan) -> Iterator[Text]:
                 failing = fails_line(action.values)
                 if failing is not None:
                     yield Text(f"      ✗ {failing}", style="red")
+                fixing = fixes_line(action.values)
+                if fixing is not None:
+                    yield Text(f"      ✓ {fixing}", style="green")
         for promoted, line in gate_lines(plan.promotion, name):
             yield Text(f"      {printable(line)}", style="green" if promoted else "red")
         yield Text("")

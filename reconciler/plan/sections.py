@@ -1,9 +1,11 @@
 """One CA's collapsible section of the PR comment (`plan.markdown`): a summary line with
-its actions, warnings, gate and how many test values change or fail their tests, then its
-diff in a fenced block and the table of its test users' values (a failing one's with what
-its test expects). A section too large for the comment can be
-cut below a size, whole in its form (fence and `<details>` closed): every action and
-warning stays, the field changes that do not fit are counted, and the summary says so."""
+its actions, warnings, gate and how many test values change, fail their tests or fix
+them, then its diff in a fenced block and the table of its test users' values (a failing
+one's with what its test expects, a fixing one's with the test it fixes). A section too
+large for the comment can be cut below a size, whole in its form (fence and `<details>`
+closed): every action and warning stays, the field changes that do not fit are counted,
+and the summary says so; where its tables go too, the note in their place still counts
+the test users who fail or fix a test."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from reconciler.plan.render import (
     gate_lines,
     no_value_changes,
     shown_value,
+    test_where,
     user_label,
     users_text,
     value_text,
@@ -32,12 +35,15 @@ def _sentence(text: str) -> str:
 
 
 def _test_cell(diff: ValueDiff) -> str:
-    """`❌ expected 129.99 (commerce.test.yaml:76)` where the "after" value fails its test."""
-    failed = diff.fails_test
-    if failed is None:
-        return "✓"
-    where = f"{diff.file}:{failed.line}" if failed.line is not None else diff.file
-    return f"❌ expected {gfm.cell(shown_value(failed.expected, 80))} ({gfm.cell(where)})"
+    """`❌ expected 129.99 (commerce.test.yaml:76)` where the "after" value fails its test,
+    `✓ fixed (commerce.test.yaml:76)` where it passes a test "before" failed."""
+    failed, fixed = diff.fails_test, diff.fixes_test
+    if failed is not None:
+        expected = gfm.cell(shown_value(failed.expected, 80))
+        return f"❌ expected {expected} ({gfm.cell(test_where(diff, failed))})"
+    if fixed is not None:
+        return f"✓ fixed ({gfm.cell(test_where(diff, fixed))})"
+    return "✓"
 
 
 def _values_notes(values: list[ValueDiff], shown: int, failing: bool) -> str:
@@ -53,19 +59,22 @@ def _values_notes(values: list[ValueDiff], shown: int, failing: bool) -> str:
 
 def _values_table(values: list[ValueDiff]) -> str:
     """A CA's test users whose value changes, or fails its test (those first, with what
-    was expected), as a table; or that none does."""
+    was expected; then those whose test it fixes), as a table; or that none does."""
     changed = [diff for diff in values if diff.changed]
     failing = [diff for diff in values if diff.failing]
+    fixing = [diff for diff in changed if diff.fixing]
     count = len(values)
     none_change = f"_{_sentence(no_value_changes(count))}._\n\n"
     if not changed and not failing:
         return none_change
-    shown = failing + [diff for diff in changed if not diff.failing]
+    rest = [diff for diff in changed if not diff.failing and not diff.fixing]
+    shown = failing + fixing + rest
+    tested = bool(failing or fixing)
     rows = ["| test user | before | after |", "|---|---|---|"]
-    if failing:
+    if tested:
         rows = ["| test user | before | after | test |", "|---|---|---|---|"]
     for d in shown[:TABLE_ROWS]:
-        test = f" {_test_cell(d)} |" if failing else ""
+        test = f" {_test_cell(d)} |" if tested else ""
         rows.append(
             f"| {gfm.cell(user_label(d, values))} | {gfm.cell(shown_value(d.before, 80))} "
             f"| {gfm.cell(shown_value(d.after, 80))} |{test}"
@@ -76,19 +85,30 @@ def _values_table(values: list[ValueDiff]) -> str:
     return f"{head}**Values of the test users** ({users}):\n\n" + "\n".join(rows) + tail + "\n\n"
 
 
+def _tests_counted(values: list[ValueDiff]) -> list[str]:
+    """`❌ 2 fail their tests`, `✓ 1 fixes its test`: the test users a change fails or fixes
+    (each where there are any)."""
+    failing = sum(diff.failing for diff in values)
+    fixing = sum(diff.fixing for diff in values)
+    counted = []
+    if failing:
+        counted.append("❌ 1 fails its test" if failing == 1 else f"❌ {failing} fail their tests")
+    if fixing:
+        counted.append("✓ 1 fixes its test" if fixing == 1 else f"✓ {fixing} fix their tests")
+    return counted
+
+
 def _values_flag(actions: list[Action]) -> str:
-    """The section title's note: how many test users' values change, and fail their tests."""
+    """The section title's note: how many test users' values change, fail their tests and
+    fix them."""
     values = next((a.values for a in actions if a.values), None)
     if values is None:
         return ""
     changed = sum(diff.changed for diff in values)
-    failing = sum(diff.failing for diff in values)
-    fails = ""
-    if failing:
-        fails = " · ❌ 1 fails its test" if failing == 1 else f" · ❌ {failing} fail their tests"
+    tests = "".join(f" · {count}" for count in _tests_counted(values))
     if not changed:
-        return f" · test values: none change{fails}"
-    return f" · test values: {changed} of {len(values)} change{fails}"
+        return f" · test values: none change{tests}"
+    return f" · test values: {changed} of {len(values)} change{tests}"
 
 
 #: One step of a CA's diff: the action's line, its field changes (one entry each, a changed
@@ -135,11 +155,17 @@ def _steps(actions: list[Action], gate: list[tuple[bool, str]]) -> list[_Step]:
     return [*steps, (gates, [], [])] if gates else steps
 
 
-#: What a cut CA section says in place of its tables of test values, when they do not fit.
-_TABLES_CUT = (
-    "_The test users' values are not shown (comment size limit): the JSON plan "
-    "(`--format json`) has them._\n\n"
-)
+def _tables_cut(actions: list[Action]) -> str:
+    """What a cut CA section says in place of its tables of test values, when they do not
+    fit: with how many test users the change fails or fixes a test, which the tables' `test`
+    column showed."""
+    values = [diff for action in actions for diff in action.values or ()]
+    counted = _tests_counted(values)
+    tests = f" ({', '.join(counted)})" if counted else ""
+    return (
+        f"_The test users' values are not shown{tests} (comment size limit): the JSON plan "
+        "(`--format json`) has them._\n\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -150,6 +176,8 @@ class CaSection:
     summary: str
     steps: list[_Step]
     tables: str
+    #: What stands in place of `tables` where they are cut.
+    tables_cut: str = ""
 
     def text(self, shown: int | None = None, tables: bool = True) -> str:
         """The section, with the first `shown` field changes (None: whole), and its tables
@@ -157,7 +185,7 @@ class CaSection:
         body = "\n".join(_diff_lines(self.steps, shown))
         fence = gfm.fence(body)
         cut = " · cut (comment size limit)" if shown is not None else ""
-        rest = self.tables if tables or not self.tables else _TABLES_CUT
+        rest = self.tables if tables or not self.tables else self.tables_cut
         return (
             f"{self.summary}{cut}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n{rest}</details>\n"
         )
@@ -198,4 +226,4 @@ def ca_section(name: str, actions: list[Action], promotion: Promotion | None = N
         f"{flag}"
     )
     tables = "".join(_values_table(a.values) for a in actions if a.values)
-    return CaSection(summary, _steps(actions, gate), tables)
+    return CaSection(summary, _steps(actions, gate), tables, _tables_cut(actions))

@@ -5,7 +5,8 @@ loaded by `apply --plan`. Format 2 adds what a saved plan needs to reach the sam
 workspace again (environment, target), its selection, the safety rules allowed and what
 they allowed, preserved drafts, the promotion gate (`held_by` only on the checks of CAs
 the source's own manifests hold back), the test users' value diffs
-(`actions[].values`, only where computed; `fails_test` on those whose test fails), the
+(`actions[].values`, only where computed; `fails_test` on those whose test fails,
+`fixes_test` on those whose test the change makes pass), the
 active-CA budget (summary `active_after` / `active_limit`) and the seed file of `--seeds`
 with a `seed` action per CA (`users` only on those). Loading is strict; a format 1 file
 (which has none of those) is still read. Every id read from a file must be a positive
@@ -110,18 +111,26 @@ class FailedTest(_Value):
     line: int | None = None
 
 
+class FixedTest(FailedTest):
+    """What a test user's test file expects of a CA that the "before" value is not and the
+    "after" value is: the test the change makes pass (same members as `FailedTest`)."""
+
+
 class ValueDiff(_Value):
     """One test user's value of a CA before -> after the change (`plan.values`): strings as
     mParticle stores them, `-` for no value. `file` is the test file, relative to the
     manifest directory. `fails_test`: where the "after" value fails that file's expectation
     (`reconciler test` would fail on it), what was expected; None (and absent from the
-    JSON) where it holds."""
+    JSON) where it holds. `fixes_test`: where the "before" value (of a definition the CA
+    has now) fails that expectation and the "after" value holds it; None (and absent)
+    elsewhere."""
 
     user: str
     file: str
     before: str
     after: str
     fails_test: FailedTest | None = None
+    fixes_test: FixedTest | None = None
 
     @property
     def changed(self) -> bool:
@@ -130,6 +139,10 @@ class ValueDiff(_Value):
     @property
     def failing(self) -> bool:
         return self.fails_test is not None
+
+    @property
+    def fixing(self) -> bool:
+        return self.fixes_test is not None
 
 
 class Action(_Value):
@@ -308,7 +321,8 @@ class Plan(_Value):
     def document(self) -> dict[str, Any]:
         """The JSON plan as plain data. `values` appears only on the actions that have value
         diffs, so a plan made without test files reads exactly as before they existed,
-        `fails_test` only on the value diffs whose test fails, `users` only on seed actions,
+        `fails_test` and `fixes_test` only on the value diffs whose test the change fails or
+        fixes, `users` only on seed actions,
         and `held_by` only on the gate's checks that have one. (A custom serializer made
         dumping 10,000 actions 1.8x slower; dropping the keys here costs nothing
         measurable.)"""
@@ -318,8 +332,9 @@ class Plan(_Value):
                 del action["values"]
             else:
                 for diff in action["values"]:
-                    if diff["fails_test"] is None:
-                        del diff["fails_test"]
+                    for mark in ("fails_test", "fixes_test"):
+                        if diff[mark] is None:
+                            del diff[mark]
             if action["users"] is None:
                 del action["users"]
         for check in data["promotion"]["checks"] if data["promotion"] else ():

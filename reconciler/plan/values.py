@@ -14,7 +14,9 @@ the pending draft, else the active definition. "After" is the desired definition
 `reconciler test` evaluates it. A CA's test users are those whose test file expects a
 value of it; both sides use the user's events and seeds, as of the file's `as_of`. An
 "after" value that fails the file's expectation (`evaluator.expected.matches`, as
-`reconciler test` compares) is marked with what was expected (`fails_test`).
+`reconciler test` compares) is marked with what was expected (`fails_test`); one that
+passes where the "before" value failed, with the test it fixes (`fixes_test`), but only
+where there is a "before" definition: a create has no test to fix.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from reconciler.errors import quoted
 from reconciler.evaluator import NO_VALUE, Calculation, DefinitionError, Timeline
 from reconciler.evaluator.expected import matches, show
 from reconciler.models import CanonicalDefinition, DeclaredCA, LiveCA
-from reconciler.plan.value import Action, FailedTest, Plan, ValueDiff
+from reconciler.plan.value import Action, FailedTest, FixedTest, Plan, ValueDiff
 
 #: The actions that can change the definition a CA's values come from.
 _CARRIERS = ("create", "update", "activate")
@@ -88,6 +90,12 @@ class _Subject:
             return None
         return FailedTest(expected=show(self.case.expected), line=self.case.line)
 
+    def fix(self, before: str, after: str) -> FixedTest | None:
+        """The test `after` passes where `before` failed it; None elsewhere."""
+        if matches(self.case.expected, before) or not matches(self.case.expected, after):
+            return None
+        return FixedTest(expected=show(self.case.expected), line=self.case.line)
+
 
 class _Subjects:
     """The test users of each CA, and each user's events prepared once for every CA."""
@@ -144,13 +152,15 @@ def _diffs(
     found: list[ValueDiff] = []
     for subject in subjects.by_ca[ca]:
         value = subjects.value(new, subject, ca)
+        was = subjects.value(old, subject, ca)
         found.append(
             ValueDiff(
                 user=subject.user,
                 file=subject.suite.file,
-                before=subjects.value(old, subject, ca),
+                before=was,
                 after=value,
                 fails_test=subject.failure(value),
+                fixes_test=subject.fix(was, value) if old is not None else None,
             )
         )
     return found

@@ -267,11 +267,19 @@ def test_over_a_loopback_server(tmp_path: Path, emulator: EmulatorServer, raw: R
     assert result.exit_code == 0, result.output
     found = actions_of(result.stdout)
     assert found["update", "LTV"]["values"] == [
-        {"user": "alice", "file": "ltv.test.yaml", "before": "100", "after": "130"},
+        # The live max (100) failed alice's test (130); the sum passes it.
+        {
+            "user": "alice",
+            "file": "ltv.test.yaml",
+            "before": "100",
+            "after": "130",
+            "fixes_test": {"expected": "130", "line": 1},
+        },
         {"user": "bob", "file": "ltv.test.yaml", "before": "-", "after": "-"},
     ]
-    text = run_cli("--no-color", "plan", directory, env=env).stdout
-    assert "      values (tests): alice 100 -> 130; 1 unchanged" in text.splitlines()
+    text = run_cli("--no-color", "plan", directory, env=env).stdout.splitlines()
+    at = text.index("      values (tests): alice 100 -> 130; 1 unchanged")
+    assert text[at + 1] == "      ✓ fixes test: alice (ltv.test.yaml:1)"
     converged(directory, env)
 
 

@@ -13,6 +13,8 @@ from reconciler.plan.value import (
     Action,
     Change,
     DraftNote,
+    FailedTest,
+    FixedTest,
     GateCheck,
     Plan,
     Promotion,
@@ -369,3 +371,25 @@ def test_a_cut_ca_keeps_the_form_of_its_section_at_every_size() -> None:
     every = markdown.markdown_all({"staging": plan, "prod": plan})
     well_formed(every, markdown.MARKDOWN_LIMIT, 16)
     assert "Not shown" not in every
+
+
+def test_a_ca_whose_tables_are_cut_still_counts_the_tests_it_fails_and_fixes() -> None:
+    """The `test` column went with the tables of a cut section: the note in their place
+    counts the test users whose test the change fails or fixes."""
+    plan = huge_plan()
+    (update, *_) = [a for a in plan.actions if a.name == "Huge"]
+    assert update.values is not None
+    marked = [
+        update.values[0].model_copy(update={"fails_test": FailedTest(expected="1", line=3)}),
+        update.values[1].model_copy(update={"fails_test": FailedTest(expected="1", line=4)}),
+        update.values[2].model_copy(update={"fixes_test": FixedTest(expected="2", line=5)}),
+        *update.values[3:],
+    ]
+    actions = [a.model_copy(update={"values": marked}) if a is update else a for a in plan.actions]
+    small = markdown.markdown(plan.model_copy(update={"actions": actions}), limit=2_000)
+    well_formed(small, 2_000, 8)
+    assert "**Values of the test users**" not in small
+    assert (
+        "_The test users' values are not shown (❌ 2 fail their tests, ✓ 1 fixes its test) "
+        "(comment size limit): the JSON plan (`--format json`) has them._\n\n</details>"
+    ) in small

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from reconciler.console import Output
 from reconciler.plan import markdown, render
-from reconciler.plan.value import Action, Change, FailedTest, Plan, ValueDiff, summarize
+from reconciler.plan.value import (
+    Action,
+    Change,
+    FailedTest,
+    FixedTest,
+    Plan,
+    ValueDiff,
+    summarize,
+)
 from tests.support import gfm
 
 
@@ -240,3 +248,65 @@ def test_json_has_fails_test_only_where_a_test_fails(tmp_path: Path) -> None:
     plan.save(path)
     assert Plan.load(path) == plan
     assert b"fails_test" not in plan_with(MIXED).to_json()
+
+
+def fixing(user: str, before: str, after: str, line: int = 4) -> ValueDiff:
+    """A value diff whose "before" failed the test file's expectation at `line`, "after"
+    holds it."""
+    return diff(user, before, after).model_copy(
+        update={"fixes_test": FixedTest(expected=after, line=line)}
+    )
+
+
+#: alice's change fixes her test, bob's breaks his, carol's moves a value no test fails.
+FIXED = [
+    diff("carol", "1", "2"),
+    fixing("alice", "120", "130", line=6),
+    failing("bob", "5", "6", "5", line=7),
+]
+
+
+def test_text_names_the_users_whose_test_the_change_fixes() -> None:
+    """A change that made a failing test pass read like any other value change."""
+    lines = text_of(plan_with(FIXED))
+    at = lines.index('  ~ update "LTV" (id 7)')
+    assert lines[at + 3 : at + 5] == [
+        "      ✗ tests fail: bob: expected 5, got 6 (ltv.test.yaml:7)",
+        "      ✓ fixes test: alice (ltv.test.yaml:6)",
+    ]
+    two = text_of(plan_with([fixing("alice", "1", "2", 3), fixing("bob", "1", "2", 5)]))
+    assert "      ✓ fixes tests: alice (ltv.test.yaml:3), bob (ltv.test.yaml:5)" in two
+    assert not any("✗" in line for line in two)  # no failure: no line above the summary
+    assert not any("fixes" in line for line in text_of(plan_with(BROKEN)))
+
+
+def test_markdown_counts_and_marks_the_tests_a_change_fixes() -> None:
+    text = markdown.markdown(plan_with(FIXED))
+    title = "test values: 3 of 3 change · ❌ 1 fails its test · ✓ 1 fixes its test</summary>"
+    assert title in text
+    assert (
+        "| test user | before | after | test |\n"
+        "|---|---|---|---|\n"
+        "| `bob` | `5` | `6` | ❌ expected `5` (`ltv.test.yaml:7`) |\n"
+        "| `alice` | `120` | `130` | ✓ fixed (`ltv.test.yaml:6`) |\n"
+        "| `carol` | `1` | `2` | ✓ |"
+    ) in text
+    only_fixes = markdown.markdown(plan_with([fixing("alice", "1", "2"), diff("dan", "3", "3")]))
+    assert "· test values: 1 of 2 change · ✓ 1 fixes its test</summary>" in only_fixes
+    assert "| `alice` | `1` | `2` | ✓ fixed (`ltv.test.yaml:4`) |\n\n_1 unchanged" in only_fixes
+    assert "> [!WARNING]" not in only_fixes  # a fix is good news: no alert
+    assert gfm.Page.of(only_fixes).problems == []
+
+
+def test_json_has_fixes_test_only_where_a_change_fixes_a_test(tmp_path: Path) -> None:
+    plan = plan_with(FIXED)
+    document = json.loads(plan.to_json())
+    assert document["format_version"] == 2
+    found = document["actions"][0]["values"]
+    assert [v.get("fixes_test") for v in found] == [None, {"expected": "130", "line": 6}, None]
+    assert ["fixes_test" in v for v in found] == [False, True, False]
+    assert ["fails_test" in v for v in found] == [False, False, True]
+    path = tmp_path / "plan.json"
+    plan.save(path)
+    assert Plan.load(path) == plan
+    assert b"fixes_test" not in plan_with(BROKEN).to_json()

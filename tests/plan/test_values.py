@@ -14,7 +14,7 @@ import pytest
 from reconciler import manifest, testfiles
 from reconciler.models import CalculatedAttribute, LiveCA
 from reconciler.plan import planner, values
-from reconciler.plan.value import Action, FailedTest, Plan, ValueDiff
+from reconciler.plan.value import Action, FailedTest, FixedTest, Plan, ValueDiff
 from reconciler.testfiles import Suite
 from tests.plan.states import DEFINITION, OTHER, found, make, want
 
@@ -36,9 +36,9 @@ def _purchase(when: str, amount: int) -> dict[str, Any]:
     }
 
 
-def suites(directory: Path, *desired: CalculatedAttribute) -> list[Suite]:
+def suites(directory: Path, *desired: CalculatedAttribute, alice: Any = 0) -> list[Suite]:
     """alice (seed 100, purchases of 10 and 20 in spring 2024) and bob (nothing), each
-    expected to hold a value of LTV; loaded as `plan` loads them."""
+    expected to hold a value of LTV (alice `alice`); loaded as `plan` loads them."""
     directory.mkdir(exist_ok=True)
     document = {
         "as_of": "2024-06-01T00:00:00Z",
@@ -52,7 +52,7 @@ def suites(directory: Path, *desired: CalculatedAttribute) -> list[Suite]:
             },
             "bob": {},
         },
-        "expect": {"alice": {"LTV": 0}, "bob": {"LTV": None}},
+        "expect": {"alice": {"LTV": alice}, "bob": {"LTV": None}},
     }
     (directory / "ltv.test.yaml").write_text(json.dumps(document))
     return testfiles.load(directory, {ca.name: ca.canonical for ca in desired})
@@ -204,6 +204,34 @@ def test_an_after_value_that_fails_its_test_is_marked_with_what_was_expected(
     alice, bob = create.values
     assert alice.fails_test == FailedTest(expected="0", line=1)  # the file is one JSON line
     assert bob.fails_test is None
+
+
+def test_a_change_that_makes_a_failing_test_pass_is_marked_with_the_test_it_fixes(
+    tmp_path: Path,
+) -> None:
+    """alice's file expects 130: the active max (100) fails it, the sum (130) holds it.
+    bob's expectation (none) holds before and after: nothing to fix. A create fixes no
+    test (there is no "before" to fail one), and a change away from 130 fixes nothing."""
+
+    def marks(desired: CalculatedAttribute, live: list[LiveCA]) -> list[Any]:
+        plan = make([desired], live)
+        folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+        found_values = values.with_values(plan, live, [desired], suites(folder, desired, alice=130))
+        (carrier,) = [a for a in found_values[0].actions if a.values is not None]
+        assert carrier.values is not None
+        return [(d.user, d.before, d.after, d.fails_test, d.fixes_test) for d in carrier.values]
+
+    fixed = FixedTest(expected="130", line=1)
+    assert marks(want(), [found(active=OTHER)]) == [
+        ("alice", "100", "130", None, fixed),
+        ("bob", "-", "-", None, None),
+    ]
+    assert marks(want(), []) == [("alice", "-", "130", None, None), ("bob", "-", "-", None, None)]
+    broken = FailedTest(expected="130", line=1)
+    assert marks(want(definition=OTHER), [found(active=DEFINITION)]) == [
+        ("alice", "130", "100", broken, None),
+        ("bob", "-", "-", None, None),
+    ]
 
 
 def test_a_change_is_marked_exactly_where_reconciler_test_fails(tmp_path: Path) -> None:
