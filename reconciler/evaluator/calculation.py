@@ -43,6 +43,11 @@ _ITEMS: dict[str, tuple[Callable[[Data], list[Data]], str]] = {
 }
 
 
+def _none(data: Data) -> list[Data]:
+    """No items: what an event other than a commerce event has."""
+    return []
+
+
 class _Condition:
     __slots__ = ("field", "name", "test")
 
@@ -126,6 +131,10 @@ class Calculation:
         self.attribute: str = attribute or ""
         self.field = field_name(attribute) if attribute else ""
         self.items = _ITEMS.get(category or "")
+        if self.items is not None and self.event_type != "commerce_event":
+            # Only a commerce event has products and promotions (R10): another event's
+            # data carrying them is not read, as validate warns (the CA finds no value).
+            self.items = (_none, self.items[1])
         self.quantity = (
             bool(datapoint.get("use_product_quantity"))
             and category == "product_attribute"

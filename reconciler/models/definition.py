@@ -29,6 +29,7 @@ from reconciler.models.rules import (
 )
 from reconciler.models.vocabulary import (
     ANY_CUSTOM_EVENT_TYPE,
+    COMMERCE_EVENT,
     CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_EVENT_TYPES,
@@ -136,6 +137,7 @@ class Datapoint(ManifestModel):
                         f"datapoint type `{self.type}` targets an attribute: set `attribute_name`",
                     )
                 )
+        found += self._items_of_another_event()
         if (
             self.attribute_name
             and self.use_product_quantity
@@ -150,6 +152,31 @@ class Datapoint(ManifestModel):
                 )
             )
         return found
+
+    def _items_of_another_event(self) -> list[Problem]:
+        """A warning for product or promotion attributes of an event that has neither: only
+        a commerce event carries products and promotions (Events API), so the CA never
+        finds a value. The API is not documented to refuse it (judged only when the event
+        type is known and an attribute is named: without one the category means nothing)."""
+        category = self.attribute_category
+        if (
+            category not in QUANTITY_CATEGORIES
+            or not self.attribute_name
+            or self.event_type is None
+            or self.event_type == COMMERCE_EVENT
+        ):
+            return []
+        items = "products" if category == "product_attribute" else "promotions"
+        return [
+            Problem(
+                ("attribute_category",),
+                f"`{category}` reads the {items} of a {COMMERCE_EVENT}, and a "
+                f"{self.event_type} has none: this CA never finds a value; write "
+                "`attribute_category: event_attribute` (the default) to read the event's own "
+                f"attribute, or `event_type: {COMMERCE_EVENT}`",
+                "warning",
+            )
+        ]
 
     def _custom_event_type(self) -> list[Problem]:
         """Whether the custom event type goes with the event type (judged only when both

@@ -160,6 +160,8 @@ COMMERCE_EVENT_TYPES: tuple[str, ...] = (
     "remove_from_wishlist",
     "impression",
 )
+#: The one event type that carries products and promotions (Events API, commerce_event).
+COMMERCE_EVENT = "commerce_event"
 #: custom_event_type values allowed per event_type (only these two event types take one).
 CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
     "custom_event": CUSTOM_EVENT_TYPES,

@@ -397,3 +397,64 @@ def test_a_warning_about_a_name_names_the_ca_once(tmp_path: Path) -> None:
     ], warnings
     renamed = [line for line in warnings if "renamed_from:" in line]
     assert renamed[0].endswith('if no live CA is named so, remove it (CA "A\\tB")'), renamed
+
+
+def test_product_or_promotion_attributes_of_an_event_without_them_warn_where_written(
+    tmp_path: Path,
+) -> None:
+    """Only a commerce event carries products and promotions: a custom event's (or a
+    session's) product attribute finds no value, which passed silently. It is a warning
+    (the API is not documented to refuse it), at the category, or at the override that
+    makes the combination; a commerce event's, or a category without attribute_name
+    (which then means nothing), says nothing."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Cart Brands\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint:\n"
+        "        event_type: custom_event\n"
+        "        event_name: Cart\n"
+        "        attribute_name: Brand\n"
+        "        attribute_category: product_attribute\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Session Promotions\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start, attribute_name: Promotion Name}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "    overrides:\n"
+        "      prod:\n"
+        "        definition: {datapoint: {attribute_category: promotion_attribute}}\n"
+        "  - name: Purchased Brands\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint: {event_type: commerce_event, custom_event_type: purchase,\n"
+        "                  attribute_name: Brand, attribute_category: product_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Sessions\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: session_start, attribute_category: product_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    products = (
+        "Warning: cas.yaml:9:29: definition.datapoint.attribute_category: `product_attribute` "
+        "reads the products of a commerce_event, and a custom_event has none: this CA never "
+        "finds a value; write `attribute_category: event_attribute` (the default) to read "
+        'the event\'s own attribute, or `event_type: commerce_event` (CA "Cart Brands")'
+    )
+    assert products in stderr, stderr
+    promotions = (
+        "cas.yaml:18:54: overrides.prod.definition.datapoint.attribute_category: "
+        "`promotion_attribute` reads the promotions of a commerce_event, and a session_start "
+        "has none: this CA never finds a value; write `attribute_category: event_attribute`"
+    )
+    assert promotions in stderr, stderr
+    assert stderr.count("never finds a value") == 2, stderr

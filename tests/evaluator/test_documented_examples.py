@@ -59,6 +59,21 @@ def _promotion(when: int, action: str, *names: str) -> Json:
     return {"event_type": "commerce_event", "data": data}
 
 
+def _carrying_products(when: int, *products: Json) -> Json:
+    """A Search custom event whose data holds a product action (no commerce event)."""
+    event = custom(when=when)
+    event["data"]["product_action"] = {"action": "purchase", "products": list(products)}
+    return event
+
+
+def _carrying_promotions(when: int, *names: str) -> Json:
+    """A Search custom event whose data holds a promotion action (no commerce event)."""
+    event = custom(when=when)
+    promotions = [{"name": name} for name in names]
+    event["data"]["promotion_action"] = {"action": "view", "promotions": promotions}
+    return event
+
+
 UNTIMED = {
     "event_type": "custom_event",
     "data": {"event_name": "Search", "custom_event_type": "search"},
@@ -201,6 +216,12 @@ ROWS = [
                    kind="promotion_view", attribute="Promotion Name",
                    category="promotion_attribute"),
         [_promotion(at(1), "view", "spring", "autumn")], '"autumn","spring"'),
+    Row("R10", "a custom event carries no products, whatever its data holds",
+        definition("unique_list", attribute="Brand", category="product_attribute"),
+        [_carrying_products(at(1), product(brand="Acme"))], "-"),
+    Row("R10", "nor does it carry promotions: a count finds no event",
+        definition("count", attribute="Promotion Name", category="promotion_attribute"),
+        [_carrying_promotions(at(1), "spring")], "0"),
     Row("R11", "a null attribute is no value",
         definition("first_occurrence", **TERM), [custom(when=at(1), Term=None),
                                                    custom(when=at(2), Term="x")], "x"),
