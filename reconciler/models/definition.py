@@ -104,6 +104,22 @@ class Datapoint(ManifestModel):
             "add_to_cart, ...), or another Events API type (session_start, screen_view, ...)"
         )
 
+    @staticmethod
+    def shape(calculation_type: object = None) -> str:
+        """What to write for a data point not written at all: the fields it needs (its
+        required event_type, the event_name a custom_event needs, the attribute a
+        calculation type that aggregates one needs), with the other event types' way."""
+        fields = "event_type: custom_event, event_name: <the app event's name>"
+        needs = ""
+        if isinstance(calculation_type, str) and calculation_type in NEEDS_ATTRIBUTE:
+            fields += ", attribute_name: <the attribute>"
+            needs = f" (calculation_type `{calculation_type}` aggregates an attribute's value)"
+        return (
+            f"write the event it reads: `datapoint: {{{fields}}}`{needs}, or another event's "
+            "Events API event_type (commerce_event with a `custom_event_type` such as "
+            "purchase, session_start, screen_view, ...)"
+        )
+
     def local_problems(self) -> list[Problem]:
         # A field may be None here when the data point is checked partly (manifest.partial):
         # a rule over a field that is not valid (or a required one not written) says nothing.
@@ -315,6 +331,14 @@ class Definition(ManifestModel):
     calculation_type: CalculationType
     time_period: TimePeriod
     seeding: Seeding | None = None
+
+    @classmethod
+    def write_instead(cls, field: str, written: Mapping[str, Any]) -> str | None:
+        """For a data point not written: its shape, with the attribute the calculation
+        type written beside it aggregates."""
+        if field != "datapoint":
+            return None
+        return Datapoint.shape(written.get("calculation_type"))
 
     def local_problems(self) -> list[Problem]:
         found: list[Problem] = []

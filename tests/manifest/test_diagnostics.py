@@ -3,13 +3,16 @@ and a message, with a suggestion where a word is misspelt."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 
 from reconciler.manifest.diagnostics import explain, model_at, suggest
 from reconciler.models import CalculatedAttribute, Condition, Datapoint, Definition
+from reconciler.models.vocabulary import CALCULATION_TYPES, NEEDS_ATTRIBUTE
 
 CA: dict[str, Any] = {
     "name": "LTV",
@@ -91,6 +94,27 @@ def test_a_missing_field_is_named() -> None:
         "required field `time_period` is missing",
         False,
     )
+
+
+@pytest.mark.parametrize("calculation_type", CALCULATION_TYPES)
+def test_a_missing_datapoint_shows_the_shape_to_write(calculation_type: str) -> None:
+    """A missing data point got only "required field `datapoint` is missing", nothing of
+    what one holds. The hint shows one, with the attribute the calculation type needs;
+    filled in, it is valid and breaks no rule (so the hint cannot drift from the model)."""
+    definition = with_definition(calculation_type=calculation_type)["definition"]
+    del definition["datapoint"]
+    (found,) = explained({**CA, "definition": definition})
+    path, message, _ = found
+    assert path == ("definition", "datapoint")
+    shown = re.search(r"write the event it reads: `datapoint: (\{[^`]*\})`", message)
+    assert shown, message
+    assert "commerce_event with a `custom_event_type`" in message
+    filled = re.sub(r"<[^>]*>", "Purchase", shown.group(1))
+    ca = {**CA, "definition": {**definition, "datapoint": YAML(typ="safe").load(filled)}}
+    assert CalculatedAttribute.model_validate(ca, context={"defer_rules": True}).problems() == []
+    aggregates = calculation_type in NEEDS_ATTRIBUTE
+    assert ("attribute_name" in filled) is aggregates
+    assert (f"calculation_type `{calculation_type}` aggregates" in message) is aggregates
 
 
 _WEEK = {"type": "within", "within_unit": "days"}
