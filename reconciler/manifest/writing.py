@@ -79,18 +79,33 @@ def scalar(text: str, flow: bool) -> str:
 def reads_as_block(text: str) -> bool:
     """Whether `text`, written as a literal block (`|`), reads back as that very text and
     stays so in the hands of the tools that tidy files: more than one line, not all of
-    them empty, and each line printable (in a block a carriage return reads as a line
-    break, and so do NEL, U+2028 and U+2029 to YAML 1.1 readers, libyaml among them; a
-    tab or an invisible character would stand raw, unseen) and not ending in whitespace
-    (editors and pre-commit's trailing-whitespace hook strip it: a change nobody sees).
-    The chomping indicator (`|-`, `|`, `|+`) and, for a first line starting with spaces,
-    the indentation indicator (`|2`) say the rest exactly; ruamel writes them."""
+    them empty, and each line one `reads_as_block_line`. The chomping indicator (`|-`, `|`,
+    `|+`) and, for a first line starting with spaces, the indentation indicator (`|2`) say
+    the rest exactly; ruamel writes them."""
     lines = text.split("\n")
+    return len(lines) > 1 and text.strip("\n") != "" and all(map(reads_as_block_line, lines))
+
+
+def reads_as_block_line(line: str) -> bool:
+    """Whether `line` reads back as itself in a literal block, and stays so: what it holds
+    is printable, or a tab or a space other than U+0020 (a no-break space, U+3000) inside
+    it, which YAML 1.2 and 1.1 readers all take as text there. Not a carriage return (read
+    as a line break), nor NEL, U+2028 or U+2029 (line breaks to YAML 1.1 readers, libyaml
+    among them), nor what nobody sees (a control, U+200B). Its indentation is spaces only,
+    as it looks: libyaml refuses a tab starting a block's first line, and editors turn
+    leading tabs into spaces. Nor does it end in whitespace, which editors and pre-commit's
+    trailing-whitespace hook strip: a change nobody sees."""
+    inside = line.lstrip(" ")
     return (
-        len(lines) > 1
-        and text.strip("\n") != ""
-        and all(line.isprintable() and line == line.rstrip() for line in lines)
+        line == line.rstrip()
+        and not inside[:1].isspace()
+        and all(char.isprintable() or is_space(char) for char in inside)
     )
+
+
+def is_space(char: str) -> bool:
+    """A tab, or a space character (Zs: U+00A0, U+2003, U+3000...)."""
+    return char == "\t" or unicodedata.category(char) == "Zs"
 
 
 #: The texts written as a literal block where `reads_as_block` allows: prose, where a line

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from reconciler.manifest.document import parse_yaml
 from reconciler.manifest.writing import dump, reads_as_block
@@ -52,13 +53,22 @@ BLOCKS = {
     "'q' \"q\" \\ : {x}\n|>": "    description: |-\n      'q' \"q\" \\ : {x}\n      |>\n",
     "Café 日本\n🎉": "    description: |-\n      Café 日本\n      🎉\n",
     "yes\n1:20": "    description: |-\n      yes\n      1:20\n",
+    "total\tper day\nsecond": "    description: |-\n      total\tper day\n      second\n",
+    "Prix\xa0: 10\xa0€\nTTC": "    description: |-\n      Prix\xa0: 10\xa0€\n      TTC\n",
+    "a\u202fb\u3000c\u2003d\nf": "    description: |-\n      a\u202fb\u3000c\u2003d\n      f\n",
+    "x\n  a\tb": "    description: |-\n      x\n        a\tb\n",
 }
 
 #: Description -> the lines written: the quoted form, where a block would not hold the text
-#: (a tab, a carriage return, NEL, U+2028, an invisible character), would hold it where
-#: editors strip it (whitespace at a line's end), or says nothing (only line breaks).
+#: (a carriage return, NEL, U+2028, an invisible character, a tab starting a line: libyaml
+#: refuses it), would hold it where editors change it unseen (whitespace at a line's end,
+#: indentation other than spaces), or says nothing (only line breaks).
 QUOTED = {
-    "tab\tin\nsecond": '    description: "tab\\tin\\nsecond"\n',
+    "\ttab first\nsecond": '    description: "\\ttab first\\nsecond"\n',
+    "first\n  \ttab in the indentation": '    description: "first\\n  \\ttab in the indentation"\n',
+    "\xa0no-break space first\nsecond": '    description: "\xa0no-break space first\\nsecond"\n',
+    "no-break space last\xa0\nsecond": '    description: "no-break space last\xa0\\nsecond"\n',
+    "tab last\t\nsecond": '    description: "tab last\\t\\nsecond"\n',
     "crlf\r\nsecond": '    description: "crlf\\r\\nsecond"\n',
     "lone\rcr\nsecond": '    description: "lone\\rcr\\nsecond"\n',
     "nel\x85in\nsecond": '    description: "nel\\Nin\\nsecond"\n',
@@ -81,6 +91,7 @@ def test_a_description_of_several_lines_is_a_literal_block_where_it_reads_back_e
     assert written(description) == lines
     assert parse_yaml(text, "x.yaml").data == document(description)
     assert yaml.safe_load(text) == document(description)
+    assert YAML(typ="safe", pure=True).load(text) == document(description)
 
 
 def test_only_a_description_is_written_as_a_block() -> None:
@@ -102,6 +113,7 @@ def test_only_a_description_is_written_as_a_block() -> None:
 #: is read, YAML's indicators and document markers, quotes, invisible characters.
 PIECES = [
     *["\n", "\n\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\t", " ", "  ", "\xa0"],
+    *["\t\t", "a\tb", "\u202f", "\u2003", "\u3000", "\u1680", "\u205f", "\x0b", "\x0c", "\x1f"],
     *["#", "# c", "- ", "-", "---", "...", ": ", ":", "? ", "|", "|-", ">", "!", "&a", "*a"],
     *["'", '"', "\\", "%", "@", "`", "{", "}", "[", "]", ",", "\ufeff", "\u200b", "\x00"],
     *["x", "word", "yes", "1:20", "~", "é", "e\u0301", "日本", "🎉", "  indented"],
@@ -109,7 +121,7 @@ PIECES = [
 AWKWARD = st.one_of(
     st.lists(st.sampled_from(PIECES), max_size=14).map("".join),
     st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
-    st.text(st.sampled_from(" \n\tx#-:|"), max_size=20),
+    st.text(st.sampled_from(" \n\tx#-:|\xa0"), max_size=20),
 )
 
 
@@ -119,20 +131,38 @@ AWKWARD = st.one_of(
 @example("\n\n  x\n\n")
 @example("x\n\n\n")
 @example("x\n\u3000")
+@example("a\tb\nc\xa0d")
+@example("\tx\ny")
 def test_any_description_reads_back_as_written_and_as_a_block_wherever_one_holds_it(
     description: str,
 ) -> None:
-    """load(export(s)) == s, by the manifest reader and by PyYAML (YAML 1.1: yamllint, CI
-    scripts); and every text `reads_as_block` allows is written as a block."""
+    """load(export(s)) == s, by the manifest reader (libyaml), by PyYAML (YAML 1.1:
+    yamllint, CI scripts) and by ruamel.yaml; and every text `reads_as_block` allows is
+    written as a block."""
     text = dump(document(description))
     assert parse_yaml(text, "x.yaml").data == document(description)
     assert yaml.safe_load(text) == document(description)
+    assert YAML(typ="safe", pure=True).load(text) == document(description)
     assert written(description).startswith("    description: |") == reads_as_block(description)
     lines = description.split("\n")
-    assert reads_as_block(description) == (
-        len(lines) > 1
-        and any(lines)
-        and all(line.isprintable() and not line.endswith(" ") for line in lines)
+    assert reads_as_block(description) == (len(lines) > 1 and any(lines) and all(map(held, lines)))
+
+
+#: What a block holds inside a line but not at either end of it: a tab, and the space
+#: characters other than U+0020 (Zs).
+SPACES = "\t\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+
+
+def held(line: str) -> bool:
+    """A line a block holds: indented with spaces only, printable but for the SPACES
+    inside it, not ending in whitespace."""
+    inside = line.lstrip(" ")
+    if inside == "":
+        return line == ""
+    return (
+        inside[0] not in SPACES
+        and inside[-1] not in f"{SPACES} "
+        and all(char.isprintable() or char in SPACES for char in inside)
     )
 
 
