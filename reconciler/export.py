@@ -23,14 +23,21 @@ from reconciler.models import CalculatedAttribute, CanonicalDefinition, LiveCA
 from reconciler.models.values import parse_instant
 from reconciler.settings.file import Drafts
 
+#: Stems no CA's file gets without its id: `reconciler` (export's own `reconciler.yaml`),
+#: and the device names Windows reserves in every folder, whatever the extension
+#: (`con.yaml` is the console): CON, PRN, AUX, NUL, COM0-9 and LPT0-9, in any case (COM0
+#: and LPT0 are in Microsoft's list, if not in every tool's: a suffix costs little), and
+#: COM and LPT with a superscript ¹, ² or ³. A stem has only letters, digits and dashes,
+#: lowercase and NFKD-folded (fullwidth `ＣＯＮ` is `con`, `COM¹` is `com1`), so these
+#: ASCII spellings are all it can take; nor can it end in the dot or space Windows strips.
 RESERVED = {
     "reconciler",
     "con",
     "prn",
     "aux",
     "nul",
-    *(f"com{n}" for n in range(1, 10)),
-    *(f"lpt{n}" for n in range(1, 10)),
+    *(f"com{n}" for n in range(10)),
+    *(f"lpt{n}" for n in range(10)),
 }
 MAX_STEM = 80
 CAS_KEY = "calculated_attributes"
@@ -89,13 +96,20 @@ UNSEEN = regex.compile(r"\p{Default_Ignorable_Code_Point}|\p{Cf}")
 SEPARATOR = "-"
 
 
+def folded_case(name: str) -> str:
+    """`name` lowercase and NFKD-decomposed. Lowercase again after NFKD, which spells some
+    characters with capitals (`ℂ` is `C`, `™` `TM`, `𝐀` `A`), and decomposed again, as a
+    lowercase letter may not be."""
+    return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name.lower()).lower())
+
+
 def _folded(name: str) -> list[str]:
     """The pieces of a file name stem for `name`, character by character (after NFKD): an
     ASCII letter or digit, lowercase; another letter, lowercase, with the marks that
     follow it; a digit of another script as its ASCII digit; nothing for a mark on an
     ASCII letter (the accent of `é`) or an unseen character; a dash for anything else."""
     pieces: list[str] = []
-    for char in unicodedata.normalize("NFKD", name.lower()):
+    for char in folded_case(name):
         kind = unicodedata.category(char)
         if char in FOLDED:
             pieces.append(FOLDED[char])

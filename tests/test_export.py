@@ -99,14 +99,67 @@ def test_stems_one_file_system_takes_for_one_file_get_the_id() -> None:
     assert same_file("ꭰ") == same_file("Ꭰ")  # Cherokee: its capitals are the case folding
 
 
+#: The device names Windows reserves (Microsoft's "Naming Files, Paths, and Namespaces"),
+#: in a file's base name, before its first dot, once the dots and spaces Windows strips
+#: from its end are gone; in ASCII case-insensitively, and COM/LPT with a superscript ¹²³.
+WINDOWS_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789\xb9\xb2\xb3"),
+}
+
+
+def windows_reserved(file: str) -> bool:
+    base = file.rstrip(". ").split(".")[0].rstrip(" ")
+    return "".join(char.upper() if char.isascii() else char for char in base) in WINDOWS_DEVICES
+
+
+def test_names_that_fold_to_a_windows_device_name_get_the_id() -> None:
+    """Fullwidth letters, superscript digits, letters NFKD spells with capitals (`ℂ`), a
+    zero-width space or an accent: a name that folds to `con` or `com1` gets its id,
+    lowercase; so do COM0 and LPT0, in Microsoft's list. `CONIN$` folds to `conin`, which
+    is no device."""
+    names = [
+        "ＣＯＮ",
+        "COM¹",
+        "lpt³",
+        "ℂON",
+        "ｎｕｌ",
+        "N\u200bUL",
+        "Ãux",
+        "COM0",
+        "LPT⁰",
+        "CONIN$",
+    ]
+    stems = stems_of(*names)
+    assert stems == [
+        "con-1",
+        "com1-2",
+        "lpt3-3",
+        "con-4",
+        "nul-5",
+        "nul-6",
+        "aux-7",
+        "com0-8",
+        "lpt0-9",
+        "conin",
+    ]
+    assert not any(windows_reserved(f"{stem}.yaml") for stem in stems)
+    assert file_stem("Brand™ 𝐒𝐩𝐞𝐧𝐝") == "brandtm-spend"
+
+
 #: Names that fold to one stem, or to a stem another name folds to with an id.
 CLASHING = ["Straße", "strasse", "STRASSE", "Москва", "МОСКВА", "москва 2", "Café", "cafe", "日本"]
+#: Names that fold to a name Windows reserves, or to capitals.
+DEVICES = ["ＣＯＮ", "COM¹", "ℂON", "com0", "LPT⁰", "Nul.", "aux ", "ℂafé", "™"]
 
 
 @settings(max_examples=300)
 @given(
     st.lists(
-        st.one_of(st.sampled_from(CLASHING), st.text(min_size=1, max_size=12)),
+        st.one_of(st.sampled_from(CLASHING + DEVICES), st.text(min_size=1, max_size=12)),
         min_size=1,
         max_size=10,
         unique=True,
@@ -124,6 +177,8 @@ def test_every_ca_gets_a_file_of_its_own_named_from_its_letters(names: list[str]
         assert len(stem.encode()) <= MAX_STEM + 24
         assert unicodedata.is_normalized("NFC", stem)
         assert stem not in RESERVED
+        assert not windows_reserved(f"{stem}.yaml")
+        assert stem.lower() == stem
         assert stem.strip("-") == stem != ""
         assert all(
             char == "-" or char.isalnum() or unicodedata.category(char)[0] == "M" for char in stem
