@@ -69,3 +69,35 @@ def test_an_export_over_one_that_dropped_letters_renames_those_files(
     assert sorted(path.name for path in out.iterdir()) == ["reconciler.yaml", "strasse.yaml"]
     planned = run_cli("plan", out, "--detailed-exitcode", env=env)
     assert planned.exit_code == 0, planned.output
+
+
+def test_names_that_fold_to_a_windows_device_name_get_the_id_and_plan_empty(
+    tmp_path: Path, emulator: EmulatorServer, raw: RawApi
+) -> None:
+    """`ＣＯＮ` and `ℂON` fold to `con`, `COM¹` to `com1`: Windows' console and serial port
+    whatever the extension, so each gets its id, as `COM0` does (in Microsoft's list).
+    Every file name is lowercase (`ℂON` was `Con-<id>.yaml`, `Brand™` `brandTM.yaml`). The
+    export plans empty, and an export over it writes the same bytes."""
+    names = ["ＣＯＮ", "ℂON", "COM¹", "COM0", "Brand™"]
+    ids = {name: raw.create(name, SESSIONS) for name in names}
+    env = env_for(emulator.url)
+    out = tmp_path / "exported"
+    args = ("export", tmp_path, "--out", out, "--workspace-id", "1234")
+    result = run_cli(*args, env=env)
+    assert result.exit_code == 0, result.output
+    written = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert sorted(written) == sorted(
+        [
+            "reconciler.yaml",
+            f"con-{ids['ＣＯＮ']}.yaml",
+            f"con-{ids['ℂON']}.yaml",
+            f"com1-{ids['COM¹']}.yaml",
+            f"com0-{ids['COM0']}.yaml",
+            "brandtm.yaml",
+        ]
+    )
+    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
+    assert planned.exit_code == 0, planned.output
+    again = run_cli(*args, "--force", env=env)
+    assert again.exit_code == 0, again.output
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == written
