@@ -362,6 +362,43 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> N
     assert result.stderr == "Error: interrupted\n"
 
 
+@pytest.mark.parametrize(
+    ("command", "args", "paused"),
+    [
+        ("plan", (), True),
+        ("validate", (), True),
+        ("apply", ("--auto-approve",), False),
+    ],
+)
+def test_the_collector_pauses_for_a_plan_and_is_back_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+    workspace: Path,
+    command: str,
+    args: tuple[str, ...],
+    paused: bool,
+) -> None:
+    """A plan and a validate read their input once and build no cyclic garbage to speak of:
+    no collection runs while they do (a warm plan of 10,000 CAs spent 30 ms in them). An
+    apply sends a request a CA, each leaving garbage only a collection frees, so it keeps
+    collecting; and every command leaves the collector as it found it."""
+    import gc
+    import importlib
+
+    module = importlib.import_module(f"reconciler.commands.{command}")
+    seen: list[bool] = []
+
+    def body(*given: object) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(module, "run", body)
+    assert gc.isenabled()
+    result = run_cli(command, workspace, *args)
+    assert result.exit_code == 0, result.stderr
+    assert seen == [not paused]
+    assert gc.isenabled()
+
+
 def test_ctrl_c_before_the_command_body_still_says_interrupted(
     monkeypatch: pytest.MonkeyPatch, workspace: Path
 ) -> None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import gc
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, cast
 
@@ -301,14 +302,21 @@ def tune_collector(*, rarely: bool = True) -> None:
 
 
 def run_command(
-    state: State, body: Callable[[Output], int], *, collect_rarely: bool = False
+    state: State,
+    body: Callable[[Output], int],
+    *,
+    collect_rarely: bool = False,
+    pause_collector: bool = False,
 ) -> NoReturn:
     """Run one command body and exit with its code; how it ends if it raises is
     `exit_code_for`'s to say.
 
     `collect_rarely` for commands that build large object graphs at once (manifests, live
     lists); long-running ones (seed, the emulator) keep the default thresholds, which hold
-    their memory lower (docs/performance.md).
+    their memory lower (docs/performance.md). `pause_collector` for commands whose work
+    is bounded by their input and that read it once (plan, validate): no collection at
+    all while the body runs, the collector as it was once it returns; an apply sends a
+    request a CA, each leaving cyclic garbage that only a collection frees.
     """
     from reconciler.console import log_handling
 
@@ -317,11 +325,26 @@ def run_command(
     try:
         # Announcements of waits reach stderr; with --debug every HTTP trace does, its
         # secrets hidden (a gateway may echo what was sent).
-        with log_handling(output):
+        with log_handling(output), _collector_paused(pause_collector):
             code = body(output)
     except (Exception, KeyboardInterrupt) as exc:
         code = exit_code_for(exc, output, debug=state.debug)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _collector_paused(paused: bool) -> Iterator[None]:
+    """No collection while the block runs (if `paused`): what a plan builds (10,000 CAs
+    from the cache, 10,000 read from the list) is no cyclic garbage, and the rare
+    collections still scanned it (about 30 ms of a warm plan's CPU at 10,000 CAs)."""
+    enabled = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -48,7 +48,12 @@ def validate(
     from reconciler.commands import validate as command
 
     options = command.ValidateOptions(directory=directory, environment=env)
-    run_command(state_of(ctx), lambda out: command.run(options, out), collect_rarely=True)
+    run_command(
+        state_of(ctx),
+        lambda out: command.run(options, out),
+        collect_rarely=True,
+        pause_collector=True,
+    )
 
 
 #: As the README's synopsis has it: one directory, or test files.
@@ -190,7 +195,12 @@ def plan(
         exclude=tuple(exclude or ()),
         seeds=seeds,
     )
-    run_command(state_of(ctx), lambda output: command.run(options, output), collect_rarely=True)
+    run_command(
+        state_of(ctx),
+        lambda output: command.run(options, output),
+        collect_rarely=True,
+        pause_collector=True,
+    )
 
 
 _ApplyDirectoryArg = Annotated[
