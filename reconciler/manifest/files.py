@@ -238,10 +238,6 @@ def _placed_text(line: Any, column: Any, *texts: Any) -> bool:
     return _position(line) and _position(column) and all(type(t) is str for t in texts)
 
 
-def _text_or_none(value: Any) -> bool:
-    return value is None or type(value) is str
-
-
 def _position(value: Any) -> bool:
     return value is None or type(value) is int
 
@@ -269,15 +265,16 @@ def _cached_record(
 ) -> CachedCA:
     """One CA (or one environment's variant of it) of an entry, its types checked: JSON
     decodes to exact types, so `type(...) is` says what isinstance would, faster (this
-    runs for each of 10,000 CAs of a plan from the cache)."""
+    runs for each of 10,000 CAs of a plan from the cache; the checks are written out, not
+    called, for the same reason)."""
     name, description, active, renamed_from, protect = facts
     if not (
         type(name) is str
         and type(active) is bool
         and type(protect) is bool
         and type(canonical) is dict
-        and _text_or_none(description)
-        and _text_or_none(renamed_from)
+        and (description is None or type(description) is str)
+        and (renamed_from is None or type(renamed_from) is str)
     ):
         raise TypeError("not an entry of this version")
     return CachedCA(
@@ -288,11 +285,12 @@ def _cached_record(
 def _cached_desired(
     row: tuple[Any, ...], source: CachedItems, index: int, display: str
 ) -> DesiredCA:
-    """One CA of a cache entry; TypeError (a miss) for anything not of the shape written."""
+    """One CA of a cache entry; TypeError (a miss) for anything not of the shape written.
+    Most CAs name no environment: their empty rows build nothing."""
     (facts, (line, column), canonical, (environments, mentions, variants)) = row
     if not (
-        _position(line)
-        and _position(column)
+        (line is None or type(line) is int)
+        and (column is None or type(column) is int)
         and (environments is None or type(environments) is list)
         and type(variants) is dict
     ):
@@ -311,8 +309,10 @@ def _cached_desired(
                 variant_facts, variant_canonical, source, index, environment
             )
             for environment, (variant_facts, variant_canonical) in variants.items()
-        },
-        tuple(Mention(*mention) for mention in mentions),
+        }
+        if variants
+        else {},
+        tuple(Mention(*mention) for mention in mentions) if mentions else (),
     )
 
 
