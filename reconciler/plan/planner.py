@@ -337,7 +337,7 @@ def plan(desired: Sequence[DeclaredCA], live: Sequence[LiveCA], options: PlanOpt
         if found is not None and options.drafts == "preserve":
             actions, note = drafts.preserve(ca, found, actions)
             notes += [note] if note is not None else []
-        elif found is not None:
+        elif found is not None and actions:  # most CAs: nothing to mark
             actions = drafts.overwritten(ca, found, actions)
         if not actions:
             unchanged += 1
