@@ -8,6 +8,7 @@ average, `<CA>.cutoff_date` gives a cutoff, `user_attributes.<name>` sets a user
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,7 +20,14 @@ from reconciler.models import Problem
 from reconciler.models.vocabulary import IDENTITY_TYPES, USER_IDENTITY_TYPES
 from reconciler.seeding.attributes import attribute_label
 from reconciler.seeding.catalogue import Catalogue
-from reconciler.seeding.shapes import SEED_FIELD, Json, as_integer, is_number
+from reconciler.seeding.shapes import (
+    NUMERIC_VALUES,
+    SEED_FIELD,
+    TIMESTAMPS,
+    Json,
+    as_integer,
+    is_number,
+)
 
 ColumnKind = Literal[
     "mpid", "identity", "environment", "seed", "sum", "count", "cutoff", "attribute"
@@ -31,6 +39,8 @@ CA_SUFFIXES: dict[str, ColumnKind] = {".sum": "sum", ".count": "count", ".cutoff
 _WORKSPACE = ("calculated_attributes", "workspace")
 #: A column name longer than this is shown cut short in messages.
 COLUMN_SHOWN = 80
+#: A number written with a comma (`1,5`, `1.234,5`, `1,500`): digits, dots and commas.
+_COMMA_NUMBER = re.compile(r"[+-]?\d[\d.,]*\d")
 
 
 @dataclass(frozen=True)
@@ -88,10 +98,15 @@ def _no_identity(headers: list[str]) -> Problem:
 class CsvLayout:
     """What each column of a seed CSV means, checked against the manifests."""
 
-    def __init__(self, header: list[str], columns: list[Column], cas: list[_CaColumns]) -> None:
+    def __init__(
+        self, header: list[str], columns: list[Column], cas: list[_CaColumns], file: str = ""
+    ) -> None:
         self.header = header
+        self.file = file
         self._columns = columns
         self._cas = cas
+        #: The columns whose cells are numbers (read with `_number`).
+        self._numeric = [column for column in columns if _numeric(column, cas)]
         #: A row whose identity cells are all empty, in this CSV's words (it has no
         #: `identities`): its identity columns, and which ones find a user.
         self.no_identity = _no_identity([c.header for c in columns if c.kind in _WHO])
@@ -150,7 +165,7 @@ class CsvLayout:
                     "nothing was sent (the convention is in docs/seeding.md):"
                 ),
             )
-        return cls(header, columns, list(cas.values()))
+        return cls(header, columns, list(cas.values()), file)
 
     @staticmethod
     def _column(
@@ -233,19 +248,42 @@ class CsvLayout:
         ]
         return dict(zip(names, cells, strict=True))
 
-    def user(self, cells: list[str]) -> tuple[Json, dict[DataPath, str], list[tuple[str, str]]]:
-        """A row as a user in the API's body shape (to validate), where each part came from,
-        and the cells that cannot be read at all (column, message)."""
+    def user(
+        self, cells: list[str], line: int
+    ) -> tuple[Json, dict[DataPath, str], list[tuple[str, str]]]:
+        """A row (at `line`) as a user in the API's body shape (to validate), where each
+        part came from, and the cells that cannot be read at all (column, message). A
+        number written with a comma refuses the file (SeedFileError), not the row."""
         problems: list[tuple[str, str]] = []
         if len(cells) != len(self.header):
             problems.append(("", f"has {len(cells)} cells but the header has {len(self.header)}"))
             return {}, {}, problems
+        self._decimal_commas(cells, line)
         user, origin = self._who(cells)
         user["calculated_attributes"] = {"workspace": self._seeds(cells, origin, problems)}
         attributes = self._attributes(cells, origin)
         if attributes:
             user["user_attributes"] = {"workspace": attributes}
         return user, origin, problems
+
+    def _decimal_commas(self, cells: list[str], line: int) -> None:
+        """Refuse the file at the first number written with a comma: the export of a
+        spreadsheet set to a language that writes `1,5` for 1.5. Every number of it would
+        be refused, one row at a time, and reading them would be a guess (`1,500`)."""
+        for column in self._numeric:
+            cell = cells[column.index].strip()
+            if "," in cell and _COMMA_NUMBER.fullmatch(cell):
+                message = (
+                    f'"{cell}" reads as a number with a decimal comma (as a spreadsheet set to '
+                    "a language that writes 1,5 for 1.5 exports it), but a comma may as well "
+                    "separate thousands (1,500): no number is guessed. This is the first such "
+                    "cell: export the file with decimal points and no thousands separators "
+                    "(1.5, 1500), or as JSONL"
+                )
+                raise SeedFileError(
+                    [Issue(self.file, line, None, shown_column(column.header), message)],
+                    heading="the seed file writes numbers with commas; nothing was sent:",
+                )
 
     def _who(self, cells: list[str]) -> tuple[Json, dict[DataPath, str]]:
         """The cells that find the user: mpid, environment and identities."""
@@ -367,6 +405,17 @@ def _hint(name: str, catalogue: Catalogue) -> str | None:
         ),
     ]
     return suggest(name, choices)
+
+
+def _numeric(column: Column, cas: list[_CaColumns]) -> bool:
+    """Whether the column's cells are numbers: an MPID, an average's halves, the seed of a
+    count, sum, min, max or timestamp CA."""
+    if column.kind in ("mpid", "sum", "count"):
+        return True
+    if column.kind != "seed":
+        return False
+    types = {group.name: group.calculation_type for group in cas}
+    return types.get(column.name) in NUMERIC_VALUES | TIMESTAMPS
 
 
 def _no_environment(header: list[str], columns: list[Column]) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Seeding, step 1, before reading: the file is UTF-8 text, and a CSV is comma-separated.
+"""Seeding, step 1, before reading: the file is UTF-8 text, a CSV is comma-separated, and
+a JSONL file without --environment gives its users one.
 
 A file that is not says so once, at its first line, rather than as a header of one
 unknown column (`mpid;email;LTV`) or an error per row. Other delimiters are refused, not
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+import orjson
+
 from reconciler.errors import Issue, SeedFileError, first_few
 from reconciler.seeding.columns import shown_column
 
@@ -24,10 +27,13 @@ _LINE_LIMIT = 1 << 20
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def check(path: Path, csv_file: bool, known: Callable[[str], bool]) -> None:
+def check(
+    path: Path, csv_file: bool, known: Callable[[str], bool], *, needs_environment: bool = False
+) -> None:
     """Raise SeedFileError (one issue, at the header's line) when the file is UTF-16, or
     is a CSV (`csv_file`) whose header names no column `known` when split on commas but
-    does when split on `;`, a tab or `|`."""
+    does when split on `;`, a tab or `|`, or (`needs_environment`: no --environment) is
+    JSONL of users none of whom has an `environment` member."""
     with path.open("rb") as raw:
         start = raw.read(2)
     if start in _UTF16:
@@ -39,6 +45,8 @@ def check(path: Path, csv_file: bool, known: Callable[[str], bool]) -> None:
             "the seed file is not UTF-8; nothing was sent:",
         )
     if not csv_file:
+        if needs_environment:
+            _environment(path)
         return
     line, text = _header(path)
     found = other_delimiter(text, known)
@@ -75,6 +83,45 @@ def other_delimiter(header: str, known: Callable[[str], bool]) -> tuple[str, lis
         if len(cells) > 1 and recognised and (best is None or recognised > best[0]):
             best = (recognised, delimiter, cells)
     return None if best is None else (best[1], best[2])
+
+
+def without_environment(path: Path) -> tuple[int, int] | None:
+    """The line of the first user and the number of users (lines that are JSON objects) of
+    a JSONL file when none has an `environment` member; None when one has (a file of a
+    few without is a few invalid users, each said at its line) or when none is a user.
+    Reads until the first user with one: the first line, in a file that has them."""
+    first, users = 0, 0
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            text = (raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw).strip()
+            if not text:
+                continue
+            try:
+                user = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue  # not a user: the reader says so at its line
+            if not isinstance(user, dict):
+                continue
+            if "environment" in user:
+                return None
+            first, users = first or number, users + 1
+    return (first, users) if users else None
+
+
+def _environment(path: Path) -> None:
+    found = without_environment(path)
+    if found is None:
+        return
+    line, users = found
+    _refuse(
+        path,
+        line,
+        f"no line has an `environment` member (all {users:,} lines of users lack it), and no "
+        "--environment: each user needs its environment (development or production). "
+        'Add `"environment": "production"` (or "development") to each line, or give '
+        "`reconciler seed` --environment for a file of one environment",
+        "the seed file gives its users no environment; nothing was sent:",
+    )
 
 
 def _cells(line: str, delimiter: str) -> list[str]:

@@ -426,7 +426,10 @@ def _read(
     or not comma-separated, or a header that cannot be read as the convention, is refused
     here, once (SeedFileError), not row by row."""
     dialect.check(
-        seed_file.path, seed_file.format == "csv", lambda name: known_column(name, catalogue)
+        seed_file.path,
+        seed_file.format == "csv",
+        lambda name: known_column(name, catalogue),
+        needs_environment=environment is None,
     )
     header, records = seed_file.read()
     if header is None:
@@ -536,7 +539,7 @@ def _spool_user(
     if record.error is not None:
         located = [("", record.error)]
     elif layout is not None:
-        body, origin, cells = layout.user(record.data)
+        body, origin, cells = layout.user(record.data, record.line)
         user, problems = validator.check(body, layout.no_identity) if body else (None, [])
         located = cells
     else:

@@ -61,7 +61,7 @@ def test_a_row_becomes_a_user_in_the_api_shape() -> None:
         "2025-02-01",
         "Free",
     ]
-    user, origin, problems = columns.user(cells)
+    user, origin, problems = columns.user(cells, 2)
     assert problems == []
     assert user == {
         "mpid": 42,
@@ -108,7 +108,7 @@ def test_a_row_becomes_a_user_in_the_api_shape() -> None:
 
 def test_an_empty_cell_means_no_seed_no_identity_no_attribute() -> None:
     columns = layout("mpid", "customer_id", "LTV", "Orders", "user_attributes.Tier")
-    user, _, problems = columns.user(["", "c1", "", "3", " "])
+    user, _, problems = columns.user(["", "c1", "", "3", " "], 2)
     assert problems == []
     assert user == {
         "identities": {"customer_id": "c1"},
@@ -119,7 +119,9 @@ def test_an_empty_cell_means_no_seed_no_identity_no_attribute() -> None:
 
 
 def test_an_average_may_be_one_json_column() -> None:
-    user, _, problems = layout("mpid", "Average Order Value").user(["1", '{"sum": 3, "count": 2}'])
+    user, _, problems = layout("mpid", "Average Order Value").user(
+        ["1", '{"sum": 3, "count": 2}'], 2
+    )
     assert problems == []
     assert user["calculated_attributes"]["workspace"][0]["seed"] == {
         "key_value_pairs": {"sum": 3, "count": 2}
@@ -128,7 +130,7 @@ def test_an_average_may_be_one_json_column() -> None:
 
 def test_a_cell_that_is_not_the_json_it_should_be_names_its_column() -> None:
     columns = layout("mpid", "Products Viewed", "Favorite Category")
-    _, _, problems = columns.user(["1", "[p1, p2]", "{bad"])
+    _, _, problems = columns.user(["1", "[p1, p2]", "{bad"], 2)
     assert [column for column, _ in problems] == ["Products Viewed", "Favorite Category"]
     assert problems[0][1].startswith("not a JSON array")
     assert problems[1][1].startswith("not a JSON object")
@@ -136,14 +138,14 @@ def test_a_cell_that_is_not_the_json_it_should_be_names_its_column() -> None:
 
 def test_half_an_average_is_a_problem_of_the_empty_column() -> None:
     columns = layout("mpid", "Average Order Value.sum", "Average Order Value.count")
-    _, _, problems = columns.user(["1", "3", ""])
+    _, _, problems = columns.user(["1", "3", ""], 2)
     assert problems == [
         ("Average Order Value.count", "is empty but the other half of Average Order Value is not")
     ]
 
 
 def test_a_row_with_too_many_or_too_few_cells() -> None:
-    _, _, problems = layout("mpid", "LTV").user(["1", "2", "3"])
+    _, _, problems = layout("mpid", "LTV").user(["1", "2", "3"], 2)
     assert problems == [("", "has 3 cells but the header has 2")]
 
 
