@@ -16,7 +16,8 @@ a checkpoint per group of CAs (`group-<hash>.jsonl`, the CAs of each in `groups.
 until that group's seeds all landed, or a group of some of its CAs starts under another
 cutoff or grouping. A changed
 file is another directory: everything is sent again, and the directories of the file's
-earlier versions go when it does (`seedstate`).
+earlier versions go when it does; other files' directories forget the CAs a group sends
+(`seedstate`).
 """
 
 from __future__ import annotations
@@ -339,6 +340,7 @@ class SeedGroups:
         if not self._earlier_removed:
             self._earlier_removed = True
             seedstate.remove_earlier(self.directory, self.file, self.output)
+        seedstate.overwritten(self.directory, self.file, cas, self.output)
         # The first few and how many more: a group of 4,000 CAs was a line of 70 KB.
         names = first_few([quoted(name) for name in sorted(cas)], ", ", " ")
         checkpoint = self.checkpoint(cas, unseeded)

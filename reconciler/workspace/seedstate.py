@@ -6,12 +6,18 @@ version, the folders of the file's earlier versions go: the new seeds overwrite 
 their record could only pass for landed seeds the workspace no longer holds (were the file
 changed back), and their checkpoints hold the file's people. The folder of the version
 being applied is never touched: resuming it needs it.
+
+Other files seeding the same CAs overwrite each other's seeds of the users they share: a
+group about to send a CA's seeds makes every other folder of the workspace forget that CA
+(its record, and the checkpoints of its groups holding it). Folders that name no file at
+all (written before `source.json`, with no checkpoint to tell) go at the next apply.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -19,12 +25,15 @@ from typing import IO
 import orjson
 
 from reconciler.console import Output
+from reconciler.errors import first_few, quoted
 from reconciler.files import hold, real_path, replace_whole
 
 SOURCE = "source.json"
+RECORD = "seeded.json"
+GROUPS = "groups.json"
 #: What a state folder holds (`seeds.Record`, `seeds.GroupIndex`, the group checkpoints):
 #: nothing else is removed with it.
-_STATE = ("seeded.json", "groups.json", SOURCE)
+_STATE = (RECORD, GROUPS, SOURCE)
 _CHECKPOINTS = "group-*.jsonl"
 _FOLDER = re.compile(r"[0-9]+-[0-9a-f]{16}")
 
@@ -45,28 +54,38 @@ def mark(folder: Path, file: Path, sha256: str) -> None:
         replace_whole(source, orjson.dumps({"path": str(file), "sha256": sha256}))
 
 
-def earlier(folder: Path, file: Path) -> list[Version]:
-    """The state folders beside `folder` (same environment and workspace) of other
-    versions of `file`. A folder that names no file (written before folders did, with no
-    checkpoint to tell) is nobody's to remove."""
+def _siblings(folder: Path) -> Iterator[Path]:
+    """The other state folders beside `folder`: same environment and workspace."""
     workspace = folder.name.partition("-")[0]
     try:
         siblings = sorted(folder.parent.iterdir())
     except OSError:
-        return []
-    names = {str(file), str(real_path(file))}
-    found: list[Version] = []
+        return
     for sibling in siblings:
         if (
-            sibling.name == folder.name
-            or not _FOLDER.fullmatch(sibling.name)
-            or sibling.name.partition("-")[0] != workspace
-            or not sibling.is_dir()
+            sibling.name != folder.name
+            and _FOLDER.fullmatch(sibling.name)
+            and sibling.name.partition("-")[0] == workspace
+            and sibling.is_dir()
         ):
-            continue
-        if _source(sibling) in names:
-            found.append(Version(sibling, len(list(sibling.glob(_CHECKPOINTS)))))
-    return found
+            yield sibling
+
+
+def _version(folder: Path) -> Version:
+    return Version(folder, len(list(folder.glob(_CHECKPOINTS))))
+
+
+def earlier(folder: Path, file: Path) -> list[Version]:
+    """The state folders beside `folder` (same environment and workspace) of other
+    versions of `file`."""
+    names = {str(file), str(real_path(file))}
+    return [_version(sibling) for sibling in _siblings(folder) if _source(sibling) in names]
+
+
+def unnamed(folder: Path) -> list[Version]:
+    """The state folders beside `folder` that name no file: written before folders did,
+    with no checkpoint to tell. Nobody's, so nothing would ever remove them."""
+    return [_version(sibling) for sibling in _siblings(folder) if _source(sibling) is None]
 
 
 def _source(folder: Path) -> str | None:
@@ -89,11 +108,11 @@ def _source(folder: Path) -> str | None:
     return None
 
 
-def remove(version: Version) -> bool:
-    """Remove the folder's state, then the folder if nothing else is in it; False while
-    another run holds one of its checkpoints (nothing removed), or when a file of it
-    could not be removed."""
-    checkpoints = sorted(version.folder.glob(_CHECKPOINTS))
+def remove(version: Version, only: Path | None = None) -> bool:
+    """Remove the folder's state, then the folder if nothing else is in it (or `only` that
+    one checkpoint of it); False while another run holds one of its checkpoints (nothing
+    removed), or when a file of it could not be removed."""
+    checkpoints = [only] if only is not None else sorted(version.folder.glob(_CHECKPOINTS))
     with contextlib.ExitStack() as opened:
         for checkpoint in checkpoints:
             try:
@@ -102,14 +121,16 @@ def remove(version: Version) -> bool:
                 continue
             if not hold(handle.fileno(), checkpoint):
                 return False
+    state = [] if only is not None else [version.folder / name for name in _STATE]
     removed = True
-    for path in [*checkpoints, *(version.folder / name for name in _STATE)]:
+    for path in [*checkpoints, *state]:
         try:
             path.unlink(missing_ok=True)
         except OSError:
             removed = False
-    with contextlib.suppress(OSError):  # something of the user's in it: it stays
-        version.folder.rmdir()
+    if only is None:
+        with contextlib.suppress(OSError):  # something of the user's in it: it stays
+            version.folder.rmdir()
     return removed
 
 
@@ -128,6 +149,15 @@ def warn_unfinished(folder: Path, file: Path, output: Output) -> None:
 def remove_earlier(folder: Path, file: Path, output: Output) -> None:
     """Before an apply's first group sends: the state of `file`'s earlier versions goes,
     and the run says so (a folder a run still uses is left, with a warning)."""
+    for version in unnamed(folder):
+        if remove(version):
+            output.info(
+                f"{version.folder}: seeding state written by an earlier reconciler, which "
+                "names no seed file, is removed (its record could say seeds landed that other "
+                "files have overwritten since); applying that file again sends its seeds again"
+            )
+        else:
+            _in_use(version.folder, "seeding state that names no seed file", output)
     for version in earlier(folder, file):
         stopped = " (its apply had stopped part-way)" if version.unfinished else ""
         if remove(version):
@@ -137,8 +167,72 @@ def remove_earlier(folder: Path, file: Path, output: Output) -> None:
                 "seeds overwrite that one's"
             )
         else:
-            output.warn(
-                f"{version.folder}, the seeding state of an earlier version of {file}, is in "
-                "use by another run or cannot be removed: left as it is; delete it once no run "
-                "uses it"
-            )
+            _in_use(version.folder, f"the seeding state of an earlier version of {file}", output)
+
+
+def _in_use(folder: Path, what: str, output: Output) -> None:
+    output.warn(
+        f"{folder}, {what}, is in use by another run or cannot be removed: left as it is; "
+        "delete it once no run uses it"
+    )
+
+
+def overwritten(folder: Path, file: Path, cas: Collection[str], output: Output) -> None:
+    """Before a group sends `cas` from `file` (state in `folder`): the other seed files'
+    state of the workspace stops saying their seeds of those CAs landed, and says so. Their
+    users may be this file's, whose seeds overwrite theirs: kept, the record would plan
+    "No changes." for a file put back whose seeds the workspace no longer holds."""
+    for sibling in _siblings(folder):
+        forgot = sorted(_forget_record(sibling, cas) | _forget_groups(sibling, cas, output))
+        if not forgot:
+            continue
+        other = _source(sibling) or "a seed file"
+        names = first_few([quoted(name) for name in forgot], ", ", " ")
+        output.info(
+            f"{other}: its seeds of {names} are no longer taken as landed ({sibling}): {file} "
+            "now seeds them, over any users the two share. A plan of it sends them again"
+        )
+
+
+def _forget_record(folder: Path, cas: Collection[str]) -> set[str]:
+    """Drop `cas` from the folder's record; the names dropped. A record that cannot be read
+    is left: its own plan says so, and what to do."""
+    path = folder / RECORD
+    try:
+        record = orjson.loads(path.read_bytes())
+        held = record["cas"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return set()
+    if not isinstance(held, dict):
+        return set()
+    gone = {name for name in cas if name in held}
+    if gone:
+        record["cas"] = {name: entry for name, entry in held.items() if name not in gone}
+        replace_whole(path, orjson.dumps(record, option=orjson.OPT_INDENT_2), durable=True)
+    return gone
+
+
+def _forget_groups(folder: Path, cas: Collection[str], output: Output) -> set[str]:
+    """Remove the folder's group checkpoints holding any of `cas` (`groups.json` says which
+    CAs each holds): resumed, they would pass overwritten batches for landed. The names
+    of `cas` they held."""
+    path = folder / GROUPS
+    try:
+        groups = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return set()
+    if not isinstance(groups, dict):
+        return set()
+    gone: set[str] = set()
+    for name, held in list(groups.items()):
+        shared = set(cas).intersection(held) if isinstance(held, list) else set()
+        if not shared:
+            continue
+        if remove(Version(folder, 1), only=folder / name):
+            del groups[name]
+            gone |= shared
+        else:
+            _in_use(folder / name, "a checkpoint of another seed file's apply", output)
+    if gone:
+        replace_whole(path, orjson.dumps(groups, option=orjson.OPT_SORT_KEYS))
+    return gone

@@ -900,3 +900,57 @@ def test_a_rejects_file_in_use_gives_advice_apply_can_follow(
     ) in held.stdout  # as the step ended, and beside how far its CA got
     assert held.stderr.startswith(f'Error: apply stopped: 1 step failed: seed "{NAMES[0]}"')
     assert [e for e in server.log() if e["route"] == ACTIVATION] == []
+
+
+def test_another_file_seeding_the_same_users_makes_the_first_send_its_seeds_again(
+    tmp_path: Path,
+) -> None:
+    """a.jsonl seeds 5, b.jsonl seeds 7 to the same users (over the 5s): a's record still
+    said its seeds had landed, so putting a back planned "No changes." while the workspace
+    held the 7s. A folder written before folders named their file (no source.json) was
+    never removed either."""
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    seeding = directory / ".reconciler" / "seeding"
+
+    def seeds_of(name: str, value: int) -> Path:
+        path = tmp_path / name
+        users = [
+            {
+                "environment": "development",
+                "mpid": mpid,
+                "calculated_attributes": {
+                    "workspace": [{"attribute_name": NAMES[0], "seed": {"value": value}}]
+                },
+            }
+            for mpid in (1, 2)
+        ]
+        path.write_bytes(b"".join(orjson.dumps(user) + b"\n" for user in users))
+        return path
+
+    def applied_then_planned(seeds: Path, value: int) -> Result:
+        applied = run_cli("apply", directory, "--seeds", seeds, "--auto-approve", env=EMBEDDED)
+        assert applied.exit_code == 0, applied.output
+        held = embedded_seeds(directory, NAMES[0])
+        assert {seed["seed"]["value"] for seed in held.values()} == {value}, applied.output
+        planned = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=EMBEDDED)
+        assert planned.exit_code == 0, planned.output
+        return applied
+
+    first, second = seeds_of("a.jsonl", 5), seeds_of("b.jsonl", 7)
+    applied_then_planned(first, 5)
+    legacy = next(seeding.iterdir()).with_name(next(seeding.iterdir()).name[:-16] + "f" * 16)
+    legacy.mkdir()
+    (legacy / "seeded.json").write_text('{"format": 1, "cas": {}, "unseeded_users": false}')
+    overwrote = " ".join(applied_then_planned(second, 7).stderr.split())
+    assert (
+        f'{first.resolve()}: its seeds of "{NAMES[0]}" are no longer taken as landed'
+    ) in overwrote
+    assert "now seeds them, over any users the two share. A plan of it sends them" in overwrote
+    assert f"{legacy}: seeding state written by an earlier reconciler" in overwrote
+    assert not legacy.exists()
+    again = run_cli("plan", directory, "--seeds", first, "--detailed-exitcode", env=EMBEDDED)
+    assert again.exit_code == 2, again.output
+    applied_then_planned(first, 5)
+    # Each file's record now says only what the other has not overwritten since.
+    planned = run_cli("plan", directory, "--seeds", second, "--detailed-exitcode", env=EMBEDDED)
+    assert planned.exit_code == 2, planned.output

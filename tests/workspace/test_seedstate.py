@@ -3,12 +3,22 @@ are the file's earlier versions, and what removing one removes (its state, no mo
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import orjson
 
+from reconciler.console import Output
 from reconciler.files import hold
-from reconciler.workspace.seedstate import Version, earlier, mark, remove
+from reconciler.workspace.seedstate import (
+    Version,
+    earlier,
+    mark,
+    overwritten,
+    remove,
+    remove_earlier,
+    unnamed,
+)
 
 CURRENT = "1234-" + "a" * 16
 
@@ -64,3 +74,44 @@ def test_a_version_whose_checkpoint_a_run_holds_is_left_whole(tmp_path: Path) ->
             "source.json",
         ]
     assert remove(Version(older, 1))
+
+
+def test_another_files_seeds_of_a_ca_are_forgotten_with_their_checkpoints(
+    tmp_path: Path,
+) -> None:
+    seeding, seeds, other = tmp_path / "seeding", tmp_path / "b.jsonl", tmp_path / "a.jsonl"
+    current = folder(seeding, CURRENT, seeds)
+    theirs = folder(seeding, "1234-" + "c" * 16, other)
+    entry = {"id": 1, "calculation_type": "sum", "cutoff": None, "users": 2}
+    record = {"format": 1, "cas": {"LTV": entry, "Orders": entry}, "unseeded_users": True}
+    (theirs / "seeded.json").write_bytes(orjson.dumps(record))
+    groups = {"group-0000000000000001.jsonl": ["LTV"], "group-0000000000000002.jsonl": ["Other"]}
+    (theirs / "groups.json").write_bytes(orjson.dumps(groups))
+    for name in groups:
+        (theirs / name).write_text("{}\n")
+    elsewhere = folder(seeding, "99-" + "d" * 16, other)  # another workspace's: its own
+    (elsewhere / "seeded.json").write_bytes(orjson.dumps(record))
+    stderr = io.StringIO()
+    overwritten(current, seeds, ["LTV", "Largest Order"], Output(stderr=stderr))
+    kept = orjson.loads((theirs / "seeded.json").read_bytes())
+    assert kept == {**record, "cas": {"Orders": entry}}
+    assert orjson.loads((theirs / "groups.json").read_bytes()) == {
+        "group-0000000000000002.jsonl": ["Other"]
+    }
+    assert sorted(path.name for path in theirs.glob("group-*")) == ["group-0000000000000002.jsonl"]
+    assert orjson.loads((elsewhere / "seeded.json").read_bytes()) == record
+    assert 'its seeds of "LTV" are no longer taken as landed' in " ".join(stderr.getvalue().split())
+
+
+def test_a_folder_naming_no_file_goes_at_the_next_apply_of_any_file(tmp_path: Path) -> None:
+    seeding, seeds = tmp_path / "seeding", tmp_path / "seeds.jsonl"
+    current = folder(seeding, CURRENT, seeds)
+    nameless = folder(seeding, "1234-" + "e" * 16)
+    other = folder(seeding, "1234-" + "c" * 16, tmp_path / "other.jsonl")
+    assert unnamed(current) == [Version(nameless, 0)]
+    stderr = io.StringIO()
+    remove_earlier(current, seeds, Output(stderr=stderr))
+    assert not nameless.exists()
+    assert other.exists()
+    assert current.exists()
+    assert "names no seed file, is removed" in " ".join(stderr.getvalue().split())
