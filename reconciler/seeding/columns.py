@@ -271,8 +271,8 @@ class CsvLayout:
         spreadsheet set to a language that writes `1,5` for 1.5. Every number of it would
         be refused, one row at a time, and reading them would be a guess (`1,500`)."""
         for column in self._numeric:
-            cell = cells[column.index].strip()
-            if "," in cell and _COMMA_NUMBER.fullmatch(cell):
+            cell = cells[column.index]
+            if "," in cell and _COMMA_NUMBER.fullmatch(cell := cell.strip()):
                 message = (
                     f'"{cell}" reads as a number with a decimal comma (as a spreadsheet set to '
                     "a language that writes 1,5 for 1.5 exports it), but a comma may as well "
@@ -383,12 +383,12 @@ class CsvLayout:
 
 
 #: Names of a known column that no spelling distance finds (`env` is 3 letters of 11).
-_ALIASES = {"env": "environment"}
+ALIASES = {"env": "environment"}
 
 
 def _hint(name: str, catalogue: Catalogue) -> str | None:
     """The column an unknown header cell most likely meant, if one is near."""
-    alias = _ALIASES.get(name.lower())
+    alias = ALIASES.get(name.lower())
     if alias is not None:
         return alias
     choices = [

@@ -12,13 +12,15 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import orjson
 
 from reconciler.errors import Issue, SeedFileError, first_few
-from reconciler.seeding.columns import shown_column
+from reconciler.manifest.diagnostics import suggest
+from reconciler.seeding.columns import ALIASES, shown_column
 
 #: The delimiters a CSV may have been written with instead of commas, named for messages.
 DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
@@ -85,12 +87,24 @@ def other_delimiter(header: str, known: Callable[[str], bool]) -> tuple[str, lis
     return None if best is None else (best[1], best[2])
 
 
-def without_environment(path: Path) -> tuple[int, int] | None:
-    """The line of the first user and the number of users (lines that are JSON objects) of
-    a JSONL file when none has an `environment` member; None when one has (a file of a
-    few without is a few invalid users, each said at its line) or when none is a user.
-    Reads until the first user with one: the first line, in a file that has them."""
-    first, users = 0, 0
+@dataclass(frozen=True)
+class Unplaced:
+    """The users of a JSONL file when none has an `environment` member."""
+
+    #: The line of the first user.
+    line: int
+    users: int
+    #: A member of the first user meant as the environment (`env`, `Environment`), if any.
+    meant: str | None = None
+
+
+def without_environment(path: Path) -> Unplaced | None:
+    """The users (lines that are JSON objects) of a JSONL file when none has an
+    `environment` member; None when one has (a file of a few without is a few invalid
+    users, each said at its line, as a CSV's empty `environment` cells are) or when none
+    is a user. Reads until the first user with one: the first line, in a file that has
+    them."""
+    first, users, meant = 0, 0, None
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
             text = (raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw).strip()
@@ -104,22 +118,32 @@ def without_environment(path: Path) -> tuple[int, int] | None:
                 continue
             if "environment" in user:
                 return None
-            first, users = first or number, users + 1
-    return (first, users) if users else None
+            if not users:
+                first, meant = number, _meant(user)
+            users += 1
+    return Unplaced(first, users, meant) if users else None
+
+
+def _meant(user: dict[str, object]) -> str | None:
+    """The member of a user most likely meant as its `environment`, if one is near."""
+    for key in user:
+        if ALIASES.get(key.lower()) == "environment" or suggest(key, ["environment"]):
+            return key
+    return None
 
 
 def _environment(path: Path) -> None:
     found = without_environment(path)
     if found is None:
         return
-    line, users = found
+    meant = f"; did you mean `environment` for `{found.meant}`?" if found.meant is not None else ""
     _refuse(
         path,
-        line,
-        f"no line has an `environment` member (all {users:,} lines of users lack it), and no "
-        "--environment: each user needs its environment (development or production). "
-        'Add `"environment": "production"` (or "development") to each line, or give '
-        "`reconciler seed` --environment for a file of one environment",
+        found.line,
+        f"no line has an `environment` member (all {found.users:,} lines of users lack "
+        f"it{meant}), and no --environment: each user needs its environment (development "
+        'or production). Add `"environment": "production"` (or "development") to each '
+        "line, or give `reconciler seed` --environment for a file of one environment",
         "the seed file gives its users no environment; nothing was sent:",
     )
 

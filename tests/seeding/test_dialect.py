@@ -12,7 +12,7 @@ import pytest
 from reconciler import manifest
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.columns import known_column
-from reconciler.seeding.dialect import other_delimiter, without_environment
+from reconciler.seeding.dialect import Unplaced, other_delimiter, without_environment
 from tests.support.cli import Result, run_cli
 from tests.support.readme import DOCS, quotes
 from tests.support.seeds import MANIFESTS
@@ -144,6 +144,15 @@ def test_a_jsonl_file_of_users_without_environment_is_one_error_at_its_first_use
     given = dry_run(seeds, "--environment", "production")
     assert given.exit_code == 0, given.output
     assert "1,000 read, 1,000 valid" in given.stdout
+    # A member meant as it is named: it was "unknown field `env`" on every line as well.
+    meant = tmp_path / "meant.jsonl"
+    meant.write_text(seeds.read_text().replace('{"mpid"', '{"env": "production", "mpid"'))
+    named = said(dry_run(meant))
+    assert (
+        "meant.jsonl:2: no line has an `environment` member (all 1,000 lines of users lack it; "
+        "did you mean `environment` for `env`?), and no --environment"
+    ) in named
+    assert named.count("meant.jsonl:") == 1
     # As a CSV with the column and some empty cells: the users that lack it, each at its line.
     with seeds.open("a") as more:
         more.write('{"environment": "production", "mpid": 1001}\n')
@@ -155,7 +164,11 @@ def test_a_jsonl_file_of_users_without_environment_is_one_error_at_its_first_use
 def test_without_environment_counts_users_and_stops_at_the_first_with_one(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_bytes(codecs.BOM_UTF8 + b'not json\n[1]\n{"mpid": 1}\n\n{"mpid": 2}\n')
-    assert without_environment(seeds) == (3, 2)
+    assert without_environment(seeds) == Unplaced(3, 2)
+    seeds.write_text('{"mpid": 1, "Env": "production"}\n{"mpid": 2, "enviroment": "x"}\n')
+    assert without_environment(seeds) == Unplaced(1, 2, "Env")
+    seeds.write_text('{"mpid": 1, "enviroment": "production"}\n')
+    assert without_environment(seeds) == Unplaced(1, 1, "enviroment")
     seeds.write_text('{"mpid": 1}\n{"environment": null}\nnot json\n')
     assert without_environment(seeds) is None
     seeds.write_text("not json\n")
