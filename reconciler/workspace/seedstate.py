@@ -108,11 +108,11 @@ def _source(folder: Path) -> str | None:
     return None
 
 
-def remove(version: Version, only: Path | None = None) -> bool:
-    """Remove the folder's state, then the folder if nothing else is in it (or `only` that
-    one checkpoint of it); False while another run holds one of its checkpoints (nothing
-    removed), or when a file of it could not be removed."""
-    checkpoints = [only] if only is not None else sorted(version.folder.glob(_CHECKPOINTS))
+def remove(version: Version) -> bool:
+    """Remove the folder's state, then the folder if nothing else is in it; False while
+    another run holds one of its checkpoints (nothing removed), or when a file of it
+    could not be removed."""
+    checkpoints = sorted(version.folder.glob(_CHECKPOINTS))
     with contextlib.ExitStack() as opened:
         for checkpoint in checkpoints:
             try:
@@ -121,17 +121,30 @@ def remove(version: Version, only: Path | None = None) -> bool:
                 continue
             if not hold(handle.fileno(), checkpoint):
                 return False
-    state = [] if only is not None else [version.folder / name for name in _STATE]
     removed = True
-    for path in [*checkpoints, *state]:
+    for path in [*checkpoints, *(version.folder / name for name in _STATE)]:
         try:
             path.unlink(missing_ok=True)
         except OSError:
             removed = False
-    if only is None:
-        with contextlib.suppress(OSError):  # something of the user's in it: it stays
-            version.folder.rmdir()
+    with contextlib.suppress(OSError):  # something of the user's in it: it stays
+        version.folder.rmdir()
     return removed
+
+
+def _remove_checkpoint(checkpoint: Path) -> bool:
+    """Remove one group checkpoint; False while another run holds it, or when it could
+    not be removed."""
+    try:
+        with checkpoint.open("rb") as handle:
+            if not hold(handle.fileno(), checkpoint):
+                return False
+            checkpoint.unlink()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def warn_unfinished(folder: Path, file: Path, output: Output) -> None:
@@ -190,7 +203,8 @@ def overwritten(folder: Path, file: Path, cas: Collection[str], output: Output) 
         names = first_few([quoted(name) for name in forgot], ", ", " ")
         output.info(
             f"{other}: its seeds of {names} are no longer taken as landed ({sibling}): {file} "
-            "now seeds them, over any users the two share. A plan of it sends them again"
+            "seeds them now, overwriting those of any users the two files share; "
+            f"`plan --seeds {other}` sends them again"
         )
 
 
@@ -228,7 +242,7 @@ def _forget_groups(folder: Path, cas: Collection[str], output: Output) -> set[st
         shared = set(cas).intersection(held) if isinstance(held, list) else set()
         if not shared:
             continue
-        if remove(Version(folder, 1), only=folder / name):
+        if _remove_checkpoint(folder / name):
             del groups[name]
             gone |= shared
         else:

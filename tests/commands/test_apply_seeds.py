@@ -36,7 +36,7 @@ from tests.conftest import StartEmulator
 from tests.support.cli import Result, run_cli
 from tests.support.emulator import EmulatorServer, in_process
 from tests.support.platform import recorded_deadlines
-from tests.support.readme import README, quotes
+from tests.support.readme import DOCS, README, quotes
 from tests.support.workspace import PURCHASES, RawApi, ca, env_for, write_manifests
 
 NAMES = [f"Seeded {n}" for n in range(1, 6)]
@@ -945,8 +945,13 @@ def test_another_file_seeding_the_same_users_makes_the_first_send_its_seeds_agai
     assert (
         f'{first.resolve()}: its seeds of "{NAMES[0]}" are no longer taken as landed'
     ) in overwrote
-    assert "now seeds them, over any users the two share. A plan of it sends them" in overwrote
+    assert (
+        f"{second.resolve()} seeds them now, overwriting those of any users the two files "
+        f"share; `plan --seeds {first.resolve()}` sends them again"
+    ) in overwrote
     assert f"{legacy}: seeding state written by an earlier reconciler" in overwrote
+    for document in (README, DOCS / "seeding.md"):
+        assert 'a.jsonl: its seeds of "LTV" are no longer taken as landed (...)' in quotes(document)
     assert not legacy.exists()
     again = run_cli("plan", directory, "--seeds", first, "--detailed-exitcode", env=EMBEDDED)
     assert again.exit_code == 2, again.output
