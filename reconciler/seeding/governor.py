@@ -24,7 +24,8 @@ not a rate, to latency): the control law is small and tested on a fake clock.
   sending for its Retry-After, and holds the rate there for an interval more
   (multiplicative decrease). An acceleration 429 ("slow the increase", the docs ask) says
   our sends' growth from one window to the next was about the limit: from then on the
-  rate keeps it to `growth` (70%) of that, cut if need be (`_learn_growth`). One
+  rate keeps it to `growth` (70%) of the median of those readings (one a window, never
+  raised), cut if need be (`_learn_growth`). One
   that finds no growth of ours halves the climb instead (AIMD on the climb); each `quiet` period
   (20 s) with no acceleration 429 undoes one halving, as TCP reopens its window after a
   loss.
@@ -41,6 +42,7 @@ it did.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -148,6 +150,10 @@ class Governor:
         #: How many users more our sends of a window may carry than those of the window
         #: before: unbounded until an acceleration 429 tells (`_learn_growth`).
         self._growth_budget = math.inf
+        #: Our sends' growth at each acceleration 429 that taught the budget (one a
+        #: window), and when the last one came.
+        self._readings: list[int] = []
+        self._last_reading = -math.inf
         #: The slots taken and not over yet: when each ends (its clock), and its rate.
         self._slots: deque[tuple[float, float]] = deque()
 
@@ -303,18 +309,22 @@ class Governor:
     def _learn_growth(self, now: float) -> None:
         """An acceleration 429: our sends' growth from the window before to this one, less
         the request refused, was about the limit (less what live traffic grew meanwhile).
-        Keep ours to `growth` of it from now on (`_growth_cap`), instead of halving the
-        climb: halved again and again, it left the windows at the limit while the rate
-        stood still, and live traffic met the 429s.
+        Keep ours to `growth` of the readings' median from now on (`_growth_cap`), instead
+        of halving the climb: halved again and again, it left the windows at the limit
+        while the rate stood still, and live traffic met the 429s.
 
-        The first budget learnt stands. A later 429 comes at whatever growth our sends
-        had then (a lump of requests sent again, a burst of live traffic), often past the
-        limit: raised on it, the budget crept up with the rate (332 live 429s in 20,000
-        users against the emulator, 24 with the first standing); lowered on it, it
-        ratcheted down to a crawl."""
-        if math.isfinite(self._growth_budget):
-            return
+        One reading is one draw of live traffic's noise (its growth from one window to the
+        next is about 40 users either way at 30% of 270/s): learnt from the first 429
+        alone, the budget stood 25% above the limit on one run in several, and that run
+        cost live traffic hundreds of 429s. The median of the readings, one a window (the
+        429s of the same window met the same burst), lowers the budget as 429s keep coming
+        and is moved by no single reading. It is never raised: a later 429 comes at
+        whatever growth our sends had then (a lump of requests sent again, a burst), and a
+        budget raised on it crept up with the rate (332 live 429s in 20,000 users against
+        the emulator, 24 with the first standing)."""
         window = self.policy.window
+        if now - self._last_reading < window:
+            return
         grown = self._users_sent(now - window, now) - self._users_sent(
             now - 2 * window, now - window
         )
@@ -322,7 +332,10 @@ class Governor:
         # counts as sent: the last slot begun stands for it (requests are of one size).
         grown -= next((users for sent, users in reversed(self._history) if sent <= now), 0)
         if grown > 0:
-            self._growth_budget = self.policy.growth * grown
+            self._last_reading = now
+            self._readings.append(grown)
+            learnt = self.policy.growth * statistics.median(self._readings)
+            self._growth_budget = min(self._growth_budget, learnt)
 
     def _users_sent(self, after: float, until: float) -> int:
         """Users of our sends (the slots taken) after `after`, up to `until`."""
