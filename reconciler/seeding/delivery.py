@@ -124,6 +124,8 @@ class Delivery:
         #: When the pace was last said (the governor's clock), and whether a line is due.
         self._paced_said: float | None = None
         self._pacing_due = False
+        #: Whether a line said the queue holds the file's last request.
+        self._end_said = False
 
     async def pace(self, users: int) -> None:
         """Wait for the slot of a request of `users` users at the governed rate."""
@@ -155,7 +157,8 @@ class Delivery:
         """`pacing: one request of 100 users every 10 s (...); 7 waiting, the last going at
         ...; then 4,200 users more, ...`: the cadence, which each worker's own wait (its
         place in the line: 20 s, ..., 80 s) made read as a pause, and when the last in line
-        goes. Once a PACING_EVERY.
+        goes. Once a PACING_EVERY, and at once when the queue first holds the file's last
+        request (a worker took the last batch).
 
         That moment is the end of the run only when the queue holds the file's last users,
         and is said so then; otherwise the users still to queue are counted, with no end:
@@ -165,14 +168,19 @@ class Delivery:
         early."""
         self._pacing_due = False
         now = self.governor.clock()
-        if self._paced_said is not None and now - self._paced_said < PACING_EVERY:
+        left = None if self.users_to_send is None else self.users_to_send - self._taken
+        # The queue's end is the run's end once it holds the file's last request: said
+        # then, whenever the line said before (it was said only when a line happened to
+        # be due as a worker took the last batch, one run in several).
+        ends = left is not None and left <= 0 and not self._end_said
+        if self._paced_said is not None and now - self._paced_said < PACING_EVERY and not ends:
             return
         self._paced_said = now
+        self._end_said = self._end_said or ends
         # The rate of the request going now: `rate` is that of the last slot taken, at
         # the queue's end, where the rate has climbed along the slots' times.
         rate = self.governor.rate_now
         going = until(max(self._last_slot - now, 0.0))
-        left = None if self.users_to_send is None else self.users_to_send - self._taken
         if left is None:
             queue = f"the last going at {going}"
         elif left <= 0:

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from reconciler.errors import ValidationFailed
 from reconciler.seeding.batches import Batch
 from reconciler.seeding.delivery import Delivery, Plan
@@ -102,8 +104,6 @@ async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_fil
     watch = Said(time)
     delivery = paced(tmp_path, time, watch)
     delivery.users_to_send = 4_600
-    # 46 batches: a line is due (a minute after the one before) as a worker takes the
-    # last one, so the last line is said while the queue holds it.
     requests = delivery.queue(batches(46))
 
     async def worker() -> None:
@@ -119,6 +119,35 @@ async def test_the_pacing_line_counts_the_users_after_the_queue_and_says_the_fil
     assert (first[2], first[3]) == ("7", "3,800")  # 8 took a slot, the first went at once
     assert "which ends the file" in watch.lines[-1][1], watch.lines
     assert all("which ends the file" not in line for _, line in watch.lines[:-1]), watch.lines
+
+
+@pytest.mark.parametrize("count", [41, 44, 47, 52, 63])
+async def test_the_queue_that_holds_the_files_last_request_is_said_whenever_it_comes(
+    tmp_path: Path, count: int
+) -> None:
+    """docs/seeding.md promises that the line says when the queue holds the file's last
+    request: it was said only when a line happened to be due (a minute after the one
+    before) as a worker took the last batch, one batch count in six. It is said as the
+    last batch is taken, whatever the line before."""
+    time = FakeTime()
+    watch = Said(time)
+    delivery = paced(tmp_path, time, watch)
+    delivery.users_to_send = 100 * count
+    requests = delivery.queue(batches(count))
+    last_taken: list[float] = []
+
+    async def worker() -> None:
+        for batch in requests:
+            if batch.index == count - 1:
+                last_taken.append(time.now)
+            await delivery.pace(100)
+            await time.sleep(0.05)  # the request's answer
+
+    await time.run([asyncio.ensure_future(worker()) for _ in range(8)])
+    ends = [(at, line) for at, line in watch.lines if "which ends the file" in line]
+    assert [at for at, _ in ends] == last_taken, watch.lines
+    assert re.fullmatch(PACING, ends[0][1]), ends
+    assert ends[0] == watch.lines[-1]
 
 
 class Counting(Said):
