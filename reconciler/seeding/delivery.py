@@ -26,7 +26,7 @@ from reconciler.seeding.governor import DEFAULT_CEILING, DEFAULT_RATE, Governor,
 from reconciler.seeding.observer import Observer
 from reconciler.seeding.propagation import PropagationWait
 from reconciler.seeding.report import RejectsFile, SeedReport
-from reconciler.seeding.sender import BatchOutcome, Sender, poster
+from reconciler.seeding.sender import BatchOutcome, Post, Sender, poster
 from reconciler.settings import Settings
 
 #: A wait for a request's slot longer than this is announced (a low rate, large batches).
@@ -145,6 +145,15 @@ class Delivery:
                 self._waiting -= 1
         # Not reached by a request abandoned while it waited (a stop): its slot was unused.
         self._paced_until = max(self._paced_until or slot_end, slot_end)
+
+    def sender(self, post: Post) -> Sender:
+        """The run's sender: each request waits for its slot (`pace`) and carries no more
+        users than the governor allows (`Governor.largest_request`: once an acceleration
+        429 taught the growth allowed, a larger batch goes in halves)."""
+        plan = self.plan
+        return Sender(
+            post, plan.concurrency, self.pace, self.propagation, self.governor.largest_request
+        )
 
     def queue(self, batches: Iterator[Batch]) -> Iterator[Batch]:
         """`batches`, counting the users of each as a worker takes it: those after the
@@ -287,7 +296,7 @@ async def send_async(
     http = http_for(settings, transport, deadline=None, shared=deadline)
     delivery.governor.attach(http.client)
     post = poster(http, settings.s2s_url, settings.api_key, settings.api_secret, report.file)
-    sender = Sender(post, delivery.plan.concurrency, delivery.pace, delivery.propagation)
+    sender = delivery.sender(post)
     loop = asyncio.get_running_loop()
     watched = _on_signals(loop, sender, http, report, delivery.watch, asyncio.current_task())
     already = checkpoint.landed_before + checkpoint.rejected_before if checkpoint else 0

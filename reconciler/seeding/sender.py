@@ -2,9 +2,11 @@
 
 Workers pull batches one at a time from a shared stream, so memory holds at most
 `concurrency` batches whatever the file size. Each request waits for its slot at the
-governed rate (`pace`, users per second). A 400 splits a batch in halves until each refused
-user stands alone with the server's message; the others land. A refusal only for CAs the
-seeding path does not know yet is not about the users: that part is sent again once the
+governed rate (`pace`, users per second), and carries no more users than the governor
+allows (`largest`: under an acceleration limit, half the growth it allows; a larger
+batch goes in halves). A 400 splits a batch in halves until each refused user stands
+alone with the server's message; the others land. A refusal only for CAs the seeding
+path does not know yet is not about the users: that part is sent again once the
 propagation wait allows, never split.
 
 A stop sends no further request: a batch waiting for its slot, for the propagation wait
@@ -33,10 +35,17 @@ Post = Callable[[Batch], Awaitable[None]]
 Done = Callable[[Batch, "BatchOutcome"], Awaitable[None]]
 #: Waits for the slot of a request of that many users (the rate governor's pacing).
 Pace = Callable[[int], Awaitable[None]]
+#: The most users one request should carry now (None: any); a larger part is halved.
+Largest = Callable[[], int | None]
 
 
 async def unpaced(users: int) -> None:
     """No pacing: every request goes at once."""
+
+
+def any_size() -> int | None:
+    """No limit on a request's users but the batch size."""
+    return None
 
 
 async def _unless_stopped(wait: Awaitable[None], stopping: asyncio.Event | None) -> None:
@@ -89,8 +98,11 @@ async def deliver(
     pace: Pace = unpaced,
     propagation: PropagationWait | None = None,
     stopping: asyncio.Event | None = None,
+    largest: Largest = any_size,
 ) -> BatchOutcome:
     """Send one batch; when the server refuses it, halve until the refused users are alone.
+    A part larger than `largest` allows is sent in halves (the acceleration limit's steps;
+    the checkpoint still records the batch once all its parts are answered).
 
     Other errors (auth, exhausted retries) propagate: they are not about the users. Once
     `stopping` is set no further request goes: the waits end and Stopped is raised.
@@ -101,6 +113,11 @@ async def deliver(
         part = pending.pop()
         if stopping is not None and stopping.is_set():
             raise Stopped
+        most = largest()
+        if most is not None and len(part.users) > most:
+            first, second = part.halves()
+            pending += [second, first]
+            continue
         await _unless_stopped(pace(len(part.users)), stopping)
         outcome.requests += 1
         try:
@@ -135,11 +152,13 @@ class Sender:
         concurrency: int,
         pace: Pace = unpaced,
         propagation: PropagationWait | None = None,
+        largest: Largest = any_size,
     ) -> None:
         self._post = post
         self._concurrency = concurrency
         self._pace = pace
         self._propagation = propagation
+        self._largest = largest
         self.stopping = asyncio.Event()
         self._failures: list[BaseException] = []
 
@@ -164,7 +183,7 @@ class Sender:
                 return
             try:
                 outcome = await deliver(
-                    batch, self._post, self._pace, self._propagation, self.stopping
+                    batch, self._post, self._pace, self._propagation, self.stopping, self._largest
                 )
                 await done(batch, outcome)
             except Stopped:

@@ -202,6 +202,36 @@ async def test_the_users_after_the_queue_count_each_user_once_when_batches_split
             assert "which ends the file" in line, line
 
 
+async def test_once_an_acceleration_429_taught_the_growth_the_requests_keep_under_half(
+    tmp_path: Path,
+) -> None:
+    """Batches of 100 under an acceleration limit of 20 batches/s a window: one request
+    was half the growth allowed, a step no pacing could smooth. Once the governor has
+    learnt the growth (here 119 users a window), the run's requests carry at most half
+    of it: each batch goes in halves of 50."""
+    time = FakeTime()
+    delivery = paced(tmp_path, time, Said(time))
+    gov = Governor(RatePolicy(rate=1000, first=1000, start=1), clock=time.clock)
+    delivery.governor = gov
+    for second in range(20):
+        time.now = second + 0.5
+        gov.reserve(10 if second < 10 else 30)
+    time.now = 20
+    gov.throttled("acceleration", 1)  # our windows grew by 170: 70% of it allowed
+    sizes: list[int] = []
+
+    async def post(part: Batch) -> None:
+        sizes.append(len(part.users))
+        await time.sleep(0.05)  # the request's answer
+
+    async def done(batch: Batch, outcome: BatchOutcome) -> None:
+        assert outcome.landed == 100
+
+    sender = delivery.sender(post)
+    await time.run(asyncio.ensure_future(sender.run(batches(3), done)))
+    assert sizes == [50] * 6
+
+
 def batches(count: int, refused_at: int | None = None) -> Iterator[Batch]:
     """`count` batches of 100 users; the user at `refused_at` of each is one a 400 refuses."""
     for index in range(count):

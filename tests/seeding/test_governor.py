@@ -317,29 +317,46 @@ def test_under_a_tight_acceleration_limit_it_keeps_climbing_and_spares_live_traf
 
 
 def simulate_workers(policy: RatePolicy, users: int, batch: int, **limits: float) -> Outcome:
-    """As `simulate`, with eight workers as the command runs them: each takes a slot
-    ahead, sends at its start, and sends a refused request again after its Retry-After
-    (no new slot)."""
+    """As `simulate`, with eight workers as the command runs them: each takes a batch,
+    halves it while it is larger than the governor allows (`largest_request`), takes a
+    slot ahead for each part, sends it at its start, and sends a refused request again
+    after its Retry-After (no new slot)."""
     clock = Clock()
     gov = Governor(policy, clock)
     model = SeedingLimits(start=0.0, **limits)
     outcome = Outcome(0.0, {"workspace": 0, "acceleration": 0})
-    due = [gov.reserve(batch) for _ in range(8)]
-    taken = 8 * batch
+    batches = [batch] * math.ceil(users / batch)
+    parts: list[list[int]] = [[] for _ in range(8)]
+    sizes = [0] * 8
+
+    def take(worker: int) -> float:
+        """When the worker's next part goes (inf: none left)."""
+        if not parts[worker]:
+            if not batches:
+                return math.inf
+            parts[worker].append(batches.pop())
+        part = parts[worker].pop()
+        most = gov.largest_request()
+        while most is not None and part > most:
+            parts[worker].append(part - part // 2)
+            part //= 2
+        sizes[worker] = part
+        return clock.now + gov.reserve(part)
+
+    due = [take(worker) for worker in range(8)]
     sent = 0
     while sent < users:
         worker = due.index(min(due))
         clock.now = due[worker]
-        verdict = model.admit(clock.now, batch)
+        verdict = model.admit(clock.now, sizes[worker])
         if verdict.limit is not None:
             outcome.seed_429s[verdict.limit] += 1
             gov.throttled(verdict.limit, verdict.retry_after)
             due[worker] = clock.now + verdict.retry_after
             continue
         gov.observe(verdict.percentage)
-        sent += batch
-        due[worker] = clock.now + gov.reserve(batch) if taken < users else math.inf
-        taken += batch
+        sent += sizes[worker]
+        due[worker] = take(worker)
     model.catch_up(clock.now)
     outcome.users_per_second = users / clock.now
     outcome.live_429s = model.live.rate_limited + model.live.acceleration_limited
@@ -497,3 +514,22 @@ def test_no_live_traffic_draw_makes_a_tight_acceleration_limit_cost_hundreds(
     assert max(live) <= 160
     assert sum(live) / len(live) <= 80
     assert sum(o.users_per_second for o in outcomes) / len(outcomes) >= 0.3 * HEADROOM
+
+
+def test_batches_of_100_under_a_tight_acceleration_limit_go_in_halves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--acceleration-limit 20 --batch-size 100`, over 10 draws of the live traffic: one
+    request of 100 users was half the growth allowed (about 140), a step of the windows
+    the limit compares that no pacing smooths, and live traffic met 972 429s in 20,000
+    users (the mean; batches of 25 cost it 73). Halved to at most half the growth allowed
+    once an acceleration 429 taught it, the requests cost it 269, at 12% more users/s."""
+    tight = {**MPARTICLE, "acceleration": 20}
+    outcomes = []
+    for draw in range(10):
+        monkeypatch.setattr(limits, "LIVE_SEED", LIVE_SEED + draw)
+        outcomes.append(simulate_workers(RatePolicy(rate=270, ceiling=95), 20_000, 100, **tight))
+    live = [outcome.live_429s for outcome in outcomes]
+    assert sum(live) / len(live) <= 450
+    assert sum(o.users_per_second for o in outcomes) / len(outcomes) >= 0.4 * HEADROOM
+    assert all(outcome.seed_429s["workspace"] == 0 for outcome in outcomes)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from reconciler.api.http import Http
 from reconciler.errors import ApiError, AuthError, ValidationFailed
 from reconciler.seeding.batches import Batch, cut
+from reconciler.seeding.governor import Governor, RatePolicy
 from reconciler.seeding.sender import BatchOutcome, Sender, deliver, poster
 from tests.support.platform import Sleeps
 
@@ -83,6 +84,45 @@ async def test_a_body_too_large_is_halved_too() -> None:
     outcome = await deliver(batch_of(4), api.post)
     assert [line for line, _, _ in outcome.rejected] == [3]
     assert outcome.rejected[0][2] == ["unexpected HTTP 413"]
+
+
+async def test_a_batch_larger_than_the_governor_allows_goes_in_halves_each_paced() -> None:
+    """Under an acceleration limit of 20 batches/s a window the growth allowed is about 140
+    users, and a request of 100 was half of it: each request is a step of the windows the
+    limit compares. Once the governor has learnt it (an acceleration 429) a larger batch
+    is sent in halves, each waiting for its own slot; the batch is done once, whole."""
+    paced: list[int] = []
+
+    async def pace(users: int) -> None:
+        paced.append(users)
+
+    api = FakeBulkApi(bad={7})
+    done: list[tuple[Batch, BatchOutcome]] = []
+
+    async def confirm(batch: Batch, outcome: BatchOutcome) -> None:
+        done.append((batch, outcome))
+
+    sender = Sender(api.post, concurrency=1, pace=pace, largest=lambda: 30)
+    await sender.run(iter([batch_of(100)]), confirm)
+    # 100 -> 50 -> 25: four requests of 25, the one holding user 7 bisected after its 400.
+    assert paced.count(25) == 4, paced
+    assert max(paced) == 25, paced
+    assert sorted(api.landed) == [line for line in range(1, 101) if line != 7]
+    assert len(done) == 1
+    assert done[0][1].landed == 99
+    assert [line for line, _, _ in done[0][1].rejected] == [7]
+
+
+def test_the_largest_request_is_half_the_growth_an_acceleration_429_allowed() -> None:
+    clock = [0.0]
+    gov = Governor(RatePolicy(rate=1000, first=1000, start=1), clock=lambda: clock[0])
+    for second in range(20):
+        clock[0] = second + 0.5
+        gov.reserve(10 if second < 10 else 30)
+    clock[0] = 20
+    assert gov.largest_request() is None
+    gov.throttled("acceleration", 1)  # our windows grew by 170: 119 allowed
+    assert gov.largest_request() == 59
 
 
 async def test_errors_that_are_not_about_the_users_propagate() -> None:
