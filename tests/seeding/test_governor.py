@@ -523,7 +523,8 @@ def test_batches_of_100_under_a_tight_acceleration_limit_go_in_halves(
     request of 100 users was half the growth allowed (about 140), a step of the windows
     the limit compares that no pacing smooths, and live traffic met 972 429s in 20,000
     users (the mean; batches of 25 cost it 73). Halved to at most half the growth allowed
-    once an acceleration 429 taught it, the requests cost it 269, at 12% more users/s."""
+    once an acceleration 429 taught it, the requests cost it 269 (in this simulation, 12%
+    faster; the command against the emulator server was 17% slower: docs/seeding.md)."""
     tight = {**MPARTICLE, "acceleration": 20}
     outcomes = []
     for draw in range(10):
