@@ -17,16 +17,10 @@ from itertools import groupby
 from reconciler.errors import NAMED_AT_MOST, quoted
 from reconciler.plan import gfm
 from reconciler.plan.gfm import MARKDOWN_LIMIT
-from reconciler.plan.render import (
-    counted_kinds,
-    failing_tests,
-    failing_users,
-    seeds_line,
-    summary_line,
-    workspace_words,
-)
+from reconciler.plan.render import counted_kinds, seeds_line, summary_line, workspace_words
 from reconciler.plan.sections import ca_section
 from reconciler.plan.value import KINDS, Plan, Violation
+from reconciler.plan.values_text import failing_tests, failing_users
 
 __all__ = ["ALERT_ROWS", "LIST_ROWS", "MARKDOWN_LIMIT", "SECTION_SHARE", "markdown", "markdown_all"]
 

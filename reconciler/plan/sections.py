@@ -14,17 +14,15 @@ from itertools import accumulate, takewhile
 
 from reconciler.errors import printable
 from reconciler.plan import gfm
-from reconciler.plan.render import (
-    change_line,
-    gate_lines,
+from reconciler.plan.render import change_line, gate_lines, users_text
+from reconciler.plan.value import Action, Promotion, ValueDiff
+from reconciler.plan.values_text import (
     no_value_changes,
     shown_value,
     test_where,
     user_label,
-    users_text,
     value_text,
 )
-from reconciler.plan.value import Action, Promotion, ValueDiff
 
 #: How many changed test users a CA's table lists (the JSON plan has every one).
 TABLE_ROWS = 20
