@@ -17,8 +17,9 @@ from reconciler.api import transports as target
 from reconciler.commands.apply import _step_counter
 from reconciler.console import Heartbeat, Output
 from reconciler.models import CalculatedAttribute, LiveCA
-from reconciler.plan import planner, render
+from reconciler.plan import planner
 from reconciler.plan.report import ApplyReport
+from reconciler.plan.report_text import outcome_title, report_text
 from reconciler.plan.value import Plan
 from reconciler.settings import SettingsFile, resolve
 from tests.support.emulator import EmulatorServer
@@ -94,7 +95,7 @@ async def test_a_name_taken_meanwhile_is_adopted_whatever_the_status(
     assert report.outcomes[0].id == ca_id
     assert raw.get(ca_id)["active_definition"] is not None
     # No answer was lost: the report does not blame one (another run took the name).
-    title = render.outcome_title(report.outcomes[0])
+    title = outcome_title(report.outcomes[0])
     assert title.endswith(
         "(adopted: its name was taken since the plan, by another run or a retry of this one)"
     )
@@ -116,7 +117,7 @@ async def test_a_ca_adopted_with_fields_the_models_do_not_know_says_its_update_d
             report = await applier.apply(plan, client)
         assert ui.fields == {}  # the manifest's draft replaced it, then went into use
     assert report.ok, report.to_json()
-    assert render.outcome_title(report.outcomes[0]) == (
+    assert outcome_title(report.outcomes[0]) == (
         f'create "A" (id {ca_id}) (adopted: its name was taken since the plan, by another run '
         "or a retry of this one); it held fields the reconciler does not know "
         "(draft_definition.datapoint.filter_mode): writing the manifest's definition "
@@ -126,7 +127,7 @@ async def test_a_ca_adopted_with_fields_the_models_do_not_know_says_its_update_d
     stderr = io.StringIO()
     output = Output(no_color=True, stdout=io.StringIO(), stderr=stderr)
     _step_counter(output, len(plan.actions), Heartbeat(clock=lambda: 0))(report.outcomes[0])
-    assert stderr.getvalue() == f"Warning: {render.outcome_title(report.outcomes[0])}\n"
+    assert stderr.getvalue() == f"Warning: {outcome_title(report.outcomes[0])}\n"
 
 
 @pytest.mark.parametrize("status", RULE_STATUSES)
@@ -195,12 +196,10 @@ async def test_a_create_whose_answer_was_lost_is_adopted_as_a_lost_answer(
         await client.aclose()
     assert len(created) == 1
     assert report.outcomes[0].adopted
-    assert render.outcome_title(report.outcomes[0]).endswith(
-        "(adopted: it existed after a lost answer)"
-    )
+    assert outcome_title(report.outcomes[0]).endswith("(adopted: it existed after a lost answer)")
     assert report.to_json()["actions"][0]["adopted"] == "lost_answer"
     # The summary counts what the step said on its own line, as the JSON report does.
-    assert str(render.report_text(report)[0]) == (
+    assert str(report_text(report)[0]) == (
         "Apply complete: 2 done (adopted: 1 after a lost answer)."
     )
     assert report.to_json()["adopted"] == {"lost_answer": 1, "name_taken": 0}

@@ -14,8 +14,9 @@ from reconciler.api import transports as target
 from reconciler.applier import SeedResult
 from reconciler.errors import ReconcilerError
 from reconciler.models import CalculatedAttribute, LiveCA
-from reconciler.plan import planner, render
+from reconciler.plan import planner
 from reconciler.plan.report import ApplyReport
+from reconciler.plan.report_text import progress_line, report_text
 from reconciler.plan.seeds import SeedFacts, with_seeds
 from reconciler.plan.value import Plan, SeedSource
 from reconciler.settings import SettingsFile, resolve
@@ -83,7 +84,7 @@ async def test_each_group_is_seeded_at_its_moment_and_activated_after(
         ({"New": new}, False, {"New": False}),  # written, not yet active
     ]
     assert raw.by_name()["New"]["active_definition"] is not None
-    lines = [render.progress_line(progress) for progress in report.cas()]
+    lines = [progress_line(progress) for progress in report.cas()]
     assert lines == [
         f'"New" (id {new}): drafted, seeded (3 users), activated',
         f'"Old" (id {old}): seeded (3 users)',
@@ -111,13 +112,13 @@ async def test_refused_users_leave_every_ca_unactivated(
     assert not report.ok
     held = raw.by_name()
     assert all(held[name]["active_definition"] is None for name in ("A", "B"))
-    lines = [render.progress_line(progress) for progress in report.cas()]
+    lines = [progress_line(progress) for progress in report.cas()]
     assert lines == [
         f'"A" (id {held["A"]["id"]}): drafted, seeded (3 users); activate not started',
         f'"B" (id {held["B"]["id"]}): drafted; seed failed: 1 of its users were refused by the '
         "server (see the rejects file); activate not started",
     ]
-    text = "\n".join(str(line) for line in render.report_text(report))
+    text = "\n".join(str(line) for line in report_text(report))
     assert "No CA was activated before all its seeds were confirmed." in text
     # Told to re-run `reconciler apply`, a user who left --seeds out had A and B activated
     # with their seeds unsent.

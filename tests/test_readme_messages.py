@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifest import retention
-from reconciler.plan import render
 from reconciler.plan.report import ActionOutcome, ApplyReport, Status
+from reconciler.plan.report_text import report_text
 from reconciler.plan.value import Action
 from tests.support.cli import run_cli
 from tests.support.readme import output, section, transcript
@@ -115,7 +115,7 @@ def test_the_stopped_apply_example_is_what_the_report_prints() -> None:
             ActionOutcome(Action(action=kind, name=f"Purchases {n:04d}"), status=status, id=ca_id)
             for kind in ("create", "activate")
         ]
-    printed = [str(line) for line in render.report_text(ApplyReport(outcomes=outcomes))]
+    printed = [str(line) for line in report_text(ApplyReport(outcomes=outcomes))]
     assert [line for line in shown if line != "  ..."] == [
         line for line in printed if line in shown
     ]

@@ -38,6 +38,7 @@ from reconciler.interrupts import Signals, run_async
 from reconciler.models import LiveCA
 from reconciler.plan import integrity, render, safety
 from reconciler.plan.report import ActionOutcome, ApplyReport
+from reconciler.plan.report_text import outcome_line, outcome_title, report_text
 from reconciler.plan.seeds import SeedFacts
 from reconciler.plan.selection import Chooser
 from reconciler.plan.value import Plan
@@ -386,7 +387,7 @@ async def _run_plan(
     if options.fmt == "json":
         _write_report(report, output)
     else:
-        for line in render.report_text(report):
+        for line in report_text(report):
             output.print(line)
     if report.interrupted:
         # As every other command's stop says it: in a CI log, SIGTERM is the runner
@@ -429,14 +430,13 @@ def failure_error(report: ApplyReport, fmt: Format = "text") -> ApplyError:
         return ApplyError("apply stopped; the report above says what was not started")
     steps = "1 step" if len(failed) == 1 else f"{len(failed)} steps"
     if fmt == "text":
-        named = [render.outcome_title(outcome) for outcome in failed]
+        named = [outcome_title(outcome) for outcome in failed]
         return ApplyError(
             f"apply stopped: {steps} failed: {first_few(named, ', ', ', ')}. "
             "The report above says why each failed and how far its CA got."
         )
     said = [
-        f"{render.outcome_title(outcome)}: {printable(outcome.message).rstrip('.')}"
-        for outcome in failed
+        f"{outcome_title(outcome)}: {printable(outcome.message).rstrip('.')}" for outcome in failed
     ]
     return ApplyError(
         f"apply stopped: {steps} failed: {first_few(said, '; ', '; ')}. "
@@ -449,7 +449,7 @@ def _step_printer(output: Output) -> Callable[[ActionOutcome], None]:
     read as one transcript (a CI log, `apply ... > apply.log`)."""
 
     def printed(outcome: ActionOutcome) -> None:
-        output.print(render.outcome_line(outcome))
+        output.print(outcome_line(outcome))
 
     return printed
 
@@ -467,7 +467,7 @@ def _step_counter(
         nonlocal ended
         ended += 1
         if outcome.dropped:
-            output.warn(render.outcome_title(outcome))
+            output.warn(outcome_title(outcome))
         if ended < steps and heartbeat.due():
             output.info(f"applying: {ended:,} of {steps:,} steps ended")
 

@@ -15,6 +15,7 @@ from reconciler import console
 from reconciler.console import Output
 from reconciler.plan import markdown, render
 from reconciler.plan.report import ActionOutcome, ApplyReport
+from reconciler.plan.report_text import outcome_line, outcome_title, report_text
 from reconciler.plan.value import Action, Change, DraftNote, Plan, summarize
 
 
@@ -209,7 +210,7 @@ def test_a_name_is_quoted_as_a_change_line_quotes_text() -> None:
     assert f'  ? {shown} 2"' in lines
     assert f'  = draft kept {shown} 3" (id 9)' in lines
     outcome = ActionOutcome(action=plan.actions[0], status="done")
-    assert render.outcome_title(outcome) == f'update {shown}" (id 58)'
+    assert outcome_title(outcome) == f'update {shown}" (id 58)'
 
 
 def test_markdown_has_a_summary_table_and_a_section_per_ca() -> None:
@@ -291,8 +292,8 @@ def test_the_apply_report_escapes_live_names_and_messages() -> None:
     buffer = io.StringIO()
     output = Output(no_color=True, stdout=buffer, stderr=io.StringIO())
     for outcome in report.outcomes:  # as apply prints each step when it ends
-        output.print(render.outcome_line(outcome))
-    for line in render.report_text(report):
+        output.print(outcome_line(outcome))
+    for line in report_text(report):
         output.print(line)
     text = buffer.getvalue()
     shown = '"Evil \\u001b]0;pwned\\u0007\\u001b[2K\\u202eCA"'  # as a change line shows it
@@ -437,7 +438,7 @@ def test_a_stopped_apply_report_counts_the_done_steps_and_names_the_first_not_st
         else:
             outcomes += [ActionOutcome(create), ActionOutcome(activate)]
     report = ApplyReport(outcomes=outcomes, interrupted=True)
-    lines = [str(line) for line in render.report_text(report)]
+    lines = [str(line) for line in report_text(report)]
     assert lines[0] == "Apply stopped: 52 done, 2 failed, 66 not started."
     assert "  ✓ 52 done (each printed above as it ended)" in lines
     assert not [line for line in lines if line.startswith("  ✓ done:")]
@@ -477,18 +478,18 @@ def test_the_report_s_first_line_counts_the_creates_that_adopted_their_ca() -> N
         outcome = ActionOutcome(create, status="done", id=n, adopted=n < 3, taken=n == 2)
         outcomes.append(outcome)
     report = ApplyReport(outcomes=outcomes)
-    assert str(render.report_text(report)[0]) == (
+    assert str(report_text(report)[0]) == (
         "Apply complete: 6 done (adopted: 2 after a lost answer, 1 whose name was taken since "
         "the plan)."
     )
     assert report.to_json()["adopted"] == {"lost_answer": 2, "name_taken": 1}
     outcomes[5].status = "failed"  # stopped: counted among the done steps
     outcomes[4].status = "not_started"
-    assert str(render.report_text(report)[0]) == (
+    assert str(report_text(report)[0]) == (
         "Apply stopped: 4 done (adopted: 2 after a lost answer, 1 whose name was taken since "
         "the plan), 1 failed, 1 not started."
     )
     for outcome in outcomes:
         outcome.adopted = False
-    assert str(render.report_text(report)[0]) == "Apply stopped: 4 done, 1 failed, 1 not started."
+    assert str(report_text(report)[0]) == "Apply stopped: 4 done, 1 failed, 1 not started."
     assert report.to_json()["adopted"] == {"lost_answer": 0, "name_taken": 0}
