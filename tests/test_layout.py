@@ -64,7 +64,8 @@ def test_the_readme_layout_names_every_part_of_the_package() -> None:
 def test_planning_imports_no_network() -> None:
     assert written("plan", "httpx", "reconciler.api") == []
     loaded = loaded_after(
-        "import reconciler.plan.planner, reconciler.plan.render, reconciler.plan.safety"
+        "import reconciler.plan.planner, reconciler.plan.render, reconciler.plan.safety\n"
+        "import reconciler.plan.report_text, reconciler.plan.markdown"
     )
     assert within(loaded, "httpx", "reconciler.api") == []
 

@@ -7,10 +7,11 @@ computes field-level differences; `safety` refuses what must not run unattended,
 `budget` counting the active CAs against the account's limit; `values` adds the test
 users' values before -> after (the reference evaluator, no I/O); `seeds` places the seed
 actions of `--seeds`; `phases` is the order apply runs a plan in; `report` is what became
-of each action (and CA) when it was applied; `render` prints plans and reports, and
-`markdown` makes a plan a PR comment (a CA's section in `sections`), with `gfm`'s
-GitHub-safe pieces (which the test report's comment uses too); `integrity` checks that a
-saved plan's bodies send what its changes show.
+of each action (and CA) when it was applied, and `report_text` its text; `render` prints
+plans as text, and `markdown` makes a plan a PR comment (a CA's section in `sections`),
+with `gfm`'s GitHub-safe pieces (which the test report's comment uses too), both wording
+the test users' values by `values_text`; `integrity` checks that a saved plan's bodies
+send what its changes show.
 """
 
 from reconciler.plan.value import (
