@@ -34,6 +34,7 @@ from reconciler.models.vocabulary import (
     LEGACY_CUSTOM_EVENT_TYPES_BY_EVENT,
     LEGACY_EVENT_TYPES,
     NEEDS_ATTRIBUTE,
+    PROMOTION_EVENT_TYPES,
     QUANTITY_CATEGORIES,
     UNKNOWN_CUSTOM_EVENT_TYPE,
     AnyEventType,
@@ -170,26 +171,57 @@ class Datapoint(ManifestModel):
         return found
 
     def _items_of_another_event(self) -> list[Problem]:
-        """A warning for product or promotion attributes of an event that has neither: only
-        a commerce event carries products and promotions (Events API), so the CA never
-        finds a value. The API is not documented to refuse it (judged only when the event
-        type is known and an attribute is named: without one the category means nothing)."""
+        """A warning for product or promotion attributes of an event that has none, so the
+        CA never finds a value (Events API): an event other than a commerce event has
+        neither, a promotion-based commerce event no products, a product- or
+        impression-based one no promotions. The API is not documented to refuse it. Judged
+        only when what the data point selects is certain: its event type known, a commerce
+        event's kind written as its custom_event_type (its event_name is our reading, R8),
+        and an attribute named (without one the category means nothing)."""
         category = self.attribute_category
-        if (
-            category not in QUANTITY_CATEGORIES
-            or not self.attribute_name
-            or self.event_type is None
-            or self.event_type == COMMERCE_EVENT
-        ):
+        if category not in QUANTITY_CATEGORIES or not self.attribute_name:
             return []
-        items = "products" if category == "product_attribute" else "promotions"
+        if self.event_type is None:
+            return []
+        if self.event_type != COMMERCE_EVENT:
+            items = "products" if category == "product_attribute" else "promotions"
+            return [
+                Problem(
+                    ("attribute_category",),
+                    f"`{category}` reads the {items} of a {COMMERCE_EVENT}, and a "
+                    f"{self.event_type} has none: this CA never finds a value; write "
+                    "`attribute_category: event_attribute` (the default) to read the event's "
+                    f"own attribute, or `event_type: {COMMERCE_EVENT}`",
+                    "warning",
+                )
+            ]
+        return self._items_of_another_kind(category)
+
+    def _items_of_another_kind(self, category: str) -> list[Problem]:
+        """The commerce case of `_items_of_another_event`: a product attribute of a
+        promotion, or a promotion attribute of a product action or impression."""
+        custom = self.custom_event_type
+        if custom not in _family(COMMERCE_EVENT):
+            return []
+        promotion = custom in PROMOTION_EVENT_TYPES
+        if promotion == (category == "promotion_attribute"):
+            return []
+        if promotion:
+            kind, items, other, own = "promotion", "products", "promotion_attribute", "promotions"
+            instead = "the `custom_event_type` of events with products (purchase, add_to_cart, "
+            instead += "impression, ...)"
+        else:
+            kind = "impression" if custom == "impression" else "product"
+            items, other, own = "promotions", "product_attribute", "products"
+            instead = "`custom_event_type: promotion_view` (or promotion_click)"
         return [
             Problem(
                 ("attribute_category",),
-                f"`{category}` reads the {items} of a {COMMERCE_EVENT}, and a "
-                f"{self.event_type} has none: this CA never finds a value; write "
-                "`attribute_category: event_attribute` (the default) to read the event's own "
-                f"attribute, or `event_type: {COMMERCE_EVENT}`",
+                f"`{category}` reads an event's {items}, and `custom_event_type: {custom}` "
+                f"selects {kind}-based {COMMERCE_EVENT}s, which have none: this CA never finds "
+                "a value; write "
+                f"`attribute_category: {other}` to read its {own}, or "
+                f"{instead}",
                 "warning",
             )
         ]

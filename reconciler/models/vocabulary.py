@@ -162,6 +162,10 @@ COMMERCE_EVENT_TYPES: tuple[str, ...] = (
 )
 #: The one event type that carries products and promotions (Events API, commerce_event).
 COMMERCE_EVENT = "commerce_event"
+#: The commerce custom_event_types of a promotion-based commerce event: it has promotions
+#: and no products; the others (product actions, impression) have products and no
+#: promotions (Events API JSON reference, commerce_event's "3 core variations").
+PROMOTION_EVENT_TYPES: tuple[str, ...] = ("promotion_view", "promotion_click")
 #: custom_event_type values allowed per event_type (only these two event types take one).
 CUSTOM_EVENT_TYPES_BY_EVENT: dict[str, tuple[str, ...]] = {
     "custom_event": CUSTOM_EVENT_TYPES,

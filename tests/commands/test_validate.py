@@ -458,3 +458,81 @@ def test_product_or_promotion_attributes_of_an_event_without_them_warn_where_wri
     )
     assert promotions in stderr, stderr
     assert stderr.count("never finds a value") == 2, stderr
+
+
+def test_a_commerce_event_s_items_of_the_other_kind_warn_where_written(tmp_path: Path) -> None:
+    """A promotion-based commerce event has no products, a product- or impression-based
+    one no promotions (Events API JSON reference): a product attribute of a promotion_view,
+    or a promotion attribute of a purchase (written by an override) or an impression, never
+    finds a value, which passed silently. A warning at the category, only when the kind is
+    certain: a commerce event selected by its event_name alone (R8, our reading) and the
+    matching kinds say nothing."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n  dev: {workspace_id: 1}\n  prod: {workspace_id: 2}\n"
+    )
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Promoted Brands\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint:\n"
+        "        event_type: commerce_event\n"
+        "        custom_event_type: promotion_view\n"
+        "        attribute_name: Brand\n"
+        "        attribute_category: product_attribute\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Purchase Promotions\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: commerce_event, custom_event_type: purchase,\n"
+        "                  attribute_name: Promotion Name}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "    overrides:\n"
+        "      prod:\n"
+        "        definition: {datapoint: {attribute_category: promotion_attribute}}\n"
+        "  - name: Seen Promotions\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint: {event_type: commerce_event, custom_event_type: impression,\n"
+        "                  attribute_name: Name, attribute_category: promotion_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Clicked Promotions\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint: {event_type: commerce_event, custom_event_type: promotion_click,\n"
+        "                  attribute_name: Name, attribute_category: promotion_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Named Promotion Brands\n"
+        "    definition:\n"
+        "      calculation_type: unique_list\n"
+        "      datapoint: {event_type: commerce_event, event_name: Promotion View,\n"
+        "                  attribute_name: Brand, attribute_category: product_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    products = (
+        "Warning: cas.yaml:9:29: definition.datapoint.attribute_category: `product_attribute` "
+        "reads an event's products, and `custom_event_type: promotion_view` selects "
+        "promotion-based commerce_events, which have none: this CA never finds a value; "
+        "write `attribute_category: promotion_attribute` to read its promotions, or the "
+        "`custom_event_type` of events with products (purchase, add_to_cart, impression, "
+        '...) (CA "Promoted Brands")'
+    )
+    assert products in stderr, stderr
+    purchase = (
+        "cas.yaml:19:54: overrides.prod.definition.datapoint.attribute_category: "
+        "`promotion_attribute` reads an event's promotions, and `custom_event_type: "
+        "purchase` selects product-based commerce_events, which have none: this CA never "
+        "finds a value; write `attribute_category: product_attribute` to read its products, "
+        "or `custom_event_type: promotion_view` (or promotion_click)"
+    )
+    assert purchase in stderr, stderr
+    assert re.search(
+        r"cas\.yaml:24:\d+: definition\.datapoint\.attribute_category: `promotion_attribute` "
+        r"reads an event's promotions, and `custom_event_type: impression` selects "
+        r"impression-based commerce_events",
+        stderr,
+    ), stderr
+    assert stderr.count("never finds a value") == 3, stderr
