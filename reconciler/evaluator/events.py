@@ -236,11 +236,14 @@ def item_value(item: Data, name: str, field: str, prefix: str) -> object:
 
 def products(data: Data) -> list[Data]:
     """The products of a commerce event (R10): its product action's, else those of its
-    impressions, in array order."""
+    impressions, in array order. A promotion-based event (a promotion action and no
+    product action, as R8 selects it) has none, whatever impressions its data carries."""
     product_action = data.get("product_action")
     if isinstance(product_action, Mapping):
         found = product_action.get("products")
         return [p for p in found if isinstance(p, Mapping)] if isinstance(found, list) else []
+    if isinstance(data.get("promotion_action"), Mapping):
+        return []
     impressions = data.get("product_impressions")
     items: list[Data] = []
     if isinstance(impressions, list):
@@ -252,7 +255,11 @@ def products(data: Data) -> list[Data]:
 
 
 def promotions(data: Data) -> list[Data]:
-    """The promotions of a commerce event's promotion action, in array order."""
+    """The promotions of a commerce event's promotion action, in array order (R10). A
+    product-based event (one with a product action, as R8 selects it) has none, whatever
+    promotion action its data carries."""
+    if isinstance(data.get("product_action"), Mapping):
+        return []
     promotion_action = data.get("promotion_action")
     found = promotion_action.get("promotions") if isinstance(promotion_action, Mapping) else None
     return [p for p in found if isinstance(p, Mapping)] if isinstance(found, list) else []

@@ -74,6 +74,21 @@ def _carrying_promotions(when: int, *names: str) -> Json:
     return event
 
 
+def _both(when: int, items: str, promotion: str, *products: Json) -> Json:
+    """A commerce event whose data holds a promotion action beside `items`: a purchase's
+    product action, or product impressions. The JSON reference says no commerce event
+    has both."""
+    data: Json = {
+        "timestamp_unixtime_ms": when,
+        "promotion_action": {"action": "view", "promotions": [{"name": promotion}]},
+    }
+    if items == "impressions":
+        data["product_impressions"] = [{"products": list(products)}]
+    else:
+        data["product_action"] = {"action": "purchase", "products": list(products)}
+    return {"event_type": "commerce_event", "data": data}
+
+
 UNTIMED = {
     "event_type": "custom_event",
     "data": {"event_name": "Search", "custom_event_type": "search"},
@@ -222,6 +237,22 @@ ROWS = [
     Row("R10", "nor does it carry promotions: a count finds no event",
         definition("count", attribute="Promotion Name", category="promotion_attribute"),
         [_carrying_promotions(at(1), "spring")], "0"),
+    Row("R10", "a purchase carrying a promotion action is product-based: no promotions",
+        definition("unique_list", **PRICE, attribute="Promotion Name",
+                   category="promotion_attribute"),
+        [_both(at(1), "purchase", "spring", product(brand="Acme"))], "-"),
+    Row("R10", "its products are read as a purchase's",
+        definition("unique_list", **PRICE, attribute="Brand", category="product_attribute"),
+        [_both(at(1), "purchase", "spring", product(brand="Acme"))], '"Acme"'),
+    Row("R10", "a promotion view carrying impressions is promotion-based: no products",
+        definition("count", event_type="commerce_event", name=None, kind="promotion_view",
+                   attribute="Brand", category="product_attribute"),
+        [_both(at(1), "impressions", "spring", product(brand="Acme"))], "0"),
+    Row("R10", "selected by event type alone, each event keeps to its own kind",
+        definition("unique_list", event_type="commerce_event", name=None, kind=None,
+                   attribute="Promotion Name", category="promotion_attribute"),
+        [_both(at(1), "purchase", "spring"), _promotion(at(2), "click", "autumn")],
+        '"autumn"'),
     Row("R11", "a null attribute is no value",
         definition("first_occurrence", **TERM), [custom(when=at(1), Term=None),
                                                    custom(when=at(2), Term="x")], "x"),
