@@ -155,16 +155,47 @@ class Datapoint(ManifestModel):
                     )
                 )
         found += self._items_of_another_event()
-        if (
-            self.attribute_name
-            and self.use_product_quantity
-            and self.attribute_category not in QUANTITY_CATEGORIES
-        ):
+        found += self._without_effect()
+        return found
+
+    def _without_effect(self) -> list[Problem]:
+        """Warnings for a category or quantity that cannot apply (Platform API: the category
+        is "Only applicable when `attribute_name` is provided", the quantity only with a
+        product or promotion one): neither is sent nor compared then (canonical drops them).
+        The default category written without an attribute changes nothing: not warned."""
+        if self.attribute_name:
+            if self.use_product_quantity and self.attribute_category not in QUANTITY_CATEGORIES:
+                return [
+                    Problem(
+                        ("use_product_quantity",),
+                        "has no effect unless attribute_category is product_attribute or "
+                        "promotion_attribute",
+                        "warning",
+                    )
+                ]
+            return []
+        found: list[Problem] = []
+        category = self.attribute_category
+        if category in QUANTITY_CATEGORIES:
+            item = "product" if category == "product_attribute" else "promotion"
+            found.append(
+                Problem(
+                    ("attribute_category",),
+                    f"`{category}` applies only with an `attribute_name` (Platform API: "
+                    '"Only applicable when attribute_name is provided"): without one it is not '
+                    f"sent, nor compared with the live CA; write the {item}'s attribute as "
+                    "`attribute_name`, or remove `attribute_category`",
+                    "warning",
+                )
+            )
+        if self.use_product_quantity:
             found.append(
                 Problem(
                     ("use_product_quantity",),
-                    "has no effect unless attribute_category is product_attribute or "
-                    "promotion_attribute",
+                    "applies only with an `attribute_name` of a product or promotion: without "
+                    "one it is not sent, nor compared with the live CA; write `attribute_name` "
+                    "with `attribute_category: product_attribute`, or remove "
+                    "`use_product_quantity`",
                     "warning",
                 )
             )

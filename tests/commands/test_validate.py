@@ -536,3 +536,62 @@ def test_a_commerce_event_s_items_of_the_other_kind_warn_where_written(tmp_path:
         stderr,
     ), stderr
     assert stderr.count("never finds a value") == 3, stderr
+
+
+def test_a_category_or_quantity_without_an_attribute_warns_where_written(
+    tmp_path: Path,
+) -> None:
+    """`attribute_category` is "Only applicable when attribute_name is provided" and the
+    quantity only with a product or promotion attribute (Platform API): written without an
+    attribute (as the docs' own create example does) neither is sent nor compared, which
+    passed silently. A warning at each; the default category says nothing."""
+    (tmp_path / "reconciler.yaml").write_text("workspace_id: 1\n")
+    (tmp_path / "cas.yaml").write_text(
+        "calculated_attributes:\n"
+        "  - name: Added To Cart\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint:\n"
+        "        event_type: commerce_event\n"
+        "        custom_event_type: add_to_cart\n"
+        "        attribute_category: product_attribute\n"
+        "        use_product_quantity: true\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Promotions Seen\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: commerce_event, custom_event_type: promotion_view,\n"
+        "                  attribute_category: promotion_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+        "  - name: Searches\n"
+        "    definition:\n"
+        "      calculation_type: count\n"
+        "      datapoint: {event_type: custom_event, event_name: Search,\n"
+        "                  attribute_category: event_attribute}\n"
+        "      time_period: {type: since, date: 2024-01-01}\n"
+    )
+    result = run_cli("validate", tmp_path)
+    stderr = result.stderr.replace(f"{tmp_path}/", "")
+    assert result.exit_code == 0, result.output
+    category = (
+        "Warning: cas.yaml:8:29: definition.datapoint.attribute_category: `product_attribute` "
+        'applies only with an `attribute_name` (Platform API: "Only applicable when '
+        'attribute_name is provided"): without one it is not sent, nor compared with the '
+        "live CA; write the product's attribute as `attribute_name`, or remove "
+        '`attribute_category` (CA "Added To Cart")'
+    )
+    assert category in stderr, stderr
+    quantity = (
+        "Warning: cas.yaml:9:31: definition.datapoint.use_product_quantity: applies only "
+        "with an `attribute_name` of a product or promotion: without one it is not sent, "
+        "nor compared with the live CA; write `attribute_name` with `attribute_category: "
+        'product_attribute`, or remove `use_product_quantity` (CA "Added To Cart")'
+    )
+    assert quantity in stderr, stderr
+    assert re.search(
+        r"cas\.yaml:15:\d+: definition\.datapoint\.attribute_category: `promotion_attribute` "
+        r"applies only with an `attribute_name`.*write the promotion's attribute",
+        stderr,
+    ), stderr
+    assert "Searches" not in stderr, stderr
+    assert stderr.count("Warning:") == 3, stderr
