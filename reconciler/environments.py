@@ -90,6 +90,14 @@ def chosen_environments(
     return [wanted]
 
 
+def once_chosen(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment for resolving environments `chosen_environments` has
+    picked: without RECONCILER_ENV, which has had its say. Read again, it would ask anew
+    for the unnamed environment that `all` (or a flag over the variable) picked."""
+    env = os.environ if environ is None else environ
+    return {key: value for key, value in env.items() if key != "RECONCILER_ENV"}
+
+
 @contextmanager
 def in_environment(name: str | None, gated: str | None = None) -> Iterator[None]:
     """Errors of one of several environments say which one they come from; those of a

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.environments import chosen_environments, requested_environment
+from reconciler.environments import chosen_environments, once_chosen, requested_environment
 from reconciler.manifest.settings_file import refuse_untrusted_urls
 from reconciler.settings import ALL_ENVIRONMENTS
 
@@ -39,7 +39,7 @@ def run(options: ValidateOptions, output: Output) -> int:
     # itself, to say which of the two a bad name came from).
     asked = options.environment or (None if requested_environment(None) else ALL_ENVIRONMENTS)
     names = chosen_environments(loaded.settings, asked, allow_all=True)
-    refuse_untrusted_urls(options.directory, loaded.settings, names)
+    refuse_untrusted_urls(options.directory, loaded.settings, names, environ=once_chosen())
     files = _count(len(loaded.files), "file")
     if names == [None]:
         output.print(f"{_count(len(loaded.cas), 'calculated attribute')} in {files}: valid.")

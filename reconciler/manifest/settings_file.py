@@ -9,7 +9,7 @@ manifest cache as its data (`cache`), so that a plan from the cache reads no YAM
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -135,13 +135,14 @@ def refuse_untrusted_urls(
     file: SettingsFile,
     environments: Sequence[str | None],
     flags: Flags | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> None:
     """Raise ManifestError naming every URL of reconciler.yaml that one of these
     environments would send credentials to and must not (`settings.trust`), all at once."""
     problems = [
         problem
         for name in environments
-        for problem in url_refusals(file, replace(flags or Flags(), environment=name))
+        for problem in url_refusals(file, replace(flags or Flags(), environment=name), environ)
     ]
     if problems:
         raise located(directory, list(dict.fromkeys(problems)))

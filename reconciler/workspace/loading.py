@@ -8,7 +8,12 @@ from pathlib import Path
 
 from reconciler import manifest
 from reconciler.console import Output
-from reconciler.environments import chosen_environments, in_environment, requested_environment
+from reconciler.environments import (
+    chosen_environments,
+    in_environment,
+    once_chosen,
+    requested_environment,
+)
 from reconciler.errors import SettingsError
 from reconciler.manifest.loader import DesiredCA, Manifests
 from reconciler.manifest.settings_file import refuse_untrusted_urls
@@ -68,11 +73,12 @@ def load_all(directory: Path, flags: Flags, output: Output) -> Chosen:
     every = requested_environment(flags.environment) == ALL_ENVIRONMENTS and names != [None]
     if every and flags.workspace_id is not None:
         raise SettingsError("--workspace-id names one workspace: use it with --env NAME, not all")
+    environ = once_chosen()
     # Every environment's URLs first, all refusals at once, before any request is sent.
-    refuse_untrusted_urls(directory, manifests.settings, names, flags)
+    refuse_untrusted_urls(directory, manifests.settings, names, flags, environ)
     workspaces = []
     for name in names:
-        settings = resolve(directory, manifests.settings, replace(flags, environment=name))
+        settings = resolve(directory, manifests.settings, replace(flags, environment=name), environ)
         workspaces.append(Workspace(manifests, settings))
     return Chosen(workspaces, every)
 

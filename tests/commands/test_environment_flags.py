@@ -71,6 +71,31 @@ def test_one_environment_commands_refuse_all_and_unknown_names(tmp_path: Path) -
         assert "--env stagin" not in wrong.stderr
 
 
+def test_all_from_reconciler_env_plans_the_unnamed_environment_as_the_flag_does(
+    tmp_path: Path,
+) -> None:
+    """Without `environments:`, `all` is the one unnamed environment for plan and validate
+    (SPEC §7), whether `--env` or RECONCILER_ENV says it. The variable was read a second
+    time to resolve that environment and refused as `this command works on one
+    environment`; so was `--env all` under any RECONCILER_ENV, though the flag comes
+    first. A command that works on one environment still refuses it."""
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    asked: list[tuple[dict[str, str], list[str]]] = [
+        ({"RECONCILER_ENV": "all"}, []),
+        ({"RECONCILER_ENV": "all"}, ["--env", "all"]),
+        ({"RECONCILER_ENV": "dev"}, ["--env", "all"]),
+    ]
+    for env, flags in asked:
+        planned = run_cli("plan", directory, *flags, env=env)
+        assert planned.exit_code == 0, (env, flags, planned.output)
+        assert "Plan: 1 to create" in planned.stdout
+        validated = run_cli("validate", directory, *flags, env=env)
+        assert validated.exit_code == 0, (env, flags, validated.output)
+    applied = run_cli("apply", directory, "--auto-approve", env={"RECONCILER_ENV": "all"})
+    assert applied.exit_code == 1
+    assert "RECONCILER_ENV all: this command works on one environment" in applied.stderr
+
+
 def test_an_empty_env_is_refused_not_read_as_the_default(tmp_path: Path) -> None:
     """`--env "$TARGET_ENV"` with the variable unset gave `--env ''`, which planned (and
     applied) default_environment: a prod job would have applied dev's plan to dev,
