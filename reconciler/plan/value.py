@@ -379,6 +379,8 @@ class Plan(_Value):
             )
         if isinstance(document, dict) and "refused" in document:
             raise _refused_plan(path, document["refused"])
+        if isinstance(document, dict) and version is None and "environments" in document:
+            raise _every_environment(path, document["environments"])
         model: type[Plan | PlanV1] = PlanV1 if version == 1 else cls
         try:
             loaded = model.model_validate(document, context=FROM_FILE)
@@ -393,6 +395,18 @@ class Plan(_Value):
                 f"{path} is not a reconciler plan (format_version {known}): {where}: {message}"
             ) from None
         return loaded.upgraded() if isinstance(loaded, PlanV1) else loaded
+
+
+def _every_environment(path: Path, plans: object) -> ReconcilerError:
+    """The plans of `plan --env all --format json` saved from stdout: read as damage, it
+    was "workspace_id: Field required"."""
+    names = ", ".join(str(name) for name in plans) if isinstance(plans, dict) else ""
+    return ReconcilerError(
+        f"{path} holds the plans of every environment{f' ({names})' if names else ''}, as "
+        "`plan --env all --format json` prints them; a saved plan is one environment's: save "
+        "them with `plan --env all --out DIR` (a file per environment) and name one, "
+        "DIR/<environment>.json"
+    )
 
 
 def _refused_plan(path: Path, refused: object) -> ReconcilerError:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.emulator import EmulatorServer
-from tests.support.workspace import env_for
+from tests.support.workspace import ca, env_for, write_manifests
 from tests.test_plan_format import V1
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +59,29 @@ def test_show_of_something_that_is_not_a_plan_is_a_user_error(tmp_path: Path) ->
         result = run_cli("show", path)
         assert result.exit_code == 1
         assert said in result.stderr, result.stderr
+
+
+def test_every_environment_s_json_saved_from_stdout_is_told_to_use_out(tmp_path: Path) -> None:
+    """`plan --env all --format json > plans.json` holds `{"environments": {...}}`, not a
+    plan: show and apply said `is not a reconciler plan (format_version 1 or 2):
+    workspace_id: Field required`, which names neither what the file is nor the way."""
+    environments = {"dev": {"workspace_id": 111}, "prod": {"workspace_id": 333}}
+    directory = write_manifests(tmp_path / "m", [ca("A")], settings={"environments": environments})
+    printed = run_cli("plan", directory, "--env", "all", "--format", "json")
+    assert printed.exit_code == 0, printed.output
+    saved = tmp_path / "plans.json"
+    saved.write_text(printed.stdout)
+    commands: list[list[str | Path]] = [["show", saved], ["apply", "--plan", saved]]
+    for command in commands:
+        result = run_cli(*command)
+        assert result.exit_code == 1
+        assert (
+            f"{saved} holds the plans of every environment (dev, prod), as "
+            "`plan --env all --format json` prints them; a saved plan is one environment's: "
+            "save them with `plan --env all --out DIR` (a file per environment) and name one, "
+            "DIR/<environment>.json"
+        ) in result.stderr, result.stderr
+        assert "Field required" not in result.stderr
 
 
 def test_a_folder_of_plans_named_as_a_plan_is_told_which_plans_it_holds(tmp_path: Path) -> None:
