@@ -93,11 +93,23 @@ AllowOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def glob(text: str) -> str:
+    """The parser of `--only` and `--exclude`: an empty glob (`--only "$UNSET_VAR"` in
+    CI) is refused. No CA name is empty, so it selected none: a drift job's plan said no
+    changes over drift, an apply applied nothing, and `test` passed having tested nothing."""
+    if text == "":
+        raise typer.BadParameter("'' matches no CA (a name is never empty)")
+    return text
+
+
 OnlyOption = Annotated[
     list[str] | None,
     typer.Option(
         "--only",
         metavar="GLOB",
+        parser=glob,
         help="Only the CAs whose names match (a glob, case-sensitive; repeatable).",
         show_default=False,
     ),
@@ -107,6 +119,7 @@ ExcludeOption = Annotated[
     typer.Option(
         "--exclude",
         metavar="GLOB",
+        parser=glob,
         help="Leave out the CAs whose names match (a glob, case-sensitive; repeatable).",
         show_default=False,
     ),

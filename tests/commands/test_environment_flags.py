@@ -115,6 +115,28 @@ def test_an_empty_env_is_refused_not_read_as_the_default(tmp_path: Path) -> None
     assert not (tmp_path / "x").exists()
 
 
+def test_an_empty_glob_is_refused_not_read_as_selecting_nothing(tmp_path: Path) -> None:
+    """`--only "$CA_GLOB"` with the variable unset gave `--only ''`: a name is never
+    empty, so it selected no CA, and a drift job's `plan --detailed-exitcode` exited 0
+    (no changes) over drift, an apply applied nothing successfully, and `test` passed
+    with every expectation left out. An empty `--exclude` is the same slip."""
+    directory = write_manifests(tmp_path / "m", [ca("A")])
+    for command in (
+        ["plan", "--detailed-exitcode"],
+        ["apply", "--auto-approve"],
+        ["test"],
+    ):
+        for flag in ("--only", "--exclude"):
+            empty = run_cli(command[0], directory, *command[1:], flag, "")
+            assert empty.exit_code == 1, empty.output
+            assert f"Invalid value for '{flag}': '' matches no CA (a name is never empty)" in (
+                empty.stderr
+            )
+    assert not (directory / ".reconciler").exists()  # no workspace was read or written
+    spaced = run_cli("plan", directory, "--only", " ")  # a glob of spaces is a glob
+    assert spaced.exit_code == 0, spaced.output
+
+
 def test_an_unknown_rule_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
     directory = write_manifests(tmp_path / "m", [ca("A")])
     result = run_cli("plan", directory, "--allow", "delete-in-used")
