@@ -371,3 +371,19 @@ def test_a_renamed_from_outside_the_scope_is_a_located_error(tmp_path: Path) -> 
         "  - name: Debug Counter\n", "  - name: Debug Counter\n    renamed_from: Debug\n"
     )
     manifest.load(directory(tmp_path, elsewhere))
+
+
+def test_an_environment_listed_twice_is_a_warning_at_its_second_mention(tmp_path: Path) -> None:
+    """`environments: [dev, dev]` was taken in silence: harmless, but a slip (a name meant
+    for another environment, or a merge that doubled it) worth a word at the line."""
+    cas = CAS.replace("environments: [dev, staging]", "environments: [dev, staging, dev]")
+    folder = directory(tmp_path, cas)
+    loaded = manifest.load(folder)
+    assert [str(warning) for warning in loaded.warnings] == [
+        f"{folder / 'cas.yaml'}:22:34: environments[2]: `dev` is listed twice in "
+        '`environments`: once is enough (CA "Debug Counter")'
+    ]
+    assert [d.name for d in loaded.for_environment("dev")] == ["Growth Sessions", "Debug Counter"]
+    # From the cache too: the check reads the mentions the cache keeps.
+    again = manifest.load(folder)
+    assert [str(warning) for warning in again.warnings] == [str(w) for w in loaded.warnings]

@@ -149,12 +149,20 @@ def _mention_problem(ca: Placement, mention: Mention, names: list[str]) -> str |
 
 def environment_issues(cas: Iterable[Placement], settings: SettingsFile) -> list[Issue]:
     """Every environment name a CA mentions must be defined (with did-you-mean), and an
-    override must be for an environment where the CA exists."""
+    override must be for an environment where the CA exists; a name its `environments`
+    lists twice is a warning."""
     names = environment_names(settings)
     issues: list[Issue] = []
     for ca in cas:
+        listed: set[str] = set()
         for mention in ca.mentions:
             message = _mention_problem(ca, mention, names)
+            severity = "error"
+            if message is None and _listed_again(mention, listed):
+                message = (
+                    f"`{mention.environment}` is listed twice in `environments`: once is enough"
+                )
+                severity = "warning"
             if message is not None:
                 issues.append(
                     Issue(
@@ -163,9 +171,20 @@ def environment_issues(cas: Iterable[Placement], settings: SettingsFile) -> list
                         mention.column,
                         mention.path,
                         f"{message} (CA {quoted(ca.name)})",
+                        severity,
                     )
                 )
     return issues
+
+
+def _listed_again(mention: Mention, listed: set[str]) -> bool:
+    """Whether `mention`, an item of `environments`, names one of those before it
+    (`listed`, which it joins)."""
+    if not mention.path.startswith(ENVIRONMENTS):
+        return False
+    again = mention.environment in listed
+    listed.add(mention.environment)
+    return again
 
 
 def in_scope(name: str, scope: Sequence[str] | None) -> bool:
