@@ -40,6 +40,7 @@ from reconciler.seeding.batches import DEFAULT_BATCH_SIZE
 from reconciler.seeding.catalogue import Catalogue
 from reconciler.seeding.pipeline import DEFAULT_SEED_WAIT
 from reconciler.settings import Flags, Settings
+from reconciler.workspace import seeds
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -150,7 +151,16 @@ def run(
     catalogue = Catalogue.from_manifests(loaded.manifests, settings.environment)
     with _Progress(output) as progress:
         try:
-            report = seed(options, catalogue, settings, progress, transport)
+            report = seed(
+                options,
+                catalogue,
+                settings,
+                progress,
+                transport,
+                before_sending=lambda cas, sha256: seeds.overwritten(
+                    settings, options.file, sha256, cas, output
+                ),
+            )
         except SeedFileError as exc:
             raise exc.advised("use --skip-invalid --rejects FILE") from None
     problem = refused(report, options)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -128,10 +128,13 @@ def seed(
     observer: Observer | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     deadline: Deadline | None = None,
+    before_sending: Callable[[list[str], str], None] | None = None,
 ) -> SeedReport:
     """Validate the file, then (unless a dry run) check the CAs exist and send it; the
     report of what happened. `deadline`: the caller's command deadline to count down (by
     default the run's own, when RECONCILER_DEADLINE sets one; see `command_deadline`).
+    `before_sending`: called once the run is to send, before its first batch, with the
+    CAs it sends seeds of and the file's sha256 (`reconciler seed`: what it overwrites).
 
     Raises SeedFileError (invalid users, nothing sent), ReconcilerError (CAs missing from
     the workspace, nothing sent) or CheckpointError; an API error that stops sending is
@@ -142,6 +145,8 @@ def seed(
         known = threads.run(run.check_workspace()) if run.sends else preflight.Workspace()
         sending = run.second_pass(known)
         if sending is not None:
+            if before_sending is not None:
+                before_sending(run.sent_cas(known), run.seed_file.sha256)
             delivery.send(run.spool, sending, settings, transport, run.deadline)
     return run.report
 
@@ -329,6 +334,10 @@ class _Run:
             delivery.count(self.spool, plan, checkpoint, report)
             return None
         return delivery.Delivery(plan, checkpoint, self.rejects, report, self.watch, known.written)
+
+    def sent_cas(self, known: preflight.Workspace) -> list[str]:
+        """The CAs whose seeds the valid users carry, but those the preflight refused."""
+        return sorted(name for name in self.report.users_by_ca if name not in known.refused)
 
     def _checkpoint(self, known: preflight.Workspace) -> Checkpoint | None:
         options = self.options

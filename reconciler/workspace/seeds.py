@@ -62,6 +62,16 @@ def state_dir(settings: Settings, sha256: str) -> Path:
     return base / "seeding" / f"{settings.workspace_id}-{sha256[:16]}"
 
 
+def overwritten(
+    settings: Settings, file: Path, sha256: str, cas: list[str], output: Output
+) -> None:
+    """`reconciler seed` of `file` (content `sha256`) is about to send seeds of `cas`: the
+    records of `apply --seeds` of the workspace forget them, as another file's apply makes
+    them (`seedstate.overwritten`). The folder of this very file is left: it sends the
+    same seeds again."""
+    seedstate.overwritten(state_dir(settings, sha256), file.resolve(), cas, output)
+
+
 def rejects_path(file: Path) -> Path:
     """As `reconciler seed` has it: FILE.rejects.jsonl beside the file."""
     return file.with_name(file.name + ".rejects.jsonl")

@@ -959,3 +959,51 @@ def test_another_file_seeding_the_same_users_makes_the_first_send_its_seeds_agai
     # Each file's record now says only what the other has not overwritten since.
     planned = run_cli("plan", directory, "--seeds", second, "--detailed-exitcode", env=EMBEDDED)
     assert planned.exit_code == 2, planned.output
+
+
+def test_reconciler_seed_over_an_applied_file_makes_its_plan_send_its_seeds_again(
+    tmp_path: Path,
+) -> None:
+    """`apply --seeds a.jsonl` seeds 5, `reconciler seed b.jsonl` 7 to the same users: a's
+    record still said its seeds had landed, so `plan --seeds a.jsonl` said "No changes."
+    while the workspace held the 7s. A dry run sends nothing and forgets nothing; the seed
+    of a file its own apply recorded keeps that record (the same seeds again)."""
+    directory = write_manifests(tmp_path / "m", [ca(NAMES[0], PURCHASES)])
+    first = seed_file(tmp_path / "a.jsonl", 6, NAMES[:1])
+    second = tmp_path / "b.jsonl"
+    second.write_bytes(first.read_bytes().replace(b'"value":', b'"value":70'))
+
+    def planned(seeds: Path) -> int:
+        result = run_cli("plan", directory, "--seeds", seeds, "--detailed-exitcode", env=EMBEDDED)
+        assert result.exit_code in (0, 2), result.output
+        return result.exit_code
+
+    def values() -> set[int]:
+        return {seed["seed"]["value"] for seed in embedded_seeds(directory, NAMES[0]).values()}
+
+    applied = run_cli("apply", directory, "--seeds", first, "--auto-approve", env=EMBEDDED)
+    assert applied.exit_code == 0, applied.output
+    assert planned(first) == 0
+    dry = run_cli("seed", second, directory, "--dry-run", env=EMBEDDED)
+    assert dry.exit_code == 0, dry.output
+    assert "no longer taken as landed" not in dry.stderr
+    assert planned(first) == 0
+    again = run_cli("seed", first, directory, env=EMBEDDED)
+    assert again.exit_code == 0, again.output
+    assert "no longer taken as landed" not in again.stderr
+    assert planned(first) == 0
+    seeded = run_cli("seed", second, directory, env=EMBEDDED)
+    assert seeded.exit_code == 0, seeded.output
+    assert values() == set(range(700, 706))
+    assert (
+        f'{first.resolve()}: its seeds of "{NAMES[0]}" are no longer taken as landed'
+    ) in " ".join(seeded.stderr.split())
+    assert (
+        f"{second.resolve()} seeds them now, overwriting those of any users the two files "
+        f"share; `plan --seeds {first.resolve()}` sends them again"
+    ) in " ".join(seeded.stderr.split())
+    assert planned(first) == 2
+    applied = run_cli("apply", directory, "--seeds", first, "--auto-approve", env=EMBEDDED)
+    assert applied.exit_code == 0, applied.output
+    assert values() == set(range(6))
+    assert planned(first) == 0
