@@ -23,6 +23,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from reconciler import workspace
 from reconciler.console import Heartbeat, Output, percent
@@ -101,6 +102,14 @@ class _Progress:
         else:
             self._output.info(message)
 
+    def info(self, message: str) -> None:
+        """As `Output.info`, above the bars while they draw (`seedstate` says through it):
+        as written, paths and CA names may hold `[`, which rich takes for markup."""
+        if self._bar is not None:
+            self._bar.console.print(Text(message))
+        else:
+            self._output.info(message)
+
     def reading(self, done: int, total: int) -> None:
         detail = f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB"
         if self._bar is None:
@@ -158,7 +167,7 @@ def run(
                 progress,
                 transport,
                 before_sending=lambda cas, sha256: seeds.overwritten(
-                    settings, options.file, sha256, cas, output
+                    settings, options.file, sha256, cas, progress
                 ),
             )
         except SeedFileError as exc:

@@ -17,7 +17,7 @@ until that group's seeds all landed, or a group of some of its CAs starts under 
 cutoff or grouping. A changed
 file is another directory: everything is sent again, and the directories of the file's
 earlier versions go when it does; other files' directories forget the CAs a group sends
-(`seedstate`).
+(`seedstate`), as they do the CAs `reconciler seed` sends (`overwritten`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def state_dir(settings: Settings, sha256: str) -> Path:
 
 
 def overwritten(
-    settings: Settings, file: Path, sha256: str, cas: list[str], output: Output
+    settings: Settings, file: Path, sha256: str, cas: list[str], output: seedstate.Output
 ) -> None:
     """`reconciler seed` of `file` (content `sha256`) is about to send seeds of `cas`: the
     records of `apply --seeds` of the workspace forget them, as another file's apply makes

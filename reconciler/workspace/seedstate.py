@@ -9,8 +9,13 @@ being applied is never touched: resuming it needs it.
 
 Other files seeding the same CAs overwrite each other's seeds of the users they share: a
 group about to send a CA's seeds makes every other folder of the workspace forget that CA
-(its record, and the checkpoints of its groups holding it). Folders that name no file at
-all (written before `source.json`, with no checkpoint to tell) go at the next apply.
+(its record, and the checkpoints of its groups holding it). `reconciler seed` does the
+same before it sends, but leaves the folder of the file it seeds (the same seeds again).
+Folders that name no file at all (written before `source.json`, with no checkpoint to
+tell) go at the next apply.
+
+User attributes are in no record: another file's attributes for shared users overwrite
+the first file's without any folder forgetting anything (docs/seeding.md says so).
 """
 
 from __future__ import annotations
@@ -20,11 +25,10 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import orjson
 
-from reconciler.console import Output
 from reconciler.errors import first_few, quoted
 from reconciler.files import hold, real_path, replace_whole
 
@@ -36,6 +40,15 @@ GROUPS = "groups.json"
 _STATE = (RECORD, GROUPS, SOURCE)
 _CHECKPOINTS = "group-*.jsonl"
 _FOLDER = re.compile(r"[0-9]+-[0-9a-f]{16}")
+
+
+class Output(Protocol):
+    """Where the state's changes are said (stderr): `console.Output`, or `reconciler seed`'s
+    progress, which says them above its bars."""
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1003,6 +1003,8 @@ def test_reconciler_seed_over_an_applied_file_makes_its_plan_send_its_seeds_agai
         f"share; `plan --seeds {first.resolve()}` sends them again"
     ) in " ".join(seeded.stderr.split())
     assert planned(first) == 2
+    assert "`reconciler seed` of a CA does the same to the records" in quotes(README)
+    assert "`reconciler seed` overwrites seeds just the same" in quotes(DOCS / "seeding.md")
     applied = run_cli("apply", directory, "--seeds", first, "--auto-approve", env=EMBEDDED)
     assert applied.exit_code == 0, applied.output
     assert values() == set(range(6))

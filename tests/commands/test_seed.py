@@ -1119,3 +1119,25 @@ def test_a_file_with_no_user_says_so(serve: Serve, tmp_path: Path, name: str, te
     warning = f"{path} holds no user (no line, or a CSV header alone): nothing to send"
     assert warning in " ".join(result.stderr.split())
     assert json.loads(result.stdout)["warnings"][0].startswith(warning)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_what_the_seeding_state_says_while_the_bars_draw_is_a_line_above_them_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `reconciler seed` tells the records of `apply --seeds` it overwrites (seedstate) once
+    # the file is read, with the bars drawing: written past them, the line was torn by
+    # their redraw, and a CA named with `[...]` must not be taken for rich markup.
+    monkeypatch.setenv("TERM", "xterm-256color")  # not a dumb terminal, whatever runs this
+    terminal = _Terminal()
+    output = Output(stdout=io.StringIO(), stderr=terminal)
+    assert output.live
+    with _Progress(output) as progress:
+        progress.reading(1, 10)
+        progress.info('a.jsonl: its seeds of "LTV [beta]" are no longer taken as landed')
+    said = terminal.getvalue()
+    assert '\x1b[2Ka.jsonl: its seeds of "LTV [beta]" are no longer taken as landed\n' in said
