@@ -124,6 +124,19 @@ def test_environment_workflows_cover_every_environment_in_promotion_order() -> N
                     assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
 
 
+def test_the_environments_apply_takes_plans_only_from_a_successful_run() -> None:
+    """A failing test fails the plan run, as a refused plan does; the environments' apply
+    found the pull request's last run whatever it said, so a merge with failing tests was
+    applied. It asks for a successful run, as reconciler-apply.yml does."""
+    download = next(
+        step for step in steps(load(APPLY), "apply") if step.get("name", "").startswith("Download")
+    )
+    query = re.search(r"runs\?(\S+)\"", download["run"])
+    assert query is not None
+    assert "status=success" in query.group(1).split("&")
+    assert "No successful reconciler plan run" in download["run"]
+
+
 def _fill(value: str, context: dict[str, str]) -> str:
     """Evaluate the `${{ name }}` expressions of a workflow or action value."""
     return EXPRESSION.sub(lambda m: context[m.group(1)], value)
