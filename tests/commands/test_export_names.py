@@ -11,6 +11,31 @@ from tests.support.emulator import EmulatorServer
 from tests.support.workspace import SESSIONS, RawApi, env_for
 
 
+class Exported:
+    """The CAs `names` created in the emulator's workspace and exported to `out`: their
+    ids, and each file written, by name."""
+
+    def __init__(self, tmp_path: Path, emulator: EmulatorServer, raw: RawApi, names: list[str]):
+        self.ids = {name: raw.create(name, SESSIONS) for name in names}
+        self.env = env_for(emulator.url)
+        self.out = tmp_path / "exported"
+        self.args = ("export", tmp_path, "--out", self.out, "--workspace-id", "1234")
+        result = run_cli(*self.args, env=self.env)
+        assert result.exit_code == 0, result.output
+        self.written = self.files()
+
+    def files(self) -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in self.out.iterdir()}
+
+    def converges(self) -> None:
+        """The export plans empty, and an export over it writes the same bytes."""
+        planned = run_cli("plan", self.out, "--detailed-exitcode", env=self.env)
+        assert planned.exit_code == 0, planned.output
+        again = run_cli(*self.args, "--force", env=self.env)
+        assert again.exit_code == 0, again.output
+        assert self.files() == self.written
+
+
 def test_names_in_any_script_give_files_named_after_them_and_plan_empty(
     tmp_path: Path, emulator: EmulatorServer, raw: RawApi
 ) -> None:
@@ -20,13 +45,8 @@ def test_names_in_any_script_give_files_named_after_them_and_plan_empty(
     `ΣΊΣΥΦΟΣ`. The export plans empty, and an export over it writes the same bytes."""
     names = ["Café spend", "Ümsatz", "Straße", "STRASSE", "Москва", "МОСКВА", "売上 合計"]
     names += ["Σίσυφος", "ΣΊΣΥΦΟΣ", "Łódź", "zero\u200bwidth"]
-    ids = {name: raw.create(name, SESSIONS) for name in names}
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    args = ("export", tmp_path, "--out", out, "--workspace-id", "1234")
-    result = run_cli(*args, env=env)
-    assert result.exit_code == 0, result.output
-    written = {path.name: path.read_bytes() for path in out.iterdir()}
+    exported = Exported(tmp_path, emulator, raw, names)
+    ids, written = exported.ids, exported.written
     assert sorted(written) == sorted(
         [
             "reconciler.yaml",
@@ -44,12 +64,8 @@ def test_names_in_any_script_give_files_named_after_them_and_plan_empty(
         ]
     )
     assert all(unicodedata.is_normalized("NFC", name) for name in written)
-    assert "- name: Straße\n" in (out / f"strasse-{ids['Straße']}.yaml").read_text()
-    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
-    assert planned.exit_code == 0, planned.output
-    again = run_cli(*args, "--force", env=env)
-    assert again.exit_code == 0, again.output
-    assert {path.name: path.read_bytes() for path in out.iterdir()} == written
+    assert "- name: Straße\n" in written[f"strasse-{ids['Straße']}.yaml"].decode()
+    exported.converges()
 
 
 def test_an_export_over_one_that_dropped_letters_renames_those_files(
@@ -79,13 +95,8 @@ def test_names_that_fold_to_a_windows_device_name_get_the_id_and_plan_empty(
     Every file name is lowercase (`ℂON` was `Con-<id>.yaml`, `Brand™` `brandTM.yaml`). The
     export plans empty, and an export over it writes the same bytes."""
     names = ["ＣＯＮ", "ℂON", "COM¹", "COM0", "Brand™"]
-    ids = {name: raw.create(name, SESSIONS) for name in names}
-    env = env_for(emulator.url)
-    out = tmp_path / "exported"
-    args = ("export", tmp_path, "--out", out, "--workspace-id", "1234")
-    result = run_cli(*args, env=env)
-    assert result.exit_code == 0, result.output
-    written = {path.name: path.read_bytes() for path in out.iterdir()}
+    exported = Exported(tmp_path, emulator, raw, names)
+    ids, written = exported.ids, exported.written
     assert sorted(written) == sorted(
         [
             "reconciler.yaml",
@@ -96,8 +107,4 @@ def test_names_that_fold_to_a_windows_device_name_get_the_id_and_plan_empty(
             "brandtm.yaml",
         ]
     )
-    planned = run_cli("plan", out, "--detailed-exitcode", env=env)
-    assert planned.exit_code == 0, planned.output
-    again = run_cli(*args, "--force", env=env)
-    assert again.exit_code == 0, again.output
-    assert {path.name: path.read_bytes() for path in out.iterdir()} == written
+    exported.converges()
