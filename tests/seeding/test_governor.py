@@ -497,6 +497,19 @@ def test_the_growth_allowed_is_the_median_of_the_acceleration_429s_one_a_window(
     assert gov.rate == pytest.approx((100 + 0.7 * 116) / 10)
 
 
+def _tight_draws(
+    monkeypatch: pytest.MonkeyPatch, draws: int, users: int, batch: int
+) -> list[Outcome]:
+    """Eight workers seeding `users` in batches of `batch` under `--acceleration-limit 20
+    --live-traffic 0.3`, once for each of `draws` draws of the live traffic's arrivals."""
+    tight = {**MPARTICLE, "acceleration": 20}
+    outcomes = []
+    for draw in range(draws):
+        monkeypatch.setattr(limits, "LIVE_SEED", LIVE_SEED + draw)
+        outcomes.append(simulate_workers(RatePolicy(rate=270, ceiling=95), users, batch, **tight))
+    return outcomes
+
+
 def test_no_live_traffic_draw_makes_a_tight_acceleration_limit_cost_hundreds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -505,11 +518,7 @@ def test_no_live_traffic_draw_makes_a_tight_acceleration_limit_cost_hundreds(
     allowed was 25% above the limit on the draw where live traffic happened to shrink
     just then (a reading of 300 users for a limit of 200): that run cost live traffic 225
     429s, the mean 88. Learnt from the median of the 429s, the worst is 136, the mean 75."""
-    tight = {**MPARTICLE, "acceleration": 20}
-    outcomes = []
-    for draw in range(20):
-        monkeypatch.setattr(limits, "LIVE_SEED", LIVE_SEED + draw)
-        outcomes.append(simulate_workers(RatePolicy(rate=270, ceiling=95), 8_000, 25, **tight))
+    outcomes = _tight_draws(monkeypatch, 20, 8_000, 25)
     live = [outcome.live_429s for outcome in outcomes]
     assert max(live) <= 160
     assert sum(live) / len(live) <= 80
@@ -525,11 +534,7 @@ def test_batches_of_100_under_a_tight_acceleration_limit_go_in_halves(
     users (the mean; batches of 25 cost it 73). Halved to at most half the growth allowed
     once an acceleration 429 taught it, the requests cost it 269 (in this simulation, 12%
     faster; the command against the emulator server was 17% slower: docs/seeding.md)."""
-    tight = {**MPARTICLE, "acceleration": 20}
-    outcomes = []
-    for draw in range(10):
-        monkeypatch.setattr(limits, "LIVE_SEED", LIVE_SEED + draw)
-        outcomes.append(simulate_workers(RatePolicy(rate=270, ceiling=95), 20_000, 100, **tight))
+    outcomes = _tight_draws(monkeypatch, 10, 20_000, 100)
     live = [outcome.live_429s for outcome in outcomes]
     assert sum(live) / len(live) <= 450
     assert sum(o.users_per_second for o in outcomes) / len(outcomes) >= 0.4 * HEADROOM
